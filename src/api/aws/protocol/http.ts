@@ -1,0 +1,40 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** A request as the API layer sees it: read in full, independent of sockets, so it can be tested in-process. */
+export interface ApiRequest {
+  method: string;
+  /** The raw path, still percent-encoded. */
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** The region from the request's signature, `us-east-1` when unsigned. */
+  region: string;
+  requestId: string;
+  /** `http://host:port` as the client reached us, for URLs in answers. */
+  origin: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer | string;
+}
+
+export type ApiHandler = (req: ApiRequest) => Promise<ApiResponse>;
+
+export function header(req: ApiRequest, name: string): string | undefined {
+  const value = req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Region from a SigV4 `Authorization` header (or presigned query), defaulting to us-east-1. */
+export function regionOf(authorization: string | undefined, query: URLSearchParams): string {
+  const credential = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(authorization ?? '')?.[1] ?? query.get('X-Amz-Credential')?.split('/')[2];
+  return credential && /^[a-z0-9-]+$/.test(credential) ? credential : 'us-east-1';
+}
+
+/** The service named in a SigV4 credential scope (`lambda`, `apigateway`, ...), if signed. */
+export function signingServiceOf(authorization: string | undefined): string | undefined {
+  return /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(authorization ?? '')?.[1];
+}

@@ -1,0 +1,94 @@
+import { asPlatformError, type PlatformError } from '../../../core/errors.js';
+import type { Logger } from '../../../core/logger.js';
+import type { ApiHandler, ApiRequest, ApiResponse } from './http.js';
+
+/** A JSON answer in the rest-json protocol. */
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? '' : JSON.stringify(body) };
+}
+
+export function emptyResponse(status: number, headers: Record<string, string> = {}): ApiResponse {
+  return { status, headers, body: '' };
+}
+
+/**
+ * Renders a PlatformError as a rest-json error: the code in `x-amzn-ErrorType` (which the SDKs read
+ * first) and a body carrying the message under the key the service uses.
+ */
+export function restJsonError(error: PlatformError): ApiResponse {
+  const spec = error.spec;
+  const body: Record<string, unknown> = {
+    Type: spec.fault === 'client' ? 'User' : 'Service',
+    [spec.messageKey ?? 'message']: error.message,
+    ...error.details.body,
+  };
+  return jsonResponse(spec.status, body, { 'x-amzn-errortype': error.code, ...error.details.headers });
+}
+
+/** Parses a JSON request body; an empty body is `{}`. */
+export function parseJsonBody(req: ApiRequest, onError: (message: string) => PlatformError): Record<string, unknown> {
+  if (req.body.byteLength === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(req.body.toString('utf8'));
+  } catch (err) {
+    throw onError((err as Error).message);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw onError('the body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+export interface Route {
+  method: string;
+  /** A path pattern such as `/2015-03-31/functions/{FunctionName}/aliases/{Name}`. */
+  pattern: string;
+  operation: string;
+  handle: (req: ApiRequest, params: Record<string, string>) => Promise<ApiResponse>;
+}
+
+interface CompiledRoute extends Route {
+  segments: string[];
+}
+
+/**
+ * Builds a handler from a route table: matches method and path (labels are percent-decoded), renders
+ * PlatformErrors with `renderError`, and logs anything unexpected as an internal failure.
+ */
+export function routeTable(routes: Route[], renderError: (e: PlatformError) => ApiResponse, logger: Logger, onNoRoute: (req: ApiRequest) => PlatformError): ApiHandler {
+  const compiled: CompiledRoute[] = routes.map((r) => ({ ...r, segments: r.pattern.split('/').filter(Boolean) }));
+  return async (req) => {
+    const parts = req.path.split('/').filter(Boolean);
+    let matched: { route: CompiledRoute; params: Record<string, string> } | undefined;
+    for (const route of compiled) {
+      if (route.method !== req.method || route.segments.length !== parts.length) continue;
+      const params: Record<string, string> = {};
+      let ok = true;
+      for (let i = 0; i < parts.length && ok; i++) {
+        const seg = route.segments[i]!;
+        const part = parts[i]!;
+        if (seg.startsWith('{')) params[seg.slice(1, -1)] = safeDecode(part);
+        else ok = seg === part;
+      }
+      if (ok) {
+        matched = { route, params };
+        break;
+      }
+    }
+    try {
+      if (!matched) throw onNoRoute(req);
+      return await matched.route.handle(req, matched.params);
+    } catch (err) {
+      const { error, unexpected } = asPlatformError(err);
+      if (unexpected) logger.error('internal error', { operation: matched?.route.operation, err });
+      return renderError(error);
+    }
+  };
+}
+
+function safeDecode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}

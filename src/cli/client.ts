@@ -1,0 +1,24 @@
+import { LambdaClient } from '@aws-sdk/client-lambda';
+
+/** The server the CLI talks to: --endpoint-url, else AWS_ENDPOINT_URL, else the default local port. */
+export function endpointUrl(flag: string | undefined): string {
+  return flag ?? process.env.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566';
+}
+
+const credentials = {
+  accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+  secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+};
+
+export function lambdaClient(endpoint: string): LambdaClient {
+  return new LambdaClient({ endpoint, region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1', credentials, maxAttempts: 1 });
+}
+
+/** A plain sentence for a failed call: the server's message, or how to reach the server. */
+export function describeError(err: unknown, endpoint: string): string {
+  const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string } };
+  if (e.code === 'ECONNREFUSED' || e.cause?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(e.message ?? '')) {
+    return `Could not reach Versa at ${endpoint}. Start it with \`npx versa start\` or pass --endpoint-url.`;
+  }
+  return `${e.message ?? String(err)}${e.name && e.name !== 'Error' ? ` (${e.name})` : ''}`;
+}

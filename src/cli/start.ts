@@ -1,0 +1,62 @@
+import { OptionsError, resolveOptions } from '../config/options.js';
+import { startServer } from '../server/server.js';
+import { parseFlags } from './main.js';
+
+/** `versa start`: runs a server until SIGINT or SIGTERM, then stops its environments and exits. */
+export async function startCommand(args: string[]): Promise<number> {
+  const { values } = parseFlags({
+    args,
+    strict: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'time-scale': { type: 'string' },
+      'max-environments': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+  });
+  let options;
+  try {
+    options = resolveOptions({
+      port: values.port,
+      host: values.host,
+      dataDir: values['data-dir'],
+      timeScale: values['time-scale'],
+      maxEnvironments: values['max-environments'],
+      logLevel: values['log-level'],
+    });
+  } catch (err) {
+    if (err instanceof OptionsError) {
+      process.stderr.write(`versa: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  let server;
+  try {
+    server = await startServer(options);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') {
+      process.stderr.write(`versa: port ${options.port} on ${options.host} is already in use; stop the other server or pass --port.\n`);
+      return 1;
+    }
+    throw err;
+  }
+  process.stdout.write(
+    `Versa is ready at ${server.url}\n` +
+      `  data: ${options.dataDir}${options.timeScale !== 1 ? `\n  time scale: ${options.timeScale}x` : ''}\n` +
+      `  try:  aws --endpoint-url ${server.url} lambda list-functions\n`,
+  );
+  const running = server;
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      process.stdout.write(`\nVersa received ${signal}; stopping.\n`);
+      running.close().then(resolve, resolve);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}

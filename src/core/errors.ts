@@ -1,0 +1,57 @@
+/**
+ * The one error type the platform throws, and the catalogue that says how each code appears on the wire.
+ * Codes are the AWS exception names, since those are the vocabulary every client already speaks; the
+ * protocol codecs in `api/aws/protocol` render a PlatformError from this table and nowhere else.
+ */
+export interface ErrorSpec {
+  status: number;
+  /** Who is at fault: AWS clients retry server faults. */
+  fault: 'client' | 'server';
+  /** A few Lambda errors carry their text in `Message` rather than `message`. */
+  messageKey?: 'message' | 'Message';
+}
+
+export const ERROR_CATALOGUE = {
+  // Shared
+  ValidationException: { status: 400, fault: 'client' },
+  InternalFailure: { status: 500, fault: 'server' },
+  UnknownOperationException: { status: 404, fault: 'client' },
+  AccessDeniedException: { status: 403, fault: 'client' },
+  // Lambda
+  ResourceNotFoundException: { status: 404, fault: 'client', messageKey: 'Message' },
+  InvalidParameterValueException: { status: 400, fault: 'client' },
+  ResourceConflictException: { status: 409, fault: 'client' },
+  ResourceInUseException: { status: 400, fault: 'client' },
+  PreconditionFailedException: { status: 412, fault: 'client' },
+  TooManyRequestsException: { status: 429, fault: 'client' },
+  RequestTooLargeException: { status: 413, fault: 'client' },
+  InvalidRequestContentException: { status: 400, fault: 'client' },
+  UnsupportedMediaTypeException: { status: 415, fault: 'client' },
+  CodeStorageExceededException: { status: 400, fault: 'client' },
+  ServiceException: { status: 500, fault: 'server', messageKey: 'Message' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class PlatformError extends Error {
+  override readonly name = 'PlatformError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Extra members for the wire body (e.g. Lambda's throttling `Reason`) and headers. */
+    readonly details: { body?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+  }
+
+  get spec(): ErrorSpec {
+    return ERROR_CATALOGUE[this.code];
+  }
+}
+
+/** Turns anything thrown into a PlatformError; unknown errors become an internal failure. */
+export function asPlatformError(err: unknown): { error: PlatformError; unexpected: boolean } {
+  if (err instanceof PlatformError) return { error: err, unexpected: false };
+  return { error: new PlatformError('ServiceException', 'An internal error occurred.'), unexpected: true };
+}

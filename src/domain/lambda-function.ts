@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+
+/** The configuration and code reference of `$LATEST` or of a published version. */
+export interface FunctionSpec {
+  runtime: string;
+  handler: string;
+  role: string;
+  description: string;
+  timeout: number;
+  memorySize: number;
+  environment: Record<string, string> | undefined;
+  codeSha256: string;
+  codeSize: number;
+  architectures: string[];
+  ephemeralStorageSize: number;
+  tracingMode: 'Active' | 'PassThrough';
+}
+
+export type FunctionState = 'Pending' | 'Active' | 'Inactive' | 'Failed';
+export type LastUpdateStatus = 'InProgress' | 'Successful' | 'Failed';
+
+/** A function: its mutable `$LATEST` plus bookkeeping for versions. */
+export interface FunctionRecord {
+  name: string;
+  spec: FunctionSpec;
+  revisionId: string;
+  state: FunctionState;
+  lastUpdateStatus: LastUpdateStatus;
+  /** Epoch ms of the last change to `$LATEST`. */
+  lastModified: number;
+  /** The number the next published version gets; numbers are never reused. */
+  nextVersion: number;
+  /** The most recent version published and the digest of the `$LATEST` it was published from. */
+  lastPublished: { version: string; digest: string } | undefined;
+}
+
+/** A published version: frozen forever. */
+export interface VersionRecord {
+  functionName: string;
+  version: string;
+  spec: FunctionSpec;
+  revisionId: string;
+  lastModified: number;
+}
+
+export interface AliasRecord {
+  functionName: string;
+  name: string;
+  functionVersion: string;
+  description: string;
+  /** At most one extra version and the share of traffic (0..1) it receives. */
+  additionalVersionWeights: Record<string, number> | undefined;
+  revisionId: string;
+}
+
+export const LATEST = '$LATEST';
+
+/**
+ * The digest PublishVersion compares to decide whether `$LATEST` changed since the last publish.
+ * Any code or configuration change counts, the description included.
+ */
+export function specDigest(spec: FunctionSpec): string {
+  return createHash('sha256').update(canonicalJson(spec)).digest('base64');
+}
+
+function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  return `{${Object.keys(obj)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`)
+    .join(',')}}`;
+}
+
+/** Lambda's `LastModified` form: `2024-01-02T03:04:05.678+0000`. */
+export function formatLastModified(epochMs: number): string {
+  return new Date(epochMs).toISOString().replace('Z', '+0000');
+}
+
+/** Base64 SHA-256 of a code package, as Lambda reports `CodeSha256`. */
+export function codeSha256(zip: Uint8Array): string {
+  return createHash('sha256').update(zip).digest('base64');
+}

@@ -1,0 +1,43 @@
+import { PlatformError } from '../core/errors.js';
+
+/**
+ * Collects constraint violations the way AWS reports them: one ValidationException whose message lists
+ * every failed member ("2 validation errors detected: Value 'x' at 'timeout' failed to satisfy ...").
+ */
+export class Violations {
+  private readonly items: string[] = [];
+
+  add(value: unknown, member: string, constraint: string): this {
+    const shown = typeof value === 'string' ? value : JSON.stringify(value);
+    this.items.push(`Value '${shown}' at '${member}' failed to satisfy constraint: ${constraint}`);
+    return this;
+  }
+
+  pattern(value: string | undefined, member: string, re: RegExp, shown = re.source): this {
+    if (value !== undefined && !re.test(value)) this.add(value, member, `Member must satisfy regular expression pattern: ${shown}`);
+    return this;
+  }
+
+  length(value: string | undefined, member: string, min: number, max: number): this {
+    if (value === undefined) return this;
+    if (value.length < min) this.add(value, member, `Member must have length greater than or equal to ${min}`);
+    else if (value.length > max) this.add(value, member, `Member must have length less than or equal to ${max}`);
+    return this;
+  }
+
+  range(value: number | undefined, member: string, min: number, max: number): this {
+    if (value === undefined) return this;
+    if (value < min) this.add(value, member, `Member must have value greater than or equal to ${min}`);
+    else if (value > max) this.add(value, member, `Member must have value less than or equal to ${max}`);
+    return this;
+  }
+
+  throwIfAny(): void {
+    if (this.items.length === 0) return;
+    const n = this.items.length;
+    throw new PlatformError(
+      'ValidationException',
+      `${n} validation error${n === 1 ? '' : 's'} detected: ${this.items.join('; ')}`,
+    );
+  }
+}

@@ -1,0 +1,151 @@
+import { PlatformError } from '../core/errors.js';
+import { hexId, uuid } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import type { Random } from '../core/random.js';
+import { pickAliasVersion } from '../domain/alias.js';
+import { functionArn } from '../domain/arn.js';
+import { LATEST } from '../domain/lambda-function.js';
+import type { Caller } from '../lambda/function-service.js';
+import { notFound } from '../lambda/function-service.js';
+import type { FunctionRegistry, FunctionSnapshot } from '../lambda/registry.js';
+import type { EnvironmentManager } from '../runtime/environment-manager.js';
+import type { EnvironmentTarget } from '../runtime/types.js';
+
+export const MAX_SYNC_PAYLOAD_BYTES = 6_291_456;
+export const MAX_ASYNC_PAYLOAD_BYTES = 1_048_576;
+/** How many times an asynchronous invocation is retried after a function error. */
+const ASYNC_RETRIES = 2;
+
+export type InvocationType = 'RequestResponse' | 'Event' | 'DryRun';
+
+export interface InvokeInput {
+  functionName: string;
+  qualifier: string | undefined;
+  payload: Buffer;
+  invocationType?: InvocationType;
+  tailLog?: boolean;
+  /** Base64 client context as sent in `X-Amz-Client-Context`. */
+  clientContext?: string;
+}
+
+export interface InvokeResult {
+  statusCode: 200 | 202 | 204;
+  payload: Buffer;
+  executedVersion: string;
+  functionError?: 'Unhandled';
+  /** Base64 of the last 4 KB of the invocation's log, when asked for. */
+  logResult?: string;
+}
+
+interface Resolved {
+  target: EnvironmentTarget;
+  invokedArn: string;
+}
+
+/**
+ * Invoke: qualifier → version (by weight for a routed alias) → environment → result. Resolution reads
+ * only the in-memory registry.
+ */
+export class InvocationService {
+  constructor(
+    private readonly registry: FunctionRegistry,
+    private readonly environments: EnvironmentManager,
+    private readonly random: Random,
+    private readonly logger: Logger,
+  ) {}
+
+  async invoke(caller: Caller, input: InvokeInput): Promise<InvokeResult> {
+    const type = input.invocationType ?? 'RequestResponse';
+    const limit = type === 'Event' ? MAX_ASYNC_PAYLOAD_BYTES : MAX_SYNC_PAYLOAD_BYTES;
+    if (input.payload.byteLength > limit) {
+      throw new PlatformError('RequestTooLargeException', `Request must be smaller than ${limit} bytes for the InvokeFunction operation`);
+    }
+    const snapshot = await this.registry.get(input.functionName);
+    if (!snapshot) throw notFound(caller, input.functionName, input.qualifier);
+    const { target, invokedArn } = this.resolve(caller, snapshot, input.qualifier);
+    const payload = normalisePayload(input.payload);
+    const clientContext = decodeClientContext(input.clientContext);
+    if (type === 'DryRun') return { statusCode: 204, payload: Buffer.alloc(0), executedVersion: target.version };
+    const run = () =>
+      this.environments.invoke(target, {
+        requestId: uuid(),
+        payload,
+        invokedArn,
+        timeoutSeconds: target.spec.timeout,
+        traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${hexId(12)};Parent=${hexId(8)};Sampled=0`,
+        clientContext,
+      });
+    if (type === 'Event') {
+      void this.runAsync(run, target);
+      return { statusCode: 202, payload: Buffer.alloc(0), executedVersion: target.version };
+    }
+    const outcome = await run();
+    const result: InvokeResult = { statusCode: 200, payload: outcome.payload, executedVersion: target.version };
+    if (outcome.status === 'error') result.functionError = 'Unhandled';
+    if (input.tailLog) result.logResult = lastBytes(outcome.log, 4096).toString('base64');
+    return result;
+  }
+
+  private resolve(caller: Caller, snapshot: FunctionSnapshot, qualifier: string | undefined): Resolved {
+    const { record } = snapshot;
+    const latest = (): EnvironmentTarget => ({ functionName: record.name, version: LATEST, spec: record.spec, digest: snapshot.latestDigest });
+    const version = (v: string): EnvironmentTarget => {
+      const found = snapshot.versions.get(v);
+      if (!found) throw notFound(caller, record.name, qualifier);
+      return { functionName: record.name, version: v, spec: found.record.spec, digest: found.digest };
+    };
+    const invokedArn = functionArn(caller.region, record.name, qualifier);
+    if (qualifier === undefined || qualifier === LATEST) return { target: latest(), invokedArn };
+    if (/^[0-9]+$/.test(qualifier)) return { target: version(qualifier), invokedArn };
+    const alias = snapshot.aliases.get(qualifier);
+    if (!alias) throw notFound(caller, record.name, qualifier);
+    const chosen = pickAliasVersion(alias, this.random);
+    return { target: chosen === LATEST ? latest() : version(chosen), invokedArn };
+  }
+
+  /** Runs an Event invocation in the background, retrying function errors as Lambda does. */
+  private async runAsync(run: () => Promise<{ status: 'ok' | 'error' }>, target: EnvironmentTarget): Promise<void> {
+    for (let attempt = 0; attempt <= ASYNC_RETRIES; attempt++) {
+      try {
+        const outcome = await run();
+        if (outcome.status === 'ok') return;
+      } catch (err) {
+        this.logger.debug('asynchronous invocation could not start', { function: target.functionName, err });
+      }
+    }
+    this.logger.warn('asynchronous invocation failed after retries', { function: target.functionName, version: target.version });
+  }
+}
+
+/** An empty body means `{}`; anything else must be JSON. */
+function normalisePayload(payload: Buffer): Buffer {
+  if (payload.byteLength === 0) return Buffer.from('{}');
+  try {
+    JSON.parse(payload.toString('utf8'));
+  } catch (err) {
+    throw new PlatformError(
+      'InvalidRequestContentException',
+      `Could not parse request body into json: Could not parse payload into json: ${(err as Error).message}`,
+    );
+  }
+  return payload;
+}
+
+function decodeClientContext(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (value.length > 3583) {
+    throw new PlatformError('InvalidParameterValueException', 'Client context must be 3583 bytes or less.');
+  }
+  const text = Buffer.from(value, 'base64').toString('utf8');
+  try {
+    JSON.parse(text);
+  } catch {
+    throw new PlatformError('InvalidRequestContentException', 'Client context must be a valid Base64-encoded JSON object.');
+  }
+  return text;
+}
+
+function lastBytes(text: string, n: number): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.byteLength <= n ? bytes : bytes.subarray(bytes.byteLength - n);
+}

@@ -1,0 +1,640 @@
+import { unzipSync } from 'fflate';
+import type { Clock } from '../core/clock.js';
+import { PlatformError } from '../core/errors.js';
+import { uuid } from '../core/ids.js';
+import { validateAliasName, validateAliasRouting } from '../domain/alias.js';
+import { functionArn } from '../domain/arn.js';
+import {
+  codeSha256,
+  LATEST,
+  specDigest,
+  type AliasRecord,
+  type FunctionRecord,
+  type FunctionSpec,
+  type VersionRecord,
+} from '../domain/lambda-function.js';
+import { SUPPORTED_RUNTIMES, runtimeFamily } from '../domain/runtimes.js';
+import { Violations } from '../domain/validation.js';
+import type { Store } from '../store/store.js';
+import type { FunctionRegistry } from './registry.js';
+
+/** Who is asking: ARNs in answers and messages carry the caller's region. */
+export interface Caller {
+  region: string;
+}
+
+export interface CodeInput {
+  zipFile?: Uint8Array;
+  s3Bucket?: string;
+}
+
+export interface CreateFunctionInput {
+  functionName: string;
+  runtime?: string;
+  handler?: string;
+  role?: string;
+  description?: string;
+  timeout?: number;
+  memorySize?: number;
+  environment?: Record<string, string>;
+  code?: CodeInput;
+  publish?: boolean;
+  architectures?: string[];
+  ephemeralStorageSize?: number;
+  tracingMode?: string;
+  packageType?: string;
+}
+
+export type ConfigurationInput = Omit<CreateFunctionInput, 'functionName' | 'code' | 'publish' | 'architectures' | 'packageType'> & {
+  revisionId?: string;
+};
+
+export interface AliasInput {
+  functionVersion?: string;
+  description?: string;
+  /** `undefined` leaves the routing as it is (UpdateAlias); `{}` clears it. */
+  additionalVersionWeights?: Record<string, unknown>;
+  revisionId?: string;
+}
+
+/** A function, a version or an alias target answered by Get*: the spec plus its identity. */
+export interface ResolvedConfiguration {
+  name: string;
+  /** `$LATEST` or N. */
+  version: string;
+  /** The qualifier to put in FunctionArn (an alias name, N, `$LATEST`) or undefined for the bare ARN. */
+  arnQualifier: string | undefined;
+  spec: FunctionSpec;
+  revisionId: string;
+  lastModified: number;
+  state: FunctionRecord['state'];
+  lastUpdateStatus: FunctionRecord['lastUpdateStatus'];
+}
+
+const FUNCTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/;
+const ROLE = /^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
+const ENV_KEY = /^[a-zA-Z]([a-zA-Z0-9_])+$/;
+const RESERVED_ENV = new Set([
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'AWS_DEFAULT_REGION',
+  'AWS_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+]);
+const MAX_ENV_BYTES = 4096;
+const MAX_UNZIPPED_BYTES = 262_144_000;
+
+/**
+ * The Lambda control plane: functions, `$LATEST` updates, versions, aliases and resource policies.
+ * Validates every input before it writes, writes in one transaction, then tells the registry.
+ */
+export class FunctionService {
+  constructor(
+    private readonly store: Store,
+    private readonly registry: FunctionRegistry,
+    private readonly clock: Clock,
+  ) {}
+
+  // ---- Functions ----
+
+  async createFunction(caller: Caller, input: CreateFunctionInput): Promise<{ config: ResolvedConfiguration }> {
+    const v = new Violations();
+    v.pattern(input.functionName, 'functionName', FUNCTION_NAME, '(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?');
+    if (input.role === undefined) v.add('null', 'role', 'Member must not be null');
+    validateSpecMembers(v, input);
+    v.throwIfAny();
+    if (input.packageType !== undefined && input.packageType !== 'Zip') {
+      throw new PlatformError('InvalidParameterValueException', 'Versa runs Zip packages only; container images (PackageType Image) are not supported.');
+    }
+    if (input.runtime === undefined) throw new PlatformError('InvalidParameterValueException', 'Runtime must be specified for a Zip package.');
+    if (input.handler === undefined) throw new PlatformError('InvalidParameterValueException', 'Handler must be specified for a Zip package.');
+    validateRuntime(input.runtime);
+    validateEnvironment(input.environment);
+    const zip = requireZip(input.code);
+    const spec: FunctionSpec = {
+      runtime: input.runtime,
+      handler: input.handler,
+      role: input.role!,
+      description: input.description ?? '',
+      timeout: input.timeout ?? 3,
+      memorySize: input.memorySize ?? 128,
+      environment: input.environment,
+      codeSha256: codeSha256(zip),
+      codeSize: zip.byteLength,
+      architectures: validateArchitectures(input.architectures),
+      ephemeralStorageSize: input.ephemeralStorageSize ?? 512,
+      tracingMode: input.tracingMode === 'Active' ? 'Active' : 'PassThrough',
+    };
+    const now = this.clock.now();
+    const record: FunctionRecord = {
+      name: input.functionName,
+      spec,
+      revisionId: uuid(),
+      state: 'Active',
+      lastUpdateStatus: 'Successful',
+      lastModified: now,
+      nextVersion: 1,
+      lastPublished: undefined,
+    };
+    // The creation answer reports the function as AWS does at that moment (Pending, with the revision
+    // before activation); it is Active by the time anyone reads it again.
+    const createdRevision = uuid();
+    let published: VersionRecord | undefined;
+    await this.store.transaction(async (tx) => {
+      if (await tx.functions.get(input.functionName)) {
+        throw new PlatformError('ResourceConflictException', `Function already exist: ${input.functionName}`);
+      }
+      await tx.code.put(spec.codeSha256, zip);
+      await tx.functions.put(record);
+      if (input.publish) published = await publishIn(tx, record, undefined, now);
+    });
+    this.registry.invalidate(input.functionName);
+    if (published) return { config: versionConfig(record, published, published.version) };
+    return {
+      config: { ...latestConfig(record, undefined), revisionId: createdRevision, state: 'Pending', lastUpdateStatus: 'Successful' },
+    };
+  }
+
+  async getConfiguration(caller: Caller, name: string, qualifier: string | undefined): Promise<ResolvedConfiguration> {
+    const record = await this.requireFunction(caller, name, qualifier);
+    if (qualifier === undefined || qualifier === LATEST) return latestConfig(record, qualifier);
+    if (/^[0-9]+$/.test(qualifier)) {
+      const version = await this.store.versions.get(name, qualifier);
+      if (!version) throw notFound(caller, name, qualifier);
+      return versionConfig(record, version, qualifier);
+    }
+    const alias = await this.store.aliases.get(name, qualifier);
+    if (!alias) throw notFound(caller, name, qualifier);
+    if (alias.functionVersion === LATEST) return latestConfig(record, qualifier);
+    const version = await this.store.versions.get(name, alias.functionVersion);
+    if (!version) throw notFound(caller, name, qualifier);
+    return versionConfig(record, version, qualifier);
+  }
+
+  /** The zip of the package that `qualifier` runs. */
+  async getCode(sha256: string): Promise<Uint8Array | undefined> {
+    return this.store.code.get(sha256);
+  }
+
+  async listFunctions(allVersions: boolean): Promise<ResolvedConfiguration[]> {
+    const out: ResolvedConfiguration[] = [];
+    for (const record of await this.store.functions.list()) {
+      out.push(latestConfig(record, allVersions ? LATEST : undefined));
+      if (allVersions) for (const v of await this.store.versions.list(record.name)) out.push(versionConfig(record, v, v.version));
+    }
+    return out;
+  }
+
+  async updateFunctionCode(
+    caller: Caller,
+    name: string,
+    input: { code: CodeInput; publish?: boolean; revisionId?: string; architectures?: string[] },
+  ): Promise<ResolvedConfiguration> {
+    const zip = requireZip(input.code);
+    const architectures = input.architectures && validateArchitectures(input.architectures);
+    return this.updateLatest(caller, name, input.revisionId, input.publish ?? false, async (spec, tx) => {
+      const sha = codeSha256(zip);
+      await tx.code.put(sha, zip);
+      return { ...spec, codeSha256: sha, codeSize: zip.byteLength, architectures: architectures ?? spec.architectures };
+    });
+  }
+
+  async updateFunctionConfiguration(caller: Caller, name: string, input: ConfigurationInput): Promise<ResolvedConfiguration> {
+    const v = new Violations();
+    validateSpecMembers(v, input);
+    v.throwIfAny();
+    if (input.runtime !== undefined) validateRuntime(input.runtime);
+    validateEnvironment(input.environment);
+    return this.updateLatest(caller, name, input.revisionId, false, (spec) =>
+      Promise.resolve({
+        ...spec,
+        ...(input.runtime !== undefined && { runtime: input.runtime }),
+        ...(input.handler !== undefined && { handler: input.handler }),
+        ...(input.role !== undefined && { role: input.role }),
+        ...(input.description !== undefined && { description: input.description }),
+        ...(input.timeout !== undefined && { timeout: input.timeout }),
+        ...(input.memorySize !== undefined && { memorySize: input.memorySize }),
+        // Environment replaces the whole map; an empty map clears it.
+        ...(input.environment !== undefined && { environment: Object.keys(input.environment).length ? input.environment : undefined }),
+        ...(input.ephemeralStorageSize !== undefined && { ephemeralStorageSize: input.ephemeralStorageSize }),
+        ...(input.tracingMode !== undefined && { tracingMode: input.tracingMode === 'Active' ? 'Active' : 'PassThrough' }),
+      }),
+    );
+  }
+
+  private async updateLatest(
+    caller: Caller,
+    name: string,
+    revisionId: string | undefined,
+    publish: boolean,
+    change: (spec: FunctionSpec, tx: Store) => Promise<FunctionSpec>,
+  ): Promise<ResolvedConfiguration> {
+    const now = this.clock.now();
+    const result = await this.store.transaction(async (tx) => {
+      const record = await tx.functions.get(name);
+      if (!record) throw notFound(caller, name);
+      checkRevision(revisionId, record.revisionId);
+      const updated: FunctionRecord = { ...record, spec: await change(record.spec, tx), revisionId: uuid(), lastModified: now, lastUpdateStatus: 'Successful' };
+      await tx.functions.put(updated);
+      const published = publish ? await publishIn(tx, updated, undefined, now) : undefined;
+      return { record: (published && (await tx.functions.get(name))) || updated, published };
+    });
+    this.registry.invalidate(name);
+    if (result.published) return versionConfig(result.record, result.published, result.published.version);
+    // The answer shows the update as AWS does at that moment: still in progress.
+    return { ...latestConfig(result.record, undefined), lastUpdateStatus: 'InProgress' };
+  }
+
+  async deleteFunction(caller: Caller, name: string, qualifier: string | undefined): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const record = await tx.functions.get(name);
+      if (!record) throw notFound(caller, name, qualifier);
+      if (qualifier === undefined) {
+        await tx.functions.delete(name);
+        return;
+      }
+      if (qualifier === LATEST) {
+        throw new PlatformError('InvalidParameterValueException', '$LATEST version cannot be deleted without deleting the function.');
+      }
+      if (!/^[0-9]+$/.test(qualifier)) {
+        throw new PlatformError('InvalidParameterValueException', `Deletion of aliases is not supported through DeleteFunction: use DeleteAlias for ${qualifier}.`);
+      }
+      const users = (await tx.aliases.list(name)).filter((a) => a.functionVersion === qualifier || a.additionalVersionWeights?.[qualifier] !== undefined);
+      if (users.length) {
+        throw new PlatformError(
+          'ResourceConflictException',
+          `Unable to delete version because the following aliases reference it: [${users.map((a) => a.name).join(', ')}]`,
+        );
+      }
+      await tx.versions.delete(name, qualifier);
+    });
+    this.registry.invalidate(name);
+  }
+
+  // ---- Versions ----
+
+  async publishVersion(
+    caller: Caller,
+    name: string,
+    input: { codeSha256?: string; revisionId?: string; description?: string },
+  ): Promise<ResolvedConfiguration> {
+    const now = this.clock.now();
+    const { record, version } = await this.store.transaction(async (tx) => {
+      const current = await tx.functions.get(name);
+      if (!current) throw notFound(caller, name);
+      if (input.codeSha256 !== undefined && input.codeSha256 !== current.spec.codeSha256) {
+        throw new PlatformError(
+          'InvalidParameterValueException',
+          `CodeSHA256 (${input.codeSha256}) is different from current CodeSHA256 in $LATEST (${current.spec.codeSha256}). Please try again with the CodeSHA256 in $LATEST.`,
+        );
+      }
+      checkRevision(input.revisionId, current.revisionId);
+      const published = await publishIn(tx, current, input.description, now);
+      return { record: (await tx.functions.get(name))!, version: published };
+    });
+    this.registry.invalidate(name);
+    return versionConfig(record, version, version.version);
+  }
+
+  async listVersions(caller: Caller, name: string): Promise<ResolvedConfiguration[]> {
+    const record = await this.requireFunction(caller, name);
+    const versions = await this.store.versions.list(name);
+    return [latestConfig(record, LATEST), ...versions.map((v) => versionConfig(record, v, v.version))];
+  }
+
+  // ---- Aliases ----
+
+  async createAlias(caller: Caller, name: string, aliasName: unknown, input: AliasInput): Promise<AliasRecord> {
+    validateAliasName(aliasName);
+    if (input.functionVersion === undefined) {
+      new Violations().add('null', 'functionVersion', 'Member must not be null').throwIfAny();
+    }
+    const functionVersion = input.functionVersion!;
+    validateDescription(input.description);
+    const weights = validateAliasRouting(functionVersion, input.additionalVersionWeights);
+    const alias = await this.store.transaction(async (tx) => {
+      if (!(await tx.functions.get(name))) throw notFound(caller, name);
+      await requireVersions(tx, caller, name, functionVersion, weights);
+      if (await tx.aliases.get(name, aliasName)) {
+        throw new PlatformError('ResourceConflictException', `Alias already exists: ${functionArn(caller.region, name, aliasName)}`);
+      }
+      const record: AliasRecord = {
+        functionName: name,
+        name: aliasName,
+        functionVersion,
+        description: input.description ?? '',
+        additionalVersionWeights: weights,
+        revisionId: uuid(),
+      };
+      await tx.aliases.put(record);
+      return record;
+    });
+    this.registry.invalidate(name);
+    return alias;
+  }
+
+  async getAlias(caller: Caller, name: string, aliasName: string): Promise<AliasRecord> {
+    await this.requireFunction(caller, name);
+    const alias = await this.store.aliases.get(name, aliasName);
+    if (!alias) throw new PlatformError('ResourceNotFoundException', `Cannot find alias arn: ${functionArn(caller.region, name, aliasName)}`);
+    return alias;
+  }
+
+  async updateAlias(caller: Caller, name: string, aliasName: string, input: AliasInput): Promise<AliasRecord> {
+    validateDescription(input.description);
+    const alias = await this.store.transaction(async (tx) => {
+      if (!(await tx.functions.get(name))) throw notFound(caller, name);
+      const current = await tx.aliases.get(name, aliasName);
+      if (!current) throw new PlatformError('ResourceNotFoundException', `Alias not found: ${functionArn(caller.region, name, aliasName)}`);
+      checkRevision(input.revisionId, current.revisionId);
+      const functionVersion = input.functionVersion ?? current.functionVersion;
+      const weights =
+        input.additionalVersionWeights === undefined
+          ? // Moving an alias off a version drops a weight that would now point at its own target.
+            validateAliasRouting(functionVersion, current.additionalVersionWeights)
+          : validateAliasRouting(functionVersion, input.additionalVersionWeights);
+      await requireVersions(tx, caller, name, functionVersion, weights);
+      const record: AliasRecord = {
+        ...current,
+        functionVersion,
+        description: input.description ?? current.description,
+        additionalVersionWeights: weights,
+        revisionId: uuid(),
+      };
+      await tx.aliases.put(record);
+      return record;
+    });
+    this.registry.invalidate(name);
+    return alias;
+  }
+
+  async deleteAlias(caller: Caller, name: string, aliasName: string): Promise<void> {
+    await this.requireFunction(caller, name);
+    await this.store.aliases.delete(name, aliasName);
+    this.registry.invalidate(name);
+  }
+
+  async listAliases(caller: Caller, name: string, functionVersion: string | undefined): Promise<AliasRecord[]> {
+    await this.requireFunction(caller, name);
+    const aliases = await this.store.aliases.list(name);
+    return functionVersion === undefined
+      ? aliases
+      : aliases.filter((a) => a.functionVersion === functionVersion || a.additionalVersionWeights?.[functionVersion] !== undefined);
+  }
+
+  // ---- Resource policies ----
+
+  async addPermission(
+    caller: Caller,
+    name: string,
+    qualifier: string | undefined,
+    input: { statementId?: string; action?: string; principal?: string; sourceArn?: string; sourceAccount?: string; revisionId?: string },
+  ): Promise<Record<string, unknown>> {
+    const v = new Violations();
+    for (const [member, value] of [
+      ['statementId', input.statementId],
+      ['action', input.action],
+      ['principal', input.principal],
+    ] as const) {
+      if (value === undefined) v.add('null', member, 'Member must not be null');
+    }
+    v.pattern(input.statementId, 'statementId', /^([a-zA-Z0-9-_.]+)$/, '([a-zA-Z0-9-_.]+)').length(input.statementId, 'statementId', 1, 100);
+    v.throwIfAny();
+    const resource = functionArn(caller.region, name, qualifier);
+    const statement: Record<string, unknown> = {
+      Sid: input.statementId,
+      Effect: 'Allow',
+      Principal: principalOf(input.principal!),
+      Action: input.action!.includes(':') ? input.action : `lambda:${input.action}`,
+      Resource: resource,
+    };
+    const condition: Record<string, Record<string, string>> = {};
+    if (input.sourceArn) condition.ArnLike = { 'AWS:SourceArn': input.sourceArn };
+    if (input.sourceAccount) condition.StringEquals = { 'AWS:SourceAccount': input.sourceAccount };
+    if (Object.keys(condition).length) statement.Condition = condition;
+    await this.store.transaction(async (tx) => {
+      const record = await tx.functions.get(name);
+      if (!record) throw notFound(caller, name, qualifier);
+      await this.requireQualifier(tx, caller, name, qualifier);
+      checkRevision(input.revisionId, record.revisionId);
+      const existing = await tx.policies.list(name, qualifier ?? '');
+      if (existing.some((s) => s.sid === input.statementId)) {
+        throw new PlatformError(
+          'ResourceConflictException',
+          'The statement id (sid) provided already exists. Please choose another statement id (sid) and try again.',
+        );
+      }
+      await tx.policies.put(name, qualifier ?? '', { sid: input.statementId!, statement });
+    });
+    return statement;
+  }
+
+  async removePermission(caller: Caller, name: string, qualifier: string | undefined, sid: string): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      if (!(await tx.functions.get(name))) throw notFound(caller, name, qualifier);
+      await this.requireQualifier(tx, caller, name, qualifier);
+      const existing = await tx.policies.list(name, qualifier ?? '');
+      if (!existing.some((s) => s.sid === sid)) {
+        throw new PlatformError('ResourceNotFoundException', `Statement ${sid} is not found in resource policy.`);
+      }
+      await tx.policies.delete(name, qualifier ?? '', sid);
+    });
+  }
+
+  async getPolicy(caller: Caller, name: string, qualifier: string | undefined): Promise<{ policy: Record<string, unknown>; revisionId: string }> {
+    const record = await this.requireFunction(caller, name, qualifier);
+    await this.requireQualifier(this.store, caller, name, qualifier);
+    const statements = await this.store.policies.list(name, qualifier ?? '');
+    if (!statements.length) throw new PlatformError('ResourceNotFoundException', 'The resource you requested does not exist.');
+    return {
+      policy: { Version: '2012-10-17', Id: 'default', Statement: statements.map((s) => s.statement) },
+      revisionId: record.revisionId,
+    };
+  }
+
+  private async requireFunction(caller: Caller, name: string, qualifier?: string): Promise<FunctionRecord> {
+    const record = await this.store.functions.get(name);
+    if (!record) throw notFound(caller, name, qualifier);
+    return record;
+  }
+
+  private async requireQualifier(store: Store, caller: Caller, name: string, qualifier: string | undefined): Promise<void> {
+    if (qualifier === undefined || qualifier === LATEST) return;
+    const found = /^[0-9]+$/.test(qualifier) ? await store.versions.get(name, qualifier) : await store.aliases.get(name, qualifier);
+    if (!found) throw notFound(caller, name, qualifier);
+  }
+}
+
+// ---- Helpers (pure or transaction-scoped) ----
+
+/**
+ * Publishes `$LATEST` as a new version, or returns the last version when nothing changed since it was
+ * published (then the description argument is ignored, as on AWS).
+ */
+async function publishIn(tx: Store, record: FunctionRecord, description: string | undefined, now: number): Promise<VersionRecord> {
+  const digest = specDigest(record.spec);
+  if (record.lastPublished?.digest === digest) {
+    const existing = await tx.versions.get(record.name, record.lastPublished.version);
+    if (existing) return existing;
+  }
+  const version: VersionRecord = {
+    functionName: record.name,
+    version: String(record.nextVersion),
+    spec: { ...record.spec, description: description ?? record.spec.description },
+    revisionId: uuid(),
+    lastModified: now,
+  };
+  await tx.versions.put(version);
+  // Publishing changes $LATEST's revision too.
+  await tx.functions.put({ ...record, nextVersion: record.nextVersion + 1, lastPublished: { version: version.version, digest }, revisionId: uuid() });
+  return version;
+}
+
+async function requireVersions(
+  tx: Store,
+  caller: Caller,
+  name: string,
+  functionVersion: string,
+  weights: Record<string, number> | undefined,
+): Promise<void> {
+  for (const version of [functionVersion, ...Object.keys(weights ?? {})]) {
+    if (version === LATEST) continue;
+    if (!(await tx.versions.get(name, version))) throw notFound(caller, name, version);
+  }
+}
+
+function latestConfig(record: FunctionRecord, arnQualifier: string | undefined): ResolvedConfiguration {
+  return {
+    name: record.name,
+    version: LATEST,
+    arnQualifier,
+    spec: record.spec,
+    revisionId: record.revisionId,
+    lastModified: record.lastModified,
+    state: record.state,
+    lastUpdateStatus: record.lastUpdateStatus,
+  };
+}
+
+function versionConfig(record: FunctionRecord, version: VersionRecord, arnQualifier: string): ResolvedConfiguration {
+  return {
+    name: record.name,
+    version: version.version,
+    arnQualifier,
+    spec: version.spec,
+    revisionId: version.revisionId,
+    lastModified: version.lastModified,
+    state: 'Active',
+    lastUpdateStatus: 'Successful',
+  };
+}
+
+export function notFound(caller: Caller, name: string, qualifier?: string): PlatformError {
+  return new PlatformError('ResourceNotFoundException', `Function not found: ${functionArn(caller.region, name, qualifier)}`);
+}
+
+function checkRevision(given: string | undefined, current: string): void {
+  if (given !== undefined && given !== current) {
+    throw new PlatformError(
+      'PreconditionFailedException',
+      'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
+    );
+  }
+}
+
+function validateSpecMembers(v: Violations, input: ConfigurationInput): void {
+  v.range(input.timeout, 'timeout', 1, 900)
+    .range(input.memorySize, 'memorySize', 128, 10240)
+    .length(input.description, 'description', 0, 256)
+    .length(input.handler, 'handler', 0, 128)
+    .pattern(input.handler, 'handler', /^[^\s]+$/, '[^\\s]+')
+    .pattern(input.role, 'role', ROLE, 'arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+')
+    .range(input.ephemeralStorageSize, 'ephemeralStorage.size', 512, 10240);
+  if (input.tracingMode !== undefined && input.tracingMode !== 'Active' && input.tracingMode !== 'PassThrough') {
+    v.add(input.tracingMode, 'tracingConfig.mode', 'Member must satisfy enum value set: [Active, PassThrough]');
+  }
+}
+
+function validateDescription(description: string | undefined): void {
+  new Violations().length(description, 'description', 0, 256).throwIfAny();
+}
+
+function validateRuntime(runtime: string): void {
+  if (!runtimeFamily(runtime)) {
+    throw new PlatformError(
+      'InvalidParameterValueException',
+      `The runtime parameter of ${runtime} is not supported by Versa. Use one of: ${SUPPORTED_RUNTIMES.join(', ')}.`,
+    );
+  }
+}
+
+function validateArchitectures(architectures: string[] | undefined): string[] {
+  if (architectures === undefined || architectures.length === 0) return ['x86_64'];
+  const v = new Violations();
+  if (architectures.length > 1) v.add(architectures, 'architectures', 'Member must have length less than or equal to 1');
+  for (const a of architectures) if (a !== 'x86_64' && a !== 'arm64') v.add(architectures, 'architectures', 'Member must satisfy enum value set: [x86_64, arm64]');
+  v.throwIfAny();
+  return architectures;
+}
+
+function validateEnvironment(environment: Record<string, string> | undefined): void {
+  if (!environment) return;
+  const keys = Object.keys(environment);
+  const v = new Violations();
+  for (const key of keys) v.pattern(key, 'environment.variables', ENV_KEY, '[a-zA-Z]([a-zA-Z0-9_])+');
+  v.throwIfAny();
+  const reserved = keys.filter((k) => RESERVED_ENV.has(k));
+  if (reserved.length) {
+    throw new PlatformError(
+      'InvalidParameterValueException',
+      `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`,
+    );
+  }
+  const size = Buffer.byteLength(JSON.stringify(environment));
+  if (size > MAX_ENV_BYTES) {
+    throw new PlatformError(
+      'InvalidParameterValueException',
+      `Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: ${JSON.stringify(environment)}`,
+    );
+  }
+}
+
+function requireZip(code: CodeInput | undefined): Uint8Array {
+  if (code?.s3Bucket !== undefined) {
+    throw new PlatformError('InvalidParameterValueException', 'Versa does not fetch code from S3; upload the package as Code.ZipFile.');
+  }
+  const zip = code?.zipFile;
+  if (!zip || zip.byteLength === 0) {
+    throw new PlatformError('InvalidParameterValueException', 'Please provide a source for function code.');
+  }
+  let unzippedBytes = 0;
+  try {
+    for (const data of Object.values(unzipSync(zip))) unzippedBytes += data.byteLength;
+  } catch {
+    throw new PlatformError('InvalidParameterValueException', 'Could not unzip uploaded file. Please check your file, then try to upload again.');
+  }
+  if (unzippedBytes > MAX_UNZIPPED_BYTES) {
+    throw new PlatformError('InvalidParameterValueException', `Unzipped size must be smaller than ${MAX_UNZIPPED_BYTES} bytes`);
+  }
+  return zip;
+}
+
+function principalOf(principal: string): unknown {
+  if (principal === '*') return '*';
+  if (/^\d{12}$/.test(principal)) return { AWS: `arn:aws:iam::${principal}:root` };
+  if (principal.startsWith('arn:')) return { AWS: principal };
+  return { Service: principal };
+}

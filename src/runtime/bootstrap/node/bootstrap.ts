@@ -1,0 +1,253 @@
+/**
+ * The Node.js runtime that runs inside an execution environment (a child process). It speaks the Lambda
+ * Runtime API to the server like AWS's own runtime interface client: load the handler, then loop on
+ * `next` → run → report. It imports nothing from Versa, so it starts as fast as Node itself does.
+ */
+import http from 'node:http';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { format } from 'node:util';
+
+const API = process.env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001';
+const [apiHost, apiPort] = API.split(':') as [string, string];
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const TASK_ROOT = process.env.LAMBDA_TASK_ROOT ?? process.cwd();
+const HANDLER = process.env._HANDLER ?? '';
+
+interface ApiResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+function call(method: string, urlPath: string, body?: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: apiHost,
+        port: Number(apiPort),
+        method,
+        path: `/2018-06-01${urlPath}`,
+        agent,
+        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+interface ErrorBody {
+  errorType: string;
+  errorMessage: string;
+  trace: string[];
+}
+
+function toErrorBody(err: unknown, fallbackType = 'Error'): ErrorBody {
+  if (err instanceof Error) {
+    return { errorType: err.name || fallbackType, errorMessage: err.message, trace: (err.stack ?? '').split('\n') };
+  }
+  if (typeof err === 'object' && err !== null) {
+    try {
+      return { errorType: 'object', errorMessage: JSON.stringify(err), trace: [] };
+    } catch {
+      /* fall through */
+    }
+  }
+  return { errorType: typeof err, errorMessage: String(err), trace: [] };
+}
+
+// ---- Logging: console lines carry the time, request id and level as on AWS. ----
+let currentRequestId = 'undefined';
+const write = (level: string, args: unknown[]) => {
+  const text = format(...args).replace(/\n/g, '\r');
+  process.stdout.write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${text}\n`);
+};
+console.log = (...a: unknown[]) => write('INFO', a);
+console.info = (...a: unknown[]) => write('INFO', a);
+console.warn = (...a: unknown[]) => write('WARN', a);
+console.error = (...a: unknown[]) => write('ERROR', a);
+console.debug = (...a: unknown[]) => write('DEBUG', a);
+console.trace = (...a: unknown[]) => write('TRACE', a);
+
+// ---- Handler loading ----
+type Handler = (event: unknown, context: unknown, callback: (err?: unknown, result?: unknown) => void) => unknown;
+
+async function loadHandler(): Promise<Handler> {
+  const lastSlash = HANDLER.lastIndexOf('/');
+  const dot = HANDLER.indexOf('.', lastSlash + 1);
+  if (dot < 0) {
+    throw Object.assign(new Error(`Bad handler ${HANDLER}: expected the form module.function`), { name: 'Runtime.MalformedHandlerName' });
+  }
+  const modulePath = HANDLER.slice(0, dot);
+  const exportPath = HANDLER.slice(dot + 1).split('.');
+  const base = path.resolve(TASK_ROOT, modulePath);
+  const file = ['.js', '.mjs', '.cjs', ''].map((ext) => base + ext).find((f) => existsSync(f));
+  if (!file) {
+    const name = path.basename(modulePath);
+    throw Object.assign(new Error(`Error: Cannot find module '${name}'\nRequire stack:\n- ${process.argv[1] ?? 'bootstrap'}`), {
+      name: 'Runtime.ImportModuleError',
+    });
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof SyntaxError) throw Object.assign(err, { name: 'Runtime.UserCodeSyntaxError' });
+    throw err;
+  }
+  const pick = (root: unknown): unknown => exportPath.reduce<unknown>((obj, key) => (obj == null ? undefined : (obj as Record<string, unknown>)[key]), root);
+  const fn = pick(mod) ?? pick(mod.default);
+  if (typeof fn !== 'function') {
+    throw Object.assign(new Error(`${HANDLER} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
+  }
+  return fn as Handler;
+}
+
+// ---- The invoke loop ----
+/**
+ * What the process does when its event loop empties with a result pending: callback-style handlers
+ * reply only then (unless `callbackWaitsForEmptyEventLoop` is false), and a handler that never answered
+ * replies `null`, as AWS's runtime does.
+ */
+let onEmptyLoop: (() => void) | undefined;
+process.on('beforeExit', () => {
+  const fn = onEmptyLoop;
+  onEmptyLoop = undefined;
+  fn?.();
+});
+
+function runOnce(handler: Handler, next: ApiResponse): Promise<void> {
+  const requestId = String(next.headers['lambda-runtime-aws-request-id'] ?? '');
+  const deadline = Number(next.headers['lambda-runtime-deadline-ms'] ?? Date.now() + 3000);
+  const traceId = next.headers['lambda-runtime-trace-id'];
+  if (typeof traceId === 'string') process.env._X_AMZN_TRACE_ID = traceId;
+  else delete process.env._X_AMZN_TRACE_ID;
+  currentRequestId = requestId;
+
+  return new Promise<void>((done) => {
+    let settled = false;
+    let reported = false;
+    const report = (outcome: { ok: true; value: unknown } | { ok: false; error: unknown }) => {
+      if (reported) return;
+      reported = true;
+      onEmptyLoop = undefined;
+      let send: Promise<ApiResponse>;
+      if (outcome.ok) {
+        let body: string;
+        try {
+          body = JSON.stringify(outcome.value) ?? 'null';
+        } catch (err) {
+          send = call('POST', `/runtime/invocation/${requestId}/error`, JSON.stringify(toErrorBody(err)));
+          send.then(() => done(), () => done());
+          return;
+        }
+        send = call('POST', `/runtime/invocation/${requestId}/response`, body);
+      } else {
+        const errBody = toErrorBody(outcome.error);
+        send = call('POST', `/runtime/invocation/${requestId}/error`, JSON.stringify(errBody), {
+          'lambda-runtime-function-error-type': errBody.errorType,
+        });
+      }
+      send.then(
+        () => done(),
+        () => done(),
+      );
+    };
+    const settle = (outcome: { ok: true; value: unknown } | { ok: false; error: unknown }, waitForEmptyLoop: boolean) => {
+      if (settled) return;
+      settled = true;
+      if (waitForEmptyLoop && outcome.ok) onEmptyLoop = () => setImmediate(() => report(outcome));
+      else report(outcome);
+    };
+
+    const context = {
+      callbackWaitsForEmptyEventLoop: true,
+      functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+      functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+      invokedFunctionArn: next.headers['lambda-runtime-invoked-function-arn'],
+      memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+      awsRequestId: requestId,
+      logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+      logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+      identity: parseHeaderJson(next.headers['lambda-runtime-cognito-identity']),
+      clientContext: parseHeaderJson(next.headers['lambda-runtime-client-context']),
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      succeed: (value: unknown) => settle({ ok: true, value }, false),
+      fail: (error: unknown) => settle({ ok: false, error }, false),
+      done: (error: unknown, value: unknown) => settle(error == null ? { ok: true, value } : { ok: false, error }, false),
+    };
+    const callback = (error?: unknown, value?: unknown) =>
+      settle(error == null ? { ok: true, value } : { ok: false, error }, context.callbackWaitsForEmptyEventLoop);
+
+    // A handler that never answers and leaves nothing running replies null.
+    onEmptyLoop = () => settle({ ok: true, value: null }, false);
+
+    let event: unknown;
+    try {
+      event = JSON.parse(next.body || 'null');
+    } catch (err) {
+      settle({ ok: false, error: err }, false);
+      return;
+    }
+    try {
+      const result = handler(event, context, callback);
+      if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+        (result as Promise<unknown>).then(
+          (value) => settle({ ok: true, value }, false),
+          (error: unknown) => settle({ ok: false, error }, false),
+        );
+      }
+    } catch (error) {
+      settle({ ok: false, error }, false);
+    }
+  });
+}
+
+function parseHeaderJson(value: string | string[] | undefined): unknown {
+  if (typeof value !== 'string' || value === '') return undefined;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  let handler: Handler;
+  try {
+    handler = await loadHandler();
+  } catch (err) {
+    const body = toErrorBody(err, 'Runtime.ImportModuleError');
+    if (!(err instanceof Error && err.name.startsWith('Runtime.'))) {
+      body.errorType = 'Runtime.ImportModuleError';
+      body.errorMessage = `${err instanceof Error ? err.name : 'Error'}: ${body.errorMessage}`;
+    }
+    console.error(`${body.errorType}: ${body.errorMessage}`);
+    await call('POST', '/runtime/init/error', JSON.stringify(body), { 'lambda-runtime-function-error-type': body.errorType }).catch(() => undefined);
+    process.exit(1);
+  }
+  for (;;) {
+    const next = await call('GET', '/runtime/invocation/next');
+    if (next.status !== 200) throw new Error(`runtime API answered ${next.status} to next`);
+    await runOnce(handler, next);
+  }
+}
+
+process.on('uncaughtException', (err) => {
+  console.error('Uncaught Exception', err);
+  process.exit(129);
+});
+process.on('unhandledRejection', (reason) => {
+  console.error('Unhandled Promise Rejection', reason);
+  process.exit(128);
+});
+
+void main();

@@ -1,0 +1,171 @@
+import type { Clock } from '../core/clock.js';
+import { PlatformError } from '../core/errors.js';
+import { hexId } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import type { LogSink } from '../telemetry/log-sink.js';
+import type { CodeCache } from './code-cache.js';
+import { ExecutionEnvironment } from './environment.js';
+import type { EnvironmentTarget, InvocationOutcome, InvocationRequest } from './types.js';
+
+export interface EnvironmentManagerOptions {
+  /** Most environments alive at once, across all functions; beyond it Invoke is throttled. */
+  maxEnvironments: number;
+  /** An environment idle this long (real time) is stopped. */
+  idleTimeoutMs: number;
+  baseEnv: Record<string, string>;
+  pythonCommand: string;
+  codeCache: CodeCache;
+  logs: LogSink;
+  /** The platform clock names log streams by date. */
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * Assigns invocations to execution environments: a warm idle one of the same function version when
+ * there is one, else a new one while under the limit (making room by stopping the least recently used
+ * idle environment of another version), else a throttle.
+ */
+export class EnvironmentManager {
+  /** Idle environments per target key, most recently used last. */
+  private readonly idle = new Map<string, ExecutionEnvironment[]>();
+  private readonly all = new Set<ExecutionEnvironment>();
+  private readonly retiring = new WeakSet<ExecutionEnvironment>();
+  /** Slots taken by environments still being started. */
+  private reserved = 0;
+  private readonly reaper: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly opts: EnvironmentManagerOptions) {
+    this.reaper = setInterval(() => this.reapIdle(), Math.min(opts.idleTimeoutMs, 10_000));
+    this.reaper.unref();
+  }
+
+  async invoke(target: EnvironmentTarget, request: InvocationRequest): Promise<InvocationOutcome> {
+    const env = this.takeIdle(target) ?? (await this.startEnvironment(target));
+    try {
+      return await env.invoke(request);
+    } finally {
+      this.release(env);
+    }
+  }
+
+  /** Counts of live environments, for health and metrics. */
+  stats(): { total: number; busy: number; idle: number } {
+    let busy = 0;
+    for (const env of this.all) if (env.state === 'busy') busy++;
+    return { total: this.all.size, busy, idle: this.all.size - busy };
+  }
+
+  environments(): readonly ExecutionEnvironment[] {
+    return [...this.all];
+  }
+
+  /**
+   * Stops the environments of a function whose spec digest is not in `live` (changed `$LATEST`, deleted
+   * versions or function); busy ones stop when their invocation ends.
+   */
+  retireStale(functionName: string, live: ReadonlySet<string>): void {
+    for (const env of [...this.all]) {
+      if (env.target.functionName !== functionName || live.has(env.target.digest)) continue;
+      if (env.state === 'busy') this.retiring.add(env);
+      else env.stop();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.reaper);
+    for (const env of [...this.all]) env.stop();
+    await Promise.resolve();
+  }
+
+  private key(target: EnvironmentTarget): string {
+    return `${target.functionName}\u0000${target.version}\u0000${target.digest}`;
+  }
+
+  private takeIdle(target: EnvironmentTarget): ExecutionEnvironment | undefined {
+    const list = this.idle.get(this.key(target));
+    const env = list?.pop();
+    if (list && list.length === 0) this.idle.delete(this.key(target));
+    return env;
+  }
+
+  private release(env: ExecutionEnvironment): void {
+    if (env.state !== 'idle') return;
+    if (this.closed || this.retiring.has(env)) {
+      env.stop();
+      return;
+    }
+    const key = this.key(env.target);
+    const list = this.idle.get(key);
+    if (list) list.push(env);
+    else this.idle.set(key, [env]);
+  }
+
+  private async startEnvironment(target: EnvironmentTarget): Promise<ExecutionEnvironment> {
+    if (this.closed) throw new PlatformError('ServiceException', 'Versa is shutting down.');
+    if (this.all.size + this.reserved >= this.opts.maxEnvironments && !this.evictOldestIdle()) {
+      throw new PlatformError('TooManyRequestsException', 'Rate Exceeded.', {
+        body: { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded', Type: 'User' },
+        headers: { 'Retry-After': '1' },
+      });
+    }
+    // Reserve the slot before awaiting, so concurrent cold starts cannot overshoot the limit.
+    this.reserved++;
+    try {
+      const codeDir = await this.opts.codeCache.dir(target.spec.codeSha256);
+      const group = `/aws/lambda/${target.functionName}`;
+      const streamName = logStreamName(this.opts.clock.now(), target.version);
+      const env = await ExecutionEnvironment.start({
+        id: hexId(8),
+        target,
+        codeDir,
+        logStreamName: streamName,
+        baseEnv: this.opts.baseEnv,
+        pythonCommand: this.opts.pythonCommand,
+        logger: this.opts.logger,
+        onLogLine: (line) => this.opts.logs.append(group, streamName, line),
+        onStopped: (stopped) => this.forget(stopped),
+      });
+      this.all.add(env);
+      return env;
+    } finally {
+      this.reserved--;
+    }
+  }
+
+  private forget(env: ExecutionEnvironment): void {
+    this.all.delete(env);
+    const key = this.key(env.target);
+    const list = this.idle.get(key);
+    if (!list) return;
+    const i = list.indexOf(env);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.idle.delete(key);
+  }
+
+  private evictOldestIdle(): boolean {
+    let oldest: ExecutionEnvironment | undefined;
+    for (const list of this.idle.values()) {
+      const first = list[0];
+      if (first && (!oldest || first.lastUsed < oldest.lastUsed)) oldest = first;
+    }
+    oldest?.stop();
+    return oldest !== undefined;
+  }
+
+  private reapIdle(): void {
+    const cutoff = Date.now() - this.opts.idleTimeoutMs;
+    for (const list of [...this.idle.values()]) {
+      for (const env of [...list]) if (env.lastUsed < cutoff) env.stop();
+    }
+  }
+}
+
+/** AWS's stream name form: `2024/01/02/[$LATEST]0123456789abcdef0123456789abcdef`. */
+export function logStreamName(now: number, version: string): string {
+  const d = new Date(now);
+  const ymd = `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${String(d.getUTCDate()).padStart(2, '0')}`;
+  return `${ymd}/[${version}]${hexId(16)}`;
+}

@@ -1,0 +1,366 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../core/logger.js';
+import { launcherFor } from './launchers.js';
+import type { EnvironmentTarget, InvocationOutcome, InvocationRequest } from './types.js';
+
+/** Largest response a function may return synchronously (AWS's figure). */
+export const MAX_RESPONSE_BYTES = 6_291_556;
+/** How long the runtime may take to initialise before the first invocation fails. */
+const INIT_TIMEOUT_MS = 10_000;
+
+/**
+ * An environment's life. Transitions:
+ *   starting → idle (runtime asked for its first event) | stopped (init failed or process died)
+ *   idle → busy (an invocation was assigned) | stopped
+ *   busy → idle (the invocation ended) | stopped (timeout, crash, init error)
+ *   any → stopped (stop())
+ */
+export type EnvironmentState = 'starting' | 'idle' | 'busy' | 'stopped';
+
+export interface EnvironmentOptions {
+  id: string;
+  target: EnvironmentTarget;
+  codeDir: string;
+  logStreamName: string;
+  /** Variables every environment gets (endpoint, credentials, region). */
+  baseEnv: Record<string, string>;
+  pythonCommand: string;
+  logger: Logger;
+  /** Receives each line the function's process writes. */
+  onLogLine: (line: string) => void;
+  onStopped: (env: ExecutionEnvironment) => void;
+}
+
+interface Current {
+  request: InvocationRequest;
+  delivered: boolean;
+  startedAt: number;
+  log: string[];
+  cold: boolean;
+  cancelTimer: () => void;
+  finish: (outcome: Omit<InvocationOutcome, 'log' | 'durationMs' | 'initDurationMs'>) => void;
+}
+
+/**
+ * One execution environment: a child process running a runtime, and the Runtime API endpoint it talks
+ * to. Runs one invocation at a time; reused while warm.
+ */
+export class ExecutionEnvironment {
+  state: EnvironmentState = 'starting';
+  lastUsed = Date.now();
+  invocations = 0;
+  private readonly server: http.Server;
+  private child: ChildProcess | undefined;
+  private waitingNext: http.ServerResponse | undefined;
+  private current: Current | undefined;
+  private readonly spawnedAt = performance.now();
+  private initDurationMs: number | undefined;
+  private initError: Buffer | undefined;
+  private partialLine = '';
+  private memorySampledAt = 0;
+  private maxMemoryMb = 0;
+
+  private constructor(private readonly opts: EnvironmentOptions) {
+    this.server = http.createServer((req, res) => this.onRuntimeApi(req, res));
+    this.server.keepAliveTimeout = 0;
+  }
+
+  get id(): string {
+    return this.opts.id;
+  }
+
+  get target(): EnvironmentTarget {
+    return this.opts.target;
+  }
+
+  get logStreamName(): string {
+    return this.opts.logStreamName;
+  }
+
+  /** Opens the Runtime API endpoint and starts the runtime process. */
+  static async start(opts: EnvironmentOptions): Promise<ExecutionEnvironment> {
+    const env = new ExecutionEnvironment(opts);
+    await new Promise<void>((resolve, reject) => {
+      env.server.once('error', reject);
+      env.server.listen(0, '127.0.0.1', () => resolve());
+    });
+    env.spawnRuntime();
+    return env;
+  }
+
+  private spawnRuntime(): void {
+    const { target, codeDir, baseEnv } = this.opts;
+    const port = (this.server.address() as AddressInfo).port;
+    const launch = launcherFor(target.spec.runtime, codeDir, this.opts.pythonCommand);
+    const reserved: Record<string, string> = {
+      ...baseEnv,
+      ...launch.env,
+      AWS_LAMBDA_FUNCTION_NAME: target.functionName,
+      AWS_LAMBDA_FUNCTION_VERSION: target.version,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(target.spec.memorySize),
+      AWS_EXECUTION_ENV: `AWS_Lambda_${target.spec.runtime}`,
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${port}`,
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${target.functionName}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: this.opts.logStreamName,
+      _HANDLER: target.spec.handler,
+      LAMBDA_TASK_ROOT: codeDir,
+      LAMBDA_RUNTIME_DIR: launch.runtimeDir,
+    };
+    // User variables first: the reserved ones cannot be overridden.
+    const env = { ...target.spec.environment, ...reserved };
+    const child = spawn(launch.command, launch.args, { cwd: codeDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => this.onOutput(chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => this.onOutput(chunk));
+    child.on('error', (err) => {
+      this.opts.logger.warn('runtime process failed to start', { env: this.id, err });
+      this.onExit(`Runtime failed to start: ${err.message}`);
+    });
+    // 'close' rather than 'exit': it comes after the last output has been read.
+    child.on('close', (code, signal) => {
+      this.onExit(signal ? `Runtime exited with error: signal: ${signal === 'SIGKILL' ? 'killed' : signal}` : code ? `Runtime exited with error: exit status ${code}` : 'Runtime exited without providing a reason');
+    });
+  }
+
+  /**
+   * Runs one invocation. The promise always resolves: function failures, timeouts and crashes come back
+   * as an error outcome with the AWS error payload.
+   */
+  invoke(request: InvocationRequest): Promise<InvocationOutcome> {
+    if (this.state !== 'idle' && this.state !== 'starting') throw new Error(`environment ${this.id} is ${this.state}`);
+    const cold = this.state === 'starting';
+    this.state = 'busy';
+    this.invocations++;
+    return new Promise((resolve) => {
+      const startedAt = performance.now();
+      const timeoutMs = request.timeoutSeconds * 1000 + (cold ? INIT_TIMEOUT_MS : 0);
+      const timer = setTimeout(() => this.onTimeout(), timeoutMs);
+      const current: Current = {
+        request,
+        delivered: false,
+        startedAt,
+        log: [],
+        cold,
+        cancelTimer: () => clearTimeout(timer),
+        finish: (outcome) => {
+          if (this.current !== current) return;
+          current.cancelTimer();
+          // Let output the process wrote before it replied reach us before the log is sealed.
+          setImmediate(() => {
+            this.flushPartialLine();
+            this.current = undefined;
+            const durationMs = performance.now() - (current.delivered ? current.startedAt : startedAt);
+            const report = this.reportLines(current, durationMs);
+            for (const line of report) this.opts.onLogLine(line);
+            current.log.push(...report);
+            if (this.state === 'busy') this.state = 'idle';
+            this.lastUsed = Date.now();
+            resolve({ ...outcome, durationMs, initDurationMs: cold ? this.initDurationMs : undefined, log: current.log.join('\n') + '\n' });
+          });
+        },
+      };
+      this.current = current;
+      if (this.initError) {
+        this.failCurrent('Runtime.Unknown', this.initError);
+        return;
+      }
+      this.deliver();
+    });
+  }
+
+  private deliver(): void {
+    const current = this.current;
+    const res = this.waitingNext;
+    if (!current || current.delivered || !res) return;
+    this.waitingNext = undefined;
+    current.delivered = true;
+    current.startedAt = performance.now();
+    const { request } = current;
+    const start = `START RequestId: ${request.requestId} Version: ${this.target.version}`;
+    this.opts.onLogLine(start);
+    current.log.push(start);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'lambda-runtime-aws-request-id': request.requestId,
+      'lambda-runtime-deadline-ms': String(Date.now() + request.timeoutSeconds * 1000),
+      'lambda-runtime-invoked-function-arn': request.invokedArn,
+      'lambda-runtime-trace-id': request.traceId,
+    };
+    if (request.clientContext) headers['lambda-runtime-client-context'] = request.clientContext;
+    res.writeHead(200, headers).end(request.payload);
+  }
+
+  private onRuntimeApi(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = req.url ?? '';
+    if (req.method === 'GET' && url === '/2018-06-01/runtime/invocation/next') {
+      this.markInitialised();
+      this.waitingNext?.writeHead(409).end();
+      this.waitingNext = res;
+      this.deliver();
+      return;
+    }
+    const m = /^\/2018-06-01\/runtime\/(?:invocation\/([^/]+)\/(response|error)|init\/(error))$/.exec(url);
+    if (req.method !== 'POST' || !m) {
+      drain(req, () => json(res, 404, { errorType: 'InvalidRequest', errorMessage: `No route for ${req.method ?? ''} ${url}` }));
+      return;
+    }
+    const [, requestId, kind, initError] = m;
+    readLimited(req, MAX_RESPONSE_BYTES, (body, tooLarge) => {
+      if (initError) {
+        json(res, 202, { status: 'OK' });
+        this.initError = body;
+        this.failCurrent('Runtime.Unknown', body);
+        this.stop();
+        return;
+      }
+      const current = this.current;
+      if (!current || current.request.requestId !== requestId) {
+        json(res, 400, { errorType: 'InvalidRequestID', errorMessage: 'Invalid request ID' });
+        return;
+      }
+      if (tooLarge) {
+        json(res, 413, { errorType: 'RequestEntityTooLarge', errorMessage: 'Response payload size exceeded maximum allowed payload size' });
+        current.finish({
+          status: 'error',
+          payload: Buffer.from(
+            JSON.stringify({
+              errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
+              errorType: 'Function.ResponseSizeTooLarge',
+            }),
+          ),
+        });
+        return;
+      }
+      json(res, 202, { status: 'OK' });
+      current.finish(kind === 'response' ? { status: 'ok', payload: body } : { status: 'error', payload: body });
+    });
+  }
+
+  private markInitialised(): void {
+    this.initDurationMs ??= performance.now() - this.spawnedAt;
+    if (this.state === 'starting') this.state = 'idle';
+  }
+
+  private onTimeout(): void {
+    const current = this.current;
+    if (!current) return;
+    const seconds = current.request.timeoutSeconds.toFixed(2);
+    const message = `${new Date().toISOString()} ${current.request.requestId} Task timed out after ${seconds} seconds`;
+    this.opts.onLogLine(message);
+    current.log.push(message);
+    current.finish({
+      status: 'error',
+      payload: Buffer.from(
+        JSON.stringify({ errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${current.request.requestId} Error: Task timed out after ${seconds} seconds` }),
+      ),
+    });
+    // The runtime may still be running the handler: this environment cannot be trusted again.
+    this.stop();
+  }
+
+  private onExit(reason: string): void {
+    if (this.current) this.failCurrent('Runtime.ExitError', undefined, reason);
+    this.stop();
+  }
+
+  private failCurrent(errorType: string, body: Buffer | undefined, reason?: string): void {
+    const current = this.current;
+    if (!current) return;
+    const payload =
+      body ?? Buffer.from(JSON.stringify({ errorType, errorMessage: `RequestId: ${current.request.requestId} Error: ${reason ?? 'Runtime failed'}` }));
+    current.finish({ status: 'error', payload });
+  }
+
+  private onOutput(chunk: string): void {
+    const text = this.partialLine + chunk;
+    const lines = text.split('\n');
+    this.partialLine = lines.pop() ?? '';
+    for (const line of lines) this.emitLine(line);
+  }
+
+  private flushPartialLine(): void {
+    if (this.partialLine) {
+      this.emitLine(this.partialLine);
+      this.partialLine = '';
+    }
+  }
+
+  private emitLine(line: string): void {
+    this.opts.onLogLine(line);
+    this.current?.log.push(line);
+  }
+
+  private reportLines(current: Current, durationMs: number): string[] {
+    const id = current.request.requestId;
+    const init = current.cold && this.initDurationMs !== undefined ? `\tInit Duration: ${this.initDurationMs.toFixed(2)} ms` : '';
+    return [
+      `END RequestId: ${id}`,
+      `REPORT RequestId: ${id}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${Math.max(1, Math.ceil(durationMs))} ms\tMemory Size: ${this.target.spec.memorySize} MB\tMax Memory Used: ${this.sampleMemoryMb()} MB${init}\t`,
+    ];
+  }
+
+  /** Peak resident memory of the runtime process, read from /proc at most once a second. */
+  private sampleMemoryMb(): number {
+    const pid = this.child?.pid;
+    const now = Date.now();
+    if (pid && now - this.memorySampledAt > 1000) {
+      this.memorySampledAt = now;
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        if (m) this.maxMemoryMb = Math.ceil(Number(m[1]) / 1024);
+      } catch {
+        // Not on Linux, or the process just ended.
+      }
+    }
+    return this.maxMemoryMb;
+  }
+
+  /** Resident memory in bytes right now (for benchmarks and the console). */
+  residentBytes(): number | undefined {
+    const pid = this.child?.pid;
+    if (!pid) return undefined;
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return m ? Number(m[1]) * 1024 : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Ends the runtime process and closes the endpoint. Safe to call more than once. */
+  stop(): void {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.waitingNext?.destroy();
+    this.waitingNext = undefined;
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    this.server.closeAllConnections();
+    this.server.close();
+    this.opts.onStopped(this);
+  }
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
+function drain(req: http.IncomingMessage, then: () => void): void {
+  req.resume();
+  req.on('end', then);
+}
+
+/** Reads a request body, keeping at most `limit` bytes; reports whether it was larger. */
+function readLimited(req: http.IncomingMessage, limit: number, then: (body: Buffer, tooLarge: boolean) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= limit) chunks.push(chunk);
+  });
+  req.on('end', () => then(Buffer.concat(chunks), size > limit));
+}

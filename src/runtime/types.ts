@@ -1,0 +1,33 @@
+import type { FunctionSpec } from '../domain/lambda-function.js';
+
+/** What an environment runs: one function version's frozen spec. */
+export interface EnvironmentTarget {
+  functionName: string;
+  /** `$LATEST` or a version number. */
+  version: string;
+  spec: FunctionSpec;
+  /** Identifies the spec: environments are shared only by invocations of the same digest. */
+  digest: string;
+}
+
+export interface InvocationRequest {
+  requestId: string;
+  payload: Buffer;
+  /** The ARN the caller invoked, alias included: the function sees it as `invokedFunctionArn`. */
+  invokedArn: string;
+  timeoutSeconds: number;
+  traceId: string;
+  /** Decoded client context JSON, if the caller sent one. */
+  clientContext: string | undefined;
+}
+
+export interface InvocationOutcome {
+  status: 'ok' | 'error';
+  /** The function's result or its error body, as JSON bytes. */
+  payload: Buffer;
+  durationMs: number;
+  /** Set on a cold start. */
+  initDurationMs: number | undefined;
+  /** This invocation's log, START to REPORT. */
+  log: string;
+}

@@ -1,0 +1,170 @@
+import { mkdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { ScaledClock, realClock, type Clock } from '../core/clock.js';
+import { PlatformError } from '../core/errors.js';
+import { uuid } from '../core/ids.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { systemRandom, type Random } from '../core/random.js';
+import { lambdaApi } from '../api/aws/lambda/operations.js';
+import { regionOf, type ApiHandler, type ApiRequest } from '../api/aws/protocol/http.js';
+import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
+import { frontDoor } from '../api/front-door.js';
+import type { Options } from '../config/options.js';
+import { InvocationService } from '../invoke/invocation-service.js';
+import { FunctionService } from '../lambda/function-service.js';
+import { FunctionRegistry } from '../lambda/registry.js';
+import { CodeCache } from '../runtime/code-cache.js';
+import { EnvironmentManager } from '../runtime/environment-manager.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { Store } from '../store/store.js';
+import { LogSink } from '../telemetry/log-sink.js';
+
+/** Largest request body accepted (a 50 MB zip, base64-encoded in JSON, with room to spare). */
+const MAX_BODY_BYTES = 80 * 1024 * 1024;
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  options: Options;
+  /** The services, for in-process use by tests and tools. */
+  services: { functions: FunctionService; invocations: InvocationService; environments: EnvironmentManager; logs: LogSink; store: Store; clock: Clock };
+  close(): Promise<void>;
+}
+
+export interface StartOverrides {
+  /** A platform clock to use instead of the scaled real one (tests pass a FakeClock). */
+  clock?: Clock;
+  random?: Random;
+  logger?: Logger;
+}
+
+/** Builds the concrete clock, store and services, and opens the listener. */
+export async function startServer(options: Options, overrides: StartOverrides = {}): Promise<RunningServer> {
+  const logger = overrides.logger ?? createLogger(options.logLevel);
+  const clock = overrides.clock ?? (options.timeScale === 1 ? realClock : new ScaledClock(options.timeScale));
+  const random = overrides.random ?? systemRandom;
+  mkdirSync(options.dataDir, { recursive: true });
+  const store = openSqliteStore(path.join(options.dataDir, 'versa.db'));
+  await store.settings.put('timeScale', String(options.timeScale));
+
+  const registry = new FunctionRegistry(store);
+  const functions = new FunctionService(store, registry, clock);
+  const logs = new LogSink(() => clock.now());
+  const codeCache = new CodeCache(path.join(options.dataDir, 'code'), (sha) => store.code.get(sha));
+
+  const server = http.createServer();
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostForUrl = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  const url = `http://${hostForUrl.includes(':') ? `[${hostForUrl}]` : hostForUrl}:${port}`;
+
+  const environments = new EnvironmentManager({
+    maxEnvironments: options.maxEnvironments,
+    idleTimeoutMs: options.idleTimeoutSeconds * 1000,
+    baseEnv: {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      LANG: 'en_US.UTF-8',
+      TZ: ':UTC',
+      AWS_REGION: 'us-east-1',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL: url,
+      AWS_ACCESS_KEY_ID: 'versa',
+      AWS_SECRET_ACCESS_KEY: 'versa',
+      AWS_SESSION_TOKEN: 'versa',
+      NODE_PATH: path.join(options.dataDir, 'code', 'node_modules'),
+      ...(process.env.HOME && { HOME: process.env.HOME }),
+    },
+    pythonCommand: options.pythonCommand,
+    codeCache,
+    logs,
+    clock,
+    logger,
+  });
+  // Environments whose code and configuration no function version serves any more are stopped.
+  registry.onChange((name) => {
+    void Promise.resolve(registry.get(name)).then(
+      (snapshot) => {
+        const live = new Set<string>(snapshot ? [snapshot.latestDigest, ...[...snapshot.versions.values()].map((v) => v.digest)] : []);
+        environments.retireStale(name, live);
+      },
+      (err: unknown) => logger.warn('could not reload function after a change', { function: name, err }),
+    );
+  });
+  const invocations = new InvocationService(registry, environments, random, logger);
+
+  const versa: ApiHandler = async (req) => {
+    if (req.method === 'GET' && req.path === '/_versa/health') {
+      return jsonResponse(200, { status: 'ok', timeScale: options.timeScale, environments: environments.stats() });
+    }
+    const code = /^\/_versa\/code\/([0-9a-f]{64})\.zip$/.exec(req.path);
+    if (req.method === 'GET' && code) {
+      const zip = await functions.getCode(Buffer.from(code[1]!, 'hex').toString('base64'));
+      if (zip) return { status: 200, headers: { 'content-type': 'application/zip' }, body: Buffer.from(zip) };
+    }
+    return restJsonError(new PlatformError('ResourceNotFoundException', `Nothing at ${req.path}.`));
+  };
+  const handle = frontDoor({ lambda: lambdaApi({ functions, invocations, logger }), versa });
+
+  server.on('request', (req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      const requestId = uuid();
+      const rawUrl = req.url ?? '/';
+      const q = rawUrl.indexOf('?');
+      const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
+      const apiReq: ApiRequest = {
+        method: req.method ?? 'GET',
+        path: q >= 0 ? rawUrl.slice(0, q) : rawUrl,
+        query,
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+        region: regionOf(req.headers.authorization, query),
+        requestId,
+        origin: `http://${req.headers.host ?? `${hostForUrl}:${port}`}`,
+      };
+      const answer = tooLarge
+        ? Promise.resolve(restJsonError(new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`)))
+        : handle(apiReq);
+      answer
+        .then((out) => {
+          const body = typeof out.body === 'string' ? Buffer.from(out.body) : out.body;
+          res.writeHead(out.status, { ...out.headers, 'x-amzn-requestid': requestId, 'content-length': body.byteLength });
+          res.end(body);
+        })
+        .catch((err: unknown) => {
+          logger.error('request failed', { err });
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+          res.end('{"message":"internal error"}');
+        });
+    });
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await environments.close();
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        setTimeout(() => {
+          server.closeAllConnections();
+        }, 2000).unref();
+      });
+      await store.close();
+    })());
+
+  return { url, port, options, services: { functions, invocations, environments, logs, store, clock }, close };
+}

@@ -1,0 +1,40 @@
+/**
+ * Ordered, append-only schema migrations. Never edit a shipped entry: add a new one. Records are kept as
+ * JSON documents beside the columns the store filters and orders by.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE functions (
+    name TEXT PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  CREATE TABLE versions (
+    function_name TEXT NOT NULL,
+    version       INTEGER NOT NULL,
+    doc           TEXT NOT NULL,
+    PRIMARY KEY (function_name, version)
+  );
+  CREATE TABLE aliases (
+    function_name TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    doc           TEXT NOT NULL,
+    PRIMARY KEY (function_name, name)
+  );
+  CREATE TABLE code_packages (
+    sha256 TEXT PRIMARY KEY,
+    size   INTEGER NOT NULL,
+    zip    BLOB NOT NULL
+  );
+  CREATE TABLE policies (
+    function_name TEXT NOT NULL,
+    qualifier     TEXT NOT NULL,
+    sid           TEXT NOT NULL,
+    doc           TEXT NOT NULL,
+    PRIMARY KEY (function_name, qualifier, sid)
+  );
+  CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,273 @@
+import Database from 'better-sqlite3';
+import type { AliasRecord, FunctionRecord, VersionRecord } from '../../domain/lambda-function.js';
+import { Mutex } from '../mutex.js';
+import type {
+  AliasRepository,
+  CodeRepository,
+  FunctionRepository,
+  PolicyRepository,
+  PolicyStatement,
+  SettingsRepository,
+  Store,
+  VersionRepository,
+} from '../store.js';
+import { MIGRATIONS } from './migrations.js';
+
+type Db = Database.Database;
+/** Runs a synchronous database step under the store's lock (outside a transaction) or directly (inside one). */
+type Guard = <T>(step: () => T) => Promise<T>;
+
+/** Opens (creating if needed) a SQLite store at `file`, in WAL mode, with migrations applied. */
+export function openSqliteStore(file: string): Store {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return new SqliteStore(db);
+}
+
+function migrate(db: Db): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  const apply = db.transaction(() => {
+    const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+    const current = row.v ?? 0;
+    if (current > MIGRATIONS.length) {
+      throw new Error(`the data directory was written by a newer Versa (schema ${current}); upgrade Versa to open it`);
+    }
+    MIGRATIONS.slice(current).forEach((sql, i) => {
+      db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(current + i + 1, new Date().toISOString());
+    });
+  });
+  apply.immediate();
+}
+
+class SqliteStore implements Store {
+  readonly functions: FunctionRepository;
+  readonly versions: VersionRepository;
+  readonly aliases: AliasRepository;
+  readonly code: CodeRepository;
+  readonly policies: PolicyRepository;
+  readonly settings: SettingsRepository;
+  private readonly lock: Mutex;
+  private readonly inTransaction: boolean;
+
+  constructor(
+    private readonly db: Db,
+    lock = new Mutex(),
+    inTransaction = false,
+  ) {
+    this.lock = lock;
+    this.inTransaction = inTransaction;
+    const guard: Guard = inTransaction ? (step) => Promise.resolve(step()) : (step) => lock.run(step);
+    this.functions = new SqliteFunctions(db, guard);
+    this.versions = new SqliteVersions(db, guard);
+    this.aliases = new SqliteAliases(db, guard);
+    this.code = new SqliteCode(db, guard);
+    this.policies = new SqlitePolicies(db, guard);
+    this.settings = new SqliteSettings(db, guard);
+  }
+
+  transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return work(this);
+    return this.lock.run(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work(new SqliteStore(this.db, this.lock, true));
+        this.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        this.db.exec('ROLLBACK');
+        throw err;
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.lock.run(() => {
+      this.db.close();
+    });
+  }
+}
+
+const parse = <T>(row: { doc: string } | undefined): T | undefined => (row ? (JSON.parse(row.doc) as T) : undefined);
+
+class SqliteFunctions implements FunctionRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  get(name: string) {
+    return this.guard(() => parse<FunctionRecord>(this.db.prepare('SELECT doc FROM functions WHERE name = ?').get(name) as { doc: string } | undefined));
+  }
+
+  list() {
+    return this.guard(() =>
+      (this.db.prepare('SELECT doc FROM functions ORDER BY name').all() as { doc: string }[]).map((r) => JSON.parse(r.doc) as FunctionRecord),
+    );
+  }
+
+  put(record: FunctionRecord) {
+    return this.guard(() => {
+      this.db.prepare('INSERT INTO functions (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc').run(record.name, JSON.stringify(record));
+    });
+  }
+
+  delete(name: string) {
+    return this.guard(() => {
+      this.db.transaction(() => {
+        for (const table of ['versions', 'aliases', 'policies']) {
+          this.db.prepare(`DELETE FROM ${table} WHERE function_name = ?`).run(name);
+        }
+        this.db.prepare('DELETE FROM functions WHERE name = ?').run(name);
+      })();
+    });
+  }
+}
+
+class SqliteVersions implements VersionRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  get(functionName: string, version: string) {
+    if (!/^[0-9]+$/.test(version)) return Promise.resolve(undefined);
+    return this.guard(() =>
+      parse<VersionRecord>(
+        this.db.prepare('SELECT doc FROM versions WHERE function_name = ? AND version = ?').get(functionName, Number(version)) as { doc: string } | undefined,
+      ),
+    );
+  }
+
+  list(functionName: string) {
+    return this.guard(() =>
+      (this.db.prepare('SELECT doc FROM versions WHERE function_name = ? ORDER BY version').all(functionName) as { doc: string }[]).map(
+        (r) => JSON.parse(r.doc) as VersionRecord,
+      ),
+    );
+  }
+
+  put(record: VersionRecord) {
+    return this.guard(() => {
+      this.db
+        .prepare('INSERT INTO versions (function_name, version, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, version) DO UPDATE SET doc = excluded.doc')
+        .run(record.functionName, Number(record.version), JSON.stringify(record));
+    });
+  }
+
+  delete(functionName: string, version: string) {
+    return this.guard(() => {
+      this.db.prepare('DELETE FROM versions WHERE function_name = ? AND version = ?').run(functionName, Number(version));
+      this.db.prepare('DELETE FROM policies WHERE function_name = ? AND qualifier = ?').run(functionName, version);
+    });
+  }
+}
+
+class SqliteAliases implements AliasRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  get(functionName: string, name: string) {
+    return this.guard(() =>
+      parse<AliasRecord>(this.db.prepare('SELECT doc FROM aliases WHERE function_name = ? AND name = ?').get(functionName, name) as { doc: string } | undefined),
+    );
+  }
+
+  list(functionName: string) {
+    return this.guard(() =>
+      (this.db.prepare('SELECT doc FROM aliases WHERE function_name = ? ORDER BY name').all(functionName) as { doc: string }[]).map(
+        (r) => JSON.parse(r.doc) as AliasRecord,
+      ),
+    );
+  }
+
+  put(record: AliasRecord) {
+    return this.guard(() => {
+      this.db
+        .prepare('INSERT INTO aliases (function_name, name, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, name) DO UPDATE SET doc = excluded.doc')
+        .run(record.functionName, record.name, JSON.stringify(record));
+    });
+  }
+
+  delete(functionName: string, name: string) {
+    return this.guard(() => {
+      this.db.prepare('DELETE FROM aliases WHERE function_name = ? AND name = ?').run(functionName, name);
+      this.db.prepare('DELETE FROM policies WHERE function_name = ? AND qualifier = ?').run(functionName, name);
+    });
+  }
+}
+
+class SqliteCode implements CodeRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  put(sha256: string, zip: Uint8Array) {
+    return this.guard(() => {
+      this.db.prepare('INSERT INTO code_packages (sha256, size, zip) VALUES (?, ?, ?) ON CONFLICT(sha256) DO NOTHING').run(sha256, zip.byteLength, Buffer.from(zip));
+    });
+  }
+
+  get(sha256: string) {
+    return this.guard(() => {
+      const row = this.db.prepare('SELECT zip FROM code_packages WHERE sha256 = ?').get(sha256) as { zip: Buffer } | undefined;
+      return row ? new Uint8Array(row.zip) : undefined;
+    });
+  }
+}
+
+class SqlitePolicies implements PolicyRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  list(functionName: string, qualifier: string) {
+    return this.guard(() =>
+      (
+        this.db.prepare('SELECT sid, doc FROM policies WHERE function_name = ? AND qualifier = ? ORDER BY rowid').all(functionName, qualifier) as {
+          sid: string;
+          doc: string;
+        }[]
+      ).map((r): PolicyStatement => ({ sid: r.sid, statement: JSON.parse(r.doc) as Record<string, unknown> })),
+    );
+  }
+
+  put(functionName: string, qualifier: string, statement: PolicyStatement) {
+    return this.guard(() => {
+      this.db
+        .prepare('INSERT INTO policies (function_name, qualifier, sid, doc) VALUES (?, ?, ?, ?)')
+        .run(functionName, qualifier, statement.sid, JSON.stringify(statement.statement));
+    });
+  }
+
+  delete(functionName: string, qualifier: string, sid: string) {
+    return this.guard(() => {
+      this.db.prepare('DELETE FROM policies WHERE function_name = ? AND qualifier = ? AND sid = ?').run(functionName, qualifier, sid);
+    });
+  }
+}
+
+class SqliteSettings implements SettingsRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  get(key: string) {
+    return this.guard(() => (this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined)?.value);
+  }
+
+  put(key: string, value: string) {
+    return this.guard(() => {
+      this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    });
+  }
+}

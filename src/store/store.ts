@@ -1,0 +1,69 @@
+import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
+
+/**
+ * The persistence boundary. Every method is async so that a networked database can implement the same
+ * interface; services never see SQL. One repository per aggregate.
+ */
+export interface Store {
+  readonly functions: FunctionRepository;
+  readonly versions: VersionRepository;
+  readonly aliases: AliasRepository;
+  readonly code: CodeRepository;
+  readonly policies: PolicyRepository;
+  readonly settings: SettingsRepository;
+  /**
+   * Runs `work` atomically: every write through the `tx` store commits together or not at all, and no
+   * other store operation interleaves with it.
+   */
+  transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface FunctionRepository {
+  get(name: string): Promise<FunctionRecord | undefined>;
+  /** All functions, ordered by name. */
+  list(): Promise<FunctionRecord[]>;
+  put(record: FunctionRecord): Promise<void>;
+  /** Deletes the function with its versions, aliases and policies. */
+  delete(name: string): Promise<void>;
+}
+
+export interface VersionRepository {
+  get(functionName: string, version: string): Promise<VersionRecord | undefined>;
+  /** Published versions of a function in ascending numeric order. */
+  list(functionName: string): Promise<VersionRecord[]>;
+  put(record: VersionRecord): Promise<void>;
+  delete(functionName: string, version: string): Promise<void>;
+}
+
+export interface AliasRepository {
+  get(functionName: string, name: string): Promise<AliasRecord | undefined>;
+  /** Aliases of a function ordered by name. */
+  list(functionName: string): Promise<AliasRecord[]>;
+  put(record: AliasRecord): Promise<void>;
+  delete(functionName: string, name: string): Promise<void>;
+}
+
+/** Code packages, kept once per CodeSha256 however many functions and versions share them. */
+export interface CodeRepository {
+  put(sha256: string, zip: Uint8Array): Promise<void>;
+  get(sha256: string): Promise<Uint8Array | undefined>;
+}
+
+export interface PolicyStatement {
+  sid: string;
+  statement: Record<string, unknown>;
+}
+
+/** Resource policy statements per function and qualifier ('' for the unqualified function). */
+export interface PolicyRepository {
+  list(functionName: string, qualifier: string): Promise<PolicyStatement[]>;
+  put(functionName: string, qualifier: string, statement: PolicyStatement): Promise<void>;
+  delete(functionName: string, qualifier: string, sid: string): Promise<void>;
+}
+
+/** Small named values the platform keeps between runs (e.g. the time scale it last ran at). */
+export interface SettingsRepository {
+  get(key: string): Promise<string | undefined>;
+  put(key: string, value: string): Promise<void>;
+}

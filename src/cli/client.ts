@@ -11,7 +11,12 @@ const credentials = {
 };
 
 export function lambdaClient(endpoint: string): LambdaClient {
-  return new LambdaClient({ endpoint, region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1', credentials, maxAttempts: 1 });
+  return new LambdaClient({
+    endpoint,
+    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    credentials,
+    maxAttempts: 1,
+  });
 }
 
 /** A plain sentence for a failed call: the server's message, or how to reach the server. */

@@ -38,7 +38,11 @@ export async function invokeCommand(args: string[]): Promise<number> {
   const client = lambdaClient(endpoint);
   const once = async () => {
     const out = await client.send(new InvokeCommand({ FunctionName: functionName, Qualifier: qualifier, Payload: Buffer.from(payload) }));
-    return { version: out.ExecutedVersion ?? '?', error: out.FunctionError, body: Buffer.from(out.Payload ?? new Uint8Array()).toString('utf8') };
+    return {
+      version: out.ExecutedVersion ?? '?',
+      error: out.FunctionError,
+      body: Buffer.from(out.Payload ?? new Uint8Array()).toString('utf8'),
+    };
   };
   try {
     if (count === 1) {

@@ -43,6 +43,6 @@ export function parseFlags<const T extends ParseArgsConfig>(config: T) {
   try {
     return parseArgs<T>(config);
   } catch (err) {
-    throw new Error(`versa: ${(err as Error).message}`);
+    throw new Error(`versa: ${(err as Error).message}`, { cause: err });
   }
 }

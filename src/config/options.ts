@@ -47,7 +47,10 @@ export class OptionsError extends Error {}
  * Resolves options: defaults, then `VERSA_*` environment variables, then explicit values (flags).
  * Validates the result and makes the data directory absolute.
  */
-export function resolveOptions(overrides: Partial<Record<keyof Options, string | number | undefined>>, env: NodeJS.ProcessEnv = process.env): Options {
+export function resolveOptions(
+  overrides: Partial<Record<keyof Options, string | number | undefined>>,
+  env: NodeJS.ProcessEnv = process.env,
+): Options {
   const raw: Record<string, string | number> = { ...DEFAULTS };
   for (const key of Object.keys(DEFAULTS) as (keyof Options)[]) {
     const fromEnv = env[ENV_NAMES[key]];

@@ -35,9 +35,6 @@ export class Violations {
   throwIfAny(): void {
     if (this.items.length === 0) return;
     const n = this.items.length;
-    throw new PlatformError(
-      'ValidationException',
-      `${n} validation error${n === 1 ? '' : 's'} detected: ${this.items.join('; ')}`,
-    );
+    throw new PlatformError('ValidationException', `${n} validation error${n === 1 ? '' : 's'} detected: ${this.items.join('; ')}`);
   }
 }

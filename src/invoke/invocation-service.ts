@@ -88,7 +88,12 @@ export class InvocationService {
 
   private resolve(caller: Caller, snapshot: FunctionSnapshot, qualifier: string | undefined): Resolved {
     const { record } = snapshot;
-    const latest = (): EnvironmentTarget => ({ functionName: record.name, version: LATEST, spec: record.spec, digest: snapshot.latestDigest });
+    const latest = (): EnvironmentTarget => ({
+      functionName: record.name,
+      version: LATEST,
+      spec: record.spec,
+      digest: snapshot.latestDigest,
+    });
     const version = (v: string): EnvironmentTarget => {
       const found = snapshot.versions.get(v);
       if (!found) throw notFound(caller, record.name, qualifier);

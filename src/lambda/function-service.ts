@@ -112,15 +112,25 @@ export class FunctionService {
 
   async createFunction(caller: Caller, input: CreateFunctionInput): Promise<{ config: ResolvedConfiguration }> {
     const v = new Violations();
-    v.pattern(input.functionName, 'functionName', FUNCTION_NAME, '(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?');
+    v.pattern(
+      input.functionName,
+      'functionName',
+      FUNCTION_NAME,
+      '(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?',
+    );
     if (input.role === undefined) v.add('null', 'role', 'Member must not be null');
     validateSpecMembers(v, input);
     v.throwIfAny();
     if (input.packageType !== undefined && input.packageType !== 'Zip') {
-      throw new PlatformError('InvalidParameterValueException', 'Versa runs Zip packages only; container images (PackageType Image) are not supported.');
+      throw new PlatformError(
+        'InvalidParameterValueException',
+        'Versa runs Zip packages only; container images (PackageType Image) are not supported.',
+      );
     }
-    if (input.runtime === undefined) throw new PlatformError('InvalidParameterValueException', 'Runtime must be specified for a Zip package.');
-    if (input.handler === undefined) throw new PlatformError('InvalidParameterValueException', 'Handler must be specified for a Zip package.');
+    if (input.runtime === undefined)
+      throw new PlatformError('InvalidParameterValueException', 'Runtime must be specified for a Zip package.');
+    if (input.handler === undefined)
+      throw new PlatformError('InvalidParameterValueException', 'Handler must be specified for a Zip package.');
     validateRuntime(input.runtime);
     validateEnvironment(input.environment);
     const zip = requireZip(input.code);
@@ -247,7 +257,13 @@ export class FunctionService {
       const record = await tx.functions.get(name);
       if (!record) throw notFound(caller, name);
       checkRevision(revisionId, record.revisionId);
-      const updated: FunctionRecord = { ...record, spec: await change(record.spec, tx), revisionId: uuid(), lastModified: now, lastUpdateStatus: 'Successful' };
+      const updated: FunctionRecord = {
+        ...record,
+        spec: await change(record.spec, tx),
+        revisionId: uuid(),
+        lastModified: now,
+        lastUpdateStatus: 'Successful',
+      };
       await tx.functions.put(updated);
       const published = publish ? await publishIn(tx, updated, undefined, now) : undefined;
       return { record: (published && (await tx.functions.get(name))) || updated, published };
@@ -270,9 +286,14 @@ export class FunctionService {
         throw new PlatformError('InvalidParameterValueException', '$LATEST version cannot be deleted without deleting the function.');
       }
       if (!/^[0-9]+$/.test(qualifier)) {
-        throw new PlatformError('InvalidParameterValueException', `Deletion of aliases is not supported through DeleteFunction: use DeleteAlias for ${qualifier}.`);
+        throw new PlatformError(
+          'InvalidParameterValueException',
+          `Deletion of aliases is not supported through DeleteFunction: use DeleteAlias for ${qualifier}.`,
+        );
       }
-      const users = (await tx.aliases.list(name)).filter((a) => a.functionVersion === qualifier || a.additionalVersionWeights?.[qualifier] !== undefined);
+      const users = (await tx.aliases.list(name)).filter(
+        (a) => a.functionVersion === qualifier || a.additionalVersionWeights?.[qualifier] !== undefined,
+      );
       if (users.length) {
         throw new PlatformError(
           'ResourceConflictException',
@@ -349,7 +370,8 @@ export class FunctionService {
   async getAlias(caller: Caller, name: string, aliasName: string): Promise<AliasRecord> {
     await this.requireFunction(caller, name);
     const alias = await this.store.aliases.get(name, aliasName);
-    if (!alias) throw new PlatformError('ResourceNotFoundException', `Cannot find alias arn: ${functionArn(caller.region, name, aliasName)}`);
+    if (!alias)
+      throw new PlatformError('ResourceNotFoundException', `Cannot find alias arn: ${functionArn(caller.region, name, aliasName)}`);
     return alias;
   }
 
@@ -411,7 +433,12 @@ export class FunctionService {
     ] as const) {
       if (value === undefined) v.add('null', member, 'Member must not be null');
     }
-    v.pattern(input.statementId, 'statementId', /^([a-zA-Z0-9-_.]+)$/, '([a-zA-Z0-9-_.]+)').length(input.statementId, 'statementId', 1, 100);
+    v.pattern(input.statementId, 'statementId', /^([a-zA-Z0-9-_.]+)$/, '([a-zA-Z0-9-_.]+)').length(
+      input.statementId,
+      'statementId',
+      1,
+      100,
+    );
     v.throwIfAny();
     const resource = functionArn(caller.region, name, qualifier);
     const statement: Record<string, unknown> = {
@@ -454,7 +481,11 @@ export class FunctionService {
     });
   }
 
-  async getPolicy(caller: Caller, name: string, qualifier: string | undefined): Promise<{ policy: Record<string, unknown>; revisionId: string }> {
+  async getPolicy(
+    caller: Caller,
+    name: string,
+    qualifier: string | undefined,
+  ): Promise<{ policy: Record<string, unknown>; revisionId: string }> {
     const record = await this.requireFunction(caller, name, qualifier);
     await this.requireQualifier(this.store, caller, name, qualifier);
     const statements = await this.store.policies.list(name, qualifier ?? '');
@@ -499,7 +530,12 @@ async function publishIn(tx: Store, record: FunctionRecord, description: string 
   };
   await tx.versions.put(version);
   // Publishing changes $LATEST's revision too.
-  await tx.functions.put({ ...record, nextVersion: record.nextVersion + 1, lastPublished: { version: version.version, digest }, revisionId: uuid() });
+  await tx.functions.put({
+    ...record,
+    nextVersion: record.nextVersion + 1,
+    lastPublished: { version: version.version, digest },
+    revisionId: uuid(),
+  });
   return version;
 }
 
@@ -585,7 +621,8 @@ function validateArchitectures(architectures: string[] | undefined): string[] {
   if (architectures === undefined || architectures.length === 0) return ['x86_64'];
   const v = new Violations();
   if (architectures.length > 1) v.add(architectures, 'architectures', 'Member must have length less than or equal to 1');
-  for (const a of architectures) if (a !== 'x86_64' && a !== 'arm64') v.add(architectures, 'architectures', 'Member must satisfy enum value set: [x86_64, arm64]');
+  for (const a of architectures)
+    if (a !== 'x86_64' && a !== 'arm64') v.add(architectures, 'architectures', 'Member must satisfy enum value set: [x86_64, arm64]');
   v.throwIfAny();
   return architectures;
 }
@@ -624,7 +661,10 @@ function requireZip(code: CodeInput | undefined): Uint8Array {
   try {
     for (const data of Object.values(unzipSync(zip))) unzippedBytes += data.byteLength;
   } catch {
-    throw new PlatformError('InvalidParameterValueException', 'Could not unzip uploaded file. Please check your file, then try to upload again.');
+    throw new PlatformError(
+      'InvalidParameterValueException',
+      'Could not unzip uploaded file. Please check your file, then try to upload again.',
+    );
   }
   if (unzippedBytes > MAX_UNZIPPED_BYTES) {
     throw new PlatformError('InvalidParameterValueException', `Unzipped size must be smaller than ${MAX_UNZIPPED_BYTES} bytes`);

@@ -122,7 +122,13 @@ export class ExecutionEnvironment {
     });
     // 'close' rather than 'exit': it comes after the last output has been read.
     child.on('close', (code, signal) => {
-      this.onExit(signal ? `Runtime exited with error: signal: ${signal === 'SIGKILL' ? 'killed' : signal}` : code ? `Runtime exited with error: exit status ${code}` : 'Runtime exited without providing a reason');
+      this.onExit(
+        signal
+          ? `Runtime exited with error: signal: ${signal === 'SIGKILL' ? 'killed' : signal}`
+          : code
+            ? `Runtime exited with error: exit status ${code}`
+            : 'Runtime exited without providing a reason',
+      );
     });
   }
 
@@ -255,7 +261,10 @@ export class ExecutionEnvironment {
     current.finish({
       status: 'error',
       payload: Buffer.from(
-        JSON.stringify({ errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${current.request.requestId} Error: Task timed out after ${seconds} seconds` }),
+        JSON.stringify({
+          errorType: 'Sandbox.Timedout',
+          errorMessage: `RequestId: ${current.request.requestId} Error: Task timed out after ${seconds} seconds`,
+        }),
       ),
     });
     // The runtime may still be running the handler: this environment cannot be trusted again.
@@ -271,7 +280,10 @@ export class ExecutionEnvironment {
     const current = this.current;
     if (!current) return;
     const payload =
-      body ?? Buffer.from(JSON.stringify({ errorType, errorMessage: `RequestId: ${current.request.requestId} Error: ${reason ?? 'Runtime failed'}` }));
+      body ??
+      Buffer.from(
+        JSON.stringify({ errorType, errorMessage: `RequestId: ${current.request.requestId} Error: ${reason ?? 'Runtime failed'}` }),
+      );
     current.finish({ status: 'error', payload });
   }
 

@@ -29,7 +29,14 @@ export interface RunningServer {
   port: number;
   options: Options;
   /** The services, for in-process use by tests and tools. */
-  services: { functions: FunctionService; invocations: InvocationService; environments: EnvironmentManager; logs: LogSink; store: Store; clock: Clock };
+  services: {
+    functions: FunctionService;
+    invocations: InvocationService;
+    environments: EnvironmentManager;
+    logs: LogSink;
+    store: Store;
+    clock: Clock;
+  };
   close(): Promise<void>;
 }
 
@@ -136,7 +143,9 @@ export async function startServer(options: Options, overrides: StartOverrides = 
         origin: `http://${req.headers.host ?? `${hostForUrl}:${port}`}`,
       };
       const answer = tooLarge
-        ? Promise.resolve(restJsonError(new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`)))
+        ? Promise.resolve(
+            restJsonError(new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`)),
+          )
         : handle(apiReq);
       answer
         .then((out) => {

@@ -31,7 +31,7 @@ export class LogSink {
 
   append(group: string, streamName: string, message: string, timestamp = this.now()): void {
     let streams = this.groups.get(group);
-    if (!streams) this.groups.set(group, (streams = new Map()));
+    if (!streams) this.groups.set(group, (streams = new Map<string, Stream>()));
     let stream = streams.get(streamName);
     if (!stream) {
       stream = { info: { name: streamName, createdAt: timestamp, firstEventAt: undefined, lastEventAt: undefined }, events: [] };

@@ -101,18 +101,24 @@ class SqliteFunctions implements FunctionRepository {
   ) {}
 
   get(name: string) {
-    return this.guard(() => parse<FunctionRecord>(this.db.prepare('SELECT doc FROM functions WHERE name = ?').get(name) as { doc: string } | undefined));
+    return this.guard(() =>
+      parse<FunctionRecord>(this.db.prepare('SELECT doc FROM functions WHERE name = ?').get(name) as { doc: string } | undefined),
+    );
   }
 
   list() {
     return this.guard(() =>
-      (this.db.prepare('SELECT doc FROM functions ORDER BY name').all() as { doc: string }[]).map((r) => JSON.parse(r.doc) as FunctionRecord),
+      (this.db.prepare('SELECT doc FROM functions ORDER BY name').all() as { doc: string }[]).map(
+        (r) => JSON.parse(r.doc) as FunctionRecord,
+      ),
     );
   }
 
   put(record: FunctionRecord) {
     return this.guard(() => {
-      this.db.prepare('INSERT INTO functions (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc').run(record.name, JSON.stringify(record));
+      this.db
+        .prepare('INSERT INTO functions (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc')
+        .run(record.name, JSON.stringify(record));
     });
   }
 
@@ -138,7 +144,8 @@ class SqliteVersions implements VersionRepository {
     if (!/^[0-9]+$/.test(version)) return Promise.resolve(undefined);
     return this.guard(() =>
       parse<VersionRecord>(
-        this.db.prepare('SELECT doc FROM versions WHERE function_name = ? AND version = ?').get(functionName, Number(version)) as { doc: string } | undefined,
+        this.db.prepare('SELECT doc FROM versions WHERE function_name = ? AND version = ?').get(functionName, Number(version)) as
+          { doc: string } | undefined,
       ),
     );
   }
@@ -154,7 +161,9 @@ class SqliteVersions implements VersionRepository {
   put(record: VersionRecord) {
     return this.guard(() => {
       this.db
-        .prepare('INSERT INTO versions (function_name, version, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, version) DO UPDATE SET doc = excluded.doc')
+        .prepare(
+          'INSERT INTO versions (function_name, version, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, version) DO UPDATE SET doc = excluded.doc',
+        )
         .run(record.functionName, Number(record.version), JSON.stringify(record));
     });
   }
@@ -175,7 +184,10 @@ class SqliteAliases implements AliasRepository {
 
   get(functionName: string, name: string) {
     return this.guard(() =>
-      parse<AliasRecord>(this.db.prepare('SELECT doc FROM aliases WHERE function_name = ? AND name = ?').get(functionName, name) as { doc: string } | undefined),
+      parse<AliasRecord>(
+        this.db.prepare('SELECT doc FROM aliases WHERE function_name = ? AND name = ?').get(functionName, name) as
+          { doc: string } | undefined,
+      ),
     );
   }
 
@@ -190,7 +202,9 @@ class SqliteAliases implements AliasRepository {
   put(record: AliasRecord) {
     return this.guard(() => {
       this.db
-        .prepare('INSERT INTO aliases (function_name, name, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, name) DO UPDATE SET doc = excluded.doc')
+        .prepare(
+          'INSERT INTO aliases (function_name, name, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, name) DO UPDATE SET doc = excluded.doc',
+        )
         .run(record.functionName, record.name, JSON.stringify(record));
     });
   }
@@ -211,7 +225,9 @@ class SqliteCode implements CodeRepository {
 
   put(sha256: string, zip: Uint8Array) {
     return this.guard(() => {
-      this.db.prepare('INSERT INTO code_packages (sha256, size, zip) VALUES (?, ?, ?) ON CONFLICT(sha256) DO NOTHING').run(sha256, zip.byteLength, Buffer.from(zip));
+      this.db
+        .prepare('INSERT INTO code_packages (sha256, size, zip) VALUES (?, ?, ?) ON CONFLICT(sha256) DO NOTHING')
+        .run(sha256, zip.byteLength, Buffer.from(zip));
     });
   }
 
@@ -232,7 +248,9 @@ class SqlitePolicies implements PolicyRepository {
   list(functionName: string, qualifier: string) {
     return this.guard(() =>
       (
-        this.db.prepare('SELECT sid, doc FROM policies WHERE function_name = ? AND qualifier = ? ORDER BY rowid').all(functionName, qualifier) as {
+        this.db
+          .prepare('SELECT sid, doc FROM policies WHERE function_name = ? AND qualifier = ? ORDER BY rowid')
+          .all(functionName, qualifier) as {
           sid: string;
           doc: string;
         }[]
@@ -267,7 +285,9 @@ class SqliteSettings implements SettingsRepository {
 
   put(key: string, value: string) {
     return this.guard(() => {
-      this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+      this.db
+        .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+        .run(key, value);
     });
   }
 }

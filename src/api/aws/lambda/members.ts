@@ -75,7 +75,12 @@ export function maxItems(query: URLSearchParams, limit: number): number | undefi
 }
 
 /** One page of `items` after the opaque `marker`, and the marker of the next page. */
-export function paginate<T>(items: T[], marker: string | null, max: number | undefined, fallback = 50): { page: T[]; nextMarker: string | undefined } {
+export function paginate<T>(
+  items: T[],
+  marker: string | null,
+  max: number | undefined,
+  fallback = 50,
+): { page: T[]; nextMarker: string | undefined } {
   let start = 0;
   if (marker) {
     start = Number(Buffer.from(marker, 'base64url').toString('utf8'));

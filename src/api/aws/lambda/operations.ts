@@ -49,7 +49,11 @@ export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): Ap
         const code = optObject(b, 'Code');
         const environment = optObject(b, 'Environment');
         const name = optString(b, 'FunctionName');
-        if (name === undefined) throw new PlatformError('ValidationException', "1 validation error detected: Value null at 'functionName' failed to satisfy constraint: Member must not be null");
+        if (name === undefined)
+          throw new PlatformError(
+            'ValidationException',
+            "1 validation error detected: Value null at 'functionName' failed to satisfy constraint: Member must not be null",
+          );
         const { config } = await functions.createFunction(caller(req), {
           functionName: name,
           runtime: optString(b, 'Runtime'),
@@ -77,7 +81,10 @@ export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): Ap
         const all = req.query.get('FunctionVersion') === 'ALL';
         const list = await functions.listFunctions(all);
         const { page, nextMarker } = paginate(list, req.query.get('Marker'), maxItems(req.query, 10000));
-        return jsonResponse(200, { Functions: page.map((c) => functionConfiguration(req.region, c)), ...(nextMarker && { NextMarker: nextMarker }) });
+        return jsonResponse(200, {
+          Functions: page.map((c) => functionConfiguration(req.region, c)),
+          ...(nextMarker && { NextMarker: nextMarker }),
+        });
       },
     },
     {
@@ -171,7 +178,10 @@ export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): Ap
       async handle(req, params) {
         const list = await functions.listVersions(caller(req), unqualified(params));
         const { page, nextMarker } = paginate(list, req.query.get('Marker'), maxItems(req.query, 10000));
-        return jsonResponse(200, { Versions: page.map((c) => functionConfiguration(req.region, c)), ...(nextMarker && { NextMarker: nextMarker }) });
+        return jsonResponse(200, {
+          Versions: page.map((c) => functionConfiguration(req.region, c)),
+          ...(nextMarker && { NextMarker: nextMarker }),
+        });
       },
     },
     {
@@ -191,7 +201,10 @@ export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): Ap
       async handle(req, params) {
         const list = await functions.listAliases(caller(req), unqualified(params), req.query.get('FunctionVersion') ?? undefined);
         const { page, nextMarker } = paginate(list, req.query.get('Marker'), maxItems(req.query, 10000));
-        return jsonResponse(200, { Aliases: page.map((a) => aliasConfiguration(req.region, a)), ...(nextMarker && { NextMarker: nextMarker }) });
+        return jsonResponse(200, {
+          Aliases: page.map((a) => aliasConfiguration(req.region, a)),
+          ...(nextMarker && { NextMarker: nextMarker }),
+        });
       },
     },
     {
@@ -199,7 +212,10 @@ export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): Ap
       pattern: `${P}/{FunctionName}/aliases/{Name}`,
       operation: 'GetAlias',
       async handle(req, params) {
-        return jsonResponse(200, aliasConfiguration(req.region, await functions.getAlias(caller(req), unqualified(params), params.Name ?? '')));
+        return jsonResponse(
+          200,
+          aliasConfiguration(req.region, await functions.getAlias(caller(req), unqualified(params), params.Name ?? '')),
+        );
       },
     },
     {
@@ -292,7 +308,13 @@ export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): Ap
       handle: () =>
         Promise.resolve(
           jsonResponse(200, {
-            AccountLimit: { TotalCodeSize: 80530636800, CodeSizeUnzipped: 262144000, CodeSizeZipped: 52428800, ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000 },
+            AccountLimit: {
+              TotalCodeSize: 80530636800,
+              CodeSizeUnzipped: 262144000,
+              CodeSizeZipped: 52428800,
+              ConcurrentExecutions: 1000,
+              UnreservedConcurrentExecutions: 1000,
+            },
             AccountUsage: { TotalCodeSize: 0, FunctionCount: 0 },
           }),
         ),
@@ -300,6 +322,9 @@ export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): Ap
   ];
 
   return routeTable(routes, restJsonError, logger, (req) => {
-    return new PlatformError('UnknownOperationException', `Versa does not implement the Lambda operation at ${req.method} ${req.path.split('?')[0] ?? ''}.`);
+    return new PlatformError(
+      'UnknownOperationException',
+      `Versa does not implement the Lambda operation at ${req.method} ${req.path.split('?')[0] ?? ''}.`,
+    );
   });
 }

@@ -24,7 +24,10 @@ export function functionConfiguration(region: string, c: ResolvedConfiguration):
     State: c.state,
     ...(c.state === 'Pending' && { StateReason: 'The function is being created.', StateReasonCode: 'Creating' }),
     LastUpdateStatus: c.lastUpdateStatus,
-    ...(c.lastUpdateStatus === 'InProgress' && { LastUpdateStatusReason: 'The function is being updated.', LastUpdateStatusReasonCode: 'InProgress' }),
+    ...(c.lastUpdateStatus === 'InProgress' && {
+      LastUpdateStatusReason: 'The function is being updated.',
+      LastUpdateStatusReasonCode: 'InProgress',
+    }),
     PackageType: 'Zip',
     Architectures: spec.architectures,
     EphemeralStorage: { Size: spec.ephemeralStorageSize },

@@ -54,7 +54,12 @@ interface CompiledRoute extends Route {
  * Builds a handler from a route table: matches method and path (labels are percent-decoded), renders
  * PlatformErrors with `renderError`, and logs anything unexpected as an internal failure.
  */
-export function routeTable(routes: Route[], renderError: (e: PlatformError) => ApiResponse, logger: Logger, onNoRoute: (req: ApiRequest) => PlatformError): ApiHandler {
+export function routeTable(
+  routes: Route[],
+  renderError: (e: PlatformError) => ApiResponse,
+  logger: Logger,
+  onNoRoute: (req: ApiRequest) => PlatformError,
+): ApiHandler {
   const compiled: CompiledRoute[] = routes.map((r) => ({ ...r, segments: r.pattern.split('/').filter(Boolean) }));
   return async (req) => {
     const parts = req.path.split('/').filter(Boolean);

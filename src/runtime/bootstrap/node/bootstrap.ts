@@ -30,7 +30,8 @@ function call(method: string, urlPath: string, body?: string, headers: Record<st
         method,
         path: `/2018-06-01${urlPath}`,
         agent,
-        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers:
+          body === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -103,7 +104,8 @@ async function loadHandler(): Promise<Handler> {
     if (err instanceof SyntaxError) throw Object.assign(err, { name: 'Runtime.UserCodeSyntaxError' });
     throw err;
   }
-  const pick = (root: unknown): unknown => exportPath.reduce<unknown>((obj, key) => (obj == null ? undefined : (obj as Record<string, unknown>)[key]), root);
+  const pick = (root: unknown): unknown =>
+    exportPath.reduce<unknown>((obj, key) => (obj == null ? undefined : (obj as Record<string, unknown>)[key]), root);
   const fn = pick(mod) ?? pick(mod.default);
   if (typeof fn !== 'function') {
     throw Object.assign(new Error(`${HANDLER} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
@@ -146,7 +148,10 @@ function runOnce(handler: Handler, next: ApiResponse): Promise<void> {
           body = JSON.stringify(outcome.value) ?? 'null';
         } catch (err) {
           send = call('POST', `/runtime/invocation/${requestId}/error`, JSON.stringify(toErrorBody(err)));
-          send.then(() => done(), () => done());
+          send.then(
+            () => done(),
+            () => done(),
+          );
           return;
         }
         send = call('POST', `/runtime/invocation/${requestId}/response`, body);
@@ -231,7 +236,9 @@ async function main(): Promise<void> {
       body.errorMessage = `${err instanceof Error ? err.name : 'Error'}: ${body.errorMessage}`;
     }
     console.error(`${body.errorType}: ${body.errorMessage}`);
-    await call('POST', '/runtime/init/error', JSON.stringify(body), { 'lambda-runtime-function-error-type': body.errorType }).catch(() => undefined);
+    await call('POST', '/runtime/init/error', JSON.stringify(body), { 'lambda-runtime-function-error-type': body.errorType }).catch(
+      () => undefined,
+    );
     process.exit(1);
   }
   for (;;) {

@@ -18,7 +18,7 @@ export function launcherFor(runtime: string, codeDir: string, pythonCommand: str
     case 'python':
       return {
         command: pythonCommand,
-        args: ['-u', PYTHON_BOOTSTRAP],
+        args: ['-S', '-u', PYTHON_BOOTSTRAP],
         env: { PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
         runtimeDir: path.dirname(PYTHON_BOOTSTRAP),
       };

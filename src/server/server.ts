@@ -17,6 +17,7 @@ import { FunctionService } from '../lambda/function-service.js';
 import { FunctionRegistry } from '../lambda/registry.js';
 import { CodeCache } from '../runtime/code-cache.js';
 import { EnvironmentManager } from '../runtime/environment-manager.js';
+import { resolvePythonExecutable } from '../runtime/python.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { LogSink } from '../telemetry/log-sink.js';
@@ -85,9 +86,10 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       AWS_SECRET_ACCESS_KEY: 'versa',
       AWS_SESSION_TOKEN: 'versa',
       NODE_PATH: path.join(options.dataDir, 'code', 'node_modules'),
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...(process.env.HOME && { HOME: process.env.HOME }),
     },
-    pythonCommand: options.pythonCommand,
+    pythonCommand: await resolvePythonExecutable(options.pythonCommand),
     codeCache,
     logs,
     clock,

@@ -1,61 +1,124 @@
 """The Python runtime that runs inside a Versa execution environment.
 
 It speaks the Lambda Runtime API to the server as AWS's runtime interface client does: import the
-handler once, then loop on next -> run -> report. Standard library only, so it starts fast.
+handler once, then loop on next -> run -> report.
+
+Start-up time is the point of most choices here. The interpreter runs with -S (no `site` module,
+whose .pth processing can cost tens of milliseconds), so the interpreter's own site-packages folder
+is added by hand; and HTTP is spoken over a plain keep-alive socket, because `http.client` pulls in
+the `email` package and doubles the start-up time.
 """
 
-import http.client
-import importlib
 import json
 import os
+import socket
 import sys
 import time
-import traceback
 
-API = os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
-PREFIX = "/2018-06-01"
+
+def _add_site_packages():
+    import sysconfig
+
+    for key in ("purelib", "platlib"):
+        path = sysconfig.get_paths().get(key)
+        if path and path not in sys.path:
+            sys.path.append(path)
 
 
 class RuntimeClient:
+    """A minimal HTTP/1.1 client for the Runtime API over one keep-alive connection."""
+
     def __init__(self, address):
         host, port = address.rsplit(":", 1)
-        self._host = host
-        self._port = int(port)
-        self._conn = None
+        self._addr = (host, int(port))
+        self._sock = None
+        self._buf = b""
 
     def call(self, method, path, body=None, headers=None):
-        payload = body.encode("utf-8") if isinstance(body, str) else body
+        data = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+        lines = ["%s /2018-06-01%s HTTP/1.1" % (method, path), "Host: %s:%d" % self._addr]
+        for name, value in (headers or {}).items():
+            lines.append("%s: %s" % (name, value))
+        if method != "GET":
+            lines.append("Content-Type: application/json")
+            lines.append("Content-Length: %d" % len(data))
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data
         for attempt in (0, 1):
-            if self._conn is None:
-                self._conn = http.client.HTTPConnection(self._host, self._port)
             try:
-                hdrs = dict(headers or {})
-                if payload is not None:
-                    hdrs["Content-Type"] = "application/json"
-                self._conn.request(method, PREFIX + path, body=payload, headers=hdrs)
-                res = self._conn.getresponse()
-                data = res.read()
-                return res.status, res, data
-            except (http.client.HTTPException, ConnectionError):
-                self._conn.close()
-                self._conn = None
+                if self._sock is None:
+                    self._sock = socket.create_connection(self._addr)
+                    self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    self._buf = b""
+                self._sock.sendall(request)
+                return self._read_response()
+            except (OSError, ConnectionError):
+                self._close()
                 if attempt:
                     raise
         raise RuntimeError("unreachable")
 
+    def _close(self):
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+        self._sock = None
+
+    def _recv(self):
+        chunk = self._sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("runtime API closed the connection")
+        self._buf += chunk
+
+    def _read_response(self):
+        while b"\r\n\r\n" not in self._buf:
+            self._recv()
+        head, self._buf = self._buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            body = self._read_chunked()
+        else:
+            length = int(headers.get("content-length", "0"))
+            while len(self._buf) < length:
+                self._recv()
+            body, self._buf = self._buf[:length], self._buf[length:]
+        if headers.get("connection", "").lower() == "close":
+            self._close()
+        return status, headers, body
+
+    def _read_chunked(self):
+        body = b""
+        while True:
+            while b"\r\n" not in self._buf:
+                self._recv()
+            size_line, self._buf = self._buf.split(b"\r\n", 1)
+            size = int(size_line.split(b";")[0], 16)
+            while len(self._buf) < size + 2:
+                self._recv()
+            body += self._buf[:size]
+            self._buf = self._buf[size + 2 :]
+            if size == 0:
+                return body
+
 
 class LambdaContext:
     def __init__(self, headers):
-        self.aws_request_id = headers.get("Lambda-Runtime-Aws-Request-Id", "")
-        self.invoked_function_arn = headers.get("Lambda-Runtime-Invoked-Function-Arn", "")
-        self._deadline_ms = int(headers.get("Lambda-Runtime-Deadline-Ms", "0") or 0)
+        self.aws_request_id = headers.get("lambda-runtime-aws-request-id", "")
+        self.invoked_function_arn = headers.get("lambda-runtime-invoked-function-arn", "")
+        self._deadline_ms = int(headers.get("lambda-runtime-deadline-ms", "0") or 0)
         self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
         self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
         self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
         self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
         self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.identity = _parse_json(headers.get("Lambda-Runtime-Cognito-Identity"))
-        self.client_context = _parse_json(headers.get("Lambda-Runtime-Client-Context"))
+        self.identity = _parse_json(headers.get("lambda-runtime-cognito-identity"))
+        self.client_context = _parse_json(headers.get("lambda-runtime-client-context"))
 
     def get_remaining_time_in_millis(self):
         return max(0, self._deadline_ms - int(time.time() * 1000))
@@ -71,6 +134,8 @@ def _parse_json(text):
 
 
 def error_body(exc, request_id=None, error_type=None):
+    import traceback
+
     body = {
         "errorMessage": str(exc),
         "errorType": error_type or type(exc).__name__,
@@ -81,7 +146,15 @@ def error_body(exc, request_id=None, error_type=None):
     return body
 
 
+class _Named(Exception):
+    def __init__(self, error_type, message):
+        super().__init__(message)
+        self.error_type = error_type
+
+
 def load_handler(spec):
+    import importlib
+
     module_name, _, func_name = spec.rpartition(".")
     if not module_name:
         raise _Named("Runtime.MalformedHandlerName", "Bad handler '%s': not enough values to unpack (expected 2, got 1)" % spec)
@@ -98,14 +171,9 @@ def load_handler(spec):
     return handler
 
 
-class _Named(Exception):
-    def __init__(self, error_type, message):
-        super().__init__(message)
-        self.error_type = error_type
-
-
 def main():
-    client = RuntimeClient(API)
+    _add_site_packages()
+    client = RuntimeClient(os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"))
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
     if task_root not in sys.path:
         sys.path.insert(0, task_root)
@@ -115,19 +183,18 @@ def main():
         error_type = getattr(exc, "error_type", "Runtime.ImportModuleError")
         body = error_body(exc, error_type=error_type)
         body["stackTrace"] = []
-        print("[ERROR] %s: %s" % (error_type, exc), flush=True)
+        sys.stdout.write("[ERROR] %s: %s\n" % (error_type, exc))
+        sys.stdout.flush()
         client.call("POST", "/runtime/init/error", json.dumps(body), {"Lambda-Runtime-Function-Error-Type": error_type})
         sys.exit(1)
 
     while True:
-        status, res, data = client.call("GET", "/runtime/invocation/next")
+        status, headers, data = client.call("GET", "/runtime/invocation/next")
         if status != 200:
             raise RuntimeError("runtime API answered %d to next" % status)
-        headers = {k: v for k, v in res.getheaders()}
-        headers = {k.title(): v for k, v in headers.items()}
         context = LambdaContext(headers)
         request_id = context.aws_request_id
-        trace_id = headers.get("Lambda-Runtime-Trace-Id")
+        trace_id = headers.get("lambda-runtime-trace-id")
         if trace_id:
             os.environ["_X_AMZN_TRACE_ID"] = trace_id
         try:

@@ -1,0 +1,34 @@
+/** The runnable examples keep working: each is run as a newcomer would, against a real server. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { startTestServer, type TestServer } from './harness.js';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+describe('examples/versions-and-aliases/walk.sh', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer();
+  });
+  after(() => t.close());
+
+  it('walk.sh: plays the tutorial with the AWS CLI and ends with prod on version 2', async () => {
+    const { stdout } = await run('bash', [path.join(ROOT, 'examples/versions-and-aliases/walk.sh')], {
+      cwd: ROOT,
+      env: { ...process.env, AWS_ENDPOINT_URL: t.url },
+      timeout: 120_000,
+    });
+    assert.match(stdout, /dev {6}→ "this is version two\." \(version \$LATEST\)/);
+    assert.match(stdout, /test {5}→ "this is version two\." \(version 2\)/);
+    assert.match(stdout, /prod {5}→ "this is version one\." \(version 1\)/);
+    assert.match(stdout, /An error occurred \(ValidationException\) when calling the UpdateAlias operation/);
+    const counts = /^ {2}version 1 +(\d+) +\(.*\n {2}version 2 +(\d+) +\(/m.exec(stdout);
+    assert.ok(counts, 'versa invoke --count printed the split');
+    assert.ok(Number(counts[1]) > 20 && Number(counts[2]) > 20, `a 50/50 split of 100 invocations: ${counts[0]}`);
+    assert.match(stdout.trimEnd().split('\n').slice(-3).join('\n'), /prod {5}→ "this is version two\." \(version 2\)/);
+  });
+});

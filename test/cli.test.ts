@@ -1,0 +1,132 @@
+/** The `versa` command as a user runs it: a real process, real signals, real output. */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { CreateAliasCommand, InvokeCommand, PublishVersionCommand, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
+import { createFunction, lambdaClientFor, zipOf } from './harness.js';
+
+const BIN = path.resolve(import.meta.dirname, '../../bin/versa.js');
+const exec = promisify(execFile);
+
+/** Runs `versa args...` to completion; never throws, returns the exit code and output. */
+async function versa(args: string[], env: NodeJS.ProcessEnv = {}) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Starts `versa start` on a free port and resolves once it prints its endpoint. */
+async function startVersa(dataDir: string) {
+  const child = spawn(process.execPath, [BIN, 'start', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const m = /ready at (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`versa start exited with ${code}: ${out}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, url, exited, output: () => out };
+}
+
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('versa start', () => {
+  it('versa start: serves health, and on SIGTERM stops its environments and exits 0', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'versa-cli-'));
+    const server = await startVersa(dataDir);
+    try {
+      const health = (await (await fetch(`${server.url}/_versa/health`)).json()) as { status: string };
+      assert.equal(health.status, 'ok');
+      const lambda = lambdaClientFor(server.url);
+      await createFunction(lambda, 'warm', { 'index.js': 'exports.handler = async () => process.pid;' });
+      const out = await lambda.send(new InvokeCommand({ FunctionName: 'warm' }));
+      const envPid = Number(Buffer.from(out.Payload!).toString());
+      lambda.destroy();
+      assert.ok(pidAlive(envPid), 'the environment is warm after the invoke');
+
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exited, 0);
+      assert.match(server.output(), /received SIGTERM; stopping/);
+      assert.equal(pidAlive(envPid), false, 'the environment process was stopped');
+    } finally {
+      server.child.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('versa start: a bad option is one plain sentence and exit status 2', async () => {
+    const r = await versa(['start', '--time-scale', 'fast']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /timeScale must be a number above 0/);
+  });
+});
+
+describe('versa invoke', () => {
+  it('versa invoke --count: prints how many invocations each version served', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'versa-cli-'));
+    const server = await startVersa(dataDir);
+    const lambda = lambdaClientFor(server.url);
+    try {
+      await createFunction(lambda, 'split', { 'index.js': 'exports.handler = async () => "one";' });
+      await lambda.send(new PublishVersionCommand({ FunctionName: 'split' }));
+      await lambda.send(
+        new UpdateFunctionCodeCommand({ FunctionName: 'split', ZipFile: zipOf({ 'index.js': 'exports.handler = async () => "two";' }) }),
+      );
+      await lambda.send(new PublishVersionCommand({ FunctionName: 'split' }));
+      await lambda.send(
+        new CreateAliasCommand({
+          FunctionName: 'split',
+          Name: 'live',
+          FunctionVersion: '1',
+          RoutingConfig: { AdditionalVersionWeights: { '2': 0.5 } },
+        }),
+      );
+
+      const single = await versa(['invoke', 'split:1', '--endpoint-url', server.url]);
+      assert.equal(single.code, 0);
+      assert.equal(single.stdout.trim(), '"one"');
+      assert.match(single.stderr, /executed version 1/);
+
+      const many = await versa(['invoke', 'split:live', '--count', '60', '--payload', '{"a":1}', '--endpoint-url', server.url]);
+      assert.equal(many.code, 0, many.stderr);
+      const counts = Object.fromEntries([...many.stdout.matchAll(/version (\S+)\s+(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+      assert.equal((counts['1'] ?? 0) + (counts['2'] ?? 0), 60);
+      // Each side of a fair split of 60 gets at least 10 with probability above 1 - 1e-6.
+      assert.ok(counts['1']! >= 10 && counts['2']! >= 10, many.stdout);
+    } finally {
+      lambda.destroy();
+      server.child.kill('SIGTERM');
+      await server.exited;
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('versa invoke: bad input and an absent server are plain sentences', async () => {
+    const badPayload = await versa(['invoke', 'f', '--payload', '{nope']);
+    assert.equal(badPayload.code, 2);
+    assert.match(badPayload.stderr, /--payload must be JSON/);
+    const noServer = await versa(['invoke', 'f', '--endpoint-url', 'http://127.0.0.1:9']);
+    assert.equal(noServer.code, 1);
+    assert.match(noServer.stderr, /Could not reach Versa at http:\/\/127\.0\.0\.1:9/);
+  });
+});

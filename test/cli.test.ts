@@ -109,7 +109,9 @@ describe('versa invoke', () => {
 
       const many = await versa(['invoke', 'split:live', '--count', '60', '--payload', '{"a":1}', '--endpoint-url', server.url]);
       assert.equal(many.code, 0, many.stderr);
-      const counts = Object.fromEntries([...many.stdout.matchAll(/version (\S+)\s+(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+      const counts: Record<string, number> = Object.fromEntries(
+        [...many.stdout.matchAll(/version (\S+)\s+(\d+)/g)].map((m) => [m[1] ?? '', Number(m[2])]),
+      );
       assert.equal((counts['1'] ?? 0) + (counts['2'] ?? 0), 60);
       // Each side of a fair split of 60 gets at least 10 with probability above 1 - 1e-6.
       assert.ok(counts['1']! >= 10 && counts['2']! >= 10, many.stdout);

@@ -270,8 +270,10 @@ export class FunctionService {
     });
     this.registry.invalidate(name);
     if (result.published) return versionConfig(result.record, result.published, result.published.version);
-    // The answer shows the update as AWS does at that moment: still in progress.
-    return { ...latestConfig(result.record, undefined), lastUpdateStatus: 'InProgress' };
+    // The answer shows the update as AWS does at that moment: still in progress, with the revision the
+    // update itself made. Its completion changes the revision again (the stored one), so a RevisionId
+    // taken from this answer is already stale, as on AWS; creation does the same with activation.
+    return { ...latestConfig(result.record, undefined), revisionId: uuid(), lastUpdateStatus: 'InProgress' };
   }
 
   async deleteFunction(caller: Caller, name: string, qualifier: string | undefined): Promise<void> {

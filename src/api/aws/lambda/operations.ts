@@ -16,6 +16,9 @@ export interface LambdaApiDeps {
 
 const P = '/2015-03-31/functions';
 const INVOCATION_TYPES = new Set<InvocationType>(['RequestResponse', 'Event', 'DryRun']);
+/** ListFunctions and ListVersionsByFunction answer at most 50 items a page, whatever MaxItems asks for. */
+const MAX_PAGE = 50;
+const pageSize = (query: URLSearchParams) => Math.min(maxItems(query, 10000) ?? MAX_PAGE, MAX_PAGE);
 
 /** The Lambda service: its rest-json operation table over FunctionService and InvocationService. */
 export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): ApiHandler {
@@ -80,7 +83,7 @@ export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): Ap
       async handle(req) {
         const all = req.query.get('FunctionVersion') === 'ALL';
         const list = await functions.listFunctions(all);
-        const { page, nextMarker } = paginate(list, req.query.get('Marker'), maxItems(req.query, 10000));
+        const { page, nextMarker } = paginate(list, req.query.get('Marker'), pageSize(req.query));
         return jsonResponse(200, {
           Functions: page.map((c) => functionConfiguration(req.region, c)),
           ...(nextMarker && { NextMarker: nextMarker }),
@@ -177,7 +180,7 @@ export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): Ap
       operation: 'ListVersionsByFunction',
       async handle(req, params) {
         const list = await functions.listVersions(caller(req), unqualified(params));
-        const { page, nextMarker } = paginate(list, req.query.get('Marker'), maxItems(req.query, 10000));
+        const { page, nextMarker } = paginate(list, req.query.get('Marker'), pageSize(req.query));
         return jsonResponse(200, {
           Versions: page.map((c) => functionConfiguration(req.region, c)),
           ...(nextMarker && { NextMarker: nextMarker }),

@@ -29,6 +29,11 @@ export const ERROR_CATALOGUE = {
   UnsupportedMediaTypeException: { status: 415, fault: 'client' },
   CodeStorageExceededException: { status: 400, fault: 'client' },
   ServiceException: { status: 500, fault: 'server', messageKey: 'Message' },
+  // API Gateway
+  NotFoundException: { status: 404, fault: 'client' },
+  BadRequestException: { status: 400, fault: 'client' },
+  ConflictException: { status: 409, fault: 'client' },
+  LimitExceededException: { status: 429, fault: 'client' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

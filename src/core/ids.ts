@@ -9,3 +9,13 @@ export function uuid(): string {
 export function hexId(bytes: number): string {
   return randomBytes(bytes).toString('hex');
 }
+
+const ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** A random lowercase alphanumeric id, the form API Gateway uses (`a1b2c3d4e5`). */
+export function alnumId(length: number): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (const b of bytes) out += ALNUM[b % ALNUM.length];
+  return out;
+}

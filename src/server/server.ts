@@ -7,11 +7,14 @@ import { PlatformError } from '../core/errors.js';
 import { uuid } from '../core/ids.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { systemRandom, type Random } from '../core/random.js';
+import { apiGatewayApi } from '../api/aws/apigateway/operations.js';
 import { lambdaApi } from '../api/aws/lambda/operations.js';
 import { regionOf, type ApiHandler, type ApiRequest } from '../api/aws/protocol/http.js';
 import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
 import { frontDoor } from '../api/front-door.js';
 import type { Options } from '../config/options.js';
+import { GatewayDataPlane } from '../gateway/data-plane.js';
+import { RestApiService } from '../gateway/rest-api-service.js';
 import { InvocationService } from '../invoke/invocation-service.js';
 import { FunctionService } from '../lambda/function-service.js';
 import { FunctionRegistry } from '../lambda/registry.js';
@@ -34,6 +37,8 @@ export interface RunningServer {
     functions: FunctionService;
     invocations: InvocationService;
     environments: EnvironmentManager;
+    restApis: RestApiService;
+    gateway: GatewayDataPlane;
     logs: LogSink;
     store: Store;
     clock: Clock;
@@ -106,6 +111,9 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     );
   });
   const invocations = new InvocationService(registry, environments, random, logger);
+  const restApis = new RestApiService(store, clock);
+  const gateway = new GatewayDataPlane(store, invocations, random, clock, logger);
+  restApis.onChange((id) => gateway.invalidate(id));
 
   const versa: ApiHandler = async (req) => {
     if (req.method === 'GET' && req.path === '/_versa/health') {
@@ -118,7 +126,12 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     }
     return restJsonError(new PlatformError('ResourceNotFoundException', `Nothing at ${req.path}.`));
   };
-  const handle = frontDoor({ lambda: lambdaApi({ functions, invocations, logger }), versa });
+  const handle = frontDoor({
+    lambda: lambdaApi({ functions, invocations, logger }),
+    apiGateway: apiGatewayApi({ restApis, dataPlane: gateway, logger }),
+    gateway,
+    versa,
+  });
 
   server.on('request', (req, res) => {
     const chunks: Buffer[] = [];
@@ -143,6 +156,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
         region: regionOf(req.headers.authorization, query),
         requestId,
         origin: `http://${req.headers.host ?? `${hostForUrl}:${port}`}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       };
       const answer = tooLarge
         ? Promise.resolve(
@@ -177,5 +191,5 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       await store.close();
     })());
 
-  return { url, port, options, services: { functions, invocations, environments, logs, store, clock }, close };
+  return { url, port, options, services: { functions, invocations, environments, restApis, gateway, logs, store, clock }, close };
 }

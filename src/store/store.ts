@@ -1,4 +1,5 @@
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
+import type { DeploymentDoc, RestApiDoc, StageDoc } from '../domain/rest-api.js';
 
 /**
  * The persistence boundary. Every method is async so that a networked database can implement the same
@@ -11,6 +12,9 @@ export interface Store {
   readonly code: CodeRepository;
   readonly policies: PolicyRepository;
   readonly settings: SettingsRepository;
+  readonly restApis: RestApiRepository;
+  readonly deployments: DeploymentRepository;
+  readonly stages: StageRepository;
   /**
    * Runs `work` atomically: every write through the `tx` store commits together or not at all, and no
    * other store operation interleaves with it.
@@ -66,4 +70,31 @@ export interface PolicyRepository {
 export interface SettingsRepository {
   get(key: string): Promise<string | undefined>;
   put(key: string, value: string): Promise<void>;
+}
+
+/** REST APIs with their resources, methods and integrations (one document per API). */
+export interface RestApiRepository {
+  get(id: string): Promise<RestApiDoc | undefined>;
+  /** All APIs in creation order. */
+  list(): Promise<RestApiDoc[]>;
+  put(api: RestApiDoc): Promise<void>;
+  /** Deletes the API with its deployments and stages. */
+  delete(id: string): Promise<void>;
+}
+
+/** Immutable deployment snapshots of an API. */
+export interface DeploymentRepository {
+  get(restApiId: string, id: string): Promise<DeploymentDoc | undefined>;
+  /** An API's deployments in creation order. */
+  list(restApiId: string): Promise<DeploymentDoc[]>;
+  put(deployment: DeploymentDoc): Promise<void>;
+  delete(restApiId: string, id: string): Promise<void>;
+}
+
+export interface StageRepository {
+  get(restApiId: string, name: string): Promise<StageDoc | undefined>;
+  /** An API's stages ordered by name. */
+  list(restApiId: string): Promise<StageDoc[]>;
+  put(stage: StageDoc): Promise<void>;
+  delete(restApiId: string, name: string): Promise<void>;
 }

@@ -37,4 +37,24 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE rest_apis (
+    id   TEXT PRIMARY KEY,
+    seq  INTEGER NOT NULL,
+    doc  TEXT NOT NULL
+  );
+  CREATE TABLE deployments (
+    rest_api_id TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (rest_api_id, id)
+  );
+  CREATE TABLE stages (
+    rest_api_id TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (rest_api_id, name)
+  );
+  `,
 ];

@@ -13,6 +13,7 @@ export interface ApiRequest {
   requestId: string;
   /** `http://host:port` as the client reached us, for URLs in answers. */
   origin: string;
+  sourceIp: string;
 }
 
 export interface ApiResponse {

@@ -1,0 +1,267 @@
+import { PlatformError } from '../../../core/errors.js';
+import type { Logger } from '../../../core/logger.js';
+import type { DeploymentDoc, PatchOperation, ResourceDoc, RestApiDoc, StageDoc } from '../../../domain/rest-api.js';
+import type { GatewayDataPlane } from '../../../gateway/data-plane.js';
+import type { RestApiService } from '../../../gateway/rest-api-service.js';
+import { optBoolean, optNumber, optObject, optString, optStringList, optStringMap } from '../lambda/members.js';
+import type { ApiHandler, ApiRequest, ApiResponse } from '../protocol/http.js';
+import { emptyResponse, jsonResponse, parseJsonBody, routeTable, type Route } from '../protocol/rest-json.js';
+
+export interface ApiGatewayDeps {
+  restApis: RestApiService;
+  dataPlane: GatewayDataPlane;
+  logger: Logger;
+}
+
+/** API Gateway's error form: the code in `x-amzn-ErrorType`, the text in `message`. */
+export function apiGatewayError(error: PlatformError): ApiResponse {
+  return jsonResponse(error.spec.status, { message: error.message }, { 'x-amzn-errortype': error.code, ...error.details.headers });
+}
+
+const restApiShape = ({ resources: _resources, ...api }: RestApiDoc) => api;
+const deploymentShape = ({ resources: _r, restApiId: _a, ...d }: DeploymentDoc) => d;
+const stageShape = ({ restApiId: _a, ...s }: StageDoc) => s;
+const resourceShape = (r: ResourceDoc) => r;
+
+/** The API Gateway control plane's rest-json operation table. */
+export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): ApiHandler {
+  const body = (req: ApiRequest) => parseJsonBody(req, (m) => new PlatformError('BadRequestException', `Invalid request body: ${m}`));
+  const patchOps = (req: ApiRequest): PatchOperation[] => {
+    const ops = body(req).patchOperations ?? [];
+    if (!Array.isArray(ops)) throw new PlatformError('BadRequestException', 'patchOperations must be a list');
+    return ops.map((o: unknown) => {
+      const op = (o ?? {}) as Record<string, unknown>;
+      return {
+        op: optString(op, 'op') ?? '',
+        path: optString(op, 'path') ?? '',
+        value: optString(op, 'value'),
+        from: optString(op, 'from'),
+      };
+    });
+  };
+  const R = '/restapis/{id}/resources/{rid}/methods/{m}';
+  const route = (method: string, pattern: string, operation: string, handle: Route['handle']): Route => ({
+    method,
+    pattern,
+    operation,
+    handle,
+  });
+  const p = (params: Record<string, string>, k: string) => params[k] ?? '';
+
+  const routes: Route[] = [
+    route('POST', '/restapis', 'CreateRestApi', async (req) => {
+      const b = body(req);
+      const api = await restApis.createRestApi({
+        name: optString(b, 'name'),
+        description: optString(b, 'description'),
+        version: optString(b, 'version'),
+        binaryMediaTypes: optStringList(b, 'binaryMediaTypes'),
+        endpointTypes: optStringList(optObject(b, 'endpointConfiguration') ?? {}, 'types'),
+        tags: optStringMap(b, 'tags'),
+        disableExecuteApiEndpoint: optBoolean(b, 'disableExecuteApiEndpoint'),
+      });
+      return jsonResponse(201, restApiShape(api));
+    }),
+    route('GET', '/restapis', 'GetRestApis', async () => jsonResponse(200, { item: (await restApis.listRestApis()).map(restApiShape) })),
+    route('GET', '/restapis/{id}', 'GetRestApi', async (_req, params) =>
+      jsonResponse(200, restApiShape(await restApis.getRestApi(p(params, 'id')))),
+    ),
+    route('PATCH', '/restapis/{id}', 'UpdateRestApi', async (req, params) =>
+      jsonResponse(200, restApiShape(await restApis.updateRestApi(p(params, 'id'), patchOps(req)))),
+    ),
+    route('DELETE', '/restapis/{id}', 'DeleteRestApi', async (_req, params) => {
+      await restApis.deleteRestApi(p(params, 'id'));
+      return emptyResponse(202);
+    }),
+
+    route('GET', '/restapis/{id}/resources', 'GetResources', async (_req, params) => {
+      const api = await restApis.getRestApi(p(params, 'id'));
+      return jsonResponse(200, { item: Object.values(api.resources).map(resourceShape) });
+    }),
+    route('GET', '/restapis/{id}/resources/{rid}', 'GetResource', async (_req, params) =>
+      jsonResponse(200, resourceShape(await restApis.getResource(p(params, 'id'), p(params, 'rid')))),
+    ),
+    route('POST', '/restapis/{id}/resources/{rid}', 'CreateResource', async (req, params) =>
+      jsonResponse(201, resourceShape(await restApis.createResource(p(params, 'id'), p(params, 'rid'), optString(body(req), 'pathPart')))),
+    ),
+    route('DELETE', '/restapis/{id}/resources/{rid}', 'DeleteResource', async (_req, params) => {
+      await restApis.deleteResource(p(params, 'id'), p(params, 'rid'));
+      return emptyResponse(202);
+    }),
+
+    route('PUT', R, 'PutMethod', async (req, params) => {
+      const b = body(req);
+      const method = await restApis.putMethod(p(params, 'id'), p(params, 'rid'), p(params, 'm'), {
+        authorizationType: optString(b, 'authorizationType'),
+        apiKeyRequired: optBoolean(b, 'apiKeyRequired'),
+        operationName: optString(b, 'operationName'),
+        requestParameters: optObject(b, 'requestParameters') as Record<string, boolean> | undefined,
+      });
+      return jsonResponse(201, method);
+    }),
+    route('GET', R, 'GetMethod', async (_req, params) =>
+      jsonResponse(200, await restApis.getMethod(p(params, 'id'), p(params, 'rid'), p(params, 'm'))),
+    ),
+    route('DELETE', R, 'DeleteMethod', async (_req, params) => {
+      await restApis.deleteMethod(p(params, 'id'), p(params, 'rid'), p(params, 'm'));
+      return emptyResponse(204);
+    }),
+    route('POST', R, 'TestInvokeMethod', async (req, params) => {
+      const b = body(req);
+      const id = p(params, 'id');
+      const resource = await restApis.getResource(id, p(params, 'rid'));
+      await restApis.getMethod(id, resource.id, p(params, 'm'));
+      const pathWithQuery = optString(b, 'pathWithQueryString') ?? resource.path;
+      const q = pathWithQuery.indexOf('?');
+      const headers = Object.fromEntries(Object.entries(optStringMap(b, 'headers') ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+      const out = await dataPlane.testInvoke(id, resource, {
+        method: p(params, 'm'),
+        path: q >= 0 ? pathWithQuery.slice(0, q) : pathWithQuery,
+        query: new URLSearchParams(q >= 0 ? pathWithQuery.slice(q + 1) : ''),
+        headers,
+        body: Buffer.from(optString(b, 'body') ?? ''),
+        sourceIp: 'test-invoke-source-ip',
+        region: req.region,
+        stageVariables: optStringMap(b, 'stageVariables') ?? {},
+      });
+      const text = typeof out.body === 'string' ? out.body : out.body.toString('utf8');
+      return jsonResponse(200, {
+        status: out.status,
+        body: text,
+        headers: out.headers,
+        multiValueHeaders: Object.fromEntries(Object.entries(out.headers).map(([k, v]) => [k, [v]])),
+        log: `Execution log for request test-request\nMethod completed with status: ${out.status}\n`,
+        latency: Math.round(out.latencyMs),
+      });
+    }),
+
+    route('PUT', `${R}/integration`, 'PutIntegration', async (req, params) => {
+      const b = body(req);
+      const integration = await restApis.putIntegration(p(params, 'id'), p(params, 'rid'), p(params, 'm'), {
+        type: optString(b, 'type'),
+        httpMethod: optString(b, 'httpMethod') ?? optString(b, 'integrationHttpMethod'),
+        uri: optString(b, 'uri'),
+        requestTemplates: optObject(b, 'requestTemplates') as Record<string, string | null> | undefined,
+        requestParameters: optStringMap(b, 'requestParameters'),
+        passthroughBehavior: optString(b, 'passthroughBehavior'),
+        timeoutInMillis: optNumber(b, 'timeoutInMillis'),
+        cacheNamespace: optString(b, 'cacheNamespace'),
+        cacheKeyParameters: optStringList(b, 'cacheKeyParameters'),
+        contentHandling: optString(b, 'contentHandling'),
+      });
+      return jsonResponse(201, integration);
+    }),
+    route('PATCH', `${R}/integration`, 'UpdateIntegration', async (req, params) =>
+      jsonResponse(200, await restApis.updateIntegration(p(params, 'id'), p(params, 'rid'), p(params, 'm'), patchOps(req))),
+    ),
+    route('GET', `${R}/integration`, 'GetIntegration', async (_req, params) =>
+      jsonResponse(200, await restApis.getIntegration(p(params, 'id'), p(params, 'rid'), p(params, 'm'))),
+    ),
+    route('DELETE', `${R}/integration`, 'DeleteIntegration', async (_req, params) => {
+      await restApis.deleteIntegration(p(params, 'id'), p(params, 'rid'), p(params, 'm'));
+      return emptyResponse(204);
+    }),
+
+    route('PUT', `${R}/responses/{code}`, 'PutMethodResponse', async (req, params) => {
+      const b = body(req);
+      const response = await restApis.putMethodResponse(p(params, 'id'), p(params, 'rid'), p(params, 'm'), p(params, 'code'), {
+        ...(optObject(b, 'responseParameters') && { responseParameters: optObject(b, 'responseParameters') as Record<string, boolean> }),
+        ...(optStringMap(b, 'responseModels') && { responseModels: optStringMap(b, 'responseModels') }),
+      });
+      return jsonResponse(201, response);
+    }),
+    route('GET', `${R}/responses/{code}`, 'GetMethodResponse', async (_req, params) =>
+      jsonResponse(200, await restApis.getMethodResponse(p(params, 'id'), p(params, 'rid'), p(params, 'm'), p(params, 'code'))),
+    ),
+    route('DELETE', `${R}/responses/{code}`, 'DeleteMethodResponse', async (_req, params) => {
+      await restApis.deleteMethodResponse(p(params, 'id'), p(params, 'rid'), p(params, 'm'), p(params, 'code'));
+      return emptyResponse(204);
+    }),
+
+    route('PUT', `${R}/integration/responses/{code}`, 'PutIntegrationResponse', async (req, params) => {
+      const b = body(req);
+      const response = await restApis.putIntegrationResponse(p(params, 'id'), p(params, 'rid'), p(params, 'm'), p(params, 'code'), {
+        ...(optString(b, 'selectionPattern') !== undefined && { selectionPattern: optString(b, 'selectionPattern') }),
+        ...(optObject(b, 'responseTemplates') && { responseTemplates: optObject(b, 'responseTemplates') as Record<string, string | null> }),
+        ...(optStringMap(b, 'responseParameters') && { responseParameters: optStringMap(b, 'responseParameters') }),
+        ...(optString(b, 'contentHandling') && { contentHandling: optString(b, 'contentHandling') }),
+      });
+      return jsonResponse(201, response);
+    }),
+    route('GET', `${R}/integration/responses/{code}`, 'GetIntegrationResponse', async (_req, params) =>
+      jsonResponse(200, await restApis.getIntegrationResponse(p(params, 'id'), p(params, 'rid'), p(params, 'm'), p(params, 'code'))),
+    ),
+    route('DELETE', `${R}/integration/responses/{code}`, 'DeleteIntegrationResponse', async (_req, params) => {
+      await restApis.deleteIntegrationResponse(p(params, 'id'), p(params, 'rid'), p(params, 'm'), p(params, 'code'));
+      return emptyResponse(204);
+    }),
+
+    route('POST', '/restapis/{id}/deployments', 'CreateDeployment', async (req, params) => {
+      const b = body(req);
+      const canary = optObject(b, 'canarySettings');
+      const deployment = await restApis.createDeployment(p(params, 'id'), {
+        stageName: optString(b, 'stageName'),
+        stageDescription: optString(b, 'stageDescription'),
+        description: optString(b, 'description'),
+        variables: optStringMap(b, 'variables'),
+        ...(canary && {
+          canarySettings: {
+            percentTraffic: optNumber(canary, 'percentTraffic'),
+            stageVariableOverrides: optStringMap(canary, 'stageVariableOverrides'),
+            useStageCache: optBoolean(canary, 'useStageCache'),
+          },
+        }),
+      });
+      return jsonResponse(201, deploymentShape(deployment));
+    }),
+    route('GET', '/restapis/{id}/deployments', 'GetDeployments', async (_req, params) =>
+      jsonResponse(200, { item: (await restApis.listDeployments(p(params, 'id'))).map(deploymentShape) }),
+    ),
+    route('GET', '/restapis/{id}/deployments/{did}', 'GetDeployment', async (_req, params) =>
+      jsonResponse(200, deploymentShape(await restApis.getDeployment(p(params, 'id'), p(params, 'did')))),
+    ),
+    route('DELETE', '/restapis/{id}/deployments/{did}', 'DeleteDeployment', async (_req, params) => {
+      await restApis.deleteDeployment(p(params, 'id'), p(params, 'did'));
+      return emptyResponse(202);
+    }),
+
+    route('POST', '/restapis/{id}/stages', 'CreateStage', async (req, params) => {
+      const b = body(req);
+      const canary = optObject(b, 'canarySettings');
+      const stage = await restApis.createStage(p(params, 'id'), {
+        stageName: optString(b, 'stageName'),
+        deploymentId: optString(b, 'deploymentId'),
+        description: optString(b, 'description'),
+        variables: optStringMap(b, 'variables'),
+        tracingEnabled: optBoolean(b, 'tracingEnabled'),
+        tags: optStringMap(b, 'tags'),
+        ...(canary && {
+          canarySettings: {
+            deploymentId: optString(canary, 'deploymentId'),
+            percentTraffic: optNumber(canary, 'percentTraffic'),
+            stageVariableOverrides: optStringMap(canary, 'stageVariableOverrides'),
+            useStageCache: optBoolean(canary, 'useStageCache'),
+          },
+        }),
+      });
+      return jsonResponse(201, stageShape(stage));
+    }),
+    route('GET', '/restapis/{id}/stages', 'GetStages', async (_req, params) =>
+      jsonResponse(200, { item: (await restApis.listStages(p(params, 'id'))).map(stageShape) }),
+    ),
+    route('GET', '/restapis/{id}/stages/{name}', 'GetStage', async (_req, params) =>
+      jsonResponse(200, stageShape(await restApis.getStage(p(params, 'id'), p(params, 'name')))),
+    ),
+    route('PATCH', '/restapis/{id}/stages/{name}', 'UpdateStage', async (req, params) =>
+      jsonResponse(200, stageShape(await restApis.updateStage(p(params, 'id'), p(params, 'name'), patchOps(req)))),
+    ),
+    route('DELETE', '/restapis/{id}/stages/{name}', 'DeleteStage', async (_req, params) => {
+      await restApis.deleteStage(p(params, 'id'), p(params, 'name'));
+      return emptyResponse(202);
+    }),
+  ];
+
+  return routeTable(routes, apiGatewayError, logger, (req) => {
+    return new PlatformError('NotFoundException', `Versa does not implement the API Gateway operation at ${req.method} ${req.path}.`);
+  });
+}

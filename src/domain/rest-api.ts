@@ -1,0 +1,258 @@
+/**
+ * API Gateway REST APIs: the shapes (kept as API Gateway names them, so the wire is a plain copy), and
+ * the pure rules — resource paths, deployment snapshots, stage patches, the canary pick.
+ */
+import { PlatformError } from '../core/errors.js';
+import type { Random } from '../core/random.js';
+
+export interface IntegrationResponseDoc {
+  statusCode: string;
+  selectionPattern?: string;
+  responseTemplates?: Record<string, string | null>;
+  responseParameters?: Record<string, string>;
+  contentHandling?: string;
+}
+
+export type IntegrationType = 'AWS' | 'AWS_PROXY' | 'MOCK' | 'HTTP' | 'HTTP_PROXY';
+
+export interface IntegrationDoc {
+  type: IntegrationType;
+  httpMethod?: string;
+  uri?: string;
+  requestTemplates?: Record<string, string | null>;
+  requestParameters?: Record<string, string>;
+  passthroughBehavior: string;
+  timeoutInMillis: number;
+  cacheNamespace: string;
+  cacheKeyParameters: string[];
+  contentHandling?: string;
+  integrationResponses?: Record<string, IntegrationResponseDoc>;
+}
+
+export interface MethodResponseDoc {
+  statusCode: string;
+  responseParameters?: Record<string, boolean>;
+  responseModels?: Record<string, string>;
+}
+
+export interface MethodDoc {
+  httpMethod: string;
+  authorizationType: string;
+  apiKeyRequired: boolean;
+  operationName?: string;
+  requestParameters?: Record<string, boolean>;
+  requestModels?: Record<string, string>;
+  methodResponses?: Record<string, MethodResponseDoc>;
+  methodIntegration?: IntegrationDoc;
+}
+
+export interface ResourceDoc {
+  id: string;
+  parentId?: string;
+  pathPart?: string;
+  path: string;
+  resourceMethods?: Record<string, MethodDoc>;
+}
+
+export interface RestApiDoc {
+  id: string;
+  name: string;
+  description?: string;
+  version?: string;
+  createdDate: number;
+  binaryMediaTypes?: string[];
+  apiKeySource: string;
+  endpointConfiguration: { types: string[] };
+  disableExecuteApiEndpoint: boolean;
+  rootResourceId: string;
+  tags?: Record<string, string>;
+  resources: Record<string, ResourceDoc>;
+}
+
+export interface DeploymentDoc {
+  id: string;
+  restApiId: string;
+  description?: string;
+  createdDate: number;
+  /** The API's resources, methods and integrations when the deployment was made. Never changes. */
+  resources: ResourceDoc[];
+}
+
+export interface CanarySettingsDoc {
+  deploymentId: string;
+  percentTraffic: number;
+  stageVariableOverrides?: Record<string, string>;
+  useStageCache: boolean;
+}
+
+export interface StageDoc {
+  restApiId: string;
+  stageName: string;
+  deploymentId: string;
+  description?: string;
+  variables?: Record<string, string>;
+  canarySettings?: CanarySettingsDoc;
+  methodSettings: Record<string, Record<string, unknown>>;
+  tracingEnabled: boolean;
+  cacheClusterEnabled: boolean;
+  cacheClusterStatus: string;
+  tags?: Record<string, string>;
+  createdDate: number;
+  lastUpdatedDate: number;
+}
+
+export interface PatchOperation {
+  op: string;
+  path: string;
+  value?: string;
+  from?: string;
+}
+
+const PATH_PART = /^(\{[a-zA-Z0-9._-]+\+?\}|[a-zA-Z0-9._:@~!$&'()*,;=-]+)$/;
+const STAGE_NAME = /^[a-zA-Z0-9_-]{1,128}$/;
+
+export function badRequest(message: string): PlatformError {
+  return new PlatformError('BadRequestException', message);
+}
+
+/** Checks a new resource's path part against its siblings and returns its full path. */
+export function childPath(api: RestApiDoc, parent: ResourceDoc, pathPart: string): string {
+  if (!PATH_PART.test(pathPart)) {
+    throw badRequest(
+      `Resource's path part only allow a-zA-Z0-9._- and curly braces at the beginning and the end and an optional plus sign before the closing brace.`,
+    );
+  }
+  if (parent.pathPart?.endsWith('+}')) {
+    throw badRequest(`Cannot create a child of a resource with a greedy path variable: ${parent.path}`);
+  }
+  const siblings = Object.values(api.resources).filter((r) => r.parentId === parent.id);
+  const isVar = pathPart.startsWith('{');
+  for (const s of siblings) {
+    if (s.pathPart === pathPart)
+      throw new PlatformError('ConflictException', `Another resource with the same parent already has this name: ${pathPart}`);
+    if (isVar && s.pathPart?.startsWith('{')) {
+      throw badRequest(`A sibling (${s.pathPart}) of this resource already has a variable path part -- only one is allowed`);
+    }
+  }
+  return parent.path === '/' ? `/${pathPart}` : `${parent.path}/${pathPart}`;
+}
+
+export function validateStageName(name: string | undefined): string {
+  if (!name || !STAGE_NAME.test(name)) {
+    throw badRequest('Stage name only allows a-zA-Z0-9_- and must be between 1 and 128 characters long');
+  }
+  return name;
+}
+
+export function validatePercentTraffic(value: unknown): number {
+  const n = typeof value === 'string' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 100) {
+    throw badRequest(`Canary traffic percentage must be a number between 0.0 and 100.0; got ${String(value)}`);
+  }
+  return n;
+}
+
+const COPY_ERROR = (path: string) =>
+  badRequest(
+    `Invalid copy operation with path: ${path}. Valid copy:path are [/deploymentId, /variables] and valid copy:from are [/canarySettings/deploymentId, /canarySettings/stageVariableOverrides]`,
+  );
+
+/**
+ * Applies UpdateStage patch operations in order and returns the new stage, or throws without having
+ * changed anything. `deploymentExists` checks a deployment id named by a patch.
+ */
+export function applyStagePatch(stage: StageDoc, ops: PatchOperation[], deploymentExists: (id: string) => boolean, now: number): StageDoc {
+  const next: StageDoc = structuredClone(stage);
+  const requireCanary = (): CanarySettingsDoc => {
+    next.canarySettings ??= { deploymentId: next.deploymentId, percentTraffic: 0, useStageCache: false };
+    return next.canarySettings;
+  };
+  for (const { op, path, value, from } of ops) {
+    const parts = path.split('/').slice(1).map(unescapePointer);
+    const [head, key, sub] = parts;
+    const invalid = () => badRequest(`Invalid patch path ${path}`);
+    if (op === 'copy') {
+      if (!next.canarySettings) throw badRequest('Promotion not available. Canary does not exist.');
+      if (path === '/deploymentId' && from === '/canarySettings/deploymentId') next.deploymentId = next.canarySettings.deploymentId;
+      else if (path === '/variables' && from === '/canarySettings/stageVariableOverrides') {
+        next.variables = { ...next.variables, ...next.canarySettings.stageVariableOverrides };
+      } else throw COPY_ERROR(path);
+      continue;
+    }
+    if (op !== 'replace' && op !== 'add' && op !== 'remove')
+      throw badRequest(`Invalid patch operation specified. Must be one of: [add, remove, replace, move, copy, test]; got ${op}`);
+    switch (head) {
+      case 'description':
+        if (op === 'remove') delete next.description;
+        else next.description = value ?? '';
+        break;
+      case 'deploymentId':
+        if (op !== 'replace') throw badRequest(`Invalid ${op} operation with path: ${path}`);
+        if (!value || !deploymentExists(value)) throw badRequest('Deployment id does not exist');
+        next.deploymentId = value;
+        break;
+      case 'tracingEnabled':
+      case 'cacheClusterEnabled':
+        if (op !== 'replace') throw badRequest(`Invalid ${op} operation with path: ${path}`);
+        next[head] = value === 'true';
+        break;
+      case 'variables':
+        if (!key || parts.length !== 2) throw invalid();
+        if (op === 'remove') {
+          if (next.variables) delete next.variables[key];
+          if (next.variables && Object.keys(next.variables).length === 0) delete next.variables;
+        } else next.variables = { ...next.variables, [key]: value ?? '' };
+        break;
+      case 'canarySettings': {
+        if (key === undefined) {
+          if (op !== 'remove') throw badRequest(`Invalid ${op} operation with path: ${path}`);
+          delete next.canarySettings;
+          break;
+        }
+        if (key === 'percentTraffic') {
+          if (op !== 'replace') throw badRequest(`Invalid ${op} operation with path: ${path}`);
+          requireCanary().percentTraffic = validatePercentTraffic(value);
+        } else if (key === 'deploymentId') {
+          if (op !== 'replace') throw badRequest(`Invalid ${op} operation with path: ${path}`);
+          if (!value || !deploymentExists(value)) throw badRequest('Deployment id does not exist');
+          requireCanary().deploymentId = value;
+        } else if (key === 'useStageCache') {
+          if (op !== 'replace') throw badRequest(`Invalid ${op} operation with path: ${path}`);
+          requireCanary().useStageCache = value === 'true';
+        } else if (key === 'stageVariableOverrides') {
+          if (!sub) throw invalid();
+          const canary = requireCanary();
+          if (op === 'remove') {
+            if (canary.stageVariableOverrides) delete canary.stageVariableOverrides[sub];
+          } else canary.stageVariableOverrides = { ...canary.stageVariableOverrides, [sub]: value ?? '' };
+        } else throw invalid();
+        break;
+      }
+      default:
+        // Method settings (`/*/*/logging/loglevel`, `/{resource}/{method}/...`): stored as given.
+        if (parts.length >= 3) {
+          const methodKey = `${parts[0]}/${parts[1]}`;
+          const setting = parts.slice(2).join('/');
+          const settings = (next.methodSettings[methodKey] ??= {});
+          if (op === 'remove') delete settings[setting];
+          else settings[setting] = value;
+          break;
+        }
+        throw invalid();
+    }
+  }
+  next.lastUpdatedDate = now;
+  return next;
+}
+
+function unescapePointer(part: string): string {
+  return part.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+/** Whether one request is served by the stage's canary: with probability percentTraffic / 100. */
+export function isCanaryRequest(stage: Pick<StageDoc, 'canarySettings'>, random: Random): boolean {
+  const pct = stage.canarySettings?.percentTraffic ?? 0;
+  if (pct <= 0) return false;
+  if (pct >= 100) return true;
+  return random.next() * 100 < pct;
+}

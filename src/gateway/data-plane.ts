@@ -1,0 +1,475 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Clock } from '../core/clock.js';
+import { PlatformError } from '../core/errors.js';
+import { uuid } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import type { Random } from '../core/random.js';
+import { ACCOUNT_ID, parseFunctionRef } from '../domain/arn.js';
+import { isCanaryRequest, type IntegrationDoc, type IntegrationResponseDoc, type ResourceDoc, type StageDoc } from '../domain/rest-api.js';
+import type { InvocationService } from '../invoke/invocation-service.js';
+import type { Store } from '../store/store.js';
+import { RouteTable } from './route-table.js';
+import { renderTemplate, type TemplateContext } from './templates.js';
+
+export interface GatewayRequest {
+  method: string;
+  /** The resource path after the stage, percent-encoded as received (`/pets/1`). */
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  sourceIp: string;
+  region: string;
+}
+
+export interface GatewayResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer | string;
+}
+
+/** What one request through a stage did; the metrics work publishes `AWS/ApiGateway` from these. */
+export interface GatewayRequestRecord {
+  restApiId: string;
+  stage: string;
+  canary: boolean;
+  resourcePath: string | undefined;
+  httpMethod: string;
+  status: number;
+  latencyMs: number;
+  integrationLatencyMs: number | undefined;
+  timestamp: number;
+}
+
+interface Served {
+  stage: StageDoc;
+  routes: RouteTable;
+  variables: Record<string, string>;
+  canary: boolean;
+}
+
+const INTERNAL_ERROR = { message: 'Internal server error' };
+
+/**
+ * The API Gateway data plane: a request to `/{stage}/{path}` → the stage (or its canary, by share) →
+ * the deployment's compiled route table → the method's integration → the mapped answer. Stages and
+ * route tables are cached in memory; the control plane invalidates stages on every change, and
+ * deployments never change.
+ */
+export class GatewayDataPlane {
+  private readonly stages = new Map<string, StageDoc | null>();
+  private readonly routeTables = new Map<string, Promise<RouteTable | undefined>>();
+  private readonly generation = new Map<string, number>();
+  private readonly listeners: ((record: GatewayRequestRecord) => void)[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly invocations: InvocationService,
+    private readonly random: Random,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  onRequest(listener: (record: GatewayRequestRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Drops what is cached about an API's stages after a control-plane change. */
+  invalidate(restApiId: string): void {
+    this.generation.set(restApiId, (this.generation.get(restApiId) ?? 0) + 1);
+    for (const key of this.stages.keys()) if (key.startsWith(`${restApiId}/`)) this.stages.delete(key);
+  }
+
+  async handle(restApiId: string, stageName: string, req: GatewayRequest): Promise<GatewayResponse> {
+    const started = performance.now();
+    const stage = await this.stage(restApiId, stageName);
+    if (!stage) return gatewayError(403, 'ForbiddenException', 'Forbidden');
+    const canary = isCanaryRequest(stage, this.random);
+    const deploymentId = canary ? stage.canarySettings!.deploymentId : stage.deploymentId;
+    const routes = await this.routeTable(restApiId, deploymentId);
+    if (!routes) return gatewayError(500, 'InternalServerErrorException', INTERNAL_ERROR.message);
+    const variables = canary ? { ...stage.variables, ...stage.canarySettings?.stageVariableOverrides } : { ...stage.variables };
+    const served: Served = { stage, routes, variables, canary };
+    const { response, resourcePath, integrationLatencyMs } = await this.serve(restApiId, served, req);
+    const record: GatewayRequestRecord = {
+      restApiId,
+      stage: stageName,
+      canary,
+      resourcePath,
+      httpMethod: req.method,
+      status: response.status,
+      latencyMs: performance.now() - started,
+      integrationLatencyMs,
+      timestamp: this.clock.now(),
+    };
+    for (const l of this.listeners) l(record);
+    return response;
+  }
+
+  /** TestInvokeMethod: runs one method of the API as it is now (undeployed), with given stage variables. */
+  async testInvoke(
+    restApiId: string,
+    resource: ResourceDoc,
+    req: GatewayRequest & { stageVariables: Record<string, string> },
+  ): Promise<GatewayResponse & { latencyMs: number }> {
+    const started = performance.now();
+    const only = new RouteTable([resource]);
+    // A test path that does not fit the resource (or none) runs the resource with its literal path.
+    const path = only.match(req.method, req.path) ? req.path : resource.path;
+    const stage: StageDoc = {
+      restApiId,
+      stageName: 'test-invoke-stage',
+      deploymentId: 'test-invoke-deployment',
+      methodSettings: {},
+      tracingEnabled: false,
+      cacheClusterEnabled: false,
+      cacheClusterStatus: 'NOT_AVAILABLE',
+      createdDate: 0,
+      lastUpdatedDate: 0,
+    };
+    const { response } = await this.serve(
+      restApiId,
+      { stage, routes: only, variables: req.stageVariables, canary: false },
+      { ...req, path },
+    );
+    return { ...response, latencyMs: performance.now() - started };
+  }
+
+  private async serve(
+    restApiId: string,
+    served: Served,
+    req: GatewayRequest,
+  ): Promise<{ response: GatewayResponse; resourcePath: string | undefined; integrationLatencyMs: number | undefined }> {
+    const match = served.routes.match(req.method, req.path);
+    if (!match) {
+      return {
+        response: gatewayError(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token'),
+        resourcePath: undefined,
+        integrationLatencyMs: undefined,
+      };
+    }
+    const integration = match.method.methodIntegration;
+    if (!integration)
+      return {
+        response: gatewayError(500, 'InternalServerErrorException', INTERNAL_ERROR.message),
+        resourcePath: match.resource.path,
+        integrationLatencyMs: undefined,
+      };
+    const requestId = uuid();
+    const context: Record<string, string | boolean | number> = {
+      requestId,
+      extendedRequestId: requestId,
+      apiId: restApiId,
+      stage: served.stage.stageName,
+      resourceId: match.resource.id,
+      resourcePath: match.resource.path,
+      httpMethod: req.method,
+      path: `/${served.stage.stageName}${req.path}`,
+      accountId: ACCOUNT_ID,
+      isCanaryRequest: served.canary,
+      requestTimeEpoch: this.clock.now(),
+      protocol: 'HTTP/1.1',
+      'identity.sourceIp': req.sourceIp,
+    };
+    const started = performance.now();
+    try {
+      const response = await this.integrate(integration, req, match.resource, match.pathParameters, served, context);
+      return { response, resourcePath: match.resource.path, integrationLatencyMs: performance.now() - started };
+    } catch (err) {
+      if (err instanceof IntegrationTimeout) {
+        return {
+          response: gatewayError(504, 'IntegrationTimeoutException', 'Endpoint request timed out'),
+          resourcePath: match.resource.path,
+          integrationLatencyMs: performance.now() - started,
+        };
+      }
+      if (!(err instanceof PlatformError)) this.logger.error('integration failed', { restApiId, err });
+      else this.logger.debug('integration failed', { restApiId, code: err.code, message: err.message });
+      return {
+        response: gatewayError(500, 'InternalServerErrorException', INTERNAL_ERROR.message),
+        resourcePath: match.resource.path,
+        integrationLatencyMs: performance.now() - started,
+      };
+    }
+  }
+
+  private async integrate(
+    integration: IntegrationDoc,
+    req: GatewayRequest,
+    resource: ResourceDoc,
+    pathParameters: Record<string, string>,
+    served: Served,
+    context: Record<string, string | boolean | number>,
+  ): Promise<GatewayResponse> {
+    const headers = singleHeaders(req.headers);
+    const query = Object.fromEntries(req.query);
+    const templateContext = (body: string): TemplateContext => ({
+      body,
+      params: { path: pathParameters, querystring: query, header: headers },
+      context,
+      stageVariables: served.variables,
+    });
+    switch (integration.type) {
+      case 'AWS_PROXY': {
+        const event = proxyEvent(req, resource, pathParameters, served, context, headers);
+        const result = await this.invokeLambda(integration, served.variables, req.region, Buffer.from(JSON.stringify(event)));
+        if (result.functionError) return gatewayError(502, 'InternalServerErrorException', INTERNAL_ERROR.message);
+        return proxyResponse(result.payload) ?? gatewayError(502, 'InternalServerErrorException', INTERNAL_ERROR.message);
+      }
+      case 'AWS': {
+        const payload = mapRequest(integration, req, templateContext(req.body.toString('utf8')));
+        if (payload === undefined) return gatewayError(415, 'UnsupportedMediaTypeException', 'Unsupported Media Type');
+        const result = await this.invokeLambda(integration, served.variables, req.region, Buffer.from(payload));
+        const body = result.payload.toString('utf8');
+        const errorMessage = result.functionError ? errorMessageOf(body) : undefined;
+        const chosen = selectResponse(integration, errorMessage);
+        if (!chosen) return gatewayError(500, 'InternalServerErrorException', INTERNAL_ERROR.message);
+        return mapResponse(chosen, body, templateContext(body));
+      }
+      case 'MOCK': {
+        const rendered = mapRequest(integration, req, templateContext(req.body.toString('utf8'))) ?? '{}';
+        let status = '200';
+        try {
+          const parsed = JSON.parse(rendered) as { statusCode?: number | string };
+          if (typeof parsed.statusCode === 'number' || typeof parsed.statusCode === 'string') status = String(parsed.statusCode);
+        } catch {
+          return gatewayError(500, 'InternalServerErrorException', INTERNAL_ERROR.message);
+        }
+        const chosen = selectResponse(integration, status);
+        if (!chosen) return gatewayError(500, 'InternalServerErrorException', INTERNAL_ERROR.message);
+        return mapResponse(chosen, '', templateContext(''));
+      }
+      case 'HTTP':
+      case 'HTTP_PROXY':
+        return this.forwardHttp(integration, req, pathParameters, served.variables);
+    }
+  }
+
+  private async invokeLambda(integration: IntegrationDoc, variables: Record<string, string>, region: string, payload: Buffer) {
+    const uri = substituteStageVariables(integration.uri ?? '', variables);
+    const fnArn = /\/functions\/(.+)\/invocations$/.exec(uri)?.[1];
+    if (!fnArn) throw new PlatformError('ResourceNotFoundException', `No function in integration URI ${uri}`);
+    const ref = parseFunctionRef(decodeURIComponent(fnArn));
+    return withTimeout(
+      this.invocations.invoke({ region }, { functionName: ref.name, qualifier: ref.qualifier, payload }),
+      integration.timeoutInMillis,
+    );
+  }
+
+  private async forwardHttp(
+    integration: IntegrationDoc,
+    req: GatewayRequest,
+    pathParameters: Record<string, string>,
+    variables: Record<string, string>,
+  ): Promise<GatewayResponse> {
+    let url = substituteStageVariables(integration.uri ?? '', variables).replace(
+      /\{([^}]+?)\+?\}/g,
+      (_, name: string) => pathParameters[name] ?? '',
+    );
+    const search = req.query.toString();
+    if (search) url += (url.includes('?') ? '&' : '?') + search;
+    const headers = Object.fromEntries(
+      Object.entries(singleHeaders(req.headers)).filter(([k]) => !['host', 'content-length', 'connection'].includes(k)),
+    );
+    const res = await withTimeout(
+      fetch(url, {
+        method: integration.httpMethod === 'ANY' ? req.method : (integration.httpMethod ?? req.method),
+        headers,
+        ...(req.method !== 'GET' && req.method !== 'HEAD' && { body: req.body }),
+      }),
+      integration.timeoutInMillis,
+    );
+    const out: Record<string, string> = {};
+    res.headers.forEach((v, k) => {
+      if (!['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(k)) out[k] = v;
+    });
+    return { status: res.status, headers: out, body: Buffer.from(await res.arrayBuffer()) };
+  }
+
+  private async stage(restApiId: string, name: string): Promise<StageDoc | undefined> {
+    const key = `${restApiId}/${name}`;
+    const hit = this.stages.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    const gen = this.generation.get(restApiId) ?? 0;
+    const stage = await this.store.stages.get(restApiId, name);
+    if ((this.generation.get(restApiId) ?? 0) === gen) this.stages.set(key, stage ?? null);
+    return stage;
+  }
+
+  private routeTable(restApiId: string, deploymentId: string): Promise<RouteTable | undefined> {
+    const key = `${restApiId}/${deploymentId}`;
+    let table = this.routeTables.get(key);
+    if (!table) {
+      table = this.store.deployments.get(restApiId, deploymentId).then((d) => (d ? new RouteTable(d.resources) : undefined));
+      this.routeTables.set(key, table);
+      table.then(
+        (t) => {
+          if (!t) this.routeTables.delete(key);
+        },
+        () => this.routeTables.delete(key),
+      );
+    }
+    return table;
+  }
+}
+
+class IntegrationTimeout extends Error {}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new IntegrationTimeout()), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function gatewayError(status: number, type: string, message: string): GatewayResponse {
+  return { status, headers: { 'content-type': 'application/json', 'x-amzn-errortype': type }, body: JSON.stringify({ message }) };
+}
+
+function substituteStageVariables(text: string, variables: Record<string, string>): string {
+  return text.replace(/\$\{stageVariables\.([a-zA-Z0-9_]+)\}/g, (_, name: string) => variables[name] ?? '');
+}
+
+function singleHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
+  return out;
+}
+
+/** The AWS_PROXY event, payload format 1.0. */
+function proxyEvent(
+  req: GatewayRequest,
+  resource: ResourceDoc,
+  pathParameters: Record<string, string>,
+  served: Served,
+  context: Record<string, string | boolean | number>,
+  headers: Record<string, string>,
+): Record<string, unknown> {
+  const multiHeaders: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) multiHeaders[k] = Array.isArray(v) ? v : [v];
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  for (const [k, v] of req.query) {
+    query[k] = v;
+    (multiQuery[k] ??= []).push(v);
+  }
+  const hasQuery = Object.keys(query).length > 0;
+  const binary = req.body.length > 0 && !isTextual(headers['content-type']);
+  return {
+    resource: resource.path,
+    path: decodeURIComponent(req.path || '/'),
+    httpMethod: req.method,
+    headers,
+    multiValueHeaders: multiHeaders,
+    queryStringParameters: hasQuery ? query : null,
+    multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+    pathParameters: Object.keys(pathParameters).length ? pathParameters : null,
+    stageVariables: Object.keys(served.variables).length ? served.variables : null,
+    requestContext: {
+      resourceId: context.resourceId,
+      resourcePath: resource.path,
+      httpMethod: req.method,
+      extendedRequestId: context.requestId,
+      requestTime: new Date(Number(context.requestTimeEpoch)).toUTCString(),
+      path: context.path,
+      accountId: ACCOUNT_ID,
+      protocol: 'HTTP/1.1',
+      stage: served.stage.stageName,
+      domainPrefix: context.apiId,
+      requestTimeEpoch: context.requestTimeEpoch,
+      requestId: context.requestId,
+      identity: { sourceIp: req.sourceIp, userAgent: headers['user-agent'] ?? null },
+      domainName: headers.host ?? null,
+      apiId: context.apiId,
+      isCanaryRequest: served.canary,
+    },
+    body: req.body.length ? (binary ? req.body.toString('base64') : req.body.toString('utf8')) : null,
+    isBase64Encoded: binary,
+  };
+}
+
+function isTextual(contentType: string | undefined): boolean {
+  return !contentType || /^(text\/|application\/(json|xml|x-www-form-urlencoded|javascript))|\+json|\+xml/.test(contentType);
+}
+
+const PROXY_KEYS = new Set(['statusCode', 'headers', 'multiValueHeaders', 'body', 'isBase64Encoded']);
+
+/** Maps a Lambda proxy answer to the HTTP response, or undefined when it is malformed (a 502). */
+function proxyResponse(payload: Buffer): GatewayResponse | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const answer = value as Record<string, unknown>;
+  if (Object.keys(answer).some((k) => !PROXY_KEYS.has(k))) return undefined;
+  const status = answer.statusCode === undefined ? 200 : Number(answer.statusCode);
+  if (!Number.isInteger(status) || status < 100 || status > 599) return undefined;
+  const headers: Record<string, string> = {};
+  if (answer.headers !== undefined && answer.headers !== null) {
+    if (typeof answer.headers !== 'object') return undefined;
+    for (const [k, v] of Object.entries(answer.headers as Record<string, unknown>)) headers[k.toLowerCase()] = String(v);
+  }
+  if (answer.multiValueHeaders !== undefined && answer.multiValueHeaders !== null) {
+    if (typeof answer.multiValueHeaders !== 'object') return undefined;
+    for (const [k, v] of Object.entries(answer.multiValueHeaders as Record<string, unknown>)) {
+      if (!Array.isArray(v)) return undefined;
+      headers[k.toLowerCase()] = v.map(String).join(', ');
+    }
+  }
+  if (answer.body !== undefined && answer.body !== null && typeof answer.body !== 'string') return undefined;
+  const text = (answer.body as string | undefined) ?? '';
+  const body = answer.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text);
+  headers['content-type'] ??= 'application/json';
+  return { status, headers, body };
+}
+
+/** The request template for the request's content type, rendered; passthrough rules when there is none. */
+function mapRequest(integration: IntegrationDoc, req: GatewayRequest, ctx: TemplateContext): string | undefined {
+  const contentType = (singleHeaders(req.headers)['content-type'] ?? 'application/json').split(';')[0]!.trim();
+  const templates = integration.requestTemplates ?? {};
+  const template = templates[contentType];
+  if (template) return renderTemplate(template, ctx);
+  const hasTemplates = Object.keys(templates).length > 0;
+  if (integration.passthroughBehavior === 'NEVER' || (integration.passthroughBehavior === 'WHEN_NO_TEMPLATES' && hasTemplates))
+    return undefined;
+  return ctx.body || '{}';
+}
+
+function errorMessageOf(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { errorMessage?: unknown };
+    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : body;
+  } catch {
+    return body;
+  }
+}
+
+/**
+ * Picks the integration response: the first whose selection pattern matches the whole of `subject`
+ * (a Lambda error message, or a MOCK/HTTP status), else the default (no pattern). Successful Lambda
+ * answers always take the default.
+ */
+function selectResponse(integration: IntegrationDoc, subject: string | undefined): IntegrationResponseDoc | undefined {
+  const responses = Object.values(integration.integrationResponses ?? {});
+  if (subject !== undefined) {
+    for (const r of responses) {
+      if (r.selectionPattern && new RegExp(`^(?:${r.selectionPattern})$`, 's').test(subject)) return r;
+    }
+  }
+  return responses.find((r) => !r.selectionPattern);
+}
+
+function mapResponse(response: IntegrationResponseDoc, body: string, ctx: TemplateContext): GatewayResponse {
+  const template = response.responseTemplates?.['application/json'];
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  for (const [target, source] of Object.entries(response.responseParameters ?? {})) {
+    const header = /^method\.response\.header\.(.+)$/.exec(target)?.[1];
+    const literal = /^'(.*)'$/.exec(source)?.[1];
+    if (header && literal !== undefined) headers[header.toLowerCase()] = literal;
+  }
+  return { status: Number(response.statusCode), headers, body: template ? renderTemplate(template, ctx) : body };
+}

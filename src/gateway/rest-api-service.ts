@@ -1,0 +1,621 @@
+import type { Clock } from '../core/clock.js';
+import { PlatformError } from '../core/errors.js';
+import { alnumId } from '../core/ids.js';
+import { ACCOUNT_ID } from '../domain/arn.js';
+import {
+  applyStagePatch,
+  badRequest,
+  childPath,
+  validatePercentTraffic,
+  validateStageName,
+  type CanarySettingsDoc,
+  type DeploymentDoc,
+  type IntegrationDoc,
+  type IntegrationResponseDoc,
+  type IntegrationType,
+  type MethodDoc,
+  type MethodResponseDoc,
+  type PatchOperation,
+  type ResourceDoc,
+  type RestApiDoc,
+  type StageDoc,
+} from '../domain/rest-api.js';
+import type { Store } from '../store/store.js';
+
+const HTTP_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'ANY']);
+const INTEGRATION_TYPES = new Set<IntegrationType>(['AWS', 'AWS_PROXY', 'MOCK', 'HTTP', 'HTTP_PROXY']);
+const LAMBDA_URI = /^arn:aws[a-zA-Z-]*:apigateway:[a-z0-9-]+:lambda:path\/2015-03-31\/functions\/.+\/invocations$/;
+
+export interface CreateRestApiInput {
+  name?: string;
+  description?: string;
+  version?: string;
+  binaryMediaTypes?: string[];
+  endpointTypes?: string[];
+  tags?: Record<string, string>;
+  disableExecuteApiEndpoint?: boolean;
+}
+
+export interface PutIntegrationInput {
+  type?: string;
+  httpMethod?: string;
+  uri?: string;
+  requestTemplates?: Record<string, string | null>;
+  requestParameters?: Record<string, string>;
+  passthroughBehavior?: string;
+  timeoutInMillis?: number;
+  cacheNamespace?: string;
+  cacheKeyParameters?: string[];
+  contentHandling?: string;
+}
+
+export interface CreateDeploymentInput {
+  stageName?: string;
+  stageDescription?: string;
+  description?: string;
+  variables?: Record<string, string>;
+  canarySettings?: { percentTraffic?: number; stageVariableOverrides?: Record<string, string>; useStageCache?: boolean };
+}
+
+export interface CreateStageInput {
+  stageName?: string;
+  deploymentId?: string;
+  description?: string;
+  variables?: Record<string, string>;
+  canarySettings?: {
+    deploymentId?: string;
+    percentTraffic?: number;
+    stageVariableOverrides?: Record<string, string>;
+    useStageCache?: boolean;
+  };
+  tracingEnabled?: boolean;
+  tags?: Record<string, string>;
+}
+
+/**
+ * The API Gateway control plane: REST APIs, resources, methods, integrations, deployments and stages.
+ * Each change is validated first, written in one transaction, then announced so the data plane drops
+ * what it cached.
+ */
+export class RestApiService {
+  private readonly listeners: ((restApiId: string) => void)[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Calls `listener` with the API's id whenever its stages or the API itself change. */
+  onChange(listener: (restApiId: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private changed(id: string): void {
+    for (const l of this.listeners) l(id);
+  }
+
+  private seconds(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+
+  // ---- REST APIs ----
+
+  async createRestApi(input: CreateRestApiInput): Promise<RestApiDoc> {
+    if (!input.name) throw badRequest('Invalid REST API name specified: a name is required');
+    const rootId = alnumId(10);
+    const api: RestApiDoc = {
+      id: alnumId(10),
+      name: input.name,
+      ...(input.description !== undefined && { description: input.description }),
+      ...(input.version !== undefined && { version: input.version }),
+      createdDate: this.seconds(),
+      ...(input.binaryMediaTypes?.length && { binaryMediaTypes: input.binaryMediaTypes }),
+      apiKeySource: 'HEADER',
+      endpointConfiguration: { types: input.endpointTypes?.length ? input.endpointTypes : ['EDGE'] },
+      disableExecuteApiEndpoint: input.disableExecuteApiEndpoint ?? false,
+      rootResourceId: rootId,
+      ...(input.tags && { tags: input.tags }),
+      resources: { [rootId]: { id: rootId, path: '/' } },
+    };
+    await this.store.restApis.put(api);
+    return api;
+  }
+
+  async getRestApi(id: string): Promise<RestApiDoc> {
+    const api = await this.store.restApis.get(id);
+    if (!api) throw apiNotFound(id);
+    return api;
+  }
+
+  listRestApis(): Promise<RestApiDoc[]> {
+    return this.store.restApis.list();
+  }
+
+  async updateRestApi(id: string, ops: PatchOperation[]): Promise<RestApiDoc> {
+    return this.mutateApi(id, (api) => {
+      for (const { op, path, value } of ops) {
+        if (path === '/name' && op === 'replace' && value) api.name = value;
+        else if (path === '/description' && (op === 'replace' || op === 'add')) api.description = value ?? '';
+        else if (path === '/description' && op === 'remove') delete api.description;
+        else if (path === '/version' && op === 'replace') api.version = value ?? '';
+        else if (path === '/disableExecuteApiEndpoint' && op === 'replace') api.disableExecuteApiEndpoint = value === 'true';
+        else if (path.startsWith('/binaryMediaTypes/') && (op === 'add' || op === 'remove')) {
+          const type = path.slice('/binaryMediaTypes/'.length).replace(/~1/g, '/');
+          const types = new Set(api.binaryMediaTypes ?? []);
+          if (op === 'add') types.add(type);
+          else types.delete(type);
+          api.binaryMediaTypes = [...types];
+        } else throw badRequest(`Invalid patch path ${path} for operation ${op}`);
+      }
+    });
+  }
+
+  async deleteRestApi(id: string): Promise<void> {
+    await this.getRestApi(id);
+    await this.store.restApis.delete(id);
+    this.changed(id);
+  }
+
+  // ---- Resources ----
+
+  async getResource(id: string, resourceId: string): Promise<ResourceDoc> {
+    return requireResource(await this.getRestApi(id), resourceId);
+  }
+
+  async createResource(id: string, parentId: string, pathPart: string | undefined): Promise<ResourceDoc> {
+    let created: ResourceDoc | undefined;
+    await this.mutateApi(id, (api) => {
+      const parent = requireResource(api, parentId);
+      if (!pathPart) throw badRequest('Invalid resource path part: a pathPart is required');
+      const resource: ResourceDoc = { id: alnumId(10), parentId, pathPart, path: childPath(api, parent, pathPart) };
+      api.resources[resource.id] = resource;
+      created = resource;
+    });
+    return created!;
+  }
+
+  async deleteResource(id: string, resourceId: string): Promise<void> {
+    await this.mutateApi(id, (api) => {
+      requireResource(api, resourceId);
+      if (resourceId === api.rootResourceId) throw badRequest('Cannot delete root resource');
+      const doomed = new Set([resourceId]);
+      for (let grew = true; grew;) {
+        grew = false;
+        for (const r of Object.values(api.resources)) {
+          if (r.parentId && doomed.has(r.parentId) && !doomed.has(r.id)) {
+            doomed.add(r.id);
+            grew = true;
+          }
+        }
+      }
+      for (const d of doomed) delete api.resources[d];
+    });
+  }
+
+  // ---- Methods ----
+
+  async putMethod(
+    id: string,
+    resourceId: string,
+    httpMethod: string,
+    input: { authorizationType?: string; apiKeyRequired?: boolean; operationName?: string; requestParameters?: Record<string, boolean> },
+  ): Promise<MethodDoc> {
+    const verb = validateHttpMethod(httpMethod);
+    if (!input.authorizationType)
+      throw badRequest('Invalid authorization type specified: authorizationType is required (NONE for an open method)');
+    let method: MethodDoc | undefined;
+    await this.mutateApi(id, (api) => {
+      const resource = requireResource(api, resourceId);
+      if (resource.resourceMethods?.[verb]) throw new PlatformError('ConflictException', 'Method already exists for this resource');
+      method = {
+        httpMethod: verb,
+        authorizationType: input.authorizationType!,
+        apiKeyRequired: input.apiKeyRequired ?? false,
+        ...(input.operationName && { operationName: input.operationName }),
+        ...(input.requestParameters && { requestParameters: input.requestParameters }),
+      };
+      resource.resourceMethods = { ...resource.resourceMethods, [verb]: method };
+    });
+    return method!;
+  }
+
+  async getMethod(id: string, resourceId: string, httpMethod: string): Promise<MethodDoc> {
+    return requireMethod(await this.getRestApi(id), resourceId, httpMethod);
+  }
+
+  async deleteMethod(id: string, resourceId: string, httpMethod: string): Promise<void> {
+    await this.mutateApi(id, (api) => {
+      requireMethod(api, resourceId, httpMethod);
+      delete api.resources[resourceId]!.resourceMethods![httpMethod];
+    });
+  }
+
+  async putMethodResponse(
+    id: string,
+    resourceId: string,
+    httpMethod: string,
+    statusCode: string,
+    input: { responseParameters?: Record<string, boolean>; responseModels?: Record<string, string> },
+  ): Promise<MethodResponseDoc> {
+    validateStatusCode(statusCode);
+    const response: MethodResponseDoc = { statusCode, ...input };
+    await this.mutateApi(id, (api) => {
+      const method = requireMethod(api, resourceId, httpMethod);
+      method.methodResponses = { ...method.methodResponses, [statusCode]: response };
+    });
+    return response;
+  }
+
+  async getMethodResponse(id: string, resourceId: string, httpMethod: string, statusCode: string): Promise<MethodResponseDoc> {
+    const response = requireMethod(await this.getRestApi(id), resourceId, httpMethod).methodResponses?.[statusCode];
+    if (!response) throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
+    return response;
+  }
+
+  async deleteMethodResponse(id: string, resourceId: string, httpMethod: string, statusCode: string): Promise<void> {
+    await this.mutateApi(id, (api) => {
+      const method = requireMethod(api, resourceId, httpMethod);
+      if (!method.methodResponses?.[statusCode]) throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
+      delete method.methodResponses[statusCode];
+    });
+  }
+
+  // ---- Integrations ----
+
+  async putIntegration(id: string, resourceId: string, httpMethod: string, input: PutIntegrationInput): Promise<IntegrationDoc> {
+    const integration = validateIntegration(input);
+    await this.mutateApi(id, (api) => {
+      const method = requireMethod(api, resourceId, httpMethod);
+      // Re-putting an integration (to point it at another function) keeps its integration responses.
+      const responses = method.methodIntegration?.integrationResponses;
+      method.methodIntegration = { ...integration, ...(responses && { integrationResponses: responses }) };
+    });
+    return integration;
+  }
+
+  async updateIntegration(id: string, resourceId: string, httpMethod: string, ops: PatchOperation[]): Promise<IntegrationDoc> {
+    let updated: IntegrationDoc | undefined;
+    await this.mutateApi(id, (api) => {
+      const current = requireIntegration(api, resourceId, httpMethod);
+      const input: PutIntegrationInput = { ...current };
+      for (const { op, path, value } of ops) {
+        if (op !== 'replace' && op !== 'add') throw badRequest(`Invalid patch operation ${op} for path ${path}`);
+        if (path === '/uri') input.uri = value;
+        else if (path === '/httpMethod') input.httpMethod = value;
+        else if (path === '/timeoutInMillis') input.timeoutInMillis = Number(value);
+        else if (path === '/passthroughBehavior') input.passthroughBehavior = value;
+        else if (path.startsWith('/requestTemplates/')) {
+          input.requestTemplates = {
+            ...input.requestTemplates,
+            [path.slice('/requestTemplates/'.length).replace(/~1/g, '/')]: value ?? null,
+          };
+        } else throw badRequest(`Invalid patch path ${path}`);
+      }
+      updated = {
+        ...validateIntegration(input),
+        ...(current.integrationResponses && { integrationResponses: current.integrationResponses }),
+      };
+      requireMethod(api, resourceId, httpMethod).methodIntegration = updated;
+    });
+    return updated!;
+  }
+
+  async getIntegration(id: string, resourceId: string, httpMethod: string): Promise<IntegrationDoc> {
+    return requireIntegration(await this.getRestApi(id), resourceId, httpMethod);
+  }
+
+  async deleteIntegration(id: string, resourceId: string, httpMethod: string): Promise<void> {
+    await this.mutateApi(id, (api) => {
+      requireIntegration(api, resourceId, httpMethod);
+      delete requireMethod(api, resourceId, httpMethod).methodIntegration;
+    });
+  }
+
+  async putIntegrationResponse(
+    id: string,
+    resourceId: string,
+    httpMethod: string,
+    statusCode: string,
+    input: Omit<IntegrationResponseDoc, 'statusCode'>,
+  ): Promise<IntegrationResponseDoc> {
+    validateStatusCode(statusCode);
+    if (input.selectionPattern) {
+      try {
+        new RegExp(input.selectionPattern);
+      } catch {
+        throw badRequest(`Invalid selection pattern specified: ${input.selectionPattern}`);
+      }
+    }
+    const response: IntegrationResponseDoc = { statusCode, ...input };
+    await this.mutateApi(id, (api) => {
+      const integration = requireIntegration(api, resourceId, httpMethod);
+      if (!requireMethod(api, resourceId, httpMethod).methodResponses?.[statusCode]) {
+        throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
+      }
+      integration.integrationResponses = { ...integration.integrationResponses, [statusCode]: response };
+    });
+    return response;
+  }
+
+  async getIntegrationResponse(id: string, resourceId: string, httpMethod: string, statusCode: string): Promise<IntegrationResponseDoc> {
+    const response = requireIntegration(await this.getRestApi(id), resourceId, httpMethod).integrationResponses?.[statusCode];
+    if (!response) throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
+    return response;
+  }
+
+  async deleteIntegrationResponse(id: string, resourceId: string, httpMethod: string, statusCode: string): Promise<void> {
+    await this.mutateApi(id, (api) => {
+      const integration = requireIntegration(api, resourceId, httpMethod);
+      if (!integration.integrationResponses?.[statusCode])
+        throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
+      delete integration.integrationResponses[statusCode];
+    });
+  }
+
+  // ---- Deployments ----
+
+  async createDeployment(id: string, input: CreateDeploymentInput): Promise<DeploymentDoc> {
+    if (input.canarySettings && !input.stageName) {
+      throw badRequest(
+        'Invalid deployment content specified.Non null and non empty stageName must be provided for canary deployment. Provided value is null',
+      );
+    }
+    if (input.stageName !== undefined) validateStageName(input.stageName);
+    const percent = input.canarySettings?.percentTraffic === undefined ? 0 : validatePercentTraffic(input.canarySettings.percentTraffic);
+    const now = this.seconds();
+    const deployment = await this.store.transaction(async (tx) => {
+      const api = await tx.restApis.get(id);
+      if (!api) throw apiNotFound(id);
+      const resources = Object.values(api.resources);
+      const methods = resources.flatMap((r) => Object.values(r.resourceMethods ?? {}));
+      if (methods.length === 0) throw badRequest("The REST API doesn't contain any methods");
+      if (methods.some((m) => !m.methodIntegration)) throw badRequest('No integration defined for method');
+      const doc: DeploymentDoc = {
+        id: alnumId(6),
+        restApiId: id,
+        ...(input.description !== undefined && { description: input.description }),
+        createdDate: now,
+        resources: structuredClone(resources),
+      };
+      if (input.stageName) {
+        const stage = await tx.stages.get(id, input.stageName);
+        if (input.canarySettings) {
+          if (!stage) {
+            throw badRequest(
+              `Invalid deployment content specified.Stage ${input.stageName} must already be created before making a canary release deployment`,
+            );
+          }
+          const canary: CanarySettingsDoc = {
+            deploymentId: doc.id,
+            percentTraffic: percent,
+            useStageCache: input.canarySettings.useStageCache ?? false,
+            ...(input.canarySettings.stageVariableOverrides && { stageVariableOverrides: input.canarySettings.stageVariableOverrides }),
+          };
+          await tx.stages.put({ ...stage, canarySettings: canary, lastUpdatedDate: now });
+        } else if (stage) {
+          await tx.stages.put({
+            ...stage,
+            deploymentId: doc.id,
+            ...(input.variables && { variables: { ...stage.variables, ...input.variables } }),
+            ...(input.stageDescription !== undefined && { description: input.stageDescription }),
+            lastUpdatedDate: now,
+          });
+        } else {
+          await tx.stages.put(
+            newStage(id, input.stageName, doc.id, now, { description: input.stageDescription, variables: input.variables }),
+          );
+        }
+      }
+      await tx.deployments.put(doc);
+      return doc;
+    });
+    if (input.stageName) this.changed(id);
+    return deployment;
+  }
+
+  async getDeployment(id: string, deploymentId: string): Promise<DeploymentDoc> {
+    await this.getRestApi(id);
+    const d = await this.store.deployments.get(id, deploymentId);
+    if (!d) throw new PlatformError('NotFoundException', 'Invalid Deployment identifier specified');
+    return d;
+  }
+
+  async listDeployments(id: string): Promise<DeploymentDoc[]> {
+    await this.getRestApi(id);
+    return this.store.deployments.list(id);
+  }
+
+  async deleteDeployment(id: string, deploymentId: string): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      if (!(await tx.restApis.get(id))) throw apiNotFound(id);
+      if (!(await tx.deployments.get(id, deploymentId)))
+        throw new PlatformError('NotFoundException', 'Invalid Deployment identifier specified');
+      const users = (await tx.stages.list(id)).filter(
+        (s) => s.deploymentId === deploymentId || s.canarySettings?.deploymentId === deploymentId,
+      );
+      if (users.length) throw badRequest('Active stages pointing to this deployment must be moved or deleted');
+      await tx.deployments.delete(id, deploymentId);
+    });
+  }
+
+  // ---- Stages ----
+
+  async createStage(id: string, input: CreateStageInput): Promise<StageDoc> {
+    const name = validateStageName(input.stageName);
+    if (!input.deploymentId) throw badRequest('Invalid deployment identifier: deploymentId is required');
+    const percent = input.canarySettings?.percentTraffic === undefined ? 0 : validatePercentTraffic(input.canarySettings.percentTraffic);
+    const now = this.seconds();
+    const stage = await this.store.transaction(async (tx) => {
+      if (!(await tx.restApis.get(id))) throw apiNotFound(id);
+      if (!(await tx.deployments.get(id, input.deploymentId!)))
+        throw new PlatformError('NotFoundException', 'Invalid Deployment identifier specified');
+      if (await tx.stages.get(id, name)) throw new PlatformError('ConflictException', 'Stage already exists');
+      let canary: CanarySettingsDoc | undefined;
+      if (input.canarySettings) {
+        const canaryDeployment = input.canarySettings.deploymentId ?? input.deploymentId!;
+        if (!(await tx.deployments.get(id, canaryDeployment))) throw badRequest('Deployment id does not exist');
+        canary = {
+          deploymentId: canaryDeployment,
+          percentTraffic: percent,
+          useStageCache: input.canarySettings.useStageCache ?? false,
+          ...(input.canarySettings.stageVariableOverrides && { stageVariableOverrides: input.canarySettings.stageVariableOverrides }),
+        };
+      }
+      const doc = newStage(id, name, input.deploymentId!, now, input, canary);
+      await tx.stages.put(doc);
+      return doc;
+    });
+    this.changed(id);
+    return stage;
+  }
+
+  async getStage(id: string, name: string): Promise<StageDoc> {
+    await this.getRestApi(id);
+    const stage = await this.store.stages.get(id, name);
+    if (!stage) throw stageNotFound();
+    return stage;
+  }
+
+  async listStages(id: string): Promise<StageDoc[]> {
+    await this.getRestApi(id);
+    return this.store.stages.list(id);
+  }
+
+  async updateStage(id: string, name: string, ops: PatchOperation[]): Promise<StageDoc> {
+    const now = this.seconds();
+    const stage = await this.store.transaction(async (tx) => {
+      if (!(await tx.restApis.get(id))) throw apiNotFound(id);
+      const current = await tx.stages.get(id, name);
+      if (!current) throw stageNotFound();
+      const known = new Set((await tx.deployments.list(id)).map((d) => d.id));
+      const next = applyStagePatch(current, ops, (d) => known.has(d), now);
+      await tx.stages.put(next);
+      return next;
+    });
+    this.changed(id);
+    return stage;
+  }
+
+  async deleteStage(id: string, name: string): Promise<void> {
+    await this.getStage(id, name);
+    await this.store.stages.delete(id, name);
+    this.changed(id);
+  }
+
+  /** Runs `change` on a copy of the API inside a transaction and stores the result. */
+  private async mutateApi(id: string, change: (api: RestApiDoc) => void): Promise<RestApiDoc> {
+    const api = await this.store.transaction(async (tx) => {
+      const current = await tx.restApis.get(id);
+      if (!current) throw apiNotFound(id);
+      const next = structuredClone(current);
+      change(next);
+      await tx.restApis.put(next);
+      return next;
+    });
+    this.changed(id);
+    return api;
+  }
+}
+
+function newStage(
+  restApiId: string,
+  stageName: string,
+  deploymentId: string,
+  now: number,
+  input: {
+    description?: string | undefined;
+    variables?: Record<string, string> | undefined;
+    tracingEnabled?: boolean;
+    tags?: Record<string, string>;
+  },
+  canarySettings?: CanarySettingsDoc,
+): StageDoc {
+  return {
+    restApiId,
+    stageName,
+    deploymentId,
+    ...(input.description !== undefined && { description: input.description }),
+    ...(input.variables && Object.keys(input.variables).length > 0 && { variables: input.variables }),
+    ...(canarySettings && { canarySettings }),
+    methodSettings: {},
+    tracingEnabled: input.tracingEnabled ?? false,
+    cacheClusterEnabled: false,
+    cacheClusterStatus: 'NOT_AVAILABLE',
+    ...(input.tags && { tags: input.tags }),
+    createdDate: now,
+    lastUpdatedDate: now,
+  };
+}
+
+export function apiNotFound(id: string): PlatformError {
+  return new PlatformError('NotFoundException', `Invalid API identifier specified ${ACCOUNT_ID}:${id}`);
+}
+
+function stageNotFound(): PlatformError {
+  return new PlatformError('NotFoundException', 'Invalid Stage identifier specified');
+}
+
+function requireResource(api: RestApiDoc, resourceId: string): ResourceDoc {
+  const resource = api.resources[resourceId];
+  if (!resource) throw new PlatformError('NotFoundException', 'Invalid Resource identifier specified');
+  return resource;
+}
+
+function requireMethod(api: RestApiDoc, resourceId: string, httpMethod: string): MethodDoc {
+  const method = requireResource(api, resourceId).resourceMethods?.[httpMethod];
+  if (!method) throw new PlatformError('NotFoundException', 'Invalid Method identifier specified');
+  return method;
+}
+
+function requireIntegration(api: RestApiDoc, resourceId: string, httpMethod: string): IntegrationDoc {
+  const integration = requireMethod(api, resourceId, httpMethod).methodIntegration;
+  if (!integration) throw new PlatformError('NotFoundException', 'Invalid Integration identifier specified');
+  return integration;
+}
+
+function validateHttpMethod(method: string): string {
+  if (!HTTP_METHODS.has(method))
+    throw badRequest('Invalid HttpMethod specified. Valid options are GET,PUT,POST,DELETE,PATCH,OPTIONS,HEAD,ANY');
+  return method;
+}
+
+function validateStatusCode(code: string): void {
+  if (!/^[1-5]\d\d$/.test(code)) throw badRequest(`Invalid status code specified: ${code}`);
+}
+
+function validateIntegration(input: PutIntegrationInput): IntegrationDoc {
+  const type = input.type as IntegrationType;
+  if (!INTEGRATION_TYPES.has(type)) {
+    throw badRequest(`Invalid integration type specified: ${String(input.type)}. Valid options are AWS, AWS_PROXY, HTTP, HTTP_PROXY, MOCK`);
+  }
+  const timeout = input.timeoutInMillis ?? 29000;
+  if (!Number.isInteger(timeout) || timeout < 50 || timeout > 29000) throw badRequest('Timeout should be between 50 ms and 29000 ms');
+  if (type !== 'MOCK') {
+    if (!input.httpMethod) throw badRequest('Enumeration value for HttpMethod must be non-empty');
+    validateHttpMethod(input.httpMethod);
+    if (!input.uri) throw badRequest('Invalid integration URI specified: a uri is required');
+  }
+  if (type === 'AWS' || type === 'AWS_PROXY') {
+    if (!LAMBDA_URI.test(input.uri!)) {
+      throw badRequest(
+        `Invalid ARN specified in the request: ${input.uri!}. Versa integrates with Lambda URIs of the form arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{functionArn}/invocations`,
+      );
+    }
+    if (input.httpMethod !== 'POST') throw badRequest('Lambda integrations must use the POST method to invoke the function');
+  }
+  if ((type === 'HTTP' || type === 'HTTP_PROXY') && !/^https?:\/\//.test(input.uri!)) {
+    throw badRequest(`Invalid HTTP endpoint specified for URI: ${input.uri!}`);
+  }
+  return {
+    type,
+    ...(input.httpMethod && { httpMethod: input.httpMethod }),
+    ...(input.uri && { uri: input.uri }),
+    ...(input.requestTemplates && { requestTemplates: input.requestTemplates }),
+    ...(input.requestParameters && { requestParameters: input.requestParameters }),
+    passthroughBehavior: input.passthroughBehavior ?? 'WHEN_NO_MATCH',
+    timeoutInMillis: timeout,
+    cacheNamespace: input.cacheNamespace ?? alnumId(10),
+    cacheKeyParameters: input.cacheKeyParameters ?? [],
+    ...(input.contentHandling && { contentHandling: input.contentHandling }),
+  };
+}

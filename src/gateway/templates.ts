@@ -31,7 +31,7 @@ export function renderTemplate(template: string, ctx: TemplateContext): string {
       if (jsonPath !== undefined) return JSON.stringify(select(ctx.body, jsonPath) ?? null);
       if (path !== undefined) {
         const v = select(ctx.body, path);
-        return typeof v === 'object' && v !== null ? JSON.stringify(v) : v === undefined ? '' : String(v as string | number | boolean);
+        return typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v);
       }
       if (param !== undefined)
         return ctx.params.path[param] ?? ctx.params.querystring[param] ?? headerValue(ctx.params.header, param) ?? '';

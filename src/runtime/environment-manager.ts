@@ -4,7 +4,7 @@ import { hexId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { LogSink } from '../telemetry/log-sink.js';
 import type { CodeCache } from './code-cache.js';
-import { ExecutionEnvironment } from './environment.js';
+import { ExecutionEnvironment, RuntimeGoneError } from './environment.js';
 import type { EnvironmentTarget, InvocationOutcome, InvocationRequest } from './types.js';
 
 export interface EnvironmentManagerOptions {
@@ -42,7 +42,19 @@ export class EnvironmentManager {
   }
 
   async invoke(target: EnvironmentTarget, request: InvocationRequest): Promise<InvocationOutcome> {
-    const env = this.takeIdle(target) ?? (await this.startEnvironment(target));
+    const warm = this.takeIdle(target);
+    if (warm) {
+      try {
+        return await this.runIn(warm, request);
+      } catch (err) {
+        // The warm runtime had ended before it took the event; a new environment runs it.
+        if (!(err instanceof RuntimeGoneError)) throw err;
+      }
+    }
+    return this.runIn(await this.startEnvironment(target), request);
+  }
+
+  private async runIn(env: ExecutionEnvironment, request: InvocationRequest): Promise<InvocationOutcome> {
     try {
       return await env.invoke(request);
     } finally {
@@ -73,11 +85,13 @@ export class EnvironmentManager {
     }
   }
 
+  /** Stops every environment and resolves once their runtime processes have ended. */
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.reaper);
-    for (const env of [...this.all]) env.stop();
-    await Promise.resolve();
+    const all = [...this.all];
+    for (const env of all) env.stop();
+    await Promise.all(all.map((env) => env.exited));
   }
 
   private key(target: EnvironmentTarget): string {
@@ -128,6 +142,11 @@ export class EnvironmentManager {
         onLogLine: (line) => this.opts.logs.append(group, streamName, line),
         onStopped: (stopped) => this.forget(stopped),
       });
+      if (this.closed) {
+        // close() ran while this one was starting and could not see it: stop it here.
+        env.stop();
+        throw new PlatformError('ServiceException', 'Versa is shutting down.');
+      }
       this.all.add(env);
       return env;
     } finally {

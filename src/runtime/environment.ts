@@ -37,12 +37,21 @@ export interface EnvironmentOptions {
 interface Current {
   request: InvocationRequest;
   delivered: boolean;
+  /** Set once the outcome is decided: later reports (a crash after a timeout, say) are ignored. */
+  finished: boolean;
   startedAt: number;
   log: string[];
   cold: boolean;
+  /** (Re)arms the invocation's deadline timer, replacing any earlier one. */
+  armTimer: (ms: number) => void;
   cancelTimer: () => void;
   finish: (outcome: Omit<InvocationOutcome, 'log' | 'durationMs' | 'initDurationMs'>) => void;
+  /** Gives the invocation up unrun: invoke() rejects with RuntimeGoneError. */
+  abandon: () => void;
 }
+
+/** From invoke(): a warm runtime ended before it took the event, so nothing ran and it may be run elsewhere. */
+export class RuntimeGoneError extends Error {}
 
 /**
  * One execution environment: a child process running a runtime, and the Runtime API endpoint it talks
@@ -62,8 +71,12 @@ export class ExecutionEnvironment {
   private partialLine = '';
   private memorySampledAt = 0;
   private maxMemoryMb = 0;
+  private markExited: () => void = () => undefined;
+  /** Settles once the runtime process has ended (or never started). */
+  readonly exited: Promise<void>;
 
   private constructor(private readonly opts: EnvironmentOptions) {
+    this.exited = new Promise((resolve) => (this.markExited = resolve));
     this.server = http.createServer((req, res) => this.onRuntimeApi(req, res));
     this.server.keepAliveTimeout = 0;
   }
@@ -78,6 +91,11 @@ export class ExecutionEnvironment {
 
   get logStreamName(): string {
     return this.opts.logStreamName;
+  }
+
+  /** The runtime process's id, once it has been spawned (for tools and tests that watch processes). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** Opens the Runtime API endpoint and starts the runtime process. */
@@ -112,13 +130,28 @@ export class ExecutionEnvironment {
     };
     // User variables first: the reserved ones cannot be overridden.
     const env = { ...target.spec.environment, ...reserved };
-    const child = spawn(launch.command, launch.args, { cwd: codeDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // `detached` makes the runtime the leader of its own process group, so stopping the environment can
+    // end everything the function started too (killGroup), as tearing down a sandbox would.
+    const child = spawn(launch.command, launch.args, { cwd: codeDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child = child;
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => this.onOutput(chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => this.onOutput(chunk));
-    child.on('error', (err) => {
+    child.on('error', (err: NodeJS.ErrnoException) => {
       this.opts.logger.warn('runtime process failed to start', { env: this.id, err });
-      this.onExit(`Runtime failed to start: ${err.message}`);
+      // AWS's answer when there is nothing it can run: a missing or unrunnable `bootstrap`, above all.
+      const missing = err.code === 'ENOENT' || err.code === 'EACCES';
+      this.failCurrent(
+        'Runtime.InvalidEntrypoint',
+        undefined,
+        missing ? `Couldn't find valid bootstrap(s): [${launch.command}]` : `Runtime failed to start: ${err.message}`,
+      );
+      this.stop();
+      this.markExited();
+    });
+    child.on('exit', () => {
+      this.markExited();
+      // Processes the runtime left behind would hold its output pipes open and so delay 'close'.
+      this.killGroup();
     });
     // 'close' rather than 'exit': it comes after the last output has been read.
     child.on('close', (code, signal) => {
@@ -133,27 +166,32 @@ export class ExecutionEnvironment {
   }
 
   /**
-   * Runs one invocation. The promise always resolves: function failures, timeouts and crashes come back
-   * as an error outcome with the AWS error payload.
+   * Runs one invocation. Function failures, timeouts and crashes resolve as an error outcome with the AWS
+   * error payload; the promise rejects only with RuntimeGoneError.
    */
   invoke(request: InvocationRequest): Promise<InvocationOutcome> {
     if (this.state !== 'idle' && this.state !== 'starting') throw new Error(`environment ${this.id} is ${this.state}`);
     const cold = this.state === 'starting';
     this.state = 'busy';
     this.invocations++;
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const startedAt = performance.now();
-      const timeoutMs = request.timeoutSeconds * 1000 + (cold ? INIT_TIMEOUT_MS : 0);
-      const timer = setTimeout(() => this.onTimeout(), timeoutMs);
+      let timer: NodeJS.Timeout | undefined;
       const current: Current = {
         request,
         delivered: false,
+        finished: false,
         startedAt,
         log: [],
         cold,
+        armTimer: (ms) => {
+          clearTimeout(timer);
+          timer = setTimeout(() => this.onTimeout(), ms);
+        },
         cancelTimer: () => clearTimeout(timer),
         finish: (outcome) => {
-          if (this.current !== current) return;
+          if (this.current !== current || current.finished) return;
+          current.finished = true;
           current.cancelTimer();
           // Let output the process wrote before it replied reach us before the log is sealed.
           setImmediate(() => {
@@ -168,7 +206,16 @@ export class ExecutionEnvironment {
             resolve({ ...outcome, durationMs, initDurationMs: cold ? this.initDurationMs : undefined, log: current.log.join('\n') + '\n' });
           });
         },
+        abandon: () => {
+          if (this.current !== current || current.finished) return;
+          current.finished = true;
+          current.cancelTimer();
+          this.current = undefined;
+          reject(new RuntimeGoneError(`the runtime of environment ${this.id} ended before it took the event`));
+        },
       };
+      // Until the runtime takes the event this bounds its start-up; deliver() re-arms it for the handler.
+      current.armTimer(request.timeoutSeconds * 1000 + (cold ? INIT_TIMEOUT_MS : 0));
       this.current = current;
       if (this.initError) {
         this.failCurrent('Runtime.Unknown', this.initError);
@@ -186,6 +233,8 @@ export class ExecutionEnvironment {
     current.delivered = true;
     current.startedAt = performance.now();
     const { request } = current;
+    // The function's Timeout runs from here, as on AWS: time spent initialising is not counted against it.
+    current.armTimer(request.timeoutSeconds * 1000);
     const start = `START RequestId: ${request.requestId} Version: ${this.target.version}`;
     this.opts.onLogLine(start);
     current.log.push(start);
@@ -272,7 +321,11 @@ export class ExecutionEnvironment {
   }
 
   private onExit(reason: string): void {
-    if (this.current) this.failCurrent('Runtime.ExitError', undefined, reason);
+    const current = this.current;
+    // A warm runtime that ended between invocations (one that exits after each response, say) never saw
+    // this event: nothing ran, so it is handed back to run on a new environment rather than failed.
+    if (current && !current.delivered && !current.cold) current.abandon();
+    else if (current) this.failCurrent('Runtime.ExitError', undefined, reason);
     this.stop();
   }
 
@@ -343,13 +396,24 @@ export class ExecutionEnvironment {
     }
   }
 
-  /** Ends the runtime process and closes the endpoint. Safe to call more than once. */
+  /** SIGKILLs the runtime's process group: the runtime and whatever it started that is still running. */
+  private killGroup(): void {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // The group is already empty.
+    }
+  }
+
+  /** Ends the runtime process (and its process group) and closes the endpoint. Safe to call more than once. */
   stop(): void {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     this.waitingNext?.destroy();
     this.waitingNext = undefined;
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    this.killGroup();
     this.server.closeAllConnections();
     this.server.close();
     this.opts.onStopped(this);

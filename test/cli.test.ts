@@ -6,6 +6,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import {
+  APIGatewayClient,
+  CreateDeploymentCommand,
+  CreateRestApiCommand,
+  GetResourcesCommand,
+  GetStageCommand,
+  PutIntegrationCommand,
+  PutMethodCommand,
+} from '@aws-sdk/client-api-gateway';
 import { CreateAliasCommand, InvokeCommand, PublishVersionCommand, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
 import { createFunction, lambdaClientFor, zipOf } from './harness.js';
 
@@ -130,5 +139,61 @@ describe('versa invoke', () => {
     const noServer = await versa(['invoke', 'f', '--endpoint-url', 'http://127.0.0.1:9']);
     assert.equal(noServer.code, 1);
     assert.match(noServer.stderr, /Could not reach Versa at http:\/\/127\.0\.0\.1:9/);
+  });
+});
+
+describe('versa canary and versa apis', () => {
+  it('versa canary: sets, promotes and removes a stage canary; versa apis lists the stage', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'versa-cli-'));
+    const server = await startVersa(dataDir);
+    const apigw = new APIGatewayClient({
+      endpoint: server.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    try {
+      const api = await apigw.send(new CreateRestApiCommand({ name: 'cli-api' }));
+      const root = (await apigw.send(new GetResourcesCommand({ restApiId: api.id }))).items![0]!.id!;
+      await apigw.send(new PutMethodCommand({ restApiId: api.id, resourceId: root, httpMethod: 'GET', authorizationType: 'NONE' }));
+      await apigw.send(new PutIntegrationCommand({ restApiId: api.id, resourceId: root, httpMethod: 'GET', type: 'MOCK' }));
+      const first = await apigw.send(new CreateDeploymentCommand({ restApiId: api.id, stageName: 'prod' }));
+      const second = await apigw.send(
+        new CreateDeploymentCommand({ restApiId: api.id, stageName: 'prod', canarySettings: { percentTraffic: 10 } }),
+      );
+      const args = (...a: string[]) => [...a, '--endpoint-url', server.url];
+      const stage = () => apigw.send(new GetStageCommand({ restApiId: api.id, stageName: 'prod' }));
+
+      const set = await versa(args('canary', api.id!, 'prod', '--percent', '40'));
+      assert.equal(set.code, 0, set.stderr);
+      assert.match(set.stdout, new RegExp(`canary 40% → deployment ${second.id!}`));
+      assert.equal((await stage()).canarySettings?.percentTraffic, 40);
+
+      const listed = await versa(args('apis'));
+      assert.match(listed.stdout, /cli-api/);
+      assert.match(listed.stdout, new RegExp(`stage prod: deployment ${first.id!}, canary 40%`));
+      assert.ok(listed.stdout.includes(`/restapis/${api.id!}/prod/_user_request_/`));
+
+      const bad = await versa(args('canary', api.id!, 'prod', '--percent', '140'));
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--percent must be a number from 0 to 100/);
+      assert.equal((await stage()).canarySettings?.percentTraffic, 40, 'a refused change changes nothing');
+
+      assert.equal((await versa(args('canary', 'promote', api.id!, 'prod'))).code, 0);
+      const promoted = await stage();
+      assert.equal(promoted.deploymentId, second.id);
+      assert.equal(promoted.canarySettings?.percentTraffic, 0);
+
+      assert.equal((await versa(args('canary', 'remove', api.id!, 'prod'))).code, 0);
+      assert.equal((await stage()).canarySettings, undefined);
+
+      const missing = await versa(args('canary', api.id!, 'nope', '--percent', '5'));
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /Invalid Stage identifier specified/);
+    } finally {
+      apigw.destroy();
+      server.child.kill('SIGTERM');
+      await server.exited;
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 
 /** The server the CLI talks to: --endpoint-url, else AWS_ENDPOINT_URL, else the default local port. */
@@ -10,13 +11,19 @@ const credentials = {
   secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
 };
 
+const region = () => process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+
 export function lambdaClient(endpoint: string): LambdaClient {
-  return new LambdaClient({
-    endpoint,
-    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    credentials,
-    maxAttempts: 1,
-  });
+  return new LambdaClient({ endpoint, region: region(), credentials, maxAttempts: 1 });
+}
+
+export function apiGatewayClient(endpoint: string): APIGatewayClient {
+  return new APIGatewayClient({ endpoint, region: region(), credentials, maxAttempts: 1 });
+}
+
+/** Where a stage answers on a Versa server. */
+export function stageUrl(endpoint: string, apiId: string, stage: string): string {
+  return `${endpoint.replace(/\/$/, '')}/restapis/${apiId}/${stage}/_user_request_/`;
 }
 
 /** A plain sentence for a failed call: the server's message, or how to reach the server. */

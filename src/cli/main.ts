@@ -1,6 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { startCommand } from './start.js';
 import { invokeCommand } from './invoke.js';
+import { canaryCommand } from './canary.js';
+import { apisCommand } from './apis.js';
 
 const USAGE = `Usage: versa <command> [options]
 
@@ -15,7 +17,13 @@ Commands:
       --payload JSON            the event (default {})
       --count N                 invoke N times and print how many each version served
       --endpoint-url URL        the Versa server (default $AWS_ENDPOINT_URL or http://127.0.0.1:4566)
+  apis                        List REST APIs with each stage's URL, deployment and canary share
+  canary API_ID STAGE --percent N    Send N% of a stage's requests to its canary
+  canary promote API_ID STAGE        Promote the canary's deployment to the stage
+  canary remove API_ID STAGE         Remove the stage's canary settings
   help                        Show this help
+
+Commands that talk to a server take --endpoint-url (default $AWS_ENDPOINT_URL or http://127.0.0.1:4566).
 `;
 
 /** Runs the `versa` command line; resolves to the exit status. */
@@ -26,6 +34,10 @@ export async function main(argv: string[]): Promise<number> {
       return startCommand(rest);
     case 'invoke':
       return invokeCommand(rest);
+    case 'apis':
+      return apisCommand(rest);
+    case 'canary':
+      return canaryCommand(rest);
     case undefined:
     case 'help':
     case '--help':

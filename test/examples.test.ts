@@ -32,3 +32,31 @@ describe('examples/versions-and-aliases/walk.sh', () => {
     assert.match(stdout.trimEnd().split('\n').slice(-3).join('\n'), /prod {5}→ "this is version two\." \(version 2\)/);
   });
 });
+
+describe('examples/api-canary/walk.sh', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer();
+  });
+  after(() => t.close());
+
+  it('walk.sh: plays tutorial 001 with the AWS CLI and curl, ending with every request on MathFloor', async () => {
+    const { stdout } = await run('bash', [path.join(ROOT, 'examples/api-canary/walk.sh')], {
+      cwd: ROOT,
+      env: { ...process.env, AWS_ENDPOINT_URL: t.url },
+      timeout: 120_000,
+    });
+    const counts = [...stdout.matchAll(/(\d+) requests: MathCeil (\d+), MathFloor (\d+)/g)].map((m) => [Number(m[2]), Number(m[3])]);
+    assert.equal(counts.length, 6, stdout);
+    assert.deepEqual(counts[0], [20, 0], 'the first deployment serves MathCeil');
+    assert.deepEqual(counts[1], [20, 0], 'changing the integration changes nothing until a deployment');
+    // 10% of 100: P(floor count outside 1..25) is below 1e-4.
+    assert.ok(counts[2]![1]! >= 1 && counts[2]![1]! <= 25, `10% canary gave ${counts[2]![1]}`);
+    // 50% of 100: P(outside 25..75) is below 1e-6.
+    assert.ok(counts[3]![1]! >= 25 && counts[3]![1]! <= 75, `50% canary gave ${counts[3]![1]}`);
+    assert.deepEqual(counts[4], [0, 20], 'after promotion every request gets MathFloor');
+    assert.deepEqual(counts[5], [0, 10], 'after removing the canary too');
+    assert.match(stdout, /200\s+"this is the original function \(Math\.ceil\) = 1000"/);
+    assert.match(stdout, /An error occurred \(BadRequestException\) when calling the UpdateStage operation/);
+  });
+});

@@ -6,6 +6,10 @@ import { jsonResponse, restJsonError } from './aws/protocol/rest-json.js';
 export interface Services {
   lambda: ApiHandler;
   apiGateway: ApiHandler;
+  /** JSON-RPC services by their `X-Amz-Target` prefix (`Logs_20140328`, ...). */
+  byTarget: Record<string, ApiHandler>;
+  /** CloudWatch's query protocol (form-encoded `Action=...`). */
+  query: ApiHandler;
   /** Stage traffic: `/{stage}/{path}` of a REST API. */
   gateway: GatewayDataPlane;
   /** Versa's own endpoints under `/_versa/`. */
@@ -44,6 +48,15 @@ export function frontDoor(services: Services): ApiHandler {
       return toStage(req, host[1]!, decodeURIComponent(m[1]!), m[2] ?? '/');
     }
     if (path.startsWith('/_versa/') || path === '/_versa') return services.versa(req);
+    const target = header(req, 'x-amz-target');
+    if (target) {
+      const service = services.byTarget[target.slice(0, target.indexOf('.'))];
+      if (service) return service(req);
+      return restJsonError(new PlatformError('UnknownOperationException', `No Versa service answers X-Amz-Target ${target}.`));
+    }
+    if (req.method === 'POST' && path === '/' && (header(req, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
+      return services.query(req);
+    }
     if (/^\/20\d\d-\d\d-\d\d\//.test(path)) return services.lambda(req);
     const user = USER_REQUEST.exec(path);
     if (user) return toStage(req, user[1]!, decodeURIComponent(user[2]!), user[3] ?? '/');

@@ -16,6 +16,7 @@ export const ERROR_CATALOGUE = {
   ValidationException: { status: 400, fault: 'client' },
   InternalFailure: { status: 500, fault: 'server' },
   UnknownOperationException: { status: 404, fault: 'client' },
+  SerializationException: { status: 400, fault: 'client' },
   AccessDeniedException: { status: 403, fault: 'client' },
   // Lambda
   ResourceNotFoundException: { status: 404, fault: 'client', messageKey: 'Message' },

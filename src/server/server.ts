@@ -8,7 +8,9 @@ import { uuid } from '../core/ids.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { systemRandom, type Random } from '../core/random.js';
 import { apiGatewayApi } from '../api/aws/apigateway/operations.js';
+import { cloudWatchApi } from '../api/aws/cloudwatch/operations.js';
 import { lambdaApi } from '../api/aws/lambda/operations.js';
+import { logsApi } from '../api/aws/logs/operations.js';
 import { regionOf, type ApiHandler, type ApiRequest } from '../api/aws/protocol/http.js';
 import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
 import { frontDoor } from '../api/front-door.js';
@@ -126,9 +128,15 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     }
     return restJsonError(new PlatformError('ResourceNotFoundException', `Nothing at ${req.path}.`));
   };
+  const cloudWatch = cloudWatchApi({ logger });
   const handle = frontDoor({
     lambda: lambdaApi({ functions, invocations, logger }),
     apiGateway: apiGatewayApi({ restApis, dataPlane: gateway, logger }),
+    byTarget: {
+      Logs_20140328: logsApi({ logs, logger }),
+      GraniteServiceVersion20100801: cloudWatch.json,
+    },
+    query: cloudWatch.query,
     gateway,
     versa,
   });

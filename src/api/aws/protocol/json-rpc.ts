@@ -1,0 +1,51 @@
+import { asPlatformError, PlatformError } from '../../../core/errors.js';
+import type { Logger } from '../../../core/logger.js';
+import { header, type ApiHandler, type ApiRequest, type ApiResponse } from './http.js';
+import { parseJsonBody } from './rest-json.js';
+
+/** One operation of a JSON-RPC service: the parsed body in, the output object out. */
+export type JsonOperation = (input: Record<string, unknown>, req: ApiRequest) => Promise<unknown>;
+
+export interface JsonRpcService {
+  /** `Logs_20140328`, `CodeDeploy_20141006`, ... */
+  targetPrefix: string;
+  /** `application/x-amz-json-1.1` or `-1.0`. */
+  contentType: string;
+  operations: Record<string, JsonOperation>;
+  /** The wire name for a code, when the service names an error differently from the catalogue. */
+  errorName?: (error: PlatformError) => string;
+  /** Extra headers for an error (CloudWatch's `x-amzn-query-error`). */
+  errorHeaders?: (error: PlatformError) => Record<string, string>;
+}
+
+/** Renders a PlatformError in the JSON-RPC form: `{"__type": <code>, "message": ...}`. */
+export function jsonRpcError(service: Pick<JsonRpcService, 'contentType' | 'errorName' | 'errorHeaders'>, error: PlatformError): ApiResponse {
+  const name = service.errorName?.(error) ?? error.code;
+  return {
+    status: error.spec.status,
+    headers: { 'content-type': service.contentType, 'x-amzn-errortype': name, ...service.errorHeaders?.(error), ...error.details.headers },
+    body: JSON.stringify({ __type: name, message: error.message, ...error.details.body }),
+  };
+}
+
+/**
+ * A handler for a JSON-RPC (`X-Amz-Target`) service: picks the operation from the target, parses the
+ * body, and renders the result or the error in the service's content type.
+ */
+export function jsonRpcService(service: JsonRpcService, logger: Logger): ApiHandler {
+  return async (req) => {
+    const target = header(req, 'x-amz-target') ?? '';
+    const operation = target.startsWith(`${service.targetPrefix}.`) ? target.slice(service.targetPrefix.length + 1) : '';
+    try {
+      const handler = service.operations[operation];
+      if (!handler) throw new PlatformError('UnknownOperationException', `Versa does not implement ${target || 'an operation without X-Amz-Target'}.`);
+      const input = parseJsonBody(req, (m) => new PlatformError('SerializationException', `Could not parse the request body: ${m}`));
+      const output = await handler(input, req);
+      return { status: 200, headers: { 'content-type': service.contentType }, body: JSON.stringify(output ?? {}) };
+    } catch (err) {
+      const { error, unexpected } = asPlatformError(err);
+      if (unexpected) logger.error('internal error', { operation: target, err });
+      return jsonRpcError(service, error);
+    }
+  };
+}

@@ -152,9 +152,10 @@ export function validatePercentTraffic(value: unknown): number {
   return n;
 }
 
-const COPY_ERROR = (path: string) =>
+// AWS names both ends of the refused copy ("... with path: /x and from /y. Valid ...").
+const COPY_ERROR = (path: string, from: string | undefined) =>
   badRequest(
-    `Invalid copy operation with path: ${path}. Valid copy:path are [/deploymentId, /variables] and valid copy:from are [/canarySettings/deploymentId, /canarySettings/stageVariableOverrides]`,
+    `Invalid copy operation with path: ${path} and from ${String(from)}. Valid copy:path are [/deploymentId, /variables] and valid copy:from are [/canarySettings/deploymentId, /canarySettings/stageVariableOverrides]`,
   );
 
 /**
@@ -172,11 +173,14 @@ export function applyStagePatch(stage: StageDoc, ops: PatchOperation[], deployme
     const [head, key, sub] = parts;
     const invalid = () => badRequest(`Invalid patch path ${path}`);
     if (op === 'copy') {
+      // Only the two promotion copies exist; any other copy is refused as such, canary or not (AWS checks
+      // the copy's paths before it looks for a canary to promote).
+      const promotesDeployment = path === '/deploymentId' && from === '/canarySettings/deploymentId';
+      const promotesVariables = path === '/variables' && from === '/canarySettings/stageVariableOverrides';
+      if (!promotesDeployment && !promotesVariables) throw COPY_ERROR(path, from);
       if (!next.canarySettings) throw badRequest('Promotion not available. Canary does not exist.');
-      if (path === '/deploymentId' && from === '/canarySettings/deploymentId') next.deploymentId = next.canarySettings.deploymentId;
-      else if (path === '/variables' && from === '/canarySettings/stageVariableOverrides') {
-        next.variables = { ...next.variables, ...next.canarySettings.stageVariableOverrides };
-      } else throw COPY_ERROR(path);
+      if (promotesDeployment) next.deploymentId = next.canarySettings.deploymentId;
+      else next.variables = { ...next.variables, ...next.canarySettings.stageVariableOverrides };
       continue;
     }
     if (op !== 'replace' && op !== 'add' && op !== 'remove')

@@ -1,0 +1,695 @@
+/**
+ * The API Gateway data plane, end to end: tutorial 001 (a stage canary between two Lambda functions)
+ * walked with the AWS SDK v3, then requests with plain fetch() to stage URLs through every integration
+ * type, checked against the reference (§2.2–2.4).
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import {
+  CreateDeploymentCommand,
+  DeleteRestApiCommand,
+  DeleteStageCommand,
+  GetStageCommand,
+  PutIntegrationCommand,
+  PutIntegrationResponseCommand,
+  TestInvokeMethodCommand,
+  UpdateStageCommand,
+  type APIGatewayClient,
+} from '@aws-sdk/client-api-gateway';
+import { CreateAliasCommand, PublishVersionCommand, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
+import { seededRandom } from '../src/core/random.js';
+import { createFunction, startTestServer, zipOf, type TestServer } from './harness.js';
+import {
+  apiGatewayClientFor,
+  call,
+  createApi,
+  getWithHost,
+  lambdaTo,
+  lambdaUri,
+  proxyTo,
+  putMethod,
+  resourceAt,
+  stageUrl,
+  type StageAnswer,
+} from './apigateway-helpers.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const INTERNAL = { message: 'Internal server error' };
+const MISSING_TOKEN = { message: 'Missing Authentication Token' };
+
+/** Tutorial 001's functions: Node callback-style handlers, as in examples/api-canary/walk.sh. */
+const mathSource = (math: string, label: string) => ({
+  'index.js': `exports.handler = async (event, context, callback) => {\n  callback(null, "this is the ${label} function (${math}) = " + ${math}(999.5));\n};\n`,
+});
+const CEIL = '"this is the original function (Math.ceil) = 1000"';
+const FLOOR = '"this is the canary function (Math.floor) = 999"';
+
+describe('tutorial 001: a stage canary between MathCeil and MathFloor', () => {
+  let t: TestServer;
+  let apigw: APIGatewayClient;
+  before(async () => {
+    t = await startTestServer({ random: seededRandom(1001) });
+    apigw = apiGatewayClientFor(t.url);
+  });
+  after(async () => {
+    apigw.destroy();
+    await t.close();
+  });
+
+  it('walks deploy → re-point → canary 10% → 50% → promote → remove canary, and serves the Host-based URL', async () => {
+    await createFunction(t.lambda, 'MathCeil', mathSource('Math.ceil', 'original'));
+    await createFunction(t.lambda, 'MathFloor', mathSource('Math.floor', 'canary'));
+    const { id, rootId } = await createApi(apigw, 'MathApi');
+    await putMethod(apigw, id, rootId, 'GET', lambdaTo('MathCeil'));
+
+    const tested = await apigw.send(new TestInvokeMethodCommand({ restApiId: id, resourceId: rootId, httpMethod: 'GET' }));
+    assert.equal(tested.status, 200);
+    assert.equal(tested.body, CEIL);
+
+    const first = await apigw.send(new CreateDeploymentCommand({ restApiId: id, stageName: 'prod', description: 'MathCeil' }));
+    const url = stageUrl(t.url, id, 'prod');
+    /** Requests the stage n times and counts the answers by function. */
+    const count = async (n: number) => {
+      const counts = { ceil: 0, floor: 0 };
+      for (let i = 0; i < n; i++) {
+        const res = await call(url);
+        assert.equal(res.status, 200, res.text);
+        if (res.text === CEIL) counts.ceil++;
+        else if (res.text === FLOOR) counts.floor++;
+        else assert.fail(`unexpected answer ${res.text}`);
+      }
+      return counts;
+    };
+    const one = await call(url);
+    assert.equal(one.text, CEIL);
+    assert.match(one.headers.get('content-type') ?? '', /^application\/json/);
+    assert.deepEqual(await count(20), { ceil: 20, floor: 0 });
+
+    // Re-pointing the integration changes the API, not the stage, until a deployment.
+    await apigw.send(
+      new PutIntegrationCommand({
+        restApiId: id,
+        resourceId: rootId,
+        httpMethod: 'GET',
+        type: 'AWS',
+        integrationHttpMethod: 'POST',
+        uri: lambdaUri('MathFloor'),
+      }),
+    );
+    assert.equal((await apigw.send(new TestInvokeMethodCommand({ restApiId: id, resourceId: rootId, httpMethod: 'GET' }))).body, FLOOR);
+    assert.deepEqual(await count(20), { ceil: 20, floor: 0 });
+
+    const canary = await apigw.send(
+      new CreateDeploymentCommand({
+        restApiId: id,
+        stageName: 'prod',
+        description: 'MathFloor canary',
+        canarySettings: { percentTraffic: 10 },
+      }),
+    );
+    const staged = await apigw.send(new GetStageCommand({ restApiId: id, stageName: 'prod' }));
+    assert.equal(staged.deploymentId, first.id);
+    assert.deepEqual(staged.canarySettings, { deploymentId: canary.id, percentTraffic: 10, useStageCache: false });
+    // Binomial(400, 0.1) falls outside [12, 75] with probability below 1e-7 (the seed only makes it repeatable).
+    const at10 = await count(400);
+    assert.ok(at10.floor >= 12 && at10.floor <= 75, `10% canary gave ${JSON.stringify(at10)}`);
+
+    const raised = await apigw.send(
+      new UpdateStageCommand({
+        restApiId: id,
+        stageName: 'prod',
+        patchOperations: [{ op: 'replace', path: '/canarySettings/percentTraffic', value: '50.0' }],
+      }),
+    );
+    assert.equal(raised.canarySettings?.percentTraffic, 50);
+    // Binomial(400, 0.5) falls outside [150, 250] with probability below 1e-6.
+    const at50 = await count(400);
+    assert.ok(at50.floor >= 150 && at50.floor <= 250, `50% canary gave ${JSON.stringify(at50)}`);
+
+    const promoted = await apigw.send(
+      new UpdateStageCommand({
+        restApiId: id,
+        stageName: 'prod',
+        patchOperations: [
+          { op: 'replace', path: '/canarySettings/percentTraffic', value: '0.0' },
+          { op: 'copy', from: '/canarySettings/deploymentId', path: '/deploymentId' },
+          { op: 'copy', from: '/canarySettings/stageVariableOverrides', path: '/variables' },
+        ],
+      }),
+    );
+    assert.equal(promoted.deploymentId, canary.id);
+    assert.deepEqual(promoted.canarySettings, { deploymentId: canary.id, percentTraffic: 0, useStageCache: false });
+    assert.deepEqual(await count(40), { ceil: 0, floor: 40 });
+
+    const removed = await apigw.send(
+      new UpdateStageCommand({ restApiId: id, stageName: 'prod', patchOperations: [{ op: 'remove', path: '/canarySettings' }] }),
+    );
+    assert.equal(removed.canarySettings, undefined);
+    assert.ok(!('canarySettings' in (await apigw.send(new GetStageCommand({ restApiId: id, stageName: 'prod' })))));
+    assert.deepEqual(await count(10), { ceil: 0, floor: 10 });
+
+    // The same stage through the Host-based URL `{id}.execute-api.localhost/{stage}/`.
+    const port = new URL(t.url).port;
+    const viaHost = await getWithHost(`${t.url}/prod/`, `${id}.execute-api.localhost:${port}`);
+    assert.deepEqual(viaHost, { status: 200, text: FLOOR });
+    assert.deepEqual(await getWithHost(`${t.url}/prod/`, `${id}.execute-api.localhost`), { status: 200, text: FLOOR });
+  });
+});
+
+/** A Node proxy handler whose behaviour the query parameter `do` picks; by default it echoes the event. */
+const PROXY_HANDLER = `
+exports.handler = async (event) => {
+  const q = event.queryStringParameters || {};
+  switch (q.do) {
+    case 'string': return 'hello';
+    case 'extra': return { statusCode: 200, body: 'x', extra: true };
+    case 'badstatus': return { statusCode: 'abc', body: 'x' };
+    case 'stringstatus': return { statusCode: '202', body: 'accepted' };
+    case 'badmulti': return { statusCode: 200, multiValueHeaders: { 'x-many': 'not-a-list' }, body: 'x' };
+    case 'throw': throw new Error('proxy handler failed');
+    case 'shape':
+      return { statusCode: 201, headers: { 'X-One': 'a' }, multiValueHeaders: { 'x-many': ['b', 'c'] }, body: 'created', isBase64Encoded: false };
+    case 'base64':
+      return { statusCode: 200, headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from([0, 1, 2, 255]).toString('base64'), isBase64Encoded: true };
+    case 'empty': return {};
+    default: return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) };
+  }
+};
+`;
+
+/** A Node non-proxy handler: fails when asked (by the mapped event), says what it is told, else echoes the event. */
+const PLAIN_HANDLER = `
+exports.handler = async (event) => {
+  if (event && event.fail === 'notfound') throw new Error('item 7 not found');
+  if (event && event.fail) throw new Error('boom');
+  if (event && event.say) return event.say;
+  return { got: event };
+};
+`;
+
+interface ProxyEvent {
+  resource: string;
+  path: string;
+  httpMethod: string;
+  headers: Record<string, string>;
+  multiValueHeaders: Record<string, string[]>;
+  queryStringParameters: Record<string, string> | null;
+  multiValueQueryStringParameters: Record<string, string[]> | null;
+  pathParameters: Record<string, string> | null;
+  stageVariables: Record<string, string> | null;
+  requestContext: { stage: string; apiId: string; requestId: string; httpMethod: string; resourcePath: string; isCanaryRequest: boolean };
+  body: string | null;
+  isBase64Encoded: boolean;
+}
+
+describe('API Gateway data plane', () => {
+  let t: TestServer;
+  let apigw: APIGatewayClient;
+  let backend: Server;
+  let backendUrl: string;
+  before(async () => {
+    t = await startTestServer();
+    apigw = apiGatewayClientFor(t.url);
+    await createFunction(t.lambda, 'proxy', { 'index.js': PROXY_HANDLER });
+    await createFunction(t.lambda, 'plain', { 'index.js': PLAIN_HANDLER });
+    // A small HTTP backend for HTTP_PROXY: answers with what it received.
+    backend = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        res.writeHead(req.url?.includes('teapot') ? 418 : 200, { 'content-type': 'application/json', 'x-backend': 'yes' });
+        res.end(
+          JSON.stringify({
+            method: req.method,
+            url: req.url,
+            header: req.headers['x-custom'] ?? null,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    apigw.destroy();
+    await new Promise((resolve) => backend.close(resolve));
+    await t.close();
+  });
+
+  /** Deploys the API to `stage` (with stage variables) and returns a function that requests a path of it. */
+  async function deployed(restApiId: string, stage = 'test', variables?: Record<string, string>) {
+    await apigw.send(new CreateDeploymentCommand({ restApiId, stageName: stage, ...(variables && { variables }) }));
+    return (path: string, init?: RequestInit): Promise<StageAnswer> => call(stageUrl(t.url, restApiId, stage, path), init);
+  }
+
+  // ---- AWS_PROXY ----
+
+  describe('AWS_PROXY integrations', () => {
+    let get: (path: string, init?: RequestInit) => Promise<StageAnswer>;
+    let apiId: string;
+    before(async () => {
+      const { id } = await createApi(apigw, 'proxy-api');
+      apiId = id;
+      await putMethod(apigw, id, await resourceAt(apigw, id, '/items/{id}'), 'ANY', proxyTo('proxy'));
+      await putMethod(apigw, id, await resourceAt(apigw, id, '/behave'), 'GET', proxyTo('proxy'));
+      get = await deployed(id, 'test', { color: 'blue', size: 'L' });
+    });
+
+    it('AWS_PROXY: the handler gets the v1.0 event (resource, path, method, headers, query, path parameters, stage variables, context)', async () => {
+      const res = await get('/items/42?a=1&a=2&b=x', { headers: { 'x-custom': 'hi' } });
+      assert.equal(res.status, 200, res.text);
+      const event = res.json as ProxyEvent;
+      assert.equal(event.resource, '/items/{id}');
+      assert.equal(event.path, '/items/42');
+      assert.equal(event.httpMethod, 'GET');
+      assert.equal(event.headers['x-custom'], 'hi');
+      assert.deepEqual(event.multiValueHeaders['x-custom'], ['hi']);
+      assert.deepEqual(event.queryStringParameters, { a: '2', b: 'x' });
+      assert.deepEqual(event.multiValueQueryStringParameters, { a: ['1', '2'], b: ['x'] });
+      assert.deepEqual(event.pathParameters, { id: '42' });
+      assert.deepEqual(event.stageVariables, { color: 'blue', size: 'L' });
+      assert.equal(event.requestContext.stage, 'test');
+      assert.equal(event.requestContext.apiId, apiId);
+      assert.match(event.requestContext.requestId, UUID);
+      assert.equal(event.requestContext.httpMethod, 'GET');
+      assert.equal(event.requestContext.resourcePath, '/items/{id}');
+      assert.equal(event.requestContext.isCanaryRequest, false);
+      assert.equal(event.body, null);
+      assert.equal(event.isBase64Encoded, false);
+    });
+
+    it('AWS_PROXY: a request body arrives as a string; no query is null; each request has its own requestId', async () => {
+      const res = await get('/items/7', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"rex"}' });
+      const event = res.json as ProxyEvent;
+      assert.equal(event.httpMethod, 'POST');
+      assert.equal(event.body, '{"name":"rex"}');
+      assert.equal(event.isBase64Encoded, false);
+      assert.equal(event.queryStringParameters, null);
+      assert.equal(event.multiValueQueryStringParameters, null);
+      const again = (await get('/items/7')).json as ProxyEvent;
+      assert.notEqual(again.requestContext.requestId, event.requestContext.requestId);
+    });
+
+    it('AWS_PROXY: a binary body arrives base64-encoded with isBase64Encoded true', async () => {
+      const bytes = Buffer.from([0, 1, 2, 250, 255]);
+      const res = await get('/items/7', { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+      const event = res.json as ProxyEvent;
+      assert.equal(event.isBase64Encoded, true);
+      assert.equal(event.body, bytes.toString('base64'));
+    });
+
+    it('AWS_PROXY: statusCode, headers, multiValueHeaders and body map to the HTTP response', async () => {
+      const res = await get('/behave?do=shape');
+      assert.equal(res.status, 201);
+      assert.equal(res.headers.get('x-one'), 'a');
+      assert.equal(res.headers.get('x-many'), 'b, c');
+      assert.equal(res.text, 'created');
+      const accepted = await get('/behave?do=stringstatus');
+      assert.deepEqual([accepted.status, accepted.text], [202, 'accepted']);
+      const empty = await get('/behave?do=empty');
+      assert.deepEqual([empty.status, empty.text], [200, '']);
+    });
+
+    it('AWS_PROXY: isBase64Encoded true decodes the body to bytes', async () => {
+      const res = await fetch(stageUrl(t.url, apiId, 'test', '/behave?do=base64'));
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'application/octet-stream');
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), Buffer.from([0, 1, 2, 255]));
+    });
+
+    it('AWS_PROXY: a plain string, an extra key, a bad statusCode or bad multiValueHeaders is 502 Internal server error', async () => {
+      for (const what of ['string', 'extra', 'badstatus', 'badmulti']) {
+        const res = await get(`/behave?do=${what}`);
+        assert.equal(res.status, 502, `${what}: ${res.text}`);
+        assert.deepEqual(res.json, INTERNAL, what);
+      }
+    });
+
+    it('AWS_PROXY: a function error is 502 Internal server error', async () => {
+      const res = await get('/behave?do=throw');
+      assert.equal(res.status, 502);
+      assert.deepEqual(res.json, INTERNAL);
+    });
+  });
+
+  // ---- Routing ----
+
+  describe('routing', () => {
+    let get: (path: string, init?: RequestInit) => Promise<StageAnswer>;
+    let apiId: string;
+    before(async () => {
+      const { id } = await createApi(apigw, 'routes');
+      apiId = id;
+      for (const path of ['/pets/mine', '/pets/{id}', '/pets/{id}/toys', '/{proxy+}']) {
+        await putMethod(apigw, id, await resourceAt(apigw, id, path), 'GET', proxyTo('proxy'));
+      }
+      await putMethod(apigw, id, await resourceAt(apigw, id, '/anything'), 'ANY', proxyTo('proxy'));
+      await putMethod(apigw, id, await resourceAt(apigw, id, '/only-get'), 'GET', proxyTo('proxy'));
+      get = await deployed(id);
+    });
+    const routed = async (res: Promise<StageAnswer>) => {
+      const answer = await res;
+      assert.equal(answer.status, 200, answer.text);
+      const event = answer.json as ProxyEvent;
+      return { resource: event.resource, pathParameters: event.pathParameters, method: event.httpMethod };
+    };
+
+    it('routing: a literal part beats {param}, which beats greedy {proxy+}', async () => {
+      assert.deepEqual(await routed(get('/pets/mine')), { resource: '/pets/mine', pathParameters: null, method: 'GET' });
+      assert.deepEqual(await routed(get('/pets/7')), { resource: '/pets/{id}', pathParameters: { id: '7' }, method: 'GET' });
+      assert.deepEqual(await routed(get('/pets/7/toys')), { resource: '/pets/{id}/toys', pathParameters: { id: '7' }, method: 'GET' });
+      assert.deepEqual(await routed(get('/pets/7/food')), {
+        resource: '/{proxy+}',
+        pathParameters: { proxy: 'pets/7/food' },
+        method: 'GET',
+      });
+      assert.deepEqual(await routed(get('/a/b/c')), { resource: '/{proxy+}', pathParameters: { proxy: 'a/b/c' }, method: 'GET' });
+    });
+
+    it('routing: path parameters are URL-decoded', async () => {
+      assert.deepEqual((await routed(get('/pets/hello%20world'))).pathParameters, { id: 'hello world' });
+    });
+
+    it('routing: ANY answers every method with the actual method in the event', async () => {
+      for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH']) {
+        assert.deepEqual(await routed(get('/anything', { method })), { resource: '/anything', pathParameters: null, method });
+      }
+    });
+
+    it('routing: an unknown route or method is 403 "Missing Authentication Token"', async () => {
+      const { id } = await createApi(apigw, 'narrow');
+      await putMethod(apigw, id, await resourceAt(apigw, id, '/pets'), 'GET', proxyTo('proxy'));
+      const narrow = await deployed(id);
+      for (const res of [await narrow('/nothing'), await narrow('/pets/1'), await narrow('/'), await narrow('/pets', { method: 'POST' })]) {
+        assert.equal(res.status, 403, res.text);
+        assert.deepEqual(res.json, MISSING_TOKEN);
+      }
+      const wrongMethod = await get('/only-get', { method: 'DELETE' });
+      assert.deepEqual([wrongMethod.status, wrongMethod.json], [403, MISSING_TOKEN]);
+    });
+
+    it('routing: an unknown stage is 403', async () => {
+      const res = await call(stageUrl(t.url, apiId, 'nostage', '/pets/mine'));
+      assert.equal(res.status, 403);
+      assert.equal(typeof (res.json as { message: unknown }).message, 'string');
+    });
+  });
+
+  // ---- AWS (non-proxy) ----
+
+  describe('AWS (non-proxy) integrations', () => {
+    it('AWS: passthrough sends the body as the event; a string answer comes back as a JSON string', async () => {
+      const { id, rootId } = await createApi(apigw, 'passthrough');
+      await putMethod(apigw, id, rootId, 'POST', lambdaTo('plain'));
+      const post = await deployed(id);
+      const said = await post('/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"say":"hello"}' });
+      assert.equal(said.status, 200);
+      assert.equal(said.text, '"hello"');
+      assert.match(said.headers.get('content-type') ?? '', /^application\/json/);
+      const echoed = await post('/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n":1}' });
+      assert.deepEqual(echoed.json, { got: { n: 1 } });
+      const empty = await post('/', { method: 'POST' });
+      assert.deepEqual(empty.json, { got: {} });
+    });
+
+    it('AWS: a request template maps $input.json, $input.params, $context.stage and $stageVariables', async () => {
+      const { id } = await createApi(apigw, 'request-template');
+      const template = `{"body": $input.json('$'), "name": $input.json('$.name'), "q": "$input.params('q')", "p": "$input.params('id')", "h": "$input.params('x-custom')", "stage": "$context.stage", "sv": "$stageVariables.x"}`;
+      await putMethod(
+        apigw,
+        id,
+        await resourceAt(apigw, id, '/things/{id}'),
+        'POST',
+        lambdaTo('plain', { requestTemplates: { 'application/json': template } }),
+      );
+      const post = await deployed(id, 'beta', { x: 'from-stage' });
+      const res = await post('/things/9?q=query-value', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-custom': 'header-value' },
+        body: '{"name":"widget","n":2}',
+      });
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.json, {
+        got: {
+          body: { name: 'widget', n: 2 },
+          name: 'widget',
+          q: 'query-value',
+          p: '9',
+          h: 'header-value',
+          stage: 'beta',
+          sv: 'from-stage',
+        },
+      });
+    });
+
+    it('AWS: a response template shapes the answer', async () => {
+      const { id, rootId } = await createApi(apigw, 'response-template');
+      await putMethod(apigw, id, rootId, 'POST', {
+        ...lambdaTo('plain'),
+        responses: {
+          '200': {
+            selectionPattern: '',
+            responseTemplates: { 'application/json': `{"said": $input.json('$'), "stage": "$context.stage"}` },
+          },
+        },
+      });
+      const post = await deployed(id);
+      const res = await post('/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"say":"templated"}' });
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.json, { said: 'templated', stage: 'test' });
+    });
+
+    it('AWS: Lambda errors are routed by selectionPattern on errorMessage; no match takes the default response', async () => {
+      const { id, rootId } = await createApi(apigw, 'error-routing');
+      await putMethod(apigw, id, rootId, 'GET', {
+        ...lambdaTo('plain', { requestTemplates: { 'application/json': `{"fail": "$input.params('fail')"}` } }),
+        responses: {
+          '200': { selectionPattern: '' },
+          '404': {
+            selectionPattern: '.*not found.*',
+            responseTemplates: { 'application/json': `{"error": "$input.path('$.errorMessage')"}` },
+          },
+          // Selection patterns match the error message, never a status code.
+          '500': { selectionPattern: '200' },
+        },
+      });
+      const get = await deployed(id);
+      const missing = await get('/?fail=notfound');
+      assert.equal(missing.status, 404, missing.text);
+      assert.deepEqual(missing.json, { error: 'item 7 not found' });
+      const boom = await get('/?fail=yes');
+      assert.equal(boom.status, 200, boom.text);
+      assert.equal((boom.json as { errorMessage: string }).errorMessage, 'boom');
+      const fine = await get('/');
+      assert.equal(fine.status, 200);
+      assert.deepEqual(fine.json, { got: { fail: '' } });
+    });
+
+    it('AWS: without any integration response the answer is 500 Internal server error', async () => {
+      const { id, rootId } = await createApi(apigw, 'no-integration-response');
+      await putMethod(apigw, id, rootId, 'GET', { integration: lambdaTo('plain').integration });
+      const get = await deployed(id);
+      const res = await get('/');
+      assert.equal(res.status, 500);
+      assert.deepEqual(res.json, INTERNAL);
+    });
+  });
+
+  // ---- Stage variables, aliases and canaries ----
+
+  it('stage variables: a Lambda URI with ${stageVariables.alias} sends the stage and its canary to different aliases', async () => {
+    const fn = 'Versioned';
+    const source = (label: string) => ({
+      'index.js': `exports.handler = async (event) => ({ statusCode: 200, body: JSON.stringify({ v: '${label}', alias: event.stageVariables.alias, canary: event.requestContext.isCanaryRequest }) });\n`,
+    });
+    await createFunction(t.lambda, fn, source('one'));
+    await t.lambda.send(new PublishVersionCommand({ FunctionName: fn }));
+    await t.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: fn, ZipFile: zipOf(source('two')) }));
+    await t.lambda.send(new PublishVersionCommand({ FunctionName: fn }));
+    await t.lambda.send(new CreateAliasCommand({ FunctionName: fn, Name: 'blue', FunctionVersion: '1' }));
+    await t.lambda.send(new CreateAliasCommand({ FunctionName: fn, Name: 'green', FunctionVersion: '2' }));
+
+    const { id, rootId } = await createApi(apigw, 'aliases');
+    await putMethod(apigw, id, rootId, 'GET', proxyTo(`${fn}:\${stageVariables.alias}`));
+    const get = await deployed(id, 'prod', { alias: 'blue' });
+    const answers = async (n: number) => {
+      const seen = new Set<string>();
+      for (let i = 0; i < n; i++) {
+        const res = await get('/');
+        assert.equal(res.status, 200, res.text);
+        seen.add(res.text);
+      }
+      return [...seen];
+    };
+    assert.deepEqual(await answers(5), [JSON.stringify({ v: 'one', alias: 'blue', canary: false })]);
+
+    await apigw.send(
+      new CreateDeploymentCommand({
+        restApiId: id,
+        stageName: 'prod',
+        canarySettings: { percentTraffic: 100, stageVariableOverrides: { alias: 'green' } },
+      }),
+    );
+    assert.deepEqual(await answers(10), [JSON.stringify({ v: 'two', alias: 'green', canary: true })]);
+
+    await apigw.send(
+      new UpdateStageCommand({
+        restApiId: id,
+        stageName: 'prod',
+        patchOperations: [{ op: 'replace', path: '/canarySettings/percentTraffic', value: '0' }],
+      }),
+    );
+    assert.deepEqual(await answers(10), [JSON.stringify({ v: 'one', alias: 'blue', canary: false })]);
+  });
+
+  it('canary: a MOCK response template sees $context.isCanaryRequest and the overridden stage variables', async () => {
+    // The reference's recorded canary walk: the default deployment, then a canary deployment at 0% that
+    // is raised to 100%.
+    const { id, rootId } = await createApi(apigw, 'mock-canary');
+    const template = (message: string) =>
+      JSON.stringify({
+        message,
+        variable: '$stageVariables.testVar',
+        nonExistingDefault: '$stageVariables.noStageVar',
+        nonOverridden: '$stageVariables.defaultVar',
+        isCanary: '$context.isCanaryRequest',
+      });
+    await putMethod(apigw, id, rootId, 'GET', {
+      integration: { type: 'MOCK', requestTemplates: { 'application/json': '{"statusCode": 200}' } },
+      responses: { '200': { selectionPattern: '', responseTemplates: { 'application/json': template('default deployment') } } },
+    });
+    const get = await deployed(id, 'dev', { testVar: 'default', defaultVar: 'default' });
+    await apigw.send(
+      new PutIntegrationResponseCommand({
+        restApiId: id,
+        resourceId: rootId,
+        httpMethod: 'GET',
+        statusCode: '200',
+        selectionPattern: '',
+        responseTemplates: { 'application/json': template('canary deployment') },
+      }),
+    );
+    await apigw.send(
+      new CreateDeploymentCommand({
+        restApiId: id,
+        stageName: 'dev',
+        canarySettings: { percentTraffic: 0, stageVariableOverrides: { testVar: 'canary', noStageVar: 'canary' } },
+      }),
+    );
+    const base = { nonOverridden: 'default' };
+    assert.deepEqual((await get('/')).json, {
+      ...base,
+      message: 'default deployment',
+      variable: 'default',
+      nonExistingDefault: '',
+      isCanary: 'false',
+    });
+    await apigw.send(
+      new UpdateStageCommand({
+        restApiId: id,
+        stageName: 'dev',
+        patchOperations: [{ op: 'replace', path: '/canarySettings/percentTraffic', value: '100.0' }],
+      }),
+    );
+    for (let i = 0; i < 5; i++) {
+      assert.deepEqual((await get('/')).json, {
+        ...base,
+        message: 'canary deployment',
+        variable: 'canary',
+        nonExistingDefault: 'canary',
+        isCanary: 'true',
+      });
+    }
+  });
+
+  it('DeleteStage / DeleteRestApi: the stage stops answering at once (403)', async () => {
+    const { id, rootId } = await createApi(apigw, 'short-lived');
+    await putMethod(apigw, id, rootId, 'GET', {
+      integration: { type: 'MOCK', requestTemplates: { 'application/json': '{"statusCode": 200}' } },
+      responses: { '200': { selectionPattern: '', responseTemplates: { 'application/json': '{"alive": true}' } } },
+    });
+    const one = await deployed(id, 'one');
+    const two = await deployed(id, 'two');
+    assert.deepEqual((await one('/')).json, { alive: true });
+    assert.deepEqual((await two('/')).json, { alive: true });
+    await apigw.send(new DeleteStageCommand({ restApiId: id, stageName: 'one' }));
+    assert.equal((await one('/')).status, 403);
+    assert.deepEqual((await two('/')).json, { alive: true });
+    await apigw.send(new DeleteRestApiCommand({ restApiId: id }));
+    assert.equal((await two('/')).status, 403);
+  });
+
+  it('AWS_PROXY: an integration slower than timeoutInMillis answers 504', async () => {
+    await createFunction(
+      t.lambda,
+      'sleeper',
+      {
+        'index.js':
+          'exports.handler = async () => { await new Promise((r) => setTimeout(r, 1000)); return { statusCode: 200, body: "late" }; };\n',
+      },
+      { Timeout: 5 },
+    );
+    const { id, rootId } = await createApi(apigw, 'timeout');
+    await putMethod(apigw, id, rootId, 'GET', proxyTo('sleeper', { timeoutInMillis: 100 }));
+    const get = await deployed(id);
+    const started = performance.now();
+    const res = await get('/');
+    const took = performance.now() - started;
+    assert.equal(res.status, 504, res.text);
+    assert.match((res.json as { message: string }).message, /timed out/i);
+    assert.ok(took < 900, `the gateway answered after ${Math.round(took)} ms, not at its 100 ms timeout`);
+  });
+
+  // ---- MOCK and HTTP_PROXY ----
+
+  it('MOCK: the request template picks the status and the response template makes the body', async () => {
+    const { id } = await createApi(apigw, 'mock');
+    await putMethod(apigw, id, await resourceAt(apigw, id, '/ok'), 'GET', {
+      integration: { type: 'MOCK', requestTemplates: { 'application/json': '{"statusCode": 200}' } },
+      responses: {
+        '200': { selectionPattern: '', responseTemplates: { 'application/json': '{"mocked": true, "stage": "$context.stage"}' } },
+      },
+    });
+    await putMethod(apigw, id, await resourceAt(apigw, id, '/gone'), 'GET', {
+      integration: { type: 'MOCK', requestTemplates: { 'application/json': '{"statusCode": 404}' } },
+      responses: {
+        '200': { selectionPattern: '' },
+        '404': { selectionPattern: '404', responseTemplates: { 'application/json': '{"mocked": "gone"}' } },
+      },
+    });
+    const get = await deployed(id, 'mockstage');
+    const ok = await get('/ok');
+    assert.equal(ok.status, 200);
+    assert.deepEqual(ok.json, { mocked: true, stage: 'mockstage' });
+    const gone = await get('/gone');
+    assert.equal(gone.status, 404);
+    assert.deepEqual(gone.json, { mocked: 'gone' });
+  });
+
+  it('HTTP_PROXY: forwards method, path, query, headers and body to the backend and returns its answer as is', async () => {
+    const { id } = await createApi(apigw, 'http-proxy');
+    await putMethod(apigw, id, await resourceAt(apigw, id, '/api/{proxy+}'), 'ANY', {
+      integration: {
+        type: 'HTTP_PROXY',
+        integrationHttpMethod: 'ANY',
+        uri: `${backendUrl}/backend/{proxy}`,
+        requestParameters: { 'integration.request.path.proxy': 'method.request.path.proxy' },
+      },
+    });
+    const send = await deployed(id);
+    const res = await send('/api/users/5?expand=yes', {
+      method: 'POST',
+      headers: { 'x-custom': 'forwarded', 'content-type': 'text/plain' },
+      body: 'payload',
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.headers.get('x-backend'), 'yes');
+    assert.deepEqual(res.json, { method: 'POST', url: '/backend/users/5?expand=yes', header: 'forwarded', body: 'payload' });
+    const teapot = await send('/api/teapot');
+    assert.equal(teapot.status, 418);
+    assert.deepEqual(teapot.json, { method: 'GET', url: '/backend/teapot', header: null, body: '' });
+  });
+});

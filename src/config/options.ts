@@ -15,6 +15,8 @@ export interface Options {
   idleTimeoutSeconds: number;
   /** The Python interpreter for `python3.*` runtimes. */
   pythonCommand: string;
+  /** Metrics and logs older than this many days of platform time are dropped. */
+  retentionDays: number;
   logLevel: LogLevel;
 }
 
@@ -26,6 +28,7 @@ export const DEFAULTS: Options = {
   maxEnvironments: 32,
   idleTimeoutSeconds: 300,
   pythonCommand: 'python3',
+  retentionDays: 7,
   logLevel: 'info',
 };
 
@@ -37,6 +40,7 @@ const ENV_NAMES: Record<keyof Options, string> = {
   maxEnvironments: 'VERSA_MAX_ENVIRONMENTS',
   idleTimeoutSeconds: 'VERSA_IDLE_TIMEOUT_SECONDS',
   pythonCommand: 'VERSA_PYTHON',
+  retentionDays: 'VERSA_RETENTION_DAYS',
   logLevel: 'VERSA_LOG_LEVEL',
 };
 
@@ -75,6 +79,7 @@ export function resolveOptions(
     maxEnvironments: num('maxEnvironments', (n) => Number.isInteger(n) && n >= 1, 'a whole number of at least 1'),
     idleTimeoutSeconds: num('idleTimeoutSeconds', (n) => n > 0, 'a positive number of seconds'),
     pythonCommand: String(raw.pythonCommand),
+    retentionDays: num('retentionDays', (n) => n > 0, 'a positive number of days'),
     logLevel,
   };
 }

@@ -57,4 +57,34 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (rest_api_id, name)
   );
   `,
+  `
+  CREATE TABLE metric_points (
+    series_id  TEXT NOT NULL,
+    namespace  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    resolution INTEGER NOT NULL,
+    ts         INTEGER NOT NULL,
+    doc        TEXT NOT NULL,
+    PRIMARY KEY (series_id, resolution, ts)
+  );
+  CREATE INDEX metric_points_by_time ON metric_points (ts);
+  CREATE TABLE metric_series (
+    series_id  TEXT PRIMARY KEY,
+    namespace  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    doc        TEXT NOT NULL,
+    last_seen  INTEGER NOT NULL
+  );
+  CREATE TABLE alarms (
+    name TEXT PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  CREATE TABLE alarm_history (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    alarm_name TEXT NOT NULL,
+    ts         INTEGER NOT NULL,
+    doc        TEXT NOT NULL
+  );
+  CREATE INDEX alarm_history_by_alarm ON alarm_history (alarm_name, ts);
+  `,
 ];

@@ -31,6 +31,7 @@ export interface GatewayResponse {
 /** What one request through a stage did; the metrics work publishes `AWS/ApiGateway` from these. */
 export interface GatewayRequestRecord {
   restApiId: string;
+  apiName: string;
   stage: string;
   canary: boolean;
   resourcePath: string | undefined;
@@ -58,6 +59,8 @@ const INTERNAL_ERROR = { message: 'Internal server error' };
  */
 export class GatewayDataPlane {
   private readonly stages = new Map<string, StageDoc | null>();
+  /** API names by id, for the `ApiName` metric dimension; dropped with the API's stages. */
+  private readonly apiNames = new Map<string, string>();
   private readonly routeTables = new Map<string, Promise<RouteTable | undefined>>();
   private readonly generation = new Map<string, number>();
   private readonly listeners: ((record: GatewayRequestRecord) => void)[] = [];
@@ -78,6 +81,7 @@ export class GatewayDataPlane {
   invalidate(restApiId: string): void {
     this.generation.set(restApiId, (this.generation.get(restApiId) ?? 0) + 1);
     for (const key of this.stages.keys()) if (key.startsWith(`${restApiId}/`)) this.stages.delete(key);
+    this.apiNames.delete(restApiId);
   }
 
   async handle(restApiId: string, stageName: string, req: GatewayRequest): Promise<GatewayResponse> {
@@ -93,6 +97,7 @@ export class GatewayDataPlane {
     const { response, resourcePath, integrationLatencyMs } = await this.serve(restApiId, served, req);
     const record: GatewayRequestRecord = {
       restApiId,
+      apiName: this.apiNames.get(restApiId) ?? restApiId,
       stage: stageName,
       canary,
       resourcePath,
@@ -291,8 +296,11 @@ export class GatewayDataPlane {
     const hit = this.stages.get(key);
     if (hit !== undefined) return hit ?? undefined;
     const gen = this.generation.get(restApiId) ?? 0;
-    const stage = await this.store.stages.get(restApiId, name);
-    if ((this.generation.get(restApiId) ?? 0) === gen) this.stages.set(key, stage ?? null);
+    const [stage, api] = await Promise.all([this.store.stages.get(restApiId, name), this.store.restApis.get(restApiId)]);
+    if ((this.generation.get(restApiId) ?? 0) === gen) {
+      this.stages.set(key, stage ?? null);
+      if (api) this.apiNames.set(restApiId, api.name);
+    }
     return stage;
   }
 

@@ -9,7 +9,8 @@ import type { Caller } from '../lambda/function-service.js';
 import { notFound } from '../lambda/function-service.js';
 import type { FunctionRegistry, FunctionSnapshot } from '../lambda/registry.js';
 import type { EnvironmentManager } from '../runtime/environment-manager.js';
-import type { EnvironmentTarget } from '../runtime/types.js';
+import type { EnvironmentTarget, InvocationOutcome } from '../runtime/types.js';
+import type { LambdaMetrics } from '../telemetry/lambda-metrics.js';
 
 export const MAX_SYNC_PAYLOAD_BYTES = 6_291_456;
 export const MAX_ASYNC_PAYLOAD_BYTES = 1_048_576;
@@ -40,6 +41,7 @@ export interface InvokeResult {
 interface Resolved {
   target: EnvironmentTarget;
   invokedArn: string;
+  viaAlias: boolean;
 }
 
 /**
@@ -51,6 +53,7 @@ export class InvocationService {
     private readonly registry: FunctionRegistry,
     private readonly environments: EnvironmentManager,
     private readonly random: Random,
+    private readonly metrics: LambdaMetrics,
     private readonly logger: Logger,
   ) {}
 
@@ -62,19 +65,38 @@ export class InvocationService {
     }
     const snapshot = await this.registry.get(input.functionName);
     if (!snapshot) throw notFound(caller, input.functionName, input.qualifier);
-    const { target, invokedArn } = this.resolve(caller, snapshot, input.qualifier);
+    const { target, invokedArn, viaAlias } = this.resolve(caller, snapshot, input.qualifier);
     const payload = normalisePayload(input.payload);
     const clientContext = decodeClientContext(input.clientContext);
     if (type === 'DryRun') return { statusCode: 204, payload: Buffer.alloc(0), executedVersion: target.version };
-    const run = () =>
-      this.environments.invoke(target, {
-        requestId: uuid(),
-        payload,
-        invokedArn,
-        timeoutSeconds: target.spec.timeout,
-        traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${hexId(12)};Parent=${hexId(8)};Sampled=0`,
-        clientContext,
+    const observe = (outcome: InvocationOutcome | 'throttled', concurrent: number) =>
+      this.metrics.record({
+        functionName: target.functionName,
+        qualifier: input.qualifier,
+        viaAlias,
+        executedVersion: target.version,
+        outcome: outcome === 'throttled' ? { kind: 'throttled' } : { kind: outcome.status, durationMs: outcome.durationMs },
+        concurrent,
       });
+    const run = async () => {
+      const concurrent = this.environments.inFlight + 1;
+      let outcome: InvocationOutcome;
+      try {
+        outcome = await this.environments.invoke(target, {
+          requestId: uuid(),
+          payload,
+          invokedArn,
+          timeoutSeconds: target.spec.timeout,
+          traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${hexId(12)};Parent=${hexId(8)};Sampled=0`,
+          clientContext,
+        });
+      } catch (err) {
+        if (err instanceof PlatformError && err.code === 'TooManyRequestsException') observe('throttled', concurrent);
+        throw err;
+      }
+      observe(outcome, concurrent);
+      return outcome;
+    };
     if (type === 'Event') {
       void this.runAsync(run, target);
       return { statusCode: 202, payload: Buffer.alloc(0), executedVersion: target.version };
@@ -100,12 +122,12 @@ export class InvocationService {
       return { functionName: record.name, version: v, spec: found.record.spec, digest: found.digest };
     };
     const invokedArn = functionArn(caller.region, record.name, qualifier);
-    if (qualifier === undefined || qualifier === LATEST) return { target: latest(), invokedArn };
-    if (/^[0-9]+$/.test(qualifier)) return { target: version(qualifier), invokedArn };
+    if (qualifier === undefined || qualifier === LATEST) return { target: latest(), invokedArn, viaAlias: false };
+    if (/^[0-9]+$/.test(qualifier)) return { target: version(qualifier), invokedArn, viaAlias: false };
     const alias = snapshot.aliases.get(qualifier);
     if (!alias) throw notFound(caller, record.name, qualifier);
     const chosen = pickAliasVersion(alias, this.random);
-    return { target: chosen === LATEST ? latest() : version(chosen), invokedArn };
+    return { target: chosen === LATEST ? latest() : version(chosen), invokedArn, viaAlias: true };
   }
 
   /** Runs an Event invocation in the background, retrying function errors as Lambda does. */

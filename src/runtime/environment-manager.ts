@@ -31,6 +31,7 @@ export class EnvironmentManager {
   private readonly idle = new Map<string, ExecutionEnvironment[]>();
   private readonly all = new Set<ExecutionEnvironment>();
   private readonly retiring = new WeakSet<ExecutionEnvironment>();
+  private running = 0;
   /** Slots taken by environments still being started. */
   private reserved = 0;
   private readonly reaper: NodeJS.Timeout;
@@ -55,11 +56,18 @@ export class EnvironmentManager {
   }
 
   private async runIn(env: ExecutionEnvironment, request: InvocationRequest): Promise<InvocationOutcome> {
+    this.running++;
     try {
       return await env.invoke(request);
     } finally {
+      this.running--;
       this.release(env);
     }
+  }
+
+  /** Invocations running right now (Lambda's ConcurrentExecutions). */
+  get inFlight(): number {
+    return this.running;
   }
 
   /** Counts of live environments, for health and metrics. */

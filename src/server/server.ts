@@ -25,7 +25,11 @@ import { EnvironmentManager } from '../runtime/environment-manager.js';
 import { resolvePythonExecutable } from '../runtime/python.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
+import { GatewayMetrics } from '../telemetry/gateway-metrics.js';
+import { LambdaMetrics } from '../telemetry/lambda-metrics.js';
 import { LogSink } from '../telemetry/log-sink.js';
+import { Metrics } from '../telemetry/metrics.js';
+import { renderPrometheus } from '../telemetry/prometheus.js';
 
 /** Largest request body accepted (a 50 MB zip, base64-encoded in JSON, with room to spare). */
 const MAX_BODY_BYTES = 80 * 1024 * 1024;
@@ -41,6 +45,7 @@ export interface RunningServer {
     environments: EnvironmentManager;
     restApis: RestApiService;
     gateway: GatewayDataPlane;
+    metrics: Metrics;
     logs: LogSink;
     store: Store;
     clock: Clock;
@@ -112,14 +117,32 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       (err: unknown) => logger.warn('could not reload function after a change', { function: name, err }),
     );
   });
-  const invocations = new InvocationService(registry, environments, random, logger);
+  const DAY_MS = 86_400_000;
+  const metrics = new Metrics(store, clock, logger, {
+    flushIntervalMs: 1000,
+    retentionMs: options.retentionDays * DAY_MS,
+    memoryWindowMs: Math.min(options.retentionDays * DAY_MS, 3 * 3_600_000),
+  });
+  metrics.start();
+  const lambdaMetrics = new LambdaMetrics(metrics);
+  const gatewayMetrics = new GatewayMetrics(metrics);
+  const invocations = new InvocationService(registry, environments, random, lambdaMetrics, logger);
   const restApis = new RestApiService(store, clock);
   const gateway = new GatewayDataPlane(store, invocations, random, clock, logger);
   restApis.onChange((id) => gateway.invalidate(id));
+  gateway.onRequest((r) => gatewayMetrics.record(r));
 
   const versa: ApiHandler = async (req) => {
     if (req.method === 'GET' && req.path === '/_versa/health') {
       return jsonResponse(200, { status: 'ok', timeScale: options.timeScale, environments: environments.stats() });
+    }
+    if (req.method === 'GET' && req.path === '/_versa/metrics') {
+      const text = renderPrometheus({
+        lambda: lambdaMetrics.counterSnapshot(),
+        api: gatewayMetrics.counterSnapshot(),
+        environments: environments.stats(),
+      });
+      return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: text };
     }
     const code = /^\/_versa\/code\/([0-9a-f]{64})\.zip$/.exec(req.path);
     if (req.method === 'GET' && code) {
@@ -189,6 +212,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const close = () =>
     (closing ??= (async () => {
       await environments.close();
+      await metrics.close();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -199,5 +223,5 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       await store.close();
     })());
 
-  return { url, port, options, services: { functions, invocations, environments, restApis, gateway, logs, store, clock }, close };
+  return { url, port, options, services: { functions, invocations, environments, restApis, gateway, metrics, logs, store, clock }, close };
 }

@@ -1,5 +1,7 @@
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
 import type { DeploymentDoc, RestApiDoc, StageDoc } from '../domain/rest-api.js';
+import type { AlarmDoc, AlarmHistoryItem } from '../telemetry/alarm-types.js';
+import type { MetricPoint, MetricSeriesDoc } from '../telemetry/metric-types.js';
 
 /**
  * The persistence boundary. Every method is async so that a networked database can implement the same
@@ -15,6 +17,8 @@ export interface Store {
   readonly restApis: RestApiRepository;
   readonly deployments: DeploymentRepository;
   readonly stages: StageRepository;
+  readonly metrics: MetricRepository;
+  readonly alarms: AlarmRepository;
   /**
    * Runs `work` atomically: every write through the `tx` store commits together or not at all, and no
    * other store operation interleaves with it.
@@ -97,4 +101,28 @@ export interface StageRepository {
   list(restApiId: string): Promise<StageDoc[]>;
   put(stage: StageDoc): Promise<void>;
   delete(restApiId: string, name: string): Promise<void>;
+}
+
+/** Metric datapoints aggregated per bucket, and the catalogue of series (namespace, name, dimensions). */
+export interface MetricRepository {
+  /** Writes (replacing) bucket summaries and refreshes their series in the catalogue. */
+  putPoints(points: MetricPoint[], series: MetricSeriesDoc[]): Promise<void>;
+  /** A series' buckets with from <= timestamp < to, in time order. */
+  points(seriesId: string, from: number, to: number): Promise<MetricPoint[]>;
+  /** Series in the catalogue, optionally of one namespace. */
+  series(namespace?: string): Promise<MetricSeriesDoc[]>;
+  /** Drops buckets older than `timestamp`, and series not seen since then. */
+  deleteBefore(timestamp: number): Promise<void>;
+}
+
+export interface AlarmRepository {
+  get(name: string): Promise<AlarmDoc | undefined>;
+  /** All alarms ordered by name. */
+  list(): Promise<AlarmDoc[]>;
+  put(alarm: AlarmDoc): Promise<void>;
+  delete(name: string): Promise<void>;
+  addHistory(item: AlarmHistoryItem): Promise<void>;
+  /** History newest first, optionally of one alarm and within [from, to]. */
+  history(filter: { alarmName?: string; from?: number; to?: number }): Promise<AlarmHistoryItem[]>;
+  deleteHistoryBefore(timestamp: number): Promise<void>;
 }

@@ -1,12 +1,16 @@
 import Database from 'better-sqlite3';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../../domain/lambda-function.js';
 import type { DeploymentDoc, RestApiDoc, StageDoc } from '../../domain/rest-api.js';
+import type { AlarmDoc, AlarmHistoryItem } from '../../telemetry/alarm-types.js';
+import type { MetricPoint, MetricSeriesDoc } from '../../telemetry/metric-types.js';
 import { Mutex } from '../mutex.js';
 import type {
+  AlarmRepository,
   AliasRepository,
   CodeRepository,
   DeploymentRepository,
   FunctionRepository,
+  MetricRepository,
   PolicyRepository,
   PolicyStatement,
   RestApiRepository,
@@ -58,6 +62,8 @@ class SqliteStore implements Store {
   readonly restApis: RestApiRepository;
   readonly deployments: DeploymentRepository;
   readonly stages: StageRepository;
+  readonly metrics: MetricRepository;
+  readonly alarms: AlarmRepository;
   private readonly lock: Mutex;
   private readonly inTransaction: boolean;
 
@@ -78,6 +84,8 @@ class SqliteStore implements Store {
     this.restApis = new SqliteRestApis(db, guard);
     this.deployments = new SqliteDeployments(db, guard);
     this.stages = new SqliteStages(db, guard);
+    this.metrics = new SqliteMetrics(db, guard);
+    this.alarms = new SqliteAlarms(db, guard);
   }
 
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
@@ -409,6 +417,119 @@ class SqliteStages implements StageRepository {
   delete(restApiId: string, name: string) {
     return this.guard(() => {
       this.db.prepare('DELETE FROM stages WHERE rest_api_id = ? AND name = ?').run(restApiId, name);
+    });
+  }
+}
+
+class SqliteMetrics implements MetricRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  putPoints(points: MetricPoint[], series: MetricSeriesDoc[]) {
+    return this.guard(() => {
+      const point = this.db.prepare(
+        'INSERT INTO metric_points (series_id, namespace, name, resolution, ts, doc) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(series_id, resolution, ts) DO UPDATE SET doc = excluded.doc',
+      );
+      const catalogue = this.db.prepare(
+        'INSERT INTO metric_series (series_id, namespace, name, doc, last_seen) VALUES (?, ?, ?, ?, ?) ON CONFLICT(series_id) DO UPDATE SET doc = excluded.doc, last_seen = MAX(last_seen, excluded.last_seen)',
+      );
+      this.db.transaction(() => {
+        for (const p of points) point.run(p.seriesId, p.namespace, p.name, p.resolution, p.timestamp, JSON.stringify(p.summary));
+        for (const s of series) catalogue.run(s.seriesId, s.namespace, s.name, JSON.stringify(s), s.lastSeen);
+      })();
+    });
+  }
+
+  points(seriesId: string, from: number, to: number) {
+    return this.guard(() =>
+      (
+        this.db
+          .prepare(
+            'SELECT series_id, namespace, name, resolution, ts, doc FROM metric_points WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts',
+          )
+          .all(seriesId, from, to) as { series_id: string; namespace: string; name: string; resolution: number; ts: number; doc: string }[]
+      ).map((r): MetricPoint => ({
+        seriesId: r.series_id,
+        namespace: r.namespace,
+        name: r.name,
+        resolution: r.resolution,
+        timestamp: r.ts,
+        summary: JSON.parse(r.doc) as MetricPoint['summary'],
+      })),
+    );
+  }
+
+  series(namespace?: string) {
+    return this.guard(() =>
+      namespace === undefined
+        ? docs<MetricSeriesDoc>(this.db.prepare('SELECT doc FROM metric_series ORDER BY namespace, name, series_id').all())
+        : docs<MetricSeriesDoc>(
+            this.db.prepare('SELECT doc FROM metric_series WHERE namespace = ? ORDER BY name, series_id').all(namespace),
+          ),
+    );
+  }
+
+  deleteBefore(timestamp: number) {
+    return this.guard(() => {
+      this.db.prepare('DELETE FROM metric_points WHERE ts < ?').run(timestamp);
+      this.db.prepare('DELETE FROM metric_series WHERE last_seen < ?').run(timestamp);
+    });
+  }
+}
+
+class SqliteAlarms implements AlarmRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  get(name: string) {
+    return this.guard(() =>
+      parse<AlarmDoc>(this.db.prepare('SELECT doc FROM alarms WHERE name = ?').get(name) as { doc: string } | undefined),
+    );
+  }
+
+  list() {
+    return this.guard(() => docs<AlarmDoc>(this.db.prepare('SELECT doc FROM alarms ORDER BY name').all()));
+  }
+
+  put(alarm: AlarmDoc) {
+    return this.guard(() => {
+      this.db
+        .prepare('INSERT INTO alarms (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc')
+        .run(alarm.AlarmName, JSON.stringify(alarm));
+    });
+  }
+
+  delete(name: string) {
+    return this.guard(() => {
+      this.db.prepare('DELETE FROM alarms WHERE name = ?').run(name);
+    });
+  }
+
+  addHistory(item: AlarmHistoryItem) {
+    return this.guard(() => {
+      this.db
+        .prepare('INSERT INTO alarm_history (alarm_name, ts, doc) VALUES (?, ?, ?)')
+        .run(item.AlarmName, item.Timestamp, JSON.stringify(item));
+    });
+  }
+
+  history(filter: { alarmName?: string; from?: number; to?: number }) {
+    return this.guard(() =>
+      docs<AlarmHistoryItem>(
+        this.db
+          .prepare('SELECT doc FROM alarm_history WHERE (? IS NULL OR alarm_name = ?) AND ts >= ? AND ts <= ? ORDER BY ts DESC, seq DESC')
+          .all(filter.alarmName ?? null, filter.alarmName ?? null, filter.from ?? 0, filter.to ?? Number.MAX_SAFE_INTEGER),
+      ),
+    );
+  }
+
+  deleteHistoryBefore(timestamp: number) {
+    return this.guard(() => {
+      this.db.prepare('DELETE FROM alarm_history WHERE ts < ?').run(timestamp);
     });
   }
 }

@@ -1,0 +1,43 @@
+import type { Dimension } from './metric-types.js';
+
+export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+export type ComparisonOperator =
+  'GreaterThanOrEqualToThreshold' | 'GreaterThanThreshold' | 'LessThanThreshold' | 'LessThanOrEqualToThreshold';
+export type TreatMissingData = 'breaching' | 'notBreaching' | 'ignore' | 'missing';
+
+/** A metric alarm: its configuration (as PutMetricAlarm names it) and its state. Times are epoch ms. */
+export interface AlarmDoc {
+  AlarmName: string;
+  AlarmDescription?: string;
+  ActionsEnabled: boolean;
+  OKActions: string[];
+  AlarmActions: string[];
+  InsufficientDataActions: string[];
+  Namespace: string;
+  MetricName: string;
+  Dimensions: Dimension[];
+  Statistic?: string;
+  ExtendedStatistic?: string;
+  Period: number;
+  Unit?: string;
+  EvaluationPeriods: number;
+  DatapointsToAlarm?: number;
+  Threshold: number;
+  ComparisonOperator: ComparisonOperator;
+  TreatMissingData: TreatMissingData;
+  StateValue: AlarmState;
+  StateReason: string;
+  StateReasonData?: string;
+  StateUpdatedTimestamp: number;
+  StateTransitionedTimestamp: number;
+  AlarmConfigurationUpdatedTimestamp: number;
+}
+
+export interface AlarmHistoryItem {
+  AlarmName: string;
+  AlarmType: 'MetricAlarm';
+  Timestamp: number;
+  HistoryItemType: 'ConfigurationUpdate' | 'StateUpdate' | 'Action';
+  HistorySummary: string;
+  HistoryData: string;
+}

@@ -1,0 +1,71 @@
+import type { MetricSeries, Metrics } from './metrics.js';
+
+export interface ApiRequestRecord {
+  apiName: string;
+  stage: string;
+  status: number;
+  latencyMs: number;
+  integrationLatencyMs: number | undefined;
+}
+
+interface Handles {
+  count: MetricSeries[];
+  clientErrors: MetricSeries[];
+  serverErrors: MetricSeries[];
+  latency: MetricSeries[];
+  integrationLatency: MetricSeries[];
+}
+
+export interface ApiCounters {
+  apiName: string;
+  stage: string;
+  count: number;
+  clientErrors: number;
+  serverErrors: number;
+  latencySumMs: number;
+}
+
+/** Publishes `AWS/ApiGateway` metrics per request under {ApiName} and {ApiName, Stage}. */
+export class GatewayMetrics {
+  private readonly handles = new Map<string, Handles>();
+  private readonly counters = new Map<string, ApiCounters>();
+
+  constructor(private readonly metrics: Metrics) {}
+
+  record(r: ApiRequestRecord): void {
+    const key = `${r.apiName}\u0000${r.stage}`;
+    let h = this.handles.get(key);
+    if (!h) this.handles.set(key, (h = this.handlesFor(r.apiName, r.stage)));
+    let c = this.counters.get(key);
+    if (!c)
+      this.counters.set(key, (c = { apiName: r.apiName, stage: r.stage, count: 0, clientErrors: 0, serverErrors: 0, latencySumMs: 0 }));
+    const now = this.metrics.now();
+    const client = r.status >= 400 && r.status < 500 ? 1 : 0;
+    const server = r.status >= 500 ? 1 : 0;
+    for (const s of h.count) s.record(1, now);
+    for (const s of h.clientErrors) s.record(client, now);
+    for (const s of h.serverErrors) s.record(server, now);
+    for (const s of h.latency) s.record(r.latencyMs, now);
+    if (r.integrationLatencyMs !== undefined) for (const s of h.integrationLatency) s.record(r.integrationLatencyMs, now);
+    c.count++;
+    c.clientErrors += client;
+    c.serverErrors += server;
+    c.latencySumMs += r.latencyMs;
+  }
+
+  counterSnapshot(): ApiCounters[] {
+    return [...this.counters.values()].map((c) => ({ ...c }));
+  }
+
+  private handlesFor(apiName: string, stage: string): Handles {
+    const sets: Record<string, string>[] = [{ ApiName: apiName }, { ApiName: apiName, Stage: stage }];
+    const series = (name: string, unit: string) => sets.map((dims) => this.metrics.series('AWS/ApiGateway', name, dims, { unit }));
+    return {
+      count: series('Count', 'Count'),
+      clientErrors: series('4XXError', 'Count'),
+      serverErrors: series('5XXError', 'Count'),
+      latency: series('Latency', 'Milliseconds'),
+      integrationLatency: series('IntegrationLatency', 'Milliseconds'),
+    };
+  }
+}

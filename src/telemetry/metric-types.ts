@@ -1,0 +1,44 @@
+import type { SummaryJson } from './summary.js';
+
+export interface Dimension {
+  Name: string;
+  Value: string;
+}
+
+/** A metric is its namespace, name and exact dimension set (sorted by name). */
+export interface MetricId {
+  namespace: string;
+  name: string;
+  dimensions: Dimension[];
+}
+
+/** One bucket of one series, as stored. */
+export interface MetricPoint {
+  seriesId: string;
+  namespace: string;
+  name: string;
+  /** Bucket width in seconds: 60 (standard) or 1 (high resolution). */
+  resolution: number;
+  /** Bucket start, epoch ms of platform time. */
+  timestamp: number;
+  summary: SummaryJson;
+}
+
+export interface MetricSeriesDoc extends MetricId {
+  seriesId: string;
+  unit: string | undefined;
+  resolution: number;
+  lastSeen: number;
+}
+
+/** The canonical id of a series: namespace, name and the sorted dimensions. */
+export function seriesIdOf(namespace: string, name: string, dimensions: readonly Dimension[]): string {
+  return [namespace, name, ...dimensions.map((d) => `${d.Name}=${d.Value}`)].join('\u0000');
+}
+
+export function sortDimensions(dimensions: Record<string, string> | readonly Dimension[]): Dimension[] {
+  const list = Array.isArray(dimensions)
+    ? (dimensions as readonly Dimension[]).map((d) => ({ Name: d.Name, Value: d.Value }))
+    : Object.entries(dimensions as Record<string, string>).map(([Name, Value]) => ({ Name, Value }));
+  return list.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
+}

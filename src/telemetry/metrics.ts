@@ -1,0 +1,194 @@
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { Store } from '../store/store.js';
+import { seriesIdOf, sortDimensions, type Dimension, type MetricId, type MetricPoint, type MetricSeriesDoc } from './metric-types.js';
+import { Summary } from './summary.js';
+
+interface Bucket {
+  summary: Summary;
+  dirty: boolean;
+}
+
+/**
+ * One metric series (namespace, name, exact dimension set). Callers on hot paths keep the handle, so
+ * recording a value is a map lookup and a few additions — no key building, no I/O.
+ */
+export class MetricSeries {
+  readonly buckets = new Map<number, Bucket>();
+  lastSeen = 0;
+
+  constructor(
+    readonly id: string,
+    readonly metric: MetricId,
+    readonly resolution: number,
+    readonly unit: string | undefined,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Records `value` (observed `count` times) at platform time `at`. */
+  record(value: number, at = this.metrics.now(), count = 1): void {
+    this.bucket(at).add(value, count);
+  }
+
+  /** The bucket summary for platform time `at`, marked for the next flush. */
+  bucket(at: number): Summary {
+    const width = this.resolution * 1000;
+    const start = at - (at % width);
+    let b = this.buckets.get(start);
+    if (!b) this.buckets.set(start, (b = { summary: new Summary(), dirty: true }));
+    b.dirty = true;
+    if (at > this.lastSeen) this.lastSeen = at;
+    this.metrics.markDirty(this);
+    return b.summary;
+  }
+}
+
+export interface MetricsOptions {
+  /** Real milliseconds between flushes of changed buckets to the store. */
+  flushIntervalMs: number;
+  /** Platform milliseconds after which data is dropped. */
+  retentionMs: number;
+  /** Platform milliseconds of buckets kept in memory after they were flushed. */
+  memoryWindowMs: number;
+}
+
+/**
+ * The metric recorder and reader. Values aggregate in memory per bucket (60 s, or 1 s for
+ * high-resolution metrics) on the platform clock, and changed buckets are flushed to the store in
+ * batches. Reads merge the store with memory, memory winning for a bucket it still holds.
+ */
+export class Metrics {
+  private readonly all = new Map<string, MetricSeries>();
+  private readonly dirty = new Set<MetricSeries>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastPrune = 0;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly opts: MetricsOptions,
+  ) {}
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** Starts the periodic flush; `close()` stops it and flushes what is left. */
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  /** The series for a metric, created on first use. */
+  series(
+    namespace: string,
+    name: string,
+    dimensions: Record<string, string> | readonly Dimension[],
+    options: { unit?: string; resolution?: number } = {},
+  ): MetricSeries {
+    const dims = sortDimensions(dimensions);
+    const id = seriesIdOf(namespace, name, dims);
+    let s = this.all.get(id);
+    if (!s) {
+      s = new MetricSeries(id, { namespace, name, dimensions: dims }, options.resolution === 1 ? 1 : 60, options.unit, this);
+      this.all.set(id, s);
+    }
+    return s;
+  }
+
+  markDirty(series: MetricSeries): void {
+    this.dirty.add(series);
+  }
+
+  /**
+   * Summaries of a metric per period, keyed by period start (epoch ms, aligned to the period), for
+   * buckets with start <= t < end.
+   */
+  async summaries(metric: MetricId, start: number, end: number, periodSeconds: number): Promise<Map<number, Summary>> {
+    const dims = sortDimensions(metric.dimensions);
+    const id = seriesIdOf(metric.namespace, metric.name, dims);
+    const byBucket = new Map<number, Summary>();
+    for (const p of await this.store.metrics.points(id, start, end)) byBucket.set(p.timestamp, Summary.fromJSON(p.summary));
+    const live = this.all.get(id);
+    if (live) {
+      for (const [ts, b] of live.buckets) if (ts >= start && ts < end) byBucket.set(ts, b.summary);
+    }
+    const period = periodSeconds * 1000;
+    const out = new Map<number, Summary>();
+    for (const [ts, summary] of byBucket) {
+      const key = ts - (ts % period);
+      let agg = out.get(key);
+      if (!agg) out.set(key, (agg = new Summary()));
+      agg.merge(summary);
+    }
+    return out;
+  }
+
+  /** Every series seen within retention (store catalogue plus unflushed ones). */
+  async list(namespace?: string): Promise<MetricSeriesDoc[]> {
+    const byId = new Map<string, MetricSeriesDoc>();
+    for (const s of await this.store.metrics.series(namespace)) byId.set(s.seriesId, s);
+    for (const s of this.all.values()) {
+      if (namespace !== undefined && s.metric.namespace !== namespace) continue;
+      if (s.lastSeen === 0) continue;
+      const known = byId.get(s.id);
+      byId.set(s.id, {
+        ...s.metric,
+        seriesId: s.id,
+        unit: s.unit,
+        resolution: s.resolution,
+        lastSeen: Math.max(s.lastSeen, known?.lastSeen ?? 0),
+      });
+    }
+    return [...byId.values()];
+  }
+
+  /** Writes changed buckets to the store, forgets old flushed ones, and applies retention. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.flushNow()).catch((err: unknown) => this.logger.error('metric flush failed', { err }));
+    return this.flushing;
+  }
+
+  private async flushNow(): Promise<void> {
+    const now = this.clock.now();
+    const points: MetricPoint[] = [];
+    const series: MetricSeriesDoc[] = [];
+    for (const s of this.dirty) {
+      for (const [ts, b] of s.buckets) {
+        if (!b.dirty) continue;
+        b.dirty = false;
+        points.push({
+          seriesId: s.id,
+          namespace: s.metric.namespace,
+          name: s.metric.name,
+          resolution: s.resolution,
+          timestamp: ts,
+          summary: b.summary.toJSON(),
+        });
+      }
+      series.push({ ...s.metric, seriesId: s.id, unit: s.unit, resolution: s.resolution, lastSeen: s.lastSeen });
+    }
+    this.dirty.clear();
+    if (points.length) await this.store.metrics.putPoints(points, series);
+    const keepFrom = now - this.opts.memoryWindowMs;
+    for (const s of this.all.values()) {
+      for (const [ts, b] of s.buckets) if (!b.dirty && ts < keepFrom) s.buckets.delete(ts);
+    }
+    if (now - this.lastPrune > 60_000) {
+      this.lastPrune = now;
+      const cutoff = now - this.opts.retentionMs;
+      await this.store.metrics.deleteBefore(cutoff);
+      for (const [id, s] of this.all) {
+        for (const ts of s.buckets.keys()) if (ts < cutoff) s.buckets.delete(ts);
+        if (s.buckets.size === 0 && s.lastSeen < cutoff) this.all.delete(id);
+      }
+    }
+  }
+}

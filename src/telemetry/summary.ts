@@ -1,0 +1,119 @@
+/**
+ * A mergeable summary of metric values: count, sum, min, max, and a log-bucketed histogram good for
+ * percentiles within 1% relative error (the DDSketch idea), whatever the number of values.
+ */
+const GAMMA = 1.02;
+const LOG_GAMMA = Math.log(GAMMA);
+
+export interface SummaryJson {
+  n: number;
+  s: number;
+  lo: number;
+  hi: number;
+  /** Positive bins: index → count. */
+  p: Record<string, number>;
+  /** Negative bins (by the magnitude's index). */
+  m: Record<string, number>;
+  z: number;
+}
+
+export class Summary {
+  count = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+  private readonly positive = new Map<number, number>();
+  private readonly negative = new Map<number, number>();
+  private zeros = 0;
+
+  add(value: number, count = 1): void {
+    if (!Number.isFinite(value) || count <= 0) return;
+    this.count += count;
+    this.sum += value * count;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+    if (value === 0) this.zeros += count;
+    else {
+      const bins = value > 0 ? this.positive : this.negative;
+      const index = Math.ceil(Math.log(Math.abs(value)) / LOG_GAMMA);
+      bins.set(index, (bins.get(index) ?? 0) + count);
+    }
+  }
+
+  /** Adds pre-aggregated values (PutMetricData's StatisticValues): no histogram, so percentiles use the mean. */
+  addStatistics(s: { sampleCount: number; sum: number; minimum: number; maximum: number }): void {
+    if (s.sampleCount <= 0) return;
+    this.count += s.sampleCount;
+    this.sum += s.sum;
+    this.min = Math.min(this.min, s.minimum);
+    this.max = Math.max(this.max, s.maximum);
+    const mean = s.sum / s.sampleCount;
+    if (mean === 0) this.zeros += s.sampleCount;
+    else {
+      const bins = mean > 0 ? this.positive : this.negative;
+      const index = Math.ceil(Math.log(Math.abs(mean)) / LOG_GAMMA);
+      bins.set(index, (bins.get(index) ?? 0) + s.sampleCount);
+    }
+  }
+
+  merge(other: Summary): void {
+    if (other.count === 0) return;
+    this.count += other.count;
+    this.sum += other.sum;
+    this.min = Math.min(this.min, other.min);
+    this.max = Math.max(this.max, other.max);
+    this.zeros += other.zeros;
+    for (const [i, c] of other.positive) this.positive.set(i, (this.positive.get(i) ?? 0) + c);
+    for (const [i, c] of other.negative) this.negative.set(i, (this.negative.get(i) ?? 0) + c);
+  }
+
+  /** The value at percentile `p` (0–100). */
+  percentile(p: number): number {
+    if (this.count === 0) return NaN;
+    const rank = (Math.min(100, Math.max(0, p)) / 100) * (this.count - 1);
+    let seen = 0;
+    const within = (v: number) => Math.min(this.max, Math.max(this.min, v));
+    const negatives = [...this.negative.keys()].sort((a, b) => b - a);
+    for (const i of negatives) {
+      seen += this.negative.get(i)!;
+      if (seen > rank) return within(-binValue(i));
+    }
+    seen += this.zeros;
+    if (seen > rank) return within(0);
+    const positives = [...this.positive.keys()].sort((a, b) => a - b);
+    for (const i of positives) {
+      seen += this.positive.get(i)!;
+      if (seen > rank) return within(binValue(i));
+    }
+    return this.max;
+  }
+
+  toJSON(): SummaryJson {
+    return {
+      n: this.count,
+      s: this.sum,
+      lo: this.min,
+      hi: this.max,
+      p: Object.fromEntries(this.positive),
+      m: Object.fromEntries(this.negative),
+      z: this.zeros,
+    };
+  }
+
+  static fromJSON(json: SummaryJson): Summary {
+    const s = new Summary();
+    s.count = json.n;
+    s.sum = json.s;
+    s.min = json.lo;
+    s.max = json.hi;
+    s.zeros = json.z;
+    for (const [i, c] of Object.entries(json.p)) s.positive.set(Number(i), c);
+    for (const [i, c] of Object.entries(json.m)) s.negative.set(Number(i), c);
+    return s;
+  }
+}
+
+/** The representative value of a bin: the point with equal relative error to both ends. */
+function binValue(index: number): number {
+  return (2 * Math.pow(GAMMA, index)) / (GAMMA + 1);
+}

@@ -246,6 +246,7 @@ export class ExecutionEnvironment {
       'lambda-runtime-trace-id': request.traceId,
     };
     if (request.clientContext) headers['lambda-runtime-client-context'] = request.clientContext;
+    headers['content-length'] = String(request.payload.byteLength);
     res.writeHead(200, headers).end(request.payload);
   }
 

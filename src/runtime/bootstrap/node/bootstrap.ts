@@ -3,47 +3,110 @@
  * Runtime API to the server like AWS's own runtime interface client: load the handler, then loop on
  * `next` → run → report. It imports nothing from Versa, so it starts as fast as Node itself does.
  */
-import http from 'node:http';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 
 const API = process.env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001';
 const [apiHost, apiPort] = API.split(':') as [string, string];
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const TASK_ROOT = process.env.LAMBDA_TASK_ROOT ?? process.cwd();
 const HANDLER = process.env._HANDLER ?? '';
 
 interface ApiResponse {
   status: number;
-  headers: http.IncomingHttpHeaders;
+  headers: Record<string, string>;
   body: string;
 }
 
-function call(method: string, urlPath: string, body?: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: apiHost,
-        port: Number(apiPort),
-        method,
-        path: `/2018-06-01${urlPath}`,
-        agent,
-        headers:
-          body === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+/**
+ * A minimal HTTP/1.1 client for the Runtime API over one keep-alive socket. Node's `http` client costs
+ * several times more CPU per request, and every invocation makes two requests. The socket is unref'd
+ * while idle so that an empty event loop still means "the handler is done" (beforeExit below).
+ */
+class RuntimeClient {
+  private socket: net.Socket | undefined;
+  private buffer: Buffer = Buffer.alloc(0);
+  private pending: { resolve: (r: ApiResponse) => void; reject: (e: Error) => void } | undefined;
+
+  call(method: string, urlPath: string, body?: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    const socket = this.connect();
+    const payload = body === undefined ? undefined : Buffer.from(body);
+    let head = `${method} /2018-06-01${urlPath} HTTP/1.1\r\nHost: ${API}\r\n`;
+    for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+    if (payload) head += `Content-Type: application/json\r\nContent-Length: ${payload.length}\r\n`;
+    head += '\r\n';
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      socket.ref();
+      socket.write(payload ? Buffer.concat([Buffer.from(head), payload]) : head);
+    });
+  }
+
+  private connect(): net.Socket {
+    if (this.socket && !this.socket.destroyed) return this.socket;
+    const socket = net.connect(Number(apiPort), apiHost);
+    socket.setNoDelay(true);
+    this.buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+      this.tryParse();
+    });
+    const fail = (err: Error) => {
+      this.socket = undefined;
+      const p = this.pending;
+      this.pending = undefined;
+      p?.reject(err);
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('runtime API connection closed')));
+    this.socket = socket;
+    return socket;
+  }
+
+  private tryParse(): void {
+    const end = this.buffer.indexOf('\r\n\r\n');
+    if (end < 0 || !this.pending) return;
+    const lines = this.buffer.subarray(0, end).toString('latin1').split('\r\n');
+    const status = Number(lines[0]?.split(' ')[1] ?? 0);
+    const headers: Record<string, string> = {};
+    for (const line of lines.slice(1)) {
+      const i = line.indexOf(':');
+      if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    }
+    let rest = this.buffer.subarray(end + 4);
+    let body: Buffer;
+    if (headers['transfer-encoding']?.toLowerCase() === 'chunked') {
+      const parts: Buffer[] = [];
+      for (;;) {
+        const lineEnd = rest.indexOf('\r\n');
+        if (lineEnd < 0) return;
+        const size = parseInt(rest.subarray(0, lineEnd).toString('latin1'), 16);
+        if (rest.length < lineEnd + 2 + size + 2) return;
+        parts.push(rest.subarray(lineEnd + 2, lineEnd + 2 + size));
+        rest = rest.subarray(lineEnd + 2 + size + 2);
+        if (size === 0) break;
+      }
+      body = Buffer.concat(parts);
+    } else {
+      const length = Number(headers['content-length'] ?? 0);
+      if (rest.length < length) return;
+      body = rest.subarray(0, length);
+      rest = rest.subarray(length);
+    }
+    this.buffer = Buffer.from(rest);
+    const p = this.pending;
+    this.pending = undefined;
+    this.socket?.unref();
+    if (headers.connection?.toLowerCase() === 'close') this.socket?.destroy();
+    p.resolve({ status, headers, body: body.toString('utf8') });
+  }
 }
+
+const client = new RuntimeClient();
+const call = (method: string, urlPath: string, body?: string, headers?: Record<string, string>) =>
+  client.call(method, urlPath, body, headers);
 
 interface ErrorBody {
   errorType: string;
@@ -216,7 +279,7 @@ function runOnce(handler: Handler, next: ApiResponse): Promise<void> {
   });
 }
 
-function parseHeaderJson(value: string | string[] | undefined): unknown {
+function parseHeaderJson(value: string | undefined): unknown {
   if (typeof value !== 'string' || value === '') return undefined;
   try {
     return JSON.parse(value) as unknown;

@@ -94,7 +94,9 @@ export function payloadOf(out: { Payload?: Uint8Array }): unknown {
 }
 
 /** Runs `fn` and returns the error it throws (failing if it does not). */
-export async function errorOf(fn: () => Promise<unknown>): Promise<{ name: string; message: string; $metadata?: { httpStatusCode?: number } }> {
+export async function errorOf(
+  fn: () => Promise<unknown>,
+): Promise<{ name: string; message: string; $metadata?: { httpStatusCode?: number } }> {
   try {
     await fn();
   } catch (err) {

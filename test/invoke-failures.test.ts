@@ -58,7 +58,9 @@ describe('Invoke: failure modes', () => {
     assert.notEqual((next.payload as { pid: number }).pid, pid);
     // The killed runtime's exit did not report the timed-out invocation a second time.
     const requestId = /^RequestId: (\S+) /.exec(err.errorMessage)?.[1] ?? '';
-    const ends = t.server.services.logs.groupEvents('/aws/lambda/times-out').filter((e) => e.message === `END RequestId: ${requestId}`);
+    const ends = (await t.server.services.logs.groupEvents('/aws/lambda/times-out')).filter(
+      (e) => e.message === `END RequestId: ${requestId}`,
+    );
     assert.equal(ends.length, 1);
     await assertServing();
   });
@@ -191,11 +193,13 @@ describe('Invoke: failure modes', () => {
     await createFunction(t.lambda, 'event-fails', { 'index.js': 'exports.handler = async () => { throw new Error("always"); };\n' });
     const out = await invoke(t.lambda, 'event-fails', {}, { InvocationType: 'Event' });
     assert.equal(out.statusCode, 202);
-    const starts = () => t.server.services.logs.groupEvents('/aws/lambda/event-fails').filter((e) => e.message.startsWith('START ')).length;
-    const ends = () => t.server.services.logs.groupEvents('/aws/lambda/event-fails').filter((e) => e.message.startsWith('REPORT ')).length;
-    await waitFor('three attempts', () => ends() >= 3);
+    const starts = async () =>
+      (await t.server.services.logs.groupEvents('/aws/lambda/event-fails')).filter((e) => e.message.startsWith('START ')).length;
+    const ends = async () =>
+      (await t.server.services.logs.groupEvents('/aws/lambda/event-fails')).filter((e) => e.message.startsWith('REPORT ')).length;
+    await waitFor('three attempts', async () => (await ends()) >= 3);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal(starts(), 3);
+    assert.equal(await starts(), 3);
     await assertServing();
   });
 
@@ -220,7 +224,7 @@ describe('Invoke: failure modes', () => {
       pids.add((out.payload as { pid: number }).pid);
     }
     assert.equal(pids.size, 5, 'an exited runtime was used again');
-    const events = t.server.services.logs.groupEvents('/aws/lambda/one-shot');
+    const events = await t.server.services.logs.groupEvents('/aws/lambda/one-shot');
     assert.equal(events.filter((e) => e.message.startsWith('START ')).length, 5);
     assert.equal(events.filter((e) => e.message.startsWith('REPORT ')).length, 5);
     await assertServing();
@@ -235,7 +239,7 @@ describe('Invoke: failure modes', () => {
       new RegExp(`^RequestId: ${REQUEST_ID} Error: Couldn't find valid bootstrap\\(s\\): \\[\\S+/bootstrap\\]$`),
     );
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const reports = t.server.services.logs.groupEvents('/aws/lambda/no-bootstrap').filter((e) => e.message.startsWith('REPORT '));
+    const reports = (await t.server.services.logs.groupEvents('/aws/lambda/no-bootstrap')).filter((e) => e.message.startsWith('REPORT '));
     assert.equal(reports.length, 1, 'the failed start was reported more than once');
     await assertServing();
   });

@@ -286,8 +286,8 @@ describe('Invoke: invocation types', () => {
   const printer = {
     'index.js': 'exports.handler = async (event) => { console.log("ran with marker " + event.marker); return "done"; };\n',
   };
-  const printed = (name: string, marker: string) =>
-    t.server.services.logs.groupEvents(`/aws/lambda/${name}`).some((e) => e.message.includes(`ran with marker ${marker}`));
+  const printed = async (name: string, marker: string) =>
+    (await t.server.services.logs.groupEvents(`/aws/lambda/${name}`)).some((e) => e.message.includes(`ran with marker ${marker}`));
 
   it('Invoke: InvocationType Event answers 202 at once and runs the function in the background', async () => {
     await createFunction(t.lambda, 'event-invoke', printer);
@@ -305,8 +305,8 @@ describe('Invoke: invocation types', () => {
     // A RequestResponse invoke afterwards runs; by the time it answers a DryRun that had run would have printed too.
     const normal = await invoke(t.lambda, 'dry-run', { marker: 'd-2' });
     assert.equal(normal.payload, 'done');
-    assert.ok(printed('dry-run', 'd-2'));
-    assert.ok(!printed('dry-run', 'd-1'), 'the DryRun invocation ran the function');
-    assert.equal(t.server.services.logs.groupEvents('/aws/lambda/dry-run').filter((e) => e.message.startsWith('START ')).length, 1);
+    assert.ok(await printed('dry-run', 'd-2'));
+    assert.ok(!(await printed('dry-run', 'd-1')), 'the DryRun invocation ran the function');
+    assert.equal((await t.server.services.logs.groupEvents('/aws/lambda/dry-run')).filter((e) => e.message.startsWith('START ')).length, 1);
   });
 });

@@ -26,7 +26,10 @@ describe('tutorial 000: versions and aliases', () => {
 
   it('walks create → publish 1 and 2 → aliases → 50/50 split → promote → restart', async () => {
     const name = 'lambda-version-demo';
-    await createFunction(t.lambda, name, source('this is version one.'), { Runtime: 'python3.12', Handler: 'lambda_function.lambda_handler' });
+    await createFunction(t.lambda, name, source('this is version one.'), {
+      Runtime: 'python3.12',
+      Handler: 'lambda_function.lambda_handler',
+    });
     const first = await t.lambda.send(new InvokeCommand({ FunctionName: name }));
     assert.equal(payloadOf(first), 'this is version one.');
     assert.equal(first.ExecutedVersion, '$LATEST');
@@ -50,7 +53,9 @@ describe('tutorial 000: versions and aliases', () => {
     assert.deepEqual(await answer('test'), { text: 'this is version two.', version: '2' });
     assert.deepEqual(await answer('prod'), { text: 'this is version one.', version: '1' });
 
-    await t.lambda.send(new UpdateAliasCommand({ FunctionName: name, Name: 'prod', RoutingConfig: { AdditionalVersionWeights: { '2': 0.5 } } }));
+    await t.lambda.send(
+      new UpdateAliasCommand({ FunctionName: name, Name: 'prod', RoutingConfig: { AdditionalVersionWeights: { '2': 0.5 } } }),
+    );
     const counts: Record<string, number> = {};
     for (let i = 0; i < 200; i++) {
       const { text, version } = await answer('prod');
@@ -60,7 +65,9 @@ describe('tutorial 000: versions and aliases', () => {
     // 200 fair coin flips land within 100 ± 40 with probability far above 1 - 1e-8.
     assert.ok(counts['1']! > 60 && counts['2']! > 60, `split was ${JSON.stringify(counts)}`);
 
-    await t.lambda.send(new UpdateAliasCommand({ FunctionName: name, Name: 'prod', FunctionVersion: '2', RoutingConfig: { AdditionalVersionWeights: {} } }));
+    await t.lambda.send(
+      new UpdateAliasCommand({ FunctionName: name, Name: 'prod', FunctionVersion: '2', RoutingConfig: { AdditionalVersionWeights: {} } }),
+    );
     const prod = await t.lambda.send(new GetAliasCommand({ FunctionName: name, Name: 'prod' }));
     assert.equal(prod.FunctionVersion, '2');
     assert.equal(prod.RoutingConfig, undefined);
@@ -70,9 +77,19 @@ describe('tutorial 000: versions and aliases', () => {
     const fn = await t.lambda.send(new GetFunctionCommand({ FunctionName: name }));
     assert.equal(fn.Configuration?.State, 'Active');
     const versions = await t.lambda.send(new ListVersionsByFunctionCommand({ FunctionName: name }));
-    assert.deepEqual(versions.Versions?.map((v) => v.Version), ['$LATEST', '1', '2']);
+    assert.deepEqual(
+      versions.Versions?.map((v) => v.Version),
+      ['$LATEST', '1', '2'],
+    );
     const aliases = await t.lambda.send(new ListAliasesCommand({ FunctionName: name }));
-    assert.deepEqual(aliases.Aliases?.map((a) => [a.Name, a.FunctionVersion]), [['dev', '$LATEST'], ['prod', '2'], ['test', '2']]);
+    assert.deepEqual(
+      aliases.Aliases?.map((a) => [a.Name, a.FunctionVersion]),
+      [
+        ['dev', '$LATEST'],
+        ['prod', '2'],
+        ['test', '2'],
+      ],
+    );
     assert.deepEqual(await answer('1'), { text: 'this is version one.', version: '1' });
     assert.deepEqual(await answer('prod'), { text: 'this is version two.', version: '2' });
   });

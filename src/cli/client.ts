@@ -1,4 +1,5 @@
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 
 /** The server the CLI talks to: --endpoint-url, else AWS_ENDPOINT_URL, else the default local port. */
@@ -19,6 +20,10 @@ export function lambdaClient(endpoint: string): LambdaClient {
 
 export function apiGatewayClient(endpoint: string): APIGatewayClient {
   return new APIGatewayClient({ endpoint, region: region(), credentials, maxAttempts: 1 });
+}
+
+export function logsClient(endpoint: string): CloudWatchLogsClient {
+  return new CloudWatchLogsClient({ endpoint, region: region(), credentials, maxAttempts: 1 });
 }
 
 /** Where a stage answers on a Versa server. */

@@ -3,6 +3,8 @@ import { startCommand } from './start.js';
 import { invokeCommand } from './invoke.js';
 import { canaryCommand } from './canary.js';
 import { apisCommand } from './apis.js';
+import { logsCommand } from './logs.js';
+import { alarmsCommand } from './alarms.js';
 
 const USAGE = `Usage: versa <command> [options]
 
@@ -17,10 +19,14 @@ Commands:
       --payload JSON            the event (default {})
       --count N                 invoke N times and print how many each version served
       --endpoint-url URL        the Versa server (default $AWS_ENDPOINT_URL or http://127.0.0.1:4566)
+  logs FUNCTION               Print the function's log events, across its streams, in time order
+      --follow                  keep printing new events until Ctrl-C
+      --since 10m               only events from the last N s, m, h, d or w
   apis                        List REST APIs with each stage's URL, deployment and canary share
   canary API_ID STAGE --percent N    Send N% of a stage's requests to its canary
   canary promote API_ID STAGE        Promote the canary's deployment to the stage
   canary remove API_ID STAGE         Remove the stage's canary settings
+  alarms [--state S]          List metric alarms with their state and why
   help                        Show this help
 
 Commands that talk to a server take --endpoint-url (default $AWS_ENDPOINT_URL or http://127.0.0.1:4566).
@@ -34,10 +40,14 @@ export async function main(argv: string[]): Promise<number> {
       return startCommand(rest);
     case 'invoke':
       return invokeCommand(rest);
+    case 'logs':
+      return logsCommand(rest);
     case 'apis':
       return apisCommand(rest);
     case 'canary':
       return canaryCommand(rest);
+    case 'alarms':
+      return alarmsCommand(rest);
     case undefined:
     case 'help':
     case '--help':

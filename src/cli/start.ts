@@ -13,6 +13,7 @@ export async function startCommand(args: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       'time-scale': { type: 'string' },
       'max-environments': { type: 'string' },
+      'retention-days': { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
@@ -24,6 +25,7 @@ export async function startCommand(args: string[]): Promise<number> {
       dataDir: values['data-dir'],
       timeScale: values['time-scale'],
       maxEnvironments: values['max-environments'],
+      retentionDays: values['retention-days'],
       logLevel: values['log-level'],
     });
   } catch (err) {

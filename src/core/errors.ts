@@ -18,7 +18,7 @@ export const ERROR_CATALOGUE = {
   UnknownOperationException: { status: 404, fault: 'client' },
   SerializationException: { status: 400, fault: 'client' },
   AccessDeniedException: { status: 403, fault: 'client' },
-  // Lambda
+  // Lambda (and CloudWatch Logs, whose JSON-RPC codec always writes `message` and answers 400)
   ResourceNotFoundException: { status: 404, fault: 'client', messageKey: 'Message' },
   InvalidParameterValueException: { status: 400, fault: 'client' },
   ResourceConflictException: { status: 409, fault: 'client' },
@@ -30,11 +30,22 @@ export const ERROR_CATALOGUE = {
   UnsupportedMediaTypeException: { status: 415, fault: 'client' },
   CodeStorageExceededException: { status: 400, fault: 'client' },
   ServiceException: { status: 500, fault: 'server', messageKey: 'Message' },
+  // CloudWatch (shape names; the query protocol's codes are mapped in its codec)
+  MissingRequiredParameterException: { status: 400, fault: 'client' },
+  InvalidParameterCombinationException: { status: 400, fault: 'client' },
+  ResourceNotFound: { status: 404, fault: 'client' },
+  InvalidFormatFault: { status: 400, fault: 'client' },
+  InvalidNextToken: { status: 400, fault: 'client' },
+  LimitExceededFault: { status: 400, fault: 'client' },
+  InternalServiceFault: { status: 500, fault: 'server' },
   // API Gateway
   NotFoundException: { status: 404, fault: 'client' },
   BadRequestException: { status: 400, fault: 'client' },
   ConflictException: { status: 409, fault: 'client' },
   LimitExceededException: { status: 429, fault: 'client' },
+  // CloudWatch Logs
+  ResourceAlreadyExistsException: { status: 400, fault: 'client' },
+  InvalidParameterException: { status: 400, fault: 'client' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

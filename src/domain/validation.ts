@@ -1,4 +1,4 @@
-import { PlatformError } from '../core/errors.js';
+import { PlatformError, type ErrorCode } from '../core/errors.js';
 
 /**
  * Collects constraint violations the way AWS reports them: one ValidationException whose message lists
@@ -32,9 +32,10 @@ export class Violations {
     return this;
   }
 
-  throwIfAny(): void {
+  /** Throws the collected violations as one error: ValidationException, or the code a service uses instead. */
+  throwIfAny(code: ErrorCode = 'ValidationException'): void {
     if (this.items.length === 0) return;
     const n = this.items.length;
-    throw new PlatformError('ValidationException', `${n} validation error${n === 1 ? '' : 's'} detected: ${this.items.join('; ')}`);
+    throw new PlatformError(code, `${n} validation error${n === 1 ? '' : 's'} detected: ${this.items.join('; ')}`);
   }
 }

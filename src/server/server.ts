@@ -28,6 +28,7 @@ import type { Store } from '../store/store.js';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.js';
 import { LambdaMetrics } from '../telemetry/lambda-metrics.js';
 import { LogSink } from '../telemetry/log-sink.js';
+import { AlarmService } from '../telemetry/alarms.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { renderPrometheus } from '../telemetry/prometheus.js';
 
@@ -46,6 +47,7 @@ export interface RunningServer {
     restApis: RestApiService;
     gateway: GatewayDataPlane;
     metrics: Metrics;
+    alarms: AlarmService;
     logs: LogSink;
     store: Store;
     clock: Clock;
@@ -71,7 +73,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
 
   const registry = new FunctionRegistry(store);
   const functions = new FunctionService(store, registry, clock);
-  const logs = new LogSink(() => clock.now());
+  const logs = new LogSink({ store, clock, logger, retentionDays: options.retentionDays });
+  logs.start();
   const codeCache = new CodeCache(path.join(options.dataDir, 'code'), (sha) => store.code.get(sha));
 
   const server = http.createServer();
@@ -124,6 +127,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     memoryWindowMs: Math.min(options.retentionDays * DAY_MS, 3 * 3_600_000),
   });
   metrics.start();
+  const alarms = new AlarmService(store, metrics, clock, logger);
+  alarms.start();
   const lambdaMetrics = new LambdaMetrics(metrics);
   const gatewayMetrics = new GatewayMetrics(metrics);
   const invocations = new InvocationService(registry, environments, random, lambdaMetrics, logger);
@@ -151,7 +156,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     }
     return restJsonError(new PlatformError('ResourceNotFoundException', `Nothing at ${req.path}.`));
   };
-  const cloudWatch = cloudWatchApi({ logger });
+  const cloudWatch = cloudWatchApi({ metrics, alarms, logger });
   const handle = frontDoor({
     lambda: lambdaApi({ functions, invocations, logger }),
     apiGateway: apiGatewayApi({ restApis, dataPlane: gateway, logger }),
@@ -212,6 +217,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const close = () =>
     (closing ??= (async () => {
       await environments.close();
+      await logs.close();
+      await alarms.close();
       await metrics.close();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => {
@@ -223,5 +230,11 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       await store.close();
     })());
 
-  return { url, port, options, services: { functions, invocations, environments, restApis, gateway, metrics, logs, store, clock }, close };
+  return {
+    url,
+    port,
+    options,
+    services: { functions, invocations, environments, restApis, gateway, metrics, alarms, logs, store, clock },
+    close,
+  };
 }

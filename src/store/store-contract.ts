@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
+import type { LogEventQuery } from '../telemetry/log-types.js';
 import type { Store } from './store.js';
 
 const spec = (sha: string) => ({
@@ -152,6 +153,165 @@ export function storeContract(
       store = await reopen();
       assert.equal(await store.settings.get('timeScale'), '60');
       assert.equal((await store.functions.get('b'))?.revisionId, 'r2');
+    });
+
+    it('logs: append creates groups and streams, keeps stream statistics, lists by name', async () => {
+      const ev = (groupName: string, streamName: string, timestamp: number, message: string, ingestionTime = timestamp + 1) => ({
+        groupName,
+        streamName,
+        timestamp,
+        message,
+        ingestionTime,
+      });
+      await store.logs.append([
+        ev('/aws/lambda/b', 's1', 100, 'hello', 150),
+        ev('/aws/lambda/b', 's1', 90, 'héllo'),
+        ev('/aws/lambda/b', 's2', 200, 'x'),
+        ev('/aws/lambda/a', 's1', 300, 'y'),
+        ev('/custom', 's', 5, 'z'),
+      ]);
+      const b = await store.logs.getGroup('/aws/lambda/b');
+      assert.deepEqual(b, { name: '/aws/lambda/b', createdAt: 150, retentionInDays: undefined, storedBytes: 5 + 6 + 1 });
+      assert.deepEqual(await store.logs.getStream('/aws/lambda/b', 's1'), {
+        groupName: '/aws/lambda/b',
+        name: 's1',
+        createdAt: 150,
+        firstEventAt: 90,
+        lastEventAt: 100,
+        lastIngestionAt: 150,
+        storedBytes: 11,
+      });
+      assert.deepEqual(
+        (await store.logs.listGroups()).map((g) => g.name),
+        ['/aws/lambda/a', '/aws/lambda/b', '/custom'],
+      );
+      assert.deepEqual(
+        (await store.logs.listGroups({ prefix: '/aws/', after: '/aws/lambda/a', limit: 5 })).map((g) => g.name),
+        ['/aws/lambda/b'],
+      );
+      assert.deepEqual(
+        (await store.logs.listGroups({ limit: 1 })).map((g) => g.name),
+        ['/aws/lambda/a'],
+      );
+      assert.deepEqual(
+        (await store.logs.listStreams('/aws/lambda/b')).map((s) => s.name),
+        ['s1', 's2'],
+      );
+      assert.deepEqual(
+        (await store.logs.listStreams('/aws/lambda/b', 's2')).map((s) => s.name),
+        ['s2'],
+      );
+      assert.equal(await store.logs.getGroup('/nope'), undefined);
+      assert.equal(await store.logs.getStream('/aws/lambda/b', 'nope'), undefined);
+      assert.deepEqual(await store.logs.listStreams('/nope'), []);
+    });
+
+    it('logs: events in (timestamp, seq) order, filtered by stream, prefix, time, position and direction', async () => {
+      const g = '/q';
+      await store.logs.append(
+        [
+          ['a-1', 10, 'one'],
+          ['a-1', 10, 'two'],
+          ['b-1', 10, 'three'],
+          ['a-2', 20, 'four'],
+          ['a-1', 5, 'zero'],
+        ].map(([streamName, timestamp, message]) => ({
+          groupName: g,
+          streamName: streamName as string,
+          timestamp: timestamp as number,
+          message: message as string,
+          ingestionTime: 1,
+        })),
+      );
+      const messages = async (q: Partial<LogEventQuery>) =>
+        (await store.logs.events({ groupName: g, limit: 100, ...q })).map((e) => e.message);
+      assert.deepEqual(await messages({}), ['zero', 'one', 'two', 'three', 'four']);
+      assert.deepEqual(await messages({ descending: true, limit: 2 }), ['four', 'three']);
+      assert.deepEqual(await messages({ streamNames: ['a-1'] }), ['zero', 'one', 'two']);
+      assert.deepEqual(await messages({ streamNames: ['a-2', 'b-1'] }), ['three', 'four']);
+      assert.deepEqual(await messages({ streamNames: [] }), []);
+      assert.deepEqual(await messages({ streamPrefix: 'a-' }), ['zero', 'one', 'two', 'four']);
+      assert.deepEqual(await messages({ from: 10, to: 20 }), ['one', 'two', 'three']);
+      const all = await store.logs.events({ groupName: g, limit: 100 });
+      const two = all[2]!;
+      assert.equal(two.message, 'two');
+      assert.equal(two.streamName, 'a-1');
+      assert.equal(two.ingestionTime, 1);
+      assert.ok(all.every((e, i) => i === 0 || e.seq !== all[i - 1]!.seq));
+      assert.deepEqual(await messages({ after: { timestamp: two.timestamp, seq: two.seq } }), ['three', 'four']);
+      assert.deepEqual(await messages({ before: { timestamp: two.timestamp, seq: two.seq }, descending: true }), ['one', 'zero']);
+      assert.deepEqual(await messages({ groupName: '/missing' }), []);
+    });
+
+    it('logs: create refuses duplicates, retention is set and cleared, delete takes streams and events', async () => {
+      assert.equal(await store.logs.createGroup('/made', 7), true);
+      assert.equal(await store.logs.createGroup('/made', 8), false);
+      assert.equal((await store.logs.getGroup('/made'))?.createdAt, 7);
+      assert.equal(await store.logs.createStream('/made', 'st', 9), true);
+      assert.equal(await store.logs.createStream('/made', 'st', 10), false);
+      assert.equal(await store.logs.createStream('/no-group', 'st', 10), false);
+      assert.deepEqual(await store.logs.getStream('/made', 'st'), {
+        groupName: '/made',
+        name: 'st',
+        createdAt: 9,
+        firstEventAt: undefined,
+        lastEventAt: undefined,
+        lastIngestionAt: undefined,
+        storedBytes: 0,
+      });
+      assert.equal(await store.logs.setRetention('/made', 30), true);
+      assert.equal((await store.logs.getGroup('/made'))?.retentionInDays, 30);
+      assert.equal(await store.logs.setRetention('/made', undefined), true);
+      assert.equal((await store.logs.getGroup('/made'))?.retentionInDays, undefined);
+      assert.equal(await store.logs.setRetention('/no-group', 30), false);
+
+      await store.logs.append([{ groupName: '/made', streamName: 'st', timestamp: 1, message: 'm', ingestionTime: 1 }]);
+      assert.equal(await store.logs.deleteGroup('/made'), true);
+      assert.equal(await store.logs.deleteGroup('/made'), false);
+      assert.equal(await store.logs.getGroup('/made'), undefined);
+      // Written again, the group starts empty.
+      await store.logs.append([{ groupName: '/made', streamName: 'other', timestamp: 2, message: 'n', ingestionTime: 2 }]);
+      assert.deepEqual(
+        (await store.logs.listStreams('/made')).map((s) => s.name),
+        ['other'],
+      );
+      assert.deepEqual(
+        (await store.logs.events({ groupName: '/made', limit: 10 })).map((e) => e.message),
+        ['n'],
+      );
+    });
+
+    it('logs: deleteEventsBefore drops one group’s older events and recounts its bytes; seq never repeats', async () => {
+      await store.logs.append(
+        [1, 2, 3, 4].flatMap((t) => [
+          { groupName: '/old', streamName: 's', timestamp: t * 100, message: `m${t}`, ingestionTime: t },
+          { groupName: '/kept', streamName: 's', timestamp: t * 100, message: `m${t}`, ingestionTime: t },
+        ]),
+      );
+      const before = await store.logs.events({ groupName: '/old', limit: 10 });
+      assert.equal(await store.logs.deleteEventsBefore('/old', 300), 2);
+      assert.equal(await store.logs.deleteEventsBefore('/missing', 300), 0);
+      assert.deepEqual(
+        (await store.logs.events({ groupName: '/old', limit: 10 })).map((e) => e.message),
+        ['m3', 'm4'],
+      );
+      assert.equal((await store.logs.events({ groupName: '/kept', limit: 10 })).length, 4);
+      assert.equal((await store.logs.getGroup('/old'))?.storedBytes, 4);
+      assert.equal((await store.logs.getStream('/old', 's'))?.firstEventAt, 300);
+      await store.logs.append([{ groupName: '/old', streamName: 's', timestamp: 50, message: 'late', ingestionTime: 5 }]);
+      const late = (await store.logs.events({ groupName: '/old', limit: 1 }))[0]!;
+      assert.equal(late.message, 'late');
+      assert.ok(before.every((e) => e.seq < late.seq));
+    });
+
+    it('logs: survive closing and opening again', async () => {
+      await store.close();
+      store = await reopen();
+      assert.deepEqual(
+        (await store.logs.events({ groupName: '/q', limit: 100, streamNames: ['a-1'] })).map((e) => e.message),
+        ['zero', 'one', 'two'],
+      );
+      assert.equal((await store.logs.getStream('/aws/lambda/b', 's1'))?.lastEventAt, 100);
     });
   });
 }

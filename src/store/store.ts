@@ -2,6 +2,7 @@ import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambd
 import type { DeploymentDoc, RestApiDoc, StageDoc } from '../domain/rest-api.js';
 import type { AlarmDoc, AlarmHistoryItem } from '../telemetry/alarm-types.js';
 import type { MetricPoint, MetricSeriesDoc } from '../telemetry/metric-types.js';
+import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../telemetry/log-types.js';
 
 /**
  * The persistence boundary. Every method is async so that a networked database can implement the same
@@ -19,6 +20,7 @@ export interface Store {
   readonly stages: StageRepository;
   readonly metrics: MetricRepository;
   readonly alarms: AlarmRepository;
+  readonly logs: LogRepository;
   /**
    * Runs `work` atomically: every write through the `tx` store commits together or not at all, and no
    * other store operation interleaves with it.
@@ -125,4 +127,31 @@ export interface AlarmRepository {
   /** History newest first, optionally of one alarm and within [from, to]. */
   history(filter: { alarmName?: string; from?: number; to?: number }): Promise<AlarmHistoryItem[]>;
   deleteHistoryBefore(timestamp: number): Promise<void>;
+}
+
+/** CloudWatch Logs: log groups, their streams, and each stream's events. */
+export interface LogRepository {
+  getGroup(name: string): Promise<LogGroupRecord | undefined>;
+  /** Groups ordered by name: those starting with `prefix`, after the name `after`, at most `limit`. */
+  listGroups(filter?: { prefix?: string; after?: string; limit?: number }): Promise<LogGroupRecord[]>;
+  /** Creates an empty group; false when it already exists. */
+  createGroup(name: string, createdAt: number): Promise<boolean>;
+  /** Sets, or clears with undefined, a group's retention policy; false when there is no such group. */
+  setRetention(name: string, days: number | undefined): Promise<boolean>;
+  /** Deletes a group with its streams and events; false when there is no such group. */
+  deleteGroup(name: string): Promise<boolean>;
+  getStream(groupName: string, name: string): Promise<LogStreamRecord | undefined>;
+  /** A group's streams ordered by name, optionally only those starting with `prefix`. */
+  listStreams(groupName: string, prefix?: string): Promise<LogStreamRecord[]>;
+  /** Creates an empty stream in an existing group; false when the stream exists or the group does not. */
+  createStream(groupName: string, name: string, createdAt: number): Promise<boolean>;
+  /**
+   * Appends events atomically, creating missing groups and streams (created at the event's ingestion
+   * time), and keeps each stream's first/last event time, last ingestion time and stored bytes.
+   */
+  append(events: readonly NewLogEvent[]): Promise<void>;
+  /** A group's events in (timestamp, seq) order, or the reverse when `descending`. */
+  events(query: LogEventQuery): Promise<LogEventRecord[]>;
+  /** Drops a group's events with timestamp < `before`, updating its streams' stored bytes; returns how many. */
+  deleteEventsBefore(groupName: string, before: number): Promise<number>;
 }

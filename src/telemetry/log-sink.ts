@@ -1,64 +1,302 @@
 /**
- * Where function log lines go: log groups (`/aws/lambda/<name>`) holding streams (one per execution
- * environment) of timestamped events. Kept in memory, bounded per group; the CloudWatch Logs API reads
- * from here.
+ * Where log lines go: log groups (`/aws/lambda/<name>` for functions) holding streams (one per execution
+ * environment) of timestamped events, persisted in the store. The CloudWatch Logs API reads from here.
+ *
+ * `append` is the hot path: it only pushes onto an in-memory buffer. The buffer is written to the store in
+ * one batch every `flushIntervalMs` of real time, or as soon as it holds `flushAtEvents` events. Every
+ * other operation runs under one lock and flushes the buffer first, so reads see every event appended
+ * before them and control operations (delete a group, apply retention) never race a batch in flight.
  */
-export interface LogEvent {
-  timestamp: number;
-  message: string;
-  ingestionTime: number;
+import type { Clock } from '../core/clock.js';
+import { PlatformError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Store } from '../store/store.js';
+import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from './log-types.js';
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const RETENTION_DAYS: readonly number[] = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+const DAY_MS = 86_400_000;
+/** PutLogEvents refuses events more than this far ahead of the platform clock... */
+const TOO_NEW_MS = 2 * 3_600_000;
+/** ...or older than this. */
+const TOO_OLD_MS = 14 * DAY_MS;
+
+export interface LogSinkOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** Days of platform time events are kept; a group's retention policy can only shorten it. */
+  retentionDays: number;
+  /** Real milliseconds between flushes of the buffer (default 500). */
+  flushIntervalMs?: number;
+  /** Flush as soon as the buffer holds this many events (default 1000). */
+  flushAtEvents?: number;
+  /** Beyond this many unflushed events (the store failing), the oldest are dropped (default 100000). */
+  maxBufferedEvents?: number;
+  /** Platform milliseconds between retention sweeps (default one hour). */
+  sweepIntervalMs?: number;
 }
 
-export interface LogStreamInfo {
-  name: string;
-  createdAt: number;
-  firstEventAt: number | undefined;
-  lastEventAt: number | undefined;
+export interface PutEventsResult {
+  /** PutLogEvents' `nextSequenceToken` (AWS no longer checks them; older clients still read one). */
+  nextSequenceToken: string;
+  /** Indexes as PutLogEvents reports them; undefined when no event was refused for that reason. */
+  tooNewLogEventStartIndex: number | undefined;
+  tooOldLogEventEndIndex: number | undefined;
+  expiredLogEventEndIndex: number | undefined;
 }
 
-interface Stream {
-  info: LogStreamInfo;
-  events: LogEvent[];
-}
+export const groupNotFound = () => new PlatformError('ResourceNotFoundException', 'The specified log group does not exist.');
+export const streamNotFound = () => new PlatformError('ResourceNotFoundException', 'The specified log stream does not exist.');
 
 export class LogSink {
-  private readonly groups = new Map<string, Map<string, Stream>>();
+  private buffer: NewLogEvent[] = [];
+  /** The tail of the queue of locked operations, run one at a time in order. */
+  private tail: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private cancelSweep: (() => void) | undefined;
+  private flushQueued = false;
+  private sweepQueued = false;
+  private dropped = 0;
+  private closed = false;
+  private sequence = 0;
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
 
-  constructor(
-    private readonly now: () => number,
-    private readonly maxEventsPerStream = 10_000,
-  ) {}
+  constructor(private readonly opts: LogSinkOptions) {
+    this.store = opts.store;
+    this.clock = opts.clock;
+    this.logger = opts.logger;
+  }
 
-  append(group: string, streamName: string, message: string, timestamp = this.now()): void {
-    let streams = this.groups.get(group);
-    if (!streams) this.groups.set(group, (streams = new Map<string, Stream>()));
-    let stream = streams.get(streamName);
-    if (!stream) {
-      stream = { info: { name: streamName, createdAt: timestamp, firstEventAt: undefined, lastEventAt: undefined }, events: [] };
-      streams.set(streamName, stream);
+  /** Starts the periodic flush and retention sweep (one sweep now); `close()` stops them. */
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs ?? 500);
+    this.timer.unref();
+    this.scheduleSweep();
+    this.queueSweep();
+  }
+
+  /** Records one line. Never waits and never touches the disk. */
+  append(group: string, streamName: string, message: string, timestamp = this.clock.now()): void {
+    this.push({ groupName: group, streamName, timestamp, message, ingestionTime: this.clock.now() });
+  }
+
+  /** Writes buffered events to the store. */
+  flush(): Promise<void> {
+    return this.locked(() => this.flushNow());
+  }
+
+  /** Stops the timers and writes what is left; later appends are dropped. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.cancelSweep?.();
+    await this.flush();
+  }
+
+  // Groups
+
+  getGroup(name: string): Promise<LogGroupRecord | undefined> {
+    return this.exclusive(() => this.store.logs.getGroup(name));
+  }
+
+  listGroups(filter: { prefix?: string; after?: string; limit?: number } = {}): Promise<LogGroupRecord[]> {
+    return this.exclusive(() => this.store.logs.listGroups(filter));
+  }
+
+  createGroup(name: string): Promise<void> {
+    return this.exclusive(async () => {
+      if (!(await this.store.logs.createGroup(name, this.clock.now()))) {
+        throw new PlatformError('ResourceAlreadyExistsException', 'The specified log group already exists');
+      }
+    });
+  }
+
+  deleteGroup(name: string): Promise<void> {
+    return this.exclusive(async () => {
+      if (!(await this.store.logs.deleteGroup(name))) throw groupNotFound();
+    });
+  }
+
+  /** Sets a group's retention and drops its events older than that at once. */
+  putRetention(name: string, days: number): Promise<void> {
+    return this.exclusive(async () => {
+      if (!RETENTION_DAYS.includes(days)) throw new PlatformError('InvalidParameterException', `Invalid retention period: ${days} days.`);
+      if (!(await this.store.logs.setRetention(name, days))) throw groupNotFound();
+      await this.expire(name, days);
+    });
+  }
+
+  deleteRetention(name: string): Promise<void> {
+    return this.exclusive(async () => {
+      if (!(await this.store.logs.setRetention(name, undefined))) throw groupNotFound();
+    });
+  }
+
+  // Streams
+
+  /** A group's streams ordered by name; ResourceNotFoundException when there is no such group. */
+  listStreams(group: string, prefix?: string): Promise<LogStreamRecord[]> {
+    return this.exclusive(async () => {
+      if (!(await this.store.logs.getGroup(group))) throw groupNotFound();
+      return this.store.logs.listStreams(group, prefix);
+    });
+  }
+
+  createStream(group: string, name: string): Promise<void> {
+    return this.exclusive(async () => {
+      if (!(await this.store.logs.getGroup(group))) throw groupNotFound();
+      if (!(await this.store.logs.createStream(group, name, this.clock.now()))) {
+        throw new PlatformError('ResourceAlreadyExistsException', 'The specified log stream already exists');
+      }
+    });
+  }
+
+  // Events
+
+  /**
+   * Writes a caller's events (PutLogEvents) to an existing stream. They must be in time order; events too
+   * far in the future, too old, or past the group's retention are refused and reported, not written.
+   */
+  putEvents(group: string, stream: string, events: readonly { timestamp: number; message: string }[]): Promise<PutEventsResult> {
+    return this.exclusive(async () => {
+      const record = await this.store.logs.getGroup(group);
+      if (!record) throw groupNotFound();
+      if (!(await this.store.logs.getStream(group, stream))) throw streamNotFound();
+      for (let i = 1; i < events.length; i++) {
+        if (events[i]!.timestamp < events[i - 1]!.timestamp) {
+          throw new PlatformError(
+            'InvalidParameterException',
+            'Log events in a single PutLogEvents request must be in chronological order.',
+          );
+        }
+      }
+      // The 24-hour limit is on the span of the events not refused for their time.
+      const now = this.clock.now();
+      const valid = events.filter((e) => e.timestamp <= now + TOO_NEW_MS && e.timestamp >= now - TOO_OLD_MS);
+      const first = valid[0];
+      const last = valid[valid.length - 1];
+      if (first && last && last.timestamp - first.timestamp > DAY_MS) {
+        throw new PlatformError(
+          'InvalidParameterException',
+          'The batch of log events in a single PutLogEvents request cannot span more than 24 hours.',
+        );
+      }
+      const expiredBefore = now - this.retentionDaysOf(record) * DAY_MS;
+      const result: PutEventsResult = {
+        nextSequenceToken: String(++this.sequence).padStart(56, '0'),
+        tooNewLogEventStartIndex: undefined,
+        tooOldLogEventEndIndex: undefined,
+        expiredLogEventEndIndex: undefined,
+      };
+      events.forEach((e, i) => {
+        if (e.timestamp > now + TOO_NEW_MS) result.tooNewLogEventStartIndex ??= i;
+        else if (e.timestamp < now - TOO_OLD_MS) result.tooOldLogEventEndIndex = i;
+        else if (e.timestamp < expiredBefore) result.expiredLogEventEndIndex = i;
+        else this.push({ groupName: group, streamName: stream, timestamp: e.timestamp, message: e.message, ingestionTime: now });
+      });
+      return result;
+    });
+  }
+
+  /**
+   * Events of a group (see LogEventQuery). ResourceNotFoundException when the group, or `requireStream`,
+   * does not exist.
+   */
+  events(query: LogEventQuery, requireStream?: string): Promise<LogEventRecord[]> {
+    return this.exclusive(async () => {
+      if (!(await this.store.logs.getGroup(query.groupName))) throw groupNotFound();
+      if (requireStream !== undefined && !(await this.store.logs.getStream(query.groupName, requireStream))) throw streamNotFound();
+      return this.store.logs.events(query);
+    });
+  }
+
+  /** Every event of a group across its streams, in time order (empty when there is no such group). */
+  async groupEvents(group: string): Promise<(LogEventRecord & { stream: string })[]> {
+    const events = await this.exclusive(() => this.store.logs.events({ groupName: group, limit: Number.MAX_SAFE_INTEGER }));
+    return events.map((e) => ({ ...e, stream: e.streamName }));
+  }
+
+  /** Drops events past their retention: the server's `retentionDays`, or a group's shorter policy. */
+  private async sweepNow(): Promise<void> {
+    for (const group of await this.store.logs.listGroups()) await this.expire(group.name, this.retentionDaysOf(group));
+  }
+
+  private retentionDaysOf(group: LogGroupRecord): number {
+    return Math.min(this.opts.retentionDays, group.retentionInDays ?? Infinity);
+  }
+
+  /** Drops a group's events older than `days` (never more than the server's retentionDays) of platform time. */
+  private async expire(group: string, days: number): Promise<void> {
+    const dropped = await this.store.logs.deleteEventsBefore(group, this.clock.now() - Math.min(days, this.opts.retentionDays) * DAY_MS);
+    if (dropped > 0) this.logger.debug('dropped expired log events', { group, dropped });
+  }
+
+  private scheduleSweep(): void {
+    this.cancelSweep = this.clock.setTimer(this.opts.sweepIntervalMs ?? 3_600_000, () => {
+      this.scheduleSweep();
+      this.queueSweep();
+    });
+  }
+
+  /** Queues one sweep unless one is already waiting (a fast-moving clock fires the timer in bursts). */
+  private queueSweep(): void {
+    if (this.sweepQueued || this.closed) return;
+    this.sweepQueued = true;
+    void this.exclusive(() => {
+      this.sweepQueued = false;
+      return this.sweepNow();
+    }).catch((err: unknown) => this.logger.warn('could not drop expired log events', { err }));
+  }
+
+  private push(event: NewLogEvent): void {
+    if (this.closed) return;
+    this.buffer.push(event);
+    const max = this.opts.maxBufferedEvents ?? 100_000;
+    if (this.buffer.length > max) {
+      this.dropped += this.buffer.length - max;
+      this.buffer.splice(0, this.buffer.length - max);
     }
-    stream.events.push({ timestamp, message, ingestionTime: this.now() });
-    if (stream.events.length > this.maxEventsPerStream) stream.events.splice(0, stream.events.length - this.maxEventsPerStream);
-    stream.info.firstEventAt ??= timestamp;
-    stream.info.lastEventAt = timestamp;
+    if (this.buffer.length >= (this.opts.flushAtEvents ?? 1000) && !this.flushQueued) {
+      this.flushQueued = true;
+      void this.flush();
+    }
   }
 
-  streams(group: string): LogStreamInfo[] {
-    return [...(this.groups.get(group)?.values() ?? [])].map((s) => ({ ...s.info }));
+  private locked<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(work);
+    this.tail = result.catch(() => undefined);
+    return result;
   }
 
-  events(group: string, streamName: string): LogEvent[] {
-    return [...(this.groups.get(group)?.get(streamName)?.events ?? [])];
+  /** Runs `work` under the lock after writing the buffer, so it sees (and cannot race) every earlier append. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.locked(async () => {
+      await this.flushNow();
+      return work();
+    });
   }
 
-  /** Every event of a group across its streams, in time order. */
-  groupEvents(group: string): (LogEvent & { stream: string })[] {
-    const out: (LogEvent & { stream: string })[] = [];
-    for (const [name, s] of this.groups.get(group) ?? []) for (const e of s.events) out.push({ ...e, stream: name });
-    return out.sort((a, b) => a.timestamp - b.timestamp);
-  }
-
-  deleteGroup(group: string): void {
-    this.groups.delete(group);
+  private async flushNow(): Promise<void> {
+    this.flushQueued = false;
+    if (this.dropped > 0) {
+      this.logger.warn('dropped unwritten log events', { dropped: this.dropped });
+      this.dropped = 0;
+    }
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    try {
+      await this.store.logs.append(batch);
+    } catch (err) {
+      // Keep them for the next flush (bounded by maxBufferedEvents).
+      this.logger.warn('could not write log events; will retry', { events: batch.length, err });
+      this.buffer = batch.concat(this.buffer);
+    }
   }
 }

@@ -87,4 +87,33 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX alarm_history_by_alarm ON alarm_history (alarm_name, ts);
   `,
+  `
+  CREATE TABLE log_groups (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    name           TEXT NOT NULL UNIQUE,
+    created_at     INTEGER NOT NULL,
+    retention_days INTEGER
+  );
+  CREATE TABLE log_streams (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id       INTEGER NOT NULL,
+    name           TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    first_event    INTEGER,
+    last_event     INTEGER,
+    last_ingestion INTEGER,
+    stored_bytes   INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (group_id, name)
+  );
+  CREATE TABLE log_events (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id  INTEGER NOT NULL,
+    stream_id INTEGER NOT NULL,
+    ts        INTEGER NOT NULL,
+    ingested  INTEGER NOT NULL,
+    message   TEXT NOT NULL
+  );
+  CREATE INDEX log_events_by_stream ON log_events (stream_id, ts, seq);
+  CREATE INDEX log_events_by_group ON log_events (group_id, ts, seq);
+  `,
 ];

@@ -1,13 +1,454 @@
+import { asPlatformError, PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import type { ApiHandler } from '../protocol/http.js';
-import { jsonRpcService } from '../protocol/json-rpc.js';
+import { statisticOf } from '../../../telemetry/alarm-evaluation.js';
+import type { AlarmDoc, AlarmHistoryItem } from '../../../telemetry/alarm-types.js';
+import type { AlarmService } from '../../../telemetry/alarms.js';
+import { sortDimensions, type Dimension } from '../../../telemetry/metric-types.js';
+import type { Metrics } from '../../../telemetry/metrics.js';
+import type { Summary } from '../../../telemetry/summary.js';
+import type { ApiHandler, ApiRequest } from '../protocol/http.js';
+import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
+import { parseQueryForm, queryErrorXml, queryResponseXml } from '../protocol/query.js';
 
 export interface CloudWatchApiDeps {
+  metrics: Metrics;
+  alarms: AlarmService;
   logger: Logger;
 }
 
+const NAMESPACE_XML = 'http://monitoring.amazonaws.com/doc/2010-08-01/';
+const STATISTICS = ['SampleCount', 'Average', 'Sum', 'Minimum', 'Maximum'];
+/** The query protocol's code for each error shape (from the service model). */
+const QUERY_CODES: Record<string, string> = {
+  InvalidParameterValueException: 'InvalidParameterValue',
+  MissingRequiredParameterException: 'MissingParameter',
+  InvalidParameterCombinationException: 'InvalidParameterCombination',
+  ResourceNotFound: 'ResourceNotFound',
+  InvalidFormatFault: 'InvalidFormat',
+  InvalidNextToken: 'InvalidNextToken',
+  LimitExceededFault: 'LimitExceeded',
+  InternalServiceFault: 'InternalServiceError',
+};
+const queryCode = (e: PlatformError) => QUERY_CODES[e.code] ?? e.code;
+const invalid = (message: string) => new PlatformError('InvalidParameterValueException', message);
+
+/**
+ * Input as either protocol delivers it: JSON gives numbers, booleans, arrays and epoch-second
+ * timestamps; the query form gives strings, `member` lists and ISO-8601 timestamps. The readers accept
+ * both, so each operation is written once.
+ */
+type Input = Record<string, unknown>;
+
+const read = {
+  str(input: Input, key: string): string | undefined {
+    const v = input[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') throw invalid(`The parameter ${key} must be a string.`);
+    return v;
+  },
+  num(input: Input, key: string): number | undefined {
+    const v = input[key];
+    if (v === undefined || v === null || v === '') return undefined;
+    const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+    if (!Number.isFinite(n)) throw invalid(`The parameter ${key} must be a number; got ${JSON.stringify(v)}.`);
+    return n;
+  },
+  bool(input: Input, key: string): boolean | undefined {
+    const v = input[key];
+    if (v === undefined || v === null) return undefined;
+    return v === true || v === 'true';
+  },
+  list<T = unknown>(input: Input, key: string): T[] {
+    const v = input[key];
+    if (v === undefined || v === null) return [];
+    if (Array.isArray(v)) return v.filter((x) => x !== undefined) as T[];
+    throw invalid(`The parameter ${key} must be a list.`);
+  },
+  obj(input: Input, key: string): Input | undefined {
+    const v = input[key];
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Input) : undefined;
+  },
+  time(input: Input, key: string): number | undefined {
+    const v = input[key];
+    if (v === undefined || v === null || v === '') return undefined;
+    const text = typeof v === 'string' ? v : '';
+    const ms = typeof v === 'number' ? v * 1000 : /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : Date.parse(text);
+    if (!Number.isFinite(ms)) throw invalid(`The parameter ${key} must be a timestamp; got ${JSON.stringify(v)}.`);
+    return ms;
+  },
+};
+
+const required = <T>(value: T | undefined, name: string): T => {
+  if (value === undefined) throw new PlatformError('MissingRequiredParameterException', `The parameter ${name} is required.`);
+  return value;
+};
+
+function dimensionsOf(input: Input, key = 'Dimensions'): Dimension[] {
+  return read
+    .list<Input>(input, key)
+    .map((d) => ({ Name: required(read.str(d, 'Name'), `${key}.Name`), Value: read.str(d, 'Value') ?? '' }));
+}
+
+/** An opaque page token: the index of the next item. */
+function page<T>(items: T[], token: string | undefined, max: number): { items: T[]; next: string | undefined } {
+  const start = token === undefined ? 0 : Number(Buffer.from(token, 'base64url').toString());
+  if (!Number.isInteger(start) || start < 0) throw new PlatformError('InvalidNextToken', 'The service returned an invalid NextToken.');
+  const next = start + max < items.length ? Buffer.from(String(start + max)).toString('base64url') : undefined;
+  return { items: items.slice(start, start + max), next };
+}
+
+function statValues(summary: Summary, statistics: string[], extended: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const s of statistics) out[s] = statisticOf(summary, s);
+  if (extended.length) out.ExtendedStatistics = Object.fromEntries(extended.map((p) => [p, statisticOf(summary, p)]));
+  return out;
+}
+
+function validatePeriod(period: number | undefined): number {
+  const p = required(period, 'Period');
+  if (!Number.isInteger(p) || p < 1 || !(p === 1 || p === 5 || p === 10 || p === 20 || p === 30 || p % 60 === 0)) {
+    throw invalid(`The parameter Period must be 1, 5, 10, 20, 30 or a multiple of 60; got ${p}.`);
+  }
+  return p;
+}
+
+function alarmShape(region: string, a: AlarmDoc): Record<string, unknown> {
+  return {
+    AlarmName: a.AlarmName,
+    AlarmArn: `arn:aws:cloudwatch:${region}:000000000000:alarm:${a.AlarmName}`,
+    AlarmDescription: a.AlarmDescription,
+    AlarmConfigurationUpdatedTimestamp: new Date(a.AlarmConfigurationUpdatedTimestamp),
+    ActionsEnabled: a.ActionsEnabled,
+    OKActions: a.OKActions,
+    AlarmActions: a.AlarmActions,
+    InsufficientDataActions: a.InsufficientDataActions,
+    StateValue: a.StateValue,
+    StateReason: a.StateReason,
+    StateReasonData: a.StateReasonData,
+    StateUpdatedTimestamp: new Date(a.StateUpdatedTimestamp),
+    MetricName: a.MetricName,
+    Namespace: a.Namespace,
+    Statistic: a.Statistic,
+    ExtendedStatistic: a.ExtendedStatistic,
+    Dimensions: a.Dimensions,
+    Period: a.Period,
+    Unit: a.Unit,
+    EvaluationPeriods: a.EvaluationPeriods,
+    DatapointsToAlarm: a.DatapointsToAlarm,
+    Threshold: a.Threshold,
+    ComparisonOperator: a.ComparisonOperator,
+    TreatMissingData: a.TreatMissingData,
+    StateTransitionedTimestamp: new Date(a.StateTransitionedTimestamp),
+  };
+}
+
+function historyShape(h: AlarmHistoryItem): Record<string, unknown> {
+  return { ...h, Timestamp: new Date(h.Timestamp) };
+}
+
 /** CloudWatch in both forms clients send: JSON 1.0 (`GraniteServiceVersion20100801.*`) and query. */
-export function cloudWatchApi({ logger }: CloudWatchApiDeps): { json: ApiHandler; query: ApiHandler } {
-  const json = jsonRpcService({ targetPrefix: 'GraniteServiceVersion20100801', contentType: 'application/x-amz-json-1.0', operations: {} }, logger);
-  return { json, query: json };
+export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): { json: ApiHandler; query: ApiHandler } {
+  const operations: Record<string, JsonOperation> = {
+    PutMetricData(input) {
+      const namespace = required(read.str(input, 'Namespace'), 'Namespace');
+      if (namespace.startsWith('AWS/'))
+        throw invalid(`The value ${namespace} for parameter Namespace is invalid: the AWS/ prefix is reserved.`);
+      const data = read.list<Input>(input, 'MetricData');
+      if (data.length === 0) throw new PlatformError('MissingRequiredParameterException', 'The parameter MetricData is required.');
+      if (data.length > 1000) throw invalid('The collection MetricData must not have more than 1000 members.');
+      // Validate everything first: a refused request records nothing.
+      const entries = data.map((d) => {
+        const name = required(read.str(d, 'MetricName'), 'MetricData.MetricName');
+        const value = read.num(d, 'Value');
+        const values = read.list<unknown>(d, 'Values').map((v) => Number(v));
+        const counts = read.list<unknown>(d, 'Counts').map((v) => Number(v));
+        const stats = read.obj(d, 'StatisticValues');
+        if ([value !== undefined, values.length > 0, stats !== undefined].filter(Boolean).length !== 1) {
+          throw new PlatformError(
+            'InvalidParameterCombinationException',
+            'Exactly one of Value, Values or StatisticValues must be given for each metric datum.',
+          );
+        }
+        if (counts.length && counts.length !== values.length) throw invalid('The Values and Counts lists must be of the same length.');
+        if ([value, ...values].some((v) => v !== undefined && !Number.isFinite(v))) throw invalid('Metric values must be finite numbers.');
+        const resolution = read.num(d, 'StorageResolution') ?? 60;
+        if (resolution !== 1 && resolution !== 60) throw invalid('The parameter StorageResolution must be 1 or 60.');
+        const dims = dimensionsOf(d);
+        if (dims.length > 30) throw invalid('A metric may have at most 30 dimensions.');
+        return { name, value, values, counts, stats, resolution, dims, unit: read.str(d, 'Unit'), at: read.time(d, 'Timestamp') };
+      });
+      for (const e of entries) {
+        const series = metrics.series(namespace, e.name, e.dims, {
+          ...(e.unit !== undefined && { unit: e.unit }),
+          resolution: e.resolution,
+        });
+        const at = e.at ?? metrics.now();
+        if (e.value !== undefined) series.record(e.value, at);
+        e.values.forEach((v, i) => series.record(v, at, e.counts[i] ?? 1));
+        if (e.stats) {
+          series.bucket(at).addStatistics({
+            sampleCount: required(read.num(e.stats, 'SampleCount'), 'StatisticValues.SampleCount'),
+            sum: required(read.num(e.stats, 'Sum'), 'StatisticValues.Sum'),
+            minimum: required(read.num(e.stats, 'Minimum'), 'StatisticValues.Minimum'),
+            maximum: required(read.num(e.stats, 'Maximum'), 'StatisticValues.Maximum'),
+          });
+        }
+      }
+      return Promise.resolve(undefined);
+    },
+
+    async GetMetricStatistics(input) {
+      const namespace = required(read.str(input, 'Namespace'), 'Namespace');
+      const name = required(read.str(input, 'MetricName'), 'MetricName');
+      const start = required(read.time(input, 'StartTime'), 'StartTime');
+      const end = required(read.time(input, 'EndTime'), 'EndTime');
+      const period = validatePeriod(read.num(input, 'Period'));
+      const statistics = read.list<string>(input, 'Statistics');
+      const extended = read.list<string>(input, 'ExtendedStatistics');
+      if (statistics.length === 0 && extended.length === 0) {
+        throw new PlatformError('MissingRequiredParameterException', 'Either Statistics or ExtendedStatistics must be given.');
+      }
+      for (const s of statistics)
+        if (!STATISTICS.includes(s)) throw invalid(`The parameter Statistics must contain only ${STATISTICS.join(', ')}; got ${s}.`);
+      for (const p of extended)
+        if (!/^p\d{1,2}(\.\d+)?$|^p100$/.test(p))
+          throw invalid(`The parameter ExtendedStatistics must contain percentiles such as p99; got ${p}.`);
+      if (end <= start) throw invalid('The parameter StartTime must be earlier than EndTime.');
+      const points = Math.ceil((end - start) / (period * 1000));
+      if (points > 1440) {
+        throw new PlatformError(
+          'InvalidParameterCombinationException',
+          `You have requested up to ${points} datapoints, which exceeds the limit of 1440.`,
+        );
+      }
+      const dims = dimensionsOf(input);
+      const unit = read.str(input, 'Unit');
+      const buckets = await metrics.summaries({ namespace, name, dimensions: dims }, start, end, period);
+      const series = (await metrics.list(namespace)).find((s) => s.name === name && sameDimensions(s.dimensions, dims));
+      return {
+        Label: name,
+        Datapoints: [...buckets].map(([ts, summary]) => ({
+          Timestamp: new Date(ts),
+          ...statValues(summary, statistics, extended),
+          Unit: unit ?? series?.unit ?? 'None',
+        })),
+      };
+    },
+
+    async GetMetricData(input) {
+      const queries = read.list<Input>(input, 'MetricDataQueries');
+      if (queries.length === 0)
+        throw new PlatformError('MissingRequiredParameterException', 'The parameter MetricDataQueries is required.');
+      if (queries.length > 500) throw invalid('The collection MetricDataQueries must not have more than 500 members.');
+      const start = required(read.time(input, 'StartTime'), 'StartTime');
+      const end = required(read.time(input, 'EndTime'), 'EndTime');
+      if (end <= start) throw invalid('The parameter StartTime must be earlier than EndTime.');
+      const ascending = read.str(input, 'ScanBy') === 'TimestampAscending';
+      const parsed = queries.map((q) => {
+        const id = required(read.str(q, 'Id'), 'MetricDataQueries.Id');
+        if (!/^[a-z][a-zA-Z0-9_]*$/.test(id))
+          throw invalid(`The value ${id} for parameter MetricDataQueries.Id is invalid: it must start with a lowercase letter.`);
+        if (read.str(q, 'Expression') !== undefined)
+          throw invalid('Metric math expressions are not supported by Versa; use MetricStat queries.');
+        const stat = read.obj(q, 'MetricStat');
+        if (!stat) throw new PlatformError('MissingRequiredParameterException', `The query ${id} needs a MetricStat.`);
+        const metric = read.obj(stat, 'Metric') ?? {};
+        const statistic = required(read.str(stat, 'Stat'), 'MetricStat.Stat');
+        if (!STATISTICS.includes(statistic) && !/^p\d{1,2}(\.\d+)?$|^p100$/.test(statistic))
+          throw invalid(`The statistic ${statistic} is not supported.`);
+        return {
+          id,
+          label: read.str(q, 'Label'),
+          returnData: read.bool(q, 'ReturnData') ?? true,
+          namespace: required(read.str(metric, 'Namespace'), 'Metric.Namespace'),
+          name: required(read.str(metric, 'MetricName'), 'Metric.MetricName'),
+          dims: dimensionsOf(metric),
+          period: validatePeriod(read.num(stat, 'Period')),
+          statistic,
+        };
+      });
+      const results = [];
+      for (const q of parsed) {
+        if (!q.returnData) continue;
+        const buckets = [
+          ...(await metrics.summaries({ namespace: q.namespace, name: q.name, dimensions: q.dims }, start, end, q.period)),
+        ].sort((a, b) => (ascending ? a[0] - b[0] : b[0] - a[0]));
+        results.push({
+          Id: q.id,
+          Label: q.label ?? q.name,
+          Timestamps: buckets.map(([ts]) => new Date(ts)),
+          Values: buckets.map(([, s]) => statisticOf(s, q.statistic)),
+          StatusCode: 'Complete',
+        });
+      }
+      return { MetricDataResults: results, Messages: [] };
+    },
+
+    async ListMetrics(input) {
+      const namespace = read.str(input, 'Namespace');
+      const name = read.str(input, 'MetricName');
+      const filters = read
+        .list<Input>(input, 'Dimensions')
+        .map((d) => ({ Name: required(read.str(d, 'Name'), 'Dimensions.Name'), Value: read.str(d, 'Value') }));
+      const recent = read.str(input, 'RecentlyActive');
+      if (recent !== undefined && recent !== 'PT3H') throw invalid('The parameter RecentlyActive must be PT3H.');
+      const since = recent ? metrics.now() - 3 * 3_600_000 : 0;
+      const all = (await metrics.list(namespace))
+        .filter((s) => (name === undefined || s.name === name) && s.lastSeen >= since)
+        .filter((s) => filters.every((f) => s.dimensions.some((d) => d.Name === f.Name && (f.Value === undefined || d.Value === f.Value))))
+        .sort((a, b) => a.seriesId.localeCompare(b.seriesId));
+      const { items, next } = page(all, read.str(input, 'NextToken'), 500);
+      return { Metrics: items.map((s) => ({ Namespace: s.namespace, MetricName: s.name, Dimensions: s.dimensions })), NextToken: next };
+    },
+
+    async PutMetricAlarm(input) {
+      await alarms.putMetricAlarm({
+        AlarmName: read.str(input, 'AlarmName'),
+        AlarmDescription: read.str(input, 'AlarmDescription'),
+        ActionsEnabled: read.bool(input, 'ActionsEnabled'),
+        OKActions: read.list<string>(input, 'OKActions'),
+        AlarmActions: read.list<string>(input, 'AlarmActions'),
+        InsufficientDataActions: read.list<string>(input, 'InsufficientDataActions'),
+        Namespace: read.str(input, 'Namespace'),
+        MetricName: read.str(input, 'MetricName'),
+        Dimensions: sortDimensions(dimensionsOf(input)),
+        Statistic: read.str(input, 'Statistic'),
+        ExtendedStatistic: read.str(input, 'ExtendedStatistic'),
+        Period: read.num(input, 'Period'),
+        Unit: read.str(input, 'Unit'),
+        EvaluationPeriods: read.num(input, 'EvaluationPeriods'),
+        DatapointsToAlarm: read.num(input, 'DatapointsToAlarm'),
+        Threshold: read.num(input, 'Threshold'),
+        ComparisonOperator: read.str(input, 'ComparisonOperator'),
+        TreatMissingData: read.str(input, 'TreatMissingData'),
+      });
+      return undefined;
+    },
+
+    async DescribeAlarms(input, req) {
+      const max = read.num(input, 'MaxRecords') ?? 50;
+      if (!Number.isInteger(max) || max < 1 || max > 100) throw invalid('The parameter MaxRecords must be between 1 and 100.');
+      const types = read.list<string>(input, 'AlarmTypes');
+      const wantsMetric = types.length === 0 || types.includes('MetricAlarm');
+      const found = wantsMetric
+        ? await alarms.describeAlarms({
+            names: read.list<string>(input, 'AlarmNames'),
+            prefix: read.str(input, 'AlarmNamePrefix'),
+            state: read.str(input, 'StateValue'),
+            actionPrefix: read.str(input, 'ActionPrefix'),
+          })
+        : [];
+      const { items, next } = page(found, read.str(input, 'NextToken'), max);
+      return { MetricAlarms: items.map((a) => alarmShape(req.region, a)), CompositeAlarms: [], NextToken: next };
+    },
+
+    async DescribeAlarmsForMetric(input, req) {
+      const namespace = required(read.str(input, 'Namespace'), 'Namespace');
+      const name = required(read.str(input, 'MetricName'), 'MetricName');
+      const dims = sortDimensions(dimensionsOf(input));
+      const found = (await alarms.describeAlarms({})).filter(
+        (a) => a.Namespace === namespace && a.MetricName === name && (dims.length === 0 || sameDimensions(a.Dimensions, dims)),
+      );
+      return { MetricAlarms: found.map((a) => alarmShape(req.region, a)) };
+    },
+
+    async DescribeAlarmHistory(input) {
+      const max = read.num(input, 'MaxRecords') ?? 100;
+      if (!Number.isInteger(max) || max < 1 || max > 100) throw invalid('The parameter MaxRecords must be between 1 and 100.');
+      const type = read.str(input, 'HistoryItemType');
+      if (type !== undefined && !['ConfigurationUpdate', 'StateUpdate', 'Action'].includes(type)) {
+        throw invalid(`The parameter HistoryItemType must be ConfigurationUpdate, StateUpdate or Action; got ${type}.`);
+      }
+      const items = await alarms.history({
+        ...(read.str(input, 'AlarmName') !== undefined && { alarmName: read.str(input, 'AlarmName') }),
+        ...(type !== undefined && { type }),
+        ...(read.time(input, 'StartDate') !== undefined && { from: read.time(input, 'StartDate') }),
+        ...(read.time(input, 'EndDate') !== undefined && { to: read.time(input, 'EndDate') }),
+      });
+      if (read.str(input, 'ScanBy') === 'TimestampAscending') items.reverse();
+      const { items: shown, next } = page(items, read.str(input, 'NextToken'), max);
+      return { AlarmHistoryItems: shown.map(historyShape), NextToken: next };
+    },
+
+    async SetAlarmState(input) {
+      await alarms.setAlarmState(
+        read.str(input, 'AlarmName'),
+        read.str(input, 'StateValue'),
+        read.str(input, 'StateReason'),
+        read.str(input, 'StateReasonData'),
+      );
+      return undefined;
+    },
+
+    async DeleteAlarms(input) {
+      await alarms.deleteAlarms(read.list<string>(input, 'AlarmNames'));
+      return undefined;
+    },
+
+    async EnableAlarmActions(input) {
+      await alarms.setActionsEnabled(read.list<string>(input, 'AlarmNames'), true);
+      return undefined;
+    },
+
+    async DisableAlarmActions(input) {
+      await alarms.setActionsEnabled(read.list<string>(input, 'AlarmNames'), false);
+      return undefined;
+    },
+  };
+
+  const errorHeaders = (e: PlatformError) => ({
+    'x-amzn-query-error': `${queryCode(e)};${e.spec.fault === 'client' ? 'Sender' : 'Receiver'}`,
+  });
+  const jsonHandler = jsonRpcService(
+    {
+      targetPrefix: 'GraniteServiceVersion20100801',
+      contentType: 'application/x-amz-json-1.0',
+      operations: withJsonTimes(operations),
+      errorHeaders,
+    },
+    logger,
+  );
+
+  const queryHandler: ApiHandler = async (req: ApiRequest) => {
+    const form = parseQueryForm(req.body.toString('utf8'));
+    const action = typeof form.Action === 'string' ? form.Action : '';
+    const xml = (status: number, body: string) => ({ status, headers: { 'content-type': 'text/xml' }, body });
+    try {
+      const operation = operations[action];
+      if (!operation)
+        throw new PlatformError('InvalidParameterValueException', `Versa does not implement the CloudWatch action ${action || '(none)'}.`);
+      const result = await operation(form, req);
+      return xml(200, queryResponseXml(NAMESPACE_XML, action, result, req.requestId));
+    } catch (err) {
+      const { error, unexpected } = asPlatformError(err);
+      if (unexpected) logger.error('internal error', { operation: action, err });
+      return xml(
+        error.spec.status,
+        queryErrorXml(queryCode(error), error.message, error.spec.fault === 'client' ? 'Sender' : 'Receiver', req.requestId),
+      );
+    }
+  };
+  return { json: jsonHandler, query: queryHandler };
+}
+
+/** JSON answers carry timestamps as epoch seconds. */
+function withJsonTimes(operations: Record<string, JsonOperation>): Record<string, JsonOperation> {
+  const convert = (v: unknown): unknown => {
+    if (v instanceof Date) return v.getTime() / 1000;
+    if (Array.isArray(v)) return v.map(convert);
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>)
+          .filter(([, x]) => x !== undefined)
+          .map(([k, x]) => [k, convert(x)]),
+      );
+    return v;
+  };
+  return Object.fromEntries(Object.entries(operations).map(([name, op]) => [name, async (input, req) => convert(await op(input, req))]));
+}
+
+function sameDimensions(a: readonly Dimension[], b: readonly Dimension[]): boolean {
+  const x = sortDimensions(a);
+  const y = sortDimensions(b);
+  return x.length === y.length && x.every((d, i) => d.Name === y[i]!.Name && d.Value === y[i]!.Value);
 }

@@ -1,14 +1,449 @@
+import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import type { LogSink } from '../../../telemetry/log-sink.js';
+import { Violations } from '../../../domain/validation.js';
+import { compileFilterPattern } from '../../../telemetry/log-filter.js';
+import { RETENTION_DAYS, type LogSink } from '../../../telemetry/log-sink.js';
+import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogPosition, LogStreamRecord } from '../../../telemetry/log-types.js';
 import type { ApiHandler } from '../protocol/http.js';
-import { jsonRpcService } from '../protocol/json-rpc.js';
+import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 
 export interface LogsApiDeps {
   logs: LogSink;
   logger: Logger;
 }
 
-/** CloudWatch Logs (JSON 1.1, `Logs_20140328.*`). */
-export function logsApi({ logger }: LogsApiDeps): ApiHandler {
-  return jsonRpcService({ targetPrefix: 'Logs_20140328', contentType: 'application/x-amz-json-1.1', operations: {} }, logger);
+const ACCOUNT = '000000000000';
+const GROUP_NAME = /^[.\-_/#A-Za-z0-9]+$/;
+const STREAM_NAME = /^[^:*]*$/;
+/** Most events one FilterLogEvents call looks at before answering with a nextToken. */
+const FILTER_SCAN_BUDGET = 100_000;
+const FILTER_SCAN_CHUNK = 1000;
+/** PutLogEvents: a batch's size counts each message's UTF-8 bytes plus 26. */
+const MAX_BATCH_BYTES = 1_048_576;
+
+type Input = Record<string, unknown>;
+
+/**
+ * CloudWatch Logs (JSON 1.1, `Logs_20140328.*`). Errors carry `message` (the JSON-RPC codec's key) and answer
+ * 400 as AWS's do; an internal error is named ServiceUnavailableException, Logs' server fault.
+ */
+export function logsApi(deps: LogsApiDeps): ApiHandler {
+  return jsonRpcService(
+    {
+      targetPrefix: 'Logs_20140328',
+      contentType: 'application/x-amz-json-1.1',
+      operations: operations(deps),
+      errorName: (e) => (e.code === 'ServiceException' ? 'ServiceUnavailableException' : e.code),
+      errorStatus: (e) => (e.spec.fault === 'client' ? 400 : 500),
+    },
+    deps.logger,
+  );
+}
+
+function operations({ logs }: LogsApiDeps): Record<string, JsonOperation> {
+  return {
+    async CreateLogGroup(input) {
+      const name = groupName(input);
+      await logs.createGroup(name);
+      return {};
+    },
+
+    async DeleteLogGroup(input) {
+      await logs.deleteGroup(groupName(input));
+      return {};
+    },
+
+    async DescribeLogGroups(input, req) {
+      const prefix = optString(input, 'logGroupNamePrefix');
+      const pattern = optString(input, 'logGroupNamePattern');
+      const limit = optInteger(input, 'limit');
+      const token = optString(input, 'nextToken');
+      new Violations()
+        .length(prefix, 'logGroupNamePrefix', 1, 512)
+        .pattern(prefix, 'logGroupNamePrefix', GROUP_NAME, '[\\.\\-_/#A-Za-z0-9]+')
+        .length(pattern, 'logGroupNamePattern', 0, 512)
+        .range(limit, 'limit', 1, 50)
+        .length(token, 'nextToken', 1, Infinity)
+        .throwIfAny('InvalidParameterException');
+      if (prefix !== undefined && pattern !== undefined) {
+        throw new PlatformError(
+          'InvalidParameterException',
+          'LogGroupNamePrefix and LogGroupNamePattern are mutually exclusive parameters.',
+        );
+      }
+      const after = token === undefined ? undefined : decodeToken(token, (v): v is string => typeof v === 'string');
+      const size = limit ?? 50;
+      let groups = await logs.listGroups({ prefix, after, ...(pattern === undefined && { limit: size + 1 }) });
+      if (pattern !== undefined) groups = groups.filter((g) => g.name.includes(pattern));
+      const page = groups.slice(0, size);
+      return {
+        logGroups: page.map((g) => groupShape(g, req.region)),
+        ...(groups.length > size && { nextToken: encodeToken(page[page.length - 1]!.name) }),
+      };
+    },
+
+    async PutRetentionPolicy(input) {
+      const name = groupName(input);
+      const days = optInteger(input, 'retentionInDays');
+      if (days === undefined) throw missing('retentionInDays');
+      if (!RETENTION_DAYS.includes(days)) {
+        new Violations()
+          .add(days, 'retentionInDays', `Member must satisfy enum value set: [${RETENTION_DAYS.join(', ')}]`)
+          .throwIfAny('InvalidParameterException');
+      }
+      await logs.putRetention(name, days);
+      return {};
+    },
+
+    async DeleteRetentionPolicy(input) {
+      await logs.deleteRetention(groupName(input));
+      return {};
+    },
+
+    async CreateLogStream(input) {
+      const group = groupName(input);
+      const stream = streamName(input, 'logStreamName');
+      await logs.createStream(group, stream);
+      return {};
+    },
+
+    async DescribeLogStreams(input, req) {
+      const group = groupNameOrIdentifier(input);
+      const prefix = optString(input, 'logStreamNamePrefix');
+      const orderBy = optString(input, 'orderBy') ?? 'LogStreamName';
+      const descending = optBoolean(input, 'descending') ?? false;
+      const limit = optInteger(input, 'limit');
+      const token = optString(input, 'nextToken');
+      const v = new Violations()
+        .length(prefix, 'logStreamNamePrefix', 1, 512)
+        .range(limit, 'limit', 1, 50)
+        .length(token, 'nextToken', 1, Infinity);
+      if (orderBy !== 'LogStreamName' && orderBy !== 'LastEventTime') {
+        v.add(orderBy, 'orderBy', 'Member must satisfy enum value set: [LogStreamName, LastEventTime]');
+      }
+      v.throwIfAny('InvalidParameterException');
+      if (orderBy === 'LastEventTime' && prefix !== undefined) {
+        throw new PlatformError('InvalidParameterException', 'Cannot order by LastEventTime with a logStreamNamePrefix.');
+      }
+      const key = (s: LogStreamRecord): [number, string] => (orderBy === 'LastEventTime' ? [s.lastEventAt ?? 0, s.name] : [0, s.name]);
+      const compare = (a: [number, string], b: [number, string]) =>
+        (a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)) * (descending ? -1 : 1);
+      const after = token === undefined ? undefined : decodeToken(token, isStreamKey);
+      const streams = (await logs.listStreams(group, prefix))
+        .sort((a, b) => compare(key(a), key(b)))
+        .filter((s) => !after || compare(key(s), after) > 0);
+      const size = limit ?? 50;
+      const page = streams.slice(0, size);
+      return {
+        logStreams: page.map((s) => streamShape(s, req.region)),
+        ...(streams.length > size && { nextToken: encodeToken(key(page[page.length - 1]!)) }),
+      };
+    },
+
+    async PutLogEvents(input) {
+      const group = groupName(input);
+      const stream = streamName(input, 'logStreamName');
+      const raw = input.logEvents;
+      if (raw === undefined || raw === null) throw missing('logEvents');
+      if (!Array.isArray(raw)) throw wrongType('logEvents', 'a list of log events');
+      const events = raw.map((e: unknown, i) => {
+        if (typeof e !== 'object' || e === null) throw wrongType(`logEvents.${i + 1}`, 'a log event');
+        const timestamp = optInteger(e as Input, 'timestamp');
+        const message = optString(e as Input, 'message');
+        if (timestamp === undefined) throw missing(`logEvents.${i + 1}.member.timestamp`);
+        if (message === undefined) throw missing(`logEvents.${i + 1}.member.message`);
+        return { timestamp, message };
+      });
+      const v = new Violations();
+      if (events.length < 1 || events.length > 10_000) {
+        v.add(
+          `[${events.length} events]`,
+          'logEvents',
+          `Member must have length ${events.length < 1 ? 'greater than or equal to 1' : 'less than or equal to 10000'}`,
+        );
+      }
+      events.forEach((e, i) => {
+        v.range(e.timestamp, `logEvents.${i + 1}.member.timestamp`, 0, Number.MAX_SAFE_INTEGER);
+        v.length(e.message, `logEvents.${i + 1}.member.message`, 1, Infinity);
+      });
+      v.throwIfAny('InvalidParameterException');
+      const bytes = events.reduce((sum, e) => sum + Buffer.byteLength(e.message, 'utf8') + 26, 0);
+      if (bytes > MAX_BATCH_BYTES) {
+        throw new PlatformError(
+          'InvalidParameterException',
+          `Log event batch is ${bytes} bytes; the most PutLogEvents accepts is ${MAX_BATCH_BYTES}.`,
+        );
+      }
+      const result = await logs.putEvents(group, stream, events);
+      const rejected = {
+        ...(result.tooNewLogEventStartIndex !== undefined && { tooNewLogEventStartIndex: result.tooNewLogEventStartIndex }),
+        ...(result.tooOldLogEventEndIndex !== undefined && { tooOldLogEventEndIndex: result.tooOldLogEventEndIndex }),
+        ...(result.expiredLogEventEndIndex !== undefined && { expiredLogEventEndIndex: result.expiredLogEventEndIndex }),
+      };
+      return { nextSequenceToken: result.nextSequenceToken, ...(Object.keys(rejected).length > 0 && { rejectedLogEventsInfo: rejected }) };
+    },
+
+    async GetLogEvents(input) {
+      const group = groupNameOrIdentifier(input);
+      const stream = streamName(input, 'logStreamName');
+      const startTime = optInteger(input, 'startTime');
+      const endTime = optInteger(input, 'endTime');
+      const limit = optInteger(input, 'limit');
+      const token = optString(input, 'nextToken');
+      const startFromHead = optBoolean(input, 'startFromHead') ?? false;
+      new Violations()
+        .range(startTime, 'startTime', 0, Number.MAX_SAFE_INTEGER)
+        .range(endTime, 'endTime', 0, Number.MAX_SAFE_INTEGER)
+        .range(limit, 'limit', 1, 10_000)
+        .length(token, 'nextToken', 1, Infinity)
+        .throwIfAny('InvalidParameterException');
+      const position = token === undefined ? undefined : parsePositionToken(token);
+      const base: LogEventQuery = {
+        groupName: group,
+        streamNames: [stream],
+        ...(startTime !== undefined && { from: startTime }),
+        ...(endTime !== undefined && { to: endTime }),
+        limit: limit ?? 10_000,
+      };
+      let events: LogEventRecord[];
+      if (position?.direction === 'f') events = await logs.events({ ...base, after: position }, stream);
+      else if (position?.direction === 'b') events = (await logs.events({ ...base, before: position, descending: true }, stream)).reverse();
+      else if (startFromHead) events = await logs.events(base, stream);
+      else events = (await logs.events({ ...base, descending: true }, stream)).reverse();
+      const first = events[0];
+      const last = events[events.length - 1];
+      // With nothing to return, the tokens stay where the caller was, so polling the forward token picks
+      // up exactly what arrives next.
+      const forward =
+        last ?? (position?.direction === 'b' ? { timestamp: position.timestamp, seq: position.seq - 1 } : (position ?? START));
+      const backward =
+        first ?? (position?.direction === 'f' ? { timestamp: position.timestamp, seq: position.seq + 1 } : (position ?? START));
+      return {
+        events: events.map((e) => ({ timestamp: e.timestamp, message: e.message, ingestionTime: e.ingestionTime })),
+        nextForwardToken: positionToken('f', forward),
+        nextBackwardToken: positionToken('b', backward),
+      };
+    },
+
+    async FilterLogEvents(input) {
+      const group = groupNameOrIdentifier(input);
+      const streamNames = optStringList(input, 'logStreamNames');
+      const prefix = optString(input, 'logStreamNamePrefix');
+      const startTime = optInteger(input, 'startTime');
+      const endTime = optInteger(input, 'endTime');
+      const pattern = optString(input, 'filterPattern');
+      const limit = optInteger(input, 'limit');
+      const token = optString(input, 'nextToken');
+      optBoolean(input, 'interleaved');
+      const v = new Violations()
+        .length(prefix, 'logStreamNamePrefix', 1, 512)
+        .range(startTime, 'startTime', 0, Number.MAX_SAFE_INTEGER)
+        .range(endTime, 'endTime', 0, Number.MAX_SAFE_INTEGER)
+        .length(pattern, 'filterPattern', 0, 1024)
+        .range(limit, 'limit', 1, 10_000)
+        .length(token, 'nextToken', 1, Infinity);
+      if (streamNames !== undefined && (streamNames.length < 1 || streamNames.length > 100)) {
+        v.add(
+          streamNames,
+          'logStreamNames',
+          `Member must have length ${streamNames.length < 1 ? 'greater than or equal to 1' : 'less than or equal to 100'}`,
+        );
+      }
+      v.throwIfAny('InvalidParameterException');
+      if (streamNames !== undefined && prefix !== undefined) {
+        throw new PlatformError('InvalidParameterException', 'You cannot specify both logStreamNames and logStreamNamePrefix.');
+      }
+      const matches = compileFilterPattern(pattern);
+      let cursor = token === undefined ? undefined : decodeToken(token, isPosition);
+      const size = limit ?? 10_000;
+      const found: LogEventRecord[] = [];
+      let scanned = 0;
+      let exhausted = false;
+      const query: LogEventQuery = {
+        groupName: group,
+        ...(streamNames !== undefined && { streamNames }),
+        ...(prefix !== undefined && { streamPrefix: prefix }),
+        ...(startTime !== undefined && { from: startTime }),
+        ...(endTime !== undefined && { to: endTime + 1 }),
+        limit: pattern ? FILTER_SCAN_CHUNK : size,
+      };
+      // Scan in chunks: the pattern is matched here, so a chunk may yield fewer events than it holds.
+      for (;;) {
+        const chunk = await logs.events({ ...query, ...(cursor && { after: cursor }) });
+        let i = 0;
+        for (; i < chunk.length && found.length < size; i++) {
+          const e = chunk[i]!;
+          cursor = { timestamp: e.timestamp, seq: e.seq };
+          if (matches(e.message)) found.push(e);
+        }
+        scanned += i;
+        if (i === chunk.length && chunk.length < query.limit) {
+          exhausted = true;
+          break;
+        }
+        if (found.length >= size || scanned >= FILTER_SCAN_BUDGET) break;
+      }
+      const searched = await logs.listStreams(group, prefix);
+      return {
+        events: found.map((e) => ({
+          logStreamName: e.streamName,
+          timestamp: e.timestamp,
+          message: e.message,
+          ingestionTime: e.ingestionTime,
+          eventId: eventId(e),
+        })),
+        searchedLogStreams: searched
+          .filter((s) => streamNames === undefined || streamNames.includes(s.name))
+          .map((s) => ({ logStreamName: s.name, searchedCompletely: true })),
+        ...(!exhausted && cursor && { nextToken: encodeToken(cursor) }),
+      };
+    },
+  };
+}
+
+// Shapes
+
+function groupShape(g: LogGroupRecord, region: string) {
+  const arn = `arn:aws:logs:${region}:${ACCOUNT}:log-group:${g.name}`;
+  return {
+    logGroupName: g.name,
+    creationTime: g.createdAt,
+    ...(g.retentionInDays !== undefined && { retentionInDays: g.retentionInDays }),
+    metricFilterCount: 0,
+    arn: `${arn}:*`,
+    storedBytes: g.storedBytes,
+    logGroupClass: 'STANDARD',
+    logGroupArn: arn,
+  };
+}
+
+function streamShape(s: LogStreamRecord, region: string) {
+  return {
+    logStreamName: s.name,
+    creationTime: s.createdAt,
+    ...(s.firstEventAt !== undefined && { firstEventTimestamp: s.firstEventAt }),
+    ...(s.lastEventAt !== undefined && { lastEventTimestamp: s.lastEventAt }),
+    ...(s.lastIngestionAt !== undefined && { lastIngestionTime: s.lastIngestionAt }),
+    arn: `arn:aws:logs:${region}:${ACCOUNT}:log-group:${s.groupName}:log-stream:${s.name}`,
+    // AWS reports 0 here since 2019; the group's storedBytes carries the size.
+    storedBytes: 0,
+  };
+}
+
+// Tokens. GetLogEvents' are AWS-shaped: `f/` or `b/`, 56 digits (28 of timestamp, 28 of sequence), `/s`.
+// The others are opaque base64url JSON.
+
+const START: LogPosition = { timestamp: 0, seq: 0 };
+
+function positionToken(direction: 'f' | 'b', p: LogPosition): string {
+  return `${direction}/${String(p.timestamp).padStart(28, '0')}${String(Math.max(0, p.seq)).padStart(28, '0')}/s`;
+}
+
+function parsePositionToken(token: string): LogPosition & { direction: 'f' | 'b' } {
+  const m = /^([fb])\/(\d{28})(\d{28})(?:\/s)?$/.exec(token);
+  const timestamp = Number(m?.[2]);
+  const seq = Number(m?.[3]);
+  if (!m || !Number.isSafeInteger(timestamp) || !Number.isSafeInteger(seq)) throw badToken();
+  return { direction: m[1] as 'f' | 'b', timestamp, seq };
+}
+
+function eventId(e: LogPosition): string {
+  return `${String(e.timestamp).padStart(28, '0')}${String(e.seq).padStart(28, '0')}`;
+}
+
+const isPosition = (v: unknown): v is LogPosition =>
+  typeof v === 'object' && v !== null && Number.isSafeInteger((v as LogPosition).timestamp) && Number.isSafeInteger((v as LogPosition).seq);
+
+const isStreamKey = (v: unknown): v is [number, string] =>
+  Array.isArray(v) && v.length === 2 && typeof v[0] === 'number' && typeof v[1] === 'string';
+
+function encodeToken(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+function decodeToken<T>(token: string, valid: (v: unknown) => v is T): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw badToken();
+  }
+  if (!valid(value)) throw badToken();
+  return value;
+}
+
+const badToken = () => new PlatformError('InvalidParameterException', 'The specified nextToken is invalid.');
+
+// Members
+
+function wrongType(member: string, expected: string): PlatformError {
+  return new PlatformError('SerializationException', `Could not read request member ${member}: expected ${expected}.`);
+}
+
+function missing(member: string): PlatformError {
+  return new PlatformError(
+    'InvalidParameterException',
+    `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`,
+  );
+}
+
+function optString(input: Input, member: string): string | undefined {
+  const v = input[member];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw wrongType(member, 'a string');
+  return v;
+}
+
+function optInteger(input: Input, member: string): number | undefined {
+  const v = input[member];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw wrongType(member, 'a whole number');
+  return v;
+}
+
+function optBoolean(input: Input, member: string): boolean | undefined {
+  const v = input[member];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw wrongType(member, 'true or false');
+  return v;
+}
+
+function optStringList(input: Input, member: string): string[] | undefined {
+  const v = input[member];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw wrongType(member, 'a list of strings');
+  return v as string[];
+}
+
+function groupName(input: Input): string {
+  const name = optString(input, 'logGroupName');
+  if (name === undefined) throw missing('logGroupName');
+  new Violations()
+    .length(name, 'logGroupName', 1, 512)
+    .pattern(name, 'logGroupName', GROUP_NAME, '[\\.\\-_/#A-Za-z0-9]+')
+    .throwIfAny('InvalidParameterException');
+  return name;
+}
+
+function streamName(input: Input, member: string): string {
+  const name = optString(input, member);
+  if (name === undefined) throw missing(member);
+  new Violations().length(name, member, 1, 512).pattern(name, member, STREAM_NAME, '[^:*]*').throwIfAny('InvalidParameterException');
+  return name;
+}
+
+/** `logGroupName`, or `logGroupIdentifier` (a name or a log group ARN), exactly one of them. */
+function groupNameOrIdentifier(input: Input): string {
+  const identifier = optString(input, 'logGroupIdentifier');
+  if (identifier === undefined) {
+    if (input.logGroupName === undefined || input.logGroupName === null) {
+      throw new PlatformError('InvalidParameterException', 'Should provide either logGroupName or logGroupIdentifier.');
+    }
+    return groupName(input);
+  }
+  if (input.logGroupName !== undefined && input.logGroupName !== null) {
+    throw new PlatformError('InvalidParameterException', 'LogGroup name and LogGroup ARN are mutually exclusive parameters.');
+  }
+  const arn = /^arn:aws[a-z-]*:logs:[a-z0-9-]*:\d{12}:log-group:([^:]+)(?::\*)?$/.exec(identifier);
+  return groupName({ logGroupName: arn ? arn[1] : identifier });
 }

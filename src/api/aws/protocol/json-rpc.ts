@@ -14,15 +14,20 @@ export interface JsonRpcService {
   operations: Record<string, JsonOperation>;
   /** The wire name for a code, when the service names an error differently from the catalogue. */
   errorName?: (error: PlatformError) => string;
+  /** The HTTP status for an error, when the service answers differently from the catalogue (CloudWatch Logs: 400). */
+  errorStatus?: (error: PlatformError) => number;
   /** Extra headers for an error (CloudWatch's `x-amzn-query-error`). */
   errorHeaders?: (error: PlatformError) => Record<string, string>;
 }
 
 /** Renders a PlatformError in the JSON-RPC form: `{"__type": <code>, "message": ...}`. */
-export function jsonRpcError(service: Pick<JsonRpcService, 'contentType' | 'errorName' | 'errorHeaders'>, error: PlatformError): ApiResponse {
+export function jsonRpcError(
+  service: Pick<JsonRpcService, 'contentType' | 'errorName' | 'errorStatus' | 'errorHeaders'>,
+  error: PlatformError,
+): ApiResponse {
   const name = service.errorName?.(error) ?? error.code;
   return {
-    status: error.spec.status,
+    status: service.errorStatus?.(error) ?? error.spec.status,
     headers: { 'content-type': service.contentType, 'x-amzn-errortype': name, ...service.errorHeaders?.(error), ...error.details.headers },
     body: JSON.stringify({ __type: name, message: error.message, ...error.details.body }),
   };
@@ -38,7 +43,8 @@ export function jsonRpcService(service: JsonRpcService, logger: Logger): ApiHand
     const operation = target.startsWith(`${service.targetPrefix}.`) ? target.slice(service.targetPrefix.length + 1) : '';
     try {
       const handler = service.operations[operation];
-      if (!handler) throw new PlatformError('UnknownOperationException', `Versa does not implement ${target || 'an operation without X-Amz-Target'}.`);
+      if (!handler)
+        throw new PlatformError('UnknownOperationException', `Versa does not implement ${target || 'an operation without X-Amz-Target'}.`);
       const input = parseJsonBody(req, (m) => new PlatformError('SerializationException', `Could not parse the request body: ${m}`));
       const output = await handler(input, req);
       return { status: 200, headers: { 'content-type': service.contentType }, body: JSON.stringify(output ?? {}) };

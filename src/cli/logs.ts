@@ -1,0 +1,108 @@
+import { FilterLogEventsCommand, type CloudWatchLogsClient, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
+import { describeError, endpointUrl, logsClient } from './client.js';
+import { parseFlags } from './main.js';
+
+const POLL_MS = 1000;
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * `versa logs FUNCTION`: the function's log events across its streams (one per execution environment) in
+ * time order. With --follow it keeps polling and prints new events until Ctrl-C. A name starting with `/`
+ * is taken as a log group name as it is.
+ */
+export async function logsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: { follow: { type: 'boolean', short: 'f' }, since: { type: 'string' }, 'endpoint-url': { type: 'string' } },
+  });
+  const target = positionals[0];
+  if (!target || positionals.length > 1) {
+    process.stderr.write('versa logs: name one function, e.g. `versa logs my-function --since 10m --follow`.\n');
+    return 2;
+  }
+  let startTime: number | undefined;
+  if (values.since !== undefined) {
+    const m = /^(\d+)([smhdw])$/.exec(values.since);
+    if (!m) {
+      process.stderr.write(`versa logs: --since takes a number and a unit (s, m, h, d or w), e.g. 10m or 2h; got ${values.since}.\n`);
+      return 2;
+    }
+    startTime = Date.now() - Number(m[1]) * UNITS[m[2]!]!;
+  }
+  const group = target.startsWith('/') ? target : `/aws/lambda/${target}`;
+  const endpoint = endpointUrl(values['endpoint-url']);
+  const client = logsClient(endpoint);
+
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const stop = () => {
+    stopped = true;
+    wake?.();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const cursor = { time: startTime ?? 0, seen: new Set<string>() };
+    for (;;) {
+      for (const event of await newEvents(client, group, cursor)) process.stdout.write(format(event));
+      if (!values.follow || stopped) return 0;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, POLL_MS);
+      });
+      if (stopped) return 0;
+    }
+  } catch (err) {
+    if ((err as { name?: string }).name === 'ResourceNotFoundException') {
+      process.stderr.write(
+        `versa logs: there are no logs for ${target.startsWith('/') ? `log group ${group}` : `function ${target}`}; it does not exist or has not run yet.\n`,
+      );
+    } else {
+      process.stderr.write(`versa logs: ${describeError(err, endpoint)}\n`);
+    }
+    return 1;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    client.destroy();
+  }
+}
+
+/**
+ * Events from `cursor.time` on that were not printed yet. FilterLogEvents' startTime is inclusive, so the
+ * ids already printed at the newest timestamp are remembered and skipped.
+ */
+async function newEvents(
+  client: CloudWatchLogsClient,
+  group: string,
+  cursor: { time: number; seen: Set<string> },
+): Promise<FilteredLogEvent[]> {
+  const out: FilteredLogEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await client.send(new FilterLogEventsCommand({ logGroupName: group, startTime: cursor.time, nextToken }));
+    for (const e of page.events ?? []) {
+      const time = e.timestamp ?? 0;
+      const id = e.eventId ?? '';
+      if (time < cursor.time || (time === cursor.time && cursor.seen.has(id))) continue;
+      if (time > cursor.time) {
+        cursor.time = time;
+        cursor.seen = new Set();
+      }
+      cursor.seen.add(id);
+      out.push(e);
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return out;
+}
+
+/** `2024-05-01T12:00:00.000Z [$LATEST]0123abcd message`: the stream shortened to its version and id prefix. */
+function format(e: FilteredLogEvent): string {
+  const stream = e.logStreamName ?? '';
+  const short = /^\d{4}\/\d{2}\/\d{2}\/(\[[^\]]+\][0-9a-f]{8})[0-9a-f]*$/.exec(stream)?.[1] ?? stream;
+  const message = e.message ?? '';
+  return `${new Date(e.timestamp ?? 0).toISOString()} ${short} ${message}${message.endsWith('\n') ? '' : '\n'}`;
+}

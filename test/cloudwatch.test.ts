@@ -1,0 +1,477 @@
+/** CloudWatch end to end: real invocations make real metrics, alarms evaluate on the platform clock. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import {
+  CloudWatchClient,
+  DeleteAlarmsCommand,
+  DescribeAlarmHistoryCommand,
+  DescribeAlarmsCommand,
+  GetMetricDataCommand,
+  GetMetricStatisticsCommand,
+  ListMetricsCommand,
+  PutMetricAlarmCommand,
+  PutMetricDataCommand,
+  SetAlarmStateCommand,
+  type Dimension,
+} from '@aws-sdk/client-cloudwatch';
+import {
+  APIGatewayClient,
+  CreateDeploymentCommand,
+  CreateRestApiCommand,
+  GetResourcesCommand,
+  PutIntegrationCommand,
+  PutIntegrationResponseCommand,
+  PutMethodCommand,
+  PutMethodResponseCommand,
+} from '@aws-sdk/client-api-gateway';
+import {
+  CreateAliasCommand,
+  InvokeCommand,
+  PublishVersionCommand,
+  UpdateAliasCommand,
+  UpdateFunctionCodeCommand,
+} from '@aws-sdk/client-lambda';
+import { createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
+
+const exec = promisify(execFile);
+const BIN = path.resolve(import.meta.dirname, '../../bin/versa.js');
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/** Polls `check` every 100 ms until it returns a value, failing after `ms` of real time. */
+async function eventually<T>(what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('CloudWatch with real invocations (time scale 60)', () => {
+  let t: TestServer;
+  let cw: CloudWatchClient;
+  const fn = 'metered';
+  const live = (version: string): Dimension[] => [
+    { Name: 'FunctionName', Value: fn },
+    { Name: 'Resource', Value: `${fn}:live` },
+    { Name: 'ExecutedVersion', Value: version },
+  ];
+  before(async () => {
+    t = await startTestServer({ timeScale: 60 });
+    cw = new CloudWatchClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    await createFunction(t.lambda, fn, { 'index.js': 'exports.handler = async () => "ok";' });
+    await t.lambda.send(new PublishVersionCommand({ FunctionName: fn }));
+    await t.lambda.send(
+      new UpdateFunctionCodeCommand({
+        FunctionName: fn,
+        ZipFile: zipOf({ 'index.js': 'exports.handler = async (e) => { if (e.fail) throw new Error("bad version"); return "v2"; };' }),
+      }),
+    );
+    await t.lambda.send(new PublishVersionCommand({ FunctionName: fn }));
+    await t.lambda.send(new CreateAliasCommand({ FunctionName: fn, Name: 'live', FunctionVersion: '1' }));
+  });
+  after(async () => {
+    cw.destroy();
+    await t.close();
+  });
+
+  const window = () => {
+    const now = t.server.services.clock.now();
+    return { StartTime: new Date(now - 3_600_000), EndTime: new Date(now + 120_000) };
+  };
+  const sum = async (metric: string, dims: Dimension[]) => {
+    const out = await cw.send(
+      new GetMetricStatisticsCommand({
+        Namespace: 'AWS/Lambda',
+        MetricName: metric,
+        Dimensions: dims,
+        Period: 3600,
+        Statistics: ['Sum'],
+        ...window(),
+      }),
+    );
+    return (out.Datapoints ?? []).reduce((acc, d) => acc + (d.Sum ?? 0), 0);
+  };
+
+  it('GetMetricStatistics: alias invocations publish under every dimension set CloudWatch matches on', async () => {
+    for (let i = 0; i < 4; i++) await t.lambda.send(new InvokeCommand({ FunctionName: fn, Qualifier: 'live' }));
+    await t.lambda.send(new InvokeCommand({ FunctionName: fn, Qualifier: '2' }));
+    assert.equal(await sum('Invocations', live('1')), 4);
+    assert.equal(
+      await sum('Invocations', [
+        { Name: 'FunctionName', Value: fn },
+        { Name: 'Resource', Value: `${fn}:live` },
+      ]),
+      4,
+    );
+    assert.equal(
+      await sum('Invocations', [
+        { Name: 'FunctionName', Value: fn },
+        { Name: 'Resource', Value: `${fn}:2` },
+      ]),
+      1,
+    );
+    assert.ok((await sum('Invocations', [{ Name: 'FunctionName', Value: fn }])) >= 5);
+    assert.ok((await sum('Invocations', [])) >= 5);
+    // A subset of dimensions is a different metric: nothing under {FunctionName, ExecutedVersion}.
+    assert.equal(
+      await sum('Invocations', [
+        { Name: 'FunctionName', Value: fn },
+        { Name: 'ExecutedVersion', Value: '1' },
+      ]),
+      0,
+    );
+    assert.equal(await sum('Errors', live('1')), 0);
+    const duration = await cw.send(
+      new GetMetricStatisticsCommand({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Duration',
+        Dimensions: live('1'),
+        Period: 3600,
+        Statistics: ['SampleCount', 'Maximum'],
+        ExtendedStatistics: ['p99'],
+        ...window(),
+      }),
+    );
+    const d = duration.Datapoints![0]!;
+    assert.equal(d.SampleCount, 4);
+    assert.ok(d.Maximum! > 0 && d.ExtendedStatistics!.p99! > 0 && d.ExtendedStatistics!.p99! <= d.Maximum! * 1.02);
+    assert.equal(d.Unit, 'Milliseconds');
+    const listed = await cw.send(
+      new ListMetricsCommand({ Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: [{ Name: 'FunctionName', Value: fn }] }),
+    );
+    assert.ok(
+      (listed.Metrics ?? []).some(
+        (m) => m.Dimensions?.length === 3 && m.Dimensions.some((x) => x.Name === 'ExecutedVersion' && x.Value === '1'),
+      ),
+    );
+  });
+
+  it('alarm: a failing version behind an alias drives it INSUFFICIENT_DATA → ALARM → OK on the platform clock', async () => {
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'live-v2-errors',
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: live('2'),
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+    const state = async () => (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['live-v2-errors'] }))).MetricAlarms![0]!;
+    assert.equal((await state()).StateValue, 'INSUFFICIENT_DATA');
+    await t.lambda.send(new UpdateAliasCommand({ FunctionName: fn, Name: 'live', FunctionVersion: '2' }));
+    const failed = await t.lambda.send(new InvokeCommand({ FunctionName: fn, Qualifier: 'live', Payload: Buffer.from('{"fail":true}') }));
+    assert.equal(failed.FunctionError, 'Unhandled');
+    // Two periods at 60x are two real seconds; allow a slow machine twice that.
+    const alarmed = await eventually('ALARM', 4000, async () => ((await state()).StateValue === 'ALARM' ? state() : undefined));
+    assert.match(alarmed.StateReason ?? '', /Threshold Crossed: 1 out of the last 1 datapoints \[1\]/);
+    const reasonData = JSON.parse(alarmed.StateReasonData ?? '{}') as { statistic?: string; period?: number };
+    assert.equal(reasonData.statistic, 'Sum');
+    assert.equal(reasonData.period, 60);
+
+    // The version recovers: newer periods carry Errors = 0 and the alarm returns to OK.
+    const recovered = await eventually('OK', 6000, async () => {
+      await t.lambda.send(new InvokeCommand({ FunctionName: fn, Qualifier: 'live' }));
+      return (await state()).StateValue === 'OK' ? true : undefined;
+    });
+    assert.equal(recovered, true);
+    const history = await cw.send(new DescribeAlarmHistoryCommand({ AlarmName: 'live-v2-errors', HistoryItemType: 'StateUpdate' }));
+    const summaries = (history.AlarmHistoryItems ?? []).map((h) => h.HistorySummary).reverse();
+    assert.deepEqual(summaries.slice(0, 2), ['Alarm updated from INSUFFICIENT_DATA to ALARM', 'Alarm updated from ALARM to OK']);
+  });
+
+  it('SetAlarmState: lasts until the next evaluation, and transitions are published in the process at once', async () => {
+    const heard: string[] = [];
+    t.server.services.alarms.onTransition((tr) => heard.push(`${tr.alarm.AlarmName}:${tr.from}->${tr.to}`));
+    await cw.send(new SetAlarmStateCommand({ AlarmName: 'live-v2-errors', StateValue: 'ALARM', StateReason: 'testing the pager' }));
+    assert.ok(heard.includes('live-v2-errors:OK->ALARM'), heard.join(','));
+    const now = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['live-v2-errors'] }))).MetricAlarms![0]!;
+    assert.equal(now.StateValue, 'ALARM');
+    assert.equal(now.StateReason, 'testing the pager');
+    await t.lambda.send(new InvokeCommand({ FunctionName: fn, Qualifier: 'live' }));
+    await eventually('re-evaluation to OK', 4000, async () =>
+      (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['live-v2-errors'] }))).MetricAlarms![0]!.StateValue === 'OK'
+        ? true
+        : undefined,
+    );
+    assert.ok(heard.includes('live-v2-errors:ALARM->OK'));
+  });
+
+  it('bad input: the AWS error, and nothing changes', async () => {
+    const before = (await cw.send(new DescribeAlarmsCommand({}))).MetricAlarms!.map((a) => a.AlarmName);
+    const unknown = await errorOf(() => cw.send(new SetAlarmStateCommand({ AlarmName: 'nope', StateValue: 'OK', StateReason: 'x' })));
+    assert.equal(unknown.name, 'ResourceNotFound');
+    assert.equal(unknown.$metadata?.httpStatusCode, 404);
+    const badPeriod = await errorOf(() =>
+      cw.send(
+        new PutMetricAlarmCommand({
+          AlarmName: 'bad',
+          Namespace: 'x',
+          MetricName: 'y',
+          Statistic: 'Sum',
+          Period: 45,
+          EvaluationPeriods: 1,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanThreshold',
+        }),
+      ),
+    );
+    assert.equal(badPeriod.name, 'InvalidParameterValueException');
+    assert.match(badPeriod.message, /Period must be 10, 20, 30 or a multiple of 60/);
+    const badStat = await errorOf(() =>
+      cw.send(
+        new GetMetricStatisticsCommand({ Namespace: 'x', MetricName: 'y', Period: 60, Statistics: ['Median' as 'Sum'], ...window() }),
+      ),
+    );
+    assert.equal(badStat.name, 'InvalidParameterValueException');
+    const badJson = await errorOf(() =>
+      cw.send(new SetAlarmStateCommand({ AlarmName: 'live-v2-errors', StateValue: 'OK', StateReason: 'x', StateReasonData: '{nope' })),
+    );
+    assert.equal(badJson.name, 'InvalidFormatFault');
+    const deleteMissing = await errorOf(() => cw.send(new DeleteAlarmsCommand({ AlarmNames: ['live-v2-errors', 'nope'] })));
+    assert.equal(deleteMissing.name, 'ResourceNotFound');
+    const after = (await cw.send(new DescribeAlarmsCommand({}))).MetricAlarms!.map((a) => a.AlarmName);
+    assert.deepEqual(after, before, 'no alarm was created or deleted');
+  });
+});
+
+describe('CloudWatch custom metrics and both protocols', () => {
+  let t: TestServer;
+  let cw: CloudWatchClient;
+  before(async () => {
+    t = await startTestServer();
+    cw = new CloudWatchClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+  });
+  after(async () => {
+    cw.destroy();
+    await t.close();
+  });
+  const range = () => {
+    const now = t.server.services.clock.now();
+    return { StartTime: new Date(now - 600_000), EndTime: new Date(now + 600_000) };
+  };
+
+  it('PutMetricData → GetMetricStatistics and GetMetricData: every statistic and a percentile', async () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    await cw.send(
+      new PutMetricDataCommand({
+        Namespace: 'Shop',
+        MetricData: [{ MetricName: 'Latency', Dimensions: [{ Name: 'Route', Value: '/cart' }], Values: values, Unit: 'Milliseconds' }],
+      }),
+    );
+    const out = await cw.send(
+      new GetMetricStatisticsCommand({
+        Namespace: 'Shop',
+        MetricName: 'Latency',
+        Dimensions: [{ Name: 'Route', Value: '/cart' }],
+        Period: 600,
+        Statistics: ['Sum', 'Average', 'Minimum', 'Maximum', 'SampleCount'],
+        ExtendedStatistics: ['p99', 'p50'],
+        ...range(),
+      }),
+    );
+    const d = out.Datapoints![0]!;
+    assert.equal(out.Label, 'Latency');
+    assert.deepEqual([d.Sum, d.Average, d.Minimum, d.Maximum, d.SampleCount], [5050, 50.5, 1, 100, 100]);
+    assert.ok(Math.abs(d.ExtendedStatistics!.p99! - 99) <= 2, `p99 ${d.ExtendedStatistics!.p99}`);
+    assert.ok(Math.abs(d.ExtendedStatistics!.p50! - 50) <= 1.5, `p50 ${d.ExtendedStatistics!.p50}`);
+    assert.equal(d.Unit, 'Milliseconds');
+    const data = await cw.send(
+      new GetMetricDataCommand({
+        MetricDataQueries: [
+          {
+            Id: 'avg',
+            MetricStat: {
+              Metric: { Namespace: 'Shop', MetricName: 'Latency', Dimensions: [{ Name: 'Route', Value: '/cart' }] },
+              Period: 60,
+              Stat: 'Average',
+            },
+          },
+        ],
+        ...range(),
+      }),
+    );
+    assert.equal(data.MetricDataResults![0]!.StatusCode, 'Complete');
+    assert.deepEqual(data.MetricDataResults![0]!.Values, [50.5]);
+    const reserved = await errorOf(() =>
+      cw.send(new PutMetricDataCommand({ Namespace: 'AWS/Lambda', MetricData: [{ MetricName: 'x', Value: 1 }] })),
+    );
+    assert.equal(reserved.name, 'InvalidParameterValueException');
+  });
+
+  it('query protocol: form requests get XML answers and XML errors', async () => {
+    const post = (body: string) =>
+      fetch(`${t.url}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body });
+    const put = await post(
+      'Action=PutMetricData&Version=2010-08-01&Namespace=Q&MetricData.member.1.MetricName=hits&MetricData.member.1.Value=3&MetricData.member.1.Dimensions.member.1.Name=Host&MetricData.member.1.Dimensions.member.1.Value=a',
+    );
+    assert.equal(put.status, 200);
+    assert.match(
+      await put.text(),
+      /^<PutMetricDataResponse xmlns="http:\/\/monitoring\.amazonaws\.com\/doc\/2010-08-01\/"><ResponseMetadata><RequestId>/,
+    );
+    const json = await cw.send(
+      new GetMetricStatisticsCommand({
+        Namespace: 'Q',
+        MetricName: 'hits',
+        Dimensions: [{ Name: 'Host', Value: 'a' }],
+        Period: 600,
+        Statistics: ['Sum'],
+        ...range(),
+      }),
+    );
+    assert.equal(json.Datapoints![0]!.Sum, 3, 'a datum sent in query form is read back over JSON');
+    const alarm = await post(
+      'Action=PutMetricAlarm&Version=2010-08-01&AlarmName=q-alarm&Namespace=Q&MetricName=hits&Statistic=Sum&Period=60&EvaluationPeriods=1&Threshold=5&ComparisonOperator=GreaterThanThreshold&Dimensions.member.1.Name=Host&Dimensions.member.1.Value=a',
+    );
+    assert.equal(alarm.status, 200);
+    const described = await (await post('Action=DescribeAlarms&Version=2010-08-01&AlarmNames.member.1=q-alarm')).text();
+    assert.match(described, /<MetricAlarms><member><AlarmName>q-alarm<\/AlarmName>/);
+    assert.match(described, /<StateValue>INSUFFICIENT_DATA<\/StateValue>/);
+    assert.match(described, /<Dimensions><member><Name>Host<\/Name><Value>a<\/Value><\/member><\/Dimensions>/);
+    const missing = await post('Action=SetAlarmState&Version=2010-08-01&AlarmName=nope&StateValue=OK&StateReason=x');
+    assert.equal(missing.status, 404);
+    assert.match(
+      await missing.text(),
+      /<Error><Type>Sender<\/Type><Code>ResourceNotFound<\/Code><Message>An alarm named nope does not exist\.<\/Message><\/Error>/,
+    );
+    const unknownAction = await post('Action=Frobnicate&Version=2010-08-01');
+    assert.equal(unknownAction.status, 400);
+    assert.match(await unknownAction.text(), /<Code>InvalidParameterValue<\/Code>/);
+  });
+
+  it('JSON protocol errors carry __type and x-amzn-query-error', async () => {
+    const res = await fetch(`${t.url}/`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'GraniteServiceVersion20100801.SetAlarmState',
+        'x-amzn-query-mode': 'true',
+      },
+      body: JSON.stringify({ AlarmName: 'nope', StateValue: 'OK', StateReason: 'x' }),
+    });
+    assert.equal(res.status, 404);
+    assert.equal(res.headers.get('x-amzn-query-error'), 'ResourceNotFound;Sender');
+    assert.deepEqual(await res.json(), { __type: 'ResourceNotFound', message: 'An alarm named nope does not exist.' });
+  });
+
+  it('aws CLI: put-metric-data and describe-alarms work unchanged', async () => {
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'us-east-1' };
+    const aws = (...args: string[]) => exec('aws', ['--endpoint-url', t.url, 'cloudwatch', ...args], { env });
+    await aws('put-metric-data', '--namespace', 'Cli', '--metric-name', 'jobs', '--value', '7');
+    await aws(
+      'put-metric-alarm',
+      '--alarm-name',
+      'cli-alarm',
+      '--namespace',
+      'Cli',
+      '--metric-name',
+      'jobs',
+      '--statistic',
+      'Sum',
+      '--period',
+      '60',
+      '--evaluation-periods',
+      '1',
+      '--threshold',
+      '1',
+      '--comparison-operator',
+      'GreaterThanThreshold',
+    );
+    const { stdout } = await aws(
+      'describe-alarms',
+      '--alarm-names',
+      'cli-alarm',
+      '--query',
+      'MetricAlarms[0].[AlarmName,StateValue]',
+      '--output',
+      'text',
+    );
+    assert.equal(stdout.trim(), 'cli-alarm\tINSUFFICIENT_DATA');
+    const bad = await aws('set-alarm-state', '--alarm-name', 'nope', '--state-value', 'OK', '--state-reason', 'x').catch(
+      (e: { stderr: string }) => e,
+    );
+    assert.match((bad).stderr, /ResourceNotFound/);
+    const list = await exec(process.execPath, [BIN, 'alarms', '--endpoint-url', t.url]);
+    assert.match(list.stdout, /cli-alarm\s+INSUFFICIENT_DATA\s+Sum\(Cli jobs\) > 1 over 1×60s/);
+  });
+});
+
+describe('AWS/ApiGateway metrics and the Prometheus endpoint', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer();
+  });
+  after(() => t.close());
+
+  it('a stage publishes Count and 5XXError per API and stage; /_versa/metrics shows the same counts', async () => {
+    const apigw = new APIGatewayClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    const cw = new CloudWatchClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    try {
+      await createFunction(t.lambda, 'pinged', { 'index.js': 'exports.handler = async () => "pong";' });
+      await t.lambda.send(new InvokeCommand({ FunctionName: 'pinged' }));
+      const api = await apigw.send(new CreateRestApiCommand({ name: 'metered-api' }));
+      const root = (await apigw.send(new GetResourcesCommand({ restApiId: api.id }))).items![0]!.id!;
+      await apigw.send(new PutMethodCommand({ restApiId: api.id, resourceId: root, httpMethod: 'GET', authorizationType: 'NONE' }));
+      await apigw.send(
+        new PutIntegrationCommand({
+          restApiId: api.id,
+          resourceId: root,
+          httpMethod: 'GET',
+          type: 'MOCK',
+          requestTemplates: { 'application/json': '{"statusCode": 200}' },
+        }),
+      );
+      await apigw.send(new PutMethodResponseCommand({ restApiId: api.id, resourceId: root, httpMethod: 'GET', statusCode: '200' }));
+      await apigw.send(
+        new PutIntegrationResponseCommand({
+          restApiId: api.id,
+          resourceId: root,
+          httpMethod: 'GET',
+          statusCode: '200',
+          selectionPattern: '',
+        }),
+      );
+      await apigw.send(new CreateDeploymentCommand({ restApiId: api.id, stageName: 'prod' }));
+      const base = `${t.url}/restapis/${api.id!}/prod/_user_request_`;
+      for (let i = 0; i < 3; i++) assert.equal((await fetch(`${base}/`)).status, 200);
+      assert.equal((await fetch(`${base}/missing`)).status, 403);
+      const now = t.server.services.clock.now();
+      const stat = async (metric: string) =>
+        (
+          await cw.send(
+            new GetMetricStatisticsCommand({
+              Namespace: 'AWS/ApiGateway',
+              MetricName: metric,
+              Dimensions: [
+                { Name: 'ApiName', Value: 'metered-api' },
+                { Name: 'Stage', Value: 'prod' },
+              ],
+              Period: 3600,
+              Statistics: ['Sum'],
+              StartTime: new Date(now - 3_600_000),
+              EndTime: new Date(now + 60_000),
+            }),
+          )
+        ).Datapoints!.reduce((a, d) => a + (d.Sum ?? 0), 0);
+      assert.equal(await stat('Count'), 4);
+      assert.equal(await stat('4XXError'), 1);
+      assert.equal(await stat('5XXError'), 0);
+      const text = await (await fetch(`${t.url}/_versa/metrics`)).text();
+      assert.match(text, /# TYPE versa_apigateway_requests_total counter/);
+      assert.match(text, /versa_apigateway_requests_total\{api_name="metered-api",stage="prod"\} 4/);
+      assert.match(text, /versa_lambda_invocations_total\{function_name="pinged",resource="pinged",executed_version="\$LATEST"\} 1/);
+    } finally {
+      apigw.destroy();
+      cw.destroy();
+    }
+  });
+});

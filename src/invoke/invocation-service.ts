@@ -108,6 +108,19 @@ export class InvocationService {
     return result;
   }
 
+  /** Starts a warm environment of one version ahead of its traffic (a deployment's target). */
+  async prewarm(functionName: string, version: string): Promise<void> {
+    const snapshot = await this.registry.get(functionName);
+    const found = snapshot?.versions.get(version);
+    if (!snapshot || !found) return;
+    await this.environments.prewarm({ functionName, version, spec: found.record.spec, digest: found.digest });
+  }
+
+  /** Stops the idle environments of a version no alias routes to any more. */
+  release(functionName: string, version: string): void {
+    this.environments.releaseVersion(functionName, version);
+  }
+
   private resolve(caller: Caller, snapshot: FunctionSnapshot, qualifier: string | undefined): Resolved {
     const { record } = snapshot;
     const latest = (): EnvironmentTarget => ({

@@ -106,6 +106,27 @@ export class EnvironmentManager {
     return `${target.functionName}\u0000${target.version}\u0000${target.digest}`;
   }
 
+  /**
+   * Starts an environment for `target` ahead of traffic and parks it as idle, so the first invocations
+   * of a new version are not cold. Does nothing if one is already warm or no slot is free.
+   */
+  async prewarm(target: EnvironmentTarget): Promise<void> {
+    if (this.idle.get(this.key(target))?.length) return;
+    if (this.all.size + this.reserved >= this.opts.maxEnvironments) return;
+    const env = await this.startEnvironment(target);
+    // A starting environment may be handed an invocation: it is delivered once the runtime is ready.
+    const list = this.idle.get(this.key(target));
+    if (list) list.push(env);
+    else this.idle.set(this.key(target), [env]);
+  }
+
+  /** Stops the idle environments of one function version (a version no alias routes to any more). */
+  releaseVersion(functionName: string, version: string): void {
+    for (const env of [...this.all]) {
+      if (env.target.functionName === functionName && env.target.version === version && env.state !== 'busy') env.stop();
+    }
+  }
+
   private takeIdle(target: EnvironmentTarget): ExecutionEnvironment | undefined {
     const list = this.idle.get(this.key(target));
     const env = list?.pop();

@@ -9,12 +9,15 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { systemRandom, type Random } from '../core/random.js';
 import { apiGatewayApi } from '../api/aws/apigateway/operations.js';
 import { cloudWatchApi } from '../api/aws/cloudwatch/operations.js';
+import { codeDeployApi } from '../api/aws/codedeploy/operations.js';
 import { lambdaApi } from '../api/aws/lambda/operations.js';
 import { logsApi } from '../api/aws/logs/operations.js';
 import { regionOf, type ApiHandler, type ApiRequest } from '../api/aws/protocol/http.js';
 import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
 import { frontDoor } from '../api/front-door.js';
 import type { Options } from '../config/options.js';
+import { CodeDeployService } from '../deploy/code-deploy-service.js';
+import { DeploymentController } from '../deploy/deployment-controller.js';
 import { GatewayDataPlane } from '../gateway/data-plane.js';
 import { RestApiService } from '../gateway/rest-api-service.js';
 import { InvocationService } from '../invoke/invocation-service.js';
@@ -48,6 +51,8 @@ export interface RunningServer {
     gateway: GatewayDataPlane;
     metrics: Metrics;
     alarms: AlarmService;
+    deployments: DeploymentController;
+    codeDeploy: CodeDeployService;
     logs: LogSink;
     store: Store;
     clock: Clock;
@@ -132,6 +137,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const lambdaMetrics = new LambdaMetrics(metrics);
   const gatewayMetrics = new GatewayMetrics(metrics);
   const invocations = new InvocationService(registry, environments, random, lambdaMetrics, logger);
+  const deployments = new DeploymentController(store, functions, invocations, alarms, clock, logger);
+  const codeDeploy = new CodeDeployService(store, deployments, clock);
   const restApis = new RestApiService(store, clock);
   const gateway = new GatewayDataPlane(store, invocations, random, clock, logger);
   restApis.onChange((id) => gateway.invalidate(id));
@@ -163,6 +170,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     byTarget: {
       Logs_20140328: logsApi({ logs, logger }),
       GraniteServiceVersion20100801: cloudWatch.json,
+      CodeDeploy_20141006: codeDeployApi({ codeDeploy, logger }),
     },
     query: cloudWatch.query,
     gateway,
@@ -216,6 +224,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      await deployments.close();
       await environments.close();
       await logs.close();
       await alarms.close();
@@ -230,11 +239,14 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       await store.close();
     })());
 
+  // Unfinished deployments resume from the store once the server can answer their hooks.
+  await deployments.start();
+
   return {
     url,
     port,
     options,
-    services: { functions, invocations, environments, restApis, gateway, metrics, alarms, logs, store, clock },
+    services: { functions, invocations, environments, restApis, gateway, metrics, alarms, deployments, codeDeploy, logs, store, clock },
     close,
   };
 }

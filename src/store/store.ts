@@ -1,5 +1,7 @@
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
+import type { DeploymentState } from '../domain/deployment.js';
 import type { DeploymentDoc, RestApiDoc, StageDoc } from '../domain/rest-api.js';
+import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../deploy/types.js';
 import type { AlarmDoc, AlarmHistoryItem } from '../telemetry/alarm-types.js';
 import type { MetricPoint, MetricSeriesDoc } from '../telemetry/metric-types.js';
 import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../telemetry/log-types.js';
@@ -21,6 +23,7 @@ export interface Store {
   readonly metrics: MetricRepository;
   readonly alarms: AlarmRepository;
   readonly logs: LogRepository;
+  readonly codeDeploy: CodeDeployRepository;
   /**
    * Runs `work` atomically: every write through the `tx` store commits together or not at all, and no
    * other store operation interleaves with it.
@@ -154,4 +157,27 @@ export interface LogRepository {
   events(query: LogEventQuery): Promise<LogEventRecord[]>;
   /** Drops a group's events with timestamp < `before`, updating its streams' stored bytes; returns how many. */
   deleteEventsBefore(groupName: string, before: number): Promise<number>;
+}
+
+/** CodeDeploy's applications, deployment groups, custom configs and deployments. */
+export interface CodeDeployRepository {
+  getApplication(name: string): Promise<ApplicationDoc | undefined>;
+  listApplications(): Promise<ApplicationDoc[]>;
+  putApplication(app: ApplicationDoc): Promise<void>;
+  /** Deletes the application with its groups (deployments stay, as history). */
+  deleteApplication(name: string): Promise<void>;
+  getGroup(application: string, name: string): Promise<DeploymentGroupDoc | undefined>;
+  listGroups(application: string): Promise<DeploymentGroupDoc[]>;
+  putGroup(group: DeploymentGroupDoc): Promise<void>;
+  deleteGroup(application: string, name: string): Promise<void>;
+  getConfig(name: string): Promise<DeploymentConfigDoc | undefined>;
+  listConfigs(): Promise<DeploymentConfigDoc[]>;
+  putConfig(config: DeploymentConfigDoc): Promise<void>;
+  deleteConfig(name: string): Promise<void>;
+  getDeployment(id: string): Promise<DeploymentState | undefined>;
+  /** Deployments newest first, optionally of one application and group. */
+  listDeployments(filter: { application?: string; group?: string }): Promise<DeploymentState[]>;
+  /** Deployments still Created or InProgress. */
+  activeDeployments(): Promise<DeploymentState[]>;
+  putDeployment(deployment: DeploymentState): Promise<void>;
 }

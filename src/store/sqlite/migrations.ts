@@ -116,4 +116,30 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX log_events_by_stream ON log_events (stream_id, ts, seq);
   CREATE INDEX log_events_by_group ON log_events (group_id, ts, seq);
   `,
+  `
+  CREATE TABLE cd_applications (
+    name TEXT PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  CREATE TABLE cd_deployment_groups (
+    application TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (application, name)
+  );
+  CREATE TABLE cd_deployment_configs (
+    name TEXT PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  CREATE TABLE cd_deployments (
+    id          TEXT PRIMARY KEY,
+    seq         INTEGER NOT NULL,
+    application TEXT NOT NULL,
+    grp         TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    doc         TEXT NOT NULL
+  );
+  CREATE INDEX cd_deployments_by_group ON cd_deployments (application, grp, seq);
+  CREATE INDEX cd_deployments_by_status ON cd_deployments (status);
+  `,
 ];

@@ -1,0 +1,247 @@
+import { PlatformError } from '../../../core/errors.js';
+import type { Logger } from '../../../core/logger.js';
+import { functionArn } from '../../../domain/arn.js';
+import type { DeploymentState, TrafficRouting } from '../../../domain/deployment.js';
+import type { CodeDeployService } from '../../../deploy/code-deploy-service.js';
+import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../../../deploy/types.js';
+import type { ApiHandler } from '../protocol/http.js';
+import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
+
+type Input = Record<string, unknown>;
+const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
+const str = (input: Input, key: string): string | undefined => {
+  const v = input[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new PlatformError('InvalidParameterValueException', `The parameter ${key} must be a string.`);
+  return v;
+};
+const obj = <T>(input: Input, key: string): T | undefined => (input[key] && typeof input[key] === 'object' ? (input[key] as T) : undefined);
+
+function applicationShape(a: ApplicationDoc) {
+  return {
+    applicationId: a.applicationId,
+    applicationName: a.applicationName,
+    createTime: seconds(a.createTime),
+    linkedToGitHub: false,
+    computePlatform: a.computePlatform,
+  };
+}
+
+function groupShape(g: DeploymentGroupDoc) {
+  const summary = (s: DeploymentGroupDoc['lastSuccessfulDeployment']) =>
+    s && { deploymentId: s.deploymentId, status: s.status, endTime: seconds(s.endTime), createTime: seconds(s.createTime) };
+  return {
+    ...g,
+    computePlatform: 'Lambda',
+    lastSuccessfulDeployment: summary(g.lastSuccessfulDeployment),
+    lastAttemptedDeployment: summary(g.lastAttemptedDeployment),
+  };
+}
+
+function routingShape(r: TrafficRouting) {
+  if (r.type === 'AllAtOnce') return { type: 'AllAtOnce' };
+  if (r.type === 'TimeBasedCanary')
+    return { type: r.type, timeBasedCanary: { canaryPercentage: r.percentage, canaryInterval: r.intervalMinutes } };
+  return { type: r.type, timeBasedLinear: { linearPercentage: r.percentage, linearInterval: r.intervalMinutes } };
+}
+
+function configShape(c: DeploymentConfigDoc) {
+  return {
+    deploymentConfigId: c.deploymentConfigId,
+    deploymentConfigName: c.deploymentConfigName,
+    createTime: seconds(c.createTime),
+    computePlatform: 'Lambda',
+    trafficRoutingConfig: routingShape(c.routing),
+  };
+}
+
+const TERMINAL: Record<string, string> = { Succeeded: 'Succeeded', Failed: 'Failed', Stopped: 'Failed' };
+
+function targetStatus(d: DeploymentState): string {
+  if (d.status === 'Created') return 'Pending';
+  return TERMINAL[d.status] ?? 'InProgress';
+}
+
+function deploymentShape(d: DeploymentState) {
+  const status = targetStatus(d);
+  return {
+    applicationName: d.applicationName,
+    deploymentGroupName: d.deploymentGroupName,
+    deploymentConfigName: d.deploymentConfigName,
+    deploymentId: d.deploymentId,
+    revision: d.revision,
+    status: d.status,
+    errorInformation: d.errorInformation,
+    createTime: seconds(d.createTime),
+    startTime: seconds(d.startTime),
+    completeTime: seconds(d.completeTime),
+    deploymentOverview: {
+      Pending: status === 'Pending' ? 1 : 0,
+      InProgress: status === 'InProgress' ? 1 : 0,
+      Succeeded: status === 'Succeeded' ? 1 : 0,
+      Failed: status === 'Failed' ? 1 : 0,
+      Skipped: 0,
+      Ready: 0,
+    },
+    description: d.description,
+    creator: d.creator,
+    autoRollbackConfiguration: d.autoRollback,
+    rollbackInfo: d.rollbackInfo,
+    deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+    computePlatform: 'Lambda',
+  };
+}
+
+function targetShape(region: string, d: DeploymentState) {
+  return {
+    deploymentTargetType: 'LambdaTarget',
+    lambdaTarget: {
+      deploymentId: d.deploymentId,
+      targetId: `${d.functionName}:${d.alias}`,
+      targetArn: functionArn(region, d.functionName, d.alias),
+      status: targetStatus(d),
+      lastUpdatedAt: seconds(
+        d.completeTime ?? Math.max(d.startTime ?? d.createTime, ...d.events.map((e) => e.endTime ?? e.startTime ?? 0)),
+      ),
+      lifecycleEvents: d.events.map((e) => ({
+        lifecycleEventName: e.lifecycleEventName,
+        status: e.status,
+        startTime: seconds(e.startTime),
+        endTime: seconds(e.endTime),
+        ...(e.diagnostics && {
+          diagnostics: { errorCode: e.diagnostics.errorCode, message: e.diagnostics.message, scriptName: e.hookFunction },
+        }),
+      })),
+      lambdaFunctionInfo: {
+        functionName: d.functionName,
+        functionAlias: d.alias,
+        currentVersion: d.currentVersion,
+        targetVersion: d.targetVersion,
+        targetVersionWeight: d.targetWeight,
+      },
+    },
+  };
+}
+
+/** CodeDeploy (JSON 1.1, `CodeDeploy_20141006.*`) for Lambda deployments. */
+export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeployService; logger: Logger }): ApiHandler {
+  const requireTarget = async (input: Input) => {
+    const d = await codeDeploy.getDeployment(str(input, 'deploymentId'));
+    const targetId = str(input, 'targetId');
+    if (targetId !== `${d.functionName}:${d.alias}`) {
+      throw new PlatformError(
+        'DeploymentTargetDoesNotExistException',
+        `The target ${String(targetId)} is not part of deployment ${d.deploymentId}.`,
+      );
+    }
+    return d;
+  };
+  const operations: Record<string, JsonOperation> = {
+    async CreateApplication(input) {
+      return {
+        applicationId: (await codeDeploy.createApplication(str(input, 'applicationName'), str(input, 'computePlatform'))).applicationId,
+      };
+    },
+    async GetApplication(input) {
+      return { application: applicationShape(await codeDeploy.getApplication(str(input, 'applicationName'))) };
+    },
+    async BatchGetApplications(input) {
+      const names = (input.applicationNames as string[] | undefined) ?? [];
+      return { applicationsInfo: await Promise.all(names.map(async (n) => applicationShape(await codeDeploy.getApplication(n)))) };
+    },
+    async ListApplications() {
+      return { applications: (await codeDeploy.listApplications()).map((a) => a.applicationName) };
+    },
+    async DeleteApplication(input) {
+      await codeDeploy.deleteApplication(str(input, 'applicationName'));
+      return {};
+    },
+    async CreateDeploymentGroup(input) {
+      return { deploymentGroupId: (await codeDeploy.createDeploymentGroup(input)).deploymentGroupId };
+    },
+    async GetDeploymentGroup(input) {
+      return {
+        deploymentGroupInfo: groupShape(
+          await codeDeploy.getDeploymentGroup(str(input, 'applicationName'), str(input, 'deploymentGroupName')),
+        ),
+      };
+    },
+    async ListDeploymentGroups(input) {
+      const app = str(input, 'applicationName');
+      return { applicationName: app, deploymentGroups: (await codeDeploy.listDeploymentGroups(app)).map((g) => g.deploymentGroupName) };
+    },
+    async UpdateDeploymentGroup(input) {
+      await codeDeploy.updateDeploymentGroup(input);
+      return { hooksNotCleanedUp: [] };
+    },
+    async DeleteDeploymentGroup(input) {
+      await codeDeploy.deleteDeploymentGroup(str(input, 'applicationName'), str(input, 'deploymentGroupName'));
+      return { hooksNotCleanedUp: [] };
+    },
+    async CreateDeploymentConfig(input) {
+      const config = await codeDeploy.createDeploymentConfig(
+        str(input, 'deploymentConfigName'),
+        str(input, 'computePlatform'),
+        obj(input, 'trafficRoutingConfig'),
+      );
+      return { deploymentConfigId: config.deploymentConfigId };
+    },
+    async GetDeploymentConfig(input) {
+      return { deploymentConfigInfo: configShape(await codeDeploy.getDeploymentConfig(str(input, 'deploymentConfigName'))) };
+    },
+    async ListDeploymentConfigs() {
+      return { deploymentConfigsList: await codeDeploy.listDeploymentConfigs() };
+    },
+    async DeleteDeploymentConfig(input) {
+      await codeDeploy.deleteDeploymentConfig(str(input, 'deploymentConfigName'));
+      return {};
+    },
+    async CreateDeployment(input) {
+      return { deploymentId: (await codeDeploy.createDeployment(input)).deploymentId };
+    },
+    async GetDeployment(input) {
+      return { deploymentInfo: deploymentShape(await codeDeploy.getDeployment(str(input, 'deploymentId'))) };
+    },
+    async BatchGetDeployments(input) {
+      const ids = (input.deploymentIds as string[] | undefined) ?? [];
+      return { deploymentsInfo: await Promise.all(ids.map(async (id) => deploymentShape(await codeDeploy.getDeployment(id)))) };
+    },
+    async ListDeployments(input) {
+      const statuses = (input.includeOnlyStatuses as string[] | undefined) ?? [];
+      const app = str(input, 'applicationName');
+      const group = str(input, 'deploymentGroupName');
+      if (group && !app)
+        throw new PlatformError('ApplicationNameRequiredException', 'An application name is required with a deployment group name.');
+      if (app && group) await codeDeploy.getDeploymentGroup(app, group);
+      else if (app) await codeDeploy.getApplication(app);
+      const list = await codeDeploy.listDeployments({ ...(app && { application: app }), ...(group && { group }), statuses });
+      return { deployments: list.map((d) => d.deploymentId) };
+    },
+    async StopDeployment(input) {
+      const rollback = input.autoRollbackEnabled;
+      return codeDeploy.stopDeployment(str(input, 'deploymentId'), typeof rollback === 'boolean' ? rollback : undefined);
+    },
+    async ListDeploymentTargets(input) {
+      const d = await codeDeploy.getDeployment(str(input, 'deploymentId'));
+      return { targetIds: [`${d.functionName}:${d.alias}`] };
+    },
+    async GetDeploymentTarget(input, req) {
+      return { deploymentTarget: targetShape(req.region, await requireTarget(input)) };
+    },
+    async BatchGetDeploymentTargets(input, req) {
+      const d = await codeDeploy.getDeployment(str(input, 'deploymentId'));
+      const ids = (input.targetIds as string[] | undefined) ?? [];
+      for (const id of ids) await requireTarget({ deploymentId: d.deploymentId, targetId: id });
+      return { deploymentTargets: ids.map(() => targetShape(req.region, d)) };
+    },
+    async PutLifecycleEventHookExecutionStatus(input) {
+      const id = await codeDeploy.putHookStatus(
+        str(input, 'deploymentId'),
+        str(input, 'lifecycleEventHookExecutionId'),
+        str(input, 'status'),
+      );
+      return { lifecycleEventHookExecutionId: id };
+    },
+  };
+  return jsonRpcService({ targetPrefix: 'CodeDeploy_20141006', contentType: 'application/x-amz-json-1.1', operations }, logger);
+}

@@ -1,0 +1,415 @@
+import { createHash } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { PlatformError } from '../core/errors.js';
+import { uuid } from '../core/ids.js';
+import {
+  DEFAULT_CONFIG,
+  isActive,
+  LIFECYCLE,
+  parseAppSpec,
+  PREDEFINED_CONFIGS,
+  validateRouting,
+  type DeploymentState,
+  type RollbackEvent,
+  type TrafficRouting,
+} from '../domain/deployment.js';
+import { LATEST } from '../domain/lambda-function.js';
+import type { Store } from '../store/store.js';
+import { deploymentNotFound, newDeploymentId, type DeploymentController } from './deployment-controller.js';
+import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from './types.js';
+
+const ROLLBACK_EVENTS = new Set<RollbackEvent>(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST']);
+const err = (code: ConstructorParameters<typeof PlatformError>[0], message: string) => new PlatformError(code, message);
+
+export interface GroupInput {
+  applicationName?: string;
+  deploymentGroupName?: string;
+  deploymentConfigName?: string;
+  serviceRoleArn?: string;
+  alarmConfiguration?: { enabled?: boolean; ignorePollAlarmFailure?: boolean; alarms?: { name?: string }[] };
+  autoRollbackConfiguration?: { enabled?: boolean; events?: string[] };
+  deploymentStyle?: { deploymentType?: string; deploymentOption?: string };
+  blueGreenDeploymentConfiguration?: {
+    terminateBlueInstancesOnDeploymentSuccess?: { action?: string; terminationWaitTimeInMinutes?: number };
+  };
+}
+
+export interface CreateDeploymentInput {
+  applicationName?: string;
+  deploymentGroupName?: string;
+  deploymentConfigName?: string;
+  description?: string;
+  revision?: {
+    revisionType?: string;
+    appSpecContent?: { content?: string; sha256?: string };
+    string?: { content?: string; sha256?: string };
+  };
+  autoRollbackConfiguration?: { enabled?: boolean; events?: string[] };
+  overrideAlarmConfiguration?: { enabled?: boolean; alarms?: { name?: string }[] };
+}
+
+/**
+ * The CodeDeploy control plane for Lambda: applications, deployment groups, deployment configs, and
+ * creating, stopping and reporting on deployments, which the DeploymentController then runs.
+ */
+export class CodeDeployService {
+  constructor(
+    private readonly store: Store,
+    private readonly controller: DeploymentController,
+    private readonly clock: Clock,
+  ) {}
+
+  // ---- Applications ----
+
+  async createApplication(name: string | undefined, computePlatform: string | undefined): Promise<ApplicationDoc> {
+    if (!name) throw err('ApplicationNameRequiredException', 'The minimum number of required application names was not specified.');
+    if (computePlatform !== undefined && computePlatform !== 'Lambda') {
+      throw err(
+        'InvalidComputePlatformException',
+        `Versa deploys Lambda functions only; computePlatform ${computePlatform} is not supported.`,
+      );
+    }
+    return this.store.transaction(async (tx) => {
+      if (await tx.codeDeploy.getApplication(name))
+        throw err('ApplicationAlreadyExistsException', `An application with the name ${name} already exists.`);
+      const app: ApplicationDoc = { applicationId: uuid(), applicationName: name, computePlatform: 'Lambda', createTime: this.clock.now() };
+      await tx.codeDeploy.putApplication(app);
+      return app;
+    });
+  }
+
+  async getApplication(name: string | undefined): Promise<ApplicationDoc> {
+    if (!name) throw err('ApplicationNameRequiredException', 'The minimum number of required application names was not specified.');
+    const app = await this.store.codeDeploy.getApplication(name);
+    if (!app) throw err('ApplicationDoesNotExistException', `No application found for name: ${name}`);
+    return app;
+  }
+
+  listApplications(): Promise<ApplicationDoc[]> {
+    return this.store.codeDeploy.listApplications();
+  }
+
+  async deleteApplication(name: string | undefined): Promise<void> {
+    const app = await this.getApplication(name);
+    await this.store.codeDeploy.deleteApplication(app.applicationName);
+  }
+
+  // ---- Deployment groups ----
+
+  async createDeploymentGroup(input: GroupInput): Promise<DeploymentGroupDoc> {
+    const app = await this.getApplication(input.applicationName);
+    if (!input.deploymentGroupName) throw err('DeploymentGroupNameRequiredException', 'The deployment group name was not specified.');
+    const group = await this.groupFrom(input, undefined);
+    return this.store.transaction(async (tx) => {
+      if (await tx.codeDeploy.getGroup(app.applicationName, group.deploymentGroupName)) {
+        throw err(
+          'DeploymentGroupAlreadyExistsException',
+          `A deployment group with the name ${group.deploymentGroupName} already exists for this application.`,
+        );
+      }
+      await tx.codeDeploy.putGroup(group);
+      return group;
+    });
+  }
+
+  async getDeploymentGroup(application: string | undefined, name: string | undefined): Promise<DeploymentGroupDoc> {
+    const app = await this.getApplication(application);
+    if (!name) throw err('DeploymentGroupNameRequiredException', 'The deployment group name was not specified.');
+    const group = await this.store.codeDeploy.getGroup(app.applicationName, name);
+    if (!group)
+      throw err(
+        'DeploymentGroupDoesNotExistException',
+        `The deployment group ${name} does not exist for application ${app.applicationName}.`,
+      );
+    return group;
+  }
+
+  async listDeploymentGroups(application: string | undefined): Promise<DeploymentGroupDoc[]> {
+    const app = await this.getApplication(application);
+    return this.store.codeDeploy.listGroups(app.applicationName);
+  }
+
+  async updateDeploymentGroup(input: GroupInput & { currentDeploymentGroupName?: string; newDeploymentGroupName?: string }): Promise<void> {
+    const current = await this.getDeploymentGroup(input.applicationName, input.currentDeploymentGroupName);
+    const next = await this.groupFrom(
+      {
+        applicationName: current.applicationName,
+        deploymentGroupName: input.newDeploymentGroupName ?? current.deploymentGroupName,
+        deploymentConfigName: input.deploymentConfigName ?? current.deploymentConfigName,
+        serviceRoleArn: input.serviceRoleArn ?? current.serviceRoleArn,
+        alarmConfiguration: input.alarmConfiguration ?? current.alarmConfiguration,
+        autoRollbackConfiguration: input.autoRollbackConfiguration ?? current.autoRollbackConfiguration,
+        deploymentStyle: input.deploymentStyle ?? current.deploymentStyle,
+        ...((input.blueGreenDeploymentConfiguration ?? current.blueGreenDeploymentConfiguration) && {
+          blueGreenDeploymentConfiguration: input.blueGreenDeploymentConfiguration ?? current.blueGreenDeploymentConfiguration,
+        }),
+      },
+      current,
+    );
+    await this.store.transaction(async (tx) => {
+      if (next.deploymentGroupName !== current.deploymentGroupName) {
+        if (await tx.codeDeploy.getGroup(current.applicationName, next.deploymentGroupName)) {
+          throw err(
+            'DeploymentGroupAlreadyExistsException',
+            `A deployment group with the name ${next.deploymentGroupName} already exists for this application.`,
+          );
+        }
+        await tx.codeDeploy.deleteGroup(current.applicationName, current.deploymentGroupName);
+      }
+      await tx.codeDeploy.putGroup(next);
+    });
+  }
+
+  async deleteDeploymentGroup(application: string | undefined, name: string | undefined): Promise<void> {
+    const group = await this.getDeploymentGroup(application, name);
+    await this.store.codeDeploy.deleteGroup(group.applicationName, group.deploymentGroupName);
+  }
+
+  private async groupFrom(input: GroupInput, existing: DeploymentGroupDoc | undefined): Promise<DeploymentGroupDoc> {
+    if (!input.serviceRoleArn) throw err('RoleRequiredException', 'Role ARN is required for a deployment group.');
+    const configName = input.deploymentConfigName ?? DEFAULT_CONFIG;
+    await this.routingOf(configName);
+    const alarms = (input.alarmConfiguration?.alarms ?? []).map((a) => ({ name: a.name ?? '' }));
+    if (alarms.length > 10)
+      throw err('AlarmsLimitExceededException', 'The maximum number of alarms for a deployment group (10) was exceeded.');
+    const events = (input.autoRollbackConfiguration?.events ?? []) as RollbackEvent[];
+    for (const e of events)
+      if (!ROLLBACK_EVENTS.has(e)) throw err('InvalidParameterValueException', `Unknown auto-rollback event ${String(e)}.`);
+    const wait = input.blueGreenDeploymentConfiguration?.terminateBlueInstancesOnDeploymentSuccess?.terminationWaitTimeInMinutes;
+    if (wait !== undefined && (!Number.isInteger(wait) || wait < 0 || wait > 2880)) {
+      throw err('InvalidParameterValueException', 'terminationWaitTimeInMinutes must be a whole number of minutes from 0 to 2880.');
+    }
+    return {
+      applicationName: input.applicationName!,
+      deploymentGroupId: existing?.deploymentGroupId ?? uuid(),
+      deploymentGroupName: input.deploymentGroupName!,
+      deploymentConfigName: configName,
+      serviceRoleArn: input.serviceRoleArn,
+      alarmConfiguration: {
+        enabled: input.alarmConfiguration?.enabled ?? false,
+        ignorePollAlarmFailure: input.alarmConfiguration?.ignorePollAlarmFailure ?? false,
+        alarms,
+      },
+      autoRollbackConfiguration: { enabled: input.autoRollbackConfiguration?.enabled ?? false, events },
+      deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+      ...(input.blueGreenDeploymentConfiguration && { blueGreenDeploymentConfiguration: input.blueGreenDeploymentConfiguration }),
+      ...(existing?.lastAttemptedDeployment && { lastAttemptedDeployment: existing.lastAttemptedDeployment }),
+      ...(existing?.lastSuccessfulDeployment && { lastSuccessfulDeployment: existing.lastSuccessfulDeployment }),
+    };
+  }
+
+  // ---- Deployment configs ----
+
+  async createDeploymentConfig(
+    name: string | undefined,
+    computePlatform: string | undefined,
+    routing: Parameters<typeof validateRouting>[0],
+  ): Promise<DeploymentConfigDoc> {
+    if (!name) throw err('DeploymentConfigNameRequiredException', 'The deployment configuration name was not specified.');
+    if (name.startsWith('CodeDeployDefault.'))
+      throw err('InvalidDeploymentConfigNameException', 'A deployment configuration name cannot start with CodeDeployDefault.');
+    if (computePlatform !== undefined && computePlatform !== 'Lambda') {
+      throw err(
+        'InvalidComputePlatformException',
+        `Versa deploys Lambda functions only; computePlatform ${computePlatform} is not supported.`,
+      );
+    }
+    const config: DeploymentConfigDoc = {
+      deploymentConfigId: uuid(),
+      deploymentConfigName: name,
+      computePlatform: 'Lambda',
+      createTime: this.clock.now(),
+      routing: validateRouting(routing),
+    };
+    return this.store.transaction(async (tx) => {
+      if (await tx.codeDeploy.getConfig(name))
+        throw err('DeploymentConfigAlreadyExistsException', `A deployment configuration with the name ${name} already exists.`);
+      await tx.codeDeploy.putConfig(config);
+      return config;
+    });
+  }
+
+  async getDeploymentConfig(name: string | undefined): Promise<DeploymentConfigDoc> {
+    if (!name) throw err('DeploymentConfigNameRequiredException', 'The deployment configuration name was not specified.');
+    const predefined = PREDEFINED_CONFIGS[name];
+    if (predefined)
+      return { deploymentConfigId: name, deploymentConfigName: name, computePlatform: 'Lambda', createTime: 0, routing: predefined };
+    const config = await this.store.codeDeploy.getConfig(name);
+    if (!config) throw err('DeploymentConfigDoesNotExistException', `The deployment configuration ${name} does not exist.`);
+    return config;
+  }
+
+  async listDeploymentConfigs(): Promise<string[]> {
+    return [...Object.keys(PREDEFINED_CONFIGS), ...(await this.store.codeDeploy.listConfigs()).map((c) => c.deploymentConfigName)];
+  }
+
+  async deleteDeploymentConfig(name: string | undefined): Promise<void> {
+    if (name?.startsWith('CodeDeployDefault.'))
+      throw err('InvalidDeploymentConfigNameException', 'Predefined deployment configurations cannot be deleted.');
+    const config = await this.getDeploymentConfig(name);
+    for (const app of await this.store.codeDeploy.listApplications()) {
+      for (const g of await this.store.codeDeploy.listGroups(app.applicationName)) {
+        if (g.deploymentConfigName === config.deploymentConfigName)
+          throw err('DeploymentConfigInUseException', `The deployment configuration is in use by ${g.deploymentGroupName}.`);
+      }
+    }
+    await this.store.codeDeploy.deleteConfig(config.deploymentConfigName);
+  }
+
+  private async routingOf(name: string): Promise<TrafficRouting> {
+    return (await this.getDeploymentConfig(name)).routing;
+  }
+
+  // ---- Deployments ----
+
+  async createDeployment(input: CreateDeploymentInput): Promise<DeploymentState> {
+    const group = await this.getDeploymentGroup(input.applicationName, input.deploymentGroupName);
+    const revision = input.revision;
+    if (!revision) throw err('RevisionRequiredException', 'The revision ID was not specified.');
+    const content =
+      revision.revisionType === 'AppSpecContent'
+        ? revision.appSpecContent?.content
+        : revision.revisionType === 'String'
+          ? revision.string?.content
+          : undefined;
+    if (content === undefined) {
+      throw err(
+        'InvalidRevisionException',
+        'A Lambda deployment needs revisionType AppSpecContent (or String) with the AppSpec content; S3 revisions are not supported.',
+      );
+    }
+    const target = parseAppSpec(content);
+    const configName = input.deploymentConfigName ?? group.deploymentConfigName;
+    const routing = await this.routingOf(configName);
+    const events = (input.autoRollbackConfiguration?.events ?? group.autoRollbackConfiguration.events) as RollbackEvent[];
+    for (const e of events)
+      if (!ROLLBACK_EVENTS.has(e)) throw err('InvalidParameterValueException', `Unknown auto-rollback event ${String(e)}.`);
+    const alarms = input.overrideAlarmConfiguration
+      ? {
+          enabled: input.overrideAlarmConfiguration.enabled ?? false,
+          names: (input.overrideAlarmConfiguration.alarms ?? []).map((a) => a.name ?? ''),
+        }
+      : { enabled: group.alarmConfiguration.enabled, names: group.alarmConfiguration.alarms.map((a) => a.name) };
+    const now = this.clock.now();
+    const deployment = await this.store.transaction(async (tx) => {
+      // The function, alias and versions must exist before anything moves.
+      if (!(await tx.functions.get(target.functionName)))
+        throw err('InvalidRevisionException', `The AppSpec names function ${target.functionName}, which does not exist.`);
+      const alias = await tx.aliases.get(target.functionName, target.alias);
+      if (!alias)
+        throw err('InvalidRevisionException', `The AppSpec names alias ${target.alias} of ${target.functionName}, which does not exist.`);
+      for (const v of [target.currentVersion, target.targetVersion]) {
+        if (v !== LATEST && !(await tx.versions.get(target.functionName, v))) {
+          throw err('InvalidRevisionException', `The AppSpec names version ${v} of ${target.functionName}, which does not exist.`);
+        }
+      }
+      for (const hook of [target.beforeAllowTraffic, target.afterAllowTraffic]) {
+        if (hook && !(await tx.functions.get(hook.split(':')[0] ?? hook))) {
+          throw err('InvalidRevisionException', `The AppSpec names hook function ${hook}, which does not exist.`);
+        }
+      }
+      const active = (await tx.codeDeploy.listDeployments({ application: group.applicationName, group: group.deploymentGroupName })).find(
+        (d) => isActive(d.status),
+      );
+      if (active) {
+        throw err(
+          'DeploymentLimitExceededException',
+          `The Deployment Group '${group.deploymentGroupName}' already has an active Deployment '${active.deploymentId}'`,
+        );
+      }
+      const state: DeploymentState = {
+        deploymentId: newDeploymentId(),
+        applicationName: group.applicationName,
+        deploymentGroupName: group.deploymentGroupName,
+        deploymentConfigName: configName,
+        routing,
+        ...(input.description !== undefined && { description: input.description }),
+        creator: 'user',
+        status: 'Created',
+        createTime: now,
+        revision: {
+          revisionType: revision.revisionType ?? 'AppSpecContent',
+          appSpecContent: { content, sha256: revision.appSpecContent?.sha256 ?? createHash('sha256').update(content).digest('hex') },
+        },
+        functionName: target.functionName,
+        alias: target.alias,
+        currentVersion: target.currentVersion,
+        targetVersion: target.targetVersion,
+        events: LIFECYCLE.map((name) => ({
+          lifecycleEventName: name,
+          status: 'Pending',
+          ...(name === 'BeforeAllowTraffic' &&
+            target.beforeAllowTraffic && { hookFunction: target.beforeAllowTraffic, hookExecutionId: uuid() }),
+          ...(name === 'AfterAllowTraffic' &&
+            target.afterAllowTraffic && { hookFunction: target.afterAllowTraffic, hookExecutionId: uuid() }),
+        })),
+        targetWeight: 0,
+        bakeMinutes: group.blueGreenDeploymentConfiguration?.terminateBlueInstancesOnDeploymentSuccess?.terminationWaitTimeInMinutes ?? 0,
+        alarms: alarms.names,
+        alarmsEnabled: alarms.enabled,
+        autoRollback: { enabled: input.autoRollbackConfiguration?.enabled ?? group.autoRollbackConfiguration.enabled, events },
+      };
+      await tx.codeDeploy.putDeployment(state);
+      await tx.codeDeploy.putGroup({
+        ...group,
+        lastAttemptedDeployment: { deploymentId: state.deploymentId, status: 'Created', createTime: now },
+      });
+      return state;
+    });
+    void this.controller.kick(deployment.deploymentId, []);
+    return deployment;
+  }
+
+  async getDeployment(id: string | undefined): Promise<DeploymentState> {
+    if (!id) throw err('DeploymentIdRequiredException', 'At least one deployment ID must be specified.');
+    if (!/^d-[A-Z0-9]{9}$/.test(id))
+      throw err('InvalidDeploymentIdException', `The deployment ID ${id} is not valid: it must look like d-ABCDEF123.`);
+    const d = await this.store.codeDeploy.getDeployment(id);
+    if (!d) throw deploymentNotFound(id);
+    return d;
+  }
+
+  listDeployments(filter: { application?: string; group?: string; statuses?: string[] }): Promise<DeploymentState[]> {
+    return this.store.codeDeploy
+      .listDeployments(filter)
+      .then((list) => (filter.statuses?.length ? list.filter((d) => filter.statuses!.includes(d.status)) : list));
+  }
+
+  async stopDeployment(
+    id: string | undefined,
+    autoRollbackEnabled: boolean | undefined,
+  ): Promise<{ status: string; statusMessage: string }> {
+    const d = await this.getDeployment(id);
+    if (!isActive(d.status)) throw err('DeploymentAlreadyCompletedException', `The deployment ${d.deploymentId} has already completed.`);
+    await this.controller.kick(d.deploymentId, [{ kind: 'stop', autoRollbackEnabled }]);
+    const after = await this.getDeployment(id);
+    return {
+      status: isActive(after.status) ? 'Pending' : 'Succeeded',
+      statusMessage: `Deployment ${d.deploymentId} stopped${after.rollbackInfo?.rollbackDeploymentId ? ` and rolled back by ${after.rollbackInfo.rollbackDeploymentId}` : ''}.`,
+    };
+  }
+
+  async putHookStatus(id: string | undefined, executionId: string | undefined, status: string | undefined): Promise<string> {
+    const d = await this.getDeployment(id);
+    if (status !== 'Succeeded' && status !== 'Failed') {
+      throw err(
+        'InvalidLifecycleEventHookExecutionStatusException',
+        `The status ${String(status)} is not valid: report Succeeded or Failed.`,
+      );
+    }
+    const hook = d.events.find((e) => e.hookExecutionId !== undefined && e.hookExecutionId === executionId);
+    if (!hook || !executionId)
+      throw err(
+        'InvalidLifecycleEventHookExecutionIdException',
+        `The lifecycle event hook execution ID ${String(executionId)} is not valid for ${d.deploymentId}.`,
+      );
+    if (hook.status !== 'InProgress') {
+      throw err(
+        'LifecycleEventAlreadyCompletedException',
+        `The lifecycle event ${hook.lifecycleEventName} of ${d.deploymentId} has already completed.`,
+      );
+    }
+    await this.controller.kick(d.deploymentId, [{ kind: 'hookStatus', executionId, status }]);
+    return executionId;
+  }
+}

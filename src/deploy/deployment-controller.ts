@@ -1,0 +1,220 @@
+import type { Clock } from '../core/clock.js';
+import { PlatformError } from '../core/errors.js';
+import { alnumId } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import { parseFunctionRef } from '../domain/arn.js';
+import { isActive, step, type Action, type DeploymentState, type Observation } from '../domain/deployment.js';
+import type { InvocationService } from '../invoke/invocation-service.js';
+import type { FunctionService } from '../lambda/function-service.js';
+import type { Store } from '../store/store.js';
+import type { AlarmService } from '../telemetry/alarms.js';
+
+/** AWS's deployment id form: `d-` and nine uppercase letters or digits. */
+export function newDeploymentId(): string {
+  return `d-${alnumId(9).toUpperCase()}`;
+}
+
+/**
+ * Runs deployments: load the persisted state → step() → persist → perform the actions → sleep on the
+ * platform clock until step() asks to run again. The store is the truth: timers only say when to look
+ * again, so after a restart every unfinished deployment resumes from its stored timestamps.
+ * Observations (hook reports, alarm transitions, stop requests) run a step at once.
+ */
+export class DeploymentController {
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly timers = new Map<string, () => void>();
+  private readonly listeners: ((d: DeploymentState) => void)[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly functions: FunctionService,
+    private readonly invocations: InvocationService,
+    private readonly alarms: AlarmService,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    alarms.onTransition(({ alarm, to }) => {
+      if (to !== 'ALARM' || this.closed) return;
+      void this.store.codeDeploy.activeDeployments().then((active) => {
+        for (const d of active)
+          if (d.alarms.includes(alarm.AlarmName)) void this.kick(d.deploymentId, [{ kind: 'alarm', name: alarm.AlarmName }]);
+      });
+    });
+  }
+
+  /** Calls `listener` with the state after every step that changed something. */
+  onChange(listener: (d: DeploymentState) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Resumes every deployment the store says is unfinished. */
+  async start(): Promise<void> {
+    for (const d of await this.store.codeDeploy.activeDeployments()) void this.kick(d.deploymentId, [], true);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const cancel of this.timers.values()) cancel();
+    this.timers.clear();
+    await Promise.all([...this.chains.values()]);
+  }
+
+  /** Runs a step for a deployment now (serialised per deployment). */
+  kick(deploymentId: string, observations: Observation[], resuming = false): Promise<void> {
+    const previous = this.chains.get(deploymentId) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.runStep(deploymentId, observations, resuming))
+      .catch((err: unknown) => this.logger.error('deployment step failed', { deploymentId, err }));
+    this.chains.set(deploymentId, next);
+    void next.finally(() => {
+      if (this.chains.get(deploymentId) === next) this.chains.delete(deploymentId);
+    });
+    return next;
+  }
+
+  private async runStep(deploymentId: string, observations: Observation[], resuming: boolean): Promise<void> {
+    if (this.closed) return;
+    this.timers.get(deploymentId)?.();
+    this.timers.delete(deploymentId);
+    const before = await this.store.codeDeploy.getDeployment(deploymentId);
+    if (!before || !isActive(before.status)) return;
+    // Alarms already in ALARM count as observations too: at the start, and after a restart.
+    const watched = before.alarmsEnabled ? before.alarms : [];
+    const inAlarm = watched.length ? (await this.alarms.describeAlarms({ names: watched, state: 'ALARM' })).map((a) => a.AlarmName) : [];
+    const all: Observation[] = [...observations, ...inAlarm.map((name): Observation => ({ kind: 'alarm', name }))];
+    const now = this.clock.now();
+    const { state, actions, wakeAt } = step(before, now, all);
+    if (resuming) {
+      // Re-assert what the stored state says the world looks like; both are idempotent.
+      if (state.targetWeight > 0 || state.events.some((e) => e.lifecycleEventName === 'AllowTraffic' && e.status !== 'Pending')) {
+        actions.unshift({ kind: 'route', weight: state.targetWeight });
+      }
+      for (const e of state.events) {
+        if (e.status === 'InProgress' && e.hookFunction && e.hookExecutionId && !actions.some((a) => a.kind === 'invokeHook')) {
+          actions.push({ kind: 'invokeHook', functionName: e.hookFunction, executionId: e.hookExecutionId });
+        }
+      }
+    }
+    await this.store.codeDeploy.putDeployment(state);
+    for (const action of actions) await this.perform(state, action);
+    if (state.rollbackPending) await this.recordRollback(state);
+    if (!isActive(state.status)) await this.recordOutcome(state);
+    for (const l of this.listeners) l(state);
+    if (wakeAt !== undefined && isActive(state.status) && !this.closed) {
+      this.timers.set(
+        deploymentId,
+        this.clock.setTimer(Math.max(0, wakeAt - this.clock.now()), () => void this.kick(deploymentId, [])),
+      );
+    }
+  }
+
+  private async perform(state: DeploymentState, action: Action): Promise<void> {
+    const caller = { region: 'us-east-1' };
+    switch (action.kind) {
+      case 'route': {
+        // The same path and validation as UpdateAlias, so the invoke path sees the weights at once.
+        const w = action.weight;
+        await this.functions.updateAlias(caller, state.functionName, state.alias, {
+          functionVersion: w >= 1 ? state.targetVersion : state.currentVersion,
+          additionalVersionWeights: w > 0 && w < 1 ? { [state.targetVersion]: w } : {},
+        });
+        return;
+      }
+      case 'invokeHook':
+        this.runHook(state.deploymentId, action.functionName, action.executionId);
+        return;
+      case 'warm':
+        await this.invocations
+          .prewarm(state.functionName, action.version)
+          .catch((err: unknown) => this.logger.debug('prewarm failed', { err }));
+        return;
+      case 'release':
+        this.invocations.release(state.functionName, action.version);
+        return;
+    }
+  }
+
+  /**
+   * Invokes a lifecycle hook with `{DeploymentId, LifecycleEventHookExecutionId}`. The hook reports
+   * through PutLifecycleEventHookExecutionStatus; if the function itself fails, that fails the hook.
+   */
+  private runHook(deploymentId: string, functionName: string, executionId: string): void {
+    const payload = Buffer.from(JSON.stringify({ DeploymentId: deploymentId, LifecycleEventHookExecutionId: executionId }));
+    const fail = (message: string) => void this.kick(deploymentId, [{ kind: 'hookStatus', executionId, status: 'Failed', message }]);
+    let ref;
+    try {
+      ref = parseFunctionRef(functionName);
+    } catch {
+      fail(`the hook function name ${functionName} is not valid`);
+      return;
+    }
+    this.invocations.invoke({ region: 'us-east-1' }, { functionName: ref.name, qualifier: ref.qualifier, payload }).then(
+      (result) => {
+        if (result.functionError) fail(`the hook function ${functionName} failed: ${result.payload.toString('utf8').slice(0, 300)}`);
+      },
+      (err: unknown) => fail(`the hook function ${functionName} could not run: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  }
+
+  /** Records a rollback as CodeDeploy does: a new, already finished deployment made by codeDeployRollback. */
+  private async recordRollback(state: DeploymentState): Promise<void> {
+    const now = this.clock.now();
+    const rollbackId = newDeploymentId();
+    const rollback: DeploymentState = {
+      ...structuredClone(state),
+      deploymentId: rollbackId,
+      creator: 'codeDeployRollback',
+      description: `Rollback of ${state.deploymentId}`,
+      status: 'Succeeded',
+      createTime: now,
+      startTime: now,
+      completeTime: now,
+      currentVersion: state.targetVersion,
+      targetVersion: state.currentVersion,
+      targetWeight: 1,
+      events: state.events.map((e) => ({
+        lifecycleEventName: e.lifecycleEventName,
+        status: e.lifecycleEventName === 'BeforeAllowTraffic' || e.lifecycleEventName === 'AfterAllowTraffic' ? 'Skipped' : 'Succeeded',
+        startTime: now,
+        endTime: now,
+      })),
+      rollbackInfo: { rollbackTriggeringDeploymentId: state.deploymentId, rollbackMessage: `Rollback of deployment ${state.deploymentId}` },
+    };
+    delete rollback.errorInformation;
+    delete rollback.rollbackPending;
+    delete rollback.hookDeadline;
+    state.rollbackPending = false;
+    delete state.rollbackPending;
+    state.rollbackInfo = {
+      rollbackDeploymentId: rollbackId,
+      rollbackMessage: `Deployment ${state.deploymentId} was rolled back by ${rollbackId}; the alias is back on version ${state.currentVersion}.`,
+    };
+    await this.store.transaction(async (tx) => {
+      await tx.codeDeploy.putDeployment(rollback);
+      await tx.codeDeploy.putDeployment(state);
+    });
+  }
+
+  private async recordOutcome(state: DeploymentState): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const group = await tx.codeDeploy.getGroup(state.applicationName, state.deploymentGroupName);
+      if (!group) return;
+      const summary = {
+        deploymentId: state.deploymentId,
+        status: state.status,
+        createTime: state.createTime,
+        ...(state.completeTime !== undefined && { endTime: state.completeTime }),
+      };
+      await tx.codeDeploy.putGroup({
+        ...group,
+        lastAttemptedDeployment: summary,
+        ...(state.status === 'Succeeded' && { lastSuccessfulDeployment: summary }),
+      });
+    });
+  }
+}
+
+export function deploymentNotFound(id: string): PlatformError {
+  return new PlatformError('DeploymentDoesNotExistException', `The deployment ${id} could not be found.`);
+}

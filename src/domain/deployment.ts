@@ -1,0 +1,360 @@
+/**
+ * Lambda deployments (CodeDeploy's model): traffic-routing configs, the AppSpec, and the pure `step()`
+ * that moves a deployment from one persisted state to the next. The runner in `deploy/` performs the
+ * actions step() asks for; everything that decides lives here, with time passed in.
+ */
+import { parse as parseYaml } from 'yaml';
+import { PlatformError } from '../core/errors.js';
+
+export type TrafficRouting =
+  | { type: 'AllAtOnce' }
+  | { type: 'TimeBasedCanary'; percentage: number; intervalMinutes: number }
+  | { type: 'TimeBasedLinear'; percentage: number; intervalMinutes: number };
+
+const canary = (minutes: number): TrafficRouting => ({ type: 'TimeBasedCanary', percentage: 10, intervalMinutes: minutes });
+const linear = (minutes: number): TrafficRouting => ({ type: 'TimeBasedLinear', percentage: 10, intervalMinutes: minutes });
+
+export const PREDEFINED_CONFIGS: Readonly<Record<string, TrafficRouting>> = {
+  'CodeDeployDefault.LambdaAllAtOnce': { type: 'AllAtOnce' },
+  'CodeDeployDefault.LambdaCanary10Percent5Minutes': canary(5),
+  'CodeDeployDefault.LambdaCanary10Percent10Minutes': canary(10),
+  'CodeDeployDefault.LambdaCanary10Percent15Minutes': canary(15),
+  'CodeDeployDefault.LambdaCanary10Percent30Minutes': canary(30),
+  'CodeDeployDefault.LambdaLinear10PercentEvery1Minute': linear(1),
+  'CodeDeployDefault.LambdaLinear10PercentEvery2Minutes': linear(2),
+  'CodeDeployDefault.LambdaLinear10PercentEvery3Minutes': linear(3),
+  'CodeDeployDefault.LambdaLinear10PercentEvery10Minutes': linear(10),
+};
+
+export const DEFAULT_CONFIG = 'CodeDeployDefault.LambdaAllAtOnce';
+
+export type DeploymentStatus = 'Created' | 'InProgress' | 'Succeeded' | 'Failed' | 'Stopped';
+export type EventStatus = 'Pending' | 'InProgress' | 'Succeeded' | 'Failed' | 'Skipped';
+export type LifecycleName = 'Start' | 'BeforeAllowTraffic' | 'AllowTraffic' | 'AfterAllowTraffic' | 'End';
+export const LIFECYCLE: readonly LifecycleName[] = ['Start', 'BeforeAllowTraffic', 'AllowTraffic', 'AfterAllowTraffic', 'End'];
+export type RollbackEvent = 'DEPLOYMENT_FAILURE' | 'DEPLOYMENT_STOP_ON_ALARM' | 'DEPLOYMENT_STOP_ON_REQUEST';
+
+export interface LifecycleEvent {
+  lifecycleEventName: LifecycleName;
+  status: EventStatus;
+  startTime?: number;
+  endTime?: number;
+  /** For hook events: the function run and the id it must report with. */
+  hookFunction?: string;
+  hookExecutionId?: string;
+  diagnostics?: { errorCode: string; message: string };
+}
+
+/** Everything about a deployment, as stored. The store holds this document; step() transforms it. */
+export interface DeploymentState {
+  deploymentId: string;
+  applicationName: string;
+  deploymentGroupName: string;
+  deploymentConfigName: string;
+  routing: TrafficRouting;
+  description?: string;
+  creator: 'user' | 'codeDeployRollback' | 'CloudFormation';
+  status: DeploymentStatus;
+  createTime: number;
+  startTime?: number;
+  completeTime?: number;
+  revision: { revisionType: string; appSpecContent?: { content: string; sha256?: string }; string?: { content: string; sha256?: string } };
+  functionName: string;
+  alias: string;
+  currentVersion: string;
+  targetVersion: string;
+  events: LifecycleEvent[];
+  /** The share of traffic on the target version, 0–1, as the alias carries it now. */
+  targetWeight: number;
+  /** When AllowTraffic began; weights are computed from it. */
+  shiftStartedAt?: number;
+  /** When the bake window after full traffic ends (blue/green termination wait). */
+  bakeUntil?: number;
+  bakeMinutes: number;
+  hookDeadline?: number;
+  alarms: string[];
+  alarmsEnabled: boolean;
+  autoRollback: { enabled: boolean; events: RollbackEvent[] };
+  errorInformation?: { code: string; message: string };
+  rollbackInfo?: { rollbackDeploymentId?: string; rollbackTriggeringDeploymentId?: string; rollbackMessage?: string };
+  /** Set by step() when this deployment ended and its alias must go back: the runner records the rollback. */
+  rollbackPending?: boolean;
+}
+
+/** Something the runner saw since the last step. */
+export type Observation =
+  | { kind: 'hookStatus'; executionId: string; status: 'Succeeded' | 'Failed'; message?: string }
+  | { kind: 'alarm'; name: string }
+  | { kind: 'stop'; autoRollbackEnabled: boolean | undefined };
+
+/** What step() asks the runner to do, in order. */
+export type Action =
+  /** Put `weight` (0–1) of the alias's traffic on the target version (1 = FunctionVersion switched). */
+  | { kind: 'route'; weight: number }
+  | { kind: 'invokeHook'; functionName: string; executionId: string }
+  /** Start a warm environment of the target version before it takes traffic. */
+  | { kind: 'warm'; version: string }
+  /** Release the environments of a version the alias no longer routes to. */
+  | { kind: 'release'; version: string };
+
+export interface StepResult {
+  state: DeploymentState;
+  actions: Action[];
+  /** Platform time at which step() wants to run again, if the deployment is still running. */
+  wakeAt?: number;
+}
+
+export const HOOK_TIMEOUT_MS = 3_600_000;
+const MINUTE = 60_000;
+
+export function isActive(status: DeploymentStatus): boolean {
+  return status === 'Created' || status === 'InProgress';
+}
+
+/** The traffic weight on the target version `elapsed` ms into AllowTraffic, and when it next changes. */
+export function weightAt(routing: TrafficRouting, elapsed: number): { weight: number; nextChangeIn?: number } {
+  switch (routing.type) {
+    case 'AllAtOnce':
+      return { weight: 1 };
+    case 'TimeBasedCanary': {
+      const interval = routing.intervalMinutes * MINUTE;
+      return elapsed >= interval ? { weight: 1 } : { weight: routing.percentage / 100, nextChangeIn: interval - elapsed };
+    }
+    case 'TimeBasedLinear': {
+      const interval = routing.intervalMinutes * MINUTE;
+      const steps = Math.floor(elapsed / interval) + 1;
+      const weight = Math.min(1, (routing.percentage * steps) / 100);
+      return weight >= 1 ? { weight: 1 } : { weight, nextChangeIn: steps * interval - elapsed };
+    }
+  }
+}
+
+function rollbackWanted(state: DeploymentState, event: RollbackEvent, override?: boolean): boolean {
+  if (override !== undefined) return override;
+  return state.autoRollback.enabled && state.autoRollback.events.includes(event);
+}
+
+/**
+ * Advances a deployment: applies observations (hook reports, alarms, stop requests), then moves
+ * through the lifecycle as far as `now` allows. Pure: the same state, time and observations always
+ * give the same result.
+ */
+export function step(prev: DeploymentState, now: number, observations: Observation[] = []): StepResult {
+  const state: DeploymentState = structuredClone(prev);
+  const actions: Action[] = [];
+  if (!isActive(state.status)) return { state, actions };
+  const event = (name: LifecycleName) => state.events.find((e) => e.lifecycleEventName === name)!;
+
+  const end = (status: 'Failed' | 'Stopped', code: string, message: string, rollback: boolean): StepResult => {
+    for (const e of state.events) {
+      if (e.status === 'InProgress') {
+        e.status = status === 'Failed' ? 'Failed' : 'Skipped';
+        e.endTime = now;
+      } else if (e.status === 'Pending') e.status = 'Skipped';
+    }
+    state.status = status;
+    state.completeTime = now;
+    state.errorInformation = { code, message };
+    delete state.hookDeadline;
+    if (rollback) {
+      state.rollbackPending = true;
+      if (state.targetWeight !== 0) actions.push({ kind: 'route', weight: 0 });
+      state.targetWeight = 0;
+      actions.push({ kind: 'release', version: state.targetVersion });
+    }
+    return { state, actions };
+  };
+
+  if (state.status === 'Created') {
+    state.status = 'InProgress';
+    state.startTime = now;
+    Object.assign(event('Start'), { status: 'Succeeded', startTime: now, endTime: now });
+    actions.push({ kind: 'warm', version: state.targetVersion });
+  }
+
+  for (const o of observations) {
+    if (o.kind === 'stop') {
+      return end(
+        'Stopped',
+        'MANUAL_STOP',
+        'The deployment was stopped on request.',
+        rollbackWanted(state, 'DEPLOYMENT_STOP_ON_REQUEST', o.autoRollbackEnabled),
+      );
+    }
+    if (o.kind === 'alarm' && state.alarmsEnabled && state.alarms.includes(o.name)) {
+      return end(
+        'Stopped',
+        'ALARM_ACTIVE',
+        `One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the affected deployments have been stopped. Activated alarms: <${o.name}>`,
+        rollbackWanted(state, 'DEPLOYMENT_STOP_ON_ALARM'),
+      );
+    }
+    if (o.kind === 'hookStatus') {
+      const hook = state.events.find((e) => e.hookExecutionId === o.executionId);
+      if (!hook || hook.status !== 'InProgress') continue;
+      hook.endTime = now;
+      if (o.status === 'Failed') {
+        hook.status = 'Failed';
+        hook.diagnostics = { errorCode: 'UnknownError', message: o.message ?? 'The lifecycle hook reported Failed.' };
+        return end(
+          'Failed',
+          'HOOK_EXECUTION_FAILURE',
+          `The ${hook.lifecycleEventName} hook (${hook.hookFunction ?? '?'}) failed: ${o.message ?? 'it reported Failed'}.`,
+          rollbackWanted(state, 'DEPLOYMENT_FAILURE'),
+        );
+      }
+      hook.status = 'Succeeded';
+      delete state.hookDeadline;
+    }
+  }
+
+  // Move forward as far as time allows.
+  for (;;) {
+    const current = state.events.find((e) => e.status === 'Pending' || e.status === 'InProgress');
+    if (!current) break;
+    const name = current.lifecycleEventName;
+    if (name === 'BeforeAllowTraffic' || name === 'AfterAllowTraffic') {
+      if (current.status === 'Pending') {
+        if (!current.hookFunction) {
+          Object.assign(current, { status: 'Skipped', startTime: now, endTime: now });
+          continue;
+        }
+        current.status = 'InProgress';
+        current.startTime = now;
+        state.hookDeadline = now + HOOK_TIMEOUT_MS;
+        actions.push({ kind: 'invokeHook', functionName: current.hookFunction, executionId: current.hookExecutionId! });
+        return { state, actions, wakeAt: state.hookDeadline };
+      }
+      if (state.hookDeadline !== undefined && now >= state.hookDeadline) {
+        current.diagnostics = { errorCode: 'ScriptTimedOut', message: 'The hook did not report its status within one hour.' };
+        return end(
+          'Failed',
+          'HOOK_EXECUTION_FAILURE',
+          `The ${name} hook (${current.hookFunction ?? '?'}) did not report within one hour.`,
+          rollbackWanted(state, 'DEPLOYMENT_FAILURE'),
+        );
+      }
+      return { state, actions, ...(state.hookDeadline !== undefined && { wakeAt: state.hookDeadline }) };
+    }
+    if (name === 'AllowTraffic') {
+      if (current.status === 'Pending') {
+        current.status = 'InProgress';
+        current.startTime = now;
+        state.shiftStartedAt = now;
+      }
+      const { weight, nextChangeIn } = weightAt(state.routing, now - state.shiftStartedAt!);
+      if (weight !== state.targetWeight) {
+        state.targetWeight = weight;
+        actions.push({ kind: 'route', weight });
+      }
+      if (weight < 1) return { state, actions, wakeAt: now + nextChangeIn! };
+      if (state.bakeMinutes > 0) {
+        state.bakeUntil ??= now + state.bakeMinutes * MINUTE;
+        if (now < state.bakeUntil) return { state, actions, wakeAt: state.bakeUntil };
+      }
+      Object.assign(current, { status: 'Succeeded', endTime: now });
+      continue;
+    }
+    // Start and End take no time.
+    Object.assign(current, { status: 'Succeeded', startTime: current.startTime ?? now, endTime: now });
+    if (name === 'End') {
+      state.status = 'Succeeded';
+      state.completeTime = now;
+      actions.push({ kind: 'release', version: state.currentVersion });
+    }
+  }
+  return { state, actions };
+}
+
+/** A deployment's target as the AppSpec names it. */
+export interface AppSpecTarget {
+  functionName: string;
+  alias: string;
+  currentVersion: string;
+  targetVersion: string;
+  beforeAllowTraffic?: string;
+  afterAllowTraffic?: string;
+}
+
+const bad = (message: string) => new PlatformError('InvalidRevisionException', message);
+
+/** Parses a Lambda AppSpec (JSON or YAML; keys in any case) into the deployment's target. */
+export function parseAppSpec(content: string): AppSpecTarget {
+  let doc: unknown;
+  try {
+    doc = content.trim().startsWith('{') ? (JSON.parse(content) as unknown) : (parseYaml(content) as unknown);
+  } catch (err) {
+    throw bad(`The AppSpec file could not be parsed: ${(err as Error).message}`);
+  }
+  const get = (obj: unknown, key: string): unknown => {
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return undefined;
+    const hit = Object.keys(obj).find((k) => k.toLowerCase() === key.toLowerCase());
+    return hit === undefined ? undefined : (obj as Record<string, unknown>)[hit];
+  };
+  const resources = get(doc, 'resources');
+  if (!Array.isArray(resources) || resources.length !== 1) throw bad('The AppSpec file must list exactly one resource under Resources.');
+  const entry = resources[0] as Record<string, unknown>;
+  const resource = Object.values(entry ?? {})[0];
+  const type = get(resource, 'type');
+  if (typeof type === 'string' && type !== 'AWS::Lambda::Function')
+    throw bad(`The AppSpec resource type must be AWS::Lambda::Function; got ${type}.`);
+  const props = get(resource, 'properties');
+  const text = (key: string): string => {
+    const v = get(props, key);
+    if (typeof v !== 'string' && typeof v !== 'number') throw bad(`The AppSpec resource is missing ${key}.`);
+    return String(v);
+  };
+  const target: AppSpecTarget = {
+    functionName: text('name'),
+    alias: text('alias'),
+    currentVersion: text('currentversion'),
+    targetVersion: text('targetversion'),
+  };
+  for (const v of [target.currentVersion, target.targetVersion]) {
+    if (!/^[1-9][0-9]*$/.test(v)) throw bad(`AppSpec versions must be published version numbers; got ${v}.`);
+  }
+  const hooks = get(doc, 'hooks');
+  if (hooks !== undefined) {
+    if (!Array.isArray(hooks)) throw bad('AppSpec Hooks must be a list of {BeforeAllowTraffic: fn} or {AfterAllowTraffic: fn}.');
+    for (const h of hooks as unknown[]) {
+      const before = get(h, 'beforeallowtraffic');
+      const after = get(h, 'afterallowtraffic');
+      if (typeof before === 'string') target.beforeAllowTraffic = before;
+      else if (typeof after === 'string') target.afterAllowTraffic = after;
+      else throw bad('AppSpec Hooks may name only BeforeAllowTraffic and AfterAllowTraffic functions.');
+    }
+  }
+  return target;
+}
+
+/** Checks a custom traffic-routing config as CreateDeploymentConfig does. */
+export function validateRouting(
+  config:
+    | {
+        type?: string;
+        timeBasedCanary?: { canaryPercentage?: number; canaryInterval?: number };
+        timeBasedLinear?: { linearPercentage?: number; linearInterval?: number };
+      }
+    | undefined,
+): TrafficRouting {
+  const invalid = (m: string) => new PlatformError('InvalidTrafficRoutingConfigurationException', m);
+  if (!config?.type || config.type === 'AllAtOnce') return { type: 'AllAtOnce' };
+  const pair =
+    config.type === 'TimeBasedCanary'
+      ? [config.timeBasedCanary?.canaryPercentage, config.timeBasedCanary?.canaryInterval]
+      : config.type === 'TimeBasedLinear'
+        ? [config.timeBasedLinear?.linearPercentage, config.timeBasedLinear?.linearInterval]
+        : undefined;
+  if (!pair) throw invalid(`The traffic routing type must be AllAtOnce, TimeBasedCanary or TimeBasedLinear; got ${config.type}.`);
+  const [percentage, interval] = pair;
+  if (typeof percentage !== 'number' || !Number.isInteger(percentage) || percentage < 1 || percentage > 99)
+    throw invalid('The traffic percentage must be a whole number from 1 to 99.');
+  if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 1)
+    throw invalid('The traffic interval must be a whole number of minutes, at least 1.');
+  // The quota is on the minutes between the first and last traffic shift (CodeDeploy quota L-86A1A2E1,
+  // 2880). A linear config shifts ceil(100/P) times, the first at once, so its last shift comes
+  // ceil(100/P) - 1 intervals in, as weightAt() schedules it.
+  const total = config.type === 'TimeBasedCanary' ? interval : (Math.ceil(100 / percentage) - 1) * interval;
+  if (total > 2880) throw invalid('A Lambda deployment configuration may take at most 2880 minutes.');
+  return { type: config.type === 'TimeBasedCanary' ? 'TimeBasedCanary' : 'TimeBasedLinear', percentage, intervalMinutes: interval };
+}

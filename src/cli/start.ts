@@ -14,6 +14,7 @@ export async function startCommand(args: string[]): Promise<number> {
       'time-scale': { type: 'string' },
       'max-environments': { type: 'string' },
       'retention-days': { type: 'string' },
+      metrics: { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
@@ -26,6 +27,7 @@ export async function startCommand(args: string[]): Promise<number> {
       timeScale: values['time-scale'],
       maxEnvironments: values['max-environments'],
       retentionDays: values['retention-days'],
+      metrics: values.metrics,
       logLevel: values['log-level'],
     });
   } catch (err) {

@@ -18,6 +18,8 @@ export interface Options {
   /** Metrics and logs older than this many days of platform time are dropped. */
   retentionDays: number;
   logLevel: LogLevel;
+  /** Whether invocations and API requests record metrics ("off" exists to measure what they cost). */
+  metrics: 'on' | 'off';
 }
 
 export const DEFAULTS: Options = {
@@ -30,6 +32,7 @@ export const DEFAULTS: Options = {
   pythonCommand: 'python3',
   retentionDays: 7,
   logLevel: 'info',
+  metrics: 'on',
 };
 
 const ENV_NAMES: Record<keyof Options, string> = {
@@ -42,6 +45,7 @@ const ENV_NAMES: Record<keyof Options, string> = {
   pythonCommand: 'VERSA_PYTHON',
   retentionDays: 'VERSA_RETENTION_DAYS',
   logLevel: 'VERSA_LOG_LEVEL',
+  metrics: 'VERSA_METRICS',
 };
 
 /** Thrown for options a user got wrong; the CLI prints the message as it is. */
@@ -81,5 +85,11 @@ export function resolveOptions(
     pythonCommand: String(raw.pythonCommand),
     retentionDays: num('retentionDays', (n) => n > 0, 'a positive number of days'),
     logLevel,
+    metrics: onOff(raw.metrics),
   };
+}
+
+function onOff(value: string | number | undefined): 'on' | 'off' {
+  if (value === 'on' || value === 'off') return value;
+  throw new OptionsError(`metrics must be on or off; got ${String(value)}.`);
 }

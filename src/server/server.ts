@@ -134,8 +134,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   metrics.start();
   const alarms = new AlarmService(store, metrics, clock, logger);
   alarms.start();
-  const lambdaMetrics = new LambdaMetrics(metrics);
-  const gatewayMetrics = new GatewayMetrics(metrics);
+  const lambdaMetrics = new LambdaMetrics(metrics, options.metrics === 'on');
+  const gatewayMetrics = new GatewayMetrics(metrics, options.metrics === 'on');
   const invocations = new InvocationService(registry, environments, random, lambdaMetrics, logger);
   const deployments = new DeploymentController(store, functions, invocations, alarms, clock, logger);
   const codeDeploy = new CodeDeployService(store, deployments, clock);

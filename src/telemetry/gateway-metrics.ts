@@ -30,9 +30,13 @@ export class GatewayMetrics {
   private readonly handles = new Map<string, Handles>();
   private readonly counters = new Map<string, ApiCounters>();
 
-  constructor(private readonly metrics: Metrics) {}
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly enabled = true,
+  ) {}
 
   record(r: ApiRequestRecord): void {
+    if (!this.enabled) return;
     const key = `${r.apiName}\u0000${r.stage}`;
     let h = this.handles.get(key);
     if (!h) this.handles.set(key, (h = this.handlesFor(r.apiName, r.stage)));

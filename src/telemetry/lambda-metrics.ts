@@ -42,9 +42,13 @@ export class LambdaMetrics {
   private readonly handles = new Map<string, Handles>();
   private readonly counters = new Map<string, LambdaCounters>();
 
-  constructor(private readonly metrics: Metrics) {}
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly enabled = true,
+  ) {}
 
   record(r: InvocationRecord): void {
+    if (!this.enabled) return;
     const resource = r.qualifier === undefined ? r.functionName : `${r.functionName}:${r.qualifier}`;
     const key = `${resource}\u0000${r.viaAlias ? r.executedVersion : ''}`;
     let h = this.handles.get(key);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FakeClock, ScaledClock } from './clock.js';
+import { continueClock, FakeClock, ScaledClock } from './clock.js';
 
 describe('FakeClock', () => {
   it('fires timers in order only when advanced, and cancels', () => {
@@ -29,5 +29,22 @@ describe('ScaledClock', () => {
 
   it('refuses a non-positive scale', () => {
     assert.throws(() => new ScaledClock(0), RangeError);
+  });
+});
+
+describe('continueClock', () => {
+  it('continueClock: keeps the stored anchor at the same scale, so platform time ran on while stopped', () => {
+    const stored = { anchor: { real: 1_000, platform: 1_000 }, scale: 60 };
+    assert.deepEqual(continueClock(stored, 60, 5_000), { real: 1_000, platform: 1_000 });
+    assert.equal(new ScaledClock(60, continueClock(stored, 60, 5_000)).scale, 60);
+  });
+
+  it('continueClock: re-anchors where the old clock is now when the scale changes', () => {
+    const stored = { anchor: { real: 1_000, platform: 1_000 }, scale: 60 };
+    assert.deepEqual(continueClock(stored, 1, 2_000), { real: 2_000, platform: 61_000 });
+  });
+
+  it('continueClock: starts at real time when nothing is stored', () => {
+    assert.deepEqual(continueClock(undefined, 10, 7_000), { real: 7_000, platform: 7_000 });
   });
 });

@@ -18,24 +18,46 @@ export const realClock: Clock = {
   },
 };
 
+/** A point where platform time and real time were paired; the scaled clock runs from it. */
+export interface ClockAnchor {
+  real: number;
+  platform: number;
+}
+
 /**
- * A clock that runs `scale` times faster than real time, starting from the real time at creation.
- * Scale 1 behaves like the real clock.
+ * A clock that runs `scale` times faster than real time from an anchor. Without one it starts at the
+ * real time now, so scale 1 behaves like the real clock.
  */
 export class ScaledClock implements Clock {
-  private readonly realOrigin = Date.now();
+  readonly anchor: ClockAnchor;
 
-  constructor(readonly scale: number) {
+  constructor(
+    readonly scale: number,
+    anchor?: ClockAnchor,
+  ) {
     if (!(scale > 0)) throw new RangeError(`time scale must be positive, got ${scale}`);
+    const now = Date.now();
+    this.anchor = anchor ?? { real: now, platform: now };
   }
 
   now(): number {
-    return Math.floor(this.realOrigin + (Date.now() - this.realOrigin) * this.scale);
+    return Math.floor(this.anchor.platform + (Date.now() - this.anchor.real) * this.scale);
   }
 
   setTimer(ms: number, fn: () => void): () => void {
     return realClock.setTimer(ms / this.scale, fn);
   }
+}
+
+/**
+ * The anchor for a platform clock that continues across restarts: the stored one when the scale is
+ * unchanged (platform time kept running while the server was down, so stored deadlines keep their
+ * real-time meaning), else a new one continuing from where the stored clock says it is now.
+ */
+export function continueClock(stored: { anchor: ClockAnchor; scale: number } | undefined, scale: number, realNow = Date.now()): ClockAnchor {
+  if (!stored) return { real: realNow, platform: realNow };
+  if (stored.scale === scale) return stored.anchor;
+  return { real: realNow, platform: Math.floor(stored.anchor.platform + (realNow - stored.anchor.real) * stored.scale) };
 }
 
 /** A clock that only moves when a test advances it. */

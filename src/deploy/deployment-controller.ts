@@ -96,9 +96,26 @@ export class DeploymentController {
         }
       }
     }
-    await this.store.codeDeploy.putDeployment(state);
-    for (const action of actions) await this.perform(state, action);
-    if (state.rollbackPending) await this.recordRollback(state);
+    if (isActive(state.status)) {
+      await this.store.codeDeploy.putDeployment(state);
+      for (const action of actions) await this.perform(state, action);
+    } else {
+      // A step that ends the deployment acts first and is stored after. Stored first, GetDeployment said
+      // Succeeded/Stopped while the alias still had the old routing (AllAtOnce even awaits a cold pre-warm
+      // before its switch), and a crash in between left the alias wrong for good, since only unfinished
+      // deployments are resumed. Acting first is safe: until the end is stored the deployment is unfinished,
+      // and the resumed step repeats the (idempotent) route. Stored even if an action fails, as before.
+      let acted = false;
+      try {
+        for (const action of actions) await this.perform(state, action);
+        acted = true;
+      } finally {
+        // recordRollback stores this state and its rollback in one transaction; a rollback whose route
+        // failed is not recorded as done (as before).
+        if (state.rollbackPending && acted) await this.recordRollback(state);
+        else await this.store.codeDeploy.putDeployment(state);
+      }
+    }
     if (!isActive(state.status)) await this.recordOutcome(state);
     for (const l of this.listeners) l(state);
     if (wakeAt !== undefined && isActive(state.status) && !this.closed) {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { ScaledClock, realClock, type Clock } from '../core/clock.js';
+import { ScaledClock, continueClock, type Clock, type ClockAnchor } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
 import { uuid } from '../core/ids.js';
 import { createLogger, type Logger } from '../core/logger.js';
@@ -70,11 +70,10 @@ export interface StartOverrides {
 /** Builds the concrete clock, store and services, and opens the listener. */
 export async function startServer(options: Options, overrides: StartOverrides = {}): Promise<RunningServer> {
   const logger = overrides.logger ?? createLogger(options.logLevel);
-  const clock = overrides.clock ?? (options.timeScale === 1 ? realClock : new ScaledClock(options.timeScale));
   const random = overrides.random ?? systemRandom;
   mkdirSync(options.dataDir, { recursive: true });
   const store = openSqliteStore(path.join(options.dataDir, 'versa.db'));
-  await store.settings.put('timeScale', String(options.timeScale));
+  const clock = overrides.clock ?? (await platformClock(store, options.timeScale));
 
   const registry = new FunctionRegistry(store);
   const functions = new FunctionService(store, registry, clock);
@@ -249,4 +248,17 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     services: { functions, invocations, environments, restApis, gateway, metrics, alarms, deployments, codeDeploy, logs, store, clock },
     close,
   };
+}
+
+/**
+ * The platform clock, continued from the one the data directory last ran with, so that a deployment
+ * resumed after a restart keeps its real-time schedule whatever the time scale.
+ */
+async function platformClock(store: Store, scale: number): Promise<Clock> {
+  const raw = await store.settings.get('clock');
+  const stored = raw ? (JSON.parse(raw) as { anchor: ClockAnchor; scale: number }) : undefined;
+  const anchor = continueClock(stored, scale);
+  await store.settings.put('clock', JSON.stringify({ anchor, scale }));
+  await store.settings.put('timeScale', String(scale));
+  return new ScaledClock(scale, anchor);
 }

@@ -1,0 +1,244 @@
+/**
+ * A deployment survives a kill -9 of the server: `versa start` as a real process, SIGKILLed in the
+ * middle of a canary (or of a hook), started again on the same data directory, finishes the deployment
+ * from what the store says — weights intact, waits measured from the stored timestamps, hook execution
+ * ids still valid.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
+import {
+  aliasOf,
+  appSpec,
+  codeDeployClientFor,
+  createAppAndGroup,
+  createHookFunction,
+  deploy,
+  eventually,
+  functionWithTwoVersions,
+  getDeployment,
+  getTarget,
+  PARKING_HOOK,
+  waitForStatus,
+} from './codedeploy-helpers.js';
+import { lambdaClientFor } from './harness.js';
+
+const BIN = path.resolve(import.meta.dirname, '../../bin/versa.js');
+const SCALE = 60;
+
+interface Versa {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `versa start` on a free port over `dataDir` and resolves once it prints its endpoint. */
+async function startVersa(dataDir: string): Promise<Versa> {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'start', '--port', '0', '--data-dir', dataDir, '--time-scale', String(SCALE), '--log-level', 'warn'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let out = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const m = /ready at (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`versa start exited with ${code}: ${out}`)));
+  });
+  return { child, url, exited };
+}
+
+async function kill9(server: Versa): Promise<void> {
+  server.child.kill('SIGKILL');
+  await server.exited;
+}
+
+/** Pids of processes working inside `dir` (the runtimes of a server over that data directory). */
+function processesIn(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${entry}/cwd`);
+      if (cwd === dir || cwd.startsWith(dir + path.sep)) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to look at
+    }
+  }
+  return pids;
+}
+
+/**
+ * The runtimes a killed server left behind exit by themselves once their Runtime API socket is gone;
+ * this gives them a moment, then ends (by pid) any that did not, and says how many there were.
+ */
+async function reapLeftovers(dataDir: string, pids: number[]): Promise<number> {
+  const alive = () => pids.filter((pid) => processesIn(dataDir).includes(pid));
+  try {
+    await eventually('the killed server’s runtimes to exit', 3000, () => (alive().length === 0 ? true : undefined));
+    return 0;
+  } catch {
+    const left = alive();
+    for (const pid of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    return left.length;
+  }
+}
+
+describe('CodeDeploy across a kill -9 of the server (versa start --time-scale 60)', () => {
+  /** Real times (Date.now()) of the canary run across the crash, for the real-time check below. */
+  const canaryRun: { createdAt?: number; killedAt?: number; restartedAt?: number; finishedAt?: number } = {};
+
+  it('a Canary10Percent10Minutes deployment killed mid-canary finishes after a restart, timed from its stored start', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'versa-crash-'));
+    const servers: Versa[] = [];
+    try {
+      const first = await startVersa(dataDir);
+      servers.push(first);
+      let lambda = lambdaClientFor(first.url);
+      let cd = codeDeployClientFor(first.url);
+      const fn = 'crash-fn';
+      await functionWithTwoVersions(lambda, fn);
+      await createAppAndGroup(cd, 'crash-app', 'crash-group', {
+        deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent10Minutes',
+      });
+      const createdAt = Date.now();
+      const id = await deploy(cd, 'crash-app', 'crash-group', appSpec(fn));
+      const canary = await eventually('the canary weight', 5000, async () => {
+        const a = await aliasOf(lambda, fn);
+        return a.weights ? a : undefined;
+      });
+      assert.deepEqual(canary, { version: '1', weights: { '2': 0.1 } });
+      assert.equal((await getTarget(cd, id, fn)).lambdaFunctionInfo?.targetVersionWeight, 0.1);
+      const startTime = (await getDeployment(cd, id)).startTime!.getTime();
+
+      // Four real seconds (four platform minutes) into the ten-minute canary, the server dies.
+      await eventually('four seconds into the canary', 6000, () => (Date.now() - createdAt >= 4000 ? true : undefined), 20);
+      const runtimes = processesIn(dataDir);
+      lambda.destroy();
+      cd.destroy();
+      await kill9(first);
+      const killedAt = Date.now();
+      const leftovers = await reapLeftovers(dataDir, runtimes);
+
+      const second = await startVersa(dataDir);
+      servers.push(second);
+      const restartedAt = Date.now();
+      lambda = lambdaClientFor(second.url);
+      cd = codeDeployClientFor(second.url);
+      // The store carried the deployment and the weights through the crash.
+      const resumed = await getDeployment(cd, id);
+      assert.equal(resumed.status, 'InProgress');
+      assert.deepEqual(await aliasOf(lambda, fn), { version: '1', weights: { '2': 0.1 } });
+      assert.equal((await getTarget(cd, id, fn)).lambdaFunctionInfo?.targetVersionWeight, 0.1);
+
+      const done = await waitForStatus(cd, id, ['Succeeded'], 20_000);
+      const finishedAt = Date.now();
+      assert.deepEqual(await aliasOf(lambda, fn), { version: '2', weights: undefined });
+      const target = await getTarget(cd, id, fn);
+      assert.equal(target.lambdaFunctionInfo?.targetVersionWeight, 1);
+      assert.deepEqual(
+        target.lifecycleEvents?.map((e) => e.status),
+        ['Succeeded', 'Skipped', 'Succeeded', 'Skipped', 'Succeeded'],
+      );
+      // Ten platform minutes from the stored start, not from the restart.
+      const platformSeconds = (done.completeTime!.getTime() - startTime) / 1000;
+      Object.assign(canaryRun, { createdAt, killedAt, restartedAt, finishedAt });
+      assert.equal(leftovers, 0, 'the killed server’s runtimes exited on their own');
+      assert.ok(platformSeconds >= 600 && platformSeconds < 600 + 120, `took ${platformSeconds} platform seconds`);
+      lambda.destroy();
+      cd.destroy();
+    } finally {
+      for (const s of servers) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGTERM');
+      await Promise.all(servers.map((s) => s.exited));
+      await reapLeftovers(dataDir, processesIn(dataDir));
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('the resumed canary ends about ten real seconds after it began, not ten after the restart', () => {
+    const { createdAt, killedAt, restartedAt, finishedAt } = canaryRun;
+    assert.ok(createdAt && killedAt && restartedAt && finishedAt, 'the crash test above ran to the end');
+    const total = finishedAt - createdAt;
+    // Ten platform minutes are ten real seconds, downtime included; ending ten seconds after the restart
+    // would take 4 s (canary before the kill) + the downtime + 10 s ≈ 15 s.
+    assert.ok(
+      total >= 9500 && total < 12_500,
+      `the canary took ${total} ms of real time (killed ${killedAt - createdAt} ms in, down ${restartedAt - killedAt} ms, ` +
+        `finished ${finishedAt - restartedAt} ms after the restart)`,
+    );
+  });
+
+  it('a deployment killed while its BeforeAllowTraffic hook runs keeps the hook execution id across the restart', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'versa-crash-'));
+    const hookDir = await mkdtemp(path.join(tmpdir(), 'versa-crash-hooks-'));
+    const servers: Versa[] = [];
+    try {
+      const first = await startVersa(dataDir);
+      servers.push(first);
+      let lambda = lambdaClientFor(first.url);
+      let cd = codeDeployClientFor(first.url);
+      const fn = 'parked-fn';
+      await functionWithTwoVersions(lambda, fn);
+      await createHookFunction(lambda, 'hook-parked', PARKING_HOOK, { HOOK_DIR: hookDir });
+      await createAppAndGroup(cd, 'parked-app', 'parked-group');
+      const id = await deploy(cd, 'parked-app', 'parked-group', appSpec(fn, { before: 'hook-parked' }));
+      const hookFile = path.join(hookDir, `${id}.json`);
+      const readEvent = async () => {
+        try {
+          return JSON.parse(await readFile(hookFile, 'utf8')) as { LifecycleEventHookExecutionId: string };
+        } catch {
+          return undefined;
+        }
+      };
+      const event = await eventually('the hook to run', 8000, readEvent);
+      const runtimes = processesIn(dataDir);
+      lambda.destroy();
+      cd.destroy();
+      await kill9(first);
+      await rm(hookFile);
+      await reapLeftovers(dataDir, runtimes);
+
+      const second = await startVersa(dataDir);
+      servers.push(second);
+      lambda = lambdaClientFor(second.url);
+      cd = codeDeployClientFor(second.url);
+      // The resumed deployment runs the hook again, with the same execution id.
+      const again = await eventually('the hook to run again', 8000, readEvent);
+      assert.equal(again.LifecycleEventHookExecutionId, event.LifecycleEventHookExecutionId);
+      assert.deepEqual(await aliasOf(lambda, fn), { version: '1', weights: undefined });
+      await cd.send(
+        new PutLifecycleEventHookExecutionStatusCommand({
+          deploymentId: id,
+          lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId,
+          status: 'Succeeded',
+        }),
+      );
+      await waitForStatus(cd, id, ['Succeeded'], 5000);
+      assert.deepEqual(await aliasOf(lambda, fn), { version: '2', weights: undefined });
+      lambda.destroy();
+      cd.destroy();
+    } finally {
+      for (const s of servers) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGTERM');
+      await Promise.all(servers.map((s) => s.exited));
+      await reapLeftovers(dataDir, processesIn(dataDir));
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(hookDir, { recursive: true, force: true });
+    }
+  });
+});

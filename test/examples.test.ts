@@ -60,3 +60,32 @@ describe('examples/api-canary/walk.sh', () => {
     assert.match(stdout, /An error occurred \(BadRequestException\) when calling the UpdateStage operation/);
   });
 });
+
+describe('examples/canary-deployment/walk.sh', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ timeScale: 60 });
+  });
+  after(() => t.close());
+
+  it('walk.sh: a pre-traffic hook, an alarm and a Canary10Percent5Minutes deployment that versa deployments watch follows to Succeeded', async () => {
+    const { stdout } = await run('bash', [path.join(ROOT, 'examples/canary-deployment/walk.sh')], {
+      cwd: ROOT,
+      env: { ...process.env, AWS_ENDPOINT_URL: t.url },
+      timeout: 120_000,
+    });
+    const id = /^Deployment (d-[A-Z0-9]{9}): greeter:live from version 1 to version 2$/m.exec(stdout)?.[1];
+    assert.ok(id, stdout);
+    const watch = stdout.slice(stdout.indexOf(`Deployment ${id}:`), stdout.indexOf('live while the canary ran:'));
+    assert.match(watch, /watching alarms: greeter-live-new-version-errors/);
+    assert.match(watch, /^BeforeAllowTraffic +Succeeded/m, 'the ESM hook reported Succeeded through the SDK');
+    assert.match(watch, /^AllowTraffic +Succeeded .*\(5m 0s\)$/m);
+    assert.match(watch, /^\[█{20}\] 100% on version 2$/m);
+    assert.equal(watch.trimEnd().split('\n').at(-1), 'Succeeded: greeter:live is wholly on version 2.');
+    assert.match(stdout, /10 invocations of greeter:live:\n {2}version 2 +10 /);
+    assert.match(
+      stdout,
+      new RegExp(`^${id} +greeter-app/greeter-live +greeter:live 1→2 +Succeeded +CodeDeployDefault\\.LambdaCanary10Percent5Minutes`, 'm'),
+    );
+  });
+});

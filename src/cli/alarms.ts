@@ -1,5 +1,5 @@
-import { CloudWatchClient, DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
-import { describeError, endpointUrl } from './client.js';
+import { DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
+import { cloudWatchClient, describeError, endpointUrl } from './client.js';
 import { parseFlags } from './main.js';
 
 const OPERATORS: Record<string, string> = {
@@ -22,12 +22,7 @@ export async function alarmsCommand(args: string[]): Promise<number> {
     return 2;
   }
   const endpoint = endpointUrl(values['endpoint-url']);
-  const client = new CloudWatchClient({
-    endpoint,
-    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'test', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test' },
-    maxAttempts: 1,
-  });
+  const client = cloudWatchClient(endpoint);
   try {
     const alarms: MetricAlarm[] = [];
     let token: string | undefined;

@@ -1,5 +1,7 @@
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 
 /** The server the CLI talks to: --endpoint-url, else AWS_ENDPOINT_URL, else the default local port. */
@@ -24,6 +26,14 @@ export function apiGatewayClient(endpoint: string): APIGatewayClient {
 
 export function logsClient(endpoint: string): CloudWatchLogsClient {
   return new CloudWatchLogsClient({ endpoint, region: region(), credentials, maxAttempts: 1 });
+}
+
+export function cloudWatchClient(endpoint: string): CloudWatchClient {
+  return new CloudWatchClient({ endpoint, region: region(), credentials, maxAttempts: 1 });
+}
+
+export function codeDeployClient(endpoint: string): CodeDeployClient {
+  return new CodeDeployClient({ endpoint, region: region(), credentials, maxAttempts: 1 });
 }
 
 /** Where a stage answers on a Versa server. */

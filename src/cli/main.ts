@@ -5,6 +5,7 @@ import { canaryCommand } from './canary.js';
 import { apisCommand } from './apis.js';
 import { logsCommand } from './logs.js';
 import { alarmsCommand } from './alarms.js';
+import { deploymentsCommand } from './deployments.js';
 
 const USAGE = `Usage: versa <command> [options]
 
@@ -27,6 +28,12 @@ Commands:
   canary promote API_ID STAGE        Promote the canary's deployment to the stage
   canary remove API_ID STAGE         Remove the stage's canary settings
   alarms [--state S]          List metric alarms with their state and why
+  deployments                 List CodeDeploy deployments, newest first, and why each ended
+      --application A           only this application's
+      --group G                 only this deployment group's (with --application)
+  deployments watch ID        Follow a deployment live: traffic, lifecycle events, alarms, outcome
+  deployments stop ID         Stop a deployment
+      --rollback                and put the alias back wholly on the current version
   help                        Show this help
 
 Commands that talk to a server take --endpoint-url (default $AWS_ENDPOINT_URL or http://127.0.0.1:4566).
@@ -48,6 +55,8 @@ export async function main(argv: string[]): Promise<number> {
       return canaryCommand(rest);
     case 'alarms':
       return alarmsCommand(rest);
+    case 'deployments':
+      return deploymentsCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -399,7 +399,7 @@ describe('CloudWatch custom metrics and both protocols', () => {
     const bad = await aws('set-alarm-state', '--alarm-name', 'nope', '--state-value', 'OK', '--state-reason', 'x').catch(
       (e: { stderr: string }) => e,
     );
-    assert.match((bad).stderr, /ResourceNotFound/);
+    assert.match(bad.stderr, /ResourceNotFound/);
     const list = await exec(process.execPath, [BIN, 'alarms', '--endpoint-url', t.url]);
     assert.match(list.stdout, /cli-alarm\s+INSUFFICIENT_DATA\s+Sum\(Cli jobs\) > 1 over 1×60s/);
   });

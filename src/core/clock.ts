@@ -54,7 +54,11 @@ export class ScaledClock implements Clock {
  * unchanged (platform time kept running while the server was down, so stored deadlines keep their
  * real-time meaning), else a new one continuing from where the stored clock says it is now.
  */
-export function continueClock(stored: { anchor: ClockAnchor; scale: number } | undefined, scale: number, realNow = Date.now()): ClockAnchor {
+export function continueClock(
+  stored: { anchor: ClockAnchor; scale: number } | undefined,
+  scale: number,
+  realNow = Date.now(),
+): ClockAnchor {
   if (!stored) return { real: realNow, platform: realNow };
   if (stored.scale === scale) return stored.anchor;
   return { real: realNow, platform: Math.floor(stored.anchor.platform + (realNow - stored.anchor.real) * stored.scale) };

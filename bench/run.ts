@@ -1,0 +1,820 @@
+/**
+ * Versa's benchmark (`npm run bench`). In one run it measures, on this machine:
+ *   1. a bare Node `http` server answering "hello" (the reference);
+ *   2. warm Invoke through the Lambda API for a Node and a Python handler returning "hello";
+ *   3. cold start: the first Invoke of freshly created functions, per runtime;
+ *   4. resident memory of the warm execution environments;
+ * prints a table, checks the figures against the project's goals and writes bench/results/latest.json.
+ *
+ * Each party runs in its own process: the reference server, the Versa server (bench/versa-server.ts)
+ * and the load generator (autocannon, bench/load.ts). Everything listens on 127.0.0.1 only; every
+ * child process and temporary directory is removed at the end, also on failure or Ctrl-C.
+ *
+ * The warm targets are measured in rounds that alternate between them (bare, Node, Python, bare, ...),
+ * so that a machine whose speed drifts during the run (a shared or virtual one does) moves them alike.
+ *
+ * Flags: --duration S (measured seconds per target, default 10), --rounds N (default 5), --warmup S
+ * (Versa's warm-up, default 20: ten Node environments are ten V8s that each see a tenth of the load,
+ * and throughput keeps rising for about 20 s while they optimise; the bare server gets 3 s), --cold N
+ * (fresh functions per runtime for cold start, default 5), --connections N (default 10), and
+ * --profile, which instead CPU-profiles the Versa server and the Node runtimes under warm Node load
+ * and summarises where the time goes.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CreateFunctionCommand, LambdaClient, type Runtime } from '@aws-sdk/client-lambda';
+import { strToU8, zipSync } from 'fflate';
+import { summarise, type CpuProfile, type Entry, type ProfileSummary } from './profile.js';
+import {
+  capturedOutput,
+  cpuBetween,
+  cpuSnapshot,
+  descendantsRunning,
+  killAllNow,
+  machineBusyPct,
+  start,
+  stopAll,
+  tempDir,
+  type Child,
+} from './procs.js';
+import { ask, readyOf, type Answer, type EnvironmentInfo, type LoadOptions, type LoadResult } from './protocol.js';
+import { latencyStats, median } from './stats.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RESULTS = path.join(ROOT, 'bench', 'results');
+const here = (file: string) => new URL(`./${file}`, import.meta.url);
+const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
+/** The whole run must end within this, whatever happens. */
+const TIME_LIMIT_MS = 175_000;
+const MiB = 1024 * 1024;
+// The SDK's notice that future releases need Node 22 says nothing about this benchmark.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '' },
+    warmup: { type: 'string', default: '' },
+    cold: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '5' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const positive = (name: string, text: string, fallback: number): number => {
+  const n = text === '' ? fallback : Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number; got ${text}`);
+  return n;
+};
+const DURATION = positive('duration', flags.duration, flags.profile ? 5 : 10);
+const WARMUP = positive('warmup', flags.warmup, 20);
+/** The reference server is one process at full speed: it is warm in well under a second. */
+const BARE_WARMUP = Math.min(3, WARMUP);
+/** Warm-up is run in steps of at most this many seconds, to show how throughput climbs. */
+const WARMUP_STEP = 5;
+const COLD = Math.round(positive('cold', flags.cold, 5));
+const CONNECTIONS = Math.round(positive('connections', flags.connections, 10));
+const ROUNDS = Math.round(positive('rounds', flags.rounds, 5));
+
+/** What a real SDK client sends; Versa reads only the region from it and does not verify it. */
+const INVOKE_HEADERS: Record<string, string> = {
+  'content-type': 'application/json',
+  'x-amz-date': '20261122T000000Z',
+  authorization:
+    'AWS4-HMAC-SHA256 Credential=versa/20261122/us-east-1/lambda/aws4_request, SignedHeaders=content-type;host;x-amz-date, ' +
+    `Signature=${'0'.repeat(64)}`,
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Machine and interpreter
+
+interface Python {
+  command: string;
+  version: string;
+}
+
+/**
+ * The interpreter for python3.12 functions: $BENCH_PYTHON, else a python3.12 (on PATH or under pyenv),
+ * else python3; always the real binary (sys.executable), since a version-manager shim in front of it
+ * would add its own start-up time to every cold start.
+ */
+function findPython(): Python {
+  const pyenvRoot = process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv');
+  const pyenv = (() => {
+    try {
+      return readdirSync(path.join(pyenvRoot, 'versions'))
+        .filter((v) => v.startsWith('3.12'))
+        .map((v) => path.join(pyenvRoot, 'versions', v, 'bin', 'python3.12'));
+    } catch {
+      return [];
+    }
+  })();
+  const candidates = [process.env.BENCH_PYTHON, 'python3.12', ...pyenv, 'python3'].filter((c): c is string => !!c);
+  for (const candidate of candidates) {
+    try {
+      const out = execFileSync(candidate, ['-c', 'import sys; print(sys.executable); print(sys.version.split()[0])'], {
+        encoding: 'utf8',
+        timeout: 10_000,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const [command, version] = out.trim().split('\n');
+      if (command && version) return { command, version };
+    } catch {
+      // try the next
+    }
+  }
+  throw new Error('no Python interpreter found (set BENCH_PYTHON)');
+}
+
+function machine(python: Python) {
+  const cpus = os.cpus();
+  return {
+    loadAverageAtStart: os.loadavg()[0],
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cpus: cpus.length,
+    memoryGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    python: `${python.version} (${python.command})`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Small helpers
+
+const fixed = (n: number | undefined, digits = 1) => (n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits));
+const pct = (n: number) => `${fixed(n * 100, 1)} %`;
+
+function table(head: string[], rows: string[][], rightFrom = 1): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= rightFrom ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function zip(files: Record<string, string>): Uint8Array {
+  return zipSync(Object.fromEntries(Object.entries(files).map(([name, text]) => [name, strToU8(text)])));
+}
+
+interface FunctionKind {
+  label: string;
+  runtime: Runtime;
+  handler: string;
+  /** The code, made unique per function so that each cold start unpacks its own zip. */
+  files: (name: string) => Record<string, string>;
+}
+
+const NODE: FunctionKind = {
+  label: 'nodejs20.x',
+  runtime: 'nodejs20.x',
+  handler: 'index.handler',
+  files: (name) => ({ 'index.mjs': `// ${name}\nexport const handler = async () => 'hello';\n` }),
+};
+const PYTHON: FunctionKind = {
+  label: 'python3.12',
+  runtime: 'python3.12',
+  handler: 'lambda_function.handler',
+  files: (name) => ({ 'lambda_function.py': `# ${name}\ndef handler(event, context):\n    return "hello"\n` }),
+};
+
+async function createFunction(lambda: LambdaClient, kind: FunctionKind, name: string): Promise<void> {
+  await lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: name,
+      Runtime: kind.runtime,
+      Handler: kind.handler,
+      Role: ROLE,
+      Code: { ZipFile: zip(kind.files(name)) },
+    }),
+  );
+}
+
+interface InvokeTiming {
+  ms: number;
+  initMs?: number;
+  durationMs?: number;
+}
+
+/** One Invoke over HTTP, timed from the client, with the REPORT line read from the tail log. */
+async function invokeOnce(url: string, name: string): Promise<InvokeTiming> {
+  const started = performance.now();
+  const res = await fetch(`${url}/2015-03-31/functions/${name}/invocations`, {
+    method: 'POST',
+    headers: { ...INVOKE_HEADERS, 'x-amz-log-type': 'Tail' },
+    body: '{}',
+  });
+  const body = await res.text();
+  const ms = performance.now() - started;
+  if (res.status !== 200 || res.headers.get('x-amz-function-error') || body !== '"hello"') {
+    throw new Error(`Invoke ${name} answered ${res.status} ${res.headers.get('x-amz-function-error') ?? ''}: ${body.slice(0, 500)}`);
+  }
+  const log = Buffer.from(res.headers.get('x-amz-log-result') ?? '', 'base64').toString('utf8');
+  const report = log.split('\n').find((l) => l.startsWith('REPORT '));
+  const num = (re: RegExp) => {
+    const m = report ? re.exec(report) : null;
+    return m ? Number(m[1]) : undefined;
+  };
+  return { ms, initMs: num(/Init Duration: ([\d.]+) ms/), durationMs: num(/\tDuration: ([\d.]+) ms/) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The parties
+
+async function startVersa(python: Python): Promise<{ child: Child; url: string }> {
+  const dataDir = tempDir(mkdtempSync(path.join(os.tmpdir(), 'versa-bench-')));
+  // Room for both functions' 10 environments at once, so that neither goes cold between rounds.
+  const config = { dataDir, maxEnvironments: 24, pythonCommand: python.command, logLevel: 'warn' };
+  const child = start('versa', here('versa-server.js'), [JSON.stringify(config)], { group: true, capture: true });
+  const ready = await readyOf(child.proc, 'the Versa server', 30_000);
+  if (!ready.url) throw new Error('the Versa server did not say where it listens');
+  return { child, url: ready.url };
+}
+
+async function startBare(): Promise<{ child: Child; url: string }> {
+  const child = start('bare', here('bare-server.js'), []);
+  const ready = await readyOf(child.proc, 'the bare server', 10_000);
+  if (!ready.url) throw new Error('the bare server did not say where it listens');
+  return { child, url: ready.url };
+}
+
+async function startLoad(): Promise<Child> {
+  const child = start('load', here('load.js'), []);
+  await readyOf(child.proc, 'the load generator', 10_000);
+  return child;
+}
+
+async function load(loader: Child, options: LoadOptions): Promise<LoadResult> {
+  return (await loadWithLatencies(loader, options)).result;
+}
+
+async function loadWithLatencies(loader: Child, options: LoadOptions): Promise<{ result: LoadResult; latencies: Float64Array }> {
+  return ask<Answer & { result: LoadResult; latencies: Float64Array }>(
+    loader.proc,
+    { type: 'run', options },
+    options.duration * 1000 + 30_000,
+  );
+}
+
+async function environments(versa: Child): Promise<EnvironmentInfo[]> {
+  return (await ask<Answer & { items: EnvironmentInfo[] }>(versa.proc, { type: 'environments' }, 10_000)).items;
+}
+
+interface Phase {
+  /** Throughput of each warm-up step (req/s), oldest first. */
+  warmup: number[];
+  /** Throughput of each measured round (req/s). */
+  rounds: number[];
+  /** The measured rounds together. */
+  load: LoadResult;
+  /** CPU during the measured rounds, in % of one core. */
+  cpu: {
+    loadGenerator: number;
+    server: number;
+    runtimes: number;
+    /** Most runtime processes busy in a round. */
+    runtimeProcesses: number;
+    machine: number;
+    /** The machine's busy CPU that none of the benchmark's processes used: other work and the kernel. */
+    other: number;
+  };
+}
+
+interface Slice {
+  result: LoadResult;
+  latencies: Float64Array;
+  cpu: ReturnType<typeof cpuBetween>;
+}
+
+/**
+ * One thing under load (the bare server, or one Versa function): warmed up once, then measured in
+ * rounds that alternate with the other targets', so that a machine whose speed drifts during the run
+ * moves every target alike and their ratio stays fair.
+ */
+class Target {
+  readonly warmup: number[] = [];
+  private readonly slices: Slice[] = [];
+
+  constructor(
+    readonly label: string,
+    private readonly loader: Child,
+    private readonly server: Child,
+    private readonly options: Omit<LoadOptions, 'duration' | 'connections'>,
+  ) {}
+
+  async warm(seconds: number): Promise<void> {
+    const steps = Math.ceil(seconds / WARMUP_STEP);
+    for (let i = 0; i < steps; i++) this.warmup.push((await load(this.loader, this.settings(seconds / steps))).rps);
+  }
+
+  async measure(seconds: number): Promise<number> {
+    const pid = this.server.proc.pid!;
+    const before = cpuSnapshot(pid);
+    const { result, latencies } = await loadWithLatencies(this.loader, this.settings(seconds));
+    this.slices.push({ result, latencies, cpu: cpuBetween(before, cpuSnapshot(pid)) });
+    return result.rps;
+  }
+
+  phase(): Phase {
+    const results = this.slices.map((s) => s.result);
+    const sum = (f: (r: LoadResult) => number) => results.reduce((acc, r) => acc + f(r), 0);
+    const seconds = sum((r) => r.seconds);
+    const ok = sum((r) => r.ok);
+    const all = new Float64Array(sum((r) => r.ok));
+    let at = 0;
+    for (const { latencies } of this.slices) {
+      all.set(latencies.subarray(0, Math.min(latencies.length, all.length - at)), at);
+      at += latencies.length;
+    }
+    const statusCodes: Record<string, number> = {};
+    for (const r of results) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+    const load: LoadResult = {
+      ok,
+      non2xx: sum((r) => r.non2xx),
+      errors: sum((r) => r.errors),
+      timeouts: sum((r) => r.timeouts),
+      seconds,
+      rps: ok / seconds,
+      latencyMs: latencyStats(all.subarray(0, at).sort()),
+      autocannon: {
+        requestsPerSecondMean: sum((r) => r.autocannon.requestsPerSecondMean) / results.length,
+        latencyP50: median(results.map((r) => r.autocannon.latencyP50)),
+        latencyP99: median(results.map((r) => r.autocannon.latencyP99)),
+      },
+      statusCodes,
+      cpuSeconds: sum((r) => r.cpuSeconds),
+    };
+    // CPU shares weighted by each round's length.
+    const weighted = (f: (s: Slice) => number) => this.slices.reduce((acc, s) => acc + f(s) * s.result.seconds, 0) / seconds;
+    const loadGenerator = (100 * load.cpuSeconds) / seconds;
+    const server = weighted((s) => s.cpu.selfPct);
+    const runtimes = weighted((s) => s.cpu.descendantsPct);
+    const machine = weighted((s) => s.cpu.machinePct);
+    return {
+      warmup: this.warmup,
+      rounds: results.map((r) => r.rps),
+      load,
+      cpu: {
+        loadGenerator,
+        server,
+        runtimes,
+        runtimeProcesses: Math.max(0, ...this.slices.map((s) => s.cpu.busyDescendants)),
+        machine,
+        other: machine - loadGenerator - server - runtimes,
+      },
+    };
+  }
+
+  private settings(duration: number): LoadOptions {
+    return { ...this.options, connections: CONNECTIONS, duration };
+  }
+}
+
+interface Memory {
+  environments: number;
+  /** Resident set size (VmRSS). */
+  medianMiB: number;
+  minMiB: number;
+  maxMiB: number;
+  /** Proportional set size, and private memory: shared pages counted once across processes, or not at all. */
+  medianPssMiB: number;
+  medianPrivateMiB: number;
+}
+
+function memoryOf(envs: EnvironmentInfo[], functionName: string): Memory {
+  const mine = envs.filter((e) => e.functionName === functionName);
+  const mib = (f: (e: EnvironmentInfo) => number | null) =>
+    mine
+      .map(f)
+      .filter((n): n is number => n !== null && Number.isFinite(n))
+      .map((n) => n / MiB)
+      .sort((a, b) => a - b);
+  const rss = mib((e) => e.residentBytes);
+  return {
+    environments: rss.length,
+    medianMiB: median(rss),
+    minMiB: rss[0] ?? NaN,
+    maxMiB: rss[rss.length - 1] ?? NaN,
+    medianPssMiB: median(mib((e) => e.pssBytes)),
+    medianPrivateMiB: median(mib((e) => e.privateBytes)),
+  };
+}
+
+interface ColdStart {
+  runtime: string;
+  /** Client-side time of each first Invoke, ms. */
+  samples: InvokeTiming[];
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  medianInitMs: number;
+  /** The very first cold start after the server booted (not counted: it also warms the server's code). */
+  primer: InvokeTiming;
+}
+
+async function coldStarts(lambda: LambdaClient, url: string, kind: FunctionKind, tag: string): Promise<ColdStart> {
+  const names = Array.from({ length: COLD }, (_, i) => `bench-cold-${tag}-${i + 1}`);
+  const primerName = `bench-cold-${tag}-primer`;
+  for (const name of [primerName, ...names]) await createFunction(lambda, kind, name);
+  const primer = await invokeOnce(url, primerName);
+  const samples: InvokeTiming[] = [];
+  for (const name of names) samples.push(await invokeOnce(url, name));
+  const ms = samples.map((s) => s.ms);
+  return {
+    runtime: kind.label,
+    samples,
+    medianMs: median(ms),
+    minMs: Math.min(...ms),
+    maxMs: Math.max(...ms),
+    medianInitMs: median(samples.map((s) => s.initMs).filter((n): n is number => n !== undefined)),
+    primer,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The benchmark
+
+interface Goal {
+  goal: string;
+  figure: string;
+  met: boolean;
+}
+
+async function benchmark(python: Python) {
+  const date = new Date().toISOString();
+  const info = machine(python);
+  console.log(`Versa benchmark, ${date}`);
+  console.log(`Machine: ${info.cpu} x ${info.cpus}, ${info.memoryGiB} GiB RAM, ${info.os}`);
+  console.log(`Node ${info.node}; Python ${info.python}`);
+  const busy = await machineBusyPct(1000);
+  if (busy > 20) {
+    console.log(`Note: the machine was ${fixed(busy, 0)} % busy just before the run: other work on it may skew the figures.`);
+  }
+  console.log(
+    `Load: autocannon, ${CONNECTIONS} connections. Each target is warmed up (${BARE_WARMUP} s for the bare server, ${WARMUP} s ` +
+      `for Versa), then measured for ${DURATION} s in ${ROUNDS} rounds that alternate between the targets.\n`,
+  );
+
+  const loader = await startLoad();
+  const bare = await startBare();
+  const versa = await startVersa(python);
+  const lambda = new LambdaClient({
+    endpoint: versa.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    maxAttempts: 1,
+  });
+  try {
+    // Cold starts first, while nothing else runs.
+    process.stdout.write('cold starts ... ');
+    const cold = [await coldStarts(lambda, versa.url, NODE, 'node'), await coldStarts(lambda, versa.url, PYTHON, 'python')];
+    console.log(cold.map((c) => `${c.runtime} ${fixed(c.medianMs)} ms`).join(', '));
+
+    const reference = new Target('bare node:http "hello"', loader, bare.child, { url: bare.url, method: 'GET' });
+    const functions: { kind: FunctionKind; name: string; target: Target }[] = [];
+    for (const kind of [NODE, PYTHON]) {
+      const name = `bench-warm-${kind === NODE ? 'node' : 'python'}`;
+      await createFunction(lambda, kind, name);
+      await invokeOnce(versa.url, name);
+      const target = new Target(`Versa Invoke ${kind.label}`, loader, versa.child, {
+        url: `${versa.url}/2015-03-31/functions/${name}/invocations`,
+        method: 'POST',
+        headers: INVOKE_HEADERS,
+        body: '{}',
+      });
+      functions.push({ kind, name, target });
+    }
+    const targets = [reference, ...functions.map((f) => f.target)];
+    for (const target of targets) {
+      process.stdout.write(`warm-up ${target.label} ... `);
+      await target.warm(target === reference ? BARE_WARMUP : WARMUP);
+      console.log(`${target.warmup.map((r) => fixed(r, 0)).join(', ')} req/s`);
+    }
+    for (let round = 1; round <= ROUNDS; round++) {
+      process.stdout.write(`round ${round} of ${ROUNDS} ... `);
+      const rps: number[] = [];
+      for (const target of targets) rps.push(await target.measure(DURATION / ROUNDS));
+      console.log(`${rps.map((r) => fixed(r, 0)).join(', ')} req/s`);
+    }
+    // Both functions' environments are still alive (24 slots): read their memory now.
+    const envs = await environments(versa.child);
+    const warm = functions.map(({ kind, name, target }) => ({ kind, phase: target.phase(), memory: memoryOf(envs, name) }));
+    await stopChild(versa.child);
+    await stopChild(bare.child);
+    return { date, info, reference: reference.phase(), cold, warm };
+  } finally {
+    lambda.destroy();
+  }
+}
+
+function report(r: Awaited<ReturnType<typeof benchmark>>) {
+  const { reference, cold, warm } = r;
+  const bareRps = reference.load.rps;
+  const errs = (l: LoadResult) => String(l.non2xx + l.errors + l.timeouts);
+  const throughputRows = [
+    [
+      'bare node:http "hello"',
+      fixed(reference.load.rps, 0),
+      fixed(reference.load.latencyMs.p50, 2),
+      fixed(reference.load.latencyMs.p99, 2),
+      '100.0 %',
+      errs(reference.load),
+    ],
+    ...warm.map(({ kind, phase }) => [
+      `Versa Invoke ${kind.label}`,
+      fixed(phase.load.rps, 0),
+      fixed(phase.load.latencyMs.p50, 2),
+      fixed(phase.load.latencyMs.p99, 2),
+      pct(phase.load.rps / bareRps),
+      errs(phase.load),
+    ]),
+  ];
+  const cpuRows = [
+    [
+      'bare node:http "hello"',
+      fixed(reference.cpu.loadGenerator, 0),
+      fixed(reference.cpu.server, 0),
+      '-',
+      fixed(reference.cpu.other, 0),
+      '-',
+    ],
+    ...warm.map(({ kind, phase }) => [
+      `Versa ${kind.label}`,
+      fixed(phase.cpu.loadGenerator, 0),
+      fixed(phase.cpu.server, 0),
+      `${fixed(phase.cpu.runtimes, 0)} (${phase.cpu.runtimeProcesses} busy)`,
+      fixed(phase.cpu.other, 0),
+      fixed((1000 * (phase.cpu.server + phase.cpu.runtimes)) / 100 / phase.load.rps, 3),
+    ]),
+  ];
+  const coldRows = cold.map((c) => [
+    c.runtime,
+    fixed(c.medianMs),
+    fixed(c.minMs),
+    fixed(c.maxMs),
+    fixed(c.medianInitMs),
+    c.samples.map((s) => fixed(s.ms, 0)).join(' '),
+  ]);
+  const memRows = warm.map(({ kind, memory }) => [
+    kind.label,
+    String(memory.environments),
+    fixed(memory.medianMiB),
+    fixed(memory.minMiB),
+    fixed(memory.maxMiB),
+    fixed(memory.medianPssMiB),
+    fixed(memory.medianPrivateMiB),
+  ]);
+
+  const node = warm.find((w) => w.kind === NODE)!;
+  const nodeRatio = node.phase.load.rps / bareRps;
+  const coldOf = (label: string) => cold.find((c) => c.runtime === label)!.medianMs;
+  const memOf = (label: string) => warm.find((w) => w.kind.label === label)!.memory.medianMiB;
+  const goals: Goal[] = [
+    { goal: 'warm Node throughput >= 10 % of bare', figure: pct(nodeRatio), met: nodeRatio >= 0.1 },
+    { goal: 'warm Node p99 < 10 ms', figure: `${fixed(node.phase.load.latencyMs.p99, 2)} ms`, met: node.phase.load.latencyMs.p99 < 10 },
+    { goal: 'Node cold start < 100 ms', figure: `${fixed(coldOf('nodejs20.x'))} ms`, met: coldOf('nodejs20.x') < 100 },
+    { goal: 'Python cold start < 150 ms', figure: `${fixed(coldOf('python3.12'))} ms`, met: coldOf('python3.12') < 150 },
+    { goal: 'Node warm env < 50 MiB resident', figure: `${fixed(memOf('nodejs20.x'))} MiB`, met: memOf('nodejs20.x') < 50 },
+    { goal: 'Python warm env < 50 MiB resident', figure: `${fixed(memOf('python3.12'))} MiB`, met: memOf('python3.12') < 50 },
+    { goal: 'later: warm Node throughput >= 25 % of bare', figure: pct(nodeRatio), met: nodeRatio >= 0.25 },
+  ];
+
+  console.log(`\nThroughput and latency (${CONNECTIONS} connections, ${DURATION} s measured per target, after its warm-up)`);
+  console.log(table(['target', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', 'failed'], throughputRows));
+  const rounds = (p: Phase) => p.rounds.map((x) => fixed(x, 0)).join(', ');
+  console.log(`Per round, req/s: bare ${rounds(reference)}; ${warm.map(({ kind, phase }) => `${kind.label} ${rounds(phase)}`).join('; ')}`);
+  const drift = (Math.max(...reference.rounds) - Math.min(...reference.rounds)) / Math.max(...reference.rounds);
+  if (drift > 0.15) {
+    console.log(
+      `Note: the bare server's rounds differ by ${pct(drift)}: the machine's speed drifted (the ratios stay fair; absolute figures less so).`,
+    );
+  }
+  console.log(
+    `Warm-up, req/s per ${WARMUP / Math.ceil(WARMUP / WARMUP_STEP)} s step: ` +
+      warm.map(({ kind, phase }) => `${kind.label} ${phase.warmup.map((x) => fixed(x, 0)).join(', ')}`).join('; '),
+  );
+  console.log(`\nCPU during the measured run (% of one core; the machine has ${r.info.cpus} cores, so at most ${r.info.cpus * 100})`);
+  console.log(table(['target', 'load generator', 'server', 'runtime processes', 'other + kernel', 'Versa CPU ms/invoke'], cpuRows));
+  const disturbed = [reference, ...warm.map((w) => w.phase)].some((p) => p.cpu.other > 25);
+  if (disturbed) {
+    console.log('Note: "other + kernel" above 25 means something else was busy on this machine during a run; re-run when it is quiet.');
+  }
+  console.log(`\nCold start: first Invoke of a freshly created function (${COLD} per runtime, client-side time)`);
+  console.log(table(['runtime', 'median ms', 'min ms', 'max ms', 'Init Duration median ms', 'samples ms'], coldRows));
+  console.log('\nMemory per warm environment, after the load: resident (VmRSS), proportional (PSS) and private, of each runtime process');
+  console.log(table(['runtime', 'environments', 'RSS median MiB', 'RSS min', 'RSS max', 'PSS median', 'private median'], memRows));
+  console.log('\nGoals');
+  console.log(
+    table(
+      ['goal', 'figure', 'status'],
+      goals.map((g) => [g.goal, g.figure, g.met ? 'met' : 'NOT met']),
+    ),
+  );
+  return goals;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// --profile: where a warm Node invoke spends the server's time
+
+async function profile(python: Python) {
+  const loader = await startLoad();
+  const versa = await startVersa(python);
+  const lambda = new LambdaClient({
+    endpoint: versa.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    maxAttempts: 1,
+  });
+  try {
+    mkdirSync(RESULTS, { recursive: true });
+    // The runtime processes profile themselves on SIGUSR2 (bench/runtime-profiler.ts).
+    const runtimeDir = tempDir(mkdtempSync(path.join(os.tmpdir(), 'versa-bench-profiles-')));
+    const name = 'bench-profile-node';
+    await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: name,
+        Runtime: NODE.runtime,
+        Handler: NODE.handler,
+        Role: ROLE,
+        Code: { ZipFile: zip(NODE.files(name)) },
+        Environment: { Variables: { NODE_OPTIONS: `--import=${here('runtime-profiler.js').href}`, BENCH_PROFILE_DIR: runtimeDir } },
+      }),
+    );
+    await invokeOnce(versa.url, name);
+    const options: LoadOptions = {
+      url: `${versa.url}/2015-03-31/functions/${name}/invocations`,
+      method: 'POST',
+      headers: INVOKE_HEADERS,
+      body: '{}',
+      connections: CONNECTIONS,
+      duration: WARMUP,
+    };
+    await load(loader, options);
+    const serverPid = versa.child.proc.pid!;
+    const runtimes = descendantsRunning(serverPid, 'bootstrap.js');
+    const signal = () => {
+      for (const pid of runtimes) process.kill(pid, 'SIGUSR2');
+    };
+    const file = path.join(RESULTS, 'versa-server.cpuprofile');
+    await ask(versa.child.proc, { type: 'profile-start', intervalUs: 500 }, 10_000);
+    signal();
+    const before = cpuSnapshot(serverPid);
+    const result = await load(loader, { ...options, duration: DURATION });
+    const cpu = cpuBetween(before, cpuSnapshot(serverPid));
+    signal();
+    await ask(versa.child.proc, { type: 'profile-stop', file }, 30_000);
+    const server = summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
+    const runtimeFiles = await waitForFiles(runtimeDir, runtimes.length, 10_000);
+    const runtime = summarise(runtimeFiles.map((f) => JSON.parse(readFileSync(f, 'utf8')) as CpuProfile));
+    printProfile(server, runtime, runtimeFiles.length, result, cpu);
+    writeFileSync(
+      path.join(RESULTS, 'profile.json'),
+      JSON.stringify({ date: new Date().toISOString(), machine: machine(python), load: result, cpu, server, runtime }, null, 2) + '\n',
+    );
+    console.log(`\nWrote ${path.relative(ROOT, file)} (open it in Chrome DevTools) and bench/results/profile.json`);
+  } finally {
+    lambda.destroy();
+  }
+}
+
+async function waitForFiles(dir: string, count: number, ms: number): Promise<string[]> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => path.join(dir, f));
+    if (files.length >= count || Date.now() > until) return files;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function printProfile(
+  server: ProfileSummary,
+  runtime: ProfileSummary,
+  runtimes: number,
+  load: LoadResult,
+  cpu: ReturnType<typeof cpuBetween>,
+) {
+  const rows = (entries: Entry[]) => entries.map((e) => [e.name, fixed(e.ms, 0), `${fixed(e.pct)} %`]);
+  console.log(
+    `Warm nodejs20.x Invoke at ${CONNECTIONS} connections for ${DURATION} s with profilers on (so slower than the benchmark): ` +
+      `${fixed(load.rps, 0)} req/s, p50 ${fixed(load.latencyMs.p50, 2)} ms, p99 ${fixed(load.latencyMs.p99, 2)} ms.`,
+  );
+  console.log(
+    `CPU (% of one core): load generator ${fixed((100 * load.cpuSeconds) / load.seconds, 0)}, server ${fixed(cpu.selfPct, 0)}, ` +
+      `runtime processes ${fixed(cpu.descendantsPct, 0)} (${cpu.busyDescendants} busy), whole machine ${fixed(cpu.machinePct, 0)}.`,
+  );
+  console.log(
+    `CPU per invocation: server ${fixed((cpu.selfPct * 10) / load.rps, 3)} ms, runtimes ${fixed((cpu.descendantsPct * 10) / load.rps, 3)} ms.`,
+  );
+  for (const [title, s] of [
+    ['Versa server', server],
+    [`Node runtime processes (${runtimes} profiles added together)`, runtime],
+  ] as const) {
+    console.log(`\n=== ${title}: busy ${fixed(s.busyMs, 0)} ms of ${fixed(s.wallMs, 0)} ms sampled ===`);
+    console.log(`\nBy kind of code (% of sampled time, idle included)`);
+    console.log(table(['kind', 'ms', 'share'], rows(s.byKind)));
+    console.log(`\nTop functions by self time (% of busy time)`);
+    console.log(table(['function', 'ms', 'share'], rows(s.topSelf)));
+    console.log(`\nTop files by self time`);
+    console.log(table(['file', 'ms', 'share'], rows(s.topFiles.slice(0, 15))));
+    console.log(`\nVersa functions by inclusive time (self + callees)`);
+    console.log(table(['function', 'ms', 'share'], rows(s.topVersaInclusive.slice(0, 20))));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function stopChild(child: Child): Promise<void> {
+  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      child.proc.kill('SIGKILL');
+      resolve();
+    }, 5000);
+    child.proc.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.proc.disconnect();
+  });
+}
+
+async function main(): Promise<number> {
+  const python = findPython();
+  if (flags.profile) {
+    await profile(python);
+    return 0;
+  }
+  const results = await benchmark(python);
+  const goals = report(results);
+  mkdirSync(RESULTS, { recursive: true });
+  const out = path.join(RESULTS, 'latest.json');
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: results.date,
+        machine: results.info,
+        settings: {
+          connections: CONNECTIONS,
+          durationSeconds: DURATION,
+          warmupSeconds: WARMUP,
+          bareWarmupSeconds: BARE_WARMUP,
+          rounds: ROUNDS,
+          coldFunctionsPerRuntime: COLD,
+        },
+        reference: results.reference,
+        warm: results.warm.map((w) => ({
+          runtime: w.kind.label,
+          ...w.phase,
+          ratioToBare: w.phase.load.rps / results.reference.load.rps,
+          memory: w.memory,
+        })),
+        coldStart: results.cold,
+        goals,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`\nWrote ${path.relative(ROOT, out)}`);
+  return 0;
+}
+
+process.on('exit', killAllNow);
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`\n${signal}: stopping the benchmark's processes`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+const limit = setTimeout(() => {
+  console.error(`\nThe benchmark did not finish within ${TIME_LIMIT_MS / 1000} s; stopping.`);
+  void stopAll().finally(() => process.exit(1));
+}, TIME_LIMIT_MS);
+
+main()
+  .catch((err: unknown) => {
+    if (interrupted) return 130;
+    console.error(`\nbenchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    const output = capturedOutput();
+    if (output) console.error(output);
+    return 1;
+  })
+  .then(async (code) => {
+    clearTimeout(limit);
+    await stopAll();
+    process.exitCode = code;
+  })
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });

@@ -26,6 +26,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  APIGatewayClient,
+  CreateDeploymentCommand,
+  CreateRestApiCommand,
+  GetResourcesCommand,
+  PutIntegrationCommand,
+  PutIntegrationResponseCommand,
+  PutMethodCommand,
+  PutMethodResponseCommand,
+} from '@aws-sdk/client-api-gateway';
 import { CreateFunctionCommand, LambdaClient, type Runtime } from '@aws-sdk/client-lambda';
 import { strToU8, zipSync } from 'fflate';
 import { summarise, type CpuProfile, type Entry, type ProfileSummary } from './profile.js';
@@ -489,10 +499,16 @@ async function benchmark(python: Python) {
       });
       functions.push({ kind, name, target });
     }
-    const targets = [reference, ...functions.map((f) => f.target)];
+    // The same Node function behind an API Gateway stage, with and without a 10 % canary.
+    const nodeFn = functions.find((f) => f.kind === NODE)!;
+    const stages = await gatewayStages(versa.url, nodeFn.name);
+    const gateway = stages.map(
+      (s) => new Target(`Versa GET via stage${s.canary ? ' (10 % canary)' : ''}`, loader, versa.child, { url: s.url, method: 'GET' }),
+    );
+    const targets = [reference, ...functions.map((f) => f.target), ...gateway];
     for (const target of targets) {
       process.stdout.write(`warm-up ${target.label} ... `);
-      await target.warm(target === reference ? BARE_WARMUP : WARMUP);
+      await target.warm(target === reference || gateway.includes(target) ? BARE_WARMUP : WARMUP);
       console.log(`${target.warmup.map((r) => fixed(r, 0)).join(', ')} req/s`);
     }
     for (let round = 1; round <= ROUNDS; round++) {
@@ -506,14 +522,60 @@ async function benchmark(python: Python) {
     const warm = functions.map(({ kind, name, target }) => ({ kind, phase: target.phase(), memory: memoryOf(envs, name) }));
     await stopChild(versa.child);
     await stopChild(bare.child);
-    return { date, info, reference: reference.phase(), cold, warm };
+    return { date, info, reference: reference.phase(), cold, warm, gateway: gateway.map((g) => ({ label: g.label, phase: g.phase() })) };
   } finally {
     lambda.destroy();
   }
 }
 
+/** A REST API with `GET /` on `functionName` on two stages: `prod`, and `canary` with a 10 % canary. */
+async function gatewayStages(url: string, functionName: string): Promise<{ url: string; canary: boolean }[]> {
+  const apigw = new APIGatewayClient({
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    maxAttempts: 1,
+  });
+  try {
+    const api = await apigw.send(new CreateRestApiCommand({ name: 'bench-api' }));
+    const root = (await apigw.send(new GetResourcesCommand({ restApiId: api.id }))).items![0]!.id!;
+    await apigw.send(new PutMethodCommand({ restApiId: api.id, resourceId: root, httpMethod: 'GET', authorizationType: 'NONE' }));
+    const uri = `arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:${functionName}/invocations`;
+    // Non-proxy (the console's default): the function's string comes back as a JSON string.
+    await apigw.send(
+      new PutIntegrationCommand({
+        restApiId: api.id,
+        resourceId: root,
+        httpMethod: 'GET',
+        type: 'AWS',
+        integrationHttpMethod: 'POST',
+        uri,
+      }),
+    );
+    await apigw.send(new PutMethodResponseCommand({ restApiId: api.id, resourceId: root, httpMethod: 'GET', statusCode: '200' }));
+    await apigw.send(
+      new PutIntegrationResponseCommand({
+        restApiId: api.id,
+        resourceId: root,
+        httpMethod: 'GET',
+        statusCode: '200',
+        selectionPattern: '',
+      }),
+    );
+    await apigw.send(new CreateDeploymentCommand({ restApiId: api.id, stageName: 'prod' }));
+    await apigw.send(new CreateDeploymentCommand({ restApiId: api.id, stageName: 'canary' }));
+    await apigw.send(new CreateDeploymentCommand({ restApiId: api.id, stageName: 'canary', canarySettings: { percentTraffic: 10 } }));
+    return [
+      { url: `${url}/restapis/${api.id!}/prod/_user_request_/`, canary: false },
+      { url: `${url}/restapis/${api.id!}/canary/_user_request_/`, canary: true },
+    ];
+  } finally {
+    apigw.destroy();
+  }
+}
+
 function report(r: Awaited<ReturnType<typeof benchmark>>) {
-  const { reference, cold, warm } = r;
+  const { reference, cold, warm, gateway } = r;
   const bareRps = reference.load.rps;
   const errs = (l: LoadResult) => String(l.non2xx + l.errors + l.timeouts);
   const throughputRows = [
@@ -527,6 +589,14 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
     ],
     ...warm.map(({ kind, phase }) => [
       `Versa Invoke ${kind.label}`,
+      fixed(phase.load.rps, 0),
+      fixed(phase.load.latencyMs.p50, 2),
+      fixed(phase.load.latencyMs.p99, 2),
+      pct(phase.load.rps / bareRps),
+      errs(phase.load),
+    ]),
+    ...gateway.map(({ label, phase }) => [
+      label,
       fixed(phase.load.rps, 0),
       fixed(phase.load.latencyMs.p50, 2),
       fixed(phase.load.latencyMs.p99, 2),
@@ -586,6 +656,12 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
 
   console.log(`\nThroughput and latency (${CONNECTIONS} connections, ${DURATION} s measured per target, after its warm-up)`);
   console.log(table(['target', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', 'failed'], throughputRows));
+  const direct = warm.find((w) => w.kind === NODE)!.phase.load.latencyMs.p50;
+  for (const g of gateway) {
+    console.log(
+      `${g.label}: adds ${fixed(g.phase.load.latencyMs.p50 - direct, 2)} ms at p50 over a direct Node Invoke (goal: under 1 ms).`,
+    );
+  }
   const rounds = (p: Phase) => p.rounds.map((x) => fixed(x, 0)).join(', ');
   console.log(`Per round, req/s: bare ${rounds(reference)}; ${warm.map(({ kind, phase }) => `${kind.label} ${rounds(phase)}`).join('; ')}`);
   const drift = (Math.max(...reference.rounds) - Math.min(...reference.rounds)) / Math.max(...reference.rounds);

@@ -17,6 +17,8 @@ interface Config {
   maxEnvironments: number;
   pythonCommand: string;
   logLevel: string;
+  /** "off" measures what recording metrics costs. */
+  metrics?: string;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as Config;
@@ -29,6 +31,7 @@ const options = resolveOptions(
     maxEnvironments: config.maxEnvironments,
     pythonCommand: config.pythonCommand,
     logLevel: config.logLevel,
+    metrics: config.metrics ?? 'on',
   },
   {},
 );

@@ -104,7 +104,7 @@ export class InvocationService {
     const outcome = await run();
     const result: InvokeResult = { statusCode: 200, payload: outcome.payload, executedVersion: target.version };
     if (outcome.status === 'error') result.functionError = 'Unhandled';
-    if (input.tailLog) result.logResult = lastBytes(outcome.log, 4096).toString('base64');
+    if (input.tailLog) result.logResult = lastBytes(outcome.logLines.join('\n') + '\n', 4096).toString('base64');
     return result;
   }
 

@@ -45,7 +45,7 @@ interface Current {
   /** (Re)arms the invocation's deadline timer, replacing any earlier one. */
   armTimer: (ms: number) => void;
   cancelTimer: () => void;
-  finish: (outcome: Omit<InvocationOutcome, 'log' | 'durationMs' | 'initDurationMs'>) => void;
+  finish: (outcome: Omit<InvocationOutcome, 'logLines' | 'durationMs' | 'initDurationMs'>) => void;
   /** Gives the invocation up unrun: invoke() rejects with RuntimeGoneError. */
   abandon: () => void;
 }
@@ -203,7 +203,7 @@ export class ExecutionEnvironment {
             current.log.push(...report);
             if (this.state === 'busy') this.state = 'idle';
             this.lastUsed = Date.now();
-            resolve({ ...outcome, durationMs, initDurationMs: cold ? this.initDurationMs : undefined, log: current.log.join('\n') + '\n' });
+            resolve({ ...outcome, durationMs, initDurationMs: cold ? this.initDurationMs : undefined, logLines: current.log });
           });
         },
         abandon: () => {

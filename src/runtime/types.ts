@@ -28,6 +28,6 @@ export interface InvocationOutcome {
   durationMs: number;
   /** Set on a cold start. */
   initDurationMs: number | undefined;
-  /** This invocation's log, START to REPORT. */
-  log: string;
+  /** This invocation's log lines, START to REPORT; joined only when a caller asks for the tail. */
+  logLines: readonly string[];
 }

@@ -212,7 +212,14 @@ async function watchCommand(args: string[]): Promise<number> {
   });
   const id = checkId('watch', positionals);
   if (!id) return 2;
-  const endpoint = endpointUrl(values['endpoint-url']);
+  return followDeployment(endpointUrl(values['endpoint-url']), id, 'versa deployments watch');
+}
+
+/**
+ * Prints a deployment live until it ends (or Ctrl-C): the traffic bar, lifecycle events, alarm states
+ * and the outcome. Resolves to 0 when it succeeded, 1 when it failed or was stopped, 130 when interrupted.
+ */
+export async function followDeployment(endpoint: string, id: string, command: string): Promise<number> {
   const client = codeDeployClient(endpoint);
   const cloudWatch = cloudWatchClient(endpoint);
   const screen = new Screen(process.stdout.isTTY === true, (s) => process.stdout.write(s));
@@ -233,7 +240,7 @@ async function watchCommand(args: string[]): Promise<number> {
     return await watch(client, cloudWatch, id, screen, sleep, () => interrupted);
   } catch (err) {
     screen.end();
-    process.stderr.write(`versa deployments watch: ${describeError(err, endpoint)}\n`);
+    process.stderr.write(`${command}: ${describeError(err, endpoint)}\n`);
     return 1;
   } finally {
     process.off('SIGINT', interrupt);

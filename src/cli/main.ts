@@ -6,6 +6,7 @@ import { apisCommand } from './apis.js';
 import { logsCommand } from './logs.js';
 import { alarmsCommand } from './alarms.js';
 import { deploymentsCommand } from './deployments.js';
+import { deleteCommand, deployCommand, rollbackCommand, stacksCommand } from './stacks.js';
 
 const USAGE = `Usage: versa <command> [options]
 
@@ -34,6 +35,14 @@ Commands:
   deployments watch ID        Follow a deployment live: traffic, lifecycle events, alarms, outcome
   deployments stop ID         Stop a deployment
       --rollback                and put the alias back wholly on the current version
+  deploy                      Deploy a SAM template as a stack (as \`sam deploy\`), following the rollout live
+      --stack-name NAME         the stack (required)
+      --template-file FILE      the template (default template.yaml)
+      --parameter-overrides K=V ...   template parameter values
+  rollback --stack-name NAME  Stop the stack's deployment with rollback, or move its aliases back to where
+                              the last deploy found them
+  delete --stack-name NAME    Delete a stack and everything it created
+  stacks                      List stacks with their status and outputs
   help                        Show this help
 
 Commands that talk to a server take --endpoint-url (default $AWS_ENDPOINT_URL or http://127.0.0.1:4566).
@@ -57,6 +66,14 @@ export async function main(argv: string[]): Promise<number> {
       return alarmsCommand(rest);
     case 'deployments':
       return deploymentsCommand(rest);
+    case 'deploy':
+      return deployCommand(rest);
+    case 'rollback':
+      return rollbackCommand(rest);
+    case 'delete':
+      return deleteCommand(rest);
+    case 'stacks':
+      return stacksCommand(rest);
     case undefined:
     case 'help':
     case '--help':

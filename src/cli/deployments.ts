@@ -26,7 +26,7 @@ Options: --endpoint-url URL (default $AWS_ENDPOINT_URL or http://127.0.0.1:4566)
 /** How often `watch` asks the server, in real milliseconds. */
 const POLL_MS = 500;
 /** How long `watch` keeps trying when the server stops answering (a restart, say) before giving up. */
-const RECONNECT_MS = 15_000;
+export const RECONNECT_MS = 15_000;
 const BAR_WIDTH = 20;
 const DEPLOYMENT_ID = /^d-[A-Z0-9]{9}$/;
 const ACTIVE = new Set(['Created', 'Queued', 'InProgress', 'Baking', 'Ready']);
@@ -470,7 +470,8 @@ class Screen {
   }
 }
 
-function transient(err: unknown): boolean {
+/** Whether a failed call is worth repeating: the server restarting or briefly unreachable. */
+export function transient(err: unknown): boolean {
   const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string } };
   const code = e.code ?? e.cause?.code ?? '';
   return (

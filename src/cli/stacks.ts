@@ -5,7 +5,7 @@ import { codeUris, parseTemplate, TemplateError } from '../stacks/template.js';
 import type { Change } from '../stacks/stack-service.js';
 import type { StackDoc, StackEvent } from '../stacks/types.js';
 import { describeError, endpointUrl, stageUrl } from './client.js';
-import { followDeployment } from './deployments.js';
+import { followDeployment, RECONNECT_MS, transient } from './deployments.js';
 import { parseFlags } from './main.js';
 
 const DEPLOY_USAGE = `Usage: versa deploy --stack-name NAME [--template-file template.yaml] [--parameter-overrides K=V ...]
@@ -188,8 +188,21 @@ async function follow(endpoint: string, name: string, since: number): Promise<nu
   const shown = new Set<string>();
   const followed = new Set<string>();
   const key = (e: StackEvent) => `${e.timestamp}|${e.logicalId}|${e.status}`;
+  const sleep = () => new Promise((r) => setTimeout(r, POLL_MS));
+  let failures = 0;
   for (;;) {
-    const { stack } = await request<{ stack: StackDoc }>(endpoint, 'GET', stackPath(name));
+    let stack: StackDoc;
+    try {
+      stack = (await request<{ stack: StackDoc }>(endpoint, 'GET', stackPath(name))).stack;
+      if (failures > 0) process.stdout.write('(reconnected)\n');
+      failures = 0;
+    } catch (err) {
+      // The operation lives on the server: a restart resumes it, so keep asking for a while.
+      if (!transient(err) || ++failures * POLL_MS > RECONNECT_MS) throw err;
+      if (failures === 1) process.stdout.write('(the server is not answering; still trying)\n');
+      await sleep();
+      continue;
+    }
     for (const e of stack.events) {
       if (e.timestamp < since || shown.has(key(e))) continue;
       shown.add(key(e));
@@ -213,7 +226,7 @@ async function follow(endpoint: string, name: string, since: number): Promise<nu
       continue;
     }
     if (!stack.operation) return outcome(endpoint, stack);
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await sleep();
   }
 }
 

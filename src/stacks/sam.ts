@@ -130,9 +130,14 @@ export function transform(template: JsonObject, artifacts: Artifacts, parameters
         );
       continue;
     }
+    if (apiId === IMPLICIT_API) {
+      for (const key of Object.keys(globals.Api ?? {}))
+        if (!API_PROPERTIES.has(key)) problems.push(`Globals.Api: property ${key} is not supported by Versa.`);
+    }
+    // The implicit API takes Globals.Api too; its stage is always Prod.
     const props =
       apiId === IMPLICIT_API
-        ? { StageName: 'Prod' }
+        ? { ...globals.Api, StageName: 'Prod' }
         : mergeGlobals(globals.Api ?? {}, ((declared as JsonObject).Properties as JsonObject | undefined) ?? {});
     expandApi(apiId, props, events, resources);
   }
@@ -172,6 +177,8 @@ interface ApiEvent {
   method: string;
   /** The logical id API Gateway invokes: the function's alias when it has one. */
   target: string;
+  /** The function's Condition, which its permissions carry too. */
+  condition?: Json;
 }
 
 interface Expansion {
@@ -195,7 +202,10 @@ function readGlobals(value: Json | undefined, problems: string[]): { Function?: 
       continue;
     }
     if (!isObject(props)) problems.push(`Globals.${section} must be a mapping.`);
-    else out[section] = props;
+    else if (section === 'Api' && props.StageName !== undefined) {
+      // SAM refuses it too: each AWS::Serverless::Api names its own stage, the implicit one is Prod.
+      problems.push("Globals.Api: 'StageName' is not a supported property of 'Api'.");
+    } else out[section] = props;
   }
   return out;
 }
@@ -245,6 +255,8 @@ function expandFunction(
     if (props[required] === undefined) problems.push(`Resource ${id}: property ${required} is required.`);
   }
 
+  // SAM passes the function's Condition to every resource made from it.
+  const condition = typeof raw.Condition === 'string' ? { Condition: raw.Condition } : {};
   const fn: JsonObject = {};
   for (const key of [
     'FunctionName',
@@ -266,6 +278,7 @@ function expandFunction(
     fn.Role = { 'Fn::GetAtt': [`${id}Role`, 'Arn'] };
     x.resources[`${id}Role`] = {
       Type: 'AWS::IAM::Role',
+      ...condition,
       Properties: {
         AssumeRolePolicyDocument: {
           Version: '2012-10-17',
@@ -278,11 +291,13 @@ function expandFunction(
   x.resources[id] = {
     Type: 'AWS::Lambda::Function',
     Properties: fn,
-    ...(typeof raw.Condition === 'string' && { Condition: raw.Condition }),
+    ...condition,
+    ...((typeof raw.DependsOn === 'string' || Array.isArray(raw.DependsOn)) && { DependsOn: raw.DependsOn as string | string[] }),
   };
 
   let aliasId: string | undefined;
-  const aliasName = props.AutoPublishAlias;
+  // A Ref to a template parameter is resolved, as SAM does.
+  const aliasName = props.AutoPublishAlias === undefined ? undefined : substituteParameters(props.AutoPublishAlias, parameters);
   if (aliasName !== undefined) {
     if (typeof aliasName !== 'string' || !ALIAS_NAME.test(aliasName)) {
       problems.push(
@@ -293,11 +308,13 @@ function expandFunction(
       aliasId = `${id}Alias${aliasName.replace(/-/g, 'D').replace(/_/g, 'U')}`;
       x.resources[versionId] = {
         Type: 'AWS::Lambda::Version',
+        ...condition,
         DeletionPolicy: 'Retain',
         Properties: { FunctionName: { Ref: id }, ...(props.VersionDescription !== undefined && { Description: props.VersionDescription }) },
       };
       x.resources[aliasId] = {
         Type: 'AWS::Lambda::Alias',
+        ...condition,
         Properties: { Name: aliasName, FunctionName: { Ref: id }, FunctionVersion: { 'Fn::GetAtt': [versionId, 'Version'] } },
       };
       x.renames.set(`${id}.Version`, versionId);
@@ -335,7 +352,14 @@ function expandFunction(
       }
       if (typeof ep.Path !== 'string' || typeof ep.Method !== 'string') continue;
       const list = x.apiEvents.get(api) ?? [];
-      list.push({ functionId: id, eventId, path: ep.Path, method: ep.Method.toLowerCase(), target: aliasId ?? id });
+      list.push({
+        functionId: id,
+        eventId,
+        path: ep.Path,
+        method: ep.Method.toLowerCase(),
+        target: aliasId ?? id,
+        condition: raw.Condition,
+      });
       x.apiEvents.set(api, list);
     }
   }
@@ -433,7 +457,8 @@ function expandDeploymentPreference(id: string, preference: Json, aliasId: strin
     Type: 'AWS::CodeDeploy::DeploymentGroup',
     Properties: {
       ApplicationName: { Ref: SAM_APPLICATION },
-      AlarmConfiguration: Array.isArray(alarms) && alarms.length > 0 ? { Enabled: true, Alarms: alarms.map((a) => ({ Name: a })) } : {},
+      ...(Array.isArray(alarms) &&
+        alarms.length > 0 && { AlarmConfiguration: { Enabled: true, Alarms: alarms.map((a) => ({ Name: a })) } }),
       AutoRollbackConfiguration: {
         Enabled: true,
         Events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST'],
@@ -454,6 +479,10 @@ function expandDeploymentPreference(id: string, preference: Json, aliasId: strin
   };
 }
 
+function sha1(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
+}
+
 function expandApi(apiId: string, props: JsonObject, events: ApiEvent[], resources: Record<string, ResourceDefinition>): void {
   const paths: JsonObject = {};
   for (const e of events) {
@@ -470,10 +499,15 @@ function expandApi(apiId: string, props: JsonObject, events: ApiEvent[], resourc
     };
   }
   const body: JsonObject = { info: { version: '1.0', title: props.Name ?? { Ref: 'AWS::StackName' } }, paths, swagger: '2.0' };
-  const hash = createHash('sha1').update(sortedJson(body)).digest('hex');
+  const hash = sha1(sortedJson(body));
   const deploymentId = `${apiId}Deployment${hash.slice(0, 10)}`;
   const stageName = props.StageName!;
-  const stageId = typeof stageName === 'string' ? `${apiId}${stageName.replace(/[^A-Za-z0-9]/g, '')}Stage` : `${apiId}Stage`;
+  // SAM's ids: the stage name when it is alphanumeric, else the first 10 hex digits of its SHA-1.
+  const alphanumeric = (name: string) => (/^[A-Za-z0-9]+$/.test(name) ? name : sha1(name).slice(0, 10));
+  const stageId =
+    typeof stageName === 'string' && /^[A-Za-z0-9]+$/.test(stageName)
+      ? `${apiId}${stageName}Stage`
+      : `${apiId}Stage${typeof stageName === 'string' ? sha1(stageName).slice(0, 10) : ''}`;
   resources[apiId] = {
     Type: 'AWS::ApiGateway::RestApi',
     Properties: { Body: body, ...(props.Description !== undefined && { Description: props.Description }) },
@@ -491,11 +525,13 @@ function expandApi(apiId: string, props: JsonObject, events: ApiEvent[], resourc
       ...(props.Variables !== undefined && { Variables: props.Variables }),
     },
   };
-  const permissionSuffix = typeof stageName === 'string' ? stageName.replace(/[^A-Za-z0-9]/g, '') : 'Stage';
+  const permissionSuffix = alphanumeric(typeof stageName === 'string' ? stageName : 'Stage');
   for (const e of events) {
-    const arnPath = e.path.replace(/\{[^}]+\}/g, '*');
+    // As SAM does: path parameters become wildcards and a trailing slash goes.
+    const arnPath = e.path.replace(/\{[^}]+\}/g, '*').replace(/^(.+)\/$/, '$1');
     resources[`${e.functionId}${e.eventId}Permission${permissionSuffix}`] = {
       Type: 'AWS::Lambda::Permission',
+      ...(typeof e.condition === 'string' && { Condition: e.condition }),
       Properties: {
         Action: 'lambda:InvokeFunction',
         FunctionName: { Ref: e.target },

@@ -274,7 +274,7 @@ export class StackService {
         op.phase = 'traffic';
       } catch (err) {
         op.failure = err instanceof PlatformError || err instanceof TemplateError ? err.message : String(err);
-        this.logger.warn('stack update failed; rolling back', { stack: name, err });
+        this.logger.info('stack operation failed; rolling back', { stack: name, reason: op.failure });
         op.phase = 'rollback';
       }
       await save();
@@ -314,12 +314,13 @@ export class StackService {
         attributes,
         ...(def.DeletionPolicy === 'Retain' && { retain: true }),
       });
-      const step = async (status: string, work: () => Promise<StackResource>, reason?: string) => {
+      /** Runs one change with its events; `completes: false` leaves it in progress (a deployment runs on). */
+      const step = async (status: string, work: () => Promise<StackResource>, reason?: string, completes = true) => {
         this.event(stack, id, def.Type, `${status}_IN_PROGRESS`, reason);
         try {
           const next = await work();
           stack.resources[id] = next;
-          this.event(stack, id, def.Type, `${status}_COMPLETE`, undefined, next.physicalId);
+          if (completes) this.event(stack, id, def.Type, `${status}_COMPLETE`, undefined, next.physicalId);
         } catch (err) {
           this.event(stack, id, def.Type, `${status}_FAILED`, (err as Error).message);
           throw err;
@@ -352,12 +353,19 @@ export class StackService {
               'UPDATE',
               async () => {
                 const resolved = resolve(def.UpdatePolicy!, ctx, `Resource ${id}: UpdatePolicy`) as JsonObject;
-                op.deployments.push(
-                  await this.startDeployment(stack, id, current, props, resolved.CodeDeployLambdaAliasUpdate as JsonObject),
+                const d = await this.startDeployment(stack, id, current, props, resolved.CodeDeployLambdaAliasUpdate as JsonObject);
+                op.deployments.push(d);
+                this.event(
+                  stack,
+                  id,
+                  def.Type,
+                  'UPDATE_IN_PROGRESS',
+                  `CodeDeploy deployment ${d.deploymentId} moves ${d.functionName}:${d.alias} from version ${d.fromVersion} to ${d.toVersion}`,
                 );
                 return record(current.physicalId, current.attributes);
               },
-              'Traffic moves to the new version through a CodeDeploy deployment.',
+              undefined,
+              false,
             ),
           );
         } else {
@@ -469,6 +477,8 @@ export class StackService {
       else this.event(stack, id, r.type, 'DELETE_SKIPPED');
       await save();
     }
+    for (const d of op.deployments)
+      this.event(stack, d.logicalId, 'AWS::Lambda::Alias', 'UPDATE_COMPLETE', undefined, stack.resources[d.logicalId]?.physicalId);
     const moved = op.deployments.map((d) => ({
       logicalId: d.logicalId,
       functionName: d.functionName,

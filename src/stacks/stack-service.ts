@@ -273,6 +273,8 @@ export class StackService {
         await this.apply(stack, op, save);
         op.phase = 'traffic';
       } catch (err) {
+        // Stopping the server interrupts the apply; the next start carries on from the stored state.
+        if (this.closed) return;
         op.failure = err instanceof PlatformError || err instanceof TemplateError ? err.message : String(err);
         this.logger.info('stack operation failed; rolling back', { stack: name, reason: op.failure });
         op.phase = 'rollback';

@@ -1,4 +1,4 @@
-import { parseDocument, YAMLMap, YAMLSeq, Scalar } from 'yaml';
+import { isAlias, parseDocument, YAMLMap, YAMLSeq, Scalar, type Document } from 'yaml';
 import type { Json, JsonObject } from './types.js';
 
 /** A template that cannot be used; the message names the resource and property at fault. */
@@ -44,25 +44,42 @@ export function parseTemplate(text: string): JsonObject {
   }
   // The short forms are left as tagged nodes (yaml only warns about tags it does not know) and turned
   // into their long forms while converting.
-  const doc = parseDocument(text, { uniqueKeys: true });
+  // Anchors, aliases and `<<` merge keys are expanded, as the SAM CLI's YAML loader does.
+  const doc = parseDocument(text, { uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
     throw new TemplateError(doc.errors.map((e) => `Template is not valid YAML: ${e.message.split('\n')[0]}`));
   }
-  return asTemplate(toJson(doc.contents));
+  return asTemplate(toJson(doc.contents, doc));
 }
 
 /** Converts the parsed YAML tree to JSON, turning tagged nodes into their long-form functions. */
-function toJson(node: unknown): Json {
+function toJson(node: unknown, doc: Document): Json {
+  if (isAlias(node)) return toJson(node.resolve(doc), doc);
   if (node instanceof Scalar) return longForm(node.tag, node.value as Json);
   if (node instanceof YAMLMap) {
     const out: JsonObject = {};
+    const merged: JsonObject = {};
     for (const pair of node.items) {
-      const key = pair.key instanceof Scalar ? String(pair.key.value) : JSON.stringify(toJson(pair.key));
-      out[key] = toJson(pair.value);
+      if (pair.key instanceof Scalar && typeof pair.key.value === 'symbol') {
+        // `<<: *base` (or a list of them): the keys the mapping does not set itself, the first source winning.
+        const sources = pair.value instanceof YAMLSeq ? pair.value.items : [pair.value];
+        for (const source of sources) {
+          const value = toJson(source, doc);
+          if (!isObject(value)) throw new TemplateError(['Template is not valid YAML: a merge key (<<) takes mappings.']);
+          for (const [k, v] of Object.entries(value)) if (!(k in merged)) merged[k] = v;
+        }
+        continue;
+      }
+      const key = pair.key instanceof Scalar ? String(pair.key.value) : JSON.stringify(toJson(pair.key, doc));
+      out[key] = toJson(pair.value, doc);
     }
-    return longForm(node.tag, out);
+    return longForm(node.tag, { ...merged, ...out });
   }
-  if (node instanceof YAMLSeq) return longForm(node.tag, node.items.map(toJson));
+  if (node instanceof YAMLSeq)
+    return longForm(
+      node.tag,
+      node.items.map((item) => toJson(item, doc)),
+    );
   if (node === null || node === undefined) return null;
   return node as Json;
 }

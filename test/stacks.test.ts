@@ -257,3 +257,59 @@ Outputs:
   assert.equal((await call('DELETE', '/_versa/api/stacks/api')).status, 200);
   assert.notEqual((await fetch(`${t.url}/restapis/${m[1]}/prod/_user_request_/items/42`)).status, 200);
 });
+
+test('a DeploymentPreference may name a custom config the template declares', async () => {
+  const template = (message: string) => `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  HalfAndHalf:
+    Type: AWS::CodeDeploy::DeploymentConfig
+    Properties:
+      ComputePlatform: Lambda
+      TrafficRoutingConfig:
+        Type: TimeBasedLinear
+        TimeBasedLinear:
+          LinearPercentage: 50
+          LinearInterval: 1
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: stack-custom
+      CodeUri: main/
+      Handler: index.handler
+      Runtime: nodejs20.x
+      Description: ${message}
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: !Ref HalfAndHalf
+`;
+  await deploy('custom', template('one'), { 'main/': code('one') });
+  assert.equal((await settled('custom')).status, 'CREATE_COMPLETE');
+  // A description change alone publishes nothing (SAM's rule), so nothing moves.
+  const same = await deploy('custom', template('two'), { 'main/': code('one') });
+  assert.deepEqual(
+    (same.json.changes as { action: string; logicalId: string }[]).map((c) => `${c.action} ${c.logicalId}`),
+    ['Modify Fn'],
+  );
+  assert.equal((await settled('custom')).status, 'UPDATE_COMPLETE');
+  const moved = await deploy('custom', template('two'), { 'main/': code('two') });
+  assert.equal(moved.status, 200);
+  const stack = await settled('custom');
+  assert.equal(stack.status, 'UPDATE_COMPLETE', stack.reason);
+  const config = stack.resources.HalfAndHalf!.physicalId;
+  const { json } = await call('GET', '/_versa/api/stacks/custom');
+  const events = (json.stack as { events: { logicalId: string; reason?: string }[] }).events;
+  const started = events.find((e) => e.logicalId === 'FnAliaslive' && /CodeDeploy deployment d-/.test(e.reason ?? ''));
+  assert.ok(started, 'no deployment moved the alias');
+  const id = /(d-[A-Z0-9]+)/.exec(started.reason!)![1]!;
+  const res = await fetch(t.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'CodeDeploy_20141006.GetDeployment' },
+    body: JSON.stringify({ deploymentId: id }),
+  });
+  const info = ((await res.json()) as { deploymentInfo: { deploymentConfigName: string; status: string } }).deploymentInfo;
+  assert.equal(info.deploymentConfigName, config);
+  assert.equal(info.status, 'Succeeded');
+  assert.equal((await t.lambda.send(new GetAliasCommand({ FunctionName: 'stack-custom', Name: 'live' }))).FunctionVersion, '2');
+  assert.equal((await call('DELETE', '/_versa/api/stacks/custom')).status, 200);
+});

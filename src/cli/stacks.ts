@@ -75,6 +75,8 @@ export function deployCommand(args: string[]): Promise<number> {
           region: { type: 'string' },
           'no-confirm-changeset': { type: 'boolean' },
           'resolve-s3': { type: 'boolean' },
+          guided: { type: 'boolean' },
+          'config-env': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
       });
@@ -83,11 +85,16 @@ export function deployCommand(args: string[]): Promise<number> {
         return 0;
       }
       endpoint = endpointUrl(values['endpoint-url']);
-      const stackName = values['stack-name'];
-      if (!stackName) throw new UsageError('--stack-name is required.');
+      // What `sam deploy --guided` saved in samconfig.toml fills in what the flags leave out.
+      const saved = samConfig(path.resolve('samconfig.toml'), values['config-env'] ?? 'default');
+      if (values.guided)
+        process.stdout.write('Versa does not ask questions: it takes --stack-name and the rest from flags or samconfig.toml.\n');
+      const stackName = values['stack-name'] ?? saved.stack_name;
+      if (!stackName) throw new UsageError('--stack-name is required (or stack_name in samconfig.toml).');
       // `--parameter-overrides A=1 B=2`: the values after the first arrive as positionals.
-      const overrides = parameterOverrides([...(values['parameter-overrides'] ?? []), ...positionals]);
-      const templateFile = path.resolve(values['template-file'] ?? 'template.yaml');
+      const given = [...(values['parameter-overrides'] ?? []), ...positionals];
+      const overrides = parameterOverrides(given.length > 0 ? given : splitOverrides(saved.parameter_overrides ?? ''));
+      const templateFile = path.resolve(values['template-file'] ?? saved.template_file ?? 'template.yaml');
       let text: string;
       try {
         text = readFileSync(templateFile, 'utf8');
@@ -121,6 +128,35 @@ function parameterOverrides(items: string[]): Record<string, string> {
     else throw new UsageError(`parameter override ${JSON.stringify(item)} is not KEY=VALUE.`);
   }
   return out;
+}
+
+/**
+ * The string settings of `[<env>.deploy.parameters]` (and `[<env>.global.parameters]`) in a SAM CLI
+ * samconfig.toml, which is all `versa deploy` reads of it; an absent file gives nothing.
+ */
+export function samConfig(file: string, env: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return {};
+  }
+  const wanted = new Set([`${env}.deploy.parameters`, `${env}.global.parameters`]);
+  const out: Record<string, string> = {};
+  let section = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    const header = /^\[([^\]]+)\]$/.exec(line);
+    if (header) section = header[1]!.trim();
+    const pair = /^([A-Za-z_]+)\s*=\s*"((?:[^"\\]|\\.)*)"$/.exec(line);
+    if (pair && wanted.has(section)) out[pair[1]!] = pair[2]!.replace(/\\"/g, '"');
+  }
+  return out;
+}
+
+/** `A=1 B="two words"` as samconfig.toml writes parameter_overrides. */
+function splitOverrides(text: string): string[] {
+  return [...text.matchAll(/([^\s=]+)=("[^"]*"|\S*)/g)].map((m) => `${m[1]}=${m[2]!.replace(/^"|"$/g, '')}`);
 }
 
 /** Zips every CodeUri folder of the template (a .zip file is sent as it is), base64-encoded by CodeUri. */

@@ -50,6 +50,11 @@ async function stackOf(name: string): Promise<Stack> {
   return json.stack as Stack;
 }
 
+/** [actual, expected, message] for assert.equal: the stack's status, with its reason when it differs. */
+function statusOf(stack: Stack, expected: string): [string, string, string] {
+  return [stack.status, expected, `${stack.status}: ${stack.reason ?? ''}`];
+}
+
 /** Waits (bounded) until the stack has no operation in flight, and returns it. */
 async function settled(name: string, limitMs = 30_000): Promise<Stack> {
   const end = Date.now() + limitMs;
@@ -90,12 +95,16 @@ ${
 test('a resource the template no longer lists is deleted on the next deploy', async () => {
   const first = await deploy('removal', TWO_FUNCTIONS('AllAtOnce', true), { 'main/': code('one') });
   assert.equal(first.status, 200, JSON.stringify(first.json));
-  assert.equal((await settled('removal')).status, 'CREATE_COMPLETE');
+  assert.equal(...statusOf(await settled('removal'), 'CREATE_COMPLETE'));
   await t.lambda.send(new GetFunctionCommand({ FunctionName: 'stack-helper' }));
 
   const second = await deploy('removal', TWO_FUNCTIONS('AllAtOnce', false), { 'main/': code('one') });
   const changes = second.json.changes as { action: string; logicalId: string }[];
-  assert.deepEqual(changes.map((c) => `${c.action} ${c.logicalId}`).sort(), ['Remove Helper', 'Remove HelperRole']);
+  assert.deepEqual(
+    changes.map((c) => `${c.action} ${c.logicalId}`).sort(),
+    ['Remove Helper', 'Remove HelperRole'],
+    JSON.stringify(second.json),
+  );
   const stack = await settled('removal');
   assert.equal(stack.status, 'UPDATE_COMPLETE');
   assert.equal(stack.resources.Helper, undefined);
@@ -107,7 +116,7 @@ test('a resource the template no longer lists is deleted on the next deploy', as
 
 test('a stack takes one operation at a time, and a restart in the middle of a canary finishes it', async () => {
   await deploy('resume', TWO_FUNCTIONS('Canary10Percent10Minutes', false), { 'main/': code('v1') });
-  assert.equal((await settled('resume')).status, 'CREATE_COMPLETE');
+  assert.equal(...statusOf(await settled('resume'), 'CREATE_COMPLETE'));
 
   const update = await deploy('resume', TWO_FUNCTIONS('Canary10Percent10Minutes', false), { 'main/': code('v2') });
   assert.equal(update.status, 200, JSON.stringify(update.json));
@@ -167,7 +176,7 @@ Resources:
   // A stack that never got created can be deployed again once the template is fixed.
   const fixed = await deploy('failing', template.replace('cobol85', 'nodejs20.x'), { 'main/': code('x') });
   assert.equal(fixed.status, 200);
-  assert.equal((await settled('failing')).status, 'CREATE_COMPLETE');
+  assert.equal(...statusOf(await settled('failing'), 'CREATE_COMPLETE'));
   assert.equal((await call('DELETE', '/_versa/api/stacks/failing')).status, 200);
 });
 
@@ -284,14 +293,14 @@ Resources:
         Type: !Ref HalfAndHalf
 `;
   await deploy('custom', template('one'), { 'main/': code('one') });
-  assert.equal((await settled('custom')).status, 'CREATE_COMPLETE');
+  assert.equal(...statusOf(await settled('custom'), 'CREATE_COMPLETE'));
   // A description change alone publishes nothing (SAM's rule), so nothing moves.
   const same = await deploy('custom', template('two'), { 'main/': code('one') });
   assert.deepEqual(
     (same.json.changes as { action: string; logicalId: string }[]).map((c) => `${c.action} ${c.logicalId}`),
     ['Modify Fn'],
   );
-  assert.equal((await settled('custom')).status, 'UPDATE_COMPLETE');
+  assert.equal(...statusOf(await settled('custom'), 'UPDATE_COMPLETE'));
   const moved = await deploy('custom', template('two'), { 'main/': code('two') });
   assert.equal(moved.status, 200);
   const stack = await settled('custom');
@@ -312,4 +321,54 @@ Resources:
   assert.equal(info.status, 'Succeeded');
   assert.equal((await t.lambda.send(new GetAliasCommand({ FunctionName: 'stack-custom', Name: 'live' }))).FunctionVersion, '2');
   assert.equal((await call('DELETE', '/_versa/api/stacks/custom')).status, 200);
+});
+
+test('a function whose condition is false is left out with its API method, and comes in when it holds', async () => {
+  const template = `
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  WithB:
+    Type: String
+    Default: 'no'
+Conditions:
+  HasB: !Equals [!Ref WithB, 'yes']
+Resources:
+  A:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: stack-cond-a
+      CodeUri: a/
+      Handler: index.handler
+      Runtime: nodejs20.x
+      Events:
+        Get: { Type: Api, Properties: { Path: /a, Method: get } }
+  B:
+    Type: AWS::Serverless::Function
+    Condition: HasB
+    Properties:
+      FunctionName: stack-cond-b
+      CodeUri: b/
+      Handler: index.handler
+      Runtime: nodejs20.x
+      AutoPublishAlias: live
+      Events:
+        Get: { Type: Api, Properties: { Path: /b, Method: get } }
+`;
+  const artifacts = { 'a/': code('from a'), 'b/': code('from b') };
+  const first = await deploy('cond', template, artifacts);
+  assert.equal(first.status, 200, JSON.stringify(first.json));
+  let stack = await settled('cond');
+  assert.equal(stack.status, 'CREATE_COMPLETE', stack.reason);
+  assert.equal(stack.resources.B, undefined);
+  const api = stack.resources.ServerlessRestApi!.physicalId;
+  const get = (p: string) => fetch(`${t.url}/restapis/${api}/Prod/_user_request_${p}`);
+  assert.deepEqual(await (await get('/a')).json(), { message: 'from a' });
+  assert.notEqual((await get('/b')).status, 200);
+
+  await deploy('cond', template, artifacts, { WithB: 'yes' });
+  stack = await settled('cond');
+  assert.equal(stack.status, 'UPDATE_COMPLETE', stack.reason);
+  assert.ok(stack.resources.BAliaslive);
+  assert.deepEqual(await (await get('/b')).json(), { message: 'from b' });
+  assert.equal((await call('DELETE', '/_versa/api/stacks/cond')).status, 200);
 });

@@ -192,6 +192,23 @@ export function evaluateCondition(expr: Json, ctx: ResolveContext, where: string
   }
 }
 
+/** `value` with each `Fn::If` replaced by the branch its condition takes, so that what the untaken branch refers to is not needed. */
+export function pruneConditions(value: Json, conditions: Record<string, boolean>): Json {
+  if (Array.isArray(value)) return value.map((v) => pruneConditions(v, conditions));
+  if (!isObject(value)) return value;
+  const choice = value['Fn::If'];
+  if (
+    Object.keys(value).length === 1 &&
+    Array.isArray(choice) &&
+    choice.length === 3 &&
+    typeof choice[0] === 'string' &&
+    choice[0] in conditions
+  ) {
+    return pruneConditions(conditions[choice[0]] ? choice[1]! : choice[2]!, conditions);
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, pruneConditions(v, conditions)]));
+}
+
 /**
  * The names `value` refers to through Ref, Fn::GetAtt and Fn::Sub (parameters included), for ordering
  * resources and checking references before anything is created.

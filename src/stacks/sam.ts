@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PREDEFINED_CONFIGS } from '../domain/deployment.js';
+import { pruneConditions } from './intrinsics.js';
 import { isObject, TemplateError } from './template.js';
 import type { Json, JsonObject, ResourceDefinition } from './types.js';
 
@@ -91,7 +92,12 @@ const ALIAS_NAME = /^(?!^[0-9]+$)([a-zA-Z0-9\-_]+)$/;
  * does, to resolve parameter references inside the properties hashed into a version's logical id).
  * Every unsupported item and template error is collected and thrown together.
  */
-export function transform(template: JsonObject, artifacts: Artifacts, parameters: Record<string, Json>): Transformed {
+export function transform(
+  template: JsonObject,
+  artifacts: Artifacts,
+  parameters: Record<string, Json>,
+  conditions: Record<string, boolean> = {},
+): Transformed {
   const problems: string[] = [];
   for (const key of Object.keys(template)) if (!TOP_LEVEL.has(key)) problems.push(`Template section ${key} is not supported by Versa.`);
   const globals = readGlobals(template.Globals, problems);
@@ -139,7 +145,7 @@ export function transform(template: JsonObject, artifacts: Artifacts, parameters
       apiId === IMPLICIT_API
         ? { ...globals.Api, StageName: 'Prod' }
         : mergeGlobals(globals.Api ?? {}, ((declared as JsonObject).Properties as JsonObject | undefined) ?? {});
-    expandApi(apiId, props, events, resources);
+    expandApi(apiId, props, events, resources, conditions);
   }
   if (problems.length > 0) throw new TemplateError(problems);
 
@@ -175,8 +181,8 @@ interface ApiEvent {
   eventId: string;
   path: string;
   method: string;
-  /** The logical id API Gateway invokes: the function's alias when it has one. */
-  target: string;
+  /** What API Gateway invokes: the function's alias (whose Ref is its ARN) when it has one. */
+  target: { logicalId: string; arn: string };
   /** The function's Condition, which its permissions carry too. */
   condition?: Json;
 }
@@ -357,7 +363,7 @@ function expandFunction(
         eventId,
         path: ep.Path,
         method: ep.Method.toLowerCase(),
-        target: aliasId ?? id,
+        target: aliasId ? { logicalId: aliasId, arn: `\${${aliasId}}` } : { logicalId: id, arn: `\${${id}.Arn}` },
         condition: raw.Condition,
       });
       x.apiEvents.set(api, list);
@@ -483,23 +489,32 @@ function sha1(text: string): string {
   return createHash('sha1').update(text).digest('hex');
 }
 
-function expandApi(apiId: string, props: JsonObject, events: ApiEvent[], resources: Record<string, ResourceDefinition>): void {
+function expandApi(
+  apiId: string,
+  props: JsonObject,
+  events: ApiEvent[],
+  resources: Record<string, ResourceDefinition>,
+  conditions: Record<string, boolean>,
+): void {
   const paths: JsonObject = {};
   for (const e of events) {
     const byMethod = (paths[e.path] ??= {}) as JsonObject;
-    byMethod[e.method === 'any' ? 'x-amazon-apigateway-any-method' : e.method] = {
+    const method: JsonObject = {
       'x-amazon-apigateway-integration': {
         httpMethod: 'POST',
         type: 'aws_proxy',
-        uri: {
-          'Fn::Sub': `arn:aws:apigateway:\${AWS::Region}:lambda:path/2015-03-31/functions/\${${e.target}${e.target.includes('Alias') ? '' : '.Arn'}}/invocations`,
-        },
+        uri: { 'Fn::Sub': `arn:aws:apigateway:\${AWS::Region}:lambda:path/2015-03-31/functions/${e.target.arn}/invocations` },
       },
       responses: {},
     };
+    // A conditional function's methods exist only when its condition holds, as SAM writes them.
+    byMethod[e.method === 'any' ? 'x-amazon-apigateway-any-method' : e.method] =
+      typeof e.condition === 'string' ? { 'Fn::If': [e.condition, method, { Ref: 'AWS::NoValue' }] } : method;
   }
   const body: JsonObject = { info: { version: '1.0', title: props.Name ?? { Ref: 'AWS::StackName' } }, paths, swagger: '2.0' };
-  const hash = sha1(sortedJson(body));
+  // Hashed with the conditions in force, so that a condition turning a function's methods on or off
+  // makes a new API deployment (SAM hashes the unresolved body and would leave the stage as it was).
+  const hash = sha1(sortedJson(pruneConditions(body, conditions)));
   const deploymentId = `${apiId}Deployment${hash.slice(0, 10)}`;
   const stageName = props.StageName!;
   // SAM's ids: the stage name when it is alphanumeric, else the first 10 hex digits of its SHA-1.
@@ -534,7 +549,7 @@ function expandApi(apiId: string, props: JsonObject, events: ApiEvent[], resourc
       ...(typeof e.condition === 'string' && { Condition: e.condition }),
       Properties: {
         Action: 'lambda:InvokeFunction',
-        FunctionName: { Ref: e.target },
+        FunctionName: { Ref: e.target.logicalId },
         Principal: 'apigateway.amazonaws.com',
         SourceArn: {
           'Fn::Sub': [

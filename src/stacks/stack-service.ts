@@ -9,7 +9,7 @@ import type { DeploymentController } from '../deploy/deployment-controller.js';
 import type { Caller } from '../lambda/function-service.js';
 import { Mutex } from '../store/mutex.js';
 import type { Store } from '../store/store.js';
-import { evaluateCondition, references, resolve, type ResolveContext } from './intrinsics.js';
+import { evaluateCondition, pruneConditions, references, resolve, type ResolveContext } from './intrinsics.js';
 import { lambdaAlias, needsReplacement, PROVISIONERS, type ProvisionContext, type StackServices } from './provisioners.js';
 import { transform, type Artifacts } from './sam.js';
 import { asText, isObject, parseTemplate, TemplateError } from './template.js';
@@ -146,20 +146,26 @@ export class StackService {
         events: [],
       };
       const pseudo = pseudoParameters(stack);
-      const sam = templateError(() => transform(template, artifacts, { ...pseudo, ...parameters }));
+      const conditions = templateError(() =>
+        evaluateConditions(
+          isObject(template.Conditions ?? null) ? (template.Conditions as JsonObject) : {},
+          { ...pseudo, ...parameters },
+          isObject(template.Mappings ?? null) ? (template.Mappings as JsonObject) : {},
+        ),
+      );
+      const sam = templateError(() => transform(template, artifacts, { ...pseudo, ...parameters }, conditions));
       const operation: StackOperation = {
         kind: existing && Object.keys(existing.resources).length > 0 ? 'update' : 'create',
         phase: 'apply',
         startedAt: now,
         definitions: {},
         outputs: sam.outputs,
-        conditions: {},
+        conditions,
         mappings: sam.mappings,
         parameters,
         before: {},
         deployments: [],
       };
-      operation.conditions = templateError(() => evaluateConditions(sam.conditions, { ...pseudo, ...parameters }, sam.mappings));
       for (const [id, def] of Object.entries(sam.resources)) {
         if (def.Condition !== undefined && !operation.conditions[def.Condition]) {
           if (!(def.Condition in operation.conditions))
@@ -169,7 +175,7 @@ export class StackService {
         operation.definitions[id] = def;
       }
       const order = templateError(() =>
-        dependencyOrder(operation.definitions, new Set([...Object.keys(parameters), ...Object.keys(pseudo)])),
+        dependencyOrder(operation.definitions, new Set([...Object.keys(parameters), ...Object.keys(pseudo)]), operation.conditions),
       );
       operation.definitions = Object.fromEntries(order.map((id) => [id, operation.definitions[id]!]));
       const changes = templateError(() => this.plan(stack, operation));
@@ -734,14 +740,18 @@ function evaluateConditions(conditions: JsonObject, parameters: Record<string, J
 }
 
 /** Resources ordered so that each comes after everything it refers to; unknown names and cycles are errors. */
-function dependencyOrder(definitions: Record<string, ResourceDefinition>, names: Set<string>): string[] {
+function dependencyOrder(
+  definitions: Record<string, ResourceDefinition>,
+  names: Set<string>,
+  conditions: Record<string, boolean>,
+): string[] {
   const problems: string[] = [];
   const deps = new Map<string, string[]>();
   for (const [id, def] of Object.entries(definitions)) {
     if (!PROVISIONERS[def.Type]) problems.push(`Resource ${id}: type ${def.Type} is not supported by Versa.`);
     // UpdatePolicy is read only when the alias is moved, after every other resource is in place; its
     // hooks may themselves refer to the alias, which is no cycle.
-    const refs = references(def.Properties ?? {});
+    const refs = references(pruneConditions(def.Properties ?? {}, conditions));
     if (def.UpdatePolicy) {
       for (const r of references(def.UpdatePolicy)) {
         if (!(r in definitions) && !names.has(r))

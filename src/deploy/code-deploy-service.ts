@@ -45,7 +45,7 @@ export interface CreateDeploymentInput {
     string?: { content?: string; sha256?: string };
   };
   autoRollbackConfiguration?: { enabled?: boolean; events?: string[] };
-  overrideAlarmConfiguration?: { enabled?: boolean; alarms?: { name?: string }[] };
+  overrideAlarmConfiguration?: { enabled?: boolean; ignorePollAlarmFailure?: boolean; alarms?: { name?: string }[] };
 }
 
 /**
@@ -287,9 +287,14 @@ export class CodeDeployService {
     const alarms = input.overrideAlarmConfiguration
       ? {
           enabled: input.overrideAlarmConfiguration.enabled ?? false,
+          ignorePollAlarmFailure: input.overrideAlarmConfiguration.ignorePollAlarmFailure ?? false,
           names: (input.overrideAlarmConfiguration.alarms ?? []).map((a) => a.name ?? ''),
         }
-      : { enabled: group.alarmConfiguration.enabled, names: group.alarmConfiguration.alarms.map((a) => a.name) };
+      : {
+          enabled: group.alarmConfiguration.enabled,
+          ignorePollAlarmFailure: group.alarmConfiguration.ignorePollAlarmFailure,
+          names: group.alarmConfiguration.alarms.map((a) => a.name),
+        };
     const now = this.clock.now();
     const deployment = await this.store.transaction(async (tx) => {
       // The function, alias and versions must exist before anything moves.
@@ -347,6 +352,7 @@ export class CodeDeployService {
         bakeMinutes: group.blueGreenDeploymentConfiguration?.terminateBlueInstancesOnDeploymentSuccess?.terminationWaitTimeInMinutes ?? 0,
         alarms: alarms.names,
         alarmsEnabled: alarms.enabled,
+        ignorePollAlarmFailure: alarms.ignorePollAlarmFailure,
         autoRollback: { enabled: input.autoRollbackConfiguration?.enabled ?? group.autoRollbackConfiguration.enabled, events },
       };
       await tx.codeDeploy.putDeployment(state);

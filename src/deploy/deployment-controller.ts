@@ -41,6 +41,13 @@ export class DeploymentController {
           if (d.alarms.includes(alarm.AlarmName)) void this.kick(d.deploymentId, [{ kind: 'alarm', name: alarm.AlarmName }]);
       });
     });
+    // A deleted alarm can no longer be read: the step finds it missing and step() decides.
+    alarms.onDeleted((names) => {
+      if (this.closed) return;
+      void this.store.codeDeploy.activeDeployments().then((active) => {
+        for (const d of active) if (d.alarms.some((n) => names.includes(n))) void this.kick(d.deploymentId, []);
+      });
+    });
   }
 
   /** Calls `listener` with the state after every step that changed something. */
@@ -79,10 +86,11 @@ export class DeploymentController {
     this.timers.delete(deploymentId);
     const before = await this.store.codeDeploy.getDeployment(deploymentId);
     if (!before || !isActive(before.status)) return;
-    // Alarms already in ALARM count as observations too: at the start, and after a restart.
-    const watched = before.alarmsEnabled ? before.alarms : [];
-    const inAlarm = watched.length ? (await this.alarms.describeAlarms({ names: watched, state: 'ALARM' })).map((a) => a.AlarmName) : [];
+    // Alarms already in ALARM count as observations too (at the start, and after a restart), and so do
+    // alarms whose state cannot be read: step() decides what ignorePollAlarmFailure makes of them.
+    const { inAlarm, unreadable } = before.alarmsEnabled ? await this.readAlarms(before.alarms) : { inAlarm: [], unreadable: [] };
     const all: Observation[] = [...observations, ...inAlarm.map((name): Observation => ({ kind: 'alarm', name }))];
+    if (unreadable.length) all.push({ kind: 'alarmUnreadable', names: unreadable });
     const now = this.clock.now();
     const { state, actions, wakeAt } = step(before, now, all);
     if (resuming) {
@@ -123,6 +131,21 @@ export class DeploymentController {
         deploymentId,
         this.clock.setTimer(Math.max(0, wakeAt - this.clock.now()), () => void this.kick(deploymentId, [])),
       );
+    }
+  }
+
+  /** The watched alarms in ALARM, and those whose state cannot be read (deleted, never created, or a failed read). */
+  private async readAlarms(names: readonly string[]): Promise<{ inAlarm: string[]; unreadable: string[] }> {
+    if (!names.length) return { inAlarm: [], unreadable: [] };
+    try {
+      const found = new Map((await this.alarms.describeAlarms({ names: [...names] })).map((a) => [a.AlarmName, a.StateValue]));
+      return {
+        inAlarm: names.filter((n) => found.get(n) === 'ALARM'),
+        unreadable: names.filter((n) => !found.has(n)),
+      };
+    } catch (err) {
+      this.logger.warn('could not read the alarms of a deployment', { names, err });
+      return { inAlarm: [], unreadable: [...names] };
     }
   }
 

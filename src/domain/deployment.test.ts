@@ -43,6 +43,7 @@ interface Fresh {
   rollbackEvents?: RollbackEvent[];
   rollbackEnabled?: boolean;
   bakeMinutes?: number;
+  ignorePollAlarmFailure?: boolean;
 }
 
 const BEFORE_ID = 'exec-before-0001';
@@ -78,6 +79,7 @@ function fresh(o: Fresh = {}): DeploymentState {
     bakeMinutes: o.bakeMinutes ?? 0,
     alarms: o.alarms ?? [],
     alarmsEnabled: o.alarmsEnabled ?? (o.alarms !== undefined && o.alarms.length > 0),
+    ...(o.ignorePollAlarmFailure !== undefined && { ignorePollAlarmFailure: o.ignorePollAlarmFailure }),
     autoRollback: {
       enabled: o.rollbackEnabled ?? (o.rollbackEvents !== undefined && o.rollbackEvents.length > 0),
       events: o.rollbackEvents ?? [],
@@ -576,6 +578,117 @@ describe('step: alarms', () => {
   });
 });
 
+describe('step: alarms that cannot be read', () => {
+  const canary5 = PREDEFINED_CONFIGS['CodeDeployDefault.LambdaCanary10Percent5Minutes']!;
+  const unreadable = (...names: string[]): Observation => ({ kind: 'alarmUnreadable', names });
+  // [label, deployment, names that could not be read, stopped?, routes on the observation, rollbackPending]
+  const table: [string, Fresh, string[], boolean, number[], true | undefined][] = [
+    [
+      'a watched alarm that does not exist, ignorePollAlarmFailure false, DEPLOYMENT_STOP_ON_ALARM on',
+      { alarms: ['HighErrors', 'Gone'], ignorePollAlarmFailure: false, rollbackEvents: ['DEPLOYMENT_STOP_ON_ALARM'] },
+      ['Gone'],
+      true,
+      [0],
+      true,
+    ],
+    [
+      'a watched alarm that does not exist, flag absent (stored before it was kept: AWS default false), no rollback',
+      { alarms: ['Gone'] },
+      ['Gone'],
+      true,
+      [],
+      undefined,
+    ],
+    [
+      'a watched alarm that does not exist, rollback only on failure',
+      { alarms: ['Gone'], rollbackEvents: ['DEPLOYMENT_FAILURE'] },
+      ['Gone'],
+      true,
+      [],
+      undefined,
+    ],
+    [
+      'a watched alarm that does not exist, ignorePollAlarmFailure true',
+      { alarms: ['Gone'], ignorePollAlarmFailure: true, rollbackEvents: ['DEPLOYMENT_STOP_ON_ALARM'] },
+      ['Gone'],
+      false,
+      [],
+      undefined,
+    ],
+    [
+      'a watched alarm that does not exist, alarms disabled',
+      { alarms: ['Gone'], alarmsEnabled: false, rollbackEvents: ['DEPLOYMENT_STOP_ON_ALARM'] },
+      ['Gone'],
+      false,
+      [],
+      undefined,
+    ],
+    [
+      'an unreadable alarm it does not watch',
+      { alarms: ['HighErrors'], rollbackEvents: ['DEPLOYMENT_STOP_ON_ALARM'] },
+      ['SomeoneElses'],
+      false,
+      [],
+      undefined,
+    ],
+  ];
+  for (const [label, o, names, stopped, routed, pending] of table) {
+    it(`${label}: ${stopped ? `Stopped (ALARM_ACTIVE)${routed.length ? ' and rolled back' : ', traffic stays'}` : 'ignored'}`, () => {
+      const started = step(fresh({ routing: canary5, ...o }), T0);
+      assert.equal(started.state.targetWeight, 0.1);
+      const r = step(started.state, T0 + 2 * MIN, [unreadable(...names)]);
+      if (!stopped) {
+        assert.equal(r.state.status, 'InProgress');
+        assert.deepEqual(r.actions, []);
+        assert.equal(r.wakeAt, T0 + 5 * MIN);
+        assert.deepEqual(r.state, started.state);
+        return;
+      }
+      assert.equal(r.state.status, 'Stopped');
+      assert.equal(r.state.completeTime, T0 + 2 * MIN);
+      assert.equal(r.state.errorInformation?.code, 'ALARM_ACTIVE');
+      for (const n of names) assert.match(r.state.errorInformation?.message ?? '', new RegExp(`could not be read: .*<${n}>`));
+      assert.match(r.state.errorInformation?.message ?? '', /ignorePollAlarmFailure/);
+      assert.deepEqual(routes(r.actions), routed);
+      assert.equal(r.state.targetWeight, routed.length ? 0 : 0.1);
+      assert.equal(r.state.rollbackPending, pending);
+      assert.equal(r.wakeAt, undefined);
+      assert.deepEqual(statuses(r.state), {
+        Start: 'Succeeded',
+        BeforeAllowTraffic: 'Skipped',
+        AllowTraffic: 'Skipped',
+        AfterAllowTraffic: 'Skipped',
+        End: 'Skipped',
+      });
+    });
+  }
+
+  it('names every unreadable alarm it watches, and only those', () => {
+    const started = step(fresh({ routing: canary5, alarms: ['A', 'B', 'C'] }), T0);
+    const r = step(started.state, T0 + MIN, [unreadable('A', 'C', 'NotMine')]);
+    assert.equal(r.state.status, 'Stopped');
+    assert.match(r.state.errorInformation?.message ?? '', /could not be read: <A>, <C>\./);
+  });
+
+  it('an unreadable alarm on the very first step stops it before any traffic moves', () => {
+    const r = step(fresh({ routing: canary5, alarms: ['Gone'], rollbackEvents: ['DEPLOYMENT_STOP_ON_ALARM'] }), T0, [unreadable('Gone')]);
+    assert.equal(r.state.status, 'Stopped');
+    assert.equal(r.state.startTime, T0);
+    assert.equal(r.state.errorInformation?.code, 'ALARM_ACTIVE');
+    assert.deepEqual(routes(r.actions), []);
+    assert.equal(event(r.state, 'AllowTraffic').startTime, undefined);
+  });
+
+  it('with ignorePollAlarmFailure, an unreadable alarm changes nothing but one in ALARM still stops it', () => {
+    const started = step(fresh({ routing: canary5, alarms: ['Gone', 'HighErrors'], ignorePollAlarmFailure: true }), T0);
+    const ignored = step(started.state, T0 + MIN, [unreadable('Gone')]);
+    assert.equal(ignored.state.status, 'InProgress');
+    const r = step(ignored.state, T0 + 2 * MIN, [unreadable('Gone'), { kind: 'alarm', name: 'HighErrors' }]);
+    assert.equal(r.state.status, 'Stopped');
+    assert.match(r.state.errorInformation?.message ?? '', /Activated alarms: <HighErrors>/);
+  });
+});
+
 describe('step: stop', () => {
   // [group rollback events, StopDeployment autoRollbackEnabled, rollback expected]
   const table: [RollbackEvent[], boolean | undefined, boolean][] = [
@@ -694,7 +807,12 @@ describe('step: finished deployments', () => {
   for (const [status, state] of finished()) {
     it(`${status}: step() returns it unchanged, with no actions and no wake, whatever it observes`, () => {
       assert.equal(state.status, status);
-      const r = step(state, T0 + 10 * HOUR, [{ kind: 'stop', autoRollbackEnabled: true }, { kind: 'alarm', name: 'x' }, hookOk(BEFORE_ID)]);
+      const r = step(state, T0 + 10 * HOUR, [
+        { kind: 'stop', autoRollbackEnabled: true },
+        { kind: 'alarm', name: 'x' },
+        { kind: 'alarmUnreadable', names: ['x'] },
+        hookOk(BEFORE_ID),
+      ]);
       assert.deepEqual(r.state, state);
       assert.deepEqual(r.actions, []);
       assert.equal(r.wakeAt, undefined);
@@ -729,6 +847,7 @@ describe('step: purity', () => {
     ['a linear shift', () => step(linear(), T0).state, T0 + 3 * MIN, []],
     ['the bake', () => step(linear(), T0).state, T0 + 9 * MIN, []],
     ['an alarm', () => step(linear(), T0).state, T0 + 3 * MIN, [{ kind: 'alarm', name: 'A' }]],
+    ['an unreadable alarm', () => step(linear(), T0).state, T0 + 3 * MIN, [{ kind: 'alarmUnreadable', names: ['A'] }]],
     ['a stop', () => step(linear(), T0).state, T0 + 3 * MIN, [{ kind: 'stop', autoRollbackEnabled: true }]],
   ];
   for (const [label, make, now, observations] of table) {

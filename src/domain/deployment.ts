@@ -74,6 +74,11 @@ export interface DeploymentState {
   hookDeadline?: number;
   alarms: string[];
   alarmsEnabled: boolean;
+  /**
+   * AlarmConfiguration.ignorePollAlarmFailure: go on when an alarm's state cannot be read (it does not
+   * exist). Absent in deployments stored before it was kept, which then behave as AWS's default, false.
+   */
+  ignorePollAlarmFailure?: boolean;
   autoRollback: { enabled: boolean; events: RollbackEvent[] };
   errorInformation?: { code: string; message: string };
   rollbackInfo?: { rollbackDeploymentId?: string; rollbackTriggeringDeploymentId?: string; rollbackMessage?: string };
@@ -85,6 +90,8 @@ export interface DeploymentState {
 export type Observation =
   | { kind: 'hookStatus'; executionId: string; status: 'Succeeded' | 'Failed'; message?: string }
   | { kind: 'alarm'; name: string }
+  /** Watched alarms whose state could not be read (no such alarm, or the read failed). */
+  | { kind: 'alarmUnreadable'; names: string[] }
   | { kind: 'stop'; autoRollbackEnabled: boolean | undefined };
 
 /** What step() asks the runner to do, in order. */
@@ -188,6 +195,17 @@ export function step(prev: DeploymentState, now: number, observations: Observati
         `One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the affected deployments have been stopped. Activated alarms: <${o.name}>`,
         rollbackWanted(state, 'DEPLOYMENT_STOP_ON_ALARM'),
       );
+    }
+    if (o.kind === 'alarmUnreadable' && state.alarmsEnabled && !state.ignorePollAlarmFailure) {
+      const names = o.names.filter((n) => state.alarms.includes(n));
+      if (names.length) {
+        return end(
+          'Stopped',
+          'ALARM_ACTIVE',
+          `The deployment was stopped because the state of its alarms could not be retrieved from Amazon CloudWatch. Alarms that could not be read: ${names.map((n) => `<${n}>`).join(', ')}. Create them, remove them from the alarm configuration, or set ignorePollAlarmFailure to go on without them.`,
+          rollbackWanted(state, 'DEPLOYMENT_STOP_ON_ALARM'),
+        );
+      }
     }
     if (o.kind === 'hookStatus') {
       const hook = state.events.find((e) => e.hookExecutionId === o.executionId);

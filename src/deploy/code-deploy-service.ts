@@ -89,9 +89,12 @@ export class CodeDeployService {
     return this.store.codeDeploy.listApplications();
   }
 
+  /** Deletes the application, its groups and every record of their deployments, as CodeDeploy does. */
   async deleteApplication(name: string | undefined): Promise<void> {
     const app = await this.getApplication(name);
-    await this.store.codeDeploy.deleteApplication(app.applicationName);
+    await this.deleteWithDeployments({ application: app.applicationName }, 'application', (tx) =>
+      tx.codeDeploy.deleteApplication(app.applicationName),
+    );
   }
 
   // ---- Deployment groups ----
@@ -160,9 +163,39 @@ export class CodeDeployService {
     });
   }
 
+  /** Deletes the group and every record of its deployments, as CodeDeploy does. */
   async deleteDeploymentGroup(application: string | undefined, name: string | undefined): Promise<void> {
     const group = await this.getDeploymentGroup(application, name);
-    await this.store.codeDeploy.deleteGroup(group.applicationName, group.deploymentGroupName);
+    await this.deleteWithDeployments({ application: group.applicationName, group: group.deploymentGroupName }, 'deploymentGroup', (tx) =>
+      tx.codeDeploy.deleteGroup(group.applicationName, group.deploymentGroupName),
+    );
+  }
+
+  /**
+   * Ends the running deployments in `scope` (Failed, APPLICATION_MISSING or DEPLOYMENT_GROUP_MISSING,
+   * rolled back if the deployment rolls back on failure), then deletes their records with what owns
+   * them in one transaction. Ending them through the controller first means no step of theirs is left
+   * to write a record back after the delete. One that appears in between (a CreateDeployment that had
+   * already passed its group check) is ended on the next round.
+   */
+  private async deleteWithDeployments(
+    scope: { application: string; group?: string },
+    what: 'application' | 'deploymentGroup',
+    remove: (tx: Store) => Promise<void>,
+  ): Promise<void> {
+    for (let round = 0; round < 3; round++) {
+      for (const d of await this.store.codeDeploy.listDeployments(scope)) {
+        if (isActive(d.status)) await this.controller.kick(d.deploymentId, [{ kind: 'deleted', what }]);
+      }
+      const deleted = await this.store.transaction(async (tx) => {
+        if ((await tx.codeDeploy.listDeployments(scope)).some((d) => isActive(d.status))) return false;
+        await tx.codeDeploy.deleteDeployments(scope);
+        await remove(tx);
+        return true;
+      });
+      if (deleted) return;
+    }
+    throw err('InternalFailure', 'A deployment of this group could not be ended, so nothing was deleted; try again.');
   }
 
   private async groupFrom(input: GroupInput, existing: DeploymentGroupDoc | undefined): Promise<DeploymentGroupDoc> {
@@ -312,6 +345,13 @@ export class CodeDeployService {
         if (hook && !(await tx.functions.get(hook.split(':')[0] ?? hook))) {
           throw err('InvalidRevisionException', `The AppSpec names hook function ${hook}, which does not exist.`);
         }
+      }
+      // Checked again here: a DeleteDeploymentGroup may have run since the group was read.
+      if (!(await tx.codeDeploy.getGroup(group.applicationName, group.deploymentGroupName))) {
+        throw err(
+          'DeploymentGroupDoesNotExistException',
+          `The deployment group ${group.deploymentGroupName} does not exist for application ${group.applicationName}.`,
+        );
       }
       const active = (await tx.codeDeploy.listDeployments({ application: group.applicationName, group: group.deploymentGroupName })).find(
         (d) => isActive(d.status),

@@ -730,6 +730,42 @@ describe('step: stop', () => {
   });
 });
 
+describe('step: application or deployment group deleted under it', () => {
+  // [what was deleted, group rollback events, error code, routes, rollbackPending]
+  const table: ['application' | 'deploymentGroup', RollbackEvent[], string, number[], true | undefined][] = [
+    ['deploymentGroup', ['DEPLOYMENT_FAILURE'], 'DEPLOYMENT_GROUP_MISSING', [0], true],
+    ['deploymentGroup', ['DEPLOYMENT_STOP_ON_REQUEST', 'DEPLOYMENT_STOP_ON_ALARM'], 'DEPLOYMENT_GROUP_MISSING', [], undefined],
+    ['application', ['DEPLOYMENT_FAILURE'], 'APPLICATION_MISSING', [0], true],
+    ['application', [], 'APPLICATION_MISSING', [], undefined],
+  ];
+  for (const [what, events, code, routed, pending] of table) {
+    it(`${what} deleted mid-shift, rollback events [${events.join(', ')}]: Failed (${code}), routes [${routed.join(', ')}]`, () => {
+      const started = step(fresh({ routing: { type: 'TimeBasedLinear', percentage: 10, intervalMinutes: 1 }, rollbackEvents: events }), T0);
+      const mid = step(started.state, T0 + 2 * MIN);
+      assert.equal(mid.state.targetWeight, 0.3);
+      const r = step(mid.state, T0 + 2 * MIN + 5000, [{ kind: 'deleted', what }]);
+      assert.equal(r.state.status, 'Failed');
+      assert.equal(r.state.errorInformation?.code, code);
+      assert.match(
+        r.state.errorInformation?.message ?? '',
+        what === 'application' ? /application app was deleted/ : /group group was deleted/,
+      );
+      assert.equal(r.state.completeTime, T0 + 2 * MIN + 5000);
+      assert.deepEqual(routes(r.actions), routed);
+      assert.equal(r.state.targetWeight, routed.length ? 0 : 0.3);
+      assert.equal(r.state.rollbackPending, pending);
+      assert.equal(r.wakeAt, undefined);
+      assert.deepEqual(statuses(r.state), {
+        Start: 'Succeeded',
+        BeforeAllowTraffic: 'Skipped',
+        AllowTraffic: 'Failed',
+        AfterAllowTraffic: 'Skipped',
+        End: 'Skipped',
+      });
+    });
+  }
+});
+
 describe('step: bake window', () => {
   const canary5 = PREDEFINED_CONFIGS['CodeDeployDefault.LambdaCanary10Percent5Minutes']!;
   const baking = () => fresh({ routing: canary5, bakeMinutes: 5, alarms: ['HighErrors'], rollbackEvents: ['DEPLOYMENT_STOP_ON_ALARM'] });
@@ -811,6 +847,7 @@ describe('step: finished deployments', () => {
         { kind: 'stop', autoRollbackEnabled: true },
         { kind: 'alarm', name: 'x' },
         { kind: 'alarmUnreadable', names: ['x'] },
+        { kind: 'deleted', what: 'deploymentGroup' },
         hookOk(BEFORE_ID),
       ]);
       assert.deepEqual(r.state, state);
@@ -849,6 +886,7 @@ describe('step: purity', () => {
     ['an alarm', () => step(linear(), T0).state, T0 + 3 * MIN, [{ kind: 'alarm', name: 'A' }]],
     ['an unreadable alarm', () => step(linear(), T0).state, T0 + 3 * MIN, [{ kind: 'alarmUnreadable', names: ['A'] }]],
     ['a stop', () => step(linear(), T0).state, T0 + 3 * MIN, [{ kind: 'stop', autoRollbackEnabled: true }]],
+    ['its group deleted', () => step(linear(), T0).state, T0 + 3 * MIN, [{ kind: 'deleted', what: 'deploymentGroup' }]],
   ];
   for (const [label, make, now, observations] of table) {
     it(`${label}: step() leaves its input as it was`, () => {

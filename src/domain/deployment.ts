@@ -92,7 +92,9 @@ export type Observation =
   | { kind: 'alarm'; name: string }
   /** Watched alarms whose state could not be read (no such alarm, or the read failed). */
   | { kind: 'alarmUnreadable'; names: string[] }
-  | { kind: 'stop'; autoRollbackEnabled: boolean | undefined };
+  | { kind: 'stop'; autoRollbackEnabled: boolean | undefined }
+  /** DeleteApplication or DeleteDeploymentGroup removed what the deployment belongs to. */
+  | { kind: 'deleted'; what: 'application' | 'deploymentGroup' };
 
 /** What step() asks the runner to do, in order. */
 export type Action =
@@ -187,6 +189,14 @@ export function step(prev: DeploymentState, now: number, observations: Observati
         'The deployment was stopped on request.',
         rollbackWanted(state, 'DEPLOYMENT_STOP_ON_REQUEST', o.autoRollbackEnabled),
       );
+    }
+    if (o.kind === 'deleted') {
+      // CodeDeploy's codes for a deployment whose application or group was deleted under it.
+      const [code, message] =
+        o.what === 'application'
+          ? ['APPLICATION_MISSING', `The application ${state.applicationName} was deleted while the deployment was running.`]
+          : ['DEPLOYMENT_GROUP_MISSING', `The deployment group ${state.deploymentGroupName} was deleted while the deployment was running.`];
+      return end('Failed', code, message, rollbackWanted(state, 'DEPLOYMENT_FAILURE'));
     }
     if (o.kind === 'alarm' && state.alarmsEnabled && state.alarms.includes(o.name)) {
       return end(

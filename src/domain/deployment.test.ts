@@ -766,6 +766,88 @@ describe('step: application or deployment group deleted under it', () => {
   }
 });
 
+describe('step: an ended deployment releases the target version when it takes no traffic', () => {
+  const canary5 = PREDEFINED_CONFIGS['CodeDeployDefault.LambdaCanary10Percent5Minutes']!;
+  const hooked = (o: Fresh = {}) => fresh({ before: 'pre', after: 'post', ...o });
+  const release2: Action = { kind: 'release', version: '2' };
+  // [label, state before the step, time, observations, exact actions of the ending step, status]
+  const table: [string, () => DeploymentState, number, Observation[], Action[], string][] = [
+    [
+      'BeforeAllowTraffic reports Failed, no rollback',
+      () => step(hooked(), T0).state,
+      T0 + MIN,
+      [hookFailed(BEFORE_ID)],
+      [release2],
+      'Failed',
+    ],
+    [
+      'BeforeAllowTraffic reports Failed, rollback on failure (nothing to route back)',
+      () => step(hooked({ rollbackEvents: ['DEPLOYMENT_FAILURE'] }), T0).state,
+      T0 + MIN,
+      [hookFailed(BEFORE_ID)],
+      [release2],
+      'Failed',
+    ],
+    ['BeforeAllowTraffic never reports, no rollback', () => step(hooked(), T0).state, T0 + HOUR, [], [release2], 'Failed'],
+    [
+      'an alarm while BeforeAllowTraffic runs, no rollback',
+      () => step(hooked({ alarms: ['A'] }), T0).state,
+      T0 + MIN,
+      [{ kind: 'alarm', name: 'A' }],
+      [release2],
+      'Stopped',
+    ],
+    [
+      'a stop on the very first step, no rollback: warmed, then released',
+      () => fresh({ routing: canary5 }),
+      T0,
+      [{ kind: 'stop', autoRollbackEnabled: false }],
+      [{ kind: 'warm', version: '2' }, release2],
+      'Stopped',
+    ],
+    [
+      'an unreadable alarm on the very first step, no rollback',
+      () => fresh({ routing: canary5, alarms: ['Gone'] }),
+      T0,
+      [{ kind: 'alarmUnreadable', names: ['Gone'] }],
+      [{ kind: 'warm', version: '2' }, release2],
+      'Stopped',
+    ],
+    [
+      'stopped at 10% with rollback: routed back, then released',
+      () => step(fresh({ routing: canary5 }), T0).state,
+      T0 + MIN,
+      [{ kind: 'stop', autoRollbackEnabled: true }],
+      [{ kind: 'route', weight: 0 }, release2],
+      'Stopped',
+    ],
+    [
+      'stopped at 10% without rollback: the target keeps its traffic and its environments',
+      () => step(fresh({ routing: canary5 }), T0).state,
+      T0 + MIN,
+      [{ kind: 'stop', autoRollbackEnabled: false }],
+      [],
+      'Stopped',
+    ],
+    [
+      'AfterAllowTraffic reports Failed at 100% without rollback: nothing released',
+      () => step(step(hooked(), T0).state, T0 + MIN, [hookOk(BEFORE_ID)]).state,
+      T0 + 2 * MIN,
+      [hookFailed(AFTER_ID)],
+      [],
+      'Failed',
+    ],
+  ];
+  for (const [label, make, now, observations, actions, status] of table) {
+    it(`${label}: ${status}, actions ${JSON.stringify(actions.map((a) => a.kind))}`, () => {
+      const r = step(make(), now, observations);
+      assert.equal(r.state.status, status);
+      assert.deepEqual(r.actions, actions);
+      assert.equal(r.wakeAt, undefined);
+    });
+  }
+});
+
 describe('step: bake window', () => {
   const canary5 = PREDEFINED_CONFIGS['CodeDeployDefault.LambdaCanary10Percent5Minutes']!;
   const baking = () => fresh({ routing: canary5, bakeMinutes: 5, alarms: ['HighErrors'], rollbackEvents: ['DEPLOYMENT_STOP_ON_ALARM'] });

@@ -169,8 +169,10 @@ export function step(prev: DeploymentState, now: number, observations: Observati
       state.rollbackPending = true;
       if (state.targetWeight !== 0) actions.push({ kind: 'route', weight: 0 });
       state.targetWeight = 0;
-      actions.push({ kind: 'release', version: state.targetVersion });
     }
+    // The target takes no traffic now (rolled back, or it never got any): its pre-warmed environments
+    // have nothing left to do. One the shift left some traffic on keeps them.
+    if (state.targetWeight === 0) actions.push({ kind: 'release', version: state.targetVersion });
     return { state, actions };
   };
 

@@ -159,6 +159,11 @@ export class DeploymentController {
           functionVersion: w >= 1 ? state.targetVersion : state.currentVersion,
           additionalVersionWeights: w > 0 && w < 1 ? { [state.targetVersion]: w } : {},
         });
+        // Warm capacity follows the traffic: the target's environments grow with its share, the
+        // current version's surplus idle ones retire (and come back on a rollback).
+        await this.invocations
+          .shiftCapacity(state.functionName, state.currentVersion, state.targetVersion, w)
+          .catch((err: unknown) => this.logger.debug('capacity shift failed', { err }));
         return;
       }
       case 'invokeHook':

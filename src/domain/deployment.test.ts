@@ -569,6 +569,22 @@ describe('step: alarms', () => {
     });
   }
 
+  it('an alarm already in ALARM on the very first step: Stopped (not Failed) with ALARM_ACTIVE, before any traffic moves', () => {
+    const r = step(fresh({ routing: canary5, alarms: ['HighErrors'], rollbackEvents: ['DEPLOYMENT_FAILURE'] }), T0, [
+      { kind: 'alarm', name: 'HighErrors' },
+    ]);
+    assert.equal(r.state.status, 'Stopped');
+    assert.equal(r.state.errorInformation?.code, 'ALARM_ACTIVE');
+    assert.equal(r.state.startTime, T0);
+    assert.equal(event(r.state, 'AllowTraffic').startTime, undefined);
+    // A stop on alarm is not a failure: DEPLOYMENT_FAILURE alone does not roll it back.
+    assert.equal(r.state.rollbackPending, undefined);
+    assert.deepEqual(r.actions, [
+      { kind: 'warm', version: '2' },
+      { kind: 'release', version: '2' },
+    ]);
+  });
+
   it('an alarm while BeforeAllowTraffic runs stops it before any traffic moves', () => {
     const invoked = step(fresh({ before: 'pre', alarms: ['HighErrors'], rollbackEvents: ['DEPLOYMENT_STOP_ON_ALARM'] }), T0);
     const r = step(invoked.state, T0 + MIN, [{ kind: 'alarm', name: 'HighErrors' }]);

@@ -160,7 +160,13 @@ export class DeploymentController {
         actMs: acted - acting,
         status: state.status,
       };
-      for (const l of this.timingListeners) l(timing);
+      for (const l of this.timingListeners) {
+        try {
+          l(timing);
+        } catch (err) {
+          this.logger.error('step timing listener failed', { err });
+        }
+      }
     }
     for (const l of this.listeners) l(state);
     if (wakeAt !== undefined && isActive(state.status) && !this.closed) {

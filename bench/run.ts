@@ -4,6 +4,8 @@
  *   2. warm Invoke through the Lambda API for a Node and a Python handler returning "hello";
  *   3. cold start: the first Invoke of freshly created functions, per runtime;
  *   4. resident memory of the warm execution environments;
+ *   5. the deployment controller: 200 simultaneous CodeDeploy deployments on a fast platform clock, timed
+ *      per controller step, next to one deployment alone on the same server;
  * prints a table, checks the figures against the project's goals and writes bench/results/latest.json.
  *
  * Each party runs in its own process: the reference server, the Versa server (bench/versa-server.ts)
@@ -16,7 +18,8 @@
  * Flags: --duration S (measured seconds per target, default 10), --rounds N (default 5), --warmup S
  * (Versa's warm-up, default 20: ten Node environments are ten V8s that each see a tenth of the load,
  * and throughput keeps rising for about 20 s while they optimise; the bare server gets 3 s), --cold N
- * (fresh functions per runtime for cold start, default 5), --connections N (default 10), and
+ * (fresh functions per runtime for cold start, default 5), --connections N (default 10), --deployments N
+ * (simultaneous deployments in phase 5, default 200; 0 skips it), --deployments-only (phase 5 alone), and
  * --profile, which instead CPU-profiles the Versa server and the Node runtimes under warm Node load
  * and summarises where the time goes.
  */
@@ -36,7 +39,21 @@ import {
   PutMethodCommand,
   PutMethodResponseCommand,
 } from '@aws-sdk/client-api-gateway';
-import { CreateFunctionCommand, LambdaClient, type Runtime } from '@aws-sdk/client-lambda';
+import {
+  CodeDeployClient,
+  CreateApplicationCommand,
+  CreateDeploymentCommand as CreateCodeDeployDeploymentCommand,
+  CreateDeploymentGroupCommand,
+  ListDeploymentsCommand,
+} from '@aws-sdk/client-codedeploy';
+import {
+  CreateAliasCommand,
+  CreateFunctionCommand,
+  LambdaClient,
+  PublishVersionCommand,
+  UpdateFunctionCodeCommand,
+  type Runtime,
+} from '@aws-sdk/client-lambda';
 import { strToU8, zipSync } from 'fflate';
 import { summarise, type CpuProfile, type Entry, type ProfileSummary } from './profile.js';
 import {
@@ -52,14 +69,14 @@ import {
   type Child,
 } from './procs.js';
 import { ask, readyOf, type Answer, type EnvironmentInfo, type LoadOptions, type LoadResult } from './protocol.js';
-import { latencyStats, median } from './stats.js';
+import { latencyStats, median, type LatencyStats } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS = path.join(ROOT, 'bench', 'results');
 const here = (file: string) => new URL(`./${file}`, import.meta.url);
 const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
 /** The whole run must end within this, whatever happens. */
-const TIME_LIMIT_MS = 240_000;
+const TIME_LIMIT_MS = 300_000;
 const MiB = 1024 * 1024;
 // The SDK's notice that future releases need Node 22 says nothing about this benchmark.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -71,6 +88,8 @@ const { values: flags } = parseArgs({
     cold: { type: 'string', default: '5' },
     connections: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '5' },
+    deployments: { type: 'string', default: '200' },
+    'deployments-only': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
   },
 });
@@ -88,6 +107,8 @@ const WARMUP_STEP = 5;
 const COLD = Math.round(positive('cold', flags.cold, 5));
 const CONNECTIONS = Math.round(positive('connections', flags.connections, 10));
 const ROUNDS = Math.round(positive('rounds', flags.rounds, 5));
+const DEPLOYMENTS = flags.deployments === '0' ? 0 : Math.round(positive('deployments', flags.deployments, 200));
+if (flags['deployments-only'] && DEPLOYMENTS === 0) throw new Error('--deployments-only needs --deployments above 0');
 
 /** What a real SDK client sends; Versa reads only the region from it and does not verify it. */
 const INVOKE_HEADERS: Record<string, string> = {
@@ -236,10 +257,13 @@ async function invokeOnce(url: string, name: string): Promise<InvokeTiming> {
 // ---------------------------------------------------------------------------------------------------
 // The parties
 
-async function startVersa(python: Python, metrics: 'on' | 'off' = 'on'): Promise<{ child: Child; url: string }> {
+async function startVersa(
+  python: Python,
+  extra: { metrics?: 'on' | 'off'; timeScale?: number; maxEnvironments?: number } = {},
+): Promise<{ child: Child; url: string }> {
   const dataDir = tempDir(mkdtempSync(path.join(os.tmpdir(), 'versa-bench-')));
   // Room for both functions' 10 environments at once, so that neither goes cold between rounds.
-  const config = { dataDir, maxEnvironments: 24, pythonCommand: python.command, logLevel: 'warn', metrics };
+  const config = { dataDir, maxEnvironments: 24, pythonCommand: python.command, logLevel: 'warn', metrics: 'on', ...extra };
   const child = start('versa', here('versa-server.js'), [JSON.stringify(config)], { group: true, capture: true });
   const ready = await readyOf(child.proc, 'the Versa server', 30_000);
   if (!ready.url) throw new Error('the Versa server did not say where it listens');
@@ -506,7 +530,7 @@ async function benchmark(python: Python) {
       (s) => new Target(`Versa GET via stage${s.canary ? ' (10 % canary)' : ''}`, loader, versa.child, { url: s.url, method: 'GET' }),
     );
     // The same Node function on a second server that records no metrics: what recording costs.
-    const quiet = await startVersa(python, 'off');
+    const quiet = await startVersa(python, { metrics: 'off' });
     const quietLambda = new LambdaClient({
       endpoint: quiet.url,
       region: 'us-east-1',
@@ -540,6 +564,8 @@ async function benchmark(python: Python) {
     await stopChild(versa.child);
     await stopChild(quiet.child);
     await stopChild(bare.child);
+    // Last, on a server of its own, once nothing else runs.
+    const deployments = DEPLOYMENTS > 0 ? await deploymentPhase(python) : undefined;
     return {
       date,
       info,
@@ -548,6 +574,7 @@ async function benchmark(python: Python) {
       warm,
       gateway: gateway.map((g) => ({ label: g.label, phase: g.phase() })),
       metricsOff: { label: metricsOff.label, phase: metricsOff.phase() },
+      deployments,
     };
   } finally {
     lambda.destroy();
@@ -715,6 +742,7 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
   console.log(table(['runtime', 'median ms', 'min ms', 'max ms', 'Init Duration median ms', 'samples ms'], coldRows));
   console.log('\nMemory per warm environment, after the load: resident (VmRSS), proportional (PSS) and private, of each runtime process');
   console.log(table(['runtime', 'environments', 'RSS median MiB', 'RSS min', 'RSS max', 'PSS median', 'private median'], memRows));
+  if (r.deployments) reportDeployments(r.deployments);
   console.log('\nGoals');
   console.log(
     table(
@@ -723,6 +751,218 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
     ),
   );
   return goals;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Phase 5: the deployment controller under many simultaneous deployments
+
+/** The platform clock of the deployments phase runs this many times faster than real time. */
+const DEPLOY_SCALE = 120;
+const DEPLOY_CONFIG = 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute';
+/** Its ten shifts: 10 % at once, then 10 % more every platform minute, all of it nine minutes in. */
+const DEPLOY_STEPS = 10;
+const DEPLOY_SHIFT_MS = 9 * 60_000;
+const DEPLOY_SCHEDULE_MS = DEPLOY_SHIFT_MS / DEPLOY_SCALE;
+/** Requests in flight while the functions and groups are made (not measured). */
+const SETUP_WIDTH = 8;
+
+interface DeploymentRun {
+  deployments: number;
+  /** Controller steps taken, all deployments together. */
+  steps: number;
+  /** Per step: loading the state, reading alarms, step(), storing the result. */
+  stepMs: LatencyStats;
+  /** Per step: performing its actions (alias weights and warm capacity, pre-warming, releases). */
+  actMs: LatencyStats;
+  /** From the first CreateDeployment sent until every CreateDeployment had answered. */
+  createdMs: number;
+  /** From the first CreateDeployment sent until the last deployment ended. */
+  wallMs: number;
+  /** Per deployment, how late its last traffic shift came compared with the schedule (real ms, from its stored AllowTraffic times). */
+  lateMs: LatencyStats;
+  succeeded: number;
+}
+
+interface DeploymentPhase {
+  timeScale: number;
+  config: string;
+  scheduleMs: number;
+  maxEnvironments: number;
+  alone: DeploymentRun;
+  together: DeploymentRun;
+}
+
+/** Runs `fn` over `items`, at most `width` at a time. */
+async function inParallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}
+
+/**
+ * A server at time scale DEPLOY_SCALE with DEPLOYMENTS + 2 Node functions, each with versions 1 and 2,
+ * `live` on 1 and a deployment group of its own (a group runs one deployment at a time). One deployment
+ * runs alone to warm the server's code up, a second alone is the reference, then DEPLOYMENTS are created
+ * at once; the server reports every controller step's timing over IPC.
+ */
+async function deploymentPhase(python: Python): Promise<DeploymentPhase> {
+  // Start pre-warms each target: a few slots keep that from turning into hundreds of processes.
+  const maxEnvironments = 8;
+  const versa = await startVersa(python, { timeScale: DEPLOY_SCALE, maxEnvironments });
+  const options = {
+    endpoint: versa.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    maxAttempts: 1,
+  };
+  const lambda = new LambdaClient(options);
+  const codeDeploy = new CodeDeployClient(options);
+  const app = 'bench-deployments';
+  // One to warm the server's code up (not counted), one alone (the reference), and the crowd.
+  const names = Array.from({ length: DEPLOYMENTS + 2 }, (_, i) => `bench-deploy-${i}`);
+  try {
+    process.stdout.write(`deployments: ${names.length} functions with two versions and a deployment group each ... `);
+    const setupStarted = Date.now();
+    await codeDeploy.send(new CreateApplicationCommand({ applicationName: app, computePlatform: 'Lambda' }));
+    await inParallel(names, SETUP_WIDTH, async (name) => {
+      await createFunction(lambda, NODE, name);
+      await lambda.send(new PublishVersionCommand({ FunctionName: name }));
+      await lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ZipFile: zip(NODE.files(`${name} v2`)) }));
+      await lambda.send(new PublishVersionCommand({ FunctionName: name }));
+      await lambda.send(new CreateAliasCommand({ FunctionName: name, Name: 'live', FunctionVersion: '1' }));
+      await codeDeploy.send(
+        new CreateDeploymentGroupCommand({
+          applicationName: app,
+          deploymentGroupName: name,
+          serviceRoleArn: 'arn:aws:iam::000000000000:role/codedeploy',
+          deploymentConfigName: DEPLOY_CONFIG,
+          deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+        }),
+      );
+    });
+    console.log(`${fixed((Date.now() - setupStarted) / 1000, 1)} s`);
+
+    const run = async (groups: string[]): Promise<DeploymentRun & { ids: string[] }> => {
+      await ask(versa.child.proc, { type: 'deployment-timings-start' }, 10_000);
+      const started = Date.now();
+      const created = await Promise.all(
+        groups.map((name) => {
+          const content = JSON.stringify({
+            version: 0.0,
+            Resources: [
+              { fn: { Type: 'AWS::Lambda::Function', Properties: { Name: name, Alias: 'live', CurrentVersion: '1', TargetVersion: '2' } } },
+            ],
+          });
+          return codeDeploy.send(
+            new CreateCodeDeployDeploymentCommand({
+              applicationName: app,
+              deploymentGroupName: name,
+              revision: { revisionType: 'AppSpecContent', appSpecContent: { content } },
+            }),
+          );
+        }),
+      );
+      const createdMs = Date.now() - started;
+      const waitMs = 20 * DEPLOY_SCHEDULE_MS + 60_000;
+      const timings = await ask<Answer & { stepMs: number[]; actMs: number[]; endedAt: number[]; lateMs: number[] }>(
+        versa.child.proc,
+        { type: 'deployment-timings-wait', count: groups.length, timeoutMs: waitMs, shiftMs: DEPLOY_SHIFT_MS },
+        waitMs + 10_000,
+      );
+      if (timings.endedAt.length < groups.length) {
+        throw new Error(`only ${timings.endedAt.length} of ${groups.length} deployments ended within ${waitMs / 1000} s`);
+      }
+      const sorted = (xs: number[]) => Float64Array.from(xs).sort();
+      return {
+        deployments: groups.length,
+        steps: timings.stepMs.length,
+        stepMs: latencyStats(sorted(timings.stepMs)),
+        actMs: latencyStats(sorted(timings.actMs)),
+        createdMs,
+        wallMs: Math.max(...timings.endedAt) - started,
+        lateMs: latencyStats(sorted(timings.lateMs)),
+        succeeded: 0,
+        ids: created.map((c) => c.deploymentId!),
+      };
+    };
+    process.stdout.write('deployments: one alone to warm up, then one alone ... ');
+    await run(names.slice(0, 1));
+    const alone = await run(names.slice(1, 2));
+    console.log(`${fixed(alone.wallMs / 1000, 2)} s`);
+    process.stdout.write(`deployments: ${DEPLOYMENTS} at once ... `);
+    const together = await run(names.slice(2));
+    console.log(`${fixed(together.wallMs / 1000, 2)} s`);
+    const succeeded = new Set(
+      (await codeDeploy.send(new ListDeploymentsCommand({ applicationName: app, includeOnlyStatuses: ['Succeeded'] }))).deployments,
+    );
+    const outcome = ({ ids, ...r }: DeploymentRun & { ids: string[] }): DeploymentRun => ({
+      ...r,
+      succeeded: ids.filter((id) => succeeded.has(id)).length,
+    });
+    await stopChild(versa.child);
+    return {
+      timeScale: DEPLOY_SCALE,
+      config: DEPLOY_CONFIG,
+      scheduleMs: DEPLOY_SCHEDULE_MS,
+      maxEnvironments,
+      alone: outcome(alone),
+      together: outcome(together),
+    };
+  } finally {
+    lambda.destroy();
+    codeDeploy.destroy();
+  }
+}
+
+function reportDeployments(d: DeploymentPhase): void {
+  const row = (label: string, r: DeploymentRun) => [
+    label,
+    String(r.deployments),
+    `${r.steps} (${r.succeeded} ok)`,
+    fixed(r.stepMs.p50, 2),
+    fixed(r.stepMs.p99, 2),
+    fixed(r.stepMs.max, 1),
+    fixed(r.actMs.p50, 2),
+    fixed(r.actMs.p99, 2),
+    fixed(r.createdMs / 1000, 2),
+    fixed(r.wallMs / 1000, 2),
+    fixed(r.lateMs.p50, 1),
+    fixed(r.lateMs.max, 1),
+  ];
+  console.log(
+    `\nDeployments: ${d.config} at time scale ${d.timeScale} (its schedule: ${fixed(d.scheduleMs / 1000, 2)} s real, ` +
+      `${DEPLOY_STEPS} controller steps each; at most ${d.maxEnvironments} environments)`,
+  );
+  console.log(
+    table(
+      [
+        'run',
+        'deployments',
+        'steps',
+        'step+persist p50 ms',
+        'p99 ms',
+        'max ms',
+        'act p50 ms',
+        'act p99 ms',
+        'created s',
+        'wall s',
+        'late p50 ms',
+        'late max ms',
+      ],
+      [row('one alone (reference)', d.alone), row('all at once', d.together)],
+    ),
+  );
+  console.log(
+    `${d.together.deployments} at once vs one alone: step+persist p50 x${fixed(d.together.stepMs.p50 / d.alone.stepMs.p50, 1)}, ` +
+      `p99 x${fixed(d.together.stepMs.p99 / d.alone.stepMs.p99, 1)}; the last shift came a median ${fixed(d.together.lateMs.p50, 1)} ms ` +
+      `(at most ${fixed(d.together.lateMs.max, 1)} ms) after its schedule (one alone: ${fixed(d.alone.lateMs.p50, 1)} ms); ` +
+      `all ${d.together.deployments} in ${fixed(d.together.wallMs / 1000, 2)} s, ${fixed(d.together.steps / (d.together.wallMs / 1000), 0)} steps/s.`,
+  );
+  if (d.together.succeeded !== d.together.deployments || d.alone.succeeded !== d.alone.deployments) {
+    console.log(`Note: not every deployment succeeded (${d.together.succeeded} of ${d.together.deployments}).`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -858,6 +1098,18 @@ async function main(): Promise<number> {
     await profile(python);
     return 0;
   }
+  if (flags['deployments-only']) {
+    const info = machine(python);
+    console.log(`Versa benchmark, deployments phase only, ${new Date().toISOString()}`);
+    console.log(`Machine: ${info.cpu} x ${info.cpus}, ${info.memoryGiB} GiB RAM, ${info.os}; Node ${info.node}`);
+    const deployments = await deploymentPhase(python);
+    reportDeployments(deployments);
+    mkdirSync(RESULTS, { recursive: true });
+    const out = path.join(RESULTS, 'deployments.json');
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: info, deployments }, null, 2) + '\n');
+    console.log(`\nWrote ${path.relative(ROOT, out)}`);
+    return 0;
+  }
   const results = await benchmark(python);
   const goals = report(results);
   mkdirSync(RESULTS, { recursive: true });
@@ -875,6 +1127,7 @@ async function main(): Promise<number> {
           bareWarmupSeconds: BARE_WARMUP,
           rounds: ROUNDS,
           coldFunctionsPerRuntime: COLD,
+          deployments: DEPLOYMENTS,
         },
         reference: results.reference,
         warm: results.warm.map((w) => ({
@@ -884,6 +1137,7 @@ async function main(): Promise<number> {
           memory: w.memory,
         })),
         coldStart: results.cold,
+        deployments: results.deployments,
         goals,
       },
       null,

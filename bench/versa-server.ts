@@ -3,7 +3,10 @@
  * resolved options), plus an IPC channel through which the benchmark can read the resident memory of
  * the live execution environments (which only the server knows) and turn a CPU profile on and off.
  *
- * Argument: a JSON object with dataDir, maxEnvironments, pythonCommand and logLevel.
+ * It also collects the deployment controller's step timings on request, for the deployments phase.
+ *
+ * Argument: a JSON object with dataDir, maxEnvironments, pythonCommand and logLevel (and optionally
+ * metrics and timeScale).
  */
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -19,6 +22,8 @@ interface Config {
   logLevel: string;
   /** "off" measures what recording metrics costs. */
   metrics?: string;
+  /** How much faster than real time the platform clock runs (the deployments phase). */
+  timeScale?: number;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as Config;
@@ -32,11 +37,23 @@ const options = resolveOptions(
     pythonCommand: config.pythonCommand,
     logLevel: config.logLevel,
     metrics: config.metrics ?? 'on',
+    timeScale: config.timeScale ?? 1,
   },
   {},
 );
 const server = await startServer(options);
 let profiler: Session | undefined;
+
+/** Step timings collected since 'deployment-timings-start', and when each deployment ended (Date.now()). */
+interface Timings {
+  stepMs: number[];
+  actMs: number[];
+  endedAt: Map<string, number>;
+  stop: () => void;
+  /** Wakes a pending 'deployment-timings-wait'. */
+  changed?: () => void;
+}
+let timings: Timings | undefined;
 
 /**
  * A process's proportional and private memory (Linux smaps_rollup): RSS counts the pages every Node or
@@ -50,6 +67,21 @@ function sharing(pid: number | undefined): { pssBytes: number | null; privateByt
   } catch {
     return { pssBytes: null, privateBytes: null };
   }
+}
+
+/**
+ * For each deployment, how much longer than `shiftMs` (platform time, from the first traffic shift to the
+ * last as its config schedules them) its AllowTraffic took, read from the stored state, in real ms.
+ */
+async function lateness(ids: string[], shiftMs: number): Promise<number[]> {
+  const late: number[] = [];
+  for (const id of ids) {
+    const d = await server.services.store.codeDeploy.getDeployment(id);
+    const shift = d?.events.find((e) => e.lifecycleEventName === 'AllowTraffic');
+    if (shift?.startTime !== undefined && shift.endTime !== undefined)
+      late.push((shift.endTime - shift.startTime - shiftMs) / options.timeScale);
+  }
+  return late;
 }
 
 let stopping: Promise<void> | undefined;
@@ -88,6 +120,48 @@ serve(async (req) => {
       profiler = undefined;
       await writeFile(String(req.file), JSON.stringify(profile));
       return { file: req.file };
+    }
+    case 'deployment-timings-start': {
+      timings?.stop();
+      const t: Timings = {
+        stepMs: [],
+        actMs: [],
+        endedAt: new Map(),
+        stop: server.services.deployments.onStepTiming((step) => {
+          t.stepMs.push(step.stepMs);
+          t.actMs.push(step.actMs);
+          if (step.status !== 'Created' && step.status !== 'InProgress') {
+            t.endedAt.set(step.deploymentId, Date.now());
+            t.changed?.();
+          }
+        }),
+      };
+      timings = t;
+      return {};
+    }
+    case 'deployment-timings-wait': {
+      // Answers once `count` deployments have ended (or at `timeoutMs`), and stops collecting.
+      const t = timings;
+      if (!t) throw new Error('deployment timings were not started');
+      const count = Number(req.count);
+      const deadline = Date.now() + Number(req.timeoutMs ?? 60_000);
+      while (t.endedAt.size < count && Date.now() < deadline) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+          t.changed = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      t.stop();
+      timings = undefined;
+      return {
+        stepMs: t.stepMs,
+        actMs: t.actMs,
+        endedAt: [...t.endedAt.values()],
+        lateMs: await lateness([...t.endedAt.keys()], Number(req.shiftMs)),
+      };
     }
     case 'stop':
       void stop();

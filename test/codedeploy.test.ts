@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  DeleteAlarmsCommand,
   DescribeAlarmsCommand,
   GetMetricStatisticsCommand,
   PutMetricAlarmCommand,
@@ -19,6 +20,7 @@ import {
 import {
   CreateDeploymentCommand,
   CreateDeploymentConfigCommand,
+  CreateDeploymentGroupCommand,
   ListDeploymentConfigsCommand,
   PutLifecycleEventHookExecutionStatusCommand,
   StopDeploymentCommand,
@@ -44,6 +46,7 @@ import {
   getTarget,
   PARKING_HOOK,
   reportingHook,
+  SERVICE_ROLE,
   THROWING_HOOK,
   waitForStatus,
 } from './codedeploy-helpers.js';
@@ -416,6 +419,70 @@ describe('CodeDeploy at time scale 60 (a platform minute is a real second)', () 
     const target = await getTarget(cd, id, fn);
     assert.equal(eventOf(target, 'AllowTraffic')?.startTime, undefined);
     assert.equal(await invocationsOf(fn, '2'), 0);
+  });
+
+  it('a group alarm that does not exist stops the deployment at once (ALARM_ACTIVE) unless ignorePollAlarmFailure is set', async () => {
+    const fn = 'unwatched-fn';
+    await functionWithTwoVersions(t.lambda, fn);
+    await createAppAndGroup(cd, 'unwatched-app', 'strict-group', {
+      deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
+      alarmConfiguration: { enabled: true, alarms: [{ name: 'no-such-alarm' }] },
+      autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_STOP_ON_ALARM'] },
+    });
+    const id = await deploy(cd, 'unwatched-app', 'strict-group', appSpec(fn));
+    const stopped = await waitForStatus(cd, id, ['Stopped'], 2000);
+    assert.equal(stopped.errorInformation?.code, 'ALARM_ACTIVE');
+    assert.match(stopped.errorInformation?.message ?? '', /could not be read: <no-such-alarm>/);
+    assert.deepEqual(await aliasOf(t.lambda, fn), { version: '1', weights: undefined });
+    assert.equal(eventOf(await getTarget(cd, id, fn), 'AllowTraffic')?.startTime, undefined, 'traffic never started shifting');
+    assert.equal(await invocationsOf(fn, '2'), 0);
+
+    // The same missing alarm in a group that ignores poll failures: the deployment goes through.
+    await cd.send(
+      new CreateDeploymentGroupCommand({
+        applicationName: 'unwatched-app',
+        deploymentGroupName: 'lenient-group',
+        serviceRoleArn: SERVICE_ROLE,
+        deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+        alarmConfiguration: { enabled: true, ignorePollAlarmFailure: true, alarms: [{ name: 'no-such-alarm' }] },
+      }),
+    );
+    const through = await deploy(cd, 'unwatched-app', 'lenient-group', appSpec(fn));
+    await waitForStatus(cd, through, ['Succeeded'], 5000);
+    assert.deepEqual(await aliasOf(t.lambda, fn), { version: '2', weights: undefined });
+  });
+
+  it('deleting a watched alarm mid-canary stops the deployment within a second and rolls it back', async () => {
+    const fn = 'orphaned-fn';
+    await functionWithTwoVersions(t.lambda, fn);
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'short-lived-alarm',
+        Namespace: 'Versa/Test',
+        MetricName: 'Quiet',
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+    await createAppAndGroup(cd, 'orphaned-app', 'orphaned-group', {
+      deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes',
+      alarmConfiguration: { enabled: true, alarms: [{ name: 'short-lived-alarm' }] },
+      autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_STOP_ON_ALARM'] },
+    });
+    const id = await deploy(cd, 'orphaned-app', 'orphaned-group', appSpec(fn));
+    await canaryOn(fn);
+    assert.equal((await getDeployment(cd, id)).status, 'InProgress', 'a readable alarm not in ALARM lets the canary run');
+    const deletedAt = Date.now();
+    await cw.send(new DeleteAlarmsCommand({ AlarmNames: ['short-lived-alarm'] }));
+    const stopped = await waitForStatus(cd, id, ['Stopped'], 1000);
+    assert.ok(Date.now() - deletedAt < 1000);
+    assert.equal(stopped.errorInformation?.code, 'ALARM_ACTIVE');
+    assert.match(stopped.errorInformation?.message ?? '', /<short-lived-alarm>/);
+    assert.ok(stopped.rollbackInfo?.rollbackDeploymentId);
+    assert.deepEqual(await aliasOf(t.lambda, fn), { version: '1', weights: undefined });
   });
 
   it('StopDeployment with autoRollbackEnabled: Stopped (MANUAL_STOP), the alias back on 1; a finished one cannot be stopped', async () => {

@@ -45,7 +45,7 @@ export interface CreateDeploymentInput {
     string?: { content?: string; sha256?: string };
   };
   autoRollbackConfiguration?: { enabled?: boolean; events?: string[] };
-  overrideAlarmConfiguration?: { enabled?: boolean; alarms?: { name?: string }[] };
+  overrideAlarmConfiguration?: { enabled?: boolean; ignorePollAlarmFailure?: boolean; alarms?: { name?: string }[] };
   /** Who asked: a user through the API, or a stack update (`versa deploy`), as AWS says CloudFormation. */
   creator?: 'user' | 'CloudFormation';
 }
@@ -91,9 +91,12 @@ export class CodeDeployService {
     return this.store.codeDeploy.listApplications();
   }
 
+  /** Deletes the application, its groups and every record of their deployments, as CodeDeploy does. */
   async deleteApplication(name: string | undefined): Promise<void> {
     const app = await this.getApplication(name);
-    await this.store.codeDeploy.deleteApplication(app.applicationName);
+    await this.deleteWithDeployments({ application: app.applicationName }, 'application', (tx) =>
+      tx.codeDeploy.deleteApplication(app.applicationName),
+    );
   }
 
   // ---- Deployment groups ----
@@ -162,9 +165,39 @@ export class CodeDeployService {
     });
   }
 
+  /** Deletes the group and every record of its deployments, as CodeDeploy does. */
   async deleteDeploymentGroup(application: string | undefined, name: string | undefined): Promise<void> {
     const group = await this.getDeploymentGroup(application, name);
-    await this.store.codeDeploy.deleteGroup(group.applicationName, group.deploymentGroupName);
+    await this.deleteWithDeployments({ application: group.applicationName, group: group.deploymentGroupName }, 'deploymentGroup', (tx) =>
+      tx.codeDeploy.deleteGroup(group.applicationName, group.deploymentGroupName),
+    );
+  }
+
+  /**
+   * Ends the running deployments in `scope` (Failed, APPLICATION_MISSING or DEPLOYMENT_GROUP_MISSING,
+   * rolled back if the deployment rolls back on failure), then deletes their records with what owns
+   * them in one transaction. Ending them through the controller first means no step of theirs is left
+   * to write a record back after the delete. One that appears in between (a CreateDeployment that had
+   * already passed its group check) is ended on the next round.
+   */
+  private async deleteWithDeployments(
+    scope: { application: string; group?: string },
+    what: 'application' | 'deploymentGroup',
+    remove: (tx: Store) => Promise<void>,
+  ): Promise<void> {
+    for (let round = 0; round < 3; round++) {
+      for (const d of await this.store.codeDeploy.listDeployments(scope)) {
+        if (isActive(d.status)) await this.controller.kick(d.deploymentId, [{ kind: 'deleted', what }]);
+      }
+      const deleted = await this.store.transaction(async (tx) => {
+        if ((await tx.codeDeploy.listDeployments(scope)).some((d) => isActive(d.status))) return false;
+        await tx.codeDeploy.deleteDeployments(scope);
+        await remove(tx);
+        return true;
+      });
+      if (deleted) return;
+    }
+    throw err('InternalFailure', 'A deployment of this group could not be ended, so nothing was deleted; try again.');
   }
 
   private async groupFrom(input: GroupInput, existing: DeploymentGroupDoc | undefined): Promise<DeploymentGroupDoc> {
@@ -289,9 +322,14 @@ export class CodeDeployService {
     const alarms = input.overrideAlarmConfiguration
       ? {
           enabled: input.overrideAlarmConfiguration.enabled ?? false,
+          ignorePollAlarmFailure: input.overrideAlarmConfiguration.ignorePollAlarmFailure ?? false,
           names: (input.overrideAlarmConfiguration.alarms ?? []).map((a) => a.name ?? ''),
         }
-      : { enabled: group.alarmConfiguration.enabled, names: group.alarmConfiguration.alarms.map((a) => a.name) };
+      : {
+          enabled: group.alarmConfiguration.enabled,
+          ignorePollAlarmFailure: group.alarmConfiguration.ignorePollAlarmFailure,
+          names: group.alarmConfiguration.alarms.map((a) => a.name),
+        };
     const now = this.clock.now();
     const deployment = await this.store.transaction(async (tx) => {
       // The function, alias and versions must exist before anything moves.
@@ -309,6 +347,13 @@ export class CodeDeployService {
         if (hook && !(await tx.functions.get(hook.split(':')[0] ?? hook))) {
           throw err('InvalidRevisionException', `The AppSpec names hook function ${hook}, which does not exist.`);
         }
+      }
+      // Checked again here: a DeleteDeploymentGroup may have run since the group was read.
+      if (!(await tx.codeDeploy.getGroup(group.applicationName, group.deploymentGroupName))) {
+        throw err(
+          'DeploymentGroupDoesNotExistException',
+          `The deployment group ${group.deploymentGroupName} does not exist for application ${group.applicationName}.`,
+        );
       }
       const active = (await tx.codeDeploy.listDeployments({ application: group.applicationName, group: group.deploymentGroupName })).find(
         (d) => isActive(d.status),
@@ -349,6 +394,7 @@ export class CodeDeployService {
         bakeMinutes: group.blueGreenDeploymentConfiguration?.terminateBlueInstancesOnDeploymentSuccess?.terminationWaitTimeInMinutes ?? 0,
         alarms: alarms.names,
         alarmsEnabled: alarms.enabled,
+        ignorePollAlarmFailure: alarms.ignorePollAlarmFailure,
         autoRollback: { enabled: input.autoRollbackConfiguration?.enabled ?? group.autoRollbackConfiguration.enabled, events },
       };
       await tx.codeDeploy.putDeployment(state);

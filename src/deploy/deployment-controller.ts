@@ -3,7 +3,7 @@ import { PlatformError } from '../core/errors.js';
 import { alnumId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { parseFunctionRef } from '../domain/arn.js';
-import { isActive, step, type Action, type DeploymentState, type Observation } from '../domain/deployment.js';
+import { isActive, step, type Action, type DeploymentState, type DeploymentStatus, type Observation } from '../domain/deployment.js';
 import type { InvocationService } from '../invoke/invocation-service.js';
 import type { FunctionService } from '../lambda/function-service.js';
 import type { Store } from '../store/store.js';
@@ -12,6 +12,16 @@ import type { AlarmService } from '../telemetry/alarms.js';
 /** AWS's deployment id form: `d-` and nine uppercase letters or digits. */
 export function newDeploymentId(): string {
   return `d-${alnumId(9).toUpperCase()}`;
+}
+
+/** How long one controller step took, in real milliseconds (read by the benchmark). */
+export interface StepTiming {
+  deploymentId: string;
+  /** Loading the state, reading its alarms, step(), and storing the result (with the outcome, if it ended). */
+  stepMs: number;
+  /** Performing the step's actions: alias weights and capacity, hooks, pre-warming, releases. */
+  actMs: number;
+  status: DeploymentStatus;
 }
 
 /**
@@ -24,6 +34,7 @@ export class DeploymentController {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly timers = new Map<string, () => void>();
   private readonly listeners: ((d: DeploymentState) => void)[] = [];
+  private readonly timingListeners = new Set<(t: StepTiming) => void>();
   private closed = false;
 
   constructor(
@@ -41,11 +52,27 @@ export class DeploymentController {
           if (d.alarms.includes(alarm.AlarmName)) void this.kick(d.deploymentId, [{ kind: 'alarm', name: alarm.AlarmName }]);
       });
     });
+    // A deleted alarm can no longer be read: the step finds it missing and step() decides.
+    alarms.onDeleted((names) => {
+      if (this.closed) return;
+      void this.store.codeDeploy.activeDeployments().then((active) => {
+        for (const d of active) if (d.alarms.some((n) => names.includes(n))) void this.kick(d.deploymentId, []);
+      });
+    });
   }
 
   /** Calls `listener` with the state after every step that changed something. */
   onChange(listener: (d: DeploymentState) => void): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Calls `listener` with the timing of every step until the returned function is called. Steps read
+   * no timer while nobody listens.
+   */
+  onStepTiming(listener: (t: StepTiming) => void): () => void {
+    this.timingListeners.add(listener);
+    return () => this.timingListeners.delete(listener);
   }
 
   /** Resumes every deployment the store says is unfinished. */
@@ -77,12 +104,17 @@ export class DeploymentController {
     if (this.closed) return;
     this.timers.get(deploymentId)?.();
     this.timers.delete(deploymentId);
+    const timed = this.timingListeners.size > 0;
+    const began = timed ? performance.now() : 0;
+    let acting = 0;
+    let acted = 0;
     const before = await this.store.codeDeploy.getDeployment(deploymentId);
     if (!before || !isActive(before.status)) return;
-    // Alarms already in ALARM count as observations too: at the start, and after a restart.
-    const watched = before.alarmsEnabled ? before.alarms : [];
-    const inAlarm = watched.length ? (await this.alarms.describeAlarms({ names: watched, state: 'ALARM' })).map((a) => a.AlarmName) : [];
+    // Alarms already in ALARM count as observations too (at the start, and after a restart), and so do
+    // alarms whose state cannot be read: step() decides what ignorePollAlarmFailure makes of them.
+    const { inAlarm, unreadable } = before.alarmsEnabled ? await this.readAlarms(before.alarms) : { inAlarm: [], unreadable: [] };
     const all: Observation[] = [...observations, ...inAlarm.map((name): Observation => ({ kind: 'alarm', name }))];
+    if (unreadable.length) all.push({ kind: 'alarmUnreadable', names: unreadable });
     const now = this.clock.now();
     const { state, actions, wakeAt } = step(before, now, all);
     if (resuming) {
@@ -98,31 +130,65 @@ export class DeploymentController {
     }
     if (isActive(state.status)) {
       await this.store.codeDeploy.putDeployment(state);
+      if (timed) acting = performance.now();
       for (const action of actions) await this.perform(state, action);
+      if (timed) acted = performance.now();
     } else {
       // A step that ends the deployment acts first and is stored after. Stored first, GetDeployment said
       // Succeeded/Stopped while the alias still had the old routing (AllAtOnce even awaits a cold pre-warm
       // before its switch), and a crash in between left the alias wrong for good, since only unfinished
       // deployments are resumed. Acting first is safe: until the end is stored the deployment is unfinished,
       // and the resumed step repeats the (idempotent) route. Stored even if an action fails, as before.
-      let acted = false;
+      let done = false;
+      if (timed) acting = performance.now();
       try {
         for (const action of actions) await this.perform(state, action);
-        acted = true;
+        done = true;
       } finally {
+        if (timed) acted = performance.now();
         // recordRollback stores this state and its rollback in one transaction; a rollback whose route
         // failed is not recorded as done (as before).
-        if (state.rollbackPending && acted) await this.recordRollback(state);
+        if (state.rollbackPending && done) await this.recordRollback(state);
         else await this.store.codeDeploy.putDeployment(state);
       }
     }
     if (!isActive(state.status)) await this.recordOutcome(state);
+    if (timed) {
+      const timing: StepTiming = {
+        deploymentId,
+        stepMs: performance.now() - began - (acted - acting),
+        actMs: acted - acting,
+        status: state.status,
+      };
+      for (const l of this.timingListeners) {
+        try {
+          l(timing);
+        } catch (err) {
+          this.logger.error('step timing listener failed', { err });
+        }
+      }
+    }
     for (const l of this.listeners) l(state);
     if (wakeAt !== undefined && isActive(state.status) && !this.closed) {
       this.timers.set(
         deploymentId,
         this.clock.setTimer(Math.max(0, wakeAt - this.clock.now()), () => void this.kick(deploymentId, [])),
       );
+    }
+  }
+
+  /** The watched alarms in ALARM, and those whose state cannot be read (deleted, never created, or a failed read). */
+  private async readAlarms(names: readonly string[]): Promise<{ inAlarm: string[]; unreadable: string[] }> {
+    if (!names.length) return { inAlarm: [], unreadable: [] };
+    try {
+      const found = new Map((await this.alarms.describeAlarms({ names: [...names] })).map((a) => [a.AlarmName, a.StateValue]));
+      return {
+        inAlarm: names.filter((n) => found.get(n) === 'ALARM'),
+        unreadable: names.filter((n) => !found.has(n)),
+      };
+    } catch (err) {
+      this.logger.warn('could not read the alarms of a deployment', { names, err });
+      return { inAlarm: [], unreadable: [...names] };
     }
   }
 
@@ -136,6 +202,11 @@ export class DeploymentController {
           functionVersion: w >= 1 ? state.targetVersion : state.currentVersion,
           additionalVersionWeights: w > 0 && w < 1 ? { [state.targetVersion]: w } : {},
         });
+        // Warm capacity follows the traffic: the target's environments grow with its share, the
+        // current version's surplus idle ones retire (and come back on a rollback).
+        await this.invocations
+          .shiftCapacity(state.functionName, state.currentVersion, state.targetVersion, w)
+          .catch((err: unknown) => this.logger.debug('capacity shift failed', { err }));
         return;
       }
       case 'invokeHook':

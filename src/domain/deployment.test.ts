@@ -43,6 +43,7 @@ interface Fresh {
   rollbackEvents?: RollbackEvent[];
   rollbackEnabled?: boolean;
   bakeMinutes?: number;
+  ignorePollAlarmFailure?: boolean;
 }
 
 const BEFORE_ID = 'exec-before-0001';
@@ -78,6 +79,7 @@ function fresh(o: Fresh = {}): DeploymentState {
     bakeMinutes: o.bakeMinutes ?? 0,
     alarms: o.alarms ?? [],
     alarmsEnabled: o.alarmsEnabled ?? (o.alarms !== undefined && o.alarms.length > 0),
+    ...(o.ignorePollAlarmFailure !== undefined && { ignorePollAlarmFailure: o.ignorePollAlarmFailure }),
     autoRollback: {
       enabled: o.rollbackEnabled ?? (o.rollbackEvents !== undefined && o.rollbackEvents.length > 0),
       events: o.rollbackEvents ?? [],
@@ -567,12 +569,139 @@ describe('step: alarms', () => {
     });
   }
 
+  it('an alarm already in ALARM on the very first step: Stopped (not Failed) with ALARM_ACTIVE, before any traffic moves', () => {
+    const r = step(fresh({ routing: canary5, alarms: ['HighErrors'], rollbackEvents: ['DEPLOYMENT_FAILURE'] }), T0, [
+      { kind: 'alarm', name: 'HighErrors' },
+    ]);
+    assert.equal(r.state.status, 'Stopped');
+    assert.equal(r.state.errorInformation?.code, 'ALARM_ACTIVE');
+    assert.equal(r.state.startTime, T0);
+    assert.equal(event(r.state, 'AllowTraffic').startTime, undefined);
+    // A stop on alarm is not a failure: DEPLOYMENT_FAILURE alone does not roll it back.
+    assert.equal(r.state.rollbackPending, undefined);
+    assert.deepEqual(r.actions, [
+      { kind: 'warm', version: '2' },
+      { kind: 'release', version: '2' },
+    ]);
+  });
+
   it('an alarm while BeforeAllowTraffic runs stops it before any traffic moves', () => {
     const invoked = step(fresh({ before: 'pre', alarms: ['HighErrors'], rollbackEvents: ['DEPLOYMENT_STOP_ON_ALARM'] }), T0);
     const r = step(invoked.state, T0 + MIN, [{ kind: 'alarm', name: 'HighErrors' }]);
     assert.equal(r.state.status, 'Stopped');
     assert.deepEqual(routes(r.actions), []);
     assert.equal(r.state.hookDeadline, undefined);
+  });
+});
+
+describe('step: alarms that cannot be read', () => {
+  const canary5 = PREDEFINED_CONFIGS['CodeDeployDefault.LambdaCanary10Percent5Minutes']!;
+  const unreadable = (...names: string[]): Observation => ({ kind: 'alarmUnreadable', names });
+  // [label, deployment, names that could not be read, stopped?, routes on the observation, rollbackPending]
+  const table: [string, Fresh, string[], boolean, number[], true | undefined][] = [
+    [
+      'a watched alarm that does not exist, ignorePollAlarmFailure false, DEPLOYMENT_STOP_ON_ALARM on',
+      { alarms: ['HighErrors', 'Gone'], ignorePollAlarmFailure: false, rollbackEvents: ['DEPLOYMENT_STOP_ON_ALARM'] },
+      ['Gone'],
+      true,
+      [0],
+      true,
+    ],
+    [
+      'a watched alarm that does not exist, flag absent (stored before it was kept: AWS default false), no rollback',
+      { alarms: ['Gone'] },
+      ['Gone'],
+      true,
+      [],
+      undefined,
+    ],
+    [
+      'a watched alarm that does not exist, rollback only on failure',
+      { alarms: ['Gone'], rollbackEvents: ['DEPLOYMENT_FAILURE'] },
+      ['Gone'],
+      true,
+      [],
+      undefined,
+    ],
+    [
+      'a watched alarm that does not exist, ignorePollAlarmFailure true',
+      { alarms: ['Gone'], ignorePollAlarmFailure: true, rollbackEvents: ['DEPLOYMENT_STOP_ON_ALARM'] },
+      ['Gone'],
+      false,
+      [],
+      undefined,
+    ],
+    [
+      'a watched alarm that does not exist, alarms disabled',
+      { alarms: ['Gone'], alarmsEnabled: false, rollbackEvents: ['DEPLOYMENT_STOP_ON_ALARM'] },
+      ['Gone'],
+      false,
+      [],
+      undefined,
+    ],
+    [
+      'an unreadable alarm it does not watch',
+      { alarms: ['HighErrors'], rollbackEvents: ['DEPLOYMENT_STOP_ON_ALARM'] },
+      ['SomeoneElses'],
+      false,
+      [],
+      undefined,
+    ],
+  ];
+  for (const [label, o, names, stopped, routed, pending] of table) {
+    it(`${label}: ${stopped ? `Stopped (ALARM_ACTIVE)${routed.length ? ' and rolled back' : ', traffic stays'}` : 'ignored'}`, () => {
+      const started = step(fresh({ routing: canary5, ...o }), T0);
+      assert.equal(started.state.targetWeight, 0.1);
+      const r = step(started.state, T0 + 2 * MIN, [unreadable(...names)]);
+      if (!stopped) {
+        assert.equal(r.state.status, 'InProgress');
+        assert.deepEqual(r.actions, []);
+        assert.equal(r.wakeAt, T0 + 5 * MIN);
+        assert.deepEqual(r.state, started.state);
+        return;
+      }
+      assert.equal(r.state.status, 'Stopped');
+      assert.equal(r.state.completeTime, T0 + 2 * MIN);
+      assert.equal(r.state.errorInformation?.code, 'ALARM_ACTIVE');
+      for (const n of names) assert.match(r.state.errorInformation?.message ?? '', new RegExp(`could not be read: .*<${n}>`));
+      assert.match(r.state.errorInformation?.message ?? '', /ignorePollAlarmFailure/);
+      assert.deepEqual(routes(r.actions), routed);
+      assert.equal(r.state.targetWeight, routed.length ? 0 : 0.1);
+      assert.equal(r.state.rollbackPending, pending);
+      assert.equal(r.wakeAt, undefined);
+      assert.deepEqual(statuses(r.state), {
+        Start: 'Succeeded',
+        BeforeAllowTraffic: 'Skipped',
+        AllowTraffic: 'Skipped',
+        AfterAllowTraffic: 'Skipped',
+        End: 'Skipped',
+      });
+    });
+  }
+
+  it('names every unreadable alarm it watches, and only those', () => {
+    const started = step(fresh({ routing: canary5, alarms: ['A', 'B', 'C'] }), T0);
+    const r = step(started.state, T0 + MIN, [unreadable('A', 'C', 'NotMine')]);
+    assert.equal(r.state.status, 'Stopped');
+    assert.match(r.state.errorInformation?.message ?? '', /could not be read: <A>, <C>\./);
+  });
+
+  it('an unreadable alarm on the very first step stops it before any traffic moves', () => {
+    const r = step(fresh({ routing: canary5, alarms: ['Gone'], rollbackEvents: ['DEPLOYMENT_STOP_ON_ALARM'] }), T0, [unreadable('Gone')]);
+    assert.equal(r.state.status, 'Stopped');
+    assert.equal(r.state.startTime, T0);
+    assert.equal(r.state.errorInformation?.code, 'ALARM_ACTIVE');
+    assert.deepEqual(routes(r.actions), []);
+    assert.equal(event(r.state, 'AllowTraffic').startTime, undefined);
+  });
+
+  it('with ignorePollAlarmFailure, an unreadable alarm changes nothing but one in ALARM still stops it', () => {
+    const started = step(fresh({ routing: canary5, alarms: ['Gone', 'HighErrors'], ignorePollAlarmFailure: true }), T0);
+    const ignored = step(started.state, T0 + MIN, [unreadable('Gone')]);
+    assert.equal(ignored.state.status, 'InProgress');
+    const r = step(ignored.state, T0 + 2 * MIN, [unreadable('Gone'), { kind: 'alarm', name: 'HighErrors' }]);
+    assert.equal(r.state.status, 'Stopped');
+    assert.match(r.state.errorInformation?.message ?? '', /Activated alarms: <HighErrors>/);
   });
 });
 
@@ -615,6 +744,124 @@ describe('step: stop', () => {
     assert.equal(r.state.startTime, T0);
     assert.deepEqual(routes(r.actions), []);
   });
+});
+
+describe('step: application or deployment group deleted under it', () => {
+  // [what was deleted, group rollback events, error code, routes, rollbackPending]
+  const table: ['application' | 'deploymentGroup', RollbackEvent[], string, number[], true | undefined][] = [
+    ['deploymentGroup', ['DEPLOYMENT_FAILURE'], 'DEPLOYMENT_GROUP_MISSING', [0], true],
+    ['deploymentGroup', ['DEPLOYMENT_STOP_ON_REQUEST', 'DEPLOYMENT_STOP_ON_ALARM'], 'DEPLOYMENT_GROUP_MISSING', [], undefined],
+    ['application', ['DEPLOYMENT_FAILURE'], 'APPLICATION_MISSING', [0], true],
+    ['application', [], 'APPLICATION_MISSING', [], undefined],
+  ];
+  for (const [what, events, code, routed, pending] of table) {
+    it(`${what} deleted mid-shift, rollback events [${events.join(', ')}]: Failed (${code}), routes [${routed.join(', ')}]`, () => {
+      const started = step(fresh({ routing: { type: 'TimeBasedLinear', percentage: 10, intervalMinutes: 1 }, rollbackEvents: events }), T0);
+      const mid = step(started.state, T0 + 2 * MIN);
+      assert.equal(mid.state.targetWeight, 0.3);
+      const r = step(mid.state, T0 + 2 * MIN + 5000, [{ kind: 'deleted', what }]);
+      assert.equal(r.state.status, 'Failed');
+      assert.equal(r.state.errorInformation?.code, code);
+      assert.match(
+        r.state.errorInformation?.message ?? '',
+        what === 'application' ? /application app was deleted/ : /group group was deleted/,
+      );
+      assert.equal(r.state.completeTime, T0 + 2 * MIN + 5000);
+      assert.deepEqual(routes(r.actions), routed);
+      assert.equal(r.state.targetWeight, routed.length ? 0 : 0.3);
+      assert.equal(r.state.rollbackPending, pending);
+      assert.equal(r.wakeAt, undefined);
+      assert.deepEqual(statuses(r.state), {
+        Start: 'Succeeded',
+        BeforeAllowTraffic: 'Skipped',
+        AllowTraffic: 'Failed',
+        AfterAllowTraffic: 'Skipped',
+        End: 'Skipped',
+      });
+    });
+  }
+});
+
+describe('step: an ended deployment releases the target version when it takes no traffic', () => {
+  const canary5 = PREDEFINED_CONFIGS['CodeDeployDefault.LambdaCanary10Percent5Minutes']!;
+  const hooked = (o: Fresh = {}) => fresh({ before: 'pre', after: 'post', ...o });
+  const release2: Action = { kind: 'release', version: '2' };
+  // [label, state before the step, time, observations, exact actions of the ending step, status]
+  const table: [string, () => DeploymentState, number, Observation[], Action[], string][] = [
+    [
+      'BeforeAllowTraffic reports Failed, no rollback',
+      () => step(hooked(), T0).state,
+      T0 + MIN,
+      [hookFailed(BEFORE_ID)],
+      [release2],
+      'Failed',
+    ],
+    [
+      'BeforeAllowTraffic reports Failed, rollback on failure (nothing to route back)',
+      () => step(hooked({ rollbackEvents: ['DEPLOYMENT_FAILURE'] }), T0).state,
+      T0 + MIN,
+      [hookFailed(BEFORE_ID)],
+      [release2],
+      'Failed',
+    ],
+    ['BeforeAllowTraffic never reports, no rollback', () => step(hooked(), T0).state, T0 + HOUR, [], [release2], 'Failed'],
+    [
+      'an alarm while BeforeAllowTraffic runs, no rollback',
+      () => step(hooked({ alarms: ['A'] }), T0).state,
+      T0 + MIN,
+      [{ kind: 'alarm', name: 'A' }],
+      [release2],
+      'Stopped',
+    ],
+    [
+      'a stop on the very first step, no rollback: warmed, then released',
+      () => fresh({ routing: canary5 }),
+      T0,
+      [{ kind: 'stop', autoRollbackEnabled: false }],
+      [{ kind: 'warm', version: '2' }, release2],
+      'Stopped',
+    ],
+    [
+      'an unreadable alarm on the very first step, no rollback',
+      () => fresh({ routing: canary5, alarms: ['Gone'] }),
+      T0,
+      [{ kind: 'alarmUnreadable', names: ['Gone'] }],
+      [{ kind: 'warm', version: '2' }, release2],
+      'Stopped',
+    ],
+    [
+      'stopped at 10% with rollback: routed back, then released',
+      () => step(fresh({ routing: canary5 }), T0).state,
+      T0 + MIN,
+      [{ kind: 'stop', autoRollbackEnabled: true }],
+      [{ kind: 'route', weight: 0 }, release2],
+      'Stopped',
+    ],
+    [
+      'stopped at 10% without rollback: the target keeps its traffic and its environments',
+      () => step(fresh({ routing: canary5 }), T0).state,
+      T0 + MIN,
+      [{ kind: 'stop', autoRollbackEnabled: false }],
+      [],
+      'Stopped',
+    ],
+    [
+      'AfterAllowTraffic reports Failed at 100% without rollback: nothing released',
+      () => step(step(hooked(), T0).state, T0 + MIN, [hookOk(BEFORE_ID)]).state,
+      T0 + 2 * MIN,
+      [hookFailed(AFTER_ID)],
+      [],
+      'Failed',
+    ],
+  ];
+  for (const [label, make, now, observations, actions, status] of table) {
+    it(`${label}: ${status}, actions ${JSON.stringify(actions.map((a) => a.kind))}`, () => {
+      const r = step(make(), now, observations);
+      assert.equal(r.state.status, status);
+      assert.deepEqual(r.actions, actions);
+      assert.equal(r.wakeAt, undefined);
+    });
+  }
 });
 
 describe('step: bake window', () => {
@@ -694,7 +941,13 @@ describe('step: finished deployments', () => {
   for (const [status, state] of finished()) {
     it(`${status}: step() returns it unchanged, with no actions and no wake, whatever it observes`, () => {
       assert.equal(state.status, status);
-      const r = step(state, T0 + 10 * HOUR, [{ kind: 'stop', autoRollbackEnabled: true }, { kind: 'alarm', name: 'x' }, hookOk(BEFORE_ID)]);
+      const r = step(state, T0 + 10 * HOUR, [
+        { kind: 'stop', autoRollbackEnabled: true },
+        { kind: 'alarm', name: 'x' },
+        { kind: 'alarmUnreadable', names: ['x'] },
+        { kind: 'deleted', what: 'deploymentGroup' },
+        hookOk(BEFORE_ID),
+      ]);
       assert.deepEqual(r.state, state);
       assert.deepEqual(r.actions, []);
       assert.equal(r.wakeAt, undefined);
@@ -729,7 +982,9 @@ describe('step: purity', () => {
     ['a linear shift', () => step(linear(), T0).state, T0 + 3 * MIN, []],
     ['the bake', () => step(linear(), T0).state, T0 + 9 * MIN, []],
     ['an alarm', () => step(linear(), T0).state, T0 + 3 * MIN, [{ kind: 'alarm', name: 'A' }]],
+    ['an unreadable alarm', () => step(linear(), T0).state, T0 + 3 * MIN, [{ kind: 'alarmUnreadable', names: ['A'] }]],
     ['a stop', () => step(linear(), T0).state, T0 + 3 * MIN, [{ kind: 'stop', autoRollbackEnabled: true }]],
+    ['its group deleted', () => step(linear(), T0).state, T0 + 3 * MIN, [{ kind: 'deleted', what: 'deploymentGroup' }]],
   ];
   for (const [label, make, now, observations] of table) {
     it(`${label}: step() leaves its input as it was`, () => {

@@ -74,6 +74,11 @@ export interface DeploymentState {
   hookDeadline?: number;
   alarms: string[];
   alarmsEnabled: boolean;
+  /**
+   * AlarmConfiguration.ignorePollAlarmFailure: go on when an alarm's state cannot be read (it does not
+   * exist). Absent in deployments stored before it was kept, which then behave as AWS's default, false.
+   */
+  ignorePollAlarmFailure?: boolean;
   autoRollback: { enabled: boolean; events: RollbackEvent[] };
   errorInformation?: { code: string; message: string };
   rollbackInfo?: { rollbackDeploymentId?: string; rollbackTriggeringDeploymentId?: string; rollbackMessage?: string };
@@ -85,7 +90,11 @@ export interface DeploymentState {
 export type Observation =
   | { kind: 'hookStatus'; executionId: string; status: 'Succeeded' | 'Failed'; message?: string }
   | { kind: 'alarm'; name: string }
-  | { kind: 'stop'; autoRollbackEnabled: boolean | undefined };
+  /** Watched alarms whose state could not be read (no such alarm, or the read failed). */
+  | { kind: 'alarmUnreadable'; names: string[] }
+  | { kind: 'stop'; autoRollbackEnabled: boolean | undefined }
+  /** DeleteApplication or DeleteDeploymentGroup removed what the deployment belongs to. */
+  | { kind: 'deleted'; what: 'application' | 'deploymentGroup' };
 
 /** What step() asks the runner to do, in order. */
 export type Action =
@@ -160,8 +169,10 @@ export function step(prev: DeploymentState, now: number, observations: Observati
       state.rollbackPending = true;
       if (state.targetWeight !== 0) actions.push({ kind: 'route', weight: 0 });
       state.targetWeight = 0;
-      actions.push({ kind: 'release', version: state.targetVersion });
     }
+    // The target takes no traffic now (rolled back, or it never got any): its pre-warmed environments
+    // have nothing left to do. One the shift left some traffic on keeps them.
+    if (state.targetWeight === 0) actions.push({ kind: 'release', version: state.targetVersion });
     return { state, actions };
   };
 
@@ -181,6 +192,14 @@ export function step(prev: DeploymentState, now: number, observations: Observati
         rollbackWanted(state, 'DEPLOYMENT_STOP_ON_REQUEST', o.autoRollbackEnabled),
       );
     }
+    if (o.kind === 'deleted') {
+      // CodeDeploy's codes for a deployment whose application or group was deleted under it.
+      const [code, message] =
+        o.what === 'application'
+          ? ['APPLICATION_MISSING', `The application ${state.applicationName} was deleted while the deployment was running.`]
+          : ['DEPLOYMENT_GROUP_MISSING', `The deployment group ${state.deploymentGroupName} was deleted while the deployment was running.`];
+      return end('Failed', code, message, rollbackWanted(state, 'DEPLOYMENT_FAILURE'));
+    }
     if (o.kind === 'alarm' && state.alarmsEnabled && state.alarms.includes(o.name)) {
       return end(
         'Stopped',
@@ -188,6 +207,17 @@ export function step(prev: DeploymentState, now: number, observations: Observati
         `One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the affected deployments have been stopped. Activated alarms: <${o.name}>`,
         rollbackWanted(state, 'DEPLOYMENT_STOP_ON_ALARM'),
       );
+    }
+    if (o.kind === 'alarmUnreadable' && state.alarmsEnabled && !state.ignorePollAlarmFailure) {
+      const names = o.names.filter((n) => state.alarms.includes(n));
+      if (names.length) {
+        return end(
+          'Stopped',
+          'ALARM_ACTIVE',
+          `The deployment was stopped because the state of its alarms could not be retrieved from Amazon CloudWatch. Alarms that could not be read: ${names.map((n) => `<${n}>`).join(', ')}. Create them, remove them from the alarm configuration, or set ignorePollAlarmFailure to go on without them.`,
+          rollbackWanted(state, 'DEPLOYMENT_STOP_ON_ALARM'),
+        );
+      }
     }
     if (o.kind === 'hookStatus') {
       const hook = state.events.find((e) => e.hookExecutionId === o.executionId);

@@ -116,6 +116,22 @@ export class InvocationService {
     await this.environments.prewarm({ functionName, version, spec: found.record.spec, digest: found.digest });
   }
 
+  /**
+   * Moves warm capacity from one version of a function to another as `share` of an alias's traffic
+   * moves to `toVersion` (EnvironmentManager.shiftCapacity). Does nothing if either version is gone.
+   */
+  async shiftCapacity(functionName: string, fromVersion: string, toVersion: string, share: number): Promise<void> {
+    const snapshot = await this.registry.get(functionName);
+    const from = snapshot?.versions.get(fromVersion);
+    const to = snapshot?.versions.get(toVersion);
+    if (!from || !to) return;
+    await this.environments.shiftCapacity(
+      { functionName, version: fromVersion, spec: from.record.spec, digest: from.digest },
+      { functionName, version: toVersion, spec: to.record.spec, digest: to.digest },
+      share,
+    );
+  }
+
   /** Stops the idle environments of a version no alias routes to any more. */
   release(functionName: string, version: string): void {
     this.environments.releaseVersion(functionName, version);

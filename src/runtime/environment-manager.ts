@@ -3,6 +3,7 @@ import { PlatformError } from '../core/errors.js';
 import { hexId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { LogSink } from '../telemetry/log-sink.js';
+import { splitCapacity } from './capacity.js';
 import type { CodeCache } from './code-cache.js';
 import { ExecutionEnvironment, RuntimeGoneError } from './environment.js';
 import type { EnvironmentTarget, InvocationOutcome, InvocationRequest } from './types.js';
@@ -31,6 +32,8 @@ export class EnvironmentManager {
   private readonly idle = new Map<string, ExecutionEnvironment[]>();
   private readonly all = new Set<ExecutionEnvironment>();
   private readonly retiring = new WeakSet<ExecutionEnvironment>();
+  /** Environments prewarm() is starting, per target key, so that overlapping calls do not overshoot. */
+  private readonly warming = new Map<string, number>();
   private running = 0;
   /** Slots taken by environments still being started. */
   private reserved = 0;
@@ -107,17 +110,49 @@ export class EnvironmentManager {
   }
 
   /**
-   * Starts an environment for `target` ahead of traffic and parks it as idle, so the first invocations
-   * of a new version are not cold. Does nothing if one is already warm or no slot is free.
+   * Starts environments for `target` ahead of traffic and parks them as idle, until it has `upTo` of
+   * them (idle, busy or starting), so the first invocations of a new version are not cold. Never makes
+   * room by stopping others: it starts only what free slots allow.
    */
-  async prewarm(target: EnvironmentTarget): Promise<void> {
-    if (this.idle.get(this.key(target))?.length) return;
-    if (this.all.size + this.reserved >= this.opts.maxEnvironments) return;
-    const env = await this.startEnvironment(target);
-    // A starting environment may be handed an invocation: it is delivered once the runtime is ready.
-    const list = this.idle.get(this.key(target));
-    if (list) list.push(env);
-    else this.idle.set(this.key(target), [env]);
+  async prewarm(target: EnvironmentTarget, upTo = 1): Promise<void> {
+    const key = this.key(target);
+    const missing = upTo - this.countOf(key) - (this.warming.get(key) ?? 0);
+    const starts: Promise<void>[] = [];
+    for (let i = 0; i < missing && this.all.size + this.reserved < this.opts.maxEnvironments && !this.closed; i++) {
+      // startEnvironment takes its slot before its first await, so the check above stays true for each.
+      starts.push(this.startIdle(target));
+    }
+    this.warming.set(key, (this.warming.get(key) ?? 0) + starts.length);
+    try {
+      const results = await Promise.allSettled(starts);
+      for (const r of results) if (r.status === 'rejected') this.opts.logger.debug('prewarm failed', { err: r.reason });
+    } finally {
+      const left = (this.warming.get(key) ?? 0) - starts.length;
+      if (left > 0) this.warming.set(key, left);
+      else this.warming.delete(key);
+    }
+  }
+
+  /**
+   * Moves warm capacity from one version of a function to another as a deployment moves `share` of the
+   * traffic, like a rolling replacement: of the environments the two have together, `to` should hold
+   * ceil(share × N) and `from` the rest (splitCapacity). The shrinking side's surplus idle environments
+   * stop first, least recently used first, which frees their slots; then the growing side is pre-warmed
+   * up to its part, within maxEnvironments. At a share of 0 or 1 nothing is stopped: the deployment
+   * releases the version it leaves when it is done with it (after a bake window, say).
+   */
+  async shiftCapacity(from: EnvironmentTarget, to: EnvironmentTarget, share: number): Promise<void> {
+    const fromKey = this.key(from);
+    const toKey = this.key(to);
+    if (fromKey === toKey) return;
+    const have = { from: this.countOf(fromKey), to: this.countOf(toKey) };
+    const want = splitCapacity(have.from + have.to, share);
+    if (share > 0 && share < 1) {
+      this.retireIdle(fromKey, have.from - want.from);
+      this.retireIdle(toKey, have.to - want.to);
+    }
+    if (want.from > have.from) await this.prewarm(from, want.from);
+    if (want.to > have.to) await this.prewarm(to, want.to);
   }
 
   /** Stops the idle environments of one function version (a version no alias routes to any more). */
@@ -125,6 +160,29 @@ export class EnvironmentManager {
     for (const env of [...this.all]) {
       if (env.target.functionName === functionName && env.target.version === version && env.state !== 'busy') env.stop();
     }
+  }
+
+  private async startIdle(target: EnvironmentTarget): Promise<void> {
+    const env = await this.startEnvironment(target);
+    // A starting environment may be handed an invocation: it is delivered once the runtime is ready.
+    const key = this.key(target);
+    const list = this.idle.get(key);
+    if (list) list.push(env);
+    else this.idle.set(key, [env]);
+  }
+
+  /** Live environments (idle or busy) of one target key. */
+  private countOf(key: string): number {
+    let n = 0;
+    for (const env of this.all) if (this.key(env.target) === key) n++;
+    return n;
+  }
+
+  /** Stops up to `count` idle environments of one target key, least recently used first. */
+  private retireIdle(key: string, count: number): void {
+    const list = this.idle.get(key);
+    if (!list || count <= 0) return;
+    for (const env of [...list].sort((a, b) => a.lastUsed - b.lastUsed).slice(0, count)) env.stop();
   }
 
   private takeIdle(target: EnvironmentTarget): ExecutionEnvironment | undefined {

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { DeploymentState } from '../domain/deployment.js';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
 import type { LogEventQuery } from '../telemetry/log-types.js';
 import type { Store } from './store.js';
@@ -48,6 +49,28 @@ const alias = (functionName: string, name: string, functionVersion: string): Ali
   description: '',
   additionalVersionWeights: undefined,
   revisionId: `ra-${name}`,
+});
+
+const deployment = (id: string, application: string, group: string, status: DeploymentState['status']): DeploymentState => ({
+  deploymentId: id,
+  applicationName: application,
+  deploymentGroupName: group,
+  deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce',
+  routing: { type: 'AllAtOnce' },
+  creator: 'user',
+  status,
+  createTime: 1,
+  revision: { revisionType: 'AppSpecContent' },
+  functionName: 'f',
+  alias: 'live',
+  currentVersion: '1',
+  targetVersion: '2',
+  events: [],
+  targetWeight: 0,
+  bakeMinutes: 0,
+  alarms: [],
+  alarmsEnabled: false,
+  autoRollback: { enabled: false, events: [] },
 });
 
 export function storeContract(
@@ -302,6 +325,21 @@ export function storeContract(
       const late = (await store.logs.events({ groupName: '/old', limit: 1 }))[0]!;
       assert.equal(late.message, 'late');
       assert.ok(before.every((e) => e.seq < late.seq));
+    });
+
+    it('codeDeploy.deleteDeployments: removes one group’s deployments, or a whole application’s, and no others', async () => {
+      const ids = (list: DeploymentState[]) => list.map((d) => d.deploymentId).sort();
+      await store.codeDeploy.putDeployment(deployment('d-AAAAAAAA1', 'app', 'g1', 'Succeeded'));
+      await store.codeDeploy.putDeployment(deployment('d-AAAAAAAA2', 'app', 'g1', 'InProgress'));
+      await store.codeDeploy.putDeployment(deployment('d-AAAAAAAA3', 'app', 'g2', 'Failed'));
+      await store.codeDeploy.putDeployment(deployment('d-AAAAAAAA4', 'other', 'g1', 'Succeeded'));
+      assert.equal(await store.codeDeploy.deleteDeployments({ application: 'app', group: 'g1' }), 2);
+      assert.equal(await store.codeDeploy.getDeployment('d-AAAAAAAA1'), undefined);
+      assert.deepEqual(ids(await store.codeDeploy.activeDeployments()), []);
+      assert.deepEqual(ids(await store.codeDeploy.listDeployments({})), ['d-AAAAAAAA3', 'd-AAAAAAAA4']);
+      assert.equal(await store.codeDeploy.deleteDeployments({ application: 'app' }), 1);
+      assert.deepEqual(ids(await store.codeDeploy.listDeployments({})), ['d-AAAAAAAA4']);
+      assert.equal(await store.codeDeploy.deleteDeployments({ application: 'nothing-here' }), 0);
     });
 
     it('logs: survive closing and opening again', async () => {

@@ -166,7 +166,7 @@ export interface CodeDeployRepository {
   getApplication(name: string): Promise<ApplicationDoc | undefined>;
   listApplications(): Promise<ApplicationDoc[]>;
   putApplication(app: ApplicationDoc): Promise<void>;
-  /** Deletes the application with its groups (deployments stay, as history). */
+  /** Deletes the application with its groups (its deployments go with deleteDeployments). */
   deleteApplication(name: string): Promise<void>;
   getGroup(application: string, name: string): Promise<DeploymentGroupDoc | undefined>;
   listGroups(application: string): Promise<DeploymentGroupDoc[]>;
@@ -182,6 +182,8 @@ export interface CodeDeployRepository {
   /** Deployments still Created or InProgress. */
   activeDeployments(): Promise<DeploymentState[]>;
   putDeployment(deployment: DeploymentState): Promise<void>;
+  /** Deletes the deployments of an application, or of one of its groups; returns how many. */
+  deleteDeployments(filter: { application: string; group?: string }): Promise<number>;
 }
 
 /** Stacks deployed from templates (`versa deploy`): one document per stack, with its resources and last operation. */

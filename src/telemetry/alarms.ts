@@ -55,6 +55,7 @@ const invalid = (message: string) => new PlatformError('InvalidParameterValueExc
  */
 export class AlarmService {
   private readonly listeners: ((t: AlarmTransition) => void)[] = [];
+  private readonly deletionListeners: ((names: string[]) => void)[] = [];
   private cancelTick: (() => void) | undefined;
   private evaluating: Promise<void> = Promise.resolve();
   private closed = false;
@@ -69,6 +70,11 @@ export class AlarmService {
   /** Calls `listener` on every state transition, after it is stored. */
   onTransition(listener: (t: AlarmTransition) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Calls `listener` with the names of alarms deleted, after the deletion is stored. */
+  onDeleted(listener: (names: string[]) => void): void {
+    this.deletionListeners.push(listener);
   }
 
   start(): void {
@@ -177,6 +183,13 @@ export class AlarmService {
       for (const name of names) if (!(await tx.alarms.get(name))) throw notFound(name);
       for (const name of names) await tx.alarms.delete(name);
     });
+    for (const l of this.deletionListeners) {
+      try {
+        l(names);
+      } catch (err) {
+        this.logger.error('alarm listener failed', { err });
+      }
+    }
   }
 
   async setActionsEnabled(names: string[], enabled: boolean): Promise<void> {

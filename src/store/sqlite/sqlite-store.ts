@@ -877,6 +877,15 @@ class SqliteCodeDeploy implements CodeDeployRepository {
       JSON.stringify(d),
     );
   }
+
+  deleteDeployments(filter: { application: string; group?: string }) {
+    return this.guard(
+      () =>
+        this.db
+          .prepare('DELETE FROM cd_deployments WHERE application = ? AND (? IS NULL OR grp = ?)')
+          .run(filter.application, filter.group ?? null, filter.group ?? null).changes,
+    );
+  }
 }
 
 class SqliteStacks implements StackRepository {

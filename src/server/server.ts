@@ -16,6 +16,7 @@ import { regionOf, type ApiHandler, type ApiRequest } from '../api/aws/protocol/
 import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
 import { frontDoor } from '../api/front-door.js';
 import type { Options } from '../config/options.js';
+import { consoleEndpoints } from '../console/console-endpoints.js';
 import { CodeDeployService } from '../deploy/code-deploy-service.js';
 import { DeploymentController } from '../deploy/deployment-controller.js';
 import { GatewayDataPlane } from '../gateway/data-plane.js';
@@ -143,7 +144,9 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   restApis.onChange((id) => gateway.invalidate(id));
   gateway.onRequest((r) => gatewayMetrics.record(r));
 
+  const web = consoleEndpoints({ registry, restApis, deployments, alarms, clock, timeScale: options.timeScale });
   const versa: ApiHandler = async (req) => {
+    if (web.owns(req)) return web.handle(req);
     if (req.method === 'GET' && req.path === '/_versa/health') {
       return jsonResponse(200, { status: 'ok', timeScale: options.timeScale, environments: environments.stats() });
     }
@@ -223,6 +226,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      web.close();
       await deployments.close();
       await environments.close();
       await logs.close();

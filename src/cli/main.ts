@@ -6,6 +6,7 @@ import { apisCommand } from './apis.js';
 import { logsCommand } from './logs.js';
 import { alarmsCommand } from './alarms.js';
 import { deploymentsCommand } from './deployments.js';
+import { demoCommand } from './demo.js';
 
 const USAGE = `Usage: versa <command> [options]
 
@@ -34,6 +35,9 @@ Commands:
   deployments watch ID        Follow a deployment live: traffic, lifecycle events, alarms, outcome
   deployments stop ID         Stop a deployment
       --rollback                and put the alias back wholly on the current version
+  demo                        Play the tutorials on a throwaway server at --time-scale 60; watch in the console
+      --keep                    keep the server running afterwards (Ctrl-C to stop)
+      --port N                  port of the demo server (default 4566; 0 for any free port)
   help                        Show this help
 
 Commands that talk to a server take --endpoint-url (default $AWS_ENDPOINT_URL or http://127.0.0.1:4566).
@@ -57,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
       return alarmsCommand(rest);
     case 'deployments':
       return deploymentsCommand(rest);
+    case 'demo':
+      return demoCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -28,6 +28,11 @@ export function timeScale(): number {
   return clockBase.timeScale;
 }
 
+/** Minutes of metrics the charts draw: 30, or 3 hours when the clock runs fast (at 60x, 3 real minutes). */
+export function chartWindowMinutes(): number {
+  return clockBase.timeScale >= 10 ? 180 : 30;
+}
+
 function setConnected(up: boolean) {
   if (up === connected) return;
   connected = up;

@@ -18,7 +18,7 @@ import {
 } from '../api/apigateway';
 import { getMetricData, type MetricQuery } from '../api/cloudwatch';
 import { listFunctions } from '../api/lambda';
-import { platformNow, timeScale, useLive } from '../live';
+import { chartWindowMinutes, platformNow, timeScale, useLive } from '../live';
 import { href } from '../router';
 import { Chart, type Line } from '../ui/chart';
 import { Empty, ErrorNote, Section } from '../ui/common';
@@ -270,8 +270,8 @@ function StageCard({ apiId, apiName, stage, deployments }: { apiId: string; apiN
           <WeightBar
             label={`stage ${stage.stageName} traffic`}
             shares={[
-              { label: 'base', weight: 1 - share / 100 },
-              { label: 'canary', weight: share / 100 },
+              { label: 'base', weight: 1 - share / 100, color: '#1d4ed8' },
+              { label: 'canary', weight: share / 100, color: '#c2410c' },
             ]}
           />
           <form
@@ -315,14 +315,12 @@ function StageCard({ apiId, apiName, stage, deployments }: { apiId: string; apiN
   );
 }
 
-const WINDOW_MIN = 30;
-
 function StageMetrics({ apiName, stage }: { apiName: string; stage: string }) {
   const refresh = Math.max(1000, Math.min(10_000, 60_000 / timeScale()));
   const live = useLive(
     async () => {
       const end = platformNow();
-      const start = end - WINDOW_MIN * 60_000;
+      const start = end - chartWindowMinutes() * 60_000;
       const q = (id: string, metric: string, stageName: string): MetricQuery => ({
         id,
         label: id,
@@ -381,7 +379,7 @@ function StageMetrics({ apiName, stage }: { apiName: string; stage: string }) {
   return (
     <>
       <ErrorNote error={live.error} />
-      {d && !d.any && <Empty>No requests in the last {WINDOW_MIN} minutes.</Empty>}
+      {d && !d.any && <Empty>No requests in the last {chartWindowMinutes()} minutes.</Empty>}
       {d?.any && (
         <div class="charts two">
           <Chart title="Requests per second" lines={d.requests} from={d.from} to={d.to} />

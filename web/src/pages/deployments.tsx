@@ -212,11 +212,11 @@ function TrafficChart({
 }) {
   const start = (d.startTime ?? d.createTime) * 1000;
   const end = running ? platformNow() : (secs(d.completeTime) ?? platformNow());
-  const all = [...points];
+  // Before the deployment started, the target version had none of the traffic.
+  const all = [{ time: start, weight: 0 }, ...points.filter((p) => p.time > start)];
   // The weight holds until it changes: draw it up to now (or the end), with the latest value read.
   const last = current ?? all[all.length - 1]?.weight;
   if (last !== undefined) all.push({ time: end, weight: last });
-  if (all.length === 0) return null;
   const span = Math.max(end - start, 60_000 / Math.max(1, timeScale()));
   return (
     <Chart

@@ -17,7 +17,7 @@ import {
   type PackageFiles,
 } from '../api/lambda';
 import { filterLogEvents, type LogEvent } from '../api/logs';
-import { platformNow, timeScale, useLive } from '../live';
+import { chartWindowMinutes, platformNow, timeScale, useLive } from '../live';
 import { href } from '../router';
 import { aliasShares } from '../ui/alias';
 import { Chart, type Line } from '../ui/chart';
@@ -484,7 +484,7 @@ function InvokePanel({ fn, aliases, versions }: { fn: string; aliases: AliasConf
   );
 }
 
-const WINDOW_MIN = 30;
+const versionLabel = (v: string) => (v === '$LATEST' ? v : `v${v}`);
 
 /** Refresh period for charts: one metric bucket (60 platform seconds), between 1 and 10 real seconds. */
 const chartRefreshMs = () => Math.max(1000, Math.min(10_000, 60_000 / timeScale()));
@@ -500,7 +500,8 @@ function Metrics({ fn }: { fn: string }) {
           const executed = dim('ExecutedVersion');
           if (!resource) return undefined;
           const qualifier = resource === fn ? undefined : resource.slice(fn.length + 1);
-          if (executed !== undefined) return { label: `v${executed} via ${qualifier ?? ''}`, version: executed, dims: m.Dimensions };
+          if (executed !== undefined)
+            return { label: `${versionLabel(executed)} via ${qualifier ?? ''}`, version: executed, dims: m.Dimensions };
           if (qualifier === undefined) return { label: '$LATEST (unqualified)', version: '$LATEST', dims: m.Dimensions };
           if (qualifier === '$LATEST' || /^\d+$/.test(qualifier))
             return { label: qualifier === '$LATEST' ? qualifier : `v${qualifier}`, version: qualifier, dims: m.Dimensions };
@@ -509,7 +510,7 @@ function Metrics({ fn }: { fn: string }) {
         .filter((s) => s !== undefined)
         .sort((a, b) => a.label.localeCompare(b.label));
       const end = platformNow();
-      const start = end - WINDOW_MIN * 60_000;
+      const start = end - chartWindowMinutes() * 60_000;
       const queries: MetricQuery[] = series.flatMap((s, i) => [
         { id: `i${i}`, label: s.label, namespace: 'AWS/Lambda', metric: 'Invocations', dimensions: s.dims, stat: 'Sum', period: 60 },
         { id: `e${i}`, label: s.label, namespace: 'AWS/Lambda', metric: 'Errors', dimensions: s.dims, stat: 'Sum', period: 60 },
@@ -535,7 +536,7 @@ function Metrics({ fn }: { fn: string }) {
   );
   const d = live.data;
   return (
-    <Section title={`Metrics, last ${WINDOW_MIN} minutes`} id="metrics">
+    <Section title={`Metrics per version, last ${chartWindowMinutes()} minutes`} id="metrics" wide>
       <ErrorNote error={live.error} />
       {d && d.invocations.length === 0 && <Empty>No invocations yet.</Empty>}
       {d && d.invocations.length > 0 && (

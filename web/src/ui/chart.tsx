@@ -44,6 +44,9 @@ function align(lines: Line[], threshold: number | undefined, from: number, to: n
 export function Chart({ title, lines, from, to, height = 150, threshold, stepped, yMax, format }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
+  // uPlot keeps the range functions it was built with; they read the latest props from here.
+  const latest = useRef({ from, to, threshold, yMax });
+  latest.current = { from, to, threshold, yMax };
   const shape = `${lines.map((l) => l.label).join('|')}|${threshold !== undefined}|${stepped}`;
 
   useEffect(() => {
@@ -68,8 +71,13 @@ export function Chart({ title, lines, from, to, height = 150, threshold, stepped
       height,
       series,
       scales: {
-        x: { time: true, range: () => [from, to] },
-        y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(yMax ?? 0, threshold ?? 0, (max ?? 1) * 1.1 || 1)] },
+        x: { time: true, range: () => [latest.current.from, latest.current.to] },
+        y: {
+          range: (_u, min, max) => {
+            const { yMax: top, threshold: line } = latest.current;
+            return [Math.min(0, min ?? 0), Math.max(top ?? 0, line ?? 0, (max ?? 1) * 1.1 || 1)];
+          },
+        },
       },
       axes: [
         { stroke: '#475569', grid: { stroke: '#e2e8f0' }, ticks: { stroke: '#cbd5e1' } },
@@ -92,8 +100,7 @@ export function Chart({ title, lines, from, to, height = 150, threshold, stepped
   useEffect(() => {
     const p = plot.current;
     if (!p) return;
-    p.setData(align(lines, threshold, from, to), false);
-    p.setScale('x', { min: from, max: to });
+    p.setData(align(lines, threshold, from, to));
   });
 
   const summary = lines

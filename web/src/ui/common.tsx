@@ -16,14 +16,17 @@ export function Section({
   children,
   actions,
   id,
+  wide,
 }: {
   title: string;
   children: ComponentChildren;
   actions?: ComponentChildren;
   id?: string;
+  /** Spans the whole row of the page's grid. */
+  wide?: boolean;
 }) {
   return (
-    <section class="card" aria-labelledby={id ? `${id}-title` : undefined} id={id}>
+    <section class={wide ? 'card wide' : 'card'} aria-labelledby={id ? `${id}-title` : undefined} id={id}>
       <header class="card-head">
         <h2 id={id ? `${id}-title` : undefined}>{title}</h2>
         {actions && <div class="actions">{actions}</div>}

@@ -4,6 +4,8 @@ export interface Share {
   label: string;
   /** 0–1. */
   weight: number;
+  /** Otherwise the version's colour, from the label. */
+  color?: string;
 }
 
 /** Colour per version, stable across the page. */
@@ -15,7 +17,10 @@ export function versionColor(version: string): string {
 
 /** A horizontal bar of traffic shares, each part labelled with its share. */
 export function WeightBar({ shares, label }: { shares: Share[]; label: string }) {
-  const text = shares.map((s) => `${s.label} ${fmtPercent(s.weight)}`).join(', ');
+  const text = shares
+    .filter((s) => s.weight > 0)
+    .map((s) => `${s.label} ${fmtPercent(s.weight)}`)
+    .join(', ');
   return (
     <div class="weight-bar" role="img" aria-label={`${label}: ${text}`}>
       {shares
@@ -23,7 +28,7 @@ export function WeightBar({ shares, label }: { shares: Share[]; label: string })
         .map((s) => (
           <span
             class="weight-part"
-            style={{ flexGrow: s.weight, background: versionColor(s.label.replace(/^v/, '')) }}
+            style={{ flex: `${s.weight} 1 0%`, background: s.color ?? versionColor(s.label.replace(/^v/, '')) }}
             title={`${s.label}: ${fmtPercent(s.weight)}`}
           >
             {s.label} · {fmtPercent(s.weight)}
@@ -34,6 +39,5 @@ export function WeightBar({ shares, label }: { shares: Share[]; label: string })
 }
 
 export function fmtPercent(w: number): string {
-  const p = w * 100;
-  return `${Number.isInteger(p) ? p : p.toFixed(1)}%`;
+  return `${Math.round(w * 1000) / 10}%`;
 }

@@ -16,7 +16,7 @@ import {
   PutMethodCommand,
   PutMethodResponseCommand,
 } from '@aws-sdk/client-api-gateway';
-import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, GetMetricStatisticsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CodeDeployClient,
   CreateApplicationCommand,
@@ -24,7 +24,7 @@ import {
   CreateDeploymentGroupCommand,
   GetDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
-import { CreateAliasCommand, GetAliasCommand, InvokeCommand, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
+import { CreateAliasCommand, GetAliasCommand, InvokeCommand, UpdateAliasCommand, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
 import { eventually, launchBrowser, screenshot, type TestBrowser } from './browser.js';
 import { createFunction, startTestServer, zipOf, type TestServer } from './harness.js';
 
@@ -108,6 +108,16 @@ describe('the console in a browser', () => {
     await page.getByLabel('Response').filter({ hasText: '"one"' }).waitFor();
     await page.locator('.executed-version', { hasText: /^1$/ }).waitFor();
     await page.locator('pre.log').filter({ hasText: 'REPORT RequestId' }).first().waitFor();
+    // A change made elsewhere (here, the SDK) shows on the open page without a reload.
+    await t.lambda.send(
+      new UpdateAliasCommand({
+        FunctionName: 'clicked',
+        Name: 'live',
+        FunctionVersion: '2',
+        RoutingConfig: { AdditionalVersionWeights: {} },
+      }),
+    );
+    await page.getByRole('img', { name: 'alias live: v2 100%' }).waitFor();
     // The metrics charts appear once CloudWatch has the invocations.
     await page.getByText('Invocations per minute').waitFor();
     await screenshot(page, 'function');
@@ -179,6 +189,29 @@ describe('the console in a browser', () => {
         else if (text.includes('base')) said.base++;
       }
       assert.ok(said.base > 0 && said.canary > 0, JSON.stringify(said));
+      // The canary's requests are counted under the stage `prod/Canary` as well, which the charts split on.
+      const cloudwatch = new CloudWatchClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+      const count = async (stage: string) => {
+        const now = t.server.services.clock.now();
+        const out = await cloudwatch.send(
+          new GetMetricStatisticsCommand({
+            Namespace: 'AWS/ApiGateway',
+            MetricName: 'Count',
+            Dimensions: [
+              { Name: 'ApiName', Value: 'SliderApi' },
+              { Name: 'Stage', Value: stage },
+            ],
+            Period: 3600,
+            Statistics: ['Sum'],
+            StartTime: new Date(now - 3_600_000),
+            EndTime: new Date(now + 60_000),
+          }),
+        );
+        return (out.Datapoints ?? []).reduce((a, d) => a + (d.Sum ?? 0), 0);
+      };
+      assert.equal(await count('prod/Canary'), said.canary);
+      assert.equal(await count('prod'), 40);
+      cloudwatch.destroy();
       await page.getByText('Requests per second').waitFor();
       await screenshot(page, 'api-canary');
 

@@ -17,6 +17,9 @@ type Listener = (changes: Change[]) => void;
 const listeners = new Set<Listener>();
 let clockBase = { now: Date.now(), timeScale: 1, at: performance.now() };
 let connected = false;
+let clockKnown: () => void;
+/** Resolves once the server has said what time it is on the platform clock. */
+export const clockReady = new Promise<void>((resolve) => (clockKnown = resolve));
 const connectionListeners = new Set<(up: boolean) => void>();
 
 /** Platform time now (ms), from the server's last word and its time scale. */
@@ -47,6 +50,7 @@ async function follow(): Promise<void> {
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const page = (await res.json()) as { cursor: number; changes: Change[]; reset: boolean; now: number; timeScale: number };
       clockBase = { now: page.now, timeScale: page.timeScale, at: performance.now() };
+      clockKnown();
       const changes = page.reset && cursor !== undefined ? [{ kind: 'reset' } as Change] : page.changes;
       cursor = page.cursor;
       setConnected(true);

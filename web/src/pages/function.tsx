@@ -17,7 +17,7 @@ import {
   type PackageFiles,
 } from '../api/lambda';
 import { filterLogEvents, type LogEvent } from '../api/logs';
-import { chartWindowMinutes, platformNow, timeScale, useLive } from '../live';
+import { chartWindowMinutes, clockReady, platformNow, timeScale, useLive } from '../live';
 import { href } from '../router';
 import { aliasShares } from '../ui/alias';
 import { Chart, type Line } from '../ui/chart';
@@ -554,19 +554,21 @@ function Logs({ fn }: { fn: string }) {
   const [follow, setFollow] = useState(true);
   const [events, setEvents] = useState<LogEvent[]>([]);
   const [error, setError] = useState<unknown>();
-  const cursor = useRef({ time: platformNow() - 60 * 60_000, seen: new Set<string>() });
+  // Set from the platform clock once the server has said what time it is (at 60x it runs far ahead).
+  const cursor = useRef<{ time: number; seen: Set<string> } | undefined>(undefined);
   const box = useRef<HTMLPreElement>(null);
   useEffect(() => {
-    cursor.current = { time: platformNow() - 60 * 60_000, seen: new Set() };
+    cursor.current = undefined;
     setEvents([]);
   }, [fn]);
   useEffect(() => {
     if (!follow) return;
     let stopped = false;
     const poll = async () => {
+      await clockReady;
       while (!stopped) {
         try {
-          const c = cursor.current;
+          const c = (cursor.current ??= { time: platformNow() - 60 * 60_000, seen: new Set() });
           const fresh = (await filterLogEvents(`/aws/lambda/${fn}`, c.time)).filter((e) => {
             if (e.timestamp < c.time || (e.timestamp === c.time && c.seen.has(e.eventId))) return false;
             if (e.timestamp > c.time) {

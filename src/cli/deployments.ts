@@ -26,7 +26,7 @@ Options: --endpoint-url URL (default $AWS_ENDPOINT_URL or http://127.0.0.1:4566)
 /** How often `watch` asks the server, in real milliseconds. */
 const POLL_MS = 500;
 /** How long `watch` keeps trying when the server stops answering (a restart, say) before giving up. */
-const RECONNECT_MS = 15_000;
+export const RECONNECT_MS = 15_000;
 const BAR_WIDTH = 20;
 const DEPLOYMENT_ID = /^d-[A-Z0-9]{9}$/;
 const ACTIVE = new Set(['Created', 'Queued', 'InProgress', 'Baking', 'Ready']);
@@ -212,7 +212,14 @@ async function watchCommand(args: string[]): Promise<number> {
   });
   const id = checkId('watch', positionals);
   if (!id) return 2;
-  const endpoint = endpointUrl(values['endpoint-url']);
+  return followDeployment(endpointUrl(values['endpoint-url']), id, 'versa deployments watch');
+}
+
+/**
+ * Prints a deployment live until it ends (or Ctrl-C): the traffic bar, lifecycle events, alarm states
+ * and the outcome. Resolves to 0 when it succeeded, 1 when it failed or was stopped, 130 when interrupted.
+ */
+export async function followDeployment(endpoint: string, id: string, command: string): Promise<number> {
   const client = codeDeployClient(endpoint);
   const cloudWatch = cloudWatchClient(endpoint);
   const screen = new Screen(process.stdout.isTTY === true, (s) => process.stdout.write(s));
@@ -233,7 +240,7 @@ async function watchCommand(args: string[]): Promise<number> {
     return await watch(client, cloudWatch, id, screen, sleep, () => interrupted);
   } catch (err) {
     screen.end();
-    process.stderr.write(`versa deployments watch: ${describeError(err, endpoint)}\n`);
+    process.stderr.write(`${command}: ${describeError(err, endpoint)}\n`);
     return 1;
   } finally {
     process.off('SIGINT', interrupt);
@@ -463,7 +470,8 @@ class Screen {
   }
 }
 
-function transient(err: unknown): boolean {
+/** Whether a failed call is worth repeating: the server restarting or briefly unreachable. */
+export function transient(err: unknown): boolean {
   const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string } };
   const code = e.code ?? e.cause?.code ?? '';
   return (

@@ -6,6 +6,7 @@ import { apisCommand } from './apis.js';
 import { logsCommand } from './logs.js';
 import { alarmsCommand } from './alarms.js';
 import { deploymentsCommand } from './deployments.js';
+import { deleteCommand, deployCommand, rollbackCommand, stacksCommand } from './stacks.js';
 import { demoCommand } from './demo.js';
 
 const USAGE = `Usage: versa <command> [options]
@@ -35,6 +36,14 @@ Commands:
   deployments watch ID        Follow a deployment live: traffic, lifecycle events, alarms, outcome
   deployments stop ID         Stop a deployment
       --rollback                and put the alias back wholly on the current version
+  deploy                      Deploy a SAM template as a stack (as \`sam deploy\`), following the rollout live
+      --stack-name NAME         the stack (required)
+      --template-file FILE      the template (default template.yaml)
+      --parameter-overrides K=V ...   template parameter values
+  rollback --stack-name NAME  Stop the stack's deployment with rollback, or move its aliases back to where
+                              the last deploy found them
+  delete --stack-name NAME    Delete a stack and everything it created
+  stacks                      List stacks with their status and outputs
   demo                        Play the tutorials on a throwaway server at --time-scale 60; watch in the console
       --keep                    keep the server running afterwards (Ctrl-C to stop)
       --port N                  port of the demo server (default 4566; 0 for any free port)
@@ -61,6 +70,14 @@ export async function main(argv: string[]): Promise<number> {
       return alarmsCommand(rest);
     case 'deployments':
       return deploymentsCommand(rest);
+    case 'deploy':
+      return deployCommand(rest);
+    case 'rollback':
+      return rollbackCommand(rest);
+    case 'delete':
+      return deleteCommand(rest);
+    case 'stacks':
+      return stacksCommand(rest);
     case 'demo':
       return demoCommand(rest);
     case undefined:

@@ -20,7 +20,7 @@ export interface ConsoleDeps {
 }
 
 export interface ConsoleEndpoints {
-  /** True for the requests this module answers: the page, its assets and `/_versa/api/...`. */
+  /** True for the requests this module answers: the page, its assets and its three `/_versa/api/` endpoints. */
   owns(req: ApiRequest): boolean;
   handle(req: ApiRequest): Promise<ApiResponse>;
   /** Answers every waiting long-poll so the server can close. */
@@ -32,6 +32,7 @@ const MAX_WAIT_MS = 25_000;
 /** Traffic points kept per deployment, and deployments remembered. */
 const MAX_POINTS = 400;
 const MAX_DEPLOYMENTS = 200;
+const TRAFFIC = /^\/_versa\/api\/deployments\/([\w-]+)\/traffic$/;
 
 /**
  * The console's own endpoints. Everything the console shows it reads through the AWS APIs; these only
@@ -70,7 +71,9 @@ export function consoleEndpoints(deps: ConsoleDeps): ConsoleEndpoints {
     req.path === '/_versa' ||
     req.path === '/_versa/' ||
     req.path === '/_versa/favicon.svg' ||
-    req.path.startsWith('/_versa/api/') ||
+    req.path === '/_versa/api/events' ||
+    req.path === '/_versa/api/clock' ||
+    TRAFFIC.test(req.path) ||
     req.path.startsWith('/_versa/assets/');
 
   async function handle(req: ApiRequest): Promise<ApiResponse> {
@@ -89,7 +92,7 @@ export function consoleEndpoints(deps: ConsoleDeps): ConsoleEndpoints {
       const page = await feed.read(after, waitMs);
       return jsonResponse(200, { ...page, ...clock() }, noStore);
     }
-    const weights = /^\/_versa\/api\/deployments\/([\w-]+)\/traffic$/.exec(req.path);
+    const weights = TRAFFIC.exec(req.path);
     if (weights) return jsonResponse(200, { points: traffic.get(weights[1]!) ?? [] }, noStore);
     return notFound();
   }

@@ -13,6 +13,8 @@ export interface ErrorSpec {
 
 export const ERROR_CATALOGUE = {
   // Shared
+  /** CloudFormation's one client error, which `versa deploy` answers with. */
+  ValidationError: { status: 400, fault: 'client' },
   ValidationException: { status: 400, fault: 'client' },
   InternalFailure: { status: 500, fault: 'server' },
   UnknownOperationException: { status: 404, fault: 'client' },

@@ -46,6 +46,8 @@ export interface CreateDeploymentInput {
   };
   autoRollbackConfiguration?: { enabled?: boolean; events?: string[] };
   overrideAlarmConfiguration?: { enabled?: boolean; alarms?: { name?: string }[] };
+  /** Who asked: a user through the API, or a stack update (`versa deploy`), as AWS says CloudFormation. */
+  creator?: 'user' | 'CloudFormation';
 }
 
 /**
@@ -324,7 +326,7 @@ export class CodeDeployService {
         deploymentConfigName: configName,
         routing,
         ...(input.description !== undefined && { description: input.description }),
-        creator: 'user',
+        creator: input.creator ?? 'user',
         status: 'Created',
         createTime: now,
         revision: {

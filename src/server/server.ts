@@ -15,6 +15,7 @@ import { logsApi } from '../api/aws/logs/operations.js';
 import { regionOf, type ApiHandler, type ApiRequest } from '../api/aws/protocol/http.js';
 import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
 import { frontDoor } from '../api/front-door.js';
+import { stacksApi } from '../api/versa/stacks.js';
 import type { Options } from '../config/options.js';
 import { consoleEndpoints } from '../console/console-endpoints.js';
 import { CodeDeployService } from '../deploy/code-deploy-service.js';
@@ -27,6 +28,7 @@ import { FunctionRegistry } from '../lambda/registry.js';
 import { CodeCache } from '../runtime/code-cache.js';
 import { EnvironmentManager } from '../runtime/environment-manager.js';
 import { resolvePythonExecutable } from '../runtime/python.js';
+import { StackService } from '../stacks/stack-service.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.js';
@@ -54,6 +56,7 @@ export interface RunningServer {
     alarms: AlarmService;
     deployments: DeploymentController;
     codeDeploy: CodeDeployService;
+    stacks: StackService;
     logs: LogSink;
     store: Store;
     clock: Clock;
@@ -143,9 +146,13 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const gateway = new GatewayDataPlane(store, invocations, random, clock, logger);
   restApis.onChange((id) => gateway.invalidate(id));
   gateway.onRequest((r) => gatewayMetrics.record(r));
+  const stacks = new StackService(store, { functions, restApis, alarms, codeDeploy }, deployments, clock, logger);
+  const stackApi = stacksApi({ stacks, logger });
 
   const web = consoleEndpoints({ registry, restApis, deployments, alarms, clock, timeScale: options.timeScale });
   const versa: ApiHandler = async (req) => {
+    const answered = await stackApi(req);
+    if (answered) return answered;
     if (web.owns(req)) return web.handle(req);
     if (req.method === 'GET' && req.path === '/_versa/health') {
       return jsonResponse(200, { status: 'ok', timeScale: options.timeScale, environments: environments.stats() });
@@ -227,6 +234,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const close = () =>
     (closing ??= (async () => {
       web.close();
+      await stacks.close();
       await deployments.close();
       await environments.close();
       await logs.close();
@@ -244,12 +252,27 @@ export async function startServer(options: Options, overrides: StartOverrides = 
 
   // Unfinished deployments resume from the store once the server can answer their hooks.
   await deployments.start();
+  await stacks.start();
 
   return {
     url,
     port,
     options,
-    services: { functions, invocations, environments, restApis, gateway, metrics, alarms, deployments, codeDeploy, logs, store, clock },
+    services: {
+      functions,
+      invocations,
+      environments,
+      restApis,
+      gateway,
+      metrics,
+      alarms,
+      deployments,
+      codeDeploy,
+      stacks,
+      logs,
+      store,
+      clock,
+    },
     close,
   };
 }

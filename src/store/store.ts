@@ -3,6 +3,7 @@ import type { DeploymentState } from '../domain/deployment.js';
 import type { DeploymentDoc, RestApiDoc, StageDoc } from '../domain/rest-api.js';
 import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../deploy/types.js';
 import type { AlarmDoc, AlarmHistoryItem } from '../telemetry/alarm-types.js';
+import type { StackDoc } from '../stacks/types.js';
 import type { MetricPoint, MetricSeriesDoc } from '../telemetry/metric-types.js';
 import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../telemetry/log-types.js';
 
@@ -24,6 +25,7 @@ export interface Store {
   readonly alarms: AlarmRepository;
   readonly logs: LogRepository;
   readonly codeDeploy: CodeDeployRepository;
+  readonly stacks: StackRepository;
   /**
    * Runs `work` atomically: every write through the `tx` store commits together or not at all, and no
    * other store operation interleaves with it.
@@ -180,4 +182,12 @@ export interface CodeDeployRepository {
   /** Deployments still Created or InProgress. */
   activeDeployments(): Promise<DeploymentState[]>;
   putDeployment(deployment: DeploymentState): Promise<void>;
+}
+
+/** Stacks deployed from templates (`versa deploy`): one document per stack, with its resources and last operation. */
+export interface StackRepository {
+  get(name: string): Promise<StackDoc | undefined>;
+  list(): Promise<StackDoc[]>;
+  put(stack: StackDoc): Promise<void>;
+  delete(name: string): Promise<void>;
 }

@@ -142,4 +142,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX cd_deployments_by_group ON cd_deployments (application, grp, seq);
   CREATE INDEX cd_deployments_by_status ON cd_deployments (status);
   `,
+  `
+  CREATE TABLE stacks (
+    name TEXT PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  `,
 ];

@@ -5,6 +5,7 @@ import type { DeploymentDoc, RestApiDoc, StageDoc } from '../../domain/rest-api.
 import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../../deploy/types.js';
 import type { AlarmDoc, AlarmHistoryItem } from '../../telemetry/alarm-types.js';
 import type { MetricPoint, MetricSeriesDoc } from '../../telemetry/metric-types.js';
+import type { StackDoc } from '../../stacks/types.js';
 import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../telemetry/log-types.js';
 import { Mutex } from '../mutex.js';
 import type {
@@ -20,6 +21,7 @@ import type {
   PolicyStatement,
   RestApiRepository,
   SettingsRepository,
+  StackRepository,
   StageRepository,
   Store,
   VersionRepository,
@@ -71,6 +73,7 @@ class SqliteStore implements Store {
   readonly alarms: AlarmRepository;
   readonly logs: LogRepository;
   readonly codeDeploy: CodeDeployRepository;
+  readonly stacks: StackRepository;
   private readonly lock: Mutex;
   private readonly inTransaction: boolean;
 
@@ -94,6 +97,7 @@ class SqliteStore implements Store {
     this.metrics = new SqliteMetrics(db, guard);
     this.alarms = new SqliteAlarms(db, guard);
     this.codeDeploy = new SqliteCodeDeploy(db, guard);
+    this.stacks = new SqliteStacks(db, guard);
     this.logs = new SqliteLogs(db, guard);
   }
 
@@ -872,5 +876,36 @@ class SqliteCodeDeploy implements CodeDeployRepository {
       d.status,
       JSON.stringify(d),
     );
+  }
+}
+
+class SqliteStacks implements StackRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  get(name: string) {
+    return this.guard(() =>
+      parse<StackDoc>(this.db.prepare('SELECT doc FROM stacks WHERE name = ?').get(name) as { doc: string } | undefined),
+    );
+  }
+
+  list() {
+    return this.guard(() => docs<StackDoc>(this.db.prepare('SELECT doc FROM stacks ORDER BY name').all()));
+  }
+
+  put(stack: StackDoc) {
+    return this.guard(() => {
+      this.db
+        .prepare('INSERT INTO stacks (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc')
+        .run(stack.name, JSON.stringify(stack));
+    });
+  }
+
+  delete(name: string) {
+    return this.guard(() => {
+      this.db.prepare('DELETE FROM stacks WHERE name = ?').run(name);
+    });
   }
 }

@@ -197,7 +197,8 @@ export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeploySe
       return {};
     },
     async CreateDeployment(input) {
-      return { deploymentId: (await codeDeploy.createDeployment(input)).deploymentId };
+      // `creator` is not a member of the wire request: a client cannot pose as CloudFormation.
+      return { deploymentId: (await codeDeploy.createDeployment({ ...input, creator: 'user' })).deploymentId };
     },
     async GetDeployment(input) {
       return { deploymentInfo: deploymentShape(await codeDeploy.getDeployment(str(input, 'deploymentId'))) };

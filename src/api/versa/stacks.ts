@@ -1,0 +1,73 @@
+import { PlatformError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { StackService } from '../../stacks/stack-service.js';
+import type { StackDoc } from '../../stacks/types.js';
+import type { ApiHandler, ApiRequest, ApiResponse } from '../aws/protocol/http.js';
+import { jsonResponse, parseJsonBody, restJsonError } from '../aws/protocol/rest-json.js';
+
+const STACK = /^\/_versa\/api\/stacks\/([^/]+)(\/deploy|\/rollback)?$/;
+
+/**
+ * Versa's own stack API, which `versa deploy`, `versa rollback`, `versa delete` and `versa stacks`
+ * speak (CloudFormation's wire protocol is not modelled):
+ *   GET    /_versa/api/stacks                  → { stacks: [...] }
+ *   GET    /_versa/api/stacks/{name}           → { stack }
+ *   POST   /_versa/api/stacks/{name}/deploy    { template, parameters?, artifacts?: { codeUri: base64 zip } } → { stack, changes }
+ *   POST   /_versa/api/stacks/{name}/rollback  → { stopped, moved }
+ *   DELETE /_versa/api/stacks/{name}
+ * Errors are JSON `{ message }` with the error name in `x-amzn-errortype`, as on the AWS APIs.
+ */
+export function stacksApi(deps: { stacks: StackService; logger: Logger }): (req: ApiRequest) => Promise<ApiResponse | undefined> {
+  const { stacks, logger } = deps;
+  const handle: ApiHandler = async (req) => {
+    if (req.path === '/_versa/api/stacks' && req.method === 'GET') {
+      return jsonResponse(200, { stacks: (await stacks.list()).map(summary) });
+    }
+    const m = STACK.exec(req.path)!;
+    const name = decodeURIComponent(m[1]!);
+    const action = m[2];
+    if (!action && req.method === 'GET') return jsonResponse(200, { stack: await stacks.get(name) });
+    if (!action && req.method === 'DELETE') {
+      await stacks.delete(name);
+      return jsonResponse(200, {});
+    }
+    if (action === '/deploy' && req.method === 'POST') {
+      const body = parseJsonBody(req, (why) => new PlatformError('ValidationError', `The request body is not valid JSON: ${why}`));
+      const artifacts: Record<string, Uint8Array> = {};
+      for (const [uri, zip] of Object.entries((body.artifacts ?? {}) as Record<string, unknown>)) {
+        if (typeof zip !== 'string') throw new PlatformError('ValidationError', `Artifact ${uri} must be a base64-encoded zip.`);
+        artifacts[uri] = Buffer.from(zip, 'base64');
+      }
+      const result = await stacks.deploy(
+        name,
+        { template: body.template as string, parameters: (body.parameters ?? {}) as Record<string, string>, artifacts },
+        { region: req.region },
+      );
+      return jsonResponse(200, result);
+    }
+    if (action === '/rollback' && req.method === 'POST') return jsonResponse(200, await stacks.rollback(name));
+    throw new PlatformError('UnknownOperationException', `No Versa stack operation answers ${req.method} ${req.path}.`);
+  };
+  return async (req) => {
+    if (req.path !== '/_versa/api/stacks' && !STACK.test(req.path)) return undefined;
+    try {
+      return await handle(req);
+    } catch (err) {
+      if (err instanceof PlatformError) return restJsonError(err);
+      logger.error('stack request failed', { err });
+      return restJsonError(new PlatformError('InternalFailure', 'The stack operation failed inside Versa; see the server log.'));
+    }
+  };
+}
+
+function summary(stack: StackDoc) {
+  return {
+    name: stack.name,
+    status: stack.status,
+    ...(stack.reason && { reason: stack.reason }),
+    createdAt: stack.createdAt,
+    updatedAt: stack.updatedAt,
+    outputs: stack.outputs,
+    resources: Object.keys(stack.resources).length,
+  };
+}

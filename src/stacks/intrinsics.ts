@@ -1,0 +1,224 @@
+import { asText, isObject, TemplateError } from './template.js';
+import type { Json, JsonObject } from './types.js';
+
+/** What `Ref` of `AWS::NoValue` resolves to: the property (or list element) holding it disappears. */
+export const NO_VALUE = Symbol('AWS::NoValue');
+type Resolved = Json | typeof NO_VALUE;
+
+/** What the intrinsic functions may read. */
+export interface ResolveContext {
+  /** Template parameters (a CommaDelimitedList is a list) and pseudo parameters (`AWS::Region`, ...). */
+  parameters: Record<string, Json>;
+  conditions: Record<string, boolean>;
+  mappings: JsonObject;
+  /** `Ref` of a resource, or undefined when the template has no such resource. */
+  ref(logicalId: string): string | undefined;
+  /** `Fn::GetAtt`, or undefined when the resource has no such attribute. */
+  getAtt(logicalId: string, attribute: string): string | undefined;
+}
+
+const SUB_VARIABLE = /\$\{([^}]*)\}/g;
+
+/** Resolves every intrinsic function in `value`; `where` names the resource and property for errors. */
+export function resolve(value: Json, ctx: ResolveContext, where: string): Json {
+  const out = walk(value, ctx, where);
+  return out === NO_VALUE ? null : out;
+}
+
+function walk(value: Json, ctx: ResolveContext, where: string): Resolved {
+  if (Array.isArray(value)) {
+    return value.map((v, i) => walk(v, ctx, `${where}[${i}]`)).filter((v): v is Json => v !== NO_VALUE);
+  }
+  if (!isObject(value)) return value;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]!.startsWith('Fn::'))) return call(keys[0]!, value[keys[0]!]!, ctx, where);
+  const out: JsonObject = {};
+  for (const key of keys) {
+    const v = walk(value[key]!, ctx, `${where}.${key}`);
+    if (v !== NO_VALUE) out[key] = v;
+  }
+  return out;
+}
+
+function fail(where: string, message: string): never {
+  throw new TemplateError([`${where}: ${message}`]);
+}
+
+function call(fn: string, arg: Json, ctx: ResolveContext, where: string): Resolved {
+  switch (fn) {
+    case 'Ref': {
+      if (typeof arg !== 'string') fail(where, 'Ref takes the name of a parameter or resource.');
+      if (arg === 'AWS::NoValue') return NO_VALUE;
+      if (arg in ctx.parameters) return ctx.parameters[arg]!;
+      const ref = ctx.ref(arg);
+      if (ref === undefined) fail(where, `Ref names ${arg}, which is not a parameter or resource of the template.`);
+      return ref;
+    }
+    case 'Fn::GetAtt': {
+      const [id, attribute] = getAttArgs(walk(arg, ctx, where), where);
+      const value = ctx.getAtt(id, attribute);
+      if (value === undefined) {
+        if (ctx.ref(id) === undefined) fail(where, `Fn::GetAtt names ${id}, which is not a resource of the template.`);
+        fail(where, `Fn::GetAtt: ${id} has no attribute ${attribute}.`);
+      }
+      return value;
+    }
+    case 'Fn::Sub': {
+      const [text, vars] = Array.isArray(arg) ? [arg[0], arg[1] ?? {}] : [arg, {}];
+      if (typeof text !== 'string' || !isObject(vars)) fail(where, 'Fn::Sub takes a string, or a string and a map of variables.');
+      const local: Record<string, Json> = {};
+      for (const [k, v] of Object.entries(vars)) local[k] = resolveOrNull(v, ctx, `${where}.${k}`);
+      return text.replace(SUB_VARIABLE, (whole, name: string) => {
+        if (name.startsWith('!')) return `\${${name.slice(1)}}`;
+        const value = name in local ? local[name] : subVariable(name, ctx, where);
+        return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+          ? String(value)
+          : fail(where, `Fn::Sub: \${${name}} is not a string.`);
+      });
+    }
+    case 'Fn::Join': {
+      const args = walk(arg, ctx, where);
+      if (!Array.isArray(args) || args.length !== 2 || typeof args[0] !== 'string' || !Array.isArray(args[1])) {
+        fail(where, 'Fn::Join takes a delimiter and a list of values.');
+      }
+      return args[1]
+        .map((v) => (typeof v === 'string' || typeof v === 'number' ? String(v) : fail(where, 'Fn::Join joins strings.')))
+        .join(args[0]);
+    }
+    case 'Fn::If': {
+      if (!Array.isArray(arg) || arg.length !== 3 || typeof arg[0] !== 'string')
+        fail(where, 'Fn::If takes a condition name and two values.');
+      const condition = ctx.conditions[arg[0]];
+      if (condition === undefined) fail(where, `Fn::If names the condition ${arg[0]}, which the template does not define.`);
+      return walk(condition ? arg[1]! : arg[2]!, ctx, where);
+    }
+    case 'Fn::Select': {
+      const args = walk(arg, ctx, where);
+      if (!Array.isArray(args) || args.length !== 2 || !Array.isArray(args[1])) fail(where, 'Fn::Select takes an index and a list.');
+      const index = Number(args[0]);
+      if (!Number.isInteger(index) || index < 0 || index >= args[1].length) {
+        fail(where, `Fn::Select: index ${JSON.stringify(args[0])} is outside the list of ${args[1].length}.`);
+      }
+      return args[1][index]!;
+    }
+    case 'Fn::Split': {
+      const args = walk(arg, ctx, where);
+      if (!Array.isArray(args) || args.length !== 2 || typeof args[0] !== 'string' || typeof args[1] !== 'string') {
+        fail(where, 'Fn::Split takes a delimiter and a string.');
+      }
+      return args[1].split(args[0]);
+    }
+    case 'Fn::FindInMap': {
+      const args = walk(arg, ctx, where);
+      if (!Array.isArray(args) || args.length !== 3) fail(where, 'Fn::FindInMap takes a map name, a top-level key and a second-level key.');
+      const [map, top, second] = args.map(String) as [string, string, string];
+      const found = (ctx.mappings[map] as JsonObject | undefined)?.[top];
+      const value = isObject(found) ? found[second] : undefined;
+      if (value === undefined) fail(where, `Fn::FindInMap: Mappings has no ${map}.${top}.${second}.`);
+      return value;
+    }
+    case 'Fn::Base64': {
+      const text = walk(arg, ctx, where);
+      if (typeof text !== 'string') fail(where, 'Fn::Base64 takes a string.');
+      return Buffer.from(text).toString('base64');
+    }
+    case 'Fn::GetAZs':
+      return ['a', 'b', 'c'].map((z) => `${asText(ctx.parameters['AWS::Region'])}${z}`);
+    case 'Fn::Equals':
+    case 'Fn::And':
+    case 'Fn::Or':
+    case 'Fn::Not':
+      return evaluateCondition({ [fn]: arg }, ctx, where);
+    default:
+      return fail(where, `${fn} is not supported by Versa.`);
+  }
+}
+
+function resolveOrNull(value: Json, ctx: ResolveContext, where: string): Json {
+  const out = walk(value, ctx, where);
+  return out === NO_VALUE ? null : out;
+}
+
+function getAttArgs(arg: Resolved, where: string): [string, string] {
+  if (typeof arg === 'string') {
+    const dot = arg.indexOf('.');
+    if (dot > 0) return [arg.slice(0, dot), arg.slice(dot + 1)];
+  }
+  if (Array.isArray(arg) && arg.length === 2 && typeof arg[0] === 'string' && typeof arg[1] === 'string') return [arg[0], arg[1]];
+  return fail(where, 'Fn::GetAtt takes a resource name and an attribute name.');
+}
+
+function subVariable(name: string, ctx: ResolveContext, where: string): Json {
+  if (name in ctx.parameters) return ctx.parameters[name]!;
+  const dot = name.indexOf('.');
+  if (dot > 0) {
+    const value = ctx.getAtt(name.slice(0, dot), name.slice(dot + 1));
+    if (value === undefined) fail(where, `Fn::Sub: \${${name}} names no resource attribute of the template.`);
+    return value;
+  }
+  const ref = ctx.ref(name);
+  if (ref === undefined) fail(where, `Fn::Sub: \${${name}} is not a parameter or resource of the template.`);
+  return ref;
+}
+
+/** Evaluates a condition expression (`Fn::Equals`, `Fn::And`, `Fn::Or`, `Fn::Not`, `Condition`). */
+export function evaluateCondition(expr: Json, ctx: ResolveContext, where: string): boolean {
+  if (typeof expr === 'boolean') return expr;
+  if (typeof expr === 'string' && (expr === 'true' || expr === 'false')) return expr === 'true';
+  if (!isObject(expr) || Object.keys(expr).length !== 1)
+    fail(where, 'a condition must be Fn::Equals, Fn::And, Fn::Or, Fn::Not or Condition.');
+  const [fn, arg] = Object.entries(expr)[0]!;
+  const list = (n?: number) => {
+    if (!Array.isArray(arg) || (n !== undefined && arg.length !== n)) fail(where, `${fn} takes a list${n ? ` of ${n}` : ''}.`);
+    return arg;
+  };
+  switch (fn) {
+    case 'Condition': {
+      if (typeof arg !== 'string' || !(arg in ctx.conditions)) fail(where, `Condition names ${JSON.stringify(arg)}, which is not defined.`);
+      return ctx.conditions[arg]!;
+    }
+    case 'Fn::Equals': {
+      const [a, b] = list(2).map((v) => resolveOrNull(v, ctx, where));
+      return JSON.stringify(a) === JSON.stringify(b) || asText(a) === asText(b);
+    }
+    case 'Fn::And':
+      return list().every((c) => evaluateCondition(c, ctx, where));
+    case 'Fn::Or':
+      return list().some((c) => evaluateCondition(c, ctx, where));
+    case 'Fn::Not':
+      return !evaluateCondition(list(1)[0]!, ctx, where);
+    default:
+      return fail(where, `${fn} cannot be used in a condition.`);
+  }
+}
+
+/**
+ * The names `value` refers to through Ref, Fn::GetAtt and Fn::Sub (parameters included), for ordering
+ * resources and checking references before anything is created.
+ */
+export function references(value: Json, into = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) {
+    for (const v of value) references(v, into);
+  } else if (isObject(value)) {
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'Ref' && typeof v === 'string') into.add(v);
+      else if (key === 'Fn::GetAtt') {
+        if (Array.isArray(v) && typeof v[0] === 'string') into.add(v[0]);
+        else if (typeof v === 'string') into.add(v.split('.')[0]!);
+        else references(v, into);
+      } else if (key === 'Fn::Sub') {
+        const [text, vars] = Array.isArray(v) ? [v[0], v[1]] : [v, undefined];
+        const local = isObject(vars ?? null) ? Object.keys(vars as JsonObject) : [];
+        if (typeof text === 'string') {
+          for (const m of text.matchAll(SUB_VARIABLE)) {
+            const name = m[1]!;
+            if (name.startsWith('!') || local.includes(name)) continue;
+            into.add(name.includes('.') && !name.startsWith('AWS::') ? name.slice(0, name.indexOf('.')) : name);
+          }
+        }
+        if (vars !== undefined) references(vars, into);
+      } else references(v, into);
+    }
+  }
+  return into;
+}

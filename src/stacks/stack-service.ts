@@ -1,0 +1,799 @@
+import type { Clock } from '../core/clock.js';
+import { PlatformError } from '../core/errors.js';
+import { uuid } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import { ACCOUNT_ID } from '../domain/arn.js';
+import type { DeploymentState } from '../domain/deployment.js';
+import { codeSha256 } from '../domain/lambda-function.js';
+import type { DeploymentController } from '../deploy/deployment-controller.js';
+import type { Caller } from '../lambda/function-service.js';
+import { Mutex } from '../store/mutex.js';
+import type { Store } from '../store/store.js';
+import { evaluateCondition, references, resolve, type ResolveContext } from './intrinsics.js';
+import { lambdaAlias, needsReplacement, PROVISIONERS, type ProvisionContext, type StackServices } from './provisioners.js';
+import { transform, type Artifacts } from './sam.js';
+import { asText, isObject, parseTemplate, TemplateError } from './template.js';
+import type {
+  AliasDeployment,
+  Json,
+  JsonObject,
+  ResourceDefinition,
+  StackDoc,
+  StackOperation,
+  StackResource,
+  StackStatus,
+} from './types.js';
+
+export interface DeployInput {
+  template: string;
+  /** Parameter values given on the command line (`--parameter-overrides`). */
+  parameters?: Record<string, string>;
+  /** Each CodeUri of the template, as written, with the zip the client packaged from it. */
+  artifacts?: Record<string, Uint8Array>;
+}
+
+export interface Change {
+  action: 'Add' | 'Modify' | 'Replace' | 'Remove';
+  logicalId: string;
+  resourceType: string;
+  /** For an alias moved by CodeDeploy: from which version to which. */
+  detail?: string;
+}
+
+export interface DeployResult {
+  stack: StackDoc;
+  changes: Change[];
+}
+
+const MAX_EVENTS = 300;
+const NAME = /^[a-zA-Z][-a-zA-Z0-9]{0,127}$/;
+const TERMINAL = new Set(['Succeeded', 'Failed', 'Stopped']);
+const PLACEHOLDER = '{{resolved when created}}';
+
+const validation = (message: string) => new PlatformError('ValidationError', message);
+
+/**
+ * Stacks from templates, as CloudFormation runs them for SAM: a deploy turns the template into
+ * resources, creates and changes them in dependency order, moves aliases under CodeDeploy's update
+ * policy through a deployment and waits for it, then deletes what the template no longer lists. A
+ * failure undoes the update. The operation is stored at every step, so a restarted server finishes or
+ * undoes it; the stack lives in the store, so every client of the server sees the same one.
+ */
+export class StackService {
+  private readonly locks = new Map<string, Mutex>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly waiters = new Map<string, ((d: DeploymentState) => void)[]>();
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly services: StackServices,
+    controller: DeploymentController,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    controller.onChange((d) => {
+      if (!TERMINAL.has(d.status)) return;
+      const list = this.waiters.get(d.deploymentId);
+      if (!list) return;
+      this.waiters.delete(d.deploymentId);
+      for (const w of list) w(d);
+    });
+  }
+
+  /** Picks up every operation a previous run of the server left unfinished. */
+  async start(): Promise<void> {
+    for (const stack of await this.store.stacks.list()) if (stack.operation) this.launch(stack.name);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const list of this.waiters.values()) for (const w of list) w({ status: 'Stopped' } as DeploymentState);
+    await Promise.allSettled([...this.running]);
+  }
+
+  list(): Promise<StackDoc[]> {
+    return this.store.stacks.list();
+  }
+
+  async get(name: string): Promise<StackDoc> {
+    const stack = await this.store.stacks.get(name);
+    if (!stack) throw validation(`Stack with id ${name} does not exist`);
+    return stack;
+  }
+
+  private lock(name: string): Mutex {
+    let lock = this.locks.get(name);
+    if (!lock) this.locks.set(name, (lock = new Mutex()));
+    return lock;
+  }
+
+  /**
+   * Checks the template and plans the change; when something changes, stores the operation and starts
+   * it. Everything wrong with the template is reported here, before anything is created.
+   */
+  deploy(name: string, input: DeployInput, caller: Caller): Promise<DeployResult> {
+    if (!NAME.test(name)) {
+      throw validation(
+        `Stack name ${JSON.stringify(name)} must start with a letter and contain only letters, digits and hyphens (at most 128).`,
+      );
+    }
+    return this.lock(name).run(async () => {
+      const existing = await this.store.stacks.get(name);
+      if (existing?.operation) {
+        throw validation(`Stack ${name} is in ${existing.status} state and can not be updated.`);
+      }
+      const template = parseOrThrow(input.template);
+      const parameters = parameterValues(template, input.parameters ?? {});
+      const artifacts: Artifacts = {};
+      for (const [uri, zip] of Object.entries(input.artifacts ?? {})) {
+        const sha = codeSha256(zip);
+        await this.store.code.put(sha, zip);
+        artifacts[uri] = { codeSha256: sha };
+      }
+      const now = this.clock.now();
+      const stack: StackDoc = existing ?? {
+        name,
+        stackId: `arn:aws:cloudformation:${caller.region}:${ACCOUNT_ID}:stack/${name}/${uuid()}`,
+        region: caller.region,
+        status: 'CREATE_IN_PROGRESS',
+        createdAt: now,
+        updatedAt: now,
+        parameters: {},
+        resources: {},
+        outputs: [],
+        previousAliasVersions: [],
+        events: [],
+      };
+      const pseudo = pseudoParameters(stack);
+      const sam = templateError(() => transform(template, artifacts, { ...pseudo, ...parameters }));
+      const operation: StackOperation = {
+        kind: existing && Object.keys(existing.resources).length > 0 ? 'update' : 'create',
+        phase: 'apply',
+        startedAt: now,
+        definitions: {},
+        outputs: sam.outputs,
+        conditions: {},
+        mappings: sam.mappings,
+        parameters,
+        before: {},
+        deployments: [],
+      };
+      operation.conditions = templateError(() => evaluateConditions(sam.conditions, { ...pseudo, ...parameters }, sam.mappings));
+      for (const [id, def] of Object.entries(sam.resources)) {
+        if (def.Condition !== undefined && !operation.conditions[def.Condition]) {
+          if (!(def.Condition in operation.conditions))
+            throw new TemplateError([`Resource ${id}: Condition ${def.Condition} is not defined.`]);
+          continue;
+        }
+        operation.definitions[id] = def;
+      }
+      const order = templateError(() =>
+        dependencyOrder(operation.definitions, new Set([...Object.keys(parameters), ...Object.keys(pseudo)])),
+      );
+      operation.definitions = Object.fromEntries(order.map((id) => [id, operation.definitions[id]!]));
+      const changes = templateError(() => this.plan(stack, operation));
+      const outputs = templateError(() => resolveOutputs(stack, operation, true));
+
+      const parametersText = Object.fromEntries(
+        Object.entries(parameters).map(([k, v]) => [k, Array.isArray(v) ? v.map(asText).join(',') : asText(v)]),
+      );
+      if (changes.length === 0 && existing) {
+        if (
+          JSON.stringify(outputs) !== JSON.stringify(existing.outputs) ||
+          JSON.stringify(parametersText) !== JSON.stringify(existing.parameters)
+        ) {
+          existing.outputs = outputs;
+          existing.parameters = parametersText;
+          existing.updatedAt = now;
+          await this.store.stacks.put(existing);
+        }
+        return { stack: existing, changes };
+      }
+      stack.status = operation.kind === 'create' ? 'CREATE_IN_PROGRESS' : 'UPDATE_IN_PROGRESS';
+      stack.reason = undefined;
+      stack.parameters = parametersText;
+      stack.operation = operation;
+      stack.updatedAt = now;
+      this.event(stack, name, 'AWS::CloudFormation::Stack', stack.status, 'User Initiated');
+      await this.store.stacks.put(stack);
+      this.launch(name);
+      return { stack, changes };
+    });
+  }
+
+  /** What a deploy would do: resources to add, change in place, replace and remove. */
+  private plan(stack: StackDoc, op: StackOperation): Change[] {
+    const changes: Change[] = [];
+    const fresh = new Set<string>();
+    const ctx = this.context(stack, op, fresh);
+    for (const [id, def] of Object.entries(op.definitions)) {
+      const current = stack.resources[id];
+      const provisioner = PROVISIONERS[def.Type]!;
+      const props = resolve(def.Properties ?? {}, ctx, `Resource ${id}`) as JsonObject;
+      if (def.UpdatePolicy) resolve(def.UpdatePolicy, ctx, `Resource ${id}: UpdatePolicy`);
+      if (!current) {
+        fresh.add(id);
+        changes.push({ action: 'Add', logicalId: id, resourceType: def.Type });
+      } else if (current.type !== def.Type || needsReplacement(provisioner, current.properties, props)) {
+        fresh.add(id);
+        changes.push({ action: 'Replace', logicalId: id, resourceType: def.Type });
+      } else if (JSON.stringify(current.properties) !== JSON.stringify(props)) {
+        // Attributes of a resource changed in place stay the same; those of a new one are not known yet.
+        const moved = def.Type === 'AWS::Lambda::Alias' && current.properties.FunctionVersion !== props.FunctionVersion;
+        const viaCodeDeploy = moved && isObject(def.UpdatePolicy?.CodeDeployLambdaAliasUpdate ?? null);
+        changes.push({
+          action: 'Modify',
+          logicalId: id,
+          resourceType: def.Type,
+          ...(viaCodeDeploy && {
+            detail: `traffic moves from version ${asText(current.properties.FunctionVersion)} by a CodeDeploy deployment`,
+          }),
+        });
+      }
+    }
+    for (const [id, r] of Object.entries(stack.resources)) {
+      if (!(id in op.definitions))
+        changes.push({ action: 'Remove', logicalId: id, resourceType: r.type, ...(r.retain && { detail: 'retained' }) });
+    }
+    return changes;
+  }
+
+  /** What intrinsics read while resolving: the stack's resources, or placeholders for `pending` ones. */
+  private context(stack: StackDoc, op: StackOperation, pending = new Set<string>()): ResolveContext {
+    return {
+      parameters: { ...pseudoParameters(stack), ...op.parameters },
+      conditions: op.conditions,
+      mappings: op.mappings,
+      ref: (id) =>
+        !(id in op.definitions) ? undefined : pending.has(id) || !stack.resources[id] ? PLACEHOLDER : stack.resources[id].physicalId,
+      getAtt: (id, attr) => {
+        if (!(id in op.definitions)) return undefined;
+        if (pending.has(id) || !stack.resources[id]) return PLACEHOLDER;
+        return stack.resources[id].attributes[attr];
+      },
+    };
+  }
+
+  private launch(name: string): void {
+    const run = this.run(name)
+      .catch((err: unknown) => this.logger.error('stack operation failed unexpectedly', { stack: name, err }))
+      .finally(() => this.running.delete(run));
+    this.running.add(run);
+  }
+
+  /** Carries the stored operation through its phases, storing the stack after every step. */
+  private async run(name: string): Promise<void> {
+    const stack = await this.store.stacks.get(name);
+    const op = stack?.operation;
+    if (!stack || !op) return;
+    const save = () => this.store.stacks.put({ ...stack, updatedAt: this.clock.now() });
+    if (op.phase === 'apply') {
+      try {
+        await this.apply(stack, op, save);
+        op.phase = 'traffic';
+      } catch (err) {
+        // Stopping the server interrupts the apply; the next start carries on from the stored state.
+        if (this.closed) return;
+        op.failure = err instanceof PlatformError || err instanceof TemplateError ? err.message : String(err);
+        this.logger.info('stack operation failed; rolling back', { stack: name, reason: op.failure });
+        op.phase = 'rollback';
+      }
+      await save();
+    }
+    if (op.phase === 'traffic') {
+      const failure = await this.awaitDeployments(op.deployments);
+      if (this.closed) return;
+      if (failure) {
+        op.failure = failure;
+        op.phase = 'rollback';
+      } else op.phase = 'cleanup';
+      await save();
+    }
+    if (op.phase === 'cleanup') await this.cleanup(stack, op, save);
+    else if (op.phase === 'rollback') await this.rollbackOperation(stack, op, save);
+  }
+
+  private provisionContext(stack: StackDoc): ProvisionContext {
+    return { services: this.services, stackName: stack.name, caller: { region: stack.region } };
+  }
+
+  private async apply(stack: StackDoc, op: StackOperation, save: () => Promise<void>): Promise<void> {
+    const ctx = this.context(stack, op);
+    const pctx = this.provisionContext(stack);
+    // Aliases CodeDeploy moves go last, once their hooks and alarms are as the template says.
+    const deferred: (() => Promise<void>)[] = [];
+    for (const [id, def] of Object.entries(op.definitions)) {
+      if (this.closed) throw new Error('the server is stopping');
+      const current = stack.resources[id];
+      const provisioner = PROVISIONERS[def.Type]!;
+      const props = resolve(def.Properties ?? {}, ctx, `Resource ${id}`) as JsonObject;
+      const record = (physicalId: string, attributes: Record<string, string>): StackResource => ({
+        logicalId: id,
+        type: def.Type,
+        physicalId,
+        properties: props,
+        attributes,
+        ...(def.DeletionPolicy === 'Retain' && { retain: true }),
+      });
+      /** Runs one change with its events; `completes: false` leaves it in progress (a deployment runs on). */
+      const step = async (status: string, work: () => Promise<StackResource>, reason?: string, completes = true) => {
+        this.event(stack, id, def.Type, `${status}_IN_PROGRESS`, reason);
+        try {
+          const next = await work();
+          stack.resources[id] = next;
+          if (completes) this.event(stack, id, def.Type, `${status}_COMPLETE`, undefined, next.physicalId);
+        } catch (err) {
+          this.event(stack, id, def.Type, `${status}_FAILED`, (err as Error).message);
+          throw err;
+        } finally {
+          await save();
+        }
+      };
+      if (!current) {
+        op.before[id] = null;
+        await step('CREATE', async () => {
+          const made = await provisioner.create(pctx, id, props);
+          return record(made.physicalId, made.attributes);
+        });
+      } else if (current.type !== def.Type || needsReplacement(provisioner, current.properties, props)) {
+        op.before[id] = current;
+        await step(
+          'UPDATE',
+          async () => {
+            const made = await provisioner.create(pctx, id, props);
+            return record(made.physicalId, made.attributes);
+          },
+          'Requested update requires the creation of a new physical resource; hence creating one.',
+        );
+      } else if (JSON.stringify(current.properties) !== JSON.stringify(props)) {
+        op.before[id] = current;
+        const policy = isObject(def.UpdatePolicy?.CodeDeployLambdaAliasUpdate ?? null);
+        if (def.Type === 'AWS::Lambda::Alias' && policy && current.properties.FunctionVersion !== props.FunctionVersion) {
+          deferred.push(() =>
+            step(
+              'UPDATE',
+              async () => {
+                const resolved = resolve(def.UpdatePolicy!, ctx, `Resource ${id}: UpdatePolicy`) as JsonObject;
+                const d = await this.startDeployment(stack, id, current, props, resolved.CodeDeployLambdaAliasUpdate as JsonObject);
+                op.deployments.push(d);
+                this.event(
+                  stack,
+                  id,
+                  def.Type,
+                  'UPDATE_IN_PROGRESS',
+                  `CodeDeploy deployment ${d.deploymentId} moves ${d.functionName}:${d.alias} from version ${d.fromVersion} to ${d.toVersion}`,
+                );
+                return record(current.physicalId, current.attributes);
+              },
+              undefined,
+              false,
+            ),
+          );
+        } else {
+          await step('UPDATE', async () => {
+            const made = await provisioner.update(pctx, current, props);
+            return record(made.physicalId, made.attributes);
+          });
+        }
+      }
+    }
+    for (const start of deferred) await start();
+  }
+
+  /** The deployment CloudFormation creates for an alias under CodeDeployLambdaAliasUpdate. */
+  private async startDeployment(
+    stack: StackDoc,
+    id: string,
+    current: StackResource,
+    props: JsonObject,
+    policy: JsonObject,
+  ): Promise<AliasDeployment> {
+    const functionName = asText(current.properties.FunctionName);
+    const alias = asText(props.Name);
+    const live = await this.services.functions.getAlias({ region: stack.region }, functionName, alias);
+    const hooks = [
+      ...(policy.BeforeAllowTrafficHook ? [{ BeforeAllowTraffic: asText(policy.BeforeAllowTrafficHook) }] : []),
+      ...(policy.AfterAllowTrafficHook ? [{ AfterAllowTraffic: asText(policy.AfterAllowTrafficHook) }] : []),
+    ];
+    const appSpec = {
+      version: 0.0,
+      Resources: [
+        {
+          [id]: {
+            Type: 'AWS::Lambda::Function',
+            Properties: {
+              Name: functionName,
+              Alias: alias,
+              CurrentVersion: live.functionVersion,
+              TargetVersion: asText(props.FunctionVersion),
+            },
+          },
+        },
+      ],
+      ...(hooks.length > 0 && { Hooks: hooks }),
+    };
+    const deployment = await this.services.codeDeploy.createDeployment({
+      applicationName: asText(policy.ApplicationName),
+      deploymentGroupName: asText(policy.DeploymentGroupName),
+      revision: { revisionType: 'AppSpecContent', appSpecContent: { content: JSON.stringify(appSpec) } },
+      description: `versa deploy of stack ${stack.name}`,
+      creator: 'CloudFormation',
+    });
+    return {
+      logicalId: id,
+      functionName,
+      alias,
+      fromVersion: live.functionVersion,
+      toVersion: asText(props.FunctionVersion),
+      deploymentId: deployment.deploymentId,
+    };
+  }
+
+  /** Waits for each deployment to end; resolves to why the update fails, or undefined when all succeeded. */
+  private async awaitDeployments(deployments: AliasDeployment[]): Promise<string | undefined> {
+    for (const d of deployments) {
+      const end = await this.deploymentEnd(d.deploymentId);
+      if (this.closed) return undefined;
+      if (end.status !== 'Succeeded') {
+        const why = end.errorInformation?.message ?? 'no reason was given';
+        return `Deployment ${d.deploymentId} of ${d.functionName}:${d.alias} ${end.status === 'Stopped' ? 'was stopped' : 'failed'}: ${why.replace(/\.$/, '')}.`;
+      }
+    }
+    return undefined;
+  }
+
+  private async deploymentEnd(id: string): Promise<DeploymentState> {
+    const ended = new Promise<DeploymentState>((resolve) => {
+      const list = this.waiters.get(id) ?? [];
+      list.push(resolve);
+      this.waiters.set(id, list);
+    });
+    const now = await this.services.codeDeploy.getDeployment(id).catch(() => undefined);
+    if (!now)
+      return {
+        status: 'Failed',
+        errorInformation: { code: 'INTERNAL_ERROR', message: `deployment ${id} no longer exists` },
+      } as DeploymentState;
+    if (TERMINAL.has(now.status)) {
+      this.waiters.delete(id);
+      return now;
+    }
+    return ended;
+  }
+
+  /** After a successful update: old and removed resources go, outputs are resolved, the stack settles. */
+  private async cleanup(stack: StackDoc, op: StackOperation, save: () => Promise<void>): Promise<void> {
+    if (op.kind === 'update') stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    const pctx = this.provisionContext(stack);
+    // Replaced resources' old selves, then resources the template no longer lists, newest first.
+    for (const [id, before] of Object.entries(op.before)) {
+      const now = stack.resources[id];
+      if (before && now && before.physicalId !== now.physicalId && !before.retain) await this.remove(pctx, stack, before);
+    }
+    for (const id of Object.keys(stack.resources).reverse()) {
+      if (id in op.definitions) continue;
+      const r = stack.resources[id]!;
+      delete stack.resources[id];
+      if (!r.retain) await this.remove(pctx, stack, r);
+      else this.event(stack, id, r.type, 'DELETE_SKIPPED');
+      await save();
+    }
+    for (const d of op.deployments)
+      this.event(stack, d.logicalId, 'AWS::Lambda::Alias', 'UPDATE_COMPLETE', undefined, stack.resources[d.logicalId]?.physicalId);
+    const moved = op.deployments.map((d) => ({
+      logicalId: d.logicalId,
+      functionName: d.functionName,
+      alias: d.alias,
+      version: d.fromVersion,
+    }));
+    if (moved.length > 0) stack.previousAliasVersions = moved;
+    stack.resources = Object.fromEntries(Object.keys(op.definitions).map((id) => [id, stack.resources[id]!]));
+    stack.outputs = resolveOutputs(stack, op, false);
+    stack.status = op.kind === 'create' ? 'CREATE_COMPLETE' : 'UPDATE_COMPLETE';
+    stack.reason = undefined;
+    delete stack.operation;
+    this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status);
+    await save();
+  }
+
+  /** Puts back what the failed operation changed, deletes what it created, and says why it failed. */
+  private async rollbackOperation(stack: StackDoc, op: StackOperation, save: () => Promise<void>): Promise<void> {
+    stack.status = op.kind === 'create' ? 'ROLLBACK_IN_PROGRESS' : 'UPDATE_ROLLBACK_IN_PROGRESS';
+    stack.reason = op.failure;
+    this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status, op.failure);
+    await save();
+    const pctx = this.provisionContext(stack);
+    for (const id of Object.keys(op.before).reverse()) {
+      const before = op.before[id] ?? null;
+      const now = stack.resources[id];
+      try {
+        if (before === null) {
+          if (now) {
+            delete stack.resources[id];
+            if (!now.retain) await this.remove(pctx, stack, now);
+          }
+        } else if (!now || now.physicalId !== before.physicalId) {
+          if (now && !now.retain) await this.remove(pctx, stack, now);
+          stack.resources[id] = before;
+        } else {
+          // Put the resource's properties back; an alias goes straight back to its version.
+          this.event(stack, id, before.type, 'UPDATE_IN_PROGRESS', 'Rolling back');
+          const provisioner = before.type === 'AWS::Lambda::Alias' ? lambdaAlias : PROVISIONERS[before.type]!;
+          await provisioner.update(pctx, now, before.properties);
+          stack.resources[id] = before;
+          this.event(stack, id, before.type, 'UPDATE_COMPLETE');
+        }
+      } catch (err) {
+        this.event(stack, id, before?.type ?? now?.type ?? '?', 'UPDATE_FAILED', (err as Error).message);
+      }
+      await save();
+    }
+    stack.status = op.kind === 'create' ? 'ROLLBACK_COMPLETE' : 'UPDATE_ROLLBACK_COMPLETE';
+    delete stack.operation;
+    this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status, op.failure);
+    await save();
+  }
+
+  private async remove(pctx: ProvisionContext, stack: StackDoc, r: StackResource): Promise<void> {
+    this.event(stack, r.logicalId, r.type, 'DELETE_IN_PROGRESS');
+    try {
+      await PROVISIONERS[r.type]!.delete(pctx, r);
+      this.event(stack, r.logicalId, r.type, 'DELETE_COMPLETE', undefined, r.physicalId);
+    } catch (err) {
+      // What is already gone (a function's aliases go with it) counts as deleted.
+      const gone = err instanceof PlatformError && /NotFound|DoesNotExist/.test(err.code);
+      this.event(
+        stack,
+        r.logicalId,
+        r.type,
+        gone ? 'DELETE_COMPLETE' : 'DELETE_FAILED',
+        gone ? undefined : (err as Error).message,
+        r.physicalId,
+      );
+    }
+  }
+
+  /**
+   * The manual rollback: stops the stack's running deployments with rollback, or, when none runs, puts
+   * every alias the last deploy moved back on the version it had before. Says what it did.
+   */
+  rollback(
+    name: string,
+  ): Promise<{ stopped: AliasDeployment[]; moved: { functionName: string; alias: string; from: string; to: string }[] }> {
+    return this.lock(name).run(async () => {
+      const stack = await this.get(name);
+      const running = stack.operation?.phase === 'traffic' ? stack.operation.deployments : [];
+      const stopped: AliasDeployment[] = [];
+      for (const d of running) {
+        const state = await this.services.codeDeploy.getDeployment(d.deploymentId);
+        if (TERMINAL.has(state.status)) continue;
+        await this.services.codeDeploy.stopDeployment(d.deploymentId, true);
+        stopped.push(d);
+      }
+      if (stack.operation) {
+        if (stopped.length === 0) throw validation(`Stack ${name} is in ${stack.status} state; wait for it to finish, then roll back.`);
+        return { stopped, moved: [] };
+      }
+      if (stack.previousAliasVersions.length === 0) throw validation(`Stack ${name} has no earlier version to roll back to.`);
+      const caller = { region: stack.region };
+      const moved = [];
+      for (const p of stack.previousAliasVersions) {
+        const alias = await this.services.functions.getAlias(caller, p.functionName, p.alias);
+        if (alias.functionVersion === p.version && !alias.additionalVersionWeights) continue;
+        await this.services.functions.updateAlias(caller, p.functionName, p.alias, {
+          functionVersion: p.version,
+          additionalVersionWeights: {},
+        });
+        moved.push({ functionName: p.functionName, alias: p.alias, from: alias.functionVersion, to: p.version });
+        // The stack now records the alias where it is, so deploying the template again releases it anew.
+        const r = stack.resources[p.logicalId];
+        if (r) r.properties = { ...r.properties, FunctionVersion: p.version };
+        this.event(
+          stack,
+          p.logicalId,
+          'AWS::Lambda::Alias',
+          'UPDATE_COMPLETE',
+          `Rolled back by hand from version ${alias.functionVersion} to ${p.version}`,
+        );
+      }
+      stack.previousAliasVersions = [];
+      stack.updatedAt = this.clock.now();
+      await this.store.stacks.put(stack);
+      return { stopped, moved };
+    });
+  }
+
+  /** Deletes every resource of the stack (newest first), then the stack. */
+  delete(name: string): Promise<void> {
+    return this.lock(name).run(async () => {
+      const stack = await this.get(name);
+      if (stack.operation)
+        throw validation(`Stack ${name} is in ${stack.status} state and can not be deleted; roll it back or wait for it to finish.`);
+      stack.status = 'DELETE_IN_PROGRESS';
+      await this.store.stacks.put(stack);
+      const pctx = this.provisionContext(stack);
+      const failed: string[] = [];
+      for (const r of Object.values(stack.resources).reverse()) {
+        await this.remove(pctx, stack, r);
+        if (stack.events.at(-1)?.status === 'DELETE_FAILED') failed.push(`${r.logicalId}: ${stack.events.at(-1)!.reason ?? ''}`);
+      }
+      if (failed.length > 0) {
+        stack.status = 'UPDATE_COMPLETE';
+        await this.store.stacks.put(stack);
+        throw validation(`Stack ${name} could not delete ${failed.join('; ')}`);
+      }
+      await this.store.stacks.delete(name);
+    });
+  }
+
+  private event(stack: StackDoc, logicalId: string, resourceType: string, status: string, reason?: string, physicalId?: string): void {
+    stack.events.push({
+      timestamp: this.clock.now(),
+      logicalId,
+      resourceType,
+      status,
+      ...(reason && { reason }),
+      ...(physicalId && { physicalId }),
+    });
+    if (stack.events.length > MAX_EVENTS) stack.events.splice(0, stack.events.length - MAX_EVENTS);
+  }
+}
+
+function parseOrThrow(text: string): JsonObject {
+  if (typeof text !== 'string' || text.trim() === '') throw validation('A template body is required.');
+  return templateError(() => parseTemplate(text));
+}
+
+/** Runs a step that reports template problems, turning them into one ValidationError. */
+function templateError<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (err) {
+    if (err instanceof TemplateError) throw new PlatformError('ValidationError', err.message);
+    throw err;
+  }
+}
+
+function pseudoParameters(stack: StackDoc): Record<string, Json> {
+  return {
+    'AWS::Region': stack.region,
+    'AWS::AccountId': ACCOUNT_ID,
+    'AWS::StackName': stack.name,
+    'AWS::StackId': stack.stackId,
+    'AWS::Partition': 'aws',
+    'AWS::URLSuffix': 'amazonaws.com',
+    'AWS::NotificationARNs': [],
+  };
+}
+
+const PARAMETER_TYPES = new Set(['String', 'Number', 'CommaDelimitedList', 'List<Number>']);
+
+/** The template's parameters with their values: overrides, else defaults; checked as CloudFormation does. */
+export function parameterValues(template: JsonObject, overrides: Record<string, string>): Record<string, Json> {
+  const declared = isObject(template.Parameters ?? null) ? (template.Parameters as JsonObject) : {};
+  const problems: string[] = [];
+  for (const key of Object.keys(overrides)) {
+    if (!(key in declared)) problems.push(`Parameters: [${key}] do not exist in the template`);
+  }
+  const missing: string[] = [];
+  const values: Record<string, Json> = {};
+  for (const [key, spec] of Object.entries(declared)) {
+    if (!isObject(spec)) {
+      problems.push(`Parameter ${key} must be a mapping.`);
+      continue;
+    }
+    const type = typeof spec.Type === 'string' ? spec.Type : 'String';
+    if (!PARAMETER_TYPES.has(type)) problems.push(`Parameter ${key}: type ${type} is not supported by Versa.`);
+    const raw = overrides[key] ?? (spec.Default === undefined ? undefined : asText(spec.Default));
+    if (raw === undefined) {
+      missing.push(key);
+      continue;
+    }
+    const allowed = Array.isArray(spec.AllowedValues) ? spec.AllowedValues.map(String) : undefined;
+    if (allowed && !allowed.includes(raw)) problems.push(`Parameter '${key}' must be one of AllowedValues`);
+    if (typeof spec.AllowedPattern === 'string' && !new RegExp(`^(?:${spec.AllowedPattern})$`).test(raw)) {
+      problems.push(`Parameter '${key}' must match pattern ${spec.AllowedPattern}`);
+    }
+    if (
+      (type === 'Number' && (raw.trim() === '' || Number.isNaN(Number(raw)))) ||
+      (type === 'List<Number>' && raw.split(',').some((n) => Number.isNaN(Number(n))))
+    ) {
+      problems.push(`Parameter '${key}' must be a number`);
+    }
+    values[key] = type === 'CommaDelimitedList' || type === 'List<Number>' ? raw.split(',').map((s) => s.trim()) : raw;
+  }
+  if (missing.length > 0) problems.push(`Parameters: [${missing.join(', ')}] must have values`);
+  if (problems.length > 0) throw new PlatformError('ValidationError', problems.join('; '));
+  return values;
+}
+
+function evaluateConditions(conditions: JsonObject, parameters: Record<string, Json>, mappings: JsonObject): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  const visiting = new Set<string>();
+  const ctx: ResolveContext = {
+    parameters,
+    mappings,
+    conditions: new Proxy(out, {
+      get: (_t, name: string) => evaluate(name),
+      has: (_t, name: string) => name in conditions,
+    }),
+    ref: () => undefined,
+    getAtt: () => undefined,
+  };
+  const evaluate = (name: string): boolean | undefined => {
+    if (name in out) return out[name];
+    if (!(name in conditions)) return undefined;
+    if (visiting.has(name)) throw new TemplateError([`Condition ${name} refers to itself.`]);
+    visiting.add(name);
+    out[name] = evaluateCondition(conditions[name]!, ctx, `Condition ${name}`);
+    return out[name];
+  };
+  for (const name of Object.keys(conditions)) evaluate(name);
+  return out;
+}
+
+/** Resources ordered so that each comes after everything it refers to; unknown names and cycles are errors. */
+function dependencyOrder(definitions: Record<string, ResourceDefinition>, names: Set<string>): string[] {
+  const problems: string[] = [];
+  const deps = new Map<string, string[]>();
+  for (const [id, def] of Object.entries(definitions)) {
+    if (!PROVISIONERS[def.Type]) problems.push(`Resource ${id}: type ${def.Type} is not supported by Versa.`);
+    // UpdatePolicy is read only when the alias is moved, after every other resource is in place; its
+    // hooks may themselves refer to the alias, which is no cycle.
+    const refs = references(def.Properties ?? {});
+    if (def.UpdatePolicy) {
+      for (const r of references(def.UpdatePolicy)) {
+        if (!(r in definitions) && !names.has(r))
+          problems.push(`Resource ${id}: UpdatePolicy refers to ${r}, which is not a parameter or resource of the template.`);
+      }
+    }
+    const dependsOn = def.DependsOn === undefined ? [] : Array.isArray(def.DependsOn) ? def.DependsOn : [def.DependsOn];
+    const list: string[] = [];
+    for (const r of [...refs, ...dependsOn]) {
+      if (r === 'AWS::NoValue' || names.has(r)) continue;
+      if (!(r in definitions)) problems.push(`Resource ${id} refers to ${r}, which is not a parameter or resource of the template.`);
+      else if (r !== id) list.push(r);
+    }
+    deps.set(id, list);
+  }
+  if (problems.length > 0) throw new TemplateError(problems);
+  const order: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (id: string, path: string[]) => {
+    if (state.get(id) === 'done') return;
+    if (state.get(id) === 'visiting')
+      throw new TemplateError([`Circular dependency between resources: ${[...path.slice(path.indexOf(id)), id].join(' → ')}`]);
+    state.set(id, 'visiting');
+    for (const d of deps.get(id) ?? []) visit(d, [...path, id]);
+    state.set(id, 'done');
+    order.push(id);
+  };
+  for (const id of deps.keys()) visit(id, []);
+  return order;
+}
+
+function resolveOutputs(stack: StackDoc, op: StackOperation, preview: boolean): StackDoc['outputs'] {
+  const ctx: ResolveContext = {
+    parameters: { ...pseudoParameters(stack), ...op.parameters },
+    conditions: op.conditions,
+    mappings: op.mappings,
+    ref: (id) => (id in op.definitions ? (stack.resources[id]?.physicalId ?? (preview ? PLACEHOLDER : undefined)) : undefined),
+    getAtt: (id, attr) =>
+      id in op.definitions ? (stack.resources[id]?.attributes[attr] ?? (preview ? PLACEHOLDER : undefined)) : undefined,
+  };
+  const out: StackDoc['outputs'] = [];
+  for (const [key, o] of Object.entries(op.outputs)) {
+    if (o.Condition !== undefined && !op.conditions[o.Condition]) continue;
+    const value = resolve(o.Value, ctx, `Output ${key}`);
+    const description = o.Description === undefined ? undefined : resolve(o.Description, ctx, `Output ${key}`);
+    out.push({
+      key,
+      value: typeof value === 'string' ? value : JSON.stringify(value),
+      ...(typeof description === 'string' && { description }),
+    });
+  }
+  return out;
+}
+
+export type { StackStatus };

@@ -1,0 +1,315 @@
+/**
+ * The stack API behind `versa deploy`, driven over HTTP against a real server: removal of resources a
+ * template drops, one operation per stack, a restart in the middle of a canary, failures while
+ * creating, intrinsic errors, an explicit API with Globals, Parameters and Conditions.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { GetAliasCommand, GetFunctionCommand, InvokeCommand, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { payloadOf, startTestServer, zipOf, type TestServer } from './harness.js';
+
+let t: TestServer;
+
+before(async () => {
+  t = await startTestServer({ timeScale: 120 });
+});
+
+after(async () => {
+  await t.close();
+});
+
+interface Stack {
+  status: string;
+  reason?: string;
+  outputs: { key: string; value: string }[];
+  resources: Record<string, { type: string; physicalId: string }>;
+  operation?: { phase: string; deployments: { deploymentId: string }[] };
+}
+
+async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${t.url}${path}`, {
+    method,
+    ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+function handler(message: string): string {
+  return `exports.handler = async () => ({ statusCode: 200, body: JSON.stringify({ message: ${JSON.stringify(message)} }) });`;
+}
+
+const code = (message: string) => Buffer.from(zipOf({ 'index.js': handler(message) })).toString('base64');
+
+async function deploy(name: string, template: string, artifacts: Record<string, string>, parameters: Record<string, string> = {}) {
+  return call('POST', `/_versa/api/stacks/${name}/deploy`, { template, artifacts, parameters });
+}
+
+async function stackOf(name: string): Promise<Stack> {
+  const { status, json } = await call('GET', `/_versa/api/stacks/${name}`);
+  assert.equal(status, 200, JSON.stringify(json));
+  return json.stack as Stack;
+}
+
+/** Waits (bounded) until the stack has no operation in flight, and returns it. */
+async function settled(name: string, limitMs = 30_000): Promise<Stack> {
+  const end = Date.now() + limitMs;
+  for (;;) {
+    const stack = await stackOf(name);
+    if (!stack.operation) return stack;
+    if (Date.now() > end) throw new Error(`stack ${name} still ${stack.status} after ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const TWO_FUNCTIONS = (type: string, withHelper: boolean) => `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Main:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: stack-main
+      CodeUri: main/
+      Handler: index.handler
+      Runtime: nodejs20.x
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: ${type}
+${
+  withHelper
+    ? `  Helper:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: stack-helper
+      CodeUri: main/
+      Handler: index.handler
+      Runtime: nodejs20.x
+`
+    : ''
+}`;
+
+test('a resource the template no longer lists is deleted on the next deploy', async () => {
+  const first = await deploy('removal', TWO_FUNCTIONS('AllAtOnce', true), { 'main/': code('one') });
+  assert.equal(first.status, 200, JSON.stringify(first.json));
+  assert.equal((await settled('removal')).status, 'CREATE_COMPLETE');
+  await t.lambda.send(new GetFunctionCommand({ FunctionName: 'stack-helper' }));
+
+  const second = await deploy('removal', TWO_FUNCTIONS('AllAtOnce', false), { 'main/': code('one') });
+  const changes = second.json.changes as { action: string; logicalId: string }[];
+  assert.deepEqual(changes.map((c) => `${c.action} ${c.logicalId}`).sort(), ['Remove Helper', 'Remove HelperRole']);
+  const stack = await settled('removal');
+  assert.equal(stack.status, 'UPDATE_COMPLETE');
+  assert.equal(stack.resources.Helper, undefined);
+  await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: 'stack-helper' })), { name: 'ResourceNotFoundException' });
+  // The function that stays is untouched.
+  assert.equal((await t.lambda.send(new GetAliasCommand({ FunctionName: 'stack-main', Name: 'live' }))).FunctionVersion, '1');
+  assert.equal((await call('DELETE', '/_versa/api/stacks/removal')).status, 200);
+});
+
+test('a stack takes one operation at a time, and a restart in the middle of a canary finishes it', async () => {
+  await deploy('resume', TWO_FUNCTIONS('Canary10Percent10Minutes', false), { 'main/': code('v1') });
+  assert.equal((await settled('resume')).status, 'CREATE_COMPLETE');
+
+  const update = await deploy('resume', TWO_FUNCTIONS('Canary10Percent10Minutes', false), { 'main/': code('v2') });
+  assert.equal(update.status, 200, JSON.stringify(update.json));
+  // Wait for the canary: 10% on version 2.
+  const end = Date.now() + 15_000;
+  for (;;) {
+    const alias = await t.lambda.send(new GetAliasCommand({ FunctionName: 'stack-main', Name: 'live' }));
+    if (alias.RoutingConfig?.AdditionalVersionWeights?.['2'] === 0.1) break;
+    assert.ok(Date.now() < end, 'the canary never started');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const busy = await deploy('resume', TWO_FUNCTIONS('AllAtOnce', false), { 'main/': code('v3') });
+  assert.equal(busy.status, 400);
+  assert.equal(busy.json.message, 'Stack resume is in UPDATE_IN_PROGRESS state and can not be updated.');
+
+  await t.restart();
+  const stack = await settled('resume');
+  assert.equal(stack.status, 'UPDATE_COMPLETE', stack.reason);
+  const alias = await t.lambda.send(new GetAliasCommand({ FunctionName: 'stack-main', Name: 'live' }));
+  assert.equal(alias.FunctionVersion, '2');
+  assert.equal(alias.RoutingConfig?.AdditionalVersionWeights, undefined);
+  const out = await t.lambda.send(new InvokeCommand({ FunctionName: 'stack-main:live' }));
+  assert.deepEqual(JSON.parse((payloadOf(out) as { body: string }).body), { message: 'v2' });
+  assert.equal((await call('DELETE', '/_versa/api/stacks/resume')).status, 200);
+});
+
+test('a resource the platform refuses while creating rolls the whole stack back', async () => {
+  const template = `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Good:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: stack-good
+      CodeUri: main/
+      Handler: index.handler
+      Runtime: nodejs20.x
+  Bad:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: stack-bad
+      CodeUri: main/
+      Handler: index.handler
+      Runtime: cobol85
+      Environment:
+        Variables:
+          GOOD: !GetAtt Good.Arn
+`;
+  const res = await deploy('failing', template, { 'main/': code('x') });
+  assert.equal(res.status, 200, JSON.stringify(res.json));
+  const stack = await settled('failing');
+  assert.equal(stack.status, 'ROLLBACK_COMPLETE');
+  assert.match(stack.reason ?? '', /cobol85/);
+  assert.deepEqual(stack.resources, {});
+  const names = ((await t.lambda.send(new ListFunctionsCommand({}))).Functions ?? []).map((f) => f.FunctionName);
+  assert.ok(!names.includes('stack-good') && !names.includes('stack-bad'), `left behind: ${names.join(', ')}`);
+  // A stack that never got created can be deployed again once the template is fixed.
+  const fixed = await deploy('failing', template.replace('cobol85', 'nodejs20.x'), { 'main/': code('x') });
+  assert.equal(fixed.status, 200);
+  assert.equal((await settled('failing')).status, 'CREATE_COMPLETE');
+  assert.equal((await call('DELETE', '/_versa/api/stacks/failing')).status, 200);
+});
+
+test('a reference to a missing resource is refused before anything is created, naming the resource', async () => {
+  const template = `
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: stack-dangling
+      CodeUri: main/
+      Handler: index.handler
+      Runtime: nodejs20.x
+      Environment:
+        Variables:
+          OTHER: !GetAtt Missing.Arn
+`;
+  const res = await deploy('dangling', template, { 'main/': code('x') });
+  assert.equal(res.status, 400);
+  assert.equal(res.json.message, 'Resource Fn refers to Missing, which is not a parameter or resource of the template.');
+  assert.equal((await call('GET', '/_versa/api/stacks/dangling')).status, 400);
+  await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: 'stack-dangling' })), { name: 'ResourceNotFoundException' });
+});
+
+test('an explicit API with Globals, Parameters and Conditions serves the function at its stage', async () => {
+  const template = `
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage:
+    Type: String
+    AllowedValues: [dev, prod]
+    Default: dev
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
+Globals:
+  Function:
+    Runtime: nodejs20.x
+    Handler: index.handler
+    Environment:
+      Variables:
+        STAGE: !Ref Stage
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: !Ref Stage
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: !Sub 'stack-api-\${Stage}'
+      CodeUri: main/
+      MemorySize: !If [IsProd, 512, 128]
+      Events:
+        Get:
+          Type: Api
+          Properties:
+            RestApiId: !Ref Api
+            Path: /items/{id}
+            Method: get
+Outputs:
+  Url:
+    Value: !Sub 'https://\${Api}.execute-api.\${AWS::Region}.amazonaws.com/\${Stage}/items/'
+  Memory:
+    Condition: IsProd
+    Value: big
+`;
+  const bad = await deploy('api', template, { 'main/': code('x') }, { Stage: 'qa' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.message as string, /Parameter 'Stage' must be one of AllowedValues/);
+
+  const res = await deploy('api', template, { 'main/': code('from the api') }, { Stage: 'prod' });
+  assert.equal(res.status, 200, JSON.stringify(res.json));
+  const stack = await settled('api');
+  assert.equal(stack.status, 'CREATE_COMPLETE', stack.reason);
+  const fn = (await t.lambda.send(new GetFunctionCommand({ FunctionName: 'stack-api-prod' }))).Configuration!;
+  assert.equal(fn.MemorySize, 512);
+  assert.deepEqual(fn.Environment?.Variables, { STAGE: 'prod' });
+  assert.deepEqual(
+    stack.outputs.map((o) => o.key),
+    ['Url', 'Memory'],
+  );
+  const m = /^https:\/\/([a-z0-9]+)\.execute-api\.us-east-1\.amazonaws\.com\/prod\/items\/$/.exec(stack.outputs[0]!.value);
+  assert.ok(m, stack.outputs[0]!.value);
+  const answer = await fetch(`${t.url}/restapis/${m[1]}/prod/_user_request_/items/42`);
+  assert.equal(answer.status, 200);
+  assert.deepEqual(await answer.json(), { message: 'from the api' });
+  assert.equal((await call('DELETE', '/_versa/api/stacks/api')).status, 200);
+  assert.notEqual((await fetch(`${t.url}/restapis/${m[1]}/prod/_user_request_/items/42`)).status, 200);
+});
+
+test('a DeploymentPreference may name a custom config the template declares', async () => {
+  const template = (message: string) => `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  HalfAndHalf:
+    Type: AWS::CodeDeploy::DeploymentConfig
+    Properties:
+      ComputePlatform: Lambda
+      TrafficRoutingConfig:
+        Type: TimeBasedLinear
+        TimeBasedLinear:
+          LinearPercentage: 50
+          LinearInterval: 1
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: stack-custom
+      CodeUri: main/
+      Handler: index.handler
+      Runtime: nodejs20.x
+      Description: ${message}
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: !Ref HalfAndHalf
+`;
+  await deploy('custom', template('one'), { 'main/': code('one') });
+  assert.equal((await settled('custom')).status, 'CREATE_COMPLETE');
+  // A description change alone publishes nothing (SAM's rule), so nothing moves.
+  const same = await deploy('custom', template('two'), { 'main/': code('one') });
+  assert.deepEqual(
+    (same.json.changes as { action: string; logicalId: string }[]).map((c) => `${c.action} ${c.logicalId}`),
+    ['Modify Fn'],
+  );
+  assert.equal((await settled('custom')).status, 'UPDATE_COMPLETE');
+  const moved = await deploy('custom', template('two'), { 'main/': code('two') });
+  assert.equal(moved.status, 200);
+  const stack = await settled('custom');
+  assert.equal(stack.status, 'UPDATE_COMPLETE', stack.reason);
+  const config = stack.resources.HalfAndHalf!.physicalId;
+  const { json } = await call('GET', '/_versa/api/stacks/custom');
+  const events = (json.stack as { events: { logicalId: string; reason?: string }[] }).events;
+  const started = events.find((e) => e.logicalId === 'FnAliaslive' && /CodeDeploy deployment d-/.test(e.reason ?? ''));
+  assert.ok(started, 'no deployment moved the alias');
+  const id = /(d-[A-Z0-9]+)/.exec(started.reason!)![1]!;
+  const res = await fetch(t.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'CodeDeploy_20141006.GetDeployment' },
+    body: JSON.stringify({ deploymentId: id }),
+  });
+  const info = ((await res.json()) as { deploymentInfo: { deploymentConfigName: string; status: string } }).deploymentInfo;
+  assert.equal(info.deploymentConfigName, config);
+  assert.equal(info.status, 'Succeeded');
+  assert.equal((await t.lambda.send(new GetAliasCommand({ FunctionName: 'stack-custom', Name: 'live' }))).FunctionVersion, '2');
+  assert.equal((await call('DELETE', '/_versa/api/stacks/custom')).status, 200);
+});

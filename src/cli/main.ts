@@ -7,6 +7,7 @@ import { logsCommand } from './logs.js';
 import { alarmsCommand } from './alarms.js';
 import { deploymentsCommand } from './deployments.js';
 import { deleteCommand, deployCommand, rollbackCommand, stacksCommand } from './stacks.js';
+import { demoCommand } from './demo.js';
 
 const USAGE = `Usage: versa <command> [options]
 
@@ -43,6 +44,9 @@ Commands:
                               the last deploy found them
   delete --stack-name NAME    Delete a stack and everything it created
   stacks                      List stacks with their status and outputs
+  demo                        Play the tutorials on a throwaway server at --time-scale 60; watch in the console
+      --keep                    keep the server running afterwards (Ctrl-C to stop)
+      --port N                  port of the demo server (default 4566; 0 for any free port)
   help                        Show this help
 
 Commands that talk to a server take --endpoint-url (default $AWS_ENDPOINT_URL or http://127.0.0.1:4566).
@@ -74,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
       return deleteCommand(rest);
     case 'stacks':
       return stacksCommand(rest);
+    case 'demo':
+      return demoCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -17,6 +17,7 @@ import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
 import { frontDoor } from '../api/front-door.js';
 import { stacksApi } from '../api/versa/stacks.js';
 import type { Options } from '../config/options.js';
+import { consoleEndpoints } from '../console/console-endpoints.js';
 import { CodeDeployService } from '../deploy/code-deploy-service.js';
 import { DeploymentController } from '../deploy/deployment-controller.js';
 import { GatewayDataPlane } from '../gateway/data-plane.js';
@@ -148,9 +149,11 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const stacks = new StackService(store, { functions, restApis, alarms, codeDeploy }, deployments, clock, logger);
   const stackApi = stacksApi({ stacks, logger });
 
+  const web = consoleEndpoints({ registry, restApis, deployments, alarms, clock, timeScale: options.timeScale });
   const versa: ApiHandler = async (req) => {
     const answered = await stackApi(req);
     if (answered) return answered;
+    if (web.owns(req)) return web.handle(req);
     if (req.method === 'GET' && req.path === '/_versa/health') {
       return jsonResponse(200, { status: 'ok', timeScale: options.timeScale, environments: environments.stats() });
     }
@@ -230,6 +233,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      web.close();
       await stacks.close();
       await deployments.close();
       await environments.close();

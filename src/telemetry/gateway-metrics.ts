@@ -3,6 +3,8 @@ import type { MetricSeries, Metrics } from './metrics.js';
 export interface ApiRequestRecord {
   apiName: string;
   stage: string;
+  /** Served by the stage's canary: also counted under the stage `{stage}/Canary`, as API Gateway does. */
+  canary?: boolean;
   status: number;
   latencyMs: number;
   integrationLatencyMs: number | undefined;
@@ -25,7 +27,10 @@ export interface ApiCounters {
   latencySumMs: number;
 }
 
-/** Publishes `AWS/ApiGateway` metrics per request under {ApiName} and {ApiName, Stage}. */
+/**
+ * Publishes `AWS/ApiGateway` metrics per request under {ApiName} and {ApiName, Stage}; a canary request
+ * is counted under {ApiName, Stage: `{stage}/Canary`} as well, so base and canary can be told apart.
+ */
 export class GatewayMetrics {
   private readonly handles = new Map<string, Handles>();
   private readonly counters = new Map<string, ApiCounters>();
@@ -38,8 +43,9 @@ export class GatewayMetrics {
   record(r: ApiRequestRecord): void {
     if (!this.enabled) return;
     const key = `${r.apiName}\u0000${r.stage}`;
-    let h = this.handles.get(key);
-    if (!h) this.handles.set(key, (h = this.handlesFor(r.apiName, r.stage)));
+    const handleKey = r.canary ? `${key}\u0000canary` : key;
+    let h = this.handles.get(handleKey);
+    if (!h) this.handles.set(handleKey, (h = this.handlesFor(r.apiName, r.stage, r.canary === true)));
     let c = this.counters.get(key);
     if (!c)
       this.counters.set(key, (c = { apiName: r.apiName, stage: r.stage, count: 0, clientErrors: 0, serverErrors: 0, latencySumMs: 0 }));
@@ -61,8 +67,9 @@ export class GatewayMetrics {
     return [...this.counters.values()].map((c) => ({ ...c }));
   }
 
-  private handlesFor(apiName: string, stage: string): Handles {
+  private handlesFor(apiName: string, stage: string, canary: boolean): Handles {
     const sets: Record<string, string>[] = [{ ApiName: apiName }, { ApiName: apiName, Stage: stage }];
+    if (canary) sets.push({ ApiName: apiName, Stage: `${stage}/Canary` });
     const series = (name: string, unit: string) => sets.map((dims) => this.metrics.series('AWS/ApiGateway', name, dims, { unit }));
     return {
       count: series('Count', 'Count'),

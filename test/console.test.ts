@@ -1,0 +1,348 @@
+/**
+ * The console in a real browser (Debian's Chromium through playwright-core) against a real server whose
+ * clock runs 60 times faster: the walks of the tutorials taken with clicks, each checked against what
+ * the AWS APIs then say. Screenshots of every page land in test-results/screenshots/.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  APIGatewayClient,
+  CreateDeploymentCommand as CreateApiDeploymentCommand,
+  CreateRestApiCommand,
+  GetResourcesCommand,
+  GetStageCommand,
+  PutIntegrationCommand,
+  PutIntegrationResponseCommand,
+  PutMethodCommand,
+  PutMethodResponseCommand,
+} from '@aws-sdk/client-api-gateway';
+import { CloudWatchClient, GetMetricStatisticsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CodeDeployClient,
+  CreateApplicationCommand,
+  CreateDeploymentCommand,
+  CreateDeploymentGroupCommand,
+  GetDeploymentCommand,
+} from '@aws-sdk/client-codedeploy';
+import { CreateAliasCommand, GetAliasCommand, InvokeCommand, UpdateAliasCommand, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
+import { eventually, launchBrowser, screenshot, type TestBrowser } from './browser.js';
+import { createFunction, startTestServer, zipOf, type TestServer } from './harness.js';
+
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+describe('the console in a browser', () => {
+  let t: TestServer;
+  let browser: TestBrowser;
+  before(async () => {
+    t = await startTestServer({ timeScale: 60 });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('function page: create a function, publish two versions, alias them 50/50, and the invoke panel sees both', async () => {
+    const page = await browser.page();
+    await page.goto(`${t.url}/_versa/`);
+    await page.getByRole('button', { name: 'Create function' }).click();
+    const form = page.getByRole('form', { name: 'Create function' });
+    await form.getByLabel('Name').fill('clicked');
+    await form.getByLabel('Code').fill('export const handler = async () => "one";\n');
+    await form.getByRole('button', { name: 'Create function' }).click();
+    await page.waitForURL(/#\/functions\/clicked$/);
+    await page.getByRole('heading', { name: 'clicked', level: 1 }).waitFor();
+
+    const publish = page.getByRole('form', { name: 'Publish version' });
+    await publish.getByLabel("New version's description").fill('the first');
+    await publish.getByRole('button', { name: 'Publish version' }).click();
+    await page.getByText('Published version 1').waitFor();
+
+    await page.getByRole('button', { name: 'Edit code' }).click();
+    await page.getByLabel('Contents of index.mjs').fill('export const handler = async () => "two";\n');
+    await page.getByRole('button', { name: 'Save to $LATEST' }).click();
+    await page.getByText('Saved. Publish a version to freeze it.').waitFor();
+    await publish.getByRole('button', { name: 'Publish version' }).click();
+    await page.getByText('Published version 2').waitFor();
+    await page.getByRole('cell', { name: 'the first' }).waitFor();
+
+    await page.getByRole('button', { name: 'Create alias' }).click();
+    const create = page.getByRole('form', { name: 'Create alias' });
+    await create.getByLabel('Alias name').fill('live');
+    await create.getByLabel(/^Version/).selectOption('1');
+    await create.getByRole('button', { name: 'Create alias' }).click();
+    await page.getByRole('img', { name: 'alias live: v1 100%' }).waitFor();
+
+    // The API's own validation message comes back for a weight it refuses, and nothing changes.
+    await page.getByRole('button', { name: 'Edit live' }).click();
+    const edit = page.getByRole('form', { name: 'Edit alias live' });
+    await edit.getByLabel('Additional version').selectOption('2');
+    await edit.getByLabel('Its weight (0–1)').fill('1.5');
+    await edit.getByRole('button', { name: 'Save live' }).click();
+    await edit.getByRole('alert').filter({ hasText: 'Member must have value less than or equal to 1.0' }).waitFor();
+    assert.deepEqual((await t.lambda.send(new GetAliasCommand({ FunctionName: 'clicked', Name: 'live' }))).RoutingConfig, undefined);
+
+    await edit.getByLabel('Its weight (0–1)').fill('0.5');
+    await edit.getByRole('button', { name: 'Save live' }).click();
+    await page.getByRole('img', { name: 'alias live: v1 50%, v2 50%' }).waitFor();
+    const alias = await t.lambda.send(new GetAliasCommand({ FunctionName: 'clicked', Name: 'live' }));
+    assert.equal(alias.FunctionVersion, '1');
+    assert.deepEqual(alias.RoutingConfig?.AdditionalVersionWeights, { '2': 0.5 });
+
+    const invoke = page.getByRole('form', { name: 'Invoke' });
+    await invoke.getByLabel('Qualifier').selectOption('live');
+    await invoke.getByLabel('Invocations').fill('40');
+    await invoke.getByRole('button', { name: 'Invoke' }).click();
+    await page.getByText('40 invocations by executed version').waitFor();
+    const counts = await page.locator('.split-counts').innerText();
+    const served = (v: string) => Number(new RegExp(`version ${v}: (\\d+)`).exec(counts)?.[1] ?? 0);
+    assert.equal(served('1') + served('2'), 40, counts);
+    assert.ok(served('1') > 0 && served('2') > 0, `both versions should have run: ${counts}`);
+    const executed = await page.locator('.executed-version').innerText();
+    assert.ok(['1', '2'].includes(executed), executed);
+
+    // One invocation shows the answer and the log tail.
+    await invoke.getByLabel('Invocations').fill('1');
+    await invoke.getByLabel('Qualifier').selectOption('1');
+    await invoke.getByRole('button', { name: 'Invoke' }).click();
+    await page.getByLabel('Response').filter({ hasText: '"one"' }).waitFor();
+    await page.locator('.executed-version', { hasText: /^1$/ }).waitFor();
+    await page.locator('pre.log').filter({ hasText: 'REPORT RequestId' }).first().waitFor();
+    // A change made elsewhere (here, the SDK) shows on the open page without a reload.
+    await t.lambda.send(
+      new UpdateAliasCommand({
+        FunctionName: 'clicked',
+        Name: 'live',
+        FunctionVersion: '2',
+        RoutingConfig: { AdditionalVersionWeights: {} },
+      }),
+    );
+    await page.getByRole('img', { name: 'alias live: v2 100%' }).waitFor();
+    // The metrics charts appear once CloudWatch has the invocations.
+    await page.getByText('Invocations per minute').waitFor();
+    await screenshot(page, 'function');
+    await page.setViewportSize({ width: 420, height: 800 });
+    await screenshot(page, 'function-narrow');
+    await page.close();
+  });
+
+  it('API page: deploy a canary, move its slider to 50%, and promote it', async () => {
+    const apigw = new APIGatewayClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    try {
+      const api = await apigw.send(new CreateRestApiCommand({ name: 'SliderApi' }));
+      const apiId = api.id!;
+      const root = (await apigw.send(new GetResourcesCommand({ restApiId: apiId }))).items![0]!.id!;
+      await apigw.send(new PutMethodCommand({ restApiId: apiId, resourceId: root, httpMethod: 'GET', authorizationType: 'NONE' }));
+      const mock = async (said: string) => {
+        await apigw.send(
+          new PutIntegrationCommand({
+            restApiId: apiId,
+            resourceId: root,
+            httpMethod: 'GET',
+            type: 'MOCK',
+            requestTemplates: { 'application/json': '{"statusCode": 200}' },
+          }),
+        );
+        await apigw.send(
+          new PutIntegrationResponseCommand({
+            restApiId: apiId,
+            resourceId: root,
+            httpMethod: 'GET',
+            statusCode: '200',
+            selectionPattern: '',
+            responseTemplates: { 'application/json': `"${said}"` },
+          }),
+        );
+      };
+      await apigw.send(new PutMethodResponseCommand({ restApiId: apiId, resourceId: root, httpMethod: 'GET', statusCode: '200' }));
+      await mock('base');
+      const base = await apigw.send(new CreateApiDeploymentCommand({ restApiId: apiId, stageName: 'prod', description: 'base' }));
+      await mock('canary');
+
+      const page = await browser.page();
+      await page.goto(`${t.url}/_versa/#/apis/${apiId}`);
+      await page.getByRole('heading', { name: 'Stage prod' }).waitFor();
+      const deploy = page.getByRole('form', { name: 'Deploy the API' });
+      await deploy.getByLabel('Description').fill('the canary');
+      await deploy.getByLabel('As a canary of the stage').check();
+      await deploy.getByLabel('Canary share (%)').fill('10');
+      await deploy.getByRole('button', { name: 'Deploy' }).click();
+      const slider = page.getByRole('slider', { name: 'Canary share' });
+      await slider.waitFor();
+      assert.equal(await slider.inputValue(), '10');
+      const canaryId = (await apigw.send(new GetStageCommand({ restApiId: apiId, stageName: 'prod' }))).canarySettings?.deploymentId;
+      assert.ok(canaryId && canaryId !== base.id);
+
+      await slider.fill('50');
+      const half = await eventually(
+        () => apigw.send(new GetStageCommand({ restApiId: apiId, stageName: 'prod' })),
+        (s) => s.canarySettings?.percentTraffic === 50,
+      );
+      assert.equal(half.canarySettings?.percentTraffic, 50);
+      await page.getByRole('img', { name: 'stage prod traffic: base 50%, canary 50%' }).waitFor();
+
+      // Requests through the stage reach both deployments and show up in the stage's charts.
+      const said = { base: 0, canary: 0 };
+      for (let i = 0; i < 40; i++) {
+        const text = await (await fetch(`${t.url}/restapis/${apiId}/prod/_user_request_/`)).text();
+        if (text.includes('canary')) said.canary++;
+        else if (text.includes('base')) said.base++;
+      }
+      assert.ok(said.base > 0 && said.canary > 0, JSON.stringify(said));
+      // The canary's requests are counted under the stage `prod/Canary` as well, which the charts split on.
+      const cloudwatch = new CloudWatchClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+      const count = async (stage: string) => {
+        const now = t.server.services.clock.now();
+        const out = await cloudwatch.send(
+          new GetMetricStatisticsCommand({
+            Namespace: 'AWS/ApiGateway',
+            MetricName: 'Count',
+            Dimensions: [
+              { Name: 'ApiName', Value: 'SliderApi' },
+              { Name: 'Stage', Value: stage },
+            ],
+            Period: 3600,
+            Statistics: ['Sum'],
+            StartTime: new Date(now - 3_600_000),
+            EndTime: new Date(now + 60_000),
+          }),
+        );
+        return (out.Datapoints ?? []).reduce((a, d) => a + (d.Sum ?? 0), 0);
+      };
+      assert.equal(await count('prod/Canary'), said.canary);
+      assert.equal(await count('prod'), 40);
+      cloudwatch.destroy();
+      await page.getByText('Requests per second').waitFor();
+      await screenshot(page, 'api-canary');
+
+      await page.getByRole('button', { name: 'Promote canary' }).click();
+      const promoted = await eventually(
+        () => apigw.send(new GetStageCommand({ restApiId: apiId, stageName: 'prod' })),
+        (s) => s.deploymentId === canaryId,
+      );
+      assert.equal(promoted.deploymentId, canaryId);
+      assert.equal(promoted.canarySettings?.percentTraffic, 0);
+      await page.getByRole('img', { name: 'stage prod traffic: base 100%' }).waitFor();
+      await page.getByText(`${canaryId} · the canary`).first().waitFor();
+      await page.getByRole('button', { name: 'Remove canary' }).click();
+      await page.getByRole('slider', { name: 'Canary share' }).waitFor({ state: 'detached' });
+      assert.equal((await apigw.send(new GetStageCommand({ restApiId: apiId, stageName: 'prod' }))).canarySettings, undefined);
+      await screenshot(page, 'api-promoted');
+      await page.close();
+    } finally {
+      apigw.destroy();
+    }
+  });
+
+  it('deployment page: a canary deployment shows its progress live, and Stop and roll back puts the alias back', async () => {
+    const codedeploy = new CodeDeployClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    const cloudwatch = new CloudWatchClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    try {
+      await createFunction(t.lambda, 'shop', { 'index.mjs': 'export const handler = async () => "v1";' }, { Publish: true });
+      await t.lambda.send(
+        new UpdateFunctionCodeCommand({
+          FunctionName: 'shop',
+          ZipFile: zipOf({ 'index.mjs': 'export const handler = async () => "v2";' }),
+          Publish: true,
+        }),
+      );
+      await t.lambda.send(new CreateAliasCommand({ FunctionName: 'shop', Name: 'live', FunctionVersion: '1' }));
+      await cloudwatch.send(
+        new PutMetricAlarmCommand({
+          AlarmName: 'shop-live-errors',
+          Namespace: 'AWS/Lambda',
+          MetricName: 'Errors',
+          Dimensions: [
+            { Name: 'FunctionName', Value: 'shop' },
+            { Name: 'Resource', Value: 'shop:live' },
+          ],
+          Statistic: 'Sum',
+          Period: 60,
+          EvaluationPeriods: 1,
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+          TreatMissingData: 'notBreaching',
+        }),
+      );
+      await codedeploy.send(new CreateApplicationCommand({ applicationName: 'shop-app', computePlatform: 'Lambda' }));
+      await codedeploy.send(
+        new CreateDeploymentGroupCommand({
+          applicationName: 'shop-app',
+          deploymentGroupName: 'shop-live',
+          serviceRoleArn: 'arn:aws:iam::000000000000:role/codedeploy-role',
+          // Thirty minutes at 60x: half a minute of canary to watch and stop.
+          deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes',
+          deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+          alarmConfiguration: { enabled: true, alarms: [{ name: 'shop-live-errors' }] },
+          autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
+        }),
+      );
+      const appSpec = {
+        version: 0.0,
+        Resources: [
+          { shop: { Type: 'AWS::Lambda::Function', Properties: { Name: 'shop', Alias: 'live', CurrentVersion: '1', TargetVersion: '2' } } },
+        ],
+      };
+      const { deploymentId } = await codedeploy.send(
+        new CreateDeploymentCommand({
+          applicationName: 'shop-app',
+          deploymentGroupName: 'shop-live',
+          description: 'shop version 2',
+          revision: { revisionType: 'AppSpecContent', appSpecContent: { content: JSON.stringify(appSpec) } },
+        }),
+      );
+      assert.ok(deploymentId);
+
+      const page = await browser.page();
+      const nav = page.getByRole('navigation', { name: 'Sections' });
+      await page.goto(`${t.url}/_versa/`);
+      // The overview lists it among the running deployments, with its traffic.
+      await page.getByRole('link', { name: deploymentId }).waitFor();
+      await page.getByRole('img', { name: 'traffic: v1 90%, v2 10%' }).waitFor();
+      await screenshot(page, 'overview');
+      await page.getByRole('link', { name: deploymentId }).click();
+      await page.getByText("Target version's share: 10%").waitFor();
+      await page.getByRole('img', { name: /Target version's share of traffic over time/ }).waitFor();
+      await page.locator('li.tl-Succeeded', { hasText: 'Start' }).waitFor();
+      await page.locator('li.tl-InProgress', { hasText: 'AllowTraffic' }).waitFor();
+      await page.getByRole('link', { name: 'shop-live-errors' }).waitFor();
+      for (let i = 0; i < 10; i++) await t.lambda.send(new InvokeCommand({ FunctionName: 'shop', Qualifier: 'live' }));
+      await screenshot(page, 'deployment-running');
+
+      await page.getByRole('button', { name: 'Stop and roll back' }).click();
+      await page.getByRole('heading', { level: 1 }).filter({ hasText: 'Stopped' }).waitFor();
+      await page.getByText('Ended:').waitFor();
+      const info = (await codedeploy.send(new GetDeploymentCommand({ deploymentId }))).deploymentInfo!;
+      assert.equal(info.status, 'Stopped');
+      assert.ok(info.rollbackInfo?.rollbackDeploymentId, 'a rollback deployment is recorded');
+      const live = await t.lambda.send(new GetAliasCommand({ FunctionName: 'shop', Name: 'live' }));
+      assert.equal(live.FunctionVersion, '1');
+      assert.deepEqual(live.RoutingConfig?.AdditionalVersionWeights ?? {}, {});
+      await page.getByRole('img', { name: 'alias traffic: v1 100%' }).waitFor();
+      // The history names the rollback and why the deployment ended.
+      await page.getByRole('link', { name: info.rollbackInfo.rollbackDeploymentId }).waitFor();
+      await screenshot(page, 'deployment-stopped');
+
+      await nav.getByRole('link', { name: 'Deployments' }).click();
+      await page.getByRole('heading', { name: 'All deployments' }).waitFor();
+      await page.getByRole('row').filter({ hasText: deploymentId }).filter({ hasText: 'Stopped' }).waitFor();
+      await screenshot(page, 'deployments');
+
+      await nav.getByRole('link', { name: 'Alarms' }).click();
+      await page.getByRole('link', { name: 'shop-live-errors' }).click();
+      await page.getByRole('heading', { name: 'History' }).waitFor();
+      await page.getByText('Alarm "shop-live-errors" created').waitFor();
+      await page.getByRole('img', { name: /Sum of Errors per 60s, with the threshold/ }).waitFor();
+      await screenshot(page, 'alarms');
+
+      await page.setViewportSize({ width: 420, height: 800 });
+      await nav.getByRole('link', { name: 'Overview' }).click();
+      await page.getByRole('heading', { name: 'Functions' }).waitFor();
+      await screenshot(page, 'overview-narrow');
+      await page.close();
+    } finally {
+      codedeploy.destroy();
+      cloudwatch.destroy();
+    }
+  });
+});

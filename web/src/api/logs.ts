@@ -1,0 +1,24 @@
+import { jsonRpc } from './aws';
+
+export interface LogEvent {
+  eventId: string;
+  timestamp: number;
+  message: string;
+  logStreamName: string;
+}
+
+/** FilterLogEvents from `startTime` (ms) on, following pages. */
+export async function filterLogEvents(group: string, startTime: number): Promise<LogEvent[]> {
+  const out: LogEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await jsonRpc<{ events?: LogEvent[]; nextToken?: string }>('Logs_20140328', 'FilterLogEvents', {
+      logGroupName: group,
+      startTime,
+      ...(nextToken && { nextToken }),
+    });
+    out.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken && out.length < 5000);
+  return out;
+}

@@ -1,0 +1,291 @@
+import { useState } from 'preact/hooks';
+import { describeAlarms } from '../api/cloudwatch';
+import {
+  ACTIVE,
+  getDeployment,
+  getDeploymentGroup,
+  getDeployments,
+  getTarget,
+  listDeploymentIds,
+  stopDeployment,
+  type DeploymentInfo,
+  type LifecycleEvent,
+} from '../api/codedeploy';
+import { platformNow, timeScale, useLive } from '../live';
+import { href } from '../router';
+import { Chart } from '../ui/chart';
+import { Empty, ErrorNote, Section, Status, When } from '../ui/common';
+import { fmtPercent, WeightBar } from '../ui/weights';
+
+const secs = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
+
+/** Why a deployment ended, in a few words. */
+function outcome(d: DeploymentInfo): string {
+  if (ACTIVE.has(d.status)) return 'running';
+  if (d.status === 'Succeeded')
+    return d.rollbackInfo?.rollbackTriggeringDeploymentId ? 'rolled back an earlier deployment' : 'all traffic moved';
+  const rolled = d.rollbackInfo?.rollbackMessage ? ` ${d.rollbackInfo.rollbackMessage}` : '';
+  return `${d.errorInformation?.message ?? d.status}${rolled}`;
+}
+
+export function DeploymentsPage() {
+  const live = useLive(
+    async () => getDeployments(await listDeploymentIds()),
+    [],
+    (c) => c.kind === 'deployment',
+  );
+  return (
+    <>
+      <h1>Deployments</h1>
+      <Section title="All deployments" id="deployments">
+        <ErrorNote error={live.error} />
+        {live.data?.length === 0 && (
+          <Empty>No deployments yet. Create one with the CodeDeploy API, for example with the AWS CLI's deploy create-deployment.</Empty>
+        )}
+        {!!live.data?.length && (
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Deployment</th>
+                  <th scope="col">Application / group</th>
+                  <th scope="col">Config</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">How it ended</th>
+                </tr>
+              </thead>
+              <tbody>
+                {live.data.map((d) => (
+                  <tr key={d.deploymentId}>
+                    <td>
+                      <a href={href.deployment(d.deploymentId)}>{d.deploymentId}</a>
+                      {d.description && <div class="muted small">{d.description}</div>}
+                    </td>
+                    <td>
+                      {d.applicationName} / {d.deploymentGroupName}
+                    </td>
+                    <td class="small">{d.deploymentConfigName.replace('CodeDeployDefault.', '')}</td>
+                    <td>
+                      <Status value={d.status} />
+                    </td>
+                    <td>
+                      <When ms={secs(d.createTime)} withDate />
+                    </td>
+                    <td class="small">{outcome(d)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+    </>
+  );
+}
+
+export function DeploymentPage({ id }: { id: string }) {
+  const live = useLive(
+    async () => {
+      const [d, target, traffic] = await Promise.all([getDeployment(id), getTarget(id), trafficOf(id)]);
+      const group = await getDeploymentGroup(d.applicationName, d.deploymentGroupName).catch(() => undefined);
+      const alarmNames = group?.alarmConfiguration?.alarms?.map((a) => a.name) ?? [];
+      const alarms = alarmNames.length ? await describeAlarms({ names: alarmNames }) : [];
+      const history = await getDeployments(await listDeploymentIds()).then((all) =>
+        all.filter((x) => x.applicationName === d.applicationName && x.deploymentGroupName === d.deploymentGroupName),
+      );
+      return { d, target, traffic, group, alarms, history };
+    },
+    [id],
+    (c) => (c.kind === 'deployment' && c.id === id) || c.kind === 'alarm',
+    2000,
+  );
+  const data = live.data;
+  const running = data ? ACTIVE.has(data.d.status) : false;
+  return (
+    <>
+      <p class="crumbs">
+        <a href={href.deployments()}>Deployments</a> › {id}
+      </p>
+      <h1>
+        Deployment {id} {data && <Status value={data.d.status} />}
+      </h1>
+      <ErrorNote error={live.error} />
+      {data && (
+        <div class="grid">
+          <Section title="Traffic" id="traffic" actions={running && <StopButtons id={id} />}>
+            {data.target && (
+              <>
+                <p>
+                  <a href={href.fn(data.target.lambdaFunctionInfo.functionName)}>{data.target.lambdaFunctionInfo.functionName}</a>:
+                  {data.target.lambdaFunctionInfo.functionAlias} · version {data.target.lambdaFunctionInfo.currentVersion} → version{' '}
+                  {data.target.lambdaFunctionInfo.targetVersion} · {data.d.deploymentConfigName}
+                </p>
+                <WeightBar
+                  label="alias traffic"
+                  shares={[
+                    {
+                      label: `v${data.target.lambdaFunctionInfo.currentVersion}`,
+                      weight: 1 - data.target.lambdaFunctionInfo.targetVersionWeight,
+                    },
+                    {
+                      label: `v${data.target.lambdaFunctionInfo.targetVersion}`,
+                      weight: data.target.lambdaFunctionInfo.targetVersionWeight,
+                    },
+                  ]}
+                />
+                <p class="target-weight">
+                  Target version's share: <strong>{fmtPercent(data.target.lambdaFunctionInfo.targetVersionWeight)}</strong>
+                </p>
+              </>
+            )}
+            <TrafficChart
+              d={data.d}
+              points={data.traffic}
+              current={data.target?.lambdaFunctionInfo.targetVersionWeight}
+              running={running}
+            />
+            {!running && (
+              <p class="ended">
+                <strong>Ended:</strong> {outcome(data.d)}
+              </p>
+            )}
+          </Section>
+          <Section title="Lifecycle events" id="events">
+            {data.target ? <Timeline events={data.target.lifecycleEvents} /> : <Empty>No target.</Empty>}
+          </Section>
+          <Section title="Alarms of the deployment group" id="group-alarms">
+            {data.group?.alarmConfiguration?.enabled === false && <p class="muted">Alarm monitoring is off for this group.</p>}
+            {data.alarms.length === 0 && <Empty>The group watches no alarms.</Empty>}
+            <ul class="plain">
+              {data.alarms.map((a) => (
+                <li key={a.AlarmName}>
+                  <Status value={a.StateValue} /> <a href={href.alarms(a.AlarmName)}>{a.AlarmName}</a>
+                  <div class="muted small">{a.StateReason}</div>
+                </li>
+              ))}
+            </ul>
+            {data.group?.autoRollbackConfiguration && (
+              <p class="muted small">
+                Automatic rollback:{' '}
+                {data.group.autoRollbackConfiguration.enabled
+                  ? (data.group.autoRollbackConfiguration.events ?? []).join(', ') || 'on'
+                  : 'off'}
+              </p>
+            )}
+          </Section>
+          <Section title={`History of ${data.d.applicationName} / ${data.d.deploymentGroupName}`} id="history">
+            <ul class="plain history">
+              {data.history.map((h) => (
+                <li key={h.deploymentId} class={h.deploymentId === id ? 'current' : undefined}>
+                  <Status value={h.status} /> <a href={href.deployment(h.deploymentId)}>{h.deploymentId}</a>{' '}
+                  <When ms={secs(h.createTime)} withDate />
+                  <div class="muted small">
+                    {h.description ? `${h.description} · ` : ''}
+                    {outcome(h)}
+                  </div>
+                </li>
+              ))}
+            </ul>
+          </Section>
+        </div>
+      )}
+    </>
+  );
+}
+
+async function trafficOf(id: string): Promise<{ time: number; weight: number }[]> {
+  const res = await fetch(`/_versa/api/deployments/${encodeURIComponent(id)}/traffic`);
+  return res.ok ? ((await res.json()) as { points: { time: number; weight: number }[] }).points : [];
+}
+
+function TrafficChart({
+  d,
+  points,
+  current,
+  running,
+}: {
+  d: DeploymentInfo;
+  points: { time: number; weight: number }[];
+  current: number | undefined;
+  running: boolean;
+}) {
+  const start = (d.startTime ?? d.createTime) * 1000;
+  const end = running ? platformNow() : (secs(d.completeTime) ?? platformNow());
+  // Before the deployment started, the target version had none of the traffic.
+  const all = [{ time: start, weight: 0 }, ...points.filter((p) => p.time > start)];
+  // The weight holds until it changes: draw it up to now (or the end), with the latest value read.
+  const last = current ?? all[all.length - 1]?.weight;
+  if (last !== undefined) all.push({ time: end, weight: last });
+  const span = Math.max(end - start, 60_000 / Math.max(1, timeScale()));
+  return (
+    <Chart
+      title="Target version's share of traffic over time"
+      lines={[
+        { label: 'target version %', times: all.map((p) => p.time / 1000), values: all.map((p) => p.weight * 100), color: '#c2410c' },
+      ]}
+      from={start / 1000}
+      to={(start + span * 1.05) / 1000}
+      stepped
+      yMax={100}
+      format={(v) => `${Math.round(v)}%`}
+    />
+  );
+}
+
+function Timeline({ events }: { events: LifecycleEvent[] }) {
+  return (
+    <ol class="timeline">
+      {events.map((e) => (
+        <li key={e.lifecycleEventName} class={`tl tl-${e.status}`}>
+          <div class="row spread">
+            <strong>{e.lifecycleEventName}</strong>
+            <Status value={e.status} />
+          </div>
+          <div class="muted small">
+            {e.startTime ? <When ms={secs(e.startTime)} /> : 'not started'}
+            {e.endTime && (
+              <>
+                {' '}
+                → <When ms={secs(e.endTime)} />
+              </>
+            )}
+            {e.diagnostics?.scriptName && <> · hook {e.diagnostics.scriptName}</>}
+          </div>
+          {e.diagnostics && (
+            <div class={e.status === 'Failed' ? 'error small' : 'small'}>
+              {e.diagnostics.errorCode}: {e.diagnostics.message}
+            </div>
+          )}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function StopButtons({ id }: { id: string }) {
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const stop = async (rollback: boolean) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await stopDeployment(id, rollback);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <button type="button" disabled={busy} onClick={() => void stop(false)}>
+        Stop
+      </button>
+      <button type="button" class="danger" disabled={busy} onClick={() => void stop(true)}>
+        Stop and roll back
+      </button>
+      <ErrorNote error={error} label="StopDeployment" />
+    </>
+  );
+}

@@ -12,7 +12,7 @@ const BIN = path.resolve(import.meta.dirname, '../../bin/versa.js');
 const exec = promisify(execFile);
 
 describe('versa demo', () => {
-  it('demo: plays versions and aliases, the API canary and two deployments, then exits 0', async () => {
+  it('demo: plays versions and aliases, the API canary and the SAM canary deployed three times, then exits 0', async () => {
     const started = Date.now();
     const { stdout } = await exec(process.execPath, [BIN, 'demo', '--port', '0'], { timeout: 120_000 });
     const seconds = (Date.now() - started) / 1000;
@@ -20,9 +20,12 @@ describe('versa demo', () => {
     assert.match(stdout, /60 invocations of prod: version 1 ran [1-9]\d*, version 2 ran [1-9]\d*/);
     assert.match(stdout, /refused: ValidationException: .*less than or equal to 1\.0/);
     assert.match(stdout, /20 requests: MathCeil 0, MathFloor 20/);
-    assert.match(stdout, /Succeeded: live on version 2/);
-    assert.match(stdout, /Activated alarms: <greeter-live-errors>/);
-    assert.match(stdout, /live is back on version 2; alarm greeter-live-errors is ALARM/);
+    assert.match(stdout, /Successfully created stack sam-canary\./);
+    assert.match(stdout, /10% on version 2/);
+    assert.match(stdout, /Succeeded: hello-world:live is wholly on version 2\./);
+    assert.match(stdout, /\(ALARM_ACTIVE\); rolled back by d-[A-Z0-9]+, so hello-world:live is wholly on version 2/);
+    assert.match(stdout, /Stack sam-canary was not updated and was rolled back/);
+    assert.match(stdout, /live is back on version 2, and the API answers hello world v2/);
     assert.match(stdout, /All checks passed\./);
     assert.ok(seconds < 120, `the demo took ${seconds} s`);
   });

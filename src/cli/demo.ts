@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,14 +13,6 @@ import {
   PutMethodResponseCommand,
   UpdateStageCommand,
 } from '@aws-sdk/client-api-gateway';
-import { DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  CreateApplicationCommand,
-  CreateDeploymentCommand,
-  CreateDeploymentGroupCommand,
-  GetDeploymentCommand,
-  type DeploymentInfo,
-} from '@aws-sdk/client-codedeploy';
 import {
   AddPermissionCommand,
   CreateAliasCommand,
@@ -35,13 +27,15 @@ import {
 import { strToU8, zipSync } from 'fflate';
 import { OptionsError, resolveOptions } from '../config/options.js';
 import { startServer, type RunningServer } from '../server/server.js';
-import { apiGatewayClient, cloudWatchClient, codeDeployClient, describeError, lambdaClient } from './client.js';
+import { apiGatewayClient, describeError, lambdaClient } from './client.js';
 import { parseFlags } from './main.js';
+import { deployCommand, localUrl } from './stacks.js';
+
+/** The tutorials' SAM project, shipped with Versa. */
+const SAM_EXAMPLE = path.resolve(import.meta.dirname, '../../../examples/sam-canary');
 
 const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
 const REGION = 'us-east-1';
-/** How long one deployment may take, in real time, before the demo gives up on it. */
-const DEPLOYMENT_DEADLINE_MS = 60_000;
 
 const zip = (files: Record<string, string>) => zipSync(Object.fromEntries(Object.entries(files).map(([n, t]) => [n, strToU8(t)])));
 const text = (payload: Uint8Array | undefined) => Buffer.from(payload ?? new Uint8Array()).toString('utf8');
@@ -107,7 +101,7 @@ export async function demoCommand(args: string[]): Promise<number> {
     try {
       await demo.versionsAndAliases();
       await demo.apiCanary();
-      await demo.deployments();
+      await demo.samCanary();
       say('\nAll checks passed.');
     } catch (err) {
       if (err instanceof DemoCheckFailed) {
@@ -136,8 +130,6 @@ export async function demoCommand(args: string[]): Promise<number> {
 class Demo {
   private readonly lambda: LambdaClient;
   private readonly apigw;
-  private readonly cloudwatch;
-  private readonly codedeploy;
 
   constructor(
     private readonly url: string,
@@ -146,12 +138,10 @@ class Demo {
   ) {
     this.lambda = lambdaClient(url);
     this.apigw = apiGatewayClient(url);
-    this.cloudwatch = cloudWatchClient(url);
-    this.codedeploy = codeDeployClient(url);
   }
 
   close(): void {
-    for (const c of [this.lambda, this.apigw, this.cloudwatch, this.codedeploy]) c.destroy();
+    for (const c of [this.lambda, this.apigw]) c.destroy();
   }
 
   private async step(title: string, where?: string): Promise<void> {
@@ -361,175 +351,76 @@ class Demo {
   }
 
   /**
-   * Tutorials 002 and 003 through the CodeDeploy API (what SAM's DeploymentPreference drives): a canary
-   * with a pre-traffic hook that succeeds, then a bad version that an alarm rolls back.
+   * Tutorials 002 and 003 as their SAM project: examples/sam-canary deployed with `versa deploy` three
+   * times — version 1; version 2 through a canary with both hooks; a broken version 3 that real traffic
+   * trips the alarm on, rolled back.
    */
-  async deployments(): Promise<void> {
-    const fn = 'greeter';
-    const hook = 'greeter-pre-traffic';
-    const alarm = 'greeter-live-errors';
-    const app = 'greeter-app';
-    const group = 'greeter-live';
-    const greeter = (body: string) => zip({ 'index.mjs': `export const handler = async () => {\n  ${body}\n};\n` });
-    await this.step(`Deployments: ${fn} versions 1 and 2, alias live on version 1, and a pre-traffic hook`);
-    await this.lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: fn,
-        Runtime: 'nodejs20.x',
-        Handler: 'index.handler',
-        Role: ROLE,
-        Code: { ZipFile: greeter('return "hello from version 1";') },
-        Publish: true,
-      }),
-    );
-    await this.lambda.send(
-      new UpdateFunctionCodeCommand({ FunctionName: fn, ZipFile: greeter('return "hello from version 2";'), Publish: true }),
-    );
-    await this.lambda.send(new CreateAliasCommand({ FunctionName: fn, Name: 'live', FunctionVersion: '1' }));
-    await this.lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: hook,
-        Runtime: 'nodejs20.x',
-        Handler: 'index.handler',
-        Role: ROLE,
-        Code: { ZipFile: zip({ 'index.mjs': HOOK_SOURCE }) },
-        Environment: { Variables: { TARGET_FUNCTION: fn } },
-      }),
-    );
+  async samCanary(): Promise<void> {
+    const project = await mkdtemp(path.join(tmpdir(), 'versa-demo-sam-'));
+    try {
+      await cp(SAM_EXAMPLE, project, { recursive: true });
+      const app = path.join(project, 'hello_world', 'app.py');
+      const edit = async (change: (code: string) => string) => writeFile(app, change(await readFile(app, 'utf8')));
+      const deploy = () =>
+        deployCommand(['--stack-name', 'sam-canary', '--template-file', path.join(project, 'template.yaml'), '--endpoint-url', this.url]);
+      const live = () => this.lambda.send(new GetAliasCommand({ FunctionName: 'hello-world', Name: 'live' }));
 
-    await this.step(`An alarm on errors behind ${fn}:live, and a deployment group that watches it`, '#/alarms');
-    await this.cloudwatch.send(
-      new PutMetricAlarmCommand({
-        AlarmName: alarm,
-        AlarmDescription: `Any error behind ${fn}:live`,
-        Namespace: 'AWS/Lambda',
-        MetricName: 'Errors',
-        Dimensions: [
-          { Name: 'FunctionName', Value: fn },
-          { Name: 'Resource', Value: `${fn}:live` },
-        ],
-        Statistic: 'Sum',
-        Period: 60,
-        EvaluationPeriods: 1,
-        Threshold: 0,
-        ComparisonOperator: 'GreaterThanThreshold',
-        TreatMissingData: 'notBreaching',
-      }),
-    );
-    await this.codedeploy.send(new CreateApplicationCommand({ applicationName: app, computePlatform: 'Lambda' }));
-    await this.codedeploy.send(
-      new CreateDeploymentGroupCommand({
-        applicationName: app,
-        deploymentGroupName: group,
-        serviceRoleArn: 'arn:aws:iam::000000000000:role/codedeploy-role',
-        deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent10Minutes',
-        deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
-        alarmConfiguration: { enabled: true, alarms: [{ name: alarm }] },
-        autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM'] },
-      }),
-    );
-    const deploy = async (from: string, to: string, description: string, withHook: boolean) => {
-      const appSpec = {
-        version: 0.0,
-        Resources: [
-          { [fn]: { Type: 'AWS::Lambda::Function', Properties: { Name: fn, Alias: 'live', CurrentVersion: from, TargetVersion: to } } },
-        ],
-        ...(withHook && { Hooks: [{ BeforeAllowTraffic: hook }] }),
-      };
-      const out = await this.codedeploy.send(
-        new CreateDeploymentCommand({
-          applicationName: app,
-          deploymentGroupName: group,
-          description,
-          revision: { revisionType: 'AppSpecContent', appSpecContent: { content: JSON.stringify(appSpec) } },
-        }),
+      await this.step('SAM: versa deploy of examples/sam-canary — version 1 behind the alias live, an API, two hooks and an alarm');
+      check((await deploy()) === 0, 'the first versa deploy should succeed');
+      const url = await this.stackApiUrl('sam-canary');
+      check((await this.hello(url)) === 'hello world v1', 'the API should answer hello world v1');
+      this.say(`   ${url} → hello world v1`);
+
+      await this.step('SAM: change the message and deploy again — version 2 goes out as a Canary10Percent10Minutes', '#/deployments');
+      await edit((code) => code.replace('hello world v1', 'hello world v2'));
+      check((await deploy()) === 0, 'the second versa deploy should succeed');
+      check((await live()).FunctionVersion === '2', 'after the canary, live should be on version 2');
+      check((await this.hello(url)) === 'hello world v2', 'the API should answer hello world v2');
+
+      await this.step('SAM: break version 3 and deploy it while users call the API — the alarm rolls it back', '#/alarms');
+      await edit((code) =>
+        code
+          .replace('hello world v2', 'hello world v3')
+          .replace(/\n {4}return \{\n/, '\n    raise RuntimeError("v3 is broken")\n    return {\n'),
       );
-      return out.deploymentId!;
-    };
-
-    await this.step('Canary deployment of version 2 (Canary10Percent10Minutes: ten seconds here), with the hook first');
-    const good = await deploy('1', '2', 'greeter version 2', true);
-    this.say(`   deployment ${good}; console: ${this.url}/_versa/#/deployments/${good}`);
-    const first = await this.followDeployment(good, fn);
-    check(first.status === 'Succeeded', `deployment ${good} should succeed; it ended ${first.status ?? '?'}`);
-    const live = await this.lambda.send(new GetAliasCommand({ FunctionName: fn, Name: 'live' }));
-    check(live.FunctionVersion === '2', 'after the first deployment, live should be on version 2');
-
-    await this.step('Version 3 fails on every call; deploy it the same way and let the alarm roll it back');
-    await this.lambda.send(
-      new UpdateFunctionCodeCommand({ FunctionName: fn, ZipFile: greeter('throw new Error("version 3 is broken");'), Publish: true }),
-    );
-    const bad = await deploy('2', '3', 'greeter version 3 (broken)', false);
-    this.say(`   deployment ${bad}; console: ${this.url}/_versa/#/deployments/${bad}`);
-    const second = await this.followDeployment(bad, fn);
-    check(second.status !== 'Succeeded' && second.status !== undefined, `deployment ${bad} should be stopped by the alarm`);
-    this.say(`   why it ended: ${second.errorInformation?.message ?? '?'}`);
-    const after = await this.lambda.send(new GetAliasCommand({ FunctionName: fn, Name: 'live' }));
-    const weights = after.RoutingConfig?.AdditionalVersionWeights ?? {};
-    check(
-      after.FunctionVersion === '2' && Object.keys(weights).length === 0,
-      'after the rollback, live should be wholly on version 2 again',
-    );
-    const state = (await this.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [alarm] }))).MetricAlarms?.[0]?.StateValue;
-    this.say(`   live is back on version 2; alarm ${alarm} is ${state ?? '?'}`);
-    check(state === 'ALARM', `alarm ${alarm} should be in ALARM after the broken version ran`);
-  }
-
-  /** Sends traffic to `fn:live` while a deployment runs, printing its progress, until it ends. */
-  private async followDeployment(id: string, fn: string): Promise<DeploymentInfo> {
-    const deadline = Date.now() + DEPLOYMENT_DEADLINE_MS;
-    let last = '';
-    let served: Record<string, number> = {};
-    for (;;) {
-      const info = (await this.codedeploy.send(new GetDeploymentCommand({ deploymentId: id }))).deploymentInfo!;
-      const alias = await this.lambda.send(new GetAliasCommand({ FunctionName: fn, Name: 'live' }));
-      const extra = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {})[0];
-      const shape = `${info.status ?? '?'}: live on version ${alias.FunctionVersion ?? '?'}${extra ? `, ${Math.round(extra[1] * 100)}% on version ${extra[0]}` : ''}`;
-      if (shape !== last) this.say(`   ${shape}`);
-      last = shape;
-      if (info.status === 'Succeeded' || info.status === 'Failed' || info.status === 'Stopped') {
-        const summary = Object.entries(served)
-          .map(([v, n]) => `version ${v} ${n}`)
-          .join(', ');
-        if (summary) this.say(`   live served while it ran: ${summary}`);
-        return info;
-      }
-      if (Date.now() > deadline) throw new DemoCheckFailed(`deployment ${id} did not end within ${DEPLOYMENT_DEADLINE_MS / 1000} s`);
-      // Traffic on live, as real users would send it, so the alarm has something to see.
-      const round = await Promise.all(
-        Array.from({ length: 10 }, () =>
-          this.lambda.send(new InvokeCommand({ FunctionName: fn, Qualifier: 'live' })).then((o) => o.ExecutedVersion ?? '?'),
-        ),
+      let deploying = true;
+      const traffic = (async () => {
+        while (deploying) {
+          await fetch(url).then(
+            (r) => r.arrayBuffer(),
+            () => undefined,
+          );
+          await sleep(20);
+        }
+      })();
+      const status = await deploy();
+      deploying = false;
+      await traffic;
+      check(status === 1, 'the broken deploy should be rolled back and exit 1');
+      const after = await live();
+      check(
+        after.FunctionVersion === '2' && Object.keys(after.RoutingConfig?.AdditionalVersionWeights ?? {}).length === 0,
+        'after the rollback, live should be wholly on version 2 again',
       );
-      served = round.reduce((acc, v) => ({ ...acc, [v]: (acc[v] ?? 0) + 1 }), served);
-      await sleep(200);
+      check((await this.hello(url)) === 'hello world v2', 'after the rollback the API should answer hello world v2');
+      this.say('   live is back on version 2, and the API answers hello world v2');
+    } finally {
+      await rm(project, { recursive: true, force: true });
     }
   }
-}
 
-/** The pre-traffic hook: tries the target version, then reports to CodeDeploy (tutorial 002's hook). */
-const HOOK_SOURCE = `import { CodeDeployClient, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-
-const codeDeploy = new CodeDeployClient({});
-const lambda = new LambdaClient({});
-
-export const handler = async (event) => {
-  const target = process.env.TARGET_FUNCTION;
-  let status = 'Succeeded';
-  try {
-    const out = await lambda.send(new InvokeCommand({ FunctionName: target, Qualifier: '2' }));
-    console.log(target + ':2 answered ' + Buffer.from(out.Payload ?? []).toString());
-    if (out.FunctionError) status = 'Failed';
-  } catch (err) {
-    console.log('could not invoke ' + target + ': ' + err);
-    status = 'Failed';
+  /** The local URL of a stack's HelloWorldApi output. */
+  private async stackApiUrl(stack: string): Promise<string> {
+    const res = await fetch(`${this.url}/_versa/api/stacks/${stack}`);
+    const { stack: doc } = (await res.json()) as { stack: { outputs: { key: string; value: string }[] } };
+    const value = doc.outputs.find((o) => o.key === 'HelloWorldApi')?.value ?? '';
+    const local = localUrl(this.url, value);
+    check(local !== undefined, `the stack should have an API output, not ${JSON.stringify(value)}`);
+    return local!;
   }
-  await codeDeploy.send(new PutLifecycleEventHookExecutionStatusCommand({
-    deploymentId: event.DeploymentId,
-    lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId,
-    status,
-  }));
-  return status;
-};
-`;
+
+  private async hello(url: string): Promise<string> {
+    const res = await fetch(url);
+    return ((await res.json()) as { message?: string }).message ?? `HTTP ${res.status}`;
+  }
+}

@@ -126,11 +126,7 @@ export class StackService {
       const template = parseOrThrow(input.template);
       const parameters = parameterValues(template, input.parameters ?? {});
       const artifacts: Artifacts = {};
-      for (const [uri, zip] of Object.entries(input.artifacts ?? {})) {
-        const sha = codeSha256(zip);
-        await this.store.code.put(sha, zip);
-        artifacts[uri] = { codeSha256: sha };
-      }
+      for (const [uri, zip] of Object.entries(input.artifacts ?? {})) artifacts[uri] = { codeSha256: codeSha256(zip) };
       const now = this.clock.now();
       const stack: StackDoc = existing ?? {
         name,
@@ -168,8 +164,7 @@ export class StackService {
       };
       for (const [id, def] of Object.entries(sam.resources)) {
         if (def.Condition !== undefined && !operation.conditions[def.Condition]) {
-          if (!(def.Condition in operation.conditions))
-            throw new TemplateError([`Resource ${id}: Condition ${def.Condition} is not defined.`]);
+          if (!(def.Condition in operation.conditions)) throw validation(`Resource ${id}: Condition ${def.Condition} is not defined.`);
           continue;
         }
         operation.definitions[id] = def;
@@ -196,6 +191,8 @@ export class StackService {
         }
         return { stack: existing, changes };
       }
+      // The template is good: its code is kept (by CodeSha256) for the functions to be made from it.
+      for (const [uri, zip] of Object.entries(input.artifacts ?? {})) await this.store.code.put(artifacts[uri]!.codeSha256, zip);
       stack.status = operation.kind === 'create' ? 'CREATE_IN_PROGRESS' : 'UPDATE_IN_PROGRESS';
       stack.reason = undefined;
       stack.parameters = parametersText;

@@ -345,4 +345,44 @@ describe('the console in a browser', () => {
       cloudwatch.destroy();
     }
   });
+
+  it('overview: a stack deployed from a SAM template shows up live with its status and its API output as a link', async () => {
+    const page = await browser.page();
+    await page.goto(`${t.url}/_versa/`);
+    const card = page.getByRole('region', { name: 'Stacks' });
+    await card.getByText('No stacks yet').waitFor();
+    const template = [
+      'Transform: AWS::Serverless-2016-10-31',
+      'Resources:',
+      '  Fn:',
+      '    Type: AWS::Serverless::Function',
+      '    Properties:',
+      '      FunctionName: stacked',
+      '      CodeUri: code/',
+      '      Handler: index.handler',
+      '      Runtime: nodejs20.x',
+      '      Events:',
+      '        Get: { Type: Api, Properties: { Path: /hi, Method: get } }',
+      'Outputs:',
+      '  Url:',
+      "    Value: !Sub 'https://${ServerlessRestApi}.execute-api.${AWS::Region}.amazonaws.com/Prod/hi'",
+    ].join('\n');
+    const code = Buffer.from(zipOf({ 'index.js': 'exports.handler = async () => ({ statusCode: 200, body: "hi from a stack" });' }));
+    const res = await fetch(`${t.url}/_versa/api/stacks/shown/deploy`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ template, artifacts: { 'code/': code.toString('base64') } }),
+    });
+    assert.equal(res.status, 200, await res.text());
+    // No reload: the change feed brings the stack in, and then its completion.
+    await card.getByText('shown').waitFor();
+    await card.getByText('CREATE_COMPLETE').waitFor();
+    const link = card.getByRole('link', { name: /\/restapis\/[a-z0-9]+\/Prod\/_user_request_\/hi/ });
+    const href = await link.getAttribute('href');
+    assert.ok(href);
+    const answer = await fetch(`${t.url}${href}`);
+    assert.equal(await answer.text(), 'hi from a stack');
+    await screenshot(page, 'overview-stack');
+    await page.close();
+  });
 });

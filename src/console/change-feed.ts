@@ -3,7 +3,8 @@ export type Change =
   | { kind: 'function'; name: string }
   | { kind: 'api'; id: string }
   | { kind: 'deployment'; id: string; status: string }
-  | { kind: 'alarm'; name: string; state: string };
+  | { kind: 'alarm'; name: string; state: string }
+  | { kind: 'stack'; name: string };
 
 export interface FeedPage {
   /** Pass this back as `after` to get what comes next. */

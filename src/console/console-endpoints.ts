@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.js';
 import type { DeploymentController } from '../deploy/deployment-controller.js';
 import type { RestApiService } from '../gateway/rest-api-service.js';
 import type { FunctionRegistry } from '../lambda/registry.js';
+import type { StackService } from '../stacks/stack-service.js';
 import type { AlarmService } from '../telemetry/alarms.js';
 import { ChangeFeed } from './change-feed.js';
 import { StaticFiles } from './static-files.js';
@@ -13,6 +14,7 @@ export interface ConsoleDeps {
   restApis: Pick<RestApiService, 'onChange'>;
   deployments: Pick<DeploymentController, 'onChange'>;
   alarms: Pick<AlarmService, 'onTransition'>;
+  stacks: Pick<StackService, 'onChange'>;
   clock: Clock;
   timeScale: number;
   /** Where the built console lives (tests point elsewhere). */
@@ -51,6 +53,7 @@ export function consoleEndpoints(deps: ConsoleDeps): ConsoleEndpoints {
 
   deps.registry.onChange((name) => feed.publish({ kind: 'function', name }));
   deps.restApis.onChange((id) => feed.publish({ kind: 'api', id }));
+  deps.stacks.onChange((name) => feed.publish({ kind: 'stack', name }));
   deps.alarms.onTransition(({ alarm, to }) => feed.publish({ kind: 'alarm', name: alarm.AlarmName, state: to }));
   deps.deployments.onChange((d) => {
     let points = traffic.get(d.deploymentId);

@@ -149,7 +149,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const stacks = new StackService(store, { functions, restApis, alarms, codeDeploy }, deployments, clock, logger);
   const stackApi = stacksApi({ stacks, logger });
 
-  const web = consoleEndpoints({ registry, restApis, deployments, alarms, clock, timeScale: options.timeScale });
+  const web = consoleEndpoints({ registry, restApis, deployments, alarms, stacks, clock, timeScale: options.timeScale });
   const versa: ApiHandler = async (req) => {
     const answered = await stackApi(req);
     if (answered) return answered;

@@ -61,6 +61,7 @@ const validation = (message: string) => new PlatformError('ValidationError', mes
  */
 export class StackService {
   private readonly locks = new Map<string, Mutex>();
+  private readonly listeners: ((name: string) => void)[] = [];
   private readonly running = new Set<Promise<void>>();
   private readonly waiters = new Map<string, ((d: DeploymentState) => void)[]>();
   private closed = false;
@@ -100,6 +101,20 @@ export class StackService {
     const stack = await this.store.stacks.get(name);
     if (!stack) throw validation(`Stack with id ${name} does not exist`);
     return stack;
+  }
+
+  /** Calls `listener` with a stack's name whenever it is stored or deleted (the console follows stacks with it). */
+  onChange(listener: (name: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private changed(name: string): void {
+    for (const l of this.listeners) l(name);
+  }
+
+  private async write(stack: StackDoc): Promise<void> {
+    await this.store.stacks.put(stack);
+    this.changed(stack.name);
   }
 
   private lock(name: string): Mutex {
@@ -187,7 +202,7 @@ export class StackService {
           existing.outputs = outputs;
           existing.parameters = parametersText;
           existing.updatedAt = now;
-          await this.store.stacks.put(existing);
+          await this.write(existing);
         }
         return { stack: existing, changes };
       }
@@ -199,7 +214,7 @@ export class StackService {
       stack.operation = operation;
       stack.updatedAt = now;
       this.event(stack, name, 'AWS::CloudFormation::Stack', stack.status, 'User Initiated');
-      await this.store.stacks.put(stack);
+      await this.write(stack);
       this.launch(name);
       return { stack, changes };
     });
@@ -270,7 +285,7 @@ export class StackService {
     const stack = await this.store.stacks.get(name);
     const op = stack?.operation;
     if (!stack || !op) return;
-    const save = () => this.store.stacks.put({ ...stack, updatedAt: this.clock.now() });
+    const save = () => this.write({ ...stack, updatedAt: this.clock.now() });
     if (op.phase === 'apply') {
       try {
         await this.apply(stack, op, save);
@@ -602,7 +617,7 @@ export class StackService {
       }
       stack.previousAliasVersions = [];
       stack.updatedAt = this.clock.now();
-      await this.store.stacks.put(stack);
+      await this.write(stack);
       return { stopped, moved };
     });
   }
@@ -614,7 +629,7 @@ export class StackService {
       if (stack.operation)
         throw validation(`Stack ${name} is in ${stack.status} state and can not be deleted; roll it back or wait for it to finish.`);
       stack.status = 'DELETE_IN_PROGRESS';
-      await this.store.stacks.put(stack);
+      await this.write(stack);
       const pctx = this.provisionContext(stack);
       const failed: string[] = [];
       for (const r of Object.values(stack.resources).reverse()) {
@@ -623,10 +638,11 @@ export class StackService {
       }
       if (failed.length > 0) {
         stack.status = 'UPDATE_COMPLETE';
-        await this.store.stacks.put(stack);
+        await this.write(stack);
         throw validation(`Stack ${name} could not delete ${failed.join('; ')}`);
       }
       await this.store.stacks.delete(name);
+      this.changed(name);
     });
   }
 

@@ -10,6 +10,7 @@ export type Change =
   | { kind: 'api'; id: string }
   | { kind: 'deployment'; id: string; status: string }
   | { kind: 'alarm'; name: string; state: string }
+  | { kind: 'stack'; name: string }
   /** Sent locally when the feed was lost or restarted: reload everything. */
   | { kind: 'reset' };
 

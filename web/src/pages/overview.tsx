@@ -3,6 +3,7 @@ import { getRestApis, getStages, stageUrls, type RestApi, type Stage } from '../
 import { describeAlarms } from '../api/cloudwatch';
 import { getDeployments, getTarget, listDeploymentIds } from '../api/codedeploy';
 import { createFunction, listAliases, listFunctions, type AliasConfig } from '../api/lambda';
+import { listStacks, localUrl } from '../api/stacks';
 import { useLive } from '../live';
 import { href } from '../router';
 import { Empty, ErrorNote, Section, Status, When } from '../ui/common';
@@ -18,6 +19,7 @@ export function Overview() {
         <DeploymentsCard />
         <ApisCard />
         <AlarmsCard />
+        <StacksCard />
       </div>
     </>
   );
@@ -265,6 +267,39 @@ function DeploymentsCard() {
           </div>
         );
       })}
+    </Section>
+  );
+}
+
+/** Stacks deployed with `versa deploy`: status, why the last update ended, outputs. */
+function StacksCard() {
+  const live = useLive(listStacks, [], (c) => c.kind === 'stack');
+  return (
+    <Section title="Stacks" id="stacks">
+      <ErrorNote error={live.error} />
+      {live.data?.length === 0 && <Empty>No stacks yet. Deploy a SAM template with npx versa deploy.</Empty>}
+      {live.data?.map((s) => (
+        <div class="running" key={s.name}>
+          <div class="row spread">
+            <strong>{s.name}</strong>
+            <span>
+              {s.resources} resources <Status value={s.status} />
+            </span>
+          </div>
+          {s.reason && <p class="small">{s.reason}</p>}
+          {s.outputs.map((o) => {
+            const local = localUrl(o.value);
+            return (
+              <p class="muted small" key={o.key}>
+                {o.key}: {local ? <a href={local}>{local}</a> : o.value}
+              </p>
+            );
+          })}
+          <p class="muted small">
+            updated <When ms={s.updatedAt} />
+          </p>
+        </div>
+      ))}
     </Section>
   );
 }

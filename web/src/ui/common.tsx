@@ -48,6 +48,17 @@ const STATUS_CLASS: Record<string, string> = {
   Failed: 'bad',
   Stopped: 'bad',
   ALARM: 'bad',
+  // Stacks
+  CREATE_COMPLETE: 'ok',
+  UPDATE_COMPLETE: 'ok',
+  CREATE_IN_PROGRESS: 'busy',
+  UPDATE_IN_PROGRESS: 'busy',
+  UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: 'busy',
+  ROLLBACK_IN_PROGRESS: 'bad',
+  UPDATE_ROLLBACK_IN_PROGRESS: 'bad',
+  ROLLBACK_COMPLETE: 'bad',
+  UPDATE_ROLLBACK_COMPLETE: 'bad',
+  DELETE_IN_PROGRESS: 'busy',
 };
 
 export function Status({ value }: { value: string }) {

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { GetAliasCommand, GetFunctionCommand, InvokeCommand, ListFunctionsCommand } from '@aws-sdk/client-lambda';
-import { payloadOf, startTestServer, zipOf, type TestServer } from './harness.js';
+import { strToU8, zipSync } from 'fflate';
+import { payloadOf, startTestServer, type TestServer } from './harness.js';
 
 let t: TestServer;
 
@@ -38,7 +39,9 @@ function handler(message: string): string {
   return `exports.handler = async () => ({ statusCode: 200, body: JSON.stringify({ message: ${JSON.stringify(message)} }) });`;
 }
 
-const code = (message: string) => Buffer.from(zipOf({ 'index.js': handler(message) })).toString('base64');
+/** The same message always makes the same zip (a fixed timestamp), as `versa deploy` packages folders. */
+const code = (message: string) =>
+  Buffer.from(zipSync({ 'index.js': [strToU8(handler(message)), { mtime: new Date('1980-01-01T00:00:00Z') }] })).toString('base64');
 
 async function deploy(name: string, template: string, artifacts: Record<string, string>, parameters: Record<string, string> = {}) {
   return call('POST', `/_versa/api/stacks/${name}/deploy`, { template, artifacts, parameters });

@@ -172,7 +172,7 @@ test('a broken version trips the alarm under real traffic and the update is roll
   assert.match(out.stdout, /\(ALARM_ACTIVE\); rolled back by d-[A-Z0-9]+, so hello-world:live is wholly on version 2/);
   assert.match(
     out.stdout,
-    /Stack demo was not updated and was rolled back: Deployment d-[A-Z0-9]+ of hello-world:live was stopped: .*alarms/,
+    /Stack demo was not updated and was rolled back: Deployment d-[A-Z0-9]+ of hello-world:live to version 3 was stopped because alarm demo-NewVersionErrorsAlarm-[A-Z0-9]+ went into ALARM\.\n/,
   );
 
   const live = await alias();

@@ -375,3 +375,76 @@ Resources:
   assert.deepEqual(await (await get('/b')).json(), { message: 'from b' });
   assert.equal((await call('DELETE', '/_versa/api/stacks/cond')).status, 200);
 });
+
+test('when one function fails its release, the stack stops the other functions deployments and rolls everything back', async () => {
+  const hook = `
+import { CodeDeployClient, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
+const codeDeploy = new CodeDeployClient({});
+export const handler = async (event) => {
+  await codeDeploy.send(new PutLifecycleEventHookExecutionStatusCommand({
+    deploymentId: event.DeploymentId,
+    lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId,
+    status: 'Failed',
+  }));
+};`;
+  const template = `
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Handler: index.handler
+    Runtime: nodejs20.x
+Resources:
+  Refused:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: stack-refused
+      CodeUri: main/
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: AllAtOnce
+        Hooks:
+          PreTraffic: !Ref Veto
+  Slow:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: stack-slow
+      CodeUri: main/
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: Linear10PercentEvery10Minutes
+  Veto:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: CodeDeployHook_veto
+      CodeUri: hook/
+`;
+  const hookZip = Buffer.from(zipSync({ 'index.mjs': [strToU8(hook), { mtime: new Date('1980-01-01T00:00:00Z') }] })).toString('base64');
+  const first = await deploy('pair', template, { 'main/': code('one'), 'hook/': hookZip });
+  assert.equal(first.status, 200, JSON.stringify(first.json));
+  assert.equal(...statusOf(await settled('pair'), 'CREATE_COMPLETE'));
+
+  await deploy('pair', template, { 'main/': code('two'), 'hook/': hookZip });
+  const stack = await settled('pair');
+  assert.equal(...statusOf(stack, 'UPDATE_ROLLBACK_COMPLETE'));
+  assert.match(
+    stack.reason ?? '',
+    /^Deployment d-[A-Z0-9]+ of stack-refused:live to version 2 failed: The BeforeAllowTraffic hook \(CodeDeployHook_veto\) failed/,
+  );
+  // The slow function's deployment did not go on shifting traffic behind the rolled-back stack.
+  const { json } = await call('GET', '/_versa/api/stacks/pair');
+  const events = (json.stack as { events: { reason?: string }[] }).events;
+  const slowId = events.map((e) => /CodeDeploy deployment (d-[A-Z0-9]+) moves stack-slow:live/.exec(e.reason ?? '')?.[1]).find(Boolean);
+  assert.ok(slowId, 'no deployment moved stack-slow');
+  const res = await fetch(t.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'CodeDeploy_20141006.GetDeployment' },
+    body: JSON.stringify({ deploymentId: slowId }),
+  });
+  assert.equal(((await res.json()) as { deploymentInfo: { status: string } }).deploymentInfo.status, 'Stopped');
+  for (const fn of ['stack-refused', 'stack-slow']) {
+    const alias = await t.lambda.send(new GetAliasCommand({ FunctionName: fn, Name: 'live' }));
+    assert.equal(alias.FunctionVersion, '1', fn);
+    assert.equal(alias.RoutingConfig?.AdditionalVersionWeights, undefined, fn);
+  }
+  assert.equal((await call('DELETE', '/_versa/api/stacks/pair')).status, 200);
+});

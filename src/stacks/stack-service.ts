@@ -454,8 +454,14 @@ export class StackService {
       const end = await this.deploymentEnd(d.deploymentId);
       if (this.closed) return undefined;
       if (end.status !== 'Succeeded') {
-        const why = end.errorInformation?.message ?? 'no reason was given';
-        return `Deployment ${d.deploymentId} of ${d.functionName}:${d.alias} ${end.status === 'Stopped' ? 'was stopped' : 'failed'}: ${why.replace(/\.$/, '')}.`;
+        // The update is undone as a whole: the stack's other deployments stop and roll back too.
+        for (const other of deployments) {
+          if (other === d) continue;
+          const state = await this.services.codeDeploy.getDeployment(other.deploymentId).catch(() => undefined);
+          if (state && !TERMINAL.has(state.status))
+            await this.services.codeDeploy.stopDeployment(other.deploymentId, true).catch(() => undefined);
+        }
+        return whyDeploymentEnded(d, end);
       }
     }
     return undefined;
@@ -657,6 +663,15 @@ export class StackService {
     });
     if (stack.events.length > MAX_EVENTS) stack.events.splice(0, stack.events.length - MAX_EVENTS);
   }
+}
+
+/** One plain sentence on why a stack's deployment did not succeed. */
+function whyDeploymentEnded(d: AliasDeployment, end: DeploymentState): string {
+  const which = `Deployment ${d.deploymentId} of ${d.functionName}:${d.alias} to version ${d.toVersion}`;
+  const message = (end.errorInformation?.message ?? 'no reason was given').replace(/\.$/, '');
+  const alarms = end.errorInformation?.code === 'ALARM_ACTIVE' ? /Activated alarms: <([^>]+)>/.exec(message) : null;
+  if (alarms) return `${which} was stopped because alarm ${alarms[1]} went into ALARM.`;
+  return `${which} ${end.status === 'Stopped' ? 'was stopped' : 'failed'}: ${message}.`;
 }
 
 function parseOrThrow(text: string): JsonObject {

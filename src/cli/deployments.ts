@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import { cloudWatchClient, codeDeployClient, describeError, endpointUrl } from './client.js';
 import { parseFlags } from './main.js';
+import { table } from './table.js';
 
 const USAGE = `Usage:
   versa deployments [--application A] [--group G]   list deployments, newest first
@@ -125,19 +126,6 @@ function whyEnded(d: DeploymentInfo): string {
   if (d.rollbackInfo?.rollbackDeploymentId) parts.push(`rolled back by ${d.rollbackInfo.rollbackDeploymentId}`);
   if (d.rollbackInfo?.rollbackTriggeringDeploymentId) parts.push(`rollback of ${d.rollbackInfo.rollbackTriggeringDeploymentId}`);
   return parts.join('; ');
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
-  return rows
-    .map(
-      (r) =>
-        r
-          .map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!)))
-          .join('  ')
-          .trimEnd() + '\n',
-    )
-    .join('');
 }
 
 // ---- versa deployments stop ----

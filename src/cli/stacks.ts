@@ -7,6 +7,7 @@ import type { StackDoc, StackEvent } from '../stacks/types.js';
 import { describeError, endpointUrl, stageUrl } from './client.js';
 import { followDeployment, RECONNECT_MS, transient } from './deployments.js';
 import { parseFlags } from './main.js';
+import { table } from './table.js';
 
 const DEPLOY_USAGE = `Usage: versa deploy --stack-name NAME [--template-file template.yaml] [--parameter-overrides K=V ...]
   Deploys a SAM template to Versa as \`sam deploy\` does to AWS: creates or updates the stack's functions,
@@ -296,20 +297,6 @@ export function localUrl(endpoint: string, value: string): string | undefined {
   const m = EXECUTE_API.exec(value);
   if (!m) return undefined;
   return `${stageUrl(endpoint, m[1]!, m[2]!)}${(m[3] ?? '/').replace(/^\//, '')}`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return (
-    rows
-      .map((r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
 }
 
 // ---- versa rollback, versa delete, versa stacks ----

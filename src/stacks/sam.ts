@@ -17,9 +17,7 @@ export type Artifacts = Record<string, { codeSha256: string }>;
 export interface Transformed {
   resources: Record<string, ResourceDefinition>;
   outputs: Record<string, { Value: Json; Description?: Json; Condition?: string }>;
-  conditions: JsonObject;
   mappings: JsonObject;
-  parameters: JsonObject;
 }
 
 const TOP_LEVEL = new Set([
@@ -170,9 +168,7 @@ export function transform(
   return {
     resources,
     outputs,
-    conditions: (template.Conditions as JsonObject | undefined) ?? {},
     mappings: (template.Mappings as JsonObject | undefined) ?? {},
-    parameters: (template.Parameters as JsonObject | undefined) ?? {},
   };
 }
 

@@ -13,16 +13,7 @@ import { evaluateCondition, pruneConditions, references, resolve, type ResolveCo
 import { lambdaAlias, needsReplacement, PROVISIONERS, type ProvisionContext, type StackServices } from './provisioners.js';
 import { transform, type Artifacts } from './sam.js';
 import { asText, isObject, parseTemplate, TemplateError } from './template.js';
-import type {
-  AliasDeployment,
-  Json,
-  JsonObject,
-  ResourceDefinition,
-  StackDoc,
-  StackOperation,
-  StackResource,
-  StackStatus,
-} from './types.js';
+import type { AliasDeployment, Json, JsonObject, ResourceDefinition, StackDoc, StackOperation, StackResource } from './types.js';
 
 export interface DeployInput {
   template: string;
@@ -833,5 +824,3 @@ function resolveOutputs(stack: StackDoc, op: StackOperation, preview: boolean): 
   }
   return out;
 }
-
-export type { StackStatus };

@@ -105,6 +105,23 @@ test('deploying the same template again changes nothing and says so', async () =
   assert.deepEqual(await versions(), ['$LATEST', '1']);
 });
 
+test('--no-execute-changeset shows what a deploy would change and changes nothing', async () => {
+  await setMessage('hello world v1', 'hello world v2');
+  const out = await versa('deploy', '--stack-name', 'demo', '--no-execute-changeset');
+  await setMessage('hello world v2', 'hello world v1');
+  assert.equal(out.code, 0, out.stdout + out.stderr);
+  assert.match(out.stdout, /Changes \(not applied\):/);
+  assert.match(out.stdout, /Modify +HelloWorldFunction +AWS::Lambda::Function/);
+  assert.match(out.stdout, /Add +HelloWorldFunctionVersion[0-9a-f]{10} +AWS::Lambda::Version/);
+  assert.match(out.stdout, /Modify +HelloWorldFunctionAliaslive .*CodeDeploy/);
+  assert.deepEqual(await versions(), ['$LATEST', '1']);
+  assert.equal(await message(), 'hello world v1');
+  const res = await fetch(`${t.url}/_versa/api/stacks/demo`);
+  const { stack } = (await res.json()) as { stack: { status: string; operation?: unknown } };
+  assert.equal(stack.status, 'CREATE_COMPLETE');
+  assert.equal(stack.operation, undefined);
+});
+
 test('a changed message publishes version 2 and moves the alias through a canary with both hooks', async () => {
   await setMessage('hello world v1', 'hello world v2');
   const seenWeights = new Set<number>();

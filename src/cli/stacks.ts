@@ -75,6 +75,7 @@ export function deployCommand(args: string[]): Promise<number> {
           capabilities: { type: 'string', multiple: true },
           region: { type: 'string' },
           'no-confirm-changeset': { type: 'boolean' },
+          'no-execute-changeset': { type: 'boolean' },
           'resolve-s3': { type: 'boolean' },
           guided: { type: 'boolean' },
           'config-env': { type: 'string' },
@@ -112,7 +113,7 @@ export function deployCommand(args: string[]): Promise<number> {
         }
         throw err;
       }
-      return deploy(endpoint, stackName, { template: text, parameters: overrides, artifacts });
+      return deploy(endpoint, stackName, { template: text, parameters: overrides, artifacts }, values['no-execute-changeset'] === true);
     },
     () => endpoint,
   );
@@ -204,20 +205,30 @@ interface DeployAnswer {
   changes: Change[];
 }
 
-async function deploy(endpoint: string, name: string, body: unknown): Promise<number> {
+async function deploy(endpoint: string, name: string, body: Record<string, unknown>, planOnly: boolean): Promise<number> {
   const out = process.stdout;
-  out.write(`Deploying stack ${name} to ${endpoint}\n`);
+  out.write(`${planOnly ? 'Planning' : 'Deploying'} stack ${name} on ${endpoint}\n`);
   const started = Date.now();
-  const { stack, changes } = await request<DeployAnswer>(endpoint, 'POST', `${stackPath(name)}/deploy`, body);
+  const { stack, changes } = await request<DeployAnswer>(endpoint, 'POST', `${stackPath(name)}/deploy`, { ...body, planOnly });
+  if (planOnly) {
+    out.write(
+      changes.length === 0
+        ? `No changes to deploy. Stack ${name} is up to date.\n`
+        : `\nChanges (not applied):\n${changeTable(changes)}\nRun without --no-execute-changeset to apply them.\n`,
+    );
+    return 0;
+  }
   if (changes.length === 0) {
     out.write(`No changes to deploy. Stack ${name} is up to date.\n`);
     printOutputs(endpoint, stack);
     return 0;
   }
-  out.write(
-    `\nChanges:\n${table([['OPERATION', 'LOGICAL ID', 'TYPE', ''], ...changes.map((c) => [c.action, c.logicalId, c.resourceType, c.detail ?? ''])])}\n`,
-  );
+  out.write(`\nChanges:\n${changeTable(changes)}\n`);
   return follow(endpoint, name, stack.events.length > 0 ? stack.events.at(-1)!.timestamp : started);
+}
+
+function changeTable(changes: Change[]): string {
+  return table([['OPERATION', 'LOGICAL ID', 'TYPE', ''], ...changes.map((c) => [c.action, c.logicalId, c.resourceType, c.detail ?? ''])]);
 }
 
 /** Prints the stack's events as they happen, each CodeDeploy deployment live, then the outcome. */

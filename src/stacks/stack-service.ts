@@ -21,6 +21,8 @@ export interface DeployInput {
   parameters?: Record<string, string>;
   /** Each CodeUri of the template, as written, with the zip the client packaged from it. */
   artifacts?: Record<string, Uint8Array>;
+  /** Only plan: answer the change set and change nothing (`--no-execute-changeset`). */
+  planOnly?: boolean;
 }
 
 export interface Change {
@@ -185,6 +187,7 @@ export class StackService {
       const parametersText = Object.fromEntries(
         Object.entries(parameters).map(([k, v]) => [k, Array.isArray(v) ? v.map(asText).join(',') : asText(v)]),
       );
+      if (input.planOnly) return { stack: existing ?? stack, changes };
       if (changes.length === 0 && existing) {
         if (
           JSON.stringify(outputs) !== JSON.stringify(existing.outputs) ||

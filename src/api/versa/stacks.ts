@@ -12,7 +12,7 @@ const STACK = /^\/_versa\/api\/stacks\/([^/]+)(\/deploy|\/rollback)?$/;
  * speak (CloudFormation's wire protocol is not modelled):
  *   GET    /_versa/api/stacks                  → { stacks: [...] }
  *   GET    /_versa/api/stacks/{name}           → { stack }
- *   POST   /_versa/api/stacks/{name}/deploy    { template, parameters?, artifacts?: { codeUri: base64 zip } } → { stack, changes }
+ *   POST   /_versa/api/stacks/{name}/deploy    { template, parameters?, artifacts?: { codeUri: base64 zip }, planOnly? } → { stack, changes }
  *   POST   /_versa/api/stacks/{name}/rollback  → { stopped, moved }
  *   DELETE /_versa/api/stacks/{name}
  * Errors are JSON `{ message }` with the error name in `x-amzn-errortype`, as on the AWS APIs.
@@ -40,7 +40,12 @@ export function stacksApi(deps: { stacks: StackService; logger: Logger }): (req:
       }
       const result = await stacks.deploy(
         name,
-        { template: body.template as string, parameters: (body.parameters ?? {}) as Record<string, string>, artifacts },
+        {
+          template: body.template as string,
+          parameters: (body.parameters ?? {}) as Record<string, string>,
+          artifacts,
+          planOnly: body.planOnly === true,
+        },
         { region: req.region },
       );
       return jsonResponse(200, result);

@@ -40,6 +40,7 @@ Commands:
       --stack-name NAME         the stack (required)
       --template-file FILE      the template (default template.yaml)
       --parameter-overrides K=V ...   template parameter values
+      --no-execute-changeset    only print the change set
   rollback --stack-name NAME  Stop the stack's deployment with rollback, or move its aliases back to where
                               the last deploy found them
   delete --stack-name NAME    Delete a stack and everything it created

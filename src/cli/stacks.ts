@@ -13,7 +13,7 @@ const DEPLOY_USAGE = `Usage: versa deploy --stack-name NAME [--template-file tem
   Deploys a SAM template to Versa as \`sam deploy\` does to AWS: creates or updates the stack's functions,
   versions, aliases, alarms and APIs, moves each alias under a DeploymentPreference through a CodeDeploy
   deployment shown live, and prints the outputs. Exit status 0 when the stack is up to date; 1 when the
-  update failed and was rolled back.
+  update failed and was rolled back. --no-execute-changeset only prints what would change.
 Options: --endpoint-url URL (default $AWS_ENDPOINT_URL or http://127.0.0.1:4566)`;
 
 /** How often the stack is read while an operation runs, in real milliseconds. */

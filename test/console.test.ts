@@ -25,6 +25,7 @@ import {
   GetDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
 import { CreateAliasCommand, GetAliasCommand, InvokeCommand, UpdateAliasCommand, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
+import { strToU8, zipSync } from 'fflate';
 import { eventually, launchBrowser, screenshot, type TestBrowser } from './browser.js';
 import { createFunction, startTestServer, zipOf, type TestServer } from './harness.js';
 
@@ -383,6 +384,113 @@ describe('the console in a browser', () => {
     const answer = await fetch(`${t.url}${href}`);
     assert.equal(await answer.text(), 'hi from a stack');
     await screenshot(page, 'overview-stack');
+    await page.close();
+  });
+  it('stack page: resources, outputs and events of a stack, its canary in flight, and Roll back puts the alias back', async () => {
+    const template = [
+      'Transform: AWS::Serverless-2016-10-31',
+      'Resources:',
+      '  Paged:',
+      '    Type: AWS::Serverless::Function',
+      '    Properties:',
+      '      FunctionName: paged',
+      '      CodeUri: code/',
+      '      Handler: index.handler',
+      '      Runtime: nodejs20.x',
+      '      AutoPublishAlias: live',
+      // Thirty minutes at 60x: half a minute of canary to see on the page and roll back.
+      '      DeploymentPreference: { Type: Canary10Percent30Minutes }',
+      '      Events:',
+      '        Get: { Type: Api, Properties: { Path: /paged, Method: get } }',
+      'Outputs:',
+      '  PagedUrl:',
+      "    Value: !Sub 'https://${ServerlessRestApi}.execute-api.${AWS::Region}.amazonaws.com/Prod/paged'",
+    ].join('\n');
+    // A fixed mtime: the same code makes the same zip, so only a changed message publishes a version.
+    const code = (message: string) =>
+      Buffer.from(
+        zipSync({
+          'index.js': [
+            strToU8(`exports.handler = async () => ({ statusCode: 200, body: ${JSON.stringify(message)} });`),
+            { mtime: new Date('1980-01-01T00:00:00Z') },
+          ],
+        }),
+      ).toString('base64');
+    const deploy = async (message: string) => {
+      const res = await fetch(`${t.url}/_versa/api/stacks/paged/deploy`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ template, artifacts: { 'code/': code(message) } }),
+      });
+      assert.equal(res.status, 200, await res.text());
+    };
+    const stackOf = async () =>
+      ((await (await fetch(`${t.url}/_versa/api/stacks/paged`)).json()) as { stack: { status: string; operation?: object } }).stack;
+
+    await deploy('version one');
+    const created = await eventually(stackOf, (s) => !s.operation, 30_000);
+    assert.equal(created.status, 'CREATE_COMPLETE');
+
+    const page = await browser.page();
+    await page.goto(`${t.url}/_versa/`);
+    await page.getByRole('region', { name: 'Stacks' }).getByRole('link', { name: 'paged', exact: true }).click();
+    await page.waitForURL(/#\/stacks\/paged$/);
+    await page
+      .getByRole('heading', { level: 1, name: /Stack paged/ })
+      .getByText('CREATE_COMPLETE')
+      .waitFor();
+
+    // Resources: the function links to its page, the API to its page.
+    const resources = page.getByRole('region', { name: 'Resources' });
+    const fnRow = resources.getByRole('row').filter({ hasText: 'AWS::Lambda::Function' });
+    assert.equal(await fnRow.getByRole('link', { name: 'paged', exact: true }).getAttribute('href'), '#/functions/paged');
+    const apiRow = resources.getByRole('row').filter({ hasText: 'AWS::ApiGateway::RestApi' });
+    assert.match((await apiRow.getByRole('link').getAttribute('href')) ?? '', /^#\/apis\/[a-z0-9]+$/);
+    // Outputs: the API URL as a link to the stage on Versa, which answers.
+    const output = page
+      .getByRole('region', { name: 'Outputs' })
+      .getByRole('link', { name: /\/restapis\/[a-z0-9]+\/Prod\/_user_request_\/paged/ });
+    assert.equal(await (await fetch(`${t.url}${await output.getAttribute('href')}`)).text(), 'version one');
+    // Events, newest first: the stack's own CREATE_COMPLETE tops the list.
+    const events = page.getByRole('region', { name: 'Events' });
+    const firstEvent = events.getByRole('row').nth(1);
+    await firstEvent.filter({ hasText: 'AWS::CloudFormation::Stack' }).filter({ hasText: 'CREATE_COMPLETE' }).waitFor();
+
+    // Version 2 through a canary: the page shows it in flight, live.
+    await deploy('version two');
+    const flight = page.getByRole('region', { name: 'In flight' });
+    await flight.getByText('traffic', { exact: true }).waitFor();
+    const running = await eventually(stackOf, (s) => !!s.operation);
+    const deploymentId = (running.operation as { deployments: { deploymentId: string }[] }).deployments[0]?.deploymentId;
+    assert.ok(deploymentId, JSON.stringify(running));
+    assert.equal(await flight.getByRole('link', { name: deploymentId }).getAttribute('href'), `#/deployments/${deploymentId}`);
+    await flight.getByText('paged:live · version 1 → version 2').waitFor();
+    await page.getByRole('heading', { level: 1 }).getByText('UPDATE_IN_PROGRESS').waitFor();
+    assert.equal(
+      (await t.lambda.send(new GetAliasCommand({ FunctionName: 'paged', Name: 'live' }))).RoutingConfig?.AdditionalVersionWeights?.['2'],
+      0.1,
+    );
+
+    await page.getByRole('button', { name: 'Roll back' }).click();
+    const said = page.getByRole('status').filter({ hasText: 'Stopped' });
+    await said.getByRole('link', { name: deploymentId }).waitFor();
+    await page.getByRole('heading', { level: 1 }).getByText('UPDATE_ROLLBACK_COMPLETE').waitFor();
+    const done = await eventually(stackOf, (s) => !s.operation);
+    assert.equal(done.status, 'UPDATE_ROLLBACK_COMPLETE');
+    const alias = await t.lambda.send(new GetAliasCommand({ FunctionName: 'paged', Name: 'live' }));
+    assert.equal(alias.FunctionVersion, '1');
+    assert.deepEqual(alias.RoutingConfig?.AdditionalVersionWeights ?? {}, {});
+    // The reason names the stopped deployment; the events, updated live, end with the rollback.
+    await page.locator('.stack-reason', { hasText: deploymentId }).waitFor();
+    await firstEvent.filter({ hasText: 'UPDATE_ROLLBACK_COMPLETE' }).waitFor();
+    await flight.waitFor({ state: 'detached' });
+    await screenshot(page, 'stack');
+    await page.setViewportSize({ width: 420, height: 800 });
+    await screenshot(page, 'stack-narrow');
+
+    // Nothing is left to roll back: the API's own message comes back.
+    await page.getByRole('button', { name: 'Roll back' }).click();
+    await page.getByRole('alert').filter({ hasText: 'no earlier version to roll back to' }).waitFor();
     await page.close();
   });
 });

@@ -6,6 +6,7 @@ import { ApiPage } from './pages/api';
 import { DeploymentPage, DeploymentsPage } from './pages/deployments';
 import { FunctionPage } from './pages/function';
 import { Overview } from './pages/overview';
+import { StackPage } from './pages/stack';
 import { href, useRoute, type Route } from './router';
 import './styles.css';
 
@@ -23,6 +24,8 @@ function Page({ route }: { route: Route }) {
       return <DeploymentPage id={route.id} />;
     case 'alarms':
       return <AlarmsPage selected={route.name} />;
+    case 'stack':
+      return <StackPage name={route.name} />;
     case 'missing':
       return (
         <p>
@@ -39,6 +42,7 @@ const TITLES: Record<Route['page'], string> = {
   deployments: 'Deployments',
   deployment: 'Deployment',
   alarms: 'Alarms',
+  stack: 'Stack',
   missing: 'Not found',
 };
 
@@ -46,9 +50,18 @@ function App() {
   const route = useRoute();
   const up = useConnected();
   const main = useRef<HTMLElement>(null);
-  const section = route.page === 'deployment' ? 'deployments' : route.page === 'function' || route.page === 'api' ? 'overview' : route.page;
+  const section =
+    route.page === 'deployment'
+      ? 'deployments'
+      : route.page === 'function' || route.page === 'api' || route.page === 'stack'
+        ? 'overview'
+        : route.page;
   const detail =
-    route.page === 'function' ? route.name : route.page === 'api' ? route.id : route.page === 'deployment' ? route.id : undefined;
+    route.page === 'function' || route.page === 'stack'
+      ? route.name
+      : route.page === 'api' || route.page === 'deployment'
+        ? route.id
+        : undefined;
   useEffect(() => {
     document.title = `${detail ? `${detail} · ` : ''}${TITLES[route.page]} · Versa console`;
     main.current?.focus({ preventScroll: true });

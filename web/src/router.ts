@@ -7,9 +7,10 @@ export type Route =
   | { page: 'deployments' }
   | { page: 'deployment'; id: string }
   | { page: 'alarms'; name?: string }
+  | { page: 'stack'; name: string }
   | { page: 'missing'; hash: string };
 
-/** The page a location hash names: `#/functions/NAME`, `#/apis/ID`, `#/deployments/ID`, `#/alarms/NAME`. */
+/** The page a location hash names: `#/functions/NAME`, `#/apis/ID`, `#/deployments/ID`, `#/alarms/NAME`, `#/stacks/NAME`. */
 export function parseHash(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   const [section, id] = parts;
@@ -18,6 +19,7 @@ export function parseHash(hash: string): Route {
   if (section === 'apis' && id) return { page: 'api', id };
   if (section === 'deployments') return id ? { page: 'deployment', id } : { page: 'deployments' };
   if (section === 'alarms') return id ? { page: 'alarms', name: id } : { page: 'alarms' };
+  if (section === 'stacks' && id) return { page: 'stack', name: id };
   return { page: 'missing', hash };
 }
 
@@ -28,6 +30,7 @@ export const href = {
   deployments: () => '#/deployments',
   deployment: (id: string) => `#/deployments/${encodeURIComponent(id)}`,
   alarms: (name?: string) => (name ? `#/alarms/${encodeURIComponent(name)}` : '#/alarms'),
+  stack: (name: string) => `#/stacks/${encodeURIComponent(name)}`,
 };
 
 export function useRoute(): Route {

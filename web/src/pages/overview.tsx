@@ -281,7 +281,9 @@ function StacksCard() {
       {live.data?.map((s) => (
         <div class="running" key={s.name}>
           <div class="row spread">
-            <strong>{s.name}</strong>
+            <strong>
+              <a href={href.stack(s.name)}>{s.name}</a>
+            </strong>
             <span>
               {s.resources} resources <Status value={s.status} />
             </span>

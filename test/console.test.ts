@@ -471,6 +471,7 @@ describe('the console in a browser', () => {
       0.1,
     );
 
+    await screenshot(page, 'stack-running');
     await page.getByRole('button', { name: 'Roll back' }).click();
     const said = page.getByRole('status').filter({ hasText: 'Stopped' });
     await said.getByRole('link', { name: deploymentId }).waitFor();

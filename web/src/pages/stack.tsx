@@ -71,7 +71,9 @@ export function StackPage({ name }: { name: string }) {
                 <Status value={stack.status} />
               </dd>
               <dt>Last update</dt>
-              <dd class="stack-reason">{stack.reason ?? <span class="muted">ended without a word</span>}</dd>
+              <dd class="stack-reason">
+                {stack.reason ?? <span class="muted">{stack.operation ? 'in progress' : 'ended without a word'}</span>}
+              </dd>
               <dt>Created</dt>
               <dd>
                 <When ms={stack.createdAt} withDate />
@@ -110,7 +112,7 @@ export function StackPage({ name }: { name: string }) {
             {Object.keys(stack.resources).length === 0 && <Empty>The stack owns no resources.</Empty>}
             {Object.keys(stack.resources).length > 0 && (
               <div class="scroll">
-                <table>
+                <table class="stack-table">
                   <thead>
                     <tr>
                       <th scope="col">Logical id</th>
@@ -138,7 +140,7 @@ export function StackPage({ name }: { name: string }) {
             {stack.events.length === 0 && <Empty>No events yet.</Empty>}
             {stack.events.length > 0 && (
               <div class="scroll">
-                <table>
+                <table class="stack-table">
                   <thead>
                     <tr>
                       <th scope="col">Time</th>
@@ -154,7 +156,7 @@ export function StackPage({ name }: { name: string }) {
                       .reverse()
                       .map(({ e, i }) => (
                         <tr key={i}>
-                          <td>
+                          <td class="nowrap">
                             <When ms={e.timestamp} />
                           </td>
                           <td>
@@ -162,7 +164,7 @@ export function StackPage({ name }: { name: string }) {
                           </td>
                           <td class="small">{e.resourceType}</td>
                           <td>{e.logicalId}</td>
-                          <td class="small">{e.reason ?? ''}</td>
+                          <td class="small wrap">{e.reason ?? ''}</td>
                         </tr>
                       ))}
                   </tbody>

@@ -151,8 +151,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
 
   const web = consoleEndpoints({ registry, restApis, deployments, alarms, stacks, clock, timeScale: options.timeScale });
   const versa: ApiHandler = async (req) => {
-    const answered = await stackApi(req);
-    if (answered) return answered;
+    if (stackApi.owns(req)) return stackApi.handle(req);
     if (web.owns(req)) return web.handle(req);
     if (req.method === 'GET' && req.path === '/_versa/health') {
       return jsonResponse(200, { status: 'ok', timeScale: options.timeScale, environments: environments.stats() });

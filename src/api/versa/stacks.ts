@@ -17,7 +17,11 @@ const STACK = /^\/_versa\/api\/stacks\/([^/]+)(\/deploy|\/rollback)?$/;
  *   DELETE /_versa/api/stacks/{name}
  * Errors are JSON `{ message }` with the error name in `x-amzn-errortype`, as on the AWS APIs.
  */
-export function stacksApi(deps: { stacks: StackService; logger: Logger }): (req: ApiRequest) => Promise<ApiResponse | undefined> {
+export function stacksApi(deps: { stacks: StackService; logger: Logger }): {
+  /** True for the requests this module answers: those under `/_versa/api/stacks`. */
+  owns(req: ApiRequest): boolean;
+  handle(req: ApiRequest): Promise<ApiResponse>;
+} {
   const { stacks, logger } = deps;
   const handle: ApiHandler = async (req) => {
     if (req.path === '/_versa/api/stacks' && req.method === 'GET') {
@@ -53,15 +57,17 @@ export function stacksApi(deps: { stacks: StackService; logger: Logger }): (req:
     if (action === '/rollback' && req.method === 'POST') return jsonResponse(200, await stacks.rollback(name));
     throw new PlatformError('UnknownOperationException', `No Versa stack operation answers ${req.method} ${req.path}.`);
   };
-  return async (req) => {
-    if (req.path !== '/_versa/api/stacks' && !STACK.test(req.path)) return undefined;
-    try {
-      return await handle(req);
-    } catch (err) {
-      if (err instanceof PlatformError) return restJsonError(err);
-      logger.error('stack request failed', { err });
-      return restJsonError(new PlatformError('InternalFailure', 'The stack operation failed inside Versa; see the server log.'));
-    }
+  return {
+    owns: (req) => req.path === '/_versa/api/stacks' || STACK.test(req.path),
+    async handle(req) {
+      try {
+        return await handle(req);
+      } catch (err) {
+        if (err instanceof PlatformError) return restJsonError(err);
+        logger.error('stack request failed', { err });
+        return restJsonError(new PlatformError('InternalFailure', 'The stack operation failed inside Versa; see the server log.'));
+      }
+    },
   };
 }
 

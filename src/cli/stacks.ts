@@ -41,15 +41,20 @@ async function request<T>(endpoint: string, method: string, pathName: string, bo
 const stackPath = (name: string) => `/_versa/api/stacks/${encodeURIComponent(name)}`;
 
 /** Runs one of the stack commands; resolves to the exit status. */
-async function run(command: string, usage: string, work: () => Promise<number>, endpoint: () => string): Promise<number> {
+/**
+ * Runs one of the stack commands, turning its errors into a plain sentence; `work` sets the endpoint it
+ * talks to on `ctx` once its flags are read, so that a failure can say which server did not answer.
+ */
+async function run(command: string, usage: string, work: (ctx: { endpoint: string }) => Promise<number>): Promise<number> {
+  const ctx = { endpoint: endpointUrl(undefined) };
   try {
-    return await work();
+    return await work(ctx);
   } catch (err) {
     if (err instanceof UsageError || (err instanceof Error && err.message.startsWith('versa: '))) {
       process.stderr.write(`versa ${command}: ${err.message.replace(/^versa: /, '')}\n${usage}\n`);
       return 2;
     }
-    process.stderr.write(`versa ${command}: ${describeError(err, endpoint())}\n`);
+    process.stderr.write(`versa ${command}: ${describeError(err, ctx.endpoint)}\n`);
     return 1;
   }
 }
@@ -57,66 +62,60 @@ async function run(command: string, usage: string, work: () => Promise<number>, 
 // ---- versa deploy ----
 
 export function deployCommand(args: string[]): Promise<number> {
-  let endpoint = endpointUrl(undefined);
-  return run(
-    'deploy',
-    DEPLOY_USAGE,
-    async () => {
-      const { values, positionals } = parseFlags({
-        args,
-        strict: true,
-        allowPositionals: true,
-        options: {
-          'template-file': { type: 'string', short: 't' },
-          'stack-name': { type: 'string' },
-          'parameter-overrides': { type: 'string', multiple: true },
-          'endpoint-url': { type: 'string' },
-          // Accepted for `sam deploy` compatibility; they change nothing on Versa.
-          capabilities: { type: 'string', multiple: true },
-          region: { type: 'string' },
-          'no-confirm-changeset': { type: 'boolean' },
-          'no-execute-changeset': { type: 'boolean' },
-          'resolve-s3': { type: 'boolean' },
-          guided: { type: 'boolean' },
-          'config-env': { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-      if (values.help) {
-        process.stdout.write(`${DEPLOY_USAGE}\n`);
-        return 0;
+  return run('deploy', DEPLOY_USAGE, async (ctx) => {
+    const { values, positionals } = parseFlags({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        'template-file': { type: 'string', short: 't' },
+        'stack-name': { type: 'string' },
+        'parameter-overrides': { type: 'string', multiple: true },
+        'endpoint-url': { type: 'string' },
+        // Accepted for `sam deploy` compatibility; they change nothing on Versa.
+        capabilities: { type: 'string', multiple: true },
+        region: { type: 'string' },
+        'no-confirm-changeset': { type: 'boolean' },
+        'no-execute-changeset': { type: 'boolean' },
+        'resolve-s3': { type: 'boolean' },
+        guided: { type: 'boolean' },
+        'config-env': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      process.stdout.write(`${DEPLOY_USAGE}\n`);
+      return 0;
+    }
+    const endpoint = (ctx.endpoint = endpointUrl(values['endpoint-url']));
+    // What `sam deploy --guided` saved in samconfig.toml fills in what the flags leave out.
+    const saved = samConfig(path.resolve('samconfig.toml'), values['config-env'] ?? 'default');
+    if (values.guided)
+      process.stdout.write('Versa does not ask questions: it takes --stack-name and the rest from flags or samconfig.toml.\n');
+    const stackName = values['stack-name'] ?? saved.stack_name;
+    if (!stackName) throw new UsageError('--stack-name is required (or stack_name in samconfig.toml).');
+    // `--parameter-overrides A=1 B=2`: the values after the first arrive as positionals.
+    const given = [...(values['parameter-overrides'] ?? []), ...positionals];
+    const overrides = parameterOverrides(given.length > 0 ? given : splitOverrides(saved.parameter_overrides ?? ''));
+    const templateFile = path.resolve(values['template-file'] ?? saved.template_file ?? 'template.yaml');
+    let text: string;
+    try {
+      text = readFileSync(templateFile, 'utf8');
+    } catch {
+      throw new UsageError(`cannot read the template ${templateFile}.`);
+    }
+    let artifacts: Record<string, string>;
+    try {
+      artifacts = packageCode(text, path.dirname(templateFile));
+    } catch (err) {
+      if (err instanceof TemplateError) {
+        process.stderr.write(`versa deploy: ${err.message}\n`);
+        return 1;
       }
-      endpoint = endpointUrl(values['endpoint-url']);
-      // What `sam deploy --guided` saved in samconfig.toml fills in what the flags leave out.
-      const saved = samConfig(path.resolve('samconfig.toml'), values['config-env'] ?? 'default');
-      if (values.guided)
-        process.stdout.write('Versa does not ask questions: it takes --stack-name and the rest from flags or samconfig.toml.\n');
-      const stackName = values['stack-name'] ?? saved.stack_name;
-      if (!stackName) throw new UsageError('--stack-name is required (or stack_name in samconfig.toml).');
-      // `--parameter-overrides A=1 B=2`: the values after the first arrive as positionals.
-      const given = [...(values['parameter-overrides'] ?? []), ...positionals];
-      const overrides = parameterOverrides(given.length > 0 ? given : splitOverrides(saved.parameter_overrides ?? ''));
-      const templateFile = path.resolve(values['template-file'] ?? saved.template_file ?? 'template.yaml');
-      let text: string;
-      try {
-        text = readFileSync(templateFile, 'utf8');
-      } catch {
-        throw new UsageError(`cannot read the template ${templateFile}.`);
-      }
-      let artifacts: Record<string, string>;
-      try {
-        artifacts = packageCode(text, path.dirname(templateFile));
-      } catch (err) {
-        if (err instanceof TemplateError) {
-          process.stderr.write(`versa deploy: ${err.message}\n`);
-          return 1;
-        }
-        throw err;
-      }
-      return deploy(endpoint, stackName, { template: text, parameters: overrides, artifacts }, values['no-execute-changeset'] === true);
-    },
-    () => endpoint,
-  );
+      throw err;
+    }
+    return deploy(endpoint, stackName, { template: text, parameters: overrides, artifacts }, values['no-execute-changeset'] === true);
+  });
 }
 
 function parameterOverrides(items: string[]): Record<string, string> {
@@ -329,74 +328,55 @@ function stackFlags(args: string[], needName: boolean) {
   return { name: values['stack-name'] ?? '', endpoint: endpointUrl(values['endpoint-url']) };
 }
 
-export function rollbackCommand(args: string[]): Promise<number> {
-  let endpoint = endpointUrl(undefined);
-  return run(
-    'rollback',
-    STACK_USAGE,
-    async () => {
-      const flags = stackFlags(args, true);
-      endpoint = flags.endpoint;
-      const result = await request<{
-        stopped: { deploymentId: string; functionName: string; alias: string; fromVersion: string }[];
-        moved: { functionName: string; alias: string; from: string; to: string }[];
-      }>(endpoint, 'POST', `${stackPath(flags.name)}/rollback`);
-      for (const d of result.stopped) {
-        process.stdout.write(
-          `Stopped deployment ${d.deploymentId} with rollback: ${d.functionName}:${d.alias} goes back wholly to version ${d.fromVersion}.\n`,
-        );
-      }
-      for (const m of result.moved)
-        process.stdout.write(`Moved ${m.functionName}:${m.alias} from version ${m.from} back to version ${m.to}.\n`);
-      if (result.stopped.length === 0 && result.moved.length === 0)
-        process.stdout.write(`Every alias of ${flags.name} is already on its earlier version.\n`);
-      return 0;
-    },
-    () => endpoint,
-  );
+/** A stack command: `--stack-name` (required or not) and `--endpoint-url`, then `work`. */
+function stackCommand(command: string, needName: boolean, work: (name: string, endpoint: string) => Promise<number>) {
+  return (args: string[]): Promise<number> =>
+    run(command, STACK_USAGE, (ctx) => {
+      const flags = stackFlags(args, needName);
+      ctx.endpoint = flags.endpoint;
+      return work(flags.name, flags.endpoint);
+    });
 }
 
-export function deleteCommand(args: string[]): Promise<number> {
-  let endpoint = endpointUrl(undefined);
-  return run(
-    'delete',
-    STACK_USAGE,
-    async () => {
-      const flags = stackFlags(args, true);
-      endpoint = flags.endpoint;
-      await request(endpoint, 'DELETE', stackPath(flags.name));
-      process.stdout.write(`Deleted stack ${flags.name} and its resources.\n`);
-      return 0;
-    },
-    () => endpoint,
-  );
-}
+export const rollbackCommand = stackCommand('rollback', true, async (name, endpoint) => {
+  const result = await request<{
+    stopped: { deploymentId: string; functionName: string; alias: string; fromVersion: string }[];
+    moved: { functionName: string; alias: string; from: string; to: string }[];
+  }>(endpoint, 'POST', `${stackPath(name)}/rollback`);
+  for (const d of result.stopped) {
+    process.stdout.write(
+      `Stopped deployment ${d.deploymentId} with rollback: ${d.functionName}:${d.alias} goes back wholly to version ${d.fromVersion}.\n`,
+    );
+  }
+  for (const m of result.moved)
+    process.stdout.write(`Moved ${m.functionName}:${m.alias} from version ${m.from} back to version ${m.to}.\n`);
+  if (result.stopped.length === 0 && result.moved.length === 0) {
+    process.stdout.write(`Every alias of ${name} is already on its earlier version.\n`);
+  }
+  return 0;
+});
 
-export function stacksCommand(args: string[]): Promise<number> {
-  let endpoint = endpointUrl(undefined);
-  return run(
-    'stacks',
-    STACK_USAGE,
-    async () => {
-      const flags = stackFlags(args, false);
-      endpoint = flags.endpoint;
-      const { stacks } = await request<{
-        stacks: (Pick<StackDoc, 'name' | 'status' | 'reason' | 'updatedAt' | 'outputs'> & { resources: number })[];
-      }>(endpoint, 'GET', '/_versa/api/stacks');
-      if (stacks.length === 0) {
-        process.stdout.write('No stacks yet. Deploy one with: versa deploy --stack-name NAME\n');
-        return 0;
-      }
-      for (const s of stacks) {
-        process.stdout.write(`${s.name}  ${s.status}  ${s.resources} resources  updated ${new Date(s.updatedAt).toISOString()}\n`);
-        if (s.reason) process.stdout.write(`  why: ${s.reason}\n`);
-        for (const o of s.outputs) {
-          const local = localUrl(endpoint, o.value);
-          process.stdout.write(`  ${o.key}: ${o.value}${local ? `  (on Versa: ${local})` : ''}\n`);
-        }
-      }
-      return 0;
-    },
-    () => endpoint,
-  );
-}
+export const deleteCommand = stackCommand('delete', true, async (name, endpoint) => {
+  await request(endpoint, 'DELETE', stackPath(name));
+  process.stdout.write(`Deleted stack ${name} and its resources.\n`);
+  return 0;
+});
+
+export const stacksCommand = stackCommand('stacks', false, async (_name, endpoint) => {
+  const { stacks } = await request<{
+    stacks: (Pick<StackDoc, 'name' | 'status' | 'reason' | 'updatedAt' | 'outputs'> & { resources: number })[];
+  }>(endpoint, 'GET', '/_versa/api/stacks');
+  if (stacks.length === 0) {
+    process.stdout.write('No stacks yet. Deploy one with: versa deploy --stack-name NAME\n');
+    return 0;
+  }
+  for (const s of stacks) {
+    process.stdout.write(`${s.name}  ${s.status}  ${s.resources} resources  updated ${new Date(s.updatedAt).toISOString()}\n`);
+    if (s.reason) process.stdout.write(`  why: ${s.reason}\n`);
+    for (const o of s.outputs) {
+      const local = localUrl(endpoint, o.value);
+      process.stdout.write(`  ${o.key}: ${o.value}${local ? `  (on Versa: ${local})` : ''}\n`);
+    }
+  }
+  return 0;
+});

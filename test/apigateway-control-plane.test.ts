@@ -38,7 +38,7 @@ import {
   type PatchOperation,
   type PutIntegrationCommandInput,
 } from '@aws-sdk/client-api-gateway';
-import { startTestServer, type TestServer } from './harness.js';
+import { awsFetch, startTestServer, type TestServer } from './harness.js';
 import { ACCOUNT, apiGatewayClientFor, createApi, expectError, lambdaUri, putMethod, resourceAt, shapeOf } from './apigateway-helpers.js';
 
 const NO_STAGE_FOR_CANARY =
@@ -186,7 +186,7 @@ describe('API Gateway control plane', () => {
   });
 
   it('Unknown API id: the raw error is 404, x-amzn-ErrorType NotFoundException and a {"message"} body', async () => {
-    const res = await fetch(`${t.url}/restapis/nosuchapi1`);
+    const res = await awsFetch(`${t.url}/restapis/nosuchapi1`);
     assert.equal(res.status, 404);
     assert.equal(res.headers.get('x-amzn-errortype'), 'NotFoundException');
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);

@@ -34,7 +34,7 @@ import {
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
 } from '@aws-sdk/client-lambda';
-import { createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
+import { awsFetch, createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
 
 const exec = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../../bin/versa.js');
@@ -309,7 +309,7 @@ describe('CloudWatch custom metrics and both protocols', () => {
 
   it('query protocol: form requests get XML answers and XML errors', async () => {
     const post = (body: string) =>
-      fetch(`${t.url}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body });
+      awsFetch(`${t.url}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body });
     const put = await post(
       'Action=PutMetricData&Version=2010-08-01&Namespace=Q&MetricData.member.1.MetricName=hits&MetricData.member.1.Value=3&MetricData.member.1.Dimensions.member.1.Name=Host&MetricData.member.1.Dimensions.member.1.Value=a',
     );
@@ -349,7 +349,7 @@ describe('CloudWatch custom metrics and both protocols', () => {
   });
 
   it('JSON protocol errors carry __type and x-amzn-query-error', async () => {
-    const res = await fetch(`${t.url}/`, {
+    const res = await awsFetch(`${t.url}/`, {
       method: 'POST',
       headers: {
         'content-type': 'application/x-amz-json-1.0',

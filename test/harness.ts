@@ -9,7 +9,9 @@ import { CreateFunctionCommand, LambdaClient, type CreateFunctionCommandInput } 
 import { zipSync, strToU8 } from 'fflate';
 import type { Clock } from '../src/core/clock.js';
 import type { Random } from '../src/core/random.js';
-import { resolveOptions, type Options } from '../src/config/options.js';
+import { signedFetch } from '../src/cli/client.js';
+import type { OperatorKey } from '../src/config/credentials-file.js';
+import { resolveOptions, type Setting } from '../src/config/options.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
 
 export const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
@@ -24,15 +26,17 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export interface TestServerOptions extends Partial<Omit<Options, 'port' | 'dataDir'>> {
+export type TestServerOptions = { [K in Exclude<Setting, 'port' | 'dataDir'>]?: string | number } & {
   clock?: Clock;
   random?: Random;
-}
+  /** Access keys the server accepts; none means any key. */
+  credentials?: OperatorKey[];
+};
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
-  const { clock, random, ...rest } = opts;
+  const { clock, random, credentials, ...rest } = opts;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'versa-test-'));
-  const options = resolveOptions({ logLevel: 'warn', ...rest, port: 0, dataDir }, {});
+  const options = resolveOptions({ logLevel: 'warn', ...rest, port: 0, dataDir }, {}, { ...(credentials && { credentials }) });
   const boot = () => startServer(options, { ...(clock && { clock }), ...(random && { random }) });
   const state = { server: await boot() };
   const t: TestServer = {
@@ -103,4 +107,9 @@ export async function errorOf(
     return err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
   }
   throw new Error('expected the call to fail, but it succeeded');
+}
+
+/** `fetch` signed with the tests' placeholder key, for raw wire requests to the AWS APIs (real clients always sign). */
+export function awsFetch(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
+  return signedFetch(url, init, { accessKeyId: 'test', secretAccessKey: 'test' });
 }

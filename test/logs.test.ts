@@ -23,7 +23,7 @@ import {
   type LogGroup,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { FakeClock } from '../src/core/clock.js';
-import { createFunction, errorOf, startTestServer, type TestServer } from './harness.js';
+import { awsFetch, createFunction, errorOf, startTestServer, type TestServer } from './harness.js';
 import { invoke, sleep, waitFor } from './invoke-helpers.js';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/versa.js');
@@ -326,7 +326,7 @@ describe('CloudWatch Logs: function logs and the Logs API', () => {
     assert.deepEqual(await snapshot(), before);
 
     // On the wire: JSON 1.1 with a lowercase `message`, unlike Lambda's `Message`.
-    const res = await fetch(t.url, {
+    const res = await awsFetch(t.url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Logs_20140328.DeleteLogGroup' },
       body: JSON.stringify({ logGroupName: '/nope' }),

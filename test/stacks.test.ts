@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { GetAliasCommand, GetFunctionCommand, InvokeCommand, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { strToU8, zipSync } from 'fflate';
-import { payloadOf, startTestServer, type TestServer } from './harness.js';
+import { awsFetch, payloadOf, startTestServer, type TestServer } from './harness.js';
 
 let t: TestServer;
 
@@ -314,7 +314,7 @@ Resources:
   const started = events.find((e) => e.logicalId === 'FnAliaslive' && /CodeDeploy deployment d-/.test(e.reason ?? ''));
   assert.ok(started, 'no deployment moved the alias');
   const id = /(d-[A-Z0-9]+)/.exec(started.reason!)![1]!;
-  const res = await fetch(t.url, {
+  const res = await awsFetch(t.url, {
     method: 'POST',
     headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'CodeDeploy_20141006.GetDeployment' },
     body: JSON.stringify({ deploymentId: id }),
@@ -435,7 +435,7 @@ Resources:
   const events = (json.stack as { events: { reason?: string }[] }).events;
   const slowId = events.map((e) => /CodeDeploy deployment (d-[A-Z0-9]+) moves stack-slow:live/.exec(e.reason ?? '')?.[1]).find(Boolean);
   assert.ok(slowId, 'no deployment moved stack-slow');
-  const res = await fetch(t.url, {
+  const res = await awsFetch(t.url, {
     method: 'POST',
     headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'CodeDeploy_20141006.GetDeployment' },
     body: JSON.stringify({ deploymentId: slowId }),

@@ -1,29 +1,55 @@
 import { PlatformError } from '../core/errors.js';
 import type { GatewayDataPlane } from '../gateway/data-plane.js';
-import { header, type ApiHandler, type ApiRequest, type ApiResponse } from './aws/protocol/http.js';
+import type { AccessGate } from './access/gate.js';
+import { accessDenied, authRefusal, type Protocol } from './access/refusals.js';
+import { header, safeDecode, type ApiHandler, type ApiRequest, type ApiResponse } from './aws/protocol/http.js';
 import { jsonResponse, restJsonError } from './aws/protocol/rest-json.js';
 
 export interface Services {
   lambda: ApiHandler;
   apiGateway: ApiHandler;
   /** JSON-RPC services by their `X-Amz-Target` prefix (`Logs_20140328`, ...). */
-  byTarget: Record<string, ApiHandler>;
+  byTarget: ReadonlyMap<string, ApiHandler>;
   /** CloudWatch's query protocol (form-encoded `Action=...`). */
   query: ApiHandler;
   /** Stage traffic: `/{stage}/{path}` of a REST API. */
   gateway: GatewayDataPlane;
   /** Versa's own endpoints under `/_versa/`. */
   versa: ApiHandler;
+  /** Who may reach what: hosts, signatures, origins. */
+  access: AccessGate;
 }
 
 const EXECUTE_API_HOST = /^([a-z0-9]+)\.execute-api\.localhost(?::\d+)?$/;
 const USER_REQUEST = /^\/restapis\/([^/]+)\/([^/]+)\/_user_request_(\/.*)?$/;
+/** What any page may load: the console itself, and the health check. Everything else under `/_versa/` is guarded. */
+const OPEN_VERSA = /^\/_versa(\/|\/favicon\.svg|\/assets\/[^/]+|\/health|\/auth)?$/;
+/** Headers that keep the console out of other sites' frames and stop content sniffing. */
+const VERSA_HEADERS = {
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+};
+/** Response headers a page on an allowed foreign origin may read (the SDKs read these). */
+const EXPOSED = [
+  'x-amzn-requestid',
+  'x-amzn-errortype',
+  'x-amz-function-error',
+  'x-amz-log-result',
+  'x-amz-executed-version',
+  'x-amzn-remapped-content-length',
+  'date',
+].join(', ');
 
 /**
- * Decides once, from the Host header and the path, which service a request is for, and hands it to
- * that service's operation table or to the API Gateway data plane.
+ * The one way in. Refuses, before any work, a `Host` this server does not serve (DNS rebinding); then
+ * decides from the Host header and the path which service a request is for. Stages are public, as on
+ * AWS; the AWS APIs need a whole SigV4 signature (checked against the configured keys, if any) and a
+ * page of a foreign origin needs `--cors-origins`; `/_versa/` serves its page to anyone and everything
+ * else only to its own pages.
  */
 export function frontDoor(services: Services): ApiHandler {
+  const { access } = services;
   const toStage = (req: ApiRequest, apiId: string, stage: string, path: string) =>
     services.gateway.handle(apiId, stage, {
       method: req.method,
@@ -34,7 +60,42 @@ export function frontDoor(services: Services): ApiHandler {
       sourceIp: req.sourceIp,
       region: req.region,
     });
+
+  const versa = async (req: ApiRequest): Promise<ApiResponse> => {
+    if (OPEN_VERSA.test(req.path)) return services.versa(req);
+    if (req.path === '/_versa/metrics') {
+      if (await access.metricsAllowed(req)) return services.versa(req);
+      return jsonResponse(
+        401,
+        { message: 'The metrics of a Versa server reachable from other machines need its --metrics-token as a bearer token.' },
+        { 'www-authenticate': 'Bearer' },
+      );
+    }
+    const origin = access.foreignOrigin(req);
+    if (origin !== undefined) return accessDenied('rest-json', `Versa's own endpoints answer only Versa's own pages, not ${origin}.`, req);
+    if (access.enforcing) {
+      const failure = await access.authenticate(req);
+      if (failure) return authRefusal('rest-json', failure, req);
+    }
+    return services.versa(req);
+  };
+
+  const awsApi = async (req: ApiRequest, protocol: Protocol, route: ApiHandler): Promise<ApiResponse> => {
+    const origin = access.foreignOrigin(req);
+    if (origin !== undefined && !access.corsAllowed(origin)) {
+      return accessDenied(protocol, `Pages of ${origin} may not call this server; start Versa with --cors-origins to allow them.`, req);
+    }
+    const cors = origin !== undefined && origin.includes('://') ? origin : undefined;
+    if (req.method === 'OPTIONS' && cors !== undefined) return preflight(req, cors);
+    const failure = await access.authenticate(req);
+    const out = failure ? authRefusal(protocol, failure, req) : await route(req);
+    if (cors !== undefined)
+      Object.assign(out.headers, { 'access-control-allow-origin': cors, 'access-control-expose-headers': EXPOSED, vary: 'Origin' });
+    return out;
+  };
+
   return async (req: ApiRequest): Promise<ApiResponse> => {
+    if (!access.hostAllowed(req)) return hostRefused(req);
     const path = req.path;
     const host = EXECUTE_API_HOST.exec(header(req, 'host') ?? '');
     if (host) {
@@ -45,25 +106,63 @@ export function frontDoor(services: Services): ApiHandler {
           { message: 'Missing Authentication Token' },
           { 'x-amzn-errortype': 'MissingAuthenticationTokenException' },
         );
-      return toStage(req, host[1]!, decodeURIComponent(m[1]!), m[2] ?? '/');
+      return toStage(req, host[1]!, safeDecode(m[1]!), m[2] ?? '/');
     }
-    if (path.startsWith('/_versa/') || path === '/_versa') return services.versa(req);
-    const target = header(req, 'x-amz-target');
-    if (target) {
-      const service = services.byTarget[target.slice(0, target.indexOf('.'))];
-      if (service) return service(req);
-      return restJsonError(new PlatformError('UnknownOperationException', `No Versa service answers X-Amz-Target ${target}.`));
+    if (path.startsWith('/_versa/') || path === '/_versa') {
+      const out = await versa(req);
+      Object.assign(out.headers, VERSA_HEADERS);
+      return out;
     }
-    if (req.method === 'POST' && path === '/' && (header(req, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
-      return services.query(req);
-    }
-    if (/^\/20\d\d-\d\d-\d\d\//.test(path)) return services.lambda(req);
     const user = USER_REQUEST.exec(path);
-    if (user) return toStage(req, user[1]!, decodeURIComponent(user[2]!), user[3] ?? '/');
-    if (path === '/restapis' || path.startsWith('/restapis/')) return services.apiGateway(req);
-    if (path === '/' && req.method === 'GET') {
+    if (user) return toStage(req, user[1]!, safeDecode(user[2]!), user[3] ?? '/');
+    if (path === '/' && req.method === 'GET' && !header(req, 'x-amz-target')) {
       return jsonResponse(200, { service: 'versa', health: '/_versa/health' });
     }
-    return restJsonError(new PlatformError('UnknownOperationException', `No Versa service answers ${req.method} ${path}.`));
+
+    const target = header(req, 'x-amz-target');
+    if (target !== undefined) {
+      const service = services.byTarget.get(target.slice(0, target.indexOf('.')));
+      return awsApi(req, 'json-rpc', service ?? unknown(`No Versa service answers X-Amz-Target ${target}.`));
+    }
+    if (req.method === 'POST' && path === '/' && (header(req, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
+      return awsApi(req, 'query', services.query);
+    }
+    if (/^\/20\d\d-\d\d-\d\d\//.test(path)) return awsApi(req, 'rest-json', services.lambda);
+    if (path === '/restapis' || path.startsWith('/restapis/')) return awsApi(req, 'rest-json', services.apiGateway);
+    return awsApi(req, 'rest-json', unknown(`No Versa service answers ${req.method} ${path}.`));
   };
+}
+
+/** A handler that answers every request with UnknownOperationException. */
+function unknown(message: string): ApiHandler {
+  return () => Promise.resolve(restJsonError(new PlatformError('UnknownOperationException', message)));
+}
+
+/** A CORS preflight from an allowed origin: any method and the headers the page asked to send. */
+function preflight(req: ApiRequest, origin: string): ApiResponse {
+  const asked = header(req, 'access-control-request-headers') ?? '';
+  return {
+    status: 204,
+    headers: {
+      'access-control-allow-origin': origin,
+      'access-control-allow-methods': 'GET, HEAD, POST, PUT, PATCH, DELETE',
+      'access-control-allow-headers': /^[\w\s,-]*$/.test(asked) ? asked : '',
+      'access-control-max-age': '600',
+      vary: 'Origin',
+    },
+    body: '',
+  };
+}
+
+function hostRefused(req: ApiRequest): ApiResponse {
+  const host = (header(req, 'host') ?? '').slice(0, 100);
+  return jsonResponse(
+    403,
+    {
+      message: host
+        ? `Versa does not serve the host '${host}'. Use 127.0.0.1 or localhost, or start Versa with --allowed-hosts naming it.`
+        : 'The request has no Host header.',
+    },
+    { 'x-amzn-errortype': 'ForbiddenException' },
+  );
 }

@@ -4,7 +4,7 @@ import { zipSync, type Zippable } from 'fflate';
 import { codeUris, parseTemplate, TemplateError } from '../stacks/template.js';
 import type { Change } from '../stacks/stack-service.js';
 import type { StackDoc, StackEvent } from '../stacks/types.js';
-import { describeError, endpointUrl, stageUrl } from './client.js';
+import { describeError, endpointUrl, signedFetch, stageUrl } from './client.js';
 import { followDeployment, RECONNECT_MS, transient } from './deployments.js';
 import { parseFlags } from './main.js';
 import { table } from './table.js';
@@ -26,7 +26,7 @@ const ZIP_TIME = new Date('1980-01-01T00:00:00Z');
 class UsageError extends Error {}
 
 async function request<T>(endpoint: string, method: string, pathName: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${endpoint.replace(/\/$/, '')}${pathName}`, {
+  const res = await signedFetch(`${endpoint.replace(/\/$/, '')}${pathName}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),

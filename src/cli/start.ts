@@ -16,6 +16,10 @@ export async function startCommand(args: string[]): Promise<number> {
       'retention-days': { type: 'string' },
       metrics: { type: 'string' },
       'log-level': { type: 'string' },
+      credentials: { type: 'string' },
+      'allowed-hosts': { type: 'string' },
+      'cors-origins': { type: 'string' },
+      'metrics-token': { type: 'string' },
     },
   });
   let options;
@@ -29,6 +33,10 @@ export async function startCommand(args: string[]): Promise<number> {
       retentionDays: values['retention-days'],
       metrics: values.metrics,
       logLevel: values['log-level'],
+      credentialsFile: values.credentials,
+      allowedHosts: values['allowed-hosts'],
+      corsOrigins: values['cors-origins'],
+      metricsToken: values['metrics-token'],
     });
   } catch (err) {
     if (err instanceof OptionsError) {
@@ -48,8 +56,12 @@ export async function startCommand(args: string[]): Promise<number> {
     }
     throw err;
   }
+  const everywhere = server.listening.startsWith('0.0.0.0:') || server.listening.startsWith('[::]:');
+  const keys = options.credentials.length;
   process.stdout.write(
     `Versa is ready at ${server.url}\n` +
+      `  listening on: ${server.listening}${everywhere ? ' (every interface)' : ''}\n` +
+      `  credentials: ${keys > 0 ? `${keys} access key${keys > 1 ? 's' : ''}; every request must be signed with one` : 'any access key (loopback only)'}\n` +
       `  data: ${options.dataDir}${options.timeScale !== 1 ? `\n  time scale: ${options.timeScale}x` : ''}\n` +
       `  try:  aws --endpoint-url ${server.url} lambda list-functions\n`,
   );

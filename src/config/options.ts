@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { LogLevel } from '../core/logger.js';
+import { readCredentialsFile, type OperatorKey } from './credentials-file.js';
 
 /** Everything a Versa server can be told, read once at start and passed down. */
 export interface Options {
@@ -20,9 +21,25 @@ export interface Options {
   logLevel: LogLevel;
   /** Whether invocations and API requests record metrics ("off" exists to measure what they cost). */
   metrics: 'on' | 'off';
+  /** An AWS shared-credentials file whose profiles are the keys Versa accepts. */
+  credentialsFile: string;
+  /** Extra `Host` names served besides loopback ones (DNS-rebinding defence); `*.example.com` allowed. */
+  allowedHosts: string[];
+  /** Origins whose pages may call the AWS APIs (CORS); `*` for any. */
+  corsOrigins: string[];
+  /** Bearer token that opens `/_versa/metrics` to non-loopback scrapers. */
+  metricsToken: string;
+  /**
+   * The keys every AWS API request must be signed with: the credentials file's profiles and
+   * `VERSA_ACCESS_KEY_ID`/`VERSA_SECRET_ACCESS_KEY`. Empty means any key is accepted (loopback only).
+   */
+  credentials: OperatorKey[];
 }
 
-export const DEFAULTS: Options = {
+/** The options a flag or `VERSA_*` variable sets (credentials come from the file and variables). */
+export type Setting = Exclude<keyof Options, 'credentials'>;
+
+export const DEFAULTS: Record<Setting, string | number> = {
   host: '127.0.0.1',
   port: 4566,
   dataDir: './.versa',
@@ -33,9 +50,13 @@ export const DEFAULTS: Options = {
   retentionDays: 7,
   logLevel: 'info',
   metrics: 'on',
+  credentialsFile: '',
+  allowedHosts: '',
+  corsOrigins: '',
+  metricsToken: '',
 };
 
-const ENV_NAMES: Record<keyof Options, string> = {
+const ENV_NAMES: Record<Setting, string> = {
   host: 'VERSA_HOST',
   port: 'VERSA_PORT',
   dataDir: 'VERSA_DATA_DIR',
@@ -46,6 +67,10 @@ const ENV_NAMES: Record<keyof Options, string> = {
   retentionDays: 'VERSA_RETENTION_DAYS',
   logLevel: 'VERSA_LOG_LEVEL',
   metrics: 'VERSA_METRICS',
+  credentialsFile: 'VERSA_CREDENTIALS_FILE',
+  allowedHosts: 'VERSA_ALLOWED_HOSTS',
+  corsOrigins: 'VERSA_CORS_ORIGINS',
+  metricsToken: 'VERSA_METRICS_TOKEN',
 };
 
 /** Thrown for options a user got wrong; the CLI prints the message as it is. */
@@ -56,11 +81,12 @@ export class OptionsError extends Error {}
  * Validates the result and makes the data directory absolute.
  */
 export function resolveOptions(
-  overrides: Partial<Record<keyof Options, string | number | undefined>>,
+  overrides: Partial<Record<Setting, string | number | undefined>>,
   env: NodeJS.ProcessEnv = process.env,
+  extra: { credentials?: OperatorKey[] } = {},
 ): Options {
   const raw: Record<string, string | number> = { ...DEFAULTS };
-  for (const key of Object.keys(DEFAULTS) as (keyof Options)[]) {
+  for (const key of Object.keys(DEFAULTS) as Setting[]) {
     const fromEnv = env[ENV_NAMES[key]];
     if (fromEnv !== undefined && fromEnv !== '') raw[key] = fromEnv;
     const given = overrides[key];
@@ -75,8 +101,17 @@ export function resolveOptions(
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
     throw new OptionsError(`logLevel must be one of debug, info, warn, error, silent; got ${logLevel}.`);
   }
+  const host = String(raw.host);
+  const credentials = [...(extra.credentials ?? []), ...operatorKeys(String(raw.credentialsFile), env)];
+  if (credentials.length === 0 && !isLoopbackAddress(host)) {
+    throw new OptionsError(
+      `refusing to listen on ${host} without credentials: anyone who can reach it could run code on this machine. ` +
+        'Set VERSA_ACCESS_KEY_ID and VERSA_SECRET_ACCESS_KEY, or pass --credentials FILE (an AWS credentials file), ' +
+        'or listen on 127.0.0.1. See docs/security.md.',
+    );
+  }
   return {
-    host: String(raw.host),
+    host,
     port: num('port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port number between 0 and 65535'),
     dataDir: path.resolve(String(raw.dataDir)),
     timeScale: num('timeScale', (n) => n > 0 && n <= 10_000, 'a number above 0 and at most 10000'),
@@ -86,7 +121,43 @@ export function resolveOptions(
     retentionDays: num('retentionDays', (n) => n > 0, 'a positive number of days'),
     logLevel,
     metrics: onOff(raw.metrics),
+    credentialsFile: String(raw.credentialsFile),
+    allowedHosts: list(raw.allowedHosts),
+    corsOrigins: list(raw.corsOrigins),
+    metricsToken: String(raw.metricsToken),
+    credentials,
   };
+}
+
+/** True for addresses only this machine can reach: 127.0.0.0/8, ::1 and localhost. */
+export function isLoopbackAddress(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+}
+
+function operatorKeys(file: string, env: NodeJS.ProcessEnv): OperatorKey[] {
+  const keys: OperatorKey[] = [];
+  if (file !== '') {
+    try {
+      keys.push(...readCredentialsFile(file));
+    } catch (err) {
+      throw new OptionsError((err as Error).message, { cause: err });
+    }
+  }
+  const id = env.VERSA_ACCESS_KEY_ID;
+  const secret = env.VERSA_SECRET_ACCESS_KEY;
+  if (id || secret) {
+    if (!id || !secret) throw new OptionsError('set both VERSA_ACCESS_KEY_ID and VERSA_SECRET_ACCESS_KEY, or neither.');
+    keys.push({ accessKeyId: id, secretAccessKey: secret });
+  }
+  return keys;
+}
+
+function list(value: string | number | undefined): string[] {
+  return String(value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function onOff(value: string | number | undefined): 'on' | 'off' {

@@ -17,6 +17,8 @@ export interface ConsoleDeps {
   stacks: Pick<StackService, 'onChange'>;
   clock: Clock;
   timeScale: number;
+  /** Whether the server checks signatures: the page then asks for an access key before calling anything. */
+  credentialsRequired: boolean;
   /** Where the built console lives (tests point elsewhere). */
   webRoot?: string;
 }
@@ -43,6 +45,7 @@ const TRAFFIC = /^\/_versa\/api\/deployments\/([\w-]+)\/traffic$/;
  *
  * - `GET /_versa/` and `/_versa` — the page; `GET /_versa/assets/*` and `/_versa/favicon.svg` — its files.
  * - `GET /_versa/api/events?after=N&wait=S` — the changes after cursor N, waiting up to S seconds for one.
+ * - `GET /_versa/auth` — whether the server checks signatures (open, so the page knows to ask for a key).
  * - `GET /_versa/api/clock` — the platform time and time scale (charts draw on the platform clock).
  * - `GET /_versa/api/deployments/{id}/traffic` — the target version's weight after each step.
  */
@@ -74,6 +77,7 @@ export function consoleEndpoints(deps: ConsoleDeps): ConsoleEndpoints {
     req.path === '/_versa' ||
     req.path === '/_versa/' ||
     req.path === '/_versa/favicon.svg' ||
+    req.path === '/_versa/auth' ||
     req.path === '/_versa/api/events' ||
     req.path === '/_versa/api/clock' ||
     TRAFFIC.test(req.path) ||
@@ -85,6 +89,7 @@ export function consoleEndpoints(deps: ConsoleDeps): ConsoleEndpoints {
     if (req.path === '/_versa' || req.path === '/_versa/') return files.index();
     if (req.path.startsWith('/_versa/assets/') || req.path === '/_versa/favicon.svg')
       return (await files.file(req.path.slice('/_versa/'.length))) ?? notFound();
+    if (req.path === '/_versa/auth') return jsonResponse(200, { credentials: deps.credentialsRequired ? 'required' : 'any' }, noStore);
     if (req.path === '/_versa/api/clock') return jsonResponse(200, clock(), noStore);
     if (req.path === '/_versa/api/events') {
       const after = Number(req.query.get('after') ?? 'NaN');

@@ -20,6 +20,11 @@ export const ERROR_CATALOGUE = {
   UnknownOperationException: { status: 404, fault: 'client' },
   SerializationException: { status: 400, fault: 'client' },
   AccessDeniedException: { status: 403, fault: 'client' },
+  // Authentication, at the front door (JSON-RPC services answer these with 400; the query protocol renames them)
+  MissingAuthenticationTokenException: { status: 403, fault: 'client' },
+  UnrecognizedClientException: { status: 403, fault: 'client' },
+  InvalidSignatureException: { status: 403, fault: 'client' },
+  IncompleteSignatureException: { status: 403, fault: 'client' },
   // Lambda (and CloudWatch Logs, whose JSON-RPC codec always writes `message` and answers 400)
   ResourceNotFoundException: { status: 404, fault: 'client', messageKey: 'Message' },
   InvalidParameterValueException: { status: 400, fault: 'client' },

@@ -6,14 +6,19 @@ import type { LogSink } from '../telemetry/log-sink.js';
 import { splitCapacity } from './capacity.js';
 import type { CodeCache } from './code-cache.js';
 import { ExecutionEnvironment, RuntimeGoneError } from './environment.js';
-import type { EnvironmentTarget, InvocationOutcome, InvocationRequest } from './types.js';
+import type { EnvironmentCredentials, EnvironmentTarget, InvocationOutcome, InvocationRequest } from './types.js';
 
 export interface EnvironmentManagerOptions {
   /** Most environments alive at once, across all functions; beyond it Invoke is throttled. */
   maxEnvironments: number;
   /** An environment idle this long (real time) is stopped. */
   idleTimeoutMs: number;
+  /** Variables every environment gets (region, PATH, ...). */
   baseEnv: Record<string, string>;
+  /** Where functions reach this server's AWS APIs (known once the server listens). */
+  endpointUrl: () => string;
+  /** Credentials of the environment's own, which the server accepts until they are revoked when it stops. */
+  issueCredentials: () => EnvironmentCredentials;
   pythonCommand: string;
   codeCache: CodeCache;
   logs: LogSink;
@@ -218,17 +223,33 @@ export class EnvironmentManager {
       const codeDir = await this.opts.codeCache.dir(target.spec.codeSha256);
       const group = `/aws/lambda/${target.functionName}`;
       const streamName = logStreamName(this.opts.clock.now(), target.version);
-      const env = await ExecutionEnvironment.start({
-        id: hexId(8),
-        target,
-        codeDir,
-        logStreamName: streamName,
-        baseEnv: this.opts.baseEnv,
-        pythonCommand: this.opts.pythonCommand,
-        logger: this.opts.logger,
-        onLogLine: (line) => this.opts.logs.append(group, streamName, line),
-        onStopped: (stopped) => this.forget(stopped),
-      });
+      const credentials = this.opts.issueCredentials();
+      let env: ExecutionEnvironment;
+      try {
+        env = await ExecutionEnvironment.start({
+          id: hexId(8),
+          target,
+          codeDir,
+          logStreamName: streamName,
+          baseEnv: {
+            ...this.opts.baseEnv,
+            AWS_ENDPOINT_URL: this.opts.endpointUrl(),
+            AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+            AWS_SESSION_TOKEN: credentials.sessionToken,
+          },
+          pythonCommand: this.opts.pythonCommand,
+          logger: this.opts.logger,
+          onLogLine: (line) => this.opts.logs.append(group, streamName, line),
+          onStopped: (stopped) => {
+            credentials.revoke();
+            this.forget(stopped);
+          },
+        });
+      } catch (err) {
+        credentials.revoke();
+        throw err;
+      }
       if (this.closed) {
         // close() ran while this one was starting and could not see it: stop it here.
         env.stop();

@@ -31,3 +31,11 @@ export interface InvocationOutcome {
   /** This invocation's log lines, START to REPORT; joined only when a caller asks for the tail. */
   logLines: readonly string[];
 }
+
+/** An execution environment's own AWS credentials, withdrawn when it stops. */
+export interface EnvironmentCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  revoke(): void;
+}

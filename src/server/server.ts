@@ -14,6 +14,8 @@ import { lambdaApi } from '../api/aws/lambda/operations.js';
 import { logsApi } from '../api/aws/logs/operations.js';
 import { regionOf, type ApiHandler, type ApiRequest } from '../api/aws/protocol/http.js';
 import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
+import { AccessGate } from '../api/access/gate.js';
+import { Keyring } from '../api/access/keyring.js';
 import { frontDoor } from '../api/front-door.js';
 import { stacksApi } from '../api/versa/stacks.js';
 import type { Options } from '../config/options.js';
@@ -38,11 +40,16 @@ import { AlarmService } from '../telemetry/alarms.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { renderPrometheus } from '../telemetry/prometheus.js';
 
-/** Largest request body accepted (a 50 MB zip, base64-encoded in JSON, with room to spare). */
-const MAX_BODY_BYTES = 80 * 1024 * 1024;
+/** Largest request body accepted: CreateFunction's on AWS, a 50 MB zip base64-encoded in JSON. */
+const MAX_BODY_BYTES = 70_167_211;
+/** Request bytes held in memory at once across all requests; beyond it new bodies are refused until some finish. */
+const MAX_BUFFERED_BYTES = 4 * MAX_BODY_BYTES;
 
 export interface RunningServer {
+  /** Where clients on this machine reach the server. */
   url: string;
+  /** The address and port the listener is bound to, as it is (`0.0.0.0:4566` when on every interface). */
+  listening: string;
   port: number;
   options: Options;
   /** The services, for in-process use by tests and tools. */
@@ -85,16 +92,9 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   logs.start();
   const codeCache = new CodeCache(path.join(options.dataDir, 'code'), (sha) => store.code.get(sha));
 
-  const server = http.createServer();
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const hostForUrl = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
-  const url = `http://${hostForUrl.includes(':') ? `[${hostForUrl}]` : hostForUrl}:${port}`;
-
+  const keyring = new Keyring(options.credentials);
+  // Set once the listener is bound (port 0 picks one); no environment starts before that.
+  let url = '';
   const environments = new EnvironmentManager({
     maxEnvironments: options.maxEnvironments,
     idleTimeoutMs: options.idleTimeoutSeconds * 1000,
@@ -104,14 +104,12 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       TZ: ':UTC',
       AWS_REGION: 'us-east-1',
       AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL: url,
-      AWS_ACCESS_KEY_ID: 'versa',
-      AWS_SECRET_ACCESS_KEY: 'versa',
-      AWS_SESSION_TOKEN: 'versa',
       NODE_PATH: path.join(options.dataDir, 'code', 'node_modules'),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...(process.env.HOME && { HOME: process.env.HOME }),
     },
+    endpointUrl: () => url,
+    issueCredentials: () => keyring.issue(),
     pythonCommand: await resolvePythonExecutable(options.pythonCommand),
     codeCache,
     logs,
@@ -149,7 +147,16 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const stacks = new StackService(store, { functions, restApis, alarms, codeDeploy }, deployments, clock, logger);
   const stackApi = stacksApi({ stacks, logger });
 
-  const web = consoleEndpoints({ registry, restApis, deployments, alarms, stacks, clock, timeScale: options.timeScale });
+  const web = consoleEndpoints({
+    registry,
+    restApis,
+    deployments,
+    alarms,
+    stacks,
+    clock,
+    timeScale: options.timeScale,
+    credentialsRequired: keyring.enforcing,
+  });
   const versa: ApiHandler = async (req) => {
     if (stackApi.owns(req)) return stackApi.handle(req);
     if (web.owns(req)) return web.handle(req);
@@ -175,26 +182,72 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const handle = frontDoor({
     lambda: lambdaApi({ functions, invocations, logger }),
     apiGateway: apiGatewayApi({ restApis, dataPlane: gateway, logger }),
-    byTarget: {
-      Logs_20140328: logsApi({ logs, logger }),
-      GraniteServiceVersion20100801: cloudWatch.json,
-      CodeDeploy_20141006: codeDeployApi({ codeDeploy, logger }),
-    },
+    byTarget: new Map([
+      ['Logs_20140328', logsApi({ logs, logger })],
+      ['GraniteServiceVersion20100801', cloudWatch.json],
+      ['CodeDeploy_20141006', codeDeployApi({ codeDeploy, logger })],
+    ]),
     query: cloudWatch.query,
     gateway,
     versa,
+    access: new AccessGate({
+      keyring,
+      boundHost: options.host,
+      allowedHosts: options.allowedHosts,
+      corsOrigins: options.corsOrigins,
+      metricsToken: options.metricsToken,
+      now: () => Date.now(),
+    }),
   });
 
+  // The handler is in place before the listener opens: no request can arrive to find nothing answering it.
+  const server = http.createServer();
+  server.keepAliveTimeout = 65_000;
+  let buffered = 0;
   server.on('request', (req, res) => {
+    const refuse = (status: number, error: PlatformError) => {
+      const out = restJsonError(error);
+      res.writeHead(status, { ...out.headers, connection: 'close' });
+      res.end(out.body);
+      // Stop reading what is left of a body we will not use.
+      req.resume();
+      res.on('finish', () => req.socket.destroySoon());
+    };
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      refuse(413, new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = false;
+    let refused = false;
+    const release = () => {
+      buffered -= size;
+      size = 0;
+    };
     req.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      if (size + chunk.length > MAX_BODY_BYTES || buffered + chunk.length > MAX_BUFFERED_BYTES) {
+        refused = true;
+        release();
+        chunks.length = 0;
+        if (size + chunk.length > MAX_BODY_BYTES) {
+          refuse(413, new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`));
+        } else {
+          refuse(429, new PlatformError('TooManyRequestsException', 'Versa is receiving too much data at once; retry shortly.'));
+        }
+        return;
+      }
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
+      buffered += chunk.length;
+      chunks.push(chunk);
     });
+    let ended = false;
+    // A client that goes away mid-body frees its share; a whole body is held until it has been answered.
+    req.on('close', () => ended || release());
     req.on('end', () => {
+      ended = true;
+      if (refused) return;
       const requestId = uuid();
       const rawUrl = req.url ?? '/';
       const q = rawUrl.indexOf('?');
@@ -207,15 +260,10 @@ export async function startServer(options: Options, overrides: StartOverrides = 
         body: Buffer.concat(chunks),
         region: regionOf(req.headers.authorization, query),
         requestId,
-        origin: `http://${req.headers.host ?? `${hostForUrl}:${port}`}`,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        origin: `http://${req.headers.host ?? new URL(url).host}`,
+        sourceIp: req.socket.remoteAddress ?? '',
       };
-      const answer = tooLarge
-        ? Promise.resolve(
-            restJsonError(new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`)),
-          )
-        : handle(apiReq);
-      answer
+      handle(apiReq)
         .then((out) => {
           const body = typeof out.body === 'string' ? Buffer.from(out.body) : out.body;
           res.writeHead(out.status, { ...out.headers, 'x-amzn-requestid': requestId, 'content-length': body.byteLength });
@@ -225,9 +273,16 @@ export async function startServer(options: Options, overrides: StartOverrides = 
           logger.error('request failed', { err });
           if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
           res.end('{"message":"internal error"}');
-        });
+        })
+        .finally(release);
     });
   });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  url = `http://${urlHost(options.host)}:${port}`;
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -255,6 +310,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
 
   return {
     url,
+    listening: `${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
     port,
     options,
     services: {
@@ -287,4 +343,10 @@ async function platformClock(store: Store, scale: number): Promise<Clock> {
   await store.settings.put('clock', JSON.stringify({ anchor, scale }));
   await store.settings.put('timeScale', String(scale));
   return new ScaledClock(scale, anchor);
+}
+
+/** The host for this machine's clients' URL: the bound address, or loopback when bound to every interface. */
+function urlHost(host: string): string {
+  const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return h.includes(':') ? `[${h}]` : h;
 }

@@ -39,3 +39,12 @@ export function regionOf(authorization: string | undefined, query: URLSearchPara
 export function signingServiceOf(authorization: string | undefined): string | undefined {
   return /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(authorization ?? '')?.[1];
 }
+
+/** A percent-decoded path segment; a malformed escape leaves the segment as it was sent, never a throw. */
+export function safeDecode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}

@@ -1,6 +1,6 @@
 import { asPlatformError, type PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import type { ApiHandler, ApiRequest, ApiResponse } from './http.js';
+import { safeDecode, type ApiHandler, type ApiRequest, type ApiResponse } from './http.js';
 
 /** A JSON answer in the rest-json protocol. */
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
@@ -88,12 +88,4 @@ export function routeTable(
       return renderError(error);
     }
   };
-}
-
-function safeDecode(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return part;
-  }
 }

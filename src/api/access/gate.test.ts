@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { ApiRequest } from '../aws/protocol/http.js';
+import { AccessGate, type AccessSettings } from './gate.js';
+import { Keyring } from './keyring.js';
+
+const NOW = Date.UTC(2026, 11, 6, 12, 0, 0);
+const OPS = { accessKeyId: 'AKIDOPS', secretAccessKey: 'ops-secret' };
+
+function gate(overrides: Partial<AccessSettings> = {}): AccessGate {
+  return new AccessGate({
+    keyring: new Keyring([OPS]),
+    boundHost: '127.0.0.1',
+    allowedHosts: [],
+    corsOrigins: [],
+    metricsToken: '',
+    now: () => NOW,
+    ...overrides,
+  });
+}
+
+function request(over: Partial<ApiRequest> & { headers?: Record<string, string> } = {}): ApiRequest {
+  return {
+    method: 'GET',
+    path: '/2015-03-31/functions/',
+    query: new URLSearchParams(),
+    body: Buffer.alloc(0),
+    region: 'us-east-1',
+    requestId: 'r',
+    origin: 'http://127.0.0.1:4566',
+    sourceIp: '127.0.0.1',
+    ...over,
+    headers: { host: '127.0.0.1:4566', ...over.headers },
+  };
+}
+
+/** A request signed by the SDK's signer, as the AWS clients send it. */
+async function signed(
+  key: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+  opts: { method?: string; path?: string; body?: string; at?: number; query?: Record<string, string> } = {},
+): Promise<ApiRequest> {
+  const signer = new SignatureV4({ service: 'lambda', region: 'us-east-1', credentials: key, sha256: Sha256 });
+  const body = opts.body ?? '';
+  const out = await signer.sign(
+    {
+      method: opts.method ?? 'POST',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      port: 4566,
+      path: opts.path ?? '/2015-03-31/functions/my%3Afn/invocations',
+      query: opts.query ?? {},
+      headers: { host: '127.0.0.1:4566', 'content-type': 'application/json' },
+      body,
+    },
+    { signingDate: new Date(opts.at ?? NOW) },
+  );
+  return request({
+    method: out.method,
+    path: out.path,
+    query: new URLSearchParams(opts.query),
+    headers: out.headers,
+    body: Buffer.from(body),
+  });
+}
+
+describe('AccessGate: hosts', () => {
+  it('hostAllowed: loopback names, *.localhost and the bound address are served; others are not', () => {
+    const g = gate({ boundHost: '127.0.0.5', allowedHosts: ['versa.internal', '*.dev.example'] });
+    for (const host of [
+      'localhost:4566',
+      '127.0.0.1',
+      '[::1]:4566',
+      'abc123.execute-api.localhost:4566',
+      '127.0.0.5:80',
+      'versa.internal',
+      'a.dev.example:4566',
+    ]) {
+      assert.equal(g.hostAllowed(request({ headers: { host } })), true, host);
+    }
+    for (const host of ['attacker.example', 'localhost.attacker.example', 'dev.example', '', '127.0.0.1@evil', 'versa.internal.evil']) {
+      assert.equal(g.hostAllowed(request({ headers: { host } })), false, host);
+    }
+  });
+});
+
+describe('AccessGate: signatures', () => {
+  it('authenticate: the right secret passes, a wrong one or an unknown key fails, nothing signed is "missing"', async () => {
+    const g = gate();
+    assert.equal(await g.authenticate(await signed(OPS)), undefined);
+    assert.deepEqual(await g.authenticate(await signed({ ...OPS, secretAccessKey: 'wrong' })), { kind: 'mismatch' });
+    assert.deepEqual(await g.authenticate(await signed({ accessKeyId: 'AKIDNOPE', secretAccessKey: 'x' })), { kind: 'unknown-key' });
+    assert.deepEqual(await g.authenticate(request()), { kind: 'missing' });
+  });
+
+  it('authenticate: a changed body, path or query no longer matches the signature', async () => {
+    const g = gate();
+    const good = await signed(OPS, { body: '{"a":1}' });
+    assert.deepEqual(await g.authenticate({ ...good, body: Buffer.from('{"a":2}') }), { kind: 'mismatch' });
+    assert.deepEqual(await g.authenticate({ ...good, path: '/2015-03-31/functions/other/invocations' }), { kind: 'mismatch' });
+    assert.deepEqual(await g.authenticate({ ...good, query: new URLSearchParams('Qualifier=2') }), { kind: 'mismatch' });
+  });
+
+  it('authenticate: a signature more than 15 minutes from the real clock is expired, either way', async () => {
+    const g = gate();
+    assert.equal(await g.authenticate(await signed(OPS, { at: NOW - 14 * 60_000 })), undefined);
+    const old = await g.authenticate(await signed(OPS, { at: NOW - 16 * 60_000 }));
+    assert.equal(old?.kind, 'expired');
+    assert.match((old as { message: string }).message, /^Signature expired: 20261206T114400Z is now earlier than 20261206T114500Z/);
+    const ancient = await g.authenticate(await signed(OPS, { at: Date.UTC(2001, 0, 1) }));
+    assert.equal(ancient?.kind, 'expired');
+    assert.equal((await g.authenticate(await signed(OPS, { at: NOW + 16 * 60_000 })))?.kind, 'expired');
+  });
+
+  it('authenticate: garbage and partial Authorization headers are incomplete, in both modes', async () => {
+    for (const g of [gate(), gate({ keyring: new Keyring([]) })]) {
+      for (const authorization of [
+        'garbage',
+        'AWS4-HMAC-SHA256 Credential=x',
+        'Bearer abc',
+        'AWS4-HMAC-SHA256 Credential=a/b/c, SignedHeaders=host, Signature=00',
+      ]) {
+        const failure = await g.authenticate(request({ headers: { authorization, 'x-amz-date': '20261206T120000Z' } }));
+        assert.equal(failure?.kind, 'incomplete', authorization);
+      }
+    }
+  });
+
+  it('authenticate: without configured keys any whole signature passes, and an unsigned request still does not', async () => {
+    const g = gate({ keyring: new Keyring([]) });
+    assert.equal(
+      await g.authenticate(await signed({ accessKeyId: 'anything', secretAccessKey: 'at all' }, { at: Date.UTC(2001, 0, 1) })),
+      undefined,
+    );
+    assert.deepEqual(await g.authenticate(request()), { kind: 'missing' });
+  });
+
+  it('authenticate: an environment key works with its session token, and not after it is revoked', async () => {
+    const keyring = new Keyring([OPS]);
+    const g = gate({ keyring });
+    const issued = keyring.issue();
+    assert.equal(await g.authenticate(await signed(issued)), undefined);
+    assert.deepEqual(await g.authenticate(await signed({ ...issued, sessionToken: 'forged' })), { kind: 'unknown-key' });
+    issued.revoke();
+    assert.deepEqual(await g.authenticate(await signed(issued)), { kind: 'unknown-key' });
+  });
+
+  it('authenticate: a presigned URL passes until it expires', async () => {
+    const g = gate();
+    const signer = new SignatureV4({ service: 'versa', region: 'us-east-1', credentials: OPS, sha256: Sha256 });
+    const presigned = await signer.presign(
+      {
+        method: 'GET',
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        port: 4566,
+        path: '/_versa/code/abc.zip',
+        query: {},
+        headers: { host: '127.0.0.1:4566' },
+      },
+      { signingDate: new Date(NOW - 60_000), expiresIn: 300 },
+    );
+    const query = new URLSearchParams(presigned.query as Record<string, string>);
+    const req = request({ path: '/_versa/code/abc.zip', query });
+    assert.equal(await g.authenticate(req), undefined);
+    assert.equal((await gate({ now: () => NOW + 10 * 60_000 }).authenticate(req))?.kind, 'expired');
+    query.set('X-Amz-Signature', '0'.repeat(64));
+    assert.deepEqual(await g.authenticate(request({ path: '/_versa/code/abc.zip', query })), { kind: 'mismatch' });
+  });
+});
+
+describe('AccessGate: origins and metrics', () => {
+  it('foreignOrigin: a page of another origin is foreign; this server, curl and the CLI are not', () => {
+    const g = gate();
+    assert.equal(g.foreignOrigin(request({ headers: { origin: 'http://127.0.0.1:4566' } })), undefined);
+    assert.equal(g.foreignOrigin(request()), undefined);
+    assert.equal(g.foreignOrigin(request({ headers: { 'sec-fetch-site': 'same-origin' } })), undefined);
+    assert.equal(g.foreignOrigin(request({ headers: { origin: 'http://127.0.0.1:9999' } })), 'http://127.0.0.1:9999');
+    assert.equal(g.foreignOrigin(request({ headers: { origin: 'null' } })), 'null');
+    assert.equal(g.foreignOrigin(request({ headers: { 'sec-fetch-site': 'cross-site' } })), 'a cross-site page');
+  });
+
+  it('corsAllowed: only the listed origins, or any with *', () => {
+    assert.equal(gate({ corsOrigins: ['https://app.example'] }).corsAllowed('https://app.example'), true);
+    assert.equal(gate({ corsOrigins: ['https://app.example'] }).corsAllowed('https://evil.example'), false);
+    assert.equal(gate({ corsOrigins: ['*'] }).corsAllowed('https://evil.example'), true);
+    assert.equal(gate().corsAllowed('https://app.example'), false);
+  });
+
+  it('metricsAllowed: loopback callers, the bearer token, or a signed request; not anyone else', async () => {
+    const g = gate({ metricsToken: 'scrape-me' });
+    const remote = (headers: Record<string, string> = {}) => request({ path: '/_versa/metrics', sourceIp: '192.0.2.7', headers });
+    assert.equal(await g.metricsAllowed(request({ path: '/_versa/metrics' })), true);
+    assert.equal(await g.metricsAllowed(remote()), false);
+    assert.equal(await g.metricsAllowed(remote({ authorization: 'Bearer scrape-me' })), true);
+    assert.equal(await g.metricsAllowed(remote({ authorization: 'Bearer scrape-mf' })), false);
+    assert.equal(await g.metricsAllowed({ ...(await signed(OPS)), sourceIp: '192.0.2.7' }), true);
+  });
+});

@@ -1,0 +1,129 @@
+import { timingSafeEqual } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
+import { header, type ApiRequest } from '../aws/protocol/http.js';
+import type { Keyring } from './keyring.js';
+import { checkTime, readClaim, signatureMatches, type AuthFailure } from './sigv4.js';
+
+export interface AccessSettings {
+  keyring: Keyring;
+  /** The address the listener is bound to. */
+  boundHost: string;
+  /** `--allowed-hosts`: exact names, or `*.example.com` for a domain's subdomains. */
+  allowedHosts: readonly string[];
+  /** `--cors-origins`: origins (`https://app.example.com`) whose pages may call the AWS APIs, or `*`. */
+  corsOrigins: readonly string[];
+  /** `--metrics-token`: opens `/_versa/metrics` to scrapers that are not on this machine. */
+  metricsToken: string;
+  /** The real time, for signature freshness (never the scaled platform clock). */
+  now: () => number;
+}
+
+const LOOPBACK_HOST = /^(localhost|[^:]*\.localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+const LOOPBACK_PEER = /^(127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/;
+const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
+
+/**
+ * Who may reach what, decided before any work: which `Host` names are served (against DNS rebinding),
+ * whether a request's signature is good, which foreign origins may call the APIs from a page, and
+ * which callers are on this machine. Holds no routing: the front door asks.
+ */
+export class AccessGate {
+  private readonly exactHosts = new Set<string>();
+  private readonly hostSuffixes: string[] = [];
+  private readonly anyOrigin: boolean;
+  private readonly origins: Set<string>;
+
+  constructor(private readonly settings: AccessSettings) {
+    const bound = settings.boundHost.toLowerCase();
+    if (WILDCARD.has(bound)) {
+      // Listening everywhere: the machine's own addresses are names clients use, and no page can rebind a literal IP.
+      for (const addrs of Object.values(networkInterfaces())) {
+        for (const a of addrs ?? []) this.exactHosts.add(a.family === 'IPv6' ? `[${a.address.toLowerCase()}]` : a.address);
+      }
+    } else {
+      this.exactHosts.add(bound.includes(':') && !bound.startsWith('[') ? `[${bound}]` : bound);
+    }
+    for (const name of settings.allowedHosts.map((h) => h.toLowerCase())) {
+      if (name.startsWith('*.')) this.hostSuffixes.push(name.slice(1));
+      else this.exactHosts.add(name);
+    }
+    this.anyOrigin = settings.corsOrigins.includes('*');
+    this.origins = new Set(settings.corsOrigins.map((o) => o.toLowerCase().replace(/\/$/, '')));
+  }
+
+  /** Whether credentials are configured: then every AWS API and console call must be signed by a known key. */
+  get enforcing(): boolean {
+    return this.settings.keyring.enforcing;
+  }
+
+  /** True when the request's `Host` names this server. */
+  hostAllowed(req: ApiRequest): boolean {
+    const raw = header(req, 'host');
+    if (!raw) return false;
+    const name = hostName(raw);
+    if (name === undefined) return false;
+    if (LOOPBACK_HOST.test(name) || this.exactHosts.has(name)) return true;
+    return this.hostSuffixes.some((suffix) => name.endsWith(suffix) && name.length > suffix.length);
+  }
+
+  /**
+   * Checks the request's signature. Without configured credentials any key is accepted, but the
+   * request must still carry a whole SigV4 signature: every AWS client signs, a browser form cannot.
+   */
+  async authenticate(req: ApiRequest): Promise<AuthFailure | undefined> {
+    const claim = readClaim(req);
+    if (claim === undefined) return { kind: 'missing' };
+    if ('kind' in claim) return claim;
+    if (!this.enforcing) return undefined;
+    const key = this.settings.keyring.lookup(claim.accessKeyId);
+    if (!key) return { kind: 'unknown-key' };
+    if (key.sessionToken !== undefined && claim.sessionToken !== key.sessionToken) return { kind: 'unknown-key' };
+    const late = checkTime(claim, this.settings.now());
+    if (late) return late;
+    return (await signatureMatches(req, claim, key.secretAccessKey)) ? undefined : { kind: 'mismatch' };
+  }
+
+  /** The request's `Origin` when it is a foreign page's (not this server's own pages); undefined otherwise. */
+  foreignOrigin(req: ApiRequest): string | undefined {
+    const origin = header(req, 'origin');
+    if (origin === undefined) {
+      const site = header(req, 'sec-fetch-site');
+      return site === undefined || site === 'same-origin' || site === 'none' ? undefined : `a ${site} page`;
+    }
+    return isSameOrigin(origin, header(req, 'host')) ? undefined : origin;
+  }
+
+  /** True when `--cors-origins` lets this foreign origin's pages call the AWS APIs. */
+  corsAllowed(origin: string): boolean {
+    return this.anyOrigin || this.origins.has(origin.toLowerCase());
+  }
+
+  /** `/_versa/metrics`: callers on this machine, the bearer token, or (with credentials) a signed request. */
+  async metricsAllowed(req: ApiRequest): Promise<boolean> {
+    if (LOOPBACK_PEER.test(req.sourceIp)) return true;
+    const token = this.settings.metricsToken;
+    const given = /^Bearer (.+)$/.exec(header(req, 'authorization') ?? '')?.[1];
+    if (token !== '' && given !== undefined) {
+      const a = Buffer.from(given);
+      const b = Buffer.from(token);
+      return a.length === b.length && timingSafeEqual(a, b);
+    }
+    return this.enforcing && (await this.authenticate(req)) === undefined;
+  }
+}
+
+/** The lower-cased host name of a `Host` header, without the port (IPv6 keeps its brackets). */
+function hostName(raw: string): string | undefined {
+  const value = raw.trim().toLowerCase();
+  const m = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/.exec(value);
+  return m?.[1];
+}
+
+function isSameOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined || origin === 'null') return false;
+  try {
+    return new URL(origin).host === new URL(`http://${host}`).host;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,62 @@
+import { PlatformError } from '../../core/errors.js';
+import { header, type ApiRequest, type ApiResponse } from '../aws/protocol/http.js';
+import { jsonRpcError } from '../aws/protocol/json-rpc.js';
+import { queryErrorXml } from '../aws/protocol/query.js';
+import { restJsonError } from '../aws/protocol/rest-json.js';
+import type { AuthFailure } from './sigv4.js';
+
+/** The wire protocol a request speaks, so that a refusal is written in it. */
+export type Protocol = 'rest-json' | 'json-rpc' | 'query';
+
+const MISMATCH =
+  'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
+
+/** The query protocol's codes for the authentication errors (IAM's and CloudWatch's names). */
+const QUERY_CODES = {
+  MissingAuthenticationTokenException: { code: 'MissingAuthenticationToken', status: 403 },
+  UnrecognizedClientException: { code: 'InvalidClientTokenId', status: 403 },
+  InvalidSignatureException: { code: 'SignatureDoesNotMatch', status: 403 },
+  IncompleteSignatureException: { code: 'IncompleteSignature', status: 400 },
+} as const;
+
+function errorFor(protocol: Protocol, failure: AuthFailure): PlatformError {
+  switch (failure.kind) {
+    case 'missing':
+      return new PlatformError(
+        'MissingAuthenticationTokenException',
+        protocol === 'rest-json' ? 'Missing Authentication Token' : 'Request is missing Authentication Token',
+      );
+    case 'incomplete':
+      return new PlatformError('IncompleteSignatureException', failure.message);
+    case 'unknown-key':
+      return new PlatformError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    case 'mismatch':
+      return new PlatformError('InvalidSignatureException', MISMATCH);
+    case 'expired':
+      return new PlatformError('InvalidSignatureException', failure.message);
+  }
+}
+
+/** An authentication failure as the request's protocol answers it on AWS. */
+export function authRefusal(protocol: Protocol, failure: AuthFailure, req: ApiRequest): ApiResponse {
+  const error = errorFor(protocol, failure);
+  if (protocol === 'json-rpc') {
+    const contentType = (header(req, 'content-type') ?? '').includes('1.0') ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
+    return jsonRpcError({ contentType, errorStatus: () => 400 }, error);
+  }
+  if (protocol === 'query') {
+    const { code, status } = QUERY_CODES[error.code as keyof typeof QUERY_CODES];
+    return { status, headers: { 'content-type': 'text/xml' }, body: queryErrorXml(code, error.message, 'Sender', req.requestId) };
+  }
+  return restJsonError(error);
+}
+
+/** A request refused before any work for a reason that is not its signature (origin, host), in its protocol. */
+export function accessDenied(protocol: Protocol, message: string, req: ApiRequest): ApiResponse {
+  const error = new PlatformError('AccessDeniedException', message);
+  if (protocol === 'json-rpc') return jsonRpcError({ contentType: 'application/x-amz-json-1.1', errorStatus: () => 403 }, error);
+  if (protocol === 'query') {
+    return { status: 403, headers: { 'content-type': 'text/xml' }, body: queryErrorXml('AccessDenied', message, 'Sender', req.requestId) };
+  }
+  return restJsonError(error);
+}

@@ -1,0 +1,220 @@
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { IncomingHttpHeaders } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+
+/**
+ * Signature Version 4, checked by re-signing the request with the SDK's own signer and comparing: the
+ * canonical request is whatever `@smithy/signature-v4` builds, so Versa accepts exactly what AWS's
+ * clients produce and no hand-written canonicalisation can drift from it.
+ */
+
+/** How far a request's signing time may be from the server's clock, either way (AWS: 15 minutes). */
+export const MAX_CLOCK_SKEW_MS = 15 * 60_000;
+
+/** The parts of a signature that say who signed, for what scope and over which headers. */
+export interface SignatureClaim {
+  accessKeyId: string;
+  /** `YYYYMMDDTHHMMSSZ`. */
+  longDate: string;
+  region: string;
+  service: string;
+  signedHeaders: string[];
+  signature: string;
+  sessionToken: string | undefined;
+  /** Presigned URLs only: seconds the signature stays valid. */
+  expiresIn?: number;
+}
+
+/** Why a request's signature was not accepted; the front door renders each in the protocol's words. */
+export type AuthFailure =
+  | { kind: 'missing' }
+  | { kind: 'incomplete'; message: string }
+  | { kind: 'unknown-key' }
+  | { kind: 'mismatch' }
+  | { kind: 'expired'; message: string };
+
+export interface SignedRequest {
+  method: string;
+  /** The raw path, as sent (still percent-encoded). */
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+const AUTH_HEADER = /^AWS4-HMAC-SHA256 (.*)$/s;
+const LONG_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+
+/**
+ * Reads the claim out of an `Authorization` header or a presigned query. Undefined when the request
+ * carries neither (the caller answers "missing"); an AuthFailure when it carries one that is not whole.
+ */
+export function readClaim(req: SignedRequest): SignatureClaim | AuthFailure | undefined {
+  const header = headerValue(req.headers, 'authorization');
+  if (header !== undefined) return claimFromHeader(header, req.headers);
+  if (req.query.has('X-Amz-Signature') || req.query.has('X-Amz-Credential')) return claimFromQuery(req.query);
+  return undefined;
+}
+
+function claimFromHeader(header: string, headers: IncomingHttpHeaders): SignatureClaim | AuthFailure {
+  const m = AUTH_HEADER.exec(header.trim());
+  if (!m)
+    return { kind: 'incomplete', message: `Authorization header requires the AWS4-HMAC-SHA256 algorithm; got '${header.slice(0, 40)}'.` };
+  const parts = new Map<string, string>();
+  for (const piece of m[1]!.split(',')) {
+    const eq = piece.indexOf('=');
+    if (eq > 0) parts.set(piece.slice(0, eq).trim(), piece.slice(eq + 1).trim());
+  }
+  const date = headerValue(headers, 'x-amz-date');
+  const missing = [
+    !parts.get('Credential') && "Authorization header requires 'Credential' parameter.",
+    !parts.get('Signature') && "Authorization header requires 'Signature' parameter.",
+    !parts.get('SignedHeaders') && "Authorization header requires 'SignedHeaders' parameter.",
+    !date && "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+  ].filter((x): x is string => typeof x === 'string');
+  if (missing.length > 0) return { kind: 'incomplete', message: `${missing.join(' ')} Authorization=${header.slice(0, 200)}` };
+  return completeClaim(
+    parts.get('Credential')!,
+    date!,
+    parts.get('SignedHeaders')!,
+    parts.get('Signature')!,
+    headerValue(headers, 'x-amz-security-token'),
+  );
+}
+
+function claimFromQuery(query: URLSearchParams): SignatureClaim | AuthFailure {
+  const need = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature'];
+  const missing = need.filter((name) => !query.get(name));
+  if (missing.length > 0) return { kind: 'incomplete', message: `The presigned URL lacks ${missing.join(', ')}.` };
+  if (query.get('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256')
+    return { kind: 'incomplete', message: 'X-Amz-Algorithm must be AWS4-HMAC-SHA256.' };
+  const expiresIn = Number(query.get('X-Amz-Expires'));
+  if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > 604_800) {
+    return { kind: 'incomplete', message: 'X-Amz-Expires must be a whole number of seconds between 1 and 604800.' };
+  }
+  const claim = completeClaim(
+    query.get('X-Amz-Credential')!,
+    query.get('X-Amz-Date')!,
+    query.get('X-Amz-SignedHeaders')!,
+    query.get('X-Amz-Signature')!,
+    query.get('X-Amz-Security-Token') ?? undefined,
+  );
+  return 'kind' in claim ? claim : { ...claim, expiresIn };
+}
+
+function completeClaim(
+  credential: string,
+  longDate: string,
+  signedHeaders: string,
+  signature: string,
+  sessionToken: string | undefined,
+): SignatureClaim | AuthFailure {
+  const scope = credential.split('/');
+  if (scope.length !== 5 || scope[4] !== 'aws4_request' || !/^\d{8}$/.test(scope[1]!) || !scope[0]) {
+    return { kind: 'incomplete', message: `Credential should be scoped to a valid region, not '${credential.slice(0, 120)}'.` };
+  }
+  if (!LONG_DATE.test(longDate))
+    return {
+      kind: 'incomplete',
+      message: `X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd'T'HHmmss'Z'"; got '${longDate.slice(0, 40)}'.`,
+    };
+  if (scope[1] !== longDate.slice(0, 8)) {
+    return {
+      kind: 'incomplete',
+      message: `Credential should be scoped to a valid date: '${scope[1]}' does not match X-Amz-Date ${longDate}.`,
+    };
+  }
+  if (!/^[0-9a-f]{64}$/.test(signature)) return { kind: 'mismatch' };
+  return {
+    accessKeyId: scope[0],
+    longDate,
+    region: scope[2]!,
+    service: scope[3]!,
+    signedHeaders: signedHeaders.split(';').map((h) => h.trim().toLowerCase()),
+    signature,
+    sessionToken,
+  };
+}
+
+/** The signing time of a claim, in epoch milliseconds. */
+export function signingTime(claim: SignatureClaim): number {
+  const m = LONG_DATE.exec(claim.longDate)!;
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+}
+
+/** An expired or not-yet-current signature, in AWS's words; undefined when the time is acceptable. */
+export function checkTime(claim: SignatureClaim, now: number): AuthFailure | undefined {
+  const signed = signingTime(claim);
+  const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '');
+  if (claim.expiresIn !== undefined) {
+    if (now > signed + claim.expiresIn * 1000) return { kind: 'expired', message: 'Request has expired' };
+    if (signed > now + MAX_CLOCK_SKEW_MS) return { kind: 'expired', message: 'Request is not yet valid' };
+    return undefined;
+  }
+  if (signed < now - MAX_CLOCK_SKEW_MS) {
+    return {
+      kind: 'expired',
+      message: `Signature expired: ${claim.longDate} is now earlier than ${stamp(now - MAX_CLOCK_SKEW_MS)} (${stamp(now)} - 15 min.)`,
+    };
+  }
+  if (signed > now + MAX_CLOCK_SKEW_MS) {
+    return {
+      kind: 'expired',
+      message: `Signature not yet current: ${claim.longDate} is still later than ${stamp(now + MAX_CLOCK_SKEW_MS)} (${stamp(now)} + 15 min.)`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * True when `secret` produced the claim's signature over this request. Only the headers the client
+ * signed take part, as AWS does; a declared payload hash must be the body's.
+ */
+export async function signatureMatches(req: SignedRequest, claim: SignatureClaim, secret: string): Promise<boolean> {
+  const headers: Record<string, string> = {};
+  for (const name of claim.signedHeaders) {
+    const value = headerValue(req.headers, name);
+    if (value === undefined) return false;
+    headers[name] = value;
+  }
+  const bodyHash = await sha256Hex(req.body);
+  const declared = headers['x-amz-content-sha256'];
+  if (declared !== undefined && declared !== bodyHash && !(claim.expiresIn !== undefined && declared === 'UNSIGNED-PAYLOAD')) return false;
+  const query: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  for (const [key, value] of req.query) {
+    if (key === 'X-Amz-Signature') continue;
+    const had = query[key];
+    query[key] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+  }
+  const request = { method: req.method, protocol: 'http:', hostname: headers.host ?? '', path: req.path, query, headers, body: req.body };
+  const signer = new SignatureV4({
+    service: claim.service,
+    region: claim.region,
+    credentials: { accessKeyId: claim.accessKeyId, secretAccessKey: secret },
+    sha256: Sha256,
+    applyChecksum: false,
+  });
+  const options = { signingDate: new Date(signingTime(claim)), signableHeaders: new Set(claim.signedHeaders) };
+  let expected: string | undefined;
+  if (claim.expiresIn !== undefined) {
+    const signed = await signer.presign(request, { ...options, expiresIn: claim.expiresIn });
+    const value = signed.query?.['X-Amz-Signature'];
+    expected = typeof value === 'string' ? value : undefined;
+  } else {
+    const signed = await signer.sign(request, options);
+    expected = /Signature=([0-9a-f]{64})$/.exec(String(signed.headers.authorization ?? ''))?.[1];
+  }
+  return expected !== undefined && timingSafeEqual(Buffer.from(expected), Buffer.from(claim.signature));
+}
+
+async function sha256Hex(body: Buffer): Promise<string> {
+  const hash = new Sha256();
+  hash.update(body);
+  return Buffer.from(await hash.digest()).toString('hex');
+}
+
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}

@@ -1,0 +1,378 @@
+/**
+ * Who may change what, tried as an attacker and as a user would: signatures checked with the SDK, boto3
+ * and the AWS CLI when credentials are configured; unsigned and foreign-origin requests refused in
+ * both modes with nothing changed; foreign Host names refused; functions calling back into Versa with
+ * credentials of their own; and a server that answers every request from its first moment.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CodeDeployClient, ListApplicationsCommand } from '@aws-sdk/client-codedeploy';
+import { GetFunctionCommand, InvokeCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { createFunction, errorOf, payloadOf, ROLE, startTestServer, zipOf, type TestServer } from './harness.js';
+
+const OPS = { accessKeyId: 'AKIDVERSAOPS', secretAccessKey: 'operator-secret' };
+const WRONG = { ...OPS, secretAccessKey: 'not-the-secret' };
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** A function that calls back into Versa with the SDK, and says what credentials it was given. */
+const CALLER = {
+  'index.mjs': `import { LambdaClient, ListFunctionsCommand } from "@aws-sdk/client-lambda";
+export const handler = async () => {
+  const out = await new LambdaClient({}).send(new ListFunctionsCommand({}));
+  return { names: out.Functions.map((f) => f.FunctionName), key: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+};
+`,
+};
+
+function lambda(url: string, credentials = OPS, extra: Record<string, unknown> = {}): LambdaClient {
+  return new LambdaClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1, ...extra });
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(new Error(`${command} could not run: ${err.message}`));
+      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** The environment of an AWS tool run as a child: these keys, no config from the machine. */
+function toolEnv(scratch: string, key: { accessKeyId: string; secretAccessKey: string }): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: key.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: path.join(scratch, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(scratch, 'none'),
+    AWS_PAGER: '',
+  };
+  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_ENDPOINT_URL']) delete env[name];
+  return env;
+}
+
+async function names(client: LambdaClient): Promise<string[]> {
+  return ((await client.send(new ListFunctionsCommand({}))).Functions ?? []).map((f) => f.FunctionName!).sort();
+}
+
+describe('security: with credentials configured', () => {
+  let t: TestServer;
+  let scratch: string;
+  before(async () => {
+    t = await startTestServer({ credentials: [OPS] });
+    scratch = await mkdtemp(path.join(tmpdir(), 'versa-security-'));
+    await createFunction(lambda(t.url), 'caller', CALLER, { Runtime: 'nodejs20.x', Handler: 'index.handler', Timeout: 30 });
+  });
+  after(async () => {
+    await t?.close();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('SDK v3: the right secret passes; a wrong secret, an unknown key and an expired date each answer as AWS does', async () => {
+    assert.deepEqual(await names(lambda(t.url)), ['caller']);
+    const wrong = await errorOf(() => lambda(t.url, WRONG).send(new ListFunctionsCommand({})));
+    assert.equal(wrong.name, 'InvalidSignatureException');
+    assert.equal(wrong.$metadata?.httpStatusCode, 403);
+    const unknown = await errorOf(() =>
+      lambda(t.url, { accessKeyId: 'AKIDSTRANGER', secretAccessKey: 'x' }).send(new ListFunctionsCommand({})),
+    );
+    assert.equal(unknown.name, 'UnrecognizedClientException');
+    assert.equal(unknown.message, 'The security token included in the request is invalid.');
+    const late = await errorOf(() => lambda(t.url, OPS, { systemClockOffset: -20 * 60_000 }).send(new ListFunctionsCommand({})));
+    assert.equal(late.name, 'InvalidSignatureException');
+    assert.match(late.message, /^Signature expired: \d{8}T\d{6}Z is now earlier than/);
+  });
+
+  it('SDK v3: JSON-RPC services (CodeDeploy, Logs) refuse a wrong secret with 400 and accept the right one', async () => {
+    const codeDeploy = (credentials: typeof OPS) =>
+      new CodeDeployClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    assert.deepEqual((await codeDeploy(OPS).send(new ListApplicationsCommand({}))).applications, []);
+    const err = await errorOf(() => codeDeploy(WRONG).send(new ListApplicationsCommand({})));
+    assert.equal(err.name, 'InvalidSignatureException');
+    assert.equal(err.$metadata?.httpStatusCode, 400);
+    const logs = (credentials: typeof OPS) =>
+      new CloudWatchLogsClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    await logs(OPS).send(new DescribeLogGroupsCommand({}));
+    assert.equal((await errorOf(() => logs(WRONG).send(new DescribeLogGroupsCommand({})))).name, 'InvalidSignatureException');
+  });
+
+  it('boto3: the right secret passes and a wrong one fails with InvalidSignatureException', async () => {
+    const script = `
+import boto3, json, sys
+from botocore.config import Config
+out = {}
+for label, secret in (("right", "${OPS.secretAccessKey}"), ("wrong", "${WRONG.secretAccessKey}")):
+    c = boto3.client("lambda", endpoint_url=sys.argv[1], aws_access_key_id="${OPS.accessKeyId}", aws_secret_access_key=secret,
+                     region_name="us-east-1", config=Config(retries={"max_attempts": 1}))
+    try:
+        out[label] = [f["FunctionName"] for f in c.list_functions()["Functions"]]
+    except c.exceptions.ClientError as e:
+        out[label] = e.response["Error"]["Code"]
+print(json.dumps(out))
+`;
+    const r = await run('python3', ['-c', script, t.url], toolEnv(scratch, OPS));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { right: ['caller'], wrong: 'InvalidSignatureException' });
+  });
+
+  it('AWS CLI: the right secret passes; a wrong one exits non-zero saying why', async () => {
+    const right = await run(
+      'aws',
+      ['--endpoint-url', t.url, 'lambda', 'list-functions', '--query', 'Functions[].FunctionName', '--output', 'text'],
+      toolEnv(scratch, OPS),
+    );
+    assert.equal(right.code, 0, right.stderr);
+    assert.equal(right.stdout.trim(), 'caller');
+    const wrong = await run('aws', ['--endpoint-url', t.url, 'logs', 'describe-log-groups'], toolEnv(scratch, WRONG));
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /InvalidSignatureException.*signature we calculated does not match/);
+  });
+
+  it('unsigned requests change nothing: a text/plain create and a form-encoded call are refused', async () => {
+    const create = await fetch(`${t.url}/2015-03-31/functions`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({
+        FunctionName: 'planted',
+        Runtime: 'nodejs20.x',
+        Role: ROLE,
+        Handler: 'index.handler',
+        Code: { ZipFile: Buffer.from(zipOf({ 'index.js': '' })).toString('base64') },
+      }),
+    });
+    assert.equal(create.status, 403);
+    assert.equal(create.headers.get('x-amzn-errortype'), 'MissingAuthenticationTokenException');
+    const query = await fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=ListMetrics',
+    });
+    assert.equal(query.status, 403);
+    assert.match(await query.text(), /<Code>MissingAuthenticationToken<\/Code>/);
+    assert.deepEqual(await names(lambda(t.url)), ['caller']);
+  });
+
+  it("a function calls back into Versa with its own credentials, never the operator's", async () => {
+    const out = await lambda(t.url).send(new InvokeCommand({ FunctionName: 'caller' }));
+    assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
+    const result = payloadOf(out) as { names: string[]; key: string; secret: string };
+    assert.deepEqual(result.names, ['caller']);
+    assert.match(result.key, /^ASIA[0-9A-F]{16}$/);
+    assert.notEqual(result.secret, OPS.secretAccessKey);
+  });
+
+  it("Versa's own endpoints: the code download and the change feed need a signature; the page and health do not", async () => {
+    const fn = await lambda(t.url).send(new GetFunctionCommand({ FunctionName: 'caller' }));
+    const location = new URL(fn.Code!.Location!);
+    assert.equal((await fetch(`${t.url}${location.pathname}`)).status, 403);
+    assert.equal((await fetch(`${t.url}/_versa/api/events?after=0&wait=0`)).status, 403);
+    const signer = new SignatureV4({ service: 'versa', region: 'us-east-1', credentials: OPS, sha256: Sha256 });
+    const host = new URL(t.url).host;
+    const presigned = await signer.presign(
+      { method: 'GET', protocol: 'http:', hostname: '127.0.0.1', path: location.pathname, query: {}, headers: { host } },
+      { expiresIn: 60 },
+    );
+    const zip = await fetch(`${t.url}${location.pathname}?${new URLSearchParams(presigned.query as Record<string, string>).toString()}`);
+    assert.equal(zip.status, 200);
+    assert.equal(zip.headers.get('content-type'), 'application/zip');
+    assert.equal((await fetch(`${t.url}/_versa/`)).status, 200);
+    assert.equal((await fetch(`${t.url}/_versa/health`)).status, 200);
+    assert.deepEqual(await (await fetch(`${t.url}/_versa/auth`)).json(), { credentials: 'required' });
+    assert.equal((await fetch(`${t.url}/_versa/metrics`)).status, 200, 'loopback scrapers need no token');
+  });
+});
+
+describe('security: without credentials (a loopback developer tool)', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ corsOrigins: 'http://app.example:8080' });
+    await createFunction(lambda(t.url, { accessKeyId: 'any', secretAccessKey: 'thing' }), 'caller', CALLER, { Timeout: 30 });
+  });
+  after(() => t?.close());
+
+  it('any key is accepted, but an unsigned or half-signed request is not, and changes nothing', async () => {
+    assert.deepEqual(await names(lambda(t.url, { accessKeyId: 'whoever', secretAccessKey: 'whatever' })), ['caller']);
+    const alias = await fetch(`${t.url}/2015-03-31/functions/caller/aliases`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ Name: 'live', FunctionVersion: '$LATEST' }),
+    });
+    assert.equal(alias.status, 403);
+    const garbage = await fetch(`${t.url}/2015-03-31/functions/caller/invocations`, {
+      method: 'POST',
+      headers: { authorization: 'garbage' },
+      body: '{}',
+    });
+    assert.equal(garbage.status, 403);
+    assert.equal(garbage.headers.get('x-amzn-errortype'), 'IncompleteSignatureException');
+    const logs = await fetch(t.url, {
+      method: 'POST',
+      headers: { 'x-amz-target': 'Logs_20140328.CreateLogGroup', 'content-type': 'application/x-amz-json-1.1' },
+      body: '{"logGroupName":"planted"}',
+    });
+    assert.equal(logs.status, 400);
+    assert.equal(((await logs.json()) as { __type: string }).__type, 'MissingAuthenticationTokenException');
+    const groups = await new CloudWatchLogsClient({ endpoint: t.url, region: 'us-east-1', credentials: OPS }).send(
+      new DescribeLogGroupsCommand({}),
+    );
+    assert.equal(
+      groups.logGroups?.some((g) => g.logGroupName === 'planted'),
+      false,
+    );
+  });
+
+  it('a function calls back into Versa with the SDK', async () => {
+    const out = await lambda(t.url).send(new InvokeCommand({ FunctionName: 'caller' }));
+    assert.deepEqual((payloadOf(out) as { names: string[] }).names, ['caller']);
+  });
+
+  it('a foreign Host is refused before any work; loopback names and execute-api hosts are served', async () => {
+    const port = new URL(t.url).port;
+    const ask = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () =>
+          socket.write(`GET /_versa/health HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+        );
+        let text = '';
+        socket.on('data', (d) => (text += d.toString()));
+        socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1])));
+        socket.on('error', reject);
+      });
+    assert.equal(await ask('attacker.example'), 403);
+    assert.equal(await ask(`attacker.example:${port}`), 403);
+    assert.equal(await ask(`localhost:${port}`), 200);
+    assert.equal(await ask(`127.0.0.1:${port}`), 200);
+  });
+
+  it('CORS: an allowed origin gets its preflight answered and can read answers; any other origin is refused', async () => {
+    const preflight = await fetch(`${t.url}/2015-03-31/functions/`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://app.example:8080',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization,x-amz-date',
+      },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), 'http://app.example:8080');
+    assert.equal(preflight.headers.get('access-control-allow-headers'), 'authorization,x-amz-date');
+    const other = await fetch(`${t.url}/2015-03-31/functions/`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
+    });
+    assert.equal(other.status, 403);
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
+    const signer = new SignatureV4({ service: 'lambda', region: 'us-east-1', credentials: OPS, sha256: Sha256 });
+    const host = new URL(t.url).host;
+    const signed = await signer.sign({
+      method: 'GET',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      path: '/2015-03-31/functions/',
+      query: {},
+      headers: { host },
+    });
+    const { host: _h, ...headers } = signed.headers;
+    const read = await fetch(`${t.url}/2015-03-31/functions/`, { headers: { ...headers, origin: 'http://app.example:8080' } });
+    assert.equal(read.status, 200);
+    assert.equal(read.headers.get('access-control-allow-origin'), 'http://app.example:8080');
+    const foreign = await fetch(`${t.url}/2015-03-31/functions/`, { headers: { ...headers, origin: 'http://evil.example' } });
+    assert.equal(foreign.status, 403);
+  });
+
+  it("Versa's own endpoints answer only Versa's own pages", async () => {
+    const foreign = await fetch(`${t.url}/_versa/api/stacks/planted`, {
+      method: 'POST',
+      headers: { origin: 'http://evil.example', 'content-type': 'text/plain' },
+      body: '{}',
+    });
+    assert.equal(foreign.status, 403);
+    const crossSite = await fetch(`${t.url}/_versa/api/events?after=0&wait=0`, { headers: { 'sec-fetch-site': 'cross-site' } });
+    assert.equal(crossSite.status, 403);
+    const same = await fetch(`${t.url}/_versa/api/events?after=0&wait=0`, { headers: { origin: t.url, 'sec-fetch-site': 'same-origin' } });
+    assert.equal(same.status, 200);
+    const page = await fetch(`${t.url}/_versa/`);
+    assert.equal(page.headers.get('x-frame-options'), 'DENY');
+    const list = (await (await fetch(`${t.url}/_versa/api/stacks`)).json()) as { stacks: unknown[] };
+    assert.deepEqual(list.stacks, []);
+  });
+});
+
+describe('security: versa start', () => {
+  it('refuses to listen on every interface without credentials, in a plain sentence', async () => {
+    const r = await run(process.execPath, [path.join(ROOT, 'bin/versa.js'), 'start', '--host', '0.0.0.0', '--port', '0'], {
+      ...process.env,
+      VERSA_ACCESS_KEY_ID: '',
+      VERSA_SECRET_ACCESS_KEY: '',
+    });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^versa: refusing to listen on 0\.0\.0\.0 without credentials.*VERSA_ACCESS_KEY_ID.*--credentials FILE/);
+  });
+
+  it('with credentials it listens on every interface and says so; a request during start-up never hangs', async () => {
+    const port = await freePort();
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'versa-start-'));
+    const credentials = path.join(dataDir, 'credentials');
+    await writeFile(credentials, `[ops]\naws_access_key_id = ${OPS.accessKeyId}\naws_secret_access_key = ${OPS.secretAccessKey}\n`);
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin/versa.js'),
+        'start',
+        '--host',
+        '0.0.0.0',
+        '--port',
+        String(port),
+        '--data-dir',
+        dataDir,
+        '--credentials',
+        credentials,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let banner = '';
+    child.stdout.on('data', (d: Buffer) => (banner += d.toString()));
+    try {
+      // Knock from the moment the process starts: every connection that is accepted must be answered.
+      const answers: number[] = [];
+      const until = Date.now() + 15_000;
+      while (Date.now() < until && !banner.includes('ready')) {
+        const status = await fetch(`http://127.0.0.1:${port}/_versa/health`, { signal: AbortSignal.timeout(5_000) }).then(
+          (res) => res.status,
+          (err: Error) => (err.name === 'TimeoutError' ? -1 : 0),
+        );
+        if (status !== 0) answers.push(status);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.match(banner, /listening on: 0\.0\.0\.0:\d+ \(every interface\)/);
+      assert.match(banner, /credentials: 1 access key; every request must be signed/);
+      assert.equal(answers.includes(-1), false, 'a request accepted during start-up was never answered');
+      assert.equal((await fetch(`http://127.0.0.1:${port}/_versa/health`)).status, 200);
+      assert.deepEqual(await names(lambda(`http://127.0.0.1:${port}`)), []);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}

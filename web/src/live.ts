@@ -4,6 +4,7 @@
  * such as metrics). The platform clock comes along, so charts draw in platform time.
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { apiFetch } from './api/aws';
 
 export type Change =
   | { kind: 'function'; name: string }
@@ -47,7 +48,7 @@ async function follow(): Promise<void> {
   let cursor: number | undefined;
   for (;;) {
     try {
-      const res = await fetch(`/_versa/api/events?${cursor === undefined ? '' : `after=${cursor}&`}wait=20`, { cache: 'no-store' });
+      const res = await apiFetch(`/_versa/api/events?${cursor === undefined ? '' : `after=${cursor}&`}wait=20`, { cache: 'no-store' });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const page = (await res.json()) as { cursor: number; changes: Change[]; reset: boolean; now: number; timeScale: number };
       clockBase = { now: page.now, timeScale: page.timeScale, at: performance.now() };

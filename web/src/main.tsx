@@ -6,7 +6,9 @@ import { ApiPage } from './pages/api';
 import { DeploymentPage, DeploymentsPage } from './pages/deployments';
 import { FunctionPage } from './pages/function';
 import { Overview } from './pages/overview';
+import { SignIn } from './pages/sign-in';
 import { StackPage } from './pages/stack';
+import { accessKey, credentialsRequired, signIn } from './api/aws';
 import { href, useRoute, type Route } from './router';
 import './styles.css';
 
@@ -46,7 +48,7 @@ const TITLES: Record<Route['page'], string> = {
   missing: 'Not found',
 };
 
-function App() {
+function App({ signedIn }: { signedIn: boolean }) {
   const route = useRoute();
   const up = useConnected();
   const main = useRef<HTMLElement>(null);
@@ -88,6 +90,18 @@ function App() {
         <span class={`live ${up ? 'live-up' : 'live-down'}`} role="status">
           {up ? 'Live' : 'Reconnecting…'}
         </span>
+        {signedIn && (
+          <button
+            type="button"
+            class="sign-out"
+            onClick={() => {
+              signIn(undefined);
+              window.location.reload();
+            }}
+          >
+            Sign out {accessKey().accessKeyId}
+          </button>
+        )}
       </header>
       <main id="main" ref={main} tabIndex={-1}>
         <Page route={route} />
@@ -96,5 +110,16 @@ function App() {
   );
 }
 
-startLive();
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+function open(signedIn: boolean) {
+  startLive();
+  render(<App signedIn={signedIn} />, root);
+}
+void credentialsRequired().then(
+  (required) => {
+    if (!required) open(false);
+    else if (sessionStorage.length > 0 && accessKey().accessKeyId !== 'console') open(true);
+    else render(<SignIn onSignedIn={() => open(true)} />, root);
+  },
+  () => open(false),
+);

@@ -1,5 +1,5 @@
 import { strToU8, unzipSync, zipSync, strFromU8 } from 'fflate';
-import { AwsError, restJson, seg } from './aws';
+import { apiFetch, AwsError, restJson, seg } from './aws';
 
 const P = '/2015-03-31/functions';
 
@@ -88,7 +88,7 @@ function decodeBase64(text: string): string {
 /** Invoke (RequestResponse) with the log tail; function errors come back as results, not exceptions. */
 export async function invoke(name: string, qualifier: string, payload: string): Promise<InvokeResult> {
   const q = qualifier ? `?Qualifier=${encodeURIComponent(qualifier)}` : '';
-  const res = await fetch(`${P}/${seg(name)}/invocations${q}`, {
+  const res = await apiFetch(`${P}/${seg(name)}/invocations${q}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-amz-log-type': 'Tail' },
     body: payload,
@@ -152,7 +152,7 @@ export const updateFunctionCode = (name: string, files: PackageFiles) =>
 export async function readCode(location: string): Promise<PackageFiles> {
   const url = new URL(location, window.location.href);
   // The location names the host the server was reached on; fetch the same path from this page's origin.
-  const res = await fetch(url.pathname);
+  const res = await apiFetch(url.pathname);
   if (!res.ok) throw new Error(`Could not read the function's code (HTTP ${res.status}).`);
   const entries = unzipSync(new Uint8Array(await res.arrayBuffer()));
   const out: PackageFiles = {};

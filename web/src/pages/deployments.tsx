@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { describeAlarms } from '../api/cloudwatch';
+import { apiFetch } from '../api/aws';
 import {
   ACTIVE,
   getDeployment,
@@ -195,7 +196,7 @@ export function DeploymentPage({ id }: { id: string }) {
 }
 
 async function trafficOf(id: string): Promise<{ time: number; weight: number }[]> {
-  const res = await fetch(`/_versa/api/deployments/${encodeURIComponent(id)}/traffic`);
+  const res = await apiFetch(`/_versa/api/deployments/${encodeURIComponent(id)}/traffic`);
   return res.ok ? ((await res.json()) as { points: { time: number; weight: number }[] }).points : [];
 }
 

@@ -1,0 +1,148 @@
+/**
+ * Attacks from a web page, in real Chromium: a page served by another local server (another origin)
+ * tries to create and invoke a function and to move an alias on the Versa server the developer runs.
+ * All of it fails and nothing changes. The console still works on its own origin, and behind a sign-in
+ * when the server checks credentials.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CreateAliasCommand, GetAliasCommand, LambdaClient, ListFunctionsCommand, PublishVersionCommand } from '@aws-sdk/client-lambda';
+import { launchBrowser, screenshot, type TestBrowser } from './browser.js';
+import { createFunction, startTestServer, zipOf, type TestServer } from './harness.js';
+
+const OPS = { accessKeyId: 'AKIDCONSOLE', secretAccessKey: 'console-secret' };
+
+/** The attacker's page: every request a page can make without the developer's help. */
+function attackerPage(versa: string, marker: string): string {
+  const create = JSON.stringify({
+    FunctionName: 'planted',
+    Runtime: 'nodejs20.x',
+    Role: 'arn:aws:iam::000000000000:role/x',
+    Handler: 'index.handler',
+    Code: { ZipFile: Buffer.from(zipOf({ 'index.js': 'exports.handler = async () => 1;' })).toString('base64') },
+  });
+  return `<!doctype html><html><body>
+<form id="invoke" method="POST" enctype="text/plain" action="${versa}/2015-03-31/functions/victim/invocations" target="sink">
+  <input name='{"marker":"${marker}","x":"' value='"}'>
+</form>
+<form id="query" method="POST" action="${versa}/" target="sink2">
+  <input name="Action" value="PutMetricAlarm"><input name="AlarmName" value="planted">
+</form>
+<iframe name="sink"></iframe><iframe name="sink2"></iframe>
+<script>
+window.results = {};
+async function attempt(label, run) {
+  try { const res = await run(); window.results[label] = res.type === 'opaque' ? 'opaque' : res.status; }
+  catch (e) { window.results[label] = 'blocked'; }
+}
+(async () => {
+  await attempt('create', () => fetch('${versa}/2015-03-31/functions', { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: ${JSON.stringify(create)} }));
+  await attempt('invoke', () => fetch('${versa}/2015-03-31/functions/victim/invocations', { method: 'POST', mode: 'no-cors', body: '{"marker":"${marker}"}' }));
+  await attempt('alias', () => fetch('${versa}/2015-03-31/functions/victim/aliases/live', { method: 'PUT', headers: { 'content-type': 'application/json', authorization: 'AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}', 'x-amz-date': '20260101T000000Z' }, body: '{"FunctionVersion":"2"}' }));
+  await attempt('read', () => fetch('${versa}/2015-03-31/functions/'));
+  await attempt('stacks', () => fetch('${versa}/_versa/api/stacks/planted/deploy', { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: '{}' }));
+  document.getElementById('invoke').submit();
+  document.getElementById('query').submit();
+  await new Promise((r) => setTimeout(r, 500));
+  window.done = true;
+})();
+</script></body></html>`;
+}
+
+describe('browser: a page of another origin against a Versa server without credentials', () => {
+  let t: TestServer;
+  let browser: TestBrowser;
+  let attacker: http.Server;
+  let scratch: string;
+  before(async () => {
+    t = await startTestServer();
+    browser = await launchBrowser();
+    scratch = await mkdtemp(path.join(tmpdir(), 'versa-attack-'));
+    // The victim writes a file where the event says: proof that it ran.
+    await createFunction(t.lambda, 'victim', {
+      'index.js':
+        'const fs = require("node:fs");\nexports.handler = async (e) => { if (e && e.marker) fs.writeFileSync(e.marker, "ran"); return "ok"; };\n',
+    });
+    await t.lambda.send(new PublishVersionCommand({ FunctionName: 'victim' }));
+    await t.lambda.send(new CreateAliasCommand({ FunctionName: 'victim', Name: 'live', FunctionVersion: '1' }));
+  });
+  after(async () => {
+    await browser?.close();
+    await new Promise((r) => attacker?.close(r));
+    await t?.close();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('text/plain fetches, forms and a forged signature from the page all fail, and nothing changes', async () => {
+    const marker = path.join(scratch, 'ran');
+    attacker = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(attackerPage(t.url, marker));
+    });
+    await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', r));
+    const page = await browser.page();
+    await page.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+    await page.waitForFunction(() => (globalThis as unknown as { done?: boolean }).done === true);
+    const results = await page.evaluate(() => (globalThis as unknown as { results: Record<string, unknown> }).results);
+    // Requests the browser lets out unread (no-cors) reach the server and are refused; the rest never leave.
+    assert.deepEqual(results, { create: 'opaque', invoke: 'opaque', alias: 'blocked', read: 'blocked', stacks: 'opaque' });
+    await screenshot(page, 'attack-page');
+
+    assert.equal(existsSync(marker), false, 'the victim function ran for the page');
+    const names = ((await t.lambda.send(new ListFunctionsCommand({}))).Functions ?? []).map((f) => f.FunctionName);
+    assert.deepEqual(names, ['victim']);
+    assert.equal((await t.lambda.send(new GetAliasCommand({ FunctionName: 'victim', Name: 'live' }))).FunctionVersion, '1');
+    const stacks = (await (await fetch(`${t.url}/_versa/api/stacks`)).json()) as { stacks: unknown[] };
+    assert.deepEqual(stacks.stacks, []);
+  });
+});
+
+describe('browser: the console on a server that checks credentials', () => {
+  let t: TestServer;
+  let browser: TestBrowser;
+  before(async () => {
+    t = await startTestServer({ credentials: [OPS] });
+    browser = await launchBrowser();
+    const lambda = new LambdaClient({ endpoint: t.url, region: 'us-east-1', credentials: OPS, maxAttempts: 1 });
+    await createFunction(lambda, 'seen-after-sign-in', { 'index.js': 'exports.handler = async () => "hi";' });
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('asks for an access key, refuses a wrong one, and works after signing in with the right one', async () => {
+    const page = await browser.page();
+    await page.goto(`${t.url}/_versa/`);
+    const form = page.getByRole('form', { name: 'Sign in' });
+    await form.getByLabel('Access key ID').fill(OPS.accessKeyId);
+    await form.getByLabel('Secret access key').fill('wrong');
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText(/signature we calculated does not match/).waitFor();
+    await screenshot(page, 'console-sign-in-refused');
+
+    await form.getByLabel('Secret access key').fill(OPS.secretAccessKey);
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'seen-after-sign-in' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+
+    // Signed calls change state too: create a function from the page.
+    await page.getByRole('button', { name: 'Create function' }).click();
+    const create = page.getByRole('form', { name: 'Create function' });
+    await create.getByLabel('Name').fill('made-in-console');
+    await create.getByLabel('Code').fill('export const handler = async () => "made";\n');
+    await create.getByRole('button', { name: 'Create function' }).click();
+    await page.waitForURL(/#\/functions\/made-in-console$/);
+    await page.getByRole('button', { name: 'Sign out AKIDCONSOLE' }).waitFor();
+    await screenshot(page, 'console-signed-in');
+    const lambda = new LambdaClient({ endpoint: t.url, region: 'us-east-1', credentials: OPS, maxAttempts: 1 });
+    const names = ((await lambda.send(new ListFunctionsCommand({}))).Functions ?? []).map((f) => f.FunctionName).sort();
+    assert.deepEqual(names, ['made-in-console', 'seen-after-sign-in']);
+  });
+});

@@ -55,6 +55,8 @@ import {
   type Runtime,
 } from '@aws-sdk/client-lambda';
 import { strToU8, zipSync } from 'fflate';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { summarise, type CpuProfile, type Entry, type ProfileSummary } from './profile.js';
 import {
   capturedOutput,
@@ -110,7 +112,27 @@ const ROUNDS = Math.round(positive('rounds', flags.rounds, 5));
 const DEPLOYMENTS = flags.deployments === '0' ? 0 : Math.round(positive('deployments', flags.deployments, 200));
 if (flags['deployments-only'] && DEPLOYMENTS === 0) throw new Error('--deployments-only needs --deployments above 0');
 
-/** What a real SDK client sends; Versa reads only the region from it and does not verify it. */
+/** The key of the server that checks signatures. */
+const BENCH_KEY = { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-secret' };
+
+/** The headers the SDK would send for a POST of `body` to `url`, signed now with BENCH_KEY. */
+async function signedHeaders(url: string, body: string): Promise<Record<string, string>> {
+  const target = new URL(url);
+  const signer = new SignatureV4({ service: 'lambda', region: 'us-east-1', credentials: BENCH_KEY, sha256: Sha256 });
+  const out = await signer.sign({
+    method: 'POST',
+    protocol: 'http:',
+    hostname: target.hostname,
+    path: target.pathname,
+    query: {},
+    headers: { host: target.host, 'content-type': 'application/json' },
+    body,
+  });
+  const { host: _host, ...headers } = out.headers;
+  return headers;
+}
+
+/** What a real SDK client sends; a server without credentials checks that it is whole, not whose it is. */
 const INVOKE_HEADERS: Record<string, string> = {
   'content-type': 'application/json',
   'x-amz-date': '20261122T000000Z',
@@ -259,7 +281,7 @@ async function invokeOnce(url: string, name: string): Promise<InvokeTiming> {
 
 async function startVersa(
   python: Python,
-  extra: { metrics?: 'on' | 'off'; timeScale?: number; maxEnvironments?: number } = {},
+  extra: { metrics?: 'on' | 'off'; timeScale?: number; maxEnvironments?: number; credentials?: typeof BENCH_KEY } = {},
 ): Promise<{ child: Child; url: string }> {
   const dataDir = tempDir(mkdtempSync(path.join(os.tmpdir(), 'versa-bench-')));
   // Room for both functions' 10 environments at once, so that neither goes cold between rounds.
@@ -339,17 +361,19 @@ class Target {
     private readonly loader: Child,
     private readonly server: Child,
     private readonly options: Omit<LoadOptions, 'duration' | 'connections'>,
+    /** Headers made afresh before each load run (a signature stays valid for 15 minutes only). */
+    private readonly freshHeaders?: () => Promise<Record<string, string>>,
   ) {}
 
   async warm(seconds: number): Promise<void> {
     const steps = Math.ceil(seconds / WARMUP_STEP);
-    for (let i = 0; i < steps; i++) this.warmup.push((await load(this.loader, this.settings(seconds / steps))).rps);
+    for (let i = 0; i < steps; i++) this.warmup.push((await load(this.loader, await this.settings(seconds / steps))).rps);
   }
 
   async measure(seconds: number): Promise<number> {
     const pid = this.server.proc.pid!;
     const before = cpuSnapshot(pid);
-    const { result, latencies } = await loadWithLatencies(this.loader, this.settings(seconds));
+    const { result, latencies } = await loadWithLatencies(this.loader, await this.settings(seconds));
     this.slices.push({ result, latencies, cpu: cpuBetween(before, cpuSnapshot(pid)) });
     return result.rps;
   }
@@ -404,8 +428,9 @@ class Target {
     };
   }
 
-  private settings(duration: number): LoadOptions {
-    return { ...this.options, connections: CONNECTIONS, duration };
+  private async settings(duration: number): Promise<LoadOptions> {
+    const headers = this.freshHeaders ? { ...this.options.headers, ...(await this.freshHeaders()) } : this.options.headers;
+    return { ...this.options, ...(headers && { headers }), connections: CONNECTIONS, duration };
   }
 }
 
@@ -546,7 +571,20 @@ async function benchmark(python: Python) {
       headers: INVOKE_HEADERS,
       body: '{}',
     });
-    const targets = [reference, ...functions.map((f) => f.target), metricsOff, ...gateway];
+    // The same Node function on a server that checks every signature against a configured key.
+    const signing = await startVersa(python, { credentials: BENCH_KEY });
+    const signingLambda = new LambdaClient({ endpoint: signing.url, region: 'us-east-1', credentials: BENCH_KEY, maxAttempts: 1 });
+    await createFunction(signingLambda, NODE, nodeFn.name);
+    signingLambda.destroy();
+    const signedUrl = `${signing.url}/2015-03-31/functions/${nodeFn.name}/invocations`;
+    const signed = new Target(
+      `Versa Invoke ${NODE.label} (credentials on)`,
+      loader,
+      signing.child,
+      { url: signedUrl, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' },
+      () => signedHeaders(signedUrl, '{}'),
+    );
+    const targets = [reference, ...functions.map((f) => f.target), metricsOff, signed, ...gateway];
     for (const target of targets) {
       process.stdout.write(`warm-up ${target.label} ... `);
       await target.warm(target === reference || gateway.includes(target) ? BARE_WARMUP : WARMUP);
@@ -563,6 +601,7 @@ async function benchmark(python: Python) {
     const warm = functions.map(({ kind, name, target }) => ({ kind, phase: target.phase(), memory: memoryOf(envs, name) }));
     await stopChild(versa.child);
     await stopChild(quiet.child);
+    await stopChild(signing.child);
     await stopChild(bare.child);
     // Last, on a server of its own, once nothing else runs.
     const deployments = DEPLOYMENTS > 0 ? await deploymentPhase(python) : undefined;
@@ -574,6 +613,7 @@ async function benchmark(python: Python) {
       warm,
       gateway: gateway.map((g) => ({ label: g.label, phase: g.phase() })),
       metricsOff: { label: metricsOff.label, phase: metricsOff.phase() },
+      signed: { label: signed.label, phase: signed.phase() },
       deployments,
     };
   } finally {
@@ -628,7 +668,7 @@ async function gatewayStages(url: string, functionName: string): Promise<{ url: 
 }
 
 function report(r: Awaited<ReturnType<typeof benchmark>>) {
-  const { reference, cold, warm, gateway, metricsOff } = r;
+  const { reference, cold, warm, gateway, metricsOff, signed } = r;
   const bareRps = reference.load.rps;
   const errs = (l: LoadResult) => String(l.non2xx + l.errors + l.timeouts);
   const throughputRows = [
@@ -648,7 +688,7 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
       pct(phase.load.rps / bareRps),
       errs(phase.load),
     ]),
-    ...[metricsOff, ...gateway].map(({ label, phase }) => [
+    ...[metricsOff, signed, ...gateway].map(({ label, phase }) => [
       label,
       fixed(phase.load.rps, 0),
       fixed(phase.load.latencyMs.p50, 2),
@@ -713,6 +753,10 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
   console.log(
     `Metrics: warm Node Invoke with metrics on is ${pct(nodeLoad.rps / metricsOff.phase.load.rps)} of its throughput with them off ` +
       `(${fixed(nodeLoad.rps, 0)} vs ${fixed(metricsOff.phase.load.rps, 0)} req/s; goal: within 10 %).`,
+  );
+  console.log(
+    `Signatures: warm Node Invoke with credentials on (every request's SigV4 checked) is ${pct(signed.phase.load.rps / nodeLoad.rps)} ` +
+      `of its throughput with any key accepted (${fixed(signed.phase.load.rps, 0)} vs ${fixed(nodeLoad.rps, 0)} req/s; goal: within 5 %).`,
   );
   const direct = nodeLoad.latencyMs.p50;
   for (const g of gateway) {

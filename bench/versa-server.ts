@@ -24,6 +24,8 @@ interface Config {
   metrics?: string;
   /** How much faster than real time the platform clock runs (the deployments phase). */
   timeScale?: number;
+  /** A key every request must be signed with (measures what checking signatures costs). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as Config;
@@ -40,6 +42,7 @@ const options = resolveOptions(
     timeScale: config.timeScale ?? 1,
   },
   {},
+  { credentials: config.credentials ? [config.credentials] : [] },
 );
 const server = await startServer(options);
 let profiler: Session | undefined;

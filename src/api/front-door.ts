@@ -1,9 +1,8 @@
-import { PlatformError } from '../core/errors.js';
 import type { GatewayDataPlane } from '../gateway/data-plane.js';
 import type { AccessGate } from './access/gate.js';
-import { accessDenied, authRefusal, type Protocol } from './access/refusals.js';
+import { accessDenied, authRefusal, unknownService, type Protocol } from './access/refusals.js';
 import { header, safeDecode, type ApiHandler, type ApiRequest, type ApiResponse } from './aws/protocol/http.js';
-import { jsonResponse, restJsonError } from './aws/protocol/rest-json.js';
+import { jsonResponse } from './aws/protocol/rest-json.js';
 
 export interface Services {
   lambda: ApiHandler;
@@ -122,20 +121,20 @@ export function frontDoor(services: Services): ApiHandler {
     const target = header(req, 'x-amz-target');
     if (target !== undefined) {
       const service = services.byTarget.get(target.slice(0, target.indexOf('.')));
-      return awsApi(req, 'json-rpc', service ?? unknown(`No Versa service answers X-Amz-Target ${target}.`));
+      return awsApi(req, 'json-rpc', service ?? unknown(`No Versa service answers X-Amz-Target ${target}.`, 'json-rpc'));
     }
     if (req.method === 'POST' && path === '/' && (header(req, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
       return awsApi(req, 'query', services.query);
     }
     if (/^\/20\d\d-\d\d-\d\d\//.test(path)) return awsApi(req, 'rest-json', services.lambda);
     if (path === '/restapis' || path.startsWith('/restapis/')) return awsApi(req, 'rest-json', services.apiGateway);
-    return awsApi(req, 'rest-json', unknown(`No Versa service answers ${req.method} ${path}.`));
+    return awsApi(req, 'rest-json', unknown(`No Versa service answers ${req.method} ${path}.`, 'rest-json'));
   };
 }
 
-/** A handler that answers every request with UnknownOperationException. */
-function unknown(message: string): ApiHandler {
-  return () => Promise.resolve(restJsonError(new PlatformError('UnknownOperationException', message)));
+/** A handler that answers every request with UnknownOperationException, in the protocol it was asked in. */
+function unknown(message: string, protocol: 'rest-json' | 'json-rpc'): ApiHandler {
+  return (req) => Promise.resolve(unknownService(protocol, message, req));
 }
 
 /** A CORS preflight from an allowed origin: any method and the headers the page asked to send. */

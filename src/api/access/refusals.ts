@@ -37,13 +37,16 @@ function errorFor(protocol: Protocol, failure: AuthFailure): PlatformError {
   }
 }
 
+/** A JSON-RPC error in the JSON version the request was sent in; JSON-RPC services answer client errors with 400. */
+function jsonRpcRefusal(req: ApiRequest, error: PlatformError): ApiResponse {
+  const contentType = (header(req, 'content-type') ?? '').includes('1.0') ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
+  return jsonRpcError({ contentType, errorStatus: () => 400 }, error);
+}
+
 /** An authentication failure as the request's protocol answers it on AWS. */
 export function authRefusal(protocol: Protocol, failure: AuthFailure, req: ApiRequest): ApiResponse {
   const error = errorFor(protocol, failure);
-  if (protocol === 'json-rpc') {
-    const contentType = (header(req, 'content-type') ?? '').includes('1.0') ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
-    return jsonRpcError({ contentType, errorStatus: () => 400 }, error);
-  }
+  if (protocol === 'json-rpc') return jsonRpcRefusal(req, error);
   if (protocol === 'query') {
     const { code, status } = QUERY_CODES[error.code as keyof typeof QUERY_CODES];
     return { status, headers: { 'content-type': 'text/xml' }, body: queryErrorXml(code, error.message, 'Sender', req.requestId) };
@@ -59,4 +62,10 @@ export function accessDenied(protocol: Protocol, message: string, req: ApiReques
     return { status: 403, headers: { 'content-type': 'text/xml' }, body: queryErrorXml('AccessDenied', message, 'Sender', req.requestId) };
   }
   return restJsonError(error);
+}
+
+/** A request no Versa service answers (an unknown `X-Amz-Target` service or path), in its protocol. */
+export function unknownService(protocol: 'rest-json' | 'json-rpc', message: string, req: ApiRequest): ApiResponse {
+  const error = new PlatformError('UnknownOperationException', message);
+  return protocol === 'json-rpc' ? jsonRpcRefusal(req, error) : restJsonError(error);
 }

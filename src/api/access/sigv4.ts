@@ -1,12 +1,14 @@
 import { Sha256 } from '@smithy/core/checksum';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { getCanonicalHeaders, SignatureV4, SignatureV4Base } from '@smithy/signature-v4';
+import type { HttpRequest } from '@smithy/types';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 
 /**
- * Signature Version 4, checked by re-signing the request with the SDK's own signer and comparing: the
- * canonical request is whatever `@smithy/signature-v4` builds, so Versa accepts exactly what AWS's
- * clients produce and no hand-written canonicalisation can drift from it.
+ * Signature Version 4, checked by computing the signature the request should carry and comparing. The
+ * canonical request is whatever the AWS SDK's own signer (`@smithy/signature-v4`) builds, so Versa
+ * accepts exactly what AWS's clients produce and no canonicalisation of ours can drift from it; the
+ * hashes and HMACs are node:crypto's, synchronous, with each day's signing key derived once.
  */
 
 /** How far a request's signing time may be from the server's clock, either way (AWS: 15 minutes). */
@@ -167,6 +169,34 @@ export function checkTime(claim: SignatureClaim, now: number): AuthFailure | und
   return undefined;
 }
 
+/** The SDK signer's canonical request, exposed (it is `protected` there); no credentials are involved. */
+class Canonicalizer extends SignatureV4Base {
+  constructor() {
+    super({ service: 'none', region: 'none', credentials: { accessKeyId: '', secretAccessKey: '' }, sha256: Sha256 });
+  }
+
+  canonicalRequest(request: HttpRequest, signedHeaders: ReadonlySet<string>, payloadHash: string): string {
+    return this.createCanonicalRequest(request, getCanonicalHeaders(request, undefined, signedHeaders as Set<string>), payloadHash);
+  }
+}
+const canonicalizer = new Canonicalizer();
+
+/** Signing keys by secret, day, region and service: deriving one takes four HMACs, and a day has one. */
+const signingKeys = new Map<string, Buffer>();
+const MAX_SIGNING_KEYS = 1024;
+
+function signingKey(secret: string, shortDate: string, region: string, service: string): Buffer {
+  const id = `${secret}\n${shortDate}\n${region}\n${service}`;
+  let key = signingKeys.get(id);
+  if (!key) {
+    key = Buffer.from(`AWS4${secret}`);
+    for (const part of [shortDate, region, service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+    if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
+    signingKeys.set(id, key);
+  }
+  return key;
+}
+
 /**
  * True when `secret` produced the claim's signature over this request. Only the headers the client
  * signed take part, as AWS does; a declared payload hash must be the body's.
@@ -178,7 +208,7 @@ export async function signatureMatches(req: SignedRequest, claim: SignatureClaim
     if (value === undefined) return false;
     headers[name] = value;
   }
-  const bodyHash = await sha256Hex(req.body);
+  const bodyHash = createHash('sha256').update(req.body).digest('hex');
   const declared = headers['x-amz-content-sha256'];
   if (declared !== undefined && declared !== bodyHash && !(claim.expiresIn !== undefined && declared === 'UNSIGNED-PAYLOAD')) return false;
   const query: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
@@ -188,6 +218,30 @@ export async function signatureMatches(req: SignedRequest, claim: SignatureClaim
     query[key] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
   }
   const request = { method: req.method, protocol: 'http:', hostname: headers.host ?? '', path: req.path, query, headers, body: req.body };
+  const expected =
+    claim.expiresIn !== undefined
+      ? await presignedSignature(request, claim, secret)
+      : headerSignature(request, claim, secret, declared ?? bodyHash);
+  return (
+    expected !== undefined &&
+    expected.length === claim.signature.length &&
+    timingSafeEqual(Buffer.from(expected), Buffer.from(claim.signature))
+  );
+}
+
+/** The signature an `Authorization` header should carry: the SDK's canonical request, hashed and signed. */
+function headerSignature(request: HttpRequest, claim: SignatureClaim, secret: string, payloadHash: string): string {
+  const canonical = canonicalizer.canonicalRequest(request, new Set(claim.signedHeaders), payloadHash);
+  const shortDate = claim.longDate.slice(0, 8);
+  const scope = `${shortDate}/${claim.region}/${claim.service}/aws4_request`;
+  const stringToSign = `AWS4-HMAC-SHA256\n${claim.longDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
+  return createHmac('sha256', signingKey(secret, shortDate, claim.region, claim.service))
+    .update(stringToSign)
+    .digest('hex');
+}
+
+/** The signature a presigned URL should carry, computed by the SDK's signer itself (not a hot path). */
+async function presignedSignature(request: HttpRequest, claim: SignatureClaim, secret: string): Promise<string | undefined> {
   const signer = new SignatureV4({
     service: claim.service,
     region: claim.region,
@@ -195,23 +249,13 @@ export async function signatureMatches(req: SignedRequest, claim: SignatureClaim
     sha256: Sha256,
     applyChecksum: false,
   });
-  const options = { signingDate: new Date(signingTime(claim)), signableHeaders: new Set(claim.signedHeaders) };
-  let expected: string | undefined;
-  if (claim.expiresIn !== undefined) {
-    const signed = await signer.presign(request, { ...options, expiresIn: claim.expiresIn });
-    const value = signed.query?.['X-Amz-Signature'];
-    expected = typeof value === 'string' ? value : undefined;
-  } else {
-    const signed = await signer.sign(request, options);
-    expected = /Signature=([0-9a-f]{64})$/.exec(String(signed.headers.authorization ?? ''))?.[1];
-  }
-  return expected !== undefined && timingSafeEqual(Buffer.from(expected), Buffer.from(claim.signature));
-}
-
-async function sha256Hex(body: Buffer): Promise<string> {
-  const hash = new Sha256();
-  hash.update(body);
-  return Buffer.from(await hash.digest()).toString('hex');
+  const signed = await signer.presign(request, {
+    signingDate: new Date(signingTime(claim)),
+    signableHeaders: new Set(claim.signedHeaders),
+    expiresIn: claim.expiresIn ?? 0,
+  });
+  const value = signed.query?.['X-Amz-Signature'];
+  return typeof value === 'string' ? value : undefined;
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -469,6 +469,7 @@ export class ExecutionEnvironment {
   /** Ends the runtime process (and its process group) and closes the endpoint. Safe to call more than once. */
   stop(): void {
     if (this.state === 'stopped') return;
+    this.reportDropped();
     this.state = 'stopped';
     this.waitingNext?.destroy();
     this.waitingNext = undefined;

@@ -141,11 +141,21 @@ export async function inflateEntry(zip: Uint8Array, entry: ZipEntry, onChunk: (c
   if (entry.method === 0) {
     for (let i = 0; i < data.byteLength; i += CHUNK_BYTES) await take(data.subarray(i, i + CHUNK_BYTES));
   } else {
+    // What take() threw is kept: pipeline() may reject with the AbortError of the streams it tore down.
+    let stopped: { err: unknown } | undefined;
     try {
       await pipeline(Readable.from(pieces(data)), createInflateRaw({ chunkSize: CHUNK_BYTES }), async (source: AsyncIterable<Buffer>) => {
-        for await (const chunk of source) await take(chunk);
+        for await (const chunk of source) {
+          try {
+            await take(chunk);
+          } catch (err) {
+            stopped = { err };
+            throw err;
+          }
+        }
       });
     } catch (err) {
+      if (stopped) throw stopped.err;
       if (isZlibError(err)) throw new ZipFormatError(`entry ${entry.name} is corrupt (${(err as Error).message})`);
       throw err;
     }

@@ -96,7 +96,8 @@ export function readZipEntries(zip: Uint8Array, maxEntries: number): ZipEntry[] 
       extra += 4 + size;
     }
     if (flags & 0x0001) throw new ZipFormatError('the archive holds encrypted entries');
-    if (method !== 0 && method !== 8) throw new ZipFormatError(`an entry uses compression method ${method} (only stored and deflate are read)`);
+    if (method !== 0 && method !== 8)
+      throw new ZipFormatError(`an entry uses compression method ${method} (only stored and deflate are read)`);
     need(view, localOffset, 30);
     if (view.getUint32(localOffset, true) !== LOCAL) throw new ZipFormatError('a local file header is missing');
     const dataStart = localOffset + 30 + view.getUint16(localOffset + 26, true) + view.getUint16(localOffset + 28, true);

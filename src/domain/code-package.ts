@@ -40,7 +40,9 @@ export class PackageLayout {
       if (s === '..') throw layoutError(`the entry ${shown(name)} climbs out of the package with "..".`);
       const bytes = Buffer.byteLength(s);
       if (bytes > MAX_NAME_SEGMENT_BYTES) {
-        throw layoutError(`the entry ${shown(name)} has a name of ${bytes} bytes; at most ${MAX_NAME_SEGMENT_BYTES} are allowed per file or folder name.`);
+        throw layoutError(
+          `the entry ${shown(name)} has a name of ${bytes} bytes; at most ${MAX_NAME_SEGMENT_BYTES} are allowed per file or folder name.`,
+        );
       }
     }
     if (segments.length === 0) {
@@ -60,7 +62,9 @@ export class PackageLayout {
         return segments;
       }
       if (existing?.file) {
-        throw layoutError(`the entry ${shown(name)} needs ${shown(here)} to be a folder, but the package also holds a file ${shown(here)}.`);
+        throw layoutError(
+          `the entry ${shown(name)} needs ${shown(here)} to be a folder, but the package also holds a file ${shown(here)}.`,
+        );
       }
       if (!existing) node.children.set(segments[i]!, { file: false, children: new Map() });
       node = node.children.get(segments[i]!)!;

@@ -90,7 +90,11 @@ export class GatewayDataPlane {
   async handle(restApiId: string, stageName: string, req: GatewayRequest): Promise<GatewayResponse> {
     if (req.body.byteLength > MAX_GATEWAY_PAYLOAD_BYTES) {
       // API Gateway's own answer, in plain text, before any stage or integration is looked at.
-      return { status: 413, headers: { 'content-type': 'text/plain' }, body: `HTTP content length exceeded ${MAX_GATEWAY_PAYLOAD_BYTES} bytes.` };
+      return {
+        status: 413,
+        headers: { 'content-type': 'text/plain' },
+        body: `HTTP content length exceeded ${MAX_GATEWAY_PAYLOAD_BYTES} bytes.`,
+      };
     }
     const started = performance.now();
     const stage = await this.stage(restApiId, stageName);

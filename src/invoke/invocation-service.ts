@@ -70,7 +70,10 @@ export class InvocationService {
       );
     }
     if (size > MAX_SYNC_PAYLOAD_BYTES) {
-      throw new PlatformError('RequestEntityTooLargeException', `Request must be smaller than ${MAX_SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation`);
+      throw new PlatformError(
+        'RequestEntityTooLargeException',
+        `Request must be smaller than ${MAX_SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation`,
+      );
     }
     const snapshot = await this.registry.get(input.functionName);
     if (!snapshot) throw notFound(caller, input.functionName, input.qualifier);

@@ -29,7 +29,9 @@ export function parseTemplateIsolated(text: string): Promise<JsonObject> {
     const timer = setTimeout(
       () =>
         settle(() =>
-          reject(new TemplateError([`Template could not be read within ${TEMPLATE_PARSE_LIMITS.timeoutMs / 1000} seconds; Versa refuses it.`])),
+          reject(
+            new TemplateError([`Template could not be read within ${TEMPLATE_PARSE_LIMITS.timeoutMs / 1000} seconds; Versa refuses it.`]),
+          ),
         ),
       TEMPLATE_PARSE_LIMITS.timeoutMs,
     );

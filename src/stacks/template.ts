@@ -154,9 +154,14 @@ function convert(node: unknown, ctx: Conversion): Json {
   if (isAlias(node)) {
     const { line, col } = node.range ? ctx.lineCounter.linePos(node.range[0]) : { line: 0, col: 0 };
     const target = ctx.targets.get(node);
-    if (target === undefined) throw new TemplateError([`Template is not valid YAML: the alias *${node.source} at line ${line}, column ${col} has no anchor before it.`]);
+    if (target === undefined)
+      throw new TemplateError([
+        `Template is not valid YAML: the alias *${node.source} at line ${line}, column ${col} has no anchor before it.`,
+      ]);
     if (ctx.expanding.has(target)) {
-      throw new TemplateError([`Template is not valid YAML: the alias *${node.source} at line ${line}, column ${col} is inside its own anchor.`]);
+      throw new TemplateError([
+        `Template is not valid YAML: the alias *${node.source} at line ${line}, column ${col} is inside its own anchor.`,
+      ]);
     }
     const outer = ctx.inAlias;
     ctx.inAlias = true;

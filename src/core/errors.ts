@@ -33,6 +33,10 @@ export const ERROR_CATALOGUE = {
   PreconditionFailedException: { status: 412, fault: 'client' },
   TooManyRequestsException: { status: 429, fault: 'client' },
   RequestTooLargeException: { status: 413, fault: 'client' },
+  /** What Lambda really sends for a body over an operation's limit (Invoke, CreateFunction, UpdateFunctionCode). */
+  RequestEntityTooLargeException: { status: 413, fault: 'client', messageKey: 'Message' },
+  /** Invoke of a stored package that cannot be unpacked (only packages stored before the upload checks). */
+  InvalidZipFileException: { status: 502, fault: 'server', messageKey: 'Message' },
   InvalidRequestContentException: { status: 400, fault: 'client' },
   UnsupportedMediaTypeException: { status: 415, fault: 'client' },
   CodeStorageExceededException: { status: 400, fault: 'client' },

@@ -57,6 +57,9 @@ const INTERNAL_ERROR = { message: 'Internal server error' };
  * route tables are cached in memory; the control plane invalidates stages on every change, and
  * deployments never change.
  */
+/** API Gateway's limit on a request payload: 10 MiB. */
+export const MAX_GATEWAY_PAYLOAD_BYTES = 10_485_760;
+
 export class GatewayDataPlane {
   private readonly stages = new Map<string, StageDoc | null>();
   /** API names by id, for the `ApiName` metric dimension; dropped with the API's stages. */
@@ -85,6 +88,14 @@ export class GatewayDataPlane {
   }
 
   async handle(restApiId: string, stageName: string, req: GatewayRequest): Promise<GatewayResponse> {
+    if (req.body.byteLength > MAX_GATEWAY_PAYLOAD_BYTES) {
+      // API Gateway's own answer, in plain text, before any stage or integration is looked at.
+      return {
+        status: 413,
+        headers: { 'content-type': 'text/plain' },
+        body: `HTTP content length exceeded ${MAX_GATEWAY_PAYLOAD_BYTES} bytes.`,
+      };
+    }
     const started = performance.now();
     const stage = await this.stage(restApiId, stageName);
     if (!stage) return gatewayError(403, 'ForbiddenException', 'Forbidden');

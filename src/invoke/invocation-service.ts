@@ -12,7 +12,9 @@ import type { EnvironmentManager } from '../runtime/environment-manager.js';
 import type { EnvironmentTarget, InvocationOutcome } from '../runtime/types.js';
 import type { LambdaMetrics } from '../telemetry/lambda-metrics.js';
 
+/** Largest RequestResponse (and DryRun) payload: 6 MiB. */
 export const MAX_SYNC_PAYLOAD_BYTES = 6_291_456;
+/** Largest Event payload: 1 MiB since AWS raised it from 256 KiB in October 2025. */
 export const MAX_ASYNC_PAYLOAD_BYTES = 1_048_576;
 /** How many times an asynchronous invocation is retried after a function error. */
 const ASYNC_RETRIES = 2;
@@ -59,9 +61,19 @@ export class InvocationService {
 
   async invoke(caller: Caller, input: InvokeInput): Promise<InvokeResult> {
     const type = input.invocationType ?? 'RequestResponse';
-    const limit = type === 'Event' ? MAX_ASYNC_PAYLOAD_BYTES : MAX_SYNC_PAYLOAD_BYTES;
-    if (input.payload.byteLength > limit) {
-      throw new PlatformError('RequestTooLargeException', `Request must be smaller than ${limit} bytes for the InvokeFunction operation`);
+    // Lambda's own words and exception (RequestEntityTooLargeException, 413) for each invocation type.
+    const size = input.payload.byteLength;
+    if (type === 'Event' && size > MAX_ASYNC_PAYLOAD_BYTES) {
+      throw new PlatformError(
+        'RequestEntityTooLargeException',
+        `${size} byte payload is too large for the Event invocation type (limit ${MAX_ASYNC_PAYLOAD_BYTES} bytes)`,
+      );
+    }
+    if (size > MAX_SYNC_PAYLOAD_BYTES) {
+      throw new PlatformError(
+        'RequestEntityTooLargeException',
+        `Request must be smaller than ${MAX_SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation`,
+      );
     }
     const snapshot = await this.registry.get(input.functionName);
     if (!snapshot) throw notFound(caller, input.functionName, input.qualifier);

@@ -1,9 +1,9 @@
-import { unzipSync } from 'fflate';
 import type { Clock } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
 import { uuid } from '../core/ids.js';
 import { validateAliasName, validateAliasRouting } from '../domain/alias.js';
 import { functionArn } from '../domain/arn.js';
+import { MAX_ZIPPED_BYTES, walkPackage } from '../domain/code-package.js';
 import {
   codeSha256,
   LATEST,
@@ -95,7 +95,6 @@ const RESERVED_ENV = new Set([
   'LAMBDA_RUNTIME_DIR',
 ]);
 const MAX_ENV_BYTES = 4096;
-const MAX_UNZIPPED_BYTES = 262_144_000;
 
 /**
  * The Lambda control plane: functions, `$LATEST` updates, versions, aliases and resource policies.
@@ -133,7 +132,7 @@ export class FunctionService {
       throw new PlatformError('InvalidParameterValueException', 'Handler must be specified for a Zip package.');
     validateRuntime(input.runtime);
     validateEnvironment(input.environment);
-    const zip = requireZip(input.code);
+    const zip = await requireZip(input.code);
     const spec: FunctionSpec = {
       runtime: input.runtime,
       handler: input.handler,
@@ -213,7 +212,7 @@ export class FunctionService {
     name: string,
     input: { code: CodeInput; publish?: boolean; revisionId?: string; architectures?: string[] },
   ): Promise<ResolvedConfiguration> {
-    const zip = requireZip(input.code);
+    const zip = await requireZip(input.code);
     const architectures = input.architectures && validateArchitectures(input.architectures);
     return this.updateLatest(caller, name, input.revisionId, input.publish ?? false, async (spec, tx) => {
       const sha = codeSha256(zip);
@@ -651,7 +650,12 @@ function validateEnvironment(environment: Record<string, string> | undefined): v
   }
 }
 
-function requireZip(code: CodeInput | undefined): Uint8Array {
+/**
+ * The uploaded zip, once it is known to unpack: within AWS's zipped and unzipped sizes, and laid out so
+ * that every entry can be written to disk (see walkPackage). Inflates it in small chunks off the event
+ * loop, never whole; nothing is stored before this has passed.
+ */
+async function requireZip(code: CodeInput | undefined): Promise<Uint8Array> {
   if (code?.s3Bucket !== undefined) {
     throw new PlatformError('InvalidParameterValueException', 'Versa does not fetch code from S3; upload the package as Code.ZipFile.');
   }
@@ -659,19 +663,16 @@ function requireZip(code: CodeInput | undefined): Uint8Array {
   if (!zip || zip.byteLength === 0) {
     throw new PlatformError('InvalidParameterValueException', 'Please provide a source for function code.');
   }
-  let unzippedBytes = 0;
-  try {
-    for (const data of Object.values(unzipSync(zip))) unzippedBytes += data.byteLength;
-  } catch {
-    throw new PlatformError(
-      'InvalidParameterValueException',
-      'Could not unzip uploaded file. Please check your file, then try to upload again.',
-    );
-  }
-  if (unzippedBytes > MAX_UNZIPPED_BYTES) {
-    throw new PlatformError('InvalidParameterValueException', `Unzipped size must be smaller than ${MAX_UNZIPPED_BYTES} bytes`);
-  }
+  await checkCodePackage(zip);
   return zip;
+}
+
+/** Refuses a deployment package Lambda would refuse (sizes, a zip that cannot be unpacked); see requireZip. */
+export async function checkCodePackage(zip: Uint8Array): Promise<void> {
+  if (zip.byteLength > MAX_ZIPPED_BYTES) {
+    throw new PlatformError('RequestEntityTooLargeException', `Zipped size must be smaller than ${MAX_ZIPPED_BYTES} bytes`);
+  }
+  await walkPackage(zip);
 }
 
 function principalOf(principal: string): unknown {

@@ -1,16 +1,22 @@
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
-import { unzipSync } from 'fflate';
+import { once } from 'node:events';
+import { PlatformError } from '../core/errors.js';
+import { walkPackage } from '../domain/code-package.js';
 import { SDK_NODE_MODULES } from './paths.js';
 
 /**
  * Unpacks code packages into `<root>/<sha-hex>/`, once per CodeSha256. The folder above the packages
  * links to Versa's node_modules so that function code resolves `@aws-sdk/*` by walking up, as it would
  * find the SDK bundled with the runtime on AWS.
+ *
+ * A package is unpacked entry by entry into a staging folder (never inflated whole in memory), under the
+ * same limits as at upload, and the staging folder is always removed if that fails.
  */
 export class CodeCache {
   private readonly ready = new Map<string, Promise<string>>();
+  private swept = false;
 
   constructor(
     private readonly root: string,
@@ -23,7 +29,11 @@ export class CodeCache {
     if (!pending) {
       pending = this.unpack(sha256);
       this.ready.set(sha256, pending);
-      pending.catch(() => this.ready.delete(sha256));
+      // A package that cannot be unpacked never will be (code is immutable by CodeSha256): the refusal is
+      // kept, so invoking it again costs nothing. Anything else (a full disk, say) is tried again.
+      pending.catch((err: unknown) => {
+        if (!(err instanceof PlatformError)) this.ready.delete(sha256);
+      });
     }
     return pending;
   }
@@ -32,11 +42,20 @@ export class CodeCache {
     const target = path.join(this.root, Buffer.from(sha256, 'base64').toString('hex'));
     if (existsSync(target)) return target;
     await mkdir(this.root, { recursive: true });
+    await this.sweepStaging();
     await this.linkSdk();
     const zip = await this.loadZip(sha256);
     if (!zip) throw new Error(`code package ${sha256} is missing from the store`);
     const staging = `${target}.${process.pid}.${Date.now()}.tmp`;
-    await writePackage(staging, zip);
+    try {
+      await writePackage(staging, zip);
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true });
+      if (err instanceof PlatformError) {
+        throw new PlatformError('InvalidZipFileException', `Lambda was unable to unzip the deployment package: ${err.message}`);
+      }
+      throw err;
+    }
     try {
       await rename(staging, target);
     } catch (err) {
@@ -45,6 +64,16 @@ export class CodeCache {
       if (!existsSync(target)) throw err;
     }
     return target;
+  }
+
+  /** Removes staging folders a crashed process left behind (once per server; theirs have another pid). */
+  private async sweepStaging(): Promise<void> {
+    if (this.swept) return;
+    this.swept = true;
+    for (const name of await readdir(this.root)) {
+      const m = /\.(\d+)\.\d+\.tmp$/.exec(name);
+      if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) await rm(path.join(this.root, name), { recursive: true, force: true });
+    }
   }
 
   private async linkSdk(): Promise<void> {
@@ -56,20 +85,55 @@ export class CodeCache {
   }
 }
 
-/** Writes every entry of a zip under `dir`, refusing paths that escape it. */
+/**
+ * Writes every entry of a zip under `dir`, one entry at a time, streaming each to its file. The names
+ * and sizes are checked as at upload (walkPackage): a name that would escape `dir` or clash with another
+ * is refused, and so is a package that grows past the unzipped limit. The caller removes `dir` on failure.
+ */
 export async function writePackage(dir: string, zip: Uint8Array): Promise<void> {
-  const files = unzipSync(zip);
   await mkdir(dir, { recursive: true });
-  for (const [name, data] of Object.entries(files)) {
-    const dest = path.resolve(dir, name);
-    if (!dest.startsWith(path.resolve(dir) + path.sep)) continue;
-    if (name.endsWith('/')) {
-      await mkdir(dest, { recursive: true });
-      continue;
+  const root = path.resolve(dir);
+  let out: WriteStream | undefined;
+  const close = async () => {
+    if (!out) return;
+    const stream = out;
+    out = undefined;
+    stream.end();
+    if (!stream.closed) await once(stream, 'close');
+  };
+  try {
+    await walkPackage(zip, {
+      async onEntry(segments, directory) {
+        const dest = path.join(root, ...segments);
+        // walkPackage already refuses `..` and absolute names; this is the last line of defence.
+        if (!dest.startsWith(root + path.sep)) throw new Error(`entry ${segments.join('/')} escapes the package folder`);
+        if (directory) {
+          await mkdir(dest, { recursive: true });
+          return;
+        }
+        await mkdir(path.dirname(dest), { recursive: true });
+        // Zip permissions are not carried through; files are made executable so a `bootstrap` can run.
+        out = createWriteStream(dest, { flags: 'wx', mode: 0o755 });
+        await once(out, 'open');
+      },
+      async onData(chunk) {
+        if (out && !out.write(chunk)) await once(out, 'drain');
+      },
+      onEntryEnd: close,
+    });
+  } finally {
+    if (out) {
+      out.destroy();
+      if (!out.closed) await once(out, 'close').catch(() => undefined);
     }
-    await mkdir(path.dirname(dest), { recursive: true });
-    await writeFile(dest, data);
-    // Zip permissions are not carried through; files are made executable so a `bootstrap` can run.
-    await chmod(dest, 0o755);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -10,6 +10,15 @@ import type { EnvironmentTarget, InvocationOutcome, InvocationRequest } from './
 export const MAX_RESPONSE_BYTES = 6_291_556;
 /** How long the runtime may take to initialise before the first invocation fails. */
 const INIT_TIMEOUT_MS = 10_000;
+/** Longest log line: a longer one is cut into events of this many bytes, as Lambda cuts log events at 256 KB. */
+export const MAX_LOG_LINE_BYTES = 262_144;
+/**
+ * Most function output (stdout and stderr) logged per invocation; the rest is read and dropped, and one
+ * marker line says how much. Output between invocations counts toward the one before.
+ */
+export const MAX_LOG_BYTES_PER_INVOCATION = 8 * 1024 * 1024;
+/** The `LogType: Tail` answer is the last 4 KB of the invocation's log, as on AWS. */
+const TAIL_BYTES = 4096;
 
 /**
  * An environment's life. Transitions:
@@ -40,7 +49,8 @@ interface Current {
   /** Set once the outcome is decided: later reports (a crash after a timeout, say) are ignored. */
   finished: boolean;
   startedAt: number;
-  log: string[];
+  /** The end of the invocation's log, enough for the `Tail` answer. */
+  log: LogTail;
   cold: boolean;
   /** (Re)arms the invocation's deadline timer, replacing any earlier one. */
   armTimer: (ms: number) => void;
@@ -68,7 +78,12 @@ export class ExecutionEnvironment {
   private readonly spawnedAt = performance.now();
   private initDurationMs: number | undefined;
   private initError: Buffer | undefined;
-  private partialLine = '';
+  /** Output since the last newline (less than MAX_LOG_LINE_BYTES). */
+  private partial: Buffer[] = [];
+  private partialBytes = 0;
+  /** Output logged, and dropped, since the current invocation was delivered. */
+  private loggedBytes = 0;
+  private droppedBytes = 0;
   private memorySampledAt = 0;
   private maxMemoryMb = 0;
   private markExited: () => void = () => undefined;
@@ -134,8 +149,8 @@ export class ExecutionEnvironment {
     // end everything the function started too (killGroup), as tearing down a sandbox would.
     const child = spawn(launch.command, launch.args, { cwd: codeDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child = child;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => this.onOutput(chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => this.onOutput(chunk));
+    child.stdout.on('data', (chunk: Buffer) => this.onOutput(chunk));
+    child.stderr.on('data', (chunk: Buffer) => this.onOutput(chunk));
     child.on('error', (err: NodeJS.ErrnoException) => {
       this.opts.logger.warn('runtime process failed to start', { env: this.id, err });
       // AWS's answer when there is nothing it can run: a missing or unrunnable `bootstrap`, above all.
@@ -182,7 +197,7 @@ export class ExecutionEnvironment {
         delivered: false,
         finished: false,
         startedAt,
-        log: [],
+        log: new LogTail(TAIL_BYTES),
         cold,
         armTimer: (ms) => {
           clearTimeout(timer);
@@ -196,14 +211,15 @@ export class ExecutionEnvironment {
           // Let output the process wrote before it replied reach us before the log is sealed.
           setImmediate(() => {
             this.flushPartialLine();
+            this.reportDropped();
             this.current = undefined;
             const durationMs = performance.now() - (current.delivered ? current.startedAt : startedAt);
             const report = this.reportLines(current, durationMs);
             for (const line of report) this.opts.onLogLine(line);
-            current.log.push(...report);
+            for (const line of report) current.log.push(line);
             if (this.state === 'busy') this.state = 'idle';
             this.lastUsed = Date.now();
-            resolve({ ...outcome, durationMs, initDurationMs: cold ? this.initDurationMs : undefined, logLines: current.log });
+            resolve({ ...outcome, durationMs, initDurationMs: cold ? this.initDurationMs : undefined, logLines: current.log.lines() });
           });
         },
         abandon: () => {
@@ -232,6 +248,9 @@ export class ExecutionEnvironment {
     this.waitingNext = undefined;
     current.delivered = true;
     current.startedAt = performance.now();
+    // The output budget is per invocation: what was dropped before this one is reported, then it restarts.
+    this.reportDropped();
+    this.loggedBytes = 0;
     const { request } = current;
     // The function's Timeout runs from here, as on AWS: time spent initialising is not counted against it.
     current.armTimer(request.timeoutSeconds * 1000);
@@ -341,21 +360,60 @@ export class ExecutionEnvironment {
     current.finish({ status: 'error', payload });
   }
 
-  private onOutput(chunk: string): void {
-    const text = this.partialLine + chunk;
-    const lines = text.split('\n');
-    this.partialLine = lines.pop() ?? '';
-    for (const line of lines) this.emitLine(line);
-  }
-
-  private flushPartialLine(): void {
-    if (this.partialLine) {
-      this.emitLine(this.partialLine);
-      this.partialLine = '';
+  /**
+   * Splits the runtime's output into log lines without ever holding more than one line (at most
+   * MAX_LOG_LINE_BYTES) of it: a longer line is cut into pieces of that size, and once the invocation's
+   * budget is spent the output is only counted.
+   */
+  private onOutput(chunk: Buffer): void {
+    let start = 0;
+    while (start < chunk.length) {
+      if (this.loggedBytes >= MAX_LOG_BYTES_PER_INVOCATION) {
+        this.droppedBytes += this.partialBytes + chunk.length - start;
+        this.partial = [];
+        this.partialBytes = 0;
+        return;
+      }
+      const newline = chunk.indexOf(0x0a, start);
+      const end = newline < 0 ? chunk.length : newline;
+      this.partial.push(chunk.subarray(start, end));
+      this.partialBytes += end - start;
+      while (this.partialBytes >= MAX_LOG_LINE_BYTES) {
+        const all = Buffer.concat(this.partial, this.partialBytes);
+        const cut = utf8Boundary(all, MAX_LOG_LINE_BYTES);
+        this.emitLine(all.subarray(0, cut));
+        this.partial = [all.subarray(cut)];
+        this.partialBytes = all.length - cut;
+      }
+      if (newline >= 0) this.flushPartialLine(true);
+      start = end + 1;
     }
   }
 
-  private emitLine(line: string): void {
+  /** Emits the output since the last newline as a line (an empty one only when a newline ended it). */
+  private flushPartialLine(atNewline = false): void {
+    if (this.partialBytes > 0 || atNewline) this.emitLine(Buffer.concat(this.partial, this.partialBytes));
+    this.partial = [];
+    this.partialBytes = 0;
+  }
+
+  private emitLine(bytes: Buffer): void {
+    if (this.loggedBytes + bytes.length > MAX_LOG_BYTES_PER_INVOCATION) {
+      this.droppedBytes += bytes.length;
+      this.loggedBytes = MAX_LOG_BYTES_PER_INVOCATION;
+      return;
+    }
+    this.loggedBytes += bytes.length;
+    const line = bytes.toString('utf8');
+    this.opts.onLogLine(line);
+    this.current?.log.push(line);
+  }
+
+  /** One marker line for output dropped over the budget, so a reader knows the log is not whole. */
+  private reportDropped(): void {
+    if (this.droppedBytes === 0) return;
+    const line = `[Versa] ${this.droppedBytes} bytes of function output were dropped: an invocation logs at most ${MAX_LOG_BYTES_PER_INVOCATION} bytes.`;
+    this.droppedBytes = 0;
     this.opts.onLogLine(line);
     this.current?.log.push(line);
   }
@@ -411,6 +469,7 @@ export class ExecutionEnvironment {
   /** Ends the runtime process (and its process group) and closes the endpoint. Safe to call more than once. */
   stop(): void {
     if (this.state === 'stopped') return;
+    this.reportDropped();
     this.state = 'stopped';
     this.waitingNext?.destroy();
     this.waitingNext = undefined;
@@ -419,6 +478,33 @@ export class ExecutionEnvironment {
     this.server.close();
     this.opts.onStopped(this);
   }
+}
+
+/** The last lines of a log, enough to make up its last `bytes` bytes (the `Tail` answer). */
+class LogTail {
+  private readonly kept: string[] = [];
+  private size = 0;
+
+  constructor(private readonly bytes: number) {}
+
+  push(line: string): void {
+    this.kept.push(line);
+    this.size += Buffer.byteLength(line) + 1;
+    while (this.kept.length > 1 && this.size - Buffer.byteLength(this.kept[0]!) - 1 >= this.bytes) {
+      this.size -= Buffer.byteLength(this.kept.shift()!) + 1;
+    }
+  }
+
+  lines(): readonly string[] {
+    return this.kept;
+  }
+}
+
+/** The largest cut at or below `max` that does not split a UTF-8 character. */
+function utf8Boundary(bytes: Buffer, max: number): number {
+  let cut = max;
+  while (cut > 0 && (bytes[cut]! & 0xc0) === 0x80) cut--;
+  return cut > 0 ? cut : max;
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {

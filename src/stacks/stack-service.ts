@@ -6,13 +6,14 @@ import { ACCOUNT_ID } from '../domain/arn.js';
 import type { DeploymentState } from '../domain/deployment.js';
 import { codeSha256 } from '../domain/lambda-function.js';
 import type { DeploymentController } from '../deploy/deployment-controller.js';
-import type { Caller } from '../lambda/function-service.js';
+import { checkCodePackage, type Caller } from '../lambda/function-service.js';
 import { Mutex } from '../store/mutex.js';
 import type { Store } from '../store/store.js';
 import { evaluateCondition, pruneConditions, references, resolve, type ResolveContext } from './intrinsics.js';
 import { lambdaAlias, needsReplacement, PROVISIONERS, type ProvisionContext, type StackServices } from './provisioners.js';
 import { transform, type Artifacts } from './sam.js';
-import { asText, isObject, parseTemplate, TemplateError } from './template.js';
+import { parseTemplateIsolated } from './template-isolated.js';
+import { asText, isObject, TemplateError } from './template.js';
 import type { AliasDeployment, Json, JsonObject, ResourceDefinition, StackDoc, StackOperation, StackResource } from './types.js';
 
 export interface DeployInput {
@@ -131,10 +132,14 @@ export class StackService {
       if (existing?.operation) {
         throw validation(`Stack ${name} is in ${existing.status} state and can not be updated.`);
       }
-      const template = parseOrThrow(input.template);
+      const template = await parseOrThrow(input.template);
       const parameters = parameterValues(template, input.parameters ?? {});
       const artifacts: Artifacts = {};
-      for (const [uri, zip] of Object.entries(input.artifacts ?? {})) artifacts[uri] = { codeSha256: codeSha256(zip) };
+      for (const [uri, zip] of Object.entries(input.artifacts ?? {})) {
+        // Refused here, before anything is stored, rather than when a function is made from it.
+        await checkArtifact(uri, zip);
+        artifacts[uri] = { codeSha256: codeSha256(zip) };
+      }
       const now = this.clock.now();
       const stack: StackDoc = existing ?? {
         name,
@@ -668,9 +673,24 @@ function whyDeploymentEnded(d: AliasDeployment, end: DeploymentState): string {
   return `${which} ${end.status === 'Stopped' ? 'was stopped' : 'failed'}: ${message}.`;
 }
 
-function parseOrThrow(text: string): JsonObject {
+async function checkArtifact(uri: string, zip: Uint8Array): Promise<void> {
+  try {
+    await checkCodePackage(zip);
+  } catch (err) {
+    if (err instanceof PlatformError) throw validation(`The package for CodeUri ${uri} was refused: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The template as JSON, parsed off the event loop within bounded memory and time (parseTemplateIsolated). */
+async function parseOrThrow(text: string): Promise<JsonObject> {
   if (typeof text !== 'string' || text.trim() === '') throw validation('A template body is required.');
-  return templateError(() => parseTemplate(text));
+  try {
+    return await parseTemplateIsolated(text);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new PlatformError('ValidationError', err.message);
+    throw err;
+  }
 }
 
 /** Runs a step that reports template problems, turning them into one ValidationError. */

@@ -1,4 +1,4 @@
-import { isAlias, parseDocument, YAMLMap, YAMLSeq, Scalar, type Document } from 'yaml';
+import { isAlias, Lexer, LineCounter, parseDocument, visit, YAMLMap, YAMLSeq, Scalar, type Alias, type Node as YamlNode } from 'yaml';
 import type { Json, JsonObject } from './types.js';
 
 /** A template that cannot be used; the message names the resource and property at fault. */
@@ -32,8 +32,28 @@ const FUNCTIONS: Record<string, string> = {
   ToJsonString: 'Fn::ToJsonString',
 };
 
+/** Largest template body read, in UTF-8 bytes: CloudFormation's limit for a template in S3 (1 MB). */
+export const MAX_TEMPLATE_BYTES = 1_048_576;
+/**
+ * Most values that alias expansion may add to a template. Each `*alias` copies its anchor's whole tree,
+ * so nested aliases multiply (a few hundred bytes can stand for billions of values): the copies are
+ * counted as they are made and the template is refused the moment they pass this.
+ */
+export const MAX_ALIAS_EXPANSION_NODES = 100_000;
+/**
+ * Deepest nesting of mappings and sequences read. The YAML composer recurses once per level, and a few
+ * thousand levels can exhaust the stack badly enough to abort the whole process, so depth is measured
+ * with the (non-recursive) lexer before anything is composed. Real templates stay under 20.
+ */
+export const MAX_TEMPLATE_DEPTH = 100;
+
 /** Parses a template written in YAML (with the `!Ref`-style short forms) or JSON into plain JSON. */
 export function parseTemplate(text: string): JsonObject {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_TEMPLATE_BYTES) {
+    throw new TemplateError([`Template may not exceed ${MAX_TEMPLATE_BYTES} bytes in size (this one is ${bytes} bytes).`]);
+  }
+  checkDepth(text);
   if (/^\s*\{/.test(text)) {
     try {
       return asTemplate(JSON.parse(text) as Json);
@@ -45,16 +65,134 @@ export function parseTemplate(text: string): JsonObject {
   // The short forms are left as tagged nodes (yaml only warns about tags it does not know) and turned
   // into their long forms while converting.
   // Anchors, aliases and `<<` merge keys are expanded, as the SAM CLI's YAML loader does.
-  const doc = parseDocument(text, { uniqueKeys: true, merge: true });
+  const lineCounter = new LineCounter();
+  // yaml's own alias bound (maxAliasCount) applies only to its toJS(), which is not used: toJson counts.
+  const doc = parseDocument(text, { uniqueKeys: true, merge: true, lineCounter });
   if (doc.errors.length > 0) {
     throw new TemplateError(doc.errors.map((e) => `Template is not valid YAML: ${e.message.split('\n')[0]}`));
   }
-  return asTemplate(toJson(doc.contents, doc));
+  // Each alias's anchor, found in one pass: yaml's Alias.resolve() walks the whole document per call.
+  const targets = new Map<Alias, unknown>();
+  const anchors = new Map<string, unknown>();
+  visit(doc, {
+    Node(_key, node) {
+      if (isAlias(node)) targets.set(node, anchors.get(node.source));
+      else if (node.anchor) anchors.set(node.anchor, node);
+    },
+  });
+  return asTemplate(toJson(doc.contents, { targets, lineCounter, expanded: 0, inAlias: false, expanding: new Set(), depth: 0 }));
 }
 
+/**
+ * Refuses a template nested deeper than MAX_TEMPLATE_DEPTH, from the lexer's tokens (which know quotes
+ * and block scalars): flow brackets open and close levels, each deeper indentation opens one, and so does
+ * each `-` or `?` that starts a compact nested entry on a line.
+ */
+function checkDepth(text: string): void {
+  const indents: number[] = [];
+  let flow = 0;
+  let onLine = 0;
+  let line = 1;
+  // A line's indentation counts once its first token that is not a comment is seen: blank and comment
+  // lines say nothing about nesting.
+  let pendingIndent: number | undefined = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (token === '\n' || token === '\r\n') {
+      line++;
+      pendingIndent = 0;
+      onLine = 0;
+      continue;
+    }
+    if (pendingIndent !== undefined) {
+      if (/^[ \t]+$/.test(token)) {
+        pendingIndent = token.length;
+        continue;
+      }
+      if (token.startsWith('#')) continue;
+      if (flow === 0) {
+        while (indents.length && indents[indents.length - 1]! >= pendingIndent) indents.pop();
+        indents.push(pendingIndent);
+      }
+      pendingIndent = undefined;
+    }
+    if (token === '[' || token === '{') flow++;
+    else if ((token === ']' || token === '}') && flow > 0) flow--;
+    else if ((token === '-' || token === '?') && flow === 0) onLine++;
+    else if (token.length > 1 && token.includes('\n')) line += token.split('\n').length - 1;
+    if (indents.length + onLine + flow > MAX_TEMPLATE_DEPTH) {
+      throw new TemplateError([`Template is nested more than ${MAX_TEMPLATE_DEPTH} levels deep (at line ${line}); Versa refuses it.`]);
+    }
+  }
+}
+
+interface Conversion {
+  targets: Map<Alias, unknown>;
+  lineCounter: LineCounter;
+  /** Values made so far by expanding aliases. */
+  expanded: number;
+  inAlias: boolean;
+  /** The anchors being expanded right now: an alias to one of them is a cycle. */
+  expanding: Set<unknown>;
+  depth: number;
+}
+
+/** How deep expanded aliases may nest the converted template (the text itself is held to MAX_TEMPLATE_DEPTH). */
+const MAX_CONVERTED_DEPTH = 1000;
+
 /** Converts the parsed YAML tree to JSON, turning tagged nodes into their long-form functions. */
-function toJson(node: unknown, doc: Document): Json {
-  if (isAlias(node)) return toJson(node.resolve(doc), doc);
+function toJson(node: unknown, ctx: Conversion): Json {
+  if (ctx.depth > MAX_CONVERTED_DEPTH) throw new AliasBudgetExceeded();
+  ctx.depth++;
+  try {
+    return convert(node, ctx);
+  } finally {
+    ctx.depth--;
+  }
+}
+
+function convert(node: unknown, ctx: Conversion): Json {
+  if (isAlias(node)) {
+    const { line, col } = node.range ? ctx.lineCounter.linePos(node.range[0]) : { line: 0, col: 0 };
+    const target = ctx.targets.get(node);
+    if (target === undefined)
+      throw new TemplateError([
+        `Template is not valid YAML: the alias *${node.source} at line ${line}, column ${col} has no anchor before it.`,
+      ]);
+    if (ctx.expanding.has(target)) {
+      throw new TemplateError([
+        `Template is not valid YAML: the alias *${node.source} at line ${line}, column ${col} is inside its own anchor.`,
+      ]);
+    }
+    const outer = ctx.inAlias;
+    ctx.inAlias = true;
+    ctx.expanding.add(target);
+    try {
+      return toJson(target, ctx);
+    } catch (err) {
+      // The outermost alias being expanded when the budget ran out is the one to name.
+      if (err instanceof AliasBudgetExceeded && !outer) {
+        throw new TemplateError([
+          `Template is not valid YAML: the alias *${node.source} at line ${line}, column ${col} expands the template past ${MAX_ALIAS_EXPANSION_NODES} values or ${MAX_CONVERTED_DEPTH} levels (aliases nested in aliases multiply); Versa refuses it.`,
+        ]);
+      }
+      throw err;
+    } finally {
+      ctx.inAlias = outer;
+      ctx.expanding.delete(target);
+    }
+  }
+  // An anchored node is being expanded while its own children are converted, wherever it is reached from.
+  const anchored = (node as YamlNode | undefined)?.anchor !== undefined && !ctx.expanding.has(node);
+  if (anchored) ctx.expanding.add(node);
+  try {
+    return convertNode(node, ctx);
+  } finally {
+    if (anchored) ctx.expanding.delete(node);
+  }
+}
+
+function convertNode(node: unknown, ctx: Conversion): Json {
+  if (ctx.inAlias && ++ctx.expanded > MAX_ALIAS_EXPANSION_NODES) throw new AliasBudgetExceeded();
   if (node instanceof Scalar) return longForm(node.tag, node.value as Json);
   if (node instanceof YAMLMap) {
     const out: JsonObject = {};
@@ -64,25 +202,28 @@ function toJson(node: unknown, doc: Document): Json {
         // `<<: *base` (or a list of them): the keys the mapping does not set itself, the first source winning.
         const sources = pair.value instanceof YAMLSeq ? pair.value.items : [pair.value];
         for (const source of sources) {
-          const value = toJson(source, doc);
+          const value = toJson(source, ctx);
           if (!isObject(value)) throw new TemplateError(['Template is not valid YAML: a merge key (<<) takes mappings.']);
           for (const [k, v] of Object.entries(value)) if (!(k in merged)) merged[k] = v;
         }
         continue;
       }
-      const key = pair.key instanceof Scalar ? String(pair.key.value) : JSON.stringify(toJson(pair.key, doc));
-      out[key] = toJson(pair.value, doc);
+      const key = pair.key instanceof Scalar ? String(pair.key.value) : JSON.stringify(toJson(pair.key, ctx));
+      out[key] = toJson(pair.value, ctx);
     }
     return longForm(node.tag, { ...merged, ...out });
   }
   if (node instanceof YAMLSeq)
     return longForm(
       node.tag,
-      node.items.map((item) => toJson(item, doc)),
+      node.items.map((item) => toJson(item, ctx)),
     );
   if (node === null || node === undefined) return null;
   return node as Json;
 }
+
+/** Thrown inside an alias's expansion when the budget runs out; the outermost alias turns it into a TemplateError. */
+class AliasBudgetExceeded extends Error {}
 
 function longForm(tag: string | undefined, value: Json): Json {
   if (!tag?.startsWith('!') || tag.startsWith('!!')) return value;

@@ -36,6 +36,10 @@ export interface LogSinkOptions {
   flushAtEvents?: number;
   /** Beyond this many unflushed events (the store failing), the oldest are dropped (default 100000). */
   maxBufferedEvents?: number;
+  /** Flush as soon as the buffer holds this many characters of messages (default 4 MiB). */
+  flushAtChars?: number;
+  /** Beyond this many unflushed characters, the oldest events are dropped (default 64 MiB). */
+  maxBufferedChars?: number;
   /** Platform milliseconds between retention sweeps (default one hour). */
   sweepIntervalMs?: number;
 }
@@ -54,6 +58,8 @@ export const streamNotFound = () => new PlatformError('ResourceNotFoundException
 
 export class LogSink {
   private buffer: NewLogEvent[] = [];
+  /** Characters of message text in `buffer`: what bounds its memory, since a message can be 256 KB. */
+  private bufferedChars = 0;
   /** The tail of the queue of locked operations, run one at a time in order. */
   private tail: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -257,12 +263,21 @@ export class LogSink {
   private push(event: NewLogEvent): void {
     if (this.closed) return;
     this.buffer.push(event);
+    this.bufferedChars += event.message.length;
     const max = this.opts.maxBufferedEvents ?? 100_000;
-    if (this.buffer.length > max) {
-      this.dropped += this.buffer.length - max;
-      this.buffer.splice(0, this.buffer.length - max);
+    const maxChars = this.opts.maxBufferedChars ?? 64 * 1024 * 1024;
+    if (this.buffer.length > max || this.bufferedChars > maxChars) {
+      let drop = 0;
+      while (drop < this.buffer.length - 1 && (this.buffer.length - drop > max || this.bufferedChars > maxChars)) {
+        this.bufferedChars -= this.buffer[drop]!.message.length;
+        drop++;
+      }
+      this.dropped += drop;
+      this.buffer.splice(0, drop);
     }
-    if (this.buffer.length >= (this.opts.flushAtEvents ?? 1000) && !this.flushQueued) {
+    const full =
+      this.buffer.length >= (this.opts.flushAtEvents ?? 1000) || this.bufferedChars >= (this.opts.flushAtChars ?? 4 * 1024 * 1024);
+    if (full && !this.flushQueued) {
       this.flushQueued = true;
       void this.flush();
     }
@@ -290,13 +305,16 @@ export class LogSink {
     }
     if (this.buffer.length === 0) return;
     const batch = this.buffer;
+    const batchChars = this.bufferedChars;
     this.buffer = [];
+    this.bufferedChars = 0;
     try {
       await this.store.logs.append(batch);
     } catch (err) {
-      // Keep them for the next flush (bounded by maxBufferedEvents).
+      // Keep them for the next flush (bounded by maxBufferedEvents and maxBufferedChars).
       this.logger.warn('could not write log events; will retry', { events: batch.length, err });
       this.buffer = batch.concat(this.buffer);
+      this.bufferedChars += batchChars;
     }
   }
 }

@@ -19,6 +19,18 @@ const INVOCATION_TYPES = new Set<InvocationType>(['RequestResponse', 'Event', 'D
 /** ListFunctions and ListVersionsByFunction answer at most 50 items a page, whatever MaxItems asks for. */
 const MAX_PAGE = 50;
 const pageSize = (query: URLSearchParams) => Math.min(maxItems(query, 10000) ?? MAX_PAGE, MAX_PAGE);
+/** Largest CreateFunction and UpdateFunctionCode body AWS reads: a 50 MB zip, base64, in its JSON. */
+export const MAX_CODE_REQUEST_BYTES = 70_167_211;
+
+/** Refuses a code upload's body over AWS's limit before it is parsed (the zip's own size is checked after). */
+function checkCodeRequestSize(req: ApiRequest, operation: string): void {
+  if (req.body.byteLength > MAX_CODE_REQUEST_BYTES) {
+    throw new PlatformError(
+      'RequestEntityTooLargeException',
+      `Request must be smaller than ${MAX_CODE_REQUEST_BYTES} bytes for the ${operation} operation`,
+    );
+  }
+}
 
 /** The Lambda service: its rest-json operation table over FunctionService and InvocationService. */
 export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): ApiHandler {
@@ -48,6 +60,7 @@ export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): Ap
       pattern: P,
       operation: 'CreateFunction',
       async handle(req) {
+        checkCodeRequestSize(req, 'CreateFunction');
         const b = body(req);
         const code = optObject(b, 'Code');
         const environment = optObject(b, 'Environment');
@@ -118,6 +131,7 @@ export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): Ap
       pattern: `${P}/{FunctionName}/code`,
       operation: 'UpdateFunctionCode',
       async handle(req, params) {
+        checkCodeRequestSize(req, 'UpdateFunctionCode');
         const b = body(req);
         const config = await functions.updateFunctionCode(caller(req), unqualified(params), {
           code: { zipFile: optBlob(b, 'ZipFile'), s3Bucket: optString(b, 'S3Bucket') },

@@ -1,0 +1,56 @@
+import { Worker } from 'node:worker_threads';
+import { TemplateError } from './template.js';
+import type { JsonObject } from './types.js';
+
+/** What one template parse may use in its worker: heap, and real time. */
+export const TEMPLATE_PARSE_LIMITS = { heapMb: 128, timeoutMs: 10_000 };
+
+/**
+ * parseTemplate in a worker thread, so that a large or hostile template (a megabyte of YAML takes about
+ * a second to compose) never holds up the server's event loop, and its memory is capped: a parse that
+ * runs out of heap or time is refused as a TemplateError, and the worker is gone either way.
+ */
+export function parseTemplateIsolated(text: string): Promise<JsonObject> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./template-worker.js', import.meta.url), {
+      workerData: text,
+      resourceLimits: { maxOldGenerationSizeMb: TEMPLATE_PARSE_LIMITS.heapMb, maxYoungGenerationSizeMb: 16 },
+      stdout: false,
+      stderr: false,
+    });
+    let settled = false;
+    const settle = (work: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      void worker.terminate();
+      work();
+    };
+    const timer = setTimeout(
+      () =>
+        settle(() =>
+          reject(
+            new TemplateError([`Template could not be read within ${TEMPLATE_PARSE_LIMITS.timeoutMs / 1000} seconds; Versa refuses it.`]),
+          ),
+        ),
+      TEMPLATE_PARSE_LIMITS.timeoutMs,
+    );
+    worker.on('message', (m: { template?: JsonObject; problems?: string[]; failed?: string }) =>
+      settle(() => {
+        if (m.template) resolve(m.template);
+        else if (m.problems) reject(new TemplateError(m.problems));
+        else reject(new Error(`template parse failed: ${m.failed ?? 'unknown'}`));
+      }),
+    );
+    worker.on('error', (err: NodeJS.ErrnoException) =>
+      settle(() =>
+        reject(
+          err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? new TemplateError([`Template needs more than ${TEMPLATE_PARSE_LIMITS.heapMb} MB to read; Versa refuses it.`])
+            : err,
+        ),
+      ),
+    );
+    worker.on('exit', () => settle(() => reject(new Error('the template parser stopped without an answer'))));
+  });
+}

@@ -110,6 +110,9 @@ export async function errorOf(
 }
 
 /** `fetch` signed with the tests' placeholder key, for raw wire requests to the AWS APIs (real clients always sign). */
-export function awsFetch(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
+export function awsFetch(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array } = {},
+): Promise<Response> {
   return signedFetch(url, init, { accessKeyId: 'test', secretAccessKey: 'test' });
 }

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 import { GetFunctionCommand, InvokeCommand, UpdateFunctionCodeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { zipSync, strToU8 } from 'fflate';
-import { createFunction, errorOf, lambdaClientFor, payloadOf, zipOf } from './harness.js';
+import { awsFetch, createFunction, errorOf, lambdaClientFor, payloadOf, zipOf } from './harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MB = 1024 * 1024;
@@ -330,7 +330,7 @@ describe('hostile input', () => {
 
   it('request limits: each operation answers its AWS limit with AWS error and status', async () => {
     const post = (pathName: string, body: Buffer | string, headers: Record<string, string> = {}) =>
-      fetch(`${s.url}${pathName}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      awsFetch(`${s.url}${pathName}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
     const event = await errorOf(() =>
       s.lambda.send(new InvokeCommand({ FunctionName: 'echo', InvocationType: 'Event', Payload: Buffer.from(`"${'x'.repeat(MB)}"`) })),
     );

@@ -46,7 +46,7 @@ export function codeDeployClient(endpoint: string): CodeDeployClient {
 /** `fetch` for Versa's own endpoints (`/_versa/api/...`), signed as the AWS clients sign their calls. */
 export async function signedFetch(
   url: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  init: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array } = {},
   key: AwsCredentialIdentity | (() => Promise<AwsCredentialIdentity>) = credentials,
 ): Promise<Response> {
   const target = new URL(url);

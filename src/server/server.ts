@@ -40,8 +40,11 @@ import { AlarmService } from '../telemetry/alarms.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { renderPrometheus } from '../telemetry/prometheus.js';
 
-/** Largest request body accepted: CreateFunction's on AWS, a 50 MB zip base64-encoded in JSON. */
-const MAX_BODY_BYTES = 70_167_211;
+/**
+ * Largest request body read: just above CreateFunction's 70,167,211 bytes on AWS (a 50 MB zip in base64
+ * JSON), so that each operation's own limit answers with AWS's exact words.
+ */
+const MAX_BODY_BYTES = 72 * 1024 * 1024;
 /** Request bytes held in memory at once across all requests; beyond it new bodies are refused until some finish. */
 const MAX_BUFFERED_BYTES = 4 * MAX_BODY_BYTES;
 

@@ -26,8 +26,10 @@ export function jsonRpcError(
   error: PlatformError,
 ): ApiResponse {
   const name = service.errorName?.(error) ?? error.code;
+  // An unknown X-Amz-Target is a bad request on AWS's JSON services (400), not a missing resource.
+  const status = error.code === 'UnknownOperationException' ? 400 : error.spec.status;
   return {
-    status: service.errorStatus?.(error) ?? error.spec.status,
+    status: service.errorStatus?.(error) ?? status,
     headers: { 'content-type': service.contentType, 'x-amzn-errortype': name, ...service.errorHeaders?.(error), ...error.details.headers },
     body: JSON.stringify({ __type: name, message: error.message, ...error.details.body }),
   };
@@ -42,7 +44,8 @@ export function jsonRpcService(service: JsonRpcService, logger: Logger): ApiHand
     const target = header(req, 'x-amz-target') ?? '';
     const operation = target.startsWith(`${service.targetPrefix}.`) ? target.slice(service.targetPrefix.length + 1) : '';
     try {
-      const handler = service.operations[operation];
+      // Own properties only: `X-Amz-Target: Prefix.constructor` must not find Object's.
+      const handler = Object.hasOwn(service.operations, operation) ? service.operations[operation] : undefined;
       if (!handler)
         throw new PlatformError('UnknownOperationException', `Versa does not implement ${target || 'an operation without X-Amz-Target'}.`);
       const input = parseJsonBody(req, (m) => new PlatformError('SerializationException', `Could not parse the request body: ${m}`));

@@ -341,7 +341,7 @@ function substituteStageVariables(text: string, variables: Record<string, string
 }
 
 function singleHeaders(headers: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
   return out;
 }
@@ -355,10 +355,11 @@ function proxyEvent(
   context: Record<string, string | boolean | number>,
   headers: Record<string, string>,
 ): Record<string, unknown> {
-  const multiHeaders: Record<string, string[]> = {};
+  // Keyed by request data (`?constructor=1`, a `__proto__` header): null-prototype maps.
+  const multiHeaders = Object.create(null) as Record<string, string[]>;
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) multiHeaders[k] = Array.isArray(v) ? v : [v];
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  const query = Object.create(null) as Record<string, string>;
+  const multiQuery = Object.create(null) as Record<string, string[]>;
   for (const [k, v] of req.query) {
     query[k] = v;
     (multiQuery[k] ??= []).push(v);

@@ -3,7 +3,7 @@ import type { Logger } from '../../../core/logger.js';
 import type { DeploymentDoc, PatchOperation, ResourceDoc, RestApiDoc, StageDoc } from '../../../domain/rest-api.js';
 import type { GatewayDataPlane } from '../../../gateway/data-plane.js';
 import type { RestApiService } from '../../../gateway/rest-api-service.js';
-import type { ApiHandler, ApiRequest, ApiResponse } from '../protocol/http.js';
+import type { ApiRequest, ApiResponse, ServiceHandler } from '../protocol/http.js';
 import { isPrototypeKey, memberReader } from '../protocol/members.js';
 import { emptyResponse, jsonResponse, parseJsonBody, routeTable, type Route } from '../protocol/rest-json.js';
 
@@ -31,7 +31,7 @@ const stageShape = ({ restApiId: _a, ...s }: StageDoc) => s;
 const resourceShape = (r: ResourceDoc) => r;
 
 /** The API Gateway control plane's rest-json operation table. */
-export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): ApiHandler {
+export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): ServiceHandler {
   const body = (req: ApiRequest) => parseJsonBody(req, (m) => new PlatformError('BadRequestException', `Invalid request body: ${m}`));
   const patchOps = (req: ApiRequest): PatchOperation[] => {
     const ops = read.objectList(body(req), 'patchOperations') ?? [];

@@ -6,7 +6,7 @@ import type { AlarmService } from '../../../telemetry/alarms.js';
 import { sortDimensions, type Dimension } from '../../../telemetry/metric-types.js';
 import type { Metrics } from '../../../telemetry/metrics.js';
 import type { Summary } from '../../../telemetry/summary.js';
-import type { ApiHandler, ApiRequest } from '../protocol/http.js';
+import type { ApiRequest, ApiResponse, ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { parseQueryForm, queryErrorXml, queryResponseXml } from '../protocol/query.js';
 
@@ -167,7 +167,7 @@ function historyShape(h: AlarmHistoryItem): Record<string, unknown> {
 }
 
 /** CloudWatch in both forms clients send: JSON 1.0 (`GraniteServiceVersion20100801.*`) and query. */
-export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): { json: ApiHandler; query: ApiHandler } {
+export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): { json: ServiceHandler; query: ServiceHandler } {
   const operations: Record<string, JsonOperation> = {
     PutMetricData(input) {
       const namespace = required(read.str(input, 'Namespace'), 'Namespace');
@@ -429,7 +429,7 @@ export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): {
     logger,
   );
 
-  const queryHandler: ApiHandler = async (req: ApiRequest) => {
+  const queryHandler = async (req: ApiRequest): Promise<ApiResponse> => {
     const xml = (status: number, body: string) => ({ status, headers: { 'content-type': 'text/xml' }, body });
     let action = '';
     try {
@@ -454,7 +454,7 @@ export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): {
       );
     }
   };
-  return { json: jsonHandler, query: queryHandler };
+  return { json: jsonHandler, query: Object.assign(queryHandler, { operations: jsonHandler.operations }) };
 }
 
 /** JSON answers carry timestamps as epoch seconds. */

@@ -4,7 +4,7 @@ import { functionArn } from '../../../domain/arn.js';
 import type { DeploymentState, TrafficRouting } from '../../../domain/deployment.js';
 import type { CodeDeployService, CreateDeploymentInput, GroupInput } from '../../../deploy/code-deploy-service.js';
 import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../../../deploy/types.js';
-import type { ApiHandler } from '../protocol/http.js';
+import type { ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { memberReader } from '../protocol/members.js';
 
@@ -210,7 +210,7 @@ function targetShape(region: string, d: DeploymentState) {
 }
 
 /** CodeDeploy (JSON 1.1, `CodeDeploy_20141006.*`) for Lambda deployments. */
-export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeployService; logger: Logger }): ApiHandler {
+export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeployService; logger: Logger }): ServiceHandler {
   const requireTarget = async (input: Input) => {
     const d = await codeDeploy.getDeployment(str(input, 'deploymentId'));
     const targetId = str(input, 'targetId');

@@ -4,7 +4,7 @@ import { Violations } from '../../../domain/validation.js';
 import { compileFilterPattern } from '../../../telemetry/log-filter.js';
 import { RETENTION_DAYS, type LogSink } from '../../../telemetry/log-sink.js';
 import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogPosition, LogStreamRecord } from '../../../telemetry/log-types.js';
-import type { ApiHandler } from '../protocol/http.js';
+import type { ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { memberReader } from '../protocol/members.js';
 
@@ -28,7 +28,7 @@ type Input = Record<string, unknown>;
  * CloudWatch Logs (JSON 1.1, `Logs_20140328.*`). Errors carry `message` (the JSON-RPC codec's key) and answer
  * 400 as AWS's do; an internal error is named ServiceUnavailableException, Logs' server fault.
  */
-export function logsApi(deps: LogsApiDeps): ApiHandler {
+export function logsApi(deps: LogsApiDeps): ServiceHandler {
   return jsonRpcService(
     {
       targetPrefix: 'Logs_20140328',

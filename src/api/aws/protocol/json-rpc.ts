@@ -1,6 +1,6 @@
 import { asPlatformError, PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import { header, type ApiHandler, type ApiRequest, type ApiResponse } from './http.js';
+import { header, type ApiRequest, type ApiResponse, type ServiceHandler } from './http.js';
 import { parseJsonBody } from './rest-json.js';
 
 /** One operation of a JSON-RPC service: the parsed body in, the output object out. */
@@ -39,8 +39,8 @@ export function jsonRpcError(
  * A handler for a JSON-RPC (`X-Amz-Target`) service: picks the operation from the target, parses the
  * body, and renders the result or the error in the service's content type.
  */
-export function jsonRpcService(service: JsonRpcService, logger: Logger): ApiHandler {
-  return async (req) => {
+export function jsonRpcService(service: JsonRpcService, logger: Logger): ServiceHandler {
+  const handler = async (req: ApiRequest): Promise<ApiResponse> => {
     const target = header(req, 'x-amz-target') ?? '';
     const operation = target.startsWith(`${service.targetPrefix}.`) ? target.slice(service.targetPrefix.length + 1) : '';
     try {
@@ -57,4 +57,5 @@ export function jsonRpcService(service: JsonRpcService, logger: Logger): ApiHand
       return jsonRpcError(service, error);
     }
   };
+  return Object.assign(handler, { operations: Object.keys(service.operations).map((name) => ({ name })) });
 }

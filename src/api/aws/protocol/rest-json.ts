@@ -1,6 +1,6 @@
 import { asPlatformError, type PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import type { ApiHandler, ApiRequest, ApiResponse } from './http.js';
+import type { ApiRequest, ApiResponse, ServiceHandler } from './http.js';
 import { findPrototypeKey } from './members.js';
 
 /** A JSON answer in the rest-json protocol. */
@@ -66,9 +66,9 @@ export function routeTable(
   renderError: (e: PlatformError) => ApiResponse,
   logger: Logger,
   onNoRoute: (req: ApiRequest) => PlatformError,
-): ApiHandler {
+): ServiceHandler {
   const compiled: CompiledRoute[] = routes.map((r) => ({ ...r, segments: r.pattern.split('/').filter(Boolean) }));
-  return async (req) => {
+  const handler = async (req: ApiRequest): Promise<ApiResponse> => {
     const parts = req.path.split('/').filter(Boolean);
     let matched: { route: CompiledRoute; params: Record<string, string> } | undefined;
     for (const route of compiled) {
@@ -95,6 +95,7 @@ export function routeTable(
       return renderError(error);
     }
   };
+  return Object.assign(handler, { operations: routes.map((r) => ({ name: r.operation, method: r.method, pattern: r.pattern })) });
 }
 
 function safeDecode(part: string): string {

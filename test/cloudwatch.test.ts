@@ -345,7 +345,10 @@ describe('CloudWatch custom metrics and both protocols', () => {
     );
     const unknownAction = await post('Action=Frobnicate&Version=2010-08-01');
     assert.equal(unknownAction.status, 400);
-    assert.match(await unknownAction.text(), /<Code>InvalidParameterValue<\/Code>/);
+    assert.match(
+      await unknownAction.text(),
+      /<Code>InvalidAction<\/Code><Message>The action Frobnicate is not valid for this web service.<\/Message>/,
+    );
   });
 
   it('JSON protocol errors carry __type and x-amzn-query-error', async () => {

@@ -49,6 +49,8 @@ export const ERROR_CATALOGUE = {
   InvalidNextToken: { status: 400, fault: 'client' },
   LimitExceededFault: { status: 400, fault: 'client' },
   InternalServiceFault: { status: 500, fault: 'server' },
+  /** The query protocol's answer to an `Action` the service does not have. */
+  InvalidAction: { status: 400, fault: 'client' },
   // CodeDeploy
   ApplicationAlreadyExistsException: { status: 400, fault: 'client' },
   ApplicationDoesNotExistException: { status: 400, fault: 'client' },

@@ -1,7 +1,8 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders } from 'node:http';
 import type { Clock } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
 import { uuid } from '../core/ids.js';
+import { own } from '../core/own.js';
 import type { Logger } from '../core/logger.js';
 import type { Random } from '../core/random.js';
 import { ACCOUNT_ID, parseFunctionRef } from '../domain/arn.js';
@@ -280,7 +281,7 @@ export class GatewayDataPlane {
   ): Promise<GatewayResponse> {
     let url = substituteStageVariables(integration.uri ?? '', variables).replace(
       /\{([^}]+?)\+?\}/g,
-      (_, name: string) => pathParameters[name] ?? '',
+      (_, name: string) => own(pathParameters, name) ?? '',
     );
     const search = req.query.toString();
     if (search) url += (url.includes('?') ? '&' : '?') + search;
@@ -347,11 +348,11 @@ export function gatewayError(status: number, type: string, message: string): Gat
 }
 
 function substituteStageVariables(text: string, variables: Record<string, string>): string {
-  return text.replace(/\$\{stageVariables\.([a-zA-Z0-9_]+)\}/g, (_, name: string) => variables[name] ?? '');
+  return text.replace(/\$\{stageVariables\.([a-zA-Z0-9_]+)\}/g, (_, name: string) => own(variables, name) ?? '');
 }
 
 function singleHeaders(headers: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
   return out;
 }
@@ -365,10 +366,11 @@ function proxyEvent(
   context: Record<string, string | boolean | number>,
   headers: Record<string, string>,
 ): Record<string, unknown> {
-  const multiHeaders: Record<string, string[]> = {};
+  // Keyed by request data (`?constructor=1`, a `__proto__` header): null-prototype maps.
+  const multiHeaders = Object.create(null) as Record<string, string[]>;
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) multiHeaders[k] = Array.isArray(v) ? v : [v];
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  const query = Object.create(null) as Record<string, string>;
+  const multiQuery = Object.create(null) as Record<string, string[]>;
   for (const [k, v] of req.query) {
     query[k] = v;
     (multiQuery[k] ??= []).push(v);
@@ -377,7 +379,7 @@ function proxyEvent(
   const binary = req.body.length > 0 && !isTextual(headers['content-type']);
   return {
     resource: resource.path,
-    path: decodeURIComponent(req.path || '/'),
+    path: decodePath(req.path || '/'),
     httpMethod: req.method,
     headers,
     multiValueHeaders: multiHeaders,
@@ -414,7 +416,30 @@ function isTextual(contentType: string | undefined): boolean {
 
 const PROXY_KEYS = new Set(['statusCode', 'headers', 'multiValueHeaders', 'body', 'isBase64Encoded']);
 
-/** Maps a Lambda proxy answer to the HTTP response, or undefined when it is malformed (a 502). */
+/** A path as the function sees it: percent-decoded, or as received where an escape is malformed. */
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Whether `name: value` can be sent as an HTTP header (a token name; no CR, LF or NUL in the value). */
+function isSendableHeader(name: string, value: string): boolean {
+  try {
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Maps a Lambda proxy answer to the HTTP response, or undefined when it is malformed (a 502, as AWS
+ * answers): not a JSON object of the proxy keys, a bad status, or a header that cannot be sent.
+ */
 function proxyResponse(payload: Buffer): GatewayResponse | undefined {
   let value: unknown;
   try {
@@ -427,7 +452,7 @@ function proxyResponse(payload: Buffer): GatewayResponse | undefined {
   if (Object.keys(answer).some((k) => !PROXY_KEYS.has(k))) return undefined;
   const status = answer.statusCode === undefined ? 200 : Number(answer.statusCode);
   if (!Number.isInteger(status) || status < 100 || status > 599) return undefined;
-  const headers: Record<string, string> = {};
+  const headers = Object.create(null) as Record<string, string>;
   if (answer.headers !== undefined && answer.headers !== null) {
     if (typeof answer.headers !== 'object') return undefined;
     for (const [k, v] of Object.entries(answer.headers as Record<string, unknown>)) headers[k.toLowerCase()] = String(v);
@@ -440,6 +465,7 @@ function proxyResponse(payload: Buffer): GatewayResponse | undefined {
     }
   }
   if (answer.body !== undefined && answer.body !== null && typeof answer.body !== 'string') return undefined;
+  if (Object.entries(headers).some(([k, v]) => !isSendableHeader(k, v))) return undefined;
   const text = (answer.body as string | undefined) ?? '';
   const body = answer.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text);
   headers['content-type'] ??= 'application/json';
@@ -450,7 +476,7 @@ function proxyResponse(payload: Buffer): GatewayResponse | undefined {
 function mapRequest(integration: IntegrationDoc, req: GatewayRequest, ctx: TemplateContext): string | undefined {
   const contentType = (singleHeaders(req.headers)['content-type'] ?? 'application/json').split(';')[0]!.trim();
   const templates = integration.requestTemplates ?? {};
-  const template = templates[contentType];
+  const template = own(templates, contentType);
   if (template) return renderTemplate(template, ctx);
   const hasTemplates = Object.keys(templates).length > 0;
   if (integration.passthroughBehavior === 'NEVER' || (integration.passthroughBehavior === 'WHEN_NO_TEMPLATES' && hasTemplates))
@@ -483,12 +509,13 @@ function selectResponse(integration: IntegrationDoc, subject: string | undefined
 }
 
 function mapResponse(response: IntegrationResponseDoc, body: string, ctx: TemplateContext): GatewayResponse {
-  const template = response.responseTemplates?.['application/json'];
+  const template = own(response.responseTemplates ?? {}, 'application/json');
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   for (const [target, source] of Object.entries(response.responseParameters ?? {})) {
     const header = /^method\.response\.header\.(.+)$/.exec(target)?.[1];
     const literal = /^'(.*)'$/.exec(source)?.[1];
-    if (header && literal !== undefined) headers[header.toLowerCase()] = literal;
+    // The control plane stores what it is given; a header that cannot be sent is left out.
+    if (header && literal !== undefined && isSendableHeader(header, literal)) headers[header.toLowerCase()] = literal;
   }
   return { status: Number(response.statusCode), headers, body: template ? renderTemplate(template, ctx) : body };
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
 import { alnumId } from '../core/ids.js';
+import { own } from '../core/own.js';
 import { ACCOUNT_ID } from '../domain/arn.js';
 import {
   applyStagePatch,
@@ -206,7 +207,7 @@ export class RestApiService {
     let method: MethodDoc | undefined;
     await this.mutateApi(id, (api) => {
       const resource = requireResource(api, resourceId);
-      if (resource.resourceMethods?.[verb]) throw new PlatformError('ConflictException', 'Method already exists for this resource');
+      if (own(resource.resourceMethods, verb)) throw new PlatformError('ConflictException', 'Method already exists for this resource');
       method = {
         httpMethod: verb,
         authorizationType: input.authorizationType!,
@@ -247,7 +248,7 @@ export class RestApiService {
   }
 
   async getMethodResponse(id: string, resourceId: string, httpMethod: string, statusCode: string): Promise<MethodResponseDoc> {
-    const response = requireMethod(await this.getRestApi(id), resourceId, httpMethod).methodResponses?.[statusCode];
+    const response = own(requireMethod(await this.getRestApi(id), resourceId, httpMethod).methodResponses, statusCode);
     if (!response) throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
     return response;
   }
@@ -255,8 +256,8 @@ export class RestApiService {
   async deleteMethodResponse(id: string, resourceId: string, httpMethod: string, statusCode: string): Promise<void> {
     await this.mutateApi(id, (api) => {
       const method = requireMethod(api, resourceId, httpMethod);
-      if (!method.methodResponses?.[statusCode]) throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
-      delete method.methodResponses[statusCode];
+      if (!own(method.methodResponses, statusCode)) throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
+      delete method.methodResponses![statusCode];
     });
   }
 
@@ -329,7 +330,7 @@ export class RestApiService {
     const response: IntegrationResponseDoc = { statusCode, ...input };
     await this.mutateApi(id, (api) => {
       const integration = requireIntegration(api, resourceId, httpMethod);
-      if (!requireMethod(api, resourceId, httpMethod).methodResponses?.[statusCode]) {
+      if (!own(requireMethod(api, resourceId, httpMethod).methodResponses, statusCode)) {
         throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
       }
       integration.integrationResponses = { ...integration.integrationResponses, [statusCode]: response };
@@ -338,7 +339,7 @@ export class RestApiService {
   }
 
   async getIntegrationResponse(id: string, resourceId: string, httpMethod: string, statusCode: string): Promise<IntegrationResponseDoc> {
-    const response = requireIntegration(await this.getRestApi(id), resourceId, httpMethod).integrationResponses?.[statusCode];
+    const response = own(requireIntegration(await this.getRestApi(id), resourceId, httpMethod).integrationResponses, statusCode);
     if (!response) throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
     return response;
   }
@@ -346,9 +347,9 @@ export class RestApiService {
   async deleteIntegrationResponse(id: string, resourceId: string, httpMethod: string, statusCode: string): Promise<void> {
     await this.mutateApi(id, (api) => {
       const integration = requireIntegration(api, resourceId, httpMethod);
-      if (!integration.integrationResponses?.[statusCode])
+      if (!own(integration.integrationResponses, statusCode))
         throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
-      delete integration.integrationResponses[statusCode];
+      delete integration.integrationResponses![statusCode];
     });
   }
 
@@ -556,13 +557,13 @@ function stageNotFound(): PlatformError {
 }
 
 function requireResource(api: RestApiDoc, resourceId: string): ResourceDoc {
-  const resource = api.resources[resourceId];
+  const resource = own(api.resources, resourceId);
   if (!resource) throw new PlatformError('NotFoundException', 'Invalid Resource identifier specified');
   return resource;
 }
 
 function requireMethod(api: RestApiDoc, resourceId: string, httpMethod: string): MethodDoc {
-  const method = requireResource(api, resourceId).resourceMethods?.[httpMethod];
+  const method = own(requireResource(api, resourceId).resourceMethods, httpMethod);
   if (!method) throw new PlatformError('NotFoundException', 'Invalid Method identifier specified');
   return method;
 }

@@ -1,3 +1,4 @@
+import { own } from '../core/own.js';
 import type { MethodDoc, ResourceDoc } from '../domain/rest-api.js';
 
 type Segment = { kind: 0; text: string } | { kind: 1; name: string } | { kind: 2; name: string };
@@ -42,13 +43,13 @@ export class RouteTable {
       const params: Record<string, string> = {};
       const rank = matchSegments(route.segments, parts, params);
       if (!rank) continue;
-      const method = route.resource.resourceMethods?.[httpMethod] ?? route.resource.resourceMethods?.ANY;
+      const method = own(route.resource.resourceMethods, httpMethod) ?? own(route.resource.resourceMethods, 'ANY');
       if (!method) continue;
       if (!best || compareRank(rank, best.rank) < 0) best = { route, rank, params };
     }
     if (!best) return undefined;
     const methods = best.route.resource.resourceMethods!;
-    return { resource: best.route.resource, method: (methods[httpMethod] ?? methods.ANY)!, pathParameters: best.params };
+    return { resource: best.route.resource, method: (own(methods, httpMethod) ?? methods.ANY)!, pathParameters: best.params };
   }
 }
 

@@ -1,3 +1,5 @@
+import { own } from '../core/own.js';
+
 /**
  * The part of API Gateway's mapping-template language (Velocity) that request and response templates
  * use most: `$input.json(...)`, `$input.path(...)`, `$input.body`, `$input.params(...)`,
@@ -34,9 +36,9 @@ export function renderTemplate(template: string, ctx: TemplateContext): string {
         return typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v);
       }
       if (param !== undefined)
-        return ctx.params.path[param] ?? ctx.params.querystring[param] ?? headerValue(ctx.params.header, param) ?? '';
-      if (scope === 'context') return name !== undefined && name in ctx.context ? String(ctx.context[name]) : '';
-      if (scope === 'stageVariables') return (name !== undefined && ctx.stageVariables[name]) || '';
+        return own(ctx.params.path, param) ?? own(ctx.params.querystring, param) ?? headerValue(ctx.params.header, param) ?? '';
+      if (scope === 'context') return name !== undefined && Object.hasOwn(ctx.context, name) ? String(ctx.context[name]) : '';
+      if (scope === 'stageVariables') return (name !== undefined && own(ctx.stageVariables, name)) || '';
       if (whole === '$input.body') return ctx.body;
       return whole;
     },
@@ -61,7 +63,7 @@ function select(body: string, path: string): unknown {
   for (const step of steps ?? []) {
     if (value === null || typeof value !== 'object') return undefined;
     const key = step.startsWith('.') ? step.slice(1) : step.startsWith("['") ? step.slice(2, -2) : Number(step.slice(1, -1));
-    value = (value as Record<string | number, unknown>)[key];
+    value = Object.hasOwn(value, key) ? (value as Record<string | number, unknown>)[key] : undefined;
   }
   return value;
 }

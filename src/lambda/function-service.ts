@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
+import { own } from '../core/own.js';
 import { uuid } from '../core/ids.js';
 import { validateAliasName, validateAliasRouting } from '../domain/alias.js';
 import { functionArn } from '../domain/arn.js';
@@ -293,7 +294,7 @@ export class FunctionService {
         );
       }
       const users = (await tx.aliases.list(name)).filter(
-        (a) => a.functionVersion === qualifier || a.additionalVersionWeights?.[qualifier] !== undefined,
+        (a) => a.functionVersion === qualifier || own(a.additionalVersionWeights, qualifier) !== undefined,
       );
       if (users.length) {
         throw new PlatformError(
@@ -415,7 +416,7 @@ export class FunctionService {
     const aliases = await this.store.aliases.list(name);
     return functionVersion === undefined
       ? aliases
-      : aliases.filter((a) => a.functionVersion === functionVersion || a.additionalVersionWeights?.[functionVersion] !== undefined);
+      : aliases.filter((a) => a.functionVersion === functionVersion || own(a.additionalVersionWeights, functionVersion) !== undefined);
   }
 
   // ---- Resource policies ----

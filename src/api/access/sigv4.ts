@@ -127,7 +127,7 @@ function completeClaim(
       message: `Credential should be scoped to a valid date: '${scope[1]}' does not match X-Amz-Date ${longDate}.`,
     };
   }
-  if (!/^[0-9a-f]{64}$/.test(signature)) return { kind: 'mismatch' };
+  if (!/^[0-9a-f]{64}$/.test(signature)) return { kind: 'incomplete', message: 'Signature must be 64 lower-case hexadecimal characters.' };
   return {
     accessKeyId: scope[0],
     longDate,

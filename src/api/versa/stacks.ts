@@ -3,6 +3,7 @@ import type { Logger } from '../../core/logger.js';
 import type { StackService } from '../../stacks/stack-service.js';
 import type { StackDoc } from '../../stacks/types.js';
 import type { ApiHandler, ApiRequest, ApiResponse } from '../aws/protocol/http.js';
+import { memberReader } from '../aws/protocol/members.js';
 import { jsonResponse, parseJsonBody, restJsonError } from '../aws/protocol/rest-json.js';
 
 const STACK = /^\/_versa\/api\/stacks\/([^/]+)(\/deploy|\/rollback)?$/;
@@ -28,7 +29,7 @@ export function stacksApi(deps: { stacks: StackService; logger: Logger }): {
       return jsonResponse(200, { stacks: (await stacks.list()).map(summary) });
     }
     const m = STACK.exec(req.path)!;
-    const name = decodeURIComponent(m[1]!);
+    const name = decodeLabel(m[1]!);
     const action = m[2];
     if (!action && req.method === 'GET') return jsonResponse(200, { stack: await stacks.get(name) });
     if (!action && req.method === 'DELETE') {
@@ -37,17 +38,20 @@ export function stacksApi(deps: { stacks: StackService; logger: Logger }): {
     }
     if (action === '/deploy' && req.method === 'POST') {
       const body = parseJsonBody(req, (why) => new PlatformError('ValidationError', `The request body is not valid JSON: ${why}`));
-      const artifacts: Record<string, Uint8Array> = {};
-      for (const [uri, zip] of Object.entries((body.artifacts ?? {}) as Record<string, unknown>)) {
+      const template = read.string(body, 'template');
+      if (template === undefined) throw new PlatformError('ValidationError', 'The request must carry the template.');
+      const parameters = read.stringMap(body, 'parameters') ?? {};
+      const artifacts = new Map<string, Uint8Array>();
+      for (const [uri, zip] of Object.entries(read.object(body, 'artifacts') ?? {})) {
         if (typeof zip !== 'string') throw new PlatformError('ValidationError', `Artifact ${uri} must be a base64-encoded zip.`);
-        artifacts[uri] = Buffer.from(zip, 'base64');
+        artifacts.set(uri, Buffer.from(zip, 'base64'));
       }
       const result = await stacks.deploy(
         name,
         {
-          template: body.template as string,
-          parameters: (body.parameters ?? {}) as Record<string, string>,
-          artifacts,
+          template,
+          parameters,
+          artifacts: Object.fromEntries(artifacts),
           planOnly: body.planOnly === true,
         },
         { region: req.region },
@@ -69,6 +73,17 @@ export function stacksApi(deps: { stacks: StackService; logger: Logger }): {
       }
     },
   };
+}
+
+const read = memberReader((member, expected) => new PlatformError('ValidationError', `The request member ${member} must be ${expected}.`));
+
+/** A path label, percent-decoded; a malformed escape is the caller's mistake, not ours. */
+function decodeLabel(label: string): string {
+  try {
+    return decodeURIComponent(label);
+  } catch {
+    throw new PlatformError('ValidationError', `The stack name ${label} in the path is not validly percent-encoded.`);
+  }
 }
 
 function summary(stack: StackDoc) {

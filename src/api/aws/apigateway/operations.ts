@@ -3,8 +3,8 @@ import type { Logger } from '../../../core/logger.js';
 import type { DeploymentDoc, PatchOperation, ResourceDoc, RestApiDoc, StageDoc } from '../../../domain/rest-api.js';
 import type { GatewayDataPlane } from '../../../gateway/data-plane.js';
 import type { RestApiService } from '../../../gateway/rest-api-service.js';
-import { optBoolean, optNumber, optObject, optString, optStringList, optStringMap } from '../lambda/members.js';
-import type { ApiHandler, ApiRequest, ApiResponse } from '../protocol/http.js';
+import type { ApiRequest, ApiResponse, ServiceHandler } from '../protocol/http.js';
+import { isPrototypeKey, memberReader } from '../protocol/members.js';
 import { emptyResponse, jsonResponse, parseJsonBody, routeTable, type Route } from '../protocol/rest-json.js';
 
 export interface ApiGatewayDeps {
@@ -18,25 +18,37 @@ export function apiGatewayError(error: PlatformError): ApiResponse {
   return jsonResponse(error.spec.status, { message: error.message }, { 'x-amzn-errortype': error.code, ...error.details.headers });
 }
 
+/** API Gateway answers a member of the wrong type, as every invalid input, with BadRequestException. */
+const read = memberReader(
+  (member, expected) => new PlatformError('BadRequestException', `Invalid request body: member ${member} must be ${expected}.`),
+);
+const { string: optString, number: optNumber, boolean: optBoolean, object: optObject, stringList: optStringList } = read;
+const optStringMap = read.stringMap;
+
 const restApiShape = ({ resources: _resources, ...api }: RestApiDoc) => api;
 const deploymentShape = ({ resources: _r, restApiId: _a, ...d }: DeploymentDoc) => d;
 const stageShape = ({ restApiId: _a, ...s }: StageDoc) => s;
 const resourceShape = (r: ResourceDoc) => r;
 
 /** The API Gateway control plane's rest-json operation table. */
-export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): ApiHandler {
+export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): ServiceHandler {
   const body = (req: ApiRequest) => parseJsonBody(req, (m) => new PlatformError('BadRequestException', `Invalid request body: ${m}`));
   const patchOps = (req: ApiRequest): PatchOperation[] => {
-    const ops = body(req).patchOperations ?? [];
-    if (!Array.isArray(ops)) throw new PlatformError('BadRequestException', 'patchOperations must be a list');
-    return ops.map((o: unknown) => {
-      const op = (o ?? {}) as Record<string, unknown>;
-      return {
+    const ops = read.objectList(body(req), 'patchOperations') ?? [];
+    return ops.map((op) => {
+      const patch = {
         op: optString(op, 'op') ?? '',
         path: optString(op, 'path') ?? '',
         value: optString(op, 'value'),
         from: optString(op, 'from'),
       };
+      // A patch path names keys of stored maps (`/variables/{name}`): none may reach a prototype.
+      for (const pointer of [patch.path, patch.from ?? '']) {
+        if (pointer.split('/').some((part) => isPrototypeKey(part.replace(/~1/g, '/').replace(/~0/g, '~')))) {
+          throw new PlatformError('BadRequestException', `Invalid patch path ${pointer}`);
+        }
+      }
+      return patch;
     });
   };
   const R = '/restapis/{id}/resources/{rid}/methods/{m}';
@@ -95,7 +107,7 @@ export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): 
         authorizationType: optString(b, 'authorizationType'),
         apiKeyRequired: optBoolean(b, 'apiKeyRequired'),
         operationName: optString(b, 'operationName'),
-        requestParameters: optObject(b, 'requestParameters') as Record<string, boolean> | undefined,
+        requestParameters: read.booleanMap(b, 'requestParameters'),
       });
       return jsonResponse(201, method);
     }),
@@ -141,7 +153,7 @@ export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): 
         type: optString(b, 'type'),
         httpMethod: optString(b, 'httpMethod') ?? optString(b, 'integrationHttpMethod'),
         uri: optString(b, 'uri'),
-        requestTemplates: optObject(b, 'requestTemplates') as Record<string, string | null> | undefined,
+        requestTemplates: read.nullableStringMap(b, 'requestTemplates'),
         requestParameters: optStringMap(b, 'requestParameters'),
         passthroughBehavior: optString(b, 'passthroughBehavior'),
         timeoutInMillis: optNumber(b, 'timeoutInMillis'),
@@ -165,7 +177,7 @@ export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): 
     route('PUT', `${R}/responses/{code}`, 'PutMethodResponse', async (req, params) => {
       const b = body(req);
       const response = await restApis.putMethodResponse(p(params, 'id'), p(params, 'rid'), p(params, 'm'), p(params, 'code'), {
-        ...(optObject(b, 'responseParameters') && { responseParameters: optObject(b, 'responseParameters') as Record<string, boolean> }),
+        ...(read.booleanMap(b, 'responseParameters') && { responseParameters: read.booleanMap(b, 'responseParameters') }),
         ...(optStringMap(b, 'responseModels') && { responseModels: optStringMap(b, 'responseModels') }),
       });
       return jsonResponse(201, response);
@@ -182,7 +194,7 @@ export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): 
       const b = body(req);
       const response = await restApis.putIntegrationResponse(p(params, 'id'), p(params, 'rid'), p(params, 'm'), p(params, 'code'), {
         ...(optString(b, 'selectionPattern') !== undefined && { selectionPattern: optString(b, 'selectionPattern') }),
-        ...(optObject(b, 'responseTemplates') && { responseTemplates: optObject(b, 'responseTemplates') as Record<string, string | null> }),
+        ...(read.nullableStringMap(b, 'responseTemplates') && { responseTemplates: read.nullableStringMap(b, 'responseTemplates') }),
         ...(optStringMap(b, 'responseParameters') && { responseParameters: optStringMap(b, 'responseParameters') }),
         ...(optString(b, 'contentHandling') && { contentHandling: optString(b, 'contentHandling') }),
       });

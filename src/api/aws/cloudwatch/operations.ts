@@ -6,7 +6,7 @@ import type { AlarmService } from '../../../telemetry/alarms.js';
 import { sortDimensions, type Dimension } from '../../../telemetry/metric-types.js';
 import type { Metrics } from '../../../telemetry/metrics.js';
 import type { Summary } from '../../../telemetry/summary.js';
-import type { ApiHandler, ApiRequest } from '../protocol/http.js';
+import type { ApiRequest, ApiResponse, ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { parseQueryForm, queryErrorXml, queryResponseXml } from '../protocol/query.js';
 
@@ -58,11 +58,31 @@ const read = {
     if (v === undefined || v === null) return undefined;
     return v === true || v === 'true';
   },
-  list<T = unknown>(input: Input, key: string): T[] {
+  /** A list; the query form's lists may have holes (`X.member.3` alone), which are dropped. */
+  list(input: Input, key: string): unknown[] {
     const v = input[key];
     if (v === undefined || v === null) return [];
-    if (Array.isArray(v)) return v.filter((x) => x !== undefined) as T[];
+    if (Array.isArray(v)) return v.filter((x) => x !== undefined);
     throw invalid(`The parameter ${key} must be a list.`);
+  },
+  strings(input: Input, key: string): string[] {
+    const list = read.list(input, key);
+    if (!list.every((x) => typeof x === 'string')) throw invalid(`The parameter ${key} must be a list of strings.`);
+    return list;
+  },
+  structures(input: Input, key: string): Input[] {
+    const list = read.list(input, key);
+    if (!list.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))) {
+      throw invalid(`The parameter ${key} must be a list of structures.`);
+    }
+    return list as Input[];
+  },
+  numbers(input: Input, key: string): number[] {
+    return read.list(input, key).map((v, i) => {
+      const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+      if (!Number.isFinite(n)) throw invalid(`The parameter ${key}.member.${i + 1} must be a number; got ${JSON.stringify(v)}.`);
+      return n;
+    });
   },
   obj(input: Input, key: string): Input | undefined {
     const v = input[key];
@@ -85,7 +105,7 @@ const required = <T>(value: T | undefined, name: string): T => {
 
 function dimensionsOf(input: Input, key = 'Dimensions'): Dimension[] {
   return read
-    .list<Input>(input, key)
+    .structures(input, key)
     .map((d) => ({ Name: required(read.str(d, 'Name'), `${key}.Name`), Value: read.str(d, 'Value') ?? '' }));
 }
 
@@ -147,21 +167,21 @@ function historyShape(h: AlarmHistoryItem): Record<string, unknown> {
 }
 
 /** CloudWatch in both forms clients send: JSON 1.0 (`GraniteServiceVersion20100801.*`) and query. */
-export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): { json: ApiHandler; query: ApiHandler } {
+export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): { json: ServiceHandler; query: ServiceHandler } {
   const operations: Record<string, JsonOperation> = {
     PutMetricData(input) {
       const namespace = required(read.str(input, 'Namespace'), 'Namespace');
       if (namespace.startsWith('AWS/'))
         throw invalid(`The value ${namespace} for parameter Namespace is invalid: the AWS/ prefix is reserved.`);
-      const data = read.list<Input>(input, 'MetricData');
+      const data = read.structures(input, 'MetricData');
       if (data.length === 0) throw new PlatformError('MissingRequiredParameterException', 'The parameter MetricData is required.');
       if (data.length > 1000) throw invalid('The collection MetricData must not have more than 1000 members.');
       // Validate everything first: a refused request records nothing.
       const entries = data.map((d) => {
         const name = required(read.str(d, 'MetricName'), 'MetricData.MetricName');
         const value = read.num(d, 'Value');
-        const values = read.list<unknown>(d, 'Values').map((v) => Number(v));
-        const counts = read.list<unknown>(d, 'Counts').map((v) => Number(v));
+        const values = read.numbers(d, 'Values');
+        const counts = read.numbers(d, 'Counts');
         const stats = read.obj(d, 'StatisticValues');
         if ([value !== undefined, values.length > 0, stats !== undefined].filter(Boolean).length !== 1) {
           throw new PlatformError(
@@ -203,8 +223,8 @@ export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): {
       const start = required(read.time(input, 'StartTime'), 'StartTime');
       const end = required(read.time(input, 'EndTime'), 'EndTime');
       const period = validatePeriod(read.num(input, 'Period'));
-      const statistics = read.list<string>(input, 'Statistics');
-      const extended = read.list<string>(input, 'ExtendedStatistics');
+      const statistics = read.strings(input, 'Statistics');
+      const extended = read.strings(input, 'ExtendedStatistics');
       if (statistics.length === 0 && extended.length === 0) {
         throw new PlatformError('MissingRequiredParameterException', 'Either Statistics or ExtendedStatistics must be given.');
       }
@@ -236,7 +256,7 @@ export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): {
     },
 
     async GetMetricData(input) {
-      const queries = read.list<Input>(input, 'MetricDataQueries');
+      const queries = read.structures(input, 'MetricDataQueries');
       if (queries.length === 0)
         throw new PlatformError('MissingRequiredParameterException', 'The parameter MetricDataQueries is required.');
       if (queries.length > 500) throw invalid('The collection MetricDataQueries must not have more than 500 members.');
@@ -288,7 +308,7 @@ export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): {
       const namespace = read.str(input, 'Namespace');
       const name = read.str(input, 'MetricName');
       const filters = read
-        .list<Input>(input, 'Dimensions')
+        .structures(input, 'Dimensions')
         .map((d) => ({ Name: required(read.str(d, 'Name'), 'Dimensions.Name'), Value: read.str(d, 'Value') }));
       const recent = read.str(input, 'RecentlyActive');
       if (recent !== undefined && recent !== 'PT3H') throw invalid('The parameter RecentlyActive must be PT3H.');
@@ -306,9 +326,9 @@ export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): {
         AlarmName: read.str(input, 'AlarmName'),
         AlarmDescription: read.str(input, 'AlarmDescription'),
         ActionsEnabled: read.bool(input, 'ActionsEnabled'),
-        OKActions: read.list<string>(input, 'OKActions'),
-        AlarmActions: read.list<string>(input, 'AlarmActions'),
-        InsufficientDataActions: read.list<string>(input, 'InsufficientDataActions'),
+        OKActions: read.strings(input, 'OKActions'),
+        AlarmActions: read.strings(input, 'AlarmActions'),
+        InsufficientDataActions: read.strings(input, 'InsufficientDataActions'),
         Namespace: read.str(input, 'Namespace'),
         MetricName: read.str(input, 'MetricName'),
         Dimensions: sortDimensions(dimensionsOf(input)),
@@ -328,11 +348,11 @@ export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): {
     async DescribeAlarms(input, req) {
       const max = read.num(input, 'MaxRecords') ?? 50;
       if (!Number.isInteger(max) || max < 1 || max > 100) throw invalid('The parameter MaxRecords must be between 1 and 100.');
-      const types = read.list<string>(input, 'AlarmTypes');
+      const types = read.strings(input, 'AlarmTypes');
       const wantsMetric = types.length === 0 || types.includes('MetricAlarm');
       const found = wantsMetric
         ? await alarms.describeAlarms({
-            names: read.list<string>(input, 'AlarmNames'),
+            names: read.strings(input, 'AlarmNames'),
             prefix: read.str(input, 'AlarmNamePrefix'),
             state: read.str(input, 'StateValue'),
             actionPrefix: read.str(input, 'ActionPrefix'),
@@ -381,17 +401,17 @@ export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): {
     },
 
     async DeleteAlarms(input) {
-      await alarms.deleteAlarms(read.list<string>(input, 'AlarmNames'));
+      await alarms.deleteAlarms(read.strings(input, 'AlarmNames'));
       return undefined;
     },
 
     async EnableAlarmActions(input) {
-      await alarms.setActionsEnabled(read.list<string>(input, 'AlarmNames'), true);
+      await alarms.setActionsEnabled(read.strings(input, 'AlarmNames'), true);
       return undefined;
     },
 
     async DisableAlarmActions(input) {
-      await alarms.setActionsEnabled(read.list<string>(input, 'AlarmNames'), false);
+      await alarms.setActionsEnabled(read.strings(input, 'AlarmNames'), false);
       return undefined;
     },
   };
@@ -409,14 +429,20 @@ export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): {
     logger,
   );
 
-  const queryHandler: ApiHandler = async (req: ApiRequest) => {
-    const form = parseQueryForm(req.body.toString('utf8'));
-    const action = typeof form.Action === 'string' ? form.Action : '';
+  const queryHandler = async (req: ApiRequest): Promise<ApiResponse> => {
     const xml = (status: number, body: string) => ({ status, headers: { 'content-type': 'text/xml' }, body });
+    let action = '';
     try {
-      const operation = operations[action];
-      if (!operation)
-        throw new PlatformError('InvalidParameterValueException', `Versa does not implement the CloudWatch action ${action || '(none)'}.`);
+      const form = parseQueryForm(req.body.toString('utf8'), invalid);
+      action = typeof form.Action === 'string' ? form.Action : '';
+      // Own properties only: `Action=constructor` must not find Object's.
+      const operation = Object.hasOwn(operations, action) ? operations[action] : undefined;
+      if (!operation) {
+        throw new PlatformError(
+          'InvalidAction',
+          action ? `The action ${action} is not valid for this web service.` : 'The request must name an Action.',
+        );
+      }
       const result = await operation(form, req);
       return xml(200, queryResponseXml(NAMESPACE_XML, action, result, req.requestId));
     } catch (err) {
@@ -428,7 +454,7 @@ export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): {
       );
     }
   };
-  return { json: jsonHandler, query: queryHandler };
+  return { json: jsonHandler, query: Object.assign(queryHandler, { operations: jsonHandler.operations }) };
 }
 
 /** JSON answers carry timestamps as epoch seconds. */

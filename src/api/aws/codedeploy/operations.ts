@@ -2,20 +2,106 @@ import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { functionArn } from '../../../domain/arn.js';
 import type { DeploymentState, TrafficRouting } from '../../../domain/deployment.js';
-import type { CodeDeployService } from '../../../deploy/code-deploy-service.js';
+import type { CodeDeployService, CreateDeploymentInput, GroupInput } from '../../../deploy/code-deploy-service.js';
 import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../../../deploy/types.js';
-import type { ApiHandler } from '../protocol/http.js';
+import type { ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
+import { memberReader } from '../protocol/members.js';
 
 type Input = Record<string, unknown>;
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
-const str = (input: Input, key: string): string | undefined => {
-  const v = input[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new PlatformError('InvalidParameterValueException', `The parameter ${key} must be a string.`);
-  return v;
-};
-const obj = <T>(input: Input, key: string): T | undefined => (input[key] && typeof input[key] === 'object' ? (input[key] as T) : undefined);
+/** A member of the wrong JSON type is a SerializationException on AWS's JSON 1.1 services. */
+const read = memberReader(
+  (member, expected) => new PlatformError('SerializationException', `Could not read request member ${member}: expected ${expected}.`),
+);
+const str = read.string;
+const strings = (input: Input, key: string): string[] => read.stringList(input, key) ?? [];
+
+/** Only the members a Lambda deployment group has, each of its type; the service never sees raw input. */
+function groupInput(input: Input): GroupInput & { currentDeploymentGroupName?: string; newDeploymentGroupName?: string } {
+  const alarmConfiguration = read.object(input, 'alarmConfiguration');
+  const autoRollback = read.object(input, 'autoRollbackConfiguration');
+  const style = read.object(input, 'deploymentStyle');
+  const blueGreen = read.object(input, 'blueGreenDeploymentConfiguration');
+  const terminate = blueGreen && read.object(blueGreen, 'terminateBlueInstancesOnDeploymentSuccess');
+  return defined({
+    applicationName: str(input, 'applicationName'),
+    deploymentGroupName: str(input, 'deploymentGroupName'),
+    currentDeploymentGroupName: str(input, 'currentDeploymentGroupName'),
+    newDeploymentGroupName: str(input, 'newDeploymentGroupName'),
+    deploymentConfigName: str(input, 'deploymentConfigName'),
+    serviceRoleArn: str(input, 'serviceRoleArn'),
+    alarmConfiguration: alarmConfiguration && alarmsOf(alarmConfiguration),
+    autoRollbackConfiguration: autoRollback && rollbackOf(autoRollback),
+    deploymentStyle: style && defined({ deploymentType: str(style, 'deploymentType'), deploymentOption: str(style, 'deploymentOption') }),
+    blueGreenDeploymentConfiguration: blueGreen && {
+      ...(terminate && {
+        terminateBlueInstancesOnDeploymentSuccess: defined({
+          action: str(terminate, 'action'),
+          terminationWaitTimeInMinutes: read.integer(terminate, 'terminationWaitTimeInMinutes'),
+        }),
+      }),
+    },
+  });
+}
+
+function alarmsOf(c: Input) {
+  return defined({
+    enabled: read.boolean(c, 'enabled'),
+    ignorePollAlarmFailure: read.boolean(c, 'ignorePollAlarmFailure'),
+    alarms: read.objectList(c, 'alarms')?.map((a) => defined({ name: str(a, 'name') })),
+  });
+}
+
+function rollbackOf(c: Input) {
+  return defined({ enabled: read.boolean(c, 'enabled'), events: read.stringList(c, 'events') });
+}
+
+function deploymentInput(input: Input): CreateDeploymentInput {
+  const revision = read.object(input, 'revision');
+  const content = (r: Input, key: string) => {
+    const c = read.object(r, key);
+    return c && defined({ content: str(c, 'content'), sha256: str(c, 'sha256') });
+  };
+  const autoRollback = read.object(input, 'autoRollbackConfiguration');
+  const alarms = read.object(input, 'overrideAlarmConfiguration');
+  return defined({
+    applicationName: str(input, 'applicationName'),
+    deploymentGroupName: str(input, 'deploymentGroupName'),
+    deploymentConfigName: str(input, 'deploymentConfigName'),
+    description: str(input, 'description'),
+    revision:
+      revision &&
+      defined({
+        revisionType: str(revision, 'revisionType'),
+        appSpecContent: content(revision, 'appSpecContent'),
+        string: content(revision, 'string'),
+      }),
+    autoRollbackConfiguration: autoRollback && rollbackOf(autoRollback),
+    overrideAlarmConfiguration: alarms && alarmsOf(alarms),
+  });
+}
+
+function routingInput(input: Input) {
+  const c = read.object(input, 'trafficRoutingConfig');
+  if (!c) return undefined;
+  const canary = read.object(c, 'timeBasedCanary');
+  const linear = read.object(c, 'timeBasedLinear');
+  return defined({
+    type: str(c, 'type'),
+    timeBasedCanary:
+      canary &&
+      defined({ canaryPercentage: read.number(canary, 'canaryPercentage'), canaryInterval: read.number(canary, 'canaryInterval') }),
+    timeBasedLinear:
+      linear &&
+      defined({ linearPercentage: read.number(linear, 'linearPercentage'), linearInterval: read.number(linear, 'linearInterval') }),
+  });
+}
+
+/** Drops undefined members, so optional properties stay absent (`exactOptionalPropertyTypes`-style). */
+function defined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
 
 function applicationShape(a: ApplicationDoc) {
   return {
@@ -124,7 +210,7 @@ function targetShape(region: string, d: DeploymentState) {
 }
 
 /** CodeDeploy (JSON 1.1, `CodeDeploy_20141006.*`) for Lambda deployments. */
-export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeployService; logger: Logger }): ApiHandler {
+export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeployService; logger: Logger }): ServiceHandler {
   const requireTarget = async (input: Input) => {
     const d = await codeDeploy.getDeployment(str(input, 'deploymentId'));
     const targetId = str(input, 'targetId');
@@ -146,7 +232,7 @@ export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeploySe
       return { application: applicationShape(await codeDeploy.getApplication(str(input, 'applicationName'))) };
     },
     async BatchGetApplications(input) {
-      const names = (input.applicationNames as string[] | undefined) ?? [];
+      const names = strings(input, 'applicationNames');
       return { applicationsInfo: await Promise.all(names.map(async (n) => applicationShape(await codeDeploy.getApplication(n)))) };
     },
     async ListApplications() {
@@ -157,7 +243,7 @@ export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeploySe
       return {};
     },
     async CreateDeploymentGroup(input) {
-      return { deploymentGroupId: (await codeDeploy.createDeploymentGroup(input)).deploymentGroupId };
+      return { deploymentGroupId: (await codeDeploy.createDeploymentGroup(groupInput(input))).deploymentGroupId };
     },
     async GetDeploymentGroup(input) {
       return {
@@ -171,7 +257,7 @@ export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeploySe
       return { applicationName: app, deploymentGroups: (await codeDeploy.listDeploymentGroups(app)).map((g) => g.deploymentGroupName) };
     },
     async UpdateDeploymentGroup(input) {
-      await codeDeploy.updateDeploymentGroup(input);
+      await codeDeploy.updateDeploymentGroup(groupInput(input));
       return { hooksNotCleanedUp: [] };
     },
     async DeleteDeploymentGroup(input) {
@@ -182,7 +268,7 @@ export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeploySe
       const config = await codeDeploy.createDeploymentConfig(
         str(input, 'deploymentConfigName'),
         str(input, 'computePlatform'),
-        obj(input, 'trafficRoutingConfig'),
+        routingInput(input),
       );
       return { deploymentConfigId: config.deploymentConfigId };
     },
@@ -198,17 +284,17 @@ export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeploySe
     },
     async CreateDeployment(input) {
       // `creator` is not a member of the wire request: a client cannot pose as CloudFormation.
-      return { deploymentId: (await codeDeploy.createDeployment({ ...input, creator: 'user' })).deploymentId };
+      return { deploymentId: (await codeDeploy.createDeployment({ ...deploymentInput(input), creator: 'user' })).deploymentId };
     },
     async GetDeployment(input) {
       return { deploymentInfo: deploymentShape(await codeDeploy.getDeployment(str(input, 'deploymentId'))) };
     },
     async BatchGetDeployments(input) {
-      const ids = (input.deploymentIds as string[] | undefined) ?? [];
+      const ids = strings(input, 'deploymentIds');
       return { deploymentsInfo: await Promise.all(ids.map(async (id) => deploymentShape(await codeDeploy.getDeployment(id)))) };
     },
     async ListDeployments(input) {
-      const statuses = (input.includeOnlyStatuses as string[] | undefined) ?? [];
+      const statuses = strings(input, 'includeOnlyStatuses');
       const app = str(input, 'applicationName');
       const group = str(input, 'deploymentGroupName');
       if (group && !app)
@@ -219,8 +305,7 @@ export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeploySe
       return { deployments: list.map((d) => d.deploymentId) };
     },
     async StopDeployment(input) {
-      const rollback = input.autoRollbackEnabled;
-      return codeDeploy.stopDeployment(str(input, 'deploymentId'), typeof rollback === 'boolean' ? rollback : undefined);
+      return codeDeploy.stopDeployment(str(input, 'deploymentId'), read.boolean(input, 'autoRollbackEnabled'));
     },
     async ListDeploymentTargets(input) {
       const d = await codeDeploy.getDeployment(str(input, 'deploymentId'));
@@ -231,7 +316,7 @@ export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeploySe
     },
     async BatchGetDeploymentTargets(input, req) {
       const d = await codeDeploy.getDeployment(str(input, 'deploymentId'));
-      const ids = (input.targetIds as string[] | undefined) ?? [];
+      const ids = strings(input, 'targetIds');
       for (const id of ids) await requireTarget({ deploymentId: d.deploymentId, targetId: id });
       return { deploymentTargets: ids.map(() => targetShape(req.region, d)) };
     },

@@ -1,55 +1,22 @@
 import { PlatformError } from '../../../core/errors.js';
+import { memberReader } from '../protocol/members.js';
 
 /**
- * Typed reads of request members. A member of the wrong JSON type is refused with a message that names
- * it, before any work is done.
+ * Typed reads of Lambda's request members: the shared reader with Lambda's error for a wrong type,
+ * InvalidParameterValueException.
  */
 type Body = Record<string, unknown>;
 
+const read = memberReader(wrongType);
+export const optString = read.string;
+export const optNumber = read.number;
+export const optBoolean = read.boolean;
+export const optObject = read.object;
+export const optStringMap = read.stringMap;
+export const optStringList = read.stringList;
+
 function wrongType(member: string, expected: string): PlatformError {
   return new PlatformError('InvalidParameterValueException', `Could not read request member ${member}: expected ${expected}.`);
-}
-
-export function optString(body: Body, member: string): string | undefined {
-  const v = body[member];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw wrongType(member, 'a string');
-  return v;
-}
-
-export function optNumber(body: Body, member: string): number | undefined {
-  const v = body[member];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw wrongType(member, 'a number');
-  return v;
-}
-
-export function optBoolean(body: Body, member: string): boolean | undefined {
-  const v = body[member];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw wrongType(member, 'true or false');
-  return v;
-}
-
-export function optObject(body: Body, member: string): Body | undefined {
-  const v = body[member];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw wrongType(member, 'an object');
-  return v as Body;
-}
-
-export function optStringMap(body: Body, member: string): Record<string, string> | undefined {
-  const v = optObject(body, member);
-  if (v === undefined) return undefined;
-  for (const value of Object.values(v)) if (typeof value !== 'string') throw wrongType(member, 'a map of strings');
-  return v as Record<string, string>;
-}
-
-export function optStringList(body: Body, member: string): string[] | undefined {
-  const v = body[member];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw wrongType(member, 'a list of strings');
-  return v as string[];
 }
 
 /** Base64 member (blobs in rest-json), decoded. */

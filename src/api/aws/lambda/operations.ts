@@ -3,7 +3,7 @@ import type { Logger } from '../../../core/logger.js';
 import { parseFunctionRef, resolveQualifier } from '../../../domain/arn.js';
 import type { InvocationService, InvocationType } from '../../../invoke/invocation-service.js';
 import type { AliasInput, Caller, FunctionService } from '../../../lambda/function-service.js';
-import { header, type ApiHandler, type ApiRequest } from '../protocol/http.js';
+import { header, type ApiRequest, type ServiceHandler } from '../protocol/http.js';
 import { emptyResponse, jsonResponse, parseJsonBody, restJsonError, routeTable, type Route } from '../protocol/rest-json.js';
 import { maxItems, optBlob, optBoolean, optNumber, optObject, optString, optStringList, optStringMap, paginate } from './members.js';
 import { aliasConfiguration, functionConfiguration } from './shapes.js';
@@ -33,7 +33,7 @@ function checkCodeRequestSize(req: ApiRequest, operation: string): void {
 }
 
 /** The Lambda service: its rest-json operation table over FunctionService and InvocationService. */
-export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): ApiHandler {
+export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): ServiceHandler {
   const caller = (req: ApiRequest): Caller => ({ region: req.region });
   const body = (req: ApiRequest) =>
     parseJsonBody(req, (m) => new PlatformError('InvalidRequestContentException', `Could not parse request body into json: ${m}`));

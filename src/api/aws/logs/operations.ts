@@ -4,8 +4,9 @@ import { Violations } from '../../../domain/validation.js';
 import { compileFilterPattern } from '../../../telemetry/log-filter.js';
 import { RETENTION_DAYS, type LogSink } from '../../../telemetry/log-sink.js';
 import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogPosition, LogStreamRecord } from '../../../telemetry/log-types.js';
-import type { ApiHandler } from '../protocol/http.js';
+import type { ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
+import { memberReader } from '../protocol/members.js';
 
 export interface LogsApiDeps {
   logs: LogSink;
@@ -27,7 +28,7 @@ type Input = Record<string, unknown>;
  * CloudWatch Logs (JSON 1.1, `Logs_20140328.*`). Errors carry `message` (the JSON-RPC codec's key) and answer
  * 400 as AWS's do; an internal error is named ServiceUnavailableException, Logs' server fault.
  */
-export function logsApi(deps: LogsApiDeps): ApiHandler {
+export function logsApi(deps: LogsApiDeps): ServiceHandler {
   return jsonRpcService(
     {
       targetPrefix: 'Logs_20140328',
@@ -387,33 +388,11 @@ function missing(member: string): PlatformError {
   );
 }
 
-function optString(input: Input, member: string): string | undefined {
-  const v = input[member];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw wrongType(member, 'a string');
-  return v;
-}
-
-function optInteger(input: Input, member: string): number | undefined {
-  const v = input[member];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw wrongType(member, 'a whole number');
-  return v;
-}
-
-function optBoolean(input: Input, member: string): boolean | undefined {
-  const v = input[member];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw wrongType(member, 'true or false');
-  return v;
-}
-
-function optStringList(input: Input, member: string): string[] | undefined {
-  const v = input[member];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw wrongType(member, 'a list of strings');
-  return v as string[];
-}
+const read = memberReader(wrongType);
+const optString = read.string;
+const optInteger = read.integer;
+const optBoolean = read.boolean;
+const optStringList = read.stringList;
 
 function groupName(input: Input): string {
   const name = optString(input, 'logGroupName');

@@ -24,6 +24,16 @@ export interface ApiResponse {
 
 export type ApiHandler = (req: ApiRequest) => Promise<ApiResponse>;
 
+/** One operation of a service's table, as the wire reaches it (rest-json: by method and path pattern). */
+export interface OperationInfo {
+  name: string;
+  method?: string;
+  pattern?: string;
+}
+
+/** A service's handler, which also lists the operations of its table (for tests that cover them all). */
+export type ServiceHandler = ApiHandler & { readonly operations: readonly OperationInfo[] };
+
 export function header(req: ApiRequest, name: string): string | undefined {
   const value = req.headers[name.toLowerCase()];
   return Array.isArray(value) ? value[0] : value;

@@ -1,6 +1,6 @@
 import { asPlatformError, PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import { header, type ApiHandler, type ApiRequest, type ApiResponse } from './http.js';
+import { header, type ApiRequest, type ApiResponse, type ServiceHandler } from './http.js';
 import { parseJsonBody } from './rest-json.js';
 
 /** One operation of a JSON-RPC service: the parsed body in, the output object out. */
@@ -26,8 +26,10 @@ export function jsonRpcError(
   error: PlatformError,
 ): ApiResponse {
   const name = service.errorName?.(error) ?? error.code;
+  // An unknown X-Amz-Target is a bad request on AWS's JSON services (400), not a missing resource.
+  const status = error.code === 'UnknownOperationException' ? 400 : error.spec.status;
   return {
-    status: service.errorStatus?.(error) ?? error.spec.status,
+    status: service.errorStatus?.(error) ?? status,
     headers: { 'content-type': service.contentType, 'x-amzn-errortype': name, ...service.errorHeaders?.(error), ...error.details.headers },
     body: JSON.stringify({ __type: name, message: error.message, ...error.details.body }),
   };
@@ -37,12 +39,13 @@ export function jsonRpcError(
  * A handler for a JSON-RPC (`X-Amz-Target`) service: picks the operation from the target, parses the
  * body, and renders the result or the error in the service's content type.
  */
-export function jsonRpcService(service: JsonRpcService, logger: Logger): ApiHandler {
-  return async (req) => {
+export function jsonRpcService(service: JsonRpcService, logger: Logger): ServiceHandler {
+  const handler = async (req: ApiRequest): Promise<ApiResponse> => {
     const target = header(req, 'x-amz-target') ?? '';
     const operation = target.startsWith(`${service.targetPrefix}.`) ? target.slice(service.targetPrefix.length + 1) : '';
     try {
-      const handler = service.operations[operation];
+      // Own properties only: `X-Amz-Target: Prefix.constructor` must not find Object's.
+      const handler = Object.hasOwn(service.operations, operation) ? service.operations[operation] : undefined;
       if (!handler)
         throw new PlatformError('UnknownOperationException', `Versa does not implement ${target || 'an operation without X-Amz-Target'}.`);
       const input = parseJsonBody(req, (m) => new PlatformError('SerializationException', `Could not parse the request body: ${m}`));
@@ -54,4 +57,5 @@ export function jsonRpcService(service: JsonRpcService, logger: Logger): ApiHand
       return jsonRpcError(service, error);
     }
   };
+  return Object.assign(handler, { operations: Object.keys(service.operations).map((name) => ({ name })) });
 }

@@ -2,27 +2,60 @@
  * The AWS query protocol (CloudWatch's older wire form): form-encoded requests with `X.member.N` lists
  * and `X.Field` structures; XML answers.
  */
-export type QueryValue = string | QueryValue[] | { [key: string]: QueryValue };
+import type { PlatformError } from '../../../core/errors.js';
+import { isPrototypeKey } from './members.js';
 
-/** Turns `A.member.1.B=x&C=y` into `{A: [{B: 'x'}], C: 'y'}`. Leaves stay strings. */
-export function parseQueryForm(body: string): Record<string, QueryValue> {
-  const root: Record<string, QueryValue> = {};
+export type QueryValue = string | QueryValue[] | QueryStructure;
+/** A structure built from request data: a null-prototype object, so no key reaches Object.prototype. */
+export interface QueryStructure {
+  [key: string]: QueryValue;
+}
+
+/** The highest `member.N` index accepted: no query operation takes a longer list (PutMetricData: 1000). */
+export const MAX_QUERY_LIST_INDEX = 1000;
+/** Deepest `A.B.member.1.C...` path accepted. */
+const MAX_DEPTH = 16;
+
+/**
+ * Turns `A.member.1.B=x&C=y` into `{A: [{B: 'x'}], C: 'y'}`. Leaves stay strings; structures are
+ * null-prototype objects; a repeated leaf keeps its last value. A parameter that names a prototype key, a list index that is not 1 to
+ * {@link MAX_QUERY_LIST_INDEX}, or one that contradicts another (`A=x&A.B=y`) is refused with
+ * `invalid(message)`, the protocol's validation error.
+ */
+export function parseQueryForm(body: string, invalid: (message: string) => PlatformError): QueryStructure {
+  const root: QueryStructure = Object.create(null) as QueryStructure;
   for (const [key, value] of new URLSearchParams(body)) {
     const parts = key.split('.');
-    let node: Record<string, QueryValue> | QueryValue[] = root;
+    if (parts.length > MAX_DEPTH) throw invalid(`The parameter ${key} is nested too deeply.`);
+    let node: QueryStructure | QueryValue[] = root;
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i]!;
       const last = i === parts.length - 1;
-      if (part === 'member' && Array.isArray(node)) continue;
-      const slot = Array.isArray(node) ? Number(part) - 1 : part;
-      const next = parts[i + 1];
-      const container = node as Record<string | number, QueryValue>;
-      if (last) {
-        container[slot] = value;
-      } else {
-        container[slot] ??= next === 'member' ? [] : {};
-        node = container[slot] as Record<string, QueryValue> | QueryValue[];
+      if (Array.isArray(node)) {
+        if (part === 'member' && !last) continue;
+        if (!/^[1-9]\d{0,9}$/.test(part) || Number(part) > MAX_QUERY_LIST_INDEX) {
+          throw invalid(`The parameter ${key} has an invalid list index ${part}: it must be 1 to ${MAX_QUERY_LIST_INDEX}.`);
+        }
+      } else if (part === '' || isPrototypeKey(part)) {
+        throw invalid(`The parameter ${key} is not a valid parameter name.`);
       }
+      const slot: number | string = Array.isArray(node) ? Number(part) - 1 : part;
+      const container = node as Record<string | number, QueryValue | undefined>;
+      const existing = container[slot];
+      if (last) {
+        if (existing !== undefined && typeof existing !== 'string') {
+          throw invalid(`The parameter ${key} contradicts another parameter of the same name.`);
+        }
+        container[slot] = value;
+        break;
+      }
+      const wantsList = parts[i + 1] === 'member';
+      if (existing === undefined) {
+        container[slot] = wantsList ? [] : (Object.create(null) as QueryStructure);
+      } else if (typeof existing === 'string' || Array.isArray(existing) !== wantsList) {
+        throw invalid(`The parameter ${key} contradicts another parameter of the same name.`);
+      }
+      node = container[slot] as QueryStructure | QueryValue[];
     }
   }
   return root;

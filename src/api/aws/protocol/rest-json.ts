@@ -1,6 +1,7 @@
 import { asPlatformError, type PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import { safeDecode, type ApiHandler, type ApiRequest, type ApiResponse } from './http.js';
+import { safeDecode, type ApiRequest, type ApiResponse, type ServiceHandler } from './http.js';
+import { findPrototypeKey } from './members.js';
 
 /** A JSON answer in the rest-json protocol. */
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
@@ -25,7 +26,11 @@ export function restJsonError(error: PlatformError): ApiResponse {
   return jsonResponse(spec.status, body, { 'x-amzn-errortype': error.code, ...error.details.headers });
 }
 
-/** Parses a JSON request body; an empty body is `{}`. */
+/**
+ * Parses a JSON request body; an empty body is `{}`. A key that would reach a prototype (`__proto__`,
+ * `constructor`, `prototype`) anywhere in it is refused with the same error as malformed JSON, so no
+ * service ever merges one into an object.
+ */
 export function parseJsonBody(req: ApiRequest, onError: (message: string) => PlatformError): Record<string, unknown> {
   if (req.body.byteLength === 0) return {};
   let value: unknown;
@@ -35,6 +40,8 @@ export function parseJsonBody(req: ApiRequest, onError: (message: string) => Pla
     throw onError((err as Error).message);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw onError('the body must be a JSON object');
+  const forbidden = findPrototypeKey(value);
+  if (forbidden !== undefined) throw onError(`the member name at ${forbidden} is not allowed`);
   return value as Record<string, unknown>;
 }
 
@@ -59,9 +66,9 @@ export function routeTable(
   renderError: (e: PlatformError) => ApiResponse,
   logger: Logger,
   onNoRoute: (req: ApiRequest) => PlatformError,
-): ApiHandler {
+): ServiceHandler {
   const compiled: CompiledRoute[] = routes.map((r) => ({ ...r, segments: r.pattern.split('/').filter(Boolean) }));
-  return async (req) => {
+  const handler = async (req: ApiRequest): Promise<ApiResponse> => {
     const parts = req.path.split('/').filter(Boolean);
     let matched: { route: CompiledRoute; params: Record<string, string> } | undefined;
     for (const route of compiled) {
@@ -88,4 +95,5 @@ export function routeTable(
       return renderError(error);
     }
   };
+  return Object.assign(handler, { operations: routes.map((r) => ({ name: r.operation, method: r.method, pattern: r.pattern })) });
 }

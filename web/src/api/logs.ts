@@ -14,7 +14,8 @@ export async function filterLogEvents(group: string, startTime: number): Promise
   do {
     const page = await jsonRpc<{ events?: LogEvent[]; nextToken?: string }>('Logs_20140328', 'FilterLogEvents', {
       logGroupName: group,
-      startTime,
+      // A Long on the wire: the platform clock's milliseconds can be fractional.
+      startTime: Math.floor(startTime),
       ...(nextToken && { nextToken }),
     });
     out.push(...(page.events ?? []));

@@ -74,7 +74,7 @@ describe('browser: a page of another origin against a Versa server without crede
   });
   after(async () => {
     await browser?.close();
-    await new Promise((r) => attacker?.close(r));
+    if (attacker) await new Promise((r) => attacker.close(r));
     await t?.close();
     await rm(scratch, { recursive: true, force: true });
   });
@@ -100,6 +100,36 @@ describe('browser: a page of another origin against a Versa server without crede
     assert.equal((await t.lambda.send(new GetAliasCommand({ FunctionName: 'victim', Name: 'live' }))).FunctionVersion, '1');
     const stacks = (await (await fetch(`${t.url}/_versa/api/stacks`)).json()) as { stacks: unknown[] };
     assert.deepEqual(stacks.stacks, []);
+  });
+});
+
+describe('browser: DNS rebinding', () => {
+  let t: TestServer;
+  let browser: TestBrowser;
+  before(async () => {
+    t = await startTestServer();
+    await createFunction(t.lambda, 'rebound', { 'index.js': 'exports.handler = async () => "secret";' });
+    // What a rebinding attacker achieves: their name now resolves to this machine's loopback address.
+    browser = await launchBrowser(['--host-resolver-rules=MAP attacker.example 127.0.0.1']);
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('a page on a name that resolves to 127.0.0.1 is refused by Host, and can read nothing from Versa', async () => {
+    const port = new URL(t.url).port;
+    const page = await browser.page();
+    const console = await page.goto(`http://attacker.example:${port}/_versa/`);
+    assert.equal(console?.status(), 403);
+    assert.match(await page.content(), /does not serve the host/);
+    // Same-origin now, as far as the browser knows: still refused, with nothing of Versa's in the answer.
+    const read = await page.evaluate(async () => {
+      const res = await fetch('/2015-03-31/functions/');
+      return { status: res.status, text: await res.text() };
+    });
+    assert.equal(read.status, 403);
+    assert.doesNotMatch(read.text, /rebound/);
   });
 });
 

@@ -17,7 +17,8 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<TestBrowser> {
+/** `args`: extra Chromium switches (a host resolver rule, say). */
+export async function launchBrowser(args: string[] = []): Promise<TestBrowser> {
   const profile = await mkdtemp(path.join(tmpdir(), 'versa-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -30,6 +31,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...args,
     ],
     viewport: { width: 1280, height: 800 },
   });

@@ -76,6 +76,8 @@ export function useConnected(): boolean {
   const [up, setUp] = useState(connected);
   useEffect(() => {
     connectionListeners.add(setUp);
+    // The first poll may have answered between the render and this effect: catch up with it.
+    setUp(connected);
     return () => void connectionListeners.delete(setUp);
   }, []);
   return up;

@@ -18,6 +18,10 @@ Commands:
       --data-dir DIR            where data is kept (default ./.versa)
       --time-scale N            run the platform clock N times faster (default 1)
       --max-environments N      most execution environments alive at once (default 32)
+      --credentials FILE        accept only requests signed by this AWS credentials file's keys
+      --allowed-hosts H,...     Host names served besides loopback ones (DNS-rebinding defence)
+      --cors-origins O,...      origins whose pages may call the AWS APIs
+      --metrics-token T         bearer token for /_versa/metrics from other machines
   invoke FUNCTION[:QUALIFIER] Invoke a function and print its answer
       --payload JSON            the event (default {})
       --count N                 invoke N times and print how many each version served

@@ -1,5 +1,5 @@
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, symlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import { PlatformError } from '../core/errors.js';
@@ -43,7 +43,7 @@ export class CodeCache {
     if (existsSync(target)) return target;
     await mkdir(this.root, { recursive: true });
     await this.sweepStaging();
-    await this.linkSdk();
+    await this.prepareRoot();
     const zip = await this.loadZip(sha256);
     if (!zip) throw new Error(`code package ${sha256} is missing from the store`);
     const staging = `${target}.${process.pid}.${Date.now()}.tmp`;
@@ -76,7 +76,14 @@ export class CodeCache {
     }
   }
 
-  private async linkSdk(): Promise<void> {
+  /**
+   * The folder above the packages: a link to the SDK, and a package.json that ends Node's search for a
+   * package scope there. Without it, a data directory inside a project (Versa's own checkout, whose
+   * package.json says `"type": "module"`) would make a function's `.js` files ES modules; on Lambda a
+   * package with no package.json of its own is CommonJS.
+   */
+  private async prepareRoot(): Promise<void> {
+    await writeFile(path.join(this.root, 'package.json'), '{ "type": "commonjs" }\n');
     const link = path.join(this.root, 'node_modules');
     await rm(link, { force: true });
     await symlink(SDK_NODE_MODULES, link, 'dir').catch((err: NodeJS.ErrnoException) => {

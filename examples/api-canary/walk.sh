@@ -24,16 +24,30 @@ JS
   (cd "$work" && rm -f "$1.zip" && python3 -m zipfile -c "$1.zip" index.js)
 }
 uri() { echo "arn:aws:apigateway:$REGION:lambda:path/2015-03-31/functions/arn:aws:lambda:$REGION:000000000000:function:$1/invocations"; }
-# count <n>: requests the stage n times and prints how many answers came from each function
+# count <n> <expect>: requests the stage n times, prints how many answers came from each function, and
+# stops the walk when they are not what the step should give: ceil (all MathCeil), floor (all MathFloor)
+# or both (some of each). Any other answer stops it too.
 count() {
-  local ceil=0 floor=0
+  local ceil=0 floor=0 other=0 answer
   for _ in $(seq "$1"); do
-    case "$(curl -s "$STAGE_URL")" in
+    answer=$(curl -s "$STAGE_URL")
+    case "$answer" in
       *Math.ceil*) ceil=$((ceil + 1)) ;;
       *Math.floor*) floor=$((floor + 1)) ;;
+      *) other=$((other + 1)); echo "unexpected answer: $answer" >&2 ;;
     esac
   done
   printf '%d requests: MathCeil %d, MathFloor %d\n' "$1" "$ceil" "$floor"
+  local ok=1
+  case "$2" in
+    ceil) [ "$ceil" -eq "$1" ] || ok=0 ;;
+    floor) [ "$floor" -eq "$1" ] || ok=0 ;;
+    both) [ "$ceil" -gt 0 ] && [ "$floor" -gt 0 ] && [ "$other" -eq 0 ] || ok=0 ;;
+  esac
+  if [ "$ok" -eq 0 ]; then
+    echo "walk.sh: expected $2 from the stage, got the counts above; stopping." >&2
+    exit 1
+  fi
 }
 
 step 'Functions MathCeil (the original) and MathFloor (the canary)'
@@ -66,25 +80,25 @@ STAGE_URL="$ENDPOINT/restapis/$API_ID/prod/_user_request_/"
 echo "stage URL: $STAGE_URL"
 echo "      or:  http://$API_ID.execute-api.localhost:${ENDPOINT##*:}/prod/"
 curl -s "$STAGE_URL"; echo
-count 20
+count 20 ceil
 
 step 'Point the integration at MathFloor: the stage does not change until a deployment'
 aws_ apigateway put-integration --rest-api-id "$API_ID" --resource-id "$ROOT_ID" --http-method GET \
   --type AWS --integration-http-method POST --uri "$(uri MathFloor)" --query uri --output text
 aws_ lambda add-permission --function-name MathFloor --statement-id apigateway-get --action lambda:InvokeFunction \
   --principal apigateway.amazonaws.com --source-arn "arn:aws:execute-api:$REGION:000000000000:$API_ID/*/GET/" > /dev/null 2>&1 || true
-count 20
+count 20 ceil
 
 step 'Canary release: a deployment to prod with 10% of traffic'
 aws_ apigateway create-deployment --rest-api-id "$API_ID" --stage-name prod --description 'MathFloor canary' \
   --canary-settings percentTraffic=10 --query id --output text
 aws_ apigateway get-stage --rest-api-id "$API_ID" --stage-name prod --query '[deploymentId,canarySettings]' --output json
-count 100
+count 100 both
 
 step 'Raise the canary to 50%'
 aws_ apigateway update-stage --rest-api-id "$API_ID" --stage-name prod \
   --patch-operations op=replace,path=/canarySettings/percentTraffic,value=50.0 --query canarySettings.percentTraffic --output text
-count 100
+count 100 both
 
 step 'Promote the canary: every request gets MathFloor'
 aws_ apigateway update-stage --rest-api-id "$API_ID" --stage-name prod --patch-operations \
@@ -92,11 +106,11 @@ aws_ apigateway update-stage --rest-api-id "$API_ID" --stage-name prod --patch-o
   op=copy,from=/canarySettings/deploymentId,path=/deploymentId \
   op=copy,from=/canarySettings/stageVariableOverrides,path=/variables \
   --query '[deploymentId,canarySettings]' --output json
-count 20
+count 20 floor
 
 step 'Remove the canary settings'
 aws_ apigateway update-stage --rest-api-id "$API_ID" --stage-name prod --patch-operations op=remove,path=/canarySettings --query '[deploymentId,canarySettings]' --output json
-count 10
+count 10 floor
 
 step 'A bad change is refused and changes nothing: a canary share of 150%'
 aws_ apigateway update-stage --rest-api-id "$API_ID" --stage-name prod \

@@ -430,7 +430,7 @@ describe('versa deployments', { timeout: 120_000 }, () => {
       assert.equal(r.code, 1, r.stderr);
       assert.match(
         r.stderr,
-        /^versa deployments( watch| stop)?: Could not reach Versa at http:\/\/127\.0\.0\.1:9\. Start it with `npx versa start` or pass --endpoint-url\.\n$/,
+        /^versa deployments( watch| stop)?: Could not reach Versa at http:\/\/127\.0\.0\.1:9\. Start it with `versa start` or pass --endpoint-url\.\n$/,
       );
     }
   });

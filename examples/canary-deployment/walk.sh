@@ -3,7 +3,7 @@
 # it (tutorials 002 and 003): version 2 of `greeter` goes out behind the alias `live` with
 # CodeDeployDefault.LambdaCanary10Percent5Minutes, after a pre-traffic hook has tried it, while an alarm
 # on the new version's errors stands ready to roll it back.
-#   1. start Versa in another terminal:   npx versa start --time-scale 60   (five minutes pass in five seconds)
+#   1. start Versa in another terminal:   versa start --time-scale 60   (five minutes pass in five seconds)
 #   2. run this script:                   examples/canary-deployment/walk.sh
 # Needs the AWS CLI (`aws`) and python3 (to build the zip files). Safe to run twice.
 set -euo pipefail
@@ -15,7 +15,9 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROLE=arn:aws:iam::000000000000:role/lambda-role
 FN=greeter HOOK=greeter-pre-traffic APP=greeter-app GROUP=greeter-live ALARM=greeter-live-new-version-errors
 aws_() { aws --endpoint-url "$ENDPOINT" "$@"; }
-versa() { npx --no-install versa "$@" --endpoint-url "$ENDPOINT"; }
+# This checkout's versa, whichever folder the walk is run from.
+VERSA_BIN="$(cd "$(dirname "$0")/../.." && pwd)/bin/versa.js"
+versa() { node "$VERSA_BIN" "$@" --endpoint-url "$ENDPOINT"; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 step() { printf '\n== %s\n' "$*"; }

@@ -76,7 +76,7 @@ export function stageUrl(endpoint: string, apiId: string, stage: string): string
 export function describeError(err: unknown, endpoint: string): string {
   const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string } };
   if (e.code === 'ECONNREFUSED' || e.cause?.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(e.message ?? '')) {
-    return `Could not reach Versa at ${endpoint}. Start it with \`npx versa start\` or pass --endpoint-url.`;
+    return `Could not reach Versa at ${endpoint}. Start it with \`versa start\` or pass --endpoint-url.`;
   }
   return `${e.message ?? String(err)}${e.name && e.name !== 'Error' ? ` (${e.name})` : ''}`;
 }

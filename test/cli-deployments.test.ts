@@ -245,7 +245,8 @@ describe('versa deployments', { timeout: 120_000 }, () => {
       at(/^AllowTraffic +InProgress/),
       at(/^\[██░{18}\] 10% on version 2$/),
       at(/^\[█{20}\] 100% on version 2$/),
-      at(/^AllowTraffic +Succeeded +\d\d:\d\d:\d\d → \d\d:\d\d:\d\d \(5m 0s\)$/),
+      // Five minutes of canary; at time scale 120 a loaded machine's few real milliseconds late are a platform second or two.
+      at(/^AllowTraffic +Succeeded +\d\d:\d\d:\d\d → \d\d:\d\d:\d\d \(5m [0-4]s\)$/),
       at(/^AfterAllowTraffic +Skipped$/),
       at(/^End +Succeeded/),
       at(/^Succeeded: shop:live is wholly on version 2\.$/),

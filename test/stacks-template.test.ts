@@ -2,6 +2,7 @@
  * The pieces `versa deploy` builds a stack from, each on its own: parsing templates (YAML short forms,
  * JSON), resolving intrinsic functions, evaluating conditions, checking parameters, and the SAM transform.
  */
+import { SUPPORTED_RUNTIMES } from '../src/domain/runtimes.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
@@ -468,7 +469,7 @@ describe('SAM transform: functions and versions', () => {
 
   it('without AutoPublishAlias makes no version and no alias', () => {
     const plain = sam(
-      samTemplate({ Fn: { Type: 'AWS::Serverless::Function', Properties: { CodeUri: 'src/', Handler: 'h', Runtime: 'r' } } }),
+      samTemplate({ Fn: { Type: 'AWS::Serverless::Function', Properties: { CodeUri: 'src/', Handler: 'h', Runtime: 'nodejs20.x' } } }),
     );
     assert.deepEqual(Object.keys(plain.resources).sort(), ['Fn', 'FnRole']);
   });
@@ -520,13 +521,13 @@ describe('SAM transform: functions and versions', () => {
         'Resources:',
         '  Fn:',
         '    Type: AWS::Serverless::Function',
-        '    Properties: {CodeUri: src/, Handler: h, Runtime: r, AutoPublishAlias: live}',
+        '    Properties: {CodeUri: src/, Handler: h, Runtime: nodejs20.x, AutoPublishAlias: live}',
         '  Hook:',
         '    Type: AWS::Serverless::Function',
         '    Properties:',
         '      CodeUri: other/',
         '      Handler: h',
-        '      Runtime: r',
+        '      Runtime: nodejs20.x',
         '      Environment:',
         '        Variables:',
         '          V: !Ref Fn.Version',
@@ -643,7 +644,7 @@ describe('SAM transform: DeploymentPreference', () => {
     const noAlias = samTemplate({
       Fn: {
         Type: 'AWS::Serverless::Function',
-        Properties: { CodeUri: 'src/', Handler: 'h', Runtime: 'r', DeploymentPreference: { Type: 'AllAtOnce' } },
+        Properties: { CodeUri: 'src/', Handler: 'h', Runtime: 'nodejs20.x', DeploymentPreference: { Type: 'AllAtOnce' } },
       },
     });
     assert.deepEqual(
@@ -675,14 +676,14 @@ describe('SAM transform: Api events', () => {
         Properties: {
           CodeUri: 'src/',
           Handler: 'h',
-          Runtime: 'r',
+          Runtime: 'nodejs20.x',
           AutoPublishAlias: 'live',
           Events: { List: event('/items', 'get'), One: event('/items/{id}/', 'ANY') },
         },
       },
       B: {
         Type: 'AWS::Serverless::Function',
-        Properties: { CodeUri: 'other/', Handler: 'h', Runtime: 'r', Events: { Post: event('/b', 'POST') } },
+        Properties: { CodeUri: 'other/', Handler: 'h', Runtime: 'nodejs20.x', Events: { Post: event('/b', 'POST') } },
       },
     });
     const out = sam(t, ARTIFACTS);
@@ -744,7 +745,7 @@ describe('SAM transform: Api events', () => {
         Properties: {
           CodeUri: 'src/',
           Handler: 'h',
-          Runtime: 'r',
+          Runtime: 'nodejs20.x',
           Events: { Read: event('/r', 'get', 'ProdApi'), Write: event('/w', 'put', 'BetaApi') },
         },
       },
@@ -778,7 +779,7 @@ describe('SAM transform: what Versa does not support', () => {
           Properties: {
             CodeUri: 'src/',
             Handler: 'h',
-            Runtime: 'r',
+            Runtime: 'nodejs20.x',
             Layers: ['arn:layer'],
             Events: {
               Q: { Type: 'SQS', Properties: { Queue: 'arn' } },
@@ -786,8 +787,8 @@ describe('SAM transform: what Versa does not support', () => {
             },
           },
         },
-        FromS3: { Type: 'AWS::Serverless::Function', Properties: { CodeUri: 's3://bucket/key.zip', Handler: 'h', Runtime: 'r' } },
-        Unpackaged: { Type: 'AWS::Serverless::Function', Properties: { CodeUri: 'missing/', Handler: 'h', Runtime: 'r' } },
+        FromS3: { Type: 'AWS::Serverless::Function', Properties: { CodeUri: 's3://bucket/key.zip', Handler: 'h', Runtime: 'nodejs20.x' } },
+        Unpackaged: { Type: 'AWS::Serverless::Function', Properties: { CodeUri: 'missing/', Handler: 'h', Runtime: 'nodejs20.x' } },
         Api: { Type: 'AWS::Serverless::Api', Properties: { StageName: 'Prod', Auth: {} } },
       },
       { Rules: {} },
@@ -813,6 +814,17 @@ describe('SAM transform: what Versa does not support', () => {
     assert.deepEqual([...error.problems].sort(), [...expected].sort());
     assert.match(error.message, new RegExp(`^${expected.length} problems:\n`));
     for (const p of expected) assert.ok(error.message.includes(`\n  - ${p}`), p);
+  });
+
+  it("refuses an unsupported runtime with the template's other problems, before anything is made", () => {
+    const t = samTemplate({
+      Old: { Type: 'AWS::Serverless::Function', Properties: { CodeUri: 'src/', Handler: 'h', Runtime: 'nodejs12.x' } },
+      Queue: { Type: 'AWS::SQS::Queue', Properties: {} },
+    });
+    assert.deepEqual(templateProblems(() => sam(t)).sort(), [
+      `Resource Old: Runtime nodejs12.x is not supported by Versa; use one of ${SUPPORTED_RUNTIMES.join(', ')}.`,
+      'Resource Queue: type AWS::SQS::Queue is not supported by Versa.',
+    ]);
   });
 
   it('requires Handler, Runtime and CodeUri', () => {

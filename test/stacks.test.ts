@@ -163,7 +163,8 @@ Resources:
       FunctionName: stack-bad
       CodeUri: main/
       Handler: index.handler
-      Runtime: cobol85
+      Runtime: nodejs20.x
+      MemorySize: 64
       Environment:
         Variables:
           GOOD: !GetAtt Good.Arn
@@ -172,15 +173,40 @@ Resources:
   assert.equal(res.status, 200, JSON.stringify(res.json));
   const stack = await settled('failing');
   assert.equal(stack.status, 'ROLLBACK_COMPLETE');
-  assert.match(stack.reason ?? '', /cobol85/);
+  assert.match(stack.reason ?? '', /memorySize/);
   assert.deepEqual(stack.resources, {});
   const names = ((await t.lambda.send(new ListFunctionsCommand({}))).Functions ?? []).map((f) => f.FunctionName);
   assert.ok(!names.includes('stack-good') && !names.includes('stack-bad'), `left behind: ${names.join(', ')}`);
   // A stack that never got created can be deployed again once the template is fixed.
-  const fixed = await deploy('failing', template.replace('cobol85', 'nodejs20.x'), { 'main/': code('x') });
+  const fixed = await deploy('failing', template.replace('MemorySize: 64', 'MemorySize: 128'), { 'main/': code('x') });
   assert.equal(fixed.status, 200);
   assert.equal(...statusOf(await settled('failing'), 'CREATE_COMPLETE'));
   assert.equal((await call('DELETE', '/_versa/api/stacks/failing')).status, 200);
+});
+
+test("an unsupported runtime is refused before anything is created, with the template's other problems", async () => {
+  const template = `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Old:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: stack-old
+      CodeUri: main/
+      Handler: index.handler
+      Runtime: nodejs12.x
+  Queue:
+    Type: AWS::SQS::Queue
+`;
+  const res = await deploy('old-runtime', template, { 'main/': code('x') });
+  assert.equal(res.status, 400);
+  const message = (res.json as { message: string }).message;
+  assert.match(message, /Runtime nodejs12\.x is not supported by Versa/);
+  assert.match(message, /type AWS::SQS::Queue is not supported by Versa/);
+  const names = ((await t.lambda.send(new ListFunctionsCommand({}))).Functions ?? []).map((f) => f.FunctionName);
+  assert.ok(!names.includes('stack-old'));
+  const absent = await call('GET', '/_versa/api/stacks/old-runtime');
+  assert.match((absent.json as { message: string }).message, /does not exist/);
 });
 
 test('a reference to a missing resource is refused before anything is created, naming the resource', async () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PREDEFINED_CONFIGS } from '../domain/deployment.js';
+import { runtimeFamily, SUPPORTED_RUNTIMES } from '../domain/runtimes.js';
 import { pruneConditions } from './intrinsics.js';
 import { isObject, TemplateError } from './template.js';
 import type { Json, JsonObject, ResourceDefinition } from './types.js';
@@ -255,6 +256,12 @@ function expandFunction(
   else code = { ZipFileSha256: artifacts[uri].codeSha256 };
   for (const required of ['Handler', 'Runtime'] as const) {
     if (props[required] === undefined) problems.push(`Resource ${id}: property ${required} is required.`);
+  }
+  // Found now, with the template's other problems, rather than when the function is created and the
+  // stack has to roll back what it made before it.
+  const runtime = substituteParameters(props.Runtime ?? null, parameters);
+  if (typeof runtime === 'string' && !runtimeFamily(runtime)) {
+    problems.push(`Resource ${id}: Runtime ${runtime} is not supported by Versa; use one of ${SUPPORTED_RUNTIMES.join(', ')}.`);
   }
 
   // SAM passes the function's Condition to every resource made from it.

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hexId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { launcherFor } from './launchers.js';
 import type { EnvironmentTarget, InvocationOutcome, InvocationRequest } from './types.js';
@@ -72,6 +74,11 @@ export class ExecutionEnvironment {
   lastUsed = Date.now();
   invocations = 0;
   private readonly server: http.Server;
+  /**
+   * The path prefix every Runtime API request must carry (`AWS_LAMBDA_RUNTIME_API` is `host:port/<secret>`):
+   * the port is no secret on a shared network, so this is what makes the endpoint this environment's alone.
+   */
+  private readonly apiPrefix = Buffer.from(`/${hexId(16)}/`);
   private child: ChildProcess | undefined;
   private waitingNext: http.ServerResponse | undefined;
   private current: Current | undefined;
@@ -136,7 +143,7 @@ export class ExecutionEnvironment {
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(target.spec.memorySize),
       AWS_EXECUTION_ENV: `AWS_Lambda_${target.spec.runtime}`,
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${port}`,
+      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${port}${this.apiPrefix.toString().slice(0, -1)}`,
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${target.functionName}`,
       AWS_LAMBDA_LOG_STREAM_NAME: this.opts.logStreamName,
       _HANDLER: target.spec.handler,
@@ -270,7 +277,14 @@ export class ExecutionEnvironment {
   }
 
   private onRuntimeApi(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const url = req.url ?? '';
+    const raw = req.url ?? '';
+    // Checked before anything else, so that a request without the secret changes nothing for anyone.
+    const prefix = Buffer.from(raw.slice(0, this.apiPrefix.length));
+    if (prefix.length !== this.apiPrefix.length || !timingSafeEqual(prefix, this.apiPrefix)) {
+      drain(req, () => json(res, 403, { errorType: 'AccessDenied', errorMessage: 'This is not your Runtime API endpoint.' }));
+      return;
+    }
+    const url = raw.slice(this.apiPrefix.length - 1);
     if (req.method === 'GET' && url === '/2018-06-01/runtime/invocation/next') {
       this.markInitialised();
       this.waitingNext?.writeHead(409).end();

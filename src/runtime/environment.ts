@@ -121,9 +121,16 @@ export class ExecutionEnvironment {
     return this.opts.logStreamName;
   }
 
-  /** The runtime process's id, once it has been spawned (for tools and tests that watch processes). */
+  /** The id of the process Versa started (in a sandbox, bubblewrap's), once it has been spawned. */
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** The runtime's own process id on the host: in a sandbox it is bubblewrap's grandchild. */
+  get runtimePid(): number | undefined {
+    const pid = this.child?.pid;
+    if (pid === undefined || !this.confinement?.sandboxed) return pid;
+    return processTree(pid)[2];
   }
 
   /** Opens the Runtime API endpoint and starts the runtime process. */
@@ -489,12 +496,11 @@ export class ExecutionEnvironment {
     return this.maxMemoryMb;
   }
 
-  /** Resident memory in bytes right now (for benchmarks and the console). */
+  /** The runtime process's resident memory in bytes right now (for benchmarks and the console). */
   residentBytes(): number | undefined {
-    const pid = this.child?.pid;
-    if (!pid) return undefined;
-    const tree = processTree(pid).map((p) => statusKb(p, 'VmRSS') ?? 0);
-    return tree.length > 0 ? tree.reduce((a, b) => a + b, 0) * 1024 : undefined;
+    const pid = this.runtimePid;
+    const kb = pid === undefined ? undefined : statusKb(pid, 'VmRSS');
+    return kb === undefined ? undefined : kb * 1024;
   }
 
   /** SIGKILLs the runtime's process group: the runtime and whatever it started that is still running. */

@@ -1,6 +1,7 @@
 /** Small helpers shared by the invoke-*.test.ts files: invoke and decode, bounded polling, process checks. */
 import { readFileSync, readdirSync } from 'node:fs';
 import { InvokeCommand, type InvokeCommandInput, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { RunningServer } from '../src/server/server.js';
 
 export interface Invoked {
   statusCode: number | undefined;
@@ -91,4 +92,14 @@ export function pidsWithEnv(name: string, value: string): number[] {
     }
   }
   return pids;
+}
+
+/**
+ * `payload` with its `pid` (the function's own, which a sandbox numbers inside its PID namespace)
+ * replaced by the host pid of the process Versa started for the environment that answered, found by the
+ * log stream the function reported as `stream`. Call it while that environment is alive.
+ */
+export function withHostPid<T extends { pid: number; stream?: string }>(server: RunningServer, payload: T): T {
+  const env = server.services.environments.environments().find((e) => e.logStreamName === payload.stream);
+  return env?.pid ? { ...payload, pid: env.pid } : payload;
 }

@@ -9,6 +9,8 @@ import type { ChildProcess } from 'node:child_process';
 export interface Ready {
   type: 'ready';
   url?: string;
+  /** Versa's function sandbox (`bwrap` or `off`). */
+  sandbox?: string;
 }
 
 /** A request to a child; its answer carries the same `id`. */

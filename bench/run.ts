@@ -281,15 +281,21 @@ async function invokeOnce(url: string, name: string): Promise<InvokeTiming> {
 
 async function startVersa(
   python: Python,
-  extra: { metrics?: 'on' | 'off'; timeScale?: number; maxEnvironments?: number; credentials?: typeof BENCH_KEY } = {},
-): Promise<{ child: Child; url: string }> {
+  extra: {
+    metrics?: 'on' | 'off';
+    sandbox?: 'off' | 'auto';
+    timeScale?: number;
+    maxEnvironments?: number;
+    credentials?: typeof BENCH_KEY;
+  } = {},
+): Promise<{ child: Child; url: string; sandbox: string }> {
   const dataDir = tempDir(mkdtempSync(path.join(os.tmpdir(), 'versa-bench-')));
   // Room for both functions' 10 environments at once, so that neither goes cold between rounds.
   const config = { dataDir, maxEnvironments: 24, pythonCommand: python.command, logLevel: 'warn', metrics: 'on', ...extra };
   const child = start('versa', here('versa-server.js'), [JSON.stringify(config)], { group: true, capture: true });
   const ready = await readyOf(child.proc, 'the Versa server', 30_000);
   if (!ready.url) throw new Error('the Versa server did not say where it listens');
-  return { child, url: ready.url };
+  return { child, url: ready.url, sandbox: ready.sandbox ?? 'off' };
 }
 
 async function startBare(): Promise<{ child: Child; url: string }> {
@@ -495,6 +501,24 @@ async function coldStarts(lambda: LambdaClient, url: string, kind: FunctionKind,
   };
 }
 
+/** The sandbox's goals: warm throughput within 5 % of the same function unsandboxed, cold start at most 100 ms. */
+function sandboxGoals(
+  sandbox: string,
+  warm: { kind: FunctionKind; phase: Phase }[],
+  off: { label: string; phase: Phase }[],
+  cold: ColdStart[],
+): Goal[] {
+  if (sandbox === 'off') return [{ goal: 'sandbox measured (bubblewrap runs here)', figure: 'sandbox off', met: false }];
+  return warm.flatMap((w, i) => {
+    const ratio = w.phase.load.rps / off[i]!.phase.load.rps;
+    const c = cold.find((x) => x.runtime === w.kind.label)!.medianMs;
+    return [
+      { goal: `sandboxed warm ${w.kind.label} throughput >= 95 % of unsandboxed`, figure: pct(ratio), met: ratio >= 0.95 },
+      { goal: `sandboxed ${w.kind.label} cold start <= 100 ms`, figure: `${fixed(c)} ms`, met: c <= 100 },
+    ];
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The benchmark
 
@@ -529,10 +553,27 @@ async function benchmark(python: Python) {
     maxAttempts: 1,
   });
   try {
-    // Cold starts first, while nothing else runs.
+    // Cold starts first, while nothing else runs: on this server (sandboxed where bubblewrap runs) and on a
+    // twin with the sandbox off, alternating runtime by runtime so that drift moves both alike.
+    console.log(`sandbox: ${versa.sandbox}`);
+    const unsandboxed = await startVersa(python, { sandbox: 'off' });
+    const plainLambda = new LambdaClient({
+      endpoint: unsandboxed.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+      maxAttempts: 1,
+    });
     process.stdout.write('cold starts ... ');
-    const cold = [await coldStarts(lambda, versa.url, NODE, 'node'), await coldStarts(lambda, versa.url, PYTHON, 'python')];
-    console.log(cold.map((c) => `${c.runtime} ${fixed(c.medianMs)} ms`).join(', '));
+    const cold: ColdStart[] = [];
+    const coldOff: ColdStart[] = [];
+    for (const [kind, tag] of [
+      [NODE, 'node'],
+      [PYTHON, 'python'],
+    ] as const) {
+      cold.push(await coldStarts(lambda, versa.url, kind, tag));
+      coldOff.push(await coldStarts(plainLambda, unsandboxed.url, kind, tag));
+    }
+    console.log(cold.map((c, i) => `${c.runtime} ${fixed(c.medianMs)} ms (sandbox off ${fixed(coldOff[i]!.medianMs)} ms)`).join(', '));
 
     const reference = new Target('bare node:http "hello"', loader, bare.child, { url: bare.url, method: 'GET' });
     const functions: { kind: FunctionKind; name: string; target: Target }[] = [];
@@ -584,7 +625,22 @@ async function benchmark(python: Python) {
       { url: signedUrl, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' },
       () => signedHeaders(signedUrl, '{}'),
     );
-    const targets = [reference, ...functions.map((f) => f.target), metricsOff, signed, ...gateway];
+    // The same Node and Python functions on the server with the sandbox off: what the sandbox costs warm.
+    const sandboxOff: Target[] = [];
+    for (const f of functions) {
+      await createFunction(plainLambda, f.kind, f.name);
+      await invokeOnce(unsandboxed.url, f.name);
+      sandboxOff.push(
+        new Target(`Versa Invoke ${f.kind.label} (sandbox off)`, loader, unsandboxed.child, {
+          url: `${unsandboxed.url}/2015-03-31/functions/${f.name}/invocations`,
+          method: 'POST',
+          headers: INVOKE_HEADERS,
+          body: '{}',
+        }),
+      );
+    }
+    plainLambda.destroy();
+    const targets = [reference, ...functions.map((f) => f.target), ...sandboxOff, metricsOff, signed, ...gateway];
     for (const target of targets) {
       process.stdout.write(`warm-up ${target.label} ... `);
       await target.warm(target === reference || gateway.includes(target) ? BARE_WARMUP : WARMUP);
@@ -602,6 +658,7 @@ async function benchmark(python: Python) {
     await stopChild(versa.child);
     await stopChild(quiet.child);
     await stopChild(signing.child);
+    await stopChild(unsandboxed.child);
     await stopChild(bare.child);
     // Last, on a server of its own, once nothing else runs.
     const deployments = DEPLOYMENTS > 0 ? await deploymentPhase(python) : undefined;
@@ -609,8 +666,11 @@ async function benchmark(python: Python) {
       date,
       info,
       reference: reference.phase(),
+      sandbox: versa.sandbox,
       cold,
+      coldOff,
       warm,
+      sandboxOff: sandboxOff.map((t) => ({ label: t.label, phase: t.phase() })),
       gateway: gateway.map((g) => ({ label: g.label, phase: g.phase() })),
       metricsOff: { label: metricsOff.label, phase: metricsOff.phase() },
       signed: { label: signed.label, phase: signed.phase() },
@@ -668,7 +728,7 @@ async function gatewayStages(url: string, functionName: string): Promise<{ url: 
 }
 
 function report(r: Awaited<ReturnType<typeof benchmark>>) {
-  const { reference, cold, warm, gateway, metricsOff, signed } = r;
+  const { reference, cold, coldOff, warm, sandboxOff, gateway, metricsOff, signed } = r;
   const bareRps = reference.load.rps;
   const errs = (l: LoadResult) => String(l.non2xx + l.errors + l.timeouts);
   const throughputRows = [
@@ -688,7 +748,7 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
       pct(phase.load.rps / bareRps),
       errs(phase.load),
     ]),
-    ...[metricsOff, signed, ...gateway].map(({ label, phase }) => [
+    ...[...sandboxOff, metricsOff, signed, ...gateway].map(({ label, phase }) => [
       label,
       fixed(phase.load.rps, 0),
       fixed(phase.load.latencyMs.p50, 2),
@@ -715,7 +775,10 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
       fixed((1000 * (phase.cpu.server + phase.cpu.runtimes)) / 100 / phase.load.rps, 3),
     ]),
   ];
-  const coldRows = cold.map((c) => [
+  const coldRows = [
+    ...cold.map((c) => ({ ...c, runtime: `${c.runtime} (sandbox ${r.sandbox})` })),
+    ...coldOff.map((c) => ({ ...c, runtime: `${c.runtime} (sandbox off)` })),
+  ].map((c) => [
     c.runtime,
     fixed(c.medianMs),
     fixed(c.minMs),
@@ -745,6 +808,7 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
     { goal: 'Node warm env < 50 MiB resident', figure: `${fixed(memOf('nodejs20.x'))} MiB`, met: memOf('nodejs20.x') < 50 },
     { goal: 'Python warm env < 50 MiB resident', figure: `${fixed(memOf('python3.12'))} MiB`, met: memOf('python3.12') < 50 },
     { goal: 'later: warm Node throughput >= 25 % of bare', figure: pct(nodeRatio), met: nodeRatio >= 0.25 },
+    ...sandboxGoals(r.sandbox, warm, sandboxOff, cold),
   ];
 
   console.log(`\nThroughput and latency (${CONNECTIONS} connections, ${DURATION} s measured per target, after its warm-up)`);
@@ -758,6 +822,13 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
     `Signatures: warm Node Invoke with credentials on (every request's SigV4 checked) is ${pct(signed.phase.load.rps / nodeLoad.rps)} ` +
       `of its throughput with any key accepted (${fixed(signed.phase.load.rps, 0)} vs ${fixed(nodeLoad.rps, 0)} req/s; goal: within 5 %).`,
   );
+  for (const [i, w] of warm.entries()) {
+    const off = sandboxOff[i]!.phase.load;
+    console.log(
+      `Sandbox: warm ${w.kind.label} Invoke with the sandbox ${r.sandbox} is ${pct(w.phase.load.rps / off.rps)} of its throughput with it off ` +
+        `(${fixed(w.phase.load.rps, 0)} vs ${fixed(off.rps, 0)} req/s; goal: within 5 %); cold start ${fixed(cold[i]!.medianMs)} vs ${fixed(coldOff[i]!.medianMs)} ms.`,
+    );
+  }
   const direct = nodeLoad.latencyMs.p50;
   for (const g of gateway) {
     console.log(

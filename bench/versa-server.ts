@@ -24,6 +24,8 @@ interface Config {
   metrics?: string;
   /** How much faster than real time the platform clock runs (the deployments phase). */
   timeScale?: number;
+  /** "off" measures what the function sandbox costs (default auto: bubblewrap where it runs). */
+  sandbox?: string;
   /** A key every request must be signed with (measures what checking signatures costs). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
@@ -40,6 +42,7 @@ const options = resolveOptions(
     logLevel: config.logLevel,
     metrics: config.metrics ?? 'on',
     timeScale: config.timeScale ?? 1,
+    sandbox: config.sandbox ?? 'auto',
   },
   {},
   { credentials: config.credentials ? [config.credentials] : [] },
@@ -104,7 +107,7 @@ serve(async (req) => {
         state: env.state,
         invocations: env.invocations,
         residentBytes: env.residentBytes() ?? null,
-        ...sharing(env.pid),
+        ...sharing(env.runtimePid),
       }));
       return { items };
     }
@@ -177,4 +180,4 @@ process.once('SIGTERM', () => void stop());
 process.once('SIGINT', () => void stop());
 // The benchmark went away: stop the environments and go.
 process.on('disconnect', () => void stop());
-process.send?.({ type: 'ready', url: server.url });
+process.send?.({ type: 'ready', url: server.url, sandbox: server.isolation.sandbox });

@@ -5,9 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import {
   CreateDeploymentGroupCommand,
   DeleteApplicationCommand,
@@ -27,6 +24,7 @@ import {
   functionWithTwoVersions,
   getDeployment,
   PARKING_HOOK,
+  parkedEvents,
   SERVICE_ROLE,
   waitForStatus,
 } from './codedeploy-helpers.js';
@@ -35,17 +33,14 @@ import { errorOf, startTestServer, type TestServer } from './harness.js';
 describe('CodeDeploy cleanup at time scale 60 (a platform minute is a real second)', () => {
   let t: TestServer;
   let cd: CodeDeployClient;
-  let hookDir: string;
   before(async () => {
     t = await startTestServer({ timeScale: 60 });
     cd = codeDeployClientFor(t.url);
-    hookDir = await mkdtemp(path.join(tmpdir(), 'versa-hooks-'));
-    await createHookFunction(t.lambda, 'hook-parked', PARKING_HOOK, { HOOK_DIR: hookDir });
+    await createHookFunction(t.lambda, 'hook-parked', PARKING_HOOK);
   });
   after(async () => {
     cd.destroy();
     await t.close();
-    await rm(hookDir, { recursive: true, force: true });
   });
 
   const gone = async (id: string) => (await errorOf(() => getDeployment(cd, id))).name;
@@ -132,13 +127,7 @@ describe('CodeDeploy cleanup at time scale 60 (a platform minute is a real secon
     });
     const id = await deploy(cd, 'prewarm-app', 'prewarm-group', appSpec(fn, { before: 'hook-parked' }));
     // The hook runs after the pre-warm: once it has parked its event, version 2 has its warm environment.
-    const event = await eventually('the pre-traffic hook to run', 8000, async () => {
-      try {
-        return JSON.parse(await readFile(path.join(hookDir, `${id}.json`), 'utf8')) as { LifecycleEventHookExecutionId: string };
-      } catch {
-        return undefined;
-      }
-    });
+    const event = await eventually('the pre-traffic hook to run', 8000, async () => (await parkedEvents(t.url, id))[0]);
     assert.equal(environmentsOf(fn, '2'), 1, 'the target version was pre-warmed');
     await cd.send(
       new PutLifecycleEventHookExecutionStatusCommand({

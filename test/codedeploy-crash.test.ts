@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -24,6 +24,7 @@ import {
   getDeployment,
   getTarget,
   PARKING_HOOK,
+  parkedEvents,
   waitForStatus,
 } from './codedeploy-helpers.js';
 import { lambdaClientFor } from './harness.js';
@@ -186,7 +187,6 @@ describe('CodeDeploy across a kill -9 of the server (versa start --time-scale 60
 
   it('a deployment killed while its BeforeAllowTraffic hook runs keeps the hook execution id across the restart', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'versa-crash-'));
-    const hookDir = await mkdtemp(path.join(tmpdir(), 'versa-crash-hooks-'));
     const servers: Versa[] = [];
     try {
       const first = await startVersa(dataDir);
@@ -195,23 +195,15 @@ describe('CodeDeploy across a kill -9 of the server (versa start --time-scale 60
       let cd = codeDeployClientFor(first.url);
       const fn = 'parked-fn';
       await functionWithTwoVersions(lambda, fn);
-      await createHookFunction(lambda, 'hook-parked', PARKING_HOOK, { HOOK_DIR: hookDir });
+      await createHookFunction(lambda, 'hook-parked', PARKING_HOOK);
       await createAppAndGroup(cd, 'parked-app', 'parked-group');
       const id = await deploy(cd, 'parked-app', 'parked-group', appSpec(fn, { before: 'hook-parked' }));
-      const hookFile = path.join(hookDir, `${id}.json`);
-      const readEvent = async () => {
-        try {
-          return JSON.parse(await readFile(hookFile, 'utf8')) as { LifecycleEventHookExecutionId: string };
-        } catch {
-          return undefined;
-        }
-      };
-      const event = await eventually('the hook to run', 8000, readEvent);
+      const event = await eventually('the hook to run', 8000, async () => (await parkedEvents(first.url, id))[0]);
       const runtimes = processesIn(dataDir);
       lambda.destroy();
       cd.destroy();
       await kill9(first);
-      await rm(hookFile);
+      const restartedAt = Date.now();
       await reapLeftovers(dataDir, runtimes);
 
       const second = await startVersa(dataDir);
@@ -219,7 +211,9 @@ describe('CodeDeploy across a kill -9 of the server (versa start --time-scale 60
       lambda = lambdaClientFor(second.url);
       cd = codeDeployClientFor(second.url);
       // The resumed deployment runs the hook again, with the same execution id.
-      const again = await eventually('the hook to run again', 8000, readEvent);
+      const again = await eventually('the hook to run again', 8000, async () =>
+        (await parkedEvents(second.url, id)).find((e) => e.loggedAt >= restartedAt),
+      );
       assert.equal(again.LifecycleEventHookExecutionId, event.LifecycleEventHookExecutionId);
       assert.deepEqual(await aliasOf(lambda, fn), { version: '1', weights: undefined });
       await cd.send(
@@ -238,7 +232,6 @@ describe('CodeDeploy across a kill -9 of the server (versa start --time-scale 60
       await Promise.all(servers.map((s) => s.exited));
       await reapLeftovers(dataDir, processesIn(dataDir));
       await rm(dataDir, { recursive: true, force: true });
-      await rm(hookDir, { recursive: true, force: true });
     }
   });
 });

@@ -4,6 +4,7 @@
  * bounded polling.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   CodeDeployClient,
   CreateApplicationCommand,
@@ -87,17 +88,40 @@ export function reportingHook(status: 'Succeeded' | 'Failed'): string {
 export const THROWING_HOOK = "export const handler = async () => { throw new Error('the pre-traffic check crashed'); };";
 
 /**
- * A hook that reports nothing: it writes the event it got to `$HOOK_DIR/<DeploymentId>.json`, so a
- * test can report for it (or misreport) with the real execution id.
+ * A hook that reports nothing: it logs the event it got as one `PARKED {...}` line, so a test can
+ * report for it (or misreport) with the real execution id (parkedEvents). The log, not a file: in its
+ * sandbox a function cannot write where the test reads.
  */
 export const PARKING_HOOK = [
-  "import { writeFileSync } from 'node:fs';",
-  "import path from 'node:path';",
   'export const handler = async (event) => {',
-  '  writeFileSync(path.join(process.env.HOOK_DIR, `${event.DeploymentId}.json`), JSON.stringify(event));',
+  "  process.stdout.write('PARKED ' + JSON.stringify(event) + '\\n');",
   "  return 'parked';",
   '};',
 ].join('\n');
+
+export interface ParkedEvent {
+  DeploymentId: string;
+  LifecycleEventHookExecutionId: string;
+  /** When the hook logged it (ms since the epoch). */
+  loggedAt: number;
+}
+
+/** The events PARKING_HOOK (function `hook`) logged for `deploymentId`, oldest first. */
+export async function parkedEvents(endpoint: string, deploymentId: string, hook = 'hook-parked'): Promise<ParkedEvent[]> {
+  const logs = new CloudWatchLogsClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+  try {
+    const out = await logs.send(new FilterLogEventsCommand({ logGroupName: `/aws/lambda/${hook}`, filterPattern: `"${deploymentId}"` }));
+    return (out.events ?? [])
+      .filter((e) => e.message?.startsWith('PARKED '))
+      .map((e) => ({ ...(JSON.parse(e.message!.slice('PARKED '.length)) as Omit<ParkedEvent, 'loggedAt'>), loggedAt: e.timestamp ?? 0 }))
+      .filter((e) => e.DeploymentId === deploymentId);
+  } catch (err) {
+    if ((err as Error).name === 'ResourceNotFoundException') return [];
+    throw err;
+  } finally {
+    logs.destroy();
+  }
+}
 
 export async function createHookFunction(
   lambda: LambdaClient,

@@ -5,9 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import {
   DeleteAlarmsCommand,
   DescribeAlarmsCommand,
@@ -45,6 +42,7 @@ import {
   getDeployment,
   getTarget,
   PARKING_HOOK,
+  parkedEvents,
   reportingHook,
   SERVICE_ROLE,
   THROWING_HOOK,
@@ -63,22 +61,19 @@ describe('CodeDeploy at time scale 60 (a platform minute is a real second)', () 
   let t: TestServer;
   let cd: CodeDeployClient;
   let cw: CloudWatchClient;
-  let hookDir: string;
   before(async () => {
     t = await startTestServer({ timeScale: 60 });
     cd = codeDeployClientFor(t.url);
     cw = cloudWatchClientFor(t.url);
-    hookDir = await mkdtemp(path.join(tmpdir(), 'versa-hooks-'));
     await createHookFunction(t.lambda, 'hook-ok', reportingHook('Succeeded'));
     await createHookFunction(t.lambda, 'hook-fail', reportingHook('Failed'));
     await createHookFunction(t.lambda, 'hook-throw', THROWING_HOOK);
-    await createHookFunction(t.lambda, 'hook-parked', PARKING_HOOK, { HOOK_DIR: hookDir });
+    await createHookFunction(t.lambda, 'hook-parked', PARKING_HOOK);
   });
   after(async () => {
     cd.destroy();
     cw.destroy();
     await t.close();
-    await rm(hookDir, { recursive: true, force: true });
   });
 
   /** Waits for the canary weight to show on the alias (the deployment is then in AllowTraffic). */
@@ -570,16 +565,7 @@ describe('CodeDeploy at time scale 60 (a platform minute is a real second)', () 
 
     // A deployment parked in its BeforeAllowTraffic hook: the hook wrote down its event and reports nothing.
     const id = await deploy(cd, 'strict-app', 'strict-group', appSpec(fn, { before: 'hook-parked' }));
-    const event = await eventually('the parked hook to run', 8000, async () => {
-      try {
-        return JSON.parse(await readFile(path.join(hookDir, `${id}.json`), 'utf8')) as {
-          DeploymentId: string;
-          LifecycleEventHookExecutionId: string;
-        };
-      } catch {
-        return undefined;
-      }
-    });
+    const event = await eventually('the parked hook to run', 8000, async () => (await parkedEvents(t.url, id))[0]);
     assert.equal(event.DeploymentId, id);
     assert.ok(event.LifecycleEventHookExecutionId);
     const active = [id, ...before];

@@ -3,17 +3,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { UpdateFunctionCodeCommand, UpdateFunctionConfigurationCommand, type TooManyRequestsException } from '@aws-sdk/client-lambda';
 import { createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
-import { invoke, isAlive, waitFor } from './invoke-helpers.js';
+import { invoke, isAlive, pidsWithEnv, waitFor, withHostPid } from './invoke-helpers.js';
 
 interface Slept {
   start: number;
   end: number;
   pid: number;
+  stream: string;
 }
 
 const slow = {
   'index.js':
-    'exports.handler = async (e) => {\n  const start = Date.now();\n  await new Promise((r) => setTimeout(r, e.ms ?? 0));\n  return { start, end: Date.now(), pid: process.pid };\n};\n',
+    'exports.handler = async (e) => {\n  const start = Date.now();\n  await new Promise((r) => setTimeout(r, e.ms ?? 0));\n  return { start, end: Date.now(), pid: process.pid, stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME };\n};\n',
 };
 
 describe('Invoke: concurrency limits (maxEnvironments 2)', () => {
@@ -28,7 +29,7 @@ describe('Invoke: concurrency limits (maxEnvironments 2)', () => {
   const sleepFor = async (name: string, ms: number) => {
     const out = await invoke(t.lambda, name, { ms });
     assert.equal(out.functionError, undefined, out.raw);
-    return out.payload as Slept;
+    return withHostPid(t.server, out.payload as Slept);
   };
 
   it('Invoke: two concurrent invocations run in parallel in two environments', async () => {
@@ -90,13 +91,13 @@ describe('Execution environments: idle expiry (idleTimeoutSeconds 1)', () => {
   after(() => t.close());
 
   it('Invoke: an environment left idle longer than idleTimeoutSeconds is stopped, and the next invoke starts a new one', async () => {
-    const { pid } = (await invoke(t.lambda, 'idles', {})).payload as Slept;
+    const { pid } = withHostPid(t.server, (await invoke(t.lambda, 'idles', {})).payload as Slept);
     assert.deepEqual(t.server.services.environments.stats(), { total: 1, busy: 0, idle: 1 });
     const started = Date.now();
     await waitFor('the idle environment to be stopped', () => t.server.services.environments.stats().total === 0, 4000);
     assert.ok(Date.now() - started >= 500, 'the environment was stopped well before its idle timeout');
     await waitFor('the idle runtime process to end', () => !isAlive(pid), 2000);
-    const next = (await invoke(t.lambda, 'idles', {})).payload as Slept;
+    const next = withHostPid(t.server, (await invoke(t.lambda, 'idles', {})).payload as Slept);
     assert.notEqual(next.pid, pid);
   });
 
@@ -114,9 +115,11 @@ describe('Execution environments: code and configuration updates', () => {
   after(() => t.close());
 
   const versioned = (text: string) => ({
-    'index.js': `exports.handler = async (e) => {\n  if (e.ms) await new Promise((r) => setTimeout(r, e.ms));\n  return { text: ${JSON.stringify(text)}, pid: process.pid, stage: process.env.STAGE };\n};\n`,
+    'index.js': `exports.handler = async (e) => {\n  if (e.ms) await new Promise((r) => setTimeout(r, e.ms));\n  return { text: ${JSON.stringify(text)}, pid: process.pid, stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME, stage: process.env.STAGE };\n};\n`,
   });
-  type Answer = { text: string; pid: number; stage?: string };
+  type Answer = { text: string; pid: number; stream: string; stage?: string };
+  const answer = async (name: string, event: unknown = {}) =>
+    withHostPid(t.server, (await invoke(t.lambda, name, event)).payload as Answer);
   const envPids = (name: string) =>
     t.server.services.environments
       .environments()
@@ -125,12 +128,12 @@ describe('Execution environments: code and configuration updates', () => {
 
   it('UpdateFunctionCode: invoking $LATEST afterwards runs the new code, and the old environment is retired', async () => {
     await createFunction(t.lambda, 'updated', versioned('one'));
-    const one = (await invoke(t.lambda, 'updated', {})).payload as Answer;
+    const one = await answer('updated');
     assert.equal(one.text, 'one');
     assert.deepEqual(envPids('updated'), [one.pid]);
 
     await t.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'updated', ZipFile: zipOf(versioned('two')) }));
-    const two = (await invoke(t.lambda, 'updated', {})).payload as Answer;
+    const two = await answer('updated');
     assert.equal(two.text, 'two');
     assert.notEqual(two.pid, one.pid);
     await waitFor('the old runtime process to end', () => !isAlive(one.pid), 3000);
@@ -142,7 +145,9 @@ describe('Execution environments: code and configuration updates', () => {
     const inFlight = invoke(t.lambda, 'updated-busy', { ms: 600 });
     await waitFor('the invocation to be running', () => t.server.services.environments.stats().busy === 1, 3000, 10);
     await t.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'updated-busy', ZipFile: zipOf(versioned('new')) }));
-    const old = (await inFlight).payload as Answer;
+    // Its environment stops as soon as the invocation ends: note its process while it runs.
+    const [busyPid] = envPids('updated-busy');
+    const old = { ...((await inFlight).payload as Answer), pid: busyPid! };
     assert.equal(old.text, 'old');
     await waitFor('the old runtime process to end', () => !isAlive(old.pid), 3000);
     assert.ok(!envPids('updated-busy').includes(old.pid));
@@ -151,12 +156,12 @@ describe('Execution environments: code and configuration updates', () => {
 
   it('UpdateFunctionConfiguration: new environment variables reach $LATEST in a new environment', async () => {
     await createFunction(t.lambda, 'reconfigured', versioned('same'), { Environment: { Variables: { STAGE: 'a' } } });
-    const first = (await invoke(t.lambda, 'reconfigured', {})).payload as Answer;
+    const first = await answer('reconfigured');
     assert.equal(first.stage, 'a');
     await t.lambda.send(
       new UpdateFunctionConfigurationCommand({ FunctionName: 'reconfigured', Environment: { Variables: { STAGE: 'b' } } }),
     );
-    const second = (await invoke(t.lambda, 'reconfigured', {})).payload as Answer;
+    const second = await answer('reconfigured');
     assert.equal(second.stage, 'b');
     assert.notEqual(second.pid, first.pid);
   });
@@ -171,7 +176,10 @@ describe('Shutdown', () => {
       await createFunction(
         t.lambda,
         'py-fn',
-        { 'app.py': 'import os\ndef handler(event, context):\n    return {"pid": os.getpid()}\n' },
+        {
+          'app.py':
+            'import os\ndef handler(event, context):\n    return {"pid": os.getpid(), "stream": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]}\n',
+        },
         {
           Runtime: 'python3.12',
           Handler: 'app.handler',
@@ -182,20 +190,33 @@ describe('Shutdown', () => {
         'provided-fn',
         {
           bootstrap:
-            '#!/usr/bin/env python3\nimport json, os, urllib.request\nbase = "http://%s/2018-06-01/runtime/invocation/" % os.environ["AWS_LAMBDA_RUNTIME_API"]\nwhile True:\n    with urllib.request.urlopen(base + "next") as res:\n        rid = res.headers["Lambda-Runtime-Aws-Request-Id"]\n    urllib.request.urlopen(urllib.request.Request(base + rid + "/response", data=json.dumps({"pid": os.getpid()}).encode(), method="POST")).read()\n',
+            '#!/usr/bin/env python3\nimport json, os, urllib.request\nbase = "http://%s/2018-06-01/runtime/invocation/" % os.environ["AWS_LAMBDA_RUNTIME_API"]\nwhile True:\n    with urllib.request.urlopen(base + "next") as res:\n        rid = res.headers["Lambda-Runtime-Aws-Request-Id"]\n    urllib.request.urlopen(urllib.request.Request(base + rid + "/response", data=json.dumps({"pid": os.getpid(), "stream": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]}).encode(), method="POST")).read()\n',
         },
         { Runtime: 'provided.al2023', Handler: 'x' },
       );
-      await createFunction(t.lambda, 'spawner', {
-        'index.js':
-          'const { spawn } = require("node:child_process");\nexports.handler = async () => {\n  const child = spawn("sleep", ["30"], { stdio: "inherit" });\n  child.unref();\n  return { pid: process.pid, child: child.pid };\n};\n',
-      });
+      // The child is found on the host by a variable it inherits: in a sandbox its own pid is its namespace's.
+      const mark = `spawner-${process.pid}-${Date.now()}`;
+      await createFunction(
+        t.lambda,
+        'spawner',
+        {
+          'index.js':
+            'const { spawn } = require("node:child_process");\nexports.handler = async () => {\n  const child = spawn("sleep", ["30"], { stdio: "inherit" });\n  child.unref();\n  return { pid: process.pid, stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME, child: child.pid };\n};\n',
+        },
+        { Environment: { Variables: { MARK: mark } } },
+      );
 
       const pids: number[] = [];
       for (const name of ['node-fn', 'py-fn', 'provided-fn'])
-        pids.push(((await invoke(t.lambda, name, {})).payload as { pid: number }).pid);
-      const spawned = (await invoke(t.lambda, 'spawner', {})).payload as { pid: number; child: number };
-      pids.push(spawned.pid, spawned.child);
+        pids.push(withHostPid(t.server, (await invoke(t.lambda, name, {})).payload as { pid: number; stream: string }).pid);
+      const spawned = withHostPid(
+        t.server,
+        (await invoke(t.lambda, 'spawner', {})).payload as { pid: number; stream: string; child: number },
+      );
+      // Everything of the spawner's environment on the host: its runtime, the sleep child (and bubblewrap's processes).
+      await waitFor('the spawned child to start', () => pidsWithEnv('MARK', mark).length >= 2);
+      const spawnerPids = pidsWithEnv('MARK', mark);
+      pids.push(spawned.pid);
       // One still busy when the server closes.
       await createFunction(t.lambda, 'busy-fn', slow);
       const busy = invoke(t.lambda, 'busy-fn', { ms: 5000 }).catch(() => undefined);
@@ -204,11 +225,11 @@ describe('Shutdown', () => {
       const envPids = t.server.services.environments.environments().map((e) => e.pid);
       assert.equal(envPids.length, 5);
       for (const pid of pids.slice(0, 4)) assert.ok(envPids.includes(pid), `runtime ${pid} is not an environment's process`);
-      for (const pid of [...envPids, spawned.child]) assert.ok(pid !== undefined && isAlive(pid));
+      for (const pid of [...envPids, ...spawnerPids]) assert.ok(pid !== undefined && isAlive(pid));
 
       await t.close();
       closed = true;
-      const left = [...envPids, spawned.child].filter((pid) => pid !== undefined && isAlive(pid));
+      const left = [...envPids, ...spawnerPids].filter((pid) => pid !== undefined && isAlive(pid));
       assert.deepEqual(left, [], 'processes still running after close');
       assert.deepEqual(t.server.services.environments.stats(), { total: 0, busy: 0, idle: 0 });
       await busy;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createFunction, startTestServer, type TestServer } from './harness.js';
-import { invoke, isAlive, waitFor } from './invoke-helpers.js';
+import { invoke, isAlive, waitFor, withHostPid } from './invoke-helpers.js';
 
 const REQUEST_ID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
@@ -36,12 +36,12 @@ describe('Invoke: failure modes', () => {
 
   const sleeper = {
     'index.js':
-      'exports.handler = async (e) => {\n  if (e.sleep) await new Promise((r) => setTimeout(r, e.sleep));\n  return { pid: process.pid };\n};\n',
+      'exports.handler = async (e) => {\n  if (e.sleep) await new Promise((r) => setTimeout(r, e.sleep));\n  return { pid: process.pid, stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME };\n};\n',
   };
 
   it('Invoke: a handler running past its Timeout fails with Sandbox.Timedout and the next invoke gets a new environment', async () => {
     await createFunction(t.lambda, 'times-out', sleeper, { Timeout: 1 });
-    const { pid } = (await invoke(t.lambda, 'times-out', {})).payload as { pid: number };
+    const { pid, stream } = withHostPid(t.server, (await invoke(t.lambda, 'times-out', {})).payload as { pid: number; stream: string });
 
     const started = Date.now();
     const out = await invoke(t.lambda, 'times-out', { sleep: 3000 }, { LogType: 'Tail' });
@@ -55,7 +55,7 @@ describe('Invoke: failure modes', () => {
     await waitFor('the timed-out runtime process to end', () => !isAlive(pid), 3000);
     const next = await invoke(t.lambda, 'times-out', {});
     assert.equal(next.functionError, undefined, next.raw);
-    assert.notEqual((next.payload as { pid: number }).pid, pid);
+    assert.notEqual((next.payload as { stream: string }).stream, stream);
     // The killed runtime's exit did not report the timed-out invocation a second time.
     const requestId = /^RequestId: (\S+) /.exec(err.errorMessage)?.[1] ?? '';
     const ends = (await t.server.services.logs.groupEvents('/aws/lambda/times-out')).filter(
@@ -212,18 +212,19 @@ describe('Invoke: failure modes', () => {
       '  res.resume();',
       '  const id = res.headers["lambda-runtime-aws-request-id"];',
       '  const req = http.request(base + id + "/response", { method: "POST" }, () => process.exit(0));',
-      '  req.end(JSON.stringify({ pid: process.pid }));',
+      '  req.end(JSON.stringify({ stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME }));',
       '});',
       '',
     ].join('\n');
     await createFunction(t.lambda, 'one-shot', { bootstrap }, { Runtime: 'provided.al2023', Handler: 'x' });
-    const pids = new Set<number>();
+    // Each environment has a log stream of its own (its pid, in a sandbox, is its namespace's).
+    const streams = new Set<string>();
     for (let i = 0; i < 5; i++) {
       const out = await invoke(t.lambda, 'one-shot', {});
       assert.equal(out.functionError, undefined, out.raw);
-      pids.add((out.payload as { pid: number }).pid);
+      streams.add((out.payload as { stream: string }).stream);
     }
-    assert.equal(pids.size, 5, 'an exited runtime was used again');
+    assert.equal(streams.size, 5, 'an exited runtime was used again');
     const events = await t.server.services.logs.groupEvents('/aws/lambda/one-shot');
     assert.equal(events.filter((e) => e.message.startsWith('START ')).length, 5);
     assert.equal(events.filter((e) => e.message.startsWith('REPORT ')).length, 5);

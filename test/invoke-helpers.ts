@@ -1,6 +1,7 @@
 /** Small helpers shared by the invoke-*.test.ts files: invoke and decode, bounded polling, process checks. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { InvokeCommand, type InvokeCommandInput, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { RunningServer } from '../src/server/server.js';
 
 export interface Invoked {
   statusCode: number | undefined;
@@ -73,4 +74,32 @@ export function reportedDuration(log: string): number {
   const m = /^REPORT RequestId: \S+\tDuration: ([0-9.]+) ms/m.exec(log);
   if (!m) throw new Error(`no REPORT line in log:\n${log}`);
   return Number(m[1]);
+}
+
+/**
+ * Host pids of the processes whose environment holds `NAME=value`: a function's runtime (and, in a
+ * sandbox, the bubblewrap processes around it), found without its own pid, which a sandbox hides.
+ */
+export function pidsWithEnv(name: string, value: string): number[] {
+  const needle = `\0${name}=${value}\0`;
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (`\0${readFileSync(`/proc/${entry}/environ`, 'latin1')}`.includes(needle) && isAlive(Number(entry))) pids.push(Number(entry));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return pids;
+}
+
+/**
+ * `payload` with its `pid` (the function's own, which a sandbox numbers inside its PID namespace)
+ * replaced by the host pid of the process Versa started for the environment that answered, found by the
+ * log stream the function reported as `stream`. Call it while that environment is alive.
+ */
+export function withHostPid<T extends { pid: number; stream?: string }>(server: RunningServer, payload: T): T {
+  const env = server.services.environments.environments().find((e) => e.logStreamName === payload.stream);
+  return env?.pid ? { ...payload, pid: env.pid } : payload;
 }

@@ -1,4 +1,5 @@
 import { OptionsError, resolveOptions } from '../config/options.js';
+import { SandboxUnavailableError } from '../runtime/sandbox.js';
 import { startServer } from '../server/server.js';
 import { parseFlags } from './main.js';
 
@@ -15,6 +16,7 @@ export async function startCommand(args: string[]): Promise<number> {
       'max-environments': { type: 'string' },
       'retention-days': { type: 'string' },
       metrics: { type: 'string' },
+      sandbox: { type: 'string' },
       'log-level': { type: 'string' },
       credentials: { type: 'string' },
       'allowed-hosts': { type: 'string' },
@@ -32,6 +34,7 @@ export async function startCommand(args: string[]): Promise<number> {
       maxEnvironments: values['max-environments'],
       retentionDays: values['retention-days'],
       metrics: values.metrics,
+      sandbox: values.sandbox,
       logLevel: values['log-level'],
       credentialsFile: values.credentials,
       allowedHosts: values['allowed-hosts'],
@@ -50,6 +53,10 @@ export async function startCommand(args: string[]): Promise<number> {
     server = await startServer(options);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
+    if (err instanceof SandboxUnavailableError) {
+      process.stderr.write(`versa: ${err.message}\n`);
+      return 2;
+    }
     if (e.code === 'EADDRINUSE') {
       process.stderr.write(`versa: port ${options.port} on ${options.host} is already in use; stop the other server or pass --port.\n`);
       return 1;
@@ -62,6 +69,8 @@ export async function startCommand(args: string[]): Promise<number> {
     `Versa is ready at ${server.url}\n` +
       `  listening on: ${server.listening}${everywhere ? ' (every interface)' : ''}\n` +
       `  credentials: ${keys > 0 ? `${keys} access key${keys > 1 ? 's' : ''}; every request must be signed with one` : 'any access key (loopback only)'}\n` +
+      `  sandbox: ${server.isolation.sandbox === 'bwrap' ? server.isolation.sandboxDetail : `OFF: ${server.isolation.sandboxDetail}`}\n` +
+      `  limits: ${server.isolation.limits}\n` +
       `  data: ${options.dataDir}${options.timeScale !== 1 ? `\n  time scale: ${options.timeScale}x` : ''}\n` +
       `  try:  aws --endpoint-url ${server.url} lambda list-functions\n`,
   );

@@ -21,6 +21,11 @@ export interface Options {
   logLevel: LogLevel;
   /** Whether invocations and API requests record metrics ("off" exists to measure what they cost). */
   metrics: 'on' | 'off';
+  /**
+   * How functions are isolated: `bwrap` (bubblewrap, or refuse to start), `off` (functions run as the
+   * server's user), `auto` (bubblewrap when it runs here, else off).
+   */
+  sandbox: 'off' | 'auto' | 'bwrap';
   /** An AWS shared-credentials file whose profiles are the keys Versa accepts. */
   credentialsFile: string;
   /** Extra `Host` names served besides loopback ones (DNS-rebinding defence); `*.example.com` allowed. */
@@ -50,6 +55,7 @@ export const DEFAULTS: Record<Setting, string | number> = {
   retentionDays: 7,
   logLevel: 'info',
   metrics: 'on',
+  sandbox: 'auto',
   credentialsFile: '',
   allowedHosts: '',
   corsOrigins: '',
@@ -67,6 +73,7 @@ const ENV_NAMES: Record<Setting, string> = {
   retentionDays: 'VERSA_RETENTION_DAYS',
   logLevel: 'VERSA_LOG_LEVEL',
   metrics: 'VERSA_METRICS',
+  sandbox: 'VERSA_SANDBOX',
   credentialsFile: 'VERSA_CREDENTIALS_FILE',
   allowedHosts: 'VERSA_ALLOWED_HOSTS',
   corsOrigins: 'VERSA_CORS_ORIGINS',
@@ -121,6 +128,7 @@ export function resolveOptions(
     retentionDays: num('retentionDays', (n) => n > 0, 'a positive number of days'),
     logLevel,
     metrics: onOff(raw.metrics),
+    sandbox: sandboxMode(raw.sandbox),
     credentialsFile: String(raw.credentialsFile),
     allowedHosts: list(raw.allowedHosts),
     corsOrigins: list(raw.corsOrigins),
@@ -158,6 +166,11 @@ function list(value: string | number | undefined): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+function sandboxMode(value: string | number | undefined): 'off' | 'auto' | 'bwrap' {
+  if (value === 'off' || value === 'auto' || value === 'bwrap') return value;
+  throw new OptionsError(`sandbox must be off, auto or bwrap; got ${String(value)}.`);
 }
 
 function onOff(value: string | number | undefined): 'on' | 'off' {

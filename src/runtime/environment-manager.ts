@@ -6,6 +6,7 @@ import type { LogSink } from '../telemetry/log-sink.js';
 import { splitCapacity } from './capacity.js';
 import type { CodeCache } from './code-cache.js';
 import { ExecutionEnvironment, RuntimeGoneError } from './environment.js';
+import type { Isolation } from './isolation.js';
 import type { EnvironmentCredentials, EnvironmentTarget, InvocationOutcome, InvocationRequest } from './types.js';
 
 export interface EnvironmentManagerOptions {
@@ -19,7 +20,8 @@ export interface EnvironmentManagerOptions {
   endpointUrl: () => string;
   /** Credentials of the environment's own, which the server accepts until they are revoked when it stops. */
   issueCredentials: () => EnvironmentCredentials;
-  pythonCommand: string;
+  /** The sandbox and limits each environment runs in. */
+  isolation: Isolation;
   codeCache: CodeCache;
   logs: LogSink;
   /** The platform clock names log streams by date. */
@@ -238,7 +240,7 @@ export class EnvironmentManager {
             AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
             AWS_SESSION_TOKEN: credentials.sessionToken,
           },
-          pythonCommand: this.opts.pythonCommand,
+          isolation: this.opts.isolation,
           logger: this.opts.logger,
           onLogLine: (line) => this.opts.logs.append(group, streamName, line),
           onStopped: (stopped) => {

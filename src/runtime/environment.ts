@@ -1,8 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hexId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
+import type { Confinement, Isolation } from './isolation.js';
 import { launcherFor } from './launchers.js';
 import type { EnvironmentTarget, InvocationOutcome, InvocationRequest } from './types.js';
 
@@ -36,7 +40,8 @@ export interface EnvironmentOptions {
   logStreamName: string;
   /** Variables every environment gets (endpoint, credentials, region). */
   baseEnv: Record<string, string>;
-  pythonCommand: string;
+  /** The sandbox and limits around the runtime process. */
+  isolation: Isolation;
   logger: Logger;
   /** Receives each line the function's process writes. */
   onLogLine: (line: string) => void;
@@ -72,12 +77,20 @@ export class ExecutionEnvironment {
   lastUsed = Date.now();
   invocations = 0;
   private readonly server: http.Server;
+  /**
+   * The path prefix every Runtime API request must carry (`AWS_LAMBDA_RUNTIME_API` is `host:port/<secret>`):
+   * the port is no secret on a shared network, so this is what makes the endpoint this environment's alone.
+   */
+  private readonly apiPrefix = Buffer.from(`/${hexId(16)}/`);
   private child: ChildProcess | undefined;
+  private confinement: Confinement | undefined;
   private waitingNext: http.ServerResponse | undefined;
   private current: Current | undefined;
   private readonly spawnedAt = performance.now();
   private initDurationMs: number | undefined;
   private initError: Buffer | undefined;
+  /** Set when there is nothing to run: the first invocation fails with Runtime.InvalidEntrypoint. */
+  private entrypointError: string | undefined;
   /** Output since the last newline (less than MAX_LOG_LINE_BYTES). */
   private partial: Buffer[] = [];
   private partialBytes = 0;
@@ -108,26 +121,44 @@ export class ExecutionEnvironment {
     return this.opts.logStreamName;
   }
 
-  /** The runtime process's id, once it has been spawned (for tools and tests that watch processes). */
+  /** The id of the process Versa started (in a sandbox, bubblewrap's), once it has been spawned. */
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** The runtime's own process id on the host: in a sandbox it is bubblewrap's grandchild. */
+  get runtimePid(): number | undefined {
+    const pid = this.child?.pid;
+    if (pid === undefined || !this.confinement?.sandboxed) return pid;
+    return processTree(pid)[2];
   }
 
   /** Opens the Runtime API endpoint and starts the runtime process. */
   static async start(opts: EnvironmentOptions): Promise<ExecutionEnvironment> {
     const env = new ExecutionEnvironment(opts);
-    await new Promise<void>((resolve, reject) => {
-      env.server.once('error', reject);
-      env.server.listen(0, '127.0.0.1', () => resolve());
-    });
-    env.spawnRuntime();
+    const { spec } = opts.target;
+    env.confinement = await opts.isolation.confine(
+      opts.id,
+      { runtime: spec.runtime, memoryMb: spec.memorySize, tmpMb: spec.ephemeralStorageSize },
+      opts.codeDir,
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        env.server.once('error', reject);
+        env.server.listen(0, '127.0.0.1', () => resolve());
+      });
+    } catch (err) {
+      await env.confinement.release();
+      throw err;
+    }
+    env.spawnRuntime(env.confinement);
     return env;
   }
 
-  private spawnRuntime(): void {
-    const { target, codeDir, baseEnv } = this.opts;
+  private spawnRuntime(confinement: Confinement): void {
+    const { target, baseEnv } = this.opts;
     const port = (this.server.address() as AddressInfo).port;
-    const launch = launcherFor(target.spec.runtime, codeDir, this.opts.pythonCommand);
+    const launch = launcherFor(target.spec.runtime, confinement.paths, this.opts.isolation.pythonExecutable, confinement.heapLimitMb);
     const reserved: Record<string, string> = {
       ...baseEnv,
       ...launch.env,
@@ -136,18 +167,27 @@ export class ExecutionEnvironment {
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(target.spec.memorySize),
       AWS_EXECUTION_ENV: `AWS_Lambda_${target.spec.runtime}`,
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${port}`,
+      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${port}${this.apiPrefix.toString().slice(0, -1)}`,
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${target.functionName}`,
       AWS_LAMBDA_LOG_STREAM_NAME: this.opts.logStreamName,
       _HANDLER: target.spec.handler,
-      LAMBDA_TASK_ROOT: codeDir,
+      LAMBDA_TASK_ROOT: confinement.paths.taskRoot,
       LAMBDA_RUNTIME_DIR: launch.runtimeDir,
     };
     // User variables first: the reserved ones cannot be overridden.
-    const env = { ...target.spec.environment, ...reserved };
-    // `detached` makes the runtime the leader of its own process group, so stopping the environment can
-    // end everything the function started too (killGroup), as tearing down a sandbox would.
-    const child = spawn(launch.command, launch.args, { cwd: codeDir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const env = confinement.adjustEnv({ ...target.spec.environment, ...reserved });
+    if (confinement.missingBootstrap()) {
+      // Inside the sandbox bwrap would start and then fail to find it: answer as AWS does, without starting.
+      this.entrypointError = `Couldn't find valid bootstrap(s): [${launch.command}]`;
+      this.markExited();
+      void confinement.release();
+      return;
+    }
+    const run = confinement.command(launch);
+    // `detached` makes the runtime (or the sandbox) the leader of its own process group, so stopping the
+    // environment ends everything the function started too (killGroup); the sandbox's PID namespace and the
+    // cgroup catch what left the group.
+    const child = spawn(run.command, run.args, { cwd: run.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child = child;
     child.stdout.on('data', (chunk: Buffer) => this.onOutput(chunk));
     child.stderr.on('data', (chunk: Buffer) => this.onOutput(chunk));
@@ -161,18 +201,19 @@ export class ExecutionEnvironment {
         missing ? `Couldn't find valid bootstrap(s): [${launch.command}]` : `Runtime failed to start: ${err.message}`,
       );
       this.stop();
-      this.markExited();
+      void confinement.release().finally(() => this.markExited());
     });
     child.on('exit', () => {
-      this.markExited();
       // Processes the runtime left behind would hold its output pipes open and so delay 'close'.
       this.killGroup();
+      void confinement.release().finally(() => this.markExited());
     });
     // 'close' rather than 'exit': it comes after the last output has been read.
     child.on('close', (code, signal) => {
+      const signalled = signal ?? signalName(confinement.signalFromStatus(code));
       this.onExit(
-        signal
-          ? `Runtime exited with error: signal: ${signal === 'SIGKILL' ? 'killed' : signal}`
+        signalled
+          ? `Runtime exited with error: signal: ${signalled === 'SIGKILL' ? 'killed' : signalled}`
           : code
             ? `Runtime exited with error: exit status ${code}`
             : 'Runtime exited without providing a reason',
@@ -237,6 +278,11 @@ export class ExecutionEnvironment {
         this.failCurrent('Runtime.Unknown', this.initError);
         return;
       }
+      if (this.entrypointError) {
+        this.failCurrent('Runtime.InvalidEntrypoint', undefined, this.entrypointError);
+        this.stop();
+        return;
+      }
       this.deliver();
     });
   }
@@ -270,7 +316,14 @@ export class ExecutionEnvironment {
   }
 
   private onRuntimeApi(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const url = req.url ?? '';
+    const raw = req.url ?? '';
+    // Checked before anything else, so that a request without the secret changes nothing for anyone.
+    const prefix = Buffer.from(raw.slice(0, this.apiPrefix.length));
+    if (prefix.length !== this.apiPrefix.length || !timingSafeEqual(prefix, this.apiPrefix)) {
+      drain(req, () => json(res, 403, { errorType: 'AccessDenied', errorMessage: 'This is not your Runtime API endpoint.' }));
+      return;
+    }
+    const url = raw.slice(this.apiPrefix.length - 1);
     if (req.method === 'GET' && url === '/2018-06-01/runtime/invocation/next') {
       this.markInitialised();
       this.waitingNext?.writeHead(409).end();
@@ -427,32 +480,27 @@ export class ExecutionEnvironment {
     ];
   }
 
-  /** Peak resident memory of the runtime process, read from /proc at most once a second. */
+  /**
+   * Peak memory of the environment, read at most once a second: the cgroup's high-water mark, or else
+   * the largest peak resident size among the runtime's processes (inside a sandbox, the runtime is a
+   * grandchild of the process Versa started).
+   */
   private sampleMemoryMb(): number {
     const pid = this.child?.pid;
     const now = Date.now();
     if (pid && now - this.memorySampledAt > 1000) {
       this.memorySampledAt = now;
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-        if (m) this.maxMemoryMb = Math.ceil(Number(m[1]) / 1024);
-      } catch {
-        // Not on Linux, or the process just ended.
-      }
+      const bytes = this.confinement?.peakBytes() ?? Math.max(0, ...processTree(pid).map((p) => statusKb(p, 'VmHWM') ?? 0)) * 1024;
+      if (bytes > 0) this.maxMemoryMb = Math.ceil(bytes / 1024 / 1024);
     }
     return this.maxMemoryMb;
   }
 
-  /** Resident memory in bytes right now (for benchmarks and the console). */
+  /** The runtime process's resident memory in bytes right now (for benchmarks and the console). */
   residentBytes(): number | undefined {
-    const pid = this.child?.pid;
-    if (!pid) return undefined;
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      return m ? Number(m[1]) * 1024 : undefined;
-    } catch {
-      return undefined;
-    }
+    const pid = this.runtimePid;
+    const kb = pid === undefined ? undefined : statusKb(pid, 'VmRSS');
+    return kb === undefined ? undefined : kb * 1024;
   }
 
   /** SIGKILLs the runtime's process group: the runtime and whatever it started that is still running. */
@@ -474,9 +522,42 @@ export class ExecutionEnvironment {
     this.waitingNext?.destroy();
     this.waitingNext = undefined;
     this.killGroup();
+    this.confinement?.killAll();
     this.server.closeAllConnections();
     this.server.close();
     this.opts.onStopped(this);
+  }
+}
+
+function signalName(signal: number | undefined): string | undefined {
+  if (signal === undefined) return undefined;
+  return Object.entries(osConstants.signals).find(([, n]) => n === signal)?.[0] ?? `signal ${signal}`;
+}
+
+/** `pid` and its descendants, through /proc's children lists (empty where there is no /proc). */
+function processTree(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0 && out.length < 64) {
+    const p = queue.shift()!;
+    let children: string;
+    try {
+      children = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    out.push(p);
+    for (const c of children.split(' ').filter(Boolean)) queue.push(Number(c));
+  }
+  return out;
+}
+
+function statusKb(pid: number, field: string): number | undefined {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -29,7 +29,8 @@ import { FunctionService } from '../lambda/function-service.js';
 import { FunctionRegistry } from '../lambda/registry.js';
 import { CodeCache } from '../runtime/code-cache.js';
 import { EnvironmentManager } from '../runtime/environment-manager.js';
-import { resolvePythonExecutable } from '../runtime/python.js';
+import { Isolation, type IsolationStatus } from '../runtime/isolation.js';
+import { resolvePython } from '../runtime/python.js';
 import { StackService } from '../stacks/stack-service.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
@@ -55,6 +56,8 @@ export interface RunningServer {
   listening: string;
   port: number;
   options: Options;
+  /** What isolates functions here (the sandbox, or why there is none, and the limits). */
+  isolation: IsolationStatus;
   /** The services, for in-process use by tests and tools. */
   services: {
     functions: FunctionService;
@@ -86,6 +89,13 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const logger = overrides.logger ?? createLogger(options.logLevel);
   const random = overrides.random ?? systemRandom;
   mkdirSync(options.dataDir, { recursive: true });
+  // First, so that `--sandbox bwrap` on a machine without bubblewrap refuses before anything is opened.
+  const isolation = await Isolation.create({
+    mode: options.sandbox,
+    supportDir: path.join(options.dataDir, 'sandbox'),
+    python: await resolvePython(options.pythonCommand),
+    logger,
+  });
   const store = openSqliteStore(path.join(options.dataDir, 'versa.db'));
   const clock = overrides.clock ?? (await platformClock(store, options.timeScale));
 
@@ -113,7 +123,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     },
     endpointUrl: () => url,
     issueCredentials: () => keyring.issue(),
-    pythonCommand: await resolvePythonExecutable(options.pythonCommand),
+    isolation,
     codeCache,
     logs,
     clock,
@@ -164,7 +174,14 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     if (stackApi.owns(req)) return stackApi.handle(req);
     if (web.owns(req)) return web.handle(req);
     if (req.method === 'GET' && req.path === '/_versa/health') {
-      return jsonResponse(200, { status: 'ok', timeScale: options.timeScale, environments: environments.stats() });
+      return jsonResponse(200, {
+        status: 'ok',
+        timeScale: options.timeScale,
+        environments: environments.stats(),
+        sandbox: isolation.status.sandbox,
+        sandboxDetail: isolation.status.sandboxDetail,
+        limits: isolation.status.limits,
+      });
     }
     if (req.method === 'GET' && req.path === '/_versa/metrics') {
       const text = renderPrometheus({
@@ -294,6 +311,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       await stacks.close();
       await deployments.close();
       await environments.close();
+      await isolation.close();
       await logs.close();
       await alarms.close();
       await metrics.close();
@@ -316,6 +334,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     listening: `${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
     port,
     options,
+    isolation: isolation.status,
     services: {
       functions,
       invocations,

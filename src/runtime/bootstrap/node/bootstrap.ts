@@ -10,7 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 
 const API = process.env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001';
-const [apiHost, apiPort] = API.split(':') as [string, string];
+// `host:port` or `host:port/prefix`: Versa puts the environment's secret in a path prefix.
+const [, apiHost = '127.0.0.1', apiPort = '9001', apiPrefix = ''] = /^([^:/]+):(\d+)(\/[^?#]*)?$/.exec(API) ?? [];
 const TASK_ROOT = process.env.LAMBDA_TASK_ROOT ?? process.cwd();
 const HANDLER = process.env._HANDLER ?? '';
 
@@ -33,7 +34,7 @@ class RuntimeClient {
   call(method: string, urlPath: string, body?: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
     const socket = this.connect();
     const payload = body === undefined ? undefined : Buffer.from(body);
-    let head = `${method} /2018-06-01${urlPath} HTTP/1.1\r\nHost: ${API}\r\n`;
+    let head = `${method} ${apiPrefix}/2018-06-01${urlPath} HTTP/1.1\r\nHost: ${apiHost}:${apiPort}\r\n`;
     for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
     if (payload) head += `Content-Type: application/json\r\nContent-Length: ${payload.length}\r\n`;
     head += '\r\n';

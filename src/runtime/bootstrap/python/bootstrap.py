@@ -29,14 +29,17 @@ class RuntimeClient:
     """A minimal HTTP/1.1 client for the Runtime API over one keep-alive connection."""
 
     def __init__(self, address):
+        # "host:port" or "host:port/prefix": Versa puts the environment's secret in a path prefix.
+        address, slash, prefix = address.partition("/")
         host, port = address.rsplit(":", 1)
         self._addr = (host, int(port))
+        self._prefix = slash + prefix if slash else ""
         self._sock = None
         self._buf = b""
 
     def call(self, method, path, body=None, headers=None):
         data = body.encode("utf-8") if isinstance(body, str) else (body or b"")
-        lines = ["%s /2018-06-01%s HTTP/1.1" % (method, path), "Host: %s:%d" % self._addr]
+        lines = ["%s %s/2018-06-01%s HTTP/1.1" % (method, self._prefix, path), "Host: %s:%d" % self._addr]
         for name, value in (headers or {}).items():
             lines.append("%s: %s" % (name, value))
         if method != "GET":

@@ -1,0 +1,197 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../core/logger.js';
+
+/**
+ * Memory and process-count limits for execution environments, with Linux control groups: one cgroup per
+ * environment under `versa-<server pid>/` beneath the server's own (so a limit on the server's cgroup
+ * still holds around all of them). cgroup v1 (separate `memory` and `pids` hierarchies) and v2 (one
+ * unified tree) are both used when the server may create cgroups; when it may not, detect() answers
+ * undefined and the caller falls back to process limits.
+ */
+export class Cgroups {
+  private constructor(
+    readonly version: 1 | 2,
+    /** Per controller, the folder that holds this server's environment cgroups. */
+    private readonly parents: { memory: string; pids: string | undefined },
+  ) {}
+
+  /** A plain description for health and logs. */
+  get description(): string {
+    return `cgroup v${this.version} (memory${this.parents.pids ? ' and pids' : ''} controller)`;
+  }
+
+  /** Finds a cgroup hierarchy this server may write, or undefined. Never throws. */
+  static async detect(logger: Logger, root = '/sys/fs/cgroup'): Promise<Cgroups | undefined> {
+    try {
+      const own = parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
+      const name = `versa-${process.pid}`;
+      if (existsSync(path.join(root, 'cgroup.controllers'))) {
+        // v2: controllers must be enabled for our children, which the kernel refuses for a cgroup that
+        // holds processes (ours does, unless it is the root): that is the usual reason this fails.
+        const base = path.join(root, own.get('') ?? '/');
+        const parent = path.join(base, name);
+        await writeFile(path.join(base, 'cgroup.subtree_control'), '+memory +pids');
+        await mkdir(parent, { recursive: true });
+        await writeFile(path.join(parent, 'cgroup.subtree_control'), '+memory +pids');
+        await sweep(base, logger);
+        return new Cgroups(2, { memory: parent, pids: parent });
+      }
+      const memory = await v1Parent(root, 'memory', own, name);
+      if (!memory) return undefined;
+      const pids = await v1Parent(root, 'pids', own, name).catch(() => undefined);
+      await sweep(path.dirname(memory), logger);
+      if (pids) await sweep(path.dirname(pids), logger);
+      return new Cgroups(1, { memory, pids });
+    } catch (err) {
+      logger.debug('no writable cgroup: memory is limited with process limits instead', { err });
+      return undefined;
+    }
+  }
+
+  /** Makes one environment's cgroup with its limits; the runtime joins it through `procsFiles` before it starts. */
+  async create(id: string, memoryBytes: number, maxProcesses: number): Promise<Cgroup> {
+    const mem = path.join(this.parents.memory, id);
+    const pids = this.parents.pids && this.parents.pids !== this.parents.memory ? path.join(this.parents.pids, id) : undefined;
+    const dirs = [mem, ...(pids ? [pids] : [])];
+    try {
+      await mkdir(mem);
+      if (this.version === 2) {
+        await writeFile(path.join(mem, 'memory.max'), String(memoryBytes));
+        // No swap: a function over its memory is stopped, not slowed down.
+        await writeFile(path.join(mem, 'memory.swap.max'), '0').catch(() => undefined);
+        await writeFile(path.join(mem, 'pids.max'), String(maxProcesses));
+      } else {
+        await writeFile(path.join(mem, 'memory.limit_in_bytes'), String(memoryBytes));
+        // memsw (memory + swap) exists only where swap accounting is on; set it too so swap is no way out.
+        await writeFile(path.join(mem, 'memory.memsw.limit_in_bytes'), String(memoryBytes)).catch(() => undefined);
+        if (pids) {
+          await mkdir(pids);
+          await writeFile(path.join(pids, 'pids.max'), String(maxProcesses));
+        }
+      }
+    } catch (err) {
+      await Promise.all(dirs.map((d) => rmdir(d).catch(() => undefined)));
+      throw err;
+    }
+    return new Cgroup(this.version, mem, dirs);
+  }
+
+  /** Removes this server's folders (every environment's cgroup must be gone already). */
+  async close(): Promise<void> {
+    const parents = new Set([this.parents.memory, this.parents.pids].filter((p): p is string => p !== undefined));
+    await Promise.all([...parents].map((p) => removeTree(p)));
+  }
+}
+
+/** One environment's cgroup(s). */
+export class Cgroup {
+  constructor(
+    private readonly version: 1 | 2,
+    private readonly memoryDir: string,
+    private readonly dirs: string[],
+  ) {}
+
+  /** The files a process writes its pid to, to join (before it starts anything else). */
+  get procsFiles(): string[] {
+    return this.dirs.map((d) => path.join(d, 'cgroup.procs'));
+  }
+
+  /** The most memory the environment has used, in bytes (the kernel's own high-water mark). */
+  peakBytes(): number | undefined {
+    return readNumber(path.join(this.memoryDir, this.version === 2 ? 'memory.peak' : 'memory.max_usage_in_bytes'));
+  }
+
+  /** Memory in use right now, in bytes. */
+  usageBytes(): number | undefined {
+    return readNumber(path.join(this.memoryDir, this.version === 2 ? 'memory.current' : 'memory.usage_in_bytes'));
+  }
+
+  /** SIGKILLs every process still in the cgroup: whatever escaped the process group or session included. */
+  async killAll(): Promise<void> {
+    for (const file of this.procsFiles) {
+      const text = await readFile(file, 'utf8').catch(() => '');
+      for (const pid of text.split('\n').filter(Boolean)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+  }
+
+  /** Removes the cgroup once its processes are gone (killing stragglers), retrying while they exit. */
+  async destroy(): Promise<void> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      await this.killAll();
+      const left = await Promise.all(
+        this.dirs.map((d) =>
+          rmdir(d).then(
+            () => false,
+            (err: NodeJS.ErrnoException) => err.code !== 'ENOENT',
+          ),
+        ),
+      );
+      if (!left.includes(true)) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+/** `/proc/self/cgroup` as controller → path ('' for the v2 unified line). */
+export function parseProcCgroup(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    for (const controller of m[1]!.split(',')) out.set(controller, m[2]!);
+  }
+  return out;
+}
+
+async function v1Parent(root: string, controller: string, own: Map<string, string>, name: string): Promise<string | undefined> {
+  const mount = path.join(root, controller);
+  if (!existsSync(path.join(mount, 'cgroup.procs'))) return undefined;
+  // In a container the path /proc shows may be relative to a root that is not ours to see: then use the mount's root.
+  const mine = path.join(mount, own.get(controller) ?? '/');
+  const base = existsSync(mine) ? mine : mount;
+  const parent = path.join(base, name);
+  await mkdir(parent, { recursive: true });
+  return parent;
+}
+
+/** Removes `versa-<pid>` folders that servers no longer running left behind. */
+async function sweep(base: string, logger: Logger): Promise<void> {
+  for (const entry of await readdir(base).catch(() => [])) {
+    const m = /^versa-(\d+)$/.exec(entry);
+    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    await removeTree(path.join(base, entry)).catch((err: unknown) => logger.debug('could not remove a stale cgroup', { entry, err }));
+  }
+}
+
+async function removeTree(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (entry.isDirectory()) await removeTree(path.join(dir, entry.name));
+  }
+  await rmdir(dir).catch(() => undefined);
+}
+
+function readNumber(file: string): number | undefined {
+  try {
+    const n = Number(readFileSync(file, 'utf8').trim());
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,198 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../core/logger.js';
+import { runtimeFamily } from '../domain/runtimes.js';
+import { Cgroups, type Cgroup } from './cgroups.js';
+import type { Launch, RuntimePaths } from './launchers.js';
+import { NODE_BOOTSTRAP, PYTHON_BOOTSTRAP } from './paths.js';
+import type { PythonInstall } from './python.js';
+import { Bubblewrap, INSIDE, SandboxUnavailableError, type SandboxMode } from './sandbox.js';
+
+/**
+ * Memory a cgroup allows beyond the function's MemorySize, so that the function itself gets its
+ * MemorySize as on Lambda: the two bubblewrap processes that hold the sandbox (3.6 MB resident together,
+ * measured, most of it shared libraries already charged elsewhere) and kernel memory charged to the
+ * environment. An idle Node environment's cgroup holds about 8 MB, a Python one about 6.5 MB: the
+ * binaries' pages are charged to whoever read them first. See docs/performance.md.
+ */
+export const MEMORY_HEADROOM_MB = 8;
+/** Processes and threads per environment, Lambda's figure. */
+export const MAX_PROCESSES = 1024;
+/**
+ * Without a cgroup, Python and `provided.*` runtimes get an address-space limit of MemorySize plus this
+ * (an interpreter maps far more than it touches: shared libraries, thread stacks, malloc arenas).
+ */
+const ADDRESS_SPACE_HEADROOM_MB = 256;
+
+/** What isolates functions on this server, for the start-up banner and `/_versa/health`. */
+export interface IsolationStatus {
+  sandbox: 'bwrap' | 'off';
+  /** In plain words: what the sandbox is, or why there is none and what that means. */
+  sandboxDetail: string;
+  /** How memory and process counts are limited. */
+  limits: string;
+}
+
+export interface IsolationOptions {
+  mode: SandboxMode;
+  /** A folder of the server's own (passwd and group files for sandboxes are written there). */
+  supportDir: string;
+  python: PythonInstall;
+  logger: Logger;
+  /** The bubblewrap command (tests point it at something missing). */
+  bwrapCommand?: string;
+}
+
+/**
+ * Confines execution environments: a bubblewrap sandbox each (when there is one), a cgroup each for
+ * memory and process count (when the server may make them), and process limits where it may not.
+ */
+export class Isolation {
+  private constructor(
+    readonly status: IsolationStatus,
+    private readonly sandbox: Bubblewrap | undefined,
+    private readonly cgroups: Cgroups | undefined,
+    private readonly python: PythonInstall,
+  ) {}
+
+  /** Probes bubblewrap and cgroups once. Throws SandboxUnavailableError for `bwrap` mode without bubblewrap. */
+  static async create(opts: IsolationOptions): Promise<Isolation> {
+    let sandbox: Bubblewrap | undefined;
+    let why = 'the sandbox is off (--sandbox off)';
+    if (opts.mode !== 'off') {
+      const probed = await Bubblewrap.probe({
+        hostDirs: [path.dirname(path.dirname(process.execPath)), ...opts.python.prefixes],
+        supportDir: opts.supportDir,
+        ...(opts.bwrapCommand && { command: opts.bwrapCommand }),
+      });
+      if (typeof probed === 'string') {
+        if (opts.mode === 'bwrap') {
+          throw new SandboxUnavailableError(
+            `--sandbox bwrap was asked for, but ${probed}. Install bubblewrap, or start with --sandbox off.`,
+          );
+        }
+        why = probed;
+      } else sandbox = probed;
+    }
+    const cgroups = await Cgroups.detect(opts.logger);
+    const status: IsolationStatus = sandbox
+      ? {
+          sandbox: 'bwrap',
+          sandboxDetail: `bubblewrap ${sandbox.version.replace(/^bubblewrap\s*/, '')}: each environment has its own namespaces and user, read-only code and a private /tmp`,
+          limits: limitsDescription(cgroups),
+        }
+      : {
+          sandbox: 'off',
+          sandboxDetail: `functions run as the server's user and can read what it can read (${why})`,
+          limits: limitsDescription(cgroups),
+        };
+    return new Isolation(status, sandbox, cgroups, opts.python);
+  }
+
+  get pythonExecutable(): string {
+    return this.python.executable;
+  }
+
+  /** Sets up one environment's confinement (its cgroup, if any); release() undoes it. */
+  async confine(id: string, spec: { runtime: string; memoryMb: number; tmpMb: number }, codeDir: string): Promise<Confinement> {
+    const cgroup = await this.cgroups?.create(id, (spec.memoryMb + MEMORY_HEADROOM_MB) * 1024 * 1024, MAX_PROCESSES);
+    return new Confinement(spec, codeDir, this.sandbox, cgroup, this.python);
+  }
+
+  async close(): Promise<void> {
+    await this.cgroups?.close();
+  }
+}
+
+/** One environment's confinement: how its runtime is started, and the limits around it. */
+export class Confinement {
+  readonly paths: RuntimePaths;
+
+  constructor(
+    private readonly spec: { runtime: string; memoryMb: number; tmpMb: number },
+    private readonly codeDir: string,
+    private readonly sandbox: Bubblewrap | undefined,
+    private readonly cgroup: Cgroup | undefined,
+    private readonly python: PythonInstall,
+  ) {
+    this.paths = sandbox
+      ? { taskRoot: INSIDE.task, nodeBootstrap: INSIDE.nodeBootstrap, pythonBootstrap: INSIDE.pythonBootstrap }
+      : { taskRoot: codeDir, nodeBootstrap: NODE_BOOTSTRAP, pythonBootstrap: PYTHON_BOOTSTRAP };
+  }
+
+  get sandboxed(): boolean {
+    return this.sandbox !== undefined;
+  }
+
+  /** Node's heap limit when nothing else limits memory (a cgroup stops the process instead). */
+  get heapLimitMb(): number | undefined {
+    return this.cgroup ? undefined : this.spec.memoryMb;
+  }
+
+  /** For `provided.*` in a sandbox: whether the package has a bootstrap the sandbox could run. */
+  missingBootstrap(): boolean {
+    return this.sandboxed && runtimeFamily(this.spec.runtime) === 'provided' && !existsSync(path.join(this.codeDir, 'bootstrap'));
+  }
+
+  /** The environment variables that differ inside a sandbox: its own PATH, the SDK's folder, no HOME. */
+  adjustEnv(env: Record<string, string>): Record<string, string> {
+    if (!this.sandbox) return env;
+    const dirs = ['/usr/local/bin', '/usr/bin', '/bin', path.dirname(process.execPath), path.dirname(this.python.executable)];
+    const { HOME: _home, ...rest } = env;
+    return { ...rest, PATH: [...new Set(dirs)].join(':'), NODE_PATH: INSIDE.nodeModules };
+  }
+
+  /** The process to spawn for `launch`: in the sandbox, after joining the cgroup and taking the fallback limits. */
+  command(launch: Launch): { command: string; args: string[]; cwd: string } {
+    const inner = this.sandbox
+      ? this.sandbox.argv(this.codeDir, this.spec.tmpMb * 1024 * 1024, launch.command, launch.args)
+      : [launch.command, ...launch.args];
+    const cwd = this.codeDir;
+    const limits: string[] = [];
+    if (!this.cgroup && runtimeFamily(this.spec.runtime) !== 'nodejs') {
+      // Node reserves address space far beyond what it uses, so it gets a heap limit instead (heapLimitMb).
+      limits.push(`ulimit -v ${(this.spec.memoryMb + ADDRESS_SPACE_HEADROOM_MB) * 1024}`);
+    }
+    // Where bubblewrap cannot size /tmp, no single file there may outgrow it.
+    if (this.sandbox && !this.sandbox.sizesTmpfs) limits.push(`ulimit -f ${this.spec.tmpMb * 2048}`);
+    const joins = this.cgroup?.procsFiles ?? [];
+    if (joins.length === 0 && limits.length === 0) return { command: inner[0]!, args: inner.slice(1), cwd };
+    // A shell joins the cgroup before anything else runs, then becomes the runtime (or bwrap): nothing can
+    // fork outside the cgroup in between. It costs about a millisecond.
+    const script = `while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ${limits.map((l) => `${l} && `).join('')}exec "$@"`;
+    return { command: '/bin/sh', args: ['-c', script, 'sh', ...joins, '--', ...inner], cwd };
+  }
+
+  /**
+   * The signal that ended the runtime, from the exit status bubblewrap reports (128 + signal number, as a
+   * shell does): the signal itself does not cross the sandbox.
+   */
+  signalFromStatus(code: number | null): number | undefined {
+    return this.sandbox && code !== null && code > 128 && code < 128 + 65 ? code - 128 : undefined;
+  }
+
+  /** Highest memory use of the whole environment, when a cgroup counts it. */
+  peakBytes(): number | undefined {
+    return this.cgroup?.peakBytes();
+  }
+
+  usageBytes(): number | undefined {
+    return this.cgroup?.usageBytes();
+  }
+
+  /** Kills every process of the environment that a cgroup can find (those that left its process group too). */
+  killAll(): void {
+    void this.cgroup?.killAll();
+  }
+
+  /** Waits for the environment's processes to be gone and removes its cgroup. */
+  async release(): Promise<void> {
+    await this.cgroup?.destroy();
+  }
+}
+
+function limitsDescription(cgroups: Cgroups | undefined): string {
+  return cgroups
+    ? `MemorySize (+${MEMORY_HEADROOM_MB} MB for the sandbox) and ${MAX_PROCESSES} processes per environment, by ${cgroups.description}`
+    : `no writable cgroup: Node's heap is limited to MemorySize, other runtimes' address space to MemorySize + ${ADDRESS_SPACE_HEADROOM_MB} MB; process count is not limited`;
+}

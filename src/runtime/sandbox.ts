@@ -1,0 +1,203 @@
+import { execFile } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { NODE_BOOTSTRAP, PYTHON_BOOTSTRAP, SDK_NODE_MODULES } from './paths.js';
+
+/** `--sandbox`: off, bubblewrap when it runs here (auto), or bubblewrap or refuse to start. */
+export type SandboxMode = 'off' | 'auto' | 'bwrap';
+
+/** From start-up when `--sandbox bwrap` was asked for and bubblewrap cannot run here. */
+export class SandboxUnavailableError extends Error {}
+
+/** Where things are inside a sandbox, as on Lambda. */
+export const INSIDE = {
+  task: '/var/task',
+  runtime: '/var/runtime',
+  /** `.mjs`: the compiled bootstrap is an ES module and no package.json is bound next to it. */
+  nodeBootstrap: '/var/runtime/bootstrap.mjs',
+  pythonBootstrap: '/var/runtime/bootstrap.py',
+  nodeModules: '/var/runtime/node_modules',
+  /** Layers would be bound here (Versa has none yet). */
+  layers: '/opt',
+} as const;
+
+/** Lambda's sandbox user is sbx_user1051 (uid 993). */
+export const SANDBOX_UID = 993;
+export const SANDBOX_GID = 990;
+const SANDBOX_USER = 'sbx_user1051';
+
+/** System folders bound read-only (or re-created as the same symlink, on merged-/usr systems). */
+const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+/**
+ * The parts of /etc a runtime needs: name resolution, TLS roots, time zones, the dynamic linker's cache.
+ * Chosen one by one so that nothing like /etc/shadow, keys or the host's configuration is visible.
+ */
+const ETC_ENTRIES = [
+  'resolv.conf',
+  'hosts',
+  'nsswitch.conf',
+  'host.conf',
+  'gai.conf',
+  'services',
+  'protocols',
+  'ssl',
+  'ca-certificates',
+  'ca-certificates.conf',
+  'pki',
+  'crypto-policies',
+  'localtime',
+  'ld.so.cache',
+  'ld.so.conf',
+  'ld.so.conf.d',
+  'alternatives',
+  'mime.types',
+];
+
+/**
+ * One bubblewrap configuration for every environment of this server: new user, mount, PID, IPC, UTS
+ * (and cgroup) namespaces with the network shared, an unprivileged user, no capabilities, read-only
+ * system folders, runtimes and bootstraps, and per environment its code at /var/task and a private /tmp.
+ */
+export class Bubblewrap {
+  private readonly base: string[];
+
+  private constructor(
+    readonly version: string,
+    private readonly command: string,
+    /** bwrap ≥ 0.7 can size a tmpfs; older ones get RLIMIT_FSIZE instead (see Isolation). */
+    readonly sizesTmpfs: boolean,
+    hostDirs: readonly string[],
+    supportDir: string,
+  ) {
+    const args = [
+      '--unshare-all',
+      '--share-net',
+      '--uid',
+      String(SANDBOX_UID),
+      '--gid',
+      String(SANDBOX_GID),
+      '--hostname',
+      'localhost',
+      '--die-with-parent',
+      '--new-session',
+      '--cap-drop',
+      'ALL',
+    ];
+    const bound: string[] = [];
+    for (const dir of SYSTEM_DIRS) {
+      const stat = lstatSync(dir, { throwIfNoEntry: false });
+      if (!stat) continue;
+      if (stat.isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);
+      else if (stat.isDirectory()) {
+        args.push('--ro-bind', dir, dir);
+        bound.push(dir);
+      }
+    }
+    for (const entry of ETC_ENTRIES) args.push('--ro-bind-try', path.join('/etc', entry), path.join('/etc', entry));
+    args.push('--ro-bind', path.join(supportDir, 'passwd'), '/etc/passwd', '--ro-bind', path.join(supportDir, 'group'), '/etc/group');
+    // Interpreters installed outside the system folders (nvm, pyenv, /opt/...) are bound read-only where they are.
+    for (const dir of hostDirs) {
+      const real = realpathSafe(dir);
+      if (!real || bound.some((b) => real === b || real.startsWith(`${b}/`))) continue;
+      args.push('--ro-bind', real, real);
+      bound.push(real);
+    }
+    args.push(
+      '--ro-bind',
+      NODE_BOOTSTRAP,
+      INSIDE.nodeBootstrap,
+      '--ro-bind',
+      PYTHON_BOOTSTRAP,
+      INSIDE.pythonBootstrap,
+      // The AWS SDK, importable as on Lambda: through NODE_PATH, and for ES modules by walking up from /var/task.
+      '--ro-bind',
+      SDK_NODE_MODULES,
+      INSIDE.nodeModules,
+      '--symlink',
+      INSIDE.nodeModules,
+      '/var/node_modules',
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+    );
+    this.base = args;
+  }
+
+  /**
+   * Checks that bubblewrap runs here by starting a trivial sandbox with the full configuration.
+   * Resolves to the sandbox, or to the reason there is none.
+   */
+  static async probe(opts: { hostDirs: readonly string[]; supportDir: string; command?: string }): Promise<Bubblewrap | string> {
+    const command = opts.command ?? 'bwrap';
+    if (process.platform !== 'linux') return `bubblewrap needs Linux; this is ${process.platform}`;
+    const version = await run(command, ['--version']).catch((err: NodeJS.ErrnoException) => err);
+    if (version instanceof Error) {
+      return version.code === 'ENOENT'
+        ? 'bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)'
+        : `bwrap --version failed: ${version.message}`;
+    }
+    const v = /(\d+)\.(\d+)/.exec(version) ?? ['', '0', '0'];
+    const sizes = Number(v[1]) > 0 || Number(v[2]) >= 7;
+    writeSupportFiles(opts.supportDir);
+    const sandbox = new Bubblewrap(version.trim(), command, sizes, opts.hostDirs, opts.supportDir);
+    const truePath = ['/usr/bin/true', '/bin/true'].find((p) => existsSync(p)) ?? 'true';
+    const [bwrap, ...args] = sandbox.argv(opts.supportDir, 1 << 20, truePath, []);
+    const check = await run(bwrap!, args).catch((err: Error) => err);
+    if (check instanceof Error) return `bwrap cannot create a sandbox here (${firstLine(check.message)})`;
+    return sandbox;
+  }
+
+  /** bwrap and its arguments to run `command` in a new sandbox with `codeDir` at /var/task. */
+  argv(codeDir: string, tmpBytes: number, command: string, args: readonly string[]): string[] {
+    return [
+      this.command,
+      ...this.base,
+      '--ro-bind',
+      codeDir,
+      INSIDE.task,
+      ...(this.sizesTmpfs ? ['--size', String(tmpBytes)] : []),
+      '--tmpfs',
+      '/tmp',
+      '--chdir',
+      INSIDE.task,
+      // Last: the sandbox's own root (where the mount points were made) becomes read-only too.
+      '--remount-ro',
+      '/',
+      '--',
+      command,
+      ...args,
+    ];
+  }
+}
+
+/** The sandbox user's passwd and group entries, so that `whoami`, `os.userInfo()` and `getpass` work. */
+function writeSupportFiles(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    path.join(dir, 'passwd'),
+    `root:x:0:0:root:/root:/sbin/nologin\n${SANDBOX_USER}:x:${SANDBOX_UID}:${SANDBOX_GID}::/tmp:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n`,
+  );
+  writeFileSync(path.join(dir, 'group'), `root:x:0:\n${SANDBOX_USER}:x:${SANDBOX_GID}:\nnogroup:x:65534:\n`);
+}
+
+function realpathSafe(p: string): string | undefined {
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n').pop() ?? text;
+}
+
+function run(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { timeout: 10_000 }, (err, stdout, stderr) => {
+      if (err) reject(Object.assign(err as Error, { message: `${err.message}\n${stderr}`.trim() }));
+      else resolve(stdout);
+    });
+  });
+}

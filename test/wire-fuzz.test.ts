@@ -195,7 +195,7 @@ function targets(): Target[] {
       service: 'lambda',
       protocol: 'rest-json',
       model: loadModel('lambda', '2015-03-31'),
-      operations: lambdaApi({ functions: none, invocations: none, logger }).operations,
+      operations: lambdaApi({ functions: none, eventInvokeConfigs: none, invocations: none, logger }).operations,
     },
     {
       service: 'apigateway',

@@ -753,6 +753,7 @@ async function snapshot(store: Store): Promise<string> {
     versions: await Promise.all(functions.map((f) => store.versions.list(f.name))),
     aliases: await Promise.all(functions.map((f) => store.aliases.list(f.name))),
     policies: await Promise.all(functions.flatMap((f) => ['$LATEST', 'live'].map((q) => store.policies.list(f.name, q)))),
+    eventInvokeConfigs: await Promise.all(functions.map((f) => store.eventInvokeConfigs.list(f.name))),
     restApis: await store.restApis.list(),
   };
   const apis = state.restApis as { id: string }[];

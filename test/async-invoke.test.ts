@@ -82,13 +82,20 @@ interface Posted {
 /** The test's side-effect counter. */
 class Sink {
   readonly posts: Posted[] = [];
+  truncated = 0;
   private readonly server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      this.posts.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Posted);
+      // A post cut short (its environment stopped by the kill -9 mid-request) records nothing.
+      try {
+        this.posts.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Posted);
+      } catch {
+        this.truncated++;
+      }
       res.end('ok');
     });
+    req.on('error', () => this.truncated++);
   });
   url = '';
 

@@ -121,6 +121,8 @@ describe('the console in a browser', () => {
     await page.getByRole('img', { name: 'alias live: v2 100%' }).waitFor();
     // The metrics charts appear once CloudWatch has the invocations.
     await page.getByText('Invocations per minute').waitFor();
+    // The asynchronous queue's depth shows; an empty queue says so.
+    await page.getByText('No Event invocations waiting.').waitFor();
     await screenshot(page, 'function');
     await page.setViewportSize({ width: 420, height: 800 });
     await screenshot(page, 'function-narrow');

@@ -195,7 +195,7 @@ function targets(): Target[] {
       service: 'lambda',
       protocol: 'rest-json',
       model: loadModel('lambda', '2015-03-31'),
-      operations: lambdaApi({ functions: none, invocations: none, logger }).operations,
+      operations: lambdaApi({ functions: none, eventInvokeConfigs: none, invocations: none, logger }).operations,
     },
     {
       service: 'apigateway',
@@ -753,6 +753,7 @@ async function snapshot(store: Store): Promise<string> {
     versions: await Promise.all(functions.map((f) => store.versions.list(f.name))),
     aliases: await Promise.all(functions.map((f) => store.aliases.list(f.name))),
     policies: await Promise.all(functions.flatMap((f) => ['$LATEST', 'live'].map((q) => store.policies.list(f.name, q)))),
+    eventInvokeConfigs: await Promise.all(functions.map((f) => store.eventInvokeConfigs.list(f.name))),
     restApis: await store.restApis.list(),
   };
   const apis = state.restApis as { id: string }[];

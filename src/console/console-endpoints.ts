@@ -3,6 +3,7 @@ import { jsonResponse } from '../api/aws/protocol/rest-json.js';
 import type { Clock } from '../core/clock.js';
 import type { DeploymentController } from '../deploy/deployment-controller.js';
 import type { RestApiService } from '../gateway/rest-api-service.js';
+import type { AsyncEventQueue } from '../invoke/async-queue.js';
 import type { FunctionRegistry } from '../lambda/registry.js';
 import type { StackService } from '../stacks/stack-service.js';
 import type { AlarmService } from '../telemetry/alarms.js';
@@ -15,6 +16,8 @@ export interface ConsoleDeps {
   deployments: Pick<DeploymentController, 'onChange'>;
   alarms: Pick<AlarmService, 'onTransition'>;
   stacks: Pick<StackService, 'onChange'>;
+  /** The asynchronous invocation queue, for a function's depth. */
+  queue: Pick<AsyncEventQueue, 'depth'>;
   clock: Clock;
   timeScale: number;
   /** Whether the server checks signatures: the page then asks for an access key before calling anything. */
@@ -37,6 +40,7 @@ const MAX_WAIT_MS = 25_000;
 const MAX_POINTS = 400;
 const MAX_DEPLOYMENTS = 200;
 const TRAFFIC = /^\/_versa\/api\/deployments\/([\w-]+)\/traffic$/;
+const QUEUE = /^\/_versa\/api\/functions\/([a-zA-Z0-9-_]{1,64})\/queue$/;
 
 /**
  * The console's own endpoints. Everything the console shows it reads through the AWS APIs; these only
@@ -48,6 +52,8 @@ const TRAFFIC = /^\/_versa\/api\/deployments\/([\w-]+)\/traffic$/;
  * - `GET /_versa/auth` — whether the server checks signatures (open, so the page knows to ask for a key).
  * - `GET /_versa/api/clock` — the platform time and time scale (charts draw on the platform clock).
  * - `GET /_versa/api/deployments/{id}/traffic` — the target version's weight after each step.
+ * - `GET /_versa/api/functions/{name}/queue` — the function's asynchronous events waiting (pending) and
+ *   being run (running); no AWS API tells the queue's depth.
  */
 export function consoleEndpoints(deps: ConsoleDeps): ConsoleEndpoints {
   const feed = new ChangeFeed();
@@ -81,6 +87,7 @@ export function consoleEndpoints(deps: ConsoleDeps): ConsoleEndpoints {
     req.path === '/_versa/api/events' ||
     req.path === '/_versa/api/clock' ||
     TRAFFIC.test(req.path) ||
+    QUEUE.test(req.path) ||
     req.path.startsWith('/_versa/assets/');
 
   async function handle(req: ApiRequest): Promise<ApiResponse> {
@@ -102,6 +109,8 @@ export function consoleEndpoints(deps: ConsoleDeps): ConsoleEndpoints {
     }
     const weights = TRAFFIC.exec(req.path);
     if (weights) return jsonResponse(200, { points: traffic.get(weights[1]!) ?? [] }, noStore);
+    const queued = QUEUE.exec(req.path);
+    if (queued) return jsonResponse(200, await deps.queue.depth(queued[1]!), noStore);
     return notFound();
   }
 

@@ -11,13 +11,13 @@ import type { FunctionRegistry, FunctionSnapshot } from '../lambda/registry.js';
 import type { EnvironmentManager } from '../runtime/environment-manager.js';
 import type { EnvironmentTarget, InvocationOutcome } from '../runtime/types.js';
 import type { LambdaMetrics } from '../telemetry/lambda-metrics.js';
+import type { AsyncEventRecord, AttemptOutcome } from '../domain/async-event.js';
+import type { AsyncEventQueue } from './async-queue.js';
 
 /** Largest RequestResponse (and DryRun) payload: 6 MiB. */
 export const MAX_SYNC_PAYLOAD_BYTES = 6_291_456;
 /** Largest Event payload: 1 MiB since AWS raised it from 256 KiB in October 2025. */
 export const MAX_ASYNC_PAYLOAD_BYTES = 1_048_576;
-/** How many times an asynchronous invocation is retried after a function error. */
-const ASYNC_RETRIES = 2;
 
 export type InvocationType = 'RequestResponse' | 'Event' | 'DryRun';
 
@@ -29,6 +29,8 @@ export interface InvokeInput {
   tailLog?: boolean;
   /** Base64 client context as sent in `X-Amz-Client-Context`. */
   clientContext?: string;
+  /** The request's id: an Event invocation keeps it as its own, for every attempt. */
+  requestId?: string;
 }
 
 export interface InvokeResult {
@@ -57,6 +59,7 @@ export class InvocationService {
     private readonly random: Random,
     private readonly metrics: LambdaMetrics,
     private readonly logger: Logger,
+    private readonly queue: Pick<AsyncEventQueue, 'enqueue'>,
   ) {}
 
   async invoke(caller: Caller, input: InvokeInput): Promise<InvokeResult> {
@@ -81,39 +84,18 @@ export class InvocationService {
     const payload = normalisePayload(input.payload);
     const clientContext = decodeClientContext(input.clientContext);
     if (type === 'DryRun') return { statusCode: 204, payload: Buffer.alloc(0), executedVersion: target.version };
-    const observe = (outcome: InvocationOutcome | 'throttled', concurrent: number) =>
-      this.metrics.record({
-        functionName: target.functionName,
-        qualifier: input.qualifier,
-        viaAlias,
-        executedVersion: target.version,
-        outcome: outcome === 'throttled' ? { kind: 'throttled' } : { kind: outcome.status, durationMs: outcome.durationMs },
-        concurrent,
-      });
-    const run = async () => {
-      const concurrent = this.environments.inFlight + 1;
-      let outcome: InvocationOutcome;
-      try {
-        outcome = await this.environments.invoke(target, {
-          requestId: uuid(),
-          payload,
-          invokedArn,
-          timeoutSeconds: target.spec.timeout,
-          traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${hexId(12)};Parent=${hexId(8)};Sampled=0`,
-          clientContext,
-        });
-      } catch (err) {
-        if (err instanceof PlatformError && err.code === 'TooManyRequestsException') observe('throttled', concurrent);
-        throw err;
-      }
-      observe(outcome, concurrent);
-      return outcome;
-    };
     if (type === 'Event') {
-      void this.runAsync(run, target);
-      return { statusCode: 202, payload: Buffer.alloc(0), executedVersion: target.version };
+      // Accepted means stored: the 202 goes out only once the event is committed to the queue.
+      await this.queue.enqueue({
+        id: input.requestId ?? uuid(),
+        functionName: snapshot.record.name,
+        qualifier: input.qualifier,
+        region: caller.region,
+        payload: payload.toString('utf8'),
+      });
+      return { statusCode: 202, payload: Buffer.alloc(0), executedVersion: '' };
     }
-    const outcome = await run();
+    const outcome = await this.execute(target, input.qualifier, viaAlias, { requestId: uuid(), payload, invokedArn, clientContext });
     const result: InvokeResult = { statusCode: 200, payload: outcome.payload, executedVersion: target.version };
     if (outcome.status === 'error') result.functionError = 'Unhandled';
     if (input.tailLog) result.logResult = lastBytes(outcome.logLines.join('\n') + '\n', 4096).toString('base64');
@@ -171,17 +153,83 @@ export class InvocationService {
     return { target: chosen === LATEST ? latest() : version(chosen), invokedArn, viaAlias: true };
   }
 
-  /** Runs an Event invocation in the background, retrying function errors as Lambda does. */
-  private async runAsync(run: () => Promise<{ status: 'ok' | 'error' }>, target: EnvironmentTarget): Promise<void> {
-    for (let attempt = 0; attempt <= ASYNC_RETRIES; attempt++) {
-      try {
-        const outcome = await run();
-        if (outcome.status === 'ok') return;
-      } catch (err) {
-        this.logger.debug('asynchronous invocation could not start', { function: target.functionName, err });
-      }
+  /**
+   * One attempt of a queued Event invocation: the qualifier is resolved now, so an alias follows the
+   * weights it has when the attempt runs (during a deployment's shift too), not when it was accepted.
+   */
+  async runEvent(event: AsyncEventRecord): Promise<AttemptOutcome> {
+    const caller = { region: event.region };
+    const snapshot = await this.registry.get(event.functionName);
+    if (!snapshot) return { kind: 'gone' };
+    let resolved: Resolved;
+    try {
+      resolved = this.resolve(caller, snapshot, event.qualifier);
+    } catch {
+      return { kind: 'gone' };
     }
-    this.logger.warn('asynchronous invocation failed after retries', { function: target.functionName, version: target.version });
+    const { target, invokedArn, viaAlias } = resolved;
+    try {
+      const outcome = await this.execute(target, event.qualifier, viaAlias, {
+        requestId: event.id,
+        payload: Buffer.from(event.payload, 'utf8'),
+        invokedArn,
+        clientContext: undefined,
+      });
+      const response = {
+        statusCode: 200,
+        executedVersion: target.version,
+        payload: outcome.payload.toString('utf8'),
+        ...(outcome.status === 'error' && { functionError: 'Unhandled' as const }),
+      };
+      return outcome.status === 'ok' ? { kind: 'ok', response } : { kind: 'error', response };
+    } catch (err) {
+      if (err instanceof PlatformError && err.code === 'TooManyRequestsException') return { kind: 'throttled' };
+      // The environment could not run it: an attempt that failed, as Lambda counts a runtime that died.
+      this.logger.debug('asynchronous attempt could not start', { function: target.functionName, err });
+      const errorType = err instanceof PlatformError ? err.code : 'ServiceException';
+      const errorMessage = err instanceof Error ? err.message : String(err);
+      return {
+        kind: 'error',
+        response: {
+          statusCode: 200,
+          executedVersion: target.version,
+          functionError: 'Unhandled',
+          payload: JSON.stringify({ errorType, errorMessage }),
+        },
+      };
+    }
+  }
+
+  /** Runs one invocation in an environment of `target` and records its metrics. */
+  private async execute(
+    target: EnvironmentTarget,
+    qualifier: string | undefined,
+    viaAlias: boolean,
+    request: { requestId: string; payload: Buffer; invokedArn: string; clientContext: string | undefined },
+  ): Promise<InvocationOutcome> {
+    const observe = (outcome: InvocationOutcome | 'throttled', concurrent: number) =>
+      this.metrics.record({
+        functionName: target.functionName,
+        qualifier,
+        viaAlias,
+        executedVersion: target.version,
+        outcome: outcome === 'throttled' ? { kind: 'throttled' } : { kind: outcome.status, durationMs: outcome.durationMs },
+        concurrent,
+      });
+    const concurrent = this.environments.inFlight + 1;
+    let outcome: InvocationOutcome;
+    try {
+      outcome = await this.environments.invoke(target, {
+        ...request,
+        timeoutSeconds: target.spec.timeout,
+        traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${hexId(12)};Parent=${hexId(8)};Sampled=0`,
+      });
+    } catch (err) {
+      if (err instanceof PlatformError && err.code === 'TooManyRequestsException') observe('throttled', concurrent);
+      throw err;
+    }
+    observe(outcome, concurrent);
+    return outcome;
   }
 }
 

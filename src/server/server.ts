@@ -24,7 +24,10 @@ import { CodeDeployService } from '../deploy/code-deploy-service.js';
 import { DeploymentController } from '../deploy/deployment-controller.js';
 import { GatewayDataPlane } from '../gateway/data-plane.js';
 import { RestApiService } from '../gateway/rest-api-service.js';
+import type { AttemptOutcome } from '../domain/async-event.js';
+import { AsyncEventQueue } from '../invoke/async-queue.js';
 import { InvocationService } from '../invoke/invocation-service.js';
+import { EventInvokeConfigService } from '../lambda/event-invoke-configs.js';
 import { FunctionService } from '../lambda/function-service.js';
 import { FunctionRegistry } from '../lambda/registry.js';
 import { CodeCache } from '../runtime/code-cache.js';
@@ -62,6 +65,8 @@ export interface RunningServer {
   services: {
     functions: FunctionService;
     invocations: InvocationService;
+    queue: AsyncEventQueue;
+    eventInvokeConfigs: EventInvokeConfigService;
     environments: EnvironmentManager;
     restApis: RestApiService;
     gateway: GatewayDataPlane;
@@ -150,7 +155,19 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   alarms.start();
   const lambdaMetrics = new LambdaMetrics(metrics, options.metrics === 'on');
   const gatewayMetrics = new GatewayMetrics(metrics, options.metrics === 'on');
-  const invocations = new InvocationService(registry, environments, random, lambdaMetrics, logger);
+  // Asynchronous attempts take at most half the environments, so that synchronous invokes keep room.
+  const asyncSlots = Math.max(1, Math.floor(options.maxEnvironments / 2));
+  const queue: AsyncEventQueue = new AsyncEventQueue({
+    store,
+    run: (event): Promise<AttemptOutcome> => invocations.runEvent(event),
+    clock,
+    metrics: lambdaMetrics,
+    logger,
+    maxInFlight: asyncSlots,
+    maxPerFunction: asyncSlots,
+  });
+  const invocations = new InvocationService(registry, environments, random, lambdaMetrics, logger, queue);
+  const eventInvokeConfigs = new EventInvokeConfigService(store, clock);
   const deployments = new DeploymentController(store, functions, invocations, alarms, clock, logger);
   const codeDeploy = new CodeDeployService(store, deployments, clock);
   const restApis = new RestApiService(store, clock);
@@ -166,6 +183,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     deployments,
     alarms,
     stacks,
+    queue,
     clock,
     timeScale: options.timeScale,
     credentialsRequired: keyring.enforcing,
@@ -200,7 +218,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   };
   const cloudWatch = cloudWatchApi({ metrics, alarms, logger });
   const handle = frontDoor({
-    lambda: lambdaApi({ functions, invocations, logger }),
+    lambda: lambdaApi({ functions, eventInvokeConfigs, invocations, logger }),
     apiGateway: apiGatewayApi({ restApis, dataPlane: gateway, logger }),
     byTarget: new Map([
       ['Logs_20140328', logsApi({ logs, logger })],
@@ -308,6 +326,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const close = () =>
     (closing ??= (async () => {
       web.close();
+      await queue.close();
       await stacks.close();
       await deployments.close();
       await environments.close();
@@ -328,6 +347,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   // Unfinished deployments resume from the store once the server can answer their hooks.
   await deployments.start();
   await stacks.start();
+  await queue.start();
 
   return {
     url,
@@ -338,6 +358,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     services: {
       functions,
       invocations,
+      queue,
+      eventInvokeConfigs,
       environments,
       restApis,
       gateway,

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { AsyncEventRecord } from '../domain/async-event.js';
 import type { DeploymentState } from '../domain/deployment.js';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
 import type { LogEventQuery } from '../telemetry/log-types.js';
@@ -71,6 +72,23 @@ const deployment = (id: string, application: string, group: string, status: Depl
   alarms: [],
   alarmsEnabled: false,
   autoRollback: { enabled: false, events: [] },
+});
+
+const asyncEvent = (id: string, functionName: string, nextAttemptAt = 0): AsyncEventRecord => ({
+  id,
+  functionName,
+  qualifier: undefined,
+  region: 'us-east-1',
+  payload: '{}',
+  receivedAt: 0,
+  status: 'pending',
+  attempts: 0,
+  throttles: 0,
+  nextAttemptAt,
+  leaseUntil: undefined,
+  lastResponse: undefined,
+  condition: undefined,
+  finishedAt: undefined,
 });
 
 export function storeContract(
@@ -340,6 +358,67 @@ export function storeContract(
       assert.equal(await store.codeDeploy.deleteDeployments({ application: 'app' }), 1);
       assert.deepEqual(ids(await store.codeDeploy.listDeployments({})), ['d-AAAAAAAA4']);
       assert.equal(await store.codeDeploy.deleteDeployments({ application: 'nothing-here' }), 0);
+    });
+
+    it('asyncEvents: claimed oldest first when due, skipping busy functions, each claim counting an attempt', async () => {
+      await store.asyncEvents.enqueue(asyncEvent('e1', 'q1'));
+      await store.asyncEvents.enqueue(asyncEvent('e2', 'q2'));
+      await store.asyncEvents.enqueue(asyncEvent('e3', 'q1', 500));
+      await assert.rejects(store.asyncEvents.enqueue(asyncEvent('e1', 'q1')));
+      assert.deepEqual(await store.asyncEvents.depth('q1'), { pending: 2, running: 0 });
+      const first = await store.asyncEvents.claim(100, 1000, ['q2']);
+      assert.equal(first?.id, 'e1');
+      assert.equal(first?.status, 'running');
+      assert.equal(first?.attempts, 1);
+      assert.equal(first?.leaseUntil, 1000);
+      // e2's function is skipped, e3 is not due yet.
+      assert.equal(await store.asyncEvents.claim(100, 1000, ['q2']), undefined);
+      assert.equal(await store.asyncEvents.nextDue(['q2']), 500);
+      assert.equal(await store.asyncEvents.nextDue([]), 0);
+      assert.deepEqual(await store.asyncEvents.depth('q1'), { pending: 1, running: 1 });
+      assert.deepEqual(
+        (await store.asyncEvents.running()).map((e) => e.id),
+        ['e1'],
+      );
+    });
+
+    it('asyncEvents: an attempt is settled once, by the claim that counted it', async () => {
+      const claimed = (await store.asyncEvents.get('e1'))!;
+      const done: AsyncEventRecord = { ...claimed, status: 'done', leaseUntil: undefined, condition: 'Success', finishedAt: 200 };
+      assert.equal(await store.asyncEvents.settle(done, 2), false, 'settled under another claim');
+      assert.equal(await store.asyncEvents.settle(done, 1), true);
+      assert.equal(await store.asyncEvents.settle(done, 1), false, 'settled twice');
+      assert.equal((await store.asyncEvents.get('e1'))?.status, 'done');
+      assert.equal(await store.asyncEvents.deleteFinishedBefore(200), 0);
+      assert.equal(await store.asyncEvents.deleteFinishedBefore(201), 1);
+      assert.equal(await store.asyncEvents.get('e1'), undefined);
+    });
+
+    it('eventInvokeConfigs: put, get, list, delete; deleting the function drops its configs and queued events', async () => {
+      const config = (qualifier: string) => ({
+        functionName: 'q1',
+        qualifier,
+        maximumRetryAttempts: 1,
+        maximumEventAgeInSeconds: undefined,
+        onSuccess: undefined,
+        onFailure: 'arn:aws:lambda:us-east-1:000000000000:function:d',
+        lastModified: 1,
+      });
+      await store.functions.put(fn('q1'));
+      await store.eventInvokeConfigs.put(config('live'));
+      await store.eventInvokeConfigs.put(config('$LATEST'));
+      assert.deepEqual(
+        (await store.eventInvokeConfigs.list('q1')).map((c) => c.qualifier),
+        ['$LATEST', 'live'],
+      );
+      assert.equal((await store.eventInvokeConfigs.get('q1', 'live'))?.maximumRetryAttempts, 1);
+      assert.equal(await store.eventInvokeConfigs.delete('q1', 'live'), true);
+      assert.equal(await store.eventInvokeConfigs.delete('q1', 'live'), false);
+      await store.functions.delete('q1');
+      assert.deepEqual(await store.eventInvokeConfigs.list('q1'), []);
+      assert.equal(await store.asyncEvents.get('e3'), undefined);
+      assert.deepEqual(await store.asyncEvents.depth('q1'), { pending: 0, running: 0 });
+      assert.equal((await store.asyncEvents.get('e2'))?.status, 'pending');
     });
 
     it('logs: survive closing and opening again', async () => {

@@ -1,3 +1,4 @@
+import type { AsyncEventRecord, EventInvokeConfigRecord } from '../domain/async-event.js';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
 import type { DeploymentState } from '../domain/deployment.js';
 import type { DeploymentDoc, RestApiDoc, StageDoc } from '../domain/rest-api.js';
@@ -26,6 +27,8 @@ export interface Store {
   readonly logs: LogRepository;
   readonly codeDeploy: CodeDeployRepository;
   readonly stacks: StackRepository;
+  readonly asyncEvents: AsyncEventRepository;
+  readonly eventInvokeConfigs: EventInvokeConfigRepository;
   /**
    * Runs `work` atomically: every write through the `tx` store commits together or not at all, and no
    * other store operation interleaves with it.
@@ -39,7 +42,7 @@ export interface FunctionRepository {
   /** All functions, ordered by name. */
   list(): Promise<FunctionRecord[]>;
   put(record: FunctionRecord): Promise<void>;
-  /** Deletes the function with its versions, aliases and policies. */
+  /** Deletes the function with its versions, aliases, policies, event invoke configs and queued events. */
   delete(name: string): Promise<void>;
 }
 
@@ -192,4 +195,42 @@ export interface StackRepository {
   list(): Promise<StackDoc[]>;
   put(stack: StackDoc): Promise<void>;
   delete(name: string): Promise<void>;
+}
+
+/**
+ * The asynchronous invocation queue (see domain/async-event.ts for the states). Claims and settlements
+ * are guarded by the event's status and attempt count, so an attempt is settled once, by its claimer.
+ */
+export interface AsyncEventRepository {
+  /** Adds an accepted event; fails if its id is taken. */
+  enqueue(event: AsyncEventRecord): Promise<void>;
+  get(id: string): Promise<AsyncEventRecord | undefined>;
+  /**
+   * Claims the oldest pending event due at `now` whose function is not in `skip`: it becomes running,
+   * its attempt count goes up by one and it holds a lease until `leaseUntil`. Undefined when none is due.
+   */
+  claim(now: number, leaseUntil: number, skip: readonly string[]): Promise<AsyncEventRecord | undefined>;
+  /**
+   * Writes the state after an attempt, only if the event is still running under the claim that counted
+   * `claimedAttempts`; false (and nothing written) otherwise.
+   */
+  settle(next: AsyncEventRecord, claimedAttempts: number): Promise<boolean>;
+  /** Events in the running state, oldest first. */
+  running(): Promise<AsyncEventRecord[]>;
+  /** The earliest time a pending event of a function not in `skip` is due, if any is pending. */
+  nextDue(skip: readonly string[]): Promise<number | undefined>;
+  /** Pending and running events of a function. */
+  depth(functionName: string): Promise<{ pending: number; running: number }>;
+  /** Drops ended events that ended before `timestamp`; returns how many. */
+  deleteFinishedBefore(timestamp: number): Promise<number>;
+}
+
+/** Event invoke configs per function and qualifier (`$LATEST`, a version or an alias). */
+export interface EventInvokeConfigRepository {
+  get(functionName: string, qualifier: string): Promise<EventInvokeConfigRecord | undefined>;
+  /** A function's configs ordered by qualifier. */
+  list(functionName: string): Promise<EventInvokeConfigRecord[]>;
+  put(record: EventInvokeConfigRecord): Promise<void>;
+  /** False when there was none. */
+  delete(functionName: string, qualifier: string): Promise<boolean>;
 }

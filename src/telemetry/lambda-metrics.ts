@@ -13,6 +13,8 @@ export interface InvocationRecord {
   concurrent: number;
 }
 
+export type AsyncMetric = 'received' | 'dropped' | 'age';
+
 interface Handles {
   invocations: MetricSeries[];
   errors: MetricSeries[];
@@ -40,6 +42,7 @@ export interface LambdaCounters {
  */
 export class LambdaMetrics {
   private readonly handles = new Map<string, Handles>();
+  private readonly asyncHandles = new Map<string, Record<AsyncMetric, MetricSeries[]>>();
   private readonly counters = new Map<string, LambdaCounters>();
 
   constructor(
@@ -83,6 +86,30 @@ export class LambdaMetrics {
     c.invocations++;
     c.errors += failed;
     c.durationSumMs += r.outcome.durationMs;
+  }
+
+  /**
+   * Records an asynchronous invocation metric as Lambda publishes it, under {FunctionName} and, for a
+   * qualified invoke, {FunctionName, Resource}: AsyncEventsReceived and AsyncEventsDropped (counts) and
+   * AsyncEventAge (milliseconds from receipt to the start of an attempt).
+   */
+  recordAsync(functionName: string, qualifier: string | undefined, metric: AsyncMetric, value: number): void {
+    if (!this.enabled) return;
+    const key = qualifier === undefined ? functionName : `${functionName}:${qualifier}`;
+    let h = this.asyncHandles.get(key);
+    if (!h) {
+      const sets: Record<string, string>[] = [{ FunctionName: functionName }];
+      if (qualifier !== undefined) sets.push({ FunctionName: functionName, Resource: key });
+      const series = (name: string, unit: string) => sets.map((dims) => this.metrics.series('AWS/Lambda', name, dims, { unit }));
+      h = {
+        received: series('AsyncEventsReceived', 'Count'),
+        dropped: series('AsyncEventsDropped', 'Count'),
+        age: series('AsyncEventAge', 'Milliseconds'),
+      };
+      this.asyncHandles.set(key, h);
+    }
+    const now = this.metrics.now();
+    for (const s of h[metric]) s.record(value, now);
   }
 
   /** A snapshot of the cumulative counters. */

@@ -148,4 +148,25 @@ export const MIGRATIONS: readonly string[] = [
     doc  TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE async_events (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    id              TEXT NOT NULL UNIQUE,
+    function_name   TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    finished_at     INTEGER,
+    doc             TEXT NOT NULL
+  );
+  CREATE INDEX async_events_due ON async_events (status, next_attempt_at, seq);
+  CREATE INDEX async_events_by_function ON async_events (function_name, status);
+  CREATE INDEX async_events_finished ON async_events (finished_at);
+  CREATE TABLE event_invoke_configs (
+    function_name TEXT NOT NULL,
+    qualifier     TEXT NOT NULL,
+    doc           TEXT NOT NULL,
+    PRIMARY KEY (function_name, qualifier)
+  );
+  `,
 ];

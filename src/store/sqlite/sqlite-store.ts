@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import type { AsyncEventRecord, EventInvokeConfigRecord } from '../../domain/async-event.js';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../../domain/lambda-function.js';
 import type { DeploymentState } from '../../domain/deployment.js';
 import type { DeploymentDoc, RestApiDoc, StageDoc } from '../../domain/rest-api.js';
@@ -11,9 +12,11 @@ import { Mutex } from '../mutex.js';
 import type {
   AlarmRepository,
   AliasRepository,
+  AsyncEventRepository,
   CodeDeployRepository,
   CodeRepository,
   DeploymentRepository,
+  EventInvokeConfigRepository,
   FunctionRepository,
   LogRepository,
   MetricRepository,
@@ -74,6 +77,8 @@ class SqliteStore implements Store {
   readonly logs: LogRepository;
   readonly codeDeploy: CodeDeployRepository;
   readonly stacks: StackRepository;
+  readonly asyncEvents: AsyncEventRepository;
+  readonly eventInvokeConfigs: EventInvokeConfigRepository;
   private readonly lock: Mutex;
   private readonly inTransaction: boolean;
 
@@ -99,6 +104,8 @@ class SqliteStore implements Store {
     this.codeDeploy = new SqliteCodeDeploy(db, guard);
     this.stacks = new SqliteStacks(db, guard);
     this.logs = new SqliteLogs(db, guard);
+    this.asyncEvents = new SqliteAsyncEvents(db, guard);
+    this.eventInvokeConfigs = new SqliteEventInvokeConfigs(db, guard);
   }
 
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
@@ -156,7 +163,7 @@ class SqliteFunctions implements FunctionRepository {
   delete(name: string) {
     return this.guard(() => {
       this.db.transaction(() => {
-        for (const table of ['versions', 'aliases', 'policies']) {
+        for (const table of ['versions', 'aliases', 'policies', 'event_invoke_configs', 'async_events']) {
           this.db.prepare(`DELETE FROM ${table} WHERE function_name = ?`).run(name);
         }
         this.db.prepare('DELETE FROM functions WHERE name = ?').run(name);
@@ -203,6 +210,7 @@ class SqliteVersions implements VersionRepository {
     return this.guard(() => {
       this.db.prepare('DELETE FROM versions WHERE function_name = ? AND version = ?').run(functionName, Number(version));
       this.db.prepare('DELETE FROM policies WHERE function_name = ? AND qualifier = ?').run(functionName, version);
+      this.db.prepare('DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?').run(functionName, version);
     });
   }
 }
@@ -244,6 +252,7 @@ class SqliteAliases implements AliasRepository {
     return this.guard(() => {
       this.db.prepare('DELETE FROM aliases WHERE function_name = ? AND name = ?').run(functionName, name);
       this.db.prepare('DELETE FROM policies WHERE function_name = ? AND qualifier = ?').run(functionName, name);
+      this.db.prepare('DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?').run(functionName, name);
     });
   }
 }
@@ -916,5 +925,136 @@ class SqliteStacks implements StackRepository {
     return this.guard(() => {
       this.db.prepare('DELETE FROM stacks WHERE name = ?').run(name);
     });
+  }
+}
+
+const ENDED = "('done', 'failed', 'dropped')";
+
+class SqliteAsyncEvents implements AsyncEventRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  enqueue(e: AsyncEventRecord) {
+    return this.guard(() => {
+      this.db
+        .prepare(
+          'INSERT INTO async_events (id, function_name, status, attempts, next_attempt_at, finished_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(e.id, e.functionName, e.status, e.attempts, e.nextAttemptAt, e.finishedAt ?? null, JSON.stringify(e));
+    });
+  }
+
+  get(id: string) {
+    return this.guard(() =>
+      parse<AsyncEventRecord>(this.db.prepare('SELECT doc FROM async_events WHERE id = ?').get(id) as { doc: string } | undefined),
+    );
+  }
+
+  claim(now: number, leaseUntil: number, skip: readonly string[]) {
+    return this.guard(() =>
+      this.db.transaction(() => {
+        const notIn = skip.length ? `AND function_name NOT IN (${skip.map(() => '?').join(', ')})` : '';
+        const row = this.db
+          .prepare(`SELECT seq, doc FROM async_events WHERE status = 'pending' AND next_attempt_at <= ? ${notIn} ORDER BY seq LIMIT 1`)
+          .get(now, ...skip) as { seq: number; doc: string } | undefined;
+        if (!row) return undefined;
+        const event = JSON.parse(row.doc) as AsyncEventRecord;
+        const claimed: AsyncEventRecord = { ...event, status: 'running', attempts: event.attempts + 1, leaseUntil };
+        this.db
+          .prepare("UPDATE async_events SET status = 'running', attempts = ?, doc = ? WHERE seq = ?")
+          .run(claimed.attempts, JSON.stringify(claimed), row.seq);
+        return claimed;
+      })(),
+    );
+  }
+
+  settle(next: AsyncEventRecord, claimedAttempts: number) {
+    return this.guard(
+      () =>
+        this.db
+          .prepare(
+            "UPDATE async_events SET status = ?, attempts = ?, next_attempt_at = ?, finished_at = ?, doc = ? WHERE id = ? AND status = 'running' AND attempts = ?",
+          )
+          .run(next.status, next.attempts, next.nextAttemptAt, next.finishedAt ?? null, JSON.stringify(next), next.id, claimedAttempts)
+          .changes > 0,
+    );
+  }
+
+  running() {
+    return this.guard(() =>
+      docs<AsyncEventRecord>(this.db.prepare("SELECT doc FROM async_events WHERE status = 'running' ORDER BY seq").all()),
+    );
+  }
+
+  nextDue(skip: readonly string[]) {
+    return this.guard(() => {
+      const notIn = skip.length ? `AND function_name NOT IN (${skip.map(() => '?').join(', ')})` : '';
+      const row = this.db.prepare(`SELECT MIN(next_attempt_at) AS at FROM async_events WHERE status = 'pending' ${notIn}`).get(...skip) as {
+        at: number | null;
+      };
+      return row.at ?? undefined;
+    });
+  }
+
+  depth(functionName: string) {
+    return this.guard(() => {
+      const rows = this.db
+        .prepare(
+          "SELECT status, COUNT(*) AS n FROM async_events WHERE function_name = ? AND status IN ('pending', 'running') GROUP BY status",
+        )
+        .all(functionName) as { status: string; n: number }[];
+      const of = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
+      return { pending: of('pending'), running: of('running') };
+    });
+  }
+
+  deleteFinishedBefore(timestamp: number) {
+    return this.guard(
+      () => this.db.prepare(`DELETE FROM async_events WHERE status IN ${ENDED} AND finished_at < ?`).run(timestamp).changes,
+    );
+  }
+}
+
+class SqliteEventInvokeConfigs implements EventInvokeConfigRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  get(functionName: string, qualifier: string) {
+    return this.guard(() =>
+      parse<EventInvokeConfigRecord>(
+        this.db.prepare('SELECT doc FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?').get(functionName, qualifier) as
+          { doc: string } | undefined,
+      ),
+    );
+  }
+
+  list(functionName: string) {
+    return this.guard(() =>
+      docs<EventInvokeConfigRecord>(
+        this.db.prepare('SELECT doc FROM event_invoke_configs WHERE function_name = ? ORDER BY qualifier').all(functionName),
+      ),
+    );
+  }
+
+  put(record: EventInvokeConfigRecord) {
+    return this.guard(() => {
+      this.db
+        .prepare(
+          'INSERT INTO event_invoke_configs (function_name, qualifier, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, qualifier) DO UPDATE SET doc = excluded.doc',
+        )
+        .run(record.functionName, record.qualifier, JSON.stringify(record));
+    });
+  }
+
+  delete(functionName: string, qualifier: string) {
+    return this.guard(
+      () =>
+        this.db.prepare('DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?').run(functionName, qualifier).changes >
+        0,
+    );
   }
 }

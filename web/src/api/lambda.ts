@@ -54,6 +54,17 @@ export async function listVersions(name: string): Promise<FunctionConfig[]> {
   return all;
 }
 
+/** The function's asynchronous invocation queue: events waiting and running (a Versa endpoint; no AWS API tells it). */
+export interface QueueDepth {
+  pending: number;
+  running: number;
+}
+export async function queueDepth(name: string): Promise<QueueDepth> {
+  const res = await apiFetch(`/_versa/api/functions/${seg(name)}/queue`);
+  if (!res.ok) throw new Error(`queue depth: HTTP ${res.status}`);
+  return (await res.json()) as QueueDepth;
+}
+
 export const listAliases = async (name: string) => (await restJson<{ Aliases: AliasConfig[] }>('GET', `${P}/${seg(name)}/aliases`)).Aliases;
 
 export const publishVersion = (name: string, description: string) =>

@@ -8,6 +8,7 @@ import {
   listAliases,
   listVersions,
   publishVersion,
+  queueDepth,
   readCode,
   updateAlias,
   updateFunctionCode,
@@ -47,11 +48,34 @@ export function FunctionPage({ name }: { name: string }) {
           <Versions versions={data.versions} />
           <Aliases fn={name} aliases={data.aliases} versions={data.versions} />
           <InvokePanel fn={name} aliases={data.aliases} versions={data.versions} />
+          <AsyncQueue fn={name} />
           <Metrics fn={name} />
           <Logs fn={name} />
         </div>
       )}
     </>
+  );
+}
+
+/** The function's asynchronous (Event) invocations waiting in the queue, refreshed every two seconds. */
+function AsyncQueue({ fn }: { fn: string }) {
+  const live = useLive(
+    () => queueDepth(fn),
+    [fn],
+    () => false,
+    2000,
+  );
+  const d = live.data;
+  return (
+    <Section title="Asynchronous queue" id="queue">
+      <ErrorNote error={live.error} />
+      {d && d.pending + d.running === 0 && <Empty>No Event invocations waiting.</Empty>}
+      {d && d.pending + d.running > 0 && (
+        <p>
+          <strong>{d.pending}</strong> waiting (new or for a retry), <strong>{d.running}</strong> running.
+        </p>
+      )}
+    </Section>
   );
 }
 

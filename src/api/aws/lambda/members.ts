@@ -10,6 +10,7 @@ type Body = Record<string, unknown>;
 const read = memberReader(wrongType);
 export const optString = read.string;
 export const optNumber = read.number;
+export const optInteger = read.integer;
 export const optBoolean = read.boolean;
 export const optObject = read.object;
 export const optStringMap = read.stringMap;

@@ -1,15 +1,29 @@
 import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import { parseFunctionRef, resolveQualifier } from '../../../domain/arn.js';
+import { functionArn, parseFunctionRef, resolveQualifier } from '../../../domain/arn.js';
 import type { InvocationService, InvocationType } from '../../../invoke/invocation-service.js';
+import type { EventInvokeConfigRecord } from '../../../domain/async-event.js';
+import type { EventInvokeConfigInput, EventInvokeConfigService } from '../../../lambda/event-invoke-configs.js';
 import type { AliasInput, Caller, FunctionService } from '../../../lambda/function-service.js';
 import { header, type ApiRequest, type ServiceHandler } from '../protocol/http.js';
 import { emptyResponse, jsonResponse, parseJsonBody, restJsonError, routeTable, type Route } from '../protocol/rest-json.js';
-import { maxItems, optBlob, optBoolean, optNumber, optObject, optString, optStringList, optStringMap, paginate } from './members.js';
+import {
+  maxItems,
+  optBlob,
+  optInteger,
+  optBoolean,
+  optNumber,
+  optObject,
+  optString,
+  optStringList,
+  optStringMap,
+  paginate,
+} from './members.js';
 import { aliasConfiguration, functionConfiguration } from './shapes.js';
 
 export interface LambdaApiDeps {
   functions: FunctionService;
+  eventInvokeConfigs: EventInvokeConfigService;
   invocations: InvocationService;
   logger: Logger;
 }
@@ -33,7 +47,7 @@ function checkCodeRequestSize(req: ApiRequest, operation: string): void {
 }
 
 /** The Lambda service: its rest-json operation table over FunctionService and InvocationService. */
-export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): ServiceHandler {
+export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }: LambdaApiDeps): ServiceHandler {
   const caller = (req: ApiRequest): Caller => ({ region: req.region });
   const body = (req: ApiRequest) =>
     parseJsonBody(req, (m) => new PlatformError('InvalidRequestContentException', `Could not parse request body into json: ${m}`));
@@ -53,6 +67,23 @@ export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): Se
       revisionId: optString(b, 'RevisionId'),
     };
   };
+
+  const eventInvokeInput = (b: Record<string, unknown>): EventInvokeConfigInput => {
+    const d = optObject(b, 'DestinationConfig');
+    const onSuccess = d && optObject(d, 'OnSuccess');
+    const onFailure = d && optObject(d, 'OnFailure');
+    return {
+      maximumRetryAttempts: optInteger(b, 'MaximumRetryAttempts'),
+      maximumEventAgeInSeconds: optInteger(b, 'MaximumEventAgeInSeconds'),
+      ...(d && {
+        destinationConfig: {
+          ...(onSuccess && { onSuccess: optString(onSuccess, 'Destination') ?? '' }),
+          ...(onFailure && { onFailure: optString(onFailure, 'Destination') ?? '' }),
+        },
+      }),
+    };
+  };
+  const EIC = '/2019-09-25/functions/{FunctionName}/event-invoke-config';
 
   const routes: Route[] = [
     {
@@ -273,8 +304,11 @@ export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): Se
           invocationType: type,
           tailLog: header(req, 'x-amz-log-type') === 'Tail',
           clientContext: header(req, 'x-amz-client-context'),
+          requestId: req.requestId,
         });
-        const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amz-executed-version': result.executedVersion };
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        // An Event invocation has not run yet: no version has executed it.
+        if (result.executedVersion) headers['x-amz-executed-version'] = result.executedVersion;
         if (result.functionError) headers['x-amz-function-error'] = result.functionError;
         if (result.logResult) headers['x-amz-log-result'] = result.logResult;
         return { status: result.statusCode, headers, body: result.payload };
@@ -319,6 +353,58 @@ export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): Se
       },
     },
     {
+      method: 'PUT',
+      pattern: EIC,
+      operation: 'PutFunctionEventInvokeConfig',
+      async handle(req, params) {
+        const { name, qualifier } = target(req, params);
+        const record = await eventInvokeConfigs.put(caller(req), name, qualifier, eventInvokeInput(body(req)));
+        return jsonResponse(200, eventInvokeConfig(req.region, record));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: EIC,
+      operation: 'UpdateFunctionEventInvokeConfig',
+      async handle(req, params) {
+        const { name, qualifier } = target(req, params);
+        const record = await eventInvokeConfigs.update(caller(req), name, qualifier, eventInvokeInput(body(req)));
+        return jsonResponse(200, eventInvokeConfig(req.region, record));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: EIC,
+      operation: 'GetFunctionEventInvokeConfig',
+      async handle(req, params) {
+        const { name, qualifier } = target(req, params);
+        return jsonResponse(200, eventInvokeConfig(req.region, await eventInvokeConfigs.get(caller(req), name, qualifier)));
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: EIC,
+      operation: 'DeleteFunctionEventInvokeConfig',
+      async handle(req, params) {
+        const { name, qualifier } = target(req, params);
+        await eventInvokeConfigs.delete(caller(req), name, qualifier);
+        return emptyResponse(204);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${EIC}/list`,
+      operation: 'ListFunctionEventInvokeConfigs',
+      async handle(req, params) {
+        const list = await eventInvokeConfigs.list(unqualified(params));
+        const { page, nextMarker } = paginate(list, req.query.get('Marker'), maxItems(req.query, 50));
+        return jsonResponse(200, {
+          FunctionEventInvokeConfigs: page.map((c) => eventInvokeConfig(req.region, c)),
+          ...(nextMarker && { NextMarker: nextMarker }),
+        });
+      },
+    },
+    {
       method: 'GET',
       pattern: '/2016-08-19/account-settings',
       operation: 'GetAccountSettings',
@@ -344,4 +430,17 @@ export function lambdaApi({ functions, invocations, logger }: LambdaApiDeps): Se
       `Versa does not implement the Lambda operation at ${req.method} ${req.path.split('?')[0] ?? ''}.`,
     );
   });
+}
+
+function eventInvokeConfig(region: string, c: EventInvokeConfigRecord): Record<string, unknown> {
+  return {
+    LastModified: c.lastModified / 1000,
+    FunctionArn: functionArn(region, c.functionName, c.qualifier),
+    ...(c.maximumRetryAttempts !== undefined && { MaximumRetryAttempts: c.maximumRetryAttempts }),
+    ...(c.maximumEventAgeInSeconds !== undefined && { MaximumEventAgeInSeconds: c.maximumEventAgeInSeconds }),
+    DestinationConfig: {
+      OnSuccess: c.onSuccess ? { Destination: c.onSuccess } : {},
+      OnFailure: c.onFailure ? { Destination: c.onFailure } : {},
+    },
+  };
 }

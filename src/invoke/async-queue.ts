@@ -1,0 +1,290 @@
+import type { Clock } from '../core/clock.js';
+import { uuid } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import { parseFunctionRef } from '../domain/arn.js';
+import {
+  afterAttempt,
+  destinationRecord,
+  isExpired,
+  retryPolicy,
+  type AsyncEventRecord,
+  type AttemptOutcome,
+  type EventInvokeConfigRecord,
+  type NextStep,
+} from '../domain/async-event.js';
+import { functionArn } from '../domain/arn.js';
+import { LATEST } from '../domain/lambda-function.js';
+import type { Store } from '../store/store.js';
+import type { LambdaMetrics } from '../telemetry/lambda-metrics.js';
+
+export interface AsyncQueueOptions {
+  store: Store;
+  /** Runs one attempt of an event: resolves its qualifier now (alias weights at run time) and invokes it. */
+  run: (event: AsyncEventRecord) => Promise<AttemptOutcome>;
+  clock: Clock;
+  metrics: LambdaMetrics;
+  logger: Logger;
+  /** Attempts running at once, across all functions. */
+  maxInFlight: number;
+  /** Attempts of one function running at once. */
+  maxPerFunction: number;
+}
+
+/** An attempt holds its event this long (platform time): Lambda's longest timeout and a minute. */
+const LEASE_MS = 16 * 60_000;
+/** Ended events are kept this long (platform time) for inspection, then pruned. */
+const KEEP_ENDED_MS = 24 * 3_600_000;
+/** How long close() waits (real time) for running attempts to end before leaving them to the next start. */
+const DRAIN_MS = 5000;
+
+export interface NewAsyncEvent {
+  id: string;
+  functionName: string;
+  qualifier: string | undefined;
+  region: string;
+  payload: string;
+}
+
+/**
+ * The durable queue behind InvocationType Event. `enqueue` returns once the event is committed to the
+ * store; a dispatcher claims due events oldest first (the claim is a guarded write: pending → running,
+ * attempt n, lease), runs them within its concurrency caps, and settles each attempt with a write
+ * guarded by the same claim, so an attempt is run and settled once. It is woken by new events and by
+ * completions, and by one timer on the platform clock for the next retry; it never polls.
+ *
+ * One process owns a SQLite data directory, so at start every event still marked running is an
+ * orphan of the process before (killed or stopped mid-attempt): its attempt counts, as Lambda counts an
+ * attempt whose runtime died, and it is retried or ended by the usual rules.
+ */
+export class AsyncEventQueue {
+  private readonly perFunction = new Map<string, number>();
+  private readonly attempts = new Set<Promise<void>>();
+  private inFlight = 0;
+  private pumping = false;
+  private again = false;
+  private started = false;
+  private closed = false;
+  private cancelTimer: (() => void) | undefined;
+  private timerAt: number | undefined;
+  private lastPrune = 0;
+
+  constructor(private readonly opts: AsyncQueueOptions) {}
+
+  /** Stores an accepted event; when this resolves the event survives a crash. */
+  async enqueue(input: NewAsyncEvent): Promise<void> {
+    const now = this.opts.clock.now();
+    await this.opts.store.asyncEvents.enqueue(newEvent(input, now));
+    this.opts.metrics.recordAsync(input.functionName, input.qualifier, 'received', 1);
+    this.pump();
+  }
+
+  /** Pending and running events of a function. */
+  depth(functionName: string): Promise<{ pending: number; running: number }> {
+    return this.opts.store.asyncEvents.depth(functionName);
+  }
+
+  /** Settles the attempts the previous process left running, then starts dispatching. */
+  async start(): Promise<void> {
+    const orphans = await this.opts.store.asyncEvents.running();
+    for (const event of orphans) {
+      const config = await this.configFor(event);
+      const now = this.opts.clock.now();
+      await this.settle(event, afterAttempt(event, { kind: 'interrupted' }, retryPolicy(config), now), config, now);
+    }
+    if (orphans.length) this.opts.logger.info('asynchronous events interrupted by the last stop were reclaimed', { count: orphans.length });
+    this.started = true;
+    this.pump();
+  }
+
+  /** Stops claiming; waits briefly for running attempts, and leaves the rest running for the next start. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.cancelTimer?.();
+    const drained = Promise.allSettled([...this.attempts]);
+    await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, DRAIN_MS).unref())]);
+  }
+
+  private pump(): void {
+    if (!this.started || this.closed) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    this.fill()
+      .catch((err: unknown) => this.opts.logger.error('asynchronous dispatch failed', { err }))
+      .finally(() => {
+        this.pumping = false;
+      });
+  }
+
+  private async fill(): Promise<void> {
+    for (;;) {
+      this.again = false;
+      while (!this.closed && this.inFlight < this.opts.maxInFlight) {
+        const now = this.opts.clock.now();
+        const event = await this.opts.store.asyncEvents.claim(now, now + LEASE_MS, this.busyFunctions());
+        if (!event) break;
+        this.begin(event);
+      }
+      if (this.closed) return;
+      const due = await this.opts.store.asyncEvents.nextDue(this.busyFunctions());
+      const now = this.opts.clock.now();
+      // Something became due (or was woken) while this pass ran and there is room for it: go again.
+      if (this.again || (due !== undefined && due <= now && this.inFlight < this.opts.maxInFlight)) continue;
+      if (due !== undefined && due > now) this.armTimer(due, now);
+      break;
+    }
+    await this.prune();
+  }
+
+  /** Functions at their cap: their events wait for one of their attempts to end (which pumps again). */
+  private busyFunctions(): string[] {
+    return [...this.perFunction].filter(([, n]) => n >= this.opts.maxPerFunction).map(([name]) => name);
+  }
+
+  /** One platform-clock timer, for the earliest pending event not yet due. */
+  private armTimer(due: number, now: number): void {
+    if (this.timerAt !== undefined && this.timerAt <= due) return;
+    this.cancelTimer?.();
+    this.timerAt = due;
+    this.cancelTimer = this.opts.clock.setTimer(due - now, () => {
+      this.timerAt = undefined;
+      this.cancelTimer = undefined;
+      this.pump();
+    });
+  }
+
+  private async prune(): Promise<void> {
+    const now = this.opts.clock.now();
+    if (now - this.lastPrune < 60_000) return;
+    this.lastPrune = now;
+    await this.opts.store.asyncEvents.deleteFinishedBefore(now - KEEP_ENDED_MS);
+  }
+
+  private begin(event: AsyncEventRecord): void {
+    this.inFlight++;
+    this.perFunction.set(event.functionName, (this.perFunction.get(event.functionName) ?? 0) + 1);
+    const attempt = this.attempt(event)
+      .catch((err: unknown) => this.opts.logger.error('asynchronous attempt could not be settled', { id: event.id, err }))
+      .finally(() => {
+        this.inFlight--;
+        const n = (this.perFunction.get(event.functionName) ?? 1) - 1;
+        if (n <= 0) this.perFunction.delete(event.functionName);
+        else this.perFunction.set(event.functionName, n);
+        this.attempts.delete(attempt);
+        this.pump();
+      });
+    this.attempts.add(attempt);
+  }
+
+  private async attempt(event: AsyncEventRecord): Promise<void> {
+    const config = await this.configFor(event);
+    const policy = retryPolicy(config);
+    const startedAt = this.opts.clock.now();
+    let next: NextStep;
+    if (isExpired(event, policy, startedAt)) {
+      // Too old to start: it ends without running, and the claim gives its attempt back.
+      next = {
+        kind: 'finish',
+        status: 'dropped',
+        condition: 'EventAgeExceeded',
+        attempts: event.attempts - 1,
+        lastResponse: event.lastResponse,
+      };
+    } else {
+      this.opts.metrics.recordAsync(event.functionName, event.qualifier, 'age', Math.max(0, startedAt - event.receivedAt));
+      const outcome = await this.opts.run(event);
+      // Left running for the next start if the server stops meanwhile: it may not have finished.
+      if (this.closed) return;
+      next = afterAttempt(event, outcome, policy, this.opts.clock.now());
+    }
+    await this.settle(event, next, config, this.opts.clock.now());
+  }
+
+  /**
+   * Writes the step after an attempt, and in the same transaction the destination's record as a new
+   * event, so that an ended event's record is never lost nor sent twice.
+   */
+  private async settle(event: AsyncEventRecord, next: NextStep, config: EventInvokeConfigRecord | undefined, now: number): Promise<void> {
+    const updated: AsyncEventRecord =
+      next.kind === 'retry'
+        ? {
+            ...event,
+            status: 'pending',
+            attempts: next.attempts,
+            throttles: next.throttles,
+            nextAttemptAt: next.at,
+            leaseUntil: undefined,
+            lastResponse: next.lastResponse,
+          }
+        : {
+            ...event,
+            status: next.status,
+            attempts: next.attempts,
+            leaseUntil: undefined,
+            lastResponse: next.lastResponse,
+            condition: next.condition,
+            finishedAt: now,
+          };
+    const destination =
+      next.kind === 'finish' && next.condition ? (next.condition === 'Success' ? config?.onSuccess : config?.onFailure) : undefined;
+    const record =
+      destination && next.kind === 'finish' && next.condition
+        ? destinationRecord(
+            event,
+            functionArn(event.region, event.functionName, event.qualifier ?? LATEST),
+            next.condition,
+            next.attempts,
+            next.lastResponse,
+            now,
+          )
+        : undefined;
+    let target: { name: string; qualifier: string | undefined } | undefined;
+    if (destination && record) {
+      try {
+        const ref = parseFunctionRef(destination);
+        target = { name: ref.name, qualifier: ref.qualifier };
+      } catch {
+        this.opts.logger.warn('asynchronous destination is not a function ARN; record not sent', { destination });
+      }
+    }
+    const settled = await this.opts.store.transaction(async (tx) => {
+      if (!(await tx.asyncEvents.settle(updated, event.attempts))) return false;
+      if (target && record) {
+        await tx.asyncEvents.enqueue(
+          newEvent(
+            { id: uuid(), functionName: target.name, qualifier: target.qualifier, region: event.region, payload: JSON.stringify(record) },
+            now,
+          ),
+        );
+      }
+      return true;
+    });
+    if (!settled) return;
+    if (target) this.opts.metrics.recordAsync(target.name, target.qualifier, 'received', 1);
+    if (next.kind === 'finish' && next.status !== 'done') {
+      this.opts.metrics.recordAsync(event.functionName, event.qualifier, 'dropped', 1);
+      this.opts.logger.debug('asynchronous event ended without success', { id: event.id, status: next.status, condition: next.condition });
+    }
+  }
+
+  private configFor(event: AsyncEventRecord): Promise<EventInvokeConfigRecord | undefined> {
+    return this.opts.store.eventInvokeConfigs.get(event.functionName, event.qualifier ?? LATEST);
+  }
+}
+
+function newEvent(input: NewAsyncEvent, now: number): AsyncEventRecord {
+  return {
+    ...input,
+    receivedAt: now,
+    status: 'pending',
+    attempts: 0,
+    throttles: 0,
+    nextAttemptAt: now,
+    leaseUntil: undefined,
+    lastResponse: undefined,
+    condition: undefined,
+    finishedAt: undefined,
+  };
+}

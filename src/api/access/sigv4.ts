@@ -1,7 +1,7 @@
 import { Sha256 } from '@smithy/core/checksum';
 import { getCanonicalHeaders, SignatureV4, SignatureV4Base } from '@smithy/signature-v4';
 import type { HttpRequest } from '@smithy/types';
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /**
@@ -21,7 +21,7 @@ export interface SignatureClaim {
   longDate: string;
   region: string;
   service: string;
-  signedHeaders: string[];
+  signedHeaders: readonly string[];
   signature: string;
   sessionToken: string | undefined;
   /** Presigned URLs only: seconds the signature stays valid. */
@@ -63,26 +63,29 @@ function claimFromHeader(header: string, headers: IncomingHttpHeaders): Signatur
   const m = AUTH_HEADER.exec(header.trim());
   if (!m)
     return { kind: 'incomplete', message: `Authorization header requires the AWS4-HMAC-SHA256 algorithm; got '${header.slice(0, 40)}'.` };
-  const parts = new Map<string, string>();
+  let credential: string | undefined;
+  let signedHeaders: string | undefined;
+  let signature: string | undefined;
   for (const piece of m[1]!.split(',')) {
     const eq = piece.indexOf('=');
-    if (eq > 0) parts.set(piece.slice(0, eq).trim(), piece.slice(eq + 1).trim());
+    if (eq <= 0) continue;
+    const key = piece.slice(0, eq).trim();
+    const value = piece.slice(eq + 1).trim();
+    if (key === 'Credential') credential = value;
+    else if (key === 'SignedHeaders') signedHeaders = value;
+    else if (key === 'Signature') signature = value;
   }
   const date = headerValue(headers, 'x-amz-date');
-  const missing = [
-    !parts.get('Credential') && "Authorization header requires 'Credential' parameter.",
-    !parts.get('Signature') && "Authorization header requires 'Signature' parameter.",
-    !parts.get('SignedHeaders') && "Authorization header requires 'SignedHeaders' parameter.",
-    !date && "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
-  ].filter((x): x is string => typeof x === 'string');
-  if (missing.length > 0) return { kind: 'incomplete', message: `${missing.join(' ')} Authorization=${header.slice(0, 200)}` };
-  return completeClaim(
-    parts.get('Credential')!,
-    date!,
-    parts.get('SignedHeaders')!,
-    parts.get('Signature')!,
-    headerValue(headers, 'x-amz-security-token'),
-  );
+  if (!credential || !signature || !signedHeaders || !date) {
+    const missing = [
+      !credential && "Authorization header requires 'Credential' parameter.",
+      !signature && "Authorization header requires 'Signature' parameter.",
+      !signedHeaders && "Authorization header requires 'SignedHeaders' parameter.",
+      !date && "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+    ].filter((x): x is string => typeof x === 'string');
+    return { kind: 'incomplete', message: `${missing.join(' ')} Authorization=${header.slice(0, 200)}` };
+  }
+  return completeClaim(credential, date, signedHeaders, signature, headerValue(headers, 'x-amz-security-token'));
 }
 
 function claimFromQuery(query: URLSearchParams): SignatureClaim | AuthFailure {
@@ -133,10 +136,31 @@ function completeClaim(
     longDate,
     region: scope[2]!,
     service: scope[3]!,
-    signedHeaders: signedHeaders.split(';').map((h) => h.trim().toLowerCase()),
+    signedHeaders: signedHeaderList(signedHeaders),
     signature,
     sessionToken,
   };
+}
+
+/** Signed-header lists by their text: a client sends the same few lists again and again. */
+const headerLists = new Map<string, readonly string[]>();
+
+function signedHeaderList(text: string): readonly string[] {
+  let list = headerLists.get(text);
+  if (!list) {
+    list = text.split(';').map((h) => h.trim().toLowerCase());
+    if (headerLists.size >= 256) headerLists.clear();
+    headerLists.set(text, list);
+  }
+  return list;
+}
+
+const headerSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function signedHeaderSet(list: readonly string[]): ReadonlySet<string> {
+  let set = headerSets.get(list);
+  if (!set) headerSets.set(list, (set = new Set(list)));
+  return set;
 }
 
 /** The signing time of a claim, in epoch milliseconds. */
@@ -208,15 +232,16 @@ export async function signatureMatches(req: SignedRequest, claim: SignatureClaim
     if (value === undefined) return false;
     headers[name] = value;
   }
-  const bodyHash = createHash('sha256').update(req.body).digest('hex');
+  const bodyHash = hash('sha256', req.body, 'hex');
   const declared = headers['x-amz-content-sha256'];
   if (declared !== undefined && declared !== bodyHash && !(claim.expiresIn !== undefined && declared === 'UNSIGNED-PAYLOAD')) return false;
   const query: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
-  for (const [key, value] of req.query) {
-    if (key === 'X-Amz-Signature') continue;
-    const had = query[key];
-    query[key] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
-  }
+  if (req.query.size > 0)
+    for (const [key, value] of req.query) {
+      if (key === 'X-Amz-Signature') continue;
+      const had = query[key];
+      query[key] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+    }
   const request = { method: req.method, protocol: 'http:', hostname: headers.host ?? '', path: req.path, query, headers, body: req.body };
   const expected =
     claim.expiresIn !== undefined
@@ -231,10 +256,10 @@ export async function signatureMatches(req: SignedRequest, claim: SignatureClaim
 
 /** The signature an `Authorization` header should carry: the SDK's canonical request, hashed and signed. */
 function headerSignature(request: HttpRequest, claim: SignatureClaim, secret: string, payloadHash: string): string {
-  const canonical = canonicalizer.canonicalRequest(request, new Set(claim.signedHeaders), payloadHash);
+  const canonical = canonicalizer.canonicalRequest(request, signedHeaderSet(claim.signedHeaders), payloadHash);
   const shortDate = claim.longDate.slice(0, 8);
   const scope = `${shortDate}/${claim.region}/${claim.service}/aws4_request`;
-  const stringToSign = `AWS4-HMAC-SHA256\n${claim.longDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
+  const stringToSign = `AWS4-HMAC-SHA256\n${claim.longDate}\n${scope}\n${hash('sha256', canonical, 'hex')}`;
   return createHmac('sha256', signingKey(secret, shortDate, claim.region, claim.service))
     .update(stringToSign)
     .digest('hex');

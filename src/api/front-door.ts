@@ -70,8 +70,8 @@ export function frontDoor(services: Services): ApiHandler {
         { 'www-authenticate': 'Bearer' },
       );
     }
-    const origin = access.foreignOrigin(req);
-    if (origin !== undefined) return accessDenied('rest-json', `Versa's own endpoints answer only Versa's own pages, not ${origin}.`, req);
+    const foreign = access.foreignCaller(req);
+    if (foreign) return accessDenied('rest-json', `Versa's own endpoints answer only Versa's own pages, not ${foreign.named}.`, req);
     if (access.enforcing) {
       const failure = await access.authenticate(req);
       if (failure) return authRefusal('rest-json', failure, req);
@@ -80,11 +80,16 @@ export function frontDoor(services: Services): ApiHandler {
   };
 
   const awsApi = async (req: ApiRequest, protocol: Protocol, route: ApiHandler): Promise<ApiResponse> => {
-    const origin = access.foreignOrigin(req);
-    if (origin !== undefined && !access.corsAllowed(origin)) {
-      return accessDenied(protocol, `Pages of ${origin} may not call this server; start Versa with --cors-origins to allow them.`, req);
+    const foreign = access.foreignCaller(req);
+    // A page that sent no Origin cannot be matched against --cors-origins, and could not read an answer.
+    const cors = foreign?.origin !== undefined && access.corsAllowed(foreign.origin) ? foreign.origin : undefined;
+    if (foreign && cors === undefined) {
+      return accessDenied(
+        protocol,
+        `Pages of ${foreign.named} may not call this server; start Versa with --cors-origins to allow them.`,
+        req,
+      );
     }
-    const cors = origin !== undefined && origin.includes('://') ? origin : undefined;
     if (req.method === 'OPTIONS' && cors !== undefined) return preflight(req, cors);
     const failure = await access.authenticate(req);
     const out = failure ? authRefusal(protocol, failure, req) : await route(req);

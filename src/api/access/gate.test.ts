@@ -217,14 +217,18 @@ describe('AccessGate: signatures from the SDK signer, on awkward requests', () =
 });
 
 describe('AccessGate: origins and metrics', () => {
-  it('foreignOrigin: a page of another origin is foreign; this server, curl and the CLI are not', () => {
+  it('foreignCaller: a page of another origin is foreign; this server, curl and the CLI are not', () => {
     const g = gate();
-    assert.equal(g.foreignOrigin(request({ headers: { origin: 'http://127.0.0.1:4566' } })), undefined);
-    assert.equal(g.foreignOrigin(request()), undefined);
-    assert.equal(g.foreignOrigin(request({ headers: { 'sec-fetch-site': 'same-origin' } })), undefined);
-    assert.equal(g.foreignOrigin(request({ headers: { origin: 'http://127.0.0.1:9999' } })), 'http://127.0.0.1:9999');
-    assert.equal(g.foreignOrigin(request({ headers: { origin: 'null' } })), 'null');
-    assert.equal(g.foreignOrigin(request({ headers: { 'sec-fetch-site': 'cross-site' } })), 'a cross-site page');
+    assert.equal(g.foreignCaller(request({ headers: { origin: 'http://127.0.0.1:4566' } })), undefined);
+    assert.equal(g.foreignCaller(request()), undefined);
+    assert.equal(g.foreignCaller(request({ headers: { 'sec-fetch-site': 'same-origin' } })), undefined);
+    const other = 'http://127.0.0.1:9999';
+    assert.deepEqual(g.foreignCaller(request({ headers: { origin: other } })), { origin: other, named: other });
+    assert.deepEqual(g.foreignCaller(request({ headers: { origin: 'null' } })), { origin: 'null', named: 'null' });
+    assert.deepEqual(g.foreignCaller(request({ headers: { 'sec-fetch-site': 'cross-site' } })), {
+      origin: undefined,
+      named: 'a cross-site page',
+    });
   });
 
   it('corsAllowed: only the listed origins, or any with *', () => {

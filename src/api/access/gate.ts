@@ -83,14 +83,18 @@ export class AccessGate {
     return (await signatureMatches(req, claim, key.secretAccessKey)) ? undefined : { kind: 'mismatch' };
   }
 
-  /** The request's `Origin` when it is a foreign page's (not this server's own pages); undefined otherwise. */
-  foreignOrigin(req: ApiRequest): string | undefined {
+  /**
+   * The page of another site a request comes from, or undefined when it comes from this server's own
+   * pages or from no page at all (curl, the CLI, the SDKs). `origin` is its `Origin` header when it sent
+   * one (CORS applies); without one, `Sec-Fetch-Site` still tells a cross-site request.
+   */
+  foreignCaller(req: ApiRequest): ForeignCaller | undefined {
     const origin = header(req, 'origin');
     if (origin === undefined) {
       const site = header(req, 'sec-fetch-site');
-      return site === undefined || site === 'same-origin' || site === 'none' ? undefined : `a ${site} page`;
+      return site === undefined || site === 'same-origin' || site === 'none' ? undefined : { origin: undefined, named: `a ${site} page` };
     }
-    return isSameOrigin(origin, header(req, 'host')) ? undefined : origin;
+    return isSameOrigin(origin, header(req, 'host')) ? undefined : { origin, named: origin };
   }
 
   /** True when `--cors-origins` lets this foreign origin's pages call the AWS APIs. */
@@ -110,6 +114,14 @@ export class AccessGate {
     }
     return this.enforcing && (await this.authenticate(req)) === undefined;
   }
+}
+
+/** A request from another site's page. */
+export interface ForeignCaller {
+  /** Its `Origin` header, when it sent one. */
+  origin: string | undefined;
+  /** How to name it in a refusal. */
+  named: string;
 }
 
 /** The lower-cased host name of a `Host` header, without the port (IPv6 keeps its brackets). */

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../core/logger.js';
+import { processAlive } from './processes.js';
 
 /**
  * Memory and process-count limits for execution environments, with Linux control groups: one cgroup per
@@ -166,7 +167,7 @@ async function v1Parent(root: string, controller: string, own: Map<string, strin
 async function sweep(base: string, logger: Logger): Promise<void> {
   for (const entry of await readdir(base).catch(() => [])) {
     const m = /^versa-(\d+)$/.exec(entry);
-    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
     await removeTree(path.join(base, entry)).catch((err: unknown) => logger.debug('could not remove a stale cgroup', { entry, err }));
   }
 }
@@ -184,14 +185,5 @@ function readNumber(file: string): number | undefined {
     return Number.isFinite(n) ? n : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { PlatformError } from '../core/errors.js';
 import { walkPackage } from '../domain/code-package.js';
 import { SDK_NODE_MODULES } from './paths.js';
+import { processAlive } from './processes.js';
 
 /**
  * Unpacks code packages into `<root>/<sha-hex>/`, once per CodeSha256. The folder above the packages
@@ -72,7 +73,8 @@ export class CodeCache {
     this.swept = true;
     for (const name of await readdir(this.root)) {
       const m = /\.(\d+)\.\d+\.tmp$/.exec(name);
-      if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) await rm(path.join(this.root, name), { recursive: true, force: true });
+      if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1])))
+        await rm(path.join(this.root, name), { recursive: true, force: true });
     }
   }
 
@@ -133,14 +135,5 @@ export async function writePackage(dir: string, zip: Uint8Array): Promise<void> 
       out.destroy();
       if (!out.closed) await once(out, 'close').catch(() => undefined);
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

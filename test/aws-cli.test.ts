@@ -3,53 +3,19 @@
  * and boto3, both against a real Versa server.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { awsToolEnv, runTool } from './tools.js';
 import { ROLE, startTestServer, zipOf, type TestServer } from './harness.js';
 
 const ARN_PREFIX = 'arn:aws:lambda:us-east-1:000000000000:function:';
 
-/** AWS credentials and region for the child process only, isolated from any config on the machine. */
-function awsEnv(scratch: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: path.join(scratch, 'no-config'),
-    AWS_SHARED_CREDENTIALS_FILE: path.join(scratch, 'no-credentials'),
-    AWS_PAGER: '',
-  };
-  for (const key of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_ENDPOINT_URL']) delete env[key];
-  return env;
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      // A numeric code is the command's exit status; anything else means it could not run at all.
-      if (err && typeof err.code !== 'number') {
-        reject(new Error(`${command} could not run: ${err.message}`));
-        return;
-      }
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
-  });
-}
-
 const available = async (command: string, args: string[]) => {
   try {
-    return (await run(command, args, process.env)).code === 0;
+    return (await runTool(command, args, process.env)).code === 0;
   } catch {
     return false;
   }
@@ -69,7 +35,7 @@ describe('AWS CLI v1 against Versa', { skip: !hasAwsCli && 'the aws CLI is not i
   const fn = 'cli-fn';
   const zip1 = handlerZip('hello from v1');
   const zip2 = handlerZip('hello from v2');
-  const aws = (...args: string[]) => run('aws', ['--endpoint-url', t.url, '--output', 'json', 'lambda', ...args], env);
+  const aws = (...args: string[]) => runTool('aws', ['--endpoint-url', t.url, '--output', 'json', 'lambda', ...args], env);
   /** Runs a CLI command that must succeed and returns its JSON output. */
   const awsJson = async (...args: string[]) => {
     const out = await aws(...args);
@@ -80,7 +46,7 @@ describe('AWS CLI v1 against Versa', { skip: !hasAwsCli && 'the aws CLI is not i
   before(async () => {
     t = await startTestServer();
     scratch = await mkdtemp(path.join(tmpdir(), 'versa-cli-'));
-    env = awsEnv(scratch);
+    env = awsToolEnv(scratch);
     await writeFile(path.join(scratch, 'v1.zip'), zip1);
     await writeFile(path.join(scratch, 'v2.zip'), zip2);
   });
@@ -224,10 +190,10 @@ describe('boto3 against Versa', { skip: !hasBoto3 && 'boto3 is not installed' },
     const zip2 = handlerZip('boto v2');
     await writeFile(path.join(scratch, 'v1.zip'), zip1);
     await writeFile(path.join(scratch, 'v2.zip'), zip2);
-    const res = await run(
+    const res = await runTool(
       'python3',
       ['-c', BOTO3_SCRIPT, t.url, path.join(scratch, 'v1.zip'), path.join(scratch, 'v2.zip'), ROLE],
-      awsEnv(scratch),
+      awsToolEnv(scratch),
     );
     assert.equal(res.code, 0, res.stderr);
     const out = JSON.parse(res.stdout) as {

@@ -3,7 +3,7 @@
  * client, the `aws logs` CLI and `versa logs`; retention on the platform clock; every refusal AWS-shaped.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,7 @@ import {
   type LogGroup,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { FakeClock } from '../src/core/clock.js';
+import { runTool } from './tools.js';
 import { awsFetch, createFunction, errorOf, startTestServer, type TestServer } from './harness.js';
 import { invoke, sleep, waitFor } from './invoke-helpers.js';
 
@@ -39,26 +40,7 @@ function logsClientFor(endpoint: string): CloudWatchLogsClient {
   });
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to completion (bounded); a numeric exit code is returned, not thrown. */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') {
-        reject(new Error(`${command} could not run: ${err.message}`));
-        return;
-      }
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
-  });
-}
-
-const hasAwsCli = await run('aws', ['--version']).then(
+const hasAwsCli = await runTool('aws', ['--version']).then(
   (r) => r.code === 0,
   () => false,
 );
@@ -365,7 +347,7 @@ describe('CloudWatch Logs: function logs and the Logs API', () => {
           AWS_PAGER: '',
         };
         for (const key of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_ENDPOINT_URL']) delete env[key];
-        const aws = (...args: string[]) => run('aws', ['--endpoint-url', t.url, '--output', 'json', 'logs', ...args], env);
+        const aws = (...args: string[]) => runTool('aws', ['--endpoint-url', t.url, '--output', 'json', 'logs', ...args], env);
 
         const groups = await aws('describe-log-groups', '--log-group-name-prefix', '/aws/lambda/log-');
         assert.equal(groups.code, 0, groups.stderr);
@@ -387,7 +369,7 @@ describe('CloudWatch Logs: function logs and the Logs API', () => {
   );
 
   it('versa logs: prints the events in time order; a missing function is one sentence and exit 1', async () => {
-    const out = await run(process.execPath, [BIN, 'logs', 'log-node', '--endpoint-url', t.url]);
+    const out = await runTool(process.execPath, [BIN, 'logs', 'log-node', '--endpoint-url', t.url]);
     assert.equal(out.code, 0, out.stderr);
     const lines = out.stdout.trimEnd().split('\n');
     assert.ok(lines.some((l) => /START RequestId: /.test(l)));
@@ -401,15 +383,15 @@ describe('CloudWatch Logs: function logs and the Logs API', () => {
       out.stdout,
     );
 
-    const missing = await run(process.execPath, [BIN, 'logs', 'no-such-function', '--endpoint-url', t.url]);
+    const missing = await runTool(process.execPath, [BIN, 'logs', 'no-such-function', '--endpoint-url', t.url]);
     assert.equal(missing.code, 1);
     assert.equal(missing.stdout, '');
     assert.equal(missing.stderr, 'versa logs: there are no logs for function no-such-function; it does not exist or has not run yet.\n');
 
-    const badSince = await run(process.execPath, [BIN, 'logs', 'log-node', '--since', 'ten', '--endpoint-url', t.url]);
+    const badSince = await runTool(process.execPath, [BIN, 'logs', 'log-node', '--since', 'ten', '--endpoint-url', t.url]);
     assert.equal(badSince.code, 2);
     assert.match(badSince.stderr, /--since takes a number and a unit/);
-    const recent = await run(process.execPath, [BIN, 'logs', 'log-node', '--since', '10m', '--endpoint-url', t.url]);
+    const recent = await runTool(process.execPath, [BIN, 'logs', 'log-node', '--since', '10m', '--endpoint-url', t.url]);
     assert.equal(recent.code, 0, recent.stderr);
     assert.match(recent.stdout, /node says n-1/);
   });

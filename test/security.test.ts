@@ -5,7 +5,7 @@
  * credentials of their own; and a server that answers every request from its first moment.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { CodeDeployClient, ListApplicationsCommand } from '@aws-sdk/client-coded
 import { GetFunctionCommand, InvokeCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { awsToolEnv, runTool } from './tools.js';
 import { createFunction, errorOf, payloadOf, ROLE, startTestServer, zipOf, type TestServer } from './harness.js';
 
 const OPS = { accessKeyId: 'AKIDVERSAOPS', secretAccessKey: 'operator-secret' };
@@ -34,30 +35,6 @@ export const handler = async () => {
 
 function lambda(url: string, credentials = OPS, extra: Record<string, unknown> = {}): LambdaClient {
   return new LambdaClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1, ...extra });
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(new Error(`${command} could not run: ${err.message}`));
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
-  });
-}
-
-/** The environment of an AWS tool run as a child: these keys, no config from the machine. */
-function toolEnv(scratch: string, key: { accessKeyId: string; secretAccessKey: string }): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: key.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: path.join(scratch, 'none'),
-    AWS_SHARED_CREDENTIALS_FILE: path.join(scratch, 'none'),
-    AWS_PAGER: '',
-  };
-  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_ENDPOINT_URL']) delete env[name];
-  return env;
 }
 
 async function names(client: LambdaClient): Promise<string[]> {
@@ -119,20 +96,20 @@ for label, secret in (("right", "${OPS.secretAccessKey}"), ("wrong", "${WRONG.se
         out[label] = e.response["Error"]["Code"]
 print(json.dumps(out))
 `;
-    const r = await run('python3', ['-c', script, t.url], toolEnv(scratch, OPS));
+    const r = await runTool('python3', ['-c', script, t.url], awsToolEnv(scratch, OPS));
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { right: ['caller'], wrong: 'InvalidSignatureException' });
   });
 
   it('AWS CLI: the right secret passes; a wrong one exits non-zero saying why', async () => {
-    const right = await run(
+    const right = await runTool(
       'aws',
       ['--endpoint-url', t.url, 'lambda', 'list-functions', '--query', 'Functions[].FunctionName', '--output', 'text'],
-      toolEnv(scratch, OPS),
+      awsToolEnv(scratch, OPS),
     );
     assert.equal(right.code, 0, right.stderr);
     assert.equal(right.stdout.trim(), 'caller');
-    const wrong = await run('aws', ['--endpoint-url', t.url, 'logs', 'describe-log-groups'], toolEnv(scratch, WRONG));
+    const wrong = await runTool('aws', ['--endpoint-url', t.url, 'logs', 'describe-log-groups'], awsToolEnv(scratch, WRONG));
     assert.notEqual(wrong.code, 0);
     assert.match(wrong.stderr, /InvalidSignatureException.*signature we calculated does not match/);
   });
@@ -309,7 +286,7 @@ describe('security: without credentials (a loopback developer tool)', () => {
 
 describe('security: versa start', () => {
   it('refuses to listen on every interface without credentials, in a plain sentence', async () => {
-    const r = await run(process.execPath, [path.join(ROOT, 'bin/versa.js'), 'start', '--host', '0.0.0.0', '--port', '0'], {
+    const r = await runTool(process.execPath, [path.join(ROOT, 'bin/versa.js'), 'start', '--host', '0.0.0.0', '--port', '0'], {
       ...process.env,
       VERSA_ACCESS_KEY_ID: '',
       VERSA_SECRET_ACCESS_KEY: '',

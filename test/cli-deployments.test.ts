@@ -245,8 +245,9 @@ describe('versa deployments', { timeout: 120_000 }, () => {
       at(/^AllowTraffic +InProgress/),
       at(/^\[██░{18}\] 10% on version 2$/),
       at(/^\[█{20}\] 100% on version 2$/),
-      // Five minutes of canary; at time scale 120 a loaded machine's few real milliseconds late are a platform second or two.
-      at(/^AllowTraffic +Succeeded +\d\d:\d\d:\d\d → \d\d:\d\d:\d\d \(5m [0-4]s\)$/),
+      // Five minutes of canary. At time scale 120 every real millisecond the controller wakes late is 0.12 platform
+      // seconds, so a loaded machine records 5m 0s to 5m 10s or so: the assertion is the five minutes.
+      at(/^AllowTraffic +Succeeded +\d\d:\d\d:\d\d → \d\d:\d\d:\d\d \(5m \d{1,2}s\)$/),
       at(/^AfterAllowTraffic +Skipped$/),
       at(/^End +Succeeded/),
       at(/^Succeeded: shop:live is wholly on version 2\.$/),

@@ -421,6 +421,33 @@ export function storeContract(
       assert.equal((await store.asyncEvents.get('e2'))?.status, 'pending');
     });
 
+    it('tags: put replaces, get reads; each resource kind keeps its own; deleting a resource drops its tags', async () => {
+      const group = { kind: 'deployment-group', application: 'tag-app', name: 'g' } as const;
+      await store.functions.put(fn('tagged'));
+      await store.tags.put({ kind: 'function', name: 'tagged' }, { a: '1', b: '2' });
+      await store.tags.put({ kind: 'function', name: 'tagged' }, { b: '3' });
+      await store.tags.put({ kind: 'alarm', name: 'tagged' }, { alarm: 'x' });
+      await store.tags.put({ kind: 'log-group', name: '/tagged' }, { lg: 'y' });
+      await store.tags.put({ kind: 'application', name: 'tag-app' }, { app: 'z' });
+      await store.tags.put(group, { grp: 'w' });
+      assert.deepEqual(await store.tags.get({ kind: 'function', name: 'tagged' }), { b: '3' });
+      assert.deepEqual(await store.tags.get({ kind: 'alarm', name: 'tagged' }), { alarm: 'x' });
+      assert.deepEqual(await store.tags.get({ kind: 'function', name: 'other' }), {});
+      assert.deepEqual(await store.tags.get({ ...group, application: 'other-app' }), {});
+
+      await store.functions.delete('tagged');
+      assert.deepEqual(await store.tags.get({ kind: 'function', name: 'tagged' }), {});
+      assert.deepEqual(await store.tags.get({ kind: 'alarm', name: 'tagged' }), { alarm: 'x' }, 'another kind of the same name stays');
+      await store.alarms.delete('tagged');
+      assert.deepEqual(await store.tags.get({ kind: 'alarm', name: 'tagged' }), {});
+      await store.logs.createGroup('/tagged', 1);
+      await store.logs.deleteGroup('/tagged');
+      assert.deepEqual(await store.tags.get({ kind: 'log-group', name: '/tagged' }), {});
+      await store.codeDeploy.deleteApplication('tag-app');
+      assert.deepEqual(await store.tags.get({ kind: 'application', name: 'tag-app' }), {});
+      assert.deepEqual(await store.tags.get(group), {}, "an application's groups lose their tags with it");
+    });
+
     it('logs: survive closing and opening again', async () => {
       await store.close();
       store = await reopen();

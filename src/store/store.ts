@@ -5,6 +5,7 @@ import type { DeploymentDoc, RestApiDoc, StageDoc } from '../domain/rest-api.js'
 import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../deploy/types.js';
 import type { AlarmDoc, AlarmHistoryItem } from '../telemetry/alarm-types.js';
 import type { StackDoc } from '../stacks/types.js';
+import type { TaggedResource, Tags } from '../domain/tags.js';
 import type { MetricPoint, MetricSeriesDoc } from '../telemetry/metric-types.js';
 import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../telemetry/log-types.js';
 
@@ -29,6 +30,7 @@ export interface Store {
   readonly stacks: StackRepository;
   readonly asyncEvents: AsyncEventRepository;
   readonly eventInvokeConfigs: EventInvokeConfigRepository;
+  readonly tags: TagRepository;
   /**
    * Runs `work` atomically: every write through the `tx` store commits together or not at all, and no
    * other store operation interleaves with it.
@@ -233,4 +235,15 @@ export interface EventInvokeConfigRepository {
   put(record: EventInvokeConfigRecord): Promise<void>;
   /** False when there was none. */
   delete(functionName: string, qualifier: string): Promise<boolean>;
+}
+
+/**
+ * Tags of the resources that carry them. Deleting a function, log group, alarm, application or
+ * deployment group deletes its tags in the same write (an application's include its groups').
+ */
+export interface TagRepository {
+  /** The resource's tags; empty when it has none. */
+  get(resource: TaggedResource): Promise<Tags>;
+  /** Replaces the resource's tags with `tags` (empty removes them all). */
+  put(resource: TaggedResource, tags: Tags): Promise<void>;
 }

@@ -169,4 +169,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (function_name, qualifier)
   );
   `,
+  `
+  CREATE TABLE tags (
+    kind   TEXT NOT NULL,
+    owner  TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    PRIMARY KEY (kind, owner, name, key)
+  );
+  `,
 ];

@@ -7,6 +7,7 @@ import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '..
 import type { AlarmDoc, AlarmHistoryItem } from '../../telemetry/alarm-types.js';
 import type { MetricPoint, MetricSeriesDoc } from '../../telemetry/metric-types.js';
 import type { StackDoc } from '../../stacks/types.js';
+import type { TaggedResource, Tags } from '../../domain/tags.js';
 import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../telemetry/log-types.js';
 import { Mutex } from '../mutex.js';
 import type {
@@ -27,6 +28,7 @@ import type {
   StackRepository,
   StageRepository,
   Store,
+  TagRepository,
   VersionRepository,
 } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
@@ -79,6 +81,7 @@ class SqliteStore implements Store {
   readonly stacks: StackRepository;
   readonly asyncEvents: AsyncEventRepository;
   readonly eventInvokeConfigs: EventInvokeConfigRepository;
+  readonly tags: TagRepository;
   private readonly lock: Mutex;
   private readonly inTransaction: boolean;
 
@@ -106,6 +109,7 @@ class SqliteStore implements Store {
     this.logs = new SqliteLogs(db, guard);
     this.asyncEvents = new SqliteAsyncEvents(db, guard);
     this.eventInvokeConfigs = new SqliteEventInvokeConfigs(db, guard);
+    this.tags = new SqliteTags(db, guard);
   }
 
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
@@ -167,6 +171,7 @@ class SqliteFunctions implements FunctionRepository {
           this.db.prepare(`DELETE FROM ${table} WHERE function_name = ?`).run(name);
         }
         this.db.prepare('DELETE FROM functions WHERE name = ?').run(name);
+        deleteTags(this.db, { kind: 'function', name });
       })();
     });
   }
@@ -527,7 +532,10 @@ class SqliteAlarms implements AlarmRepository {
 
   delete(name: string) {
     return this.guard(() => {
-      this.db.prepare('DELETE FROM alarms WHERE name = ?').run(name);
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM alarms WHERE name = ?').run(name);
+        deleteTags(this.db, { kind: 'alarm', name });
+      })();
     });
   }
 
@@ -634,6 +642,7 @@ class SqliteLogs implements LogRepository {
         this.db.prepare('DELETE FROM log_events WHERE group_id = ?').run(group.id);
         this.db.prepare('DELETE FROM log_streams WHERE group_id = ?').run(group.id);
         this.db.prepare('DELETE FROM log_groups WHERE id = ?').run(group.id);
+        deleteTags(this.db, { kind: 'log-group', name });
         return true;
       })(),
     );
@@ -812,8 +821,12 @@ class SqliteCodeDeploy implements CodeDeployRepository {
 
   deleteApplication(name: string) {
     return this.guard(() => {
-      this.db.prepare('DELETE FROM cd_deployment_groups WHERE application = ?').run(name);
-      this.db.prepare('DELETE FROM cd_applications WHERE name = ?').run(name);
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM cd_deployment_groups WHERE application = ?').run(name);
+        this.db.prepare('DELETE FROM cd_applications WHERE name = ?').run(name);
+        deleteTags(this.db, { kind: 'application', name });
+        this.db.prepare("DELETE FROM tags WHERE kind = 'deployment-group' AND owner = ?").run(name);
+      })();
     });
   }
 
@@ -835,7 +848,12 @@ class SqliteCodeDeploy implements CodeDeployRepository {
   }
 
   deleteGroup(application: string, name: string) {
-    return this.run('DELETE FROM cd_deployment_groups WHERE application = ? AND name = ?', application, name);
+    return this.guard(() => {
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM cd_deployment_groups WHERE application = ? AND name = ?').run(application, name);
+        deleteTags(this.db, { kind: 'deployment-group', application, name });
+      })();
+    });
   }
 
   getConfig(name: string) {
@@ -1056,5 +1074,40 @@ class SqliteEventInvokeConfigs implements EventInvokeConfigRepository {
         this.db.prepare('DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?').run(functionName, qualifier).changes >
         0,
     );
+  }
+}
+
+/** The key columns of a tagged resource: a deployment group is owned by its application. */
+function tagKey(resource: TaggedResource): [kind: string, owner: string, name: string] {
+  return [resource.kind, resource.kind === 'deployment-group' ? resource.application : '', resource.name];
+}
+
+function deleteTags(db: Db, resource: TaggedResource): void {
+  db.prepare('DELETE FROM tags WHERE kind = ? AND owner = ? AND name = ?').run(...tagKey(resource));
+}
+
+class SqliteTags implements TagRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  get(resource: TaggedResource) {
+    return this.guard(() => {
+      const rows = this.db
+        .prepare('SELECT key, value FROM tags WHERE kind = ? AND owner = ? AND name = ? ORDER BY key')
+        .all(...tagKey(resource)) as { key: string; value: string }[];
+      return Object.fromEntries(rows.map((r) => [r.key, r.value])) as Tags;
+    });
+  }
+
+  put(resource: TaggedResource, tags: Tags) {
+    return this.guard(() => {
+      this.db.transaction(() => {
+        deleteTags(this.db, resource);
+        const insert = this.db.prepare('INSERT INTO tags (kind, owner, name, key, value) VALUES (?, ?, ?, ?, ?)');
+        for (const [key, value] of Object.entries(tags)) insert.run(...tagKey(resource), key, value);
+      })();
+    });
   }
 }

@@ -361,7 +361,8 @@ export class RestApiService {
         'Invalid deployment content specified.Non null and non empty stageName must be provided for canary deployment. Provided value is null',
       );
     }
-    if (input.stageName !== undefined) validateStageName(input.stageName);
+    // An empty stageName means no stage, as on AWS (the Terraform provider always sends the member).
+    if (input.stageName) validateStageName(input.stageName);
     const percent = input.canarySettings?.percentTraffic === undefined ? 0 : validatePercentTraffic(input.canarySettings.percentTraffic);
     const now = this.seconds();
     const deployment = await this.store.transaction(async (tx) => {

@@ -78,6 +78,7 @@ export const ERROR_CATALOGUE = {
   InvalidLifecycleEventHookExecutionIdException: { status: 400, fault: 'client' },
   InvalidLifecycleEventHookExecutionStatusException: { status: 400, fault: 'client' },
   LifecycleEventAlreadyCompletedException: { status: 400, fault: 'client' },
+  InvalidTriggerConfigException: { status: 400, fault: 'client' },
   // API Gateway
   NotFoundException: { status: 404, fault: 'client' },
   BadRequestException: { status: 400, fault: 'client' },

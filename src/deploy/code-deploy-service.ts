@@ -16,7 +16,7 @@ import {
 import { LATEST } from '../domain/lambda-function.js';
 import type { Store } from '../store/store.js';
 import { deploymentNotFound, newDeploymentId, type DeploymentController } from './deployment-controller.js';
-import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from './types.js';
+import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc, TriggerConfig } from './types.js';
 
 const ROLLBACK_EVENTS = new Set<RollbackEvent>(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST']);
 const err = (code: ConstructorParameters<typeof PlatformError>[0], message: string) => new PlatformError(code, message);
@@ -32,6 +32,9 @@ export interface GroupInput {
   blueGreenDeploymentConfiguration?: {
     terminateBlueInstancesOnDeploymentSuccess?: { action?: string; terminationWaitTimeInMinutes?: number };
   };
+  outdatedInstancesStrategy?: string;
+  triggerConfigurations?: { triggerName?: string; triggerTargetArn?: string; triggerEvents?: string[] }[];
+  terminationHookEnabled?: boolean;
 }
 
 export interface CreateDeploymentInput {
@@ -148,6 +151,9 @@ export class CodeDeployService {
         ...((input.blueGreenDeploymentConfiguration ?? current.blueGreenDeploymentConfiguration) && {
           blueGreenDeploymentConfiguration: input.blueGreenDeploymentConfiguration ?? current.blueGreenDeploymentConfiguration,
         }),
+        outdatedInstancesStrategy: input.outdatedInstancesStrategy ?? current.outdatedInstancesStrategy,
+        triggerConfigurations: input.triggerConfigurations ?? current.triggerConfigurations,
+        terminationHookEnabled: input.terminationHookEnabled ?? current.terminationHookEnabled,
       },
       current,
     );
@@ -214,6 +220,14 @@ export class CodeDeployService {
     if (wait !== undefined && (!Number.isInteger(wait) || wait < 0 || wait > 2880)) {
       throw err('InvalidParameterValueException', 'terminationWaitTimeInMinutes must be a whole number of minutes from 0 to 2880.');
     }
+    const outdated = input.outdatedInstancesStrategy ?? 'UPDATE';
+    if (outdated !== 'UPDATE' && outdated !== 'IGNORE') {
+      throw err(
+        'ValidationException',
+        `1 validation error detected: Value '${outdated}' at 'outdatedInstancesStrategy' failed to satisfy constraint: Member must satisfy enum value set: [UPDATE, IGNORE]`,
+      );
+    }
+    const triggers = (input.triggerConfigurations ?? []).map(triggerOf);
     return {
       applicationName: input.applicationName!,
       deploymentGroupId: existing?.deploymentGroupId ?? uuid(),
@@ -228,6 +242,9 @@ export class CodeDeployService {
       autoRollbackConfiguration: { enabled: input.autoRollbackConfiguration?.enabled ?? false, events },
       deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
       ...(input.blueGreenDeploymentConfiguration && { blueGreenDeploymentConfiguration: input.blueGreenDeploymentConfiguration }),
+      outdatedInstancesStrategy: outdated,
+      triggerConfigurations: triggers,
+      terminationHookEnabled: input.terminationHookEnabled ?? false,
       ...(existing?.lastAttemptedDeployment && { lastAttemptedDeployment: existing.lastAttemptedDeployment }),
       ...(existing?.lastSuccessfulDeployment && { lastSuccessfulDeployment: existing.lastSuccessfulDeployment }),
     };
@@ -460,4 +477,28 @@ export class CodeDeployService {
     await this.controller.kick(d.deploymentId, [{ kind: 'hookStatus', executionId, status }]);
     return executionId;
   }
+}
+
+const TRIGGER_EVENTS = new Set([
+  'DeploymentStart',
+  'DeploymentSuccess',
+  'DeploymentFailure',
+  'DeploymentStop',
+  'DeploymentRollback',
+  'DeploymentReady',
+  'InstanceStart',
+  'InstanceSuccess',
+  'InstanceFailure',
+  'InstanceReady',
+]);
+
+/** A trigger as CodeDeploy checks it: a name, a target ARN and known event types (Versa keeps it; it sends nothing). */
+function triggerOf(t: { triggerName?: string; triggerTargetArn?: string; triggerEvents?: string[] }): TriggerConfig {
+  if (!t.triggerName || !t.triggerTargetArn) {
+    throw err('InvalidTriggerConfigException', 'A trigger needs a triggerName and a triggerTargetArn.');
+  }
+  const events = t.triggerEvents ?? [];
+  const unknown = events.find((e) => !TRIGGER_EVENTS.has(e));
+  if (unknown !== undefined) throw err('InvalidTriggerConfigException', `Unknown trigger event type ${unknown}.`);
+  return { triggerName: t.triggerName, triggerTargetArn: t.triggerTargetArn, triggerEvents: events };
 }

@@ -19,6 +19,11 @@ export interface DeploymentGroupDoc {
   blueGreenDeploymentConfiguration?: {
     terminateBlueInstancesOnDeploymentSuccess?: { action?: string; terminationWaitTimeInMinutes?: number };
   };
+  /** What to do with targets that missed a deployment: CodeDeploy's UPDATE (the default) or IGNORE. Absent in groups stored before it was kept. */
+  outdatedInstancesStrategy?: 'UPDATE' | 'IGNORE';
+  /** Kept and returned as given; Versa sends no notifications. */
+  triggerConfigurations?: TriggerConfig[];
+  terminationHookEnabled?: boolean;
   lastSuccessfulDeployment?: { deploymentId: string; status: string; endTime?: number; createTime: number };
   lastAttemptedDeployment?: { deploymentId: string; status: string; endTime?: number; createTime: number };
 }
@@ -29,4 +34,10 @@ export interface DeploymentConfigDoc {
   computePlatform: string;
   createTime: number;
   routing: TrafficRouting;
+}
+
+export interface TriggerConfig {
+  triggerName: string;
+  triggerTargetArn: string;
+  triggerEvents: string[];
 }

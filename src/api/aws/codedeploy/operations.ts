@@ -24,6 +24,7 @@ function groupInput(input: Input): GroupInput & { currentDeploymentGroupName?: s
   const style = read.object(input, 'deploymentStyle');
   const blueGreen = read.object(input, 'blueGreenDeploymentConfiguration');
   const terminate = blueGreen && read.object(blueGreen, 'terminateBlueInstancesOnDeploymentSuccess');
+  const triggers = read.objectList(input, 'triggerConfigurations');
   return defined({
     applicationName: str(input, 'applicationName'),
     deploymentGroupName: str(input, 'deploymentGroupName'),
@@ -42,6 +43,15 @@ function groupInput(input: Input): GroupInput & { currentDeploymentGroupName?: s
         }),
       }),
     },
+    outdatedInstancesStrategy: str(input, 'outdatedInstancesStrategy'),
+    triggerConfigurations: triggers?.map((t) =>
+      defined({
+        triggerName: str(t, 'triggerName'),
+        triggerTargetArn: str(t, 'triggerTargetArn'),
+        triggerEvents: read.stringList(t, 'triggerEvents'),
+      }),
+    ),
+    terminationHookEnabled: read.boolean(input, 'terminationHookEnabled'),
   });
 }
 
@@ -118,6 +128,13 @@ function groupShape(g: DeploymentGroupDoc) {
     s && { deploymentId: s.deploymentId, status: s.status, endTime: seconds(s.endTime), createTime: seconds(s.createTime) };
   return {
     ...g,
+    outdatedInstancesStrategy: g.outdatedInstancesStrategy ?? 'UPDATE',
+    triggerConfigurations: g.triggerConfigurations ?? [],
+    terminationHookEnabled: g.terminationHookEnabled ?? false,
+    // EC2 and on-premises members: a Lambda group has none, and CodeDeploy says so with empty lists.
+    ec2TagFilters: [],
+    onPremisesInstanceTagFilters: [],
+    autoScalingGroups: [],
     computePlatform: 'Lambda',
     lastSuccessfulDeployment: summary(g.lastSuccessfulDeployment),
     lastAttemptedDeployment: summary(g.lastAttemptedDeployment),

@@ -189,13 +189,13 @@ describe('wire fuzz', () => {
 function targets(): Target[] {
   const logger = createLogger('silent');
   const none = undefined as never;
-  const cloudWatch = cloudWatchApi({ metrics: none, alarms: none, logger });
+  const cloudWatch = cloudWatchApi({ metrics: none, alarms: none, tags: none, logger });
   return [
     {
       service: 'lambda',
       protocol: 'rest-json',
       model: loadModel('lambda', '2015-03-31'),
-      operations: lambdaApi({ functions: none, eventInvokeConfigs: none, invocations: none, logger }).operations,
+      operations: lambdaApi({ functions: none, eventInvokeConfigs: none, invocations: none, tags: none, logger }).operations,
     },
     {
       service: 'apigateway',
@@ -207,7 +207,7 @@ function targets(): Target[] {
       service: 'codedeploy',
       protocol: 'json',
       model: loadModel('codedeploy', '2014-10-06'),
-      operations: codeDeployApi({ codeDeploy: none, logger }).operations,
+      operations: codeDeployApi({ codeDeploy: none, tags: none, logger }).operations,
       targetPrefix: 'CodeDeploy_20141006',
       contentType: 'application/x-amz-json-1.1',
     },
@@ -215,7 +215,7 @@ function targets(): Target[] {
       service: 'logs',
       protocol: 'json',
       model: loadModel('logs', '2014-03-28'),
-      operations: logsApi({ logs: none, logger }).operations,
+      operations: logsApi({ logs: none, tags: none, logger }).operations,
       targetPrefix: 'Logs_20140328',
       contentType: 'application/x-amz-json-1.1',
     },

@@ -78,6 +78,12 @@ export const ERROR_CATALOGUE = {
   InvalidLifecycleEventHookExecutionIdException: { status: 400, fault: 'client' },
   InvalidLifecycleEventHookExecutionStatusException: { status: 400, fault: 'client' },
   LifecycleEventAlreadyCompletedException: { status: 400, fault: 'client' },
+  ResourceArnRequiredException: { status: 400, fault: 'client' },
+  InvalidArnException: { status: 400, fault: 'client' },
+  ArnNotSupportedException: { status: 400, fault: 'client' },
+  TagRequiredException: { status: 400, fault: 'client' },
+  InvalidTagsToAddException: { status: 400, fault: 'client' },
+  TagLimitExceededException: { status: 400, fault: 'client' },
   InvalidTriggerConfigException: { status: 400, fault: 'client' },
   // API Gateway
   NotFoundException: { status: 404, fault: 'client' },
@@ -87,6 +93,7 @@ export const ERROR_CATALOGUE = {
   // CloudWatch Logs
   ResourceAlreadyExistsException: { status: 400, fault: 'client' },
   InvalidParameterException: { status: 400, fault: 'client' },
+  TooManyTagsException: { status: 400, fault: 'client' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

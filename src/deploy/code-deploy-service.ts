@@ -165,7 +165,14 @@ export class CodeDeployService {
             `A deployment group with the name ${next.deploymentGroupName} already exists for this application.`,
           );
         }
+        // A renamed group keeps its tags: deleting the old name would drop them.
+        const tags = await tx.tags.get({
+          kind: 'deployment-group',
+          application: current.applicationName,
+          name: current.deploymentGroupName,
+        });
         await tx.codeDeploy.deleteGroup(current.applicationName, current.deploymentGroupName);
+        await tx.tags.put({ kind: 'deployment-group', application: current.applicationName, name: next.deploymentGroupName }, tags);
       }
       await tx.codeDeploy.putGroup(next);
     });

@@ -12,6 +12,7 @@ import { cloudWatchApi } from '../api/aws/cloudwatch/operations.js';
 import { codeDeployApi } from '../api/aws/codedeploy/operations.js';
 import { lambdaApi } from '../api/aws/lambda/operations.js';
 import { logsApi } from '../api/aws/logs/operations.js';
+import { ResourceTags } from '../api/aws/tagging.js';
 import { regionOf, type ApiHandler, type ApiRequest } from '../api/aws/protocol/http.js';
 import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
 import { AccessGate } from '../api/access/gate.js';
@@ -216,14 +217,15 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     }
     return restJsonError(new PlatformError('ResourceNotFoundException', `Nothing at ${req.path}.`));
   };
-  const cloudWatch = cloudWatchApi({ metrics, alarms, logger });
+  const tags = new ResourceTags(store);
+  const cloudWatch = cloudWatchApi({ metrics, alarms, tags, logger });
   const handle = frontDoor({
-    lambda: lambdaApi({ functions, eventInvokeConfigs, invocations, logger }),
+    lambda: lambdaApi({ functions, eventInvokeConfigs, invocations, tags, logger }),
     apiGateway: apiGatewayApi({ restApis, dataPlane: gateway, logger }),
     byTarget: new Map([
-      ['Logs_20140328', logsApi({ logs, logger })],
+      ['Logs_20140328', logsApi({ logs, tags, logger })],
       ['GraniteServiceVersion20100801', cloudWatch.json],
-      ['CodeDeploy_20141006', codeDeployApi({ codeDeploy, logger })],
+      ['CodeDeploy_20141006', codeDeployApi({ codeDeploy, tags, logger })],
     ]),
     query: cloudWatch.query,
     gateway,

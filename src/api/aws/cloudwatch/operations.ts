@@ -1,5 +1,6 @@
 import { asPlatformError, PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
+import { checkTags, taggedResourceOf, type Tags } from '../../../domain/tags.js';
 import { statisticOf } from '../../../telemetry/alarm-evaluation.js';
 import type { AlarmDoc, AlarmHistoryItem } from '../../../telemetry/alarm-types.js';
 import type { AlarmService } from '../../../telemetry/alarms.js';
@@ -9,10 +10,12 @@ import type { Summary } from '../../../telemetry/summary.js';
 import type { ApiRequest, ApiResponse, ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { parseQueryForm, queryErrorXml, queryResponseXml } from '../protocol/query.js';
+import type { ResourceTags, TagDialect } from '../tagging.js';
 
 export interface CloudWatchApiDeps {
   metrics: Metrics;
   alarms: AlarmService;
+  tags: ResourceTags;
   logger: Logger;
 }
 
@@ -103,6 +106,37 @@ const required = <T>(value: T | undefined, name: string): T => {
   return value;
 };
 
+/** CloudWatch's answers about tags: every broken rule is an InvalidParameterValue. */
+const TAGS: TagDialect = {
+  invalid: 'InvalidParameterValueException',
+  tooMany: 'InvalidParameterValueException',
+  notFound: (r) =>
+    new PlatformError('ResourceNotFoundException', `The alarm ${r.name} does not exist.`, {
+      body: { ResourceType: 'alarm', ResourceId: r.name },
+    }),
+};
+
+/** The alarm a tagging ARN names: the only CloudWatch resource Versa has. */
+function taggedAlarm(input: Input): { kind: 'alarm'; name: string } {
+  const arn = required(read.str(input, 'ResourceARN'), 'ResourceARN');
+  const resource = taggedResourceOf(arn);
+  if (resource?.kind !== 'alarm') throw invalid(`The value ${arn} for parameter ResourceARN is not the ARN of an alarm.`);
+  return resource;
+}
+
+/** A list of `{Key, Value}` tags (both required) as a map; undefined when the member is absent. */
+function tagList(input: Input, key: string): Tags | undefined {
+  if (input[key] === undefined || input[key] === null) return undefined;
+  return Object.fromEntries(
+    read
+      .structures(input, key)
+      .map((t, i) => [
+        required(read.str(t, 'Key'), `${key}.member.${i + 1}.Key`),
+        required(read.str(t, 'Value'), `${key}.member.${i + 1}.Value`),
+      ]),
+  ) as Tags;
+}
+
 function dimensionsOf(input: Input, key = 'Dimensions'): Dimension[] {
   return read
     .structures(input, key)
@@ -167,7 +201,7 @@ function historyShape(h: AlarmHistoryItem): Record<string, unknown> {
 }
 
 /** CloudWatch in both forms clients send: JSON 1.0 (`GraniteServiceVersion20100801.*`) and query. */
-export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): { json: ServiceHandler; query: ServiceHandler } {
+export function cloudWatchApi({ metrics, alarms, tags, logger }: CloudWatchApiDeps): { json: ServiceHandler; query: ServiceHandler } {
   const operations: Record<string, JsonOperation> = {
     PutMetricData(input) {
       const namespace = required(read.str(input, 'Namespace'), 'Namespace');
@@ -322,6 +356,11 @@ export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): {
     },
 
     async PutMetricAlarm(input) {
+      const newTags = tagList(input, 'Tags');
+      if (newTags) checkTags(newTags, {}, TAGS);
+      const name = read.str(input, 'AlarmName');
+      // As on AWS, Tags apply only when the call creates the alarm; an update leaves its tags to TagResource.
+      const isNew = name !== undefined && (await alarms.describeAlarms({ names: [name] })).length === 0;
       await alarms.putMetricAlarm({
         AlarmName: read.str(input, 'AlarmName'),
         AlarmDescription: read.str(input, 'AlarmDescription'),
@@ -342,6 +381,26 @@ export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): {
         ComparisonOperator: read.str(input, 'ComparisonOperator'),
         TreatMissingData: read.str(input, 'TreatMissingData'),
       });
+      if (isNew && newTags) await tags.add({ kind: 'alarm', name }, newTags, TAGS);
+      return undefined;
+    },
+
+    async ListTagsForResource(input) {
+      const own = await tags.list(taggedAlarm(input), TAGS);
+      return { Tags: Object.entries(own).map(([Key, Value]) => ({ Key, Value })) };
+    },
+
+    async TagResource(input) {
+      const add = tagList(input, 'Tags');
+      if (add === undefined) throw new PlatformError('MissingRequiredParameterException', 'The parameter Tags is required.');
+      await tags.add(taggedAlarm(input), add, TAGS);
+      return undefined;
+    },
+
+    async UntagResource(input) {
+      const keys = read.strings(input, 'TagKeys');
+      if (input.TagKeys === undefined) throw new PlatformError('MissingRequiredParameterException', 'The parameter TagKeys is required.');
+      await tags.remove(taggedAlarm(input), keys, TAGS);
       return undefined;
     },
 

@@ -2,11 +2,13 @@ import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { functionArn } from '../../../domain/arn.js';
 import type { DeploymentState, TrafficRouting } from '../../../domain/deployment.js';
+import { checkTags, taggedResourceOf, type TaggedResource, type Tags } from '../../../domain/tags.js';
 import type { CodeDeployService, CreateDeploymentInput, GroupInput } from '../../../deploy/code-deploy-service.js';
 import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../../../deploy/types.js';
 import type { ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { memberReader } from '../protocol/members.js';
+import type { ResourceTags, TagDialect } from '../tagging.js';
 
 type Input = Record<string, unknown>;
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
@@ -226,8 +228,52 @@ function targetShape(region: string, d: DeploymentState) {
   };
 }
 
+/** CodeDeploy's answers about tags: a missing application or group is named by its own exception, as CodeDeploy does. */
+const TAGS: TagDialect = {
+  invalid: 'InvalidTagsToAddException',
+  tooMany: 'TagLimitExceededException',
+  notFound: (r: TaggedResource) =>
+    r.kind === 'deployment-group'
+      ? new PlatformError(
+          'DeploymentGroupDoesNotExistException',
+          `The deployment group ${r.name} does not exist for application ${r.application}.`,
+        )
+      : new PlatformError('ApplicationDoesNotExistException', `No application found for name: ${r.name}`),
+};
+
+/** The application or deployment group a tagging ARN names (its account field may be empty). */
+function taggedResource(input: Input): TaggedResource {
+  const arn = str(input, 'ResourceArn');
+  if (!arn) throw new PlatformError('ResourceArnRequiredException', 'The ARN of a resource is required, but was not found.');
+  const resource = taggedResourceOf(arn);
+  if (!resource) {
+    if (!/^arn:aws[a-z-]*:codedeploy:/.test(arn))
+      throw new PlatformError('InvalidArnException', `The specified ARN is not in a valid format: ${arn}`);
+    throw new PlatformError('ArnNotSupportedException', `The specified ARN is not supported: ${arn}`);
+  }
+  if (resource.kind !== 'application' && resource.kind !== 'deployment-group') {
+    throw new PlatformError('InvalidArnException', `The specified ARN is not in a valid format: ${arn}`);
+  }
+  return resource;
+}
+
+/** A list of `{Key, Value}` tags as a map; a repeated key keeps its last value. */
+function tagList(input: Input, member: string): Tags | undefined {
+  const list = read.objectList(input, member);
+  if (list === undefined) return undefined;
+  return Object.fromEntries(list.map((t) => [str(t, 'Key') ?? '', str(t, 'Value') ?? ''])) as Tags;
+}
+
 /** CodeDeploy (JSON 1.1, `CodeDeploy_20141006.*`) for Lambda deployments. */
-export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeployService; logger: Logger }): ServiceHandler {
+export function codeDeployApi({
+  codeDeploy,
+  tags,
+  logger,
+}: {
+  codeDeploy: CodeDeployService;
+  tags: ResourceTags;
+  logger: Logger;
+}): ServiceHandler {
   const requireTarget = async (input: Input) => {
     const d = await codeDeploy.getDeployment(str(input, 'deploymentId'));
     const targetId = str(input, 'targetId');
@@ -241,9 +287,11 @@ export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeploySe
   };
   const operations: Record<string, JsonOperation> = {
     async CreateApplication(input) {
-      return {
-        applicationId: (await codeDeploy.createApplication(str(input, 'applicationName'), str(input, 'computePlatform'))).applicationId,
-      };
+      const newTags = tagList(input, 'tags');
+      if (newTags) checkTags(newTags, {}, TAGS);
+      const app = await codeDeploy.createApplication(str(input, 'applicationName'), str(input, 'computePlatform'));
+      if (newTags) await tags.add({ kind: 'application', name: app.applicationName }, newTags, TAGS);
+      return { applicationId: app.applicationId };
     },
     async GetApplication(input) {
       return { application: applicationShape(await codeDeploy.getApplication(str(input, 'applicationName'))) };
@@ -260,7 +308,29 @@ export function codeDeployApi({ codeDeploy, logger }: { codeDeploy: CodeDeploySe
       return {};
     },
     async CreateDeploymentGroup(input) {
-      return { deploymentGroupId: (await codeDeploy.createDeploymentGroup(groupInput(input))).deploymentGroupId };
+      const newTags = tagList(input, 'tags');
+      if (newTags) checkTags(newTags, {}, TAGS);
+      const group = await codeDeploy.createDeploymentGroup(groupInput(input));
+      if (newTags) {
+        await tags.add({ kind: 'deployment-group', application: group.applicationName, name: group.deploymentGroupName }, newTags, TAGS);
+      }
+      return { deploymentGroupId: group.deploymentGroupId };
+    },
+    async ListTagsForResource(input) {
+      const own = await tags.list(taggedResource(input), TAGS);
+      return { Tags: Object.entries(own).map(([Key, Value]) => ({ Key, Value })) };
+    },
+    async TagResource(input) {
+      const add = tagList(input, 'Tags');
+      if (!add || Object.keys(add).length === 0) throw new PlatformError('TagRequiredException', 'A tag was not specified.');
+      await tags.add(taggedResource(input), add, TAGS);
+      return {};
+    },
+    async UntagResource(input) {
+      const keys = read.stringList(input, 'TagKeys');
+      if (!keys || keys.length === 0) throw new PlatformError('TagRequiredException', 'A tag was not specified.');
+      await tags.remove(taggedResource(input), keys, TAGS);
+      return {};
     },
     async GetDeploymentGroup(input) {
       return {

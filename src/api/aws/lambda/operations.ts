@@ -1,6 +1,7 @@
 import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { functionArn, parseFunctionRef, resolveQualifier } from '../../../domain/arn.js';
+import { checkTags, taggedResourceOf } from '../../../domain/tags.js';
 import type { InvocationService, InvocationType } from '../../../invoke/invocation-service.js';
 import type { EventInvokeConfigRecord } from '../../../domain/async-event.js';
 import type { EventInvokeConfigInput, EventInvokeConfigService } from '../../../lambda/event-invoke-configs.js';
@@ -19,12 +20,14 @@ import {
   optStringMap,
   paginate,
 } from './members.js';
+import type { ResourceTags, TagDialect } from '../tagging.js';
 import { aliasConfiguration, functionConfiguration } from './shapes.js';
 
 export interface LambdaApiDeps {
   functions: FunctionService;
   eventInvokeConfigs: EventInvokeConfigService;
   invocations: InvocationService;
+  tags: ResourceTags;
   logger: Logger;
 }
 
@@ -47,7 +50,7 @@ function checkCodeRequestSize(req: ApiRequest, operation: string): void {
 }
 
 /** The Lambda service: its rest-json operation table over FunctionService and InvocationService. */
-export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }: LambdaApiDeps): ServiceHandler {
+export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, logger }: LambdaApiDeps): ServiceHandler {
   const caller = (req: ApiRequest): Caller => ({ region: req.region });
   const body = (req: ApiRequest) =>
     parseJsonBody(req, (m) => new PlatformError('InvalidRequestContentException', `Could not parse request body into json: ${m}`));
@@ -101,6 +104,8 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
             'ValidationException',
             "1 validation error detected: Value null at 'functionName' failed to satisfy constraint: Member must not be null",
           );
+        const newTags = optStringMap(b, 'Tags');
+        if (newTags) checkTags(newTags, {}, tagDialect(req.region));
         const { config } = await functions.createFunction(caller(req), {
           functionName: name,
           runtime: optString(b, 'Runtime'),
@@ -117,6 +122,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
           tracingMode: optString(optObject(b, 'TracingConfig') ?? {}, 'Mode'),
           packageType: optString(b, 'PackageType'),
         });
+        if (newTags) await tags.add({ kind: 'function', name: config.name }, newTags, tagDialect(req.region));
         return jsonResponse(201, functionConfiguration(req.region, config));
       },
     },
@@ -142,9 +148,11 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
         const { name, qualifier } = target(req, params);
         const config = await functions.getConfiguration(caller(req), name, qualifier);
         const hex = Buffer.from(config.spec.codeSha256, 'base64').toString('hex');
+        const own = await tags.list({ kind: 'function', name }, tagDialect(req.region));
         return jsonResponse(200, {
           Configuration: functionConfiguration(req.region, config),
           Code: { RepositoryType: 'S3', Location: `${req.origin}/_versa/code/${hex}.zip` },
+          ...(Object.keys(own).length > 0 && { Tags: own }),
         });
       },
     },
@@ -406,6 +414,37 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
     },
     {
       method: 'GET',
+      pattern: TAGS_PATH,
+      operation: 'ListTags',
+      async handle(req, params) {
+        return jsonResponse(200, { Tags: await tags.list(taggedFunction(params), tagDialect(req.region)) });
+      },
+    },
+    {
+      method: 'POST',
+      pattern: TAGS_PATH,
+      operation: 'TagResource',
+      async handle(req, params) {
+        const resource = taggedFunction(params);
+        const add = optStringMap(body(req), 'Tags');
+        if (add === undefined) throw new PlatformError('InvalidParameterValueException', 'Tags are required to tag a resource.');
+        await tags.add(resource, add, tagDialect(req.region));
+        return emptyResponse(204);
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: TAGS_PATH,
+      operation: 'UntagResource',
+      async handle(req, params) {
+        const keys = req.query.getAll('tagKeys');
+        if (keys.length === 0) throw new PlatformError('InvalidParameterValueException', 'Tag keys are required to untag a resource.');
+        await tags.remove(taggedFunction(params), keys, tagDialect(req.region));
+        return emptyResponse(204);
+      },
+    },
+    {
+      method: 'GET',
       pattern: '/2016-08-19/account-settings',
       operation: 'GetAccountSettings',
       handle: () =>
@@ -430,6 +469,28 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
       `Versa does not implement the Lambda operation at ${req.method} ${req.path.split('?')[0] ?? ''}.`,
     );
   });
+}
+
+const TAGS_PATH = '/2017-03-31/tags/{Resource}';
+
+/** Lambda's answers about tags: its limit of 50 is an InvalidParameterValueException, as every broken rule. */
+const tagDialect = (region: string): TagDialect => ({
+  invalid: 'InvalidParameterValueException',
+  tooMany: 'InvalidParameterValueException',
+  notFound: (resource) => new PlatformError('ResourceNotFoundException', `Function not found: ${functionArn(region, resource.name)}`),
+});
+
+/** The function a tagging ARN names; Lambda tags functions, not their versions or aliases. */
+function taggedFunction(params: Record<string, string>): { kind: 'function'; name: string } {
+  const arn = params.Resource ?? '';
+  const resource = taggedResourceOf(arn);
+  if (resource?.kind !== 'function') {
+    throw new PlatformError(
+      'ValidationException',
+      `1 validation error detected: Value '${arn}' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:function:[a-zA-Z0-9-_]+`,
+    );
+  }
+  return resource;
 }
 
 function eventInvokeConfig(region: string, c: EventInvokeConfigRecord): Record<string, unknown> {

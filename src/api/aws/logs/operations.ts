@@ -1,5 +1,6 @@
 import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
+import { checkTags, taggedResourceOf, type Tags } from '../../../domain/tags.js';
 import { Violations } from '../../../domain/validation.js';
 import { compileFilterPattern } from '../../../telemetry/log-filter.js';
 import { RETENTION_DAYS, type LogSink } from '../../../telemetry/log-sink.js';
@@ -7,9 +8,11 @@ import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogPosition, LogStr
 import type { ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { memberReader } from '../protocol/members.js';
+import type { ResourceTags, TagDialect } from '../tagging.js';
 
 export interface LogsApiDeps {
   logs: LogSink;
+  tags: ResourceTags;
   logger: Logger;
 }
 
@@ -41,11 +44,42 @@ export function logsApi(deps: LogsApiDeps): ServiceHandler {
   );
 }
 
-function operations({ logs }: LogsApiDeps): Record<string, JsonOperation> {
+function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> {
   return {
     async CreateLogGroup(input) {
       const name = groupName(input);
+      const newTags = tagMap(input, 'tags', false);
+      if (newTags) checkTags(newTags, {}, TAGS);
       await logs.createGroup(name);
+      if (newTags) await tags.add({ kind: 'log-group', name }, newTags, TAGS);
+      return {};
+    },
+
+    async ListTagsForResource(input) {
+      return { tags: await tags.list(taggedGroup(input), TAGS) };
+    },
+
+    async TagResource(input) {
+      await tags.add(taggedGroup(input), tagMap(input, 'tags', true), TAGS);
+      return {};
+    },
+
+    async UntagResource(input) {
+      await tags.remove(taggedGroup(input), tagKeys(input, 'tagKeys'), TAGS);
+      return {};
+    },
+
+    async ListTagsLogGroup(input) {
+      return { tags: await tags.list({ kind: 'log-group', name: groupName(input) }, TAGS) };
+    },
+
+    async TagLogGroup(input) {
+      await tags.add({ kind: 'log-group', name: groupName(input) }, tagMap(input, 'tags', true), TAGS);
+      return {};
+    },
+
+    async UntagLogGroup(input) {
+      await tags.remove({ kind: 'log-group', name: groupName(input) }, tagKeys(input, 'tags'), TAGS);
       return {};
     },
 
@@ -425,4 +459,49 @@ function groupNameOrIdentifier(input: Input): string {
   }
   const arn = /^arn:aws[a-z-]*:logs:[a-z0-9-]*:\d{12}:log-group:([^:]+)(?::\*)?$/.exec(identifier);
   return groupName({ logGroupName: arn ? arn[1] : identifier });
+}
+
+// Tags
+
+const TAGS: TagDialect = {
+  invalid: 'InvalidParameterException',
+  tooMany: 'TooManyTagsException',
+  notFound: () => new PlatformError('ResourceNotFoundException', 'The specified log group does not exist.'),
+};
+
+/** The log group a tagging ARN names (`...:log-group:NAME`, with or without the trailing `:*`). */
+function taggedGroup(input: Input): { kind: 'log-group'; name: string } {
+  const arn = optString(input, 'resourceArn');
+  if (arn === undefined) throw missing('resourceArn');
+  const resource = taggedResourceOf(arn);
+  if (resource?.kind !== 'log-group') {
+    throw new PlatformError(
+      'InvalidParameterException',
+      `${arn} is not the ARN of a log group, the only resource Versa tags in CloudWatch Logs.`,
+    );
+  }
+  return resource;
+}
+
+/** A `tags` map of 1 to 50 entries; required by the tagging operations, optional on CreateLogGroup. */
+function tagMap(input: Input, member: string, required: true): Tags;
+function tagMap(input: Input, member: string, required: false): Tags | undefined;
+function tagMap(input: Input, member: string, required: boolean): Tags | undefined {
+  const tags = read.stringMap(input, member);
+  if (tags === undefined) {
+    if (required) throw missing(member);
+    return undefined;
+  }
+  const count = Object.keys(tags).length;
+  if (count < 1) {
+    new Violations().add(tags, member, 'Member must have length greater than or equal to 1').throwIfAny('InvalidParameterException');
+  }
+  if (count > 50) throw new PlatformError('TooManyTagsException', `A log group can have at most 50 tags; the request has ${count}.`);
+  return tags;
+}
+
+function tagKeys(input: Input, member: string): string[] {
+  const keys = optStringList(input, member);
+  if (keys === undefined) throw missing(member);
+  return keys;
 }

@@ -394,14 +394,15 @@ export function cloudWatchApi({ metrics, alarms, tags, logger }: CloudWatchApiDe
       const add = tagList(input, 'Tags');
       if (add === undefined) throw new PlatformError('MissingRequiredParameterException', 'The parameter Tags is required.');
       await tags.add(taggedAlarm(input), add, TAGS);
-      return undefined;
+      // An empty result, not none: the query protocol's clients expect <TagResourceResult/>.
+      return {};
     },
 
     async UntagResource(input) {
       const keys = read.strings(input, 'TagKeys');
       if (input.TagKeys === undefined) throw new PlatformError('MissingRequiredParameterException', 'The parameter TagKeys is required.');
       await tags.remove(taggedAlarm(input), keys, TAGS);
-      return undefined;
+      return {};
     },
 
     async DescribeAlarms(input, req) {

@@ -132,7 +132,10 @@ export function frontDoor(services: Services): ApiHandler {
       return awsApi(req, 'query', services.query);
     }
     if (/^\/20\d\d-\d\d-\d\d\//.test(path)) return awsApi(req, 'rest-json', services.lambda);
-    if (path === '/restapis' || path.startsWith('/restapis/')) return awsApi(req, 'rest-json', services.apiGateway);
+    // `/tags/{arn}` is API Gateway's tagging (Lambda's is under its dated prefix).
+    if (path === '/restapis' || path.startsWith('/restapis/') || path.startsWith('/tags/')) {
+      return awsApi(req, 'rest-json', services.apiGateway);
+    }
     return awsApi(req, 'rest-json', unknown(`No Versa service answers ${req.method} ${path}.`, 'rest-json'));
   };
 }

@@ -21,6 +21,7 @@ import {
   type RestApiDoc,
   type StageDoc,
 } from '../domain/rest-api.js';
+import { checkTags, mergeTags, type Tags } from '../domain/tags.js';
 import type { Store } from '../store/store.js';
 
 const HTTP_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'ANY']);
@@ -103,6 +104,7 @@ export class RestApiService {
 
   async createRestApi(input: CreateRestApiInput): Promise<RestApiDoc> {
     if (!input.name) throw badRequest('Invalid REST API name specified: a name is required');
+    if (input.tags) checkTags(input.tags, {}, TAG_ERRORS);
     const rootId = alnumId(10);
     const api: RestApiDoc = {
       id: alnumId(10),
@@ -445,6 +447,7 @@ export class RestApiService {
   async createStage(id: string, input: CreateStageInput): Promise<StageDoc> {
     const name = validateStageName(input.stageName);
     if (!input.deploymentId) throw badRequest('Invalid deployment identifier: deploymentId is required');
+    if (input.tags) checkTags(input.tags, {}, TAG_ERRORS);
     const percent = input.canarySettings?.percentTraffic === undefined ? 0 : validatePercentTraffic(input.canarySettings.percentTraffic);
     const now = this.seconds();
     const stage = await this.store.transaction(async (tx) => {
@@ -504,6 +507,34 @@ export class RestApiService {
     this.changed(id);
   }
 
+  // ---- Tags (kept in the API's and the stage's own documents, which every GET returns) ----
+
+  /** The tags of the REST API or stage an `arn:aws:apigateway:REGION::/restapis/ID[/stages/NAME]` names. */
+  async getTags(arn: string): Promise<Tags> {
+    const target = tagTarget(arn);
+    if (target.stage === undefined) return (await this.getRestApi(target.id)).tags ?? {};
+    return (await this.getStage(target.id, target.stage)).tags ?? {};
+  }
+
+  /** Adds tags to the REST API or stage `arn` names, or with `remove`, takes those keys off. */
+  async changeTags(arn: string, add: Tags, remove: readonly string[] = []): Promise<void> {
+    const target = tagTarget(arn);
+    const retag = <T extends { tags?: Tags }>(doc: T): T => {
+      checkTags(add, doc.tags ?? {}, TAG_ERRORS);
+      const { tags: _old, ...rest } = doc;
+      const tags = mergeTags(doc.tags ?? {}, add, remove);
+      return (Object.keys(tags).length > 0 ? { ...rest, tags } : rest) as T;
+    };
+    await this.store.transaction(async (tx) => {
+      const api = await tx.restApis.get(target.id);
+      if (!api) throw apiNotFound(target.id);
+      if (target.stage === undefined) return tx.restApis.put(retag(api));
+      const stage = await tx.stages.get(target.id, target.stage);
+      if (!stage) throw stageNotFound();
+      return tx.stages.put(retag(stage));
+    });
+  }
+
   /** Runs `change` on a copy of the API inside a transaction and stores the result. */
   private async mutateApi(id: string, change: (api: RestApiDoc) => void): Promise<RestApiDoc> {
     const api = await this.store.transaction(async (tx) => {
@@ -547,6 +578,16 @@ function newStage(
     createdDate: now,
     lastUpdatedDate: now,
   };
+}
+
+/** API Gateway answers every broken tag rule with BadRequestException. */
+const TAG_ERRORS = { invalid: 'BadRequestException', tooMany: 'BadRequestException' } as const;
+
+/** The REST API (and stage) an API Gateway tagging ARN names; the only resources Versa's API Gateway tags. */
+function tagTarget(arn: string): { id: string; stage?: string } {
+  const m = /^arn:aws[a-z-]*:apigateway:[a-z0-9-]*::\/restapis\/([^/]+)(?:\/stages\/([^/]+))?$/.exec(arn);
+  if (!m) throw badRequest(`Invalid resource ARN ${arn}: Versa tags REST APIs (/restapis/ID) and their stages (/restapis/ID/stages/NAME).`);
+  return m[2] === undefined ? { id: m[1]! } : { id: m[1]!, stage: m[2] };
 }
 
 export function apiNotFound(id: string): PlatformError {

@@ -271,6 +271,20 @@ export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): 
       await restApis.deleteStage(p(params, 'id'), p(params, 'name'));
       return emptyResponse(202);
     }),
+
+    route('GET', '/tags/{arn}', 'GetTags', async (_req, params) => jsonResponse(200, { tags: await restApis.getTags(p(params, 'arn')) })),
+    route('PUT', '/tags/{arn}', 'TagResource', async (req, params) => {
+      const tags = optStringMap(body(req), 'tags');
+      if (tags === undefined) throw new PlatformError('BadRequestException', 'Invalid request body: tags are required.');
+      await restApis.changeTags(p(params, 'arn'), tags);
+      return emptyResponse(204);
+    }),
+    route('DELETE', '/tags/{arn}', 'UntagResource', async (req, params) => {
+      const keys = req.query.getAll('tagKeys');
+      if (keys.length === 0) throw new PlatformError('BadRequestException', 'tagKeys are required.');
+      await restApis.changeTags(p(params, 'arn'), {}, keys);
+      return emptyResponse(204);
+    }),
   ];
 
   return routeTable(routes, apiGatewayError, logger, (req) => {

@@ -1097,7 +1097,7 @@ class SqliteTags implements TagRepository {
       const rows = this.db
         .prepare('SELECT key, value FROM tags WHERE kind = ? AND owner = ? AND name = ? ORDER BY key')
         .all(...tagKey(resource)) as { key: string; value: string }[];
-      return Object.fromEntries(rows.map((r) => [r.key, r.value])) as Tags;
+      return Object.fromEntries<string>(rows.map((r) => [r.key, r.value]));
     });
   }
 

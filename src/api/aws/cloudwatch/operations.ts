@@ -127,14 +127,14 @@ function taggedAlarm(input: Input): { kind: 'alarm'; name: string } {
 /** A list of `{Key, Value}` tags (both required) as a map; undefined when the member is absent. */
 function tagList(input: Input, key: string): Tags | undefined {
   if (input[key] === undefined || input[key] === null) return undefined;
-  return Object.fromEntries(
+  return Object.fromEntries<string>(
     read
       .structures(input, key)
       .map((t, i) => [
         required(read.str(t, 'Key'), `${key}.member.${i + 1}.Key`),
         required(read.str(t, 'Value'), `${key}.member.${i + 1}.Value`),
       ]),
-  ) as Tags;
+  );
 }
 
 function dimensionsOf(input: Input, key = 'Dimensions'): Dimension[] {

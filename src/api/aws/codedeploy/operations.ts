@@ -261,7 +261,7 @@ function taggedResource(input: Input): TaggedResource {
 function tagList(input: Input, member: string): Tags | undefined {
   const list = read.objectList(input, member);
   if (list === undefined) return undefined;
-  return Object.fromEntries(list.map((t) => [str(t, 'Key') ?? '', str(t, 'Value') ?? ''])) as Tags;
+  return Object.fromEntries<string>(list.map((t) => [str(t, 'Key') ?? '', str(t, 'Value') ?? '']));
 }
 
 /** CodeDeploy (JSON 1.1, `CodeDeploy_20141006.*`) for Lambda deployments. */

@@ -1,4 +1,6 @@
+import { strToU8, zipSync } from 'fflate';
 import { PlatformError } from '../core/errors.js';
+import { runtimeFamily } from '../domain/runtimes.js';
 import { alnumId } from '../core/ids.js';
 import { ACCOUNT_ID, functionArn, parseFunctionRef } from '../domain/arn.js';
 import type { CodeDeployService } from '../deploy/code-deploy-service.js';
@@ -117,7 +119,19 @@ function environmentOf(props: JsonObject): Record<string, string> | undefined {
   return Object.fromEntries(Object.entries(vars as JsonObject).map(([k, v]) => [k, asText(v)]));
 }
 
+/**
+ * The function's zip: code uploaded with the template (by its hash), or `Code.ZipFile` source written
+ * in the template, which CloudFormation packages as `index.js` or `index.py` by the runtime.
+ */
 async function codeOf(ctx: ProvisionContext, props: JsonObject): Promise<Uint8Array> {
+  const inline = isObject(props.Code ?? null) ? (props.Code as JsonObject).ZipFile : undefined;
+  if (typeof inline === 'string') {
+    const family = runtimeFamily(str(props.Runtime) ?? '');
+    if (family !== 'nodejs' && family !== 'python') {
+      throw new PlatformError('ValidationError', `Code.ZipFile needs a Node.js or Python runtime, not ${str(props.Runtime) ?? 'none'}.`);
+    }
+    return zipSync({ [family === 'nodejs' ? 'index.js' : 'index.py']: strToU8(inline) });
+  }
   const sha = isObject(props.Code ?? null) ? str((props.Code as JsonObject).ZipFileSha256) : undefined;
   const zip = sha ? await ctx.services.functions.getCode(sha) : undefined;
   if (!zip) throw new PlatformError('ValidationError', 'The function code was not uploaded with the template; deploy again.');

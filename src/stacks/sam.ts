@@ -37,6 +37,7 @@ const TOP_LEVEL = new Set([
 /** Properties of AWS::Serverless::Function Versa acts on. */
 const FUNCTION_PROPERTIES = new Set([
   'CodeUri',
+  'InlineCode',
   'Handler',
   'Runtime',
   'Timeout',
@@ -73,6 +74,7 @@ export const PLAIN_TYPES = new Set([
   'AWS::CodeDeploy::DeploymentConfig',
   'AWS::CodeDeploy::DeploymentGroup',
   'AWS::IAM::Role',
+  'AWS::Lambda::Function',
   'AWS::Lambda::Permission',
   'AWS::Lambda::Version',
   'AWS::Lambda::Alias',
@@ -247,7 +249,11 @@ function expandFunction(
   }
   const uri = props.CodeUri;
   let code: JsonObject | undefined;
-  if (uri === undefined) problems.push(`Resource ${id}: property CodeUri is required (a folder or .zip file next to the template).`);
+  if (props.InlineCode !== undefined) {
+    if (uri !== undefined) problems.push(`Resource ${id}: specify either CodeUri or InlineCode, not both.`);
+    else if (typeof props.InlineCode !== 'string') problems.push(`Resource ${id}: property InlineCode must be the function's source.`);
+    else code = { ZipFile: props.InlineCode };
+  } else if (uri === undefined) problems.push(`Resource ${id}: property CodeUri is required (a folder or .zip file next to the template).`);
   else if (typeof uri !== 'string' || /^s3:\/\//.test(uri)) {
     problems.push(
       `Resource ${id}: property CodeUri must be a local folder or .zip file; Versa has no S3 to read ${JSON.stringify(uri)} from.`,

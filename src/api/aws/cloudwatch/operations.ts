@@ -8,7 +8,7 @@ import type { Metrics } from '../../../telemetry/metrics.js';
 import type { Summary } from '../../../telemetry/summary.js';
 import type { ApiRequest, ApiResponse, ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
-import { parseQueryForm, queryErrorXml, queryResponseXml } from '../protocol/query.js';
+import { queryService, type QueryOperation } from '../protocol/query.js';
 
 export interface CloudWatchApiDeps {
   metrics: Metrics;
@@ -429,32 +429,14 @@ export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): {
     logger,
   );
 
-  const queryHandler = async (req: ApiRequest): Promise<ApiResponse> => {
-    const xml = (status: number, body: string) => ({ status, headers: { 'content-type': 'text/xml' }, body });
-    let action = '';
-    try {
-      const form = parseQueryForm(req.body.toString('utf8'), invalid);
-      action = typeof form.Action === 'string' ? form.Action : '';
-      // Own properties only: `Action=constructor` must not find Object's.
-      const operation = Object.hasOwn(operations, action) ? operations[action] : undefined;
-      if (!operation) {
-        throw new PlatformError(
-          'InvalidAction',
-          action ? `The action ${action} is not valid for this web service.` : 'The request must name an Action.',
-        );
-      }
-      const result = await operation(form, req);
-      return xml(200, queryResponseXml(NAMESPACE_XML, action, result, req.requestId));
-    } catch (err) {
-      const { error, unexpected } = asPlatformError(err);
-      if (unexpected) logger.error('internal error', { operation: action, err });
-      return xml(
-        error.spec.status,
-        queryErrorXml(queryCode(error), error.message, error.spec.fault === 'client' ? 'Sender' : 'Receiver', req.requestId),
-      );
-    }
-  };
-  return { json: jsonHandler, query: Object.assign(queryHandler, { operations: jsonHandler.operations }) };
+  const queryHandler = queryService({
+    namespace: NAMESPACE_XML,
+    operations: operations as Record<string, QueryOperation>,
+    codes: QUERY_CODES,
+    invalid,
+    logger,
+  });
+  return { json: jsonHandler, query: queryHandler };
 }
 
 /** JSON answers carry timestamps as epoch seconds. */

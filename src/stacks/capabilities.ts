@@ -47,7 +47,9 @@ export function requiredCapabilities(resources: Record<string, ResourceDefinitio
   if (expanded) capabilities.push('CAPABILITY_AUTO_EXPAND');
   return {
     capabilities,
-    ...(iam.length > 0 && { reason: `The following resource(s) require capabilities: [${[...new Set(iam.map((id) => resources[id]!.Type))].join(', ')}]` }),
+    ...(iam.length > 0 && {
+      reason: `The following resource(s) require capabilities: [${[...new Set(iam.map((id) => resources[id]!.Type))].join(', ')}]`,
+    }),
   };
 }
 

@@ -251,7 +251,8 @@ function expandFunction(
   let code: JsonObject | undefined;
   if (props.InlineCode !== undefined) {
     if (uri !== undefined) problems.push(`Resource ${id}: specify either CodeUri or InlineCode, not both.`);
-    else if (typeof props.InlineCode !== 'string') problems.push(`Resource ${id}: property InlineCode must be the function's source.`);
+    else if (typeof props.InlineCode !== 'string' && !isObject(props.InlineCode))
+      problems.push(`Resource ${id}: property InlineCode must be the function's source.`);
     else code = { ZipFile: props.InlineCode };
   } else if (uri === undefined) problems.push(`Resource ${id}: property CodeUri is required (a folder or .zip file next to the template).`);
   else if (typeof uri !== 'string' || /^s3:\/\//.test(uri)) {

@@ -50,7 +50,9 @@ const read = {
   required(form: QueryStructure, key: string): string {
     const v = read.str(form, key);
     if (v === undefined || v === '')
-      throw validation(`1 validation error detected: Value null at '${key.charAt(0).toLowerCase()}${key.slice(1)}' failed to satisfy constraint: Member must not be null`);
+      throw validation(
+        `1 validation error detected: Value null at '${key.charAt(0).toLowerCase()}${key.slice(1)}' failed to satisfy constraint: Member must not be null`,
+      );
     return v;
   },
   bool(form: QueryStructure, key: string): boolean {
@@ -195,7 +197,9 @@ export function cloudFormationApi({ stacks, logger, readTemplateUrl }: CloudForm
 
     async ListStacks(form) {
       const filters = read.strings(form, 'StackStatusFilter');
-      const unknown = filters.find((f) => !LIVE_FILTERS.has(f) && !f.endsWith('_COMPLETE') && !f.endsWith('_FAILED') && !f.endsWith('_IN_PROGRESS'));
+      const unknown = filters.find(
+        (f) => !LIVE_FILTERS.has(f) && !f.endsWith('_COMPLETE') && !f.endsWith('_FAILED') && !f.endsWith('_IN_PROGRESS'),
+      );
       if (unknown !== undefined) throw validation(`StackStatusFilter ${unknown} is not a stack status.`);
       const list = (await stacks.list()).filter((s) => filters.length === 0 || filters.includes(s.status));
       return {
@@ -251,7 +255,10 @@ export function cloudFormationApi({ stacks, logger, readTemplateUrl }: CloudForm
       const found = stack;
       return {
         StackResources: Object.values(found.resources)
-          .filter((r) => (only === undefined || r.logicalId === only) && (physical === undefined || r.physicalId === physical || ref !== undefined))
+          .filter(
+            (r) =>
+              (only === undefined || r.logicalId === only) && (physical === undefined || r.physicalId === physical || ref !== undefined),
+          )
           .map((r) => ({
             StackName: found.name,
             StackId: found.stackId,

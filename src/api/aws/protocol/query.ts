@@ -127,7 +127,10 @@ export function queryService(spec: QueryServiceSpec): ServiceHandler {
       const { error, unexpected } = asPlatformError(err);
       if (unexpected) logger.error('internal error', { operation: action, err });
       const code = codes[error.code] ?? error.code;
-      return xml(error.spec.status, queryErrorXml(code, error.message, error.spec.fault === 'client' ? 'Sender' : 'Receiver', req.requestId));
+      return xml(
+        error.spec.status,
+        queryErrorXml(code, error.message, error.spec.fault === 'client' ? 'Sender' : 'Receiver', req.requestId),
+      );
     }
   };
   return Object.assign(handler, { operations: Object.keys(operations).map((name) => ({ name })) });

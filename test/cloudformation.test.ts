@@ -18,6 +18,7 @@ import {
   DescribeStacksCommand,
   ExecuteChangeSetCommand,
   GetTemplateCommand,
+  ListExportsCommand,
   ListStacksCommand,
   UpdateStackCommand,
   ValidateTemplateCommand,
@@ -369,4 +370,67 @@ test('CreateStack, UpdateStack and the errors CloudFormation answers with', asyn
   );
   // DeleteStack of a stack that does not exist is no error, as on AWS.
   await cfn.send(new DeleteStackCommand({ StackName: 'never-made' }));
+});
+
+test('exports: Fn::ImportValue reads another stack’s export, names are unique, an export in use stays', async () => {
+  const exporter = `${PLAIN}    Export:
+      Name: shared-fn-arn
+`;
+  const importer = (name: string) => `
+Resources:
+  Reader:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: ${name}
+      Runtime: nodejs20.x
+      Handler: index.handler
+      Role: arn:aws:iam::000000000000:role/r
+      Code:
+        ZipFile: "exports.handler = async () => process.env.TARGET;"
+      Environment:
+        Variables:
+          TARGET: !ImportValue shared-fn-arn
+`;
+  await cfn.send(new CreateStackCommand({ StackName: 'exporter', TemplateBody: exporter }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'exporter' });
+  const arn = (await stack('exporter')).Outputs?.[0];
+  assert.equal(arn?.ExportName, 'shared-fn-arn');
+  const exports = await cfn.send(new ListExportsCommand({}));
+  assert.deepEqual(
+    exports.Exports?.map((e) => [e.Name, e.Value]),
+    [['shared-fn-arn', arn?.OutputValue]],
+  );
+
+  await cfn.send(new CreateStackCommand({ StackName: 'importer', TemplateBody: importer('cfn-reader') }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'importer' });
+  const read = await t.lambda.send(new InvokeCommand({ FunctionName: 'cfn-reader' }));
+  assert.equal(JSON.parse(Buffer.from(read.Payload!).toString()), arn?.OutputValue);
+
+  await rejects(
+    cfn.send(new CreateStackCommand({ StackName: 'exporter-two', TemplateBody: exporter })),
+    'ValidationError',
+    /^Export with name shared-fn-arn is already exported by stack exporter$/,
+  );
+  assert.equal(
+    (await cfn.send(new ListStacksCommand({}))).StackSummaries?.some((s) => s.StackName === 'exporter-two'),
+    false,
+  );
+  await rejects(
+    cfn.send(new DeleteStackCommand({ StackName: 'exporter' })),
+    'ValidationError',
+    /^Export shared-fn-arn cannot be deleted as it is in use by importer$/,
+  );
+  await rejects(
+    cfn.send(
+      new CreateStackCommand({ StackName: 'orphan', TemplateBody: importer('cfn-orphan').replace('shared-fn-arn', 'missing-export') }),
+    ),
+    'ValidationError',
+    /No export named missing-export found/,
+  );
+
+  await cfn.send(new DeleteStackCommand({ StackName: 'importer' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'importer' });
+  await cfn.send(new DeleteStackCommand({ StackName: 'exporter' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'exporter' });
+  assert.deepEqual((await cfn.send(new ListExportsCommand({}))).Exports ?? [], []);
 });

@@ -15,6 +15,8 @@ export interface ResolveContext {
   ref(logicalId: string): string | undefined;
   /** `Fn::GetAtt`, or undefined when the resource has no such attribute. */
   getAtt(logicalId: string, attribute: string): string | undefined;
+  /** `Fn::ImportValue`: other stacks' exports by name. */
+  imports?: Record<string, string>;
 }
 
 const SUB_VARIABLE = /\$\{([^}]*)\}/g;
@@ -121,6 +123,13 @@ function call(fn: string, arg: Json, ctx: ResolveContext, where: string): Resolv
       const text = walk(arg, ctx, where);
       if (typeof text !== 'string') fail(where, 'Fn::Base64 takes a string.');
       return Buffer.from(text).toString('base64');
+    }
+    case 'Fn::ImportValue': {
+      const name = walk(arg, ctx, where);
+      if (typeof name !== 'string') fail(where, 'Fn::ImportValue takes the name of an export.');
+      const value = ctx.imports && Object.hasOwn(ctx.imports, name) ? ctx.imports[name] : undefined;
+      if (value === undefined) fail(where, `No export named ${name} found.`);
+      return value;
     }
     case 'Fn::GetAZs':
       return ['a', 'b', 'c'].map((z) => `${asText(ctx.parameters['AWS::Region'])}${z}`);

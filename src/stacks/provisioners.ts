@@ -1,7 +1,7 @@
 import { strToU8, zipSync } from 'fflate';
 import { PlatformError } from '../core/errors.js';
 import { runtimeFamily } from '../domain/runtimes.js';
-import { alnumId } from '../core/ids.js';
+import { alnumId, uuid } from '../core/ids.js';
 import { ACCOUNT_ID, functionArn, parseFunctionRef } from '../domain/arn.js';
 import type { CodeDeployService } from '../deploy/code-deploy-service.js';
 import type { RestApiService } from '../gateway/rest-api-service.js';
@@ -222,6 +222,58 @@ const iamRole: Provisioner = {
   delete: () => Promise.resolve(),
 };
 
+/**
+ * A resource Versa keeps in the stack but does not run (IAM is not enforced; ECR and KMS are not
+ * modelled): it gets the physical id and the attributes templates read, as CloudFormation would give
+ * them, and nothing else happens. docs/cloudformation.md lists these types.
+ */
+function recorded(
+  make: (ctx: ProvisionContext, logicalId: string, props: JsonObject) => Provisioned,
+  replaceOn: readonly string[] | 'all' = 'all',
+): Provisioner {
+  return {
+    replaceOn,
+    create: (ctx, logicalId, props) => Promise.resolve(make(ctx, logicalId, props)),
+    update: (_ctx, current) => Promise.resolve({ physicalId: current.physicalId, attributes: current.attributes }),
+    delete: () => Promise.resolve(),
+  };
+}
+
+const iamPolicy = recorded((ctx, logicalId) => ({ physicalId: generatedName(ctx, logicalId, 128), attributes: {} }), ['PolicyName']);
+
+const iamManagedPolicy = recorded(
+  (ctx, logicalId, props) => {
+    const name = str(props.ManagedPolicyName) ?? generatedName(ctx, logicalId, 128);
+    const arn = `arn:aws:iam::${ACCOUNT_ID}:policy${str(props.Path) ?? '/'}${name}`;
+    return { physicalId: arn, attributes: { PolicyArn: arn, PolicyId: `ANPA${alnumId(17).toUpperCase()}` } };
+  },
+  ['ManagedPolicyName', 'Path'],
+);
+
+const ecrRepository = recorded(
+  (ctx, logicalId, props) => {
+    const name = str(props.RepositoryName) ?? generatedName(ctx, logicalId, 256).toLowerCase();
+    return {
+      physicalId: name,
+      attributes: {
+        Arn: `arn:aws:ecr:${ctx.caller.region}:${ACCOUNT_ID}:repository/${name}`,
+        RepositoryUri: `${ACCOUNT_ID}.dkr.ecr.${ctx.caller.region}.amazonaws.com/${name}`,
+      },
+    };
+  },
+  ['RepositoryName'],
+);
+
+const kmsKey = recorded((ctx) => {
+  const id = uuid();
+  return { physicalId: id, attributes: { Arn: `arn:aws:kms:${ctx.caller.region}:${ACCOUNT_ID}:key/${id}`, KeyId: id } };
+}, []);
+
+const kmsAlias = recorded((_ctx, _logicalId, props) => ({ physicalId: str(props.AliasName) ?? '', attributes: {} }), ['AliasName']);
+
+/** The CDK's `AWS::CDK::Metadata`: what the app was built with, kept and otherwise unused. */
+const cdkMetadata = recorded((ctx, logicalId) => ({ physicalId: generatedName(ctx, logicalId), attributes: {} }), []);
+
 const alarm: Provisioner = {
   replaceOn: ['AlarmName'],
   async create(ctx, logicalId, props) {
@@ -411,6 +463,12 @@ export const PROVISIONERS: Readonly<Record<string, Provisioner>> = {
   'AWS::Lambda::Alias': lambdaAlias,
   'AWS::Lambda::Permission': lambdaPermission,
   'AWS::IAM::Role': iamRole,
+  'AWS::IAM::Policy': iamPolicy,
+  'AWS::IAM::ManagedPolicy': iamManagedPolicy,
+  'AWS::ECR::Repository': ecrRepository,
+  'AWS::KMS::Key': kmsKey,
+  'AWS::KMS::Alias': kmsAlias,
+  'AWS::CDK::Metadata': cdkMetadata,
   'AWS::CloudWatch::Alarm': alarm,
   'AWS::CodeDeploy::Application': codeDeployApplication,
   'AWS::CodeDeploy::DeploymentConfig': codeDeployConfig,

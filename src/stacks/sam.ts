@@ -3,7 +3,8 @@ import { PREDEFINED_CONFIGS } from '../domain/deployment.js';
 import { runtimeFamily, SUPPORTED_RUNTIMES } from '../domain/runtimes.js';
 import { pruneConditions } from './intrinsics.js';
 import { isObject, TemplateError } from './template.js';
-import type { Json, JsonObject, ResourceDefinition } from './types.js';
+import { PROVISIONERS } from './provisioners.js';
+import type { Json, JsonObject, OutputDefinition, ResourceDefinition } from './types.js';
 
 /**
  * The AWS::Serverless-2016-10-31 transform, for the part of SAM Versa honours: functions with
@@ -17,7 +18,7 @@ export type Artifacts = Record<string, { codeSha256: string }>;
 
 export interface Transformed {
   resources: Record<string, ResourceDefinition>;
-  outputs: Record<string, { Value: Json; Description?: Json; Condition?: string }>;
+  outputs: Record<string, OutputDefinition>;
   mappings: JsonObject;
 }
 
@@ -67,22 +68,6 @@ const API_PROPERTIES = new Set([
 ]);
 const DEPLOYMENT_PREFERENCE_PROPERTIES = new Set(['Type', 'Alarms', 'Hooks', 'Enabled', 'Role', 'PassthroughCondition']);
 
-/** CloudFormation resource types a template may declare directly, next to the serverless ones. */
-export const PLAIN_TYPES = new Set([
-  'AWS::CloudWatch::Alarm',
-  'AWS::CodeDeploy::Application',
-  'AWS::CodeDeploy::DeploymentConfig',
-  'AWS::CodeDeploy::DeploymentGroup',
-  'AWS::IAM::Role',
-  'AWS::Lambda::Function',
-  'AWS::Lambda::Permission',
-  'AWS::Lambda::Version',
-  'AWS::Lambda::Alias',
-  'AWS::ApiGateway::RestApi',
-  'AWS::ApiGateway::Deployment',
-  'AWS::ApiGateway::Stage',
-]);
-
 const SAM_APPLICATION = 'ServerlessDeploymentApplication';
 const SAM_SERVICE_ROLE = 'CodeDeployServiceRole';
 const IMPLICIT_API = 'ServerlessRestApi';
@@ -121,7 +106,7 @@ export function transform(
         if (!API_PROPERTIES.has(key)) problems.push(`Resource ${id}: property ${key} of AWS::Serverless::Api is not supported by Versa.`);
       if (props.StageName === undefined) problems.push(`Resource ${id}: property StageName is required.`);
       if (!apiEvents.has(id)) apiEvents.set(id, []);
-    } else if (PLAIN_TYPES.has(raw.Type)) {
+    } else if (Object.hasOwn(PROVISIONERS, raw.Type)) {
       resources[id] = raw as unknown as ResourceDefinition;
     } else {
       problems.push(`Resource ${id}: type ${raw.Type} is not supported by Versa.`);
@@ -165,6 +150,7 @@ export function transform(
       Value: rewrite(out.Value),
       ...(out.Description !== undefined && { Description: rewrite(out.Description) }),
       ...(typeof out.Condition === 'string' && { Condition: out.Condition }),
+      ...(out.Export !== undefined && { Export: rewrite(out.Export) }),
     };
   }
   if (problems.length > 0) throw new TemplateError(problems);

@@ -253,6 +253,7 @@ export class StackService {
         conditions,
         mappings: sam.mappings,
         parameters,
+        imports: await this.exportsOfOthers(name),
         before: {},
         deployments: [],
       };
@@ -269,6 +270,7 @@ export class StackService {
       operation.definitions = Object.fromEntries(order.map((id) => [id, operation.definitions[id]!]));
       const changes = templateError(() => this.plan(stack, operation));
       const outputs = templateError(() => resolveOutputs(stack, operation, true));
+      await this.checkExports(stack, outputs);
 
       const parametersText = Object.fromEntries(
         Object.entries(parameters).map(([k, v]) => [k, Array.isArray(v) ? v.map(asText).join(',') : asText(v)]),
@@ -344,6 +346,43 @@ export class StackService {
   }
 
   /** What intrinsics read while resolving: the stack's resources, or placeholders for `pending` ones. */
+  /** Every export of the other stacks, by name: what `Fn::ImportValue` reads. */
+  private async exportsOfOthers(name: string): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const s of await this.store.stacks.list()) {
+      if (s.name === name) continue;
+      for (const o of s.outputs) if (o.exportName !== undefined) out[o.exportName] = o.value;
+    }
+    return out;
+  }
+
+  /**
+   * Export names are unique across stacks, and an export another stack imports cannot go away (the
+   * importers are found by the literal names their templates pass to `Fn::ImportValue`).
+   */
+  private async checkExports(stack: StackDoc, outputs: StackDoc['outputs']): Promise<void> {
+    const names = new Set(outputs.flatMap((o) => (o.exportName === undefined ? [] : [o.exportName])));
+    const removed = stack.outputs.flatMap((o) => (o.exportName !== undefined && !names.has(o.exportName) ? [o.exportName] : []));
+    for (const other of await this.store.stacks.list()) {
+      if (other.name === stack.name) continue;
+      for (const o of other.outputs) {
+        if (o.exportName !== undefined && names.has(o.exportName))
+          throw validation(`Export with name ${o.exportName} is already exported by stack ${other.name}`);
+      }
+      const used = removed.find((n) => importedNames(other).has(n));
+      if (used !== undefined) throw validation(`Cannot delete export ${used} as it is in use by ${other.name}.`);
+    }
+  }
+
+  /** A stack whose exports another stack imports cannot be deleted. */
+  private async checkNotImported(stack: StackDoc): Promise<void> {
+    for (const other of await this.store.stacks.list()) {
+      if (other.name === stack.name) continue;
+      const used = stack.outputs.find((o) => o.exportName !== undefined && importedNames(other).has(o.exportName));
+      if (used) throw validation(`Export ${used.exportName} cannot be deleted as it is in use by ${other.name}`);
+    }
+  }
+
   private context(stack: StackDoc, op: StackOperation, pending = new Set<string>()): ResolveContext {
     return {
       parameters: { ...pseudoParameters(stack), ...op.parameters },
@@ -356,6 +395,7 @@ export class StackService {
         if (pending.has(id) || !stack.resources[id]) return PLACEHOLDER;
         return stack.resources[id].attributes[attr];
       },
+      ...(op.imports && { imports: op.imports }),
     };
   }
 
@@ -840,6 +880,7 @@ export class StackService {
     const stack = await this.store.stacks.get(name);
     if (!stack || stack.status === 'DELETE_IN_PROGRESS') return;
     if (stack.operation) throw validation(`Stack [${name}] cannot be deleted while in status ${stack.status}`);
+    await this.checkNotImported(stack);
     const run = this.delete(name)
       .catch((err: unknown) => this.logger.info('stack deletion failed', { stack: name, reason: (err as Error).message }))
       .finally(() => this.running.delete(run));
@@ -863,6 +904,7 @@ export class StackService {
       const stack = await this.get(name);
       if (stack.operation)
         throw validation(`Stack ${name} is in ${stack.status} state and can not be deleted; roll it back or wait for it to finish.`);
+      await this.checkNotImported(stack);
       stack.status = 'DELETE_IN_PROGRESS';
       await this.write(stack);
       const pctx = this.provisionContext(stack);
@@ -1064,16 +1106,22 @@ function resolveOutputs(stack: StackDoc, op: StackOperation, preview: boolean): 
     ref: (id) => (id in op.definitions ? (stack.resources[id]?.physicalId ?? (preview ? PLACEHOLDER : undefined)) : undefined),
     getAtt: (id, attr) =>
       id in op.definitions ? (stack.resources[id]?.attributes[attr] ?? (preview ? PLACEHOLDER : undefined)) : undefined,
+    ...(op.imports && { imports: op.imports }),
   };
   const out: StackDoc['outputs'] = [];
   for (const [key, o] of Object.entries(op.outputs)) {
     if (o.Condition !== undefined && !op.conditions[o.Condition]) continue;
     const value = resolve(o.Value, ctx, `Output ${key}`);
     const description = o.Description === undefined ? undefined : resolve(o.Description, ctx, `Output ${key}`);
+    const exported = isObject(o.Export ?? null) ? resolve((o.Export as JsonObject).Name ?? null, ctx, `Output ${key}: Export`) : undefined;
+    if (o.Export !== undefined && (typeof exported !== 'string' || exported === '')) {
+      throw new TemplateError([`Output ${key}: Export must have a Name.`]);
+    }
     out.push({
       key,
       value: typeof value === 'string' ? value : JSON.stringify(value),
       ...(typeof description === 'string' && { description }),
+      ...(typeof exported === 'string' && { exportName: exported }),
     });
   }
   return out;
@@ -1089,9 +1137,26 @@ function stackSettings(input: DeployInput, template: JsonObject): Partial<StackD
     template: input.template,
     description: typeof template.Description === 'string' ? template.Description : undefined,
     noEcho,
+    importNames: [...literalImports(template)],
     ...(input.capabilities && { capabilities: [...input.capabilities] }),
     ...(input.tags && { tags: input.tags }),
   };
+}
+
+/** The export names a template reads with `Fn::ImportValue` of a literal name. */
+function literalImports(value: Json, into = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const v of value) literalImports(v, into);
+  else if (isObject(value)) {
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'Fn::ImportValue' && typeof v === 'string') into.add(v);
+      else literalImports(v, into);
+    }
+  }
+  return into;
+}
+
+function importedNames(stack: StackDoc): Set<string> {
+  return new Set(stack.importNames ?? []);
 }
 
 /** Marks the change set a deploy executes; the stack's other change sets no longer apply to it and go, as on AWS. */

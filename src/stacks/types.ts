@@ -59,6 +59,14 @@ export interface StackOutput {
   exportName?: string;
 }
 
+/** An output as the template declares it. */
+export interface OutputDefinition {
+  Value: Json;
+  Description?: Json;
+  Condition?: string;
+  Export?: Json;
+}
+
 /** An alias moved by a CodeDeploy deployment during a stack update. */
 export interface AliasDeployment {
   logicalId: string;
@@ -76,9 +84,11 @@ export interface StackOperation {
   startedAt: number;
   /** The template's resources and outputs this operation moves the stack to (resolved at the end). */
   definitions: Record<string, ResourceDefinition>;
-  outputs: Record<string, { Value: Json; Description?: Json; Condition?: string }>;
+  outputs: Record<string, OutputDefinition>;
   conditions: Record<string, boolean>;
   mappings: JsonObject;
+  /** `Fn::ImportValue`: the other stacks' exports this template reads, as they were when it was deployed. */
+  imports?: Record<string, string>;
   /** Parameter values (a CommaDelimitedList is a list). */
   parameters: Record<string, Json>;
   /** Resources as they were before the operation touched them; undefined for ones it created. */
@@ -107,6 +117,8 @@ export interface StackDoc {
   template?: string;
   /** The template's `Description`. */
   description?: string;
+  /** The exports the template reads by `Fn::ImportValue` of a literal name (they cannot be deleted under it). */
+  importNames?: string[];
   /** Parameters declared `NoEcho`: shown as `****`. */
   noEcho?: string[];
   /** What the CloudFormation door's caller acknowledged, and the stack's tags. */

@@ -1,4 +1,4 @@
-import { asPlatformError, PlatformError } from '../../../core/errors.js';
+import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { statisticOf } from '../../../telemetry/alarm-evaluation.js';
 import type { AlarmDoc, AlarmHistoryItem } from '../../../telemetry/alarm-types.js';
@@ -6,9 +6,9 @@ import type { AlarmService } from '../../../telemetry/alarms.js';
 import { sortDimensions, type Dimension } from '../../../telemetry/metric-types.js';
 import type { Metrics } from '../../../telemetry/metrics.js';
 import type { Summary } from '../../../telemetry/summary.js';
-import type { ApiRequest, ApiResponse, ServiceHandler } from '../protocol/http.js';
+import type { ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
-import { queryService, type QueryOperation } from '../protocol/query.js';
+import { queryService } from '../protocol/query.js';
 
 export interface CloudWatchApiDeps {
   metrics: Metrics;
@@ -431,7 +431,7 @@ export function cloudWatchApi({ metrics, alarms, logger }: CloudWatchApiDeps): {
 
   const queryHandler = queryService({
     namespace: NAMESPACE_XML,
-    operations: operations as Record<string, QueryOperation>,
+    operations,
     codes: QUERY_CODES,
     invalid,
     logger,

@@ -28,9 +28,11 @@ import {
   type Stack,
 } from '@aws-sdk/client-cloudformation';
 import { GetAliasCommand, GetFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
+import { launchBrowser, screenshot } from './browser.js';
 import { startTestServer, type TestServer } from './harness.js';
 import { awsToolEnv, runTool } from './tools.js';
 
+const BIN = path.resolve(import.meta.dirname, '../../bin/versa.js');
 let t: TestServer;
 let cfn: CloudFormationClient;
 let scratch: string;
@@ -433,4 +435,27 @@ Resources:
   await cfn.send(new DeleteStackCommand({ StackName: 'exporter' }));
   await waitUntilStackDeleteComplete(waiter(), { StackName: 'exporter' });
   assert.deepEqual((await cfn.send(new ListExportsCommand({}))).Exports ?? [], []);
+});
+
+test('one engine, two doors: a stack made through CloudFormation is listed by `versa stacks` and shown by the console', async () => {
+  await cfn.send(new CreateStackCommand({ StackName: 'seen', TemplateBody: PLAIN }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'seen' });
+
+  const listed = await runTool(process.execPath, [BIN, 'stacks', '--endpoint-url', t.url]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /seen\s+CREATE_COMPLETE/);
+
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.page();
+    await page.goto(`${t.url}/_versa/`);
+    const card = page.getByRole('region', { name: 'Stacks' });
+    await card.getByRole('link', { name: 'seen', exact: true }).waitFor();
+    await card.getByText('CREATE_COMPLETE').first().waitFor();
+    await page.goto(`${t.url}/_versa/#/stacks/seen`);
+    await page.getByText('AWS::Lambda::Function').first().waitFor();
+    await screenshot(page, 'cloudformation-stack');
+  } finally {
+    await browser.close();
+  }
 });

@@ -152,8 +152,9 @@ test('the AWS CLI deploys, updates and deletes a stack with `cloudformation depl
     .split('\n')
     .map((line) => line.split('\t').join(' '));
   // Newest first, as AWS lists them: the update, then the create, then the review the change set began with.
-  assert.deepEqual(story.slice(0, 4), [
+  assert.deepEqual(story.slice(0, 5), [
     'cli-stack UPDATE_COMPLETE',
+    'cli-stack UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
     'Fn UPDATE_COMPLETE',
     'Fn UPDATE_IN_PROGRESS',
     'cli-stack UPDATE_IN_PROGRESS',

@@ -614,7 +614,10 @@ export class StackService {
 
   /** After a successful update: old and removed resources go, outputs are resolved, the stack settles. */
   private async cleanup(stack: StackDoc, op: StackOperation, save: () => Promise<void>): Promise<void> {
-    if (op.kind === 'update') stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    if (op.kind === 'update') {
+      stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+      this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status);
+    }
     const pctx = this.provisionContext(stack);
     // Replaced resources' old selves, then resources the template no longer lists, newest first.
     for (const [id, before] of Object.entries(op.before)) {

@@ -460,3 +460,89 @@ test('one engine, two doors: a stack made through CloudFormation is listed by `v
     await browser.close();
   }
 });
+
+test('a REST API written as resources and methods (as the CDK writes them) answers; Rules assertions are checked first', async () => {
+  const template = `
+Parameters:
+  Stage:
+    Type: String
+    Default: prod
+Rules:
+  KnownStage:
+    Assertions:
+      - Assert:
+          Fn::Contains: [[prod, test], !Ref Stage]
+        AssertDescription: Stage must be prod or test.
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: cfn-api-fn
+      Runtime: nodejs20.x
+      Handler: index.handler
+      Role: arn:aws:iam::000000000000:role/r
+      Code:
+        ZipFile: "exports.handler = async (e) => ({ statusCode: 200, body: 'proxied ' + e.path });"
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      Name: cfn-api
+  Proxy:
+    Type: AWS::ApiGateway::Resource
+    Properties:
+      RestApiId: !Ref Api
+      ParentId: !GetAtt Api.RootResourceId
+      PathPart: "{proxy+}"
+  ProxyAny:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !Ref Proxy
+      HttpMethod: ANY
+      AuthorizationType: NONE
+      Integration:
+        Type: AWS_PROXY
+        IntegrationHttpMethod: POST
+        Uri: !Join ['', ['arn:aws:apigateway:', !Ref AWS::Region, ':lambda:path/2015-03-31/functions/', !GetAtt Fn.Arn, '/invocations']]
+  Permission:
+    Type: AWS::Lambda::Permission
+    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName: !GetAtt Fn.Arn
+      Principal: apigateway.amazonaws.com
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    DependsOn: ProxyAny
+    Properties:
+      RestApiId: !Ref Api
+  StageResource:
+    Type: AWS::ApiGateway::Stage
+    Properties:
+      RestApiId: !Ref Api
+      DeploymentId: !Ref Deployment
+      StageName: !Ref Stage
+Outputs:
+  ApiId:
+    Value: !Ref Api
+`;
+  await rejects(
+    cfn.send(
+      new CreateStackCommand({
+        StackName: 'cfn-api',
+        TemplateBody: template,
+        Parameters: [{ ParameterKey: 'Stage', ParameterValue: 'dev' }],
+      }),
+    ),
+    'ValidationError',
+    /Stage must be prod or test\./,
+  );
+  await cfn.send(new CreateStackCommand({ StackName: 'cfn-api', TemplateBody: template }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'cfn-api' });
+  const apiId = (await stack('cfn-api')).Outputs?.[0]?.OutputValue;
+  const res = await fetch(`${t.url}/restapis/${apiId}/prod/_user_request_/hello/there`);
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), 'proxied /hello/there');
+  await cfn.send(new DeleteStackCommand({ StackName: 'cfn-api' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'cfn-api' });
+  assert.equal((await fetch(`${t.url}/restapis/${apiId}/prod/_user_request_/hello/there`)).status >= 400, true);
+});

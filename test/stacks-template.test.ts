@@ -791,10 +791,10 @@ describe('SAM transform: what Versa does not support', () => {
         Unpackaged: { Type: 'AWS::Serverless::Function', Properties: { CodeUri: 'missing/', Handler: 'h', Runtime: 'nodejs20.x' } },
         Api: { Type: 'AWS::Serverless::Api', Properties: { StageName: 'Prod', Auth: {} } },
       },
-      { Rules: {} },
+      { Hooks: {} },
     );
     const expected = [
-      'Template section Rules is not supported by Versa.',
+      'Template section Hooks is not supported by Versa.',
       'Resource Queue: type AWS::SQS::Queue is not supported by Versa.',
       'Resource Untyped: Type is required.',
       'Resource Fn: property Layers of AWS::Serverless::Function is not supported by Versa.',

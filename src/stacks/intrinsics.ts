@@ -196,6 +196,22 @@ export function evaluateCondition(expr: Json, ctx: ResolveContext, where: string
       return list().some((c) => evaluateCondition(c, ctx, where));
     case 'Fn::Not':
       return !evaluateCondition(list(1)[0]!, ctx, where);
+    // The rule functions of a template's Rules section.
+    case 'Fn::Contains': {
+      const [within, value] = list(2).map((v) => resolveOrNull(v, ctx, where));
+      if (!Array.isArray(within)) fail(where, 'Fn::Contains takes a list and a value.');
+      return within.some((x) => asText(x) === asText(value));
+    }
+    case 'Fn::EachMemberEquals': {
+      const [members, value] = list(2).map((v) => resolveOrNull(v, ctx, where));
+      if (!Array.isArray(members)) fail(where, 'Fn::EachMemberEquals takes a list and a value.');
+      return members.every((x) => asText(x) === asText(value));
+    }
+    case 'Fn::EachMemberIn': {
+      const [members, allowed] = list(2).map((v) => resolveOrNull(v, ctx, where));
+      if (!Array.isArray(members) || !Array.isArray(allowed)) fail(where, 'Fn::EachMemberIn takes two lists.');
+      return members.every((x) => allowed.some((a) => asText(a) === asText(x)));
+    }
     default:
       return fail(where, `${fn} cannot be used in a condition.`);
   }

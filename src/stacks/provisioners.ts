@@ -16,6 +16,8 @@ export interface StackServices {
   restApis: RestApiService;
   alarms: AlarmService;
   codeDeploy: CodeDeployService;
+  /** SSM Parameter Store, for `AWS::SSM::Parameter::Value<…>` parameters; absent, such parameters are refused. */
+  ssmParameters?: { value(name: string): Promise<string | undefined> };
 }
 
 export interface ProvisionContext {
@@ -408,6 +410,83 @@ async function importPaths(ctx: ProvisionContext, apiId: string, rootId: string,
   }
 }
 
+/** `AWS::ApiGateway::Resource`: one path part under its parent. */
+const apiResource: Provisioner = {
+  replaceOn: 'all',
+  async create(ctx, _logicalId, props) {
+    const resource = await ctx.services.restApis.createResource(asText(props.RestApiId), asText(props.ParentId), str(props.PathPart));
+    return { physicalId: resource.id, attributes: { ResourceId: resource.id } };
+  },
+  update: (_ctx, current) => Promise.resolve({ physicalId: current.physicalId, attributes: current.attributes }),
+  async delete(ctx, resource) {
+    await ctx.services.restApis.deleteResource(asText(resource.properties.RestApiId), resource.physicalId);
+  },
+};
+
+/**
+ * `AWS::ApiGateway::Method` with its `Integration`, `MethodResponses` and `IntegrationResponses`, as
+ * the CDK's `LambdaRestApi` writes them. A change puts the method anew.
+ */
+const apiMethod: Provisioner = {
+  replaceOn: ['RestApiId', 'ResourceId', 'HttpMethod'],
+  async create(ctx, logicalId, props) {
+    await putMethod(ctx, props);
+    return { physicalId: generatedName(ctx, logicalId), attributes: {} };
+  },
+  async update(ctx, current, props) {
+    await ctx.services.restApis.deleteMethod(asText(props.RestApiId), asText(props.ResourceId), asText(props.HttpMethod));
+    await putMethod(ctx, props);
+    return { physicalId: current.physicalId, attributes: current.attributes };
+  },
+  async delete(ctx, resource) {
+    const p = resource.properties;
+    await ctx.services.restApis.deleteMethod(asText(p.RestApiId), asText(p.ResourceId), asText(p.HttpMethod));
+  },
+};
+
+async function putMethod(ctx: ProvisionContext, props: JsonObject): Promise<void> {
+  const apis = ctx.services.restApis;
+  const [api, resource, verb] = [asText(props.RestApiId), asText(props.ResourceId), asText(props.HttpMethod)];
+  const flags = (v: Json | undefined) =>
+    isObject(v ?? null) ? Object.fromEntries(Object.entries(v as JsonObject).map(([k, x]) => [k, x === true || x === 'true'])) : undefined;
+  const strings = (v: Json | undefined) =>
+    isObject(v ?? null) ? Object.fromEntries(Object.entries(v as JsonObject).map(([k, x]) => [k, asText(x)])) : undefined;
+  await apis.putMethod(api, resource, verb, {
+    authorizationType: str(props.AuthorizationType) ?? 'NONE',
+    apiKeyRequired: props.ApiKeyRequired === true || props.ApiKeyRequired === 'true',
+    ...(props.OperationName !== undefined && { operationName: asText(props.OperationName) }),
+    ...(flags(props.RequestParameters) && { requestParameters: flags(props.RequestParameters) }),
+  });
+  for (const r of Array.isArray(props.MethodResponses) ? props.MethodResponses.filter(isObject) : []) {
+    await apis.putMethodResponse(api, resource, verb, asText(r.StatusCode), {
+      ...(flags(r.ResponseParameters) && { responseParameters: flags(r.ResponseParameters) }),
+      ...(strings(r.ResponseModels) && { responseModels: strings(r.ResponseModels) }),
+    });
+  }
+  const integration = isObject(props.Integration ?? null) ? (props.Integration as JsonObject) : undefined;
+  if (!integration) return;
+  await apis.putIntegration(api, resource, verb, {
+    type: str(integration.Type),
+    httpMethod: str(integration.IntegrationHttpMethod),
+    uri: str(integration.Uri),
+    ...(strings(integration.RequestTemplates) && { requestTemplates: strings(integration.RequestTemplates) }),
+    ...(strings(integration.RequestParameters) && { requestParameters: strings(integration.RequestParameters) }),
+    ...(integration.PassthroughBehavior !== undefined && { passthroughBehavior: asText(integration.PassthroughBehavior) }),
+    ...(integration.TimeoutInMillis !== undefined && { timeoutInMillis: Number(integration.TimeoutInMillis) }),
+    ...(integration.ContentHandling !== undefined && { contentHandling: asText(integration.ContentHandling) }),
+  });
+  for (const r of Array.isArray(integration.IntegrationResponses) ? integration.IntegrationResponses.filter(isObject) : []) {
+    await apis.putIntegrationResponse(api, resource, verb, asText(r.StatusCode), {
+      ...(r.SelectionPattern !== undefined && { selectionPattern: asText(r.SelectionPattern) }),
+      ...(strings(r.ResponseTemplates) && { responseTemplates: strings(r.ResponseTemplates) }),
+      ...(strings(r.ResponseParameters) && { responseParameters: strings(r.ResponseParameters) }),
+    });
+  }
+}
+
+/** `AWS::ApiGateway::Account`: the account's CloudWatch role, which Versa does not need. */
+const apiAccount = recorded((ctx, logicalId) => ({ physicalId: generatedName(ctx, logicalId), attributes: {} }), []);
+
 const apiDeployment: Provisioner = {
   replaceOn: 'all',
   async create(ctx, _logicalId, props) {
@@ -474,6 +553,9 @@ export const PROVISIONERS: Readonly<Record<string, Provisioner>> = {
   'AWS::CodeDeploy::DeploymentConfig': codeDeployConfig,
   'AWS::CodeDeploy::DeploymentGroup': codeDeployGroup,
   'AWS::ApiGateway::RestApi': restApi,
+  'AWS::ApiGateway::Resource': apiResource,
+  'AWS::ApiGateway::Method': apiMethod,
+  'AWS::ApiGateway::Account': apiAccount,
   'AWS::ApiGateway::Deployment': apiDeployment,
   'AWS::ApiGateway::Stage': apiStage,
 };

@@ -24,6 +24,7 @@ export interface Transformed {
 
 const TOP_LEVEL = new Set([
   'AWSTemplateFormatVersion',
+  'Rules',
   'Transform',
   'Description',
   'Metadata',

@@ -211,7 +211,14 @@ export class StackService {
           throw validation(`Stack:${existing.stackId} is in ${existing.status} state and can not be updated.`);
       }
       const template = await parseOrThrow(input.template);
-      const parameters = parameterValues(template, input.parameters ?? {});
+      const parameters = parameterValues(template, await this.withStoredParameters(template, input.parameters ?? {}));
+      templateError(() =>
+        checkRules(
+          isObject(template.Rules ?? null) ? (template.Rules as JsonObject) : {},
+          { ...parameters, 'AWS::Region': caller.region, 'AWS::AccountId': ACCOUNT_ID },
+          isObject(template.Mappings ?? null) ? (template.Mappings as JsonObject) : {},
+        ),
+      );
       const artifacts: Artifacts = {};
       for (const [uri, zip] of Object.entries(input.artifacts ?? {})) {
         // Refused here, before anything is stored, rather than when a function is made from it.
@@ -346,6 +353,26 @@ export class StackService {
   }
 
   /** What intrinsics read while resolving: the stack's resources, or placeholders for `pending` ones. */
+  /**
+   * The values of `AWS::SSM::Parameter::Value<…>` parameters, read from Parameter Store by the name
+   * given (or the default), as CloudFormation reads them at each deploy.
+   */
+  private async withStoredParameters(template: JsonObject, overrides: Record<string, string>): Promise<Record<string, string>> {
+    const declared = isObject(template.Parameters ?? null) ? (template.Parameters as JsonObject) : {};
+    const out = { ...overrides };
+    const missing: string[] = [];
+    for (const [key, spec] of Object.entries(declared)) {
+      if (!isObject(spec) || typeof spec.Type !== 'string' || !SSM_PARAMETER_TYPE.test(spec.Type)) continue;
+      const name = overrides[key] ?? (spec.Default === undefined ? undefined : asText(spec.Default));
+      if (name === undefined) continue;
+      const value = await this.services.ssmParameters?.value(name);
+      if (value === undefined) missing.push(name);
+      else out[key] = value;
+    }
+    if (missing.length > 0) throw validation(`Unable to fetch parameters [${missing.join(',')}] from parameter store for this account.`);
+    return out;
+  }
+
   /** Every export of the other stacks, by name: what `Fn::ImportValue` reads. */
   private async exportsOfOthers(name: string): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
@@ -992,6 +1019,28 @@ function pseudoParameters(stack: StackDoc): Record<string, Json> {
 }
 
 const PARAMETER_TYPES = new Set(['String', 'Number', 'CommaDelimitedList', 'List<Number>']);
+/** Parameters whose value is read from SSM Parameter Store (`…Value<String>`, `…Value<List<String>>`). */
+const SSM_PARAMETER_TYPE = /^AWS::SSM::Parameter::Value<(String|List<String>|CommaDelimitedList)>$/;
+
+/** The template's Rules: each assertion of a rule whose condition holds must hold, or the deploy is refused with its description. */
+function checkRules(rules: JsonObject, parameters: Record<string, Json>, mappings: JsonObject): void {
+  const ctx: ResolveContext = { parameters, mappings, conditions: {}, ref: () => undefined, getAtt: () => undefined };
+  const problems: string[] = [];
+  for (const [name, rule] of Object.entries(rules)) {
+    if (!isObject(rule)) {
+      problems.push(`Rule ${name} must be a mapping.`);
+      continue;
+    }
+    if (rule.RuleCondition !== undefined && !evaluateCondition(rule.RuleCondition, ctx, `Rule ${name}`)) continue;
+    for (const assertion of Array.isArray(rule.Assertions) ? rule.Assertions : []) {
+      if (!isObject(assertion)) continue;
+      if (!evaluateCondition(assertion.Assert ?? null, ctx, `Rule ${name}`)) {
+        problems.push(typeof assertion.AssertDescription === 'string' ? assertion.AssertDescription : `Rule ${name} is not satisfied.`);
+      }
+    }
+  }
+  if (problems.length > 0) throw new TemplateError(problems);
+}
 
 /** The template's parameters with their values: overrides, else defaults; checked as CloudFormation does. */
 export function parameterValues(template: JsonObject, overrides: Record<string, string>): Record<string, Json> {
@@ -1007,7 +1056,8 @@ export function parameterValues(template: JsonObject, overrides: Record<string, 
       problems.push(`Parameter ${key} must be a mapping.`);
       continue;
     }
-    const type = typeof spec.Type === 'string' ? spec.Type : 'String';
+    const declaredType = typeof spec.Type === 'string' ? spec.Type : 'String';
+    const type = SSM_PARAMETER_TYPE.exec(declaredType)?.[1]?.replace('List<String>', 'CommaDelimitedList') ?? declaredType;
     if (!PARAMETER_TYPES.has(type)) problems.push(`Parameter ${key}: type ${type} is not supported by Versa.`);
     const raw = overrides[key] ?? (spec.Default === undefined ? undefined : asText(spec.Default));
     if (raw === undefined) {

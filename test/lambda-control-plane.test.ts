@@ -144,10 +144,10 @@ describe('CreateFunction', () => {
     assert.notEqual(got.Configuration?.RevisionId, out.RevisionId);
   });
 
-  it('CreateFunction: Publish=true answers with Version "1"', async () => {
+  it('CreateFunction: Publish=true answers with Version "1" under the function\'s unqualified ARN', async () => {
     const out = await create(t.lambda, 'published-at-birth', { Publish: true, Description: 'first' });
     assert.equal(out.Version, '1');
-    assert.equal(out.FunctionArn, arnOf('published-at-birth', '1'));
+    assert.equal(out.FunctionArn, arnOf('published-at-birth'));
     assert.equal(out.Description, 'first');
     assert.deepEqual(await versionsOf(t.lambda, 'published-at-birth'), ['$LATEST', '1']);
     const v1 = await configOf(t.lambda, 'published-at-birth', '1');

@@ -172,10 +172,9 @@ export class FunctionService {
       if (input.publish) published = await publishIn(tx, record, undefined, now);
     });
     this.registry.invalidate(input.functionName);
-    if (published) return { config: versionConfig(record, published, published.version) };
-    return {
-      config: { ...latestConfig(record, undefined), revisionId: createdRevision, state: 'Pending', lastUpdateStatus: 'Successful' },
-    };
+    // Published at birth, AWS still answers for the function (its unqualified ARN) but names the version.
+    const answered = published ? versionConfig(record, published, undefined) : latestConfig(record, undefined);
+    return { config: { ...answered, revisionId: createdRevision, state: 'Pending' } };
   }
 
   async getConfiguration(caller: Caller, name: string, qualifier: string | undefined): Promise<ResolvedConfiguration> {
@@ -567,7 +566,7 @@ function latestConfig(record: FunctionRecord, arnQualifier: string | undefined):
   };
 }
 
-function versionConfig(record: FunctionRecord, version: VersionRecord, arnQualifier: string): ResolvedConfiguration {
+function versionConfig(record: FunctionRecord, version: VersionRecord, arnQualifier: string | undefined): ResolvedConfiguration {
   return {
     name: record.name,
     version: version.version,

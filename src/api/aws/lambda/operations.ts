@@ -129,7 +129,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
         const list = await functions.listFunctions(all);
         const { page, nextMarker } = paginate(list, req.query.get('Marker'), pageSize(req.query));
         return jsonResponse(200, {
-          Functions: page.map((c) => functionConfiguration(req.region, c)),
+          Functions: page.map((c) => functionConfiguration(req.region, c, { listed: true })),
           ...(nextMarker && { NextMarker: nextMarker }),
         });
       },
@@ -227,7 +227,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
         const list = await functions.listVersions(caller(req), unqualified(params));
         const { page, nextMarker } = paginate(list, req.query.get('Marker'), pageSize(req.query));
         return jsonResponse(200, {
-          Versions: page.map((c) => functionConfiguration(req.region, c)),
+          Versions: page.map((c) => functionConfiguration(req.region, c, { listed: true })),
           ...(nextMarker && { NextMarker: nextMarker }),
         });
       },

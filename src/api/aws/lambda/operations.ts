@@ -53,8 +53,9 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
     parseJsonBody(req, (m) => new PlatformError('InvalidRequestContentException', `Could not parse request body into json: ${m}`));
   /** The function named in the path, with the qualifier from the name or the `Qualifier` parameter. */
   const target = (req: ApiRequest, params: Record<string, string>) => {
-    const ref = parseFunctionRef(params.FunctionName ?? '');
-    return { name: ref.name, qualifier: resolveQualifier(ref, req.query.get('Qualifier') ?? undefined) };
+    const param = req.query.get('Qualifier') ?? undefined;
+    const ref = parseFunctionRef(params.FunctionName ?? '', param);
+    return { name: ref.name, qualifier: resolveQualifier(ref, param) };
   };
   /** The function named in the path; operations on the function itself refuse a qualifier in it. */
   const unqualified = (params: Record<string, string>) => parseFunctionRef(params.FunctionName ?? '').name;

@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
+  CreateAliasCommand,
+  DeleteFunctionCommand,
   GetFunctionCommand,
+  InvokeCommand,
   GetFunctionConfigurationCommand,
   ListFunctionsCommand,
   ListVersionsByFunctionCommand,
@@ -16,12 +19,20 @@ import {
   waitUntilFunctionUpdatedV2,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { createFunction, startTestServer, zipOf, type TestServer } from './harness.js';
+import { createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
 
 const ACCOUNT = '000000000000';
 const arnOf = (name: string, qualifier?: string) =>
   `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}${qualifier === undefined ? '' : `:${qualifier}`}`;
 const SOURCE = { 'index.mjs': 'export const handler = async () => "ok";' };
+
+/** Asserts that `call` fails with the AWS error `code`, HTTP `status` and exactly `message`. */
+async function refused(call: () => Promise<unknown>, code: string, status: number, message: string): Promise<void> {
+  const err = await errorOf(call);
+  assert.equal(err.name, code, `expected ${code}, got ${err.name}: ${err.message}`);
+  assert.equal(err.$metadata?.httpStatusCode, status, `status of ${code}: ${err.message}`);
+  assert.equal(err.message, message);
+}
 
 describe('Lambda: CreateFunction with Publish, and publishing again', () => {
   let t: TestServer;
@@ -102,5 +113,139 @@ describe('Lambda: CreateFunction with Publish, and publishing again', () => {
     );
     const got = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'listed', Qualifier: '1' }));
     assert.ok(got.RuntimeVersionConfig?.RuntimeVersionArn, 'a single configuration does carry the runtime version');
+  });
+});
+
+describe('Lambda: the codes and messages AWS gives for names, qualifiers and targets', () => {
+  let t: TestServer;
+  let lambda: LambdaClient;
+  before(async () => {
+    t = await startTestServer();
+    lambda = t.lambda;
+    await createFunction(lambda, 'fn', SOURCE, { Publish: true });
+  });
+  after(() => t.close());
+
+  const NAME_PATTERN =
+    '(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?';
+
+  it('GetFunction with Qualifier "invalid!" is ValidationException quoting the qualifier pattern', async () => {
+    await refused(
+      () => lambda.send(new GetFunctionCommand({ FunctionName: 'fn', Qualifier: 'invalid!' })),
+      'ValidationException',
+      400,
+      "1 validation error detected: Value 'invalid!' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: \\$(LATEST(\\.PUBLISHED)?)|[a-zA-Z0-9-_$]+",
+    );
+  });
+
+  it('Invoke with a 129-character Qualifier is ValidationException on its length', async () => {
+    const long = 'a'.repeat(129);
+    await refused(
+      () => lambda.send(new InvokeCommand({ FunctionName: 'fn', Qualifier: long })),
+      'ValidationException',
+      400,
+      `1 validation error detected: Value '${long}' at 'qualifier' failed to satisfy constraint: Member must have length less than or equal to 128`,
+    );
+  });
+
+  it('a malformed FunctionName is ValidationException quoting the current pattern', async () => {
+    await refused(
+      () => lambda.send(new GetFunctionCommand({ FunctionName: 'my-function!' })),
+      'ValidationException',
+      400,
+      `1 validation error detected: Value 'my-function!' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: ${NAME_PATTERN}`,
+    );
+  });
+
+  it('a 65-character name that fits the pattern is ResourceNotFoundException naming the ARN ($LATEST for Invoke)', async () => {
+    const long = 'a'.repeat(65);
+    await refused(
+      () => lambda.send(new GetFunctionCommand({ FunctionName: long })),
+      'ResourceNotFoundException',
+      404,
+      `Function not found: ${arnOf(long)}`,
+    );
+    await refused(
+      () => lambda.send(new InvokeCommand({ FunctionName: long })),
+      'ResourceNotFoundException',
+      404,
+      `Function not found: ${arnOf(long, '$LATEST')}`,
+    );
+  });
+
+  it('CreateFunction with a 65-character name is InvalidParameterValueException on its length', async () => {
+    const long = 'b'.repeat(65);
+    await refused(
+      () => createFunction(lambda, long, SOURCE),
+      'InvalidParameterValueException',
+      400,
+      `1 validation error detected: Value '${long}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64`,
+    );
+  });
+
+  it('DeleteFunction with Qualifier $LATEST or an alias is refused before the function is looked up', async () => {
+    for (const name of ['fn', 'never-created']) {
+      await refused(
+        () => lambda.send(new DeleteFunctionCommand({ FunctionName: name, Qualifier: '$LATEST' })),
+        'InvalidParameterValueException',
+        400,
+        '$LATEST version cannot be deleted without deleting the function.',
+      );
+      await refused(
+        () => lambda.send(new DeleteFunctionCommand({ FunctionName: name, Qualifier: 'live' })),
+        'InvalidParameterValueException',
+        400,
+        'Deletion of aliases is not currently supported.',
+      );
+    }
+    // A version of a function that does not exist: AWS names the function alone.
+    await refused(
+      () => lambda.send(new DeleteFunctionCommand({ FunctionName: 'never-created', Qualifier: '3' })),
+      'ResourceNotFoundException',
+      404,
+      `Function not found: ${arnOf('never-created')}`,
+    );
+  });
+
+  it('CreateAlias on a function that does not exist names the version asked for', async () => {
+    await refused(
+      () => lambda.send(new CreateAliasCommand({ FunctionName: 'fn-unknown', Name: 'live', FunctionVersion: '1' })),
+      'ResourceNotFoundException',
+      404,
+      `Function not found: ${arnOf('fn-unknown', '1')}`,
+    );
+  });
+
+  it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {
+    const range =
+      'failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]';
+    await refused(
+      () =>
+        lambda.send(
+          new CreateAliasCommand({
+            FunctionName: 'fn',
+            Name: 'heavy',
+            FunctionVersion: '1',
+            RoutingConfig: { AdditionalVersionWeights: { '2': 2 } },
+          }),
+        ),
+      'ValidationException',
+      400,
+      `1 validation error detected: Value '{2=2.0}' at 'routingConfig.additionalVersionWeights' ${range}`,
+    );
+    await refused(
+      () =>
+        lambda.send(
+          new CreateAliasCommand({
+            FunctionName: 'fn',
+            Name: 'light',
+            FunctionVersion: '1',
+            RoutingConfig: { AdditionalVersionWeights: { '2': -0.5 } },
+          }),
+        ),
+      'ValidationException',
+      400,
+      `1 validation error detected: Value '{2=-0.5}' at 'routingConfig.additionalVersionWeights' ${range}`,
+    );
   });
 });

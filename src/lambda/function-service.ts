@@ -72,8 +72,10 @@ export interface ResolvedConfiguration {
   lastUpdateStatus: FunctionRecord['lastUpdateStatus'];
 }
 
-const FUNCTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/;
+const FUNCTION_NAME = /^[a-zA-Z0-9-_]+$/;
 const ROLE = /^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
+/** A qualifier that can only name an alias: not all digits, and not `$`-prefixed like `$LATEST`. */
+const ALIAS_LIKE = /^(?!^[0-9]+$)[a-zA-Z0-9-_]+$/;
 const ENV_KEY = /^[a-zA-Z]([a-zA-Z0-9_])+$/;
 const RESERVED_ENV = new Set([
   '_HANDLER',
@@ -112,15 +114,17 @@ export class FunctionService {
 
   async createFunction(caller: Caller, input: CreateFunctionInput): Promise<{ config: ResolvedConfiguration }> {
     const v = new Violations();
-    v.pattern(
+    v.length(input.functionName, 'functionName', 1, 140).pattern(
       input.functionName,
       'functionName',
       FUNCTION_NAME,
-      '(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?',
+      '(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?',
     );
     if (input.role === undefined) v.add('null', 'role', 'Member must not be null');
     validateSpecMembers(v, input);
     v.throwIfAny();
+    // A well-formed name over a function's 64 characters is a bad value, not a malformed member, on AWS.
+    new Violations().length(input.functionName, 'functionName', 1, 64).throwIfAny('InvalidParameterValueException');
     if (input.packageType !== undefined && input.packageType !== 'Zip') {
       throw new PlatformError(
         'InvalidParameterValueException',
@@ -276,21 +280,19 @@ export class FunctionService {
   }
 
   async deleteFunction(caller: Caller, name: string, qualifier: string | undefined): Promise<void> {
+    // AWS refuses these qualifiers before it looks for the function.
+    if (qualifier === LATEST) {
+      throw new PlatformError('InvalidParameterValueException', '$LATEST version cannot be deleted without deleting the function.');
+    }
+    if (qualifier !== undefined && ALIAS_LIKE.test(qualifier)) {
+      throw new PlatformError('InvalidParameterValueException', 'Deletion of aliases is not currently supported.');
+    }
     await this.store.transaction(async (tx) => {
       const record = await tx.functions.get(name);
-      if (!record) throw notFound(caller, name, qualifier);
+      if (!record) throw notFound(caller, name);
       if (qualifier === undefined) {
         await tx.functions.delete(name);
         return;
-      }
-      if (qualifier === LATEST) {
-        throw new PlatformError('InvalidParameterValueException', '$LATEST version cannot be deleted without deleting the function.');
-      }
-      if (!/^[0-9]+$/.test(qualifier)) {
-        throw new PlatformError(
-          'InvalidParameterValueException',
-          `Deletion of aliases is not supported through DeleteFunction: use DeleteAlias for ${qualifier}.`,
-        );
       }
       const users = (await tx.aliases.list(name)).filter(
         (a) => a.functionVersion === qualifier || own(a.additionalVersionWeights, qualifier) !== undefined,
@@ -348,7 +350,8 @@ export class FunctionService {
     validateDescription(input.description);
     const weights = validateAliasRouting(functionVersion, input.additionalVersionWeights);
     const alias = await this.store.transaction(async (tx) => {
-      if (!(await tx.functions.get(name))) throw notFound(caller, name);
+      // AWS names the version the alias was to point at, as if that were what is missing.
+      if (!(await tx.functions.get(name))) throw notFound(caller, name, functionVersion);
       await requireVersions(tx, caller, name, functionVersion, weights);
       if (await tx.aliases.get(name, aliasName)) {
         throw new PlatformError('ResourceConflictException', `Alias already exists: ${functionArn(caller.region, name, aliasName)}`);

@@ -19,7 +19,15 @@ import {
   waitUntilFunctionUpdatedV2,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  GetMetricStatisticsCommand,
+  PutMetricAlarmCommand,
+  PutMetricDataCommand,
+  SetAlarmStateCommand,
+} from '@aws-sdk/client-cloudwatch';
+import { awsFetch, createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
 
 const ACCOUNT = '000000000000';
 const arnOf = (name: string, qualifier?: string) =>
@@ -249,3 +257,167 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     );
   });
 });
+
+describe('CloudWatch: the codes, messages and shapes AWS gives', () => {
+  let t: TestServer;
+  let cw: CloudWatchClient;
+  before(async () => {
+    t = await startTestServer();
+    cw = new CloudWatchClient({
+      endpoint: t.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'minimal',
+        Namespace: 'Shop',
+        MetricName: 'errors',
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+  });
+  after(async () => {
+    cw.destroy();
+    await t.close();
+  });
+
+  const query = (body: string) =>
+    awsFetch(`${t.url}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body });
+  const STATE_ENUM =
+    "1 validation error detected: Value 'INVALID' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]";
+
+  it('SetAlarmState with an invalid state is ValidationError (query) / ValidationException (JSON) with the member-constraint message', async () => {
+    const xml = await query('Action=SetAlarmState&Version=2010-08-01&AlarmName=minimal&StateValue=INVALID&StateReason=x');
+    assert.equal(xml.status, 400);
+    assert.match(
+      await xml.text(),
+      new RegExp(`<Type>Sender</Type><Code>ValidationError</Code><Message>${escapeRegExp(STATE_ENUM)}</Message>`),
+    );
+
+    const json = await awsFetch(`${t.url}/`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'GraniteServiceVersion20100801.SetAlarmState',
+        'x-amzn-query-mode': 'true',
+      },
+      body: JSON.stringify({ AlarmName: 'minimal', StateValue: 'INVALID', StateReason: 'x' }),
+    });
+    assert.equal(json.status, 400);
+    assert.equal(json.headers.get('x-amzn-query-error'), 'ValidationError;Sender');
+    assert.deepEqual(await json.json(), { __type: 'ValidationException', message: STATE_ENUM });
+
+    const err = await errorOf(() =>
+      cw.send(new SetAlarmStateCommand({ AlarmName: 'minimal', StateValue: 'INVALID' as 'OK', StateReason: 'x' })),
+    );
+    assert.equal(err.message, STATE_ENUM);
+    assert.equal(err.$metadata?.httpStatusCode, 400);
+    // The SDK keeps the shape's name and, like botocore's Error.Code, the query code beside it.
+    assert.equal(err.name, 'ValidationException');
+    assert.equal((err as { Code?: string }).Code, 'ValidationError');
+  });
+
+  it('DescribeAlarms does not report a TreatMissingData the alarm was not given', async () => {
+    const [alarm] = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['minimal'] }))).MetricAlarms ?? [];
+    assert.ok(alarm);
+    assert.equal(alarm.TreatMissingData, undefined);
+    assert.equal(alarm.StateReason, 'Unchecked: Initial alarm creation');
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'explicit',
+        Namespace: 'Shop',
+        MetricName: 'errors',
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      }),
+    );
+    const [explicit] = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['explicit'] }))).MetricAlarms ?? [];
+    assert.equal(explicit?.TreatMissingData, 'notBreaching');
+    assert.doesNotMatch(
+      await (await query('Action=DescribeAlarms&Version=2010-08-01&AlarmNames.member.1=minimal')).text(),
+      /TreatMissingData/,
+    );
+  });
+
+  it('PutMetricData names the offending members as AWS does', async () => {
+    const put = (datum: Record<string, unknown>) =>
+      cw.send(
+        new PutMetricDataCommand({
+          Namespace: 'Shop',
+          MetricData: [
+            { MetricName: 'ok', Value: 1 },
+            { MetricName: 'bad', ...datum },
+          ],
+        }),
+      );
+    await refused(
+      () => put({ Value: 1.5, Values: [1, 10] }),
+      'InvalidParameterCombinationException',
+      400,
+      'The parameters MetricData.member.2.Value and MetricData.member.2.Values are mutually exclusive and you have specified both.',
+    );
+    await refused(
+      () => put({ Value: 1.5, StatisticValues: { SampleCount: 10, Sum: 55, Minimum: 1, Maximum: 10 } }),
+      'InvalidParameterCombinationException',
+      400,
+      'The parameters MetricData.member.2.Value and MetricData.member.2.StatisticValues are mutually exclusive and you have specified both.',
+    );
+    await refused(
+      () => put({ Values: [1, 10], Counts: [2, 4, 5] }),
+      'InvalidParameterValueException',
+      400,
+      'The parameters MetricData.member.2.Values and MetricData.member.2.Counts must be of the same size.',
+    );
+    // AWS accepts Values together with StatisticValues.
+    await put({ Values: [1, 10], StatisticValues: { SampleCount: 10, Sum: 55, Minimum: 1, Maximum: 10 } });
+    const xml = await query(
+      'Action=PutMetricData&Version=2010-08-01&Namespace=Shop&MetricData.member.1.MetricName=x&MetricData.member.1.Value=1&MetricData.member.1.Values.member.1=2',
+    );
+    assert.equal(xml.status, 400);
+    assert.match(
+      await xml.text(),
+      /<Code>InvalidParameterCombination<\/Code><Message>The parameters MetricData\.member\.1\.Value and MetricData\.member\.1\.Values are mutually exclusive and you have specified both\.<\/Message>/,
+    );
+  });
+
+  it("GetMetricStatistics refuses an empty range and too many datapoints in AWS's words", async () => {
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const ask = (end: Date) =>
+      cw.send(
+        new GetMetricStatisticsCommand({
+          Namespace: 'Shop',
+          MetricName: 'm',
+          StartTime: now,
+          EndTime: end,
+          Period: 1,
+          Statistics: ['SampleCount'],
+        }),
+      );
+    await refused(
+      () => ask(now),
+      'InvalidParameterValueException',
+      400,
+      'The parameter StartTime must be less than the parameter EndTime.',
+    );
+    await refused(
+      () => ask(new Date(now.getTime() + 86_400_000)),
+      'InvalidParameterCombinationException',
+      400,
+      'You have requested up to 86400 datapoints, which exceeds the limit of 1440. You may reduce the datapoints requested by increasing Period, or decreasing the time range.',
+    );
+  });
+});
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -27,6 +27,13 @@ import {
   PutMetricDataCommand,
   SetAlarmStateCommand,
 } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  DescribeLogGroupsCommand,
+  DescribeLogStreamsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { awsFetch, createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
 
 const ACCOUNT = '000000000000';
@@ -415,6 +422,54 @@ describe('CloudWatch: the codes, messages and shapes AWS gives', () => {
       400,
       'You have requested up to 86400 datapoints, which exceeds the limit of 1440. You may reduce the datapoints requested by increasing Period, or decreasing the time range.',
     );
+  });
+});
+
+describe('CloudWatch Logs: the codes, messages and shapes AWS gives', () => {
+  let t: TestServer;
+  let logs: CloudWatchLogsClient;
+  before(async () => {
+    t = await startTestServer();
+    logs = new CloudWatchLogsClient({
+      endpoint: t.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    await logs.send(new CreateLogGroupCommand({ logGroupName: 'app' }));
+    await logs.send(new CreateLogStreamCommand({ logGroupName: 'app', logStreamName: 's1' }));
+  });
+  after(async () => {
+    logs.destroy();
+    await t.close();
+  });
+
+  it('DescribeLogStreams with both logGroupName and logGroupIdentifier is ValidationException', async () => {
+    const err = await errorOf(() => logs.send(new DescribeLogStreamsCommand({ logGroupName: 'app', logGroupIdentifier: 'app' })));
+    assert.equal(err.name, 'ValidationException');
+    assert.equal(err.$metadata?.httpStatusCode, 400);
+    assert.equal(err.message, 'LogGroup name and LogGroup ARN are mutually exclusive parameters.');
+  });
+
+  it("a log group or stream name over 512 characters gets AWS's one message", async () => {
+    const message = 'Invalid LogGroup or LogStream, both must have length less than or equal to 512.';
+    const group = await errorOf(() => logs.send(new CreateLogGroupCommand({ logGroupName: 'a'.repeat(513) })));
+    assert.equal(group.name, 'InvalidParameterException');
+    assert.equal(group.message, message);
+    const stream = await errorOf(() => logs.send(new CreateLogStreamCommand({ logGroupName: 'app', logStreamName: 's'.repeat(513) })));
+    assert.equal(stream.name, 'InvalidParameterException');
+    assert.equal(stream.message, message);
+  });
+
+  it("DescribeLogGroups refuses a prefix with a pattern in AWS's words, and lists deletionProtectionEnabled", async () => {
+    const err = await errorOf(() => logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: 'a', logGroupNamePattern: 'b' })));
+    assert.equal(err.name, 'InvalidParameterException');
+    assert.equal(err.message, 'LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.');
+    const [group] = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: 'app' }))).logGroups ?? [];
+    assert.equal(group?.logGroupName, 'app');
+    assert.equal(group?.deletionProtectionEnabled, false);
+    assert.equal(group?.logGroupClass, 'STANDARD');
+    assert.equal(group?.metricFilterCount, 0);
   });
 });
 

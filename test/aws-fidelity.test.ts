@@ -20,6 +20,17 @@ import {
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import {
+  APIGatewayClient,
+  CreateDeploymentCommand,
+  CreateRestApiCommand,
+  GetResourcesCommand,
+  PutIntegrationCommand,
+  PutMethodCommand,
+  UpdateRestApiCommand,
+  UpdateStageCommand,
+  type PatchOperation,
+} from '@aws-sdk/client-api-gateway';
+import {
   CloudWatchClient,
   DescribeAlarmsCommand,
   GetMetricStatisticsCommand,
@@ -470,6 +481,96 @@ describe('CloudWatch Logs: the codes, messages and shapes AWS gives', () => {
     assert.equal(group?.deletionProtectionEnabled, false);
     assert.equal(group?.logGroupClass, 'STANDARD');
     assert.equal(group?.metricFilterCount, 0);
+  });
+});
+
+describe('API Gateway: the patch errors AWS gives', () => {
+  let t: TestServer;
+  let apigw: APIGatewayClient;
+  let apiId: string;
+  before(async () => {
+    t = await startTestServer();
+    apigw = new APIGatewayClient({
+      endpoint: t.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    apiId = (await apigw.send(new CreateRestApiCommand({ name: 'shop' }))).id!;
+    const root = (await apigw.send(new GetResourcesCommand({ restApiId: apiId }))).items![0]!.id!;
+    await apigw.send(new PutMethodCommand({ restApiId: apiId, resourceId: root, httpMethod: 'GET', authorizationType: 'NONE' }));
+    await apigw.send(new PutIntegrationCommand({ restApiId: apiId, resourceId: root, httpMethod: 'GET', type: 'MOCK' }));
+    await apigw.send(new CreateDeploymentCommand({ restApiId: apiId, stageName: 'prod' }));
+    await apigw.send(new CreateDeploymentCommand({ restApiId: apiId, stageName: 'prod', canarySettings: { percentTraffic: 10 } }));
+  });
+  after(async () => {
+    apigw.destroy();
+    await t.close();
+  });
+
+  const updateStage = (...patchOperations: PatchOperation[]) =>
+    apigw.send(new UpdateStageCommand({ restApiId: apiId, stageName: 'prod', patchOperations }));
+  const STAGE_PATHS =
+    '[/deploymentId, /description, /cacheClusterEnabled, /cacheClusterSize, /clientCertificateId, /accessLogSettings, /accessLogSettings/destinationArn, /accessLogSettings/format, /{resourcePath}/{httpMethod}/metrics/enabled, /{resourcePath}/{httpMethod}/logging/dataTrace, /{resourcePath}/{httpMethod}/logging/loglevel, /{resourcePath}/{httpMethod}/throttling/burstLimit/{resourcePath}/{httpMethod}/throttling/rateLimit/{resourcePath}/{httpMethod}/caching/ttlInSeconds, /{resourcePath}/{httpMethod}/caching/enabled, /{resourcePath}/{httpMethod}/caching/dataEncrypted, /{resourcePath}/{httpMethod}/caching/requireAuthorizationForCacheControl, /{resourcePath}/{httpMethod}/caching/unauthorizedCacheControlHeaderStrategy, /*/*/metrics/enabled, /*/*/logging/dataTrace, /*/*/logging/loglevel, /*/*/throttling/burstLimit /*/*/throttling/rateLimit /*/*/caching/ttlInSeconds, /*/*/caching/enabled, /*/*/caching/dataEncrypted, /*/*/caching/requireAuthorizationForCacheControl, /*/*/caching/unauthorizedCacheControlHeaderStrategy, /variables/{variable_name}, /tracingEnabled]';
+
+  it('UpdateStage: removing a path that is not a setting says there is no such method setting', async () => {
+    for (const path of ['/canarySettings/badPath', '/canarySettings/stageVariableOverrides']) {
+      await refused(
+        () => updateStage({ op: 'remove', path }),
+        'BadRequestException',
+        400,
+        `Cannot remove method setting ${path.slice(1)} because there is no method setting for this method `,
+      );
+    }
+  });
+
+  it('UpdateStage: replacing a path that is not a stage setting lists the paths AWS takes', async () => {
+    for (const path of ['/canarySettings', '/canarySettings/badPath', '/documentation_version', '/tags/tag1']) {
+      await refused(
+        () => updateStage({ op: 'replace', path, value: 'x' }),
+        'BadRequestException',
+        400,
+        `Invalid method setting path: ${path}. Must be one of: ${STAGE_PATHS}`,
+      );
+    }
+  });
+
+  it('an op outside the PatchOperation enum is ValidationException naming each bad member', async () => {
+    await refused(
+      () =>
+        updateStage(
+          { op: 'wrong' as 'add', path: '/description', value: 'x' },
+          { op: 'replace', path: '/description', value: 'y' },
+          { op: 'bad' as 'add', path: '/description' },
+        ),
+      'ValidationException',
+      400,
+      "2 validation errors detected: Value 'wrong' at 'updateStageInput.patchOperations.1.member.op' failed to satisfy constraint: Member must satisfy enum value set: [add, remove, move, test, replace, copy]; " +
+        "Value 'bad' at 'updateStageInput.patchOperations.3.member.op' failed to satisfy constraint: Member must satisfy enum value set: [add, remove, move, test, replace, copy]",
+    );
+    await refused(
+      () =>
+        apigw.send(new UpdateRestApiCommand({ restApiId: apiId, patchOperations: [{ op: 'wrong' as 'add', path: '/name', value: 'x' }] })),
+      'ValidationException',
+      400,
+      "1 validation error detected: Value 'wrong' at 'updateRestApiInput.patchOperations.1.member.op' failed to satisfy constraint: Member must satisfy enum value set: [add, remove, move, test, replace, copy]",
+    );
+  });
+
+  it('UpdateRestApi: an unknown path is "Invalid patch path", a replace-only path says which op it takes', async () => {
+    const update = (op: PatchOperation) => apigw.send(new UpdateRestApiCommand({ restApiId: apiId, patchOperations: [op] }));
+    await refused(
+      () => update({ op: 'add', path: '/binaryMediaTypes' }),
+      'BadRequestException',
+      400,
+      'Invalid patch path /binaryMediaTypes',
+    );
+    await refused(
+      () => update({ op: 'add', path: '/name', value: 'x' }),
+      'BadRequestException',
+      400,
+      'Invalid patch operation specified. Must be one of: [replace]',
+    );
   });
 });
 

@@ -242,6 +242,19 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     );
   });
 
+  it('a function ARN of another region is not reachable from this one', async () => {
+    const elsewhere = `arn:aws:lambda:eu-central-1:${ACCOUNT}:function:fn`;
+    for (const call of [
+      () => lambda.send(new GetFunctionCommand({ FunctionName: elsewhere })),
+      () => lambda.send(new InvokeCommand({ FunctionName: elsewhere })),
+      () => lambda.send(new DeleteFunctionCommand({ FunctionName: elsewhere })),
+    ]) {
+      await refused(call, 'ResourceNotFoundException', 404, "Functions from 'eu-central-1' are not reachable in this region ('us-east-1')");
+    }
+    const same = await lambda.send(new GetFunctionCommand({ FunctionName: arnOf('fn') }));
+    assert.equal(same.Configuration?.FunctionName, 'fn', 'the function is still there, and reachable by its own ARN');
+  });
+
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {
     const range =
       'failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]';

@@ -8,8 +8,12 @@ describe('parseFunctionRef', () => {
     assert.deepEqual(parseFunctionRef('fn'), { name: 'fn' });
     assert.deepEqual(parseFunctionRef('fn:prod'), { name: 'fn', qualifier: 'prod' });
     assert.deepEqual(parseFunctionRef('000000000000:function:fn:$LATEST'), { name: 'fn', qualifier: '$LATEST' });
-    assert.deepEqual(parseFunctionRef('arn:aws:lambda:eu-west-1:000000000000:function:fn'), { name: 'fn' });
-    assert.deepEqual(parseFunctionRef('arn:aws:lambda:eu-west-1:000000000000:function:fn:7'), { name: 'fn', qualifier: '7' });
+    assert.deepEqual(parseFunctionRef('arn:aws:lambda:eu-west-1:000000000000:function:fn'), { name: 'fn', region: 'eu-west-1' });
+    assert.deepEqual(parseFunctionRef('arn:aws:lambda:eu-west-1:000000000000:function:fn:7'), {
+      name: 'fn',
+      qualifier: '7',
+      region: 'eu-west-1',
+    });
   });
 
   it('parses a well-formed name longer than a function may have (AWS answers that it is not found)', () => {

@@ -8,6 +8,8 @@ export interface FunctionRef {
   name: string;
   /** The qualifier named in the identifier itself (`name:qual` or an ARN's last part), if any. */
   qualifier?: string;
+  /** The region a full ARN names. */
+  region?: string;
 }
 
 // A name may hold dots here, as AWS's pattern for naming an existing function allows: no function has
@@ -36,10 +38,12 @@ export function parseFunctionRef(identifier: string, qualifierParam?: string): F
   const m = FULL_ARN.exec(identifier) ?? PARTIAL_ARN.exec(identifier);
   let name: string | undefined;
   let qualifier: string | undefined;
+  let region: string | undefined;
   if (m) {
     const full = m.length === 5;
     name = full ? m[3] : m[2];
     qualifier = full ? m[4] : m[3];
+    region = full ? m[1] : undefined;
   } else {
     const n = NAME.exec(identifier);
     if (n) {
@@ -51,7 +55,14 @@ export function parseFunctionRef(identifier: string, qualifierParam?: string): F
     v.add(identifier, 'functionName', `Member must satisfy regular expression pattern: ${FUNCTION_NAME_SHOWN}`);
   }
   v.throwIfAny();
-  return qualifier === undefined ? { name: name! } : { name: name!, qualifier };
+  return { name: name!, ...(qualifier !== undefined && { qualifier }), ...(region !== undefined && { region }) };
+}
+
+/** AWS's answer to a function ARN of another region than the request's. */
+export function checkRegion(ref: FunctionRef, region: string): void {
+  if (ref.region !== undefined && ref.region !== region) {
+    throw new PlatformError('ResourceNotFoundException', `Functions from '${ref.region}' are not reachable in this region ('${region}')`);
+  }
 }
 
 /**

@@ -4,6 +4,9 @@
  * over the AWS SDK v3 or raw signed requests.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   CreateAliasCommand,
@@ -46,6 +49,7 @@ import {
   DescribeLogStreamsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { awsFetch, createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
+import { awsToolEnv, runTool } from './tools.js';
 
 const ACCOUNT = '000000000000';
 const arnOf = (name: string, qualifier?: string) =>
@@ -352,6 +356,31 @@ describe('CloudWatch: the codes, messages and shapes AWS gives', () => {
     // The SDK keeps the shape's name and, like botocore's Error.Code, the query code beside it.
     assert.equal(err.name, 'ValidationException');
     assert.equal((err as { Code?: string }).Code, 'ValidationError');
+  });
+
+  it("boto3 sees SetAlarmState's refusal as AWS's own: Error.Code ValidationError", async (ctx) => {
+    const script = [
+      'import json, sys, boto3, botocore.exceptions',
+      "cw = boto3.client('cloudwatch', endpoint_url=sys.argv[1])",
+      'try:',
+      "    cw.set_alarm_state(AlarmName='minimal', StateValue='INVALID', StateReason='x')",
+      '    print(json.dumps(None))',
+      'except botocore.exceptions.ClientError as e:',
+      "    print(json.dumps({'Code': e.response['Error']['Code'], 'Message': e.response['Error']['Message'], 'Status': e.response['ResponseMetadata']['HTTPStatusCode']}))",
+    ].join('\n');
+    const scratch = await mkdtemp(path.join(tmpdir(), 'versa-fidelity-'));
+    try {
+      const probe = await runTool('python3', ['-c', 'import boto3'], awsToolEnv(scratch)).catch(() => undefined);
+      if (probe?.code !== 0) {
+        ctx.skip('boto3 is not installed');
+        return;
+      }
+      const res = await runTool('python3', ['-c', script, t.url], awsToolEnv(scratch));
+      assert.equal(res.code, 0, res.stderr);
+      assert.deepEqual(JSON.parse(res.stdout), { Code: 'ValidationError', Message: STATE_ENUM, Status: 400 });
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
   });
 
   it('DescribeAlarms does not report a TreatMissingData the alarm was not given', async () => {

@@ -20,6 +20,7 @@ import {
   UpdateFunctionCodeCommand,
   waitUntilFunctionActiveV2,
   waitUntilFunctionUpdatedV2,
+  waitUntilPublishedVersionActive,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import {
@@ -122,6 +123,29 @@ describe('Lambda: CreateFunction with Publish, and publishing again', () => {
     assert.equal(out.LastUpdateStatusReasonCode, 'Creating');
     assert.equal(out.State, 'Active');
     await waitUntilFunctionUpdatedV2({ client: lambda, maxWaitTime: 10, minDelay: 1 }, { FunctionName: 'updated' });
+  });
+
+  it('UpdateFunctionCode(Publish: true) answers with the new version, Pending, and no LastUpdateStatus', async () => {
+    await createFunction(lambda, 'update-publish', SOURCE);
+    const out = await lambda.send(
+      new UpdateFunctionCodeCommand({
+        FunctionName: 'update-publish',
+        ZipFile: zipOf({ 'index.mjs': 'export const handler = async () => 3;' }),
+        Publish: true,
+      }),
+    );
+    assert.equal(out.FunctionArn, arnOf('update-publish', '1'));
+    assert.equal(out.Version, '1');
+    assert.equal(out.State, 'Pending');
+    assert.equal(out.StateReasonCode, 'Creating');
+    assert.equal(out.LastUpdateStatus, undefined);
+    await waitUntilPublishedVersionActive(
+      { client: lambda, maxWaitTime: 10, minDelay: 1 },
+      { FunctionName: 'update-publish', Qualifier: '1' },
+    );
+    const v1 = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'update-publish', Qualifier: '1' }));
+    assert.equal(v1.State, 'Active');
+    assert.equal(v1.LastUpdateStatus, 'Successful');
   });
 
   it('ListVersionsByFunction and ListFunctions list configurations without State, LastUpdateStatus or RuntimeVersionConfig', async () => {

@@ -269,10 +269,15 @@ export class FunctionService {
       };
       await tx.functions.put(updated);
       const published = publish ? await publishIn(tx, updated, undefined, now) : undefined;
-      return { record: (published && (await tx.functions.get(name))) || updated, published };
+      const minted = published !== undefined && published.version !== record.lastPublished?.version;
+      return { record: (published && (await tx.functions.get(name))) || updated, published, minted };
     });
     this.registry.invalidate(name);
-    if (result.published) return versionConfig(result.record, result.published, result.published.version);
+    if (result.published) {
+      // A version the update just published is answered as AWS does at that moment: being created.
+      const config = versionConfig(result.record, result.published, result.published.version);
+      return result.minted ? { ...config, state: 'Pending' } : config;
+    }
     // The answer shows the update as AWS does at that moment: still in progress, with the revision the
     // update itself made. Its completion changes the revision again (the stored one), so a RevisionId
     // taken from this answer is already stale, as on AWS; creation does the same with activation.

@@ -17,6 +17,7 @@ import {
   ListFunctionsCommand,
   ListVersionsByFunctionCommand,
   PublishVersionCommand,
+  PutFunctionEventInvokeConfigCommand,
   UpdateFunctionCodeCommand,
   waitUntilFunctionActiveV2,
   waitUntilFunctionUpdatedV2,
@@ -281,6 +282,19 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     }
     const same = await lambda.send(new GetFunctionCommand({ FunctionName: arnOf('fn') }));
     assert.equal(same.Configuration?.FunctionName, 'fn', 'the function is still there, and reachable by its own ARN');
+  });
+
+  it("PutFunctionEventInvokeConfig with a Lambda destination that does not exist says the ARN is invalid, in AWS's words", async () => {
+    const destination = arnOf('doesnotexist');
+    await refused(
+      () =>
+        lambda.send(
+          new PutFunctionEventInvokeConfigCommand({ FunctionName: 'fn', DestinationConfig: { OnSuccess: { Destination: destination } } }),
+        ),
+      'InvalidParameterValueException',
+      400,
+      `The destination ARN ${destination} is invalid.`,
+    );
   });
 
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {

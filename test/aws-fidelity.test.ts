@@ -9,19 +9,23 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  AddPermissionCommand,
   CreateAliasCommand,
   DeleteFunctionCommand,
   GetFunctionCommand,
   InvokeCommand,
   GetFunctionConfigurationCommand,
+  GetPolicyCommand,
   ListFunctionsCommand,
   ListVersionsByFunctionCommand,
   PublishVersionCommand,
   PutFunctionEventInvokeConfigCommand,
+  RemovePermissionCommand,
   UpdateFunctionCodeCommand,
   waitUntilFunctionActiveV2,
   waitUntilFunctionUpdatedV2,
   waitUntilPublishedVersionActive,
+  type AddPermissionCommandInput,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import {
@@ -295,6 +299,78 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
       400,
       `The destination ARN ${destination} is invalid.`,
     );
+  });
+
+  it("AddPermission, GetPolicy and RemovePermission refuse in AWS's words", async () => {
+    await lambda.send(new CreateAliasCommand({ FunctionName: 'fn', Name: 'live', FunctionVersion: '1' }));
+    const add = (extra: Partial<AddPermissionCommandInput>) =>
+      lambda.send(
+        new AddPermissionCommand({
+          FunctionName: 'fn',
+          StatementId: 's3',
+          Action: 'lambda:InvokeFunction',
+          Principal: 's3.amazonaws.com',
+          ...extra,
+        }),
+      );
+    await refused(
+      () => add({ StatementId: 'example.com' }),
+      'ValidationException',
+      400,
+      "1 validation error detected: Value 'example.com' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)",
+    );
+    await refused(
+      () => add({ Qualifier: '$LATEST' }),
+      'InvalidParameterValueException',
+      400,
+      'We currently do not support adding policies for $LATEST.',
+    );
+    await refused(
+      () => add({ Principal: 'invalid.nonaws.com' }),
+      'InvalidParameterValueException',
+      400,
+      'The provided principal was invalid. Please check the principal and try again.',
+    );
+    await refused(
+      () => add({ FunctionName: 'fn:alias-doesnotexist' }),
+      'ResourceNotFoundException',
+      404,
+      `Cannot find alias arn: ${arnOf('fn', 'alias-doesnotexist')}`,
+    );
+    await refused(() => add({ Qualifier: '42' }), 'ResourceNotFoundException', 404, `Function not found: ${arnOf('fn', '42')}`);
+    await refused(
+      () => lambda.send(new RemovePermissionCommand({ FunctionName: 'fn', StatementId: 's3' })),
+      'ResourceNotFoundException',
+      404,
+      'No policy is associated with the given resource.',
+    );
+    await add({});
+    await refused(
+      () => add({}),
+      'ResourceConflictException',
+      409,
+      'The statement id (s3) provided already exists. Please provide a new statement id, or remove the existing statement.',
+    );
+    await refused(
+      () => lambda.send(new RemovePermissionCommand({ FunctionName: 'fn', StatementId: 'non-existent' })),
+      'ResourceNotFoundException',
+      404,
+      'Statement non-existent is not found in resource policy.',
+    );
+    await refused(
+      () => lambda.send(new RemovePermissionCommand({ FunctionName: 'doesnotexist', StatementId: 's3' })),
+      'ResourceNotFoundException',
+      404,
+      `No policy found for: ${arnOf('doesnotexist')}`,
+    );
+    for (const target of [{ FunctionName: 'doesnotexist' }, { FunctionName: 'fn', Qualifier: '42' }]) {
+      await refused(
+        () => lambda.send(new GetPolicyCommand(target)),
+        'ResourceNotFoundException',
+        404,
+        'The resource you requested does not exist.',
+      );
+    }
   });
 
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {

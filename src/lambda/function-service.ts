@@ -442,13 +442,16 @@ export class FunctionService {
     ] as const) {
       if (value === undefined) v.add('null', member, 'Member must not be null');
     }
-    v.pattern(input.statementId, 'statementId', /^([a-zA-Z0-9-_.]+)$/, '([a-zA-Z0-9-_.]+)').length(
-      input.statementId,
-      'statementId',
-      1,
-      100,
-    );
+    v.pattern(input.statementId, 'statementId', /^([a-zA-Z0-9-_]+)$/, '([a-zA-Z0-9-_]+)').length(input.statementId, 'statementId', 1, 100);
     v.throwIfAny();
+    if (qualifier === LATEST)
+      throw new PlatformError('InvalidParameterValueException', 'We currently do not support adding policies for $LATEST.');
+    if (!validPrincipal(input.principal!)) {
+      throw new PlatformError(
+        'InvalidParameterValueException',
+        'The provided principal was invalid. Please check the principal and try again.',
+      );
+    }
     const resource = functionArn(caller.region, name, qualifier);
     const statement: Record<string, unknown> = {
       Sid: input.statementId,
@@ -470,7 +473,7 @@ export class FunctionService {
       if (existing.some((s) => s.sid === input.statementId)) {
         throw new PlatformError(
           'ResourceConflictException',
-          'The statement id (sid) provided already exists. Please choose another statement id (sid) and try again.',
+          `The statement id (${input.statementId}) provided already exists. Please provide a new statement id, or remove the existing statement.`,
         );
       }
       await tx.policies.put(name, qualifier ?? '', { sid: input.statementId!, statement });
@@ -480,9 +483,12 @@ export class FunctionService {
 
   async removePermission(caller: Caller, name: string, qualifier: string | undefined, sid: string): Promise<void> {
     await this.store.transaction(async (tx) => {
-      if (!(await tx.functions.get(name))) throw notFound(caller, name, qualifier);
+      if (!(await tx.functions.get(name))) {
+        throw new PlatformError('ResourceNotFoundException', `No policy found for: ${functionArn(caller.region, name, qualifier)}`);
+      }
       await this.requireQualifier(tx, caller, name, qualifier);
       const existing = await tx.policies.list(name, qualifier ?? '');
+      if (existing.length === 0) throw new PlatformError('ResourceNotFoundException', 'No policy is associated with the given resource.');
       if (!existing.some((s) => s.sid === sid)) {
         throw new PlatformError('ResourceNotFoundException', `Statement ${sid} is not found in resource policy.`);
       }
@@ -495,10 +501,15 @@ export class FunctionService {
     name: string,
     qualifier: string | undefined,
   ): Promise<{ policy: Record<string, unknown>; revisionId: string }> {
-    const record = await this.requireFunction(caller, name, qualifier);
-    await this.requireQualifier(this.store, caller, name, qualifier);
+    // AWS gives one answer whether the function, its version or its policy is what is missing.
+    const missing = () => new PlatformError('ResourceNotFoundException', 'The resource you requested does not exist.');
+    const record = await this.store.functions.get(name);
+    if (!record) throw missing();
+    await this.requireQualifier(this.store, caller, name, qualifier).catch(() => {
+      throw missing();
+    });
     const statements = await this.store.policies.list(name, qualifier ?? '');
-    if (!statements.length) throw new PlatformError('ResourceNotFoundException', 'The resource you requested does not exist.');
+    if (!statements.length) throw missing();
     return {
       policy: { Version: '2012-10-17', Id: 'default', Statement: statements.map((s) => s.statement) },
       revisionId: record.revisionId,
@@ -513,8 +524,15 @@ export class FunctionService {
 
   private async requireQualifier(store: Store, caller: Caller, name: string, qualifier: string | undefined): Promise<void> {
     if (qualifier === undefined || qualifier === LATEST) return;
-    const found = /^[0-9]+$/.test(qualifier) ? await store.versions.get(name, qualifier) : await store.aliases.get(name, qualifier);
-    if (!found) throw notFound(caller, name, qualifier);
+    if (/^[0-9]+$/.test(qualifier)) {
+      if (!(await store.versions.get(name, qualifier))) throw notFound(caller, name, qualifier);
+    } else if (!(await store.aliases.get(name, qualifier))) {
+      // A name that could be an alias is looked for as one; anything else is simply not found.
+      if (ALIAS_LIKE.test(qualifier)) {
+        throw new PlatformError('ResourceNotFoundException', `Cannot find alias arn: ${functionArn(caller.region, name, qualifier)}`);
+      }
+      throw notFound(caller, name, qualifier);
+    }
   }
 }
 
@@ -681,6 +699,11 @@ export async function checkCodePackage(zip: Uint8Array): Promise<void> {
     throw new PlatformError('RequestEntityTooLargeException', `Zipped size must be smaller than ${MAX_ZIPPED_BYTES} bytes`);
   }
   await walkPackage(zip);
+}
+
+/** A principal AWS accepts: anyone, an account, an ARN, or an AWS service (a host under amazonaws.com or amazon.com). */
+function validPrincipal(principal: string): boolean {
+  return principal === '*' || /^\d{12}$/.test(principal) || principal.startsWith('arn:') || /\.amazon(aws)?\.com(\.cn)?$/.test(principal);
 }
 
 function principalOf(principal: string): unknown {

@@ -1,6 +1,6 @@
 import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import { functionArn, parseFunctionRef, resolveQualifier } from '../../../domain/arn.js';
+import { checkRegion, functionArn, parseFunctionRef, resolveQualifier } from '../../../domain/arn.js';
 import type { InvocationService, InvocationType } from '../../../invoke/invocation-service.js';
 import type { EventInvokeConfigRecord } from '../../../domain/async-event.js';
 import type { EventInvokeConfigInput, EventInvokeConfigService } from '../../../lambda/event-invoke-configs.js';
@@ -53,11 +53,17 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
     parseJsonBody(req, (m) => new PlatformError('InvalidRequestContentException', `Could not parse request body into json: ${m}`));
   /** The function named in the path, with the qualifier from the name or the `Qualifier` parameter. */
   const target = (req: ApiRequest, params: Record<string, string>) => {
-    const ref = parseFunctionRef(params.FunctionName ?? '');
-    return { name: ref.name, qualifier: resolveQualifier(ref, req.query.get('Qualifier') ?? undefined) };
+    const param = req.query.get('Qualifier') ?? undefined;
+    const ref = parseFunctionRef(params.FunctionName ?? '', param);
+    checkRegion(ref, req.region);
+    return { name: ref.name, qualifier: resolveQualifier(ref, param) };
   };
   /** The function named in the path; operations on the function itself refuse a qualifier in it. */
-  const unqualified = (params: Record<string, string>) => parseFunctionRef(params.FunctionName ?? '').name;
+  const unqualified = (req: ApiRequest, params: Record<string, string>) => {
+    const ref = parseFunctionRef(params.FunctionName ?? '');
+    checkRegion(ref, req.region);
+    return ref.name;
+  };
   const aliasInput = (b: Record<string, unknown>): AliasInput => {
     const routing = optObject(b, 'RoutingConfig');
     return {
@@ -129,7 +135,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
         const list = await functions.listFunctions(all);
         const { page, nextMarker } = paginate(list, req.query.get('Marker'), pageSize(req.query));
         return jsonResponse(200, {
-          Functions: page.map((c) => functionConfiguration(req.region, c)),
+          Functions: page.map((c) => functionConfiguration(req.region, c, { listed: true })),
           ...(nextMarker && { NextMarker: nextMarker }),
         });
       },
@@ -164,7 +170,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
       async handle(req, params) {
         checkCodeRequestSize(req, 'UpdateFunctionCode');
         const b = body(req);
-        const config = await functions.updateFunctionCode(caller(req), unqualified(params), {
+        const config = await functions.updateFunctionCode(caller(req), unqualified(req, params), {
           code: { zipFile: optBlob(b, 'ZipFile'), s3Bucket: optString(b, 'S3Bucket') },
           publish: optBoolean(b, 'Publish'),
           revisionId: optString(b, 'RevisionId'),
@@ -180,7 +186,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
       async handle(req, params) {
         const b = body(req);
         const environment = optObject(b, 'Environment');
-        const config = await functions.updateFunctionConfiguration(caller(req), unqualified(params), {
+        const config = await functions.updateFunctionConfiguration(caller(req), unqualified(req, params), {
           runtime: optString(b, 'Runtime'),
           handler: optString(b, 'Handler'),
           role: optString(b, 'Role'),
@@ -211,7 +217,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
       operation: 'PublishVersion',
       async handle(req, params) {
         const b = body(req);
-        const config = await functions.publishVersion(caller(req), unqualified(params), {
+        const config = await functions.publishVersion(caller(req), unqualified(req, params), {
           codeSha256: optString(b, 'CodeSha256'),
           revisionId: optString(b, 'RevisionId'),
           description: optString(b, 'Description'),
@@ -224,10 +230,10 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
       pattern: `${P}/{FunctionName}/versions`,
       operation: 'ListVersionsByFunction',
       async handle(req, params) {
-        const list = await functions.listVersions(caller(req), unqualified(params));
+        const list = await functions.listVersions(caller(req), unqualified(req, params));
         const { page, nextMarker } = paginate(list, req.query.get('Marker'), pageSize(req.query));
         return jsonResponse(200, {
-          Versions: page.map((c) => functionConfiguration(req.region, c)),
+          Versions: page.map((c) => functionConfiguration(req.region, c, { listed: true })),
           ...(nextMarker && { NextMarker: nextMarker }),
         });
       },
@@ -238,7 +244,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
       operation: 'CreateAlias',
       async handle(req, params) {
         const b = body(req);
-        const alias = await functions.createAlias(caller(req), unqualified(params), b.Name, aliasInput(b));
+        const alias = await functions.createAlias(caller(req), unqualified(req, params), b.Name, aliasInput(b));
         return jsonResponse(201, aliasConfiguration(req.region, alias));
       },
     },
@@ -247,7 +253,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
       pattern: `${P}/{FunctionName}/aliases`,
       operation: 'ListAliases',
       async handle(req, params) {
-        const list = await functions.listAliases(caller(req), unqualified(params), req.query.get('FunctionVersion') ?? undefined);
+        const list = await functions.listAliases(caller(req), unqualified(req, params), req.query.get('FunctionVersion') ?? undefined);
         const { page, nextMarker } = paginate(list, req.query.get('Marker'), maxItems(req.query, 10000));
         return jsonResponse(200, {
           Aliases: page.map((a) => aliasConfiguration(req.region, a)),
@@ -262,7 +268,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
       async handle(req, params) {
         return jsonResponse(
           200,
-          aliasConfiguration(req.region, await functions.getAlias(caller(req), unqualified(params), params.Name ?? '')),
+          aliasConfiguration(req.region, await functions.getAlias(caller(req), unqualified(req, params), params.Name ?? '')),
         );
       },
     },
@@ -271,7 +277,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
       pattern: `${P}/{FunctionName}/aliases/{Name}`,
       operation: 'UpdateAlias',
       async handle(req, params) {
-        const alias = await functions.updateAlias(caller(req), unqualified(params), params.Name ?? '', aliasInput(body(req)));
+        const alias = await functions.updateAlias(caller(req), unqualified(req, params), params.Name ?? '', aliasInput(body(req)));
         return jsonResponse(200, aliasConfiguration(req.region, alias));
       },
     },
@@ -280,7 +286,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
       pattern: `${P}/{FunctionName}/aliases/{Name}`,
       operation: 'DeleteAlias',
       async handle(req, params) {
-        await functions.deleteAlias(caller(req), unqualified(params), params.Name ?? '');
+        await functions.deleteAlias(caller(req), unqualified(req, params), params.Name ?? '');
         return emptyResponse(204);
       },
     },
@@ -396,7 +402,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
       pattern: `${EIC}/list`,
       operation: 'ListFunctionEventInvokeConfigs',
       async handle(req, params) {
-        const list = await eventInvokeConfigs.list(unqualified(params));
+        const list = await eventInvokeConfigs.list(unqualified(req, params));
         const { page, nextMarker } = paginate(list, req.query.get('Marker'), maxItems(req.query, 50));
         return jsonResponse(200, {
           FunctionEventInvokeConfigs: page.map((c) => eventInvokeConfig(req.region, c)),

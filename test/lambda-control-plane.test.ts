@@ -144,10 +144,10 @@ describe('CreateFunction', () => {
     assert.notEqual(got.Configuration?.RevisionId, out.RevisionId);
   });
 
-  it('CreateFunction: Publish=true answers with Version "1"', async () => {
+  it('CreateFunction: Publish=true answers with Version "1" under the function\'s unqualified ARN', async () => {
     const out = await create(t.lambda, 'published-at-birth', { Publish: true, Description: 'first' });
     assert.equal(out.Version, '1');
-    assert.equal(out.FunctionArn, arnOf('published-at-birth', '1'));
+    assert.equal(out.FunctionArn, arnOf('published-at-birth'));
     assert.equal(out.Description, 'first');
     assert.deepEqual(await versionsOf(t.lambda, 'published-at-birth'), ['$LATEST', '1']);
     const v1 = await configOf(t.lambda, 'published-at-birth', '1');
@@ -175,7 +175,7 @@ describe('CreateFunction', () => {
     assert.equal(before.CodeSha256, first.CodeSha256);
   });
 
-  it('CreateFunction: a bad name is refused with ValidationException and nothing is created', async () => {
+  it('CreateFunction: a bad name is refused (a malformed one with ValidationException, a 65-character one as a bad value) and nothing is created', async () => {
     await refused(
       () => create(t.lambda, 'bad name!'),
       'ValidationException',
@@ -184,9 +184,9 @@ describe('CreateFunction', () => {
     );
     await refused(
       () => create(t.lambda, 'x'.repeat(65)),
-      'ValidationException',
+      'InvalidParameterValueException',
       400,
-      /^1 validation error detected: Value 'x{65}' at 'functionName' failed to satisfy constraint: /,
+      /^1 validation error detected: Value 'x{65}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64$/,
     );
     const all = await t.lambda.send(new ListFunctionsCommand({}));
     assert.ok(!all.Functions?.some((f) => f.FunctionName === 'bad name!' || f.FunctionName === 'x'.repeat(65)));
@@ -1270,7 +1270,12 @@ describe('Invoke validation', () => {
   });
 
   it('Invoke: an unknown function, alias or version is ResourceNotFoundException 404 naming the qualified ARN', async () => {
-    await refused(() => invoke(undefined, undefined, 'ghost'), 'ResourceNotFoundException', 404, `Function not found: ${arnOf('ghost')}`);
+    await refused(
+      () => invoke(undefined, undefined, 'ghost'),
+      'ResourceNotFoundException',
+      404,
+      `Function not found: ${arnOf('ghost', '$LATEST')}`,
+    );
     await refused(() => invoke(undefined, 'nope'), 'ResourceNotFoundException', 404, `Function not found: ${arnOf(fn, 'nope')}`);
     await refused(() => invoke(undefined, '7'), 'ResourceNotFoundException', 404, `Function not found: ${arnOf(fn, '7')}`);
     await refused(

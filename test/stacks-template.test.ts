@@ -264,7 +264,7 @@ describe('resolve', () => {
       [{ V: { 'Fn::If': ['Unknown', 1, 2] } }, 'Resource X.V: Fn::If names the condition Unknown, which the template does not define.'],
       [{ V: { 'Fn::FindInMap': ['Sizes', 'test', 'Memory'] } }, 'Resource X.V: Fn::FindInMap: Mappings has no Sizes.test.Memory.'],
       [{ V: { 'Fn::Join': [',', 'not-a-list'] } }, 'Resource X.V: Fn::Join takes a delimiter and a list of values.'],
-      [{ V: { 'Fn::ImportValue': 'Shared' } }, 'Resource X.V: Fn::ImportValue is not supported by Versa.'],
+      [{ V: { 'Fn::ImportValue': 'Shared' } }, 'Resource X.V: No export named Shared found.'],
       [{ V: { Ref: ['not', 'a', 'name'] } }, 'Resource X.V: Ref takes the name of a parameter or resource.'],
     ];
     for (const [value, message] of cases) {
@@ -791,10 +791,10 @@ describe('SAM transform: what Versa does not support', () => {
         Unpackaged: { Type: 'AWS::Serverless::Function', Properties: { CodeUri: 'missing/', Handler: 'h', Runtime: 'nodejs20.x' } },
         Api: { Type: 'AWS::Serverless::Api', Properties: { StageName: 'Prod', Auth: {} } },
       },
-      { Rules: {} },
+      { Hooks: {} },
     );
     const expected = [
-      'Template section Rules is not supported by Versa.',
+      'Template section Hooks is not supported by Versa.',
       'Resource Queue: type AWS::SQS::Queue is not supported by Versa.',
       'Resource Untyped: Type is required.',
       'Resource Fn: property Layers of AWS::Serverless::Function is not supported by Versa.',

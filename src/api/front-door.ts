@@ -1,7 +1,7 @@
 import type { GatewayDataPlane } from '../gateway/data-plane.js';
 import type { AccessGate } from './access/gate.js';
 import { accessDenied, authRefusal, unknownService, type Protocol } from './access/refusals.js';
-import { header, safeDecode, type ApiHandler, type ApiRequest, type ApiResponse } from './aws/protocol/http.js';
+import { header, safeDecode, signingServiceOf, type ApiHandler, type ApiRequest, type ApiResponse } from './aws/protocol/http.js';
 import { jsonResponse } from './aws/protocol/rest-json.js';
 
 export interface Services {
@@ -9,8 +9,11 @@ export interface Services {
   apiGateway: ApiHandler;
   /** JSON-RPC services by their `X-Amz-Target` prefix (`Logs_20140328`, ...). */
   byTarget: ReadonlyMap<string, ApiHandler>;
-  /** CloudWatch's query protocol (form-encoded `Action=...`). */
-  query: ApiHandler;
+  /**
+   * The query protocol's services (form-encoded `Action=...`) by the service named in the signature's
+   * scope (`monitoring`, `cloudformation`, ...): their requests share one path, `POST /`.
+   */
+  query: ReadonlyMap<string, ApiHandler>;
   /** Stage traffic: `/{stage}/{path}` of a REST API. */
   gateway: GatewayDataPlane;
   /** Versa's own endpoints under `/_versa/`. */
@@ -129,7 +132,8 @@ export function frontDoor(services: Services): ApiHandler {
       return awsApi(req, 'json-rpc', service ?? unknown(`No Versa service answers X-Amz-Target ${target}.`, 'json-rpc'));
     }
     if (req.method === 'POST' && path === '/' && (header(req, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
-      return awsApi(req, 'query', services.query);
+      const service = services.query.get(signingServiceOf(header(req, 'authorization')) ?? 'monitoring');
+      return awsApi(req, 'query', service ?? services.query.get('monitoring')!);
     }
     if (/^\/20\d\d-\d\d-\d\d\//.test(path)) return awsApi(req, 'rest-json', services.lambda);
     // `/tags/{arn}` is API Gateway's tagging (Lambda's is under its dated prefix).

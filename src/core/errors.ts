@@ -90,6 +90,11 @@ export const ERROR_CATALOGUE = {
   BadRequestException: { status: 400, fault: 'client' },
   ConflictException: { status: 409, fault: 'client' },
   LimitExceededException: { status: 429, fault: 'client' },
+  // CloudFormation (shape names; its query codec writes the model's codes)
+  AlreadyExistsException: { status: 400, fault: 'client' },
+  InsufficientCapabilitiesException: { status: 400, fault: 'client' },
+  ChangeSetNotFoundException: { status: 404, fault: 'client' },
+  InvalidChangeSetStatusException: { status: 400, fault: 'client' },
   // CloudWatch Logs
   ResourceAlreadyExistsException: { status: 400, fault: 'client' },
   InvalidParameterException: { status: 400, fault: 'client' },

@@ -29,16 +29,17 @@ export function validateAliasRouting(
   const v = new Violations();
   v.length(functionVersion, 'functionVersion', 1, 1024).pattern(functionVersion, 'functionVersion', VERSION, '(\\$LATEST|[0-9]+)');
   const entries = Object.entries(weights ?? {});
+  const shown = javaMap(entries);
   for (const [key, weight] of entries) {
     if (!WEIGHT_KEY.test(key) || key.length > 1024) {
       v.add(
-        weights,
+        shown,
         'routingConfig.additionalVersionWeights',
         'Map keys must satisfy constraint: [Member must have length less than or equal to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [0-9]+]',
       );
     } else if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 1) {
       v.add(
-        weights,
+        shown,
         'routingConfig.additionalVersionWeights',
         'Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]',
       );
@@ -60,6 +61,12 @@ export function validateAliasRouting(
     );
   }
   return Object.fromEntries(entries) as Record<string, number>;
+}
+
+/** A map as AWS's messages print it (Java's form): `{2=2.0}`, whole numbers with their `.0`. */
+function javaMap(entries: [string, unknown][]): string {
+  const value = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) ? `${v}.0` : String(v));
+  return `{${entries.map(([k, v]) => `${k}=${value(v)}`).join(', ')}}`;
 }
 
 /** Picks the version that serves one invocation of an alias: the extra version with its weight's chance. */

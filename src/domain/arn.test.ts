@@ -8,18 +8,48 @@ describe('parseFunctionRef', () => {
     assert.deepEqual(parseFunctionRef('fn'), { name: 'fn' });
     assert.deepEqual(parseFunctionRef('fn:prod'), { name: 'fn', qualifier: 'prod' });
     assert.deepEqual(parseFunctionRef('000000000000:function:fn:$LATEST'), { name: 'fn', qualifier: '$LATEST' });
-    assert.deepEqual(parseFunctionRef('arn:aws:lambda:eu-west-1:000000000000:function:fn'), { name: 'fn' });
-    assert.deepEqual(parseFunctionRef('arn:aws:lambda:eu-west-1:000000000000:function:fn:7'), { name: 'fn', qualifier: '7' });
+    assert.deepEqual(parseFunctionRef('arn:aws:lambda:eu-west-1:000000000000:function:fn'), { name: 'fn', region: 'eu-west-1' });
+    assert.deepEqual(parseFunctionRef('arn:aws:lambda:eu-west-1:000000000000:function:fn:7'), {
+      name: 'fn',
+      qualifier: '7',
+      region: 'eu-west-1',
+    });
+  });
+
+  it('parses a well-formed name longer than a function may have (AWS answers that it is not found)', () => {
+    assert.deepEqual(parseFunctionRef('x'.repeat(65)), { name: 'x'.repeat(65) });
   });
 
   it('refuses what is not a function identifier', () => {
-    for (const bad of ['', 'a b', 'x'.repeat(65), 'arn:aws:s3:::bucket']) {
+    for (const bad of ['', 'a b', 'x'.repeat(171), 'arn:aws:s3:::bucket', 'arn:aws:lambda:invalid-region:000000000000:function:f']) {
       assert.throws(
         () => parseFunctionRef(bad),
         (e: unknown) => e instanceof PlatformError && e.code === 'ValidationException',
         bad,
       );
     }
+  });
+});
+
+describe('parseFunctionRef with a Qualifier parameter', () => {
+  it('refuses a qualifier AWS refuses, reporting it before a bad name', () => {
+    assert.throws(
+      () => parseFunctionRef('fn', 'invalid!'),
+      (e: unknown) =>
+        e instanceof PlatformError &&
+        e.code === 'ValidationException' &&
+        e.message ===
+          "1 validation error detected: Value 'invalid!' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: \\$(LATEST(\\.PUBLISHED)?)|[a-zA-Z0-9-_$]+",
+    );
+    assert.throws(
+      () => parseFunctionRef('bad name', 'q'.repeat(129)),
+      (e: unknown) =>
+        e instanceof PlatformError &&
+        /^2 validation errors detected: Value 'q{129}' at 'qualifier' failed to satisfy constraint: Member must have length less than or equal to 128; Value 'bad name' at 'functionName'/.test(
+          e.message,
+        ),
+    );
+    assert.deepEqual(parseFunctionRef('fn', '$LATEST'), { name: 'fn' });
   });
 });
 

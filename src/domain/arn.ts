@@ -1,4 +1,5 @@
 import { PlatformError } from '../core/errors.js';
+import { Violations } from './validation.js';
 
 /** Every ARN Versa hands out uses this account id. */
 export const ACCOUNT_ID = '000000000000';
@@ -7,25 +8,42 @@ export interface FunctionRef {
   name: string;
   /** The qualifier named in the identifier itself (`name:qual` or an ARN's last part), if any. */
   qualifier?: string;
+  /** The region a full ARN names. */
+  region?: string;
 }
 
+// A name may hold dots here, as AWS's pattern for naming an existing function allows: no function has
+// one, so such a name is simply not found.
 const FULL_ARN =
-  /^arn:aws[a-zA-Z-]*:lambda:([a-z]{2}(?:-gov)?-[a-z]+-\d):(\d{12}):function:([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$/;
-const PARTIAL_ARN = /^(\d{12}):function:([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$/;
-const NAME = /^([a-zA-Z0-9-_]+)(?::(\$LATEST|[a-zA-Z0-9-_]+))?$/;
+  /^arn:aws[a-zA-Z-]*:lambda:((?:eusc-)?[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d):(\d{12}):function:([a-zA-Z0-9-_.]+)(?::(\$LATEST(?:\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$/;
+const PARTIAL_ARN = /^(\d{12}):function:([a-zA-Z0-9-_.]+)(?::(\$LATEST(?:\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$/;
+const NAME = /^([a-zA-Z0-9-_.]+)(?::(\$LATEST(?:\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$/;
+/** The `FunctionName` pattern AWS quotes when it refuses a name that cannot name a function. */
+const FUNCTION_NAME_SHOWN =
+  '(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?';
+const QUALIFIER = /^(\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+)$/;
+const QUALIFIER_SHOWN = '\\$(LATEST(\\.PUBLISHED)?)|[a-zA-Z0-9-_$]+';
 
 /**
  * Parses the `FunctionName` member Lambda accepts everywhere: a name, `account:function:name`, or a full
- * ARN, each optionally followed by `:qualifier`.
+ * ARN, each optionally followed by `:qualifier`. With `qualifierParam` (the `Qualifier` parameter), that
+ * is checked too, and reported first, as AWS lists the violations. A name longer than a function's 64
+ * characters still parses: AWS answers that no such function exists.
  */
-export function parseFunctionRef(identifier: string): FunctionRef {
+export function parseFunctionRef(identifier: string, qualifierParam?: string): FunctionRef {
+  const v = new Violations();
+  if (qualifierParam) {
+    v.length(qualifierParam, 'qualifier', 1, 128).pattern(qualifierParam, 'qualifier', QUALIFIER, QUALIFIER_SHOWN);
+  }
   const m = FULL_ARN.exec(identifier) ?? PARTIAL_ARN.exec(identifier);
   let name: string | undefined;
   let qualifier: string | undefined;
+  let region: string | undefined;
   if (m) {
     const full = m.length === 5;
     name = full ? m[3] : m[2];
     qualifier = full ? m[4] : m[3];
+    region = full ? m[1] : undefined;
   } else {
     const n = NAME.exec(identifier);
     if (n) {
@@ -33,14 +51,18 @@ export function parseFunctionRef(identifier: string): FunctionRef {
       qualifier = n[2];
     }
   }
-  if (!name || name.length > 64 || identifier.length > 170) {
-    throw new PlatformError(
-      'ValidationException',
-      `1 validation error detected: Value '${identifier}' at 'functionName' failed to satisfy constraint: ` +
-        'Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?',
-    );
+  if (!name || identifier.length > 170) {
+    v.add(identifier, 'functionName', `Member must satisfy regular expression pattern: ${FUNCTION_NAME_SHOWN}`);
   }
-  return qualifier === undefined ? { name } : { name, qualifier };
+  v.throwIfAny();
+  return { name: name!, ...(qualifier !== undefined && { qualifier }), ...(region !== undefined && { region }) };
+}
+
+/** AWS's answer to a function ARN of another region than the request's. */
+export function checkRegion(ref: FunctionRef, region: string): void {
+  if (ref.region !== undefined && ref.region !== region) {
+    throw new PlatformError('ResourceNotFoundException', `Functions from '${ref.region}' are not reachable in this region ('${region}')`);
+  }
 }
 
 /**

@@ -67,7 +67,10 @@ function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const obj = value as Record<string, unknown>;
+  // A member set to undefined is the same spec as one left out: the store's JSON drops such keys, so
+  // counting them would make a freshly written spec differ from the same spec read back.
   return `{${Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
     .sort()
     .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`)
     .join(',')}}`;

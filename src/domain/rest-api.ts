@@ -158,6 +158,20 @@ const COPY_ERROR = (path: string, from: string | undefined) =>
     `Invalid copy operation with path: ${path} and from ${String(from)}. Valid copy:path are [/deploymentId, /variables] and valid copy:from are [/canarySettings/deploymentId, /canarySettings/stageVariableOverrides]`,
   );
 
+/** The stage paths AWS lists when it refuses one, verbatim (its own run-together entries included). */
+const STAGE_PATHS =
+  '[/deploymentId, /description, /cacheClusterEnabled, /cacheClusterSize, /clientCertificateId, /accessLogSettings, /accessLogSettings/destinationArn, /accessLogSettings/format, /{resourcePath}/{httpMethod}/metrics/enabled, /{resourcePath}/{httpMethod}/logging/dataTrace, /{resourcePath}/{httpMethod}/logging/loglevel, /{resourcePath}/{httpMethod}/throttling/burstLimit/{resourcePath}/{httpMethod}/throttling/rateLimit/{resourcePath}/{httpMethod}/caching/ttlInSeconds, /{resourcePath}/{httpMethod}/caching/enabled, /{resourcePath}/{httpMethod}/caching/dataEncrypted, /{resourcePath}/{httpMethod}/caching/requireAuthorizationForCacheControl, /{resourcePath}/{httpMethod}/caching/unauthorizedCacheControlHeaderStrategy, /*/*/metrics/enabled, /*/*/logging/dataTrace, /*/*/logging/loglevel, /*/*/throttling/burstLimit /*/*/throttling/rateLimit /*/*/caching/ttlInSeconds, /*/*/caching/enabled, /*/*/caching/dataEncrypted, /*/*/caching/requireAuthorizationForCacheControl, /*/*/caching/unauthorizedCacheControlHeaderStrategy, /variables/{variable_name}, /tracingEnabled]';
+
+/**
+ * A stage path UpdateStage does not know, refused as AWS words it: removing is "no method setting" (AWS
+ * reads an unknown path as a method setting), anything else lists the paths it takes.
+ */
+function unknownStagePath(op: string, path: string): PlatformError {
+  return op === 'remove'
+    ? badRequest(`Cannot remove method setting ${path.replace(/^\//, '')} because there is no method setting for this method `)
+    : badRequest(`Invalid method setting path: ${path}. Must be one of: ${STAGE_PATHS}`);
+}
+
 /**
  * Applies UpdateStage patch operations in order and returns the new stage, or throws without having
  * changed anything. `deploymentExists` checks a deployment id named by a patch.
@@ -171,7 +185,7 @@ export function applyStagePatch(stage: StageDoc, ops: PatchOperation[], deployme
   for (const { op, path, value, from } of ops) {
     const parts = path.split('/').slice(1).map(unescapePointer);
     const [head, key, sub] = parts;
-    const invalid = () => badRequest(`Invalid patch path ${path}`);
+    const invalid = () => unknownStagePath(op, path);
     if (op === 'copy') {
       // Only the two promotion copies exist; any other copy is refused as such, canary or not (AWS checks
       // the copy's paths before it looks for a canary to promote).
@@ -209,7 +223,7 @@ export function applyStagePatch(stage: StageDoc, ops: PatchOperation[], deployme
         break;
       case 'canarySettings': {
         if (key === undefined) {
-          if (op !== 'remove') throw badRequest(`Invalid ${op} operation with path: ${path}`);
+          if (op !== 'remove') throw invalid();
           delete next.canarySettings;
           break;
         }

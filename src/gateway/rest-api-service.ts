@@ -74,6 +74,9 @@ export interface CreateStageInput {
   tags?: Record<string, string>;
 }
 
+/** UpdateRestApi paths whose only operation is `replace`. */
+const REPLACE_ONLY_API_PATHS = new Set(['/name', '/version', '/disableExecuteApiEndpoint']);
+
 /**
  * The API Gateway control plane: REST APIs, resources, methods, integrations, deployments and stages.
  * Each change is validated first, written in one transaction, then announced so the data plane drops
@@ -137,18 +140,22 @@ export class RestApiService {
   async updateRestApi(id: string, ops: PatchOperation[]): Promise<RestApiDoc> {
     return this.mutateApi(id, (api) => {
       for (const { op, path, value } of ops) {
-        if (path === '/name' && op === 'replace' && value) api.name = value;
+        // AWS's words: a path that takes only `replace` says so; a path it does not know is an invalid path.
+        if (REPLACE_ONLY_API_PATHS.has(path) && op !== 'replace') {
+          throw badRequest('Invalid patch operation specified. Must be one of: [replace]');
+        }
+        if (path === '/name' && value) api.name = value;
         else if (path === '/description' && (op === 'replace' || op === 'add')) api.description = value ?? '';
         else if (path === '/description' && op === 'remove') delete api.description;
-        else if (path === '/version' && op === 'replace') api.version = value ?? '';
-        else if (path === '/disableExecuteApiEndpoint' && op === 'replace') api.disableExecuteApiEndpoint = value === 'true';
+        else if (path === '/version') api.version = value ?? '';
+        else if (path === '/disableExecuteApiEndpoint') api.disableExecuteApiEndpoint = value === 'true';
         else if (path.startsWith('/binaryMediaTypes/') && (op === 'add' || op === 'remove')) {
           const type = path.slice('/binaryMediaTypes/'.length).replace(/~1/g, '/');
           const types = new Set(api.binaryMediaTypes ?? []);
           if (op === 'add') types.add(type);
           else types.delete(type);
           api.binaryMediaTypes = [...types];
-        } else throw badRequest(`Invalid patch path ${path} for operation ${op}`);
+        } else throw badRequest(`Invalid patch path ${path}`);
       }
     });
   }
@@ -282,7 +289,7 @@ export class RestApiService {
       const current = requireIntegration(api, resourceId, httpMethod);
       const input: PutIntegrationInput = { ...current };
       for (const { op, path, value } of ops) {
-        if (op !== 'replace' && op !== 'add') throw badRequest(`Invalid patch operation ${op} for path ${path}`);
+        if (op !== 'replace' && op !== 'add') throw badRequest('Invalid patch operation specified. Must be one of: [add, replace]');
         if (path === '/uri') input.uri = value;
         else if (path === '/httpMethod') input.httpMethod = value;
         else if (path === '/timeoutInMillis') input.timeoutInMillis = Number(value);

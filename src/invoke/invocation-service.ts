@@ -79,7 +79,8 @@ export class InvocationService {
       );
     }
     const snapshot = await this.registry.get(input.functionName);
-    if (!snapshot) throw notFound(caller, input.functionName, input.qualifier);
+    // AWS names `$LATEST` when the function it was asked to invoke unqualified does not exist.
+    if (!snapshot) throw notFound(caller, input.functionName, input.qualifier ?? LATEST);
     const { target, invokedArn, viaAlias } = this.resolve(caller, snapshot, input.qualifier);
     const payload = normalisePayload(input.payload);
     const clientContext = decodeClientContext(input.clientContext);

@@ -136,7 +136,10 @@ async function validateDestinations(store: Store, name: string, input: EventInvo
     if (target === name) {
       throw new PlatformError('InvalidParameterValueException', "You can't specify the function as a destination for itself.");
     }
-    if (!(await store.functions.get(target))) throw invalid();
+    // A Lambda destination that does not exist is refused in AWS's own words.
+    if (!(await store.functions.get(target))) {
+      throw new PlatformError('InvalidParameterValueException', `The destination ARN ${arn} is invalid.`);
+    }
   }
 }
 

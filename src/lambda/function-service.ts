@@ -72,8 +72,10 @@ export interface ResolvedConfiguration {
   lastUpdateStatus: FunctionRecord['lastUpdateStatus'];
 }
 
-const FUNCTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/;
+const FUNCTION_NAME = /^[a-zA-Z0-9-_]+$/;
 const ROLE = /^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
+/** A qualifier that can only name an alias: not all digits, and not `$`-prefixed like `$LATEST`. */
+const ALIAS_LIKE = /^(?!^[0-9]+$)[a-zA-Z0-9-_]+$/;
 const ENV_KEY = /^[a-zA-Z]([a-zA-Z0-9_])+$/;
 const RESERVED_ENV = new Set([
   '_HANDLER',
@@ -112,15 +114,17 @@ export class FunctionService {
 
   async createFunction(caller: Caller, input: CreateFunctionInput): Promise<{ config: ResolvedConfiguration }> {
     const v = new Violations();
-    v.pattern(
+    v.length(input.functionName, 'functionName', 1, 140).pattern(
       input.functionName,
       'functionName',
       FUNCTION_NAME,
-      '(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?',
+      '(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?',
     );
     if (input.role === undefined) v.add('null', 'role', 'Member must not be null');
     validateSpecMembers(v, input);
     v.throwIfAny();
+    // A well-formed name over a function's 64 characters is a bad value, not a malformed member, on AWS.
+    new Violations().length(input.functionName, 'functionName', 1, 64).throwIfAny('InvalidParameterValueException');
     if (input.packageType !== undefined && input.packageType !== 'Zip') {
       throw new PlatformError(
         'InvalidParameterValueException',
@@ -172,10 +176,9 @@ export class FunctionService {
       if (input.publish) published = await publishIn(tx, record, undefined, now);
     });
     this.registry.invalidate(input.functionName);
-    if (published) return { config: versionConfig(record, published, published.version) };
-    return {
-      config: { ...latestConfig(record, undefined), revisionId: createdRevision, state: 'Pending', lastUpdateStatus: 'Successful' },
-    };
+    // Published at birth, AWS still answers for the function (its unqualified ARN) but names the version.
+    const answered = published ? versionConfig(record, published, undefined) : latestConfig(record, undefined);
+    return { config: { ...answered, revisionId: createdRevision, state: 'Pending' } };
   }
 
   async getConfiguration(caller: Caller, name: string, qualifier: string | undefined): Promise<ResolvedConfiguration> {
@@ -266,10 +269,15 @@ export class FunctionService {
       };
       await tx.functions.put(updated);
       const published = publish ? await publishIn(tx, updated, undefined, now) : undefined;
-      return { record: (published && (await tx.functions.get(name))) || updated, published };
+      const minted = published !== undefined && published.version !== record.lastPublished?.version;
+      return { record: (published && (await tx.functions.get(name))) || updated, published, minted };
     });
     this.registry.invalidate(name);
-    if (result.published) return versionConfig(result.record, result.published, result.published.version);
+    if (result.published) {
+      // A version the update just published is answered as AWS does at that moment: being created.
+      const config = versionConfig(result.record, result.published, result.published.version);
+      return result.minted ? { ...config, state: 'Pending' } : config;
+    }
     // The answer shows the update as AWS does at that moment: still in progress, with the revision the
     // update itself made. Its completion changes the revision again (the stored one), so a RevisionId
     // taken from this answer is already stale, as on AWS; creation does the same with activation.
@@ -277,21 +285,19 @@ export class FunctionService {
   }
 
   async deleteFunction(caller: Caller, name: string, qualifier: string | undefined): Promise<void> {
+    // AWS refuses these qualifiers before it looks for the function.
+    if (qualifier === LATEST) {
+      throw new PlatformError('InvalidParameterValueException', '$LATEST version cannot be deleted without deleting the function.');
+    }
+    if (qualifier !== undefined && ALIAS_LIKE.test(qualifier)) {
+      throw new PlatformError('InvalidParameterValueException', 'Deletion of aliases is not currently supported.');
+    }
     await this.store.transaction(async (tx) => {
       const record = await tx.functions.get(name);
-      if (!record) throw notFound(caller, name, qualifier);
+      if (!record) throw notFound(caller, name);
       if (qualifier === undefined) {
         await tx.functions.delete(name);
         return;
-      }
-      if (qualifier === LATEST) {
-        throw new PlatformError('InvalidParameterValueException', '$LATEST version cannot be deleted without deleting the function.');
-      }
-      if (!/^[0-9]+$/.test(qualifier)) {
-        throw new PlatformError(
-          'InvalidParameterValueException',
-          `Deletion of aliases is not supported through DeleteFunction: use DeleteAlias for ${qualifier}.`,
-        );
       }
       const users = (await tx.aliases.list(name)).filter(
         (a) => a.functionVersion === qualifier || own(a.additionalVersionWeights, qualifier) !== undefined,
@@ -349,7 +355,8 @@ export class FunctionService {
     validateDescription(input.description);
     const weights = validateAliasRouting(functionVersion, input.additionalVersionWeights);
     const alias = await this.store.transaction(async (tx) => {
-      if (!(await tx.functions.get(name))) throw notFound(caller, name);
+      // AWS names the version the alias was to point at, as if that were what is missing.
+      if (!(await tx.functions.get(name))) throw notFound(caller, name, functionVersion);
       await requireVersions(tx, caller, name, functionVersion, weights);
       if (await tx.aliases.get(name, aliasName)) {
         throw new PlatformError('ResourceConflictException', `Alias already exists: ${functionArn(caller.region, name, aliasName)}`);
@@ -435,13 +442,16 @@ export class FunctionService {
     ] as const) {
       if (value === undefined) v.add('null', member, 'Member must not be null');
     }
-    v.pattern(input.statementId, 'statementId', /^([a-zA-Z0-9-_.]+)$/, '([a-zA-Z0-9-_.]+)').length(
-      input.statementId,
-      'statementId',
-      1,
-      100,
-    );
+    v.pattern(input.statementId, 'statementId', /^([a-zA-Z0-9-_]+)$/, '([a-zA-Z0-9-_]+)').length(input.statementId, 'statementId', 1, 100);
     v.throwIfAny();
+    if (qualifier === LATEST)
+      throw new PlatformError('InvalidParameterValueException', 'We currently do not support adding policies for $LATEST.');
+    if (!validPrincipal(input.principal!)) {
+      throw new PlatformError(
+        'InvalidParameterValueException',
+        'The provided principal was invalid. Please check the principal and try again.',
+      );
+    }
     const resource = functionArn(caller.region, name, qualifier);
     const statement: Record<string, unknown> = {
       Sid: input.statementId,
@@ -463,7 +473,7 @@ export class FunctionService {
       if (existing.some((s) => s.sid === input.statementId)) {
         throw new PlatformError(
           'ResourceConflictException',
-          'The statement id (sid) provided already exists. Please choose another statement id (sid) and try again.',
+          `The statement id (${input.statementId}) provided already exists. Please provide a new statement id, or remove the existing statement.`,
         );
       }
       await tx.policies.put(name, qualifier ?? '', { sid: input.statementId!, statement });
@@ -473,9 +483,12 @@ export class FunctionService {
 
   async removePermission(caller: Caller, name: string, qualifier: string | undefined, sid: string): Promise<void> {
     await this.store.transaction(async (tx) => {
-      if (!(await tx.functions.get(name))) throw notFound(caller, name, qualifier);
+      if (!(await tx.functions.get(name))) {
+        throw new PlatformError('ResourceNotFoundException', `No policy found for: ${functionArn(caller.region, name, qualifier)}`);
+      }
       await this.requireQualifier(tx, caller, name, qualifier);
       const existing = await tx.policies.list(name, qualifier ?? '');
+      if (existing.length === 0) throw new PlatformError('ResourceNotFoundException', 'No policy is associated with the given resource.');
       if (!existing.some((s) => s.sid === sid)) {
         throw new PlatformError('ResourceNotFoundException', `Statement ${sid} is not found in resource policy.`);
       }
@@ -488,10 +501,15 @@ export class FunctionService {
     name: string,
     qualifier: string | undefined,
   ): Promise<{ policy: Record<string, unknown>; revisionId: string }> {
-    const record = await this.requireFunction(caller, name, qualifier);
-    await this.requireQualifier(this.store, caller, name, qualifier);
+    // AWS gives one answer whether the function, its version or its policy is what is missing.
+    const missing = () => new PlatformError('ResourceNotFoundException', 'The resource you requested does not exist.');
+    const record = await this.store.functions.get(name);
+    if (!record) throw missing();
+    await this.requireQualifier(this.store, caller, name, qualifier).catch(() => {
+      throw missing();
+    });
     const statements = await this.store.policies.list(name, qualifier ?? '');
-    if (!statements.length) throw new PlatformError('ResourceNotFoundException', 'The resource you requested does not exist.');
+    if (!statements.length) throw missing();
     return {
       policy: { Version: '2012-10-17', Id: 'default', Statement: statements.map((s) => s.statement) },
       revisionId: record.revisionId,
@@ -506,8 +524,15 @@ export class FunctionService {
 
   private async requireQualifier(store: Store, caller: Caller, name: string, qualifier: string | undefined): Promise<void> {
     if (qualifier === undefined || qualifier === LATEST) return;
-    const found = /^[0-9]+$/.test(qualifier) ? await store.versions.get(name, qualifier) : await store.aliases.get(name, qualifier);
-    if (!found) throw notFound(caller, name, qualifier);
+    if (/^[0-9]+$/.test(qualifier)) {
+      if (!(await store.versions.get(name, qualifier))) throw notFound(caller, name, qualifier);
+    } else if (!(await store.aliases.get(name, qualifier))) {
+      // A name that could be an alias is looked for as one; anything else is simply not found.
+      if (ALIAS_LIKE.test(qualifier)) {
+        throw new PlatformError('ResourceNotFoundException', `Cannot find alias arn: ${functionArn(caller.region, name, qualifier)}`);
+      }
+      throw notFound(caller, name, qualifier);
+    }
   }
 }
 
@@ -567,7 +592,7 @@ function latestConfig(record: FunctionRecord, arnQualifier: string | undefined):
   };
 }
 
-function versionConfig(record: FunctionRecord, version: VersionRecord, arnQualifier: string): ResolvedConfiguration {
+function versionConfig(record: FunctionRecord, version: VersionRecord, arnQualifier: string | undefined): ResolvedConfiguration {
   return {
     name: record.name,
     version: version.version,
@@ -674,6 +699,11 @@ export async function checkCodePackage(zip: Uint8Array): Promise<void> {
     throw new PlatformError('RequestEntityTooLargeException', `Zipped size must be smaller than ${MAX_ZIPPED_BYTES} bytes`);
   }
   await walkPackage(zip);
+}
+
+/** A principal AWS accepts: anyone, an account, an ARN, or an AWS service (a host under amazonaws.com or amazon.com). */
+function validPrincipal(principal: string): boolean {
+  return principal === '*' || /^\d{12}$/.test(principal) || principal.startsWith('arn:') || /\.amazon(aws)?\.com(\.cn)?$/.test(principal);
 }
 
 function principalOf(principal: string): unknown {

@@ -19,6 +19,7 @@ import { AccessGate } from '../api/access/gate.js';
 import { Keyring } from '../api/access/keyring.js';
 import { frontDoor } from '../api/front-door.js';
 import { stacksApi } from '../api/versa/stacks.js';
+import { cloudFormationApi } from '../api/aws/cloudformation/operations.js';
 import type { Options } from '../config/options.js';
 import { consoleEndpoints } from '../console/console-endpoints.js';
 import { CodeDeployService } from '../deploy/code-deploy-service.js';
@@ -227,7 +228,11 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       ['GraniteServiceVersion20100801', cloudWatch.json],
       ['CodeDeploy_20141006', codeDeployApi({ codeDeploy, tags, logger })],
     ]),
-    query: cloudWatch.query,
+    // Query-protocol services by the service their requests are signed for.
+    query: new Map([
+      ['monitoring', cloudWatch.query],
+      ['cloudformation', cloudFormationApi({ stacks, logger })],
+    ]),
     gateway,
     versa,
     access: new AccessGate({

@@ -15,6 +15,8 @@ export interface ResolveContext {
   ref(logicalId: string): string | undefined;
   /** `Fn::GetAtt`, or undefined when the resource has no such attribute. */
   getAtt(logicalId: string, attribute: string): string | undefined;
+  /** `Fn::ImportValue`: other stacks' exports by name. */
+  imports?: Record<string, string>;
 }
 
 const SUB_VARIABLE = /\$\{([^}]*)\}/g;
@@ -122,6 +124,13 @@ function call(fn: string, arg: Json, ctx: ResolveContext, where: string): Resolv
       if (typeof text !== 'string') fail(where, 'Fn::Base64 takes a string.');
       return Buffer.from(text).toString('base64');
     }
+    case 'Fn::ImportValue': {
+      const name = walk(arg, ctx, where);
+      if (typeof name !== 'string') fail(where, 'Fn::ImportValue takes the name of an export.');
+      const value = ctx.imports && Object.hasOwn(ctx.imports, name) ? ctx.imports[name] : undefined;
+      if (value === undefined) fail(where, `No export named ${name} found.`);
+      return value;
+    }
     case 'Fn::GetAZs':
       return ['a', 'b', 'c'].map((z) => `${asText(ctx.parameters['AWS::Region'])}${z}`);
     case 'Fn::Equals':
@@ -187,6 +196,22 @@ export function evaluateCondition(expr: Json, ctx: ResolveContext, where: string
       return list().some((c) => evaluateCondition(c, ctx, where));
     case 'Fn::Not':
       return !evaluateCondition(list(1)[0]!, ctx, where);
+    // The rule functions of a template's Rules section.
+    case 'Fn::Contains': {
+      const [within, value] = list(2).map((v) => resolveOrNull(v, ctx, where));
+      if (!Array.isArray(within)) fail(where, 'Fn::Contains takes a list and a value.');
+      return within.some((x) => asText(x) === asText(value));
+    }
+    case 'Fn::EachMemberEquals': {
+      const [members, value] = list(2).map((v) => resolveOrNull(v, ctx, where));
+      if (!Array.isArray(members)) fail(where, 'Fn::EachMemberEquals takes a list and a value.');
+      return members.every((x) => asText(x) === asText(value));
+    }
+    case 'Fn::EachMemberIn': {
+      const [members, allowed] = list(2).map((v) => resolveOrNull(v, ctx, where));
+      if (!Array.isArray(members) || !Array.isArray(allowed)) fail(where, 'Fn::EachMemberIn takes two lists.');
+      return members.every((x) => allowed.some((a) => asText(a) === asText(x)));
+    }
     default:
       return fail(where, `${fn} cannot be used in a condition.`);
   }

@@ -1,5 +1,7 @@
+import { strToU8, zipSync } from 'fflate';
 import { PlatformError } from '../core/errors.js';
-import { alnumId } from '../core/ids.js';
+import { runtimeFamily } from '../domain/runtimes.js';
+import { alnumId, uuid } from '../core/ids.js';
 import { ACCOUNT_ID, functionArn, parseFunctionRef } from '../domain/arn.js';
 import type { CodeDeployService } from '../deploy/code-deploy-service.js';
 import type { RestApiService } from '../gateway/rest-api-service.js';
@@ -14,6 +16,8 @@ export interface StackServices {
   restApis: RestApiService;
   alarms: AlarmService;
   codeDeploy: CodeDeployService;
+  /** SSM Parameter Store, for `AWS::SSM::Parameter::Value<…>` parameters; absent, such parameters are refused. */
+  ssmParameters?: { value(name: string): Promise<string | undefined> };
 }
 
 export interface ProvisionContext {
@@ -117,7 +121,19 @@ function environmentOf(props: JsonObject): Record<string, string> | undefined {
   return Object.fromEntries(Object.entries(vars as JsonObject).map(([k, v]) => [k, asText(v)]));
 }
 
+/**
+ * The function's zip: code uploaded with the template (by its hash), or `Code.ZipFile` source written
+ * in the template, which CloudFormation packages as `index.js` or `index.py` by the runtime.
+ */
 async function codeOf(ctx: ProvisionContext, props: JsonObject): Promise<Uint8Array> {
+  const inline = isObject(props.Code ?? null) ? (props.Code as JsonObject).ZipFile : undefined;
+  if (typeof inline === 'string') {
+    const family = runtimeFamily(str(props.Runtime) ?? '');
+    if (family !== 'nodejs' && family !== 'python') {
+      throw new PlatformError('ValidationError', `Code.ZipFile needs a Node.js or Python runtime, not ${str(props.Runtime) ?? 'none'}.`);
+    }
+    return zipSync({ [family === 'nodejs' ? 'index.js' : 'index.py']: strToU8(inline) });
+  }
   const sha = isObject(props.Code ?? null) ? str((props.Code as JsonObject).ZipFileSha256) : undefined;
   const zip = sha ? await ctx.services.functions.getCode(sha) : undefined;
   if (!zip) throw new PlatformError('ValidationError', 'The function code was not uploaded with the template; deploy again.');
@@ -207,6 +223,58 @@ const iamRole: Provisioner = {
   update: (_ctx, current) => Promise.resolve({ physicalId: current.physicalId, attributes: current.attributes }),
   delete: () => Promise.resolve(),
 };
+
+/**
+ * A resource Versa keeps in the stack but does not run (IAM is not enforced; ECR and KMS are not
+ * modelled): it gets the physical id and the attributes templates read, as CloudFormation would give
+ * them, and nothing else happens. docs/cloudformation.md lists these types.
+ */
+function recorded(
+  make: (ctx: ProvisionContext, logicalId: string, props: JsonObject) => Provisioned,
+  replaceOn: readonly string[] | 'all' = 'all',
+): Provisioner {
+  return {
+    replaceOn,
+    create: (ctx, logicalId, props) => Promise.resolve(make(ctx, logicalId, props)),
+    update: (_ctx, current) => Promise.resolve({ physicalId: current.physicalId, attributes: current.attributes }),
+    delete: () => Promise.resolve(),
+  };
+}
+
+const iamPolicy = recorded((ctx, logicalId) => ({ physicalId: generatedName(ctx, logicalId, 128), attributes: {} }), ['PolicyName']);
+
+const iamManagedPolicy = recorded(
+  (ctx, logicalId, props) => {
+    const name = str(props.ManagedPolicyName) ?? generatedName(ctx, logicalId, 128);
+    const arn = `arn:aws:iam::${ACCOUNT_ID}:policy${str(props.Path) ?? '/'}${name}`;
+    return { physicalId: arn, attributes: { PolicyArn: arn, PolicyId: `ANPA${alnumId(17).toUpperCase()}` } };
+  },
+  ['ManagedPolicyName', 'Path'],
+);
+
+const ecrRepository = recorded(
+  (ctx, logicalId, props) => {
+    const name = str(props.RepositoryName) ?? generatedName(ctx, logicalId, 256).toLowerCase();
+    return {
+      physicalId: name,
+      attributes: {
+        Arn: `arn:aws:ecr:${ctx.caller.region}:${ACCOUNT_ID}:repository/${name}`,
+        RepositoryUri: `${ACCOUNT_ID}.dkr.ecr.${ctx.caller.region}.amazonaws.com/${name}`,
+      },
+    };
+  },
+  ['RepositoryName'],
+);
+
+const kmsKey = recorded((ctx) => {
+  const id = uuid();
+  return { physicalId: id, attributes: { Arn: `arn:aws:kms:${ctx.caller.region}:${ACCOUNT_ID}:key/${id}`, KeyId: id } };
+}, []);
+
+const kmsAlias = recorded((_ctx, _logicalId, props) => ({ physicalId: str(props.AliasName) ?? '', attributes: {} }), ['AliasName']);
+
+/** The CDK's `AWS::CDK::Metadata`: what the app was built with, kept and otherwise unused. */
+const cdkMetadata = recorded((ctx, logicalId) => ({ physicalId: generatedName(ctx, logicalId), attributes: {} }), []);
 
 const alarm: Provisioner = {
   replaceOn: ['AlarmName'],
@@ -342,6 +410,83 @@ async function importPaths(ctx: ProvisionContext, apiId: string, rootId: string,
   }
 }
 
+/** `AWS::ApiGateway::Resource`: one path part under its parent. */
+const apiResource: Provisioner = {
+  replaceOn: 'all',
+  async create(ctx, _logicalId, props) {
+    const resource = await ctx.services.restApis.createResource(asText(props.RestApiId), asText(props.ParentId), str(props.PathPart));
+    return { physicalId: resource.id, attributes: { ResourceId: resource.id } };
+  },
+  update: (_ctx, current) => Promise.resolve({ physicalId: current.physicalId, attributes: current.attributes }),
+  async delete(ctx, resource) {
+    await ctx.services.restApis.deleteResource(asText(resource.properties.RestApiId), resource.physicalId);
+  },
+};
+
+/**
+ * `AWS::ApiGateway::Method` with its `Integration`, `MethodResponses` and `IntegrationResponses`, as
+ * the CDK's `LambdaRestApi` writes them. A change puts the method anew.
+ */
+const apiMethod: Provisioner = {
+  replaceOn: ['RestApiId', 'ResourceId', 'HttpMethod'],
+  async create(ctx, logicalId, props) {
+    await putMethod(ctx, props);
+    return { physicalId: generatedName(ctx, logicalId), attributes: {} };
+  },
+  async update(ctx, current, props) {
+    await ctx.services.restApis.deleteMethod(asText(props.RestApiId), asText(props.ResourceId), asText(props.HttpMethod));
+    await putMethod(ctx, props);
+    return { physicalId: current.physicalId, attributes: current.attributes };
+  },
+  async delete(ctx, resource) {
+    const p = resource.properties;
+    await ctx.services.restApis.deleteMethod(asText(p.RestApiId), asText(p.ResourceId), asText(p.HttpMethod));
+  },
+};
+
+async function putMethod(ctx: ProvisionContext, props: JsonObject): Promise<void> {
+  const apis = ctx.services.restApis;
+  const [api, resource, verb] = [asText(props.RestApiId), asText(props.ResourceId), asText(props.HttpMethod)];
+  const flags = (v: Json | undefined) =>
+    isObject(v ?? null) ? Object.fromEntries(Object.entries(v as JsonObject).map(([k, x]) => [k, x === true || x === 'true'])) : undefined;
+  const strings = (v: Json | undefined) =>
+    isObject(v ?? null) ? Object.fromEntries(Object.entries(v as JsonObject).map(([k, x]) => [k, asText(x)])) : undefined;
+  await apis.putMethod(api, resource, verb, {
+    authorizationType: str(props.AuthorizationType) ?? 'NONE',
+    apiKeyRequired: props.ApiKeyRequired === true || props.ApiKeyRequired === 'true',
+    ...(props.OperationName !== undefined && { operationName: asText(props.OperationName) }),
+    ...(flags(props.RequestParameters) && { requestParameters: flags(props.RequestParameters) }),
+  });
+  for (const r of Array.isArray(props.MethodResponses) ? props.MethodResponses.filter(isObject) : []) {
+    await apis.putMethodResponse(api, resource, verb, asText(r.StatusCode), {
+      ...(flags(r.ResponseParameters) && { responseParameters: flags(r.ResponseParameters) }),
+      ...(strings(r.ResponseModels) && { responseModels: strings(r.ResponseModels) }),
+    });
+  }
+  const integration = isObject(props.Integration ?? null) ? (props.Integration as JsonObject) : undefined;
+  if (!integration) return;
+  await apis.putIntegration(api, resource, verb, {
+    type: str(integration.Type),
+    httpMethod: str(integration.IntegrationHttpMethod),
+    uri: str(integration.Uri),
+    ...(strings(integration.RequestTemplates) && { requestTemplates: strings(integration.RequestTemplates) }),
+    ...(strings(integration.RequestParameters) && { requestParameters: strings(integration.RequestParameters) }),
+    ...(integration.PassthroughBehavior !== undefined && { passthroughBehavior: asText(integration.PassthroughBehavior) }),
+    ...(integration.TimeoutInMillis !== undefined && { timeoutInMillis: Number(integration.TimeoutInMillis) }),
+    ...(integration.ContentHandling !== undefined && { contentHandling: asText(integration.ContentHandling) }),
+  });
+  for (const r of Array.isArray(integration.IntegrationResponses) ? integration.IntegrationResponses.filter(isObject) : []) {
+    await apis.putIntegrationResponse(api, resource, verb, asText(r.StatusCode), {
+      ...(r.SelectionPattern !== undefined && { selectionPattern: asText(r.SelectionPattern) }),
+      ...(strings(r.ResponseTemplates) && { responseTemplates: strings(r.ResponseTemplates) }),
+      ...(strings(r.ResponseParameters) && { responseParameters: strings(r.ResponseParameters) }),
+    });
+  }
+}
+
+/** `AWS::ApiGateway::Account`: the account's CloudWatch role, which Versa does not need. */
+const apiAccount = recorded((ctx, logicalId) => ({ physicalId: generatedName(ctx, logicalId), attributes: {} }), []);
+
 const apiDeployment: Provisioner = {
   replaceOn: 'all',
   async create(ctx, _logicalId, props) {
@@ -397,11 +542,20 @@ export const PROVISIONERS: Readonly<Record<string, Provisioner>> = {
   'AWS::Lambda::Alias': lambdaAlias,
   'AWS::Lambda::Permission': lambdaPermission,
   'AWS::IAM::Role': iamRole,
+  'AWS::IAM::Policy': iamPolicy,
+  'AWS::IAM::ManagedPolicy': iamManagedPolicy,
+  'AWS::ECR::Repository': ecrRepository,
+  'AWS::KMS::Key': kmsKey,
+  'AWS::KMS::Alias': kmsAlias,
+  'AWS::CDK::Metadata': cdkMetadata,
   'AWS::CloudWatch::Alarm': alarm,
   'AWS::CodeDeploy::Application': codeDeployApplication,
   'AWS::CodeDeploy::DeploymentConfig': codeDeployConfig,
   'AWS::CodeDeploy::DeploymentGroup': codeDeployGroup,
   'AWS::ApiGateway::RestApi': restApi,
+  'AWS::ApiGateway::Resource': apiResource,
+  'AWS::ApiGateway::Method': apiMethod,
+  'AWS::ApiGateway::Account': apiAccount,
   'AWS::ApiGateway::Deployment': apiDeployment,
   'AWS::ApiGateway::Stage': apiStage,
 };

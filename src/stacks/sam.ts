@@ -3,7 +3,8 @@ import { PREDEFINED_CONFIGS } from '../domain/deployment.js';
 import { runtimeFamily, SUPPORTED_RUNTIMES } from '../domain/runtimes.js';
 import { pruneConditions } from './intrinsics.js';
 import { isObject, TemplateError } from './template.js';
-import type { Json, JsonObject, ResourceDefinition } from './types.js';
+import { PROVISIONERS } from './provisioners.js';
+import type { Json, JsonObject, OutputDefinition, ResourceDefinition } from './types.js';
 
 /**
  * The AWS::Serverless-2016-10-31 transform, for the part of SAM Versa honours: functions with
@@ -17,12 +18,13 @@ export type Artifacts = Record<string, { codeSha256: string }>;
 
 export interface Transformed {
   resources: Record<string, ResourceDefinition>;
-  outputs: Record<string, { Value: Json; Description?: Json; Condition?: string }>;
+  outputs: Record<string, OutputDefinition>;
   mappings: JsonObject;
 }
 
 const TOP_LEVEL = new Set([
   'AWSTemplateFormatVersion',
+  'Rules',
   'Transform',
   'Description',
   'Metadata',
@@ -37,6 +39,7 @@ const TOP_LEVEL = new Set([
 /** Properties of AWS::Serverless::Function Versa acts on. */
 const FUNCTION_PROPERTIES = new Set([
   'CodeUri',
+  'InlineCode',
   'Handler',
   'Runtime',
   'Timeout',
@@ -65,21 +68,6 @@ const API_PROPERTIES = new Set([
   'Tags',
 ]);
 const DEPLOYMENT_PREFERENCE_PROPERTIES = new Set(['Type', 'Alarms', 'Hooks', 'Enabled', 'Role', 'PassthroughCondition']);
-
-/** CloudFormation resource types a template may declare directly, next to the serverless ones. */
-export const PLAIN_TYPES = new Set([
-  'AWS::CloudWatch::Alarm',
-  'AWS::CodeDeploy::Application',
-  'AWS::CodeDeploy::DeploymentConfig',
-  'AWS::CodeDeploy::DeploymentGroup',
-  'AWS::IAM::Role',
-  'AWS::Lambda::Permission',
-  'AWS::Lambda::Version',
-  'AWS::Lambda::Alias',
-  'AWS::ApiGateway::RestApi',
-  'AWS::ApiGateway::Deployment',
-  'AWS::ApiGateway::Stage',
-]);
 
 const SAM_APPLICATION = 'ServerlessDeploymentApplication';
 const SAM_SERVICE_ROLE = 'CodeDeployServiceRole';
@@ -119,7 +107,7 @@ export function transform(
         if (!API_PROPERTIES.has(key)) problems.push(`Resource ${id}: property ${key} of AWS::Serverless::Api is not supported by Versa.`);
       if (props.StageName === undefined) problems.push(`Resource ${id}: property StageName is required.`);
       if (!apiEvents.has(id)) apiEvents.set(id, []);
-    } else if (PLAIN_TYPES.has(raw.Type)) {
+    } else if (Object.hasOwn(PROVISIONERS, raw.Type)) {
       resources[id] = raw as unknown as ResourceDefinition;
     } else {
       problems.push(`Resource ${id}: type ${raw.Type} is not supported by Versa.`);
@@ -163,6 +151,7 @@ export function transform(
       Value: rewrite(out.Value),
       ...(out.Description !== undefined && { Description: rewrite(out.Description) }),
       ...(typeof out.Condition === 'string' && { Condition: out.Condition }),
+      ...(out.Export !== undefined && { Export: rewrite(out.Export) }),
     };
   }
   if (problems.length > 0) throw new TemplateError(problems);
@@ -247,7 +236,12 @@ function expandFunction(
   }
   const uri = props.CodeUri;
   let code: JsonObject | undefined;
-  if (uri === undefined) problems.push(`Resource ${id}: property CodeUri is required (a folder or .zip file next to the template).`);
+  if (props.InlineCode !== undefined) {
+    if (uri !== undefined) problems.push(`Resource ${id}: specify either CodeUri or InlineCode, not both.`);
+    else if (typeof props.InlineCode !== 'string' && !isObject(props.InlineCode))
+      problems.push(`Resource ${id}: property InlineCode must be the function's source.`);
+    else code = { ZipFile: props.InlineCode };
+  } else if (uri === undefined) problems.push(`Resource ${id}: property CodeUri is required (a folder or .zip file next to the template).`);
   else if (typeof uri !== 'string' || /^s3:\/\//.test(uri)) {
     problems.push(
       `Resource ${id}: property CodeUri must be a local folder or .zip file; Versa has no S3 to read ${JSON.stringify(uri)} from.`,

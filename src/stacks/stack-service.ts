@@ -9,12 +9,23 @@ import type { DeploymentController } from '../deploy/deployment-controller.js';
 import { checkCodePackage, type Caller } from '../lambda/function-service.js';
 import { Mutex } from '../store/mutex.js';
 import type { Store } from '../store/store.js';
+import { checkCapabilities, declaredCapabilities, requiredCapabilities, type RequiredCapabilities } from './capabilities.js';
 import { evaluateCondition, pruneConditions, references, resolve, type ResolveContext } from './intrinsics.js';
 import { lambdaAlias, needsReplacement, PROVISIONERS, type ProvisionContext, type StackServices } from './provisioners.js';
 import { transform, type Artifacts } from './sam.js';
 import { parseTemplateIsolated } from './template-isolated.js';
 import { asText, isObject, TemplateError } from './template.js';
-import type { AliasDeployment, Json, JsonObject, ResourceDefinition, StackDoc, StackOperation, StackResource } from './types.js';
+import type {
+  AliasDeployment,
+  ChangeSet,
+  Json,
+  JsonObject,
+  ResourceDefinition,
+  StackDoc,
+  StackOperation,
+  StackResource,
+  StackStatus,
+} from './types.js';
 
 export interface DeployInput {
   template: string;
@@ -24,6 +35,29 @@ export interface DeployInput {
   artifacts?: Record<string, Uint8Array>;
   /** Only plan: answer the change set and change nothing (`--no-execute-changeset`). */
   planOnly?: boolean;
+  /**
+   * CloudFormation's API: the capabilities its caller acknowledged, checked against what the template
+   * needs (`versa deploy` asks for none).
+   */
+  capabilities?: readonly string[];
+  /** CloudFormation's API: the deploy comes from a change set (a transform then needs no CAPABILITY_AUTO_EXPAND). */
+  viaChangeSet?: boolean;
+  /** The change set this deploy executes: marked as executing, and every other one of the stack dropped. */
+  changeSetId?: string;
+  /** CreateStack refuses a stack that exists ('new'); UpdateStack one that does not or cannot be updated ('existing'). */
+  expect?: 'new' | 'existing';
+  /** UpdateStack: a deploy that would change nothing is refused ("No updates are to be performed."). */
+  refuseNoChange?: boolean;
+  /** CloudFormation stack tags. */
+  tags?: Record<string, string>;
+}
+
+/** What ValidateTemplate and GetTemplateSummary say of a template. */
+export interface TemplateSummary extends RequiredCapabilities {
+  parameters: { key: string; type: string; default?: string; noEcho: boolean; description?: string; allowedValues?: string[] }[];
+  description?: string;
+  resourceTypes: string[];
+  transforms: string[];
 }
 
 export interface Change {
@@ -42,6 +76,10 @@ export interface DeployResult {
 const MAX_EVENTS = 300;
 const NAME = /^[a-zA-Z][-a-zA-Z0-9]{0,127}$/;
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Stopped']);
+/** Stacks CloudFormation will not update: a failed create must be deleted first. */
+const NOT_UPDATABLE = new Set<StackStatus>(['ROLLBACK_COMPLETE', 'REVIEW_IN_PROGRESS', 'DELETE_IN_PROGRESS', 'DELETE_FAILED']);
+const CHANGE_SET_NAME = /^[a-zA-Z][-a-zA-Z0-9]{0,127}$/;
+const MAX_CHANGE_SETS = 50;
 const PLACEHOLDER = '{{resolved when created}}';
 
 const validation = (message: string) => new PlatformError('ValidationError', message);
@@ -91,10 +129,44 @@ export class StackService {
     return this.store.stacks.list();
   }
 
+  /** The stack, or undefined when there is none of that name. */
+  find(name: string): Promise<StackDoc | undefined> {
+    return this.store.stacks.get(name);
+  }
+
   async get(name: string): Promise<StackDoc> {
     const stack = await this.store.stacks.get(name);
     if (!stack) throw validation(`Stack with id ${name} does not exist`);
     return stack;
+  }
+
+  /**
+   * A template read as CloudFormation's ValidateTemplate and GetTemplateSummary read it, without a
+   * stack: its parameters, description, resource types, transforms and the capabilities it needs.
+   */
+  async summarize(text: string): Promise<TemplateSummary> {
+    const template = await parseOrThrow(text);
+    const parameters = isObject(template.Parameters ?? null) ? (template.Parameters as JsonObject) : {};
+    const resources = isObject(template.Resources ?? null) ? (template.Resources as JsonObject) : {};
+    if (Object.keys(resources).length === 0) throw validation('Template format error: At least one Resources member must be defined.');
+    const transforms = template.Transform === undefined ? [] : [template.Transform].flat().map(asText);
+    return {
+      parameters: Object.entries(parameters).map(([key, raw]) => {
+        const spec = isObject(raw) ? raw : {};
+        return {
+          key,
+          type: typeof spec.Type === 'string' ? spec.Type : 'String',
+          ...(spec.Default !== undefined && { default: asText(spec.Default) }),
+          noEcho: spec.NoEcho === true || spec.NoEcho === 'true',
+          ...(typeof spec.Description === 'string' && { description: spec.Description }),
+          ...(Array.isArray(spec.AllowedValues) && { allowedValues: spec.AllowedValues.map(asText) }),
+        };
+      }),
+      ...(typeof template.Description === 'string' && { description: template.Description }),
+      resourceTypes: [...new Set(Object.values(resources).map((r) => (isObject(r) ? asText(r.Type) : '')))],
+      transforms,
+      ...declaredCapabilities(template),
+    };
   }
 
   /** Calls `listener` with a stack's name whenever it is stored or deleted (the console follows stacks with it). */
@@ -132,8 +204,21 @@ export class StackService {
       if (existing?.operation) {
         throw validation(`Stack ${name} is in ${existing.status} state and can not be updated.`);
       }
+      if (input.expect === 'new' && existing) throw new PlatformError('AlreadyExistsException', `Stack [${name}] already exists`);
+      if (input.expect === 'existing') {
+        if (!existing || existing.status === 'REVIEW_IN_PROGRESS') throw validation(`Stack [${name}] does not exist`);
+        if (NOT_UPDATABLE.has(existing.status))
+          throw validation(`Stack:${existing.stackId} is in ${existing.status} state and can not be updated.`);
+      }
       const template = await parseOrThrow(input.template);
-      const parameters = parameterValues(template, input.parameters ?? {});
+      const parameters = parameterValues(template, await this.withStoredParameters(template, input.parameters ?? {}));
+      templateError(() =>
+        checkRules(
+          isObject(template.Rules ?? null) ? (template.Rules as JsonObject) : {},
+          { ...parameters, 'AWS::Region': caller.region, 'AWS::AccountId': ACCOUNT_ID },
+          isObject(template.Mappings ?? null) ? (template.Mappings as JsonObject) : {},
+        ),
+      );
       const artifacts: Artifacts = {};
       for (const [uri, zip] of Object.entries(input.artifacts ?? {})) {
         // Refused here, before anything is stored, rather than when a function is made from it.
@@ -163,6 +248,9 @@ export class StackService {
         ),
       );
       const sam = templateError(() => transform(template, artifacts, { ...pseudo, ...parameters }, conditions));
+      if (input.capabilities) {
+        checkCapabilities(requiredCapabilities(sam.resources, template.Transform !== undefined && !input.viaChangeSet), input.capabilities);
+      }
       const operation: StackOperation = {
         kind: existing && Object.keys(existing.resources).length > 0 ? 'update' : 'create',
         phase: 'apply',
@@ -172,6 +260,7 @@ export class StackService {
         conditions,
         mappings: sam.mappings,
         parameters,
+        imports: await this.exportsOfOthers(name),
         before: {},
         deployments: [],
       };
@@ -188,19 +277,24 @@ export class StackService {
       operation.definitions = Object.fromEntries(order.map((id) => [id, operation.definitions[id]!]));
       const changes = templateError(() => this.plan(stack, operation));
       const outputs = templateError(() => resolveOutputs(stack, operation, true));
+      await this.checkExports(stack, outputs);
 
       const parametersText = Object.fromEntries(
         Object.entries(parameters).map(([k, v]) => [k, Array.isArray(v) ? v.map(asText).join(',') : asText(v)]),
       );
       if (input.planOnly) return { stack: existing ?? stack, changes };
-      if (changes.length === 0 && existing) {
-        if (
-          JSON.stringify(outputs) !== JSON.stringify(existing.outputs) ||
-          JSON.stringify(parametersText) !== JSON.stringify(existing.parameters)
-        ) {
+      const settings = stackSettings(input, template);
+      if (changes.length === 0 && existing && existing.status !== 'REVIEW_IN_PROGRESS') {
+        const same =
+          JSON.stringify(outputs) === JSON.stringify(existing.outputs) &&
+          JSON.stringify(parametersText) === JSON.stringify(existing.parameters);
+        if (same && input.refuseNoChange) throw validation('No updates are to be performed.');
+        if (!same || input.changeSetId) {
+          Object.assign(existing, settings);
           existing.outputs = outputs;
           existing.parameters = parametersText;
           existing.updatedAt = now;
+          markChangeSets(existing, input.changeSetId, 'EXECUTE_COMPLETE');
           await this.write(existing);
         }
         return { stack: existing, changes };
@@ -209,6 +303,8 @@ export class StackService {
       for (const [uri, zip] of Object.entries(input.artifacts ?? {})) await this.store.code.put(artifacts[uri]!.codeSha256, zip);
       stack.status = operation.kind === 'create' ? 'CREATE_IN_PROGRESS' : 'UPDATE_IN_PROGRESS';
       stack.reason = undefined;
+      Object.assign(stack, settings);
+      markChangeSets(stack, input.changeSetId, 'EXECUTE_IN_PROGRESS');
       stack.parameters = parametersText;
       stack.operation = operation;
       stack.updatedAt = now;
@@ -257,6 +353,63 @@ export class StackService {
   }
 
   /** What intrinsics read while resolving: the stack's resources, or placeholders for `pending` ones. */
+  /**
+   * The values of `AWS::SSM::Parameter::Value<…>` parameters, read from Parameter Store by the name
+   * given (or the default), as CloudFormation reads them at each deploy.
+   */
+  private async withStoredParameters(template: JsonObject, overrides: Record<string, string>): Promise<Record<string, string>> {
+    const declared = isObject(template.Parameters ?? null) ? (template.Parameters as JsonObject) : {};
+    const out = { ...overrides };
+    const missing: string[] = [];
+    for (const [key, spec] of Object.entries(declared)) {
+      if (!isObject(spec) || typeof spec.Type !== 'string' || !SSM_PARAMETER_TYPE.test(spec.Type)) continue;
+      const name = overrides[key] ?? (spec.Default === undefined ? undefined : asText(spec.Default));
+      if (name === undefined) continue;
+      const value = await this.services.ssmParameters?.value(name);
+      if (value === undefined) missing.push(name);
+      else out[key] = value;
+    }
+    if (missing.length > 0) throw validation(`Unable to fetch parameters [${missing.join(',')}] from parameter store for this account.`);
+    return out;
+  }
+
+  /** Every export of the other stacks, by name: what `Fn::ImportValue` reads. */
+  private async exportsOfOthers(name: string): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const s of await this.store.stacks.list()) {
+      if (s.name === name) continue;
+      for (const o of s.outputs) if (o.exportName !== undefined) out[o.exportName] = o.value;
+    }
+    return out;
+  }
+
+  /**
+   * Export names are unique across stacks, and an export another stack imports cannot go away (the
+   * importers are found by the literal names their templates pass to `Fn::ImportValue`).
+   */
+  private async checkExports(stack: StackDoc, outputs: StackDoc['outputs']): Promise<void> {
+    const names = new Set(outputs.flatMap((o) => (o.exportName === undefined ? [] : [o.exportName])));
+    const removed = stack.outputs.flatMap((o) => (o.exportName !== undefined && !names.has(o.exportName) ? [o.exportName] : []));
+    for (const other of await this.store.stacks.list()) {
+      if (other.name === stack.name) continue;
+      for (const o of other.outputs) {
+        if (o.exportName !== undefined && names.has(o.exportName))
+          throw validation(`Export with name ${o.exportName} is already exported by stack ${other.name}`);
+      }
+      const used = removed.find((n) => importedNames(other).has(n));
+      if (used !== undefined) throw validation(`Cannot delete export ${used} as it is in use by ${other.name}.`);
+    }
+  }
+
+  /** A stack whose exports another stack imports cannot be deleted. */
+  private async checkNotImported(stack: StackDoc): Promise<void> {
+    for (const other of await this.store.stacks.list()) {
+      if (other.name === stack.name) continue;
+      const used = stack.outputs.find((o) => o.exportName !== undefined && importedNames(other).has(o.exportName));
+      if (used) throw validation(`Export ${used.exportName} cannot be deleted as it is in use by ${other.name}`);
+    }
+  }
+
   private context(stack: StackDoc, op: StackOperation, pending = new Set<string>()): ResolveContext {
     return {
       parameters: { ...pseudoParameters(stack), ...op.parameters },
@@ -269,6 +422,7 @@ export class StackService {
         if (pending.has(id) || !stack.resources[id]) return PLACEHOLDER;
         return stack.resources[id].attributes[attr];
       },
+      ...(op.imports && { imports: op.imports }),
     };
   }
 
@@ -487,7 +641,10 @@ export class StackService {
 
   /** After a successful update: old and removed resources go, outputs are resolved, the stack settles. */
   private async cleanup(stack: StackDoc, op: StackOperation, save: () => Promise<void>): Promise<void> {
-    if (op.kind === 'update') stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+    if (op.kind === 'update') {
+      stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
+      this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status);
+    }
     const pctx = this.provisionContext(stack);
     // Replaced resources' old selves, then resources the template no longer lists, newest first.
     for (const [id, before] of Object.entries(op.before)) {
@@ -515,6 +672,7 @@ export class StackService {
     stack.outputs = resolveOutputs(stack, op, false);
     stack.status = op.kind === 'create' ? 'CREATE_COMPLETE' : 'UPDATE_COMPLETE';
     stack.reason = undefined;
+    finishChangeSets(stack, 'EXECUTE_COMPLETE');
     delete stack.operation;
     this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status);
     await save();
@@ -553,6 +711,7 @@ export class StackService {
       await save();
     }
     stack.status = op.kind === 'create' ? 'ROLLBACK_COMPLETE' : 'UPDATE_ROLLBACK_COMPLETE';
+    finishChangeSets(stack, 'EXECUTE_FAILED');
     delete stack.operation;
     this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status, op.failure);
     await save();
@@ -627,12 +786,155 @@ export class StackService {
     });
   }
 
+  /**
+   * CloudFormation's CreateChangeSet: plans the deploy and keeps it, to be executed or deleted later. A
+   * CREATE change set makes the stack, empty, in REVIEW_IN_PROGRESS. One that would change nothing is
+   * kept as FAILED, with AWS's reason, and cannot be executed.
+   */
+  async createChangeSet(
+    name: string,
+    changeSet: { name: string; type: 'CREATE' | 'UPDATE'; description?: string },
+    input: DeployInput,
+    caller: Caller,
+  ): Promise<{ stack: StackDoc; changeSet: ChangeSet }> {
+    if (!CHANGE_SET_NAME.test(changeSet.name)) {
+      throw validation(
+        `ChangeSet name ${JSON.stringify(changeSet.name)} must start with a letter and contain only letters, digits and hyphens (at most 128).`,
+      );
+    }
+    const before = await this.store.stacks.get(name);
+    if (changeSet.type === 'CREATE' && before && before.status !== 'REVIEW_IN_PROGRESS') {
+      throw validation(`Stack [${name}] already exists and cannot be created again with the changeSet [${changeSet.name}].`);
+    }
+    if (changeSet.type === 'UPDATE' && (!before || before.status === 'REVIEW_IN_PROGRESS'))
+      throw validation(`Stack [${name}] does not exist`);
+    // Everything wrong with the template or the capabilities is refused here, before anything is stored.
+    const plan = await this.deploy(name, { ...input, planOnly: true, viaChangeSet: true }, caller);
+    return this.lock(name).run(async () => {
+      const now = this.clock.now();
+      let stack = await this.store.stacks.get(name);
+      if (!stack) {
+        stack = { ...plan.stack, status: 'REVIEW_IN_PROGRESS', createdAt: now, updatedAt: now, events: [] };
+        this.event(stack, name, 'AWS::CloudFormation::Stack', 'REVIEW_IN_PROGRESS', 'User Initiated');
+      }
+      const sets = (stack.changeSets ??= []);
+      if (sets.some((c) => c.name === changeSet.name))
+        throw new PlatformError('AlreadyExistsException', `ChangeSet [${changeSet.name}] already exists`);
+      if (sets.length >= MAX_CHANGE_SETS)
+        throw validation(`Stack ${name} has ${MAX_CHANGE_SETS} change sets; delete some before creating more.`);
+      const empty = plan.changes.length === 0 && changeSet.type === 'UPDATE';
+      const made: ChangeSet = {
+        id: `arn:aws:cloudformation:${stack.region}:${ACCOUNT_ID}:changeSet/${changeSet.name}/${uuid()}`,
+        name: changeSet.name,
+        type: changeSet.type,
+        ...(changeSet.description !== undefined && { description: changeSet.description }),
+        createdAt: now,
+        status: empty ? 'FAILED' : 'CREATE_COMPLETE',
+        ...(empty && {
+          statusReason: "The submitted information didn't contain changes. Submit different information to create a change set.",
+        }),
+        executionStatus: empty ? 'UNAVAILABLE' : 'AVAILABLE',
+        template: input.template,
+        parameters: input.parameters ?? {},
+        capabilities: [...(input.capabilities ?? [])],
+        ...(input.tags && { tags: input.tags }),
+        changes: plan.changes.map((c) => ({
+          action: c.action,
+          logicalId: c.logicalId,
+          resourceType: c.resourceType,
+          ...(stack.resources[c.logicalId] && { physicalId: stack.resources[c.logicalId]!.physicalId }),
+        })),
+      };
+      sets.push(made);
+      await this.write(stack);
+      return { stack, changeSet: made };
+    });
+  }
+
+  /** The change set named (or with the ARN) `ref` of the stack, or of any stack when `name` is not given. */
+  async findChangeSet(name: string | undefined, ref: string): Promise<{ stack: StackDoc; changeSet: ChangeSet }> {
+    const stacks = name === undefined ? await this.store.stacks.list() : [await this.store.stacks.get(name)];
+    for (const stack of stacks) {
+      const changeSet = stack?.changeSets?.find((c) => c.name === ref || c.id === ref);
+      if (stack && changeSet) return { stack, changeSet };
+    }
+    throw new PlatformError('ChangeSetNotFoundException', `ChangeSet [${ref}] does not exist`);
+  }
+
+  /** CloudFormation's ExecuteChangeSet: runs the planned deploy. */
+  async executeChangeSet(name: string | undefined, ref: string, caller: Caller): Promise<void> {
+    const { stack, changeSet } = await this.findChangeSet(name, ref);
+    if (changeSet.executionStatus !== 'AVAILABLE') {
+      throw new PlatformError(
+        'InvalidChangeSetStatusException',
+        `ChangeSet [${changeSet.id}] cannot be executed in its current execution status of [${changeSet.executionStatus}]`,
+      );
+    }
+    await this.deploy(
+      stack.name,
+      {
+        template: changeSet.template,
+        parameters: changeSet.parameters,
+        capabilities: changeSet.capabilities,
+        viaChangeSet: true,
+        changeSetId: changeSet.id,
+        ...(changeSet.tags && { tags: changeSet.tags }),
+      },
+      caller,
+    );
+  }
+
+  /** CloudFormation's DeleteChangeSet; a stack made only for its change sets stays, in REVIEW_IN_PROGRESS, as on AWS. */
+  async deleteChangeSet(name: string | undefined, ref: string): Promise<void> {
+    const { stack } = await this.findChangeSet(name, ref);
+    await this.lock(stack.name).run(async () => {
+      const current = await this.get(stack.name);
+      const changeSet = current.changeSets?.find((c) => c.name === ref || c.id === ref);
+      if (!changeSet) throw new PlatformError('ChangeSetNotFoundException', `ChangeSet [${ref}] does not exist`);
+      if (changeSet.executionStatus === 'EXECUTE_IN_PROGRESS') {
+        throw new PlatformError(
+          'InvalidChangeSetStatusException',
+          `Cannot delete ChangeSet [${changeSet.id}] while its execution is in progress.`,
+        );
+      }
+      current.changeSets = current.changeSets!.filter((c) => c !== changeSet);
+      await this.write(current);
+    });
+  }
+
+  /**
+   * CloudFormation's DeleteStack: answers at once and deletes in the background (DELETE_IN_PROGRESS,
+   * then the stack is gone, or DELETE_FAILED). A stack that does not exist is no error, as on AWS.
+   */
+  async beginDelete(name: string): Promise<void> {
+    const stack = await this.store.stacks.get(name);
+    if (!stack || stack.status === 'DELETE_IN_PROGRESS') return;
+    if (stack.operation) throw validation(`Stack [${name}] cannot be deleted while in status ${stack.status}`);
+    await this.checkNotImported(stack);
+    const run = this.delete(name)
+      .catch((err: unknown) => this.logger.info('stack deletion failed', { stack: name, reason: (err as Error).message }))
+      .finally(() => this.running.delete(run));
+    this.running.add(run);
+  }
+
+  /**
+   * CloudFormation's CancelUpdateStack: an update whose aliases are being moved stops its deployments
+   * with rollback, and the stack rolls back with them. Other states cannot be cancelled.
+   */
+  async cancelUpdate(name: string): Promise<void> {
+    const stack = await this.get(name);
+    if (stack.operation?.kind !== 'update' || stack.operation.phase !== 'traffic')
+      throw validation('CancelUpdateStack cannot be called from current stack status');
+    await this.rollback(name);
+  }
+
   /** Deletes every resource of the stack (newest first), then the stack. */
   delete(name: string): Promise<void> {
     return this.lock(name).run(async () => {
       const stack = await this.get(name);
       if (stack.operation)
         throw validation(`Stack ${name} is in ${stack.status} state and can not be deleted; roll it back or wait for it to finish.`);
+      await this.checkNotImported(stack);
       stack.status = 'DELETE_IN_PROGRESS';
       await this.write(stack);
       const pctx = this.provisionContext(stack);
@@ -642,7 +944,7 @@ export class StackService {
         if (stack.events.at(-1)?.status === 'DELETE_FAILED') failed.push(`${r.logicalId}: ${stack.events.at(-1)!.reason ?? ''}`);
       }
       if (failed.length > 0) {
-        stack.status = 'UPDATE_COMPLETE';
+        stack.status = 'DELETE_FAILED';
         await this.write(stack);
         throw validation(`Stack ${name} could not delete ${failed.join('; ')}`);
       }
@@ -653,6 +955,7 @@ export class StackService {
 
   private event(stack: StackDoc, logicalId: string, resourceType: string, status: string, reason?: string, physicalId?: string): void {
     stack.events.push({
+      id: uuid(),
       timestamp: this.clock.now(),
       logicalId,
       resourceType,
@@ -716,6 +1019,28 @@ function pseudoParameters(stack: StackDoc): Record<string, Json> {
 }
 
 const PARAMETER_TYPES = new Set(['String', 'Number', 'CommaDelimitedList', 'List<Number>']);
+/** Parameters whose value is read from SSM Parameter Store (`…Value<String>`, `…Value<List<String>>`). */
+const SSM_PARAMETER_TYPE = /^AWS::SSM::Parameter::Value<(String|List<String>|CommaDelimitedList)>$/;
+
+/** The template's Rules: each assertion of a rule whose condition holds must hold, or the deploy is refused with its description. */
+function checkRules(rules: JsonObject, parameters: Record<string, Json>, mappings: JsonObject): void {
+  const ctx: ResolveContext = { parameters, mappings, conditions: {}, ref: () => undefined, getAtt: () => undefined };
+  const problems: string[] = [];
+  for (const [name, rule] of Object.entries(rules)) {
+    if (!isObject(rule)) {
+      problems.push(`Rule ${name} must be a mapping.`);
+      continue;
+    }
+    if (rule.RuleCondition !== undefined && !evaluateCondition(rule.RuleCondition, ctx, `Rule ${name}`)) continue;
+    for (const assertion of Array.isArray(rule.Assertions) ? rule.Assertions : []) {
+      if (!isObject(assertion)) continue;
+      if (!evaluateCondition(assertion.Assert ?? null, ctx, `Rule ${name}`)) {
+        problems.push(typeof assertion.AssertDescription === 'string' ? assertion.AssertDescription : `Rule ${name} is not satisfied.`);
+      }
+    }
+  }
+  if (problems.length > 0) throw new TemplateError(problems);
+}
 
 /** The template's parameters with their values: overrides, else defaults; checked as CloudFormation does. */
 export function parameterValues(template: JsonObject, overrides: Record<string, string>): Record<string, Json> {
@@ -731,7 +1056,8 @@ export function parameterValues(template: JsonObject, overrides: Record<string, 
       problems.push(`Parameter ${key} must be a mapping.`);
       continue;
     }
-    const type = typeof spec.Type === 'string' ? spec.Type : 'String';
+    const declaredType = typeof spec.Type === 'string' ? spec.Type : 'String';
+    const type = SSM_PARAMETER_TYPE.exec(declaredType)?.[1]?.replace('List<String>', 'CommaDelimitedList') ?? declaredType;
     if (!PARAMETER_TYPES.has(type)) problems.push(`Parameter ${key}: type ${type} is not supported by Versa.`);
     const raw = overrides[key] ?? (spec.Default === undefined ? undefined : asText(spec.Default));
     if (raw === undefined) {
@@ -833,17 +1159,67 @@ function resolveOutputs(stack: StackDoc, op: StackOperation, preview: boolean): 
     ref: (id) => (id in op.definitions ? (stack.resources[id]?.physicalId ?? (preview ? PLACEHOLDER : undefined)) : undefined),
     getAtt: (id, attr) =>
       id in op.definitions ? (stack.resources[id]?.attributes[attr] ?? (preview ? PLACEHOLDER : undefined)) : undefined,
+    ...(op.imports && { imports: op.imports }),
   };
   const out: StackDoc['outputs'] = [];
   for (const [key, o] of Object.entries(op.outputs)) {
     if (o.Condition !== undefined && !op.conditions[o.Condition]) continue;
     const value = resolve(o.Value, ctx, `Output ${key}`);
     const description = o.Description === undefined ? undefined : resolve(o.Description, ctx, `Output ${key}`);
+    const exported = isObject(o.Export ?? null) ? resolve((o.Export as JsonObject).Name ?? null, ctx, `Output ${key}: Export`) : undefined;
+    if (o.Export !== undefined && (typeof exported !== 'string' || exported === '')) {
+      throw new TemplateError([`Output ${key}: Export must have a Name.`]);
+    }
     out.push({
       key,
       value: typeof value === 'string' ? value : JSON.stringify(value),
       ...(typeof description === 'string' && { description }),
+      ...(typeof exported === 'string' && { exportName: exported }),
     });
   }
   return out;
+}
+
+/** What a deploy records about the template and the call, for CloudFormation's answers. */
+function stackSettings(input: DeployInput, template: JsonObject): Partial<StackDoc> {
+  const declared = isObject(template.Parameters ?? null) ? (template.Parameters as JsonObject) : {};
+  const noEcho = Object.entries(declared)
+    .filter(([, spec]) => isObject(spec) && (spec.NoEcho === true || spec.NoEcho === 'true'))
+    .map(([key]) => key);
+  return {
+    template: input.template,
+    description: typeof template.Description === 'string' ? template.Description : undefined,
+    noEcho,
+    importNames: [...literalImports(template)],
+    ...(input.capabilities && { capabilities: [...input.capabilities] }),
+    ...(input.tags && { tags: input.tags }),
+  };
+}
+
+/** The export names a template reads with `Fn::ImportValue` of a literal name. */
+function literalImports(value: Json, into = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const v of value) literalImports(v, into);
+  else if (isObject(value)) {
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'Fn::ImportValue' && typeof v === 'string') into.add(v);
+      else literalImports(v, into);
+    }
+  }
+  return into;
+}
+
+function importedNames(stack: StackDoc): Set<string> {
+  return new Set(stack.importNames ?? []);
+}
+
+/** Marks the change set a deploy executes; the stack's other change sets no longer apply to it and go, as on AWS. */
+function markChangeSets(stack: StackDoc, id: string | undefined, status: ChangeSet['executionStatus']): void {
+  if (id === undefined || !stack.changeSets) return;
+  stack.changeSets = stack.changeSets.filter((c) => c.id === id);
+  for (const c of stack.changeSets) c.executionStatus = status;
+}
+
+/** At the end of an operation: the change set it executed completed or failed. */
+function finishChangeSets(stack: StackDoc, status: 'EXECUTE_COMPLETE' | 'EXECUTE_FAILED'): void {
+  for (const c of stack.changeSets ?? []) if (c.executionStatus === 'EXECUTE_IN_PROGRESS') c.executionStatus = status;
 }

@@ -27,6 +27,7 @@ export interface StackResource {
 }
 
 export type StackStatus =
+  | 'REVIEW_IN_PROGRESS'
   | 'CREATE_IN_PROGRESS'
   | 'CREATE_COMPLETE'
   | 'ROLLBACK_IN_PROGRESS'
@@ -36,9 +37,12 @@ export type StackStatus =
   | 'UPDATE_COMPLETE'
   | 'UPDATE_ROLLBACK_IN_PROGRESS'
   | 'UPDATE_ROLLBACK_COMPLETE'
-  | 'DELETE_IN_PROGRESS';
+  | 'DELETE_IN_PROGRESS'
+  | 'DELETE_FAILED';
 
 export interface StackEvent {
+  /** Unique within the stack; events stored before ids existed get one derived from their place. */
+  id?: string;
   timestamp: number;
   logicalId: string;
   resourceType: string;
@@ -51,6 +55,16 @@ export interface StackOutput {
   key: string;
   value: string;
   description?: string;
+  /** `Export.Name`: other stacks read the value with `Fn::ImportValue`. */
+  exportName?: string;
+}
+
+/** An output as the template declares it. */
+export interface OutputDefinition {
+  Value: Json;
+  Description?: Json;
+  Condition?: string;
+  Export?: Json;
 }
 
 /** An alias moved by a CodeDeploy deployment during a stack update. */
@@ -70,9 +84,11 @@ export interface StackOperation {
   startedAt: number;
   /** The template's resources and outputs this operation moves the stack to (resolved at the end). */
   definitions: Record<string, ResourceDefinition>;
-  outputs: Record<string, { Value: Json; Description?: Json; Condition?: string }>;
+  outputs: Record<string, OutputDefinition>;
   conditions: Record<string, boolean>;
   mappings: JsonObject;
+  /** `Fn::ImportValue`: the other stacks' exports this template reads, as they were when it was deployed. */
+  imports?: Record<string, string>;
   /** Parameter values (a CommaDelimitedList is a list). */
   parameters: Record<string, Json>;
   /** Resources as they were before the operation touched them; undefined for ones it created. */
@@ -97,4 +113,35 @@ export interface StackDoc {
   previousAliasVersions: { logicalId: string; functionName: string; alias: string; version: string }[];
   operation?: StackOperation;
   events: StackEvent[];
+  /** The template as the client sent it, last deployed or being deployed (GetTemplate). */
+  template?: string;
+  /** The template's `Description`. */
+  description?: string;
+  /** The exports the template reads by `Fn::ImportValue` of a literal name (they cannot be deleted under it). */
+  importNames?: string[];
+  /** Parameters declared `NoEcho`: shown as `****`. */
+  noEcho?: string[];
+  /** What the CloudFormation door's caller acknowledged, and the stack's tags. */
+  capabilities?: string[];
+  tags?: Record<string, string>;
+  /** CloudFormation change sets of this stack, oldest first. */
+  changeSets?: ChangeSet[];
+}
+
+/** A planned change, kept until it is executed or deleted (CloudFormation's CreateChangeSet). */
+export interface ChangeSet {
+  id: string;
+  name: string;
+  type: 'CREATE' | 'UPDATE';
+  description?: string;
+  createdAt: number;
+  status: 'CREATE_COMPLETE' | 'FAILED';
+  statusReason?: string;
+  executionStatus: 'AVAILABLE' | 'UNAVAILABLE' | 'EXECUTE_IN_PROGRESS' | 'EXECUTE_COMPLETE' | 'EXECUTE_FAILED' | 'OBSOLETE';
+  /** The deploy it runs when executed. */
+  template: string;
+  parameters: Record<string, string>;
+  capabilities: string[];
+  tags?: Record<string, string>;
+  changes: { action: 'Add' | 'Modify' | 'Replace' | 'Remove'; logicalId: string; resourceType: string; physicalId?: string }[];
 }

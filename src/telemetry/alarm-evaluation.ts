@@ -62,7 +62,8 @@ export function evaluate(config: EvaluationConfig, values: (number | undefined)[
     const count = newest.filter(isBreach).length;
     return outcome(count >= m ? 'ALARM' : 'OK', count, n);
   }
-  const tmd = config.TreatMissingData;
+  // Not given means `missing`, CloudWatch's default.
+  const tmd = config.TreatMissingData ?? 'missing';
   if (real.length === 0) {
     const state: AlarmState =
       tmd === 'breaching' ? 'ALARM' : tmd === 'notBreaching' ? 'OK' : tmd === 'ignore' ? current : 'INSUFFICIENT_DATA';

@@ -24,7 +24,8 @@ export interface AlarmDoc {
   DatapointsToAlarm?: number;
   Threshold: number;
   ComparisonOperator: ComparisonOperator;
-  TreatMissingData: TreatMissingData;
+  /** Absent when the alarm was put without it: CloudWatch then treats missing data as `missing` and does not report it. */
+  TreatMissingData?: TreatMissingData;
   StateValue: AlarmState;
   StateReason: string;
   StateReasonData?: string;

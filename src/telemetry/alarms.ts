@@ -158,8 +158,16 @@ export class AlarmService {
     reasonData: string | undefined,
   ): Promise<void> {
     if (!name) throw new PlatformError('MissingRequiredParameterException', 'The parameter AlarmName is required.');
-    if (!state || !STATES.has(state))
-      throw invalid(`The parameter StateValue must be one of OK, ALARM, INSUFFICIENT_DATA; got ${state ?? 'nothing'}.`);
+    // CloudWatch checks the enum as a member constraint: ValidationError on the query wire, in AWS's words.
+    if (state === undefined || !STATES.has(state)) {
+      const shown = state === undefined ? 'Value null' : `Value '${state}'`;
+      const constraint =
+        state === undefined ? 'Member must not be null' : 'Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]';
+      throw new PlatformError(
+        'ValidationException',
+        `1 validation error detected: ${shown} at 'stateValue' failed to satisfy constraint: ${constraint}`,
+      );
+    }
     if (reason === undefined) throw new PlatformError('MissingRequiredParameterException', 'The parameter StateReason is required.');
     if (reason.length > 1023) throw invalid('The parameter StateReason must be at most 1023 characters long.');
     if (reasonData !== undefined) {
@@ -362,8 +370,8 @@ function validateAlarm(input: AlarmInput): AlarmConfig {
       `The parameter ComparisonOperator must be one of ${[...OPERATORS].join(', ')}; got ${input.ComparisonOperator}. Anomaly detection bands are not supported.`,
     );
   }
-  const tmd = input.TreatMissingData ?? 'missing';
-  if (!MISSING.has(tmd))
+  const tmd = input.TreatMissingData;
+  if (tmd !== undefined && !MISSING.has(tmd))
     throw invalid(`The parameter TreatMissingData must be one of breaching, notBreaching, ignore, missing; got ${tmd}.`);
   const dims = input.Dimensions ?? [];
   if (dims.length > 30) throw invalid('The collection Dimensions must not have more than 30 members.');
@@ -388,6 +396,6 @@ function validateAlarm(input: AlarmInput): AlarmConfig {
     ...(m !== undefined && { DatapointsToAlarm: m }),
     Threshold: input.Threshold,
     ComparisonOperator: input.ComparisonOperator as ComparisonOperator,
-    TreatMissingData: tmd as TreatMissingData,
+    ...(tmd !== undefined && { TreatMissingData: tmd as TreatMissingData }),
   };
 }

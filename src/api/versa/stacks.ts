@@ -10,7 +10,7 @@ const STACK = /^\/_versa\/api\/stacks\/([^/]+)(\/deploy|\/rollback)?$/;
 
 /**
  * Versa's own stack API, which `versa deploy`, `versa rollback`, `versa delete` and `versa stacks`
- * speak (CloudFormation's wire protocol is not modelled):
+ * speak (CloudFormation's wire API over the same engine is in api/aws/cloudformation):
  *   GET    /_versa/api/stacks                  → { stacks: [...] }
  *   GET    /_versa/api/stacks/{name}           → { stack }
  *   POST   /_versa/api/stacks/{name}/deploy    { template, parameters?, artifacts?: { codeUri: base64 zip }, planOnly? } → { stack, changes }

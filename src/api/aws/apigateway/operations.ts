@@ -1,6 +1,7 @@
 import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { DeploymentDoc, PatchOperation, ResourceDoc, RestApiDoc, StageDoc } from '../../../domain/rest-api.js';
+import { Violations } from '../../../domain/validation.js';
 import type { GatewayDataPlane } from '../../../gateway/data-plane.js';
 import type { RestApiService } from '../../../gateway/rest-api-service.js';
 import type { ApiRequest, ApiResponse, ServiceHandler } from '../protocol/http.js';
@@ -25,6 +26,9 @@ const read = memberReader(
 const { string: optString, number: optNumber, boolean: optBoolean, object: optObject, stringList: optStringList } = read;
 const optStringMap = read.stringMap;
 
+/** PatchOperation's `op` values, in the order AWS lists them. */
+const PATCH_OPS = ['add', 'remove', 'move', 'test', 'replace', 'copy'];
+
 const restApiShape = ({ resources: _resources, ...api }: RestApiDoc) => api;
 const deploymentShape = ({ resources: _r, restApiId: _a, ...d }: DeploymentDoc) => d;
 const stageShape = ({ restApiId: _a, ...s }: StageDoc) => s;
@@ -33,8 +37,21 @@ const resourceShape = (r: ResourceDoc) => r;
 /** The API Gateway control plane's rest-json operation table. */
 export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): ServiceHandler {
   const body = (req: ApiRequest) => parseJsonBody(req, (m) => new PlatformError('BadRequestException', `Invalid request body: ${m}`));
-  const patchOps = (req: ApiRequest): PatchOperation[] => {
+  /** The patch operations of `operation` (UpdateStage, ...): an op outside the model's enum is a member violation. */
+  const patchOps = (req: ApiRequest, operation: string): PatchOperation[] => {
     const ops = read.objectList(body(req), 'patchOperations') ?? [];
+    const v = new Violations();
+    ops.forEach((op, i) => {
+      const name = optString(op, 'op');
+      if (name !== undefined && !PATCH_OPS.includes(name)) {
+        v.add(
+          name,
+          `${operation[0]!.toLowerCase()}${operation.slice(1)}Input.patchOperations.${i + 1}.member.op`,
+          `Member must satisfy enum value set: [${PATCH_OPS.join(', ')}]`,
+        );
+      }
+    });
+    v.throwIfAny();
     return ops.map((op) => {
       const patch = {
         op: optString(op, 'op') ?? '',
@@ -79,7 +96,7 @@ export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): 
       jsonResponse(200, restApiShape(await restApis.getRestApi(p(params, 'id')))),
     ),
     route('PATCH', '/restapis/{id}', 'UpdateRestApi', async (req, params) =>
-      jsonResponse(200, restApiShape(await restApis.updateRestApi(p(params, 'id'), patchOps(req)))),
+      jsonResponse(200, restApiShape(await restApis.updateRestApi(p(params, 'id'), patchOps(req, 'UpdateRestApi')))),
     ),
     route('DELETE', '/restapis/{id}', 'DeleteRestApi', async (_req, params) => {
       await restApis.deleteRestApi(p(params, 'id'));
@@ -164,7 +181,10 @@ export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): 
       return jsonResponse(201, integration);
     }),
     route('PATCH', `${R}/integration`, 'UpdateIntegration', async (req, params) =>
-      jsonResponse(200, await restApis.updateIntegration(p(params, 'id'), p(params, 'rid'), p(params, 'm'), patchOps(req))),
+      jsonResponse(
+        200,
+        await restApis.updateIntegration(p(params, 'id'), p(params, 'rid'), p(params, 'm'), patchOps(req, 'UpdateIntegration')),
+      ),
     ),
     route('GET', `${R}/integration`, 'GetIntegration', async (_req, params) =>
       jsonResponse(200, await restApis.getIntegration(p(params, 'id'), p(params, 'rid'), p(params, 'm'))),
@@ -265,7 +285,7 @@ export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): 
       jsonResponse(200, stageShape(await restApis.getStage(p(params, 'id'), p(params, 'name')))),
     ),
     route('PATCH', '/restapis/{id}/stages/{name}', 'UpdateStage', async (req, params) =>
-      jsonResponse(200, stageShape(await restApis.updateStage(p(params, 'id'), p(params, 'name'), patchOps(req)))),
+      jsonResponse(200, stageShape(await restApis.updateStage(p(params, 'id'), p(params, 'name'), patchOps(req, 'UpdateStage')))),
     ),
     route('DELETE', '/restapis/{id}/stages/{name}', 'DeleteStage', async (_req, params) => {
       await restApis.deleteStage(p(params, 'id'), p(params, 'name'));

@@ -1,4 +1,4 @@
-import { asPlatformError, PlatformError } from '../../../core/errors.js';
+import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { checkTags, taggedResourceOf, type Tags } from '../../../domain/tags.js';
 import { statisticOf } from '../../../telemetry/alarm-evaluation.js';
@@ -7,9 +7,9 @@ import type { AlarmService } from '../../../telemetry/alarms.js';
 import { sortDimensions, type Dimension } from '../../../telemetry/metric-types.js';
 import type { Metrics } from '../../../telemetry/metrics.js';
 import type { Summary } from '../../../telemetry/summary.js';
-import type { ApiRequest, ApiResponse, ServiceHandler } from '../protocol/http.js';
+import type { ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
-import { parseQueryForm, queryErrorXml, queryResponseXml } from '../protocol/query.js';
+import { queryService } from '../protocol/query.js';
 import type { ResourceTags, TagDialect } from '../tagging.js';
 
 export interface CloudWatchApiDeps {
@@ -31,6 +31,8 @@ const QUERY_CODES: Record<string, string> = {
   InvalidNextToken: 'InvalidNextToken',
   LimitExceededFault: 'LimitExceeded',
   InternalServiceFault: 'InternalServiceError',
+  // A member constraint (an enum value): AWS's JSON answer names the shape, its query code is ValidationError.
+  ValidationException: 'ValidationError',
 };
 const queryCode = (e: PlatformError) => QUERY_CODES[e.code] ?? e.code;
 const invalid = (message: string) => new PlatformError('InvalidParameterValueException', message);
@@ -211,19 +213,32 @@ export function cloudWatchApi({ metrics, alarms, tags, logger }: CloudWatchApiDe
       if (data.length === 0) throw new PlatformError('MissingRequiredParameterException', 'The parameter MetricData is required.');
       if (data.length > 1000) throw invalid('The collection MetricData must not have more than 1000 members.');
       // Validate everything first: a refused request records nothing.
-      const entries = data.map((d) => {
+      const entries = data.map((d, i) => {
         const name = required(read.str(d, 'MetricName'), 'MetricData.MetricName');
         const value = read.num(d, 'Value');
         const values = read.numbers(d, 'Values');
         const counts = read.numbers(d, 'Counts');
         const stats = read.obj(d, 'StatisticValues');
-        if ([value !== undefined, values.length > 0, stats !== undefined].filter(Boolean).length !== 1) {
+        // AWS names the members as the query form does (`MetricData.member.1.Value`), whichever wire was used.
+        const member = (field: string) => `MetricData.member.${i + 1}.${field}`;
+        for (const other of [values.length > 0 && 'Values', stats !== undefined && 'StatisticValues']) {
+          if (value !== undefined && other) {
+            throw new PlatformError(
+              'InvalidParameterCombinationException',
+              `The parameters ${member('Value')} and ${member(other)} are mutually exclusive and you have specified both.`,
+            );
+          }
+        }
+        // Values with StatisticValues is accepted, as AWS accepts it; each is recorded.
+        if (value === undefined && values.length === 0 && stats === undefined) {
           throw new PlatformError(
             'InvalidParameterCombinationException',
-            'Exactly one of Value, Values or StatisticValues must be given for each metric datum.',
+            `One of the parameters ${member('Value')}, ${member('Values')} or ${member('StatisticValues')} must be specified.`,
           );
         }
-        if (counts.length && counts.length !== values.length) throw invalid('The Values and Counts lists must be of the same length.');
+        if (counts.length && counts.length !== values.length) {
+          throw invalid(`The parameters ${member('Values')} and ${member('Counts')} must be of the same size.`);
+        }
         if ([value, ...values].some((v) => v !== undefined && !Number.isFinite(v))) throw invalid('Metric values must be finite numbers.');
         const resolution = read.num(d, 'StorageResolution') ?? 60;
         if (resolution !== 1 && resolution !== 60) throw invalid('The parameter StorageResolution must be 1 or 60.');
@@ -267,12 +282,12 @@ export function cloudWatchApi({ metrics, alarms, tags, logger }: CloudWatchApiDe
       for (const p of extended)
         if (!/^p\d{1,2}(\.\d+)?$|^p100$/.test(p))
           throw invalid(`The parameter ExtendedStatistics must contain percentiles such as p99; got ${p}.`);
-      if (end <= start) throw invalid('The parameter StartTime must be earlier than EndTime.');
+      if (end <= start) throw invalid('The parameter StartTime must be less than the parameter EndTime.');
       const points = Math.ceil((end - start) / (period * 1000));
       if (points > 1440) {
         throw new PlatformError(
           'InvalidParameterCombinationException',
-          `You have requested up to ${points} datapoints, which exceeds the limit of 1440.`,
+          `You have requested up to ${points} datapoints, which exceeds the limit of 1440. You may reduce the datapoints requested by increasing Period, or decreasing the time range.`,
         );
       }
       const dims = dimensionsOf(input);
@@ -489,32 +504,14 @@ export function cloudWatchApi({ metrics, alarms, tags, logger }: CloudWatchApiDe
     logger,
   );
 
-  const queryHandler = async (req: ApiRequest): Promise<ApiResponse> => {
-    const xml = (status: number, body: string) => ({ status, headers: { 'content-type': 'text/xml' }, body });
-    let action = '';
-    try {
-      const form = parseQueryForm(req.body.toString('utf8'), invalid);
-      action = typeof form.Action === 'string' ? form.Action : '';
-      // Own properties only: `Action=constructor` must not find Object's.
-      const operation = Object.hasOwn(operations, action) ? operations[action] : undefined;
-      if (!operation) {
-        throw new PlatformError(
-          'InvalidAction',
-          action ? `The action ${action} is not valid for this web service.` : 'The request must name an Action.',
-        );
-      }
-      const result = await operation(form, req);
-      return xml(200, queryResponseXml(NAMESPACE_XML, action, result, req.requestId));
-    } catch (err) {
-      const { error, unexpected } = asPlatformError(err);
-      if (unexpected) logger.error('internal error', { operation: action, err });
-      return xml(
-        error.spec.status,
-        queryErrorXml(queryCode(error), error.message, error.spec.fault === 'client' ? 'Sender' : 'Receiver', req.requestId),
-      );
-    }
-  };
-  return { json: jsonHandler, query: Object.assign(queryHandler, { operations: jsonHandler.operations }) };
+  const queryHandler = queryService({
+    namespace: NAMESPACE_XML,
+    operations,
+    codes: QUERY_CODES,
+    invalid,
+    logger,
+  });
+  return { json: jsonHandler, query: queryHandler };
 }
 
 /** JSON answers carry timestamps as epoch seconds. */

@@ -1,6 +1,6 @@
 import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import { functionArn, parseFunctionRef, resolveQualifier } from '../../../domain/arn.js';
+import { checkRegion, functionArn, parseFunctionRef, resolveQualifier } from '../../../domain/arn.js';
 import { checkTags, taggedResourceOf } from '../../../domain/tags.js';
 import type { InvocationService, InvocationType } from '../../../invoke/invocation-service.js';
 import type { EventInvokeConfigRecord } from '../../../domain/async-event.js';
@@ -56,11 +56,17 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
     parseJsonBody(req, (m) => new PlatformError('InvalidRequestContentException', `Could not parse request body into json: ${m}`));
   /** The function named in the path, with the qualifier from the name or the `Qualifier` parameter. */
   const target = (req: ApiRequest, params: Record<string, string>) => {
-    const ref = parseFunctionRef(params.FunctionName ?? '');
-    return { name: ref.name, qualifier: resolveQualifier(ref, req.query.get('Qualifier') ?? undefined) };
+    const param = req.query.get('Qualifier') ?? undefined;
+    const ref = parseFunctionRef(params.FunctionName ?? '', param);
+    checkRegion(ref, req.region);
+    return { name: ref.name, qualifier: resolveQualifier(ref, param) };
   };
   /** The function named in the path; operations on the function itself refuse a qualifier in it. */
-  const unqualified = (params: Record<string, string>) => parseFunctionRef(params.FunctionName ?? '').name;
+  const unqualified = (req: ApiRequest, params: Record<string, string>) => {
+    const ref = parseFunctionRef(params.FunctionName ?? '');
+    checkRegion(ref, req.region);
+    return ref.name;
+  };
   const aliasInput = (b: Record<string, unknown>): AliasInput => {
     const routing = optObject(b, 'RoutingConfig');
     return {
@@ -135,7 +141,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
         const list = await functions.listFunctions(all);
         const { page, nextMarker } = paginate(list, req.query.get('Marker'), pageSize(req.query));
         return jsonResponse(200, {
-          Functions: page.map((c) => functionConfiguration(req.region, c)),
+          Functions: page.map((c) => functionConfiguration(req.region, c, { listed: true })),
           ...(nextMarker && { NextMarker: nextMarker }),
         });
       },
@@ -172,7 +178,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
       async handle(req, params) {
         checkCodeRequestSize(req, 'UpdateFunctionCode');
         const b = body(req);
-        const config = await functions.updateFunctionCode(caller(req), unqualified(params), {
+        const config = await functions.updateFunctionCode(caller(req), unqualified(req, params), {
           code: { zipFile: optBlob(b, 'ZipFile'), s3Bucket: optString(b, 'S3Bucket') },
           publish: optBoolean(b, 'Publish'),
           revisionId: optString(b, 'RevisionId'),
@@ -188,7 +194,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
       async handle(req, params) {
         const b = body(req);
         const environment = optObject(b, 'Environment');
-        const config = await functions.updateFunctionConfiguration(caller(req), unqualified(params), {
+        const config = await functions.updateFunctionConfiguration(caller(req), unqualified(req, params), {
           runtime: optString(b, 'Runtime'),
           handler: optString(b, 'Handler'),
           role: optString(b, 'Role'),
@@ -219,7 +225,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
       operation: 'PublishVersion',
       async handle(req, params) {
         const b = body(req);
-        const config = await functions.publishVersion(caller(req), unqualified(params), {
+        const config = await functions.publishVersion(caller(req), unqualified(req, params), {
           codeSha256: optString(b, 'CodeSha256'),
           revisionId: optString(b, 'RevisionId'),
           description: optString(b, 'Description'),
@@ -232,10 +238,10 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
       pattern: `${P}/{FunctionName}/versions`,
       operation: 'ListVersionsByFunction',
       async handle(req, params) {
-        const list = await functions.listVersions(caller(req), unqualified(params));
+        const list = await functions.listVersions(caller(req), unqualified(req, params));
         const { page, nextMarker } = paginate(list, req.query.get('Marker'), pageSize(req.query));
         return jsonResponse(200, {
-          Versions: page.map((c) => functionConfiguration(req.region, c)),
+          Versions: page.map((c) => functionConfiguration(req.region, c, { listed: true })),
           ...(nextMarker && { NextMarker: nextMarker }),
         });
       },
@@ -246,7 +252,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
       operation: 'CreateAlias',
       async handle(req, params) {
         const b = body(req);
-        const alias = await functions.createAlias(caller(req), unqualified(params), b.Name, aliasInput(b));
+        const alias = await functions.createAlias(caller(req), unqualified(req, params), b.Name, aliasInput(b));
         return jsonResponse(201, aliasConfiguration(req.region, alias));
       },
     },
@@ -255,7 +261,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
       pattern: `${P}/{FunctionName}/aliases`,
       operation: 'ListAliases',
       async handle(req, params) {
-        const list = await functions.listAliases(caller(req), unqualified(params), req.query.get('FunctionVersion') ?? undefined);
+        const list = await functions.listAliases(caller(req), unqualified(req, params), req.query.get('FunctionVersion') ?? undefined);
         const { page, nextMarker } = paginate(list, req.query.get('Marker'), maxItems(req.query, 10000));
         return jsonResponse(200, {
           Aliases: page.map((a) => aliasConfiguration(req.region, a)),
@@ -270,7 +276,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
       async handle(req, params) {
         return jsonResponse(
           200,
-          aliasConfiguration(req.region, await functions.getAlias(caller(req), unqualified(params), params.Name ?? '')),
+          aliasConfiguration(req.region, await functions.getAlias(caller(req), unqualified(req, params), params.Name ?? '')),
         );
       },
     },
@@ -279,7 +285,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
       pattern: `${P}/{FunctionName}/aliases/{Name}`,
       operation: 'UpdateAlias',
       async handle(req, params) {
-        const alias = await functions.updateAlias(caller(req), unqualified(params), params.Name ?? '', aliasInput(body(req)));
+        const alias = await functions.updateAlias(caller(req), unqualified(req, params), params.Name ?? '', aliasInput(body(req)));
         return jsonResponse(200, aliasConfiguration(req.region, alias));
       },
     },
@@ -288,7 +294,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
       pattern: `${P}/{FunctionName}/aliases/{Name}`,
       operation: 'DeleteAlias',
       async handle(req, params) {
-        await functions.deleteAlias(caller(req), unqualified(params), params.Name ?? '');
+        await functions.deleteAlias(caller(req), unqualified(req, params), params.Name ?? '');
         return emptyResponse(204);
       },
     },
@@ -404,7 +410,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
       pattern: `${EIC}/list`,
       operation: 'ListFunctionEventInvokeConfigs',
       async handle(req, params) {
-        const list = await eventInvokeConfigs.list(unqualified(params));
+        const list = await eventInvokeConfigs.list(unqualified(req, params));
         const { page, nextMarker } = paginate(list, req.query.get('Marker'), maxItems(req.query, 50));
         return jsonResponse(200, {
           FunctionEventInvokeConfigs: page.map((c) => eventInvokeConfig(req.region, c)),
@@ -418,7 +424,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
       operation: 'GetFunctionCodeSigningConfig',
       async handle(req, params) {
         // Versa verifies no code signatures, so no function has a code signing config: AWS answers that with empty members.
-        const config = await functions.getConfiguration(caller(req), unqualified(params), undefined);
+        const config = await functions.getConfiguration(caller(req), unqualified(req, params), undefined);
         return jsonResponse(200, { CodeSigningConfigArn: '', FunctionName: config.name });
       },
     },

@@ -1,4 +1,4 @@
-import { PlatformError } from '../../../core/errors.js';
+import { PlatformError, type ErrorCode } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { checkTags, taggedResourceOf, type Tags } from '../../../domain/tags.js';
 import { Violations } from '../../../domain/validation.js';
@@ -103,7 +103,7 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
       if (prefix !== undefined && pattern !== undefined) {
         throw new PlatformError(
           'InvalidParameterException',
-          'LogGroupNamePrefix and LogGroupNamePattern are mutually exclusive parameters.',
+          'LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.',
         );
       }
       const after = token === undefined ? undefined : decodeToken(token, (v): v is string => typeof v === 'string');
@@ -143,7 +143,8 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
     },
 
     async DescribeLogStreams(input, req) {
-      const group = groupNameOrIdentifier(input);
+      // AWS refuses both names here as a malformed request, not a bad parameter.
+      const group = groupNameOrIdentifier(input, 'ValidationException');
       const prefix = optString(input, 'logStreamNamePrefix');
       const orderBy = optString(input, 'orderBy') ?? 'LogStreamName';
       const descending = optBoolean(input, 'descending') ?? false;
@@ -349,6 +350,7 @@ function groupShape(g: LogGroupRecord, region: string) {
     storedBytes: g.storedBytes,
     logGroupClass: 'STANDARD',
     logGroupArn: arn,
+    deletionProtectionEnabled: false,
   };
 }
 
@@ -431,6 +433,7 @@ const optStringList = read.stringList;
 function groupName(input: Input): string {
   const name = optString(input, 'logGroupName');
   if (name === undefined) throw missing('logGroupName');
+  if (name.length > 512) throw tooLong();
   new Violations()
     .length(name, 'logGroupName', 1, 512)
     .pattern(name, 'logGroupName', GROUP_NAME, '[\\.\\-_/#A-Za-z0-9]+')
@@ -438,15 +441,20 @@ function groupName(input: Input): string {
   return name;
 }
 
+/** AWS's one answer for a log group or stream name over 512 characters. */
+const tooLong = () =>
+  new PlatformError('InvalidParameterException', 'Invalid LogGroup or LogStream, both must have length less than or equal to 512.');
+
 function streamName(input: Input, member: string): string {
   const name = optString(input, member);
   if (name === undefined) throw missing(member);
+  if (name.length > 512) throw tooLong();
   new Violations().length(name, member, 1, 512).pattern(name, member, STREAM_NAME, '[^:*]*').throwIfAny('InvalidParameterException');
   return name;
 }
 
-/** `logGroupName`, or `logGroupIdentifier` (a name or a log group ARN), exactly one of them. */
-function groupNameOrIdentifier(input: Input): string {
+/** `logGroupName`, or `logGroupIdentifier` (a name or a log group ARN), exactly one of them; `bothCode` refuses both. */
+function groupNameOrIdentifier(input: Input, bothCode: ErrorCode = 'InvalidParameterException'): string {
   const identifier = optString(input, 'logGroupIdentifier');
   if (identifier === undefined) {
     if (input.logGroupName === undefined || input.logGroupName === null) {
@@ -455,7 +463,7 @@ function groupNameOrIdentifier(input: Input): string {
     return groupName(input);
   }
   if (input.logGroupName !== undefined && input.logGroupName !== null) {
-    throw new PlatformError('InvalidParameterException', 'LogGroup name and LogGroup ARN are mutually exclusive parameters.');
+    throw new PlatformError(bothCode, 'LogGroup name and LogGroup ARN are mutually exclusive parameters.');
   }
   const arn = /^arn:aws[a-z-]*:logs:[a-z0-9-]*:\d{12}:log-group:([^:]+)(?::\*)?$/.exec(identifier);
   return groupName({ logGroupName: arn ? arn[1] : identifier });

@@ -2,7 +2,9 @@
  * The AWS query protocol (CloudWatch's older wire form): form-encoded requests with `X.member.N` lists
  * and `X.Field` structures; XML answers.
  */
-import type { PlatformError } from '../../../core/errors.js';
+import { asPlatformError, PlatformError } from '../../../core/errors.js';
+import type { Logger } from '../../../core/logger.js';
+import type { ApiRequest, ApiResponse, ServiceHandler } from './http.js';
 import { isPrototypeKey } from './members.js';
 
 export type QueryValue = string | QueryValue[] | QueryStructure;
@@ -86,4 +88,50 @@ export function queryResponseXml(namespace: string, operation: string, result: u
 
 export function queryErrorXml(code: string, message: string, fault: 'Sender' | 'Receiver', requestId: string): string {
   return `<ErrorResponse><Error><Type>${fault}</Type><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+}
+
+/** One operation of a query service: the parsed form in, the `…Result` members out (undefined: none). */
+export type QueryOperation = (form: QueryStructure, req: ApiRequest) => Promise<unknown>;
+
+export interface QueryServiceSpec {
+  /** The service model's `xmlNamespace`. */
+  namespace: string;
+  operations: Record<string, QueryOperation>;
+  /** The protocol's code for an error shape when the model renames it (`ChangeSetNotFoundException` → `ChangeSetNotFound`). */
+  codes?: Record<string, string>;
+  /** The service's error for a malformed request (CloudWatch: InvalidParameterValue; CloudFormation: ValidationError). */
+  invalid: (message: string) => PlatformError;
+  logger: Logger;
+}
+
+/** A query-protocol service: `Action=Name&…` in, `<NameResponse>` XML or an `<ErrorResponse>` out. */
+export function queryService(spec: QueryServiceSpec): ServiceHandler {
+  const { namespace, operations, codes = {}, invalid, logger } = spec;
+  const xml = (status: number, body: string): ApiResponse => ({ status, headers: { 'content-type': 'text/xml' }, body });
+  const handler = async (req: ApiRequest): Promise<ApiResponse> => {
+    let action = '';
+    try {
+      const form = parseQueryForm(req.body.toString('utf8'), invalid);
+      action = typeof form.Action === 'string' ? form.Action : '';
+      // Own properties only: `Action=constructor` must not find Object's.
+      const operation = Object.hasOwn(operations, action) ? operations[action] : undefined;
+      if (!operation) {
+        throw new PlatformError(
+          'InvalidAction',
+          action ? `The action ${action} is not valid for this web service.` : 'The request must name an Action.',
+        );
+      }
+      const result = await operation(form, req);
+      return xml(200, queryResponseXml(namespace, action, result, req.requestId));
+    } catch (err) {
+      const { error, unexpected } = asPlatformError(err);
+      if (unexpected) logger.error('internal error', { operation: action, err });
+      const code = codes[error.code] ?? error.code;
+      return xml(
+        error.spec.status,
+        queryErrorXml(code, error.message, error.spec.fault === 'client' ? 'Sender' : 'Receiver', req.requestId),
+      );
+    }
+  };
+  return Object.assign(handler, { operations: Object.keys(operations).map((name) => ({ name })) });
 }

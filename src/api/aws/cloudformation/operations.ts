@@ -1,0 +1,493 @@
+import { PlatformError } from '../../../core/errors.js';
+import type { Logger } from '../../../core/logger.js';
+import type { DeployInput, StackService } from '../../../stacks/stack-service.js';
+import type { ChangeSet, StackDoc, StackEvent } from '../../../stacks/types.js';
+import type { ApiRequest, ServiceHandler } from '../protocol/http.js';
+import { queryService, type QueryOperation, type QueryStructure, type QueryValue } from '../protocol/query.js';
+
+export interface CloudFormationApiDeps {
+  stacks: StackService;
+  logger: Logger;
+  /** Reads a `TemplateURL` (an object of Versa's S3); undefined when this server has no S3. */
+  readTemplateUrl?: (url: string) => Promise<string>;
+}
+
+const NAMESPACE_XML = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
+/** The model's wire codes for shapes it renames. */
+const CODES: Record<string, string> = {
+  ChangeSetNotFoundException: 'ChangeSetNotFound',
+  InvalidChangeSetStatusException: 'InvalidChangeSetStatus',
+};
+/** CloudFormation's limit on a TemplateBody (a bigger template goes through S3 as a TemplateURL). */
+const MAX_TEMPLATE_BODY = 51_200;
+const STACK_ARN = /^arn:aws[\w-]*:cloudformation:[^:]*:\d*:stack\/([^/]+)\/[^/]+$/;
+const CAPABILITIES = new Set(['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND']);
+const LIVE_FILTERS = new Set([
+  'REVIEW_IN_PROGRESS',
+  'CREATE_IN_PROGRESS',
+  'CREATE_COMPLETE',
+  'ROLLBACK_IN_PROGRESS',
+  'ROLLBACK_COMPLETE',
+  'UPDATE_IN_PROGRESS',
+  'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
+  'UPDATE_COMPLETE',
+  'UPDATE_ROLLBACK_IN_PROGRESS',
+  'UPDATE_ROLLBACK_COMPLETE',
+  'DELETE_IN_PROGRESS',
+  'DELETE_FAILED',
+]);
+
+const validation = (message: string) => new PlatformError('ValidationError', message);
+
+/** Reads of the query form, refusing a member of the wrong shape with CloudFormation's ValidationError. */
+const read = {
+  str(form: QueryStructure, key: string): string | undefined {
+    const v = form[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') throw validation(`The parameter ${key} must be a string.`);
+    return v;
+  },
+  required(form: QueryStructure, key: string): string {
+    const v = read.str(form, key);
+    if (v === undefined || v === '')
+      throw validation(
+        `1 validation error detected: Value null at '${key.charAt(0).toLowerCase()}${key.slice(1)}' failed to satisfy constraint: Member must not be null`,
+      );
+    return v;
+  },
+  bool(form: QueryStructure, key: string): boolean {
+    return read.str(form, key) === 'true';
+  },
+  list(form: QueryStructure, key: string): QueryValue[] {
+    const v = form[key];
+    if (v === undefined || v === '') return [];
+    if (!Array.isArray(v)) throw validation(`The parameter ${key} must be a list.`);
+    return v.filter((x) => x !== undefined);
+  },
+  strings(form: QueryStructure, key: string): string[] {
+    return read.list(form, key).map((v) => {
+      if (typeof v !== 'string') throw validation(`The parameter ${key} must be a list of strings.`);
+      return v;
+    });
+  },
+  structures(form: QueryStructure, key: string): QueryStructure[] {
+    return read.list(form, key).map((v) => {
+      if (typeof v !== 'object' || Array.isArray(v)) throw validation(`The parameter ${key} must be a list of structures.`);
+      return v;
+    });
+  },
+};
+
+/** A stack named by its name or its ARN (clients pass either). */
+function stackName(ref: string): string {
+  return STACK_ARN.exec(ref)?.[1] ?? ref;
+}
+
+/**
+ * CloudFormation's wire API (the query protocol, as the AWS CLI, boto3 and the SDKs send it) over the
+ * stack engine `versa deploy` uses: one engine, two doors, so a stack made through either is the same
+ * kind of stack, listed by both and shown by the console.
+ */
+export function cloudFormationApi({ stacks, logger, readTemplateUrl }: CloudFormationApiDeps): ServiceHandler {
+  const templateOf = async (form: QueryStructure, previous?: StackDoc): Promise<string> => {
+    const body = read.str(form, 'TemplateBody');
+    const url = read.str(form, 'TemplateURL');
+    const usePrevious = read.bool(form, 'UsePreviousTemplate');
+    if ([body !== undefined, url !== undefined, usePrevious].filter(Boolean).length !== 1) {
+      throw validation(
+        previous === undefined && !usePrevious
+          ? 'Either Template URL or Template Body must be specified.'
+          : 'Exactly one of TemplateBody, TemplateURL or UsePreviousTemplate must be specified.',
+      );
+    }
+    if (body !== undefined) {
+      if (Buffer.byteLength(body) > MAX_TEMPLATE_BODY) {
+        throw validation(
+          `1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to ${MAX_TEMPLATE_BODY}`,
+        );
+      }
+      return body;
+    }
+    if (url !== undefined) {
+      if (!readTemplateUrl) throw validation('TemplateURL must be a supported URL.');
+      return readTemplateUrl(url);
+    }
+    if (!previous?.template) throw validation('UsePreviousTemplate can only be used on a stack that has a template.');
+    return previous.template;
+  };
+
+  /** Parameters as given, a `UsePreviousValue` one taken from the stack. */
+  const parametersOf = (form: QueryStructure, previous?: StackDoc): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const p of read.structures(form, 'Parameters')) {
+      const key = read.required(p, 'ParameterKey');
+      if (read.bool(p, 'UsePreviousValue')) {
+        const value = previous?.parameters[key];
+        if (value === undefined) throw validation(`Parameter ${key} has no previous value to use.`);
+        out[key] = value;
+      } else out[key] = read.str(p, 'ParameterValue') ?? '';
+    }
+    return out;
+  };
+
+  const capabilitiesOf = (form: QueryStructure): string[] => {
+    const list = read.strings(form, 'Capabilities');
+    for (const c of list) {
+      if (!CAPABILITIES.has(c)) {
+        throw validation(
+          `1 validation error detected: Value '[${list.join(', ')}]' at 'capabilities' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [CAPABILITY_AUTO_EXPAND, CAPABILITY_NAMED_IAM, CAPABILITY_IAM]]`,
+        );
+      }
+    }
+    return list;
+  };
+
+  const tagsOf = (form: QueryStructure): Record<string, string> | undefined => {
+    const tags = read.structures(form, 'Tags');
+    if (tags.length === 0) return undefined;
+    if (tags.length > 50) throw validation('A stack can have at most 50 tags.');
+    return Object.fromEntries(tags.map((t) => [read.required(t, 'Key'), read.str(t, 'Value') ?? '']));
+  };
+
+  const existing = async (ref: string): Promise<StackDoc> => {
+    const stack = await stacks.find(stackName(ref));
+    if (!stack || (STACK_ARN.test(ref) && stack.stackId !== ref)) throw validation(`Stack with id ${ref} does not exist`);
+    return stack;
+  };
+
+  const deployInput = async (form: QueryStructure, previous: StackDoc | undefined): Promise<DeployInput> => {
+    const tags = tagsOf(form);
+    return {
+      template: await templateOf(form, previous),
+      parameters: parametersOf(form, previous),
+      capabilities: capabilitiesOf(form),
+      ...(tags && { tags }),
+    };
+  };
+
+  const caller = (req: ApiRequest) => ({ region: req.region });
+
+  const operations: Record<string, QueryOperation> = {
+    async CreateStack(form, req) {
+      const name = read.required(form, 'StackName');
+      const result = await stacks.deploy(name, { ...(await deployInput(form, undefined)), expect: 'new' }, caller(req));
+      return { StackId: result.stack.stackId };
+    },
+
+    async UpdateStack(form, req) {
+      const previous = await stacks.find(stackName(read.required(form, 'StackName')));
+      const name = previous?.name ?? stackName(read.required(form, 'StackName'));
+      const input = await deployInput(form, previous);
+      const result = await stacks.deploy(name, { ...input, expect: 'existing', refuseNoChange: true }, caller(req));
+      return { StackId: result.stack.stackId };
+    },
+
+    async DeleteStack(form) {
+      const ref = read.required(form, 'StackName');
+      const stack = await stacks.find(stackName(ref));
+      if (stack && (!STACK_ARN.test(ref) || stack.stackId === ref)) await stacks.beginDelete(stack.name);
+      return undefined;
+    },
+
+    async DescribeStacks(form) {
+      const ref = read.str(form, 'StackName');
+      const list = ref === undefined ? await stacks.list() : [await existing(ref)];
+      return { Stacks: list.map(stackShape) };
+    },
+
+    async ListStacks(form) {
+      const filters = read.strings(form, 'StackStatusFilter');
+      const unknown = filters.find(
+        (f) => !LIVE_FILTERS.has(f) && !f.endsWith('_COMPLETE') && !f.endsWith('_FAILED') && !f.endsWith('_IN_PROGRESS'),
+      );
+      if (unknown !== undefined) throw validation(`StackStatusFilter ${unknown} is not a stack status.`);
+      const list = (await stacks.list()).filter((s) => filters.length === 0 || filters.includes(s.status));
+      return {
+        StackSummaries: list.map((s) => ({
+          StackId: s.stackId,
+          StackName: s.name,
+          TemplateDescription: s.description,
+          CreationTime: new Date(s.createdAt),
+          ...(s.updatedAt !== s.createdAt && { LastUpdatedTime: new Date(s.updatedAt) }),
+          StackStatus: s.status,
+          StackStatusReason: s.reason,
+          DriftInformation: { StackDriftStatus: 'NOT_CHECKED' },
+        })),
+      };
+    },
+
+    async DescribeStackEvents(form) {
+      const stack = await existing(read.required(form, 'StackName'));
+      return { StackEvents: stack.events.map((e, i) => eventShape(stack, e, i)).reverse() };
+    },
+
+    async DescribeStackResource(form) {
+      const stack = await existing(read.required(form, 'StackName'));
+      const id = read.required(form, 'LogicalResourceId');
+      const r = stack.resources[id];
+      if (!r) throw validation(`Resource ${id} does not exist for stack ${stack.name}`);
+      return {
+        StackResourceDetail: {
+          StackName: stack.name,
+          StackId: stack.stackId,
+          LogicalResourceId: id,
+          PhysicalResourceId: r.physicalId,
+          ResourceType: r.type,
+          LastUpdatedTimestamp: new Date(resourceState(stack, id).timestamp),
+          ResourceStatus: resourceState(stack, id).status,
+          Metadata: '{}',
+          DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
+        },
+      };
+    },
+
+    async DescribeStackResources(form) {
+      const ref = read.str(form, 'StackName');
+      const physical = read.str(form, 'PhysicalResourceId');
+      if ((ref === undefined) === (physical === undefined)) throw validation('Either StackName or PhysicalResourceId must be specified.');
+      let stack: StackDoc | undefined;
+      if (ref !== undefined) stack = await existing(ref);
+      else {
+        stack = (await stacks.list()).find((s) => Object.values(s.resources).some((r) => r.physicalId === physical));
+        if (!stack) throw validation(`Stack for ${physical} does not exist`);
+      }
+      const only = read.str(form, 'LogicalResourceId');
+      const found = stack;
+      return {
+        StackResources: Object.values(found.resources)
+          .filter(
+            (r) =>
+              (only === undefined || r.logicalId === only) && (physical === undefined || r.physicalId === physical || ref !== undefined),
+          )
+          .map((r) => ({
+            StackName: found.name,
+            StackId: found.stackId,
+            LogicalResourceId: r.logicalId,
+            PhysicalResourceId: r.physicalId,
+            ResourceType: r.type,
+            Timestamp: new Date(resourceState(found, r.logicalId).timestamp),
+            ResourceStatus: resourceState(found, r.logicalId).status,
+            DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
+          })),
+      };
+    },
+
+    async ListStackResources(form) {
+      const stack = await existing(read.required(form, 'StackName'));
+      return {
+        StackResourceSummaries: Object.values(stack.resources).map((r) => ({
+          LogicalResourceId: r.logicalId,
+          PhysicalResourceId: r.physicalId,
+          ResourceType: r.type,
+          LastUpdatedTimestamp: new Date(resourceState(stack, r.logicalId).timestamp),
+          ResourceStatus: resourceState(stack, r.logicalId).status,
+          DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
+        })),
+      };
+    },
+
+    async GetTemplate(form) {
+      const changeSetRef = read.str(form, 'ChangeSetName');
+      const ref = read.str(form, 'StackName');
+      let template: string | undefined;
+      if (changeSetRef !== undefined) template = (await stacks.findChangeSet(ref && stackName(ref), changeSetRef)).changeSet.template;
+      else template = (await existing(read.required(form, 'StackName'))).template;
+      if (template === undefined) throw validation('The stack has no template stored (it was made before Versa kept templates).');
+      const stage = read.str(form, 'TemplateStage') ?? 'Original';
+      if (stage !== 'Original' && stage !== 'Processed') throw validation(`TemplateStage must be Original or Processed, not ${stage}.`);
+      return { TemplateBody: template, StagesAvailable: ['Original', 'Processed'] };
+    },
+
+    async ValidateTemplate(form) {
+      const summary = await stacks.summarize(await templateOf(form));
+      return {
+        Parameters: summary.parameters.map((p) => ({
+          ParameterKey: p.key,
+          DefaultValue: p.default,
+          NoEcho: p.noEcho,
+          Description: p.description,
+        })),
+        Description: summary.description,
+        Capabilities: summary.capabilities,
+        CapabilitiesReason: summary.reason,
+        DeclaredTransforms: summary.transforms,
+      };
+    },
+
+    async GetTemplateSummary(form) {
+      const ref = read.str(form, 'StackName');
+      const text = ref !== undefined ? (await existing(ref)).template : await templateOf(form);
+      if (text === undefined) throw validation('The stack has no template stored.');
+      const summary = await stacks.summarize(text);
+      return {
+        Parameters: summary.parameters.map((p) => ({
+          ParameterKey: p.key,
+          DefaultValue: p.default,
+          ParameterType: p.type,
+          NoEcho: p.noEcho,
+          Description: p.description,
+          ...(p.allowedValues && { ParameterConstraints: { AllowedValues: p.allowedValues } }),
+        })),
+        Description: summary.description,
+        Capabilities: summary.capabilities,
+        CapabilitiesReason: summary.reason,
+        ResourceTypes: summary.resourceTypes,
+        Version: '2010-09-09',
+        DeclaredTransforms: summary.transforms,
+      };
+    },
+
+    async CreateChangeSet(form, req) {
+      const name = stackName(read.required(form, 'StackName'));
+      const changeSetName = read.required(form, 'ChangeSetName');
+      const type = read.str(form, 'ChangeSetType') ?? 'UPDATE';
+      if (type === 'IMPORT') throw validation('Versa does not import existing resources into stacks (ChangeSetType IMPORT).');
+      if (type !== 'CREATE' && type !== 'UPDATE') throw validation(`ChangeSetType must be CREATE or UPDATE, not ${type}.`);
+      const previous = await stacks.find(name);
+      const input = await deployInput(form, previous);
+      const description = read.str(form, 'Description');
+      const { stack, changeSet } = await stacks.createChangeSet(
+        name,
+        { name: changeSetName, type, ...(description !== undefined && { description }) },
+        input,
+        caller(req),
+      );
+      return { Id: changeSet.id, StackId: stack.stackId };
+    },
+
+    async DescribeChangeSet(form) {
+      const ref = read.str(form, 'StackName');
+      const { stack, changeSet } = await stacks.findChangeSet(ref && stackName(ref), read.required(form, 'ChangeSetName'));
+      return {
+        ...changeSetSummary(stack, changeSet),
+        Parameters: Object.entries(changeSet.parameters).map(([k, v]) => ({
+          ParameterKey: k,
+          ParameterValue: stack.noEcho?.includes(k) ? '****' : v,
+        })),
+        NotificationARNs: [],
+        Capabilities: changeSet.capabilities,
+        Tags: tagList(changeSet.tags),
+        Changes: changeSet.changes.map((c) => ({
+          Type: 'Resource',
+          ResourceChange: {
+            Action: c.action === 'Replace' ? 'Modify' : c.action,
+            LogicalResourceId: c.logicalId,
+            PhysicalResourceId: c.physicalId,
+            ResourceType: c.resourceType,
+            ...(c.action === 'Modify' && { Replacement: 'False' }),
+            ...(c.action === 'Replace' && { Replacement: 'True' }),
+            Scope: c.action === 'Add' || c.action === 'Remove' ? [] : ['Properties'],
+            Details: [],
+          },
+        })),
+        IncludeNestedStacks: false,
+      };
+    },
+
+    async ExecuteChangeSet(form, req) {
+      const ref = read.str(form, 'StackName');
+      await stacks.executeChangeSet(ref && stackName(ref), read.required(form, 'ChangeSetName'), caller(req));
+      return {};
+    },
+
+    async DeleteChangeSet(form) {
+      const ref = read.str(form, 'StackName');
+      await stacks.deleteChangeSet(ref && stackName(ref), read.required(form, 'ChangeSetName'));
+      return {};
+    },
+
+    async ListChangeSets(form) {
+      const stack = await existing(read.required(form, 'StackName'));
+      return { Summaries: (stack.changeSets ?? []).map((c) => changeSetSummary(stack, c)) };
+    },
+
+    async ListExports() {
+      const exports = (await stacks.list()).flatMap((s) =>
+        s.outputs
+          .filter((o) => o.exportName !== undefined)
+          .map((o) => ({ ExportingStackId: s.stackId, Name: o.exportName, Value: o.value })),
+      );
+      return { Exports: exports };
+    },
+
+    async CancelUpdateStack(form) {
+      const stack = await existing(read.required(form, 'StackName'));
+      await stacks.cancelUpdate(stack.name);
+      return undefined;
+    },
+
+    async ContinueUpdateRollback(form) {
+      const stack = await existing(read.required(form, 'StackName'));
+      // Versa's rollbacks never stop half-way (a resource it cannot put back is reported and skipped).
+      throw validation(`Stack ${stack.name} is in ${stack.status} state and can not continue update rollback.`);
+    },
+  };
+
+  return queryService({ namespace: NAMESPACE_XML, operations, codes: CODES, invalid: validation, logger });
+}
+
+function tagList(tags: Record<string, string> | undefined): { Key: string; Value: string }[] {
+  return Object.entries(tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
+}
+
+function stackShape(s: StackDoc): Record<string, unknown> {
+  return {
+    StackId: s.stackId,
+    StackName: s.name,
+    ...(s.changeSets?.some((c) => c.executionStatus === 'EXECUTE_IN_PROGRESS' || c.executionStatus === 'EXECUTE_COMPLETE') && {
+      ChangeSetId: s.changeSets.find((c) => c.executionStatus === 'EXECUTE_IN_PROGRESS' || c.executionStatus === 'EXECUTE_COMPLETE')!.id,
+    }),
+    Description: s.description,
+    Parameters: Object.entries(s.parameters).map(([k, v]) => ({ ParameterKey: k, ParameterValue: s.noEcho?.includes(k) ? '****' : v })),
+    CreationTime: new Date(s.createdAt),
+    ...(s.updatedAt !== s.createdAt && { LastUpdatedTime: new Date(s.updatedAt) }),
+    StackStatus: s.status,
+    StackStatusReason: s.reason,
+    DisableRollback: false,
+    NotificationARNs: [],
+    Capabilities: s.capabilities ?? [],
+    Outputs: s.outputs.map((o) => ({ OutputKey: o.key, OutputValue: o.value, Description: o.description, ExportName: o.exportName })),
+    Tags: tagList(s.tags),
+    EnableTerminationProtection: false,
+    DriftInformation: { StackDriftStatus: 'NOT_CHECKED' },
+  };
+}
+
+function eventShape(stack: StackDoc, e: StackEvent, index: number): Record<string, unknown> {
+  const isStack = e.resourceType === 'AWS::CloudFormation::Stack' && e.logicalId === stack.name;
+  return {
+    StackId: stack.stackId,
+    EventId: e.id ?? `${e.logicalId}-${e.timestamp}-${index}`,
+    StackName: stack.name,
+    LogicalResourceId: e.logicalId,
+    PhysicalResourceId: isStack ? stack.stackId : (e.physicalId ?? stack.resources[e.logicalId]?.physicalId ?? ''),
+    ResourceType: e.resourceType,
+    Timestamp: new Date(e.timestamp),
+    ResourceStatus: e.status,
+    ResourceStatusReason: e.reason,
+  };
+}
+
+/** A resource's status as its last event left it (a resource made before events were kept: CREATE_COMPLETE). */
+function resourceState(stack: StackDoc, logicalId: string): { status: string; timestamp: number } {
+  for (let i = stack.events.length - 1; i >= 0; i--) {
+    const e = stack.events[i]!;
+    if (e.logicalId === logicalId && e.resourceType !== 'AWS::CloudFormation::Stack') return { status: e.status, timestamp: e.timestamp };
+  }
+  return { status: 'CREATE_COMPLETE', timestamp: stack.updatedAt };
+}
+
+function changeSetSummary(stack: StackDoc, c: ChangeSet): Record<string, unknown> {
+  return {
+    StackId: stack.stackId,
+    StackName: stack.name,
+    ChangeSetId: c.id,
+    ChangeSetName: c.name,
+    ExecutionStatus: c.executionStatus,
+    Status: c.status,
+    StatusReason: c.statusReason,
+    CreationTime: new Date(c.createdAt),
+    Description: c.description,
+    IncludeNestedStacks: false,
+  };
+}

@@ -1,0 +1,735 @@
+/**
+ * The answers AWS itself gives, where Versa once gave its own: each case states what a response
+ * recorded against real AWS contains (codes, messages, shapes) and checks that Versa answers the same,
+ * over the AWS SDK v3 or raw signed requests.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  AddPermissionCommand,
+  CreateAliasCommand,
+  DeleteFunctionCommand,
+  GetFunctionCommand,
+  InvokeCommand,
+  GetFunctionConfigurationCommand,
+  GetPolicyCommand,
+  ListFunctionsCommand,
+  ListVersionsByFunctionCommand,
+  PublishVersionCommand,
+  PutFunctionEventInvokeConfigCommand,
+  RemovePermissionCommand,
+  UpdateFunctionCodeCommand,
+  waitUntilFunctionActiveV2,
+  waitUntilFunctionUpdatedV2,
+  waitUntilPublishedVersionActive,
+  type AddPermissionCommandInput,
+  type LambdaClient,
+} from '@aws-sdk/client-lambda';
+import {
+  APIGatewayClient,
+  CreateDeploymentCommand,
+  CreateRestApiCommand,
+  GetResourcesCommand,
+  PutIntegrationCommand,
+  PutMethodCommand,
+  UpdateRestApiCommand,
+  UpdateStageCommand,
+  type PatchOperation,
+} from '@aws-sdk/client-api-gateway';
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  GetMetricStatisticsCommand,
+  PutMetricAlarmCommand,
+  PutMetricDataCommand,
+  SetAlarmStateCommand,
+} from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  DescribeLogGroupsCommand,
+  DescribeLogStreamsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
+import { awsFetch, createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
+import { awsToolEnv, runTool } from './tools.js';
+
+const ACCOUNT = '000000000000';
+const arnOf = (name: string, qualifier?: string) =>
+  `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}${qualifier === undefined ? '' : `:${qualifier}`}`;
+const SOURCE = { 'index.mjs': 'export const handler = async () => "ok";' };
+
+/** Asserts that `call` fails with the AWS error `code`, HTTP `status` and exactly `message`. */
+async function refused(call: () => Promise<unknown>, code: string, status: number, message: string): Promise<void> {
+  const err = await errorOf(call);
+  assert.equal(err.name, code, `expected ${code}, got ${err.name}: ${err.message}`);
+  assert.equal(err.$metadata?.httpStatusCode, status, `status of ${code}: ${err.message}`);
+  assert.equal(err.message, message);
+}
+
+describe('Lambda: CreateFunction with Publish, and publishing again', () => {
+  let t: TestServer;
+  let lambda: LambdaClient;
+  before(async () => {
+    t = await startTestServer();
+    lambda = t.lambda;
+  });
+  after(() => t.close());
+
+  it('CreateFunction(Publish: true): the unqualified ARN, Version "1", Pending with its reason and no LastUpdateStatus', async () => {
+    const out = await createFunction(lambda, 'born-published', SOURCE, { Publish: true });
+    assert.equal(out.FunctionArn, arnOf('born-published'));
+    assert.equal(out.Version, '1');
+    assert.equal(out.State, 'Pending');
+    assert.equal(out.StateReason, 'The function is being created.');
+    assert.equal(out.StateReasonCode, 'Creating');
+    assert.equal(out.LastUpdateStatus, undefined);
+    assert.equal(out.LastUpdateStatusReason, undefined);
+    assert.match(out.RuntimeVersionConfig?.RuntimeVersionArn ?? '', /^arn:aws:lambda:us-east-1::runtime:[0-9a-f]{64}$/);
+
+    // The waiters the SDK and the tools use still see the function become Active at once.
+    await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 10, minDelay: 1 }, { FunctionName: 'born-published' });
+    const got = await lambda.send(new GetFunctionCommand({ FunctionName: 'born-published' }));
+    assert.equal(got.Configuration?.State, 'Active');
+    assert.equal(got.Configuration?.LastUpdateStatus, 'Successful');
+    assert.equal(got.Configuration?.StateReason, undefined);
+    const v1 = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'born-published', Qualifier: '1' }));
+    assert.equal(v1.FunctionArn, arnOf('born-published', '1'));
+    assert.equal(v1.State, 'Active');
+  });
+
+  it('PublishVersion with nothing changed since Publish at creation returns the existing version 1, not a new one', async () => {
+    await createFunction(lambda, 'publish-twice', SOURCE, { Publish: true });
+    const v1 = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'publish-twice', Qualifier: '1' }));
+    const again = await lambda.send(new PublishVersionCommand({ FunctionName: 'publish-twice', Description: 'ignored' }));
+    assert.equal(again.$metadata.httpStatusCode, 201);
+    assert.equal(again.Version, '1');
+    assert.equal(again.FunctionArn, arnOf('publish-twice', '1'));
+    assert.equal(again.RevisionId, v1.RevisionId);
+    assert.equal(again.Description, '');
+    const versions = await lambda.send(new ListVersionsByFunctionCommand({ FunctionName: 'publish-twice' }));
+    assert.deepEqual(
+      versions.Versions?.map((v) => v.Version),
+      ['$LATEST', '1'],
+    );
+  });
+
+  it('UpdateFunctionCode answers InProgress with the reason code AWS sends, Creating', async () => {
+    await createFunction(lambda, 'updated', SOURCE);
+    await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 10, minDelay: 1 }, { FunctionName: 'updated' });
+    const out = await lambda.send(
+      new UpdateFunctionCodeCommand({ FunctionName: 'updated', ZipFile: zipOf({ 'index.mjs': 'export const handler = async () => 2;' }) }),
+    );
+    assert.equal(out.LastUpdateStatus, 'InProgress');
+    assert.equal(out.LastUpdateStatusReason, 'The function is being created.');
+    assert.equal(out.LastUpdateStatusReasonCode, 'Creating');
+    assert.equal(out.State, 'Active');
+    await waitUntilFunctionUpdatedV2({ client: lambda, maxWaitTime: 10, minDelay: 1 }, { FunctionName: 'updated' });
+  });
+
+  it('UpdateFunctionCode(Publish: true) answers with the new version, Pending, and no LastUpdateStatus', async () => {
+    await createFunction(lambda, 'update-publish', SOURCE);
+    const out = await lambda.send(
+      new UpdateFunctionCodeCommand({
+        FunctionName: 'update-publish',
+        ZipFile: zipOf({ 'index.mjs': 'export const handler = async () => 3;' }),
+        Publish: true,
+      }),
+    );
+    assert.equal(out.FunctionArn, arnOf('update-publish', '1'));
+    assert.equal(out.Version, '1');
+    assert.equal(out.State, 'Pending');
+    assert.equal(out.StateReasonCode, 'Creating');
+    assert.equal(out.LastUpdateStatus, undefined);
+    await waitUntilPublishedVersionActive(
+      { client: lambda, maxWaitTime: 10, minDelay: 1 },
+      { FunctionName: 'update-publish', Qualifier: '1' },
+    );
+    const v1 = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'update-publish', Qualifier: '1' }));
+    assert.equal(v1.State, 'Active');
+    assert.equal(v1.LastUpdateStatus, 'Successful');
+  });
+
+  it('ListVersionsByFunction and ListFunctions list configurations without State, LastUpdateStatus or RuntimeVersionConfig', async () => {
+    await createFunction(lambda, 'listed', SOURCE, { Publish: true });
+    const versions = (await lambda.send(new ListVersionsByFunctionCommand({ FunctionName: 'listed' }))).Versions ?? [];
+    const functions = (await lambda.send(new ListFunctionsCommand({}))).Functions ?? [];
+    const entries = [...versions, ...functions.filter((f) => f.FunctionName === 'listed')];
+    assert.equal(entries.length, 3);
+    for (const entry of entries) {
+      for (const absent of ['State', 'StateReason', 'StateReasonCode', 'LastUpdateStatus', 'RuntimeVersionConfig'] as const) {
+        assert.equal(entry[absent], undefined, `${absent} in ${entry.FunctionArn}`);
+      }
+      assert.equal(entry.PackageType, 'Zip');
+      assert.ok(entry.RevisionId);
+    }
+    assert.deepEqual(
+      versions.map((v) => v.FunctionArn),
+      [arnOf('listed', '$LATEST'), arnOf('listed', '1')],
+    );
+    const got = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'listed', Qualifier: '1' }));
+    assert.ok(got.RuntimeVersionConfig?.RuntimeVersionArn, 'a single configuration does carry the runtime version');
+  });
+});
+
+describe('Lambda: the codes and messages AWS gives for names, qualifiers and targets', () => {
+  let t: TestServer;
+  let lambda: LambdaClient;
+  before(async () => {
+    t = await startTestServer();
+    lambda = t.lambda;
+    await createFunction(lambda, 'fn', SOURCE, { Publish: true });
+  });
+  after(() => t.close());
+
+  const NAME_PATTERN =
+    '(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?';
+
+  it('GetFunction with Qualifier "invalid!" is ValidationException quoting the qualifier pattern', async () => {
+    await refused(
+      () => lambda.send(new GetFunctionCommand({ FunctionName: 'fn', Qualifier: 'invalid!' })),
+      'ValidationException',
+      400,
+      "1 validation error detected: Value 'invalid!' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: \\$(LATEST(\\.PUBLISHED)?)|[a-zA-Z0-9-_$]+",
+    );
+  });
+
+  it('Invoke with a 129-character Qualifier is ValidationException on its length', async () => {
+    const long = 'a'.repeat(129);
+    await refused(
+      () => lambda.send(new InvokeCommand({ FunctionName: 'fn', Qualifier: long })),
+      'ValidationException',
+      400,
+      `1 validation error detected: Value '${long}' at 'qualifier' failed to satisfy constraint: Member must have length less than or equal to 128`,
+    );
+  });
+
+  it('a malformed FunctionName is ValidationException quoting the current pattern', async () => {
+    await refused(
+      () => lambda.send(new GetFunctionCommand({ FunctionName: 'my-function!' })),
+      'ValidationException',
+      400,
+      `1 validation error detected: Value 'my-function!' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: ${NAME_PATTERN}`,
+    );
+  });
+
+  it('a 65-character name that fits the pattern is ResourceNotFoundException naming the ARN ($LATEST for Invoke)', async () => {
+    const long = 'a'.repeat(65);
+    await refused(
+      () => lambda.send(new GetFunctionCommand({ FunctionName: long })),
+      'ResourceNotFoundException',
+      404,
+      `Function not found: ${arnOf(long)}`,
+    );
+    await refused(
+      () => lambda.send(new InvokeCommand({ FunctionName: long })),
+      'ResourceNotFoundException',
+      404,
+      `Function not found: ${arnOf(long, '$LATEST')}`,
+    );
+  });
+
+  it('CreateFunction with a 65-character name is InvalidParameterValueException on its length', async () => {
+    const long = 'b'.repeat(65);
+    await refused(
+      () => createFunction(lambda, long, SOURCE),
+      'InvalidParameterValueException',
+      400,
+      `1 validation error detected: Value '${long}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64`,
+    );
+  });
+
+  it('DeleteFunction with Qualifier $LATEST or an alias is refused before the function is looked up', async () => {
+    for (const name of ['fn', 'never-created']) {
+      await refused(
+        () => lambda.send(new DeleteFunctionCommand({ FunctionName: name, Qualifier: '$LATEST' })),
+        'InvalidParameterValueException',
+        400,
+        '$LATEST version cannot be deleted without deleting the function.',
+      );
+      await refused(
+        () => lambda.send(new DeleteFunctionCommand({ FunctionName: name, Qualifier: 'live' })),
+        'InvalidParameterValueException',
+        400,
+        'Deletion of aliases is not currently supported.',
+      );
+    }
+    // A version of a function that does not exist: AWS names the function alone.
+    await refused(
+      () => lambda.send(new DeleteFunctionCommand({ FunctionName: 'never-created', Qualifier: '3' })),
+      'ResourceNotFoundException',
+      404,
+      `Function not found: ${arnOf('never-created')}`,
+    );
+  });
+
+  it('CreateAlias on a function that does not exist names the version asked for', async () => {
+    await refused(
+      () => lambda.send(new CreateAliasCommand({ FunctionName: 'fn-unknown', Name: 'live', FunctionVersion: '1' })),
+      'ResourceNotFoundException',
+      404,
+      `Function not found: ${arnOf('fn-unknown', '1')}`,
+    );
+  });
+
+  it('a function ARN of another region is not reachable from this one', async () => {
+    const elsewhere = `arn:aws:lambda:eu-central-1:${ACCOUNT}:function:fn`;
+    for (const call of [
+      () => lambda.send(new GetFunctionCommand({ FunctionName: elsewhere })),
+      () => lambda.send(new InvokeCommand({ FunctionName: elsewhere })),
+      () => lambda.send(new DeleteFunctionCommand({ FunctionName: elsewhere })),
+    ]) {
+      await refused(call, 'ResourceNotFoundException', 404, "Functions from 'eu-central-1' are not reachable in this region ('us-east-1')");
+    }
+    const same = await lambda.send(new GetFunctionCommand({ FunctionName: arnOf('fn') }));
+    assert.equal(same.Configuration?.FunctionName, 'fn', 'the function is still there, and reachable by its own ARN');
+  });
+
+  it("PutFunctionEventInvokeConfig with a Lambda destination that does not exist says the ARN is invalid, in AWS's words", async () => {
+    const destination = arnOf('doesnotexist');
+    await refused(
+      () =>
+        lambda.send(
+          new PutFunctionEventInvokeConfigCommand({ FunctionName: 'fn', DestinationConfig: { OnSuccess: { Destination: destination } } }),
+        ),
+      'InvalidParameterValueException',
+      400,
+      `The destination ARN ${destination} is invalid.`,
+    );
+  });
+
+  it("AddPermission, GetPolicy and RemovePermission refuse in AWS's words", async () => {
+    await lambda.send(new CreateAliasCommand({ FunctionName: 'fn', Name: 'live', FunctionVersion: '1' }));
+    const add = (extra: Partial<AddPermissionCommandInput>) =>
+      lambda.send(
+        new AddPermissionCommand({
+          FunctionName: 'fn',
+          StatementId: 's3',
+          Action: 'lambda:InvokeFunction',
+          Principal: 's3.amazonaws.com',
+          ...extra,
+        }),
+      );
+    await refused(
+      () => add({ StatementId: 'example.com' }),
+      'ValidationException',
+      400,
+      "1 validation error detected: Value 'example.com' at 'statementId' failed to satisfy constraint: Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)",
+    );
+    await refused(
+      () => add({ Qualifier: '$LATEST' }),
+      'InvalidParameterValueException',
+      400,
+      'We currently do not support adding policies for $LATEST.',
+    );
+    await refused(
+      () => add({ Principal: 'invalid.nonaws.com' }),
+      'InvalidParameterValueException',
+      400,
+      'The provided principal was invalid. Please check the principal and try again.',
+    );
+    await refused(
+      () => add({ FunctionName: 'fn:alias-doesnotexist' }),
+      'ResourceNotFoundException',
+      404,
+      `Cannot find alias arn: ${arnOf('fn', 'alias-doesnotexist')}`,
+    );
+    await refused(() => add({ Qualifier: '42' }), 'ResourceNotFoundException', 404, `Function not found: ${arnOf('fn', '42')}`);
+    await refused(
+      () => lambda.send(new RemovePermissionCommand({ FunctionName: 'fn', StatementId: 's3' })),
+      'ResourceNotFoundException',
+      404,
+      'No policy is associated with the given resource.',
+    );
+    await add({});
+    await refused(
+      () => add({}),
+      'ResourceConflictException',
+      409,
+      'The statement id (s3) provided already exists. Please provide a new statement id, or remove the existing statement.',
+    );
+    await refused(
+      () => lambda.send(new RemovePermissionCommand({ FunctionName: 'fn', StatementId: 'non-existent' })),
+      'ResourceNotFoundException',
+      404,
+      'Statement non-existent is not found in resource policy.',
+    );
+    await refused(
+      () => lambda.send(new RemovePermissionCommand({ FunctionName: 'doesnotexist', StatementId: 's3' })),
+      'ResourceNotFoundException',
+      404,
+      `No policy found for: ${arnOf('doesnotexist')}`,
+    );
+    for (const target of [{ FunctionName: 'doesnotexist' }, { FunctionName: 'fn', Qualifier: '42' }]) {
+      await refused(
+        () => lambda.send(new GetPolicyCommand(target)),
+        'ResourceNotFoundException',
+        404,
+        'The resource you requested does not exist.',
+      );
+    }
+  });
+
+  it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {
+    const range =
+      'failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]';
+    await refused(
+      () =>
+        lambda.send(
+          new CreateAliasCommand({
+            FunctionName: 'fn',
+            Name: 'heavy',
+            FunctionVersion: '1',
+            RoutingConfig: { AdditionalVersionWeights: { '2': 2 } },
+          }),
+        ),
+      'ValidationException',
+      400,
+      `1 validation error detected: Value '{2=2.0}' at 'routingConfig.additionalVersionWeights' ${range}`,
+    );
+    await refused(
+      () =>
+        lambda.send(
+          new CreateAliasCommand({
+            FunctionName: 'fn',
+            Name: 'light',
+            FunctionVersion: '1',
+            RoutingConfig: { AdditionalVersionWeights: { '2': -0.5 } },
+          }),
+        ),
+      'ValidationException',
+      400,
+      `1 validation error detected: Value '{2=-0.5}' at 'routingConfig.additionalVersionWeights' ${range}`,
+    );
+  });
+});
+
+describe('CloudWatch: the codes, messages and shapes AWS gives', () => {
+  let t: TestServer;
+  let cw: CloudWatchClient;
+  before(async () => {
+    t = await startTestServer();
+    cw = new CloudWatchClient({
+      endpoint: t.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'minimal',
+        Namespace: 'Shop',
+        MetricName: 'errors',
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+  });
+  after(async () => {
+    cw.destroy();
+    await t.close();
+  });
+
+  const query = (body: string) =>
+    awsFetch(`${t.url}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body });
+  const STATE_ENUM =
+    "1 validation error detected: Value 'INVALID' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]";
+
+  it('SetAlarmState with an invalid state is ValidationError (query) / ValidationException (JSON) with the member-constraint message', async () => {
+    const xml = await query('Action=SetAlarmState&Version=2010-08-01&AlarmName=minimal&StateValue=INVALID&StateReason=x');
+    assert.equal(xml.status, 400);
+    assert.match(
+      await xml.text(),
+      new RegExp(`<Type>Sender</Type><Code>ValidationError</Code><Message>${escapeRegExp(STATE_ENUM)}</Message>`),
+    );
+
+    const json = await awsFetch(`${t.url}/`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'GraniteServiceVersion20100801.SetAlarmState',
+        'x-amzn-query-mode': 'true',
+      },
+      body: JSON.stringify({ AlarmName: 'minimal', StateValue: 'INVALID', StateReason: 'x' }),
+    });
+    assert.equal(json.status, 400);
+    assert.equal(json.headers.get('x-amzn-query-error'), 'ValidationError;Sender');
+    assert.deepEqual(await json.json(), { __type: 'ValidationException', message: STATE_ENUM });
+
+    const err = await errorOf(() =>
+      cw.send(new SetAlarmStateCommand({ AlarmName: 'minimal', StateValue: 'INVALID' as 'OK', StateReason: 'x' })),
+    );
+    assert.equal(err.message, STATE_ENUM);
+    assert.equal(err.$metadata?.httpStatusCode, 400);
+    // The SDK keeps the shape's name and, like botocore's Error.Code, the query code beside it.
+    assert.equal(err.name, 'ValidationException');
+    assert.equal((err as { Code?: string }).Code, 'ValidationError');
+  });
+
+  it("boto3 sees SetAlarmState's refusal as AWS's own: Error.Code ValidationError", async (ctx) => {
+    const script = [
+      'import json, sys, boto3, botocore.exceptions',
+      "cw = boto3.client('cloudwatch', endpoint_url=sys.argv[1])",
+      'try:',
+      "    cw.set_alarm_state(AlarmName='minimal', StateValue='INVALID', StateReason='x')",
+      '    print(json.dumps(None))',
+      'except botocore.exceptions.ClientError as e:',
+      "    print(json.dumps({'Code': e.response['Error']['Code'], 'Message': e.response['Error']['Message'], 'Status': e.response['ResponseMetadata']['HTTPStatusCode']}))",
+    ].join('\n');
+    const scratch = await mkdtemp(path.join(tmpdir(), 'versa-fidelity-'));
+    try {
+      const probe = await runTool('python3', ['-c', 'import boto3'], awsToolEnv(scratch)).catch(() => undefined);
+      if (probe?.code !== 0) {
+        ctx.skip('boto3 is not installed');
+        return;
+      }
+      const res = await runTool('python3', ['-c', script, t.url], awsToolEnv(scratch));
+      assert.equal(res.code, 0, res.stderr);
+      assert.deepEqual(JSON.parse(res.stdout), { Code: 'ValidationError', Message: STATE_ENUM, Status: 400 });
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('DescribeAlarms does not report a TreatMissingData the alarm was not given', async () => {
+    const [alarm] = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['minimal'] }))).MetricAlarms ?? [];
+    assert.ok(alarm);
+    assert.equal(alarm.TreatMissingData, undefined);
+    assert.equal(alarm.StateReason, 'Unchecked: Initial alarm creation');
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'explicit',
+        Namespace: 'Shop',
+        MetricName: 'errors',
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      }),
+    );
+    const [explicit] = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['explicit'] }))).MetricAlarms ?? [];
+    assert.equal(explicit?.TreatMissingData, 'notBreaching');
+    assert.doesNotMatch(
+      await (await query('Action=DescribeAlarms&Version=2010-08-01&AlarmNames.member.1=minimal')).text(),
+      /TreatMissingData/,
+    );
+  });
+
+  it('PutMetricData names the offending members as AWS does', async () => {
+    const put = (datum: Record<string, unknown>) =>
+      cw.send(
+        new PutMetricDataCommand({
+          Namespace: 'Shop',
+          MetricData: [
+            { MetricName: 'ok', Value: 1 },
+            { MetricName: 'bad', ...datum },
+          ],
+        }),
+      );
+    await refused(
+      () => put({ Value: 1.5, Values: [1, 10] }),
+      'InvalidParameterCombinationException',
+      400,
+      'The parameters MetricData.member.2.Value and MetricData.member.2.Values are mutually exclusive and you have specified both.',
+    );
+    await refused(
+      () => put({ Value: 1.5, StatisticValues: { SampleCount: 10, Sum: 55, Minimum: 1, Maximum: 10 } }),
+      'InvalidParameterCombinationException',
+      400,
+      'The parameters MetricData.member.2.Value and MetricData.member.2.StatisticValues are mutually exclusive and you have specified both.',
+    );
+    await refused(
+      () => put({ Values: [1, 10], Counts: [2, 4, 5] }),
+      'InvalidParameterValueException',
+      400,
+      'The parameters MetricData.member.2.Values and MetricData.member.2.Counts must be of the same size.',
+    );
+    // AWS accepts Values together with StatisticValues.
+    await put({ Values: [1, 10], StatisticValues: { SampleCount: 10, Sum: 55, Minimum: 1, Maximum: 10 } });
+    const xml = await query(
+      'Action=PutMetricData&Version=2010-08-01&Namespace=Shop&MetricData.member.1.MetricName=x&MetricData.member.1.Value=1&MetricData.member.1.Values.member.1=2',
+    );
+    assert.equal(xml.status, 400);
+    assert.match(
+      await xml.text(),
+      /<Code>InvalidParameterCombination<\/Code><Message>The parameters MetricData\.member\.1\.Value and MetricData\.member\.1\.Values are mutually exclusive and you have specified both\.<\/Message>/,
+    );
+  });
+
+  it("GetMetricStatistics refuses an empty range and too many datapoints in AWS's words", async () => {
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const ask = (end: Date) =>
+      cw.send(
+        new GetMetricStatisticsCommand({
+          Namespace: 'Shop',
+          MetricName: 'm',
+          StartTime: now,
+          EndTime: end,
+          Period: 1,
+          Statistics: ['SampleCount'],
+        }),
+      );
+    await refused(
+      () => ask(now),
+      'InvalidParameterValueException',
+      400,
+      'The parameter StartTime must be less than the parameter EndTime.',
+    );
+    await refused(
+      () => ask(new Date(now.getTime() + 86_400_000)),
+      'InvalidParameterCombinationException',
+      400,
+      'You have requested up to 86400 datapoints, which exceeds the limit of 1440. You may reduce the datapoints requested by increasing Period, or decreasing the time range.',
+    );
+  });
+});
+
+describe('CloudWatch Logs: the codes, messages and shapes AWS gives', () => {
+  let t: TestServer;
+  let logs: CloudWatchLogsClient;
+  before(async () => {
+    t = await startTestServer();
+    logs = new CloudWatchLogsClient({
+      endpoint: t.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    await logs.send(new CreateLogGroupCommand({ logGroupName: 'app' }));
+    await logs.send(new CreateLogStreamCommand({ logGroupName: 'app', logStreamName: 's1' }));
+  });
+  after(async () => {
+    logs.destroy();
+    await t.close();
+  });
+
+  it('DescribeLogStreams with both logGroupName and logGroupIdentifier is ValidationException', async () => {
+    const err = await errorOf(() => logs.send(new DescribeLogStreamsCommand({ logGroupName: 'app', logGroupIdentifier: 'app' })));
+    assert.equal(err.name, 'ValidationException');
+    assert.equal(err.$metadata?.httpStatusCode, 400);
+    assert.equal(err.message, 'LogGroup name and LogGroup ARN are mutually exclusive parameters.');
+  });
+
+  it("a log group or stream name over 512 characters gets AWS's one message", async () => {
+    const message = 'Invalid LogGroup or LogStream, both must have length less than or equal to 512.';
+    const group = await errorOf(() => logs.send(new CreateLogGroupCommand({ logGroupName: 'a'.repeat(513) })));
+    assert.equal(group.name, 'InvalidParameterException');
+    assert.equal(group.message, message);
+    const stream = await errorOf(() => logs.send(new CreateLogStreamCommand({ logGroupName: 'app', logStreamName: 's'.repeat(513) })));
+    assert.equal(stream.name, 'InvalidParameterException');
+    assert.equal(stream.message, message);
+  });
+
+  it("DescribeLogGroups refuses a prefix with a pattern in AWS's words, and lists deletionProtectionEnabled", async () => {
+    const err = await errorOf(() => logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: 'a', logGroupNamePattern: 'b' })));
+    assert.equal(err.name, 'InvalidParameterException');
+    assert.equal(err.message, 'LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.');
+    const [group] = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: 'app' }))).logGroups ?? [];
+    assert.equal(group?.logGroupName, 'app');
+    assert.equal(group?.deletionProtectionEnabled, false);
+    assert.equal(group?.logGroupClass, 'STANDARD');
+    assert.equal(group?.metricFilterCount, 0);
+  });
+});
+
+describe('API Gateway: the patch errors AWS gives', () => {
+  let t: TestServer;
+  let apigw: APIGatewayClient;
+  let apiId: string;
+  before(async () => {
+    t = await startTestServer();
+    apigw = new APIGatewayClient({
+      endpoint: t.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    apiId = (await apigw.send(new CreateRestApiCommand({ name: 'shop' }))).id!;
+    const root = (await apigw.send(new GetResourcesCommand({ restApiId: apiId }))).items![0]!.id!;
+    await apigw.send(new PutMethodCommand({ restApiId: apiId, resourceId: root, httpMethod: 'GET', authorizationType: 'NONE' }));
+    await apigw.send(new PutIntegrationCommand({ restApiId: apiId, resourceId: root, httpMethod: 'GET', type: 'MOCK' }));
+    await apigw.send(new CreateDeploymentCommand({ restApiId: apiId, stageName: 'prod' }));
+    await apigw.send(new CreateDeploymentCommand({ restApiId: apiId, stageName: 'prod', canarySettings: { percentTraffic: 10 } }));
+  });
+  after(async () => {
+    apigw.destroy();
+    await t.close();
+  });
+
+  const updateStage = (...patchOperations: PatchOperation[]) =>
+    apigw.send(new UpdateStageCommand({ restApiId: apiId, stageName: 'prod', patchOperations }));
+  const STAGE_PATHS =
+    '[/deploymentId, /description, /cacheClusterEnabled, /cacheClusterSize, /clientCertificateId, /accessLogSettings, /accessLogSettings/destinationArn, /accessLogSettings/format, /{resourcePath}/{httpMethod}/metrics/enabled, /{resourcePath}/{httpMethod}/logging/dataTrace, /{resourcePath}/{httpMethod}/logging/loglevel, /{resourcePath}/{httpMethod}/throttling/burstLimit/{resourcePath}/{httpMethod}/throttling/rateLimit/{resourcePath}/{httpMethod}/caching/ttlInSeconds, /{resourcePath}/{httpMethod}/caching/enabled, /{resourcePath}/{httpMethod}/caching/dataEncrypted, /{resourcePath}/{httpMethod}/caching/requireAuthorizationForCacheControl, /{resourcePath}/{httpMethod}/caching/unauthorizedCacheControlHeaderStrategy, /*/*/metrics/enabled, /*/*/logging/dataTrace, /*/*/logging/loglevel, /*/*/throttling/burstLimit /*/*/throttling/rateLimit /*/*/caching/ttlInSeconds, /*/*/caching/enabled, /*/*/caching/dataEncrypted, /*/*/caching/requireAuthorizationForCacheControl, /*/*/caching/unauthorizedCacheControlHeaderStrategy, /variables/{variable_name}, /tracingEnabled]';
+
+  it('UpdateStage: removing a path that is not a setting says there is no such method setting', async () => {
+    for (const path of ['/canarySettings/badPath', '/canarySettings/stageVariableOverrides']) {
+      await refused(
+        () => updateStage({ op: 'remove', path }),
+        'BadRequestException',
+        400,
+        `Cannot remove method setting ${path.slice(1)} because there is no method setting for this method `,
+      );
+    }
+  });
+
+  it('UpdateStage: replacing a path that is not a stage setting lists the paths AWS takes', async () => {
+    for (const path of ['/canarySettings', '/canarySettings/badPath', '/documentation_version', '/tags/tag1']) {
+      await refused(
+        () => updateStage({ op: 'replace', path, value: 'x' }),
+        'BadRequestException',
+        400,
+        `Invalid method setting path: ${path}. Must be one of: ${STAGE_PATHS}`,
+      );
+    }
+  });
+
+  it('an op outside the PatchOperation enum is ValidationException naming each bad member', async () => {
+    await refused(
+      () =>
+        updateStage(
+          { op: 'wrong' as 'add', path: '/description', value: 'x' },
+          { op: 'replace', path: '/description', value: 'y' },
+          { op: 'bad' as 'add', path: '/description' },
+        ),
+      'ValidationException',
+      400,
+      "2 validation errors detected: Value 'wrong' at 'updateStageInput.patchOperations.1.member.op' failed to satisfy constraint: Member must satisfy enum value set: [add, remove, move, test, replace, copy]; " +
+        "Value 'bad' at 'updateStageInput.patchOperations.3.member.op' failed to satisfy constraint: Member must satisfy enum value set: [add, remove, move, test, replace, copy]",
+    );
+    await refused(
+      () =>
+        apigw.send(new UpdateRestApiCommand({ restApiId: apiId, patchOperations: [{ op: 'wrong' as 'add', path: '/name', value: 'x' }] })),
+      'ValidationException',
+      400,
+      "1 validation error detected: Value 'wrong' at 'updateRestApiInput.patchOperations.1.member.op' failed to satisfy constraint: Member must satisfy enum value set: [add, remove, move, test, replace, copy]",
+    );
+  });
+
+  it('UpdateRestApi: an unknown path is "Invalid patch path", a replace-only path says which op it takes', async () => {
+    const update = (op: PatchOperation) => apigw.send(new UpdateRestApiCommand({ restApiId: apiId, patchOperations: [op] }));
+    await refused(
+      () => update({ op: 'add', path: '/binaryMediaTypes' }),
+      'BadRequestException',
+      400,
+      'Invalid patch path /binaryMediaTypes',
+    );
+    await refused(
+      () => update({ op: 'add', path: '/name', value: 'x' }),
+      'BadRequestException',
+      400,
+      'Invalid patch operation specified. Must be one of: [replace]',
+    );
+  });
+});
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

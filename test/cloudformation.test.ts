@@ -1,0 +1,548 @@
+/**
+ * CloudFormation's wire API over Versa's stack engine, driven as users drive it: the AWS CLI's
+ * `cloudformation deploy` (change sets and waiters), and the SDK v3 client through change sets, a
+ * canary released by CodeDeploy, an alarm that rolls an update back, and the errors AWS answers with.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  CloudFormationClient,
+  CreateChangeSetCommand,
+  CreateStackCommand,
+  DeleteStackCommand,
+  DescribeChangeSetCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  ExecuteChangeSetCommand,
+  GetTemplateCommand,
+  ListExportsCommand,
+  ListStacksCommand,
+  UpdateStackCommand,
+  ValidateTemplateCommand,
+  waitUntilStackCreateComplete,
+  waitUntilStackDeleteComplete,
+  waitUntilStackUpdateComplete,
+  type Stack,
+} from '@aws-sdk/client-cloudformation';
+import { GetAliasCommand, GetFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
+import { launchBrowser, screenshot } from './browser.js';
+import { startTestServer, type TestServer } from './harness.js';
+import { awsToolEnv, runTool } from './tools.js';
+
+const BIN = path.resolve(import.meta.dirname, '../../bin/versa.js');
+let t: TestServer;
+let cfn: CloudFormationClient;
+let scratch: string;
+
+before(async () => {
+  t = await startTestServer({ timeScale: 120 });
+  cfn = new CloudFormationClient({ endpoint: t.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  scratch = await mkdtemp(path.join(tmpdir(), 'versa-cfn-'));
+});
+
+after(async () => {
+  cfn.destroy();
+  await t.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+const waiter = () => ({ client: cfn, maxWaitTime: 60, minDelay: 1, maxDelay: 1 });
+
+async function stack(name: string): Promise<Stack> {
+  const out = await cfn.send(new DescribeStacksCommand({ StackName: name }));
+  return out.Stacks![0]!;
+}
+
+async function rejects(work: Promise<unknown>, name: string, message: RegExp): Promise<void> {
+  await assert.rejects(work, (err: Error & { $metadata?: { httpStatusCode?: number } }) => {
+    assert.equal(err.name, name);
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
+const PLAIN = `
+AWSTemplateFormatVersion: '2010-09-09'
+Description: A function with inline code
+Parameters:
+  Greeting:
+    Type: String
+    Default: hi
+  Token:
+    Type: String
+    NoEcho: true
+    Default: s3cr3t
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: index.handler
+      Role: arn:aws:iam::000000000000:role/r
+      Code:
+        ZipFile: |
+          exports.handler = async () => ({ says: process.env.GREETING });
+      Environment:
+        Variables:
+          GREETING: !Ref Greeting
+Outputs:
+  FnArn:
+    Value: !GetAtt Fn.Arn
+`;
+
+test('the AWS CLI deploys, updates and deletes a stack with `cloudformation deploy`', async () => {
+  const env = awsToolEnv(scratch);
+  const file = path.join(scratch, 'plain.yaml');
+  await writeFile(file, PLAIN);
+  const aws = (...args: string[]) => runTool('aws', ['--endpoint-url', t.url, 'cloudformation', ...args], env);
+
+  const first = await aws('deploy', '--stack-name', 'cli-stack', '--template-file', file, '--parameter-overrides', 'Greeting=hello');
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /Successfully created\/updated stack - cli-stack/);
+  const made = await stack('cli-stack');
+  assert.equal(made.StackStatus, 'CREATE_COMPLETE');
+  assert.equal(made.Description, 'A function with inline code');
+  assert.deepEqual(
+    made.Parameters?.map((p) => [p.ParameterKey, p.ParameterValue]),
+    [
+      ['Greeting', 'hello'],
+      ['Token', '****'],
+    ],
+  );
+  const arn = made.Outputs?.find((o) => o.OutputKey === 'FnArn')?.OutputValue;
+  assert.match(arn ?? '', /^arn:aws:lambda:us-east-1:\d{12}:function:cli-stack-Fn-[A-Z0-9]+$/);
+  const invoked = await t.lambda.send(new InvokeCommand({ FunctionName: arn }));
+  assert.deepEqual(JSON.parse(Buffer.from(invoked.Payload!).toString()), { says: 'hello' });
+
+  // The same template again: no change set to run, which the CLI reports (and fails on, by default).
+  const same = await aws('deploy', '--stack-name', 'cli-stack', '--template-file', file, '--parameter-overrides', 'Greeting=hello');
+  assert.notEqual(same.code, 0);
+  assert.match(same.stdout + same.stderr, /No changes to deploy\. Stack cli-stack is up to date/);
+  const allowed = await aws(
+    'deploy',
+    '--stack-name',
+    'cli-stack',
+    '--template-file',
+    file,
+    '--parameter-overrides',
+    'Greeting=hello',
+    '--no-fail-on-empty-changeset',
+  );
+  assert.equal(allowed.code, 0, allowed.stderr);
+
+  const second = await aws('deploy', '--stack-name', 'cli-stack', '--template-file', file, '--parameter-overrides', 'Greeting=bonjour');
+  assert.equal(second.code, 0, second.stderr);
+  const again = await t.lambda.send(new InvokeCommand({ FunctionName: arn }));
+  assert.deepEqual(JSON.parse(Buffer.from(again.Payload!).toString()), { says: 'bonjour' });
+
+  const events = await aws(
+    'describe-stack-events',
+    '--stack-name',
+    'cli-stack',
+    '--query',
+    'StackEvents[].[LogicalResourceId,ResourceStatus]',
+    '--output',
+    'text',
+  );
+  const story = events.stdout
+    .trim()
+    .split('\n')
+    .map((line) => line.split('\t').join(' '));
+  // Newest first, as AWS lists them: the update, then the create, then the review the change set began with.
+  assert.deepEqual(story.slice(0, 5), [
+    'cli-stack UPDATE_COMPLETE',
+    'cli-stack UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
+    'Fn UPDATE_COMPLETE',
+    'Fn UPDATE_IN_PROGRESS',
+    'cli-stack UPDATE_IN_PROGRESS',
+  ]);
+  assert.equal(story.at(-1), 'cli-stack REVIEW_IN_PROGRESS');
+
+  const deleted = await aws('delete-stack', '--stack-name', 'cli-stack');
+  assert.equal(deleted.code, 0, deleted.stderr);
+  const waited = await aws('wait', 'stack-delete-complete', '--stack-name', 'cli-stack');
+  assert.equal(waited.code, 0, waited.stderr);
+  await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: arn })), { name: 'ResourceNotFoundException' });
+});
+
+const samTemplate = (marker: string) => `
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: cfn-hello
+      Runtime: nodejs20.x
+      Handler: index.handler
+      InlineCode: |
+        exports.handler = async (event) => {
+          if (${marker === 'broken'}) throw new Error('broken release');
+          return { marker: '${marker}' };
+        };
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: Canary10Percent5Minutes
+        Alarms:
+          - !Ref Errors
+  Errors:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 1
+      Threshold: 0
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+      Dimensions:
+        - Name: FunctionName
+          Value: !Ref Hello
+        - Name: Resource
+          Value: !Sub '\${Hello}:live'
+Outputs:
+  Alias:
+    Value: !Ref Hello.Alias
+`;
+
+test('change sets: capabilities, review, execute, a canary through CodeDeploy, an empty change set, an alarm rollback', async () => {
+  const create = (
+    name: string,
+    template: string,
+    type: 'CREATE' | 'UPDATE',
+    capabilities?: ('CAPABILITY_IAM' | 'CAPABILITY_AUTO_EXPAND')[],
+  ) =>
+    cfn.send(
+      new CreateChangeSetCommand({
+        StackName: 'sam-stack',
+        ChangeSetName: name,
+        ChangeSetType: type,
+        TemplateBody: template,
+        ...(capabilities && { Capabilities: capabilities }),
+      }),
+    );
+
+  // SAM makes the function a role: without CAPABILITY_IAM nothing is created, not even the stack.
+  await rejects(
+    create('first', samTemplate('v1'), 'CREATE'),
+    'InsufficientCapabilitiesException',
+    /^Requires capabilities : \[CAPABILITY_IAM\]$/,
+  );
+  await rejects(stack('sam-stack'), 'ValidationError', /^Stack with id sam-stack does not exist$/);
+
+  const made = await create('first', samTemplate('v1'), 'CREATE', ['CAPABILITY_IAM']);
+  assert.match(made.Id ?? '', /^arn:aws:cloudformation:us-east-1:\d{12}:changeSet\/first\//);
+  assert.equal((await stack('sam-stack')).StackStatus, 'REVIEW_IN_PROGRESS');
+  const planned = await cfn.send(new DescribeChangeSetCommand({ StackName: 'sam-stack', ChangeSetName: 'first' }));
+  assert.equal(planned.Status, 'CREATE_COMPLETE');
+  assert.equal(planned.ExecutionStatus, 'AVAILABLE');
+  const added = planned.Changes?.map((c) => `${c.ResourceChange?.Action} ${c.ResourceChange?.ResourceType}`).sort();
+  assert.ok(added?.includes('Add AWS::Lambda::Function'), JSON.stringify(added));
+  assert.ok(added?.includes('Add AWS::CodeDeploy::DeploymentGroup'), JSON.stringify(added));
+  assert.ok(added?.includes('Add AWS::IAM::Role'), JSON.stringify(added));
+
+  await cfn.send(new ExecuteChangeSetCommand({ StackName: 'sam-stack', ChangeSetName: 'first' }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'sam-stack' });
+  assert.equal((await t.lambda.send(new GetAliasCommand({ FunctionName: 'cfn-hello', Name: 'live' }))).FunctionVersion, '1');
+  const executed = await cfn.send(new DescribeChangeSetCommand({ StackName: 'sam-stack', ChangeSetName: made.Id! }));
+  assert.equal(executed.ExecutionStatus, 'EXECUTE_COMPLETE');
+
+  // New code: a new version, released by a CodeDeploy canary that the stack update waits for.
+  await create('second', samTemplate('v2'), 'UPDATE', ['CAPABILITY_IAM']);
+  const second = await cfn.send(new DescribeChangeSetCommand({ StackName: 'sam-stack', ChangeSetName: 'second' }));
+  assert.ok(second.Changes?.some((c) => c.ResourceChange?.ResourceType === 'AWS::Lambda::Alias' && c.ResourceChange.Action === 'Modify'));
+  await cfn.send(new ExecuteChangeSetCommand({ StackName: 'sam-stack', ChangeSetName: 'second' }));
+  assert.equal((await stack('sam-stack')).StackStatus, 'UPDATE_IN_PROGRESS');
+  await waitUntilStackUpdateComplete(waiter(), { StackName: 'sam-stack' });
+  const live = await t.lambda.send(new GetAliasCommand({ FunctionName: 'cfn-hello', Name: 'live' }));
+  assert.equal(live.FunctionVersion, '2');
+  const events = (await cfn.send(new DescribeStackEventsCommand({ StackName: 'sam-stack' }))).StackEvents ?? [];
+  assert.ok(events.some((e) => /CodeDeploy deployment d-\w+ moves cfn-hello:live from version 1 to 2/.test(e.ResourceStatusReason ?? '')));
+  assert.equal(new Set(events.map((e) => e.EventId)).size, events.length, 'every event has its own id');
+
+  // Nothing changed: the change set is kept as FAILED with AWS's reason, and cannot run.
+  await create('same', samTemplate('v2'), 'UPDATE', ['CAPABILITY_IAM']);
+  const same = await cfn.send(new DescribeChangeSetCommand({ StackName: 'sam-stack', ChangeSetName: 'same' }));
+  assert.equal(same.Status, 'FAILED');
+  assert.equal(same.StatusReason, "The submitted information didn't contain changes. Submit different information to create a change set.");
+  await rejects(
+    cfn.send(new ExecuteChangeSetCommand({ StackName: 'sam-stack', ChangeSetName: 'same' })),
+    'InvalidChangeSetStatusException',
+    /UNAVAILABLE/,
+  );
+
+  // A broken release: its errors trip the alarm, CodeDeploy rolls back and so does the stack.
+  await create('broken', samTemplate('broken'), 'UPDATE', ['CAPABILITY_IAM']);
+  await cfn.send(new ExecuteChangeSetCommand({ StackName: 'sam-stack', ChangeSetName: 'broken' }));
+  const deadline = Date.now() + 60_000;
+  let status = '';
+  while (Date.now() < deadline) {
+    status = (await stack('sam-stack')).StackStatus ?? '';
+    if (status === 'UPDATE_ROLLBACK_COMPLETE' || status === 'UPDATE_COMPLETE') break;
+    // Traffic on the alias reaches the new version about one time in ten during the canary.
+    await Promise.all(Array.from({ length: 10 }, () => t.lambda.send(new InvokeCommand({ FunctionName: 'cfn-hello', Qualifier: 'live' }))));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(status, 'UPDATE_ROLLBACK_COMPLETE');
+  const after = await stack('sam-stack');
+  assert.match(after.StackStatusReason ?? '', /alarm .* went into ALARM/);
+  assert.equal((await t.lambda.send(new GetAliasCommand({ FunctionName: 'cfn-hello', Name: 'live' }))).FunctionVersion, '2');
+
+  await cfn.send(new DeleteStackCommand({ StackName: 'sam-stack' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'sam-stack' });
+  await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: 'cfn-hello' })), { name: 'ResourceNotFoundException' });
+});
+
+test('CreateStack, UpdateStack and the errors CloudFormation answers with', async () => {
+  await rejects(cfn.send(new DescribeStacksCommand({ StackName: 'nope' })), 'ValidationError', /^Stack with id nope does not exist$/);
+  await rejects(cfn.send(new ValidateTemplateCommand({ TemplateBody: 'Resources: [unclosed' })), 'ValidationError', /./);
+  const validated = await cfn.send(new ValidateTemplateCommand({ TemplateBody: PLAIN }));
+  assert.deepEqual(
+    validated.Parameters?.map((p) => [p.ParameterKey, p.DefaultValue, p.NoEcho]),
+    [
+      ['Greeting', 'hi', false],
+      ['Token', 's3cr3t', true],
+    ],
+  );
+
+  const made = await cfn.send(new CreateStackCommand({ StackName: 'direct', TemplateBody: PLAIN }));
+  assert.match(made.StackId ?? '', /^arn:aws:cloudformation:us-east-1:\d{12}:stack\/direct\//);
+  await waitUntilStackCreateComplete(waiter(), { StackName: made.StackId! });
+  await rejects(
+    cfn.send(new CreateStackCommand({ StackName: 'direct', TemplateBody: PLAIN })),
+    'AlreadyExistsException',
+    /^Stack \[direct\] already exists$/,
+  );
+  await rejects(
+    cfn.send(new UpdateStackCommand({ StackName: 'direct', TemplateBody: PLAIN })),
+    'ValidationError',
+    /^No updates are to be performed\.$/,
+  );
+  const template = await cfn.send(new GetTemplateCommand({ StackName: 'direct' }));
+  assert.equal(template.TemplateBody, PLAIN);
+
+  // UsePreviousTemplate with one parameter changed and the other kept.
+  await cfn.send(
+    new UpdateStackCommand({
+      StackName: 'direct',
+      UsePreviousTemplate: true,
+      Parameters: [
+        { ParameterKey: 'Greeting', ParameterValue: 'salut' },
+        { ParameterKey: 'Token', UsePreviousValue: true },
+      ],
+    }),
+  );
+  await waitUntilStackUpdateComplete(waiter(), { StackName: 'direct' });
+  const fn = (await stack('direct')).Outputs?.[0]?.OutputValue;
+  const out = await t.lambda.send(new InvokeCommand({ FunctionName: fn }));
+  assert.deepEqual(JSON.parse(Buffer.from(out.Payload!).toString()), { says: 'salut' });
+
+  // A create that fails rolls back what it made, says why, and cannot be updated afterwards.
+  const bad = PLAIN.replace('GREETING: !Ref Greeting', 'G: !Ref Greeting');
+  await cfn.send(new CreateStackCommand({ StackName: 'failing', TemplateBody: bad }));
+  await assert.rejects(waitUntilStackCreateComplete(waiter(), { StackName: 'failing' }));
+  const failed = await stack('failing');
+  assert.equal(failed.StackStatus, 'ROLLBACK_COMPLETE');
+  const failedEvents = (await cfn.send(new DescribeStackEventsCommand({ StackName: 'failing' }))).StackEvents ?? [];
+  assert.ok(
+    failedEvents.some(
+      (e) =>
+        e.LogicalResourceId === 'Fn' && e.ResourceStatus === 'CREATE_FAILED' && /environment\.variables/.test(e.ResourceStatusReason ?? ''),
+    ),
+  );
+  await rejects(
+    cfn.send(new UpdateStackCommand({ StackName: 'failing', TemplateBody: PLAIN })),
+    'ValidationError',
+    /^Stack:arn:aws:cloudformation:.*:stack\/failing\/.* is in ROLLBACK_COMPLETE state and can not be updated\.$/,
+  );
+  const listed = await cfn.send(new ListStacksCommand({ StackStatusFilter: ['ROLLBACK_COMPLETE'] }));
+  assert.deepEqual(
+    listed.StackSummaries?.map((s) => s.StackName),
+    ['failing'],
+  );
+
+  // SAM's transform run by CreateStack (not a change set) needs CAPABILITY_AUTO_EXPAND as well.
+  await rejects(
+    cfn.send(new CreateStackCommand({ StackName: 'direct-sam', TemplateBody: samTemplate('x'), Capabilities: ['CAPABILITY_IAM'] })),
+    'InsufficientCapabilitiesException',
+    /^Requires capabilities : \[CAPABILITY_AUTO_EXPAND\]$/,
+  );
+  // DeleteStack of a stack that does not exist is no error, as on AWS.
+  await cfn.send(new DeleteStackCommand({ StackName: 'never-made' }));
+});
+
+test('exports: Fn::ImportValue reads another stack’s export, names are unique, an export in use stays', async () => {
+  const exporter = `${PLAIN}    Export:
+      Name: shared-fn-arn
+`;
+  const importer = (name: string) => `
+Resources:
+  Reader:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: ${name}
+      Runtime: nodejs20.x
+      Handler: index.handler
+      Role: arn:aws:iam::000000000000:role/r
+      Code:
+        ZipFile: "exports.handler = async () => process.env.TARGET;"
+      Environment:
+        Variables:
+          TARGET: !ImportValue shared-fn-arn
+`;
+  await cfn.send(new CreateStackCommand({ StackName: 'exporter', TemplateBody: exporter }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'exporter' });
+  const arn = (await stack('exporter')).Outputs?.[0];
+  assert.equal(arn?.ExportName, 'shared-fn-arn');
+  const exports = await cfn.send(new ListExportsCommand({}));
+  assert.deepEqual(
+    exports.Exports?.map((e) => [e.Name, e.Value]),
+    [['shared-fn-arn', arn?.OutputValue]],
+  );
+
+  await cfn.send(new CreateStackCommand({ StackName: 'importer', TemplateBody: importer('cfn-reader') }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'importer' });
+  const read = await t.lambda.send(new InvokeCommand({ FunctionName: 'cfn-reader' }));
+  assert.equal(JSON.parse(Buffer.from(read.Payload!).toString()), arn?.OutputValue);
+
+  await rejects(
+    cfn.send(new CreateStackCommand({ StackName: 'exporter-two', TemplateBody: exporter })),
+    'ValidationError',
+    /^Export with name shared-fn-arn is already exported by stack exporter$/,
+  );
+  assert.equal(
+    (await cfn.send(new ListStacksCommand({}))).StackSummaries?.some((s) => s.StackName === 'exporter-two'),
+    false,
+  );
+  await rejects(
+    cfn.send(new DeleteStackCommand({ StackName: 'exporter' })),
+    'ValidationError',
+    /^Export shared-fn-arn cannot be deleted as it is in use by importer$/,
+  );
+  await rejects(
+    cfn.send(
+      new CreateStackCommand({ StackName: 'orphan', TemplateBody: importer('cfn-orphan').replace('shared-fn-arn', 'missing-export') }),
+    ),
+    'ValidationError',
+    /No export named missing-export found/,
+  );
+
+  await cfn.send(new DeleteStackCommand({ StackName: 'importer' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'importer' });
+  await cfn.send(new DeleteStackCommand({ StackName: 'exporter' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'exporter' });
+  assert.deepEqual((await cfn.send(new ListExportsCommand({}))).Exports ?? [], []);
+});
+
+test('one engine, two doors: a stack made through CloudFormation is listed by `versa stacks` and shown by the console', async () => {
+  await cfn.send(new CreateStackCommand({ StackName: 'seen', TemplateBody: PLAIN }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'seen' });
+
+  const listed = await runTool(process.execPath, [BIN, 'stacks', '--endpoint-url', t.url]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /seen\s+CREATE_COMPLETE/);
+
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.page();
+    await page.goto(`${t.url}/_versa/`);
+    const card = page.getByRole('region', { name: 'Stacks' });
+    await card.getByRole('link', { name: 'seen', exact: true }).waitFor();
+    await card.getByText('CREATE_COMPLETE').first().waitFor();
+    await page.goto(`${t.url}/_versa/#/stacks/seen`);
+    await page.getByText('AWS::Lambda::Function').first().waitFor();
+    await screenshot(page, 'cloudformation-stack');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a REST API written as resources and methods (as the CDK writes them) answers; Rules assertions are checked first', async () => {
+  const template = `
+Parameters:
+  Stage:
+    Type: String
+    Default: prod
+Rules:
+  KnownStage:
+    Assertions:
+      - Assert:
+          Fn::Contains: [[prod, test], !Ref Stage]
+        AssertDescription: Stage must be prod or test.
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: cfn-api-fn
+      Runtime: nodejs20.x
+      Handler: index.handler
+      Role: arn:aws:iam::000000000000:role/r
+      Code:
+        ZipFile: "exports.handler = async (e) => ({ statusCode: 200, body: 'proxied ' + e.path });"
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      Name: cfn-api
+  Proxy:
+    Type: AWS::ApiGateway::Resource
+    Properties:
+      RestApiId: !Ref Api
+      ParentId: !GetAtt Api.RootResourceId
+      PathPart: "{proxy+}"
+  ProxyAny:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !Ref Proxy
+      HttpMethod: ANY
+      AuthorizationType: NONE
+      Integration:
+        Type: AWS_PROXY
+        IntegrationHttpMethod: POST
+        Uri: !Join ['', ['arn:aws:apigateway:', !Ref AWS::Region, ':lambda:path/2015-03-31/functions/', !GetAtt Fn.Arn, '/invocations']]
+  Permission:
+    Type: AWS::Lambda::Permission
+    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName: !GetAtt Fn.Arn
+      Principal: apigateway.amazonaws.com
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    DependsOn: ProxyAny
+    Properties:
+      RestApiId: !Ref Api
+  StageResource:
+    Type: AWS::ApiGateway::Stage
+    Properties:
+      RestApiId: !Ref Api
+      DeploymentId: !Ref Deployment
+      StageName: !Ref Stage
+Outputs:
+  ApiId:
+    Value: !Ref Api
+`;
+  await rejects(
+    cfn.send(
+      new CreateStackCommand({
+        StackName: 'cfn-api',
+        TemplateBody: template,
+        Parameters: [{ ParameterKey: 'Stage', ParameterValue: 'dev' }],
+      }),
+    ),
+    'ValidationError',
+    /Stage must be prod or test\./,
+  );
+  await cfn.send(new CreateStackCommand({ StackName: 'cfn-api', TemplateBody: template }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'cfn-api' });
+  const apiId = (await stack('cfn-api')).Outputs?.[0]?.OutputValue;
+  const res = await fetch(`${t.url}/restapis/${apiId}/prod/_user_request_/hello/there`);
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), 'proxied /hello/there');
+  await cfn.send(new DeleteStackCommand({ StackName: 'cfn-api' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'cfn-api' });
+  assert.equal((await fetch(`${t.url}/restapis/${apiId}/prod/_user_request_/hello/there`)).status >= 400, true);
+});

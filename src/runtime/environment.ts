@@ -21,6 +21,8 @@ export const MAX_LOG_LINE_BYTES = 262_144;
  * marker line says how much. Output between invocations counts toward the one before.
  */
 export const MAX_LOG_BYTES_PER_INVOCATION = 8 * 1024 * 1024;
+/** The exit status of a bootstrap that ended because of the Runtime API, not the function (bootstrap/). */
+const RUNTIME_API_FAILED = 70;
 /** The `LogType: Tail` answer is the last 4 KB of the invocation's log, as on AWS. */
 const TAIL_BYTES = 4096;
 
@@ -326,8 +328,23 @@ export class ExecutionEnvironment {
     const url = raw.slice(this.apiPrefix.length - 1);
     if (req.method === 'GET' && url === '/2018-06-01/runtime/invocation/next') {
       this.markInitialised();
-      this.waitingNext?.writeHead(409).end();
+      const superseded = this.waitingNext;
       this.waitingNext = res;
+      // A poll whose connection goes before it is answered is forgotten: an event delivered into it would
+      // be lost, and the runtime's next poll (on a new connection) is no conflict with it.
+      res.once('close', () => {
+        if (this.waitingNext === res) this.waitingNext = undefined;
+      });
+      if (superseded && !superseded.socket?.destroyed) {
+        // Two live polls: the newest is the one the runtime waits on. The runtimes Versa ships poll again
+        // on 409; this is the platform's business, so it is said here rather than in the function's log.
+        this.opts.logger.warn('a runtime polled next while an earlier poll was still open; the earlier one is answered 409', {
+          env: this.id,
+          function: this.target.functionName,
+          version: this.target.version,
+        });
+        superseded.writeHead(409).end();
+      }
       this.deliver();
       return;
     }
@@ -395,6 +412,16 @@ export class ExecutionEnvironment {
 
   private onExit(reason: string): void {
     const current = this.current;
+    if (!current && this.state !== 'stopped') {
+      // Nothing was running and Versa did not stop it: the runtime itself left. Said in the platform's log,
+      // since no invocation is there to report it.
+      this.opts.logger.warn('a runtime ended between invocations', {
+        env: this.id,
+        function: this.target.functionName,
+        version: this.target.version,
+        reason: reason.endsWith(`exit status ${RUNTIME_API_FAILED}`) ? `${reason} (the Runtime API failed it)` : reason,
+      });
+    }
     // A warm runtime that ended between invocations (one that exits after each response, say) never saw
     // this event: nothing ran, so it is handed back to run on a new environment rather than failed.
     if (current && !current.delivered && !current.cold) current.abandon();

@@ -14,6 +14,10 @@ const API = process.env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001';
 const [, apiHost = '127.0.0.1', apiPort = '9001', apiPrefix = ''] = /^([^:/]+):(\d+)(\/[^?#]*)?$/.exec(API) ?? [];
 const TASK_ROOT = process.env.LAMBDA_TASK_ROOT ?? process.cwd();
 const HANDLER = process.env._HANDLER ?? '';
+/** How often in a row a poll may be superseded by another of ours before the runtime gives up. */
+const MAX_SUPERSEDED_POLLS = 3;
+/** The exit status of a runtime that ended because of the Runtime API, not the function (Versa's logs name it). */
+const RUNTIME_API_FAILED = 70;
 
 interface ApiResponse {
   status: number;
@@ -305,9 +309,16 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
+  let superseded = 0;
   for (;;) {
     const next = await call('GET', '/runtime/invocation/next');
-    if (next.status !== 200) throw new Error(`runtime API answered ${next.status} to next`);
+    // 409: another poll of ours took this one's place; poll again rather than end.
+    if (next.status === 409 && superseded < MAX_SUPERSEDED_POLLS) {
+      superseded++;
+      continue;
+    }
+    if (next.status !== 200) throw new Error(`the Runtime API answered ${next.status} to next`);
+    superseded = 0;
     await runOnce(handler, next);
   }
 }
@@ -322,5 +333,5 @@ process.on('unhandledRejection', (reason) => {
 });
 
 // The Runtime API going away means the environment is being torn down: leave without a word, so the
-// function's log does not end with an error the function did not make.
-main().catch(() => process.exit(0));
+// function's log does not end with an error the function did not make. Versa says it in its own log.
+main().catch(() => process.exit(RUNTIME_API_FAILED));

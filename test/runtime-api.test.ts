@@ -1,0 +1,91 @@
+/**
+ * The Runtime API as the runtimes Versa ships meet it: a poll for `next` crossed by another must not end
+ * a warm runtime nor put Versa's own traceback in the function's log.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { createFunction, startTestServer, type TestServer } from './harness.js';
+import { invoke, sleep, waitFor } from './invoke-helpers.js';
+
+const PY = { Runtime: 'python3.12', Handler: 'lambda_function.lambda_handler' } as const;
+
+describe('Runtime API: crossing polls', () => {
+  let t: TestServer;
+  let logs: CloudWatchLogsClient;
+  before(async () => {
+    t = await startTestServer();
+    logs = new CloudWatchLogsClient({
+      endpoint: t.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+  });
+  after(async () => {
+    logs.destroy();
+    await t.close();
+  });
+
+  const logText = async (name: string, until: RegExp): Promise<string> =>
+    waitFor(`the log of ${name} to show ${String(until)}`, async () => {
+      const events = (await logs.send(new FilterLogEventsCommand({ logGroupName: `/aws/lambda/${name}` }))).events ?? [];
+      const text = events.map((e) => e.message ?? '').join('\n');
+      return until.test(text) ? text : '';
+    });
+
+  // A poll for `next` that reaches the server while the runtime's own is open, from a connection that is
+  // gone by the time it could be answered: what a request re-sent on a new connection looks like when the
+  // first copy arrives last. The handler sends it from a thread once the runtime is back to polling.
+  const STRAY_PY = [
+    'import os, socket, threading, time',
+    'def stray_poll():',
+    '    time.sleep(0.2)',
+    '    address, _, prefix = os.environ["AWS_LAMBDA_RUNTIME_API"].partition("/")',
+    '    host, port = address.rsplit(":", 1)',
+    '    s = socket.create_connection((host, int(port)))',
+    '    s.sendall(("GET /%s/2018-06-01/runtime/invocation/next HTTP/1.1\\r\\nHost: %s\\r\\n\\r\\n" % (prefix, address)).encode())',
+    '    time.sleep(0.1)',
+    '    s.close()',
+    'def lambda_handler(event, context):',
+    '    if event.get("stray"):',
+    '        threading.Thread(target=stray_poll, daemon=True).start()',
+    '    return context.log_stream_name',
+    '',
+  ].join('\n');
+  const STRAY_NODE = [
+    'const net = require("node:net");',
+    'function strayPoll() {',
+    '  const [address, prefix] = process.env.AWS_LAMBDA_RUNTIME_API.split(/\\/(.*)/);',
+    '  const [host, port] = address.split(":");',
+    '  const s = net.connect(Number(port), host, () => {',
+    '    s.write(`GET /${prefix}/2018-06-01/runtime/invocation/next HTTP/1.1\\r\\nHost: ${address}\\r\\n\\r\\n`);',
+    '    setTimeout(() => s.destroy(), 100);',
+    '  });',
+    '  s.on("error", () => undefined);',
+    '}',
+    'exports.handler = async (event, context) => {',
+    '  if (event.stray) setTimeout(strayPoll, 200);',
+    '  return context.logStreamName;',
+    '};',
+  ].join('\n');
+
+  for (const [runtime, files, extra] of [
+    ['python', { 'lambda_function.py': STRAY_PY }, PY],
+    ['node', { 'index.js': STRAY_NODE }, {}],
+  ] as const) {
+    it(`Invoke (${runtime}): a poll crossing the runtime's own leaves the warm runtime serving, and nothing of Versa's in the function's log`, async () => {
+      const name = `crossing-polls-${runtime}`;
+      await createFunction(t.lambda, name, files, extra);
+      const first = await invoke(t.lambda, name, { stray: true });
+      assert.equal(first.functionError, undefined, first.raw);
+      // Real time: the stray poll is sent 200 ms after the answer and its connection closed 100 ms later.
+      await sleep(600);
+      const second = await invoke(t.lambda, name, {});
+      assert.equal(second.functionError, undefined, second.raw);
+      assert.equal(second.payload, first.payload, 'the second invocation ran in a new environment: the first one ended');
+      const text = await logText(name, /REPORT RequestId[\s\S]*REPORT RequestId/);
+      assert.doesNotMatch(text, /Traceback|RuntimeError|Error|answered/, text);
+    });
+  }
+});

@@ -1,6 +1,7 @@
 /**
  * The Runtime API as the runtimes Versa ships meet it: a poll for `next` crossed by another must not end
- * a warm runtime nor put Versa's own traceback in the function's log.
+ * a warm runtime nor put Versa's own traceback in the function's log; and error stack traces show the
+ * function's code under /var/task and the runtime under /var/runtime, as on Lambda, wherever they are.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -10,7 +11,7 @@ import { invoke, sleep, waitFor } from './invoke-helpers.js';
 
 const PY = { Runtime: 'python3.12', Handler: 'lambda_function.lambda_handler' } as const;
 
-describe('Runtime API: crossing polls', () => {
+describe('Runtime API: crossing polls and stack traces', () => {
   let t: TestServer;
   let logs: CloudWatchLogsClient;
   before(async () => {
@@ -88,4 +89,51 @@ describe('Runtime API: crossing polls', () => {
       assert.doesNotMatch(text, /Traceback|RuntimeError|Error|answered/, text);
     });
   }
+
+  it('Invoke (python): stackTrace lists only the function frames, under /var/task, in the payload and in the log', async () => {
+    const name = 'py-stack-paths';
+    const code = ['def inner():', '    raise ValueError("boom")', '', 'def lambda_handler(event, context):', '    inner()', ''].join('\n');
+    await createFunction(t.lambda, name, { 'lambda_function.py': code }, PY);
+    const out = await invoke(t.lambda, name, {});
+    assert.equal(out.functionError, 'Unhandled');
+    const body = out.payload as { errorType: string; stackTrace: string[] };
+    assert.equal(body.errorType, 'ValueError');
+    assert.deepEqual(body.stackTrace, [
+      '  File "/var/task/lambda_function.py", line 5, in lambda_handler\n    inner()\n',
+      '  File "/var/task/lambda_function.py", line 2, in inner\n    raise ValueError("boom")\n',
+    ]);
+    const text = await logText(name, /Traceback/);
+    assert.match(text, /File "\/var\/task\/lambda_function\.py", line 2, in inner/);
+    assert.doesNotMatch(text, new RegExp(`${escape(t.dataDir)}|bootstrap|dist/src`), text);
+  });
+
+  it('Invoke (node): the trace shows the function under file:///var/task and the runtime as file:///var/runtime/index.mjs, in the payload and in the log', async () => {
+    const name = 'node-stack-paths';
+    const code = [
+      'export const handler = async () => {',
+      '  const err = new Error("boom");',
+      '  console.error(err);',
+      '  throw err;',
+      '};',
+    ].join('\n');
+    await createFunction(t.lambda, name, { 'index.mjs': code });
+    const out = await invoke(t.lambda, name, {});
+    assert.equal(out.functionError, 'Unhandled');
+    const trace = (out.payload as { trace: string[] }).trace;
+    assert.equal(trace[0], 'Error: boom');
+    assert.match(trace[1] ?? '', /^ {4}at (?:Runtime\.)?handler \(file:\/\/\/var\/task\/index\.mjs:2:15\)$/);
+    assert.ok(
+      trace.some((line) => /\(file:\/\/\/var\/runtime\/index\.mjs:\d+:\d+\)$/.test(line)),
+      `no runtime frame under /var/runtime: ${trace.join(' | ')}`,
+    );
+    const host = new RegExp(`${escape(t.dataDir)}|bootstrap|dist/src`);
+    for (const line of trace) assert.doesNotMatch(line, host);
+    const text = await logText(name, /ERROR\tError: boom/);
+    assert.match(text, /file:\/\/\/var\/task\/index\.mjs:2:15/);
+    assert.doesNotMatch(text, host, text);
+  });
 });
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

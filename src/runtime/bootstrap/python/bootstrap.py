@@ -146,13 +146,38 @@ def _parse_json(text):
         return None
 
 
-def error_body(exc, request_id=None, error_type=None):
+# Where Lambda keeps the function's code and this runtime: frames are shown under these paths, as on
+# AWS, wherever the code really is (without a sandbox it is in Versa's data folder).
+_TASK_ROOT = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd()).rstrip("/") + "/"
+_RUNTIME_FILE = os.path.abspath(__file__)
+STABLE_TASK_ROOT = "/var/task/"
+STABLE_RUNTIME_FILE = "/var/runtime/bootstrap.py"
+
+
+def _stable_path(filename):
+    if filename == _RUNTIME_FILE:
+        return STABLE_RUNTIME_FILE
+    if filename.startswith(_TASK_ROOT):
+        return STABLE_TASK_ROOT + filename[len(_TASK_ROOT) :]
+    return filename
+
+
+def stack_trace(tb):
+    """The function's frames, formatted as AWS's runtime does: the runtime's own calls above the handler left out."""
     import traceback
 
+    frames = traceback.extract_tb(tb)
+    while frames and frames[0].filename == _RUNTIME_FILE:
+        frames.pop(0)
+    # Source lines are read from where the code really is, before its path is made the stable one.
+    return traceback.format_list([(_stable_path(f.filename), f.lineno, f.name, f.line) for f in frames])
+
+
+def error_body(exc, request_id=None, error_type=None):
     body = {
         "errorMessage": str(exc),
         "errorType": error_type or type(exc).__name__,
-        "stackTrace": traceback.format_list(traceback.extract_tb(exc.__traceback__)),
+        "stackTrace": stack_trace(exc.__traceback__),
     }
     if request_id is not None:
         body["requestId"] = request_id

@@ -134,6 +134,51 @@ describe('Runtime API: crossing polls and stack traces', () => {
   });
 });
 
+describe('Runtime API: environments the platform stops', () => {
+  let t: TestServer;
+  let logs: CloudWatchLogsClient;
+  before(async () => {
+    t = await startTestServer({ maxEnvironments: 8 });
+    logs = new CloudWatchLogsClient({
+      endpoint: t.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+  });
+  after(async () => {
+    logs.destroy();
+    await t.close();
+  });
+
+  it("Invoke: warm Python environments evicted for another function's traffic leave no traceback in their function's log", async () => {
+    const demo = 'lambda-version-demo';
+    const code = [
+      'import time',
+      'def lambda_handler(event, context):',
+      '    time.sleep(event.get("sleep", 0))',
+      '    return "this is version one."',
+      '',
+    ];
+    await createFunction(t.lambda, demo, { 'lambda_function.py': code.join('\n') }, PY);
+    const eight = (name: string, event: unknown) => Promise.all(Array.from({ length: 8 }, () => invoke(t.lambda, name, event)));
+    for (const out of await eight(demo, { sleep: 0.3 })) assert.equal(out.functionError, undefined, out.raw);
+    // Another function's burst takes every slot: each of its cold starts stops an idle Python environment.
+    await createFunction(t.lambda, 'another-function', {
+      'index.js': 'exports.handler = async () => { await new Promise((r) => setTimeout(r, 300)); return 1; };',
+    });
+    for (const out of await eight('another-function', {})) assert.equal(out.functionError, undefined, out.raw);
+    const again = await invoke(t.lambda, demo, {}, { LogType: 'Tail' });
+    assert.match(again.log, /Init Duration/, 'the Python environments were stopped, so this one started cold');
+    // Real time: a stopped sandboxed runtime lives on for a moment; give whatever it writes time to arrive.
+    await sleep(1000);
+    const events = (await logs.send(new FilterLogEventsCommand({ logGroupName: `/aws/lambda/${demo}` }))).events ?? [];
+    const text = events.map((e) => e.message ?? '').join('\n');
+    assert.equal(text.match(/^REPORT RequestId/gm)?.length, 9, text);
+    assert.doesNotMatch(text, /Traceback|Error|Runtime API/, text);
+  });
+});
+
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

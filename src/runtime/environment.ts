@@ -102,6 +102,8 @@ export class ExecutionEnvironment {
   private memorySampledAt = 0;
   private maxMemoryMb = 0;
   private markExited: () => void = () => undefined;
+  /** Set when the platform stopped the environment: the runtime's output no longer goes to the function's log. */
+  private silenced = false;
   /** Settles once the runtime process has ended (or never started). */
   readonly exited: Promise<void>;
 
@@ -202,7 +204,7 @@ export class ExecutionEnvironment {
         undefined,
         missing ? `Couldn't find valid bootstrap(s): [${launch.command}]` : `Runtime failed to start: ${err.message}`,
       );
-      this.stop();
+      this.shutDown();
       void confinement.release().finally(() => this.markExited());
     });
     child.on('exit', () => {
@@ -282,7 +284,7 @@ export class ExecutionEnvironment {
       }
       if (this.entrypointError) {
         this.failCurrent('Runtime.InvalidEntrypoint', undefined, this.entrypointError);
-        this.stop();
+        this.shutDown();
         return;
       }
       this.deliver();
@@ -359,7 +361,7 @@ export class ExecutionEnvironment {
         json(res, 202, { status: 'OK' });
         this.initError = body;
         this.failCurrent('Runtime.Unknown', body);
-        this.stop();
+        this.shutDown();
         return;
       }
       const current = this.current;
@@ -407,7 +409,7 @@ export class ExecutionEnvironment {
       ),
     });
     // The runtime may still be running the handler: this environment cannot be trusted again.
-    this.stop();
+    this.shutDown();
   }
 
   private onExit(reason: string): void {
@@ -426,7 +428,7 @@ export class ExecutionEnvironment {
     // this event: nothing ran, so it is handed back to run on a new environment rather than failed.
     if (current && !current.delivered && !current.cold) current.abandon();
     else if (current) this.failCurrent('Runtime.ExitError', undefined, reason);
-    this.stop();
+    this.shutDown();
   }
 
   private failCurrent(errorType: string, body: Buffer | undefined, reason?: string): void {
@@ -446,6 +448,13 @@ export class ExecutionEnvironment {
    * budget is spent the output is only counted.
    */
   private onOutput(chunk: Buffer): void {
+    if (this.silenced) {
+      // The platform stopped this environment: what its runtime still writes is not the function's. A
+      // sandboxed runtime outlives the kill for a moment (it is in a session of its own, ended by
+      // bubblewrap's death or the cgroup), long enough to see its connection cut and print a traceback.
+      this.opts.logger.debug('output of a stopped environment left out of the function log', { env: this.id, bytes: chunk.length });
+      return;
+    }
     let start = 0;
     while (start < chunk.length) {
       if (this.loggedBytes >= MAX_LOG_BYTES_PER_INVOCATION) {
@@ -541,15 +550,27 @@ export class ExecutionEnvironment {
     }
   }
 
-  /** Ends the runtime process (and its process group) and closes the endpoint. Safe to call more than once. */
+  /**
+   * Ends the runtime process (and its process group) and closes the endpoint, for the platform's own
+   * reasons (retired, evicted, idle, shutting down): whatever the dying runtime still writes is left out
+   * of the function's log. Safe to call more than once.
+   */
   stop(): void {
+    this.silenced = true;
+    this.shutDown();
+  }
+
+  /** Ends the runtime and closes the endpoint; its last output (an init error's, say) is still logged. */
+  private shutDown(): void {
     if (this.state === 'stopped') return;
     this.reportDropped();
     this.state = 'stopped';
-    this.waitingNext?.destroy();
-    this.waitingNext = undefined;
+    // The runtime is killed before its poll is cut off, so that it has as little time as possible to see
+    // the Runtime API go (in a sandbox it outlives the kill for a moment: see onOutput).
     this.killGroup();
     this.confinement?.killAll();
+    this.waitingNext?.destroy();
+    this.waitingNext = undefined;
     this.server.closeAllConnections();
     this.server.close();
     this.opts.onStopped(this);

@@ -9,10 +9,11 @@ import {
   getTarget,
   listDeploymentIds,
   stopDeployment,
+  targetOf,
   type DeploymentInfo,
   type LifecycleEvent,
 } from '../api/codedeploy';
-import { platformNow, timeScale, useLive } from '../live';
+import { platformTime, timeScale, useLive } from '../live';
 import { href } from '../router';
 import { Chart } from '../ui/chart';
 import { Empty, ErrorNote, Section, Status, When } from '../ui/common';
@@ -20,13 +21,47 @@ import { fmtPercent, WeightBar } from '../ui/weights';
 
 const secs = (s: number | undefined) => (s === undefined ? undefined : s * 1000);
 
-/** Why a deployment ended, in a few words. */
-function outcome(d: DeploymentInfo): string {
-  if (ACTIVE.has(d.status)) return 'running';
+/** A sentence as written, with a full stop if it has none (messages from the API end either way). */
+const sentence = (text: string) => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
+
+/** Why a deployment ended, as sentences: how it ended, then what rolled it back, if anything did. */
+function outcome(d: DeploymentInfo): string[] {
+  if (ACTIVE.has(d.status)) return ['Running.'];
   if (d.status === 'Succeeded')
-    return d.rollbackInfo?.rollbackTriggeringDeploymentId ? 'rolled back an earlier deployment' : 'all traffic moved';
-  const rolled = d.rollbackInfo?.rollbackMessage ? ` ${d.rollbackInfo.rollbackMessage}` : '';
-  return `${d.errorInformation?.message ?? d.status}${rolled}`;
+    return [d.rollbackInfo?.rollbackTriggeringDeploymentId ? 'Rolled back an earlier deployment.' : 'All traffic moved.'];
+  return [d.errorInformation?.message ?? d.status, d.rollbackInfo?.rollbackMessage].filter((t) => !!t).map((t) => sentence(t!));
+}
+
+/** Why a deployment ended, one sentence after another. */
+function Outcome({ d }: { d: DeploymentInfo }) {
+  return (
+    <span class="outcome">
+      {outcome(d).map((t, i) => (
+        <span key={i} class="sentence">
+          {t}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+/** The alias a deployment moves, linked to its function, with the versions it moves between. */
+function TargetCell({ d }: { d: DeploymentInfo }) {
+  const t = targetOf(d);
+  if (!t) return <span class="muted">–</span>;
+  const back = d.rollbackInfo?.rollbackTriggeringDeploymentId;
+  return (
+    <>
+      <a href={href.fn(t.functionName)} class="nowrap">
+        {t.functionName}:{t.alias}
+      </a>
+      {t.currentVersion && t.targetVersion && (
+        <div class="muted small nowrap">
+          {back ? `back to version ${t.currentVersion}` : `version ${t.currentVersion} → ${t.targetVersion}`}
+        </div>
+      )}
+    </>
+  );
 }
 
 export function DeploymentsPage() {
@@ -44,41 +79,44 @@ export function DeploymentsPage() {
           <Empty>No deployments yet. Create one with the CodeDeploy API, for example with the AWS CLI's deploy create-deployment.</Empty>
         )}
         {!!live.data?.length && (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Deployment</th>
-                  <th scope="col">Application / group</th>
-                  <th scope="col">Config</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">How it ended</th>
+          <table class="cards deployments-table">
+            <thead>
+              <tr>
+                <th scope="col">Deployment</th>
+                <th scope="col">Target</th>
+                <th scope="col">Status</th>
+                <th scope="col">Created</th>
+                <th scope="col">How it ended</th>
+              </tr>
+            </thead>
+            <tbody>
+              {live.data.map((d) => (
+                <tr key={d.deploymentId}>
+                  <td data-label="Deployment">
+                    <a href={href.deployment(d.deploymentId)} class="nowrap">
+                      {d.deploymentId}
+                    </a>
+                    {d.description && <div class="muted small">{d.description}</div>}
+                    <div class="muted small group" title={`application ${d.applicationName}`}>
+                      {d.deploymentConfigName.replace('CodeDeployDefault.', '')} · group {d.deploymentGroupName}
+                    </div>
+                  </td>
+                  <td data-label="Target">
+                    <TargetCell d={d} />
+                  </td>
+                  <td data-label="Status">
+                    <Status value={d.status} />
+                  </td>
+                  <td data-label="Created">
+                    <When ms={secs(d.createTime)} withDate />
+                  </td>
+                  <td data-label="How it ended" class="small">
+                    <Outcome d={d} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {live.data.map((d) => (
-                  <tr key={d.deploymentId}>
-                    <td>
-                      <a href={href.deployment(d.deploymentId)}>{d.deploymentId}</a>
-                      {d.description && <div class="muted small">{d.description}</div>}
-                    </td>
-                    <td>
-                      {d.applicationName} / {d.deploymentGroupName}
-                    </td>
-                    <td class="small">{d.deploymentConfigName.replace('CodeDeployDefault.', '')}</td>
-                    <td>
-                      <Status value={d.status} />
-                    </td>
-                    <td>
-                      <When ms={secs(d.createTime)} withDate />
-                    </td>
-                    <td class="small">{outcome(d)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+              ))}
+            </tbody>
+          </table>
         )}
       </Section>
     </>
@@ -95,7 +133,7 @@ export function DeploymentPage({ id }: { id: string }) {
       const history = await getDeployments(await listDeploymentIds()).then((all) =>
         all.filter((x) => x.applicationName === d.applicationName && x.deploymentGroupName === d.deploymentGroupName),
       );
-      return { d, target, traffic, group, alarms, history };
+      return { d, target, traffic, group, alarms, history, now: await platformTime() };
     },
     [id],
     (c) => (c.kind === 'deployment' && c.id === id) || c.kind === 'alarm',
@@ -145,10 +183,11 @@ export function DeploymentPage({ id }: { id: string }) {
               points={data.traffic}
               current={data.target?.lambdaFunctionInfo.targetVersionWeight}
               running={running}
+              now={data.now}
             />
             {!running && (
               <p class="ended">
-                <strong>Ended:</strong> {outcome(data.d)}
+                <strong>Ended:</strong> <Outcome d={data.d} />
               </p>
             )}
           </Section>
@@ -182,8 +221,8 @@ export function DeploymentPage({ id }: { id: string }) {
                   <Status value={h.status} /> <a href={href.deployment(h.deploymentId)}>{h.deploymentId}</a>{' '}
                   <When ms={secs(h.createTime)} withDate />
                   <div class="muted small">
-                    {h.description ? `${h.description} · ` : ''}
-                    {outcome(h)}
+                    {h.description && <span class="sentence">{sentence(h.description)}</span>}
+                    <Outcome d={h} />
                   </div>
                 </li>
               ))}
@@ -205,14 +244,17 @@ function TrafficChart({
   points,
   current,
   running,
+  now,
 }: {
   d: DeploymentInfo;
   points: { time: number; weight: number }[];
   current: number | undefined;
   running: boolean;
+  /** Platform time when the page loaded this. */
+  now: number;
 }) {
   const start = (d.startTime ?? d.createTime) * 1000;
-  const end = running ? platformNow() : (secs(d.completeTime) ?? platformNow());
+  const end = running ? now : (secs(d.completeTime) ?? now);
   // Before the deployment started, the target version had none of the traffic.
   const all = [{ time: start, weight: 0 }, ...points.filter((p) => p.time > start)];
   // The weight holds until it changes: draw it up to now (or the end), with the latest value read.

@@ -221,7 +221,7 @@ export function DeploymentPage({ id }: { id: string }) {
                   <Status value={h.status} /> <a href={href.deployment(h.deploymentId)}>{h.deploymentId}</a>{' '}
                   <When ms={secs(h.createTime)} withDate />
                   <div class="muted small">
-                    {h.description && <span class="sentence">{sentence(h.description)}</span>}
+                    {h.description && <span class="sentence">{h.description}</span>}
                     <Outcome d={h} />
                   </div>
                 </li>

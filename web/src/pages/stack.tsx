@@ -112,7 +112,7 @@ export function StackPage({ name }: { name: string }) {
             {Object.keys(stack.resources).length === 0 && <Empty>The stack owns no resources.</Empty>}
             {Object.keys(stack.resources).length > 0 && (
               <div class="scroll">
-                <table class="stack-table">
+                <table class="stack-table cards">
                   <thead>
                     <tr>
                       <th scope="col">Logical id</th>
@@ -125,9 +125,13 @@ export function StackPage({ name }: { name: string }) {
                       const link = resourceLink(r);
                       return (
                         <tr key={r.logicalId}>
-                          <td>{r.logicalId}</td>
-                          <td class="small">{r.type}</td>
-                          <td class="physical">{link ? <a href={link.to}>{link.label}</a> : <code>{r.physicalId}</code>}</td>
+                          <td data-label="Logical id">{r.logicalId}</td>
+                          <td data-label="Type" class="small">
+                            {r.type}
+                          </td>
+                          <td data-label="Physical id" class="physical">
+                            {link ? <a href={link.to}>{link.label}</a> : <code>{r.physicalId}</code>}
+                          </td>
                         </tr>
                       );
                     })}

@@ -377,6 +377,10 @@ describe('the console in a browser', () => {
       // The history names the rollback and why the deployment ended.
       await page.getByRole('link', { name: info.rollbackInfo.rollbackDeploymentId }).waitFor();
       await screenshot(page, 'deployment-stopped');
+      await page.setViewportSize({ width: 420, height: 800 });
+      await assertFits(page, 'a stopped deployment at 420 px');
+      await screenshot(page, 'deployment-stopped-narrow');
+      await page.setViewportSize({ width: 1280, height: 800 });
 
       await nav.getByRole('link', { name: 'Deployments' }).click();
       await page.getByRole('heading', { name: 'All deployments' }).waitFor();

@@ -155,10 +155,10 @@ export function DeploymentPage({ id }: { id: string }) {
           <Section title="Traffic" id="traffic" actions={running && <StopButtons id={id} />}>
             {data.target && (
               <>
-                <p>
+                <p class="anywhere">
                   <a href={href.fn(data.target.lambdaFunctionInfo.functionName)}>{data.target.lambdaFunctionInfo.functionName}</a>:
                   {data.target.lambdaFunctionInfo.functionAlias} · version {data.target.lambdaFunctionInfo.currentVersion} → version{' '}
-                  {data.target.lambdaFunctionInfo.targetVersion} · {data.d.deploymentConfigName}
+                  {data.target.lambdaFunctionInfo.targetVersion} · {data.d.deploymentConfigName.replace('CodeDeployDefault.', '')}
                 </p>
                 <WeightBar
                   label="alias traffic"

@@ -46,7 +46,8 @@ interface FitReport {
 
 async function assertFits(page: Page, where: string): Promise<void> {
   // A string, evaluated in the page: the tests are compiled without the DOM's types.
-  const seen = await page.evaluate<FitReport>(`(() => ({
+  const report = () =>
+    page.evaluate<FitReport>(`(() => ({
     scrollWidth: document.documentElement.scrollWidth,
     innerWidth: window.innerWidth,
     clipped: [...document.querySelectorAll('.weight-part:not(.cramped)')]
@@ -60,6 +61,16 @@ async function assertFits(page: Page, where: string): Promise<void> {
       .filter((l) => l.scrollWidth > l.clientWidth)
       .map((l) => l.textContent),
   }))()`);
+  // Charts follow a narrowed window a frame or two later (a ResizeObserver): give the layout a moment to settle.
+  const seen = await eventually(
+    report,
+    (r) =>
+      r.scrollWidth <= r.innerWidth &&
+      r.clipped.length === 0 &&
+      r.legends.length === 0 &&
+      r.cramped.every((c) => c.legend.includes(c.label)),
+    5000,
+  );
   assert.ok(seen.scrollWidth <= seen.innerWidth, `${where}: the page is ${seen.scrollWidth}px wide in a ${seen.innerWidth}px window`);
   assert.deepEqual(seen.clipped, [], `${where}: bar labels cut off`);
   assert.deepEqual(seen.legends, [], `${where}: labels under bars cut off`);

@@ -401,6 +401,9 @@ describe('the console in a browser', () => {
       await page.getByRole('columnheader', { name: 'Target' }).waitFor();
       assert.equal(await row.getByRole('link', { name: 'shop:live' }).getAttribute('href'), '#/functions/shop');
       await row.getByText('version 1 → 2').waitFor();
+      // API Gateway deployments are listed too, with the stage they serve: the canary promoted earlier serves prod.
+      const apiRow = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'SliderApi/prod' }) });
+      await apiRow.filter({ hasText: 'Serving' }).filter({ hasText: 'the canary' }).waitFor();
       // The id is one word on one line.
       const id = row.getByRole('link', { name: deploymentId });
       const box = await id.boundingBox();

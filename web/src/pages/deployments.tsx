@@ -1,4 +1,11 @@
 import { useState } from 'preact/hooks';
+import {
+  getDeployments as getApiDeployments,
+  getRestApis,
+  getStages,
+  type Deployment as ApiGatewayDeployment,
+  type RestApi,
+} from '../api/apigateway';
 import { describeAlarms } from '../api/cloudwatch';
 import { apiFetch } from '../api/aws';
 import {
@@ -64,11 +71,49 @@ function TargetCell({ d }: { d: DeploymentInfo }) {
   );
 }
 
+/** An API Gateway deployment (a snapshot of an API) with the stages that serve it, whole or as a canary. */
+interface ApiDeployment {
+  api: RestApi;
+  deployment: ApiGatewayDeployment;
+  on: { stage: string; canary?: number }[];
+}
+
+async function apiDeployments(): Promise<ApiDeployment[]> {
+  const apis = await getRestApis();
+  const each = await Promise.all(
+    apis.map(async (api) => {
+      const [stages, deployments] = await Promise.all([getStages(api.id), getApiDeployments(api.id)]);
+      return deployments.map((deployment) => ({
+        api,
+        deployment,
+        on: stages.flatMap((s) =>
+          s.deploymentId === deployment.id
+            ? [{ stage: s.stageName }]
+            : s.canarySettings?.deploymentId === deployment.id
+              ? [{ stage: s.stageName, canary: s.canarySettings.percentTraffic ?? 0 }]
+              : [],
+        ),
+      }));
+    }),
+  );
+  return each.flat();
+}
+
+/** A row of the list: a CodeDeploy deployment of an alias, or an API Gateway deployment to stages. */
+type Row = { kind: 'alias'; at: number; d: DeploymentInfo } | { kind: 'api'; at: number; a: ApiDeployment };
+
 export function DeploymentsPage() {
   const live = useLive(
-    async () => getDeployments(await listDeploymentIds()),
+    async () => {
+      const [codeDeploy, apis] = await Promise.all([getDeployments(await listDeploymentIds()), apiDeployments()]);
+      const rows: Row[] = [
+        ...codeDeploy.map((d) => ({ kind: 'alias' as const, at: d.createTime, d })),
+        ...apis.map((a) => ({ kind: 'api' as const, at: a.deployment.createdDate, a })),
+      ];
+      return rows.sort((x, y) => y.at - x.at);
+    },
     [],
-    (c) => c.kind === 'deployment',
+    (c) => c.kind === 'deployment' || c.kind === 'api',
   );
   return (
     <>
@@ -76,7 +121,10 @@ export function DeploymentsPage() {
       <Section title="All deployments" id="deployments">
         <ErrorNote error={live.error} />
         {live.data?.length === 0 && (
-          <Empty>No deployments yet. Create one with the CodeDeploy API, for example with the AWS CLI's deploy create-deployment.</Empty>
+          <Empty>
+            No deployments yet. Create one with the CodeDeploy API (the AWS CLI's deploy create-deployment) to move an alias, or deploy an
+            API to a stage.
+          </Empty>
         )}
         {!!live.data?.length && (
           <table class="cards deployments-table">
@@ -90,36 +138,94 @@ export function DeploymentsPage() {
               </tr>
             </thead>
             <tbody>
-              {live.data.map((d) => (
-                <tr key={d.deploymentId}>
-                  <td data-label="Deployment">
-                    <a href={href.deployment(d.deploymentId)} class="nowrap">
-                      {d.deploymentId}
-                    </a>
-                    {d.description && <div class="muted small">{d.description}</div>}
-                    <div class="muted small group" title={`application ${d.applicationName}`}>
-                      {d.deploymentConfigName.replace('CodeDeployDefault.', '')} · group {d.deploymentGroupName}
-                    </div>
-                  </td>
-                  <td data-label="Target">
-                    <TargetCell d={d} />
-                  </td>
-                  <td data-label="Status">
-                    <Status value={d.status} />
-                  </td>
-                  <td data-label="Created">
-                    <When ms={secs(d.createTime)} withDate />
-                  </td>
-                  <td data-label="How it ended" class="small">
-                    <Outcome d={d} />
-                  </td>
-                </tr>
-              ))}
+              {live.data.map((r) =>
+                r.kind === 'alias' ? <AliasRow key={r.d.deploymentId} d={r.d} /> : <ApiRow key={r.a.deployment.id} a={r.a} />,
+              )}
             </tbody>
           </table>
         )}
       </Section>
     </>
+  );
+}
+
+function AliasRow({ d }: { d: DeploymentInfo }) {
+  return (
+    <tr>
+      <td data-label="Deployment">
+        <a href={href.deployment(d.deploymentId)} class="nowrap">
+          {d.deploymentId}
+        </a>
+        {d.description && <div class="muted small">{d.description}</div>}
+        <div class="muted small group" title={`application ${d.applicationName}`}>
+          {d.deploymentConfigName.replace('CodeDeployDefault.', '')} · group {d.deploymentGroupName}
+        </div>
+      </td>
+      <td data-label="Target">
+        <TargetCell d={d} />
+      </td>
+      <td data-label="Status">
+        <Status value={d.status} />
+      </td>
+      <td data-label="Created">
+        <When ms={secs(d.createTime)} withDate />
+      </td>
+      <td data-label="How it ended" class="small">
+        <Outcome d={d} />
+      </td>
+    </tr>
+  );
+}
+
+function ApiRow({ a }: { a: ApiDeployment }) {
+  const { api, deployment, on } = a;
+  const whole = on.filter((o) => o.canary === undefined);
+  const canary = on.filter((o) => o.canary !== undefined);
+  const status = whole.length ? 'Serving' : canary.length ? 'Canary' : 'Superseded';
+  const said = [
+    ...whole.map((o) => `Serves stage ${o.stage}.`),
+    ...canary.map((o) => `The canary of stage ${o.stage}, with ${o.canary}% of its requests.`),
+  ];
+  return (
+    <tr>
+      <td data-label="Deployment">
+        <a href={href.api(api.id)} class="nowrap">
+          {deployment.id}
+        </a>
+        {deployment.description && <div class="muted small">{deployment.description}</div>}
+        <div class="muted small">API Gateway deployment</div>
+      </td>
+      <td data-label="Target">
+        {on.length === 0 && (
+          <a href={href.api(api.id)} class="nowrap">
+            {api.name}
+          </a>
+        )}
+        {on.map((o) => (
+          <div key={o.stage}>
+            <a href={href.api(api.id)} class="nowrap">
+              {api.name}/{o.stage}
+            </a>
+            {o.canary !== undefined && <div class="muted small nowrap">canary, {o.canary}%</div>}
+          </div>
+        ))}
+      </td>
+      <td data-label="Status">
+        <span class={`status status-${whole.length ? 'ok' : canary.length ? 'busy' : 'idle'}`}>{status}</span>
+      </td>
+      <td data-label="Created">
+        <When ms={secs(deployment.createdDate)} withDate />
+      </td>
+      <td data-label="How it ended" class="small">
+        <span class="outcome">
+          {(said.length ? said : ['No stage serves it any more.']).map((t, i) => (
+            <span key={i} class="sentence">
+              {t}
+            </span>
+          ))}
+        </span>
+      </td>
+    </tr>
   );
 }
 

@@ -175,6 +175,7 @@ describe('versa deployments', { timeout: 120_000 }, () => {
       );
     await group('canary', 'CodeDeployDefault.LambdaCanary10Percent5Minutes');
     await group('slow', 'CodeDeployDefault.LambdaCanary10Percent30Minutes');
+    await group('linear', 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute');
   });
 
   after(async () => {
@@ -243,8 +244,8 @@ describe('versa deployments', { timeout: 120_000 }, () => {
       at(/^\[░{20}\] 0% on version 2$/),
       at(/^BeforeAllowTraffic +Succeeded/),
       at(/^AllowTraffic +InProgress/),
-      at(/^\[██░{18}\] 10% on version 2$/),
-      at(/^\[█{20}\] 100% on version 2$/),
+      at(/^\[██░{18}\] 10% on version 2 {2}at \d\d:\d\d:\d\d$/),
+      at(/^\[█{20}\] 100% on version 2 {2}at \d\d:\d\d:\d\d$/),
       // Five minutes of canary. At time scale 120 every real millisecond the controller wakes late is 0.12 platform
       // seconds, so a loaded machine records 5m 0s to 5m 10s or so: the assertion is the five minutes.
       at(/^AllowTraffic +Succeeded +\d\d:\d\d:\d\d → \d\d:\d\d:\d\d \(5m \d{1,2}s\)$/),
@@ -303,9 +304,30 @@ describe('versa deployments', { timeout: 120_000 }, () => {
 
     const watch = await versa(args('deployments', 'watch', id));
     assert.equal(watch.code, 1, watch.stderr);
-    // Watched after the fact, the deployment shows where it ended: traffic back on version 1.
-    assert.match(watch.stdout, /^\[░{20}\] 0% on version 2$/m);
-    assert.match(watch.stdout, /^AllowTraffic +Skipped$/m);
+    // Watched after the fact, the deployment shows every step it took from its record: 10% on version 2,
+    // then the rollback's 0%; and AllowTraffic, which ran, ended Failed by the stop, not Skipped.
+    const lines = watch.stdout.split('\n');
+    const at = (pattern: RegExp) => lines.findIndex((l) => pattern.test(l));
+    const order = [
+      at(/^\[██░{18}\] 10% on version 2 {2}at \d\d:\d\d:\d\d$/),
+      at(/^\[░{20}\] 0% on version 2 {2}at \d\d:\d\d:\d\d$/),
+      at(/^AllowTraffic +Failed +\d\d:\d\d:\d\d → \d\d:\d\d:\d\d \([^)]+\) {2}The deployment was stopped on request\.$/),
+    ];
+    assert.ok(
+      order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1]!)),
+      `10%, 0%, AllowTraffic Failed in order (${order.join(', ')}):\n${watch.stdout}`,
+    );
+    assert.doesNotMatch(watch.stdout, /^AllowTraffic +Skipped/m);
+    // CodeDeploy's own record says the same.
+    const events = (await codeDeploy.send(new GetDeploymentTargetCommand({ deploymentId: id, targetId: 'shop:live' }))).deploymentTarget
+      ?.lambdaTarget?.lifecycleEvents;
+    const allow = events?.find((e) => e.lifecycleEventName === 'AllowTraffic');
+    assert.equal(allow?.status, 'Failed');
+    assert.ok(allow?.startTime && allow.endTime && allow.endTime > allow.startTime, 'AllowTraffic ran for a while');
+    assert.deepEqual(
+      allow?.diagnostics?.logTail?.split('\n').map((l) => l.replace(/^\S+ /, '')),
+      ['10% on version 2', '0% on version 2'],
+    );
     assert.equal(
       watch.stdout.trimEnd().split('\n').at(-1),
       `Stopped: The deployment was stopped on request (MANUAL_STOP); rolled back by ${rollbackId}, so shop:live is wholly on version 1.`,
@@ -344,7 +366,8 @@ describe('versa deployments', { timeout: 120_000 }, () => {
     await cloudWatch.send(new SetAlarmStateCommand({ AlarmName: ALARM, StateValue: 'ALARM', StateReason: 'test: errors on version 2' }));
     const { code, stdout } = await watch.exited;
     assert.equal(code, 1, stdout);
-    assert.match(stdout, /^\[░{20}\] 0% on version 2$/m);
+    assert.match(stdout, /^\[░{20}\] 0% on version 2 {2}at \d\d:\d\d:\d\d$/m);
+    assert.match(stdout, /^AllowTraffic +Failed .*Activated alarms/m);
     const last = stdout.trimEnd().split('\n').at(-1)!;
     assert.match(
       last,
@@ -355,6 +378,46 @@ describe('versa deployments', { timeout: 120_000 }, () => {
     const d = (await codeDeploy.send(new GetDeploymentCommand({ deploymentId: id }))).deploymentInfo!;
     assert.equal(d.status, 'Stopped');
     assert.equal((await t.lambda.send(new GetAliasCommand({ FunctionName: 'shop', Name: 'live' }))).FunctionVersion, '1');
+  });
+
+  it('watch: a linear deployment at time scale 120 shows every 10% step once, in order, though each is as short as a poll', async () => {
+    await reset('1');
+    const { deploymentId } = await codeDeploy.send(
+      new CreateDeploymentCommand({ applicationName: 'shop', deploymentGroupName: 'linear', revision: appSpec('1', '2') }),
+    );
+    const id = deploymentId!;
+    const live = await spawnVersa(args('deployments', 'watch', id)).exited;
+    assert.equal(live.code, 0, `${live.stdout}\n${live.stderr}`);
+    const percents = (stdout: string) =>
+      stdout
+        .split('\n')
+        .map((l) => /^\[[█░]{20}\] (\d+)% on version 2 {2}at \d\d:\d\d:\d\d$/.exec(l)?.[1])
+        .filter((p) => p !== undefined)
+        .map(Number);
+    const everyStep = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
+    assert.deepEqual(percents(live.stdout), everyStep, live.stdout);
+    // Watched after it ended, the record still shows every step (sampling would see only 100%).
+    const later = await versa(args('deployments', 'watch', id));
+    assert.equal(later.code, 0, later.stderr);
+    assert.deepEqual(percents(later.stdout), everyStep, later.stdout);
+
+    const target = (await codeDeploy.send(new GetDeploymentTargetCommand({ deploymentId: id, targetId: 'shop:live' }))).deploymentTarget
+      ?.lambdaTarget;
+    const allow = target?.lifecycleEvents?.find((e) => e.lifecycleEventName === 'AllowTraffic');
+    assert.equal(allow?.status, 'Succeeded');
+    const shifts = (allow?.diagnostics?.logTail ?? '').split('\n').map((l) => {
+      const [time, percent] = l.split(' ');
+      return { at: Date.parse(time!), percent: parseFloat(percent!) };
+    });
+    assert.deepEqual(
+      shifts.map((s) => s.percent),
+      everyStep,
+    );
+    // A minute of platform time apart, give or take the controller's real-time wake latency at 120 times.
+    for (let i = 1; i < shifts.length; i++) assert.ok(shifts[i]!.at - shifts[i - 1]!.at > 50_000, JSON.stringify(shifts));
+    assert.ok(shifts.at(-1)!.at - shifts[0]!.at >= 9 * 60_000, JSON.stringify(shifts));
+    const d = (await codeDeploy.send(new GetDeploymentCommand({ deploymentId: id }))).deploymentInfo!;
+    assert.equal(d.status, 'Succeeded');
   });
 
   it('stop without --rollback: a group without DEPLOYMENT_STOP_ON_REQUEST leaves the alias where the shift stopped', async () => {

@@ -661,11 +661,21 @@ describe('CodeDeploy at time scale 600 (a platform minute is a tenth of a real s
       distinct.every((w) => [0, 0.25, 0.5, 0.75, 1].includes(w)),
       `only whole steps of 25%: ${distinct.join(' ')}`,
     );
-    // Each step lasts 100 ms of real time and the API answers in a few: every step is seen.
+    // Each step lasts 100 ms of real time, which a loaded machine's samples can miss; the deployment's own
+    // record (AllowTraffic's log tail) has every step, a platform minute apart.
+    const record = (eventOf(await getTarget(cd, id, fn), 'AllowTraffic')?.diagnostics?.logTail ?? '').split('\n').map((line) => {
+      const [time, percent] = line.split(' ');
+      return { at: Date.parse(time!), weight: parseFloat(percent!) / 100 };
+    });
     assert.deepEqual(
-      distinct.filter((w) => w > 0),
+      record.map((r) => r.weight),
       [0.25, 0.5, 0.75, 1],
-      `weights seen: ${distinct.join(' ')}`,
+      `recorded steps: ${JSON.stringify(record)}`,
+    );
+    for (let i = 1; i < record.length; i++) assert.ok(record[i]!.at > record[i - 1]!.at, JSON.stringify(record));
+    assert.ok(
+      record.at(-1)!.at - record[0]!.at >= 180_000,
+      `three platform minutes from the first step to the last: ${JSON.stringify(record)}`,
     );
     assert.deepEqual(await aliasOf(t.lambda, fn), { version: '2', weights: undefined });
     // Shifts at 0, 1, 2 and 3 minutes: AllowTraffic lasts three platform minutes.

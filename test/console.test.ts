@@ -26,10 +26,56 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import { CreateAliasCommand, GetAliasCommand, InvokeCommand, UpdateAliasCommand, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
 import { strToU8, zipSync } from 'fflate';
+import type { Page } from 'playwright-core';
 import { eventually, launchBrowser, screenshot, type TestBrowser } from './browser.js';
 import { createFunction, startTestServer, zipOf, type TestServer } from './harness.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/**
+ * Nothing runs off the side of the window: the page does not scroll sideways, and every traffic share's
+ * label is whole — inside its bar where it fits, else in the line under the bar (never cut off).
+ */
+interface FitReport {
+  scrollWidth: number;
+  innerWidth: number;
+  clipped: string[];
+  cramped: { label: string; legend: string }[];
+  legends: string[];
+}
+
+async function assertFits(page: Page, where: string): Promise<void> {
+  // A string, evaluated in the page: the tests are compiled without the DOM's types.
+  const report = () =>
+    page.evaluate<FitReport>(`(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+    clipped: [...document.querySelectorAll('.weight-part:not(.cramped)')]
+      .filter((p) => p.scrollWidth > p.clientWidth)
+      .map((p) => p.textContent),
+    cramped: [...document.querySelectorAll('.weight-part.cramped')].map((p) => ({
+      label: p.textContent,
+      legend: p.closest('.weight')?.querySelector('.weight-legend')?.textContent ?? '',
+    })),
+    legends: [...document.querySelectorAll('.weight-legend li')]
+      .filter((l) => l.scrollWidth > l.clientWidth)
+      .map((l) => l.textContent),
+  }))()`);
+  // Charts follow a narrowed window a frame or two later (a ResizeObserver): give the layout a moment to settle.
+  const seen = await eventually(
+    report,
+    (r) =>
+      r.scrollWidth <= r.innerWidth &&
+      r.clipped.length === 0 &&
+      r.legends.length === 0 &&
+      r.cramped.every((c) => c.legend.includes(c.label)),
+    5000,
+  );
+  assert.ok(seen.scrollWidth <= seen.innerWidth, `${where}: the page is ${seen.scrollWidth}px wide in a ${seen.innerWidth}px window`);
+  assert.deepEqual(seen.clipped, [], `${where}: bar labels cut off`);
+  assert.deepEqual(seen.legends, [], `${where}: labels under bars cut off`);
+  for (const c of seen.cramped) assert.ok(c.legend.includes(c.label), `${where}: ${c.label} is named under its bar: ${c.legend}`);
+}
 
 describe('the console in a browser', () => {
   let t: TestServer;
@@ -120,7 +166,8 @@ describe('the console in a browser', () => {
     );
     await page.getByRole('img', { name: 'alias live: v2 100%' }).waitFor();
     // The metrics charts appear once CloudWatch has the invocations.
-    await page.getByText('Invocations per minute').waitFor();
+    // At 60x the charts open on the last day of platform time (20 real minutes), in 10-minute datapoints.
+    await page.getByText('Invocations per 10 minutes').waitFor();
     // The asynchronous queue's depth shows; an empty queue says so.
     await page.getByText('No Event invocations waiting.').waitFor();
     await screenshot(page, 'function');
@@ -303,6 +350,12 @@ describe('the console in a browser', () => {
       await page.getByRole('link', { name: deploymentId }).waitFor();
       await page.getByRole('img', { name: 'traffic: v1 90%, v2 10%' }).waitFor();
       await screenshot(page, 'overview');
+      // In a narrow window the 10% share is too small for its label, which moves under the bar.
+      await page.setViewportSize({ width: 420, height: 800 });
+      await page.getByRole('region', { name: 'Deployments in progress' }).locator('.weight-legend', { hasText: 'v2 · 10%' }).waitFor();
+      await assertFits(page, 'overview with a deployment running, at 420 px');
+      await screenshot(page, 'overview-running-narrow');
+      await page.setViewportSize({ width: 1280, height: 800 });
       await page.getByRole('link', { name: deploymentId }).click();
       await page.getByText("Target version's share: 10%").waitFor();
       await page.getByRole('img', { name: /Target version's share of traffic over time/ }).waitFor();
@@ -315,6 +368,16 @@ describe('the console in a browser', () => {
       await page.getByRole('button', { name: 'Stop and roll back' }).click();
       await page.getByRole('heading', { level: 1 }).filter({ hasText: 'Stopped' }).waitFor();
       await page.getByText('Ended:').waitFor();
+      // How it ended: why it stopped, then what rolled it back, each its own sentence (they ran together).
+      const sentences = page.locator('.ended .sentence');
+      await eventually(
+        () => sentences.count(),
+        (n) => n === 2,
+      );
+      const said = await sentences.allInnerTexts();
+      assert.equal(said.length, 2, said.join(' | '));
+      for (const text of said) assert.match(text, /\.$/, `a sentence of its own: ${text}`);
+      assert.match(said[1]!, /rolled back/);
       const info = (await codedeploy.send(new GetDeploymentCommand({ deploymentId }))).deploymentInfo!;
       assert.equal(info.status, 'Stopped');
       assert.ok(info.rollbackInfo?.rollbackDeploymentId, 'a rollback deployment is recorded');
@@ -325,11 +388,32 @@ describe('the console in a browser', () => {
       // The history names the rollback and why the deployment ended.
       await page.getByRole('link', { name: info.rollbackInfo.rollbackDeploymentId }).waitFor();
       await screenshot(page, 'deployment-stopped');
+      await page.setViewportSize({ width: 420, height: 800 });
+      await assertFits(page, 'a stopped deployment at 420 px');
+      await screenshot(page, 'deployment-stopped-narrow');
+      await page.setViewportSize({ width: 1280, height: 800 });
 
       await nav.getByRole('link', { name: 'Deployments' }).click();
       await page.getByRole('heading', { name: 'All deployments' }).waitFor();
-      await page.getByRole('row').filter({ hasText: deploymentId }).filter({ hasText: 'Stopped' }).waitFor();
+      const row = page.getByRole('row').filter({ hasText: deploymentId }).filter({ hasText: 'Stopped' });
+      await row.waitFor();
+      // Each deployment names what it moves, linked to the function, in a Target column.
+      await page.getByRole('columnheader', { name: 'Target' }).waitFor();
+      assert.equal(await row.getByRole('link', { name: 'shop:live' }).getAttribute('href'), '#/functions/shop');
+      await row.getByText('version 1 → 2').waitFor();
+      // API Gateway deployments are listed too, with the stage they serve: the canary promoted earlier serves prod.
+      const apiRow = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'SliderApi/prod' }) });
+      await apiRow.filter({ hasText: 'Serving' }).filter({ hasText: 'the canary' }).waitFor();
+      // The id is one word on one line.
+      const id = row.getByRole('link', { name: deploymentId });
+      const box = await id.boundingBox();
+      const oneLine = await row.getByRole('link', { name: 'shop:live' }).boundingBox();
+      assert.ok(box && oneLine && box.height < oneLine.height * 1.5, `the id ${deploymentId} wraps: ${box?.height}px tall`);
       await screenshot(page, 'deployments');
+      await page.setViewportSize({ width: 420, height: 800 });
+      await assertFits(page, 'deployments at 420 px');
+      await screenshot(page, 'deployments-narrow');
+      await page.setViewportSize({ width: 1280, height: 800 });
 
       await nav.getByRole('link', { name: 'Alarms' }).click();
       await page.getByRole('link', { name: 'shop-live-errors' }).click();
@@ -341,6 +425,8 @@ describe('the console in a browser', () => {
       await page.setViewportSize({ width: 420, height: 800 });
       await nav.getByRole('link', { name: 'Overview' }).click();
       await page.getByRole('heading', { name: 'Functions' }).waitFor();
+      await page.getByRole('link', { name: 'shop' }).waitFor();
+      await assertFits(page, 'overview at 420 px');
       await screenshot(page, 'overview-narrow');
       await page.close();
     } finally {
@@ -453,10 +539,18 @@ describe('the console in a browser', () => {
       .getByRole('region', { name: 'Outputs' })
       .getByRole('link', { name: /\/restapis\/[a-z0-9]+\/Prod\/_user_request_\/paged/ });
     assert.equal(await (await fetch(`${t.url}${await output.getAttribute('href')}`)).text(), 'version one');
-    // Events, newest first: the stack's own CREATE_COMPLETE tops the list.
+    // Events, grouped by create or update, collapsed: the one create, summed up by how it ended.
     const events = page.getByRole('region', { name: 'Events' });
-    const firstEvent = events.getByRole('row').nth(1);
+    const attempts = events.locator('details.attempt');
+    const newest = attempts.first().locator('summary');
+    await newest.filter({ hasText: 'Create' }).filter({ hasText: 'CREATE_COMPLETE' }).waitFor();
+    assert.equal(await attempts.count(), 1);
+    assert.equal(await events.getByRole('row').count(), 0, 'the events are collapsed');
+    // Opened, its events run newest first: the stack's own CREATE_COMPLETE tops the list.
+    await newest.click();
+    const firstEvent = attempts.first().getByRole('row').nth(1);
     await firstEvent.filter({ hasText: 'AWS::CloudFormation::Stack' }).filter({ hasText: 'CREATE_COMPLETE' }).waitFor();
+    await newest.click();
 
     // Version 2 through a canary: the page shows it in flight, live.
     await deploy('version two');
@@ -468,10 +562,13 @@ describe('the console in a browser', () => {
     assert.equal(await flight.getByRole('link', { name: deploymentId }).getAttribute('href'), `#/deployments/${deploymentId}`);
     await flight.getByText('paged:live · version 1 → version 2').waitFor();
     await page.getByRole('heading', { level: 1 }).getByText('UPDATE_IN_PROGRESS').waitFor();
-    assert.equal(
-      (await t.lambda.send(new GetAliasCommand({ FunctionName: 'paged', Name: 'live' }))).RoutingConfig?.AdditionalVersionWeights?.['2'],
-      0.1,
+    // The page may show the traffic phase a moment before CodeDeploy's first shift lands on the alias.
+    const shifted = await eventually(
+      async () =>
+        (await t.lambda.send(new GetAliasCommand({ FunctionName: 'paged', Name: 'live' }))).RoutingConfig?.AdditionalVersionWeights?.['2'],
+      (w) => w === 0.1,
     );
+    assert.equal(shifted, 0.1);
 
     await screenshot(page, 'stack-running');
     await page.getByRole('button', { name: 'Roll back' }).click();
@@ -483,12 +580,16 @@ describe('the console in a browser', () => {
     const alias = await t.lambda.send(new GetAliasCommand({ FunctionName: 'paged', Name: 'live' }));
     assert.equal(alias.FunctionVersion, '1');
     assert.deepEqual(alias.RoutingConfig?.AdditionalVersionWeights ?? {}, {});
-    // The reason names the stopped deployment; the events, updated live, end with the rollback.
+    // The reason names the stopped deployment; the events, updated live, gain the update, newest first,
+    // summed up by the rollback it ended in and why.
     await page.locator('.stack-reason', { hasText: deploymentId }).waitFor();
-    await firstEvent.filter({ hasText: 'UPDATE_ROLLBACK_COMPLETE' }).waitFor();
+    await newest.filter({ hasText: 'Update' }).filter({ hasText: 'UPDATE_ROLLBACK_COMPLETE' }).filter({ hasText: deploymentId }).waitFor();
+    assert.equal(await attempts.count(), 2);
+    await attempts.nth(1).locator('summary').filter({ hasText: 'CREATE_COMPLETE' }).waitFor();
     await flight.waitFor({ state: 'detached' });
     await screenshot(page, 'stack');
     await page.setViewportSize({ width: 420, height: 800 });
+    await assertFits(page, 'stack at 420 px');
     await screenshot(page, 'stack-narrow');
 
     // Nothing is left to roll back: the API's own message comes back.

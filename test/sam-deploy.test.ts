@@ -263,6 +263,40 @@ test('a template Versa cannot honour is refused before anything is created, nami
   await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: 'Fn' })), { name: 'ResourceNotFoundException' });
 });
 
+test('a dangling Ref, an unsupported runtime and a mistyped DeploymentPreference.Type are reported together, and nothing is made', async () => {
+  await writeFile(
+    path.join(project, 'three.yaml'),
+    [
+      'Transform: AWS::Serverless-2016-10-31',
+      'Resources:',
+      '  Fn:',
+      '    Type: AWS::Serverless::Function',
+      '    Properties:',
+      '      FunctionName: three-problems',
+      '      CodeUri: hello_world/',
+      '      Handler: app.lambda_handler',
+      '      Runtime: nodejs12.x',
+      '      AutoPublishAlias: live',
+      '      DeploymentPreference:',
+      '        Type: Linear10PercentEvery1Minutes',
+      '      Environment:',
+      '        Variables:',
+      '          TABLE: !Ref Tabel',
+    ].join('\n'),
+  );
+  const out = await versa('deploy', '--stack-name', 'three', '--template-file', 'three.yaml');
+  assert.equal(out.code, 1);
+  assert.match(out.stderr, /3 problems:/);
+  assert.match(out.stderr, /Resource Fn refers to Tabel, which is not a parameter or resource of the template\./);
+  assert.match(out.stderr, /Resource Fn: Runtime nodejs12\.x is not supported by Versa/);
+  assert.match(
+    out.stderr,
+    /Resource Fn: DeploymentPreference: Type Linear10PercentEvery1Minutes is neither .*; did you mean Linear10PercentEvery1Minute\?/,
+  );
+  assert.equal((await fetch(`${t.url}/_versa/api/stacks/three`)).status, 400);
+  await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: 'three-problems' })), { name: 'ResourceNotFoundException' });
+});
+
 test('--parameter-overrides reach the template, and an unknown parameter is refused', async () => {
   const bad = await versa('deploy', '--stack-name', 'p', '--parameter-overrides', 'Nope=1');
   assert.equal(bad.code, 1);

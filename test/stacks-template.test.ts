@@ -2,13 +2,12 @@
  * The pieces `versa deploy` builds a stack from, each on its own: parsing templates (YAML short forms,
  * JSON), resolving intrinsic functions, evaluating conditions, checking parameters, and the SAM transform.
  */
-import { SUPPORTED_RUNTIMES } from '../src/domain/runtimes.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { PlatformError } from '../src/core/errors.js';
 import { evaluateCondition, references, resolve, type ResolveContext } from '../src/stacks/intrinsics.js';
-import { transform, type Artifacts, type Transformed } from '../src/stacks/sam.js';
+import { expand, transform, type Artifacts, type Transformed } from '../src/stacks/sam.js';
 import { parameterValues } from '../src/stacks/stack-service.js';
 import { codeUris, parseTemplate, TemplateError } from '../src/stacks/template.js';
 import type { Json, JsonObject } from '../src/stacks/types.js';
@@ -816,15 +815,30 @@ describe('SAM transform: what Versa does not support', () => {
     for (const p of expected) assert.ok(error.message.includes(`\n  - ${p}`), p);
   });
 
-  it("refuses an unsupported runtime with the template's other problems, before anything is made", () => {
-    const t = samTemplate({
-      Old: { Type: 'AWS::Serverless::Function', Properties: { CodeUri: 'src/', Handler: 'h', Runtime: 'nodejs12.x' } },
-      Queue: { Type: 'AWS::SQS::Queue', Properties: {} },
+  it("refuses a DeploymentPreference.Type that is neither SAM's nor a configuration the server has or the template declares", () => {
+    const fn = (type: string) => ({
+      Type: 'AWS::Serverless::Function',
+      Properties: { CodeUri: 'src/', Handler: 'h', Runtime: 'nodejs20.x', AutoPublishAlias: 'live', DeploymentPreference: { Type: type } },
     });
-    assert.deepEqual(templateProblems(() => sam(t)).sort(), [
-      `Resource Old: Runtime nodejs12.x is not supported by Versa; use one of ${SUPPORTED_RUNTIMES.join(', ')}.`,
-      'Resource Queue: type AWS::SQS::Queue is not supported by Versa.',
+    const t = samTemplate({
+      Typo: fn('Canary10Percent5Minute'),
+      Unknown: fn('NoSuchConfig'),
+      Known: fn('TeamCanary'),
+      Declared: fn('Declared-Config'),
+      Config: { Type: 'AWS::CodeDeploy::DeploymentConfig', Properties: { DeploymentConfigName: 'Declared-Config' } },
+    });
+    const out = expand(t, ARTIFACTS, {}, {}, new Set(['TeamCanary']));
+    const types =
+      'AllAtOnce, Canary10Percent5Minutes, Canary10Percent10Minutes, Canary10Percent15Minutes, Canary10Percent30Minutes, Linear10PercentEvery1Minute, Linear10PercentEvery2Minutes, Linear10PercentEvery3Minutes, Linear10PercentEvery10Minutes';
+    const neither = `is neither one of SAM's types (${types}) nor a deployment configuration this server has or the template declares`;
+    assert.deepEqual(out.problems.sort(), [
+      `Resource Typo: DeploymentPreference: Type Canary10Percent5Minute ${neither}; did you mean Canary10Percent5Minutes?`,
+      `Resource Unknown: DeploymentPreference: Type NoSuchConfig ${neither}.`,
     ]);
+    assert.equal(out.resources.KnownDeploymentGroup?.Properties?.DeploymentConfigName, 'TeamCanary');
+    assert.equal(out.resources.DeclaredDeploymentGroup?.Properties?.DeploymentConfigName, 'Declared-Config');
+    // Without the server's configurations (the transform on its own) any name is taken as a custom one.
+    assert.doesNotThrow(() => sam(samTemplate({ Unknown: fn('NoSuchConfig') })));
   });
 
   it('requires Handler, Runtime and CodeUri', () => {

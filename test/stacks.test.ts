@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { GetAliasCommand, GetFunctionCommand, InvokeCommand, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { CodeDeployClient, CreateDeploymentConfigCommand, ListApplicationsCommand } from '@aws-sdk/client-codedeploy';
 import { strToU8, zipSync } from 'fflate';
+import { SUPPORTED_RUNTIMES } from '../src/domain/runtimes.js';
 import { awsFetch, payloadOf, startTestServer, type TestServer } from './harness.js';
 
 let t: TestServer;
@@ -18,6 +20,23 @@ before(async () => {
 after(async () => {
   await t.close();
 });
+
+/** CodeDeploy at the server's current address (a test restarts it on a new port). */
+async function codeDeploy<T>(use: (client: CodeDeployClient) => Promise<T>): Promise<T> {
+  const client = new CodeDeployClient({
+    endpoint: t.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+  try {
+    return await use(client);
+  } finally {
+    client.destroy();
+  }
+}
+
+const functionNames = async () => ((await t.lambda.send(new ListFunctionsCommand({}))).Functions ?? []).map((f) => f.FunctionName).sort();
 
 interface Stack {
   status: string;
@@ -228,6 +247,85 @@ Resources:
   assert.equal(res.json.message, 'Resource Fn refers to Missing, which is not a parameter or resource of the template.');
   assert.equal((await call('GET', '/_versa/api/stacks/dangling')).status, 400);
   await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: 'stack-dangling' })), { name: 'ResourceNotFoundException' });
+});
+
+test('a dangling Ref, an unsupported runtime and a mistyped DeploymentPreference.Type are all refused in one answer, and nothing changes', async () => {
+  const template = `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: upfront-api
+      CodeUri: main/
+      Handler: index.handler
+      Runtime: nodejs20.x
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: Canary10Percent5Minute
+      Environment:
+        Variables:
+          TABLE: !Ref Tabel
+  Old:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: upfront-old
+      CodeUri: main/
+      Handler: index.handler
+      Runtime: nodejs12.x
+`;
+  const functionsBefore = await functionNames();
+  const stacksBefore = (await call('GET', '/_versa/api/stacks')).json;
+  const applicationsBefore = (await codeDeploy((c) => c.send(new ListApplicationsCommand({})))).applications ?? [];
+  const res = await deploy('upfront', template, { 'main/': code('x') });
+  assert.equal(res.status, 400);
+  const message = (res.json as { message: string }).message;
+  const runtimes = SUPPORTED_RUNTIMES.join(', ');
+  const problems = [
+    'Resource Api refers to Tabel, which is not a parameter or resource of the template.',
+    `Resource Old: Runtime nodejs12.x is not supported by Versa; use one of ${runtimes}.`,
+  ];
+  assert.ok(message.startsWith(`3 problems:\n`), message);
+  for (const p of problems) assert.ok(message.includes(`\n  - ${p}`), `${p}\nnot in\n${message}`);
+  assert.match(
+    message,
+    /\n {2}- Resource Api: DeploymentPreference: Type Canary10Percent5Minute is neither .*; did you mean Canary10Percent5Minutes\?/,
+  );
+  // Nothing was made or stored: no function, no stack, no CodeDeploy application.
+  assert.deepEqual(await functionNames(), functionsBefore);
+  assert.deepEqual((await call('GET', '/_versa/api/stacks')).json, stacksBefore);
+  assert.match(((await call('GET', '/_versa/api/stacks/upfront')).json as { message: string }).message, /does not exist/);
+  assert.deepEqual((await codeDeploy((c) => c.send(new ListApplicationsCommand({})))).applications ?? [], applicationsBefore);
+});
+
+test("a DeploymentPreference.Type naming the server's own deployment configuration is taken", async () => {
+  await codeDeploy((c) =>
+    c.send(
+      new CreateDeploymentConfigCommand({
+        deploymentConfigName: 'TeamCanary',
+        computePlatform: 'Lambda',
+        trafficRoutingConfig: { type: 'TimeBasedCanary', timeBasedCanary: { canaryPercentage: 20, canaryInterval: 1 } },
+      }),
+    ),
+  );
+  const template = `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: team-canary
+      CodeUri: main/
+      Handler: index.handler
+      Runtime: nodejs20.x
+      AutoPublishAlias: live
+      DeploymentPreference:
+        Type: TeamCanary
+`;
+  const res = await deploy('team-canary', template, { 'main/': code('x') });
+  assert.equal(res.status, 200, JSON.stringify(res.json));
+  assert.equal(...statusOf(await settled('team-canary'), 'CREATE_COMPLETE'));
+  assert.equal((await call('DELETE', '/_versa/api/stacks/team-canary')).status, 200);
 });
 
 test('an explicit API with Globals, Parameters and Conditions serves the function at its stage', async () => {

@@ -10,6 +10,7 @@ import {
   type CodeDeployClient,
   type DeploymentInfo,
   type LambdaTarget,
+  type LifecycleEvent,
 } from '@aws-sdk/client-codedeploy';
 import { cloudWatchClient, codeDeployClient, describeError, endpointUrl } from './client.js';
 import { parseFlags } from './main.js';
@@ -289,7 +290,7 @@ async function watch(
   );
   screen.line(alarmNames.length ? `  watching alarms: ${alarmNames.join(', ')}` : '  no alarms watched');
 
-  const shown = { events: new Map<string, string>(), alarms: new Map<string, string>(), weight: undefined as number | undefined };
+  const shown: Shown = { events: new Map(), alarms: new Map(), weight: undefined, shifts: 0 };
   let failures = 0;
   let graceUsed = false;
   for (;;) {
@@ -324,14 +325,35 @@ async function watch(
   return 130;
 }
 
+/** What `watch` has printed so far. */
+interface Shown {
+  events: Map<string, string>;
+  alarms: Map<string, string>;
+  weight: number | undefined;
+  /** How many of the recorded traffic shifts have been drawn. */
+  shifts: number;
+}
+
+/** `2026-11-22T04:56:41.000Z 10% on version 2`: one line of AllowTraffic's log tail per shift (domain/deployment.ts). */
+const SHIFT_LINE = /^(\S+) (\d+(?:\.\d+)?)% on version \S+$/;
+
+/**
+ * The traffic shifts the deployment recorded, from AllowTraffic's diagnostics log tail; undefined when the
+ * server records none (then the watch samples the current weight instead).
+ */
+function recordedShifts(events: LifecycleEvent[]): { at: Date; weight: number }[] | undefined {
+  const tail = events.find((e) => e.lifecycleEventName === 'AllowTraffic')?.diagnostics?.logTail;
+  if (!tail) return undefined;
+  const shifts: { at: Date; weight: number }[] = [];
+  for (const line of tail.split('\n')) {
+    const m = SHIFT_LINE.exec(line);
+    if (m) shifts.push({ at: new Date(m[1]!), weight: Number(m[2]) / 100 });
+  }
+  return shifts.length ? shifts : undefined;
+}
+
 /** Prints what changed since the last look: alarm states, lifecycle events, and the traffic bar. */
-function show(
-  snap: Snapshot,
-  shown: { events: Map<string, string>; alarms: Map<string, string>; weight: number | undefined },
-  screen: Screen,
-  alarmNames: string[],
-  targetVersion: string,
-): void {
+function show(snap: Snapshot, shown: Shown, screen: Screen, alarmNames: string[], targetVersion: string): void {
   for (const name of alarmNames) {
     const a = snap.alarms.get(name);
     const state = a?.state ?? 'not found';
@@ -341,24 +363,43 @@ function show(
     const reason = a && state === 'ALARM' && a.reason ? ` (${a.reason})` : '';
     screen.line(`alarm ${name}: ${before === undefined ? state : `${before} → ${state}`}${reason}`);
   }
+  const events = snap.target?.lifecycleEvents ?? [];
+  // Every step the deployment took, from its record, so that one shorter than a poll is shown too; a
+  // server that records none has its current weight sampled instead.
+  const history = recordedShifts(events);
   const weight = snap.target?.lambdaFunctionInfo?.targetVersionWeight ?? 0;
-  let barDue = weight !== shown.weight;
+  let barDue = history === undefined && weight !== shown.weight;
   const drawBar = () => {
+    if (history) {
+      const fresh = history.slice(shown.shifts);
+      shown.shifts = history.length;
+      fresh.forEach((s, i) => {
+        const text = `${bar(s.weight, targetVersion)}  at ${clock(s.at)}`;
+        // On a terminal the last stays as the live bar; the steps before it are kept above it.
+        if (i === fresh.length - 1) screen.bar(text);
+        else screen.line(text);
+        shown.weight = s.weight;
+      });
+      return;
+    }
     if (!barDue) return;
     barDue = false;
     shown.weight = weight;
     screen.bar(bar(weight, targetVersion));
   };
-  const events = snap.target?.lifecycleEvents ?? [];
   const allowIndex = events.findIndex((e) => e.lifecycleEventName === 'AllowTraffic');
   events.forEach((e, i) => {
     const name = e.lifecycleEventName ?? '?';
     const status = e.status ?? '?';
-    if (shown.events.get(name) === status) return;
+    const running = status === 'InProgress' || status === 'Pending';
+    // Traffic moves inside AllowTraffic: its steps are drawn after AllowTraffic starts and before it ends
+    // or anything after it starts.
+    if ((i === allowIndex && !running) || (i > allowIndex && status !== 'Pending')) drawBar();
+    if (shown.events.get(name) === status) {
+      if (i === allowIndex && status === 'InProgress') drawBar();
+      return;
+    }
     shown.events.set(name, status);
-    // Traffic moves inside AllowTraffic: a new weight is drawn after AllowTraffic starts and before it
-    // ends or anything after it starts.
-    if ((i === allowIndex && status !== 'InProgress' && status !== 'Pending') || (i > allowIndex && status !== 'Pending')) drawBar();
     const times =
       !e.startTime || status === 'Skipped'
         ? ''
@@ -367,10 +408,12 @@ function show(
           : e.endTime.getTime() - e.startTime.getTime() < 1000
             ? `at ${clock(e.startTime)}`
             : `${clock(e.startTime)} → ${clock(e.endTime)}${duration(e.endTime.getTime() - e.startTime.getTime())}`;
-    const why = e.diagnostics?.message ? `  ${e.diagnostics.message}` : '';
+    const why = e.diagnostics?.message && e.diagnostics.errorCode !== 'Success' ? `  ${e.diagnostics.message}` : '';
     screen.line(`${name.padEnd(18)}  ${status.padEnd(10)}  ${times}${why}`.trimEnd());
+    if (i === allowIndex && status === 'InProgress') drawBar();
   });
-  drawBar();
+  // Without a record: where the traffic stands now (before any shift, 0% on the target).
+  if (history === undefined) drawBar();
 }
 
 function outcome(snap: Snapshot, screen: Screen): number {

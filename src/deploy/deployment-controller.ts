@@ -261,6 +261,7 @@ export class DeploymentController {
       currentVersion: state.targetVersion,
       targetVersion: state.currentVersion,
       targetWeight: 1,
+      trafficShifts: [{ at: now, weight: 1 }],
       events: state.events.map((e) => ({
         lifecycleEventName: e.lifecycleEventName,
         status: e.lifecycleEventName === 'BeforeAllowTraffic' || e.lifecycleEventName === 'AfterAllowTraffic' ? 'Skipped' : 'Succeeded',

@@ -183,6 +183,11 @@ describe('step: predefined configs', () => {
       assert.ok(routing);
       const run = drive(fresh({ routing, configName: name }));
       assert.deepEqual(run.timeline, expected);
+      // Every step is recorded with its time, for watchers that poll more slowly than the steps come.
+      assert.deepEqual(
+        run.state.trafficShifts,
+        expected.map(([m, weight]) => ({ at: T0 + m * MIN, weight })),
+      );
       assert.equal(run.state.status, 'Succeeded');
       assert.equal(run.state.completeTime, T0 + total * MIN);
       assert.equal(run.state.targetWeight, 1);
@@ -672,7 +677,7 @@ describe('step: alarms that cannot be read', () => {
       assert.deepEqual(statuses(r.state), {
         Start: 'Succeeded',
         BeforeAllowTraffic: 'Skipped',
-        AllowTraffic: 'Skipped',
+        AllowTraffic: 'Failed',
         AfterAllowTraffic: 'Skipped',
         End: 'Skipped',
       });
@@ -731,10 +736,20 @@ describe('step: stop', () => {
       assert.deepEqual(statuses(r.state), {
         Start: 'Succeeded',
         BeforeAllowTraffic: 'Skipped',
-        AllowTraffic: 'Skipped',
+        AllowTraffic: 'Failed',
         AfterAllowTraffic: 'Skipped',
         End: 'Skipped',
       });
+      // AllowTraffic ran, so it is never Skipped: it failed because of the stop, and its record keeps every
+      // weight routed, the rollback's return to 0 included.
+      const allow = event(r.state, 'AllowTraffic');
+      assert.equal(allow.endTime, T0 + 3 * MIN + 10_000);
+      assert.deepEqual(allow.diagnostics, { errorCode: 'UnknownError', message: 'The deployment was stopped on request.' });
+      assert.deepEqual(r.state.trafficShifts, [
+        { at: T0, weight: 0.1 },
+        { at: T0 + 3 * MIN, weight: 0.4 },
+        ...(rollback ? [{ at: T0 + 3 * MIN + 10_000, weight: 0 }] : []),
+      ]);
     });
   }
 

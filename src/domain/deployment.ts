@@ -66,6 +66,12 @@ export interface DeploymentState {
   events: LifecycleEvent[];
   /** The share of traffic on the target version, 0–1, as the alias carries it now. */
   targetWeight: number;
+  /**
+   * Every weight step() routed, in order, with its platform time: the shift's steps and a rollback's
+   * return to 0. A watcher reads what happened here, however briefly a step lasted. Absent in deployments
+   * stored before it was kept.
+   */
+  trafficShifts?: TrafficShift[];
   /** When AllowTraffic began; weights are computed from it. */
   shiftStartedAt?: number;
   /** When the bake window after full traffic ends (blue/green termination wait). */
@@ -84,6 +90,23 @@ export interface DeploymentState {
   rollbackInfo?: { rollbackDeploymentId?: string; rollbackTriggeringDeploymentId?: string; rollbackMessage?: string };
   /** Set by step() when this deployment ended and its alias must go back: the runner records the rollback. */
   rollbackPending?: boolean;
+}
+
+/** One weight the deployment put on its target version, and when. */
+export interface TrafficShift {
+  at: number;
+  weight: number;
+}
+
+/**
+ * The traffic shifts as log lines, one per shift, oldest first: `2026-11-22T04:56:41.000Z 10% on version 2`.
+ * GetDeploymentTarget reports them as the AllowTraffic event's diagnostics log tail, which is where
+ * `versa deployments watch` reads every step, however briefly it lasted.
+ */
+export function trafficLog(shifts: readonly TrafficShift[], targetVersion: string): string {
+  return shifts
+    .map((s) => `${new Date(s.at).toISOString()} ${Number((s.weight * 100).toFixed(1))}% on version ${targetVersion}`)
+    .join('\n');
 }
 
 /** Something the runner saw since the last step. */
@@ -153,12 +176,20 @@ export function step(prev: DeploymentState, now: number, observations: Observati
   const actions: Action[] = [];
   if (!isActive(state.status)) return { state, actions };
   const event = (name: LifecycleName) => state.events.find((e) => e.lifecycleEventName === name)!;
+  const route = (weight: number) => {
+    state.targetWeight = weight;
+    actions.push({ kind: 'route', weight });
+    (state.trafficShifts ??= []).push({ at: now, weight });
+  };
 
   const end = (status: 'Failed' | 'Stopped', code: string, message: string, rollback: boolean): StepResult => {
     for (const e of state.events) {
       if (e.status === 'InProgress') {
-        e.status = status === 'Failed' ? 'Failed' : 'Skipped';
+        // It ran (traffic moved, or a hook was invoked) and did not finish: never Skipped, which says it
+        // did not run. Its diagnostics say why it ended.
+        e.status = 'Failed';
         e.endTime = now;
+        e.diagnostics ??= { errorCode: 'UnknownError', message };
       } else if (e.status === 'Pending') e.status = 'Skipped';
     }
     state.status = status;
@@ -167,8 +198,7 @@ export function step(prev: DeploymentState, now: number, observations: Observati
     delete state.hookDeadline;
     if (rollback) {
       state.rollbackPending = true;
-      if (state.targetWeight !== 0) actions.push({ kind: 'route', weight: 0 });
-      state.targetWeight = 0;
+      if (state.targetWeight !== 0) route(0);
     }
     // The target takes no traffic now (rolled back, or it never got any): its pre-warmed environments
     // have nothing left to do. One the shift left some traffic on keeps them.
@@ -273,10 +303,7 @@ export function step(prev: DeploymentState, now: number, observations: Observati
         state.shiftStartedAt = now;
       }
       const { weight, nextChangeIn } = weightAt(state.routing, now - state.shiftStartedAt!);
-      if (weight !== state.targetWeight) {
-        state.targetWeight = weight;
-        actions.push({ kind: 'route', weight });
-      }
+      if (weight !== state.targetWeight) route(weight);
       if (weight < 1) return { state, actions, wakeAt: now + nextChangeIn! };
       if (state.bakeMinutes > 0) {
         state.bakeUntil ??= now + state.bakeMinutes * MINUTE;

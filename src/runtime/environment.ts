@@ -21,6 +21,8 @@ export const MAX_LOG_LINE_BYTES = 262_144;
  * marker line says how much. Output between invocations counts toward the one before.
  */
 export const MAX_LOG_BYTES_PER_INVOCATION = 8 * 1024 * 1024;
+/** The exit status of a bootstrap that ended because of the Runtime API, not the function (bootstrap/). */
+const RUNTIME_API_FAILED = 70;
 /** The `LogType: Tail` answer is the last 4 KB of the invocation's log, as on AWS. */
 const TAIL_BYTES = 4096;
 
@@ -100,6 +102,8 @@ export class ExecutionEnvironment {
   private memorySampledAt = 0;
   private maxMemoryMb = 0;
   private markExited: () => void = () => undefined;
+  /** Set when the platform stopped the environment: the runtime's output no longer goes to the function's log. */
+  private silenced = false;
   /** Settles once the runtime process has ended (or never started). */
   readonly exited: Promise<void>;
 
@@ -200,7 +204,7 @@ export class ExecutionEnvironment {
         undefined,
         missing ? `Couldn't find valid bootstrap(s): [${launch.command}]` : `Runtime failed to start: ${err.message}`,
       );
-      this.stop();
+      this.shutDown();
       void confinement.release().finally(() => this.markExited());
     });
     child.on('exit', () => {
@@ -280,7 +284,7 @@ export class ExecutionEnvironment {
       }
       if (this.entrypointError) {
         this.failCurrent('Runtime.InvalidEntrypoint', undefined, this.entrypointError);
-        this.stop();
+        this.shutDown();
         return;
       }
       this.deliver();
@@ -326,8 +330,23 @@ export class ExecutionEnvironment {
     const url = raw.slice(this.apiPrefix.length - 1);
     if (req.method === 'GET' && url === '/2018-06-01/runtime/invocation/next') {
       this.markInitialised();
-      this.waitingNext?.writeHead(409).end();
+      const superseded = this.waitingNext;
       this.waitingNext = res;
+      // A poll whose connection goes before it is answered is forgotten: an event delivered into it would
+      // be lost, and the runtime's next poll (on a new connection) is no conflict with it.
+      res.once('close', () => {
+        if (this.waitingNext === res) this.waitingNext = undefined;
+      });
+      if (superseded && !superseded.socket?.destroyed) {
+        // Two live polls: the newest is the one the runtime waits on. The runtimes Versa ships poll again
+        // on 409; this is the platform's business, so it is said here rather than in the function's log.
+        this.opts.logger.warn('a runtime polled next while an earlier poll was still open; the earlier one is answered 409', {
+          env: this.id,
+          function: this.target.functionName,
+          version: this.target.version,
+        });
+        superseded.writeHead(409).end();
+      }
       this.deliver();
       return;
     }
@@ -342,7 +361,7 @@ export class ExecutionEnvironment {
         json(res, 202, { status: 'OK' });
         this.initError = body;
         this.failCurrent('Runtime.Unknown', body);
-        this.stop();
+        this.shutDown();
         return;
       }
       const current = this.current;
@@ -390,16 +409,26 @@ export class ExecutionEnvironment {
       ),
     });
     // The runtime may still be running the handler: this environment cannot be trusted again.
-    this.stop();
+    this.shutDown();
   }
 
   private onExit(reason: string): void {
     const current = this.current;
+    if (!current && this.state !== 'stopped') {
+      // Nothing was running and Versa did not stop it: the runtime itself left. Said in the platform's log,
+      // since no invocation is there to report it.
+      this.opts.logger.warn('a runtime ended between invocations', {
+        env: this.id,
+        function: this.target.functionName,
+        version: this.target.version,
+        reason: reason.endsWith(`exit status ${RUNTIME_API_FAILED}`) ? `${reason} (the Runtime API failed it)` : reason,
+      });
+    }
     // A warm runtime that ended between invocations (one that exits after each response, say) never saw
     // this event: nothing ran, so it is handed back to run on a new environment rather than failed.
     if (current && !current.delivered && !current.cold) current.abandon();
     else if (current) this.failCurrent('Runtime.ExitError', undefined, reason);
-    this.stop();
+    this.shutDown();
   }
 
   private failCurrent(errorType: string, body: Buffer | undefined, reason?: string): void {
@@ -419,6 +448,13 @@ export class ExecutionEnvironment {
    * budget is spent the output is only counted.
    */
   private onOutput(chunk: Buffer): void {
+    if (this.silenced) {
+      // The platform stopped this environment: what its runtime still writes is not the function's. A
+      // sandboxed runtime outlives the kill for a moment (it is in a session of its own, ended by
+      // bubblewrap's death or the cgroup), long enough to see its connection cut and print a traceback.
+      this.opts.logger.debug('output of a stopped environment left out of the function log', { env: this.id, bytes: chunk.length });
+      return;
+    }
     let start = 0;
     while (start < chunk.length) {
       if (this.loggedBytes >= MAX_LOG_BYTES_PER_INVOCATION) {
@@ -514,15 +550,27 @@ export class ExecutionEnvironment {
     }
   }
 
-  /** Ends the runtime process (and its process group) and closes the endpoint. Safe to call more than once. */
+  /**
+   * Ends the runtime process (and its process group) and closes the endpoint, for the platform's own
+   * reasons (retired, evicted, idle, shutting down): whatever the dying runtime still writes is left out
+   * of the function's log. Safe to call more than once.
+   */
   stop(): void {
+    this.silenced = true;
+    this.shutDown();
+  }
+
+  /** Ends the runtime and closes the endpoint; its last output (an init error's, say) is still logged. */
+  private shutDown(): void {
     if (this.state === 'stopped') return;
     this.reportDropped();
     this.state = 'stopped';
-    this.waitingNext?.destroy();
-    this.waitingNext = undefined;
+    // The runtime is killed before its poll is cut off, so that it has as little time as possible to see
+    // the Runtime API go (in a sandbox it outlives the kill for a moment: see onOutput).
     this.killGroup();
     this.confinement?.killAll();
+    this.waitingNext?.destroy();
+    this.waitingNext = undefined;
     this.server.closeAllConnections();
     this.server.close();
     this.opts.onStopped(this);

@@ -1,8 +1,8 @@
 import { strToU8, zipSync } from 'fflate';
 import { PlatformError } from '../core/errors.js';
-import { runtimeFamily } from '../domain/runtimes.js';
 import { alnumId, uuid } from '../core/ids.js';
 import { ACCOUNT_ID, functionArn, parseFunctionRef } from '../domain/arn.js';
+import { runtimeFamily, SUPPORTED_RUNTIMES } from '../domain/runtimes.js';
 import type { CodeDeployService } from '../deploy/code-deploy-service.js';
 import type { RestApiService } from '../gateway/rest-api-service.js';
 import type { Caller, FunctionService } from '../lambda/function-service.js';
@@ -36,8 +36,22 @@ export interface Provisioned {
  * services. A change to a property in `replaceOn` makes a new resource instead (the old one is deleted
  * once the update has succeeded), as CloudFormation's "Replacement: True" properties do.
  */
+/** What a plan checks resources against, before anything is made. */
+export interface PlanFacts {
+  /** The deployment configurations a group may name: the predefined ones, the server's, and the template's own. */
+  deploymentConfigs: ReadonlySet<string>;
+  /** The value a property has while it names something the stack has yet to make: nothing to check yet. */
+  pending: string;
+}
+
 export interface Provisioner {
   replaceOn: readonly string[] | 'all';
+  /**
+   * Problems with the resolved properties that creating the resource would run into, found when the
+   * deploy is planned with the template's other problems, rather than after the stack made what comes
+   * before it and must roll it back.
+   */
+  check?(props: JsonObject, facts: PlanFacts): string[];
   create(ctx: ProvisionContext, logicalId: string, props: JsonObject): Promise<Provisioned>;
   update(ctx: ProvisionContext, current: StackResource, props: JsonObject): Promise<Provisioned>;
   delete(ctx: ProvisionContext, resource: StackResource): Promise<void>;
@@ -66,6 +80,11 @@ function changed(a: Json | undefined, b: Json | undefined): boolean {
 
 const lambdaFunction: Provisioner = {
   replaceOn: ['FunctionName'],
+  check(props, facts) {
+    const runtime = props.Runtime;
+    if (typeof runtime !== 'string' || runtime === facts.pending || runtimeFamily(runtime)) return [];
+    return [`Runtime ${runtime} is not supported by Versa; use one of ${SUPPORTED_RUNTIMES.join(', ')}.`];
+  },
   async create(ctx, logicalId, props) {
     const name = str(props.FunctionName) ?? generatedName(ctx, logicalId);
     const zip = await codeOf(ctx, props);
@@ -327,6 +346,13 @@ function groupInput(props: JsonObject, name: string) {
 
 const codeDeployGroup: Provisioner = {
   replaceOn: ['ApplicationName', 'DeploymentGroupName'],
+  check(props, facts) {
+    const name = props.DeploymentConfigName;
+    if (typeof name !== 'string' || name === facts.pending || facts.deploymentConfigs.has(name)) return [];
+    return [
+      `DeploymentConfigName ${name} is neither a predefined configuration (CodeDeployDefault.Lambda...) nor one this server has or the template declares.`,
+    ];
+  },
   async create(ctx, logicalId, props) {
     const name = str(props.DeploymentGroupName) ?? generatedName(ctx, logicalId, 100);
     await ctx.services.codeDeploy.createDeploymentGroup(groupInput(props, name));

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { PREDEFINED_CONFIGS } from '../domain/deployment.js';
-import { runtimeFamily, SUPPORTED_RUNTIMES } from '../domain/runtimes.js';
 import { pruneConditions } from './intrinsics.js';
 import { isObject, TemplateError } from './template.js';
 import { PROVISIONERS } from './provisioners.js';
@@ -85,6 +84,24 @@ export function transform(
   parameters: Record<string, Json>,
   conditions: Record<string, boolean> = {},
 ): Transformed {
+  const { problems, ...transformed } = expand(template, artifacts, parameters, conditions);
+  if (problems.length > 0) throw new TemplateError(problems);
+  return transformed;
+}
+
+/**
+ * The transform, returning its problems with everything it could expand, so that a deploy can report
+ * them together with those found later (references, runtimes, configurations). `deploymentConfigs`
+ * names the custom deployment configurations the server has: given, a DeploymentPreference.Type that is
+ * neither SAM's nor one of them (nor one the template declares) is a problem.
+ */
+export function expand(
+  template: JsonObject,
+  artifacts: Artifacts,
+  parameters: Record<string, Json>,
+  conditions: Record<string, boolean> = {},
+  deploymentConfigs?: ReadonlySet<string>,
+): Transformed & { problems: string[] } {
   const problems: string[] = [];
   for (const key of Object.keys(template)) if (!TOP_LEVEL.has(key)) problems.push(`Template section ${key} is not supported by Versa.`);
   const globals = readGlobals(template.Globals, problems);
@@ -93,6 +110,7 @@ export function transform(
   const renames = new Map<string, string>();
   const apiEvents = new Map<string, ApiEvent[]>();
   const sam = { application: false, serviceRole: false };
+  const configs = deploymentConfigs && new Set([...deploymentConfigs, ...declaredConfigs(input)]);
 
   for (const [id, raw] of Object.entries(input)) {
     if (!isObject(raw) || typeof raw.Type !== 'string') {
@@ -100,7 +118,7 @@ export function transform(
       continue;
     }
     if (raw.Type === 'AWS::Serverless::Function') {
-      expandFunction(id, raw, globals.Function ?? {}, artifacts, parameters, { resources, renames, apiEvents, sam, problems });
+      expandFunction(id, raw, globals.Function ?? {}, artifacts, parameters, { resources, renames, apiEvents, sam, problems, configs });
     } else if (raw.Type === 'AWS::Serverless::Api') {
       const props = mergeGlobals(globals.Api ?? {}, isObject(raw.Properties ?? null) ? (raw.Properties as JsonObject) : {});
       for (const key of Object.keys(props))
@@ -134,7 +152,6 @@ export function transform(
         : mergeGlobals(globals.Api ?? {}, ((declared as JsonObject).Properties as JsonObject | undefined) ?? {});
     expandApi(apiId, props, events, resources, conditions);
   }
-  if (problems.length > 0) throw new TemplateError(problems);
 
   const rewrite = (value: Json) => rewriteReferences(value, renames);
   for (const resource of Object.values(resources)) {
@@ -154,12 +171,23 @@ export function transform(
       ...(out.Export !== undefined && { Export: rewrite(out.Export) }),
     };
   }
-  if (problems.length > 0) throw new TemplateError(problems);
   return {
     resources,
     outputs,
     mappings: (template.Mappings as JsonObject | undefined) ?? {},
+    problems,
   };
+}
+
+/** The names the template's own AWS::CodeDeploy::DeploymentConfig resources give their configurations. */
+function declaredConfigs(resources: JsonObject): string[] {
+  const names: string[] = [];
+  for (const raw of Object.values(resources)) {
+    if (!isObject(raw) || raw.Type !== 'AWS::CodeDeploy::DeploymentConfig' || !isObject(raw.Properties ?? null)) continue;
+    const name = (raw.Properties as JsonObject).DeploymentConfigName;
+    if (typeof name === 'string') names.push(name);
+  }
+  return names;
 }
 
 interface ApiEvent {
@@ -179,6 +207,8 @@ interface Expansion {
   apiEvents: Map<string, ApiEvent[]>;
   sam: { application: boolean; serviceRole: boolean };
   problems: string[];
+  /** Custom deployment configurations a DeploymentPreference.Type may name; undefined: any name goes. */
+  configs: ReadonlySet<string> | undefined;
 }
 
 function readGlobals(value: Json | undefined, problems: string[]): { Function?: JsonObject; Api?: JsonObject } {
@@ -250,12 +280,6 @@ function expandFunction(
   else code = { ZipFileSha256: artifacts[uri].codeSha256 };
   for (const required of ['Handler', 'Runtime'] as const) {
     if (props[required] === undefined) problems.push(`Resource ${id}: property ${required} is required.`);
-  }
-  // Found now, with the template's other problems, rather than when the function is created and the
-  // stack has to roll back what it made before it.
-  const runtime = substituteParameters(props.Runtime ?? null, parameters);
-  if (typeof runtime === 'string' && !runtimeFamily(runtime)) {
-    problems.push(`Resource ${id}: Runtime ${runtime} is not supported by Versa; use one of ${SUPPORTED_RUNTIMES.join(', ')}.`);
   }
 
   // SAM passes the function's Condition to every resource made from it.
@@ -425,10 +449,16 @@ function expandDeploymentPreference(id: string, preference: Json, aliasId: strin
   }
   // A predefined type names CodeDeploy's config; anything else is the name of a custom one.
   const type = preference.Type;
-  const configName =
-    typeof type === 'string' && PREDEFINED_CONFIGS[`CodeDeployDefault.Lambda${type}`] !== undefined
-      ? `CodeDeployDefault.Lambda${type}`
-      : type;
+  const predefined = typeof type === 'string' && PREDEFINED_CONFIGS[`CodeDeployDefault.Lambda${type}`] !== undefined;
+  if (typeof type === 'string' && !predefined && x.configs && !x.configs.has(type)) {
+    // Found now rather than when the deployment group is created, after the stack made everything before it.
+    const near = nearest(type, SAM_TYPES);
+    x.problems.push(
+      `${where}: Type ${type} is neither one of SAM's types (${SAM_TYPES.join(', ')}) nor a deployment configuration this server has or the template declares${near ? `; did you mean ${near}?` : '.'}`,
+    );
+    return;
+  }
+  const configName = predefined ? `CodeDeployDefault.Lambda${type}` : type;
   const alarms = preference.Alarms ?? [];
   if (!Array.isArray(alarms)) x.problems.push(`${where}: property Alarms must be a list.`);
   const hooks = preference.Hooks ?? {};
@@ -480,6 +510,31 @@ function expandDeploymentPreference(id: string, preference: Json, aliasId: strin
       ...(hookMap.PostTraffic !== undefined && { AfterAllowTrafficHook: hookMap.PostTraffic }),
     },
   };
+}
+
+/** DeploymentPreference types SAM knows: CodeDeploy's predefined Lambda configurations without their prefix. */
+const SAM_TYPES = Object.keys(PREDEFINED_CONFIGS).map((name) => name.slice('CodeDeployDefault.Lambda'.length));
+
+/** The candidate closest to `text` (case ignored) when it is a plausible typo of it: a few edits away. */
+function nearest(text: string, candidates: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of candidates) {
+    const distance = editDistance(text.toLowerCase(), name.toLowerCase());
+    if (!best || distance < best.distance) best = { name, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(text.length / 5)) ? best.name : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
 }
 
 function sha1(text: string): string {

@@ -11,8 +11,8 @@ import { Mutex } from '../store/mutex.js';
 import type { Store } from '../store/store.js';
 import { checkCapabilities, declaredCapabilities, requiredCapabilities, type RequiredCapabilities } from './capabilities.js';
 import { evaluateCondition, pruneConditions, references, resolve, type ResolveContext } from './intrinsics.js';
-import { lambdaAlias, needsReplacement, PROVISIONERS, type ProvisionContext, type StackServices } from './provisioners.js';
-import { transform, type Artifacts } from './sam.js';
+import { lambdaAlias, needsReplacement, PROVISIONERS, type PlanFacts, type ProvisionContext, type StackServices } from './provisioners.js';
+import { expand, type Artifacts } from './sam.js';
 import { parseTemplateIsolated } from './template-isolated.js';
 import { asText, isObject, TemplateError } from './template.js';
 import type {
@@ -247,10 +247,21 @@ export class StackService {
           isObject(template.Mappings ?? null) ? (template.Mappings as JsonObject) : {},
         ),
       );
-      const sam = templateError(() => transform(template, artifacts, { ...pseudo, ...parameters }, conditions));
-      if (input.capabilities) {
-        checkCapabilities(requiredCapabilities(sam.resources, template.Transform !== undefined && !input.viaChangeSet), input.capabilities);
-      }
+      // Every problem is gathered before any is reported, so that one answer lists them all and nothing
+      // is made from a template that has any.
+      const problems: string[] = [];
+      const gather = <T>(work: () => T, otherwise: T): T => {
+        try {
+          return work();
+        } catch (err) {
+          if (!(err instanceof TemplateError)) throw err;
+          problems.push(...err.problems);
+          return otherwise;
+        }
+      };
+      const serverConfigs = await this.services.codeDeploy.listDeploymentConfigs();
+      const sam = expand(template, artifacts, { ...pseudo, ...parameters }, conditions, new Set(serverConfigs));
+      problems.push(...sam.problems);
       const operation: StackOperation = {
         kind: existing && Object.keys(existing.resources).length > 0 ? 'update' : 'create',
         phase: 'apply',
@@ -266,17 +277,28 @@ export class StackService {
       };
       for (const [id, def] of Object.entries(sam.resources)) {
         if (def.Condition !== undefined && !operation.conditions[def.Condition]) {
-          if (!(def.Condition in operation.conditions)) throw validation(`Resource ${id}: Condition ${def.Condition} is not defined.`);
+          if (!(def.Condition in operation.conditions)) problems.push(`Resource ${id}: Condition ${def.Condition} is not defined.`);
           continue;
         }
         operation.definitions[id] = def;
       }
-      const order = templateError(() =>
-        dependencyOrder(operation.definitions, new Set([...Object.keys(parameters), ...Object.keys(pseudo)]), operation.conditions),
+      const dependencies = dependencyOrder(
+        operation.definitions,
+        new Set([...Object.keys(parameters), ...Object.keys(pseudo)]),
+        operation.conditions,
       );
-      operation.definitions = Object.fromEntries(order.map((id) => [id, operation.definitions[id]!]));
-      const changes = templateError(() => this.plan(stack, operation));
-      const outputs = templateError(() => resolveOutputs(stack, operation, true));
+      problems.push(...dependencies.problems);
+      operation.definitions = Object.fromEntries(dependencies.order.map((id) => [id, operation.definitions[id]!]));
+      const facts: PlanFacts = {
+        deploymentConfigs: new Set([...serverConfigs, ...declaredConfigNames(operation.definitions)]),
+        pending: PLACEHOLDER,
+      };
+      const changes = this.plan(stack, operation, facts, dependencies.dangling, problems);
+      const outputs = gather(() => resolveOutputs(stack, operation, true), []);
+      if (problems.length > 0) throw validation(new TemplateError([...new Set(problems)]).message);
+      if (input.capabilities) {
+        checkCapabilities(requiredCapabilities(sam.resources, template.Transform !== undefined && !input.viaChangeSet), input.capabilities);
+      }
       await this.checkExports(stack, outputs);
 
       const parametersText = Object.fromEntries(
@@ -315,16 +337,30 @@ export class StackService {
     });
   }
 
-  /** What a deploy would do: resources to add, change in place, replace and remove. */
-  private plan(stack: StackDoc, op: StackOperation): Change[] {
+  /**
+   * What a deploy would do: resources to add, change in place, replace and remove. Each resource's
+   * problems (intrinsics that do not resolve, properties its provisioner refuses) go to `problems`; those
+   * of a resource in `dangling` that only repeat its unknown references are left out.
+   */
+  private plan(stack: StackDoc, op: StackOperation, facts: PlanFacts, dangling: ReadonlySet<string>, problems: string[]): Change[] {
     const changes: Change[] = [];
     const fresh = new Set<string>();
     const ctx = this.context(stack, op, fresh);
     for (const [id, def] of Object.entries(op.definitions)) {
       const current = stack.resources[id];
-      const provisioner = PROVISIONERS[def.Type]!;
-      const props = resolve(def.Properties ?? {}, ctx, `Resource ${id}`) as JsonObject;
-      if (def.UpdatePolicy) resolve(def.UpdatePolicy, ctx, `Resource ${id}: UpdatePolicy`);
+      const provisioner = PROVISIONERS[def.Type];
+      if (!provisioner) continue;
+      let props: JsonObject;
+      try {
+        props = resolve(def.Properties ?? {}, ctx, `Resource ${id}`) as JsonObject;
+        if (def.UpdatePolicy) resolve(def.UpdatePolicy, ctx, `Resource ${id}: UpdatePolicy`);
+      } catch (err) {
+        if (!(err instanceof TemplateError)) throw err;
+        if (!dangling.has(id)) problems.push(...err.problems);
+        // Its other properties are still checked, each on its own.
+        props = resolvable(def.Properties ?? {}, ctx, `Resource ${id}`);
+      }
+      for (const p of provisioner.check?.(props, facts) ?? []) problems.push(`Resource ${id}: ${p}`);
       if (!current) {
         fresh.add(id);
         changes.push({ action: 'Add', logicalId: id, resourceType: def.Type });
@@ -1107,13 +1143,38 @@ function evaluateConditions(conditions: JsonObject, parameters: Record<string, J
   return out;
 }
 
-/** Resources ordered so that each comes after everything it refers to; unknown names and cycles are errors. */
+/** The properties of `props` that resolve, each on its own (to check those of a resource that has some that do not). */
+function resolvable(props: JsonObject, ctx: ResolveContext, where: string): JsonObject {
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(props)) {
+    try {
+      out[key] = resolve(value, ctx, where);
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+    }
+  }
+  return out;
+}
+
+/** The names the template's AWS::CodeDeploy::DeploymentConfig resources give their configurations. */
+function declaredConfigNames(definitions: Record<string, ResourceDefinition>): string[] {
+  return Object.values(definitions)
+    .filter((d) => d.Type === 'AWS::CodeDeploy::DeploymentConfig')
+    .map((d) => d.Properties?.DeploymentConfigName)
+    .filter((name): name is string => typeof name === 'string');
+}
+
+/**
+ * Resources ordered so that each comes after everything it refers to. Unknown types and names are
+ * problems (with the resources that name unknown ones in `dangling`); a cycle is one when there are no others.
+ */
 function dependencyOrder(
   definitions: Record<string, ResourceDefinition>,
   names: Set<string>,
   conditions: Record<string, boolean>,
-): string[] {
+): { order: string[]; problems: string[]; dangling: Set<string> } {
   const problems: string[] = [];
+  const dangling = new Set<string>();
   const deps = new Map<string, string[]>();
   for (const [id, def] of Object.entries(definitions)) {
     if (!PROVISIONERS[def.Type]) problems.push(`Resource ${id}: type ${def.Type} is not supported by Versa.`);
@@ -1122,20 +1183,24 @@ function dependencyOrder(
     const refs = references(pruneConditions(def.Properties ?? {}, conditions));
     if (def.UpdatePolicy) {
       for (const r of references(def.UpdatePolicy)) {
-        if (!(r in definitions) && !names.has(r))
+        if (!(r in definitions) && !names.has(r)) {
           problems.push(`Resource ${id}: UpdatePolicy refers to ${r}, which is not a parameter or resource of the template.`);
+          dangling.add(id);
+        }
       }
     }
     const dependsOn = def.DependsOn === undefined ? [] : Array.isArray(def.DependsOn) ? def.DependsOn : [def.DependsOn];
     const list: string[] = [];
     for (const r of [...refs, ...dependsOn]) {
       if (r === 'AWS::NoValue' || names.has(r)) continue;
-      if (!(r in definitions)) problems.push(`Resource ${id} refers to ${r}, which is not a parameter or resource of the template.`);
-      else if (r !== id) list.push(r);
+      if (!(r in definitions)) {
+        problems.push(`Resource ${id} refers to ${r}, which is not a parameter or resource of the template.`);
+        dangling.add(id);
+      } else if (r !== id) list.push(r);
     }
     deps.set(id, list);
   }
-  if (problems.length > 0) throw new TemplateError(problems);
+  if (problems.length > 0) return { order: Object.keys(definitions), problems, dangling };
   const order: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (id: string, path: string[]) => {
@@ -1147,8 +1212,13 @@ function dependencyOrder(
     state.set(id, 'done');
     order.push(id);
   };
-  for (const id of deps.keys()) visit(id, []);
-  return order;
+  try {
+    for (const id of deps.keys()) visit(id, []);
+  } catch (err) {
+    if (!(err instanceof TemplateError)) throw err;
+    return { order: Object.keys(definitions), problems: err.problems, dangling };
+  }
+  return { order, problems, dangling };
 }
 
 function resolveOutputs(stack: StackDoc, op: StackOperation, preview: boolean): StackDoc['outputs'] {

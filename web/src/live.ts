@@ -24,19 +24,73 @@ let clockKnown: () => void;
 export const clockReady = new Promise<void>((resolve) => (clockKnown = resolve));
 const connectionListeners = new Set<(up: boolean) => void>();
 
-/** Platform time now (ms), from the server's last word and its time scale. */
+/** Platform time now (ms), from the server's last word and its time scale. Before that word, see `platformTime`. */
 export function platformNow(): number {
   return clockBase.now + (performance.now() - clockBase.at) * clockBase.timeScale;
+}
+
+/**
+ * Platform time now (ms), once the server has said it: a window measured before then would be measured
+ * on the browser's clock, which a scaled or fake platform clock leaves far behind.
+ */
+export async function platformTime(): Promise<number> {
+  await clockReady;
+  return platformNow();
 }
 
 export function timeScale(): number {
   return clockBase.timeScale;
 }
 
-/** Minutes of metrics the charts draw: 30, or 3 hours when the clock runs fast (at 60x, 3 real minutes). */
-export function chartWindowMinutes(): number {
-  return clockBase.timeScale >= 10 ? 180 : 30;
+/** A stretch of platform time the charts and logs look back over, and the metric period it is drawn in. */
+export interface TimeWindow {
+  minutes: number;
+  /** Seconds per metric datapoint: kept to a few hundred points per line. */
+  period: number;
+  label: string;
 }
+
+export const WINDOWS: TimeWindow[] = [
+  { minutes: 30, period: 60, label: '30 minutes' },
+  { minutes: 180, period: 60, label: '3 hours' },
+  { minutes: 720, period: 300, label: '12 hours' },
+  { minutes: 1440, period: 600, label: '1 day' },
+  { minutes: 10_080, period: 3600, label: '1 week' },
+];
+
+/**
+ * The window a page opens with: the shortest that still holds the last 20 real minutes, so what someone
+ * did a little while ago is still on the charts when the platform clock runs fast (at 60x, a day).
+ */
+export function defaultWindow(): TimeWindow {
+  return WINDOWS.find((w) => w.minutes >= 20 * clockBase.timeScale) ?? WINDOWS[WINDOWS.length - 1]!;
+}
+
+/** `60` → `minute`, `600` → `10 minutes`: what one datapoint of `period` seconds spans. */
+export function periodLabel(period: number): string {
+  if (period % 3600 === 0) return period === 3600 ? 'hour' : `${period / 3600} hours`;
+  if (period % 60 === 0) return period === 60 ? 'minute' : `${period / 60} minutes`;
+  return `${period} seconds`;
+}
+
+/** The window chosen on this page (kept while the tab lives), or the default for the clock's speed. */
+export function useTimeWindow(): [TimeWindow, (w: TimeWindow) => void] {
+  const [chosen, setChosen] = useState<number | undefined>(() => {
+    const kept = Number(sessionStorage.getItem(WINDOW_STORAGE));
+    return WINDOWS.some((w) => w.minutes === kept) ? kept : undefined;
+  });
+  // The default depends on the time scale, known after the first poll: render again then.
+  const [, setKnown] = useState(false);
+  useEffect(() => void clockReady.then(() => setKnown(true)), []);
+  const window = WINDOWS.find((w) => w.minutes === chosen) ?? defaultWindow();
+  const choose = (w: TimeWindow) => {
+    sessionStorage.setItem(WINDOW_STORAGE, String(w.minutes));
+    setChosen(w.minutes);
+  };
+  return [window, choose];
+}
+
+const WINDOW_STORAGE = 'versa.window';
 
 function setConnected(up: boolean) {
   if (up === connected) return;

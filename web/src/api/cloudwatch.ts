@@ -98,6 +98,38 @@ export interface AlarmHistoryItem {
   Timestamp: number;
   HistoryItemType: string;
   HistorySummary: string;
+  /** JSON; for a StateUpdate, `{ oldState: { stateValue }, newState: { stateValue } }`. */
+  HistoryData?: string;
+}
+
+/** The metric an alarm watched as of `at` (ms): from the latest ConfigurationUpdate then, else as it is now. */
+export function watchedAt(alarm: Alarm, history: AlarmHistoryItem[], at: number): Pick<Alarm, 'Namespace' | 'MetricName' | 'Dimensions'> {
+  const configs = history
+    .filter((h) => h.HistoryItemType === 'ConfigurationUpdate' && h.Timestamp * 1000 <= at && h.HistoryData)
+    .sort((a, b) => b.Timestamp - a.Timestamp);
+  for (const h of configs) {
+    try {
+      const then = (JSON.parse(h.HistoryData!) as { updatedAlarm?: Partial<Alarm> }).updatedAlarm;
+      if (then?.Namespace && then.MetricName && Array.isArray(then.Dimensions))
+        return { Namespace: then.Namespace, MetricName: then.MetricName, Dimensions: then.Dimensions };
+    } catch {
+      // Not the shape Versa writes: look further back, or use the alarm as it is.
+    }
+  }
+  return alarm;
+}
+
+/** The states a StateUpdate history item went from and to, if it says. */
+export function stateChange(item: AlarmHistoryItem): { from: string; to: string } | undefined {
+  if (item.HistoryItemType !== 'StateUpdate' || !item.HistoryData) return undefined;
+  try {
+    const data = JSON.parse(item.HistoryData) as { oldState?: { stateValue?: unknown }; newState?: { stateValue?: unknown } };
+    const from = data.oldState?.stateValue;
+    const to = data.newState?.stateValue;
+    return typeof from === 'string' && typeof to === 'string' ? { from, to } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export const describeAlarmHistory = async (name: string) =>

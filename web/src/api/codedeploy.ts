@@ -15,6 +15,37 @@ export interface DeploymentInfo {
   completeTime?: number;
   errorInformation?: { code: string; message: string };
   rollbackInfo?: { rollbackDeploymentId?: string; rollbackTriggeringDeploymentId?: string; rollbackMessage?: string };
+  revision?: { revisionType?: string; appSpecContent?: { content?: string }; string?: { content?: string } };
+}
+
+/** What a Lambda deployment moves: the alias of a function, from one version to another. */
+export interface DeploymentTarget {
+  functionName: string;
+  alias: string;
+  currentVersion?: string;
+  targetVersion?: string;
+}
+
+/**
+ * The target a deployment's AppSpec names, read from the revision BatchGetDeployments already returns (so
+ * a list of deployments needs no call per row). JSON AppSpecs are parsed; YAML ones are read by key.
+ */
+export function targetOf(d: DeploymentInfo): DeploymentTarget | undefined {
+  const content = d.revision?.appSpecContent?.content ?? d.revision?.string?.content;
+  if (!content) return undefined;
+  let props: Record<string, unknown> | undefined;
+  try {
+    const spec = JSON.parse(content) as { Resources?: Record<string, { Properties?: Record<string, unknown> }>[] };
+    props = Object.values(spec.Resources?.[0] ?? {})[0]?.Properties;
+  } catch {
+    const key = (k: string) => new RegExp(`^\\s*${k}\\s*:\\s*["']?([^"'\\s#]+)`, 'm').exec(content)?.[1];
+    props = { Name: key('Name'), Alias: key('Alias'), CurrentVersion: key('CurrentVersion'), TargetVersion: key('TargetVersion') };
+  }
+  const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+  const functionName = text(props?.Name);
+  const alias = text(props?.Alias);
+  if (!functionName || !alias) return undefined;
+  return { functionName, alias, currentVersion: text(props?.CurrentVersion), targetVersion: text(props?.TargetVersion) };
 }
 
 export interface LifecycleEvent {

@@ -18,11 +18,12 @@ import {
 } from '../api/apigateway';
 import { getMetricData, type MetricQuery } from '../api/cloudwatch';
 import { listFunctions } from '../api/lambda';
-import { chartWindowMinutes, platformNow, timeScale, useLive } from '../live';
+import { periodLabel, platformTime, timeScale, useLive, useTimeWindow } from '../live';
 import { href } from '../router';
 import { Chart, type Line } from '../ui/chart';
 import { Empty, ErrorNote, Section } from '../ui/common';
 import { WeightBar } from '../ui/weights';
+import { WindowPicker } from '../ui/window-picker';
 
 export function ApiPage({ id }: { id: string }) {
   const live = useLive(
@@ -317,10 +318,12 @@ function StageCard({ apiId, apiName, stage, deployments }: { apiId: string; apiN
 
 function StageMetrics({ apiName, stage }: { apiName: string; stage: string }) {
   const refresh = Math.max(1000, Math.min(10_000, 60_000 / timeScale()));
+  const [range, setRange] = useTimeWindow();
+  const { period } = range;
   const live = useLive(
     async () => {
-      const end = platformNow();
-      const start = end - chartWindowMinutes() * 60_000;
+      const end = await platformTime();
+      const start = end - range.minutes * 60_000;
       const q = (id: string, metric: string, stageName: string): MetricQuery => ({
         id,
         label: id,
@@ -331,7 +334,7 @@ function StageMetrics({ apiName, stage }: { apiName: string; stage: string }) {
           { Name: 'Stage', Value: stageName },
         ],
         stat: 'Sum',
-        period: 60,
+        period,
       });
       const canaryStage = `${stage}/Canary`;
       const r = await getMetricData(
@@ -348,7 +351,7 @@ function StageMetrics({ apiName, stage }: { apiName: string; stage: string }) {
       );
       const get = (id: string) => r.find((x) => x.id === id) ?? { times: [], values: [] };
       // The stage's own series counts every request; the canary's only its share. Base is the difference.
-      const perSecond = (s: { times: number[]; values: number[] }) => s.values.map((v) => v / 60);
+      const perSecond = (s: { times: number[]; values: number[] }) => s.values.map((v) => v / period);
       const minus = (a: { times: number[]; values: number[] }, b: { times: number[]; values: number[] }) => {
         const at = new Map(b.times.map((t, i) => [t, b.values[i] ?? 0]));
         return { times: a.times, values: a.values.map((v, i) => v - (at.get(a.times[i]!) ?? 0)) };
@@ -371,19 +374,23 @@ function StageMetrics({ apiName, stage }: { apiName: string; stage: string }) {
       ];
       return { requests, errors, from: start / 1000, to: end / 1000, any: get('all').times.length > 0 };
     },
-    [apiName, stage],
+    [apiName, stage, range.minutes],
     () => false,
     refresh,
   );
   const d = live.data;
   return (
     <>
+      <div class="row spread stage-metrics-head">
+        <h3>Traffic</h3>
+        <WindowPicker id={`window-${stage}`} value={range} onChange={setRange} />
+      </div>
       <ErrorNote error={live.error} />
-      {d && !d.any && <Empty>No requests in the last {chartWindowMinutes()} minutes.</Empty>}
+      {d && !d.any && <Empty>No requests in the last {range.label}.</Empty>}
       {d?.any && (
         <div class="charts two">
-          <Chart title="Requests per second" lines={d.requests} from={d.from} to={d.to} />
-          <Chart title="Errors (4XX + 5XX) per minute" lines={d.errors} from={d.from} to={d.to} />
+          <Chart title="Requests per second" lines={d.requests} from={d.from} to={d.to} period={period} />
+          <Chart title={`Errors (4XX + 5XX) per ${periodLabel(period)}`} lines={d.errors} from={d.from} to={d.to} period={period} />
         </div>
       )}
     </>

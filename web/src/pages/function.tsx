@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getMetricData, listMetrics, type MetricQuery } from '../api/cloudwatch';
 import {
@@ -18,12 +19,13 @@ import {
   type PackageFiles,
 } from '../api/lambda';
 import { filterLogEvents, type LogEvent } from '../api/logs';
-import { chartWindowMinutes, clockReady, platformNow, timeScale, useLive } from '../live';
+import { periodLabel, platformTime, timeScale, useLive, useTimeWindow, type TimeWindow } from '../live';
 import { href } from '../router';
 import { aliasShares } from '../ui/alias';
 import { Chart, type Line } from '../ui/chart';
 import { Empty, ErrorNote, Section, shortSha, When } from '../ui/common';
 import { versionColor, WeightBar } from '../ui/weights';
+import { WindowPicker } from '../ui/window-picker';
 
 export function FunctionPage({ name }: { name: string }) {
   const live = useLive(
@@ -49,8 +51,7 @@ export function FunctionPage({ name }: { name: string }) {
           <Aliases fn={name} aliases={data.aliases} versions={data.versions} />
           <InvokePanel fn={name} aliases={data.aliases} versions={data.versions} />
           <AsyncQueue fn={name} />
-          <Metrics fn={name} />
-          <Logs fn={name} />
+          <Watch fn={name} />
         </div>
       )}
     </>
@@ -513,7 +514,19 @@ const versionLabel = (v: string) => (v === '$LATEST' ? v : `v${v}`);
 /** Refresh period for charts: one metric bucket (60 platform seconds), between 1 and 10 real seconds. */
 const chartRefreshMs = () => Math.max(1000, Math.min(10_000, 60_000 / timeScale()));
 
-function Metrics({ fn }: { fn: string }) {
+/** The function's metrics and logs, over one range of platform time. */
+function Watch({ fn }: { fn: string }) {
+  const [range, setRange] = useTimeWindow();
+  return (
+    <>
+      <Metrics fn={fn} range={range} picker={<WindowPicker id="metrics-range" value={range} onChange={setRange} />} />
+      <Logs fn={fn} range={range} />
+    </>
+  );
+}
+
+function Metrics({ fn, range, picker }: { fn: string; range: TimeWindow; picker: ComponentChildren }) {
+  const { period } = range;
   const live = useLive(
     async () => {
       const found = await listMetrics('AWS/Lambda', 'Invocations', [{ Name: 'FunctionName', Value: fn }]);
@@ -533,12 +546,12 @@ function Metrics({ fn }: { fn: string }) {
         })
         .filter((s) => s !== undefined)
         .sort((a, b) => a.label.localeCompare(b.label));
-      const end = platformNow();
-      const start = end - chartWindowMinutes() * 60_000;
+      const end = await platformTime();
+      const start = end - range.minutes * 60_000;
       const queries: MetricQuery[] = series.flatMap((s, i) => [
-        { id: `i${i}`, label: s.label, namespace: 'AWS/Lambda', metric: 'Invocations', dimensions: s.dims, stat: 'Sum', period: 60 },
-        { id: `e${i}`, label: s.label, namespace: 'AWS/Lambda', metric: 'Errors', dimensions: s.dims, stat: 'Sum', period: 60 },
-        { id: `d${i}`, label: s.label, namespace: 'AWS/Lambda', metric: 'Duration', dimensions: s.dims, stat: 'p99', period: 60 },
+        { id: `i${i}`, label: s.label, namespace: 'AWS/Lambda', metric: 'Invocations', dimensions: s.dims, stat: 'Sum', period },
+        { id: `e${i}`, label: s.label, namespace: 'AWS/Lambda', metric: 'Errors', dimensions: s.dims, stat: 'Sum', period },
+        { id: `d${i}`, label: s.label, namespace: 'AWS/Lambda', metric: 'Duration', dimensions: s.dims, stat: 'p99', period },
       ]);
       const results = await getMetricData(queries, start, end);
       const lines = (prefix: string): Line[] =>
@@ -554,27 +567,28 @@ function Metrics({ fn }: { fn: string }) {
         });
       return { from: start / 1000, to: end / 1000, invocations: lines('i'), errors: lines('e'), duration: lines('d') };
     },
-    [fn],
+    [fn, range.minutes],
     () => false,
     chartRefreshMs(),
   );
   const d = live.data;
+  const per = periodLabel(period);
   return (
-    <Section title={`Metrics per version, last ${chartWindowMinutes()} minutes`} id="metrics" wide>
+    <Section title="Metrics per version" id="metrics" wide actions={picker}>
       <ErrorNote error={live.error} />
       {d && d.invocations.length === 0 && <Empty>No invocations yet.</Empty>}
       {d && d.invocations.length > 0 && (
         <div class="charts">
-          <Chart title="Invocations per minute" lines={d.invocations} from={d.from} to={d.to} />
-          <Chart title="Errors per minute" lines={d.errors} from={d.from} to={d.to} />
-          <Chart title="Duration p99 (ms)" lines={d.duration} from={d.from} to={d.to} />
+          <Chart title={`Invocations per ${per}`} lines={d.invocations} from={d.from} to={d.to} period={period} />
+          <Chart title={`Errors per ${per}`} lines={d.errors} from={d.from} to={d.to} period={period} />
+          <Chart title="Duration p99 (ms)" lines={d.duration} from={d.from} to={d.to} period={period} />
         </div>
       )}
     </Section>
   );
 }
 
-function Logs({ fn }: { fn: string }) {
+function Logs({ fn, range }: { fn: string; range: TimeWindow }) {
   const [follow, setFollow] = useState(true);
   const [events, setEvents] = useState<LogEvent[]>([]);
   const [error, setError] = useState<unknown>();
@@ -584,15 +598,14 @@ function Logs({ fn }: { fn: string }) {
   useEffect(() => {
     cursor.current = undefined;
     setEvents([]);
-  }, [fn]);
+  }, [fn, range.minutes]);
   useEffect(() => {
     if (!follow) return;
     let stopped = false;
     const poll = async () => {
-      await clockReady;
       while (!stopped) {
         try {
-          const c = (cursor.current ??= { time: platformNow() - 60 * 60_000, seen: new Set() });
+          const c = (cursor.current ??= { time: (await platformTime()) - range.minutes * 60_000, seen: new Set() });
           const fresh = (await filterLogEvents(`/aws/lambda/${fn}`, c.time)).filter((e) => {
             if (e.timestamp < c.time || (e.timestamp === c.time && c.seen.has(e.eventId))) return false;
             if (e.timestamp > c.time) {
@@ -615,7 +628,7 @@ function Logs({ fn }: { fn: string }) {
     return () => {
       stopped = true;
     };
-  }, [fn, follow]);
+  }, [fn, follow, range.minutes]);
   useEffect(() => {
     const el = box.current;
     if (el) el.scrollTop = el.scrollHeight;
@@ -624,6 +637,7 @@ function Logs({ fn }: { fn: string }) {
     <Section
       title="Logs"
       id="logs"
+      wide
       actions={
         <label class="inline">
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.currentTarget.checked)} /> Follow live
@@ -632,7 +646,7 @@ function Logs({ fn }: { fn: string }) {
     >
       <ErrorNote error={error} />
       {events.length === 0 ? (
-        <Empty>No log events in the last hour.</Empty>
+        <Empty>No log events in the last {range.label}.</Empty>
       ) : (
         <pre class="output log tall" ref={box} tabIndex={0} aria-label={`Log events of ${fn}`}>
           {events.map((e) => (

@@ -50,21 +50,20 @@ function FunctionsCard() {
       <ErrorNote error={live.error} />
       {live.data?.length === 0 && <Empty>No functions yet. Create one here or with the AWS CLI.</Empty>}
       {!!live.data?.length && (
-        <table>
+        <table class="functions-table">
           <thead>
             <tr>
               <th scope="col">Name</th>
-              <th scope="col">Runtime</th>
               <th scope="col">Aliases</th>
             </tr>
           </thead>
           <tbody>
             {live.data.map(({ fn, aliases }) => (
               <tr key={fn.FunctionName}>
-                <td>
+                <td class="fn-name">
                   <a href={href.fn(fn.FunctionName)}>{fn.FunctionName}</a>
+                  <div class="muted small">{fn.Runtime}</div>
                 </td>
-                <td>{fn.Runtime}</td>
                 <td class="aliases-cell">
                   {aliases.length === 0 && <span class="muted">none</span>}
                   {aliases.map((a) => (

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { getDeployments, type DeploymentInfo } from '../api/codedeploy';
-import { getStack, localUrl, rollbackStack, type RollbackResult, type Stack, type StackResource } from '../api/stacks';
+import { getStack, localUrl, rollbackStack, type RollbackResult, type Stack, type StackEvent, type StackResource } from '../api/stacks';
 import { useLive } from '../live';
 import { href } from '../router';
 import { Empty, ErrorNote, Section, Status, When } from '../ui/common';
@@ -112,7 +112,7 @@ export function StackPage({ name }: { name: string }) {
             {Object.keys(stack.resources).length === 0 && <Empty>The stack owns no resources.</Empty>}
             {Object.keys(stack.resources).length > 0 && (
               <div class="scroll">
-                <table class="stack-table">
+                <table class="stack-table cards">
                   <thead>
                     <tr>
                       <th scope="col">Logical id</th>
@@ -125,9 +125,13 @@ export function StackPage({ name }: { name: string }) {
                       const link = resourceLink(r);
                       return (
                         <tr key={r.logicalId}>
-                          <td>{r.logicalId}</td>
-                          <td class="small">{r.type}</td>
-                          <td class="physical">{link ? <a href={link.to}>{link.label}</a> : <code>{r.physicalId}</code>}</td>
+                          <td data-label="Logical id">{r.logicalId}</td>
+                          <td data-label="Type" class="small">
+                            {r.type}
+                          </td>
+                          <td data-label="Physical id" class="physical">
+                            {link ? <a href={link.to}>{link.label}</a> : <code>{r.physicalId}</code>}
+                          </td>
                         </tr>
                       );
                     })}
@@ -138,43 +142,90 @@ export function StackPage({ name }: { name: string }) {
           </Section>
           <Section title="Events" id="stack-events" wide>
             {stack.events.length === 0 && <Empty>No events yet.</Empty>}
-            {stack.events.length > 0 && (
-              <div class="scroll">
-                <table class="stack-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Time</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Type</th>
-                      <th scope="col">Logical id</th>
-                      <th scope="col">Reason</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {stack.events
-                      .map((e, i) => ({ e, i }))
-                      .reverse()
-                      .map(({ e, i }) => (
-                        <tr key={i}>
-                          <td class="nowrap">
-                            <When ms={e.timestamp} />
-                          </td>
-                          <td>
-                            <Status value={e.status} />
-                          </td>
-                          <td class="small">{e.resourceType}</td>
-                          <td>{e.logicalId}</td>
-                          <td class="small wrap">{e.reason ?? ''}</td>
-                        </tr>
-                      ))}
-                  </tbody>
-                </table>
-              </div>
-            )}
+            <EventGroups stack={stack} />
           </Section>
         </div>
       )}
     </>
+  );
+}
+
+/** One create or update of the stack: its events, from the stack's own *_IN_PROGRESS to where it ended. */
+interface Attempt {
+  kind: string;
+  startedAt: number;
+  /** The stack's latest status in this attempt, and why. */
+  status: string;
+  reason?: string;
+  events: StackEvent[];
+}
+
+/** The stack's events cut into attempts, each starting where the stack itself began a create or update; newest first. */
+function attemptsOf(stack: Stack): Attempt[] {
+  const attempts: Attempt[] = [];
+  for (const e of stack.events) {
+    const own = e.resourceType === 'AWS::CloudFormation::Stack';
+    const begins = own && (e.status === 'CREATE_IN_PROGRESS' || e.status === 'UPDATE_IN_PROGRESS');
+    let current = attempts[attempts.length - 1];
+    if (begins || !current) {
+      current = { kind: e.status.startsWith('CREATE') ? 'Create' : 'Update', startedAt: e.timestamp, status: e.status, events: [] };
+      attempts.push(current);
+    }
+    current.events.push(e);
+    if (own) {
+      current.status = e.status;
+      current.reason = e.reason;
+    }
+  }
+  return attempts.reverse();
+}
+
+/** The stack's events grouped by attempt, newest first; each attempt opens to its events, newest first. */
+function EventGroups({ stack }: { stack: Stack }) {
+  const attempts = attemptsOf(stack);
+  return (
+    <ol class="attempts">
+      {attempts.map((a, n) => (
+        <li key={`${a.startedAt}-${attempts.length - n}`}>
+          <details class="attempt" open={n === 0 && !!stack.operation}>
+            <summary>
+              <Status value={a.status} /> <strong>{a.kind}</strong> · started <When ms={a.startedAt} withDate /> ·{' '}
+              {a.events.length === 1 ? '1 event' : `${a.events.length} events`}
+              {a.reason && a.reason !== 'User Initiated' && <div class="small attempt-reason">{a.reason}</div>}
+            </summary>
+            <div class="scroll">
+              <table class="events-table">
+                <thead>
+                  <tr>
+                    <th scope="col">Time</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Resource</th>
+                    <th scope="col">Reason</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {[...a.events].reverse().map((e, i) => (
+                    <tr key={i}>
+                      <td class="nowrap">
+                        <When ms={e.timestamp} />
+                      </td>
+                      <td>
+                        <Status value={e.status} />
+                      </td>
+                      <td>
+                        {e.logicalId}
+                        <div class="muted small">{e.resourceType}</div>
+                      </td>
+                      <td class="small wrap">{e.reason ?? ''}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </details>
+        </li>
+      ))}
+    </ol>
   );
 }
 

@@ -26,27 +26,58 @@ export interface ChartProps {
   stepped?: boolean;
   yMax?: number;
   format?: (v: number) => string;
+  /**
+   * Seconds between a line's datapoints (a metric's period). Where more than one period has no datapoint
+   * the line breaks, rather than drawing across a stretch without data as if it had been measured.
+   */
+  period?: number;
+  /** A moment to mark with a vertical line (an alarm's state change), epoch seconds. */
+  marker?: number;
 }
 
-/** Merges the lines' timestamps into the one x axis uPlot draws on, with gaps where a line has no point. */
-function align(lines: Line[], threshold: number | undefined, from: number, to: number): uPlot.AlignedData {
+/**
+ * Merges the lines' timestamps into the one x axis uPlot draws on, with gaps where a line has no point,
+ * and (given the period) an empty point after each datapoint that the next period has none for.
+ */
+function align(
+  lines: Line[],
+  threshold: number | undefined,
+  from: number,
+  to: number,
+  period?: number,
+): { data: uPlot.AlignedData; gaps: number } {
   const xs = [...new Set(lines.flatMap((l) => l.times))].sort((a, b) => a - b);
   if (xs.length === 0) xs.push(from, to);
+  let gaps = 0;
+  if (period) {
+    const at = new Set(xs);
+    const last = xs[xs.length - 1]!;
+    for (const x of [...xs]) {
+      if (x < last && !at.has(x + period)) {
+        xs.push(x + period);
+        gaps++;
+      }
+    }
+    xs.sort((a, b) => a - b);
+  }
   const columns = lines.map((l) => {
     const at = new Map(l.times.map((t, i) => [t, l.values[i] ?? null]));
     return xs.map((x) => at.get(x) ?? null);
   });
   if (threshold !== undefined) columns.push(xs.map(() => threshold));
-  return [xs, ...columns];
+  return { data: [xs, ...columns], gaps };
 }
 
 /** A small time-series chart with a legend, described in text for screen readers. */
-export function Chart({ title, lines, from, to, height = 150, threshold, stepped, yMax, format }: ChartProps) {
+export function Chart({ title, lines, from, to, height = 150, threshold, stepped, yMax, format, period, marker }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   // uPlot keeps the range functions it was built with; they read the latest props from here.
-  const latest = useRef({ from, to, threshold, yMax });
-  latest.current = { from, to, threshold, yMax };
+  const latest = useRef({ from, to, threshold, yMax, marker });
+  latest.current = { from, to, threshold, yMax, marker };
+  const aligned = align(lines, threshold, from, to, period);
+  const alignedRef = useRef(aligned);
+  alignedRef.current = aligned;
   const shape = `${lines.map((l) => l.label).join('|')}|${threshold !== undefined}|${stepped}`;
 
   useEffect(() => {
@@ -85,8 +116,27 @@ export function Chart({ title, lines, from, to, height = 150, threshold, stepped
       ],
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
+      hooks: {
+        draw: [
+          (u) => {
+            const at = latest.current.marker;
+            if (at === undefined) return;
+            const x = u.valToPos(at, 'x', true);
+            const ctx = u.ctx;
+            ctx.save();
+            ctx.strokeStyle = '#7c3aed';
+            ctx.lineWidth = 2 * devicePixelRatio;
+            ctx.setLineDash([3 * devicePixelRatio, 3 * devicePixelRatio]);
+            ctx.beginPath();
+            ctx.moveTo(x, u.bbox.top);
+            ctx.lineTo(x, u.bbox.top + u.bbox.height);
+            ctx.stroke();
+            ctx.restore();
+          },
+        ],
+      },
     };
-    plot.current = new uPlot(opts, align(lines, threshold, from, to), el);
+    plot.current = new uPlot(opts, alignedRef.current.data, el);
     const resize = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, el.clientWidth), height }));
     resize.observe(el);
     return () => {
@@ -100,7 +150,7 @@ export function Chart({ title, lines, from, to, height = 150, threshold, stepped
   useEffect(() => {
     const p = plot.current;
     if (!p) return;
-    p.setData(align(lines, threshold, from, to));
+    p.setData(aligned.data);
   });
 
   const summary = lines
@@ -110,7 +160,8 @@ export function Chart({ title, lines, from, to, height = 150, threshold, stepped
     })
     .join('; ');
   return (
-    <figure class="chart">
+    // data-gaps: how many stretches without data break the lines (the page's tests read it).
+    <figure class="chart" data-gaps={aligned.gaps}>
       <figcaption>{title}</figcaption>
       <div ref={box} role="img" aria-label={`${title}. Latest: ${summary || 'no data'}`} />
     </figure>

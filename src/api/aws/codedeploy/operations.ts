@@ -1,7 +1,7 @@
 import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { functionArn } from '../../../domain/arn.js';
-import type { DeploymentState, TrafficRouting } from '../../../domain/deployment.js';
+import { trafficLog, type DeploymentState, type TrafficRouting } from '../../../domain/deployment.js';
 import { checkTags, taggedResourceOf, type TaggedResource, type Tags } from '../../../domain/tags.js';
 import type { CodeDeployService, CreateDeploymentInput, GroupInput } from '../../../deploy/code-deploy-service.js';
 import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../../../deploy/types.js';
@@ -160,6 +160,9 @@ function configShape(c: DeploymentConfigDoc) {
   };
 }
 
+/** A diagnostics log tail holds at most 4 KB on AWS: the last this many shifts (about 45 bytes each) fit. */
+const MAX_LOGGED_SHIFTS = 80;
+
 const TERMINAL: Record<string, string> = { Succeeded: 'Succeeded', Failed: 'Failed', Stopped: 'Failed' };
 
 function targetStatus(d: DeploymentState): string {
@@ -208,15 +211,24 @@ function targetShape(region: string, d: DeploymentState) {
       lastUpdatedAt: seconds(
         d.completeTime ?? Math.max(d.startTime ?? d.createTime, ...d.events.map((e) => e.endTime ?? e.startTime ?? 0)),
       ),
-      lifecycleEvents: d.events.map((e) => ({
-        lifecycleEventName: e.lifecycleEventName,
-        status: e.status,
-        startTime: seconds(e.startTime),
-        endTime: seconds(e.endTime),
-        ...(e.diagnostics && {
-          diagnostics: { errorCode: e.diagnostics.errorCode, message: e.diagnostics.message, scriptName: e.hookFunction },
-        }),
-      })),
+      lifecycleEvents: d.events.map((e) => {
+        // AllowTraffic's log tail lists every traffic shift, so that a watcher sees steps shorter than its polls.
+        const shifts = e.lifecycleEventName === 'AllowTraffic' && d.trafficShifts?.length ? d.trafficShifts : undefined;
+        return {
+          lifecycleEventName: e.lifecycleEventName,
+          status: e.status,
+          startTime: seconds(e.startTime),
+          endTime: seconds(e.endTime),
+          ...((e.diagnostics || shifts) && {
+            diagnostics: {
+              errorCode: e.diagnostics?.errorCode ?? 'Success',
+              message: e.diagnostics?.message ?? `Traffic was shifted ${shifts!.length} time${shifts!.length === 1 ? '' : 's'}.`,
+              scriptName: e.hookFunction,
+              ...(shifts && { logTail: trafficLog(shifts.slice(-MAX_LOGGED_SHIFTS), d.targetVersion) }),
+            },
+          }),
+        };
+      }),
       lambdaFunctionInfo: {
         functionName: d.functionName,
         functionAlias: d.alias,

@@ -14,6 +14,30 @@ const API = process.env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001';
 const [, apiHost = '127.0.0.1', apiPort = '9001', apiPrefix = ''] = /^([^:/]+):(\d+)(\/[^?#]*)?$/.exec(API) ?? [];
 const TASK_ROOT = process.env.LAMBDA_TASK_ROOT ?? process.cwd();
 const HANDLER = process.env._HANDLER ?? '';
+/** How often in a row a poll may be superseded by another of ours before the runtime gives up. */
+const MAX_SUPERSEDED_POLLS = 3;
+/** The exit status of a runtime that ended because of the Runtime API, not the function (Versa's logs name it). */
+const RUNTIME_API_FAILED = 70;
+
+// Stack traces show the function's code under /var/task and this runtime as file:///var/runtime/index.mjs,
+// as on AWS, wherever they really are (without a sandbox the code is in Versa's data folder).
+const RUNTIME_URL = import.meta.url;
+const STABLE_RUNTIME_URL = 'file:///var/runtime/index.mjs';
+const TASK_DIR = TASK_ROOT.replace(/\/+$/, '');
+const TASK_URL = pathToFileURL(TASK_DIR).href;
+const rewritesPaths = TASK_DIR !== '/var/task' || RUNTIME_URL !== STABLE_RUNTIME_URL;
+
+/** `text` with the code's and the runtime's real locations replaced by the stable ones. */
+function stablePaths(text: string): string {
+  if (!rewritesPaths) return text;
+  let out = text;
+  if (out.includes(RUNTIME_URL)) out = out.replaceAll(RUNTIME_URL, STABLE_RUNTIME_URL);
+  if (TASK_DIR !== '/var/task') {
+    if (out.includes(`${TASK_URL}/`)) out = out.replaceAll(`${TASK_URL}/`, 'file:///var/task/');
+    if (out.includes(`${TASK_DIR}/`)) out = out.replaceAll(`${TASK_DIR}/`, '/var/task/');
+  }
+  return out;
+}
 
 interface ApiResponse {
   status: number;
@@ -117,7 +141,7 @@ interface ErrorBody {
 
 function toErrorBody(err: unknown, fallbackType = 'Error'): ErrorBody {
   if (err instanceof Error) {
-    return { errorType: err.name || fallbackType, errorMessage: err.message, trace: (err.stack ?? '').split('\n') };
+    return { errorType: err.name || fallbackType, errorMessage: err.message, trace: stablePaths(err.stack ?? '').split('\n') };
   }
   if (typeof err === 'object' && err !== null) {
     try {
@@ -132,7 +156,7 @@ function toErrorBody(err: unknown, fallbackType = 'Error'): ErrorBody {
 // ---- Logging: console lines carry the time, request id and level as on AWS. ----
 let currentRequestId = 'undefined';
 const write = (level: string, args: unknown[]) => {
-  const text = format(...args).replace(/\n/g, '\r');
+  const text = stablePaths(format(...args)).replace(/\n/g, '\r');
   process.stdout.write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${text}\n`);
 };
 console.log = (...a: unknown[]) => write('INFO', a);
@@ -157,7 +181,7 @@ async function loadHandler(): Promise<Handler> {
   const file = ['.js', '.mjs', '.cjs', ''].map((ext) => base + ext).find((f) => existsSync(f));
   if (!file) {
     const name = path.basename(modulePath);
-    throw Object.assign(new Error(`Error: Cannot find module '${name}'\nRequire stack:\n- ${process.argv[1] ?? 'bootstrap'}`), {
+    throw Object.assign(new Error(`Error: Cannot find module '${name}'\nRequire stack:\n- ${STABLE_RUNTIME_URL.slice('file://'.length)}`), {
       name: 'Runtime.ImportModuleError',
     });
   }
@@ -305,9 +329,16 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
+  let superseded = 0;
   for (;;) {
     const next = await call('GET', '/runtime/invocation/next');
-    if (next.status !== 200) throw new Error(`runtime API answered ${next.status} to next`);
+    // 409: another poll of ours took this one's place; poll again rather than end.
+    if (next.status === 409 && superseded < MAX_SUPERSEDED_POLLS) {
+      superseded++;
+      continue;
+    }
+    if (next.status !== 200) throw new Error(`the Runtime API answered ${next.status} to next`);
+    superseded = 0;
     await runOnce(handler, next);
   }
 }
@@ -322,5 +353,5 @@ process.on('unhandledRejection', (reason) => {
 });
 
 // The Runtime API going away means the environment is being torn down: leave without a word, so the
-// function's log does not end with an error the function did not make.
-main().catch(() => process.exit(0));
+// function's log does not end with an error the function did not make. Versa says it in its own log.
+main().catch(() => process.exit(RUNTIME_API_FAILED));

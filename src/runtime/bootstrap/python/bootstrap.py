@@ -25,6 +25,16 @@ def _add_site_packages():
             sys.path.append(path)
 
 
+# How often in a row a poll may be superseded by another of ours before the runtime gives up.
+MAX_SUPERSEDED_POLLS = 3
+# The exit status of a runtime that ended because of the Runtime API, not the function (Versa's logs name it).
+RUNTIME_API_FAILED = 70
+
+
+class RuntimeApiError(Exception):
+    """The Runtime API answered something a runtime cannot go on from."""
+
+
 class RuntimeClient:
     """A minimal HTTP/1.1 client for the Runtime API over one keep-alive connection."""
 
@@ -136,13 +146,38 @@ def _parse_json(text):
         return None
 
 
-def error_body(exc, request_id=None, error_type=None):
+# Where Lambda keeps the function's code and this runtime: frames are shown under these paths, as on
+# AWS, wherever the code really is (without a sandbox it is in Versa's data folder).
+_TASK_ROOT = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd()).rstrip("/") + "/"
+_RUNTIME_FILE = os.path.abspath(__file__)
+STABLE_TASK_ROOT = "/var/task/"
+STABLE_RUNTIME_FILE = "/var/runtime/bootstrap.py"
+
+
+def _stable_path(filename):
+    if filename == _RUNTIME_FILE:
+        return STABLE_RUNTIME_FILE
+    if filename.startswith(_TASK_ROOT):
+        return STABLE_TASK_ROOT + filename[len(_TASK_ROOT) :]
+    return filename
+
+
+def stack_trace(tb):
+    """The function's frames, formatted as AWS's runtime does: the runtime's own calls above the handler left out."""
     import traceback
 
+    frames = traceback.extract_tb(tb)
+    while frames and frames[0].filename == _RUNTIME_FILE:
+        frames.pop(0)
+    # Source lines are read from where the code really is, before its path is made the stable one.
+    return traceback.format_list([(_stable_path(f.filename), f.lineno, f.name, f.line) for f in frames])
+
+
+def error_body(exc, request_id=None, error_type=None):
     body = {
         "errorMessage": str(exc),
         "errorType": error_type or type(exc).__name__,
-        "stackTrace": traceback.format_list(traceback.extract_tb(exc.__traceback__)),
+        "stackTrace": stack_trace(exc.__traceback__),
     }
     if request_id is not None:
         body["requestId"] = request_id
@@ -188,13 +223,23 @@ def main():
         body["stackTrace"] = []
         sys.stdout.write("[ERROR] %s: %s\n" % (error_type, exc))
         sys.stdout.flush()
-        client.call("POST", "/runtime/init/error", json.dumps(body), {"Lambda-Runtime-Function-Error-Type": error_type})
+        try:
+            client.call("POST", "/runtime/init/error", json.dumps(body), {"Lambda-Runtime-Function-Error-Type": error_type})
+        except OSError:
+            pass
         sys.exit(1)
 
+    superseded = 0
     while True:
         status, headers, data = client.call("GET", "/runtime/invocation/next")
+        if status == 409 and superseded < MAX_SUPERSEDED_POLLS:
+            # Another poll of ours took this one's place (a request re-sent on a new connection can reach
+            # the server after it): poll again rather than end.
+            superseded += 1
+            continue
         if status != 200:
-            raise RuntimeError("runtime API answered %d to next" % status)
+            raise RuntimeApiError("the Runtime API answered %d to next" % status)
+        superseded = 0
         context = LambdaContext(headers)
         request_id = context.aws_request_id
         trace_id = headers.get("lambda-runtime-trace-id")
@@ -220,5 +265,15 @@ def main():
         client.call("POST", "/runtime/invocation/%s/response" % request_id, body)
 
 
+def run():
+    try:
+        main()
+    except (RuntimeApiError, OSError):
+        # The Runtime API went away (the environment is being stopped) or answered what a runtime cannot
+        # go on from. That is the platform's business, and Versa reports it in its own log when the
+        # process ends: nothing is written here, so the function's log shows no traceback it did not make.
+        os._exit(RUNTIME_API_FAILED)
+
+
 if __name__ == "__main__":
-    main()
+    run()

@@ -15,6 +15,8 @@ import { codeDeployApi } from '../api/aws/codedeploy/operations.js';
 import { lambdaApi } from '../api/aws/lambda/operations.js';
 import { logsApi } from '../api/aws/logs/operations.js';
 import { s3Api } from '../api/aws/s3/operations.js';
+import { ssmApi } from '../api/aws/ssm/operations.js';
+import { stsApi } from '../api/aws/sts/operations.js';
 import { regionOf, type ApiHandler, type ApiRequest } from '../api/aws/protocol/http.js';
 import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
 import { AccessGate } from '../api/access/gate.js';
@@ -39,6 +41,7 @@ import { Isolation, type IsolationStatus } from '../runtime/isolation.js';
 import { resolvePython } from '../runtime/python.js';
 import { BlobStore } from '../s3/blob-store.js';
 import { S3Service } from '../s3/s3-service.js';
+import { ParameterService } from '../ssm/parameter-service.js';
 import { StackService } from '../stacks/stack-service.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
@@ -232,9 +235,10 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       ['Logs_20140328', logsApi({ logs, logger })],
       ['GraniteServiceVersion20100801', cloudWatch.json],
       ['CodeDeploy_20141006', codeDeployApi({ codeDeploy, logger })],
+      ['AmazonSSM', ssmApi({ parameters: new ParameterService(store, clock), logger })],
     ]),
     query: cloudWatch.query,
-    queryByService: new Map(),
+    queryByService: new Map([['sts', stsApi({ keyring, logger })]]),
     s3: s3Api({ s3, logger }),
     gateway,
     versa,

@@ -107,7 +107,7 @@ function durationOf(input: QueryStructure, fallback: number, max: number): numbe
   if (raw === undefined) return fallback;
   if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw)) {
     throw validation(
-      `1 validation error detected: Value '${String(raw).slice(0, 40)}' at 'durationSeconds' failed to satisfy constraint: Member must be a number`,
+      `1 validation error detected: Value '${typeof raw === 'string' ? raw.slice(0, 40) : 'a structure'}' at 'durationSeconds' failed to satisfy constraint: Member must be a number`,
     );
   }
   const seconds = Number(raw);

@@ -167,7 +167,10 @@ export class S3Service {
 
   /** The current object, or the version asked for (only the latest version is kept). */
   async getObject(bucketName: string, key: string, versionId?: string): Promise<ObjectDoc> {
-    await this.bucket(bucketName);
+    const bucket = await this.bucket(bucketName);
+    if (versionId !== undefined && versionId !== 'null' && bucket.versioning === undefined) {
+      throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId', ArgumentValue: versionId });
+    }
     const object = await this.store.s3.getObject(bucketName, key);
     if (versionId !== undefined && (object?.versionId ?? 'null') !== versionId) {
       throw new S3Error('NoSuchVersion', 'The specified version does not exist.', { Key: key, VersionId: versionId });

@@ -40,6 +40,7 @@ import { EnvironmentManager } from '../runtime/environment-manager.js';
 import { Isolation, type IsolationStatus } from '../runtime/isolation.js';
 import { resolvePython } from '../runtime/python.js';
 import { BlobStore } from '../s3/blob-store.js';
+import { lambdaCodeReader } from '../s3/lambda-code.js';
 import { S3Service } from '../s3/s3-service.js';
 import { ParameterService } from '../ssm/parameter-service.js';
 import { StackService } from '../stacks/stack-service.js';
@@ -116,7 +117,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const s3 = new S3Service(store, new BlobStore(path.join(options.dataDir, 's3')), clock, logger);
   await s3.start();
   const registry = new FunctionRegistry(store);
-  const functions = new FunctionService(store, registry, clock);
+  const functions = new FunctionService(store, registry, clock, lambdaCodeReader(s3));
   const logs = new LogSink({ store, clock, logger, retentionDays: options.retentionDays });
   logs.start();
   const codeCache = new CodeCache(path.join(options.dataDir, 'code'), (sha) => store.code.get(sha));

@@ -3,7 +3,7 @@ import { alnumId } from '../core/ids.js';
 import { ACCOUNT_ID, functionArn, parseFunctionRef } from '../domain/arn.js';
 import type { CodeDeployService } from '../deploy/code-deploy-service.js';
 import type { RestApiService } from '../gateway/rest-api-service.js';
-import type { Caller, FunctionService } from '../lambda/function-service.js';
+import type { Caller, CodeInput, FunctionService } from '../lambda/function-service.js';
 import type { AlarmInput, AlarmService } from '../telemetry/alarms.js';
 import { asText, isObject } from './template.js';
 import type { Json, JsonObject, StackResource } from './types.js';
@@ -64,10 +64,10 @@ const lambdaFunction: Provisioner = {
   replaceOn: ['FunctionName'],
   async create(ctx, logicalId, props) {
     const name = str(props.FunctionName) ?? generatedName(ctx, logicalId);
-    const zip = await codeOf(ctx, props);
+    const code = await codeOf(ctx, props);
     const { config } = await ctx.services.functions.createFunction(ctx.caller, {
       functionName: name,
-      code: { zipFile: zip },
+      code,
       ...configuration(props),
       ...(Array.isArray(props.Architectures) && { architectures: props.Architectures.map(String) }),
     });
@@ -88,7 +88,7 @@ const lambdaFunction: Provisioner = {
       });
     }
     if (changed(before.Code, props.Code)) {
-      await ctx.services.functions.updateFunctionCode(ctx.caller, name, { code: { zipFile: await codeOf(ctx, props) } });
+      await ctx.services.functions.updateFunctionCode(ctx.caller, name, { code: await codeOf(ctx, props) });
     }
     return { physicalId: name, attributes: current.attributes };
   },
@@ -117,11 +117,16 @@ function environmentOf(props: JsonObject): Record<string, string> | undefined {
   return Object.fromEntries(Object.entries(vars as JsonObject).map(([k, v]) => [k, asText(v)]));
 }
 
-async function codeOf(ctx: ProvisionContext, props: JsonObject): Promise<Uint8Array> {
-  const sha = isObject(props.Code ?? null) ? str((props.Code as JsonObject).ZipFileSha256) : undefined;
+/** The code packaged with the template (by its SHA-256), or an object in Versa's S3 (`S3Bucket`/`S3Key`). */
+async function codeOf(ctx: ProvisionContext, props: JsonObject): Promise<CodeInput> {
+  const code = isObject(props.Code ?? null) ? (props.Code as JsonObject) : {};
+  if (code.S3Bucket !== undefined || code.S3Key !== undefined) {
+    return { s3Bucket: str(code.S3Bucket), s3Key: str(code.S3Key), s3ObjectVersion: str(code.S3ObjectVersion) };
+  }
+  const sha = str(code.ZipFileSha256);
   const zip = sha ? await ctx.services.functions.getCode(sha) : undefined;
   if (!zip) throw new PlatformError('ValidationError', 'The function code was not uploaded with the template; deploy again.');
-  return zip;
+  return { zipFile: zip };
 }
 
 const lambdaVersion: Provisioner = {

@@ -588,6 +588,14 @@ describe('S3 hostile input', () => {
     assert.equal(await text(back), 'k=../../escape');
   });
 
+  it("a body over the door's limit is refused before it is read, in S3's words", async () => {
+    const authorization = 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00';
+    const out = await rawRequest(`${t.url}/hostile/huge`, 'PUT', { 'content-length': String(100 * MB), authorization }, 'tiny');
+    assert.equal(out.status, 400);
+    assert.equal(xmlText(out.text, 'Code'), 'EntityTooLarge');
+    assert.equal(xmlText(out.text, 'MaxSizeAllowed'), String(64 * MB));
+  });
+
   it('a bucket subresource Versa does not keep answers NotImplemented, as S3 does for functionality it lacks', async () => {
     const out = await s3Fetch(`${t.url}/hostile?website`);
     assert.equal(out.status, 501);

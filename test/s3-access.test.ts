@@ -140,6 +140,36 @@ describe('S3 with credentials configured', () => {
     }
   });
 
+  it('accepts a presigned GetObject URL until it expires, and only with the right secret', async () => {
+    const url = new URL(`${t.url}/guarded/ok`);
+    const presign = async (key: typeof OPERATOR, expiresIn: number, signingDate = new Date()) => {
+      const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: key, sha256: Sha256, uriEscapePath: false });
+      const signed = await signer.presign(
+        // As the SDK's S3 presigner does: the payload is UNSIGNED-PAYLOAD and only `host` is signed.
+        {
+          method: 'GET',
+          protocol: 'http:',
+          hostname: url.hostname,
+          port: Number(url.port),
+          path: url.pathname,
+          query: {},
+          headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+        },
+        { expiresIn, signingDate, unsignableHeaders: new Set(['x-amz-content-sha256']) },
+      );
+      return `${t.url}${url.pathname}?${new URLSearchParams(signed.query as Record<string, string>).toString()}`;
+    };
+    const good = await rawRequest(await presign(OPERATOR, 300), 'GET', {});
+    assert.equal(good.status, 200, good.text);
+    assert.equal(good.text, 'signed');
+    const wrong = await rawRequest(await presign(WRONG, 300), 'GET', {});
+    assert.equal(xmlText(wrong.text, 'Code'), 'SignatureDoesNotMatch');
+    const expired = await rawRequest(await presign(OPERATOR, 60, new Date(Date.now() - 120_000)), 'GET', {});
+    assert.equal(expired.status, 403);
+    assert.equal(xmlText(expired.text, 'Code'), 'AccessDenied');
+    assert.equal(xmlText(expired.text, 'Message'), 'Request has expired');
+  });
+
   it('answers an unsigned request with AccessDenied in S3 XML, and HEAD without a body', async () => {
     const port = new URL(t.url).port;
     const get = await rawRequest(`${t.url}/guarded/ok`, 'GET', {});

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -89,6 +90,18 @@ describe('S3 with credentials configured', () => {
     const stranger = s3ClientFor(t.url, 'path', { accessKeyId: 'AKIASTRANGER', secretAccessKey: 'x' });
     try {
       await good.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'ok', Body: 'signed' }));
+      // A stream body: aws-chunked with a trailing checksum, its headers signed with the declared payload.
+      await good.send(
+        new PutObjectCommand({ Bucket: 'guarded', Key: 'streamed', Body: Readable.from([Buffer.from('chunks')]), ContentLength: 6 }),
+      );
+      assert.equal(
+        await (await good.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'streamed' }))).Body!.transformToString(),
+        'chunks',
+      );
+      const refusedStream = await errorOf(() =>
+        bad.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'streamed', Body: Readable.from([Buffer.from('x')]), ContentLength: 1 })),
+      );
+      assert.equal(refusedStream.name, 'SignatureDoesNotMatch');
       assert.equal(await (await good.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'ok' }))).Body!.transformToString(), 'signed');
       const refused = await errorOf(() => bad.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'no', Body: 'x' })));
       assert.equal(refused.name, 'SignatureDoesNotMatch');

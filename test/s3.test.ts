@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import {
   AbortMultipartUploadCommand,
@@ -238,6 +239,40 @@ describe('S3 objects', () => {
     const unsigned = await rawRequest(`${t.url}/vh.txt`, 'GET', { host: `objects.s3.localhost:${port}` });
     assert.equal(unsigned.status, 403);
     assert.equal(xmlText(unsigned.text, 'Code'), 'AccessDenied');
+  });
+
+  it('a stream body goes as aws-chunked with a trailing CRC32 (STREAMING-UNSIGNED-PAYLOAD-TRAILER), decoded and checked', async () => {
+    const bytes = Buffer.alloc(200_000, 'q');
+    const put = await s3.send(
+      new PutObjectCommand({
+        Bucket: 'objects',
+        Key: 'streamed',
+        Body: Readable.from([bytes.subarray(0, 70_000), bytes.subarray(70_000)]),
+        ContentLength: bytes.length,
+      }),
+    );
+    assert.ok(put.ChecksumCRC32);
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'streamed', ChecksumMode: 'ENABLED' }));
+    assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(bytes), 'the framing is gone');
+    assert.equal(got.ChecksumCRC32, put.ChecksumCRC32);
+    // The same framing by hand, with a trailer that does not match the bytes.
+    const body = `5\r\nhello\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n`;
+    const headers = { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '5', 'x-amz-trailer': 'x-amz-checksum-crc32' };
+    const bad = await s3Fetch(`${t.url}/objects/trailer`, {
+      method: 'PUT',
+      body,
+      headers,
+      payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(xmlText(bad.text, 'Code'), 'BadDigest');
+    const short = await s3Fetch(`${t.url}/objects/trailer`, {
+      method: 'PUT',
+      body: `5\r\nhello\r\n0\r\n\r\n`,
+      headers: { ...headers, 'x-amz-decoded-content-length': '9' },
+      payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+    });
+    assert.equal(xmlText(short.text, 'Code'), 'IncompleteBody');
   });
 
   it('checks Content-MD5 and the SDK checksum against the bytes received', async () => {

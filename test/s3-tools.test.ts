@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startTestServer, type TestServer } from './harness.js';
 import { s3ClientFor } from './s3-helpers.js';
@@ -15,6 +16,7 @@ import { awsToolEnv, runTool } from './tools.js';
 
 const OPERATOR = { accessKeyId: 'AKIAVERSATOOLS01', secretAccessKey: 'tools-secret' };
 const MB = 1024 * 1024;
+const VERSA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/versa.js');
 
 let t: TestServer;
 let scratch: string;
@@ -93,6 +95,59 @@ describe('aws s3 (CLI v1)', () => {
     const out = await runTool('aws', ['--endpoint-url', t.url, 's3', 'ls'], awsToolEnv(scratch, { ...OPERATOR, secretAccessKey: 'wrong' }));
     assert.notEqual(out.code, 0);
     assert.match(out.stderr, /SignatureDoesNotMatch/);
+  });
+});
+
+describe('aws cloudformation package, then versa deploy', () => {
+  it("uploads the CodeUri folder to Versa's S3, and the packaged template (CodeUri s3://...) deploys and runs", async () => {
+    const project = path.join(scratch, 'project');
+    await mkdir(path.join(project, 'src'), { recursive: true });
+    await writeFile(path.join(project, 'src', 'index.js'), 'exports.handler = async () => ({ statusCode: 200, body: "packaged" });\n');
+    const template = [
+      'Transform: AWS::Serverless-2016-10-31',
+      'Resources:',
+      '  Fn:',
+      '    Type: AWS::Serverless::Function',
+      '    Properties:',
+    ];
+    template.push(
+      '      FunctionName: packaged-by-cli',
+      '      CodeUri: src/',
+      '      Handler: index.handler',
+      '      Runtime: nodejs20.x',
+    );
+    await writeFile(path.join(project, 'template.yaml'), `${template.join('\n')}\n`);
+    await ok('s3', 'mb', 's3://cfn-artifacts');
+    // `cloudformation package` sends its uploads to the S3 endpoint, not to --endpoint-url.
+    const packageEnv = { ...env, AWS_ENDPOINT_URL_S3: t.url };
+    const packaged = path.join(project, 'packaged.yaml');
+    const pack = await runTool(
+      'aws',
+      [
+        'cloudformation',
+        'package',
+        '--template-file',
+        path.join(project, 'template.yaml'),
+        '--s3-bucket',
+        'cfn-artifacts',
+        '--output-template-file',
+        packaged,
+      ],
+      packageEnv,
+    );
+    assert.equal(pack.code, 0, pack.stderr);
+    const uri = /CodeUri: (s3:\/\/cfn-artifacts\/[0-9a-f]{32})/.exec(await readFile(packaged, 'utf8'))?.[1];
+    assert.ok(uri, 'the packaged template points at the uploaded zip');
+    const versaEnv = { ...env, AWS_ENDPOINT_URL: t.url };
+    const deployed = await runTool(
+      process.execPath,
+      [VERSA, 'deploy', '--stack-name', 'cli-packaged', '--template-file', packaged],
+      versaEnv,
+    );
+    assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
+    const invoked = path.join(project, 'out.json');
+    await ok('lambda', 'invoke', '--function-name', 'packaged-by-cli', invoked);
+    assert.deepEqual(JSON.parse(await readFile(invoked, 'utf8')), { statusCode: 200, body: 'packaged' });
   });
 });
 

@@ -14,12 +14,16 @@ const toLoopback: LookupFunction = (_host, options, callback) => {
   else callback(null, '127.0.0.1', 4);
 };
 
-/** An SDK v3 S3 client: path style against the URL, or virtual-host style against `s3.localhost` on its port. */
-export function s3ClientFor(url: string, style: 'path' | 'virtual' | 'default' = 'path', key = TEST_KEY): S3Client {
+/**
+ * An SDK v3 S3 client: path style against the URL; virtual-host style against `s3.localhost` on its
+ * port; the SDK's own choice against the URL (path style, for an IP address) or against
+ * `http://localhost` (the SDK then sends `Host: {bucket}.localhost`).
+ */
+export function s3ClientFor(url: string, style: 'path' | 'virtual' | 'default' | 'localhost' = 'path', key = TEST_KEY): S3Client {
   const port = new URL(url).port;
-  if (style === 'virtual') {
+  if (style === 'virtual' || style === 'localhost') {
     return new S3Client({
-      endpoint: `http://s3.localhost:${port}`,
+      endpoint: style === 'virtual' ? `http://s3.localhost:${port}` : `http://localhost:${port}`,
       region: 'us-east-1',
       credentials: key,
       forcePathStyle: false,

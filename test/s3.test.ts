@@ -193,7 +193,7 @@ describe('S3 objects', () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'objects' }));
   });
 
-  for (const style of ['path', 'virtual', 'default'] as const) {
+  for (const style of ['path', 'virtual', 'default', 'localhost'] as const) {
     it(`PutObject, GetObject, HeadObject, DeleteObject (${style} style, with the SDK's default checksums)`, async () => {
       const client = s3ClientFor(t.url, style);
       try {

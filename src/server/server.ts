@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ScaledClock, continueClock, type Clock, type ClockAnchor } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
@@ -322,10 +321,10 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       };
       handle(apiReq)
         .then(async (out) => {
-          if (out.body instanceof Readable) {
+          if (out.stream) {
             // An S3 object streamed from disk: its handler set the content-length.
             res.writeHead(out.status, { ...out.headers, 'x-amzn-requestid': requestId });
-            await pipeline(out.body, res).catch((err: unknown) => {
+            await pipeline(out.stream, res).catch((err: unknown) => {
               logger.warn('response stream failed', { err });
               res.destroy();
             });

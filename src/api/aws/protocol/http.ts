@@ -20,8 +20,9 @@ export interface ApiRequest {
 export interface ApiResponse {
   status: number;
   headers: Record<string, string>;
-  /** A stream (an S3 object read from disk) comes with its `content-length` header set. */
-  body: Buffer | string | Readable;
+  body: Buffer | string;
+  /** Sent instead of `body` when set (an S3 object read from disk), with its `content-length` header set. */
+  stream?: Readable;
 }
 
 export type ApiHandler = (req: ApiRequest) => Promise<ApiResponse>;

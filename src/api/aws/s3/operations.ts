@@ -692,7 +692,7 @@ async function getObject(s3: S3Service, req: ApiRequest, bucket: string, key: st
   } else headers['content-length'] = String(object.size);
   const status = range ? 206 : 200;
   if (head || object.size === 0) return { status, headers, body: '' };
-  return { status, headers, body: s3.open(object, range) };
+  return { status, headers, body: '', stream: s3.open(object, range) };
 }
 
 // Multipart uploads

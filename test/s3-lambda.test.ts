@@ -67,6 +67,10 @@ describe('Lambda code from S3', () => {
     assert.ok(notZip.ETag);
     const bad = await errorOf(() => create({ S3Bucket: 'code', S3Key: 'not.zip' }));
     assert.equal(bad.name, 'InvalidParameterValueException');
+    await s3.send(new PutObjectCommand({ Bucket: 'code', Key: 'huge.zip', Body: Buffer.alloc(52_428_801) }));
+    const huge = await errorOf(() => create({ S3Bucket: 'code', S3Key: 'huge.zip' }));
+    assert.equal(huge.name, 'RequestEntityTooLargeException');
+    assert.equal(huge.message, 'Zipped size must be smaller than 52428800 bytes');
     assert.equal((await errorOf(() => t.lambda.send(new GetFunctionCommand({ FunctionName: 'never' })))).name, 'ResourceNotFoundException');
   });
 

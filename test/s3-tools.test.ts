@@ -59,6 +59,13 @@ describe('aws s3 (CLI v1)', () => {
       s3.destroy();
     }
 
+    // Within S3: CopyObject for the small file, UploadPartCopy for the big one.
+    await ok('s3', 'cp', '--no-progress', 's3://cli-artifacts/app/big.bin', 's3://cli-artifacts/copy/big.bin');
+    await ok('s3', 'cp', '--no-progress', 's3://cli-artifacts/app/template.yaml', 's3://cli-artifacts/copy/template.yaml');
+    const copyBack = path.join(scratch, 'copy.bin');
+    await ok('s3', 'cp', '--no-progress', 's3://cli-artifacts/copy/big.bin', copyBack);
+    assert.ok((await readFile(copyBack)).equals(bytes), 'the multipart copy has the same bytes');
+
     const listing = await ok('s3', 'ls', 's3://cli-artifacts/app/');
     assert.match(listing, /\s14 template\.yaml/);
     assert.match(listing, new RegExp(`\\s${20 * MB} big\\.bin`));

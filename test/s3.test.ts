@@ -43,6 +43,7 @@ import {
   PutObjectCommand,
   PutPublicAccessBlockCommand,
   UploadPartCommand,
+  UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { errorOf, startTestServer, type TestServer } from './harness.js';
@@ -540,6 +541,60 @@ describe('S3 objects', () => {
       s3.send(new UploadPartCommand({ Bucket: 'objects', Key: 'small', UploadId: small.UploadId, PartNumber: 3, Body: 'c' })),
     );
     assert.equal(aborted.name, 'NoSuchUpload');
+    // A part copied from a range of another object.
+    const copied = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'objects', Key: 'copied' }));
+    const c1 = await s3.send(
+      new UploadPartCopyCommand({
+        Bucket: 'objects',
+        Key: 'copied',
+        UploadId: copied.UploadId,
+        PartNumber: 1,
+        CopySource: 'objects/big/file',
+        CopySourceRange: `bytes=0-${5 * MB - 1}`,
+      }),
+    );
+    const c2 = await s3.send(
+      new UploadPartCopyCommand({
+        Bucket: 'objects',
+        Key: 'copied',
+        UploadId: copied.UploadId,
+        PartNumber: 2,
+        CopySource: 'objects/big/file',
+        CopySourceRange: `bytes=${5 * MB}-${5 * MB + 3}`,
+      }),
+    );
+    assert.equal(c1.CopyPartResult!.ETag, p1.ETag);
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'objects',
+        Key: 'copied',
+        UploadId: copied.UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: c1.CopyPartResult!.ETag },
+            { PartNumber: 2, ETag: c2.CopyPartResult!.ETag },
+          ],
+        },
+      }),
+    );
+    const copiedBytes = Buffer.from(
+      await (await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'copied' }))).Body!.transformToByteArray(),
+    );
+    assert.ok(copiedBytes.equals(Buffer.concat([part1, part2])));
+    const badRange = await errorOf(() =>
+      s3.send(
+        new UploadPartCopyCommand({
+          Bucket: 'objects',
+          Key: 'copied',
+          UploadId: small.UploadId,
+          PartNumber: 1,
+          CopySource: 'objects/big/file',
+          CopySourceRange: 'bytes=9-1',
+        }),
+      ),
+    );
+    assert.equal(badRange.name, 'InvalidArgument');
+
     const badPart = await s3Fetch(`${t.url}/objects/big/file?partNumber=10001&uploadId=x`, { method: 'PUT', body: 'x' });
     assert.equal(xmlText(badPart.text, 'Code'), 'InvalidArgument');
   });

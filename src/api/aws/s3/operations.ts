@@ -126,6 +126,7 @@ export const OPERATIONS = [
   'CopyObject',
   'CreateMultipartUpload',
   'UploadPart',
+  'UploadPartCopy',
   'CompleteMultipartUpload',
   'AbortMultipartUpload',
   'ListParts',
@@ -711,10 +712,10 @@ async function uploadPart(s3: S3Service, req: ApiRequest, bucket: string, key: s
   const uploadId = req.query.get('uploadId');
   const partNumber = req.query.get('partNumber');
   if (uploadId === null || partNumber === null) throw new S3Error('InvalidRequest', 'UploadPart needs both partNumber and uploadId.');
-  if (header(req, 'x-amz-copy-source') !== undefined) throw notImplemented();
   if (!/^\d{1,5}$/.test(partNumber)) {
     throw invalidArgument('Part number must be an integer between 1 and 10000, inclusive', 'partNumber', partNumber.slice(0, 20));
   }
+  if (header(req, 'x-amz-copy-source') !== undefined) return uploadPartCopy(s3, req, bucket, key, uploadId, Number(partNumber));
   const { data, checksum } = payload(req);
   const md5 = header(req, 'content-md5');
   const part = await s3.uploadPart(bucket, key, uploadId, Number(partNumber), data, {
@@ -725,6 +726,52 @@ async function uploadPart(s3: S3Service, req: ApiRequest, bucket: string, key: s
     etag: `"${part.etag}"`,
     'x-amz-server-side-encryption': 'AES256',
     ...(checksum && { [`x-amz-checksum-${checksum.algorithm.toLowerCase()}`]: checksum.value }),
+  });
+}
+
+/** UploadPartCopy: a part made of (a range of) another object, as `aws s3 cp s3://a s3://b` sends above 8 MB. */
+async function uploadPartCopy(
+  s3: S3Service,
+  req: ApiRequest,
+  bucket: string,
+  key: string,
+  uploadId: string,
+  partNumber: number,
+): Promise<S3Response> {
+  const source = copySource(req);
+  const object = await s3.getObject(source.bucket, source.key, source.versionId);
+  let range = { start: 0, end: object.size - 1 };
+  const asked = header(req, 'x-amz-copy-source-range');
+  if (asked !== undefined) {
+    const m = /^bytes=(\d{1,15})-(\d{1,15})$/.exec(asked.trim());
+    if (!m || Number(m[2]) < Number(m[1]) || Number(m[2]) >= object.size) {
+      throw invalidArgument(
+        'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
+        'x-amz-copy-source-range',
+        asked.slice(0, 100),
+      );
+    }
+    range = { start: Number(m[1]), end: Number(m[2]) };
+  }
+  const size = Math.max(0, range.end - range.start + 1);
+  if (size > MAX_PUT_BYTES) {
+    throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', {
+      ProposedSize: size,
+      MaxSizeAllowed: MAX_PUT_BYTES,
+    });
+  }
+  const chunks: Buffer[] = [];
+  try {
+    if (size > 0) for await (const chunk of s3.open(object, range)) chunks.push(chunk as Buffer);
+  } catch (err) {
+    // Replaced or deleted since it was looked up.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: source.key });
+    throw err;
+  }
+  const part = await s3.uploadPart(bucket, key, uploadId, partNumber, Buffer.concat(chunks), {});
+  return xml(200, xmlDocument('CopyPartResult', { ETag: `"${part.etag}"`, LastModified: new Date(part.lastModified) }), {
+    ...(object.versionId && { 'x-amz-copy-source-version-id': object.versionId }),
   });
 }
 

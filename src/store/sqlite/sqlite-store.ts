@@ -25,6 +25,8 @@ import type {
   PolicyStatement,
   RestApiRepository,
   SettingsRepository,
+  ParameterRepository,
+  S3Repository,
   StackRepository,
   StageRepository,
   Store,
@@ -32,6 +34,7 @@ import type {
   VersionRepository,
 } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
+import { SqliteParameters, SqliteS3 } from './sqlite-s3.js';
 
 type Db = Database.Database;
 /** Runs a synchronous database step under the store's lock (outside a transaction) or directly (inside one). */
@@ -82,6 +85,8 @@ class SqliteStore implements Store {
   readonly asyncEvents: AsyncEventRepository;
   readonly eventInvokeConfigs: EventInvokeConfigRepository;
   readonly tags: TagRepository;
+  readonly s3: S3Repository;
+  readonly parameters: ParameterRepository;
   private readonly lock: Mutex;
   private readonly inTransaction: boolean;
 
@@ -110,6 +115,8 @@ class SqliteStore implements Store {
     this.asyncEvents = new SqliteAsyncEvents(db, guard);
     this.eventInvokeConfigs = new SqliteEventInvokeConfigs(db, guard);
     this.tags = new SqliteTags(db, guard);
+    this.s3 = new SqliteS3(db, guard);
+    this.parameters = new SqliteParameters(db, guard);
   }
 
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {

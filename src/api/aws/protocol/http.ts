@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 
 /** A request as the API layer sees it: read in full, independent of sockets, so it can be tested in-process. */
 export interface ApiRequest {
@@ -20,6 +21,8 @@ export interface ApiResponse {
   status: number;
   headers: Record<string, string>;
   body: Buffer | string;
+  /** Sent instead of `body` when set (an S3 object read from disk), with its `content-length` header set. */
+  stream?: Readable;
 }
 
 export type ApiHandler = (req: ApiRequest) => Promise<ApiResponse>;

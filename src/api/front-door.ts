@@ -1,8 +1,9 @@
 import type { GatewayDataPlane } from '../gateway/data-plane.js';
 import type { AccessGate } from './access/gate.js';
 import { accessDenied, authRefusal, unknownService, type Protocol } from './access/refusals.js';
-import { header, safeDecode, signingServiceOf, type ApiHandler, type ApiRequest, type ApiResponse } from './aws/protocol/http.js';
+import { header, safeDecode, type ApiHandler, type ApiRequest, type ApiResponse } from './aws/protocol/http.js';
 import { jsonResponse } from './aws/protocol/rest-json.js';
+import { looksLikeS3Path, s3Address, signingService } from './aws/s3/addressing.js';
 
 export interface Services {
   lambda: ApiHandler;
@@ -11,9 +12,11 @@ export interface Services {
   byTarget: ReadonlyMap<string, ApiHandler>;
   /**
    * The query protocol's services (form-encoded `Action=...`) by the service named in the signature's
-   * scope (`monitoring`, `cloudformation`, ...): their requests share one path, `POST /`.
+   * scope (`monitoring`, `cloudformation`, `sts`, ...): their requests share one path, `POST /`.
    */
   query: ReadonlyMap<string, ApiHandler>;
+  /** S3 (REST-XML), path style and `{bucket}.s3.localhost`. */
+  s3: ApiHandler;
   /** Stage traffic: `/{stage}/{path}` of a REST API. */
   gateway: GatewayDataPlane;
   /** Versa's own endpoints under `/_versa/`. */
@@ -122,6 +125,8 @@ export function frontDoor(services: Services): ApiHandler {
     }
     const user = USER_REQUEST.exec(path);
     if (user) return toStage(req, user[1]!, safeDecode(user[2]!), user[3] ?? '/');
+    // S3 before the paths below: a bucket may be called anything, so only its host or signature tells.
+    if (s3Address(req)) return awsApi(req, 'rest-xml', services.s3);
     if (path === '/' && req.method === 'GET' && !header(req, 'x-amz-target')) {
       return jsonResponse(200, { service: 'versa', health: '/_versa/health' });
     }
@@ -132,11 +137,12 @@ export function frontDoor(services: Services): ApiHandler {
       return awsApi(req, 'json-rpc', service ?? unknown(`No Versa service answers X-Amz-Target ${target}.`, 'json-rpc'));
     }
     if (req.method === 'POST' && path === '/' && (header(req, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
-      const service = services.query.get(signingServiceOf(header(req, 'authorization')) ?? 'monitoring');
+      const service = services.query.get(signingService(req) ?? 'monitoring');
       return awsApi(req, 'query', service ?? services.query.get('monitoring')!);
     }
     if (/^\/20\d\d-\d\d-\d\d\//.test(path)) return awsApi(req, 'rest-json', services.lambda);
     if (path === '/restapis' || path.startsWith('/restapis/')) return awsApi(req, 'rest-json', services.apiGateway);
+    if (looksLikeS3Path(req)) return awsApi(req, 'rest-xml', services.s3);
     return awsApi(req, 'rest-json', unknown(`No Versa service answers ${req.method} ${path}.`, 'rest-json'));
   };
 }

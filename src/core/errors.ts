@@ -91,6 +91,12 @@ export const ERROR_CATALOGUE = {
   // CloudWatch Logs
   ResourceAlreadyExistsException: { status: 400, fault: 'client' },
   InvalidParameterException: { status: 400, fault: 'client' },
+  // SSM Parameter Store (its JSON-RPC codec answers every client error with 400)
+  ParameterNotFound: { status: 400, fault: 'client' },
+  ParameterAlreadyExists: { status: 400, fault: 'client' },
+  ParameterVersionNotFound: { status: 400, fault: 'client' },
+  HierarchyLevelLimitExceededException: { status: 400, fault: 'client' },
+  UnsupportedParameterType: { status: 400, fault: 'client' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

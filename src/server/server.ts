@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { ScaledClock, continueClock, type Clock, type ClockAnchor } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
 import { uuid } from '../core/ids.js';
@@ -12,6 +14,9 @@ import { cloudWatchApi } from '../api/aws/cloudwatch/operations.js';
 import { codeDeployApi } from '../api/aws/codedeploy/operations.js';
 import { lambdaApi } from '../api/aws/lambda/operations.js';
 import { logsApi } from '../api/aws/logs/operations.js';
+import { s3Api } from '../api/aws/s3/operations.js';
+import { ssmApi } from '../api/aws/ssm/operations.js';
+import { stsApi } from '../api/aws/sts/operations.js';
 import { regionOf, type ApiHandler, type ApiRequest } from '../api/aws/protocol/http.js';
 import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
 import { AccessGate } from '../api/access/gate.js';
@@ -35,6 +40,9 @@ import { CodeCache } from '../runtime/code-cache.js';
 import { EnvironmentManager } from '../runtime/environment-manager.js';
 import { Isolation, type IsolationStatus } from '../runtime/isolation.js';
 import { resolvePython } from '../runtime/python.js';
+import { BlobStore } from '../s3/blob-store.js';
+import { S3Service } from '../s3/s3-service.js';
+import { ParameterService } from '../ssm/parameter-service.js';
 import { StackService } from '../stacks/stack-service.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
@@ -76,6 +84,7 @@ export interface RunningServer {
     deployments: DeploymentController;
     codeDeploy: CodeDeployService;
     stacks: StackService;
+    s3: S3Service;
     logs: LogSink;
     store: Store;
     clock: Clock;
@@ -105,6 +114,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const store = openSqliteStore(path.join(options.dataDir, 'versa.db'));
   const clock = overrides.clock ?? (await platformClock(store, options.timeScale));
 
+  const s3 = new S3Service(store, new BlobStore(path.join(options.dataDir, 's3')), clock, logger);
+  await s3.start();
   const registry = new FunctionRegistry(store);
   const functions = new FunctionService(store, registry, clock);
   const logs = new LogSink({ store, clock, logger, retentionDays: options.retentionDays });
@@ -225,12 +236,15 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       ['Logs_20140328', logsApi({ logs, logger })],
       ['GraniteServiceVersion20100801', cloudWatch.json],
       ['CodeDeploy_20141006', codeDeployApi({ codeDeploy, logger })],
+      ['AmazonSSM', ssmApi({ parameters: new ParameterService(store, clock), logger })],
     ]),
     // Query-protocol services by the service their requests are signed for.
     query: new Map([
       ['monitoring', cloudWatch.query],
       ['cloudformation', cloudFormationApi({ stacks, logger })],
+      ['sts', stsApi({ keyring, logger })],
     ]),
+    s3: s3Api({ s3, logger }),
     gateway,
     versa,
     access: new AccessGate({
@@ -307,9 +321,21 @@ export async function startServer(options: Options, overrides: StartOverrides = 
         sourceIp: req.socket.remoteAddress ?? '',
       };
       handle(apiReq)
-        .then((out) => {
+        .then(async (out) => {
+          if (out.body instanceof Readable) {
+            // An S3 object streamed from disk: its handler set the content-length.
+            res.writeHead(out.status, { ...out.headers, 'x-amzn-requestid': requestId });
+            await pipeline(out.body, res).catch((err: unknown) => {
+              logger.warn('response stream failed', { err });
+              res.destroy();
+            });
+            return;
+          }
           const body = typeof out.body === 'string' ? Buffer.from(out.body) : out.body;
-          res.writeHead(out.status, { ...out.headers, 'x-amzn-requestid': requestId, 'content-length': body.byteLength });
+          // A HEAD answer carries the length of what a GET would send (S3's HeadObject).
+          const length =
+            req.method === 'HEAD' && out.headers['content-length'] !== undefined ? out.headers['content-length'] : body.byteLength;
+          res.writeHead(out.status, { ...out.headers, 'x-amzn-requestid': requestId, 'content-length': length });
           res.end(body);
         })
         .catch((err: unknown) => {
@@ -373,6 +399,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       deployments,
       codeDeploy,
       stacks,
+      s3,
       logs,
       store,
       clock,

@@ -5,6 +5,8 @@ import type { DeploymentDoc, RestApiDoc, StageDoc } from '../domain/rest-api.js'
 import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../deploy/types.js';
 import type { AlarmDoc, AlarmHistoryItem } from '../telemetry/alarm-types.js';
 import type { StackDoc } from '../stacks/types.js';
+import type { ParameterDoc } from '../domain/parameter.js';
+import type { BucketDoc, ObjectDoc, PartDoc, UploadDoc } from '../domain/s3.js';
 import type { MetricPoint, MetricSeriesDoc } from '../telemetry/metric-types.js';
 import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../telemetry/log-types.js';
 
@@ -29,6 +31,8 @@ export interface Store {
   readonly stacks: StackRepository;
   readonly asyncEvents: AsyncEventRepository;
   readonly eventInvokeConfigs: EventInvokeConfigRepository;
+  readonly s3: S3Repository;
+  readonly parameters: ParameterRepository;
   /**
    * Runs `work` atomically: every write through the `tx` store commits together or not at all, and no
    * other store operation interleaves with it.
@@ -233,4 +237,46 @@ export interface EventInvokeConfigRepository {
   put(record: EventInvokeConfigRecord): Promise<void>;
   /** False when there was none. */
   delete(functionName: string, qualifier: string): Promise<boolean>;
+}
+
+/** S3's buckets, objects, multipart uploads and parts; the bytes are blobs elsewhere, named by SHA-256. */
+export interface S3Repository {
+  getBucket(name: string): Promise<BucketDoc | undefined>;
+  /** All buckets ordered by name. */
+  listBuckets(): Promise<BucketDoc[]>;
+  /** Creates the bucket; false (and nothing written) when one of that name exists. */
+  createBucket(bucket: BucketDoc): Promise<boolean>;
+  putBucket(bucket: BucketDoc): Promise<void>;
+  /** Deletes the bucket with its multipart uploads and their parts (its objects must be gone). */
+  deleteBucket(name: string): Promise<void>;
+  getObject(bucket: string, key: string): Promise<ObjectDoc | undefined>;
+  /** Writes (replacing) an object; returns the blob of the object it replaced, if any. */
+  putObject(object: ObjectDoc): Promise<string | undefined>;
+  /** Deletes an object; returns its blob, or undefined when there was none. */
+  deleteObject(bucket: string, key: string): Promise<string | undefined>;
+  /** A bucket's objects in UTF-8 binary key order: keys starting with `prefix` and after `after`, at most `limit`. */
+  listObjects(bucket: string, filter: { prefix: string; after: string; limit: number }): Promise<ObjectDoc[]>;
+  hasObjects(bucket: string): Promise<boolean>;
+  getUpload(uploadId: string): Promise<UploadDoc | undefined>;
+  putUpload(upload: UploadDoc): Promise<void>;
+  /** Deletes an upload with its parts; returns the parts' blobs. */
+  deleteUpload(uploadId: string): Promise<string[]>;
+  /** A bucket's uploads ordered by key, then upload id. */
+  listUploads(bucket: string): Promise<UploadDoc[]>;
+  /** Writes (replacing) a part; returns the blob of the part it replaced, if any. */
+  putPart(part: PartDoc): Promise<string | undefined>;
+  /** An upload's parts by part number. */
+  listParts(uploadId: string): Promise<PartDoc[]>;
+  /** True when an object or a part still points at the blob. */
+  blobInUse(blob: string): Promise<boolean>;
+}
+
+/** SSM parameters, one document per name with its kept versions. */
+export interface ParameterRepository {
+  get(name: string): Promise<ParameterDoc | undefined>;
+  /** Parameters whose names start with `prefix`, ordered by name. */
+  list(prefix: string): Promise<ParameterDoc[]>;
+  put(parameter: ParameterDoc): Promise<void>;
+  /** False when there was none. */
+  delete(name: string): Promise<boolean>;
 }

@@ -9,9 +9,30 @@ export interface AccessKey {
 /** What a signed request's access key resolves to. */
 export interface KeyEntry {
   secretAccessKey: string;
-  /** Set for keys issued to execution environments: the request must carry this session token. */
+  /** Set for keys issued to execution environments and by STS: the request must carry this session token. */
   sessionToken?: string;
+  /** Epoch milliseconds (real time) after which STS's temporary keys are refused. */
+  expiresAt?: number;
+  /** Who the key's holder is, for GetCallerIdentity (the assumed role of an AssumeRole key). */
+  identity?: CallerIdentity;
 }
+
+/** The answer to STS GetCallerIdentity for a key. */
+export interface CallerIdentity {
+  arn: string;
+  userId: string;
+}
+
+/** Temporary credentials from STS (AssumeRole, GetSessionToken). */
+export interface SessionCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiresAt: number;
+}
+
+/** Live STS sessions kept at most; issuing another drops the one closest to expiry. */
+const MAX_SESSIONS = 10_000;
 
 /** Credentials handed to one execution environment, and how to withdraw them when it stops. */
 export interface IssuedCredentials {
@@ -29,8 +50,13 @@ export interface IssuedCredentials {
 export class Keyring {
   private readonly operator = new Map<string, KeyEntry>();
   private readonly issued = new Map<string, KeyEntry>();
+  private readonly sessions = new Map<string, KeyEntry>();
 
-  constructor(operatorKeys: readonly AccessKey[]) {
+  constructor(
+    operatorKeys: readonly AccessKey[],
+    /** Real time, for the expiry of STS's temporary keys. */
+    private readonly now: () => number = Date.now,
+  ) {
     for (const key of operatorKeys) this.operator.set(key.accessKeyId, { secretAccessKey: key.secretAccessKey });
   }
 
@@ -40,7 +66,38 @@ export class Keyring {
   }
 
   lookup(accessKeyId: string): KeyEntry | undefined {
-    return this.operator.get(accessKeyId) ?? this.issued.get(accessKeyId);
+    const key = this.operator.get(accessKeyId) ?? this.issued.get(accessKeyId);
+    if (key) return key;
+    const session = this.sessions.get(accessKeyId);
+    if (session && session.expiresAt! <= this.now()) {
+      this.sessions.delete(accessKeyId);
+      return undefined;
+    }
+    return session;
+  }
+
+  /**
+   * Temporary credentials valid for `durationSeconds` (STS AssumeRole and GetSessionToken), accepted
+   * until they expire. Kept in memory: a restart ends every session, as a client then asks again.
+   */
+  issueSession(durationSeconds: number, identity?: CallerIdentity): SessionCredentials {
+    const now = this.now();
+    if (this.sessions.size >= MAX_SESSIONS) {
+      for (const [id, entry] of this.sessions) if (entry.expiresAt! <= now) this.sessions.delete(id);
+      if (this.sessions.size >= MAX_SESSIONS) {
+        const soonest = [...this.sessions].sort((a, b) => a[1].expiresAt! - b[1].expiresAt!)[0]!;
+        this.sessions.delete(soonest[0]);
+      }
+    }
+    const accessKeyId = `ASIA${randomBytes(10).toString('hex').toUpperCase().slice(0, 16)}`;
+    const entry: KeyEntry = {
+      secretAccessKey: randomBytes(30).toString('base64'),
+      sessionToken: randomBytes(48).toString('base64'),
+      expiresAt: now + durationSeconds * 1000,
+      ...(identity && { identity }),
+    };
+    this.sessions.set(accessKeyId, entry);
+    return { accessKeyId, secretAccessKey: entry.secretAccessKey, sessionToken: entry.sessionToken!, expiresAt: entry.expiresAt! };
   }
 
   /** A fresh key pair and session token for one execution environment, valid until revoked. */

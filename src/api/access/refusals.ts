@@ -3,10 +3,11 @@ import { header, type ApiRequest, type ApiResponse } from '../aws/protocol/http.
 import { jsonRpcError } from '../aws/protocol/json-rpc.js';
 import { queryErrorXml } from '../aws/protocol/query.js';
 import { restJsonError } from '../aws/protocol/rest-json.js';
+import { restXmlError } from '../aws/protocol/rest-xml.js';
 import type { AuthFailure } from './sigv4.js';
 
 /** The wire protocol a request speaks, so that a refusal is written in it. */
-export type Protocol = 'rest-json' | 'json-rpc' | 'query';
+export type Protocol = 'rest-json' | 'json-rpc' | 'query' | 'rest-xml';
 
 const MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
@@ -43,8 +44,32 @@ function jsonRpcRefusal(req: ApiRequest, error: PlatformError): ApiResponse {
   return jsonRpcError({ contentType, errorStatus: () => 400 }, error);
 }
 
+/** S3's words for each authentication failure (S3 names them differently from every other service). */
+function s3Refusal(failure: AuthFailure, req: ApiRequest): ApiResponse {
+  const refuse = (status: number, code: string, message: string) => restXmlError(req.method, status, code, message, req.requestId);
+  switch (failure.kind) {
+    case 'missing':
+      return refuse(403, 'AccessDenied', 'Access Denied');
+    case 'incomplete':
+      return refuse(400, 'AuthorizationHeaderMalformed', failure.message);
+    case 'unknown-key':
+      return refuse(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+    case 'mismatch':
+      return refuse(
+        403,
+        'SignatureDoesNotMatch',
+        'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+      );
+    case 'expired':
+      return failure.message.startsWith('Request ')
+        ? refuse(403, 'AccessDenied', failure.message)
+        : refuse(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.');
+  }
+}
+
 /** An authentication failure as the request's protocol answers it on AWS. */
 export function authRefusal(protocol: Protocol, failure: AuthFailure, req: ApiRequest): ApiResponse {
+  if (protocol === 'rest-xml') return s3Refusal(failure, req);
   const error = errorFor(protocol, failure);
   if (protocol === 'json-rpc') return jsonRpcRefusal(req, error);
   if (protocol === 'query') {
@@ -56,6 +81,7 @@ export function authRefusal(protocol: Protocol, failure: AuthFailure, req: ApiRe
 
 /** A request refused before any work for a reason that is not its signature (origin, host), in its protocol. */
 export function accessDenied(protocol: Protocol, message: string, req: ApiRequest): ApiResponse {
+  if (protocol === 'rest-xml') return restXmlError(req.method, 403, 'AccessDenied', message, req.requestId);
   const error = new PlatformError('AccessDeniedException', message);
   if (protocol === 'json-rpc') return jsonRpcError({ contentType: 'application/x-amz-json-1.1', errorStatus: () => 403 }, error);
   if (protocol === 'query') {

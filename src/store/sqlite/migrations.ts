@@ -169,4 +169,37 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (function_name, qualifier)
   );
   `,
+  `
+  CREATE TABLE s3_buckets (
+    name TEXT PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  CREATE TABLE s3_objects (
+    bucket TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    blob   TEXT NOT NULL,
+    doc    TEXT NOT NULL,
+    PRIMARY KEY (bucket, key)
+  );
+  CREATE INDEX s3_objects_by_blob ON s3_objects (blob);
+  CREATE TABLE s3_uploads (
+    id     TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    doc    TEXT NOT NULL
+  );
+  CREATE INDEX s3_uploads_by_bucket ON s3_uploads (bucket, key, id);
+  CREATE TABLE s3_parts (
+    upload_id   TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    blob        TEXT NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+  );
+  CREATE INDEX s3_parts_by_blob ON s3_parts (blob);
+  CREATE TABLE ssm_parameters (
+    name TEXT PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  `,
 ];

@@ -24,12 +24,15 @@ import type {
   PolicyStatement,
   RestApiRepository,
   SettingsRepository,
+  ParameterRepository,
+  S3Repository,
   StackRepository,
   StageRepository,
   Store,
   VersionRepository,
 } from '../store.js';
 import { MIGRATIONS } from './migrations.js';
+import { SqliteParameters, SqliteS3 } from './sqlite-s3.js';
 
 type Db = Database.Database;
 /** Runs a synchronous database step under the store's lock (outside a transaction) or directly (inside one). */
@@ -79,6 +82,8 @@ class SqliteStore implements Store {
   readonly stacks: StackRepository;
   readonly asyncEvents: AsyncEventRepository;
   readonly eventInvokeConfigs: EventInvokeConfigRepository;
+  readonly s3: S3Repository;
+  readonly parameters: ParameterRepository;
   private readonly lock: Mutex;
   private readonly inTransaction: boolean;
 
@@ -106,6 +111,8 @@ class SqliteStore implements Store {
     this.logs = new SqliteLogs(db, guard);
     this.asyncEvents = new SqliteAsyncEvents(db, guard);
     this.eventInvokeConfigs = new SqliteEventInvokeConfigs(db, guard);
+    this.s3 = new SqliteS3(db, guard);
+    this.parameters = new SqliteParameters(db, guard);
   }
 
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {

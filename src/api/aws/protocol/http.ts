@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 
 /** A request as the API layer sees it: read in full, independent of sockets, so it can be tested in-process. */
 export interface ApiRequest {
@@ -19,7 +20,8 @@ export interface ApiRequest {
 export interface ApiResponse {
   status: number;
   headers: Record<string, string>;
-  body: Buffer | string;
+  /** A stream (an S3 object read from disk) comes with its `content-length` header set. */
+  body: Buffer | string | Readable;
 }
 
 export type ApiHandler = (req: ApiRequest) => Promise<ApiResponse>;

@@ -1,0 +1,814 @@
+import { PlatformError } from '../../../core/errors.js';
+import type { Logger } from '../../../core/logger.js';
+import { BUCKET_SETTINGS, type BucketSetting, type ObjectAttributes, type ObjectDoc } from '../../../domain/s3.js';
+import { invalidArgument, malformedXml, S3Error } from '../../../s3/errors.js';
+import { MAX_DELETE_KEYS, MAX_LIST_KEYS, MAX_PUT_BYTES } from '../../../s3/limits.js';
+import type { S3Service } from '../../../s3/s3-service.js';
+import { ChunkedBodyError, decodeChunked, STREAMING_PAYLOADS } from '../protocol/aws-chunked.js';
+import { header, type ApiRequest, type ApiResponse, type ServiceHandler } from '../protocol/http.js';
+import {
+  childrenNamed,
+  childText,
+  parseXml,
+  restXmlError,
+  xmlDocument,
+  XmlSyntaxError,
+  type XmlNode,
+  type XmlValue,
+} from '../protocol/rest-xml.js';
+import { s3Address } from './addressing.js';
+
+export interface S3ApiDeps {
+  s3: S3Service;
+  logger: Logger;
+}
+
+type S3Response = ApiResponse;
+
+/** The owner every bucket and object has: Versa has one account. */
+const OWNER = { ID: '75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a', DisplayName: 'versa' };
+const SETTING_OF: Record<string, BucketSetting> = {
+  policy: 'policy',
+  encryption: 'encryption',
+  publicAccessBlock: 'publicAccessBlock',
+  lifecycle: 'lifecycle',
+  tagging: 'tagging',
+  ownershipControls: 'ownershipControls',
+  cors: 'cors',
+  acl: 'acl',
+};
+/** The document each XML setting must be (the policy is JSON). */
+const SETTING_ROOT: Record<BucketSetting, string> = {
+  policy: '',
+  encryption: 'ServerSideEncryptionConfiguration',
+  publicAccessBlock: 'PublicAccessBlockConfiguration',
+  lifecycle: 'LifecycleConfiguration',
+  tagging: 'Tagging',
+  ownershipControls: 'OwnershipControls',
+  cors: 'CORSConfiguration',
+  acl: 'AccessControlPolicy',
+};
+/** What a bucket that was never given a setting answers: AWS's defaults for new buckets, or its "no such" error. */
+const SETTING_DEFAULT: Record<BucketSetting, string | { code: S3Error['code']; message: string }> = {
+  policy: { code: 'NoSuchBucketPolicy', message: 'The bucket policy does not exist' },
+  encryption: xmlDocument('ServerSideEncryptionConfiguration', {
+    Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: false },
+  }),
+  publicAccessBlock: xmlDocument('PublicAccessBlockConfiguration', {
+    BlockPublicAcls: true,
+    IgnorePublicAcls: true,
+    BlockPublicPolicy: true,
+    RestrictPublicBuckets: true,
+  }),
+  lifecycle: { code: 'NoSuchLifecycleConfiguration', message: 'The lifecycle configuration does not exist' },
+  tagging: { code: 'NoSuchTagSet', message: 'The TagSet does not exist' },
+  ownershipControls: xmlDocument('OwnershipControls', { Rule: { ObjectOwnership: 'BucketOwnerEnforced' } }),
+  cors: { code: 'NoSuchCORSConfiguration', message: 'The CORS configuration does not exist' },
+  acl: xmlDocument('AccessControlPolicy', {
+    Owner: OWNER,
+    AccessControlList: { Grant: { Grantee: { ID: OWNER.ID, DisplayName: OWNER.DisplayName }, Permission: 'FULL_CONTROL' } },
+  }),
+};
+/** Settings whose deletion leaves a "not found" answer rather than the default. */
+const NOT_FOUND_AFTER_DELETE: Partial<Record<BucketSetting, { code: S3Error['code']; message: string }>> = {
+  publicAccessBlock: { code: 'NoSuchPublicAccessBlockConfiguration', message: 'The public access block configuration was not found' },
+  ownershipControls: { code: 'OwnershipControlsNotFoundError', message: 'The bucket ownership controls were not found' },
+};
+/** A stored setting of '' means "deleted" (for the settings that have a default). */
+const DELETED = '';
+/** Headers kept with an object and returned as they were sent. */
+const KEPT_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
+const CHECKSUM_ALGORITHMS = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'];
+const RESPONSE_OVERRIDES: Record<string, string> = {
+  'response-content-type': 'content-type',
+  'response-content-language': 'content-language',
+  'response-expires': 'expires',
+  'response-cache-control': 'cache-control',
+  'response-content-disposition': 'content-disposition',
+  'response-content-encoding': 'content-encoding',
+};
+
+/**
+ * S3 over REST-XML, path style and virtual-host style (see addressing.ts). Decodes `aws-chunked`
+ * bodies (their signatures were checked at the front door when credentials are enforced), reads the
+ * request documents with the protocol's safe parser, and writes every error as S3 does.
+ */
+export function s3Api({ s3, logger }: S3ApiDeps): ServiceHandler {
+  const handler = async (req: ApiRequest): Promise<ApiResponse> => {
+    try {
+      return await route(s3, req);
+    } catch (err) {
+      if (err instanceof S3Error) return restXmlError(req.method, err.status, err.code, err.message, req.requestId, err.extra, err.headers);
+      if (err instanceof PlatformError && err.spec.fault === 'client') {
+        return restXmlError(req.method, err.spec.status, 'InvalidRequest', err.message, req.requestId);
+      }
+      logger.error('internal error', { service: 's3', method: req.method, path: req.path.slice(0, 200), err });
+      return restXmlError(req.method, 500, 'InternalError', 'We encountered an internal error. Please try again.', req.requestId);
+    }
+  };
+  return Object.assign(handler, { operations: OPERATIONS.map((name) => ({ name })) });
+}
+
+/** The operations this adapter answers, for the docs and the tests. */
+export const OPERATIONS = [
+  'ListBuckets',
+  'CreateBucket',
+  'HeadBucket',
+  'DeleteBucket',
+  'GetBucketLocation',
+  'ListObjects',
+  'ListObjectsV2',
+  'DeleteObjects',
+  'PutObject',
+  'GetObject',
+  'HeadObject',
+  'DeleteObject',
+  'CopyObject',
+  'CreateMultipartUpload',
+  'UploadPart',
+  'CompleteMultipartUpload',
+  'AbortMultipartUpload',
+  'ListParts',
+  'ListMultipartUploads',
+  'GetBucketVersioning',
+  'PutBucketVersioning',
+  ...BUCKET_SETTINGS.flatMap((s) => {
+    const name = settingOperationName(s);
+    return [`Get${name}`, `Put${name}`, ...(s === 'acl' ? [] : [`Delete${name}`])];
+  }),
+];
+
+function settingOperationName(setting: BucketSetting): string {
+  return {
+    policy: 'BucketPolicy',
+    encryption: 'BucketEncryption',
+    publicAccessBlock: 'PublicAccessBlock',
+    lifecycle: 'BucketLifecycleConfiguration',
+    tagging: 'BucketTagging',
+    ownershipControls: 'BucketOwnershipControls',
+    cors: 'BucketCors',
+    acl: 'BucketAcl',
+  }[setting];
+}
+
+async function route(s3: S3Service, req: ApiRequest): Promise<S3Response> {
+  const { bucket, key } = s3Address(req) ?? { bucket: undefined, key: undefined };
+  const q = req.query;
+  const method = req.method;
+  if (bucket === undefined) {
+    if (method === 'GET') return listBuckets(s3, req);
+    throw methodNotAllowed(method);
+  }
+  if (key === undefined) {
+    const setting = [...q.keys()].map((k) => SETTING_OF[k]).find((s) => s !== undefined);
+    switch (method) {
+      case 'PUT':
+        if (q.has('versioning')) return putVersioning(s3, req, bucket);
+        if (setting) return putSetting(s3, req, bucket, setting);
+        if (unsupportedSubresource(q)) throw notImplemented();
+        return createBucket(s3, req, bucket);
+      case 'GET':
+        if (q.has('location')) return getLocation(s3, req, bucket);
+        if (q.has('versioning')) return getVersioning(s3, bucket);
+        if (setting) return getSetting(s3, bucket, setting);
+        if (q.has('uploads')) return listUploads(s3, req, bucket);
+        if (unsupportedSubresource(q)) throw notImplemented();
+        return listObjects(s3, req, bucket, q.get('list-type') === '2');
+      case 'HEAD': {
+        const found = await s3.bucket(bucket);
+        return { status: 200, headers: { 'x-amz-bucket-region': found.region, 'x-amz-access-point-alias': 'false' }, body: '' };
+      }
+      case 'DELETE':
+        if (setting && setting !== 'acl') return deleteSetting(s3, bucket, setting);
+        if (unsupportedSubresource(q)) throw notImplemented();
+        await s3.deleteBucket(bucket);
+        return empty(204);
+      case 'POST':
+        if (q.has('delete')) return deleteObjects(s3, req, bucket);
+        throw methodNotAllowed(method);
+    }
+    throw methodNotAllowed(method);
+  }
+  switch (method) {
+    case 'PUT':
+      if (q.has('uploadId') || q.has('partNumber')) return uploadPart(s3, req, bucket, key);
+      if (q.has('acl') || q.has('tagging')) {
+        await s3.getObject(bucket, key);
+        return empty(200);
+      }
+      if (header(req, 'x-amz-copy-source') !== undefined) return copyObject(s3, req, bucket, key);
+      return putObject(s3, req, bucket, key);
+    case 'GET':
+      if (q.has('uploadId')) return listParts(s3, req, bucket, key);
+      if (q.has('acl')) {
+        await s3.getObject(bucket, key);
+        return xml(200, SETTING_DEFAULT.acl as string);
+      }
+      if (q.has('tagging')) {
+        await s3.getObject(bucket, key);
+        return xml(200, xmlDocument('Tagging', { TagSet: {} }));
+      }
+      return getObject(s3, req, bucket, key, false);
+    case 'HEAD':
+      return getObject(s3, req, bucket, key, true);
+    case 'DELETE':
+      if (q.has('uploadId')) {
+        await s3.abortUpload(bucket, key, q.get('uploadId')!);
+        return empty(204);
+      }
+      await s3.deleteObject(bucket, key);
+      return empty(204);
+    case 'POST':
+      if (q.has('uploads')) return createUpload(s3, req, bucket, key);
+      if (q.has('uploadId')) return completeUpload(s3, req, bucket, key);
+      throw methodNotAllowed(method);
+  }
+  throw methodNotAllowed(method);
+}
+
+const UNSUPPORTED = [
+  'logging',
+  'notification',
+  'website',
+  'replication',
+  'accelerate',
+  'requestPayment',
+  'object-lock',
+  'policyStatus',
+  'analytics',
+  'metrics',
+  'inventory',
+  'intelligent-tiering',
+  'versions',
+  'restore',
+  'select',
+  'torrent',
+  'legal-hold',
+  'retention',
+  'attributes',
+  'metadataTable',
+];
+
+function unsupportedSubresource(q: URLSearchParams): boolean {
+  return UNSUPPORTED.some((name) => q.has(name));
+}
+
+function notImplemented(): S3Error {
+  return new S3Error('NotImplemented', 'A header you provided implies functionality that is not implemented');
+}
+
+function methodNotAllowed(method: string): S3Error {
+  return new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.', {
+    Method: method,
+    ResourceType: 'OBJECT',
+  });
+}
+
+function xml(status: number, body: string, headers: Record<string, string> = {}): S3Response {
+  return { status, headers: { 'content-type': 'application/xml', ...headers }, body };
+}
+
+function empty(status: number, headers: Record<string, string> = {}): S3Response {
+  return { status, headers, body: '' };
+}
+
+/** The request document's root, refused as S3 does when it is not XML or is another document. */
+function document(req: ApiRequest, root: string): XmlNode {
+  let node: XmlNode;
+  try {
+    node = parseXml(req.body.toString('utf8'));
+  } catch (err) {
+    if (err instanceof XmlSyntaxError) throw malformedXml();
+    throw err;
+  }
+  if (node.name !== root) throw malformedXml();
+  return node;
+}
+
+// Buckets
+
+async function listBuckets(s3: S3Service, req: ApiRequest): Promise<S3Response> {
+  const buckets = await s3.listBuckets();
+  const prefix = req.query.get('prefix') ?? '';
+  return xml(
+    200,
+    xmlDocument('ListAllMyBucketsResult', {
+      Owner: OWNER,
+      Buckets: {
+        Bucket: buckets
+          .filter((b) => b.name.startsWith(prefix))
+          .map((b) => ({ Name: b.name, CreationDate: new Date(b.createdAt), BucketRegion: b.region })),
+      },
+      ...(prefix !== '' && { Prefix: prefix }),
+    }),
+  );
+}
+
+async function createBucket(s3: S3Service, req: ApiRequest, bucket: string): Promise<S3Response> {
+  let region = req.region;
+  if (req.body.length > 0) {
+    const constraint = childText(document(req, 'CreateBucketConfiguration'), 'LocationConstraint');
+    if (constraint !== undefined && constraint !== '') {
+      if (!/^[a-z0-9-]{1,40}$/.test(constraint)) {
+        throw new S3Error('InvalidLocationConstraint', 'The specified location-constraint is not valid', {
+          LocationConstraint: constraint,
+        });
+      }
+      region = constraint === 'EU' ? 'eu-west-1' : constraint;
+    }
+  }
+  await s3.createBucket(bucket, region);
+  return empty(200, { location: `/${bucket}` });
+}
+
+async function getLocation(s3: S3Service, _req: ApiRequest, name: string): Promise<S3Response> {
+  const bucket = await s3.bucket(name);
+  const value = bucket.region === 'us-east-1' ? '' : bucket.region;
+  return xml(
+    200,
+    `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${value}</LocationConstraint>`,
+  );
+}
+
+async function getVersioning(s3: S3Service, name: string): Promise<S3Response> {
+  const bucket = await s3.bucket(name);
+  return xml(200, xmlDocument('VersioningConfiguration', { Status: bucket.versioning }));
+}
+
+async function putVersioning(s3: S3Service, req: ApiRequest, name: string): Promise<S3Response> {
+  const status = childText(document(req, 'VersioningConfiguration'), 'Status');
+  if (status !== 'Enabled' && status !== 'Suspended') throw malformedXml();
+  await s3.putVersioning(name, status);
+  return empty(200);
+}
+
+async function getSetting(s3: S3Service, name: string, setting: BucketSetting): Promise<S3Response> {
+  const stored = await s3.setting(name, setting);
+  if (stored !== undefined && stored !== DELETED) {
+    return setting === 'policy' ? { status: 200, headers: { 'content-type': 'application/json' }, body: stored } : xml(200, stored);
+  }
+  const fallback = stored === DELETED ? NOT_FOUND_AFTER_DELETE[setting] : SETTING_DEFAULT[setting];
+  if (typeof fallback === 'string') return xml(200, fallback);
+  const missing = fallback ?? (SETTING_DEFAULT[setting] as { code: S3Error['code']; message: string });
+  throw new S3Error(missing.code, missing.message, { BucketName: name });
+}
+
+async function putSetting(s3: S3Service, req: ApiRequest, name: string, setting: BucketSetting): Promise<S3Response> {
+  const text = req.body.toString('utf8');
+  if (setting === 'policy') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new S3Error('MalformedPolicy', "Policies must be valid JSON and the first byte must be '{'");
+    }
+    await s3.putSetting(name, setting, text);
+    return empty(204);
+  }
+  if (setting === 'acl' && req.body.length === 0) {
+    // A canned ACL in `x-amz-acl`: accepted, and inert like the rest.
+    await s3.bucket(name);
+    return empty(200);
+  }
+  document(req, SETTING_ROOT[setting]);
+  await s3.putSetting(name, setting, text);
+  return empty(setting === 'tagging' ? 204 : 200);
+}
+
+async function deleteSetting(s3: S3Service, name: string, setting: BucketSetting): Promise<S3Response> {
+  await s3.putSetting(name, setting, NOT_FOUND_AFTER_DELETE[setting] ? DELETED : undefined);
+  return empty(204);
+}
+
+// Listing
+
+function listParameters(req: ApiRequest) {
+  const q = req.query;
+  const rawMax = q.get('max-keys');
+  let maxKeys = MAX_LIST_KEYS;
+  if (rawMax !== null) {
+    if (!/^\d{1,10}$/.test(rawMax)) throw invalidArgument('Provided max-keys not an integer or within integer range', 'max-keys', rawMax);
+    maxKeys = Math.min(Number(rawMax), MAX_LIST_KEYS);
+  }
+  const encoding = q.get('encoding-type');
+  if (encoding !== null && encoding !== 'url')
+    throw invalidArgument('Invalid Encoding Method specified in Request', 'encoding-type', encoding);
+  return { prefix: q.get('prefix') ?? '', delimiter: q.get('delimiter') ?? '', maxKeys, url: encoding === 'url' };
+}
+
+/** `encoding-type=url`: keys as the AWS CLI expects to decode them (it asks for this so any key survives XML). */
+function encoder(url: boolean): (text: string) => string {
+  return url ? (text) => encodeURIComponent(text).replace(/%2F/g, '/') : (text) => text;
+}
+
+async function listObjects(s3: S3Service, req: ApiRequest, bucket: string, v2: boolean): Promise<S3Response> {
+  const { prefix, delimiter, maxKeys, url } = listParameters(req);
+  const enc = encoder(url);
+  const q = req.query;
+  let after: string;
+  const token = q.get('continuation-token');
+  if (v2 && token !== null) {
+    const decoded = Buffer.from(token, 'base64url').toString('utf8');
+    if (!decoded.startsWith('k:')) throw invalidArgument('The continuation token provided is incorrect', 'continuation-token', token);
+    after = decoded.slice(2);
+  } else after = (v2 ? q.get('start-after') : q.get('marker')) ?? '';
+  const out = await s3.listObjects(bucket, { prefix, delimiter, after, maxKeys });
+  const contents = out.contents.map((o) => ({
+    Key: enc(o.key),
+    LastModified: new Date(o.lastModified),
+    ETag: `"${o.etag}"`,
+    ...(o.checksum && { ChecksumAlgorithm: o.checksum.algorithm }),
+    Size: o.size,
+    ...((!v2 || q.get('fetch-owner') === 'true') && { Owner: OWNER }),
+    StorageClass: 'STANDARD',
+  }));
+  const common = out.commonPrefixes.map((p) => ({ Prefix: enc(p) }));
+  const shared = {
+    Name: bucket,
+    Prefix: enc(prefix),
+    ...(delimiter !== '' && { Delimiter: enc(delimiter) }),
+    MaxKeys: maxKeys,
+    ...(url && { EncodingType: 'url' }),
+  };
+  const body: Record<string, XmlValue> = v2
+    ? {
+        ...shared,
+        KeyCount: contents.length + common.length,
+        IsTruncated: out.truncated,
+        ...(token !== null && { ContinuationToken: token }),
+        ...(out.truncated && out.last !== undefined && { NextContinuationToken: Buffer.from(`k:${out.last}`).toString('base64url') }),
+        ...(q.get('start-after') !== null && { StartAfter: enc(q.get('start-after')!) }),
+        Contents: contents,
+        CommonPrefixes: common,
+      }
+    : {
+        ...shared,
+        Marker: enc(q.get('marker') ?? ''),
+        IsTruncated: out.truncated,
+        ...(out.truncated && delimiter !== '' && out.last !== undefined && { NextMarker: enc(out.last) }),
+        Contents: contents,
+        CommonPrefixes: common,
+      };
+  return xml(200, xmlDocument('ListBucketResult', body));
+}
+
+async function deleteObjects(s3: S3Service, req: ApiRequest, bucket: string): Promise<S3Response> {
+  const root = document(req, 'Delete');
+  const objects = childrenNamed(root, 'Object');
+  if (objects.length === 0 || objects.length > MAX_DELETE_KEYS) throw malformedXml();
+  const keys = objects.map((o) => {
+    const key = childText(o, 'Key');
+    if (key === undefined) throw malformedXml();
+    return key;
+  });
+  const quiet = childText(root, 'Quiet') === 'true';
+  const results = await s3.deleteObjects(bucket, keys);
+  return xml(
+    200,
+    xmlDocument('DeleteResult', {
+      Deleted: quiet ? [] : results.filter((r) => !r.error).map((r) => ({ Key: r.key })),
+      Error: results.filter((r) => r.error).map((r) => ({ Key: r.key, Code: r.error!.code, Message: r.error!.message })),
+    }),
+  );
+}
+
+// Objects
+
+/** The body's bytes and any checksum sent with them, `aws-chunked` decoded. */
+function payload(req: ApiRequest): { data: Buffer; checksum?: { algorithm: string; value: string } } {
+  const declared = header(req, 'x-amz-content-sha256') ?? '';
+  const chunked = STREAMING_PAYLOADS.has(declared) || /(^|,)\s*aws-chunked\s*(,|$)/.test(header(req, 'content-encoding') ?? '');
+  let data = req.body;
+  let checksum = checksumFrom(
+    CHECKSUM_ALGORITHMS.map((a) => [a, header(req, `x-amz-checksum-${a.toLowerCase()}`)] as const).find(([, v]) => v !== undefined),
+  );
+  if (chunked) {
+    let decoded;
+    try {
+      decoded = decodeChunked(req.body);
+    } catch (err) {
+      if (err instanceof ChunkedBodyError)
+        throw new S3Error('IncompleteBody', `The request body could not be decoded as aws-chunked: ${err.message}.`);
+      throw err;
+    }
+    data = decoded.data;
+    const expected = header(req, 'x-amz-decoded-content-length');
+    if (expected !== undefined && Number(expected) !== data.length) {
+      throw new S3Error('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header');
+    }
+    const trailer = decoded.trailers.find(([name]) => name.startsWith('x-amz-checksum-'));
+    if (trailer) checksum = checksumFrom([trailer[0].slice('x-amz-checksum-'.length).toUpperCase(), trailer[1]]);
+  }
+  if (data.length > MAX_PUT_BYTES) {
+    throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', {
+      ProposedSize: data.length,
+      MaxSizeAllowed: MAX_PUT_BYTES,
+    });
+  }
+  return { data, ...(checksum && { checksum }) };
+}
+
+function checksumFrom(pair: readonly [string, string | undefined] | undefined) {
+  return pair && pair[1] !== undefined ? { algorithm: pair[0], value: pair[1] } : undefined;
+}
+
+function attributesOf(req: ApiRequest): ObjectAttributes {
+  const metadata: Record<string, string> = Object.create(null) as Record<string, string>;
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    const text = Array.isArray(value) ? value.join(',') : value;
+    if (name.startsWith('x-amz-meta-')) metadata[name.slice('x-amz-meta-'.length)] = text;
+    else if (KEPT_HEADERS.includes(name)) {
+      const kept = name === 'content-encoding' ? text.replace(/(^|,)\s*aws-chunked\s*(?=,|$)/, '').replace(/^,/, '') : text;
+      if (kept !== '') headers[name] = kept;
+    }
+  }
+  return { contentType: header(req, 'content-type') ?? 'binary/octet-stream', metadata: { ...metadata }, headers: { ...headers } };
+}
+
+function writeHeaders(object: ObjectDoc): Record<string, string> {
+  return {
+    etag: `"${object.etag}"`,
+    'x-amz-server-side-encryption': 'AES256',
+    ...(object.versionId && { 'x-amz-version-id': object.versionId }),
+    ...(object.checksum && { [`x-amz-checksum-${object.checksum.algorithm.toLowerCase()}`]: object.checksum.value }),
+  };
+}
+
+async function putObject(s3: S3Service, req: ApiRequest, bucket: string, key: string): Promise<S3Response> {
+  const { data, checksum } = payload(req);
+  const md5 = header(req, 'content-md5');
+  const object = await s3.putObject({
+    bucket,
+    key,
+    data,
+    ...attributesOf(req),
+    ...(md5 !== undefined && { contentMd5: md5 }),
+    ...(checksum && { checksum }),
+  });
+  return empty(200, writeHeaders(object));
+}
+
+function copySource(req: ApiRequest): { bucket: string; key: string; versionId?: string } {
+  let raw = header(req, 'x-amz-copy-source') ?? '';
+  let versionId: string | undefined;
+  const q = raw.indexOf('?versionId=');
+  if (q >= 0) {
+    versionId = raw.slice(q + '?versionId='.length);
+    raw = raw.slice(0, q);
+  }
+  let source: string;
+  try {
+    source = decodeURIComponent(raw);
+  } catch {
+    source = raw;
+  }
+  source = source.replace(/^\//, '');
+  const slash = source.indexOf('/');
+  if (slash <= 0 || slash === source.length - 1) throw invalidArgument('Invalid copy source object key', 'x-amz-copy-source', raw);
+  return { bucket: source.slice(0, slash), key: source.slice(slash + 1), ...(versionId !== undefined && { versionId }) };
+}
+
+async function copyObject(s3: S3Service, req: ApiRequest, bucket: string, key: string): Promise<S3Response> {
+  const source = copySource(req);
+  const directive = header(req, 'x-amz-metadata-directive') ?? 'COPY';
+  if (directive !== 'COPY' && directive !== 'REPLACE')
+    throw invalidArgument('Unknown metadata directive.', 'x-amz-metadata-directive', directive);
+  const object = await s3.copyObject({
+    sourceBucket: source.bucket,
+    sourceKey: source.key,
+    ...(source.versionId !== undefined && { sourceVersionId: source.versionId }),
+    bucket,
+    key,
+    ...(directive === 'REPLACE' && { replace: attributesOf(req) }),
+  });
+  const { etag, ...headers } = writeHeaders(object);
+  return xml(200, xmlDocument('CopyObjectResult', { ETag: etag, LastModified: new Date(object.lastModified) }), headers);
+}
+
+/** Strips quotes and a weak marker from each entity tag of an If-Match / If-None-Match list. */
+function etagList(value: string): string[] {
+  return value.split(',').map((t) =>
+    t
+      .trim()
+      .replace(/^W\//, '')
+      .replace(/^"(.*)"$/, '$1'),
+  );
+}
+
+function matches(value: string, etag: string): boolean {
+  return etagList(value).some((t) => t === '*' || t === etag);
+}
+
+/** A date header, or undefined when absent or unreadable (which S3 then ignores). */
+function dateHeader(req: ApiRequest, name: string): number | undefined {
+  const value = header(req, name);
+  if (value === undefined) return undefined;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** The conditional-request answer (304 or 412) due for this object, if any, in RFC 7232's order as S3 applies it. */
+function precondition(req: ApiRequest, object: ObjectDoc): S3Response | undefined {
+  const modified = Math.floor(object.lastModified / 1000) * 1000;
+  const ifMatch = header(req, 'if-match');
+  const ifNoneMatch = header(req, 'if-none-match');
+  const failed = (condition: string) =>
+    new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: condition });
+  if (ifMatch !== undefined) {
+    if (!matches(ifMatch, object.etag)) throw failed('If-Match');
+  } else {
+    const since = dateHeader(req, 'if-unmodified-since');
+    if (since !== undefined && modified > since) throw failed('If-Unmodified-Since');
+  }
+  const notModified = () => empty(304, { etag: `"${object.etag}"`, 'last-modified': new Date(object.lastModified).toUTCString() });
+  if (ifNoneMatch !== undefined) {
+    if (matches(ifNoneMatch, object.etag)) return notModified();
+  } else {
+    const since = dateHeader(req, 'if-modified-since');
+    if (since !== undefined && modified <= since) return notModified();
+  }
+  return undefined;
+}
+
+/** The byte range asked for: undefined for the whole object (no Range, or one S3 ignores); throws InvalidRange when unsatisfiable. */
+function byteRange(req: ApiRequest, size: number): { start: number; end: number } | undefined {
+  const value = header(req, 'range');
+  if (value === undefined) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(value.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  const unsatisfiable = () =>
+    new S3Error(
+      'InvalidRange',
+      'The requested range is not satisfiable',
+      { RangeRequested: value.slice(0, 100), ActualObjectSize: size },
+      {
+        'content-range': `bytes */${size}`,
+      },
+    );
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) throw unsatisfiable();
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Number(m[2]);
+  if (end < start) return undefined;
+  if (start >= size) throw unsatisfiable();
+  return { start, end: Math.min(end, size - 1) };
+}
+
+async function getObject(s3: S3Service, req: ApiRequest, bucket: string, key: string, head: boolean): Promise<S3Response> {
+  const versionId = req.query.get('versionId') ?? undefined;
+  const object = await s3.getObject(bucket, key, versionId);
+  const early = precondition(req, object);
+  if (early) return early;
+  const range = byteRange(req, object.size);
+  const headers: Record<string, string> = {
+    'content-type': object.contentType,
+    'last-modified': new Date(object.lastModified).toUTCString(),
+    etag: `"${object.etag}"`,
+    'accept-ranges': 'bytes',
+    'x-amz-server-side-encryption': 'AES256',
+    ...object.headers,
+    ...(object.versionId && { 'x-amz-version-id': object.versionId }),
+  };
+  for (const [name, value] of Object.entries(object.metadata)) headers[`x-amz-meta-${name}`] = value;
+  if (object.checksum && range === undefined && header(req, 'x-amz-checksum-mode') === 'ENABLED') {
+    headers[`x-amz-checksum-${object.checksum.algorithm.toLowerCase()}`] = object.checksum.value;
+    headers['x-amz-checksum-type'] = 'FULL_OBJECT';
+  }
+  for (const [param, name] of Object.entries(RESPONSE_OVERRIDES)) {
+    const value = req.query.get(param);
+    if (value !== null) headers[name] = value;
+  }
+  if (range) {
+    headers['content-range'] = `bytes ${range.start}-${range.end}/${object.size}`;
+    headers['content-length'] = String(range.end - range.start + 1);
+  } else headers['content-length'] = String(object.size);
+  const status = range ? 206 : 200;
+  if (head || object.size === 0) return { status, headers, body: '' };
+  return { status, headers, body: s3.open(object, range) };
+}
+
+// Multipart uploads
+
+async function createUpload(s3: S3Service, req: ApiRequest, bucket: string, key: string): Promise<S3Response> {
+  const upload = await s3.createUpload(bucket, key, attributesOf(req));
+  const algorithm = header(req, 'x-amz-checksum-algorithm');
+  return xml(
+    200,
+    xmlDocument('InitiateMultipartUploadResult', { Bucket: bucket, Key: key, UploadId: upload.uploadId }),
+    algorithm ? { 'x-amz-checksum-algorithm': algorithm } : {},
+  );
+}
+
+async function uploadPart(s3: S3Service, req: ApiRequest, bucket: string, key: string): Promise<S3Response> {
+  const uploadId = req.query.get('uploadId');
+  const partNumber = req.query.get('partNumber');
+  if (uploadId === null || partNumber === null) throw new S3Error('InvalidRequest', 'UploadPart needs both partNumber and uploadId.');
+  if (header(req, 'x-amz-copy-source') !== undefined) throw notImplemented();
+  if (!/^\d{1,5}$/.test(partNumber)) {
+    throw invalidArgument('Part number must be an integer between 1 and 10000, inclusive', 'partNumber', partNumber.slice(0, 20));
+  }
+  const { data, checksum } = payload(req);
+  const md5 = header(req, 'content-md5');
+  const part = await s3.uploadPart(bucket, key, uploadId, Number(partNumber), data, {
+    ...(md5 !== undefined && { contentMd5: md5 }),
+    ...(checksum && { checksum }),
+  });
+  return empty(200, {
+    etag: `"${part.etag}"`,
+    'x-amz-server-side-encryption': 'AES256',
+    ...(checksum && { [`x-amz-checksum-${checksum.algorithm.toLowerCase()}`]: checksum.value }),
+  });
+}
+
+async function completeUpload(s3: S3Service, req: ApiRequest, bucket: string, key: string): Promise<S3Response> {
+  const uploadId = req.query.get('uploadId')!;
+  const root = document(req, 'CompleteMultipartUpload');
+  const parts = childrenNamed(root, 'Part').map((p) => {
+    const number = childText(p, 'PartNumber');
+    const etag = childText(p, 'ETag');
+    if (number === undefined || !/^\d{1,5}$/.test(number) || etag === undefined) throw malformedXml();
+    return { partNumber: Number(number), etag };
+  });
+  const object = await s3.completeUpload(bucket, key, uploadId, parts);
+  const { etag, ...headers } = writeHeaders(object);
+  return xml(
+    200,
+    xmlDocument('CompleteMultipartUploadResult', {
+      Location: `${req.origin}/${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`,
+      Bucket: bucket,
+      Key: key,
+      ETag: etag,
+    }),
+    headers,
+  );
+}
+
+async function listParts(s3: S3Service, req: ApiRequest, bucket: string, key: string): Promise<S3Response> {
+  const uploadId = req.query.get('uploadId')!;
+  const rawMax = req.query.get('max-parts') ?? '1000';
+  const rawMarker = req.query.get('part-number-marker') ?? '0';
+  if (!/^\d{1,5}$/.test(rawMax))
+    throw invalidArgument('Provided max-parts not an integer or within integer range', 'max-parts', rawMax.slice(0, 20));
+  if (!/^\d{1,5}$/.test(rawMarker)) {
+    throw invalidArgument(
+      'Provided part-number-marker not an integer or within integer range',
+      'part-number-marker',
+      rawMarker.slice(0, 20),
+    );
+  }
+  const max = Math.min(Number(rawMax), 1000);
+  const marker = Number(rawMarker);
+  const { upload, parts } = await s3.listParts(bucket, key, uploadId);
+  const after = parts.filter((p) => p.partNumber > marker);
+  const page = after.slice(0, max);
+  const truncated = after.length > page.length;
+  return xml(
+    200,
+    xmlDocument('ListPartsResult', {
+      Bucket: bucket,
+      Key: key,
+      UploadId: upload.uploadId,
+      PartNumberMarker: marker,
+      ...(page.length > 0 && { NextPartNumberMarker: page.at(-1)!.partNumber }),
+      MaxParts: max,
+      IsTruncated: truncated,
+      Part: page.map((p) => ({ PartNumber: p.partNumber, LastModified: new Date(p.lastModified), ETag: `"${p.etag}"`, Size: p.size })),
+      Initiator: OWNER,
+      Owner: OWNER,
+      StorageClass: 'STANDARD',
+    }),
+  );
+}
+
+async function listUploads(s3: S3Service, req: ApiRequest, bucket: string): Promise<S3Response> {
+  const prefix = req.query.get('prefix') ?? '';
+  const uploads = (await s3.listUploads(bucket)).filter((u) => u.key.startsWith(prefix));
+  const page = uploads.slice(0, 1000);
+  return xml(
+    200,
+    xmlDocument('ListMultipartUploadsResult', {
+      Bucket: bucket,
+      KeyMarker: '',
+      UploadIdMarker: '',
+      ...(prefix !== '' && { Prefix: prefix }),
+      MaxUploads: 1000,
+      IsTruncated: uploads.length > page.length,
+      Upload: page.map((u) => ({
+        Key: u.key,
+        UploadId: u.uploadId,
+        Initiator: OWNER,
+        Owner: OWNER,
+        StorageClass: 'STANDARD',
+        Initiated: new Date(u.initiated),
+      })),
+    }),
+  );
+}

@@ -1,0 +1,156 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { PlatformError } from '../../../core/errors.js';
+import type { Logger } from '../../../core/logger.js';
+import { ACCOUNT_ID } from '../../../domain/arn.js';
+import { PARAMETER_TYPES, type ParameterService, type ParameterType, type ParameterView } from '../../../ssm/parameter-service.js';
+import type { ApiRequest, ServiceHandler } from '../protocol/http.js';
+import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
+import { memberReader } from '../protocol/members.js';
+
+export interface SsmApiDeps {
+  parameters: ParameterService;
+  logger: Logger;
+}
+
+const read = memberReader((member, expected) => new PlatformError('SerializationException', `Member ${member} must be ${expected}.`));
+
+/**
+ * SSM Parameter Store (JSON 1.1, `AmazonSSM.*`): the parameters the CDK's bootstrap stack and SAM
+ * templates read. Errors answer 400 with SSM's names; a server fault is InternalServerError.
+ */
+export function ssmApi({ parameters, logger }: SsmApiDeps): ServiceHandler {
+  const operations: Record<string, JsonOperation> = {
+    async PutParameter(input) {
+      const name = requiredString(input, 'Name');
+      const value = requiredString(input, 'Value');
+      const type = read.string(input, 'Type');
+      if (type !== undefined && !PARAMETER_TYPES.includes(type as ParameterType)) {
+        throw new PlatformError(
+          'ValidationException',
+          `1 validation error detected: Value '${type.slice(0, 40)}' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SecureString, StringList, String]`,
+        );
+      }
+      const tier = read.string(input, 'Tier');
+      const version = await parameters.put({
+        name,
+        value,
+        ...(type !== undefined && { type: type as ParameterType }),
+        overwrite: read.boolean(input, 'Overwrite') ?? false,
+        ...optional('description', read.string(input, 'Description')),
+        ...optional('dataType', read.string(input, 'DataType')),
+      });
+      return { Version: version, Tier: tier === 'Advanced' ? 'Advanced' : 'Standard' };
+    },
+    async GetParameter(input, req) {
+      const view = await parameters.get(requiredString(input, 'Name'));
+      return { Parameter: wire(view, req, read.boolean(input, 'WithDecryption') ?? false) };
+    },
+    async GetParameters(input, req) {
+      const names = read.stringList(input, 'Names') ?? [];
+      if (names.length < 1 || names.length > 10) {
+        throw new PlatformError(
+          'ValidationException',
+          `1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to 10 and greater than or equal to 1`,
+        );
+      }
+      const { found, invalid } = await parameters.getMany(names);
+      const decrypt = read.boolean(input, 'WithDecryption') ?? false;
+      return { Parameters: found.map((v) => wire(v, req, decrypt)), InvalidParameters: invalid };
+    },
+    async GetParametersByPath(input, req) {
+      const path = requiredString(input, 'Path');
+      const max = read.integer(input, 'MaxResults') ?? 10;
+      if (max < 1 || max > 10) {
+        throw new PlatformError(
+          'ValidationException',
+          `1 validation error detected: Value '${max}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 10`,
+        );
+      }
+      const all = await parameters.byPath(path, read.boolean(input, 'Recursive') ?? false);
+      const token = read.string(input, 'NextToken');
+      let start = 0;
+      if (token !== undefined) {
+        start = /^\d{1,9}$/.test(token) ? Number(token) : -1;
+        if (start < 0 || start > all.length) throw new PlatformError('InvalidNextToken', 'The specified token is not valid.');
+      }
+      const page = all.slice(start, start + max);
+      const decrypt = read.boolean(input, 'WithDecryption') ?? false;
+      return {
+        Parameters: page.map((v) => wire(v, req, decrypt)),
+        ...(start + max < all.length && { NextToken: String(start + max) }),
+      };
+    },
+    async DeleteParameter(input) {
+      await parameters.delete(requiredString(input, 'Name'));
+      return {};
+    },
+    async DeleteParameters(input) {
+      const names = read.stringList(input, 'Names') ?? [];
+      if (names.length < 1 || names.length > 10) {
+        throw new PlatformError(
+          'ValidationException',
+          `1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to 10 and greater than or equal to 1`,
+        );
+      }
+      const deleted: string[] = [];
+      const invalid: string[] = [];
+      for (const name of names) {
+        try {
+          await parameters.delete(name);
+          deleted.push(name);
+        } catch (err) {
+          if (!(err instanceof PlatformError) || err.code !== 'ParameterNotFound') throw err;
+          invalid.push(name);
+        }
+      }
+      return { DeletedParameters: deleted, InvalidParameters: invalid };
+    },
+  };
+  return jsonRpcService(
+    {
+      targetPrefix: 'AmazonSSM',
+      contentType: 'application/x-amz-json-1.1',
+      operations,
+      errorName: (e) => (e.code === 'ServiceException' ? 'InternalServerError' : e.code),
+      errorStatus: (e) => (e.spec.fault === 'client' ? 400 : 500),
+    },
+    logger,
+  );
+}
+
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
+}
+
+function requiredString(input: Record<string, unknown>, member: string): string {
+  const value = read.string(input, member);
+  if (value === undefined) {
+    throw new PlatformError(
+      'ValidationException',
+      `1 validation error detected: Value null at '${member.charAt(0).toLowerCase()}${member.slice(1)}' failed to satisfy constraint: Member must not be null`,
+    );
+  }
+  return value;
+}
+
+/** Keys the stand-in ciphertexts: they tell nothing of the value, and differ from one run to the next. */
+const STAND_IN_KEY = randomBytes(32);
+
+/**
+ * A parameter as SSM answers it. A SecureString read without WithDecryption shows an opaque stand-in
+ * where AWS shows the KMS ciphertext (there is no KMS here), never the value.
+ */
+function wire(view: ParameterView, req: ApiRequest, decrypt: boolean) {
+  const value =
+    view.type === 'SecureString' && !decrypt ? createHmac('sha256', STAND_IN_KEY).update(view.value).digest('base64') : view.value;
+  return {
+    Name: view.name,
+    Type: view.type,
+    Value: value,
+    Version: view.version,
+    ...(view.selector !== undefined && { Selector: view.selector }),
+    LastModifiedDate: view.modified / 1000,
+    ARN: `arn:aws:ssm:${req.region}:${ACCOUNT_ID}:parameter/${view.name.replace(/^\//, '')}`,
+    DataType: view.dataType,
+  };
+}

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { asPlatformError, PlatformError } from '../../../core/errors.js';
+import type { Logger } from '../../../core/logger.js';
+import { ACCOUNT_ID } from '../../../domain/arn.js';
+import type { CallerIdentity, Keyring, SessionCredentials } from '../../access/keyring.js';
+import { readClaim } from '../../access/sigv4.js';
+import type { ApiRequest, ApiResponse, ServiceHandler } from '../protocol/http.js';
+import { parseQueryForm, queryErrorXml, queryResponseXml, type QueryStructure } from '../protocol/query.js';
+
+export interface StsApiDeps {
+  keyring: Keyring;
+  logger: Logger;
+}
+
+const NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
+const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+/** What any operator key is: the account's root, as for an AWS account's own keys. */
+const ROOT: CallerIdentity = { arn: `arn:aws:iam::${ACCOUNT_ID}:root`, userId: ACCOUNT_ID };
+
+type Operation = (input: QueryStructure, req: ApiRequest) => unknown;
+
+/**
+ * STS over the query protocol: who the caller is, and temporary credentials (AssumeRole, which the CDK
+ * uses for its bootstrap roles, and GetSessionToken) that the keyring accepts until they expire. Versa
+ * has no IAM: any role ARN of the right form may be assumed, and what a role may do is not checked.
+ */
+export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
+  const callerOf = (req: ApiRequest): CallerIdentity => {
+    const claim = readClaim(req);
+    if (claim === undefined || 'kind' in claim) return ROOT;
+    return keyring.lookup(claim.accessKeyId)?.identity ?? ROOT;
+  };
+  const operations: Record<string, Operation> = {
+    GetCallerIdentity(_input, req) {
+      const caller = callerOf(req);
+      return { UserId: caller.userId, Account: ACCOUNT_ID, Arn: caller.arn };
+    },
+    AssumeRole(input) {
+      const roleArn = required(input, 'RoleArn', 'roleArn');
+      const sessionName = required(input, 'RoleSessionName', 'roleSessionName');
+      const role = ROLE_ARN.exec(roleArn);
+      if (roleArn.length < 20 || roleArn.length > 2048 || !role) {
+        throw validation(`${roleArn.slice(0, 100)} is not a valid role ARN: it must look like arn:aws:iam::${ACCOUNT_ID}:role/name.`);
+      }
+      if (!SESSION_NAME.test(sessionName)) {
+        throw validation(
+          `1 validation error detected: Value '${sessionName.slice(0, 100)}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
+        );
+      }
+      const duration = durationOf(input, 3600, 43_200);
+      const roleId = `AROA${createHash('sha256').update(roleArn).digest('hex').slice(0, 17).toUpperCase()}`;
+      const identity: CallerIdentity = {
+        arn: `arn:aws:sts::${role[1]}:assumed-role/${role[2]}/${sessionName}`,
+        userId: `${roleId}:${sessionName}`,
+      };
+      const credentials = keyring.issueSession(duration, identity);
+      return { Credentials: credentialsXml(credentials), AssumedRoleUser: { AssumedRoleId: identity.userId, Arn: identity.arn } };
+    },
+    GetSessionToken(input, req) {
+      const duration = durationOf(input, 43_200, 129_600);
+      return { Credentials: credentialsXml(keyring.issueSession(duration, callerOf(req))) };
+    },
+  };
+  const handler = async (req: ApiRequest): Promise<ApiResponse> => {
+    let action = '';
+    try {
+      const form = parseQueryForm(req.body.toString('utf8'), validation);
+      action = typeof form.Action === 'string' ? form.Action : '';
+      const operation = Object.hasOwn(operations, action) ? operations[action] : undefined;
+      if (!operation) {
+        throw new PlatformError(
+          'InvalidAction',
+          action ? `Could not find operation ${action} for version 2011-06-15` : 'The request must name an Action.',
+        );
+      }
+      const result = await Promise.resolve(operation(form, req));
+      return { status: 200, headers: { 'content-type': 'text/xml' }, body: queryResponseXml(NAMESPACE, action, result, req.requestId) };
+    } catch (err) {
+      const { error, unexpected } = asPlatformError(err);
+      if (unexpected) logger.error('internal error', { service: 'sts', action, err });
+      const client = error.spec.fault === 'client';
+      return {
+        status: client ? 400 : 500,
+        headers: { 'content-type': 'text/xml' },
+        body: queryErrorXml(client ? error.code : 'InternalFailure', error.message, client ? 'Sender' : 'Receiver', req.requestId),
+      };
+    }
+  };
+  return Object.assign(handler, { operations: Object.keys(operations).map((name) => ({ name })) });
+}
+
+function validation(message: string): PlatformError {
+  return new PlatformError('ValidationError', message);
+}
+
+function required(input: QueryStructure, name: string, wireName: string): string {
+  const value = input[name];
+  if (typeof value !== 'string' || value === '') {
+    throw validation(`1 validation error detected: Value null at '${wireName}' failed to satisfy constraint: Member must not be null`);
+  }
+  return value;
+}
+
+function durationOf(input: QueryStructure, fallback: number, max: number): number {
+  const raw = input.DurationSeconds;
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw)) {
+    throw validation(
+      `1 validation error detected: Value '${typeof raw === 'string' ? raw.slice(0, 40) : 'a structure'}' at 'durationSeconds' failed to satisfy constraint: Member must be a number`,
+    );
+  }
+  const seconds = Number(raw);
+  if (seconds < 900) {
+    throw validation(
+      `1 validation error detected: Value '${seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900`,
+    );
+  }
+  if (seconds > max) {
+    throw validation(
+      `1 validation error detected: Value '${seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to ${max}`,
+    );
+  }
+  return seconds;
+}
+
+function credentialsXml(c: SessionCredentials) {
+  return {
+    AccessKeyId: c.accessKeyId,
+    SecretAccessKey: c.secretAccessKey,
+    SessionToken: c.sessionToken,
+    Expiration: new Date(c.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+}

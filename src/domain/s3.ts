@@ -1,0 +1,69 @@
+/**
+ * The records of Versa's S3: buckets, objects, multipart uploads and their parts. Object bytes live in
+ * the data directory's blob store, named by their SHA-256; these records only point at them.
+ */
+
+/** The bucket settings SAM and the CDK set: stored and returned as they were sent, otherwise inert. */
+export const BUCKET_SETTINGS = [
+  'policy',
+  'encryption',
+  'publicAccessBlock',
+  'lifecycle',
+  'tagging',
+  'ownershipControls',
+  'cors',
+  'acl',
+] as const;
+export type BucketSetting = (typeof BUCKET_SETTINGS)[number];
+
+export interface BucketDoc {
+  name: string;
+  /** The bucket's region: its LocationConstraint, or the region the creating request was signed for. */
+  region: string;
+  createdAt: number;
+  /** Unset until PutBucketVersioning; only the latest version of an object is kept either way. */
+  versioning?: 'Enabled' | 'Suspended';
+  /** Each setting's document (XML, or JSON for the policy) exactly as it was put. */
+  settings: Partial<Record<BucketSetting, string>>;
+}
+
+/** What an object carries besides its bytes, shared by objects and the uploads that will become them. */
+export interface ObjectAttributes {
+  contentType: string;
+  /** `x-amz-meta-*` values by lower-cased name (without the prefix). */
+  metadata: Record<string, string>;
+  /** Cache-Control, Content-Disposition, Content-Encoding, Content-Language, Expires, as sent. */
+  headers: Record<string, string>;
+}
+
+export interface ObjectDoc extends ObjectAttributes {
+  bucket: string;
+  key: string;
+  /** SHA-256 (hex) of the bytes: the blob's name. */
+  blob: string;
+  size: number;
+  /** The ETag without quotes: the MD5 (hex), or `md5-of-md5s-N` for a multipart object. */
+  etag: string;
+  lastModified: number;
+  /** Set when the bucket's versioning was Enabled when the object was written. */
+  versionId?: string;
+  /** A whole-object checksum the client sent (`x-amz-checksum-*`), returned when asked for. */
+  checksum?: { algorithm: string; value: string };
+}
+
+export interface UploadDoc extends ObjectAttributes {
+  uploadId: string;
+  bucket: string;
+  key: string;
+  initiated: number;
+}
+
+export interface PartDoc {
+  uploadId: string;
+  partNumber: number;
+  blob: string;
+  size: number;
+  /** MD5 (hex) of the part. */
+  etag: string;
+  lastModified: number;
+}

@@ -1,0 +1,158 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+/** What a blob is known by: its SHA-256 (its name), the MD5 S3's ETag is, and its size. */
+export interface BlobInfo {
+  sha256: string;
+  md5: string;
+  size: number;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * Object bytes in the data directory, one file per distinct content named by its SHA-256
+ * (`blobs/ab/abcd...`). A file is written under `tmp/` and renamed into place, so a blob is either whole
+ * or absent; since names are hashes, an object's key never becomes a path. Who still points at a blob is
+ * the store's business: the S3 service calls `remove` once nothing does.
+ */
+export class BlobStore {
+  private readonly blobs: string;
+  private readonly tmp: string;
+
+  constructor(root: string) {
+    this.blobs = path.join(root, 'blobs');
+    this.tmp = path.join(root, 'tmp');
+  }
+
+  /** Clears what an interrupted write left in `tmp/`. */
+  async open(): Promise<void> {
+    await rm(this.tmp, { recursive: true, force: true });
+    await mkdir(this.tmp, { recursive: true });
+    await mkdir(this.blobs, { recursive: true });
+  }
+
+  /** Where a blob lives; throws for a name that is not a SHA-256, so no caller can point outside the store. */
+  path(sha256: string): string {
+    if (!SHA256_HEX.test(sha256)) throw new Error(`not a blob name: ${sha256.slice(0, 80)}`);
+    return path.join(this.blobs, sha256.slice(0, 2), sha256);
+  }
+
+  /** Hashes the bytes; the caller decides whether to keep them (`commit`) once it has checked the digests. */
+  static describe(data: Uint8Array): BlobInfo {
+    return {
+      sha256: createHash('sha256').update(data).digest('hex'),
+      md5: createHash('md5').update(data).digest('hex'),
+      size: data.byteLength,
+    };
+  }
+
+  /** Stores the bytes under their hash (nothing is written when that content is already stored). */
+  async put(data: Uint8Array, info: BlobInfo = BlobStore.describe(data)): Promise<BlobInfo> {
+    await this.commit(await this.stage(data), info.sha256);
+    return info;
+  }
+
+  /** Writes the bytes to a temporary file, to be `commit`ted (or `discard`ed) later. */
+  async stage(data: Uint8Array): Promise<string> {
+    const temp = this.tempName();
+    await writeFile(temp, data);
+    return temp;
+  }
+
+  /**
+   * Moves a staged file into place as the blob `sha256`. Callers hold the S3 service's lock from here
+   * until the record pointing at it is written, so that no sweep can remove it in between.
+   */
+  async commit(temp: string, sha256: string): Promise<void> {
+    const target = this.path(sha256);
+    if (await exists(target)) await rm(temp, { force: true });
+    else await this.settle(temp, target);
+  }
+
+  async discard(temp: string): Promise<void> {
+    await rm(temp, { force: true });
+  }
+
+  /**
+   * One file made of several blobs, in order (a completed multipart upload), streamed and hashed as it is
+   * written; staged, for the caller to `commit`.
+   */
+  async concat(parts: readonly string[]): Promise<BlobInfo & { temp: string }> {
+    const temp = this.tempName();
+    const sha = createHash('sha256');
+    const md5 = createHash('md5');
+    let size = 0;
+    const out = createWriteStream(temp);
+    try {
+      for (const part of parts) {
+        await pipeline(
+          createReadStream(this.path(part)),
+          async function* (source: AsyncIterable<Buffer>) {
+            for await (const chunk of source) {
+              sha.update(chunk);
+              md5.update(chunk);
+              size += chunk.length;
+              yield chunk;
+            }
+          },
+          out,
+          { end: false },
+        );
+      }
+      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      out.destroy();
+      await rm(temp, { force: true });
+      throw err;
+    }
+    return { sha256: sha.digest('hex'), md5: md5.digest('hex'), size, temp };
+  }
+
+  /** The bytes from `start` to `end` inclusive (the whole blob without them), as a stream. */
+  stream(sha256: string, range?: { start: number; end: number }): ReadStream {
+    return createReadStream(this.path(sha256), range && { start: range.start, end: range.end });
+  }
+
+  read(sha256: string): Promise<Buffer> {
+    return readFile(this.path(sha256));
+  }
+
+  async remove(sha256: string): Promise<void> {
+    await unlink(this.path(sha256)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  /** Every stored blob's name, for the sweep at start-up. */
+  async list(): Promise<string[]> {
+    const names: string[] = [];
+    for (const dir of await readdir(this.blobs).catch(() => [] as string[])) {
+      for (const name of await readdir(path.join(this.blobs, dir)).catch(() => [] as string[])) {
+        if (SHA256_HEX.test(name)) names.push(name);
+      }
+    }
+    return names;
+  }
+
+  private tempName(): string {
+    return path.join(this.tmp, randomBytes(12).toString('hex'));
+  }
+
+  private async settle(temp: string, target: string): Promise<void> {
+    await mkdir(path.dirname(target), { recursive: true });
+    await rename(temp, target);
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,36 @@
+import { S3Error } from './errors.js';
+
+/** Longest object key, in UTF-8 bytes (AWS's). */
+export const MAX_KEY_BYTES = 1024;
+/** Smallest part of a multipart upload other than the last (AWS's 5 MiB). */
+export const MIN_PART_BYTES = 5 * 1024 * 1024;
+/** Highest part number (AWS's). */
+export const MAX_PART_NUMBER = 10_000;
+/** Largest object a multipart upload may make (AWS's 5 TiB is more than one machine's disk; Versa keeps artifacts). */
+export const MAX_OBJECT_BYTES = 5 * 1024 * 1024 * 1024;
+/**
+ * Largest object a single PutObject (or one part) may carry, decoded. A request's body is read into
+ * memory whole, so this stays below the server's request cap; the AWS CLI sends 8 MiB parts above 8 MiB.
+ */
+export const MAX_PUT_BYTES = 64 * 1024 * 1024;
+/** Most keys one DeleteObjects may name (AWS's). */
+export const MAX_DELETE_KEYS = 1000;
+/** Most keys one list answers with (AWS's). */
+export const MAX_LIST_KEYS = 1000;
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Refuses a bucket name S3 would refuse: 3-63 lower-case letters, digits, dots and hyphens, not an IP address. */
+export function validateBucketName(name: string): void {
+  if (
+    !BUCKET_NAME.test(name) ||
+    name.includes('..') ||
+    name.includes('.-') ||
+    name.includes('-.') ||
+    /^\d+\.\d+\.\d+\.\d+$/.test(name) ||
+    name.startsWith('xn--') ||
+    name.endsWith('-s3alias')
+  ) {
+    throw new S3Error('InvalidBucketName', 'The specified bucket is not valid.', { BucketName: name });
+  }
+}

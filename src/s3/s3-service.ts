@@ -1,0 +1,501 @@
+import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import type { Clock } from '../core/clock.js';
+import { hexId } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import type { BucketDoc, BucketSetting, ObjectAttributes, ObjectDoc, PartDoc, UploadDoc } from '../domain/s3.js';
+import { Mutex } from '../store/mutex.js';
+import type { Store } from '../store/store.js';
+import { BlobStore, type BlobInfo } from './blob-store.js';
+import { invalidArgument, noSuchBucket, noSuchKey, noSuchUpload, S3Error } from './errors.js';
+import { MAX_KEY_BYTES, MAX_OBJECT_BYTES, MAX_PART_NUMBER, MIN_PART_BYTES, validateBucketName } from './limits.js';
+
+export interface PutObjectInput extends ObjectAttributes {
+  bucket: string;
+  key: string;
+  data: Uint8Array;
+  /** The `Content-MD5` header, base64. */
+  contentMd5?: string;
+  /** An `x-amz-checksum-*` value the client sent, in a header or a trailer. */
+  checksum?: { algorithm: string; value: string };
+}
+
+export interface ListInput {
+  prefix: string;
+  delimiter: string;
+  /** Keys (and common prefixes) at or before this one are skipped: StartAfter, a continuation token, a Marker. */
+  after: string;
+  maxKeys: number;
+}
+
+export interface ListOutput {
+  contents: ObjectDoc[];
+  commonPrefixes: string[];
+  truncated: boolean;
+  /** The last key or common prefix listed, where the next page starts. */
+  last: string | undefined;
+}
+
+export interface CopyInput {
+  sourceBucket: string;
+  sourceKey: string;
+  sourceVersionId?: string;
+  bucket: string;
+  key: string;
+  /** REPLACE's new attributes; undefined copies the source's (COPY). */
+  replace?: ObjectAttributes;
+}
+
+export interface DeleteResult {
+  key: string;
+  error?: { code: string; message: string };
+}
+
+const CHECKSUMS: Record<string, ((data: Uint8Array) => string) | undefined> = {
+  CRC32: (data) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(crc32(data));
+    return b.toString('base64');
+  },
+  SHA1: (data) => createHash('sha1').update(data).digest('base64'),
+  SHA256: (data) => createHash('sha256').update(data).digest('base64'),
+  // CRC32C and CRC64NVME are stored and returned as sent: Node has no implementation to check them with.
+  CRC32C: undefined,
+  CRC64NVME: undefined,
+};
+const LIST_BATCH = 1000;
+
+/**
+ * Versa's S3, for deployment artifacts: buckets, objects (bytes in a content-addressed BlobStore,
+ * records in the store), multipart uploads, and bucket settings kept as they were sent. Knows nothing
+ * of HTTP. Writes that point records at blobs, and the removal of blobs nothing points at any more,
+ * take one lock, so a blob is never removed between being written and being referenced.
+ */
+export class S3Service {
+  private readonly lock = new Mutex();
+
+  constructor(
+    private readonly store: Store,
+    private readonly blobs: BlobStore,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Prepares the blob directory and removes blobs no record points at (left by a crash between the two). */
+  async start(): Promise<void> {
+    await this.blobs.open();
+    await this.release(await this.blobs.list());
+  }
+
+  // Buckets
+
+  async createBucket(name: string, region: string): Promise<{ created: boolean }> {
+    validateBucketName(name);
+    const created = await this.store.s3.createBucket({ name, region, createdAt: this.clock.now(), settings: {} });
+    if (!created) {
+      const existing = await this.store.s3.getBucket(name);
+      // us-east-1 answers a repeated CreateBucket of one's own bucket with 200, other regions with 409.
+      if (existing && existing.region === 'us-east-1' && region === 'us-east-1') return { created: false };
+      throw new S3Error('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', {
+        BucketName: name,
+      });
+    }
+    return { created: true };
+  }
+
+  async bucket(name: string): Promise<BucketDoc> {
+    const bucket = await this.store.s3.getBucket(name);
+    if (!bucket) throw noSuchBucket(name);
+    return bucket;
+  }
+
+  listBuckets(): Promise<BucketDoc[]> {
+    return this.store.s3.listBuckets();
+  }
+
+  async deleteBucket(name: string): Promise<void> {
+    await this.bucket(name);
+    if (await this.store.s3.hasObjects(name)) {
+      throw new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: name });
+    }
+    const blobs: string[] = [];
+    for (const upload of await this.store.s3.listUploads(name)) blobs.push(...(await this.store.s3.deleteUpload(upload.uploadId)));
+    await this.store.s3.deleteBucket(name);
+    await this.release(blobs);
+  }
+
+  async setting(name: string, setting: BucketSetting): Promise<string | undefined> {
+    return (await this.bucket(name)).settings[setting];
+  }
+
+  /** Stores (or, with undefined, deletes) a bucket setting's document. */
+  async putSetting(name: string, setting: BucketSetting, document: string | undefined): Promise<void> {
+    await this.lock.run(async () => {
+      const bucket = await this.bucket(name);
+      const settings = { ...bucket.settings };
+      if (document === undefined) delete settings[setting];
+      else settings[setting] = document;
+      await this.store.s3.putBucket({ ...bucket, settings });
+    });
+  }
+
+  async putVersioning(name: string, status: 'Enabled' | 'Suspended'): Promise<void> {
+    await this.lock.run(async () => {
+      const bucket = await this.bucket(name);
+      await this.store.s3.putBucket({ ...bucket, versioning: status });
+    });
+  }
+
+  // Objects
+
+  async putObject(input: PutObjectInput): Promise<ObjectDoc> {
+    const bucket = await this.bucket(input.bucket);
+    checkKey(input.key);
+    const info = BlobStore.describe(input.data);
+    checkDigests(input, info, input.data);
+    const temp = await this.blobs.stage(input.data);
+    return this.writeObject(bucket, temp, info, {
+      bucket: input.bucket,
+      key: input.key,
+      contentType: input.contentType,
+      metadata: input.metadata,
+      headers: input.headers,
+      etag: info.md5,
+      ...(input.checksum && { checksum: input.checksum }),
+    });
+  }
+
+  /** The current object, or the version asked for (only the latest version is kept). */
+  async getObject(bucketName: string, key: string, versionId?: string): Promise<ObjectDoc> {
+    await this.bucket(bucketName);
+    const object = await this.store.s3.getObject(bucketName, key);
+    if (versionId !== undefined && (object?.versionId ?? 'null') !== versionId) {
+      throw new S3Error('NoSuchVersion', 'The specified version does not exist.', { Key: key, VersionId: versionId });
+    }
+    if (!object) throw noSuchKey(key);
+    return object;
+  }
+
+  /** An object's bytes, or the inclusive range of them, as a stream. */
+  open(object: ObjectDoc, range?: { start: number; end: number }) {
+    return this.blobs.stream(object.blob, range);
+  }
+
+  /** The whole of an object's bytes (Lambda's code from S3). */
+  async read(bucket: string, key: string, versionId?: string): Promise<Uint8Array> {
+    return this.blobs.read((await this.getObject(bucket, key, versionId)).blob);
+  }
+
+  /** Deletes an object if it exists (S3 answers the same either way). */
+  async deleteObject(bucketName: string, key: string): Promise<void> {
+    await this.bucket(bucketName);
+    const blob = await this.lock.run(() => this.store.s3.deleteObject(bucketName, key));
+    if (blob !== undefined) await this.release([blob]);
+  }
+
+  async deleteObjects(bucketName: string, keys: readonly string[]): Promise<DeleteResult[]> {
+    await this.bucket(bucketName);
+    const results: DeleteResult[] = [];
+    const freed: string[] = [];
+    for (const key of keys) {
+      if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
+        results.push({ key, error: { code: 'KeyTooLongError', message: 'Your key is too long' } });
+        continue;
+      }
+      const blob = await this.lock.run(() => this.store.s3.deleteObject(bucketName, key));
+      if (blob !== undefined) freed.push(blob);
+      results.push({ key });
+    }
+    await this.release(freed);
+    return results;
+  }
+
+  async listObjects(bucketName: string, input: ListInput): Promise<ListOutput> {
+    await this.bucket(bucketName);
+    const out: ListOutput = { contents: [], commonPrefixes: [], truncated: false, last: undefined };
+    if (input.maxKeys <= 0) return out;
+    const { prefix, delimiter, after } = input;
+    let cursor = after;
+    let count = 0;
+    for (;;) {
+      const batch = await this.store.s3.listObjects(bucketName, { prefix, after: cursor, limit: LIST_BATCH });
+      for (const object of batch) {
+        cursor = object.key;
+        let common: string | undefined;
+        if (delimiter !== '') {
+          const at = object.key.indexOf(delimiter, prefix.length);
+          if (at >= 0) common = object.key.slice(0, at + delimiter.length);
+        }
+        // A common prefix already listed, on this page or (the marker being in it) an earlier one.
+        if (common !== undefined && (common === out.commonPrefixes.at(-1) || (after !== '' && after.startsWith(common)))) continue;
+        if (count === input.maxKeys) {
+          out.truncated = true;
+          return out;
+        }
+        count++;
+        if (common !== undefined) {
+          out.commonPrefixes.push(common);
+          out.last = common;
+        } else {
+          out.contents.push(object);
+          out.last = object.key;
+        }
+      }
+      if (batch.length < LIST_BATCH) return out;
+    }
+  }
+
+  async copyObject(input: CopyInput): Promise<ObjectDoc> {
+    const source = await this.getObject(input.sourceBucket, input.sourceKey, input.sourceVersionId);
+    const bucket = await this.bucket(input.bucket);
+    checkKey(input.key);
+    if (input.sourceBucket === input.bucket && input.sourceKey === input.key && input.replace === undefined) {
+      throw new S3Error(
+        'InvalidRequest',
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+      );
+    }
+    const attributes = input.replace ?? { contentType: source.contentType, metadata: source.metadata, headers: source.headers };
+    return this.lock.run(async () => {
+      // The bytes are shared: a copy is a second record pointing at the same blob.
+      const current = await this.store.s3.getObject(input.sourceBucket, input.sourceKey);
+      if (!current || current.blob !== source.blob) throw noSuchKey(input.sourceKey);
+      const object = this.record(bucket, { bucket: input.bucket, key: input.key, ...attributes, etag: source.etag }, source);
+      if (source.checksum) object.checksum = source.checksum;
+      const old = await this.store.s3.putObject(object);
+      if (old !== undefined && old !== object.blob) void this.releaseLater([old]);
+      return object;
+    });
+  }
+
+  // Multipart uploads
+
+  async createUpload(bucketName: string, key: string, attributes: ObjectAttributes): Promise<UploadDoc> {
+    await this.bucket(bucketName);
+    checkKey(key);
+    const upload: UploadDoc = { uploadId: hexId(32), bucket: bucketName, key, initiated: this.clock.now(), ...attributes };
+    await this.store.s3.putUpload(upload);
+    return upload;
+  }
+
+  async uploadPart(
+    bucketName: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    data: Uint8Array,
+    digests: Pick<PutObjectInput, 'contentMd5' | 'checksum'>,
+  ): Promise<PartDoc> {
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
+      throw invalidArgument(`Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`, 'partNumber', String(partNumber));
+    }
+    await this.upload(bucketName, key, uploadId);
+    const info = BlobStore.describe(data);
+    checkDigests(digests, info, data);
+    const temp = await this.blobs.stage(data);
+    const part: PartDoc = { uploadId, partNumber, blob: info.sha256, size: info.size, etag: info.md5, lastModified: this.clock.now() };
+    const old = await this.lock
+      .run(async () => {
+        await this.blobs.commit(temp, info.sha256);
+        // Aborted while the part was being written: nothing may point at the blob.
+        if (!(await this.store.s3.getUpload(uploadId))) throw noSuchUpload(uploadId);
+        return this.store.s3.putPart(part);
+      })
+      .catch(async (err: unknown) => {
+        await this.release([info.sha256]);
+        throw err;
+      });
+    if (old !== undefined && old !== info.sha256) await this.release([old]);
+    return part;
+  }
+
+  async completeUpload(
+    bucketName: string,
+    key: string,
+    uploadId: string,
+    asked: readonly { partNumber: number; etag: string }[],
+  ): Promise<ObjectDoc> {
+    const bucket = await this.bucket(bucketName);
+    const upload = await this.upload(bucketName, key, uploadId);
+    if (asked.length === 0) {
+      throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+    }
+    const stored = new Map((await this.store.s3.listParts(uploadId)).map((p) => [p.partNumber, p]));
+    const parts: PartDoc[] = [];
+    let previous = 0;
+    for (const [i, want] of asked.entries()) {
+      if (want.partNumber <= previous) {
+        throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.', {
+          UploadId: uploadId,
+        });
+      }
+      previous = want.partNumber;
+      const part = stored.get(want.partNumber);
+      if (!part || part.etag !== want.etag.replace(/"/g, '')) {
+        throw new S3Error(
+          'InvalidPart',
+          "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not have matched the part's entity tag.",
+          { UploadId: uploadId, PartNumber: want.partNumber, ETag: want.etag },
+        );
+      }
+      if (i < asked.length - 1 && part.size < MIN_PART_BYTES) {
+        throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', {
+          ProposedSize: part.size,
+          MinSizeAllowed: MIN_PART_BYTES,
+          PartNumber: part.partNumber,
+          ETag: part.etag,
+        });
+      }
+      parts.push(part);
+    }
+    const total = parts.reduce((sum, p) => sum + p.size, 0);
+    if (total > MAX_OBJECT_BYTES) {
+      throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', {
+        ProposedSize: total,
+        MaxSizeAllowed: MAX_OBJECT_BYTES,
+      });
+    }
+    let joined: BlobInfo & { temp: string };
+    try {
+      joined = await this.blobs.concat(parts.map((p) => p.blob));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw noSuchUpload(uploadId);
+      throw err;
+    }
+    const md5s = Buffer.concat(parts.map((p) => Buffer.from(p.etag, 'hex')));
+    const etag = `${createHash('md5').update(md5s).digest('hex')}-${parts.length}`;
+    const object = await this.writeObject(
+      bucket,
+      joined.temp,
+      joined,
+      { bucket: bucketName, key, contentType: upload.contentType, metadata: upload.metadata, headers: upload.headers, etag },
+      async () => {
+        if (!(await this.store.s3.getUpload(uploadId))) throw noSuchUpload(uploadId);
+      },
+    );
+    await this.release(await this.lock.run(() => this.store.s3.deleteUpload(uploadId)));
+    return object;
+  }
+
+  async abortUpload(bucketName: string, key: string, uploadId: string): Promise<void> {
+    await this.upload(bucketName, key, uploadId);
+    await this.release(await this.lock.run(() => this.store.s3.deleteUpload(uploadId)));
+  }
+
+  async listParts(bucketName: string, key: string, uploadId: string): Promise<{ upload: UploadDoc; parts: PartDoc[] }> {
+    const upload = await this.upload(bucketName, key, uploadId);
+    return { upload, parts: await this.store.s3.listParts(uploadId) };
+  }
+
+  async listUploads(bucketName: string): Promise<UploadDoc[]> {
+    await this.bucket(bucketName);
+    return this.store.s3.listUploads(bucketName);
+  }
+
+  private async upload(bucketName: string, key: string, uploadId: string): Promise<UploadDoc> {
+    await this.bucket(bucketName);
+    const upload = await this.store.s3.getUpload(uploadId);
+    if (!upload || upload.bucket !== bucketName || upload.key !== key) throw noSuchUpload(uploadId);
+    return upload;
+  }
+
+  /** A new object record, versioned when the bucket's versioning is Enabled. */
+  private record(
+    bucket: BucketDoc,
+    fields: Pick<ObjectDoc, 'bucket' | 'key' | 'contentType' | 'metadata' | 'headers' | 'etag'> & Partial<Pick<ObjectDoc, 'checksum'>>,
+    blob: { blob: string; size: number } | BlobInfo,
+  ): ObjectDoc {
+    const sha = 'sha256' in blob ? blob.sha256 : blob.blob;
+    return {
+      ...fields,
+      blob: sha,
+      size: blob.size,
+      lastModified: this.clock.now(),
+      ...(bucket.versioning === 'Enabled' && { versionId: hexId(16) }),
+    };
+  }
+
+  /** Commits a staged blob and the record pointing at it under the lock; frees the blob it replaced. */
+  private async writeObject(
+    bucket: BucketDoc,
+    temp: string,
+    info: BlobInfo,
+    fields: Parameters<S3Service['record']>[1],
+    precondition?: () => Promise<void>,
+  ): Promise<ObjectDoc> {
+    const object = this.record(bucket, fields, info);
+    let old: string | undefined;
+    try {
+      old = await this.lock.run(async () => {
+        await this.blobs.commit(temp, info.sha256);
+        // The bucket may have gone while the bytes were being written.
+        if (!(await this.store.s3.getBucket(bucket.name))) throw noSuchBucket(bucket.name);
+        await precondition?.();
+        return this.store.s3.putObject(object);
+      });
+    } catch (err) {
+      await this.blobs.discard(temp);
+      await this.release([info.sha256]);
+      throw err;
+    }
+    if (old !== undefined && old !== info.sha256) await this.release([old]);
+    return object;
+  }
+
+  /** Removes the blobs that no object or part points at any more. */
+  private async release(blobs: readonly string[]): Promise<void> {
+    const unique = [...new Set(blobs)];
+    if (unique.length === 0) return;
+    await this.lock.run(async () => {
+      for (const blob of unique) {
+        if (!(await this.store.s3.blobInUse(blob))) await this.blobs.remove(blob);
+      }
+    });
+  }
+
+  /** `release` from inside the lock, once it is free. */
+  private releaseLater(blobs: readonly string[]): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve)).then(() =>
+      this.release(blobs).catch((err: unknown) => this.logger.warn('could not remove unused S3 blobs', { err })),
+    );
+  }
+}
+
+function checkKey(key: string): void {
+  if (key === '') throw new S3Error('InvalidArgument', 'Object key must not be empty', { ArgumentName: 'key', ArgumentValue: '' });
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
+    throw new S3Error('KeyTooLongError', 'Your key is too long', { MaxSizeAllowed: MAX_KEY_BYTES, Size: Buffer.byteLength(key) });
+  }
+}
+
+/** Refuses bytes whose Content-MD5 or checksum does not match what was received. */
+function checkDigests(input: Pick<PutObjectInput, 'contentMd5' | 'checksum'>, info: BlobInfo, data: Uint8Array): void {
+  if (input.contentMd5 !== undefined) {
+    const given = Buffer.from(input.contentMd5, 'base64');
+    if (given.length !== 16 || given.toString('base64') !== input.contentMd5.trim()) {
+      throw new S3Error('InvalidDigest', 'The Content-MD5 you specified was invalid.', { 'Content-MD5': input.contentMd5 });
+    }
+    if (given.toString('hex') !== info.md5) {
+      throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.', {
+        ExpectedDigest: input.contentMd5,
+        CalculatedDigest: Buffer.from(info.md5, 'hex').toString('base64'),
+      });
+    }
+  }
+  checkChecksum(input.checksum, data);
+}
+
+/** Refuses bytes whose `x-amz-checksum-*` does not match them; unknown algorithms are refused too. */
+function checkChecksum(checksum: { algorithm: string; value: string } | undefined, data: Uint8Array): void {
+  if (!checksum) return;
+  if (!Object.hasOwn(CHECKSUMS, checksum.algorithm)) {
+    throw new S3Error(
+      'InvalidRequest',
+      `The algorithm type you specified in x-amz-checksum-${checksum.algorithm.toLowerCase()} header is invalid.`,
+    );
+  }
+  const compute = CHECKSUMS[checksum.algorithm];
+  if (compute && compute(data) !== checksum.value) {
+    throw new S3Error('BadDigest', `The ${checksum.algorithm} you specified did not match the calculated checksum.`);
+  }
+}

@@ -1,0 +1,169 @@
+import type { Clock } from '../core/clock.js';
+import { PlatformError } from '../core/errors.js';
+import type { ParameterDoc, ParameterVersion } from '../domain/parameter.js';
+import type { Store } from '../store/store.js';
+
+export type ParameterType = ParameterDoc['type'];
+export const PARAMETER_TYPES: readonly ParameterType[] = ['String', 'StringList', 'SecureString'];
+
+/** A parameter as read: its current version, or the one a `name:version` selector asked for. */
+export interface ParameterView extends ParameterVersion {
+  name: string;
+  dataType: string;
+  /** The `:version` selector, when one was used. */
+  selector?: string;
+}
+
+export interface PutParameterInput {
+  name: string;
+  value: string;
+  type?: ParameterType;
+  overwrite: boolean;
+  description?: string;
+  dataType?: string;
+}
+
+/** Versions kept per parameter (AWS's). */
+export const MAX_VERSIONS = 100;
+/** Longest standard-tier value, in characters (AWS's 4 KB). */
+export const MAX_VALUE_LENGTH = 4096;
+const MAX_NAME_LENGTH = 2048;
+const MAX_LEVELS = 15;
+const NAME = /^[a-zA-Z0-9_.\-/]+$/;
+
+/**
+ * SSM Parameter Store: named values with versions, stored durably. SecureString values are kept as
+ * they were sent (there is no KMS); the wire adapter decides what to show without WithDecryption.
+ */
+export class ParameterService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  async put(input: PutParameterInput): Promise<number> {
+    validateName(input.name);
+    if (input.value.length > MAX_VALUE_LENGTH) {
+      throw new PlatformError(
+        'ValidationException',
+        `1 validation error detected: Value at 'value' failed to satisfy constraint: Member must have length less than or equal to ${MAX_VALUE_LENGTH}`,
+      );
+    }
+    if (input.value.length === 0) {
+      throw new PlatformError(
+        'ValidationException',
+        "1 validation error detected: Value '' at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1",
+      );
+    }
+    return this.store.transaction(async (tx) => {
+      const existing = await tx.parameters.get(input.name);
+      if (existing && !input.overwrite) {
+        throw new PlatformError(
+          'ParameterAlreadyExists',
+          'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
+        );
+      }
+      const type = input.type ?? existing?.type;
+      if (type === undefined) throw new PlatformError('ValidationException', 'A parameter type is required when you create a parameter.');
+      const current = existing?.versions.at(-1);
+      const version: ParameterVersion = {
+        version: (current?.version ?? 0) + 1,
+        value: input.value,
+        type,
+        modified: this.clock.now(),
+        ...((input.description ?? existing?.description) !== undefined && { description: input.description ?? existing?.description }),
+      };
+      const versions = [...(existing?.versions ?? []), version].slice(-MAX_VERSIONS);
+      await tx.parameters.put({
+        name: input.name,
+        type,
+        dataType: input.dataType ?? existing?.dataType ?? 'text',
+        ...(version.description !== undefined && { description: version.description }),
+        versions,
+      });
+      return version.version;
+    });
+  }
+
+  /** `name` or `name:version`; throws ParameterNotFound / ParameterVersionNotFound. */
+  async get(selector: string): Promise<ParameterView> {
+    const found = await this.find(selector);
+    if (found === 'no-parameter') throw notFound(selector);
+    if (found === 'no-version') {
+      throw new PlatformError(
+        'ParameterVersionNotFound',
+        `Systems Manager could not find version ${selector.slice(selector.lastIndexOf(':') + 1)} of ${selector.slice(0, selector.lastIndexOf(':'))}. Verify the version and try again.`,
+      );
+    }
+    return found;
+  }
+
+  /** Each name (or selector) found, and those that were not. */
+  async getMany(selectors: readonly string[]): Promise<{ found: ParameterView[]; invalid: string[] }> {
+    const found: ParameterView[] = [];
+    const invalid: string[] = [];
+    for (const selector of [...new Set(selectors)]) {
+      const view = await this.find(selector);
+      if (typeof view === 'string') invalid.push(selector);
+      else found.push(view);
+    }
+    return { found, invalid };
+  }
+
+  /** Parameters under a path (`/a/b`), one level down or, recursively, all. */
+  async byPath(path: string, recursive: boolean): Promise<ParameterView[]> {
+    if (!path.startsWith('/') && path !== '/') {
+      throw new PlatformError(
+        'ValidationException',
+        `The parameter doesn't meet the parameter name requirements. The parameter name must begin with a forward slash "/".`,
+      );
+    }
+    const prefix = path.endsWith('/') ? path : `${path}/`;
+    const docs = await this.store.parameters.list(prefix);
+    return docs.filter((d) => recursive || !d.name.slice(prefix.length).includes('/')).map((d) => view(d, d.versions.at(-1)!));
+  }
+
+  async delete(name: string): Promise<void> {
+    if (!(await this.store.parameters.delete(name))) throw notFound(name);
+  }
+
+  private async find(selector: string): Promise<ParameterView | 'no-parameter' | 'no-version'> {
+    const m = /^(.*):(\d{1,10})$/.exec(selector);
+    const name = m ? m[1]! : selector;
+    const doc = await this.store.parameters.get(name);
+    if (!doc) return 'no-parameter';
+    if (!m) return view(doc, doc.versions.at(-1)!);
+    const version = doc.versions.find((v) => v.version === Number(m[2]));
+    return version ? { ...view(doc, version), selector: `:${m[2]}` } : 'no-version';
+  }
+}
+
+function view(doc: ParameterDoc, version: ParameterVersion): ParameterView {
+  return { ...version, name: doc.name, dataType: doc.dataType };
+}
+
+function notFound(name: string): PlatformError {
+  return new PlatformError('ParameterNotFound', `Parameter ${name} not found.`);
+}
+
+function validateName(name: string): void {
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH || !NAME.test(name)) {
+    throw new PlatformError(
+      'ValidationException',
+      `Parameter name: can't be prefixed with "aws" or "ssm" (case-insensitive). If formed as a path, it can consist of sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, numbers and the following 3 symbols .-_`,
+    );
+  }
+  const bare = name.replace(/^\//, '').toLowerCase();
+  if (bare.startsWith('aws') || bare.startsWith('ssm')) {
+    throw new PlatformError('ValidationException', `Parameter name: can't be prefixed with "aws" or "ssm" (case-insensitive).`);
+  }
+  if (name.includes('/') && !name.startsWith('/')) {
+    throw new PlatformError('ValidationException', 'Parameter name must be a fully qualified name.');
+  }
+  if (name.split('/').length - 1 > MAX_LEVELS) {
+    throw new PlatformError(
+      'HierarchyLevelLimitExceededException',
+      `Parameter name ${name} has more than ${MAX_LEVELS} levels. Reduce the number of hierarchy levels and try again.`,
+    );
+  }
+}

@@ -1,0 +1,191 @@
+import type Database from 'better-sqlite3';
+import type { ParameterDoc } from '../../domain/parameter.js';
+import type { BucketDoc, ObjectDoc, PartDoc, UploadDoc } from '../../domain/s3.js';
+import type { ParameterRepository, S3Repository } from '../store.js';
+
+type Db = Database.Database;
+/** Runs a synchronous database step under the store's lock (outside a transaction) or directly (inside one). */
+type Guard = <T>(step: () => T) => Promise<T>;
+type Row = { doc: string } | undefined;
+
+const one = <T>(row: unknown): T | undefined => (row ? (JSON.parse((row as { doc: string }).doc) as T) : undefined);
+const all = <T>(rows: unknown[]): T[] => rows.map((r) => JSON.parse((r as { doc: string }).doc) as T);
+
+/**
+ * S3's records. Keys are TEXT compared with SQLite's BINARY collation, which orders UTF-8 bytes as S3
+ * lists keys; a prefix is matched with `substr` so that `%` and `_` in keys mean nothing special.
+ */
+export class SqliteS3 implements S3Repository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  getBucket(name: string) {
+    return this.guard(() => one<BucketDoc>(this.db.prepare('SELECT doc FROM s3_buckets WHERE name = ?').get(name)));
+  }
+
+  listBuckets() {
+    return this.guard(() => all<BucketDoc>(this.db.prepare('SELECT doc FROM s3_buckets ORDER BY name').all()));
+  }
+
+  createBucket(bucket: BucketDoc) {
+    return this.guard(
+      () =>
+        this.db
+          .prepare('INSERT INTO s3_buckets (name, doc) VALUES (?, ?) ON CONFLICT(name) DO NOTHING')
+          .run(bucket.name, JSON.stringify(bucket)).changes === 1,
+    );
+  }
+
+  putBucket(bucket: BucketDoc) {
+    return this.guard(() => {
+      this.db
+        .prepare('INSERT INTO s3_buckets (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc')
+        .run(bucket.name, JSON.stringify(bucket));
+    });
+  }
+
+  deleteBucket(name: string) {
+    return this.guard(() => {
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM s3_parts WHERE upload_id IN (SELECT id FROM s3_uploads WHERE bucket = ?)').run(name);
+        this.db.prepare('DELETE FROM s3_uploads WHERE bucket = ?').run(name);
+        this.db.prepare('DELETE FROM s3_buckets WHERE name = ?').run(name);
+      })();
+    });
+  }
+
+  getObject(bucket: string, key: string) {
+    return this.guard(() => one<ObjectDoc>(this.db.prepare('SELECT doc FROM s3_objects WHERE bucket = ? AND key = ?').get(bucket, key)));
+  }
+
+  putObject(object: ObjectDoc) {
+    return this.guard(() =>
+      this.db.transaction(() => {
+        const old = this.db.prepare('SELECT blob FROM s3_objects WHERE bucket = ? AND key = ?').get(object.bucket, object.key) as
+          { blob: string } | undefined;
+        this.db
+          .prepare(
+            'INSERT INTO s3_objects (bucket, key, blob, doc) VALUES (?, ?, ?, ?) ON CONFLICT(bucket, key) DO UPDATE SET blob = excluded.blob, doc = excluded.doc',
+          )
+          .run(object.bucket, object.key, object.blob, JSON.stringify(object));
+        return old?.blob;
+      })(),
+    );
+  }
+
+  deleteObject(bucket: string, key: string) {
+    return this.guard(() => {
+      const row = this.db.prepare('DELETE FROM s3_objects WHERE bucket = ? AND key = ? RETURNING blob').get(bucket, key) as
+        { blob: string } | undefined;
+      return row?.blob;
+    });
+  }
+
+  listObjects(bucket: string, filter: { prefix: string; after: string; limit: number }) {
+    return this.guard(() =>
+      all<ObjectDoc>(
+        this.db
+          .prepare(
+            'SELECT doc FROM s3_objects WHERE bucket = ? AND key > ? AND key >= ? AND substr(key, 1, length(?)) = ? ORDER BY key LIMIT ?',
+          )
+          .all(bucket, filter.after, filter.prefix, filter.prefix, filter.prefix, filter.limit),
+      ),
+    );
+  }
+
+  hasObjects(bucket: string) {
+    return this.guard(() => this.db.prepare('SELECT 1 FROM s3_objects WHERE bucket = ? LIMIT 1').get(bucket) !== undefined);
+  }
+
+  getUpload(uploadId: string) {
+    return this.guard(() => one<UploadDoc>(this.db.prepare('SELECT doc FROM s3_uploads WHERE id = ?').get(uploadId)));
+  }
+
+  putUpload(upload: UploadDoc) {
+    return this.guard(() => {
+      this.db
+        .prepare('INSERT INTO s3_uploads (id, bucket, key, doc) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc')
+        .run(upload.uploadId, upload.bucket, upload.key, JSON.stringify(upload));
+    });
+  }
+
+  deleteUpload(uploadId: string) {
+    return this.guard(() =>
+      this.db.transaction(() => {
+        const blobs = (this.db.prepare('DELETE FROM s3_parts WHERE upload_id = ? RETURNING blob').all(uploadId) as { blob: string }[]).map(
+          (r) => r.blob,
+        );
+        this.db.prepare('DELETE FROM s3_uploads WHERE id = ?').run(uploadId);
+        return blobs;
+      })(),
+    );
+  }
+
+  listUploads(bucket: string) {
+    return this.guard(() => all<UploadDoc>(this.db.prepare('SELECT doc FROM s3_uploads WHERE bucket = ? ORDER BY key, id').all(bucket)));
+  }
+
+  putPart(part: PartDoc) {
+    return this.guard(() =>
+      this.db.transaction(() => {
+        const old = this.db
+          .prepare('SELECT blob FROM s3_parts WHERE upload_id = ? AND part_number = ?')
+          .get(part.uploadId, part.partNumber) as { blob: string } | undefined;
+        this.db
+          .prepare(
+            'INSERT INTO s3_parts (upload_id, part_number, blob, doc) VALUES (?, ?, ?, ?) ON CONFLICT(upload_id, part_number) DO UPDATE SET blob = excluded.blob, doc = excluded.doc',
+          )
+          .run(part.uploadId, part.partNumber, part.blob, JSON.stringify(part));
+        return old?.blob;
+      })(),
+    );
+  }
+
+  listParts(uploadId: string) {
+    return this.guard(() =>
+      all<PartDoc>(this.db.prepare('SELECT doc FROM s3_parts WHERE upload_id = ? ORDER BY part_number').all(uploadId)),
+    );
+  }
+
+  blobInUse(blob: string) {
+    return this.guard(
+      () =>
+        this.db
+          .prepare('SELECT 1 FROM s3_objects WHERE blob = ? UNION ALL SELECT 1 FROM s3_parts WHERE blob = ? LIMIT 1')
+          .get(blob, blob) !== undefined,
+    );
+  }
+}
+
+export class SqliteParameters implements ParameterRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  get(name: string) {
+    return this.guard(() => one<ParameterDoc>(this.db.prepare('SELECT doc FROM ssm_parameters WHERE name = ?').get(name) as Row));
+  }
+
+  list(prefix: string) {
+    return this.guard(() =>
+      all<ParameterDoc>(
+        this.db.prepare('SELECT doc FROM ssm_parameters WHERE substr(name, 1, length(?)) = ? ORDER BY name').all(prefix, prefix),
+      ),
+    );
+  }
+
+  put(parameter: ParameterDoc) {
+    return this.guard(() => {
+      this.db
+        .prepare('INSERT INTO ssm_parameters (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc')
+        .run(parameter.name, JSON.stringify(parameter));
+    });
+  }
+
+  delete(name: string) {
+    return this.guard(() => this.db.prepare('DELETE FROM ssm_parameters WHERE name = ?').run(name).changes === 1);
+  }
+}

@@ -365,7 +365,10 @@ export class StackService {
       if (!isObject(spec) || typeof spec.Type !== 'string' || !SSM_PARAMETER_TYPE.test(spec.Type)) continue;
       const name = overrides[key] ?? (spec.Default === undefined ? undefined : asText(spec.Default));
       if (name === undefined) continue;
-      const value = await this.services.ssmParameters?.value(name);
+      const value = await this.services.parameters.get(name).then(
+        (p) => p.value,
+        () => undefined,
+      );
       if (value === undefined) missing.push(name);
       else out[key] = value;
     }

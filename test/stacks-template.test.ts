@@ -406,6 +406,13 @@ function versionId(out: Transformed, fn = 'Fn'): string {
 }
 
 describe('SAM transform: functions and versions', () => {
+  it("reads a CodeUri in S3 (s3://bucket/key or {Bucket, Key, Version}) from Versa's S3", () => {
+    const uri = sam(fnTemplate({ CodeUri: 's3://artifacts/app/9f2c.zip' }));
+    assert.deepEqual(uri.resources.Fn!.Properties!.Code, { S3Bucket: 'artifacts', S3Key: 'app/9f2c.zip' });
+    const object = sam(fnTemplate({ CodeUri: { Bucket: 'artifacts', Key: 'app.zip', Version: 'v1' } }));
+    assert.deepEqual(object.resources.Fn!.Properties!.Code, { S3Bucket: 'artifacts', S3Key: 'app.zip', S3ObjectVersion: 'v1' });
+  });
+
   it('makes the function, its role, a version (kept on delete) and the alias on it', () => {
     const out = sam(fnTemplate({ Timeout: 5, Description: 'd' }));
     const version = versionId(out);
@@ -787,7 +794,7 @@ describe('SAM transform: what Versa does not support', () => {
             },
           },
         },
-        FromS3: { Type: 'AWS::Serverless::Function', Properties: { CodeUri: 's3://bucket/key.zip', Handler: 'h', Runtime: 'nodejs20.x' } },
+        FromS3: { Type: 'AWS::Serverless::Function', Properties: { CodeUri: 's3://bucket', Handler: 'h', Runtime: 'nodejs20.x' } },
         Unpackaged: { Type: 'AWS::Serverless::Function', Properties: { CodeUri: 'missing/', Handler: 'h', Runtime: 'nodejs20.x' } },
         Api: { Type: 'AWS::Serverless::Api', Properties: { StageName: 'Prod', Auth: {} } },
       },
@@ -800,7 +807,7 @@ describe('SAM transform: what Versa does not support', () => {
       'Resource Fn: property Layers of AWS::Serverless::Function is not supported by Versa.',
       'Resource Fn: event Q: event type "SQS" is not supported by Versa (only Api).',
       'Resource Fn: event Get: property Auth is not supported by Versa.',
-      'Resource FromS3: property CodeUri must be a local folder or .zip file; Versa has no S3 to read "s3://bucket/key.zip" from.',
+      'Resource FromS3: property CodeUri "s3://bucket" must name an object, s3://bucket/key.',
       'Resource Unpackaged: property CodeUri: no code was packaged for missing/.',
       'Resource Api: property Auth of AWS::Serverless::Api is not supported by Versa.',
     ];

@@ -165,7 +165,7 @@ export function packageCode(template: string, baseDir: string): Record<string, s
   const artifacts: Record<string, string> = {};
   const problems: string[] = [];
   for (const uri of codeUris(parseTemplate(template))) {
-    if (/^s3:\/\//.test(uri)) continue; // the server names it as unsupported
+    if (/^s3:\/\//.test(uri)) continue; // the server reads it from its S3
     const full = path.resolve(baseDir, uri);
     let stat;
     try {

@@ -27,7 +27,15 @@ export interface Caller {
 export interface CodeInput {
   zipFile?: Uint8Array;
   s3Bucket?: string;
+  s3Key?: string;
+  s3ObjectVersion?: string;
 }
+
+/**
+ * Reads a deployment package from Versa's S3. Throws Lambda's InvalidParameterValueException naming
+ * S3's error, as Lambda reports a GetObject that failed.
+ */
+export type S3CodeReader = (bucket: string, key: string, versionId: string | undefined) => Promise<Uint8Array>;
 
 export interface CreateFunctionInput {
   functionName: string;
@@ -106,6 +114,8 @@ export class FunctionService {
     private readonly store: Store,
     private readonly registry: FunctionRegistry,
     private readonly clock: Clock,
+    /** Where `Code.S3Bucket`/`S3Key` are read from; without it they are refused. */
+    private readonly s3Code?: S3CodeReader,
   ) {}
 
   // ---- Functions ----
@@ -133,7 +143,7 @@ export class FunctionService {
       throw new PlatformError('InvalidParameterValueException', 'Handler must be specified for a Zip package.');
     validateRuntime(input.runtime);
     validateEnvironment(input.environment);
-    const zip = await requireZip(input.code);
+    const zip = await requireZip(input.code, this.s3Code);
     const spec: FunctionSpec = {
       runtime: input.runtime,
       handler: input.handler,
@@ -213,7 +223,7 @@ export class FunctionService {
     name: string,
     input: { code: CodeInput; publish?: boolean; revisionId?: string; architectures?: string[] },
   ): Promise<ResolvedConfiguration> {
-    const zip = await requireZip(input.code);
+    const zip = await requireZip(input.code, this.s3Code);
     const architectures = input.architectures && validateArchitectures(input.architectures);
     return this.updateLatest(caller, name, input.revisionId, input.publish ?? false, async (spec, tx) => {
       const sha = codeSha256(zip);
@@ -656,9 +666,23 @@ function validateEnvironment(environment: Record<string, string> | undefined): v
  * that every entry can be written to disk (see walkPackage). Inflates it in small chunks off the event
  * loop, never whole; nothing is stored before this has passed.
  */
-async function requireZip(code: CodeInput | undefined): Promise<Uint8Array> {
-  if (code?.s3Bucket !== undefined) {
-    throw new PlatformError('InvalidParameterValueException', 'Versa does not fetch code from S3; upload the package as Code.ZipFile.');
+async function requireZip(code: CodeInput | undefined, s3Code: S3CodeReader | undefined): Promise<Uint8Array> {
+  const fromS3 = code?.s3Bucket !== undefined || code?.s3Key !== undefined || code?.s3ObjectVersion !== undefined;
+  if (fromS3 && code?.zipFile !== undefined) {
+    throw new PlatformError(
+      'InvalidParameterValueException',
+      'Please do not provide other FunctionCode parameters when providing a ZipFile.',
+    );
+  }
+  if (fromS3) {
+    if (code.s3Bucket === undefined || code.s3Key === undefined) {
+      throw new PlatformError('InvalidParameterValueException', 'Code from S3 needs both S3Bucket and S3Key.');
+    }
+    if (!s3Code)
+      throw new PlatformError('InvalidParameterValueException', 'This server reads no code from S3; upload the package as Code.ZipFile.');
+    const zip = await s3Code(code.s3Bucket, code.s3Key, code.s3ObjectVersion);
+    await checkCodePackage(zip);
+    return zip;
   }
   const zip = code?.zipFile;
   if (!zip || zip.byteLength === 0) {

@@ -167,7 +167,10 @@ export class S3Service {
 
   /** The current object, or the version asked for (only the latest version is kept). */
   async getObject(bucketName: string, key: string, versionId?: string): Promise<ObjectDoc> {
-    await this.bucket(bucketName);
+    const bucket = await this.bucket(bucketName);
+    if (versionId !== undefined && versionId !== 'null' && bucket.versioning === undefined) {
+      throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId', ArgumentValue: versionId });
+    }
     const object = await this.store.s3.getObject(bucketName, key);
     if (versionId !== undefined && (object?.versionId ?? 'null') !== versionId) {
       throw new S3Error('NoSuchVersion', 'The specified version does not exist.', { Key: key, VersionId: versionId });
@@ -320,16 +323,16 @@ export class S3Service {
     if (asked.length === 0) {
       throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
     }
-    const stored = new Map((await this.store.s3.listParts(uploadId)).map((p) => [p.partNumber, p]));
-    const parts: PartDoc[] = [];
-    let previous = 0;
-    for (const [i, want] of asked.entries()) {
-      if (want.partNumber <= previous) {
+    // Checked in S3's order: the list's order, then that each part is there, then the sizes.
+    for (let i = 1; i < asked.length; i++) {
+      if (asked[i]!.partNumber <= asked[i - 1]!.partNumber) {
         throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.', {
           UploadId: uploadId,
         });
       }
-      previous = want.partNumber;
+    }
+    const stored = new Map((await this.store.s3.listParts(uploadId)).map((p) => [p.partNumber, p]));
+    const parts = asked.map((want) => {
       const part = stored.get(want.partNumber);
       if (!part || part.etag !== want.etag.replace(/"/g, '')) {
         throw new S3Error(
@@ -338,7 +341,10 @@ export class S3Service {
           { UploadId: uploadId, PartNumber: want.partNumber, ETag: want.etag },
         );
       }
-      if (i < asked.length - 1 && part.size < MIN_PART_BYTES) {
+      return part;
+    });
+    for (const part of parts.slice(0, -1)) {
+      if (part.size < MIN_PART_BYTES) {
         throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', {
           ProposedSize: part.size,
           MinSizeAllowed: MIN_PART_BYTES,
@@ -346,7 +352,6 @@ export class S3Service {
           ETag: part.etag,
         });
       }
-      parts.push(part);
     }
     const total = parts.reduce((sum, p) => sum + p.size, 0);
     if (total > MAX_OBJECT_BYTES) {

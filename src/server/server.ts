@@ -14,7 +14,9 @@ import { cloudWatchApi } from '../api/aws/cloudwatch/operations.js';
 import { codeDeployApi } from '../api/aws/codedeploy/operations.js';
 import { lambdaApi } from '../api/aws/lambda/operations.js';
 import { logsApi } from '../api/aws/logs/operations.js';
+import { s3Address } from '../api/aws/s3/addressing.js';
 import { s3Api } from '../api/aws/s3/operations.js';
+import { restXmlError } from '../api/aws/protocol/rest-xml.js';
 import { ssmApi } from '../api/aws/ssm/operations.js';
 import { stsApi } from '../api/aws/sts/operations.js';
 import { regionOf, type ApiHandler, type ApiRequest } from '../api/aws/protocol/http.js';
@@ -41,6 +43,8 @@ import { EnvironmentManager } from '../runtime/environment-manager.js';
 import { Isolation, type IsolationStatus } from '../runtime/isolation.js';
 import { resolvePython } from '../runtime/python.js';
 import { BlobStore } from '../s3/blob-store.js';
+import { lambdaCodeReader } from '../s3/lambda-code.js';
+import { MAX_PUT_BYTES } from '../s3/limits.js';
 import { S3Service } from '../s3/s3-service.js';
 import { ParameterService } from '../ssm/parameter-service.js';
 import { StackService } from '../stacks/stack-service.js';
@@ -117,7 +121,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const s3 = new S3Service(store, new BlobStore(path.join(options.dataDir, 's3')), clock, logger);
   await s3.start();
   const registry = new FunctionRegistry(store);
-  const functions = new FunctionService(store, registry, clock);
+  const functions = new FunctionService(store, registry, clock, lambdaCodeReader(s3));
   const logs = new LogSink({ store, clock, logger, retentionDays: options.retentionDays });
   logs.start();
   const codeCache = new CodeCache(path.join(options.dataDir, 'code'), (sha) => store.code.get(sha));
@@ -264,8 +268,9 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   let buffered = 0;
   server.on('request', (req, res) => {
     const refuse = (status: number, error: PlatformError) => {
-      const out = restJsonError(error);
-      res.writeHead(status, { ...out.headers, connection: 'close' });
+      const s3 = isS3Request(req);
+      const out = s3 ? s3Refusal(req, status, error) : restJsonError(error);
+      res.writeHead(s3 ? out.status : status, { ...out.headers, connection: 'close' });
       res.end(out.body);
       // Stop reading what is left of a body we will not use.
       req.resume();
@@ -420,6 +425,32 @@ async function platformClock(store: Store, scale: number): Promise<Clock> {
   await store.settings.put('clock', JSON.stringify({ anchor, scale }));
   await store.settings.put('timeScale', String(scale));
   return new ScaledClock(scale, anchor);
+}
+
+/** True when the front door would send this request to S3 (its host or signature), judged before the body is read. */
+function isS3Request(req: http.IncomingMessage): boolean {
+  const rawUrl = req.url ?? '/';
+  const q = rawUrl.indexOf('?');
+  const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
+  return (
+    s3Address({ method: req.method ?? 'GET', path: q >= 0 ? rawUrl.slice(0, q) : rawUrl, query, headers: req.headers } as ApiRequest) !==
+    undefined
+  );
+}
+
+/** A body refused at the door, in S3's words: too large is EntityTooLarge, too much at once SlowDown. */
+function s3Refusal(req: http.IncomingMessage, status: number, error: PlatformError) {
+  const tooLarge = status === 413;
+  return restXmlError(
+    req.method ?? 'GET',
+    tooLarge ? 400 : 503,
+    tooLarge ? 'EntityTooLarge' : 'SlowDown',
+    tooLarge
+      ? `Your proposed upload exceeds the maximum allowed size; send objects over ${MAX_PUT_BYTES} bytes as a multipart upload.`
+      : error.message,
+    uuid(),
+    tooLarge ? { MaxSizeAllowed: MAX_PUT_BYTES } : {},
+  );
 }
 
 /** The host for this machine's clients' URL: the bound address, or loopback when bound to every interface. */

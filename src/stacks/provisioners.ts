@@ -5,7 +5,7 @@ import { alnumId, uuid } from '../core/ids.js';
 import { ACCOUNT_ID, functionArn, parseFunctionRef } from '../domain/arn.js';
 import type { CodeDeployService } from '../deploy/code-deploy-service.js';
 import type { RestApiService } from '../gateway/rest-api-service.js';
-import type { Caller, FunctionService } from '../lambda/function-service.js';
+import type { Caller, CodeInput, FunctionService } from '../lambda/function-service.js';
 import type { S3Service } from '../s3/s3-service.js';
 import type { ParameterService } from '../ssm/parameter-service.js';
 import type { AlarmInput, AlarmService } from '../telemetry/alarms.js';
@@ -70,10 +70,10 @@ const lambdaFunction: Provisioner = {
   replaceOn: ['FunctionName'],
   async create(ctx, logicalId, props) {
     const name = str(props.FunctionName) ?? generatedName(ctx, logicalId);
-    const zip = await codeOf(ctx, props);
+    const code = await codeOf(ctx, props);
     const { config } = await ctx.services.functions.createFunction(ctx.caller, {
       functionName: name,
-      code: { zipFile: zip },
+      code,
       ...configuration(props),
       ...(Array.isArray(props.Architectures) && { architectures: props.Architectures.map(String) }),
     });
@@ -94,7 +94,7 @@ const lambdaFunction: Provisioner = {
       });
     }
     if (changed(before.Code, props.Code)) {
-      await ctx.services.functions.updateFunctionCode(ctx.caller, name, { code: { zipFile: await codeOf(ctx, props) } });
+      await ctx.services.functions.updateFunctionCode(ctx.caller, name, { code: await codeOf(ctx, props) });
     }
     return { physicalId: name, attributes: current.attributes };
   },
@@ -124,29 +124,26 @@ function environmentOf(props: JsonObject): Record<string, string> | undefined {
 }
 
 /**
- * The function's zip: code uploaded with the template (by its hash), or `Code.ZipFile` source written
- * in the template, which CloudFormation packages as `index.js` or `index.py` by the runtime.
+ * The function's code: packaged with the template (by its SHA-256), an object in Versa's S3
+ * (`S3Bucket`/`S3Key`, read as Lambda reads it), or `Code.ZipFile` source written in the template, which
+ * CloudFormation packages as `index.js` or `index.py` by the runtime.
  */
-async function codeOf(ctx: ProvisionContext, props: JsonObject): Promise<Uint8Array> {
-  const inline = isObject(props.Code ?? null) ? (props.Code as JsonObject).ZipFile : undefined;
-  if (typeof inline === 'string') {
+async function codeOf(ctx: ProvisionContext, props: JsonObject): Promise<CodeInput> {
+  const code = isObject(props.Code ?? null) ? (props.Code as JsonObject) : {};
+  if (typeof code.ZipFile === 'string') {
     const family = runtimeFamily(str(props.Runtime) ?? '');
     if (family !== 'nodejs' && family !== 'python') {
       throw new PlatformError('ValidationError', `Code.ZipFile needs a Node.js or Python runtime, not ${str(props.Runtime) ?? 'none'}.`);
     }
-    return zipSync({ [family === 'nodejs' ? 'index.js' : 'index.py']: strToU8(inline) });
+    return { zipFile: zipSync({ [family === 'nodejs' ? 'index.js' : 'index.py']: strToU8(code.ZipFile) }) };
   }
-  const code = isObject(props.Code ?? null) ? (props.Code as JsonObject) : {};
   if (code.S3Bucket !== undefined || code.S3Key !== undefined) {
-    const [bucket, key] = [asText(code.S3Bucket), asText(code.S3Key)];
-    return ctx.services.s3.read(bucket, key, str(code.S3ObjectVersion)).catch((err: unknown) => {
-      throw new PlatformError('ValidationError', `The code at s3://${bucket}/${key} could not be read: ${(err as Error).message}`);
-    });
+    return { s3Bucket: str(code.S3Bucket), s3Key: str(code.S3Key), s3ObjectVersion: str(code.S3ObjectVersion) };
   }
   const sha = str(code.ZipFileSha256);
   const zip = sha ? await ctx.services.functions.getCode(sha) : undefined;
   if (!zip) throw new PlatformError('ValidationError', 'The function code was not uploaded with the template; deploy again.');
-  return zip;
+  return { zipFile: zip };
 }
 
 const lambdaVersion: Provisioner = {

@@ -242,9 +242,15 @@ function expandFunction(
       problems.push(`Resource ${id}: property InlineCode must be the function's source.`);
     else code = { ZipFile: props.InlineCode };
   } else if (uri === undefined) problems.push(`Resource ${id}: property CodeUri is required (a folder or .zip file next to the template).`);
-  else if (typeof uri !== 'string' || /^s3:\/\//.test(uri)) {
+  else if (typeof uri === 'string' && /^s3:\/\//.test(uri)) {
+    const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+    if (m) code = { S3Bucket: m[1]!, S3Key: m[2]! };
+    else problems.push(`Resource ${id}: property CodeUri ${JSON.stringify(uri)} must name an object, s3://bucket/key.`);
+  } else if (isObject(uri) && typeof uri.Bucket === 'string' && typeof uri.Key === 'string') {
+    code = { S3Bucket: uri.Bucket, S3Key: uri.Key, ...(typeof uri.Version === 'string' && { S3ObjectVersion: uri.Version }) };
+  } else if (typeof uri !== 'string') {
     problems.push(
-      `Resource ${id}: property CodeUri must be a local folder or .zip file; Versa has no S3 to read ${JSON.stringify(uri)} from.`,
+      `Resource ${id}: property CodeUri must be a local folder or .zip file, s3://bucket/key, or {Bucket, Key[, Version]}; got ${JSON.stringify(uri).slice(0, 200)}.`,
     );
   } else if (!artifacts[uri]) problems.push(`Resource ${id}: property CodeUri: no code was packaged for ${uri}.`);
   else code = { ZipFileSha256: artifacts[uri].codeSha256 };

@@ -421,6 +421,72 @@ export function storeContract(
       assert.equal((await store.asyncEvents.get('e2'))?.status, 'pending');
     });
 
+    it('s3: buckets created once; objects listed in UTF-8 byte order by prefix and after; blobs counted while referenced', async () => {
+      const bucket = { name: 'b1', region: 'us-east-1', createdAt: 1, settings: {} };
+      assert.equal(await store.s3.createBucket(bucket), true);
+      assert.equal(await store.s3.createBucket({ ...bucket, region: 'eu-west-1' }), false);
+      assert.equal((await store.s3.getBucket('b1'))?.region, 'us-east-1');
+      const object = (key: string, blob: string) => ({
+        bucket: 'b1',
+        key,
+        blob,
+        size: 1,
+        etag: 'e',
+        lastModified: 1,
+        contentType: 'text/plain',
+        metadata: {},
+        headers: {},
+      });
+      const blobA = 'a'.repeat(64);
+      const blobB = 'b'.repeat(64);
+      for (const key of ['z', 'a%_', 'a/2', 'a/1', '\u00e9', 'a\u{1F600}'])
+        assert.equal(await store.s3.putObject(object(key, blobA)), undefined);
+      assert.equal(await store.s3.putObject(object('z', blobB)), blobA, 'the replaced blob is returned');
+      const keys = async (filter: { prefix: string; after: string; limit: number }) =>
+        (await store.s3.listObjects('b1', filter)).map((o) => o.key);
+      assert.deepEqual(await keys({ prefix: '', after: '', limit: 100 }), ['a%_', 'a/1', 'a/2', 'a\u{1F600}', 'z', '\u00e9']);
+      assert.deepEqual(await keys({ prefix: 'a/', after: '', limit: 100 }), ['a/1', 'a/2']);
+      assert.deepEqual(await keys({ prefix: 'a%', after: '', limit: 100 }), ['a%_'], '% is not a wildcard');
+      assert.deepEqual(await keys({ prefix: '', after: 'a/1', limit: 2 }), ['a/2', 'a\u{1F600}']);
+      assert.equal(await store.s3.blobInUse(blobB), true);
+      assert.equal(await store.s3.deleteObject('b1', 'z'), blobB);
+      assert.equal(await store.s3.deleteObject('b1', 'z'), undefined);
+      assert.equal(await store.s3.blobInUse(blobB), false);
+      assert.equal(await store.s3.hasObjects('b1'), true);
+
+      const upload = { uploadId: 'u1', bucket: 'b1', key: 'big', initiated: 1, contentType: 'x', metadata: {}, headers: {} };
+      await store.s3.putUpload(upload);
+      await store.s3.putPart({ uploadId: 'u1', partNumber: 2, blob: blobB, size: 1, etag: 'p2', lastModified: 1 });
+      await store.s3.putPart({ uploadId: 'u1', partNumber: 1, blob: blobA, size: 1, etag: 'p1', lastModified: 1 });
+      assert.deepEqual(
+        (await store.s3.listParts('u1')).map((p) => p.partNumber),
+        [1, 2],
+      );
+      assert.equal(await store.s3.blobInUse(blobB), true, 'a part holds it');
+      assert.deepEqual((await store.s3.deleteUpload('u1')).sort(), [blobA, blobB]);
+      assert.equal(await store.s3.getUpload('u1'), undefined);
+      await store.s3.putUpload({ ...upload, uploadId: 'u2' });
+      await store.s3.deleteBucket('b1');
+      assert.equal(await store.s3.getUpload('u2'), undefined, 'a bucket takes its uploads');
+    });
+
+    it('parameters: put, get, list by prefix (no wildcards), delete', async () => {
+      const doc = (name: string) => ({
+        name,
+        type: 'String' as const,
+        dataType: 'text',
+        versions: [{ version: 1, value: name, type: 'String' as const, modified: 1 }],
+      });
+      for (const name of ['/a/x', '/a/y', '/a_/z', '/b']) await store.parameters.put(doc(name));
+      assert.deepEqual(
+        (await store.parameters.list('/a/')).map((p) => p.name),
+        ['/a/x', '/a/y'],
+      );
+      assert.equal((await store.parameters.get('/b'))?.versions[0]?.value, '/b');
+      assert.equal(await store.parameters.delete('/b'), true);
+      assert.equal(await store.parameters.delete('/b'), false);
+    });
+
     it('logs: survive closing and opening again', async () => {
       await store.close();
       store = await reopen();

@@ -110,7 +110,12 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
           timeout: optNumber(b, 'Timeout'),
           memorySize: optNumber(b, 'MemorySize'),
           environment: environment && optStringMap(environment, 'Variables'),
-          code: code && { zipFile: optBlob(code, 'ZipFile'), s3Bucket: optString(code, 'S3Bucket') },
+          code: code && {
+            zipFile: optBlob(code, 'ZipFile'),
+            s3Bucket: optString(code, 'S3Bucket'),
+            s3Key: optString(code, 'S3Key'),
+            s3ObjectVersion: optString(code, 'S3ObjectVersion'),
+          },
           publish: optBoolean(b, 'Publish'),
           architectures: optStringList(b, 'Architectures'),
           ephemeralStorageSize: optNumber(optObject(b, 'EphemeralStorage') ?? {}, 'Size'),
@@ -165,7 +170,12 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, logger }
         checkCodeRequestSize(req, 'UpdateFunctionCode');
         const b = body(req);
         const config = await functions.updateFunctionCode(caller(req), unqualified(params), {
-          code: { zipFile: optBlob(b, 'ZipFile'), s3Bucket: optString(b, 'S3Bucket') },
+          code: {
+            zipFile: optBlob(b, 'ZipFile'),
+            s3Bucket: optString(b, 'S3Bucket'),
+            s3Key: optString(b, 'S3Key'),
+            s3ObjectVersion: optString(b, 'S3ObjectVersion'),
+          },
           publish: optBoolean(b, 'Publish'),
           revisionId: optString(b, 'RevisionId'),
           architectures: optStringList(b, 'Architectures'),

@@ -657,7 +657,7 @@ function byteRange(req: ApiRequest, size: number): { start: number; end: number 
   }
   const start = Number(m[1]);
   const end = m[2] === '' ? size - 1 : Number(m[2]);
-  if (end < start) return undefined;
+  if (m[2] !== '' && end < start) return undefined;
   if (start >= size) throw unsatisfiable();
   return { start, end: Math.min(end, size - 1) };
 }

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Keyring } from './keyring.js';
+
+describe('Keyring: STS sessions', () => {
+  it('accepts a session key until it expires, then forgets it', () => {
+    let now = 1_000_000;
+    const keyring = new Keyring([{ accessKeyId: 'AKIAOPERATOR', secretAccessKey: 's' }], () => now);
+    const identity = { arn: 'arn:aws:sts::000000000000:assumed-role/r/s', userId: 'AROAX:s' };
+    const session = keyring.issueSession(900, identity);
+    assert.match(session.accessKeyId, /^ASIA[0-9A-F]{16}$/);
+    assert.equal(session.expiresAt, now + 900_000);
+    const entry = keyring.lookup(session.accessKeyId);
+    assert.equal(entry?.secretAccessKey, session.secretAccessKey);
+    assert.equal(entry?.sessionToken, session.sessionToken);
+    assert.deepEqual(entry?.identity, identity);
+    now += 899_999;
+    assert.ok(keyring.lookup(session.accessKeyId), 'still valid a millisecond before expiry');
+    now += 1;
+    assert.equal(keyring.lookup(session.accessKeyId), undefined);
+    assert.ok(keyring.lookup('AKIAOPERATOR'), 'operator keys do not expire');
+  });
+
+  it('keeps at most 10,000 live sessions, dropping the one closest to expiry', () => {
+    const now = 0;
+    const keyring = new Keyring([], () => now);
+    const first = keyring.issueSession(900);
+    const later = [];
+    for (let i = 0; i < 9_999; i++) later.push(keyring.issueSession(3600));
+    assert.ok(keyring.lookup(first.accessKeyId));
+    keyring.issueSession(3600);
+    assert.equal(keyring.lookup(first.accessKeyId), undefined, 'the soonest to expire made room');
+    assert.ok(keyring.lookup(later[0]!.accessKeyId));
+  });
+});

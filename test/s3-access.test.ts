@@ -1,0 +1,224 @@
+/**
+ * S3 behind configured credentials: the right secret is accepted and a wrong one refused in S3's words,
+ * for plain, unsigned-payload and `aws-chunked` uploads (each chunk's signature chained from the
+ * request's, so a tampered chunk is refused); STS's temporary keys are accepted; and an unsigned
+ * request is answered in S3's XML.
+ */
+import assert from 'node:assert/strict';
+import { createHash, createHmac } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { errorOf, startTestServer, type TestServer } from './harness.js';
+import { rawRequest, s3ClientFor, s3Fetch, xmlText } from './s3-helpers.js';
+
+const OPERATOR = { accessKeyId: 'AKIAVERSAOPERATOR01', secretAccessKey: 'operator-secret-key' };
+const WRONG = { accessKeyId: OPERATOR.accessKeyId, secretAccessKey: 'not-the-secret' };
+const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
+
+let t: TestServer;
+
+before(async () => {
+  t = await startTestServer({ credentials: [OPERATOR] });
+  const s3 = s3ClientFor(t.url, 'path', OPERATOR);
+  await s3.send(new CreateBucketCommand({ Bucket: 'guarded' }));
+  s3.destroy();
+});
+after(() => t.close());
+
+/**
+ * An `aws-chunked` PUT signed with STREAMING-AWS4-HMAC-SHA256-PAYLOAD: the headers signed as the SDK
+ * signs them, each chunk signed over the previous signature. `tamper` changes a chunk's bytes after
+ * its signature was computed.
+ */
+async function chunkedPut(key: string, chunks: Buffer[], secret: typeof OPERATOR, tamper?: number) {
+  const url = `${t.url}/guarded/${key}`;
+  const target = new URL(url);
+  const decoded = chunks.reduce((n, c) => n + c.length, 0);
+  const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: secret, sha256: Sha256, uriEscapePath: false });
+  const date = new Date();
+  const signed = await signer.sign(
+    {
+      method: 'PUT',
+      protocol: 'http:',
+      hostname: target.hostname,
+      port: Number(target.port),
+      path: target.pathname,
+      query: {},
+      headers: {
+        host: target.host,
+        'content-encoding': 'aws-chunked',
+        'x-amz-decoded-content-length': String(decoded),
+        'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+      },
+    },
+    { signingDate: date },
+  );
+  const headers = signed.headers as Record<string, string>;
+  const seed = /Signature=([0-9a-f]{64})/.exec(headers.authorization!)![1]!;
+  const longDate = headers['x-amz-date']!;
+  const scope = `${longDate.slice(0, 8)}/us-east-1/s3/aws4_request`;
+  let key4 = Buffer.from(`AWS4${secret.secretAccessKey}`);
+  for (const part of [longDate.slice(0, 8), 'us-east-1', 's3', 'aws4_request']) key4 = createHmac('sha256', key4).update(part).digest();
+  let previous = seed;
+  const pieces: Buffer[] = [];
+  for (const [i, chunk] of [...chunks, Buffer.alloc(0)].entries()) {
+    const toSign = [
+      'AWS4-HMAC-SHA256-PAYLOAD',
+      longDate,
+      scope,
+      previous,
+      EMPTY_SHA256,
+      createHash('sha256').update(chunk).digest('hex'),
+    ].join('\n');
+    const signature = createHmac('sha256', key4).update(toSign).digest('hex');
+    previous = signature;
+    const sent = i === tamper ? Buffer.from(chunk.toString('latin1').replace(/^./, 'X'), 'latin1') : chunk;
+    pieces.push(Buffer.from(`${chunk.length.toString(16)};chunk-signature=${signature}\r\n`), sent, Buffer.from('\r\n'));
+  }
+  const body = Buffer.concat(pieces);
+  return rawRequest(url, 'PUT', { ...headers, 'content-length': String(body.length) }, body);
+}
+
+describe('S3 with credentials configured', () => {
+  it('accepts the right secret and refuses a wrong one with SignatureDoesNotMatch, and an unknown key with InvalidAccessKeyId', async () => {
+    const good = s3ClientFor(t.url, 'path', OPERATOR);
+    const bad = s3ClientFor(t.url, 'path', WRONG);
+    const stranger = s3ClientFor(t.url, 'path', { accessKeyId: 'AKIASTRANGER', secretAccessKey: 'x' });
+    try {
+      await good.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'ok', Body: 'signed' }));
+      assert.equal(await (await good.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'ok' }))).Body!.transformToString(), 'signed');
+      const refused = await errorOf(() => bad.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'no', Body: 'x' })));
+      assert.equal(refused.name, 'SignatureDoesNotMatch');
+      assert.equal(refused.$metadata?.httpStatusCode, 403);
+      assert.equal((await errorOf(() => bad.send(new ListBucketsCommand({})))).name, 'SignatureDoesNotMatch');
+      assert.equal((await errorOf(() => stranger.send(new ListBucketsCommand({})))).name, 'InvalidAccessKeyId');
+      assert.equal((await errorOf(() => good.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'no' })))).name, 'NoSuchKey');
+    } finally {
+      good.destroy();
+      bad.destroy();
+      stranger.destroy();
+    }
+  });
+
+  it('checks a declared payload hash, and accepts UNSIGNED-PAYLOAD only with a good signature', async () => {
+    const lying = await s3Fetch(`${t.url}/guarded/lie`, { method: 'PUT', body: 'actual', key: OPERATOR, payloadHash: EMPTY_SHA256 });
+    assert.equal(lying.status, 403);
+    assert.equal(xmlText(lying.text, 'Code'), 'SignatureDoesNotMatch');
+    const unsigned = await s3Fetch(`${t.url}/guarded/unsigned`, {
+      method: 'PUT',
+      body: 'free',
+      key: OPERATOR,
+      payloadHash: 'UNSIGNED-PAYLOAD',
+    });
+    assert.equal(unsigned.status, 200);
+    const wrong = await s3Fetch(`${t.url}/guarded/unsigned`, { method: 'PUT', body: 'free', key: WRONG, payloadHash: 'UNSIGNED-PAYLOAD' });
+    assert.equal(wrong.status, 403);
+  });
+
+  it('accepts an aws-chunked upload whose chunk signatures chain, and refuses one with a tampered chunk or the wrong secret', async () => {
+    const chunks = [Buffer.alloc(64 * 1024, 'a'), Buffer.alloc(1024, 'b')];
+    const ok = await chunkedPut('chunked', chunks, OPERATOR);
+    assert.equal(ok.status, 200, ok.text);
+    const s3 = s3ClientFor(t.url, 'path', OPERATOR);
+    try {
+      const got = Buffer.from(
+        await (await s3.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'chunked' }))).Body!.transformToByteArray(),
+      );
+      assert.ok(got.equals(Buffer.concat(chunks)), 'the chunks decoded, without their framing');
+      const tampered = await chunkedPut('tampered', chunks, OPERATOR, 1);
+      assert.equal(tampered.status, 403);
+      assert.equal(xmlText(tampered.text, 'Code'), 'SignatureDoesNotMatch');
+      const wrong = await chunkedPut('wrong', chunks, WRONG);
+      assert.equal(wrong.status, 403);
+      const none = await errorOf(() => s3.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'tampered' })));
+      assert.equal(none.name, 'NoSuchKey');
+    } finally {
+      s3.destroy();
+    }
+  });
+
+  it('accepts a presigned GetObject URL until it expires, and only with the right secret', async () => {
+    const url = new URL(`${t.url}/guarded/ok`);
+    const presign = async (key: typeof OPERATOR, expiresIn: number, signingDate = new Date()) => {
+      const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: key, sha256: Sha256, uriEscapePath: false });
+      const signed = await signer.presign(
+        // As the SDK's S3 presigner does: the payload is UNSIGNED-PAYLOAD and only `host` is signed.
+        {
+          method: 'GET',
+          protocol: 'http:',
+          hostname: url.hostname,
+          port: Number(url.port),
+          path: url.pathname,
+          query: {},
+          headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+        },
+        { expiresIn, signingDate, unsignableHeaders: new Set(['x-amz-content-sha256']) },
+      );
+      return `${t.url}${url.pathname}?${new URLSearchParams(signed.query as Record<string, string>).toString()}`;
+    };
+    const good = await rawRequest(await presign(OPERATOR, 300), 'GET', {});
+    assert.equal(good.status, 200, good.text);
+    assert.equal(good.text, 'signed');
+    const wrong = await rawRequest(await presign(WRONG, 300), 'GET', {});
+    assert.equal(xmlText(wrong.text, 'Code'), 'SignatureDoesNotMatch');
+    const expired = await rawRequest(await presign(OPERATOR, 60, new Date(Date.now() - 120_000)), 'GET', {});
+    assert.equal(expired.status, 403);
+    assert.equal(xmlText(expired.text, 'Code'), 'AccessDenied');
+    assert.equal(xmlText(expired.text, 'Message'), 'Request has expired');
+  });
+
+  it('answers an unsigned request with AccessDenied in S3 XML, and HEAD without a body', async () => {
+    const port = new URL(t.url).port;
+    const get = await rawRequest(`${t.url}/guarded/ok`, 'GET', {});
+    assert.equal(get.status, 403);
+    assert.equal(xmlText(get.text, 'Code'), 'AccessDenied');
+    const host = await rawRequest(`${t.url}/ok`, 'GET', { host: `guarded.s3.localhost:${port}` });
+    assert.equal(xmlText(host.text, 'Code'), 'AccessDenied');
+    const head = await rawRequest(`${t.url}/guarded/ok`, 'HEAD', {});
+    assert.equal(head.status, 403);
+    assert.equal(head.text, '');
+  });
+
+  it('STS AssumeRole hands out temporary keys that S3 and STS accept; GetCallerIdentity names the assumed role', async () => {
+    const sts = new STSClient({ endpoint: t.url, region: 'us-east-1', credentials: OPERATOR, maxAttempts: 1 });
+    const me = await sts.send(new GetCallerIdentityCommand({}));
+    assert.equal(me.Account, '000000000000');
+    assert.equal(me.Arn, 'arn:aws:iam::000000000000:root');
+    const assumed = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: 'arn:aws:iam::000000000000:role/cdk-hnb659fds-deploy-role',
+        RoleSessionName: 'deploy',
+        DurationSeconds: 900,
+      }),
+    );
+    const c = assumed.Credentials!;
+    assert.match(c.AccessKeyId!, /^ASIA[A-Z0-9]{16}$/);
+    const ttl = c.Expiration!.getTime() - Date.now();
+    assert.ok(ttl > 880_000 && ttl <= 900_000, `expires in ${ttl} ms`);
+    const key = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
+    const asRole = new STSClient({ endpoint: t.url, region: 'us-east-1', credentials: key, maxAttempts: 1 });
+    const who = await asRole.send(new GetCallerIdentityCommand({}));
+    assert.equal(who.Arn, 'arn:aws:sts::000000000000:assumed-role/cdk-hnb659fds-deploy-role/deploy');
+    assert.equal(who.UserId, assumed.AssumedRoleUser!.AssumedRoleId);
+    const s3 = s3ClientFor(t.url, 'path', key);
+    const noToken = s3ClientFor(t.url, 'path', { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey });
+    try {
+      await s3.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'by-role', Body: 'role' }));
+      assert.equal((await errorOf(() => noToken.send(new ListBucketsCommand({})))).name, 'InvalidAccessKeyId');
+    } finally {
+      s3.destroy();
+      noToken.destroy();
+      sts.destroy();
+      asRole.destroy();
+    }
+    const short = await errorOf(() =>
+      new STSClient({ endpoint: t.url, region: 'us-east-1', credentials: OPERATOR, maxAttempts: 1 }).send(
+        new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/r', RoleSessionName: 'session', DurationSeconds: 60 }),
+      ),
+    );
+    assert.equal(short.name, 'ValidationError');
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * S3 driven by the tools people type: `aws s3 mb/cp/ls/sync/rb` (the AWS CLI v1 uses multipart above
+ * 8 MB) and boto3's upload_file, against a server with credentials configured.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { startTestServer, type TestServer } from './harness.js';
+import { s3ClientFor } from './s3-helpers.js';
+import { awsToolEnv, runTool } from './tools.js';
+
+const OPERATOR = { accessKeyId: 'AKIAVERSATOOLS01', secretAccessKey: 'tools-secret' };
+const MB = 1024 * 1024;
+
+let t: TestServer;
+let scratch: string;
+let env: NodeJS.ProcessEnv;
+const aws = (...args: string[]) => runTool('aws', ['--endpoint-url', t.url, ...args], env);
+const ok = async (...args: string[]) => {
+  const out = await aws(...args);
+  assert.equal(out.code, 0, `aws ${args.join(' ')}: ${out.stderr}`);
+  return out.stdout;
+};
+
+before(async () => {
+  t = await startTestServer({ credentials: [OPERATOR] });
+  scratch = await mkdtemp(path.join(tmpdir(), 'versa-s3-tools-'));
+  env = awsToolEnv(scratch, OPERATOR);
+});
+after(async () => {
+  await t.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe('aws s3 (CLI v1)', () => {
+  it('mb, cp of a small file and of a 20 MB one (multipart), ls, cp back, sync, rb --force', async () => {
+    await ok('s3', 'mb', 's3://cli-artifacts');
+    const small = path.join(scratch, 'template.yaml');
+    await writeFile(small, 'Resources: {}\n');
+    const big = path.join(scratch, 'big.bin');
+    const bytes = Buffer.alloc(20 * MB);
+    for (let i = 0; i < bytes.length; i += 4096) bytes.writeUInt32BE(i, i);
+    await writeFile(big, bytes);
+    await ok('s3', 'cp', '--no-progress', small, 's3://cli-artifacts/app/template.yaml');
+    await ok('s3', 'cp', '--no-progress', big, 's3://cli-artifacts/app/big.bin');
+
+    const s3 = s3ClientFor(t.url, 'path', OPERATOR);
+    try {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: 'cli-artifacts', Key: 'app/big.bin' }));
+      assert.equal(head.ContentLength, 20 * MB);
+      assert.match(head.ETag!, /^"[0-9a-f]{32}-3"$/, 'three 8 MB parts: a multipart ETag');
+    } finally {
+      s3.destroy();
+    }
+
+    const listing = await ok('s3', 'ls', 's3://cli-artifacts/app/');
+    assert.match(listing, /\s14 template\.yaml/);
+    assert.match(listing, new RegExp(`\\s${20 * MB} big\\.bin`));
+    const back = path.join(scratch, 'back.bin');
+    await ok('s3', 'cp', '--no-progress', 's3://cli-artifacts/app/big.bin', back);
+    assert.equal(
+      createHash('sha256')
+        .update(await readFile(back))
+        .digest('hex'),
+      createHash('sha256').update(bytes).digest('hex'),
+    );
+
+    const tree = path.join(scratch, 'tree');
+    await mkdir(path.join(tree, 'nested', 'deeper'), { recursive: true });
+    await writeFile(path.join(tree, 'a.txt'), 'a');
+    await writeFile(path.join(tree, 'nested', 'b.txt'), 'b');
+    await writeFile(path.join(tree, 'nested', 'deeper', 'c \u00e9.txt'), 'c');
+    await ok('s3', 'sync', '--no-progress', tree, 's3://cli-artifacts/site');
+    const recursive = await ok('s3', 'ls', '--recursive', 's3://cli-artifacts/site/');
+    for (const key of ['site/a.txt', 'site/nested/b.txt', 'site/nested/deeper/c \u00e9.txt']) assert.ok(recursive.includes(key), recursive);
+    // A second sync finds nothing to copy.
+    assert.equal((await ok('s3', 'sync', '--no-progress', tree, 's3://cli-artifacts/site')).trim(), '');
+    const buckets = await ok('s3', 'ls');
+    assert.match(buckets, /cli-artifacts/);
+
+    await ok('s3', 'rb', '--force', 's3://cli-artifacts');
+    assert.doesNotMatch(await ok('s3', 'ls'), /cli-artifacts/);
+    const missing = await aws('s3', 'ls', 's3://cli-artifacts');
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /NoSuchBucket/);
+  });
+
+  it('a wrong secret is refused with SignatureDoesNotMatch', async () => {
+    const out = await runTool('aws', ['--endpoint-url', t.url, 's3', 'ls'], awsToolEnv(scratch, { ...OPERATOR, secretAccessKey: 'wrong' }));
+    assert.notEqual(out.code, 0);
+    assert.match(out.stderr, /SignatureDoesNotMatch/);
+  });
+});
+
+describe('boto3', () => {
+  it('upload_file (multipart above its threshold), download_file, list_objects_v2 with a paginator', async () => {
+    const file = path.join(scratch, 'boto.bin');
+    await writeFile(file, Buffer.alloc(9 * MB, 'z'));
+    const script = `
+import boto3, hashlib, sys
+from boto3.s3.transfer import TransferConfig
+s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1')
+s3.create_bucket(Bucket='boto-bucket')
+s3.upload_file(sys.argv[2], 'boto-bucket', 'dir/boto.bin', Config=TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024))
+for i in range(3):
+    s3.put_object(Bucket='boto-bucket', Key=f'many/{i}', Body=b'x')
+s3.download_file('boto-bucket', 'dir/boto.bin', sys.argv[2] + '.back')
+keys = [o['Key'] for page in s3.get_paginator('list_objects_v2').paginate(Bucket='boto-bucket', PaginationConfig={'PageSize': 2}) for o in page.get('Contents', [])]
+print(hashlib.sha256(open(sys.argv[2] + '.back', 'rb').read()).hexdigest())
+print(s3.head_object(Bucket='boto-bucket', Key='dir/boto.bin')['ETag'])
+print(','.join(keys))
+`;
+    const out = await runTool('python3', ['-c', script, t.url, file], env);
+    assert.equal(out.code, 0, out.stderr);
+    const [digest, etag, keys] = out.stdout.trim().split('\n');
+    assert.equal(
+      digest,
+      createHash('sha256')
+        .update(Buffer.alloc(9 * MB, 'z'))
+        .digest('hex'),
+    );
+    assert.match(etag!, /^"[0-9a-f]{32}-2"$/);
+    assert.equal(keys, 'dir/boto.bin,many/0,many/1,many/2');
+    const s3 = s3ClientFor(t.url, 'path', OPERATOR);
+    try {
+      assert.equal((await s3.send(new ListObjectsV2Command({ Bucket: 'boto-bucket' }))).KeyCount, 4);
+    } finally {
+      s3.destroy();
+    }
+  });
+});

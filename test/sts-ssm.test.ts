@@ -1,0 +1,159 @@
+/**
+ * STS and SSM Parameter Store through the AWS SDK v3 and boto3: who the caller is, temporary
+ * credentials and their bounds, and parameters with versions, selectors, paths and a restart.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  DeleteParameterCommand,
+  GetParameterCommand,
+  GetParametersByPathCommand,
+  GetParametersCommand,
+  PutParameterCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
+import { errorOf, startTestServer, type TestServer } from './harness.js';
+import { awsToolEnv, runTool } from './tools.js';
+
+const KEY = { accessKeyId: 'test', secretAccessKey: 'test' };
+let t: TestServer;
+let sts: STSClient;
+let ssm: SSMClient;
+
+before(async () => {
+  t = await startTestServer();
+  sts = new STSClient({ endpoint: t.url, region: 'us-east-1', credentials: KEY, maxAttempts: 1 });
+  ssm = new SSMClient({ endpoint: t.url, region: 'us-east-1', credentials: KEY, maxAttempts: 1 });
+});
+after(async () => {
+  sts.destroy();
+  ssm.destroy();
+  await t.close();
+});
+
+describe('STS', () => {
+  it('GetCallerIdentity names the account root for an operator key', async () => {
+    const me = await sts.send(new GetCallerIdentityCommand({}));
+    assert.deepEqual([me.Account, me.Arn, me.UserId], ['000000000000', 'arn:aws:iam::000000000000:root', '000000000000']);
+  });
+
+  it('AssumeRole: credentials for the asked duration (default one hour), and the bounds of DurationSeconds and RoleArn', async () => {
+    const role = 'arn:aws:iam::000000000000:role/cdk-hnb659fds-file-publishing-role-000000000000-us-east-1';
+    const out = await sts.send(new AssumeRoleCommand({ RoleArn: role, RoleSessionName: 'aws-cdk-user' }));
+    const ttl = out.Credentials!.Expiration!.getTime() - Date.now();
+    assert.ok(ttl > 3_500_000 && ttl <= 3_600_000, `${ttl}`);
+    assert.match(out.Credentials!.SecretAccessKey!, /\S{20,}/);
+    assert.match(out.Credentials!.SessionToken!, /\S{20,}/);
+    assert.equal(out.AssumedRoleUser!.Arn, `arn:aws:sts::000000000000:assumed-role/${role.split('/')[1]}/aws-cdk-user`);
+    const long = await sts.send(new AssumeRoleCommand({ RoleArn: role, RoleSessionName: 's1', DurationSeconds: 43_200 }));
+    assert.ok(long.Credentials!.Expiration!.getTime() - Date.now() > 43_000_000);
+    for (const [duration, pattern] of [
+      [899, /greater than or equal to 900/],
+      [43_201, /less than or equal to 43200/],
+    ] as const) {
+      const err = await errorOf(() => sts.send(new AssumeRoleCommand({ RoleArn: role, RoleSessionName: 's1', DurationSeconds: duration })));
+      assert.equal(err.name, 'ValidationError');
+      assert.match(err.message, pattern);
+    }
+    const badArn = await errorOf(() =>
+      sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:s3:::not-a-role-at-all', RoleSessionName: 's1' })),
+    );
+    assert.equal(badArn.name, 'ValidationError');
+  });
+
+  it('GetSessionToken: temporary credentials of the caller', async () => {
+    const out = await sts.send(new GetSessionTokenCommand({ DurationSeconds: 900 }));
+    assert.match(out.Credentials!.AccessKeyId!, /^ASIA/);
+    const ttl = out.Credentials!.Expiration!.getTime() - Date.now();
+    assert.ok(ttl > 880_000 && ttl <= 900_000, `${ttl}`);
+  });
+
+  it('the AWS CLI reads the same identity', async () => {
+    const out = await runTool(
+      'aws',
+      ['--endpoint-url', t.url, '--output', 'json', 'sts', 'get-caller-identity'],
+      awsToolEnv('/nonexistent'),
+    );
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal((JSON.parse(out.stdout) as { Account: string }).Account, '000000000000');
+  });
+});
+
+describe('SSM Parameter Store', () => {
+  it('PutParameter versions a parameter; Overwrite is needed to change it; GetParameter reads a version by selector', async () => {
+    const name = '/cdk-bootstrap/hnb659fds/version';
+    assert.equal((await ssm.send(new PutParameterCommand({ Name: name, Value: '20', Type: 'String' }))).Version, 1);
+    const again = await errorOf(() => ssm.send(new PutParameterCommand({ Name: name, Value: '21', Type: 'String' })));
+    assert.equal(again.name, 'ParameterAlreadyExists');
+    assert.equal((await ssm.send(new PutParameterCommand({ Name: name, Value: '21', Overwrite: true }))).Version, 2);
+    const current = (await ssm.send(new GetParameterCommand({ Name: name }))).Parameter!;
+    assert.deepEqual([current.Value, current.Version, current.Type], ['21', 2, 'String']);
+    assert.equal(current.ARN, 'arn:aws:ssm:us-east-1:000000000000:parameter/cdk-bootstrap/hnb659fds/version');
+    assert.equal((await ssm.send(new GetParameterCommand({ Name: `${name}:1` }))).Parameter!.Value, '20');
+    assert.equal((await errorOf(() => ssm.send(new GetParameterCommand({ Name: `${name}:9` })))).name, 'ParameterVersionNotFound');
+    assert.equal((await errorOf(() => ssm.send(new GetParameterCommand({ Name: '/missing' })))).name, 'ParameterNotFound');
+    const noType = await errorOf(() => ssm.send(new PutParameterCommand({ Name: '/typeless', Value: 'x' })));
+    assert.equal(noType.name, 'ValidationException');
+    const reserved = await errorOf(() => ssm.send(new PutParameterCommand({ Name: '/aws/reserved', Value: 'x', Type: 'String' })));
+    assert.equal(reserved.name, 'ValidationException');
+  });
+
+  it('StringList and SecureString: a SecureString shows its value only WithDecryption', async () => {
+    await ssm.send(new PutParameterCommand({ Name: '/app/list', Value: 'a,b,c', Type: 'StringList' }));
+    await ssm.send(new PutParameterCommand({ Name: '/app/secret', Value: 'hunter2', Type: 'SecureString' }));
+    assert.equal((await ssm.send(new GetParameterCommand({ Name: '/app/list' }))).Parameter!.Type, 'StringList');
+    const hidden = (await ssm.send(new GetParameterCommand({ Name: '/app/secret' }))).Parameter!;
+    assert.equal(hidden.Type, 'SecureString');
+    assert.notEqual(hidden.Value, 'hunter2');
+    assert.ok(!hidden.Value!.includes('hunter2'));
+    assert.equal((await ssm.send(new GetParameterCommand({ Name: '/app/secret', WithDecryption: true }))).Parameter!.Value, 'hunter2');
+  });
+
+  it('GetParameters lists what it did not find; GetParametersByPath pages one level or all; DeleteParameter', async () => {
+    await ssm.send(new PutParameterCommand({ Name: '/tree/a', Value: '1', Type: 'String' }));
+    await ssm.send(new PutParameterCommand({ Name: '/tree/b', Value: '2', Type: 'String' }));
+    await ssm.send(new PutParameterCommand({ Name: '/tree/deep/c', Value: '3', Type: 'String' }));
+    const some = await ssm.send(new GetParametersCommand({ Names: ['/tree/a', '/tree/nope', '/tree/b'] }));
+    assert.deepEqual(some.Parameters!.map((p) => p.Name).sort(), ['/tree/a', '/tree/b']);
+    assert.deepEqual(some.InvalidParameters, ['/tree/nope']);
+    const level = await ssm.send(new GetParametersByPathCommand({ Path: '/tree' }));
+    assert.deepEqual(
+      level.Parameters!.map((p) => p.Name),
+      ['/tree/a', '/tree/b'],
+    );
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await ssm.send(new GetParametersByPathCommand({ Path: '/tree/', Recursive: true, MaxResults: 2, NextToken: token }));
+      names.push(...page.Parameters!.map((p) => p.Name!));
+      token = page.NextToken;
+    } while (token);
+    assert.deepEqual(names, ['/tree/a', '/tree/b', '/tree/deep/c']);
+    await ssm.send(new DeleteParameterCommand({ Name: '/tree/a' }));
+    assert.equal((await errorOf(() => ssm.send(new DeleteParameterCommand({ Name: '/tree/a' })))).name, 'ParameterNotFound');
+  });
+
+  it('parameters survive a restart', async () => {
+    await ssm.send(new PutParameterCommand({ Name: 'durable', Value: 'kept', Type: 'String' }));
+    await t.restart();
+    const again = new SSMClient({ endpoint: t.url, region: 'us-east-1', credentials: KEY, maxAttempts: 1 });
+    try {
+      assert.equal((await again.send(new GetParameterCommand({ Name: 'durable' }))).Parameter!.Value, 'kept');
+    } finally {
+      again.destroy();
+    }
+    ssm.destroy();
+    sts.destroy();
+    ssm = new SSMClient({ endpoint: t.url, region: 'us-east-1', credentials: KEY, maxAttempts: 1 });
+    sts = new STSClient({ endpoint: t.url, region: 'us-east-1', credentials: KEY, maxAttempts: 1 });
+  });
+
+  it('boto3 reads a parameter the SDK wrote', async () => {
+    await ssm.send(new PutParameterCommand({ Name: '/boto/p', Value: 'from-sdk', Type: 'String' }));
+    const script = `import boto3, sys\nprint(boto3.client('ssm', endpoint_url=sys.argv[1], region_name='us-east-1').get_parameter(Name='/boto/p')['Parameter']['Value'])`;
+    const out = await runTool('python3', ['-c', script, t.url], awsToolEnv('/nonexistent'));
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout.trim(), 'from-sdk');
+  });
+});

@@ -98,6 +98,8 @@ test('the AWS CLI deploys, updates and deletes a stack with `cloudformation depl
   const file = path.join(scratch, 'plain.yaml');
   await writeFile(file, PLAIN);
   const aws = (...args: string[]) => runTool('aws', ['--endpoint-url', t.url, 'cloudformation', ...args], env);
+  // The CLI names its change sets by the second; two deploys within one would reuse a name (on AWS too).
+  const nextSecond = () => new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 10));
 
   const first = await aws('deploy', '--stack-name', 'cli-stack', '--template-file', file, '--parameter-overrides', 'Greeting=hello');
   assert.equal(first.code, 0, first.stderr);
@@ -118,9 +120,11 @@ test('the AWS CLI deploys, updates and deletes a stack with `cloudformation depl
   assert.deepEqual(JSON.parse(Buffer.from(invoked.Payload!).toString()), { says: 'hello' });
 
   // The same template again: no change set to run, which the CLI reports (and fails on, by default).
+  await nextSecond();
   const same = await aws('deploy', '--stack-name', 'cli-stack', '--template-file', file, '--parameter-overrides', 'Greeting=hello');
   assert.notEqual(same.code, 0);
   assert.match(same.stdout + same.stderr, /No changes to deploy\. Stack cli-stack is up to date/);
+  await nextSecond();
   const allowed = await aws(
     'deploy',
     '--stack-name',
@@ -133,6 +137,7 @@ test('the AWS CLI deploys, updates and deletes a stack with `cloudformation depl
   );
   assert.equal(allowed.code, 0, allowed.stderr);
 
+  await nextSecond();
   const second = await aws('deploy', '--stack-name', 'cli-stack', '--template-file', file, '--parameter-overrides', 'Greeting=bonjour');
   assert.equal(second.code, 0, second.stderr);
   const again = await t.lambda.send(new InvokeCommand({ FunctionName: arn }));

@@ -190,7 +190,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const gateway = new GatewayDataPlane(store, invocations, random, clock, logger);
   restApis.onChange((id) => gateway.invalidate(id));
   gateway.onRequest((r) => gatewayMetrics.record(r));
-  const stacks = new StackService(store, { functions, restApis, alarms, codeDeploy }, deployments, clock, logger);
+  const parameters = new ParameterService(store, clock);
+  const stacks = new StackService(store, { functions, restApis, alarms, codeDeploy, s3, parameters }, deployments, clock, logger);
   const stackApi = stacksApi({ stacks, logger });
 
   const web = consoleEndpoints({
@@ -241,12 +242,12 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       ['Logs_20140328', logsApi({ logs, tags, logger })],
       ['GraniteServiceVersion20100801', cloudWatch.json],
       ['CodeDeploy_20141006', codeDeployApi({ codeDeploy, tags, logger })],
-      ['AmazonSSM', ssmApi({ parameters: new ParameterService(store, clock), logger })],
+      ['AmazonSSM', ssmApi({ parameters, logger })],
     ]),
     // Query-protocol services by the service their requests are signed for.
     query: new Map([
       ['monitoring', cloudWatch.query],
-      ['cloudformation', cloudFormationApi({ stacks, logger })],
+      ['cloudformation', cloudFormationApi({ stacks, logger, objects: s3 })],
       ['sts', stsApi({ keyring, logger })],
     ]),
     s3: s3Api({ s3, logger }),

@@ -6,6 +6,8 @@ import { runtimeFamily, SUPPORTED_RUNTIMES } from '../domain/runtimes.js';
 import type { CodeDeployService } from '../deploy/code-deploy-service.js';
 import type { RestApiService } from '../gateway/rest-api-service.js';
 import type { Caller, CodeInput, FunctionService } from '../lambda/function-service.js';
+import type { S3Service } from '../s3/s3-service.js';
+import type { ParameterService } from '../ssm/parameter-service.js';
 import type { AlarmInput, AlarmService } from '../telemetry/alarms.js';
 import { asText, isObject } from './template.js';
 import type { Json, JsonObject, StackResource } from './types.js';
@@ -16,8 +18,8 @@ export interface StackServices {
   restApis: RestApiService;
   alarms: AlarmService;
   codeDeploy: CodeDeployService;
-  /** SSM Parameter Store, for `AWS::SSM::Parameter::Value<…>` parameters; absent, such parameters are refused. */
-  ssmParameters?: { value(name: string): Promise<string | undefined> };
+  s3: S3Service;
+  parameters: ParameterService;
 }
 
 export interface ProvisionContext {
@@ -514,6 +516,87 @@ async function putMethod(ctx: ProvisionContext, props: JsonObject): Promise<void
   }
 }
 
+/** `AWS::S3::Bucket`: a bucket of Versa's S3; its versioning is applied, its other settings kept in the stack. */
+const s3Bucket: Provisioner = {
+  replaceOn: ['BucketName'],
+  async create(ctx, logicalId, props) {
+    const name = str(props.BucketName) ?? generatedName(ctx, logicalId, 63).toLowerCase();
+    await ctx.services.s3.createBucket(name, ctx.caller.region);
+    await applyVersioning(ctx, name, props);
+    return { physicalId: name, attributes: bucketAttributes(ctx, name) };
+  },
+  async update(ctx, current, props) {
+    if (changed(current.properties.VersioningConfiguration, props.VersioningConfiguration))
+      await applyVersioning(ctx, current.physicalId, props);
+    return { physicalId: current.physicalId, attributes: current.attributes };
+  },
+  async delete(ctx, resource) {
+    await ctx.services.s3.deleteBucket(resource.physicalId);
+  },
+};
+
+async function applyVersioning(ctx: ProvisionContext, bucket: string, props: JsonObject): Promise<void> {
+  const status = isObject(props.VersioningConfiguration ?? null) ? str((props.VersioningConfiguration as JsonObject).Status) : undefined;
+  if (status === 'Enabled' || status === 'Suspended') await ctx.services.s3.putVersioning(bucket, status);
+}
+
+function bucketAttributes(ctx: ProvisionContext, name: string): Record<string, string> {
+  return {
+    Arn: `arn:aws:s3:::${name}`,
+    DomainName: `${name}.s3.amazonaws.com`,
+    RegionalDomainName: `${name}.s3.${ctx.caller.region}.amazonaws.com`,
+    DualStackDomainName: `${name}.s3.dualstack.${ctx.caller.region}.amazonaws.com`,
+    WebsiteURL: `http://${name}.s3-website-${ctx.caller.region}.amazonaws.com`,
+  };
+}
+
+/** `AWS::S3::BucketPolicy`: the bucket's policy document, stored (S3 policies are not enforced by Versa). */
+const s3BucketPolicy: Provisioner = {
+  replaceOn: ['Bucket'],
+  async create(ctx, logicalId, props) {
+    await ctx.services.s3.putSetting(asText(props.Bucket), 'policy', JSON.stringify(props.PolicyDocument ?? {}));
+    return { physicalId: generatedName(ctx, logicalId), attributes: {} };
+  },
+  async update(ctx, current, props) {
+    await ctx.services.s3.putSetting(asText(props.Bucket), 'policy', JSON.stringify(props.PolicyDocument ?? {}));
+    return { physicalId: current.physicalId, attributes: current.attributes };
+  },
+  async delete(ctx, resource) {
+    await ctx.services.s3.putSetting(asText(resource.properties.Bucket), 'policy', undefined);
+  },
+};
+
+/** `AWS::SSM::Parameter`: a parameter of Versa's Parameter Store (the CDK bootstrap keeps its version there). */
+const ssmParameter: Provisioner = {
+  replaceOn: ['Name'],
+  async create(ctx, logicalId, props) {
+    const name = str(props.Name) ?? `CFN-${logicalId}-${alnumId(12)}`;
+    await putParameter(ctx, name, props, false);
+    return { physicalId: name, attributes: { Type: str(props.Type) ?? 'String', Value: asText(props.Value) } };
+  },
+  async update(ctx, current, props) {
+    await putParameter(ctx, current.physicalId, props, true);
+    return { physicalId: current.physicalId, attributes: { Type: str(props.Type) ?? 'String', Value: asText(props.Value) } };
+  },
+  async delete(ctx, resource) {
+    await ctx.services.parameters.delete(resource.physicalId);
+  },
+};
+
+async function putParameter(ctx: ProvisionContext, name: string, props: JsonObject, overwrite: boolean): Promise<void> {
+  const type = str(props.Type) ?? 'String';
+  if (type !== 'String' && type !== 'StringList')
+    throw new PlatformError('ValidationError', `Parameter type ${type} cannot be made by a template; use String or StringList.`);
+  await ctx.services.parameters.put({
+    name,
+    value: asText(props.Value),
+    type,
+    overwrite,
+    ...(props.Description !== undefined && { description: asText(props.Description) }),
+    ...(props.DataType !== undefined && { dataType: asText(props.DataType) }),
+  });
+}
+
 /** `AWS::ApiGateway::Account`: the account's CloudWatch role, which Versa does not need. */
 const apiAccount = recorded((ctx, logicalId) => ({ physicalId: generatedName(ctx, logicalId), attributes: {} }), []);
 
@@ -583,6 +666,9 @@ export const PROVISIONERS: Readonly<Record<string, Provisioner>> = {
   'AWS::CodeDeploy::DeploymentConfig': codeDeployConfig,
   'AWS::CodeDeploy::DeploymentGroup': codeDeployGroup,
   'AWS::ApiGateway::RestApi': restApi,
+  'AWS::S3::Bucket': s3Bucket,
+  'AWS::S3::BucketPolicy': s3BucketPolicy,
+  'AWS::SSM::Parameter': ssmParameter,
   'AWS::ApiGateway::Resource': apiResource,
   'AWS::ApiGateway::Method': apiMethod,
   'AWS::ApiGateway::Account': apiAccount,

@@ -211,7 +211,8 @@ export class StackService {
           throw validation(`Stack:${existing.stackId} is in ${existing.status} state and can not be updated.`);
       }
       const template = await parseOrThrow(input.template);
-      const parameters = parameterValues(template, await this.withStoredParameters(template, input.parameters ?? {}));
+      const stored = await this.withStoredParameters(template, input.parameters ?? {});
+      const parameters = parameterValues(template, stored.values);
       templateError(() =>
         checkRules(
           isObject(template.Rules ?? null) ? (template.Rules as JsonObject) : {},
@@ -301,9 +302,11 @@ export class StackService {
       }
       await this.checkExports(stack, outputs);
 
-      const parametersText = Object.fromEntries(
-        Object.entries(parameters).map(([k, v]) => [k, Array.isArray(v) ? v.map(asText).join(',') : asText(v)]),
-      );
+      // A parameter read from Parameter Store is kept as the name it was given; its value is shown beside it.
+      const parametersText = {
+        ...Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, Array.isArray(v) ? v.map(asText).join(',') : asText(v)])),
+        ...stored.names,
+      };
       if (input.planOnly) return { stack: existing ?? stack, changes };
       const settings = stackSettings(input, template);
       if (changes.length === 0 && existing && existing.status !== 'REVIEW_IN_PROGRESS') {
@@ -393,20 +396,30 @@ export class StackService {
    * The values of `AWS::SSM::Parameter::Value<…>` parameters, read from Parameter Store by the name
    * given (or the default), as CloudFormation reads them at each deploy.
    */
-  private async withStoredParameters(template: JsonObject, overrides: Record<string, string>): Promise<Record<string, string>> {
+  private async withStoredParameters(
+    template: JsonObject,
+    overrides: Record<string, string>,
+  ): Promise<{ values: Record<string, string>; names: Record<string, string> }> {
     const declared = isObject(template.Parameters ?? null) ? (template.Parameters as JsonObject) : {};
     const out = { ...overrides };
+    const names: Record<string, string> = {};
     const missing: string[] = [];
     for (const [key, spec] of Object.entries(declared)) {
       if (!isObject(spec) || typeof spec.Type !== 'string' || !SSM_PARAMETER_TYPE.test(spec.Type)) continue;
       const name = overrides[key] ?? (spec.Default === undefined ? undefined : asText(spec.Default));
       if (name === undefined) continue;
-      const value = await this.services.ssmParameters?.value(name);
+      const value = await this.services.parameters.get(name).then(
+        (p) => p.value,
+        () => undefined,
+      );
       if (value === undefined) missing.push(name);
-      else out[key] = value;
+      else {
+        out[key] = value;
+        names[key] = name;
+      }
     }
     if (missing.length > 0) throw validation(`Unable to fetch parameters [${missing.join(',')}] from parameter store for this account.`);
-    return out;
+    return { values: out, names };
   }
 
   /** Every export of the other stacks, by name: what `Fn::ImportValue` reads. */

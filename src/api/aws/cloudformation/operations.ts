@@ -8,8 +8,8 @@ import { queryService, type QueryOperation, type QueryStructure, type QueryValue
 export interface CloudFormationApiDeps {
   stacks: StackService;
   logger: Logger;
-  /** Reads a `TemplateURL` (an object of Versa's S3); undefined when this server has no S3. */
-  readTemplateUrl?: (url: string) => Promise<string>;
+  /** Versa's S3, where a `TemplateURL` points. */
+  objects: { read(bucket: string, key: string, versionId?: string): Promise<Uint8Array> };
 }
 
 const NAMESPACE_XML = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
@@ -88,7 +88,7 @@ function stackName(ref: string): string {
  * stack engine `versa deploy` uses: one engine, two doors, so a stack made through either is the same
  * kind of stack, listed by both and shown by the console.
  */
-export function cloudFormationApi({ stacks, logger, readTemplateUrl }: CloudFormationApiDeps): ServiceHandler {
+export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApiDeps): ServiceHandler {
   const templateOf = async (form: QueryStructure, previous?: StackDoc): Promise<string> => {
     const body = read.str(form, 'TemplateBody');
     const url = read.str(form, 'TemplateURL');
@@ -109,8 +109,12 @@ export function cloudFormationApi({ stacks, logger, readTemplateUrl }: CloudForm
       return body;
     }
     if (url !== undefined) {
-      if (!readTemplateUrl) throw validation('TemplateURL must be a supported URL.');
-      return readTemplateUrl(url);
+      const at = s3Location(url);
+      if (!at) throw validation('TemplateURL must be a supported URL.');
+      const bytes = await objects.read(at.bucket, at.key, at.versionId).catch((err: unknown) => {
+        throw validation(`Template could not be read from ${url}: ${(err as Error).message}`);
+      });
+      return Buffer.from(bytes).toString('utf8');
     }
     if (!previous?.template) throw validation('UsePreviousTemplate can only be used on a stack that has a template.');
     return previous.template;
@@ -292,7 +296,8 @@ export function cloudFormationApi({ stacks, logger, readTemplateUrl }: CloudForm
       let template: string | undefined;
       if (changeSetRef !== undefined) template = (await stacks.findChangeSet(ref && stackName(ref), changeSetRef)).changeSet.template;
       else template = (await existing(read.required(form, 'StackName'))).template;
-      if (template === undefined) throw validation('The stack has no template stored (it was made before Versa kept templates).');
+      // A stack still in review (or made before Versa kept templates) has none yet: an empty one.
+      template ??= '{}';
       const stage = read.str(form, 'TemplateStage') ?? 'Original';
       if (stage !== 'Original' && stage !== 'Processed') throw validation(`TemplateStage must be Original or Processed, not ${stage}.`);
       return { TemplateBody: template, StagesAvailable: ['Original', 'Processed'] };
@@ -424,6 +429,31 @@ export function cloudFormationApi({ stacks, logger, readTemplateUrl }: CloudForm
   };
 
   return queryService({ namespace: NAMESPACE_XML, operations, codes: CODES, invalid: validation, logger });
+}
+
+/**
+ * The bucket and key a `TemplateURL` names: AWS's S3 URLs in path or virtual-host style (what the SAM
+ * CLI, `aws cloudformation package` and the CDK write), or Versa's own (`http://HOST:PORT/bucket/key`,
+ * `http://bucket.s3.localhost:PORT/key`). Every one of them is read from Versa's S3.
+ */
+export function s3Location(text: string): { bucket: string; key: string; versionId?: string } | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+  const host = url.hostname.toLowerCase();
+  const path = url.pathname
+    .split('/')
+    .slice(1)
+    .map((p) => decodeURIComponent(p));
+  const versionId = url.searchParams.get('versionId') ?? undefined;
+  const virtual = /^(.+)\.s3(?:[.-][a-z0-9-]+)?\.(?:amazonaws\.com|localhost)$/.exec(host);
+  const [bucket, key] = virtual ? [virtual[1]!, path.join('/')] : [path[0] ?? '', path.slice(1).join('/')];
+  if (!bucket || !key) return undefined;
+  return { bucket, key, ...(versionId && { versionId }) };
 }
 
 function tagList(tags: Record<string, string> | undefined): { Key: string; Value: string }[] {

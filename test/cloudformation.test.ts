@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   CloudFormationClient,
+  CancelUpdateStackCommand,
   CreateChangeSetCommand,
   CreateStackCommand,
   DeleteStackCommand,
@@ -550,4 +551,46 @@ Outputs:
   await cfn.send(new DeleteStackCommand({ StackName: 'cfn-api' }));
   await waitUntilStackDeleteComplete(waiter(), { StackName: 'cfn-api' });
   assert.equal((await fetch(`${t.url}/restapis/${apiId}/prod/_user_request_/hello/there`)).status >= 400, true);
+});
+
+test('CancelUpdateStack during a canary stops the deployment and rolls the update back', async () => {
+  const template = (marker: string) =>
+    samTemplate(marker)
+      .replace('FunctionName: cfn-hello', 'FunctionName: cfn-cancel')
+      .replace('Canary10Percent5Minutes', 'Canary10Percent30Minutes');
+  await cfn.send(
+    new CreateStackCommand({
+      StackName: 'cancel-me',
+      TemplateBody: template('v1'),
+      Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_AUTO_EXPAND'],
+    }),
+  );
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'cancel-me' });
+  await rejects(
+    cfn.send(new CancelUpdateStackCommand({ StackName: 'cancel-me' })),
+    'ValidationError',
+    /^CancelUpdateStack cannot be called from current stack status$/,
+  );
+
+  await cfn.send(
+    new UpdateStackCommand({
+      StackName: 'cancel-me',
+      TemplateBody: template('v2'),
+      Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_AUTO_EXPAND'],
+    }),
+  );
+  // Wait until the alias is being moved (the canary holds 10% for 30 platform minutes, 15 s here).
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const events = (await cfn.send(new DescribeStackEventsCommand({ StackName: 'cancel-me' }))).StackEvents ?? [];
+    if (events.some((e) => /CodeDeploy deployment d-\w+ moves cfn-cancel:live from version 1 to 2/.test(e.ResourceStatusReason ?? '')))
+      break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await cfn.send(new CancelUpdateStackCommand({ StackName: 'cancel-me' }));
+  await assert.rejects(waitUntilStackUpdateComplete(waiter(), { StackName: 'cancel-me' }));
+  assert.equal((await stack('cancel-me')).StackStatus, 'UPDATE_ROLLBACK_COMPLETE');
+  const live = await t.lambda.send(new GetAliasCommand({ FunctionName: 'cfn-cancel', Name: 'live' }));
+  assert.equal(live.FunctionVersion, '1');
+  assert.equal(live.RoutingConfig?.AdditionalVersionWeights, undefined);
 });

@@ -48,11 +48,6 @@ export function regionOf(authorization: string | undefined, query: URLSearchPara
   return credential && /^[a-z0-9-]+$/.test(credential) ? credential : 'us-east-1';
 }
 
-/** The service named in a SigV4 credential scope (`lambda`, `apigateway`, ...), if signed. */
-export function signingServiceOf(authorization: string | undefined): string | undefined {
-  return /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(authorization ?? '')?.[1];
-}
-
 /** A percent-decoded path segment; a malformed escape leaves the segment as it was sent, never a throw. */
 export function safeDecode(part: string): string {
   try {

@@ -22,20 +22,18 @@ const CODES: Record<string, string> = {
 const MAX_TEMPLATE_BODY = 51_200;
 const STACK_ARN = /^arn:aws[\w-]*:cloudformation:[^:]*:\d*:stack\/([^/]+)\/[^/]+$/;
 const CAPABILITIES = new Set(['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND']);
-const LIVE_FILTERS = new Set([
-  'REVIEW_IN_PROGRESS',
-  'CREATE_IN_PROGRESS',
-  'CREATE_COMPLETE',
-  'ROLLBACK_IN_PROGRESS',
-  'ROLLBACK_COMPLETE',
-  'UPDATE_IN_PROGRESS',
-  'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
-  'UPDATE_COMPLETE',
-  'UPDATE_ROLLBACK_IN_PROGRESS',
-  'UPDATE_ROLLBACK_COMPLETE',
-  'DELETE_IN_PROGRESS',
-  'DELETE_FAILED',
-]);
+/** Every stack status CloudFormation's model names (what ListStacks may filter on). */
+const STACK_STATUSES = new Set(
+  [
+    'CREATE_IN_PROGRESS CREATE_FAILED CREATE_COMPLETE ROLLBACK_IN_PROGRESS ROLLBACK_FAILED ROLLBACK_COMPLETE',
+    'DELETE_IN_PROGRESS DELETE_FAILED DELETE_COMPLETE UPDATE_IN_PROGRESS UPDATE_COMPLETE_CLEANUP_IN_PROGRESS UPDATE_COMPLETE',
+    'UPDATE_FAILED UPDATE_ROLLBACK_IN_PROGRESS UPDATE_ROLLBACK_FAILED UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS',
+    'UPDATE_ROLLBACK_COMPLETE REVIEW_IN_PROGRESS IMPORT_IN_PROGRESS IMPORT_COMPLETE IMPORT_ROLLBACK_IN_PROGRESS',
+    'IMPORT_ROLLBACK_FAILED IMPORT_ROLLBACK_COMPLETE',
+  ]
+    .join(' ')
+    .split(' '),
+);
 
 const validation = (message: string) => new PlatformError('ValidationError', message);
 
@@ -201,10 +199,12 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
 
     async ListStacks(form) {
       const filters = read.strings(form, 'StackStatusFilter');
-      const unknown = filters.find(
-        (f) => !LIVE_FILTERS.has(f) && !f.endsWith('_COMPLETE') && !f.endsWith('_FAILED') && !f.endsWith('_IN_PROGRESS'),
-      );
-      if (unknown !== undefined) throw validation(`StackStatusFilter ${unknown} is not a stack status.`);
+      const unknown = filters.find((f) => !STACK_STATUSES.has(f));
+      if (unknown !== undefined) {
+        throw validation(
+          `1 validation error detected: Value '[${filters.join(', ')}]' at 'stackStatusFilter' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [${[...STACK_STATUSES].join(', ')}]]`,
+        );
+      }
       const list = (await stacks.list()).filter((s) => filters.length === 0 || filters.includes(s.status));
       return {
         StackSummaries: list.map((s) => ({
@@ -259,10 +259,8 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
       const found = stack;
       return {
         StackResources: Object.values(found.resources)
-          .filter(
-            (r) =>
-              (only === undefined || r.logicalId === only) && (physical === undefined || r.physicalId === physical || ref !== undefined),
-          )
+          // A physical id names the stack to describe (all of its resources), as on AWS.
+          .filter((r) => only === undefined || r.logicalId === only)
           .map((r) => ({
             StackName: found.name,
             StackId: found.stackId,
@@ -461,12 +459,11 @@ function tagList(tags: Record<string, string> | undefined): { Key: string; Value
 }
 
 function stackShape(s: StackDoc): Record<string, unknown> {
+  const executed = s.changeSets?.find((c) => c.executionStatus === 'EXECUTE_IN_PROGRESS' || c.executionStatus === 'EXECUTE_COMPLETE');
   return {
     StackId: s.stackId,
     StackName: s.name,
-    ...(s.changeSets?.some((c) => c.executionStatus === 'EXECUTE_IN_PROGRESS' || c.executionStatus === 'EXECUTE_COMPLETE') && {
-      ChangeSetId: s.changeSets.find((c) => c.executionStatus === 'EXECUTE_IN_PROGRESS' || c.executionStatus === 'EXECUTE_COMPLETE')!.id,
-    }),
+    ...(executed && { ChangeSetId: executed.id }),
     Description: s.description,
     Parameters: Object.entries(s.parameters).map(([k, v]) => ({ ParameterKey: k, ParameterValue: s.noEcho?.includes(k) ? '****' : v })),
     CreationTime: new Date(s.createdAt),

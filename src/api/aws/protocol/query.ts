@@ -90,8 +90,8 @@ export function queryErrorXml(code: string, message: string, fault: 'Sender' | '
   return `<ErrorResponse><Error><Type>${fault}</Type><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
 }
 
-/** One operation of a query service: the parsed form in, the `…Result` members out (undefined: none). */
-export type QueryOperation = (form: QueryStructure, req: ApiRequest) => Promise<unknown>;
+/** One operation of a query service: the parsed form in, the `…Result` members out (undefined: none), or a promise of them. */
+export type QueryOperation = (form: QueryStructure, req: ApiRequest) => unknown;
 
 export interface QueryServiceSpec {
   /** The service model's `xmlNamespace`. */
@@ -101,12 +101,15 @@ export interface QueryServiceSpec {
   codes?: Record<string, string>;
   /** The service's error for a malformed request (CloudWatch: InvalidParameterValue; CloudFormation: ValidationError). */
   invalid: (message: string) => PlatformError;
+  /** How the service words an `Action` it does not have (STS names its API version). */
+  unknownAction?: (action: string) => string;
   logger: Logger;
 }
 
 /** A query-protocol service: `Action=Name&…` in, `<NameResponse>` XML or an `<ErrorResponse>` out. */
 export function queryService(spec: QueryServiceSpec): ServiceHandler {
   const { namespace, operations, codes = {}, invalid, logger } = spec;
+  const unknownAction = spec.unknownAction ?? ((action: string) => `The action ${action} is not valid for this web service.`);
   const xml = (status: number, body: string): ApiResponse => ({ status, headers: { 'content-type': 'text/xml' }, body });
   const handler = async (req: ApiRequest): Promise<ApiResponse> => {
     let action = '';
@@ -116,10 +119,7 @@ export function queryService(spec: QueryServiceSpec): ServiceHandler {
       // Own properties only: `Action=constructor` must not find Object's.
       const operation = Object.hasOwn(operations, action) ? operations[action] : undefined;
       if (!operation) {
-        throw new PlatformError(
-          'InvalidAction',
-          action ? `The action ${action} is not valid for this web service.` : 'The request must name an Action.',
-        );
+        throw new PlatformError('InvalidAction', action ? unknownAction(action) : 'The request must name an Action.');
       }
       const result = await operation(form, req);
       return xml(200, queryResponseXml(namespace, action, result, req.requestId));

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { asPlatformError, PlatformError } from '../../../core/errors.js';
+import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { ACCOUNT_ID } from '../../../domain/arn.js';
 import type { CallerIdentity, Keyring, SessionCredentials } from '../../access/keyring.js';
 import { readClaim } from '../../access/sigv4.js';
-import type { ApiRequest, ApiResponse, ServiceHandler } from '../protocol/http.js';
-import { parseQueryForm, queryErrorXml, queryResponseXml, type QueryStructure } from '../protocol/query.js';
+import type { ApiRequest, ServiceHandler } from '../protocol/http.js';
+import { queryService, type QueryOperation, type QueryStructure } from '../protocol/query.js';
 
 export interface StsApiDeps {
   keyring: Keyring;
@@ -18,8 +18,6 @@ const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 /** What any operator key is: the account's root, as for an AWS account's own keys. */
 const ROOT: CallerIdentity = { arn: `arn:aws:iam::${ACCOUNT_ID}:root`, userId: ACCOUNT_ID };
 
-type Operation = (input: QueryStructure, req: ApiRequest) => unknown;
-
 /**
  * STS over the query protocol: who the caller is, and temporary credentials (AssumeRole, which the CDK
  * uses for its bootstrap roles, and GetSessionToken) that the keyring accepts until they expire. Versa
@@ -31,7 +29,7 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
     if (claim === undefined || 'kind' in claim) return ROOT;
     return keyring.lookup(claim.accessKeyId)?.identity ?? ROOT;
   };
-  const operations: Record<string, Operation> = {
+  const operations: Record<string, QueryOperation> = {
     GetCallerIdentity(_input, req) {
       const caller = callerOf(req);
       return { UserId: caller.userId, Account: ACCOUNT_ID, Arn: caller.arn };
@@ -62,32 +60,13 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
       return { Credentials: credentialsXml(keyring.issueSession(duration, callerOf(req))) };
     },
   };
-  const handler = async (req: ApiRequest): Promise<ApiResponse> => {
-    let action = '';
-    try {
-      const form = parseQueryForm(req.body.toString('utf8'), validation);
-      action = typeof form.Action === 'string' ? form.Action : '';
-      const operation = Object.hasOwn(operations, action) ? operations[action] : undefined;
-      if (!operation) {
-        throw new PlatformError(
-          'InvalidAction',
-          action ? `Could not find operation ${action} for version 2011-06-15` : 'The request must name an Action.',
-        );
-      }
-      const result = await Promise.resolve(operation(form, req));
-      return { status: 200, headers: { 'content-type': 'text/xml' }, body: queryResponseXml(NAMESPACE, action, result, req.requestId) };
-    } catch (err) {
-      const { error, unexpected } = asPlatformError(err);
-      if (unexpected) logger.error('internal error', { service: 'sts', action, err });
-      const client = error.spec.fault === 'client';
-      return {
-        status: client ? 400 : 500,
-        headers: { 'content-type': 'text/xml' },
-        body: queryErrorXml(client ? error.code : 'InternalFailure', error.message, client ? 'Sender' : 'Receiver', req.requestId),
-      };
-    }
-  };
-  return Object.assign(handler, { operations: Object.keys(operations).map((name) => ({ name })) });
+  return queryService({
+    namespace: NAMESPACE,
+    operations,
+    invalid: validation,
+    unknownAction: (action) => `Could not find operation ${action} for version 2011-06-15`,
+    logger,
+  });
 }
 
 function validation(message: string): PlatformError {

@@ -21,7 +21,7 @@ import { before, describe, it } from 'node:test';
 import { transform, type Artifacts, type Transformed } from '../src/stacks/sam.js';
 import { parameterValues } from '../src/stacks/stack-service.js';
 import { isObject, parseTemplate, TemplateError } from '../src/stacks/template.js';
-import type { Json, JsonObject } from '../src/stacks/types.js';
+import type { Json, JsonObject } from '../src/domain/stack.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 

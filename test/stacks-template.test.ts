@@ -10,7 +10,7 @@ import { evaluateCondition, references, resolve, type ResolveContext } from '../
 import { expand, transform, type Artifacts, type Transformed } from '../src/stacks/sam.js';
 import { parameterValues } from '../src/stacks/stack-service.js';
 import { codeUris, parseTemplate, TemplateError } from '../src/stacks/template.js';
-import type { Json, JsonObject } from '../src/stacks/types.js';
+import type { Json, JsonObject } from '../src/domain/stack.js';
 
 /** The Properties of resource `id` of a parsed template. */
 function propsOf(template: JsonObject, id: string): JsonObject {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { zipSync, type Zippable } from 'fflate';
 import { codeUris, parseTemplate, TemplateError } from '../stacks/template.js';
 import type { Change } from '../stacks/stack-service.js';
-import type { StackDoc, StackEvent } from '../stacks/types.js';
+import type { StackDoc, StackEvent } from '../domain/stack.js';
 import { describeError, endpointUrl, signedFetch, stageUrl } from './client.js';
 import { followDeployment, RECONNECT_MS, transient } from './deployments.js';
 import { parseFlags } from './main.js';

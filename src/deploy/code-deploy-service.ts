@@ -16,7 +16,7 @@ import {
 import { LATEST } from '../domain/lambda-function.js';
 import type { Store } from '../store/store.js';
 import { deploymentNotFound, newDeploymentId, type DeploymentController } from './deployment-controller.js';
-import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc, TriggerConfig } from './types.js';
+import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc, TriggerConfig } from '../domain/code-deploy.js';
 
 const ROLLBACK_EVENTS = new Set<RollbackEvent>(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST']);
 const err = (code: ConstructorParameters<typeof PlatformError>[0], message: string) => new PlatformError(code, message);

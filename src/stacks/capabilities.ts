@@ -1,6 +1,6 @@
 import { PlatformError } from '../core/errors.js';
 import { isObject } from './template.js';
-import type { JsonObject, ResourceDefinition } from './types.js';
+import type { JsonObject, ResourceDefinition } from '../domain/stack.js';
 
 /**
  * What a caller of CloudFormation must acknowledge before a template may change anything: IAM

@@ -1,5 +1,5 @@
 import { asText, isObject, TemplateError } from './template.js';
-import type { Json, JsonObject } from './types.js';
+import type { Json, JsonObject } from '../domain/stack.js';
 
 /** What `Ref` of `AWS::NoValue` resolves to: the property (or list element) holding it disappears. */
 export const NO_VALUE = Symbol('AWS::NoValue');

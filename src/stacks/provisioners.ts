@@ -10,7 +10,7 @@ import type { S3Service } from '../s3/s3-service.js';
 import type { ParameterService } from '../ssm/parameter-service.js';
 import type { AlarmInput, AlarmService } from '../telemetry/alarms.js';
 import { asText, isObject } from './template.js';
-import type { Json, JsonObject, StackResource } from './types.js';
+import type { Json, JsonObject, StackResource } from '../domain/stack.js';
 
 /** The platform services a stack's resources are made with. */
 export interface StackServices {

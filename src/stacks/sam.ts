@@ -3,7 +3,7 @@ import { PREDEFINED_CONFIGS } from '../domain/deployment.js';
 import { pruneConditions } from './intrinsics.js';
 import { isObject, TemplateError } from './template.js';
 import { PROVISIONERS } from './provisioners.js';
-import type { Json, JsonObject, OutputDefinition, ResourceDefinition } from './types.js';
+import type { Json, JsonObject, OutputDefinition, ResourceDefinition } from '../domain/stack.js';
 
 /**
  * The AWS::Serverless-2016-10-31 transform, for the part of SAM Versa honours: functions with

@@ -25,7 +25,7 @@ import type {
   StackOperation,
   StackResource,
   StackStatus,
-} from './types.js';
+} from '../domain/stack.js';
 
 export interface DeployInput {
   template: string;

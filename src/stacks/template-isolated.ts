@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { TemplateError } from './template.js';
-import type { JsonObject } from './types.js';
+import type { JsonObject } from '../domain/stack.js';
 
 /** What one template parse may use in its worker: heap, and real time. */
 export const TEMPLATE_PARSE_LIMITS = { heapMb: 128, timeoutMs: 10_000 };

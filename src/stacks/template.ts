@@ -1,5 +1,5 @@
 import { isAlias, Lexer, LineCounter, parseDocument, visit, YAMLMap, YAMLSeq, Scalar, type Alias, type Node as YamlNode } from 'yaml';
-import type { Json, JsonObject } from './types.js';
+import type { Json, JsonObject } from '../domain/stack.js';
 
 /** A template that cannot be used; the message names the resource and property at fault. */
 export class TemplateError extends Error {

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { AsyncEventRecord } from '../domain/async-event.js';
 import type { DeploymentState } from '../domain/deployment.js';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
-import type { LogEventQuery } from '../telemetry/log-types.js';
+import type { LogEventQuery } from '../domain/log.js';
 import type { Store } from './store.js';
 
 const spec = (sha: string) => ({

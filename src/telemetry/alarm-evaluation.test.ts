@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { evaluate, evaluationRange, type EvaluationConfig } from './alarm-evaluation.js';
-import type { AlarmState, TreatMissingData } from './alarm-types.js';
+import type { AlarmState, TreatMissingData } from '../domain/alarm.js';
 
 const X = 5; // breaching (> 1)
 const O = 0; // not breaching

@@ -1,4 +1,4 @@
-import type { AlarmDoc, AlarmState, ComparisonOperator } from './alarm-types.js';
+import type { AlarmDoc, AlarmState, ComparisonOperator } from '../domain/alarm.js';
 import type { Summary } from './summary.js';
 
 export type EvaluationConfig = Pick<

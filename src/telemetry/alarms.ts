@@ -3,8 +3,8 @@ import { PlatformError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../store/store.js';
 import { evaluate, evaluationRange, statisticOf } from './alarm-evaluation.js';
-import type { AlarmDoc, AlarmHistoryItem, AlarmState, ComparisonOperator, TreatMissingData } from './alarm-types.js';
-import type { Dimension } from './metric-types.js';
+import type { AlarmDoc, AlarmHistoryItem, AlarmState, ComparisonOperator, TreatMissingData } from '../domain/alarm.js';
+import type { Dimension } from '../domain/metric.js';
 import type { Metrics } from './metrics.js';
 
 export interface AlarmInput {

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../store/store.js';
-import { seriesIdOf, sortDimensions, type Dimension, type MetricId, type MetricPoint, type MetricSeriesDoc } from './metric-types.js';
+import { seriesIdOf, sortDimensions, type Dimension, type MetricId, type MetricPoint, type MetricSeriesDoc } from '../domain/metric.js';
 import { Summary } from './summary.js';
 
 interface Bucket {

@@ -1,21 +1,11 @@
+import type { SummaryJson } from '../domain/metric.js';
+
 /**
  * A mergeable summary of metric values: count, sum, min, max, and a log-bucketed histogram good for
  * percentiles within 1% relative error (the DDSketch idea), whatever the number of values.
  */
 const GAMMA = 1.02;
 const LOG_GAMMA = Math.log(GAMMA);
-
-export interface SummaryJson {
-  n: number;
-  s: number;
-  lo: number;
-  hi: number;
-  /** Positive bins: index → count. */
-  p: Record<string, number>;
-  /** Negative bins (by the magnitude's index). */
-  m: Record<string, number>;
-  z: number;
-}
 
 export class Summary {
   count = 0;

@@ -1,7 +1,7 @@
 import { PlatformError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { StackService } from '../../stacks/stack-service.js';
-import type { StackDoc } from '../../stacks/types.js';
+import type { StackDoc } from '../../domain/stack.js';
 import type { ApiHandler, ApiRequest, ApiResponse } from '../aws/protocol/http.js';
 import { memberReader } from '../aws/protocol/members.js';
 import { jsonResponse, parseJsonBody, restJsonError } from '../aws/protocol/rest-json.js';

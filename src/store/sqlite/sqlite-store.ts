@@ -3,12 +3,12 @@ import type { AsyncEventRecord, EventInvokeConfigRecord } from '../../domain/asy
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../../domain/lambda-function.js';
 import type { DeploymentState } from '../../domain/deployment.js';
 import type { DeploymentDoc, RestApiDoc, StageDoc } from '../../domain/rest-api.js';
-import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../../deploy/types.js';
-import type { AlarmDoc, AlarmHistoryItem } from '../../telemetry/alarm-types.js';
-import type { MetricPoint, MetricSeriesDoc } from '../../telemetry/metric-types.js';
-import type { StackDoc } from '../../stacks/types.js';
+import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../../domain/code-deploy.js';
+import type { AlarmDoc, AlarmHistoryItem } from '../../domain/alarm.js';
+import type { MetricPoint, MetricSeriesDoc } from '../../domain/metric.js';
+import type { StackDoc } from '../../domain/stack.js';
 import type { TaggedResource, Tags } from '../../domain/tags.js';
-import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../telemetry/log-types.js';
+import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../domain/log.js';
 import { Mutex } from '../mutex.js';
 import type {
   AlarmRepository,

@@ -1,7 +1,7 @@
 import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { DeployInput, StackService } from '../../../stacks/stack-service.js';
-import type { ChangeSet, StackDoc, StackEvent } from '../../../stacks/types.js';
+import type { ChangeSet, StackDoc, StackEvent } from '../../../domain/stack.js';
 import type { ApiRequest, ServiceHandler } from '../protocol/http.js';
 import { queryService, type QueryOperation, type QueryStructure, type QueryValue } from '../protocol/query.js';
 

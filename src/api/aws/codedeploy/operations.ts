@@ -4,7 +4,7 @@ import { functionArn } from '../../../domain/arn.js';
 import { trafficLog, type DeploymentState, type TrafficRouting } from '../../../domain/deployment.js';
 import { checkTags, taggedResourceOf, type TaggedResource, type Tags } from '../../../domain/tags.js';
 import type { CodeDeployService, CreateDeploymentInput, GroupInput } from '../../../deploy/code-deploy-service.js';
-import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../../../deploy/types.js';
+import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../../../domain/code-deploy.js';
 import type { ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { memberReader } from '../protocol/members.js';

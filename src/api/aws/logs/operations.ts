@@ -4,7 +4,7 @@ import { checkTags, taggedResourceOf, type Tags } from '../../../domain/tags.js'
 import { Violations } from '../../../domain/validation.js';
 import { compileFilterPattern } from '../../../telemetry/log-filter.js';
 import { RETENTION_DAYS, type LogSink } from '../../../telemetry/log-sink.js';
-import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogPosition, LogStreamRecord } from '../../../telemetry/log-types.js';
+import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogPosition, LogStreamRecord } from '../../../domain/log.js';
 import type { ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { memberReader } from '../protocol/members.js';

@@ -1,5 +1,3 @@
-import type { SummaryJson } from './summary.js';
-
 export interface Dimension {
   Name: string;
   Value: string;
@@ -41,4 +39,17 @@ export function sortDimensions(dimensions: Record<string, string> | readonly Dim
     ? (dimensions as readonly Dimension[]).map((d) => ({ Name: d.Name, Value: d.Value }))
     : Object.entries(dimensions as Record<string, string>).map(([Name, Value]) => ({ Name, Value }));
   return list.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
+}
+
+/** A statistic summary as stored: count, sum, extremes and the log-bucketed histogram. */
+export interface SummaryJson {
+  n: number;
+  s: number;
+  lo: number;
+  hi: number;
+  /** Positive bins: index → count. */
+  p: Record<string, number>;
+  /** Negative bins (by the magnitude's index). */
+  m: Record<string, number>;
+  z: number;
 }

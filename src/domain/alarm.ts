@@ -1,4 +1,4 @@
-import type { Dimension } from './metric-types.js';
+import type { Dimension } from './metric.js';
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 export type ComparisonOperator =

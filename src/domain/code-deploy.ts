@@ -1,4 +1,4 @@
-import type { RollbackEvent, TrafficRouting } from '../domain/deployment.js';
+import type { RollbackEvent, TrafficRouting } from './deployment.js';
 
 export interface ApplicationDoc {
   applicationId: string;

@@ -1,14 +1,15 @@
+// The SQLite store: opens the database, applies the migrations, runs transactions and builds one repository per aggregate.
 import Database from 'better-sqlite3';
-import type { AsyncEventRecord, EventInvokeConfigRecord } from '../../domain/async-event.js';
-import type { AliasRecord, FunctionRecord, VersionRecord } from '../../domain/lambda-function.js';
-import type { DeploymentState } from '../../domain/deployment.js';
-import type { DeploymentDoc, RestApiDoc, StageDoc } from '../../domain/rest-api.js';
-import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../../domain/code-deploy.js';
 import type { AlarmDoc, AlarmHistoryItem } from '../../domain/alarm.js';
+import type { AsyncEventRecord, EventInvokeConfigRecord } from '../../domain/async-event.js';
+import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../../domain/code-deploy.js';
+import type { DeploymentState } from '../../domain/deployment.js';
+import type { AliasRecord, FunctionRecord, VersionRecord } from '../../domain/lambda-function.js';
+import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../domain/log.js';
 import type { MetricPoint, MetricSeriesDoc } from '../../domain/metric.js';
+import type { DeploymentDoc, RestApiDoc, StageDoc } from '../../domain/rest-api.js';
 import type { StackDoc } from '../../domain/stack.js';
 import type { TaggedResource, Tags } from '../../domain/tags.js';
-import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../domain/log.js';
 import { Mutex } from '../mutex.js';
 import type {
   AlarmRepository,
@@ -21,24 +22,23 @@ import type {
   FunctionRepository,
   LogRepository,
   MetricRepository,
+  ParameterRepository,
   PolicyRepository,
   PolicyStatement,
   RestApiRepository,
-  SettingsRepository,
-  ParameterRepository,
   S3Repository,
+  SettingsRepository,
   StackRepository,
   StageRepository,
   Store,
   TagRepository,
   VersionRepository,
 } from '../store.js';
+import type { Db, Guard } from './db.js';
+import { docs, parse } from './db.js';
 import { MIGRATIONS } from './migrations.js';
-import { SqliteParameters, SqliteS3 } from './sqlite-s3.js';
-
-type Db = Database.Database;
-/** Runs a synchronous database step under the store's lock (outside a transaction) or directly (inside one). */
-type Guard = <T>(step: () => T) => Promise<T>;
+import { SqliteParameters } from './parameters.js';
+import { SqliteS3 } from './s3.js';
 
 /** Opens (creating if needed) a SQLite store at `file`, in WAL mode, with migrations applied. */
 export function openSqliteStore(file: string): Store {
@@ -140,8 +140,6 @@ class SqliteStore implements Store {
     });
   }
 }
-
-const parse = <T>(row: { doc: string } | undefined): T | undefined => (row ? (JSON.parse(row.doc) as T) : undefined);
 
 class SqliteFunctions implements FunctionRepository {
   constructor(
@@ -343,8 +341,6 @@ class SqliteSettings implements SettingsRepository {
     });
   }
 }
-
-const docs = <T>(rows: unknown[]): T[] => (rows as { doc: string }[]).map((r) => JSON.parse(r.doc) as T);
 
 class SqliteRestApis implements RestApiRepository {
   constructor(

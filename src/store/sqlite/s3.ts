@@ -1,15 +1,8 @@
-import type Database from 'better-sqlite3';
-import type { ParameterDoc } from '../../domain/parameter.js';
+// S3's buckets, objects, multipart uploads and their parts (the bytes live in the blob store).
 import type { BucketDoc, ObjectDoc, PartDoc, UploadDoc } from '../../domain/s3.js';
-import type { ParameterRepository, S3Repository } from '../store.js';
-
-type Db = Database.Database;
-/** Runs a synchronous database step under the store's lock (outside a transaction) or directly (inside one). */
-type Guard = <T>(step: () => T) => Promise<T>;
-type Row = { doc: string } | undefined;
-
-const one = <T>(row: unknown): T | undefined => (row ? (JSON.parse((row as { doc: string }).doc) as T) : undefined);
-const all = <T>(rows: unknown[]): T[] => rows.map((r) => JSON.parse((r as { doc: string }).doc) as T);
+import type { S3Repository } from '../store.js';
+import type { Db, Guard } from './db.js';
+import { docs, parse } from './db.js';
 
 /**
  * S3's records. Keys are TEXT compared with SQLite's BINARY collation, which orders UTF-8 bytes as S3
@@ -22,11 +15,11 @@ export class SqliteS3 implements S3Repository {
   ) {}
 
   getBucket(name: string) {
-    return this.guard(() => one<BucketDoc>(this.db.prepare('SELECT doc FROM s3_buckets WHERE name = ?').get(name)));
+    return this.guard(() => parse<BucketDoc>(this.db.prepare('SELECT doc FROM s3_buckets WHERE name = ?').get(name)));
   }
 
   listBuckets() {
-    return this.guard(() => all<BucketDoc>(this.db.prepare('SELECT doc FROM s3_buckets ORDER BY name').all()));
+    return this.guard(() => docs<BucketDoc>(this.db.prepare('SELECT doc FROM s3_buckets ORDER BY name').all()));
   }
 
   createBucket(bucket: BucketDoc) {
@@ -57,7 +50,7 @@ export class SqliteS3 implements S3Repository {
   }
 
   getObject(bucket: string, key: string) {
-    return this.guard(() => one<ObjectDoc>(this.db.prepare('SELECT doc FROM s3_objects WHERE bucket = ? AND key = ?').get(bucket, key)));
+    return this.guard(() => parse<ObjectDoc>(this.db.prepare('SELECT doc FROM s3_objects WHERE bucket = ? AND key = ?').get(bucket, key)));
   }
 
   putObject(object: ObjectDoc) {
@@ -85,7 +78,7 @@ export class SqliteS3 implements S3Repository {
 
   listObjects(bucket: string, filter: { prefix: string; after: string; limit: number }) {
     return this.guard(() =>
-      all<ObjectDoc>(
+      docs<ObjectDoc>(
         this.db
           .prepare(
             'SELECT doc FROM s3_objects WHERE bucket = ? AND key > ? AND key >= ? AND substr(key, 1, length(?)) = ? ORDER BY key LIMIT ?',
@@ -100,7 +93,7 @@ export class SqliteS3 implements S3Repository {
   }
 
   getUpload(uploadId: string) {
-    return this.guard(() => one<UploadDoc>(this.db.prepare('SELECT doc FROM s3_uploads WHERE id = ?').get(uploadId)));
+    return this.guard(() => parse<UploadDoc>(this.db.prepare('SELECT doc FROM s3_uploads WHERE id = ?').get(uploadId)));
   }
 
   putUpload(upload: UploadDoc) {
@@ -124,7 +117,7 @@ export class SqliteS3 implements S3Repository {
   }
 
   listUploads(bucket: string) {
-    return this.guard(() => all<UploadDoc>(this.db.prepare('SELECT doc FROM s3_uploads WHERE bucket = ? ORDER BY key, id').all(bucket)));
+    return this.guard(() => docs<UploadDoc>(this.db.prepare('SELECT doc FROM s3_uploads WHERE bucket = ? ORDER BY key, id').all(bucket)));
   }
 
   putPart(part: PartDoc) {
@@ -145,7 +138,7 @@ export class SqliteS3 implements S3Repository {
 
   listParts(uploadId: string) {
     return this.guard(() =>
-      all<PartDoc>(this.db.prepare('SELECT doc FROM s3_parts WHERE upload_id = ? ORDER BY part_number').all(uploadId)),
+      docs<PartDoc>(this.db.prepare('SELECT doc FROM s3_parts WHERE upload_id = ? ORDER BY part_number').all(uploadId)),
     );
   }
 
@@ -156,36 +149,5 @@ export class SqliteS3 implements S3Repository {
           .prepare('SELECT 1 FROM s3_objects WHERE blob = ? UNION ALL SELECT 1 FROM s3_parts WHERE blob = ? LIMIT 1')
           .get(blob, blob) !== undefined,
     );
-  }
-}
-
-export class SqliteParameters implements ParameterRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly guard: Guard,
-  ) {}
-
-  get(name: string) {
-    return this.guard(() => one<ParameterDoc>(this.db.prepare('SELECT doc FROM ssm_parameters WHERE name = ?').get(name) as Row));
-  }
-
-  list(prefix: string) {
-    return this.guard(() =>
-      all<ParameterDoc>(
-        this.db.prepare('SELECT doc FROM ssm_parameters WHERE substr(name, 1, length(?)) = ? ORDER BY name').all(prefix, prefix),
-      ),
-    );
-  }
-
-  put(parameter: ParameterDoc) {
-    return this.guard(() => {
-      this.db
-        .prepare('INSERT INTO ssm_parameters (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc')
-        .run(parameter.name, JSON.stringify(parameter));
-    });
-  }
-
-  delete(name: string) {
-    return this.guard(() => this.db.prepare('DELETE FROM ssm_parameters WHERE name = ?').run(name).changes === 1);
   }
 }

@@ -1,0 +1,36 @@
+// SSM Parameter Store parameters.
+import type { ParameterDoc } from '../../domain/parameter.js';
+import type { ParameterRepository } from '../store.js';
+import type { Db, Guard } from './db.js';
+import { docs, parse } from './db.js';
+
+export class SqliteParameters implements ParameterRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  get(name: string) {
+    return this.guard(() => parse<ParameterDoc>(this.db.prepare('SELECT doc FROM ssm_parameters WHERE name = ?').get(name)));
+  }
+
+  list(prefix: string) {
+    return this.guard(() =>
+      docs<ParameterDoc>(
+        this.db.prepare('SELECT doc FROM ssm_parameters WHERE substr(name, 1, length(?)) = ? ORDER BY name').all(prefix, prefix),
+      ),
+    );
+  }
+
+  put(parameter: ParameterDoc) {
+    return this.guard(() => {
+      this.db
+        .prepare('INSERT INTO ssm_parameters (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc')
+        .run(parameter.name, JSON.stringify(parameter));
+    });
+  }
+
+  delete(name: string) {
+    return this.guard(() => this.db.prepare('DELETE FROM ssm_parameters WHERE name = ?').run(name).changes === 1);
+  }
+}

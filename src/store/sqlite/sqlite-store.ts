@@ -4,12 +4,10 @@ import type { AlarmDoc, AlarmHistoryItem } from '../../domain/alarm.js';
 import type { AsyncEventRecord, EventInvokeConfigRecord } from '../../domain/async-event.js';
 import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../../domain/code-deploy.js';
 import type { DeploymentState } from '../../domain/deployment.js';
-import type { AliasRecord, FunctionRecord, VersionRecord } from '../../domain/lambda-function.js';
 import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../domain/log.js';
 import type { MetricPoint, MetricSeriesDoc } from '../../domain/metric.js';
 import type { DeploymentDoc, RestApiDoc, StageDoc } from '../../domain/rest-api.js';
 import type { StackDoc } from '../../domain/stack.js';
-import type { TaggedResource, Tags } from '../../domain/tags.js';
 import { Mutex } from '../mutex.js';
 import type {
   AlarmRepository,
@@ -24,7 +22,6 @@ import type {
   MetricRepository,
   ParameterRepository,
   PolicyRepository,
-  PolicyStatement,
   RestApiRepository,
   S3Repository,
   SettingsRepository,
@@ -34,11 +31,15 @@ import type {
   TagRepository,
   VersionRepository,
 } from '../store.js';
+import { SqliteCode } from './code.js';
 import type { Db, Guard } from './db.js';
 import { docs, parse } from './db.js';
+import { SqliteAliases, SqliteFunctions, SqlitePolicies, SqliteVersions } from './functions.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteParameters } from './parameters.js';
 import { SqliteS3 } from './s3.js';
+import { SqliteSettings } from './settings.js';
+import { SqliteTags, deleteTags } from './tags.js';
 
 /** Opens (creating if needed) a SQLite store at `file`, in WAL mode, with migrations applied. */
 export function openSqliteStore(file: string): Store {
@@ -137,207 +138,6 @@ class SqliteStore implements Store {
   close(): Promise<void> {
     return this.lock.run(() => {
       this.db.close();
-    });
-  }
-}
-
-class SqliteFunctions implements FunctionRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly guard: Guard,
-  ) {}
-
-  get(name: string) {
-    return this.guard(() =>
-      parse<FunctionRecord>(this.db.prepare('SELECT doc FROM functions WHERE name = ?').get(name) as { doc: string } | undefined),
-    );
-  }
-
-  list() {
-    return this.guard(() =>
-      (this.db.prepare('SELECT doc FROM functions ORDER BY name').all() as { doc: string }[]).map(
-        (r) => JSON.parse(r.doc) as FunctionRecord,
-      ),
-    );
-  }
-
-  put(record: FunctionRecord) {
-    return this.guard(() => {
-      this.db
-        .prepare('INSERT INTO functions (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc')
-        .run(record.name, JSON.stringify(record));
-    });
-  }
-
-  delete(name: string) {
-    return this.guard(() => {
-      this.db.transaction(() => {
-        for (const table of ['versions', 'aliases', 'policies', 'event_invoke_configs', 'async_events']) {
-          this.db.prepare(`DELETE FROM ${table} WHERE function_name = ?`).run(name);
-        }
-        this.db.prepare('DELETE FROM functions WHERE name = ?').run(name);
-        deleteTags(this.db, { kind: 'function', name });
-      })();
-    });
-  }
-}
-
-class SqliteVersions implements VersionRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly guard: Guard,
-  ) {}
-
-  get(functionName: string, version: string) {
-    if (!/^[0-9]+$/.test(version)) return Promise.resolve(undefined);
-    return this.guard(() =>
-      parse<VersionRecord>(
-        this.db.prepare('SELECT doc FROM versions WHERE function_name = ? AND version = ?').get(functionName, Number(version)) as
-          { doc: string } | undefined,
-      ),
-    );
-  }
-
-  list(functionName: string) {
-    return this.guard(() =>
-      (this.db.prepare('SELECT doc FROM versions WHERE function_name = ? ORDER BY version').all(functionName) as { doc: string }[]).map(
-        (r) => JSON.parse(r.doc) as VersionRecord,
-      ),
-    );
-  }
-
-  put(record: VersionRecord) {
-    return this.guard(() => {
-      this.db
-        .prepare(
-          'INSERT INTO versions (function_name, version, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, version) DO UPDATE SET doc = excluded.doc',
-        )
-        .run(record.functionName, Number(record.version), JSON.stringify(record));
-    });
-  }
-
-  delete(functionName: string, version: string) {
-    return this.guard(() => {
-      this.db.prepare('DELETE FROM versions WHERE function_name = ? AND version = ?').run(functionName, Number(version));
-      this.db.prepare('DELETE FROM policies WHERE function_name = ? AND qualifier = ?').run(functionName, version);
-      this.db.prepare('DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?').run(functionName, version);
-    });
-  }
-}
-
-class SqliteAliases implements AliasRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly guard: Guard,
-  ) {}
-
-  get(functionName: string, name: string) {
-    return this.guard(() =>
-      parse<AliasRecord>(
-        this.db.prepare('SELECT doc FROM aliases WHERE function_name = ? AND name = ?').get(functionName, name) as
-          { doc: string } | undefined,
-      ),
-    );
-  }
-
-  list(functionName: string) {
-    return this.guard(() =>
-      (this.db.prepare('SELECT doc FROM aliases WHERE function_name = ? ORDER BY name').all(functionName) as { doc: string }[]).map(
-        (r) => JSON.parse(r.doc) as AliasRecord,
-      ),
-    );
-  }
-
-  put(record: AliasRecord) {
-    return this.guard(() => {
-      this.db
-        .prepare(
-          'INSERT INTO aliases (function_name, name, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, name) DO UPDATE SET doc = excluded.doc',
-        )
-        .run(record.functionName, record.name, JSON.stringify(record));
-    });
-  }
-
-  delete(functionName: string, name: string) {
-    return this.guard(() => {
-      this.db.prepare('DELETE FROM aliases WHERE function_name = ? AND name = ?').run(functionName, name);
-      this.db.prepare('DELETE FROM policies WHERE function_name = ? AND qualifier = ?').run(functionName, name);
-      this.db.prepare('DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?').run(functionName, name);
-    });
-  }
-}
-
-class SqliteCode implements CodeRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly guard: Guard,
-  ) {}
-
-  put(sha256: string, zip: Uint8Array) {
-    return this.guard(() => {
-      this.db
-        .prepare('INSERT INTO code_packages (sha256, size, zip) VALUES (?, ?, ?) ON CONFLICT(sha256) DO NOTHING')
-        .run(sha256, zip.byteLength, Buffer.from(zip));
-    });
-  }
-
-  get(sha256: string) {
-    return this.guard(() => {
-      const row = this.db.prepare('SELECT zip FROM code_packages WHERE sha256 = ?').get(sha256) as { zip: Buffer } | undefined;
-      return row ? new Uint8Array(row.zip) : undefined;
-    });
-  }
-}
-
-class SqlitePolicies implements PolicyRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly guard: Guard,
-  ) {}
-
-  list(functionName: string, qualifier: string) {
-    return this.guard(() =>
-      (
-        this.db
-          .prepare('SELECT sid, doc FROM policies WHERE function_name = ? AND qualifier = ? ORDER BY rowid')
-          .all(functionName, qualifier) as {
-          sid: string;
-          doc: string;
-        }[]
-      ).map((r): PolicyStatement => ({ sid: r.sid, statement: JSON.parse(r.doc) as Record<string, unknown> })),
-    );
-  }
-
-  put(functionName: string, qualifier: string, statement: PolicyStatement) {
-    return this.guard(() => {
-      this.db
-        .prepare('INSERT INTO policies (function_name, qualifier, sid, doc) VALUES (?, ?, ?, ?)')
-        .run(functionName, qualifier, statement.sid, JSON.stringify(statement.statement));
-    });
-  }
-
-  delete(functionName: string, qualifier: string, sid: string) {
-    return this.guard(() => {
-      this.db.prepare('DELETE FROM policies WHERE function_name = ? AND qualifier = ? AND sid = ?').run(functionName, qualifier, sid);
-    });
-  }
-}
-
-class SqliteSettings implements SettingsRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly guard: Guard,
-  ) {}
-
-  get(key: string) {
-    return this.guard(() => (this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined)?.value);
-  }
-
-  put(key: string, value: string) {
-    return this.guard(() => {
-      this.db
-        .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
-        .run(key, value);
     });
   }
 }
@@ -1077,40 +877,5 @@ class SqliteEventInvokeConfigs implements EventInvokeConfigRepository {
         this.db.prepare('DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?').run(functionName, qualifier).changes >
         0,
     );
-  }
-}
-
-/** The key columns of a tagged resource: a deployment group is owned by its application. */
-function tagKey(resource: TaggedResource): [kind: string, owner: string, name: string] {
-  return [resource.kind, resource.kind === 'deployment-group' ? resource.application : '', resource.name];
-}
-
-function deleteTags(db: Db, resource: TaggedResource): void {
-  db.prepare('DELETE FROM tags WHERE kind = ? AND owner = ? AND name = ?').run(...tagKey(resource));
-}
-
-class SqliteTags implements TagRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly guard: Guard,
-  ) {}
-
-  get(resource: TaggedResource) {
-    return this.guard(() => {
-      const rows = this.db
-        .prepare('SELECT key, value FROM tags WHERE kind = ? AND owner = ? AND name = ? ORDER BY key')
-        .all(...tagKey(resource)) as { key: string; value: string }[];
-      return Object.fromEntries<string>(rows.map((r) => [r.key, r.value]));
-    });
-  }
-
-  put(resource: TaggedResource, tags: Tags) {
-    return this.guard(() => {
-      this.db.transaction(() => {
-        deleteTags(this.db, resource);
-        const insert = this.db.prepare('INSERT INTO tags (kind, owner, name, key, value) VALUES (?, ?, ?, ?, ?)');
-        for (const [key, value] of Object.entries(tags)) insert.run(...tagKey(resource), key, value);
-      })();
-    });
   }
 }

@@ -1,0 +1,166 @@
+// Lambda functions with their published versions, aliases and resource-policy statements.
+import type { AliasRecord, FunctionRecord, VersionRecord } from '../../domain/lambda-function.js';
+import type { AliasRepository, FunctionRepository, PolicyRepository, PolicyStatement, VersionRepository } from '../store.js';
+import type { Db, Guard } from './db.js';
+import { parse } from './db.js';
+import { deleteTags } from './tags.js';
+
+export class SqliteFunctions implements FunctionRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  get(name: string) {
+    return this.guard(() =>
+      parse<FunctionRecord>(this.db.prepare('SELECT doc FROM functions WHERE name = ?').get(name) as { doc: string } | undefined),
+    );
+  }
+
+  list() {
+    return this.guard(() =>
+      (this.db.prepare('SELECT doc FROM functions ORDER BY name').all() as { doc: string }[]).map(
+        (r) => JSON.parse(r.doc) as FunctionRecord,
+      ),
+    );
+  }
+
+  put(record: FunctionRecord) {
+    return this.guard(() => {
+      this.db
+        .prepare('INSERT INTO functions (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc')
+        .run(record.name, JSON.stringify(record));
+    });
+  }
+
+  delete(name: string) {
+    return this.guard(() => {
+      this.db.transaction(() => {
+        for (const table of ['versions', 'aliases', 'policies', 'event_invoke_configs', 'async_events']) {
+          this.db.prepare(`DELETE FROM ${table} WHERE function_name = ?`).run(name);
+        }
+        this.db.prepare('DELETE FROM functions WHERE name = ?').run(name);
+        deleteTags(this.db, { kind: 'function', name });
+      })();
+    });
+  }
+}
+
+export class SqliteVersions implements VersionRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  get(functionName: string, version: string) {
+    if (!/^[0-9]+$/.test(version)) return Promise.resolve(undefined);
+    return this.guard(() =>
+      parse<VersionRecord>(
+        this.db.prepare('SELECT doc FROM versions WHERE function_name = ? AND version = ?').get(functionName, Number(version)) as
+          { doc: string } | undefined,
+      ),
+    );
+  }
+
+  list(functionName: string) {
+    return this.guard(() =>
+      (this.db.prepare('SELECT doc FROM versions WHERE function_name = ? ORDER BY version').all(functionName) as { doc: string }[]).map(
+        (r) => JSON.parse(r.doc) as VersionRecord,
+      ),
+    );
+  }
+
+  put(record: VersionRecord) {
+    return this.guard(() => {
+      this.db
+        .prepare(
+          'INSERT INTO versions (function_name, version, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, version) DO UPDATE SET doc = excluded.doc',
+        )
+        .run(record.functionName, Number(record.version), JSON.stringify(record));
+    });
+  }
+
+  delete(functionName: string, version: string) {
+    return this.guard(() => {
+      this.db.prepare('DELETE FROM versions WHERE function_name = ? AND version = ?').run(functionName, Number(version));
+      this.db.prepare('DELETE FROM policies WHERE function_name = ? AND qualifier = ?').run(functionName, version);
+      this.db.prepare('DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?').run(functionName, version);
+    });
+  }
+}
+
+export class SqliteAliases implements AliasRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  get(functionName: string, name: string) {
+    return this.guard(() =>
+      parse<AliasRecord>(
+        this.db.prepare('SELECT doc FROM aliases WHERE function_name = ? AND name = ?').get(functionName, name) as
+          { doc: string } | undefined,
+      ),
+    );
+  }
+
+  list(functionName: string) {
+    return this.guard(() =>
+      (this.db.prepare('SELECT doc FROM aliases WHERE function_name = ? ORDER BY name').all(functionName) as { doc: string }[]).map(
+        (r) => JSON.parse(r.doc) as AliasRecord,
+      ),
+    );
+  }
+
+  put(record: AliasRecord) {
+    return this.guard(() => {
+      this.db
+        .prepare(
+          'INSERT INTO aliases (function_name, name, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, name) DO UPDATE SET doc = excluded.doc',
+        )
+        .run(record.functionName, record.name, JSON.stringify(record));
+    });
+  }
+
+  delete(functionName: string, name: string) {
+    return this.guard(() => {
+      this.db.prepare('DELETE FROM aliases WHERE function_name = ? AND name = ?').run(functionName, name);
+      this.db.prepare('DELETE FROM policies WHERE function_name = ? AND qualifier = ?').run(functionName, name);
+      this.db.prepare('DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?').run(functionName, name);
+    });
+  }
+}
+
+export class SqlitePolicies implements PolicyRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  list(functionName: string, qualifier: string) {
+    return this.guard(() =>
+      (
+        this.db
+          .prepare('SELECT sid, doc FROM policies WHERE function_name = ? AND qualifier = ? ORDER BY rowid')
+          .all(functionName, qualifier) as {
+          sid: string;
+          doc: string;
+        }[]
+      ).map((r): PolicyStatement => ({ sid: r.sid, statement: JSON.parse(r.doc) as Record<string, unknown> })),
+    );
+  }
+
+  put(functionName: string, qualifier: string, statement: PolicyStatement) {
+    return this.guard(() => {
+      this.db
+        .prepare('INSERT INTO policies (function_name, qualifier, sid, doc) VALUES (?, ?, ?, ?)')
+        .run(functionName, qualifier, statement.sid, JSON.stringify(statement.statement));
+    });
+  }
+
+  delete(functionName: string, qualifier: string, sid: string) {
+    return this.guard(() => {
+      this.db.prepare('DELETE FROM policies WHERE function_name = ? AND qualifier = ? AND sid = ?').run(functionName, qualifier, sid);
+    });
+  }
+}

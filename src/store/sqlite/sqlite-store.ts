@@ -2,12 +2,8 @@
 import Database from 'better-sqlite3';
 import type { AlarmDoc, AlarmHistoryItem } from '../../domain/alarm.js';
 import type { AsyncEventRecord, EventInvokeConfigRecord } from '../../domain/async-event.js';
-import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../../domain/code-deploy.js';
-import type { DeploymentState } from '../../domain/deployment.js';
 import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../domain/log.js';
 import type { MetricPoint, MetricSeriesDoc } from '../../domain/metric.js';
-import type { DeploymentDoc, RestApiDoc, StageDoc } from '../../domain/rest-api.js';
-import type { StackDoc } from '../../domain/stack.js';
 import { Mutex } from '../mutex.js';
 import type {
   AlarmRepository,
@@ -31,14 +27,17 @@ import type {
   TagRepository,
   VersionRepository,
 } from '../store.js';
+import { SqliteCodeDeploy } from './code-deploy.js';
 import { SqliteCode } from './code.js';
 import type { Db, Guard } from './db.js';
 import { docs, parse } from './db.js';
 import { SqliteAliases, SqliteFunctions, SqlitePolicies, SqliteVersions } from './functions.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteParameters } from './parameters.js';
+import { SqliteDeployments, SqliteRestApis, SqliteStages } from './rest-apis.js';
 import { SqliteS3 } from './s3.js';
 import { SqliteSettings } from './settings.js';
+import { SqliteStacks } from './stacks.js';
 import { SqliteTags, deleteTags } from './tags.js';
 
 /** Opens (creating if needed) a SQLite store at `file`, in WAL mode, with migrations applied. */
@@ -138,115 +137,6 @@ class SqliteStore implements Store {
   close(): Promise<void> {
     return this.lock.run(() => {
       this.db.close();
-    });
-  }
-}
-
-class SqliteRestApis implements RestApiRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly guard: Guard,
-  ) {}
-
-  get(id: string) {
-    return this.guard(() =>
-      parse<RestApiDoc>(this.db.prepare('SELECT doc FROM rest_apis WHERE id = ?').get(id) as { doc: string } | undefined),
-    );
-  }
-
-  list() {
-    return this.guard(() => docs<RestApiDoc>(this.db.prepare('SELECT doc FROM rest_apis ORDER BY seq').all()));
-  }
-
-  put(api: RestApiDoc) {
-    return this.guard(() => {
-      this.db
-        .prepare(
-          'INSERT INTO rest_apis (id, seq, doc) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM rest_apis), ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc',
-        )
-        .run(api.id, JSON.stringify(api));
-    });
-  }
-
-  delete(id: string) {
-    return this.guard(() => {
-      this.db.transaction(() => {
-        this.db.prepare('DELETE FROM stages WHERE rest_api_id = ?').run(id);
-        this.db.prepare('DELETE FROM deployments WHERE rest_api_id = ?').run(id);
-        this.db.prepare('DELETE FROM rest_apis WHERE id = ?').run(id);
-      })();
-    });
-  }
-}
-
-class SqliteDeployments implements DeploymentRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly guard: Guard,
-  ) {}
-
-  get(restApiId: string, id: string) {
-    return this.guard(() =>
-      parse<DeploymentDoc>(
-        this.db.prepare('SELECT doc FROM deployments WHERE rest_api_id = ? AND id = ?').get(restApiId, id) as { doc: string } | undefined,
-      ),
-    );
-  }
-
-  list(restApiId: string) {
-    return this.guard(() =>
-      docs<DeploymentDoc>(this.db.prepare('SELECT doc FROM deployments WHERE rest_api_id = ? ORDER BY seq').all(restApiId)),
-    );
-  }
-
-  put(deployment: DeploymentDoc) {
-    return this.guard(() => {
-      this.db
-        .prepare(
-          'INSERT INTO deployments (rest_api_id, id, seq, doc) VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM deployments), ?) ON CONFLICT(rest_api_id, id) DO UPDATE SET doc = excluded.doc',
-        )
-        .run(deployment.restApiId, deployment.id, JSON.stringify(deployment));
-    });
-  }
-
-  delete(restApiId: string, id: string) {
-    return this.guard(() => {
-      this.db.prepare('DELETE FROM deployments WHERE rest_api_id = ? AND id = ?').run(restApiId, id);
-    });
-  }
-}
-
-class SqliteStages implements StageRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly guard: Guard,
-  ) {}
-
-  get(restApiId: string, name: string) {
-    return this.guard(() =>
-      parse<StageDoc>(
-        this.db.prepare('SELECT doc FROM stages WHERE rest_api_id = ? AND name = ?').get(restApiId, name) as { doc: string } | undefined,
-      ),
-    );
-  }
-
-  list(restApiId: string) {
-    return this.guard(() => docs<StageDoc>(this.db.prepare('SELECT doc FROM stages WHERE rest_api_id = ? ORDER BY name').all(restApiId)));
-  }
-
-  put(stage: StageDoc) {
-    return this.guard(() => {
-      this.db
-        .prepare(
-          'INSERT INTO stages (rest_api_id, name, doc) VALUES (?, ?, ?) ON CONFLICT(rest_api_id, name) DO UPDATE SET doc = excluded.doc',
-        )
-        .run(stage.restApiId, stage.stageName, JSON.stringify(stage));
-    });
-  }
-
-  delete(restApiId: string, name: string) {
-    return this.guard(() => {
-      this.db.prepare('DELETE FROM stages WHERE rest_api_id = ? AND name = ?').run(restApiId, name);
     });
   }
 }
@@ -583,169 +473,6 @@ class SqliteLogs implements LogRepository {
         return changes;
       })(),
     );
-  }
-}
-
-class SqliteCodeDeploy implements CodeDeployRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly guard: Guard,
-  ) {}
-
-  private one<T>(sql: string, ...args: unknown[]) {
-    return this.guard(() => parse<T>(this.db.prepare(sql).get(...args) as { doc: string } | undefined));
-  }
-
-  private many<T>(sql: string, ...args: unknown[]) {
-    return this.guard(() => docs<T>(this.db.prepare(sql).all(...args)));
-  }
-
-  private run(sql: string, ...args: unknown[]) {
-    return this.guard(() => {
-      this.db.prepare(sql).run(...args);
-    });
-  }
-
-  getApplication(name: string) {
-    return this.one<ApplicationDoc>('SELECT doc FROM cd_applications WHERE name = ?', name);
-  }
-
-  listApplications() {
-    return this.many<ApplicationDoc>('SELECT doc FROM cd_applications ORDER BY name');
-  }
-
-  putApplication(app: ApplicationDoc) {
-    return this.run(
-      'INSERT INTO cd_applications (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc',
-      app.applicationName,
-      JSON.stringify(app),
-    );
-  }
-
-  deleteApplication(name: string) {
-    return this.guard(() => {
-      this.db.transaction(() => {
-        this.db.prepare('DELETE FROM cd_deployment_groups WHERE application = ?').run(name);
-        this.db.prepare('DELETE FROM cd_applications WHERE name = ?').run(name);
-        deleteTags(this.db, { kind: 'application', name });
-        this.db.prepare("DELETE FROM tags WHERE kind = 'deployment-group' AND owner = ?").run(name);
-      })();
-    });
-  }
-
-  getGroup(application: string, name: string) {
-    return this.one<DeploymentGroupDoc>('SELECT doc FROM cd_deployment_groups WHERE application = ? AND name = ?', application, name);
-  }
-
-  listGroups(application: string) {
-    return this.many<DeploymentGroupDoc>('SELECT doc FROM cd_deployment_groups WHERE application = ? ORDER BY name', application);
-  }
-
-  putGroup(group: DeploymentGroupDoc) {
-    return this.run(
-      'INSERT INTO cd_deployment_groups (application, name, doc) VALUES (?, ?, ?) ON CONFLICT(application, name) DO UPDATE SET doc = excluded.doc',
-      group.applicationName,
-      group.deploymentGroupName,
-      JSON.stringify(group),
-    );
-  }
-
-  deleteGroup(application: string, name: string) {
-    return this.guard(() => {
-      this.db.transaction(() => {
-        this.db.prepare('DELETE FROM cd_deployment_groups WHERE application = ? AND name = ?').run(application, name);
-        deleteTags(this.db, { kind: 'deployment-group', application, name });
-      })();
-    });
-  }
-
-  getConfig(name: string) {
-    return this.one<DeploymentConfigDoc>('SELECT doc FROM cd_deployment_configs WHERE name = ?', name);
-  }
-
-  listConfigs() {
-    return this.many<DeploymentConfigDoc>('SELECT doc FROM cd_deployment_configs ORDER BY name');
-  }
-
-  putConfig(config: DeploymentConfigDoc) {
-    return this.run(
-      'INSERT INTO cd_deployment_configs (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc',
-      config.deploymentConfigName,
-      JSON.stringify(config),
-    );
-  }
-
-  deleteConfig(name: string) {
-    return this.run('DELETE FROM cd_deployment_configs WHERE name = ?', name);
-  }
-
-  getDeployment(id: string) {
-    return this.one<DeploymentState>('SELECT doc FROM cd_deployments WHERE id = ?', id);
-  }
-
-  listDeployments(filter: { application?: string; group?: string }) {
-    return this.many<DeploymentState>(
-      'SELECT doc FROM cd_deployments WHERE (? IS NULL OR application = ?) AND (? IS NULL OR grp = ?) ORDER BY seq DESC',
-      filter.application ?? null,
-      filter.application ?? null,
-      filter.group ?? null,
-      filter.group ?? null,
-    );
-  }
-
-  activeDeployments() {
-    return this.many<DeploymentState>("SELECT doc FROM cd_deployments WHERE status IN ('Created', 'InProgress') ORDER BY seq");
-  }
-
-  putDeployment(d: DeploymentState) {
-    return this.run(
-      'INSERT INTO cd_deployments (id, seq, application, grp, status, doc) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM cd_deployments), ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET status = excluded.status, doc = excluded.doc',
-      d.deploymentId,
-      d.applicationName,
-      d.deploymentGroupName,
-      d.status,
-      JSON.stringify(d),
-    );
-  }
-
-  deleteDeployments(filter: { application: string; group?: string }) {
-    return this.guard(
-      () =>
-        this.db
-          .prepare('DELETE FROM cd_deployments WHERE application = ? AND (? IS NULL OR grp = ?)')
-          .run(filter.application, filter.group ?? null, filter.group ?? null).changes,
-    );
-  }
-}
-
-class SqliteStacks implements StackRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly guard: Guard,
-  ) {}
-
-  get(name: string) {
-    return this.guard(() =>
-      parse<StackDoc>(this.db.prepare('SELECT doc FROM stacks WHERE name = ?').get(name) as { doc: string } | undefined),
-    );
-  }
-
-  list() {
-    return this.guard(() => docs<StackDoc>(this.db.prepare('SELECT doc FROM stacks ORDER BY name').all()));
-  }
-
-  put(stack: StackDoc) {
-    return this.guard(() => {
-      this.db
-        .prepare('INSERT INTO stacks (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc')
-        .run(stack.name, JSON.stringify(stack));
-    });
-  }
-
-  delete(name: string) {
-    return this.guard(() => {
-      this.db.prepare('DELETE FROM stacks WHERE name = ?').run(name);
-    });
   }
 }
 

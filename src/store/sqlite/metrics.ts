@@ -1,0 +1,63 @@
+// CloudWatch metric datapoints and the catalogue of metric series.
+import type { MetricPoint, MetricSeriesDoc } from '../../domain/metric.js';
+import type { MetricRepository } from '../store.js';
+import type { Db, Guard } from './db.js';
+import { docs } from './db.js';
+
+export class SqliteMetrics implements MetricRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly guard: Guard,
+  ) {}
+
+  putPoints(points: MetricPoint[], series: MetricSeriesDoc[]) {
+    return this.guard(() => {
+      const point = this.db.prepare(
+        'INSERT INTO metric_points (series_id, namespace, name, resolution, ts, doc) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(series_id, resolution, ts) DO UPDATE SET doc = excluded.doc',
+      );
+      const catalogue = this.db.prepare(
+        'INSERT INTO metric_series (series_id, namespace, name, doc, last_seen) VALUES (?, ?, ?, ?, ?) ON CONFLICT(series_id) DO UPDATE SET doc = excluded.doc, last_seen = MAX(last_seen, excluded.last_seen)',
+      );
+      this.db.transaction(() => {
+        for (const p of points) point.run(p.seriesId, p.namespace, p.name, p.resolution, p.timestamp, JSON.stringify(p.summary));
+        for (const s of series) catalogue.run(s.seriesId, s.namespace, s.name, JSON.stringify(s), s.lastSeen);
+      })();
+    });
+  }
+
+  points(seriesId: string, from: number, to: number) {
+    return this.guard(() =>
+      (
+        this.db
+          .prepare(
+            'SELECT series_id, namespace, name, resolution, ts, doc FROM metric_points WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts',
+          )
+          .all(seriesId, from, to) as { series_id: string; namespace: string; name: string; resolution: number; ts: number; doc: string }[]
+      ).map((r): MetricPoint => ({
+        seriesId: r.series_id,
+        namespace: r.namespace,
+        name: r.name,
+        resolution: r.resolution,
+        timestamp: r.ts,
+        summary: JSON.parse(r.doc) as MetricPoint['summary'],
+      })),
+    );
+  }
+
+  series(namespace?: string) {
+    return this.guard(() =>
+      namespace === undefined
+        ? docs<MetricSeriesDoc>(this.db.prepare('SELECT doc FROM metric_series ORDER BY namespace, name, series_id').all())
+        : docs<MetricSeriesDoc>(
+            this.db.prepare('SELECT doc FROM metric_series WHERE namespace = ? ORDER BY name, series_id').all(namespace),
+          ),
+    );
+  }
+
+  deleteBefore(timestamp: number) {
+    return this.guard(() => {
+      this.db.prepare('DELETE FROM metric_points WHERE ts < ?').run(timestamp);
+      this.db.prepare('DELETE FROM metric_series WHERE last_seen < ?').run(timestamp);
+    });
+  }
+}

@@ -1,6 +1,5 @@
 // The SQLite store: opens the database, applies the migrations, runs transactions and builds one repository per aggregate.
 import Database from 'better-sqlite3';
-import type { AsyncEventRecord, EventInvokeConfigRecord } from '../../domain/async-event.js';
 import { Mutex } from '../mutex.js';
 import type {
   AlarmRepository,
@@ -25,10 +24,11 @@ import type {
   VersionRepository,
 } from '../store.js';
 import { SqliteAlarms } from './alarms.js';
+import { SqliteAsyncEvents } from './async-events.js';
 import { SqliteCodeDeploy } from './code-deploy.js';
 import { SqliteCode } from './code.js';
 import type { Db, Guard } from './db.js';
-import { docs, parse } from './db.js';
+import { SqliteEventInvokeConfigs } from './event-invoke-configs.js';
 import { SqliteAliases, SqliteFunctions, SqlitePolicies, SqliteVersions } from './functions.js';
 import { SqliteLogs } from './logs.js';
 import { SqliteMetrics } from './metrics.js';
@@ -138,136 +138,5 @@ class SqliteStore implements Store {
     return this.lock.run(() => {
       this.db.close();
     });
-  }
-}
-
-const ENDED = "('done', 'failed', 'dropped')";
-
-class SqliteAsyncEvents implements AsyncEventRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly guard: Guard,
-  ) {}
-
-  enqueue(e: AsyncEventRecord) {
-    return this.guard(() => {
-      this.db
-        .prepare(
-          'INSERT INTO async_events (id, function_name, status, attempts, next_attempt_at, finished_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(e.id, e.functionName, e.status, e.attempts, e.nextAttemptAt, e.finishedAt ?? null, JSON.stringify(e));
-    });
-  }
-
-  get(id: string) {
-    return this.guard(() =>
-      parse<AsyncEventRecord>(this.db.prepare('SELECT doc FROM async_events WHERE id = ?').get(id) as { doc: string } | undefined),
-    );
-  }
-
-  claim(now: number, leaseUntil: number, skip: readonly string[]) {
-    return this.guard(() =>
-      this.db.transaction(() => {
-        const notIn = skip.length ? `AND function_name NOT IN (${skip.map(() => '?').join(', ')})` : '';
-        const row = this.db
-          .prepare(`SELECT seq, doc FROM async_events WHERE status = 'pending' AND next_attempt_at <= ? ${notIn} ORDER BY seq LIMIT 1`)
-          .get(now, ...skip) as { seq: number; doc: string } | undefined;
-        if (!row) return undefined;
-        const event = JSON.parse(row.doc) as AsyncEventRecord;
-        const claimed: AsyncEventRecord = { ...event, status: 'running', attempts: event.attempts + 1, leaseUntil };
-        this.db
-          .prepare("UPDATE async_events SET status = 'running', attempts = ?, doc = ? WHERE seq = ?")
-          .run(claimed.attempts, JSON.stringify(claimed), row.seq);
-        return claimed;
-      })(),
-    );
-  }
-
-  settle(next: AsyncEventRecord, claimedAttempts: number) {
-    return this.guard(
-      () =>
-        this.db
-          .prepare(
-            "UPDATE async_events SET status = ?, attempts = ?, next_attempt_at = ?, finished_at = ?, doc = ? WHERE id = ? AND status = 'running' AND attempts = ?",
-          )
-          .run(next.status, next.attempts, next.nextAttemptAt, next.finishedAt ?? null, JSON.stringify(next), next.id, claimedAttempts)
-          .changes > 0,
-    );
-  }
-
-  running() {
-    return this.guard(() =>
-      docs<AsyncEventRecord>(this.db.prepare("SELECT doc FROM async_events WHERE status = 'running' ORDER BY seq").all()),
-    );
-  }
-
-  nextDue(skip: readonly string[]) {
-    return this.guard(() => {
-      const notIn = skip.length ? `AND function_name NOT IN (${skip.map(() => '?').join(', ')})` : '';
-      const row = this.db.prepare(`SELECT MIN(next_attempt_at) AS at FROM async_events WHERE status = 'pending' ${notIn}`).get(...skip) as {
-        at: number | null;
-      };
-      return row.at ?? undefined;
-    });
-  }
-
-  depth(functionName: string) {
-    return this.guard(() => {
-      const rows = this.db
-        .prepare(
-          "SELECT status, COUNT(*) AS n FROM async_events WHERE function_name = ? AND status IN ('pending', 'running') GROUP BY status",
-        )
-        .all(functionName) as { status: string; n: number }[];
-      const of = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
-      return { pending: of('pending'), running: of('running') };
-    });
-  }
-
-  deleteFinishedBefore(timestamp: number) {
-    return this.guard(
-      () => this.db.prepare(`DELETE FROM async_events WHERE status IN ${ENDED} AND finished_at < ?`).run(timestamp).changes,
-    );
-  }
-}
-
-class SqliteEventInvokeConfigs implements EventInvokeConfigRepository {
-  constructor(
-    private readonly db: Db,
-    private readonly guard: Guard,
-  ) {}
-
-  get(functionName: string, qualifier: string) {
-    return this.guard(() =>
-      parse<EventInvokeConfigRecord>(
-        this.db.prepare('SELECT doc FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?').get(functionName, qualifier) as
-          { doc: string } | undefined,
-      ),
-    );
-  }
-
-  list(functionName: string) {
-    return this.guard(() =>
-      docs<EventInvokeConfigRecord>(
-        this.db.prepare('SELECT doc FROM event_invoke_configs WHERE function_name = ? ORDER BY qualifier').all(functionName),
-      ),
-    );
-  }
-
-  put(record: EventInvokeConfigRecord) {
-    return this.guard(() => {
-      this.db
-        .prepare(
-          'INSERT INTO event_invoke_configs (function_name, qualifier, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, qualifier) DO UPDATE SET doc = excluded.doc',
-        )
-        .run(record.functionName, record.qualifier, JSON.stringify(record));
-    });
-  }
-
-  delete(functionName: string, qualifier: string) {
-    return this.guard(
-      () =>
-        this.db.prepare('DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?').run(functionName, qualifier).changes >
-        0,
-    );
   }
 }

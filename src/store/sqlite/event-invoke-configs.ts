@@ -1,4 +1,4 @@
-// Each function's and qualifier's asynchronous invocation settings (retries, maximum event age).
+// Each function's and qualifier's asynchronous invocation settings: retries, maximum event age, destinations.
 import type { EventInvokeConfigRecord } from '../../domain/async-event.js';
 import type { EventInvokeConfigRepository } from '../store.js';
 import type { Db, Guard } from './db.js';

@@ -1,4 +1,4 @@
-// API Gateway REST APIs with their deployments (route snapshots) and stages.
+// API Gateway REST APIs with their deployments (frozen snapshots of the API's resources) and stages.
 import type { DeploymentDoc, RestApiDoc, StageDoc } from '../../domain/rest-api.js';
 import type { DeploymentRepository, RestApiRepository, StageRepository } from '../store.js';
 import type { Db, Guard } from './db.js';

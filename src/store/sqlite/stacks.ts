@@ -1,4 +1,4 @@
-// Stacks: the stack engine's record of each deployed template.
+// The stack engine's stacks, one document each.
 import type { StackDoc } from '../../domain/stack.js';
 import type { StackRepository } from '../store.js';
 import type { Db, Guard } from './db.js';

@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { transform, type Artifacts, type Transformed } from '../src/stacks/sam.js';
-import { parameterValues } from '../src/stacks/stack-service.js';
+import { parameterValues } from '../src/stacks/parameters.js';
 import { isObject, parseTemplate, TemplateError } from '../src/stacks/template.js';
 import type { Json, JsonObject } from '../src/domain/stack.js';
 

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { PlatformError } from '../src/core/errors.js';
 import { evaluateCondition, references, resolve, type ResolveContext } from '../src/stacks/intrinsics.js';
 import { expand, transform, type Artifacts, type Transformed } from '../src/stacks/sam.js';
-import { parameterValues } from '../src/stacks/stack-service.js';
+import { parameterValues } from '../src/stacks/parameters.js';
 import { codeUris, parseTemplate, TemplateError } from '../src/stacks/template.js';
 import type { Json, JsonObject } from '../src/domain/stack.js';
 

@@ -1,7 +1,7 @@
 import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { DeployInput, StackService } from '../../../stacks/stack-service.js';
-import type { ChangeSet, StackDoc, StackEvent } from '../../../domain/stack.js';
+import type { ChangeSet, StackDoc, StackEvent, StackResource } from '../../../domain/stack.js';
 import type { ApiRequest, ServiceHandler } from '../protocol/http.js';
 import { queryService, type QueryOperation, type QueryStructure, type QueryValue } from '../protocol/query.js';
 
@@ -234,13 +234,8 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
         StackResourceDetail: {
           StackName: stack.name,
           StackId: stack.stackId,
-          LogicalResourceId: id,
-          PhysicalResourceId: r.physicalId,
-          ResourceType: r.type,
-          LastUpdatedTimestamp: new Date(resourceState(stack, id).timestamp),
-          ResourceStatus: resourceState(stack, id).status,
+          ...resourceRow(stack, r, 'LastUpdatedTimestamp'),
           Metadata: '{}',
-          DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
         },
       };
     },
@@ -261,30 +256,14 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
         StackResources: Object.values(found.resources)
           // A physical id names the stack to describe (all of its resources), as on AWS.
           .filter((r) => only === undefined || r.logicalId === only)
-          .map((r) => ({
-            StackName: found.name,
-            StackId: found.stackId,
-            LogicalResourceId: r.logicalId,
-            PhysicalResourceId: r.physicalId,
-            ResourceType: r.type,
-            Timestamp: new Date(resourceState(found, r.logicalId).timestamp),
-            ResourceStatus: resourceState(found, r.logicalId).status,
-            DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
-          })),
+          .map((r) => ({ StackName: found.name, StackId: found.stackId, ...resourceRow(found, r, 'Timestamp') })),
       };
     },
 
     async ListStackResources(form) {
       const stack = await existing(read.required(form, 'StackName'));
       return {
-        StackResourceSummaries: Object.values(stack.resources).map((r) => ({
-          LogicalResourceId: r.logicalId,
-          PhysicalResourceId: r.physicalId,
-          ResourceType: r.type,
-          LastUpdatedTimestamp: new Date(resourceState(stack, r.logicalId).timestamp),
-          ResourceStatus: resourceState(stack, r.logicalId).status,
-          DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
-        })),
+        StackResourceSummaries: Object.values(stack.resources).map((r) => resourceRow(stack, r, 'LastUpdatedTimestamp')),
       };
     },
 
@@ -363,10 +342,7 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
       const { stack, changeSet } = await stacks.findChangeSet(ref && stackName(ref), read.required(form, 'ChangeSetName'));
       return {
         ...changeSetSummary(stack, changeSet),
-        Parameters: Object.entries(changeSet.parameters).map(([k, v]) => ({
-          ParameterKey: k,
-          ParameterValue: stack.noEcho?.includes(k) ? '****' : v,
-        })),
+        Parameters: parameterList(stack, changeSet.parameters),
         NotificationARNs: [],
         Capabilities: changeSet.capabilities,
         Tags: tagList(changeSet.tags),
@@ -465,7 +441,7 @@ function stackShape(s: StackDoc): Record<string, unknown> {
     StackName: s.name,
     ...(executed && { ChangeSetId: executed.id }),
     Description: s.description,
-    Parameters: Object.entries(s.parameters).map(([k, v]) => ({ ParameterKey: k, ParameterValue: s.noEcho?.includes(k) ? '****' : v })),
+    Parameters: parameterList(s, s.parameters),
     CreationTime: new Date(s.createdAt),
     ...(s.updatedAt !== s.createdAt && { LastUpdatedTime: new Date(s.updatedAt) }),
     StackStatus: s.status,
@@ -495,13 +471,25 @@ function eventShape(stack: StackDoc, e: StackEvent, index: number): Record<strin
   };
 }
 
-/** A resource's status as its last event left it (a resource made before events were kept: CREATE_COMPLETE). */
-function resourceState(stack: StackDoc, logicalId: string): { status: string; timestamp: number } {
-  for (let i = stack.events.length - 1; i >= 0; i--) {
-    const e = stack.events[i]!;
-    if (e.logicalId === logicalId && e.resourceType !== 'AWS::CloudFormation::Stack') return { status: e.status, timestamp: e.timestamp };
-  }
-  return { status: 'CREATE_COMPLETE', timestamp: stack.updatedAt };
+/** Parameter values as the stack shows them: a `NoEcho` one as `****`. */
+function parameterList(stack: StackDoc, values: Record<string, string>): { ParameterKey: string; ParameterValue: string }[] {
+  return Object.entries(values).map(([k, v]) => ({ ParameterKey: k, ParameterValue: stack.noEcho?.includes(k) ? '****' : v }));
+}
+
+/**
+ * The members every description of a stack's resource shares, its status and time as its last event left
+ * them (one made before events were kept: CREATE_COMPLETE); `time` names the time member of the shape.
+ */
+function resourceRow(stack: StackDoc, r: StackResource, time: 'Timestamp' | 'LastUpdatedTimestamp'): Record<string, unknown> {
+  const last = stack.events.findLast((e) => e.logicalId === r.logicalId && e.resourceType !== 'AWS::CloudFormation::Stack');
+  return {
+    LogicalResourceId: r.logicalId,
+    PhysicalResourceId: r.physicalId,
+    ResourceType: r.type,
+    [time]: new Date(last?.timestamp ?? stack.updatedAt),
+    ResourceStatus: last?.status ?? 'CREATE_COMPLETE',
+    DriftInformation: { StackResourceDriftStatus: 'NOT_CHECKED' },
+  };
 }
 
 function changeSetSummary(stack: StackDoc, c: ChangeSet): Record<string, unknown> {

@@ -54,7 +54,7 @@ import {
   DescribeLogGroupsCommand,
   DescribeLogStreamsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { awsFetch, createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
+import { awsFetch, clientConfig, createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
 import { awsToolEnv, runTool } from './tools.js';
 
 const ACCOUNT = '000000000000';
@@ -412,12 +412,7 @@ describe('CloudWatch: the codes, messages and shapes AWS gives', () => {
   let cw: CloudWatchClient;
   before(async () => {
     t = await startTestServer();
-    cw = new CloudWatchClient({
-      endpoint: t.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-    });
+    cw = new CloudWatchClient(clientConfig(t.url));
     await cw.send(
       new PutMetricAlarmCommand({
         AlarmName: 'minimal',
@@ -597,12 +592,7 @@ describe('CloudWatch Logs: the codes, messages and shapes AWS gives', () => {
   let logs: CloudWatchLogsClient;
   before(async () => {
     t = await startTestServer();
-    logs = new CloudWatchLogsClient({
-      endpoint: t.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-    });
+    logs = new CloudWatchLogsClient(clientConfig(t.url));
     await logs.send(new CreateLogGroupCommand({ logGroupName: 'app' }));
     await logs.send(new CreateLogStreamCommand({ logGroupName: 'app', logStreamName: 's1' }));
   });
@@ -646,12 +636,7 @@ describe('API Gateway: the patch errors AWS gives', () => {
   let apiId: string;
   before(async () => {
     t = await startTestServer();
-    apigw = new APIGatewayClient({
-      endpoint: t.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-    });
+    apigw = new APIGatewayClient(clientConfig(t.url));
     apiId = (await apigw.send(new CreateRestApiCommand({ name: 'shop' }))).id!;
     const root = (await apigw.send(new GetResourcesCommand({ restApiId: apiId }))).items![0]!.id!;
     await apigw.send(new PutMethodCommand({ restApiId: apiId, resourceId: root, httpMethod: 'GET', authorizationType: 'NONE' }));

@@ -63,8 +63,13 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   return t;
 }
 
+/** How a test's SDK v3 client reaches the test server: any key (the server accepts any), no retries. */
+export function clientConfig(endpoint: string, region = 'us-east-1') {
+  return { endpoint, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 };
+}
+
 export function lambdaClientFor(endpoint: string, region = 'us-east-1'): LambdaClient {
-  return new LambdaClient({ endpoint, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  return new LambdaClient(clientConfig(endpoint, region));
 }
 
 /** A zip holding the given files (name → text). */

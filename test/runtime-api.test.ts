@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { createFunction, startTestServer, type TestServer } from './harness.js';
+import { clientConfig, createFunction, startTestServer, type TestServer } from './harness.js';
 import { invoke, sleep, waitFor } from './invoke-helpers.js';
 
 const PY = { Runtime: 'python3.12', Handler: 'lambda_function.lambda_handler' } as const;
@@ -16,12 +16,7 @@ describe('Runtime API: crossing polls and stack traces', () => {
   let logs: CloudWatchLogsClient;
   before(async () => {
     t = await startTestServer();
-    logs = new CloudWatchLogsClient({
-      endpoint: t.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-    });
+    logs = new CloudWatchLogsClient(clientConfig(t.url));
   });
   after(async () => {
     logs.destroy();
@@ -139,12 +134,7 @@ describe('Runtime API: environments the platform stops', () => {
   let logs: CloudWatchLogsClient;
   before(async () => {
     t = await startTestServer({ maxEnvironments: 8 });
-    logs = new CloudWatchLogsClient({
-      endpoint: t.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-    });
+    logs = new CloudWatchLogsClient(clientConfig(t.url));
   });
   after(async () => {
     logs.destroy();

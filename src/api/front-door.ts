@@ -3,7 +3,7 @@ import type { AccessGate } from './access/gate.js';
 import { accessDenied, authRefusal, unknownService, type Protocol } from './access/refusals.js';
 import { header, safeDecode, type ApiHandler, type ApiRequest, type ApiResponse } from './aws/protocol/http.js';
 import { jsonResponse } from './aws/protocol/rest-json.js';
-import { looksLikeS3Path, s3Address, signingService } from './aws/s3/addressing.js';
+import { looksLikeS3Path, s3Address } from './aws/s3/addressing.js';
 
 export interface Services {
   lambda: ApiHandler;
@@ -137,7 +137,7 @@ export function frontDoor(services: Services): ApiHandler {
       return awsApi(req, 'json-rpc', service ?? unknown(`No Versa service answers X-Amz-Target ${target}.`, 'json-rpc'));
     }
     if (req.method === 'POST' && path === '/' && (header(req, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
-      const service = services.query.get(signingService(req) ?? 'monitoring');
+      const service = services.query.get(req.signingService ?? 'monitoring');
       return awsApi(req, 'query', service ?? services.query.get('monitoring')!);
     }
     if (/^\/20\d\d-\d\d-\d\d\//.test(path)) return awsApi(req, 'rest-json', services.lambda);

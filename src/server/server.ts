@@ -19,7 +19,7 @@ import { s3Api } from '../api/aws/s3/operations.js';
 import { restXmlError } from '../api/aws/protocol/rest-xml.js';
 import { ssmApi } from '../api/aws/ssm/operations.js';
 import { stsApi } from '../api/aws/sts/operations.js';
-import { regionOf, type ApiHandler, type ApiRequest } from '../api/aws/protocol/http.js';
+import { credentialScopeOf, type ApiHandler, type ApiRequest } from '../api/aws/protocol/http.js';
 import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
 import { AccessGate } from '../api/access/gate.js';
 import { Keyring } from '../api/access/keyring.js';
@@ -316,13 +316,15 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       const rawUrl = req.url ?? '/';
       const q = rawUrl.indexOf('?');
       const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
+      const scope = credentialScopeOf(req.headers.authorization, query);
       const apiReq: ApiRequest = {
         method: req.method ?? 'GET',
         path: q >= 0 ? rawUrl.slice(0, q) : rawUrl,
         query,
         headers: req.headers,
         body: Buffer.concat(chunks),
-        region: regionOf(req.headers.authorization, query),
+        region: scope.region,
+        ...(scope.service && { signingService: scope.service }),
         requestId,
         origin: `http://${req.headers.host ?? new URL(url).host}`,
         sourceIp: req.socket.remoteAddress ?? '',
@@ -433,10 +435,15 @@ function isS3Request(req: http.IncomingMessage): boolean {
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
   const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
-  return (
-    s3Address({ method: req.method ?? 'GET', path: q >= 0 ? rawUrl.slice(0, q) : rawUrl, query, headers: req.headers } as ApiRequest) !==
-    undefined
-  );
+  const { service } = credentialScopeOf(req.headers.authorization, query);
+  const head = {
+    method: req.method ?? 'GET',
+    path: q >= 0 ? rawUrl.slice(0, q) : rawUrl,
+    query,
+    headers: req.headers,
+    signingService: service,
+  };
+  return s3Address(head as ApiRequest) !== undefined;
 }
 
 /** A body refused at the door, in S3's words: too large is EntityTooLarge, too much at once SlowDown. */

@@ -11,6 +11,8 @@ export interface ApiRequest {
   body: Buffer;
   /** The region from the request's signature, `us-east-1` when unsigned. */
   region: string;
+  /** The service the request is signed for (`lambda`, `s3`, `cloudformation`, ...); undefined when unsigned. */
+  signingService?: string;
   requestId: string;
   /** `http://host:port` as the client reached us, for URLs in answers. */
   origin: string;
@@ -42,10 +44,15 @@ export function header(req: ApiRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Region from a SigV4 `Authorization` header (or presigned query), defaulting to us-east-1. */
-export function regionOf(authorization: string | undefined, query: URLSearchParams): string {
-  const credential = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(authorization ?? '')?.[1] ?? query.get('X-Amz-Credential')?.split('/')[2];
-  return credential && /^[a-z0-9-]+$/.test(credential) ? credential : 'us-east-1';
+/**
+ * The region and service of a SigV4 credential scope (`Authorization` header, else presigned query),
+ * read once per request at the edge; the region defaults to us-east-1.
+ */
+export function credentialScopeOf(authorization: string | undefined, query: URLSearchParams): { region: string; service?: string } {
+  const m = /Credential=[^/]*\/\d{8}\/([^/]*)\/([^/]+)\//.exec(authorization ?? '');
+  const parts = m ? [m[1], m[2]] : query.get('X-Amz-Credential')?.split('/').slice(2, 4);
+  const [region, service] = parts ?? [];
+  return { region: region && /^[a-z0-9-]+$/.test(region) ? region : 'us-east-1', ...(service && { service }) };
 }
 
 /** A percent-decoded path segment; a malformed escape leaves the segment as it was sent, never a throw. */

@@ -12,13 +12,6 @@ const S3_HOST = /^(?:(.+)\.)?s3(?:\.[a-z0-9-]+)?\.localhost$/;
 const EXECUTE_API = /\.execute-api\.localhost$/;
 const BUCKETISH = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-/** The service named by a request's SigV4 credential scope, in its `Authorization` header or presigned query. */
-export function signingService(req: ApiRequest): string | undefined {
-  const auth = header(req, 'authorization');
-  if (auth !== undefined) return /Credential=[^/]*\/\d{8}\/[^/]*\/([^/]+)\//.exec(auth)?.[1];
-  return req.query.get('X-Amz-Credential')?.split('/')[3];
-}
-
 function hostName(req: ApiRequest): string {
   return (header(req, 'host') ?? '')
     .trim()
@@ -35,7 +28,7 @@ export function s3Address(req: ApiRequest): S3Address | undefined {
   const host = hostName(req);
   const m = S3_HOST.exec(host);
   if (m) return address(req.path, m[1]);
-  if (signingService(req) !== 's3') return undefined;
+  if (req.signingService !== 's3') return undefined;
   if (host.endsWith('.localhost') && !EXECUTE_API.test(host)) return address(req.path, host.slice(0, -'.localhost'.length));
   return address(req.path, undefined);
 }

@@ -219,7 +219,15 @@ describe('the console in a browser', () => {
       await deploy.getByRole('button', { name: 'Deploy' }).click();
       const slider = page.getByRole('slider', { name: 'Canary share' });
       await slider.waitFor();
-      assert.equal(await slider.inputValue(), '10');
+      // The slider shows the stage's share once the page has read the new stage back, which a loaded
+      // machine may not have done by the time the slider appears.
+      assert.equal(
+        await eventually(
+          () => slider.inputValue(),
+          (v) => v === '10',
+        ),
+        '10',
+      );
       const canaryId = (await apigw.send(new GetStageCommand({ restApiId: apiId, stageName: 'prod' }))).canarySettings?.deploymentId;
       assert.ok(canaryId && canaryId !== base.id);
 

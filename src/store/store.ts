@@ -348,9 +348,10 @@ export interface ClusterRepository {
   /** Records that the node is alive now, and returns every node seen within the last `withinMs`, by id. */
   heartbeat(node: { id: string; url: string; startedAt: number }, withinMs: number): Promise<NodeRecord[]>;
   /**
-   * Takes the lease for `nodeId` when nobody holds it or its holder let it expire (the epoch goes up by
-   * one), or renews it when `nodeId` holds it (the epoch stays), for `ttlMs`. Undefined while another node
-   * holds it unexpired.
+   * Takes the lease for `nodeId` when nobody holds it or its holder let it expire, or renews it when
+   * `nodeId` holds it, for `ttlMs`. The epoch (the fencing token) goes up by one each time the lease
+   * passes to another node and stays while one node keeps it, even across a lapse nobody used.
+   * Undefined while another node holds it unexpired.
    */
   acquireLease(name: string, nodeId: string, ttlMs: number): Promise<Lease | undefined>;
   /** Lets the lease go at once if `nodeId` holds it. */
@@ -358,8 +359,9 @@ export interface ClusterRepository {
   /** The lease as stored (expired or not), if it was ever taken. */
   lease(name: string): Promise<Lease | undefined>;
   /**
-   * Inside a transaction: throws LeaseLost unless `nodeId` still holds the lease at `epoch`, unexpired.
-   * A takeover waits for the transaction to end, so its writes cannot land after another node took over.
+   * Inside a transaction: throws LeaseLost unless the lease is still `nodeId`'s at `epoch` (expired or
+   * not: until another node takes it over, nobody else can have acted). A takeover waits for the
+   * transaction to end, so a deposed holder's writes can never land after its successor's first.
    */
   checkLease(name: string, nodeId: string, epoch: number): Promise<void>;
   /** Sends `message` to every node's listeners, this node's too; inside a transaction, once it commits. */

@@ -61,12 +61,12 @@ export class SqliteCluster implements ClusterRepository {
         .prepare(
           `INSERT INTO leases (name, node_id, epoch, expires_at) VALUES (?, ?, 1, ?)
            ON CONFLICT(name) DO UPDATE SET
-             epoch = CASE WHEN leases.node_id = excluded.node_id AND leases.expires_at > ? THEN leases.epoch ELSE leases.epoch + 1 END,
+             epoch = CASE WHEN leases.node_id = excluded.node_id THEN leases.epoch ELSE leases.epoch + 1 END,
              node_id = excluded.node_id, expires_at = excluded.expires_at
            WHERE leases.node_id = excluded.node_id OR leases.expires_at <= ?
            RETURNING name, node_id, epoch, expires_at`,
         )
-        .get(name, nodeId, now + ttlMs, now, now) as LeaseRow | undefined;
+        .get(name, nodeId, now + ttlMs, now) as LeaseRow | undefined;
       return row && leaseOf(row);
     });
   }
@@ -87,7 +87,7 @@ export class SqliteCluster implements ClusterRepository {
   checkLease(name: string, nodeId: string, epoch: number) {
     return this.guard(() => {
       const row = this.db.prepare('SELECT name, node_id, epoch, expires_at FROM leases WHERE name = ?').get(name) as LeaseRow | undefined;
-      if (!row || row.node_id !== nodeId || row.epoch !== epoch || row.expires_at <= Date.now()) {
+      if (!row || row.node_id !== nodeId || row.epoch !== epoch) {
         throw new LeaseLost(`node ${nodeId} no longer holds ${name} at epoch ${epoch}`);
       }
     });

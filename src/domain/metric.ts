@@ -13,6 +13,8 @@ export interface MetricId {
 /** One bucket of one series, as stored. */
 export interface MetricPoint {
   seriesId: string;
+  /** The node whose invocations this summary counts; a bucket's value is the merge of every node's. */
+  node: string;
   namespace: string;
   name: string;
   /** Bucket width in seconds: 60 (standard) or 1 (high resolution). */

@@ -182,7 +182,7 @@ export class FunctionService {
         throw new PlatformError('ResourceConflictException', `Function already exist: ${input.functionName}`);
       }
       await tx.code.put(spec.codeSha256, zip);
-      await tx.functions.put(record);
+      await tx.functions.create(record);
       if (input.publish) published = await publishIn(tx, record, undefined, now);
     });
     this.registry.invalidate(input.functionName);
@@ -277,7 +277,7 @@ export class FunctionService {
         lastModified: now,
         lastUpdateStatus: 'Successful',
       };
-      await tx.functions.put(updated);
+      await tx.functions.update(updated, record.revisionId);
       const published = publish ? await publishIn(tx, updated, undefined, now) : undefined;
       const minted = published !== undefined && published.version !== record.lastPublished?.version;
       return { record: (published && (await tx.functions.get(name))) || updated, published, minted };
@@ -379,7 +379,7 @@ export class FunctionService {
         additionalVersionWeights: weights,
         revisionId: uuid(),
       };
-      await tx.aliases.put(record);
+      await tx.aliases.create(record);
       return record;
     });
     this.registry.invalidate(name);
@@ -415,7 +415,7 @@ export class FunctionService {
         additionalVersionWeights: weights,
         revisionId: uuid(),
       };
-      await tx.aliases.put(record);
+      await tx.aliases.update(record, current.revisionId);
       return record;
     });
     this.registry.invalidate(name);
@@ -565,14 +565,12 @@ async function publishIn(tx: Store, record: FunctionRecord, description: string 
     revisionId: uuid(),
     lastModified: now,
   };
-  await tx.versions.put(version);
+  await tx.versions.create(version);
   // Publishing changes $LATEST's revision too.
-  await tx.functions.put({
-    ...record,
-    nextVersion: record.nextVersion + 1,
-    lastPublished: { version: version.version, digest },
-    revisionId: uuid(),
-  });
+  await tx.functions.update(
+    { ...record, nextVersion: record.nextVersion + 1, lastPublished: { version: version.version, digest }, revisionId: uuid() },
+    record.revisionId,
+  );
   return version;
 }
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ScaledClock, continueClock, type Clock, type ClockAnchor } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
-import { uuid } from '../core/ids.js';
+import { alnumId, uuid } from '../core/ids.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { systemRandom, type Random } from '../core/random.js';
 import { apiGatewayApi } from '../api/aws/apigateway/operations.js';
@@ -116,6 +116,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     logger,
   });
   const store = openSqliteStore(path.join(options.dataDir, 'versa.db'));
+  // Names this process among the nodes sharing the store (its metric summaries, its leases).
+  const nodeId = `node-${alnumId(8).toLowerCase()}`;
   const clock = overrides.clock ?? (await platformClock(store, options.timeScale));
 
   const s3 = new S3Service(store, new BlobStore(path.join(options.dataDir, 's3')), clock, logger);
@@ -165,6 +167,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     flushIntervalMs: 1000,
     retentionMs: options.retentionDays * DAY_MS,
     memoryWindowMs: Math.min(options.retentionDays * DAY_MS, 3 * 3_600_000),
+    node: nodeId,
   });
   metrics.start();
   const alarms = new AlarmService(store, metrics, clock, logger);

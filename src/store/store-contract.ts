@@ -8,7 +8,7 @@ import type { AsyncEventRecord } from '../domain/async-event.js';
 import type { DeploymentState } from '../domain/deployment.js';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
 import type { LogEventQuery } from '../domain/log.js';
-import type { Store } from './store.js';
+import { LeaseLost, StoreConflict, type Store } from './store.js';
 
 const spec = (sha: string) => ({
   runtime: 'nodejs20.x',
@@ -107,10 +107,13 @@ export function storeContract(
       await cleanup();
     });
 
-    it('functions: put, get, list in name order, overwrite', async () => {
-      await store.functions.put(fn('b'));
-      await store.functions.put(fn('a'));
-      await store.functions.put({ ...fn('b'), revisionId: 'r2' });
+    it('functions: create, get, list in name order; update guarded by the revision read', async () => {
+      await store.functions.create(fn('b'));
+      await store.functions.create(fn('a'));
+      await assert.rejects(store.functions.create({ ...fn('b'), revisionId: 'other' }), StoreConflict);
+      await store.functions.update({ ...fn('b'), revisionId: 'r2' }, 'r1');
+      await assert.rejects(store.functions.update({ ...fn('b'), revisionId: 'r3' }, 'r1'), StoreConflict, 'r1 is no longer current');
+      await assert.rejects(store.functions.update(fn('missing'), 'r1'), StoreConflict);
       assert.equal((await store.functions.get('b'))?.revisionId, 'r2');
       assert.deepEqual(
         (await store.functions.list()).map((f) => f.name),
@@ -119,8 +122,10 @@ export function storeContract(
       assert.equal(await store.functions.get('missing'), undefined);
     });
 
-    it('versions: listed in numeric order, not text order', async () => {
-      for (const v of ['10', '2', '1']) await store.versions.put(version('a', v));
+    it('versions: created once, listed in numeric order, not text order', async () => {
+      for (const v of ['10', '2', '1']) await store.versions.create(version('a', v));
+      await assert.rejects(store.versions.create({ ...version('a', '2'), revisionId: 'other' }), StoreConflict);
+      assert.equal((await store.versions.get('a', '2'))?.revisionId, 'rv2');
       assert.deepEqual(
         (await store.versions.list('a')).map((v) => v.version),
         ['1', '2', '10'],
@@ -129,9 +134,13 @@ export function storeContract(
       assert.equal(await store.versions.get('a', '$LATEST'), undefined);
     });
 
-    it('aliases and policies: put, get, list, delete', async () => {
-      await store.aliases.put(alias('a', 'prod', '1'));
-      await store.aliases.put(alias('a', 'dev', '$LATEST'));
+    it('aliases and policies: create, update by revision, get, list, delete', async () => {
+      await store.aliases.create(alias('a', 'prod', '1'));
+      await store.aliases.create(alias('a', 'dev', '$LATEST'));
+      await assert.rejects(store.aliases.create(alias('a', 'prod', '2')), StoreConflict);
+      await store.aliases.update({ ...alias('a', 'prod', '2'), revisionId: 'ra-prod-2' }, 'ra-prod');
+      await assert.rejects(store.aliases.update(alias('a', 'prod', '10'), 'ra-prod'), StoreConflict);
+      assert.equal((await store.aliases.get('a', 'prod'))?.functionVersion, '2');
       assert.deepEqual(
         (await store.aliases.list('a')).map((x) => x.name),
         ['dev', 'prod'],
@@ -157,8 +166,8 @@ export function storeContract(
     it('transaction: a failure rolls every write back', async () => {
       await assert.rejects(
         store.transaction(async (tx) => {
-          await tx.functions.put(fn('c'));
-          await tx.aliases.put(alias('a', 'temp', '1'));
+          await tx.functions.create(fn('c'));
+          await tx.aliases.create(alias('a', 'temp', '1'));
           throw new Error('boom');
         }),
         /boom/,
@@ -167,16 +176,58 @@ export function storeContract(
       assert.equal(await store.aliases.get('a', 'temp'), undefined);
     });
 
-    it('transaction: other operations wait for it instead of interleaving', async () => {
-      const order: string[] = [];
+    it('transaction: nobody sees its writes before it commits, everybody after', async () => {
+      let inside!: () => void;
+      const written = new Promise<void>((resolve) => (inside = resolve));
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
       const tx = store.transaction(async (t) => {
         await t.settings.put('k', 'in-tx');
-        await new Promise((r) => setTimeout(r, 20));
-        order.push('tx done');
+        inside();
+        await held;
       });
-      const read = store.settings.get('k').then((v) => order.push(`read ${v}`));
-      await Promise.all([tx, read]);
-      assert.deepEqual(order, ['tx done', 'read in-tx']);
+      await written;
+      // Either this read waits for the commit (one writer at a time) or it reads what was there before.
+      const read = store.settings.get('k');
+      release();
+      await tx;
+      assert.notEqual(await Promise.race([read, new Promise((r) => setTimeout(() => r('waited'), 5_000))]), 'waited');
+      assert.ok([undefined, 'in-tx'].includes(await read));
+      assert.equal(await store.settings.get('k'), 'in-tx');
+    });
+
+    it('transaction: two that check, then create the same function: one creates, the other runs again and sees it', async () => {
+      const attempts: string[] = [];
+      const create = (who: string) =>
+        store.transaction(async (tx) => {
+          attempts.push(who);
+          if (await tx.functions.get('raced')) return 'exists';
+          await new Promise((r) => setTimeout(r, 20));
+          await tx.functions.create({ ...fn('raced'), revisionId: who });
+          return 'created';
+        });
+      const outcomes = await Promise.all([create('x'), create('y')]);
+      assert.deepEqual([...outcomes].sort(), ['created', 'exists']);
+      const winner = (await store.functions.get('raced'))!.revisionId;
+      assert.equal(outcomes[winner === 'x' ? 0 : 1], 'created');
+      assert.ok(attempts.length >= 2);
+      await store.functions.delete('raced');
+    });
+
+    it('transaction: a StoreConflict inside makes the work run again on fresh reads', async () => {
+      await store.functions.create({ ...fn('moved'), revisionId: 'm1' });
+      let runs = 0;
+      const result = await store.transaction(async (tx) => {
+        runs += 1;
+        const current = (await tx.functions.get('moved'))!;
+        // The first run acts on a revision that another writer has since replaced.
+        const read = runs === 1 ? 'stale' : current.revisionId;
+        await tx.functions.update({ ...current, revisionId: `m${runs + 1}` }, read);
+        return runs;
+      });
+      assert.equal(result, 2);
+      assert.equal((await store.functions.get('moved'))?.revisionId, 'm3');
+      await store.functions.delete('moved');
     });
 
     it('functions.delete: removes its versions, aliases and policies too', async () => {
@@ -404,7 +455,7 @@ export function storeContract(
         onFailure: 'arn:aws:lambda:us-east-1:000000000000:function:d',
         lastModified: 1,
       });
-      await store.functions.put(fn('q1'));
+      await store.functions.create(fn('q1'));
       await store.eventInvokeConfigs.put(config('live'));
       await store.eventInvokeConfigs.put(config('$LATEST'));
       assert.deepEqual(
@@ -423,7 +474,7 @@ export function storeContract(
 
     it('tags: put replaces, get reads; each resource kind keeps its own; deleting a resource drops its tags', async () => {
       const group = { kind: 'deployment-group', application: 'tag-app', name: 'g' } as const;
-      await store.functions.put(fn('tagged'));
+      await store.functions.create(fn('tagged'));
       await store.tags.put({ kind: 'function', name: 'tagged' }, { a: '1', b: '2' });
       await store.tags.put({ kind: 'function', name: 'tagged' }, { b: '3' });
       await store.tags.put({ kind: 'alarm', name: 'tagged' }, { alarm: 'x' });
@@ -512,6 +563,99 @@ export function storeContract(
       assert.equal((await store.parameters.get('/b'))?.versions[0]?.value, '/b');
       assert.equal(await store.parameters.delete('/b'), true);
       assert.equal(await store.parameters.delete('/b'), false);
+    });
+
+    it('metrics: each node keeps its own summary of a bucket; readers get them all', async () => {
+      const point = (node: string, count: number) => ({
+        seriesId: 's\u0000m',
+        node,
+        namespace: 's',
+        name: 'm',
+        resolution: 60,
+        timestamp: 60_000,
+        summary: { count, sum: count, min: 1, max: 1 } as never,
+      });
+      const series = { seriesId: 's\u0000m', namespace: 's', name: 'm', dimensions: [], unit: undefined, resolution: 60, lastSeen: 60_000 };
+      await store.metrics.putPoints([point('n1', 1), point('n2', 2)], [series]);
+      await store.metrics.putPoints([point('n1', 5)], [{ ...series, lastSeen: 30_000 }]);
+      const points = await store.metrics.points('s\u0000m', 0, 120_000);
+      assert.deepEqual(
+        points.map((p) => [p.node, (p.summary as unknown as { count: number }).count]),
+        [
+          ['n1', 5],
+          ['n2', 2],
+        ],
+      );
+      assert.equal((await store.metrics.series('s'))[0]?.lastSeen, 60_000, 'a later flush never moves lastSeen back');
+    });
+
+    it('cluster: heartbeats list the nodes seen lately', async () => {
+      await store.cluster.heartbeat({ id: 'n-a', url: 'http://a', startedAt: 1 }, 60_000);
+      const nodes = await store.cluster.heartbeat({ id: 'n-b', url: 'http://b', startedAt: 2 }, 60_000);
+      assert.deepEqual(
+        nodes.map((n) => [n.id, n.url]),
+        [
+          ['n-a', 'http://a'],
+          ['n-b', 'http://b'],
+        ],
+      );
+      assert.ok(nodes.every((n) => n.seenAt > 0));
+    });
+
+    it('cluster: a lease is held by one node; renewal keeps its epoch, a takeover after expiry raises it', async () => {
+      const first = await store.cluster.acquireLease('leader', 'n-a', 60_000);
+      assert.equal(first?.nodeId, 'n-a');
+      assert.equal(await store.cluster.acquireLease('leader', 'n-b', 60_000), undefined, 'held by another, unexpired');
+      const renewed = await store.cluster.acquireLease('leader', 'n-a', 60_000);
+      assert.equal(renewed?.epoch, first.epoch);
+      await store.transaction((tx) => tx.cluster.checkLease('leader', 'n-a', first.epoch));
+      // n-a stops renewing: a lease of 1 ms runs out, and n-b takes over under a higher epoch.
+      await store.cluster.acquireLease('leader', 'n-a', 1);
+      await new Promise((r) => setTimeout(r, 10));
+      const taken = await store.cluster.acquireLease('leader', 'n-b', 60_000);
+      assert.deepEqual([taken?.nodeId, taken?.epoch], ['n-b', first.epoch + 1]);
+      assert.equal((await store.cluster.lease('leader'))?.nodeId, 'n-b');
+      // The old holder's fenced writes are refused, and roll back.
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.settings.put('fenced', 'written');
+          await tx.cluster.checkLease('leader', 'n-a', first.epoch);
+        }),
+        LeaseLost,
+      );
+      assert.equal(await store.settings.get('fenced'), undefined);
+      await store.cluster.releaseLease('leader', 'n-b');
+      assert.equal((await store.cluster.acquireLease('leader', 'n-a', 60_000))?.epoch, first.epoch + 2, 'released: free at once');
+    });
+
+    it("cluster: notifications reach listeners; a transaction's only once it commits, a rolled back one's never", async () => {
+      const heard: string[] = [];
+      const stop = store.cluster.listen((m) => heard.push(m));
+      const waitFor = async (message: string) => {
+        for (let i = 0; i < 200 && !heard.includes(message); i++) await new Promise((r) => setTimeout(r, 10));
+        assert.ok(heard.includes(message), `${message} heard`);
+      };
+      await store.cluster.notify('plain');
+      await waitFor('plain');
+      await store.transaction(async (tx) => {
+        await tx.cluster.notify('committed');
+        await new Promise((r) => setTimeout(r, 20));
+        assert.ok(!heard.includes('committed'), 'not before the commit');
+      });
+      await waitFor('committed');
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.cluster.notify('rolled back');
+          throw new Error('boom');
+        }),
+      );
+      await store.cluster.notify('after');
+      await waitFor('after');
+      assert.ok(!heard.includes('rolled back'));
+      stop();
+      await store.cluster.notify('unheard');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.ok(!heard.includes('unheard'));
     });
 
     it('logs: survive closing and opening again', async () => {

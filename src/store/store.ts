@@ -35,19 +35,40 @@ export interface Store {
   readonly tags: TagRepository;
   readonly s3: S3Repository;
   readonly parameters: ParameterRepository;
+  readonly cluster: ClusterRepository;
   /**
-   * Runs `work` atomically: every write through the `tx` store commits together or not at all, and no
-   * other store operation interleaves with it.
+   * Runs `work` as one serializable transaction: every write through the `tx` store commits together or
+   * not at all, and the outcome is as if no other transaction ran at the same time. When a concurrent
+   * write conflicts with it (a serialization failure, a key taken, a {@link StoreConflict}), everything is
+   * rolled back and `work` runs again on fresh reads, a bounded number of times; so `work` must touch
+   * nothing but `tx` (or only what is safe to repeat). Inside `work`, `tx.transaction` just runs its work.
    */
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/**
+ * A write the store refused because another write got there first: a create whose key is taken, or an
+ * update of a record whose revision moved on since it was read. Inside `transaction()` it makes the work
+ * run again on fresh reads.
+ */
+export class StoreConflict extends Error {
+  override readonly name = 'StoreConflict';
+}
+
+/** Thrown by `cluster.checkLease` when the node no longer holds the lease at the epoch it acts under. */
+export class LeaseLost extends Error {
+  override readonly name = 'LeaseLost';
 }
 
 export interface FunctionRepository {
   get(name: string): Promise<FunctionRecord | undefined>;
   /** All functions, ordered by name. */
   list(): Promise<FunctionRecord[]>;
-  put(record: FunctionRecord): Promise<void>;
+  /** Stores a new function; StoreConflict when one of that name exists. */
+  create(record: FunctionRecord): Promise<void>;
+  /** Replaces the function if its stored `revisionId` is still `expectedRevisionId`; StoreConflict otherwise. */
+  update(record: FunctionRecord, expectedRevisionId: string): Promise<void>;
   /** Deletes the function with its versions, aliases, policies, event invoke configs and queued events. */
   delete(name: string): Promise<void>;
 }
@@ -56,7 +77,8 @@ export interface VersionRepository {
   get(functionName: string, version: string): Promise<VersionRecord | undefined>;
   /** Published versions of a function in ascending numeric order. */
   list(functionName: string): Promise<VersionRecord[]>;
-  put(record: VersionRecord): Promise<void>;
+  /** Stores a newly published version (versions are immutable); StoreConflict when the number is taken. */
+  create(record: VersionRecord): Promise<void>;
   delete(functionName: string, version: string): Promise<void>;
 }
 
@@ -64,7 +86,10 @@ export interface AliasRepository {
   get(functionName: string, name: string): Promise<AliasRecord | undefined>;
   /** Aliases of a function ordered by name. */
   list(functionName: string): Promise<AliasRecord[]>;
-  put(record: AliasRecord): Promise<void>;
+  /** Stores a new alias; StoreConflict when the function has one of that name. */
+  create(record: AliasRecord): Promise<void>;
+  /** Replaces the alias if its stored `revisionId` is still `expectedRevisionId`; StoreConflict otherwise. */
+  update(record: AliasRecord, expectedRevisionId: string): Promise<void>;
   delete(functionName: string, name: string): Promise<void>;
 }
 
@@ -119,11 +144,14 @@ export interface StageRepository {
   delete(restApiId: string, name: string): Promise<void>;
 }
 
-/** Metric datapoints aggregated per bucket, and the catalogue of series (namespace, name, dimensions). */
+/**
+ * Metric datapoints aggregated per bucket, and the catalogue of series (namespace, name, dimensions).
+ * Each node writes its own summary of a bucket (the point's `node`); readers merge them.
+ */
 export interface MetricRepository {
-  /** Writes (replacing) bucket summaries and refreshes their series in the catalogue. */
+  /** Writes (replacing this node's) bucket summaries and refreshes their series in the catalogue. */
   putPoints(points: MetricPoint[], series: MetricSeriesDoc[]): Promise<void>;
-  /** A series' buckets with from <= timestamp < to, in time order. */
+  /** A series' buckets with from <= timestamp < to, every node's, in time order. */
   points(seriesId: string, from: number, to: number): Promise<MetricPoint[]>;
   /** Series in the catalogue, optionally of one namespace. */
   series(namespace?: string): Promise<MetricSeriesDoc[]>;
@@ -292,4 +320,52 @@ export interface ParameterRepository {
   put(parameter: ParameterDoc): Promise<void>;
   /** False when there was none. */
   delete(name: string): Promise<boolean>;
+}
+
+/** A node sharing the store, as its last heartbeat left it. */
+export interface NodeRecord {
+  id: string;
+  /** Where the node answers. */
+  url: string;
+  startedAt: number;
+  /** The last heartbeat, epoch ms by the database's clock. */
+  seenAt: number;
+}
+
+/** A named lease: who holds it, under which fencing epoch, until when (epoch ms by the database's clock). */
+export interface Lease {
+  name: string;
+  nodeId: string;
+  epoch: number;
+  expiresAt: number;
+}
+
+/**
+ * How the nodes sharing one store see each other, agree on who leads and hear of each other's writes.
+ * Times are the database's, so that nodes' clocks need not agree.
+ */
+export interface ClusterRepository {
+  /** Records that the node is alive now, and returns every node seen within the last `withinMs`, by id. */
+  heartbeat(node: { id: string; url: string; startedAt: number }, withinMs: number): Promise<NodeRecord[]>;
+  /**
+   * Takes the lease for `nodeId` when nobody holds it or its holder let it expire, or renews it when
+   * `nodeId` holds it, for `ttlMs`. The epoch (the fencing token) goes up by one each time the lease
+   * passes to another node and stays while one node keeps it, even across a lapse nobody used.
+   * Undefined while another node holds it unexpired.
+   */
+  acquireLease(name: string, nodeId: string, ttlMs: number): Promise<Lease | undefined>;
+  /** Lets the lease go at once if `nodeId` holds it. */
+  releaseLease(name: string, nodeId: string): Promise<void>;
+  /** The lease as stored (expired or not), if it was ever taken. */
+  lease(name: string): Promise<Lease | undefined>;
+  /**
+   * Inside a transaction: throws LeaseLost unless the lease is still `nodeId`'s at `epoch` (expired or
+   * not: until another node takes it over, nobody else can have acted). A takeover waits for the
+   * transaction to end, so a deposed holder's writes can never land after its successor's first.
+   */
+  checkLease(name: string, nodeId: string, epoch: number): Promise<void>;
+  /** Sends `message` to every node's listeners, this node's too; inside a transaction, once it commits. */
+  notify(message: string): Promise<void>;
+  /** Calls `listener` with every message notified from now on; the returned function stops it. */
+  listen(listener: (message: string) => void): () => void;
 }

@@ -50,12 +50,15 @@ export interface MetricsOptions {
   retentionMs: number;
   /** Platform milliseconds of buckets kept in memory after they were flushed. */
   memoryWindowMs: number;
+  /** This node's id: its buckets are stored under it, beside other nodes' summaries of the same buckets. */
+  node: string;
 }
 
 /**
  * The metric recorder and reader. Values aggregate in memory per bucket (60 s, or 1 s for
  * high-resolution metrics) on the platform clock, and changed buckets are flushed to the store in
- * batches. Reads merge the store with memory, memory winning for a bucket it still holds.
+ * batches. Reads merge every node's stored summaries with memory, this node's memory winning over what it
+ * stored of a bucket it still holds.
  */
 export class Metrics {
   private readonly all = new Map<string, MetricSeries>();
@@ -114,19 +117,21 @@ export class Metrics {
   async summaries(metric: MetricId, start: number, end: number, periodSeconds: number): Promise<Map<number, Summary>> {
     const dims = sortDimensions(metric.dimensions);
     const id = seriesIdOf(metric.namespace, metric.name, dims);
-    const byBucket = new Map<number, Summary>();
-    for (const p of await this.store.metrics.points(id, start, end)) byBucket.set(p.timestamp, Summary.fromJSON(p.summary));
-    const live = this.all.get(id);
-    if (live) {
-      for (const [ts, b] of live.buckets) if (ts >= start && ts < end) byBucket.set(ts, b.summary);
-    }
+    const live = this.all.get(id)?.buckets;
     const period = periodSeconds * 1000;
     const out = new Map<number, Summary>();
-    for (const [ts, summary] of byBucket) {
+    const add = (ts: number, summary: Summary) => {
       const key = ts - (ts % period);
       let agg = out.get(key);
       if (!agg) out.set(key, (agg = new Summary()));
       agg.merge(summary);
+    };
+    for (const p of await this.store.metrics.points(id, start, end)) {
+      if (p.node === this.opts.node && live?.has(p.timestamp)) continue;
+      add(p.timestamp, Summary.fromJSON(p.summary));
+    }
+    if (live) {
+      for (const [ts, b] of live) if (ts >= start && ts < end) add(ts, b.summary);
     }
     return out;
   }
@@ -166,6 +171,7 @@ export class Metrics {
         b.dirty = false;
         points.push({
           seriesId: s.id,
+          node: this.opts.node,
           namespace: s.metric.namespace,
           name: s.metric.name,
           resolution: s.resolution,

@@ -1,6 +1,13 @@
 // Lambda functions with their published versions, aliases and resource-policy statements.
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../../domain/lambda-function.js';
-import type { AliasRepository, FunctionRepository, PolicyRepository, PolicyStatement, VersionRepository } from '../store.js';
+import {
+  StoreConflict,
+  type AliasRepository,
+  type FunctionRepository,
+  type PolicyRepository,
+  type PolicyStatement,
+  type VersionRepository,
+} from '../store.js';
 import type { Db, Guard } from './db.js';
 import { parse } from './db.js';
 import { deleteTags } from './tags.js';
@@ -25,11 +32,21 @@ export class SqliteFunctions implements FunctionRepository {
     );
   }
 
-  put(record: FunctionRecord) {
+  create(record: FunctionRecord) {
     return this.guard(() => {
-      this.db
-        .prepare('INSERT INTO functions (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc')
+      const { changes } = this.db
+        .prepare('INSERT INTO functions (name, doc) VALUES (?, ?) ON CONFLICT(name) DO NOTHING')
         .run(record.name, JSON.stringify(record));
+      if (changes === 0) throw new StoreConflict(`function ${record.name} exists`);
+    });
+  }
+
+  update(record: FunctionRecord, expectedRevisionId: string) {
+    return this.guard(() => {
+      const { changes } = this.db
+        .prepare("UPDATE functions SET doc = ? WHERE name = ? AND json_extract(doc, '$.revisionId') = ?")
+        .run(JSON.stringify(record), record.name, expectedRevisionId);
+      if (changes === 0) throw new StoreConflict(`function ${record.name} is not at revision ${expectedRevisionId}`);
     });
   }
 
@@ -70,13 +87,12 @@ export class SqliteVersions implements VersionRepository {
     );
   }
 
-  put(record: VersionRecord) {
+  create(record: VersionRecord) {
     return this.guard(() => {
-      this.db
-        .prepare(
-          'INSERT INTO versions (function_name, version, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, version) DO UPDATE SET doc = excluded.doc',
-        )
+      const { changes } = this.db
+        .prepare('INSERT INTO versions (function_name, version, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, version) DO NOTHING')
         .run(record.functionName, Number(record.version), JSON.stringify(record));
+      if (changes === 0) throw new StoreConflict(`version ${record.version} of ${record.functionName} exists`);
     });
   }
 
@@ -112,13 +128,21 @@ export class SqliteAliases implements AliasRepository {
     );
   }
 
-  put(record: AliasRecord) {
+  create(record: AliasRecord) {
     return this.guard(() => {
-      this.db
-        .prepare(
-          'INSERT INTO aliases (function_name, name, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, name) DO UPDATE SET doc = excluded.doc',
-        )
+      const { changes } = this.db
+        .prepare('INSERT INTO aliases (function_name, name, doc) VALUES (?, ?, ?) ON CONFLICT(function_name, name) DO NOTHING')
         .run(record.functionName, record.name, JSON.stringify(record));
+      if (changes === 0) throw new StoreConflict(`alias ${record.name} of ${record.functionName} exists`);
+    });
+  }
+
+  update(record: AliasRecord, expectedRevisionId: string) {
+    return this.guard(() => {
+      const { changes } = this.db
+        .prepare("UPDATE aliases SET doc = ? WHERE function_name = ? AND name = ? AND json_extract(doc, '$.revisionId') = ?")
+        .run(JSON.stringify(record), record.functionName, record.name, expectedRevisionId);
+      if (changes === 0) throw new StoreConflict(`alias ${record.name} of ${record.functionName} is not at revision ${expectedRevisionId}`);
     });
   }
 

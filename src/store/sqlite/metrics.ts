@@ -13,13 +13,13 @@ export class SqliteMetrics implements MetricRepository {
   putPoints(points: MetricPoint[], series: MetricSeriesDoc[]) {
     return this.guard(() => {
       const point = this.db.prepare(
-        'INSERT INTO metric_points (series_id, namespace, name, resolution, ts, doc) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(series_id, resolution, ts) DO UPDATE SET doc = excluded.doc',
+        'INSERT INTO metric_points (series_id, node, namespace, name, resolution, ts, doc) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(series_id, resolution, ts, node) DO UPDATE SET doc = excluded.doc',
       );
       const catalogue = this.db.prepare(
-        'INSERT INTO metric_series (series_id, namespace, name, doc, last_seen) VALUES (?, ?, ?, ?, ?) ON CONFLICT(series_id) DO UPDATE SET doc = excluded.doc, last_seen = MAX(last_seen, excluded.last_seen)',
+        'INSERT INTO metric_series (series_id, namespace, name, doc, last_seen) VALUES (?, ?, ?, ?, ?) ON CONFLICT(series_id) DO UPDATE SET doc = excluded.doc, last_seen = excluded.last_seen WHERE excluded.last_seen > metric_series.last_seen',
       );
       this.db.transaction(() => {
-        for (const p of points) point.run(p.seriesId, p.namespace, p.name, p.resolution, p.timestamp, JSON.stringify(p.summary));
+        for (const p of points) point.run(p.seriesId, p.node, p.namespace, p.name, p.resolution, p.timestamp, JSON.stringify(p.summary));
         for (const s of series) catalogue.run(s.seriesId, s.namespace, s.name, JSON.stringify(s), s.lastSeen);
       })();
     });
@@ -30,11 +30,20 @@ export class SqliteMetrics implements MetricRepository {
       (
         this.db
           .prepare(
-            'SELECT series_id, namespace, name, resolution, ts, doc FROM metric_points WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts',
+            'SELECT series_id, node, namespace, name, resolution, ts, doc FROM metric_points WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts, node',
           )
-          .all(seriesId, from, to) as { series_id: string; namespace: string; name: string; resolution: number; ts: number; doc: string }[]
+          .all(seriesId, from, to) as {
+          series_id: string;
+          node: string;
+          namespace: string;
+          name: string;
+          resolution: number;
+          ts: number;
+          doc: string;
+        }[]
       ).map((r): MetricPoint => ({
         seriesId: r.series_id,
+        node: r.node,
         namespace: r.namespace,
         name: r.name,
         resolution: r.resolution,

@@ -212,4 +212,33 @@ export const MIGRATIONS: readonly string[] = [
     doc  TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE metric_points_by_node (
+    series_id  TEXT NOT NULL,
+    node       TEXT NOT NULL,
+    namespace  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    resolution INTEGER NOT NULL,
+    ts         INTEGER NOT NULL,
+    doc        TEXT NOT NULL,
+    PRIMARY KEY (series_id, resolution, ts, node)
+  );
+  INSERT INTO metric_points_by_node (series_id, node, namespace, name, resolution, ts, doc)
+    SELECT series_id, '', namespace, name, resolution, ts, doc FROM metric_points;
+  DROP TABLE metric_points;
+  ALTER TABLE metric_points_by_node RENAME TO metric_points;
+  CREATE INDEX metric_points_by_time ON metric_points (ts);
+  CREATE TABLE cluster_nodes (
+    id         TEXT PRIMARY KEY,
+    url        TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    seen_at    INTEGER NOT NULL
+  );
+  CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    node_id    TEXT NOT NULL,
+    epoch      INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -1,10 +1,12 @@
 // The SQLite store: opens the database, applies the migrations, runs transactions and builds one repository per aggregate.
 import Database from 'better-sqlite3';
 import { Mutex } from '../mutex.js';
+import { StoreConflict } from '../store.js';
 import type {
   AlarmRepository,
   AliasRepository,
   AsyncEventRepository,
+  ClusterRepository,
   CodeDeployRepository,
   CodeRepository,
   DeploymentRepository,
@@ -25,6 +27,7 @@ import type {
 } from '../store.js';
 import { SqliteAlarms } from './alarms.js';
 import { SqliteAsyncEvents } from './async-events.js';
+import { Notifications, SqliteCluster } from './cluster.js';
 import { SqliteCodeDeploy } from './code-deploy.js';
 import { SqliteCode } from './code.js';
 import type { Db, Guard } from './db.js';
@@ -39,6 +42,9 @@ import { SqliteS3 } from './s3.js';
 import { SqliteSettings } from './settings.js';
 import { SqliteStacks } from './stacks.js';
 import { SqliteTags } from './tags.js';
+
+/** How many times a transaction's work runs before its StoreConflict is passed on. */
+const MAX_ATTEMPTS = 10;
 
 /** Opens (creating if needed) a SQLite store at `file`, in WAL mode, with migrations applied. */
 export function openSqliteStore(file: string): Store {
@@ -87,17 +93,20 @@ class SqliteStore implements Store {
   readonly tags: TagRepository;
   readonly s3: S3Repository;
   readonly parameters: ParameterRepository;
-  private readonly lock: Mutex;
-  private readonly inTransaction: boolean;
+  readonly cluster: ClusterRepository;
 
+  /**
+   * One writer at a time: every step outside a transaction, and every transaction whole, runs under
+   * `lock`, so a SQLite transaction never meets a conflicting one and never needs to run again.
+   */
   constructor(
     private readonly db: Db,
-    lock = new Mutex(),
-    inTransaction = false,
+    private readonly lock = new Mutex(),
+    private readonly notifications = new Notifications(),
+    /** The enclosing transaction's held-back notifications, or undefined outside one. */
+    private readonly pending?: string[],
   ) {
-    this.lock = lock;
-    this.inTransaction = inTransaction;
-    const guard: Guard = inTransaction ? (step) => Promise.resolve(step()) : (step) => lock.run(step);
+    const guard: Guard = pending ? (step) => Promise.resolve(step()) : (step) => lock.run(step);
     this.functions = new SqliteFunctions(db, guard);
     this.versions = new SqliteVersions(db, guard);
     this.aliases = new SqliteAliases(db, guard);
@@ -117,19 +126,26 @@ class SqliteStore implements Store {
     this.tags = new SqliteTags(db, guard);
     this.s3 = new SqliteS3(db, guard);
     this.parameters = new SqliteParameters(db, guard);
+    this.cluster = new SqliteCluster(db, guard, notifications, pending);
   }
 
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
-    if (this.inTransaction) return work(this);
+    if (this.pending) return work(this);
     return this.lock.run(async () => {
-      this.db.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await work(new SqliteStore(this.db, this.lock, true));
-        this.db.exec('COMMIT');
-        return result;
-      } catch (err) {
-        this.db.exec('ROLLBACK');
-        throw err;
+      // Under the lock no other writer can conflict; only work that acted on a stale read (a
+      // StoreConflict) runs again, as it would on a database with concurrent writers.
+      for (let attempt = 1; ; attempt++) {
+        this.db.exec('BEGIN IMMEDIATE');
+        try {
+          const pending: string[] = [];
+          const result = await work(new SqliteStore(this.db, this.lock, this.notifications, pending));
+          this.db.exec('COMMIT');
+          this.notifications.deliver(pending);
+          return result;
+        } catch (err) {
+          this.db.exec('ROLLBACK');
+          if (!(err instanceof StoreConflict) || attempt >= MAX_ATTEMPTS) throw err;
+        }
       }
     });
   }

@@ -1,0 +1,113 @@
+// What every PostgreSQL repository shares: the connection a repository runs on, its own transactions with retry, and rows that hold a JSON document.
+import pg from 'pg';
+
+/** The isolation level of a transaction. */
+export type Isolation = 'SERIALIZABLE' | 'READ COMMITTED';
+
+/** How many times a transaction runs before its conflict is given to the caller. */
+const ATTEMPTS = 10;
+
+/** SQLSTATEs after which a transaction is run again from the start: serialization failure, deadlock, unique violation. */
+const RETRIED = new Set(['40001', '40P01', '23505']);
+
+/** True when `err` means another writer got there first, so running the work again on fresh reads may succeed. */
+export function isConflict(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return err.name === 'StoreConflict' || RETRIED.has((err as { code?: string }).code ?? '');
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `work` on one client of `pool` inside `BEGIN ISOLATION LEVEL …` and commits. A conflict (see
+ * `isConflict`) rolls back and runs `work` again from the start, up to ATTEMPTS times, after a short jittered
+ * pause that grows with each attempt; any other error rolls back and is thrown.
+ */
+export async function runTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, isolation: Isolation): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollback) {
+        broken = rollback as Error;
+      }
+      if (attempt >= ATTEMPTS || !isConflict(err)) throw err;
+    } finally {
+      // A client whose rollback failed is in an unknown state: the pool drops it instead of reusing it.
+      client.release(broken);
+    }
+    await sleep(attempt * 2 + Math.random() * attempt * 3);
+  }
+}
+
+/**
+ * The connection a repository runs its statements on: the pool (each statement in autocommit) outside a
+ * transaction, or the transaction's client inside one.
+ */
+export class Db {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly client?: pg.PoolClient,
+  ) {}
+
+  get inTransaction(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** The rows of a statement. */
+  async rows<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    const result = await (this.client ?? this.pool).query(sql, params as unknown[]);
+    return result.rows as R[];
+  }
+
+  /** The first row of a statement, or undefined when it returned none. */
+  async row<R>(sql: string, params: readonly unknown[] = []): Promise<R | undefined> {
+    return (await this.rows<R>(sql, params))[0];
+  }
+
+  /** Runs a statement; returns how many rows it wrote. */
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    const result = await (this.client ?? this.pool).query(sql, params as unknown[]);
+    return result.rowCount ?? 0;
+  }
+
+  /**
+   * Runs the statements of one repository method atomically: in their own transaction (retried on
+   * conflict) outside a transaction, or directly inside the caller's.
+   */
+  atomic<T>(work: (db: Db) => Promise<T>, isolation: Isolation = 'SERIALIZABLE'): Promise<T> {
+    if (this.client) return work(this);
+    return runTransaction(this.pool, (client) => work(new Db(this.pool, client)), isolation);
+  }
+}
+
+/** The document of a `SELECT doc` row, or undefined when there is no row. */
+export const parse = <T>(row: { doc: string } | undefined): T | undefined => (row ? (JSON.parse(row.doc) as T) : undefined);
+/** The documents of `SELECT doc` rows. */
+export const docs = <T>(rows: { doc: string }[]): T[] => rows.map((r) => JSON.parse(r.doc) as T);
+
+/** A string as the UTF-8 bytes of a BYTEA column, for strings that may hold U+0000 (which TEXT cannot); `Buffer.toString()` reads it back. */
+export const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
+
+/**
+ * A LIKE pattern matching the strings that start with `prefix`, `%`, `_` and `\` in it matching only
+ * themselves. On a `COLLATE "C"` column the match can use the column's index.
+ */
+export const startsWith = (prefix: string): string => `${prefix.replace(/[\\%_]/g, '\\$&')}%`;
+
+/**
+ * The pool's type parsers: bigint (int8) columns and counts come back as JS numbers (a SUM, numeric, is cast back to bigint), which the
+ * store's values (milliseconds, sequence numbers, byte counts) always fit. Scoped to the store's pool,
+ * leaving pg's global parsers alone.
+ */
+export const types: pg.CustomTypesConfig = {
+  getTypeParser: (id, format) =>
+    id === pg.types.builtins.INT8 && format !== 'binary' ? Number : (pg.types.getTypeParser(id, format) as (value: string) => unknown),
+};

@@ -1,0 +1,65 @@
+// CloudWatch metric datapoints and the catalogue of metric series.
+import type { MetricPoint, MetricSeriesDoc } from '../../domain/metric.js';
+import type { MetricRepository } from '../store.js';
+import type { Db } from './db.js';
+import { docs, utf8 } from './db.js';
+
+export class PostgresMetrics implements MetricRepository {
+  constructor(private readonly db: Db) {}
+
+  putPoints(points: MetricPoint[], series: MetricSeriesDoc[]) {
+    return this.db.atomic(async (db) => {
+      for (const p of points) {
+        await db.run(
+          'INSERT INTO metric_points (series_id, node, namespace, name, resolution, ts, doc) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (series_id, resolution, ts, node) DO UPDATE SET doc = excluded.doc',
+          [utf8(p.seriesId), p.node, p.namespace, p.name, p.resolution, p.timestamp, JSON.stringify(p.summary)],
+        );
+      }
+      for (const s of series) {
+        await db.run(
+          'INSERT INTO metric_series (series_id, namespace, name, doc, last_seen) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (series_id) DO UPDATE SET doc = excluded.doc, last_seen = excluded.last_seen WHERE excluded.last_seen > metric_series.last_seen',
+          [utf8(s.seriesId), s.namespace, s.name, JSON.stringify(s), s.lastSeen],
+        );
+      }
+    });
+  }
+
+  async points(seriesId: string, from: number, to: number) {
+    const rows = await this.db.rows<{
+      series_id: Buffer;
+      node: string;
+      namespace: string;
+      name: string;
+      resolution: number;
+      ts: number;
+      doc: string;
+    }>(
+      'SELECT series_id, node, namespace, name, resolution, ts, doc FROM metric_points WHERE series_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts, node',
+      [utf8(seriesId), from, to],
+    );
+    return rows.map((r): MetricPoint => ({
+      seriesId: r.series_id.toString('utf8'),
+      node: r.node,
+      namespace: r.namespace,
+      name: r.name,
+      resolution: r.resolution,
+      timestamp: r.ts,
+      summary: JSON.parse(r.doc) as MetricPoint['summary'],
+    }));
+  }
+
+  async series(namespace?: string) {
+    return namespace === undefined
+      ? docs<MetricSeriesDoc>(await this.db.rows('SELECT doc FROM metric_series ORDER BY namespace, name, series_id'))
+      : docs<MetricSeriesDoc>(
+          await this.db.rows('SELECT doc FROM metric_series WHERE namespace = $1 ORDER BY name, series_id', [namespace]),
+        );
+  }
+
+  deleteBefore(timestamp: number) {
+    return this.db.atomic(async (db) => {
+      await db.run('DELETE FROM metric_points WHERE ts < $1', [timestamp]);
+      await db.run('DELETE FROM metric_series WHERE last_seen < $1', [timestamp]);
+    });
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * Ordered, append-only schema migrations. Never edit a shipped entry: add a new one. Records are kept as
+ * JSON documents (TEXT, not jsonb, which would reorder their keys) beside the columns the store filters
+ * and orders by. Text that is compared or ordered is `COLLATE "C"`, ordering by bytes as SQLite's BINARY
+ * collation does; numbers are bigint (read back as JS numbers); creation order is an identity column.
+ * Strings that may hold U+0000, which PostgreSQL's TEXT cannot, are kept as their UTF-8 bytes in BYTEA
+ * (which also orders by bytes): metric series ids (NUL-separated) and log messages (whatever a function printed).
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE functions (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  CREATE TABLE versions (
+    function_name TEXT COLLATE "C" NOT NULL,
+    version       BIGINT NOT NULL,
+    doc           TEXT NOT NULL,
+    PRIMARY KEY (function_name, version)
+  );
+  CREATE TABLE aliases (
+    function_name TEXT COLLATE "C" NOT NULL,
+    name          TEXT COLLATE "C" NOT NULL,
+    doc           TEXT NOT NULL,
+    PRIMARY KEY (function_name, name)
+  );
+  CREATE TABLE code_packages (
+    sha256 TEXT COLLATE "C" PRIMARY KEY,
+    size   BIGINT NOT NULL,
+    zip    BYTEA NOT NULL
+  );
+  CREATE TABLE policies (
+    function_name TEXT COLLATE "C" NOT NULL,
+    qualifier     TEXT COLLATE "C" NOT NULL,
+    sid           TEXT COLLATE "C" NOT NULL,
+    seq           BIGINT GENERATED ALWAYS AS IDENTITY,
+    doc           TEXT NOT NULL,
+    PRIMARY KEY (function_name, qualifier, sid)
+  );
+  CREATE TABLE settings (
+    key   TEXT COLLATE "C" PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+  `
+  CREATE TABLE rest_apis (
+    id   TEXT COLLATE "C" PRIMARY KEY,
+    seq  BIGINT GENERATED ALWAYS AS IDENTITY,
+    doc  TEXT NOT NULL
+  );
+  CREATE TABLE deployments (
+    rest_api_id TEXT COLLATE "C" NOT NULL,
+    id          TEXT COLLATE "C" NOT NULL,
+    seq         BIGINT GENERATED ALWAYS AS IDENTITY,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (rest_api_id, id)
+  );
+  CREATE TABLE stages (
+    rest_api_id TEXT COLLATE "C" NOT NULL,
+    name        TEXT COLLATE "C" NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (rest_api_id, name)
+  );
+  `,
+  `
+  CREATE TABLE metric_points (
+    series_id  BYTEA NOT NULL,
+    namespace  TEXT COLLATE "C" NOT NULL,
+    name       TEXT COLLATE "C" NOT NULL,
+    resolution BIGINT NOT NULL,
+    ts         BIGINT NOT NULL,
+    doc        TEXT NOT NULL,
+    PRIMARY KEY (series_id, resolution, ts)
+  );
+  CREATE INDEX metric_points_by_time ON metric_points (ts);
+  CREATE TABLE metric_series (
+    series_id  BYTEA PRIMARY KEY,
+    namespace  TEXT COLLATE "C" NOT NULL,
+    name       TEXT COLLATE "C" NOT NULL,
+    doc        TEXT NOT NULL,
+    last_seen  BIGINT NOT NULL
+  );
+  CREATE TABLE alarms (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  CREATE TABLE alarm_history (
+    seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    alarm_name TEXT COLLATE "C" NOT NULL,
+    ts         BIGINT NOT NULL,
+    doc        TEXT NOT NULL
+  );
+  CREATE INDEX alarm_history_by_alarm ON alarm_history (alarm_name, ts);
+  `,
+  `
+  CREATE TABLE log_groups (
+    id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name           TEXT COLLATE "C" NOT NULL UNIQUE,
+    created_at     BIGINT NOT NULL,
+    retention_days BIGINT
+  );
+  CREATE TABLE log_streams (
+    id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    group_id       BIGINT NOT NULL,
+    name           TEXT COLLATE "C" NOT NULL,
+    created_at     BIGINT NOT NULL,
+    first_event    BIGINT,
+    last_event     BIGINT,
+    last_ingestion BIGINT,
+    stored_bytes   BIGINT NOT NULL DEFAULT 0,
+    UNIQUE (group_id, name)
+  );
+  CREATE TABLE log_events (
+    seq       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    group_id  BIGINT NOT NULL,
+    stream_id BIGINT NOT NULL,
+    ts        BIGINT NOT NULL,
+    ingested  BIGINT NOT NULL,
+    message   BYTEA NOT NULL
+  );
+  CREATE INDEX log_events_by_stream ON log_events (stream_id, ts, seq);
+  CREATE INDEX log_events_by_group ON log_events (group_id, ts, seq);
+  `,
+  `
+  CREATE TABLE cd_applications (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  CREATE TABLE cd_deployment_groups (
+    application TEXT COLLATE "C" NOT NULL,
+    name        TEXT COLLATE "C" NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (application, name)
+  );
+  CREATE TABLE cd_deployment_configs (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  CREATE TABLE cd_deployments (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    seq         BIGINT GENERATED ALWAYS AS IDENTITY,
+    application TEXT COLLATE "C" NOT NULL,
+    grp         TEXT COLLATE "C" NOT NULL,
+    status      TEXT COLLATE "C" NOT NULL,
+    doc         TEXT NOT NULL
+  );
+  CREATE INDEX cd_deployments_by_group ON cd_deployments (application, grp, seq);
+  CREATE INDEX cd_deployments_by_status ON cd_deployments (status);
+  `,
+  `
+  CREATE TABLE stacks (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  `,
+  `
+  CREATE TABLE async_events (
+    seq             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id              TEXT COLLATE "C" NOT NULL UNIQUE,
+    function_name   TEXT COLLATE "C" NOT NULL,
+    status          TEXT COLLATE "C" NOT NULL,
+    attempts        BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    finished_at     BIGINT,
+    doc             TEXT NOT NULL
+  );
+  CREATE INDEX async_events_due ON async_events (status, next_attempt_at, seq);
+  CREATE INDEX async_events_by_function ON async_events (function_name, status);
+  CREATE INDEX async_events_finished ON async_events (finished_at);
+  CREATE TABLE event_invoke_configs (
+    function_name TEXT COLLATE "C" NOT NULL,
+    qualifier     TEXT COLLATE "C" NOT NULL,
+    doc           TEXT NOT NULL,
+    PRIMARY KEY (function_name, qualifier)
+  );
+  `,
+  `
+  CREATE TABLE tags (
+    kind   TEXT COLLATE "C" NOT NULL,
+    owner  TEXT COLLATE "C" NOT NULL,
+    name   TEXT COLLATE "C" NOT NULL,
+    key    TEXT COLLATE "C" NOT NULL,
+    value  TEXT NOT NULL,
+    PRIMARY KEY (kind, owner, name, key)
+  );
+  `,
+  `
+  CREATE TABLE s3_buckets (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  CREATE TABLE s3_objects (
+    bucket TEXT COLLATE "C" NOT NULL,
+    key    TEXT COLLATE "C" NOT NULL,
+    blob   TEXT COLLATE "C" NOT NULL,
+    doc    TEXT NOT NULL,
+    PRIMARY KEY (bucket, key)
+  );
+  CREATE INDEX s3_objects_by_blob ON s3_objects (blob);
+  CREATE TABLE s3_uploads (
+    id     TEXT COLLATE "C" PRIMARY KEY,
+    bucket TEXT COLLATE "C" NOT NULL,
+    key    TEXT COLLATE "C" NOT NULL,
+    doc    TEXT NOT NULL
+  );
+  CREATE INDEX s3_uploads_by_bucket ON s3_uploads (bucket, key, id);
+  CREATE TABLE s3_parts (
+    upload_id   TEXT COLLATE "C" NOT NULL,
+    part_number BIGINT NOT NULL,
+    blob        TEXT COLLATE "C" NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+  );
+  CREATE INDEX s3_parts_by_blob ON s3_parts (blob);
+  CREATE TABLE ssm_parameters (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  `,
+  `
+  ALTER TABLE metric_points ADD COLUMN node TEXT COLLATE "C" NOT NULL DEFAULT '';
+  ALTER TABLE metric_points ALTER COLUMN node DROP DEFAULT;
+  ALTER TABLE metric_points DROP CONSTRAINT metric_points_pkey;
+  ALTER TABLE metric_points ADD PRIMARY KEY (series_id, resolution, ts, node);
+  CREATE TABLE cluster_nodes (
+    id         TEXT COLLATE "C" PRIMARY KEY,
+    url        TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    seen_at    BIGINT NOT NULL
+  );
+  CREATE TABLE leases (
+    name       TEXT COLLATE "C" PRIMARY KEY,
+    node_id    TEXT COLLATE "C" NOT NULL,
+    epoch      BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,105 @@
+// PostgreSQL only: what two nodes sharing one database do at the same time, as two stores (two pools) on one database.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { AsyncEventRecord } from '../../domain/async-event.js';
+import type { FunctionRecord } from '../../domain/lambda-function.js';
+import type { Store } from '../store.js';
+import { openPostgresStore } from './postgres-store.js';
+import { createTestDatabase } from './test-database.js';
+
+const fn = (name: string, revisionId: string): FunctionRecord => ({
+  name,
+  spec: {
+    runtime: 'nodejs20.x',
+    handler: 'index.handler',
+    role: 'arn:aws:iam::000000000000:role/r',
+    description: '',
+    timeout: 3,
+    memorySize: 128,
+    environment: undefined,
+    codeSha256: 'sha',
+    codeSize: 10,
+    architectures: ['x86_64'],
+    ephemeralStorageSize: 512,
+    tracingMode: 'PassThrough',
+  },
+  revisionId,
+  state: 'Active',
+  lastUpdateStatus: 'Successful',
+  lastModified: 1,
+  nextVersion: 1,
+  lastPublished: undefined,
+});
+
+const event = (id: string): AsyncEventRecord => ({
+  id,
+  functionName: 'f',
+  qualifier: undefined,
+  region: 'us-east-1',
+  payload: '{}',
+  receivedAt: 0,
+  status: 'pending',
+  attempts: 0,
+  throttles: 0,
+  nextAttemptAt: 0,
+  leaseUntil: undefined,
+  lastResponse: undefined,
+  condition: undefined,
+  finishedAt: undefined,
+});
+
+describe('postgres store: two nodes on one database', () => {
+  let one: Store;
+  let two: Store;
+  let drop: () => Promise<void>;
+  before(async () => {
+    const db = await createTestDatabase();
+    drop = db.drop;
+    one = await openPostgresStore(db.url);
+    two = await openPostgresStore(db.url);
+  });
+  after(async () => {
+    await one?.close();
+    await two?.close();
+    await drop?.();
+  });
+
+  it('two transactions that both find no function and create it: both complete, one record, the loser ran again and saw it', async () => {
+    const runs = { a: [] as string[], b: [] as string[] };
+    // Both first runs read before either writes, so the race is certain rather than likely.
+    let arrived = 0;
+    let bothRead!: () => void;
+    const barrier = new Promise<void>((resolve) => (bothRead = resolve));
+    const create = (store: Store, who: 'a' | 'b') =>
+      store.transaction(async (tx) => {
+        const found = await tx.functions.get('x');
+        runs[who].push(found ? `saw ${found.revisionId}` : 'saw nothing');
+        if (runs[who].length === 1 && ++arrived === 2) bothRead();
+        if (runs[who].length === 1) await barrier;
+        if (found) return 'exists';
+        await tx.functions.create(fn('x', who));
+        return 'created';
+      });
+    const outcomes = await Promise.all([create(one, 'a'), create(two, 'b')]);
+    assert.deepEqual([...outcomes].sort(), ['created', 'exists']);
+    const winner = outcomes[0] === 'created' ? 'a' : 'b';
+    const loser = winner === 'a' ? 'b' : 'a';
+    assert.deepEqual(runs[winner], ['saw nothing']);
+    assert.deepEqual(runs[loser], ['saw nothing', `saw ${winner}`]);
+    assert.deepEqual(
+      (await one.functions.list()).map((f) => [f.name, f.revisionId]),
+      [['x', winner]],
+    );
+  });
+
+  it('20 claims at once across two stores never take the same event twice', async () => {
+    const ids = Array.from({ length: 15 }, (_, i) => `e${String(i).padStart(2, '0')}`);
+    for (const id of ids) await one.asyncEvents.enqueue(event(id));
+    const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? one : two).asyncEvents.claim(100, 1000, [])));
+    const claimed = claims.flatMap((c) => (c ? [c.id] : []));
+    assert.equal(new Set(claimed).size, claimed.length, `claimed twice: ${claimed.join(', ')}`);
+    assert.deepEqual([...claimed].sort(), ids, 'every due event was claimed once');
+    assert.ok(claims.every((c) => c === undefined || (c.status === 'running' && c.attempts === 1)));
+    assert.deepEqual(await two.asyncEvents.depth('f'), { pending: 0, running: 15 });
+  });
+});

@@ -1,0 +1,127 @@
+// S3's buckets, objects, multipart uploads and their parts (the bytes live in the blob store).
+import type { BucketDoc, ObjectDoc, PartDoc, UploadDoc } from '../../domain/s3.js';
+import type { S3Repository } from '../store.js';
+import type { Db } from './db.js';
+import { docs, parse, startsWith } from './db.js';
+
+/**
+ * S3's records. Keys are TEXT `COLLATE "C"`, which orders UTF-8 bytes as S3 lists keys; a prefix is
+ * matched with an escaped LIKE so that `%` and `_` in keys mean nothing special.
+ */
+export class PostgresS3 implements S3Repository {
+  constructor(private readonly db: Db) {}
+
+  async getBucket(name: string) {
+    return parse<BucketDoc>(await this.db.row('SELECT doc FROM s3_buckets WHERE name = $1', [name]));
+  }
+
+  async listBuckets() {
+    return docs<BucketDoc>(await this.db.rows('SELECT doc FROM s3_buckets ORDER BY name'));
+  }
+
+  async createBucket(bucket: BucketDoc) {
+    const created = await this.db.run('INSERT INTO s3_buckets (name, doc) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [
+      bucket.name,
+      JSON.stringify(bucket),
+    ]);
+    return created === 1;
+  }
+
+  async putBucket(bucket: BucketDoc) {
+    await this.db.run('INSERT INTO s3_buckets (name, doc) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET doc = excluded.doc', [
+      bucket.name,
+      JSON.stringify(bucket),
+    ]);
+  }
+
+  deleteBucket(name: string) {
+    return this.db.atomic(async (db) => {
+      await db.run('DELETE FROM s3_parts WHERE upload_id IN (SELECT id FROM s3_uploads WHERE bucket = $1)', [name]);
+      await db.run('DELETE FROM s3_uploads WHERE bucket = $1', [name]);
+      await db.run('DELETE FROM s3_buckets WHERE name = $1', [name]);
+    });
+  }
+
+  async getObject(bucket: string, key: string) {
+    return parse<ObjectDoc>(await this.db.row('SELECT doc FROM s3_objects WHERE bucket = $1 AND key = $2', [bucket, key]));
+  }
+
+  putObject(object: ObjectDoc) {
+    return this.db.atomic(async (db) => {
+      const old = await db.row<{ blob: string }>('SELECT blob FROM s3_objects WHERE bucket = $1 AND key = $2', [object.bucket, object.key]);
+      await db.run(
+        'INSERT INTO s3_objects (bucket, key, blob, doc) VALUES ($1, $2, $3, $4) ON CONFLICT (bucket, key) DO UPDATE SET blob = excluded.blob, doc = excluded.doc',
+        [object.bucket, object.key, object.blob, JSON.stringify(object)],
+      );
+      return old?.blob;
+    });
+  }
+
+  async deleteObject(bucket: string, key: string) {
+    return (await this.db.row<{ blob: string }>('DELETE FROM s3_objects WHERE bucket = $1 AND key = $2 RETURNING blob', [bucket, key]))
+      ?.blob;
+  }
+
+  async listObjects(bucket: string, filter: { prefix: string; after: string; limit: number }) {
+    return docs<ObjectDoc>(
+      await this.db.rows(
+        "SELECT doc FROM s3_objects WHERE bucket = $1 AND key > $2 AND key >= $3 AND key LIKE $4 ESCAPE '\\' ORDER BY key LIMIT $5",
+        [bucket, filter.after, filter.prefix, startsWith(filter.prefix), filter.limit],
+      ),
+    );
+  }
+
+  async hasObjects(bucket: string) {
+    return (await this.db.row('SELECT 1 FROM s3_objects WHERE bucket = $1 LIMIT 1', [bucket])) !== undefined;
+  }
+
+  async getUpload(uploadId: string) {
+    return parse<UploadDoc>(await this.db.row('SELECT doc FROM s3_uploads WHERE id = $1', [uploadId]));
+  }
+
+  async putUpload(upload: UploadDoc) {
+    await this.db.run(
+      'INSERT INTO s3_uploads (id, bucket, key, doc) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc',
+      [upload.uploadId, upload.bucket, upload.key, JSON.stringify(upload)],
+    );
+  }
+
+  deleteUpload(uploadId: string) {
+    return this.db.atomic(async (db) => {
+      const blobs = (await db.rows<{ blob: string }>('DELETE FROM s3_parts WHERE upload_id = $1 RETURNING blob', [uploadId])).map(
+        (r) => r.blob,
+      );
+      await db.run('DELETE FROM s3_uploads WHERE id = $1', [uploadId]);
+      return blobs;
+    });
+  }
+
+  async listUploads(bucket: string) {
+    return docs<UploadDoc>(await this.db.rows('SELECT doc FROM s3_uploads WHERE bucket = $1 ORDER BY key, id', [bucket]));
+  }
+
+  putPart(part: PartDoc) {
+    return this.db.atomic(async (db) => {
+      const old = await db.row<{ blob: string }>('SELECT blob FROM s3_parts WHERE upload_id = $1 AND part_number = $2', [
+        part.uploadId,
+        part.partNumber,
+      ]);
+      await db.run(
+        'INSERT INTO s3_parts (upload_id, part_number, blob, doc) VALUES ($1, $2, $3, $4) ON CONFLICT (upload_id, part_number) DO UPDATE SET blob = excluded.blob, doc = excluded.doc',
+        [part.uploadId, part.partNumber, part.blob, JSON.stringify(part)],
+      );
+      return old?.blob;
+    });
+  }
+
+  async listParts(uploadId: string) {
+    return docs<PartDoc>(await this.db.rows('SELECT doc FROM s3_parts WHERE upload_id = $1 ORDER BY part_number', [uploadId]));
+  }
+
+  async blobInUse(blob: string) {
+    const row = await this.db.row('SELECT 1 FROM s3_objects WHERE blob = $1 UNION ALL SELECT 1 FROM s3_parts WHERE blob = $1 LIMIT 1', [
+      blob,
+    ]);
+    return row !== undefined;
+  }
+}

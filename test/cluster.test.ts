@@ -234,6 +234,16 @@ describe('two nodes sharing PostgreSQL (versa start --store postgres://…)', ()
     });
     const id = await deploy(cdA, 'failover-app', 'failover-group', appSpec('failover'));
     await eventually('the canary weight', 5000, async () => ((await aliasOf(onA, 'failover')).weights ? true : undefined));
+    // The console served by B follows the deployment A runs.
+    await eventually("the deployment in B's console feed", 3000, async () => {
+      const page = (await (await fetch(`${b.url}/_versa/api/events?after=0&wait=0`)).json()) as {
+        changes: { kind: string; id?: string }[];
+      };
+      return page.changes.some((c) => c.kind === 'deployment' && c.id === id) ? true : undefined;
+    });
+    const view = (await (await fetch(`${b.url}/_versa/api/cluster`)).json()) as { node: string; leader: string; nodes: unknown[] };
+    assert.equal(view.leader, (await health(a.url)).cluster.node);
+    assert.equal(view.nodes.length, 2);
     const runtimes = processesIn(dirs[0]!);
     await kill9(a);
     const killedAt = Date.now();

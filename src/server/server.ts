@@ -27,6 +27,7 @@ import { frontDoor } from '../api/front-door.js';
 import { stacksApi } from '../api/versa/stacks.js';
 import { cloudFormationApi } from '../api/aws/cloudformation/operations.js';
 import type { Options } from '../config/options.js';
+import type { Change } from '../console/change-feed.js';
 import { consoleEndpoints } from '../console/console-endpoints.js';
 import { CodeDeployService } from '../deploy/code-deploy-service.js';
 import { DeploymentController } from '../deploy/deployment-controller.js';
@@ -240,6 +241,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     queue,
     clock,
     timeScale: options.timeScale,
+    cluster: () => node.status(),
+    peers: { broadcast: (change) => node.broadcast('console', change), on: (listener) => node.on('console', (m) => listener(m as Change)) },
     credentialsRequired: keyring.enforcing,
   });
   const versa: ApiHandler = async (req) => {

@@ -12,6 +12,15 @@ import { after, before, describe, it } from 'node:test';
 import { DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import {
+  CreateFunctionCommand,
   InvokeCommand,
   ListVersionsByFunctionCommand,
   PublishVersionCommand,
@@ -32,7 +41,8 @@ import {
   getDeployment,
   waitForStatus,
 } from './codedeploy-helpers.js';
-import { clientConfig, createFunction, lambdaClientFor, payloadOf, zipOf } from './harness.js';
+import { clientConfig, createFunction, lambdaClientFor, payloadOf, ROLE, zipOf } from './harness.js';
+import { s3ClientFor } from './s3-helpers.js';
 import { kill9, processesIn, reapLeftovers, startVersa, stopAll, type Versa } from './processes.js';
 
 const SCALE = 60;
@@ -104,6 +114,40 @@ describe('two nodes sharing PostgreSQL (versa start --store postgres://…)', ()
     await createFunction(onA, 'shared', { 'index.js': 'exports.handler = async (e) => ({ got: e.n });' });
     const out = await onB.send(new InvokeCommand({ FunctionName: 'shared', Payload: Buffer.from('{"n":7}') }));
     assert.deepEqual(payloadOf(out), { got: 7 });
+  });
+
+  it('an object put on A is read on B, and a function on B runs code A took to S3 (multipart parts too)', async () => {
+    const s3A = s3ClientFor(a.url);
+    const s3B = s3ClientFor(b.url);
+    await s3A.send(new CreateBucketCommand({ Bucket: 'artifacts' }));
+    const code = zipOf({ 'index.js': 'exports.handler = async () => "from s3";' });
+    await s3A.send(new PutObjectCommand({ Bucket: 'artifacts', Key: 'code.zip', Body: code }));
+    const got = await s3B.send(new GetObjectCommand({ Bucket: 'artifacts', Key: 'code.zip' }));
+    assert.deepEqual(new Uint8Array(await got.Body!.transformToByteArray()), code);
+    // A multipart upload begun on A, its parts sent to both, completed on B.
+    const part = (fill: number) => new Uint8Array(5 * 1024 * 1024).fill(fill);
+    const { UploadId } = await s3A.send(new CreateMultipartUploadCommand({ Bucket: 'artifacts', Key: 'big' }));
+    const parts = [];
+    for (const [i, client] of [s3A, s3B].entries()) {
+      const out = await client.send(
+        new UploadPartCommand({ Bucket: 'artifacts', Key: 'big', UploadId, PartNumber: i + 1, Body: part(i + 1) }),
+      );
+      parts.push({ ETag: out.ETag!, PartNumber: i + 1 });
+    }
+    await s3B.send(new CompleteMultipartUploadCommand({ Bucket: 'artifacts', Key: 'big', UploadId, MultipartUpload: { Parts: parts } }));
+    const big = await s3A.send(new GetObjectCommand({ Bucket: 'artifacts', Key: 'big', Range: 'bytes=5242879-5242880' }));
+    assert.deepEqual([...(await big.Body!.transformToByteArray())], [1, 2]);
+    const onB = lambdaClientFor(b.url);
+    await onB.send(
+      new CreateFunctionCommand({
+        FunctionName: 'from-s3',
+        Runtime: 'nodejs20.x',
+        Handler: 'index.handler',
+        Role: ROLE,
+        Code: { S3Bucket: 'artifacts', S3Key: 'code.zip' },
+      }),
+    );
+    assert.equal(await invokeVersion(lambdaClientFor(a.url), 'from-s3'), 'from s3');
   });
 
   it('an alias moved on A is honoured by B within 100 ms (median of five moves)', async () => {

@@ -128,7 +128,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const node = new ClusterNode(store, { id: nodeIdentity(options.dataDir), url: () => url, logger });
   const clock = overrides.clock ?? (await platformClock(store, options.timeScale));
 
-  const s3 = new S3Service(store, new BlobStore(path.join(options.dataDir, 's3')), clock, logger);
+  // With a shared store, object bytes are kept in it too, so that any node can serve any object.
+  const s3 = new S3Service(store, new BlobStore(path.join(options.dataDir, 's3'), options.store ? store.s3 : undefined), clock, logger);
   await s3.start();
   const registry = new FunctionRegistry(store);
   const functions = new FunctionService(store, registry, clock, lambdaCodeReader(s3));

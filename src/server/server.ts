@@ -133,7 +133,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   await s3.start();
   const registry = new FunctionRegistry(store);
   const functions = new FunctionService(store, registry, clock, lambdaCodeReader(s3));
-  const logs = new LogSink({ store, clock, logger, retentionDays: options.retentionDays });
+  const logs = new LogSink({ store, clock, logger, retentionDays: options.retentionDays, leadership: node });
   logs.start();
   const codeCache = new CodeCache(path.join(options.dataDir, 'code'), (sha) => store.code.get(sha));
 
@@ -175,6 +175,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     retentionMs: options.retentionDays * DAY_MS,
     memoryWindowMs: Math.min(options.retentionDays * DAY_MS, 3 * 3_600_000),
     node: node.id,
+    leadership: node,
   });
   metrics.start();
   const alarms = new AlarmService(store, metrics, clock, logger);
@@ -224,6 +225,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       await stacks.start();
       await queue.start();
       alarms.start();
+      logs.sweep();
     },
     async () => {
       await deployments.close();

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   CompleteMultipartUploadCommand,
@@ -35,10 +36,13 @@ import {
   cloudWatchClientFor,
   codeDeployClientFor,
   createAppAndGroup,
+  createHookFunction,
   deploy,
   eventually,
   functionWithTwoVersions,
   getDeployment,
+  PARKING_HOOK,
+  parkedEvents,
   waitForStatus,
 } from './codedeploy-helpers.js';
 import { clientConfig, createFunction, lambdaClientFor, payloadOf, ROLE, zipOf } from './harness.js';
@@ -267,6 +271,26 @@ describe('two nodes sharing PostgreSQL (versa start --store postgres://…)', ()
     // B comes back as the same node, a follower.
     b = await start(dirs[1]!);
     assert.equal((await health(b.url)).cluster.leading, false);
+  });
+
+  it('a hook status reported to the follower is stored, and the leader acts on it', async () => {
+    const onA = lambdaClientFor(a.url);
+    const cdA = codeDeployClientFor(a.url);
+    const cdB = codeDeployClientFor(b.url);
+    await functionWithTwoVersions(onA, 'hooked');
+    await createHookFunction(onA, 'hook-parked', PARKING_HOOK);
+    await createAppAndGroup(cdA, 'hooked-app', 'hooked-group');
+    const id = await deploy(cdA, 'hooked-app', 'hooked-group', appSpec('hooked', { before: 'hook-parked' }));
+    const event = await eventually('the hook to run', 10_000, async () => (await parkedEvents(b.url, id))[0]);
+    await cdB.send(
+      new PutLifecycleEventHookExecutionStatusCommand({
+        deploymentId: id,
+        lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId,
+        status: 'Succeeded',
+      }),
+    );
+    await waitForStatus(cdA, id, ['Succeeded'], 10_000);
+    assert.deepEqual(await aliasOf(onA, 'hooked'), { version: '2', weights: undefined });
   });
 
   it('a canary started on the leader finishes on the other node after the leader is killed -9 mid-shift', async () => {

@@ -88,6 +88,13 @@ export class GatewayDataPlane {
     this.apiNames.delete(restApiId);
   }
 
+  /** Drops what is cached about every API (another node's changes may have gone unheard). */
+  invalidateAll(): void {
+    for (const id of new Set([...this.apiNames.keys(), ...[...this.stages.keys()].map((k) => k.slice(0, k.indexOf('/')))])) {
+      this.invalidate(id);
+    }
+  }
+
   async handle(restApiId: string, stageName: string, req: GatewayRequest): Promise<GatewayResponse> {
     if (req.body.byteLength > MAX_GATEWAY_PAYLOAD_BYTES) {
       // API Gateway's own answer, in plain text, before any stage or integration is looked at.

@@ -43,6 +43,11 @@ export class FunctionRegistry {
     for (const listener of this.listeners) listener(name);
   }
 
+  /** Forgets every function (another node's changes may have gone unheard). */
+  invalidateAll(): void {
+    for (const name of new Set([...this.cache.keys(), ...this.loading.keys()])) this.invalidate(name);
+  }
+
   /** Calls `listener` with the function's name whenever it changes. */
   onChange(listener: (functionName: string) => void): void {
     this.listeners.push(listener);

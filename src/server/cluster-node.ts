@@ -48,6 +48,7 @@ export class ClusterNode implements Leadership {
   private readonly startedAt = Date.now();
   private readonly handlers = new Map<string, (message: unknown, from: string) => void>();
   private readonly leadHooks: (() => Promise<void>)[] = [];
+  private readonly resyncHooks: (() => void)[] = [];
   private readonly stepDownHooks: (() => Promise<void>)[] = [];
   private readonly unlisten: () => void;
   private readonly beatMs: number;
@@ -79,6 +80,11 @@ export class ClusterNode implements Leadership {
   onLeadership(start: () => Promise<void>, stop: () => Promise<void>): void {
     this.leadHooks.push(start);
     this.stepDownHooks.push(stop);
+  }
+
+  /** Runs `hook` when messages from other nodes may have been lost (this node's listening connection came back). */
+  onResync(hook: () => void): void {
+    this.resyncHooks.push(hook);
   }
 
   /** Tells every other node of `message` under `topic` (they hear it once it is committed). */
@@ -181,7 +187,12 @@ export class ClusterNode implements Leadership {
     });
   }
 
-  private receive(raw: string): void {
+  private receive(raw: string | undefined): void {
+    if (raw === undefined) {
+      this.opts.logger.warn('messages from other nodes may have been lost; dropping what was cached', { node: this.id });
+      for (const hook of this.resyncHooks) hook();
+      return;
+    }
     let envelope: Envelope;
     try {
       envelope = JSON.parse(raw) as Envelope;

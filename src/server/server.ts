@@ -218,6 +218,13 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   });
   node.on('async.wake', () => queue.pump());
   node.on('stack.launch', (name) => stacks.launch(String(name)));
+  // Work handed to the leader while its listening connection was down is found again in the store.
+  node.onResync(() => {
+    if (!node.leading) return;
+    void deployments.start();
+    void stacks.start();
+    queue.pump();
+  });
   node.onLeadership(
     async () => {
       // Unfinished deployments, stack operations and asynchronous events resume from the store.
@@ -528,6 +535,15 @@ function shareChanges(node: ClusterNode, registry: FunctionRegistry, restApis: R
   });
   restApis.onChange((id) => node.broadcast('restApi', id));
   node.on('restApi', (id) => gateway.invalidate(String(id)));
+  node.onResync(() => {
+    fromElsewhere = true;
+    try {
+      registry.invalidateAll();
+    } finally {
+      fromElsewhere = false;
+    }
+    gateway.invalidateAll();
+  });
 }
 
 /** True when the front door would send this request to S3 (its host or signature), judged before the body is read. */

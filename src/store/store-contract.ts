@@ -639,7 +639,7 @@ export function storeContract(
 
     it("cluster: notifications reach listeners; a transaction's only once it commits, a rolled back one's never", async () => {
       const heard: string[] = [];
-      const stop = store.cluster.listen((m) => heard.push(m));
+      const stop = store.cluster.listen((m) => m !== undefined && heard.push(m));
       const waitFor = async (message: string) => {
         for (let i = 0; i < 200 && !heard.includes(message); i++) await new Promise((r) => setTimeout(r, 10));
         assert.ok(heard.includes(message), `${message} heard`);

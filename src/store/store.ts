@@ -371,6 +371,10 @@ export interface ClusterRepository {
   checkLease(name: string, nodeId: string, epoch: number): Promise<void>;
   /** Sends `message` to every node's listeners, this node's too; inside a transaction, once it commits. */
   notify(message: string): Promise<void>;
-  /** Calls `listener` with every message notified from now on; the returned function stops it. */
-  listen(listener: (message: string) => void): () => void;
+  /**
+   * Calls `listener` with every message notified from now on, and with undefined when messages may have
+   * been lost (the listening connection dropped and came back): assume anything changed. The returned
+   * function stops it.
+   */
+  listen(listener: (message: string | undefined) => void): () => void;
 }

@@ -10,11 +10,11 @@ const NOW_MS = 'floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
 
 /**
  * One store's listeners, and the one connection that LISTENs for them. Messages sent while the
- * connection is down (it reconnects after a short pause) are not heard: notifications are a hint to
- * look again, not a log.
+ * connection is down (it reconnects after a short pause) are not heard: once it is back, the listeners
+ * are told (with undefined) that they may have missed some.
  */
 export class Notifications {
-  private readonly listeners = new Set<(message: string) => void>();
+  private readonly listeners = new Set<(message: string | undefined) => void>();
   private client: pg.Client | undefined;
   private closed = false;
   private retry: NodeJS.Timeout | undefined;
@@ -49,14 +49,19 @@ export class Notifications {
     const attempt = () => {
       this.retry = undefined;
       if (this.closed) return;
-      this.start().catch(() => {
-        if (!this.closed) this.retry = setTimeout(attempt, 1000);
-      });
+      this.start().then(
+        () => {
+          for (const listener of [...this.listeners]) listener(undefined);
+        },
+        () => {
+          if (!this.closed) this.retry = setTimeout(attempt, 1000);
+        },
+      );
     };
     this.retry = setTimeout(attempt, 100);
   }
 
-  listen(listener: (message: string) => void): () => void {
+  listen(listener: (message: string | undefined) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -150,7 +155,7 @@ export class PostgresCluster implements ClusterRepository {
     await this.db.run('SELECT pg_notify($1, $2)', [CHANNEL, message]);
   }
 
-  listen(listener: (message: string) => void) {
+  listen(listener: (message: string | undefined) => void) {
     return this.notifications.listen(listener);
   }
 }

@@ -1,5 +1,6 @@
 // PostgreSQL only: what two nodes sharing one database do at the same time, as two stores (two pools) on one database.
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { after, before, describe, it } from 'node:test';
 import type { AsyncEventRecord } from '../../domain/async-event.js';
 import type { FunctionRecord } from '../../domain/lambda-function.js';
@@ -52,9 +53,11 @@ describe('postgres store: two nodes on one database', () => {
   let one: Store;
   let two: Store;
   let drop: () => Promise<void>;
+  let url: string;
   before(async () => {
     const db = await createTestDatabase();
     drop = db.drop;
+    url = db.url;
     one = await openPostgresStore(db.url);
     two = await openPostgresStore(db.url);
   });
@@ -101,5 +104,26 @@ describe('postgres store: two nodes on one database', () => {
     assert.deepEqual([...claimed].sort(), ids, 'every due event was claimed once');
     assert.ok(claims.every((c) => c === undefined || (c.status === 'running' && c.attempts === 1)));
     assert.deepEqual(await two.asyncEvents.depth('f'), { pending: 0, running: 15 });
+  });
+
+  it('a listening connection that drops comes back, tells its listeners they may have missed messages, and hears again', async () => {
+    const heard: (string | undefined)[] = [];
+    const stop = one.cluster.listen((m) => heard.push(m));
+    const until = async (what: string, ok: () => boolean) => {
+      for (let i = 0; i < 300 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(ok(), what);
+    };
+    // Ends every connection LISTENing on this database, as a network failure would.
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const { rowCount } = await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    );
+    await admin.end();
+    assert.ok(rowCount! >= 1, 'a listening connection was ended');
+    await until('told of the gap', () => heard.includes(undefined));
+    await two.cluster.notify('after the gap');
+    await until('heard again', () => heard.includes('after the gap'));
+    stop();
   });
 });

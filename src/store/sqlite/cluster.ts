@@ -5,9 +5,9 @@ import type { Db, Guard } from './db.js';
 
 /** The listeners of one store, and the messages a transaction holds back until it commits. */
 export class Notifications {
-  private readonly listeners = new Set<(message: string) => void>();
+  private readonly listeners = new Set<(message: string | undefined) => void>();
 
-  listen(listener: (message: string) => void): () => void {
+  listen(listener: (message: string | undefined) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -99,7 +99,7 @@ export class SqliteCluster implements ClusterRepository {
     return Promise.resolve();
   }
 
-  listen(listener: (message: string) => void) {
+  listen(listener: (message: string | undefined) => void) {
     return this.notifications.listen(listener);
   }
 }

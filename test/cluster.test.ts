@@ -249,7 +249,9 @@ describe('two nodes sharing PostgreSQL (versa start --store postgres://…)', ()
       const alarm = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['counted-busy'] }))).MetricAlarms![0]!;
       return alarm.StateValue === 'ALARM' ? alarm : undefined;
     });
-    assert.match(state.StateReason!, /\[10\]/, 'the datapoint is the sum of both nodes');
+    // Each node counted five: a datapoint above five holds invocations of both (it may fire before the last flush).
+    const datapoint = Number(/\[(\d+(?:\.\d+)?)\]/.exec(state.StateReason!)?.[1]);
+    assert.ok(datapoint > 5 && datapoint <= 10, state.StateReason);
   });
 
   it('an Event invocation accepted by a node that then dies still runs', async () => {

@@ -6,6 +6,9 @@
 export interface Leadership {
   /** True while this node leads. */
   readonly leading: boolean;
-  /** Hands `message` under `topic` to the leading node's handler. */
-  toLeader(topic: string, message: unknown): void;
+  /**
+   * Hands `message` under `topic` to the leading node's handler; resolves once it is sent (committed
+   * to the store's notifications when another node leads), so a caller can answer its client after.
+   */
+  toLeader(topic: string, message: unknown): Promise<void>;
 }

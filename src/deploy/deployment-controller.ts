@@ -62,7 +62,7 @@ export class DeploymentController {
   /** Steps the deployments that watch these alarms (gone into ALARM, or deleted) at once, on the leader. */
   alarmsChanged(names: readonly string[], inAlarm: boolean): void {
     if (this.closed) {
-      if (this.leadership && !this.leadership.leading) this.leadership.toLeader('deployment.alarms', { names, inAlarm });
+      if (this.leadership && !this.leadership.leading) void this.leadership.toLeader('deployment.alarms', { names, inAlarm });
       return;
     }
     this.store.codeDeploy.activeDeployments().then(
@@ -107,7 +107,7 @@ export class DeploymentController {
   /** Runs a step for a deployment now (serialised per deployment), or has the leader run it when this node does not lead. */
   kick(deploymentId: string, observations: Observation[], resuming = false): Promise<void> {
     if (this.closed) {
-      if (this.leadership && !this.leadership.leading) this.leadership.toLeader('deployment.kick', { deploymentId, observations });
+      if (this.leadership && !this.leadership.leading) return this.leadership.toLeader('deployment.kick', { deploymentId, observations });
       return Promise.resolve();
     }
     const previous = this.chains.get(deploymentId) ?? Promise.resolve();

@@ -79,7 +79,8 @@ export class AsyncEventQueue {
     const now = this.opts.clock.now();
     await this.opts.store.asyncEvents.enqueue(newEvent(input, now));
     this.opts.metrics.recordAsync(input.functionName, input.qualifier, 'received', 1);
-    this.pump();
+    // The leader is told before the event is acknowledged: a node that dies after its 202 lost nothing.
+    await this.wake();
   }
 
   /** Pending and running events of a function. */
@@ -112,12 +113,14 @@ export class AsyncEventQueue {
     await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, DRAIN_MS).unref())]);
   }
 
-  /** Looks for due events now: on this node when it dispatches, else on the leader. */
-  pump(): void {
-    if (!this.started || this.closed) {
-      if (this.opts.leadership && !this.opts.leadership.leading) this.opts.leadership.toLeader('async.wake', null);
-      return;
-    }
+  /** Looks for due events now: here when this node dispatches, else on the leader (resolved once it is told). */
+  async wake(): Promise<void> {
+    if (this.started && !this.closed) this.pump();
+    else if (this.opts.leadership && !this.opts.leadership.leading) await this.opts.leadership.toLeader('async.wake', null);
+  }
+
+  private pump(): void {
+    if (!this.started || this.closed) return;
     if (this.pumping) {
       this.again = true;
       return;

@@ -89,12 +89,13 @@ export class ClusterNode implements Leadership {
 
   /** Tells every other node of `message` under `topic` (they hear it once it is committed). */
   broadcast(topic: string, message: unknown): void {
-    this.send({ from: this.id, topic, message });
+    void this.send({ from: this.id, topic, message });
   }
 
-  toLeader(topic: string, message: unknown): void {
-    if (this.leading) this.handlers.get(topic)?.(message, this.id);
-    else this.send({ from: this.id, topic: `leader:${topic}`, message });
+  toLeader(topic: string, message: unknown): Promise<void> {
+    if (!this.leading) return this.send({ from: this.id, topic: `leader:${topic}`, message });
+    this.handlers.get(topic)?.(message, this.id);
+    return Promise.resolve();
   }
 
   /** Inside a transaction: throws LeaseLost unless this node still leads under the epoch it started with. */
@@ -181,8 +182,8 @@ export class ClusterNode implements Leadership {
     }
   }
 
-  private send(envelope: Envelope): void {
-    this.store.cluster.notify(JSON.stringify(envelope)).catch((err: unknown) => {
+  private send(envelope: Envelope): Promise<void> {
+    return this.store.cluster.notify(JSON.stringify(envelope)).catch((err: unknown) => {
       this.opts.logger.warn('a cluster message could not be sent', { topic: envelope.topic, err });
     });
   }

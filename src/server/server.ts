@@ -216,14 +216,14 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     const { names, inAlarm } = m as { names: string[]; inAlarm: boolean };
     deployments.alarmsChanged(names, inAlarm);
   });
-  node.on('async.wake', () => queue.pump());
-  node.on('stack.launch', (name) => stacks.launch(String(name)));
+  node.on('async.wake', () => void queue.wake());
+  node.on('stack.launch', (name) => void stacks.launch(String(name)));
   // Work handed to the leader while its listening connection was down is found again in the store.
   node.onResync(() => {
     if (!node.leading) return;
     void deployments.start();
     void stacks.start();
-    queue.pump();
+    void queue.wake();
   });
   node.onLeadership(
     async () => {

@@ -122,7 +122,7 @@ export class StackService {
 
   /** Picks up every operation a previous run of the server (or a previous leader) left unfinished. */
   async start(): Promise<void> {
-    for (const stack of await this.store.stacks.list()) if (stack.operation) this.launch(stack.name);
+    for (const stack of await this.store.stacks.list()) if (stack.operation) void this.launch(stack.name);
   }
 
   async close(): Promise<void> {
@@ -341,7 +341,7 @@ export class StackService {
       stack.updatedAt = now;
       this.event(stack, name, 'AWS::CloudFormation::Stack', stack.status, 'User Initiated');
       await this.write(stack);
-      this.launch(name);
+      await this.launch(name);
       return { stack, changes };
     });
   }
@@ -481,13 +481,13 @@ export class StackService {
     };
   }
 
-  /** Runs the stack's stored operation here, or on the leader when this node does not lead; once per stack at a time. */
-  launch(name: string): void {
-    if (this.leadership && !this.leadership.leading) {
-      this.leadership.toLeader('stack.launch', name);
-      return;
-    }
-    if (this.closed || this.launched.has(name)) return;
+  /**
+   * Starts the stack's stored operation here (it runs on in the background), or hands it to the leader when
+   * this node does not lead (resolved once the leader is told); once per stack at a time.
+   */
+  launch(name: string): Promise<void> {
+    if (this.leadership && !this.leadership.leading) return this.leadership.toLeader('stack.launch', name);
+    if (this.closed || this.launched.has(name)) return Promise.resolve();
     this.launched.add(name);
     const run = this.run(name)
       .catch((err: unknown) => this.logger.error('stack operation failed unexpectedly', { stack: name, err }))
@@ -496,6 +496,7 @@ export class StackService {
         this.launched.delete(name);
       });
     this.running.add(run);
+    return Promise.resolve();
   }
 
   /** Carries the stored operation through its phases, storing the stack after every step. */

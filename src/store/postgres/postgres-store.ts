@@ -49,10 +49,12 @@ const MIGRATION_LOCK = 0x7665_7273;
  * pool with the migrations applied, and one connection listening for the cluster's notifications.
  */
 export async function openPostgresStore(url: string): Promise<Store> {
-  const pool = new pg.Pool({ connectionString: url, types });
+  // A database out of reach fails a statement within seconds instead of holding it (and the heartbeat
+  // that must notice a lost lease) forever.
+  const pool = new pg.Pool({ connectionString: url, types, connectionTimeoutMillis: 5_000 });
   // An idle connection that breaks is dropped by the pool; without a listener its error would end the process.
   pool.on('error', () => undefined);
-  const notifications = new Notifications({ connectionString: url });
+  const notifications = new Notifications({ connectionString: url, connectionTimeoutMillis: 5_000 });
   try {
     await migrate(pool);
     await notifications.start();

@@ -92,6 +92,27 @@ describe('postgres store: two nodes on one database', () => {
     );
   });
 
+  it('appends at once from two stores to one new group and stream: every event kept, the stream counts them all', async () => {
+    const batch = (store: Store, i: number) =>
+      store.logs.append([
+        { groupName: '/race', streamName: 's', timestamp: i, message: `m${i}`, ingestionTime: 1_000 + i },
+        { groupName: '/race', streamName: 's', timestamp: 100 + i, message: 'x', ingestionTime: 1_000 + i },
+      ]);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => batch(i % 2 ? one : two, i)));
+    const events = await one.logs.events({ groupName: '/race', limit: 100 });
+    assert.equal(events.length, 40);
+    const bytes = events.reduce((sum, e) => sum + Buffer.byteLength(e.message), 0);
+    assert.deepEqual(await two.logs.getStream('/race', 's'), {
+      groupName: '/race',
+      name: 's',
+      createdAt: (await two.logs.getGroup('/race'))!.createdAt,
+      firstEventAt: 0,
+      lastEventAt: 119,
+      lastIngestionAt: 1_019,
+      storedBytes: bytes,
+    });
+  });
+
   it('20 claims at once across two stores never take the same event twice', async () => {
     const ids = Array.from({ length: 15 }, (_, i) => `e${String(i).padStart(2, '0')}`);
     for (const id of ids) await one.asyncEvents.enqueue(event(id));

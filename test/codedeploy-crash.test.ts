@@ -5,8 +5,6 @@
  * ids still valid.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,78 +26,9 @@ import {
   waitForStatus,
 } from './codedeploy-helpers.js';
 import { lambdaClientFor } from './harness.js';
+import { kill9, processesIn, reapLeftovers, startVersa, stopAll, type Versa } from './processes.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/versa.js');
 const SCALE = 60;
-
-interface Versa {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-}
-
-/** Starts `versa start` on a free port over `dataDir` and resolves once it prints its endpoint. */
-async function startVersa(dataDir: string): Promise<Versa> {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'start', '--port', '0', '--data-dir', dataDir, '--time-scale', String(SCALE), '--log-level', 'warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let out = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const m = /ready at (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`versa start exited with ${code}: ${out}`)));
-  });
-  return { child, url, exited };
-}
-
-async function kill9(server: Versa): Promise<void> {
-  server.child.kill('SIGKILL');
-  await server.exited;
-}
-
-/** Pids of processes working inside `dir` (the runtimes of a server over that data directory). */
-function processesIn(dir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cwd = readlinkSync(`/proc/${entry}/cwd`);
-      if (cwd === dir || cwd.startsWith(dir + path.sep)) pids.push(Number(entry));
-    } catch {
-      // gone, or not ours to look at
-    }
-  }
-  return pids;
-}
-
-/**
- * The runtimes a killed server left behind exit by themselves once their Runtime API socket is gone;
- * this gives them a moment, then ends (by pid) any that did not, and says how many there were.
- */
-async function reapLeftovers(dataDir: string, pids: number[]): Promise<number> {
-  const alive = () => pids.filter((pid) => processesIn(dataDir).includes(pid));
-  try {
-    await eventually('the killed server’s runtimes to exit', 3000, () => (alive().length === 0 ? true : undefined));
-    return 0;
-  } catch {
-    const left = alive();
-    for (const pid of left) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    return left.length;
-  }
-}
 
 describe('CodeDeploy across a kill -9 of the server (versa start --time-scale 60)', () => {
   /** Real times (Date.now()) of the canary run across the crash, for the real-time check below. */
@@ -109,7 +38,7 @@ describe('CodeDeploy across a kill -9 of the server (versa start --time-scale 60
     const dataDir = await mkdtemp(path.join(tmpdir(), 'versa-crash-'));
     const servers: Versa[] = [];
     try {
-      const first = await startVersa(dataDir);
+      const first = await startVersa(dataDir, ['--time-scale', String(SCALE)]);
       servers.push(first);
       let lambda = lambdaClientFor(first.url);
       let cd = codeDeployClientFor(first.url);
@@ -137,7 +66,7 @@ describe('CodeDeploy across a kill -9 of the server (versa start --time-scale 60
       const killedAt = Date.now();
       const leftovers = await reapLeftovers(dataDir, runtimes);
 
-      const second = await startVersa(dataDir);
+      const second = await startVersa(dataDir, ['--time-scale', String(SCALE)]);
       servers.push(second);
       const restartedAt = Date.now();
       lambda = lambdaClientFor(second.url);
@@ -165,8 +94,7 @@ describe('CodeDeploy across a kill -9 of the server (versa start --time-scale 60
       lambda.destroy();
       cd.destroy();
     } finally {
-      for (const s of servers) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGTERM');
-      await Promise.all(servers.map((s) => s.exited));
+      await stopAll(servers);
       await reapLeftovers(dataDir, processesIn(dataDir));
       await rm(dataDir, { recursive: true, force: true });
     }
@@ -189,7 +117,7 @@ describe('CodeDeploy across a kill -9 of the server (versa start --time-scale 60
     const dataDir = await mkdtemp(path.join(tmpdir(), 'versa-crash-'));
     const servers: Versa[] = [];
     try {
-      const first = await startVersa(dataDir);
+      const first = await startVersa(dataDir, ['--time-scale', String(SCALE)]);
       servers.push(first);
       let lambda = lambdaClientFor(first.url);
       let cd = codeDeployClientFor(first.url);
@@ -206,7 +134,7 @@ describe('CodeDeploy across a kill -9 of the server (versa start --time-scale 60
       const restartedAt = Date.now();
       await reapLeftovers(dataDir, runtimes);
 
-      const second = await startVersa(dataDir);
+      const second = await startVersa(dataDir, ['--time-scale', String(SCALE)]);
       servers.push(second);
       lambda = lambdaClientFor(second.url);
       cd = codeDeployClientFor(second.url);
@@ -228,8 +156,7 @@ describe('CodeDeploy across a kill -9 of the server (versa start --time-scale 60
       lambda.destroy();
       cd.destroy();
     } finally {
-      for (const s of servers) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGTERM');
-      await Promise.all(servers.map((s) => s.exited));
+      await stopAll(servers);
       await reapLeftovers(dataDir, processesIn(dataDir));
       await rm(dataDir, { recursive: true, force: true });
     }

@@ -16,6 +16,7 @@ Commands:
       --port N                  port to listen on (default 4566)
       --host H                  address to listen on (default 127.0.0.1)
       --data-dir DIR            where data is kept (default ./.versa)
+      --store URL               keep state in PostgreSQL (postgres://USER@HOST:PORT/DB), shared by several nodes
       --time-scale N            run the platform clock N times faster (default 1)
       --max-environments N      most execution environments alive at once (default 32)
       --credentials FILE        accept only requests signed by this AWS credentials file's keys

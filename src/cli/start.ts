@@ -12,6 +12,7 @@ export async function startCommand(args: string[]): Promise<number> {
       port: { type: 'string' },
       host: { type: 'string' },
       'data-dir': { type: 'string' },
+      store: { type: 'string' },
       'time-scale': { type: 'string' },
       'max-environments': { type: 'string' },
       'retention-days': { type: 'string' },
@@ -30,6 +31,7 @@ export async function startCommand(args: string[]): Promise<number> {
       port: values.port,
       host: values.host,
       dataDir: values['data-dir'],
+      store: values.store,
       timeScale: values['time-scale'],
       maxEnvironments: values['max-environments'],
       retentionDays: values['retention-days'],
@@ -71,7 +73,7 @@ export async function startCommand(args: string[]): Promise<number> {
       `  credentials: ${keys > 0 ? `${keys} access key${keys > 1 ? 's' : ''}; every request must be signed with one` : 'any access key (loopback only)'}\n` +
       `  sandbox: ${server.isolation.sandbox === 'bwrap' ? server.isolation.sandboxDetail : `OFF: ${server.isolation.sandboxDetail}`}\n` +
       `  limits: ${server.isolation.limits}\n` +
-      `  data: ${options.dataDir}${options.timeScale !== 1 ? `\n  time scale: ${options.timeScale}x` : ''}\n` +
+      `  data: ${options.dataDir}${options.store ? ` (state in PostgreSQL at ${redact(options.store)}; node ${server.node})` : ''}${options.timeScale !== 1 ? `\n  time scale: ${options.timeScale}x` : ''}\n` +
       `  try:  aws --endpoint-url ${server.url} lambda list-functions\n`,
   );
   const running = server;
@@ -84,4 +86,11 @@ export async function startCommand(args: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   return 0;
+}
+
+/** A store URL as it may be printed: without its password. */
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
 }

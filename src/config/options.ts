@@ -8,6 +8,11 @@ export interface Options {
   /** 0 picks a free port. */
   port: number;
   dataDir: string;
+  /**
+   * Where the durable state lives: empty for SQLite in the data directory (one node), or a
+   * `postgres://USER@HOST:PORT/DB` URL that several nodes share.
+   */
+  store: string;
   /** How much faster than real time the platform clock runs (deployments, alarms, metric periods). */
   timeScale: number;
   /** Most execution environments alive at once; beyond it Invoke answers 429. */
@@ -48,6 +53,7 @@ export const DEFAULTS: Record<Setting, string | number> = {
   host: '127.0.0.1',
   port: 4566,
   dataDir: './.versa',
+  store: '',
   timeScale: 1,
   maxEnvironments: 32,
   idleTimeoutSeconds: 300,
@@ -66,6 +72,7 @@ const ENV_NAMES: Record<Setting, string> = {
   host: 'VERSA_HOST',
   port: 'VERSA_PORT',
   dataDir: 'VERSA_DATA_DIR',
+  store: 'VERSA_STORE',
   timeScale: 'VERSA_TIME_SCALE',
   maxEnvironments: 'VERSA_MAX_ENVIRONMENTS',
   idleTimeoutSeconds: 'VERSA_IDLE_TIMEOUT_SECONDS',
@@ -121,6 +128,7 @@ export function resolveOptions(
     host,
     port: num('port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port number between 0 and 65535'),
     dataDir: path.resolve(String(raw.dataDir)),
+    store: storeUrl(raw.store),
     timeScale: num('timeScale', (n) => n > 0 && n <= 10_000, 'a number above 0 and at most 10000'),
     maxEnvironments: num('maxEnvironments', (n) => Number.isInteger(n) && n >= 1, 'a whole number of at least 1'),
     idleTimeoutSeconds: num('idleTimeoutSeconds', (n) => n > 0, 'a positive number of seconds'),
@@ -166,6 +174,23 @@ function list(value: string | number | undefined): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+function storeUrl(value: string | number | undefined): string {
+  const text = String(value ?? '');
+  if (text === '' || text === 'sqlite') return '';
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') || !url.hostname) {
+    throw new OptionsError(
+      `store must be a PostgreSQL URL such as postgres://USER@HOST:5432/DB, or sqlite (the default: a file in the data directory); got ${text}.`,
+    );
+  }
+  return text;
 }
 
 function sandboxMode(value: string | number | undefined): 'off' | 'auto' | 'bwrap' {

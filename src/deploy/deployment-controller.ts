@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
 import { alnumId } from '../core/ids.js';
+import type { Leadership } from '../core/leadership.js';
 import type { Logger } from '../core/logger.js';
 import { parseFunctionRef } from '../domain/arn.js';
 import { isActive, step, type Action, type DeploymentState, type DeploymentStatus, type Observation } from '../domain/deployment.js';
@@ -35,8 +36,13 @@ export class DeploymentController {
   private readonly timers = new Map<string, () => void>();
   private readonly listeners: ((d: DeploymentState) => void)[] = [];
   private readonly timingListeners = new Set<(t: StepTiming) => void>();
-  private closed = false;
+  /** True until start() and after close(): steps run only in between (while this node leads). */
+  private closed = true;
 
+  /**
+   * `store` and `functions` are what the controller writes through: when several nodes share the
+   * store, a store fenced by the leader lease, so that a deposed leader cannot move an alias.
+   */
   constructor(
     private readonly store: Store,
     private readonly functions: FunctionService,
@@ -44,21 +50,31 @@ export class DeploymentController {
     private readonly alarms: AlarmService,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly leadership?: Leadership,
   ) {
     alarms.onTransition(({ alarm, to }) => {
-      if (to !== 'ALARM' || this.closed) return;
-      void this.store.codeDeploy.activeDeployments().then((active) => {
-        for (const d of active)
-          if (d.alarms.includes(alarm.AlarmName)) void this.kick(d.deploymentId, [{ kind: 'alarm', name: alarm.AlarmName }]);
-      });
+      if (to === 'ALARM') this.alarmsChanged([alarm.AlarmName], true);
     });
     // A deleted alarm can no longer be read: the step finds it missing and step() decides.
-    alarms.onDeleted((names) => {
-      if (this.closed) return;
-      void this.store.codeDeploy.activeDeployments().then((active) => {
-        for (const d of active) if (d.alarms.some((n) => names.includes(n))) void this.kick(d.deploymentId, []);
-      });
-    });
+    alarms.onDeleted((names) => this.alarmsChanged(names, false));
+  }
+
+  /** Steps the deployments that watch these alarms (gone into ALARM, or deleted) at once, on the leader. */
+  alarmsChanged(names: readonly string[], inAlarm: boolean): void {
+    if (this.closed) {
+      if (this.leadership && !this.leadership.leading) this.leadership.toLeader('deployment.alarms', { names, inAlarm });
+      return;
+    }
+    this.store.codeDeploy.activeDeployments().then(
+      (active) => {
+        for (const d of active) {
+          const watched = d.alarms.filter((n) => names.includes(n));
+          if (!watched.length) continue;
+          void this.kick(d.deploymentId, inAlarm ? watched.map((name): Observation => ({ kind: 'alarm', name })) : []);
+        }
+      },
+      (err: unknown) => this.logger.warn('could not read the deployments watching alarms', { names, err }),
+    );
   }
 
   /** Calls `listener` with the state after every step that changed something. */
@@ -75,8 +91,9 @@ export class DeploymentController {
     return () => this.timingListeners.delete(listener);
   }
 
-  /** Resumes every deployment the store says is unfinished. */
+  /** Resumes every deployment the store says is unfinished (at start, or when this node becomes the leader). */
   async start(): Promise<void> {
+    this.closed = false;
     for (const d of await this.store.codeDeploy.activeDeployments()) void this.kick(d.deploymentId, [], true);
   }
 
@@ -87,8 +104,12 @@ export class DeploymentController {
     await Promise.all([...this.chains.values()]);
   }
 
-  /** Runs a step for a deployment now (serialised per deployment). */
+  /** Runs a step for a deployment now (serialised per deployment), or has the leader run it when this node does not lead. */
   kick(deploymentId: string, observations: Observation[], resuming = false): Promise<void> {
+    if (this.closed) {
+      if (this.leadership && !this.leadership.leading) this.leadership.toLeader('deployment.kick', { deploymentId, observations });
+      return Promise.resolve();
+    }
     const previous = this.chains.get(deploymentId) ?? Promise.resolve();
     const next = previous
       .then(() => this.runStep(deploymentId, observations, resuming))

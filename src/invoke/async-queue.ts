@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import type { Leadership } from '../core/leadership.js';
 import { uuid } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { parseFunctionRef } from '../domain/arn.js';
@@ -28,6 +29,8 @@ export interface AsyncQueueOptions {
   maxInFlight: number;
   /** Attempts of one function running at once. */
   maxPerFunction: number;
+  /** When several nodes share the store, only the leader dispatches; the others wake it. */
+  leadership?: Leadership;
 }
 
 /** An attempt holds its event this long (platform time): Lambda's longest timeout and a minute. */
@@ -52,8 +55,9 @@ export interface NewAsyncEvent {
  * guarded by the same claim, so an attempt is run and settled once. It is woken by new events and by
  * completions, and by one timer on the platform clock for the next retry; it never polls.
  *
- * One process owns a SQLite data directory, so at start every event still marked running is an
- * orphan of the process before (killed or stopped mid-attempt): its attempt counts, as Lambda counts an
+ * One dispatcher runs at a time (the only process on a SQLite data directory, or the leader of the
+ * nodes sharing a database), so at start every event still marked running is an orphan of the
+ * dispatcher before (killed, stopped or deposed mid-attempt): its attempt counts, as Lambda counts an
  * attempt whose runtime died, and it is retried or ended by the usual rules.
  */
 export class AsyncEventQueue {
@@ -92,6 +96,7 @@ export class AsyncEventQueue {
       await this.settle(event, afterAttempt(event, { kind: 'interrupted' }, retryPolicy(config), now), config, now);
     }
     if (orphans.length) this.opts.logger.info('asynchronous events interrupted by the last stop were reclaimed', { count: orphans.length });
+    this.closed = false;
     this.started = true;
     this.pump();
   }
@@ -99,13 +104,20 @@ export class AsyncEventQueue {
   /** Stops claiming; waits briefly for running attempts, and leaves the rest running for the next start. */
   async close(): Promise<void> {
     this.closed = true;
+    this.started = false;
     this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.timerAt = undefined;
     const drained = Promise.allSettled([...this.attempts]);
     await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, DRAIN_MS).unref())]);
   }
 
-  private pump(): void {
-    if (!this.started || this.closed) return;
+  /** Looks for due events now: on this node when it dispatches, else on the leader. */
+  pump(): void {
+    if (!this.started || this.closed) {
+      if (this.opts.leadership && !this.opts.leadership.leading) this.opts.leadership.toLeader('async.wake', null);
+      return;
+    }
     if (this.pumping) {
       this.again = true;
       return;

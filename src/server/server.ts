@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -33,6 +33,7 @@ import { DeploymentController } from '../deploy/deployment-controller.js';
 import { GatewayDataPlane } from '../gateway/data-plane.js';
 import { RestApiService } from '../gateway/rest-api-service.js';
 import type { AttemptOutcome } from '../domain/async-event.js';
+import type { Observation } from '../domain/deployment.js';
 import { AsyncEventQueue } from '../invoke/async-queue.js';
 import { InvocationService } from '../invoke/invocation-service.js';
 import { EventInvokeConfigService } from '../lambda/event-invoke-configs.js';
@@ -49,7 +50,9 @@ import { S3Service } from '../s3/s3-service.js';
 import { ParameterService } from '../ssm/parameter-service.js';
 import { StackService } from '../stacks/stack-service.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { fencedStore } from '../store/fenced.js';
 import type { Store } from '../store/store.js';
+import { ClusterNode } from './cluster-node.js';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.js';
 import { LambdaMetrics } from '../telemetry/lambda-metrics.js';
 import { LogSink } from '../telemetry/log-sink.js';
@@ -68,6 +71,8 @@ const MAX_BUFFERED_BYTES = 4 * MAX_BODY_BYTES;
 export interface RunningServer {
   /** Where clients on this machine reach the server. */
   url: string;
+  /** This node's id among the nodes sharing the store. */
+  node: string;
   /** The address and port the listener is bound to, as it is (`0.0.0.0:4566` when on every interface). */
   listening: string;
   port: number;
@@ -116,8 +121,9 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     logger,
   });
   const store = openSqliteStore(path.join(options.dataDir, 'versa.db'));
-  // Names this process among the nodes sharing the store (its metric summaries, its leases).
-  const nodeId = `node-${alnumId(8).toLowerCase()}`;
+  // Set once the listener is bound (port 0 picks one); no environment starts before that.
+  let url = '';
+  const node = new ClusterNode(store, { id: nodeIdentity(options.dataDir), url: () => url, logger });
   const clock = overrides.clock ?? (await platformClock(store, options.timeScale));
 
   const s3 = new S3Service(store, new BlobStore(path.join(options.dataDir, 's3')), clock, logger);
@@ -129,8 +135,6 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const codeCache = new CodeCache(path.join(options.dataDir, 'code'), (sha) => store.code.get(sha));
 
   const keyring = new Keyring(options.credentials);
-  // Set once the listener is bound (port 0 picks one); no environment starts before that.
-  let url = '';
   const environments = new EnvironmentManager({
     maxEnvironments: options.maxEnvironments,
     idleTimeoutMs: options.idleTimeoutSeconds * 1000,
@@ -167,11 +171,10 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     flushIntervalMs: 1000,
     retentionMs: options.retentionDays * DAY_MS,
     memoryWindowMs: Math.min(options.retentionDays * DAY_MS, 3 * 3_600_000),
-    node: nodeId,
+    node: node.id,
   });
   metrics.start();
   const alarms = new AlarmService(store, metrics, clock, logger);
-  alarms.start();
   const lambdaMetrics = new LambdaMetrics(metrics, options.metrics === 'on');
   const gatewayMetrics = new GatewayMetrics(metrics, options.metrics === 'on');
   // Asynchronous attempts take at most half the environments, so that synchronous invokes keep room.
@@ -184,17 +187,47 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     logger,
     maxInFlight: asyncSlots,
     maxPerFunction: asyncSlots,
+    leadership: node,
   });
   const invocations = new InvocationService(registry, environments, random, lambdaMetrics, logger, queue);
   const eventInvokeConfigs = new EventInvokeConfigService(store, clock);
-  const deployments = new DeploymentController(store, functions, invocations, alarms, clock, logger);
+  // The controller writes through the leader lease: a deposed leader cannot move an alias.
+  const fenced = fencedStore(store, (tx) => node.fence(tx));
+  const fencedFunctions = new FunctionService(fenced, registry, clock, lambdaCodeReader(s3));
+  const deployments = new DeploymentController(fenced, fencedFunctions, invocations, alarms, clock, logger, node);
   const codeDeploy = new CodeDeployService(store, deployments, clock);
   const restApis = new RestApiService(store, clock);
   const gateway = new GatewayDataPlane(store, invocations, random, clock, logger);
   restApis.onChange((id) => gateway.invalidate(id));
+  shareChanges(node, registry, restApis, gateway);
   gateway.onRequest((r) => gatewayMetrics.record(r));
   const parameters = new ParameterService(store, clock);
-  const stacks = new StackService(store, { functions, restApis, alarms, codeDeploy, s3, parameters }, deployments, clock, logger);
+  const stacks = new StackService(store, { functions, restApis, alarms, codeDeploy, s3, parameters }, deployments, clock, logger, node);
+  // The leader runs the controllers; the other nodes hand it their work.
+  node.on('deployment.kick', (m) => {
+    const { deploymentId, observations } = m as { deploymentId: string; observations: Observation[] };
+    void deployments.kick(deploymentId, observations);
+  });
+  node.on('deployment.alarms', (m) => {
+    const { names, inAlarm } = m as { names: string[]; inAlarm: boolean };
+    deployments.alarmsChanged(names, inAlarm);
+  });
+  node.on('async.wake', () => queue.pump());
+  node.on('stack.launch', (name) => stacks.launch(String(name)));
+  node.onLeadership(
+    async () => {
+      // Unfinished deployments, stack operations and asynchronous events resume from the store.
+      await deployments.start();
+      await stacks.start();
+      await queue.start();
+      alarms.start();
+    },
+    async () => {
+      await deployments.close();
+      await alarms.close();
+      await queue.close();
+    },
+  );
   const stackApi = stacksApi({ stacks, logger });
 
   const web = consoleEndpoints({
@@ -216,6 +249,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
         status: 'ok',
         timeScale: options.timeScale,
         environments: environments.stats(),
+        cluster: node.status(),
         sandbox: isolation.status.sandbox,
         sandboxDetail: isolation.status.sandboxDetail,
         limits: isolation.status.limits,
@@ -369,13 +403,12 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const close = () =>
     (closing ??= (async () => {
       web.close();
-      await queue.close();
+      // Steps down first (the controllers stop, the lease is let go), so another node can take over at once.
+      await node.close();
       await stacks.close();
-      await deployments.close();
       await environments.close();
       await isolation.close();
       await logs.close();
-      await alarms.close();
       await metrics.close();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => {
@@ -387,13 +420,12 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       await store.close();
     })());
 
-  // Unfinished deployments resume from the store once the server can answer their hooks.
-  await deployments.start();
-  await stacks.start();
-  await queue.start();
+  // Joins the cluster once the server can answer hooks: the first beat leads when nobody else does.
+  await node.start();
 
   return {
     url,
+    node: node.id,
     listening: `${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
     port,
     options,
@@ -424,13 +456,54 @@ export async function startServer(options: Options, overrides: StartOverrides = 
  * The platform clock, continued from the one the data directory last ran with, so that a deployment
  * resumed after a restart keeps its real-time schedule whatever the time scale.
  */
+/** The platform clock, anchored in the store: every node sharing it reads the same time. */
 async function platformClock(store: Store, scale: number): Promise<Clock> {
-  const raw = await store.settings.get('clock');
-  const stored = raw ? (JSON.parse(raw) as { anchor: ClockAnchor; scale: number }) : undefined;
-  const anchor = continueClock(stored, scale);
-  await store.settings.put('clock', JSON.stringify({ anchor, scale }));
-  await store.settings.put('timeScale', String(scale));
+  const anchor = await store.transaction(async (tx) => {
+    const raw = await tx.settings.get('clock');
+    const stored = raw ? (JSON.parse(raw) as { anchor: ClockAnchor; scale: number }) : undefined;
+    const next = continueClock(stored, scale);
+    if (stored?.anchor !== next) {
+      await tx.settings.put('clock', JSON.stringify({ anchor: next, scale }));
+      await tx.settings.put('timeScale', String(scale));
+    }
+    return next;
+  });
   return new ScaledClock(scale, anchor);
+}
+
+/** This node's id, kept in its data directory so that a restarted node is the same node. */
+function nodeIdentity(dataDir: string): string {
+  const file = path.join(dataDir, 'node-id');
+  try {
+    const id = readFileSync(file, 'utf8').trim();
+    if (/^node-[a-z0-9]{8}$/.test(id)) return id;
+  } catch {
+    // First start: make one.
+  }
+  const id = `node-${alnumId(8).toLowerCase()}`;
+  writeFileSync(file, `${id}\n`);
+  return id;
+}
+
+/**
+ * What one node changes, the others must stop caching: functions (versions, aliases) and APIs
+ * (stages, deployments) written here are announced, and those announced elsewhere are dropped here.
+ */
+function shareChanges(node: ClusterNode, registry: FunctionRegistry, restApis: RestApiService, gateway: GatewayDataPlane): void {
+  let fromElsewhere = false;
+  registry.onChange((name) => {
+    if (!fromElsewhere) node.broadcast('function', name);
+  });
+  node.on('function', (name) => {
+    fromElsewhere = true;
+    try {
+      registry.invalidate(String(name));
+    } finally {
+      fromElsewhere = false;
+    }
+  });
+  restApis.onChange((id) => node.broadcast('restApi', id));
+  node.on('restApi', (id) => gateway.invalidate(String(id)));
 }
 
 /** True when the front door would send this request to S3 (its host or signature), judged before the body is read. */

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import type { Leadership } from '../core/leadership.js';
 import { PlatformError } from '../core/errors.js';
 import { uuid } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
@@ -96,6 +97,8 @@ export class StackService {
   private readonly locks = new Map<string, Mutex>();
   private readonly listeners: ((name: string) => void)[] = [];
   private readonly running = new Set<Promise<void>>();
+  /** Stacks whose operation runs here now. */
+  private readonly launched = new Set<string>();
   private readonly waiters = new Map<string, ((d: DeploymentState) => void)[]>();
   private closed = false;
 
@@ -105,6 +108,8 @@ export class StackService {
     controller: DeploymentController,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Where stack operations run when several nodes share the store: on the leader. */
+    private readonly leadership?: Leadership,
   ) {
     controller.onChange((d) => {
       if (!TERMINAL.has(d.status)) return;
@@ -115,7 +120,7 @@ export class StackService {
     });
   }
 
-  /** Picks up every operation a previous run of the server left unfinished. */
+  /** Picks up every operation a previous run of the server (or a previous leader) left unfinished. */
   async start(): Promise<void> {
     for (const stack of await this.store.stacks.list()) if (stack.operation) this.launch(stack.name);
   }
@@ -476,10 +481,20 @@ export class StackService {
     };
   }
 
-  private launch(name: string): void {
+  /** Runs the stack's stored operation here, or on the leader when this node does not lead; once per stack at a time. */
+  launch(name: string): void {
+    if (this.leadership && !this.leadership.leading) {
+      this.leadership.toLeader('stack.launch', name);
+      return;
+    }
+    if (this.closed || this.launched.has(name)) return;
+    this.launched.add(name);
     const run = this.run(name)
       .catch((err: unknown) => this.logger.error('stack operation failed unexpectedly', { stack: name, err }))
-      .finally(() => this.running.delete(run));
+      .finally(() => {
+        this.running.delete(run);
+        this.launched.delete(name);
+      });
     this.running.add(run);
   }
 

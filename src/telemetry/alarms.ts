@@ -77,7 +77,9 @@ export class AlarmService {
     this.deletionListeners.push(listener);
   }
 
+  /** Starts evaluating on the platform clock (on the leader, when several nodes share the store); close() stops. */
   start(): void {
+    this.closed = false;
     const tick = () => {
       if (this.closed) return;
       void this.evaluateAll().finally(() => {

@@ -1,6 +1,7 @@
 // PostgreSQL only: what two nodes sharing one database do at the same time, as two stores (two pools) on one database.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import type { AsyncEventRecord } from '../../domain/async-event.js';
 import type { FunctionRecord } from '../../domain/lambda-function.js';
 import type { Store } from '../store.js';
@@ -122,5 +123,25 @@ describe('postgres store: two nodes on one database', () => {
     assert.deepEqual([...claimed].sort(), ids, 'every due event was claimed once');
     assert.ok(claims.every((c) => c === undefined || (c.status === 'running' && c.attempts === 1)));
     assert.deepEqual(await two.asyncEvents.depth('f'), { pending: 0, running: 15 });
+  });
+
+  it('two nodes opening one empty database at once: one migrates, the other waits and finds it done; a newer schema is refused', async () => {
+    const db = await createTestDatabase();
+    try {
+      const stores = await Promise.all([openPostgresStore(db.url), openPostgresStore(db.url), openPostgresStore(db.url)]);
+      await Promise.all(stores.map((s) => s.close()));
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ n: string; v: number }>('SELECT COUNT(*) AS n, MAX(version) AS v FROM schema_migrations');
+        assert.equal(Number(rows[0]!.n), rows[0]!.v, 'each migration applied once');
+        await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES (1000, now())');
+      } finally {
+        await client.end();
+      }
+      await assert.rejects(openPostgresStore(db.url), /written by a newer Versa \(schema 1000\); upgrade Versa to open it/);
+    } finally {
+      await db.drop();
+    }
   });
 });

@@ -49,6 +49,7 @@ import { MAX_PUT_BYTES } from '../s3/limits.js';
 import { S3Service } from '../s3/s3-service.js';
 import { ParameterService } from '../ssm/parameter-service.js';
 import { StackService } from '../stacks/stack-service.js';
+import { openPostgresStore } from '../store/postgres/postgres-store.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { fencedStore } from '../store/fenced.js';
 import type { Store } from '../store/store.js';
@@ -120,7 +121,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     python: await resolvePython(options.pythonCommand),
     logger,
   });
-  const store = openSqliteStore(path.join(options.dataDir, 'versa.db'));
+  const store = await openStore(options);
   // Set once the listener is bound (port 0 picks one); no environment starts before that.
   let url = '';
   const node = new ClusterNode(store, { id: nodeIdentity(options.dataDir), url: () => url, logger });
@@ -456,6 +457,23 @@ export async function startServer(options: Options, overrides: StartOverrides = 
  * The platform clock, continued from the one the data directory last ran with, so that a deployment
  * resumed after a restart keeps its real-time schedule whatever the time scale.
  */
+/** The store named by `--store` cannot be opened; the CLI prints the message as it is. */
+export class StoreUnavailableError extends Error {}
+
+/** SQLite in the data directory, or the PostgreSQL database that `--store` names (shared with other nodes). */
+async function openStore(options: Options): Promise<Store> {
+  if (!options.store) return openSqliteStore(path.join(options.dataDir, 'versa.db'));
+  try {
+    return await openPostgresStore(options.store);
+  } catch (err) {
+    const where = new URL(options.store).host;
+    throw new StoreUnavailableError(
+      `could not open the PostgreSQL store at ${where} (${(err as Error).message}); is PostgreSQL running, and does the database exist?`,
+      { cause: err },
+    );
+  }
+}
+
 /** The platform clock, anchored in the store: every node sharing it reads the same time. */
 async function platformClock(store: Store, scale: number): Promise<Clock> {
   const anchor = await store.transaction(async (tx) => {

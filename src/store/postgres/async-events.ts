@@ -1,4 +1,5 @@
 // The durable queue of Event (asynchronous) invocations.
+import { readDocument } from '../documents.js';
 import type { AsyncEventRecord } from '../../domain/async-event.js';
 import type { AsyncEventRepository } from '../store.js';
 import type { Db } from './db.js';
@@ -33,7 +34,7 @@ export class PostgresAsyncEvents implements AsyncEventRepository {
         [now, skip],
       );
       if (!row) return undefined;
-      const event = JSON.parse(row.doc) as AsyncEventRecord;
+      const event = readDocument<AsyncEventRecord>(row.doc);
       const claimed: AsyncEventRecord = { ...event, status: 'running', attempts: event.attempts + 1, leaseUntil };
       await db.run("UPDATE async_events SET status = 'running', attempts = $1, doc = $2 WHERE seq = $3", [
         claimed.attempts,

@@ -1,4 +1,5 @@
 // What every PostgreSQL repository shares: the connection a repository runs on, its own transactions with retry, and rows that hold a JSON document.
+import { readDocument } from '../documents.js';
 import pg from 'pg';
 
 /** The isolation level of a transaction. */
@@ -89,9 +90,9 @@ export class Db {
 }
 
 /** The document of a `SELECT doc` row, or undefined when there is no row. */
-export const parse = <T>(row: { doc: string } | undefined): T | undefined => (row ? (JSON.parse(row.doc) as T) : undefined);
+export const parse = <T>(row: { doc: string } | undefined): T | undefined => (row ? readDocument<T>(row.doc) : undefined);
 /** The documents of `SELECT doc` rows. */
-export const docs = <T>(rows: { doc: string }[]): T[] => rows.map((r) => JSON.parse(r.doc) as T);
+export const docs = <T>(rows: { doc: string }[]): T[] => rows.map((r) => readDocument<T>(r.doc));
 
 /** A string as the UTF-8 bytes of a BYTEA column, for strings that may hold U+0000 (which TEXT cannot); `Buffer.toString()` reads it back. */
 export const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');

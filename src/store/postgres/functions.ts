@@ -1,4 +1,5 @@
 // Lambda functions with their published versions, aliases and resource-policy statements.
+import { readDocument } from '../documents.js';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../../domain/lambda-function.js';
 import {
   StoreConflict,
@@ -132,7 +133,7 @@ export class PostgresPolicies implements PolicyRepository {
       'SELECT sid, doc FROM policies WHERE function_name = $1 AND qualifier = $2 ORDER BY seq',
       [functionName, qualifier],
     );
-    return rows.map((r): PolicyStatement => ({ sid: r.sid, statement: JSON.parse(r.doc) as Record<string, unknown> }));
+    return rows.map((r): PolicyStatement => ({ sid: r.sid, statement: readDocument<Record<string, unknown>>(r.doc) }));
   }
 
   async put(functionName: string, qualifier: string, statement: PolicyStatement) {

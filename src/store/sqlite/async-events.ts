@@ -1,4 +1,5 @@
 // The durable queue of Event (asynchronous) invocations.
+import { readDocument } from '../documents.js';
 import type { AsyncEventRecord } from '../../domain/async-event.js';
 import type { AsyncEventRepository } from '../store.js';
 import type { Db, Guard } from './db.js';
@@ -36,7 +37,7 @@ export class SqliteAsyncEvents implements AsyncEventRepository {
           .prepare(`SELECT seq, doc FROM async_events WHERE status = 'pending' AND next_attempt_at <= ? ${notIn} ORDER BY seq LIMIT 1`)
           .get(now, ...skip) as { seq: number; doc: string } | undefined;
         if (!row) return undefined;
-        const event = JSON.parse(row.doc) as AsyncEventRecord;
+        const event = readDocument<AsyncEventRecord>(row.doc);
         const claimed: AsyncEventRecord = { ...event, status: 'running', attempts: event.attempts + 1, leaseUntil };
         this.db
           .prepare("UPDATE async_events SET status = 'running', attempts = ?, doc = ? WHERE seq = ?")

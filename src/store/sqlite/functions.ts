@@ -1,4 +1,5 @@
 // Lambda functions with their published versions, aliases and resource-policy statements.
+import { readDocument } from '../documents.js';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../../domain/lambda-function.js';
 import {
   StoreConflict,
@@ -26,8 +27,8 @@ export class SqliteFunctions implements FunctionRepository {
 
   list() {
     return this.guard(() =>
-      (this.db.prepare('SELECT doc FROM functions ORDER BY name').all() as { doc: string }[]).map(
-        (r) => JSON.parse(r.doc) as FunctionRecord,
+      (this.db.prepare('SELECT doc FROM functions ORDER BY name').all() as { doc: string }[]).map((r) =>
+        readDocument<FunctionRecord>(r.doc),
       ),
     );
   }
@@ -82,7 +83,7 @@ export class SqliteVersions implements VersionRepository {
   list(functionName: string) {
     return this.guard(() =>
       (this.db.prepare('SELECT doc FROM versions WHERE function_name = ? ORDER BY version').all(functionName) as { doc: string }[]).map(
-        (r) => JSON.parse(r.doc) as VersionRecord,
+        (r) => readDocument<VersionRecord>(r.doc),
       ),
     );
   }
@@ -122,8 +123,8 @@ export class SqliteAliases implements AliasRepository {
 
   list(functionName: string) {
     return this.guard(() =>
-      (this.db.prepare('SELECT doc FROM aliases WHERE function_name = ? ORDER BY name').all(functionName) as { doc: string }[]).map(
-        (r) => JSON.parse(r.doc) as AliasRecord,
+      (this.db.prepare('SELECT doc FROM aliases WHERE function_name = ? ORDER BY name').all(functionName) as { doc: string }[]).map((r) =>
+        readDocument<AliasRecord>(r.doc),
       ),
     );
   }
@@ -170,7 +171,7 @@ export class SqlitePolicies implements PolicyRepository {
           sid: string;
           doc: string;
         }[]
-      ).map((r): PolicyStatement => ({ sid: r.sid, statement: JSON.parse(r.doc) as Record<string, unknown> })),
+      ).map((r): PolicyStatement => ({ sid: r.sid, statement: readDocument<Record<string, unknown>>(r.doc) })),
     );
   }
 

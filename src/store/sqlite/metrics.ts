@@ -1,4 +1,5 @@
 // CloudWatch metric datapoints and the catalogue of metric series.
+import { readDocument } from '../documents.js';
 import type { MetricPoint, MetricSeriesDoc } from '../../domain/metric.js';
 import type { MetricRepository } from '../store.js';
 import type { Db, Guard } from './db.js';
@@ -48,7 +49,7 @@ export class SqliteMetrics implements MetricRepository {
         name: r.name,
         resolution: r.resolution,
         timestamp: r.ts,
-        summary: JSON.parse(r.doc) as MetricPoint['summary'],
+        summary: readDocument<MetricPoint['summary']>(r.doc),
       })),
     );
   }

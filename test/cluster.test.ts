@@ -1,0 +1,255 @@
+/**
+ * Two Versa nodes, real processes, sharing one PostgreSQL database: what is written on one is served by
+ * the other, caches follow writes within the measured bound, uniqueness and version numbers hold under
+ * concurrent writes on both, an alarm sees both nodes' invocations, an asynchronous event survives the
+ * node that accepted it, and a canary started under one leader finishes under the next after a kill -9.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  InvokeCommand,
+  ListVersionsByFunctionCommand,
+  PublishVersionCommand,
+  UpdateAliasCommand,
+  UpdateFunctionCodeCommand,
+  type LambdaClient,
+} from '@aws-sdk/client-lambda';
+import { createTestDatabase } from '../src/store/postgres/test-database.js';
+import {
+  aliasOf,
+  appSpec,
+  cloudWatchClientFor,
+  codeDeployClientFor,
+  createAppAndGroup,
+  deploy,
+  eventually,
+  functionWithTwoVersions,
+  getDeployment,
+  waitForStatus,
+} from './codedeploy-helpers.js';
+import { clientConfig, createFunction, lambdaClientFor, payloadOf, zipOf } from './harness.js';
+import { kill9, processesIn, reapLeftovers, startVersa, stopAll, type Versa } from './processes.js';
+
+const SCALE = 60;
+/** Prints the function's version: which version served an invoke. */
+const VERSION_SOURCE = 'exports.handler = async () => process.env.AWS_LAMBDA_FUNCTION_VERSION;';
+
+interface Health {
+  cluster: { node: string; leader: string | undefined; leading: boolean; nodes: { id: string }[] };
+}
+
+async function health(url: string): Promise<Health> {
+  return (await (await fetch(`${url}/_versa/health`)).json()) as Health;
+}
+
+async function invokeVersion(lambda: LambdaClient, name: string, qualifier?: string): Promise<string> {
+  const out = await lambda.send(new InvokeCommand({ FunctionName: name, Qualifier: qualifier }));
+  assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
+  return String(payloadOf(out));
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+describe('two nodes sharing PostgreSQL (versa start --store postgres://…)', () => {
+  let database: { url: string; drop: () => Promise<void> };
+  const dirs: string[] = [];
+  const servers: Versa[] = [];
+  let a: Versa;
+  let b: Versa;
+
+  const start = async (dir: string) => {
+    const server = await startVersa(dir, ['--store', database.url, '--time-scale', String(SCALE)]);
+    servers.push(server);
+    return server;
+  };
+
+  before(async () => {
+    database = await createTestDatabase();
+    for (const name of ['a', 'b']) dirs.push(await mkdtemp(path.join(tmpdir(), `versa-node-${name}-`)));
+    a = await start(dirs[0]!);
+    // A started first and found no leader: it leads. B joins as a follower.
+    await eventually('node A to lead', 5000, async () => ((await health(a.url)).cluster.leading ? true : undefined));
+    b = await start(dirs[1]!);
+  });
+
+  after(async () => {
+    await stopAll(servers);
+    for (const dir of dirs) {
+      await reapLeftovers(dir, processesIn(dir));
+      await rm(dir, { recursive: true, force: true });
+    }
+    await database?.drop();
+  });
+
+  it('health: each node names itself, the one leader, and both nodes', async () => {
+    const [ha, hb] = await Promise.all([health(a.url), health(b.url)]);
+    assert.notEqual(ha.cluster.node, hb.cluster.node);
+    assert.equal(ha.cluster.leader, ha.cluster.node);
+    assert.equal(hb.cluster.leading, false);
+    await eventually('both nodes to see each other', 3000, async () => {
+      const seen = (await health(b.url)).cluster.nodes.map((n) => n.id);
+      return seen.includes(ha.cluster.node) && seen.includes(hb.cluster.node) ? true : undefined;
+    });
+    assert.equal((await health(b.url)).cluster.leader, ha.cluster.node);
+  });
+
+  it('a function created on A is invoked on B', async () => {
+    const onA = lambdaClientFor(a.url);
+    const onB = lambdaClientFor(b.url);
+    await createFunction(onA, 'shared', { 'index.js': 'exports.handler = async (e) => ({ got: e.n });' });
+    const out = await onB.send(new InvokeCommand({ FunctionName: 'shared', Payload: Buffer.from('{"n":7}') }));
+    assert.deepEqual(payloadOf(out), { got: 7 });
+  });
+
+  it('an alias moved on A is honoured by B within 100 ms (median of five moves)', async () => {
+    const onA = lambdaClientFor(a.url);
+    const onB = lambdaClientFor(b.url);
+    await functionWithTwoVersions(onA, 'flip');
+    for (let i = 0; i < 2; i++) {
+      const source = `${VERSION_SOURCE} // ${i}`;
+      await onA.send(new UpdateFunctionCodeCommand({ FunctionName: 'flip', ZipFile: zipOf({ 'index.js': source }) }));
+      await onA.send(new PublishVersionCommand({ FunctionName: 'flip' }));
+    }
+    // Versions 3 and 4 print their number; B has both warm and the alias cached before the moves.
+    await onA.send(new UpdateAliasCommand({ FunctionName: 'flip', Name: 'live', FunctionVersion: '3' }));
+    for (const q of ['3', '4', 'live']) await invokeVersion(onB, 'flip', q);
+    const delays: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const to = i % 2 === 0 ? '4' : '3';
+      await onA.send(new UpdateAliasCommand({ FunctionName: 'flip', Name: 'live', FunctionVersion: to }));
+      const moved = performance.now();
+      await eventually(
+        `B to serve version ${to}`,
+        5000,
+        async () => ((await invokeVersion(onB, 'flip', 'live')) === to ? true : undefined),
+        1,
+      );
+      delays.push(performance.now() - moved);
+    }
+    console.log(`# alias change seen by the other node after ${delays.map((d) => d.toFixed(1)).join(', ')} ms`);
+    assert.ok(median(delays) < 100, `median ${median(delays).toFixed(1)} ms`);
+  });
+
+  it('the same function created at once on both nodes: exactly one succeeds, the other gets ResourceConflictException', async () => {
+    const onA = lambdaClientFor(a.url);
+    const onB = lambdaClientFor(b.url);
+    for (let round = 0; round < 5; round++) {
+      const name = `race-${round}`;
+      const results = await Promise.allSettled(
+        [onA, onB].map((client, i) => createFunction(client, name, { 'index.js': `exports.handler = async () => ${i};` })),
+      );
+      const won = results.filter((r) => r.status === 'fulfilled');
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      assert.equal(won.length, 1, `round ${round}: ${JSON.stringify(results.map((r) => r.status))}`);
+      assert.equal((lost[0]!.reason as Error).name, 'ResourceConflictException');
+      assert.match((lost[0]!.reason as Error).message, /Function already exist/);
+    }
+  });
+
+  it('PublishVersion on both nodes at once: distinct numbers, none lost', async () => {
+    const onA = lambdaClientFor(a.url);
+    const onB = lambdaClientFor(b.url);
+    await createFunction(onA, 'publish-race', { 'index.js': 'exports.handler = async () => 0;' });
+    const published: { version: string; sha: string }[] = [];
+    for (let round = 0; round < 4; round++) {
+      const outs = await Promise.all(
+        [onA, onB].map((client, i) =>
+          client.send(
+            new UpdateFunctionCodeCommand({
+              FunctionName: 'publish-race',
+              ZipFile: zipOf({ 'index.js': `exports.handler = async () => "${round}-${i}";` }),
+              Publish: true,
+            }),
+          ),
+        ),
+      );
+      for (const out of outs) published.push({ version: out.Version!, sha: out.CodeSha256! });
+    }
+    const versions = published.map((p) => p.version);
+    assert.equal(new Set(versions).size, versions.length, `distinct: ${versions.join(',')}`);
+    const listed = await onB.send(new ListVersionsByFunctionCommand({ FunctionName: 'publish-race' }));
+    const stored = new Map(listed.Versions!.filter((v) => v.Version !== '$LATEST').map((v) => [v.Version!, v.CodeSha256!]));
+    for (const p of published) assert.equal(stored.get(p.version), p.sha, `version ${p.version} holds the code its caller sent`);
+  });
+
+  it('an alarm sees the invocations of both nodes', async () => {
+    const onA = lambdaClientFor(a.url);
+    const onB = lambdaClientFor(b.url);
+    const cw = cloudWatchClientFor(b.url);
+    await createFunction(onA, 'counted', { 'index.js': 'exports.handler = async () => 1;' });
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'counted-busy',
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Invocations',
+        Dimensions: [{ Name: 'FunctionName', Value: 'counted' }],
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 6,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+    // Five on each node: neither alone is above six, together they are.
+    for (let i = 0; i < 5; i++) await Promise.all([onA, onB].map((c) => c.send(new InvokeCommand({ FunctionName: 'counted' }))));
+    const state = await eventually('the alarm to fire', 20_000, async () => {
+      const alarm = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['counted-busy'] }))).MetricAlarms![0]!;
+      return alarm.StateValue === 'ALARM' ? alarm : undefined;
+    });
+    assert.match(state.StateReason!, /\[10\]/, 'the datapoint is the sum of both nodes');
+  });
+
+  it('an Event invocation accepted by a node that then dies still runs', async () => {
+    const onB = lambdaClientFor(b.url);
+    await createFunction(onB, 'evented', { 'index.js': 'exports.handler = async (e) => { console.log("ran " + e.marker); };' });
+    const marker = `m-${Date.now()}`;
+    const accepted = await onB.send(
+      new InvokeCommand({ FunctionName: 'evented', InvocationType: 'Event', Payload: Buffer.from(JSON.stringify({ marker })) }),
+    );
+    assert.equal(accepted.StatusCode, 202);
+    await kill9(b);
+    const logs = new CloudWatchLogsClient(clientConfig(a.url));
+    await eventually('the event to run on the leader', 20_000, async () => {
+      const found = await logs
+        .send(new FilterLogEventsCommand({ logGroupName: '/aws/lambda/evented', filterPattern: `"ran ${marker}"` }))
+        .catch(() => undefined);
+      return found?.events?.length ? true : undefined;
+    });
+    // B comes back as the same node, a follower.
+    b = await start(dirs[1]!);
+    assert.equal((await health(b.url)).cluster.leading, false);
+  });
+
+  it('a canary started on the leader finishes on the other node after the leader is killed -9 mid-shift', async () => {
+    const onA = lambdaClientFor(a.url);
+    const cdA = codeDeployClientFor(a.url);
+    await functionWithTwoVersions(onA, 'failover');
+    await createAppAndGroup(cdA, 'failover-app', 'failover-group', {
+      deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
+    });
+    const id = await deploy(cdA, 'failover-app', 'failover-group', appSpec('failover'));
+    await eventually('the canary weight', 5000, async () => ((await aliasOf(onA, 'failover')).weights ? true : undefined));
+    const runtimes = processesIn(dirs[0]!);
+    await kill9(a);
+    const killedAt = Date.now();
+    await reapLeftovers(dirs[0]!, runtimes);
+
+    const onB = lambdaClientFor(b.url);
+    const cdB = codeDeployClientFor(b.url);
+    await eventually('node B to take over', 10_000, async () => ((await health(b.url)).cluster.leading ? true : undefined), 50);
+    const takeover = Date.now() - killedAt;
+    console.log(`# node B led ${takeover} ms after node A was killed`);
+    assert.ok(takeover < 5000, `took over after ${takeover} ms`);
+    // The weights the store recorded held across the failover.
+    assert.deepEqual(await aliasOf(onB, 'failover'), { version: '1', weights: { '2': 0.1 } });
+    assert.equal((await getDeployment(cdB, id)).status, 'InProgress');
+    await waitForStatus(cdB, id, ['Succeeded'], 20_000);
+    assert.deepEqual(await aliasOf(onB, 'failover'), { version: '2', weights: undefined });
+    assert.equal(await invokeVersion(onB, 'failover', 'live'), 'v2');
+  });
+});

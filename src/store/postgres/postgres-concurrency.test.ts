@@ -125,6 +125,18 @@ describe('postgres store: two nodes on one database', () => {
     assert.deepEqual(await two.asyncEvents.depth('f'), { pending: 0, running: 15 });
   });
 
+  it('a transaction whose work caught a failed statement does not report a commit PostgreSQL turned into a rollback', async () => {
+    await assert.rejects(
+      one.transaction(async (tx) => {
+        await tx.settings.put('swallowed', 'written');
+        // 1.5 is no bigint: the statement fails, the work carries on as if it had not.
+        await tx.asyncEvents.enqueue({ ...event('bad'), nextAttemptAt: 1.5 }).catch(() => undefined);
+      }),
+      { code: '22P02' },
+    );
+    assert.equal(await one.settings.get('swallowed'), undefined);
+  });
+
   it('two nodes opening one empty database at once: one migrates, the other waits and finds it done; a newer schema is refused', async () => {
     const db = await createTestDatabase();
     try {

@@ -404,7 +404,8 @@ describe('CloudWatch custom metrics and both protocols', () => {
     );
     assert.match(bad.stderr, /ResourceNotFound/);
     const list = await exec(process.execPath, [BIN, 'alarms', '--endpoint-url', t.url]);
-    assert.match(list.stdout, /cli-alarm\s+INSUFFICIENT_DATA\s+Sum\(Cli jobs\) > 1 over 1×60s/);
+    // The evaluator's first tick (ten real seconds after start) may have put it in ALARM by now on a loaded machine.
+    assert.match(list.stdout, /cli-alarm\s+(INSUFFICIENT_DATA|ALARM)\s+Sum\(Cli jobs\) > 1 over 1×60s/);
   });
 });
 

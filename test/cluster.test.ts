@@ -10,8 +10,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import {
+  CreateFunctionCommand,
   InvokeCommand,
   ListVersionsByFunctionCommand,
   PublishVersionCommand,
@@ -26,13 +36,17 @@ import {
   cloudWatchClientFor,
   codeDeployClientFor,
   createAppAndGroup,
+  createHookFunction,
   deploy,
   eventually,
   functionWithTwoVersions,
   getDeployment,
+  PARKING_HOOK,
+  parkedEvents,
   waitForStatus,
 } from './codedeploy-helpers.js';
-import { clientConfig, createFunction, lambdaClientFor, payloadOf, zipOf } from './harness.js';
+import { clientConfig, createFunction, lambdaClientFor, payloadOf, ROLE, zipOf } from './harness.js';
+import { s3ClientFor } from './s3-helpers.js';
 import { kill9, processesIn, reapLeftovers, startVersa, stopAll, type Versa } from './processes.js';
 
 const SCALE = 60;
@@ -104,6 +118,40 @@ describe('two nodes sharing PostgreSQL (versa start --store postgres://…)', ()
     await createFunction(onA, 'shared', { 'index.js': 'exports.handler = async (e) => ({ got: e.n });' });
     const out = await onB.send(new InvokeCommand({ FunctionName: 'shared', Payload: Buffer.from('{"n":7}') }));
     assert.deepEqual(payloadOf(out), { got: 7 });
+  });
+
+  it('an object put on A is read on B, and a function on B runs code A took to S3 (multipart parts too)', async () => {
+    const s3A = s3ClientFor(a.url);
+    const s3B = s3ClientFor(b.url);
+    await s3A.send(new CreateBucketCommand({ Bucket: 'artifacts' }));
+    const code = zipOf({ 'index.js': 'exports.handler = async () => "from s3";' });
+    await s3A.send(new PutObjectCommand({ Bucket: 'artifacts', Key: 'code.zip', Body: code }));
+    const got = await s3B.send(new GetObjectCommand({ Bucket: 'artifacts', Key: 'code.zip' }));
+    assert.deepEqual(new Uint8Array(await got.Body!.transformToByteArray()), code);
+    // A multipart upload begun on A, its parts sent to both, completed on B.
+    const part = (fill: number) => new Uint8Array(5 * 1024 * 1024).fill(fill);
+    const { UploadId } = await s3A.send(new CreateMultipartUploadCommand({ Bucket: 'artifacts', Key: 'big' }));
+    const parts = [];
+    for (const [i, client] of [s3A, s3B].entries()) {
+      const out = await client.send(
+        new UploadPartCommand({ Bucket: 'artifacts', Key: 'big', UploadId, PartNumber: i + 1, Body: part(i + 1) }),
+      );
+      parts.push({ ETag: out.ETag!, PartNumber: i + 1 });
+    }
+    await s3B.send(new CompleteMultipartUploadCommand({ Bucket: 'artifacts', Key: 'big', UploadId, MultipartUpload: { Parts: parts } }));
+    const big = await s3A.send(new GetObjectCommand({ Bucket: 'artifacts', Key: 'big', Range: 'bytes=5242879-5242880' }));
+    assert.deepEqual([...(await big.Body!.transformToByteArray())], [1, 2]);
+    const onB = lambdaClientFor(b.url);
+    await onB.send(
+      new CreateFunctionCommand({
+        FunctionName: 'from-s3',
+        Runtime: 'nodejs20.x',
+        Handler: 'index.handler',
+        Role: ROLE,
+        Code: { S3Bucket: 'artifacts', S3Key: 'code.zip' },
+      }),
+    );
+    assert.equal(await invokeVersion(lambdaClientFor(a.url), 'from-s3'), 'from s3');
   });
 
   it('an alias moved on A is honoured by B within 100 ms (median of five moves)', async () => {
@@ -225,6 +273,26 @@ describe('two nodes sharing PostgreSQL (versa start --store postgres://…)', ()
     assert.equal((await health(b.url)).cluster.leading, false);
   });
 
+  it('a hook status reported to the follower is stored, and the leader acts on it', async () => {
+    const onA = lambdaClientFor(a.url);
+    const cdA = codeDeployClientFor(a.url);
+    const cdB = codeDeployClientFor(b.url);
+    await functionWithTwoVersions(onA, 'hooked');
+    await createHookFunction(onA, 'hook-parked', PARKING_HOOK);
+    await createAppAndGroup(cdA, 'hooked-app', 'hooked-group');
+    const id = await deploy(cdA, 'hooked-app', 'hooked-group', appSpec('hooked', { before: 'hook-parked' }));
+    const event = await eventually('the hook to run', 10_000, async () => (await parkedEvents(b.url, id))[0]);
+    await cdB.send(
+      new PutLifecycleEventHookExecutionStatusCommand({
+        deploymentId: id,
+        lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId,
+        status: 'Succeeded',
+      }),
+    );
+    await waitForStatus(cdA, id, ['Succeeded'], 10_000);
+    assert.deepEqual(await aliasOf(onA, 'hooked'), { version: '2', weights: undefined });
+  });
+
   it('a canary started on the leader finishes on the other node after the leader is killed -9 mid-shift', async () => {
     const onA = lambdaClientFor(a.url);
     const cdA = codeDeployClientFor(a.url);
@@ -234,6 +302,16 @@ describe('two nodes sharing PostgreSQL (versa start --store postgres://…)', ()
     });
     const id = await deploy(cdA, 'failover-app', 'failover-group', appSpec('failover'));
     await eventually('the canary weight', 5000, async () => ((await aliasOf(onA, 'failover')).weights ? true : undefined));
+    // The console served by B follows the deployment A runs.
+    await eventually("the deployment in B's console feed", 3000, async () => {
+      const page = (await (await fetch(`${b.url}/_versa/api/events?after=0&wait=0`)).json()) as {
+        changes: { kind: string; id?: string }[];
+      };
+      return page.changes.some((c) => c.kind === 'deployment' && c.id === id) ? true : undefined;
+    });
+    const view = (await (await fetch(`${b.url}/_versa/api/cluster`)).json()) as { node: string; leader: string; nodes: unknown[] };
+    assert.equal(view.leader, (await health(a.url)).cluster.node);
+    assert.equal(view.nodes.length, 2);
     const runtimes = processesIn(dirs[0]!);
     await kill9(a);
     const killedAt = Date.now();

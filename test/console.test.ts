@@ -434,6 +434,11 @@ describe('the console in a browser', () => {
       await nav.getByRole('link', { name: 'Overview' }).click();
       await page.getByRole('heading', { name: 'Functions' }).waitFor();
       await page.getByRole('link', { name: 'shop' }).waitFor();
+      // The Nodes card: this one node, serving the page and leading.
+      const nodes = page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'Node' }) });
+      await nodes.getByText(t.server.node).waitFor();
+      await nodes.getByText('leader').waitFor();
+      await nodes.getByText('serving this page').waitFor();
       await assertFits(page, 'overview at 420 px');
       await screenshot(page, 'overview-narrow');
       await page.close();

@@ -2,7 +2,7 @@
 export type Change =
   | { kind: 'function'; name: string }
   | { kind: 'api'; id: string }
-  | { kind: 'deployment'; id: string; status: string }
+  | { kind: 'deployment'; id: string; status: string; weight?: number }
   | { kind: 'alarm'; name: string; state: string }
   | { kind: 'stack'; name: string };
 

@@ -7,7 +7,7 @@ import type { AsyncEventQueue } from '../invoke/async-queue.js';
 import type { FunctionRegistry } from '../lambda/registry.js';
 import type { StackService } from '../stacks/stack-service.js';
 import type { AlarmService } from '../telemetry/alarms.js';
-import { ChangeFeed } from './change-feed.js';
+import { ChangeFeed, type Change } from './change-feed.js';
 import { StaticFiles } from './static-files.js';
 
 export interface ConsoleDeps {
@@ -20,10 +20,23 @@ export interface ConsoleDeps {
   queue: Pick<AsyncEventQueue, 'depth'>;
   clock: Clock;
   timeScale: number;
+  /**
+   * The other nodes sharing the store: the changes this node's feed carries are told to them, and theirs
+   * heard here, so that a page served by any node follows deployments, alarms and stacks run by the leader.
+   */
+  peers?: { broadcast(change: Change): void; on(listener: (change: Change) => void): void };
+  /** The nodes sharing the store, as this node sees them (who it is, who leads, who was seen lately). */
+  cluster: () => ClusterView;
   /** Whether the server checks signatures: the page then asks for an access key before calling anything. */
   credentialsRequired: boolean;
   /** Where the built console lives (tests point elsewhere). */
   webRoot?: string;
+}
+
+export interface ClusterView {
+  node: string;
+  leader: string | undefined;
+  nodes: { id: string; url: string; startedAt: number; seenAt: number }[];
 }
 
 export interface ConsoleEndpoints {
@@ -51,6 +64,7 @@ const QUEUE = /^\/_versa\/api\/functions\/([a-zA-Z0-9-_]{1,64})\/queue$/;
  * - `GET /_versa/api/events?after=N&wait=S` — the changes after cursor N, waiting up to S seconds for one.
  * - `GET /_versa/auth` — whether the server checks signatures (open, so the page knows to ask for a key).
  * - `GET /_versa/api/clock` — the platform time and time scale (charts draw on the platform clock).
+ * - `GET /_versa/api/cluster` — this node, the leader and the nodes seen lately (see docs/scaling.md).
  * - `GET /_versa/api/deployments/{id}/traffic` — the target version's weight after each step.
  * - `GET /_versa/api/functions/{name}/queue` — the function's asynchronous events waiting (pending) and
  *   being run (running); no AWS API tells the queue's depth.
@@ -60,20 +74,33 @@ export function consoleEndpoints(deps: ConsoleDeps): ConsoleEndpoints {
   const files = new StaticFiles(deps.webRoot);
   const traffic = new Map<string, { time: number; weight: number }[]>();
 
-  deps.registry.onChange((name) => feed.publish({ kind: 'function', name }));
-  deps.restApis.onChange((id) => feed.publish({ kind: 'api', id }));
-  deps.stacks.onChange((name) => feed.publish({ kind: 'stack', name }));
-  deps.alarms.onTransition(({ alarm, to }) => feed.publish({ kind: 'alarm', name: alarm.AlarmName, state: to }));
-  deps.deployments.onChange((d) => {
-    let points = traffic.get(d.deploymentId);
+  /** A deployment's target weight after a step, kept for its traffic chart. */
+  const recordTraffic = (id: string, weight: number) => {
+    let points = traffic.get(id);
     if (!points) {
-      traffic.set(d.deploymentId, (points = []));
+      traffic.set(id, (points = []));
       if (traffic.size > MAX_DEPLOYMENTS) traffic.delete(traffic.keys().next().value!);
     }
     const last = points[points.length - 1];
-    if (!last || last.weight !== d.targetWeight) points.push({ time: deps.clock.now(), weight: d.targetWeight });
+    if (!last || last.weight !== weight) points.push({ time: deps.clock.now(), weight });
     if (points.length > MAX_POINTS) points.splice(1, points.length - MAX_POINTS);
-    feed.publish({ kind: 'deployment', id: d.deploymentId, status: d.status });
+  };
+  const publish = (change: Change) => {
+    feed.publish(change);
+    deps.peers?.broadcast(change);
+  };
+  // Function changes reach other nodes through their registries already.
+  deps.registry.onChange((name) => feed.publish({ kind: 'function', name }));
+  deps.restApis.onChange((id) => publish({ kind: 'api', id }));
+  deps.stacks.onChange((name) => publish({ kind: 'stack', name }));
+  deps.alarms.onTransition(({ alarm, to }) => publish({ kind: 'alarm', name: alarm.AlarmName, state: to }));
+  deps.deployments.onChange((d) => {
+    recordTraffic(d.deploymentId, d.targetWeight);
+    publish({ kind: 'deployment', id: d.deploymentId, status: d.status, weight: d.targetWeight });
+  });
+  deps.peers?.on((change) => {
+    if (change.kind === 'deployment' && typeof change.weight === 'number') recordTraffic(change.id, change.weight);
+    feed.publish(change);
   });
 
   const clock = () => ({ now: deps.clock.now(), timeScale: deps.timeScale });
@@ -86,6 +113,7 @@ export function consoleEndpoints(deps: ConsoleDeps): ConsoleEndpoints {
     req.path === '/_versa/auth' ||
     req.path === '/_versa/api/events' ||
     req.path === '/_versa/api/clock' ||
+    req.path === '/_versa/api/cluster' ||
     TRAFFIC.test(req.path) ||
     QUEUE.test(req.path) ||
     req.path.startsWith('/_versa/assets/');
@@ -98,6 +126,7 @@ export function consoleEndpoints(deps: ConsoleDeps): ConsoleEndpoints {
       return (await files.file(req.path.slice('/_versa/'.length))) ?? notFound();
     if (req.path === '/_versa/auth') return jsonResponse(200, { credentials: deps.credentialsRequired ? 'required' : 'any' }, noStore);
     if (req.path === '/_versa/api/clock') return jsonResponse(200, clock(), noStore);
+    if (req.path === '/_versa/api/cluster') return jsonResponse(200, deps.cluster(), noStore);
     if (req.path === '/_versa/api/events') {
       const after = Number(req.query.get('after') ?? 'NaN');
       if (!Number.isInteger(after) || after < 0)

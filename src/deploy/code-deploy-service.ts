@@ -10,6 +10,7 @@ import {
   PREDEFINED_CONFIGS,
   validateRouting,
   type DeploymentState,
+  type Observation,
   type RollbackEvent,
   type TrafficRouting,
 } from '../domain/deployment.js';
@@ -453,7 +454,7 @@ export class CodeDeployService {
   ): Promise<{ status: string; statusMessage: string }> {
     const d = await this.getDeployment(id);
     if (!isActive(d.status)) throw err('DeploymentAlreadyCompletedException', `The deployment ${d.deploymentId} has already completed.`);
-    await this.controller.kick(d.deploymentId, [{ kind: 'stop', autoRollbackEnabled }]);
+    await this.report(d.deploymentId, { kind: 'stop', autoRollbackEnabled });
     const after = await this.getDeployment(id);
     return {
       status: isActive(after.status) ? 'Pending' : 'Succeeded',
@@ -481,8 +482,21 @@ export class CodeDeployService {
         `The lifecycle event ${hook.lifecycleEventName} of ${d.deploymentId} has already completed.`,
       );
     }
-    await this.controller.kick(d.deploymentId, [{ kind: 'hookStatus', executionId, status }]);
+    await this.report(d.deploymentId, { kind: 'hookStatus', executionId, status });
     return executionId;
+  }
+
+  /**
+   * Stores a report in the deployment's inbox, then has the controller step it (here, or on the leader):
+   * a report accepted is never lost, even if the node that would act on it dies first.
+   */
+  private async report(deploymentId: string, observation: Observation): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const d = await tx.codeDeploy.getDeployment(deploymentId);
+      if (!d || !isActive(d.status)) return;
+      await tx.codeDeploy.putDeployment({ ...d, inbox: [...(d.inbox ?? []), observation] });
+    });
+    await this.controller.kick(deploymentId, []);
   }
 }
 

@@ -134,7 +134,9 @@ export class DeploymentController {
     // Alarms already in ALARM count as observations too (at the start, and after a restart), and so do
     // alarms whose state cannot be read: step() decides what ignorePollAlarmFailure makes of them.
     const { inAlarm, unreadable } = before.alarmsEnabled ? await this.readAlarms(before.alarms) : { inAlarm: [], unreadable: [] };
-    const all: Observation[] = [...observations, ...inAlarm.map((name): Observation => ({ kind: 'alarm', name }))];
+    // Reports stored in the deployment's inbox are taken by this step, and removed from it when it is saved.
+    const taken = before.inbox?.length ?? 0;
+    const all: Observation[] = [...observations, ...(before.inbox ?? []), ...inAlarm.map((name): Observation => ({ kind: 'alarm', name }))];
     if (unreadable.length) all.push({ kind: 'alarmUnreadable', names: unreadable });
     const now = this.clock.now();
     const { state, actions, wakeAt } = step(before, now, all);
@@ -150,7 +152,7 @@ export class DeploymentController {
       }
     }
     if (isActive(state.status)) {
-      await this.store.codeDeploy.putDeployment(state);
+      await this.save(state, taken);
       if (timed) acting = performance.now();
       for (const action of actions) await this.perform(state, action);
       if (timed) acted = performance.now();
@@ -169,8 +171,8 @@ export class DeploymentController {
         if (timed) acted = performance.now();
         // recordRollback stores this state and its rollback in one transaction; a rollback whose route
         // failed is not recorded as done (as before).
-        if (state.rollbackPending && done) await this.recordRollback(state);
-        else await this.store.codeDeploy.putDeployment(state);
+        if (state.rollbackPending && done) await this.recordRollback(state, taken);
+        else await this.save(state, taken);
       }
     }
     if (!isActive(state.status)) await this.recordOutcome(state);
@@ -266,8 +268,22 @@ export class DeploymentController {
     );
   }
 
+  /**
+   * Stores the state a step made, with the reports that arrived in its inbox while it ran (the first
+   * `taken` were the step's own).
+   */
+  private async save(state: DeploymentState, taken: number, also?: DeploymentState): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const left = (await tx.codeDeploy.getDeployment(state.deploymentId))?.inbox?.slice(taken) ?? [];
+      if (left.length) state.inbox = left;
+      else delete state.inbox;
+      if (also) await tx.codeDeploy.putDeployment(also);
+      await tx.codeDeploy.putDeployment(state);
+    });
+  }
+
   /** Records a rollback as CodeDeploy does: a new, already finished deployment made by codeDeployRollback. */
-  private async recordRollback(state: DeploymentState): Promise<void> {
+  private async recordRollback(state: DeploymentState, taken: number): Promise<void> {
     const now = this.clock.now();
     const rollbackId = newDeploymentId();
     const rollback: DeploymentState = {
@@ -294,16 +310,14 @@ export class DeploymentController {
     delete rollback.errorInformation;
     delete rollback.rollbackPending;
     delete rollback.hookDeadline;
+    delete rollback.inbox;
     state.rollbackPending = false;
     delete state.rollbackPending;
     state.rollbackInfo = {
       rollbackDeploymentId: rollbackId,
       rollbackMessage: `Deployment ${state.deploymentId} was rolled back by ${rollbackId}; the alias is back on version ${state.currentVersion}.`,
     };
-    await this.store.transaction(async (tx) => {
-      await tx.codeDeploy.putDeployment(rollback);
-      await tx.codeDeploy.putDeployment(state);
-    });
+    await this.save(state, taken, rollback);
   }
 
   private async recordOutcome(state: DeploymentState): Promise<void> {

@@ -90,6 +90,11 @@ export interface DeploymentState {
   rollbackInfo?: { rollbackDeploymentId?: string; rollbackTriggeringDeploymentId?: string; rollbackMessage?: string };
   /** Set by step() when this deployment ended and its alias must go back: the runner records the rollback. */
   rollbackPending?: boolean;
+  /**
+   * What was reported for the deployment (hook statuses, stop requests) and not yet taken by a step. It
+   * is stored before the controller hears of it, so a report survives the controller's node dying.
+   */
+  inbox?: Observation[];
 }
 
 /** One weight the deployment put on its target version, and when. */

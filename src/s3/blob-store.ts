@@ -13,17 +13,30 @@ export interface BlobInfo {
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/** Where blobs are kept for every node when several share a store (the store's S3 repository). */
+export interface SharedBlobs {
+  putBlob(sha256: string, data: Uint8Array): Promise<void>;
+  getBlob(sha256: string): Promise<Uint8Array | undefined>;
+  deleteBlob(sha256: string): Promise<void>;
+}
+
 /**
  * Object bytes in the data directory, one file per distinct content named by its SHA-256
  * (`blobs/ab/abcd...`). A file is written under `tmp/` and renamed into place, so a blob is either whole
  * or absent; since names are hashes, an object's key never becomes a path. Who still points at a blob is
  * the store's business: the S3 service calls `remove` once nothing does.
+ *
+ * With `shared` (nodes sharing a PostgreSQL store), every blob committed here is also kept there, and a
+ * blob another node wrote is fetched from there into this directory the first time it is read.
  */
 export class BlobStore {
   private readonly blobs: string;
   private readonly tmp: string;
 
-  constructor(root: string) {
+  constructor(
+    root: string,
+    private readonly shared?: SharedBlobs,
+  ) {
     this.blobs = path.join(root, 'blobs');
     this.tmp = path.join(root, 'tmp');
   }
@@ -69,8 +82,12 @@ export class BlobStore {
    */
   async commit(temp: string, sha256: string): Promise<void> {
     const target = this.path(sha256);
-    if (await exists(target)) await rm(temp, { force: true });
-    else await this.settle(temp, target);
+    if (await exists(target)) {
+      await rm(temp, { force: true });
+      return;
+    }
+    await this.settle(temp, target);
+    if (this.shared) await this.shared.putBlob(sha256, await readFile(target));
   }
 
   async discard(temp: string): Promise<void> {
@@ -90,7 +107,7 @@ export class BlobStore {
     try {
       for (const part of parts) {
         await pipeline(
-          createReadStream(this.path(part)),
+          createReadStream(await this.local(part)),
           async function* (source: AsyncIterable<Buffer>) {
             for await (const chunk of source) {
               sha.update(chunk);
@@ -113,18 +130,28 @@ export class BlobStore {
   }
 
   /** The bytes from `start` to `end` inclusive (the whole blob without them), as a stream. */
-  stream(sha256: string, range?: { start: number; end: number }): ReadStream {
-    return createReadStream(this.path(sha256), range && { start: range.start, end: range.end });
+  async stream(sha256: string, range?: { start: number; end: number }): Promise<ReadStream> {
+    return createReadStream(await this.local(sha256), range && { start: range.start, end: range.end });
   }
 
-  read(sha256: string): Promise<Buffer> {
-    return readFile(this.path(sha256));
+  async read(sha256: string): Promise<Buffer> {
+    return readFile(await this.local(sha256));
   }
 
   async remove(sha256: string): Promise<void> {
     await unlink(this.path(sha256)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
+    await this.shared?.deleteBlob(sha256);
+  }
+
+  /** The blob's file here, fetched first from the shared copy when another node wrote it. */
+  private async local(sha256: string): Promise<string> {
+    const target = this.path(sha256);
+    if (!this.shared || (await exists(target))) return target;
+    const data = await this.shared.getBlob(sha256);
+    if (data) await this.settle(await this.stage(data), target);
+    return target;
   }
 
   /** Every stored blob's name, for the sweep at start-up. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ReadStream } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import type { Clock } from '../core/clock.js';
 import { hexId } from '../core/ids.js';
@@ -180,7 +181,7 @@ export class S3Service {
   }
 
   /** An object's bytes, or the inclusive range of them, as a stream. */
-  open(object: ObjectDoc, range?: { start: number; end: number }) {
+  open(object: ObjectDoc, range?: { start: number; end: number }): Promise<ReadStream> {
     return this.blobs.stream(object.blob, range);
   }
 

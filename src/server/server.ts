@@ -27,6 +27,7 @@ import { frontDoor } from '../api/front-door.js';
 import { stacksApi } from '../api/versa/stacks.js';
 import { cloudFormationApi } from '../api/aws/cloudformation/operations.js';
 import type { Options } from '../config/options.js';
+import type { Change } from '../console/change-feed.js';
 import { consoleEndpoints } from '../console/console-endpoints.js';
 import { CodeDeployService } from '../deploy/code-deploy-service.js';
 import { DeploymentController } from '../deploy/deployment-controller.js';
@@ -127,11 +128,12 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const node = new ClusterNode(store, { id: nodeIdentity(options.dataDir), url: () => url, logger });
   const clock = overrides.clock ?? (await platformClock(store, options.timeScale));
 
-  const s3 = new S3Service(store, new BlobStore(path.join(options.dataDir, 's3')), clock, logger);
+  // With a shared store, object bytes are kept in it too, so that any node can serve any object.
+  const s3 = new S3Service(store, new BlobStore(path.join(options.dataDir, 's3'), options.store ? store.s3 : undefined), clock, logger);
   await s3.start();
   const registry = new FunctionRegistry(store);
   const functions = new FunctionService(store, registry, clock, lambdaCodeReader(s3));
-  const logs = new LogSink({ store, clock, logger, retentionDays: options.retentionDays });
+  const logs = new LogSink({ store, clock, logger, retentionDays: options.retentionDays, leadership: node });
   logs.start();
   const codeCache = new CodeCache(path.join(options.dataDir, 'code'), (sha) => store.code.get(sha));
 
@@ -173,6 +175,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     retentionMs: options.retentionDays * DAY_MS,
     memoryWindowMs: Math.min(options.retentionDays * DAY_MS, 3 * 3_600_000),
     node: node.id,
+    leadership: node,
   });
   metrics.start();
   const alarms = new AlarmService(store, metrics, clock, logger);
@@ -222,6 +225,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       await stacks.start();
       await queue.start();
       alarms.start();
+      logs.sweep();
     },
     async () => {
       await deployments.close();
@@ -240,6 +244,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     queue,
     clock,
     timeScale: options.timeScale,
+    cluster: () => node.status(),
+    peers: { broadcast: (change) => node.broadcast('console', change), on: (listener) => node.on('console', (m) => listener(m as Change)) },
     credentialsRequired: keyring.enforcing,
   });
   const versa: ApiHandler = async (req) => {

@@ -548,6 +548,15 @@ export function storeContract(
       assert.equal(await store.s3.getUpload('u2'), undefined, 'a bucket takes its uploads');
     });
 
+    it('s3 blobs: a shared copy kept once per SHA-256, read back whole, deleted', async () => {
+      const sha = 'a'.repeat(64);
+      await store.s3.putBlob(sha, new Uint8Array([1, 2, 0, 255]));
+      await store.s3.putBlob(sha, new Uint8Array([9]));
+      assert.deepEqual(await store.s3.getBlob(sha), new Uint8Array([1, 2, 0, 255]));
+      await store.s3.deleteBlob(sha);
+      assert.equal(await store.s3.getBlob(sha), undefined);
+    });
+
     it('parameters: put, get, list by prefix (no wildcards), delete', async () => {
       const doc = (name: string) => ({
         name,

@@ -310,6 +310,11 @@ export interface S3Repository {
   listParts(uploadId: string): Promise<PartDoc[]>;
   /** True when an object or a part still points at the blob. */
   blobInUse(blob: string): Promise<boolean>;
+  /** Keeps a shared copy of a blob's bytes, for the nodes that share the store (once per SHA-256, hex). */
+  putBlob(sha256: string, data: Uint8Array): Promise<void>;
+  /** A blob's shared copy, if one was kept. */
+  getBlob(sha256: string): Promise<Uint8Array | undefined>;
+  deleteBlob(sha256: string): Promise<void>;
 }
 
 /** SSM parameters, one document per name with its kept versions. */

@@ -8,6 +8,7 @@
  * before them and control operations (delete a group, apply retention) never race a batch in flight.
  */
 import type { Clock } from '../core/clock.js';
+import type { Leadership } from '../core/leadership.js';
 import { PlatformError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../store/store.js';
@@ -30,6 +31,8 @@ export interface LogSinkOptions {
   logger: Logger;
   /** Days of platform time events are kept; a group's retention policy can only shorten it. */
   retentionDays: number;
+  /** When several nodes share the store, only the leader sweeps expired events. */
+  leadership?: Leadership;
   /** Real milliseconds between flushes of the buffer (default 500). */
   flushIntervalMs?: number;
   /** Flush as soon as the buffer holds this many events (default 1000). */
@@ -79,12 +82,12 @@ export class LogSink {
     this.logger = opts.logger;
   }
 
-  /** Starts the periodic flush and retention sweep (one sweep now); `close()` stops them. */
+  /** Starts the periodic flush and retention sweep (one sweep now, when this node leads); `close()` stops them. */
   start(): void {
     this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs ?? 500);
     this.timer.unref();
     this.scheduleSweep();
-    this.queueSweep();
+    this.sweep();
   }
 
   /** Records one line. Never waits and never touches the disk. */
@@ -246,13 +249,16 @@ export class LogSink {
   private scheduleSweep(): void {
     this.cancelSweep = this.clock.setTimer(this.opts.sweepIntervalMs ?? 3_600_000, () => {
       this.scheduleSweep();
-      this.queueSweep();
+      this.sweep();
     });
   }
 
-  /** Queues one sweep unless one is already waiting (a fast-moving clock fires the timer in bursts). */
-  private queueSweep(): void {
-    if (this.sweepQueued || this.closed) return;
+  /**
+   * Queues one retention sweep unless one is already waiting (a fast-moving clock fires the timer in
+   * bursts), or another node leads and sweeps.
+   */
+  sweep(): void {
+    if (this.sweepQueued || this.closed || (this.opts.leadership && !this.opts.leadership.leading)) return;
     this.sweepQueued = true;
     void this.exclusive(() => {
       this.sweepQueued = false;

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import type { Leadership } from '../core/leadership.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../store/store.js';
 import { seriesIdOf, sortDimensions, type Dimension, type MetricId, type MetricPoint, type MetricSeriesDoc } from '../domain/metric.js';
@@ -52,6 +53,8 @@ export interface MetricsOptions {
   memoryWindowMs: number;
   /** This node's id: its buckets are stored under it, beside other nodes' summaries of the same buckets. */
   node: string;
+  /** When several nodes share the store, only the leader drops expired buckets from it. */
+  leadership?: Leadership;
 }
 
 /**
@@ -190,7 +193,7 @@ export class Metrics {
     if (now - this.lastPrune > 60_000) {
       this.lastPrune = now;
       const cutoff = now - this.opts.retentionMs;
-      await this.store.metrics.deleteBefore(cutoff);
+      if (!this.opts.leadership || this.opts.leadership.leading) await this.store.metrics.deleteBefore(cutoff);
       for (const [id, s] of this.all) {
         for (const ts of s.buckets.keys()) if (ts < cutoff) s.buckets.delete(ts);
         if (s.buckets.size === 0 && s.lastSeen < cutoff) this.all.delete(id);

@@ -235,4 +235,10 @@ export const MIGRATIONS: readonly string[] = [
     expires_at BIGINT NOT NULL
   );
   `,
+  `
+  CREATE TABLE s3_blobs (
+    sha256 TEXT COLLATE "C" PRIMARY KEY,
+    data   BYTEA NOT NULL
+  );
+  `,
 ];

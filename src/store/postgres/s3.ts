@@ -124,4 +124,20 @@ export class PostgresS3 implements S3Repository {
     ]);
     return row !== undefined;
   }
+
+  async putBlob(sha256: string, data: Uint8Array) {
+    await this.db.run('INSERT INTO s3_blobs (sha256, data) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING', [
+      sha256,
+      Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+    ]);
+  }
+
+  async getBlob(sha256: string) {
+    const row = await this.db.row<{ data: Buffer }>('SELECT data FROM s3_blobs WHERE sha256 = $1', [sha256]);
+    return row ? new Uint8Array(row.data) : undefined;
+  }
+
+  async deleteBlob(sha256: string) {
+    await this.db.run('DELETE FROM s3_blobs WHERE sha256 = $1', [sha256]);
+  }
 }

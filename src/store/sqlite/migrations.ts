@@ -241,4 +241,10 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   );
   `,
+  `
+  CREATE TABLE s3_blobs (
+    sha256 TEXT PRIMARY KEY,
+    data   BLOB NOT NULL
+  );
+  `,
 ];

@@ -150,4 +150,23 @@ export class SqliteS3 implements S3Repository {
           .get(blob, blob) !== undefined,
     );
   }
+
+  putBlob(sha256: string, data: Uint8Array) {
+    return this.guard(() => {
+      this.db.prepare('INSERT INTO s3_blobs (sha256, data) VALUES (?, ?) ON CONFLICT(sha256) DO NOTHING').run(sha256, Buffer.from(data));
+    });
+  }
+
+  getBlob(sha256: string) {
+    return this.guard(() => {
+      const row = this.db.prepare('SELECT data FROM s3_blobs WHERE sha256 = ?').get(sha256) as { data: Buffer } | undefined;
+      return row ? new Uint8Array(row.data) : undefined;
+    });
+  }
+
+  deleteBlob(sha256: string) {
+    return this.guard(() => {
+      this.db.prepare('DELETE FROM s3_blobs WHERE sha256 = ?').run(sha256);
+    });
+  }
 }

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { getRestApis, getStages, stageUrls, type RestApi, type Stage } from '../api/apigateway';
 import { describeAlarms } from '../api/cloudwatch';
+import { getCluster } from '../api/cluster';
 import { getDeployments, getTarget, listDeploymentIds } from '../api/codedeploy';
 import { createFunction, listAliases, listFunctions, type AliasConfig } from '../api/lambda';
 import { listStacks, localUrl } from '../api/stacks';
@@ -20,6 +21,7 @@ export function Overview() {
         <ApisCard />
         <AlarmsCard />
         <StacksCard />
+        <NodesCard />
       </div>
     </>
   );
@@ -72,6 +74,48 @@ function FunctionsCard() {
                       <WeightBar shares={aliasShares(a)} label={`alias ${a.Name}`} />
                     </div>
                   ))}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Section>
+  );
+}
+
+/** The nodes sharing the store (one, with SQLite): which serves this page and which leads the controllers. */
+function NodesCard() {
+  const live = useLive(getCluster, [], () => false, 2000);
+  const cluster = live.data;
+  return (
+    <Section title="Nodes" id="nodes">
+      <ErrorNote error={live.error} />
+      {cluster && (
+        <table class="nodes-table">
+          <thead>
+            <tr>
+              <th scope="col">Node</th>
+              <th scope="col">Address</th>
+              <th scope="col">Last seen</th>
+            </tr>
+          </thead>
+          <tbody>
+            {cluster.nodes.map((n) => (
+              <tr key={n.id}>
+                <td>
+                  {n.id}
+                  {n.id === cluster.leader && (
+                    <>
+                      {' '}
+                      <span class="status status-ok">leader</span>
+                    </>
+                  )}
+                  {n.id === cluster.node && <div class="muted small">serving this page</div>}
+                </td>
+                <td>{n.url}</td>
+                <td>
+                  <When ms={n.seenAt} />
                 </td>
               </tr>
             ))}

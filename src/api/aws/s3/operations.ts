@@ -693,7 +693,7 @@ async function getObject(s3: S3Service, req: ApiRequest, bucket: string, key: st
   } else headers['content-length'] = String(object.size);
   const status = range ? 206 : 200;
   if (head || object.size === 0) return { status, headers, body: '' };
-  return { status, headers, body: '', stream: s3.open(object, range) };
+  return { status, headers, body: '', stream: await s3.open(object, range) };
 }
 
 // Multipart uploads
@@ -762,7 +762,7 @@ async function uploadPartCopy(
   }
   const chunks: Buffer[] = [];
   try {
-    if (size > 0) for await (const chunk of s3.open(object, range)) chunks.push(chunk as Buffer);
+    if (size > 0) for await (const chunk of await s3.open(object, range)) chunks.push(chunk as Buffer);
   } catch (err) {
     // Replaced or deleted since it was looked up.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT')

@@ -32,6 +32,7 @@ export class Notifications {
     client.on('end', () => this.reconnect(client));
     await client.connect();
     try {
+      if (this.closed) throw new Error('the store is closed');
       await client.query(`LISTEN ${CHANNEL}`);
     } catch (err) {
       await client.end().catch(() => undefined);

@@ -20,6 +20,13 @@ export function isConflict(err: unknown): boolean {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * The last error of a statement in each client's open transaction. After a failed statement PostgreSQL
+ * answers COMMIT with a rollback and no error; when the work caught that statement's error, the
+ * transaction must still fail (or run again, if the error was a conflict), not report a commit.
+ */
+const failures = new WeakMap<pg.PoolClient, Error>();
+
+/**
  * Runs `work` on one client of `pool` inside `BEGIN ISOLATION LEVEL …` and commits. A conflict (see
  * `isConflict`) rolls back and runs `work` again from the start, up to ATTEMPTS times, after a short jittered
  * pause that grows with each attempt; any other error rolls back and is thrown.
@@ -29,9 +36,13 @@ export async function runTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCli
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
+      failures.delete(client);
       await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
       const result = await work(client);
-      await client.query('COMMIT');
+      const commit = await client.query('COMMIT');
+      if (commit.command === 'ROLLBACK') {
+        throw failures.get(client) ?? new Error('the transaction was rolled back at its commit, as one of its statements had failed');
+      }
       return result;
     } catch (err) {
       try {
@@ -62,10 +73,19 @@ export class Db {
     return this.client !== undefined;
   }
 
+  private async query(sql: string, params: readonly unknown[]): Promise<pg.QueryResult> {
+    if (!this.client) return this.pool.query(sql, params as unknown[]);
+    try {
+      return await this.client.query(sql, params as unknown[]);
+    } catch (err) {
+      failures.set(this.client, err as Error);
+      throw err;
+    }
+  }
+
   /** The rows of a statement. */
   async rows<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    const result = await (this.client ?? this.pool).query(sql, params as unknown[]);
-    return result.rows as R[];
+    return (await this.query(sql, params)).rows as R[];
   }
 
   /** The first row of a statement, or undefined when it returned none. */
@@ -75,8 +95,7 @@ export class Db {
 
   /** Runs a statement; returns how many rows it wrote. */
   async run(sql: string, params: readonly unknown[] = []): Promise<number> {
-    const result = await (this.client ?? this.pool).query(sql, params as unknown[]);
-    return result.rowCount ?? 0;
+    return (await this.query(sql, params)).rowCount ?? 0;
   }
 
   /**

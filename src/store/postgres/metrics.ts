@@ -8,6 +8,10 @@ import { docs, utf8 } from './db.js';
 export class PostgresMetrics implements MetricRepository {
   constructor(private readonly db: Db) {}
 
+  /**
+   * READ COMMITTED: each node writes only its own points, and a series' upsert decides on the row's latest
+   * version, so nodes flushing the same series at once need not run again.
+   */
   putPoints(points: MetricPoint[], series: MetricSeriesDoc[]) {
     return this.db.atomic(async (db) => {
       for (const p of points) {
@@ -22,7 +26,7 @@ export class PostgresMetrics implements MetricRepository {
           [utf8(s.seriesId), s.namespace, s.name, JSON.stringify(s), s.lastSeen],
         );
       }
-    });
+    }, 'READ COMMITTED');
   }
 
   async points(seriesId: string, from: number, to: number) {

@@ -1,7 +1,7 @@
 // PostgreSQL only: what two nodes sharing one database do at the same time, as two stores (two pools) on one database.
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import type { AsyncEventRecord } from '../../domain/async-event.js';
 import type { FunctionRecord } from '../../domain/lambda-function.js';
 import type { Store } from '../store.js';
@@ -95,6 +95,27 @@ describe('postgres store: two nodes on one database', () => {
     );
   });
 
+  it('appends at once from two stores to one new group and stream: every event kept, the stream counts them all', async () => {
+    const batch = (store: Store, i: number) =>
+      store.logs.append([
+        { groupName: '/race', streamName: 's', timestamp: i, message: `m${i}`, ingestionTime: 1_000 + i },
+        { groupName: '/race', streamName: 's', timestamp: 100 + i, message: 'x', ingestionTime: 1_000 + i },
+      ]);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => batch(i % 2 ? one : two, i)));
+    const events = await one.logs.events({ groupName: '/race', limit: 100 });
+    assert.equal(events.length, 40);
+    const bytes = events.reduce((sum, e) => sum + Buffer.byteLength(e.message), 0);
+    assert.deepEqual(await two.logs.getStream('/race', 's'), {
+      groupName: '/race',
+      name: 's',
+      createdAt: (await two.logs.getGroup('/race'))!.createdAt,
+      firstEventAt: 0,
+      lastEventAt: 119,
+      lastIngestionAt: 1_019,
+      storedBytes: bytes,
+    });
+  });
+
   it('20 claims at once across two stores never take the same event twice', async () => {
     const ids = Array.from({ length: 15 }, (_, i) => `e${String(i).padStart(2, '0')}`);
     for (const id of ids) await one.asyncEvents.enqueue(event(id));
@@ -125,5 +146,37 @@ describe('postgres store: two nodes on one database', () => {
     await two.cluster.notify('after the gap');
     await until('heard again', () => heard.includes('after the gap'));
     stop();
+  });
+
+  it('a transaction whose work caught a failed statement does not report a commit PostgreSQL turned into a rollback', async () => {
+    await assert.rejects(
+      one.transaction(async (tx) => {
+        await tx.settings.put('swallowed', 'written');
+        // 1.5 is no bigint: the statement fails, the work carries on as if it had not.
+        await tx.asyncEvents.enqueue({ ...event('bad'), nextAttemptAt: 1.5 }).catch(() => undefined);
+      }),
+      { code: '22P02' },
+    );
+    assert.equal(await one.settings.get('swallowed'), undefined);
+  });
+
+  it('two nodes opening one empty database at once: one migrates, the other waits and finds it done; a newer schema is refused', async () => {
+    const db = await createTestDatabase();
+    try {
+      const stores = await Promise.all([openPostgresStore(db.url), openPostgresStore(db.url), openPostgresStore(db.url)]);
+      await Promise.all(stores.map((s) => s.close()));
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ n: string; v: number }>('SELECT COUNT(*) AS n, MAX(version) AS v FROM schema_migrations');
+        assert.equal(Number(rows[0]!.n), rows[0]!.v, 'each migration applied once');
+        await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES (1000, now())');
+      } finally {
+        await client.end();
+      }
+      await assert.rejects(openPostgresStore(db.url), /written by a newer Versa \(schema 1000\); upgrade Versa to open it/);
+    } finally {
+      await db.drop();
+    }
   });
 });

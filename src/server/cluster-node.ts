@@ -45,6 +45,8 @@ export class ClusterNode implements Leadership {
   private beating: Promise<void> = Promise.resolve();
   private transition: Promise<void> = Promise.resolve();
   private closed = false;
+  /** When the last beat reached the database (real ms). */
+  private lastRenewal = 0;
   private readonly startedAt = Date.now();
   private readonly handlers = new Map<string, (message: unknown, from: string) => void>();
   private readonly leadHooks: (() => Promise<void>)[] = [];
@@ -154,8 +156,6 @@ export class ClusterNode implements Leadership {
     }
     this.lastRenewal = Date.now();
   }
-
-  private lastRenewal = 0;
 
   private settle(lease: Lease | undefined): void {
     const was = this.lease;

@@ -611,6 +611,15 @@ export function storeContract(
       assert.ok(nodes.every((n) => n.seenAt > 0));
     });
 
+    it('cluster: a node restarted under the same id is listed with its new start time', async () => {
+      await store.cluster.heartbeat({ id: 'n-r', url: 'http://r:1', startedAt: 1 }, 60_000);
+      const nodes = await store.cluster.heartbeat({ id: 'n-r', url: 'http://r:2', startedAt: 7 }, 60_000);
+      assert.deepEqual(
+        nodes.filter((n) => n.id === 'n-r').map((n) => [n.url, n.startedAt]),
+        [['http://r:2', 7]],
+      );
+    });
+
     it('cluster: a lease is held by one node; renewal keeps its epoch, a takeover after expiry raises it', async () => {
       const first = await store.cluster.acquireLease('leader', 'n-a', 60_000);
       assert.equal(first?.nodeId, 'n-a');

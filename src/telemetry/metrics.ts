@@ -168,10 +168,12 @@ export class Metrics {
     const now = this.clock.now();
     const points: MetricPoint[] = [];
     const series: MetricSeriesDoc[] = [];
+    const taken: [MetricSeries, Bucket][] = [];
     for (const s of this.dirty) {
       for (const [ts, b] of s.buckets) {
         if (!b.dirty) continue;
         b.dirty = false;
+        taken.push([s, b]);
         points.push({
           seriesId: s.id,
           node: this.opts.node,
@@ -185,7 +187,18 @@ export class Metrics {
       series.push({ ...s.metric, seriesId: s.id, unit: s.unit, resolution: s.resolution, lastSeen: s.lastSeen });
     }
     this.dirty.clear();
-    if (points.length) await this.store.metrics.putPoints(points, series);
+    if (points.length) {
+      try {
+        await this.store.metrics.putPoints(points, series);
+      } catch (err) {
+        // The store is out of reach: the buckets stay dirty, so the next flush writes them (a summary is whole, never a delta).
+        for (const [s, b] of taken) {
+          b.dirty = true;
+          this.dirty.add(s);
+        }
+        throw err;
+      }
+    }
     const keepFrom = now - this.opts.memoryWindowMs;
     for (const s of this.all.values()) {
       for (const [ts, b] of s.buckets) if (!b.dirty && ts < keepFrom) s.buckets.delete(ts);

@@ -101,7 +101,7 @@ export class PostgresCluster implements ClusterRepository {
       `WITH clock AS (SELECT ${NOW_MS} AS now),
        beat AS (
          INSERT INTO cluster_nodes (id, url, started_at, seen_at) SELECT $1::text, $2::text, $3::bigint, now FROM clock
-         ON CONFLICT (id) DO UPDATE SET url = excluded.url, seen_at = excluded.seen_at
+         ON CONFLICT (id) DO UPDATE SET url = excluded.url, started_at = excluded.started_at, seen_at = excluded.seen_at
          RETURNING id, url, started_at, seen_at
        )
        SELECT id, url, started_at, seen_at FROM beat

@@ -44,7 +44,7 @@ export class SqliteCluster implements ClusterRepository {
       const now = Date.now();
       this.db
         .prepare(
-          'INSERT INTO cluster_nodes (id, url, started_at, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET url = excluded.url, seen_at = excluded.seen_at',
+          'INSERT INTO cluster_nodes (id, url, started_at, seen_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET url = excluded.url, started_at = excluded.started_at, seen_at = excluded.seen_at',
         )
         .run(node.id, node.url, node.startedAt, now);
       const rows = this.db

@@ -112,6 +112,16 @@ describe('two nodes sharing PostgreSQL (versa start --store postgres://…)', ()
     assert.equal((await health(b.url)).cluster.leader, ha.cluster.node);
   });
 
+  it('a third node at another --time-scale is refused with a sentence, and changes nothing', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'versa-node-c-'));
+    dirs.push(dir);
+    await assert.rejects(
+      startVersa(dir, ['--store', database.url, '--time-scale', '1']),
+      /run the platform clock at --time-scale 60; start this one with the same scale \(got 1\)/,
+    );
+    assert.equal((await health(a.url)).cluster.leading, true);
+  });
+
   it('a function created on A is invoked on B', async () => {
     const onA = lambdaClientFor(a.url);
     const onB = lambdaClientFor(b.url);

@@ -1,6 +1,6 @@
 import { OptionsError, resolveOptions } from '../config/options.js';
 import { SandboxUnavailableError } from '../runtime/sandbox.js';
-import { startServer, StoreUnavailableError } from '../server/server.js';
+import { startServer, StartRefusedError } from '../server/server.js';
 import { parseFlags } from './main.js';
 
 /** `versa start`: runs a server until SIGINT or SIGTERM, then stops its environments and exits. */
@@ -55,7 +55,7 @@ export async function startCommand(args: string[]): Promise<number> {
     server = await startServer(options);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (err instanceof SandboxUnavailableError || err instanceof StoreUnavailableError) {
+    if (err instanceof SandboxUnavailableError || err instanceof StartRefusedError) {
       process.stderr.write(`versa: ${err.message}\n`);
       return 2;
     }

@@ -47,6 +47,8 @@ export class ClusterNode implements Leadership {
   private closed = false;
   /** When the last beat reached the database (real ms). */
   private lastRenewal = 0;
+  /** Whether the last beat failed to reach the database. */
+  private unreachable = false;
   private readonly startedAt = Date.now();
   private readonly handlers = new Map<string, (message: unknown, from: string) => void>();
   private readonly leadHooks: (() => Promise<void>)[] = [];
@@ -149,11 +151,15 @@ export class ClusterNode implements Leadership {
       if (!lease) this.leaderId = (await this.store.cluster.lease(LEADER))?.nodeId;
       this.settle(lease);
     } catch (err) {
-      // The database is out of reach: a leader that cannot renew must assume another takes over.
-      this.opts.logger.warn('cluster heartbeat failed', { node: this.id, err });
+      // The database is out of reach: a leader that cannot renew must assume another takes over. Said
+      // once per outage, not twice a second.
+      if (!this.unreachable) this.opts.logger.warn('cannot reach the store; retrying every beat', { node: this.id, err: String(err) });
+      this.unreachable = true;
       if (this.lease && Date.now() - this.lastRenewal > this.leaseMs) this.settle(undefined);
       return;
     }
+    if (this.unreachable) this.opts.logger.info('the store answers again', { node: this.id });
+    this.unreachable = false;
     this.lastRenewal = Date.now();
   }
 

@@ -126,7 +126,12 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   // Set once the listener is bound (port 0 picks one); no environment starts before that.
   let url = '';
   const node = new ClusterNode(store, { id: nodeIdentity(options.dataDir), url: () => url, logger });
-  const clock = overrides.clock ?? (await platformClock(store, options.timeScale));
+  // What is opened before the listener is closed again if starting fails (a PostgreSQL pool would keep the process alive).
+  const abandon = async (err: unknown): Promise<never> => {
+    await store.close().catch(() => undefined);
+    throw err;
+  };
+  const clock = overrides.clock ?? (await platformClock(store, options.timeScale, node.id).catch(abandon));
 
   // With a shared store, object bytes are kept in it too, so that any node can serve any object.
   const s3 = new S3Service(store, new BlobStore(path.join(options.dataDir, 's3'), options.store ? store.s3 : undefined), clock, logger);
@@ -409,6 +414,9 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
+  }).catch(async (err: unknown) => {
+    await Promise.allSettled([logs.close(), metrics.close(), isolation.close()]);
+    return abandon(err);
   });
   const port = (server.address() as AddressInfo).port;
   url = `http://${urlHost(options.host)}:${port}`;
@@ -470,8 +478,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
  * The platform clock, continued from the one the data directory last ran with, so that a deployment
  * resumed after a restart keeps its real-time schedule whatever the time scale.
  */
-/** The store named by `--store` cannot be opened; the CLI prints the message as it is. */
-export class StoreUnavailableError extends Error {}
+/** The server cannot start as asked (its store cannot be opened, or disagrees); the CLI prints the message as it is. */
+export class StartRefusedError extends Error {}
 
 /** SQLite in the data directory, or the PostgreSQL database that `--store` names (shared with other nodes). */
 async function openStore(options: Options): Promise<Store> {
@@ -480,7 +488,7 @@ async function openStore(options: Options): Promise<Store> {
     return await openPostgresStore(options.store);
   } catch (err) {
     const where = new URL(options.store).host;
-    throw new StoreUnavailableError(
+    throw new StartRefusedError(
       `could not open the PostgreSQL store at ${where} (${(err as Error).message}); is PostgreSQL running, and does the database exist?`,
       { cause: err },
     );
@@ -488,10 +496,17 @@ async function openStore(options: Options): Promise<Store> {
 }
 
 /** The platform clock, anchored in the store: every node sharing it reads the same time. */
-async function platformClock(store: Store, scale: number): Promise<Clock> {
+async function platformClock(store: Store, scale: number, nodeId: string): Promise<Clock> {
   const anchor = await store.transaction(async (tx) => {
     const raw = await tx.settings.get('clock');
     const stored = raw ? (JSON.parse(raw) as { anchor: ClockAnchor; scale: number }) : undefined;
+    // A new scale re-anchors the clock every node reads: never under nodes still running at the old one.
+    const leader = stored && stored.scale !== scale ? await tx.cluster.lease('leader') : undefined;
+    if (leader && leader.nodeId !== nodeId && leader.expiresAt > Date.now()) {
+      throw new StartRefusedError(
+        `the nodes sharing this store run the platform clock at --time-scale ${stored!.scale}; start this one with the same scale (got ${scale}), or stop them all first.`,
+      );
+    }
     const next = continueClock(stored, scale);
     if (stored?.anchor !== next) {
       await tx.settings.put('clock', JSON.stringify({ anchor: next, scale }));

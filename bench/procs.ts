@@ -116,6 +116,29 @@ export function cpuBetween(
   };
 }
 
+/**
+ * CPU seconds used so far by each process, anyone's, whose command line contains `text`: for example the
+ * PostgreSQL backends serving one database, whose process titles name it.
+ */
+export function cpuOfMatching(text: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const s of allStats()) {
+    try {
+      if (readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').includes(text)) out.set(s.pid, s.cpuSeconds);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU used between two `cpuOfMatching` readings taken `seconds` apart, in % of one core (processes that began meanwhile count whole). */
+export function matchingPct(before: Map<number, number>, after: Map<number, number>, seconds: number): number {
+  let used = 0;
+  for (const [pid, cpu] of after) used += cpu - (before.get(pid) ?? 0);
+  return (100 * used) / seconds;
+}
+
 /** Descendants of `pid` whose command line contains `text`. */
 export function descendantsRunning(pid: number, text: string): number[] {
   return [...cpuSnapshot(pid).descendants.keys()].filter((p) => {

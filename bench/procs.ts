@@ -117,14 +117,17 @@ export function cpuBetween(
 }
 
 /**
- * CPU seconds used so far by each process, anyone's, whose command line contains `text`: for example the
- * PostgreSQL backends serving one database, whose process titles name it.
+ * CPU seconds used so far by each PostgreSQL backend serving `database` (anyone's process, found by its
+ * title, `postgres: <cluster>: <user> <database> <client> <state>`). Only the backends: the benchmark's
+ * own processes name the database on their command lines too, and PostgreSQL's shared processes (WAL
+ * writer, checkpointer) stay in "other".
  */
-export function cpuOfMatching(text: string): Map<number, number> {
+export function cpuOfBackends(database: string): Map<number, number> {
   const out = new Map<number, number>();
   for (const s of allStats()) {
     try {
-      if (readFileSync(`/proc/${s.pid}/cmdline`, 'utf8').includes(text)) out.set(s.pid, s.cpuSeconds);
+      const title = readFileSync(`/proc/${s.pid}/cmdline`, 'utf8');
+      if (title.startsWith('postgres: ') && title.includes(` ${database} `)) out.set(s.pid, s.cpuSeconds);
     } catch {
       // gone meanwhile
     }
@@ -132,8 +135,8 @@ export function cpuOfMatching(text: string): Map<number, number> {
   return out;
 }
 
-/** CPU used between two `cpuOfMatching` readings taken `seconds` apart, in % of one core (processes that began meanwhile count whole). */
-export function matchingPct(before: Map<number, number>, after: Map<number, number>, seconds: number): number {
+/** CPU used between two `cpuOfBackends` readings taken `seconds` apart, in % of one core (processes that began meanwhile count whole). */
+export function backendsPct(before: Map<number, number>, after: Map<number, number>, seconds: number): number {
   let used = 0;
   for (const [pid, cpu] of after) used += cpu - (before.get(pid) ?? 0);
   return (100 * used) / seconds;

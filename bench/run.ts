@@ -67,12 +67,12 @@ import { summarise, type CpuProfile, type Entry, type ProfileSummary } from './p
 import {
   capturedOutput,
   cpuBetween,
-  cpuOfMatching,
+  cpuOfBackends,
   cpuSnapshot,
   descendantsRunning,
   killAllNow,
   machineBusyPct,
-  matchingPct,
+  backendsPct,
   start,
   stopAll,
   tempDir,
@@ -410,11 +410,11 @@ class Target {
     const pids = this.servers.map((s) => s.proc.pid!);
     const database = this.extras.database;
     const before = pids.map(cpuSnapshot);
-    const dbBefore = database ? cpuOfMatching(database) : undefined;
+    const dbBefore = database ? cpuOfBackends(database) : undefined;
     const started = performance.now();
     const { result, latencies } = await loadWithLatencies(this.loader, await this.settings(seconds));
     const elapsed = (performance.now() - started) / 1000;
-    const databasePct = dbBefore && database ? matchingPct(dbBefore, cpuOfMatching(database), elapsed) : 0;
+    const databasePct = dbBefore && database ? backendsPct(dbBefore, cpuOfBackends(database), elapsed) : 0;
     // Several servers: their own and their runtimes' CPU add up; the machine's is the same for all.
     const each = pids.map((pid, i) => cpuBetween(before[i]!, cpuSnapshot(pid)));
     const cpu = {

@@ -15,7 +15,8 @@ function run(opts: LoadOptions): Promise<{ result: LoadResult; latencies: Float6
     const cpuBefore = process.cpuUsage();
     const instance = autocannon(
       {
-        url: opts.url,
+        // autocannon takes an array of URLs (its types say string) and spreads the connections over them.
+        url: opts.url as string,
         method: opts.method,
         headers: opts.headers,
         body: opts.body,

@@ -116,6 +116,32 @@ export function cpuBetween(
   };
 }
 
+/**
+ * CPU seconds used so far by each PostgreSQL backend serving `database` (anyone's process, found by its
+ * title, `postgres: <cluster>: <user> <database> <client> <state>`). Only the backends: the benchmark's
+ * own processes name the database on their command lines too, and PostgreSQL's shared processes (WAL
+ * writer, checkpointer) stay in "other".
+ */
+export function cpuOfBackends(database: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const s of allStats()) {
+    try {
+      const title = readFileSync(`/proc/${s.pid}/cmdline`, 'utf8');
+      if (title.startsWith('postgres: ') && title.includes(` ${database} `)) out.set(s.pid, s.cpuSeconds);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU used between two `cpuOfBackends` readings taken `seconds` apart, in % of one core (processes that began meanwhile count whole). */
+export function backendsPct(before: Map<number, number>, after: Map<number, number>, seconds: number): number {
+  let used = 0;
+  for (const [pid, cpu] of after) used += cpu - (before.get(pid) ?? 0);
+  return (100 * used) / seconds;
+}
+
 /** Descendants of `pid` whose command line contains `text`. */
 export function descendantsRunning(pid: number, text: string): number[] {
   return [...cpuSnapshot(pid).descendants.keys()].filter((p) => {

@@ -29,7 +29,8 @@ export interface Answer {
 // ---- The load generator (bench/load.ts) ----
 
 export interface LoadOptions {
-  url: string;
+  /** Several URLs share the connections between them, connection i going to url[i % n]. */
+  url: string | string[];
   method: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string;

@@ -6,6 +6,11 @@
  *   4. resident memory of the warm execution environments;
  *   5. the deployment controller: 200 simultaneous CodeDeploy deployments on a fast platform clock, timed
  *      per controller step, next to one deployment alone on the same server;
+ *   6. past one machine: warm Node Invoke on one node on PostgreSQL and on two nodes sharing one database
+ *      (the connections split between them), how long after an alias moves on one node the other serves
+ *      the new version (beside the same on one node), and phase 5 again on one PostgreSQL node. Each run
+ *      makes its own databases (createTestDatabase) and drops them at the end; when no PostgreSQL server
+ *      answers, it says so and measures the rest;
  * prints a table, checks the figures against the project's goals and writes bench/results/latest.json.
  *
  * Each party runs in its own process: the reference server, the Versa server (bench/versa-server.ts)
@@ -51,6 +56,7 @@ import {
   CreateFunctionCommand,
   LambdaClient,
   PublishVersionCommand,
+  UpdateAliasCommand,
   UpdateFunctionCodeCommand,
   type Runtime,
 } from '@aws-sdk/client-lambda';
@@ -61,10 +67,12 @@ import { summarise, type CpuProfile, type Entry, type ProfileSummary } from './p
 import {
   capturedOutput,
   cpuBetween,
+  cpuOfBackends,
   cpuSnapshot,
   descendantsRunning,
   killAllNow,
   machineBusyPct,
+  backendsPct,
   start,
   stopAll,
   tempDir,
@@ -72,6 +80,7 @@ import {
 } from './procs.js';
 import { ask, readyOf, type Answer, type EnvironmentInfo, type LoadOptions, type LoadResult } from './protocol.js';
 import { latencyStats, median, type LatencyStats } from './stats.js';
+import { createTestDatabase } from '../src/store/postgres/test-database.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -106,11 +115,13 @@ const BARE_WARMUP = Math.min(3, WARMUP);
 /** Warm-up is run in steps of at most this many seconds, to show how throughput climbs. */
 const WARMUP_STEP = 5;
 const COLD = Math.round(positive('cold', flags.cold, 5));
-/** The whole run stops after this long: room for a dozen targets' warm-up and measuring, and the rest. */
-const TIME_LIMIT_MS = (240 + 12 * (WARMUP + DURATION)) * 1000;
+/** The whole run stops after this long: room for fifteen targets' warm-up and measuring, and the rest (two deployment phases). */
+const TIME_LIMIT_MS = (300 + 15 * (WARMUP + DURATION)) * 1000;
 const CONNECTIONS = Math.round(positive('connections', flags.connections, 10));
 const ROUNDS = Math.round(positive('rounds', flags.rounds, 5));
 const DEPLOYMENTS = flags.deployments === '0' ? 0 : Math.round(positive('deployments', flags.deployments, 200));
+/** Alias moves per cache-invalidation measurement. */
+const FLIPS = 20;
 if (flags['deployments-only'] && DEPLOYMENTS === 0) throw new Error('--deployments-only needs --deployments above 0');
 
 /** The key of the server that checks signatures. */
@@ -288,6 +299,8 @@ async function startVersa(
     timeScale?: number;
     maxEnvironments?: number;
     credentials?: typeof BENCH_KEY;
+    /** A PostgreSQL URL (`versa start --store`); SQLite in the data directory when absent. */
+    store?: string;
   } = {},
 ): Promise<{ child: Child; url: string; sandbox: string }> {
   const dataDir = tempDir(mkdtempSync(path.join(os.tmpdir(), 'versa-bench-')));
@@ -342,6 +355,8 @@ interface Phase {
     runtimes: number;
     /** Most runtime processes busy in a round. */
     runtimeProcesses: number;
+    /** The PostgreSQL backends serving the target's database (0 on SQLite). */
+    database: number;
     machine: number;
     /** The machine's busy CPU that none of the benchmark's processes used: other work and the kernel. */
     other: number;
@@ -352,6 +367,16 @@ interface Slice {
   result: LoadResult;
   latencies: Float64Array;
   cpu: ReturnType<typeof cpuBetween>;
+  /** The PostgreSQL backends serving the target's database, in % of one core (0 on SQLite). */
+  databasePct: number;
+}
+
+/** What a target measures besides its load. */
+interface TargetExtras {
+  /** Headers made afresh before each load run (a signature stays valid for 15 minutes only). */
+  freshHeaders?: () => Promise<Record<string, string>>;
+  /** The PostgreSQL database the target's servers share: its backends' CPU is counted apart. */
+  database?: string;
 }
 
 /**
@@ -363,14 +388,18 @@ class Target {
   readonly warmup: number[] = [];
   private readonly slices: Slice[] = [];
 
+  private readonly servers: Child[];
+
   constructor(
     readonly label: string,
     private readonly loader: Child,
-    private readonly server: Child,
+    /** The server under load; several (the nodes of a cluster) when `options.url` lists one URL for each. */
+    server: Child | Child[],
     private readonly options: Omit<LoadOptions, 'duration' | 'connections'>,
-    /** Headers made afresh before each load run (a signature stays valid for 15 minutes only). */
-    private readonly freshHeaders?: () => Promise<Record<string, string>>,
-  ) {}
+    private readonly extras: TargetExtras = {},
+  ) {
+    this.servers = Array.isArray(server) ? server : [server];
+  }
 
   async warm(seconds: number): Promise<void> {
     const steps = Math.ceil(seconds / WARMUP_STEP);
@@ -378,10 +407,23 @@ class Target {
   }
 
   async measure(seconds: number): Promise<number> {
-    const pid = this.server.proc.pid!;
-    const before = cpuSnapshot(pid);
+    const pids = this.servers.map((s) => s.proc.pid!);
+    const database = this.extras.database;
+    const before = pids.map(cpuSnapshot);
+    const dbBefore = database ? cpuOfBackends(database) : undefined;
+    const started = performance.now();
     const { result, latencies } = await loadWithLatencies(this.loader, await this.settings(seconds));
-    this.slices.push({ result, latencies, cpu: cpuBetween(before, cpuSnapshot(pid)) });
+    const elapsed = (performance.now() - started) / 1000;
+    const databasePct = dbBefore && database ? backendsPct(dbBefore, cpuOfBackends(database), elapsed) : 0;
+    // Several servers: their own and their runtimes' CPU add up; the machine's is the same for all.
+    const each = pids.map((pid, i) => cpuBetween(before[i]!, cpuSnapshot(pid)));
+    const cpu = {
+      selfPct: each.reduce((acc, c) => acc + c.selfPct, 0),
+      descendantsPct: each.reduce((acc, c) => acc + c.descendantsPct, 0),
+      busyDescendants: each.reduce((acc, c) => acc + c.busyDescendants, 0),
+      machinePct: each[0]!.machinePct,
+    };
+    this.slices.push({ result, latencies, cpu, databasePct });
     return result.rps;
   }
 
@@ -419,6 +461,7 @@ class Target {
     const loadGenerator = (100 * load.cpuSeconds) / seconds;
     const server = weighted((s) => s.cpu.selfPct);
     const runtimes = weighted((s) => s.cpu.descendantsPct);
+    const database = weighted((s) => s.databasePct);
     const machine = weighted((s) => s.cpu.machinePct);
     return {
       warmup: this.warmup,
@@ -429,14 +472,16 @@ class Target {
         server,
         runtimes,
         runtimeProcesses: Math.max(0, ...this.slices.map((s) => s.cpu.busyDescendants)),
+        database,
         machine,
-        other: machine - loadGenerator - server - runtimes,
+        other: machine - loadGenerator - server - runtimes - database,
       },
     };
   }
 
   private async settings(duration: number): Promise<LoadOptions> {
-    const headers = this.freshHeaders ? { ...this.options.headers, ...(await this.freshHeaders()) } : this.options.headers;
+    const fresh = this.extras.freshHeaders;
+    const headers = fresh ? { ...this.options.headers, ...(await fresh()) } : this.options.headers;
     return { ...this.options, ...(headers && { headers }), connections: CONNECTIONS, duration };
   }
 }
@@ -518,6 +563,157 @@ function sandboxGoals(
       { goal: `sandboxed ${w.kind.label} cold start <= 100 ms`, figure: `${fixed(c)} ms`, met: c <= 100 },
     ];
   });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// PostgreSQL and two nodes
+
+/** The databases this run made: each is dropped at the end, also on failure or Ctrl-C. */
+const databases: { name: string; drop: () => Promise<void> }[] = [];
+
+/** A fresh PostgreSQL database (versa_test_<hex>, through createTestDatabase) for this run. */
+async function freshDatabase(): Promise<{ url: string; name: string }> {
+  const db = await createTestDatabase();
+  const name = new URL(db.url).pathname.slice(1);
+  databases.push({ name, drop: db.drop });
+  return { url: db.url, name };
+}
+
+async function dropDatabases(): Promise<void> {
+  for (const db of databases.splice(0)) {
+    await db.drop().catch((err: unknown) => console.error(`could not drop the database ${db.name}: ${String(err)}`));
+  }
+}
+
+/** The run's first PostgreSQL database, or why the PostgreSQL figures cannot be measured (no server answered). */
+async function firstDatabase(): Promise<{ url: string; name: string } | { skipped: string }> {
+  try {
+    return await freshDatabase();
+  } catch (err) {
+    const cause = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
+    return {
+      skipped:
+        `PostgreSQL and two-node figures skipped: no PostgreSQL server answered at ` +
+        `${new URL(process.env.VERSA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres').host} (${cause}); ` +
+        'start it (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) or set VERSA_TEST_PG, and run again.',
+    };
+  }
+}
+
+interface Versa {
+  child: Child;
+  url: string;
+}
+
+interface Cluster {
+  /** One node alone on its own database. */
+  single: Versa & { database: string };
+  /** Two nodes sharing another database; `a` leads. */
+  a: Versa;
+  b: Versa;
+  database: string;
+}
+
+interface Health {
+  cluster: { node: string; leader?: string; leading: boolean; nodes: { id: string }[] };
+}
+
+async function health(url: string): Promise<Health> {
+  return (await (await fetch(`${url}/_versa/health`)).json()) as Health;
+}
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const got = await probe();
+    if (got !== undefined) return got;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** One node on `first`, and two nodes (A leading, then B) on a second fresh database, all as `versa start --store` runs them. */
+async function startCluster(python: Python, first: { url: string; name: string }): Promise<Cluster> {
+  const single = await startVersa(python, { store: first.url });
+  const shared = await freshDatabase();
+  const a = await startVersa(python, { store: shared.url });
+  await until('node A to lead', 10_000, async () => ((await health(a.url)).cluster.leading ? true : undefined));
+  const b = await startVersa(python, { store: shared.url });
+  await until('node B to see both nodes', 10_000, async () => ((await health(b.url)).cluster.nodes.length >= 2 ? true : undefined));
+  const hb = await health(b.url);
+  if (hb.cluster.leading || hb.cluster.leader !== (await health(a.url)).cluster.node) {
+    throw new Error(`node B should follow node A: ${JSON.stringify(hb.cluster)}`);
+  }
+  return { single: { ...single, database: first.name }, a, b, database: shared.name };
+}
+
+/** A function whose versions 1 and 2 answer with their own version number, and `live` on 1. */
+async function twoVersions(lambda: LambdaClient, name: string): Promise<void> {
+  const files = (tag: string) => ({
+    'index.mjs': `// ${name} ${tag}\nexport const handler = async () => process.env.AWS_LAMBDA_FUNCTION_VERSION;\n`,
+  });
+  await lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: name,
+      Runtime: NODE.runtime,
+      Handler: NODE.handler,
+      Role: ROLE,
+      Code: { ZipFile: zip(files('1')) },
+    }),
+  );
+  await lambda.send(new PublishVersionCommand({ FunctionName: name }));
+  await lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, ZipFile: zip(files('2')) }));
+  await lambda.send(new PublishVersionCommand({ FunctionName: name }));
+  await lambda.send(new CreateAliasCommand({ FunctionName: name, Name: 'live', FunctionVersion: '1' }));
+}
+
+/** The version that served one Invoke of `name:qualifier` on the server at `url`. */
+async function servedVersion(url: string, name: string, qualifier: string): Promise<string> {
+  const res = await fetch(`${url}/2015-03-31/functions/${name}/invocations?Qualifier=${qualifier}`, {
+    method: 'POST',
+    headers: INVOKE_HEADERS,
+    body: '{}',
+  });
+  const body = await res.text();
+  if (res.status !== 200 || res.headers.get('x-amz-function-error')) {
+    throw new Error(`Invoke ${name}:${qualifier} answered ${res.status}: ${body.slice(0, 500)}`);
+  }
+  return JSON.parse(body) as string;
+}
+
+/** How long after an alias moved the server reading it served the new version. */
+interface Invalidation {
+  label: string;
+  /** Per flip, from UpdateAlias's answer (on the writing node) to the first Invoke answered by the new version (on the reading node), ms. */
+  delayMs: number[];
+  /** Per flip, the Invokes sent until one was served by the new version (1: the first already was). */
+  invokes: number[];
+  /** Per flip, UpdateAlias itself, client-side ms. */
+  updateMs: number[];
+}
+
+/** Flips `live` between 1 and 2 through `writer`, each time polling `readUrl` with back-to-back Invokes until it serves the new version. */
+async function invalidationDelays(label: string, writer: LambdaClient, readUrl: string, name: string): Promise<Invalidation> {
+  // Both versions' environments warm on the reading node, and the alias in its cache.
+  for (let i = 0; i < 3; i++) for (const q of ['1', '2', 'live']) await servedVersion(readUrl, name, q);
+  const out: Invalidation = { label, delayMs: [], invokes: [], updateMs: [] };
+  for (let i = 0; i < FLIPS; i++) {
+    const to = i % 2 === 0 ? '2' : '1';
+    const sent = performance.now();
+    await writer.send(new UpdateAliasCommand({ FunctionName: name, Name: 'live', FunctionVersion: to }));
+    const moved = performance.now();
+    let invokes = 0;
+    for (;;) {
+      invokes++;
+      if ((await servedVersion(readUrl, name, 'live')) === to) break;
+      if (performance.now() - moved > 10_000) throw new Error(`${label}: version ${to} not served 10 s after the alias moved`);
+    }
+    out.delayMs.push(performance.now() - moved);
+    out.invokes.push(invokes);
+    out.updateMs.push(moved - sent);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -624,7 +820,7 @@ async function benchmark(python: Python) {
       loader,
       signing.child,
       { url: signedUrl, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' },
-      () => signedHeaders(signedUrl, '{}'),
+      { freshHeaders: () => signedHeaders(signedUrl, '{}') },
     );
     // The same Node and Python functions on the server with the sandbox off: what the sandbox costs warm.
     const sandboxOff: Target[] = [];
@@ -641,7 +837,45 @@ async function benchmark(python: Python) {
       );
     }
     plainLambda.destroy();
-    const targets = [reference, ...functions.map((f) => f.target), ...sandboxOff, metricsOff, signed, ...gateway];
+    // The same Node function on one node on PostgreSQL, and on two nodes sharing another database with
+    // the connections split between them (connection i to node A when i is even, else B).
+    const first = await firstDatabase();
+    const skipped = 'skipped' in first ? first.skipped : undefined;
+    if (skipped) console.log(skipped);
+    const cluster = 'skipped' in first ? undefined : await startCluster(python, first);
+    const postgres: Target[] = [];
+    if (cluster) {
+      const invokeUrl = (url: string) => `${url}/2015-03-31/functions/${nodeFn.name}/invocations`;
+      for (const url of [cluster.single.url, cluster.a.url]) {
+        const client = new LambdaClient({
+          endpoint: url,
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+          maxAttempts: 1,
+        });
+        await createFunction(client, NODE, nodeFn.name);
+        client.destroy();
+      }
+      for (const url of [cluster.single.url, cluster.a.url, cluster.b.url]) await invokeOnce(url, nodeFn.name);
+      const request = { method: 'POST' as const, headers: INVOKE_HEADERS, body: '{}' };
+      postgres.push(
+        new Target(
+          `Versa Invoke ${NODE.label} (PostgreSQL, one node)`,
+          loader,
+          cluster.single.child,
+          { url: invokeUrl(cluster.single.url), ...request },
+          { database: cluster.single.database },
+        ),
+        new Target(
+          `Versa Invoke ${NODE.label} (PostgreSQL, two nodes)`,
+          loader,
+          [cluster.a.child, cluster.b.child],
+          { url: [invokeUrl(cluster.a.url), invokeUrl(cluster.b.url)], ...request },
+          { database: cluster.database },
+        ),
+      );
+    }
+    const targets = [reference, ...functions.map((f) => f.target), ...postgres, ...sandboxOff, metricsOff, signed, ...gateway];
     for (const target of targets) {
       process.stdout.write(`warm-up ${target.label} ... `);
       await target.warm(target === reference || gateway.includes(target) ? BARE_WARMUP : WARMUP);
@@ -661,13 +895,41 @@ async function benchmark(python: Python) {
     // Both functions' environments are still alive (24 slots): read their memory now.
     const envs = await environments(versa.child);
     const warm = functions.map(({ kind, name, target }) => ({ kind, phase: target.phase(), memory: memoryOf(envs, name) }));
+    // Cache invalidation, once nothing is under load: the alias moved on one node, read on the same or the other.
+    process.stdout.write(`cache invalidation: ${FLIPS} alias moves each ... `);
+    const invalidation: Invalidation[] = [];
+    const flipName = 'bench-flip';
+    await twoVersions(lambda, flipName);
+    invalidation.push(await invalidationDelays('SQLite, one node (moved and read on it)', lambda, versa.url, flipName));
+    if (cluster) {
+      for (const [label, writer, reader] of [
+        ['PostgreSQL, one node (moved and read on it)', cluster.single, cluster.single],
+        ['PostgreSQL, two nodes (moved on A, read on B)', cluster.a, cluster.b],
+      ] as const) {
+        const client = new LambdaClient({
+          endpoint: writer.url,
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+          maxAttempts: 1,
+        });
+        try {
+          await twoVersions(client, flipName);
+          invalidation.push(await invalidationDelays(label, client, reader.url, flipName));
+        } finally {
+          client.destroy();
+        }
+      }
+    }
+    console.log(invalidation.map((i) => `${i.label}: median ${fixed(median(i.delayMs), 2)} ms`).join('; '));
     await stopChild(versa.child);
     await stopChild(quiet.child);
     await stopChild(signing.child);
     await stopChild(unsandboxed.child);
     await stopChild(bare.child);
-    // Last, on a server of its own, once nothing else runs.
+    if (cluster) for (const server of [cluster.single, cluster.a, cluster.b]) await stopChild(server.child);
+    // Last, on a server of its own, once nothing else runs: on SQLite, then on PostgreSQL.
     const deployments = DEPLOYMENTS > 0 ? await deploymentPhase(python) : undefined;
+    const deploymentsPostgres = DEPLOYMENTS > 0 && cluster ? await deploymentPhase(python, (await freshDatabase()).url) : undefined;
     return {
       date,
       info,
@@ -681,6 +943,12 @@ async function benchmark(python: Python) {
       metricsOff: { label: metricsOff.label, phase: metricsOff.phase() },
       signed: { label: signed.label, phase: signed.phase() },
       deployments,
+      cluster: {
+        skipped,
+        warm: postgres.map((t) => ({ label: t.label, phase: t.phase() })),
+        invalidation,
+        deployments: deploymentsPostgres,
+      },
     };
   } finally {
     lambda.destroy();
@@ -734,7 +1002,7 @@ async function gatewayStages(url: string, functionName: string): Promise<{ url: 
 }
 
 function report(r: Awaited<ReturnType<typeof benchmark>>) {
-  const { reference, cold, coldOff, warm, sandboxOff, gateway, metricsOff, signed } = r;
+  const { reference, cold, coldOff, warm, sandboxOff, gateway, metricsOff, signed, cluster } = r;
   const bareRps = reference.load.rps;
   const errs = (l: LoadResult) => String(l.non2xx + l.errors + l.timeouts);
   const throughputRows = [
@@ -754,7 +1022,7 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
       pct(phase.load.rps / bareRps),
       errs(phase.load),
     ]),
-    ...[...sandboxOff, metricsOff, signed, ...gateway].map(({ label, phase }) => [
+    ...[...cluster.warm, ...sandboxOff, metricsOff, signed, ...gateway].map(({ label, phase }) => [
       label,
       fixed(phase.load.rps, 0),
       fixed(phase.load.latencyMs.p50, 2),
@@ -769,14 +1037,16 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
       fixed(reference.cpu.loadGenerator, 0),
       fixed(reference.cpu.server, 0),
       '-',
+      '-',
       fixed(reference.cpu.other, 0),
       '-',
     ],
-    ...warm.map(({ kind, phase }) => [
-      `Versa ${kind.label}`,
+    ...[...warm.map(({ kind, phase }) => ({ label: `Versa ${kind.label}`, phase })), ...cluster.warm].map(({ label, phase }) => [
+      label.replace('Versa Invoke ', 'Versa '),
       fixed(phase.cpu.loadGenerator, 0),
       fixed(phase.cpu.server, 0),
       `${fixed(phase.cpu.runtimes, 0)} (${phase.cpu.runtimeProcesses} busy)`,
+      phase.cpu.database ? fixed(phase.cpu.database, 0) : '-',
       fixed(phase.cpu.other, 0),
       fixed((1000 * (phase.cpu.server + phase.cpu.runtimes)) / 100 / phase.load.rps, 3),
     ]),
@@ -854,7 +1124,12 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
       warm.map(({ kind, phase }) => `${kind.label} ${phase.warmup.map((x) => fixed(x, 0)).join(', ')}`).join('; '),
   );
   console.log(`\nCPU during the measured run (% of one core; the machine has ${r.info.cpus} cores, so at most ${r.info.cpus * 100})`);
-  console.log(table(['target', 'load generator', 'server', 'runtime processes', 'other + kernel', 'Versa CPU ms/invoke'], cpuRows));
+  console.log(
+    table(
+      ['target', 'load generator', 'server', 'runtime processes', 'PostgreSQL backends', 'other + kernel', 'Versa CPU ms/invoke'],
+      cpuRows,
+    ),
+  );
   const disturbed = [reference, ...warm.map((w) => w.phase)].some((p) => p.cpu.other > 25);
   if (disturbed) {
     console.log('Note: "other + kernel" above 25 means something else was busy on this machine during a run; re-run when it is quiet.');
@@ -863,7 +1138,8 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
   console.log(table(['runtime', 'median ms', 'min ms', 'max ms', 'Init Duration median ms', 'samples ms'], coldRows));
   console.log('\nMemory per warm environment, after the load: resident (VmRSS), proportional (PSS) and private, of each runtime process');
   console.log(table(['runtime', 'environments', 'RSS median MiB', 'RSS min', 'RSS max', 'PSS median', 'private median'], memRows));
-  if (r.deployments) reportDeployments(r.deployments);
+  reportCluster(cluster, nodeLoad);
+  if (r.deployments) reportDeployments(r.deployments, cluster.deployments);
   console.log('\nGoals');
   console.log(
     table(
@@ -872,6 +1148,37 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
     ),
   );
   return goals;
+}
+
+/** The PostgreSQL and two-node figures beside SQLite's: throughput (already in the table above), cache invalidation. */
+function reportCluster(c: Awaited<ReturnType<typeof benchmark>>['cluster'], sqlite: LoadResult): void {
+  console.log('\nPostgreSQL and two nodes');
+  if (c.skipped) {
+    console.log(c.skipped);
+    return;
+  }
+  for (const { label, phase } of c.warm) {
+    console.log(
+      `${label}: ${pct(phase.load.rps / sqlite.rps)} of the same Invoke on one SQLite node (${fixed(phase.load.rps, 0)} vs ` +
+        `${fixed(sqlite.rps, 0)} req/s; p50 ${fixed(phase.load.latencyMs.p50, 2)} vs ${fixed(sqlite.latencyMs.p50, 2)} ms); ` +
+        `its PostgreSQL backends used ${fixed(phase.cpu.database, 0)} % of a core.`,
+    );
+  }
+  console.log(
+    `\nCache invalidation: live moved between versions 1 and 2 ${FLIPS} times with UpdateAlias, then Invokes of live sent back to back until the new version answered (both versions warm)`,
+  );
+  console.log(
+    table(
+      ['run', 'median ms', 'max ms', 'Invokes until seen, median / max', 'UpdateAlias median ms'],
+      c.invalidation.map((i) => [
+        i.label,
+        fixed(median(i.delayMs), 2),
+        fixed(Math.max(...i.delayMs), 2),
+        `${fixed(median(i.invokes), 0)} / ${Math.max(...i.invokes)}`,
+        fixed(median(i.updateMs), 2),
+      ]),
+    ),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -905,6 +1212,7 @@ interface DeploymentRun {
 }
 
 interface DeploymentPhase {
+  store: 'sqlite' | 'postgresql';
   timeScale: number;
   config: string;
   scheduleMs: number;
@@ -928,10 +1236,11 @@ async function inParallel<T>(items: readonly T[], width: number, fn: (item: T) =
  * runs alone to warm the server's code up, a second alone is the reference, then DEPLOYMENTS are created
  * at once; the server reports every controller step's timing over IPC.
  */
-async function deploymentPhase(python: Python): Promise<DeploymentPhase> {
+async function deploymentPhase(python: Python, store?: string): Promise<DeploymentPhase> {
   // Start pre-warms each target: a few slots keep that from turning into hundreds of processes.
   const maxEnvironments = 8;
-  const versa = await startVersa(python, { timeScale: DEPLOY_SCALE, maxEnvironments });
+  const versa = await startVersa(python, { timeScale: DEPLOY_SCALE, maxEnvironments, ...(store && { store }) });
+  const on = store ? ' on PostgreSQL' : '';
   const options = {
     endpoint: versa.url,
     region: 'us-east-1',
@@ -944,7 +1253,7 @@ async function deploymentPhase(python: Python): Promise<DeploymentPhase> {
   // One to warm the server's code up (not counted), one alone (the reference), and the crowd.
   const names = Array.from({ length: DEPLOYMENTS + 2 }, (_, i) => `bench-deploy-${i}`);
   try {
-    process.stdout.write(`deployments: ${names.length} functions with two versions and a deployment group each ... `);
+    process.stdout.write(`deployments${on}: ${names.length} functions with two versions and a deployment group each ... `);
     const setupStarted = Date.now();
     await codeDeploy.send(new CreateApplicationCommand({ applicationName: app, computePlatform: 'Lambda' }));
     await inParallel(names, SETUP_WIDTH, async (name) => {
@@ -1008,11 +1317,11 @@ async function deploymentPhase(python: Python): Promise<DeploymentPhase> {
         ids: created.map((c) => c.deploymentId!),
       };
     };
-    process.stdout.write('deployments: one alone to warm up, then one alone ... ');
+    process.stdout.write(`deployments${on}: one alone to warm up, then one alone ... `);
     await run(names.slice(0, 1));
     const alone = await run(names.slice(1, 2));
     console.log(`${fixed(alone.wallMs / 1000, 2)} s`);
-    process.stdout.write(`deployments: ${DEPLOYMENTS} at once ... `);
+    process.stdout.write(`deployments${on}: ${DEPLOYMENTS} at once ... `);
     const together = await run(names.slice(2));
     console.log(`${fixed(together.wallMs / 1000, 2)} s`);
     const succeeded = new Set(
@@ -1024,6 +1333,7 @@ async function deploymentPhase(python: Python): Promise<DeploymentPhase> {
     });
     await stopChild(versa.child);
     return {
+      store: store ? 'postgresql' : 'sqlite',
       timeScale: DEPLOY_SCALE,
       config: DEPLOY_CONFIG,
       scheduleMs: DEPLOY_SCHEDULE_MS,
@@ -1037,7 +1347,7 @@ async function deploymentPhase(python: Python): Promise<DeploymentPhase> {
   }
 }
 
-function reportDeployments(d: DeploymentPhase): void {
+function reportDeployments(d: DeploymentPhase, pg?: DeploymentPhase): void {
   const row = (label: string, r: DeploymentRun) => [
     label,
     String(r.deployments),
@@ -1072,7 +1382,11 @@ function reportDeployments(d: DeploymentPhase): void {
         'late p50 ms',
         'late max ms',
       ],
-      [row('one alone (reference)', d.alone), row('all at once', d.together)],
+      [
+        row('one alone (reference)', d.alone),
+        row('all at once', d.together),
+        ...(pg ? [row('PostgreSQL: one alone', pg.alone), row('PostgreSQL: all at once', pg.together)] : []),
+      ],
     ),
   );
   console.log(
@@ -1081,8 +1395,19 @@ function reportDeployments(d: DeploymentPhase): void {
       `(at most ${fixed(d.together.lateMs.max, 1)} ms) after its schedule (one alone: ${fixed(d.alone.lateMs.p50, 1)} ms); ` +
       `all ${d.together.deployments} in ${fixed(d.together.wallMs / 1000, 2)} s, ${fixed(d.together.steps / (d.together.wallMs / 1000), 0)} steps/s.`,
   );
-  if (d.together.succeeded !== d.together.deployments || d.alone.succeeded !== d.alone.deployments) {
-    console.log(`Note: not every deployment succeeded (${d.together.succeeded} of ${d.together.deployments}).`);
+  if (pg) {
+    console.log(
+      `On one PostgreSQL node: step+persist p50 ${fixed(pg.together.stepMs.p50, 2)} ms, p99 ${fixed(pg.together.stepMs.p99, 2)} ms with ` +
+        `${pg.together.deployments} at once (SQLite x${fixed(pg.together.stepMs.p50 / d.together.stepMs.p50, 1)} at p50, ` +
+        `x${fixed(pg.together.stepMs.p99 / d.together.stepMs.p99, 1)} at p99); alone p50 ${fixed(pg.alone.stepMs.p50, 2)} ms ` +
+        `(SQLite ${fixed(d.alone.stepMs.p50, 2)} ms); late p50 ${fixed(pg.together.lateMs.p50, 1)} ms, max ${fixed(pg.together.lateMs.max, 1)} ms; ` +
+        `all in ${fixed(pg.together.wallMs / 1000, 2)} s.`,
+    );
+  }
+  for (const run of [d, ...(pg ? [pg] : [])]) {
+    if (run.together.succeeded !== run.together.deployments || run.alone.succeeded !== run.alone.deployments) {
+      console.log(`Note: not every deployment on ${run.store} succeeded (${run.together.succeeded} of ${run.together.deployments}).`);
+    }
   }
 }
 
@@ -1224,10 +1549,13 @@ async function main(): Promise<number> {
     console.log(`Versa benchmark, deployments phase only, ${new Date().toISOString()}`);
     console.log(`Machine: ${info.cpu} x ${info.cpus}, ${info.memoryGiB} GiB RAM, ${info.os}; Node ${info.node}`);
     const deployments = await deploymentPhase(python);
-    reportDeployments(deployments);
+    const first = await firstDatabase();
+    if ('skipped' in first) console.log(first.skipped);
+    const postgres = 'skipped' in first ? undefined : await deploymentPhase(python, first.url);
+    reportDeployments(deployments, postgres);
     mkdirSync(RESULTS, { recursive: true });
     const out = path.join(RESULTS, 'deployments.json');
-    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: info, deployments }, null, 2) + '\n');
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: info, deployments, postgres }, null, 2) + '\n');
     console.log(`\nWrote ${path.relative(ROOT, out)}`);
     return 0;
   }
@@ -1259,6 +1587,12 @@ async function main(): Promise<number> {
         })),
         coldStart: results.cold,
         deployments: results.deployments,
+        cluster: {
+          skipped: results.cluster.skipped,
+          warm: results.cluster.warm.map((w) => ({ ...w, ratioToBare: w.phase.load.rps / results.reference.load.rps })),
+          invalidation: results.cluster.invalidation.map((i) => ({ ...i, medianMs: median(i.delayMs), maxMs: Math.max(...i.delayMs) })),
+          deployments: results.cluster.deployments,
+        },
         goals,
       },
       null,
@@ -1275,12 +1609,16 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     interrupted = true;
     console.error(`\n${signal}: stopping the benchmark's processes`);
-    void stopAll().finally(() => process.exit(130));
+    void stopAll()
+      .then(dropDatabases)
+      .finally(() => process.exit(130));
   });
 }
 const limit = setTimeout(() => {
   console.error(`\nThe benchmark did not finish within ${TIME_LIMIT_MS / 1000} s; stopping.`);
-  void stopAll().finally(() => process.exit(1));
+  void stopAll()
+    .then(dropDatabases)
+    .finally(() => process.exit(1));
 }, TIME_LIMIT_MS);
 
 main()
@@ -1294,6 +1632,7 @@ main()
   .then(async (code) => {
     clearTimeout(limit);
     await stopAll();
+    await dropDatabases();
     process.exitCode = code;
   })
   .catch((err: unknown) => {

@@ -6,7 +6,7 @@
  * It also collects the deployment controller's step timings on request, for the deployments phase.
  *
  * Argument: a JSON object with dataDir, maxEnvironments, pythonCommand and logLevel (and optionally
- * metrics and timeScale).
+ * metrics, timeScale, sandbox, credentials and store).
  */
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -28,6 +28,8 @@ interface Config {
   sandbox?: string;
   /** A key every request must be signed with (measures what checking signatures costs). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** A PostgreSQL URL: the node keeps its state there, shared with the other nodes on it (default: SQLite in dataDir). */
+  store?: string;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as Config;
@@ -43,6 +45,7 @@ const options = resolveOptions(
     metrics: config.metrics ?? 'on',
     timeScale: config.timeScale ?? 1,
     sandbox: config.sandbox ?? 'auto',
+    store: config.store ?? '',
   },
   {},
   { credentials: config.credentials ? [config.credentials] : [] },

@@ -40,8 +40,9 @@ export class DeploymentController {
   private closed = true;
 
   /**
-   * `store` and `functions` are what the controller writes through: when several nodes share the
-   * store, a store fenced by the leader lease, so that a deposed leader cannot move an alias.
+   * When several nodes share the store, `fence` checks inside each of the controller's write transactions
+   * that this node still holds the leader lease, and `functions` writes through a store fenced the same
+   * way: a deposed leader cannot move an alias or record a step. Reads need no fence.
    */
   constructor(
     private readonly store: Store,
@@ -50,7 +51,7 @@ export class DeploymentController {
     private readonly alarms: AlarmService,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly leadership?: Leadership,
+    private readonly leadership?: Leadership & { fence(tx: Store): Promise<void> },
   ) {
     alarms.onTransition(({ alarm, to }) => {
       if (to === 'ALARM') this.alarmsChanged([alarm.AlarmName], true);
@@ -274,6 +275,7 @@ export class DeploymentController {
    */
   private async save(state: DeploymentState, taken: number, also?: DeploymentState): Promise<void> {
     await this.store.transaction(async (tx) => {
+      await this.leadership?.fence(tx);
       const left = (await tx.codeDeploy.getDeployment(state.deploymentId))?.inbox?.slice(taken) ?? [];
       if (left.length) state.inbox = left;
       else delete state.inbox;
@@ -322,6 +324,7 @@ export class DeploymentController {
 
   private async recordOutcome(state: DeploymentState): Promise<void> {
     await this.store.transaction(async (tx) => {
+      await this.leadership?.fence(tx);
       const group = await tx.codeDeploy.getGroup(state.applicationName, state.deploymentGroupName);
       if (!group) return;
       const summary = {

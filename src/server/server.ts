@@ -200,10 +200,10 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   });
   const invocations = new InvocationService(registry, environments, random, lambdaMetrics, logger, queue);
   const eventInvokeConfigs = new EventInvokeConfigService(store, clock);
-  // The controller writes through the leader lease: a deposed leader cannot move an alias.
+  // The controller's writes check the leader lease: a deposed leader cannot move an alias or record a step.
   const fenced = fencedStore(store, (tx) => node.fence(tx));
   const fencedFunctions = new FunctionService(fenced, registry, clock, lambdaCodeReader(s3));
-  const deployments = new DeploymentController(fenced, fencedFunctions, invocations, alarms, clock, logger, node);
+  const deployments = new DeploymentController(store, fencedFunctions, invocations, alarms, clock, logger, node);
   const codeDeploy = new CodeDeployService(store, deployments, clock);
   const restApis = new RestApiService(store, clock);
   const gateway = new GatewayDataPlane(store, invocations, random, clock, logger);

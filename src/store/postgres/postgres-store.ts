@@ -51,7 +51,7 @@ const MIGRATION_LOCK = 0x7665_7273;
 export async function openPostgresStore(url: string): Promise<Store> {
   // A database out of reach fails a statement within seconds instead of holding it (and the heartbeat
   // that must notice a lost lease) forever.
-  const pool = new pg.Pool({ connectionString: url, types, connectionTimeoutMillis: 5_000 });
+  const pool = new pg.Pool({ connectionString: url, types, connectionTimeoutMillis: 5_000, max: 20 });
   // An idle connection that breaks is dropped by the pool; without a listener its error would end the process.
   pool.on('error', () => undefined);
   const notifications = new Notifications({ connectionString: url, connectionTimeoutMillis: 5_000 });

@@ -235,6 +235,19 @@ describe('two nodes sharing PostgreSQL (versa start --store postgres://…)', ()
     for (const p of published) assert.equal(stored.get(p.version), p.sha, `version ${p.version} holds the code its caller sent`);
   });
 
+  it('twenty deployments created at once across both nodes all start (serializable transactions retried, none refused)', async () => {
+    const onA = lambdaClientFor(a.url);
+    const clients = [codeDeployClientFor(a.url), codeDeployClientFor(b.url)];
+    const names = Array.from({ length: 20 }, (_, i) => `many-${i}`);
+    for (const name of names) {
+      await functionWithTwoVersions(onA, name);
+      await createAppAndGroup(clients[0]!, `${name}-app`, `${name}-group`);
+    }
+    const ids = await Promise.all(names.map((name, i) => deploy(clients[i % 2]!, `${name}-app`, `${name}-group`, appSpec(name))));
+    assert.equal(new Set(ids).size, 20);
+    for (const id of ids) await waitForStatus(clients[0]!, id, ['Succeeded'], 20_000);
+  });
+
   it('an alarm sees the invocations of both nodes', async () => {
     const onA = lambdaClientFor(a.url);
     const onB = lambdaClientFor(b.url);

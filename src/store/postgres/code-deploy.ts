@@ -95,10 +95,15 @@ export class PostgresCodeDeploy implements CodeDeployRepository {
   }
 
   listDeployments(filter: { application?: string; group?: string }) {
+    // Only the conditions given, so that a group's lookup reads its index range: a serializable
+    // transaction that scans the whole table conflicts with every deployment created meanwhile.
+    const where: string[] = [];
+    const args: string[] = [];
+    if (filter.application !== undefined) where.push(`application = $${args.push(filter.application)}`);
+    if (filter.group !== undefined) where.push(`grp = $${args.push(filter.group)}`);
     return this.many<DeploymentState>(
-      'SELECT doc FROM cd_deployments WHERE ($1::text IS NULL OR application = $1) AND ($2::text IS NULL OR grp = $2) ORDER BY seq DESC',
-      filter.application ?? null,
-      filter.group ?? null,
+      `SELECT doc FROM cd_deployments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC`,
+      ...args,
     );
   }
 

@@ -6,7 +6,7 @@ import pg from 'pg';
 export type Isolation = 'SERIALIZABLE' | 'READ COMMITTED';
 
 /** How many times a transaction runs before its conflict is given to the caller. */
-const ATTEMPTS = 10;
+const ATTEMPTS = 16;
 
 /** SQLSTATEs after which a transaction is run again from the start: serialization failure, deadlock, unique violation. */
 const RETRIED = new Set(['40001', '40P01', '23505']);
@@ -28,8 +28,8 @@ const failures = new WeakMap<pg.PoolClient, Error>();
 
 /**
  * Runs `work` on one client of `pool` inside `BEGIN ISOLATION LEVEL …` and commits. A conflict (see
- * `isConflict`) rolls back and runs `work` again from the start, up to ATTEMPTS times, after a short jittered
- * pause that grows with each attempt; any other error rolls back and is thrown.
+ * `isConflict`) rolls back and runs `work` again from the start, up to ATTEMPTS times, after a random pause
+ * under a ceiling that doubles with each attempt; any other error rolls back and is thrown.
  */
 export async function runTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, isolation: Isolation): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -55,7 +55,9 @@ export async function runTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCli
       // A client whose rollback failed is in an unknown state: the pool drops it instead of reusing it.
       client.release(broken);
     }
-    await sleep(attempt * 2 + Math.random() * attempt * 3);
+    // Full jitter over an exponential ceiling (4 ms, 8 ms, … at most 400 ms): many transactions that keep
+    // meeting each other spread out instead of colliding again in step.
+    await sleep(Math.random() * Math.min(400, 2 ** (attempt + 1)));
   }
 }
 

@@ -1,15 +1,18 @@
 /**
  * Fencing: a node that still believes it leads after its lease passed to another node can write nothing
- * through the controller. A server on SQLite has its lease taken by another node id (as a takeover after
+ * through its controllers (deployments, alarm evaluation, asynchronous dispatch). A server on SQLite has its lease taken by another node id (as a takeover after
  * a pause would), then is asked to stop its canary before its next heartbeat notices: the step is
  * refused, the alias keeps its weights, and the node steps down.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DescribeAlarmsCommand, PutMetricAlarmCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
 import {
   aliasOf,
   appSpec,
+  cloudWatchClientFor,
   codeDeployClientFor,
   createAppAndGroup,
   deploy,
@@ -26,13 +29,28 @@ describe('a deposed leader', () => {
   });
   after(() => t.close());
 
-  it('cannot move an alias or end a deployment once another node holds the lease', async () => {
+  it('cannot move an alias, end a deployment, change an alarm or claim an event once another node holds the lease', async () => {
     const lambda = lambdaClientFor(t.url);
     const cd = codeDeployClientFor(t.url);
     await functionWithTwoVersions(lambda, 'fenced');
     await createAppAndGroup(cd, 'fenced-app', 'fenced-group', { deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' });
     const id = await deploy(cd, 'fenced-app', 'fenced-group', appSpec('fenced'));
     await eventually('the canary weight', 5000, async () => ((await aliasOf(lambda, 'fenced')).weights ? true : undefined));
+    // An alarm the evaluator would put in ALARM, and a function for an Event invocation.
+    const cw = cloudWatchClientFor(t.url);
+    await cw.send(new PutMetricDataCommand({ Namespace: 'Fence', MetricData: [{ MetricName: 'm', Value: 5 }] }));
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'fenced-alarm',
+        Namespace: 'Fence',
+        MetricName: 'm',
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
     const store = t.server.services.store;
     const self = t.server.node;
     const epoch = (await store.cluster.lease('leader'))!.epoch;
@@ -46,6 +64,15 @@ describe('a deposed leader', () => {
     await cd.send(new StopDeploymentCommand({ deploymentId: id, autoRollbackEnabled: true }));
     assert.deepEqual(await aliasOf(lambda, 'fenced'), { version: '1', weights: { '2': 0.1 } }, 'the alias kept its weights');
     assert.equal((await getDeployment(cd, id)).status, 'InProgress', 'the deployment did not end');
+    // Its alarm evaluator runs, and changes nothing.
+    await t.server.services.alarms.evaluateAll();
+    const alarm = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['fenced-alarm'] }))).MetricAlarms![0]!;
+    assert.equal(alarm.StateValue, 'INSUFFICIENT_DATA');
+    // An Event invocation is stored, and this node's dispatcher cannot claim it.
+    const accepted = await lambda.send(new InvokeCommand({ FunctionName: 'fenced', InvocationType: 'Event' }));
+    assert.equal(accepted.StatusCode, 202);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(await store.asyncEvents.depth('fenced'), { pending: 1, running: 0 });
 
     // Its next heartbeat finds the lease taken: it steps down and names the new leader.
     const health = await eventually('the node to step down', 3000, async () => {
@@ -57,5 +84,6 @@ describe('a deposed leader', () => {
     assert.equal((await store.codeDeploy.getDeployment(id))?.inbox?.[0]?.kind, 'stop');
     lambda.destroy();
     cd.destroy();
+    cw.destroy();
   });
 });

@@ -1,12 +1,12 @@
 import type { Clock } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
 import { alnumId } from '../core/ids.js';
-import type { Leadership } from '../core/leadership.js';
 import type { Logger } from '../core/logger.js';
 import { parseFunctionRef } from '../domain/arn.js';
 import { isActive, step, type Action, type DeploymentState, type DeploymentStatus, type Observation } from '../domain/deployment.js';
 import type { InvocationService } from '../invoke/invocation-service.js';
 import type { FunctionService } from '../lambda/function-service.js';
+import type { FencedLeadership } from '../store/fenced.js';
 import type { Store } from '../store/store.js';
 import type { AlarmService } from '../telemetry/alarms.js';
 
@@ -51,7 +51,7 @@ export class DeploymentController {
     private readonly alarms: AlarmService,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly leadership?: Leadership & { fence(tx: Store): Promise<void> },
+    private readonly leadership?: FencedLeadership,
   ) {
     alarms.onTransition(({ alarm, to }) => {
       if (to === 'ALARM') this.alarmsChanged([alarm.AlarmName], true);

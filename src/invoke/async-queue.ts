@@ -1,5 +1,4 @@
 import type { Clock } from '../core/clock.js';
-import type { Leadership } from '../core/leadership.js';
 import { uuid } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { parseFunctionRef } from '../domain/arn.js';
@@ -15,6 +14,7 @@ import {
 } from '../domain/async-event.js';
 import { functionArn } from '../domain/arn.js';
 import { LATEST } from '../domain/lambda-function.js';
+import type { FencedLeadership } from '../store/fenced.js';
 import type { Store } from '../store/store.js';
 import type { LambdaMetrics } from '../telemetry/lambda-metrics.js';
 
@@ -29,8 +29,11 @@ export interface AsyncQueueOptions {
   maxInFlight: number;
   /** Attempts of one function running at once. */
   maxPerFunction: number;
-  /** When several nodes share the store, only the leader dispatches; the others wake it. */
-  leadership?: Leadership;
+  /**
+   * When several nodes share the store, only the leader dispatches; the others wake it. Its claims are
+   * fenced by the lease: a deposed leader claims nothing.
+   */
+  leadership?: FencedLeadership;
 }
 
 /** An attempt holds its event this long (platform time): Lambda's longest timeout and a minute. */
@@ -119,6 +122,16 @@ export class AsyncEventQueue {
     else if (this.opts.leadership && !this.opts.leadership.leading) await this.opts.leadership.toLeader('async.wake', null);
   }
 
+  /** The oldest due event, claimed for an attempt (under the leader lease when there is one). */
+  private claim(now: number): Promise<AsyncEventRecord | undefined> {
+    const { store, leadership } = this.opts;
+    if (!leadership) return store.asyncEvents.claim(now, now + LEASE_MS, this.busyFunctions());
+    return store.transaction(async (tx) => {
+      await leadership.fence(tx);
+      return tx.asyncEvents.claim(now, now + LEASE_MS, this.busyFunctions());
+    });
+  }
+
   private pump(): void {
     if (!this.started || this.closed) return;
     if (this.pumping) {
@@ -138,7 +151,7 @@ export class AsyncEventQueue {
       this.again = false;
       while (!this.closed && this.inFlight < this.opts.maxInFlight) {
         const now = this.opts.clock.now();
-        const event = await this.opts.store.asyncEvents.claim(now, now + LEASE_MS, this.busyFunctions());
+        const event = await this.claim(now);
         if (!event) break;
         this.begin(event);
       }

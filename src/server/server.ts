@@ -183,7 +183,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     leadership: node,
   });
   metrics.start();
-  const alarms = new AlarmService(store, metrics, clock, logger);
+  const alarms = new AlarmService(store, metrics, clock, logger, (tx) => node.fence(tx));
   const lambdaMetrics = new LambdaMetrics(metrics, options.metrics === 'on');
   const gatewayMetrics = new GatewayMetrics(metrics, options.metrics === 'on');
   // Asynchronous attempts take at most half the environments, so that synchronous invokes keep room.

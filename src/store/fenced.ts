@@ -1,4 +1,10 @@
+import type { Leadership } from '../core/leadership.js';
 import type { Store } from './store.js';
+
+/** A node's leadership with its fence: inside a transaction, `fence(tx)` throws unless this node still leads. */
+export interface FencedLeadership extends Leadership {
+  fence(tx: Store): Promise<void>;
+}
 
 type Repository = Record<PropertyKey, unknown>;
 

@@ -60,11 +60,16 @@ export class AlarmService {
   private evaluating: Promise<void> = Promise.resolve();
   private closed = false;
 
+  /**
+   * `fence`, when several nodes share the store, checks inside each transition the evaluator writes
+   * that this node still leads: a deposed leader's evaluator changes no alarm.
+   */
   constructor(
     private readonly store: Store,
     private readonly metrics: Metrics,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly fence?: (tx: Store) => Promise<void>,
   ) {}
 
   /** Calls `listener` on every state transition, after it is stored. */
@@ -250,6 +255,7 @@ export class AlarmService {
         threshold: alarm.Threshold,
       });
       const transition = await this.store.transaction(async (tx) => {
+        await this.fence?.(tx);
         const fresh = await tx.alarms.get(alarm.AlarmName);
         if (!fresh || fresh.StateValue !== alarm.StateValue) return undefined;
         return this.applyState(tx, fresh, result.state, result.reason, reasonData);

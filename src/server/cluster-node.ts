@@ -173,7 +173,10 @@ export class ClusterNode implements Leadership {
       this.transition = this.transition.then(() => this.runHooks(this.stepDownHooks));
     }
     if (lease && (!was || lease.epoch !== was.epoch)) {
-      this.opts.logger.info('this node leads', { node: this.id, epoch: lease.epoch });
+      // Worth a line only where there is someone to lead: alone (SQLite), it is how every start goes.
+      const fields = { node: this.id, epoch: lease.epoch };
+      if (this.nodes.length > 1 || lease.epoch > 1) this.opts.logger.info('this node leads', fields);
+      else this.opts.logger.debug('this node leads', fields);
       this.transition = this.transition.then(() => (this.lease === lease ? this.runHooks(this.leadHooks) : undefined));
     }
   }

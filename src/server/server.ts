@@ -212,39 +212,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   gateway.onRequest((r) => gatewayMetrics.record(r));
   const parameters = new ParameterService(store, clock);
   const stacks = new StackService(store, { functions, restApis, alarms, codeDeploy, s3, parameters }, deployments, clock, logger, node);
-  // The leader runs the controllers; the other nodes hand it their work.
-  node.on('deployment.kick', (m) => {
-    const { deploymentId, observations } = m as { deploymentId: string; observations: Observation[] };
-    void deployments.kick(deploymentId, observations);
-  });
-  node.on('deployment.alarms', (m) => {
-    const { names, inAlarm } = m as { names: string[]; inAlarm: boolean };
-    deployments.alarmsChanged(names, inAlarm);
-  });
-  node.on('async.wake', () => void queue.wake());
-  node.on('stack.launch', (name) => void stacks.launch(String(name)));
-  // Work handed to the leader while its listening connection was down is found again in the store.
-  node.onResync(() => {
-    if (!node.leading) return;
-    void deployments.start();
-    void stacks.start();
-    void queue.wake();
-  });
-  node.onLeadership(
-    async () => {
-      // Unfinished deployments, stack operations and asynchronous events resume from the store.
-      await deployments.start();
-      await stacks.start();
-      await queue.start();
-      alarms.start();
-      logs.sweep();
-    },
-    async () => {
-      await deployments.close();
-      await alarms.close();
-      await queue.close();
-    },
-  );
+  leadControllers(node, { deployments, stacks, queue, alarms, logs });
   const stackApi = stacksApi({ stacks, logger });
 
   const web = consoleEndpoints({
@@ -474,10 +442,6 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   };
 }
 
-/**
- * The platform clock, continued from the one the data directory last ran with, so that a deployment
- * resumed after a restart keeps its real-time schedule whatever the time scale.
- */
 /** The server cannot start as asked (its store cannot be opened, or disagrees); the CLI prints the message as it is. */
 export class StartRefusedError extends Error {}
 
@@ -495,7 +459,11 @@ async function openStore(options: Options): Promise<Store> {
   }
 }
 
-/** The platform clock, anchored in the store: every node sharing it reads the same time. */
+/**
+ * The platform clock, continued from the one the store last ran with, so that a deployment resumed
+ * after a restart keeps its real-time schedule whatever the time scale; anchored in the store, so that
+ * every node sharing it reads the same time.
+ */
 async function platformClock(store: Store, scale: number, nodeId: string): Promise<Clock> {
   const anchor = await store.transaction(async (tx) => {
     const raw = await tx.settings.get('clock');
@@ -529,6 +497,50 @@ function nodeIdentity(dataDir: string): string {
   const id = `node-${alnumId(8).toLowerCase()}`;
   writeFileSync(file, `${id}\n`);
   return id;
+}
+
+/**
+ * What the leader runs (deployments, stack operations, asynchronous dispatch, alarm evaluation,
+ * retention), each resuming from the store when this node starts leading, and how the other nodes hand
+ * it their work.
+ */
+function leadControllers(
+  node: ClusterNode,
+  c: { deployments: DeploymentController; stacks: StackService; queue: AsyncEventQueue; alarms: AlarmService; logs: LogSink },
+): void {
+  const { deployments, stacks, queue, alarms, logs } = c;
+  node.on('deployment.kick', (m) => {
+    const { deploymentId, observations } = m as { deploymentId: string; observations: Observation[] };
+    void deployments.kick(deploymentId, observations);
+  });
+  node.on('deployment.alarms', (m) => {
+    const { names, inAlarm } = m as { names: string[]; inAlarm: boolean };
+    deployments.alarmsChanged(names, inAlarm);
+  });
+  node.on('async.wake', () => void queue.wake());
+  node.on('stack.launch', (name) => void stacks.launch(String(name)));
+  // Work handed to the leader while its listening connection was down is found again in the store.
+  node.onResync(() => {
+    if (!node.leading) return;
+    void deployments.start();
+    void stacks.start();
+    void queue.wake();
+  });
+  node.onLeadership(
+    async () => {
+      // Unfinished deployments, stack operations and asynchronous events resume from the store.
+      await deployments.start();
+      await stacks.start();
+      await queue.start();
+      alarms.start();
+      logs.sweep();
+    },
+    async () => {
+      await deployments.close();
+      await alarms.close();
+      await queue.close();
+    },
+  );
 }
 
 /**

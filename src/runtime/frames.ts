@@ -47,12 +47,16 @@ export class FrameChannel {
 
   /** Sends an INVOKE frame: the headers a `next` poll would have been answered with, and the payload. */
   invoke(headers: Record<string, string>, payload: Buffer): void {
-    const head = Buffer.from(JSON.stringify(headers));
-    const prefix = Buffer.allocUnsafe(9);
-    prefix.writeUInt32BE(5 + head.length + payload.length, 0);
-    prefix.writeUInt8(FrameType.INVOKE, 4);
-    prefix.writeUInt32BE(head.length, 5);
-    this.socket.write(Buffer.concat([prefix, head, payload], 9 + head.length + payload.length));
+    const head = JSON.stringify(headers);
+    const headLength = Buffer.byteLength(head);
+    // One buffer for the whole frame: header, head, payload.
+    const frame = Buffer.allocUnsafe(9 + headLength + payload.length);
+    frame.writeUInt32BE(5 + headLength + payload.length, 0);
+    frame.writeUInt8(FrameType.INVOKE, 4);
+    frame.writeUInt32BE(headLength, 5);
+    frame.write(head, 9, 'utf8');
+    payload.copy(frame, 9 + headLength);
+    this.socket.write(frame);
   }
 
   destroy(): void {

@@ -217,13 +217,16 @@ class FrameClient implements Transport {
   }
 
   report(kind: 'response' | 'error', requestId: string, body: string): Promise<unknown> {
-    const id = Buffer.from(requestId, 'latin1');
-    const payload = Buffer.from(body);
-    const frame = Buffer.allocUnsafe(2 + id.length + payload.length);
-    frame.writeUInt16BE(id.length, 0);
-    id.copy(frame, 2);
-    payload.copy(frame, 2 + id.length);
-    return this.send(kind === 'response' ? RESPONSE : ERROR, frame);
+    // One buffer for the whole frame: header, request id, payload.
+    const idLength = Buffer.byteLength(requestId, 'latin1');
+    const bodyLength = Buffer.byteLength(body);
+    const frame = Buffer.allocUnsafe(7 + idLength + bodyLength);
+    frame.writeUInt32BE(3 + idLength + bodyLength, 0);
+    frame.writeUInt8(kind === 'response' ? RESPONSE : ERROR, 4);
+    frame.writeUInt16BE(idLength, 5);
+    frame.write(requestId, 7, 'latin1');
+    frame.write(body, 7 + idLength, 'utf8');
+    return this.write(frame);
   }
 
   initError(body: string): Promise<unknown> {
@@ -231,10 +234,15 @@ class FrameClient implements Transport {
   }
 
   private send(type: number, body: Buffer): Promise<void> {
-    const header = Buffer.allocUnsafe(5);
-    header.writeUInt32BE(body.length + 1, 0);
-    header.writeUInt8(type, 4);
-    return new Promise((resolve) => this.socket.write(Buffer.concat([header, body], 5 + body.length), () => resolve()));
+    const frame = Buffer.allocUnsafe(5 + body.length);
+    frame.writeUInt32BE(body.length + 1, 0);
+    frame.writeUInt8(type, 4);
+    body.copy(frame, 5);
+    return this.write(frame);
+  }
+
+  private write(frame: Buffer): Promise<void> {
+    return new Promise((resolve) => this.socket.write(frame, () => resolve()));
   }
 
   private parse(): void {

@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { hexId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
+import { runtimeFamily } from '../domain/runtimes.js';
+import { FRAMES_FD, FRAMES_FD_VARIABLE, FrameChannel, FrameType, splitReport } from './frames.js';
 import type { Confinement, Isolation } from './isolation.js';
 import { launcherFor } from './launchers.js';
 import type { EnvironmentTarget, InvocationOutcome, InvocationRequest } from './types.js';
@@ -87,6 +89,13 @@ export class ExecutionEnvironment {
   private child: ChildProcess | undefined;
   private confinement: Confinement | undefined;
   private waitingNext: http.ServerResponse | undefined;
+  /**
+   * Versa's own Node runtime talks over a framed pipe instead of HTTP (frames.ts); the Runtime API stays
+   * open beside it for code that reads AWS_LAMBDA_RUNTIME_API.
+   */
+  private frames: FrameChannel | undefined;
+  /** The runtime waits for its next event on the frame channel (what an open `next` poll is over HTTP). */
+  private framesWaiting = false;
   private current: Current | undefined;
   private readonly spawnedAt = performance.now();
   private initDurationMs: number | undefined;
@@ -163,6 +172,8 @@ export class ExecutionEnvironment {
     const { target, baseEnv } = this.opts;
     const port = (this.server.address() as AddressInfo).port;
     const launch = launcherFor(target.spec.runtime, confinement.paths, this.opts.isolation.pythonExecutable, confinement.heapLimitMb);
+    // Versa's Node bootstrap speaks frames over an inherited pipe; the other runtimes speak HTTP.
+    const framed = runtimeFamily(target.spec.runtime) === 'nodejs';
     const reserved: Record<string, string> = {
       ...baseEnv,
       ...launch.env,
@@ -172,6 +183,7 @@ export class ExecutionEnvironment {
       AWS_EXECUTION_ENV: `AWS_Lambda_${target.spec.runtime}`,
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${port}${this.apiPrefix.toString().slice(0, -1)}`,
+      ...(framed ? { [FRAMES_FD_VARIABLE]: String(FRAMES_FD) } : {}),
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${target.functionName}`,
       AWS_LAMBDA_LOG_STREAM_NAME: this.opts.logStreamName,
       _HANDLER: target.spec.handler,
@@ -191,10 +203,22 @@ export class ExecutionEnvironment {
     // `detached` makes the runtime (or the sandbox) the leader of its own process group, so stopping the
     // environment ends everything the function started too (killGroup); the sandbox's PID namespace and the
     // cgroup catch what left the group.
-    const child = spawn(run.command, run.args, { cwd: run.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(run.command, run.args, {
+      cwd: run.cwd,
+      env,
+      stdio: framed ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     this.child = child;
-    child.stdout.on('data', (chunk: Buffer) => this.onOutput(chunk));
-    child.stderr.on('data', (chunk: Buffer) => this.onOutput(chunk));
+    if (framed && child.stdio[FRAMES_FD]) {
+      const socket = child.stdio[FRAMES_FD] as Socket;
+      // A runtime that is gone is seen through the process's exit; a write to it just fails.
+      socket.on('error', () => undefined);
+      // The limit leaves room for a report's request id; its payload is held to MAX_RESPONSE_BYTES in onFrame.
+      this.frames = new FrameChannel(socket, MAX_RESPONSE_BYTES + 2 + 0xffff, (type, body, tooLarge) => this.onFrame(type, body, tooLarge));
+    }
+    child.stdout!.on('data', (chunk: Buffer) => this.onOutput(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => this.onOutput(chunk));
     child.on('error', (err: NodeJS.ErrnoException) => {
       this.opts.logger.warn('runtime process failed to start', { env: this.id, err });
       // AWS's answer when there is nothing it can run: a missing or unrunnable `bootstrap`, above all.
@@ -293,9 +317,13 @@ export class ExecutionEnvironment {
 
   private deliver(): void {
     const current = this.current;
-    const res = this.waitingNext;
-    if (!current || current.delivered || !res) return;
-    this.waitingNext = undefined;
+    // The frame channel first: on it waits Versa's own runtime; an HTTP poll in such an environment is
+    // the function's code, which gets the event only when the runtime is not waiting.
+    const frames = this.framesWaiting ? this.frames : undefined;
+    const res = frames ? undefined : this.waitingNext;
+    if (!current || current.delivered || (!frames && !res)) return;
+    if (frames) this.framesWaiting = false;
+    else this.waitingNext = undefined;
     current.delivered = true;
     current.startedAt = performance.now();
     // The output budget is per invocation: what was dropped before this one is reported, then it restarts.
@@ -315,8 +343,73 @@ export class ExecutionEnvironment {
       'lambda-runtime-trace-id': request.traceId,
     };
     if (request.clientContext) headers['lambda-runtime-client-context'] = request.clientContext;
+    if (frames) {
+      frames.invoke(headers, request.payload);
+      return;
+    }
     headers['content-length'] = String(request.payload.byteLength);
-    res.writeHead(200, headers).end(request.payload);
+    res!.writeHead(200, headers).end(request.payload);
+  }
+
+  /** A frame from the runtime (frames.ts): the same lifecycle as the Runtime API's requests. */
+  private onFrame(type: number, body: Buffer, tooLarge: boolean): void {
+    if (this.state === 'stopped') return;
+    switch (type) {
+      case FrameType.READY:
+        this.markInitialised();
+        this.framesWaiting = true;
+        this.deliver();
+        return;
+      case FrameType.RESPONSE:
+      case FrameType.ERROR: {
+        const { requestId, payload } = splitReport(body);
+        // Having reported, the runtime waits for its next event, whatever became of the report.
+        this.framesWaiting = true;
+        const kind = type === FrameType.RESPONSE ? 'response' : 'error';
+        this.onReport(kind, requestId, payload, tooLarge || payload.length > MAX_RESPONSE_BYTES);
+        return;
+      }
+      case FrameType.INIT_ERROR:
+        this.onInitError(body);
+        return;
+      default:
+        this.opts.logger.warn('a runtime sent a frame of an unknown type; it is ignored', { env: this.id, type });
+    }
+  }
+
+  /**
+   * A runtime's report of an invocation's outcome, from either transport: accepted, or refused because it
+   * is not the current invocation's or its payload is too large (which ends the invocation with an error).
+   */
+  private onReport(
+    kind: 'response' | 'error',
+    requestId: string,
+    body: Buffer,
+    tooLarge: boolean,
+  ): 'accepted' | 'invalid-id' | 'too-large' {
+    const current = this.current;
+    if (!current || current.request.requestId !== requestId) return 'invalid-id';
+    if (tooLarge) {
+      current.finish({
+        status: 'error',
+        payload: Buffer.from(
+          JSON.stringify({
+            errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
+            errorType: 'Function.ResponseSizeTooLarge',
+          }),
+        ),
+      });
+      return 'too-large';
+    }
+    current.finish(kind === 'response' ? { status: 'ok', payload: body } : { status: 'error', payload: body });
+    return 'accepted';
+  }
+
+  /** The runtime could not initialise: this invocation and any later one fail with its error. */
+  private onInitError(body: Buffer): void {
+    this.initError = body;
+    this.failCurrent('Runtime.Unknown', body);
+    this.shutDown();
   }
 
   private onRuntimeApi(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -359,31 +452,14 @@ export class ExecutionEnvironment {
     readLimited(req, MAX_RESPONSE_BYTES, (body, tooLarge) => {
       if (initError) {
         json(res, 202, { status: 'OK' });
-        this.initError = body;
-        this.failCurrent('Runtime.Unknown', body);
-        this.shutDown();
+        this.onInitError(body);
         return;
       }
-      const current = this.current;
-      if (!current || current.request.requestId !== requestId) {
-        json(res, 400, { errorType: 'InvalidRequestID', errorMessage: 'Invalid request ID' });
-        return;
-      }
-      if (tooLarge) {
+      const outcome = this.onReport(kind as 'response' | 'error', requestId!, body, tooLarge);
+      if (outcome === 'invalid-id') json(res, 400, { errorType: 'InvalidRequestID', errorMessage: 'Invalid request ID' });
+      else if (outcome === 'too-large') {
         json(res, 413, { errorType: 'RequestEntityTooLarge', errorMessage: 'Response payload size exceeded maximum allowed payload size' });
-        current.finish({
-          status: 'error',
-          payload: Buffer.from(
-            JSON.stringify({
-              errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
-              errorType: 'Function.ResponseSizeTooLarge',
-            }),
-          ),
-        });
-        return;
-      }
-      json(res, 202, { status: 'OK' });
-      current.finish(kind === 'response' ? { status: 'ok', payload: body } : { status: 'error', payload: body });
+      } else json(res, 202, { status: 'OK' });
     });
   }
 
@@ -571,6 +647,8 @@ export class ExecutionEnvironment {
     this.confinement?.killAll();
     this.waitingNext?.destroy();
     this.waitingNext = undefined;
+    this.framesWaiting = false;
+    this.frames?.destroy();
     this.server.closeAllConnections();
     this.server.close();
     this.opts.onStopped(this);

@@ -1,7 +1,9 @@
 /**
  * The Node.js runtime that runs inside an execution environment (a child process). It speaks the Lambda
  * Runtime API to the server like AWS's own runtime interface client: load the handler, then loop on
- * `next` → run → report. It imports nothing from Versa, so it starts as fast as Node itself does.
+ * `next` → run → report. Started by Versa, it does so over a framed pipe instead of HTTP (FrameClient
+ * below, runtime/frames.ts on the server's side). It imports nothing from Versa, so it starts as fast as
+ * Node itself does.
  */
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -9,6 +11,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 
+// The frame channel's descriptor, when Versa gave one: the variable is for this runtime, not the function.
+const FRAMES_FD = process.env._VERSA_RUNTIME_FD;
+delete process.env._VERSA_RUNTIME_FD;
 const API = process.env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001';
 // `host:port` or `host:port/prefix`: Versa puts the environment's secret in a path prefix.
 const [, apiHost = '127.0.0.1', apiPort = '9001', apiPrefix = ''] = /^([^:/]+):(\d+)(\/[^?#]*)?$/.exec(API) ?? [];
@@ -129,9 +134,138 @@ class RuntimeClient {
   }
 }
 
-const client = new RuntimeClient();
-const call = (method: string, urlPath: string, body?: string, headers?: Record<string, string>) =>
-  client.call(method, urlPath, body, headers);
+/** How the runtime gets its events and reports their outcomes: HTTP, or frames. */
+interface Transport {
+  next(): Promise<ApiResponse>;
+  report(kind: 'response' | 'error', requestId: string, body: string, errorType?: string): Promise<unknown>;
+  initError(body: string, errorType: string): Promise<unknown>;
+}
+
+/** The Runtime API over HTTP. */
+class HttpTransport implements Transport {
+  private readonly client = new RuntimeClient();
+
+  async next(): Promise<ApiResponse> {
+    for (let superseded = 0; ; superseded++) {
+      const next = await this.client.call('GET', '/runtime/invocation/next');
+      // 409: another poll of ours took this one's place; poll again rather than end.
+      if (next.status === 409 && superseded < MAX_SUPERSEDED_POLLS) continue;
+      if (next.status !== 200) throw new Error(`the Runtime API answered ${next.status} to next`);
+      return next;
+    }
+  }
+
+  report(kind: 'response' | 'error', requestId: string, body: string, errorType?: string): Promise<unknown> {
+    const headers: Record<string, string> = errorType ? { 'lambda-runtime-function-error-type': errorType } : {};
+    return this.client.call('POST', `/runtime/invocation/${requestId}/${kind}`, body, headers);
+  }
+
+  initError(body: string, errorType: string): Promise<unknown> {
+    return this.client.call('POST', '/runtime/init/error', body, { 'lambda-runtime-function-error-type': errorType });
+  }
+}
+
+// Frame types and layout: see runtime/frames.ts (a 4-byte length, a 1-byte type, the body).
+const INVOKE = 1;
+const READY = 2;
+const RESPONSE = 3;
+const ERROR = 4;
+const INIT_ERROR = 5;
+
+/**
+ * The Runtime API as frames over the pipe Versa opened on FRAMES_FD: an INVOKE frame is a `next` poll's
+ * answer, RESPONSE/ERROR frames the posts (after which the server knows the runtime waits again). The pipe
+ * is unref'd except while waiting for an event, so that an empty event loop still means "the handler is
+ * done" (beforeExit below).
+ */
+class FrameClient implements Transport {
+  private readonly socket: net.Socket;
+  private buffer: Buffer = Buffer.alloc(0);
+  private readonly events: ApiResponse[] = [];
+  private waiting: { resolve: (r: ApiResponse) => void; reject: (e: Error) => void } | undefined;
+  private closed: Error | undefined;
+  private ready = false;
+
+  constructor(fd: number) {
+    this.socket = new net.Socket({ fd, readable: true, writable: true });
+    this.socket.unref();
+    this.socket.on('data', (chunk: Buffer) => {
+      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+      this.parse();
+    });
+    const fail = (err: Error) => {
+      this.closed ??= err;
+      const w = this.waiting;
+      this.waiting = undefined;
+      w?.reject(this.closed);
+    };
+    this.socket.on('error', fail);
+    this.socket.on('close', () => fail(new Error('runtime frame channel closed')));
+  }
+
+  next(): Promise<ApiResponse> {
+    const event = this.events.shift();
+    if (event) return Promise.resolve(event);
+    if (this.closed) return Promise.reject(this.closed);
+    if (!this.ready) {
+      // The first wait is said; later ones follow from each report.
+      this.ready = true;
+      void this.send(READY, Buffer.alloc(0));
+    }
+    this.socket.ref();
+    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+  }
+
+  report(kind: 'response' | 'error', requestId: string, body: string): Promise<unknown> {
+    // One buffer for the whole frame: header, request id, payload.
+    const idLength = Buffer.byteLength(requestId, 'latin1');
+    const bodyLength = Buffer.byteLength(body);
+    const frame = Buffer.allocUnsafe(7 + idLength + bodyLength);
+    frame.writeUInt32BE(3 + idLength + bodyLength, 0);
+    frame.writeUInt8(kind === 'response' ? RESPONSE : ERROR, 4);
+    frame.writeUInt16BE(idLength, 5);
+    frame.write(requestId, 7, 'latin1');
+    frame.write(body, 7 + idLength, 'utf8');
+    return this.write(frame);
+  }
+
+  initError(body: string): Promise<unknown> {
+    return this.send(INIT_ERROR, Buffer.from(body));
+  }
+
+  private send(type: number, body: Buffer): Promise<void> {
+    const frame = Buffer.allocUnsafe(5 + body.length);
+    frame.writeUInt32BE(body.length + 1, 0);
+    frame.writeUInt8(type, 4);
+    body.copy(frame, 5);
+    return this.write(frame);
+  }
+
+  private write(frame: Buffer): Promise<void> {
+    return new Promise((resolve) => this.socket.write(frame, () => resolve()));
+  }
+
+  private parse(): void {
+    while (this.buffer.length >= 5) {
+      const length = this.buffer.readUInt32BE(0) - 1;
+      if (this.buffer.length < 5 + length) return;
+      const type = this.buffer.readUInt8(4);
+      const body = this.buffer.subarray(5, 5 + length);
+      this.buffer = this.buffer.subarray(5 + length);
+      if (type !== INVOKE) continue;
+      const headLength = body.readUInt32BE(0);
+      const headers = JSON.parse(body.toString('utf8', 4, 4 + headLength)) as Record<string, string>;
+      const event: ApiResponse = { status: 200, headers, body: body.toString('utf8', 4 + headLength) };
+      const w = this.waiting;
+      this.waiting = undefined;
+      this.socket.unref();
+      if (w) w.resolve(event);
+      else this.events.push(event);
+    }
+  }
+}
+
+const transport: Transport = FRAMES_FD ? new FrameClient(Number(FRAMES_FD)) : new HttpTransport();
 
 interface ErrorBody {
   errorType: string;
@@ -229,25 +363,23 @@ function runOnce(handler: Handler, next: ApiResponse): Promise<void> {
       if (reported) return;
       reported = true;
       onEmptyLoop = undefined;
-      let send: Promise<ApiResponse>;
+      let send: Promise<unknown>;
       if (outcome.ok) {
         let body: string;
         try {
           body = JSON.stringify(outcome.value) ?? 'null';
         } catch (err) {
-          send = call('POST', `/runtime/invocation/${requestId}/error`, JSON.stringify(toErrorBody(err)));
+          send = transport.report('error', requestId, JSON.stringify(toErrorBody(err)));
           send.then(
             () => done(),
             () => done(),
           );
           return;
         }
-        send = call('POST', `/runtime/invocation/${requestId}/response`, body);
+        send = transport.report('response', requestId, body);
       } else {
         const errBody = toErrorBody(outcome.error);
-        send = call('POST', `/runtime/invocation/${requestId}/error`, JSON.stringify(errBody), {
-          'lambda-runtime-function-error-type': errBody.errorType,
-        });
+        send = transport.report('error', requestId, JSON.stringify(errBody), errBody.errorType);
       }
       send.then(
         () => done(),
@@ -324,23 +456,10 @@ async function main(): Promise<void> {
       body.errorMessage = `${err instanceof Error ? err.name : 'Error'}: ${body.errorMessage}`;
     }
     console.error(`${body.errorType}: ${body.errorMessage}`);
-    await call('POST', '/runtime/init/error', JSON.stringify(body), { 'lambda-runtime-function-error-type': body.errorType }).catch(
-      () => undefined,
-    );
+    await transport.initError(JSON.stringify(body), body.errorType).catch(() => undefined);
     process.exit(1);
   }
-  let superseded = 0;
-  for (;;) {
-    const next = await call('GET', '/runtime/invocation/next');
-    // 409: another poll of ours took this one's place; poll again rather than end.
-    if (next.status === 409 && superseded < MAX_SUPERSEDED_POLLS) {
-      superseded++;
-      continue;
-    }
-    if (next.status !== 200) throw new Error(`the Runtime API answered ${next.status} to next`);
-    superseded = 0;
-    await runOnce(handler, next);
-  }
+  for (;;) await runOnce(handler, await transport.next());
 }
 
 process.on('uncaughtException', (err) => {

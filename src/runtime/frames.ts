@@ -1,0 +1,154 @@
+import type { Socket } from 'node:net';
+
+/**
+ * The framed channel between the server and Versa's own Node runtime: a private pipe (the runtime's fd 3)
+ * that carries what the HTTP Runtime API's `next` poll and `response`/`error`/`init/error` posts carry,
+ * without HTTP. Each frame is a 4-byte big-endian length (of what follows it), a 1-byte type and a body.
+ * The Node bootstrap (bootstrap/node/) has its own copy of this layout: it imports nothing from Versa.
+ *
+ *   INVOKE     server → runtime  u32 head length, head (JSON: the `lambda-runtime-*` headers), payload
+ *   READY      runtime → server  empty: the runtime has loaded its handler and waits (the first `next`)
+ *   RESPONSE   runtime → server  u16 request id length, request id, payload; the runtime then waits again
+ *   ERROR      runtime → server  as RESPONSE, the payload being the error body
+ *   INIT_ERROR runtime → server  the error body
+ */
+export const FrameType = { INVOKE: 1, READY: 2, RESPONSE: 3, ERROR: 4, INIT_ERROR: 5 } as const;
+
+/** The file descriptor the runtime finds the channel on, and the variable that tells it so. */
+export const FRAMES_FD = 3;
+export const FRAMES_FD_VARIABLE = '_VERSA_RUNTIME_FD';
+
+/** What is kept of a frame larger than the reader's limit: enough for its request id. */
+const OVERSIZED_HEAD_BYTES = 512;
+
+/**
+ * Reads frames off one end of the channel without ever holding more than `limit` bytes of one frame: the
+ * rest of a larger frame is read and dropped, and the frame is reported with its first bytes and
+ * `tooLarge` set.
+ */
+export class FrameChannel {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** The frame being read: its type and body length once its 5-byte header is in. */
+  private type = -1;
+  private length = 0;
+  /** For a frame over the limit: what is kept of it and how many bytes are still to skip. */
+  private oversized: Buffer | undefined;
+  private skipping = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly limit: number,
+    onFrame: (type: number, body: Buffer, tooLarge: boolean) => void,
+  ) {
+    socket.setNoDelay?.(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk, onFrame));
+  }
+
+  /** Sends an INVOKE frame: the headers a `next` poll would have been answered with, and the payload. */
+  invoke(headers: Record<string, string>, payload: Buffer): void {
+    const head = JSON.stringify(headers);
+    const headLength = Buffer.byteLength(head);
+    // One buffer for the whole frame: header, head, payload.
+    const frame = Buffer.allocUnsafe(9 + headLength + payload.length);
+    frame.writeUInt32BE(5 + headLength + payload.length, 0);
+    frame.writeUInt8(FrameType.INVOKE, 4);
+    frame.writeUInt32BE(headLength, 5);
+    frame.write(head, 9, 'utf8');
+    payload.copy(frame, 9 + headLength);
+    this.socket.write(frame);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer, onFrame: (type: number, body: Buffer, tooLarge: boolean) => void): void {
+    let data = chunk;
+    if (this.skipping > 0) {
+      const n = Math.min(this.skipping, data.length);
+      this.skipping -= n;
+      data = data.subarray(n);
+      if (this.skipping > 0) return;
+      const head = this.oversized!;
+      const type = this.type;
+      this.oversized = undefined;
+      this.type = -1;
+      onFrame(type, head, true);
+    }
+    if (data.length > 0) {
+      this.chunks.push(data);
+      this.buffered += data.length;
+    }
+    for (;;) {
+      if (this.type < 0) {
+        if (this.buffered < 5) return;
+        const header = this.take(5);
+        this.length = Math.max(0, header.readUInt32BE(0) - 1);
+        this.type = header.readUInt8(4);
+      }
+      if (this.length > this.limit) {
+        // Keep the start of it (its request id), drop the rest as it comes.
+        const kept = Math.min(OVERSIZED_HEAD_BYTES, this.buffered);
+        const head = Buffer.from(this.take(kept));
+        const available = Math.min(this.buffered, this.length - kept);
+        this.drop(available);
+        this.skipping = this.length - kept - available;
+        if (this.skipping > 0) {
+          this.oversized = head;
+          return;
+        }
+        const type = this.type;
+        this.type = -1;
+        onFrame(type, head, true);
+        continue;
+      }
+      if (this.buffered < this.length) return;
+      const body = this.take(this.length);
+      const type = this.type;
+      this.type = -1;
+      onFrame(type, body, false);
+    }
+  }
+
+  /** Forgets the next `n` buffered bytes (n ≤ buffered). */
+  private drop(n: number): void {
+    let left = n;
+    while (left > 0) {
+      const first = this.chunks[0]!;
+      if (first.length <= left) {
+        this.chunks.shift();
+        left -= first.length;
+      } else {
+        this.chunks[0] = first.subarray(left);
+        left = 0;
+      }
+    }
+    this.buffered -= n;
+  }
+
+  /** The next `n` buffered bytes (n ≤ buffered), without copying when one chunk holds them. */
+  private take(n: number): Buffer {
+    const first = this.chunks[0];
+    if (n === 0) return Buffer.alloc(0);
+    if (first && first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.buffered -= n;
+      return out;
+    }
+    const all = Buffer.concat(this.chunks, this.buffered);
+    const out = all.subarray(0, n);
+    this.chunks = all.length > n ? [all.subarray(n)] : [];
+    this.buffered -= n;
+    return out;
+  }
+}
+
+/** A RESPONSE or ERROR frame's request id and payload (the id alone when the frame was cut short). */
+export function splitReport(body: Buffer): { requestId: string; payload: Buffer } {
+  if (body.length < 2) return { requestId: '', payload: Buffer.alloc(0) };
+  const idLength = body.readUInt16BE(0);
+  return { requestId: body.toString('latin1', 2, Math.min(body.length, 2 + idLength)), payload: body.subarray(2 + idLength) };
+}

@@ -127,6 +127,11 @@ if (flags['deployments-only'] && DEPLOYMENTS === 0) throw new Error('--deploymen
 /** The key of the server that checks signatures. */
 const BENCH_KEY = { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-secret' };
 
+/** How the bench's SDK clients reach a server that accepts any key: no retries, so a failure shows. */
+function clientOptions(endpoint: string) {
+  return { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' }, maxAttempts: 1 };
+}
+
 /** The headers the SDK would send for a POST of `body` to `url`, signed now with BENCH_KEY. */
 async function signedHeaders(url: string, body: string): Promise<Record<string, string>> {
   const target = new URL(url);
@@ -743,23 +748,13 @@ async function benchmark(python: Python) {
   const loader = await startLoad();
   const bare = await startBare();
   const versa = await startVersa(python);
-  const lambda = new LambdaClient({
-    endpoint: versa.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-    maxAttempts: 1,
-  });
+  const lambda = new LambdaClient(clientOptions(versa.url));
   try {
     // Cold starts first, while nothing else runs: on this server (sandboxed where bubblewrap runs) and on a
     // twin with the sandbox off, alternating runtime by runtime so that drift moves both alike.
     console.log(`sandbox: ${versa.sandbox}`);
     const unsandboxed = await startVersa(python, { sandbox: 'off' });
-    const plainLambda = new LambdaClient({
-      endpoint: unsandboxed.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-      maxAttempts: 1,
-    });
+    const plainLambda = new LambdaClient(clientOptions(unsandboxed.url));
     process.stdout.write('cold starts ... ');
     const cold: ColdStart[] = [];
     const coldOff: ColdStart[] = [];
@@ -794,12 +789,7 @@ async function benchmark(python: Python) {
     );
     // The same Node function on a second server that records no metrics: what recording costs.
     const quiet = await startVersa(python, { metrics: 'off' });
-    const quietLambda = new LambdaClient({
-      endpoint: quiet.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-      maxAttempts: 1,
-    });
+    const quietLambda = new LambdaClient(clientOptions(quiet.url));
     await createFunction(quietLambda, NODE, nodeFn.name);
     quietLambda.destroy();
     await invokeOnce(quiet.url, nodeFn.name);
@@ -847,12 +837,7 @@ async function benchmark(python: Python) {
     if (cluster) {
       const invokeUrl = (url: string) => `${url}/2015-03-31/functions/${nodeFn.name}/invocations`;
       for (const url of [cluster.single.url, cluster.a.url]) {
-        const client = new LambdaClient({
-          endpoint: url,
-          region: 'us-east-1',
-          credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-          maxAttempts: 1,
-        });
+        const client = new LambdaClient(clientOptions(url));
         await createFunction(client, NODE, nodeFn.name);
         client.destroy();
       }
@@ -906,12 +891,7 @@ async function benchmark(python: Python) {
         ['PostgreSQL, one node (moved and read on it)', cluster.single, cluster.single],
         ['PostgreSQL, two nodes (moved on A, read on B)', cluster.a, cluster.b],
       ] as const) {
-        const client = new LambdaClient({
-          endpoint: writer.url,
-          region: 'us-east-1',
-          credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-          maxAttempts: 1,
-        });
+        const client = new LambdaClient(clientOptions(writer.url));
         try {
           await twoVersions(client, flipName);
           invalidation.push(await invalidationDelays(label, client, reader.url, flipName));
@@ -957,12 +937,7 @@ async function benchmark(python: Python) {
 
 /** A REST API with `GET /` on `functionName` on two stages: `prod`, and `canary` with a 10 % canary. */
 async function gatewayStages(url: string, functionName: string): Promise<{ url: string; canary: boolean }[]> {
-  const apigw = new APIGatewayClient({
-    endpoint: url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-    maxAttempts: 1,
-  });
+  const apigw = new APIGatewayClient(clientOptions(url));
   try {
     const api = await apigw.send(new CreateRestApiCommand({ name: 'bench-api' }));
     const root = (await apigw.send(new GetResourcesCommand({ restApiId: api.id }))).items![0]!.id!;
@@ -1241,12 +1216,7 @@ async function deploymentPhase(python: Python, store?: string): Promise<Deployme
   const maxEnvironments = 8;
   const versa = await startVersa(python, { timeScale: DEPLOY_SCALE, maxEnvironments, ...(store && { store }) });
   const on = store ? ' on PostgreSQL' : '';
-  const options = {
-    endpoint: versa.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-    maxAttempts: 1,
-  };
+  const options = clientOptions(versa.url);
   const lambda = new LambdaClient(options);
   const codeDeploy = new CodeDeployClient(options);
   const app = 'bench-deployments';
@@ -1417,12 +1387,7 @@ function reportDeployments(d: DeploymentPhase, pg?: DeploymentPhase): void {
 async function profile(python: Python) {
   const loader = await startLoad();
   const versa = await startVersa(python);
-  const lambda = new LambdaClient({
-    endpoint: versa.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-    maxAttempts: 1,
-  });
+  const lambda = new LambdaClient(clientOptions(versa.url));
   try {
     mkdirSync(RESULTS, { recursive: true });
     // The runtime processes profile themselves on SIGUSR2 (bench/runtime-profiler.ts).

@@ -18,7 +18,7 @@ export class FunctionRegistry {
   private readonly cache = new Map<string, FunctionSnapshot | null>();
   private readonly generation = new Map<string, number>();
   private readonly loading = new Map<string, Promise<FunctionSnapshot | undefined>>();
-  private readonly listeners: ((functionName: string) => void)[] = [];
+  private readonly listeners: ((functionName: string, elsewhere: boolean) => void)[] = [];
 
   constructor(private readonly store: Store) {}
 
@@ -35,21 +35,24 @@ export class FunctionRegistry {
     return pending;
   }
 
-  /** Forgets a function after a write; the next read loads it afresh. */
-  invalidate(name: string): void {
+  /**
+   * Forgets a function after a write, here or (`elsewhere`) on another node sharing the store; the next
+   * read loads it afresh.
+   */
+  invalidate(name: string, elsewhere = false): void {
     this.generation.set(name, (this.generation.get(name) ?? 0) + 1);
     this.cache.delete(name);
     this.loading.delete(name);
-    for (const listener of this.listeners) listener(name);
+    for (const listener of this.listeners) listener(name, elsewhere);
   }
 
   /** Forgets every function (another node's changes may have gone unheard). */
   invalidateAll(): void {
-    for (const name of new Set([...this.cache.keys(), ...this.loading.keys()])) this.invalidate(name);
+    for (const name of new Set([...this.cache.keys(), ...this.loading.keys()])) this.invalidate(name, true);
   }
 
-  /** Calls `listener` with the function's name whenever it changes. */
-  onChange(listener: (functionName: string) => void): void {
+  /** Calls `listener` with the function's name whenever it changes, and whether the change came from another node. */
+  onChange(listener: (functionName: string, elsewhere: boolean) => void): void {
     this.listeners.push(listener);
   }
 

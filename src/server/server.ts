@@ -548,27 +548,14 @@ function leadControllers(
  * (stages, deployments) written here are announced, and those announced elsewhere are dropped here.
  */
 function shareChanges(node: ClusterNode, registry: FunctionRegistry, restApis: RestApiService, gateway: GatewayDataPlane): void {
-  let fromElsewhere = false;
-  registry.onChange((name) => {
-    if (!fromElsewhere) node.broadcast('function', name);
+  registry.onChange((name, elsewhere) => {
+    if (!elsewhere) node.broadcast('function', name);
   });
-  node.on('function', (name) => {
-    fromElsewhere = true;
-    try {
-      registry.invalidate(String(name));
-    } finally {
-      fromElsewhere = false;
-    }
-  });
+  node.on('function', (name) => registry.invalidate(String(name), true));
   restApis.onChange((id) => node.broadcast('restApi', id));
   node.on('restApi', (id) => gateway.invalidate(String(id)));
   node.onResync(() => {
-    fromElsewhere = true;
-    try {
-      registry.invalidateAll();
-    } finally {
-      fromElsewhere = false;
-    }
+    registry.invalidateAll();
     gateway.invalidateAll();
   });
 }

@@ -25,7 +25,8 @@ const spec = (sha: string) => ({
   tracingMode: 'PassThrough' as const,
 });
 
-const fn = (name: string): FunctionRecord => ({
+/** A function record as the contract's cases store it (also used by implementation-specific tests). */
+export const fn = (name: string): FunctionRecord => ({
   name,
   spec: spec('sha-a'),
   revisionId: 'r1',

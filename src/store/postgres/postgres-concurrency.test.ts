@@ -3,34 +3,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { AsyncEventRecord } from '../../domain/async-event.js';
-import type { FunctionRecord } from '../../domain/lambda-function.js';
+import { fn } from '../store-contract.js';
 import type { Store } from '../store.js';
 import { openPostgresStore } from './postgres-store.js';
 import { createTestDatabase } from './test-database.js';
-
-const fn = (name: string, revisionId: string): FunctionRecord => ({
-  name,
-  spec: {
-    runtime: 'nodejs20.x',
-    handler: 'index.handler',
-    role: 'arn:aws:iam::000000000000:role/r',
-    description: '',
-    timeout: 3,
-    memorySize: 128,
-    environment: undefined,
-    codeSha256: 'sha',
-    codeSize: 10,
-    architectures: ['x86_64'],
-    ephemeralStorageSize: 512,
-    tracingMode: 'PassThrough',
-  },
-  revisionId,
-  state: 'Active',
-  lastUpdateStatus: 'Successful',
-  lastModified: 1,
-  nextVersion: 1,
-  lastPublished: undefined,
-});
 
 const event = (id: string): AsyncEventRecord => ({
   id,
@@ -80,7 +56,7 @@ describe('postgres store: two nodes on one database', () => {
         if (runs[who].length === 1 && ++arrived === 2) bothRead();
         if (runs[who].length === 1) await barrier;
         if (found) return 'exists';
-        await tx.functions.create(fn('x', who));
+        await tx.functions.create({ ...fn('x'), revisionId: who });
         return 'created';
       });
     const outcomes = await Promise.all([create(one, 'a'), create(two, 'b')]);

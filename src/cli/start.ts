@@ -73,7 +73,7 @@ export async function startCommand(args: string[]): Promise<number> {
       `  credentials: ${keys > 0 ? `${keys} access key${keys > 1 ? 's' : ''}; every request must be signed with one` : 'any access key (loopback only)'}\n` +
       `  sandbox: ${server.isolation.sandbox === 'bwrap' ? server.isolation.sandboxDetail : `OFF: ${server.isolation.sandboxDetail}`}\n` +
       `  limits: ${server.isolation.limits}\n` +
-      `  data: ${options.dataDir}${options.store ? ` (state in PostgreSQL at ${redact(options.store)}; node ${server.node})` : ''}${options.timeScale !== 1 ? `\n  time scale: ${options.timeScale}x` : ''}\n` +
+      `  data: ${options.dataDir}${options.store ? ` (state in PostgreSQL at ${redact(options.store)}; node ${server.node})` : ''}${storeWarning(options.store)}${options.timeScale !== 1 ? `\n  time scale: ${options.timeScale}x` : ''}\n` +
       `  try:  aws --endpoint-url ${server.url} lambda list-functions\n`,
   );
   const running = server;
@@ -93,4 +93,17 @@ function redact(url: string): string {
   const u = new URL(url);
   if (u.password) u.password = '***';
   return u.toString();
+}
+
+/**
+ * Functions have the network their node has: a database that lets in whoever connects (no password in
+ * the URL, e.g. trust authentication on loopback) lets them in too, and with it the platform's state.
+ */
+function storeWarning(url: string): string {
+  if (!url || new URL(url).password) return '';
+  return (
+    '\n  WARNING: the store is reached without a password in its URL. Functions on this node can open connections ' +
+    'as any local process can: unless PostgreSQL itself asks for a password (not trust authentication), a function ' +
+    'could read and change every function, alias and deployment. See docs/scaling.md, "Limits".'
+  );
 }

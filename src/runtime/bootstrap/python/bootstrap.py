@@ -304,6 +304,18 @@ def _stable_path(filename):
     return filename
 
 
+def set_trace_id(value):
+    """Sets os.environ["_X_AMZN_TRACE_ID"] for this invocation without the C library's setenv.
+
+    glibc never frees a variable's old value, and every invocation brings a new trace id: through
+    setenv a warm environment grew without end (measured 12.1 -> 13.6 MiB in 40 s under load). So the
+    value is kept in os.environ's own mapping, where Python code reads it; a program the function starts
+    with the default environment inherits the process's, which does not carry it.
+    """
+    environ = os.environ
+    environ._data[environ.encodekey("_X_AMZN_TRACE_ID")] = environ.encodevalue(value)
+
+
 def stack_trace(tb):
     """The function's frames, formatted as AWS's runtime does: the runtime's own calls above the handler left out."""
     import traceback
@@ -380,7 +392,7 @@ def main():
         request_id = context.aws_request_id
         trace_id = headers.get("lambda-runtime-trace-id")
         if trace_id:
-            os.environ["_X_AMZN_TRACE_ID"] = trace_id
+            set_trace_id(trace_id)
         try:
             event = json.loads(data or b"null")
             result = handler(event, context)

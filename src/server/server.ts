@@ -116,10 +116,11 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const random = overrides.random ?? systemRandom;
   mkdirSync(options.dataDir, { recursive: true });
   // First, so that `--sandbox bwrap` on a machine without bubblewrap refuses before anything is opened.
+  // The Python interpreter is not waited for: only environments need it.
   const isolation = await Isolation.create({
     mode: options.sandbox,
     supportDir: path.join(options.dataDir, 'sandbox'),
-    python: await resolvePython(options.pythonCommand),
+    python: resolvePython(options.pythonCommand),
     logger,
   });
   const store = await openStore(options);

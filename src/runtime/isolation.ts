@@ -62,6 +62,8 @@ export class Isolation {
     python: Promise<PythonInstall>,
   ) {
     this.withPython = python.then((p) => ({ python: p, sandbox: sandbox?.binding(p.prefixes) }));
+    // Nobody may be waiting yet: a failure is the first environment's to report, not an unhandled rejection.
+    this.withPython.catch(() => undefined);
   }
 
   /**

@@ -173,9 +173,15 @@ export function alive(proc: ChildProcess): boolean {
  * Forks a compiled bench script. A `group` child leads its own process group, so that whatever it
  * starts (execution environments) can be found and ended even if it dies without cleaning up.
  */
-export function start(name: string, file: URL, args: string[], opts: { group?: boolean; capture?: boolean } = {}): Child {
+export function start(
+  name: string,
+  file: URL,
+  args: string[],
+  opts: { group?: boolean; capture?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Child {
   const proc = fork(file, args, {
     execArgv: [],
+    ...(opts.env && { env: opts.env }),
     detached: opts.group ?? false,
     serialization: 'advanced',
     stdio: ['ignore', opts.capture ? 'pipe' : 'inherit', opts.capture ? 'pipe' : 'inherit', 'ipc'],

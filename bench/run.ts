@@ -11,6 +11,7 @@
  *      the new version (beside the same on one node), and phase 5 again on one PostgreSQL node. Each run
  *      makes its own databases (createTestDatabase) and drops them at the end; when no PostgreSQL server
  *      answers, it says so and measures the rest;
+ *   7. how soon `versa start` answers: spawn to first answers, on fresh data dirs and on restarts (bench/readiness.ts);
  * prints a table, checks the figures against the project's goals and writes bench/results/latest.json.
  *
  * Each party runs in its own process: the reference server, the Versa server (bench/versa-server.ts)
@@ -24,7 +25,8 @@
  * (Versa's warm-up, default 20: ten Node environments are ten V8s that each see a tenth of the load,
  * and throughput keeps rising for about 20 s while they optimise; the bare server gets 3 s), --cold N
  * (fresh functions per runtime for cold start, default 5), --connections N (default 10), --deployments N
- * (simultaneous deployments in phase 5, default 200; 0 skips it), --deployments-only (phase 5 alone), and
+ * (simultaneous deployments in phase 5, default 200; 0 skips it), --deployments-only (phase 5 alone), --starts N
+ * (starts of `versa start` per case in phase 7, default 5), --readiness-only (phase 7 alone), and
  * --profile, which instead CPU-profiles the Versa server and the Node runtimes under warm Node load
  * and summarises where the time goes.
  */
@@ -64,6 +66,7 @@ import { strToU8, zipSync } from 'fflate';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { summarise, type CpuProfile, type Entry, type ProfileSummary } from './profile.js';
+import { READINESS_HEAD, readinessGoal, readinessPhase, readinessRows } from './readiness.js';
 import {
   capturedOutput,
   cpuBetween,
@@ -100,6 +103,8 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '5' },
     deployments: { type: 'string', default: '200' },
     'deployments-only': { type: 'boolean', default: false },
+    starts: { type: 'string', default: '5' },
+    'readiness-only': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
   },
 });
@@ -119,6 +124,7 @@ const COLD = Math.round(positive('cold', flags.cold, 5));
 const TIME_LIMIT_MS = (300 + 15 * (WARMUP + DURATION)) * 1000;
 const CONNECTIONS = Math.round(positive('connections', flags.connections, 10));
 const ROUNDS = Math.round(positive('rounds', flags.rounds, 5));
+const STARTS = Math.round(positive('starts', flags.starts, 5));
 const DEPLOYMENTS = flags.deployments === '0' ? 0 : Math.round(positive('deployments', flags.deployments, 200));
 /** Alias moves per cache-invalidation measurement. */
 const FLIPS = 20;
@@ -745,6 +751,8 @@ async function benchmark(python: Python) {
       `for Versa), then measured for ${DURATION} s in ${ROUNDS} rounds that alternate between the targets.\n`,
   );
 
+  // First, while nothing else of the benchmark runs.
+  const readiness = await readinessPhase(STARTS);
   const loader = await startLoad();
   const bare = await startBare();
   const versa = await startVersa(python);
@@ -913,6 +921,7 @@ async function benchmark(python: Python) {
     return {
       date,
       info,
+      readiness,
       reference: reference.phase(),
       sandbox: versa.sandbox,
       cold,
@@ -1060,6 +1069,7 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
     { goal: 'Python warm env < 50 MiB resident', figure: `${fixed(memOf('python3.12'))} MiB`, met: memOf('python3.12') < 50 },
     { goal: 'later: warm Node throughput >= 25 % of bare', figure: pct(nodeRatio), met: nodeRatio >= 0.25 },
     ...sandboxGoals(r.sandbox, warm, sandboxOff, cold),
+    readinessGoal(r.readiness),
   ];
 
   console.log(`\nThroughput and latency (${CONNECTIONS} connections, ${DURATION} s measured per target, after its warm-up)`);
@@ -1113,6 +1123,8 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
   console.log(table(['runtime', 'median ms', 'min ms', 'max ms', 'Init Duration median ms', 'samples ms'], coldRows));
   console.log('\nMemory per warm environment, after the load: resident (VmRSS), proportional (PSS) and private, of each runtime process');
   console.log(table(['runtime', 'environments', 'RSS median MiB', 'RSS min', 'RSS max', 'PSS median', 'private median'], memRows));
+  console.log(`\nServer ready: from spawning \`versa start --port 0\` to its first answers (${STARTS} starts per data dir)`);
+  console.log(table(READINESS_HEAD, readinessRows(r.readiness), 2));
   reportCluster(cluster, nodeLoad);
   if (r.deployments) reportDeployments(r.deployments, cluster.deployments);
   console.log('\nGoals');
@@ -1510,6 +1522,21 @@ async function main(): Promise<number> {
     await profile(python);
     return 0;
   }
+  if (flags['readiness-only']) {
+    const info = machine(python);
+    console.log(`Versa benchmark, server ready phase only, ${new Date().toISOString()}`);
+    console.log(`Machine: ${info.cpu} x ${info.cpus}, ${info.memoryGiB} GiB RAM, ${info.os}; Node ${info.node}`);
+    const readiness = await readinessPhase(STARTS);
+    console.log(`\nServer ready: from spawning \`versa start --port 0\` to its first answers (${STARTS} starts per data dir)`);
+    console.log(table(READINESS_HEAD, readinessRows(readiness), 2));
+    const goal = readinessGoal(readiness);
+    console.log(`\nGoal: ${goal.goal}: ${goal.figure}, ${goal.met ? 'met' : 'NOT met'}`);
+    mkdirSync(RESULTS, { recursive: true });
+    const out = path.join(RESULTS, 'readiness.json');
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: info, readiness, goal }, null, 2) + '\n');
+    console.log(`\nWrote ${path.relative(ROOT, out)}`);
+    return 0;
+  }
   if (flags['deployments-only']) {
     const info = machine(python);
     console.log(`Versa benchmark, deployments phase only, ${new Date().toISOString()}`);
@@ -1543,7 +1570,9 @@ async function main(): Promise<number> {
           rounds: ROUNDS,
           coldFunctionsPerRuntime: COLD,
           deployments: DEPLOYMENTS,
+          starts: STARTS,
         },
+        readiness: results.readiness,
         reference: results.reference,
         warm: results.warm.map((w) => ({
           runtime: w.kind.label,

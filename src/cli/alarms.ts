@@ -1,6 +1,6 @@
 import { DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import { cloudWatchClient, describeError, endpointUrl } from './client.js';
-import { parseFlags } from './main.js';
+import { parseFlags } from './flags.js';
 
 const OPERATORS: Record<string, string> = {
   GreaterThanThreshold: '>',

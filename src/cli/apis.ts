@@ -1,7 +1,7 @@
 import { GetRestApisCommand, GetStagesCommand } from '@aws-sdk/client-api-gateway';
 import { describeStage } from './canary.js';
 import { apiGatewayClient, describeError, endpointUrl, stageUrl } from './client.js';
-import { parseFlags } from './main.js';
+import { parseFlags } from './flags.js';
 
 /** `versa apis`: each REST API with its stages, their URLs, deployments and canary shares. */
 export async function apisCommand(args: string[]): Promise<number> {

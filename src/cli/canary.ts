@@ -1,6 +1,6 @@
 import { GetStageCommand, UpdateStageCommand, type PatchOperation, type Stage } from '@aws-sdk/client-api-gateway';
 import { apiGatewayClient, describeError, endpointUrl, stageUrl } from './client.js';
-import { parseFlags } from './main.js';
+import { parseFlags } from './flags.js';
 
 const USAGE = `Usage:
   versa canary API_ID STAGE --percent N     send N% of the stage's requests to its canary (creates one if needed)

@@ -28,7 +28,7 @@ import { strToU8, zipSync } from 'fflate';
 import { OptionsError, resolveOptions } from '../config/options.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { apiGatewayClient, describeError, lambdaClient } from './client.js';
-import { parseFlags } from './main.js';
+import { parseFlags } from './flags.js';
 import { deployCommand, localUrl } from './stacks.js';
 
 /** The tutorials' SAM project, shipped with Versa. */

@@ -13,7 +13,7 @@ import {
   type LifecycleEvent,
 } from '@aws-sdk/client-codedeploy';
 import { cloudWatchClient, codeDeployClient, describeError, endpointUrl } from './client.js';
-import { parseFlags } from './main.js';
+import { parseFlags } from './flags.js';
 import { table } from './table.js';
 
 const USAGE = `Usage:

@@ -1,6 +1,6 @@
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { describeError, endpointUrl, lambdaClient } from './client.js';
-import { parseFlags } from './main.js';
+import { parseFlags } from './flags.js';
 
 /**
  * `versa invoke fn[:qualifier]`: prints the answer; with --count N, invokes N times and prints how many

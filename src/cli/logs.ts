@@ -1,6 +1,6 @@
 import { FilterLogEventsCommand, type CloudWatchLogsClient, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 import { describeError, endpointUrl, logsClient } from './client.js';
-import { parseFlags } from './main.js';
+import { parseFlags } from './flags.js';
 
 const POLL_MS = 1000;
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };

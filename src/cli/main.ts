@@ -1,14 +1,3 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { startCommand } from './start.js';
-import { invokeCommand } from './invoke.js';
-import { canaryCommand } from './canary.js';
-import { apisCommand } from './apis.js';
-import { logsCommand } from './logs.js';
-import { alarmsCommand } from './alarms.js';
-import { deploymentsCommand } from './deployments.js';
-import { deleteCommand, deployCommand, rollbackCommand, stacksCommand } from './stacks.js';
-import { demoCommand } from './demo.js';
-
 const USAGE = `Usage: versa <command> [options]
 
 Commands:
@@ -62,30 +51,32 @@ Commands that talk to a server take --endpoint-url (default $AWS_ENDPOINT_URL or
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    // Each command's module is loaded when it runs: the client commands pull in the AWS SDK, which
+    // `versa start` does not need and would spend a few hundred milliseconds loading before it listens.
     case 'start':
-      return startCommand(rest);
+      return (await import('./start.js')).startCommand(rest);
     case 'invoke':
-      return invokeCommand(rest);
+      return (await import('./invoke.js')).invokeCommand(rest);
     case 'logs':
-      return logsCommand(rest);
+      return (await import('./logs.js')).logsCommand(rest);
     case 'apis':
-      return apisCommand(rest);
+      return (await import('./apis.js')).apisCommand(rest);
     case 'canary':
-      return canaryCommand(rest);
+      return (await import('./canary.js')).canaryCommand(rest);
     case 'alarms':
-      return alarmsCommand(rest);
+      return (await import('./alarms.js')).alarmsCommand(rest);
     case 'deployments':
-      return deploymentsCommand(rest);
+      return (await import('./deployments.js')).deploymentsCommand(rest);
     case 'deploy':
-      return deployCommand(rest);
+      return (await import('./stacks.js')).deployCommand(rest);
     case 'rollback':
-      return rollbackCommand(rest);
+      return (await import('./stacks.js')).rollbackCommand(rest);
     case 'delete':
-      return deleteCommand(rest);
+      return (await import('./stacks.js')).deleteCommand(rest);
     case 'stacks':
-      return stacksCommand(rest);
+      return (await import('./stacks.js')).stacksCommand(rest);
     case 'demo':
-      return demoCommand(rest);
+      return (await import('./demo.js')).demoCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -95,14 +86,5 @@ export async function main(argv: string[]): Promise<number> {
     default:
       process.stderr.write(`versa: unknown command '${command}'.\n\n${USAGE}`);
       return 2;
-  }
-}
-
-/** parseArgs with errors turned into one plain sentence. */
-export function parseFlags<const T extends ParseArgsConfig>(config: T) {
-  try {
-    return parseArgs<T>(config);
-  } catch (err) {
-    throw new Error(`versa: ${(err as Error).message}`, { cause: err });
   }
 }

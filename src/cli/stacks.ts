@@ -6,7 +6,7 @@ import type { Change } from '../stacks/stack-service.js';
 import type { StackDoc, StackEvent } from '../domain/stack.js';
 import { describeError, endpointUrl, signedFetch, stageUrl } from './client.js';
 import { followDeployment, RECONNECT_MS, transient } from './deployments.js';
-import { parseFlags } from './main.js';
+import { parseFlags } from './flags.js';
 import { table } from './table.js';
 
 const DEPLOY_USAGE = `Usage: versa deploy --stack-name NAME [--template-file template.yaml] [--parameter-overrides K=V ...]

@@ -1,7 +1,7 @@
 import { OptionsError, resolveOptions } from '../config/options.js';
 import { SandboxUnavailableError } from '../runtime/sandbox.js';
 import { startServer, StartRefusedError } from '../server/server.js';
-import { parseFlags } from './main.js';
+import { parseFlags } from './flags.js';
 
 /** `versa start`: runs a server until SIGINT or SIGTERM, then stops its environments and exits. */
 export async function startCommand(args: string[]): Promise<number> {

@@ -3,8 +3,17 @@
  * that moves a deployment from one persisted state to the next. The runner in `deploy/` performs the
  * actions step() asks for; everything that decides lives here, with time passed in.
  */
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { PlatformError } from '../core/errors.js';
+
+/**
+ * The YAML parser, loaded when the first YAML AppSpec is read (the stack engine sends JSON): a server
+ * that starts need not load it. Loaded synchronously, so that parsing stays a plain function.
+ */
+const require = createRequire(import.meta.url);
+let yaml: typeof Yaml | undefined;
+const parseYaml = (text: string): unknown => (yaml ??= require('yaml') as typeof Yaml).parse(text);
 
 export type TrafficRouting =
   | { type: 'AllAtOnce' }
@@ -344,7 +353,7 @@ const bad = (message: string) => new PlatformError('InvalidRevisionException', m
 export function parseAppSpec(content: string): AppSpecTarget {
   let doc: unknown;
   try {
-    doc = content.trim().startsWith('{') ? (JSON.parse(content) as unknown) : (parseYaml(content) as unknown);
+    doc = content.trim().startsWith('{') ? (JSON.parse(content) as unknown) : parseYaml(content);
   } catch (err) {
     throw bad(`The AppSpec file could not be parsed: ${(err as Error).message}`);
   }

@@ -37,7 +37,11 @@ export interface IsolationOptions {
   mode: SandboxMode;
   /** A folder of the server's own (passwd and group files for sandboxes are written there). */
   supportDir: string;
-  python: PythonInstall;
+  /**
+   * The Python interpreter, or the question still being asked: its folders are bound into every sandbox,
+   * so environments wait for it, but the server need not (a version manager's shim takes ~100 ms to answer).
+   */
+  python: PythonInstall | Promise<PythonInstall>;
   logger: Logger;
   /** The bubblewrap command (tests point it at something missing). */
   bwrapCommand?: string;
@@ -48,25 +52,43 @@ export interface IsolationOptions {
  * memory and process count (when the server may make them), and process limits where it may not.
  */
 export class Isolation {
+  /** The interpreter, and the sandbox with its folders bound, once the interpreter is known. */
+  private readonly withPython: Promise<{ python: PythonInstall; sandbox: Bubblewrap | undefined }>;
+
   private constructor(
     readonly status: IsolationStatus,
-    private readonly sandbox: Bubblewrap | undefined,
+    sandbox: Bubblewrap | undefined,
     private readonly cgroups: Cgroups | undefined,
-    private readonly python: PythonInstall,
-  ) {}
+    python: Promise<PythonInstall>,
+  ) {
+    this.withPython = python.then((p) => ({ python: p, sandbox: sandbox?.binding(p.prefixes) }));
+    // Nobody may be waiting yet: a failure is the first environment's to report, not an unhandled rejection.
+    this.withPython.catch(() => undefined);
+  }
 
-  /** Probes bubblewrap and cgroups once. Throws SandboxUnavailableError for `bwrap` mode without bubblewrap. */
+  /**
+   * Probes bubblewrap and cgroups once, at the same time. Throws SandboxUnavailableError for `bwrap` mode
+   * without bubblewrap. The probe's sandbox binds Node's folders but not Python's, which may not be known yet.
+   */
   static async create(opts: IsolationOptions): Promise<Isolation> {
+    const python = Promise.resolve(opts.python);
+    const [probed, cgroups] = await Promise.all([
+      opts.mode === 'off'
+        ? undefined
+        : Bubblewrap.probe({
+            hostDirs: [path.dirname(path.dirname(process.execPath))],
+            supportDir: opts.supportDir,
+            ...(opts.bwrapCommand && { command: opts.bwrapCommand }),
+          }),
+      Cgroups.detect(opts.logger),
+    ]);
     let sandbox: Bubblewrap | undefined;
     let why = 'the sandbox is off (--sandbox off)';
-    if (opts.mode !== 'off') {
-      const probed = await Bubblewrap.probe({
-        hostDirs: [path.dirname(path.dirname(process.execPath)), ...opts.python.prefixes],
-        supportDir: opts.supportDir,
-        ...(opts.bwrapCommand && { command: opts.bwrapCommand }),
-      });
+    if (probed !== undefined) {
       if (typeof probed === 'string') {
         if (opts.mode === 'bwrap') {
+          // Detected meanwhile: its folder goes too.
+          await cgroups?.close();
           throw new SandboxUnavailableError(
             `--sandbox bwrap was asked for, but ${probed}. Install bubblewrap, or start with --sandbox off.`,
           );
@@ -74,7 +96,6 @@ export class Isolation {
         why = probed;
       } else sandbox = probed;
     }
-    const cgroups = await Cgroups.detect(opts.logger);
     const status: IsolationStatus = sandbox
       ? {
           sandbox: 'bwrap',
@@ -86,17 +107,14 @@ export class Isolation {
           sandboxDetail: `functions run as the server's user and can read what it can read (${why})`,
           limits: limitsDescription(cgroups),
         };
-    return new Isolation(status, sandbox, cgroups, opts.python);
-  }
-
-  get pythonExecutable(): string {
-    return this.python.executable;
+    return new Isolation(status, sandbox, cgroups, python);
   }
 
   /** Sets up one environment's confinement (its cgroup, if any); release() undoes it. */
   async confine(id: string, spec: { runtime: string; memoryMb: number; tmpMb: number }, codeDir: string): Promise<Confinement> {
+    const { python, sandbox } = await this.withPython;
     const cgroup = await this.cgroups?.create(id, (spec.memoryMb + MEMORY_HEADROOM_MB) * 1024 * 1024, MAX_PROCESSES);
-    return new Confinement(spec, codeDir, this.sandbox, cgroup, this.python);
+    return new Confinement(spec, codeDir, sandbox, cgroup, python);
   }
 
   async close(): Promise<void> {
@@ -122,6 +140,10 @@ export class Confinement {
 
   get sandboxed(): boolean {
     return this.sandbox !== undefined;
+  }
+
+  get pythonExecutable(): string {
+    return this.python.executable;
   }
 
   /** Node's heap limit when nothing else limits memory (a cgroup stops the process instead). */

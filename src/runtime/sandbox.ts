@@ -66,8 +66,8 @@ export class Bubblewrap {
     private readonly command: string,
     /** bwrap ≥ 0.7 can size a tmpfs; older ones get RLIMIT_FSIZE instead (see Isolation). */
     readonly sizesTmpfs: boolean,
-    hostDirs: readonly string[],
-    supportDir: string,
+    private readonly hostDirs: readonly string[],
+    private readonly supportDir: string,
   ) {
     const args = [
       '--unshare-all',
@@ -146,6 +146,12 @@ export class Bubblewrap {
     const check = await run(bwrap!, args).catch((err: Error) => err);
     if (check instanceof Error) return `bwrap cannot create a sandbox here (${firstLine(check.message)})`;
     return sandbox;
+  }
+
+  /** The same sandbox with more host folders bound read-only where they are (an interpreter found later). */
+  binding(dirs: readonly string[]): Bubblewrap {
+    if (dirs.length === 0) return this;
+    return new Bubblewrap(this.version, this.command, this.sizesTmpfs, [...this.hostDirs, ...dirs], this.supportDir);
   }
 
   /** bwrap and its arguments to run `command` in a new sandbox with `codeDir` at /var/task. */

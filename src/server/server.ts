@@ -50,7 +50,6 @@ import { MAX_PUT_BYTES } from '../s3/limits.js';
 import { S3Service } from '../s3/s3-service.js';
 import { ParameterService } from '../ssm/parameter-service.js';
 import { StackService } from '../stacks/stack-service.js';
-import { openPostgresStore } from '../store/postgres/postgres-store.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { fencedStore } from '../store/fenced.js';
 import type { Store } from '../store/store.js';
@@ -116,10 +115,11 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const random = overrides.random ?? systemRandom;
   mkdirSync(options.dataDir, { recursive: true });
   // First, so that `--sandbox bwrap` on a machine without bubblewrap refuses before anything is opened.
+  // The Python interpreter is not waited for: only environments need it.
   const isolation = await Isolation.create({
     mode: options.sandbox,
     supportDir: path.join(options.dataDir, 'sandbox'),
-    python: await resolvePython(options.pythonCommand),
+    python: resolvePython(options.pythonCommand),
     logger,
   });
   const store = await openStore(options);
@@ -449,6 +449,8 @@ export class StartRefusedError extends Error {}
 async function openStore(options: Options): Promise<Store> {
   if (!options.store) return openSqliteStore(path.join(options.dataDir, 'versa.db'));
   try {
+    // Loaded only for a shared store: a single node on SQLite would otherwise load the PostgreSQL driver before listening.
+    const { openPostgresStore } = await import('../store/postgres/postgres-store.js');
     return await openPostgresStore(options.store);
   } catch (err) {
     const where = new URL(options.store).host;

@@ -1,5 +1,5 @@
 import { PlatformError } from '../core/errors.js';
-import { isObject } from './template.js';
+import { isObject } from './template-values.js';
 import type { JsonObject, ResourceDefinition } from '../domain/stack.js';
 
 /**

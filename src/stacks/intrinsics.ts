@@ -1,4 +1,4 @@
-import { asText, isObject, TemplateError } from './template.js';
+import { asText, isObject, TemplateError } from './template-values.js';
 import type { Json, JsonObject } from '../domain/stack.js';
 
 /** What `Ref` of `AWS::NoValue` resolves to: the property (or list element) holding it disappears. */

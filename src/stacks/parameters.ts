@@ -6,7 +6,7 @@
 import { PlatformError } from '../core/errors.js';
 import type { Json, JsonObject } from '../domain/stack.js';
 import { evaluateCondition, type ResolveContext } from './intrinsics.js';
-import { asText, isObject, TemplateError } from './template.js';
+import { asText, isObject, TemplateError } from './template-values.js';
 
 const PARAMETER_TYPES = new Set(['String', 'Number', 'CommaDelimitedList', 'List<Number>']);
 /** Parameters whose value is read from SSM Parameter Store (`…Value<String>`, `…Value<List<String>>`). */

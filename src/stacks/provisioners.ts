@@ -1,4 +1,3 @@
-import { strToU8, zipSync } from 'fflate';
 import { PlatformError } from '../core/errors.js';
 import { alnumId, uuid } from '../core/ids.js';
 import { ACCOUNT_ID, functionArn, parseFunctionRef } from '../domain/arn.js';
@@ -9,7 +8,7 @@ import type { Caller, CodeInput, FunctionService } from '../lambda/function-serv
 import type { S3Service } from '../s3/s3-service.js';
 import type { ParameterService } from '../ssm/parameter-service.js';
 import type { AlarmInput, AlarmService } from '../telemetry/alarms.js';
-import { asText, isObject } from './template.js';
+import { asText, isObject } from './template-values.js';
 import type { Json, JsonObject, StackResource } from '../domain/stack.js';
 
 /** The platform services a stack's resources are made with. */
@@ -154,6 +153,8 @@ async function codeOf(ctx: ProvisionContext, props: JsonObject): Promise<CodeInp
     if (family !== 'nodejs' && family !== 'python') {
       throw new PlatformError('ValidationError', `Code.ZipFile needs a Node.js or Python runtime, not ${str(props.Runtime) ?? 'none'}.`);
     }
+    // Loaded here, for the few templates that write code inline: the server need not load it to start.
+    const { strToU8, zipSync } = await import('fflate');
     return { zipFile: zipSync({ [family === 'nodejs' ? 'index.js' : 'index.py']: strToU8(code.ZipFile) }) };
   }
   if (code.S3Bucket !== undefined || code.S3Key !== undefined) {

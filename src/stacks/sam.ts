@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PREDEFINED_CONFIGS } from '../domain/deployment.js';
 import { pruneConditions } from './intrinsics.js';
-import { isObject, TemplateError } from './template.js';
+import { isObject, TemplateError } from './template-values.js';
 import { PROVISIONERS } from './provisioners.js';
 import type { Json, JsonObject, OutputDefinition, ResourceDefinition } from '../domain/stack.js';
 

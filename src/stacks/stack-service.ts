@@ -16,7 +16,7 @@ import { pruneConditions, references, resolve, type ResolveContext } from './int
 import { lambdaAlias, needsReplacement, PROVISIONERS, type PlanFacts, type ProvisionContext, type StackServices } from './provisioners.js';
 import { expand, type Artifacts } from './sam.js';
 import { parseTemplateIsolated } from './template-isolated.js';
-import { asText, isObject, TemplateError } from './template.js';
+import { asText, isObject, TemplateError } from './template-values.js';
 import type {
   AliasDeployment,
   ChangeSet,

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { TemplateError } from './template.js';
+import { TemplateError } from './template-values.js';
 import type { JsonObject } from '../domain/stack.js';
 
 /** What one template parse may use in its worker: heap, and real time. */

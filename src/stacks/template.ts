@@ -1,13 +1,9 @@
 import { isAlias, Lexer, LineCounter, parseDocument, visit, YAMLMap, YAMLSeq, Scalar, type Alias, type Node as YamlNode } from 'yaml';
 import type { Json, JsonObject } from '../domain/stack.js';
+import { isObject, TemplateError } from './template-values.js';
 
-/** A template that cannot be used; the message names the resource and property at fault. */
-export class TemplateError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.length === 1 ? problems[0] : `${problems.length} problems:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'TemplateError';
-  }
-}
+// The engine imports these from template-values.ts, which does not load the YAML parser; the CLI finds them here.
+export { asText, isObject, TemplateError } from './template-values.js';
 
 /** The short forms CloudFormation YAML allows, each mapped to its long form. */
 const FUNCTIONS: Record<string, string> = {
@@ -242,16 +238,6 @@ function asTemplate(value: Json): JsonObject {
   if (!isObject(value.Resources ?? null))
     throw new TemplateError(['Template format error: At least one Resources member must be defined.']);
   return value;
-}
-
-export function isObject(value: Json | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A resolved property as text: scalars as they are written, anything else as JSON. */
-export function asText(value: Json | undefined): string {
-  if (value === undefined || value === null) return '';
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 /** Every CodeUri of the template's serverless functions (and its Globals), for the client to package. */

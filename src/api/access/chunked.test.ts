@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readClaim, signatureMatches, type SignatureClaim } from './sigv4.js';
+import { signatureMatches } from './signature.js';
+import { readClaim, type SignatureClaim } from './sigv4.js';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const SIGNATURES = {

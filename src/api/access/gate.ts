@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { header, type ApiRequest } from '../aws/protocol/http.js';
 import type { Keyring } from './keyring.js';
-import { checkTime, readClaim, signatureMatches, type AuthFailure } from './sigv4.js';
+import type * as Signature from './signature.js';
+import { checkTime, readClaim, type AuthFailure } from './sigv4.js';
 
 export interface AccessSettings {
   keyring: Keyring;
@@ -32,8 +33,14 @@ export class AccessGate {
   private readonly hostSuffixes: string[] = [];
   private readonly anyOrigin: boolean;
   private readonly origins: Set<string>;
+  /**
+   * The signature check, which loads the AWS SDK's signer (~40 ms): a server that accepts any key never
+   * loads it, and one that checks keys starts loading it here, so that it is there by the first request.
+   */
+  private signatures: Promise<typeof Signature> | undefined;
 
   constructor(private readonly settings: AccessSettings) {
+    if (this.enforcing) this.signatures = loadSignatures();
     const bound = settings.boundHost.toLowerCase();
     if (WILDCARD.has(bound)) {
       // Listening everywhere: the machine's own addresses are names clients use, and no page can rebind a literal IP.
@@ -80,6 +87,7 @@ export class AccessGate {
     if (key.sessionToken !== undefined && claim.sessionToken !== key.sessionToken) return { kind: 'unknown-key' };
     const late = checkTime(claim, this.settings.now());
     if (late) return late;
+    const { signatureMatches } = await (this.signatures ??= loadSignatures());
     return (await signatureMatches(req, claim, key.secretAccessKey)) ? undefined : { kind: 'mismatch' };
   }
 
@@ -138,4 +146,11 @@ function isSameOrigin(origin: string, host: string | undefined): boolean {
   } catch {
     return false;
   }
+}
+
+function loadSignatures(): Promise<typeof Signature> {
+  const loading = import('./signature.js');
+  // Loaded ahead of need: a failure is the first check's to report, not an unhandled rejection now.
+  loading.catch(() => undefined);
+  return loading;
 }

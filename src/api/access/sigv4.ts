@@ -1,15 +1,9 @@
-import { Sha256 } from '@smithy/core/checksum';
-import { getCanonicalHeaders, SignatureV4, SignatureV4Base } from '@smithy/signature-v4';
-import type { HttpRequest } from '@smithy/types';
-import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { ChunkedBodyError, decodeChunked, STREAMING_PAYLOADS } from '../aws/protocol/aws-chunked.js';
 
 /**
- * Signature Version 4, checked by computing the signature the request should carry and comparing. The
- * canonical request is whatever the AWS SDK's own signer (`@smithy/signature-v4`) builds, so Versa
- * accepts exactly what AWS's clients produce and no canonicalisation of ours can drift from it; the
- * hashes and HMACs are node:crypto's, synchronous, with each day's signing key derived once.
+ * Signature Version 4 as a request carries it: the claim (who signed, for what scope, over which
+ * headers), read from an `Authorization` header or a presigned query, and its time window. Whether the
+ * signature itself is right is signature.ts's question.
  */
 
 /** How far a request's signing time may be from the server's clock, either way (AWS: 15 minutes). */
@@ -156,14 +150,6 @@ function signedHeaderList(text: string): readonly string[] {
   return list;
 }
 
-const headerSets = new WeakMap<readonly string[], ReadonlySet<string>>();
-
-function signedHeaderSet(list: readonly string[]): ReadonlySet<string> {
-  let set = headerSets.get(list);
-  if (!set) headerSets.set(list, (set = new Set(list)));
-  return set;
-}
-
 /** The signing time of a claim, in epoch milliseconds. */
 export function signingTime(claim: SignatureClaim): number {
   const m = LONG_DATE.exec(claim.longDate)!;
@@ -194,145 +180,8 @@ export function checkTime(claim: SignatureClaim, now: number): AuthFailure | und
   return undefined;
 }
 
-/** The SDK signer's canonical request, exposed (it is `protected` there); no credentials are involved. */
-class Canonicalizer extends SignatureV4Base {
-  constructor(uriEscapePath: boolean) {
-    super({ service: 'none', region: 'none', credentials: { accessKeyId: '', secretAccessKey: '' }, sha256: Sha256, uriEscapePath });
-  }
-
-  canonicalRequest(request: HttpRequest, signedHeaders: ReadonlySet<string>, payloadHash: string): string {
-    return this.createCanonicalRequest(request, getCanonicalHeaders(request, undefined, signedHeaders as Set<string>), payloadHash);
-  }
-}
-const canonicalizer = new Canonicalizer(true);
-/** S3 signs the path as sent: neither normalised nor encoded a second time. */
-const s3Canonicalizer = new Canonicalizer(false);
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-
-/** Signing keys by secret, day, region and service: deriving one takes four HMACs, and a day has one. */
-const signingKeys = new Map<string, Buffer>();
-const MAX_SIGNING_KEYS = 1024;
-
-function signingKey(secret: string, shortDate: string, region: string, service: string): Buffer {
-  const id = `${secret}\n${shortDate}\n${region}\n${service}`;
-  let key = signingKeys.get(id);
-  if (!key) {
-    key = Buffer.from(`AWS4${secret}`);
-    for (const part of [shortDate, region, service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
-    if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
-    signingKeys.set(id, key);
-  }
-  return key;
-}
-
-/**
- * True when `secret` produced the claim's signature over this request. Only the headers the client
- * signed take part, as AWS does; a declared payload hash must be the body's.
- */
-export async function signatureMatches(req: SignedRequest, claim: SignatureClaim, secret: string): Promise<boolean> {
-  const headers: Record<string, string> = {};
-  for (const name of claim.signedHeaders) {
-    const value = headerValue(req.headers, name);
-    if (value === undefined) return false;
-    headers[name] = value;
-  }
-  const s3 = claim.service === 's3';
-  const declared = headers['x-amz-content-sha256'];
-  // S3 lets the client leave the payload out of the signature, or sign it chunk by chunk.
-  const special = declared === 'UNSIGNED-PAYLOAD' || (declared !== undefined && STREAMING_PAYLOADS.has(declared));
-  if (special && !(s3 || (claim.expiresIn !== undefined && declared === 'UNSIGNED-PAYLOAD'))) return false;
-  const bodyHash = special ? undefined : hash('sha256', req.body, 'hex');
-  if (declared !== undefined && !special && declared !== bodyHash) return false;
-  const query: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
-  if (req.query.size > 0)
-    for (const [key, value] of req.query) {
-      if (key === 'X-Amz-Signature') continue;
-      const had = query[key];
-      query[key] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
-    }
-  const request = { method: req.method, protocol: 'http:', hostname: headers.host ?? '', path: req.path, query, headers, body: req.body };
-  const expected =
-    claim.expiresIn !== undefined
-      ? await presignedSignature(request, claim, secret)
-      : headerSignature(request, claim, secret, declared ?? bodyHash!);
-  const matches =
-    expected !== undefined &&
-    expected.length === claim.signature.length &&
-    timingSafeEqual(Buffer.from(expected), Buffer.from(claim.signature));
-  if (!matches) return false;
-  if (declared?.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD')) return chunksMatch(req.body, claim, secret);
-  return true;
-}
-
-/**
- * True when every chunk of a signed `aws-chunked` body carries the signature that chains from the
- * request's (the seed) through the chunks before it, and the trailer, when signed, its own.
- */
-function chunksMatch(body: Buffer, claim: SignatureClaim, secret: string): boolean {
-  let decoded;
-  try {
-    decoded = decodeChunked(body);
-  } catch (err) {
-    if (err instanceof ChunkedBodyError) return false;
-    throw err;
-  }
-  const shortDate = claim.longDate.slice(0, 8);
-  const scope = `${shortDate}/${claim.region}/${claim.service}/aws4_request`;
-  const key = signingKey(secret, shortDate, claim.region, claim.service);
-  const same = (a: string, b: string | undefined) =>
-    b !== undefined && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-  let previous = claim.signature;
-  for (const chunk of decoded.chunks) {
-    const toSign = `AWS4-HMAC-SHA256-PAYLOAD\n${claim.longDate}\n${scope}\n${previous}\n${EMPTY_SHA256}\n${hash('sha256', chunk.data, 'hex')}`;
-    const signature = createHmac('sha256', key).update(toSign).digest('hex');
-    if (!same(signature, chunk.signature)) return false;
-    previous = signature;
-  }
-  if (decoded.trailers.length > 0 || decoded.trailerSignature !== undefined) {
-    const trailer = decoded.trailers.map(([name, value]) => `${name}:${value}\n`).join('');
-    const toSign = `AWS4-HMAC-SHA256-TRAILER\n${claim.longDate}\n${scope}\n${previous}\n${hash('sha256', trailer, 'hex')}`;
-    if (!same(createHmac('sha256', key).update(toSign).digest('hex'), decoded.trailerSignature)) return false;
-  }
-  return true;
-}
-
-/** The signature an `Authorization` header should carry: the SDK's canonical request, hashed and signed. */
-function headerSignature(request: HttpRequest, claim: SignatureClaim, secret: string, payloadHash: string): string {
-  const canonical = (claim.service === 's3' ? s3Canonicalizer : canonicalizer).canonicalRequest(
-    request,
-    signedHeaderSet(claim.signedHeaders),
-    payloadHash,
-  );
-  const shortDate = claim.longDate.slice(0, 8);
-  const scope = `${shortDate}/${claim.region}/${claim.service}/aws4_request`;
-  const stringToSign = `AWS4-HMAC-SHA256\n${claim.longDate}\n${scope}\n${hash('sha256', canonical, 'hex')}`;
-  return createHmac('sha256', signingKey(secret, shortDate, claim.region, claim.service))
-    .update(stringToSign)
-    .digest('hex');
-}
-
-/** The signature a presigned URL should carry, computed by the SDK's signer itself (not a hot path). */
-async function presignedSignature(request: HttpRequest, claim: SignatureClaim, secret: string): Promise<string | undefined> {
-  const signer = new SignatureV4({
-    service: claim.service,
-    region: claim.region,
-    credentials: { accessKeyId: claim.accessKeyId, secretAccessKey: secret },
-    sha256: Sha256,
-    applyChecksum: false,
-    uriEscapePath: claim.service !== 's3',
-  });
-  // An S3 presigned URL always leaves the payload out of its signature.
-  if (claim.service === 's3') request = { ...request, headers: { ...request.headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } };
-  const signed = await signer.presign(request, {
-    signingDate: new Date(signingTime(claim)),
-    signableHeaders: new Set(claim.signedHeaders),
-    expiresIn: claim.expiresIn ?? 0,
-  });
-  const value = signed.query?.['X-Amz-Signature'];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+/** A header's value as signed: repeated headers joined with commas. */
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v.join(',') : v;
 }

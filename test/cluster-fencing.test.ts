@@ -36,9 +36,9 @@ describe('a deposed leader', () => {
     await createAppAndGroup(cd, 'fenced-app', 'fenced-group', { deploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent30Minutes' });
     const id = await deploy(cd, 'fenced-app', 'fenced-group', appSpec('fenced'));
     await eventually('the canary weight', 5000, async () => ((await aliasOf(lambda, 'fenced')).weights ? true : undefined));
-    // An alarm the evaluator would put in ALARM, and a function for an Event invocation.
+    // An alarm the evaluator will put in ALARM once a datapoint comes (after the takeover below: with it
+    // before, an evaluation while this node still leads may rightly move the alarm first).
     const cw = cloudWatchClientFor(t.url);
-    await cw.send(new PutMetricDataCommand({ Namespace: 'Fence', MetricData: [{ MetricName: 'm', Value: 5 }] }));
     await cw.send(
       new PutMetricAlarmCommand({
         AlarmName: 'fenced-alarm',
@@ -60,6 +60,7 @@ describe('a deposed leader', () => {
       await tx.cluster.releaseLease('leader', self);
       assert.equal((await tx.cluster.acquireLease('leader', 'node-intruder', 60_000))?.epoch, epoch + 1);
     });
+    await cw.send(new PutMetricDataCommand({ Namespace: 'Fence', MetricData: [{ MetricName: 'm', Value: 5 }] }));
     // This node has not noticed yet: asked to stop the deployment, its controller steps at once, and is refused.
     await cd.send(new StopDeploymentCommand({ deploymentId: id, autoRollbackEnabled: true }));
     assert.deepEqual(await aliasOf(lambda, 'fenced'), { version: '1', weights: { '2': 0.1 } }, 'the alias kept its weights');

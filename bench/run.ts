@@ -1668,10 +1668,18 @@ async function main(): Promise<number> {
         `PSS median ${fixed(memory.medianPssMiB)}, private median ${fixed(memory.medianPrivateMiB)} MiB`,
     );
     const goals = soakGoals(soaked);
-    console.log(table(['goal', 'figure', 'status'], goals.map((g) => [g.goal, g.figure, g.met ? 'met' : 'NOT met'])));
+    console.log(
+      table(
+        ['goal', 'figure', 'status'],
+        goals.map((g) => [g.goal, g.figure, g.met ? 'met' : 'NOT met']),
+      ),
+    );
     mkdirSync(RESULTS, { recursive: true });
     const out = path.join(RESULTS, 'soak.json');
-    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: info, sandbox, soak: soaked, memory, goals }, null, 2) + '\n');
+    writeFileSync(
+      out,
+      JSON.stringify({ date: new Date().toISOString(), machine: info, sandbox, soak: soaked, memory, goals }, null, 2) + '\n',
+    );
     console.log(`\nWrote ${path.relative(ROOT, out)}`);
     return 0;
   }

@@ -124,11 +124,6 @@ export class Confinement {
     return this.sandbox !== undefined;
   }
 
-  /** Node's heap limit when nothing else limits memory (a cgroup stops the process instead). */
-  get heapLimitMb(): number | undefined {
-    return this.cgroup ? undefined : this.spec.memoryMb;
-  }
-
   /** For `provided.*` in a sandbox: whether the package has a bootstrap the sandbox could run. */
   missingBootstrap(): boolean {
     return this.sandboxed && runtimeFamily(this.spec.runtime) === 'provided' && !existsSync(path.join(this.codeDir, 'bootstrap'));
@@ -150,7 +145,7 @@ export class Confinement {
     const cwd = this.codeDir;
     const limits: string[] = [];
     if (!this.cgroup && runtimeFamily(this.spec.runtime) !== 'nodejs') {
-      // Node reserves address space far beyond what it uses, so it gets a heap limit instead (heapLimitMb).
+      // Node reserves address space far beyond what it uses; its heap is sized from MemorySize instead (launchers.ts).
       limits.push(`ulimit -v ${(this.spec.memoryMb + ADDRESS_SPACE_HEADROOM_MB) * 1024}`);
     }
     // Where bubblewrap cannot size /tmp, no single file there may outgrow it.

@@ -171,7 +171,13 @@ export class ExecutionEnvironment {
   private spawnRuntime(confinement: Confinement): void {
     const { target, baseEnv } = this.opts;
     const port = (this.server.address() as AddressInfo).port;
-    const launch = launcherFor(target.spec.runtime, confinement.paths, this.opts.isolation.pythonExecutable, target.spec.memorySize);
+    const launch = launcherFor(
+      target.spec.runtime,
+      confinement.paths,
+      this.opts.isolation.pythonExecutable,
+      target.spec.memorySize,
+      !confinement.limitsMemory,
+    );
     // Versa's Node bootstrap speaks frames over an inherited pipe; the other runtimes speak HTTP.
     const framed = runtimeFamily(target.spec.runtime) === 'nodejs';
     const reserved: Record<string, string> = {

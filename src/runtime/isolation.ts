@@ -124,6 +124,11 @@ export class Confinement {
     return this.sandbox !== undefined;
   }
 
+  /** Whether a cgroup holds the environment to its memory (else Node's heap limit must, launchers.ts). */
+  get limitsMemory(): boolean {
+    return this.cgroup !== undefined;
+  }
+
   /** For `provided.*` in a sandbox: whether the package has a bootstrap the sandbox could run. */
   missingBootstrap(): boolean {
     return this.sandboxed && runtimeFamily(this.spec.runtime) === 'provided' && !existsSync(path.join(this.codeDir, 'bootstrap'));
@@ -145,7 +150,7 @@ export class Confinement {
     const cwd = this.codeDir;
     const limits: string[] = [];
     if (!this.cgroup && runtimeFamily(this.spec.runtime) !== 'nodejs') {
-      // Node reserves address space far beyond what it uses; its heap is sized from MemorySize instead (launchers.ts).
+      // Node reserves address space far beyond what it uses, so its heap is sized from MemorySize instead (launchers.ts).
       limits.push(`ulimit -v ${(this.spec.memoryMb + ADDRESS_SPACE_HEADROOM_MB) * 1024}`);
     }
     // Where bubblewrap cannot size /tmp, no single file there may outgrow it.

@@ -17,20 +17,20 @@ describe('nodeFlags', () => {
     [10240, 1, 512, 9216, 1],
   ];
   for (const [memory, cores, semi, old, threads] of table) {
-    it(`nodeFlags: MemorySize ${memory} on ${cores} cores sizes the heap as AWS's runtime does, with ${threads} V8 thread(s)`, () => {
-      assert.deepEqual(nodeFlags(memory, cores), [
-        `--max-semi-space-size=${semi}`,
-        `--max-old-space-size=${old}`,
-        `--v8-pool-size=${threads}`,
-      ]);
+    it(`nodeFlags: MemorySize ${memory} on ${cores} cores gets ${threads} V8 thread(s), and AWS's heap sizes where no cgroup limits it`, () => {
+      assert.deepEqual(nodeFlags(memory, false, cores), [`--v8-pool-size=${threads}`]);
+      const heap = [`--max-semi-space-size=${semi}`, `--max-old-space-size=${old}`, `--v8-pool-size=${threads}`];
+      assert.deepEqual(nodeFlags(memory, true, cores), heap);
     });
   }
 
-  it('launcherFor: a Node runtime gets the flags before its bootstrap, with or without a cgroup', () => {
+  it('launcherFor: a Node runtime gets its flags before its bootstrap; V8 flags only where its heap limit is the only limit', () => {
     const paths = { taskRoot: '/var/task', nodeBootstrap: '/var/runtime/bootstrap.mjs', pythonBootstrap: '/var/runtime/bootstrap.py' };
-    const launch = launcherFor('nodejs20.x', paths, 'python3', 128);
-    assert.equal(launch.command, process.execPath);
-    assert.deepEqual(launch.args, [...nodeFlags(128), '/var/runtime/bootstrap.mjs']);
-    assert.deepEqual(launcherFor('python3.12', paths, 'python3', 128).args, ['-S', '-u', '/var/runtime/bootstrap.py']);
+    const limited = launcherFor('nodejs20.x', paths, 'python3', 128, false);
+    assert.equal(limited.command, process.execPath);
+    assert.deepEqual(limited.args, [...nodeFlags(128, false), '/var/runtime/bootstrap.mjs']);
+    assert.ok(!limited.args.some((a) => a.startsWith('--max-')), 'no V8 flag: the built-in code cache stays valid');
+    assert.deepEqual(launcherFor('nodejs20.x', paths, 'python3', 128, true).args, [...nodeFlags(128, true), '/var/runtime/bootstrap.mjs']);
+    assert.deepEqual(launcherFor('python3.12', paths, 'python3', 128, true).args, ['-S', '-u', '/var/runtime/bootstrap.py']);
   });
 });

@@ -3,7 +3,8 @@
  *   1. a bare Node `http` server answering "hello" (the reference);
  *   2. warm Invoke through the Lambda API for a Node and a Python handler returning "hello";
  *   3. cold start: the first Invoke of freshly created functions, per runtime;
- *   4. resident memory of the warm execution environments;
+ *   4. resident memory of the warm execution environments, and whether it stays flat: each warm Node
+ *      environment's RSS at the start and end of a soak of warm Node Invoke (--soak S, default 60 s);
  *   5. the deployment controller: 200 simultaneous CodeDeploy deployments on a fast platform clock, timed
  *      per controller step, next to one deployment alone on the same server;
  *   6. past one machine: warm Node Invoke on one node on PostgreSQL and on two nodes sharing one database
@@ -24,7 +25,9 @@
  * (Versa's warm-up, default 20: ten Node environments are ten V8s that each see a tenth of the load,
  * and throughput keeps rising for about 20 s while they optimise; the bare server gets 3 s), --cold N
  * (fresh functions per runtime for cold start, default 5), --connections N (default 10), --deployments N
- * (simultaneous deployments in phase 5, default 200; 0 skips it), --deployments-only (phase 5 alone), and
+ * (simultaneous deployments in phase 5, default 200; 0 skips it), --deployments-only (phase 5 alone),
+ * --soak S (seconds of the memory soak, default 60; 0 skips it), --soak-only (the soak alone, on a server of
+ * its own after the warm-up), and
  * --profile, which instead CPU-profiles the Versa server and the Node runtimes under warm Node load
  * and summarises where the time goes.
  */

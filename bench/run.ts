@@ -632,7 +632,7 @@ function soakGoals(s: Soak): Goal[] {
     { goal: `Node warm env <= 50 MiB resident after the ${s.seconds} s soak`, figure: `${fixed(end)} MiB`, met: end <= 50 },
     {
       goal: `Node warm env RSS flat over the soak (each grows <= ${SOAK_FLAT_MIB} MiB)`,
-      figure: `max +${fixed(s.growthMiB.max, 2)} MiB`,
+      figure: `max ${s.growthMiB.max >= 0 ? '+' : ''}${fixed(s.growthMiB.max, 2)} MiB`,
       met: s.growthMiB.max <= SOAK_FLAT_MIB,
     },
   ];

@@ -28,7 +28,7 @@ const MB_PER_VCPU = 1769;
  *
  * With `sizeHeap`, V8's heap is sized from the function's memory as AWS's own Node runtime sizes it: a
  * tenth for the young generation (two semi-spaces), the rest for the old one. That is for where nothing
- * else limits the environment's memory: any V8 flag costs about 15 ms of every cold start on Node 20,
+ * else limits the environment's memory: any V8 flag costs 15 ms or more of every cold start on Node 20,
  * because V8 hashes every flag that differs from its default into the check of a code cache, so Node
  * compiles each of its built-in modules afresh instead of using the cache shipped in its binary.
  */

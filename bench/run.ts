@@ -1521,11 +1521,12 @@ function reportDeployments(d: DeploymentPhase, pg?: DeploymentPhase): void {
 
 async function profile(python: Python) {
   const loader = await startLoad();
-  const versa = await startVersa(python);
+  // The runtime processes profile themselves on SIGUSR2 (bench/runtime-profiler.ts), which they load from
+  // this checkout and write to a host folder: neither is inside the function sandbox's view, so it is off.
+  const versa = await startVersa(python, { sandbox: 'off' });
   const lambda = new LambdaClient(clientOptions(versa.url));
   try {
     mkdirSync(RESULTS, { recursive: true });
-    // The runtime processes profile themselves on SIGUSR2 (bench/runtime-profiler.ts).
     const runtimeDir = tempDir(mkdtempSync(path.join(os.tmpdir(), 'versa-bench-profiles-')));
     const name = 'bench-profile-node';
     await lambda.send(

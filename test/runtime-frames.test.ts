@@ -1,12 +1,16 @@
 /**
- * Versa's own Node runtime gets its events over a private pipe (runtime/frames.ts) rather than the HTTP
- * Runtime API (Python and provided.* runtimes keep HTTP, which the other runtime tests cover). What a
- * function can see stays as on Lambda.
+ * Versa's own Node and Python runtimes get their events over a private pipe (runtime/frames.ts) rather
+ * than the HTTP Runtime API (provided.* runtimes keep HTTP, which invoke-python.test.ts covers). What a
+ * function can see, and every outcome it can have, stays as on Lambda.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createFunction, startTestServer, type TestServer } from './harness.js';
 import { invoke } from './invoke-helpers.js';
+
+const PY = { Runtime: 'python3.12', Handler: 'lambda_function.lambda_handler' } as const;
+const REQUEST_ID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
 describe('Runtime frame channel', () => {
   let t: TestServer;
@@ -56,5 +60,196 @@ describe('Runtime frame channel', () => {
     assert.equal(over.functionError, 'Unhandled');
     assert.equal((over.payload as { errorType: string }).errorType, 'Function.ResponseSizeTooLarge');
     assert.equal((await invoke(t.lambda, 'frames-just-over', {})).payload, pid);
+  });
+  it('Invoke (python): the runtime talks over its inherited pipe, not HTTP; the function sees the same context, AWS_LAMBDA_RUNTIME_API and trace id as before, and neither it nor what it starts sees the channel', async () => {
+    const code = [
+      'import os, re, subprocess, sys',
+      'def sockets():',
+      // The runtime's sockets above stdio, and their kind: over HTTP its Runtime API connection is a TCP one.
+      '    import socket',
+      '    found = []',
+      '    for fd in os.listdir("/proc/self/fd"):',
+      '        try:',
+      '            if int(fd) > 2 and os.readlink("/proc/self/fd/" + fd).startswith("socket:"):',
+      '                with socket.socket(fileno=os.dup(int(fd))) as s:',
+      '                    found.append([int(fd), s.family.name])',
+      '        except OSError:',
+      '            pass',
+      '    return sorted(found)',
+      'seen = {}',
+      'def lambda_handler(event, context):',
+      // Before this module imports it (below) for the first time, that is.
+      '    seen.setdefault("socket_imported", "socket" in sys.modules)',
+      '    runtime_sockets = sockets()',
+      // close_fds=False: what os.system or a fork and exec would pass on.
+      '    child = subprocess.run(["ls", "-l", "/proc/self/fd"], close_fds=False, capture_output=True, text=True).stdout',
+      '    return {',
+      '        "sockets": runtime_sockets,',
+      '        "socket_imported": seen["socket_imported"],',
+      '        "inherited": [line for line in child.splitlines() if re.search(r" (?:[3-9]|\\d\\d+) -> socket:", line)],',
+      '        "api": bool(re.match(r"^127\\.0\\.0\\.1:\\d+/[0-9a-f]+$", os.environ.get("AWS_LAMBDA_RUNTIME_API", ""))),',
+      '        "versa_vars": [k for k in os.environ if k.startswith("_VERSA")],',
+      '        "trace": os.environ.get("_X_AMZN_TRACE_ID"),',
+      '        "request_id": context.aws_request_id,',
+      '        "arn": context.invoked_function_arn,',
+      '        "client_context": context.client_context,',
+      '        "identity": context.identity,',
+      '        "remaining": context.get_remaining_time_in_millis(),',
+      '        "got": event,',
+      '    }',
+      '',
+    ].join('\n');
+    await createFunction(t.lambda, 'frames-python', { 'lambda_function.py': code }, { ...PY, Timeout: 7 });
+    const clientContext = Buffer.from(JSON.stringify({ custom: { tenant: 'acme' } })).toString('base64');
+    const traces = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const out = await invoke(t.lambda, 'frames-python', { i, text: 'ünïcode ✓' }, { ClientContext: clientContext, LogType: 'Tail' });
+      assert.equal(out.functionError, undefined, out.raw);
+      const body = out.payload as Record<string, unknown>;
+      assert.deepEqual(body.sockets, [[3, 'AF_UNIX']], 'the runtime holds its pipe and no Runtime API connection');
+      assert.equal(body.socket_imported, false, 'the runtime never needed the socket module');
+      assert.deepEqual(body.inherited, []);
+      assert.equal(body.api, true);
+      assert.deepEqual(body.versa_vars, []);
+      assert.match(String(body.trace), /^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$/);
+      traces.add(String(body.trace));
+      assert.match(String(body.request_id), new RegExp(`^${REQUEST_ID}$`));
+      assert.ok(out.log.startsWith(`START RequestId: ${String(body.request_id)} Version: $LATEST\n`), out.log);
+      assert.equal(body.arn, 'arn:aws:lambda:us-east-1:000000000000:function:frames-python');
+      assert.deepEqual(body.client_context, { custom: { tenant: 'acme' } });
+      assert.equal(body.identity, null);
+      const remaining = body.remaining as number;
+      assert.ok(remaining > 6000 && remaining <= 7000, String(remaining));
+      assert.deepEqual(body.got, { i, text: 'ünïcode ✓' });
+    }
+    assert.equal(traces.size, 3, 'each invocation has its own trace id');
+  });
+
+  it('Invoke (python): output printed before a result or an error reaches the log before END; the error keeps its shape and the runtime keeps serving', async () => {
+    const code = [
+      'def lambda_handler(event, context):',
+      '    for i in range(event["lines"]):',
+      '        print("line %04d %s" % (i, "x" * 90))',
+      '    if event.get("fail"):',
+      '        raise KeyError("missing")',
+      '    return context.log_stream_name',
+      '',
+    ].join('\n');
+    await createFunction(t.lambda, 'frames-python-output', { 'lambda_function.py': code }, PY);
+    const env = (await invoke(t.lambda, 'frames-python-output', { lines: 0 })).payload as string;
+    // Repeated: the output's pipe and the frame's are read apart, so a wrong order would show as a flaky line.
+    for (let round = 0; round < 5; round++) {
+      const ok = await invoke(t.lambda, 'frames-python-output', { lines: 300 }, { LogType: 'Tail' });
+      assert.equal(ok.payload, env);
+      assert.match(ok.log, new RegExp(`line 0299 x{90}\\nEND RequestId: ${REQUEST_ID}\\nREPORT RequestId: `), ok.log);
+
+      const failed = await invoke(t.lambda, 'frames-python-output', { lines: 3, fail: true }, { LogType: 'Tail' });
+      assert.equal(failed.functionError, 'Unhandled');
+      const err = failed.payload as { errorMessage: string; errorType: string; requestId: string; stackTrace: string[] };
+      assert.deepEqual(Object.keys(err).sort(), ['errorMessage', 'errorType', 'requestId', 'stackTrace']);
+      assert.deepEqual([err.errorType, err.errorMessage], ['KeyError', "'missing'"]);
+      assert.deepEqual(err.stackTrace, [
+        '  File "/var/task/lambda_function.py", line 5, in lambda_handler\n    raise KeyError("missing")\n',
+      ]);
+      const lines = failed.log.trimEnd().split('\n');
+      assert.equal(lines[0], `START RequestId: ${err.requestId} Version: $LATEST`);
+      assert.deepEqual(lines.slice(1, 6), [
+        `line 0000 ${'x'.repeat(90)}`,
+        `line 0001 ${'x'.repeat(90)}`,
+        `line 0002 ${'x'.repeat(90)}`,
+        "[ERROR] KeyError: 'missing'",
+        'Traceback (most recent call last):',
+      ]);
+      assert.equal(lines.at(-2), `END RequestId: ${err.requestId}`);
+    }
+    assert.equal((await invoke(t.lambda, 'frames-python-output', { lines: 0 })).payload, env);
+  });
+
+  it('Invoke (python): events and results near the limits pass whole; a result one byte over 6 MB, or over the frame limit, fails with Function.ResponseSizeTooLarge and the runtime keeps serving', async () => {
+    // json.dumps adds two quotes to a string: a string of n characters is a response of n + 2 bytes.
+    const code = [
+      'import hashlib',
+      'def lambda_handler(event, context):',
+      '    if "answer" in event:',
+      '        return "x" * (event["answer"] - 2)',
+      '    if "echo" in event:',
+      '        return {"length": len(event["echo"]), "sha": hashlib.sha256(event["echo"].encode()).hexdigest(), "env": context.log_stream_name}',
+      '    if event.get("unserialisable"):',
+      '        return {1, 2}',
+      '    return context.log_stream_name',
+      '',
+    ].join('\n');
+    await createFunction(t.lambda, 'frames-python-sizes', { 'lambda_function.py': code }, { ...PY, MemorySize: 512 });
+    // The log stream names the environment: the same one serves every invocation below.
+    const env = (await invoke(t.lambda, 'frames-python-sizes', {})).payload as string;
+
+    // An event as large as Invoke takes (6 MB with its JSON), read in many pieces into the runtime's buffer.
+    const text = 'é' + 'abcdefghijklmnopqrstuvwxyz'.repeat(250_000).slice(0, 6_291_456 - '{"echo":"é"}'.length - 1);
+    assert.equal(Buffer.byteLength(JSON.stringify({ echo: text })), 6_291_456);
+    const echoed = await invoke(t.lambda, 'frames-python-sizes', { echo: text });
+    assert.equal(echoed.functionError, undefined, echoed.raw.slice(0, 500));
+    assert.deepEqual(echoed.payload, { length: text.length, sha: createHash('sha256').update(text).digest('hex'), env });
+
+    const exact = await invoke(t.lambda, 'frames-python-sizes', { answer: 6_291_556 });
+    assert.equal(exact.functionError, undefined, exact.raw.slice(0, 500));
+    assert.equal(Buffer.byteLength(exact.raw), 6_291_556);
+
+    for (const size of [6_291_557, 7 * 1024 * 1024]) {
+      const over = await invoke(t.lambda, 'frames-python-sizes', { answer: size });
+      assert.equal(over.functionError, 'Unhandled', `${size} bytes`);
+      assert.deepEqual(over.payload, {
+        errorMessage: 'Response payload size exceeded maximum allowed payload size (6291556 bytes).',
+        errorType: 'Function.ResponseSizeTooLarge',
+      });
+      assert.equal((await invoke(t.lambda, 'frames-python-sizes', {})).payload, env, `the runtime serves on after ${size} bytes`);
+    }
+
+    const unserialisable = await invoke(t.lambda, 'frames-python-sizes', { unserialisable: true });
+    assert.equal(unserialisable.functionError, 'Unhandled');
+    const err = unserialisable.payload as { errorType: string; errorMessage: string };
+    assert.deepEqual([err.errorType, err.errorMessage], ['TypeError', 'Object of type set is not JSON serializable']);
+    assert.equal((await invoke(t.lambda, 'frames-python-sizes', {})).payload, env);
+  });
+
+  it('Invoke (python): an init error, a process that exits mid-invocation and a handler past its Timeout end as they do over HTTP', async () => {
+    await createFunction(t.lambda, 'frames-python-init', { 'lambda_function.py': 'raise RuntimeError("boom at load")\n' }, PY);
+    for (let i = 0; i < 2; i++) {
+      const out = await invoke(t.lambda, 'frames-python-init', {}, { LogType: 'Tail' });
+      assert.equal(out.functionError, 'Unhandled');
+      assert.deepEqual(out.payload, {
+        errorMessage: 'boom at load',
+        errorType: 'Runtime.ImportModuleError',
+        stackTrace: [],
+      });
+    }
+
+    const code = [
+      'import os, time',
+      'def lambda_handler(event, context):',
+      '    if event.get("exit"):',
+      '        print("leaving")',
+      '        os._exit(3)',
+      '    if event.get("sleep"):',
+      '        time.sleep(event["sleep"])',
+      '    return context.log_stream_name',
+      '',
+    ].join('\n');
+    await createFunction(t.lambda, 'frames-python-ends', { 'lambda_function.py': code }, { ...PY, Timeout: 1 });
+    const env = (await invoke(t.lambda, 'frames-python-ends', {})).payload as string;
+    const exited = await invoke(t.lambda, 'frames-python-ends', { exit: true }, { LogType: 'Tail' });
+    assert.equal(exited.functionError, 'Unhandled');
+    const exit = exited.payload as { errorType: string; errorMessage: string };
+    assert.equal(exit.errorType, 'Runtime.ExitError');
+    assert.match(exit.errorMessage, new RegExp(`^RequestId: ${REQUEST_ID} Error: Runtime exited with error: exit status 3$`));
+    assert.match(exited.log, /\nleaving\nEND RequestId: /);
+
+    const fresh = (await invoke(t.lambda, 'frames-python-ends', {})).payload as string;
+    assert.notEqual(fresh, env, 'the exited runtime was replaced');
+    const timedOut = await invoke(t.lambda, 'frames-python-ends', { sleep: 3 });
+    assert.equal(timedOut.functionError, 'Unhandled');
+    const timeout = timedOut.payload as { errorType: string; errorMessage: string };
+    assert.equal(timeout.errorType, 'Sandbox.Timedout');
+    assert.match(timeout.errorMessage, new RegExp(`^RequestId: ${REQUEST_ID} Error: Task timed out after 1\\.00 seconds$`));
+    assert.notEqual((await invoke(t.lambda, 'frames-python-ends', {})).payload, fresh, 'the timed-out runtime was replaced');
   });
 });

@@ -5,7 +5,7 @@ import { uuid } from '../core/ids.js';
 import { own } from '../core/own.js';
 import type { Logger } from '../core/logger.js';
 import type { Random } from '../core/random.js';
-import { ACCOUNT_ID, parseFunctionRef } from '../domain/arn.js';
+import { ACCOUNT_ID, parseFunctionRef, type FunctionRef } from '../domain/arn.js';
 import { isCanaryRequest, type IntegrationDoc, type IntegrationResponseDoc, type ResourceDoc, type StageDoc } from '../domain/rest-api.js';
 import type { InvocationService } from '../invoke/invocation-service.js';
 import type { Store } from '../store/store.js';
@@ -241,7 +241,7 @@ export class GatewayDataPlane {
         return proxyResponse(result.payload) ?? gatewayError(502, 'InternalServerErrorException', INTERNAL_ERROR.message);
       }
       case 'AWS': {
-        const payload = mapRequest(integration, req, templateContext(req.body.toString('utf8')));
+        const payload = mapRequest(integration, templateContext(req.body.toString('utf8')));
         if (payload === undefined) return gatewayError(415, 'UnsupportedMediaTypeException', 'Unsupported Media Type');
         const result = await this.invokeLambda(integration, served.variables, req.region, Buffer.from(payload));
         const body = result.payload.toString('utf8');
@@ -251,7 +251,7 @@ export class GatewayDataPlane {
         return mapResponse(chosen, body, templateContext(body));
       }
       case 'MOCK': {
-        const rendered = mapRequest(integration, req, templateContext(req.body.toString('utf8'))) ?? '{}';
+        const rendered = mapRequest(integration, templateContext(req.body.toString('utf8'))) ?? '{}';
         let status = '200';
         try {
           const parsed = JSON.parse(rendered) as { statusCode?: number | string };
@@ -270,10 +270,7 @@ export class GatewayDataPlane {
   }
 
   private async invokeLambda(integration: IntegrationDoc, variables: Record<string, string>, region: string, payload: Buffer) {
-    const uri = substituteStageVariables(integration.uri ?? '', variables);
-    const fnArn = /\/functions\/(.+)\/invocations$/.exec(uri)?.[1];
-    if (!fnArn) throw new PlatformError('ResourceNotFoundException', `No function in integration URI ${uri}`);
-    const ref = parseFunctionRef(decodeURIComponent(fnArn));
+    const ref = functionOf(substituteStageVariables(integration.uri ?? '', variables));
     return withTimeout(
       this.invocations.invoke({ region }, { functionName: ref.name, qualifier: ref.qualifier, payload }),
       integration.timeoutInMillis,
@@ -355,6 +352,7 @@ export function gatewayError(status: number, type: string, message: string): Gat
 }
 
 function substituteStageVariables(text: string, variables: Record<string, string>): string {
+  if (!text.includes('${')) return text;
   return text.replace(/\$\{stageVariables\.([a-zA-Z0-9_]+)\}/g, (_, name: string) => own(variables, name) ?? '');
 }
 
@@ -362,6 +360,34 @@ function singleHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
   return out;
+}
+
+/**
+ * What a request re-derived from what a deployment fixes, kept by its text: the function an integration
+ * URI names (as its stage variables make it) and the regular expression of a selection pattern. A
+ * deployment holds a handful of each; the bound only stops a flood of distinct stage variables.
+ */
+const MAX_DERIVED = 1024;
+const functionRefs = new Map<string, FunctionRef>();
+const selectionPatterns = new Map<string, RegExp>();
+
+function remember<T>(cache: Map<string, T>, key: string, derive: () => T): T {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = derive();
+    if (cache.size >= MAX_DERIVED) cache.clear();
+    cache.set(key, value);
+  }
+  return value;
+}
+
+/** The function a Lambda integration URI names; ResourceNotFoundException when it names none. */
+function functionOf(uri: string): FunctionRef {
+  return remember(functionRefs, uri, () => {
+    const fnArn = /\/functions\/(.+)\/invocations$/.exec(uri)?.[1];
+    if (!fnArn) throw new PlatformError('ResourceNotFoundException', `No function in integration URI ${uri}`);
+    return parseFunctionRef(decodeURIComponent(fnArn));
+  });
 }
 
 /** The AWS_PROXY event, payload format 1.0. */
@@ -480,8 +506,8 @@ function proxyResponse(payload: Buffer): GatewayResponse | undefined {
 }
 
 /** The request template for the request's content type, rendered; passthrough rules when there is none. */
-function mapRequest(integration: IntegrationDoc, req: GatewayRequest, ctx: TemplateContext): string | undefined {
-  const contentType = (singleHeaders(req.headers)['content-type'] ?? 'application/json').split(';')[0]!.trim();
+function mapRequest(integration: IntegrationDoc, ctx: TemplateContext): string | undefined {
+  const contentType = (own(ctx.params.header, 'content-type') ?? 'application/json').split(';')[0]!.trim();
   const templates = integration.requestTemplates ?? {};
   const template = own(templates, contentType);
   if (template) return renderTemplate(template, ctx);
@@ -509,7 +535,8 @@ function selectResponse(integration: IntegrationDoc, subject: string | undefined
   const responses = Object.values(integration.integrationResponses ?? {});
   if (subject !== undefined) {
     for (const r of responses) {
-      if (r.selectionPattern && new RegExp(`^(?:${r.selectionPattern})$`, 's').test(subject)) return r;
+      const pattern = r.selectionPattern;
+      if (pattern && remember(selectionPatterns, pattern, () => new RegExp(`^(?:${pattern})$`, 's')).test(subject)) return r;
     }
   }
   return responses.find((r) => !r.selectionPattern);

@@ -193,9 +193,10 @@ export class EnvironmentManager {
   }
 
   private takeIdle(target: EnvironmentTarget): ExecutionEnvironment | undefined {
-    const list = this.idle.get(this.key(target));
+    const key = this.key(target);
+    const list = this.idle.get(key);
     const env = list?.pop();
-    if (list && list.length === 0) this.idle.delete(this.key(target));
+    if (list && list.length === 0) this.idle.delete(key);
     return env;
   }
 

@@ -90,8 +90,8 @@ export class ExecutionEnvironment {
   private confinement: Confinement | undefined;
   private waitingNext: http.ServerResponse | undefined;
   /**
-   * Versa's own Node runtime talks over a framed pipe instead of HTTP (frames.ts); the Runtime API stays
-   * open beside it for code that reads AWS_LAMBDA_RUNTIME_API.
+   * Versa's own Node and Python runtimes talk over a framed pipe instead of HTTP (frames.ts); the Runtime
+   * API stays open beside it for code that reads AWS_LAMBDA_RUNTIME_API.
    */
   private frames: FrameChannel | undefined;
   /** The runtime waits for its next event on the frame channel (what an open `next` poll is over HTTP). */
@@ -178,8 +178,10 @@ export class ExecutionEnvironment {
       target.spec.memorySize,
       !confinement.limitsMemory,
     );
-    // Versa's Node bootstrap speaks frames over an inherited pipe; the other runtimes speak HTTP.
-    const framed = runtimeFamily(target.spec.runtime) === 'nodejs';
+    // Versa's own bootstraps (Node and Python) speak frames over an inherited pipe; `provided.*` runs the
+    // function's own bootstrap, which speaks HTTP.
+    const family = runtimeFamily(target.spec.runtime);
+    const framed = family === 'nodejs' || family === 'python';
     const reserved: Record<string, string> = {
       ...baseEnv,
       ...launch.env,

@@ -1,10 +1,11 @@
 import type { Socket } from 'node:net';
 
 /**
- * The framed channel between the server and Versa's own Node runtime: a private pipe (the runtime's fd 3)
- * that carries what the HTTP Runtime API's `next` poll and `response`/`error`/`init/error` posts carry,
- * without HTTP. Each frame is a 4-byte big-endian length (of what follows it), a 1-byte type and a body.
- * The Node bootstrap (bootstrap/node/) has its own copy of this layout: it imports nothing from Versa.
+ * The framed channel between the server and Versa's own runtimes (Node and Python; `provided.*` speaks
+ * HTTP): a private pipe (the runtime's fd 3) that carries what the HTTP Runtime API's `next` poll and
+ * `response`/`error`/`init/error` posts carry, without HTTP. Each frame is a 4-byte big-endian length (of
+ * what follows it), a 1-byte type and a body. The bootstraps (bootstrap/node/, bootstrap/python/) each
+ * have their own copy of this layout: they import nothing from Versa.
  *
  *   INVOKE     server → runtime  u32 head length, head (JSON: the `lambda-runtime-*` headers), payload
  *   READY      runtime → server  empty: the runtime has loaded its handler and waits (the first `next`)

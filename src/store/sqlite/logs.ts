@@ -2,6 +2,7 @@
 import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../domain/log.js';
 import type { LogRepository } from '../store.js';
 import type { Db, Guard } from './db.js';
+import type { LogWriter } from './log-writer.js';
 import { deleteTags } from './tags.js';
 
 type GroupRow = { name: string; created_at: number; retention_days: number | null; stored_bytes: number };
@@ -37,6 +38,8 @@ export class SqliteLogs implements LogRepository {
   constructor(
     private readonly db: Db,
     private readonly guard: Guard,
+    /** Where batches of events are written off the event loop; in this thread when absent. */
+    private readonly writer?: LogWriter,
   ) {}
 
   getGroup(name: string) {
@@ -117,43 +120,10 @@ export class SqliteLogs implements LogRepository {
   }
 
   append(events: readonly NewLogEvent[]) {
-    return this.guard(() => {
-      if (events.length === 0) return;
-      const findGroup = this.db.prepare('SELECT id FROM log_groups WHERE name = ?');
-      const addGroup = this.db.prepare('INSERT INTO log_groups (name, created_at) VALUES (?, ?)');
-      const findStream = this.db.prepare('SELECT id FROM log_streams WHERE group_id = ? AND name = ?');
-      const addStream = this.db.prepare('INSERT INTO log_streams (group_id, name, created_at) VALUES (?, ?, ?)');
-      const addEvent = this.db.prepare('INSERT INTO log_events (group_id, stream_id, ts, ingested, message) VALUES (?, ?, ?, ?, ?)');
-      const updateStream = this.db.prepare(
-        `UPDATE log_streams SET first_event = min(COALESCE(first_event, @first), @first), last_event = max(COALESCE(last_event, @last), @last),
-           last_ingestion = max(COALESCE(last_ingestion, @ingested), @ingested), stored_bytes = stored_bytes + @bytes WHERE id = @id`,
-      );
-      this.db.transaction(() => {
-        const groups = new Map<string, number>();
-        const streams = new Map<string, { id: number; first: number; last: number; ingested: number; bytes: number }>();
-        for (const e of events) {
-          let groupId = groups.get(e.groupName);
-          if (groupId === undefined) {
-            const found = findGroup.get(e.groupName) as { id: number } | undefined;
-            groupId = found ? found.id : Number(addGroup.run(e.groupName, e.ingestionTime).lastInsertRowid);
-            groups.set(e.groupName, groupId);
-          }
-          const key = `${groupId}\u0000${e.streamName}`;
-          let stream = streams.get(key);
-          if (!stream) {
-            const found = findStream.get(groupId, e.streamName) as { id: number } | undefined;
-            const id = found ? found.id : Number(addStream.run(groupId, e.streamName, e.ingestionTime).lastInsertRowid);
-            streams.set(key, (stream = { id, first: e.timestamp, last: e.timestamp, ingested: e.ingestionTime, bytes: 0 }));
-          }
-          addEvent.run(groupId, stream.id, e.timestamp, e.ingestionTime, e.message);
-          stream.first = Math.min(stream.first, e.timestamp);
-          stream.last = Math.max(stream.last, e.timestamp);
-          stream.ingested = Math.max(stream.ingested, e.ingestionTime);
-          stream.bytes += Buffer.byteLength(e.message, 'utf8');
-        }
-        for (const s of streams.values()) updateStream.run(s);
-      })();
-    });
+    if (events.length === 0) return Promise.resolve();
+    // The lock is held until the batch is written, on whichever thread writes it, so the store keeps one
+    // writer at a time and a read queued after the append sees it.
+    return this.guard(() => (this.writer ? this.writer.append(events) : appendEvents(this.db, events)));
   }
 
   events(q: LogEventQuery) {
@@ -221,4 +191,46 @@ export class SqliteLogs implements LogRepository {
       })(),
     );
   }
+}
+
+/**
+ * Writes a batch of events in one transaction, creating their groups and streams as needed and keeping
+ * each stream's first/last event times and stored bytes. Runs on the log writer's thread (log-writer.ts),
+ * or in the caller's when there is none.
+ */
+export function appendEvents(db: Db, events: readonly NewLogEvent[]): void {
+  const findGroup = db.prepare('SELECT id FROM log_groups WHERE name = ?');
+  const addGroup = db.prepare('INSERT INTO log_groups (name, created_at) VALUES (?, ?)');
+  const findStream = db.prepare('SELECT id FROM log_streams WHERE group_id = ? AND name = ?');
+  const addStream = db.prepare('INSERT INTO log_streams (group_id, name, created_at) VALUES (?, ?, ?)');
+  const addEvent = db.prepare('INSERT INTO log_events (group_id, stream_id, ts, ingested, message) VALUES (?, ?, ?, ?, ?)');
+  const updateStream = db.prepare(
+    `UPDATE log_streams SET first_event = min(COALESCE(first_event, @first), @first), last_event = max(COALESCE(last_event, @last), @last),
+       last_ingestion = max(COALESCE(last_ingestion, @ingested), @ingested), stored_bytes = stored_bytes + @bytes WHERE id = @id`,
+  );
+  db.transaction(() => {
+    const groups = new Map<string, number>();
+    const streams = new Map<string, { id: number; first: number; last: number; ingested: number; bytes: number }>();
+    for (const e of events) {
+      let groupId = groups.get(e.groupName);
+      if (groupId === undefined) {
+        const found = findGroup.get(e.groupName) as { id: number } | undefined;
+        groupId = found ? found.id : Number(addGroup.run(e.groupName, e.ingestionTime).lastInsertRowid);
+        groups.set(e.groupName, groupId);
+      }
+      const key = `${groupId}\u0000${e.streamName}`;
+      let stream = streams.get(key);
+      if (!stream) {
+        const found = findStream.get(groupId, e.streamName) as { id: number } | undefined;
+        const id = found ? found.id : Number(addStream.run(groupId, e.streamName, e.ingestionTime).lastInsertRowid);
+        streams.set(key, (stream = { id, first: e.timestamp, last: e.timestamp, ingested: e.ingestionTime, bytes: 0 }));
+      }
+      addEvent.run(groupId, stream.id, e.timestamp, e.ingestionTime, e.message);
+      stream.first = Math.min(stream.first, e.timestamp);
+      stream.last = Math.max(stream.last, e.timestamp);
+      stream.ingested = Math.max(stream.ingested, e.ingestionTime);
+      stream.bytes += Buffer.byteLength(e.message, 'utf8');
+    }
+    for (const s of streams.values()) updateStream.run(s);
+  })();
 }

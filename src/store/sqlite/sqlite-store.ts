@@ -30,9 +30,10 @@ import { SqliteAsyncEvents } from './async-events.js';
 import { Notifications, SqliteCluster } from './cluster.js';
 import { SqliteCodeDeploy } from './code-deploy.js';
 import { SqliteCode } from './code.js';
-import type { Db, Guard } from './db.js';
+import { configure, type Db, type Guard } from './db.js';
 import { SqliteEventInvokeConfigs } from './event-invoke-configs.js';
 import { SqliteAliases, SqliteFunctions, SqlitePolicies, SqliteVersions } from './functions.js';
+import { LogWriter } from './log-writer.js';
 import { SqliteLogs } from './logs.js';
 import { SqliteMetrics } from './metrics.js';
 import { MIGRATIONS } from './migrations.js';
@@ -49,12 +50,9 @@ const MAX_ATTEMPTS = 10;
 /** Opens (creating if needed) a SQLite store at `file`, in WAL mode, with migrations applied. */
 export function openSqliteStore(file: string): Store {
   const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  configure(db);
   migrate(db);
-  return new SqliteStore(db);
+  return new SqliteStore(db, new LogWriter(file));
 }
 
 function migrate(db: Db): void {
@@ -101,6 +99,8 @@ class SqliteStore implements Store {
    */
   constructor(
     private readonly db: Db,
+    /** Writes log batches off the event loop; a transaction's store writes them in it instead. */
+    private readonly logWriter: LogWriter | undefined,
     private readonly lock = new Mutex(),
     private readonly notifications = new Notifications(),
     /** The enclosing transaction's held-back notifications, or undefined outside one. */
@@ -120,7 +120,7 @@ class SqliteStore implements Store {
     this.alarms = new SqliteAlarms(db, guard);
     this.codeDeploy = new SqliteCodeDeploy(db, guard);
     this.stacks = new SqliteStacks(db, guard);
-    this.logs = new SqliteLogs(db, guard);
+    this.logs = new SqliteLogs(db, guard, pending ? undefined : logWriter);
     this.asyncEvents = new SqliteAsyncEvents(db, guard);
     this.eventInvokeConfigs = new SqliteEventInvokeConfigs(db, guard);
     this.tags = new SqliteTags(db, guard);
@@ -138,7 +138,7 @@ class SqliteStore implements Store {
         this.db.exec('BEGIN IMMEDIATE');
         try {
           const pending: string[] = [];
-          const result = await work(new SqliteStore(this.db, this.lock, this.notifications, pending));
+          const result = await work(new SqliteStore(this.db, undefined, this.lock, this.notifications, pending));
           this.db.exec('COMMIT');
           this.notifications.deliver(pending);
           return result;
@@ -151,7 +151,8 @@ class SqliteStore implements Store {
   }
 
   close(): Promise<void> {
-    return this.lock.run(() => {
+    return this.lock.run(async () => {
+      await this.logWriter?.close();
       this.db.close();
     });
   }

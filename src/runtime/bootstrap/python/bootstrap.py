@@ -1,19 +1,24 @@
 """The Python runtime that runs inside a Versa execution environment.
 
 It speaks the Lambda Runtime API to the server as AWS's runtime interface client does: import the
-handler once, then loop on next -> run -> report.
+handler once, then loop on next -> run -> report. Started by Versa, it does so over a framed pipe
+instead of HTTP (FrameChannel below, runtime/frames.ts on the server's side); without one, over the
+HTTP Runtime API.
 
 Start-up time is the point of most choices here. The interpreter runs with -S (no `site` module,
 whose .pth processing can cost tens of milliseconds), so the interpreter's own site-packages folder
-is added by hand; and HTTP is spoken over a plain keep-alive socket, because `http.client` pulls in
-the `email` package and doubles the start-up time.
+is added by hand; the pipe is read and written with plain `os` calls on its descriptor, so the framed
+runtime does not import `socket` at all; and HTTP is spoken over a plain keep-alive socket, because
+`http.client` pulls in the `email` package and doubles the start-up time.
 """
 
 import json
 import os
-import socket
 import sys
 import time
+
+# The frame channel's descriptor, when Versa gave one: the variable is for this runtime, not the function.
+FRAMES_FD = os.environ.pop("_VERSA_RUNTIME_FD", None)
 
 
 def _add_site_packages():
@@ -59,6 +64,9 @@ class RuntimeClient:
         for attempt in (0, 1):
             try:
                 if self._sock is None:
+                    # Imported here: a runtime on Versa's pipe never needs it, and it costs start-up time.
+                    import socket
+
                     self._sock = socket.create_connection(self._addr)
                     self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     self._buf = b""
@@ -118,6 +126,140 @@ class RuntimeClient:
             self._buf = self._buf[size + 2 :]
             if size == 0:
                 return body
+
+
+class HttpTransport:
+    """The Runtime API over HTTP: what a runtime started without Versa's pipe speaks."""
+
+    def __init__(self, address):
+        self._client = RuntimeClient(address)
+
+    def next(self):
+        superseded = 0
+        while True:
+            status, headers, data = self._client.call("GET", "/runtime/invocation/next")
+            if status == 409 and superseded < MAX_SUPERSEDED_POLLS:
+                # Another poll of ours took this one's place (a request re-sent on a new connection can reach
+                # the server after it): poll again rather than end.
+                superseded += 1
+                continue
+            if status != 200:
+                raise RuntimeApiError("the Runtime API answered %d to next" % status)
+            return headers, data
+
+    def respond(self, request_id, body):
+        self._client.call("POST", "/runtime/invocation/%s/response" % request_id, body)
+
+    def fail(self, request_id, body, error_type):
+        self._client.call(
+            "POST", "/runtime/invocation/%s/error" % request_id, body, {"Lambda-Runtime-Function-Error-Type": error_type}
+        )
+
+    def init_error(self, body, error_type):
+        self._client.call("POST", "/runtime/init/error", body, {"Lambda-Runtime-Function-Error-Type": error_type})
+
+
+# Frame types and layout: see runtime/frames.ts (a 4-byte big-endian length of what follows, a 1-byte
+# type, the body).
+INVOKE = 1
+READY = 2
+RESPONSE = 3
+ERROR = 4
+INIT_ERROR = 5
+# What the read buffer holds between events; one made larger for a large event is dropped after it.
+READ_BUFFER_BYTES = 65536
+
+
+class FrameChannel:
+    """The Runtime API as frames over the pipe Versa opened on FRAMES_FD.
+
+    An INVOKE frame is a `next` poll's answer; RESPONSE and ERROR frames are the posts, after which the
+    server knows the runtime waits again. Blocking reads into one reusable buffer, one write per frame.
+    """
+
+    def __init__(self, fd):
+        self._fd = fd
+        # The channel is the runtime's alone: what the function starts (os.system, say) does not inherit it.
+        os.set_inheritable(fd, False)
+        os.set_blocking(fd, True)
+        self._buf = bytearray(READ_BUFFER_BYTES)
+        # The unread bytes are self._buf[self._start:self._end].
+        self._start = 0
+        self._end = 0
+        self._ready = False
+
+    def next(self):
+        if not self._ready:
+            # The first wait is said; later ones follow from each report.
+            self._ready = True
+            self._write(b"\x00\x00\x00\x01" + bytes((READY,)))
+        while True:
+            self._fill(5)
+            buf, start = self._buf, self._start
+            length = int.from_bytes(buf[start : start + 4], "big") - 1
+            kind = buf[start + 4]
+            self._start = start + 5
+            self._fill(length)
+            start = self._start
+            self._start = start + length
+            if kind != INVOKE or length < 4:
+                continue
+            with memoryview(self._buf) as view:
+                head_end = start + 4 + int.from_bytes(view[start : start + 4], "big")
+                headers = json.loads(str(view[start + 4 : head_end], "utf-8"))
+                data = bytes(view[head_end : start + length])
+            if self._start == self._end:
+                # Nothing more is buffered (the server sends one event at a time): start again at the front.
+                self._start = self._end = 0
+                if len(self._buf) > READ_BUFFER_BYTES:
+                    self._buf = bytearray(READ_BUFFER_BYTES)
+            return headers, data
+
+    def respond(self, request_id, body):
+        self._report(RESPONSE, request_id, body)
+
+    def fail(self, request_id, body, error_type):
+        self._report(ERROR, request_id, body)
+
+    def init_error(self, body, error_type):
+        data = body.encode("utf-8")
+        self._write((len(data) + 1).to_bytes(4, "big") + bytes((INIT_ERROR,)) + data)
+
+    def _report(self, kind, request_id, body):
+        data = body.encode("utf-8")
+        rid = request_id.encode("latin-1")
+        head = (3 + len(rid) + len(data)).to_bytes(4, "big") + bytes((kind,)) + len(rid).to_bytes(2, "big") + rid
+        if len(data) <= READ_BUFFER_BYTES:
+            self._write(head + data)
+        else:
+            # A large payload is not copied to be joined to its head: two writes instead.
+            self._write(head)
+            self._write(data)
+
+    def _fill(self, n):
+        """Reads until at least `n` unread bytes are buffered."""
+        if self._end - self._start >= n:
+            return
+        if self._start + n > len(self._buf):
+            # Move what is unread to the front, into a larger buffer if the frame would not fit.
+            pending = self._buf[self._start : self._end]
+            if n > len(self._buf):
+                self._buf = bytearray(n)
+            self._buf[: len(pending)] = pending
+            self._start, self._end = 0, len(pending)
+        with memoryview(self._buf) as view:
+            while self._end - self._start < n:
+                got = os.readv(self._fd, [view[self._end :]])
+                if not got:
+                    raise ConnectionError("the frame channel closed")
+                self._end += got
+
+    def _write(self, data):
+        sent = os.write(self._fd, data)
+        if sent < len(data):
+            with memoryview(data) as view:
+                while sent < len(view):
+                    sent += os.write(self._fd, view[sent:])
 
 
 class LambdaContext:
@@ -211,7 +353,10 @@ def load_handler(spec):
 
 def main():
     _add_site_packages()
-    client = RuntimeClient(os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"))
+    if FRAMES_FD is not None:
+        transport = FrameChannel(int(FRAMES_FD))
+    else:
+        transport = HttpTransport(os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"))
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
     if task_root not in sys.path:
         sys.path.insert(0, task_root)
@@ -224,22 +369,13 @@ def main():
         sys.stdout.write("[ERROR] %s: %s\n" % (error_type, exc))
         sys.stdout.flush()
         try:
-            client.call("POST", "/runtime/init/error", json.dumps(body), {"Lambda-Runtime-Function-Error-Type": error_type})
+            transport.init_error(json.dumps(body), error_type)
         except OSError:
             pass
         sys.exit(1)
 
-    superseded = 0
     while True:
-        status, headers, data = client.call("GET", "/runtime/invocation/next")
-        if status == 409 and superseded < MAX_SUPERSEDED_POLLS:
-            # Another poll of ours took this one's place (a request re-sent on a new connection can reach
-            # the server after it): poll again rather than end.
-            superseded += 1
-            continue
-        if status != 200:
-            raise RuntimeApiError("the Runtime API answered %d to next" % status)
-        superseded = 0
+        headers, data = transport.next()
         context = LambdaContext(headers)
         request_id = context.aws_request_id
         trace_id = headers.get("lambda-runtime-trace-id")
@@ -253,16 +389,12 @@ def main():
             err = error_body(exc, request_id)
             sys.stdout.write("[ERROR] %s: %s\n" % (err["errorType"], err["errorMessage"]))
             sys.stdout.write("Traceback (most recent call last):\n" + "".join(err["stackTrace"]))
+            # The output is in its pipe before the report is sent: the server logs it before END.
             sys.stdout.flush()
-            client.call(
-                "POST",
-                "/runtime/invocation/%s/error" % request_id,
-                json.dumps(err),
-                {"Lambda-Runtime-Function-Error-Type": err["errorType"]},
-            )
+            transport.fail(request_id, json.dumps(err), err["errorType"])
             continue
         sys.stdout.flush()
-        client.call("POST", "/runtime/invocation/%s/response" % request_id, body)
+        transport.respond(request_id, body)
 
 
 def run():

@@ -3,7 +3,8 @@
  *   1. a bare Node `http` server answering "hello" (the reference);
  *   2. warm Invoke through the Lambda API for a Node and a Python handler returning "hello";
  *   3. cold start: the first Invoke of freshly created functions, per runtime;
- *   4. resident memory of the warm execution environments;
+ *   4. resident memory of the warm execution environments, and whether it stays flat: each warm Node
+ *      environment's RSS at the start and end of a soak of warm Node Invoke (--soak S, default 60 s);
  *   5. the deployment controller: 200 simultaneous CodeDeploy deployments on a fast platform clock, timed
  *      per controller step, next to one deployment alone on the same server;
  *   6. past one machine: warm Node Invoke on one node on PostgreSQL and on two nodes sharing one database
@@ -26,7 +27,9 @@
  * and throughput keeps rising for about 20 s while they optimise; the bare server gets 3 s), --cold N
  * (fresh functions per runtime for cold start, default 5), --connections N (default 10), --deployments N
  * (simultaneous deployments in phase 5, default 200; 0 skips it), --deployments-only (phase 5 alone), --starts N
- * (starts of `versa start` per case in phase 7, default 5), --readiness-only (phase 7 alone), and
+ * (starts of `versa start` per case in phase 7, default 5), --readiness-only (phase 7 alone),
+ * --soak S (seconds of the memory soak, default 60; 0 skips it), --soak-only (the soak alone, on a server of
+ * its own after the warm-up), and
  * --profile, which instead CPU-profiles the Versa server and the Node runtimes under warm Node load
  * and summarises where the time goes.
  */
@@ -105,6 +108,8 @@ const { values: flags } = parseArgs({
     'deployments-only': { type: 'boolean', default: false },
     starts: { type: 'string', default: '5' },
     'readiness-only': { type: 'boolean', default: false },
+    soak: { type: 'string', default: '' },
+    'soak-only': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
   },
 });
@@ -120,15 +125,22 @@ const BARE_WARMUP = Math.min(3, WARMUP);
 /** Warm-up is run in steps of at most this many seconds, to show how throughput climbs. */
 const WARMUP_STEP = 5;
 const COLD = Math.round(positive('cold', flags.cold, 5));
+/** Seconds of load during which the warm Node environments' resident memory is watched (0 skips it). */
+const SOAK = flags.soak === '0' ? 0 : Math.round(positive('soak', flags.soak, 60));
 /** The whole run stops after this long: room for fifteen targets' warm-up and measuring, and the rest (two deployment phases). */
-const TIME_LIMIT_MS = (300 + 15 * (WARMUP + DURATION)) * 1000;
+const TIME_LIMIT_MS = (300 + 15 * (WARMUP + DURATION) + SOAK) * 1000;
 const CONNECTIONS = Math.round(positive('connections', flags.connections, 10));
 const ROUNDS = Math.round(positive('rounds', flags.rounds, 5));
 const STARTS = Math.round(positive('starts', flags.starts, 5));
 const DEPLOYMENTS = flags.deployments === '0' ? 0 : Math.round(positive('deployments', flags.deployments, 200));
+/** The soak's RSS is read after every step of this many seconds. */
+const SOAK_STEP = 10;
+/** How much an environment's RSS may grow over the soak and still count as flat (GC leaves a few pages either way). */
+const SOAK_FLAT_MIB = 1;
 /** Alias moves per cache-invalidation measurement. */
 const FLIPS = 20;
 if (flags['deployments-only'] && DEPLOYMENTS === 0) throw new Error('--deployments-only needs --deployments above 0');
+if (flags['soak-only'] && SOAK === 0) throw new Error('--soak-only needs --soak above 0');
 
 /** The key of the server that checks signatures. */
 const BENCH_KEY = { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-secret' };
@@ -558,6 +570,123 @@ async function coldStarts(lambda: LambdaClient, url: string, kind: FunctionKind,
   };
 }
 
+/** The soak: each warm Node environment's resident memory, read at the start, every SOAK_STEP seconds and at the end. */
+interface Soak {
+  seconds: number;
+  /** Seconds into the soak of each reading. */
+  at: number[];
+  rps: number;
+  failed: number;
+  /** Per environment alive at the start: its RSS in MiB at each reading, null once it is gone. */
+  environments: { id: string; rssMiB: (number | null)[] }[];
+  /** Environments of the function that were not there at the start (a replaced one, say). */
+  newEnvironments: number;
+  /** Across the environments alive at the start, at each reading. */
+  medianMiB: number[];
+  maxMiB: number[];
+  /** End minus start, per environment alive at both. */
+  growthMiB: { median: number; min: number; max: number };
+}
+
+/**
+ * Whether a warm environment's resident memory stays flat under load: `seconds` of load on `functionName`
+ * (in steps of SOAK_STEP, the environments read after each). Kept apart from the other phases so that it
+ * can also run alone (--soak-only).
+ */
+async function soak(loader: Child, versa: Child, url: string, functionName: string, seconds: number): Promise<Soak> {
+  const read = async () => {
+    const mine = (await environments(versa)).filter((e) => e.functionName === functionName && e.residentBytes !== null);
+    return new Map(mine.map((e) => [e.id, e.residentBytes! / MiB]));
+  };
+  const readings = [await read()];
+  const at = [0];
+  let ok = 0;
+  let failed = 0;
+  let measured = 0;
+  while (at[at.length - 1]! < seconds) {
+    const step = Math.min(SOAK_STEP, seconds - at[at.length - 1]!);
+    const options = { url: `${url}/2015-03-31/functions/${functionName}/invocations`, headers: INVOKE_HEADERS, body: '{}' };
+    const r = await load(loader, { ...options, method: 'POST', connections: CONNECTIONS, duration: step });
+    ok += r.ok;
+    failed += r.non2xx + r.errors + r.timeouts;
+    measured += r.seconds;
+    readings.push(await read());
+    at.push(at[at.length - 1]! + step);
+  }
+  const first = readings[0]!;
+  const last = readings[readings.length - 1]!;
+  const envs = [...first.keys()].map((id) => ({ id, rssMiB: readings.map((m) => m.get(id) ?? null) }));
+  const alive = (i: number) => envs.map((e) => e.rssMiB[i]).filter((n): n is number => n !== null);
+  const growth = [...first].filter(([id]) => last.has(id)).map(([id, start]) => last.get(id)! - start);
+  return {
+    seconds,
+    at,
+    rps: ok / measured,
+    failed,
+    environments: envs,
+    newEnvironments: [...last.keys()].filter((id) => !first.has(id)).length,
+    medianMiB: readings.map((_, i) => median(alive(i))),
+    maxMiB: readings.map((_, i) => Math.max(...alive(i))),
+    growthMiB: { median: median(growth), min: Math.min(...growth), max: Math.max(...growth) },
+  };
+}
+
+/** A warm Node environment at most 50 MiB resident at the end of the soak, and no environment grown by more than SOAK_FLAT_MIB. */
+function soakGoals(s: Soak): Goal[] {
+  const end = s.medianMiB[s.medianMiB.length - 1]!;
+  return [
+    { goal: `Node warm env <= 50 MiB resident after the ${s.seconds} s soak`, figure: `${fixed(end)} MiB`, met: end <= 50 },
+    {
+      goal: `Node warm env RSS flat over the soak (each grows <= ${SOAK_FLAT_MIB} MiB)`,
+      figure: `max ${s.growthMiB.max >= 0 ? '+' : ''}${fixed(s.growthMiB.max, 2)} MiB`,
+      met: s.growthMiB.max <= SOAK_FLAT_MIB,
+    },
+  ];
+}
+
+function reportSoak(s: Soak): void {
+  console.log(
+    `\nSoak: ${s.seconds} s of warm Node Invoke at ${CONNECTIONS} connections (${fixed(s.rps, 0)} req/s, ${s.failed} failed); ` +
+      `resident memory (VmRSS) of the ${s.environments.length} environments, MiB`,
+  );
+  const rows = [
+    ['median', ...s.medianMiB.map((n) => fixed(n))],
+    ['max', ...s.maxMiB.map((n) => fixed(n))],
+  ];
+  console.log(table(['', ...s.at.map((t) => `${t} s`)], rows));
+  const g = s.growthMiB;
+  console.log(
+    `Growth from start to end, per environment: median ${fixed(g.median, 2)}, min ${fixed(g.min, 2)}, max ${fixed(g.max, 2)} MiB` +
+      (s.newEnvironments ? `; ${s.newEnvironments} environment(s) started during the soak` : ''),
+  );
+}
+
+/** The soak alone (--soak-only): a Node function on a server of its own, warmed up, then soaked. */
+async function soakOnly(python: Python): Promise<{ soak: Soak; memory: Memory; sandbox: string }> {
+  const loader = await startLoad();
+  const versa = await startVersa(python);
+  const lambda = new LambdaClient(clientOptions(versa.url));
+  try {
+    const name = 'bench-soak-node';
+    await createFunction(lambda, NODE, name);
+    await invokeOnce(versa.url, name);
+    const warm = new Target(`Versa Invoke ${NODE.label}`, loader, versa.child, {
+      url: `${versa.url}/2015-03-31/functions/${name}/invocations`,
+      method: 'POST',
+      headers: INVOKE_HEADERS,
+      body: '{}',
+    });
+    process.stdout.write(`warm-up ${warm.label} ... `);
+    await warm.warm(WARMUP);
+    console.log(`${warm.warmup.map((r) => fixed(r, 0)).join(', ')} req/s`);
+    const soaked = await soak(loader, versa.child, versa.url, name, SOAK);
+    return { soak: soaked, memory: memoryOf(await environments(versa.child), name), sandbox: versa.sandbox };
+  } finally {
+    lambda.destroy();
+    await stopChild(versa.child);
+  }
+}
+
 /** The sandbox's goals: warm throughput within 5 % of the same function unsandboxed, cold start at most 100 ms. */
 function sandboxGoals(
   sandbox: string,
@@ -888,6 +1017,9 @@ async function benchmark(python: Python) {
     // Both functions' environments are still alive (24 slots): read their memory now.
     const envs = await environments(versa.child);
     const warm = functions.map(({ kind, name, target }) => ({ kind, phase: target.phase(), memory: memoryOf(envs, name) }));
+    if (SOAK > 0) process.stdout.write(`soak: ${SOAK} s of warm Node Invoke ... `);
+    const soaked = SOAK > 0 ? await soak(loader, versa.child, versa.url, nodeFn.name, SOAK) : undefined;
+    if (soaked) console.log(`RSS median ${soaked.medianMiB.map((n) => fixed(n)).join(' → ')} MiB`);
     // Cache invalidation, once nothing is under load: the alias moved on one node, read on the same or the other.
     process.stdout.write(`cache invalidation: ${FLIPS} alias moves each ... `);
     const invalidation: Invalidation[] = [];
@@ -927,6 +1059,7 @@ async function benchmark(python: Python) {
       cold,
       coldOff,
       warm,
+      soak: soaked,
       sandboxOff: sandboxOff.map((t) => ({ label: t.label, phase: t.phase() })),
       gateway: gateway.map((g) => ({ label: g.label, phase: g.phase() })),
       metricsOff: { label: metricsOff.label, phase: metricsOff.phase() },
@@ -1068,6 +1201,7 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
     { goal: 'Node warm env < 50 MiB resident', figure: `${fixed(memOf('nodejs20.x'))} MiB`, met: memOf('nodejs20.x') < 50 },
     { goal: 'Python warm env < 50 MiB resident', figure: `${fixed(memOf('python3.12'))} MiB`, met: memOf('python3.12') < 50 },
     { goal: 'later: warm Node throughput >= 25 % of bare', figure: pct(nodeRatio), met: nodeRatio >= 0.25 },
+    ...(r.soak ? soakGoals(r.soak) : []),
     ...sandboxGoals(r.sandbox, warm, sandboxOff, cold),
     readinessGoal(r.readiness),
   ];
@@ -1123,6 +1257,7 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
   console.log(table(['runtime', 'median ms', 'min ms', 'max ms', 'Init Duration median ms', 'samples ms'], coldRows));
   console.log('\nMemory per warm environment, after the load: resident (VmRSS), proportional (PSS) and private, of each runtime process');
   console.log(table(['runtime', 'environments', 'RSS median MiB', 'RSS min', 'RSS max', 'PSS median', 'private median'], memRows));
+  if (r.soak) reportSoak(r.soak);
   console.log(`\nServer ready: from spawning \`versa start --port 0\` to its first answers (${STARTS} starts per data dir)`);
   console.log(table(READINESS_HEAD, readinessRows(r.readiness), 2));
   reportCluster(cluster, nodeLoad);
@@ -1552,6 +1687,33 @@ async function main(): Promise<number> {
     console.log(`\nWrote ${path.relative(ROOT, out)}`);
     return 0;
   }
+  if (flags['soak-only']) {
+    const info = machine(python);
+    console.log(`Versa benchmark, soak only, ${new Date().toISOString()}`);
+    console.log(`Machine: ${info.cpu} x ${info.cpus}, ${info.memoryGiB} GiB RAM, ${info.os}; Node ${info.node}`);
+    const { soak: soaked, memory, sandbox } = await soakOnly(python);
+    console.log(`sandbox: ${sandbox}`);
+    reportSoak(soaked);
+    console.log(
+      `After the soak, RSS median ${fixed(memory.medianMiB)} (min ${fixed(memory.minMiB)}, max ${fixed(memory.maxMiB)}), ` +
+        `PSS median ${fixed(memory.medianPssMiB)}, private median ${fixed(memory.medianPrivateMiB)} MiB`,
+    );
+    const goals = soakGoals(soaked);
+    console.log(
+      table(
+        ['goal', 'figure', 'status'],
+        goals.map((g) => [g.goal, g.figure, g.met ? 'met' : 'NOT met']),
+      ),
+    );
+    mkdirSync(RESULTS, { recursive: true });
+    const out = path.join(RESULTS, 'soak.json');
+    writeFileSync(
+      out,
+      JSON.stringify({ date: new Date().toISOString(), machine: info, sandbox, soak: soaked, memory, goals }, null, 2) + '\n',
+    );
+    console.log(`\nWrote ${path.relative(ROOT, out)}`);
+    return 0;
+  }
   const results = await benchmark(python);
   const goals = report(results);
   mkdirSync(RESULTS, { recursive: true });
@@ -1581,6 +1743,7 @@ async function main(): Promise<number> {
           memory: w.memory,
         })),
         coldStart: results.cold,
+        soak: results.soak,
         deployments: results.deployments,
         cluster: {
           skipped: results.cluster.skipped,

@@ -205,6 +205,33 @@ describe('Invoke: Node.js handlers', () => {
     assert.equal(env.GREETING, 'hello');
   });
 
+  it('Invoke: each invocation’s trace id is process.env._X_AMZN_TRACE_ID, everywhere JavaScript and child processes look', async () => {
+    await createFunction(t.lambda, 'trace-env', {
+      'index.js': [
+        'const { execFileSync } = require("node:child_process");',
+        'const NAME = "_X_AMZN_TRACE_ID";',
+        'exports.handler = async () => ({',
+        '  read: process.env[NAME],',
+        '  has: NAME in process.env,',
+        '  keys: Object.keys(process.env).filter((k) => k === NAME).length,',
+        '  spread: { ...process.env }[NAME],',
+        '  json: JSON.parse(JSON.stringify(process.env))[NAME],',
+        '  child: execFileSync("/bin/sh", ["-c", `echo "$${NAME}"`], { encoding: "utf8" }).trim(),',
+        '  home: process.env.AWS_LAMBDA_FUNCTION_NAME,',
+        '});',
+        '',
+      ].join('\n'),
+    });
+    const seen: unknown[] = [];
+    for (let i = 0; i < 2; i++) {
+      const out = (await invoke(t.lambda, 'trace-env')).payload as Record<string, unknown>;
+      assert.match(String(out.read), /^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$/);
+      assert.deepEqual(out, { read: out.read, has: true, keys: 1, spread: out.read, json: out.read, child: out.read, home: 'trace-env' });
+      seen.push(out.read);
+    }
+    assert.notEqual(seen[0], seen[1], 'each invocation has its own trace id');
+  });
+
   it('Invoke: a warm environment is reused, keeping module state across invocations', async () => {
     await createFunction(t.lambda, 'warm-counter', {
       'index.js': 'let count = 0;\nexports.handler = async () => ({ count: ++count, pid: process.pid });\n',

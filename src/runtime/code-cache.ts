@@ -17,7 +17,8 @@ import { processAlive } from './processes.js';
  */
 export class CodeCache {
   private readonly ready = new Map<string, Promise<string>>();
-  private swept = false;
+  /** The root made ready for packages: once per server, not on every cold start. */
+  private prepared: Promise<void> | undefined;
 
   constructor(
     private readonly root: string,
@@ -42,9 +43,7 @@ export class CodeCache {
   private async unpack(sha256: string): Promise<string> {
     const target = path.join(this.root, Buffer.from(sha256, 'base64').toString('hex'));
     if (existsSync(target)) return target;
-    await mkdir(this.root, { recursive: true });
-    await this.sweepStaging();
-    await this.prepareRoot();
+    await this.prepare();
     const zip = await this.loadZip(sha256);
     if (!zip) throw new Error(`code package ${sha256} is missing from the store`);
     const staging = `${target}.${process.pid}.${Date.now()}.tmp`;
@@ -67,10 +66,24 @@ export class CodeCache {
     return target;
   }
 
-  /** Removes staging folders a crashed process left behind (once per server; theirs have another pid). */
+  /**
+   * Makes the root and prepares it, once per server (each step is a trip to the thread pool, and they were
+   * a few milliseconds of every cold start); tried again after a failure.
+   */
+  private prepare(): Promise<void> {
+    this.prepared ??= (async () => {
+      await mkdir(this.root, { recursive: true });
+      await this.sweepStaging();
+      await this.prepareRoot();
+    })().catch((err: unknown) => {
+      this.prepared = undefined;
+      throw err;
+    });
+    return this.prepared;
+  }
+
+  /** Removes staging folders a crashed process left behind (theirs have another pid). */
   private async sweepStaging(): Promise<void> {
-    if (this.swept) return;
-    this.swept = true;
     for (const name of await readdir(this.root)) {
       const m = /\.(\d+)\.\d+\.tmp$/.exec(name);
       if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1])))

@@ -171,7 +171,13 @@ export class ExecutionEnvironment {
   private spawnRuntime(confinement: Confinement): void {
     const { target, baseEnv } = this.opts;
     const port = (this.server.address() as AddressInfo).port;
-    const launch = launcherFor(target.spec.runtime, confinement.paths, confinement.pythonExecutable, confinement.heapLimitMb);
+    const launch = launcherFor(
+      target.spec.runtime,
+      confinement.paths,
+      confinement.pythonExecutable,
+      target.spec.memorySize,
+      !confinement.limitsMemory,
+    );
     // Versa's own bootstraps (Node and Python) speak frames over an inherited pipe; `provided.*` runs the
     // function's own bootstrap, which speaks HTTP.
     const family = runtimeFamily(target.spec.runtime);

@@ -146,9 +146,9 @@ export class Confinement {
     return this.python.executable;
   }
 
-  /** Node's heap limit when nothing else limits memory (a cgroup stops the process instead). */
-  get heapLimitMb(): number | undefined {
-    return this.cgroup ? undefined : this.spec.memoryMb;
+  /** Whether a cgroup holds the environment to its memory (else Node's heap limit must, launchers.ts). */
+  get limitsMemory(): boolean {
+    return this.cgroup !== undefined;
   }
 
   /** For `provided.*` in a sandbox: whether the package has a bootstrap the sandbox could run. */
@@ -172,7 +172,7 @@ export class Confinement {
     const cwd = this.codeDir;
     const limits: string[] = [];
     if (!this.cgroup && runtimeFamily(this.spec.runtime) !== 'nodejs') {
-      // Node reserves address space far beyond what it uses, so it gets a heap limit instead (heapLimitMb).
+      // Node reserves address space far beyond what it uses, so its heap is sized from MemorySize instead (launchers.ts).
       limits.push(`ulimit -v ${(this.spec.memoryMb + ADDRESS_SPACE_HEADROOM_MB) * 1024}`);
     }
     // Where bubblewrap cannot size /tmp, no single file there may outgrow it.

@@ -314,6 +314,16 @@ async function invokeOnce(url: string, name: string): Promise<InvokeTiming> {
 // ---------------------------------------------------------------------------------------------------
 // The parties
 
+/** Warm Invokes with body `{}` of function `name` on a Versa server, as a load target. */
+function invokeTarget(label: string, loader: Child, versa: { child: Child; url: string }, name: string): Target {
+  return new Target(label, loader, versa.child, {
+    url: `${versa.url}/2015-03-31/functions/${name}/invocations`,
+    method: 'POST',
+    headers: INVOKE_HEADERS,
+    body: '{}',
+  });
+}
+
 async function startVersa(
   python: Python,
   extra: {
@@ -670,12 +680,7 @@ async function soakOnly(python: Python): Promise<{ soak: Soak; memory: Memory; s
     const name = 'bench-soak-node';
     await createFunction(lambda, NODE, name);
     await invokeOnce(versa.url, name);
-    const warm = new Target(`Versa Invoke ${NODE.label}`, loader, versa.child, {
-      url: `${versa.url}/2015-03-31/functions/${name}/invocations`,
-      method: 'POST',
-      headers: INVOKE_HEADERS,
-      body: '{}',
-    });
+    const warm = invokeTarget(`Versa Invoke ${NODE.label}`, loader, versa, name);
     process.stdout.write(`warm-up ${warm.label} ... `);
     await warm.warm(WARMUP);
     console.log(`${warm.warmup.map((r) => fixed(r, 0)).join(', ')} req/s`);
@@ -910,12 +915,7 @@ async function benchmark(python: Python) {
       const name = `bench-warm-${kind === NODE ? 'node' : 'python'}`;
       await createFunction(lambda, kind, name);
       await invokeOnce(versa.url, name);
-      const target = new Target(`Versa Invoke ${kind.label}`, loader, versa.child, {
-        url: `${versa.url}/2015-03-31/functions/${name}/invocations`,
-        method: 'POST',
-        headers: INVOKE_HEADERS,
-        body: '{}',
-      });
+      const target = invokeTarget(`Versa Invoke ${kind.label}`, loader, versa, name);
       functions.push({ kind, name, target });
     }
     // The same Node function behind an API Gateway stage, with and without a 10 % canary.
@@ -930,12 +930,7 @@ async function benchmark(python: Python) {
     await createFunction(quietLambda, NODE, nodeFn.name);
     quietLambda.destroy();
     await invokeOnce(quiet.url, nodeFn.name);
-    const metricsOff = new Target(`Versa Invoke ${NODE.label} (metrics off)`, loader, quiet.child, {
-      url: `${quiet.url}/2015-03-31/functions/${nodeFn.name}/invocations`,
-      method: 'POST',
-      headers: INVOKE_HEADERS,
-      body: '{}',
-    });
+    const metricsOff = invokeTarget(`Versa Invoke ${NODE.label} (metrics off)`, loader, quiet, nodeFn.name);
     // The same Node function on a server that checks every signature against a configured key.
     const signing = await startVersa(python, { credentials: BENCH_KEY });
     const signingLambda = new LambdaClient({ endpoint: signing.url, region: 'us-east-1', credentials: BENCH_KEY, maxAttempts: 1 });
@@ -954,14 +949,7 @@ async function benchmark(python: Python) {
     for (const f of functions) {
       await createFunction(plainLambda, f.kind, f.name);
       await invokeOnce(unsandboxed.url, f.name);
-      sandboxOff.push(
-        new Target(`Versa Invoke ${f.kind.label} (sandbox off)`, loader, unsandboxed.child, {
-          url: `${unsandboxed.url}/2015-03-31/functions/${f.name}/invocations`,
-          method: 'POST',
-          headers: INVOKE_HEADERS,
-          body: '{}',
-        }),
-      );
+      sandboxOff.push(invokeTarget(`Versa Invoke ${f.kind.label} (sandbox off)`, loader, unsandboxed, f.name));
     }
     plainLambda.destroy();
     // The same Node function on one node on PostgreSQL, and on two nodes sharing another database with

@@ -1,6 +1,7 @@
 // CloudWatch Logs log groups, log streams and log events.
 import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../domain/log.js';
 import type { LogRepository } from '../store.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db, Guard } from './db.js';
 import type { LogWriter } from './log-writer.js';
 import { deleteTags } from './tags.js';
@@ -203,15 +204,34 @@ export function appendEvents(db: Db, events: readonly NewLogEvent[]): void {
   const addGroup = db.prepare('INSERT INTO log_groups (name, created_at) VALUES (?, ?)');
   const findStream = db.prepare('SELECT id FROM log_streams WHERE group_id = ? AND name = ?');
   const addStream = db.prepare('INSERT INTO log_streams (group_id, name, created_at) VALUES (?, ?, ?)');
-  const addEvent = db.prepare('INSERT INTO log_events (group_id, stream_id, ts, ingested, message) VALUES (?, ?, ?, ?, ?)');
   const updateStream = db.prepare(
     `UPDATE log_streams SET first_event = min(COALESCE(first_event, @first), @first), last_event = max(COALESCE(last_event, @last), @last),
        last_ingestion = max(COALESCE(last_ingestion, @ingested), @ingested), stored_bytes = stored_bytes + @bytes WHERE id = @id`,
   );
+  const { many, one } = eventInserts(db);
   db.transaction(() => {
     const groups = new Map<string, number>();
-    const streams = new Map<string, { id: number; first: number; last: number; ingested: number; bytes: number }>();
+    const streams = new Map<string, StreamTotals>();
+    // Rows go in EVENTS_PER_INSERT at a time: one statement per row cost twice the CPU per event.
+    const values: (number | string)[] = [];
+    const add = (groupId: number, stream: StreamTotals, e: NewLogEvent) => {
+      values.push(groupId, stream.id, e.timestamp, e.ingestionTime, e.message);
+      if (values.length === EVENTS_PER_INSERT * 5) {
+        many.run(values);
+        values.length = 0;
+      }
+      if (e.timestamp < stream.first) stream.first = e.timestamp;
+      if (e.timestamp > stream.last) stream.last = e.timestamp;
+      if (e.ingestionTime > stream.ingested) stream.ingested = e.ingestionTime;
+      stream.bytes += Buffer.byteLength(e.message, 'utf8');
+    };
+    // A batch comes mostly in runs of one stream's events: the run's stream is kept without a lookup.
+    let run: { group: string; name: string; groupId: number; stream: StreamTotals } | undefined;
     for (const e of events) {
+      if (run && run.name === e.streamName && run.group === e.groupName) {
+        add(run.groupId, run.stream, e);
+        continue;
+      }
       let groupId = groups.get(e.groupName);
       if (groupId === undefined) {
         const found = findGroup.get(e.groupName) as { id: number } | undefined;
@@ -225,12 +245,37 @@ export function appendEvents(db: Db, events: readonly NewLogEvent[]): void {
         const id = found ? found.id : Number(addStream.run(groupId, e.streamName, e.ingestionTime).lastInsertRowid);
         streams.set(key, (stream = { id, first: e.timestamp, last: e.timestamp, ingested: e.ingestionTime, bytes: 0 }));
       }
-      addEvent.run(groupId, stream.id, e.timestamp, e.ingestionTime, e.message);
-      stream.first = Math.min(stream.first, e.timestamp);
-      stream.last = Math.max(stream.last, e.timestamp);
-      stream.ingested = Math.max(stream.ingested, e.ingestionTime);
-      stream.bytes += Buffer.byteLength(e.message, 'utf8');
+      run = { group: e.groupName, name: e.streamName, groupId, stream };
+      add(groupId, stream, e);
     }
+    for (let i = 0; i < values.length; i += 5) one.run(values.slice(i, i + 5));
     for (const s of streams.values()) updateStream.run(s);
   })();
+}
+
+/** A stream's id and what a batch adds to its first/last event times and stored bytes. */
+interface StreamTotals {
+  id: number;
+  first: number;
+  last: number;
+  ingested: number;
+  bytes: number;
+}
+
+/** Rows of log_events per INSERT statement in appendEvents. */
+const EVENTS_PER_INSERT = 64;
+const insertStatements = new WeakMap<Db, { many: Statement; one: Statement }>();
+
+/** The connection's statements that insert EVENTS_PER_INSERT events, and one, prepared once. */
+function eventInserts(db: Db): { many: Statement; one: Statement } {
+  let statements = insertStatements.get(db);
+  if (!statements) {
+    const insert = 'INSERT INTO log_events (group_id, stream_id, ts, ingested, message) VALUES ';
+    statements = {
+      many: db.prepare(insert + Array<string>(EVENTS_PER_INSERT).fill('(?, ?, ?, ?, ?)').join(', ')),
+      one: db.prepare(insert + '(?, ?, ?, ?, ?)'),
+    };
+    insertStatements.set(db, statements);
+  }
+  return statements;
 }

@@ -59,7 +59,9 @@ interface CompiledRoute extends Route {
 
 /**
  * Builds a handler from a route table: matches method and path (labels are percent-decoded), renders
- * PlatformErrors with `renderError`, and logs anything unexpected as an internal failure.
+ * PlatformErrors with `renderError`, and logs anything unexpected as an internal failure. The routes are
+ * indexed by method and segment count, so a request is compared only with the few routes of its shape,
+ * in table order.
  */
 export function routeTable(
   routes: Route[],
@@ -67,21 +69,28 @@ export function routeTable(
   logger: Logger,
   onNoRoute: (req: ApiRequest) => PlatformError,
 ): ServiceHandler {
-  const compiled: CompiledRoute[] = routes.map((r) => ({ ...r, segments: r.pattern.split('/').filter(Boolean) }));
+  const byShape = new Map<string, CompiledRoute[]>();
+  for (const r of routes) {
+    const segments = r.pattern.split('/').filter(Boolean);
+    const shape = `${r.method} ${segments.length}`;
+    const list = byShape.get(shape) ?? [];
+    list.push({ ...r, segments });
+    byShape.set(shape, list);
+  }
   const handler = async (req: ApiRequest): Promise<ApiResponse> => {
     const parts = req.path.split('/').filter(Boolean);
     let matched: { route: CompiledRoute; params: Record<string, string> } | undefined;
-    for (const route of compiled) {
-      if (route.method !== req.method || route.segments.length !== parts.length) continue;
-      const params: Record<string, string> = {};
+    for (const route of byShape.get(`${req.method} ${parts.length}`) ?? []) {
       let ok = true;
       for (let i = 0; i < parts.length && ok; i++) {
         const seg = route.segments[i]!;
-        const part = parts[i]!;
-        if (seg.startsWith('{')) params[seg.slice(1, -1)] = safeDecode(part);
-        else ok = seg === part;
+        ok = seg.startsWith('{') || seg === parts[i];
       }
       if (ok) {
+        const params: Record<string, string> = {};
+        route.segments.forEach((seg, i) => {
+          if (seg.startsWith('{')) params[seg.slice(1, -1)] = safeDecode(parts[i]!);
+        });
         matched = { route, params };
         break;
       }

@@ -307,8 +307,6 @@ export class ExecutionEnvironment {
           reject(new RuntimeGoneError(`the runtime of environment ${this.id} ended before it took the event`));
         },
       };
-      // Until the runtime takes the event this bounds its start-up; deliver() re-arms it for the handler.
-      current.armTimer(request.timeoutSeconds * 1000 + (cold ? INIT_TIMEOUT_MS : 0));
       this.current = current;
       if (this.initError) {
         this.failCurrent('Runtime.Unknown', this.initError);
@@ -320,6 +318,8 @@ export class ExecutionEnvironment {
         return;
       }
       this.deliver();
+      // Until the runtime takes the event this bounds its start-up; deliver() arms it for the handler.
+      if (!current.delivered) current.armTimer(request.timeoutSeconds * 1000 + (cold ? INIT_TIMEOUT_MS : 0));
     });
   }
 

@@ -368,7 +368,11 @@ export async function startServer(options: Options, overrides: StartOverrides = 
           // A HEAD answer carries the length of what a GET would send (S3's HeadObject).
           const length =
             req.method === 'HEAD' && out.headers['content-length'] !== undefined ? out.headers['content-length'] : body.byteLength;
-          res.writeHead(out.status, { ...out.headers, 'x-amzn-requestid': requestId, 'content-length': length });
+          // The handler's headers are this answer's own (as the front door's Object.assign assumes too).
+          const headers = out.headers as Record<string, string | number>;
+          headers['x-amzn-requestid'] = requestId;
+          headers['content-length'] = length;
+          res.writeHead(out.status, headers);
           res.end(body);
         })
         .catch((err: unknown) => {

@@ -19,6 +19,14 @@ const API = process.env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001';
 const [, apiHost = '127.0.0.1', apiPort = '9001', apiPrefix = ''] = /^([^:/]+):(\d+)(\/[^?#]*)?$/.exec(API) ?? [];
 const TASK_ROOT = process.env.LAMBDA_TASK_ROOT ?? process.cwd();
 const HANDLER = process.env._HANDLER ?? '';
+/** What every invocation's context says of the environment, read once: each read of process.env is a getenv. */
+const ENVIRONMENT_DATA = {
+  functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+  functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+  memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+  logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+  logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+};
 /** How often in a row a poll may be superseded by another of ours before the runtime gives up. */
 const MAX_SUPERSEDED_POLLS = 3;
 /** The exit status of a runtime that ended because of the Runtime API, not the function (Versa's logs name it). */
@@ -438,13 +446,13 @@ function runOnce(handler: Handler, next: ApiResponse): Promise<void> {
 
     const context = {
       callbackWaitsForEmptyEventLoop: true,
-      functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
-      functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+      functionName: ENVIRONMENT_DATA.functionName,
+      functionVersion: ENVIRONMENT_DATA.functionVersion,
       invokedFunctionArn: next.headers['lambda-runtime-invoked-function-arn'],
-      memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+      memoryLimitInMB: ENVIRONMENT_DATA.memoryLimitInMB,
       awsRequestId: requestId,
-      logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
-      logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+      logGroupName: ENVIRONMENT_DATA.logGroupName,
+      logStreamName: ENVIRONMENT_DATA.logStreamName,
       identity: parseHeaderJson(next.headers['lambda-runtime-cognito-identity']),
       clientContext: parseHeaderJson(next.headers['lambda-runtime-client-context']),
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),

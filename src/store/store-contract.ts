@@ -397,6 +397,67 @@ export function storeContract(
       assert.ok(before.every((e) => e.seq < late.seq));
     });
 
+    it('logs: batches that overlap in time, and a batch larger than a chunk, read in (timestamp, seq) order in pages', async () => {
+      const g = '/merge';
+      const ev = (streamName: string, timestamp: number) => ({
+        groupName: g,
+        streamName,
+        timestamp,
+        message: `${streamName}@${timestamp}`,
+        ingestionTime: 1,
+      });
+      await store.logs.append([ev('s1', 10), ev('s1', 30), ev('s2', 25)]);
+      await store.logs.append([ev('s1', 20), ev('s1', 40), ev('s1', 5), ev('s2', 25)]);
+      // 2,500 events of one stream in one batch, newest first, some sharing a timestamp.
+      await store.logs.append(Array.from({ length: 2500 }, (_, i) => ev('s3', 3000 - Math.floor(i / 2))));
+      const all = await store.logs.events({ groupName: g, limit: 10_000 });
+      assert.equal(all.length, 2507);
+      const sorted = [...all].sort((a, b) => a.timestamp - b.timestamp || a.seq - b.seq);
+      assert.deepEqual(
+        all.map((e) => e.seq),
+        sorted.map((e) => e.seq),
+      );
+      assert.deepEqual(
+        all.slice(0, 6).map((e) => e.message),
+        ['s1@5', 's1@10', 's1@20', 's2@25', 's2@25', 's1@30'],
+      );
+      const descending = await store.logs.events({ groupName: g, limit: 10_000, descending: true });
+      assert.deepEqual(
+        descending.map((e) => e.seq),
+        [...all].reverse().map((e) => e.seq),
+      );
+      // Pages of 97 after the last event of each page give back every event once, in order.
+      const paged: number[] = [];
+      for (let after: { timestamp: number; seq: number } | undefined; ;) {
+        const page = await store.logs.events({ groupName: g, limit: 97, ...(after && { after }) });
+        paged.push(...page.map((e) => e.seq));
+        if (page.length < 97) break;
+        after = { timestamp: page.at(-1)!.timestamp, seq: page.at(-1)!.seq };
+      }
+      assert.deepEqual(
+        paged,
+        all.map((e) => e.seq),
+      );
+      const window = await store.logs.events({ groupName: g, limit: 10_000, from: 25, to: 1760, streamNames: ['s2', 's3'] });
+      assert.deepEqual(
+        window.map((e) => e.seq),
+        all.filter((e) => e.timestamp >= 25 && e.timestamp < 1760 && e.streamName !== 's1').map((e) => e.seq),
+      );
+      // Retention cuts through the middle of the large batch.
+      assert.equal(await store.logs.deleteEventsBefore(g, 2000), all.filter((e) => e.timestamp < 2000).length);
+      const left = await store.logs.events({ groupName: g, limit: 10_000 });
+      assert.deepEqual(
+        left.map((e) => e.seq),
+        all.filter((e) => e.timestamp >= 2000).map((e) => e.seq),
+      );
+      assert.equal((await store.logs.getStream(g, 's3'))?.firstEventAt, 2000);
+      assert.equal(
+        (await store.logs.getStream(g, 's3'))?.storedBytes,
+        left.reduce((n, e) => n + Buffer.byteLength(e.message), 0),
+      );
+      assert.equal((await store.logs.getStream(g, 's1'))?.storedBytes, 0);
+    });
+
     it('codeDeploy.deleteDeployments: removes one group’s deployments, or a whole application’s, and no others', async () => {
       const ids = (list: DeploymentState[]) => list.map((d) => d.deploymentId).sort();
       await store.codeDeploy.putDeployment(deployment('d-AAAAAAAA1', 'app', 'g1', 'Succeeded'));

@@ -1,7 +1,6 @@
 // CloudWatch Logs log groups, log streams and log events.
 import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../domain/log.js';
 import type { LogRepository } from '../store.js';
-import type { Statement } from 'better-sqlite3';
 import type { Db, Guard } from './db.js';
 import type { LogWriter } from './log-writer.js';
 import { deleteTags } from './tags.js';
@@ -83,7 +82,7 @@ export class SqliteLogs implements LogRepository {
       this.db.transaction(() => {
         const group = this.db.prepare('SELECT id FROM log_groups WHERE name = ?').get(name) as { id: number } | undefined;
         if (!group) return false;
-        this.db.prepare('DELETE FROM log_events WHERE group_id = ?').run(group.id);
+        this.db.prepare('DELETE FROM log_chunks WHERE group_id = ?').run(group.id);
         this.db.prepare('DELETE FROM log_streams WHERE group_id = ?').run(group.id);
         this.db.prepare('DELETE FROM log_groups WHERE id = ?').run(group.id);
         deleteTags(this.db, { kind: 'log-group', name });
@@ -127,48 +126,72 @@ export class SqliteLogs implements LogRepository {
     return this.guard(() => (this.writer ? this.writer.append(events) : appendEvents(this.db, events)));
   }
 
+  /**
+   * Reads the group's chunks in the order of their first (or, descending, last) timestamp and merges
+   * their events: an event is taken once no chunk still unread can hold one that comes before it.
+   */
   events(q: LogEventQuery) {
     return this.guard(() => {
       const group = this.db.prepare('SELECT id FROM log_groups WHERE name = ?').get(q.groupName) as { id: number } | undefined;
       if (!group || q.limit <= 0 || q.streamNames?.length === 0) return [];
-      const where = ['e.group_id = ?'];
+      const streams = this.db.prepare('SELECT id, name FROM log_streams WHERE group_id = ?').all(group.id) as {
+        id: number;
+        name: string;
+      }[];
+      const named = q.streamNames && new Set(q.streamNames);
+      const names = new Map<number, string>();
+      for (const { id, name } of streams) {
+        if ((!named || named.has(name)) && (!q.streamPrefix || name.startsWith(q.streamPrefix))) names.set(id, name);
+      }
+      if (names.size === 0) return [];
+      const where = ['group_id = ?'];
       const params: unknown[] = [group.id];
-      const streamFilter: string[] = [];
-      if (q.streamNames) {
-        streamFilter.push(`name IN (${q.streamNames.map(() => '?').join(', ')})`);
-        params.push(group.id, ...q.streamNames);
+      if (names.size < streams.length) {
+        where.push(`stream_id IN (${[...names.keys()].join(', ')})`);
       }
-      if (q.streamPrefix) {
-        streamFilter.push('substr(name, 1, length(?)) = ?');
-        if (!q.streamNames) params.push(group.id);
-        params.push(q.streamPrefix, q.streamPrefix);
+      const ascending = !q.descending;
+      const low = Math.max(q.from ?? -Infinity, q.after?.timestamp ?? -Infinity);
+      const high = Math.min(q.to === undefined ? Infinity : q.to - 1, q.before?.timestamp ?? Infinity);
+      if (low > -Infinity) {
+        where.push('last_ts >= ?');
+        params.push(low);
       }
-      if (streamFilter.length) {
-        where.push(`e.stream_id IN (SELECT id FROM log_streams WHERE group_id = ? AND ${streamFilter.join(' AND ')})`);
+      if (high < Infinity) {
+        where.push('first_ts <= ?');
+        params.push(high);
       }
-      if (q.from !== undefined) {
-        where.push('e.ts >= ?');
-        params.push(q.from);
+      const order = ascending ? 'first_ts ASC, id ASC' : 'last_ts DESC, id DESC';
+      const chunks = this.db
+        .prepare(`SELECT stream_id, first_ts, last_ts, events FROM log_chunks WHERE ${where.join(' AND ')} ORDER BY ${order}`)
+        .iterate(...params) as IterableIterator<{ stream_id: number; first_ts: number; last_ts: number; events: string }>;
+      const wanted = (e: ChunkEvent) =>
+        (q.from === undefined || e[1] >= q.from) &&
+        (q.to === undefined || e[1] < q.to) &&
+        (!q.after || e[1] > q.after.timestamp || (e[1] === q.after.timestamp && e[0] > q.after.seq)) &&
+        (!q.before || e[1] < q.before.timestamp || (e[1] === q.before.timestamp && e[0] < q.before.seq));
+      const heap = new EventHeap(ascending ? (a, b) => compareEvents(a, b) < 0 : (a, b) => compareEvents(a, b) > 0);
+      const out: LogEventRecord[] = [];
+      try {
+        let next = chunks.next();
+        while (out.length < q.limit) {
+          // A chunk can hold an event that comes first while it starts (ascending) or ends (descending) at
+          // or beyond the first event in hand.
+          for (;;) {
+            if (next.done) break;
+            const top = heap.peek();
+            if (top && (ascending ? next.value.first_ts > top[1] : next.value.last_ts < top[1])) break;
+            for (const e of chunkEvents(next.value.events)) if (wanted(e)) heap.push(e, next.value.stream_id);
+            next = chunks.next();
+          }
+          const first = heap.pop();
+          if (!first) break;
+          const [seq, timestamp, ingestionTime, message] = first.event;
+          out.push({ seq, timestamp, ingestionTime, message, streamName: names.get(first.stream)! });
+        }
+      } finally {
+        chunks.return?.();
       }
-      if (q.to !== undefined) {
-        where.push('e.ts < ?');
-        params.push(q.to);
-      }
-      if (q.after) {
-        where.push('(e.ts, e.seq) > (?, ?)');
-        params.push(q.after.timestamp, q.after.seq);
-      }
-      if (q.before) {
-        where.push('(e.ts, e.seq) < (?, ?)');
-        params.push(q.before.timestamp, q.before.seq);
-      }
-      const dir = q.descending ? 'DESC' : 'ASC';
-      const sql =
-        `SELECT e.seq, e.ts, e.ingested, e.message, s.name AS stream FROM log_events e JOIN log_streams s ON s.id = e.stream_id ` +
-        `WHERE ${where.join(' AND ')} ORDER BY e.ts ${dir}, e.seq ${dir} LIMIT ?`;
-      return (
-        this.db.prepare(sql).all(...params, q.limit) as { seq: number; ts: number; ingested: number; message: string; stream: string }[]
-      ).map((r): LogEventRecord => ({ seq: r.seq, timestamp: r.ts, ingestionTime: r.ingested, message: r.message, streamName: r.stream }));
+      return out;
     });
   }
 
@@ -177,18 +200,37 @@ export class SqliteLogs implements LogRepository {
       this.db.transaction(() => {
         const group = this.db.prepare('SELECT id FROM log_groups WHERE name = ?').get(groupName) as { id: number } | undefined;
         if (!group) return 0;
-        const { changes } = this.db.prepare('DELETE FROM log_events WHERE group_id = ? AND ts < ?').run(group.id, before);
-        if (changes > 0) {
-          this.db
-            .prepare(
-              `UPDATE log_streams SET
-                 stored_bytes = COALESCE((SELECT SUM(length(CAST(e.message AS BLOB))) FROM log_events e WHERE e.stream_id = log_streams.id), 0),
-                 first_event = COALESCE((SELECT MIN(e.ts) FROM log_events e WHERE e.stream_id = log_streams.id), first_event)
-               WHERE group_id = ?`,
-            )
-            .run(group.id);
+        const whole = this.db
+          .prepare('SELECT COALESCE(SUM(count), 0) AS n FROM log_chunks WHERE group_id = ? AND last_ts < ?')
+          .get(group.id, before) as {
+          n: number;
+        };
+        let deleted = whole.n;
+        this.db.prepare('DELETE FROM log_chunks WHERE group_id = ? AND last_ts < ?').run(group.id, before);
+        // Chunks that hold events on both sides of `before` keep the newer ones.
+        const straddling = this.db
+          .prepare('SELECT id, events FROM log_chunks WHERE group_id = ? AND first_ts < ?')
+          .all(group.id, before) as {
+          id: number;
+          events: string;
+        }[];
+        const rewrite = this.db.prepare('UPDATE log_chunks SET first_ts = ?, count = ?, bytes = ?, events = ? WHERE id = ?');
+        for (const chunk of straddling) {
+          const events = chunkEvents(chunk.events);
+          const kept = events.filter((e) => e[1] >= before);
+          deleted += events.length - kept.length;
+          const bytes = kept.reduce((n, e) => n + Buffer.byteLength(e[3], 'utf8'), 0);
+          rewrite.run(kept[0]![1], kept.length, bytes, JSON.stringify(kept), chunk.id);
         }
-        return changes;
+        if (deleted > 0) {
+          const totals = this.db
+            .prepare('SELECT stream_id, SUM(bytes) AS bytes, MIN(first_ts) AS first FROM log_chunks WHERE group_id = ? GROUP BY stream_id')
+            .all(group.id) as { stream_id: number; bytes: number; first: number }[];
+          this.db.prepare('UPDATE log_streams SET stored_bytes = 0 WHERE group_id = ?').run(group.id);
+          const update = this.db.prepare('UPDATE log_streams SET stored_bytes = ?, first_event = ? WHERE id = ?');
+          for (const t of totals) update.run(t.bytes, t.first, t.stream_id);
+        }
+        return deleted;
       })(),
     );
   }
@@ -196,8 +238,10 @@ export class SqliteLogs implements LogRepository {
 
 /**
  * Writes a batch of events in one transaction, creating their groups and streams as needed and keeping
- * each stream's first/last event times and stored bytes. Runs on the log writer's thread (log-writer.ts),
- * or in the caller's when there is none.
+ * each stream's first/last event times and stored bytes. Each stream's events of the batch become one
+ * chunk (or a few, for a large batch): a row that is cheap to write, where a row per event cost three
+ * b-tree inserts and was most of the writer's CPU. Runs on the log writer's thread (log-writer.ts), or in
+ * the caller's when there is none.
  */
 export function appendEvents(db: Db, events: readonly NewLogEvent[]): void {
   const findGroup = db.prepare('SELECT id FROM log_groups WHERE name = ?');
@@ -208,28 +252,26 @@ export function appendEvents(db: Db, events: readonly NewLogEvent[]): void {
     `UPDATE log_streams SET first_event = min(COALESCE(first_event, @first), @first), last_event = max(COALESCE(last_event, @last), @last),
        last_ingestion = max(COALESCE(last_ingestion, @ingested), @ingested), stored_bytes = stored_bytes + @bytes WHERE id = @id`,
   );
-  const { many, one } = eventInserts(db);
+  const addChunk = db.prepare(
+    'INSERT INTO log_chunks (group_id, stream_id, first_ts, last_ts, count, bytes, events) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
   db.transaction(() => {
+    let seq = (db.prepare('SELECT next FROM log_seq').get() as { next: number }).next;
     const groups = new Map<string, number>();
-    const streams = new Map<string, StreamTotals>();
-    // Rows go in EVENTS_PER_INSERT at a time: one statement per row cost twice the CPU per event.
-    const values: (number | string)[] = [];
-    const add = (groupId: number, stream: StreamTotals, e: NewLogEvent) => {
-      values.push(groupId, stream.id, e.timestamp, e.ingestionTime, e.message);
-      if (values.length === EVENTS_PER_INSERT * 5) {
-        many.run(values);
-        values.length = 0;
-      }
+    const streams = new Map<string, StreamBatch>();
+    const add = (stream: StreamBatch, e: NewLogEvent) => {
+      const bytes = Buffer.byteLength(e.message, 'utf8');
+      stream.events.push({ event: [seq++, e.timestamp, e.ingestionTime, e.message], bytes });
       if (e.timestamp < stream.first) stream.first = e.timestamp;
       if (e.timestamp > stream.last) stream.last = e.timestamp;
       if (e.ingestionTime > stream.ingested) stream.ingested = e.ingestionTime;
-      stream.bytes += Buffer.byteLength(e.message, 'utf8');
+      stream.bytes += bytes;
     };
     // A batch comes mostly in runs of one stream's events: the run's stream is kept without a lookup.
-    let run: { group: string; name: string; groupId: number; stream: StreamTotals } | undefined;
+    let run: { group: string; name: string; stream: StreamBatch } | undefined;
     for (const e of events) {
       if (run && run.name === e.streamName && run.group === e.groupName) {
-        add(run.groupId, run.stream, e);
+        add(run.stream, e);
         continue;
       }
       let groupId = groups.get(e.groupName);
@@ -243,39 +285,108 @@ export function appendEvents(db: Db, events: readonly NewLogEvent[]): void {
       if (!stream) {
         const found = findStream.get(groupId, e.streamName) as { id: number } | undefined;
         const id = found ? found.id : Number(addStream.run(groupId, e.streamName, e.ingestionTime).lastInsertRowid);
-        streams.set(key, (stream = { id, first: e.timestamp, last: e.timestamp, ingested: e.ingestionTime, bytes: 0 }));
+        stream = { id, groupId, first: e.timestamp, last: e.timestamp, ingested: e.ingestionTime, bytes: 0, events: [] };
+        streams.set(key, stream);
       }
-      run = { group: e.groupName, name: e.streamName, groupId, stream };
-      add(groupId, stream, e);
+      run = { group: e.groupName, name: e.streamName, stream };
+      add(stream, e);
     }
-    for (let i = 0; i < values.length; i += 5) one.run(values.slice(i, i + 5));
-    for (const s of streams.values()) updateStream.run(s);
+    for (const stream of streams.values()) {
+      // In (timestamp, seq) order: the sort is stable and the events are in seq order already.
+      const sorted = stream.events.sort((a, b) => a.event[1] - b.event[1]);
+      let start = 0;
+      while (start < sorted.length) {
+        let end = start;
+        let bytes = 0;
+        while (end < sorted.length && end - start < CHUNK_EVENTS && (end === start || bytes + sorted[end]!.bytes <= CHUNK_BYTES)) {
+          bytes += sorted[end]!.bytes;
+          end++;
+        }
+        const chunk = sorted.slice(start, end).map((e) => e.event);
+        addChunk.run(stream.groupId, stream.id, chunk[0]![1], chunk[chunk.length - 1]![1], chunk.length, bytes, JSON.stringify(chunk));
+        start = end;
+      }
+      updateStream.run({ id: stream.id, first: stream.first, last: stream.last, ingested: stream.ingested, bytes: stream.bytes });
+    }
+    db.prepare('UPDATE log_seq SET next = ?').run(seq);
   })();
 }
 
-/** A stream's id and what a batch adds to its first/last event times and stored bytes. */
-interface StreamTotals {
+/** An event as a chunk keeps it: seq, timestamp, ingestion time, message. */
+type ChunkEvent = [seq: number, timestamp: number, ingestionTime: number, message: string];
+
+/** At most this many events, and (unless one event is larger) this many bytes of messages, in one chunk. */
+const CHUNK_EVENTS = 1000;
+const CHUNK_BYTES = 1_048_576;
+
+/** A stream's events in one batch, and what they add to its first/last event times and stored bytes. */
+interface StreamBatch {
   id: number;
+  groupId: number;
   first: number;
   last: number;
   ingested: number;
   bytes: number;
+  events: { event: ChunkEvent; bytes: number }[];
 }
 
-/** Rows of log_events per INSERT statement in appendEvents. */
-const EVENTS_PER_INSERT = 64;
-const insertStatements = new WeakMap<Db, { many: Statement; one: Statement }>();
-
-/** The connection's statements that insert EVENTS_PER_INSERT events, and one, prepared once. */
-function eventInserts(db: Db): { many: Statement; one: Statement } {
-  let statements = insertStatements.get(db);
-  if (!statements) {
-    const insert = 'INSERT INTO log_events (group_id, stream_id, ts, ingested, message) VALUES ';
-    statements = {
-      many: db.prepare(insert + Array<string>(EVENTS_PER_INSERT).fill('(?, ?, ?, ?, ?)').join(', ')),
-      one: db.prepare(insert + '(?, ?, ?, ?, ?)'),
-    };
-    insertStatements.set(db, statements);
+/** A chunk's events in (timestamp, seq) order (chunks converted from rows by the migration may not be). */
+function chunkEvents(json: string): ChunkEvent[] {
+  const events = JSON.parse(json) as ChunkEvent[];
+  for (let i = 1; i < events.length; i++) {
+    if (compareEvents(events[i - 1]!, events[i]!) > 0) return events.sort(compareEvents);
   }
-  return statements;
+  return events;
+}
+
+function compareEvents(a: ChunkEvent, b: ChunkEvent): number {
+  return a[1] - b[1] || a[0] - b[0];
+}
+
+/** A binary heap of events, the one `before` puts first on top. */
+class EventHeap {
+  private readonly items: { event: ChunkEvent; stream: number }[] = [];
+
+  constructor(private readonly before: (a: ChunkEvent, b: ChunkEvent) => boolean) {}
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): ChunkEvent | undefined {
+    return this.items[0]?.event;
+  }
+
+  push(event: ChunkEvent, stream: number): void {
+    const items = this.items;
+    items.push({ event, stream });
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(items[i]!.event, items[parent]!.event)) break;
+      [items[i], items[parent]] = [items[parent]!, items[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): { event: ChunkEvent; stream: number } | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last) {
+      items[0] = last;
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let first = i;
+        if (left < items.length && this.before(items[left]!.event, items[first]!.event)) first = left;
+        if (right < items.length && this.before(items[right]!.event, items[first]!.event)) first = right;
+        if (first === i) break;
+        [items[i], items[first]] = [items[first]!, items[i]!];
+        i = first;
+      }
+    }
+    return top;
+  }
 }

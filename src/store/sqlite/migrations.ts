@@ -247,4 +247,28 @@ export const MIGRATIONS: readonly string[] = [
     data   BLOB NOT NULL
   );
   `,
+  // Log events in chunks: one row per stream per written batch (JSON [[seq, ts, ingested, message], ...]
+  // in (ts, seq) order), instead of one row in three b-trees per event. Sequence numbers continue.
+  `
+  CREATE TABLE log_seq (next INTEGER NOT NULL);
+  INSERT INTO log_seq (next) SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'log_events'), 0) + 1;
+  CREATE TABLE log_chunks (
+    id        INTEGER PRIMARY KEY,
+    group_id  INTEGER NOT NULL,
+    stream_id INTEGER NOT NULL,
+    first_ts  INTEGER NOT NULL,
+    last_ts   INTEGER NOT NULL,
+    count     INTEGER NOT NULL,
+    bytes     INTEGER NOT NULL,
+    events    TEXT NOT NULL
+  );
+  CREATE INDEX log_chunks_by_first ON log_chunks (group_id, first_ts);
+  CREATE INDEX log_chunks_by_last ON log_chunks (group_id, last_ts);
+  INSERT INTO log_chunks (group_id, stream_id, first_ts, last_ts, count, bytes, events)
+    SELECT group_id, stream_id, min(ts), max(ts), count(*), sum(length(CAST(message AS BLOB))),
+           json_group_array(json_array(seq, ts, ingested, message))
+    FROM (SELECT * FROM log_events ORDER BY stream_id, ts, seq)
+    GROUP BY stream_id, seq / 1000;
+  DROP TABLE log_events;
+  `,
 ];

@@ -1,7 +1,11 @@
+import Database from 'better-sqlite3';
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { describe, it } from 'node:test';
 import { storeContract } from '../store-contract.js';
+import { MIGRATIONS } from './migrations.js';
 import { openSqliteStore } from './sqlite-store.js';
 
 storeContract('sqlite', async () => {
@@ -12,4 +16,42 @@ storeContract('sqlite', async () => {
     reopen: () => Promise.resolve(openSqliteStore(file)),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+});
+
+describe('sqlite store: log events written before chunks', () => {
+  it('a data dir whose events are rows opens with every event kept, in order, and seq carries on', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'versa-store-'));
+    const file = path.join(dir, 'versa.db');
+    try {
+      // The schema as it was, with events written one row each, some out of time order.
+      const db = new Database(file);
+      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+      const before = MIGRATIONS.length - 1;
+      MIGRATIONS.slice(0, before).forEach((sql, i) => {
+        db.exec(sql);
+        db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, 'then');
+      });
+      assert.ok(!MIGRATIONS[before - 1]!.includes('log_chunks'), 'the last migration is the one that made chunks');
+      db.prepare("INSERT INTO log_groups (name, created_at) VALUES ('/old', 1)").run();
+      db.prepare("INSERT INTO log_streams (group_id, name, created_at, stored_bytes) VALUES (1, 'a', 1, 0), (1, 'b', 1, 0)").run();
+      const add = db.prepare('INSERT INTO log_events (group_id, stream_id, ts, ingested, message) VALUES (1, ?, ?, 1, ?)');
+      for (let i = 0; i < 2100; i++) add.run(1 + (i % 2), 10_000 - i, `m${i} "quoted" é`);
+      db.close();
+
+      const store = openSqliteStore(file);
+      try {
+        const events = await store.logs.events({ groupName: '/old', limit: 5000 });
+        assert.equal(events.length, 2100);
+        assert.deepEqual(events[0], { seq: 2100, timestamp: 7901, ingestionTime: 1, message: 'm2099 "quoted" é', streamName: 'b' });
+        assert.ok(events.every((e, i) => i === 0 || e.timestamp > events[i - 1]!.timestamp));
+        await store.logs.append([{ groupName: '/old', streamName: 'a', timestamp: 1, message: 'new', ingestionTime: 2 }]);
+        const [first] = await store.logs.events({ groupName: '/old', limit: 1 });
+        assert.deepEqual([first!.message, first!.seq], ['new', 2101]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

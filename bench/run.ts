@@ -1,6 +1,7 @@
 /**
  * Versa's benchmark (`npm run bench`). In one run it measures, on this machine:
- *   1. a bare Node `http` server answering "hello" (the reference);
+ *   1. a bare Node `http` server answering "hello" (the reference), and the floor of Versa's design: a Node
+ *      `http` server that answers each request through one pipe round trip to a warm child process (bench/floor-server.ts);
  *   2. warm Invoke through the Lambda API for a Node and a Python handler returning "hello";
  *   3. cold start: the first Invoke of freshly created functions, per runtime;
  *   4. resident memory of the warm execution environments, and whether it stays flat: each warm Node
@@ -168,6 +169,8 @@ async function signedHeaders(url: string, body: string): Promise<Record<string, 
 }
 
 /** What a real SDK client sends; a server without credentials checks that it is whole, not whose it is. */
+const FLOOR_LABEL = 'floor: node:http + a pipe to a child process';
+
 const INVOKE_HEADERS: Record<string, string> = {
   'content-type': 'application/json',
   'x-amz-date': '20261122T000000Z',
@@ -349,6 +352,14 @@ async function startBare(): Promise<{ child: Child; url: string }> {
   const child = start('bare', here('bare-server.js'), []);
   const ready = await readyOf(child.proc, 'the bare server', 10_000);
   if (!ready.url) throw new Error('the bare server did not say where it listens');
+  return { child, url: ready.url };
+}
+
+/** The floor of Versa's design (floor-server.ts): HTTP, then one pipe round trip to a warm child process. */
+async function startFloor(): Promise<{ child: Child; url: string }> {
+  const child = start('floor', here('floor-server.js'), [String(CONNECTIONS)]);
+  const ready = await readyOf(child.proc, 'the floor server', 10_000);
+  if (!ready.url) throw new Error('the floor server did not say where it listens');
   return { child, url: ready.url };
 }
 
@@ -889,6 +900,7 @@ async function benchmark(python: Python) {
   const readiness = await readinessPhase(STARTS);
   const loader = await startLoad();
   const bare = await startBare();
+  const floorServer = await startFloor();
   const versa = await startVersa(python);
   const lambda = new LambdaClient(clientOptions(versa.url));
   try {
@@ -910,6 +922,7 @@ async function benchmark(python: Python) {
     console.log(cold.map((c, i) => `${c.runtime} ${fixed(c.medianMs)} ms (sandbox off ${fixed(coldOff[i]!.medianMs)} ms)`).join(', '));
 
     const reference = new Target('bare node:http "hello"', loader, bare.child, { url: bare.url, method: 'GET' });
+    const floor = new Target(FLOOR_LABEL, loader, floorServer.child, { url: floorServer.url, method: 'POST', body: '{}' });
     const functions: { kind: FunctionKind; name: string; target: Target }[] = [];
     for (const kind of [NODE, PYTHON]) {
       const name = `bench-warm-${kind === NODE ? 'node' : 'python'}`;
@@ -985,10 +998,10 @@ async function benchmark(python: Python) {
         ),
       );
     }
-    const targets = [reference, ...functions.map((f) => f.target), ...postgres, ...sandboxOff, metricsOff, signed, ...gateway];
+    const targets = [reference, floor, ...functions.map((f) => f.target), ...postgres, ...sandboxOff, metricsOff, signed, ...gateway];
     for (const target of targets) {
       process.stdout.write(`warm-up ${target.label} ... `);
-      await target.warm(target === reference || gateway.includes(target) ? BARE_WARMUP : WARMUP);
+      await target.warm(target === reference || target === floor || gateway.includes(target) ? BARE_WARMUP : WARMUP);
       console.log(`${target.warmup.map((r) => fixed(r, 0)).join(', ')} req/s`);
     }
     for (let round = 1; round <= ROUNDS; round++) {
@@ -1034,6 +1047,7 @@ async function benchmark(python: Python) {
     await stopChild(signing.child);
     await stopChild(unsandboxed.child);
     await stopChild(bare.child);
+    await stopChild(floorServer.child);
     if (cluster) for (const server of [cluster.single, cluster.a, cluster.b]) await stopChild(server.child);
     // Last, on a server of its own, once nothing else runs: on SQLite, then on PostgreSQL.
     const deployments = DEPLOYMENTS > 0 ? await deploymentPhase(python) : undefined;
@@ -1043,6 +1057,7 @@ async function benchmark(python: Python) {
       info,
       readiness,
       reference: reference.phase(),
+      floor: floor.phase(),
       sandbox: versa.sandbox,
       cold,
       coldOff,
@@ -1107,7 +1122,7 @@ async function gatewayStages(url: string, functionName: string): Promise<{ url: 
 }
 
 function report(r: Awaited<ReturnType<typeof benchmark>>) {
-  const { reference, cold, coldOff, warm, sandboxOff, gateway, metricsOff, signed, cluster } = r;
+  const { reference, floor, cold, coldOff, warm, sandboxOff, gateway, metricsOff, signed, cluster } = r;
   const bareRps = reference.load.rps;
   const errs = (l: LoadResult) => String(l.non2xx + l.errors + l.timeouts);
   const throughputRows = [
@@ -1118,6 +1133,14 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
       fixed(reference.load.latencyMs.p99, 2),
       '100.0 %',
       errs(reference.load),
+    ],
+    [
+      FLOOR_LABEL,
+      fixed(floor.load.rps, 0),
+      fixed(floor.load.latencyMs.p50, 2),
+      fixed(floor.load.latencyMs.p99, 2),
+      pct(floor.load.rps / bareRps),
+      errs(floor.load),
     ],
     ...warm.map(({ kind, phase }) => [
       `Versa Invoke ${kind.label}`,
@@ -1146,7 +1169,11 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
       fixed(reference.cpu.other, 0),
       '-',
     ],
-    ...[...warm.map(({ kind, phase }) => ({ label: `Versa ${kind.label}`, phase })), ...cluster.warm].map(({ label, phase }) => [
+    ...[
+      { label: FLOOR_LABEL, phase: floor },
+      ...warm.map(({ kind, phase }) => ({ label: `Versa ${kind.label}`, phase })),
+      ...cluster.warm,
+    ].map(({ label, phase }) => [
       label.replace('Versa Invoke ', 'Versa '),
       fixed(phase.cpu.loadGenerator, 0),
       fixed(phase.cpu.server, 0),
@@ -1197,6 +1224,10 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
   console.log(`\nThroughput and latency (${CONNECTIONS} connections, ${DURATION} s measured per target, after its warm-up)`);
   console.log(table(['target', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', 'failed'], throughputRows));
   const nodeLoad = warm.find((w) => w.kind === NODE)!.phase.load;
+  console.log(
+    `Floor: warm Node Invoke is ${pct(nodeLoad.rps / floor.load.rps)} of the floor's throughput, which is ${pct(floor.load.rps / bareRps)} of bare ` +
+      `(HTTP and one pipe round trip to a warm child process, nothing else).`,
+  );
   console.log(
     `Metrics: warm Node Invoke with metrics on is ${pct(nodeLoad.rps / metricsOff.phase.load.rps)} of its throughput with them off ` +
       `(${fixed(nodeLoad.rps, 0)} vs ${fixed(metricsOff.phase.load.rps, 0)} req/s; goal: within 10 %).`,

@@ -38,6 +38,8 @@ export class AccessGate {
    * loads it, and one that checks keys starts loading it here, so that it is there by the first request.
    */
   private signatures: Promise<typeof Signature> | undefined;
+  /** The module once loaded: a check does not wait on a promise for it every time. */
+  private loadedSignatures: typeof Signature | undefined;
 
   constructor(private readonly settings: AccessSettings) {
     if (this.enforcing) this.signatures = loadSignatures();
@@ -87,7 +89,7 @@ export class AccessGate {
     if (key.sessionToken !== undefined && claim.sessionToken !== key.sessionToken) return { kind: 'unknown-key' };
     const late = checkTime(claim, this.settings.now());
     if (late) return late;
-    const { signatureMatches } = await (this.signatures ??= loadSignatures());
+    const { signatureMatches } = (this.loadedSignatures ??= await (this.signatures ??= loadSignatures()));
     return (await signatureMatches(req, claim, key.secretAccessKey)) ? undefined : { kind: 'mismatch' };
   }
 

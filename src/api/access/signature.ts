@@ -1,7 +1,7 @@
 import { Sha256 } from '@smithy/core/checksum';
 import { getCanonicalHeaders, SignatureV4, SignatureV4Base } from '@smithy/signature-v4';
 import type { HttpRequest } from '@smithy/types';
-import { createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, hash, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { ChunkedBodyError, decodeChunked, STREAMING_PAYLOADS } from '../aws/protocol/aws-chunked.js';
 import { headerValue, signingTime, type SignatureClaim, type SignedRequest } from './sigv4.js';
 
@@ -36,16 +36,20 @@ const canonicalizer = new Canonicalizer(true);
 const s3Canonicalizer = new Canonicalizer(false);
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-/** Signing keys by secret, day, region and service: deriving one takes four HMACs, and a day has one. */
-const signingKeys = new Map<string, Buffer>();
+/**
+ * Signing keys by secret, day, region and service: deriving one takes four HMACs, and a day has one. Kept
+ * as KeyObjects, which an HMAC takes without importing the key again (a quarter of its cost).
+ */
+const signingKeys = new Map<string, KeyObject>();
 const MAX_SIGNING_KEYS = 1024;
 
-function signingKey(secret: string, shortDate: string, region: string, service: string): Buffer {
+function signingKey(secret: string, shortDate: string, region: string, service: string): KeyObject {
   const id = `${secret}\n${shortDate}\n${region}\n${service}`;
   let key = signingKeys.get(id);
   if (!key) {
-    key = Buffer.from(`AWS4${secret}`);
-    for (const part of [shortDate, region, service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+    let bytes = Buffer.from(`AWS4${secret}`);
+    for (const part of [shortDate, region, service, 'aws4_request']) bytes = createHmac('sha256', bytes).update(part).digest();
+    key = createSecretKey(bytes);
     if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
     signingKeys.set(id, key);
   }

@@ -150,15 +150,17 @@ export class SqliteLogs implements LogRepository {
         where.push(`stream_id IN (${[...names.keys()].join(', ')})`);
       }
       const ascending = !q.descending;
-      const low = Math.max(q.from ?? -Infinity, q.after?.timestamp ?? -Infinity);
-      const high = Math.min(q.to === undefined ? Infinity : q.to - 1, q.before?.timestamp ?? Infinity);
-      if (low > -Infinity) {
-        where.push('last_ts >= ?');
-        params.push(low);
-      }
-      if (high < Infinity) {
-        where.push('first_ts <= ?');
-        params.push(high);
+      // Only chunks that can hold an event of the window and the position asked for.
+      const bounds: [string, number | undefined][] = [
+        ['last_ts >= ?', q.from],
+        ['first_ts < ?', q.to],
+        ['last_ts >= ?', q.after?.timestamp],
+        ['first_ts <= ?', q.before?.timestamp],
+      ];
+      for (const [condition, value] of bounds) {
+        if (value === undefined) continue;
+        where.push(condition);
+        params.push(value);
       }
       const order = ascending ? 'first_ts ASC, id ASC' : 'last_ts DESC, id DESC';
       const chunks = this.db
@@ -200,22 +202,14 @@ export class SqliteLogs implements LogRepository {
       this.db.transaction(() => {
         const group = this.db.prepare('SELECT id FROM log_groups WHERE name = ?').get(groupName) as { id: number } | undefined;
         if (!group) return 0;
-        const whole = this.db
-          .prepare('SELECT COALESCE(SUM(count), 0) AS n FROM log_chunks WHERE group_id = ? AND last_ts < ?')
-          .get(group.id, before) as {
-          n: number;
-        };
-        let deleted = whole.n;
-        this.db.prepare('DELETE FROM log_chunks WHERE group_id = ? AND last_ts < ?').run(group.id, before);
+        const older = 'FROM log_chunks WHERE group_id = ? AND last_ts < ?';
+        let deleted = (this.db.prepare(`SELECT COALESCE(SUM(count), 0) AS n ${older}`).get(group.id, before) as { n: number }).n;
+        this.db.prepare(`DELETE ${older}`).run(group.id, before);
         // Chunks that hold events on both sides of `before` keep the newer ones.
-        const straddling = this.db
-          .prepare('SELECT id, events FROM log_chunks WHERE group_id = ? AND first_ts < ?')
-          .all(group.id, before) as {
-          id: number;
-          events: string;
-        }[];
+        type Straddling = { id: number; events: string };
+        const straddling = this.db.prepare('SELECT id, events FROM log_chunks WHERE group_id = ? AND first_ts < ?').all(group.id, before);
         const rewrite = this.db.prepare('UPDATE log_chunks SET first_ts = ?, count = ?, bytes = ?, events = ? WHERE id = ?');
-        for (const chunk of straddling) {
+        for (const chunk of straddling as Straddling[]) {
           const events = chunkEvents(chunk.events);
           const kept = events.filter((e) => e[1] >= before);
           deleted += events.length - kept.length;

@@ -96,7 +96,13 @@ export class InvocationService {
       });
       return { statusCode: 202, payload: Buffer.alloc(0), executedVersion: '' };
     }
-    const outcome = await this.execute(target, input.qualifier, viaAlias, { requestId: uuid(), payload, invokedArn, clientContext });
+    const outcome = await this.execute(target, input.qualifier, viaAlias, {
+      requestId: uuid(),
+      payload,
+      invokedArn,
+      clientContext,
+      tailLog: input.tailLog === true,
+    });
     const result: InvokeResult = { statusCode: 200, payload: outcome.payload, executedVersion: target.version };
     if (outcome.status === 'error') result.functionError = 'Unhandled';
     if (input.tailLog) result.logResult = lastBytes(outcome.logLines.join('\n') + '\n', 4096).toString('base64');
@@ -206,7 +212,7 @@ export class InvocationService {
     target: EnvironmentTarget,
     qualifier: string | undefined,
     viaAlias: boolean,
-    request: { requestId: string; payload: Buffer; invokedArn: string; clientContext: string | undefined },
+    request: { requestId: string; payload: Buffer; invokedArn: string; clientContext: string | undefined; tailLog?: boolean },
   ): Promise<InvocationOutcome> {
     const observe = (outcome: InvocationOutcome | 'throttled', concurrent: number) =>
       this.metrics.record({

@@ -59,7 +59,8 @@ interface Current {
   finished: boolean;
   startedAt: number;
   /** The end of the invocation's log, enough for the `Tail` answer. */
-  log: LogTail;
+  /** The log's last 4 KB, kept only when the caller asked for it. */
+  log: LogTail | undefined;
   cold: boolean;
   /** (Re)arms the invocation's deadline timer, replacing any earlier one. */
   armTimer: (ms: number) => void;
@@ -274,7 +275,7 @@ export class ExecutionEnvironment {
         delivered: false,
         finished: false,
         startedAt,
-        log: new LogTail(TAIL_BYTES),
+        log: request.tailLog ? new LogTail(TAIL_BYTES) : undefined,
         cold,
         armTimer: (ms) => {
           clearTimeout(timer);
@@ -293,10 +294,15 @@ export class ExecutionEnvironment {
             const durationMs = performance.now() - (current.delivered ? current.startedAt : startedAt);
             const report = this.reportLines(current, durationMs);
             for (const line of report) this.opts.onLogLine(line);
-            for (const line of report) current.log.push(line);
+            for (const line of report) current.log?.push(line);
             if (this.state === 'busy') this.state = 'idle';
             this.lastUsed = Date.now();
-            resolve({ ...outcome, durationMs, initDurationMs: cold ? this.initDurationMs : undefined, logLines: current.log.lines() });
+            resolve({
+              ...outcome,
+              durationMs,
+              initDurationMs: cold ? this.initDurationMs : undefined,
+              logLines: current.log?.lines() ?? [],
+            });
           });
         },
         abandon: () => {
@@ -342,7 +348,7 @@ export class ExecutionEnvironment {
     current.armTimer(request.timeoutSeconds * 1000);
     const start = `START RequestId: ${request.requestId} Version: ${this.target.version}`;
     this.opts.onLogLine(start);
-    current.log.push(start);
+    current.log?.push(start);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'lambda-runtime-aws-request-id': request.requestId,
@@ -482,7 +488,7 @@ export class ExecutionEnvironment {
     const seconds = current.request.timeoutSeconds.toFixed(2);
     const message = `${new Date().toISOString()} ${current.request.requestId} Task timed out after ${seconds} seconds`;
     this.opts.onLogLine(message);
-    current.log.push(message);
+    current.log?.push(message);
     current.finish({
       status: 'error',
       payload: Buffer.from(
@@ -579,7 +585,7 @@ export class ExecutionEnvironment {
     this.loggedBytes += bytes.length;
     const line = bytes.toString('utf8');
     this.opts.onLogLine(line);
-    this.current?.log.push(line);
+    this.current?.log?.push(line);
   }
 
   /** One marker line for output dropped over the budget, so a reader knows the log is not whole. */
@@ -588,7 +594,7 @@ export class ExecutionEnvironment {
     const line = `[Versa] ${this.droppedBytes} bytes of function output were dropped: an invocation logs at most ${MAX_LOG_BYTES_PER_INVOCATION} bytes.`;
     this.droppedBytes = 0;
     this.opts.onLogLine(line);
-    this.current?.log.push(line);
+    this.current?.log?.push(line);
   }
 
   private reportLines(current: Current, durationMs: number): string[] {

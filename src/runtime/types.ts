@@ -19,6 +19,8 @@ export interface InvocationRequest {
   traceId: string;
   /** Decoded client context JSON, if the caller sent one. */
   clientContext: string | undefined;
+  /** Keep the last 4 KB of the invocation's log for the answer (`LogType: Tail`). */
+  tailLog?: boolean;
 }
 
 export interface InvocationOutcome {
@@ -28,7 +30,7 @@ export interface InvocationOutcome {
   durationMs: number;
   /** Set on a cold start. */
   initDurationMs: number | undefined;
-  /** This invocation's log lines, START to REPORT; joined only when a caller asks for the tail. */
+  /** The last 4 KB of this invocation's log lines, START to REPORT, when the request asked for them (tailLog); else empty. */
   logLines: readonly string[];
 }
 

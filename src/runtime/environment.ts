@@ -58,8 +58,7 @@ interface Current {
   /** Set once the outcome is decided: later reports (a crash after a timeout, say) are ignored. */
   finished: boolean;
   startedAt: number;
-  /** The end of the invocation's log, enough for the `Tail` answer. */
-  /** The log's last 4 KB, kept only when the caller asked for it. */
+  /** The end of the invocation's log, enough for the `Tail` answer; kept only when the caller asked for it. */
   log: LogTail | undefined;
   cold: boolean;
   /** (Re)arms the invocation's deadline timer, replacing any earlier one. */

@@ -41,6 +41,15 @@ export function nodeFlags(memoryMb: number, sizeHeap: boolean, cores = available
 }
 
 /**
+ * Whether the runtime is one of Versa's own (Node, Python), which speak frames on an inherited pipe
+ * (frames.ts); `provided.*` runs the function's own bootstrap, which speaks HTTP.
+ */
+export function speaksFrames(runtime: string): boolean {
+  const family = runtimeFamily(runtime);
+  return family === 'nodejs' || family === 'python';
+}
+
+/**
  * How to start the runtime for `runtime`, for a function of `memoryMb`. `sizeNodeHeap`: nothing but Node's
  * own heap limit holds a Node runtime to its memory (no cgroup).
  */

@@ -21,6 +21,7 @@ const launch = {
   command: process.execPath,
   args: ['-e', 'process.stdout.write(JSON.stringify(process.env) + "\\n"); setInterval(() => {}, 1000);'],
   env: {},
+  runtimeOnlyEnv: {},
   runtimeDir: '/var/runtime',
 };
 const ENV = { AWS_LAMBDA_FUNCTION_NAME: 'spare-test', SECRET: "it's\nmultiline and 'quoted' $HOME", PATH: '/usr/bin:/bin' };

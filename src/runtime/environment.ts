@@ -8,7 +8,7 @@ import { hexId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { FRAMES_FD, FRAMES_FD_VARIABLE, FrameChannel, FrameType, splitReport } from './frames.js';
 import type { Confinement, Isolation } from './isolation.js';
-import { launcherFor, speaksFrames } from './launchers.js';
+import { RUNTIME_ONLY_VARIABLE, launcherFor, speaksFrames } from './launchers.js';
 import type { EnvironmentTarget, InvocationOutcome, InvocationRequest } from './types.js';
 
 /** Largest response a function may return synchronously (AWS's figure). */
@@ -180,9 +180,13 @@ export class ExecutionEnvironment {
     // Versa's own bootstraps (Node and Python) speak frames over an inherited pipe; `provided.*` runs the
     // function's own bootstrap, which speaks HTTP.
     const framed = speaksFrames(target.spec.runtime);
+    // The runtime's own variables, unless the function sets the same ones (then its values stay, and stay visible).
+    const runtimeOnly = Object.entries(launch.runtimeOnlyEnv).filter(([name]) => !(name in (target.spec.environment ?? {})));
     const reserved: Record<string, string> = {
       ...baseEnv,
       ...launch.env,
+      ...Object.fromEntries(runtimeOnly),
+      ...(runtimeOnly.length > 0 ? { [RUNTIME_ONLY_VARIABLE]: runtimeOnly.map(([name]) => name).join(',') } : {}),
       AWS_LAMBDA_FUNCTION_NAME: target.functionName,
       AWS_LAMBDA_FUNCTION_VERSION: target.version,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(target.spec.memorySize),

@@ -15,6 +15,9 @@ import { format } from 'node:util';
 // The frame channel's descriptor, when Versa gave one: the variable is for this runtime, not the function.
 const FRAMES_FD = process.env._VERSA_RUNTIME_FD;
 delete process.env._VERSA_RUNTIME_FD;
+// Variables Versa set for this process itself (launchers.ts), read when it started: not the function's.
+for (const name of (process.env._VERSA_RUNTIME_ONLY ?? '').split(',')) if (name) delete process.env[name];
+delete process.env._VERSA_RUNTIME_ONLY;
 const API = process.env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001';
 // `host:port` or `host:port/prefix`: Versa puts the environment's secret in a path prefix.
 const [, apiHost = '127.0.0.1', apiPort = '9001', apiPrefix = ''] = /^([^:/]+):(\d+)(\/[^?#]*)?$/.exec(API) ?? [];

@@ -4,7 +4,7 @@
  * writable cgroup exist (skipped elsewhere, as the sandbox tests are).
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -124,6 +124,21 @@ describe('spares: a runtime process waiting in its cgroup for the next cold star
     await waitFor('two spares (this one and the suite’s)', () => waitingSpares().length === 2);
     await own.close();
     await waitFor('only the suite’s', () => waitingSpares().length === 1);
+  });
+
+  it('a waiting spare does not keep the server’s process alive (a server that fails to start exits)', (ctx) => {
+    if (!spares) return ctx.skip('no bubblewrap or no writable cgroup here');
+    const script = [
+      `import { Isolation } from ${JSON.stringify(new URL('../src/runtime/isolation.js', import.meta.url).href)};`,
+      `import { createLogger } from ${JSON.stringify(new URL('../src/core/logger.js', import.meta.url).href)};`,
+      `await Isolation.create({ mode: 'auto', supportDir: ${JSON.stringify(path.join(dir, 'support-2'))}, python: { executable: 'python3', prefixes: [] }, logger: createLogger('silent') });`,
+      'await new Promise((r) => setTimeout(r, 300));',
+      'console.log("done");',
+    ].join('\n');
+    const started = Date.now();
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000 }).toString();
+    assert.equal(out.trim(), 'done');
+    assert.ok(Date.now() - started < 5000, `exited after ${Date.now() - started} ms`);
   });
 
   it('confine: without the spare’s shell, runtimes start as before', async (ctx) => {

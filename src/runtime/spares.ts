@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { hexId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
@@ -36,6 +37,8 @@ export class Spare {
 
   /** Makes the spare become `argv`, with `options` readable on SPARE_OPTIONS_FD; it keeps its stdio. */
   run(argv: readonly string[], options: Buffer): ChildProcess {
+    // From here on it is a runtime like any other, which holds the server's event loop as a spawned one does.
+    holdsEventLoop(this.child, true);
     const stdin = this.child.stdin!;
     const optionsPipe = this.child.stdio[SPARE_OPTIONS_FD] as Writable;
     // A spare that died meanwhile is seen through its exit, as any runtime's.
@@ -118,6 +121,8 @@ export class Spares {
         child.once('spawn', resolve);
         child.once('error', reject);
       });
+      // A waiting spare must not keep the server's process alive (one that fails to start, say, must exit).
+      holdsEventLoop(child, false);
       const spare = new Spare(child, cgroup, () => this.refill());
       child.once('exit', (code) => {
         // Died while waiting (it was not taken): note it, and start another unless that keeps failing.
@@ -138,6 +143,16 @@ export class Spares {
       await cgroup?.destroy();
       return undefined;
     }
+  }
+}
+
+function holdsEventLoop(child: ChildProcess, hold: boolean): void {
+  if (hold) child.ref();
+  else child.unref();
+  for (const stream of child.stdio) {
+    const socket = stream as Socket | null;
+    if (hold) socket?.ref();
+    else socket?.unref();
   }
 }
 

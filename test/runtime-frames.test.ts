@@ -29,7 +29,10 @@ describe('Runtime frame channel', () => {
       '  return {',
       '    fd3,',
       '    api: /^127\\.0\\.0\\.1:\\d+\\/[0-9a-f]+$/.test(process.env.AWS_LAMBDA_RUNTIME_API ?? ""),',
-      '    versaVars: Object.keys(process.env).filter((k) => k.startsWith("_VERSA")),',
+      '    versaVars: Object.keys(process.env).filter((k) => k.startsWith("_VERSA") || k === "MALLOC_ARENA_MAX"),',
+      // The environment the process started with: what glibc read.
+      '    startedWith: fs.readFileSync("/proc/self/environ", "utf8").split("\\0").filter((l) => l.startsWith("MALLOC_ARENA_MAX=")),',
+      '    childVars: execFileSync("env").toString().split("\\n").filter((l) => /^(_VERSA|MALLOC_ARENA_MAX=)/.test(l)),',
       '    remaining: context.getRemainingTimeInMillis(),',
       '    got: event,',
       // Descriptors of a process the function starts, other than its stdio: the channel is not among them.
@@ -41,14 +44,33 @@ describe('Runtime frame channel', () => {
     for (let i = 0; i < 3; i++) {
       const out = await invoke(t.lambda, 'frames-node', { i, text: 'ünïcode ✓' });
       assert.equal(out.functionError, undefined, out.raw);
-      const body = out.payload as { inherited: string[]; fd3: string; api: boolean; versaVars: string[]; remaining: number; got: unknown };
+      const body = out.payload as {
+        inherited: string[];
+        fd3: string;
+        api: boolean;
+        versaVars: string[];
+        childVars: string[];
+        startedWith: string[];
+        remaining: number;
+        got: unknown;
+      };
       assert.equal(body.fd3, 'socket');
       assert.equal(body.api, true);
+      // Nor the runtime's own variables (launchers.ts), in the function or in what it starts.
       assert.deepEqual(body.versaVars, []);
+      assert.deepEqual(body.childVars, []);
+      assert.deepEqual(body.startedWith, ['MALLOC_ARENA_MAX=2']);
       assert.deepEqual(body.inherited, []);
       assert.ok(body.remaining > 6000 && body.remaining <= 7000, String(body.remaining));
       assert.deepEqual(body.got, { i, text: 'ünïcode ✓' });
     }
+  });
+
+  it('Invoke (node): a function that sets MALLOC_ARENA_MAX itself keeps its own, and sees it', async () => {
+    const code =
+      'exports.handler = async () => ({ arenas: process.env.MALLOC_ARENA_MAX, only: process.env._VERSA_RUNTIME_ONLY ?? null });\n';
+    await createFunction(t.lambda, 'frames-node-arenas', { 'index.js': code }, { Environment: { Variables: { MALLOC_ARENA_MAX: '4' } } });
+    assert.deepEqual((await invoke(t.lambda, 'frames-node-arenas', {})).payload, { arenas: '4', only: null });
   });
 
   it('Invoke (node): a response one byte over 6 MB (not over the frame limit) fails with Function.ResponseSizeTooLarge; the runtime keeps serving', async () => {

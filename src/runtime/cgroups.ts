@@ -76,7 +76,7 @@ export class Cgroups {
       await Promise.all(dirs.map((d) => rmdir(d).catch(() => undefined)));
       throw err;
     }
-    return new Cgroup(this.version, mem, dirs);
+    return new Cgroup(this.version, mem, dirs, memoryBytes);
   }
 
   /** Removes this server's folders (every environment's cgroup must be gone already). */
@@ -92,7 +92,26 @@ export class Cgroup {
     private readonly version: 1 | 2,
     private readonly memoryDir: string,
     private readonly dirs: string[],
+    private memoryBytes: number,
   ) {}
+
+  /**
+   * Sets the memory limit of a cgroup made before its environment's MemorySize was known (a spare's,
+   * spares.ts). On v1 the memory+swap limit may never be below the memory limit, so the order of the two
+   * writes depends on the direction.
+   */
+  async limitMemory(bytes: number): Promise<void> {
+    if (bytes === this.memoryBytes) return;
+    const file = (name: string) => path.join(this.memoryDir, name);
+    if (this.version === 2) await writeFile(file('memory.max'), String(bytes));
+    else {
+      const memsw = () => writeFile(file('memory.memsw.limit_in_bytes'), String(bytes)).catch(() => undefined);
+      if (bytes > this.memoryBytes) await memsw();
+      await writeFile(file('memory.limit_in_bytes'), String(bytes));
+      if (bytes < this.memoryBytes) await memsw();
+    }
+    this.memoryBytes = bytes;
+  }
 
   /** The files a process writes its pid to, to join (before it starts anything else). */
   get procsFiles(): string[] {

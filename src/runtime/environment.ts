@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { timingSafeEqual } from 'node:crypto';
@@ -6,10 +6,9 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { hexId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import { runtimeFamily } from '../domain/runtimes.js';
 import { FRAMES_FD, FRAMES_FD_VARIABLE, FrameChannel, FrameType, splitReport } from './frames.js';
 import type { Confinement, Isolation } from './isolation.js';
-import { launcherFor } from './launchers.js';
+import { RUNTIME_ONLY_VARIABLE, launcherFor, speaksFrames } from './launchers.js';
 import type { EnvironmentTarget, InvocationOutcome, InvocationRequest } from './types.js';
 
 /** Largest response a function may return synchronously (AWS's figure). */
@@ -180,11 +179,14 @@ export class ExecutionEnvironment {
     );
     // Versa's own bootstraps (Node and Python) speak frames over an inherited pipe; `provided.*` runs the
     // function's own bootstrap, which speaks HTTP.
-    const family = runtimeFamily(target.spec.runtime);
-    const framed = family === 'nodejs' || family === 'python';
+    const framed = speaksFrames(target.spec.runtime);
+    // The runtime's own variables, unless the function sets the same ones (then its values stay, and stay visible).
+    const runtimeOnly = Object.entries(launch.runtimeOnlyEnv).filter(([name]) => !(name in (target.spec.environment ?? {})));
     const reserved: Record<string, string> = {
       ...baseEnv,
       ...launch.env,
+      ...Object.fromEntries(runtimeOnly),
+      ...(runtimeOnly.length > 0 ? { [RUNTIME_ONLY_VARIABLE]: runtimeOnly.map(([name]) => name).join(',') } : {}),
       AWS_LAMBDA_FUNCTION_NAME: target.functionName,
       AWS_LAMBDA_FUNCTION_VERSION: target.version,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(target.spec.memorySize),
@@ -207,16 +209,9 @@ export class ExecutionEnvironment {
       void confinement.release();
       return;
     }
-    const run = confinement.command(launch);
-    // `detached` makes the runtime (or the sandbox) the leader of its own process group, so stopping the
-    // environment ends everything the function started too (killGroup); the sandbox's PID namespace and the
-    // cgroup catch what left the group.
-    const child = spawn(run.command, run.args, {
-      cwd: run.cwd,
-      env,
-      stdio: framed ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    // The runtime (or the sandbox) leads its own process group, so stopping the environment ends everything
+    // the function started too (killGroup); the sandbox's PID namespace and the cgroup catch what left the group.
+    const child = confinement.spawn(launch, env, framed);
     this.child = child;
     if (framed && child.stdio[FRAMES_FD]) {
       const socket = child.stdio[FRAMES_FD] as Socket;

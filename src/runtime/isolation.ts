@@ -1,12 +1,14 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../core/logger.js';
 import { runtimeFamily } from '../domain/runtimes.js';
 import { Cgroups, type Cgroup } from './cgroups.js';
-import type { Launch, RuntimePaths } from './launchers.js';
+import { speaksFrames, type Launch, type RuntimePaths } from './launchers.js';
 import { NODE_BOOTSTRAP, PYTHON_BOOTSTRAP } from './paths.js';
 import type { PythonInstall } from './python.js';
 import { Bubblewrap, INSIDE, SandboxUnavailableError, type SandboxMode } from './sandbox.js';
+import { SPARE_OPTIONS_FD, Spares, type Spare } from './spares.js';
 
 /**
  * Memory a cgroup allows beyond the function's MemorySize, so that the function itself gets its
@@ -45,7 +47,14 @@ export interface IsolationOptions {
   logger: Logger;
   /** The bubblewrap command (tests point it at something missing). */
   bwrapCommand?: string;
+  /** Keep a spare runtime process waiting in its cgroup (spares.ts); default: where it helps (bubblewrap and cgroups). */
+  spares?: boolean;
+  /** The shell a spare runs (tests point it at something missing). */
+  spareShell?: string;
 }
+
+/** Lambda's default MemorySize: a spare's cgroup starts with its limit, the one most functions keep. */
+const DEFAULT_MEMORY_MB = 128;
 
 /**
  * Confines execution environments: a bubblewrap sandbox each (when there is one), a cgroup each for
@@ -60,6 +69,7 @@ export class Isolation {
     sandbox: Bubblewrap | undefined,
     private readonly cgroups: Cgroups | undefined,
     python: Promise<PythonInstall>,
+    private readonly spares: Spares | undefined,
   ) {
     this.withPython = python.then((p) => ({ python: p, sandbox: sandbox?.binding(p.prefixes) }));
     // Nobody may be waiting yet: a failure is the first environment's to report, not an unhandled rejection.
@@ -107,17 +117,42 @@ export class Isolation {
           sandboxDetail: `functions run as the server's user and can read what it can read (${why})`,
           limits: limitsDescription(cgroups),
         };
-    return new Isolation(status, sandbox, cgroups, python);
+    // A spare saves the wait for joining a cgroup; it needs bubblewrap to take its options from a pipe, and a
+    // bubblewrap that sizes /tmp (an older one needs a shell's ulimit in front, see Confinement.command).
+    const spareShell = opts.spareShell ?? '/bin/bash';
+    const spares =
+      sandbox?.sizesTmpfs && cgroups && (opts.spares ?? true) && existsSync(spareShell)
+        ? new Spares(
+            cgroups,
+            { memoryBytes: (DEFAULT_MEMORY_MB + MEMORY_HEADROOM_MB) * 1024 * 1024, maxProcesses: MAX_PROCESSES },
+            opts.logger,
+            spareShell,
+          )
+        : undefined;
+    return new Isolation(status, sandbox, cgroups, python, spares);
   }
 
   /** Sets up one environment's confinement (its cgroup, if any); release() undoes it. */
   async confine(id: string, spec: { runtime: string; memoryMb: number; tmpMb: number }, codeDir: string): Promise<Confinement> {
     const { python, sandbox } = await this.withPython;
-    const cgroup = await this.cgroups?.create(id, (spec.memoryMb + MEMORY_HEADROOM_MB) * 1024 * 1024, MAX_PROCESSES);
+    const memoryBytes = (spec.memoryMb + MEMORY_HEADROOM_MB) * 1024 * 1024;
+    // Only Versa's own runtimes take a spare: it comes with the frame channel's descriptor open.
+    const spare = sandbox && speaksFrames(spec.runtime) ? await this.spares?.take() : undefined;
+    if (spare) {
+      try {
+        await spare.cgroup.limitMemory(memoryBytes);
+        return new Confinement(spec, codeDir, sandbox, spare.cgroup, python, spare);
+      } catch {
+        spare.discard();
+        await spare.cgroup.destroy();
+      }
+    }
+    const cgroup = await this.cgroups?.create(id, memoryBytes, MAX_PROCESSES);
     return new Confinement(spec, codeDir, sandbox, cgroup, python);
   }
 
   async close(): Promise<void> {
+    await this.spares?.close();
     await this.cgroups?.close();
   }
 }
@@ -132,10 +167,17 @@ export class Confinement {
     private readonly sandbox: Bubblewrap | undefined,
     private readonly cgroup: Cgroup | undefined,
     private readonly python: PythonInstall,
+    /** A process waiting in `cgroup` to become the runtime, if one was ready. */
+    private spare?: Spare,
   ) {
     this.paths = sandbox
       ? { taskRoot: INSIDE.task, nodeBootstrap: INSIDE.nodeBootstrap, pythonBootstrap: INSIDE.pythonBootstrap }
       : { taskRoot: codeDir, nodeBootstrap: NODE_BOOTSTRAP, pythonBootstrap: PYTHON_BOOTSTRAP };
+  }
+
+  /** Whether a spare process waits to become this confinement's runtime (until spawn()). */
+  get hasSpare(): boolean {
+    return this.spare !== undefined;
   }
 
   get sandboxed(): boolean {
@@ -165,7 +207,7 @@ export class Confinement {
   }
 
   /** The process to spawn for `launch`: in the sandbox, after joining the cgroup and taking the fallback limits. */
-  command(launch: Launch): { command: string; args: string[]; cwd: string } {
+  private command(launch: Launch): { command: string; args: string[]; cwd: string } {
     const inner = this.sandbox
       ? this.sandbox.argv(this.codeDir, this.spec.tmpMb * 1024 * 1024, launch.command, launch.args)
       : [launch.command, ...launch.args];
@@ -183,6 +225,30 @@ export class Confinement {
     // fork outside the cgroup in between. It costs about a millisecond.
     const script = `while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ${limits.map((l) => `${l} && `).join('')}exec "$@"`;
     return { command: '/bin/sh', args: ['-c', script, 'sh', ...joins, '--', ...inner], cwd };
+  }
+
+  /**
+   * Starts the runtime for `launch` with exactly `env`: a spare, when this confinement has one and the
+   * runtime speaks frames (`framed`: fd 3 is the frame channel), else a new process. stdin is /dev/null,
+   * stdout and stderr are pipes; the process leads its own process group.
+   */
+  spawn(launch: Launch, env: Record<string, string>, framed: boolean): ChildProcess {
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare && framed && this.sandbox) {
+      const tmpBytes = this.spec.tmpMb * 1024 * 1024;
+      const split = this.sandbox.argvWithOptionsOn(SPARE_OPTIONS_FD, this.codeDir, tmpBytes, launch.command, launch.args, env);
+      if (split) return spare.run(split.argv, split.options);
+    }
+    // Its cgroup stays this environment's: the shell of command() joins it instead.
+    spare?.discard();
+    const run = this.command(launch);
+    return spawn(run.command, run.args, {
+      cwd: run.cwd,
+      env,
+      stdio: framed ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
   }
 
   /**
@@ -209,6 +275,8 @@ export class Confinement {
 
   /** Waits for the environment's processes to be gone and removes its cgroup. */
   async release(): Promise<void> {
+    this.spare?.discard();
+    this.spare = undefined;
     await this.cgroup?.destroy();
   }
 }

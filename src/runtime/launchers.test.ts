@@ -32,5 +32,7 @@ describe('nodeFlags', () => {
     assert.ok(!limited.args.some((a) => a.startsWith('--max-')), 'no V8 flag: the built-in code cache stays valid');
     assert.deepEqual(launcherFor('nodejs20.x', paths, 'python3', 128, true).args, [...nodeFlags(128, true), '/var/runtime/bootstrap.mjs']);
     assert.deepEqual(launcherFor('python3.12', paths, 'python3', 128, true).args, ['-S', '-u', '/var/runtime/bootstrap.py']);
+    // malloc's arenas are the runtime's own setting, by a variable (a flag would be a V8 flag's cost).
+    assert.deepEqual(limited.runtimeOnlyEnv, { MALLOC_ARENA_MAX: '2' });
   });
 });

@@ -156,8 +156,37 @@ export class Bubblewrap {
 
   /** bwrap and its arguments to run `command` in a new sandbox with `codeDir` at /var/task. */
   argv(codeDir: string, tmpBytes: number, command: string, args: readonly string[]): string[] {
+    return [this.command, ...this.options(codeDir, tmpBytes), '--', command, ...args];
+  }
+
+  /**
+   * The same sandbox for a process that is already running and becomes bwrap (a spare, spares.ts), with
+   * the environment given here rather than inherited: bwrap's command line holds only the runtime's
+   * command, and its options and the runtime's variables (credentials among them) come through the pipe
+   * `fd` (`--args`), so that none of them shows in /proc/<pid>/cmdline, which every user can read.
+   * Undefined when a variable cannot be passed that way: a NUL would end a value early and turn the rest
+   * into options.
+   */
+  argvWithOptionsOn(
+    fd: number,
+    codeDir: string,
+    tmpBytes: number,
+    command: string,
+    args: readonly string[],
+    env: Record<string, string>,
+  ): { argv: string[]; options: Buffer } | undefined {
+    const vars = Object.entries(env);
+    if (vars.some(([k, v]) => k.includes('\0') || k.includes('=') || v.includes('\0')) || codeDir.includes('\0')) return undefined;
+    // --clearenv first: bwrap applies these in order, and the spare's own variables must not reach the runtime.
+    const options = [...this.options(codeDir, tmpBytes), '--clearenv', ...vars.flatMap(([k, v]) => ['--setenv', k, v])];
+    return {
+      argv: [this.command, '--args', String(fd), '--', command, ...args],
+      options: Buffer.from(options.map((o) => `${o}\0`).join('')),
+    };
+  }
+
+  private options(codeDir: string, tmpBytes: number): string[] {
     return [
-      this.command,
       ...this.base,
       '--ro-bind',
       codeDir,
@@ -170,9 +199,6 @@ export class Bubblewrap {
       // Last: the sandbox's own root (where the mount points were made) becomes read-only too.
       '--remount-ro',
       '/',
-      '--',
-      command,
-      ...args,
     ];
   }
 }

@@ -1125,39 +1125,19 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
   const { reference, floor, cold, coldOff, warm, sandboxOff, gateway, metricsOff, signed, cluster } = r;
   const bareRps = reference.load.rps;
   const errs = (l: LoadResult) => String(l.non2xx + l.errors + l.timeouts);
+  const throughputRow = (label: string, load: LoadResult) => [
+    label,
+    fixed(load.rps, 0),
+    fixed(load.latencyMs.p50, 2),
+    fixed(load.latencyMs.p99, 2),
+    pct(load.rps / bareRps),
+    errs(load),
+  ];
   const throughputRows = [
-    [
-      'bare node:http "hello"',
-      fixed(reference.load.rps, 0),
-      fixed(reference.load.latencyMs.p50, 2),
-      fixed(reference.load.latencyMs.p99, 2),
-      '100.0 %',
-      errs(reference.load),
-    ],
-    [
-      FLOOR_LABEL,
-      fixed(floor.load.rps, 0),
-      fixed(floor.load.latencyMs.p50, 2),
-      fixed(floor.load.latencyMs.p99, 2),
-      pct(floor.load.rps / bareRps),
-      errs(floor.load),
-    ],
-    ...warm.map(({ kind, phase }) => [
-      `Versa Invoke ${kind.label}`,
-      fixed(phase.load.rps, 0),
-      fixed(phase.load.latencyMs.p50, 2),
-      fixed(phase.load.latencyMs.p99, 2),
-      pct(phase.load.rps / bareRps),
-      errs(phase.load),
-    ]),
-    ...[...cluster.warm, ...sandboxOff, metricsOff, signed, ...gateway].map(({ label, phase }) => [
-      label,
-      fixed(phase.load.rps, 0),
-      fixed(phase.load.latencyMs.p50, 2),
-      fixed(phase.load.latencyMs.p99, 2),
-      pct(phase.load.rps / bareRps),
-      errs(phase.load),
-    ]),
+    throughputRow('bare node:http "hello"', reference.load),
+    throughputRow(FLOOR_LABEL, floor.load),
+    ...warm.map(({ kind, phase }) => throughputRow(`Versa Invoke ${kind.label}`, phase.load)),
+    ...[...cluster.warm, ...sandboxOff, metricsOff, signed, ...gateway].map(({ label, phase }) => throughputRow(label, phase.load)),
   ];
   const cpuRows = [
     [

@@ -1,7 +1,8 @@
 /** The `versa` command as a user runs it: a real process, real signals, real output. */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -33,11 +34,14 @@ async function versa(args: string[], env: NodeJS.ProcessEnv = {}) {
   }
 }
 
-/** Starts `versa start` on a free port and resolves once it prints its endpoint. */
-async function startVersa(dataDir: string) {
-  const child = spawn(process.execPath, [BIN, 'start', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * Starts `versa start` on a free port and resolves once it prints its endpoint; with `inheritedFile`, from
+ * a shell that leaves that file open on descriptor 200, as a supervisor or a shell's `exec 200<file` can.
+ */
+async function startVersa(dataDir: string, inheritedFile?: string) {
+  const command = [process.execPath, BIN, 'start', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'];
+  const launch = inheritedFile ? ['/bin/bash', '-c', 'exec 200<"$0"; exec "$@"', inheritedFile, ...command] : command;
+  const child = spawn(launch[0]!, launch.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -87,6 +91,36 @@ describe('versa start', () => {
       assert.deepEqual(envPids.filter(isAlive), [], 'the environment processes were stopped');
     } finally {
       server.child.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('versa start: a descriptor the server inherited open reaches neither the server nor any function', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'versa-cli-'));
+    const secret = path.join(dataDir, 'operator-secret');
+    await writeFile(secret, 'not for functions');
+    const server = await startVersa(dataDir, secret);
+    try {
+      const lambda = lambdaClientFor(server.url);
+      const code = `const fs = require('node:fs');
+exports.handler = async () => {
+  const fds = {};
+  for (const fd of fs.readdirSync('/proc/self/fd')) { try { fds[fd] = fs.readlinkSync('/proc/self/fd/' + fd); } catch {} }
+  let read = null;
+  try { read = fs.readFileSync('/proc/self/fd/200', 'utf8'); } catch (err) { read = err.code; }
+  return { fds, read };
+};`;
+      await createFunction(lambda, 'fds', { 'index.js': code });
+      const out = await lambda.send(new InvokeCommand({ FunctionName: 'fds' }));
+      const seen = JSON.parse(Buffer.from(out.Payload!).toString()) as { fds: Record<string, string>; read: string };
+      assert.equal(seen.read, 'ENOENT');
+      assert.equal(seen.fds['200'], undefined);
+      assert.ok(!Object.values(seen.fds).some((link) => link.includes('operator-secret')), JSON.stringify(seen.fds));
+      assert.ok(existsSync(`/proc/${server.child.pid}`) && !existsSync(`/proc/${server.child.pid}/fd/200`));
+      lambda.destroy();
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
       await rm(dataDir, { recursive: true, force: true });
     }
   });

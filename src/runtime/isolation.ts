@@ -6,6 +6,7 @@ import { runtimeFamily } from '../domain/runtimes.js';
 import { Cgroups, type Cgroup } from './cgroups.js';
 import { speaksFrames, type Launch, type RuntimePaths } from './launchers.js';
 import { NODE_BOOTSTRAP, PYTHON_BOOTSTRAP } from './paths.js';
+import { closeInheritedDescriptors } from './processes.js';
 import type { PythonInstall } from './python.js';
 import { Bubblewrap, INSIDE, SandboxUnavailableError, type SandboxMode } from './sandbox.js';
 import { SPARE_OPTIONS_FD, Spares, type Spare } from './spares.js';
@@ -81,6 +82,10 @@ export class Isolation {
    * without bubblewrap. The probe's sandbox binds Node's folders but not Python's, which may not be known yet.
    */
   static async create(opts: IsolationOptions): Promise<Isolation> {
+    // A runtime receives its stdio and frame channel, nothing else of the server's: see processes.ts.
+    const inherited = closeInheritedDescriptors();
+    if (inherited.length > 0)
+      opts.logger.info('closed descriptors inherited from the parent process, so that no function receives them', { fds: inherited });
     const python = Promise.resolve(opts.python);
     const [probed, cgroups] = await Promise.all([
       opts.mode === 'off'

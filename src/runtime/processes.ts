@@ -1,3 +1,5 @@
+import { closeSync, readFileSync, readdirSync } from 'node:fs';
+
 /**
  * True while a process with this id exists (EPERM means it exists but is someone else's). Used to tell
  * what a crashed server left behind (staging folders, cgroups) from what a live one still uses.
@@ -9,4 +11,36 @@ export function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** O_CLOEXEC, as the octal `flags` of /proc/self/fdinfo show it. */
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * Closes the descriptors this process inherited open from whoever started it (a shell's `exec 9>file`, a
+ * supervisor's pipe) and returns their numbers. Everything Node, SQLite and the PostgreSQL client open is
+ * close-on-exec; an inherited descriptor is not, so every process the server spawns would receive it —
+ * each function's runtime too, through its sandbox. On a system without /proc/self/fdinfo, nothing.
+ */
+export function closeInheritedDescriptors(): number[] {
+  let fds: number[];
+  try {
+    fds = readdirSync('/proc/self/fdinfo')
+      .map(Number)
+      .filter((fd) => fd > 2);
+  } catch {
+    return [];
+  }
+  const closed: number[] = [];
+  for (const fd of fds) {
+    try {
+      const flags = /^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+      if (!flags || (parseInt(flags[1]!, 8) & O_CLOEXEC) !== 0) continue;
+      closeSync(fd);
+      closed.push(fd);
+    } catch {
+      // The directory's own descriptor, gone once listed.
+    }
+  }
+  return closed;
 }

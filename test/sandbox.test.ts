@@ -14,6 +14,7 @@ import { UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { createFunction, startTestServer, type TestServer } from './harness.js';
 import { invoke, sleep, waitFor } from './invoke-helpers.js';
 import { Isolation } from '../src/runtime/isolation.js';
+import { batchScheduler } from '../src/runtime/processes.js';
 import { SandboxUnavailableError } from '../src/runtime/sandbox.js';
 import { createLogger } from '../src/core/logger.js';
 
@@ -311,6 +312,31 @@ describe('sandbox: --sandbox off and bwrap', () => {
       assert.match(String((await invoke(t.lambda, 'plain', {})).payload), /code\/[0-9a-f]{64}$/);
     } finally {
       await t.close();
+    }
+  });
+
+  it('Invoke: Node and Python runtimes run under SCHED_BATCH, sandboxed or not, first start or spare', async (ctx) => {
+    if (!(await batchScheduler())) return ctx.skip('chrt cannot set SCHED_BATCH here');
+    const SCHED_BATCH = 3;
+    for (const sandbox of ['auto', 'off'] as const) {
+      const t = await startTestServer({ sandbox });
+      try {
+        await createFunction(t.lambda, 'node', {
+          'index.js':
+            "exports.handler = async () => Number(require('fs').readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[38]);\n",
+        });
+        await createFunction(
+          t.lambda,
+          'py',
+          { 'app.py': 'import os\ndef handler(e, c):\n    return os.sched_getscheduler(0)\n' },
+          { Runtime: 'python3.12', Handler: 'app.handler' },
+        );
+        // Two at once: the second environment of each starts while the first is busy (a spare, where there is one).
+        const policies = await Promise.all(['node', 'py', 'node', 'py'].map(async (name) => (await invoke(t.lambda, name, {})).payload));
+        assert.deepEqual(policies, [SCHED_BATCH, SCHED_BATCH, SCHED_BATCH, SCHED_BATCH], sandbox);
+      } finally {
+        await t.close();
+      }
     }
   });
 

@@ -6,7 +6,7 @@ import { runtimeFamily } from '../domain/runtimes.js';
 import { Cgroups, type Cgroup } from './cgroups.js';
 import { speaksFrames, type Launch, type RuntimePaths } from './launchers.js';
 import { NODE_BOOTSTRAP, PYTHON_BOOTSTRAP } from './paths.js';
-import { closeInheritedDescriptors } from './processes.js';
+import { batchScheduler, closeInheritedDescriptors } from './processes.js';
 import type { PythonInstall } from './python.js';
 import { Bubblewrap, INSIDE, SandboxUnavailableError, type SandboxMode } from './sandbox.js';
 import { SPARE_OPTIONS_FD, Spares, type Spare } from './spares.js';
@@ -71,6 +71,8 @@ export class Isolation {
     private readonly cgroups: Cgroups | undefined,
     python: Promise<PythonInstall>,
     private readonly spares: Spares | undefined,
+    /** util-linux's chrt, to start runtimes under SCHED_BATCH (processes.ts), where it can. */
+    private readonly chrt: string | undefined,
   ) {
     this.withPython = python.then((p) => ({ python: p, sandbox: sandbox?.binding(p.prefixes) }));
     // Nobody may be waiting yet: a failure is the first environment's to report, not an unhandled rejection.
@@ -87,7 +89,7 @@ export class Isolation {
     if (inherited.length > 0)
       opts.logger.info('closed descriptors inherited from the parent process, so that no function receives them', { fds: inherited });
     const python = Promise.resolve(opts.python);
-    const [probed, cgroups] = await Promise.all([
+    const [probed, cgroups, chrt] = await Promise.all([
       opts.mode === 'off'
         ? undefined
         : Bubblewrap.probe({
@@ -96,6 +98,7 @@ export class Isolation {
             ...(opts.bwrapCommand && { command: opts.bwrapCommand }),
           }),
       Cgroups.detect(opts.logger),
+      batchScheduler(),
     ]);
     let sandbox: Bubblewrap | undefined;
     let why = 'the sandbox is off (--sandbox off)';
@@ -132,9 +135,10 @@ export class Isolation {
             { memoryBytes: (DEFAULT_MEMORY_MB + MEMORY_HEADROOM_MB) * 1024 * 1024, maxProcesses: MAX_PROCESSES },
             opts.logger,
             spareShell,
+            chrt,
           )
         : undefined;
-    return new Isolation(status, sandbox, cgroups, python, spares);
+    return new Isolation(status, sandbox, cgroups, python, spares, chrt);
   }
 
   /** Sets up one environment's confinement (its cgroup, if any); release() undoes it. */
@@ -146,14 +150,14 @@ export class Isolation {
     if (spare) {
       try {
         await spare.cgroup.limitMemory(memoryBytes);
-        return new Confinement(spec, codeDir, sandbox, spare.cgroup, python, spare);
+        return new Confinement(spec, codeDir, sandbox, spare.cgroup, python, this.chrt, spare);
       } catch {
         spare.discard();
         await spare.cgroup.destroy();
       }
     }
     const cgroup = await this.cgroups?.create(id, memoryBytes, MAX_PROCESSES);
-    return new Confinement(spec, codeDir, sandbox, cgroup, python);
+    return new Confinement(spec, codeDir, sandbox, cgroup, python, this.chrt);
   }
 
   async close(): Promise<void> {
@@ -172,6 +176,7 @@ export class Confinement {
     private readonly sandbox: Bubblewrap | undefined,
     private readonly cgroup: Cgroup | undefined,
     private readonly python: PythonInstall,
+    private readonly chrt: string | undefined,
     /** A process waiting in `cgroup` to become the runtime, if one was ready. */
     private spare?: Spare,
   ) {
@@ -216,6 +221,8 @@ export class Confinement {
     const inner = this.sandbox
       ? this.sandbox.argv(this.codeDir, this.spec.tmpMb * 1024 * 1024, launch.command, launch.args)
       : [launch.command, ...launch.args];
+    // A spare took its policy while it waited; this costs a launch about a millisecond.
+    if (this.chrt) inner.unshift(this.chrt, '--batch', '0');
     const cwd = this.codeDir;
     const limits: string[] = [];
     if (!this.cgroup && runtimeFamily(this.spec.runtime) !== 'nodejs') {

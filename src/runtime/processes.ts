@@ -1,4 +1,5 @@
-import { closeSync, readFileSync, readdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { closeSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 
 /**
  * True while a process with this id exists (EPERM means it exists but is someone else's). Used to tell
@@ -43,4 +44,20 @@ export function closeInheritedDescriptors(): number[] {
     }
   }
   return closed;
+}
+
+/**
+ * util-linux's `chrt`, when it can run a command under SCHED_BATCH here (a container's seccomp profile may
+ * refuse the policy): runtimes run so, in the scheduler's words "mildly disfavored", and above all a
+ * runtime the server wakes does not preempt the server on its core. The server hands an invocation to a
+ * runtime by writing to its pipe; under SCHED_OTHER that write often switches to the runtime at once,
+ * and the server answers its next request only when it gets the core back. See docs/performance.md.
+ */
+export async function batchScheduler(): Promise<string | undefined> {
+  const chrt = ['/usr/bin/chrt', '/bin/chrt'].find((p) => existsSync(p));
+  if (!chrt) return undefined;
+  const works = await new Promise<boolean>((resolve) => {
+    execFile(chrt, ['--batch', '0', '/bin/sh', '-c', 'exit 0'], { timeout: 5_000 }, (err) => resolve(!err));
+  });
+  return works ? chrt : undefined;
 }

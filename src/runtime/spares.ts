@@ -11,13 +11,13 @@ export const SPARE_OPTIONS_FD = 4;
 const MAX_FAILURES = 3;
 
 /**
- * What a spare runs: join the cgroups named before `--` (as the shell in Confinement.command does), then
- * wait for the command on stdin, NUL-separated, and become it with stdin on /dev/null. bash, because it
+ * What a spare runs: join the cgroups named before `--` (as the shell in Confinement.command does), take
+ * SCHED_BATCH with the chrt named after it (if one is), then wait for the command on stdin, NUL-separated, and become it with stdin on /dev/null. bash, because it
  * reads NUL-separated words without another process; the command line it reads holds no secret (those go
  * to bwrap on SPARE_OPTIONS_FD).
  */
 const SCRIPT =
-  'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; mapfile -d "" a && [ ${#a[@]} -gt 0 ] || exit 125; exec "${a[@]}" 0</dev/null';
+  'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; [ -z "$1" ] || "$1" --batch --pid 0 $$ || exit 125; mapfile -d "" a && [ ${#a[@]} -gt 0 ] || exit 125; exec "${a[@]}" 0</dev/null';
 
 /**
  * A process already in a fresh cgroup, waiting to become an environment's runtime. Moving a process into a
@@ -71,6 +71,8 @@ export class Spares {
     private readonly limits: { memoryBytes: number; maxProcesses: number },
     private readonly logger: Logger,
     private readonly bash = '/bin/bash',
+    /** util-linux's chrt: a spare takes SCHED_BATCH while it waits, for the runtime it becomes (processes.ts). */
+    private readonly chrt?: string,
   ) {
     this.refill();
   }
@@ -110,7 +112,7 @@ export class Spares {
       cgroup = await this.cgroups.create(`spare-${hexId(8)}`, this.limits.memoryBytes, this.limits.maxProcesses);
       const procs = cgroup.procsFiles;
       // --norc: with a socket for stdin bash takes itself for a remote shell and would read ~/.bashrc.
-      const child = spawn(this.bash, ['--norc', '--noprofile', '-c', SCRIPT, 'bash', ...procs, '--'], {
+      const child = spawn(this.bash, ['--norc', '--noprofile', '-c', SCRIPT, 'bash', ...procs, '--', this.chrt ?? ''], {
         cwd: '/',
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
         stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],

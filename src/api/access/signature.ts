@@ -8,9 +8,10 @@ import { headerValue, signingTime, type SignatureClaim, type SignedRequest } fro
 /**
  * A signature checked by computing the one the request should carry and comparing. The canonical
  * request is whatever the AWS SDK's own signer (`@smithy/signature-v4`) builds, so Versa accepts exactly
- * what AWS's clients produce and no canonicalisation of ours can drift from it; the hashes and HMACs are
- * node:crypto's, synchronous, with each day's signing key derived once. Apart from sigv4.ts because the
- * signer takes ~40 ms to load, which a server that accepts any key never needs.
+ * what AWS's clients produce and no canonicalisation of ours can drift from it (the plain shape most
+ * requests have is written out directly, to the same bytes: plainCanonicalRequest); the hashes and HMACs
+ * are node:crypto's, synchronous, with each day's signing key derived once. Apart from sigv4.ts because
+ * the signer takes ~40 ms to load, which a server that accepts any key never needs.
  */
 
 const headerSets = new WeakMap<readonly string[], ReadonlySet<string>>();
@@ -61,31 +62,22 @@ function signingKey(secret: string, shortDate: string, region: string, service: 
  * signed take part, as AWS does; a declared payload hash must be the body's.
  */
 export async function signatureMatches(req: SignedRequest, claim: SignatureClaim, secret: string): Promise<boolean> {
-  const headers: Record<string, string> = {};
+  let declared: string | undefined;
   for (const name of claim.signedHeaders) {
     const value = headerValue(req.headers, name);
     if (value === undefined) return false;
-    headers[name] = value;
+    if (name === 'x-amz-content-sha256') declared = value;
   }
   const s3 = claim.service === 's3';
-  const declared = headers['x-amz-content-sha256'];
   // S3 lets the client leave the payload out of the signature, or sign it chunk by chunk.
   const special = declared === 'UNSIGNED-PAYLOAD' || (declared !== undefined && STREAMING_PAYLOADS.has(declared));
   if (special && !(s3 || (claim.expiresIn !== undefined && declared === 'UNSIGNED-PAYLOAD'))) return false;
   const bodyHash = special ? undefined : hash('sha256', req.body, 'hex');
   if (declared !== undefined && !special && declared !== bodyHash) return false;
-  const query: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
-  if (req.query.size > 0)
-    for (const [key, value] of req.query) {
-      if (key === 'X-Amz-Signature') continue;
-      const had = query[key];
-      query[key] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
-    }
-  const request = { method: req.method, protocol: 'http:', hostname: headers.host ?? '', path: req.path, query, headers, body: req.body };
   const expected =
     claim.expiresIn !== undefined
-      ? await presignedSignature(request, claim, secret)
-      : headerSignature(request, claim, secret, declared ?? bodyHash!);
+      ? await presignedSignature(sdkRequest(req, claim), claim, secret)
+      : headerSignature(req, claim, secret, declared ?? bodyHash!);
   const matches =
     expected !== undefined &&
     expected.length === claim.signature.length &&
@@ -93,6 +85,69 @@ export async function signatureMatches(req: SignedRequest, claim: SignatureClaim
   if (!matches) return false;
   if (declared?.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD')) return chunksMatch(req.body, claim, secret);
   return true;
+}
+
+/** The request as the SDK's signer takes it: only the signed headers, the query without the signature. */
+function sdkRequest(req: SignedRequest, claim: SignatureClaim): HttpRequest {
+  const headers: Record<string, string> = {};
+  for (const name of claim.signedHeaders) headers[name] = headerValue(req.headers, name)!;
+  const query: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  if (req.query.size > 0)
+    for (const [key, value] of req.query) {
+      if (key === 'X-Amz-Signature') continue;
+      const had = query[key];
+      query[key] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+    }
+  return { method: req.method, protocol: 'http:', hostname: headers.host ?? '', path: req.path, query, headers, body: req.body };
+}
+
+/** The SDK's canonical request for a header-signed request: the authority plainCanonicalRequest must agree with. */
+export function sdkCanonicalRequest(req: SignedRequest, claim: SignatureClaim, payloadHash: string): string {
+  return (claim.service === 's3' ? s3Canonicalizer : canonicalizer).canonicalRequest(
+    sdkRequest(req, claim),
+    signedHeaderSet(claim.signedHeaders),
+    payloadHash,
+  );
+}
+
+/**
+ * The canonical request of a header-signed request written out directly, for the common shape where
+ * the SDK's canonicalisation is the identity: no query; a path of unreserved characters in non-empty
+ * segments, none `.` or `..` (which the SDK neither normalises nor escapes, with or without S3's
+ * `uriEscapePath: false`); signed header names in `[a-z0-9-]`, sorted and distinct; and header values the
+ * SDK would not touch (no tab, CR, LF, doubled, leading or trailing space). It exists because building
+ * the SDK's objects and escaping the path costs ~4 µs of the main thread per request; this ~0.6 µs.
+ * It is safe because it yields either the byte-identical string the SDK would build (signature.test.ts
+ * checks this against the SDK's own) or undefined, and then the SDK builds it: a signature is accepted
+ * only when the HMAC over the SDK's canonical request matches.
+ */
+export function plainCanonicalRequest(req: SignedRequest, claim: SignatureClaim, payloadHash: string): string | undefined {
+  const list = plainHeaderList(claim.signedHeaders);
+  if (list === undefined || req.query.size !== 0 || !PLAIN_PATH.test(req.path) || DOT_SEGMENT.test(req.path)) return undefined;
+  let headers = '';
+  for (const name of claim.signedHeaders) {
+    const value = headerValue(req.headers, name);
+    if (typeof value !== 'string' || UNTRIMMED.test(value)) return undefined;
+    headers += `${name}:${value}\n`;
+  }
+  return `${req.method}\n${req.path}\n\n${headers}\n${list}\n${payloadHash}`;
+}
+
+/** `/`, or `/`-separated non-empty segments of RFC 3986 unreserved characters, perhaps ending in `/`. */
+const PLAIN_PATH = /^\/(?:[A-Za-z0-9._~-]+\/)*[A-Za-z0-9._~-]*$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+/** What the SDK would change in a header value: it turns CR and LF into spaces, collapses runs of spaces and tabs, trims one space. */
+const UNTRIMMED = /[\t\r\n]|^ | $| {2}/;
+const plainHeaderLists = new WeakMap<readonly string[], string | false>();
+
+/** The signed-header list as the canonical request ends it, when its names are plain, sorted and distinct. */
+function plainHeaderList(names: readonly string[]): string | undefined {
+  let list = plainHeaderLists.get(names);
+  if (list === undefined) {
+    const plain = names.every((name, i) => /^[a-z0-9-]+$/.test(name) && (i === 0 || names[i - 1]! < name));
+    plainHeaderLists.set(names, (list = plain && names.join(';')));
+  }
+  return list === false ? undefined : list;
 }
 
 /**
@@ -128,12 +183,8 @@ function chunksMatch(body: Buffer, claim: SignatureClaim, secret: string): boole
 }
 
 /** The signature an `Authorization` header should carry: the SDK's canonical request, hashed and signed. */
-function headerSignature(request: HttpRequest, claim: SignatureClaim, secret: string, payloadHash: string): string {
-  const canonical = (claim.service === 's3' ? s3Canonicalizer : canonicalizer).canonicalRequest(
-    request,
-    signedHeaderSet(claim.signedHeaders),
-    payloadHash,
-  );
+function headerSignature(req: SignedRequest, claim: SignatureClaim, secret: string, payloadHash: string): string {
+  const canonical = plainCanonicalRequest(req, claim, payloadHash) ?? sdkCanonicalRequest(req, claim, payloadHash);
   const shortDate = claim.longDate.slice(0, 8);
   const scope = `${shortDate}/${claim.region}/${claim.service}/aws4_request`;
   const stringToSign = `AWS4-HMAC-SHA256\n${claim.longDate}\n${scope}\n${hash('sha256', canonical, 'hex')}`;

@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
-import { createFunction, startTestServer, type TestServer } from './harness.js';
-import { invoke, sleep, waitFor } from './invoke-helpers.js';
+import { createFunction, errorOf, startTestServer, type TestServer } from './harness.js';
+import { invoke, pidsWithEnv, sleep, waitFor } from './invoke-helpers.js';
 import { Isolation } from '../src/runtime/isolation.js';
 import { batchScheduler } from '../src/runtime/processes.js';
 import { SandboxUnavailableError } from '../src/runtime/sandbox.js';
@@ -23,6 +23,14 @@ interface Health {
   sandboxDetail: string;
   limits: string;
 }
+
+const readlinkSafe = (p: string) => {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return '';
+  }
+};
 
 const health = async (t: TestServer) => (await (await fetch(`${t.url}/_versa/health`)).json()) as Health;
 
@@ -170,6 +178,48 @@ describe('sandbox: every function in its own bubblewrap sandbox', () => {
     assert.ok(!JSON.stringify(out).includes(secret), 'the secret leaked');
     // It sees only its own sandbox: bubblewrap's init (1) and its own runtime (2).
     assert.deepEqual(Object.keys(out.environs).sort(), ['1', '2']);
+  });
+
+  it('Invoke: a function’s variables reach only its runtime, never the host processes that start its sandbox', async (ctx) => {
+    if (!on) return ctx.skip('bubblewrap cannot run here');
+    // LD_PRELOAD in the shell, chrt or bwrap would run the function's library on the host, as the server's user.
+    const marker = `host-${process.pid}-${Date.now()}`;
+    const code = 'exports.handler = async () => ({ marker: process.env.VERSA_MARKER, preload: process.env.LD_PRELOAD });\n';
+    await createFunction(
+      t.lambda,
+      'preload-node',
+      { 'index.js': code },
+      { Environment: { Variables: { VERSA_MARKER: marker, LD_PRELOAD: '' } } },
+    );
+    await createFunction(
+      t.lambda,
+      'preload-provided',
+      { bootstrap: '#!/bin/sh\nsleep 30\n' },
+      { Runtime: 'provided.al2023', Handler: 'x', Environment: { Variables: { VERSA_MARKER: marker } }, Timeout: 3 },
+    );
+    // No process environment can hold a NUL: refused at the API, nothing stored.
+    const nul = await errorOf(() =>
+      createFunction(t.lambda, 'preload-nul', { 'index.js': code }, { Environment: { Variables: { NUL_VALUE: 'x\0y' } } }),
+    );
+    assert.equal(nul.name, 'InvalidParameterValueException');
+    assert.equal(nul.$metadata?.httpStatusCode, 400);
+    // Three at once: at most one takes the spare, the others start bwrap through the shell.
+    const answers = await Promise.all([1, 2, 3].map(() => invoke(t.lambda, 'preload-node', {})));
+    for (const a of answers) assert.deepEqual(a.payload, { marker, preload: '' });
+    const stuck = invoke(t.lambda, 'preload-provided', {});
+    // Every process holding them is in a sandbox's PID namespace: none is on the host (the server's namespace).
+    const hostNs = readlinkSafe('/proc/self/ns/pid');
+    const holders = () =>
+      pidsWithEnv('VERSA_MARKER', marker).map((pid) => ({
+        pid,
+        exe: path.basename(readlinkSafe(`/proc/${pid}/exe`)),
+        ns: readlinkSafe(`/proc/${pid}/ns/pid`),
+      }));
+    await waitFor('the provided runtime to start', () => holders().some((h) => h.exe === 'sleep'));
+    const seen = holders();
+    assert.ok(seen.filter((h) => h.exe === 'node').length >= 3, JSON.stringify(seen));
+    for (const h of seen) assert.notEqual(h.ns, hostNs, `a host process has the function's variables: ${JSON.stringify(seen)}`);
+    await stuck;
   });
 
   it('Invoke: a thief cannot take or answer another function’s invocations, and the victim’s environments survive', async (ctx) => {

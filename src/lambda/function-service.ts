@@ -675,6 +675,14 @@ function validateEnvironment(environment: Record<string, string> | undefined): v
       `Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: ${reserved.join(', ')}`,
     );
   }
+  // No process environment can hold a NUL: the variable would be cut short, or the rest taken for more.
+  const withNul = keys.filter((k) => typeof environment[k] === 'string' && environment[k].includes('\0'));
+  if (withNul.length) {
+    throw new PlatformError(
+      'InvalidParameterValueException',
+      `Lambda was unable to configure your environment variables because the value of ${withNul.join(', ')} contains a NUL character.`,
+    );
+  }
   const size = Buffer.byteLength(JSON.stringify(environment));
   if (size > MAX_ENV_BYTES) {
     throw new PlatformError(

@@ -7,7 +7,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { hexId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { FRAMES_FD, FRAMES_FD_VARIABLE, FrameChannel, FrameType, splitReport } from './frames.js';
-import type { Confinement, Isolation } from './isolation.js';
+import { UnsafeEnvironmentError, type Confinement, type Isolation } from './isolation.js';
 import { RUNTIME_ONLY_VARIABLE, launcherFor, speaksFrames } from './launchers.js';
 import type { EnvironmentTarget, InvocationOutcome, InvocationRequest } from './types.js';
 
@@ -211,7 +211,16 @@ export class ExecutionEnvironment {
     }
     // The runtime (or the sandbox) leads its own process group, so stopping the environment ends everything
     // the function started too (killGroup); the sandbox's PID namespace and the cgroup catch what left the group.
-    const child = confinement.spawn(launch, env, framed);
+    let child: ChildProcess;
+    try {
+      child = confinement.spawn(launch, env, framed);
+    } catch (err) {
+      if (!(err instanceof UnsafeEnvironmentError)) throw err;
+      this.entrypointError = `Runtime failed to start: ${err.message}`;
+      this.markExited();
+      void confinement.release();
+      return;
+    }
     this.child = child;
     if (framed && child.stdio[FRAMES_FD]) {
       const socket = child.stdio[FRAMES_FD] as Socket;

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../core/logger.js';
@@ -6,7 +7,7 @@ import { runtimeFamily } from '../domain/runtimes.js';
 import { Cgroups, type Cgroup } from './cgroups.js';
 import { speaksFrames, type Launch, type RuntimePaths } from './launchers.js';
 import { NODE_BOOTSTRAP, PYTHON_BOOTSTRAP } from './paths.js';
-import { batchScheduler, closeInheritedDescriptors } from './processes.js';
+import { batchScheduler, closeInheritedDescriptors, hostEnv } from './processes.js';
 import type { PythonInstall } from './python.js';
 import { Bubblewrap, INSIDE, SandboxUnavailableError, type SandboxMode } from './sandbox.js';
 import { SPARE_OPTIONS_FD, Spares, type Spare } from './spares.js';
@@ -216,14 +217,11 @@ export class Confinement {
     return { ...rest, PATH: [...new Set(dirs)].join(':'), NODE_PATH: INSIDE.nodeModules };
   }
 
-  /** The process to spawn for `launch`: in the sandbox, after joining the cgroup and taking the fallback limits. */
-  private command(launch: Launch): { command: string; args: string[]; cwd: string } {
-    const inner = this.sandbox
-      ? this.sandbox.argv(this.codeDir, this.spec.tmpMb * 1024 * 1024, launch.command, launch.args)
-      : [launch.command, ...launch.args];
-    // A spare took its policy while it waited; this costs a launch about a millisecond.
-    if (this.chrt) inner.unshift(this.chrt, '--batch', '0');
-    const cwd = this.codeDir;
+  /**
+   * The process to spawn for `inner` (the runtime, or bwrap and the runtime): after joining the cgroup and
+   * taking the fallback limits and SCHED_BATCH.
+   */
+  private command(inner: string[]): { command: string; args: string[] } {
     const limits: string[] = [];
     if (!this.cgroup && runtimeFamily(this.spec.runtime) !== 'nodejs') {
       // Node reserves address space far beyond what it uses, so its heap is sized from MemorySize instead (launchers.ts).
@@ -231,36 +229,60 @@ export class Confinement {
     }
     // Where bubblewrap cannot size /tmp, no single file there may outgrow it.
     if (this.sandbox && !this.sandbox.sizesTmpfs) limits.push(`ulimit -f ${this.spec.tmpMb * 2048}`);
+    // A spare took its policy while it waited; this costs a launch about a millisecond.
+    if (this.chrt) inner = [this.chrt, '--batch', '0', ...inner];
     const joins = this.cgroup?.procsFiles ?? [];
-    if (joins.length === 0 && limits.length === 0) return { command: inner[0]!, args: inner.slice(1), cwd };
+    if (joins.length === 0 && limits.length === 0) return { command: inner[0]!, args: inner.slice(1) };
     // A shell joins the cgroup before anything else runs, then becomes the runtime (or bwrap): nothing can
     // fork outside the cgroup in between. It costs about a millisecond.
     const script = `while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ${limits.map((l) => `${l} && `).join('')}exec "$@"`;
-    return { command: '/bin/sh', args: ['-c', script, 'sh', ...joins, '--', ...inner], cwd };
+    return { command: '/bin/sh', args: ['-c', script, 'sh', ...joins, '--', ...inner] };
   }
 
   /**
    * Starts the runtime for `launch` with exactly `env`: a spare, when this confinement has one and the
    * runtime speaks frames (`framed`: fd 3 is the frame channel), else a new process. stdin is /dev/null,
    * stdout and stderr are pipes; the process leads its own process group.
+   *
+   * In the sandbox, `env` reaches only the runtime: bwrap takes it (with its options) from a pipe and sets
+   * it inside, and what runs on the host before the sandbox exists (the shell, chrt, bwrap) gets nothing
+   * of the function's. A function's LD_PRELOAD, say, would otherwise run its code on the host as the
+   * server's user. Throws UnsafeEnvironmentError when a variable cannot be passed that way.
    */
   spawn(launch: Launch, env: Record<string, string>, framed: boolean): ChildProcess {
     const spare = this.spare;
     this.spare = undefined;
-    if (spare && framed && this.sandbox) {
-      const tmpBytes = this.spec.tmpMb * 1024 * 1024;
-      const split = this.sandbox.argvWithOptionsOn(SPARE_OPTIONS_FD, this.codeDir, tmpBytes, launch.command, launch.args, env);
-      if (split) return spare.run(split.argv, split.options);
+    if (!this.sandbox) {
+      spare?.discard();
+      const run = this.command([launch.command, ...launch.args]);
+      return spawn(run.command, run.args, {
+        cwd: this.codeDir,
+        env,
+        stdio: framed ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
     }
+    const tmpBytes = this.spec.tmpMb * 1024 * 1024;
+    const split = this.sandbox.argvWithOptionsOn(SPARE_OPTIONS_FD, this.codeDir, tmpBytes, launch.command, launch.args, env);
+    if (!split) {
+      spare?.discard();
+      throw new UnsafeEnvironmentError('an environment variable holds a NUL character, which no process environment can');
+    }
+    if (spare && framed) return spare.run(split.argv, split.options);
     // Its cgroup stays this environment's: the shell of command() joins it instead.
     spare?.discard();
-    const run = this.command(launch);
-    return spawn(run.command, run.args, {
-      cwd: run.cwd,
-      env,
-      stdio: framed ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+    const run = this.command(split.argv);
+    const child = spawn(run.command, run.args, {
+      cwd: this.codeDir,
+      env: hostEnv(),
+      stdio: ['ignore', 'pipe', 'pipe', framed ? 'pipe' : 'ignore', 'pipe'],
       detached: true,
     });
+    const options = child.stdio[SPARE_OPTIONS_FD] as Writable;
+    // A process that failed to start is seen through its 'error' event, as any runtime's.
+    options.on('error', () => undefined);
+    options.end(split.options);
+    return child;
   }
 
   /**
@@ -292,6 +314,9 @@ export class Confinement {
     await this.cgroup?.destroy();
   }
 }
+
+/** A runtime's environment that could not be handed to the sandbox; its environment fails to start. */
+export class UnsafeEnvironmentError extends Error {}
 
 function limitsDescription(cgroups: Cgroups | undefined): string {
   return cgroups

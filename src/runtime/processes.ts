@@ -61,3 +61,11 @@ export async function batchScheduler(): Promise<string | undefined> {
   });
   return works ? chrt : undefined;
 }
+
+/**
+ * The environment of what the server starts on the host besides runtimes themselves (the shell and bwrap
+ * before a sandbox exists, a spare): the server's PATH and nothing else, least of all a function's variables.
+ */
+export function hostEnv(): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+}

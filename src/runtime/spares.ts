@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { hexId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { Cgroup, Cgroups } from './cgroups.js';
+import { hostEnv } from './processes.js';
 
 /** The descriptor on which a spare's bwrap reads its options and the runtime's environment (`--args`). */
 export const SPARE_OPTIONS_FD = 4;
@@ -114,7 +115,7 @@ export class Spares {
       // --norc: with a socket for stdin bash takes itself for a remote shell and would read ~/.bashrc.
       const child = spawn(this.bash, ['--norc', '--noprofile', '-c', SCRIPT, 'bash', ...procs, '--', this.chrt ?? ''], {
         cwd: '/',
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        env: hostEnv(),
         stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
         // As a runtime is: the leader of its own process group, so that stopping it ends all it started.
         detached: true,

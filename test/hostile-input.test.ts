@@ -299,6 +299,29 @@ describe('hostile input', () => {
     assert.match(((await stack.json()) as { message: string }).message, /Stack with id laughs does not exist/);
   });
 
+  it('versa deploy: names every object inherits are no resource, attribute or condition of a template (4xx, no stack)', async () => {
+    const alarm = (extra: string) =>
+      `Resources:\n  Alarm:\n    Type: AWS::CloudWatch::Alarm\n${extra}    Properties:\n      MetricName: Errors\n      Namespace: AWS/Lambda\n      Statistic: Sum\n      Period: 60\n      EvaluationPeriods: 1\n      Threshold: 1\n      ComparisonOperator: GreaterThanThreshold\n`;
+    const cases: [string, string, RegExp][] = [
+      ['getatt-proto', `Outputs:\n  Out:\n    Value: { "Fn::GetAtt": ["__proto__", "Arn"] }\n${alarm('')}`, /__proto__/],
+      ['ref-constructor', `Outputs:\n  Out:\n    Value: { Ref: constructor }\n${alarm('')}`, /constructor/],
+      ['condition-constructor', alarm('    Condition: constructor\n'), /constructor/],
+      ['resource-proto', `Resources:\n  __proto__:\n    Type: AWS::CloudWatch::Alarm\n`, /Resource name __proto__ is non alphanumeric/],
+    ];
+    for (const [name, template, message] of cases) {
+      const res = await fetch(`${s.url}/_versa/api/stacks/${name}/deploy`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ template }),
+      });
+      const text = await res.text();
+      assert.ok(res.status >= 400 && res.status < 500, `${name}: ${res.status} ${text}`);
+      assert.match(text, message, name);
+      const stack = await fetch(`${s.url}/_versa/api/stacks/${name}`);
+      assert.equal(stack.status, 400, name);
+    }
+  });
+
   it('Invoke: a function that prints 300 MB without a newline is logged in bounded memory, with a marker for what was dropped', async () => {
     await createFunction(
       s.lambda,

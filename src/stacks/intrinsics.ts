@@ -51,7 +51,7 @@ function call(fn: string, arg: Json, ctx: ResolveContext, where: string): Resolv
     case 'Ref': {
       if (typeof arg !== 'string') fail(where, 'Ref takes the name of a parameter or resource.');
       if (arg === 'AWS::NoValue') return NO_VALUE;
-      if (arg in ctx.parameters) return ctx.parameters[arg]!;
+      if (Object.hasOwn(ctx.parameters, arg)) return ctx.parameters[arg]!;
       const ref = ctx.ref(arg);
       if (ref === undefined) fail(where, `Ref names ${arg}, which is not a parameter or resource of the template.`);
       return ref;
@@ -72,7 +72,7 @@ function call(fn: string, arg: Json, ctx: ResolveContext, where: string): Resolv
       for (const [k, v] of Object.entries(vars)) local[k] = resolveOrNull(v, ctx, `${where}.${k}`);
       return text.replace(SUB_VARIABLE, (whole, name: string) => {
         if (name.startsWith('!')) return `\${${name.slice(1)}}`;
-        const value = name in local ? local[name] : subVariable(name, ctx, where);
+        const value = Object.hasOwn(local, name) ? local[name] : subVariable(name, ctx, where);
         return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
           ? String(value)
           : fail(where, `Fn::Sub: \${${name}} is not a string.`);
@@ -90,7 +90,7 @@ function call(fn: string, arg: Json, ctx: ResolveContext, where: string): Resolv
     case 'Fn::If': {
       if (!Array.isArray(arg) || arg.length !== 3 || typeof arg[0] !== 'string')
         fail(where, 'Fn::If takes a condition name and two values.');
-      const condition = ctx.conditions[arg[0]];
+      const condition = Object.hasOwn(ctx.conditions, arg[0]) ? ctx.conditions[arg[0]] : undefined;
       if (condition === undefined) fail(where, `Fn::If names the condition ${arg[0]}, which the template does not define.`);
       return walk(condition ? arg[1]! : arg[2]!, ctx, where);
     }
@@ -158,7 +158,7 @@ function getAttArgs(arg: Resolved, where: string): [string, string] {
 }
 
 function subVariable(name: string, ctx: ResolveContext, where: string): Json {
-  if (name in ctx.parameters) return ctx.parameters[name]!;
+  if (Object.hasOwn(ctx.parameters, name)) return ctx.parameters[name]!;
   const dot = name.indexOf('.');
   if (dot > 0) {
     const value = ctx.getAtt(name.slice(0, dot), name.slice(dot + 1));
@@ -183,7 +183,8 @@ export function evaluateCondition(expr: Json, ctx: ResolveContext, where: string
   };
   switch (fn) {
     case 'Condition': {
-      if (typeof arg !== 'string' || !(arg in ctx.conditions)) fail(where, `Condition names ${JSON.stringify(arg)}, which is not defined.`);
+      if (typeof arg !== 'string' || !Object.hasOwn(ctx.conditions, arg))
+        fail(where, `Condition names ${JSON.stringify(arg)}, which is not defined.`);
       return ctx.conditions[arg]!;
     }
     case 'Fn::Equals': {
@@ -229,7 +230,7 @@ export function pruneConditions(value: Json, conditions: Record<string, boolean>
     typeof choice[0] === 'string' &&
     choice[0] in conditions
   ) {
-    return pruneConditions(conditions[choice[0]] ? choice[1]! : choice[2]!, conditions);
+    return pruneConditions(Object.hasOwn(conditions, choice[0]) && conditions[choice[0]] ? choice[1]! : choice[2]!, conditions);
   }
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, pruneConditions(v, conditions)]));
 }

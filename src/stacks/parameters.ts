@@ -90,8 +90,8 @@ export function evaluateConditions(
     getAtt: () => undefined,
   };
   const evaluate = (name: string): boolean | undefined => {
-    if (name in out) return out[name];
-    if (!(name in conditions)) return undefined;
+    if (Object.hasOwn(out, name)) return out[name];
+    if (!Object.hasOwn(conditions, name)) return undefined;
     if (visiting.has(name)) throw new TemplateError([`Condition ${name} refers to itself.`]);
     visiting.add(name);
     out[name] = evaluateCondition(conditions[name]!, ctx, `Condition ${name}`);

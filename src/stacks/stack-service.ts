@@ -283,8 +283,9 @@ export class StackService {
         deployments: [],
       };
       for (const [id, def] of Object.entries(sam.resources)) {
-        if (def.Condition !== undefined && !operation.conditions[def.Condition]) {
-          if (!(def.Condition in operation.conditions)) problems.push(`Resource ${id}: Condition ${def.Condition} is not defined.`);
+        if (def.Condition !== undefined && !own(operation.conditions, def.Condition)) {
+          if (!Object.hasOwn(operation.conditions, def.Condition))
+            problems.push(`Resource ${id}: Condition ${def.Condition} is not defined.`);
           continue;
         }
         operation.definitions[id] = def;
@@ -356,7 +357,7 @@ export class StackService {
     const fresh = new Set<string>();
     const ctx = this.context(stack, op, fresh);
     for (const [id, def] of Object.entries(op.definitions)) {
-      const current = stack.resources[id];
+      const current = own(stack.resources, id);
       const provisioner = PROVISIONERS[def.Type];
       if (!provisioner) continue;
       let props: JsonObject;
@@ -391,7 +392,7 @@ export class StackService {
       }
     }
     for (const [id, r] of Object.entries(stack.resources)) {
-      if (!(id in op.definitions))
+      if (!Object.hasOwn(op.definitions, id))
         changes.push({ action: 'Remove', logicalId: id, resourceType: r.type, ...(r.retain && { detail: 'retained' }) });
     }
     return changes;
@@ -471,11 +472,16 @@ export class StackService {
       conditions: op.conditions,
       mappings: op.mappings,
       ref: (id) =>
-        !(id in op.definitions) ? undefined : pending.has(id) || !stack.resources[id] ? PLACEHOLDER : stack.resources[id].physicalId,
+        !Object.hasOwn(op.definitions, id)
+          ? undefined
+          : pending.has(id)
+            ? PLACEHOLDER
+            : (own(stack.resources, id)?.physicalId ?? PLACEHOLDER),
       getAtt: (id, attr) => {
-        if (!(id in op.definitions)) return undefined;
-        if (pending.has(id) || !stack.resources[id]) return PLACEHOLDER;
-        return stack.resources[id].attributes[attr];
+        if (!Object.hasOwn(op.definitions, id)) return undefined;
+        const resource = own(stack.resources, id);
+        if (pending.has(id) || !resource) return PLACEHOLDER;
+        return ownAttribute(resource, attr);
       },
       ...(op.imports && { imports: op.imports }),
     };
@@ -542,7 +548,7 @@ export class StackService {
     const deferred: (() => Promise<void>)[] = [];
     for (const [id, def] of Object.entries(op.definitions)) {
       if (this.closed) throw new Error('the server is stopping');
-      const current = stack.resources[id];
+      const current = own(stack.resources, id);
       const provisioner = PROVISIONERS[def.Type]!;
       const props = resolve(def.Properties ?? {}, ctx, `Resource ${id}`) as JsonObject;
       const record = (physicalId: string, attributes: Record<string, string>): StackResource => ({
@@ -714,11 +720,11 @@ export class StackService {
     const pctx = this.provisionContext(stack);
     // Replaced resources' old selves, then resources the template no longer lists, newest first.
     for (const [id, before] of Object.entries(op.before)) {
-      const now = stack.resources[id];
+      const now = own(stack.resources, id);
       if (before && now && before.physicalId !== now.physicalId && !before.retain) await this.remove(pctx, stack, before);
     }
     for (const id of Object.keys(stack.resources).reverse()) {
-      if (id in op.definitions) continue;
+      if (Object.hasOwn(op.definitions, id)) continue;
       const r = stack.resources[id]!;
       delete stack.resources[id];
       if (!r.retain) await this.remove(pctx, stack, r);
@@ -753,7 +759,7 @@ export class StackService {
     const pctx = this.provisionContext(stack);
     for (const id of Object.keys(op.before).reverse()) {
       const before = op.before[id] ?? null;
-      const now = stack.resources[id];
+      const now = own(stack.resources, id);
       try {
         if (before === null) {
           if (now) {
@@ -1124,7 +1130,7 @@ function dependencyOrder(
     const refs = references(pruneConditions(def.Properties ?? {}, conditions));
     if (def.UpdatePolicy) {
       for (const r of references(def.UpdatePolicy)) {
-        if (!(r in definitions) && !names.has(r)) {
+        if (!Object.hasOwn(definitions, r) && !names.has(r)) {
           problems.push(`Resource ${id}: UpdatePolicy refers to ${r}, which is not a parameter or resource of the template.`);
           dangling.add(id);
         }
@@ -1134,7 +1140,7 @@ function dependencyOrder(
     const list: string[] = [];
     for (const r of [...refs, ...dependsOn]) {
       if (r === 'AWS::NoValue' || names.has(r)) continue;
-      if (!(r in definitions)) {
+      if (!Object.hasOwn(definitions, r)) {
         problems.push(`Resource ${id} refers to ${r}, which is not a parameter or resource of the template.`);
         dangling.add(id);
       } else if (r !== id) list.push(r);
@@ -1167,14 +1173,15 @@ function resolveOutputs(stack: StackDoc, op: StackOperation, preview: boolean): 
     parameters: { ...pseudoParameters(stack), ...op.parameters },
     conditions: op.conditions,
     mappings: op.mappings,
-    ref: (id) => (id in op.definitions ? (stack.resources[id]?.physicalId ?? (preview ? PLACEHOLDER : undefined)) : undefined),
+    ref: (id) =>
+      Object.hasOwn(op.definitions, id) ? (own(stack.resources, id)?.physicalId ?? (preview ? PLACEHOLDER : undefined)) : undefined,
     getAtt: (id, attr) =>
-      id in op.definitions ? (stack.resources[id]?.attributes[attr] ?? (preview ? PLACEHOLDER : undefined)) : undefined,
+      Object.hasOwn(op.definitions, id) ? (ownAttribute(own(stack.resources, id), attr) ?? (preview ? PLACEHOLDER : undefined)) : undefined,
     ...(op.imports && { imports: op.imports }),
   };
   const out: StackDoc['outputs'] = [];
   for (const [key, o] of Object.entries(op.outputs)) {
-    if (o.Condition !== undefined && !op.conditions[o.Condition]) continue;
+    if (o.Condition !== undefined && !own(op.conditions, o.Condition)) continue;
     const value = resolve(o.Value, ctx, `Output ${key}`);
     const description = o.Description === undefined ? undefined : resolve(o.Description, ctx, `Output ${key}`);
     const exported = isObject(o.Export ?? null) ? resolve((o.Export as JsonObject).Name ?? null, ctx, `Output ${key}: Export`) : undefined;
@@ -1233,4 +1240,14 @@ function markChangeSets(stack: StackDoc, id: string | undefined, status: ChangeS
 /** At the end of an operation: the change set it executed completed or failed. */
 function finishChangeSets(stack: StackDoc, status: 'EXECUTE_COMPLETE' | 'EXECUTE_FAILED'): void {
   for (const c of stack.changeSets ?? []) if (c.executionStatus === 'EXECUTE_IN_PROGRESS') c.executionStatus = status;
+}
+
+/** A record's own entry: a name such as `constructor` must not find what every object inherits. */
+function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** A resource's attribute, by its own name only. */
+function ownAttribute<T>(resource: { attributes: Record<string, T> } | undefined, attr: string): T | undefined {
+  return resource && Object.hasOwn(resource.attributes, attr) ? resource.attributes[attr] : undefined;
 }

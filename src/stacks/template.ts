@@ -200,14 +200,15 @@ function convertNode(node: unknown, ctx: Conversion): Json {
         for (const source of sources) {
           const value = toJson(source, ctx);
           if (!isObject(value)) throw new TemplateError(['Template is not valid YAML: a merge key (<<) takes mappings.']);
-          for (const [k, v] of Object.entries(value)) if (!(k in merged)) merged[k] = v;
+          for (const [k, v] of Object.entries(value)) if (!Object.hasOwn(merged, k)) setOwn(merged, k, v);
         }
         continue;
       }
       const key = pair.key instanceof Scalar ? String(pair.key.value) : JSON.stringify(toJson(pair.key, ctx));
-      out[key] = toJson(pair.value, ctx);
+      setOwn(out, key, toJson(pair.value, ctx));
     }
-    return longForm(node.tag, { ...merged, ...out });
+    for (const [k, v] of Object.entries(out)) setOwn(merged, k, v);
+    return longForm(node.tag, merged);
   }
   if (node instanceof YAMLSeq)
     return longForm(
@@ -237,6 +238,9 @@ function asTemplate(value: Json): JsonObject {
   if (!isObject(value)) throw new TemplateError(['Template format error: the template must be a mapping at its top level.']);
   if (!isObject(value.Resources ?? null))
     throw new TemplateError(['Template format error: At least one Resources member must be defined.']);
+  // CloudFormation's rule, which also keeps names such as __proto__ out of the records keyed by them.
+  const bad = Object.keys(value.Resources as JsonObject).filter((id) => !/^[A-Za-z0-9]+$/.test(id));
+  if (bad.length > 0) throw new TemplateError(bad.map((id) => `Template format error: Resource name ${id} is non alphanumeric.`));
   return value;
 }
 
@@ -252,4 +256,9 @@ export function codeUris(template: JsonObject): string[] {
     if (typeof uri === 'string') found.add(uri);
   }
   return [...found];
+}
+
+/** Sets a key as JSON.parse does: `__proto__` too is a key of the object, not its prototype. */
+function setOwn(target: JsonObject, key: string, value: Json): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -173,15 +173,19 @@ export class PostgresLogs implements LogRepository {
         }
       }
       const all = [...streams.values()];
+      // Each chunk's JSON is a parameter of its own: as elements of one text[] parameter, pg would write
+      // them into an array literal, escaping every quote, and the backend would parse it back.
+      const own = json.length <= JSON_PARAMS;
+      const texts = own ? `ARRAY[${json.map((_, i) => `$${12 + i}::text`).join(', ')}]` : '$12::text[]';
       // LEAST and GREATEST pass over NULL, so a stream's first event sets its bounds.
       await db.run(
         `WITH added AS (
            INSERT INTO log_chunks (group_id, stream_id, first_ts, last_ts, count, bytes, events)
-           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[])
+           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], ${texts})
          )
          UPDATE log_streams s SET first_event = LEAST(s.first_event, u.first), last_event = GREATEST(s.last_event, u.last),
            last_ingestion = GREATEST(s.last_ingestion, u.ingested), stored_bytes = s.stored_bytes + u.bytes
-         FROM unnest($8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[]) AS u (id, first, last, ingested, bytes)
+         FROM unnest($7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[]) AS u (id, first, last, ingested, bytes)
          WHERE s.id = u.id`,
         [
           chunks.group,
@@ -190,12 +194,12 @@ export class PostgresLogs implements LogRepository {
           chunks.last,
           chunks.count,
           chunkBytes,
-          json,
           all.map((s) => s.id),
           all.map((s) => s.first),
           all.map((s) => s.last),
           all.map((s) => s.ingested),
           all.map((s) => s.bytes),
+          ...(own ? json : [json]),
         ],
       );
     }, 'READ COMMITTED');
@@ -338,6 +342,9 @@ export class PostgresLogs implements LogRepository {
 
 /** How many seq values one nextval('log_seq') gives: the sequence's increment (migrations.ts). */
 const LOG_SEQ_BLOCK = 1024;
+
+/** Up to this many chunks in a batch, each chunk's JSON is a parameter of its own (PostgreSQL takes 65,535 at most). */
+const JSON_PARAMS = 10_000;
 
 /** How many chunks a read takes first, and at most at a time after that (four times more each time). */
 const FIRST_PAGE = 64;

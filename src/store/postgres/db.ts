@@ -3,7 +3,7 @@ import { readDocument } from '../documents.js';
 import pg from 'pg';
 
 /** The isolation level of a transaction. */
-export type Isolation = 'SERIALIZABLE' | 'READ COMMITTED';
+export type Isolation = 'SERIALIZABLE' | 'REPEATABLE READ' | 'READ COMMITTED';
 
 /** How many times a transaction runs before its conflict is given to the caller. */
 const ATTEMPTS = 16;

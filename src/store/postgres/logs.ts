@@ -2,7 +2,9 @@
 import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../domain/log.js';
 import type { LogRepository } from '../store.js';
 import type { Db } from './db.js';
-import { startsWith, utf8 } from './db.js';
+import { startsWith } from './db.js';
+import type { ChunkEvent, ChunkRow } from '../log-chunks.js';
+import { ChunkMerge, chunkBounds, cutChunks, keepFrom } from '../log-chunks.js';
 import { deleteTags } from './tags.js';
 
 type GroupRow = { name: string; created_at: number; retention_days: number | null; stored_bytes: number };
@@ -72,7 +74,7 @@ export class PostgresLogs implements LogRepository {
     return this.db.atomic(async (db) => {
       const group = await db.row<{ id: number }>('SELECT id FROM log_groups WHERE name = $1', [name]);
       if (!group) return false;
-      await db.run('DELETE FROM log_events WHERE group_id = $1', [group.id]);
+      await db.run('DELETE FROM log_chunks WHERE group_id = $1', [group.id]);
       await db.run('DELETE FROM log_streams WHERE group_id = $1', [group.id]);
       await db.run('DELETE FROM log_groups WHERE id = $1', [group.id]);
       await deleteTags(db, { kind: 'log-group', name });
@@ -103,119 +105,261 @@ export class PostgresLogs implements LogRepository {
   }
 
   /**
-   * Finds or creates each group and stream, inserts all events in one statement (their `seq` in the
-   * order given) and updates each stream's statistics once. Two nodes creating the same group at once
-   * conflict on its unique name, and the loser's transaction runs again, finding it. READ COMMITTED, as
-   * appends to one stream are frequent and its statistics are updated from the row's latest version
-   * (LEAST, GREATEST, +), where a serializable transaction would fail and run again for nothing.
+   * Writes a batch: takes its seq values from log_seq, finds or creates each group and stream, and in one
+   * statement inserts each stream's events of the batch as a chunk (or a few, for a large batch; see
+   * log-chunks.ts) and updates each stream's statistics once. A row per event cost its backend three
+   * b-tree inserts per event. Two nodes creating the same group at once conflict on its unique name, and
+   * the loser's transaction runs again, finding it. READ COMMITTED, as appends to one stream are frequent
+   * and its statistics are updated from the row's latest version (LEAST, GREATEST, +), where a
+   * serializable transaction would fail and run again for nothing.
    */
   async append(events: readonly NewLogEvent[]) {
     if (events.length === 0) return;
     await this.db.atomic(async (db) => {
-      const groups = new Map<string, number>();
-      const streams = new Map<string, { id: number; first: number; last: number; ingested: number; bytes: number }>();
-      const rows: { group: number; stream: number; e: NewLogEvent }[] = [];
-      for (const e of events) {
-        let groupId = groups.get(e.groupName);
-        if (groupId === undefined) {
-          const found = await db.row<{ id: number }>('SELECT id FROM log_groups WHERE name = $1', [e.groupName]);
-          groupId = found
-            ? found.id
-            : (await db.row<{ id: number }>('INSERT INTO log_groups (name, created_at) VALUES ($1, $2) RETURNING id', [
-                e.groupName,
-                e.ingestionTime,
-              ]))!.id;
-          groups.set(e.groupName, groupId);
+      // Each nextval is a block of LOG_SEQ_BLOCK values no other call gets, in increasing order.
+      const blocks = await db.rows<{ v: number }>("SELECT nextval('log_seq') AS v FROM generate_series(1, $1) ORDER BY v", [
+        Math.ceil(events.length / LOG_SEQ_BLOCK),
+      ]);
+      const streams = new Map<string, StreamBatch>();
+      // A batch comes mostly in runs of one stream's events: the run's stream is kept without a lookup.
+      let run: StreamBatch | undefined;
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i]!;
+        let stream = run;
+        if (!stream || stream.name !== e.streamName || stream.groupName !== e.groupName) {
+          const key = `${e.groupName}\u0000${e.streamName}`;
+          stream = streams.get(key);
+          if (!stream) {
+            const { groupName, streamName: name, timestamp, ingestionTime } = e;
+            stream = {
+              groupName,
+              name,
+              createdAt: ingestionTime,
+              groupId: 0,
+              id: 0,
+              first: timestamp,
+              last: timestamp,
+              ingested: ingestionTime,
+              bytes: 0,
+              events: [],
+            };
+            streams.set(key, stream);
+          }
+          run = stream;
         }
-        const key = `${groupId}\u0000${e.streamName}`;
-        let stream = streams.get(key);
-        if (!stream) {
-          const found = await db.row<{ id: number }>('SELECT id FROM log_streams WHERE group_id = $1 AND name = $2', [
-            groupId,
-            e.streamName,
-          ]);
-          const id = found
-            ? found.id
-            : (await db.row<{ id: number }>('INSERT INTO log_streams (group_id, name, created_at) VALUES ($1, $2, $3) RETURNING id', [
-                groupId,
-                e.streamName,
-                e.ingestionTime,
-              ]))!.id;
-          streams.set(key, (stream = { id, first: e.timestamp, last: e.timestamp, ingested: e.ingestionTime, bytes: 0 }));
-        }
-        rows.push({ group: groupId, stream: stream.id, e });
-        stream.first = Math.min(stream.first, e.timestamp);
-        stream.last = Math.max(stream.last, e.timestamp);
-        stream.ingested = Math.max(stream.ingested, e.ingestionTime);
-        stream.bytes += Buffer.byteLength(e.message, 'utf8');
+        const bytes = Buffer.byteLength(e.message, 'utf8');
+        stream.events.push({
+          event: [blocks[Math.floor(i / LOG_SEQ_BLOCK)]!.v + (i % LOG_SEQ_BLOCK), e.timestamp, e.ingestionTime, e.message],
+          bytes,
+        });
+        if (e.timestamp < stream.first) stream.first = e.timestamp;
+        if (e.timestamp > stream.last) stream.last = e.timestamp;
+        if (e.ingestionTime > stream.ingested) stream.ingested = e.ingestionTime;
+        stream.bytes += bytes;
       }
+      await this.findStreams(db, [...streams.values()]);
+      const chunks = { group: [] as number[], stream: [] as number[], first: [] as number[], last: [] as number[], count: [] as number[] };
+      const chunkBytes: number[] = [];
+      const json: string[] = [];
+      for (const stream of streams.values()) {
+        for (const chunk of cutChunks(stream.events)) {
+          chunks.group.push(stream.groupId);
+          chunks.stream.push(stream.id);
+          chunks.first.push(chunk.events[0]![1]);
+          chunks.last.push(chunk.events[chunk.events.length - 1]![1]);
+          chunks.count.push(chunk.events.length);
+          chunkBytes.push(chunk.bytes);
+          json.push(JSON.stringify(chunk.events));
+        }
+      }
+      const all = [...streams.values()];
+      // Each chunk's JSON is a parameter of its own: as elements of one text[] parameter, pg would write
+      // them into an array literal, escaping every quote, and the backend would parse it back.
+      const own = json.length <= JSON_PARAMS;
+      const texts = own ? `ARRAY[${json.map((_, i) => `$${12 + i}::text`).join(', ')}]` : '$12::text[]';
+      // LEAST and GREATEST pass over NULL, so a stream's first event sets its bounds.
       await db.run(
-        `INSERT INTO log_events (group_id, stream_id, ts, ingested, message)
-         SELECT g, s, t, i, m FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[]) WITH ORDINALITY AS e (g, s, t, i, m, n)
-         ORDER BY n`,
+        `WITH added AS (
+           INSERT INTO log_chunks (group_id, stream_id, first_ts, last_ts, count, bytes, events)
+           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], ${texts})
+         )
+         UPDATE log_streams s SET first_event = LEAST(s.first_event, u.first), last_event = GREATEST(s.last_event, u.last),
+           last_ingestion = GREATEST(s.last_ingestion, u.ingested), stored_bytes = s.stored_bytes + u.bytes
+         FROM unnest($7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[]) AS u (id, first, last, ingested, bytes)
+         WHERE s.id = u.id`,
         [
-          rows.map((r) => r.group),
-          rows.map((r) => r.stream),
-          rows.map((r) => r.e.timestamp),
-          rows.map((r) => r.e.ingestionTime),
-          rows.map((r) => utf8(r.e.message)),
+          chunks.group,
+          chunks.stream,
+          chunks.first,
+          chunks.last,
+          chunks.count,
+          chunkBytes,
+          all.map((s) => s.id),
+          all.map((s) => s.first),
+          all.map((s) => s.last),
+          all.map((s) => s.ingested),
+          all.map((s) => s.bytes),
+          ...(own ? json : [json]),
         ],
       );
-      for (const s of streams.values()) {
-        // LEAST and GREATEST pass over NULL, so a stream's first event sets its bounds.
-        await db.run(
-          `UPDATE log_streams SET first_event = LEAST(first_event, $1), last_event = GREATEST(last_event, $2),
-             last_ingestion = GREATEST(last_ingestion, $3), stored_bytes = stored_bytes + $4 WHERE id = $5`,
-          [s.first, s.last, s.ingested, s.bytes, s.id],
-        );
-      }
     }, 'READ COMMITTED');
   }
 
-  async events(q: LogEventQuery) {
-    const group = await this.db.row<{ id: number }>('SELECT id FROM log_groups WHERE name = $1', [q.groupName]);
-    if (!group || q.limit <= 0 || q.streamNames?.length === 0) return [];
-    const { params, p } = placeholders();
-    const where = [`e.group_id = ${p(group.id)}`];
-    const streamFilter: string[] = [];
-    if (q.streamNames) streamFilter.push(`name = ANY(${p(q.streamNames)}::text[])`);
-    if (q.streamPrefix) streamFilter.push(`name LIKE ${p(startsWith(q.streamPrefix))} ESCAPE '\\'`);
-    if (streamFilter.length) {
-      where.push(`e.stream_id IN (SELECT id FROM log_streams WHERE group_id = ${p(group.id)} AND ${streamFilter.join(' AND ')})`);
+  /** Sets the group and stream ids of a batch's streams, creating the groups and streams that do not exist yet. */
+  private async findStreams(db: Db, streams: StreamBatch[]): Promise<void> {
+    const found = await db.rows<{ n: number; group_id: number | null; stream_id: number | null }>(
+      `SELECT u.n, g.id AS group_id, s.id AS stream_id FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u (g, s, n)
+         LEFT JOIN log_groups g ON g.name = u.g LEFT JOIN log_streams s ON s.group_id = g.id AND s.name = u.s`,
+      [streams.map((s) => s.groupName), streams.map((s) => s.name)],
+    );
+    const groups = new Map<string, number>();
+    for (const row of found) {
+      const stream = streams[row.n - 1]!;
+      if (row.group_id !== null) groups.set(stream.groupName, (stream.groupId = row.group_id));
+      if (row.stream_id !== null) stream.id = row.stream_id;
     }
-    if (q.from !== undefined) where.push(`e.ts >= ${p(q.from)}`);
-    if (q.to !== undefined) where.push(`e.ts < ${p(q.to)}`);
-    if (q.after) where.push(`(e.ts, e.seq) > (${p(q.after.timestamp)}, ${p(q.after.seq)})`);
-    if (q.before) where.push(`(e.ts, e.seq) < (${p(q.before.timestamp)}, ${p(q.before.seq)})`);
-    const dir = q.descending ? 'DESC' : 'ASC';
-    const sql =
-      `SELECT e.seq, e.ts, e.ingested, e.message, s.name AS stream FROM log_events e JOIN log_streams s ON s.id = e.stream_id ` +
-      `WHERE ${where.join(' AND ')} ORDER BY e.ts ${dir}, e.seq ${dir} LIMIT ${p(q.limit)}`;
-    const rows = await this.db.rows<{ seq: number; ts: number; ingested: number; message: Buffer; stream: string }>(sql, params);
-    return rows.map((r): LogEventRecord => ({
-      seq: r.seq,
-      timestamp: r.ts,
-      ingestionTime: r.ingested,
-      message: r.message.toString('utf8'),
-      streamName: r.stream,
-    }));
+    for (const stream of streams) {
+      if (stream.id !== 0) continue;
+      let groupId = groups.get(stream.groupName);
+      if (groupId === undefined) {
+        const added = await db.row<{ id: number }>('INSERT INTO log_groups (name, created_at) VALUES ($1, $2) RETURNING id', [
+          stream.groupName,
+          stream.createdAt,
+        ]);
+        groups.set(stream.groupName, (groupId = added!.id));
+      }
+      stream.groupId = groupId;
+      const added = await db.row<{ id: number }>('INSERT INTO log_streams (group_id, name, created_at) VALUES ($1, $2, $3) RETURNING id', [
+        groupId,
+        stream.name,
+        stream.createdAt,
+      ]);
+      stream.id = added!.id;
+    }
+  }
+
+  /**
+   * Reads the group's chunks that can hold an event of the window, in the order of their first (or,
+   * descending, last) timestamp, and merges their events (see ChunkMerge). The first page of chunks is
+   * read on its own; a read that needs more runs again in one REPEATABLE READ transaction, so that all
+   * its pages see the same appends.
+   */
+  async events(q: LogEventQuery) {
+    if (q.limit <= 0 || q.streamNames?.length === 0) return [];
+    const streams = await this.db.rows<{ group_id: number; id: number; name: string }>(
+      'SELECT s.group_id, s.id, s.name FROM log_streams s JOIN log_groups g ON g.id = s.group_id WHERE g.name = $1',
+      [q.groupName],
+    );
+    const named = q.streamNames && new Set(q.streamNames);
+    const names = new Map<number, string>();
+    for (const { id, name } of streams) {
+      if ((!named || named.has(name)) && (!q.streamPrefix || name.startsWith(q.streamPrefix))) names.set(id, name);
+    }
+    if (names.size === 0) return [];
+    const groupId = streams[0]!.group_id;
+    return (
+      (await this.readChunks(this.db, q, groupId, names, true)) ??
+      this.db.atomic((db) => this.readChunks(db, q, groupId, names, false) as Promise<LogEventRecord[]>, 'REPEATABLE READ')
+    );
+  }
+
+  /** The events of a read, or undefined when `firstPageOnly` and the first page of chunks is not enough. */
+  private async readChunks(
+    db: Db,
+    q: LogEventQuery,
+    groupId: number,
+    names: ReadonlyMap<number, string>,
+    firstPageOnly: boolean,
+  ): Promise<LogEventRecord[] | undefined> {
+    const [key, order, past] = q.descending ? (['last_ts', 'DESC', '<'] as const) : (['first_ts', 'ASC', '>'] as const);
+    const merge = new ChunkMerge(q, names);
+    let page: (ChunkRow & { id: number })[] = [];
+    let at = 0;
+    let size = FIRST_PAGE;
+    let more = true;
+    while (!merge.full) {
+      if (at === page.length && more) {
+        const last = page.at(-1);
+        if (last && firstPageOnly) return undefined;
+        const { params, p } = placeholders();
+        const where = [`group_id = ${p(groupId)}`, `stream_id = ANY(${p([...names.keys()])}::bigint[])`];
+        for (const [condition, value] of chunkBounds(q)) where.push(`${condition} ${p(value)}`);
+        if (last) where.push(`(${key}, id) ${past} (${p(last[key])}, ${p(last.id)})`);
+        page = await db.rows<ChunkRow & { id: number }>(
+          `SELECT id, stream_id, first_ts, last_ts, events FROM log_chunks WHERE ${where.join(' AND ')}
+           ORDER BY ${key} ${order}, id ${order} LIMIT ${p(size)}`,
+          params,
+        );
+        at = 0;
+        more = page.length === size;
+        size = Math.min(size * 4, LAST_PAGE);
+      }
+      if (at < page.length && merge.needs(page[at]!)) merge.add(page[at++]!);
+      else if (!merge.take()) break;
+    }
+    return merge.out;
   }
 
   deleteEventsBefore(groupName: string, before: number) {
     return this.db.atomic(async (db) => {
       const group = await db.row<{ id: number }>('SELECT id FROM log_groups WHERE name = $1', [groupName]);
       if (!group) return 0;
-      const changes = await db.run('DELETE FROM log_events WHERE group_id = $1 AND ts < $2', [group.id, before]);
-      if (changes > 0) {
+      const older = await db.row<{ n: number }>(
+        'WITH gone AS (DELETE FROM log_chunks WHERE group_id = $1 AND last_ts < $2 RETURNING count) SELECT COALESCE(SUM(count), 0)::bigint AS n FROM gone',
+        [group.id, before],
+      );
+      let deleted = older!.n;
+      // Chunks that hold events on both sides of `before` keep the newer ones.
+      const straddling = await db.rows<{ id: number; events: string }>(
+        'SELECT id, events FROM log_chunks WHERE group_id = $1 AND first_ts < $2',
+        [group.id, before],
+      );
+      for (const chunk of straddling) {
+        const kept = keepFrom(chunk.events, before);
+        deleted += kept.dropped;
+        await db.run('UPDATE log_chunks SET first_ts = $1, count = $2, bytes = $3, events = $4 WHERE id = $5', [
+          kept.events[0]![1],
+          kept.events.length,
+          kept.bytes,
+          JSON.stringify(kept.events),
+          chunk.id,
+        ]);
+      }
+      if (deleted > 0) {
         await db.run(
-          `UPDATE log_streams SET
-             stored_bytes = COALESCE((SELECT SUM(octet_length(e.message)) FROM log_events e WHERE e.stream_id = log_streams.id), 0),
-             first_event = COALESCE((SELECT MIN(e.ts) FROM log_events e WHERE e.stream_id = log_streams.id), first_event)
-           WHERE group_id = $1`,
+          `UPDATE log_streams s SET stored_bytes = COALESCE(t.bytes, 0), first_event = COALESCE(t.first, s.first_event)
+           FROM log_streams s2 LEFT JOIN (
+             SELECT stream_id, SUM(bytes) AS bytes, MIN(first_ts) AS first FROM log_chunks WHERE group_id = $1 GROUP BY stream_id
+           ) t ON t.stream_id = s2.id
+           WHERE s2.id = s.id AND s.group_id = $1`,
           [group.id],
         );
       }
-      return changes;
+      return deleted;
     });
   }
+}
+
+/** How many seq values one nextval('log_seq') gives: the sequence's increment (migrations.ts). */
+const LOG_SEQ_BLOCK = 1024;
+
+/** Up to this many chunks in a batch, each chunk's JSON is a parameter of its own (PostgreSQL takes 65,535 at most). */
+const JSON_PARAMS = 10_000;
+
+/** How many chunks a read takes first, and at most at a time after that (four times more each time). */
+const FIRST_PAGE = 64;
+const LAST_PAGE = 4096;
+
+/** A stream's events in one batch, and what they add to its first/last event times and stored bytes. */
+interface StreamBatch {
+  groupName: string;
+  name: string;
+  createdAt: number;
+  groupId: number;
+  id: number;
+  first: number;
+  last: number;
+  ingested: number;
+  bytes: number;
+  events: { event: ChunkEvent; bytes: number }[];
 }

@@ -241,4 +241,51 @@ export const MIGRATIONS: readonly string[] = [
     data   BYTEA NOT NULL
   );
   `,
+  // Log events in chunks: one row per stream per written batch (JSON [[seq, ts, ingested, message], ...]
+  // in (ts, seq) order, in TEXT, where JSON writes U+0000 as \u0000), instead of one row in three b-trees
+  // per event. seq comes from log_seq, in blocks of 1,024 (LOG_SEQ_BLOCK in logs.ts) and carries on above
+  // every seq log_events gave, kept or deleted.
+  `
+  CREATE SEQUENCE log_seq INCREMENT BY 1024;
+  SELECT setval('log_seq', GREATEST(
+    COALESCE((SELECT MAX(seq) FROM log_events), 0),
+    (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM log_events_seq_seq)) + 1, false);
+  CREATE TABLE log_chunks (
+    id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    group_id  BIGINT NOT NULL,
+    stream_id BIGINT NOT NULL,
+    first_ts  BIGINT NOT NULL,
+    last_ts   BIGINT NOT NULL,
+    count     BIGINT NOT NULL,
+    bytes     BIGINT NOT NULL,
+    events    TEXT NOT NULL
+  );
+  CREATE INDEX log_chunks_by_first ON log_chunks (group_id, first_ts, id);
+  CREATE INDEX log_chunks_by_last ON log_chunks (group_id, last_ts, id);
+  CREATE FUNCTION pg_temp.versa_message_json(m BYTEA) RETURNS TEXT LANGUAGE plpgsql IMMUTABLE AS $f$
+  DECLARE
+    parts TEXT[] := '{}';
+    at    INTEGER;
+  BEGIN
+    LOOP
+      at := position('\\x00'::bytea IN m);
+      EXIT WHEN at = 0;
+      parts := parts || convert_from(substring(m FROM 1 FOR at - 1), 'UTF8');
+      m := substring(m FROM at + 1);
+    END LOOP;
+    parts := parts || convert_from(m, 'UTF8');
+    RETURN '"' || (SELECT string_agg(substr(to_json(p)::text, 2, length(to_json(p)::text) - 2), '\\u0000' ORDER BY n)
+                   FROM unnest(parts) WITH ORDINALITY AS u (p, n)) || '"';
+  END
+  $f$;
+  INSERT INTO log_chunks (group_id, stream_id, first_ts, last_ts, count, bytes, events)
+    SELECT group_id, stream_id, MIN(ts), MAX(ts), COUNT(*), SUM(octet_length(message)),
+           '[' || string_agg('[' || seq || ',' || ts || ',' || ingested || ',' ||
+             CASE WHEN position('\\x00'::bytea IN message) = 0 THEN to_json(convert_from(message, 'UTF8'))::text
+                  ELSE pg_temp.versa_message_json(message) END || ']', ',' ORDER BY ts, seq) || ']'
+    FROM log_events
+    GROUP BY group_id, stream_id, seq / 1000;
+  DROP FUNCTION pg_temp.versa_message_json(BYTEA);
+  DROP TABLE log_events;
+  `,
 ];

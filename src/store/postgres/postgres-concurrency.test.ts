@@ -80,6 +80,7 @@ describe('postgres store: two nodes on one database', () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => batch(i % 2 ? one : two, i)));
     const events = await one.logs.events({ groupName: '/race', limit: 100 });
     assert.equal(events.length, 40);
+    assert.equal(new Set(events.map((e) => e.seq)).size, 40);
     const bytes = events.reduce((sum, e) => sum + Buffer.byteLength(e.message), 0);
     assert.deepEqual(await two.logs.getStream('/race', 's'), {
       groupName: '/race',
@@ -90,6 +91,30 @@ describe('postgres store: two nodes on one database', () => {
       lastIngestionAt: 1_019,
       storedBytes: bytes,
     });
+  });
+
+  it('batches of more than one block of seq appended at once from two stores: no seq given twice, each batch in its order', async () => {
+    const batch = (store: Store, b: number) =>
+      store.logs.append(
+        Array.from({ length: 1500 }, (_, i) => ({
+          groupName: '/blocks',
+          streamName: `s${b}`,
+          timestamp: 1,
+          message: `${i}`,
+          ingestionTime: 1,
+        })),
+      );
+    await Promise.all(Array.from({ length: 6 }, (_, b) => batch(b % 2 ? one : two, b)));
+    const events = await two.logs.events({ groupName: '/blocks', limit: 10_000 });
+    assert.equal(events.length, 9000);
+    assert.equal(new Set(events.map((e) => e.seq)).size, 9000);
+    for (let b = 0; b < 6; b++) {
+      // Events of one timestamp come in seq order: a batch's, in the order it was given.
+      assert.deepEqual(
+        events.filter((e) => e.streamName === `s${b}`).map((e) => e.message),
+        Array.from({ length: 1500 }, (_, i) => `${i}`),
+      );
+    }
   });
 
   it('20 claims at once across two stores never take the same event twice', async () => {

@@ -1,8 +1,10 @@
 // CloudWatch Logs log groups, log streams and log events.
-import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../domain/log.js';
+import type { LogEventQuery, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../domain/log.js';
 import type { LogRepository } from '../store.js';
 import type { Db, Guard } from './db.js';
 import type { LogWriter } from './log-writer.js';
+import type { ChunkEvent, ChunkRow } from '../log-chunks.js';
+import { chunkBounds, cutChunks, keepFrom, mergeChunks } from '../log-chunks.js';
 import { deleteTags } from './tags.js';
 
 type GroupRow = { name: string; created_at: number; retention_days: number | null; stored_bytes: number };
@@ -149,51 +151,19 @@ export class SqliteLogs implements LogRepository {
       if (names.size < streams.length) {
         where.push(`stream_id IN (${[...names.keys()].join(', ')})`);
       }
-      const ascending = !q.descending;
-      // Only chunks that can hold an event of the window and the position asked for.
-      const bounds: [string, number | undefined][] = [
-        ['last_ts >= ?', q.from],
-        ['first_ts < ?', q.to],
-        ['last_ts >= ?', q.after?.timestamp],
-        ['first_ts <= ?', q.before?.timestamp],
-      ];
-      for (const [condition, value] of bounds) {
-        if (value === undefined) continue;
-        where.push(condition);
+      for (const [condition, value] of chunkBounds(q)) {
+        where.push(`${condition} ?`);
         params.push(value);
       }
-      const order = ascending ? 'first_ts ASC, id ASC' : 'last_ts DESC, id DESC';
+      const order = q.descending ? 'last_ts DESC, id DESC' : 'first_ts ASC, id ASC';
       const chunks = this.db
         .prepare(`SELECT stream_id, first_ts, last_ts, events FROM log_chunks WHERE ${where.join(' AND ')} ORDER BY ${order}`)
-        .iterate(...params) as IterableIterator<{ stream_id: number; first_ts: number; last_ts: number; events: string }>;
-      const wanted = (e: ChunkEvent) =>
-        (q.from === undefined || e[1] >= q.from) &&
-        (q.to === undefined || e[1] < q.to) &&
-        (!q.after || e[1] > q.after.timestamp || (e[1] === q.after.timestamp && e[0] > q.after.seq)) &&
-        (!q.before || e[1] < q.before.timestamp || (e[1] === q.before.timestamp && e[0] < q.before.seq));
-      const heap = new EventHeap(ascending ? (a, b) => compareEvents(a, b) < 0 : (a, b) => compareEvents(a, b) > 0);
-      const out: LogEventRecord[] = [];
+        .iterate(...params) as IterableIterator<ChunkRow>;
       try {
-        let next = chunks.next();
-        while (out.length < q.limit) {
-          // A chunk can hold an event that comes first while it starts (ascending) or ends (descending) at
-          // or beyond the first event in hand.
-          for (;;) {
-            if (next.done) break;
-            const top = heap.peek();
-            if (top && (ascending ? next.value.first_ts > top[1] : next.value.last_ts < top[1])) break;
-            for (const e of chunkEvents(next.value.events)) if (wanted(e)) heap.push(e, next.value.stream_id);
-            next = chunks.next();
-          }
-          const first = heap.pop();
-          if (!first) break;
-          const [seq, timestamp, ingestionTime, message] = first.event;
-          out.push({ seq, timestamp, ingestionTime, message, streamName: names.get(first.stream)! });
-        }
+        return mergeChunks(q, names, chunks);
       } finally {
         chunks.return?.();
       }
-      return out;
     });
   }
 
@@ -210,11 +180,9 @@ export class SqliteLogs implements LogRepository {
         const straddling = this.db.prepare('SELECT id, events FROM log_chunks WHERE group_id = ? AND first_ts < ?').all(group.id, before);
         const rewrite = this.db.prepare('UPDATE log_chunks SET first_ts = ?, count = ?, bytes = ?, events = ? WHERE id = ?');
         for (const chunk of straddling as Straddling[]) {
-          const events = chunkEvents(chunk.events);
-          const kept = events.filter((e) => e[1] >= before);
-          deleted += events.length - kept.length;
-          const bytes = kept.reduce((n, e) => n + Buffer.byteLength(e[3], 'utf8'), 0);
-          rewrite.run(kept[0]![1], kept.length, bytes, JSON.stringify(kept), chunk.id);
+          const kept = keepFrom(chunk.events, before);
+          deleted += kept.dropped;
+          rewrite.run(kept.events[0]![1], kept.events.length, kept.bytes, JSON.stringify(kept.events), chunk.id);
         }
         if (deleted > 0) {
           const totals = this.db
@@ -286,32 +254,16 @@ export function appendEvents(db: Db, events: readonly NewLogEvent[]): void {
       add(stream, e);
     }
     for (const stream of streams.values()) {
-      // In (timestamp, seq) order: the sort is stable and the events are in seq order already.
-      const sorted = stream.events.sort((a, b) => a.event[1] - b.event[1]);
-      let start = 0;
-      while (start < sorted.length) {
-        let end = start;
-        let bytes = 0;
-        while (end < sorted.length && end - start < CHUNK_EVENTS && (end === start || bytes + sorted[end]!.bytes <= CHUNK_BYTES)) {
-          bytes += sorted[end]!.bytes;
-          end++;
-        }
-        const chunk = sorted.slice(start, end).map((e) => e.event);
-        addChunk.run(stream.groupId, stream.id, chunk[0]![1], chunk[chunk.length - 1]![1], chunk.length, bytes, JSON.stringify(chunk));
-        start = end;
+      for (const chunk of cutChunks(stream.events)) {
+        const first = chunk.events[0]![1];
+        const last = chunk.events[chunk.events.length - 1]![1];
+        addChunk.run(stream.groupId, stream.id, first, last, chunk.events.length, chunk.bytes, JSON.stringify(chunk.events));
       }
       updateStream.run({ id: stream.id, first: stream.first, last: stream.last, ingested: stream.ingested, bytes: stream.bytes });
     }
     db.prepare('UPDATE log_seq SET next = ?').run(seq);
   })();
 }
-
-/** An event as a chunk keeps it: seq, timestamp, ingestion time, message. */
-type ChunkEvent = [seq: number, timestamp: number, ingestionTime: number, message: string];
-
-/** At most this many events, and (unless one event is larger) this many bytes of messages, in one chunk. */
-const CHUNK_EVENTS = 1000;
-const CHUNK_BYTES = 1_048_576;
 
 /** A stream's events in one batch, and what they add to its first/last event times and stored bytes. */
 interface StreamBatch {
@@ -322,65 +274,4 @@ interface StreamBatch {
   ingested: number;
   bytes: number;
   events: { event: ChunkEvent; bytes: number }[];
-}
-
-/** A chunk's events in (timestamp, seq) order (chunks converted from rows by the migration may not be). */
-function chunkEvents(json: string): ChunkEvent[] {
-  const events = JSON.parse(json) as ChunkEvent[];
-  for (let i = 1; i < events.length; i++) {
-    if (compareEvents(events[i - 1]!, events[i]!) > 0) return events.sort(compareEvents);
-  }
-  return events;
-}
-
-function compareEvents(a: ChunkEvent, b: ChunkEvent): number {
-  return a[1] - b[1] || a[0] - b[0];
-}
-
-/** A binary heap of events, the one `before` puts first on top. */
-class EventHeap {
-  private readonly items: { event: ChunkEvent; stream: number }[] = [];
-
-  constructor(private readonly before: (a: ChunkEvent, b: ChunkEvent) => boolean) {}
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  peek(): ChunkEvent | undefined {
-    return this.items[0]?.event;
-  }
-
-  push(event: ChunkEvent, stream: number): void {
-    const items = this.items;
-    items.push({ event, stream });
-    let i = items.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.before(items[i]!.event, items[parent]!.event)) break;
-      [items[i], items[parent]] = [items[parent]!, items[i]!];
-      i = parent;
-    }
-  }
-
-  pop(): { event: ChunkEvent; stream: number } | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length > 0 && last) {
-      items[0] = last;
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        const right = left + 1;
-        let first = i;
-        if (left < items.length && this.before(items[left]!.event, items[first]!.event)) first = left;
-        if (right < items.length && this.before(items[right]!.event, items[first]!.event)) first = right;
-        if (first === i) break;
-        [items[i], items[first]] = [items[first]!, items[i]!];
-        i = first;
-      }
-    }
-    return top;
-  }
 }

@@ -1,0 +1,190 @@
+// Log events kept in chunks, as both stores keep them: how a batch is cut into chunks, and how a read merges them.
+import type { LogEventQuery, LogEventRecord } from '../domain/log.js';
+
+/** An event as a chunk keeps it: seq, timestamp, ingestion time, message. */
+export type ChunkEvent = [seq: number, timestamp: number, ingestionTime: number, message: string];
+
+/** A chunk as a read gets it: its stream, the bounds of its events' timestamps and its events (JSON). */
+export interface ChunkRow {
+  stream_id: number;
+  first_ts: number;
+  last_ts: number;
+  events: string;
+}
+
+/** At most this many events, and (unless one event is larger) this many bytes of messages, in one chunk. */
+const CHUNK_EVENTS = 1000;
+const CHUNK_BYTES = 1_048_576;
+
+/**
+ * A stream's events of one batch (in seq order, each with its message's UTF-8 size) as chunks: in
+ * (timestamp, seq) order, each of at most CHUNK_EVENTS events and CHUNK_BYTES bytes of messages.
+ * Sorts `events` in place.
+ */
+export function cutChunks(events: { event: ChunkEvent; bytes: number }[]): { events: ChunkEvent[]; bytes: number }[] {
+  // The sort is stable and the events are in seq order already.
+  const sorted = events.sort((a, b) => a.event[1] - b.event[1]);
+  const chunks: { events: ChunkEvent[]; bytes: number }[] = [];
+  let start = 0;
+  while (start < sorted.length) {
+    let end = start;
+    let bytes = 0;
+    while (end < sorted.length && end - start < CHUNK_EVENTS && (end === start || bytes + sorted[end]!.bytes <= CHUNK_BYTES)) {
+      bytes += sorted[end]!.bytes;
+      end++;
+    }
+    chunks.push({ events: sorted.slice(start, end).map((e) => e.event), bytes });
+    start = end;
+  }
+  return chunks;
+}
+
+/**
+ * The conditions on a chunk's first_ts and last_ts that a chunk must meet to hold an event of the query's
+ * window and position, each as a column and comparison to which a store appends its placeholder.
+ */
+export function chunkBounds(q: LogEventQuery): [condition: string, value: number][] {
+  const bounds: [string, number | undefined][] = [
+    ['last_ts >=', q.from],
+    ['first_ts <', q.to],
+    ['last_ts >=', q.after?.timestamp],
+    ['first_ts <=', q.before?.timestamp],
+  ];
+  return bounds.filter((b): b is [string, number] => b[1] !== undefined);
+}
+
+/**
+ * Merges the events of chunks read in the order of their first (or, descending, last) timestamp: an event
+ * is taken once no chunk still unread can hold one that comes before it. A store adds each chunk that
+ * `needs` says may hold such an event, then `take`s one, until `full` or nothing is left to take.
+ */
+export class ChunkMerge {
+  readonly out: LogEventRecord[] = [];
+  private readonly ascending: boolean;
+  private readonly heap: EventHeap;
+
+  constructor(
+    private readonly q: LogEventQuery,
+    /** The name of each stream whose chunks are read, by id. */
+    private readonly names: ReadonlyMap<number, string>,
+  ) {
+    this.ascending = !q.descending;
+    this.heap = new EventHeap(this.ascending ? (a, b) => compareEvents(a, b) < 0 : (a, b) => compareEvents(a, b) > 0);
+  }
+
+  get full(): boolean {
+    return this.out.length >= this.q.limit;
+  }
+
+  /**
+   * True when a chunk, the next in the order read, may hold an event that comes before every event in
+   * hand: while it starts (ascending) or ends (descending) at or beyond the first of them.
+   */
+  needs(chunk: { first_ts: number; last_ts: number }): boolean {
+    const top = this.heap.peek();
+    return !top || (this.ascending ? chunk.first_ts <= top[1] : chunk.last_ts >= top[1]);
+  }
+
+  /** Takes in the chunk's events of the query's window and position. */
+  add(chunk: ChunkRow): void {
+    const q = this.q;
+    for (const e of chunkEvents(chunk.events)) {
+      if (
+        (q.from === undefined || e[1] >= q.from) &&
+        (q.to === undefined || e[1] < q.to) &&
+        (!q.after || e[1] > q.after.timestamp || (e[1] === q.after.timestamp && e[0] > q.after.seq)) &&
+        (!q.before || e[1] < q.before.timestamp || (e[1] === q.before.timestamp && e[0] < q.before.seq))
+      ) {
+        this.heap.push(e, chunk.stream_id);
+      }
+    }
+  }
+
+  /** Moves the first event in hand to `out`; false when there is none. */
+  take(): boolean {
+    const first = this.heap.pop();
+    if (!first) return false;
+    const [seq, timestamp, ingestionTime, message] = first.event;
+    this.out.push({ seq, timestamp, ingestionTime, message, streamName: this.names.get(first.stream)! });
+    return true;
+  }
+}
+
+/** Merges chunks read one after the other from `chunks` (see ChunkMerge), reading no more of them than needed. */
+export function mergeChunks(q: LogEventQuery, names: ReadonlyMap<number, string>, chunks: Iterator<ChunkRow>): LogEventRecord[] {
+  const merge = new ChunkMerge(q, names);
+  let next = chunks.next();
+  while (!merge.full) {
+    if (!next.done && merge.needs(next.value)) {
+      merge.add(next.value);
+      next = chunks.next();
+    } else if (!merge.take()) {
+      break;
+    }
+  }
+  return merge.out;
+}
+
+/** What a chunk keeps of its events (JSON) once those before `before` are dropped, and how many were. */
+export function keepFrom(json: string, before: number): { events: ChunkEvent[]; bytes: number; dropped: number } {
+  const events = chunkEvents(json);
+  const kept = events.filter((e) => e[1] >= before);
+  return { events: kept, bytes: kept.reduce((n, e) => n + Buffer.byteLength(e[3], 'utf8'), 0), dropped: events.length - kept.length };
+}
+
+/** A chunk's events in (timestamp, seq) order (chunks converted from rows by a migration may not be). */
+function chunkEvents(json: string): ChunkEvent[] {
+  const events = JSON.parse(json) as ChunkEvent[];
+  for (let i = 1; i < events.length; i++) {
+    if (compareEvents(events[i - 1]!, events[i]!) > 0) return events.sort(compareEvents);
+  }
+  return events;
+}
+
+function compareEvents(a: ChunkEvent, b: ChunkEvent): number {
+  return a[1] - b[1] || a[0] - b[0];
+}
+
+/** A binary heap of events, the one `before` puts first on top. */
+class EventHeap {
+  private readonly items: { event: ChunkEvent; stream: number }[] = [];
+
+  constructor(private readonly before: (a: ChunkEvent, b: ChunkEvent) => boolean) {}
+
+  peek(): ChunkEvent | undefined {
+    return this.items[0]?.event;
+  }
+
+  push(event: ChunkEvent, stream: number): void {
+    const items = this.items;
+    items.push({ event, stream });
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(items[i]!.event, items[parent]!.event)) break;
+      [items[i], items[parent]] = [items[parent]!, items[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): { event: ChunkEvent; stream: number } | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last) {
+      items[0] = last;
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let first = i;
+        if (left < items.length && this.before(items[left]!.event, items[first]!.event)) first = left;
+        if (right < items.length && this.before(items[right]!.event, items[first]!.event)) first = right;
+        if (first === i) break;
+        [items[i], items[first]] = [items[first]!, items[i]!];
+        i = first;
+      }
+    }
+    return top;
+  }
+}

@@ -222,6 +222,37 @@ describe('sandbox: every function in its own bubblewrap sandbox', () => {
     await stuck;
   });
 
+  it('Invoke: a function can neither reach the kernel keyring it would share with the server nor make a user namespace', async (ctx) => {
+    if (!on) return ctx.skip('bubblewrap cannot run here');
+    if (!/kernel keyring/.test((await health(t)).sandboxDetail))
+      return ctx.skip('this bubblewrap cannot drop user namespaces (0.8 and later can)');
+    if (process.arch !== 'x64' && process.arch !== 'arm64') return ctx.skip(`no keyring filter for ${process.arch}`);
+    const keyctl = process.arch === 'x64' ? 250 : 219;
+    await createFunction(
+      t.lambda,
+      'keyring',
+      {
+        'app.py': [
+          'import ctypes, subprocess',
+          'libc = ctypes.CDLL(None, use_errno=True)',
+          'def handler(e, c):',
+          // KEYCTL_GET_KEYRING_ID (0) of KEY_SPEC_USER_KEYRING (-4): the server user's own keyring.
+          `    r = libc.syscall(${keyctl}, 0, -4, 0)`,
+          '    errno = ctypes.get_errno()',
+          "    unshare = subprocess.run(['unshare', '--user', '--map-root-user', 'true'], capture_output=True).returncode",
+          "    return {'keyctl': r, 'errno': errno, 'unshare': unshare}",
+        ].join('\n'),
+      },
+      { Runtime: 'python3.12', Handler: 'app.handler' },
+    );
+    const { payload } = await invoke(t.lambda, 'keyring', {});
+    const EPERM = 1;
+    assert.deepEqual(
+      { ...(payload as object), unshare: (payload as { unshare: number }).unshare !== 0 },
+      { keyctl: -1, errno: EPERM, unshare: true },
+    );
+  });
+
   it('Invoke: a thief cannot take or answer another function’s invocations, and the victim’s environments survive', async (ctx) => {
     if (!on) return ctx.skip('bubblewrap cannot run here');
     await createFunction(t.lambda, 'victim', {

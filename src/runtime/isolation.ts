@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Writable } from 'node:stream';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../core/logger.js';
@@ -9,8 +8,8 @@ import { speaksFrames, type Launch, type RuntimePaths } from './launchers.js';
 import { NODE_BOOTSTRAP, PYTHON_BOOTSTRAP } from './paths.js';
 import { batchScheduler, closeInheritedDescriptors, hostEnv } from './processes.js';
 import type { PythonInstall } from './python.js';
-import { Bubblewrap, INSIDE, SandboxUnavailableError, type SandboxMode } from './sandbox.js';
-import { SPARE_OPTIONS_FD, Spares, type Spare } from './spares.js';
+import { Bubblewrap, feedSandbox, INSIDE, SandboxUnavailableError, type SandboxMode } from './sandbox.js';
+import { Spares, type Spare } from './spares.js';
 
 /**
  * Memory a cgroup allows beyond the function's MemorySize, so that the function itself gets its
@@ -118,7 +117,7 @@ export class Isolation {
     const status: IsolationStatus = sandbox
       ? {
           sandbox: 'bwrap',
-          sandboxDetail: `bubblewrap ${sandbox.version.replace(/^bubblewrap\s*/, '')}: each environment has its own namespaces and user, read-only code and a private /tmp`,
+          sandboxDetail: `bubblewrap ${sandbox.version.replace(/^bubblewrap\s*/, '')}: each environment has its own namespaces and user, read-only code and a private /tmp${sandbox.hardened ? ', and can make no user namespace nor use the kernel keyring' : ''}`,
           limits: limitsDescription(cgroups),
         }
       : {
@@ -263,25 +262,22 @@ export class Confinement {
       });
     }
     const tmpBytes = this.spec.tmpMb * 1024 * 1024;
-    const split = this.sandbox.argvWithOptionsOn(SPARE_OPTIONS_FD, this.codeDir, tmpBytes, launch.command, launch.args, env);
-    if (!split) {
+    const started = this.sandbox.start(this.codeDir, tmpBytes, launch.command, launch.args, env);
+    if (!started) {
       spare?.discard();
       throw new UnsafeEnvironmentError('an environment variable holds a NUL character, which no process environment can');
     }
-    if (spare && framed) return spare.run(split.argv, split.options);
+    if (spare && framed) return spare.run(started);
     // Its cgroup stays this environment's: the shell of command() joins it instead.
     spare?.discard();
-    const run = this.command(split.argv);
+    const run = this.command(started.argv);
     const child = spawn(run.command, run.args, {
       cwd: this.codeDir,
       env: hostEnv(),
-      stdio: ['ignore', 'pipe', 'pipe', framed ? 'pipe' : 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', framed ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    const options = child.stdio[SPARE_OPTIONS_FD] as Writable;
-    // A process that failed to start is seen through its 'error' event, as any runtime's.
-    options.on('error', () => undefined);
-    options.end(split.options);
+    feedSandbox(child, started);
     return child;
   }
 

@@ -1,10 +1,37 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { NODE_BOOTSTRAP, PYTHON_BOOTSTRAP, SDK_NODE_MODULES } from './paths.js';
+import { keyringFilter } from './seccomp.js';
 
 /** `--sandbox`: off, bubblewrap when it runs here (auto), or bubblewrap or refuse to start. */
 export type SandboxMode = 'off' | 'auto' | 'bwrap';
+
+/** The descriptors on which bwrap reads its options and the runtime's variables (`--args`), and its seccomp filter. */
+export const OPTIONS_FD = 4;
+export const FILTER_FD = 5;
+
+interface Hardening {
+  /** The keyring filter (seccomp.ts); undefined on an architecture it does not know. */
+  filter: Buffer | undefined;
+}
+
+/** bwrap's command line, and what to write on OPTIONS_FD and FILTER_FD (in that order) as it starts. */
+export interface SandboxStart {
+  argv: string[];
+  inputs: [options: Buffer, filter: Buffer];
+}
+
+/** Writes a sandbox's inputs to the pipes of the process that is, or becomes, its bwrap. */
+export function feedSandbox(child: ChildProcess, started: SandboxStart): void {
+  started.inputs.forEach((data, i) => {
+    const pipe = child.stdio[OPTIONS_FD + i] as Writable;
+    // A process that is gone is seen through its exit.
+    pipe.on('error', () => undefined);
+    pipe.end(data);
+  });
+}
 
 /** From start-up when `--sandbox bwrap` was asked for and bubblewrap cannot run here. */
 export class SandboxUnavailableError extends Error {}
@@ -68,6 +95,8 @@ export class Bubblewrap {
     readonly sizesTmpfs: boolean,
     private readonly hostDirs: readonly string[],
     private readonly supportDir: string,
+    /** bwrap ≥ 0.8: no user namespaces inside, and the keyring filter (seccomp.ts), when this bwrap can. */
+    private readonly hardening: Hardening | undefined,
   ) {
     const args = [
       '--unshare-all',
@@ -140,54 +169,64 @@ export class Bubblewrap {
     const v = /(\d+)\.(\d+)/.exec(version) ?? ['', '0', '0'];
     const sizes = Number(v[1]) > 0 || Number(v[2]) >= 7;
     writeSupportFiles(opts.supportDir);
-    const sandbox = new Bubblewrap(version.trim(), command, sizes, opts.hostDirs, opts.supportDir);
     const truePath = ['/usr/bin/true', '/bin/true'].find((p) => existsSync(p)) ?? 'true';
-    const [bwrap, ...args] = sandbox.argv(opts.supportDir, 1 << 20, truePath, []);
-    const check = await run(bwrap!, args).catch((err: Error) => err);
-    if (check instanceof Error) return `bwrap cannot create a sandbox here (${firstLine(check.message)})`;
-    return sandbox;
+    const filter = keyringFilter();
+    // Hardened where this bwrap can be (0.8 and later): checked by starting it, else the sandbox without.
+    const tries: (Hardening | undefined)[] = Number(v[1]) > 0 || Number(v[2]) >= 8 ? [{ filter }, undefined] : [undefined];
+    let failure = '';
+    for (const hardening of tries) {
+      const sandbox = new Bubblewrap(version.trim(), command, sizes, opts.hostDirs, opts.supportDir, hardening);
+      const started = sandbox.start(opts.supportDir, 1 << 20, truePath, [], {});
+      const check = await runStart(started!).catch((err: Error) => err);
+      if (!(check instanceof Error)) return sandbox;
+      failure ||= check.message;
+    }
+    return `bwrap cannot create a sandbox here (${firstLine(failure)})`;
+  }
+
+  /** Whether sandboxes can make no user namespaces and call none of the keyring's system calls. */
+  get hardened(): boolean {
+    return this.hardening !== undefined;
   }
 
   /** The same sandbox with more host folders bound read-only where they are (an interpreter found later). */
   binding(dirs: readonly string[]): Bubblewrap {
     if (dirs.length === 0) return this;
-    return new Bubblewrap(this.version, this.command, this.sizesTmpfs, [...this.hostDirs, ...dirs], this.supportDir);
-  }
-
-  /** bwrap and its arguments to run `command` in a new sandbox with `codeDir` at /var/task. */
-  argv(codeDir: string, tmpBytes: number, command: string, args: readonly string[]): string[] {
-    return [this.command, ...this.options(codeDir, tmpBytes), '--', command, ...args];
+    return new Bubblewrap(this.version, this.command, this.sizesTmpfs, [...this.hostDirs, ...dirs], this.supportDir, this.hardening);
   }
 
   /**
-   * The same sandbox for a process that is already running and becomes bwrap (a spare, spares.ts), with
-   * the environment given here rather than inherited: bwrap's command line holds only the runtime's
-   * command, and its options and the runtime's variables (credentials among them) come through the pipe
-   * `fd` (`--args`), so that none of them shows in /proc/<pid>/cmdline, which every user can read.
-   * Undefined when a variable cannot be passed that way: a NUL would end a value early and turn the rest
-   * into options.
+   * How to start `command` in a new sandbox with `codeDir` at /var/task and exactly `env`: bwrap's command
+   * line holds only the runtime's command; its options and the runtime's variables (credentials among
+   * them) come through a pipe on OPTIONS_FD (`--args`), so that none of them shows in /proc/<pid>/cmdline,
+   * which every user can read, and the seccomp filter through one on FILTER_FD. `inputs` holds what to
+   * write to each (feedSandbox). Undefined when a variable cannot be passed that way: a NUL would end a
+   * value early and turn the rest into options.
    */
-  argvWithOptionsOn(
-    fd: number,
+  start(
     codeDir: string,
     tmpBytes: number,
     command: string,
     args: readonly string[],
     env: Record<string, string>,
-  ): { argv: string[]; options: Buffer } | undefined {
+  ): SandboxStart | undefined {
     const vars = Object.entries(env);
     if (vars.some(([k, v]) => k.includes('\0') || k.includes('=') || v.includes('\0')) || codeDir.includes('\0')) return undefined;
-    // --clearenv first: bwrap applies these in order, and the spare's own variables must not reach the runtime.
+    // --clearenv first: bwrap applies these in order, and the starting process's own variables must not reach the runtime.
     const options = [...this.options(codeDir, tmpBytes), '--clearenv', ...vars.flatMap(([k, v]) => ['--setenv', k, v])];
     return {
-      argv: [this.command, '--args', String(fd), '--', command, ...args],
-      options: Buffer.from(options.map((o) => `${o}\0`).join('')),
+      argv: [this.command, '--args', String(OPTIONS_FD), '--', command, ...args],
+      inputs: [Buffer.from(options.map((o) => `${o}\0`).join('')), this.hardening?.filter ?? Buffer.alloc(0)],
     };
   }
 
   private options(codeDir: string, tmpBytes: number): string[] {
+    const hardening = this.hardening
+      ? ['--unshare-user', '--disable-userns', ...(this.hardening.filter ? ['--seccomp', String(FILTER_FD)] : [])]
+      : [];
     return [
       ...this.base,
+      ...hardening,
       '--ro-bind',
       codeDir,
       INSIDE.task,
@@ -223,6 +262,26 @@ function realpathSafe(p: string): string | undefined {
 
 function firstLine(text: string): string {
   return text.trim().split('\n').pop() ?? text;
+}
+
+/** Starts a sandbox as `start` describes it and resolves once it exits 0. */
+function runStart(started: SandboxStart): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(started.argv[0]!, started.argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`bwrap exited with ${signal ?? code}\n${stderr}`.trim()));
+    });
+    feedSandbox(child, started);
+  });
 }
 
 function run(command: string, args: string[]): Promise<string> {

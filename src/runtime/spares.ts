@@ -1,13 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
-import type { Writable } from 'node:stream';
 import { hexId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { Cgroup, Cgroups } from './cgroups.js';
 import { hostEnv } from './processes.js';
+import { feedSandbox, type SandboxStart } from './sandbox.js';
 
-/** The descriptor on which a spare's bwrap reads its options and the runtime's environment (`--args`). */
-export const SPARE_OPTIONS_FD = 4;
 /** A spare that failed to start this many times in a row is not tried again. */
 const MAX_FAILURES = 3;
 
@@ -15,7 +13,7 @@ const MAX_FAILURES = 3;
  * What a spare runs: join the cgroups named before `--` (as the shell in Confinement.command does), take
  * SCHED_BATCH with the chrt named after it (if one is), then wait for the command on stdin, NUL-separated, and become it with stdin on /dev/null. bash, because it
  * reads NUL-separated words without another process; the command line it reads holds no secret (those go
- * to bwrap on SPARE_OPTIONS_FD).
+ * to bwrap on its own pipes, sandbox.ts).
  */
 const SCRIPT =
   'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; [ -z "$1" ] || "$1" --batch --pid 0 $$ || exit 125; mapfile -d "" a && [ ${#a[@]} -gt 0 ] || exit 125; exec "${a[@]}" 0</dev/null';
@@ -36,17 +34,15 @@ export class Spare {
     return this.child.exitCode === null && this.child.signalCode === null && !this.child.killed;
   }
 
-  /** Makes the spare become `argv`, with `options` readable on SPARE_OPTIONS_FD; it keeps its stdio. */
-  run(argv: readonly string[], options: Buffer): ChildProcess {
+  /** Makes the spare become the sandbox `started` describes, its inputs on their pipes; it keeps its stdio. */
+  run(started: SandboxStart): ChildProcess {
     // From here on it is a runtime like any other, which holds the server's event loop as a spawned one does.
     holdsEventLoop(this.child, true);
     const stdin = this.child.stdin!;
-    const optionsPipe = this.child.stdio[SPARE_OPTIONS_FD] as Writable;
     // A spare that died meanwhile is seen through its exit, as any runtime's.
     stdin.on('error', () => undefined);
-    optionsPipe.on('error', () => undefined);
-    optionsPipe.end(options);
-    stdin.end(argv.map((a) => `${a}\0`).join(''));
+    feedSandbox(this.child, started);
+    stdin.end(started.argv.map((a) => `${a}\0`).join(''));
     this.onUsed();
     return this.child;
   }
@@ -116,7 +112,8 @@ export class Spares {
       const child = spawn(this.bash, ['--norc', '--noprofile', '-c', SCRIPT, 'bash', ...procs, '--', this.chrt ?? ''], {
         cwd: '/',
         env: hostEnv(),
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+        // stdin for the command, stdout and stderr, the frame channel, bwrap's options and filter.
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
         // As a runtime is: the leader of its own process group, so that stopping it ends all it started.
         detached: true,
       });

@@ -69,6 +69,32 @@ describe('STS', () => {
     assert.ok(ttl > 880_000 && ttl <= 900_000, `${ttl}`);
   });
 
+  it('session credentials cannot call GetSessionToken, and chain roles for an hour at most, as on AWS', async () => {
+    const first = (await sts.send(new GetSessionTokenCommand({ DurationSeconds: 900 }))).Credentials!;
+    const asSession = new STSClient({
+      endpoint: t.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: first.AccessKeyId!, secretAccessKey: first.SecretAccessKey!, sessionToken: first.SessionToken! },
+      maxAttempts: 1,
+    });
+    try {
+      const denied = await errorOf(() => asSession.send(new GetSessionTokenCommand({})));
+      assert.equal(denied.name, 'AccessDenied');
+      assert.equal(denied.$metadata?.httpStatusCode, 403);
+      assert.equal(denied.message, 'Cannot call GetSessionToken with session credentials');
+      const role = 'arn:aws:iam::000000000000:role/chained';
+      const long = await errorOf(() =>
+        asSession.send(new AssumeRoleCommand({ RoleArn: role, RoleSessionName: 'chain', DurationSeconds: 7200 })),
+      );
+      assert.equal(long.name, 'ValidationError');
+      assert.match(long.message, /1 hour session limit for roles assumed by role chaining/);
+      const chained = await asSession.send(new AssumeRoleCommand({ RoleArn: role, RoleSessionName: 'chain' }));
+      assert.match(chained.Credentials!.AccessKeyId!, /^ASIA/);
+    } finally {
+      asSession.destroy();
+    }
+  });
+
   it('the AWS CLI reads the same identity', async () => {
     const out = await runTool(
       'aws',

@@ -20,6 +20,8 @@ export const ERROR_CATALOGUE = {
   UnknownOperationException: { status: 404, fault: 'client' },
   SerializationException: { status: 400, fault: 'client' },
   AccessDeniedException: { status: 403, fault: 'client' },
+  /** STS's (a query protocol) name for it. */
+  AccessDenied: { status: 403, fault: 'client' },
   // Authentication, at the front door (JSON-RPC services answer these with 400; the query protocol renames them)
   MissingAuthenticationTokenException: { status: 403, fault: 'client' },
   UnrecognizedClientException: { status: 403, fault: 'client' },

@@ -21,6 +21,19 @@ describe('Keyring: STS sessions', () => {
     assert.ok(keyring.lookup('AKIAOPERATOR'), 'operator keys do not expire');
   });
 
+  it('refuses a session once the temporary key that asked for it is refused: an environment cannot outlive itself', () => {
+    const keyring = new Keyring([{ accessKeyId: 'AKIAOPERATOR', secretAccessKey: 's' }]);
+    const environment = keyring.issue();
+    const session = keyring.issueSession(3600, undefined, environment.accessKeyId);
+    const chained = keyring.issueSession(3600, undefined, session.accessKeyId);
+    const own = keyring.issueSession(3600);
+    assert.ok(keyring.lookup(session.accessKeyId) && keyring.lookup(chained.accessKeyId));
+    environment.revoke();
+    assert.equal(keyring.lookup(chained.accessKeyId), undefined);
+    assert.equal(keyring.lookup(session.accessKeyId), undefined);
+    assert.ok(keyring.lookup(own.accessKeyId), 'a session of the operator lives its hours');
+  });
+
   it('keeps at most 10,000 live sessions, dropping the one closest to expiry', () => {
     const now = 0;
     const keyring = new Keyring([], () => now);

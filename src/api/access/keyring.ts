@@ -15,6 +15,8 @@ export interface KeyEntry {
   expiresAt?: number;
   /** Who the key's holder is, for GetCallerIdentity (the assumed role of an AssumeRole key). */
   identity?: CallerIdentity;
+  /** The temporary key an STS key was issued to: it is refused once that one is (an environment's that stopped, say). */
+  parent?: string;
 }
 
 /** The answer to STS GetCallerIdentity for a key. */
@@ -69,7 +71,7 @@ export class Keyring {
     const key = this.operator.get(accessKeyId) ?? this.issued.get(accessKeyId);
     if (key) return key;
     const session = this.sessions.get(accessKeyId);
-    if (session && session.expiresAt! <= this.now()) {
+    if (session && (session.expiresAt! <= this.now() || (session.parent !== undefined && !this.lookup(session.parent)))) {
       this.sessions.delete(accessKeyId);
       return undefined;
     }
@@ -78,9 +80,10 @@ export class Keyring {
 
   /**
    * Temporary credentials valid for `durationSeconds` (STS AssumeRole and GetSessionToken), accepted
-   * until they expire. Kept in memory: a restart ends every session, as a client then asks again.
+   * until they expire, or until `parent` (the temporary key that asked for them) is no longer accepted.
+   * Kept in memory: a restart ends every session, as a client then asks again.
    */
-  issueSession(durationSeconds: number, identity?: CallerIdentity): SessionCredentials {
+  issueSession(durationSeconds: number, identity?: CallerIdentity, parent?: string): SessionCredentials {
     const now = this.now();
     if (this.sessions.size >= MAX_SESSIONS) {
       for (const [id, entry] of this.sessions) if (entry.expiresAt! <= now) this.sessions.delete(id);
@@ -95,6 +98,7 @@ export class Keyring {
       sessionToken: randomBytes(48).toString('base64'),
       expiresAt: now + durationSeconds * 1000,
       ...(identity && { identity }),
+      ...(parent !== undefined && { parent }),
     };
     this.sessions.set(accessKeyId, entry);
     return { accessKeyId, secretAccessKey: entry.secretAccessKey, sessionToken: entry.sessionToken!, expiresAt: entry.expiresAt! };

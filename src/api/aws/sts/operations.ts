@@ -29,12 +29,18 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
     if (claim === undefined || 'kind' in claim) return ROOT;
     return keyring.lookup(claim.accessKeyId)?.identity ?? ROOT;
   };
+  /** The caller's key when it is a temporary one (an environment's, or from STS): what it is issued is tied to it. */
+  const temporaryKeyOf = (req: ApiRequest): string | undefined => {
+    const claim = readClaim(req);
+    if (claim === undefined || 'kind' in claim) return undefined;
+    return keyring.lookup(claim.accessKeyId)?.sessionToken !== undefined ? claim.accessKeyId : undefined;
+  };
   const operations: Record<string, QueryOperation> = {
     GetCallerIdentity(_input, req) {
       const caller = callerOf(req);
       return { UserId: caller.userId, Account: ACCOUNT_ID, Arn: caller.arn };
     },
-    AssumeRole(input) {
+    AssumeRole(input, req) {
       const roleArn = required(input, 'RoleArn', 'roleArn');
       const sessionName = required(input, 'RoleSessionName', 'roleSessionName');
       const role = ROLE_ARN.exec(roleArn);
@@ -46,16 +52,23 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
           `1 validation error detected: Value '${sessionName.slice(0, 100)}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
         );
       }
+      const parent = temporaryKeyOf(req);
       const duration = durationOf(input, 3600, 43_200);
+      // Role chaining, as AWS limits it: an hour at most, and (here) never longer than the key that asked.
+      if (parent !== undefined && duration > 3600) {
+        throw validation('The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
+      }
       const roleId = `AROA${createHash('sha256').update(roleArn).digest('hex').slice(0, 17).toUpperCase()}`;
       const identity: CallerIdentity = {
         arn: `arn:aws:sts::${role[1]}:assumed-role/${role[2]}/${sessionName}`,
         userId: `${roleId}:${sessionName}`,
       };
-      const credentials = keyring.issueSession(duration, identity);
+      const credentials = keyring.issueSession(duration, identity, parent);
       return { Credentials: credentialsXml(credentials), AssumedRoleUser: { AssumedRoleId: identity.userId, Arn: identity.arn } };
     },
     GetSessionToken(input, req) {
+      if (temporaryKeyOf(req) !== undefined)
+        throw new PlatformError('AccessDenied', 'Cannot call GetSessionToken with session credentials');
       const duration = durationOf(input, 43_200, 129_600);
       return { Credentials: credentialsXml(keyring.issueSession(duration, callerOf(req))) };
     },

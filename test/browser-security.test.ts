@@ -9,6 +9,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CreateAliasCommand, GetAliasCommand, LambdaClient, ListFunctionsCommand, PublishVersionCommand } from '@aws-sdk/client-lambda';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { launchBrowser, screenshot, type TestBrowser } from './browser.js';
 import { createFunction, startTestServer, zipOf, type TestServer } from './harness.js';
 
@@ -100,6 +103,90 @@ describe('browser: a page of another origin against a Versa server without crede
     assert.equal((await t.lambda.send(new GetAliasCommand({ FunctionName: 'victim', Name: 'live' }))).FunctionVersion, '1');
     const stacks = (await (await fetch(`${t.url}/_versa/api/stacks`)).json()) as { stacks: unknown[] };
     assert.deepEqual(stacks.stacks, []);
+  });
+});
+
+describe('browser: a page served by Versa itself (an S3 object, path style or on its bucket host)', () => {
+  let t: TestServer;
+  let browser: TestBrowser;
+  before(async () => {
+    t = await startTestServer();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('cannot call the control plane or the console as their own origin, and changes nothing', async () => {
+    // What an uploaded page (or one a deployed API returns) would try: its own origin is the console's.
+    const forged = `AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`;
+    const create = JSON.stringify({
+      FunctionName: 'planted',
+      Runtime: 'nodejs20.x',
+      Role: 'arn:aws:iam::000000000000:role/x',
+      Handler: 'index.handler',
+      Code: { ZipFile: Buffer.from(zipOf({ 'index.js': 'exports.handler = async () => 1;' })).toString('base64') },
+    });
+    const html = `<!doctype html><html><body><script>
+window.results = {};
+(async () => {
+  const attempt = async (label, run) => { try { const res = await run(); window.results[label] = res.status; } catch (e) { window.results[label] = 'blocked'; } };
+  await attempt('create', () => fetch('/2015-03-31/functions', { method: 'POST', headers: { 'content-type': 'application/json', authorization: '${forged}', 'x-amz-date': '20260101T000000Z' }, body: \`${create}\` }));
+  await attempt('stacks', () => fetch('/_versa/api/stacks'));
+  try { sessionStorage.setItem('x', '1'); window.results.storage = 'open'; } catch (e) { window.results.storage = 'blocked'; }
+  window.done = true;
+})();
+</script></body></html>`;
+    const s3 = new S3Client({
+      endpoint: t.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      forcePathStyle: true,
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: 'pages' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'pages', Key: 'page.html', Body: html, ContentType: 'text/html' }));
+    s3.destroy();
+    const port = new URL(t.url).port;
+    // A link anyone could be sent: presigned, as S3 objects are shared.
+    const presigned = async (at: string) => {
+      const url = new URL(at);
+      const signer = new SignatureV4({
+        service: 's3',
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+        sha256: Sha256,
+        uriEscapePath: false,
+      });
+      const signed = await signer.presign(
+        {
+          method: 'GET',
+          protocol: 'http:',
+          hostname: url.hostname,
+          port: Number(url.port),
+          path: url.pathname,
+          query: {},
+          headers: { host: url.host },
+        },
+        { expiresIn: 300 },
+      );
+      return `${url.origin}${url.pathname}?${new URLSearchParams(signed.query as Record<string, string>).toString()}`;
+    };
+    for (const url of [await presigned(`${t.url}/pages/page.html`), await presigned(`http://pages.s3.localhost:${port}/page.html`)]) {
+      const page = await browser.page();
+      const res = await page.goto(url);
+      assert.equal(res?.status(), 200, url);
+      await page.waitForFunction(() => (globalThis as unknown as { done?: boolean }).done === true);
+      const results = await page.evaluate(() => (globalThis as unknown as { results: Record<string, unknown> }).results);
+      // Path style: the page runs in an opaque origin (the answer's sandbox policy), so its calls are
+      // foreign and refused (or not let out at all). On the bucket's host nothing but S3 answers.
+      assert.notEqual(results.create, 200, `${url}: ${JSON.stringify(results)}`);
+      assert.ok(results.create === 'blocked' || (typeof results.create === 'number' && results.create >= 400), url);
+      assert.ok(results.stacks === 'blocked' || results.stacks === 403, `${url}: ${JSON.stringify(results)}`);
+      await page.close();
+    }
+    const names = ((await t.lambda.send(new ListFunctionsCommand({}))).Functions ?? []).map((f) => f.FunctionName);
+    assert.deepEqual(names, []);
   });
 });
 

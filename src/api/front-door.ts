@@ -26,6 +26,13 @@ export interface Services {
 }
 
 const EXECUTE_API_HOST = /^([a-z0-9]+)\.execute-api\.localhost(?::\d+)?$/;
+/** A subdomain of localhost: a stage's or a bucket's own origin, which serves nothing else. */
+const DATA_HOST = /^[^:]+\.localhost(?::\d+)?$/i;
+/**
+ * On a data-plane answer served from the console's own origin (a path-style stage or S3 URL): whatever
+ * page it is runs in an opaque origin of its own, and cannot use the console's session or call its APIs.
+ */
+const OWN_ORIGIN_SANDBOX = 'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads';
 const USER_REQUEST = /^\/restapis\/([^/]+)\/([^/]+)\/_user_request_(\/.*)?$/;
 /** What any page may load: the console itself, and the health check. Everything else under `/_versa/` is guarded. */
 const OPEN_VERSA = /^\/_versa(\/|\/favicon\.svg|\/assets\/[^/]+|\/health|\/auth)?$/;
@@ -118,15 +125,21 @@ export function frontDoor(services: Services): ApiHandler {
         );
       return toStage(req, host[1]!, safeDecode(m[1]!), m[2] ?? '/');
     }
+    // A bucket's host (or any other subdomain of localhost) is S3 and nothing else: a page there must not
+    // reach the console or the control plane as its own origin.
+    if (DATA_HOST.test(header(req, 'host') ?? '')) {
+      if (s3Address(req)) return awsApi(req, 'rest-xml', services.s3);
+      return accessDenied('rest-json', `${header(req, 'host')!.slice(0, 100)} serves S3 buckets and API stages only.`, req);
+    }
     if (path.startsWith('/_versa/') || path === '/_versa') {
       const out = await versa(req);
       Object.assign(out.headers, VERSA_HEADERS);
       return out;
     }
     const user = USER_REQUEST.exec(path);
-    if (user) return toStage(req, user[1]!, safeDecode(user[2]!), user[3] ?? '/');
+    if (user) return sandboxed(await toStage(req, user[1]!, safeDecode(user[2]!), user[3] ?? '/'));
     // S3 before the paths below: a bucket may be called anything, so only its host or signature tells.
-    if (s3Address(req)) return awsApi(req, 'rest-xml', services.s3);
+    if (s3Address(req)) return sandboxed(await awsApi(req, 'rest-xml', services.s3));
     if (path === '/' && req.method === 'GET' && !header(req, 'x-amz-target')) {
       return jsonResponse(200, { service: 'versa', health: '/_versa/health' });
     }
@@ -145,9 +158,16 @@ export function frontDoor(services: Services): ApiHandler {
     if (path === '/restapis' || path.startsWith('/restapis/') || path.startsWith('/tags/')) {
       return awsApi(req, 'rest-json', services.apiGateway);
     }
-    if (looksLikeS3Path(req)) return awsApi(req, 'rest-xml', services.s3);
+    if (looksLikeS3Path(req)) return sandboxed(await awsApi(req, 'rest-xml', services.s3));
     return awsApi(req, 'rest-json', unknown(`No Versa service answers ${req.method} ${path}.`, 'rest-json'));
   };
+}
+
+function sandboxed(out: ApiResponse): ApiResponse {
+  // A policy of the answer's own still applies: a browser enforces every policy of a comma-separated list.
+  const own = out.headers['content-security-policy'];
+  out.headers['content-security-policy'] = own ? `${own}, ${OWN_ORIGIN_SANDBOX}` : OWN_ORIGIN_SANDBOX;
+  return out;
 }
 
 /** A handler that answers every request with UnknownOperationException, in the protocol it was asked in. */

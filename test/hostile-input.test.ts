@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -278,6 +279,43 @@ describe('hostile input', () => {
       assert.equal(missing.name, 'ResourceNotFoundException', name);
     }
     assert.deepEqual(await stagingLeft(s), []);
+  });
+
+  it('stalled bodies: a wrong Host is answered unread; bodies without an operator key hold half the memory budget at most, and the operator goes on', async () => {
+    const { hostname, port } = new URL(s.url);
+    /** Opens a request whose body never finishes: `size` bytes sent of 70 MB declared. Resolves with what came back meanwhile. */
+    const stall = (host: string, size: number) => {
+      const socket = net.connect(Number(port), hostname);
+      let answer = '';
+      socket.setEncoding('latin1').on('data', (d: string) => (answer += d));
+      socket.on('error', () => undefined);
+      socket.write(
+        `POST /2015-03-31/functions HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${70 * MB}\r\n\r\n`,
+      );
+      const sent = new Promise<void>((resolve) => socket.write(Buffer.alloc(size, 0x20), () => resolve()));
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      return { socket, sent, closed, answer: () => answer };
+    };
+    const held: ReturnType<typeof stall>[] = [];
+    try {
+      // A Host Versa does not serve: 403 without waiting for the body (70 MB declared, 1 KB sent), then closed.
+      const rebound = stall('attacker.example', 1024);
+      await rebound.closed;
+      assert.match(rebound.answer(), /^HTTP\/1\.1 403 /);
+      // Unsigned (as a stalled page, a slow client or a function could send): six would fill the whole budget.
+      for (let i = 0; i < 6; i++) {
+        const guest = stall(hostname, 48 * MB);
+        held.push(guest);
+        await Promise.race([guest.sent, guest.closed]);
+      }
+      const refused = held.filter((g) => / 429 /.test(g.answer().split('\r\n')[0] ?? ''));
+      assert.ok(refused.length >= 3, held.map((g) => g.answer().split('\r\n')[0]).join(' | '));
+      // The operator's own call still has room.
+      await createFunction(s.lambda, 'after-stall', { 'index.js': 'exports.handler = async () => "on";' });
+      assert.equal(payloadOf(await s.lambda.send(new InvokeCommand({ FunctionName: 'after-stall' }))), 'on');
+    } finally {
+      for (const g of held) g.socket.destroy();
+    }
   });
 
   it('versa deploy: a YAML alias bomb is refused with ValidationError naming the line and column, and no stack is made', async () => {

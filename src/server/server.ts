@@ -68,6 +68,12 @@ import { renderPrometheus } from '../telemetry/prometheus.js';
 const MAX_BODY_BYTES = 72 * 1024 * 1024;
 /** Request bytes held in memory at once across all requests; beyond it new bodies are refused until some finish. */
 const MAX_BUFFERED_BYTES = 4 * MAX_BODY_BYTES;
+/**
+ * Of that, what requests not signed with an operator's key may hold together: those of functions (their
+ * environments' keys, and STS keys), of unknown keys and of no key. Bodies that never finish (a slow or
+ * stalled client, or a function holding connections open) then cannot keep the operator's calls out.
+ */
+const MAX_GUEST_BUFFERED_BYTES = MAX_BUFFERED_BYTES / 2;
 
 export interface RunningServer {
   /** Where clients on this machine reach the server. */
@@ -259,6 +265,14 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   };
   const tags = new ResourceTags(store);
   const cloudWatch = cloudWatchApi({ metrics, alarms, tags, logger });
+  const access = new AccessGate({
+    keyring,
+    boundHost: options.host,
+    allowedHosts: options.allowedHosts,
+    corsOrigins: options.corsOrigins,
+    metricsToken: options.metricsToken,
+    now: () => Date.now(),
+  });
   const handle = frontDoor({
     lambda: lambdaApi({ functions, eventInvokeConfigs, invocations, tags, logger }),
     apiGateway: apiGatewayApi({ restApis, dataPlane: gateway, logger }),
@@ -277,20 +291,21 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     s3: s3Api({ s3, logger }),
     gateway,
     versa,
-    access: new AccessGate({
-      keyring,
-      boundHost: options.host,
-      allowedHosts: options.allowedHosts,
-      corsOrigins: options.corsOrigins,
-      metricsToken: options.metricsToken,
-      now: () => Date.now(),
-    }),
+    access,
   });
 
   // The handler is in place before the listener opens: no request can arrive to find nothing answering it.
   const server = http.createServer();
   server.keepAliveTimeout = 65_000;
   let buffered = 0;
+  let guestBuffered = 0;
+  /** Whether a request is an operator's: signed with one of their keys (any key but a temporary one when none is configured). */
+  const operatorRequest = (authorization: string | undefined, query: URLSearchParams): boolean => {
+    const id = /Credential=([^/,\s]+)\//.exec(authorization ?? '')?.[1] ?? query.get('X-Amz-Credential')?.split('/')[0];
+    if (id === undefined) return false;
+    const key = keyring.lookup(id);
+    return key ? key.sessionToken === undefined : !keyring.enforcing;
+  };
   server.on('request', (req, res) => {
     const refuse = (status: number, error: PlatformError) => {
       const s3 = isS3Request(req);
@@ -306,16 +321,27 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       refuse(413, new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`));
       return;
     }
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
+    // A Host this server does not serve is refused before its body is read (the front door answers it).
+    const early = !access.hostAllowed(req);
+    const guest = !early && !operatorRequest(req.headers.authorization, query);
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
     const release = () => {
       buffered -= size;
+      if (guest) guestBuffered -= size;
       size = 0;
     };
     req.on('data', (chunk: Buffer) => {
-      if (refused) return;
-      if (size + chunk.length > MAX_BODY_BYTES || buffered + chunk.length > MAX_BUFFERED_BYTES) {
+      if (refused || early) return;
+      if (
+        size + chunk.length > MAX_BODY_BYTES ||
+        buffered + chunk.length > MAX_BUFFERED_BYTES ||
+        (guest && guestBuffered + chunk.length > MAX_GUEST_BUFFERED_BYTES)
+      ) {
         refused = true;
         release();
         chunks.length = 0;
@@ -328,18 +354,14 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       }
       size += chunk.length;
       buffered += chunk.length;
+      if (guest) guestBuffered += chunk.length;
       chunks.push(chunk);
     });
     let ended = false;
     // A client that goes away mid-body frees its share; a whole body is held until it has been answered.
     req.on('close', () => ended || release());
-    req.on('end', () => {
-      ended = true;
-      if (refused) return;
+    const answer = () => {
       const requestId = uuid();
-      const rawUrl = req.url ?? '/';
-      const q = rawUrl.indexOf('?');
-      const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
       const scope = credentialScopeOf(req.headers.authorization, query);
       const apiReq: ApiRequest = {
         method: req.method ?? 'GET',
@@ -381,6 +403,18 @@ export async function startServer(options: Options, overrides: StartOverrides = 
           res.end('{"message":"internal error"}');
         })
         .finally(release);
+    };
+    if (early) {
+      // Answered without its body, which is not read; the connection closes once the answer is out.
+      res.shouldKeepAlive = false;
+      res.on('finish', () => req.socket.destroySoon());
+      req.resume();
+      answer();
+      return;
+    }
+    req.on('end', () => {
+      ended = true;
+      if (!refused) answer();
     });
   });
   await new Promise<void>((resolve, reject) => {

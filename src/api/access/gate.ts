@@ -65,8 +65,8 @@ export class AccessGate {
     return this.settings.keyring.enforcing;
   }
 
-  /** True when the request's `Host` names this server. */
-  hostAllowed(req: ApiRequest): boolean {
+  /** True when the request's `Host` names this server (its headers are enough: the server asks before reading a body). */
+  hostAllowed(req: Pick<ApiRequest, 'headers'>): boolean {
     const raw = header(req, 'host');
     if (!raw) return false;
     const name = hostName(raw);

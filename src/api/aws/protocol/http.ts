@@ -39,7 +39,7 @@ export interface OperationInfo {
 /** A service's handler, which also lists the operations of its table (for tests that cover them all). */
 export type ServiceHandler = ApiHandler & { readonly operations: readonly OperationInfo[] };
 
-export function header(req: ApiRequest, name: string): string | undefined {
+export function header(req: Pick<ApiRequest, 'headers'>, name: string): string | undefined {
   const value = req.headers[name.toLowerCase()];
   return Array.isArray(value) ? value[0] : value;
 }

@@ -114,22 +114,23 @@ export function frontDoor(services: Services): ApiHandler {
   return async (req: ApiRequest): Promise<ApiResponse> => {
     if (!access.hostAllowed(req)) return hostRefused(req);
     const path = req.path;
-    const host = EXECUTE_API_HOST.exec(header(req, 'host') ?? '');
-    if (host) {
-      const m = /^\/([^/]+)(\/.*)?$/.exec(path);
-      if (!m)
-        return jsonResponse(
-          403,
-          { message: 'Missing Authentication Token' },
-          { 'x-amzn-errortype': 'MissingAuthenticationTokenException' },
-        );
-      return toStage(req, host[1]!, safeDecode(m[1]!), m[2] ?? '/');
-    }
-    // A bucket's host (or any other subdomain of localhost) is S3 and nothing else: a page there must not
-    // reach the console or the control plane as its own origin.
-    if (DATA_HOST.test(header(req, 'host') ?? '')) {
+    const hostHeader = header(req, 'host')!;
+    // A subdomain of localhost is a stage's or a bucket's own origin, and serves nothing else: a page
+    // there must not reach the console or the control plane as its own origin.
+    if (DATA_HOST.test(hostHeader)) {
+      const api = EXECUTE_API_HOST.exec(hostHeader);
+      if (api) {
+        const m = /^\/([^/]+)(\/.*)?$/.exec(path);
+        if (!m)
+          return jsonResponse(
+            403,
+            { message: 'Missing Authentication Token' },
+            { 'x-amzn-errortype': 'MissingAuthenticationTokenException' },
+          );
+        return toStage(req, api[1]!, safeDecode(m[1]!), m[2] ?? '/');
+      }
       if (s3Address(req)) return awsApi(req, 'rest-xml', services.s3);
-      return accessDenied('rest-json', `${header(req, 'host')!.slice(0, 100)} serves S3 buckets and API stages only.`, req);
+      return accessDenied('rest-json', `${hostHeader.slice(0, 100)} serves S3 buckets and API stages only.`, req);
     }
     if (path.startsWith('/_versa/') || path === '/_versa') {
       const out = await versa(req);

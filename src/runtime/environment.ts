@@ -167,6 +167,13 @@ export class ExecutionEnvironment {
     return env;
   }
 
+  /** An environment whose runtime could not be started: every invocation answers `why` (Runtime.InvalidEntrypoint). */
+  private notStarted(confinement: Confinement, why: string): void {
+    this.entrypointError = why;
+    this.markExited();
+    void confinement.release();
+  }
+
   private spawnRuntime(confinement: Confinement): void {
     const { target, baseEnv } = this.opts;
     const port = (this.server.address() as AddressInfo).port;
@@ -202,13 +209,8 @@ export class ExecutionEnvironment {
     };
     // User variables first: the reserved ones cannot be overridden.
     const env = confinement.adjustEnv({ ...target.spec.environment, ...reserved });
-    if (confinement.missingBootstrap()) {
-      // Inside the sandbox bwrap would start and then fail to find it: answer as AWS does, without starting.
-      this.entrypointError = `Couldn't find valid bootstrap(s): [${launch.command}]`;
-      this.markExited();
-      void confinement.release();
-      return;
-    }
+    // Inside the sandbox bwrap would start and then fail to find it: answer as AWS does, without starting.
+    if (confinement.missingBootstrap()) return this.notStarted(confinement, `Couldn't find valid bootstrap(s): [${launch.command}]`);
     // The runtime (or the sandbox) leads its own process group, so stopping the environment ends everything
     // the function started too (killGroup); the sandbox's PID namespace and the cgroup catch what left the group.
     let child: ChildProcess;
@@ -216,10 +218,7 @@ export class ExecutionEnvironment {
       child = confinement.spawn(launch, env, framed);
     } catch (err) {
       if (!(err instanceof UnsafeEnvironmentError)) throw err;
-      this.entrypointError = `Runtime failed to start: ${err.message}`;
-      this.markExited();
-      void confinement.release();
-      return;
+      return this.notStarted(confinement, `Runtime failed to start: ${err.message}`);
     }
     this.child = child;
     if (framed && child.stdio[FRAMES_FD]) {

@@ -299,11 +299,10 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   server.keepAliveTimeout = 65_000;
   let buffered = 0;
   let guestBuffered = 0;
-  /** Whether a request is an operator's: signed with one of their keys (any key but a temporary one when none is configured). */
-  const operatorRequest = (authorization: string | undefined, query: URLSearchParams): boolean => {
-    const id = /Credential=([^/,\s]+)\//.exec(authorization ?? '')?.[1] ?? query.get('X-Amz-Credential')?.split('/')[0];
-    if (id === undefined) return false;
-    const key = keyring.lookup(id);
+  /** Whether a request claims an operator's key (any key but a temporary one when none is configured). */
+  const operatorKey = (accessKeyId: string | undefined): boolean => {
+    if (accessKeyId === undefined) return false;
+    const key = keyring.lookup(accessKeyId);
     return key ? key.sessionToken === undefined : !keyring.enforcing;
   };
   server.on('request', (req, res) => {
@@ -324,9 +323,11 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
+    const scope = credentialScopeOf(req.headers.authorization, query);
     // A Host this server does not serve is refused before its body is read (the front door answers it).
     const early = !access.hostAllowed(req);
-    const guest = !early && !operatorRequest(req.headers.authorization, query);
+    // Decided at the first byte of a body: a request without one holds nothing.
+    let guest: boolean | undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
@@ -337,6 +338,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     };
     req.on('data', (chunk: Buffer) => {
       if (refused || early) return;
+      guest ??= !operatorKey(scope.accessKeyId);
       if (
         size + chunk.length > MAX_BODY_BYTES ||
         buffered + chunk.length > MAX_BUFFERED_BYTES ||
@@ -362,7 +364,6 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     req.on('close', () => ended || release());
     const answer = () => {
       const requestId = uuid();
-      const scope = credentialScopeOf(req.headers.authorization, query);
       const apiReq: ApiRequest = {
         method: req.method ?? 'GET',
         path: q >= 0 ? rawUrl.slice(0, q) : rawUrl,

@@ -22,6 +22,7 @@ export interface AccessSettings {
 const LOOPBACK_HOST = /^(localhost|[^:]*\.localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 const LOOPBACK_PEER = /^(127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/;
 const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
+const MAX_REMEMBERED_HOSTS = 64;
 
 /**
  * Who may reach what, decided before any work: which `Host` names are served (against DNS rebinding),
@@ -30,6 +31,8 @@ const WILDCARD = new Set(['0.0.0.0', '::', '[::]']);
  */
 export class AccessGate {
   private readonly exactHosts = new Set<string>();
+  /** `Host` headers already found allowed, as sent: clients send the same one every time (asked twice per request). */
+  private readonly allowedRaw = new Set<string>();
   private readonly hostSuffixes: string[] = [];
   private readonly anyOrigin: boolean;
   private readonly origins: Set<string>;
@@ -69,10 +72,14 @@ export class AccessGate {
   hostAllowed(req: Pick<ApiRequest, 'headers'>): boolean {
     const raw = header(req, 'host');
     if (!raw) return false;
+    if (this.allowedRaw.has(raw)) return true;
     const name = hostName(raw);
     if (name === undefined) return false;
-    if (LOOPBACK_HOST.test(name) || this.exactHosts.has(name)) return true;
-    return this.hostSuffixes.some((suffix) => name.endsWith(suffix) && name.length > suffix.length);
+    const allowed =
+      LOOPBACK_HOST.test(name) || this.exactHosts.has(name) || this.hostSuffixes.some((s) => name.endsWith(s) && name.length > s.length);
+    // Bounded: a client inventing names (every bucket its own host) only fills it once.
+    if (allowed && this.allowedRaw.size < MAX_REMEMBERED_HOSTS) this.allowedRaw.add(raw);
+    return allowed;
   }
 
   /**

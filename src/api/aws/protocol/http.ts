@@ -45,14 +45,23 @@ export function header(req: Pick<ApiRequest, 'headers'>, name: string): string |
 }
 
 /**
- * The region and service of a SigV4 credential scope (`Authorization` header, else presigned query),
- * read once per request at the edge; the region defaults to us-east-1.
+ * The access key, region and service of a SigV4 credential scope (`Authorization` header, else
+ * presigned query), read once per request at the edge; the region defaults to us-east-1. What it names
+ * is only claimed here: the signature check (access/) decides whether it holds.
  */
-export function credentialScopeOf(authorization: string | undefined, query: URLSearchParams): { region: string; service?: string } {
-  const m = /Credential=[^/]*\/\d{8}\/([^/]*)\/([^/]+)\//.exec(authorization ?? '');
-  const parts = m ? [m[1], m[2]] : query.get('X-Amz-Credential')?.split('/').slice(2, 4);
-  const [region, service] = parts ?? [];
-  return { region: region && /^[a-z0-9-]+$/.test(region) ? region : 'us-east-1', ...(service && { service }) };
+export function credentialScopeOf(
+  authorization: string | undefined,
+  query: URLSearchParams,
+): { region: string; service?: string; accessKeyId?: string } {
+  const m = /Credential=([^/,\s]*)\/\d{8}\/([^/]*)\/([^/]+)\//.exec(authorization ?? '');
+  // A presigned query's credential: key/date/region/service/aws4_request.
+  const presigned = m ? undefined : query.get('X-Amz-Credential')?.split('/');
+  const [accessKeyId, region, service] = m ? m.slice(1, 4) : [presigned?.[0], presigned?.[2], presigned?.[3]];
+  return {
+    region: region && /^[a-z0-9-]+$/.test(region) ? region : 'us-east-1',
+    ...(service && { service }),
+    ...(accessKeyId && { accessKeyId }),
+  };
 }
 
 /** A percent-decoded path segment; a malformed escape leaves the segment as it was sent, never a throw. */

@@ -24,20 +24,19 @@ const ROOT: CallerIdentity = { arn: `arn:aws:iam::${ACCOUNT_ID}:root`, userId: A
  * has no IAM: any role ARN of the right form may be assumed, and what a role may do is not checked.
  */
 export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
-  const callerOf = (req: ApiRequest): CallerIdentity => {
+  /**
+   * Who signed, and their key when it is a temporary one (an environment's, or from STS): what such a
+   * caller is issued is tied to that key.
+   */
+  const callerOf = (req: ApiRequest): { identity: CallerIdentity; temporaryKey?: string } => {
     const claim = readClaim(req);
-    if (claim === undefined || 'kind' in claim) return ROOT;
-    return keyring.lookup(claim.accessKeyId)?.identity ?? ROOT;
-  };
-  /** The caller's key when it is a temporary one (an environment's, or from STS): what it is issued is tied to it. */
-  const temporaryKeyOf = (req: ApiRequest): string | undefined => {
-    const claim = readClaim(req);
-    if (claim === undefined || 'kind' in claim) return undefined;
-    return keyring.lookup(claim.accessKeyId)?.sessionToken !== undefined ? claim.accessKeyId : undefined;
+    if (claim === undefined || 'kind' in claim) return { identity: ROOT };
+    const key = keyring.lookup(claim.accessKeyId);
+    return { identity: key?.identity ?? ROOT, ...(key?.sessionToken !== undefined && { temporaryKey: claim.accessKeyId }) };
   };
   const operations: Record<string, QueryOperation> = {
     GetCallerIdentity(_input, req) {
-      const caller = callerOf(req);
+      const caller = callerOf(req).identity;
       return { UserId: caller.userId, Account: ACCOUNT_ID, Arn: caller.arn };
     },
     AssumeRole(input, req) {
@@ -52,7 +51,7 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
           `1 validation error detected: Value '${sessionName.slice(0, 100)}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
         );
       }
-      const parent = temporaryKeyOf(req);
+      const parent = callerOf(req).temporaryKey;
       const duration = durationOf(input, 3600, 43_200);
       // Role chaining, as AWS limits it: an hour at most, and (here) never longer than the key that asked.
       if (parent !== undefined && duration > 3600) {
@@ -67,10 +66,11 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
       return { Credentials: credentialsXml(credentials), AssumedRoleUser: { AssumedRoleId: identity.userId, Arn: identity.arn } };
     },
     GetSessionToken(input, req) {
-      if (temporaryKeyOf(req) !== undefined)
+      const caller = callerOf(req);
+      if (caller.temporaryKey !== undefined)
         throw new PlatformError('AccessDenied', 'Cannot call GetSessionToken with session credentials');
       const duration = durationOf(input, 43_200, 129_600);
-      return { Credentials: credentialsXml(keyring.issueSession(duration, callerOf(req))) };
+      return { Credentials: credentialsXml(keyring.issueSession(duration, caller.identity)) };
     },
   };
   return queryService({

@@ -10,22 +10,23 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CreateAliasCommand, GetAliasCommand, LambdaClient, ListFunctionsCommand, PublishVersionCommand } from '@aws-sdk/client-lambda';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Sha256 } from '@smithy/core/checksum';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { launchBrowser, screenshot, type TestBrowser } from './browser.js';
+import { presignedGet } from './s3-helpers.js';
 import { createFunction, startTestServer, zipOf, type TestServer } from './harness.js';
 
 const OPS = { accessKeyId: 'AKIDCONSOLE', secretAccessKey: 'console-secret' };
 
+/** The CreateFunction body a hostile page sends: a whole, valid request for a function named `planted`. */
+const PLANTED = JSON.stringify({
+  FunctionName: 'planted',
+  Runtime: 'nodejs20.x',
+  Role: 'arn:aws:iam::000000000000:role/x',
+  Handler: 'index.handler',
+  Code: { ZipFile: Buffer.from(zipOf({ 'index.js': 'exports.handler = async () => 1;' })).toString('base64') },
+});
+
 /** The attacker's page: every request a page can make without the developer's help. */
 function attackerPage(versa: string, marker: string): string {
-  const create = JSON.stringify({
-    FunctionName: 'planted',
-    Runtime: 'nodejs20.x',
-    Role: 'arn:aws:iam::000000000000:role/x',
-    Handler: 'index.handler',
-    Code: { ZipFile: Buffer.from(zipOf({ 'index.js': 'exports.handler = async () => 1;' })).toString('base64') },
-  });
   return `<!doctype html><html><body>
 <form id="invoke" method="POST" enctype="text/plain" action="${versa}/2015-03-31/functions/victim/invocations" target="sink">
   <input name='{"marker":"${marker}","x":"' value='"}'>
@@ -41,7 +42,7 @@ async function attempt(label, run) {
   catch (e) { window.results[label] = 'blocked'; }
 }
 (async () => {
-  await attempt('create', () => fetch('${versa}/2015-03-31/functions', { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: ${JSON.stringify(create)} }));
+  await attempt('create', () => fetch('${versa}/2015-03-31/functions', { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: ${JSON.stringify(PLANTED)} }));
   await attempt('invoke', () => fetch('${versa}/2015-03-31/functions/victim/invocations', { method: 'POST', mode: 'no-cors', body: '{"marker":"${marker}"}' }));
   await attempt('alias', () => fetch('${versa}/2015-03-31/functions/victim/aliases/live', { method: 'PUT', headers: { 'content-type': 'application/json', authorization: 'AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}', 'x-amz-date': '20260101T000000Z' }, body: '{"FunctionVersion":"2"}' }));
   await attempt('read', () => fetch('${versa}/2015-03-31/functions/'));
@@ -121,18 +122,11 @@ describe('browser: a page served by Versa itself (an S3 object, path style or on
   it('cannot call the control plane or the console as their own origin, and changes nothing', async () => {
     // What an uploaded page (or one a deployed API returns) would try: its own origin is the console's.
     const forged = `AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`;
-    const create = JSON.stringify({
-      FunctionName: 'planted',
-      Runtime: 'nodejs20.x',
-      Role: 'arn:aws:iam::000000000000:role/x',
-      Handler: 'index.handler',
-      Code: { ZipFile: Buffer.from(zipOf({ 'index.js': 'exports.handler = async () => 1;' })).toString('base64') },
-    });
     const html = `<!doctype html><html><body><script>
 window.results = {};
 (async () => {
   const attempt = async (label, run) => { try { const res = await run(); window.results[label] = res.status; } catch (e) { window.results[label] = 'blocked'; } };
-  await attempt('create', () => fetch('/2015-03-31/functions', { method: 'POST', headers: { 'content-type': 'application/json', authorization: '${forged}', 'x-amz-date': '20260101T000000Z' }, body: \`${create}\` }));
+  await attempt('create', () => fetch('/2015-03-31/functions', { method: 'POST', headers: { 'content-type': 'application/json', authorization: '${forged}', 'x-amz-date': '20260101T000000Z' }, body: \`${PLANTED}\` }));
   await attempt('stacks', () => fetch('/_versa/api/stacks'));
   try { sessionStorage.setItem('x', '1'); window.results.storage = 'open'; } catch (e) { window.results.storage = 'blocked'; }
   window.done = true;
@@ -149,30 +143,7 @@ window.results = {};
     s3.destroy();
     const port = new URL(t.url).port;
     // A link anyone could be sent: presigned, as S3 objects are shared.
-    const presigned = async (at: string) => {
-      const url = new URL(at);
-      const signer = new SignatureV4({
-        service: 's3',
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-        sha256: Sha256,
-        uriEscapePath: false,
-      });
-      const signed = await signer.presign(
-        {
-          method: 'GET',
-          protocol: 'http:',
-          hostname: url.hostname,
-          port: Number(url.port),
-          path: url.pathname,
-          query: {},
-          headers: { host: url.host },
-        },
-        { expiresIn: 300 },
-      );
-      return `${url.origin}${url.pathname}?${new URLSearchParams(signed.query as Record<string, string>).toString()}`;
-    };
-    for (const url of [await presigned(`${t.url}/pages/page.html`), await presigned(`http://pages.s3.localhost:${port}/page.html`)]) {
+    for (const url of [await presignedGet(`${t.url}/pages/page.html`), await presignedGet(`http://pages.s3.localhost:${port}/page.html`)]) {
       const page = await browser.page();
       const res = await page.goto(url);
       assert.equal(res?.status(), 200, url);

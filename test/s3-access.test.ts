@@ -13,7 +13,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { errorOf, startTestServer, type TestServer } from './harness.js';
-import { rawRequest, s3ClientFor, s3Fetch, xmlText } from './s3-helpers.js';
+import { presignedGet, rawRequest, s3ClientFor, s3Fetch, xmlText } from './s3-helpers.js';
 
 const OPERATOR = { accessKeyId: 'AKIAVERSAOPERATOR01', secretAccessKey: 'operator-secret-key' };
 const WRONG = { accessKeyId: OPERATOR.accessKeyId, secretAccessKey: 'not-the-secret' };
@@ -154,24 +154,8 @@ describe('S3 with credentials configured', () => {
   });
 
   it('accepts a presigned GetObject URL until it expires, and only with the right secret', async () => {
-    const url = new URL(`${t.url}/guarded/ok`);
-    const presign = async (key: typeof OPERATOR, expiresIn: number, signingDate = new Date()) => {
-      const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: key, sha256: Sha256, uriEscapePath: false });
-      const signed = await signer.presign(
-        // As the SDK's S3 presigner does: the payload is UNSIGNED-PAYLOAD and only `host` is signed.
-        {
-          method: 'GET',
-          protocol: 'http:',
-          hostname: url.hostname,
-          port: Number(url.port),
-          path: url.pathname,
-          query: {},
-          headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
-        },
-        { expiresIn, signingDate, unsignableHeaders: new Set(['x-amz-content-sha256']) },
-      );
-      return `${t.url}${url.pathname}?${new URLSearchParams(signed.query as Record<string, string>).toString()}`;
-    };
+    const url = `${t.url}/guarded/ok`;
+    const presign = (key: typeof OPERATOR, expiresIn: number, signingDate?: Date) => presignedGet(url, key, expiresIn, signingDate);
     const good = await rawRequest(await presign(OPERATOR, 300), 'GET', {});
     assert.equal(good.status, 200, good.text);
     assert.equal(good.text, 'signed');

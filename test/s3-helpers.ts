@@ -130,3 +130,25 @@ export function rawRequest(url: string, method: string, headers: Record<string, 
 export function xmlText(xml: string, element: string): string | undefined {
   return new RegExp(`<${element}>([^<]*)</${element}>`).exec(xml)?.[1];
 }
+
+/**
+ * A presigned GET of `url` (path or virtual-host style), as the SDK's S3 presigner makes one: only `host`
+ * signed and the payload UNSIGNED-PAYLOAD.
+ */
+export async function presignedGet(url: string, key = TEST_KEY, expiresIn = 300, signingDate = new Date()): Promise<string> {
+  const at = new URL(url);
+  const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: key, sha256: Sha256, uriEscapePath: false });
+  const signed = await signer.presign(
+    {
+      method: 'GET',
+      protocol: 'http:',
+      hostname: at.hostname,
+      port: Number(at.port),
+      path: at.pathname,
+      query: {},
+      headers: { host: at.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    },
+    { expiresIn, signingDate, unsignableHeaders: new Set(['x-amz-content-sha256']) },
+  );
+  return `${at.origin}${at.pathname}?${new URLSearchParams(signed.query as Record<string, string>).toString()}`;
+}

@@ -132,7 +132,7 @@ describe('sandbox: every function in its own bubblewrap sandbox', () => {
     const db = path.join(t.dataDir, 'versa.db');
     const reads = [db, `${db}-wal`, `/proc/${process.pid}/environ`, `/proc/${process.pid}/cmdline`, '/etc/shadow', '/root/.bash_history'];
     const lists = [t.dataDir, codeRoot, ...otherCode.map((d) => path.join(codeRoot, d)), '/root', '/home', '/var/task'];
-    const writes = ['/var/task/index.js', '/var/task/new.js', '/usr/owned', '/etc/owned', '/owned'];
+    const writes = ['/var/task/index.js', '/var/task/new.js', '/usr/owned', '/etc/owned', '/owned', '/dev/owned', '/dev/shm/owned'];
     const out = (await invoke(t.lambda, 'spy', { read: reads, list: lists, write: writes, signal: process.pid })).payload as Record<
       string,
       unknown

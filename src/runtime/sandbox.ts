@@ -235,9 +235,12 @@ export class Bubblewrap {
       '/tmp',
       '--chdir',
       INSIDE.task,
-      // Last: the sandbox's own root (where the mount points were made) becomes read-only too.
+      // Last: the sandbox's own root (where the mount points were made) becomes read-only too, and so
+      // does /dev's tmpfs (its device nodes still work; Lambda has no writable /dev, nor /dev/shm).
       '--remount-ro',
       '/',
+      '--remount-ro',
+      '/dev',
     ];
   }
 }

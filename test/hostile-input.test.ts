@@ -281,21 +281,30 @@ describe('hostile input', () => {
     assert.deepEqual(await stagingLeft(s), []);
   });
 
-  it('stalled bodies: a wrong Host is answered unread; bodies without an operator key hold half the memory budget at most, and the operator goes on', async () => {
+  /**
+   * Opens a request whose body never finishes: `size` bytes sent of 70 MB declared, signed (in shape
+   * only) with `accessKeyId` when given. Resolves with what came back meanwhile.
+   */
+  const stall = (host: string, size: number, accessKeyId?: string) => {
     const { hostname, port } = new URL(s.url);
-    /** Opens a request whose body never finishes: `size` bytes sent of 70 MB declared. Resolves with what came back meanwhile. */
-    const stall = (host: string, size: number) => {
-      const socket = net.connect(Number(port), hostname);
-      let answer = '';
-      socket.setEncoding('latin1').on('data', (d: string) => (answer += d));
-      socket.on('error', () => undefined);
-      socket.write(
-        `POST /2015-03-31/functions HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${70 * MB}\r\n\r\n`,
-      );
-      const sent = new Promise<void>((resolve) => socket.write(Buffer.alloc(size, 0x20), () => resolve()));
-      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-      return { socket, sent, closed, answer: () => answer };
-    };
+    const socket = net.connect(Number(port), hostname);
+    let answer = '';
+    socket.setEncoding('latin1').on('data', (d: string) => (answer += d));
+    socket.on('error', () => undefined);
+    const signed =
+      accessKeyId === undefined
+        ? ''
+        : `Authorization: AWS4-HMAC-SHA256 Credential=${accessKeyId}/20261206/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}\r\n`;
+    socket.write(
+      `POST /2015-03-31/functions HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n${signed}Content-Length: ${70 * MB}\r\n\r\n`,
+    );
+    const sent = new Promise<void>((resolve) => socket.write(Buffer.alloc(size, 0x20), () => resolve()));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    return { socket, sent, closed, answer: () => answer, refused: () => / 429 /.test(answer.split('\r\n')[0] ?? '') };
+  };
+
+  it('stalled bodies: a wrong Host is answered unread; bodies without an operator key hold half the memory budget at most, and the operator goes on', async () => {
+    const { hostname } = new URL(s.url);
     const held: ReturnType<typeof stall>[] = [];
     try {
       // A Host Versa does not serve: 403 without waiting for the body (70 MB declared, 1 KB sent), then closed.
@@ -312,9 +321,57 @@ describe('hostile input', () => {
       await createFunction(s.lambda, 'after-stall', { 'index.js': 'exports.handler = async () => "on";' });
       assert.equal(payloadOf(await s.lambda.send(new InvokeCommand({ FunctionName: 'after-stall' }))), 'on');
       // The guests did reach their limit: some were refused (their answers come as their bytes are read).
-      const refused = () => held.filter((g) => / 429 /.test(g.answer().split('\r\n')[0] ?? '')).length;
+      const refused = () => held.filter((g) => g.refused()).length;
       for (let i = 0; i < 100 && refused() === 0; i++) await new Promise((r) => setTimeout(r, 50));
       assert.ok(refused() >= 1, held.map((g) => g.answer().split('\r\n')[0]).join(' | '));
+    } finally {
+      for (const g of held) g.socket.destroy();
+    }
+  });
+
+  it("stalled bodies: one function's requests hold one body's worth at most, and another function's still have room", async () => {
+    const { hostname } = new URL(s.url);
+    const keyOf = async (name: string) => {
+      await createFunction(s.lambda, name, { 'index.js': 'exports.handler = async () => process.env.AWS_ACCESS_KEY_ID;' });
+      return payloadOf(await s.lambda.send(new InvokeCommand({ FunctionName: name }))) as string;
+    };
+    const [greedy, other] = [await keyOf('greedy'), await keyOf('other-guest')];
+    assert.match(greedy, /^ASIA/);
+    const held: ReturnType<typeof stall>[] = [];
+    try {
+      // Three would hold the guests' whole share; one function's requests stop at one body (72 MB).
+      for (let i = 0; i < 3; i++) {
+        const g = stall(hostname, 48 * MB, greedy);
+        held.push(g);
+        await Promise.race([g.sent, g.closed]);
+      }
+      for (let i = 0; i < 100 && !held.some((g) => g.refused()); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(
+        held.some((g) => g.refused()),
+        held.map((g) => g.answer().split('\r\n')[0]).join(' | '),
+      );
+      // Another function's body has room: it is read whole and answered, not refused.
+      const { port } = new URL(s.url);
+      const res = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), hostname);
+        let answer = '';
+        socket.setEncoding('latin1').on('data', (d: string) => {
+          answer += d;
+          if (answer.includes('\r\n\r\n')) resolve(answer.split('\r\n')[0]!);
+        });
+        socket.on('error', reject);
+        const body = Buffer.alloc(40 * MB, 0x20);
+        socket.end(
+          Buffer.concat([
+            Buffer.from(
+              `POST /2015-03-31/functions HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nAuthorization: AWS4-HMAC-SHA256 Credential=${other}/20261206/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}\r\nX-Amz-Date: 20261206T000000Z\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+            ),
+            body,
+          ]),
+        );
+      });
+      assert.doesNotMatch(res, / 429 /, res);
+      assert.match(res, /^HTTP\/1\.1 4\d\d /, res);
     } finally {
       for (const g of held) g.socket.destroy();
     }

@@ -18,8 +18,8 @@ export interface EnvironmentManagerOptions {
   baseEnv: Record<string, string>;
   /** Where functions reach this server's AWS APIs (known once the server listens). */
   endpointUrl: () => string;
-  /** Credentials of the environment's own, which the server accepts until they are revoked when it stops. */
-  issueCredentials: () => EnvironmentCredentials;
+  /** Credentials of a new environment of the function named, its own, which the server accepts until they are revoked when it stops. */
+  issueCredentials: (functionName: string) => EnvironmentCredentials;
   /** The sandbox and limits each environment runs in. */
   isolation: Isolation;
   codeCache: CodeCache;
@@ -226,7 +226,7 @@ export class EnvironmentManager {
       const codeDir = await this.opts.codeCache.dir(target.spec.codeSha256);
       const group = `/aws/lambda/${target.functionName}`;
       const streamName = logStreamName(this.opts.clock.now(), target.version);
-      const credentials = this.opts.issueCredentials();
+      const credentials = this.opts.issueCredentials(target.functionName);
       let env: ExecutionEnvironment;
       try {
         env = await ExecutionEnvironment.start({

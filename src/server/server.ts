@@ -74,6 +74,12 @@ const MAX_BUFFERED_BYTES = 4 * MAX_BODY_BYTES;
  * stalled client, or a function holding connections open) then cannot keep the operator's calls out.
  */
 const MAX_GUEST_BUFFERED_BYTES = MAX_BUFFERED_BYTES / 2;
+/**
+ * What one guest may hold of that (Keyring.guestOf: one function and the STS keys it minted, or all
+ * unknown and unsigned callers together): one whole body, so that no single function's stalled
+ * requests leave the others none.
+ */
+const MAX_HOLDER_BUFFERED_BYTES = MAX_BODY_BYTES;
 
 export interface RunningServer {
   /** Where clients on this machine reach the server. */
@@ -163,7 +169,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       ...(process.env.HOME && { HOME: process.env.HOME }),
     },
     endpointUrl: () => url,
-    issueCredentials: () => keyring.issue(),
+    issueCredentials: (functionName) => keyring.issue(`function:${functionName}`),
     isolation,
     codeCache,
     logs,
@@ -299,12 +305,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   server.keepAliveTimeout = 65_000;
   let buffered = 0;
   let guestBuffered = 0;
-  /** Whether a request claims an operator's key (any key but a temporary one when none is configured). */
-  const operatorKey = (accessKeyId: string | undefined): boolean => {
-    if (accessKeyId === undefined) return false;
-    const key = keyring.lookup(accessKeyId);
-    return key ? key.sessionToken === undefined : !keyring.enforcing;
-  };
+  /** Bytes each guest holds (Keyring.guestOf); a guest holding none has no entry. */
+  const held = new Map<string, number>();
   server.on('request', (req, res) => {
     const refuse = (status: number, error: PlatformError) => {
       const s3 = isS3Request(req);
@@ -326,23 +328,34 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     const scope = credentialScopeOf(req.headers.authorization, query);
     // A Host this server does not serve is refused before its body is read (the front door answers it).
     const early = !access.hostAllowed(req);
-    // Decided at the first byte of a body: a request without one holds nothing.
-    let guest: boolean | undefined;
+    // Decided at the first byte of a body (a request without one holds nothing): undefined for an operator.
+    let guest: string | undefined;
+    let decided = false;
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
     const release = () => {
+      if (size === 0) return;
       buffered -= size;
-      if (guest) guestBuffered -= size;
+      if (guest !== undefined) {
+        guestBuffered -= size;
+        const left = held.get(guest)! - size;
+        if (left > 0) held.set(guest, left);
+        else held.delete(guest);
+      }
       size = 0;
     };
     req.on('data', (chunk: Buffer) => {
       if (refused || early) return;
-      guest ??= !operatorKey(scope.accessKeyId);
+      if (!decided) {
+        guest = keyring.guestOf(scope.accessKeyId);
+        decided = true;
+      }
       if (
         size + chunk.length > MAX_BODY_BYTES ||
         buffered + chunk.length > MAX_BUFFERED_BYTES ||
-        (guest && guestBuffered + chunk.length > MAX_GUEST_BUFFERED_BYTES)
+        (guest !== undefined &&
+          (guestBuffered + chunk.length > MAX_GUEST_BUFFERED_BYTES || (held.get(guest) ?? 0) + chunk.length > MAX_HOLDER_BUFFERED_BYTES))
       ) {
         refused = true;
         release();
@@ -356,7 +369,10 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       }
       size += chunk.length;
       buffered += chunk.length;
-      if (guest) guestBuffered += chunk.length;
+      if (guest !== undefined) {
+        guestBuffered += chunk.length;
+        held.set(guest, (held.get(guest) ?? 0) + chunk.length);
+      }
       chunks.push(chunk);
     });
     let ended = false;

@@ -139,7 +139,7 @@ describe('AccessGate: signatures', () => {
   it('authenticate: an environment key works with its session token, and not after it is revoked', async () => {
     const keyring = new Keyring([OPS]);
     const g = gate({ keyring });
-    const issued = keyring.issue();
+    const issued = keyring.issue('function:f');
     assert.equal(await g.authenticate(await signed(issued)), undefined);
     assert.deepEqual(await g.authenticate(await signed({ ...issued, sessionToken: 'forged' })), { kind: 'unknown-key' });
     issued.revoke();

@@ -23,7 +23,7 @@ describe('Keyring: STS sessions', () => {
 
   it('refuses a session once the temporary key that asked for it is refused: an environment cannot outlive itself', () => {
     const keyring = new Keyring([{ accessKeyId: 'AKIAOPERATOR', secretAccessKey: 's' }]);
-    const environment = keyring.issue();
+    const environment = keyring.issue('function:f');
     const session = keyring.issueSession(3600, undefined, environment.accessKeyId);
     const chained = keyring.issueSession(3600, undefined, session.accessKeyId);
     const own = keyring.issueSession(3600);
@@ -32,6 +32,22 @@ describe('Keyring: STS sessions', () => {
     assert.equal(keyring.lookup(chained.accessKeyId), undefined);
     assert.equal(keyring.lookup(session.accessKeyId), undefined);
     assert.ok(keyring.lookup(own.accessKeyId), 'a session of the operator lives its hours');
+  });
+
+  it('guestOf: one function is one guest, whatever environments and sessions its requests come from', () => {
+    for (const enforcing of [true, false]) {
+      const keyring = new Keyring(enforcing ? [{ accessKeyId: 'AKIAOPERATOR', secretAccessKey: 's' }] : []);
+      const [a1, a2, b] = [keyring.issue('function:a'), keyring.issue('function:a'), keyring.issue('function:b')];
+      const chained = keyring.issueSession(3600, undefined, keyring.issueSession(3600, undefined, a2.accessKeyId).accessKeyId);
+      const own = keyring.issueSession(3600);
+      assert.equal(keyring.guestOf(a1.accessKeyId), 'function:a');
+      assert.equal(keyring.guestOf(chained.accessKeyId), 'function:a', 'an STS key counts as the function that minted it');
+      assert.equal(keyring.guestOf(b.accessKeyId), 'function:b');
+      assert.equal(keyring.guestOf(own.accessKeyId), own.accessKeyId, "an operator's session is a guest of its own");
+      assert.equal(keyring.guestOf(undefined), '', 'unsigned');
+      assert.equal(keyring.guestOf('AKIAOPERATOR'), undefined, 'the operator is no guest');
+      assert.equal(keyring.guestOf('AKIAUNKNOWN'), enforcing ? '' : undefined, 'an unknown key is a guest only when keys are checked');
+    }
   });
 
   it('keeps at most 10,000 live sessions, dropping the one closest to expiry', () => {

@@ -17,6 +17,8 @@ export interface KeyEntry {
   identity?: CallerIdentity;
   /** The temporary key an STS key was issued to: it is refused once that one is (an environment's that stopped, say). */
   parent?: string;
+  /** For an environment's key, the function it runs: the guest its requests count as (guestOf). */
+  holder?: string;
 }
 
 /** The answer to STS GetCallerIdentity for a key. */
@@ -79,6 +81,25 @@ export class Keyring {
   }
 
   /**
+   * Whose share of the guests' memory a request signed with this key draws on (server.ts): undefined for
+   * an operator's key (any key but a temporary one when none is configured); for a temporary key, the
+   * holder of the first of its line (the function whose environment's key an STS key descends from), so
+   * that one function counts once however many environments it has and sessions it mints; '' for an
+   * unknown key or none.
+   */
+  guestOf(accessKeyId: string | undefined): string | undefined {
+    let key = accessKeyId === undefined ? undefined : this.lookup(accessKeyId);
+    if (!key) return accessKeyId === undefined || this.enforcing ? '' : undefined;
+    if (key.sessionToken === undefined) return undefined;
+    let first = accessKeyId!;
+    for (let up = key.parent && this.lookup(key.parent); up; up = key.parent && this.lookup(key.parent)) {
+      first = key.parent!;
+      key = up;
+    }
+    return key.holder ?? first;
+  }
+
+  /**
    * Temporary credentials valid for `durationSeconds` (STS AssumeRole and GetSessionToken), accepted
    * until they expire, or until `parent` (the temporary key that asked for them) is no longer accepted.
    * Kept in memory: a restart ends every session, as a client then asks again.
@@ -104,11 +125,11 @@ export class Keyring {
     return { accessKeyId, secretAccessKey: entry.secretAccessKey, sessionToken: entry.sessionToken!, expiresAt: entry.expiresAt! };
   }
 
-  /** A fresh key pair and session token for one execution environment, valid until revoked. */
-  issue(): IssuedCredentials {
+  /** A fresh key pair and session token for one execution environment of `holder` (a function), valid until revoked. */
+  issue(holder: string): IssuedCredentials {
     const accessKeyId = `ASIA${randomBytes(10).toString('hex').toUpperCase().slice(0, 16)}`;
     const entry = { secretAccessKey: randomBytes(30).toString('base64'), sessionToken: randomBytes(48).toString('base64') };
-    this.issued.set(accessKeyId, entry);
+    this.issued.set(accessKeyId, { ...entry, holder });
     return { accessKeyId, ...entry, revoke: () => this.issued.delete(accessKeyId) };
   }
 }

@@ -32,7 +32,7 @@
  * --soak S (seconds of the memory soak, default 60; 0 skips it), --soak-only (the soak alone, on a server of
  * its own after the warm-up), and
  * --profile, which instead CPU-profiles the Versa server and the Node runtimes under warm Node load
- * and summarises where the time goes.
+ * and summarises where the time goes (with --credentials, on a server that checks every signature).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -60,6 +60,7 @@ import {
 import {
   CreateAliasCommand,
   CreateFunctionCommand,
+  InvokeCommand,
   LambdaClient,
   PublishVersionCommand,
   UpdateAliasCommand,
@@ -112,6 +113,7 @@ const { values: flags } = parseArgs({
     soak: { type: 'string', default: '' },
     'soak-only': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    credentials: { type: 'boolean', default: false },
   },
 });
 const positive = (name: string, text: string, fallback: number): number => {
@@ -1153,6 +1155,10 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
       { label: FLOOR_LABEL, phase: floor },
       ...warm.map(({ kind, phase }) => ({ label: `Versa ${kind.label}`, phase })),
       ...cluster.warm,
+      ...sandboxOff,
+      metricsOff,
+      signed,
+      ...gateway,
     ].map(({ label, phase }) => [
       label.replace('Versa Invoke ', 'Versa '),
       fixed(phase.cpu.loadGenerator, 0),
@@ -1203,7 +1209,8 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
 
   console.log(`\nThroughput and latency (${CONNECTIONS} connections, ${DURATION} s measured per target, after its warm-up)`);
   console.log(table(['target', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', 'failed'], throughputRows));
-  const nodeLoad = warm.find((w) => w.kind === NODE)!.phase.load;
+  const nodePhase = warm.find((w) => w.kind === NODE)!.phase;
+  const nodeLoad = nodePhase.load;
   console.log(
     `Floor: warm Node Invoke is ${pct(nodeLoad.rps / floor.load.rps)} of the floor's throughput, which is ${pct(floor.load.rps / bareRps)} of bare ` +
       `(HTTP and one pipe round trip to a warm child process, nothing else).`,
@@ -1212,9 +1219,13 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
     `Metrics: warm Node Invoke with metrics on is ${pct(nodeLoad.rps / metricsOff.phase.load.rps)} of its throughput with them off ` +
       `(${fixed(nodeLoad.rps, 0)} vs ${fixed(metricsOff.phase.load.rps, 0)} req/s; goal: within 10 %).`,
   );
+  // The server's CPU per Invoke moves less with the machine's drift than throughput does.
+  const serverUs = (phase: Phase) => (10_000 * phase.cpu.server) / phase.load.rps;
   console.log(
     `Signatures: warm Node Invoke with credentials on (every request's SigV4 checked) is ${pct(signed.phase.load.rps / nodeLoad.rps)} ` +
-      `of its throughput with any key accepted (${fixed(signed.phase.load.rps, 0)} vs ${fixed(nodeLoad.rps, 0)} req/s; goal: within 5 %).`,
+      `of its throughput with any key accepted (${fixed(signed.phase.load.rps, 0)} vs ${fixed(nodeLoad.rps, 0)} req/s; goal: within 5 %); ` +
+      `the server's CPU per Invoke ${fixed(serverUs(signed.phase), 1)} vs ${fixed(serverUs(nodePhase), 1)} µs ` +
+      `(at the same CPU, ${pct(serverUs(nodePhase) / serverUs(signed.phase))} of the throughput).`,
   );
   for (const [i, w] of warm.entries()) {
     const off = sandboxOff[i]!.phase.load;
@@ -1534,8 +1545,8 @@ async function profile(python: Python) {
   const loader = await startLoad();
   // The runtime processes profile themselves on SIGUSR2 (bench/runtime-profiler.ts), which they load from
   // this checkout and write to a host folder: neither is inside the function sandbox's view, so it is off.
-  const versa = await startVersa(python, { sandbox: 'off' });
-  const lambda = new LambdaClient(clientOptions(versa.url));
+  const versa = await startVersa(python, { sandbox: 'off', ...(flags.credentials && { credentials: BENCH_KEY }) });
+  const lambda = new LambdaClient({ ...clientOptions(versa.url), ...(flags.credentials && { credentials: BENCH_KEY }) });
   try {
     mkdirSync(RESULTS, { recursive: true });
     const runtimeDir = tempDir(mkdtempSync(path.join(os.tmpdir(), 'versa-bench-profiles-')));
@@ -1550,11 +1561,12 @@ async function profile(python: Python) {
         Environment: { Variables: { NODE_OPTIONS: `--import=${here('runtime-profiler.js').href}`, BENCH_PROFILE_DIR: runtimeDir } },
       }),
     );
-    await invokeOnce(versa.url, name);
+    await lambda.send(new InvokeCommand({ FunctionName: name }));
+    const url = `${versa.url}/2015-03-31/functions/${name}/invocations`;
     const options: LoadOptions = {
-      url: `${versa.url}/2015-03-31/functions/${name}/invocations`,
+      url,
       method: 'POST',
-      headers: INVOKE_HEADERS,
+      headers: flags.credentials ? await signedHeaders(url, '{}') : INVOKE_HEADERS,
       body: '{}',
       connections: CONNECTIONS,
       duration: WARMUP,

@@ -44,7 +44,12 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 const signingKeys = new Map<string, KeyObject>();
 const MAX_SIGNING_KEYS = 1024;
 
+/** The key used last, checked before the map: most requests are one client's, signed for one scope. */
+let lastKey: { secret: string; shortDate: string; region: string; service: string; key: KeyObject } | undefined;
+
 function signingKey(secret: string, shortDate: string, region: string, service: string): KeyObject {
+  const last = lastKey;
+  if (last && last.secret === secret && last.shortDate === shortDate && last.region === region && last.service === service) return last.key;
   const id = `${secret}\n${shortDate}\n${region}\n${service}`;
   let key = signingKeys.get(id);
   if (!key) {
@@ -54,6 +59,7 @@ function signingKey(secret: string, shortDate: string, region: string, service: 
     if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
     signingKeys.set(id, key);
   }
+  lastKey = { secret, shortDate, region, service, key };
   return key;
 }
 

@@ -150,10 +150,18 @@ function signedHeaderList(text: string): readonly string[] {
   return list;
 }
 
+/** The last signing time read, by its text: a busy client's requests carry the same one for a second. */
+let lastLongDate = '';
+let lastSigningTime = 0;
+
 /** The signing time of a claim, in epoch milliseconds. */
 export function signingTime(claim: SignatureClaim): number {
-  const m = LONG_DATE.exec(claim.longDate)!;
-  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  if (claim.longDate !== lastLongDate) {
+    const m = LONG_DATE.exec(claim.longDate)!;
+    lastSigningTime = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+    lastLongDate = claim.longDate;
+  }
+  return lastSigningTime;
 }
 
 /** An expired or not-yet-current signature, in AWS's words; undefined when the time is acceptable. */

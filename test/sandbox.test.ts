@@ -160,6 +160,31 @@ describe('sandbox: every function in its own bubblewrap sandbox', () => {
     assert.equal((await health(t)).sandbox, 'bwrap', 'the server is still answering');
   });
 
+  it("Invoke: a function can change none of the kernel's settings, nor read the host's private keys", async (ctx) => {
+    if (!on) return ctx.skip('bubblewrap cannot run here');
+    // Each setting is written back with the value it has, so nothing changes even where the write is allowed.
+    const code = `
+const fs = require('node:fs');
+exports.handler = async () => {
+  const out = {};
+  for (const p of ['/proc/sys/kernel/core_pattern', '/proc/sys/vm/overcommit_memory', '/proc/sys/kernel/hostname']) {
+    try { fs.writeFileSync(p, fs.readFileSync(p)); out[p] = 'written'; } catch (err) { out[p] = err.code; }
+  }
+  for (const p of ['/etc/ssl/private', '/etc/pki/tls/private']) {
+    try { out[p] = fs.readdirSync(p); } catch (err) { out[p] = err.code; }
+  }
+  out.certs = fs.existsSync('/etc/ssl/certs') || fs.existsSync('/etc/pki/tls/certs');
+  return out;
+};
+`;
+    await createFunction(t.lambda, 'sysctl', { 'index.js': code });
+    const out = (await invoke(t.lambda, 'sysctl', {})).payload as Record<string, unknown>;
+    for (const p of ['/proc/sys/kernel/core_pattern', '/proc/sys/vm/overcommit_memory', '/proc/sys/kernel/hostname'])
+      assert.equal(out[p], 'EROFS', `${p} cannot be written`);
+    for (const p of ['/etc/ssl/private', '/etc/pki/tls/private']) assert.equal(out[p], 'ENOENT', `${p} is out of sight`);
+    assert.equal(out.certs, true, 'the CA certificates are there for TLS');
+  });
+
   it("Invoke: a function's environment variables are readable by no other function", async (ctx) => {
     if (!on) return ctx.skip('bubblewrap cannot run here');
     const secret = `s3cr3t-${Date.now()}`;

@@ -67,10 +67,14 @@ const ETC_ENTRIES = [
   'gai.conf',
   'services',
   'protocols',
-  'ssl',
+  // Certificates, not /etc/ssl/private or /etc/pki/tls/private: keys are for the host alone.
+  'ssl/certs',
+  'ssl/openssl.cnf',
   'ca-certificates',
   'ca-certificates.conf',
-  'pki',
+  'pki/tls/certs',
+  'pki/tls/openssl.cnf',
+  'pki/ca-trust',
   'crypto-policies',
   'localtime',
   'ld.so.cache',
@@ -236,11 +240,15 @@ export class Bubblewrap {
       '--chdir',
       INSIDE.task,
       // Last: the sandbox's own root (where the mount points were made) becomes read-only too, and so
-      // does /dev's tmpfs (its device nodes still work; Lambda has no writable /dev, nor /dev/shm).
+      // does /dev's tmpfs (its device nodes still work; Lambda has no writable /dev, nor /dev/shm), and
+      // /proc: the sandbox user is the server's user outside, and when that is root, a writable
+      // /proc/sys would let a function set the kernel's settings (core_pattern runs a program as root).
       '--remount-ro',
       '/',
       '--remount-ro',
       '/dev',
+      '--remount-ro',
+      '/proc',
     ];
   }
 }

@@ -102,6 +102,21 @@ describe('AccessGate: signatures', () => {
     assert.deepEqual(await g.authenticate({ ...good, query: new URLSearchParams('Qualifier=2') }), { kind: 'mismatch' });
   });
 
+  it('authenticate: a signed-header list naming what every object inherits is a mismatch, not a failure', async () => {
+    const g = gate();
+    const stamp = new Date(NOW).toISOString().replace(/[-:]|\.\d{3}/g, '');
+    for (const names of ['constructor;__proto__', 'host;tostring;valueof', 'hasownproperty']) {
+      const req = request({
+        method: 'POST',
+        headers: {
+          'x-amz-date': stamp,
+          authorization: `AWS4-HMAC-SHA256 Credential=${OPS.accessKeyId}/${stamp.slice(0, 8)}/us-east-1/lambda/aws4_request, SignedHeaders=${names}, Signature=${'0'.repeat(64)}`,
+        },
+      });
+      assert.deepEqual(await g.authenticate(req), { kind: 'mismatch' }, names);
+    }
+  });
+
   it('authenticate: a signature more than 15 minutes from the real clock is expired, either way', async () => {
     const g = gate();
     assert.equal(await g.authenticate(await signed(OPS, { at: NOW - 14 * 60_000 })), undefined);

@@ -190,6 +190,8 @@ export function checkTime(claim: SignatureClaim, now: number): AuthFailure | und
 
 /** A header's value as signed: repeated headers joined with commas. */
 export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  // Own headers only: a signed-header list naming `constructor` or `__proto__` must not find the prototype's.
+  if (!Object.hasOwn(headers, name)) return undefined;
   const v = headers[name];
   return Array.isArray(v) ? v.join(',') : v;
 }

@@ -40,7 +40,9 @@ export interface OperationInfo {
 export type ServiceHandler = ApiHandler & { readonly operations: readonly OperationInfo[] };
 
 export function header(req: Pick<ApiRequest, 'headers'>, name: string): string | undefined {
-  const value = req.headers[name.toLowerCase()];
+  const key = name.toLowerCase();
+  // Own headers only: Node's headers object inherits `constructor`, `__proto__`, ...
+  const value = Object.hasOwn(req.headers, key) ? req.headers[key] : undefined;
   return Array.isArray(value) ? value[0] : value;
 }
 

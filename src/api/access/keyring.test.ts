@@ -50,6 +50,28 @@ describe('Keyring: STS sessions', () => {
     }
   });
 
+  it('a line of chained sessions thousands long is checked in one step, and ends with its first key', () => {
+    const keyring = new Keyring([]);
+    const environment = keyring.issue('function:f');
+    let key = environment.accessKeyId;
+    for (let i = 0; i < 20_000; i++) key = keyring.issueSession(3600, undefined, key).accessKeyId;
+    const started = performance.now();
+    for (let i = 0; i < 1_000; i++) assert.equal(keyring.guestOf(key), 'function:f');
+    assert.ok(performance.now() - started < 1_000, 'not a walk up the line');
+    environment.revoke();
+    assert.equal(keyring.lookup(key), undefined);
+  });
+
+  it("a function minting sessions ends its own oldest at 1,000, never the operator's", () => {
+    const keyring = new Keyring([]);
+    const operators = keyring.issueSession(900);
+    const environment = keyring.issue('function:greedy');
+    const first = keyring.issueSession(900, undefined, environment.accessKeyId);
+    for (let i = 0; i < 1_000; i++) keyring.issueSession(3600, undefined, environment.accessKeyId);
+    assert.equal(keyring.lookup(first.accessKeyId), undefined, 'its own closest to expiry went');
+    assert.ok(keyring.lookup(operators.accessKeyId), "the operator's session stays");
+  });
+
   it('keeps at most 10,000 live sessions, dropping the one closest to expiry', () => {
     const now = 0;
     const keyring = new Keyring([], () => now);

@@ -15,10 +15,15 @@ export interface KeyEntry {
   expiresAt?: number;
   /** Who the key's holder is, for GetCallerIdentity (the assumed role of an AssumeRole key). */
   identity?: CallerIdentity;
-  /** The temporary key an STS key was issued to: it is refused once that one is (an environment's that stopped, say). */
-  parent?: string;
+  /**
+   * The first temporary key of an STS key's line (the environment's key whose function asked, through
+   * however many chained AssumeRole calls): it is refused once that one is (the environment stopped, say).
+   */
+  root?: string;
   /** For an environment's key, the function it runs: the guest its requests count as (guestOf). */
   holder?: string;
+  /** For an STS key, whose sessions it counts among (MAX_SESSIONS_PER_OWNER). */
+  owner?: string;
 }
 
 /** The answer to STS GetCallerIdentity for a key. */
@@ -35,8 +40,13 @@ export interface SessionCredentials {
   expiresAt: number;
 }
 
-/** Live STS sessions kept at most; issuing another drops the one closest to expiry. */
+/**
+ * Live STS sessions kept at most, and of them for one function; issuing beyond a function's drops its
+ * own closest to expiry, and beyond the whole the one closest to expiry of whoever holds the most
+ * (the operator's keys count as one owner), so that a function minting sessions ends its own first.
+ */
 const MAX_SESSIONS = 10_000;
+const MAX_SESSIONS_PER_OWNER = 1_000;
 
 /** Credentials handed to one execution environment, and how to withdraw them when it stops. */
 export interface IssuedCredentials {
@@ -55,6 +65,8 @@ export class Keyring {
   private readonly operator = new Map<string, KeyEntry>();
   private readonly issued = new Map<string, KeyEntry>();
   private readonly sessions = new Map<string, KeyEntry>();
+  /** Live sessions per owner. */
+  private readonly owned = new Map<string, number>();
 
   constructor(
     operatorKeys: readonly AccessKey[],
@@ -73,8 +85,9 @@ export class Keyring {
     const key = this.operator.get(accessKeyId) ?? this.issued.get(accessKeyId);
     if (key) return key;
     const session = this.sessions.get(accessKeyId);
-    if (session && (session.expiresAt! <= this.now() || (session.parent !== undefined && !this.lookup(session.parent)))) {
-      this.sessions.delete(accessKeyId);
+    // A root is never itself a descendant: one more lookup, whatever the length of the line.
+    if (session && (session.expiresAt! <= this.now() || (session.root !== undefined && !this.lookup(session.root)))) {
+      this.dropSession(accessKeyId);
       return undefined;
     }
     return session;
@@ -88,41 +101,58 @@ export class Keyring {
    * unknown key or none.
    */
   guestOf(accessKeyId: string | undefined): string | undefined {
-    let key = accessKeyId === undefined ? undefined : this.lookup(accessKeyId);
+    const key = accessKeyId === undefined ? undefined : this.lookup(accessKeyId);
     if (!key) return accessKeyId === undefined || this.enforcing ? '' : undefined;
     if (key.sessionToken === undefined) return undefined;
-    let first = accessKeyId!;
-    for (let up = key.parent && this.lookup(key.parent); up; up = key.parent && this.lookup(key.parent)) {
-      first = key.parent!;
-      key = up;
-    }
-    return key.holder ?? first;
+    if (key.root === undefined) return key.holder ?? accessKeyId;
+    return this.lookup(key.root)?.holder ?? key.root;
   }
 
   /**
    * Temporary credentials valid for `durationSeconds` (STS AssumeRole and GetSessionToken), accepted
-   * until they expire, or until `parent` (the temporary key that asked for them) is no longer accepted.
+   * until they expire, or until the first temporary key of `parent`'s line (`parent` itself, or the one
+   * it descends from: an environment's key, say) is no longer accepted.
    * Kept in memory: a restart ends every session, as a client then asks again.
    */
   issueSession(durationSeconds: number, identity?: CallerIdentity, parent?: string): SessionCredentials {
     const now = this.now();
+    const root = parent === undefined ? undefined : (this.lookup(parent)?.root ?? parent);
+    const owner = root === undefined ? 'operator' : (this.lookup(root)?.holder ?? root);
     if (this.sessions.size >= MAX_SESSIONS) {
-      for (const [id, entry] of this.sessions) if (entry.expiresAt! <= now) this.sessions.delete(id);
-      if (this.sessions.size >= MAX_SESSIONS) {
-        const soonest = [...this.sessions].sort((a, b) => a[1].expiresAt! - b[1].expiresAt!)[0]!;
-        this.sessions.delete(soonest[0]);
-      }
+      for (const [id, entry] of this.sessions) if (entry.expiresAt! <= now) this.dropSession(id);
     }
+    if (owner !== 'operator' && (this.owned.get(owner) ?? 0) >= MAX_SESSIONS_PER_OWNER) this.dropSoonest(owner);
+    else if (this.sessions.size >= MAX_SESSIONS) this.dropSoonest([...this.owned].sort((a, b) => b[1] - a[1])[0]![0]);
     const accessKeyId = `ASIA${randomBytes(10).toString('hex').toUpperCase().slice(0, 16)}`;
     const entry: KeyEntry = {
       secretAccessKey: randomBytes(30).toString('base64'),
       sessionToken: randomBytes(48).toString('base64'),
       expiresAt: now + durationSeconds * 1000,
+      owner,
       ...(identity && { identity }),
-      ...(parent !== undefined && { parent }),
+      ...(root !== undefined && { root }),
     };
     this.sessions.set(accessKeyId, entry);
+    this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
     return { accessKeyId, secretAccessKey: entry.secretAccessKey, sessionToken: entry.sessionToken!, expiresAt: entry.expiresAt! };
+  }
+
+  private dropSession(accessKeyId: string): void {
+    const entry = this.sessions.get(accessKeyId);
+    if (!entry) return;
+    this.sessions.delete(accessKeyId);
+    const left = (this.owned.get(entry.owner!) ?? 1) - 1;
+    if (left > 0) this.owned.set(entry.owner!, left);
+    else this.owned.delete(entry.owner!);
+  }
+
+  /** Drops the session of `owner` closest to expiry. */
+  private dropSoonest(owner: string): void {
+    let soonest: [string, number] | undefined;
+    for (const [id, entry] of this.sessions) {
+      if (entry.owner === owner && (soonest === undefined || entry.expiresAt! < soonest[1])) soonest = [id, entry.expiresAt!];
+    }
+    if (soonest) this.dropSession(soonest[0]);
   }
 
   /** A fresh key pair and session token for one execution environment of `holder` (a function), valid until revoked. */

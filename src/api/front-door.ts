@@ -104,7 +104,7 @@ export function frontDoor(services: Services): ApiHandler {
       );
     }
     if (req.method === 'OPTIONS' && cors !== undefined) return preflight(req, cors);
-    const failure = await access.authenticate(req);
+    const failure = await access.authenticate(req, protocol === 'rest-xml');
     const out = failure ? authRefusal(protocol, failure, req) : await route(req);
     if (cors !== undefined)
       Object.assign(out.headers, { 'access-control-allow-origin': cors, 'access-control-expose-headers': EXPOSED, vary: 'Origin' });

@@ -117,6 +117,27 @@ describe('AccessGate: signatures', () => {
     }
   });
 
+  it('authenticate: a payload left out of the signature is accepted only for a request that goes to S3', async () => {
+    const g = gate();
+    const signer = new SignatureV4({ service: 's3', region: 'us-east-1', credentials: OPS, sha256: Sha256, uriEscapePath: false });
+    const out = await signer.sign(
+      {
+        method: 'POST',
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        port: 4566,
+        path: '/2015-03-31/functions/f/invocations',
+        query: {},
+        headers: { host: '127.0.0.1:4566', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+        body: '{"any":"body"}',
+      },
+      { signingDate: new Date(NOW) },
+    );
+    const req = request({ method: 'POST', path: out.path, headers: out.headers, body: Buffer.from('{"other":"body"}') });
+    assert.equal(await g.authenticate(req, true), undefined, 'S3 takes an unsigned payload');
+    assert.deepEqual(await g.authenticate(req), { kind: 'mismatch' }, 'Lambda does not: its body would be unchecked');
+  });
+
   it('authenticate: a signature more than 15 minutes from the real clock is expired, either way', async () => {
     const g = gate();
     assert.equal(await g.authenticate(await signed(OPS, { at: NOW - 14 * 60_000 })), undefined);

@@ -85,8 +85,9 @@ export class AccessGate {
   /**
    * Checks the request's signature. Without configured credentials any key is accepted, but the
    * request must still carry a whole SigV4 signature: every AWS client signs, a browser form cannot.
+   * `toS3`: the request goes to S3, whose clients alone may leave the payload out of the signature.
    */
-  async authenticate(req: ApiRequest): Promise<AuthFailure | undefined> {
+  async authenticate(req: ApiRequest, toS3 = false): Promise<AuthFailure | undefined> {
     const claim = readClaim(req);
     if (claim === undefined) return { kind: 'missing' };
     if ('kind' in claim) return claim;
@@ -97,7 +98,7 @@ export class AccessGate {
     const late = checkTime(claim, this.settings.now());
     if (late) return late;
     const { signatureMatches } = (this.loadedSignatures ??= await (this.signatures ??= loadSignatures()));
-    return (await signatureMatches(req, claim, key.secretAccessKey)) ? undefined : { kind: 'mismatch' };
+    return (await signatureMatches(req, claim, key.secretAccessKey, toS3)) ? undefined : { kind: 'mismatch' };
   }
 
   /**

@@ -67,7 +67,13 @@ function signingKey(secret: string, shortDate: string, region: string, service: 
  * True when `secret` produced the claim's signature over this request. Only the headers the client
  * signed take part, as AWS does; a declared payload hash must be the body's.
  */
-export async function signatureMatches(req: SignedRequest, claim: SignatureClaim, secret: string): Promise<boolean> {
+export async function signatureMatches(
+  req: SignedRequest,
+  claim: SignatureClaim,
+  secret: string,
+  /** Whether the request goes to S3, the one service whose clients may leave the payload unsigned or sign it in chunks. */
+  toS3 = claim.service === 's3',
+): Promise<boolean> {
   let declared: string | undefined;
   for (const name of claim.signedHeaders) {
     const value = headerValue(req.headers, name);
@@ -77,7 +83,7 @@ export async function signatureMatches(req: SignedRequest, claim: SignatureClaim
   const s3 = claim.service === 's3';
   // S3 lets the client leave the payload out of the signature, or sign it chunk by chunk.
   const special = declared === 'UNSIGNED-PAYLOAD' || (declared !== undefined && STREAMING_PAYLOADS.has(declared));
-  if (special && !(s3 || (claim.expiresIn !== undefined && declared === 'UNSIGNED-PAYLOAD'))) return false;
+  if (special && !(s3 && toS3)) return false;
   const bodyHash = special ? undefined : hash('sha256', req.body, 'hex');
   if (declared !== undefined && !special && declared !== bodyHash) return false;
   const expected =

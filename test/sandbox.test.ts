@@ -421,7 +421,7 @@ describe('sandbox: --sandbox off and bwrap', () => {
     }
   });
 
-  it('Invoke: Node and Python runtimes run under SCHED_BATCH, sandboxed or not, first start or spare', async (ctx) => {
+  it('Invoke: Node and Python runtimes run under SCHED_BATCH with 1,024 open files, sandboxed or not, first start or spare', async (ctx) => {
     if (!(await batchScheduler())) return ctx.skip('chrt cannot set SCHED_BATCH here');
     const SCHED_BATCH = 3;
     for (const sandbox of ['auto', 'off'] as const) {
@@ -429,17 +429,21 @@ describe('sandbox: --sandbox off and bwrap', () => {
       try {
         await createFunction(t.lambda, 'node', {
           'index.js':
-            "exports.handler = async () => Number(require('fs').readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[38]);\n",
+            "const fs = require('fs');\nexports.handler = async () => [Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[38]), /Max open files +(\\d+) +(\\d+)/.exec(fs.readFileSync('/proc/self/limits', 'utf8')).slice(1).map(Number)];\n",
         });
         await createFunction(
           t.lambda,
           'py',
-          { 'app.py': 'import os\ndef handler(e, c):\n    return os.sched_getscheduler(0)\n' },
+          {
+            'app.py':
+              'import os, resource\ndef handler(e, c):\n    return [os.sched_getscheduler(0), list(resource.getrlimit(resource.RLIMIT_NOFILE))]\n',
+          },
           { Runtime: 'python3.12', Handler: 'app.handler' },
         );
         // Two at once: the second environment of each starts while the first is busy (a spare, where there is one).
-        const policies = await Promise.all(['node', 'py', 'node', 'py'].map(async (name) => (await invoke(t.lambda, name, {})).payload));
-        assert.deepEqual(policies, [SCHED_BATCH, SCHED_BATCH, SCHED_BATCH, SCHED_BATCH], sandbox);
+        const found = await Promise.all(['node', 'py', 'node', 'py'].map(async (name) => (await invoke(t.lambda, name, {})).payload));
+        const expected = [SCHED_BATCH, [1024, 1024]];
+        assert.deepEqual(found, [expected, expected, expected, expected], sandbox);
       } finally {
         await t.close();
       }

@@ -21,6 +21,8 @@ import { Spares, type Spare } from './spares.js';
 export const MEMORY_HEADROOM_MB = 8;
 /** Processes and threads per environment, Lambda's figure. */
 export const MAX_PROCESSES = 1024;
+/** Open files per runtime process, as on Lambda (its limit is 1,024 per environment). */
+export const MAX_DESCRIPTORS = 1024;
 /**
  * Without a cgroup, Python and `provided.*` runtimes get an address-space limit of MemorySize plus this
  * (an interpreter maps far more than it touches: shared libraries, thread stacks, malloc arenas).
@@ -221,7 +223,9 @@ export class Confinement {
    * taking the fallback limits and SCHED_BATCH.
    */
   private command(inner: string[]): { command: string; args: string[] } {
-    const limits: string[] = [];
+    // Lambda's 1,024 file descriptors, which the sandbox (without CAP_SYS_RESOURCE) cannot raise: one
+    // process of a function cannot hold the server's connections by the ten thousand.
+    const limits = [`ulimit -n ${MAX_DESCRIPTORS}`];
     if (!this.cgroup && runtimeFamily(this.spec.runtime) !== 'nodejs') {
       // Node reserves address space far beyond what it uses, so its heap is sized from MemorySize instead (launchers.ts).
       limits.push(`ulimit -v ${(this.spec.memoryMb + ADDRESS_SPACE_HEADROOM_MB) * 1024}`);
@@ -231,7 +235,6 @@ export class Confinement {
     // A spare took its policy while it waited; this costs a launch about a millisecond.
     if (this.chrt) inner = [this.chrt, '--batch', '0', ...inner];
     const joins = this.cgroup?.procsFiles ?? [];
-    if (joins.length === 0 && limits.length === 0) return { command: inner[0]!, args: inner.slice(1) };
     // A shell joins the cgroup before anything else runs, then becomes the runtime (or bwrap): nothing can
     // fork outside the cgroup in between. It costs about a millisecond.
     const script = `while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; ${limits.map((l) => `${l} && `).join('')}exec "$@"`;

@@ -11,12 +11,13 @@ const MAX_FAILURES = 3;
 
 /**
  * What a spare runs: join the cgroups named before `--` (as the shell in Confinement.command does), take
- * SCHED_BATCH with the chrt named after it (if one is), then wait for the command on stdin, NUL-separated, and become it with stdin on /dev/null. bash, because it
- * reads NUL-separated words without another process; the command line it reads holds no secret (those go
- * to bwrap on its own pipes, sandbox.ts).
+ * SCHED_BATCH with the chrt named after it (if one is), then wait for the command on stdin, NUL-separated,
+ * and become it with stdin on /dev/null and Lambda's 1,024 open files (isolation.ts MAX_DESCRIPTORS).
+ * bash, because it reads NUL-separated words without another process; the command line it reads holds no
+ * secret (those go to bwrap on its own pipes, sandbox.ts).
  */
 const SCRIPT =
-  'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; [ -z "$1" ] || "$1" --batch --pid 0 $$ || exit 125; mapfile -d "" a && [ ${#a[@]} -gt 0 ] || exit 125; exec "${a[@]}" 0</dev/null';
+  'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; [ -z "$1" ] || "$1" --batch --pid 0 $$ || exit 125; mapfile -d "" a && [ ${#a[@]} -gt 0 ] || exit 125; ulimit -n 1024 || exit 125; exec "${a[@]}" 0</dev/null';
 
 /**
  * A process already in a fresh cgroup, waiting to become an environment's runtime. Moving a process into a

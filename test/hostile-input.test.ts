@@ -33,15 +33,14 @@ interface Server {
   close(): Promise<void>;
 }
 
-async function startServerProcess(): Promise<Server> {
+/** `versa start` in its own process; with `openFiles`, under that limit of open descriptors. */
+async function startServerProcess(opts: { openFiles?: number; logLevel?: string } = {}): Promise<Server> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'versa-hostile-'));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [path.join(ROOT, 'bin/versa.js'), 'start', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const argv = [process.execPath, path.join(ROOT, 'bin/versa.js'), 'start', '--port', '0', '--data-dir', dataDir];
+  argv.push('--log-level', opts.logLevel ?? 'warn');
+  const [command, ...args] =
+    opts.openFiles === undefined ? argv : ['/bin/sh', '-c', `ulimit -n ${opts.openFiles} && exec "$@"`, 'sh', ...argv];
+  const child: ChildProcess = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -374,6 +373,32 @@ describe('hostile input', () => {
       assert.match(res, /^HTTP\/1\.1 4\d\d /, res);
     } finally {
       for (const g of held) g.socket.destroy();
+    }
+  });
+
+  it('idle connections by the hundred past the descriptors the server may open: it closes them and keeps answering', async () => {
+    // A server that may open 400 descriptors, and 600 connections that never send a request.
+    const small = await startServerProcess({ openFiles: 400, logLevel: 'error' });
+    const { hostname, port } = new URL(small.url);
+    const held: net.Socket[] = [];
+    try {
+      for (let i = 0; i < 600; i++) {
+        const socket = net.connect(Number(port), hostname);
+        socket.on('error', () => undefined);
+        held.push(socket);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      let answered = 0;
+      for (let i = 0; i < 20 && answered < 3; i++) {
+        const res = await fetch(`${small.url}/_versa/health`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+        if (res?.status === 200) answered++;
+        await res?.arrayBuffer();
+      }
+      assert.equal(answered, 3, 'the health check answers while the idle connections come');
+      assert.ok(held.filter((s) => s.destroyed).length > 0, 'some idle connections were closed');
+    } finally {
+      for (const socket of held) socket.destroy();
+      await small.close();
     }
   });
 

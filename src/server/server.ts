@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ScaledClock, continueClock, type Clock, type ClockAnchor } from '../core/clock.js';
@@ -80,6 +80,56 @@ const MAX_GUEST_BUFFERED_BYTES = MAX_BUFFERED_BYTES / 2;
  * requests leave the others none.
  */
 const MAX_HOLDER_BUFFERED_BYTES = MAX_BODY_BYTES;
+
+/**
+ * Closes the connections that carry no request (opened and never used, or idle between requests) once
+ * the open ones pass three quarters of the descriptors the process may open: a client, or a function on
+ * this machine, holding thousands of connections must not leave none for the operator's (a runtime
+ * holds at most 1,024, but a function may run a thousand processes). Clients whose idle keep-alive
+ * connection is closed open another, as they do after keepAliveTimeout.
+ */
+function shedIdleConnections(server: http.Server, logger: Logger): void {
+  const threshold = Math.floor(0.75 * openFilesLimit());
+  let open = 0;
+  let lastShed = 0;
+  let pending: NodeJS.Timeout | undefined;
+  /** Connections that have not yet sent a request (Node's own list counts those as busy). */
+  const unused = new Set<Socket>();
+  const shed = () => {
+    pending = undefined;
+    if (open <= threshold) return;
+    lastShed = Date.now();
+    logger.warn('too many connections: closing those without a request', { open, threshold });
+    for (const socket of unused) socket.destroy();
+    unused.clear();
+    server.closeIdleConnections();
+  };
+  server.on('request', (req: http.IncomingMessage) => unused.delete(req.socket));
+  server.on('connection', (socket: Socket) => {
+    open++;
+    unused.add(socket);
+    socket.once('close', () => {
+      open--;
+      unused.delete(socket);
+    });
+    if (open <= threshold || pending) return;
+    // Later rather than not at all: once every descriptor is taken no connection comes to ask again.
+    const wait = lastShed + 100 - Date.now();
+    if (wait <= 0) shed();
+    else pending = setTimeout(shed, wait).unref();
+  });
+}
+
+/** The process's limit on open files (Linux), or a common default where it cannot be read. */
+function openFilesLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    // Not Linux.
+  }
+  return 10_240;
+}
 
 export interface RunningServer {
   /** Where clients on this machine reach the server. */
@@ -303,6 +353,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   // The handler is in place before the listener opens: no request can arrive to find nothing answering it.
   const server = http.createServer();
   server.keepAliveTimeout = 65_000;
+  shedIdleConnections(server, logger);
   let buffered = 0;
   let guestBuffered = 0;
   /** Bytes each guest holds (Keyring.guestOf); a guest holding none has no entry. */

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { createFunction, errorOf, startTestServer, type TestServer } from './harness.js';
 import { invoke, pidsWithEnv, sleep, waitFor } from './invoke-helpers.js';
+import { parseProcCgroup } from '../src/runtime/cgroups.js';
 import { Isolation } from '../src/runtime/isolation.js';
 import { batchScheduler } from '../src/runtime/processes.js';
 import { SandboxUnavailableError } from '../src/runtime/sandbox.js';
@@ -119,6 +120,22 @@ describe('sandbox: every function in its own bubblewrap sandbox', () => {
     assert.equal(h.sandbox, 'bwrap');
     assert.match(h.sandboxDetail, /bubblewrap/);
     assert.match(h.limits, /MemorySize/);
+  });
+
+  it("cgroups: all environments together may hold at most half the machine's process ids", async (ctx) => {
+    const h = await health(t);
+    if (!/pids controller/.test(h.limits)) return ctx.skip(`no pids controller here: ${h.limits}`);
+    const own = parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
+    const name = `versa-${process.pid}`;
+    const candidates = [
+      path.join('/sys/fs/cgroup', own.get('') ?? '/', name),
+      path.join('/sys/fs/cgroup/pids', own.get('pids') ?? '/', name),
+      path.join('/sys/fs/cgroup/pids', name),
+    ];
+    const dir = candidates.find((d) => existsSync(path.join(d, 'pids.max')));
+    assert.ok(dir, `no pids.max among ${candidates.join(', ')}`);
+    const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+    assert.equal(Number(readFileSync(path.join(dir, 'pids.max'), 'utf8')), Math.max(1024, Math.floor(pidMax / 2)));
   });
 
   it('Invoke: a spy cannot read the database, the data directory, other code or the server environment, nor signal the server', async (ctx) => {

@@ -37,6 +37,7 @@ export class Cgroups {
         await mkdir(parent, { recursive: true });
         await writeFile(path.join(parent, 'cgroup.subtree_control'), '+memory +pids');
         await sweep(base, logger);
+        await capProcesses(parent, logger);
         return new Cgroups(2, { memory: parent, pids: parent });
       }
       const memory = await v1Parent(root, 'memory', own, name);
@@ -44,6 +45,7 @@ export class Cgroups {
       const pids = await v1Parent(root, 'pids', own, name).catch(() => undefined);
       await sweep(path.dirname(memory), logger);
       if (pids) await sweep(path.dirname(pids), logger);
+      if (pids) await capProcesses(pids, logger);
       return new Cgroups(1, { memory, pids });
     } catch (err) {
       logger.debug('no writable cgroup: memory is limited with process limits instead', { err });
@@ -157,6 +159,19 @@ export class Cgroup {
       if (!left.includes(true)) return;
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+}
+
+/**
+ * All environments together may hold at most half the machine's process ids (each may hold 1,024):
+ * fork loops in every environment of a function must leave the host the ids it needs. Best effort.
+ */
+async function capProcesses(parent: string, logger: Logger): Promise<void> {
+  try {
+    const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+    if (pidMax > 0) await writeFile(path.join(parent, 'pids.max'), String(Math.max(1024, Math.floor(pidMax / 2))));
+  } catch (err) {
+    logger.debug('the environments together have no process limit', { err });
   }
 }
 

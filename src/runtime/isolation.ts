@@ -6,7 +6,7 @@ import { runtimeFamily } from '../domain/runtimes.js';
 import { Cgroups, type Cgroup } from './cgroups.js';
 import { speaksFrames, type Launch, type RuntimePaths } from './launchers.js';
 import { NODE_BOOTSTRAP, PYTHON_BOOTSTRAP } from './paths.js';
-import { batchScheduler, closeInheritedDescriptors, hostEnv } from './processes.js';
+import { batchScheduler, closeInheritedDescriptors, hostEnv, MAX_DESCRIPTORS } from './processes.js';
 import type { PythonInstall } from './python.js';
 import { Bubblewrap, feedSandbox, INSIDE, SandboxUnavailableError, type SandboxMode } from './sandbox.js';
 import { Spares, type Spare } from './spares.js';
@@ -21,8 +21,6 @@ import { Spares, type Spare } from './spares.js';
 export const MEMORY_HEADROOM_MB = 8;
 /** Processes and threads per environment, Lambda's figure. */
 export const MAX_PROCESSES = 1024;
-/** Open files per runtime process, as on Lambda (its limit is 1,024 per environment). */
-export const MAX_DESCRIPTORS = 1024;
 /**
  * Without a cgroup, Python and `provided.*` runtimes get an address-space limit of MemorySize plus this
  * (an interpreter maps far more than it touches: shared libraries, thread stacks, malloc arenas).

@@ -62,6 +62,9 @@ export async function batchScheduler(): Promise<string | undefined> {
   return works ? chrt : undefined;
 }
 
+/** Open files per runtime process, as on Lambda (its limit is 1,024 per environment); the sandbox cannot raise it. */
+export const MAX_DESCRIPTORS = 1024;
+
 /**
  * The environment of what the server starts on the host besides runtimes themselves (the shell and bwrap
  * before a sandbox exists, a spare): the server's PATH and nothing else, least of all a function's variables.

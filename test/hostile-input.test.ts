@@ -402,6 +402,29 @@ describe('hostile input', () => {
     }
   });
 
+  it('a chunked body past the largest request is answered 413 RequestTooLargeException, not 429', async () => {
+    const { hostname, port } = new URL(s.url);
+    const socket = net.connect(Number(port), hostname);
+    let answer = '';
+    socket.setEncoding('latin1').on('data', (d: string) => (answer += d));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(
+      `POST /2015-03-31/functions HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
+    const chunk = Buffer.alloc(MB, 0x20);
+    // No Content-Length to refuse it by: 80 chunks of 1 MB, past the 72 MiB a request may hold.
+    for (let i = 0; i < 80 && !socket.destroyed && answer === ''; i++) {
+      await new Promise<void>((resolve) =>
+        socket.write(`${chunk.length.toString(16)}\r\n`, () => socket.write(chunk, () => socket.write('\r\n', () => resolve()))),
+      );
+    }
+    socket.end();
+    await closed;
+    assert.match(answer, /^HTTP\/1\.1 413 /, answer.split('\r\n')[0]);
+    assert.match(answer, /RequestTooLargeException/);
+  });
+
   it('versa deploy: a YAML alias bomb is refused with ValidationError naming the line and column, and no stack is made', async () => {
     const template = aliasBomb();
     assert.ok(template.length < 400);

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ScaledClock, continueClock, type Clock, type ClockAnchor } from '../core/clock.js';
@@ -53,7 +53,9 @@ import { StackService } from '../stacks/stack-service.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { fencedStore } from '../store/fenced.js';
 import type { Store } from '../store/store.js';
+import { BodyBudget } from './body-budget.js';
 import { ClusterNode } from './cluster-node.js';
+import { shedIdleConnections } from './connections.js';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.js';
 import { LambdaMetrics } from '../telemetry/lambda-metrics.js';
 import { LogSink } from '../telemetry/log-sink.js';
@@ -68,68 +70,8 @@ import { renderPrometheus } from '../telemetry/prometheus.js';
 const MAX_BODY_BYTES = 72 * 1024 * 1024;
 /** Request bytes held in memory at once across all requests; beyond it new bodies are refused until some finish. */
 const MAX_BUFFERED_BYTES = 4 * MAX_BODY_BYTES;
-/**
- * Of that, what requests not signed with an operator's key may hold together: those of functions (their
- * environments' keys, and STS keys), of unknown keys and of no key. Bodies that never finish (a slow or
- * stalled client, or a function holding connections open) then cannot keep the operator's calls out.
- */
+/** Of that, what guests (BodyBudget) may hold together: half; and each guest alone: one whole body. */
 const MAX_GUEST_BUFFERED_BYTES = MAX_BUFFERED_BYTES / 2;
-/**
- * What one guest may hold of that (Keyring.guestOf: one function and the STS keys it minted, or all
- * unknown and unsigned callers together): one whole body, so that no single function's stalled
- * requests leave the others none.
- */
-const MAX_HOLDER_BUFFERED_BYTES = MAX_BODY_BYTES;
-
-/**
- * Closes the connections that carry no request (opened and never used, or idle between requests) once
- * the open ones pass three quarters of the descriptors the process may open: a client, or a function on
- * this machine, holding thousands of connections must not leave none for the operator's (a runtime
- * holds at most 1,024, but a function may run a thousand processes). Clients whose idle keep-alive
- * connection is closed open another, as they do after keepAliveTimeout.
- */
-function shedIdleConnections(server: http.Server, logger: Logger): void {
-  const threshold = Math.floor(0.75 * openFilesLimit());
-  let open = 0;
-  let lastShed = 0;
-  let pending: NodeJS.Timeout | undefined;
-  /** Connections that have not yet sent a request (Node's own list counts those as busy). */
-  const unused = new Set<Socket>();
-  const shed = () => {
-    pending = undefined;
-    if (open <= threshold) return;
-    lastShed = Date.now();
-    logger.warn('too many connections: closing those without a request', { open, threshold });
-    for (const socket of unused) socket.destroy();
-    unused.clear();
-    server.closeIdleConnections();
-  };
-  server.on('request', (req: http.IncomingMessage) => unused.delete(req.socket));
-  server.on('connection', (socket: Socket) => {
-    open++;
-    unused.add(socket);
-    socket.once('close', () => {
-      open--;
-      unused.delete(socket);
-    });
-    if (open <= threshold || pending) return;
-    // Later rather than not at all: once every descriptor is taken no connection comes to ask again.
-    const wait = lastShed + 100 - Date.now();
-    if (wait <= 0) shed();
-    else pending = setTimeout(shed, wait).unref();
-  });
-}
-
-/** The process's limit on open files (Linux), or a common default where it cannot be read. */
-function openFilesLimit(): number {
-  try {
-    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    if (m) return Number(m[1]);
-  } catch {
-    // Not Linux.
-  }
-  return 10_240;
-}
 
 export interface RunningServer {
   /** Where clients on this machine reach the server. */
@@ -354,10 +296,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const server = http.createServer();
   server.keepAliveTimeout = 65_000;
   shedIdleConnections(server, logger);
-  let buffered = 0;
-  let guestBuffered = 0;
-  /** Bytes each guest holds (Keyring.guestOf); a guest holding none has no entry. */
-  const held = new Map<string, number>();
+  const budget = new BodyBudget({ total: MAX_BUFFERED_BYTES, guests: MAX_GUEST_BUFFERED_BYTES, perGuest: MAX_BODY_BYTES });
   server.on('request', (req, res) => {
     const refuse = (status: number, error: PlatformError) => {
       const s3 = isS3Request(req);
@@ -379,39 +318,25 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     const scope = credentialScopeOf(req.headers.authorization, query);
     // A Host this server does not serve is refused before its body is read (the front door answers it).
     const early = !access.hostAllowed(req);
-    // Decided at the first byte of a body (a request without one holds nothing): undefined for an operator.
-    let guest: string | undefined;
-    let decided = false;
+    // Whose share a body draws on, decided at its first byte (a request without one holds nothing):
+    // undefined for an operator, null until then.
+    let guest: string | undefined | null = null;
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
     const release = () => {
-      if (size === 0) return;
-      buffered -= size;
-      if (guest !== undefined) {
-        guestBuffered -= size;
-        const left = held.get(guest)! - size;
-        if (left > 0) held.set(guest, left);
-        else held.delete(guest);
-      }
+      budget.give(guest ?? undefined, size);
       size = 0;
     };
     req.on('data', (chunk: Buffer) => {
       if (refused || early) return;
-      if (!decided) {
-        guest = keyring.guestOf(scope.accessKeyId);
-        decided = true;
-      }
-      if (
-        size + chunk.length > MAX_BODY_BYTES ||
-        buffered + chunk.length > MAX_BUFFERED_BYTES ||
-        (guest !== undefined &&
-          (guestBuffered + chunk.length > MAX_GUEST_BUFFERED_BYTES || (held.get(guest) ?? 0) + chunk.length > MAX_HOLDER_BUFFERED_BYTES))
-      ) {
+      if (guest === null) guest = keyring.guestOf(scope.accessKeyId);
+      const tooLarge = size + chunk.length > MAX_BODY_BYTES;
+      if (tooLarge || !budget.take(guest, chunk.length)) {
         refused = true;
         release();
         chunks.length = 0;
-        if (size + chunk.length > MAX_BODY_BYTES) {
+        if (tooLarge) {
           refuse(413, new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`));
         } else {
           refuse(429, new PlatformError('TooManyRequestsException', 'Versa is receiving too much data at once; retry shortly.'));
@@ -419,11 +344,6 @@ export async function startServer(options: Options, overrides: StartOverrides = 
         return;
       }
       size += chunk.length;
-      buffered += chunk.length;
-      if (guest !== undefined) {
-        guestBuffered += chunk.length;
-        held.set(guest, (held.get(guest) ?? 0) + chunk.length);
-      }
       chunks.push(chunk);
     });
     let ended = false;

@@ -104,8 +104,8 @@ export class Keyring {
     const key = accessKeyId === undefined ? undefined : this.lookup(accessKeyId);
     if (!key) return accessKeyId === undefined || this.enforcing ? '' : undefined;
     if (key.sessionToken === undefined) return undefined;
-    if (key.root === undefined) return key.holder ?? accessKeyId;
-    return this.lookup(key.root)?.holder ?? key.root;
+    // An STS key of a line counts as its owner (issueSession: the function of the line's first key).
+    return key.root === undefined ? (key.holder ?? accessKeyId) : key.owner;
   }
 
   /**

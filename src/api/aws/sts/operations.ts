@@ -53,7 +53,7 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
       }
       const parent = callerOf(req).temporaryKey;
       const duration = durationOf(input, 3600, 43_200);
-      // Role chaining, as AWS limits it: an hour at most, and (here) never longer than the key that asked.
+      // Role chaining, as AWS limits it: an hour at most.
       if (parent !== undefined && duration > 3600) {
         throw validation('The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
       }

@@ -282,17 +282,72 @@ exports.handler = async () => {
           `    r = libc.syscall(${keyctl}, 0, -4, 0)`,
           '    errno = ctypes.get_errno()',
           "    unshare = subprocess.run(['unshare', '--user', '--map-root-user', 'true'], capture_output=True).returncode",
-          "    return {'keyctl': r, 'errno': errno, 'unshare': unshare}",
+          // unshare(CLONE_NEWUSER) itself, and a thread (clone3, or clone where the filter refuses clone3) still starts.
+          '    u = libc.unshare(0x10000000)',
+          '    uerr = ctypes.get_errno()',
+          '    import threading; box = []; th = threading.Thread(target=lambda: box.append(1)); th.start(); th.join()',
+          "    return {'keyctl': r, 'errno': errno, 'unshare': unshare, 'call': [u, uerr], 'thread': box}",
         ].join('\n'),
       },
       { Runtime: 'python3.12', Handler: 'app.handler' },
     );
     const { payload } = await invoke(t.lambda, 'keyring', {});
     const EPERM = 1;
+    // The filter refuses it where the sandbox user is of the host; a user namespace that may make none answers ENOSPC.
+    const ENOSPC = 28;
+    const out = payload as { unshare: number; call: [number, number] };
+    assert.ok(out.call[0] === -1 && [EPERM, ENOSPC].includes(out.call[1]), `unshare(CLONE_NEWUSER) gave ${out.call.join(', ')}`);
     assert.deepEqual(
-      { ...(payload as object), unshare: (payload as { unshare: number }).unshare !== 0 },
-      { keyctl: -1, errno: EPERM, unshare: true },
+      { ...out, unshare: out.unshare !== 0, call: undefined },
+      { keyctl: -1, errno: EPERM, unshare: true, call: undefined, thread: [1] },
     );
+  });
+
+  it('Invoke: under a root server a function runs as sbx_user1051 of the host, with no capability, and still starts processes', async (ctx) => {
+    if (!on) return ctx.skip('bubblewrap cannot run here');
+    const marker = `uid-${process.pid}-${Date.now()}`;
+    const code = `
+const fs = require('node:fs');
+const { execFileSync } = require('node:child_process');
+exports.handler = async () => {
+  const status = fs.readFileSync('/proc/self/status', 'utf8');
+  const field = (name) => status.split('\\n').find((l) => l.startsWith(name + ':')).split(/\\s+/).slice(1, 3).join(' ');
+  return {
+    uid: process.getuid(), gid: process.getgid(), groups: process.getgroups(), user: require('node:os').userInfo().username,
+    caps: ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb'].map((c) => status.split('\\n').find((l) => l.startsWith(c)).split(/\\s+/)[1]),
+    uids: field('Uid'), child: execFileSync('/bin/sh', ['-c', 'id -u']).toString().trim(),
+    tmp: (fs.writeFileSync('/tmp/mine', 'x'), fs.statSync('/tmp/mine').uid),
+  };
+};
+`;
+    await createFunction(
+      t.lambda,
+      'whoami',
+      { 'index.js': code, 'lib/deep/x.js': '' },
+      { Environment: { Variables: { VERSA_MARKER: marker } } },
+    );
+    // A server whose umask closes its files to others still unpacks code its sandbox user can read.
+    const umask = process.umask(0o077);
+    const { payload } = await invoke(t.lambda, 'whoami', {}).finally(() => process.umask(umask));
+    assert.deepEqual(payload, {
+      uid: 993,
+      gid: 990,
+      groups: [990],
+      user: 'sbx_user1051',
+      caps: Array(5).fill('0000000000000000'),
+      uids: '993 993',
+      child: '993',
+      tmp: 993,
+    });
+    // Outside, the runtime is the server's user, or (as root) sbx_user1051's ids of the host: never root.
+    const [pid] = pidsWithEnv('VERSA_MARKER', marker);
+    assert.ok(pid, 'the runtime is running');
+    const hostUid = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)![1];
+    const detail = (await health(t)).sandboxDetail;
+    if (process.getuid!() === 0) {
+      assert.equal(hostUid, '993', 'a root server runs its functions as an unprivileged user of the host');
+      assert.match(detail, /as sbx_user1051 \(uid 993\) of the host, not root/);
+    } else assert.equal(hostUid, String(process.getuid!()));
   });
 
   it('Invoke: a thief cannot take or answer another function’s invocations, and the victim’s environments survive', async (ctx) => {

@@ -1,5 +1,5 @@
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import { PlatformError } from '../core/errors.js';
@@ -113,7 +113,7 @@ export class CodeCache {
  * is refused, and so is a package that grows past the unzipped limit. The caller removes `dir` on failure.
  */
 export async function writePackage(dir: string, zip: Uint8Array): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await openDir(dir);
   const root = path.resolve(dir);
   let out: WriteStream | undefined;
   const close = async () => {
@@ -130,13 +130,14 @@ export async function writePackage(dir: string, zip: Uint8Array): Promise<void> 
         // walkPackage already refuses `..` and absolute names; this is the last line of defence.
         if (!dest.startsWith(root + path.sep)) throw new Error(`entry ${segments.join('/')} escapes the package folder`);
         if (directory) {
-          await mkdir(dest, { recursive: true });
+          await openDir(dest);
           return;
         }
-        await mkdir(path.dirname(dest), { recursive: true });
+        await openDir(path.dirname(dest));
         // Zip permissions are not carried through; files are made executable so a `bootstrap` can run.
         out = createWriteStream(dest, { flags: 'wx', mode: 0o755 });
         await once(out, 'open');
+        await chmod(dest, 0o755);
       },
       async onData(chunk) {
         if (out && !out.write(chunk)) await once(out, 'drain');
@@ -148,5 +149,18 @@ export async function writePackage(dir: string, zip: Uint8Array): Promise<void> 
       out.destroy();
       if (!out.closed) await once(out, 'close').catch(() => undefined);
     }
+  }
+}
+
+/**
+ * Makes `dir` and what is missing above it, readable and passable by everyone whatever the server's umask:
+ * the sandbox user of a server running as root is another user of the host (sandbox.ts).
+ */
+async function openDir(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let made = dir; ; made = path.dirname(made)) {
+    await chmod(made, 0o755);
+    if (made === first || made === path.dirname(made)) break;
   }
 }

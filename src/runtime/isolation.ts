@@ -8,7 +8,7 @@ import { speaksFrames, type Launch, type RuntimePaths } from './launchers.js';
 import { NODE_BOOTSTRAP, PYTHON_BOOTSTRAP } from './paths.js';
 import { batchScheduler, closeInheritedDescriptors, hostEnv, MAX_DESCRIPTORS } from './processes.js';
 import type { PythonInstall } from './python.js';
-import { Bubblewrap, feedSandbox, INSIDE, SandboxUnavailableError, type SandboxMode } from './sandbox.js';
+import { Bubblewrap, feedSandbox, INSIDE, SANDBOX_UID, SandboxUnavailableError, type SandboxMode } from './sandbox.js';
 import { Spares, type Spare } from './spares.js';
 
 /**
@@ -117,7 +117,7 @@ export class Isolation {
     const status: IsolationStatus = sandbox
       ? {
           sandbox: 'bwrap',
-          sandboxDetail: `bubblewrap ${sandbox.version.replace(/^bubblewrap\s*/, '')}: each environment has its own namespaces and user, read-only code and a private /tmp${sandbox.hardened ? ', and can make no user namespace nor use the kernel keyring' : ''}`,
+          sandboxDetail: `bubblewrap ${sandbox.version.replace(/^bubblewrap\s*/, '')}: each environment has its own namespaces and user, read-only code and a private /tmp${sandbox.hardened ? ', and can make no user namespace nor use the kernel keyring' : ''}${sandbox.hostUser ? `; as the server runs as root, functions run as sbx_user1051 (uid ${SANDBOX_UID}) of the host, not root` : ''}`,
           limits: limitsDescription(cgroups),
         }
       : {

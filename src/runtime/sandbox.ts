@@ -1,9 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { NODE_BOOTSTRAP, PYTHON_BOOTSTRAP, SDK_NODE_MODULES } from './paths.js';
-import { keyringFilter } from './seccomp.js';
+import { sandboxFilter } from './seccomp.js';
 
 /** `--sandbox`: off, bubblewrap when it runs here (auto), or bubblewrap or refuse to start. */
 export type SandboxMode = 'off' | 'auto' | 'bwrap';
@@ -13,8 +13,15 @@ export const OPTIONS_FD = 4;
 export const FILTER_FD = 5;
 
 interface Hardening {
-  /** The keyring filter (seccomp.ts); undefined on an architecture it does not know. */
+  /** The seccomp filter (seccomp.ts); undefined on an architecture it does not know. */
   filter: Buffer | undefined;
+  /**
+   * Set when the server runs as root: bwrap is privileged and makes no user namespace, which would map
+   * the sandbox user to root outside; util-linux's `setpriv` (this path) starts the runtime as
+   * sbx_user1051 of the host instead, with no capability. Unset: a user namespace maps the sandbox user
+   * to the server's user, and makes no more namespaces (`--disable-userns`).
+   */
+  setpriv?: string;
 }
 
 /** bwrap's command line, and what to write on OPTIONS_FD and FILTER_FD (in that order) as it starts. */
@@ -48,10 +55,32 @@ export const INSIDE = {
   layers: '/opt',
 } as const;
 
-/** Lambda's sandbox user is sbx_user1051 (uid 993). */
+/** Lambda's sandbox user is sbx_user1051 (uid 993); a server running as root runs its runtimes as these ids of the host. */
 export const SANDBOX_UID = 993;
 export const SANDBOX_GID = 990;
 const SANDBOX_USER = 'sbx_user1051';
+
+/** Namespaces and capabilities where a user namespace maps the sandbox user to the server's user. */
+const USER_NAMESPACE = ['--unshare-all', '--share-net', '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_GID), '--cap-drop', 'ALL'];
+/**
+ * Where the server runs as root: every namespace but the user's (which would map the sandbox user to root
+ * outside) and the network's; setpriv needs these three capabilities to change user, and the change ends them.
+ */
+const HOST_USER_NAMESPACES = ['--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try', '--cap-drop', 'ALL'].concat([
+  '--cap-add',
+  'CAP_SETUID',
+  '--cap-add',
+  'CAP_SETGID',
+  '--cap-add',
+  'CAP_SETPCAP',
+]);
+/** setpriv's options, in the order it applies them: groups first, then the user, whose change from root ends every capability. */
+const SETPRIV_OPTIONS = ['--regid', String(SANDBOX_GID), '--clear-groups', '--reuid', String(SANDBOX_UID)].concat([
+  '--inh-caps=-all',
+  '--bounding-set=-all',
+  '--no-new-privs',
+  '--',
+]);
 
 /** System folders bound read-only (or re-created as the same symlink, on merged-/usr systems). */
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
@@ -103,18 +132,11 @@ export class Bubblewrap {
     private readonly hardening: Hardening | undefined,
   ) {
     const args = [
-      '--unshare-all',
-      '--share-net',
-      '--uid',
-      String(SANDBOX_UID),
-      '--gid',
-      String(SANDBOX_GID),
+      ...(hardening?.setpriv ? HOST_USER_NAMESPACES : USER_NAMESPACE),
       '--hostname',
       'localhost',
       '--die-with-parent',
       '--new-session',
-      '--cap-drop',
-      'ALL',
     ];
     const bound: string[] = [];
     for (const dir of SYSTEM_DIRS) {
@@ -154,7 +176,10 @@ export class Bubblewrap {
       '--dev',
       '/dev',
     );
-    this.base = args;
+    // The folders bwrap makes above its mount points are root's and closed to others where bwrap is
+    // privileged (the sandbox user is of the host): made first, open to everyone, as on any system.
+    const folders = new Set([...mountPoints(args), INSIDE.task].flatMap(ancestors).filter((dir) => !bound.includes(dir)));
+    this.base = [...[...folders].sort().flatMap((dir) => ['--perms', '0755', '--dir', dir]), ...args];
   }
 
   /**
@@ -174,9 +199,15 @@ export class Bubblewrap {
     const sizes = Number(v[1]) > 0 || Number(v[2]) >= 7;
     writeSupportFiles(opts.supportDir);
     const truePath = ['/usr/bin/true', '/bin/true'].find((p) => existsSync(p)) ?? 'true';
-    const filter = keyringFilter();
+    // As root, the sandbox user must not be root outside: a user of the host, where setpriv and the ids are.
+    const setpriv = process.getuid?.() === 0 ? hostUserStarter() : undefined;
     // Hardened where this bwrap can be (0.8 and later): checked by starting it, else the sandbox without.
-    const tries: (Hardening | undefined)[] = Number(v[1]) > 0 || Number(v[2]) >= 8 ? [{ filter }, undefined] : [undefined];
+    const recent = Number(v[1]) > 0 || Number(v[2]) >= 8;
+    const tries: (Hardening | undefined)[] = [
+      ...(setpriv ? [{ filter: sandboxFilter({ namespaces: true }), setpriv }] : []),
+      ...(recent ? [{ filter: sandboxFilter({ namespaces: false }) }] : []),
+      undefined,
+    ];
     let failure = '';
     for (const hardening of tries) {
       const sandbox = new Bubblewrap(version.trim(), command, sizes, opts.hostDirs, opts.supportDir, hardening);
@@ -190,7 +221,12 @@ export class Bubblewrap {
 
   /** Whether sandboxes can make no user namespaces and call none of the keyring's system calls. */
   get hardened(): boolean {
-    return this.hardening !== undefined;
+    return this.hardening !== undefined && (this.hardening.setpriv === undefined || this.hardening.filter !== undefined);
+  }
+
+  /** Whether runtimes run as sbx_user1051 of the host (the server runs as root), not as the server's user. */
+  get hostUser(): boolean {
+    return this.hardening?.setpriv !== undefined;
   }
 
   /** The same sandbox with more host folders bound read-only where they are (an interpreter found later). */
@@ -218,15 +254,20 @@ export class Bubblewrap {
     if (vars.some(([k, v]) => k.includes('\0') || k.includes('=') || v.includes('\0')) || codeDir.includes('\0')) return undefined;
     // --clearenv first: bwrap applies these in order, and the starting process's own variables must not reach the runtime.
     const options = [...this.options(codeDir, tmpBytes), '--clearenv', ...vars.flatMap(([k, v]) => ['--setenv', k, v])];
+    const setpriv = this.hardening?.setpriv;
+    const user = setpriv ? [setpriv, ...SETPRIV_OPTIONS] : [];
     return {
-      argv: [this.command, '--args', String(OPTIONS_FD), '--', command, ...args],
+      argv: [this.command, '--args', String(OPTIONS_FD), '--', ...user, command, ...args],
       inputs: [Buffer.from(options.map((o) => `${o}\0`).join('')), this.hardening?.filter ?? Buffer.alloc(0)],
     };
   }
 
   private options(codeDir: string, tmpBytes: number): string[] {
     const hardening = this.hardening
-      ? ['--unshare-user', '--disable-userns', ...(this.hardening.filter ? ['--seccomp', String(FILTER_FD)] : [])]
+      ? [
+          ...(this.hardening.setpriv ? [] : ['--unshare-user', '--disable-userns']),
+          ...(this.hardening.filter ? ['--seccomp', String(FILTER_FD)] : []),
+        ]
       : [];
     return [
       ...this.base,
@@ -235,6 +276,8 @@ export class Bubblewrap {
       codeDir,
       INSIDE.task,
       ...(this.sizesTmpfs ? ['--size', String(tmpBytes)] : []),
+      // Made by root where the sandbox user is of the host: everyone's, as /tmp is.
+      ...(this.hardening?.setpriv ? ['--perms', '1777'] : []),
       '--tmpfs',
       '/tmp',
       '--chdir',
@@ -261,6 +304,43 @@ function writeSupportFiles(dir: string): void {
     `root:x:0:0:root:/root:/sbin/nologin\n${SANDBOX_USER}:x:${SANDBOX_UID}:${SANDBOX_GID}::/tmp:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n`,
   );
   writeFileSync(path.join(dir, 'group'), `root:x:0:\n${SANDBOX_USER}:x:${SANDBOX_GID}:\nnogroup:x:65534:\n`);
+}
+
+/**
+ * util-linux's setpriv, when sbx_user1051's ids are free on this host (no account of its own holds them,
+ * whose files and processes the sandbox user would then share); undefined otherwise.
+ */
+function hostUserStarter(): string | undefined {
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  if (!setpriv) return undefined;
+  const holds = (file: string, id: number) =>
+    readFileSafe(file)
+      .split('\n')
+      .some((line) => line.split(':')[2] === String(id));
+  return holds('/etc/passwd', SANDBOX_UID) || holds('/etc/group', SANDBOX_GID) ? undefined : setpriv;
+}
+
+function readFileSafe(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Where the bind and symlink options among `args` put something. */
+function mountPoints(args: readonly string[]): string[] {
+  const points: string[] = [];
+  args.forEach((arg, i) => {
+    if (arg === '--ro-bind' || arg === '--ro-bind-try' || arg === '--symlink') points.push(args[i + 2]!);
+  });
+  return points;
+}
+
+/** `/a/b/c` → `/a`, `/a/b`. */
+function ancestors(dir: string): string[] {
+  const parts = dir.split('/').filter(Boolean);
+  return parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
 }
 
 function realpathSafe(p: string): string | undefined {

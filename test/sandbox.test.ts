@@ -5,12 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
+import { strToU8, zipSync } from 'fflate';
 import { createFunction, errorOf, startTestServer, type TestServer } from './harness.js';
 import { invoke, pidsWithEnv, sleep, waitFor } from './invoke-helpers.js';
 import { parseProcCgroup } from '../src/runtime/cgroups.js';
@@ -301,6 +303,38 @@ exports.handler = async () => {
       { ...out, unshare: out.unshare !== 0, call: undefined },
       { keyctl: -1, errno: EPERM, unshare: true, call: undefined, thread: [1] },
     );
+  });
+
+  it('Invoke: a function’s LD_PRELOAD acts only in its own runtime, never in a process that is root in the sandbox', async (ctx) => {
+    if (!on) return ctx.skip('bubblewrap cannot run here');
+    // A library that notes the ids of every process it is loaded into, in the sandbox's /tmp.
+    const dir = mkdtempSync(path.join(tmpdir(), 'versa-preload-'));
+    const source = path.join(dir, 'note.c');
+    writeFileSync(
+      source,
+      '#include <stdio.h>\n#include <unistd.h>\n__attribute__((constructor)) static void note(void) {\n' +
+        '  FILE *f = fopen("/tmp/loaded", "a"); if (f) { fprintf(f, "%d %d\\n", (int)getuid(), (int)geteuid()); fclose(f); }\n}\n',
+    );
+    const compiled = await new Promise<Error | null>((resolve) =>
+      execFile('cc', ['-shared', '-fPIC', '-o', path.join(dir, 'note.so'), source], (err) => resolve(err)),
+    );
+    if (compiled) return ctx.skip(`no C compiler to build the library: ${compiled.message}`);
+    const code = "exports.handler = async () => require('node:fs').readFileSync('/tmp/loaded', 'utf8');\n";
+    await createFunction(
+      t.lambda,
+      'preloaded',
+      {},
+      {
+        Code: { ZipFile: zipSync({ 'index.js': strToU8(code), 'note.so': readFileSync(path.join(dir, 'note.so')) }) },
+        Environment: { Variables: { LD_PRELOAD: '/var/task/note.so' } },
+      },
+    );
+    const { payload } = await invoke(t.lambda, 'preloaded', {});
+    rmSync(dir, { recursive: true, force: true });
+    const lines = (payload as string).trim().split('\n');
+    // The runtime (and whatever it starts) loaded it; nothing before it did, least of all as root.
+    assert.ok(lines.length >= 1, 'the runtime loaded the library');
+    assert.deepEqual([...new Set(lines)], ['993 993'], `processes that loaded the function's library: ${lines.join(', ')}`);
   });
 
   it('Invoke: under a root server a function runs as sbx_user1051 of the host, with no capability, and still starts processes', async (ctx) => {

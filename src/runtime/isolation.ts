@@ -133,6 +133,7 @@ export class Isolation {
         ? new Spares(
             cgroups,
             { memoryBytes: (DEFAULT_MEMORY_MB + MEMORY_HEADROOM_MB) * 1024 * 1024, maxProcesses: MAX_PROCESSES },
+            sandbox.inputPipes,
             opts.logger,
             spareShell,
             chrt,
@@ -275,7 +276,7 @@ export class Confinement {
     const child = spawn(run.command, run.args, {
       cwd: this.codeDir,
       env: hostEnv(),
-      stdio: ['ignore', 'pipe', 'pipe', framed ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', framed ? 'pipe' : 'ignore', ...this.sandbox.inputPipes],
       detached: true,
     });
     feedSandbox(child, started);

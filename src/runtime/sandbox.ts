@@ -11,23 +11,37 @@ export type SandboxMode = 'off' | 'auto' | 'bwrap';
 /** The descriptors on which bwrap reads its options and the runtime's variables (`--args`), and its seccomp filter. */
 export const OPTIONS_FD = 4;
 export const FILTER_FD = 5;
+/** Where the server runs as root: the descriptor on which the runtime's variables come (HostUser). */
+export const ENV_FD = 6;
+
+/**
+ * How a server running as root starts a runtime as sbx_user1051 of the host: util-linux's `setpriv`
+ * changes the ids, then perl, as that user, reads the runtime's variables from ENV_FD and becomes the
+ * runtime. Nothing that runs as root inside the sandbox sees a function's variables: setpriv started with
+ * the function's LD_PRELOAD (or GCONV_PATH, ...) would run the function's library as root, since the
+ * loader trusts the environment of a process that changes no ids when it starts.
+ */
+interface HostUser {
+  setpriv: string;
+  perl: string;
+}
 
 interface Hardening {
   /** The seccomp filter (seccomp.ts); undefined on an architecture it does not know. */
   filter: Buffer | undefined;
   /**
    * Set when the server runs as root: bwrap is privileged and makes no user namespace, which would map
-   * the sandbox user to root outside; util-linux's `setpriv` (this path) starts the runtime as
-   * sbx_user1051 of the host instead, with no capability. Unset: a user namespace maps the sandbox user
-   * to the server's user, and makes no more namespaces (`--disable-userns`).
+   * the sandbox user to root outside; the runtime runs as sbx_user1051 of the host instead, with no
+   * capability. Unset: a user namespace maps the sandbox user to the server's user, and makes no more
+   * namespaces (`--disable-userns`).
    */
-  setpriv?: string;
+  hostUser?: HostUser;
 }
 
-/** bwrap's command line, and what to write on OPTIONS_FD and FILTER_FD (in that order) as it starts. */
+/** bwrap's command line, and what to write on OPTIONS_FD, FILTER_FD and (where there is one) ENV_FD as it starts. */
 export interface SandboxStart {
   argv: string[];
-  inputs: [options: Buffer, filter: Buffer];
+  inputs: [options: Buffer, filter: Buffer, env?: Buffer];
 }
 
 /** Writes a sandbox's inputs to the pipes of the process that is, or becomes, its bwrap. */
@@ -82,6 +96,12 @@ const SETPRIV_OPTIONS = ['--regid', String(SANDBOX_GID), '--clear-groups', '--re
   '--',
 ]);
 
+/**
+ * Perl's part of HostUser: the variables, `NAME=value` each ended by a NUL, from ENV_FD (closed before the
+ * runtime starts), then the runtime, or 127 when it cannot be run (as a shell answers).
+ */
+const SET_ENV = `open(my $in, '<&=', ${ENV_FD}) or exit 125; local $/ = "\\0"; while (my $kv = <$in>) { chomp $kv; my ($k, $v) = split /=/, $kv, 2; $ENV{$k} = $v } close $in; exec { $ARGV[0] } @ARGV; exit 127`;
+
 /** System folders bound read-only (or re-created as the same symlink, on merged-/usr systems). */
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
 /**
@@ -132,7 +152,7 @@ export class Bubblewrap {
     private readonly hardening: Hardening | undefined,
   ) {
     const args = [
-      ...(hardening?.setpriv ? HOST_USER_NAMESPACES : USER_NAMESPACE),
+      ...(hardening?.hostUser ? HOST_USER_NAMESPACES : USER_NAMESPACE),
       '--hostname',
       'localhost',
       '--die-with-parent',
@@ -199,12 +219,12 @@ export class Bubblewrap {
     const sizes = Number(v[1]) > 0 || Number(v[2]) >= 7;
     writeSupportFiles(opts.supportDir);
     const truePath = ['/usr/bin/true', '/bin/true'].find((p) => existsSync(p)) ?? 'true';
-    // As root, the sandbox user must not be root outside: a user of the host, where setpriv and the ids are.
-    const setpriv = process.getuid?.() === 0 ? hostUserStarter() : undefined;
+    // As root, the sandbox user must not be root outside: a user of the host, where its ids are free.
+    const hostUser = process.getuid?.() === 0 ? hostUserStarter() : undefined;
     // Hardened where this bwrap can be (0.8 and later): checked by starting it, else the sandbox without.
     const recent = Number(v[1]) > 0 || Number(v[2]) >= 8;
     const tries: (Hardening | undefined)[] = [
-      ...(setpriv ? [{ filter: sandboxFilter({ namespaces: true }), setpriv }] : []),
+      ...(hostUser ? [{ filter: sandboxFilter({ namespaces: true }), hostUser }] : []),
       ...(recent ? [{ filter: sandboxFilter({ namespaces: false }) }] : []),
       undefined,
     ];
@@ -221,12 +241,17 @@ export class Bubblewrap {
 
   /** Whether sandboxes can make no user namespaces and call none of the keyring's system calls. */
   get hardened(): boolean {
-    return this.hardening !== undefined && (this.hardening.setpriv === undefined || this.hardening.filter !== undefined);
+    return this.hardening !== undefined && (this.hardening.hostUser === undefined || this.hardening.filter !== undefined);
   }
 
   /** Whether runtimes run as sbx_user1051 of the host (the server runs as root), not as the server's user. */
   get hostUser(): boolean {
-    return this.hardening?.setpriv !== undefined;
+    return this.hardening?.hostUser !== undefined;
+  }
+
+  /** The pipes a sandbox's bwrap reads as it starts, from OPTIONS_FD on: what the process that becomes it must have open. */
+  get inputPipes(): 'pipe'[] {
+    return this.hostUser ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe'];
   }
 
   /** The same sandbox with more host folders bound read-only where they are (an interpreter found later). */
@@ -239,9 +264,10 @@ export class Bubblewrap {
    * How to start `command` in a new sandbox with `codeDir` at /var/task and exactly `env`: bwrap's command
    * line holds only the runtime's command; its options and the runtime's variables (credentials among
    * them) come through a pipe on OPTIONS_FD (`--args`), so that none of them shows in /proc/<pid>/cmdline,
-   * which every user can read, and the seccomp filter through one on FILTER_FD. `inputs` holds what to
-   * write to each (feedSandbox). Undefined when a variable cannot be passed that way: a NUL would end a
-   * value early and turn the rest into options.
+   * which every user can read, and the seccomp filter through one on FILTER_FD; where the server runs as
+   * root, the variables come on ENV_FD instead (HostUser). `inputs` holds what to write to each, in that
+   * order (feedSandbox). Undefined when a variable cannot be passed that way: a NUL would end a value
+   * early and turn the rest into options.
    */
   start(
     codeDir: string,
@@ -252,20 +278,38 @@ export class Bubblewrap {
   ): SandboxStart | undefined {
     const vars = Object.entries(env);
     if (vars.some(([k, v]) => k.includes('\0') || k.includes('=') || v.includes('\0')) || codeDir.includes('\0')) return undefined;
+    const options = this.options(codeDir, tmpBytes);
+    const filter = this.hardening?.filter ?? Buffer.alloc(0);
+    const host = this.hardening?.hostUser;
     // --clearenv first: bwrap applies these in order, and the starting process's own variables must not reach the runtime.
-    const options = [...this.options(codeDir, tmpBytes), '--clearenv', ...vars.flatMap(([k, v]) => ['--setenv', k, v])];
-    const setpriv = this.hardening?.setpriv;
-    const user = setpriv ? [setpriv, ...SETPRIV_OPTIONS] : [];
+    if (!host) {
+      options.push('--clearenv', ...vars.flatMap(([k, v]) => ['--setenv', k, v]));
+      return { argv: [this.command, '--args', String(OPTIONS_FD), '--', command, ...args], inputs: [nulJoined(options), filter] };
+    }
+    options.push('--clearenv');
     return {
-      argv: [this.command, '--args', String(OPTIONS_FD), '--', ...user, command, ...args],
-      inputs: [Buffer.from(options.map((o) => `${o}\0`).join('')), this.hardening?.filter ?? Buffer.alloc(0)],
+      argv: [
+        this.command,
+        '--args',
+        String(OPTIONS_FD),
+        '--',
+        host.setpriv,
+        ...SETPRIV_OPTIONS,
+        host.perl,
+        '-e',
+        SET_ENV,
+        '--',
+        command,
+        ...args,
+      ],
+      inputs: [nulJoined(options), filter, nulJoined(vars.map(([k, v]) => `${k}=${v}`))],
     };
   }
 
   private options(codeDir: string, tmpBytes: number): string[] {
     const hardening = this.hardening
       ? [
-          ...(this.hardening.setpriv ? [] : ['--unshare-user', '--disable-userns']),
+          ...(this.hardening.hostUser ? [] : ['--unshare-user', '--disable-userns']),
           ...(this.hardening.filter ? ['--seccomp', String(FILTER_FD)] : []),
         ]
       : [];
@@ -277,7 +321,7 @@ export class Bubblewrap {
       INSIDE.task,
       ...(this.sizesTmpfs ? ['--size', String(tmpBytes)] : []),
       // Made by root where the sandbox user is of the host: everyone's, as /tmp is.
-      ...(this.hardening?.setpriv ? ['--perms', '1777'] : []),
+      ...(this.hardening?.hostUser ? ['--perms', '1777'] : []),
       '--tmpfs',
       '/tmp',
       '--chdir',
@@ -307,17 +351,19 @@ function writeSupportFiles(dir: string): void {
 }
 
 /**
- * util-linux's setpriv, when sbx_user1051's ids are free on this host (no account of its own holds them,
- * whose files and processes the sandbox user would then share); undefined otherwise.
+ * setpriv and perl, when both are here and sbx_user1051's ids are free on this host (no account of its
+ * own holds them, whose files and processes the sandbox user would then share); undefined otherwise.
  */
-function hostUserStarter(): string | undefined {
-  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-  if (!setpriv) return undefined;
+function hostUserStarter(): HostUser | undefined {
+  const find = (name: string) => [`/usr/bin/${name}`, `/bin/${name}`].find((p) => existsSync(p));
+  const setpriv = find('setpriv');
+  const perl = find('perl');
+  if (!setpriv || !perl) return undefined;
   const holds = (file: string, id: number) =>
     readFileSafe(file)
       .split('\n')
       .some((line) => line.split(':')[2] === String(id));
-  return holds('/etc/passwd', SANDBOX_UID) || holds('/etc/group', SANDBOX_GID) ? undefined : setpriv;
+  return holds('/etc/passwd', SANDBOX_UID) || holds('/etc/group', SANDBOX_GID) ? undefined : { setpriv, perl };
 }
 
 function readFileSafe(file: string): string {
@@ -335,6 +381,10 @@ function mountPoints(args: readonly string[]): string[] {
     if (arg === '--ro-bind' || arg === '--ro-bind-try' || arg === '--symlink') points.push(args[i + 2]!);
   });
   return points;
+}
+
+function nulJoined(words: readonly string[]): Buffer {
+  return Buffer.from(words.map((w) => `${w}\0`).join(''));
 }
 
 /** `/a/b/c` → `/a`, `/a/b`. */
@@ -358,7 +408,8 @@ function firstLine(text: string): string {
 /** Starts a sandbox as `start` describes it and resolves once it exits 0. */
 function runStart(started: SandboxStart): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(started.argv[0]!, started.argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'ignore', 'pipe', 'pipe'] });
+    const pipes = started.inputs.map(() => 'pipe' as const);
+    const child = spawn(started.argv[0]!, started.argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe', 'ignore', ...pipes] });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

@@ -66,6 +66,8 @@ export class Spares {
   constructor(
     private readonly cgroups: Cgroups,
     private readonly limits: { memoryBytes: number; maxProcesses: number },
+    /** The pipes the sandbox's bwrap reads its inputs from (Bubblewrap.inputPipes). */
+    private readonly inputPipes: readonly 'pipe'[],
     private readonly logger: Logger,
     private readonly bash = '/bin/bash',
     /** util-linux's chrt: a spare takes SCHED_BATCH while it waits, for the runtime it becomes (processes.ts). */
@@ -112,8 +114,8 @@ export class Spares {
       const child = spawn(this.bash, ['--norc', '--noprofile', '-c', SCRIPT, 'bash', ...procs, '--', this.chrt ?? ''], {
         cwd: '/',
         env: hostEnv(),
-        // stdin for the command, stdout and stderr, the frame channel, bwrap's options and filter.
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+        // stdin for the command, stdout and stderr, the frame channel, bwrap's options, filter (and variables).
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe', ...this.inputPipes],
         // As a runtime is: the leader of its own process group, so that stopping it ends all it started.
         detached: true,
       });

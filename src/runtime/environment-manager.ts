@@ -216,7 +216,9 @@ export class EnvironmentManager {
     if (this.closed) throw new PlatformError('ServiceException', 'Versa is shutting down.');
     if (this.all.size + this.reserved >= this.opts.maxEnvironments && !this.evictOldestIdle()) {
       throw new PlatformError('TooManyRequestsException', 'Rate Exceeded.', {
-        body: { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded', Type: 'User' },
+        // The server's limit is the account's: Lambda names it ConcurrentInvocationLimitExceeded (a
+        // function's own reservation is ReservedFunctionConcurrentInvocationLimitExceeded).
+        body: { Reason: 'ConcurrentInvocationLimitExceeded', Type: 'User' },
         headers: { 'Retry-After': '1' },
       });
     }

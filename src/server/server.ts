@@ -39,6 +39,7 @@ import { AsyncEventQueue } from '../invoke/async-queue.js';
 import { InvocationService } from '../invoke/invocation-service.js';
 import { EventInvokeConfigService } from '../lambda/event-invoke-configs.js';
 import { FunctionService } from '../lambda/function-service.js';
+import { ReservedConcurrencyService } from '../lambda/reserved-concurrency.js';
 import { FunctionRegistry } from '../lambda/registry.js';
 import { CodeCache } from '../runtime/code-cache.js';
 import { EnvironmentManager } from '../runtime/environment-manager.js';
@@ -168,6 +169,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     clock,
     logger,
   });
+  const concurrency = new ReservedConcurrencyService(store, registry, options.maxEnvironments);
   // Environments whose code and configuration no function version serves any more are stopped.
   registry.onChange((name) => {
     void Promise.resolve(registry.get(name)).then(
@@ -272,7 +274,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     now: () => Date.now(),
   });
   const handle = frontDoor({
-    lambda: lambdaApi({ functions, eventInvokeConfigs, invocations, tags, logger }),
+    lambda: lambdaApi({ functions, eventInvokeConfigs, invocations, concurrency, tags, logger }),
     apiGateway: apiGatewayApi({ restApis, dataPlane: gateway, logger }),
     byTarget: new Map([
       ['Logs_20140328', logsApi({ logs, tags, logger })],

@@ -1,4 +1,8 @@
-/** Reserved concurrency: Put/Get/DeleteFunctionConcurrency as AWS answers them. */
+/**
+ * Reserved concurrency: Put/Get/DeleteFunctionConcurrency as AWS answers them, and its enforcement — a
+ * function never runs more than its reservation at once, and functions without one cannot take the
+ * environments it holds.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -7,10 +11,13 @@ import {
   GetAccountSettingsCommand,
   GetFunctionCommand,
   GetFunctionConcurrencyCommand,
+  InvokeCommand,
   PublishVersionCommand,
   PutFunctionConcurrencyCommand,
+  type TooManyRequestsException,
 } from '@aws-sdk/client-lambda';
 import { awsFetch, createFunction, errorOf, startTestServer, type TestServer } from './harness.js';
+import { invoke, sleep, waitFor } from './invoke-helpers.js';
 
 const ARN = 'arn:aws:lambda:us-east-1:000000000000:function:';
 
@@ -153,5 +160,112 @@ describe('Reserved concurrency: the API (maxEnvironments 20: at least 2 stay unr
     assert.equal((await account())?.UnreservedConcurrentExecutions, 20);
     await createFunction(t.lambda, 'rc-gone', slow);
     assert.equal(await get('rc-gone'), undefined);
+  });
+});
+
+/** The sum of versa_lambda_throttles_total for one function, from the Prometheus endpoint. */
+async function throttlesOf(t: TestServer, name: string): Promise<number> {
+  const text = await (await fetch(`${t.url}/_versa/metrics`)).text();
+  let sum = 0;
+  for (const m of text.matchAll(/^versa_lambda_throttles_total\{function_name="([^"]+)"[^}]*\} (\d+)$/gm))
+    if (m[1] === name) sum += Number(m[2]);
+  return sum;
+}
+
+describe('Reserved concurrency: enforcement (maxEnvironments 4)', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ maxEnvironments: 4 });
+    await createFunction(t.lambda, 'one', slow);
+    await createFunction(t.lambda, 'off', slow);
+    await createFunction(t.lambda, 'free', slow);
+  });
+  after(() => t.close());
+
+  const put = (FunctionName: string, ReservedConcurrentExecutions: number) =>
+    t.lambda.send(new PutFunctionConcurrencyCommand({ FunctionName, ReservedConcurrentExecutions }));
+  const busy = () => t.server.services.environments.stats().busy;
+  const throttled = async (name: string) => (await errorOf(() => invoke(t.lambda, name, { ms: 0 }))) as unknown as TooManyRequestsException;
+
+  it('Invoke: a function reserved 1 runs one invocation at a time; the second is 429 ReservedFunctionConcurrentInvocationLimitExceeded', async () => {
+    await put('one', 1);
+    const running = invoke(t.lambda, 'one', { ms: 1500 });
+    await waitFor('the first invocation to run', () => busy() === 1, 5000, 10);
+    const second = await throttled('one');
+    assert.equal(second.name, 'TooManyRequestsException');
+    assert.equal(second.$metadata.httpStatusCode, 429);
+    assert.equal(second.Reason, 'ReservedFunctionConcurrentInvocationLimitExceeded');
+    assert.equal(second.message, 'Rate Exceeded.');
+    assert.equal(second.retryAfterSeconds, '1');
+    // Another version of it counts against the same reservation.
+    await t.lambda.send(new PublishVersionCommand({ FunctionName: 'one' }));
+    assert.equal((await errorOf(() => invoke(t.lambda, 'one', { ms: 0 }, { Qualifier: '1' }))).name, 'TooManyRequestsException');
+    assert.equal((await running).statusCode, 200);
+    assert.ok((await throttlesOf(t, 'one')) >= 2, 'throttles are counted in the Throttles metric');
+    // Once it ended, the next one runs.
+    assert.equal((await invoke(t.lambda, 'one', { ms: 0 })).statusCode, 200);
+  });
+
+  it('Invoke: functions without a reservation share only what reservations leave; the reserved function still gets its environment', async () => {
+    // 'one' holds 1 of 4: the others may use 3 together.
+    const fill = [1, 2, 3].map(() => invoke(t.lambda, 'free', { ms: 2000 }));
+    await waitFor('three invocations of free to run', () => busy() === 3, 8000, 10);
+    const fourth = await throttled('free');
+    assert.equal(fourth.name, 'TooManyRequestsException');
+    assert.equal(fourth.Reason, 'ConcurrentInvocationLimitExceeded');
+    // The environment reserved for 'one' is there for it.
+    assert.equal((await invoke(t.lambda, 'one', { ms: 0 })).statusCode, 200);
+    for (const out of await Promise.all(fill)) assert.equal(out.statusCode, 200);
+  });
+
+  it('Invoke: reserved 0 throttles every invocation; an Event invocation is accepted and retried with back-off, not in a loop', async () => {
+    await put('off', 0);
+    const sync = await throttled('off');
+    assert.equal(sync.Reason, 'ReservedFunctionConcurrentInvocationLimitExceeded');
+    assert.equal(sync.$metadata.httpStatusCode, 429);
+
+    const accepted = await t.lambda.send(new InvokeCommand({ FunctionName: 'off', InvocationType: 'Event', Payload: Buffer.from('{}') }));
+    assert.equal(accepted.StatusCode, 202);
+    const id = accepted.$metadata.requestId!;
+    await waitFor(
+      'the event to be throttled',
+      async () => ((await t.server.services.store.asyncEvents.get(id))?.throttles ?? 0) >= 1,
+      5000,
+    );
+    await sleep(1200);
+    const event = await t.server.services.store.asyncEvents.get(id);
+    assert.equal(event?.status, 'pending');
+    assert.equal(event.attempts, 0, 'a throttled start is not an attempt');
+    // One second, then two: no more than a few throttles in this time.
+    assert.ok(event.throttles <= 3, `throttled ${event.throttles} times in about 1.2 s`);
+
+    // Lifting the reservation lets the retried event run.
+    await t.lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: 'off' }));
+    await waitFor('the event to run', async () => (await t.server.services.store.asyncEvents.get(id))?.status === 'done', 10_000, 100);
+    assert.equal((await invoke(t.lambda, 'off', { ms: 0 })).statusCode, 200);
+  });
+
+  it('DeleteFunctionConcurrency: lifts the limit at once', async () => {
+    await t.lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: 'one' }));
+    const both = await Promise.all([invoke(t.lambda, 'one', { ms: 500 }), invoke(t.lambda, 'one', { ms: 500 })]);
+    assert.deepEqual(
+      both.map((o) => o.statusCode),
+      [200, 200],
+    );
+  });
+
+  it('restart: reservations hold after the server restarts, and are held back from the first invocation on', async () => {
+    await put('off', 0);
+    await put('one', 1);
+    await t.restart();
+    const out = await t.lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: 'off' }));
+    assert.equal(out.ReservedConcurrentExecutions, 0);
+    assert.equal((await t.lambda.send(new GetAccountSettingsCommand({}))).AccountLimit?.UnreservedConcurrentExecutions, 3);
+    assert.equal((await throttled('off')).Reason, 'ReservedFunctionConcurrentInvocationLimitExceeded');
+    // 'one' has not been invoked since the start, yet its environment is held back.
+    const fill = [1, 2, 3].map(() => invoke(t.lambda, 'free', { ms: 1500 }));
+    await waitFor('three invocations of free to run', () => busy() === 3, 8000, 10);
+    assert.equal((await throttled('free')).Reason, 'ConcurrentInvocationLimitExceeded');
+    for (const o of await Promise.all(fill)) assert.equal(o.statusCode, 200);
   });
 });

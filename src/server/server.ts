@@ -169,13 +169,20 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     clock,
     logger,
   });
-  const concurrency = new ReservedConcurrencyService(store, registry, options.maxEnvironments);
+  // Reserved concurrency: changes made here are applied before they are answered; the rest (a deleted
+  // function, another node's change) when the function is reloaded, and all of it at start and on a resync.
+  const concurrency = new ReservedConcurrencyService(store, registry, options.maxEnvironments, (name, reserved) =>
+    environments.setReservation(name, reserved),
+  );
+  const reloadReservations = async () => environments.setReservations(await concurrency.all());
+  await reloadReservations().catch(abandon);
   // Environments whose code and configuration no function version serves any more are stopped.
   registry.onChange((name) => {
     void Promise.resolve(registry.get(name)).then(
       (snapshot) => {
         const live = new Set<string>(snapshot ? [snapshot.latestDigest, ...[...snapshot.versions.values()].map((v) => v.digest)] : []);
         environments.retireStale(name, live);
+        environments.setReservation(name, snapshot?.record.reservedConcurrency);
       },
       (err: unknown) => logger.warn('could not reload function after a change', { function: name, err }),
     );
@@ -215,6 +222,9 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const gateway = new GatewayDataPlane(store, invocations, random, clock, logger);
   restApis.onChange((id) => gateway.invalidate(id));
   shareChanges(node, registry, restApis, gateway);
+  node.onResync(() => {
+    reloadReservations().catch((err: unknown) => logger.warn('could not reload reserved concurrency', { err }));
+  });
   gateway.onRequest((r) => gatewayMetrics.record(r));
   const parameters = new ParameterService(store, clock);
   const stacks = new StackService(store, { functions, restApis, alarms, codeDeploy, s3, parameters }, deployments, clock, logger, node);

@@ -227,7 +227,14 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   });
   gateway.onRequest((r) => gatewayMetrics.record(r));
   const parameters = new ParameterService(store, clock);
-  const stacks = new StackService(store, { functions, restApis, alarms, codeDeploy, s3, parameters }, deployments, clock, logger, node);
+  const stacks = new StackService(
+    store,
+    { functions, concurrency, restApis, alarms, codeDeploy, s3, parameters },
+    deployments,
+    clock,
+    logger,
+    node,
+  );
   leadControllers(node, { deployments, stacks, queue, alarms, logs });
   const stackApi = stacksApi({ stacks, logger });
 

@@ -126,6 +126,20 @@ describe('AWS CLI v1 against Versa', { skip: !hasAwsCli && 'the aws CLI is not i
     assert.equal(await readFile(outfile, 'utf8'), `"hello from v${String(out.ExecutedVersion)}"`);
   });
 
+  it('put-function-concurrency, get-function-concurrency, delete-function-concurrency: a reservation set, read and removed', async () => {
+    assert.deepEqual(await awsJson('put-function-concurrency', '--function-name', fn, '--reserved-concurrent-executions', '3'), {
+      ReservedConcurrentExecutions: 3,
+    });
+    assert.deepEqual(await awsJson('get-function-concurrency', '--function-name', fn), { ReservedConcurrentExecutions: 3 });
+    assert.deepEqual((await awsJson('get-function', '--function-name', fn)).Concurrency, { ReservedConcurrentExecutions: 3 });
+    const removed = await aws('delete-function-concurrency', '--function-name', fn);
+    assert.equal(removed.code, 0, removed.stderr);
+    // An answer of `{}`: the CLI prints nothing.
+    const none = await aws('get-function-concurrency', '--function-name', fn);
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal(none.stdout.trim(), '');
+  });
+
   it('errors: stderr names the AWS error code and message, and the exit status is non-zero', async () => {
     const missing = await aws('get-function', '--function-name', 'no-such-fn');
     assert.notEqual(missing.code, 0);

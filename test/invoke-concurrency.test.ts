@@ -53,7 +53,8 @@ describe('Invoke: concurrency limits (maxEnvironments 2)', () => {
     const throttled = (await errorOf(() => invoke(t.lambda, 'slow', { ms: 0 }))) as unknown as TooManyRequestsException;
     assert.equal(throttled.name, 'TooManyRequestsException');
     assert.equal(throttled.$metadata.httpStatusCode, 429);
-    assert.equal(throttled.Reason, 'ReservedFunctionConcurrentInvocationLimitExceeded');
+    // The account's limit, not a function's reservation (none is set): Lambda's account-level reason.
+    assert.equal(throttled.Reason, 'ConcurrentInvocationLimitExceeded');
     assert.equal(throttled.message, 'Rate Exceeded.');
     // The limit is across functions.
     const otherThrottled = await errorOf(() => invoke(t.lambda, 'other', { ms: 0 }));

@@ -5,7 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { GetAliasCommand, GetFunctionCommand, InvokeCommand, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import {
+  GetAliasCommand,
+  GetFunctionCommand,
+  GetFunctionConcurrencyCommand,
+  InvokeCommand,
+  ListFunctionsCommand,
+} from '@aws-sdk/client-lambda';
 import { CodeDeployClient, CreateDeploymentConfigCommand, ListApplicationsCommand } from '@aws-sdk/client-codedeploy';
 import { strToU8, zipSync } from 'fflate';
 import { SUPPORTED_RUNTIMES } from '../src/domain/runtimes.js';
@@ -201,6 +207,58 @@ Resources:
   assert.equal(fixed.status, 200);
   assert.equal(...statusOf(await settled('failing'), 'CREATE_COMPLETE'));
   assert.equal((await call('DELETE', '/_versa/api/stacks/failing')).status, 200);
+});
+
+test('ReservedConcurrentExecutions: set when a function is made, changed by an update, removed with the property', async () => {
+  const template = (sam: string, cfn: string) => `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Sam:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: stack-reserved-sam
+      CodeUri: main/
+      Handler: index.handler
+      Runtime: nodejs20.x
+${sam}
+  Plain:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: stack-reserved-cfn
+      Handler: index.handler
+      Runtime: nodejs20.x
+      Role: arn:aws:iam::000000000000:role/lambda-role
+      Code:
+        ZipFile: exports.handler = async () => 'plain';
+${cfn}
+`;
+  const reserved = async (name: string) =>
+    (await t.lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: name }))).ReservedConcurrentExecutions;
+  const apply = async (sam: string, cfn: string, expected: string) => {
+    const res = await deploy('reserved', template(sam, cfn), { 'main/': code('r') });
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    assert.equal(...statusOf(await settled('reserved'), expected));
+  };
+  await apply('      ReservedConcurrentExecutions: 2', '      ReservedConcurrentExecutions: 0', 'CREATE_COMPLETE');
+  assert.deepEqual([await reserved('stack-reserved-sam'), await reserved('stack-reserved-cfn')], [2, 0]);
+
+  await apply('      ReservedConcurrentExecutions: 3', '', 'UPDATE_COMPLETE');
+  assert.deepEqual([await reserved('stack-reserved-sam'), await reserved('stack-reserved-cfn')], [3, undefined]);
+
+  await apply('', '      ReservedConcurrentExecutions: 1', 'UPDATE_COMPLETE');
+  assert.deepEqual([await reserved('stack-reserved-sam'), await reserved('stack-reserved-cfn')], [undefined, 1]);
+  assert.equal((await call('DELETE', '/_versa/api/stacks/reserved')).status, 200);
+  for (const end = Date.now() + 30_000; (await call('GET', '/_versa/api/stacks/reserved')).status === 200;) {
+    assert.ok(Date.now() < end, 'the stack was not deleted within 30 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  // More than the server can reserve (32 environments keep 4 unreserved) fails the create, and the stack
+  // rolls back without leaving the function behind.
+  await apply('      ReservedConcurrentExecutions: 29', '', 'ROLLBACK_COMPLETE');
+  const stack = await stackOf('reserved');
+  assert.match(stack.reason ?? '', /decreases account's UnreservedConcurrentExecution below its minimum value of \[4\]/);
+  assert.deepEqual(await functionNames().then((names) => names.filter((n) => n?.startsWith('stack-reserved'))), []);
 });
 
 test("an unsupported runtime is refused before anything is created, with the template's other problems", async () => {

@@ -27,7 +27,14 @@ import {
   ListDeploymentConfigsCommand,
   ListTagsForResourceCommand as ListDeployTagsCommand,
 } from '@aws-sdk/client-codedeploy';
-import { GetAliasCommand, GetFunctionCommand, InvokeCommand, ListFunctionsCommand, ListTagsCommand } from '@aws-sdk/client-lambda';
+import {
+  GetAliasCommand,
+  GetFunctionCommand,
+  GetFunctionConcurrencyCommand,
+  InvokeCommand,
+  ListFunctionsCommand,
+  ListTagsCommand,
+} from '@aws-sdk/client-lambda';
 import { cloudWatchClientFor, codeDeployClientFor, credentials, eventually } from './codedeploy-helpers.js';
 import { createFunction, payloadOf, startTestServer, zipOf, type TestServer } from './harness.js';
 import { awsToolEnv } from './tools.js';
@@ -197,6 +204,8 @@ describe('Terraform AWS provider against Versa', () => {
     assert.deepEqual(fn.Configuration?.Environment?.Variables, { GREETING: 'hello' });
     assert.equal((await t.lambda.send(new GetAliasCommand({ FunctionName: 'tf-ceil', Name: 'live' }))).FunctionVersion, '1');
     assert.deepEqual((await t.lambda.send(new ListTagsCommand({ Resource: `${ARN}tf-ceil` }))).Tags, { app: 'tutorial' });
+    const floor = await t.lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: 'tf-floor' }));
+    assert.equal(floor.ReservedConcurrentExecutions, 2);
 
     const logs = new CloudWatchLogsClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
     const group = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/lambda/tf-ceil' }))).logGroups?.[0];

@@ -195,7 +195,8 @@ function targets(): Target[] {
       service: 'lambda',
       protocol: 'rest-json',
       model: loadModel('lambda', '2015-03-31'),
-      operations: lambdaApi({ functions: none, eventInvokeConfigs: none, invocations: none, tags: none, logger }).operations,
+      operations: lambdaApi({ functions: none, eventInvokeConfigs: none, invocations: none, concurrency: none, tags: none, logger })
+        .operations,
     },
     {
       service: 'apigateway',

@@ -32,6 +32,12 @@ export interface FunctionRecord {
   nextVersion: number;
   /** The most recent version published and the digest of the `$LATEST` it was published from. */
   lastPublished: { version: string; digest: string } | undefined;
+  /**
+   * PutFunctionConcurrency's ReservedConcurrentExecutions: the most invocations of the function (all its
+   * versions and aliases together) that run at once, and the environments held back for it. Absent when
+   * none is reserved (records written before reserved concurrency existed lack it too).
+   */
+  reservedConcurrency?: number;
 }
 
 /** A published version: frozen forever. */

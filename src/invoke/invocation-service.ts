@@ -114,7 +114,13 @@ export class InvocationService {
     const snapshot = await this.registry.get(functionName);
     const found = snapshot?.versions.get(version);
     if (!snapshot || !found) return;
-    await this.environments.prewarm({ functionName, version, spec: found.record.spec, digest: found.digest });
+    await this.environments.prewarm({
+      functionName,
+      version,
+      spec: found.record.spec,
+      digest: found.digest,
+      reservedConcurrency: snapshot.record.reservedConcurrency,
+    });
   }
 
   /**
@@ -126,9 +132,10 @@ export class InvocationService {
     const from = snapshot?.versions.get(fromVersion);
     const to = snapshot?.versions.get(toVersion);
     if (!from || !to) return;
+    const reservedConcurrency = snapshot?.record.reservedConcurrency;
     await this.environments.shiftCapacity(
-      { functionName, version: fromVersion, spec: from.record.spec, digest: from.digest },
-      { functionName, version: toVersion, spec: to.record.spec, digest: to.digest },
+      { functionName, version: fromVersion, spec: from.record.spec, digest: from.digest, reservedConcurrency },
+      { functionName, version: toVersion, spec: to.record.spec, digest: to.digest, reservedConcurrency },
       share,
     );
   }
@@ -140,16 +147,19 @@ export class InvocationService {
 
   private resolve(caller: Caller, snapshot: FunctionSnapshot, qualifier: string | undefined): Resolved {
     const { record } = snapshot;
+    // The reservation is the function's, whichever version runs.
+    const reservedConcurrency = record.reservedConcurrency;
     const latest = (): EnvironmentTarget => ({
       functionName: record.name,
       version: LATEST,
       spec: record.spec,
       digest: snapshot.latestDigest,
+      reservedConcurrency,
     });
     const version = (v: string): EnvironmentTarget => {
       const found = snapshot.versions.get(v);
       if (!found) throw notFound(caller, record.name, qualifier);
-      return { functionName: record.name, version: v, spec: found.record.spec, digest: found.digest };
+      return { functionName: record.name, version: v, spec: found.record.spec, digest: found.digest, reservedConcurrency };
     };
     const invokedArn = functionArn(caller.region, record.name, qualifier);
     if (qualifier === undefined || qualifier === LATEST) return { target: latest(), invokedArn, viaAlias: false };

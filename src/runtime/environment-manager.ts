@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
 import { hexId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
+import { minimumUnreservedConcurrency } from '../domain/concurrency.js';
 import type { LogSink } from '../telemetry/log-sink.js';
 import { splitCapacity } from './capacity.js';
 import type { CodeCache } from './code-cache.js';
@@ -10,7 +11,10 @@ import type { Isolation } from './isolation.js';
 import type { EnvironmentCredentials, EnvironmentTarget, InvocationOutcome, InvocationRequest } from './types.js';
 
 export interface EnvironmentManagerOptions {
-  /** Most environments alive at once, across all functions; beyond it Invoke is throttled. */
+  /**
+   * Most environments alive at once, across all functions (Lambda's account ConcurrentExecutions);
+   * beyond it Invoke is throttled. Functions' reserved concurrency is held back from it for them.
+   */
   maxEnvironments: number;
   /** An environment idle this long (real time) is stopped. */
   idleTimeoutMs: number;
@@ -33,6 +37,12 @@ export interface EnvironmentManagerOptions {
  * Assigns invocations to execution environments: a warm idle one of the same function version when
  * there is one, else a new one while under the limit (making room by stopping the least recently used
  * idle environment of another version), else a throttle.
+ *
+ * Reserved concurrency, as Lambda has it: a function with a reservation of N runs at most N invocations
+ * at once (all its versions together; beyond that ReservedFunctionConcurrentInvocationLimitExceeded), and
+ * the functions without one share only what the reservations leave of maxEnvironments (beyond that
+ * ConcurrentInvocationLimitExceeded), so that no function can take the environments another reserved.
+ * Each process counts its own environments: nodes sharing a store each enforce the limits over theirs.
  */
 export class EnvironmentManager {
   /** Idle environments per target key, most recently used last. */
@@ -42,8 +52,14 @@ export class EnvironmentManager {
   /** Environments prewarm() is starting, per target key, so that overlapping calls do not overshoot. */
   private readonly warming = new Map<string, number>();
   private running = 0;
-  /** Slots taken by environments still being started. */
-  private reserved = 0;
+  /** Slots taken by environments still being started, in all and per function. */
+  private startingTotal = 0;
+  private readonly starting = new Map<string, number>();
+  /** Invocations of each function under way (waiting for or running in an environment). */
+  private readonly active = new Map<string, number>();
+  /** Each function's reserved concurrency, as last heard; their sum is held back from the others. */
+  private readonly reservations = new Map<string, number>();
+  private reservedTotal = 0;
   private readonly reaper: NodeJS.Timeout;
   private closed = false;
 
@@ -53,6 +69,24 @@ export class EnvironmentManager {
   }
 
   async invoke(target: EnvironmentTarget, request: InvocationRequest): Promise<InvocationOutcome> {
+    const name = target.functionName;
+    // The target carries the function's reservation as the registry has it now: the freshest word on it.
+    this.setReservation(name, target.reservedConcurrency);
+    const active = this.active.get(name) ?? 0;
+    if (target.reservedConcurrency !== undefined && active >= target.reservedConcurrency) {
+      throw throttle('ReservedFunctionConcurrentInvocationLimitExceeded');
+    }
+    this.active.set(name, active + 1);
+    try {
+      return await this.assign(target, request);
+    } finally {
+      const left = (this.active.get(name) ?? 1) - 1;
+      if (left > 0) this.active.set(name, left);
+      else this.active.delete(name);
+    }
+  }
+
+  private async assign(target: EnvironmentTarget, request: InvocationRequest): Promise<InvocationOutcome> {
     const warm = this.takeIdle(target);
     if (warm) {
       try {
@@ -91,6 +125,51 @@ export class EnvironmentManager {
     return [...this.all];
   }
 
+  /** Records a function's reserved concurrency (undefined: none), as PutFunctionConcurrency or a reload tells. */
+  setReservation(functionName: string, reserved: number | undefined): void {
+    const before = this.reservations.get(functionName);
+    if (before === reserved) return;
+    if (reserved === undefined) this.reservations.delete(functionName);
+    else this.reservations.set(functionName, reserved);
+    this.reservedTotal += (reserved ?? 0) - (before ?? 0);
+  }
+
+  /** Replaces every function's reservation at once (at start, or after missed changes). */
+  setReservations(all: Iterable<[string, number]>): void {
+    this.reservations.clear();
+    this.reservedTotal = 0;
+    for (const [name, reserved] of all) this.setReservation(name, reserved);
+  }
+
+  /**
+   * Environments the functions without a reservation may hold together: what the reservations leave,
+   * but never less than the account's unreserved minimum (reservations made under a larger
+   * maxEnvironments may exceed a smaller one).
+   */
+  private unreservedPool(): number {
+    const max = this.opts.maxEnvironments;
+    return Math.max(max - this.reservedTotal, minimumUnreservedConcurrency(max));
+  }
+
+  /** Environments (live or starting) of functions without a reservation. */
+  private unreservedInUse(): number {
+    let n = 0;
+    for (const env of this.all) if (!this.reservations.has(env.target.functionName)) n++;
+    for (const [name, count] of this.starting) if (!this.reservations.has(name)) n += count;
+    return n;
+  }
+
+  /** Whether a new environment of `target` fits without stopping another (prewarm makes no room). */
+  private roomFor(target: EnvironmentTarget): boolean {
+    if (this.all.size + this.startingTotal >= this.opts.maxEnvironments) return false;
+    const name = target.functionName;
+    const reserved = this.reservations.get(name);
+    if (reserved === undefined) return this.unreservedInUse() < this.unreservedPool();
+    let own = this.starting.get(name) ?? 0;
+    for (const env of this.all) if (env.target.functionName === name) own++;
+    return own < reserved;
+  }
+
   /**
    * Stops the environments of a function whose spec digest is not in `live` (changed `$LATEST`, deleted
    * versions or function); busy ones stop when their invocation ends.
@@ -125,7 +204,7 @@ export class EnvironmentManager {
     const key = this.key(target);
     const missing = upTo - this.countOf(key) - (this.warming.get(key) ?? 0);
     const starts: Promise<void>[] = [];
-    for (let i = 0; i < missing && this.all.size + this.reserved < this.opts.maxEnvironments && !this.closed; i++) {
+    for (let i = 0; i < missing && this.roomFor(target) && !this.closed; i++) {
       // startEnvironment takes its slot before its first await, so the check above stays true for each.
       starts.push(this.startIdle(target));
     }
@@ -214,14 +293,19 @@ export class EnvironmentManager {
 
   private async startEnvironment(target: EnvironmentTarget): Promise<ExecutionEnvironment> {
     if (this.closed) throw new PlatformError('ServiceException', 'Versa is shutting down.');
-    if (this.all.size + this.reserved >= this.opts.maxEnvironments && !this.evictOldestIdle()) {
-      throw new PlatformError('TooManyRequestsException', 'Rate Exceeded.', {
-        body: { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded', Type: 'User' },
-        headers: { 'Retry-After': '1' },
-      });
+    const name = target.functionName;
+    // A function without a reservation may use only the unreserved pool; it makes room in it by stopping
+    // an idle environment of another unreserved function, never one a reservation holds.
+    const unreserved = (env: ExecutionEnvironment) => !this.reservations.has(env.target.functionName);
+    if (!this.reservations.has(name) && this.unreservedInUse() >= this.unreservedPool() && !this.evictOldestIdle(unreserved)) {
+      throw throttle('ConcurrentInvocationLimitExceeded');
     }
-    // Reserve the slot before awaiting, so concurrent cold starts cannot overshoot the limit.
-    this.reserved++;
+    if (this.all.size + this.startingTotal >= this.opts.maxEnvironments && !this.evictOldestIdle()) {
+      throw throttle('ConcurrentInvocationLimitExceeded');
+    }
+    // Take the slot before awaiting, so concurrent cold starts cannot overshoot the limit.
+    this.startingTotal++;
+    this.starting.set(name, (this.starting.get(name) ?? 0) + 1);
     try {
       const codeDir = await this.opts.codeCache.dir(target.spec.codeSha256);
       const group = `/aws/lambda/${target.functionName}`;
@@ -261,7 +345,10 @@ export class EnvironmentManager {
       this.all.add(env);
       return env;
     } finally {
-      this.reserved--;
+      this.startingTotal--;
+      const left = (this.starting.get(name) ?? 1) - 1;
+      if (left > 0) this.starting.set(name, left);
+      else this.starting.delete(name);
     }
   }
 
@@ -275,11 +362,12 @@ export class EnvironmentManager {
     if (list.length === 0) this.idle.delete(key);
   }
 
-  private evictOldestIdle(): boolean {
+  /** Stops the least recently used idle environment (of those `which` accepts); false if there is none. */
+  private evictOldestIdle(which: (env: ExecutionEnvironment) => boolean = () => true): boolean {
     let oldest: ExecutionEnvironment | undefined;
     for (const list of this.idle.values()) {
       const first = list[0];
-      if (first && (!oldest || first.lastUsed < oldest.lastUsed)) oldest = first;
+      if (first && which(first) && (!oldest || first.lastUsed < oldest.lastUsed)) oldest = first;
     }
     oldest?.stop();
     return oldest !== undefined;
@@ -291,6 +379,17 @@ export class EnvironmentManager {
       for (const env of [...list]) if (env.lastUsed < cutoff) env.stop();
     }
   }
+}
+
+/**
+ * Lambda's throttle: ReservedFunctionConcurrentInvocationLimitExceeded when a function is at its own
+ * reservation, ConcurrentInvocationLimitExceeded when the account's (here: the server's) is reached.
+ */
+function throttle(reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' | 'ConcurrentInvocationLimitExceeded'): PlatformError {
+  return new PlatformError('TooManyRequestsException', 'Rate Exceeded.', {
+    body: { Reason: reason, Type: 'User' },
+    headers: { 'Retry-After': '1' },
+  });
 }
 
 /** AWS's stream name form: `2024/01/02/[$LATEST]0123456789abcdef0123456789abcdef`. */

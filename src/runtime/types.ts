@@ -8,6 +8,11 @@ export interface EnvironmentTarget {
   spec: FunctionSpec;
   /** Identifies the spec: environments are shared only by invocations of the same digest. */
   digest: string;
+  /**
+   * The function's reserved concurrency (all its versions together), undefined when it has none. Not part
+   * of the spec: changing it neither makes a new version nor retires an environment.
+   */
+  reservedConcurrency?: number;
 }
 
 export interface InvocationRequest {

@@ -39,6 +39,7 @@ import { AsyncEventQueue } from '../invoke/async-queue.js';
 import { InvocationService } from '../invoke/invocation-service.js';
 import { EventInvokeConfigService } from '../lambda/event-invoke-configs.js';
 import { FunctionService } from '../lambda/function-service.js';
+import { ReservedConcurrencyService } from '../lambda/reserved-concurrency.js';
 import { FunctionRegistry } from '../lambda/registry.js';
 import { CodeCache } from '../runtime/code-cache.js';
 import { EnvironmentManager } from '../runtime/environment-manager.js';
@@ -168,12 +169,20 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     clock,
     logger,
   });
+  // Reserved concurrency: changes made here are applied before they are answered; the rest (a deleted
+  // function, another node's change) when the function is reloaded, and all of it at start and on a resync.
+  const concurrency = new ReservedConcurrencyService(store, registry, options.maxEnvironments, (name, reserved) =>
+    environments.setReservation(name, reserved),
+  );
+  const reloadReservations = async () => environments.setReservations(await concurrency.all());
+  await reloadReservations().catch(abandon);
   // Environments whose code and configuration no function version serves any more are stopped.
   registry.onChange((name) => {
     void Promise.resolve(registry.get(name)).then(
       (snapshot) => {
         const live = new Set<string>(snapshot ? [snapshot.latestDigest, ...[...snapshot.versions.values()].map((v) => v.digest)] : []);
         environments.retireStale(name, live);
+        environments.setReservation(name, snapshot?.record.reservedConcurrency);
       },
       (err: unknown) => logger.warn('could not reload function after a change', { function: name, err }),
     );
@@ -213,9 +222,19 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const gateway = new GatewayDataPlane(store, invocations, random, clock, logger);
   restApis.onChange((id) => gateway.invalidate(id));
   shareChanges(node, registry, restApis, gateway);
+  node.onResync(() => {
+    reloadReservations().catch((err: unknown) => logger.warn('could not reload reserved concurrency', { err }));
+  });
   gateway.onRequest((r) => gatewayMetrics.record(r));
   const parameters = new ParameterService(store, clock);
-  const stacks = new StackService(store, { functions, restApis, alarms, codeDeploy, s3, parameters }, deployments, clock, logger, node);
+  const stacks = new StackService(
+    store,
+    { functions, concurrency, restApis, alarms, codeDeploy, s3, parameters },
+    deployments,
+    clock,
+    logger,
+    node,
+  );
   leadControllers(node, { deployments, stacks, queue, alarms, logs });
   const stackApi = stacksApi({ stacks, logger });
 
@@ -272,7 +291,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     now: () => Date.now(),
   });
   const handle = frontDoor({
-    lambda: lambdaApi({ functions, eventInvokeConfigs, invocations, tags, logger }),
+    lambda: lambdaApi({ functions, eventInvokeConfigs, invocations, concurrency, tags, logger }),
     apiGateway: apiGatewayApi({ restApis, dataPlane: gateway, logger }),
     byTarget: new Map([
       ['Logs_20140328', logsApi({ logs, tags, logger })],

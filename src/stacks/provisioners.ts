@@ -5,6 +5,7 @@ import { runtimeFamily, SUPPORTED_RUNTIMES } from '../domain/runtimes.js';
 import type { CodeDeployService } from '../deploy/code-deploy-service.js';
 import type { RestApiService } from '../gateway/rest-api-service.js';
 import type { Caller, CodeInput, FunctionService } from '../lambda/function-service.js';
+import type { ReservedConcurrencyService } from '../lambda/reserved-concurrency.js';
 import type { S3Service } from '../s3/s3-service.js';
 import type { ParameterService } from '../ssm/parameter-service.js';
 import type { AlarmInput, AlarmService } from '../telemetry/alarms.js';
@@ -14,6 +15,7 @@ import type { Json, JsonObject, StackResource } from '../domain/stack.js';
 /** The platform services a stack's resources are made with. */
 export interface StackServices {
   functions: FunctionService;
+  concurrency: ReservedConcurrencyService;
   restApis: RestApiService;
   alarms: AlarmService;
   codeDeploy: CodeDeployService;
@@ -82,9 +84,16 @@ function changed(a: Json | undefined, b: Json | undefined): boolean {
 const lambdaFunction: Provisioner = {
   replaceOn: ['FunctionName'],
   check(props, facts) {
+    const problems: string[] = [];
     const runtime = props.Runtime;
-    if (typeof runtime !== 'string' || runtime === facts.pending || runtimeFamily(runtime)) return [];
-    return [`Runtime ${runtime} is not supported by Versa; use one of ${SUPPORTED_RUNTIMES.join(', ')}.`];
+    if (typeof runtime === 'string' && runtime !== facts.pending && !runtimeFamily(runtime)) {
+      problems.push(`Runtime ${runtime} is not supported by Versa; use one of ${SUPPORTED_RUNTIMES.join(', ')}.`);
+    }
+    const reserved = props.ReservedConcurrentExecutions;
+    if (reserved !== undefined && reserved !== facts.pending && reservedOf(props) === undefined) {
+      problems.push(`ReservedConcurrentExecutions must be a whole number of at least 0; got ${JSON.stringify(reserved)}.`);
+    }
+    return problems;
   },
   async create(ctx, logicalId, props) {
     const name = str(props.FunctionName) ?? generatedName(ctx, logicalId);
@@ -95,6 +104,16 @@ const lambdaFunction: Provisioner = {
       ...configuration(props),
       ...(Array.isArray(props.Architectures) && { architectures: props.Architectures.map(String) }),
     });
+    const reserved = reservedOf(props);
+    if (reserved !== undefined) {
+      try {
+        await ctx.services.concurrency.put(ctx.caller, name, reserved);
+      } catch (err) {
+        // The resource was not made: the function it half made goes, as CloudFormation's handler cleans up.
+        await ctx.services.functions.deleteFunction(ctx.caller, name, undefined).catch(() => undefined);
+        throw err;
+      }
+    }
     return { physicalId: name, attributes: { Arn: functionArn(ctx.caller.region, config.name) } };
   },
   async update(ctx, current, props) {
@@ -114,6 +133,12 @@ const lambdaFunction: Provisioner = {
     if (changed(before.Code, props.Code)) {
       await ctx.services.functions.updateFunctionCode(ctx.caller, name, { code: await codeOf(ctx, props) });
     }
+    if (changed(before.ReservedConcurrentExecutions, props.ReservedConcurrentExecutions)) {
+      // Taken out of the template, the reservation is removed.
+      const reserved = reservedOf(props);
+      if (reserved === undefined) await ctx.services.concurrency.delete(ctx.caller, name);
+      else await ctx.services.concurrency.put(ctx.caller, name, reserved);
+    }
     return { physicalId: name, attributes: current.attributes };
   },
   async delete(ctx, resource) {
@@ -132,6 +157,12 @@ function configuration(props: JsonObject) {
     environment: environmentOf(props),
     ...(isObject(props.EphemeralStorage ?? null) && { ephemeralStorageSize: num((props.EphemeralStorage as JsonObject).Size) }),
   };
+}
+
+/** ReservedConcurrentExecutions as a whole number of at least 0, or undefined (absent or not such a number). */
+function reservedOf(props: JsonObject): number | undefined {
+  const n = num(props.ReservedConcurrentExecutions);
+  return n !== undefined && Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
 function environmentOf(props: JsonObject): Record<string, string> | undefined {

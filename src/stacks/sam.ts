@@ -53,6 +53,7 @@ const FUNCTION_PROPERTIES = new Set([
   'DeploymentPreference',
   'Events',
   'EphemeralStorage',
+  'ReservedConcurrentExecutions',
 ]);
 /** Properties accepted and recorded that change nothing on Versa (IAM, tracing and tags are not modelled). */
 const FUNCTION_PROPERTIES_WITHOUT_EFFECT = new Set(['Role', 'Policies', 'Tags', 'Tracing', 'Architectures', 'PermissionsBoundary']);
@@ -301,6 +302,7 @@ function expandFunction(
     'Environment',
     'EphemeralStorage',
     'Architectures',
+    'ReservedConcurrentExecutions',
     'Tags',
   ] as const) {
     if (props[key] !== undefined) fn[key] = props[key];

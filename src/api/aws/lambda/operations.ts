@@ -2,10 +2,12 @@ import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { checkRegion, functionArn, parseFunctionRef, resolveQualifier } from '../../../domain/arn.js';
 import { checkTags, taggedResourceOf } from '../../../domain/tags.js';
+import { Violations } from '../../../domain/validation.js';
 import type { InvocationService, InvocationType } from '../../../invoke/invocation-service.js';
 import type { EventInvokeConfigRecord } from '../../../domain/async-event.js';
 import type { EventInvokeConfigInput, EventInvokeConfigService } from '../../../lambda/event-invoke-configs.js';
 import type { AliasInput, Caller, FunctionService } from '../../../lambda/function-service.js';
+import type { ReservedConcurrencyService } from '../../../lambda/reserved-concurrency.js';
 import { header, type ApiRequest, type ServiceHandler } from '../protocol/http.js';
 import { emptyResponse, jsonResponse, parseJsonBody, restJsonError, routeTable, type Route } from '../protocol/rest-json.js';
 import {
@@ -27,6 +29,7 @@ export interface LambdaApiDeps {
   functions: FunctionService;
   eventInvokeConfigs: EventInvokeConfigService;
   invocations: InvocationService;
+  concurrency: ReservedConcurrencyService;
   tags: ResourceTags;
   logger: Logger;
 }
@@ -50,7 +53,7 @@ function checkCodeRequestSize(req: ApiRequest, operation: string): void {
 }
 
 /** The Lambda service: its rest-json operation table over FunctionService and InvocationService. */
-export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, logger }: LambdaApiDeps): ServiceHandler {
+export function lambdaApi({ functions, eventInvokeConfigs, invocations, concurrency, tags, logger }: LambdaApiDeps): ServiceHandler {
   const caller = (req: ApiRequest): Caller => ({ region: req.region });
   const body = (req: ApiRequest) =>
     parseJsonBody(req, (m) => new PlatformError('InvalidRequestContentException', `Could not parse request body into json: ${m}`));
@@ -65,6 +68,18 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
   const unqualified = (req: ApiRequest, params: Record<string, string>) => {
     const ref = parseFunctionRef(params.FunctionName ?? '');
     checkRegion(ref, req.region);
+    return ref.name;
+  };
+  /** The function named in the path, for operations AWS permits on the function only: a qualifier is refused. */
+  const wholeFunction = (req: ApiRequest, params: Record<string, string>) => {
+    const ref = parseFunctionRef(params.FunctionName ?? '');
+    checkRegion(ref, req.region);
+    if (ref.qualifier !== undefined) {
+      throw new PlatformError(
+        'InvalidParameterValueException',
+        'This operation is permitted on Lambda functions only. Aliases and versions do not support this operation. Please specify either a function name or an unqualified function ARN.',
+      );
+    }
     return ref.name;
   };
   const aliasInput = (b: Record<string, unknown>): AliasInput => {
@@ -160,10 +175,13 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
         const config = await functions.getConfiguration(caller(req), name, qualifier);
         const hex = Buffer.from(config.spec.codeSha256, 'base64').toString('hex');
         const own = await tags.list({ kind: 'function', name }, tagDialect(req.region));
+        // The reservation is the function's, whichever version or alias was asked for.
+        const reserved = await concurrency.get(caller(req), config.name);
         return jsonResponse(200, {
           Configuration: functionConfiguration(req.region, config),
           Code: { RepositoryType: 'S3', Location: `${req.origin}/_versa/code/${hex}.zip` },
           ...(Object.keys(own).length > 0 && { Tags: own }),
+          ...(reserved !== undefined && { Concurrency: { ReservedConcurrentExecutions: reserved } }),
         });
       },
     },
@@ -470,22 +488,60 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, tags, lo
       },
     },
     {
+      method: 'PUT',
+      pattern: '/2017-10-31/functions/{FunctionName}/concurrency',
+      operation: 'PutFunctionConcurrency',
+      async handle(req, params) {
+        const reserved = optInteger(body(req), 'ReservedConcurrentExecutions');
+        // Members are checked before the function is looked for, as AWS does.
+        if (reserved === undefined) {
+          throw new PlatformError(
+            'ValidationException',
+            "1 validation error detected: Value null at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must not be null",
+          );
+        }
+        if (reserved < 0) {
+          new Violations().add(reserved, 'reservedConcurrentExecutions', 'Member must have value greater than or equal to 0').throwIfAny();
+        }
+        const name = wholeFunction(req, params);
+        return jsonResponse(200, { ReservedConcurrentExecutions: await concurrency.put(caller(req), name, reserved) });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/2019-09-30/functions/{FunctionName}/concurrency',
+      operation: 'GetFunctionConcurrency',
+      async handle(req, params) {
+        const reserved = await concurrency.get(caller(req), wholeFunction(req, params));
+        return jsonResponse(200, reserved === undefined ? {} : { ReservedConcurrentExecutions: reserved });
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: '/2017-10-31/functions/{FunctionName}/concurrency',
+      operation: 'DeleteFunctionConcurrency',
+      async handle(req, params) {
+        await concurrency.delete(caller(req), wholeFunction(req, params));
+        return emptyResponse(204);
+      },
+    },
+    {
       method: 'GET',
       pattern: '/2016-08-19/account-settings',
       operation: 'GetAccountSettings',
-      handle: () =>
-        Promise.resolve(
-          jsonResponse(200, {
-            AccountLimit: {
-              TotalCodeSize: 80530636800,
-              CodeSizeUnzipped: 262144000,
-              CodeSizeZipped: 52428800,
-              ConcurrentExecutions: 1000,
-              UnreservedConcurrentExecutions: 1000,
-            },
-            AccountUsage: { TotalCodeSize: 0, FunctionCount: 0 },
-          }),
-        ),
+      async handle() {
+        const { limit, unreserved } = await concurrency.account();
+        return jsonResponse(200, {
+          AccountLimit: {
+            TotalCodeSize: 80530636800,
+            CodeSizeUnzipped: 262144000,
+            CodeSizeZipped: 52428800,
+            ConcurrentExecutions: limit,
+            UnreservedConcurrentExecutions: unreserved,
+          },
+          AccountUsage: { TotalCodeSize: 0, FunctionCount: 0 },
+        });
+      },
     },
   ];
 

@@ -3,28 +3,55 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Logger } from '../core/logger.js';
 
+/** The exchange a connection carries now, set as each request comes; Node keeps one per connection at a time. */
+const exchange = Symbol('versa.exchange');
+/** Set on a connection whose request body was still coming at the last shedding. */
+const stalled = Symbol('versa.stalled');
+
+interface Tracked extends Socket {
+  [exchange]?: http.ServerResponse;
+  [stalled]?: boolean;
+}
+
 /**
- * Closes the connections that carry no request (opened and never used, or idle between requests) once
- * the open ones pass three quarters of the descriptors the process may open, at most every 100 ms: a
- * client, or a function on this machine, holding thousands of connections must not leave none for the
- * operator's (a runtime holds at most 1,024, but a function may run a thousand processes). Clients
- * whose idle keep-alive connection is closed open another, as they do after keepAliveTimeout.
+ * Closes the connections that are not being answered once the open ones pass three quarters of the
+ * descriptors the process may open, at most every 100 ms: those that never sent a request, those still
+ * sending its headers (one byte of a request line is enough to hold a descriptor otherwise), those idle
+ * between requests, and those whose body was already incomplete at the last shedding (a body that never
+ * ends holds one too). A client, or a function on this machine, holding thousands of connections must
+ * not leave none for the operator's (a runtime holds at most 1,024, but a function may run a thousand
+ * processes). Requests being handled keep theirs; clients whose idle keep-alive connection is closed
+ * open another, as they do after keepAliveTimeout.
  */
 export function shedIdleConnections(server: http.Server, logger: Logger): void {
   const threshold = Math.floor(0.75 * openFilesLimit());
-  const open = new Set<Socket>();
+  const open = new Set<Tracked>();
   let lastShed = 0;
   let pending: NodeJS.Timeout | undefined;
   const shed = () => {
     pending = undefined;
     if (open.size <= threshold) return;
     lastShed = Date.now();
-    logger.warn('too many connections: closing those without a request', { open: open.size, threshold });
-    // Node's own idle list counts a connection that never sent a byte as busy (its headers are awaited).
-    for (const socket of open) if (socket.bytesRead === 0) socket.destroy();
-    server.closeIdleConnections();
+    let closed = 0;
+    for (const socket of open) {
+      const res = socket[exchange];
+      const answering = res !== undefined && !res.writableFinished;
+      const reading = answering && !res.req.complete;
+      if (answering && !(reading && socket[stalled])) {
+        socket[stalled] = reading;
+        continue;
+      }
+      socket.destroy();
+      closed++;
+    }
+    logger.warn('too many connections: closed those not being answered', { open: open.size + closed, closed, threshold });
   };
-  server.on('connection', (socket: Socket) => {
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket as Tracked;
+    socket[exchange] = res;
+    socket[stalled] = false;
+  });
+  server.on('connection', (socket: Tracked) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
     if (open.size <= threshold || pending) return;

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,8 @@ import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { awsToolEnv, runTool } from './tools.js';
 import { createFunction, errorOf, payloadOf, ROLE, startTestServer, zipOf, type TestServer } from './harness.js';
+import { resolveOptions } from '../src/config/options.js';
+import { startServer } from '../src/server/server.js';
 
 const OPS = { accessKeyId: 'AKIDVERSAOPS', secretAccessKey: 'operator-secret' };
 const WRONG = { ...OPS, secretAccessKey: 'not-the-secret' };
@@ -353,3 +355,22 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+describe('security: the data directory', () => {
+  it("is made, or closed if it was open, to everyone but the server's user: it holds every function's variables", async () => {
+    const parent = await mkdtemp(path.join(tmpdir(), 'versa-datadir-'));
+    try {
+      const made = path.join(parent, 'new', 'data');
+      const existing = path.join(parent, 'existing');
+      await mkdir(existing, { mode: 0o755 });
+      await chmod(existing, 0o755);
+      for (const dataDir of [made, existing]) {
+        const server = await startServer(resolveOptions({ logLevel: 'error', port: 0, dataDir, sandbox: 'off' }, {}, {}));
+        await server.close();
+        assert.equal((await stat(dataDir)).mode & 0o777, 0o700, dataDir);
+      }
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -114,11 +114,24 @@ export interface StartOverrides {
   logger?: Logger;
 }
 
+/**
+ * Makes the data directory, or closes an existing one of the server's own, to everyone but the server's
+ * user: it holds every function's variables (`versa.db`), code and objects. Runtimes see only their own
+ * code, bound into their sandbox.
+ */
+function privateDataDir(dir: string, logger: Logger): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = statSync(dir);
+  if ((stat.mode & 0o077) === 0 || stat.uid !== process.getuid?.()) return;
+  chmodSync(dir, stat.mode & 0o700);
+  logger.info('the data directory was open to other users; it is now its owner’s alone', { dataDir: dir });
+}
+
 /** Builds the concrete clock, store and services, and opens the listener. */
 export async function startServer(options: Options, overrides: StartOverrides = {}): Promise<RunningServer> {
   const logger = overrides.logger ?? createLogger(options.logLevel);
   const random = overrides.random ?? systemRandom;
-  mkdirSync(options.dataDir, { recursive: true });
+  privateDataDir(options.dataDir, logger);
   // First, so that `--sandbox bwrap` on a machine without bubblewrap refuses before anything is opened.
   // The Python interpreter is not waited for: only environments need it.
   const isolation = await Isolation.create({

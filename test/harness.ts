@@ -73,8 +73,9 @@ export function lambdaClientFor(endpoint: string, region = 'us-east-1'): LambdaC
 }
 
 /** A zip holding the given files (name → text). */
+/** A zip of `files`, the same bytes whenever it is built (a fixed time on every entry: a zip records one). */
 export function zipOf(files: Record<string, string>): Uint8Array {
-  return zipSync(Object.fromEntries(Object.entries(files).map(([name, text]) => [name, strToU8(text)])));
+  return zipSync(Object.fromEntries(Object.entries(files).map(([name, text]) => [name, strToU8(text)])), { mtime: '2024-01-01T00:00:00Z' });
 }
 
 /** Creates a function from inline source files with sensible defaults. */

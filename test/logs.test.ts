@@ -526,3 +526,63 @@ describe('CloudWatch Logs: retention on the platform clock', () => {
     assert.deepEqual(await messages('/ret/window'), ['fine', 'seed']);
   });
 });
+
+describe('CloudWatch Logs: long lines and a full log group', () => {
+  let t: TestServer;
+  let logs: CloudWatchLogsClient;
+  before(async () => {
+    t = await startTestServer({ logGroupLimitMb: 2 });
+    logs = logsClientFor(t.url);
+  });
+  after(async () => {
+    logs.destroy();
+    await t.close();
+  });
+
+  /** Every event of a group, page by page (a page holds at most 1 MB, as on AWS). */
+  const allEvents = async (group: string) => {
+    await t.server.services.logs.flush();
+    const out: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await logs.send(new FilterLogEventsCommand({ logGroupName: group, nextToken }));
+      out.push(...(page.events ?? []).map((e) => e.message ?? ''));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return out;
+  };
+  /** `e.lines` lines of 100 KB: past the 200 KB or so the runtime's socket to Versa holds at once. */
+  const FLOOD =
+    'exports.handler = async (e) => { for (let i = 0; i < e.lines; i++) console.log(e.n + ":" + "x".repeat(100_000)); return e.n; };\n';
+  const numbered = (messages: string[]) => messages.map((m) => /\t(\d+):x+$/.exec(m)?.[1]).filter((n) => n !== undefined);
+
+  it('a function that prints more than its socket holds gets every line whole, the last invocation’s too', async () => {
+    await createFunction(t.lambda, 'long-lines', { 'index.js': FLOOD });
+    // 1.6 MB in all, within the group's limit.
+    for (let n = 0; n < 2; n++) assert.equal((await invoke(t.lambda, 'long-lines', { n, lines: 8 })).payload, n);
+    let lines: string[] = [];
+    // The lines are in the socket before the answer; the server may read the last of them just after.
+    await waitFor('every line', async () => {
+      lines = numbered(await allEvents('/aws/lambda/long-lines'));
+      return lines.length >= 16;
+    });
+    assert.deepEqual(lines.sort(), [...Array<string>(8).fill('0'), ...Array<string>(8).fill('1')]);
+    const fragments = (await allEvents('/aws/lambda/long-lines')).filter((m) => m.startsWith('x'));
+    assert.deepEqual(fragments, [], 'no line was cut in two');
+  });
+
+  it('a function that floods its log group (--log-group-limit-mb 2) keeps its newest 2 MiB or so: the oldest events go, the latest stay', async () => {
+    // Twenty invocations of 300 KB: three times the limit.
+    await createFunction(t.lambda, 'flood', { 'index.js': FLOOD });
+    for (let n = 0; n < 20; n++) assert.equal((await invoke(t.lambda, 'flood', { n, lines: 3 })).payload, n);
+    let kept = new Set<string>();
+    await waitFor("the last invocation's lines", async () => {
+      kept = new Set(numbered(await allEvents('/aws/lambda/flood')));
+      return kept.has('19');
+    });
+    const group = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/lambda/flood' }))).logGroups![0]!;
+    // A check runs after each eighth of the limit written; what came since the last one may still be there.
+    assert.ok(group.storedBytes! <= 2.25 * 1024 * 1024, `the group holds ${group.storedBytes} bytes`);
+    assert.ok(!kept.has('0') && !kept.has('1'), `the first invocations' lines are gone: ${[...kept].join(',')}`);
+  });
+});

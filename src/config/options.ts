@@ -23,6 +23,8 @@ export interface Options {
   pythonCommand: string;
   /** Metrics and logs older than this many days of platform time are dropped. */
   retentionDays: number;
+  /** MiB of events a log group may hold; past it its oldest events are dropped (a function cannot fill the disk). */
+  logGroupLimitMb: number;
   logLevel: LogLevel;
   /** Whether invocations and API requests record metrics ("off" exists to measure what they cost). */
   metrics: 'on' | 'off';
@@ -59,6 +61,7 @@ export const DEFAULTS: Record<Setting, string | number> = {
   idleTimeoutSeconds: 300,
   pythonCommand: 'python3',
   retentionDays: 7,
+  logGroupLimitMb: 1024,
   logLevel: 'info',
   metrics: 'on',
   sandbox: 'auto',
@@ -78,6 +81,7 @@ const ENV_NAMES: Record<Setting, string> = {
   idleTimeoutSeconds: 'VERSA_IDLE_TIMEOUT_SECONDS',
   pythonCommand: 'VERSA_PYTHON',
   retentionDays: 'VERSA_RETENTION_DAYS',
+  logGroupLimitMb: 'VERSA_LOG_GROUP_LIMIT_MB',
   logLevel: 'VERSA_LOG_LEVEL',
   metrics: 'VERSA_METRICS',
   sandbox: 'VERSA_SANDBOX',
@@ -134,6 +138,7 @@ export function resolveOptions(
     idleTimeoutSeconds: num('idleTimeoutSeconds', (n) => n > 0, 'a positive number of seconds'),
     pythonCommand: String(raw.pythonCommand),
     retentionDays: num('retentionDays', (n) => n > 0, 'a positive number of days'),
+    logGroupLimitMb: num('logGroupLimitMb', (n) => n >= 1, 'a number of MiB of at least 1'),
     logLevel,
     metrics: onOff(raw.metrics),
     sandbox: sandboxMode(raw.sandbox),

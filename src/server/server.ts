@@ -156,7 +156,14 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   await s3.start();
   const registry = new FunctionRegistry(store);
   const functions = new FunctionService(store, registry, clock, lambdaCodeReader(s3));
-  const logs = new LogSink({ store, clock, logger, retentionDays: options.retentionDays, leadership: node });
+  const logs = new LogSink({
+    store,
+    clock,
+    logger,
+    retentionDays: options.retentionDays,
+    maxGroupBytes: options.logGroupLimitMb * 1024 * 1024,
+    leadership: node,
+  });
   logs.start();
   const codeCache = new CodeCache(path.join(options.dataDir, 'code'), (sha) => store.code.get(sha));
 

@@ -125,6 +125,37 @@ export function mergeChunks(q: LogEventQuery, names: ReadonlyMap<number, string>
   return merge.out;
 }
 
+/** A chunk as cutForSize reads it, newest (by last event) first. */
+export interface ChunkSize {
+  id: number;
+  last_ts: number;
+  bytes: number;
+}
+
+/**
+ * For cutForSize: among a group's chunks, newest first, the one that holds the oldest event to keep,
+ * and how many bytes of its events may be kept; undefined when all of them fit in `keepBytes`.
+ */
+export function chunkToCut(chunks: readonly ChunkSize[], keepBytes: number): { id: number; room: number } | undefined {
+  let newer = 0;
+  for (const chunk of chunks) {
+    if (newer + chunk.bytes > keepBytes) return { id: chunk.id, room: keepBytes - newer };
+    newer += chunk.bytes;
+  }
+  return undefined;
+}
+
+/** The `before` that keeps a chunk's newest events within `room` bytes (all of them go when the newest alone is larger). */
+export function cutWithin(json: string, room: number): number {
+  const events = chunkEvents(json);
+  let kept = 0;
+  for (let i = events.length - 1; i >= 0; i--) {
+    kept += Buffer.byteLength(events[i]![3], 'utf8');
+    if (kept > room) return events[i]![1] + 1;
+  }
+  return events[0]![1];
+}
+
 /** What a chunk keeps of its events (JSON) once those before `before` are dropped, and how many were. */
 export function keepFrom(json: string, before: number): { events: ChunkEvent[]; bytes: number; dropped: number } {
   const events = chunkEvents(json);

@@ -196,6 +196,11 @@ export interface LogRepository {
   events(query: LogEventQuery): Promise<LogEventRecord[]>;
   /** Drops a group's events with timestamp < `before`, updating its streams' stored bytes; returns how many. */
   deleteEventsBefore(groupName: string, before: number): Promise<number>;
+  /**
+   * The `before` for deleteEventsBefore that leaves a group at most `keepBytes` of messages, its newest
+   * events kept; undefined when it holds no more than that already.
+   */
+  cutForSize(groupName: string, keepBytes: number): Promise<number | undefined>;
 }
 
 /** CodeDeploy's applications, deployment groups, custom configs and deployments. */

@@ -45,6 +45,8 @@ export interface LogSinkOptions {
   maxBufferedChars?: number;
   /** Platform milliseconds between retention sweeps (default one hour). */
   sweepIntervalMs?: number;
+  /** Bytes of events a group may hold; past it its oldest are dropped (default: no limit). */
+  maxGroupBytes?: number;
 }
 
 export interface PutEventsResult {
@@ -72,6 +74,9 @@ export class LogSink {
   private dropped = 0;
   private closed = false;
   private sequence = 0;
+  /** Characters appended to each group since its size was last checked against maxGroupBytes, and the groups being checked. */
+  private readonly unchecked = new Map<string, number>();
+  private readonly trimming = new Set<string>();
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -231,6 +236,41 @@ export class LogSink {
     return events.map((e) => ({ ...e, stream: e.streamName }));
   }
 
+  /**
+   * Counts what a group receives; past an eighth of maxGroupBytes since its last check, checks it (after
+   * the buffer is written) and drops its oldest events down to seven eighths of the limit. Costs a map
+   * update per event; the check, a few store calls, runs once per eighth of the limit written.
+   */
+  private count(event: NewLogEvent): void {
+    if (this.opts.maxGroupBytes === undefined) return;
+    const group = event.groupName;
+    this.unchecked.set(group, (this.unchecked.get(group) ?? 0) + event.message.length);
+    this.checkSize(group, this.opts.maxGroupBytes);
+  }
+
+  private checkSize(group: string, limit: number): void {
+    if ((this.unchecked.get(group) ?? 0) < limit / 8 || this.trimming.has(group) || this.closed) return;
+    this.trimming.add(group);
+    this.unchecked.delete(group);
+    void this.exclusive(() => this.trim(group, limit))
+      .catch((err: unknown) => this.logger.warn('could not hold a log group to its size limit', { group, err }))
+      .finally(() => {
+        this.trimming.delete(group);
+        // What came while it was checked, if that is another eighth already.
+        this.checkSize(group, limit);
+      });
+  }
+
+  /** When a group holds more than `limit`, drops its oldest events until it holds at most seven eighths of it. */
+  private async trim(group: string, limit: number): Promise<void> {
+    const stored = (await this.store.logs.getGroup(group))?.storedBytes ?? 0;
+    if (stored <= limit) return;
+    const before = await this.store.logs.cutForSize(group, Math.floor((limit * 7) / 8));
+    if (before === undefined) return;
+    const dropped = await this.store.logs.deleteEventsBefore(group, before);
+    this.logger.warn('a log group passed its size limit: its oldest events were dropped', { group, dropped, limit, stored });
+  }
+
   /** Drops events past their retention: the server's `retentionDays`, or a group's shorter policy. */
   private async sweepNow(): Promise<void> {
     for (const group of await this.store.logs.listGroups()) await this.expire(group.name, this.retentionDaysOf(group));
@@ -268,6 +308,7 @@ export class LogSink {
 
   private push(event: NewLogEvent): void {
     if (this.closed) return;
+    this.count(event);
     this.buffer.push(event);
     this.bufferedChars += event.message.length;
     const max = this.opts.maxBufferedEvents ?? 100_000;

@@ -3,8 +3,8 @@ import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, Ne
 import type { LogRepository } from '../store.js';
 import type { Db } from './db.js';
 import { startsWith } from './db.js';
-import type { ChunkEvent, ChunkRow } from '../log-chunks.js';
-import { ChunkMerge, chunkBounds, cutChunks, keepFrom } from '../log-chunks.js';
+import type { ChunkEvent, ChunkRow, ChunkSize } from '../log-chunks.js';
+import { ChunkMerge, chunkBounds, chunkToCut, cutChunks, cutWithin, keepFrom } from '../log-chunks.js';
 import { deleteTags } from './tags.js';
 
 type GroupRow = { name: string; created_at: number; retention_days: number | null; stored_bytes: number };
@@ -298,6 +298,17 @@ export class PostgresLogs implements LogRepository {
       else if (!merge.take()) break;
     }
     return merge.out;
+  }
+
+  async cutForSize(groupName: string, keepBytes: number) {
+    const chunks = await this.db.rows<ChunkSize>(
+      'SELECT c.id, c.last_ts, c.bytes FROM log_chunks c JOIN log_groups g ON g.id = c.group_id WHERE g.name = $1 ORDER BY c.last_ts DESC',
+      [groupName],
+    );
+    const cut = chunkToCut(chunks, keepBytes);
+    if (!cut) return undefined;
+    const chunk = await this.db.row<{ events: string }>('SELECT events FROM log_chunks WHERE id = $1', [cut.id]);
+    return chunk ? cutWithin(chunk.events, cut.room) : undefined;
   }
 
   deleteEventsBefore(groupName: string, before: number) {

@@ -3,8 +3,8 @@ import type { LogEventQuery, LogGroupRecord, LogStreamRecord, NewLogEvent } from
 import type { LogRepository } from '../store.js';
 import type { Db, Guard } from './db.js';
 import type { LogWriter } from './log-writer.js';
-import type { ChunkEvent, ChunkRow } from '../log-chunks.js';
-import { chunkBounds, cutChunks, keepFrom, mergeChunks } from '../log-chunks.js';
+import type { ChunkEvent, ChunkRow, ChunkSize } from '../log-chunks.js';
+import { chunkBounds, chunkToCut, cutChunks, cutWithin, keepFrom, mergeChunks } from '../log-chunks.js';
 import { deleteTags } from './tags.js';
 
 type GroupRow = { name: string; created_at: number; retention_days: number | null; stored_bytes: number };
@@ -164,6 +164,20 @@ export class SqliteLogs implements LogRepository {
       } finally {
         chunks.return?.();
       }
+    });
+  }
+
+  cutForSize(groupName: string, keepBytes: number) {
+    return this.guard(() => {
+      const chunks = this.db
+        .prepare(
+          'SELECT c.id, c.last_ts, c.bytes FROM log_chunks c JOIN log_groups g ON g.id = c.group_id WHERE g.name = ? ORDER BY c.last_ts DESC',
+        )
+        .all(groupName) as ChunkSize[];
+      const cut = chunkToCut(chunks, keepBytes);
+      if (!cut) return undefined;
+      const { events } = this.db.prepare('SELECT events FROM log_chunks WHERE id = ?').get(cut.id) as { events: string };
+      return cutWithin(events, cut.room);
     });
   }
 

@@ -356,6 +356,14 @@ function keepTraceIdInJs(): void {
 keepTraceIdInJs();
 
 // ---- Logging: console lines carry the time, request id and level as on AWS. ----
+// stdout and stderr are sockets to Versa, which Node writes without blocking: what the socket cannot take at
+// once waits for the event loop, which the frame channel's wait for the next event blocks. A function that
+// printed more than the socket holds would see the rest of its log held until its next invocation (or
+// lost with its environment). Blocking writes, as a process's output is on Lambda, put every line in the
+// socket before the function's answer.
+for (const stream of [process.stdout, process.stderr]) {
+  (stream as unknown as { _handle?: { setBlocking?: (on: boolean) => void } })._handle?.setBlocking?.(true);
+}
 let currentRequestId = 'undefined';
 const write = (level: string, args: unknown[]) => {
   const text = stablePaths(format(...args)).replace(/\n/g, '\r');

@@ -397,6 +397,39 @@ export function storeContract(
       assert.ok(before.every((e) => e.seq < late.seq));
     });
 
+    it('logs: cutForSize says where to cut a group to keep its newest bytes, across streams and within a chunk', async () => {
+      // Ten events of 100 bytes in two streams, in three batches (so several chunks).
+      const event = (t: number) => ({
+        groupName: '/big',
+        streamName: `s${t % 2}`,
+        timestamp: t * 10,
+        message: 'x'.repeat(100),
+        ingestionTime: t,
+      });
+      await store.logs.append([1, 2, 3].map(event));
+      await store.logs.append([4, 5, 6, 7].map(event));
+      await store.logs.append([8, 9, 10].map(event));
+      assert.equal(await store.logs.cutForSize('/big', 1000), undefined, 'it fits already');
+      assert.equal(await store.logs.cutForSize('/missing', 10), undefined);
+      for (const keep of [950, 500, 99]) {
+        const before = await store.logs.cutForSize('/big', keep);
+        assert.ok(before !== undefined, `keep ${keep}`);
+        const kept = (await store.logs.events({ groupName: '/big', limit: 100 })).filter((e) => e.timestamp >= before);
+        assert.ok(kept.length * 100 <= keep, `keep ${keep}: ${kept.length} events after ${before}`);
+        // Never more than a few events short of what fits: the newest are the ones kept.
+        assert.ok(kept.length >= Math.floor(keep / 100) - 2, `keep ${keep}: only ${kept.length}`);
+        assert.deepEqual(
+          kept.map((e) => e.timestamp),
+          [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]
+            .slice(0, kept.length)
+            .map((t) => t * 10)
+            .reverse(),
+        );
+      }
+      await store.logs.deleteEventsBefore('/big', (await store.logs.cutForSize('/big', 500))!);
+      assert.ok((await store.logs.getGroup('/big'))!.storedBytes <= 500);
+    });
+
     it('logs: batches that overlap in time, and a batch larger than a chunk, read in (timestamp, seq) order in pages', async () => {
       const g = '/merge';
       const ev = (streamName: string, timestamp: number) => ({

@@ -268,24 +268,26 @@ describe('Invoke: the AWS SDK v3 inside Node.js functions', () => {
   let t: TestServer;
   before(async () => {
     t = await startTestServer();
+    await createFunction(t.lambda, 'sdk-echo', { 'index.js': 'exports.handler = async (e) => `echo: ${e}`;' });
   });
   after(() => t.close());
 
+  // Invoke is what a function's own key may call of Lambda (function-scope.ts).
   const body =
-    'const out = await new LambdaClient({}).send(new ListFunctionsCommand({}));\n  return out.Functions.map((f) => f.FunctionName).sort();';
+    'const out = await new LambdaClient({}).send(new InvokeCommand({ FunctionName: "sdk-echo", Payload: JSON.stringify("hi") }));\n  return JSON.parse(Buffer.from(out.Payload).toString());';
 
   it('Invoke: a CommonJS function can require @aws-sdk/client-lambda and call Versa through AWS_ENDPOINT_URL', async () => {
     await createFunction(
       t.lambda,
       'sdk-cjs',
       {
-        'index.js': `const { LambdaClient, ListFunctionsCommand } = require("@aws-sdk/client-lambda");\nexports.handler = async () => {\n  ${body}\n};\n`,
+        'index.js': `const { InvokeCommand, LambdaClient } = require("@aws-sdk/client-lambda");\nexports.handler = async () => {\n  ${body}\n};\n`,
       },
       { Timeout: 20 },
     );
     const out = await invoke(t.lambda, 'sdk-cjs');
     assert.equal(out.functionError, undefined, out.raw);
-    assert.deepEqual(out.payload, ['sdk-cjs']);
+    assert.equal(out.payload, 'echo: hi');
   });
 
   it('Invoke: an ESM function can import @aws-sdk/client-lambda and call Versa through AWS_ENDPOINT_URL', async () => {
@@ -293,13 +295,13 @@ describe('Invoke: the AWS SDK v3 inside Node.js functions', () => {
       t.lambda,
       'sdk-esm',
       {
-        'index.mjs': `import { LambdaClient, ListFunctionsCommand } from "@aws-sdk/client-lambda";\nexport const handler = async () => {\n  ${body}\n};\n`,
+        'index.mjs': `import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";\nexport const handler = async () => {\n  ${body}\n};\n`,
       },
       { Timeout: 20 },
     );
     const out = await invoke(t.lambda, 'sdk-esm');
     assert.equal(out.functionError, undefined, out.raw);
-    assert.deepEqual(out.payload, ['sdk-cjs', 'sdk-esm']);
+    assert.equal(out.payload, 'echo: hi');
   });
 });
 

@@ -160,15 +160,12 @@ describe('Invoke: Python functions', () => {
     await createFunction(
       t.lambda,
       name,
-      python(
-        'import boto3\n\ndef lambda_handler(event, context):\n    client = boto3.client("lambda")\n    return sorted(f["FunctionName"] for f in client.list_functions()["Functions"])\n',
-      ),
+      python('import boto3\n\ndef lambda_handler(event, context):\n    return boto3.client("sts").get_caller_identity()["Account"]\n'),
       { ...PY, Timeout: 20 },
     );
     const out = await invoke(t.lambda, name);
     assert.equal(out.functionError, undefined, out.raw);
-    const names = out.payload as string[];
-    assert.ok(names.includes(name) && names.includes('py-raises'), JSON.stringify(names));
+    assert.equal(out.payload, '000000000000');
   });
 });
 

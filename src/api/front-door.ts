@@ -85,9 +85,15 @@ export function frontDoor(services: Services): ApiHandler {
     }
     const foreign = access.foreignCaller(req);
     if (foreign) return accessDenied('rest-json', `Versa's own endpoints answer only Versa's own pages, not ${foreign.named}.`, req);
-    if (access.enforcing) {
-      const failure = await access.authenticate(req);
-      if (failure) return authRefusal('rest-json', failure, req);
+    // Without credentials an unsigned call is the operator's; a signed one may still be a function's.
+    const failure = await access.authenticate(req);
+    if (failure && access.enforcing) return authRefusal('rest-json', failure, req);
+    if (req.caller !== undefined) {
+      return accessDenied(
+        'rest-json',
+        `Versa's own endpoints do not answer functions' keys (${req.caller.function}'s signed this request).`,
+        req,
+      );
     }
     return services.versa(req);
   };

@@ -12,6 +12,7 @@ Commands:
       --allowed-hosts H,...     Host names served besides loopback ones (DNS-rebinding defence)
       --cors-origins O,...      origins whose pages may call the AWS APIs
       --metrics-token T         bearer token for /_versa/metrics from other machines
+      --function-access A       what functions' own keys may call: scoped (default; data plane and reads) or full
   invoke FUNCTION[:QUALIFIER] Invoke a function and print its answer
       --payload JSON            the event (default {})
       --count N                 invoke N times and print how many each version served

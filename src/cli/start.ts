@@ -24,6 +24,7 @@ export async function startCommand(args: string[]): Promise<number> {
       'allowed-hosts': { type: 'string' },
       'cors-origins': { type: 'string' },
       'metrics-token': { type: 'string' },
+      'function-access': { type: 'string' },
     },
   });
   let options;
@@ -44,6 +45,7 @@ export async function startCommand(args: string[]): Promise<number> {
       allowedHosts: values['allowed-hosts'],
       corsOrigins: values['cors-origins'],
       metricsToken: values['metrics-token'],
+      functionAccess: values['function-access'],
     });
   } catch (err) {
     if (err instanceof OptionsError) {

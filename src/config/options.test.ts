@@ -44,6 +44,13 @@ describe('options: credentials and listening address', () => {
     assert.deepEqual(o.corsOrigins, ['https://app.example']);
   });
 
+  it('resolveOptions: --function-access is scoped unless set to full (flag or VERSA_FUNCTION_ACCESS)', () => {
+    assert.equal(resolveOptions({}, {}).functionAccess, 'scoped');
+    assert.equal(resolveOptions({}, { VERSA_FUNCTION_ACCESS: 'full' }).functionAccess, 'full');
+    assert.equal(resolveOptions({ functionAccess: 'scoped' }, { VERSA_FUNCTION_ACCESS: 'full' }).functionAccess, 'scoped');
+    assert.throws(() => resolveOptions({ functionAccess: 'none' }, {}), /functionAccess must be scoped or full; got none/);
+  });
+
   it('parseCredentials: a profile missing its secret, or no profile at all, is a plain error naming the line', () => {
     assert.throws(() => parseCredentials('[default]\naws_access_key_id = A\n', 'f'), /f:1: profile \[default\] needs both/);
     assert.throws(() => parseCredentials('# nothing\n', 'f'), /holds no profile/);

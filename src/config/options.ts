@@ -42,6 +42,11 @@ export interface Options {
   /** Bearer token that opens `/_versa/metrics` to non-loopback scrapers. */
   metricsToken: string;
   /**
+   * What a function's own key may call: `scoped` (the default) the data plane and reads of
+   * access/function-scope.ts, `full` everything the operator may (a release pipeline written as a function).
+   */
+  functionAccess: 'scoped' | 'full';
+  /**
    * The keys every AWS API request must be signed with: the credentials file's profiles and
    * `VERSA_ACCESS_KEY_ID`/`VERSA_SECRET_ACCESS_KEY`. Empty means any key is accepted (loopback only).
    */
@@ -69,6 +74,7 @@ export const DEFAULTS: Record<Setting, string | number> = {
   allowedHosts: '',
   corsOrigins: '',
   metricsToken: '',
+  functionAccess: 'scoped',
 };
 
 const ENV_NAMES: Record<Setting, string> = {
@@ -89,6 +95,7 @@ const ENV_NAMES: Record<Setting, string> = {
   allowedHosts: 'VERSA_ALLOWED_HOSTS',
   corsOrigins: 'VERSA_CORS_ORIGINS',
   metricsToken: 'VERSA_METRICS_TOKEN',
+  functionAccess: 'VERSA_FUNCTION_ACCESS',
 };
 
 /** Thrown for options a user got wrong; the CLI prints the message as it is. */
@@ -146,6 +153,7 @@ export function resolveOptions(
     allowedHosts: list(raw.allowedHosts),
     corsOrigins: list(raw.corsOrigins),
     metricsToken: String(raw.metricsToken),
+    functionAccess: functionAccess(raw.functionAccess),
     credentials,
   };
 }
@@ -201,6 +209,11 @@ function storeUrl(value: string | number | undefined): string {
 function sandboxMode(value: string | number | undefined): 'off' | 'auto' | 'bwrap' {
   if (value === 'off' || value === 'auto' || value === 'bwrap') return value;
   throw new OptionsError(`sandbox must be off, auto or bwrap; got ${String(value)}.`);
+}
+
+function functionAccess(value: string | number | undefined): 'scoped' | 'full' {
+  if (value === 'scoped' || value === 'full') return value;
+  throw new OptionsError(`functionAccess must be scoped or full; got ${String(value)}.`);
 }
 
 function onOff(value: string | number | undefined): 'on' | 'off' {

@@ -23,7 +23,8 @@ export interface EnvironmentManagerOptions {
   /** Where functions reach this server's AWS APIs (known once the server listens). */
   endpointUrl: () => string;
   /** Credentials of a new environment of the function named, its own, which the server accepts until they are revoked when it stops. */
-  issueCredentials: (functionName: string) => EnvironmentCredentials;
+  /** `role`: the function's execution role, which names it in refusals of what its key may not call. */
+  issueCredentials: (functionName: string, role: string) => EnvironmentCredentials;
   /** The sandbox and limits each environment runs in. */
   isolation: Isolation;
   codeCache: CodeCache;
@@ -310,7 +311,7 @@ export class EnvironmentManager {
       const codeDir = await this.opts.codeCache.dir(target.spec.codeSha256);
       const group = `/aws/lambda/${target.functionName}`;
       const streamName = logStreamName(this.opts.clock.now(), target.version);
-      const credentials = this.opts.issueCredentials(target.functionName);
+      const credentials = this.opts.issueCredentials(target.functionName, target.spec.role);
       let env: ExecutionEnvironment;
       try {
         env = await ExecutionEnvironment.start({

@@ -22,6 +22,7 @@ import { stsApi } from '../api/aws/sts/operations.js';
 import { credentialScopeOf, type ApiHandler, type ApiRequest } from '../api/aws/protocol/http.js';
 import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
 import { AccessGate } from '../api/access/gate.js';
+import { functionCaller } from '../api/access/function-scope.js';
 import { Keyring } from '../api/access/keyring.js';
 import { frontDoor } from '../api/front-door.js';
 import { stacksApi } from '../api/versa/stacks.js';
@@ -182,7 +183,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       ...(process.env.HOME && { HOME: process.env.HOME }),
     },
     endpointUrl: () => url,
-    issueCredentials: (functionName) => keyring.issue(`function:${functionName}`),
+    issueCredentials: (functionName, role) => keyring.issue(`function:${functionName}`, functionCaller(functionName, role)),
     isolation,
     codeCache,
     logs,
@@ -309,6 +310,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     corsOrigins: options.corsOrigins,
     metricsToken: options.metricsToken,
     now: () => Date.now(),
+    functionAccess: options.functionAccess,
   });
   const handle = frontDoor({
     lambda: lambdaApi({ functions, eventInvokeConfigs, invocations, concurrency, tags, logger }),

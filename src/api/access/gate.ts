@@ -17,6 +17,11 @@ export interface AccessSettings {
   metricsToken: string;
   /** The real time, for signature freshness (never the scaled platform clock). */
   now: () => number;
+  /**
+   * `--function-access`: `scoped` marks a request signed with a function's key (ApiRequest.caller) so
+   * that its service refuses what function-scope.ts does not allow; `full` lets functions call everything.
+   */
+  functionAccess?: 'scoped' | 'full';
 }
 
 const LOOPBACK_HOST = /^(localhost|[^:]*\.localhost|127(\.\d{1,3}){3}|\[::1\])$/;
@@ -63,6 +68,11 @@ export class AccessGate {
     this.origins = new Set(settings.corsOrigins.map((o) => o.toLowerCase().replace(/\/$/, '')));
   }
 
+  /** Whether functions' keys are held to function-scope.ts (`--function-access scoped`, the default). */
+  private get scoped(): boolean {
+    return this.settings.functionAccess !== 'full';
+  }
+
   /** Whether credentials are configured: then every AWS API and console call must be signed by a known key. */
   get enforcing(): boolean {
     return this.settings.keyring.enforcing;
@@ -86,14 +96,24 @@ export class AccessGate {
    * Checks the request's signature. Without configured credentials any key is accepted, but the
    * request must still carry a whole SigV4 signature: every AWS client signs, a browser form cannot.
    * `toS3`: the request goes to S3, whose clients alone may leave the payload out of the signature.
+   * A request signed with a function's key is marked as that function's (`req.caller`) when functions
+   * are scoped, in both modes: without credentials a function's key is still the keyring's.
    */
   async authenticate(req: ApiRequest, toS3 = false): Promise<AuthFailure | undefined> {
     const claim = readClaim(req);
     if (claim === undefined) return { kind: 'missing' };
     if ('kind' in claim) return claim;
-    if (!this.enforcing) return undefined;
+    if (!this.enforcing) {
+      // Any key passes; only the keys Versa mints (`ASIA…`, keyring.ts) can be a function's.
+      if (claim.accessKeyId.startsWith('ASIA') && this.scoped) {
+        const caller = this.settings.keyring.lookup(claim.accessKeyId)?.caller;
+        if (caller !== undefined) req.caller = caller;
+      }
+      return undefined;
+    }
     const key = this.settings.keyring.lookup(claim.accessKeyId);
     if (!key) return { kind: 'unknown-key' };
+    if (key.caller !== undefined && this.scoped) req.caller = key.caller;
     if (key.sessionToken !== undefined && claim.sessionToken !== key.sessionToken) return { kind: 'unknown-key' };
     const late = checkTime(claim, this.settings.now());
     if (late) return late;

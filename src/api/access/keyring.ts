@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Caller } from '../aws/protocol/http.js';
 
 /** An access key pair, as in an AWS shared-credentials file. */
 export interface AccessKey {
@@ -24,6 +25,11 @@ export interface KeyEntry {
   holder?: string;
   /** For an STS key, whose sessions it counts among (MAX_SESSIONS_PER_OWNER). */
   owner?: string;
+  /**
+   * For a function's key (its environment's, or an STS key of that key's line): the function, whose
+   * scope the gate applies (function-scope.ts). Made once, when the key is issued.
+   */
+  caller?: Caller;
 }
 
 /** The answer to STS GetCallerIdentity for a key. */
@@ -117,7 +123,10 @@ export class Keyring {
   issueSession(durationSeconds: number, identity?: CallerIdentity, parent?: string): SessionCredentials {
     const now = this.now();
     const root = parent === undefined ? undefined : (this.lookup(parent)?.root ?? parent);
-    const owner = root === undefined ? 'operator' : (this.lookup(root)?.holder ?? root);
+    const rootEntry = root === undefined ? undefined : this.lookup(root);
+    const owner = root === undefined ? 'operator' : (rootEntry?.holder ?? root);
+    // A key minted with a function's is that function's still, however it names itself.
+    const caller = rootEntry?.caller && { function: rootEntry.caller.function, arn: identity?.arn ?? rootEntry.caller.arn };
     if (this.sessions.size >= MAX_SESSIONS) {
       for (const [id, entry] of this.sessions) if (entry.expiresAt! <= now) this.dropSession(id);
     }
@@ -131,6 +140,7 @@ export class Keyring {
       owner,
       ...(identity && { identity }),
       ...(root !== undefined && { root }),
+      ...(caller && { caller }),
     };
     this.sessions.set(accessKeyId, entry);
     this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
@@ -155,11 +165,14 @@ export class Keyring {
     if (soonest) this.dropSession(soonest[0]);
   }
 
-  /** A fresh key pair and session token for one execution environment of `holder` (a function), valid until revoked. */
-  issue(holder: string): IssuedCredentials {
+  /**
+   * A fresh key pair and session token for one execution environment of `holder` (a function), valid
+   * until revoked; `caller` names the function in its requests (ApiRequest.caller), so that its scope applies.
+   */
+  issue(holder: string, caller?: Caller): IssuedCredentials {
     const accessKeyId = `ASIA${randomBytes(10).toString('hex').toUpperCase().slice(0, 16)}`;
     const entry = { secretAccessKey: randomBytes(30).toString('base64'), sessionToken: randomBytes(48).toString('base64') };
-    this.issued.set(accessKeyId, { ...entry, holder });
+    this.issued.set(accessKeyId, { ...entry, holder, ...(caller && { caller }) });
     return { accessKeyId, ...entry, revoke: () => this.issued.delete(accessKeyId) };
   }
 }

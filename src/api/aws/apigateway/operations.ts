@@ -7,6 +7,7 @@ import type { RestApiService } from '../../../gateway/rest-api-service.js';
 import type { ApiRequest, ApiResponse, ServiceHandler } from '../protocol/http.js';
 import { isPrototypeKey, memberReader } from '../protocol/members.js';
 import { emptyResponse, jsonResponse, parseJsonBody, routeTable, type Route } from '../protocol/rest-json.js';
+import { functionScope } from '../../access/function-scope.js';
 
 export interface ApiGatewayDeps {
   restApis: RestApiService;
@@ -307,7 +308,13 @@ export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): 
     }),
   ];
 
-  return routeTable(routes, apiGatewayError, logger, (req) => {
-    return new PlatformError('NotFoundException', `Versa does not implement the API Gateway operation at ${req.method} ${req.path}.`);
-  });
+  return routeTable(
+    routes,
+    apiGatewayError,
+    logger,
+    (req) => {
+      return new PlatformError('NotFoundException', `Versa does not implement the API Gateway operation at ${req.method} ${req.path}.`);
+    },
+    functionScope('apigateway'),
+  );
 }

@@ -4,6 +4,7 @@ import type { DeployInput, StackService } from '../../../stacks/stack-service.js
 import type { ChangeSet, StackDoc, StackEvent, StackResource } from '../../../domain/stack.js';
 import type { ApiRequest, ServiceHandler } from '../protocol/http.js';
 import { queryService, type QueryOperation, type QueryStructure, type QueryValue } from '../protocol/query.js';
+import { functionScope } from '../../access/function-scope.js';
 
 export interface CloudFormationApiDeps {
   stacks: StackService;
@@ -402,7 +403,14 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
     },
   };
 
-  return queryService({ namespace: NAMESPACE_XML, operations, codes: CODES, invalid: validation, logger });
+  return queryService({
+    namespace: NAMESPACE_XML,
+    operations,
+    codes: CODES,
+    invalid: validation,
+    scope: functionScope('cloudformation'),
+    logger,
+  });
 }
 
 /**

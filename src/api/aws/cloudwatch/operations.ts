@@ -11,6 +11,7 @@ import type { ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { queryService } from '../protocol/query.js';
 import type { ResourceTags, TagDialect } from '../tagging.js';
+import { functionScope } from '../../access/function-scope.js';
 
 export interface CloudWatchApiDeps {
   metrics: Metrics;
@@ -33,6 +34,7 @@ const QUERY_CODES: Record<string, string> = {
   InternalServiceFault: 'InternalServiceError',
   // A member constraint (an enum value): AWS's JSON answer names the shape, its query code is ValidationError.
   ValidationException: 'ValidationError',
+  AccessDeniedException: 'AccessDenied',
 };
 const queryCode = (e: PlatformError) => QUERY_CODES[e.code] ?? e.code;
 const invalid = (message: string) => new PlatformError('InvalidParameterValueException', message);
@@ -494,12 +496,15 @@ export function cloudWatchApi({ metrics, alarms, tags, logger }: CloudWatchApiDe
   const errorHeaders = (e: PlatformError) => ({
     'x-amzn-query-error': `${queryCode(e)};${e.spec.fault === 'client' ? 'Sender' : 'Receiver'}`,
   });
+  const scope = functionScope('cloudwatch');
   const jsonHandler = jsonRpcService(
     {
       targetPrefix: 'GraniteServiceVersion20100801',
       contentType: 'application/x-amz-json-1.0',
       operations: withJsonTimes(operations),
       errorHeaders,
+      scope,
+      deniedStatus: 403,
     },
     logger,
   );
@@ -509,6 +514,7 @@ export function cloudWatchApi({ metrics, alarms, tags, logger }: CloudWatchApiDe
     operations,
     codes: QUERY_CODES,
     invalid,
+    scope,
     logger,
   });
   return { json: jsonHandler, query: queryHandler };

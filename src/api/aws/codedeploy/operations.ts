@@ -9,6 +9,7 @@ import type { ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { memberReader } from '../protocol/members.js';
 import type { ResourceTags, TagDialect } from '../tagging.js';
+import { functionScope } from '../../access/function-scope.js';
 
 type Input = Record<string, unknown>;
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
@@ -428,5 +429,8 @@ export function codeDeployApi({
       return { lifecycleEventHookExecutionId: id };
     },
   };
-  return jsonRpcService({ targetPrefix: 'CodeDeploy_20141006', contentType: 'application/x-amz-json-1.1', operations }, logger);
+  return jsonRpcService(
+    { targetPrefix: 'CodeDeploy_20141006', contentType: 'application/x-amz-json-1.1', operations, scope: functionScope('codedeploy') },
+    logger,
+  );
 }

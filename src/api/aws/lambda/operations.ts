@@ -24,6 +24,7 @@ import {
 } from './members.js';
 import type { ResourceTags, TagDialect } from '../tagging.js';
 import { aliasConfiguration, functionConfiguration } from './shapes.js';
+import { functionScope } from '../../access/function-scope.js';
 
 export interface LambdaApiDeps {
   functions: FunctionService;
@@ -545,12 +546,18 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, concurre
     },
   ];
 
-  return routeTable(routes, restJsonError, logger, (req) => {
-    return new PlatformError(
-      'UnknownOperationException',
-      `Versa does not implement the Lambda operation at ${req.method} ${req.path.split('?')[0] ?? ''}.`,
-    );
-  });
+  return routeTable(
+    routes,
+    restJsonError,
+    logger,
+    (req) => {
+      return new PlatformError(
+        'UnknownOperationException',
+        `Versa does not implement the Lambda operation at ${req.method} ${req.path.split('?')[0] ?? ''}.`,
+      );
+    },
+    functionScope('lambda'),
+  );
 }
 
 const TAGS_PATH = '/2017-03-31/tags/{Resource}';

@@ -9,6 +9,7 @@ import type { ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { memberReader } from '../protocol/members.js';
 import type { ResourceTags, TagDialect } from '../tagging.js';
+import { functionScope } from '../../access/function-scope.js';
 
 export interface LogsApiDeps {
   logs: LogSink;
@@ -35,6 +36,7 @@ export function logsApi(deps: LogsApiDeps): ServiceHandler {
   return jsonRpcService(
     {
       targetPrefix: 'Logs_20140328',
+      scope: functionScope('logs'),
       contentType: 'application/x-amz-json-1.1',
       operations: operations(deps),
       errorName: (e) => (e.code === 'ServiceException' ? 'ServiceUnavailableException' : e.code),

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import { PlatformError } from '../../../core/errors.js';
 
 /** A request as the API layer sees it: read in full, independent of sockets, so it can be tested in-process. */
 export interface ApiRequest {
@@ -17,6 +18,16 @@ export interface ApiRequest {
   /** `http://host:port` as the client reached us, for URLs in answers. */
   origin: string;
   sourceIp: string;
+  /** Set by the access gate when a function's key signed the request (and functions are scoped): whose. */
+  caller?: Caller;
+}
+
+/** A function calling back into Versa with its environment's key, or an STS key minted with one. */
+export interface Caller {
+  /** The function's name. */
+  function: string;
+  /** Who AWS names in a refusal: `arn:aws:sts::ACCOUNT:assumed-role/ROLE/FUNCTION`, or the assumed role of an STS key. */
+  arn: string;
 }
 
 export interface ApiResponse {
@@ -38,6 +49,34 @@ export interface OperationInfo {
 
 /** A service's handler, which also lists the operations of its table (for tests that cover them all). */
 export type ServiceHandler = ApiHandler & { readonly operations: readonly OperationInfo[] };
+
+/**
+ * What a function's key may call of one service (access/function-scope.ts holds the policy): the codec
+ * that learns the operation's name refuses the rest before any work.
+ */
+export interface FunctionScope {
+  /** The operations a function's key may call; undefined when it may call every one. */
+  allowed?: ReadonlySet<string>;
+  /** The IAM action and resource a refusal names (`lambda:GetFunction` on the function's ARN), from the operation and its path labels. */
+  describe: (operation: string, req: ApiRequest, params?: Record<string, string>) => { action: string; resource: string };
+}
+
+/** True when the request is a function's and its scope does not allow the operation: a property read and a set lookup. */
+export function outOfScope(scope: FunctionScope | undefined, operation: string, req: ApiRequest): boolean {
+  return req.caller !== undefined && scope?.allowed !== undefined && !scope.allowed.has(operation);
+}
+
+/**
+ * The IAM denial AWS answers when a caller's role allows no such action, as a PlatformError the codec
+ * renders in its protocol (`AccessDeniedException`; the query protocol calls it `AccessDenied`).
+ */
+export function functionDenied(scope: FunctionScope, operation: string, req: ApiRequest, params?: Record<string, string>): PlatformError {
+  const { action, resource } = scope.describe(operation, req, params);
+  return new PlatformError(
+    'AccessDeniedException',
+    `User: ${req.caller?.arn ?? 'anonymous'} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`,
+  );
+}
 
 export function header(req: Pick<ApiRequest, 'headers'>, name: string): string | undefined {
   const key = name.toLowerCase();

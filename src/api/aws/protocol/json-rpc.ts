@@ -1,6 +1,6 @@
 import { asPlatformError, PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import { header, type ApiRequest, type ApiResponse, type ServiceHandler } from './http.js';
+import { functionDenied, header, outOfScope, type ApiRequest, type ApiResponse, type FunctionScope, type ServiceHandler } from './http.js';
 import { parseJsonBody } from './rest-json.js';
 
 /** One operation of a JSON-RPC service: the parsed body in, the output object out. */
@@ -18,6 +18,13 @@ export interface JsonRpcService {
   errorStatus?: (error: PlatformError) => number;
   /** Extra headers for an error (CloudWatch's `x-amzn-query-error`). */
   errorHeaders?: (error: PlatformError) => Record<string, string>;
+  /** What a function's key may call (access/function-scope.ts). */
+  scope?: FunctionScope;
+  /**
+   * The status of an IAM denial: 400 on AWS's JSON 1.1 services (Logs, CodeDeploy, SSM); CloudWatch's
+   * JSON form answers as its query form does, 403.
+   */
+  deniedStatus?: number;
 }
 
 /** Renders a PlatformError in the JSON-RPC form: `{"__type": <code>, "message": ...}`. */
@@ -48,6 +55,10 @@ export function jsonRpcService(service: JsonRpcService, logger: Logger): Service
       const handler = Object.hasOwn(service.operations, operation) ? service.operations[operation] : undefined;
       if (!handler)
         throw new PlatformError('UnknownOperationException', `Versa does not implement ${target || 'an operation without X-Amz-Target'}.`);
+      if (outOfScope(service.scope, operation, req)) {
+        const status = service.deniedStatus ?? 400;
+        return jsonRpcError({ ...service, errorStatus: () => status }, functionDenied(service.scope!, operation, req));
+      }
       const input = parseJsonBody(req, (m) => new PlatformError('SerializationException', `Could not parse the request body: ${m}`));
       const output = await handler(input, req);
       return { status: 200, headers: { 'content-type': service.contentType }, body: JSON.stringify(output ?? {}) };

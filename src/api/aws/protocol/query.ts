@@ -4,7 +4,7 @@
  */
 import { asPlatformError, PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import type { ApiRequest, ApiResponse, ServiceHandler } from './http.js';
+import { functionDenied, outOfScope, type ApiRequest, type ApiResponse, type FunctionScope, type ServiceHandler } from './http.js';
 import { isPrototypeKey } from './members.js';
 
 export type QueryValue = string | QueryValue[] | QueryStructure;
@@ -103,12 +103,16 @@ export interface QueryServiceSpec {
   invalid: (message: string) => PlatformError;
   /** How the service words an `Action` it does not have (STS names its API version). */
   unknownAction?: (action: string) => string;
+  /** What a function's key may call (access/function-scope.ts). */
+  scope?: FunctionScope;
   logger: Logger;
 }
 
 /** A query-protocol service: `Action=Name&…` in, `<NameResponse>` XML or an `<ErrorResponse>` out. */
 export function queryService(spec: QueryServiceSpec): ServiceHandler {
-  const { namespace, operations, codes = {}, invalid, logger } = spec;
+  const { namespace, operations, invalid, scope, logger } = spec;
+  // The query protocol's name for an IAM denial, whatever the service.
+  const codes: Record<string, string> = { AccessDeniedException: 'AccessDenied', ...spec.codes };
   const unknownAction = spec.unknownAction ?? ((action: string) => `The action ${action} is not valid for this web service.`);
   const xml = (status: number, body: string): ApiResponse => ({ status, headers: { 'content-type': 'text/xml' }, body });
   const handler = async (req: ApiRequest): Promise<ApiResponse> => {
@@ -121,6 +125,7 @@ export function queryService(spec: QueryServiceSpec): ServiceHandler {
       if (!operation) {
         throw new PlatformError('InvalidAction', action ? unknownAction(action) : 'The request must name an Action.');
       }
+      if (outOfScope(scope, action, req)) throw functionDenied(scope!, action, req);
       const result = await operation(form, req);
       return xml(200, queryResponseXml(namespace, action, result, req.requestId));
     } catch (err) {

@@ -1,6 +1,14 @@
 import { asPlatformError, type PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import { safeDecode, type ApiRequest, type ApiResponse, type ServiceHandler } from './http.js';
+import {
+  functionDenied,
+  outOfScope,
+  safeDecode,
+  type ApiRequest,
+  type ApiResponse,
+  type FunctionScope,
+  type ServiceHandler,
+} from './http.js';
 import { findPrototypeKey } from './members.js';
 
 /** A JSON answer in the rest-json protocol. */
@@ -61,13 +69,14 @@ interface CompiledRoute extends Route {
  * Builds a handler from a route table: matches method and path (labels are percent-decoded), renders
  * PlatformErrors with `renderError`, and logs anything unexpected as an internal failure. The routes are
  * indexed by method and segment count, so a request is compared only with the few routes of its shape,
- * in table order.
+ * in table order. `scope`: what a function's key may call (the rest is refused as IAM refuses it).
  */
 export function routeTable(
   routes: Route[],
   renderError: (e: PlatformError) => ApiResponse,
   logger: Logger,
   onNoRoute: (req: ApiRequest) => PlatformError,
+  scope?: FunctionScope,
 ): ServiceHandler {
   const byShape = new Map<string, CompiledRoute[]>();
   for (const r of routes) {
@@ -97,6 +106,7 @@ export function routeTable(
     }
     try {
       if (!matched) throw onNoRoute(req);
+      if (outOfScope(scope, matched.route.operation, req)) throw functionDenied(scope!, matched.route.operation, req, matched.params);
       return await matched.route.handle(req, matched.params);
     } catch (err) {
       const { error, unexpected } = asPlatformError(err);

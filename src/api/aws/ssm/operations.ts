@@ -6,6 +6,7 @@ import { PARAMETER_TYPES, type ParameterService, type ParameterType, type Parame
 import type { ApiRequest, ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { memberReader } from '../protocol/members.js';
+import { functionScope } from '../../access/function-scope.js';
 
 export interface SsmApiDeps {
   parameters: ParameterService;
@@ -109,6 +110,7 @@ export function ssmApi({ parameters, logger }: SsmApiDeps): ServiceHandler {
   return jsonRpcService(
     {
       targetPrefix: 'AmazonSSM',
+      scope: functionScope('ssm'),
       contentType: 'application/x-amz-json-1.1',
       operations,
       errorName: (e) => (e.code === 'ServiceException' ? 'InternalServerError' : e.code),

@@ -6,6 +6,7 @@ import type { CallerIdentity, Keyring, SessionCredentials } from '../../access/k
 import { readClaim } from '../../access/sigv4.js';
 import type { ApiRequest, ServiceHandler } from '../protocol/http.js';
 import { queryService, type QueryOperation, type QueryStructure } from '../protocol/query.js';
+import { functionScope } from '../../access/function-scope.js';
 
 export interface StsApiDeps {
   keyring: Keyring;
@@ -78,6 +79,7 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
     operations,
     invalid: validation,
     unknownAction: (action) => `Could not find operation ${action} for version 2011-06-15`,
+    scope: functionScope('sts'),
     logger,
   });
 }

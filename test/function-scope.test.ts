@@ -1,0 +1,283 @@
+/**
+ * What a function's own key may call, tried from inside a function as a compromised one would (AWS SDK v3
+ * and boto3, through AWS_ENDPOINT_URL): the data plane and reads work; other functions' configurations,
+ * changes to the platform and alarm changes are refused as IAM refuses them, and nothing changes. In
+ * both modes (credentials configured, and none), and with `--function-access full`.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetFunctionCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { createFunction, errorOf, payloadOf, startTestServer, type TestServer, type TestServerOptions } from './harness.js';
+
+const OPS = { accessKeyId: 'AKIDVERSAOPS', secretAccessKey: 'operator-secret' };
+const PROBER_ROLE = 'arn:aws:iam::000000000000:role/prober-role';
+
+/** Each probe's outcome: its value, or the error as the SDK saw it. */
+type Outcome = { ok: unknown } | { error: string; status?: number; message: string };
+
+/** Tries, with the function's own credentials, what a compromised function would; reports every outcome. */
+const PROBER = {
+  'index.mjs': `import { CloudWatchClient, PutMetricAlarmCommand, PutMetricDataCommand, SetAlarmStateCommand, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchLogsClient, CreateLogGroupCommand, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CodeDeployClient, CreateApplicationCommand, ListApplicationsCommand } from "@aws-sdk/client-codedeploy";
+import { CreateFunctionCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, UpdateFunctionConfigurationCommand } from "@aws-sdk/client-lambda";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+
+const attempt = async (fn) => {
+  try {
+    return { ok: await fn() };
+  } catch (e) {
+    return { error: e.name, status: e.$metadata?.httpStatusCode, message: String(e.message) };
+  }
+};
+
+export const handler = async ({ target, bucket, parameter, alarm }) => {
+  const lambda = new LambdaClient({ maxAttempts: 1 });
+  const cw = new CloudWatchClient({ maxAttempts: 1 });
+  const out = {};
+  out.getConfiguration = await attempt(async () => (await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: target }))).Environment);
+  out.updateConfiguration = await attempt(() =>
+    lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: target, Environment: { Variables: { SECRET: "pwned" } } })),
+  );
+  out.createFunction = await attempt(() =>
+    lambda.send(new CreateFunctionCommand({ FunctionName: "evil", Runtime: "nodejs20.x", Handler: "index.handler", Role: "arn:aws:iam::000000000000:role/r", Code: { ZipFile: new Uint8Array([80, 75, 5, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]) } })),
+  );
+  out.invoke = await attempt(async () => JSON.parse(Buffer.from((await lambda.send(new InvokeCommand({ FunctionName: target }))).Payload).toString()));
+  out.putAlarm = await attempt(() =>
+    cw.send(new PutMetricAlarmCommand({ AlarmName: "evil", Namespace: "AWS/Lambda", MetricName: "Errors", Statistic: "Sum", Period: 60, EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: "GreaterThanThreshold" })),
+  );
+  out.setAlarmState = await attempt(() => cw.send(new SetAlarmStateCommand({ AlarmName: alarm, StateValue: "ALARM", StateReason: "forced" })));
+  out.putMetricData = await attempt(() => cw.send(new PutMetricDataCommand({ Namespace: "Probe", MetricData: [{ MetricName: "m", Value: 1 }] })).then(() => "sent"));
+  out.describeAlarms = await attempt(async () => (await cw.send(new DescribeAlarmsCommand({}))).MetricAlarms.map((a) => a.AlarmName));
+  const s3 = new S3Client({ forcePathStyle: true, maxAttempts: 1 });
+  out.s3 = await attempt(async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "probe.txt", Body: "written by a function" }));
+    return (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "probe.txt" }))).Body.transformToString();
+  });
+  out.ssm = await attempt(async () => (await new SSMClient({ maxAttempts: 1 }).send(new GetParameterCommand({ Name: parameter }))).Parameter.Value);
+  const logs = new CloudWatchLogsClient({ maxAttempts: 1 });
+  out.logs = await attempt(async () => {
+    await logs.send(new CreateLogGroupCommand({ logGroupName: "/probe/own" }));
+    return (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: "/probe/" }))).logGroups.map((g) => g.logGroupName);
+  });
+  const cd = new CodeDeployClient({ maxAttempts: 1 });
+  out.listApplications = await attempt(async () => (await cd.send(new ListApplicationsCommand({}))).applications);
+  out.createApplication = await attempt(() => cd.send(new CreateApplicationCommand({ applicationName: "evil", computePlatform: "Lambda" })));
+  const sts = new STSClient({ maxAttempts: 1 });
+  out.whoAmI = await attempt(async () => (await sts.send(new GetCallerIdentityCommand({}))).Account);
+  out.assumed = await attempt(async () => {
+    const { Credentials: c } = await sts.send(new AssumeRoleCommand({ RoleArn: "arn:aws:iam::000000000000:role/admin", RoleSessionName: "escape" }));
+    const credentials = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+    return (await new LambdaClient({ credentials, maxAttempts: 1 }).send(new GetFunctionConfigurationCommand({ FunctionName: target }))).Environment;
+  });
+  out.key = { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY, sessionToken: process.env.AWS_SESSION_TOKEN };
+  return out;
+};
+`,
+};
+
+const PY_PROBER = {
+  'app.py': `import boto3
+from botocore.exceptions import ClientError
+
+def handler(event, context):
+    try:
+        return {"ok": boto3.client("lambda").get_function_configuration(FunctionName=event["target"]).get("Environment")}
+    except ClientError as e:
+        return {"error": e.response["Error"]["Code"], "status": e.response["ResponseMetadata"]["HTTPStatusCode"], "message": e.response["Error"]["Message"]}
+`,
+};
+
+interface Setup {
+  t: TestServer;
+  /** The operator's clients. */
+  lambda: LambdaClient;
+  cw: CloudWatchClient;
+  probe: Record<string, Outcome> & { key: { accessKeyId: string; secretAccessKey: string; sessionToken: string } };
+}
+
+/** Boots a server, creates the target (with a secret), the prober, a bucket, a parameter and an alarm, and runs the prober once. */
+async function setUp(opts: TestServerOptions, credentials: { accessKeyId: string; secretAccessKey: string }): Promise<Setup> {
+  const t = await startTestServer(opts);
+  const config = { endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 };
+  const lambda = new LambdaClient(config);
+  const cw = new CloudWatchClient(config);
+  await createFunction(
+    lambda,
+    'target',
+    { 'index.mjs': 'export const handler = async () => "target answered";' },
+    { Environment: { Variables: { SECRET: 'hunter2' } } },
+  );
+  await createFunction(lambda, 'prober', PROBER, { Role: PROBER_ROLE, Timeout: 60, MemorySize: 512 });
+  await new S3Client({ ...config, forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: 'probe-bucket' }));
+  await new SSMClient(config).send(new PutParameterCommand({ Name: '/probe/p', Value: 'parameter value', Type: 'String' }));
+  await cw.send(
+    new PutMetricAlarmCommand({
+      AlarmName: 'guard',
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Statistic: 'Sum',
+      Period: 60,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanThreshold',
+    }),
+  );
+  const out = await lambda.send(
+    new InvokeCommand({
+      FunctionName: 'prober',
+      Payload: JSON.stringify({ target: 'target', bucket: 'probe-bucket', parameter: '/probe/p', alarm: 'guard' }),
+    }),
+  );
+  assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
+  return { t, lambda, cw, probe: payloadOf(out) as Setup['probe'] };
+}
+
+function refused(outcome: Outcome | undefined, status: number, code: string, action: string): void {
+  assert.ok(outcome && 'error' in outcome, `expected a refusal, got ${JSON.stringify(outcome)}`);
+  assert.equal(outcome.error, code);
+  assert.equal(outcome.status, status);
+  assert.match(
+    outcome.message,
+    new RegExp(`is not authorized to perform: ${action} on resource: .* because no identity-based policy allows the ${action} action`),
+  );
+}
+
+function allowed(outcome: Outcome | undefined): unknown {
+  assert.ok(outcome && 'ok' in outcome, `expected success, got ${JSON.stringify(outcome)}`);
+  return outcome.ok;
+}
+
+/** The checks both modes share: what the prober was refused and allowed, and that nothing changed. */
+function scopedChecks(s: () => Setup): void {
+  it('Lambda: another function configuration is refused with 403 AccessDeniedException naming the role, and no secret leaks', () => {
+    const { probe } = s();
+    refused(probe.getConfiguration, 403, 'AccessDeniedException', 'lambda:GetFunctionConfiguration');
+    assert.ok(
+      'message' in probe.getConfiguration! &&
+        probe.getConfiguration.message.startsWith('User: arn:aws:sts::000000000000:assumed-role/prober-role/prober is not authorized'),
+      JSON.stringify(probe.getConfiguration),
+    );
+    assert.doesNotMatch(JSON.stringify(probe), /hunter2/);
+  });
+
+  it('Lambda: UpdateFunctionConfiguration and CreateFunction are refused, and nothing changed', async () => {
+    const { probe, lambda } = s();
+    refused(probe.updateConfiguration, 403, 'AccessDeniedException', 'lambda:UpdateFunctionConfiguration');
+    refused(probe.createFunction, 403, 'AccessDeniedException', 'lambda:CreateFunction');
+    const config = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'target' }));
+    assert.deepEqual(config.Environment?.Variables, { SECRET: 'hunter2' });
+    assert.equal((await errorOf(() => lambda.send(new GetFunctionCommand({ FunctionName: 'evil' })))).name, 'ResourceNotFoundException');
+  });
+
+  it('CloudWatch: alarm changes are refused (AccessDenied, 403) and the alarms are as the operator left them', async () => {
+    const { probe, cw } = s();
+    refused(probe.putAlarm, 403, 'AccessDenied', 'cloudwatch:PutMetricAlarm');
+    refused(probe.setAlarmState, 403, 'AccessDenied', 'cloudwatch:SetAlarmState');
+    const alarms = (await cw.send(new DescribeAlarmsCommand({}))).MetricAlarms ?? [];
+    assert.deepEqual(
+      alarms.map((a) => a.AlarmName),
+      ['guard'],
+    );
+    assert.notEqual(alarms[0]!.StateValue, 'ALARM');
+    assert.equal(allowed(probe.putMetricData), 'sent');
+    assert.deepEqual(allowed(probe.describeAlarms), ['guard']);
+  });
+
+  it('CodeDeploy: reads work, CreateApplication is refused with 400 AccessDeniedException', () => {
+    const { probe } = s();
+    assert.deepEqual(allowed(probe.listApplications), []);
+    refused(probe.createApplication, 400, 'AccessDeniedException', 'codedeploy:CreateApplication');
+  });
+
+  it('the data plane works: Invoke of another function, S3, SSM, Logs, STS GetCallerIdentity', () => {
+    const { probe } = s();
+    assert.equal(allowed(probe.invoke), 'target answered');
+    assert.equal(allowed(probe.s3), 'written by a function');
+    assert.equal(allowed(probe.ssm), 'parameter value');
+    assert.deepEqual(allowed(probe.logs), ['/probe/own']);
+    assert.equal(allowed(probe.whoAmI), '000000000000');
+  });
+
+  it('STS: a key assumed with the function key is still the function: GetFunctionConfiguration refused, named as the assumed role', () => {
+    const { probe } = s();
+    refused(probe.assumed, 403, 'AccessDeniedException', 'lambda:GetFunctionConfiguration');
+    assert.match((probe.assumed as { message: string }).message, /^User: arn:aws:sts::000000000000:assumed-role\/admin\/escape /);
+  });
+
+  it("Versa's own signed endpoints refuse the function's key", async () => {
+    const { t, probe, lambda } = s();
+    const location = new URL((await lambda.send(new GetFunctionCommand({ FunctionName: 'target' }))).Code!.Location!);
+    const signer = new SignatureV4({ service: 'versa', region: 'us-east-1', credentials: probe.key, sha256: Sha256 });
+    const host = new URL(t.url).host;
+    const signed = await signer.sign({
+      method: 'GET',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      path: location.pathname,
+      query: {},
+      headers: { host },
+    });
+    const zip = await fetch(`${t.url}${location.pathname}`, { headers: signed.headers });
+    assert.equal(zip.status, 403);
+    assert.equal(zip.headers.get('x-amzn-errortype'), 'AccessDeniedException');
+  });
+
+  it('boto3 in a Python function is refused the same way', async () => {
+    const { lambda } = s();
+    await createFunction(lambda, 'py-prober', PY_PROBER, { Runtime: 'python3.12', Handler: 'app.handler', Timeout: 30 });
+    const out = await lambda.send(new InvokeCommand({ FunctionName: 'py-prober', Payload: JSON.stringify({ target: 'target' }) }));
+    assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
+    refused(payloadOf(out) as Outcome, 403, 'AccessDeniedException', 'lambda:GetFunctionConfiguration');
+  });
+}
+
+describe('function scope: without credentials (developer mode)', () => {
+  let s: Setup;
+  before(async () => {
+    s = await setUp({}, { accessKeyId: 'any', secretAccessKey: 'thing' });
+  });
+  after(() => s?.t.close());
+  scopedChecks(() => s);
+});
+
+describe('function scope: with --credentials', () => {
+  let s: Setup;
+  before(async () => {
+    s = await setUp({ credentials: [OPS] }, OPS);
+  });
+  after(() => s?.t.close());
+  scopedChecks(() => s);
+
+  it("a function's key used from outside is held to the same scope, and an operator key is not", async () => {
+    const asFunction = new LambdaClient({ endpoint: s.t.url, region: 'us-east-1', credentials: s.probe.key, maxAttempts: 1 });
+    const e = await errorOf(() => asFunction.send(new GetFunctionConfigurationCommand({ FunctionName: 'target' })));
+    assert.equal(e.name, 'AccessDeniedException');
+    assert.equal(e.$metadata?.httpStatusCode, 403);
+    const config = await s.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'target' }));
+    assert.equal(config.Environment?.Variables?.SECRET, 'hunter2');
+  });
+});
+
+describe('function scope: --function-access full', () => {
+  let s: Setup;
+  before(async () => {
+    s = await setUp({ functionAccess: 'full' }, { accessKeyId: 'any', secretAccessKey: 'thing' });
+  });
+  after(() => s?.t.close());
+
+  it('a function may read and change other functions, as before', async () => {
+    assert.deepEqual(allowed(s.probe.getConfiguration), { Variables: { SECRET: 'hunter2' } });
+    allowed(s.probe.updateConfiguration);
+    allowed(s.probe.putAlarm);
+    const config = await s.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'target' }));
+    assert.equal(config.Environment?.Variables?.SECRET, 'pwned');
+  });
+});

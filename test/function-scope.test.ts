@@ -71,7 +71,10 @@ export const handler = async ({ target, bucket, parameter, alarm }) => {
   out.listApplications = await attempt(async () => (await cd.send(new ListApplicationsCommand({}))).applications);
   out.createApplication = await attempt(() => cd.send(new CreateApplicationCommand({ applicationName: "evil", computePlatform: "Lambda" })));
   const sts = new STSClient({ maxAttempts: 1 });
-  out.whoAmI = await attempt(async () => (await sts.send(new GetCallerIdentityCommand({}))).Account);
+  out.whoAmI = await attempt(async () => {
+    const me = await sts.send(new GetCallerIdentityCommand({}));
+    return [me.Account, me.Arn, me.UserId];
+  });
   out.assumed = await attempt(async () => {
     const { Credentials: c } = await sts.send(new AssumeRoleCommand({ RoleArn: "arn:aws:iam::000000000000:role/admin", RoleSessionName: "escape" }));
     const credentials = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
@@ -203,7 +206,11 @@ function scopedChecks(s: () => Setup): void {
     assert.equal(allowed(probe.s3), 'written by a function');
     assert.equal(allowed(probe.ssm), 'parameter value');
     assert.deepEqual(allowed(probe.logs), ['/probe/own']);
-    assert.equal(allowed(probe.whoAmI), '000000000000');
+    // As on Lambda: the function's role, assumed in a session named after the function.
+    const [account, arn, userId] = allowed(probe.whoAmI) as string[];
+    assert.equal(account, '000000000000');
+    assert.equal(arn, 'arn:aws:sts::000000000000:assumed-role/prober-role/prober');
+    assert.match(userId!, /^AROA[0-9A-F]{17}:prober$/);
   });
 
   it('STS: a key assumed with the function key is still the function: GetFunctionConfiguration refused, named as the assumed role', () => {

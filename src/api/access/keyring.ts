@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Caller } from '../aws/protocol/http.js';
 
 /** An access key pair, as in an AWS shared-credentials file. */
@@ -30,6 +30,16 @@ export interface KeyEntry {
    * scope the gate applies (function-scope.ts). Made once, when the key is issued.
    */
   caller?: Caller;
+}
+
+/**
+ * A role's id as STS's answers carry it (`AROA…`, 21 characters): stable for a role, made from its ARN
+ * (`arn:aws:iam::ACCOUNT:role/NAME`) or an assumed-role ARN of it, which give the same id.
+ */
+export function roleIdOf(arn: string): string {
+  const role = /^arn:aws[\w-]*:(?:iam::(\d{12}):role\/(?:.*\/)?|sts::(\d{12}):assumed-role\/)([^/]+)/.exec(arn);
+  const canonical = role ? `arn:aws:iam::${role[1] ?? role[2]}:role/${role[3]}` : arn;
+  return `AROA${createHash('sha256').update(canonical).digest('hex').slice(0, 17).toUpperCase()}`;
 }
 
 /** The answer to STS GetCallerIdentity for a key. */
@@ -172,7 +182,9 @@ export class Keyring {
   issue(holder: string, caller?: Caller): IssuedCredentials {
     const accessKeyId = `ASIA${randomBytes(10).toString('hex').toUpperCase().slice(0, 16)}`;
     const entry = { secretAccessKey: randomBytes(30).toString('base64'), sessionToken: randomBytes(48).toString('base64') };
-    this.issued.set(accessKeyId, { ...entry, holder, ...(caller && { caller }) });
+    // As on Lambda, GetCallerIdentity names the function's role, assumed in a session named after it.
+    const identity = caller && { arn: caller.arn, userId: `${roleIdOf(caller.arn)}:${caller.function}` };
+    this.issued.set(accessKeyId, { ...entry, holder, ...(caller && { caller, identity }) });
     return { accessKeyId, ...entry, revoke: () => this.issued.delete(accessKeyId) };
   }
 }

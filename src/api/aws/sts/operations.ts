@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { ACCOUNT_ID } from '../../../domain/arn.js';
-import type { CallerIdentity, Keyring, SessionCredentials } from '../../access/keyring.js';
+import { roleIdOf, type CallerIdentity, type Keyring, type SessionCredentials } from '../../access/keyring.js';
 import { readClaim } from '../../access/sigv4.js';
 import type { ApiRequest, ServiceHandler } from '../protocol/http.js';
 import { queryService, type QueryOperation, type QueryStructure } from '../protocol/query.js';
@@ -58,7 +57,7 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
       if (parent !== undefined && duration > 3600) {
         throw validation('The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
       }
-      const roleId = `AROA${createHash('sha256').update(roleArn).digest('hex').slice(0, 17).toUpperCase()}`;
+      const roleId = roleIdOf(roleArn);
       const identity: CallerIdentity = {
         arn: `arn:aws:sts::${role[1]}:assumed-role/${role[2]}/${sessionName}`,
         userId: `${roleId}:${sessionName}`,

@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 import { GetFunctionCommand, InvokeCommand, UpdateFunctionCodeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { zipSync, strToU8 } from 'fflate';
 import { awsFetch, createFunction, errorOf, lambdaClientFor, payloadOf, zipOf } from './harness.js';
 
@@ -32,6 +33,31 @@ interface Server {
   lambda: LambdaClient;
   close(): Promise<void>;
 }
+
+/**
+ * Opens N connections that each ask for s3://big/object (signed with any key, as a server without
+ * credentials accepts) with a 4 KB receive buffer and never read, once a line comes on stdin; prints
+ * `held N` once they are sent, then holds them until killed.
+ */
+const HOLD_DOWNLOADS = `
+import socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+sys.stdin.readline()
+date = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())
+request = ('GET /big/object HTTP/1.1\\r\\nHost: 127.0.0.1:%d\\r\\nX-Amz-Date: %s\\r\\nX-Amz-Content-Sha256: UNSIGNED-PAYLOAD\\r\\n'
+  'Authorization: AWS4-HMAC-SHA256 Credential=test/%s/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, '
+  'Signature=%s\\r\\n\\r\\n') % (port, date, date[:8], '0' * 64)
+held = []
+for _ in range(n):
+  s = socket.socket()
+  s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+  try:
+    s.connect(('127.0.0.1', port)); s.sendall(request.encode()); held.append(s)
+  except OSError:
+    pass
+print('held %d' % len(held), flush=True)
+time.sleep(600)
+`;
 
 /** `versa start` in its own process; with `openFiles`, under that limit of open descriptors. */
 async function startServerProcess(opts: { openFiles?: number; logLevel?: string } = {}): Promise<Server> {
@@ -415,6 +441,39 @@ describe('hostile input', () => {
     } finally {
       attacking = false;
       for (const socket of held) socket.destroy();
+      await small.close();
+    }
+  });
+
+  it('downloads nobody reads, two descriptors each, past the descriptors the server may open: it closes them and keeps answering', async () => {
+    // A server that may open 300 descriptors; 140 GETs of an 8 MB object whose clients never read (each
+    // holds the socket and the object's file): 280 descriptors, past what the server may hold.
+    const small = await startServerProcess({ openFiles: 300, logLevel: 'error' });
+    const s3 = new S3Client({
+      endpoint: small.url,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    const holder = spawn('python3', ['-c', HOLD_DOWNLOADS, new URL(small.url).port, '140'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'big' }));
+      await s3.send(new PutObjectCommand({ Bucket: 'big', Key: 'object', Body: Buffer.alloc(8 * MB, 0x61) }));
+      holder.stdin.end('go\n');
+      const held = await new Promise<string>((resolve) => holder.stdout.once('data', (d: Buffer) => resolve(d.toString())));
+      assert.match(held, /^held \d+/);
+      let answered = 0;
+      for (let i = 0; i < 20 && answered < 3; i++) {
+        const res = await fetch(`${small.url}/_versa/health`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+        if (res?.status === 200) answered++;
+        await res?.arrayBuffer();
+      }
+      assert.equal(answered, 3, 'the health check answers while the downloads are held');
+      // The operator's own calls get through too.
+      assert.equal((await s3.send(new HeadObjectCommand({ Bucket: 'big', Key: 'object' }))).ContentLength, 8 * MB);
+    } finally {
+      holder.kill('SIGKILL');
+      s3.destroy();
       await small.close();
     }
   });

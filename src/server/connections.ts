@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Logger } from '../core/logger.js';
 
@@ -7,59 +7,97 @@ import type { Logger } from '../core/logger.js';
 const exchange = Symbol('versa.exchange');
 /** Set on a connection whose request body was still coming at the last shedding. */
 const stalled = Symbol('versa.stalled');
+/** Bytes written to a connection at the last shedding, while its client was not taking them. */
+const unread = Symbol('versa.unread');
 
 interface Tracked extends Socket {
   [exchange]?: http.ServerResponse;
   [stalled]?: boolean;
+  [unread]?: number;
 }
 
 /**
- * Closes the connections that are not being answered once the open ones pass three quarters of the
- * descriptors the process may open, at most every 100 ms: those that never sent a request, those still
- * sending its headers (one byte of a request line is enough to hold a descriptor otherwise), those idle
- * between requests, and those whose body was already incomplete at the last shedding (a body that never
- * ends holds one too). A client, or a function on this machine, holding thousands of connections must
- * not leave none for the operator's (a runtime holds at most 1,024, but a function may run a thousand
- * processes). Requests being handled keep theirs; clients whose idle keep-alive connection is closed
- * open another, as they do after keepAliveTimeout.
+ * Keeps descriptors for the operator: once the process holds three quarters of the descriptors it may
+ * open (sockets, and the files and pipes behind them: an S3 object being sent holds two), closes, at
+ * most every 100 ms, the connections that are not being answered or whose client stopped taking part:
+ * never used, still sending headers (one byte of a request line is enough to hold a descriptor
+ * otherwise), idle between requests, a body already incomplete at the last shedding (a body that never
+ * ends), and an answer its client has not read since the last shedding (a download nobody reads). A
+ * client, or a function on this machine, holding thousands of connections must not leave none for the
+ * operator's (a runtime holds at most 1,024 descriptors, but a function may run a thousand processes).
+ * Requests being handled keep theirs; clients whose idle keep-alive connection is closed open another.
+ * Checked on new connections and on a timer while there are many, since a process out of descriptors
+ * accepts none to be asked by.
  */
 export function shedIdleConnections(server: http.Server, logger: Logger): void {
-  const threshold = Math.floor(0.75 * openFilesLimit());
+  const limit = openFilesLimit();
+  const threshold = Math.floor(0.75 * limit);
+  // Below this many connections the descriptors are not counted at all.
+  const watchFrom = Math.floor(limit / 8);
   const open = new Set<Tracked>();
-  let lastShed = 0;
-  let pending: NodeJS.Timeout | undefined;
-  const shed = () => {
-    pending = undefined;
-    if (open.size <= threshold) return;
-    lastShed = Date.now();
+  let lastCheck = 0;
+  let watch: NodeJS.Timeout | undefined;
+  const check = () => {
+    if (open.size < watchFrom) {
+      clearInterval(watch);
+      watch = undefined;
+      return;
+    }
+    const now = Date.now();
+    if (now - lastCheck < 100) return;
+    lastCheck = now;
+    const inUse = descriptorsInUse(open.size);
+    if (inUse <= threshold) return;
     let closed = 0;
     for (const socket of open) {
-      const res = socket[exchange];
-      const answering = res !== undefined && !res.writableFinished;
-      const reading = answering && !res.req.complete;
-      if (answering && !(reading && socket[stalled])) {
-        socket[stalled] = reading;
-        continue;
+      if (shouldClose(socket)) {
+        socket.destroy();
+        closed++;
       }
-      socket.destroy();
-      closed++;
     }
-    logger.warn('too many connections: closed those not being answered', { open: open.size + closed, closed, threshold });
+    logger.warn('too many descriptors: closed the connections not being answered', { descriptors: inUse, closed, threshold });
   };
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = req.socket as Tracked;
     socket[exchange] = res;
     socket[stalled] = false;
+    socket[unread] = undefined;
   });
   server.on('connection', (socket: Tracked) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
-    if (open.size <= threshold || pending) return;
-    // Later rather than not at all: once every descriptor is taken no connection comes to ask again.
-    const wait = lastShed + 100 - Date.now();
-    if (wait <= 0) shed();
-    else pending = setTimeout(shed, wait).unref();
+    if (open.size < watchFrom) return;
+    watch ??= setInterval(check, 100).unref();
+    check();
   });
+}
+
+/** Whether a connection is to be closed at this shedding; notes what the next one compares with. */
+function shouldClose(socket: Tracked): boolean {
+  const res = socket[exchange];
+  if (res === undefined || res.writableFinished) return true;
+  if (!res.req.complete) {
+    if (socket[stalled]) return true;
+    socket[stalled] = true;
+    return false;
+  }
+  // An answer under way: its client is taking it unless bytes wait and none went since the last shedding.
+  if (socket.writableLength === 0) {
+    socket[unread] = undefined;
+    return false;
+  }
+  if (socket[unread] === socket.bytesWritten) return true;
+  socket[unread] = socket.bytesWritten;
+  return false;
+}
+
+/** Descriptors the process holds (Linux); elsewhere, its connections. */
+function descriptorsInUse(connections: number): number {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return connections;
+  }
 }
 
 /** The process's limit on open files (Linux), or a common default where it cannot be read. */

@@ -23,7 +23,7 @@ type Outcome = { ok: unknown } | { error: string; status?: number; message: stri
 /** Tries, with the function's own credentials, what a compromised function would; reports every outcome. */
 const PROBER = {
   'index.mjs': `import { CloudWatchClient, PutMetricAlarmCommand, PutMetricDataCommand, SetAlarmStateCommand, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
-import { CloudWatchLogsClient, CreateLogGroupCommand, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CloudWatchLogsClient, CreateLogGroupCommand, DeleteLogGroupCommand, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CodeDeployClient, CreateApplicationCommand, ListApplicationsCommand } from "@aws-sdk/client-codedeploy";
 import { CreateFunctionCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, UpdateFunctionConfigurationCommand } from "@aws-sdk/client-lambda";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -67,6 +67,7 @@ export const handler = async ({ target, bucket, parameter, alarm }) => {
     await logs.send(new CreateLogGroupCommand({ logGroupName: "/probe/own" }));
     return (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: "/probe/" }))).logGroups.map((g) => g.logGroupName);
   });
+  out.deleteLogGroup = await attempt(() => logs.send(new DeleteLogGroupCommand({ logGroupName: "/probe/own" })));
   const cd = new CodeDeployClient({ maxAttempts: 1 });
   out.listApplications = await attempt(async () => (await cd.send(new ListApplicationsCommand({}))).applications);
   out.createApplication = await attempt(() => cd.send(new CreateApplicationCommand({ applicationName: "evil", computePlatform: "Lambda" })));
@@ -198,6 +199,8 @@ function scopedChecks(s: () => Setup): void {
     const { probe } = s();
     assert.deepEqual(allowed(probe.listApplications), []);
     refused(probe.createApplication, 400, 'AccessDeniedException', 'codedeploy:CreateApplication');
+    // Logs: its own lines, never erasing a group's history (another function's audit trail).
+    refused(probe.deleteLogGroup, 400, 'AccessDeniedException', 'logs:DeleteLogGroup');
   });
 
   it('the data plane works: Invoke of another function, S3, SSM, Logs, STS GetCallerIdentity', () => {

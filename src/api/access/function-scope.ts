@@ -168,7 +168,22 @@ export const FUNCTION_SCOPE = {
       'ContinueUpdateRollback',
     ],
   },
-  logs: { all: true },
+  // Its own lines and reading, as AWSLambdaBasicExecutionRole writes; never erasing or shortening a group's
+  // history (another function's audit trail), nor its tags.
+  logs: {
+    allow: [
+      'CreateLogGroup',
+      'CreateLogStream',
+      'PutLogEvents',
+      'DescribeLogGroups',
+      'DescribeLogStreams',
+      'GetLogEvents',
+      'FilterLogEvents',
+      'ListTagsForResource',
+      'ListTagsLogGroup',
+    ],
+    deny: ['DeleteLogGroup', 'PutRetentionPolicy', 'DeleteRetentionPolicy', 'TagResource', 'UntagResource', 'TagLogGroup', 'UntagLogGroup'],
+  },
   ssm: { all: true },
   // Keys it mints with a function's key stay that function's, and stay scoped (keyring.ts).
   sts: { all: true },

@@ -7,12 +7,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetFunctionCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import {
+  CreateFunctionCommand,
+  GetFunctionCommand,
+  GetFunctionConfigurationCommand,
+  InvokeCommand,
+  LambdaClient,
+  UpdateFunctionCodeCommand,
+} from '@aws-sdk/client-lambda';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createFunction, errorOf, payloadOf, startTestServer, type TestServer, type TestServerOptions } from './harness.js';
+import { createFunction, errorOf, payloadOf, startTestServer, zipOf, type TestServer, type TestServerOptions } from './harness.js';
 
 const OPS = { accessKeyId: 'AKIDVERSAOPS', secretAccessKey: 'operator-secret' };
 const PROBER_ROLE = 'arn:aws:iam::000000000000:role/prober-role';
@@ -273,6 +287,53 @@ describe('function scope: with --credentials', () => {
     assert.equal(e.$metadata?.httpStatusCode, 403);
     const config = await s.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'target' }));
     assert.equal(config.Environment?.Variables?.SECRET, 'hunter2');
+  });
+});
+
+describe('function scope: buckets Versa deploys from', () => {
+  let s: Setup;
+  before(async () => {
+    s = await setUp({ credentials: [OPS] }, OPS);
+  });
+  after(() => s?.t.close());
+
+  it("a function's key cannot write to a bucket Versa has deployed code from, so it cannot plant the next deploy", async () => {
+    const config = { endpoint: s.t.url, region: 'us-east-1', forcePathStyle: true, maxAttempts: 1 };
+    const operator = new S3Client({ ...config, credentials: OPS });
+    const asFunction = new S3Client({ ...config, credentials: s.probe.key });
+    const code = (answer: string) => zipOf({ 'index.mjs': `export const handler = async () => ${JSON.stringify(answer)};` });
+    await operator.send(new CreateBucketCommand({ Bucket: 'artifacts' }));
+    await operator.send(new PutObjectCommand({ Bucket: 'artifacts', Key: 'app.zip', Body: code('the operator’s code') }));
+    // Before Versa deploys from it, it is a bucket like any other.
+    await asFunction.send(new PutObjectCommand({ Bucket: 'artifacts', Key: 'scratch', Body: 'x' }));
+    await s.lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: 'from-s3',
+        Runtime: 'nodejs20.x',
+        Handler: 'index.handler',
+        Role: PROBER_ROLE,
+        Code: { S3Bucket: 'artifacts', S3Key: 'app.zip' },
+      }),
+    );
+    for (const write of [
+      () => asFunction.send(new PutObjectCommand({ Bucket: 'artifacts', Key: 'app.zip', Body: code('planted') })),
+      () => asFunction.send(new DeleteObjectCommand({ Bucket: 'artifacts', Key: 'app.zip' })),
+      () => asFunction.send(new CopyObjectCommand({ Bucket: 'artifacts', Key: 'app.zip', CopySource: 'probe-bucket/probe.txt' })),
+    ]) {
+      const e = await errorOf(write);
+      assert.equal(e.name, 'AccessDenied');
+      assert.equal(e.$metadata?.httpStatusCode, 403);
+    }
+    // Reading it, and writing other buckets, still work; the operator still writes it.
+    const read = await asFunction.send(new GetObjectCommand({ Bucket: 'artifacts', Key: 'app.zip' }));
+    assert.ok((await read.Body!.transformToByteArray()).length > 0);
+    await asFunction.send(new PutObjectCommand({ Bucket: 'probe-bucket', Key: 'mine', Body: 'x' }));
+    await s.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'from-s3', S3Bucket: 'artifacts', S3Key: 'app.zip' }));
+    const out = await s.lambda.send(new InvokeCommand({ FunctionName: 'from-s3' }));
+    assert.equal(payloadOf(out), 'the operator’s code');
+    await operator.send(new PutObjectCommand({ Bucket: 'artifacts', Key: 'app.zip', Body: code('v2') }));
+    operator.destroy();
+    asFunction.destroy();
   });
 });
 

@@ -25,6 +25,12 @@ export interface BucketDoc {
   versioning?: 'Enabled' | 'Suspended';
   /** Each setting's document (XML, or JSON for the policy) exactly as it was put. */
   settings: Partial<Record<BucketSetting, string>>;
+  /**
+   * Set once Versa has read code or a template from the bucket (Lambda's `Code.S3Bucket`, a stack's
+   * `TemplateURL`): functions' keys may no longer write to it, so that none can plant what the
+   * operator's next deploy installs.
+   */
+  artifacts?: true;
 }
 
 /** What an object carries besides its bytes, shared by objects and the uploads that will become them. */

@@ -185,9 +185,17 @@ export class S3Service {
     return this.blobs.stream(object.blob, range);
   }
 
-  /** The whole of an object's bytes (Lambda's code from S3). */
+  /**
+   * The whole of an object Versa deploys from (Lambda's code, a stack's template); its bucket is marked
+   * as holding artifacts (BucketDoc.artifacts) first.
+   */
   async read(bucket: string, key: string, versionId?: string): Promise<Uint8Array> {
-    return this.blobs.read((await this.getObject(bucket, key, versionId)).blob);
+    const object = await this.getObject(bucket, key, versionId);
+    await this.lock.run(async () => {
+      const doc = await this.store.s3.getBucket(bucket);
+      if (doc && !doc.artifacts) await this.store.s3.putBucket({ ...doc, artifacts: true });
+    });
+    return this.blobs.read(object.blob);
   }
 
   /** Deletes an object if it exists (S3 answers the same either way). */

@@ -152,6 +152,16 @@ function settingOperationName(setting: BucketSetting): string {
   }[setting];
 }
 
+/**
+ * A function's key writes to no bucket Versa deploys from (BucketDoc.artifacts): what it planted there
+ * the operator's next deploy would install, and run as another function. S3 answers a denied write 403
+ * AccessDenied.
+ */
+async function refuseArtifactWrite(s3: S3Service, req: ApiRequest, bucket: string): Promise<void> {
+  const doc = await s3.bucket(bucket).catch(() => undefined);
+  if (doc?.artifacts) throw new S3Error('AccessDenied', 'Access Denied');
+}
+
 async function route(s3: S3Service, req: ApiRequest): Promise<S3Response> {
   const { bucket, key } = s3Address(req) ?? { bucket: undefined, key: undefined };
   const q = req.query;
@@ -160,6 +170,7 @@ async function route(s3: S3Service, req: ApiRequest): Promise<S3Response> {
     if (method === 'GET') return listBuckets(s3, req);
     throw methodNotAllowed(method);
   }
+  if (req.caller !== undefined && method !== 'GET' && method !== 'HEAD') await refuseArtifactWrite(s3, req, bucket);
   if (key === undefined) {
     const setting = [...q.keys()].map((k) => SETTING_OF[k]).find((s) => s !== undefined);
     switch (method) {

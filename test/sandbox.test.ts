@@ -337,6 +337,18 @@ exports.handler = async () => {
     assert.deepEqual([...new Set(lines)], ['993 993'], `processes that loaded the function's library: ${lines.join(', ')}`);
   });
 
+  it('/_versa/metrics: open to this machine’s scrapers on loopback, not to functions running as a user of their own', async (ctx) => {
+    if (!on) return ctx.skip('bubblewrap cannot run here');
+    const code = 'exports.handler = async () => (await fetch(process.env.AWS_ENDPOINT_URL + "/_versa/metrics")).status;\n';
+    await createFunction(t.lambda, 'scraper', { 'index.js': code });
+    const fromFunction = (await invoke(t.lambda, 'scraper', {})).payload;
+    assert.equal((await fetch(`${t.url}/_versa/metrics`)).status, 200, 'a scraper on this machine');
+    // Run as root, functions are uid 993 of the host, whose connections Versa tells apart; otherwise they
+    // are the server's user, as a local scraper is (docs/security.md says so).
+    const hostUser = /of the host, not root/.test((await health(t)).sandboxDetail);
+    assert.equal(fromFunction, hostUser ? 401 : 200);
+  });
+
   it('Invoke: under a root server a function runs as sbx_user1051 of the host, with no capability, and still starts processes', async (ctx) => {
     if (!on) return ctx.skip('bubblewrap cannot run here');
     const marker = `uid-${process.pid}-${Date.now()}`;

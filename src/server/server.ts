@@ -46,6 +46,7 @@ import { CodeCache } from '../runtime/code-cache.js';
 import { EnvironmentManager } from '../runtime/environment-manager.js';
 import { Isolation, type IsolationStatus } from '../runtime/isolation.js';
 import { resolvePython } from '../runtime/python.js';
+import { SANDBOX_UID } from '../runtime/sandbox.js';
 import { BlobStore } from '../s3/blob-store.js';
 import { lambdaCodeReader } from '../s3/lambda-code.js';
 import { MAX_PUT_BYTES } from '../s3/limits.js';
@@ -58,6 +59,7 @@ import type { Store } from '../store/store.js';
 import { BodyBudget } from './body-budget.js';
 import { ClusterNode } from './cluster-node.js';
 import { shedIdleConnections } from './connections.js';
+import { loopbackPeerOwner } from './peer-owner.js';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.js';
 import { LambdaMetrics } from '../telemetry/lambda-metrics.js';
 import { LogSink } from '../telemetry/log-sink.js';
@@ -311,6 +313,10 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     metricsToken: options.metricsToken,
     now: () => Date.now(),
     functionAccess: options.functionAccess,
+    fromSandbox: (req) =>
+      req.sourcePort !== undefined &&
+      req.localPort !== undefined &&
+      loopbackPeerOwner({ port: req.sourcePort, localPort: req.localPort }) === SANDBOX_UID,
   });
   const handle = frontDoor({
     lambda: lambdaApi({ functions, eventInvokeConfigs, invocations, concurrency, tags, logger }),
@@ -403,6 +409,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
         requestId,
         origin: `http://${req.headers.host ?? new URL(url).host}`,
         sourceIp: req.socket.remoteAddress ?? '',
+        sourcePort: req.socket.remotePort ?? 0,
+        localPort: req.socket.localPort ?? 0,
       };
       handle(apiReq)
         .then(async (out) => {

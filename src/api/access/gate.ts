@@ -22,6 +22,11 @@ export interface AccessSettings {
    * that its service refuses what function-scope.ts does not allow; `full` lets functions call everything.
    */
   functionAccess?: 'scoped' | 'full';
+  /**
+   * Whether a loopback request comes from a function's sandbox, told by who owns the connection (a
+   * server running as root runs functions as a user of their own); undefined where it cannot be told.
+   */
+  fromSandbox?: (req: ApiRequest) => boolean;
 }
 
 const LOOPBACK_HOST = /^(localhost|[^:]*\.localhost|127(\.\d{1,3}){3}|\[::1\])$/;
@@ -142,7 +147,8 @@ export class AccessGate {
 
   /** `/_versa/metrics`: callers on this machine, the bearer token, or (with credentials) a signed request. */
   async metricsAllowed(req: ApiRequest): Promise<boolean> {
-    if (LOOPBACK_PEER.test(req.sourceIp)) return true;
+    // Loopback is this machine's scrapers, not the functions that share its network.
+    if (LOOPBACK_PEER.test(req.sourceIp) && !this.settings.fromSandbox?.(req)) return true;
     const token = this.settings.metricsToken;
     const given = /^Bearer (.+)$/.exec(header(req, 'authorization') ?? '')?.[1];
     if (token !== '' && given !== undefined) {

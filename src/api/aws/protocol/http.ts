@@ -18,6 +18,9 @@ export interface ApiRequest {
   /** `http://host:port` as the client reached us, for URLs in answers. */
   origin: string;
   sourceIp: string;
+  /** The client's port and the one it reached: whose the connection is, for `/_versa/metrics` (gate.ts). */
+  sourcePort?: number;
+  localPort?: number;
   /** Set by the access gate when a function's key signed the request (and functions are scoped): whose. */
   caller?: Caller;
 }

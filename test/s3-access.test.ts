@@ -14,6 +14,7 @@ import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCom
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { errorOf, startTestServer, type TestServer } from './harness.js';
 import { presignedGet, rawRequest, s3ClientFor, s3Fetch, xmlText } from './s3-helpers.js';
+import { runTool } from './tools.js';
 
 const OPERATOR = { accessKeyId: 'AKIAVERSAOPERATOR01', secretAccessKey: 'operator-secret-key' };
 const WRONG = { accessKeyId: OPERATOR.accessKeyId, secretAccessKey: 'not-the-secret' };
@@ -165,6 +166,28 @@ describe('S3 with credentials configured', () => {
     assert.equal(expired.status, 403);
     assert.equal(xmlText(expired.text, 'Code'), 'AccessDenied');
     assert.equal(xmlText(expired.text, 'Message'), 'Request has expired');
+  });
+
+  it("accepts boto3's presigned URLs, which carry no X-Amz-Content-Sha256, and only with the right secret", async () => {
+    const presign = async (key: typeof OPERATOR) => {
+      const script = [
+        'import sys, boto3',
+        'from botocore.config import Config',
+        "s3 = boto3.client('s3', endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3],",
+        "  region_name='us-east-1', config=Config(signature_version='s3v4', s3={'addressing_style': 'path'}))",
+        "print(s3.generate_presigned_url('get_object', Params={'Bucket': 'guarded', 'Key': 'ok'}, ExpiresIn=300))",
+      ].join('\n');
+      const run = await runTool('python3', ['-c', script, t.url, key.accessKeyId, key.secretAccessKey]);
+      assert.equal(run.code, 0, run.stderr);
+      return run.stdout.trim();
+    };
+    const url = await presign(OPERATOR);
+    assert.ok(!/x-amz-content-sha256/i.test(url), url);
+    const good = await rawRequest(url, 'GET', {});
+    assert.equal(good.status, 200, good.text);
+    assert.equal(good.text, 'signed');
+    const wrong = await rawRequest(await presign(WRONG), 'GET', {});
+    assert.equal(xmlText(wrong.text, 'Code'), 'SignatureDoesNotMatch');
   });
 
   it('answers an unsigned request with AccessDenied in S3 XML, and HEAD without a body', async () => {

@@ -215,11 +215,15 @@ async function presignedSignature(request: HttpRequest, claim: SignatureClaim, s
     applyChecksum: false,
     uriEscapePath: claim.service !== 's3',
   });
-  // An S3 presigned URL always leaves the payload out of its signature.
+  // An S3 presigned URL always leaves the payload out of its signature. The header only tells the signer
+  // so: it is neither signed nor moved into the query (boto3's URLs carry it nowhere; the SDK's carry it
+  // in the query already, where it is signed as the URL has it).
   if (claim.service === 's3') request = { ...request, headers: { ...request.headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } };
   const signed = await signer.presign(request, {
     signingDate: new Date(signingTime(claim)),
     signableHeaders: new Set(claim.signedHeaders),
+    unhoistableHeaders: new Set(['x-amz-content-sha256']),
+    unsignableHeaders: new Set(['x-amz-content-sha256']),
     expiresIn: claim.expiresIn ?? 0,
   });
   const value = signed.query?.['X-Amz-Signature'];

@@ -37,7 +37,7 @@ type Outcome = { ok: unknown } | { error: string; status?: number; message: stri
 /** Tries, with the function's own credentials, what a compromised function would; reports every outcome. */
 const PROBER = {
   'index.mjs': `import { CloudWatchClient, PutMetricAlarmCommand, PutMetricDataCommand, SetAlarmStateCommand, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
-import { CloudWatchLogsClient, CreateLogGroupCommand, DeleteLogGroupCommand, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, DeleteLogGroupCommand, DescribeLogStreamsCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CodeDeployClient, CreateApplicationCommand, ListApplicationsCommand } from "@aws-sdk/client-codedeploy";
 import { CreateFunctionCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, UpdateFunctionConfigurationCommand } from "@aws-sdk/client-lambda";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -78,10 +78,16 @@ export const handler = async ({ target, bucket, parameter, alarm }) => {
   out.ssm = await attempt(async () => (await new SSMClient({ maxAttempts: 1 }).send(new GetParameterCommand({ Name: parameter }))).Parameter.Value);
   const logs = new CloudWatchLogsClient({ maxAttempts: 1 });
   out.logs = await attempt(async () => {
-    await logs.send(new CreateLogGroupCommand({ logGroupName: "/probe/own" }));
-    return (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: "/probe/" }))).logGroups.map((g) => g.logGroupName);
+    // Its own group, as Lambda's default role allows: made if the first START line is not written yet.
+    const own = "/aws/lambda/" + process.env.AWS_LAMBDA_FUNCTION_NAME;
+    await logs.send(new CreateLogGroupCommand({ logGroupName: own })).catch((e) => { if (e.name !== "ResourceAlreadyExistsException") throw e; });
+    await logs.send(new CreateLogStreamCommand({ logGroupName: own, logStreamName: "mine" }));
+    await logs.send(new PutLogEventsCommand({ logGroupName: own, logStreamName: "mine", logEvents: [{ timestamp: Date.now(), message: "own line" }] }));
+    return (await logs.send(new DescribeLogStreamsCommand({ logGroupName: own, logStreamNamePrefix: "mine" }))).logStreams.map((l) => l.logStreamName);
   });
-  out.deleteLogGroup = await attempt(() => logs.send(new DeleteLogGroupCommand({ logGroupName: "/probe/own" })));
+  out.otherGroup = await attempt(() => logs.send(new CreateLogGroupCommand({ logGroupName: "/probe/own" })));
+  out.forged = await attempt(() => logs.send(new CreateLogStreamCommand({ logGroupName: "/aws/lambda/" + target, logStreamName: "forged" })));
+  out.deleteLogGroup = await attempt(() => logs.send(new DeleteLogGroupCommand({ logGroupName: "/aws/lambda/" + target })));
   const cd = new CodeDeployClient({ maxAttempts: 1 });
   out.listApplications = await attempt(async () => (await cd.send(new ListApplicationsCommand({}))).applications);
   out.createApplication = await attempt(() => cd.send(new CreateApplicationCommand({ applicationName: "evil", computePlatform: "Lambda" })));
@@ -215,6 +221,9 @@ function scopedChecks(s: () => Setup): void {
     refused(probe.createApplication, 400, 'AccessDeniedException', 'codedeploy:CreateApplication');
     // Logs: its own lines, never erasing a group's history (another function's audit trail).
     refused(probe.deleteLogGroup, 400, 'AccessDeniedException', 'logs:DeleteLogGroup');
+    // Its own group only, as Lambda's default role: no group of its own making, no line in another's.
+    refused(probe.otherGroup, 400, 'AccessDeniedException', 'logs:CreateLogGroup');
+    refused(probe.forged, 400, 'AccessDeniedException', 'logs:CreateLogStream');
   });
 
   it('the data plane works: Invoke of another function, S3, SSM, Logs, STS GetCallerIdentity', () => {
@@ -222,7 +231,7 @@ function scopedChecks(s: () => Setup): void {
     assert.equal(allowed(probe.invoke), 'target answered');
     assert.equal(allowed(probe.s3), 'written by a function');
     assert.equal(allowed(probe.ssm), 'parameter value');
-    assert.deepEqual(allowed(probe.logs), ['/probe/own']);
+    assert.deepEqual(allowed(probe.logs), ['mine']);
     // As on Lambda: the function's role, assumed in a session named after the function.
     const [account, arn, userId] = allowed(probe.whoAmI) as string[];
     assert.equal(account, '000000000000');

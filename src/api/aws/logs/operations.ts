@@ -1,11 +1,12 @@
 import { PlatformError, type ErrorCode } from '../../../core/errors.js';
+import { ACCOUNT_ID } from '../../../domain/arn.js';
 import type { Logger } from '../../../core/logger.js';
 import { checkTags, taggedResourceOf, type Tags } from '../../../domain/tags.js';
 import { Violations } from '../../../domain/validation.js';
 import { compileFilterPattern } from '../../../telemetry/log-filter.js';
 import { RETENTION_DAYS, type LogSink } from '../../../telemetry/log-sink.js';
 import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogPosition, LogStreamRecord } from '../../../domain/log.js';
-import type { ServiceHandler } from '../protocol/http.js';
+import { functionDenied, type ApiRequest, type ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { memberReader } from '../protocol/members.js';
 import type { ResourceTags, TagDialect } from '../tagging.js';
@@ -48,8 +49,9 @@ export function logsApi(deps: LogsApiDeps): ServiceHandler {
 
 function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> {
   return {
-    async CreateLogGroup(input) {
+    async CreateLogGroup(input, req) {
       const name = groupName(input);
+      ownGroupOnly(req, name, 'CreateLogGroup');
       const newTags = tagMap(input, 'tags', false);
       if (newTags) checkTags(newTags, {}, TAGS);
       await logs.createGroup(name);
@@ -137,8 +139,9 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
       return {};
     },
 
-    async CreateLogStream(input) {
+    async CreateLogStream(input, req) {
       const group = groupName(input);
+      ownGroupOnly(req, group, 'CreateLogStream');
       const stream = streamName(input, 'logStreamName');
       await logs.createStream(group, stream);
       return {};
@@ -178,8 +181,9 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
       };
     },
 
-    async PutLogEvents(input) {
+    async PutLogEvents(input, req) {
       const group = groupName(input);
+      ownGroupOnly(req, group, 'PutLogEvents');
       const stream = streamName(input, 'logStreamName');
       const raw = input.logEvents;
       if (raw === undefined || raw === null) throw missing('logEvents');
@@ -491,6 +495,26 @@ function taggedGroup(input: Input): { kind: 'log-group'; name: string } {
     );
   }
   return resource;
+}
+
+/**
+ * A function's key writes only the function's own group, `/aws/lambda/NAME`, as the role Lambda gives a
+ * function by default does: no forged lines in another function's log, and no groups by the thousand
+ * (the per-group size limit bounds each group, not their number).
+ */
+function ownGroupOnly(req: ApiRequest, group: string, operation: string): void {
+  const caller = req.caller;
+  if (caller === undefined || group === `/aws/lambda/${caller.function}`) return;
+  throw functionDenied(
+    {
+      describe: () => ({
+        action: `logs:${operation}`,
+        resource: `arn:aws:logs:${req.region}:${ACCOUNT_ID}:log-group:${group}:log-stream:`,
+      }),
+    },
+    operation,
+    req,
+  );
 }
 
 /** A `tags` map of 1 to 50 entries; required by the tagging operations, optional on CreateLogGroup. */

@@ -288,7 +288,13 @@ exports.handler = async () => {
           '    u = libc.unshare(0x10000000)',
           '    uerr = ctypes.get_errno()',
           '    import threading; box = []; th = threading.Thread(target=lambda: box.append(1)); th.start(); th.join()',
-          "    return {'keyctl': r, 'errno': errno, 'unshare': unshare, 'call': [u, uerr], 'thread': box}",
+          // No pseudo-terminal to take from the machine's shared count, and nothing to write in their folder.
+          '    import os',
+          '    try: os.openpty(); pty = "opened"',
+          '    except OSError as e: pty = e.errno',
+          '    try: open("/dev/pts/owned", "w"); ptsdir = "written"',
+          '    except OSError as e: ptsdir = e.errno',
+          "    return {'keyctl': r, 'errno': errno, 'unshare': unshare, 'call': [u, uerr], 'thread': box, 'pty': pty, 'ptsdir': ptsdir}",
         ].join('\n'),
       },
       { Runtime: 'python3.12', Handler: 'app.handler' },
@@ -301,7 +307,7 @@ exports.handler = async () => {
     assert.ok(out.call[0] === -1 && [EPERM, ENOSPC].includes(out.call[1]), `unshare(CLONE_NEWUSER) gave ${out.call.join(', ')}`);
     assert.deepEqual(
       { ...out, unshare: out.unshare !== 0, call: undefined },
-      { keyctl: -1, errno: EPERM, unshare: true, call: undefined, thread: [1] },
+      { keyctl: -1, errno: EPERM, unshare: true, call: undefined, thread: [1], pty: 2, ptsdir: 30 },
     );
   });
 

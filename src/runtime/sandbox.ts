@@ -195,6 +195,11 @@ export class Bubblewrap {
       '/proc',
       '--dev',
       '/dev',
+      // No pseudo-terminals, as on Lambda: they are counted for the whole machine (kernel.pty.max), so a
+      // function opening them all would leave none for the host's own logins. An empty folder over
+      // bwrap's devpts leaves /dev/ptmx pointing at nothing.
+      '--tmpfs',
+      '/dev/pts',
     );
     // The folders bwrap makes above its mount points are root's and closed to others where bwrap is
     // privileged (the sandbox user is of the host): made first, open to everyone, as on any system.
@@ -334,6 +339,8 @@ export class Bubblewrap {
       '/',
       '--remount-ro',
       '/dev',
+      '--remount-ro',
+      '/dev/pts',
       '--remount-ro',
       '/proc',
     ];

@@ -87,6 +87,11 @@ export const handler = async ({ target, bucket, parameter, alarm }) => {
   });
   out.otherGroup = await attempt(() => logs.send(new CreateLogGroupCommand({ logGroupName: "/probe/own" })));
   out.forged = await attempt(() => logs.send(new CreateLogStreamCommand({ logGroupName: "/aws/lambda/" + target, logStreamName: "forged" })));
+  // A key of its own making, which a server without credentials accepts from anyone.
+  out.madeUpKey = await attempt(async () => {
+    const credentials = { accessKeyId: "AKIAMADEUPBYAFUNCTION", secretAccessKey: "anything" };
+    return (await new LambdaClient({ credentials, maxAttempts: 1 }).send(new GetFunctionConfigurationCommand({ FunctionName: target }))).Environment;
+  });
   out.deleteLogGroup = await attempt(() => logs.send(new DeleteLogGroupCommand({ logGroupName: "/aws/lambda/" + target })));
   const cd = new CodeDeployClient({ maxAttempts: 1 });
   out.listApplications = await attempt(async () => (await cd.send(new ListApplicationsCommand({}))).applications);
@@ -279,6 +284,17 @@ describe('function scope: without credentials (developer mode)', () => {
   });
   after(() => s?.t.close());
   scopedChecks(() => s);
+
+  it('a key of the function’s own making is still a function’s where its connection says so (a root server)', async () => {
+    const health = (await (await fetch(`${s.t.url}/_versa/health`)).json()) as { sandboxDetail: string };
+    if (/of the host, not root/.test(health.sandboxDetail)) {
+      refused(s.probe.madeUpKey, 403, 'AccessDeniedException', 'lambda:GetFunctionConfiguration');
+      assert.match((s.probe.madeUpKey as { message: string }).message, /assumed-role\/versa-function\/unknown-function /);
+    } else {
+      // Run as an ordinary user, functions are that user: any key is the operator's, as documented.
+      assert.deepEqual(allowed(s.probe.madeUpKey), { Variables: { SECRET: 'hunter2' } });
+    }
+  });
 });
 
 describe('function scope: with --credentials', () => {

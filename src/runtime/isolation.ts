@@ -64,6 +64,8 @@ const DEFAULT_MEMORY_MB = 128;
 export class Isolation {
   /** The interpreter, and the sandbox with its folders bound, once the interpreter is known. */
   private readonly withPython: Promise<{ python: PythonInstall; sandbox: Bubblewrap | undefined }>;
+  /** Whether runtimes run as sbx_user1051 of the host (uid SANDBOX_UID), a user of their own. */
+  readonly runsAsHostUser: boolean;
 
   private constructor(
     readonly status: IsolationStatus,
@@ -74,6 +76,7 @@ export class Isolation {
     /** util-linux's chrt, to start runtimes under SCHED_BATCH (processes.ts), where it can. */
     private readonly chrt: string | undefined,
   ) {
+    this.runsAsHostUser = sandbox?.hostUser ?? false;
     this.withPython = python.then((p) => ({ python: p, sandbox: sandbox?.binding(p.prefixes) }));
     // Nobody may be waiting yet: a failure is the first environment's to report, not an unhandled rejection.
     this.withPython.catch(() => undefined);

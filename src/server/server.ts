@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ScaledClock, continueClock, type Clock, type ClockAnchor } from '../core/clock.js';
@@ -19,7 +19,7 @@ import { s3Api } from '../api/aws/s3/operations.js';
 import { restXmlError } from '../api/aws/protocol/rest-xml.js';
 import { ssmApi } from '../api/aws/ssm/operations.js';
 import { stsApi } from '../api/aws/sts/operations.js';
-import { credentialScopeOf, type ApiHandler, type ApiRequest } from '../api/aws/protocol/http.js';
+import { credentialScopeOf, type ApiHandler, type ApiRequest, type Peer } from '../api/aws/protocol/http.js';
 import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
 import { AccessGate } from '../api/access/gate.js';
 import { functionCaller } from '../api/access/function-scope.js';
@@ -59,7 +59,7 @@ import type { Store } from '../store/store.js';
 import { BodyBudget } from './body-budget.js';
 import { ClusterNode } from './cluster-node.js';
 import { shedIdleConnections } from './connections.js';
-import { loopbackPeerOwner } from './peer-owner.js';
+import { peerIs } from './peer-owner.js';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.js';
 import { LambdaMetrics } from '../telemetry/lambda-metrics.js';
 import { LogSink } from '../telemetry/log-sink.js';
@@ -313,10 +313,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     metricsToken: options.metricsToken,
     now: () => Date.now(),
     functionAccess: options.functionAccess,
-    fromSandbox: (req) =>
-      req.sourcePort !== undefined &&
-      req.localPort !== undefined &&
-      loopbackPeerOwner({ port: req.sourcePort, localPort: req.localPort }) === SANDBOX_UID,
+    // Only a server whose functions run as a user of their own can tell their connections apart.
+    ...(isolation.runsAsHostUser && { fromSandbox: (req: ApiRequest) => peerIs(req.peer, SANDBOX_UID) }),
   });
   const handle = frontDoor({
     lambda: lambdaApi({ functions, eventInvokeConfigs, invocations, concurrency, tags, logger }),
@@ -409,8 +407,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
         requestId,
         origin: `http://${req.headers.host ?? new URL(url).host}`,
         sourceIp: req.socket.remoteAddress ?? '',
-        sourcePort: req.socket.remotePort ?? 0,
-        localPort: req.socket.localPort ?? 0,
+        peer: peerOf(req.socket),
       };
       handle(apiReq)
         .then(async (out) => {
@@ -672,4 +669,11 @@ function s3Refusal(req: http.IncomingMessage, status: number, error: PlatformErr
 function urlHost(host: string): string {
   const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   return h.includes(':') ? `[${h}]` : h;
+}
+
+const PEER = Symbol('versa.peer');
+
+/** The connection's Peer, made with its first request and shared by the rest. */
+function peerOf(socket: Socket & { [PEER]?: Peer }): Peer {
+  return (socket[PEER] ??= { port: socket.remotePort ?? 0, localPort: socket.localPort ?? 0 });
 }

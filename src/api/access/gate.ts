@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
-import { header, type ApiRequest } from '../aws/protocol/http.js';
+import { header, type ApiRequest, type Caller } from '../aws/protocol/http.js';
+import { ACCOUNT_ID } from '../../domain/arn.js';
 import type { Keyring } from './keyring.js';
 import type * as Signature from './signature.js';
 import { checkTime, readClaim, type AuthFailure } from './sigv4.js';
@@ -28,6 +29,9 @@ export interface AccessSettings {
    */
   fromSandbox?: (req: ApiRequest) => boolean;
 }
+
+/** A request from a function's sandbox signed with no key of Versa's: some function, held to the scope of all. */
+const SANDBOXED: Caller = { function: '', arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/versa-function/unknown-function` };
 
 const LOOPBACK_HOST = /^(localhost|[^:]*\.localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 const LOOPBACK_PEER = /^(127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/;
@@ -114,6 +118,9 @@ export class AccessGate {
         const caller = this.settings.keyring.lookup(claim.accessKeyId)?.caller;
         if (caller !== undefined) req.caller = caller;
       }
+      // A key proves nothing here: a function that signs with one of its own making is still a
+      // function, where its connection says so (a root server's functions are a user of their own).
+      if (req.caller === undefined && this.scoped && this.settings.fromSandbox?.(req)) req.caller = SANDBOXED;
       return undefined;
     }
     const key = this.settings.keyring.lookup(claim.accessKeyId);

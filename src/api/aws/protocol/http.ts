@@ -18,11 +18,17 @@ export interface ApiRequest {
   /** `http://host:port` as the client reached us, for URLs in answers. */
   origin: string;
   sourceIp: string;
-  /** The client's port and the one it reached: whose the connection is, for `/_versa/metrics` (gate.ts). */
-  sourcePort?: number;
-  localPort?: number;
+  /** The connection it came on, one object per connection: whose it is, when the gate asks (gate.ts). */
+  peer?: Peer;
   /** Set by the access gate when a function's key signed the request (and functions are scoped): whose. */
   caller?: Caller;
+}
+
+/** A connection's two ports, and (once asked, then kept) which user of this machine opened it. */
+export interface Peer {
+  port: number;
+  localPort: number;
+  owner?: number | null;
 }
 
 /** A function calling back into Versa with its environment's key, or an STS key minted with one. */

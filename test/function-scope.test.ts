@@ -92,6 +92,9 @@ export const handler = async ({ target, bucket, parameter, alarm }) => {
     const credentials = { accessKeyId: "AKIAMADEUPBYAFUNCTION", secretAccessKey: "anything" };
     return (await new LambdaClient({ credentials, maxAttempts: 1 }).send(new GetFunctionConfigurationCommand({ FunctionName: target }))).Environment;
   });
+  out.madeUpKeyLogs = await attempt(() =>
+    new CloudWatchLogsClient({ credentials: { accessKeyId: "AKIAMADEUPBYAFUNCTION", secretAccessKey: "anything" }, maxAttempts: 1 })
+      .send(new CreateLogGroupCommand({ logGroupName: "/aws/lambda/" })));
   out.deleteLogGroup = await attempt(() => logs.send(new DeleteLogGroupCommand({ logGroupName: "/aws/lambda/" + target })));
   const cd = new CodeDeployClient({ maxAttempts: 1 });
   out.listApplications = await attempt(async () => (await cd.send(new ListApplicationsCommand({}))).applications);
@@ -106,6 +109,9 @@ export const handler = async ({ target, bucket, parameter, alarm }) => {
     const credentials = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
     return (await new LambdaClient({ credentials, maxAttempts: 1 }).send(new GetFunctionConfigurationCommand({ FunctionName: target }))).Environment;
   });
+  out.madeUpKeyLogs = await attempt(() =>
+    new CloudWatchLogsClient({ credentials: { accessKeyId: "AKIAMADEUPBYAFUNCTION", secretAccessKey: "anything" }, maxAttempts: 1 })
+      .send(new CreateLogGroupCommand({ logGroupName: "/aws/lambda/" })));
   out.key = { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY, sessionToken: process.env.AWS_SESSION_TOKEN };
   return out;
 };
@@ -290,6 +296,8 @@ describe('function scope: without credentials (developer mode)', () => {
     if (/of the host, not root/.test(health.sandboxDetail)) {
       refused(s.probe.madeUpKey, 403, 'AccessDeniedException', 'lambda:GetFunctionConfiguration');
       assert.match((s.probe.madeUpKey as { message: string }).message, /assumed-role\/versa-function\/unknown-function /);
+      // It names no function, so no log group is its own (`/aws/lambda/` with an empty name included).
+      refused(s.probe.madeUpKeyLogs, 400, 'AccessDeniedException', 'logs:CreateLogGroup');
     } else {
       // Run as an ordinary user, functions are that user: any key is the operator's, as documented.
       assert.deepEqual(allowed(s.probe.madeUpKey), { Variables: { SECRET: 'hunter2' } });

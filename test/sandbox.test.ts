@@ -355,6 +355,30 @@ exports.handler = async () => {
     assert.equal(fromFunction, hostUser ? 401 : 200);
   });
 
+  it('without credentials, a function cannot pass its connection off as root’s with a TIME_WAIT row of the same ports', async (ctx) => {
+    if (!on) return ctx.skip('bubblewrap cannot run here');
+    if (!/of the host, not root/.test((await health(t)).sandboxDetail)) return ctx.skip('functions are the server’s user here');
+    // The probe's trick: closed connections from 127.0.0.2–41:P leave TIME_WAIT rows (uid 0) with the
+    // ports of the real one, made next from 127.0.0.200:P; a ports-only lookup found a root row first.
+    const code = [
+      'import random, socket, time, os, urllib.parse',
+      'def handler(e, c):',
+      '    url = urllib.parse.urlparse(os.environ["AWS_ENDPOINT_URL"])',
+      '    p = random.randint(40000, 60000)',
+      '    for a in range(2, 42):',
+      '        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
+      '        s.bind(("127.0.0.%d" % a, p)); s.connect((url.hostname, url.port)); s.close()',
+      '    time.sleep(0.3)',
+      '    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
+      '    s.bind(("127.0.0.200", p)); s.connect((url.hostname, url.port))',
+      '    s.sendall(("GET /_versa/metrics HTTP/1.1\\r\\nHost: %s\\r\\nConnection: close\\r\\n\\r\\n" % url.netloc).encode())',
+      '    return s.recv(100).decode("latin1").split("\\r\\n")[0]',
+    ].join('\n');
+    await createFunction(t.lambda, 'launderer', { 'app.py': code }, { Runtime: 'python3.12', Handler: 'app.handler', Timeout: 10 });
+    const { payload } = await invoke(t.lambda, 'launderer', {});
+    assert.match(String(payload), /^HTTP\/1\.1 401 /);
+  });
+
   it('Invoke: under a root server a function runs as sbx_user1051 of the host, with no capability, and still starts processes', async (ctx) => {
     if (!on) return ctx.skip('bubblewrap cannot run here');
     const marker = `uid-${process.pid}-${Date.now()}`;

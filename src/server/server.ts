@@ -59,7 +59,7 @@ import type { Store } from '../store/store.js';
 import { BodyBudget } from './body-budget.js';
 import { ClusterNode } from './cluster-node.js';
 import { shedIdleConnections } from './connections.js';
-import { peerIs } from './peer-owner.js';
+import { peerOwner } from './peer-owner.js';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.js';
 import { LambdaMetrics } from '../telemetry/lambda-metrics.js';
 import { LogSink } from '../telemetry/log-sink.js';
@@ -314,7 +314,10 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     now: () => Date.now(),
     functionAccess: options.functionAccess,
     // Only a server whose functions run as a user of their own can tell their connections apart.
-    ...(isolation.runsAsHostUser && { fromSandbox: (req: ApiRequest) => peerIs(req.peer, SANDBOX_UID) }),
+    // A connection whose owner cannot be told is taken for a function's.
+    ...(isolation.runsAsHostUser && {
+      fromSandbox: (req: ApiRequest) => req.peer !== undefined && [SANDBOX_UID, null].includes(peerOwner(req.peer)),
+    }),
   });
   const handle = frontDoor({
     lambda: lambdaApi({ functions, eventInvokeConfigs, invocations, concurrency, tags, logger }),
@@ -675,5 +678,10 @@ const PEER = Symbol('versa.peer');
 
 /** The connection's Peer, made with its first request and shared by the rest. */
 function peerOf(socket: Socket & { [PEER]?: Peer }): Peer {
-  return (socket[PEER] ??= { port: socket.remotePort ?? 0, localPort: socket.localPort ?? 0 });
+  return (socket[PEER] ??= {
+    address: socket.remoteAddress ?? '',
+    port: socket.remotePort ?? 0,
+    localAddress: socket.localAddress ?? '',
+    localPort: socket.localPort ?? 0,
+  });
 }

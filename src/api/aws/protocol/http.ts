@@ -24,9 +24,11 @@ export interface ApiRequest {
   caller?: Caller;
 }
 
-/** A connection's two ports, and (once asked, then kept) which user of this machine opened it. */
+/** A connection's two ends, and (once asked, then kept) which user of this machine opened it. */
 export interface Peer {
+  address: string;
   port: number;
+  localAddress: string;
   localPort: number;
   owner?: number | null;
 }

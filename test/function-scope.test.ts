@@ -27,6 +27,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { createFunction, errorOf, payloadOf, startTestServer, zipOf, type TestServer, type TestServerOptions } from './harness.js';
+import { s3ClientFor } from './s3-helpers.js';
 
 const OPS = { accessKeyId: 'AKIDVERSAOPS', secretAccessKey: 'operator-secret' };
 const PROBER_ROLE = 'arn:aws:iam::000000000000:role/prober-role';
@@ -331,9 +332,8 @@ describe('function scope: buckets Versa deploys from', () => {
   after(() => s?.t.close());
 
   it("a function's key cannot write to a bucket Versa has deployed code from, so it cannot plant the next deploy", async () => {
-    const config = { endpoint: s.t.url, region: 'us-east-1', forcePathStyle: true, maxAttempts: 1 };
-    const operator = new S3Client({ ...config, credentials: OPS });
-    const asFunction = new S3Client({ ...config, credentials: s.probe.key });
+    const operator = s3ClientFor(s.t.url, 'path', OPS);
+    const asFunction = s3ClientFor(s.t.url, 'path', s.probe.key);
     const code = (answer: string) => zipOf({ 'index.mjs': `export const handler = async () => ${JSON.stringify(answer)};` });
     await operator.send(new CreateBucketCommand({ Bucket: 'artifacts' }));
     await operator.send(new PutObjectCommand({ Bucket: 'artifacts', Key: 'app.zip', Body: code('the operator’s code') }));

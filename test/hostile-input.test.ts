@@ -15,9 +15,10 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 import { GetFunctionCommand, InvokeCommand, UpdateFunctionCodeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { zipSync, strToU8 } from 'fflate';
 import { awsFetch, createFunction, errorOf, lambdaClientFor, payloadOf, zipOf } from './harness.js';
+import { s3ClientFor } from './s3-helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MB = 1024 * 1024;
@@ -58,6 +59,17 @@ for _ in range(n):
 print('held %d' % len(held), flush=True)
 time.sleep(600)
 `;
+
+/** How many of up to 20 health checks (2 s each) answer 200, stopping at 3: a server under siege still answering. */
+async function healthAnswers(url: string): Promise<number> {
+  let answered = 0;
+  for (let i = 0; i < 20 && answered < 3; i++) {
+    const res = await fetch(`${url}/_versa/health`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+    if (res?.status === 200) answered++;
+    await res?.arrayBuffer();
+  }
+  return answered;
+}
 
 /** `versa start` in its own process; with `openFiles`, under that limit of open descriptors. */
 async function startServerProcess(opts: { openFiles?: number; logLevel?: string } = {}): Promise<Server> {
@@ -430,13 +442,7 @@ describe('hostile input', () => {
     try {
       for (let i = 0; i < 600; i++) hold(i % 3);
       await new Promise((r) => setTimeout(r, 500));
-      let answered = 0;
-      for (let i = 0; i < 20 && answered < 3; i++) {
-        const res = await fetch(`${small.url}/_versa/health`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-        if (res?.status === 200) answered++;
-        await res?.arrayBuffer();
-      }
-      assert.equal(answered, 3, 'the health check answers while the connections come');
+      assert.equal(await healthAnswers(small.url), 3, 'the health check answers while the connections come');
       assert.ok(closedByServer > 0, 'some held connections were closed');
     } finally {
       attacking = false;
@@ -449,12 +455,7 @@ describe('hostile input', () => {
     // A server that may open 300 descriptors; 140 GETs of an 8 MB object whose clients never read (each
     // holds the socket and the object's file): 280 descriptors, past what the server may hold.
     const small = await startServerProcess({ openFiles: 300, logLevel: 'error' });
-    const s3 = new S3Client({
-      endpoint: small.url,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    });
+    const s3 = s3ClientFor(small.url);
     const holder = spawn('python3', ['-c', HOLD_DOWNLOADS, new URL(small.url).port, '140'], { stdio: ['pipe', 'pipe', 'inherit'] });
     try {
       await s3.send(new CreateBucketCommand({ Bucket: 'big' }));
@@ -462,13 +463,7 @@ describe('hostile input', () => {
       holder.stdin.end('go\n');
       const held = await new Promise<string>((resolve) => holder.stdout.once('data', (d: Buffer) => resolve(d.toString())));
       assert.match(held, /^held \d+/);
-      let answered = 0;
-      for (let i = 0; i < 20 && answered < 3; i++) {
-        const res = await fetch(`${small.url}/_versa/health`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-        if (res?.status === 200) answered++;
-        await res?.arrayBuffer();
-      }
-      assert.equal(answered, 3, 'the health check answers while the downloads are held');
+      assert.equal(await healthAnswers(small.url), 3, 'the health check answers while the downloads are held');
       // The operator's own calls get through too.
       assert.equal((await s3.send(new HeadObjectCommand({ Bucket: 'big', Key: 'object' }))).ContentLength, 8 * MB);
     } finally {

@@ -316,7 +316,11 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     // Only a server whose functions run as a user of their own can tell their connections apart.
     // A connection whose owner cannot be told is taken for a function's.
     ...(isolation.runsAsHostUser && {
-      fromSandbox: (req: ApiRequest) => req.peer !== undefined && [SANDBOX_UID, null].includes(peerOwner(req.peer)),
+      fromSandbox: (req: ApiRequest) => {
+        if (req.peer === undefined) return false;
+        const owner = peerOwner(req.peer);
+        return owner === SANDBOX_UID || owner === null;
+      },
     }),
   });
   const handle = frontDoor({

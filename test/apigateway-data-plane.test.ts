@@ -219,6 +219,10 @@ describe('API Gateway data plane', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
+        if (req.url === '/redirect') {
+          res.writeHead(302, { location: `${backendUrl}/elsewhere` }).end();
+          return;
+        }
         res.writeHead(req.url?.includes('teapot') ? 418 : 200, { 'content-type': 'application/json', 'x-backend': 'yes' });
         res.end(
           JSON.stringify({
@@ -691,5 +695,52 @@ describe('API Gateway data plane', () => {
     const teapot = await send('/api/teapot');
     assert.equal(teapot.status, 418);
     assert.deepEqual(teapot.json, { method: 'GET', url: '/backend/teapot', header: null, body: '' });
+  });
+
+  it('HTTP_PROXY to Versa itself: the forwarded request is an outsider’s, never the server’s own loopback call', async () => {
+    const { id } = await createApi(apigw, 'http-proxy-self');
+    const forward = (path: string, uri: string) =>
+      resourceAt(apigw, id, path).then((resource) =>
+        putMethod(apigw, id, resource, 'GET', { integration: { type: 'HTTP_PROXY', integrationHttpMethod: 'GET', uri } }),
+      );
+    await forward('/functions', `${t.url}/2015-03-31/functions`);
+    await forward('/stacks', `${t.url}/_versa/api/stacks`);
+    await forward('/metrics', `${t.url}/_versa/metrics`);
+    const send = await deployed(id, 'self');
+    // A whole signature of a made-up key, which a server without credentials takes from anyone on loopback.
+    const claim = {
+      authorization:
+        'AWS4-HMAC-SHA256 Credential=AKIAMADEUP/20261206/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=' +
+        'ab'.repeat(32),
+      'x-amz-date': '20261206T000000Z',
+    };
+    const functions = await send('/functions', { headers: claim });
+    assert.equal(functions.status, 403, functions.text);
+    assert.equal(functions.headers.get('x-amzn-errortype'), 'AccessDeniedException');
+    const stacks = await send('/stacks');
+    assert.equal(stacks.status, 403, stacks.text);
+    assert.equal((await send('/metrics')).status, 401);
+    // The same requests straight from this machine are the operator's.
+    assert.equal((await fetch(`${t.url}/_versa/api/stacks`)).status, 200);
+    assert.equal((await fetch(`${t.url}/_versa/metrics`)).status, 200);
+  });
+
+  it('HTTP_PROXY in a loop: the request is refused after a few stages with a 500, promptly, and redirects are answered as they came', async () => {
+    const { id } = await createApi(apigw, 'http-proxy-loop');
+    await putMethod(apigw, id, await resourceAt(apigw, id, '/loop'), 'GET', {
+      integration: { type: 'HTTP_PROXY', integrationHttpMethod: 'GET', uri: stageUrl(t.url, id, 'loop', '/loop') },
+    });
+    await putMethod(apigw, id, await resourceAt(apigw, id, '/moved'), 'GET', {
+      integration: { type: 'HTTP_PROXY', integrationHttpMethod: 'GET', uri: `${backendUrl}/redirect` },
+    });
+    const send = await deployed(id, 'loop');
+    const started = performance.now();
+    const res = await send('/loop');
+    assert.equal(res.status, 500, res.text);
+    assert.deepEqual(res.json, INTERNAL);
+    assert.ok(performance.now() - started < 5000, 'the loop ended');
+    const moved = await send('/moved', { redirect: 'manual' });
+    assert.equal(moved.status, 302);
+    assert.equal(moved.headers.get('location'), `${backendUrl}/elsewhere`);
   });
 });

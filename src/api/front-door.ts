@@ -95,6 +95,10 @@ export function frontDoor(services: Services): ApiHandler {
         req,
       );
     }
+    // Unsigned, it is the operator's only from the operator's side of this machine.
+    if (access.fromSandbox(req)) {
+      return accessDenied('rest-json', `Versa's own endpoints do not answer functions, nor requests an API stage forwards.`, req);
+    }
     return services.versa(req);
   };
 

@@ -289,13 +289,24 @@ export class GatewayDataPlane {
     );
     const search = req.query.toString();
     if (search) url += (url.includes('?') ? '&' : '?') + search;
+    const given = req.headers[FORWARDED_HOPS];
+    const hops = Number(Array.isArray(given) ? given[0] : given) || 0;
+    if (hops >= MAX_FORWARDED_HOPS) {
+      this.logger.warn('an HTTP integration forwarded a request in a loop', { url: url.slice(0, 200), hops });
+      return gatewayError(500, 'InternalServerErrorException', INTERNAL_ERROR.message);
+    }
     const headers = Object.fromEntries(
-      Object.entries(singleHeaders(req.headers)).filter(([k]) => !['host', 'content-length', 'connection'].includes(k)),
+      Object.entries(singleHeaders(req.headers)).filter(([k]) => !['host', 'content-length', 'connection', FORWARDED_HOPS].includes(k)),
     );
+    // Marks the request as a stage's, whoever sent it to the stage: should the URL be Versa's own, the
+    // request reaches it as an outsider's (never as the server's own loopback call), and a loop ends.
+    headers[FORWARDED_HOPS] = String(hops + 1);
     const res = await withTimeout(
       fetch(url, {
         method: integration.httpMethod === 'ANY' ? req.method : (integration.httpMethod ?? req.method),
         headers,
+        // API Gateway answers a redirect as it came; following it would send the caller's headers on.
+        redirect: 'manual',
         ...(req.method !== 'GET' && req.method !== 'HEAD' && { body: req.body }),
       }),
       integration.timeoutInMillis,
@@ -336,6 +347,14 @@ export class GatewayDataPlane {
     return table;
   }
 }
+
+/**
+ * The header an HTTP integration adds to what it forwards: how many stages the request has passed. Versa
+ * takes a request carrying it for an outsider's, whatever connection it arrives on (access/gate.ts).
+ */
+export const FORWARDED_HOPS = 'x-versa-forwarded-hops';
+/** Stages a request may pass through HTTP integrations before the next refuses it: enough for any chain, not a loop. */
+const MAX_FORWARDED_HOPS = 5;
 
 class IntegrationTimeout extends Error {}
 

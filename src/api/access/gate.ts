@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { header, type ApiRequest, type Caller } from '../aws/protocol/http.js';
 import { ACCOUNT_ID } from '../../domain/arn.js';
+import { FORWARDED_HOPS } from '../../gateway/data-plane.js';
 import type { Keyring } from './keyring.js';
 import type * as Signature from './signature.js';
 import { checkTime, readClaim, type AuthFailure } from './sigv4.js';
@@ -120,7 +121,7 @@ export class AccessGate {
       }
       // A key proves nothing here: a function that signs with one of its own making is still a
       // function, where its connection says so (a root server's functions are a user of their own).
-      if (req.caller === undefined && this.scoped && this.settings.fromSandbox?.(req)) req.caller = SANDBOXED;
+      if (req.caller === undefined && this.scoped && this.fromSandbox(req)) req.caller = SANDBOXED;
       return undefined;
     }
     const key = this.settings.keyring.lookup(claim.accessKeyId);
@@ -152,10 +153,19 @@ export class AccessGate {
     return this.anyOrigin || this.origins.has(origin.toLowerCase());
   }
 
+  /**
+   * Whether a request is a function's or an outsider's though it may come from this machine: one that
+   * an API stage's HTTP integration forwarded (the server's own connection, on anyone's behalf), or one
+   * whose connection a function's sandbox owns (where that can be told: `fromSandbox`).
+   */
+  fromSandbox(req: ApiRequest): boolean {
+    return req.headers[FORWARDED_HOPS] !== undefined || (this.settings.fromSandbox?.(req) ?? false);
+  }
+
   /** `/_versa/metrics`: callers on this machine, the bearer token, or (with credentials) a signed request. */
   async metricsAllowed(req: ApiRequest): Promise<boolean> {
     // Loopback is this machine's scrapers, not the functions that share its network.
-    if (LOOPBACK_PEER.test(req.sourceIp) && !this.settings.fromSandbox?.(req)) return true;
+    if (LOOPBACK_PEER.test(req.sourceIp) && !this.fromSandbox(req)) return true;
     const token = this.settings.metricsToken;
     const given = /^Bearer (.+)$/.exec(header(req, 'authorization') ?? '')?.[1];
     if (token !== '' && given !== undefined) {

@@ -11,7 +11,9 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
+  GetBucketPolicyCommand,
   GetObjectCommand,
+  ListBucketsCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -23,6 +25,7 @@ import {
   LambdaClient,
   UpdateFunctionCodeCommand,
 } from '@aws-sdk/client-lambda';
+import { CloudWatchLogsClient, CreateLogStreamCommand, DescribeLogStreamsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -41,7 +44,7 @@ const PROBER = {
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, DeleteLogGroupCommand, DescribeLogStreamsCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CodeDeployClient, CreateApplicationCommand, ListApplicationsCommand } from "@aws-sdk/client-codedeploy";
 import { CreateFunctionCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, UpdateFunctionConfigurationCommand } from "@aws-sdk/client-lambda";
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteBucketCommand, GetObjectCommand, PutBucketPolicyCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 
@@ -76,6 +79,12 @@ export const handler = async ({ target, bucket, parameter, alarm }) => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "probe.txt", Body: "written by a function" }));
     return (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "probe.txt" }))).Body.transformToString();
   });
+  // A bucket of its own making would be the one the operator's next template names; its settings and deletion are the operator's.
+  out.createBucket = await attempt(() => s3.send(new CreateBucketCommand({ Bucket: "squatted" })));
+  out.deleteBucket = await attempt(() => s3.send(new DeleteBucketCommand({ Bucket: "empty-bucket" })));
+  out.bucketPolicy = await attempt(() => s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: "{}" })));
+  // Versa's own endpoints, unsigned: the operator's only from the operator's side of the machine.
+  out.stacksApi = await attempt(async () => (await fetch(process.env.AWS_ENDPOINT_URL + "/_versa/api/stacks")).status);
   out.ssm = await attempt(async () => (await new SSMClient({ maxAttempts: 1 }).send(new GetParameterCommand({ Name: parameter }))).Parameter.Value);
   const logs = new CloudWatchLogsClient({ maxAttempts: 1 });
   out.logs = await attempt(async () => {
@@ -137,6 +146,8 @@ interface Setup {
   lambda: LambdaClient;
   cw: CloudWatchClient;
   probe: Record<string, Outcome> & { key: { accessKeyId: string; secretAccessKey: string; sessionToken: string } };
+  /** The operator's key. */
+  credentials: { accessKeyId: string; secretAccessKey: string };
 }
 
 /** Boots a server, creates the target (with a secret), the prober, a bucket, a parameter and an alarm, and runs the prober once. */
@@ -152,7 +163,10 @@ async function setUp(opts: TestServerOptions, credentials: { accessKeyId: string
     { Environment: { Variables: { SECRET: 'hunter2' } } },
   );
   await createFunction(lambda, 'prober', PROBER, { Role: PROBER_ROLE, Timeout: 60, MemorySize: 512 });
-  await new S3Client({ ...config, forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: 'probe-bucket' }));
+  const s3 = new S3Client({ ...config, forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: 'probe-bucket' }));
+  await s3.send(new CreateBucketCommand({ Bucket: 'empty-bucket' }));
+  s3.destroy();
   await new SSMClient(config).send(new PutParameterCommand({ Name: '/probe/p', Value: 'parameter value', Type: 'String' }));
   await cw.send(
     new PutMetricAlarmCommand({
@@ -173,7 +187,7 @@ async function setUp(opts: TestServerOptions, credentials: { accessKeyId: string
     }),
   );
   assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
-  return { t, lambda, cw, probe: payloadOf(out) as Setup['probe'] };
+  return { t, lambda, cw, probe: payloadOf(out) as Setup['probe'], credentials };
 }
 
 function refused(outcome: Outcome | undefined, status: number, code: string, action: string): void {
@@ -238,6 +252,19 @@ function scopedChecks(s: () => Setup): void {
     refused(probe.forged, 400, 'AccessDeniedException', 'logs:CreateLogStream');
   });
 
+  it('S3: a bucket’s creation, deletion and policy are refused (403 AccessDenied), and the buckets are as they were', async () => {
+    const { probe, t } = s();
+    for (const outcome of [probe.createBucket, probe.deleteBucket, probe.bucketPolicy]) {
+      assert.ok(outcome && 'error' in outcome, JSON.stringify(outcome));
+      assert.deepEqual([outcome.error, outcome.status], ['AccessDenied', 403]);
+    }
+    const operator = s3ClientFor(t.url, 'path', s().credentials);
+    const { Buckets } = await operator.send(new ListBucketsCommand({}));
+    assert.deepEqual(Buckets?.map((b) => b.Name).sort(), ['empty-bucket', 'probe-bucket']);
+    assert.equal((await errorOf(() => operator.send(new GetBucketPolicyCommand({ Bucket: 'probe-bucket' })))).name, 'NoSuchBucketPolicy');
+    operator.destroy();
+  });
+
   it('the data plane works: Invoke of another function, S3, SSM, Logs, STS GetCallerIdentity', () => {
     const { probe } = s();
     assert.equal(allowed(probe.invoke), 'target answered');
@@ -299,6 +326,8 @@ describe('function scope: without credentials (developer mode)', () => {
       assert.match((s.probe.madeUpKey as { message: string }).message, /assumed-role\/versa-function\/unknown-function /);
       // It names no function, so no log group is its own (`/aws/lambda/` with an empty name included).
       refused(s.probe.madeUpKeyLogs, 400, 'AccessDeniedException', 'logs:CreateLogGroup');
+      // Unsigned, Versa's own endpoints are the operator's from anywhere but a function's sandbox.
+      assert.equal(allowed(s.probe.stacksApi), 403);
     } else {
       // Run as an ordinary user, functions are that user: any key is the operator's, as documented.
       assert.deepEqual(allowed(s.probe.madeUpKey), { Variables: { SECRET: 'hunter2' } });
@@ -313,6 +342,43 @@ describe('function scope: with --credentials', () => {
   });
   after(() => s?.t.close());
   scopedChecks(() => s);
+
+  it("Versa's own endpoints refuse a function's unsigned request", () => {
+    assert.equal(allowed(s.probe.stacksApi), 403);
+  });
+
+  it("a function's key may make at most 10,000 streams in its own group (LimitExceededException); the operator's any number", async () => {
+    const asFunction = new CloudWatchLogsClient({ endpoint: s.t.url, region: 'us-east-1', credentials: s.probe.key, maxAttempts: 1 });
+    const operator = new CloudWatchLogsClient({ endpoint: s.t.url, region: 'us-east-1', credentials: OPS, maxAttempts: 1 });
+    const logGroupName = '/aws/lambda/prober';
+    const count = async () => {
+      let n = 0;
+      let nextToken: string | undefined;
+      do {
+        const page = await operator.send(new DescribeLogStreamsCommand({ logGroupName, nextToken }));
+        n += page.logStreams?.length ?? 0;
+        nextToken = page.nextToken;
+      } while (nextToken);
+      return n;
+    };
+    const before = await count();
+    let made = 0;
+    const worker = async () => {
+      while (before + made < 10_000) {
+        made++;
+        await asFunction.send(new CreateLogStreamCommand({ logGroupName, logStreamName: `s-${made}` }));
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    const e = await errorOf(() => asFunction.send(new CreateLogStreamCommand({ logGroupName, logStreamName: 'one-too-many' })));
+    assert.equal(e.name, 'LimitExceededException');
+    assert.equal(e.$metadata?.httpStatusCode, 400);
+    assert.equal(await count(), 10_000);
+    await operator.send(new CreateLogStreamCommand({ logGroupName, logStreamName: 'the-operator’s' }));
+    assert.equal(await count(), 10_001);
+    asFunction.destroy();
+    operator.destroy();
+  });
 
   it("a function's key used from outside is held to the same scope, and an operator key is not", async () => {
     const asFunction = new LambdaClient({ endpoint: s.t.url, region: 'us-east-1', credentials: s.probe.key, maxAttempts: 1 });

@@ -343,6 +343,10 @@ export function storeContract(
       assert.equal(await store.logs.createStream('/made', 'st', 9), true);
       assert.equal(await store.logs.createStream('/made', 'st', 10), false);
       assert.equal(await store.logs.createStream('/no-group', 'st', 10), false);
+      assert.equal(await store.logs.countStreams('/made'), 1);
+      assert.equal(await store.logs.createStream('/made', 'st2', 11), true);
+      assert.equal(await store.logs.countStreams('/made'), 2);
+      assert.equal(await store.logs.countStreams('/no-group'), 0);
       assert.deepEqual(await store.logs.getStream('/made', 'st'), {
         groupName: '/made',
         name: 'st',

@@ -185,6 +185,8 @@ export interface LogRepository {
   getStream(groupName: string, name: string): Promise<LogStreamRecord | undefined>;
   /** A group's streams ordered by name, optionally only those starting with `prefix`. */
   listStreams(groupName: string, prefix?: string): Promise<LogStreamRecord[]>;
+  /** How many streams a group has. */
+  countStreams(groupName: string): Promise<number>;
   /** Creates an empty stream in an existing group; false when the stream exists or the group does not. */
   createStream(groupName: string, name: string, createdAt: number): Promise<boolean>;
   /**

@@ -162,9 +162,13 @@ export class LogSink {
     });
   }
 
-  createStream(group: string, name: string): Promise<void> {
+  /** `maxStreams`: refuses a stream past that many in the group (a function's own key, operations.ts). */
+  createStream(group: string, name: string, maxStreams?: number): Promise<void> {
     return this.exclusive(async () => {
       if (!(await this.store.logs.getGroup(group))) throw groupNotFound();
+      if (maxStreams !== undefined && (await this.store.logs.countStreams(group)) >= maxStreams) {
+        throw new PlatformError('LimitExceededException', 'Resource limit exceeded.');
+      }
       if (!(await this.store.logs.createStream(group, name, this.clock.now()))) {
         throw new PlatformError('ResourceAlreadyExistsException', 'The specified log stream already exists');
       }

@@ -187,6 +187,8 @@ export const FUNCTION_SCOPE = {
   ssm: { all: true },
   // Keys it mints with a function's key stay that function's, and stay scoped (keyring.ts).
   sts: { all: true },
+  // Objects, read and written; a bucket's creation, deletion and settings are refused, and so are writes
+  // to a bucket Versa deploys code from (both in s3/operations.ts, whose routes are not by operation).
   s3: { all: true },
 } as const satisfies Record<string, ScopeRule>;
 

@@ -96,6 +96,14 @@ export class PostgresLogs implements LogRepository {
     return (await this.db.rows<StreamRow>(sql, prefix ? [groupName, startsWith(prefix)] : [groupName])).map(streamOf);
   }
 
+  async countStreams(groupName: string) {
+    const [row] = await this.db.rows<{ n: string }>(
+      'SELECT count(*) AS n FROM log_streams s JOIN log_groups g ON g.id = s.group_id WHERE g.name = $1',
+      [groupName],
+    );
+    return Number(row?.n ?? 0);
+  }
+
   async createStream(groupName: string, name: string, createdAt: number) {
     const created = await this.db.run(
       'INSERT INTO log_streams (group_id, name, created_at) SELECT id, $1, $2 FROM log_groups WHERE name = $3 ON CONFLICT (group_id, name) DO NOTHING',

@@ -110,6 +110,17 @@ export class SqliteLogs implements LogRepository {
     });
   }
 
+  countStreams(groupName: string) {
+    return this.guard(
+      () =>
+        (
+          this.db
+            .prepare('SELECT count(*) AS n FROM log_streams s JOIN log_groups g ON g.id = s.group_id WHERE g.name = ?')
+            .get(groupName) as { n: number }
+        ).n,
+    );
+  }
+
   createStream(groupName: string, name: string, createdAt: number) {
     return this.guard(
       () =>

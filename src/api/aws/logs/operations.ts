@@ -143,7 +143,7 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
       const group = groupName(input);
       ownGroupOnly(req, group, 'CreateLogStream');
       const stream = streamName(input, 'logStreamName');
-      await logs.createStream(group, stream);
+      await logs.createStream(group, stream, req.caller === undefined ? undefined : FUNCTION_MAX_STREAMS);
       return {};
     },
 
@@ -496,6 +496,12 @@ function taggedGroup(input: Input): { kind: 'log-group'; name: string } {
   }
   return resource;
 }
+
+/**
+ * The streams a function's key may make its group hold (AWS sets no number): each is a row of the store
+ * that no size limit trims, so without one a function could grow the store by the million.
+ */
+export const FUNCTION_MAX_STREAMS = 10_000;
 
 /**
  * A function's key writes only the function's own group, `/aws/lambda/NAME`, as the role Lambda gives a

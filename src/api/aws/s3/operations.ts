@@ -170,7 +170,12 @@ async function route(s3: S3Service, req: ApiRequest): Promise<S3Response> {
     if (method === 'GET') return listBuckets(s3, req);
     throw methodNotAllowed(method);
   }
-  if (req.caller !== undefined && method !== 'GET' && method !== 'HEAD') await refuseArtifactWrite(s3, req, bucket);
+  if (req.caller !== undefined && method !== 'GET' && method !== 'HEAD') {
+    // Objects only: a bucket's creation, deletion and settings are the operator's. A function that made
+    // a bucket first would own what the operator's template names next.
+    if (key === undefined && method !== 'POST') throw new S3Error('AccessDenied', 'Access Denied');
+    await refuseArtifactWrite(s3, req, bucket);
+  }
   if (key === undefined) {
     const setting = [...q.keys()].map((k) => SETTING_OF[k]).find((s) => s !== undefined);
     switch (method) {

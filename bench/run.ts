@@ -1581,9 +1581,12 @@ async function profile(python: Python) {
     await ask(versa.child.proc, { type: 'profile-start', intervalUs: 500 }, 10_000);
     signal();
     const before = cpuSnapshot(serverPid);
+    // A runtime handles the signal between invocations: once the load ends it waits blocked in a read of
+    // its channel, where no handler runs, so the profiles are stopped while it still has work.
+    const stop = setTimeout(signal, DURATION * 1000 - 500);
     const result = await load(loader, { ...options, duration: DURATION });
+    clearTimeout(stop);
     const cpu = cpuBetween(before, cpuSnapshot(serverPid));
-    signal();
     await ask(versa.child.proc, { type: 'profile-stop', file }, 30_000);
     const server = summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
     const runtimeFiles = await waitForFiles(runtimeDir, runtimes.length, 10_000);

@@ -182,4 +182,47 @@ describe('SSM Parameter Store', () => {
     assert.equal(out.code, 0, out.stderr);
     assert.equal(out.stdout.trim(), 'from-sdk');
   });
+
+  it('a Description past 1,024 characters or an unknown DataType is refused, and the parameter is as it was', async () => {
+    await ssm.send(new PutParameterCommand({ Name: '/bounded', Value: 'v1', Type: 'String', Description: 'first' }));
+    for (const over of [{ Description: 'd'.repeat(1025) }, { DataType: 'TEXT' }]) {
+      const e = await errorOf(() => ssm.send(new PutParameterCommand({ Name: '/bounded', Value: 'v2', Overwrite: true, ...over })));
+      assert.equal(e.name, 'ValidationException');
+      assert.equal(e.$metadata?.httpStatusCode, 400);
+    }
+    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: '/bounded' }));
+    assert.deepEqual([Parameter?.Value, Parameter?.Version, Parameter?.DataType], ['v1', 1, 'text']);
+    await ssm.send(
+      new PutParameterCommand({ Name: '/bounded', Value: 'v2', Overwrite: true, DataType: 'aws:ec2:image', Description: 'd'.repeat(1024) }),
+    );
+  });
+
+  it('at most 10,000 parameters: the next is ParameterLimitExceeded, one deleted makes room, and an existing one can still change', async () => {
+    // The file's earlier tests made a few; this makes the rest, until the limit answers.
+    let made = 0;
+    let named = 0;
+    let full = false;
+    const worker = async () => {
+      while (!full && named < 10_050) {
+        const name = `/many/p${++named}`;
+        try {
+          await ssm.send(new PutParameterCommand({ Name: name, Value: 'x', Type: 'String' }));
+          made++;
+        } catch (e) {
+          assert.equal((e as Error).name, 'ParameterLimitExceeded');
+          assert.equal((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, 400);
+          full = true;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    assert.ok(made > 9_950 && made < 10_000, `made ${made}`);
+    const refused = () => errorOf(() => ssm.send(new PutParameterCommand({ Name: '/one-more', Value: 'x', Type: 'String' })));
+    assert.equal((await refused()).name, 'ParameterLimitExceeded');
+    assert.equal((await errorOf(() => ssm.send(new GetParameterCommand({ Name: '/one-more' })))).name, 'ParameterNotFound');
+    await ssm.send(new PutParameterCommand({ Name: '/many/p1', Value: 'changed', Overwrite: true }));
+    await ssm.send(new DeleteParameterCommand({ Name: '/many/p2' }));
+    await ssm.send(new PutParameterCommand({ Name: '/one-more', Value: 'x', Type: 'String' }));
+    assert.equal((await refused()).name, 'ParameterAlreadyExists');
+  });
 });

@@ -28,6 +28,12 @@ export const MAX_VERSIONS = 100;
 /** Longest standard-tier value, in characters (AWS's 4 KB). */
 export const MAX_VALUE_LENGTH = 4096;
 const MAX_NAME_LENGTH = 2048;
+/** Longest description (AWS's). */
+const MAX_DESCRIPTION_LENGTH = 1024;
+/** The data types SSM knows. */
+const DATA_TYPES = ['text', 'aws:ec2:image', 'aws:ssm:integration'];
+/** Standard parameters per account and region (AWS's): what bounds the store, as 100 versions bound each. */
+export const MAX_PARAMETERS = 10_000;
 const MAX_LEVELS = 15;
 const NAME = /^[a-zA-Z0-9_.\-/]+$/;
 
@@ -55,8 +61,26 @@ export class ParameterService {
         "1 validation error detected: Value '' at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1",
       );
     }
+    if (input.description !== undefined && input.description.length > MAX_DESCRIPTION_LENGTH) {
+      throw new PlatformError(
+        'ValidationException',
+        `1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to ${MAX_DESCRIPTION_LENGTH}`,
+      );
+    }
+    if (input.dataType !== undefined && !DATA_TYPES.includes(input.dataType)) {
+      throw new PlatformError(
+        'ValidationException',
+        `The following data type is not supported: ${input.dataType.slice(0, 128)} (Data type names are all lowercase.)`,
+      );
+    }
     return this.store.transaction(async (tx) => {
       const existing = await tx.parameters.get(input.name);
+      if (!existing && (await tx.parameters.count()) >= MAX_PARAMETERS) {
+        throw new PlatformError(
+          'ParameterLimitExceeded',
+          "You have exceeded the number of parameters for this AWS account. Delete parameters that you don't need, and try again.",
+        );
+      }
       if (existing && !input.overwrite) {
         throw new PlatformError(
           'ParameterAlreadyExists',

@@ -669,8 +669,10 @@ export function storeContract(
         ['/a/x', '/a/y'],
       );
       assert.equal((await store.parameters.get('/b'))?.versions[0]?.value, '/b');
+      assert.equal(await store.parameters.count(), 4);
       assert.equal(await store.parameters.delete('/b'), true);
       assert.equal(await store.parameters.delete('/b'), false);
+      assert.equal(await store.parameters.count(), 3);
     });
 
     it('metrics: each node keeps its own summary of a bucket; readers get them all', async () => {

@@ -332,6 +332,8 @@ export interface ParameterRepository {
   put(parameter: ParameterDoc): Promise<void>;
   /** False when there was none. */
   delete(name: string): Promise<boolean>;
+  /** How many parameters there are. */
+  count(): Promise<number>;
 }
 
 /** A node sharing the store, as its last heartbeat left it. */

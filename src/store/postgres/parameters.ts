@@ -27,4 +27,9 @@ export class PostgresParameters implements ParameterRepository {
   async delete(name: string) {
     return (await this.db.run('DELETE FROM ssm_parameters WHERE name = $1', [name])) === 1;
   }
+
+  async count() {
+    const [row] = await this.db.rows<{ n: string }>('SELECT count(*) AS n FROM ssm_parameters');
+    return Number(row?.n ?? 0);
+  }
 }

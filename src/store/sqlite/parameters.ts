@@ -33,4 +33,8 @@ export class SqliteParameters implements ParameterRepository {
   delete(name: string) {
     return this.guard(() => this.db.prepare('DELETE FROM ssm_parameters WHERE name = ?').run(name).changes === 1);
   }
+
+  count() {
+    return this.guard(() => (this.db.prepare('SELECT count(*) AS n FROM ssm_parameters').get() as { n: number }).n);
+  }
 }

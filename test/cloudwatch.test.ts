@@ -366,6 +366,89 @@ describe('CloudWatch custom metrics and both protocols', () => {
     assert.deepEqual(await res.json(), { __type: 'ResourceNotFound', message: 'An alarm named nope does not exist.' });
   });
 
+  it('PutMetricData of 1,000 metrics: the SDK gzips a body past 10 KB, and every metric is recorded', async () => {
+    const encodings: (string | undefined)[] = [];
+    const gz = new CloudWatchClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    gz.middlewareStack.add(
+      (next) => (args) => {
+        encodings.push((args.request as { headers: Record<string, string> }).headers['content-encoding']);
+        return next(args);
+      },
+      { step: 'finalizeRequest' },
+    );
+    const MetricData = Array.from({ length: 1000 }, (_, i) => ({
+      MetricName: `gz-${i}`,
+      Value: i,
+      Dimensions: [{ Name: 'd', Value: 'v' }],
+    }));
+    await gz.send(new PutMetricDataCommand({ Namespace: 'Gzipped', MetricData }));
+    gz.destroy();
+    assert.deepEqual(encodings, ['gzip']);
+    let listed = 0;
+    let NextToken: string | undefined;
+    do {
+      const page = await cw.send(new ListMetricsCommand({ Namespace: 'Gzipped', NextToken }));
+      listed += page.Metrics?.length ?? 0;
+      NextToken = page.NextToken;
+    } while (NextToken);
+    assert.equal(listed, 1000);
+    // A body that says gzip and is not: the protocol's error, nothing recorded.
+    const res = await awsFetch(`${t.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' },
+      body: 'Action=PutMetricData&Namespace=NotGzip&MetricData.member.1.MetricName=m&MetricData.member.1.Value=1',
+    });
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /<Code>InvalidParameterValue<\/Code>.*not valid gzip/s);
+  });
+
+  it('PutMetricData outside AWS bounds (name, dimension, Values, Timestamp) is refused with InvalidParameterValue, and records nothing', async () => {
+    const now = t.server.services.clock.now();
+    const cases = [
+      { MetricName: 'n'.repeat(256), Value: 1 },
+      { MetricName: 'ok', Value: 1, Dimensions: [{ Name: 'd'.repeat(256), Value: 'v' }] },
+      { MetricName: 'ok', Value: 1, Dimensions: [{ Name: 'd', Value: 'v'.repeat(1025) }] },
+      { MetricName: 'ok', Values: Array.from({ length: 151 }, (_, i) => i) },
+      { MetricName: 'ok', Value: 1, Timestamp: new Date(now + 3 * 3600_000) },
+      { MetricName: 'ok', Value: 1, Timestamp: new Date(now - 15 * 86_400_000) },
+    ];
+    for (const bad of cases) {
+      const e = await errorOf(() =>
+        cw.send(new PutMetricDataCommand({ Namespace: 'Bounds', MetricData: [{ MetricName: 'fine', Value: 1 }, bad] })),
+      );
+      assert.equal(e.name, 'InvalidParameterValueException', JSON.stringify(bad).slice(0, 80));
+      assert.equal(e.$metadata?.httpStatusCode, 400);
+    }
+    const long = await errorOf(() =>
+      cw.send(new PutMetricDataCommand({ Namespace: 'N'.repeat(256), MetricData: [{ MetricName: 'm', Value: 1 }] })),
+    );
+    assert.equal(long.name, 'InvalidParameterValueException');
+    assert.deepEqual((await cw.send(new ListMetricsCommand({ Namespace: 'Bounds' }))).Metrics, []);
+  });
+
+  it('custom series are bounded in memory: past about 12,000 the request is LimitExceeded and records nothing; known series still take data', async () => {
+    let added = 0;
+    let refused: Error | undefined;
+    for (let r = 0; r < 20 && !refused; r++) {
+      const MetricData = Array.from({ length: 1000 }, (_, i) => ({ MetricName: `s-${r}-${i}`, Value: 1 }));
+      try {
+        await cw.send(new PutMetricDataCommand({ Namespace: 'Flood', MetricData }));
+        added += 1000;
+      } catch (e) {
+        refused = e as Error;
+      }
+    }
+    assert.ok(refused, 'a request was refused');
+    assert.equal(refused.name, 'LimitExceededFault');
+    assert.equal((refused as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, 400);
+    assert.ok(added >= 10_000 && added <= 13_000, `${added} series before the limit`);
+    // The refused request's new series were not made; a series already kept takes data as before.
+    const refusedRound = added / 1000;
+    const names = (await cw.send(new ListMetricsCommand({ Namespace: 'Flood', MetricName: `s-${refusedRound}-0` }))).Metrics;
+    assert.deepEqual(names, []);
+    await cw.send(new PutMetricDataCommand({ Namespace: 'Flood', MetricData: [{ MetricName: 's-0-0', Value: 2 }] }));
+  });
+
   it('aws CLI: put-metric-data and describe-alarms work unchanged', async () => {
     const env = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'us-east-1' };
     const aws = (...args: string[]) => exec('aws', ['--endpoint-url', t.url, 'cloudwatch', ...args], { env });

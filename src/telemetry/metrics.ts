@@ -5,6 +5,20 @@ import type { Store } from '../store/store.js';
 import { seriesIdOf, sortDimensions, type Dimension, type MetricId, type MetricPoint, type MetricSeriesDoc } from '../domain/metric.js';
 import { Summary } from './summary.js';
 
+/** The namespaces Versa's own metrics are in (`AWS/Lambda`, `AWS/ApiGateway`): never refused. */
+const PLATFORM_NAMESPACE = 'AWS/';
+/**
+ * What the series of custom metrics (PutMetricData's) may take of the server's memory, charged as their
+ * identity's text (UTF-16) and an estimate of the rest: about 12,000 series of short names, fewer of long
+ * ones. Each is held until retention passes; past this a request that adds series is refused.
+ */
+export const MAX_CUSTOM_SERIES_BYTES = 32 * 1024 * 1024;
+const SERIES_OVERHEAD_BYTES = 2_560;
+
+function chargeOf(series: MetricSeries): number {
+  return series.metric.namespace.startsWith(PLATFORM_NAMESPACE) ? 0 : SERIES_OVERHEAD_BYTES + 2 * series.id.length;
+}
+
 interface Bucket {
   summary: Summary;
   dirty: boolean;
@@ -65,6 +79,8 @@ export interface MetricsOptions {
  */
 export class Metrics {
   private readonly all = new Map<string, MetricSeries>();
+  /** What the custom series in `all` are charged against MAX_CUSTOM_SERIES_BYTES. */
+  private customBytes = 0;
   private readonly dirty = new Set<MetricSeries>();
   private timer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
@@ -105,8 +121,26 @@ export class Metrics {
     if (!s) {
       s = new MetricSeries(id, { namespace, name, dimensions: dims }, options.resolution === 1 ? 1 : 60, options.unit, this);
       this.all.set(id, s);
+      this.customBytes += chargeOf(s);
     }
     return s;
+  }
+
+  /**
+   * Whether the custom series these metrics would add (those not held yet) fit in what custom series may
+   * take (MAX_CUSTOM_SERIES_BYTES): PutMetricData asks before it records anything.
+   */
+  admits(namespace: string, metrics: readonly { name: string; dimensions: readonly Dimension[] }[]): boolean {
+    if (namespace.startsWith(PLATFORM_NAMESPACE)) return true;
+    const added = new Set<string>();
+    let bytes = this.customBytes;
+    for (const m of metrics) {
+      const id = seriesIdOf(namespace, m.name, sortDimensions(m.dimensions));
+      if (this.all.has(id) || added.has(id)) continue;
+      added.add(id);
+      bytes += SERIES_OVERHEAD_BYTES + 2 * id.length;
+    }
+    return bytes <= MAX_CUSTOM_SERIES_BYTES;
   }
 
   markDirty(series: MetricSeries): void {
@@ -209,7 +243,10 @@ export class Metrics {
       if (!this.opts.leadership || this.opts.leadership.leading) await this.store.metrics.deleteBefore(cutoff);
       for (const [id, s] of this.all) {
         for (const ts of s.buckets.keys()) if (ts < cutoff) s.buckets.delete(ts);
-        if (s.buckets.size === 0 && s.lastSeen < cutoff) this.all.delete(id);
+        if (s.buckets.size === 0 && s.lastSeen < cutoff) {
+          this.all.delete(id);
+          this.customBytes -= chargeOf(s);
+        }
       }
     }
   }

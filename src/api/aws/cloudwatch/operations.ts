@@ -5,7 +5,7 @@ import { statisticOf } from '../../../telemetry/alarm-evaluation.js';
 import type { AlarmDoc, AlarmHistoryItem } from '../../../domain/alarm.js';
 import type { AlarmService } from '../../../telemetry/alarms.js';
 import { sortDimensions, type Dimension } from '../../../domain/metric.js';
-import type { Metrics } from '../../../telemetry/metrics.js';
+import { MAX_CUSTOM_SERIES_BYTES, type Metrics } from '../../../telemetry/metrics.js';
 import type { Summary } from '../../../telemetry/summary.js';
 import type { ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
@@ -141,6 +141,16 @@ function tagList(input: Input, key: string): Tags | undefined {
   );
 }
 
+const TWO_HOURS_MS = 2 * 3600_000;
+const TWO_WEEKS_MS = 14 * 86_400_000;
+
+/** AWS's length constraint on a string member, in its words. */
+function withinLength(value: string, member: string, max: number): void {
+  if (value.length < 1 || value.length > max) {
+    throw invalid(`The parameter ${member} must be between 1 and ${max} characters long.`);
+  }
+}
+
 function dimensionsOf(input: Input, key = 'Dimensions'): Dimension[] {
   return read
     .structures(input, key)
@@ -210,19 +220,22 @@ export function cloudWatchApi({ metrics, alarms, tags, logger }: CloudWatchApiDe
     PutMetricData(input) {
       const namespace = required(read.str(input, 'Namespace'), 'Namespace');
       if (namespace.startsWith('AWS/'))
-        throw invalid(`The value ${namespace} for parameter Namespace is invalid: the AWS/ prefix is reserved.`);
+        throw invalid(`The value ${namespace.slice(0, 255)} for parameter Namespace is invalid: the AWS/ prefix is reserved.`);
+      withinLength(namespace, 'Namespace', 255);
       const data = read.structures(input, 'MetricData');
       if (data.length === 0) throw new PlatformError('MissingRequiredParameterException', 'The parameter MetricData is required.');
       if (data.length > 1000) throw invalid('The collection MetricData must not have more than 1000 members.');
       // Validate everything first: a refused request records nothing.
       const entries = data.map((d, i) => {
         const name = required(read.str(d, 'MetricName'), 'MetricData.MetricName');
+        // AWS names the members as the query form does (`MetricData.member.1.Value`), whichever wire was used.
+        const member = (field: string) => `MetricData.member.${i + 1}.${field}`;
+        withinLength(name, member('MetricName'), 255);
         const value = read.num(d, 'Value');
         const values = read.numbers(d, 'Values');
         const counts = read.numbers(d, 'Counts');
         const stats = read.obj(d, 'StatisticValues');
-        // AWS names the members as the query form does (`MetricData.member.1.Value`), whichever wire was used.
-        const member = (field: string) => `MetricData.member.${i + 1}.${field}`;
+        if (values.length > 150) throw invalid(`The collection ${member('Values')} must not have more than 150 members.`);
         for (const other of [values.length > 0 && 'Values', stats !== undefined && 'StatisticValues']) {
           if (value !== undefined && other) {
             throw new PlatformError(
@@ -246,8 +259,31 @@ export function cloudWatchApi({ metrics, alarms, tags, logger }: CloudWatchApiDe
         if (resolution !== 1 && resolution !== 60) throw invalid('The parameter StorageResolution must be 1 or 60.');
         const dims = dimensionsOf(d);
         if (dims.length > 30) throw invalid('A metric may have at most 30 dimensions.');
-        return { name, value, values, counts, stats, resolution, dims, unit: read.str(d, 'Unit'), at: read.time(d, 'Timestamp') };
+        dims.forEach((dim, j) => {
+          withinLength(dim.Name, member(`Dimensions.member.${j + 1}.Name`), 255);
+          withinLength(dim.Value, member(`Dimensions.member.${j + 1}.Value`), 1024);
+        });
+        const at = read.time(d, 'Timestamp');
+        // On the platform's clock, as every bucket is: a bucket in the future would be held until it came.
+        if (at !== undefined && at > metrics.now() + TWO_HOURS_MS) {
+          throw invalid(`The parameter ${member('Timestamp')} must specify a time no more than two hours in the future.`);
+        }
+        if (at !== undefined && at < metrics.now() - TWO_WEEKS_MS) {
+          throw invalid(`The parameter ${member('Timestamp')} must specify a time no more than two weeks in the past.`);
+        }
+        return { name, value, values, counts, stats, resolution, dims, unit: read.str(d, 'Unit'), at };
       });
+      if (
+        !metrics.admits(
+          namespace,
+          entries.map((e) => ({ name: e.name, dimensions: e.dims })),
+        )
+      ) {
+        throw new PlatformError(
+          'LimitExceededFault',
+          `Versa keeps at most ${MAX_CUSTOM_SERIES_BYTES / 1024 / 1024} MiB of custom metric series (about 12,000 of short names), each until its retention passes: this request would add series past it. Data for series already kept is accepted.`,
+        );
+      }
       for (const e of entries) {
         const series = metrics.series(namespace, e.name, e.dims, {
           ...(e.unit !== undefined && { unit: e.unit }),

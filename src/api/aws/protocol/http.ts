@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import { PlatformError } from '../../../core/errors.js';
 
 /** A request as the API layer sees it: read in full, independent of sockets, so it can be tested in-process. */
@@ -114,6 +116,33 @@ export function credentialScopeOf(
     ...(service && { service }),
     ...(accessKeyId && { accessKeyId }),
   };
+}
+
+const gunzipAsync = promisify(gunzip);
+
+/** The most a gzip-encoded request body may inflate to: far above what any operation of the JSON and query services takes. */
+export const MAX_INFLATED_BODY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The request with its body inflated when it came with `Content-Encoding: gzip` (the SDKs compress a
+ * CloudWatch PutMetricData body past 10 KB, as the model's `requestcompression` allows; the signature
+ * covers the compressed bytes and was checked on them). Inflated off the event loop, and never past
+ * MAX_INFLATED_BODY_BYTES; anything else unreadable is `onError`'s.
+ */
+export async function inflated(req: ApiRequest, onError: (message: string) => PlatformError): Promise<ApiRequest> {
+  const encoding = header(req, 'content-encoding')?.trim().toLowerCase();
+  if (encoding === undefined || encoding === '' || encoding === 'identity') return req;
+  if (encoding !== 'gzip') throw onError(`The request body's Content-Encoding ${encoding.slice(0, 40)} is not supported: only gzip.`);
+  try {
+    return { ...req, body: await gunzipAsync(req.body, { maxOutputLength: MAX_INFLATED_BODY_BYTES }) };
+  } catch (err) {
+    const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+    throw onError(
+      tooLarge
+        ? `The request body inflates to more than ${MAX_INFLATED_BODY_BYTES} bytes.`
+        : 'The request body is not valid gzip, as its Content-Encoding says.',
+    );
+  }
 }
 
 /** A percent-decoded path segment; a malformed escape leaves the segment as it was sent, never a throw. */

@@ -1,6 +1,15 @@
 import { asPlatformError, PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import { functionDenied, header, outOfScope, type ApiRequest, type ApiResponse, type FunctionScope, type ServiceHandler } from './http.js';
+import {
+  functionDenied,
+  header,
+  inflated,
+  outOfScope,
+  type ApiRequest,
+  type ApiResponse,
+  type FunctionScope,
+  type ServiceHandler,
+} from './http.js';
 import { parseJsonBody } from './rest-json.js';
 
 /** One operation of a JSON-RPC service: the parsed body in, the output object out. */
@@ -59,7 +68,8 @@ export function jsonRpcService(service: JsonRpcService, logger: Logger): Service
         const status = service.deniedStatus ?? 400;
         return jsonRpcError({ ...service, errorStatus: () => status }, functionDenied(service.scope!, operation, req));
       }
-      const input = parseJsonBody(req, (m) => new PlatformError('SerializationException', `Could not parse the request body: ${m}`));
+      const unreadable = (m: string) => new PlatformError('SerializationException', `Could not parse the request body: ${m}`);
+      const input = parseJsonBody(await inflated(req, unreadable), unreadable);
       const output = await handler(input, req);
       return { status: 200, headers: { 'content-type': service.contentType }, body: JSON.stringify(output ?? {}) };
     } catch (err) {

@@ -4,7 +4,15 @@
  */
 import { asPlatformError, PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
-import { functionDenied, outOfScope, type ApiRequest, type ApiResponse, type FunctionScope, type ServiceHandler } from './http.js';
+import {
+  functionDenied,
+  inflated,
+  outOfScope,
+  type ApiRequest,
+  type ApiResponse,
+  type FunctionScope,
+  type ServiceHandler,
+} from './http.js';
 import { isPrototypeKey } from './members.js';
 
 export type QueryValue = string | QueryValue[] | QueryStructure;
@@ -118,7 +126,7 @@ export function queryService(spec: QueryServiceSpec): ServiceHandler {
   const handler = async (req: ApiRequest): Promise<ApiResponse> => {
     let action = '';
     try {
-      const form = parseQueryForm(req.body.toString('utf8'), invalid);
+      const form = parseQueryForm((await inflated(req, invalid)).body.toString('utf8'), invalid);
       action = typeof form.Action === 'string' ? form.Action : '';
       // Own properties only: `Action=constructor` must not find Object's.
       const operation = Object.hasOwn(operations, action) ? operations[action] : undefined;

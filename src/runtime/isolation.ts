@@ -6,7 +6,7 @@ import { runtimeFamily } from '../domain/runtimes.js';
 import { Cgroups, type Cgroup } from './cgroups.js';
 import { speaksFrames, type Launch, type RuntimePaths } from './launchers.js';
 import { NODE_BOOTSTRAP, PYTHON_BOOTSTRAP } from './paths.js';
-import { batchScheduler, closeInheritedDescriptors, hostEnv, MAX_DESCRIPTORS } from './processes.js';
+import { batchScheduler, closeInheritedDescriptors, DESCRIPTOR_LIMIT_SH, hostEnv } from './processes.js';
 import type { PythonInstall } from './python.js';
 import { Bubblewrap, feedSandbox, INSIDE, SANDBOX_UID, SandboxUnavailableError, type SandboxMode } from './sandbox.js';
 import { Spares, type Spare } from './spares.js';
@@ -227,7 +227,7 @@ export class Confinement {
   private command(inner: string[]): { command: string; args: string[] } {
     // Lambda's 1,024 file descriptors, which the sandbox (without CAP_SYS_RESOURCE) cannot raise: one
     // process of a function cannot hold the server's connections by the ten thousand.
-    const limits = [`ulimit -n ${MAX_DESCRIPTORS}`];
+    const limits = [DESCRIPTOR_LIMIT_SH];
     if (!this.cgroup && runtimeFamily(this.spec.runtime) !== 'nodejs') {
       // Node reserves address space far beyond what it uses, so its heap is sized from MemorySize instead (launchers.ts).
       limits.push(`ulimit -v ${(this.spec.memoryMb + ADDRESS_SPACE_HEADROOM_MB) * 1024}`);

@@ -66,6 +66,13 @@ export async function batchScheduler(): Promise<string | undefined> {
 export const MAX_DESCRIPTORS = 1024;
 
 /**
+ * The shell command that gives a runtime MAX_DESCRIPTORS open files, or the server's own hard limit where
+ * that is lower and cannot be raised (a server started under `ulimit -n 400` without CAP_SYS_RESOURCE,
+ * as in many containers): a runtime that could not start at all would be worse.
+ */
+export const DESCRIPTOR_LIMIT_SH = `{ ulimit -n ${MAX_DESCRIPTORS} || ulimit -n "$(ulimit -Hn)"; } 2>/dev/null`;
+
+/**
  * The environment of what the server starts on the host besides runtimes themselves (the shell and bwrap
  * before a sandbox exists, a spare): the server's PATH and nothing else, least of all a function's variables.
  */

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { hexId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { Cgroup, Cgroups } from './cgroups.js';
-import { hostEnv, MAX_DESCRIPTORS } from './processes.js';
+import { DESCRIPTOR_LIMIT_SH, hostEnv } from './processes.js';
 import { feedSandbox, type SandboxStart } from './sandbox.js';
 
 /** A spare that failed to start this many times in a row is not tried again. */
@@ -16,7 +16,7 @@ const MAX_FAILURES = 3;
  * bash, because it reads NUL-separated words without another process; the command line it reads holds no
  * secret (those go to bwrap on its own pipes, sandbox.ts).
  */
-const SCRIPT = `while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; [ -z "$1" ] || "$1" --batch --pid 0 $$ || exit 125; mapfile -d "" a && [ \${#a[@]} -gt 0 ] || exit 125; ulimit -n ${MAX_DESCRIPTORS} || exit 125; exec "\${a[@]}" 0</dev/null`;
+const SCRIPT = `while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; [ -z "$1" ] || "$1" --batch --pid 0 $$ || exit 125; mapfile -d "" a && [ \${#a[@]} -gt 0 ] || exit 125; ${DESCRIPTOR_LIMIT_SH} || exit 125; exec "\${a[@]}" 0</dev/null`;
 
 /**
  * A process already in a fresh cgroup, waiting to become an environment's runtime. Moving a process into a

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
-import { GetFunctionCommand, InvokeCommand, UpdateFunctionCodeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { GetFunctionCommand, InvokeCommand, LambdaClient, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { zipSync, strToU8 } from 'fflate';
 import { awsFetch, createFunction, errorOf, lambdaClientFor, payloadOf, zipOf } from './harness.js';
@@ -69,6 +69,35 @@ async function healthAnswers(url: string): Promise<number> {
     await res?.arrayBuffer();
   }
   return answered;
+}
+
+/**
+ * Holds `count` connections to host:port, each sending one of `firsts` in turn and nothing more; each one
+ * the server closes is opened again at once, as an attacker's would be.
+ */
+function holdConnections(host: string, port: number, count: number, firsts: readonly string[]) {
+  const held = new Set<net.Socket>();
+  let closedByServer = 0;
+  let attacking = true;
+  const hold = (kind: number) => {
+    const socket = net.connect(port, host, () => socket.write(firsts[kind]!));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      held.delete(socket);
+      if (!attacking) return;
+      closedByServer++;
+      setTimeout(() => hold(kind), 5);
+    });
+    held.add(socket);
+  };
+  for (let i = 0; i < count; i++) hold(i % firsts.length);
+  return {
+    closedByServer: () => closedByServer,
+    stop() {
+      attacking = false;
+      for (const socket of held) socket.destroy();
+    },
+  };
 }
 
 /** `versa start` in its own process; with `openFiles`, under that limit of open descriptors. */
@@ -425,28 +454,49 @@ describe('hostile input', () => {
       'GET /2015-03-31/functions HTTP/1.1\r\n',
       `POST /2015-03-31/functions HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: x\r\nContent-Length: 1000\r\n\r\n{`,
     ];
-    const held = new Set<net.Socket>();
-    let closedByServer = 0;
-    let attacking = true;
-    const hold = (kind: number) => {
-      const socket = net.connect(Number(port), hostname, () => socket.write(first[kind]!));
-      socket.on('error', () => undefined);
-      socket.on('close', () => {
-        held.delete(socket);
-        if (!attacking) return;
-        closedByServer++;
-        setTimeout(() => hold(kind), 5);
-      });
-      held.add(socket);
-    };
+    const siege = holdConnections(hostname, Number(port), 600, first);
     try {
-      for (let i = 0; i < 600; i++) hold(i % 3);
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(await healthAnswers(small.url), 3, 'the health check answers while the connections come');
-      assert.ok(closedByServer > 0, 'some held connections were closed');
+      assert.ok(siege.closedByServer() > 0, 'some held connections were closed');
     } finally {
-      attacking = false;
-      for (const socket of held) socket.destroy();
+      siege.stop();
+      await small.close();
+    }
+  });
+
+  it("connections held on a function's Runtime API port count with the server's own: it closes them and keeps answering", async () => {
+    // The Runtime API of each environment listens in the server's process, and a function knows its own
+    // port (and, from /proc/net/tcp, the others'): 600 half request lines there, against 400 descriptors.
+    const small = await startServerProcess({ openFiles: 400, logLevel: 'error' });
+    try {
+      await createFunction(small.lambda, 'port-teller', {
+        'index.js': 'exports.handler = async () => process.env.AWS_LAMBDA_RUNTIME_API;',
+      });
+      const out = await small.lambda.send(new InvokeCommand({ FunctionName: 'port-teller' }));
+      const api = payloadOf(out);
+      assert.equal(typeof api, 'string', JSON.stringify(api));
+      const [hostname, port] = (api as string).split('/')[0]!.split(':');
+      const siege = holdConnections(hostname!, Number(port), 600, ['', 'GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n']);
+      try {
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(await healthAnswers(small.url), 3, 'the health check answers while the connections come');
+        assert.ok(siege.closedByServer() > 0, 'some held connections were closed');
+        // The function's own environment still answers (to a client that retries, as the SDK's default does:
+        // its idle keep-alive connection may have been one of those closed).
+        const retrying = new LambdaClient({
+          endpoint: small.url,
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+          maxAttempts: 3,
+        });
+        const again = await retrying.send(new InvokeCommand({ FunctionName: 'port-teller' }));
+        retrying.destroy();
+        assert.equal(again.FunctionError, undefined);
+      } finally {
+        siege.stop();
+      }
+    } finally {
       await small.close();
     }
   });

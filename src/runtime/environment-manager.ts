@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import type { Clock } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
 import { hexId } from '../core/ids.js';
@@ -32,6 +33,8 @@ export interface EnvironmentManagerOptions {
   /** The platform clock names log streams by date. */
   clock: Clock;
   logger: Logger;
+  /** Receives each environment's Runtime API listener, whose connections count with the server's own. */
+  watchConnections?: (runtimeApi: http.Server) => void;
 }
 
 /**
@@ -328,6 +331,7 @@ export class EnvironmentManager {
           },
           isolation: this.opts.isolation,
           logger: this.opts.logger,
+          ...(this.opts.watchConnections && { watchConnections: this.opts.watchConnections }),
           onLogLine: (line) => this.opts.logs.append(group, streamName, line),
           onStopped: (stopped) => {
             credentials.revoke();

@@ -49,6 +49,8 @@ export interface EnvironmentOptions {
   /** Receives each line the function's process writes. */
   onLogLine: (line: string) => void;
   onStopped: (env: ExecutionEnvironment) => void;
+  /** Receives the Runtime API listener, to count and shed its connections with the server's (server/connections.ts). */
+  watchConnections?: (runtimeApi: http.Server) => void;
 }
 
 interface Current {
@@ -119,6 +121,7 @@ export class ExecutionEnvironment {
     this.exited = new Promise((resolve) => (this.markExited = resolve));
     this.server = http.createServer((req, res) => this.onRuntimeApi(req, res));
     this.server.keepAliveTimeout = 0;
+    opts.watchConnections?.(this.server);
   }
 
   get id(): string {

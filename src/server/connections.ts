@@ -29,47 +29,65 @@ interface Tracked extends Socket {
  * Checked on new connections and on a timer while there are many, since a process out of descriptors
  * accepts none to be asked by.
  */
-export function shedIdleConnections(server: http.Server, logger: Logger): void {
-  const limit = openFilesLimit();
-  const threshold = Math.floor(0.75 * limit);
-  // Below this many connections the descriptors are not counted at all.
-  const watchFrom = Math.floor(limit / 8);
-  const open = new Set<Tracked>();
-  let lastCheck = 0;
-  let watch: NodeJS.Timeout | undefined;
-  const check = () => {
-    if (open.size < watchFrom) {
-      clearInterval(watch);
-      watch = undefined;
+export class ConnectionShedder {
+  private readonly threshold: number;
+  /** Below this many connections, on all the servers watched, the descriptors are not counted at all. */
+  private readonly watchFrom: number;
+  private readonly open = new Set<Tracked>();
+  private lastCheck = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly logger: Logger) {
+    const limit = openFilesLimit();
+    this.threshold = Math.floor(0.75 * limit);
+    this.watchFrom = Math.floor(limit / 8);
+  }
+
+  /**
+   * Counts `server`'s connections with the others' and sheds them alike: the front door's, and every
+   * execution environment's Runtime API (a listener in this process a function can reach, its own or,
+   * through `/proc/net/tcp`, another's).
+   */
+  watch(server: http.Server): void {
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const socket = req.socket as Tracked;
+      socket[exchange] = res;
+      socket[stalled] = false;
+      socket[unread] = undefined;
+    });
+    server.on('connection', (socket: Tracked) => {
+      this.open.add(socket);
+      socket.once('close', () => this.open.delete(socket));
+      if (this.open.size < this.watchFrom) return;
+      this.timer ??= setInterval(() => this.check(), 100).unref();
+      this.check();
+    });
+  }
+
+  private check(): void {
+    if (this.open.size < this.watchFrom) {
+      clearInterval(this.timer);
+      this.timer = undefined;
       return;
     }
     const now = Date.now();
-    if (now - lastCheck < 100) return;
-    lastCheck = now;
-    const inUse = descriptorsInUse(open.size);
-    if (inUse <= threshold) return;
+    if (now - this.lastCheck < 100) return;
+    this.lastCheck = now;
+    const inUse = descriptorsInUse(this.open.size);
+    if (inUse <= this.threshold) return;
     let closed = 0;
-    for (const socket of open) {
+    for (const socket of this.open) {
       if (shouldClose(socket)) {
         socket.destroy();
         closed++;
       }
     }
-    logger.warn('too many descriptors: closed the connections not being answered', { descriptors: inUse, closed, threshold });
-  };
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const socket = req.socket as Tracked;
-    socket[exchange] = res;
-    socket[stalled] = false;
-    socket[unread] = undefined;
-  });
-  server.on('connection', (socket: Tracked) => {
-    open.add(socket);
-    socket.once('close', () => open.delete(socket));
-    if (open.size < watchFrom) return;
-    watch ??= setInterval(check, 100).unref();
-    check();
-  });
+    this.logger.warn('too many descriptors: closed the connections not being answered', {
+      descriptors: inUse,
+      closed,
+      threshold: this.threshold,
+    });
+  }
 }
 
 /** Whether a connection is to be closed at this shedding; notes what the next one compares with. */

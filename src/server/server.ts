@@ -58,7 +58,7 @@ import { fencedStore } from '../store/fenced.js';
 import type { Store } from '../store/store.js';
 import { BodyBudget } from './body-budget.js';
 import { ClusterNode } from './cluster-node.js';
-import { shedIdleConnections } from './connections.js';
+import { ConnectionShedder } from './connections.js';
 import { peerOwner } from './peer-owner.js';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.js';
 import { LambdaMetrics } from '../telemetry/lambda-metrics.js';
@@ -171,6 +171,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const codeCache = new CodeCache(path.join(options.dataDir, 'code'), (sha) => store.code.get(sha));
 
   const keyring = new Keyring(options.credentials);
+  const connections = new ConnectionShedder(logger);
   const environments = new EnvironmentManager({
     maxEnvironments: options.maxEnvironments,
     idleTimeoutMs: options.idleTimeoutSeconds * 1000,
@@ -191,6 +192,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     logs,
     clock,
     logger,
+    watchConnections: (runtimeApi) => connections.watch(runtimeApi),
   });
   // Reserved concurrency: changes made here are applied before they are answered; the rest (a deleted
   // function, another node's change) when the function is reloaded, and all of it at start and on a resync.
@@ -347,7 +349,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   // The handler is in place before the listener opens: no request can arrive to find nothing answering it.
   const server = http.createServer();
   server.keepAliveTimeout = 65_000;
-  shedIdleConnections(server, logger);
+  connections.watch(server);
   const budget = new BodyBudget({ total: MAX_BUFFERED_BYTES, guests: MAX_GUEST_BUFFERED_BYTES, perGuest: MAX_BODY_BYTES });
   server.on('request', (req, res) => {
     const refuse = (status: number, error: PlatformError) => {

@@ -4,7 +4,7 @@
  * type, checked against the reference (§2.2–2.4).
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -695,6 +695,48 @@ describe('API Gateway data plane', () => {
     const teapot = await send('/api/teapot');
     assert.equal(teapot.status, 418);
     assert.deepEqual(teapot.json, { method: 'GET', url: '/backend/teapot', header: null, body: '' });
+  });
+
+  it('HTTP_PROXY: a path parameter fills its own place in the backend path: no /, ?, # or .. of the caller’s escapes it', async () => {
+    const { id } = await createApi(apigw, 'http-proxy-params');
+    await putMethod(apigw, id, await resourceAt(apigw, id, '/items/{id}'), 'GET', {
+      integration: {
+        type: 'HTTP_PROXY',
+        integrationHttpMethod: 'GET',
+        uri: `${backendUrl}/public/items/{id}/view`,
+        requestParameters: { 'integration.request.path.id': 'method.request.path.id' },
+      },
+    });
+    await putMethod(apigw, id, await resourceAt(apigw, id, '/files/{proxy+}'), 'GET', {
+      integration: {
+        type: 'HTTP_PROXY',
+        integrationHttpMethod: 'GET',
+        uri: `${backendUrl}/public/files/{proxy}`,
+        requestParameters: { 'integration.request.path.proxy': 'method.request.path.proxy' },
+      },
+    });
+    await deployed(id, 'params');
+    // Sent as written (fetch would resolve the dot segments before sending them).
+    const backendPath = (path: string) =>
+      new Promise<string | number>((resolve, reject) => {
+        const { hostname, port } = new URL(t.url);
+        request({ hostname, port, path: `/restapis/${id}/params/_user_request_${path}` }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve(res.statusCode === 200 ? (JSON.parse(body) as { url: string }).url : res.statusCode!));
+        })
+          .on('error', reject)
+          .end();
+      });
+    assert.equal(await backendPath('/items/..%2F..%2Fadmin%2Fsecret%3Fx%3D'), '/public/items/..%2F..%2Fadmin%2Fsecret%3Fx%3D/view');
+    assert.equal(await backendPath('/items/x%3Fq%3D1'), '/public/items/x%3Fq%3D1/view');
+    assert.equal(await backendPath('/items/x%23frag'), '/public/items/x%23frag/view');
+    assert.equal(await backendPath('/items/a%20b'), '/public/items/a%20b/view');
+    assert.equal(await backendPath('/items/%2e%2e'), 400);
+    // A greedy parameter keeps its slashes, and no more.
+    assert.equal(await backendPath('/files/a/b/c.txt'), '/public/files/a/b/c.txt');
+    assert.equal(await backendPath('/files/a/%2e%2e/%2e%2e/admin'), 400);
+    assert.equal(await backendPath('/files/a%3Fb'), '/public/files/a%3Fb');
   });
 
   it('HTTP_PROXY to Versa itself: the forwarded request is an outsider’s, never the server’s own loopback call', async () => {

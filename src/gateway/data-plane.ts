@@ -265,7 +265,7 @@ export class GatewayDataPlane {
       }
       case 'HTTP':
       case 'HTTP_PROXY':
-        return this.forwardHttp(integration, req, pathParameters, served.variables);
+        return this.forwardHttp(integration, req, pathParameters, served.variables, /\{([^}]+)\+\}/.exec(resource.path)?.[1]);
     }
   }
 
@@ -282,11 +282,20 @@ export class GatewayDataPlane {
     req: GatewayRequest,
     pathParameters: Record<string, string>,
     variables: Record<string, string>,
+    /** The resource's greedy path parameter (`{proxy+}`), whose value is a path of its own. */
+    greedyName: string | undefined,
   ): Promise<GatewayResponse> {
-    let url = substituteStageVariables(integration.uri ?? '', variables).replace(
-      /\{([^}]+?)\+?\}/g,
-      (_, name: string) => own(pathParameters, name) ?? '',
-    );
+    let dotSegment = false;
+    let url = substituteStageVariables(integration.uri ?? '', variables).replace(/\{([^}]+?)\+?\}/g, (_, name: string) => {
+      // A value is the caller's: it fills its place in the path and no more. Each segment is escaped, so no
+      // `/`, `?` or `#` of its own becomes the URL's; a greedy one's slashes stay. A `.` or `..` segment
+      // the URL would resolve, climbing out of the path the integration names: such a request is refused.
+      const value = own(pathParameters, name) ?? '';
+      const segments = name === greedyName ? value.split('/') : [value];
+      if (segments.some((s) => s === '.' || s === '..')) dotSegment = true;
+      return segments.map(encodeURIComponent).join('/');
+    });
+    if (dotSegment) return gatewayError(400, 'BadRequestException', 'A path parameter may not be "." or "..".');
     const search = req.query.toString();
     if (search) url += (url.includes('?') ? '&' : '?') + search;
     const given = req.headers[FORWARDED_HOPS];

@@ -306,6 +306,15 @@ test('change sets: capabilities, review, execute, a canary through CodeDeploy, a
 test('CreateStack, UpdateStack and the errors CloudFormation answers with', async () => {
   await rejects(cfn.send(new DescribeStacksCommand({ StackName: 'nope' })), 'ValidationError', /^Stack with id nope does not exist$/);
   await rejects(cfn.send(new ValidateTemplateCommand({ TemplateBody: 'Resources: [unclosed' })), 'ValidationError', /./);
+  // A malformed escape in a TemplateURL names no object: a 400, never a 500.
+  for (const TemplateURL of ['http://127.0.0.1/%ff/x', 'https://bucket.s3.amazonaws.com/%E0%A4%A', 'http://x/%']) {
+    await rejects(cfn.send(new ValidateTemplateCommand({ TemplateURL })), 'ValidationError', /^TemplateURL must be a supported URL\.$/);
+    await rejects(
+      cfn.send(new CreateStackCommand({ StackName: 'bad-url', TemplateURL })),
+      'ValidationError',
+      /^TemplateURL must be a supported URL\.$/,
+    );
+  }
   const validated = await cfn.send(new ValidateTemplateCommand({ TemplateBody: PLAIN }));
   assert.deepEqual(
     validated.Parameters?.map((p) => [p.ParameterKey, p.DefaultValue, p.NoEcho]),

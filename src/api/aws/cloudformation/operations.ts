@@ -427,10 +427,16 @@ export function s3Location(text: string): { bucket: string; key: string; version
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
   const host = url.hostname.toLowerCase();
-  const path = url.pathname
-    .split('/')
-    .slice(1)
-    .map((p) => decodeURIComponent(p));
+  let path: string[];
+  try {
+    path = url.pathname
+      .split('/')
+      .slice(1)
+      .map((p) => decodeURIComponent(p));
+  } catch {
+    // A malformed escape (`%E0%A4%A`) names no object.
+    return undefined;
+  }
   const versionId = url.searchParams.get('versionId') ?? undefined;
   const virtual = /^(.+)\.s3(?:[.-][a-z0-9-]+)?\.(?:amazonaws\.com|localhost)$/.exec(host);
   const [bucket, key] = virtual ? [virtual[1]!, path.join('/')] : [path[0] ?? '', path.slice(1).join('/')];

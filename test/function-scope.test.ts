@@ -43,6 +43,8 @@ const PROBER = {
   'index.mjs': `import { CloudWatchClient, PutMetricAlarmCommand, PutMetricDataCommand, SetAlarmStateCommand, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, DeleteLogGroupCommand, DescribeLogStreamsCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CodeDeployClient, CreateApplicationCommand, ListApplicationsCommand } from "@aws-sdk/client-codedeploy";
+import { CloudFormationClient, DescribeStacksCommand, GetTemplateCommand, ListStacksCommand } from "@aws-sdk/client-cloudformation";
+import { APIGatewayClient, GetRestApisCommand, GetStagesCommand } from "@aws-sdk/client-api-gateway";
 import { CreateFunctionCommand, GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, UpdateFunctionConfigurationCommand } from "@aws-sdk/client-lambda";
 import { CreateBucketCommand, DeleteBucketCommand, GetObjectCommand, PutBucketPolicyCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
@@ -109,6 +111,14 @@ export const handler = async ({ target, bucket, parameter, alarm }) => {
   const cd = new CodeDeployClient({ maxAttempts: 1 });
   out.listApplications = await attempt(async () => (await cd.send(new ListApplicationsCommand({}))).applications);
   out.createApplication = await attempt(() => cd.send(new CreateApplicationCommand({ applicationName: "evil", computePlatform: "Lambda" })));
+  // What builds the platform carries secrets too: templates (functions' variables, NoEcho values), integrations.
+  const cfn = new CloudFormationClient({ maxAttempts: 1 });
+  out.listStacks = await attempt(async () => (await cfn.send(new ListStacksCommand({}))).StackSummaries.length);
+  out.describeStacks = await attempt(() => cfn.send(new DescribeStacksCommand({})));
+  out.getTemplate = await attempt(() => cfn.send(new GetTemplateCommand({ StackName: "any" })));
+  const apigw = new APIGatewayClient({ maxAttempts: 1 });
+  out.getRestApis = await attempt(async () => (await apigw.send(new GetRestApisCommand({}))).items.length);
+  out.getStages = await attempt(() => apigw.send(new GetStagesCommand({ restApiId: "any" })));
   const sts = new STSClient({ maxAttempts: 1 });
   out.whoAmI = await attempt(async () => {
     const me = await sts.send(new GetCallerIdentityCommand({}));
@@ -276,6 +286,15 @@ function scopedChecks(s: () => Setup): void {
     assert.equal(account, '000000000000');
     assert.equal(arn, 'arn:aws:sts::000000000000:assumed-role/prober-role/prober');
     assert.match(userId!, /^AROA[0-9A-F]{17}:prober$/);
+  });
+
+  it('CloudFormation and API Gateway: listing works; templates, outputs and stages are refused', () => {
+    const { probe } = s();
+    assert.equal(allowed(probe.listStacks), 0);
+    assert.equal(allowed(probe.getRestApis), 0);
+    refused(probe.describeStacks, 403, 'AccessDenied', 'cloudformation:DescribeStacks');
+    refused(probe.getTemplate, 403, 'AccessDenied', 'cloudformation:GetTemplate');
+    refused(probe.getStages, 403, 'AccessDeniedException', 'apigateway:GET');
   });
 
   it('STS: a key assumed with the function key is still the function: GetFunctionConfiguration refused, named as the assumed role', () => {

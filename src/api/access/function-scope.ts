@@ -3,10 +3,10 @@ import type { Caller, FunctionScope } from '../aws/protocol/http.js';
 
 /**
  * What a function's own key may call (`--function-access scoped`, the default): the data plane its code
- * uses, the reads a deployment's tooling needs, and the hook that reports a validation's outcome. On AWS
+ * uses, the reads a deployment's hooks need, and the hook that reports a validation's outcome. On AWS
  * the function's execution role decides; Versa has no IAM, so this fixed scope stands in for one, and
- * keeps a compromised function from changing the platform or reading other functions' configurations
- * (their environment variables are other functions' secrets).
+ * keeps a compromised function from changing the platform or reading what describes other functions
+ * (configurations, templates, stack outputs, integrations: they carry other functions' secrets).
  *
  * Every operation of every service's table is named here, allowed or denied, or its service is wholly
  * open: function-scope.test.ts fails on an operation nobody classified.
@@ -52,11 +52,11 @@ export const FUNCTION_SCOPE = {
       'GetAccountSettings',
     ],
   },
-  // Reads only (every GET of the REST control plane); stages' traffic is the public data plane anyway.
+  // Which APIs there are, to call their stages (the public data plane). Nothing of how they are built: an
+  // integration's request parameters and a stage's variables may carry a backend's keys.
   apigateway: {
-    allow: [
-      'GetRestApis',
-      'GetRestApi',
+    allow: ['GetRestApis', 'GetRestApi'],
+    deny: [
       'GetResources',
       'GetResource',
       'GetMethod',
@@ -68,8 +68,6 @@ export const FUNCTION_SCOPE = {
       'GetStages',
       'GetStage',
       'GetTags',
-    ],
-    deny: [
       'CreateRestApi',
       'UpdateRestApi',
       'DeleteRestApi',
@@ -141,23 +139,21 @@ export const FUNCTION_SCOPE = {
       'UntagResource',
     ],
   },
-  // Reads only: a stack's operations create and change functions.
+  // Which stacks there are, and checking a template of its own. Nothing that shows a stack's template,
+  // parameters or outputs: they carry functions' environment variables and NoEcho values in clear.
   cloudformation: {
-    allow: [
+    allow: ['ListStacks', 'ValidateTemplate'],
+    deny: [
       'DescribeStacks',
-      'ListStacks',
       'DescribeStackEvents',
       'DescribeStackResource',
       'DescribeStackResources',
       'ListStackResources',
       'GetTemplate',
-      'ValidateTemplate',
       'GetTemplateSummary',
       'DescribeChangeSet',
       'ListChangeSets',
       'ListExports',
-    ],
-    deny: [
       'CreateStack',
       'UpdateStack',
       'DeleteStack',

@@ -618,6 +618,40 @@ describe('hostile input', () => {
     assert.ok(Number(dropped[1]) > 290 * MB && Number(dropped[1]) <= 292 * MB, dropped[1]);
   });
 
+  it('Invoke: a function posting 6 MB reports for other request ids to its own Runtime API is answered unread, in bounded memory', async () => {
+    // 80 connections to its own Runtime API (it knows the secret), each a response for an id that is not
+    // the current invocation's, 6 MB of a 7 MB body sent and held: read, they would be 480 MB of the server.
+    const code = [
+      'import os, socket, time',
+      'def handler(event, context):',
+      '    hostport, secret = os.environ["AWS_LAMBDA_RUNTIME_API"].split("/", 1)',
+      '    host, port = hostport.split(":")',
+      '    held, refused = [], 0',
+      '    for i in range(80):',
+      '        s = socket.create_connection((host, int(port)))',
+      '        s.sendall(("POST /%s/2018-06-01/runtime/invocation/bogus-%d/response HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 7000000\\r\\n\\r\\n" % (secret, i)).encode())',
+      '        try:',
+      '            s.sendall(b"x" * 6000000)',
+      '        except OSError:',
+      '            pass',
+      '        held.append(s)',
+      '    time.sleep(1)',
+      '    for s in held:',
+      '        s.settimeout(2)',
+      '        try:',
+      '            refused += s.recv(100).startswith(b"HTTP/1.1 400 ")',
+      '        except OSError:',
+      '            pass',
+      '    return refused',
+    ].join('\n');
+    await createFunction(s.lambda, 'report-flood', { 'app.py': code }, { Runtime: 'python3.12', Handler: 'app.handler', Timeout: 60 });
+    const out = await underAttack(s, '80 unread 6 MB reports to the Runtime API', () =>
+      s.lambda.send(new InvokeCommand({ FunctionName: 'report-flood' })),
+    );
+    assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
+    assert.equal(payloadOf(out), 80);
+  });
+
   it('request limits: each operation answers its AWS limit with AWS error and status', async () => {
     const post = (pathName: string, body: Buffer | string, headers: Record<string, string> = {}) =>
       awsFetch(`${s.url}${pathName}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });

@@ -97,6 +97,8 @@ export class ExecutionEnvironment {
   private frames: FrameChannel | undefined;
   /** The runtime waits for its next event on the frame channel (what an open `next` poll is over HTTP). */
   private framesWaiting = false;
+  /** A Runtime API report's body is being read (onRuntimeApi): until it is whole, another is refused. */
+  private readingReport = false;
   private current: Current | undefined;
   private readonly spawnedAt = performance.now();
   private initDurationMs: number | undefined;
@@ -468,7 +470,19 @@ export class ExecutionEnvironment {
       return;
     }
     const [, requestId, kind, initError] = m;
+    // A body is up to 6 MB of the server's memory, and the function holds the secret: only a report that can
+    // be the one awaited is read, one at a time; any other is answered at once, its body unread.
+    const current = this.current;
+    const awaited = initError !== undefined || (current?.delivered === true && current.request.requestId === requestId);
+    if (!awaited || this.readingReport) {
+      res.shouldKeepAlive = false;
+      json(res, 400, { errorType: 'InvalidRequestID', errorMessage: 'Invalid request ID' });
+      return;
+    }
+    this.readingReport = true;
+    req.once('close', () => (this.readingReport = false));
     readLimited(req, MAX_RESPONSE_BYTES, (body, tooLarge) => {
+      this.readingReport = false;
       if (initError) {
         json(res, 202, { status: 'OK' });
         this.onInitError(body);

@@ -11,11 +11,13 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CloudWatchLogsClient, CreateLogGroupCommand, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CodeDeployClient, ListApplicationsCommand } from '@aws-sdk/client-codedeploy';
 import { GetFunctionCommand, InvokeCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { s3ClientFor } from './s3-helpers.js';
 import { awsToolEnv, runTool } from './tools.js';
 import { createFunction, errorOf, payloadOf, ROLE, startTestServer, zipOf, type TestServer } from './harness.js';
 import { resolveOptions } from '../src/config/options.js';
@@ -40,6 +42,10 @@ export const handler = async () => {
 
 function lambda(url: string, credentials = OPS, extra: Record<string, unknown> = {}): LambdaClient {
   return new LambdaClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1, ...extra });
+}
+
+function logsClient(url: string): CloudWatchLogsClient {
+  return new CloudWatchLogsClient({ endpoint: url, region: 'us-east-1', credentials: OPS, maxAttempts: 1 });
 }
 
 async function names(client: LambdaClient): Promise<string[]> {
@@ -85,6 +91,70 @@ describe('security: with credentials configured', () => {
       new CloudWatchLogsClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
     await logs(OPS).send(new DescribeLogGroupsCommand({}));
     assert.equal((await errorOf(() => logs(WRONG).send(new DescribeLogGroupsCommand({})))).name, 'InvalidSignatureException');
+  });
+
+  it('a captured request cannot be made another: an X-Amz-Target its signature does not cover is refused', async () => {
+    // Signed over host and x-amz-date only (the body's hash is in the signature), then re-targeted.
+    await logsClient(t.url).send(new CreateLogGroupCommand({ logGroupName: 'kept' }));
+    const signer = new SignatureV4({ service: 'logs', region: 'us-east-1', credentials: OPS, sha256: Sha256 });
+    const { hostname, port, host } = new URL(t.url);
+    const body = JSON.stringify({ logGroupName: 'kept' });
+    const signed = await signer.sign({
+      method: 'POST',
+      protocol: 'http:',
+      hostname,
+      port: Number(port),
+      path: '/',
+      query: {},
+      headers: { host },
+      body,
+    });
+    const send = (target: string) =>
+      fetch(`${t.url}/`, {
+        method: 'POST',
+        headers: { ...signed.headers, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target },
+        body,
+      });
+    const retargeted = await send('Logs_20140328.DeleteLogGroup');
+    assert.equal(retargeted.status, 400);
+    const error = (await retargeted.json()) as { __type: string; message: string };
+    assert.equal(error.__type, 'InvalidSignatureException');
+    assert.equal(error.message, 'There were headers present in the request which were not signed: x-amz-target.');
+    const groups = await logsClient(t.url).send(new DescribeLogGroupsCommand({ logGroupNamePrefix: 'kept' }));
+    assert.deepEqual(
+      groups.logGroups?.map((g) => g.logGroupName),
+      ['kept'],
+    );
+  });
+
+  it('S3: a presigned PUT URL uploads its one object, and cannot be made a copy of another with an unsigned x-amz-copy-source', async () => {
+    const s3 = s3ClientFor(t.url, 'path', OPS);
+    await s3.send(new CreateBucketCommand({ Bucket: 'private' }));
+    await s3.send(new CreateBucketCommand({ Bucket: 'shared' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'private', Key: 'secret.txt', Body: 'TOP SECRET' }));
+    const script = [
+      'import sys, boto3',
+      'from botocore.config import Config',
+      "s3 = boto3.client('s3', endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3],",
+      "  region_name='us-east-1', config=Config(signature_version='s3v4', s3={'addressing_style': 'path'}))",
+      "print(s3.generate_presigned_url('put_object', Params={'Bucket': 'shared', 'Key': 'upload.txt'}, ExpiresIn=300))",
+    ].join('\n');
+    const run = await runTool('python3', ['-c', script, t.url, OPS.accessKeyId, OPS.secretAccessKey]);
+    assert.equal(run.code, 0, run.stderr);
+    const url = run.stdout.trim();
+    const copy = await fetch(url, { method: 'PUT', headers: { 'x-amz-copy-source': '/private/secret.txt' }, body: '' });
+    assert.equal(copy.status, 403);
+    const text = await copy.text();
+    assert.match(
+      text,
+      /<Code>AccessDenied<\/Code><Message>There were headers present in the request which were not signed<\/Message><HeadersNotSigned>x-amz-copy-source<\/HeadersNotSigned>/,
+    );
+    assert.equal((await errorOf(() => s3.send(new GetObjectCommand({ Bucket: 'shared', Key: 'upload.txt' })))).name, 'NoSuchKey');
+    const upload = await fetch(url, { method: 'PUT', body: 'uploaded' });
+    assert.equal(upload.status, 200, await upload.text());
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'shared', Key: 'upload.txt' }));
+    assert.equal(await got.Body!.transformToString(), 'uploaded');
+    s3.destroy();
   });
 
   it('boto3: the right secret passes and a wrong one fails with InvalidSignatureException', async () => {

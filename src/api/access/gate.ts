@@ -5,7 +5,7 @@ import { ACCOUNT_ID } from '../../domain/arn.js';
 import { FORWARDED_HOPS } from '../../gateway/data-plane.js';
 import type { Keyring } from './keyring.js';
 import type * as Signature from './signature.js';
-import { checkTime, readClaim, type AuthFailure } from './sigv4.js';
+import { checkTime, readClaim, unsignedHeaders, type AuthFailure } from './sigv4.js';
 
 export interface AccessSettings {
   keyring: Keyring;
@@ -130,6 +130,8 @@ export class AccessGate {
     if (key.sessionToken !== undefined && claim.sessionToken !== key.sessionToken) return { kind: 'unknown-key' };
     const late = checkTime(claim, this.settings.now());
     if (late) return late;
+    const unsigned = unsignedHeaders(req.headers, claim.signedHeaders);
+    if (unsigned.length > 0) return { kind: 'unsigned-headers', headers: unsigned };
     const { signatureMatches } = (this.loadedSignatures ??= await (this.signatures ??= loadSignatures()));
     return (await signatureMatches(req, claim, key.secretAccessKey, toS3)) ? undefined : { kind: 'mismatch' };
   }

@@ -12,6 +12,8 @@ export type Protocol = 'rest-json' | 'json-rpc' | 'query' | 'rest-xml';
 const MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 
+const NOT_SIGNED = 'There were headers present in the request which were not signed';
+
 /** The query protocol's codes for the authentication errors (IAM's and CloudWatch's names). */
 const QUERY_CODES = {
   MissingAuthenticationTokenException: { code: 'MissingAuthenticationToken', status: 403 },
@@ -35,6 +37,8 @@ function errorFor(protocol: Protocol, failure: AuthFailure): PlatformError {
       return new PlatformError('InvalidSignatureException', MISMATCH);
     case 'expired':
       return new PlatformError('InvalidSignatureException', failure.message);
+    case 'unsigned-headers':
+      return new PlatformError('InvalidSignatureException', `${NOT_SIGNED}: ${failure.headers.join(', ')}.`);
   }
 }
 
@@ -64,6 +68,8 @@ function s3Refusal(failure: AuthFailure, req: ApiRequest): ApiResponse {
       return failure.message.startsWith('Request ')
         ? refuse(403, 'AccessDenied', failure.message)
         : refuse(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.');
+    case 'unsigned-headers':
+      return restXmlError(req.method, 403, 'AccessDenied', NOT_SIGNED, req.requestId, { HeadersNotSigned: failure.headers.join(', ') });
   }
 }
 

@@ -29,7 +29,8 @@ export type AuthFailure =
   | { kind: 'incomplete'; message: string }
   | { kind: 'unknown-key' }
   | { kind: 'mismatch' }
-  | { kind: 'expired'; message: string };
+  | { kind: 'expired'; message: string }
+  | { kind: 'unsigned-headers'; headers: string[] };
 
 export interface SignedRequest {
   method: string;
@@ -162,6 +163,22 @@ export function signingTime(claim: SignatureClaim): number {
     lastLongDate = claim.longDate;
   }
   return lastSigningTime;
+}
+
+/**
+ * The `x-amz-*` headers a request carries that its signature does not cover. Each changes what a request
+ * does (`x-amz-target` picks the operation, `x-amz-copy-source` makes a PutObject a copy of any object),
+ * so AWS refuses a request with one added: a captured or presigned request cannot be made another.
+ * Exempt: the payload's own hashes and checksums, which only say what the body is (S3 checks them on it).
+ */
+export function unsignedHeaders(headers: IncomingHttpHeaders, signed: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const name in headers) {
+    if (!name.startsWith('x-amz-') || signed.includes(name)) continue;
+    if (name === 'x-amz-content-sha256' || name === 'x-amz-sdk-checksum-algorithm' || name.startsWith('x-amz-checksum-')) continue;
+    out.push(name);
+  }
+  return out;
 }
 
 /** An expired or not-yet-current signature, in AWS's words; undefined when the time is acceptable. */

@@ -598,6 +598,13 @@ describe('CodeDeploy at time scale 60 (a platform minute is a real second)', () 
     assert.equal(pending.name, 'InvalidLifecycleEventHookExecutionStatusException');
     await stillParked('status Pending');
 
+    // Another function that read the execution id (the hook logs its event) may not report for it: only the
+    // hook function itself, or an operator.
+    const meddled = await t.lambda.send(new InvokeCommand({ FunctionName: 'hook-ok', Payload: JSON.stringify(event) }));
+    assert.equal(meddled.FunctionError, 'Unhandled');
+    assert.equal((JSON.parse(Buffer.from(meddled.Payload!).toString()) as { errorType: string }).errorType, 'AccessDeniedException');
+    await stillParked('a report from another function');
+
     // The real report lets it finish (AllAtOnce); a second report is refused.
     const ok = await report(event.LifecycleEventHookExecutionId, 'Succeeded');
     assert.equal(ok.lifecycleEventHookExecutionId, event.LifecycleEventHookExecutionId);

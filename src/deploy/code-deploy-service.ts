@@ -14,6 +14,7 @@ import {
   type RollbackEvent,
   type TrafficRouting,
 } from '../domain/deployment.js';
+import { parseFunctionRef } from '../domain/arn.js';
 import { LATEST } from '../domain/lambda-function.js';
 import type { Store } from '../store/store.js';
 import { deploymentNotFound, newDeploymentId, type DeploymentController } from './deployment-controller.js';
@@ -460,6 +461,18 @@ export class CodeDeployService {
       status: isActive(after.status) ? 'Pending' : 'Succeeded',
       statusMessage: `Deployment ${d.deploymentId} stopped${after.rollbackInfo?.rollbackDeploymentId ? ` and rolled back by ${after.rollbackInfo.rollbackDeploymentId}` : ''}.`,
     };
+  }
+
+  /** The name of the function a hook execution of a deployment invokes; undefined when there is none such. */
+  async hookFunction(id: string | undefined, executionId: string | undefined): Promise<string | undefined> {
+    const d = await this.store.codeDeploy.getDeployment(id ?? '');
+    const hook = d?.events.find((e) => e.hookExecutionId !== undefined && e.hookExecutionId === executionId)?.hookFunction;
+    if (hook === undefined) return undefined;
+    try {
+      return parseFunctionRef(hook).name;
+    } catch {
+      return hook;
+    }
   }
 
   async putHookStatus(id: string | undefined, executionId: string | undefined, status: string | undefined): Promise<string> {

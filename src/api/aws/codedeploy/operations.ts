@@ -5,7 +5,7 @@ import { trafficLog, type DeploymentState, type TrafficRouting } from '../../../
 import { checkTags, taggedResourceOf, type TaggedResource, type Tags } from '../../../domain/tags.js';
 import type { CodeDeployService, CreateDeploymentInput, GroupInput } from '../../../deploy/code-deploy-service.js';
 import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../../../domain/code-deploy.js';
-import type { ServiceHandler } from '../protocol/http.js';
+import { functionDenied, type ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { memberReader } from '../protocol/members.js';
 import type { ResourceTags, TagDialect } from '../tagging.js';
@@ -287,6 +287,7 @@ export function codeDeployApi({
   tags: ResourceTags;
   logger: Logger;
 }): ServiceHandler {
+  const scope = functionScope('codedeploy');
   const requireTarget = async (input: Input) => {
     const d = await codeDeploy.getDeployment(str(input, 'deploymentId'));
     const targetId = str(input, 'targetId');
@@ -420,17 +421,18 @@ export function codeDeployApi({
       for (const id of ids) await requireTarget({ deploymentId: d.deploymentId, targetId: id });
       return { deploymentTargets: ids.map(() => targetShape(req.region, d)) };
     },
-    async PutLifecycleEventHookExecutionStatus(input) {
-      const id = await codeDeploy.putHookStatus(
-        str(input, 'deploymentId'),
-        str(input, 'lifecycleEventHookExecutionId'),
-        str(input, 'status'),
-      );
+    async PutLifecycleEventHookExecutionStatus(input, req) {
+      const deploymentId = str(input, 'deploymentId');
+      const executionId = str(input, 'lifecycleEventHookExecutionId');
+      // A function reports its own hook only: another that read the execution id (hooks log their event)
+      // must not pass a deployment its hook would fail.
+      if (req.caller !== undefined) {
+        const hook = await codeDeploy.hookFunction(deploymentId, executionId);
+        if (hook !== undefined && hook !== req.caller.function) throw functionDenied(scope, 'PutLifecycleEventHookExecutionStatus', req);
+      }
+      const id = await codeDeploy.putHookStatus(deploymentId, executionId, str(input, 'status'));
       return { lifecycleEventHookExecutionId: id };
     },
   };
-  return jsonRpcService(
-    { targetPrefix: 'CodeDeploy_20141006', contentType: 'application/x-amz-json-1.1', operations, scope: functionScope('codedeploy') },
-    logger,
-  );
+  return jsonRpcService({ targetPrefix: 'CodeDeploy_20141006', contentType: 'application/x-amz-json-1.1', operations, scope }, logger);
 }

@@ -242,6 +242,25 @@ print(json.dumps(out))
     assert.deepEqual(await (await fetch(`${t.url}/_versa/auth`)).json(), { credentials: 'required' });
     assert.equal((await fetch(`${t.url}/_versa/metrics`)).status, 200, 'loopback scrapers need no token');
   });
+
+  it("GetFunction's Code.Location works on its own, as AWS's presigned link does; a changed link does not", async () => {
+    const fn = await lambda(t.url).send(new GetFunctionCommand({ FunctionName: 'caller' }));
+    const location = new URL(fn.Code!.Location!);
+    assert.match(location.search, /^\?versa-expires=\d+&versa-signature=[0-9a-f]{64}$/);
+    const zip = await fetch(location);
+    assert.equal(zip.status, 200);
+    assert.equal(
+      Buffer.from(await zip.arrayBuffer())
+        .subarray(0, 2)
+        .toString(),
+      'PK',
+    );
+    const forged = new URL(location);
+    forged.searchParams.set('versa-expires', String(Number(location.searchParams.get('versa-expires')) + 3600));
+    assert.equal((await fetch(forged)).status, 403);
+    const other = new URL(location.href.replace(/code\/[0-9a-f]{64}/, `code/${'0'.repeat(64)}`));
+    assert.equal((await fetch(other)).status, 403);
+  });
 });
 
 describe('security: without credentials (a loopback developer tool)', () => {

@@ -85,6 +85,8 @@ export function frontDoor(services: Services): ApiHandler {
     }
     const foreign = access.foreignCaller(req);
     if (foreign) return accessDenied('rest-json', `Versa's own endpoints answer only Versa's own pages, not ${foreign.named}.`, req);
+    // A link GetFunction handed out is its own proof, as AWS's presigned Code.Location is.
+    if (access.codeLinkValid(req) && !access.fromSandbox(req)) return services.versa(req);
     // Without credentials an unsigned call is the operator's; a signed one may still be a function's.
     const failure = await access.authenticate(req);
     if (failure && access.enforcing) return authRefusal('rest-json', failure, req);

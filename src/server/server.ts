@@ -24,6 +24,7 @@ import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
 import { AccessGate } from '../api/access/gate.js';
 import { functionCaller } from '../api/access/function-scope.js';
 import { Keyring } from '../api/access/keyring.js';
+import { CodeLinks } from '../api/access/code-links.js';
 import { frontDoor } from '../api/front-door.js';
 import { stacksApi } from '../api/versa/stacks.js';
 import { cloudFormationApi } from '../api/aws/cloudformation/operations.js';
@@ -171,6 +172,10 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const codeCache = new CodeCache(path.join(options.dataDir, 'code'), (sha) => store.code.get(sha));
 
   const keyring = new Keyring(options.credentials);
+  const codeLinks = new CodeLinks(
+    options.credentials.map((c) => c.secretAccessKey),
+    () => Date.now(),
+  );
   const connections = new ConnectionShedder(logger);
   const environments = new EnvironmentManager({
     maxEnvironments: options.maxEnvironments,
@@ -315,6 +320,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     metricsToken: options.metricsToken,
     now: () => Date.now(),
     functionAccess: options.functionAccess,
+    codeLinks,
     // Only a server whose functions run as a user of their own can tell their connections apart.
     // A connection whose owner cannot be told is taken for a function's.
     ...(isolation.runsAsHostUser && {
@@ -326,7 +332,15 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     }),
   });
   const handle = frontDoor({
-    lambda: lambdaApi({ functions, eventInvokeConfigs, invocations, concurrency, tags, logger }),
+    lambda: lambdaApi({
+      functions,
+      eventInvokeConfigs,
+      invocations,
+      concurrency,
+      tags,
+      logger,
+      codeLocation: (origin, sha) => codeLinks.location(origin, sha),
+    }),
     apiGateway: apiGatewayApi({ restApis, dataPlane: gateway, logger }),
     byTarget: new Map([
       ['Logs_20140328', logsApi({ logs, tags, logger })],

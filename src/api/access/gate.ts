@@ -3,6 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { header, type ApiRequest, type Caller } from '../aws/protocol/http.js';
 import { ACCOUNT_ID } from '../../domain/arn.js';
 import { FORWARDED_HOPS } from '../../gateway/data-plane.js';
+import type { CodeLinks } from './code-links.js';
 import type { Keyring } from './keyring.js';
 import type * as Signature from './signature.js';
 import { checkTime, readClaim, unsignedHeaders, type AuthFailure } from './sigv4.js';
@@ -29,6 +30,8 @@ export interface AccessSettings {
    * server running as root runs functions as a user of their own); undefined where it cannot be told.
    */
   fromSandbox?: (req: ApiRequest) => boolean;
+  /** GetFunction's code links, which open a code download on their own (code-links.ts). */
+  codeLinks?: CodeLinks;
 }
 
 /** A request from a function's sandbox signed with no key of Versa's: some function, held to the scope of all. */
@@ -162,6 +165,11 @@ export class AccessGate {
    */
   fromSandbox(req: ApiRequest): boolean {
     return req.headers[FORWARDED_HOPS] !== undefined || (this.settings.fromSandbox?.(req) ?? false);
+  }
+
+  /** Whether the request is a code download through a good, unexpired link of GetFunction's. */
+  codeLinkValid(req: ApiRequest): boolean {
+    return req.method === 'GET' && (this.settings.codeLinks?.valid(req.path, req.query) ?? false);
   }
 
   /** `/_versa/metrics`: callers on this machine, the bearer token, or (with credentials) a signed request. */

@@ -33,6 +33,8 @@ export interface LambdaApiDeps {
   concurrency: ReservedConcurrencyService;
   tags: ResourceTags;
   logger: Logger;
+  /** GetFunction's `Code.Location` for a package (its SHA-256 in hex) at the request's origin. */
+  codeLocation?: (origin: string, sha: string) => string;
 }
 
 const P = '/2015-03-31/functions';
@@ -54,7 +56,15 @@ function checkCodeRequestSize(req: ApiRequest, operation: string): void {
 }
 
 /** The Lambda service: its rest-json operation table over FunctionService and InvocationService. */
-export function lambdaApi({ functions, eventInvokeConfigs, invocations, concurrency, tags, logger }: LambdaApiDeps): ServiceHandler {
+export function lambdaApi({
+  functions,
+  eventInvokeConfigs,
+  invocations,
+  concurrency,
+  tags,
+  logger,
+  codeLocation = (origin, sha) => `${origin}/_versa/code/${sha}.zip`,
+}: LambdaApiDeps): ServiceHandler {
   const caller = (req: ApiRequest): Caller => ({ region: req.region });
   const body = (req: ApiRequest) =>
     parseJsonBody(req, (m) => new PlatformError('InvalidRequestContentException', `Could not parse request body into json: ${m}`));
@@ -180,7 +190,7 @@ export function lambdaApi({ functions, eventInvokeConfigs, invocations, concurre
         const reserved = await concurrency.get(caller(req), config.name);
         return jsonResponse(200, {
           Configuration: functionConfiguration(req.region, config),
-          Code: { RepositoryType: 'S3', Location: `${req.origin}/_versa/code/${hex}.zip` },
+          Code: { RepositoryType: 'S3', Location: codeLocation(req.origin, hex) },
           ...(Object.keys(own).length > 0 && { Tags: own }),
           ...(reserved !== undefined && { Concurrency: { ReservedConcurrentExecutions: reserved } }),
         });

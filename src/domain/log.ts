@@ -20,6 +20,18 @@ export interface LogStreamRecord {
   storedBytes: number;
 }
 
+/**
+ * One page of a group's streams (DescribeLogStreams): by name, or by last event time (none counts as 0)
+ * then name; ascending or descending; only those after `after`, the previous page's last key.
+ */
+export interface StreamPage {
+  orderBy: 'LogStreamName' | 'LastEventTime';
+  descending: boolean;
+  /** `[last event time or 0 (always 0 by name), name]` of the previous page's last stream. */
+  after?: readonly [number, string];
+  limit: number;
+}
+
 /** An event on its way into the store. */
 export interface NewLogEvent {
   groupName: string;

@@ -299,6 +299,39 @@ export function storeContract(
       assert.deepEqual(await store.logs.listStreams('/nope'), []);
     });
 
+    it('logs: streams in pages, by name or by last event time, either way, from where the last page ended', async () => {
+      await store.logs.createGroup('/paged', 1);
+      // Names that sort differently by locale than by byte (`B` < `a`), ties in time, and streams with no event.
+      const last: Record<string, number | undefined> = { a1: 30, B2: 10, a3: 30, c4: undefined, Z5: 20, 'a-6': undefined, é7: 10 };
+      for (const [name, at] of Object.entries(last)) {
+        if (at === undefined) await store.logs.createStream('/paged', name, 1);
+        else await store.logs.append([{ groupName: '/paged', streamName: name, timestamp: at, message: name, ingestionTime: at }]);
+      }
+      for (const orderBy of ['LogStreamName', 'LastEventTime'] as const) {
+        for (const descending of [false, true]) {
+          const key = (name: string): [number, string] => [orderBy === 'LastEventTime' ? (last[name] ?? 0) : 0, name];
+          const expected = Object.keys(last).sort((x, y) => {
+            const [a, b] = [key(x), key(y)];
+            return (a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)) * (descending ? -1 : 1);
+          });
+          const seen: string[] = [];
+          let after: [number, string] | undefined;
+          for (;;) {
+            const page = await store.logs.listStreams('/paged', undefined, { orderBy, descending, ...(after && { after }), limit: 2 });
+            seen.push(...page.map((p) => p.name));
+            if (page.length < 2) break;
+            after = key(page[1]!.name);
+          }
+          assert.deepEqual(seen, expected, `${orderBy} ${descending ? 'descending' : 'ascending'}`);
+        }
+      }
+      const prefixed = await store.logs.listStreams('/paged', 'a', { orderBy: 'LogStreamName', descending: false, limit: 10 });
+      assert.deepEqual(
+        prefixed.map((p) => p.name),
+        ['a-6', 'a1', 'a3'],
+      );
+    });
+
     it('logs: events in (timestamp, seq) order, filtered by stream, prefix, time, position and direction', async () => {
       const g = '/q';
       await store.logs.append(

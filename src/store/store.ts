@@ -9,7 +9,7 @@ import type { TaggedResource, Tags } from '../domain/tags.js';
 import type { ParameterDoc } from '../domain/parameter.js';
 import type { BucketDoc, ObjectDoc, PartDoc, UploadDoc } from '../domain/s3.js';
 import type { MetricPoint, MetricSeriesDoc } from '../domain/metric.js';
-import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../domain/log.js';
+import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent, StreamPage } from '../domain/log.js';
 
 /**
  * The persistence boundary. Every method is async so that a networked database can implement the same
@@ -183,8 +183,12 @@ export interface LogRepository {
   /** Deletes a group with its streams and events; false when there is no such group. */
   deleteGroup(name: string): Promise<boolean>;
   getStream(groupName: string, name: string): Promise<LogStreamRecord | undefined>;
-  /** A group's streams ordered by name, optionally only those starting with `prefix`. */
-  listStreams(groupName: string, prefix?: string): Promise<LogStreamRecord[]>;
+  /**
+   * A group's streams ordered by name, optionally only those starting with `prefix`; with `page`, in the
+   * page's order and no more than it asks (names compared byte by byte, as JavaScript's `<` does for
+   * the Basic Multilingual Plane).
+   */
+  listStreams(groupName: string, prefix?: string, page?: StreamPage): Promise<LogStreamRecord[]>;
   /** How many streams a group has. */
   countStreams(groupName: string): Promise<number>;
   /** Creates an empty stream in an existing group; false when the stream exists or the group does not. */

@@ -12,7 +12,7 @@ import type { Leadership } from '../core/leadership.js';
 import { PlatformError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../store/store.js';
-import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../domain/log.js';
+import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent, StreamPage } from '../domain/log.js';
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 export const RETENTION_DAYS: readonly number[] = [
@@ -154,11 +154,11 @@ export class LogSink {
 
   // Streams
 
-  /** A group's streams ordered by name; ResourceNotFoundException when there is no such group. */
-  listStreams(group: string, prefix?: string): Promise<LogStreamRecord[]> {
+  /** A group's streams ordered by name, or as `page` asks; ResourceNotFoundException when there is no such group. */
+  listStreams(group: string, prefix?: string, page?: StreamPage): Promise<LogStreamRecord[]> {
     return this.exclusive(async () => {
       if (!(await this.store.logs.getGroup(group))) throw groupNotFound();
-      return this.store.logs.listStreams(group, prefix);
+      return this.store.logs.listStreams(group, prefix, page);
     });
   }
 

@@ -1,5 +1,5 @@
 // CloudWatch Logs log groups, log streams and log events.
-import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../domain/log.js';
+import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogStreamRecord, NewLogEvent, StreamPage } from '../../domain/log.js';
 import type { LogRepository } from '../store.js';
 import type { Db } from './db.js';
 import { startsWith } from './db.js';
@@ -90,10 +90,30 @@ export class PostgresLogs implements LogRepository {
     return row && streamOf(row);
   }
 
-  async listStreams(groupName: string, prefix?: string) {
+  async listStreams(groupName: string, prefix?: string, page?: StreamPage) {
+    const params: unknown[] = prefix ? [groupName, startsWith(prefix)] : [groupName];
     const byPrefix = prefix ? " AND s.name LIKE $2 ESCAPE '\\'" : '';
-    const sql = `SELECT ${STREAM_COLUMNS} FROM log_streams s JOIN log_groups g ON g.id = s.group_id WHERE g.name = $1${byPrefix} ORDER BY s.name`;
-    return (await this.db.rows<StreamRow>(sql, prefix ? [groupName, startsWith(prefix)] : [groupName])).map(streamOf);
+    if (!page) {
+      const sql = `SELECT ${STREAM_COLUMNS} FROM log_streams s JOIN log_groups g ON g.id = s.group_id WHERE g.name = $1${byPrefix} ORDER BY s.name`;
+      return (await this.db.rows<StreamRow>(sql, params)).map(streamOf);
+    }
+    // Byte order, as SQLite's and JavaScript's, whatever the database's collation.
+    const name = 's.name COLLATE "C"';
+    const byTime = page.orderBy === 'LastEventTime';
+    const direction = page.descending ? 'DESC' : 'ASC';
+    const beyond = page.descending ? '<' : '>';
+    let after = '';
+    if (page.after && byTime) {
+      params.push(page.after[0], page.after[1]);
+      after = ` AND (COALESCE(s.last_event, 0), ${name}) ${beyond} ($${params.length - 1}::bigint, $${params.length})`;
+    } else if (page.after) {
+      params.push(page.after[1]);
+      after = ` AND ${name} ${beyond} $${params.length}`;
+    }
+    params.push(page.limit);
+    const order = byTime ? `COALESCE(s.last_event, 0) ${direction}, ${name} ${direction}` : `${name} ${direction}`;
+    const sql = `SELECT ${STREAM_COLUMNS} FROM log_streams s JOIN log_groups g ON g.id = s.group_id WHERE g.name = $1${byPrefix}${after} ORDER BY ${order} LIMIT $${params.length}`;
+    return (await this.db.rows<StreamRow>(sql, params)).map(streamOf);
   }
 
   async countStreams(groupName: string) {

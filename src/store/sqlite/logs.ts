@@ -1,5 +1,5 @@
 // CloudWatch Logs log groups, log streams and log events.
-import type { LogEventQuery, LogGroupRecord, LogStreamRecord, NewLogEvent } from '../../domain/log.js';
+import type { LogEventQuery, LogGroupRecord, LogStreamRecord, NewLogEvent, StreamPage } from '../../domain/log.js';
 import type { LogRepository } from '../store.js';
 import type { Db, Guard } from './db.js';
 import type { LogWriter } from './log-writer.js';
@@ -102,11 +102,26 @@ export class SqliteLogs implements LogRepository {
     });
   }
 
-  listStreams(groupName: string, prefix?: string) {
+  listStreams(groupName: string, prefix?: string, page?: StreamPage) {
     return this.guard(() => {
       const byPrefix = prefix ? ' AND substr(s.name, 1, length(?)) = ?' : '';
-      const sql = `SELECT ${STREAM_COLUMNS} FROM log_streams s JOIN log_groups g ON g.id = s.group_id WHERE g.name = ?${byPrefix} ORDER BY s.name`;
-      return (this.db.prepare(sql).all(groupName, ...(prefix ? [prefix, prefix] : [])) as StreamRow[]).map(streamOf);
+      const params: unknown[] = [groupName, ...(prefix ? [prefix, prefix] : [])];
+      if (!page) {
+        const sql = `SELECT ${STREAM_COLUMNS} FROM log_streams s JOIN log_groups g ON g.id = s.group_id WHERE g.name = ?${byPrefix} ORDER BY s.name`;
+        return (this.db.prepare(sql).all(...params) as StreamRow[]).map(streamOf);
+      }
+      const byTime = page.orderBy === 'LastEventTime';
+      const direction = page.descending ? 'DESC' : 'ASC';
+      const beyond = page.descending ? '<' : '>';
+      let after = '';
+      if (page.after) {
+        after = byTime ? ` AND (COALESCE(s.last_event, 0), s.name) ${beyond} (?, ?)` : ` AND s.name ${beyond} ?`;
+        params.push(...(byTime ? page.after : [page.after[1]]));
+      }
+      params.push(page.limit);
+      const order = byTime ? `COALESCE(s.last_event, 0) ${direction}, s.name ${direction}` : `s.name ${direction}`;
+      const sql = `SELECT ${STREAM_COLUMNS} FROM log_streams s JOIN log_groups g ON g.id = s.group_id WHERE g.name = ?${byPrefix}${after} ORDER BY ${order} LIMIT ?`;
+      return (this.db.prepare(sql).all(...params) as StreamRow[]).map(streamOf);
     });
   }
 

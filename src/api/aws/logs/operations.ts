@@ -5,7 +5,7 @@ import { checkTags, taggedResourceOf, type Tags } from '../../../domain/tags.js'
 import { Violations } from '../../../domain/validation.js';
 import { compileFilterPattern } from '../../../telemetry/log-filter.js';
 import { RETENTION_DAYS, type LogSink } from '../../../telemetry/log-sink.js';
-import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogPosition, LogStreamRecord } from '../../../domain/log.js';
+import type { LogEventQuery, LogEventRecord, LogGroupRecord, LogPosition, LogStreamRecord, StreamPage } from '../../../domain/log.js';
 import { functionDenied, type ApiRequest, type ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { memberReader } from '../protocol/members.js';
@@ -167,13 +167,15 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
         throw new PlatformError('InvalidParameterException', 'Cannot order by LastEventTime with a logStreamNamePrefix.');
       }
       const key = (s: LogStreamRecord): [number, string] => (orderBy === 'LastEventTime' ? [s.lastEventAt ?? 0, s.name] : [0, s.name]);
-      const compare = (a: [number, string], b: [number, string]) =>
-        (a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)) * (descending ? -1 : 1);
       const after = token === undefined ? undefined : decodeToken(token, isStreamKey);
-      const streams = (await logs.listStreams(group, prefix))
-        .sort((a, b) => compare(key(a), key(b)))
-        .filter((s) => !after || compare(key(s), after) > 0);
       const size = limit ?? 50;
+      // The store reads one page (and one more stream, to know whether another page follows), not the group.
+      const streams = await logs.listStreams(group, prefix, {
+        orderBy: orderBy as StreamPage['orderBy'],
+        descending,
+        ...(after !== undefined && { after }),
+        limit: size + 1,
+      });
       const page = streams.slice(0, size);
       return {
         logStreams: page.map((s) => streamShape(s, req.region)),

@@ -298,33 +298,51 @@ export class GatewayDataPlane {
     if (dotSegment) return gatewayError(400, 'BadRequestException', 'A path parameter may not be "." or "..".');
     const search = req.query.toString();
     if (search) url += (url.includes('?') ? '&' : '?') + search;
-    const given = req.headers[FORWARDED_HOPS];
-    const hops = Number(Array.isArray(given) ? given[0] : given) || 0;
+    // Whatever a caller sends only makes the count larger: a negative or non-number is 0.
+    const given = Number.parseInt(String(req.headers[FORWARDED_HOPS] ?? '0'), 10);
+    const hops = Number.isSafeInteger(given) && given > 0 ? given : 0;
     if (hops >= MAX_FORWARDED_HOPS) {
       this.logger.warn('an HTTP integration forwarded a request in a loop', { url: url.slice(0, 200), hops });
       return gatewayError(500, 'InternalServerErrorException', INTERNAL_ERROR.message);
     }
-    const headers = Object.fromEntries(
-      Object.entries(singleHeaders(req.headers)).filter(([k]) => !['host', 'content-length', 'connection', FORWARDED_HOPS].includes(k)),
-    );
+    // Hop-by-hop headers (and those `Connection` names) are this connection's, not the backend's.
+    const hopByHop = new Set([
+      ...NOT_FORWARDED,
+      ...String(req.headers.connection ?? '')
+        .toLowerCase()
+        .split(/\s*,\s*/),
+    ]);
+    const headers = Object.fromEntries(Object.entries(singleHeaders(req.headers)).filter(([k]) => !hopByHop.has(k)));
     // Marks the request as a stage's, whoever sent it to the stage: should the URL be Versa's own, the
     // request reaches it as an outsider's (never as the server's own loopback call), and a loop ends.
     headers[FORWARDED_HOPS] = String(hops + 1);
-    const res = await withTimeout(
-      fetch(url, {
-        method: integration.httpMethod === 'ANY' ? req.method : (integration.httpMethod ?? req.method),
-        headers,
-        // API Gateway answers a redirect as it came; following it would send the caller's headers on.
-        redirect: 'manual',
-        ...(req.method !== 'GET' && req.method !== 'HEAD' && { body: req.body }),
-      }),
+    // The whole exchange, answer included, within the integration's timeout; past it the request is
+    // abandoned, not left running (a chain of stages would otherwise go on without its caller).
+    const abort = new AbortController();
+    const { res, body } = await withTimeout(
+      (async () => {
+        const res = await fetch(url, {
+          method: integration.httpMethod === 'ANY' ? req.method : (integration.httpMethod ?? req.method),
+          headers,
+          // API Gateway answers a redirect as it came; following it would send the caller's headers on.
+          redirect: 'manual',
+          signal: abort.signal,
+          ...(req.method !== 'GET' && req.method !== 'HEAD' && { body: req.body }),
+        });
+        return { res, body: await readAtMost(res, MAX_INTEGRATION_RESPONSE_BYTES) };
+      })(),
       integration.timeoutInMillis,
+      () => abort.abort(),
     );
+    if (body === undefined) {
+      this.logger.warn('an HTTP integration answered more than API Gateway passes on', { url: url.slice(0, 200) });
+      return gatewayError(502, 'InternalServerErrorException', INTERNAL_ERROR.message);
+    }
     const out: Record<string, string> = {};
     res.headers.forEach((v, k) => {
       if (!['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(k)) out[k] = v;
     });
-    return { status: res.status, headers: out, body: Buffer.from(await res.arrayBuffer()) };
+    return { status: res.status, headers: out, body };
   }
 
   private async stage(restApiId: string, name: string): Promise<StageDoc | undefined> {
@@ -362,17 +380,53 @@ export class GatewayDataPlane {
  * takes a request carrying it for an outsider's, whatever connection it arrives on (access/gate.ts).
  */
 export const FORWARDED_HOPS = 'x-versa-forwarded-hops';
+/** Request headers an HTTP integration does not forward: hop-by-hop (RFC 9110), or the gateway's own to set. */
+const NOT_FORWARDED = [
+  'host',
+  'content-length',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'trailer',
+  FORWARDED_HOPS,
+];
+/** API Gateway's limit on an integration's answer (10 MB); past it the caller gets a 502. */
+const MAX_INTEGRATION_RESPONSE_BYTES = 10 * 1024 * 1024;
 /** Stages a request may pass through HTTP integrations before the next refuses it: enough for any chain, not a loop. */
 const MAX_FORWARDED_HOPS = 5;
 
 class IntegrationTimeout extends Error {}
 
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+function withTimeout<T>(work: Promise<T>, ms: number, onTimeout?: () => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new IntegrationTimeout()), ms);
+    timer = setTimeout(() => {
+      onTimeout?.();
+      reject(new IntegrationTimeout());
+    }, ms);
   });
+  // The abandoned work's own failure (an abort) is nobody's to report.
+  work.catch(() => undefined);
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A response body of at most `max` bytes; undefined (and the rest unread) when it is longer. */
+async function readAtMost(res: Response, max: number): Promise<Buffer | undefined> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body ?? []) {
+    size += (chunk as Uint8Array).byteLength;
+    if (size > max) {
+      await res.body?.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(chunk as Uint8Array);
+  }
+  return Buffer.concat(chunks);
 }
 
 export function gatewayError(status: number, type: string, message: string): GatewayResponse {

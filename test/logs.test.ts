@@ -556,6 +556,43 @@ describe('CloudWatch Logs: long lines and a full log group', () => {
     'exports.handler = async (e) => { for (let i = 0; i < e.lines; i++) console.log(e.n + ":" + "x".repeat(100_000)); return e.n; };\n';
   const numbered = (messages: string[]) => messages.map((m) => /\t(\d+):x+$/.exec(m)?.[1]).filter((n) => n !== undefined);
 
+  it('GetLogEvents and FilterLogEvents answer at most 1 MB of events a page, as AWS does, and page through the rest', async () => {
+    await logs.send(new CreateLogGroupCommand({ logGroupName: 'big-events' }));
+    await logs.send(new CreateLogStreamCommand({ logGroupName: 'big-events', logStreamName: 's' }));
+    const now = t.server.services.clock.now();
+    const logEvents = Array.from({ length: 10 }, (_, i) => ({ timestamp: now - 10 + i, message: `${i}:${'y'.repeat(200_000)}` }));
+    // PutLogEvents takes 1 MB a call: five calls of two.
+    for (let i = 0; i < 10; i += 2) {
+      await logs.send(new PutLogEventsCommand({ logGroupName: 'big-events', logStreamName: 's', logEvents: logEvents.slice(i, i + 2) }));
+    }
+    const bytes = (events: { message?: string }[]) => events.reduce((n, e) => n + Buffer.byteLength(e.message ?? '') + 26, 0);
+    const first = await logs.send(new GetLogEventsCommand({ logGroupName: 'big-events', logStreamName: 's', startFromHead: true }));
+    assert.equal(first.events?.length, 5);
+    assert.ok(bytes(first.events ?? []) <= 1_048_576);
+    const second = await logs.send(
+      new GetLogEventsCommand({ logGroupName: 'big-events', logStreamName: 's', nextToken: first.nextForwardToken }),
+    );
+    assert.deepEqual(
+      second.events?.map((e) => e.message?.split(':')[0]),
+      ['5', '6', '7', '8', '9'],
+    );
+    // From the tail (the default): the newest that fit, in time order.
+    const tail = await logs.send(new GetLogEventsCommand({ logGroupName: 'big-events', logStreamName: 's' }));
+    assert.deepEqual(
+      tail.events?.map((e) => e.message?.split(':')[0]),
+      ['5', '6', '7', '8', '9'],
+    );
+    const pages: number[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await logs.send(new FilterLogEventsCommand({ logGroupName: 'big-events', nextToken }));
+      assert.ok(bytes(page.events ?? []) <= 1_048_576);
+      pages.push(page.events?.length ?? 0);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    assert.deepEqual(pages, [5, 5]);
+  });
+
   it('a function that prints more than its socket holds gets every line whole, the last invocation’s too', async () => {
     await createFunction(t.lambda, 'long-lines', { 'index.js': FLOOD });
     // 1.6 MB in all, within the group's limit.

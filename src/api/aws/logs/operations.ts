@@ -23,7 +23,34 @@ const GROUP_NAME = /^[.\-_/#A-Za-z0-9]+$/;
 const STREAM_NAME = /^[^:*]*$/;
 /** Most events one FilterLogEvents call looks at before answering with a nextToken. */
 const FILTER_SCAN_BUDGET = 100_000;
-const FILTER_SCAN_CHUNK = 1000;
+/** Events read from the store at a time: at most 100 × 256 KB held while an answer fills. */
+const FILTER_SCAN_CHUNK = 100;
+/** AWS's cap on a GetLogEvents or FilterLogEvents answer: 1 MB of events, each its message's UTF-8 bytes and 26. */
+const MAX_ANSWER_BYTES = 1_048_576;
+const eventBytes = (e: LogEventRecord) => Buffer.byteLength(e.message) + 26;
+
+/**
+ * Up to `limit` events of `query` in its direction, read from the store a chunk at a time and no more
+ * than fit in an answer of 1 MB (one at least, as an event is at most 256 KB).
+ */
+async function readAnswer(logs: LogSink, query: LogEventQuery, limit: number, stream: string): Promise<LogEventRecord[]> {
+  const out: LogEventRecord[] = [];
+  let bytes = 0;
+  let next = query;
+  for (;;) {
+    const want = Math.min(FILTER_SCAN_CHUNK, limit - out.length);
+    const chunk = await logs.events({ ...next, limit: want }, stream);
+    for (const e of chunk) {
+      bytes += eventBytes(e);
+      if (out.length > 0 && bytes > MAX_ANSWER_BYTES) return out;
+      out.push(e);
+    }
+    const last = chunk[chunk.length - 1];
+    if (!last || chunk.length < want || out.length >= limit) return out;
+    const at = { timestamp: last.timestamp, seq: last.seq };
+    next = query.descending ? { ...query, before: at } : { ...query, after: at };
+  }
+}
 /** PutLogEvents: a batch's size counts each message's UTF-8 bytes plus 26. */
 const MAX_BATCH_BYTES = 1_048_576;
 
@@ -247,13 +274,15 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
         streamNames: [stream],
         ...(startTime !== undefined && { from: startTime }),
         ...(endTime !== undefined && { to: endTime }),
-        limit: limit ?? 10_000,
+        limit: 0,
       };
+      const size = limit ?? 10_000;
       let events: LogEventRecord[];
-      if (position?.direction === 'f') events = await logs.events({ ...base, after: position }, stream);
-      else if (position?.direction === 'b') events = (await logs.events({ ...base, before: position, descending: true }, stream)).reverse();
-      else if (startFromHead) events = await logs.events(base, stream);
-      else events = (await logs.events({ ...base, descending: true }, stream)).reverse();
+      if (position?.direction === 'f') events = await readAnswer(logs, { ...base, after: position }, size, stream);
+      else if (position?.direction === 'b')
+        events = (await readAnswer(logs, { ...base, before: position, descending: true }, size, stream)).reverse();
+      else if (startFromHead) events = await readAnswer(logs, base, size, stream);
+      else events = (await readAnswer(logs, { ...base, descending: true }, size, stream)).reverse();
       const first = events[0];
       const last = events[events.length - 1];
       // With nothing to return, the tokens stay where the caller was, so polling the forward token picks
@@ -309,18 +338,29 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
         ...(prefix !== undefined && { streamPrefix: prefix }),
         ...(startTime !== undefined && { from: startTime }),
         ...(endTime !== undefined && { to: endTime + 1 }),
-        limit: pattern ? FILTER_SCAN_CHUNK : size,
+        limit: FILTER_SCAN_CHUNK,
       };
+      let bytes = 0;
+      let full = false;
       // Scan in chunks: the pattern is matched here, so a chunk may yield fewer events than it holds.
       for (;;) {
         const chunk = await logs.events({ ...query, ...(cursor && { after: cursor }) });
         let i = 0;
         for (; i < chunk.length && found.length < size; i++) {
           const e = chunk[i]!;
+          if (matches(e.message)) {
+            // An answer is 1 MB at most: the event that would pass it is the next page's first.
+            bytes += eventBytes(e);
+            if (found.length > 0 && bytes > MAX_ANSWER_BYTES) {
+              full = true;
+              break;
+            }
+            found.push(e);
+          }
           cursor = { timestamp: e.timestamp, seq: e.seq };
-          if (matches(e.message)) found.push(e);
         }
         scanned += i;
+        if (full) break;
         if (i === chunk.length && chunk.length < query.limit) {
           exhausted = true;
           break;

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import {
   CloudWatchClient,
   DeleteAlarmsCommand,
@@ -400,6 +401,26 @@ describe('CloudWatch custom metrics and both protocols', () => {
     });
     assert.equal(res.status, 400);
     assert.match(await res.text(), /<Code>InvalidParameterValue<\/Code>.*not valid gzip/s);
+    // A few KB that inflate past what a query service reads (2 MiB) are refused, not parsed.
+    const bomb = gzipSync(Buffer.from('Action=PutMetricData&Namespace=Bomb&' + 'a=&'.repeat(1_000_000)));
+    assert.ok(bomb.byteLength < 20_000);
+    const inflating = await awsFetch(`${t.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' },
+      body: bomb,
+    });
+    assert.equal(inflating.status, 400);
+    assert.match(await inflating.text(), /inflates to more than 2097152 bytes/);
+    // And a body past it, plain, likewise: JSON as the form.
+    const big = await awsFetch(`${t.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'GraniteServiceVersion20100801.PutMetricData' },
+      body: JSON.stringify({ Namespace: 'Big', MetricData: [{ MetricName: 'm', Value: 1, Unit: 'x'.repeat(3_000_000) }] }),
+    });
+    assert.equal(big.status, 400);
+    assert.match(await big.text(), /this service reads at most 2097152/);
+    assert.deepEqual((await cw.send(new ListMetricsCommand({ Namespace: 'Bomb' }))).Metrics, []);
+    assert.deepEqual((await cw.send(new ListMetricsCommand({ Namespace: 'Big' }))).Metrics, []);
   });
 
   it('PutMetricData outside AWS bounds (name, dimension, Values, Timestamp) is refused with InvalidParameterValue, and records nothing', async () => {

@@ -120,26 +120,35 @@ export function credentialScopeOf(
 
 const gunzipAsync = promisify(gunzip);
 
-/** The most a gzip-encoded request body may inflate to: far above what any operation of the JSON and query services takes. */
-export const MAX_INFLATED_BODY_BYTES = 8 * 1024 * 1024;
+/**
+ * The largest body the JSON and query services read (inflated, when it came gzip-encoded): AWS's largest
+ * requests there are about 1 MB (a PutLogEvents batch, a PutMetricData), and JSON's escapes can make a
+ * batch's text larger than its count. The 72 MiB the door lets in is CreateFunction's; parsing that much
+ * JSON or form would hold the event loop for seconds.
+ */
+export const MAX_SERVICE_BODY_BYTES = 2 * 1024 * 1024;
 
 /**
- * The request with its body inflated when it came with `Content-Encoding: gzip` (the SDKs compress a
- * CloudWatch PutMetricData body past 10 KB, as the model's `requestcompression` allows; the signature
- * covers the compressed bytes and was checked on them). Inflated off the event loop, and never past
- * MAX_INFLATED_BODY_BYTES; anything else unreadable is `onError`'s.
+ * The request of a JSON or query service, its body no larger than MAX_SERVICE_BODY_BYTES and inflated
+ * when it came with `Content-Encoding: gzip` (the SDKs compress a CloudWatch PutMetricData body past
+ * 10 KB, as the model's `requestcompression` allows; the signature covers the compressed bytes and was
+ * checked on them). Inflated off the event loop, and never past the same size; anything else
+ * unreadable is `onError`'s.
  */
-export async function inflated(req: ApiRequest, onError: (message: string) => PlatformError): Promise<ApiRequest> {
+export async function serviceBody(req: ApiRequest, onError: (message: string) => PlatformError): Promise<ApiRequest> {
+  if (req.body.byteLength > MAX_SERVICE_BODY_BYTES) {
+    throw onError(`The request body is ${req.body.byteLength} bytes; this service reads at most ${MAX_SERVICE_BODY_BYTES}.`);
+  }
   const encoding = header(req, 'content-encoding')?.trim().toLowerCase();
   if (encoding === undefined || encoding === '' || encoding === 'identity') return req;
   if (encoding !== 'gzip') throw onError(`The request body's Content-Encoding ${encoding.slice(0, 40)} is not supported: only gzip.`);
   try {
-    return { ...req, body: await gunzipAsync(req.body, { maxOutputLength: MAX_INFLATED_BODY_BYTES }) };
+    return { ...req, body: await gunzipAsync(req.body, { maxOutputLength: MAX_SERVICE_BODY_BYTES }) };
   } catch (err) {
     const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
     throw onError(
       tooLarge
-        ? `The request body inflates to more than ${MAX_INFLATED_BODY_BYTES} bytes.`
+        ? `The request body inflates to more than ${MAX_SERVICE_BODY_BYTES} bytes.`
         : 'The request body is not valid gzip, as its Content-Encoding says.',
     );
   }

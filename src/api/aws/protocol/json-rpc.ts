@@ -3,7 +3,7 @@ import type { Logger } from '../../../core/logger.js';
 import {
   functionDenied,
   header,
-  inflated,
+  serviceBody,
   outOfScope,
   type ApiRequest,
   type ApiResponse,
@@ -69,7 +69,7 @@ export function jsonRpcService(service: JsonRpcService, logger: Logger): Service
         return jsonRpcError({ ...service, errorStatus: () => status }, functionDenied(service.scope!, operation, req));
       }
       const unreadable = (m: string) => new PlatformError('SerializationException', `Could not parse the request body: ${m}`);
-      const input = parseJsonBody(await inflated(req, unreadable), unreadable);
+      const input = parseJsonBody(await serviceBody(req, unreadable), unreadable);
       const output = await handler(input, req);
       return { status: 200, headers: { 'content-type': service.contentType }, body: JSON.stringify(output ?? {}) };
     } catch (err) {

@@ -6,7 +6,7 @@ import { asPlatformError, PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import {
   functionDenied,
-  inflated,
+  serviceBody,
   outOfScope,
   type ApiRequest,
   type ApiResponse,
@@ -126,7 +126,7 @@ export function queryService(spec: QueryServiceSpec): ServiceHandler {
   const handler = async (req: ApiRequest): Promise<ApiResponse> => {
     let action = '';
     try {
-      const form = parseQueryForm((await inflated(req, invalid)).body.toString('utf8'), invalid);
+      const form = parseQueryForm((await serviceBody(req, invalid)).body.toString('utf8'), invalid);
       action = typeof form.Action === 'string' ? form.Action : '';
       // Own properties only: `Action=constructor` must not find Object's.
       const operation = Object.hasOwn(operations, action) ? operations[action] : undefined;

@@ -1,5 +1,6 @@
 import { PlatformError } from '../core/errors.js';
 import { hexId, uuid } from '../core/ids.js';
+import { jsonProblem } from '../core/json-check.js';
 import type { Logger } from '../core/logger.js';
 import type { Random } from '../core/random.js';
 import { pickAliasVersion } from '../domain/alias.js';
@@ -251,14 +252,14 @@ export class InvocationService {
 }
 
 /** An empty body means `{}`; anything else must be JSON. */
+/** The payload as the function gets it: `{}` for none; refused unless it is JSON (checked, never built). */
 function normalisePayload(payload: Buffer): Buffer {
   if (payload.byteLength === 0) return Buffer.from('{}');
-  try {
-    JSON.parse(payload.toString('utf8'));
-  } catch (err) {
+  const problem = jsonProblem(payload);
+  if (problem !== undefined) {
     throw new PlatformError(
       'InvalidRequestContentException',
-      `Could not parse request body into json: Could not parse payload into json: ${(err as Error).message}`,
+      `Could not parse request body into json: Could not parse payload into json: ${problem}`,
     );
   }
   return payload;

@@ -445,6 +445,22 @@ describe('CloudWatch custom metrics and both protocols', () => {
     );
     assert.equal(long.name, 'InvalidParameterValueException');
     assert.deepEqual((await cw.send(new ListMetricsCommand({ Namespace: 'Bounds' }))).Metrics, []);
+    // GetMetricData: what the queries could ask for is bounded by MaxDatapoints (100,800) before anything is read.
+    const query = (i: number, Period: number) => ({
+      Id: `q${i}`,
+      MetricStat: { Metric: { Namespace: 'Custom', MetricName: 'latency' }, Period, Stat: 'Sum' },
+    });
+    const hours = { StartTime: new Date(now - 3 * 3600_000), EndTime: new Date(now) };
+    const many = await errorOf(() =>
+      cw.send(new GetMetricDataCommand({ ...hours, MetricDataQueries: Array.from({ length: 500 }, (_, i) => query(i, 1)) })),
+    );
+    assert.equal(many.name, 'InvalidParameterValueException');
+    assert.match(many.message, /ask for up to 5400000 datapoints/);
+    const fewer = await errorOf(() =>
+      cw.send(new GetMetricDataCommand({ ...hours, MaxDatapoints: 100, MetricDataQueries: [query(0, 60)] })),
+    );
+    assert.match(fewer.message, /ask for up to 180 datapoints.*at most 100\.$/);
+    await cw.send(new GetMetricDataCommand({ ...hours, MetricDataQueries: Array.from({ length: 500 }, (_, i) => query(i, 60)) }));
   });
 
   it('custom series are bounded in memory: past about 12,000 the request is LimitExceeded and records nothing; known series still take data', async () => {

@@ -729,5 +729,19 @@ describe('S3 hostile input', () => {
       );
       assert.match(xmlText(out.text, 'Code') ?? '', /^[A-Za-z]+$/, `${probe.method} ${probe.path.slice(0, 60)}`);
     }
+    // A response-* override becomes a header of the answer: one no header may hold is InvalidArgument, not a 500.
+    assert.equal((await s3Fetch(`${t.url}/hostile/o`, { method: 'PUT', body: 'x' })).status, 200);
+    for (const override of [
+      'response-content-type=text/html%0d%0aX-Injected:1',
+      'response-cache-control=%0a',
+      'response-content-language=%00',
+      'response-expires=%7f',
+    ]) {
+      const out = await s3Fetch(`${t.url}/hostile/o?${override}`, {});
+      assert.equal(out.status, 400, `${override}: ${out.text.slice(0, 200)}`);
+      assert.equal(xmlText(out.text, 'Code'), 'InvalidArgument');
+    }
+    const fine = await s3Fetch(`${t.url}/hostile/o?response-content-type=text/plain%3B%20charset%3Dutf-8`, {});
+    assert.equal(fine.headers.get('content-type'), 'text/plain; charset=utf-8');
   });
 });

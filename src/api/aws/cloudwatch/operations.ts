@@ -141,6 +141,8 @@ function tagList(input: Input, key: string): Tags | undefined {
   );
 }
 
+/** GetMetricData's most datapoints a call (AWS's MaxDatapoints default and maximum). */
+const MAX_DATAPOINTS = 100_800;
 const TWO_HOURS_MS = 2 * 3600_000;
 const TWO_WEEKS_MS = 14 * 86_400_000;
 
@@ -374,6 +376,15 @@ export function cloudWatchApi({ metrics, alarms, tags, logger }: CloudWatchApiDe
           statistic,
         };
       });
+      // AWS answers at most 100,800 datapoints a call: what the queries could ask for is bounded before
+      // anything is read (500 queries at a 1-second period would be millions, from a 2 KB request).
+      const maxDatapoints = Math.min(read.num(input, 'MaxDatapoints') ?? MAX_DATAPOINTS, MAX_DATAPOINTS);
+      const asked = parsed.reduce((n, q) => n + (q.returnData ? Math.ceil((end - start) / (q.period * 1000)) : 0), 0);
+      if (asked > maxDatapoints) {
+        throw invalid(
+          `The queries ask for up to ${asked} datapoints (each one's time range divided by its period); a request may ask for at most ${maxDatapoints}.`,
+        );
+      }
       const results = [];
       for (const q of parsed) {
         if (!q.returnData) continue;

@@ -701,7 +701,10 @@ async function getObject(s3: S3Service, req: ApiRequest, bucket: string, key: st
   }
   for (const [param, name] of Object.entries(RESPONSE_OVERRIDES)) {
     const value = req.query.get(param);
-    if (value !== null) headers[name] = value;
+    if (value === null) continue;
+    // It becomes a header of the answer: what no header may hold (a line break, a control character) is refused.
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) throw invalidArgument(`${param} is not a valid header value.`, param, value.slice(0, 100));
+    headers[name] = value;
   }
   if (range) {
     headers['content-range'] = `bytes ${range.start}-${range.end}/${object.size}`;

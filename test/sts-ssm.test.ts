@@ -156,6 +156,12 @@ describe('SSM Parameter Store', () => {
       token = page.NextToken;
     } while (token);
     assert.deepEqual(names, ['/tree/a', '/tree/b', '/tree/deep/c']);
+    // One level, a page at a time, with the deeper one between them skipped.
+    const first = await ssm.send(new GetParametersByPathCommand({ Path: '/tree', MaxResults: 1 }));
+    const second = await ssm.send(new GetParametersByPathCommand({ Path: '/tree', MaxResults: 1, NextToken: first.NextToken }));
+    assert.deepEqual([first.Parameters?.[0]?.Name, second.Parameters?.[0]?.Name, second.NextToken], ['/tree/a', '/tree/b', undefined]);
+    const bad = await errorOf(() => ssm.send(new GetParametersByPathCommand({ Path: '/tree', NextToken: '!!' })));
+    assert.equal(bad.name, 'InvalidNextToken');
     await ssm.send(new DeleteParameterCommand({ Name: '/tree/a' }));
     assert.equal((await errorOf(() => ssm.send(new DeleteParameterCommand({ Name: '/tree/a' })))).name, 'ParameterNotFound');
   });

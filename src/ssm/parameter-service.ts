@@ -135,7 +135,16 @@ export class ParameterService {
   }
 
   /** Parameters under a path (`/a/b`), one level down or, recursively, all. */
-  async byPath(path: string, recursive: boolean): Promise<ParameterView[]> {
+  /**
+   * A page of the parameters under `path` (one level, or all below it), in name order, after the name
+   * `page.after`; `more` when others follow. Read from the store a few at a time: a parameter holds its
+   * hundred versions, so reading the whole path for one page would be megabytes a parameter.
+   */
+  async byPath(
+    path: string,
+    recursive: boolean,
+    page: { after?: string; limit: number },
+  ): Promise<{ views: ParameterView[]; more: boolean }> {
     if (!path.startsWith('/') && path !== '/') {
       throw new PlatformError(
         'ValidationException',
@@ -143,8 +152,21 @@ export class ParameterService {
       );
     }
     const prefix = path.endsWith('/') ? path : `${path}/`;
-    const docs = await this.store.parameters.list(prefix);
-    return docs.filter((d) => recursive || !d.name.slice(prefix.length).includes('/')).map((d) => view(d, d.versions.at(-1)!));
+    const views: ParameterView[] = [];
+    let after = page.after;
+    for (;;) {
+      const docs = await this.store.parameters.list(prefix, { ...(after !== undefined && { after }), limit: page.limit + 1 });
+      for (const d of docs) {
+        if (!recursive && d.name.slice(prefix.length).includes('/')) {
+          after = d.name;
+          continue;
+        }
+        if (views.length === page.limit) return { views, more: true };
+        views.push(view(d, d.versions.at(-1)!));
+        after = d.name;
+      }
+      if (docs.length <= page.limit) return { views, more: false };
+    }
   }
 
   async delete(name: string): Promise<void> {

@@ -702,6 +702,17 @@ export function storeContract(
         ['/a/x', '/a/y'],
       );
       assert.equal((await store.parameters.get('/b'))?.versions[0]?.value, '/b');
+      // In pages, in byte order whatever the database's collation (`/a/Z` before `/a/x`).
+      await store.parameters.put(doc('/a/Z'));
+      assert.deepEqual(
+        (await store.parameters.list('/a/', { limit: 2 })).map((p) => p.name),
+        ['/a/Z', '/a/x'],
+      );
+      assert.deepEqual(
+        (await store.parameters.list('/a/', { after: '/a/x', limit: 2 })).map((p) => p.name),
+        ['/a/y'],
+      );
+      await store.parameters.delete('/a/Z');
       assert.equal(await store.parameters.count(), 4);
       assert.equal(await store.parameters.delete('/b'), true);
       assert.equal(await store.parameters.delete('/b'), false);

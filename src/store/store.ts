@@ -331,8 +331,11 @@ export interface S3Repository {
 /** SSM parameters, one document per name with its kept versions. */
 export interface ParameterRepository {
   get(name: string): Promise<ParameterDoc | undefined>;
-  /** Parameters whose names start with `prefix`, ordered by name. */
-  list(prefix: string): Promise<ParameterDoc[]>;
+  /**
+   * Parameters whose names start with `prefix`, ordered by name (byte order); with `page`, only those
+   * after `page.after`, at most `page.limit`.
+   */
+  list(prefix: string, page?: { after?: string; limit: number }): Promise<ParameterDoc[]>;
   put(parameter: ParameterDoc): Promise<void>;
   /** False when there was none. */
   delete(name: string): Promise<boolean>;

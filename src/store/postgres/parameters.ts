@@ -11,9 +11,21 @@ export class PostgresParameters implements ParameterRepository {
     return parse<ParameterDoc>(await this.db.row('SELECT doc FROM ssm_parameters WHERE name = $1', [name]));
   }
 
-  async list(prefix: string) {
+  async list(prefix: string, page?: { after?: string; limit: number }) {
+    const params: unknown[] = [startsWith(prefix)];
+    let after = '';
+    if (page?.after !== undefined) {
+      params.push(page.after);
+      after = ` AND name COLLATE "C" > $${params.length}`;
+    }
+    let limit = '';
+    if (page) {
+      params.push(page.limit);
+      limit = ` LIMIT $${params.length}`;
+    }
+    // Byte order, as SQLite's: a page's last name is where the next one starts.
     return docs<ParameterDoc>(
-      await this.db.rows("SELECT doc FROM ssm_parameters WHERE name LIKE $1 ESCAPE '\\' ORDER BY name", [startsWith(prefix)]),
+      await this.db.rows(`SELECT doc FROM ssm_parameters WHERE name LIKE $1 ESCAPE '\\'${after} ORDER BY name COLLATE "C"${limit}`, params),
     );
   }
 

@@ -14,12 +14,15 @@ export class SqliteParameters implements ParameterRepository {
     return this.guard(() => parse<ParameterDoc>(this.db.prepare('SELECT doc FROM ssm_parameters WHERE name = ?').get(name)));
   }
 
-  list(prefix: string) {
-    return this.guard(() =>
-      docs<ParameterDoc>(
-        this.db.prepare('SELECT doc FROM ssm_parameters WHERE substr(name, 1, length(?)) = ? ORDER BY name').all(prefix, prefix),
-      ),
-    );
+  list(prefix: string, page?: { after?: string; limit: number }) {
+    return this.guard(() => {
+      const after = page?.after !== undefined ? ' AND name > ?' : '';
+      const limit = page ? ' LIMIT ?' : '';
+      const params = [prefix, prefix, ...(page?.after !== undefined ? [page.after] : []), ...(page ? [page.limit] : [])];
+      return docs<ParameterDoc>(
+        this.db.prepare(`SELECT doc FROM ssm_parameters WHERE substr(name, 1, length(?)) = ?${after} ORDER BY name${limit}`).all(...params),
+      );
+    });
   }
 
   put(parameter: ParameterDoc) {

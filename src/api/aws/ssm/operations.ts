@@ -67,18 +67,20 @@ export function ssmApi({ parameters, logger }: SsmApiDeps): ServiceHandler {
           `1 validation error detected: Value '${max}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 10`,
         );
       }
-      const all = await parameters.byPath(path, read.boolean(input, 'Recursive') ?? false);
       const token = read.string(input, 'NextToken');
-      let start = 0;
-      if (token !== undefined) {
-        start = /^\d{1,9}$/.test(token) ? Number(token) : -1;
-        if (start < 0 || start > all.length) throw new PlatformError('InvalidNextToken', 'The specified token is not valid.');
+      // The token is the name the last page ended with.
+      const after = token === undefined ? undefined : Buffer.from(token, 'base64url').toString('utf8');
+      if (after !== undefined && (after === '' || Buffer.from(after).toString('base64url') !== token)) {
+        throw new PlatformError('InvalidNextToken', 'The specified token is not valid.');
       }
-      const page = all.slice(start, start + max);
+      const { views, more } = await parameters.byPath(path, read.boolean(input, 'Recursive') ?? false, {
+        ...(after !== undefined && { after }),
+        limit: max,
+      });
       const decrypt = read.boolean(input, 'WithDecryption') ?? false;
       return {
-        Parameters: page.map((v) => wire(v, req, decrypt)),
-        ...(start + max < all.length && { NextToken: String(start + max) }),
+        Parameters: views.map((v) => wire(v, req, decrypt)),
+        ...(more && { NextToken: Buffer.from(views[views.length - 1]!.name).toString('base64url') }),
       };
     },
     async DeleteParameter(input) {

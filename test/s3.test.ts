@@ -455,6 +455,25 @@ describe('S3 objects', () => {
     );
     const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'objects' }));
     assert.ok(uploads.Uploads!.some((u) => u.UploadId === uploadId && u.Key === 'big/file'));
+    // ListMultipartUploads pages by key and upload id markers.
+    const more = [];
+    for (const Key of ['paged/a', 'paged/a', 'paged/b'])
+      more.push((await s3.send(new CreateMultipartUploadCommand({ Bucket: 'objects', Key }))).UploadId!);
+    const firstPage = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'objects', Prefix: 'paged/', MaxUploads: 2 }));
+    assert.equal(firstPage.IsTruncated, true);
+    assert.deepEqual([firstPage.NextKeyMarker, firstPage.Uploads?.length], ['paged/a', 2]);
+    const nextPage = await s3.send(
+      new ListMultipartUploadsCommand({
+        Bucket: 'objects',
+        Prefix: 'paged/',
+        KeyMarker: firstPage.NextKeyMarker,
+        UploadIdMarker: firstPage.NextUploadIdMarker,
+      }),
+    );
+    assert.equal(nextPage.IsTruncated, false);
+    assert.deepEqual([...firstPage.Uploads!, ...nextPage.Uploads!].map((u) => u.UploadId).sort(), [...more].sort());
+    for (const [i, id] of more.entries())
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: 'objects', Key: i < 2 ? 'paged/a' : 'paged/b', UploadId: id }));
 
     const wrongEtag = await errorOf(() =>
       s3.send(

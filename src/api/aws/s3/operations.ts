@@ -856,17 +856,37 @@ async function listParts(s3: S3Service, req: ApiRequest, bucket: string, key: st
 
 async function listUploads(s3: S3Service, req: ApiRequest, bucket: string): Promise<S3Response> {
   const prefix = req.query.get('prefix') ?? '';
-  const uploads = (await s3.listUploads(bucket)).filter((u) => u.key.startsWith(prefix));
-  const page = uploads.slice(0, 1000);
+  const keyMarker = req.query.get('key-marker') ?? '';
+  const uploadIdMarker = req.query.get('upload-id-marker') ?? '';
+  const maxText = req.query.get('max-uploads');
+  const max = maxText === null ? 1000 : /^\d{1,10}$/.test(maxText) ? Number(maxText) : -1;
+  if (max < 0 || max > 2_147_483_647) {
+    throw invalidArgument('Argument max-uploads must be an integer between 0 and 2147483647', 'max-uploads', String(maxText).slice(0, 100));
+  }
+  // In key order, then the order they were started in; after the markers (an upload id marker counts
+  // only with a key marker: the uploads of that key after it, then the keys after it).
+  const uploads = (await s3.listUploads(bucket))
+    .filter((u) => u.key.startsWith(prefix))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.initiated - b.initiated || (a.uploadId < b.uploadId ? -1 : 1)));
+  let from = 0;
+  if (keyMarker !== '') {
+    const markerAt = uploadIdMarker === '' ? -1 : uploads.findIndex((u) => u.key === keyMarker && u.uploadId === uploadIdMarker);
+    from = markerAt >= 0 ? markerAt + 1 : uploads.findIndex((u) => u.key > keyMarker);
+    if (from < 0) from = uploads.length;
+  }
+  const page = uploads.slice(from, from + Math.min(max, 1000));
+  const truncated = from + page.length < uploads.length;
+  const last = page[page.length - 1];
   return xml(
     200,
     xmlDocument('ListMultipartUploadsResult', {
       Bucket: bucket,
-      KeyMarker: '',
-      UploadIdMarker: '',
+      KeyMarker: keyMarker,
+      UploadIdMarker: uploadIdMarker,
+      ...(truncated && last && { NextKeyMarker: last.key, NextUploadIdMarker: last.uploadId }),
       ...(prefix !== '' && { Prefix: prefix }),
-      MaxUploads: 1000,
-      IsTruncated: uploads.length > page.length,
+      MaxUploads: Math.min(max, 1000),
+      IsTruncated: truncated,
       Upload: page.map((u) => ({
         Key: u.key,
         UploadId: u.uploadId,

@@ -24,7 +24,7 @@ const STREAM_NAME = /^[^:*]*$/;
 /** Most events one FilterLogEvents call looks at before answering with a nextToken. */
 const FILTER_SCAN_BUDGET = 100_000;
 /** Events read from the store at a time: at most 100 × 256 KB held while an answer fills. */
-const FILTER_SCAN_CHUNK = 100;
+const READ_CHUNK = 100;
 /** AWS's cap on a GetLogEvents or FilterLogEvents answer: 1 MB of events, each its message's UTF-8 bytes and 26. */
 const MAX_ANSWER_BYTES = 1_048_576;
 const eventBytes = (e: LogEventRecord) => Buffer.byteLength(e.message) + 26;
@@ -38,7 +38,7 @@ async function readAnswer(logs: LogSink, query: LogEventQuery, limit: number, st
   let bytes = 0;
   let next = query;
   for (;;) {
-    const want = Math.min(FILTER_SCAN_CHUNK, limit - out.length);
+    const want = Math.min(READ_CHUNK, limit - out.length);
     const chunk = await logs.events({ ...next, limit: want }, stream);
     for (const e of chunk) {
       bytes += eventBytes(e);
@@ -338,7 +338,7 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
         ...(prefix !== undefined && { streamPrefix: prefix }),
         ...(startTime !== undefined && { from: startTime }),
         ...(endTime !== undefined && { to: endTime + 1 }),
-        limit: FILTER_SCAN_CHUNK,
+        limit: READ_CHUNK,
       };
       let bytes = 0;
       let full = false;

@@ -367,7 +367,6 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
         }
         if (found.length >= size || scanned >= FILTER_SCAN_BUDGET) break;
       }
-      const searched = await logs.listStreams(group, prefix);
       return {
         events: found.map((e) => ({
           logStreamName: e.streamName,
@@ -376,9 +375,8 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
           ingestionTime: e.ingestionTime,
           eventId: eventId(e),
         })),
-        searchedLogStreams: searched
-          .filter((s) => streamNames === undefined || streamNames.includes(s.name))
-          .map((s) => ({ logStreamName: s.name, searchedCompletely: true })),
+        // No longer supported by AWS since May 2020: always an empty list (it was every stream of the group).
+        searchedLogStreams: [],
         ...(!exhausted && cursor && { nextToken: encodeToken(cursor) }),
       };
     },

@@ -306,13 +306,10 @@ export class GatewayDataPlane {
       return gatewayError(500, 'InternalServerErrorException', INTERNAL_ERROR.message);
     }
     // Hop-by-hop headers (and those `Connection` names) are this connection's, not the backend's.
-    const hopByHop = new Set([
-      ...NOT_FORWARDED,
-      ...String(req.headers.connection ?? '')
-        .toLowerCase()
-        .split(/\s*,\s*/),
-    ]);
-    const headers = Object.fromEntries(Object.entries(singleHeaders(req.headers)).filter(([k]) => !hopByHop.has(k)));
+    const named = req.headers.connection?.toLowerCase().split(/\s*,\s*/) ?? [];
+    const headers = Object.fromEntries(
+      Object.entries(singleHeaders(req.headers)).filter(([k]) => !NOT_FORWARDED.has(k) && !named.includes(k)),
+    );
     // Marks the request as a stage's, whoever sent it to the stage: should the URL be Versa's own, the
     // request reaches it as an outsider's (never as the server's own loopback call), and a loop ends.
     headers[FORWARDED_HOPS] = String(hops + 1);
@@ -381,7 +378,7 @@ export class GatewayDataPlane {
  */
 export const FORWARDED_HOPS = 'x-versa-forwarded-hops';
 /** Request headers an HTTP integration does not forward: hop-by-hop (RFC 9110), or the gateway's own to set. */
-const NOT_FORWARDED = [
+const NOT_FORWARDED = new Set([
   'host',
   'content-length',
   'connection',
@@ -393,7 +390,7 @@ const NOT_FORWARDED = [
   'expect',
   'trailer',
   FORWARDED_HOPS,
-];
+]);
 /** API Gateway's limit on an integration's answer (10 MB); past it the caller gets a 502. */
 const MAX_INTEGRATION_RESPONSE_BYTES = 10 * 1024 * 1024;
 /** Stages a request may pass through HTTP integrations before the next refuses it: enough for any chain, not a loop. */

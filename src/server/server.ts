@@ -24,7 +24,7 @@ import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
 import { AccessGate } from '../api/access/gate.js';
 import { functionCaller } from '../api/access/function-scope.js';
 import { Keyring } from '../api/access/keyring.js';
-import { CodeLinks } from '../api/access/code-links.js';
+import { CODE_PATH, CodeLinks } from '../api/access/code-links.js';
 import { frontDoor } from '../api/front-door.js';
 import { stacksApi } from '../api/versa/stacks.js';
 import { cloudFormationApi } from '../api/aws/cloudformation/operations.js';
@@ -303,7 +303,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       });
       return { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: text };
     }
-    const code = /^\/_versa\/code\/([0-9a-f]{64})\.zip$/.exec(req.path);
+    const code = CODE_PATH.exec(req.path);
     if (req.method === 'GET' && code) {
       const zip = await functions.getCode(Buffer.from(code[1]!, 'hex').toString('base64'));
       if (zip) return { status: 200, headers: { 'content-type': 'application/zip' }, body: Buffer.from(zip) };

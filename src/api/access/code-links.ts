@@ -2,7 +2,13 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /** How long a code link works, as long as Lambda's presigned `Code.Location`. */
 const LINK_SECONDS = 600;
-const CODE_PATH = /^\/_versa\/code\/([0-9a-f]{64})\.zip$/;
+/** Where a code package is downloaded from: its SHA-256 in hex (server.ts serves it). */
+export const CODE_PATH = /^\/_versa\/code\/([0-9a-f]{64})\.zip$/;
+
+/** The plain URL of the package whose SHA-256 is `sha` (hex), at `origin`. */
+export function codeUrl(origin: string, sha: string): string {
+  return `${origin}/_versa/code/${sha}.zip`;
+}
 
 /**
  * GetFunction's `Code.Location`: on AWS a presigned S3 URL that works on its own for ten minutes, so that
@@ -28,7 +34,7 @@ export class CodeLinks {
 
   /** The link to the package whose SHA-256 is `sha` (hex), at `origin`. */
   location(origin: string, sha: string): string {
-    const url = `${origin}/_versa/code/${sha}.zip`;
+    const url = codeUrl(origin, sha);
     if (!this.key) return url;
     const expires = Math.floor(this.now() / 1000) + LINK_SECONDS;
     return `${url}?versa-expires=${expires}&versa-signature=${this.signature(sha, expires)}`;

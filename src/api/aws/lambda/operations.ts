@@ -24,6 +24,7 @@ import {
 } from './members.js';
 import type { ResourceTags, TagDialect } from '../tagging.js';
 import { aliasConfiguration, functionConfiguration } from './shapes.js';
+import { codeUrl } from '../../access/code-links.js';
 import { functionScope } from '../../access/function-scope.js';
 
 export interface LambdaApiDeps {
@@ -63,7 +64,7 @@ export function lambdaApi({
   concurrency,
   tags,
   logger,
-  codeLocation = (origin, sha) => `${origin}/_versa/code/${sha}.zip`,
+  codeLocation = codeUrl,
 }: LambdaApiDeps): ServiceHandler {
   const caller = (req: ApiRequest): Caller => ({ region: req.region });
   const body = (req: ApiRequest) =>

@@ -135,10 +135,10 @@ async function sendEvents(lambda: LambdaClient, functionName: string, count: num
   return ids;
 }
 
-async function queueDepth(url: string, name: string): Promise<{ pending: number; running: number }> {
+async function queueDepth(url: string, name: string): Promise<{ pending: number; running: number; bytes: number }> {
   const res = await awsFetch(`${url}/_versa/api/functions/${name}/queue`);
   assert.equal(res.status, 200);
-  return (await res.json()) as { pending: number; running: number };
+  return (await res.json()) as { pending: number; running: number; bytes: number };
 }
 
 describe('asynchronous invocation: 1,000 events', () => {
@@ -167,7 +167,7 @@ describe('asynchronous invocation: 1,000 events', () => {
     assert.deepEqual([...counts.keys()].sort(), [...ids].sort(), 'the ids that ran are the ids accepted');
     const repeated = [...counts].filter(([, n]) => n !== 1);
     assert.deepEqual(repeated, [], 'some events ran more than once');
-    assert.deepEqual(await queueDepth(t.url, 'slow'), { pending: 0, running: 0 });
+    assert.deepEqual(await queueDepth(t.url, 'slow'), { pending: 0, running: 0, bytes: 0 });
     const stored = await t.server.services.store.asyncEvents.get(ids[0]!);
     assert.equal(stored?.status, 'done');
     assert.equal(stored?.attempts, 1);
@@ -580,5 +580,80 @@ describe('asynchronous invocation: retries, destinations, configs, aliases, metr
     clock.advance(60_000);
     await sleep(300);
     assert.equal(sink.counts((p) => !p.record).get(id), 1);
+  });
+});
+
+describe('asynchronous invocation: a full queue throttles', () => {
+  let t: TestServer;
+  const sink = new Sink();
+  before(async () => {
+    await sink.start();
+    // Two environments, so one asynchronous attempt at a time; a queue of at most 4 events or 300 bytes.
+    t = await startTestServer({ maxEnvironments: 2, asyncQueueLimit: { events: 4, bytes: 300 } });
+    await createFunction(t.lambda, 'queued', WORKER, { Timeout: 10 });
+    await createFunction(t.lambda, 'other', WORKER, { Timeout: 10 });
+  });
+  after(async () => {
+    await t.close();
+    await sink.close();
+  });
+
+  const event = (name: string, body: unknown) =>
+    t.lambda.send(new InvokeCommand({ FunctionName: name, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(body)) }));
+
+  it('Invoke Event: past a function’s queue limit answers 429 TooManyRequestsException and stores nothing; other functions and synchronous invokes go on', async () => {
+    const ids = await sendEvents(t.lambda, 'queued', 4, (i) => ({ sink: sink.url, sleep: 1500, tag: i }), 1);
+    const before = await queueDepth(t.url, 'queued');
+    assert.equal(before.pending + before.running, 4);
+    const e = await errorOf(() => event('queued', { sink: sink.url, tag: 'one-too-many' }));
+    assert.equal(e.name, 'TooManyRequestsException');
+    assert.equal(e.$metadata?.httpStatusCode, 429);
+    assert.equal((e as { Reason?: string }).Reason, 'FunctionInvocationRateLimitExceeded');
+    assert.match(e.message, /queue of asynchronous events is full/);
+    const after = await queueDepth(t.url, 'queued');
+    assert.equal(after.pending + after.running, 4, 'the refused event was not stored');
+    // The limit is per function, and synchronous invokes are not queued.
+    assert.equal((await event('other', { sink: sink.url, tag: 'other' })).StatusCode, 202);
+    const sync = await t.lambda.send(
+      new InvokeCommand({ FunctionName: 'queued', Payload: Buffer.from(JSON.stringify({ sink: sink.url })) }),
+    );
+    assert.equal(sync.StatusCode, 200);
+    // Once an event has run there is room again (the backlog is read again after a second).
+    await waitFor(
+      'an event to run',
+      async () => (await queueDepth(t.url, 'queued')).pending + (await queueDepth(t.url, 'queued')).running < 4,
+      10_000,
+    );
+    await sleep(1100);
+    assert.equal((await event('queued', { sink: sink.url, tag: 'room-again' })).StatusCode, 202);
+    assert.equal(new Set(ids).size, 4);
+  });
+
+  it('Invoke Event: past a function’s queued bytes answers 429, by the payload’s UTF-8 size', async () => {
+    await waitFor(
+      'the queue to empty',
+      async () => {
+        const d = await queueDepth(t.url, 'queued');
+        return d.pending + d.running === 0;
+      },
+      20_000,
+    );
+    await sleep(1100);
+    // 200 bytes queued (an event running for 1.5 s counts until it ends), then 101 more is one too many.
+    const pad = (bytes: number, extra: object) => {
+      const base = JSON.stringify({ ...extra, pad: '' });
+      return {
+        ...extra,
+        pad: 'é'.repeat(Math.floor((bytes - Buffer.byteLength(base)) / 2)) + 'x'.repeat((bytes - Buffer.byteLength(base)) % 2),
+      };
+    };
+    assert.equal((await event('queued', pad(200, { sink: sink.url, sleep: 1500 }))).StatusCode, 202);
+    const d = await queueDepth(t.url, 'queued');
+    assert.equal(d.bytes, 200);
+    const e = await errorOf(() => event('queued', pad(101, { sink: sink.url })));
+    assert.equal(e.name, 'TooManyRequestsException');
+    assert.equal((await queueDepth(t.url, 'queued')).bytes, 200);
+    assert.equal((await event('queued', pad(100, { sink: sink.url }))).StatusCode, 202);
+    assert.equal((await queueDepth(t.url, 'queued')).bytes, 300);
   });
 });

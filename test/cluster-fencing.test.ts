@@ -73,7 +73,7 @@ describe('a deposed leader', () => {
     const accepted = await lambda.send(new InvokeCommand({ FunctionName: 'fenced', InvocationType: 'Event' }));
     assert.equal(accepted.StatusCode, 202);
     await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(await store.asyncEvents.depth('fenced'), { pending: 1, running: 0 });
+    assert.deepEqual(await store.asyncEvents.depth('fenced'), { pending: 1, running: 0, bytes: 2 });
 
     // Its next heartbeat finds the lease taken: it steps down and names the new leader.
     const health = await eventually('the node to step down', 3000, async () => {

@@ -12,6 +12,7 @@ import type { Random } from '../src/core/random.js';
 import { signedFetch } from '../src/cli/client.js';
 import type { OperatorKey } from '../src/config/credentials-file.js';
 import { resolveOptions, type Setting } from '../src/config/options.js';
+import type { QueueLimit } from '../src/invoke/async-queue.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
 
 export const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
@@ -31,13 +32,16 @@ export type TestServerOptions = { [K in Exclude<Setting, 'port' | 'dataDir'>]?: 
   random?: Random;
   /** Access keys the server accepts; none means any key. */
   credentials?: OperatorKey[];
+  /** What one function's asynchronous queue may hold. */
+  asyncQueueLimit?: QueueLimit;
 };
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
-  const { clock, random, credentials, ...rest } = opts;
+  const { clock, random, credentials, asyncQueueLimit, ...rest } = opts;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'versa-test-'));
   const options = resolveOptions({ logLevel: 'warn', ...rest, port: 0, dataDir }, {}, { ...(credentials && { credentials }) });
-  const boot = () => startServer(options, { ...(clock && { clock }), ...(random && { random }) });
+  const boot = () =>
+    startServer(options, { ...(clock && { clock }), ...(random && { random }), ...(asyncQueueLimit && { asyncQueueLimit }) });
   const state = { server: await boot() };
   const t: TestServer = {
     get server() {

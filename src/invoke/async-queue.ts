@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import { PlatformError } from '../core/errors.js';
 import { uuid } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { parseFunctionRef } from '../domain/arn.js';
@@ -15,7 +16,7 @@ import {
 import { functionArn } from '../domain/arn.js';
 import { LATEST } from '../domain/lambda-function.js';
 import type { FencedLeadership } from '../store/fenced.js';
-import type { Store } from '../store/store.js';
+import type { AsyncBacklog, Store } from '../store/store.js';
 import type { LambdaMetrics } from '../telemetry/lambda-metrics.js';
 
 export interface AsyncQueueOptions {
@@ -34,7 +35,27 @@ export interface AsyncQueueOptions {
    * fenced by the lease: a deposed leader claims nothing.
    */
   leadership?: FencedLeadership;
+  /** How much may wait in one function's queue (QUEUE_LIMIT unless told; tests make it small). */
+  limit?: QueueLimit;
 }
+
+/** What one function's queue may hold, pending and running together: past either, Event invokes are throttled. */
+export interface QueueLimit {
+  events: number;
+  /** Payload bytes (UTF-8). */
+  bytes: number;
+}
+
+/**
+ * Lambda sets no number, but its queue is not this machine's disk: 100,000 events or 1 GiB of payloads
+ * per function, whichever comes first, is hours of a busy function's backlog and bounds what a flood of
+ * Event invokes (anyone allowed Invoke, functions too) can make the store hold.
+ */
+export const QUEUE_LIMIT: QueueLimit = { events: 100_000, bytes: 1 << 30 };
+/** How long (real time) a function's backlog, as read from the store, is trusted before it is read again. */
+const BACKLOG_FRESH_MS = 1000;
+/** Functions whose backlog is remembered before stale entries are dropped. */
+const MAX_REMEMBERED_BACKLOGS = 1024;
 
 /** An attempt holds its event this long (platform time): Lambda's longest timeout and a minute. */
 const LEASE_MS = 16 * 60_000;
@@ -65,6 +86,8 @@ export interface NewAsyncEvent {
  */
 export class AsyncEventQueue {
   private readonly perFunction = new Map<string, number>();
+  /** Each function's backlog as last read from the store, plus what this node accepted since. */
+  private readonly backlogs = new Map<string, { events: number; bytes: number; readAt: number }>();
   private readonly attempts = new Set<Promise<void>>();
   private inFlight = 0;
   private pumping = false;
@@ -79,6 +102,7 @@ export class AsyncEventQueue {
 
   /** Stores an accepted event; when this resolves the event survives a crash. */
   async enqueue(input: NewAsyncEvent): Promise<void> {
+    await this.admit(input.functionName, Buffer.byteLength(input.payload));
     const now = this.opts.clock.now();
     await this.opts.store.asyncEvents.enqueue(newEvent(input, now));
     this.opts.metrics.recordAsync(input.functionName, input.qualifier, 'received', 1);
@@ -87,8 +111,37 @@ export class AsyncEventQueue {
   }
 
   /** Pending and running events of a function. */
-  depth(functionName: string): Promise<{ pending: number; running: number }> {
+  depth(functionName: string): Promise<AsyncBacklog> {
     return this.opts.store.asyncEvents.depth(functionName);
+  }
+
+  /**
+   * Throttles an event its function's queue has no room for (Lambda's 429, which the SDKs retry with
+   * back-off). The backlog is read from the store at most once a second per function, and counted up
+   * from there by what this node accepts, so a flood costs no query per event; nodes sharing a store
+   * may together overshoot by what they accept in that second.
+   */
+  private async admit(functionName: string, bytes: number): Promise<void> {
+    const limit = this.opts.limit ?? QUEUE_LIMIT;
+    const now = performance.now();
+    let backlog = this.backlogs.get(functionName);
+    if (backlog === undefined || now - backlog.readAt > BACKLOG_FRESH_MS) {
+      const depth = await this.opts.store.asyncEvents.depth(functionName);
+      if (this.backlogs.size >= MAX_REMEMBERED_BACKLOGS) {
+        for (const [name, b] of this.backlogs) if (now - b.readAt > BACKLOG_FRESH_MS) this.backlogs.delete(name);
+      }
+      backlog = { events: depth.pending + depth.running, bytes: depth.bytes, readAt: now };
+      this.backlogs.set(functionName, backlog);
+    }
+    if (backlog.events + 1 > limit.events || backlog.bytes + bytes > limit.bytes) {
+      throw new PlatformError(
+        'TooManyRequestsException',
+        `The function's queue of asynchronous events is full (at most ${limit.events} events or ${limit.bytes} bytes of payloads wait to run); retry once it has run some.`,
+        { body: { Reason: 'FunctionInvocationRateLimitExceeded', Type: 'User' }, headers: { 'Retry-After': '1' } },
+      );
+    }
+    backlog.events += 1;
+    backlog.bytes += bytes;
   }
 
   /** Settles the attempts the previous process left running, then starts dispatching. */

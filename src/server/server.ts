@@ -37,7 +37,7 @@ import { GatewayDataPlane } from '../gateway/data-plane.js';
 import { RestApiService } from '../gateway/rest-api-service.js';
 import type { AttemptOutcome } from '../domain/async-event.js';
 import type { Observation } from '../domain/deployment.js';
-import { AsyncEventQueue } from '../invoke/async-queue.js';
+import { AsyncEventQueue, type QueueLimit } from '../invoke/async-queue.js';
 import { InvocationService } from '../invoke/invocation-service.js';
 import { EventInvokeConfigService } from '../lambda/event-invoke-configs.js';
 import { FunctionService } from '../lambda/function-service.js';
@@ -116,6 +116,8 @@ export interface StartOverrides {
   clock?: Clock;
   random?: Random;
   logger?: Logger;
+  /** What one function's asynchronous queue may hold (tests make it small enough to fill). */
+  asyncQueueLimit?: QueueLimit;
 }
 
 /**
@@ -240,6 +242,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     maxInFlight: asyncSlots,
     maxPerFunction: asyncSlots,
     leadership: node,
+    ...(overrides.asyncQueueLimit && { limit: overrides.asyncQueueLimit }),
   });
   const invocations = new InvocationService(registry, environments, random, lambdaMetrics, logger, queue);
   const eventInvokeConfigs = new EventInvokeConfigService(store, clock);

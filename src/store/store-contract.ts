@@ -546,9 +546,10 @@ export function storeContract(
     it('asyncEvents: claimed oldest first when due, skipping busy functions, each claim counting an attempt', async () => {
       await store.asyncEvents.enqueue(asyncEvent('e1', 'q1'));
       await store.asyncEvents.enqueue(asyncEvent('e2', 'q2'));
-      await store.asyncEvents.enqueue(asyncEvent('e3', 'q1', 500));
+      // A backlog's bytes are its payloads' UTF-8 bytes: 2 of `{}` and 8 of this one.
+      await store.asyncEvents.enqueue({ ...asyncEvent('e3', 'q1', 500), payload: '{"é":1}' });
       await assert.rejects(store.asyncEvents.enqueue(asyncEvent('e1', 'q1')));
-      assert.deepEqual(await store.asyncEvents.depth('q1'), { pending: 2, running: 0 });
+      assert.deepEqual(await store.asyncEvents.depth('q1'), { pending: 2, running: 0, bytes: 10 });
       const first = await store.asyncEvents.claim(100, 1000, ['q2']);
       assert.equal(first?.id, 'e1');
       assert.equal(first?.status, 'running');
@@ -558,7 +559,7 @@ export function storeContract(
       assert.equal(await store.asyncEvents.claim(100, 1000, ['q2']), undefined);
       assert.equal(await store.asyncEvents.nextDue(['q2']), 500);
       assert.equal(await store.asyncEvents.nextDue([]), 0);
-      assert.deepEqual(await store.asyncEvents.depth('q1'), { pending: 1, running: 1 });
+      assert.deepEqual(await store.asyncEvents.depth('q1'), { pending: 1, running: 1, bytes: 10 });
       assert.deepEqual(
         (await store.asyncEvents.running()).map((e) => e.id),
         ['e1'],
@@ -600,7 +601,7 @@ export function storeContract(
       await store.functions.delete('q1');
       assert.deepEqual(await store.eventInvokeConfigs.list('q1'), []);
       assert.equal(await store.asyncEvents.get('e3'), undefined);
-      assert.deepEqual(await store.asyncEvents.depth('q1'), { pending: 0, running: 0 });
+      assert.deepEqual(await store.asyncEvents.depth('q1'), { pending: 0, running: 0, bytes: 0 });
       assert.equal((await store.asyncEvents.get('e2'))?.status, 'pending');
     });
 

@@ -246,6 +246,13 @@ export interface StackRepository {
  * The asynchronous invocation queue (see domain/async-event.ts for the states). Claims and settlements
  * are guarded by the event's status and attempt count, so an attempt is settled once, by its claimer.
  */
+/** What waits in a function's asynchronous queue: events pending and running, and their payloads' bytes. */
+export interface AsyncBacklog {
+  pending: number;
+  running: number;
+  bytes: number;
+}
+
 export interface AsyncEventRepository {
   /** Adds an accepted event; fails if its id is taken. */
   enqueue(event: AsyncEventRecord): Promise<void>;
@@ -265,7 +272,7 @@ export interface AsyncEventRepository {
   /** The earliest time a pending event of a function not in `skip` is due, if any is pending. */
   nextDue(skip: readonly string[]): Promise<number | undefined>;
   /** Pending and running events of a function. */
-  depth(functionName: string): Promise<{ pending: number; running: number }>;
+  depth(functionName: string): Promise<AsyncBacklog>;
   /** Drops ended events that ended before `timestamp`; returns how many. */
   deleteFinishedBefore(timestamp: number): Promise<number>;
 }

@@ -12,8 +12,8 @@ export class PostgresAsyncEvents implements AsyncEventRepository {
 
   async enqueue(e: AsyncEventRecord) {
     await this.db.run(
-      'INSERT INTO async_events (id, function_name, status, attempts, next_attempt_at, finished_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [e.id, e.functionName, e.status, e.attempts, e.nextAttemptAt, e.finishedAt ?? null, JSON.stringify(e)],
+      'INSERT INTO async_events (id, function_name, status, attempts, next_attempt_at, finished_at, bytes, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+      [e.id, e.functionName, e.status, e.attempts, e.nextAttemptAt, e.finishedAt ?? null, Buffer.byteLength(e.payload), JSON.stringify(e)],
     );
   }
 
@@ -66,12 +66,12 @@ export class PostgresAsyncEvents implements AsyncEventRepository {
   }
 
   async depth(functionName: string) {
-    const rows = await this.db.rows<{ status: string; n: number }>(
-      "SELECT status, COUNT(*) AS n FROM async_events WHERE function_name = $1 AND status IN ('pending', 'running') GROUP BY status",
+    const rows = await this.db.rows<{ status: string; n: number; bytes: number }>(
+      "SELECT status, COUNT(*) AS n, SUM(bytes)::bigint AS bytes FROM async_events WHERE function_name = $1 AND status IN ('pending', 'running') GROUP BY status",
       [functionName],
     );
     const of = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
-    return { pending: of('pending'), running: of('running') };
+    return { pending: of('pending'), running: of('running'), bytes: rows.reduce((sum, r) => sum + r.bytes, 0) };
   }
 
   deleteFinishedBefore(timestamp: number) {

@@ -288,4 +288,12 @@ export const MIGRATIONS: readonly string[] = [
   DROP FUNCTION pg_temp.versa_message_json(BYTEA);
   DROP TABLE log_events;
   `,
+  // What waits in each function's asynchronous queue is bounded in bytes as well as in number: each
+  // event's payload size beside it, in the index the backlog is summed from.
+  `
+  ALTER TABLE async_events ADD COLUMN bytes BIGINT NOT NULL DEFAULT 0;
+  UPDATE async_events SET bytes = octet_length((doc::json)->>'payload') WHERE status IN ('pending', 'running');
+  DROP INDEX async_events_by_function;
+  CREATE INDEX async_events_by_function ON async_events (function_name, status, bytes);
+  `,
 ];

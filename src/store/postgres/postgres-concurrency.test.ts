@@ -125,7 +125,7 @@ describe('postgres store: two nodes on one database', () => {
     assert.equal(new Set(claimed).size, claimed.length, `claimed twice: ${claimed.join(', ')}`);
     assert.deepEqual([...claimed].sort(), ids, 'every due event was claimed once');
     assert.ok(claims.every((c) => c === undefined || (c.status === 'running' && c.attempts === 1)));
-    assert.deepEqual(await two.asyncEvents.depth('f'), { pending: 0, running: 15 });
+    assert.deepEqual(await two.asyncEvents.depth('f'), { pending: 0, running: 15, bytes: 30 });
   });
 
   it('a listening connection that drops comes back, tells its listeners they may have missed messages, and hears again', async () => {

@@ -17,9 +17,18 @@ export class SqliteAsyncEvents implements AsyncEventRepository {
     return this.guard(() => {
       this.db
         .prepare(
-          'INSERT INTO async_events (id, function_name, status, attempts, next_attempt_at, finished_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          'INSERT INTO async_events (id, function_name, status, attempts, next_attempt_at, finished_at, bytes, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         )
-        .run(e.id, e.functionName, e.status, e.attempts, e.nextAttemptAt, e.finishedAt ?? null, JSON.stringify(e));
+        .run(
+          e.id,
+          e.functionName,
+          e.status,
+          e.attempts,
+          e.nextAttemptAt,
+          e.finishedAt ?? null,
+          Buffer.byteLength(e.payload),
+          JSON.stringify(e),
+        );
     });
   }
 
@@ -79,11 +88,11 @@ export class SqliteAsyncEvents implements AsyncEventRepository {
     return this.guard(() => {
       const rows = this.db
         .prepare(
-          "SELECT status, COUNT(*) AS n FROM async_events WHERE function_name = ? AND status IN ('pending', 'running') GROUP BY status",
+          "SELECT status, COUNT(*) AS n, SUM(bytes) AS bytes FROM async_events WHERE function_name = ? AND status IN ('pending', 'running') GROUP BY status",
         )
-        .all(functionName) as { status: string; n: number }[];
+        .all(functionName) as { status: string; n: number; bytes: number }[];
       const of = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
-      return { pending: of('pending'), running: of('running') };
+      return { pending: of('pending'), running: of('running'), bytes: rows.reduce((sum, r) => sum + r.bytes, 0) };
     });
   }
 

@@ -271,4 +271,12 @@ export const MIGRATIONS: readonly string[] = [
     GROUP BY stream_id, seq / 1000;
   DROP TABLE log_events;
   `,
+  // What waits in each function's asynchronous queue is bounded in bytes as well as in number: each
+  // event's payload size beside it, in the index the backlog is summed from.
+  `
+  ALTER TABLE async_events ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+  UPDATE async_events SET bytes = length(CAST(json_extract(doc, '$.payload') AS BLOB)) WHERE status IN ('pending', 'running');
+  DROP INDEX async_events_by_function;
+  CREATE INDEX async_events_by_function ON async_events (function_name, status, bytes);
+  `,
 ];

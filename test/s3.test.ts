@@ -660,6 +660,37 @@ describe('S3 hostile input', () => {
     assert.equal(xmlText(out.text, 'Code'), 'MalformedXML');
   });
 
+  it('a bucket holds at most 10,000 multipart uploads in progress: the next is InvalidRequest and nothing is stored', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'many-uploads' }));
+    const store = t.server.services.store;
+    // The store starts most of them (a client would take minutes); the SDK the last two.
+    await store.transaction(async (tx) => {
+      for (let i = 0; i < 9_998; i++) {
+        await tx.s3.putUpload({
+          uploadId: `filler${i}`,
+          bucket: 'many-uploads',
+          key: `k${i}`,
+          initiated: 1,
+          contentType: 'binary/octet-stream',
+          metadata: {},
+          headers: {},
+        });
+      }
+    });
+    const started = [];
+    for (let i = 0; i < 2; i++) started.push(await s3.send(new CreateMultipartUploadCommand({ Bucket: 'many-uploads', Key: `last-${i}` })));
+    const e = await errorOf(() => s3.send(new CreateMultipartUploadCommand({ Bucket: 'many-uploads', Key: 'one-too-many' })));
+    assert.equal(e.name, 'InvalidRequest');
+    assert.equal(e.$metadata?.httpStatusCode, 400);
+    assert.match(e.message, /at most 10000 multipart uploads in progress/);
+    assert.equal(await store.s3.countUploads('many-uploads'), 10_000);
+    // Other buckets are not affected, and aborting one makes room.
+    await s3.send(new CreateMultipartUploadCommand({ Bucket: 'hostile', Key: 'elsewhere' }));
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: 'many-uploads', Key: 'last-0', UploadId: started[0]!.UploadId }));
+    await s3.send(new CreateMultipartUploadCommand({ Bucket: 'many-uploads', Key: 'room-again' }));
+    assert.equal(await store.s3.countUploads('many-uploads'), 10_000);
+  });
+
   it('huge, negative and malformed ranges never fail the server', async () => {
     await s3.send(new PutObjectCommand({ Bucket: 'hostile', Key: 'r', Body: 'abc' }));
     const cases: [string, number][] = [

@@ -13,6 +13,11 @@ export const MAX_OBJECT_BYTES = 5 * 1024 * 1024 * 1024;
  * memory whole, so this stays below the server's request cap; the AWS CLI sends 8 MiB parts above 8 MiB.
  */
 export const MAX_PUT_BYTES = 64 * 1024 * 1024;
+/**
+ * Multipart uploads in progress in one bucket. AWS sets no number; Versa does, because each is a row
+ * that ListMultipartUploads reads, and starting one costs a request and no bytes.
+ */
+export const MAX_OPEN_UPLOADS = 10_000;
 /** Most keys one DeleteObjects may name (AWS's). */
 export const MAX_DELETE_KEYS = 1000;
 /** Most keys one list answers with (AWS's). */

@@ -9,7 +9,7 @@ import { Mutex } from '../store/mutex.js';
 import type { Store } from '../store/store.js';
 import { BlobStore, type BlobInfo } from './blob-store.js';
 import { invalidArgument, noSuchBucket, noSuchKey, noSuchUpload, S3Error } from './errors.js';
-import { MAX_KEY_BYTES, MAX_OBJECT_BYTES, MAX_PART_NUMBER, MIN_PART_BYTES, validateBucketName } from './limits.js';
+import { MAX_KEY_BYTES, MAX_OBJECT_BYTES, MAX_OPEN_UPLOADS, MAX_PART_NUMBER, MIN_PART_BYTES, validateBucketName } from './limits.js';
 
 export interface PutObjectInput extends ObjectAttributes {
   bucket: string;
@@ -286,7 +286,15 @@ export class S3Service {
     await this.bucket(bucketName);
     checkKey(key);
     const upload: UploadDoc = { uploadId: hexId(32), bucket: bucketName, key, initiated: this.clock.now(), ...attributes };
-    await this.store.s3.putUpload(upload);
+    await this.lock.run(async () => {
+      if ((await this.store.s3.countUploads(bucketName)) >= MAX_OPEN_UPLOADS) {
+        throw new S3Error(
+          'InvalidRequest',
+          `A bucket may have at most ${MAX_OPEN_UPLOADS} multipart uploads in progress; complete or abort some first.`,
+        );
+      }
+      await this.store.s3.putUpload(upload);
+    });
     return upload;
   }
 

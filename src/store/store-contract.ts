@@ -667,6 +667,8 @@ export function storeContract(
 
       const upload = { uploadId: 'u1', bucket: 'b1', key: 'big', initiated: 1, contentType: 'x', metadata: {}, headers: {} };
       await store.s3.putUpload(upload);
+      assert.equal(await store.s3.countUploads('b1'), 1);
+      assert.equal(await store.s3.countUploads('b2'), 0);
       await store.s3.putPart({ uploadId: 'u1', partNumber: 2, blob: blobB, size: 1, etag: 'p2', lastModified: 1 });
       await store.s3.putPart({ uploadId: 'u1', partNumber: 1, blob: blobA, size: 1, etag: 'p1', lastModified: 1 });
       assert.deepEqual(

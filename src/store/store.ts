@@ -322,6 +322,8 @@ export interface S3Repository {
   deleteUpload(uploadId: string): Promise<string[]>;
   /** A bucket's uploads ordered by key, then upload id. */
   listUploads(bucket: string): Promise<UploadDoc[]>;
+  /** How many uploads of a bucket are in progress. */
+  countUploads(bucket: string): Promise<number>;
   /** Writes (replacing) a part; returns the blob of the part it replaced, if any. */
   putPart(part: PartDoc): Promise<string | undefined>;
   /** An upload's parts by part number. */

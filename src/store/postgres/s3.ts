@@ -100,6 +100,10 @@ export class PostgresS3 implements S3Repository {
     return docs<UploadDoc>(await this.db.rows('SELECT doc FROM s3_uploads WHERE bucket = $1 ORDER BY key, id', [bucket]));
   }
 
+  async countUploads(bucket: string) {
+    return (await this.db.row<{ n: number }>('SELECT COUNT(*) AS n FROM s3_uploads WHERE bucket = $1', [bucket]))!.n;
+  }
+
   putPart(part: PartDoc) {
     return this.db.atomic(async (db) => {
       const old = await db.row<{ blob: string }>('SELECT blob FROM s3_parts WHERE upload_id = $1 AND part_number = $2', [

@@ -120,6 +120,10 @@ export class SqliteS3 implements S3Repository {
     return this.guard(() => docs<UploadDoc>(this.db.prepare('SELECT doc FROM s3_uploads WHERE bucket = ? ORDER BY key, id').all(bucket)));
   }
 
+  countUploads(bucket: string) {
+    return this.guard(() => (this.db.prepare('SELECT COUNT(*) AS n FROM s3_uploads WHERE bucket = ?').get(bucket) as { n: number }).n);
+  }
+
   putPart(part: PartDoc) {
     return this.guard(() =>
       this.db.transaction(() => {

@@ -308,6 +308,49 @@ describe('CloudWatch custom metrics and both protocols', () => {
     assert.equal(reserved.name, 'InvalidParameterValueException');
   });
 
+  it('ListMetrics pages through every series once, in id order, with its filters, flushed or not', async () => {
+    // 1,200 series in one namespace (names that share a start, and one past U+FFFF), and some in a namespace after it.
+    for (let b = 0; b < 2; b++) {
+      const MetricData = Array.from({ length: 600 }, (_, i) => ({
+        MetricName: i === 599 ? 'n-\u{1f600}' : `n-${i % 12}`,
+        Dimensions: [{ Name: 'Part', Value: `${b}-${i}` }],
+        Value: 1,
+      }));
+      await cw.send(new PutMetricDataCommand({ Namespace: 'Paged', MetricData }));
+    }
+    await cw.send(new PutMetricDataCommand({ Namespace: 'Paged2', MetricData: [{ MetricName: 'n-1', Value: 1 }] }));
+    const all = async (input: { MetricName?: string; Dimensions?: { Name: string; Value?: string }[] }) => {
+      const seen: string[] = [];
+      let NextToken: string | undefined;
+      let pages = 0;
+      do {
+        const page = await cw.send(new ListMetricsCommand({ Namespace: 'Paged', ...input, NextToken }));
+        assert.ok((page.Metrics?.length ?? 0) <= 500);
+        for (const m of page.Metrics ?? []) seen.push(`${m.MetricName}/${m.Dimensions?.map((d) => `${d.Name}=${d.Value}`).join(',')}`);
+        NextToken = page.NextToken;
+        pages++;
+      } while (NextToken);
+      return { seen, pages };
+    };
+    const every = await all({});
+    assert.equal(every.seen.length, 1200);
+    assert.equal(new Set(every.seen).size, 1200, 'no series twice');
+    assert.equal(every.pages, 3);
+    // In the byte order of the ids' UTF-8: the name past U+FFFF last.
+    assert.deepEqual(every.seen.slice(-2), ['n-\u{1f600}/Part=0-599', 'n-\u{1f600}/Part=1-599']);
+    // A name filter is a range of ids (`n-1` is also the start of `n-10` and `n-11`), still exact.
+    const named = await all({ MetricName: 'n-1' });
+    assert.equal(named.seen.length, 100);
+    assert.ok(named.seen.every((s) => s.startsWith('n-1/')));
+    const dimension = await all({ Dimensions: [{ Name: 'Part', Value: '1-7' }] });
+    assert.deepEqual(dimension.seen, ['n-7/Part=1-7']);
+    // A series this node has not flushed yet is listed at once.
+    await cw.send(new PutMetricDataCommand({ Namespace: 'Paged', MetricData: [{ MetricName: 'n-0', Value: 1 }] }));
+    assert.ok((await all({ MetricName: 'n-0' })).seen.includes('n-0/'));
+    const e = await errorOf(() => cw.send(new ListMetricsCommand({ Namespace: 'Paged', NextToken: 'bm90LW1pbmU' })));
+    assert.equal(e.name, 'InvalidNextToken');
+  });
+
   it('query protocol: form requests get XML answers and XML errors', async () => {
     const post = (body: string) =>
       awsFetch(`${t.url}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body });

@@ -36,6 +36,40 @@ export function seriesIdOf(namespace: string, name: string, dimensions: readonly
   return [namespace, name, ...dimensions.map((d) => `${d.Name}=${d.Value}`)].join('\u0000');
 }
 
+/**
+ * Orders two series ids as their UTF-8 bytes compare (as SQLite's BINARY and PostgreSQL's BYTEA do):
+ * by code point, where JavaScript's `<` puts a surrogate pair (above U+FFFF) below U+E000–U+FFFF.
+ */
+export function compareSeriesIds(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** A UTF-16 code unit's place in code point order: surrogates (0xD800–0xDFFF) stand for code points above every other. */
+function codePointRank(unit: number): number {
+  return unit >= 0xd800 && unit <= 0xdfff ? unit + 0x2000 : unit >= 0xe000 ? unit - 0x800 : unit;
+}
+
+/**
+ * The least id above every id that starts with `prefix` (in compareSeriesIds' order): the prefix with its
+ * last code point raised by one. Undefined for the empty prefix, which every id starts with.
+ */
+export function seriesPrefixEnd(prefix: string): string | undefined {
+  if (prefix === '') return undefined;
+  const last = prefix.codePointAt(prefix.length - 1)!;
+  // A trailing low surrogate is half of a pair: take the whole code point.
+  const cp = last >= 0xdc00 && last <= 0xdfff && prefix.length >= 2 ? prefix.codePointAt(prefix.length - 2)! : last;
+  const width = cp > 0xffff ? 2 : 1;
+  if (cp === 0x10ffff) return seriesPrefixEnd(prefix.slice(0, -width));
+  const next = cp + 1 === 0xd800 ? 0xe000 : cp + 1;
+  return prefix.slice(0, -width) + String.fromCodePoint(next);
+}
+
 export function sortDimensions(dimensions: Record<string, string> | readonly Dimension[]): Dimension[] {
   const list = Array.isArray(dimensions)
     ? (dimensions as readonly Dimension[]).map((d) => ({ Name: d.Name, Value: d.Value }))

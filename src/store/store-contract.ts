@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { compareSeriesIds } from '../domain/metric.js';
 import type { AsyncEventRecord } from '../domain/async-event.js';
 import type { DeploymentState } from '../domain/deployment.js';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
@@ -743,7 +744,49 @@ export function storeContract(
           ['n2', 2],
         ],
       );
-      assert.equal((await store.metrics.series('s'))[0]?.lastSeen, 60_000, 'a later flush never moves lastSeen back');
+      assert.equal(
+        (await store.metrics.series({ prefix: 's\u0000', after: '', limit: 10 }))[0]?.lastSeen,
+        60_000,
+        'a later flush never moves lastSeen back',
+      );
+    });
+
+    it('metrics: the catalogue pages by id prefix in the byte order of UTF-8, NUL separators and all', async () => {
+      // Ids as seriesIdOf makes them; names past U+FFFF sort after U+E000–U+FFFF in UTF-8 (not in UTF-16).
+      const ids = [
+        'p',
+        'p\u0000a',
+        'p\u0000a\u0000D=1',
+        'p\u0000a\u0000D=2',
+        'p\u0000ab',
+        'p\u0000\ue000',
+        'p\u0000\u{1f600}',
+        'pq\u0000a',
+        'q\u0000a',
+      ];
+      const doc = (seriesId: string) => ({
+        seriesId,
+        namespace: 'p',
+        name: 'a',
+        dimensions: [],
+        unit: undefined,
+        resolution: 60,
+        lastSeen: 1,
+      });
+      await store.metrics.putPoints([], [...ids].reverse().map(doc));
+      const list = async (prefix: string, after = '', limit = 100) =>
+        (await store.metrics.series({ prefix, after, limit })).map((s) => s.seriesId);
+      const sorted = [...ids].sort(compareSeriesIds);
+      assert.deepEqual(sorted.slice(-3), ['p\u0000\u{1f600}', 'pq\u0000a', 'q\u0000a']);
+      assert.deepEqual(
+        await list('p\u0000'),
+        sorted.filter((id) => id.startsWith('p\u0000')),
+      );
+      assert.deepEqual(await list('p\u0000a'), ['p\u0000a', 'p\u0000a\u0000D=1', 'p\u0000a\u0000D=2', 'p\u0000ab']);
+      assert.deepEqual(await list('p\u0000a', 'p\u0000a\u0000D=1', 2), ['p\u0000a\u0000D=2', 'p\u0000ab']);
+      assert.deepEqual(await list('p\u0000\u{1f600}'), ['p\u0000\u{1f600}']);
+      assert.deepEqual(await list('p\u0000', 'p\u0000\ue000'), ['p\u0000\u{1f600}']);
+      assert.deepEqual((await list('')).slice(0, 2), ['p', 'p\u0000a']);
     });
 
     it('cluster: heartbeats list the nodes seen lately', async () => {

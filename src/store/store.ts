@@ -153,8 +153,11 @@ export interface MetricRepository {
   putPoints(points: MetricPoint[], series: MetricSeriesDoc[]): Promise<void>;
   /** A series' buckets with from <= timestamp < to, every node's, in time order. */
   points(seriesId: string, from: number, to: number): Promise<MetricPoint[]>;
-  /** Series in the catalogue, optionally of one namespace. */
-  series(namespace?: string): Promise<MetricSeriesDoc[]>;
+  /**
+   * Series in the catalogue whose id starts with `prefix` and comes after `after`, at most `limit`, in
+   * the byte order of their ids' UTF-8 (a page: pass the last id as `after` for the next).
+   */
+  series(page: { prefix: string; after: string; limit: number }): Promise<MetricSeriesDoc[]>;
   /** Drops buckets older than `timestamp`, and series not seen since then. */
   deleteBefore(timestamp: number): Promise<void>;
 }

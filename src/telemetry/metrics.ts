@@ -2,7 +2,15 @@ import type { Clock } from '../core/clock.js';
 import type { Leadership } from '../core/leadership.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../store/store.js';
-import { seriesIdOf, sortDimensions, type Dimension, type MetricId, type MetricPoint, type MetricSeriesDoc } from '../domain/metric.js';
+import {
+  compareSeriesIds,
+  seriesIdOf,
+  sortDimensions,
+  type Dimension,
+  type MetricId,
+  type MetricPoint,
+  type MetricSeriesDoc,
+} from '../domain/metric.js';
 import { Summary } from './summary.js';
 
 /** The namespaces Versa's own metrics are in (`AWS/Lambda`, `AWS/ApiGateway`): never refused. */
@@ -14,6 +22,8 @@ const PLATFORM_NAMESPACE = 'AWS/';
  */
 export const MAX_CUSTOM_SERIES_BYTES = 32 * 1024 * 1024;
 const SERIES_OVERHEAD_BYTES = 2_560;
+/** Series read from the store at a time when listing. */
+const LIST_CHUNK = 500;
 
 function chargeOf(series: MetricSeries): number {
   return series.metric.namespace.startsWith(PLATFORM_NAMESPACE) ? 0 : SERIES_OVERHEAD_BYTES + 2 * series.id.length;
@@ -173,23 +183,61 @@ export class Metrics {
     return out;
   }
 
-  /** Every series seen within retention (store catalogue plus unflushed ones). */
-  async list(namespace?: string): Promise<MetricSeriesDoc[]> {
-    const byId = new Map<string, MetricSeriesDoc>();
-    for (const s of await this.store.metrics.series(namespace)) byId.set(s.seriesId, s);
-    for (const s of this.all.values()) {
-      if (namespace !== undefined && s.metric.namespace !== namespace) continue;
-      if (s.lastSeen === 0) continue;
-      const known = byId.get(s.id);
-      byId.set(s.id, {
-        ...s.metric,
-        seriesId: s.id,
-        unit: s.unit,
-        resolution: s.resolution,
-        lastSeen: Math.max(s.lastSeen, known?.lastSeen ?? 0),
-      });
+  /**
+   * One page of the series seen within retention (the store's catalogue and those not flushed yet) whose
+   * id starts with `prefix`, after the id `after`, that `wanted` keeps: at most `limit`, in id order
+   * (compareSeriesIds). `more` says whether a next page has any. The catalogue is read a chunk at a time,
+   * with the event loop free between chunks, so a filter that keeps few of many series holds nothing up
+   * (ListMetrics read and sorted every series for every page: 150–230 ms of the loop at 12,000).
+   */
+  async page(query: {
+    prefix: string;
+    after: string;
+    limit: number;
+    wanted: (s: MetricSeriesDoc) => boolean;
+  }): Promise<{ items: MetricSeriesDoc[]; more: boolean }> {
+    const { prefix, limit, wanted } = query;
+    const items: MetricSeriesDoc[] = [];
+    let after = query.after;
+    for (;;) {
+      const stored = await this.store.metrics.series({ prefix, after, limit: LIST_CHUNK });
+      const exhausted = stored.length < LIST_CHUNK;
+      const upTo = exhausted ? undefined : stored[stored.length - 1]!.seriesId;
+      // This node's series changed since its last flush, in the same stretch of ids (the rest are stored as they are).
+      const byId = new Map<string, MetricSeriesDoc>();
+      for (const s of stored) byId.set(s.seriesId, s);
+      for (const s of this.dirty) {
+        if (s.lastSeen === 0 || !s.id.startsWith(prefix) || compareSeriesIds(s.id, after) <= 0) continue;
+        if (upTo !== undefined && compareSeriesIds(s.id, upTo) > 0) continue;
+        const known = byId.get(s.id);
+        byId.set(s.id, {
+          ...s.metric,
+          seriesId: s.id,
+          unit: s.unit,
+          resolution: s.resolution,
+          lastSeen: Math.max(s.lastSeen, known?.lastSeen ?? 0),
+        });
+      }
+      const chunk = [...byId.values()].sort((a, b) => compareSeriesIds(a.seriesId, b.seriesId));
+      for (const s of chunk) {
+        if (!wanted(s)) continue;
+        if (items.length === limit) return { items, more: true };
+        items.push(s);
+      }
+      if (exhausted) return { items, more: false };
+      after = upTo!;
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    return [...byId.values()];
+  }
+
+  /** A series seen within retention, by its metric, if there is one (this node's first, else the store's). */
+  async describe(metric: MetricId): Promise<MetricSeriesDoc | undefined> {
+    const id = seriesIdOf(metric.namespace, metric.name, sortDimensions(metric.dimensions));
+    const live = this.all.get(id);
+    if (live && live.lastSeen !== 0)
+      return { ...live.metric, seriesId: id, unit: live.unit, resolution: live.resolution, lastSeen: live.lastSeen };
+    const [stored] = await this.store.metrics.series({ prefix: id, after: '', limit: 1 });
+    return stored?.seriesId === id ? stored : undefined;
   }
 
   /** Writes changed buckets to the store, forgets old flushed ones, and applies retention. */

@@ -1,6 +1,6 @@
 // CloudWatch metric datapoints and the catalogue of metric series.
 import { readDocument } from '../documents.js';
-import type { MetricPoint, MetricSeriesDoc } from '../../domain/metric.js';
+import { seriesPrefixEnd, type MetricPoint, type MetricSeriesDoc } from '../../domain/metric.js';
 import type { MetricRepository } from '../store.js';
 import type { Db } from './db.js';
 import { docs, utf8 } from './db.js';
@@ -53,12 +53,21 @@ export class PostgresMetrics implements MetricRepository {
     }));
   }
 
-  async series(namespace?: string) {
-    return namespace === undefined
-      ? docs<MetricSeriesDoc>(await this.db.rows('SELECT doc FROM metric_series ORDER BY namespace, name, series_id'))
-      : docs<MetricSeriesDoc>(
-          await this.db.rows('SELECT doc FROM metric_series WHERE namespace = $1 ORDER BY name, series_id', [namespace]),
-        );
+  async series({ prefix, after, limit }: { prefix: string; after: string; limit: number }) {
+    // A range of the primary key: BYTEA compares the ids' UTF-8 byte by byte, NUL separators included.
+    const end = seriesPrefixEnd(prefix);
+    return docs<MetricSeriesDoc>(
+      end === undefined
+        ? await this.db.rows('SELECT doc FROM metric_series WHERE series_id >= $1 AND series_id > $2 ORDER BY series_id LIMIT $3', [
+            utf8(prefix),
+            utf8(after),
+            limit,
+          ])
+        : await this.db.rows(
+            'SELECT doc FROM metric_series WHERE series_id >= $1 AND series_id > $2 AND series_id < $3 ORDER BY series_id LIMIT $4',
+            [utf8(prefix), utf8(after), utf8(end), limit],
+          ),
+    );
   }
 
   deleteBefore(timestamp: number) {

@@ -1,6 +1,6 @@
 // CloudWatch metric datapoints and the catalogue of metric series.
 import { readDocument } from '../documents.js';
-import type { MetricPoint, MetricSeriesDoc } from '../../domain/metric.js';
+import { seriesPrefixEnd, type MetricPoint, type MetricSeriesDoc } from '../../domain/metric.js';
 import type { MetricRepository } from '../store.js';
 import type { Db, Guard } from './db.js';
 import { docs } from './db.js';
@@ -54,13 +54,19 @@ export class SqliteMetrics implements MetricRepository {
     );
   }
 
-  series(namespace?: string) {
+  series({ prefix, after, limit }: { prefix: string; after: string; limit: number }) {
+    // A range of the primary key: ids are compared byte by byte (BINARY), NUL separators included.
+    const end = seriesPrefixEnd(prefix);
     return this.guard(() =>
-      namespace === undefined
-        ? docs<MetricSeriesDoc>(this.db.prepare('SELECT doc FROM metric_series ORDER BY namespace, name, series_id').all())
-        : docs<MetricSeriesDoc>(
-            this.db.prepare('SELECT doc FROM metric_series WHERE namespace = ? ORDER BY name, series_id').all(namespace),
-          ),
+      docs<MetricSeriesDoc>(
+        end === undefined
+          ? this.db
+              .prepare('SELECT doc FROM metric_series WHERE series_id >= ? AND series_id > ? ORDER BY series_id LIMIT ?')
+              .all(prefix, after, limit)
+          : this.db
+              .prepare('SELECT doc FROM metric_series WHERE series_id >= ? AND series_id > ? AND series_id < ? ORDER BY series_id LIMIT ?')
+              .all(prefix, after, end, limit),
+      ),
     );
   }
 

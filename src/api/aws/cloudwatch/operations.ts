@@ -4,7 +4,7 @@ import { checkTags, taggedResourceOf, type Tags } from '../../../domain/tags.js'
 import { statisticOf } from '../../../telemetry/alarm-evaluation.js';
 import type { AlarmDoc, AlarmHistoryItem } from '../../../domain/alarm.js';
 import type { AlarmService } from '../../../telemetry/alarms.js';
-import { sortDimensions, type Dimension } from '../../../domain/metric.js';
+import { seriesIdOf, sortDimensions, type Dimension } from '../../../domain/metric.js';
 import { MAX_CUSTOM_SERIES_BYTES, type Metrics } from '../../../telemetry/metrics.js';
 import type { Summary } from '../../../telemetry/summary.js';
 import type { ServiceHandler } from '../protocol/http.js';
@@ -333,7 +333,7 @@ export function cloudWatchApi({ metrics, alarms, tags, logger }: CloudWatchApiDe
       const dims = dimensionsOf(input);
       const unit = read.str(input, 'Unit');
       const buckets = await metrics.summaries({ namespace, name, dimensions: dims }, start, end, period);
-      const series = (await metrics.list(namespace)).find((s) => s.name === name && sameDimensions(s.dimensions, dims));
+      const series = await metrics.describe({ namespace, name, dimensions: dims });
       return {
         Label: name,
         Datapoints: [...buckets].map(([ts, summary]) => ({
@@ -411,12 +411,27 @@ export function cloudWatchApi({ metrics, alarms, tags, logger }: CloudWatchApiDe
       const recent = read.str(input, 'RecentlyActive');
       if (recent !== undefined && recent !== 'PT3H') throw invalid('The parameter RecentlyActive must be PT3H.');
       const since = recent ? metrics.now() - 3 * 3_600_000 : 0;
-      const all = (await metrics.list(namespace))
-        .filter((s) => (name === undefined || s.name === name) && s.lastSeen >= since)
-        .filter((s) => filters.every((f) => s.dimensions.some((d) => d.Name === f.Name && (f.Value === undefined || d.Value === f.Value))))
-        .sort((a, b) => a.seriesId.localeCompare(b.seriesId));
-      const { items, next } = page(all, read.str(input, 'NextToken'), 500);
-      return { Metrics: items.map((s) => ({ Namespace: s.namespace, MetricName: s.name, Dimensions: s.dimensions })), NextToken: next };
+      // Series ids begin with the namespace and the name: a filter on them is a range of ids.
+      const prefix = namespace === undefined ? '' : name === undefined ? `${namespace}\u0000` : seriesIdOf(namespace, name, []);
+      const token = read.str(input, 'NextToken');
+      const after = token === undefined ? '' : Buffer.from(token, 'base64url').toString('utf8');
+      if (token !== undefined && (after === '' || !after.startsWith(prefix))) {
+        throw new PlatformError('InvalidNextToken', 'The service returned an invalid NextToken.');
+      }
+      const { items, more } = await metrics.page({
+        prefix,
+        after,
+        limit: 500,
+        wanted: (s) =>
+          (name === undefined || s.name === name) &&
+          s.lastSeen >= since &&
+          filters.every((f) => s.dimensions.some((d) => d.Name === f.Name && (f.Value === undefined || d.Value === f.Value))),
+      });
+      const last = items[items.length - 1];
+      return {
+        Metrics: items.map((s) => ({ Namespace: s.namespace, MetricName: s.name, Dimensions: s.dimensions })),
+        NextToken: more && last ? Buffer.from(last.seriesId, 'utf8').toString('base64url') : undefined,
+      };
     },
 
     async PutMetricAlarm(input) {

@@ -20,6 +20,7 @@ import {
   ExecuteChangeSetCommand,
   GetTemplateCommand,
   ListExportsCommand,
+  DescribeStackResourcesCommand,
   ListStacksCommand,
   UpdateStackCommand,
   ValidateTemplateCommand,
@@ -602,4 +603,45 @@ test('CancelUpdateStack during a canary stops the deployment and rolls the updat
   const live = await t.lambda.send(new GetAliasCommand({ FunctionName: 'cfn-cancel', Name: 'live' }));
   assert.equal(live.FunctionVersion, '1');
   assert.equal(live.RoutingConfig?.AdditionalVersionWeights, undefined);
+});
+
+test('intrinsic functions yield at most 4 MiB for a stack operation: nested Fn::Sub and Fn::Split are a ValidationError, nothing stored', async () => {
+  // A few hundred bytes that would make 100 MB (and with Fn::Split, lists of a hundred million strings).
+  let sub: unknown = 'A'.repeat(10);
+  for (let i = 0; i < 7; i++) sub = { 'Fn::Sub': ['${a}'.repeat(10), { a: sub }] };
+  const template = (properties: object) =>
+    JSON.stringify({
+      Parameters: { Long: { Type: 'String', Default: 'x'.repeat(4000) } },
+      Resources: { R: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: {}, ...properties } } },
+    });
+  const rssBefore = process.memoryUsage().rss;
+  for (const [name, properties] of [
+    ['amplified', { Description: sub }],
+    ['split', { Tags: { 'Fn::Split': ['', sub] } }],
+    // Many copies of a value under the bound add up to more than it: a 4,000-character parameter, 1,100 times.
+    ['copies', { Policies: Array.from({ length: 1100 }, () => ({ Ref: 'Long' })) }],
+  ] as const) {
+    const body = template(properties);
+    assert.ok(body.length < 51_200, `${name}: a template CloudFormation takes`);
+    await rejects(
+      cfn.send(new CreateStackCommand({ StackName: name, TemplateBody: body, Capabilities: ['CAPABILITY_IAM'] })),
+      'ValidationError',
+      /yields more than Versa resolves for one stack operation \(4194304 characters in all/,
+    );
+    assert.equal(
+      (await cfn.send(new ListStacksCommand({}))).StackSummaries?.some((s) => s.StackName === name),
+      false,
+      name,
+    );
+  }
+  assert.ok(process.memoryUsage().rss - rssBefore < 200 * 1024 * 1024, 'the server (this process) never held the result');
+  // Under the bound it resolves as before.
+  let small: unknown = 'A';
+  for (let i = 0; i < 3; i++) small = { 'Fn::Sub': ['${a}'.repeat(10), { a: small }] };
+  await cfn.send(
+    new CreateStackCommand({ StackName: 'resolved', TemplateBody: template({ Description: small }), Capabilities: ['CAPABILITY_IAM'] }),
+  );
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'resolved' });
+  const resource = await cfn.send(new DescribeStackResourcesCommand({ StackName: 'resolved' }));
+  assert.equal(resource.StackResources?.[0]?.ResourceStatus, 'CREATE_COMPLETE');
 });

@@ -17,7 +17,19 @@ export interface ResolveContext {
   getAtt(logicalId: string, attribute: string): string | undefined;
   /** `Fn::ImportValue`: other stacks' exports by name. */
   imports?: Record<string, string>;
+  /**
+   * What is left of MAX_RESOLVED for the operation this context serves (made on first use): every value
+   * an intrinsic function yields is charged its size (resolvedSize) before it is built.
+   */
+  budget?: { left: number };
 }
+
+/**
+ * How much the intrinsic functions of one stack operation may yield, in resolvedSize's units (about
+ * characters): four times CloudFormation's largest template (1 MB). Without it a few hundred bytes of
+ * nested `Fn::Sub` make gigabytes; with it a template resolves to at most tens of megabytes of JSON.
+ */
+export const MAX_RESOLVED = 4 * 1024 * 1024;
 
 const SUB_VARIABLE = /\$\{([^}]*)\}/g;
 
@@ -25,6 +37,37 @@ const SUB_VARIABLE = /\$\{([^}]*)\}/g;
 export function resolve(value: Json, ctx: ResolveContext, where: string): Json {
   const out = walk(value, ctx, where);
   return out === NO_VALUE ? null : out;
+}
+
+/** A value's size for the budget: a string's length, one for anything else, plus a list's or map's members (and keys). */
+function resolvedSize(value: Json, limit: number): number {
+  if (typeof value === 'string') return value.length;
+  if (value === null || typeof value !== 'object') return 1;
+  let size = 1;
+  if (Array.isArray(value)) {
+    for (const v of value) if ((size += resolvedSize(v, limit - size)) > limit) return size;
+  } else {
+    for (const [k, v] of Object.entries(value)) if ((size += k.length + resolvedSize(v, limit - size)) > limit) return size;
+  }
+  return size;
+}
+
+/** Takes `size` from the operation's budget, or refuses (a ValidationError) before the value is made. */
+function charge(ctx: ResolveContext, size: number, fn: string, where: string): void {
+  const budget = (ctx.budget ??= { left: MAX_RESOLVED });
+  if (size > budget.left) {
+    fail(
+      where,
+      `${fn} yields more than Versa resolves for one stack operation (${MAX_RESOLVED} characters in all, ${budget.left} of them left).`,
+    );
+  }
+  budget.left -= size;
+}
+
+/** Charges a value an intrinsic function hands on (a parameter, a mapping, a branch): copies of it add up. */
+function handOn<T extends Resolved>(value: T, ctx: ResolveContext, fn: string, where: string): T {
+  if (value !== NO_VALUE) charge(ctx, resolvedSize(value, (ctx.budget ??= { left: MAX_RESOLVED }).left + 1), fn, where);
+  return value;
 }
 
 function walk(value: Json, ctx: ResolveContext, where: string): Resolved {
@@ -51,10 +94,10 @@ function call(fn: string, arg: Json, ctx: ResolveContext, where: string): Resolv
     case 'Ref': {
       if (typeof arg !== 'string') fail(where, 'Ref takes the name of a parameter or resource.');
       if (arg === 'AWS::NoValue') return NO_VALUE;
-      if (Object.hasOwn(ctx.parameters, arg)) return ctx.parameters[arg]!;
+      if (Object.hasOwn(ctx.parameters, arg)) return handOn(ctx.parameters[arg]!, ctx, 'Ref', where);
       const ref = ctx.ref(arg);
       if (ref === undefined) fail(where, `Ref names ${arg}, which is not a parameter or resource of the template.`);
-      return ref;
+      return handOn(ref, ctx, 'Ref', where);
     }
     case 'Fn::GetAtt': {
       const [id, attribute] = getAttArgs(walk(arg, ctx, where), where);
@@ -63,29 +106,43 @@ function call(fn: string, arg: Json, ctx: ResolveContext, where: string): Resolv
         if (ctx.ref(id) === undefined) fail(where, `Fn::GetAtt names ${id}, which is not a resource of the template.`);
         fail(where, `Fn::GetAtt: ${id} has no attribute ${attribute}.`);
       }
-      return value;
+      return handOn(value, ctx, 'Fn::GetAtt', where);
     }
     case 'Fn::Sub': {
       const [text, vars] = Array.isArray(arg) ? [arg[0], arg[1] ?? {}] : [arg, {}];
       if (typeof text !== 'string' || !isObject(vars)) fail(where, 'Fn::Sub takes a string, or a string and a map of variables.');
       const local: Record<string, Json> = {};
       for (const [k, v] of Object.entries(vars)) local[k] = resolveOrNull(v, ctx, `${where}.${k}`);
-      return text.replace(SUB_VARIABLE, (whole, name: string) => {
-        if (name.startsWith('!')) return `\${${name.slice(1)}}`;
-        const value = Object.hasOwn(local, name) ? local[name] : subVariable(name, ctx, where);
-        return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
-          ? String(value)
-          : fail(where, `Fn::Sub: \${${name}} is not a string.`);
-      });
+      // Each variable's text, then the result's length, before the result is made.
+      const parts: string[] = [];
+      let size = text.length;
+      for (const m of text.matchAll(SUB_VARIABLE)) {
+        const name = m[1]!;
+        const value = name.startsWith('!')
+          ? `\${${name.slice(1)}}`
+          : Object.hasOwn(local, name)
+            ? local[name]
+            : subVariable(name, ctx, where);
+        if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
+          fail(where, `Fn::Sub: \${${name}} is not a string.`);
+        const part = String(value);
+        parts.push(part);
+        size += part.length - m[0].length;
+      }
+      charge(ctx, size, 'Fn::Sub', where);
+      let i = 0;
+      return text.replace(SUB_VARIABLE, () => parts[i++]!);
     }
     case 'Fn::Join': {
       const args = walk(arg, ctx, where);
       if (!Array.isArray(args) || args.length !== 2 || typeof args[0] !== 'string' || !Array.isArray(args[1])) {
         fail(where, 'Fn::Join takes a delimiter and a list of values.');
       }
-      return args[1]
-        .map((v) => (typeof v === 'string' || typeof v === 'number' ? String(v) : fail(where, 'Fn::Join joins strings.')))
-        .join(args[0]);
+      const items = args[1].map((v) =>
+        typeof v === 'string' || typeof v === 'number' ? String(v) : fail(where, 'Fn::Join joins strings.'),
+      );
+      charge(ctx, items.reduce((sum, s) => sum + s.length, 0) + args[0].length * Math.max(0, items.length - 1), 'Fn::Join', where);
+      return items.join(args[0]);
     }
     case 'Fn::If': {
       if (!Array.isArray(arg) || arg.length !== 3 || typeof arg[0] !== 'string')
@@ -101,14 +158,20 @@ function call(fn: string, arg: Json, ctx: ResolveContext, where: string): Resolv
       if (!Number.isInteger(index) || index < 0 || index >= args[1].length) {
         fail(where, `Fn::Select: index ${JSON.stringify(args[0])} is outside the list of ${args[1].length}.`);
       }
-      return args[1][index]!;
+      return handOn(args[1][index]!, ctx, 'Fn::Select', where);
     }
     case 'Fn::Split': {
       const args = walk(arg, ctx, where);
       if (!Array.isArray(args) || args.length !== 2 || typeof args[0] !== 'string' || typeof args[1] !== 'string') {
         fail(where, 'Fn::Split takes a delimiter and a string.');
       }
-      return args[1].split(args[0]);
+      // A list of its pieces: one more than the delimiter occurs (each UTF-16 unit when it is empty).
+      const [delimiter, text] = args as [string, string];
+      let pieces = 1;
+      if (delimiter === '') pieces = text.length;
+      else for (let at = text.indexOf(delimiter); at !== -1; at = text.indexOf(delimiter, at + delimiter.length)) pieces++;
+      charge(ctx, 1 + pieces + text.length, 'Fn::Split', where);
+      return text.split(delimiter);
     }
     case 'Fn::FindInMap': {
       const args = walk(arg, ctx, where);
@@ -117,11 +180,12 @@ function call(fn: string, arg: Json, ctx: ResolveContext, where: string): Resolv
       const found = (ctx.mappings[map] as JsonObject | undefined)?.[top];
       const value = isObject(found) ? found[second] : undefined;
       if (value === undefined) fail(where, `Fn::FindInMap: Mappings has no ${map}.${top}.${second}.`);
-      return value;
+      return handOn(value, ctx, 'Fn::FindInMap', where);
     }
     case 'Fn::Base64': {
       const text = walk(arg, ctx, where);
       if (typeof text !== 'string') fail(where, 'Fn::Base64 takes a string.');
+      charge(ctx, Math.ceil(Buffer.byteLength(text) / 3) * 4, 'Fn::Base64', where);
       return Buffer.from(text).toString('base64');
     }
     case 'Fn::ImportValue': {
@@ -129,7 +193,7 @@ function call(fn: string, arg: Json, ctx: ResolveContext, where: string): Resolv
       if (typeof name !== 'string') fail(where, 'Fn::ImportValue takes the name of an export.');
       const value = ctx.imports && Object.hasOwn(ctx.imports, name) ? ctx.imports[name] : undefined;
       if (value === undefined) fail(where, `No export named ${name} found.`);
-      return value;
+      return handOn(value, ctx, 'Fn::ImportValue', where);
     }
     case 'Fn::GetAZs':
       return ['a', 'b', 'c'].map((z) => `${asText(ctx.parameters['AWS::Region'])}${z}`);

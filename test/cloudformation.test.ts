@@ -31,7 +31,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { GetAliasCommand, GetFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
 import { launchBrowser, screenshot } from './browser.js';
-import { startTestServer, type TestServer } from './harness.js';
+import { awsFetch, startTestServer, type TestServer } from './harness.js';
 import { awsToolEnv, runTool } from './tools.js';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/versa.js');
@@ -644,4 +644,64 @@ test('intrinsic functions yield at most 4 MiB for a stack operation: nested Fn::
   await waitUntilStackCreateComplete(waiter(), { StackName: 'resolved' });
   const resource = await cfn.send(new DescribeStackResourcesCommand({ StackName: 'resolved' }));
   assert.equal(resource.StackResources?.[0]?.ResourceStatus, 'CREATE_COMPLETE');
+});
+
+test('CloudFormation’s section limits: 500 resources, 200 outputs, parameters and mappings', async () => {
+  const section = (n: number, make: (i: number) => unknown) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`X${i}`, make(i)]));
+  const parameter = { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: 'x' } };
+  const cases: [string, object, RegExp][] = [
+    [
+      'resources',
+      { Resources: section(501, () => parameter) },
+      /^Template format error: Number of resources, 501, is greater than maximum allowed, 500$/,
+    ],
+    [
+      'outputs',
+      { Resources: { R: parameter }, Outputs: section(201, () => ({ Value: 'v' })) },
+      /^Template format error: Number of outputs, 201, is greater than maximum allowed, 200$/,
+    ],
+    [
+      'parameters',
+      { Resources: { R: parameter }, Parameters: section(201, () => ({ Type: 'String', Default: 'd' })) },
+      /^Template format error: Number of parameters, 201, is greater than maximum allowed, 200$/,
+    ],
+    [
+      'mappings',
+      { Resources: { R: parameter }, Mappings: section(201, () => ({ k: { v: 'x' } })) },
+      /^Template format error: Number of mappings, 201, is greater than maximum allowed, 200$/,
+    ],
+  ];
+  for (const [name, body, message] of cases) {
+    await rejects(
+      cfn.send(new CreateStackCommand({ StackName: `too-many-${name}`, TemplateBody: JSON.stringify(body) })),
+      'ValidationError',
+      message,
+    );
+    await rejects(cfn.send(new ValidateTemplateCommand({ TemplateBody: JSON.stringify(body) })), 'ValidationError', message);
+  }
+  assert.equal(
+    (await cfn.send(new ListStacksCommand({}))).StackSummaries?.some((s) => s.StackName!.startsWith('too-many-')),
+    false,
+  );
+});
+
+test('an output naming an attribute its resource lacks rolls the create back; the stack can be deleted', async () => {
+  const body = JSON.stringify({
+    Resources: { R: { Type: 'AWS::SSM::Parameter', Properties: { Name: '/cfn/output-attr', Type: 'String', Value: 'x' } } },
+    Outputs: { O: { Value: { 'Fn::GetAtt': ['R', 'Nope'] } } },
+  });
+  await cfn.send(new CreateStackCommand({ StackName: 'bad-output', TemplateBody: body }));
+  await assert.rejects(waitUntilStackCreateComplete(waiter(), { StackName: 'bad-output' }));
+  const failed = await stack('bad-output');
+  assert.equal(failed.StackStatus, 'ROLLBACK_COMPLETE');
+  assert.match(failed.StackStatusReason ?? '', /Output O: Fn::GetAtt: R has no attribute Nope/);
+  // What it made is gone, and the stack goes when asked.
+  const ssm = await awsFetch(`${t.url}/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AmazonSSM.GetParameter' },
+    body: JSON.stringify({ Name: '/cfn/output-attr' }),
+  });
+  assert.equal(ssm.status, 400);
+  await cfn.send(new DeleteStackCommand({ StackName: 'bad-output' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'bad-output' });
 });

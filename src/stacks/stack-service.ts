@@ -269,6 +269,8 @@ export class StackService {
       const serverConfigs = await this.services.codeDeploy.listDeploymentConfigs();
       const sam = expand(template, artifacts, { ...pseudo, ...parameters }, conditions, new Set(serverConfigs));
       problems.push(...sam.problems);
+      // As CloudFormation counts them: in the template the transform makes.
+      checkCount('Resources', sam.resources, 500);
       const operation: StackOperation = {
         kind: existing && Object.keys(existing.resources).length > 0 ? 'update' : 'create',
         phase: 'apply',
@@ -622,6 +624,9 @@ export class StackService {
       }
     }
     for (const start of deferred) await start();
+    // The outputs are resolved now, while a problem with one (an attribute the resource does not have)
+    // can still roll the operation back; cleanup resolves them again for the stack.
+    resolveOutputs(stack, op, false);
   }
 
   /** The deployment CloudFormation creates for an alias under CodeDeployLambdaAliasUpdate. */
@@ -1057,14 +1062,38 @@ async function checkArtifact(uri: string, zip: Uint8Array): Promise<void> {
   }
 }
 
-/** The template as JSON, parsed off the event loop within bounded memory and time (parseTemplateIsolated). */
+/**
+ * The template as JSON, parsed off the event loop within bounded memory and time (parseTemplateIsolated),
+ * with no more of each section than CloudFormation takes.
+ */
 async function parseOrThrow(text: string): Promise<JsonObject> {
   if (typeof text !== 'string' || text.trim() === '') throw validation('A template body is required.');
+  let template: JsonObject;
   try {
-    return await parseTemplateIsolated(text);
+    template = await parseTemplateIsolated(text);
   } catch (err) {
     if (err instanceof TemplateError) throw new PlatformError('ValidationError', err.message);
     throw err;
+  }
+  for (const [section, max] of SECTION_LIMITS) checkCount(section, template[section], max);
+  return template;
+}
+
+/**
+ * CloudFormation's limits on a template's sections. Versa keeps them too: a stack's document is written
+ * once for each resource it makes, so 20,000 resources held the server for tens of minutes.
+ */
+const SECTION_LIMITS = [
+  ['Resources', 500],
+  ['Outputs', 200],
+  ['Parameters', 200],
+  ['Mappings', 200],
+] as const;
+
+function checkCount(section: string, value: unknown, max: number): void {
+  const count = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value).length : 0;
+  if (count > max) {
+    throw validation(`Template format error: Number of ${section.toLowerCase()}, ${count}, is greater than maximum allowed, ${max}`);
   }
 }
 

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-api-gateway';
 import { CreateAliasCommand, PublishVersionCommand, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
 import { seededRandom } from '../src/core/random.js';
-import { createFunction, startTestServer, zipOf, type TestServer } from './harness.js';
+import { createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
 import {
   apiGatewayClientFor,
   call,
@@ -183,6 +183,7 @@ exports.handler = async (event) => {
 const PLAIN_HANDLER = `
 exports.handler = async (event) => {
   if (event && event.fail === 'notfound') throw new Error('item 7 not found');
+  if (event && event.fail === 'long') throw new Error('a'.repeat(40) + '!');
   if (event && event.fail) throw new Error('boom');
   if (event && event.say) return event.say;
   return { got: event };
@@ -494,6 +495,34 @@ describe('API Gateway data plane', () => {
       const fine = await get('/');
       assert.equal(fine.status, 200);
       assert.deepEqual(fine.json, { got: { fail: '' } });
+    });
+
+    it('AWS: selection patterns run in linear time; one with a backreference is refused when it is put', async () => {
+      const { id, rootId } = await createApi(apigw, 'linear-patterns');
+      // (a+)+ against 40 a's and a '!' backtracks for hours; in linear time it does not match, at once.
+      await putMethod(apigw, id, rootId, 'GET', {
+        ...lambdaTo('plain', { requestTemplates: { 'application/json': `{"fail": "$input.params('fail')"}` } }),
+        responses: { '200': { selectionPattern: '' }, '400': { selectionPattern: '(a+)+' } },
+      });
+      const get = await deployed(id);
+      const started = Date.now();
+      const res = await get('/?fail=long');
+      assert.equal(res.status, 200, res.text);
+      assert.equal((res.json as { errorMessage: string }).errorMessage, `${'a'.repeat(40)}!`);
+      assert.ok(Date.now() - started < 10_000, `answered in ${Date.now() - started} ms`);
+      const e = await errorOf(() =>
+        apigw.send(
+          new PutIntegrationResponseCommand({
+            restApiId: id,
+            resourceId: rootId,
+            httpMethod: 'GET',
+            statusCode: '400',
+            selectionPattern: '(a)\\1',
+          }),
+        ),
+      );
+      assert.equal(e.name, 'BadRequestException');
+      assert.match(e.message, /Invalid selection pattern specified: \(a\)\\1 \(it uses a backreference or lookaround/);
     });
 
     it('AWS: without any integration response the answer is 500 Internal server error', async () => {

@@ -646,6 +646,44 @@ test('intrinsic functions yield at most 4 MiB for a stack operation: nested Fn::
   assert.equal(resource.StackResources?.[0]?.ResourceStatus, 'CREATE_COMPLETE');
 });
 
+test('a parameter’s AllowedPattern runs in linear time; a pattern that is invalid or cannot is a ValidationError', async () => {
+  const template = (pattern: string, value: string) =>
+    JSON.stringify({
+      Parameters: { P: { Type: 'String', Default: value, AllowedPattern: pattern } },
+      Resources: { R: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: 'x' } } },
+    });
+  // (a+)+ against 40 a's and a '!' backtracks for hours; in linear time it is refused at once.
+  const started = Date.now();
+  const health = setInterval(() => void fetch(`${t.url}/_versa/health`).catch(() => undefined), 50);
+  try {
+    await rejects(
+      cfn.send(new CreateStackCommand({ StackName: 'redos', TemplateBody: template('(a+)+', `${'a'.repeat(40)}!`) })),
+      'ValidationError',
+      /^Parameter 'P' must match pattern \(a\+\)\+$/,
+    );
+  } finally {
+    clearInterval(health);
+  }
+  assert.ok(Date.now() - started < 10_000, `refused in ${Date.now() - started} ms`);
+  await rejects(
+    cfn.send(new CreateStackCommand({ StackName: 'bad-pattern', TemplateBody: template('(', 'a') })),
+    'ValidationError',
+    /^Parameter 'P': AllowedPattern \( is not a valid regular expression$/,
+  );
+  await rejects(
+    cfn.send(new CreateStackCommand({ StackName: 'backref', TemplateBody: template('(a)\\1', 'aa') })),
+    'ValidationError',
+    /AllowedPattern \(a\)\\1 uses a backreference or lookaround, which Versa does not run/,
+  );
+  assert.equal(
+    (await cfn.send(new ListStacksCommand({}))).StackSummaries?.some((s) => ['redos', 'bad-pattern', 'backref'].includes(s.StackName!)),
+    false,
+  );
+  // A pattern that matches is still a pattern.
+  await cfn.send(new CreateStackCommand({ StackName: 'patterned', TemplateBody: template('[a-z]+-\\d{2}', 'abc-12') }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'patterned' });
+});
+
 test('CloudFormation’s section limits: 500 resources, 200 outputs, parameters and mappings', async () => {
   const section = (n: number, make: (i: number) => unknown) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`X${i}`, make(i)]));
   const parameter = { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: 'x' } };

@@ -2,6 +2,7 @@ import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders } fro
 import type { Clock } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
 import { uuid } from '../core/ids.js';
+import { PatternProblem, wholeMatch } from '../core/linear-regexp.js';
 import { own } from '../core/own.js';
 import type { Logger } from '../core/logger.js';
 import type { Random } from '../core/random.js';
@@ -448,7 +449,8 @@ function singleHeaders(headers: IncomingHttpHeaders): Record<string, string> {
  */
 const MAX_DERIVED = 1024;
 const functionRefs = new Map<string, FunctionRef>();
-const selectionPatterns = new Map<string, RegExp>();
+/** A pattern stored before patterns had to run in linear time, and cannot, is null: it matches nothing. */
+const selectionPatterns = new Map<string, RegExp | null>();
 
 function remember<T>(cache: Map<string, T>, key: string, derive: () => T): T {
   let value = cache.get(key);
@@ -615,10 +617,19 @@ function selectResponse(integration: IntegrationDoc, subject: string | undefined
   if (subject !== undefined) {
     for (const r of responses) {
       const pattern = r.selectionPattern;
-      if (pattern && remember(selectionPatterns, pattern, () => new RegExp(`^(?:${pattern})$`, 's')).test(subject)) return r;
+      if (pattern && remember(selectionPatterns, pattern, () => linearOrNull(pattern))?.test(subject)) return r;
     }
   }
   return responses.find((r) => !r.selectionPattern);
+}
+
+function linearOrNull(pattern: string): RegExp | null {
+  try {
+    return wholeMatch(pattern, 's');
+  } catch (err) {
+    if (err instanceof PatternProblem) return null;
+    throw err;
+  }
 }
 
 function mapResponse(response: IntegrationResponseDoc, body: string, ctx: TemplateContext): GatewayResponse {

@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
 import { alnumId } from '../core/ids.js';
+import { PatternProblem, wholeMatch } from '../core/linear-regexp.js';
 import { own } from '../core/own.js';
 import { ACCOUNT_ID } from '../domain/arn.js';
 import {
@@ -331,9 +332,10 @@ export class RestApiService {
     validateStatusCode(statusCode);
     if (input.selectionPattern) {
       try {
-        new RegExp(input.selectionPattern);
-      } catch {
-        throw badRequest(`Invalid selection pattern specified: ${input.selectionPattern}`);
+        wholeMatch(input.selectionPattern, 's');
+      } catch (err) {
+        if (!(err instanceof PatternProblem)) throw err;
+        throw badRequest(`Invalid selection pattern specified: ${input.selectionPattern} (it ${err.message})`);
       }
     }
     const response: IntegrationResponseDoc = { statusCode, ...input };

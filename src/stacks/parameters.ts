@@ -4,6 +4,7 @@
  * caller and passed in as overrides.
  */
 import { PlatformError } from '../core/errors.js';
+import { PatternProblem, wholeMatch } from '../core/linear-regexp.js';
 import type { Json, JsonObject } from '../domain/stack.js';
 import { evaluateCondition, type ResolveContext } from './intrinsics.js';
 import { asText, isObject, TemplateError } from './template-values.js';
@@ -56,8 +57,13 @@ export function parameterValues(template: JsonObject, overrides: Record<string, 
     }
     const allowed = Array.isArray(spec.AllowedValues) ? spec.AllowedValues.map(String) : undefined;
     if (allowed && !allowed.includes(raw)) problems.push(`Parameter '${key}' must be one of AllowedValues`);
-    if (typeof spec.AllowedPattern === 'string' && !new RegExp(`^(?:${spec.AllowedPattern})$`).test(raw)) {
-      problems.push(`Parameter '${key}' must match pattern ${spec.AllowedPattern}`);
+    if (typeof spec.AllowedPattern === 'string') {
+      try {
+        if (!wholeMatch(spec.AllowedPattern).test(raw)) problems.push(`Parameter '${key}' must match pattern ${spec.AllowedPattern}`);
+      } catch (err) {
+        if (!(err instanceof PatternProblem)) throw err;
+        problems.push(`Parameter '${key}': AllowedPattern ${spec.AllowedPattern} ${err.message}`);
+      }
     }
     if (
       (type === 'Number' && (raw.trim() === '' || Number.isNaN(Number(raw)))) ||

@@ -1,0 +1,46 @@
+import { setFlagsFromString } from 'node:v8';
+
+/**
+ * Regular expressions whose patterns come from users (a template parameter's AllowedPattern, an
+ * integration response's selectionPattern) and whose subjects may come from anyone. V8's backtracking
+ * engine takes time exponential in the subject for patterns such as `(a+)+`: 30 characters hold the
+ * event loop for a minute, 40 for hours. V8's other engine (the `l` flag) matches in time linear in the
+ * subject, and runs every pattern but those with backreferences or lookaround, which no linear engine
+ * can: those are refused where the pattern is given. The engine is behind a V8 flag, set here before any
+ * pattern is compiled with it; where it cannot be (a future Node that freezes its flags), patterns run
+ * on the backtracking engine, as before (`linearEngine` says which).
+ */
+setFlagsFromString('--enable-experimental-regexp-engine');
+
+/** The flag that asks for the linear engine. */
+const LINEAR = 'l';
+
+export const linearEngine = (() => {
+  try {
+    new RegExp('a', LINEAR);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** A matcher for the whole of a subject (`^(?:pattern)$`) that runs in linear time; throws PatternProblem if there is none. */
+export function wholeMatch(pattern: string, flags = ''): RegExp {
+  const source = `^(?:${pattern})$`;
+  try {
+    new RegExp(source, flags);
+  } catch {
+    throw new PatternProblem('is not a valid regular expression');
+  }
+  if (!linearEngine) return new RegExp(source, flags);
+  try {
+    return new RegExp(source, flags + LINEAR);
+  } catch {
+    throw new PatternProblem('uses a backreference or lookaround, which Versa does not run (it matches patterns in linear time)');
+  }
+}
+
+/** Why a pattern cannot be used: the end of a sentence that begins with the pattern's name. */
+export class PatternProblem extends Error {
+  override readonly name = 'PatternProblem';
+}

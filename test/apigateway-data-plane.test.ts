@@ -174,6 +174,16 @@ exports.handler = async (event) => {
     case 'base64':
       return { statusCode: 200, headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from([0, 1, 2, 255]).toString('base64'), isBase64Encoded: true };
     case 'empty': return {};
+    case 'framing':
+      return {
+        statusCode: 200,
+        headers: {
+          'transfer-encoding': 'chunked', 'content-length': '999', connection: 'close, x-secret', 'x-secret': 's',
+          upgrade: 'websocket', 'keep-alive': 'timeout=600', trailer: 'x-t', 'x-kept': 'yes',
+        },
+        body: 'framed once',
+      };
+    case 'switching': return { statusCode: 101, body: 'x' };
     default: return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) };
   }
 };
@@ -335,6 +345,23 @@ describe('API Gateway data plane', () => {
         assert.equal(res.status, 502, `${what}: ${res.text}`);
         assert.deepEqual(res.json, INTERNAL, what);
       }
+    });
+
+    it('AWS_PROXY: headers that frame the answer or steer the connection are the server’s, not the function’s; a 1xx is 502', async () => {
+      const res = await get('/behave?do=framing');
+      assert.equal(res.status, 200);
+      assert.equal(res.text, 'framed once');
+      assert.equal(res.headers.get('content-length'), String('framed once'.length));
+      for (const name of ['transfer-encoding', 'upgrade', 'trailer', 'x-secret']) assert.equal(res.headers.get(name), null, name);
+      // What the server itself says of the connection, not what the function said.
+      assert.notEqual(res.headers.get('connection'), 'close, x-secret');
+      assert.notEqual(res.headers.get('keep-alive'), 'timeout=600');
+      assert.equal(res.headers.get('x-kept'), 'yes');
+      // The connection is still the client's: the next answer on it is whole.
+      assert.equal((await get('/behave?do=shape')).text, 'created');
+      const switching = await get('/behave?do=switching');
+      assert.equal(switching.status, 502);
+      assert.deepEqual(switching.json, INTERNAL);
     });
 
     it('AWS_PROXY: a function error is 502 Internal server error', async () => {

@@ -128,7 +128,7 @@ export class GatewayDataPlane {
       timestamp: this.clock.now(),
     };
     for (const l of this.listeners) l(record);
-    return response;
+    return withoutHopHeaders(response);
   }
 
   /** TestInvokeMethod: runs one method of the API as it is now (undeployed), with given stage variables. */
@@ -336,9 +336,10 @@ export class GatewayDataPlane {
       this.logger.warn('an HTTP integration answered more than API Gateway passes on', { url: url.slice(0, 200) });
       return gatewayError(502, 'InternalServerErrorException', INTERNAL_ERROR.message);
     }
+    // fetch has decoded the body: its encoding is no longer the answer's (hop-by-hop headers go in handle()).
     const out: Record<string, string> = {};
     res.headers.forEach((v, k) => {
-      if (!['content-length', 'transfer-encoding', 'connection', 'content-encoding'].includes(k)) out[k] = v;
+      if (k !== 'content-encoding') out[k] = v;
     });
     return { status: res.status, headers: out, body };
   }
@@ -392,6 +393,33 @@ const NOT_FORWARDED = new Set([
   'trailer',
   FORWARDED_HOPS,
 ]);
+/**
+ * Headers of an answer that frame it or steer the connection (RFC 9110 7.6.1, RFC 9112): the server that
+ * writes the answer sets them, never an integration. A function's `transfer-encoding` beside the server's
+ * `content-length` would frame one answer two ways, and `upgrade` would turn a proxy's pooled connection
+ * into a tunnel.
+ */
+const NOT_ANSWERED = new Set([
+  'content-length',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** The answer without NOT_ANSWERED headers, nor those its `connection` header names; the same object when it has none. */
+function withoutHopHeaders(response: GatewayResponse): GatewayResponse {
+  const names = Object.keys(response.headers);
+  if (!names.some((k) => NOT_ANSWERED.has(k))) return response;
+  const named = (response.headers.connection ?? '').split(',').map((n) => n.trim().toLowerCase());
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const k of names) if (!NOT_ANSWERED.has(k) && !named.includes(k)) headers[k] = response.headers[k]!;
+  return { ...response, headers };
+}
+
 /** API Gateway's limit on an integration's answer (10 MB); past it the caller gets a 502. */
 const MAX_INTEGRATION_RESPONSE_BYTES = 10 * 1024 * 1024;
 /** Stages a request may pass through HTTP integrations before the next refuses it: enough for any chain, not a loop. */
@@ -565,7 +593,8 @@ function proxyResponse(payload: Buffer): GatewayResponse | undefined {
   const answer = value as Record<string, unknown>;
   if (Object.keys(answer).some((k) => !PROXY_KEYS.has(k))) return undefined;
   const status = answer.statusCode === undefined ? 200 : Number(answer.statusCode);
-  if (!Number.isInteger(status) || status < 100 || status > 599) return undefined;
+  // A 1xx is not an answer (the exchange goes on after it): malformed, as any status outside 200–599.
+  if (!Number.isInteger(status) || status < 200 || status > 599) return undefined;
   const headers = Object.create(null) as Record<string, string>;
   if (answer.headers !== undefined && answer.headers !== null) {
     if (typeof answer.headers !== 'object') return undefined;

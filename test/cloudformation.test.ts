@@ -32,6 +32,8 @@ import {
 import { GetAliasCommand, GetFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
 import { launchBrowser, screenshot } from './browser.js';
 import { awsFetch, startTestServer, type TestServer } from './harness.js';
+import { s3ClientFor } from './s3-helpers.js';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { awsToolEnv, runTool } from './tools.js';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/versa.js');
@@ -742,4 +744,37 @@ test('an output naming an attribute its resource lacks rolls the create back; th
   assert.equal(ssm.status, 400);
   await cfn.send(new DeleteStackCommand({ StackName: 'bad-output' }));
   await waitUntilStackDeleteComplete(waiter(), { StackName: 'bad-output' });
+});
+
+test('a TemplateURL naming an object past 1 MB is refused before it is read; looking at a template marks no bucket', async () => {
+  const s3 = s3ClientFor(t.url);
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: 'templates' }));
+    // 64 MB: far past a template, and the server would have held all of it (and a string of it) to find out.
+    await s3.send(new PutObjectCommand({ Bucket: 'templates', Key: 'huge.yaml', Body: Buffer.alloc(64 * 1024 * 1024, 'a') }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'templates',
+        Key: 'small.json',
+        Body: JSON.stringify({ Resources: { R: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: 'x' } } } }),
+      }),
+    );
+    for (const send of [
+      () => cfn.send(new ValidateTemplateCommand({ TemplateURL: 'http://127.0.0.1/templates/huge.yaml' })),
+      () => cfn.send(new CreateStackCommand({ StackName: 'huge-url', TemplateURL: 'http://127.0.0.1/templates/huge.yaml' })),
+    ]) {
+      await rejects(send(), 'ValidationError', /^Template may not exceed 1048576 bytes in size \(this one is 67108864 bytes\)\.$/);
+    }
+    await cfn.send(new ValidateTemplateCommand({ TemplateURL: 'http://127.0.0.1/templates/small.json' }));
+    assert.equal(
+      (await t.server.services.store.s3.getBucket('templates'))?.artifacts,
+      undefined,
+      'ValidateTemplate deploys nothing from it',
+    );
+    await cfn.send(new CreateStackCommand({ StackName: 'from-url', TemplateURL: 'http://127.0.0.1/templates/small.json' }));
+    await waitUntilStackCreateComplete(waiter(), { StackName: 'from-url' });
+    assert.equal((await t.server.services.store.s3.getBucket('templates'))?.artifacts, true, 'a stack was made from it');
+  } finally {
+    s3.destroy();
+  }
 });

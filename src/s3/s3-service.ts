@@ -186,15 +186,18 @@ export class S3Service {
   }
 
   /**
-   * The whole of an object Versa deploys from (Lambda's code, a stack's template); its bucket is marked
-   * as holding artifacts (BucketDoc.artifacts) first.
+   * The whole of an object Versa reads for itself (Lambda's code, a stack's template). When it deploys
+   * from it, its bucket is marked as holding artifacts (BucketDoc.artifacts) first; a template only
+   * looked at (ValidateTemplate, which functions may call) marks nothing.
    */
-  async read(bucket: string, key: string, versionId?: string): Promise<Uint8Array> {
+  async read(bucket: string, key: string, versionId?: string, deploying = true): Promise<Uint8Array> {
     const object = await this.getObject(bucket, key, versionId);
-    await this.lock.run(async () => {
-      const doc = await this.store.s3.getBucket(bucket);
-      if (doc && !doc.artifacts) await this.store.s3.putBucket({ ...doc, artifacts: true });
-    });
+    if (deploying) {
+      await this.lock.run(async () => {
+        const doc = await this.store.s3.getBucket(bucket);
+        if (doc && !doc.artifacts) await this.store.s3.putBucket({ ...doc, artifacts: true });
+      });
+    }
     return this.blobs.read(object.blob);
   }
 

@@ -23,3 +23,6 @@ export function asText(value: Json | undefined): string {
   if (value === undefined || value === null) return '';
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
+
+/** Largest template body read, in UTF-8 bytes: CloudFormation's limit for a template in S3 (1 MB). */
+export const MAX_TEMPLATE_BYTES = 1_048_576;

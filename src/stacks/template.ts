@@ -1,6 +1,6 @@
 import { isAlias, Lexer, LineCounter, parseDocument, visit, YAMLMap, YAMLSeq, Scalar, type Alias, type Node as YamlNode } from 'yaml';
 import type { Json, JsonObject } from '../domain/stack.js';
-import { isObject, TemplateError } from './template-values.js';
+import { isObject, MAX_TEMPLATE_BYTES, TemplateError } from './template-values.js';
 
 // The engine imports these from template-values.ts, which does not load the YAML parser; the CLI finds them here.
 export { asText, isObject, TemplateError } from './template-values.js';
@@ -28,8 +28,6 @@ const FUNCTIONS: Record<string, string> = {
   ToJsonString: 'Fn::ToJsonString',
 };
 
-/** Largest template body read, in UTF-8 bytes: CloudFormation's limit for a template in S3 (1 MB). */
-export const MAX_TEMPLATE_BYTES = 1_048_576;
 /**
  * Most values that alias expansion may add to a template. Each `*alias` copies its anchor's whole tree,
  * so nested aliases multiply (a few hundred bytes can stand for billions of values): the copies are

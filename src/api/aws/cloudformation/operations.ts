@@ -1,6 +1,7 @@
 import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { DeployInput, StackService } from '../../../stacks/stack-service.js';
+import { MAX_TEMPLATE_BYTES } from '../../../stacks/template-values.js';
 import type { ChangeSet, StackDoc, StackEvent, StackResource } from '../../../domain/stack.js';
 import type { ApiRequest, ServiceHandler } from '../protocol/http.js';
 import { queryService, type QueryOperation, type QueryStructure, type QueryValue } from '../protocol/query.js';
@@ -10,7 +11,10 @@ export interface CloudFormationApiDeps {
   stacks: StackService;
   logger: Logger;
   /** Versa's S3, where a `TemplateURL` points. */
-  objects: { read(bucket: string, key: string, versionId?: string): Promise<Uint8Array> };
+  objects: {
+    getObject(bucket: string, key: string, versionId?: string): Promise<{ size: number }>;
+    read(bucket: string, key: string, versionId: string | undefined, deploying: boolean): Promise<Uint8Array>;
+  };
 }
 
 const NAMESPACE_XML = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
@@ -88,7 +92,8 @@ function stackName(ref: string): string {
  * kind of stack, listed by both and shown by the console.
  */
 export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApiDeps): ServiceHandler {
-  const templateOf = async (form: QueryStructure, previous?: StackDoc): Promise<string> => {
+  /** The template a request names; `deploying` when a stack is made from it (its bucket then holds artifacts). */
+  const templateOf = async (form: QueryStructure, previous?: StackDoc, deploying = true): Promise<string> => {
     const body = read.str(form, 'TemplateBody');
     const url = read.str(form, 'TemplateURL');
     const usePrevious = read.bool(form, 'UsePreviousTemplate');
@@ -110,9 +115,14 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
     if (url !== undefined) {
       const at = s3Location(url);
       if (!at) throw validation('TemplateURL must be a supported URL.');
-      const bytes = await objects.read(at.bucket, at.key, at.versionId).catch((err: unknown) => {
+      const unreadable = (err: unknown) => {
         throw validation(`Template could not be read from ${url}: ${(err as Error).message}`);
-      });
+      };
+      // Sized before it is read: an object may be gigabytes, and a template is at most a megabyte.
+      const { size } = await objects.getObject(at.bucket, at.key, at.versionId).catch(unreadable);
+      if (size > MAX_TEMPLATE_BYTES)
+        throw validation(`Template may not exceed ${MAX_TEMPLATE_BYTES} bytes in size (this one is ${size} bytes).`);
+      const bytes = await objects.read(at.bucket, at.key, at.versionId, deploying).catch(unreadable);
       return Buffer.from(bytes).toString('utf8');
     }
     if (!previous?.template) throw validation('UsePreviousTemplate can only be used on a stack that has a template.');
@@ -282,7 +292,7 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
     },
 
     async ValidateTemplate(form) {
-      const summary = await stacks.summarize(await templateOf(form));
+      const summary = await stacks.summarize(await templateOf(form, undefined, false));
       return {
         Parameters: summary.parameters.map((p) => ({
           ParameterKey: p.key,
@@ -299,7 +309,7 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
 
     async GetTemplateSummary(form) {
       const ref = read.str(form, 'StackName');
-      const text = ref !== undefined ? (await existing(ref)).template : await templateOf(form);
+      const text = ref !== undefined ? (await existing(ref)).template : await templateOf(form, undefined, false);
       if (text === undefined) throw validation('The stack has no template stored.');
       const summary = await stacks.summarize(text);
       return {

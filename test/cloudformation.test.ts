@@ -4,6 +4,7 @@
  * canary released by CodeDeploy, an alarm that rolls an update back, and the errors AWS answers with.
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -777,4 +778,42 @@ test('a TemplateURL naming an object past 1 MB is refused before it is read; loo
   } finally {
     s3.destroy();
   }
+});
+
+test('templates are parsed two at a time: a flood of ValidateTemplate is throttled, not a thread and a heap each', async () => {
+  const once = new CloudFormationClient({
+    endpoint: t.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+  // A YAML template (under the 51,200 bytes a body may have) that takes a parse a while: aliases that
+  // expand to many values.
+  const lines = ['Resources:', '  R:', '    Type: AWS::SSM::Parameter', '    Properties: {Type: String, Value: x}', 'Metadata:'];
+  lines.push('  a0: &a0 [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]');
+  for (let i = 1; i < 4; i++)
+    lines.push(`  a${i}: &a${i} [*a${i - 1}, *a${i - 1}, *a${i - 1}, *a${i - 1}, *a${i - 1}, *a${i - 1}, *a${i - 1}, *a${i - 1}]`);
+  for (let i = 0; i < 500; i++) lines.push(`  m${i}: {a: [1, 2, {b: c}], d: "e${i}"}`);
+  const TemplateBody = lines.join('\n');
+  assert.ok(TemplateBody.length < 51_200);
+  const threads = () => readdirSync('/proc/self/task').length;
+  const baseline = threads();
+  let most = baseline;
+  const sampler = setInterval(() => (most = Math.max(most, threads())), 5);
+  try {
+    const outcomes = await Promise.allSettled(Array.from({ length: 30 }, () => once.send(new ValidateTemplateCommand({ TemplateBody }))));
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => o.reason as Error);
+    assert.ok(refused.length >= 30 - 2 - 8, `${refused.length} refused`);
+    for (const e of refused) {
+      assert.equal(e.name, 'Throttling', e.message);
+      assert.equal(e.message, 'Rate exceeded');
+    }
+    assert.ok(outcomes.some((o) => o.status === 'fulfilled'));
+  } finally {
+    clearInterval(sampler);
+    once.destroy();
+  }
+  assert.ok(most - baseline <= 2 * 3, `${most - baseline} threads more at most`);
+  // Once the flood is past, a template is read as ever.
+  await cfn.send(new ValidateTemplateCommand({ TemplateBody }));
 });

@@ -15,6 +15,8 @@ export const ERROR_CATALOGUE = {
   // Shared
   /** CloudFormation's one client error, which `versa deploy` answers with. */
   ValidationError: { status: 400, fault: 'client' },
+  /** CloudFormation's throttle ("Rate exceeded"), which the SDKs retry with back-off. */
+  Throttling: { status: 400, fault: 'client' },
   ValidationException: { status: 400, fault: 'client' },
   InternalFailure: { status: 500, fault: 'server' },
   UnknownOperationException: { status: 404, fault: 'client' },

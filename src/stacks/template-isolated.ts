@@ -1,16 +1,39 @@
 import { Worker } from 'node:worker_threads';
+import { PlatformError } from '../core/errors.js';
 import { TemplateError } from './template-values.js';
 import type { JsonObject } from '../domain/stack.js';
 
-/** What one template parse may use in its worker: heap, and real time. */
-export const TEMPLATE_PARSE_LIMITS = { heapMb: 128, timeoutMs: 10_000 };
+/**
+ * What template parsing may use: each parse's worker its heap and real time; at most `workers` of them
+ * at once (so at most that many times the heap), and at most `waiting` parses queued behind them.
+ */
+export const TEMPLATE_PARSE_LIMITS = { heapMb: 128, timeoutMs: 10_000, workers: 2, waiting: 8 };
+
+let running = 0;
+const queue: (() => void)[] = [];
 
 /**
  * parseTemplate in a worker thread, so that a large or hostile template (a megabyte of YAML takes about
  * a second to compose) never holds up the server's event loop, and its memory is capped: a parse that
- * runs out of heap or time is refused as a TemplateError, and the worker is gone either way.
+ * runs out of heap or time is refused as a TemplateError, and the worker is gone either way. Parses take
+ * turns (TEMPLATE_PARSE_LIMITS.workers at once): a flood of them (ValidateTemplate, which functions may
+ * call) would otherwise start a thread and its heap for each. Past the queue, CloudFormation's throttle.
  */
-export function parseTemplateIsolated(text: string): Promise<JsonObject> {
+export async function parseTemplateIsolated(text: string): Promise<JsonObject> {
+  if (running < TEMPLATE_PARSE_LIMITS.workers) running++;
+  else if (queue.length >= TEMPLATE_PARSE_LIMITS.waiting) throw new PlatformError('Throttling', 'Rate exceeded');
+  // A parse that ends hands its turn to the first in line.
+  else await new Promise<void>((resolve) => queue.push(resolve));
+  try {
+    return await parseInWorker(text);
+  } finally {
+    const next = queue.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
+function parseInWorker(text: string): Promise<JsonObject> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./template-worker.js', import.meta.url), {
       workerData: text,

@@ -552,6 +552,31 @@ describe('API Gateway data plane', () => {
       assert.match(e.message, /Invalid selection pattern specified: \(a\)\\1 \(it uses a backreference or lookaround/);
     });
 
+    it('AWS: a body nested too deep is read as text, and a template that would make more than 10 MB is a 500, not built', async () => {
+      const { id, rootId } = await createApi(apigw, 'template-bounds');
+      await putMethod(apigw, id, rootId, 'POST', {
+        ...lambdaTo('plain', { requestTemplates: { 'application/json': `{"say": $input.json('$')}` } }),
+        responses: { '200': { selectionPattern: '' } },
+      });
+      const copies = await resourceAt(apigw, id, '/copies');
+      await putMethod(apigw, id, copies, 'POST', {
+        ...lambdaTo('plain', { requestTemplates: { 'application/json': `{"say": "${'$input.body'.repeat(101)}"}` } }),
+        responses: { '200': { selectionPattern: '' } },
+      });
+      const post = await deployed(id);
+      const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+      const res = await post('/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: deep });
+      assert.equal(res.status, 200, res.text.slice(0, 200));
+      assert.equal(res.json, deep, 'the body, as text');
+      const big = await post('/copies', { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(110_000) });
+      assert.equal(big.status, 500);
+      assert.deepEqual(big.json, INTERNAL);
+      // Under the bound, the same template answers.
+      const small = await post('/copies', { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'ab' });
+      assert.equal(small.status, 200, small.text);
+      assert.equal(small.json, 'ab'.repeat(101));
+    });
+
     it('AWS: without any integration response the answer is 500 Internal server error', async () => {
       const { id, rootId } = await createApi(apigw, 'no-integration-response');
       await putMethod(apigw, id, rootId, 'GET', { integration: lambdaTo('plain').integration });

@@ -1,3 +1,4 @@
+import { PlatformError } from '../core/errors.js';
 import { own } from '../core/own.js';
 
 /**
@@ -17,7 +18,36 @@ export interface TemplateContext {
 const EXPR =
   /\$util\.escapeJavaScript\(\s*(\$[a-zA-Z.]+(?:\([^)]*\))?)\s*\)|\$input\.json\(\s*'([^']*)'\s*\)|\$input\.path\(\s*'([^']*)'\s*\)|\$input\.params\(\s*'([^']*)'\s*\)|\$input\.body|\$\{?(context|stageVariables)\.([a-zA-Z0-9_.]+)\}?/g;
 
+/** The most a rendered template may be (API Gateway's payload limit); past it the request fails with a 500. */
+const MAX_RENDERED_CHARS = 10_485_760;
+/**
+ * How deeply a body may nest and still be read as JSON. Deeper, it is read as text, as a body that is
+ * not JSON is: JSON.parse of a body a million levels deep holds the event loop for most of a second, and
+ * JSON.stringify of what it builds overflows the stack.
+ */
+const MAX_JSON_DEPTH = 1000;
+
+/**
+ * Renders a template against a request or an answer. The body is parsed at most once however many
+ * times the template reads it, and what the template makes is bounded: a template that copies a
+ * public caller's 10 MB body a hundred times must not build a gigabyte.
+ */
 export function renderTemplate(template: string, ctx: TemplateContext): string {
+  // Parsed on first use: null once found not to be JSON.
+  let parsed: Parsed | undefined;
+  const body = (): Parsed => (parsed === undefined ? (parsed = parseBody(ctx.body)) : parsed);
+  let size = template.length;
+  return render(template, ctx, body, (added) => {
+    if ((size += added) > MAX_RENDERED_CHARS) {
+      throw new PlatformError('SerializationException', `The mapping template makes more than ${MAX_RENDERED_CHARS} characters.`);
+    }
+  });
+}
+
+/** A body read as JSON, or null for one that is not JSON (or nests too deep). */
+type Parsed = { value: unknown } | null;
+
+function render(template: string, ctx: TemplateContext, body: () => Parsed, charge: (added: number) => void): string {
   return template.replace(
     EXPR,
     (
@@ -29,17 +59,22 @@ export function renderTemplate(template: string, ctx: TemplateContext): string {
       scope: string | undefined,
       name: string | undefined,
     ) => {
-      if (escaped !== undefined) return renderTemplate(escaped, ctx).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-      if (jsonPath !== undefined) return JSON.stringify(select(ctx.body, jsonPath) ?? null);
+      const made = (text: string) => {
+        charge(text.length - whole.length);
+        return text;
+      };
+      if (escaped !== undefined)
+        return made(render(escaped, ctx, body, charge).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n'));
+      if (jsonPath !== undefined) return made(JSON.stringify(select(body(), ctx.body, jsonPath) ?? null));
       if (path !== undefined) {
-        const v = select(ctx.body, path);
-        return typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v);
+        const v = select(body(), ctx.body, path);
+        return made(typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
       }
       if (param !== undefined)
         return own(ctx.params.path, param) ?? own(ctx.params.querystring, param) ?? headerValue(ctx.params.header, param) ?? '';
       if (scope === 'context') return name !== undefined && Object.hasOwn(ctx.context, name) ? String(ctx.context[name]) : '';
       if (scope === 'stageVariables') return (name !== undefined && own(ctx.stageVariables, name)) || '';
-      if (whole === '$input.body') return ctx.body;
+      if (whole === '$input.body') return made(ctx.body);
       return whole;
     },
   );
@@ -51,14 +86,37 @@ function headerValue(headers: Record<string, string>, name: string): string | un
   return undefined;
 }
 
-/** Evaluates a simple JSONPath (`$`, `$.a.b`, `$.a[0]`, `$['a']`) against a JSON text. */
-function select(body: string, path: string): unknown {
-  let value: unknown;
+/** The body as JSON (`{}` when empty). */
+function parseBody(text: string): Parsed {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return null;
   try {
-    value = JSON.parse(body || '{}');
+    return { value: JSON.parse(text || '{}') };
   } catch {
-    return path === '$' ? body : undefined;
+    return null;
   }
+}
+
+/** Whether a JSON text opens more than `limit` arrays and objects inside one another (strings skipped). */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/** Evaluates a simple JSONPath (`$`, `$.a.b`, `$.a[0]`, `$['a']`) against the parsed body (the text, for `$` of one that is not JSON). */
+function select(parsed: Parsed, text: string, path: string): unknown {
+  if (parsed === null) return path === '$' ? text : undefined;
+  let value = parsed.value;
   const steps = path.replace(/^\$/, '').match(/\.[^.[\]]+|\[\d+\]|\['[^']*'\]/g);
   for (const step of steps ?? []) {
     if (value === null || typeof value !== 'object') return undefined;

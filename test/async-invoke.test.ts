@@ -589,7 +589,7 @@ describe('asynchronous invocation: a full queue throttles', () => {
   before(async () => {
     await sink.start();
     // Two environments, so one asynchronous attempt at a time; a queue of at most 4 events or 300 bytes.
-    t = await startTestServer({ maxEnvironments: 2, asyncQueueLimit: { events: 4, bytes: 300 } });
+    t = await startTestServer({ maxEnvironments: 2, overrides: { asyncQueueLimit: { events: 4, bytes: 300 } } });
     await createFunction(t.lambda, 'queued', WORKER, { Timeout: 10 });
     await createFunction(t.lambda, 'other', WORKER, { Timeout: 10 });
   });

@@ -11,6 +11,7 @@ import {
   DescribeAlarmHistoryCommand,
   DescribeAlarmsCommand,
   GetMetricDataCommand,
+  paginateGetMetricData,
   GetMetricStatisticsCommand,
   ListMetricsCommand,
   PutMetricAlarmCommand,
@@ -641,6 +642,65 @@ describe('AWS/ApiGateway metrics and the Prometheus endpoint', () => {
     } finally {
       apigw.destroy();
       cw.destroy();
+    }
+  });
+});
+
+describe('GetMetricData in pages', () => {
+  let t: TestServer;
+  let cw: CloudWatchClient;
+  before(async () => {
+    // A read budget of nothing: every page answers one query, as a long request would past its second.
+    t = await startTestServer({ overrides: { metricQueryBudgetMs: 0 } });
+    cw = new CloudWatchClient({
+      endpoint: t.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+      maxAttempts: 1,
+    });
+  });
+  after(async () => {
+    cw.destroy();
+    await t.close();
+  });
+
+  it('a request that reads past its time budget answers what it has and a NextToken; the SDK’s paginator gets every query once', async () => {
+    const now = new Date();
+    await cw.send(
+      new PutMetricDataCommand({
+        Namespace: 'Paged',
+        MetricData: ['a', 'b'].flatMap((name, n) => [1, 2, 3].map((v) => ({ MetricName: name, Value: v * (n + 1), Timestamp: now }))),
+      }),
+    );
+    const stat = (id: string, name: string, Stat: string) => ({
+      Id: id,
+      MetricStat: { Metric: { Namespace: 'Paged', MetricName: name }, Period: 60, Stat },
+    });
+    const input = {
+      StartTime: new Date(now.getTime() - 3_600_000),
+      EndTime: new Date(now.getTime() + 60_000),
+      MetricDataQueries: [stat('asum', 'a', 'Sum'), stat('amax', 'a', 'Maximum'), stat('bsum', 'b', 'Sum')],
+    };
+    const first = await cw.send(new GetMetricDataCommand(input));
+    assert.deepEqual(
+      first.MetricDataResults?.map((r) => [r.Id, r.Values]),
+      [['asum', [6]]],
+    );
+    assert.ok(first.NextToken);
+    const pages = [];
+    for await (const page of paginateGetMetricData({ client: cw }, input)) pages.push(page);
+    assert.equal(pages.length, 3);
+    assert.deepEqual(
+      pages.flatMap((p) => p.MetricDataResults ?? []).map((r) => [r.Id, r.Values, r.StatusCode]),
+      [
+        ['asum', [6], 'Complete'],
+        ['amax', [3], 'Complete'],
+        ['bsum', [12], 'Complete'],
+      ],
+    );
+    for (const NextToken of ['bm9wZQ', Buffer.from('q3').toString('base64url')]) {
+      const e = await errorOf(() => cw.send(new GetMetricDataCommand({ ...input, NextToken })));
+      assert.equal(e.name, 'InvalidNextToken', NextToken);
     }
   });
 });

@@ -12,8 +12,7 @@ import type { Random } from '../src/core/random.js';
 import { signedFetch } from '../src/cli/client.js';
 import type { OperatorKey } from '../src/config/credentials-file.js';
 import { resolveOptions, type Setting } from '../src/config/options.js';
-import type { QueueLimit } from '../src/invoke/async-queue.js';
-import { startServer, type RunningServer } from '../src/server/server.js';
+import { startServer, type RunningServer, type StartOverrides } from '../src/server/server.js';
 
 export const ROLE = 'arn:aws:iam::000000000000:role/lambda-role';
 
@@ -32,16 +31,15 @@ export type TestServerOptions = { [K in Exclude<Setting, 'port' | 'dataDir'>]?: 
   random?: Random;
   /** Access keys the server accepts; none means any key. */
   credentials?: OperatorKey[];
-  /** What one function's asynchronous queue may hold. */
-  asyncQueueLimit?: QueueLimit;
+  /** The server's test-only settings (StartOverrides) besides the clock and the random source. */
+  overrides?: Omit<StartOverrides, 'clock' | 'random' | 'logger'>;
 };
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
-  const { clock, random, credentials, asyncQueueLimit, ...rest } = opts;
+  const { clock, random, credentials, overrides, ...rest } = opts;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'versa-test-'));
   const options = resolveOptions({ logLevel: 'warn', ...rest, port: 0, dataDir }, {}, { ...(credentials && { credentials }) });
-  const boot = () =>
-    startServer(options, { ...(clock && { clock }), ...(random && { random }), ...(asyncQueueLimit && { asyncQueueLimit }) });
+  const boot = () => startServer(options, { ...overrides, ...(clock && { clock }), ...(random && { random }) });
   const state = { server: await boot() };
   const t: TestServer = {
     get server() {

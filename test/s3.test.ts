@@ -660,6 +660,50 @@ describe('S3 hostile input', () => {
     assert.equal(xmlText(out.text, 'Code'), 'MalformedXML');
   });
 
+  it('a delimiter listing steps over a common prefix of thousands of keys, and pages through the rest exactly', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'folders' }));
+    const store = t.server.services.store;
+    // Keys as objects would make them (the listing reads no bytes): 2,500 in one folder between a few others.
+    const keys = ['a', 'b/1', ...Array.from({ length: 2500 }, (_, i) => `big/${String(i).padStart(5, '0')}`), 'big0', 'c/x', 'd'];
+    await store.transaction(async (tx) => {
+      for (const key of keys) {
+        await tx.s3.putObject({
+          bucket: 'folders',
+          key,
+          blob: 'e'.repeat(64),
+          size: 0,
+          etag: 'd41d8cd98f00b204e9800998ecf8427e',
+          lastModified: 1,
+          contentType: 'binary/octet-stream',
+          metadata: {},
+          headers: {},
+        });
+      }
+    });
+    const whole = await s3.send(new ListObjectsV2Command({ Bucket: 'folders', Delimiter: '/' }));
+    assert.deepEqual(
+      whole.Contents?.map((o) => o.Key),
+      ['a', 'big0', 'd'],
+    );
+    assert.deepEqual(
+      whole.CommonPrefixes?.map((p) => p.Prefix),
+      ['b/', 'big/', 'c/'],
+    );
+    assert.equal(whole.KeyCount, 6);
+    const paged: string[] = [];
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: 'folders', Delimiter: '/', MaxKeys: 1, ContinuationToken }));
+      paged.push(...(page.Contents ?? []).map((o) => o.Key!), ...(page.CommonPrefixes ?? []).map((p) => p.Prefix!));
+      ContinuationToken = page.NextContinuationToken;
+    } while (ContinuationToken);
+    assert.deepEqual(paged, ['a', 'b/', 'big/', 'big0', 'c/', 'd']);
+    // Inside the folder, every key, in order.
+    const inside = await s3.send(new ListObjectsV2Command({ Bucket: 'folders', Prefix: 'big/', Delimiter: '/' }));
+    assert.equal(inside.KeyCount, 1000);
+    assert.equal(inside.Contents?.[999]?.Key, 'big/00999');
+  });
+
   it('a bucket holds at most 10,000 multipart uploads in progress: the next is InvalidRequest and nothing is stored', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'many-uploads' }));
     const store = t.server.services.store;

@@ -66,6 +66,11 @@ const CHECKSUMS: Record<string, ((data: Uint8Array) => string) | undefined> = {
 };
 const LIST_BATCH = 1000;
 
+/** A key above every key that starts with `prefix` (keys are at most MAX_KEY_BYTES), and below every other key above it. */
+function beyondPrefix(prefix: string): string {
+  return prefix + '\u{10FFFF}'.repeat(MAX_KEY_BYTES / 4);
+}
+
 /**
  * Versa's S3, for deployment artifacts: buckets, objects (bytes in a content-addressed BlobStore,
  * records in the store), multipart uploads, and bucket settings kept as they were sent. Knows nothing
@@ -234,9 +239,10 @@ export class S3Service {
     let count = 0;
     for (;;) {
       const batch = await this.store.s3.listObjects(bucketName, { prefix, after: cursor, limit: LIST_BATCH });
+      let common: string | undefined;
       for (const object of batch) {
         cursor = object.key;
-        let common: string | undefined;
+        common = undefined;
         if (delimiter !== '') {
           const at = object.key.indexOf(delimiter, prefix.length);
           if (at >= 0) common = object.key.slice(0, at + delimiter.length);
@@ -257,6 +263,9 @@ export class S3Service {
         }
       }
       if (batch.length < LIST_BATCH) return out;
+      // The rest of the common prefix a batch ended in adds nothing to the listing: the next batch starts
+      // past all of it (one folder of 100,000 keys under a delimiter is one read, not a hundred).
+      if (common !== undefined) cursor = beyondPrefix(common);
     }
   }
 

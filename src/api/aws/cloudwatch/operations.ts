@@ -226,7 +226,10 @@ function historyShape(h: AlarmHistoryItem): Record<string, unknown> {
 }
 
 /** CloudWatch in both forms clients send: JSON 1.0 (`GraniteServiceVersion20100801.*`) and query. */
-export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = QUERY_TIME_BUDGET_MS }: CloudWatchApiDeps): { json: ServiceHandler; query: ServiceHandler } {
+export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = QUERY_TIME_BUDGET_MS }: CloudWatchApiDeps): {
+  json: ServiceHandler;
+  query: ServiceHandler;
+} {
   const operations: Record<string, JsonOperation> = {
     PutMetricData(input) {
       const namespace = required(read.str(input, 'Namespace'), 'Namespace');
@@ -397,7 +400,8 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
       // A page of queries: from the one NextToken names, for as long as QUERY_TIME_BUDGET_MS allows.
       const token = read.str(input, 'NextToken');
       const from = token === undefined ? 0 : Number(/^q(\d{1,3})$/.exec(Buffer.from(token, 'base64url').toString())?.[1] ?? NaN);
-      if (!Number.isInteger(from) || from >= parsed.length) throw new PlatformError('InvalidNextToken', 'The service returned an invalid NextToken.');
+      if (!Number.isInteger(from) || from >= parsed.length)
+        throw new PlatformError('InvalidNextToken', 'The service returned an invalid NextToken.');
       // Queries that read the same metric at the same period share what they read.
       const shared = new Map<string, Promise<Map<number, Summary>>>();
       const started = performance.now();

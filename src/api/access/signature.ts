@@ -88,12 +88,10 @@ export async function signatureMatches(
   if (declared !== undefined && !special && declared !== bodyHash) return false;
   const expected =
     claim.expiresIn !== undefined
-      ? await presignedSignature(sdkRequest(req, claim), claim, secret)
+      ? hexBytes(await presignedSignature(sdkRequest(req, claim), claim, secret))
       : headerSignature(req, claim, secret, declared ?? bodyHash!);
-  const matches =
-    expected !== undefined &&
-    expected.length === claim.signature.length &&
-    timingSafeEqual(Buffer.from(expected), Buffer.from(claim.signature));
+  // The claim's signature is 64 hexadecimal digits (sigv4.ts): 32 bytes, as a SHA-256 HMAC is.
+  const matches = expected !== undefined && timingSafeEqual(expected, Buffer.from(claim.signature, 'hex'));
   if (!matches) return false;
   if (declared?.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD')) return chunksMatch(req.body, claim, secret);
   return true;
@@ -194,15 +192,20 @@ function chunksMatch(body: Buffer, claim: SignatureClaim, secret: string): boole
   return true;
 }
 
-/** The signature an `Authorization` header should carry: the SDK's canonical request, hashed and signed. */
-function headerSignature(req: SignedRequest, claim: SignatureClaim, secret: string, payloadHash: string): string {
+/** The signature an `Authorization` header should carry (its bytes): the SDK's canonical request, hashed and signed. */
+function headerSignature(req: SignedRequest, claim: SignatureClaim, secret: string, payloadHash: string): Buffer {
   const canonical = plainCanonicalRequest(req, claim, payloadHash) ?? sdkCanonicalRequest(req, claim, payloadHash);
   const shortDate = claim.longDate.slice(0, 8);
   const scope = `${shortDate}/${claim.region}/${claim.service}/aws4_request`;
   const stringToSign = `AWS4-HMAC-SHA256\n${claim.longDate}\n${scope}\n${hash('sha256', canonical, 'hex')}`;
   return createHmac('sha256', signingKey(secret, shortDate, claim.region, claim.service))
     .update(stringToSign)
-    .digest('hex');
+    .digest();
+}
+
+/** A signature's bytes, from its 64 hexadecimal digits; undefined for anything else. */
+function hexBytes(signature: string | undefined): Buffer | undefined {
+  return signature !== undefined && /^[0-9a-f]{64}$/.test(signature) ? Buffer.from(signature, 'hex') : undefined;
 }
 
 /** The signature a presigned URL should carry, computed by the SDK's signer itself (not a hot path). */

@@ -55,7 +55,13 @@ export function readClaim(req: SignedRequest): SignatureClaim | AuthFailure | un
   return undefined;
 }
 
+/** The header as every SDK writes it: read with one match, the parts in their order, no splitting. */
+const SDK_AUTH_HEADER = /^AWS4-HMAC-SHA256 Credential=([^,\s]+), ?SignedHeaders=([^,\s]+), ?Signature=([0-9a-f]{64})$/;
+
 function claimFromHeader(header: string, headers: IncomingHttpHeaders): SignatureClaim | AuthFailure {
+  const sdk = SDK_AUTH_HEADER.exec(header);
+  const date = headerValue(headers, 'x-amz-date');
+  if (sdk && date !== undefined) return completeClaim(sdk[1]!, date, sdk[2]!, sdk[3]!, headerValue(headers, 'x-amz-security-token'));
   const m = AUTH_HEADER.exec(header.trim());
   if (!m)
     return { kind: 'incomplete', message: `Authorization header requires the AWS4-HMAC-SHA256 algorithm; got '${header.slice(0, 40)}'.` };
@@ -71,7 +77,6 @@ function claimFromHeader(header: string, headers: IncomingHttpHeaders): Signatur
     else if (key === 'SignedHeaders') signedHeaders = value;
     else if (key === 'Signature') signature = value;
   }
-  const date = headerValue(headers, 'x-amz-date');
   if (!credential || !signature || !signedHeaders || !date) {
     const missing = [
       !credential && "Authorization header requires 'Credential' parameter.",
@@ -104,6 +109,19 @@ function claimFromQuery(query: URLSearchParams): SignatureClaim | AuthFailure {
   return 'kind' in claim ? claim : { ...claim, expiresIn };
 }
 
+/** A credential's parts (key, day, region, service) by its text: a client sends the same one all day. */
+const scopes = new Map<string, readonly string[] | undefined>();
+
+function credentialScope(credential: string): readonly string[] | undefined {
+  if (scopes.has(credential)) return scopes.get(credential);
+  const scope = credential.split('/');
+  const valid = scope.length === 5 && scope[4] === 'aws4_request' && /^\d{8}$/.test(scope[1]!) && scope[0] !== '';
+  // Bounded: a client inventing credentials only fills it once.
+  if (scopes.size >= 256) scopes.clear();
+  scopes.set(credential, valid ? scope : undefined);
+  return valid ? scope : undefined;
+}
+
 function completeClaim(
   credential: string,
   longDate: string,
@@ -111,8 +129,8 @@ function completeClaim(
   signature: string,
   sessionToken: string | undefined,
 ): SignatureClaim | AuthFailure {
-  const scope = credential.split('/');
-  if (scope.length !== 5 || scope[4] !== 'aws4_request' || !/^\d{8}$/.test(scope[1]!) || !scope[0]) {
+  const scope = credentialScope(credential);
+  if (scope === undefined) {
     return { kind: 'incomplete', message: `Credential should be scoped to a valid region, not '${credential.slice(0, 120)}'.` };
   }
   if (!LONG_DATE.test(longDate))
@@ -128,7 +146,7 @@ function completeClaim(
   }
   if (!/^[0-9a-f]{64}$/.test(signature)) return { kind: 'incomplete', message: 'Signature must be 64 lower-case hexadecimal characters.' };
   return {
-    accessKeyId: scope[0],
+    accessKeyId: scope[0]!,
     longDate,
     region: scope[2]!,
     service: scope[3]!,

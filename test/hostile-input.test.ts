@@ -561,6 +561,22 @@ describe('hostile input', () => {
     assert.match(((await stack.json()) as { message: string }).message, /Stack with id laughs does not exist/);
   });
 
+  it('versa deploy: aliases of one long scalar count by its characters: 5,000 copies of 100 KB are refused, not built', async () => {
+    const lines = ['Description: &s ' + 'A'.repeat(100_000), 'Metadata:', '  X:', ...Array.from({ length: 5000 }, () => '    - *s')];
+    const template = [...lines, 'Resources:', '  T:', '    Type: AWS::CloudFormation::WaitConditionHandle'].join('\n');
+    assert.ok(template.length < 200_000);
+    const res = await underAttack(s, 'YAML scalar aliases', () =>
+      fetch(`${s.url}/_versa/api/stacks/copies/deploy`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ template }),
+      }),
+    );
+    assert.equal(res.status, 400);
+    const { message } = (await res.json()) as { message: string };
+    assert.match(message, /alias \*s at line \d+, column \d+ expands the template past 100000 values, 4194304 characters/);
+  });
+
   it('versa deploy: names every object inherits are no resource, attribute or condition of a template (4xx, no stack)', async () => {
     const alarm = (extra: string) =>
       `Resources:\n  Alarm:\n    Type: AWS::CloudWatch::Alarm\n${extra}    Properties:\n      MetricName: Errors\n      Namespace: AWS/Lambda\n      Statistic: Sum\n      Period: 60\n      EvaluationPeriods: 1\n      Threshold: 1\n      ComparisonOperator: GreaterThanThreshold\n`;

@@ -35,6 +35,11 @@ const FUNCTIONS: Record<string, string> = {
  */
 export const MAX_ALIAS_EXPANSION_NODES = 100_000;
 /**
+ * Most characters of strings (values and keys) that alias expansion may copy: an alias of one long
+ * scalar is one value, but a thousand of them are a thousand copies once the template leaves the parser.
+ */
+export const MAX_ALIAS_EXPANSION_CHARS = 4 * MAX_TEMPLATE_BYTES;
+/**
  * Deepest nesting of mappings and sequences read. The YAML composer recurses once per level, and a few
  * thousand levels can exhaust the stack badly enough to abort the whole process, so depth is measured
  * with the (non-recursive) lexer before anything is composed. Real templates stay under 20.
@@ -74,7 +79,9 @@ export function parseTemplate(text: string): JsonObject {
       else if (node.anchor) anchors.set(node.anchor, node);
     },
   });
-  return asTemplate(toJson(doc.contents, { targets, lineCounter, expanded: 0, inAlias: false, expanding: new Set(), depth: 0 }));
+  return asTemplate(
+    toJson(doc.contents, { targets, lineCounter, expanded: 0, expandedChars: 0, inAlias: false, expanding: new Set(), depth: 0 }),
+  );
 }
 
 /**
@@ -122,8 +129,9 @@ function checkDepth(text: string): void {
 interface Conversion {
   targets: Map<Alias, unknown>;
   lineCounter: LineCounter;
-  /** Values made so far by expanding aliases. */
+  /** Values made so far by expanding aliases, and the characters of their strings. */
   expanded: number;
+  expandedChars: number;
   inAlias: boolean;
   /** The anchors being expanded right now: an alias to one of them is a cycle. */
   expanding: Set<unknown>;
@@ -166,7 +174,7 @@ function convert(node: unknown, ctx: Conversion): Json {
       // The outermost alias being expanded when the budget ran out is the one to name.
       if (err instanceof AliasBudgetExceeded && !outer) {
         throw new TemplateError([
-          `Template is not valid YAML: the alias *${node.source} at line ${line}, column ${col} expands the template past ${MAX_ALIAS_EXPANSION_NODES} values or ${MAX_CONVERTED_DEPTH} levels (aliases nested in aliases multiply); Versa refuses it.`,
+          `Template is not valid YAML: the alias *${node.source} at line ${line}, column ${col} expands the template past ${MAX_ALIAS_EXPANSION_NODES} values, ${MAX_ALIAS_EXPANSION_CHARS} characters or ${MAX_CONVERTED_DEPTH} levels (aliases nested in aliases multiply); Versa refuses it.`,
         ]);
       }
       throw err;
@@ -186,7 +194,10 @@ function convert(node: unknown, ctx: Conversion): Json {
 }
 
 function convertNode(node: unknown, ctx: Conversion): Json {
-  if (ctx.inAlias && ++ctx.expanded > MAX_ALIAS_EXPANSION_NODES) throw new AliasBudgetExceeded();
+  if (ctx.inAlias) {
+    if (++ctx.expanded > MAX_ALIAS_EXPANSION_NODES) throw new AliasBudgetExceeded();
+    if (node instanceof Scalar && typeof node.value === 'string') copyChars(ctx, node.value.length);
+  }
   if (node instanceof Scalar) return longForm(node.tag, node.value as Json);
   if (node instanceof YAMLMap) {
     const out: JsonObject = {};
@@ -203,6 +214,7 @@ function convertNode(node: unknown, ctx: Conversion): Json {
         continue;
       }
       const key = pair.key instanceof Scalar ? String(pair.key.value) : JSON.stringify(toJson(pair.key, ctx));
+      if (ctx.inAlias) copyChars(ctx, key.length);
       setOwn(out, key, toJson(pair.value, ctx));
     }
     for (const [k, v] of Object.entries(out)) setOwn(merged, k, v);
@@ -215,6 +227,10 @@ function convertNode(node: unknown, ctx: Conversion): Json {
     );
   if (node === null || node === undefined) return null;
   return node as Json;
+}
+
+function copyChars(ctx: Conversion, chars: number): void {
+  if ((ctx.expandedChars += chars) > MAX_ALIAS_EXPANSION_CHARS) throw new AliasBudgetExceeded();
 }
 
 /** Thrown inside an alias's expansion when the budget runs out; the outermost alias turns it into a TemplateError. */

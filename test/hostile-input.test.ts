@@ -577,6 +577,45 @@ describe('hostile input', () => {
     assert.match(message, /alias \*s at line \d+, column \d+ expands the template past 100000 values, 4194304 characters/);
   });
 
+  it('versa deploy: SAM’s alias renames are looked up, not scanned: Globals with thousands of references in 200 functions plan without holding the server', async () => {
+    const lines = [
+      'Transform: AWS::Serverless-2016-10-31',
+      'Globals:',
+      '  Function:',
+      '    Environment:',
+      '      Variables:',
+      `        V: !Sub "${'${z.a}'.repeat(8000)}"`,
+      'Resources:',
+      ...Array.from(
+        { length: 200 },
+        (_, i) =>
+          `  F${i}: {Type: AWS::Serverless::Function, Properties: {Handler: a.h, Runtime: python3.12, CodeUri: s3://b/x.zip, AutoPublishAlias: l}}`,
+      ),
+    ];
+    // The server's answers meanwhile: a rename scan per reference held the event loop for about 19 s.
+    let slowest = 0;
+    let planning = true;
+    const health = (async () => {
+      while (planning) {
+        const started = Date.now();
+        await fetch(`${s.url}/_versa/health`);
+        slowest = Math.max(slowest, Date.now() - started);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const res = await fetch(`${s.url}/_versa/api/stacks/renames/deploy`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ template: lines.join('\n'), planOnly: true }),
+    });
+    planning = false;
+    await health;
+    // Refused once expanded: 200 functions with their versions and aliases are 800 resources.
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { message: string }).message, /Number of resources, 800, is greater than maximum allowed, 500/);
+    assert.ok(slowest < 5000, `/_versa/health took ${slowest} ms while the template was planned`);
+  });
+
   it('versa deploy: names every object inherits are no resource, attribute or condition of a template (4xx, no stack)', async () => {
     const alarm = (extra: string) =>
       `Resources:\n  Alarm:\n    Type: AWS::CloudWatch::Alarm\n${extra}    Properties:\n      MetricName: Errors\n      Namespace: AWS/Lambda\n      Statistic: Sum\n      Period: 60\n      EvaluationPeriods: 1\n      Threshold: 1\n      ComparisonOperator: GreaterThanThreshold\n`;

@@ -647,9 +647,16 @@ function rewriteReferences(value: Json, renames: Map<string, string>): Json {
   return out;
 }
 
+/**
+ * `Fn.Alias.Arn` as the renamed resource's attribute. Renames are `Id.Version` and `Id.Alias`, and ids
+ * have no dots, so the name to look up is the text before the second dot: one lookup, not a scan of
+ * every rename for every reference (Globals copied into 200 functions, each with thousands of `${…}`,
+ * held the event loop for 19 s).
+ */
 function renameGetAtt(dotted: string, renames: Map<string, string>): [string, string] | undefined {
-  for (const [from, to] of renames) {
-    if (dotted.startsWith(`${from}.`)) return [to, dotted.slice(from.length + 1)];
-  }
-  return undefined;
+  const first = dotted.indexOf('.');
+  const second = first < 0 ? -1 : dotted.indexOf('.', first + 1);
+  if (second < 0) return undefined;
+  const to = renames.get(dotted.slice(0, second));
+  return to === undefined ? undefined : [to, dotted.slice(second + 1)];
 }

@@ -86,7 +86,7 @@ export function frontDoor(services: Services): ApiHandler {
     const foreign = access.foreignCaller(req);
     if (foreign) return accessDenied('rest-json', `Versa's own endpoints answer only Versa's own pages, not ${foreign.named}.`, req);
     // A link GetFunction handed out is its own proof, as AWS's presigned Code.Location is.
-    if (access.codeLinkValid(req) && !access.fromSandbox(req)) return services.versa(req);
+    if (access.codeLinkValid(req) && !(await access.fromSandbox(req))) return services.versa(req);
     // Without credentials an unsigned call is the operator's; a signed one may still be a function's.
     const failure = await access.authenticate(req);
     if (failure && access.enforcing) return authRefusal('rest-json', failure, req);
@@ -98,7 +98,7 @@ export function frontDoor(services: Services): ApiHandler {
       );
     }
     // Unsigned, it is the operator's only from the operator's side of this machine.
-    if (access.fromSandbox(req)) {
+    if (await access.fromSandbox(req)) {
       return accessDenied('rest-json', `Versa's own endpoints do not answer functions, nor requests an API stage forwards.`, req);
     }
     return services.versa(req);

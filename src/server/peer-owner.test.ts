@@ -18,12 +18,32 @@ describe('connectionOwner', () => {
       localPort: socket.localPort!,
     };
     assert.equal(peer.address, '127.0.0.7');
-    assert.equal(connectionOwner(peer), process.getuid!());
+    assert.equal(await connectionOwner(peer), process.getuid!());
     // The same ports from another address, or a port with no connection: no owner to tell.
-    assert.equal(connectionOwner({ ...peer, address: '127.0.0.8' }), null);
-    assert.equal(connectionOwner({ ...peer, port: peer.port === 65535 ? 65534 : peer.port + 1 }), null);
+    assert.equal(await connectionOwner({ ...peer, address: '127.0.0.8' }), null);
+    assert.equal(await connectionOwner({ ...peer, port: peer.port === 65535 ? 65534 : peer.port + 1 }), null);
     client.destroy();
     socket.destroy();
+    server.close();
+  });
+
+  it('connections made at once share reads of the table, and each is found in a read begun after it was made', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const sockets: net.Socket[] = [];
+    server.on('connection', (s) => sockets.push(s));
+    const clients = Array.from({ length: 40 }, () => net.connect({ port, host: '127.0.0.1' }));
+    await Promise.all(clients.map((c) => new Promise((resolve) => c.once('connect', resolve))));
+    while (sockets.length < clients.length) await new Promise((resolve) => setImmediate(resolve));
+    const owners = await Promise.all(
+      sockets.map((s) =>
+        connectionOwner({ address: s.remoteAddress!, port: s.remotePort!, localAddress: s.localAddress!, localPort: s.localPort! }),
+      ),
+    );
+    assert.deepEqual(new Set(owners), new Set([process.getuid!()]));
+    for (const c of clients) c.destroy();
+    for (const s of sockets) s.destroy();
     server.close();
   });
 });

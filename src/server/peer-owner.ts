@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
 import type { Peer } from '../api/aws/protocol/http.js';
 
@@ -9,36 +9,59 @@ const LIVE_STATES = new Set(['01', '04', '05']);
  * The user that owns the client's end of a TCP connection to this process, from the kernel's socket
  * tables (Linux): the row whose local address and port are the client's and whose remote address and port
  * are ours, in a live state (a TIME_WAIT row of the same ports belongs to no one, and says uid 0). Null
- * when there is no such row, or more than one. Reads the whole table: once per connection, and only where
- * the answer matters (peerOwner).
+ * when there is no such row, or more than one.
+ *
+ * The table lists every socket of the machine, which anyone on it (a function too) can make long: read
+ * synchronously it held the event loop 24-80 ms per new connection. It is read asynchronously (the
+ * kernel writes it on a worker thread), one read at a time, and each read serves every connection made
+ * before it began; the rows of a connection are found by searching the text, not by splitting it.
  */
-export function connectionOwner(peer: Peer): number | null {
+export async function connectionOwner(peer: Peer, asked = performance.now()): Promise<number | null> {
   const v4 = isIPv4(peer.address) && isIPv4(peer.localAddress);
-  const client = `${procAddress(peer.address)}:${hexPort(peer.port)}`;
-  const server = `${procAddress(peer.localAddress)}:${hexPort(peer.localPort)}`;
-  let text: string;
-  try {
-    text = readFileSync(v4 ? '/proc/net/tcp' : '/proc/net/tcp6', 'latin1');
-  } catch {
-    return null;
-  }
+  const text = await table(v4 ? '/proc/net/tcp' : '/proc/net/tcp6', asked);
+  if (text === undefined) return null;
+  // A row is `sl: local_address rem_address st tx:rx tr:when retrnsmt uid ...`.
+  const needle = ` ${procAddress(peer.address)}:${hexPort(peer.port)} ${procAddress(peer.localAddress)}:${hexPort(peer.localPort)} `;
   let owner: number | null = null;
   let rows = 0;
-  // A row is `sl local_address rem_address st tx:rx tr:when retrnsmt uid ...`.
-  for (const line of text.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (f.length > 7 && f[1] === client && f[2] === server && LIVE_STATES.has(f[3]!)) {
-      owner = Number(f[7]);
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + needle.length)) {
+    const end = text.indexOf('\n', at);
+    const fields = text
+      .slice(at + needle.length, end < 0 ? undefined : end)
+      .trim()
+      .split(/\s+/);
+    if (LIVE_STATES.has(fields[0]!)) {
+      owner = Number(fields[4]);
       rows++;
     }
   }
   return rows === 1 ? owner : null;
 }
 
-/** The connection's owner, read once and kept on it (null: it could not be told). */
-export function peerOwner(peer: Peer): number | null {
-  if (peer.owner === undefined) peer.owner = connectionOwner(peer);
-  return peer.owner;
+/** The connection's owner, looked up once and kept on it (null: it could not be told). */
+export function peerOwner(peer: Peer): Promise<number | null> {
+  return (peer.owner ??= connectionOwner(peer));
+}
+
+/** Each table's latest read (begun when), and the read queued to begin once it ends. */
+const reads = new Map<
+  string,
+  { latest?: { startedAt: number; text: Promise<string | undefined> }; queued?: Promise<string | undefined> }
+>();
+
+/** The table as read at some time after `asked`: the latest read if it began since, else the next one. */
+function table(file: string, asked: number): Promise<string | undefined> {
+  let state = reads.get(file);
+  if (!state) reads.set(file, (state = {}));
+  const s = state;
+  if (s.latest && s.latest.startedAt >= asked) return s.latest.text;
+  s.queued ??= (s.latest?.text ?? Promise.resolve(undefined)).then(() => {
+    const read = { startedAt: performance.now(), text: readFile(file, 'latin1').catch(() => undefined) };
+    s.latest = read;
+    s.queued = undefined;
+    return read.text;
+  });
+  return s.queued;
 }
 
 /**

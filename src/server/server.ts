@@ -329,9 +329,9 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     // Only a server whose functions run as a user of their own can tell their connections apart.
     // A connection whose owner cannot be told is taken for a function's.
     ...(isolation.runsAsHostUser && {
-      fromSandbox: (req: ApiRequest) => {
+      fromSandbox: async (req: ApiRequest) => {
         if (req.peer === undefined) return false;
-        const owner = peerOwner(req.peer);
+        const owner = await peerOwner(req.peer);
         return owner === SANDBOX_UID || owner === null;
       },
     }),

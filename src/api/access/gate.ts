@@ -29,7 +29,7 @@ export interface AccessSettings {
    * Whether a loopback request comes from a function's sandbox, told by who owns the connection (a
    * server running as root runs functions as a user of their own); undefined where it cannot be told.
    */
-  fromSandbox?: (req: ApiRequest) => boolean;
+  fromSandbox?: (req: ApiRequest) => Promise<boolean>;
   /** GetFunction's code links, which open a code download on their own (code-links.ts). */
   codeLinks?: CodeLinks;
 }
@@ -124,7 +124,7 @@ export class AccessGate {
       }
       // A key proves nothing here: a function that signs with one of its own making is still a
       // function, where its connection says so (a root server's functions are a user of their own).
-      if (req.caller === undefined && this.scoped && this.fromSandbox(req)) req.caller = SANDBOXED;
+      if (req.caller === undefined && this.scoped && (await this.fromSandbox(req))) req.caller = SANDBOXED;
       return undefined;
     }
     const key = this.settings.keyring.lookup(claim.accessKeyId);
@@ -163,8 +163,8 @@ export class AccessGate {
    * an API stage's HTTP integration forwarded (the server's own connection, on anyone's behalf), or one
    * whose connection a function's sandbox owns (where that can be told: `fromSandbox`).
    */
-  fromSandbox(req: ApiRequest): boolean {
-    return req.headers[FORWARDED_HOPS] !== undefined || (this.settings.fromSandbox?.(req) ?? false);
+  async fromSandbox(req: ApiRequest): Promise<boolean> {
+    return req.headers[FORWARDED_HOPS] !== undefined || ((await this.settings.fromSandbox?.(req)) ?? false);
   }
 
   /** Whether the request is a code download through a good, unexpired link of GetFunction's. */
@@ -175,7 +175,7 @@ export class AccessGate {
   /** `/_versa/metrics`: callers on this machine, the bearer token, or (with credentials) a signed request. */
   async metricsAllowed(req: ApiRequest): Promise<boolean> {
     // Loopback is this machine's scrapers, not the functions that share its network.
-    if (LOOPBACK_PEER.test(req.sourceIp) && !this.fromSandbox(req)) return true;
+    if (LOOPBACK_PEER.test(req.sourceIp) && !(await this.fromSandbox(req))) return true;
     const token = this.settings.metricsToken;
     const given = /^Bearer (.+)$/.exec(header(req, 'authorization') ?? '')?.[1];
     if (token !== '' && given !== undefined) {

@@ -32,7 +32,7 @@ export interface Peer {
   port: number;
   localAddress: string;
   localPort: number;
-  owner?: number | null;
+  owner?: Promise<number | null>;
 }
 
 /** A function calling back into Versa with its environment's key, or an STS key minted with one. */

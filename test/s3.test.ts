@@ -660,6 +660,37 @@ describe('S3 hostile input', () => {
     assert.equal(xmlText(out.text, 'Code'), 'MalformedXML');
   });
 
+  it('UploadPartCopy reads its range on the memory bodies share: past it, 503 SlowDown, and the memory is given back', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'copies' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'copies', Key: 'src', Body: Buffer.alloc(60 * MB, 7) }));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'copies', Key: 'dst' }));
+    const once = s3ClientFor(t.url);
+    once.config.maxAttempts = () => Promise.resolve(1);
+    // Six at once hold 360 MiB; what all requests may hold at once is 4 × 72 MiB.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) =>
+        once.send(new UploadPartCopyCommand({ Bucket: 'copies', Key: 'dst', UploadId, PartNumber: i + 1, CopySource: 'copies/src' })),
+      ),
+    );
+    const refused = outcomes
+      .filter((o) => o.status === 'rejected')
+      .map((o) => o.reason as Error & { $metadata?: { httpStatusCode?: number } });
+    assert.ok(refused.length >= 2, `${refused.length} refused`);
+    for (const e of refused) {
+      assert.equal(e.name, 'SlowDown');
+      assert.equal(e.$metadata?.httpStatusCode, 503);
+    }
+    // Given back: one after another, each is copied.
+    for (let i = 0; i < 6; i++) {
+      const out = await once.send(
+        new UploadPartCopyCommand({ Bucket: 'copies', Key: 'dst', UploadId, PartNumber: i + 1, CopySource: 'copies/src' }),
+      );
+      assert.ok(out.CopyPartResult?.ETag);
+    }
+    once.destroy();
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: 'copies', Key: 'dst', UploadId }));
+  });
+
   it('a delimiter listing steps over a common prefix of thousands of keys, and pages through the rest exactly', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'folders' }));
     const store = t.server.services.store;

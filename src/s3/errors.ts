@@ -40,6 +40,8 @@ export const S3_ERRORS = {
   OwnershipControlsNotFoundError: 404,
   PreconditionFailed: 412,
   ServerSideEncryptionConfigurationNotFoundError: 404,
+  /** S3's throttle, which the SDKs retry: the memory requests may hold is taken. */
+  SlowDown: 503,
   XAmzContentSHA256Mismatch: 400,
   // Authentication, written by the access gate's refusals
   AuthorizationHeaderMalformed: 400,

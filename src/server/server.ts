@@ -359,7 +359,15 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       ['cloudformation', cloudFormationApi({ stacks, logger, objects: s3 })],
       ['sts', stsApi({ keyring, logger })],
     ]),
-    s3: s3Api({ s3, logger }),
+    s3: s3Api({
+      s3,
+      logger,
+      // Bytes an operation reads into memory for a request, on the share its body would have drawn on.
+      hold: (req, bytes) => {
+        const guest = keyring.guestOf(credentialScopeOf(req.headers.authorization, req.query).accessKeyId);
+        return budget.take(guest, bytes) ? () => budget.give(guest, bytes) : undefined;
+      },
+    }),
     gateway,
     versa,
     access,

@@ -21,6 +21,12 @@ import { s3Address } from './addressing.js';
 export interface S3ApiDeps {
   s3: S3Service;
   logger: Logger;
+  /**
+   * Takes `bytes` of the memory request bodies share, on the caller's account (server.ts's BodyBudget),
+   * for bytes an operation reads into memory that came in no body (UploadPartCopy's source range): the
+   * function that gives them back, or undefined when the budget has no room.
+   */
+  hold?: (req: ApiRequest, bytes: number) => (() => void) | undefined;
 }
 
 type S3Response = ApiResponse;
@@ -93,10 +99,10 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
  * bodies (their signatures were checked at the front door when credentials are enforced), reads the
  * request documents with the protocol's safe parser, and writes every error as S3 does.
  */
-export function s3Api({ s3, logger }: S3ApiDeps): ServiceHandler {
+export function s3Api({ s3, logger, hold }: S3ApiDeps): ServiceHandler {
   const handler = async (req: ApiRequest): Promise<ApiResponse> => {
     try {
-      return await route(s3, req);
+      return await route(s3, req, hold);
     } catch (err) {
       if (err instanceof S3Error) return restXmlError(req.method, err.status, err.code, err.message, req.requestId, err.extra, err.headers);
       if (err instanceof PlatformError && err.spec.fault === 'client') {
@@ -162,7 +168,7 @@ async function refuseArtifactWrite(s3: S3Service, req: ApiRequest, bucket: strin
   if (doc?.artifacts) throw new S3Error('AccessDenied', 'Access Denied');
 }
 
-async function route(s3: S3Service, req: ApiRequest): Promise<S3Response> {
+async function route(s3: S3Service, req: ApiRequest, hold: S3ApiDeps['hold']): Promise<S3Response> {
   const { bucket, key } = s3Address(req) ?? { bucket: undefined, key: undefined };
   const q = req.query;
   const method = req.method;
@@ -208,7 +214,7 @@ async function route(s3: S3Service, req: ApiRequest): Promise<S3Response> {
   }
   switch (method) {
     case 'PUT':
-      if (q.has('uploadId') || q.has('partNumber')) return uploadPart(s3, req, bucket, key);
+      if (q.has('uploadId') || q.has('partNumber')) return uploadPart(s3, req, bucket, key, hold);
       if (q.has('acl') || q.has('tagging')) {
         await s3.getObject(bucket, key);
         return empty(200);
@@ -727,14 +733,14 @@ async function createUpload(s3: S3Service, req: ApiRequest, bucket: string, key:
   );
 }
 
-async function uploadPart(s3: S3Service, req: ApiRequest, bucket: string, key: string): Promise<S3Response> {
+async function uploadPart(s3: S3Service, req: ApiRequest, bucket: string, key: string, hold: S3ApiDeps['hold']): Promise<S3Response> {
   const uploadId = req.query.get('uploadId');
   const partNumber = req.query.get('partNumber');
   if (uploadId === null || partNumber === null) throw new S3Error('InvalidRequest', 'UploadPart needs both partNumber and uploadId.');
   if (!/^\d{1,5}$/.test(partNumber)) {
     throw invalidArgument('Part number must be an integer between 1 and 10000, inclusive', 'partNumber', partNumber.slice(0, 20));
   }
-  if (header(req, 'x-amz-copy-source') !== undefined) return uploadPartCopy(s3, req, bucket, key, uploadId, Number(partNumber));
+  if (header(req, 'x-amz-copy-source') !== undefined) return uploadPartCopy(s3, req, bucket, key, uploadId, Number(partNumber), hold);
   const { data, checksum } = payload(req);
   const md5 = header(req, 'content-md5');
   const part = await s3.uploadPart(bucket, key, uploadId, Number(partNumber), data, {
@@ -756,6 +762,7 @@ async function uploadPartCopy(
   key: string,
   uploadId: string,
   partNumber: number,
+  hold: S3ApiDeps['hold'],
 ): Promise<S3Response> {
   const source = copySource(req);
   const object = await s3.getObject(source.bucket, source.key, source.versionId);
@@ -779,16 +786,26 @@ async function uploadPartCopy(
       MaxSizeAllowed: MAX_PUT_BYTES,
     });
   }
-  const chunks: Buffer[] = [];
+  // The range is read into memory (once: into one buffer of its size), on the caller's share of what
+  // bodies may hold: eight copies of 64 MiB at once took the server past a gigabyte outside any budget.
+  const release = hold ? hold(req, size) : () => undefined;
+  if (release === undefined) throw new S3Error('SlowDown', 'Versa is receiving too much data at once; retry shortly.');
+  let part;
   try {
-    if (size > 0) for await (const chunk of await s3.open(object, range)) chunks.push(chunk as Buffer);
-  } catch (err) {
-    // Replaced or deleted since it was looked up.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: source.key });
-    throw err;
+    const data = Buffer.allocUnsafe(size);
+    let at = 0;
+    try {
+      if (size > 0) for await (const chunk of await s3.open(object, range)) at += (chunk as Buffer).copy(data, at);
+    } catch (err) {
+      // Replaced or deleted since it was looked up.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: source.key });
+      throw err;
+    }
+    part = await s3.uploadPart(bucket, key, uploadId, partNumber, data.subarray(0, at), {});
+  } finally {
+    release();
   }
-  const part = await s3.uploadPart(bucket, key, uploadId, partNumber, Buffer.concat(chunks), {});
   return xml(200, xmlDocument('CopyPartResult', { ETag: `"${part.etag}"`, LastModified: new Date(part.lastModified) }), {
     ...(object.versionId && { 'x-amz-copy-source-version-id': object.versionId }),
   });

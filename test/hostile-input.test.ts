@@ -669,6 +669,42 @@ describe('hostile input', () => {
     assert.ok(Number(dropped[1]) > 290 * MB && Number(dropped[1]) <= 292 * MB, dropped[1]);
   });
 
+  it('Invoke: sixteen environments printing their 8 MB at once are logged (or dropped) without holding the server', async () => {
+    await createFunction(
+      s.lambda,
+      'loud',
+      {
+        'index.py': [
+          'import os',
+          'def handler(event, context):',
+          "    line = ('x' * 200 + '\\n') * 5000",
+          '    for _ in range(8):',
+          '        os.write(1, line.encode())',
+          "    return 'done'",
+        ].join('\n'),
+      },
+      { Runtime: 'python3.12', Handler: 'index.handler', Timeout: 60 },
+    );
+    await s.lambda.send(new InvokeCommand({ FunctionName: 'loud' }));
+    // 16 × 40,000 lines: past what the log buffer holds, faster than they are written.
+    let slowest = 0;
+    let printing = true;
+    const health = (async () => {
+      while (printing) {
+        const started = Date.now();
+        await fetch(`${s.url}/_versa/health`);
+        slowest = Math.max(slowest, Date.now() - started);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const outs = await Promise.all(Array.from({ length: 16 }, () => s.lambda.send(new InvokeCommand({ FunctionName: 'loud' }))));
+    printing = false;
+    await health;
+    for (const out of outs) assert.equal(payloadOf(out), 'done');
+    // Dropping the oldest one at a time shifted the whole buffer for every line: 12 s of a held event loop.
+    assert.ok(slowest < 3000, `/_versa/health took ${slowest} ms while they printed`);
+  });
+
   it('Invoke: a function posting 6 MB reports for other request ids to its own Runtime API is answered unread, in bounded memory', async () => {
     // 80 connections to its own Runtime API (it knows the secret), each a response for an id that is not
     // the current invocation's, 6 MB of a 7 MB body sent and held: read, they would be 480 MB of the server.

@@ -20,6 +20,8 @@ export const RETENTION_DAYS: readonly number[] = [
 ];
 
 const DAY_MS = 86_400_000;
+/** Most events written to the store at once. */
+const FLUSH_CHUNK = 1000;
 /** PutLogEvents refuses events more than this far ahead of the platform clock... */
 const TOO_NEW_MS = 2 * 3_600_000;
 /** ...or older than this. */
@@ -318,8 +320,10 @@ export class LogSink {
     const max = this.opts.maxBufferedEvents ?? 100_000;
     const maxChars = this.opts.maxBufferedChars ?? 64 * 1024 * 1024;
     if (this.buffer.length > max || this.bufferedChars > maxChars) {
+      // The oldest go, down to nine tenths of the bounds at once: dropping one event per event pushed
+      // shifted the whole buffer each time (quadratic while functions print faster than it is written).
       let drop = 0;
-      while (drop < this.buffer.length - 1 && (this.buffer.length - drop > max || this.bufferedChars > maxChars)) {
+      while (drop < this.buffer.length - 1 && (this.buffer.length - drop > max * 0.9 || this.bufferedChars > maxChars * 0.9)) {
         this.bufferedChars -= this.buffer[drop]!.message.length;
         drop++;
       }
@@ -356,16 +360,22 @@ export class LogSink {
     }
     if (this.buffer.length === 0) return;
     const batch = this.buffer;
-    const batchChars = this.bufferedChars;
     this.buffer = [];
     this.bufferedChars = 0;
-    try {
-      await this.store.logs.append(batch);
-    } catch (err) {
-      // Keep them for the next flush (bounded by maxBufferedEvents and maxBufferedChars).
-      this.logger.warn('could not write log events; will retry', { events: batch.length, err });
-      this.buffer = batch.concat(this.buffer);
-      this.bufferedChars += batchChars;
+    // In writes of at most FLUSH_CHUNK events, the event loop free between them: a buffer of 100,000
+    // events written (and handed to the store's writer) at once held it for seconds.
+    for (let at = 0; at < batch.length; at += FLUSH_CHUNK) {
+      if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+      try {
+        await this.store.logs.append(batch.slice(at, at + FLUSH_CHUNK));
+      } catch (err) {
+        // Keep the rest for the next flush (bounded by maxBufferedEvents and maxBufferedChars).
+        const rest = batch.slice(at);
+        this.logger.warn('could not write log events; will retry', { events: rest.length, err });
+        this.buffer = rest.concat(this.buffer);
+        for (const e of rest) this.bufferedChars += e.message.length;
+        return;
+      }
     }
   }
 }

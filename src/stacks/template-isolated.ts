@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { PlatformError } from '../core/errors.js';
+import { Turns } from '../core/turns.js';
 import { TemplateError } from './template-values.js';
 import type { JsonObject } from '../domain/stack.js';
 
@@ -9,8 +10,11 @@ import type { JsonObject } from '../domain/stack.js';
  */
 export const TEMPLATE_PARSE_LIMITS = { heapMb: 128, timeoutMs: 10_000, workers: 2, waiting: 8 };
 
-let running = 0;
-const queue: (() => void)[] = [];
+const parses = new Turns(
+  TEMPLATE_PARSE_LIMITS.workers,
+  TEMPLATE_PARSE_LIMITS.waiting,
+  () => new PlatformError('Throttling', 'Rate exceeded'),
+);
 
 /**
  * parseTemplate in a worker thread, so that a large or hostile template (a megabyte of YAML takes about
@@ -19,18 +23,8 @@ const queue: (() => void)[] = [];
  * turns (TEMPLATE_PARSE_LIMITS.workers at once): a flood of them (ValidateTemplate, which functions may
  * call) would otherwise start a thread and its heap for each. Past the queue, CloudFormation's throttle.
  */
-export async function parseTemplateIsolated(text: string): Promise<JsonObject> {
-  if (running < TEMPLATE_PARSE_LIMITS.workers) running++;
-  else if (queue.length >= TEMPLATE_PARSE_LIMITS.waiting) throw new PlatformError('Throttling', 'Rate exceeded');
-  // A parse that ends hands its turn to the first in line.
-  else await new Promise<void>((resolve) => queue.push(resolve));
-  try {
-    return await parseInWorker(text);
-  } finally {
-    const next = queue.shift();
-    if (next) next();
-    else running--;
-  }
+export function parseTemplateIsolated(text: string): Promise<JsonObject> {
+  return parses.run(() => parseInWorker(text));
 }
 
 function parseInWorker(text: string): Promise<JsonObject> {

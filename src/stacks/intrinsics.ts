@@ -52,9 +52,14 @@ function resolvedSize(value: Json, limit: number): number {
   return size;
 }
 
+/** What is left of the operation's budget (made full on first use). */
+function budgetOf(ctx: ResolveContext): { left: number } {
+  return (ctx.budget ??= { left: MAX_RESOLVED });
+}
+
 /** Takes `size` from the operation's budget, or refuses (a ValidationError) before the value is made. */
 function charge(ctx: ResolveContext, size: number, fn: string, where: string): void {
-  const budget = (ctx.budget ??= { left: MAX_RESOLVED });
+  const budget = budgetOf(ctx);
   if (size > budget.left) {
     fail(
       where,
@@ -66,7 +71,7 @@ function charge(ctx: ResolveContext, size: number, fn: string, where: string): v
 
 /** Charges a value an intrinsic function hands on (a parameter, a mapping, a branch): copies of it add up. */
 function handOn<T extends Resolved>(value: T, ctx: ResolveContext, fn: string, where: string): T {
-  if (value !== NO_VALUE) charge(ctx, resolvedSize(value, (ctx.budget ??= { left: MAX_RESOLVED }).left + 1), fn, where);
+  if (value !== NO_VALUE) charge(ctx, resolvedSize(value, budgetOf(ctx).left + 1), fn, where);
   return value;
 }
 

@@ -38,9 +38,13 @@ export async function connectionOwner(peer: Peer, asked = performance.now()): Pr
   return rows === 1 ? owner : null;
 }
 
-/** The connection's owner, looked up once and kept on it (null: it could not be told). */
-export function peerOwner(peer: Peer): Promise<number | null> {
-  return (peer.owner ??= connectionOwner(peer));
+/**
+ * The connection's owner (null: it could not be told), looked up once and kept on it: the answer itself
+ * once it is known, so that the connection's later requests are told at once.
+ */
+export function peerOwner(peer: Peer): number | null | Promise<number | null> {
+  if (peer.ownerKnown !== undefined) return peer.ownerKnown;
+  return (peer.owner ??= connectionOwner(peer).then((owner) => (peer.ownerKnown = owner)));
 }
 
 /** Each table's latest read (begun when), and the read queued to begin once it ends. */

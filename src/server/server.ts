@@ -329,10 +329,11 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     // Only a server whose functions run as a user of their own can tell their connections apart.
     // A connection whose owner cannot be told is taken for a function's.
     ...(isolation.runsAsHostUser && {
-      fromSandbox: async (req: ApiRequest) => {
+      fromSandbox: (req: ApiRequest) => {
         if (req.peer === undefined) return false;
-        const owner = await peerOwner(req.peer);
-        return owner === SANDBOX_UID || owner === null;
+        const sandboxed = (owner: number | null) => owner === SANDBOX_UID || owner === null;
+        const owner = peerOwner(req.peer);
+        return owner instanceof Promise ? owner.then(sandboxed) : sandboxed(owner);
       },
     }),
   });

@@ -29,7 +29,7 @@ export interface AccessSettings {
    * Whether a loopback request comes from a function's sandbox, told by who owns the connection (a
    * server running as root runs functions as a user of their own); undefined where it cannot be told.
    */
-  fromSandbox?: (req: ApiRequest) => Promise<boolean>;
+  fromSandbox?: (req: ApiRequest) => boolean | Promise<boolean>;
   /** GetFunction's code links, which open a code download on their own (code-links.ts). */
   codeLinks?: CodeLinks;
 }
@@ -124,7 +124,11 @@ export class AccessGate {
       }
       // A key proves nothing here: a function that signs with one of its own making is still a
       // function, where its connection says so (a root server's functions are a user of their own).
-      if (req.caller === undefined && this.scoped && (await this.fromSandbox(req))) req.caller = SANDBOXED;
+      if (req.caller === undefined && this.scoped) {
+        // Told at once for a connection already asked about: most requests come on one.
+        const sandboxed = this.fromSandbox(req);
+        if (typeof sandboxed === 'boolean' ? sandboxed : await sandboxed) req.caller = SANDBOXED;
+      }
       return undefined;
     }
     const key = this.settings.keyring.lookup(claim.accessKeyId);
@@ -163,8 +167,8 @@ export class AccessGate {
    * an API stage's HTTP integration forwarded (the server's own connection, on anyone's behalf), or one
    * whose connection a function's sandbox owns (where that can be told: `fromSandbox`).
    */
-  async fromSandbox(req: ApiRequest): Promise<boolean> {
-    return req.headers[FORWARDED_HOPS] !== undefined || ((await this.settings.fromSandbox?.(req)) ?? false);
+  fromSandbox(req: ApiRequest): boolean | Promise<boolean> {
+    return req.headers[FORWARDED_HOPS] !== undefined || (this.settings.fromSandbox?.(req) ?? false);
   }
 
   /** Whether the request is a code download through a good, unexpired link of GetFunction's. */

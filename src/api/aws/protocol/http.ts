@@ -32,7 +32,9 @@ export interface Peer {
   port: number;
   localAddress: string;
   localPort: number;
+  /** The lookup of the owner, and once it has answered, its answer (so that later requests need not wait). */
   owner?: Promise<number | null>;
+  ownerKnown?: number | null;
 }
 
 /** A function calling back into Versa with its environment's key, or an STS key minted with one. */

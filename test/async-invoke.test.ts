@@ -135,6 +135,18 @@ async function sendEvents(lambda: LambdaClient, functionName: string, count: num
   return ids;
 }
 
+/** Waits until none of the function's events is pending or running. */
+async function queueEmpty(url: string, name: string, timeoutMs: number): Promise<void> {
+  await waitFor(
+    'the queue to empty',
+    async () => {
+      const d = await queueDepth(url, name);
+      return d.pending + d.running === 0;
+    },
+    timeoutMs,
+  );
+}
+
 async function queueDepth(url: string, name: string): Promise<{ pending: number; running: number; bytes: number }> {
   const res = await awsFetch(`${url}/_versa/api/functions/${name}/queue`);
   assert.equal(res.status, 200);
@@ -181,14 +193,7 @@ describe('asynchronous invocation: 1,000 events', () => {
     assert.equal(out.StatusCode, 200);
     assert.equal(out.FunctionError, undefined);
     await ids;
-    await waitFor(
-      'the queue to empty',
-      async () => {
-        const d = await queueDepth(t.url, 'slow');
-        return d.pending + d.running === 0;
-      },
-      30_000,
-    );
+    await queueEmpty(t.url, 'slow', 30_000);
   });
 });
 
@@ -250,14 +255,7 @@ describe('asynchronous invocation: kill -9 and restart', () => {
     server = await startChild(dataDir);
     lambda = lambdaClientFor(server.url);
     await waitFor('every accepted event to run', () => ids.every((id) => sink.counts().has(id)), 60_000, 100);
-    await waitFor(
-      'the queue to empty',
-      async () => {
-        const d = await queueDepth(server!.url, 'slow');
-        return d.pending + d.running === 0;
-      },
-      30_000,
-    );
+    await queueEmpty(server.url, 'slow', 30_000);
     const afterRestart = Date.now() - restarted;
     lambda.destroy();
     const exitedAgain = new Promise((resolve) => server!.child.once('exit', resolve));
@@ -621,7 +619,10 @@ describe('asynchronous invocation: a full queue throttles', () => {
     // Once an event has run there is room again (the backlog is read again after a second).
     await waitFor(
       'an event to run',
-      async () => (await queueDepth(t.url, 'queued')).pending + (await queueDepth(t.url, 'queued')).running < 4,
+      async () => {
+        const d = await queueDepth(t.url, 'queued');
+        return d.pending + d.running < 4;
+      },
       10_000,
     );
     await sleep(1100);
@@ -630,14 +631,7 @@ describe('asynchronous invocation: a full queue throttles', () => {
   });
 
   it('Invoke Event: past a function’s queued bytes answers 429, by the payload’s UTF-8 size', async () => {
-    await waitFor(
-      'the queue to empty',
-      async () => {
-        const d = await queueDepth(t.url, 'queued');
-        return d.pending + d.running === 0;
-      },
-      20_000,
-    );
+    await queueEmpty(t.url, 'queued', 20_000);
     await sleep(1100);
     // 200 bytes queued (an event running for 1.5 s counts until it ends), then 101 more is one too many.
     const pad = (bytes: number, extra: object) => {

@@ -71,6 +71,35 @@ async function healthAnswers(url: string): Promise<number> {
   return answered;
 }
 
+/** `versa deploy` of a template (its plan only, when asked), as the CLI sends it. */
+function deployStack(url: string, name: string, template: string, planOnly = false): Promise<Response> {
+  return fetch(`${url}/_versa/api/stacks/${name}/deploy`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ template, ...(planOnly && { planOnly }) }),
+  });
+}
+
+/** What `work` gives, and the slowest of the health checks sent every 50 ms while it ran. */
+async function slowestHealthWhile<T>(url: string, work: () => Promise<T>): Promise<{ result: T; slowestMs: number }> {
+  let slowestMs = 0;
+  let running = true;
+  const health = (async () => {
+    while (running) {
+      const started = Date.now();
+      await (await fetch(`${url}/_versa/health`)).arrayBuffer();
+      slowestMs = Math.max(slowestMs, Date.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  try {
+    return { result: await work(), slowestMs };
+  } finally {
+    running = false;
+    await health;
+  }
+}
+
 /**
  * Holds `count` connections to host:port, each sending one of `firsts` in turn and nothing more; each one
  * the server closes is opened again at once, as an attacker's would be.
@@ -545,13 +574,7 @@ describe('hostile input', () => {
   it('versa deploy: a YAML alias bomb is refused with ValidationError naming the line and column, and no stack is made', async () => {
     const template = aliasBomb();
     assert.ok(template.length < 400);
-    const res = await underAttack(s, 'YAML alias bomb', () =>
-      fetch(`${s.url}/_versa/api/stacks/laughs/deploy`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ template }),
-      }),
-    );
+    const res = await underAttack(s, 'YAML alias bomb', () => deployStack(s.url, 'laughs', template));
     assert.equal(res.status, 400);
     assert.equal(res.headers.get('x-amzn-errortype'), 'ValidationError');
     const { message } = (await res.json()) as { message: string };
@@ -565,13 +588,7 @@ describe('hostile input', () => {
     const lines = ['Description: &s ' + 'A'.repeat(100_000), 'Metadata:', '  X:', ...Array.from({ length: 5000 }, () => '    - *s')];
     const template = [...lines, 'Resources:', '  T:', '    Type: AWS::CloudFormation::WaitConditionHandle'].join('\n');
     assert.ok(template.length < 200_000);
-    const res = await underAttack(s, 'YAML scalar aliases', () =>
-      fetch(`${s.url}/_versa/api/stacks/copies/deploy`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ template }),
-      }),
-    );
+    const res = await underAttack(s, 'YAML scalar aliases', () => deployStack(s.url, 'copies', template));
     assert.equal(res.status, 400);
     const { message } = (await res.json()) as { message: string };
     assert.match(message, /alias \*s at line \d+, column \d+ expands the template past 100000 values, 4194304 characters/);
@@ -593,27 +610,11 @@ describe('hostile input', () => {
       ),
     ];
     // The server's answers meanwhile: a rename scan per reference held the event loop for about 19 s.
-    let slowest = 0;
-    let planning = true;
-    const health = (async () => {
-      while (planning) {
-        const started = Date.now();
-        await fetch(`${s.url}/_versa/health`);
-        slowest = Math.max(slowest, Date.now() - started);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    })();
-    const res = await fetch(`${s.url}/_versa/api/stacks/renames/deploy`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ template: lines.join('\n'), planOnly: true }),
-    });
-    planning = false;
-    await health;
+    const { result: res, slowestMs } = await slowestHealthWhile(s.url, () => deployStack(s.url, 'renames', lines.join('\n'), true));
     // Refused once expanded: 200 functions with their versions and aliases are 800 resources.
     assert.equal(res.status, 400);
     assert.match(((await res.json()) as { message: string }).message, /Number of resources, 800, is greater than maximum allowed, 500/);
-    assert.ok(slowest < 5000, `/_versa/health took ${slowest} ms while the template was planned`);
+    assert.ok(slowestMs < 5000, `/_versa/health took ${slowestMs} ms while the template was planned`);
   });
 
   it('versa deploy: names every object inherits are no resource, attribute or condition of a template (4xx, no stack)', async () => {
@@ -626,11 +627,7 @@ describe('hostile input', () => {
       ['resource-proto', `Resources:\n  __proto__:\n    Type: AWS::CloudWatch::Alarm\n`, /Resource name __proto__ is non alphanumeric/],
     ];
     for (const [name, template, message] of cases) {
-      const res = await fetch(`${s.url}/_versa/api/stacks/${name}/deploy`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ template }),
-      });
+      const res = await deployStack(s.url, name, template);
       const text = await res.text();
       assert.ok(res.status >= 400 && res.status < 500, `${name}: ${res.status} ${text}`);
       assert.match(text, message, name);
@@ -687,22 +684,12 @@ describe('hostile input', () => {
     );
     await s.lambda.send(new InvokeCommand({ FunctionName: 'loud' }));
     // 16 × 40,000 lines: past what the log buffer holds, faster than they are written.
-    let slowest = 0;
-    let printing = true;
-    const health = (async () => {
-      while (printing) {
-        const started = Date.now();
-        await fetch(`${s.url}/_versa/health`);
-        slowest = Math.max(slowest, Date.now() - started);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    })();
-    const outs = await Promise.all(Array.from({ length: 16 }, () => s.lambda.send(new InvokeCommand({ FunctionName: 'loud' }))));
-    printing = false;
-    await health;
+    const { result: outs, slowestMs } = await slowestHealthWhile(s.url, () =>
+      Promise.all(Array.from({ length: 16 }, () => s.lambda.send(new InvokeCommand({ FunctionName: 'loud' })))),
+    );
     for (const out of outs) assert.equal(payloadOf(out), 'done');
     // Dropping the oldest one at a time shifted the whole buffer for every line: 12 s of a held event loop.
-    assert.ok(slowest < 3000, `/_versa/health took ${slowest} ms while they printed`);
+    assert.ok(slowestMs < 3000, `/_versa/health took ${slowestMs} ms while they printed`);
   });
 
   it('Invoke: a function posting 6 MB reports for other request ids to its own Runtime API is answered unread, in bounded memory', async () => {

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-s
 import { zipSync, strToU8 } from 'fflate';
 import { awsFetch, createFunction, errorOf, lambdaClientFor, payloadOf, zipOf } from './harness.js';
 import { s3ClientFor } from './s3-helpers.js';
+import { rssOf, sampleRss } from './processes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MB = 1024 * 1024;
@@ -159,30 +160,6 @@ async function startServerProcess(opts: { openFiles?: number; logLevel?: string 
       child.kill('SIGTERM');
       await exited;
       await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function rssOf(pid: number): Promise<number> {
-  const m = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
-  return Number(m![1]) * 1024;
-}
-
-/** Samples a process's RSS every 25 ms until stopped; resolves to the peak. */
-function sampleRss(pid: number): { stop(): Promise<number> } {
-  let peak = 0;
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      peak = Math.max(peak, await rssOf(pid));
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return peak;
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { eventually } from './codedeploy-helpers.js';
 
@@ -82,4 +83,29 @@ export async function reapLeftovers(dataDir: string, pids: number[]): Promise<nu
     }
     return left.length;
   }
+}
+
+/** A process's resident memory, in bytes. */
+export async function rssOf(pid: number): Promise<number> {
+  const m = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
+}
+
+/** Samples a process's RSS every 25 ms until stopped; resolves to the peak. */
+export function sampleRss(pid: number): { stop(): Promise<number> } {
+  let peak = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      peak = Math.max(peak, await rssOf(pid));
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return peak;
+    },
+  };
 }

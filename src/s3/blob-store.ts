@@ -3,6 +3,7 @@ import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { S3Repository } from '../store/store.js';
 
 /** What a blob is known by: its SHA-256 (its name), the MD5 S3's ETag is, and its size. */
 export interface BlobInfo {
@@ -14,11 +15,10 @@ export interface BlobInfo {
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** Where blobs are kept for every node when several share a store (the store's S3 repository). */
-export interface SharedBlobs {
-  putBlob(sha256: string, data: Uint8Array): Promise<void>;
-  getBlob(sha256: string): Promise<Uint8Array | undefined>;
-  deleteBlob(sha256: string): Promise<void>;
-}
+export type SharedBlobs = Pick<S3Repository, 'putBlob' | 'openBlob' | 'deleteBlob'>;
+
+/** The size of the pieces a blob moves to and from the shared store in: what one statement holds. */
+const SHARED_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * Object bytes in the data directory, one file per distinct content named by its SHA-256
@@ -27,11 +27,14 @@ export interface SharedBlobs {
  * the store's business: the S3 service calls `remove` once nothing does.
  *
  * With `shared` (nodes sharing a PostgreSQL store), every blob committed here is also kept there, and a
- * blob another node wrote is fetched from there into this directory the first time it is read.
+ * blob another node wrote is fetched from there into this directory the first time it is read. Either way
+ * it moves a mebibyte at a time between file and store, so an object's size never becomes memory.
  */
 export class BlobStore {
   private readonly blobs: string;
   private readonly tmp: string;
+  /** Fetches from the shared store under way, by blob: readers at once share one. */
+  private readonly fetching = new Map<string, Promise<void>>();
 
   constructor(
     root: string,
@@ -87,7 +90,7 @@ export class BlobStore {
       return;
     }
     await this.settle(temp, target);
-    if (this.shared) await this.shared.putBlob(sha256, await readFile(target));
+    if (this.shared) await this.shared.putBlob(sha256, () => createReadStream(target, { highWaterMark: SHARED_CHUNK_BYTES }));
   }
 
   async discard(temp: string): Promise<void> {
@@ -149,9 +152,47 @@ export class BlobStore {
   private async local(sha256: string): Promise<string> {
     const target = this.path(sha256);
     if (!this.shared || (await exists(target))) return target;
-    const data = await this.shared.getBlob(sha256);
-    if (data) await this.settle(await this.stage(data), target);
+    let fetch = this.fetching.get(sha256);
+    if (!fetch) {
+      fetch = this.fetch(this.shared, sha256, target).finally(() => this.fetching.delete(sha256));
+      this.fetching.set(sha256, fetch);
+    }
+    await fetch;
     return target;
+  }
+
+  /**
+   * Copies a blob from the shared store into place, chunk by chunk through a temporary file. A copy that
+   * is gone, or that ends short or hashes otherwise (deleted while read), leaves nothing behind: the
+   * blob stays absent here, as it is there.
+   */
+  private async fetch(shared: SharedBlobs, sha256: string, target: string): Promise<void> {
+    const copy = await shared.openBlob(sha256);
+    if (!copy) return;
+    const temp = this.tempName();
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      await pipeline(
+        copy.chunks,
+        async function* (source: AsyncIterable<Uint8Array>) {
+          for await (const chunk of source) {
+            hash.update(chunk);
+            size += chunk.byteLength;
+            yield chunk;
+          }
+        },
+        createWriteStream(temp),
+      );
+      if (size !== copy.size || hash.digest('hex') !== sha256) {
+        await rm(temp, { force: true });
+        return;
+      }
+      await this.settle(temp, target);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
   }
 
   /** Every stored blob's name, for the sweep at start-up. */

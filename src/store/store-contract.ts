@@ -4,12 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Readable } from 'node:stream';
 import { compareSeriesIds } from '../domain/metric.js';
 import type { AsyncEventRecord } from '../domain/async-event.js';
 import type { DeploymentState } from '../domain/deployment.js';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
 import type { LogEventQuery } from '../domain/log.js';
-import { LeaseLost, StoreConflict, type Store } from './store.js';
+import { LeaseLost, StoreConflict, type SharedBlob, type Store } from './store.js';
 
 const spec = (sha: string) => ({
   runtime: 'nodejs20.x',
@@ -684,13 +685,34 @@ export function storeContract(
       assert.equal(await store.s3.getUpload('u2'), undefined, 'a bucket takes its uploads');
     });
 
-    it('s3 blobs: a shared copy kept once per SHA-256, read back whole, deleted', async () => {
+    it('s3 blobs: a shared copy kept once per SHA-256 in the chunks it was given, read back in order, deleted', async () => {
       const sha = 'a'.repeat(64);
-      await store.s3.putBlob(sha, new Uint8Array([1, 2, 0, 255]));
-      await store.s3.putBlob(sha, new Uint8Array([9]));
-      assert.deepEqual(await store.s3.getBlob(sha), new Uint8Array([1, 2, 0, 255]));
+      const from =
+        (...chunks: number[][]) =>
+        () =>
+          Readable.from(chunks.map((chunk) => new Uint8Array(chunk)));
+      const read = async (blob: SharedBlob | undefined) => {
+        const out: number[][] = [];
+        for await (const chunk of blob!.chunks) out.push([...chunk]);
+        return out;
+      };
+      assert.equal(await store.s3.openBlob(sha), undefined);
+      await store.s3.putBlob(sha, from([1, 2, 0], [255], [7, 7]));
+      await store.s3.putBlob(sha, from([9]));
+      const copy = await store.s3.openBlob(sha);
+      assert.equal(copy?.size, 6);
+      assert.deepEqual(await read(copy), [[1, 2, 0], [255], [7, 7]]);
+      const empty = 'b'.repeat(64);
+      await store.s3.putBlob(empty, from());
+      const none = await store.s3.openBlob(empty);
+      assert.equal(none?.size, 0, 'an empty blob is kept, with no chunk');
+      assert.deepEqual(await read(none), []);
+      const opened = await store.s3.openBlob(sha);
       await store.s3.deleteBlob(sha);
-      assert.equal(await store.s3.getBlob(sha), undefined);
+      assert.equal(await store.s3.openBlob(sha), undefined);
+      assert.deepEqual(await read(opened), [], 'a copy deleted while open ends early');
+      await store.s3.putBlob(sha, from([3]));
+      assert.deepEqual(await read(await store.s3.openBlob(sha)), [[3]], 'kept again after its deletion');
     });
 
     it('parameters: put, get, list by prefix (no wildcards), delete', async () => {

@@ -302,6 +302,12 @@ export interface TagRepository {
 }
 
 /** S3's buckets, objects, multipart uploads and parts; the bytes are blobs elsewhere, named by SHA-256. */
+/** A blob's copy in a shared store: its size in bytes and its chunks, read as they are iterated. */
+export interface SharedBlob {
+  size: number;
+  chunks: AsyncIterable<Uint8Array>;
+}
+
 export interface S3Repository {
   getBucket(name: string): Promise<BucketDoc | undefined>;
   /** All buckets ordered by name. */
@@ -333,10 +339,17 @@ export interface S3Repository {
   listParts(uploadId: string): Promise<PartDoc[]>;
   /** True when an object or a part still points at the blob. */
   blobInUse(blob: string): Promise<boolean>;
-  /** Keeps a shared copy of a blob's bytes, for the nodes that share the store (once per SHA-256, hex). */
-  putBlob(sha256: string, data: Uint8Array): Promise<void>;
-  /** A blob's shared copy, if one was kept. */
-  getBlob(sha256: string): Promise<Uint8Array | undefined>;
+  /**
+   * Keeps a shared copy of a blob's bytes, for the nodes that share the store (once per SHA-256, hex):
+   * one row per chunk `chunks` yields, so no statement holds more than a chunk. The copy appears whole or
+   * not at all; `chunks` is called again when the write is retried.
+   */
+  putBlob(sha256: string, chunks: () => AsyncIterable<Uint8Array>): Promise<void>;
+  /**
+   * A blob's shared copy, if one was kept: its size, and its chunks read one at a time in order (they
+   * stop early when the copy is deleted meanwhile, so a reader checks what it got against the size).
+   */
+  openBlob(sha256: string): Promise<SharedBlob | undefined>;
   deleteBlob(sha256: string): Promise<void>;
 }
 

@@ -296,4 +296,21 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX async_events_by_function;
   CREATE INDEX async_events_by_function ON async_events (function_name, status, bytes);
   `,
+  // A blob's shared copy in chunks of at most a mebibyte, one row each, so that no statement moves a
+  // whole object; the size row says the copy is whole.
+  `
+  CREATE TABLE s3_blob_chunks (
+    sha256 TEXT COLLATE "C" NOT NULL,
+    seq    INTEGER NOT NULL,
+    data   BYTEA NOT NULL,
+    PRIMARY KEY (sha256, seq)
+  );
+  INSERT INTO s3_blob_chunks (sha256, seq, data)
+    SELECT b.sha256, s.seq, substring(b.data FROM s.seq * 1048576 + 1 FOR 1048576)
+    FROM s3_blobs b, generate_series(0, (octet_length(b.data) - 1) / 1048576) AS s (seq)
+    WHERE octet_length(b.data) > 0;
+  ALTER TABLE s3_blobs ADD COLUMN size BIGINT NOT NULL DEFAULT 0;
+  UPDATE s3_blobs SET size = octet_length(data);
+  ALTER TABLE s3_blobs DROP COLUMN data;
+  `,
 ];

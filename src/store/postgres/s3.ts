@@ -129,19 +129,43 @@ export class PostgresS3 implements S3Repository {
     return row !== undefined;
   }
 
-  async putBlob(sha256: string, data: Uint8Array) {
-    await this.db.run('INSERT INTO s3_blobs (sha256, data) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING', [
-      sha256,
-      Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-    ]);
+  putBlob(sha256: string, chunks: () => AsyncIterable<Uint8Array>) {
+    // READ COMMITTED: a node writing the same blob at once waits on the first chunk's key, then finds
+    // it there and writes nothing. The size row goes last, so a reader sees a copy only once it is whole.
+    return this.db.atomic(async (db) => {
+      if (await db.row('SELECT 1 FROM s3_blobs WHERE sha256 = $1', [sha256])) return;
+      let seq = 0;
+      let size = 0;
+      for await (const chunk of chunks()) {
+        await db.run('INSERT INTO s3_blob_chunks (sha256, seq, data) VALUES ($1, $2, $3) ON CONFLICT (sha256, seq) DO NOTHING', [
+          sha256,
+          seq++,
+          Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+        ]);
+        size += chunk.byteLength;
+      }
+      await db.run('INSERT INTO s3_blobs (sha256, size) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING', [sha256, size]);
+    }, 'READ COMMITTED');
   }
 
-  async getBlob(sha256: string) {
-    const row = await this.db.row<{ data: Buffer }>('SELECT data FROM s3_blobs WHERE sha256 = $1', [sha256]);
-    return row ? new Uint8Array(row.data) : undefined;
+  async openBlob(sha256: string) {
+    const row = await this.db.row<{ size: string }>('SELECT size FROM s3_blobs WHERE sha256 = $1', [sha256]);
+    if (!row) return undefined;
+    const db = this.db;
+    async function* chunks() {
+      for (let seq = 0; ; seq++) {
+        const chunk = await db.row<{ data: Buffer }>('SELECT data FROM s3_blob_chunks WHERE sha256 = $1 AND seq = $2', [sha256, seq]);
+        if (!chunk) return;
+        yield new Uint8Array(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength);
+      }
+    }
+    return { size: Number(row.size), chunks: chunks() };
   }
 
-  async deleteBlob(sha256: string) {
-    await this.db.run('DELETE FROM s3_blobs WHERE sha256 = $1', [sha256]);
+  deleteBlob(sha256: string) {
+    return this.db.atomic(async (db) => {
+      await db.run('DELETE FROM s3_blobs WHERE sha256 = $1', [sha256]);
+      await db.run('DELETE FROM s3_blob_chunks WHERE sha256 = $1', [sha256]);
+    }, 'READ COMMITTED');
   }
 }

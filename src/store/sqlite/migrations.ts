@@ -279,4 +279,26 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX async_events_by_function;
   CREATE INDEX async_events_by_function ON async_events (function_name, status, bytes);
   `,
+  // A blob's shared copy in chunks of at most a mebibyte, one row each, so that no statement moves a
+  // whole object; the size row says the copy is whole.
+  `
+  CREATE TABLE s3_blob_chunks (
+    sha256 TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    data   BLOB NOT NULL,
+    PRIMARY KEY (sha256, seq)
+  );
+  WITH RECURSIVE pieces (sha256, seq) AS (
+    SELECT sha256, 0 FROM s3_blobs
+    UNION ALL
+    SELECT p.sha256, p.seq + 1 FROM pieces p JOIN s3_blobs b ON b.sha256 = p.sha256 WHERE (p.seq + 1) * 1048576 < length(b.data)
+  )
+  INSERT INTO s3_blob_chunks (sha256, seq, data)
+    SELECT p.sha256, p.seq, substr(b.data, p.seq * 1048576 + 1, 1048576) FROM pieces p JOIN s3_blobs b ON b.sha256 = p.sha256
+    WHERE length(b.data) > 0;
+  CREATE TABLE s3_blobs_sized (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL);
+  INSERT INTO s3_blobs_sized (sha256, size) SELECT sha256, length(data) FROM s3_blobs;
+  DROP TABLE s3_blobs;
+  ALTER TABLE s3_blobs_sized RENAME TO s3_blobs;
+  `,
 ];

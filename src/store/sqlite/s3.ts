@@ -155,22 +155,50 @@ export class SqliteS3 implements S3Repository {
     );
   }
 
-  putBlob(sha256: string, data: Uint8Array) {
-    return this.guard(() => {
-      this.db.prepare('INSERT INTO s3_blobs (sha256, data) VALUES (?, ?) ON CONFLICT(sha256) DO NOTHING').run(sha256, Buffer.from(data));
-    });
+  async putBlob(sha256: string, chunks: () => AsyncIterable<Uint8Array>) {
+    // One process writes this store: chunks go in one statement at a time, the size row last, so a
+    // reader sees a copy only once it is whole.
+    if (await this.guard(() => this.db.prepare('SELECT 1 FROM s3_blobs WHERE sha256 = ?').get(sha256) !== undefined)) return;
+    let seq = 0;
+    let size = 0;
+    for await (const chunk of chunks()) {
+      const at = seq++;
+      await this.guard(() =>
+        this.db
+          .prepare('INSERT INTO s3_blob_chunks (sha256, seq, data) VALUES (?, ?, ?) ON CONFLICT(sha256, seq) DO NOTHING')
+          .run(sha256, at, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
+      );
+      size += chunk.byteLength;
+    }
+    await this.guard(() =>
+      this.db.prepare('INSERT INTO s3_blobs (sha256, size) VALUES (?, ?) ON CONFLICT(sha256) DO NOTHING').run(sha256, size),
+    );
   }
 
-  getBlob(sha256: string) {
-    return this.guard(() => {
-      const row = this.db.prepare('SELECT data FROM s3_blobs WHERE sha256 = ?').get(sha256) as { data: Buffer } | undefined;
-      return row ? new Uint8Array(row.data) : undefined;
-    });
+  async openBlob(sha256: string) {
+    const row = await this.guard(
+      () => this.db.prepare('SELECT size FROM s3_blobs WHERE sha256 = ?').get(sha256) as { size: number } | undefined,
+    );
+    if (!row) return undefined;
+    const { db, guard } = this;
+    async function* chunks() {
+      for (let seq = 0; ; seq++) {
+        const chunk = await guard(
+          () => db.prepare('SELECT data FROM s3_blob_chunks WHERE sha256 = ? AND seq = ?').get(sha256, seq) as { data: Buffer } | undefined,
+        );
+        if (!chunk) return;
+        yield new Uint8Array(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength);
+      }
+    }
+    return { size: row.size, chunks: chunks() };
   }
 
   deleteBlob(sha256: string) {
     return this.guard(() => {
-      this.db.prepare('DELETE FROM s3_blobs WHERE sha256 = ?').run(sha256);
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM s3_blobs WHERE sha256 = ?').run(sha256);
+        this.db.prepare('DELETE FROM s3_blob_chunks WHERE sha256 = ?').run(sha256);
+      })();
     });
   }
 }

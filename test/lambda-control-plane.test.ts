@@ -724,6 +724,33 @@ describe('ListVersionsByFunction', () => {
     );
     assert.equal(rest.NextMarker, undefined);
 
+    // A page holding only $LATEST, then a version deleted between pages: the next page starts after
+    // what was listed, not at a count that the deletion shifted.
+    const latestOnly = await t.lambda.send(new ListVersionsByFunctionCommand({ FunctionName: 'many', MaxItems: 1 }));
+    assert.deepEqual(
+      latestOnly.Versions?.map((v) => v.Version),
+      ['$LATEST'],
+    );
+    const upTo3 = await t.lambda.send(
+      new ListVersionsByFunctionCommand({ FunctionName: 'many', MaxItems: 3, Marker: latestOnly.NextMarker }),
+    );
+    assert.deepEqual(
+      upTo3.Versions?.map((v) => v.Version),
+      ['1', '2', '3'],
+    );
+    await t.lambda.send(new DeleteFunctionCommand({ FunctionName: 'many', Qualifier: '2' }));
+    const after3 = await t.lambda.send(new ListVersionsByFunctionCommand({ FunctionName: 'many', MaxItems: 2, Marker: upTo3.NextMarker }));
+    assert.deepEqual(
+      after3.Versions?.map((v) => v.Version),
+      ['4', '5'],
+    );
+    await refused(
+      () => t.lambda.send(new ListVersionsByFunctionCommand({ FunctionName: 'many', Marker: 'not-a-marker' })),
+      'InvalidParameterValueException',
+      400,
+      'Invalid Marker: not-a-marker',
+    );
+
     const asked100 = await t.lambda.send(new ListVersionsByFunctionCommand({ FunctionName: 'many', MaxItems: 100 }));
     assert.equal(asked100.Versions?.length, 50);
     assert.ok(asked100.NextMarker, 'more than 50 items are never answered in one page');

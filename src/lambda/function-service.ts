@@ -348,10 +348,21 @@ export class FunctionService {
     return versionConfig(record, version, version.version);
   }
 
-  async listVersions(caller: Caller, name: string): Promise<ResolvedConfiguration[]> {
+  /**
+   * A page of the function's versions: `$LATEST` first, then the published ones in order; `after` is the
+   * number of the last version a previous page held (0 for `$LATEST`). `more` says whether any is left.
+   */
+  async listVersions(
+    caller: Caller,
+    name: string,
+    page: { after?: number; limit: number },
+  ): Promise<{ versions: ResolvedConfiguration[]; more: boolean }> {
     const record = await this.requireFunction(caller, name);
-    const versions = await this.store.versions.list(name);
-    return [latestConfig(record, LATEST), ...versions.map((v) => versionConfig(record, v, v.version))];
+    const latest = page.after === undefined ? [latestConfig(record, LATEST)] : [];
+    const wanted = page.limit - latest.length;
+    const published = await this.store.versions.list(name, { after: page.after ?? 0, limit: wanted + 1 });
+    const versions = [...latest, ...published.slice(0, wanted).map((v) => versionConfig(record, v, v.version))];
+    return { versions, more: published.length > wanted };
   }
 
   // ---- Aliases ----

@@ -125,14 +125,16 @@ export function storeContract(
       assert.equal(await store.functions.get('missing'), undefined);
     });
 
-    it('versions: created once, listed in numeric order, not text order', async () => {
+    it('versions: created once, listed in numeric order, not text order, whole or a page after a number', async () => {
       for (const v of ['10', '2', '1']) await store.versions.create(version('a', v));
       await assert.rejects(store.versions.create({ ...version('a', '2'), revisionId: 'other' }), StoreConflict);
       assert.equal((await store.versions.get('a', '2'))?.revisionId, 'rv2');
-      assert.deepEqual(
-        (await store.versions.list('a')).map((v) => v.version),
-        ['1', '2', '10'],
-      );
+      const listed = async (page?: { after?: number; limit?: number }) => (await store.versions.list('a', page)).map((v) => v.version);
+      assert.deepEqual(await listed(), ['1', '2', '10']);
+      assert.deepEqual(await listed({ limit: 2 }), ['1', '2']);
+      assert.deepEqual(await listed({ after: 2, limit: 2 }), ['10']);
+      assert.deepEqual(await listed({ after: 1 }), ['2', '10']);
+      assert.deepEqual(await listed({ after: 10, limit: 5 }), []);
       assert.equal((await store.versions.get('a', '10'))?.revisionId, 'rv10');
       assert.equal(await store.versions.get('a', '$LATEST'), undefined);
     });

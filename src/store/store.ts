@@ -75,8 +75,11 @@ export interface FunctionRepository {
 
 export interface VersionRepository {
   get(functionName: string, version: string): Promise<VersionRecord | undefined>;
-  /** Published versions of a function in ascending numeric order. */
-  list(functionName: string): Promise<VersionRecord[]>;
+  /**
+   * Published versions of a function in ascending numeric order: all of them, or with `page` at most
+   * `limit` of those numbered above `after`.
+   */
+  list(functionName: string, page?: { after?: number; limit?: number }): Promise<VersionRecord[]>;
   /** Stores a newly published version (versions are immutable); StoreConflict when the number is taken. */
   create(record: VersionRecord): Promise<void>;
   delete(functionName: string, version: string): Promise<void>;

@@ -67,8 +67,14 @@ export class PostgresVersions implements VersionRepository {
     );
   }
 
-  async list(functionName: string) {
-    return docs<VersionRecord>(await this.db.rows('SELECT doc FROM versions WHERE function_name = $1 ORDER BY version', [functionName]));
+  async list(functionName: string, page: { after?: number; limit?: number } = {}) {
+    return docs<VersionRecord>(
+      await this.db.rows('SELECT doc FROM versions WHERE function_name = $1 AND version > $2 ORDER BY version LIMIT $3', [
+        functionName,
+        page.after ?? 0,
+        page.limit ?? null,
+      ]),
+    );
   }
 
   async create(record: VersionRecord) {

@@ -80,11 +80,13 @@ export class SqliteVersions implements VersionRepository {
     );
   }
 
-  list(functionName: string) {
+  list(functionName: string, page: { after?: number; limit?: number } = {}) {
     return this.guard(() =>
-      (this.db.prepare('SELECT doc FROM versions WHERE function_name = ? ORDER BY version').all(functionName) as { doc: string }[]).map(
-        (r) => readDocument<VersionRecord>(r.doc),
-      ),
+      (
+        this.db
+          .prepare('SELECT doc FROM versions WHERE function_name = ? AND version > ? ORDER BY version LIMIT ?')
+          .all(functionName, page.after ?? 0, page.limit ?? -1) as { doc: string }[]
+      ).map((r) => readDocument<VersionRecord>(r.doc)),
     );
   }
 

@@ -42,6 +42,17 @@ export function maxItems(query: URLSearchParams, limit: number): number | undefi
   return n;
 }
 
+/** The whole number an opaque `Marker` carries (see `markerOf`), or undefined without one. */
+export function markerNumber(marker: string | null): number | undefined {
+  if (!marker) return undefined;
+  const n = Number(Buffer.from(marker, 'base64url').toString('utf8'));
+  if (!Number.isSafeInteger(n) || n < 0) throw new PlatformError('InvalidParameterValueException', `Invalid Marker: ${marker}`);
+  return n;
+}
+
+/** An opaque `Marker` carrying a whole number: where the next page starts. */
+export const markerOf = (n: number): string => Buffer.from(String(n)).toString('base64url');
+
 /** One page of `items` after the opaque `marker`, and the marker of the next page. */
 export function paginate<T>(
   items: T[],
@@ -49,13 +60,8 @@ export function paginate<T>(
   max: number | undefined,
   fallback = 50,
 ): { page: T[]; nextMarker: string | undefined } {
-  let start = 0;
-  if (marker) {
-    start = Number(Buffer.from(marker, 'base64url').toString('utf8'));
-    if (!Number.isInteger(start) || start < 0) throw new PlatformError('InvalidParameterValueException', `Invalid Marker: ${marker}`);
-  }
+  const start = markerNumber(marker) ?? 0;
   const size = max ?? fallback;
   const page = items.slice(start, start + size);
-  const next = start + size < items.length ? Buffer.from(String(start + size)).toString('base64url') : undefined;
-  return { page, nextMarker: next };
+  return { page, nextMarker: start + size < items.length ? markerOf(start + size) : undefined };
 }

@@ -2,6 +2,7 @@ import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { checkRegion, functionArn, parseFunctionRef, resolveQualifier } from '../../../domain/arn.js';
 import { checkTags, taggedResourceOf } from '../../../domain/tags.js';
+import { LATEST } from '../../../domain/lambda-function.js';
 import { Violations } from '../../../domain/validation.js';
 import type { InvocationService, InvocationType } from '../../../invoke/invocation-service.js';
 import type { EventInvokeConfigRecord } from '../../../domain/async-event.js';
@@ -11,6 +12,8 @@ import type { ReservedConcurrencyService } from '../../../lambda/reserved-concur
 import { header, type ApiRequest, type ServiceHandler } from '../protocol/http.js';
 import { emptyResponse, jsonResponse, parseJsonBody, restJsonError, routeTable, type Route } from '../protocol/rest-json.js';
 import {
+  markerNumber,
+  markerOf,
   maxItems,
   optBlob,
   optInteger,
@@ -278,11 +281,15 @@ export function lambdaApi({
       pattern: `${P}/{FunctionName}/versions`,
       operation: 'ListVersionsByFunction',
       async handle(req, params) {
-        const list = await functions.listVersions(caller(req), unqualified(req, params));
-        const { page, nextMarker } = paginate(list, req.query.get('Marker'), pageSize(req.query));
+        // The marker carries the number of the last version listed ($LATEST, listed first, is 0).
+        const { versions, more } = await functions.listVersions(caller(req), unqualified(req, params), {
+          after: markerNumber(req.query.get('Marker')),
+          limit: pageSize(req.query),
+        });
+        const last = versions.at(-1)?.version;
         return jsonResponse(200, {
-          Versions: page.map((c) => functionConfiguration(req.region, c, { listed: true })),
-          ...(nextMarker && { NextMarker: nextMarker }),
+          Versions: versions.map((c) => functionConfiguration(req.region, c, { listed: true })),
+          ...(more && last !== undefined && { NextMarker: markerOf(last === LATEST ? 0 : Number(last)) }),
         });
       },
     },

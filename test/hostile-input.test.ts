@@ -15,9 +15,16 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 import { GetFunctionCommand, InvokeCommand, UpdateFunctionCodeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  paginateFilterLogEvents,
+  PutLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { zipSync, strToU8 } from 'fflate';
-import { awsFetch, createFunction, errorOf, lambdaClientFor, payloadOf, zipOf } from './harness.js';
+import { awsFetch, clientConfig, createFunction, errorOf, lambdaClientFor, payloadOf, zipOf } from './harness.js';
 import { s3ClientFor } from './s3-helpers.js';
 import { rssOf, sampleRss } from './processes.js';
 
@@ -33,6 +40,8 @@ interface Server {
   pid: number;
   dataDir: string;
   lambda: LambdaClient;
+  /** What the server wrote to its log (stderr) so far: how many bytes, and lines holding `needle`. */
+  log(needle: string): { bytes: number; lines: number };
   close(): Promise<void>;
 }
 
@@ -137,7 +146,15 @@ async function startServerProcess(opts: { openFiles?: number; logLevel?: string 
   argv.push('--log-level', opts.logLevel ?? 'warn');
   const [command, ...args] =
     opts.openFiles === undefined ? argv : ['/bin/sh', '-c', `ulimit -n ${opts.openFiles} && exec "$@"`, 'sh', ...argv];
-  const child: ChildProcess = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(command!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The server's log goes on to the test's, and is kept here only as a count and its last lines.
+  let logBytes = 0;
+  let logTail = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    logBytes += chunk.length;
+    logTail = (logTail + chunk.toString()).slice(-65_536);
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -154,6 +171,7 @@ async function startServerProcess(opts: { openFiles?: number; logLevel?: string 
     pid: child.pid!,
     dataDir,
     lambda,
+    log: (needle) => ({ bytes: logBytes, lines: logTail.split('\n').filter((line) => line.includes(needle)).length }),
     async close() {
       lambda.destroy();
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -669,6 +687,25 @@ describe('hostile input', () => {
     assert.ok(slowestMs < 3000, `/_versa/health took ${slowestMs} ms while they printed`);
   });
 
+  it("Invoke: a function's 20,000 frames of an unknown type on its frame channel are one line of the server's log", async () => {
+    const code = [
+      "const fs = require('node:fs');",
+      'exports.handler = async () => {',
+      '  const frames = Buffer.alloc(5 * 20000);',
+      '  for (let i = 0; i < 20000; i++) { frames.writeUInt32BE(1, i * 5); frames.writeUInt8(99, i * 5 + 4); }',
+      '  for (let at = 0; at < frames.length; ) at += fs.writeSync(3, frames, at);',
+      "  return 'sent';",
+      '};',
+    ].join('\n');
+    await createFunction(s.lambda, 'frames', { 'index.js': code });
+    const before = s.log('').bytes;
+    for (let i = 0; i < 2; i++) assert.equal(payloadOf(await s.lambda.send(new InvokeCommand({ FunctionName: 'frames' }))), 'sent');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Each frame was a line of its own: 124 MB of the server's log for a million.
+    assert.equal(s.log('a runtime sent a frame of an unknown type').lines, 1);
+    assert.ok(s.log('').bytes - before < 4096, `the server logged ${s.log('').bytes - before} bytes`);
+  });
+
   it('Invoke: a function posting 6 MB reports for other request ids to its own Runtime API is answered unread, in bounded memory', async () => {
     // 80 connections to its own Runtime API (it knows the secret), each a response for an id that is not
     // the current invocation's, 6 MB of a 7 MB body sent and held: read, they would be 480 MB of the server.
@@ -701,6 +738,50 @@ describe('hostile input', () => {
     );
     assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload ?? []).toString());
     assert.equal(payloadOf(out), 80);
+  });
+
+  it('FilterLogEvents: a pattern of 255 terms over 60 events of 256 KB pages through them without holding the server', async () => {
+    const logs = new CloudWatchLogsClient(clientConfig(s.url));
+    await logs.send(new CreateLogGroupCommand({ logGroupName: 'big' }));
+    await logs.send(new CreateLogStreamCommand({ logGroupName: 'big', logStreamName: 's' }));
+    const terms: string[] = [];
+    for (const x of 'bcdefghijklmnopqrstuvwxyz0123456789') for (const y of 'bcdefghijklmnopqrstuvwxyz') terms.push(`a${x}${y}`);
+    const present = terms.slice(0, 254);
+    // Every term is at the end, and every position before starts it: a search per term reads it all.
+    const tail = present.join('');
+    const message = 'a'.repeat(262_144 - 26 - tail.length) + tail;
+    const now = Date.now();
+    for (let batch = 0; batch < 20; batch++) {
+      const logEvents = Array.from({ length: 3 }, (_, i) => ({ timestamp: now - 60_000 + batch * 3 + i, message }));
+      await logs.send(new PutLogEventsCommand({ logGroupName: 'big', logStreamName: 's', logEvents }));
+    }
+    const filter = async (filterPattern: string) => {
+      let pages = 0;
+      let found = 0;
+      for await (const page of paginateFilterLogEvents({ client: logs }, { logGroupName: 'big', filterPattern })) {
+        pages++;
+        found += page.events?.length ?? 0;
+      }
+      return { pages, found };
+    };
+    // 255 terms, the last one in no event: each event is read for all of them, and none matches.
+    const none = `${present.join(' ')} zz`;
+    assert.ok(none.length <= 1024);
+    const started = Date.now();
+    const { result, slowestMs } = await slowestHealthWhile(s.url, () =>
+      Promise.all([filter(none), filter(none), filter(present.join(' '))]),
+    );
+    console.log(
+      `# 3 × FilterLogEvents of 255 terms over 15 MB: ${Date.now() - started} ms, pages ${result.map((r) => r.pages).join('/')}; ` +
+        `/_versa/health at most ${slowestMs} ms`,
+    );
+    // Two scan at once and the third waits its turn; the last finds every event, in answers of 1 MB.
+    assert.deepEqual(
+      result.map((r) => r.found),
+      [0, 0, 60],
+    );
+    // One search per term held the event loop for 90 s over a third as many events.
+    assert.ok(slowestMs < 1500, `/_versa/health took ${slowestMs} ms while the scans ran`);
   });
 
   it('request limits: each operation answers its AWS limit with AWS error and status', async () => {

@@ -17,6 +17,8 @@ export const ERROR_CATALOGUE = {
   ValidationError: { status: 400, fault: 'client' },
   /** CloudFormation's throttle ("Rate exceeded"), which the SDKs retry with back-off. */
   Throttling: { status: 400, fault: 'client' },
+  /** The JSON services' throttle (CloudWatch Logs), which the SDKs retry with back-off. */
+  ThrottlingException: { status: 400, fault: 'client' },
   ValidationException: { status: 400, fault: 'client' },
   InternalFailure: { status: 500, fault: 'server' },
   UnknownOperationException: { status: 404, fault: 'client' },

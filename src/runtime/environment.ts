@@ -114,6 +114,8 @@ export class ExecutionEnvironment {
   private memorySampledAt = 0;
   private maxMemoryMb = 0;
   private markExited: () => void = () => undefined;
+  /** What `warnOnce` has said about this environment. */
+  private readonly warned = new Set<string>();
   /** Set when the platform stopped the environment: the runtime's output no longer goes to the function's log. */
   private silenced = false;
   /** Settles once the runtime process has ended (or never started). */
@@ -372,6 +374,16 @@ export class ExecutionEnvironment {
     res!.writeHead(200, headers).end(request.payload);
   }
 
+  /**
+   * Says once per environment what its runtime did wrong: the function's own code can do it in a loop
+   * (its frame channel and Runtime API are open to it), and the server's log is the operator's.
+   */
+  private warnOnce(message: string, fields: Record<string, unknown> = {}): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.opts.logger.warn(message, { env: this.id, function: this.target.functionName, version: this.target.version, ...fields });
+  }
+
   /** A frame from the runtime (frames.ts): the same lifecycle as the Runtime API's requests. */
   private onFrame(type: number, body: Buffer, tooLarge: boolean): void {
     if (this.state === 'stopped') return;
@@ -394,7 +406,7 @@ export class ExecutionEnvironment {
         this.onInitError(body);
         return;
       default:
-        this.opts.logger.warn('a runtime sent a frame of an unknown type; it is ignored', { env: this.id, type });
+        this.warnOnce('a runtime sent a frame of an unknown type; it is ignored (and any more like it, unlogged)', { type });
     }
   }
 
@@ -454,11 +466,9 @@ export class ExecutionEnvironment {
       if (superseded && !superseded.socket?.destroyed) {
         // Two live polls: the newest is the one the runtime waits on. The runtimes Versa ships poll again
         // on 409; this is the platform's business, so it is said here rather than in the function's log.
-        this.opts.logger.warn('a runtime polled next while an earlier poll was still open; the earlier one is answered 409', {
-          env: this.id,
-          function: this.target.functionName,
-          version: this.target.version,
-        });
+        this.warnOnce(
+          'a runtime polled next while an earlier poll was still open; the earlier one is answered 409 (and any more, unlogged)',
+        );
         superseded.writeHead(409).end();
       }
       this.deliver();

@@ -1,4 +1,5 @@
 import { PlatformError, type ErrorCode } from '../../../core/errors.js';
+import { Turns } from '../../../core/turns.js';
 import { ACCOUNT_ID } from '../../../domain/arn.js';
 import type { Logger } from '../../../core/logger.js';
 import { checkTags, taggedResourceOf, type Tags } from '../../../domain/tags.js';
@@ -23,6 +24,16 @@ const GROUP_NAME = /^[.\-_/#A-Za-z0-9]+$/;
 const STREAM_NAME = /^[^:*]*$/;
 /** Most events one FilterLogEvents call looks at before answering with a nextToken. */
 const FILTER_SCAN_BUDGET = 100_000;
+/**
+ * How long one FilterLogEvents call scans before it answers what it found with a nextToken (as AWS may:
+ * an answer with few or no events and a token is a search still under way), and how long it matches
+ * before the server answers others. A pattern costs at most a few milliseconds per 256 KB event
+ * (log-filter.ts), so neither is overrun by much.
+ */
+const FILTER_TIME_BUDGET_MS = 500;
+const FILTER_SLICE_MS = 10;
+/** Scans at once, and waiting: two keep a core busy between them; a flood of them waits, then is throttled. */
+const filterScans = new Turns(2, 16, () => new PlatformError('ThrottlingException', 'Rate exceeded'));
 /** Events read from the store at a time: at most 100 × 256 KB held while an answer fills. */
 const READ_CHUNK = 100;
 /** AWS's cap on a GetLogEvents or FilterLogEvents answer: 1 MB of events, each its message's UTF-8 bytes and 26. */
@@ -341,32 +352,45 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
         limit: READ_CHUNK,
       };
       let bytes = 0;
-      let full = false;
-      // Scan in chunks: the pattern is matched here, so a chunk may yield fewer events than it holds.
-      for (;;) {
-        const chunk = await logs.events({ ...query, ...(cursor && { after: cursor }) });
-        let i = 0;
-        for (; i < chunk.length && found.length < size; i++) {
-          const e = chunk[i]!;
-          if (matches(e.message)) {
-            // An answer is 1 MB at most: the event that would pass it is the next page's first.
-            bytes += eventBytes(e);
-            if (found.length > 0 && bytes > MAX_ANSWER_BYTES) {
-              full = true;
-              break;
+      let stop = false;
+      await filterScans.run(async () => {
+        const started = performance.now();
+        let slice = started;
+        // Scan in chunks: the pattern is matched here, so a chunk may yield fewer events than it holds.
+        for (;;) {
+          const chunk = await logs.events({ ...query, ...(cursor && { after: cursor }) });
+          let i = 0;
+          for (; i < chunk.length && found.length < size; i++) {
+            const e = chunk[i]!;
+            if (performance.now() - slice > FILTER_SLICE_MS) {
+              // The server answers others between slices; a scan that has had its time answers what it found.
+              if (scanned + i > 0 && performance.now() - started > FILTER_TIME_BUDGET_MS) {
+                stop = true;
+                break;
+              }
+              await new Promise((resolve) => setImmediate(resolve));
+              slice = performance.now();
             }
-            found.push(e);
+            if (matches(e.message)) {
+              // An answer is 1 MB at most: the event that would pass it is the next page's first.
+              bytes += eventBytes(e);
+              if (found.length > 0 && bytes > MAX_ANSWER_BYTES) {
+                stop = true;
+                break;
+              }
+              found.push(e);
+            }
+            cursor = { timestamp: e.timestamp, seq: e.seq };
           }
-          cursor = { timestamp: e.timestamp, seq: e.seq };
+          scanned += i;
+          if (stop) break;
+          if (i === chunk.length && chunk.length < query.limit) {
+            exhausted = true;
+            break;
+          }
+          if (found.length >= size || scanned >= FILTER_SCAN_BUDGET || performance.now() - started > FILTER_TIME_BUDGET_MS) break;
         }
-        scanned += i;
-        if (full) break;
-        if (i === chunk.length && chunk.length < query.limit) {
-          exhausted = true;
-          break;
-        }
-        if (found.length >= size || scanned >= FILTER_SCAN_BUDGET) break;
-      }
+      });
       return {
         events: found.map((e) => ({
           logStreamName: e.streamName,

@@ -229,6 +229,33 @@ describe('Invoke: failure modes', () => {
     await assertServing();
   });
 
+  it('Invoke: a client context of any Unicode, and line breaks between its members, reaches a provided runtime as the same JSON', async () => {
+    // Put into the Runtime API's header as sent, "€" or a line break threw in the server and ended it.
+    const bootstrap = [
+      '#!/usr/bin/env node',
+      'const http = require("node:http");',
+      'const base = `http://${process.env.AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/`;',
+      'const next = () => http.get(base + "next", (res) => {',
+      '  res.resume();',
+      '  const id = res.headers["lambda-runtime-aws-request-id"];',
+      '  const req = http.request(base + id + "/response", { method: "POST" }, (r) => { r.resume(); next(); });',
+      '  req.end(JSON.stringify({ header: res.headers["lambda-runtime-client-context"] }));',
+      '});',
+      'next();',
+      '',
+    ].join('\n');
+    await createFunction(t.lambda, 'context-echo', { bootstrap }, { Runtime: 'provided.al2023', Handler: 'x' });
+    const context = { custom: { city: 'Zürich', price: '€5', emoji: '😀', del: '\u007f', tab: 'a\tb' }, env: { locale: 'ko-KR 한국어' } };
+    for (const text of [JSON.stringify(context), JSON.stringify(context, null, 2).replace(/\n/g, '\r\n')]) {
+      const out = await invoke(t.lambda, 'context-echo', {}, { ClientContext: Buffer.from(text).toString('base64') });
+      assert.equal(out.functionError, undefined, out.raw);
+      const header = (out.payload as { header: string }).header;
+      assert.match(header, /^[\x20-\x7e]+$/, 'one line of ASCII');
+      assert.deepEqual(JSON.parse(header), context);
+    }
+    await assertServing();
+  });
+
   it('Invoke: a provided.al2023 package without a bootstrap fails with Runtime.InvalidEntrypoint', async () => {
     await createFunction(t.lambda, 'no-bootstrap', { 'main.sh': 'echo hi\n' }, { Runtime: 'provided.al2023', Handler: 'main' });
     const err = functionErrorOf(await invoke(t.lambda, 'no-bootstrap', {}));

@@ -270,14 +270,18 @@ function decodeClientContext(value: string | undefined): string | undefined {
   if (value.length > 3583) {
     throw new PlatformError('InvalidParameterValueException', 'Client context must be 3583 bytes or less.');
   }
-  const text = Buffer.from(value, 'base64').toString('utf8');
+  let context: unknown;
   try {
-    JSON.parse(text);
+    context = JSON.parse(Buffer.from(value, 'base64').toString('utf8'));
   } catch {
     throw new PlatformError('InvalidRequestContentException', 'Client context must be a valid Base64-encoded JSON object.');
   }
-  return text;
+  // The runtime reads it from a header (`Lambda-Runtime-Client-Context`), where a line break or a
+  // character past Latin-1 cannot go: the same JSON, written on one line with every such character escaped.
+  return JSON.stringify(context).replace(NOT_ASCII, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+const NOT_ASCII = /[^\x20-\x7e]/g;
 
 function lastBytes(text: string, n: number): Buffer {
   const bytes = Buffer.from(text, 'utf8');

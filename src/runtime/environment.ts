@@ -123,7 +123,17 @@ export class ExecutionEnvironment {
 
   private constructor(private readonly opts: EnvironmentOptions) {
     this.exited = new Promise((resolve) => (this.markExited = resolve));
-    this.server = http.createServer((req, res) => this.onRuntimeApi(req, res));
+    this.server = http.createServer((req, res) => {
+      // The function's code can call its Runtime API: whatever it sends, a fault here is this
+      // environment's to report, never an exception that ends the server.
+      try {
+        this.onRuntimeApi(req, res);
+      } catch (err) {
+        this.opts.logger.error('the Runtime API failed to answer a request', { env: this.id, err });
+        this.failCurrent('Runtime.Unknown', undefined, 'The platform could not hand the event to the runtime');
+        if (!res.headersSent) res.writeHead(500).end();
+      }
+    });
     this.server.keepAliveTimeout = 0;
     opts.watchConnections?.(this.server);
   }

@@ -1130,4 +1130,25 @@ describe('parseAppSpec', () => {
       );
     });
   }
+
+  it('a megabyte, or nesting past 20 levels, is refused before it is composed, naming the size or the line', () => {
+    // Composed, a megabyte of `[` took 9.5 s and the server to 1 GB before the stack overflowed.
+    const deep = (levels: number, open = '[') => `version: 0.0\nResources: ${open.repeat(levels)}\n`;
+    const blockDeep = `version: 0.0\nResources:\n${Array.from({ length: 30 }, (_, i) => `${' '.repeat(2 * i + 2)}- `).join('\n')}x\n`;
+    const cases: [string, RegExp][] = [
+      [deep(1_000_000), /may not exceed 51200 bytes \(this one is 1000025 bytes\)/],
+      [deep(21), /nested more than 20 levels deep \(at line 2\)/],
+      [deep(21, '{'), /nested more than 20 levels deep/],
+      [blockDeep, /nested more than 20 levels deep/],
+    ];
+    for (const [content, message] of cases) {
+      assert.throws(
+        () => parseAppSpec(content),
+        (err: unknown) => err instanceof PlatformError && err.code === 'InvalidRevisionException' && message.test(err.message),
+      );
+    }
+    // Just within both bounds, a real AppSpec with padding still reads.
+    const padded = `${props({})}${' '.repeat(51_200 - props({}).length)}`;
+    assert.deepEqual(parseAppSpec(padded), { functionName: 'orders', alias: 'live', currentVersion: '1', targetVersion: '2' });
+  });
 });

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import { PlatformError } from '../core/errors.js';
+import { lineNestedPast } from '../core/yaml-depth.js';
 
 /**
  * The YAML parser, loaded when the first YAML AppSpec is read (the stack engine sends JSON): a server
@@ -349,8 +350,20 @@ export interface AppSpecTarget {
 
 const bad = (message: string) => new PlatformError('InvalidRevisionException', message);
 
+/**
+ * Largest AppSpec read. AWS states none; a Lambda AppSpec (a function, an alias, two versions, two
+ * hooks) is a few hundred bytes, and this is CloudFormation's largest template body.
+ */
+export const MAX_APPSPEC_BYTES = 51_200;
+/** Deepest nesting of an AppSpec read: a Lambda AppSpec nests five levels. */
+const MAX_APPSPEC_DEPTH = 20;
+
 /** Parses a Lambda AppSpec (JSON or YAML; keys in any case) into the deployment's target. */
 export function parseAppSpec(content: string): AppSpecTarget {
+  const bytes = Buffer.byteLength(content);
+  if (bytes > MAX_APPSPEC_BYTES) throw bad(`The AppSpec file may not exceed ${MAX_APPSPEC_BYTES} bytes (this one is ${bytes} bytes).`);
+  const nested = lineNestedPast(content, MAX_APPSPEC_DEPTH);
+  if (nested !== undefined) throw bad(`The AppSpec file is nested more than ${MAX_APPSPEC_DEPTH} levels deep (at line ${nested}).`);
   let doc: unknown;
   try {
     doc = content.trim().startsWith('{') ? (JSON.parse(content) as unknown) : parseYaml(content);

@@ -1,4 +1,5 @@
-import { isAlias, Lexer, LineCounter, parseDocument, visit, YAMLMap, YAMLSeq, Scalar, type Alias, type Node as YamlNode } from 'yaml';
+import { lineNestedPast } from '../core/yaml-depth.js';
+import { isAlias, LineCounter, parseDocument, visit, YAMLMap, YAMLSeq, Scalar, type Alias, type Node as YamlNode } from 'yaml';
 import type { Json, JsonObject } from '../domain/stack.js';
 import { isObject, MAX_TEMPLATE_BYTES, TemplateError } from './template-values.js';
 
@@ -90,39 +91,9 @@ export function parseTemplate(text: string): JsonObject {
  * each `-` or `?` that starts a compact nested entry on a line.
  */
 function checkDepth(text: string): void {
-  const indents: number[] = [];
-  let flow = 0;
-  let onLine = 0;
-  let line = 1;
-  // A line's indentation counts once its first token that is not a comment is seen: blank and comment
-  // lines say nothing about nesting.
-  let pendingIndent: number | undefined = 0;
-  for (const token of new Lexer().lex(text)) {
-    if (token === '\n' || token === '\r\n') {
-      line++;
-      pendingIndent = 0;
-      onLine = 0;
-      continue;
-    }
-    if (pendingIndent !== undefined) {
-      if (/^[ \t]+$/.test(token)) {
-        pendingIndent = token.length;
-        continue;
-      }
-      if (token.startsWith('#')) continue;
-      if (flow === 0) {
-        while (indents.length && indents[indents.length - 1]! >= pendingIndent) indents.pop();
-        indents.push(pendingIndent);
-      }
-      pendingIndent = undefined;
-    }
-    if (token === '[' || token === '{') flow++;
-    else if ((token === ']' || token === '}') && flow > 0) flow--;
-    else if ((token === '-' || token === '?') && flow === 0) onLine++;
-    else if (token.length > 1 && token.includes('\n')) line += token.split('\n').length - 1;
-    if (indents.length + onLine + flow > MAX_TEMPLATE_DEPTH) {
-      throw new TemplateError([`Template is nested more than ${MAX_TEMPLATE_DEPTH} levels deep (at line ${line}); Versa refuses it.`]);
-    }
+  const line = lineNestedPast(text, MAX_TEMPLATE_DEPTH);
+  if (line !== undefined) {
+    throw new TemplateError([`Template is nested more than ${MAX_TEMPLATE_DEPTH} levels deep (at line ${line}); Versa refuses it.`]);
   }
 }
 

@@ -152,21 +152,13 @@ export class ParameterService {
       );
     }
     const prefix = path.endsWith('/') ? path : `${path}/`;
-    const views: ParameterView[] = [];
-    let after = page.after;
-    for (;;) {
-      const docs = await this.store.parameters.list(prefix, { ...(after !== undefined && { after }), limit: page.limit + 1 });
-      for (const d of docs) {
-        if (!recursive && d.name.slice(prefix.length).includes('/')) {
-          after = d.name;
-          continue;
-        }
-        if (views.length === page.limit) return { views, more: true };
-        views.push(view(d, d.versions.at(-1)!));
-        after = d.name;
-      }
-      if (docs.length <= page.limit) return { views, more: false };
-    }
+    // One page read from the store: without Recursive, the store leaves out what is deeper than the path.
+    const docs = await this.store.parameters.list(prefix, {
+      ...(page.after !== undefined && { after: page.after }),
+      limit: page.limit + 1,
+      children: !recursive,
+    });
+    return { views: docs.slice(0, page.limit).map((d) => view(d, d.versions.at(-1)!)), more: docs.length > page.limit };
   }
 
   async delete(name: string): Promise<void> {

@@ -740,6 +740,17 @@ export function storeContract(
         (await store.parameters.list('/a/', { after: '/a/x', limit: 2 })).map((p) => p.name),
         ['/a/y'],
       );
+      // Only the path's own children: nothing deeper, which is read past in the store, not after it.
+      for (const name of ['/a/deep/1', '/a/deep/2', '/a/%/3']) await store.parameters.put(doc(name));
+      assert.deepEqual(
+        (await store.parameters.list('/a/', { limit: 10, children: true })).map((p) => p.name),
+        ['/a/Z', '/a/x', '/a/y'],
+      );
+      assert.deepEqual(
+        (await store.parameters.list('/a/', { after: '/a/Z', limit: 1, children: true })).map((p) => p.name),
+        ['/a/x'],
+      );
+      for (const name of ['/a/deep/1', '/a/deep/2', '/a/%/3']) await store.parameters.delete(name);
       await store.parameters.delete('/a/Z');
       assert.equal(await store.parameters.count(), 4);
       assert.equal(await store.parameters.delete('/b'), true);

@@ -361,9 +361,9 @@ export interface ParameterRepository {
   get(name: string): Promise<ParameterDoc | undefined>;
   /**
    * Parameters whose names start with `prefix`, ordered by name (byte order); with `page`, only those
-   * after `page.after`, at most `page.limit`.
+   * after `page.after`, at most `page.limit`, and with `page.children` only those with no `/` past the prefix.
    */
-  list(prefix: string, page?: { after?: string; limit: number }): Promise<ParameterDoc[]>;
+  list(prefix: string, page?: { after?: string; limit: number; children?: boolean }): Promise<ParameterDoc[]>;
   put(parameter: ParameterDoc): Promise<void>;
   /** False when there was none. */
   delete(name: string): Promise<boolean>;

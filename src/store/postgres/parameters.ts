@@ -11,12 +11,16 @@ export class PostgresParameters implements ParameterRepository {
     return parse<ParameterDoc>(await this.db.row('SELECT doc FROM ssm_parameters WHERE name = $1', [name]));
   }
 
-  async list(prefix: string, page?: { after?: string; limit: number }) {
+  async list(prefix: string, page?: { after?: string; limit: number; children?: boolean }) {
     const params: unknown[] = [startsWith(prefix)];
     let after = '';
     if (page?.after !== undefined) {
       params.push(page.after);
       after = ` AND name COLLATE "C" > $${params.length}`;
+    }
+    if (page?.children) {
+      params.push(prefix);
+      after += ` AND strpos(substr(name, char_length($${params.length}) + 1), '/') = 0`;
     }
     let limit = '';
     if (page) {

@@ -14,13 +14,22 @@ export class SqliteParameters implements ParameterRepository {
     return this.guard(() => parse<ParameterDoc>(this.db.prepare('SELECT doc FROM ssm_parameters WHERE name = ?').get(name)));
   }
 
-  list(prefix: string, page?: { after?: string; limit: number }) {
+  list(prefix: string, page?: { after?: string; limit: number; children?: boolean }) {
     return this.guard(() => {
       const after = page?.after !== undefined ? ' AND name > ?' : '';
+      const children = page?.children ? " AND instr(substr(name, length(?) + 1), '/') = 0" : '';
       const limit = page ? ' LIMIT ?' : '';
-      const params = [prefix, prefix, ...(page?.after !== undefined ? [page.after] : []), ...(page ? [page.limit] : [])];
+      const params = [
+        prefix,
+        prefix,
+        ...(page?.after !== undefined ? [page.after] : []),
+        ...(page?.children ? [prefix] : []),
+        ...(page ? [page.limit] : []),
+      ];
       return docs<ParameterDoc>(
-        this.db.prepare(`SELECT doc FROM ssm_parameters WHERE substr(name, 1, length(?)) = ?${after} ORDER BY name${limit}`).all(...params),
+        this.db
+          .prepare(`SELECT doc FROM ssm_parameters WHERE substr(name, 1, length(?)) = ?${after}${children} ORDER BY name${limit}`)
+          .all(...params),
       );
     });
   }

@@ -182,6 +182,19 @@ describe('AccessGate: signatures', () => {
     assert.deepEqual(await g.authenticate(await signed(issued)), { kind: 'unknown-key' });
   });
 
+  it("authenticate without configured keys: a function's key marks a request as that function's only when signed with its secret", async () => {
+    const keyring = new Keyring([]);
+    const g = gate({ keyring, functionAccess: 'scoped', fromSandbox: () => true });
+    const victim = keyring.issue('function:victim', { function: 'victim', arn: 'arn:aws:sts::000000000000:assumed-role/r/victim' });
+    const own = await signed(victim);
+    assert.equal(await g.authenticate(own), undefined);
+    assert.equal(own.caller?.function, 'victim');
+    // The key's id (and even its session token) with any other secret: some function's, not the victim's.
+    const forged = await signed({ accessKeyId: victim.accessKeyId, secretAccessKey: 'guessed', sessionToken: victim.sessionToken });
+    assert.equal(await g.authenticate(forged), undefined, 'any key passes without configured keys');
+    assert.equal(forged.caller?.function, '');
+  });
+
   it('authenticate: a presigned URL passes until it expires', async () => {
     const g = gate();
     const signer = new SignatureV4({ service: 'versa', region: 'us-east-1', credentials: OPS, sha256: Sha256 });

@@ -4,9 +4,9 @@ import { header, type ApiRequest, type Caller } from '../aws/protocol/http.js';
 import { ACCOUNT_ID } from '../../domain/arn.js';
 import { FORWARDED_HOPS } from '../../gateway/data-plane.js';
 import type { CodeLinks } from './code-links.js';
-import type { Keyring } from './keyring.js';
+import type { KeyEntry, Keyring } from './keyring.js';
 import type * as Signature from './signature.js';
-import { checkTime, readClaim, unsignedHeaders, type AuthFailure } from './sigv4.js';
+import { checkTime, readClaim, unsignedHeaders, type AuthFailure, type SignatureClaim } from './sigv4.js';
 
 export interface AccessSettings {
   keyring: Keyring;
@@ -117,10 +117,12 @@ export class AccessGate {
     if (claim === undefined) return { kind: 'missing' };
     if ('kind' in claim) return claim;
     if (!this.enforcing) {
-      // Any key passes; only the keys Versa mints (`ASIA…`, keyring.ts) can be a function's.
+      // Any key passes; only the keys Versa mints (`ASIA…`, keyring.ts) can be a function's, and only
+      // when signed with their secret: a key's id alone (which a function may find in another's log)
+      // does not make a request that function's.
       if (claim.accessKeyId.startsWith('ASIA') && this.scoped) {
-        const caller = this.settings.keyring.lookup(claim.accessKeyId)?.caller;
-        if (caller !== undefined) req.caller = caller;
+        const key = this.settings.keyring.lookup(claim.accessKeyId);
+        if (key?.caller !== undefined && (await this.check(req, claim, key, toS3)) === undefined) req.caller = key.caller;
       }
       // A key proves nothing here: a function that signs with one of its own making is still a
       // function, where its connection says so (a root server's functions are a user of their own).
@@ -134,6 +136,11 @@ export class AccessGate {
     const key = this.settings.keyring.lookup(claim.accessKeyId);
     if (!key) return { kind: 'unknown-key' };
     if (key.caller !== undefined && this.scoped) req.caller = key.caller;
+    return this.check(req, claim, key, toS3);
+  }
+
+  /** Whether `key` signed the request: its session token, the time, every `x-amz-*` header signed, the signature. */
+  private async check(req: ApiRequest, claim: SignatureClaim, key: KeyEntry, toS3: boolean): Promise<AuthFailure | undefined> {
     if (key.sessionToken !== undefined && claim.sessionToken !== key.sessionToken) return { kind: 'unknown-key' };
     const late = checkTime(claim, this.settings.now());
     if (late) return late;

@@ -19,6 +19,7 @@ import {
   CloudWatchLogsClient,
   CreateLogGroupCommand,
   CreateLogStreamCommand,
+  GetLogEventsCommand,
   paginateFilterLogEvents,
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
@@ -685,6 +686,42 @@ describe('hostile input', () => {
     for (const out of outs) assert.equal(payloadOf(out), 'done');
     // Dropping the oldest one at a time shifted the whole buffer for every line: 12 s of a held event loop.
     assert.ok(slowestMs < 3000, `/_versa/health took ${slowestMs} ms while they printed`);
+  });
+
+  it('FilterLogEvents and GetLogEvents: 30 batches of 1,000 events in one second are read, every page, without holding the server', async () => {
+    const logs = new CloudWatchLogsClient(clientConfig(s.url));
+    await logs.send(new CreateLogGroupCommand({ logGroupName: 'crowded' }));
+    await logs.send(new CreateLogStreamCommand({ logGroupName: 'crowded', logStreamName: 's' }));
+    // Every batch spans the same second, so every chunk holds events of every moment read.
+    const second = Date.now() - 60_000;
+    for (let batch = 0; batch < 30; batch++) {
+      const logEvents = Array.from({ length: 1000 }, (_, i) => ({ timestamp: second + i, message: `${batch} ${'x'.repeat(990)}` }));
+      await logs.send(new PutLogEventsCommand({ logGroupName: 'crowded', logStreamName: 's', logEvents }));
+    }
+    const started = Date.now();
+    const { result, slowestMs } = await slowestHealthWhile(s.url, async () => {
+      let filtered = 0;
+      for await (const page of paginateFilterLogEvents({ client: logs }, { logGroupName: 'crowded', filterPattern: 'zz' })) {
+        filtered += page.events?.length ?? 0;
+      }
+      let read = 0;
+      let previous: string | undefined;
+      for (let token: string | undefined; ;) {
+        const page = await logs.send(
+          new GetLogEventsCommand({ logGroupName: 'crowded', logStreamName: 's', startFromHead: true, nextToken: token }),
+        );
+        read += page.events?.length ?? 0;
+        if (page.nextForwardToken === previous) break;
+        previous = token = page.nextForwardToken;
+      }
+      return { filtered, read };
+    });
+    console.log(
+      `# 30,000 events in one second, filtered and read page by page: ${Date.now() - started} ms; /_versa/health at most ${slowestMs} ms`,
+    );
+    assert.deepEqual(result, { filtered: 0, read: 30_000 });
+    // Each step of a hundred events parsed all thirty chunks again: one FilterLogEvents held the server 50 s.
+    assert.ok(slowestMs < 1500, `/_versa/health took ${slowestMs} ms while the log was read`);
   });
 
   it("Invoke: a function's 20,000 frames of an unknown type on its frame channel are one line of the server's log", async () => {

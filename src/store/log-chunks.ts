@@ -4,13 +4,68 @@ import type { LogEventQuery, LogEventRecord } from '../domain/log.js';
 /** An event as a chunk keeps it: seq, timestamp, ingestion time, message. */
 export type ChunkEvent = [seq: number, timestamp: number, ingestionTime: number, message: string];
 
-/** A chunk as a read gets it: its stream, the bounds of its events' timestamps and its events (JSON). */
+/** A chunk as a read first gets it: what it is, its stream, its events' timestamps, how many, their messages' bytes. */
 export interface ChunkRow {
+  id: number;
   stream_id: number;
   first_ts: number;
   last_ts: number;
-  events: string;
+  count: number;
+  bytes: number;
 }
+
+/** The columns of a ChunkRow, for a store's SELECT (its events, JSON, are read apart, when not parsed already). */
+export const CHUNK_ROW = 'id, stream_id, first_ts, last_ts, count, bytes';
+
+/**
+ * The events of chunks a store has parsed lately, up to a number of bytes of messages, least recently
+ * used first out. Reading a log in order merges every chunk that holds events of the moment it has
+ * reached, again for each step of a read (a hundred events) and each page a client asks for: chunks
+ * whose events crowd one moment (PutLogEvents may write any time) were parsed again each step, which
+ * made reading them quadratic (30 batches of 1,000 events in one second held the server for 50 s).
+ * A chunk is known by everything a rewrite changes (retention and the size limit keep a chunk's newer
+ * events under its id), so a rewritten chunk is parsed afresh.
+ */
+export class ParsedChunks {
+  private readonly entries = new Map<string, { events: ChunkEvent[]; bytes: number }>();
+  private held = 0;
+
+  constructor(private readonly budgetBytes = 32 * 1024 * 1024) {}
+
+  /** The chunk's events, parsed from `json()` unless they are held already. */
+  async events(chunk: ChunkRow, json: () => string | Promise<string>): Promise<ChunkEvent[]> {
+    return this.held_(chunk) ?? this.keep(chunk, chunkEvents(await json()));
+  }
+
+  /** The same, for a store that reads synchronously. */
+  eventsNow(chunk: ChunkRow, json: () => string): ChunkEvent[] {
+    return this.held_(chunk) ?? this.keep(chunk, chunkEvents(json()));
+  }
+
+  private held_(chunk: ChunkRow): ChunkEvent[] | undefined {
+    const key = keyOf(chunk);
+    const hit = this.entries.get(key);
+    if (!hit) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, hit);
+    return hit.events;
+  }
+
+  private keep(chunk: ChunkRow, events: ChunkEvent[]): ChunkEvent[] {
+    const bytes = Math.max(1, chunk.bytes);
+    if (bytes > this.budgetBytes) return events;
+    for (const [key, entry] of this.entries) {
+      if (this.held + bytes <= this.budgetBytes) break;
+      this.entries.delete(key);
+      this.held -= entry.bytes;
+    }
+    this.entries.set(keyOf(chunk), { events, bytes });
+    this.held += bytes;
+    return events;
+  }
+}
+
+const keyOf = (c: ChunkRow) => `${c.id}:${c.first_ts}:${c.last_ts}:${c.count}:${c.bytes}`;
 
 /** At most this many events, and (unless one event is larger) this many bytes of messages, in one chunk. */
 const CHUNK_EVENTS = 1000;
@@ -85,10 +140,10 @@ export class ChunkMerge {
     return !top || (this.ascending ? chunk.first_ts <= top[1] : chunk.last_ts >= top[1]);
   }
 
-  /** Takes in the chunk's events of the query's window and position. */
-  add(chunk: ChunkRow): void {
+  /** Takes in the chunk's events (see ParsedChunks) of the query's window and position. */
+  add(chunk: ChunkRow, events: readonly ChunkEvent[]): void {
     const q = this.q;
-    for (const e of chunkEvents(chunk.events)) {
+    for (const e of events) {
       if (
         (q.from === undefined || e[1] >= q.from) &&
         (q.to === undefined || e[1] < q.to) &&
@@ -110,13 +165,21 @@ export class ChunkMerge {
   }
 }
 
-/** Merges chunks read one after the other from `chunks` (see ChunkMerge), reading no more of them than needed. */
-export function mergeChunks(q: LogEventQuery, names: ReadonlyMap<number, string>, chunks: Iterator<ChunkRow>): LogEventRecord[] {
+/**
+ * Merges chunks read one after the other from `chunks` (see ChunkMerge), reading no more of them than
+ * needed; `eventsOf` gives a chunk's events (a store's ParsedChunks).
+ */
+export function mergeChunks(
+  q: LogEventQuery,
+  names: ReadonlyMap<number, string>,
+  chunks: Iterator<ChunkRow>,
+  eventsOf: (chunk: ChunkRow) => readonly ChunkEvent[],
+): LogEventRecord[] {
   const merge = new ChunkMerge(q, names);
   let next = chunks.next();
   while (!merge.full) {
     if (!next.done && merge.needs(next.value)) {
-      merge.add(next.value);
+      merge.add(next.value, eventsOf(next.value));
       next = chunks.next();
     } else if (!merge.take()) {
       break;

@@ -4,7 +4,7 @@ import type { LogRepository } from '../store.js';
 import type { Db } from './db.js';
 import { startsWith } from './db.js';
 import type { ChunkEvent, ChunkRow, ChunkSize } from '../log-chunks.js';
-import { ChunkMerge, chunkBounds, chunkToCut, cutChunks, cutWithin, keepFrom } from '../log-chunks.js';
+import { CHUNK_ROW, ChunkMerge, chunkBounds, chunkToCut, cutChunks, cutWithin, keepFrom, ParsedChunks } from '../log-chunks.js';
 import { deleteTags } from './tags.js';
 
 type GroupRow = { name: string; created_at: number; retention_days: number | null; stored_bytes: number };
@@ -43,6 +43,9 @@ function placeholders(): { params: unknown[]; p: (value: unknown) => string } {
 }
 
 export class PostgresLogs implements LogRepository {
+  /** Chunks' events parsed lately: a read of many steps, or of many pages, parses each chunk once. */
+  private readonly parsed = new ParsedChunks();
+
   constructor(private readonly db: Db) {}
 
   async getGroup(name: string) {
@@ -301,7 +304,7 @@ export class PostgresLogs implements LogRepository {
   ): Promise<LogEventRecord[] | undefined> {
     const [key, order, past] = q.descending ? (['last_ts', 'DESC', '<'] as const) : (['first_ts', 'ASC', '>'] as const);
     const merge = new ChunkMerge(q, names);
-    let page: (ChunkRow & { id: number })[] = [];
+    let page: ChunkRow[] = [];
     let at = 0;
     let size = FIRST_PAGE;
     let more = true;
@@ -313,8 +316,8 @@ export class PostgresLogs implements LogRepository {
         const where = [`group_id = ${p(groupId)}`, `stream_id = ANY(${p([...names.keys()])}::bigint[])`];
         for (const [condition, value] of chunkBounds(q)) where.push(`${condition} ${p(value)}`);
         if (last) where.push(`(${key}, id) ${past} (${p(last[key])}, ${p(last.id)})`);
-        page = await db.rows<ChunkRow & { id: number }>(
-          `SELECT id, stream_id, first_ts, last_ts, events FROM log_chunks WHERE ${where.join(' AND ')}
+        page = await db.rows<ChunkRow>(
+          `SELECT ${CHUNK_ROW} FROM log_chunks WHERE ${where.join(' AND ')}
            ORDER BY ${key} ${order}, id ${order} LIMIT ${p(size)}`,
           params,
         );
@@ -322,8 +325,15 @@ export class PostgresLogs implements LogRepository {
         more = page.length === size;
         size = Math.min(size * 4, LAST_PAGE);
       }
-      if (at < page.length && merge.needs(page[at]!)) merge.add(page[at++]!);
-      else if (!merge.take()) break;
+      if (at < page.length && merge.needs(page[at]!)) {
+        // Its events, unless parsed lately: a chunk deleted since its row was read has none left.
+        const chunk = page[at++]!;
+        const events = await this.parsed.events(
+          chunk,
+          async () => (await db.row<{ events: string }>('SELECT events FROM log_chunks WHERE id = $1', [chunk.id]))?.events ?? '[]',
+        );
+        merge.add(chunk, events);
+      } else if (!merge.take()) break;
     }
     return merge.out;
   }

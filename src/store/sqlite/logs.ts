@@ -4,7 +4,7 @@ import type { LogRepository } from '../store.js';
 import type { Db, Guard } from './db.js';
 import type { LogWriter } from './log-writer.js';
 import type { ChunkEvent, ChunkRow, ChunkSize } from '../log-chunks.js';
-import { chunkBounds, chunkToCut, cutChunks, cutWithin, keepFrom, mergeChunks } from '../log-chunks.js';
+import { CHUNK_ROW, chunkBounds, chunkToCut, cutChunks, cutWithin, keepFrom, mergeChunks, ParsedChunks } from '../log-chunks.js';
 import { deleteTags } from './tags.js';
 
 type GroupRow = { name: string; created_at: number; retention_days: number | null; stored_bytes: number };
@@ -43,6 +43,9 @@ export class SqliteLogs implements LogRepository {
     /** Where batches of events are written off the event loop; in this thread when absent. */
     private readonly writer?: LogWriter,
   ) {}
+
+  /** Chunks' events parsed lately: a read of many steps, or of many pages, parses each chunk once. */
+  private readonly parsed = new ParsedChunks();
 
   getGroup(name: string) {
     return this.guard(() => {
@@ -182,11 +185,13 @@ export class SqliteLogs implements LogRepository {
         params.push(value);
       }
       const order = q.descending ? 'last_ts DESC, id DESC' : 'first_ts ASC, id ASC';
+      // Rows first, then the events of those the merge needs and has not parsed lately.
       const chunks = this.db
-        .prepare(`SELECT stream_id, first_ts, last_ts, events FROM log_chunks WHERE ${where.join(' AND ')} ORDER BY ${order}`)
+        .prepare(`SELECT ${CHUNK_ROW} FROM log_chunks WHERE ${where.join(' AND ')} ORDER BY ${order}`)
         .iterate(...params) as IterableIterator<ChunkRow>;
+      const json = this.db.prepare('SELECT events FROM log_chunks WHERE id = ?').pluck();
       try {
-        return mergeChunks(q, names, chunks);
+        return mergeChunks(q, names, chunks, (chunk) => this.parsed.eventsNow(chunk, () => json.get(chunk.id) as string));
       } finally {
         chunks.return?.();
       }

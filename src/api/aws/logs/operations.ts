@@ -25,15 +25,15 @@ const STREAM_NAME = /^[^:*]*$/;
 /** Most events one FilterLogEvents call looks at before answering with a nextToken. */
 const FILTER_SCAN_BUDGET = 100_000;
 /**
- * How long one FilterLogEvents call scans before it answers what it found with a nextToken (as AWS may:
- * an answer with few or no events and a token is a search still under way), and how long it matches
- * before the server answers others. A pattern costs at most a few milliseconds per 256 KB event
- * (log-filter.ts), so neither is overrun by much.
+ * How long one FilterLogEvents or GetLogEvents call reads before it answers what it found with a token
+ * for the rest (as AWS may: an answer with few or no events and a token is a search still under way),
+ * and how long a scan matches before the server answers others. A pattern costs at most a few
+ * milliseconds per 256 KB event (log-filter.ts), so neither is overrun by much.
  */
-const FILTER_TIME_BUDGET_MS = 500;
+const READ_TIME_BUDGET_MS = 500;
 const FILTER_SLICE_MS = 10;
-/** Scans at once, and waiting: two keep a core busy between them; a flood of them waits, then is throttled. */
-const filterScans = new Turns(2, 16, () => new PlatformError('ThrottlingException', 'Rate exceeded'));
+/** Reads at once, and waiting: two keep a core busy between them; a flood of them waits, then is throttled. */
+const logReads = new Turns(2, 16, () => new PlatformError('ThrottlingException', 'Rate exceeded'));
 /** Events read from the store at a time: at most 100 × 256 KB held while an answer fills. */
 const READ_CHUNK = 100;
 /** AWS's cap on a GetLogEvents or FilterLogEvents answer: 1 MB of events, each its message's UTF-8 bytes and 26. */
@@ -42,25 +42,31 @@ const eventBytes = (e: LogEventRecord) => Buffer.byteLength(e.message) + 26;
 
 /**
  * Up to `limit` events of `query` in its direction, read from the store a chunk at a time and no more
- * than fit in an answer of 1 MB (one at least, as an event is at most 256 KB).
+ * than fit in an answer of 1 MB (one at least, as an event is at most 256 KB). The server answers others
+ * between reads, and a call that has read for READ_TIME_BUDGET_MS answers what it has: a read of events
+ * that crowd one moment parses every chunk that holds them each time (log-chunks.ts).
  */
-async function readAnswer(logs: LogSink, query: LogEventQuery, limit: number, stream: string): Promise<LogEventRecord[]> {
-  const out: LogEventRecord[] = [];
-  let bytes = 0;
-  let next = query;
-  for (;;) {
-    const want = Math.min(READ_CHUNK, limit - out.length);
-    const chunk = await logs.events({ ...next, limit: want }, stream);
-    for (const e of chunk) {
-      bytes += eventBytes(e);
-      if (out.length > 0 && bytes > MAX_ANSWER_BYTES) return out;
-      out.push(e);
+function readAnswer(logs: LogSink, query: LogEventQuery, limit: number, stream: string): Promise<LogEventRecord[]> {
+  return logReads.run(async () => {
+    const started = performance.now();
+    const out: LogEventRecord[] = [];
+    let bytes = 0;
+    let next = query;
+    for (;;) {
+      const want = Math.min(READ_CHUNK, limit - out.length);
+      const chunk = await logs.events({ ...next, limit: want }, stream);
+      for (const e of chunk) {
+        bytes += eventBytes(e);
+        if (out.length > 0 && bytes > MAX_ANSWER_BYTES) return out;
+        out.push(e);
+      }
+      const last = chunk[chunk.length - 1];
+      if (!last || chunk.length < want || out.length >= limit || performance.now() - started > READ_TIME_BUDGET_MS) return out;
+      const at = { timestamp: last.timestamp, seq: last.seq };
+      next = query.descending ? { ...query, before: at } : { ...query, after: at };
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    const last = chunk[chunk.length - 1];
-    if (!last || chunk.length < want || out.length >= limit) return out;
-    const at = { timestamp: last.timestamp, seq: last.seq };
-    next = query.descending ? { ...query, before: at } : { ...query, after: at };
-  }
+  });
 }
 /** PutLogEvents: a batch's size counts each message's UTF-8 bytes plus 26. */
 const MAX_BATCH_BYTES = 1_048_576;
@@ -353,7 +359,7 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
       };
       let bytes = 0;
       let stop = false;
-      await filterScans.run(async () => {
+      await logReads.run(async () => {
         const started = performance.now();
         let slice = started;
         // Scan in chunks: the pattern is matched here, so a chunk may yield fewer events than it holds.
@@ -364,7 +370,7 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
             const e = chunk[i]!;
             if (performance.now() - slice > FILTER_SLICE_MS) {
               // The server answers others between slices; a scan that has had its time answers what it found.
-              if (scanned + i > 0 && performance.now() - started > FILTER_TIME_BUDGET_MS) {
+              if (scanned + i > 0 && performance.now() - started > READ_TIME_BUDGET_MS) {
                 stop = true;
                 break;
               }
@@ -388,7 +394,7 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
             exhausted = true;
             break;
           }
-          if (found.length >= size || scanned >= FILTER_SCAN_BUDGET || performance.now() - started > FILTER_TIME_BUDGET_MS) break;
+          if (found.length >= size || scanned >= FILTER_SCAN_BUDGET || performance.now() - started > READ_TIME_BUDGET_MS) break;
         }
       });
       return {

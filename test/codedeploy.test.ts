@@ -15,6 +15,9 @@ import {
   type Dimension,
 } from '@aws-sdk/client-cloudwatch';
 import {
+  BatchGetApplicationsCommand,
+  BatchGetDeploymentsCommand,
+  BatchGetDeploymentTargetsCommand,
   CreateDeploymentCommand,
   CreateDeploymentConfigCommand,
   CreateDeploymentGroupCommand,
@@ -545,6 +548,21 @@ describe('CodeDeploy at time scale 60 (a platform minute is a real second)', () 
       assert.equal(e.name, 'InvalidRevisionException', `${what}: ${e.name} ${e.message}`);
       await unchanged(what);
     }
+
+    // Batches past AWS's limits (each id is read and answered: 138,000 of one id took the server to 1 GB).
+    const batches: [string, () => Promise<unknown>][] = [
+      ['BatchLimitExceededException', () => cd.send(new BatchGetDeploymentsCommand({ deploymentIds: Array(26).fill('d-X') }))],
+      ['BatchLimitExceededException', () => cd.send(new BatchGetApplicationsCommand({ applicationNames: Array(101).fill('strict-app') }))],
+      [
+        'DeploymentTargetListSizeExceededException',
+        () => cd.send(new BatchGetDeploymentTargetsCommand({ deploymentId: 'd-X', targetIds: Array(26).fill(`${fn}:live`) })),
+      ],
+    ];
+    for (const [name, call] of batches) assert.equal((await errorOf(call)).name, name);
+    assert.equal(
+      (await cd.send(new BatchGetApplicationsCommand({ applicationNames: Array(100).fill('strict-app') }))).applicationsInfo?.length,
+      100,
+    );
 
     const configs = (await cd.send(new ListDeploymentConfigsCommand({}))).deploymentConfigsList;
     const reserved = await errorOf(() =>

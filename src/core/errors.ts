@@ -76,6 +76,8 @@ export const ERROR_CATALOGUE = {
   DeploymentDoesNotExistException: { status: 400, fault: 'client' },
   DeploymentIdRequiredException: { status: 400, fault: 'client' },
   InvalidDeploymentIdException: { status: 400, fault: 'client' },
+  BatchLimitExceededException: { status: 400, fault: 'client' },
+  DeploymentTargetListSizeExceededException: { status: 400, fault: 'client' },
   DeploymentLimitExceededException: { status: 400, fault: 'client' },
   DeploymentAlreadyCompletedException: { status: 400, fault: 'client' },
   InvalidRevisionException: { status: 400, fault: 'client' },

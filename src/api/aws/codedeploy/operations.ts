@@ -277,6 +277,18 @@ function tagList(input: Input, member: string): Tags | undefined {
   return Object.fromEntries<string>(list.map((t) => [str(t, 'Key') ?? '', str(t, 'Value') ?? '']));
 }
 
+/** A batch of names or ids, refused past AWS's limit for the operation (each id is read and answered). */
+function batch(
+  items: string[],
+  limit: number,
+  what: string,
+  code: 'BatchLimitExceededException' | 'DeploymentTargetListSizeExceededException',
+): string[] {
+  if (items.length > limit)
+    throw new PlatformError(code, `The maximum number of ${what} that can be specified is ${limit}; got ${items.length}.`);
+  return items;
+}
+
 /** CodeDeploy (JSON 1.1, `CodeDeploy_20141006.*`) for Lambda deployments. */
 export function codeDeployApi({
   codeDeploy,
@@ -311,7 +323,7 @@ export function codeDeployApi({
       return { application: applicationShape(await codeDeploy.getApplication(str(input, 'applicationName'))) };
     },
     async BatchGetApplications(input) {
-      const names = strings(input, 'applicationNames');
+      const names = batch(strings(input, 'applicationNames'), 100, 'application names', 'BatchLimitExceededException');
       return { applicationsInfo: await Promise.all(names.map(async (n) => applicationShape(await codeDeploy.getApplication(n)))) };
     },
     async ListApplications() {
@@ -391,7 +403,7 @@ export function codeDeployApi({
       return { deploymentInfo: deploymentShape(await codeDeploy.getDeployment(str(input, 'deploymentId'))) };
     },
     async BatchGetDeployments(input) {
-      const ids = strings(input, 'deploymentIds');
+      const ids = batch(strings(input, 'deploymentIds'), 25, 'deployment IDs', 'BatchLimitExceededException');
       return { deploymentsInfo: await Promise.all(ids.map(async (id) => deploymentShape(await codeDeploy.getDeployment(id)))) };
     },
     async ListDeployments(input) {
@@ -416,8 +428,8 @@ export function codeDeployApi({
       return { deploymentTarget: targetShape(req.region, await requireTarget(input)) };
     },
     async BatchGetDeploymentTargets(input, req) {
+      const ids = batch(strings(input, 'targetIds'), 25, 'targets', 'DeploymentTargetListSizeExceededException');
       const d = await codeDeploy.getDeployment(str(input, 'deploymentId'));
-      const ids = strings(input, 'targetIds');
       for (const id of ids) await requireTarget({ deploymentId: d.deploymentId, targetId: id });
       return { deploymentTargets: ids.map(() => targetShape(req.region, d)) };
     },

@@ -5,6 +5,8 @@ import type { Logger } from '../core/logger.js';
 
 /** The exchange a connection carries now, set as each request comes; Node keeps one per connection at a time. */
 const exchange = Symbol('versa.exchange');
+/** Bytes of written answers that may wait for clients to read them (see ConnectionShedder.answered). */
+export const MAX_UNREAD_ANSWER_BYTES = 128 * 1024 * 1024;
 /** Set on a connection whose request body was still coming at the last shedding. */
 const stalled = Symbol('versa.stalled');
 /** Bytes written to a connection at the last shedding, while its client was not taking them. */
@@ -36,11 +38,82 @@ export class ConnectionShedder {
   private readonly open = new Set<Tracked>();
   private lastCheck = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Connections whose answer was not all taken by the system when it was written: it waits in memory. */
+  private readonly unflushed = new Map<Socket, number>();
+  private unflushedTimer: NodeJS.Timeout | undefined;
+  /** What waits in them, as last counted plus what was written since (never less than what waits). */
+  private waitingAtMost = 0;
+  private shedUnread = 0;
+  private unreadWarnedAt = 0;
 
-  constructor(private readonly logger: Logger) {
+  constructor(
+    private readonly logger: Logger,
+    /** Most bytes of answers waiting for their clients to read them, all connections together. */
+    private readonly maxUnreadBytes = MAX_UNREAD_ANSWER_BYTES,
+  ) {
     const limit = openFilesLimit();
     this.threshold = Math.floor(0.75 * limit);
     this.watchFrom = Math.floor(limit / 8);
+  }
+
+  /**
+   * Told of each answer once written (`res.end`): what its client has not taken waits in the server's
+   * memory, for as long as the client does not read (a 6 MB Invoke answer, a stage's 10 MB). Past
+   * `maxUnreadBytes` of such answers, all connections together, those whose clients took least since the
+   * last look are closed until what waits is within it: a client that does not read, or reads a trickle,
+   * cannot make the server hold gigabytes (400 unread 6 MB answers took it to 2 GB).
+   */
+  answered(res: http.ServerResponse): void {
+    const socket = res.socket;
+    if (!socket || socket.writableLength === 0 || this.unflushed.has(socket)) return;
+    this.unflushed.set(socket, socket.bytesWritten);
+    this.unflushedTimer ??= setInterval(() => this.checkUnread(), 100).unref();
+    // Answers come faster than a timer looks: past the budget by this count, it looks at once.
+    this.waitingAtMost += socket.writableLength;
+    if (this.waitingAtMost > this.maxUnreadBytes) this.checkUnread();
+  }
+
+  private checkUnread(): void {
+    let waiting = 0;
+    const slow: { socket: Socket; progress: number }[] = [];
+    for (const [socket, before] of this.unflushed) {
+      if (socket.destroyed || socket.writableLength === 0) {
+        this.unflushed.delete(socket);
+        continue;
+      }
+      waiting += socket.writableLength;
+      slow.push({ socket, progress: socket.bytesWritten - before });
+      this.unflushed.set(socket, socket.bytesWritten);
+    }
+    this.waitingAtMost = waiting;
+    if (this.unflushed.size === 0) {
+      clearInterval(this.unflushedTimer);
+      this.unflushedTimer = undefined;
+      return;
+    }
+    if (waiting <= this.maxUnreadBytes) return;
+    const before = waiting;
+    let closed = 0;
+    slow.sort((a, b) => a.progress - b.progress || b.socket.writableLength - a.socket.writableLength);
+    for (const { socket } of slow) {
+      if (waiting <= this.maxUnreadBytes) break;
+      waiting -= socket.writableLength;
+      this.unflushed.delete(socket);
+      socket.destroy();
+      closed++;
+    }
+    this.waitingAtMost = waiting;
+    // Said at most once a second: under a flood it sheds on every answer.
+    this.shedUnread += closed;
+    const now = Date.now();
+    if (now - this.unreadWarnedAt < 1000) return;
+    this.unreadWarnedAt = now;
+    this.logger.warn('too many answers waiting for their clients to read them: closed the slowest readers', {
+      waitingBytes: before,
+      closed: this.shedUnread,
+      maxUnreadBytes: this.maxUnreadBytes,
+    });
+    this.shedUnread = 0;
   }
 
   /**

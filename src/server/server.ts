@@ -467,6 +467,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
           headers['content-length'] = length;
           res.writeHead(out.status, headers);
           res.end(body);
+          connections.answered(res);
         })
         .catch((err: unknown) => {
           logger.error('request failed', { err });

@@ -351,6 +351,13 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
       409,
       'The statement id (s3) provided already exists. Please provide a new statement id, or remove the existing statement.',
     );
+    // A policy is at most 20,480 bytes: a statement that would make it larger is refused, and not kept.
+    const policyBefore = (await lambda.send(new GetPolicyCommand({ FunctionName: 'fn' }))).Policy;
+    const big = `arn:aws:s3:::${'b'.repeat(20_400)}`;
+    const tooLarge = await errorOf(() => add({ StatementId: 'big', SourceArn: big }));
+    assert.equal(tooLarge.name, 'PolicyLengthExceededException');
+    assert.match(tooLarge.message, /^The final policy size \(\d+\) is bigger than the limit \(20480\)\.$/);
+    assert.equal((await lambda.send(new GetPolicyCommand({ FunctionName: 'fn' }))).Policy, policyBefore);
     await refused(
       () => lambda.send(new RemovePermissionCommand({ FunctionName: 'fn', StatementId: 'non-existent' })),
       'ResourceNotFoundException',

@@ -35,6 +35,7 @@ export const ERROR_CATALOGUE = {
   ResourceNotFoundException: { status: 404, fault: 'client', messageKey: 'Message' },
   InvalidParameterValueException: { status: 400, fault: 'client' },
   ResourceConflictException: { status: 409, fault: 'client' },
+  PolicyLengthExceededException: { status: 400, fault: 'client' },
   ResourceInUseException: { status: 400, fault: 'client' },
   PreconditionFailedException: { status: 412, fault: 'client' },
   TooManyRequestsException: { status: 429, fault: 'client' },

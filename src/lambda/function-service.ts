@@ -497,6 +497,13 @@ export class FunctionService {
           `The statement id (${input.statementId}) provided already exists. Please provide a new statement id, or remove the existing statement.`,
         );
       }
+      const size = Buffer.byteLength(JSON.stringify(policyOf([...existing.map((s) => s.statement), statement])));
+      if (size > MAX_POLICY_BYTES) {
+        throw new PlatformError(
+          'PolicyLengthExceededException',
+          `The final policy size (${size}) is bigger than the limit (${MAX_POLICY_BYTES}).`,
+        );
+      }
       await tx.policies.put(name, qualifier ?? '', { sid: input.statementId!, statement });
     });
     return statement;
@@ -531,10 +538,7 @@ export class FunctionService {
     });
     const statements = await this.store.policies.list(name, qualifier ?? '');
     if (!statements.length) throw missing();
-    return {
-      policy: { Version: '2012-10-17', Id: 'default', Statement: statements.map((s) => s.statement) },
-      revisionId: record.revisionId,
-    };
+    return { policy: policyOf(statements.map((s) => s.statement)), revisionId: record.revisionId };
   }
 
   private async requireFunction(caller: Caller, name: string, qualifier?: string): Promise<FunctionRecord> {
@@ -752,4 +756,12 @@ function principalOf(principal: string): unknown {
   if (/^\d{12}$/.test(principal)) return { AWS: `arn:aws:iam::${principal}:root` };
   if (principal.startsWith('arn:')) return { AWS: principal };
   return { Service: principal };
+}
+
+/** Largest resource-based policy of a function, version or alias (Lambda's quota). */
+const MAX_POLICY_BYTES = 20_480;
+
+/** The policy document GetPolicy answers, of a function's (or qualifier's) statements. */
+function policyOf(statements: Record<string, unknown>[]): Record<string, unknown> {
+  return { Version: '2012-10-17', Id: 'default', Statement: statements };
 }

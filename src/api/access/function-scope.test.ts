@@ -73,7 +73,7 @@ describe('function scope', () => {
       assert.ok((cloudwatch.deny as readonly string[]).includes(op), op);
     }
     assert.ok(codedeploy.allow.every((op) => op === 'PutLifecycleEventHookExecutionStatus' || /^(Get|List|BatchGet)/.test(op)));
-    assert.ok(cloudformation.allow.every((op) => /^(Describe|List|Get)/.test(op) || op === 'ValidateTemplate'));
+    assert.ok(cloudformation.allow.every((op) => /^(Describe|List|Get)/.test(op)));
     assert.ok(apigateway.allow.every((op) => op.startsWith('Get')));
   });
 

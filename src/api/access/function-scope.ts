@@ -141,9 +141,12 @@ export const FUNCTION_SCOPE = {
   },
   // Which stacks there are, and checking a template of its own. Nothing that shows a stack's template,
   // parameters or outputs: they carry functions' environment variables and NoEcho values in clear.
+  // ValidateTemplate too: parses take turns server-wide, and a function that kept them busy held every
+  // operator's stack operation at Throttling.
   cloudformation: {
-    allow: ['ListStacks', 'ValidateTemplate'],
+    allow: ['ListStacks'],
     deny: [
+      'ValidateTemplate',
       'DescribeStacks',
       'DescribeStackEvents',
       'DescribeStackResource',

@@ -453,11 +453,15 @@ describe('hostile input', () => {
         let answer = '';
         socket.setEncoding('latin1').on('data', (d: string) => {
           answer += d;
-          if (answer.includes('\r\n\r\n')) resolve(answer.split('\r\n')[0]!);
+          if (!answer.includes('\r\n\r\n')) return;
+          resolve(answer.split('\r\n')[0]!);
+          socket.destroy();
         });
         socket.on('error', reject);
         const body = Buffer.alloc(40 * MB, 0x20);
-        socket.end(
+        // Written, not ended: a connection its client half-closes is gone before a slow answer (one whose
+        // owner is looked up) can be sent on it.
+        socket.write(
           Buffer.concat([
             Buffer.from(
               `POST /2015-03-31/functions HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nAuthorization: AWS4-HMAC-SHA256 Credential=${other}/20261206/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}\r\nX-Amz-Date: 20261206T000000Z\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,

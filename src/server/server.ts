@@ -77,6 +77,8 @@ const MAX_BODY_BYTES = 72 * 1024 * 1024;
 const MAX_BUFFERED_BYTES = 4 * MAX_BODY_BYTES;
 /** Of that, what guests (BodyBudget) may hold together: half; and each guest alone: one whole body. */
 const MAX_GUEST_BUFFERED_BYTES = MAX_BUFFERED_BYTES / 2;
+/** How long a connection refused mid-body is read (and what comes dropped) after its answer, before it is closed. */
+const LINGER_MS = 2000;
 
 export interface RunningServer {
   /** Where clients on this machine reach the server. */
@@ -385,9 +387,14 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       const out = s3 ? s3Refusal(req, status, error) : restJsonError(error);
       res.writeHead(s3 ? out.status : status, { ...out.headers, connection: 'close' });
       res.end(out.body);
-      // Stop reading what is left of a body we will not use.
+      // What is left of a body we will not use is read and dropped. Once the answer is out the connection
+      // is half-closed and closed a moment later: closed at once while the client still sends, it would
+      // be reset, and a reset can discard the answer before the client has read it.
       req.resume();
-      res.on('finish', () => req.socket.destroySoon());
+      res.on('finish', () => {
+        req.socket.end();
+        setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
+      });
     };
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > MAX_BODY_BYTES) {

@@ -9,14 +9,14 @@ const LIVE_STATES = new Set(['01', '04', '05']);
  * The user that owns the client's end of a TCP connection to this process, from the kernel's socket
  * tables (Linux): the row whose local address and port are the client's and whose remote address and port
  * are ours, in a live state (a TIME_WAIT row of the same ports belongs to no one, and says uid 0). Null
- * when there is no such row, or more than one.
+ * when there is no such row (in two reads), or more than one.
  *
  * The table lists every socket of the machine, which anyone on it (a function too) can make long: read
  * synchronously it held the event loop 24-80 ms per new connection. It is read asynchronously (the
  * kernel writes it on a worker thread), one read at a time, and each read serves every connection made
  * before it began; the rows of a connection are found by searching the text, not by splitting it.
  */
-export async function connectionOwner(peer: Peer, asked = performance.now()): Promise<number | null> {
+export async function connectionOwner(peer: Peer, asked = performance.now(), again = true): Promise<number | null> {
   const v4 = isIPv4(peer.address) && isIPv4(peer.localAddress);
   const text = await table(v4 ? '/proc/net/tcp' : '/proc/net/tcp6', asked);
   if (text === undefined) return null;
@@ -35,6 +35,9 @@ export async function connectionOwner(peer: Peer, asked = performance.now()): Pr
       rows++;
     }
   }
+  // The kernel writes the table a page at a time while sockets come and go, so a read can miss a row
+  // (seen under load: an operator's request taken for a function's). A row not found is looked for once more.
+  if (rows === 0 && again) return connectionOwner(peer, performance.now(), false);
   return rows === 1 ? owner : null;
 }
 

@@ -273,6 +273,11 @@ describe('two nodes sharing PostgreSQL (versa start --store postgres://…)', ()
     const onB = lambdaClientFor(b.url);
     const cw = cloudWatchClientFor(b.url);
     await createFunction(onA, 'counted', { 'index.js': 'exports.handler = async () => 1;' });
+    const invoke = (node: LambdaClient) => node.send(new InvokeCommand({ FunctionName: 'counted' }));
+    // Five environments warm on each node, then periods (a real second each) pass before the alarm is made,
+    // so what follows is counted alone.
+    await Promise.all([onA, onB].flatMap((node) => Array.from({ length: 5 }, () => invoke(node))));
+    await new Promise((resolve) => setTimeout(resolve, 2500));
     await cw.send(
       new PutMetricAlarmCommand({
         AlarmName: 'counted-busy',
@@ -286,12 +291,17 @@ describe('two nodes sharing PostgreSQL (versa start --store postgres://…)', ()
         ComparisonOperator: 'GreaterThanThreshold',
       }),
     );
-    // Five on each node: neither alone is above six, together they are.
-    for (let i = 0; i < 5; i++) await Promise.all([onA, onB].map((c) => c.send(new InvokeCommand({ FunctionName: 'counted' }))));
-    const state = await eventually('the alarm to fire', 20_000, async () => {
-      const alarm = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['counted-busy'] }))).MetricAlarms![0]!;
-      return alarm.StateValue === 'ALARM' ? alarm : undefined;
-    });
+    // Five at once on each node: neither alone is above six, together they are. A burst that a period's
+    // end splits (a second of real time is short on a busy machine) is sent again five periods later.
+    let state;
+    for (let burst = 0; burst < 4 && !state; burst++) {
+      await Promise.all([onA, onB].flatMap((node) => Array.from({ length: 5 }, () => invoke(node))));
+      state = await eventually('the alarm to fire', 5_000, async () => {
+        const alarm = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['counted-busy'] }))).MetricAlarms![0]!;
+        return alarm.StateValue === 'ALARM' ? alarm : undefined;
+      }).catch(() => undefined);
+    }
+    assert.ok(state, 'the alarm fired');
     // Each node counted five: a datapoint above five holds invocations of both (it may fire before the last flush).
     const datapoint = Number(/\[(\d+(?:\.\d+)?)\]/.exec(state.StateReason!)?.[1]);
     assert.ok(datapoint > 5 && datapoint <= 10, state.StateReason);

@@ -34,15 +34,15 @@ export class ParsedChunks {
 
   /** The chunk's events, parsed from `json()` unless they are held already. */
   async events(chunk: ChunkRow, json: () => string | Promise<string>): Promise<ChunkEvent[]> {
-    return this.held_(chunk) ?? this.keep(chunk, chunkEvents(await json()));
+    return this.cached(chunk) ?? this.keep(chunk, chunkEvents(await json()));
   }
 
   /** The same, for a store that reads synchronously. */
   eventsNow(chunk: ChunkRow, json: () => string): ChunkEvent[] {
-    return this.held_(chunk) ?? this.keep(chunk, chunkEvents(json()));
+    return this.cached(chunk) ?? this.keep(chunk, chunkEvents(json()));
   }
 
-  private held_(chunk: ChunkRow): ChunkEvent[] | undefined {
+  private cached(chunk: ChunkRow): ChunkEvent[] | undefined {
     const key = keyOf(chunk);
     const hit = this.entries.get(key);
     if (!hit) return undefined;

@@ -25,44 +25,25 @@ export function compileFilterPattern(pattern: string | undefined): (message: str
       'Versa supports term filter patterns only (terms, "exact phrases", ?optional terms and -excluded terms), not JSON or space-delimited patterns.',
     );
   }
-  const all = new Set<string>();
-  const any = new Set<string>();
-  const none = new Set<string>();
+  const sets = { all: new Set<string>(), any: new Set<string>(), none: new Set<string>() };
   for (const token of tokenize(text)) {
     if (token.term === '') continue;
-    if (token.prefix === '?') any.add(token.term);
-    else if (token.prefix === '-') none.add(token.term);
-    else all.add(token.term);
+    sets[token.prefix === '?' ? 'any' : token.prefix === '-' ? 'none' : 'all'].add(token.term);
   }
-  if (all.size + any.size + none.size <= FEW_TERMS) {
-    return (message) =>
-      every(all, (t) => message.includes(t)) &&
-      (any.size === 0 || some(any, (t) => message.includes(t))) &&
-      !some(none, (t) => message.includes(t));
-  }
+  const [all, any, none] = [[...sets.all], [...sets.any], [...sets.none]];
+  const judge = (has: (term: string) => boolean) => all.every(has) && (any.length === 0 || any.some(has)) && !none.some(has);
   const terms = [...new Set([...all, ...any, ...none])];
+  if (terms.length <= FEW_TERMS) return (message) => judge((term) => message.includes(term));
   const search = new TermSearch(terms);
   const index = new Map(terms.map((t, i) => [t, i]));
-  const ids = (set: Set<string>) => [...set].map((t) => index.get(t)!);
-  const [allIds, anyIds, noneIds] = [ids(all), ids(any), ids(none)];
   return (message) => {
     const found = search.find(message);
-    return (
-      allIds.every((i) => found[i] === 1) &&
-      (anyIds.length === 0 || anyIds.some((i) => found[i] === 1)) &&
-      !noneIds.some((i) => found[i] === 1)
-    );
+    return judge((term) => found[index.get(term)!] === 1);
   };
 }
 
 /** Up to this many distinct terms, each is looked for on its own. */
 const FEW_TERMS = 4;
-
-const every = <T>(set: Set<T>, test: (t: T) => boolean) => {
-  for (const t of set) if (!test(t)) return false;
-  return true;
-};
-const some = <T>(set: Set<T>, test: (t: T) => boolean) => !every(set, (t) => !test(t));
 
 /**
  * Which of a set of terms occur in a text, found in one pass over its UTF-16 code units (Aho–Corasick):
@@ -77,7 +58,10 @@ export class TermSearch {
   /** The terms (by index) ending at each node, its suffixes' included. */
   private readonly ends: number[][] = [[]];
 
-  constructor(private readonly terms: readonly string[]) {
+  private readonly count: number;
+
+  constructor(terms: readonly string[]) {
+    this.count = terms.length;
     terms.forEach((term, id) => {
       let node = 0;
       for (let i = 0; i < term.length; i++) {
@@ -111,7 +95,7 @@ export class TermSearch {
 
   /** For each term, 1 when it occurs in `text`. */
   find(text: string): Uint8Array {
-    const found = new Uint8Array(this.terms.length);
+    const found = new Uint8Array(this.count);
     const { next, fail, ends } = this;
     const root = (this.root ??= this.rootTable());
     let node = 0;

@@ -2,6 +2,7 @@
 // the inserts (three or more events per invocation) do not run on the event loop that answers requests.
 import { Worker } from 'node:worker_threads';
 import type { NewLogEvent } from '../../domain/log.js';
+import { movable, packEvents } from './log-batch.js';
 
 /** What the worker answers for each batch: its id, and the error that stopped it if it was not written. */
 export interface WriterReply {
@@ -24,7 +25,8 @@ export class LogWriter {
       // A batch being written keeps the process alive (a server flushing its last events as it stops).
       if (this.waiting.size === 0) worker.ref();
       this.waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, events });
+      const packed = packEvents(events);
+      worker.postMessage({ id, packed }, movable(packed));
     });
   }
 

@@ -697,15 +697,13 @@ describe('CodeDeploy at time scale 600 (a platform minute is a tenth of a real s
       [0.25, 0.5, 0.75, 1],
       `recorded steps: ${JSON.stringify(record)}`,
     );
-    for (let i = 1; i < record.length; i++) assert.ok(record[i]!.at > record[i - 1]!.at, JSON.stringify(record));
-    assert.ok(
-      record.at(-1)!.at - record[0]!.at >= 180_000,
-      `three platform minutes from the first step to the last: ${JSON.stringify(record)}`,
-    );
+    // Each step at least a platform minute after the one before: a late controller delays a step, never skips one.
+    for (let i = 1; i < record.length; i++) assert.ok(record[i]!.at - record[i - 1]!.at >= 60_000, JSON.stringify(record));
     assert.deepEqual(await aliasOf(t.lambda, fn), { version: '2', weights: undefined });
-    // Shifts at 0, 1, 2 and 3 minutes: AllowTraffic lasts three platform minutes.
+    // Shifts at 0, 1, 2 and 3 minutes: AllowTraffic lasts three platform minutes (each late step, here a
+    // tenth of a real second per platform minute, adds its lateness; a real second is bound enough).
     const shift = shiftSeconds(ended);
-    assert.ok(shift >= 180 && shift < 180 + 60, `AllowTraffic took ${shift} platform seconds`);
+    assert.ok(shift >= 180 && shift < 180 + 600, `AllowTraffic took ${shift} platform seconds`);
   });
 
   it('the predefined LambdaCanary10Percent5Minutes: 10% for five platform minutes (half a real second), then all', async () => {

@@ -104,6 +104,12 @@ const hookFailed = (executionId: string): Observation => ({
 });
 
 /** Steps from `state` at `start`, then at each wakeAt, until the deployment stops asking; logs when each route happened. */
+/** Steps on from `result` at each time it asks to be woken, up to `until`: a controller on time. */
+function stepUntil(result: StepResult, until: number): StepResult {
+  while (result.wakeAt !== undefined && result.wakeAt <= until) result = step(result.state, result.wakeAt);
+  return result;
+}
+
 function drive(state: DeploymentState, start = T0) {
   const log: { at: number; result: StepResult; before: DeploymentState }[] = [];
   let now = start;
@@ -242,11 +248,24 @@ describe('step: predefined configs', () => {
     assert.equal(due.state.status, 'Succeeded');
   });
 
-  it('Linear: a late step catches up to the weight the elapsed time calls for, in one route', () => {
+  it('Linear: a late step makes one shift, and the next comes a whole interval after it: no share goes unwatched', () => {
     const first = step(fresh({ routing: PREDEFINED_CONFIGS['CodeDeployDefault.LambdaLinear10PercentEvery1Minute']! }), T0);
     const late = step(first.state, T0 + 4 * MIN + 30_000);
-    assert.deepEqual(routes(late.actions), [0.5]);
-    assert.equal(late.wakeAt, T0 + 5 * MIN);
+    assert.deepEqual(routes(late.actions), [0.2]);
+    assert.equal(late.wakeAt, T0 + 5 * MIN + 30_000);
+    // Woken early (another deployment's timer, a restart), it waits out the interval.
+    const early = step(late.state, T0 + 5 * MIN);
+    assert.deepEqual(routes(early.actions), []);
+    assert.equal(early.wakeAt, T0 + 5 * MIN + 30_000);
+    const next = step(early.state, T0 + 5 * MIN + 30_000);
+    assert.deepEqual(routes(next.actions), [0.3]);
+  });
+
+  it('Canary: a late first step still gives the canary its whole interval', () => {
+    const first = step(fresh({ routing: PREDEFINED_CONFIGS['CodeDeployDefault.LambdaCanary10Percent5Minutes']! }), T0 + 2 * MIN);
+    assert.deepEqual(routes(first.actions), [0.1]);
+    assert.deepEqual(routes(step(first.state, T0 + 5 * MIN).actions), []);
+    assert.deepEqual(routes(step(first.state, T0 + 7 * MIN).actions), [1]);
   });
 });
 
@@ -723,7 +742,7 @@ describe('step: stop', () => {
   for (const [events, override, rollback] of table) {
     it(`group rollback [${events.join(', ')}], autoRollbackEnabled ${String(override)}: Stopped, MANUAL_STOP, rollback ${rollback}`, () => {
       const started = step(fresh({ routing: { type: 'TimeBasedLinear', percentage: 10, intervalMinutes: 1 }, rollbackEvents: events }), T0);
-      const mid = step(started.state, T0 + 3 * MIN);
+      const mid = stepUntil(started, T0 + 3 * MIN);
       assert.equal(mid.state.targetWeight, 0.4);
       const r = step(mid.state, T0 + 3 * MIN + 10_000, [{ kind: 'stop', autoRollbackEnabled: override }]);
       assert.equal(r.state.status, 'Stopped');
@@ -747,6 +766,8 @@ describe('step: stop', () => {
       assert.deepEqual(allow.diagnostics, { errorCode: 'UnknownError', message: 'The deployment was stopped on request.' });
       assert.deepEqual(r.state.trafficShifts, [
         { at: T0, weight: 0.1 },
+        { at: T0 + 1 * MIN, weight: 0.2 },
+        { at: T0 + 2 * MIN, weight: 0.3 },
         { at: T0 + 3 * MIN, weight: 0.4 },
         ...(rollback ? [{ at: T0 + 3 * MIN + 10_000, weight: 0 }] : []),
       ]);
@@ -772,7 +793,7 @@ describe('step: application or deployment group deleted under it', () => {
   for (const [what, events, code, routed, pending] of table) {
     it(`${what} deleted mid-shift, rollback events [${events.join(', ')}]: Failed (${code}), routes [${routed.join(', ')}]`, () => {
       const started = step(fresh({ routing: { type: 'TimeBasedLinear', percentage: 10, intervalMinutes: 1 }, rollbackEvents: events }), T0);
-      const mid = step(started.state, T0 + 2 * MIN);
+      const mid = stepUntil(started, T0 + 2 * MIN);
       assert.equal(mid.state.targetWeight, 0.3);
       const r = step(mid.state, T0 + 2 * MIN + 5000, [{ kind: 'deleted', what }]);
       assert.equal(r.state.status, 'Failed');

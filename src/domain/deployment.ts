@@ -158,22 +158,23 @@ export function isActive(status: DeploymentStatus): boolean {
   return status === 'Created' || status === 'InProgress';
 }
 
-/** The traffic weight on the target version `elapsed` ms into AllowTraffic, and when it next changes. */
-export function weightAt(routing: TrafficRouting, elapsed: number): { weight: number; nextChangeIn?: number } {
-  switch (routing.type) {
-    case 'AllAtOnce':
-      return { weight: 1 };
-    case 'TimeBasedCanary': {
-      const interval = routing.intervalMinutes * MINUTE;
-      return elapsed >= interval ? { weight: 1 } : { weight: routing.percentage / 100, nextChangeIn: interval - elapsed };
-    }
-    case 'TimeBasedLinear': {
-      const interval = routing.intervalMinutes * MINUTE;
-      const steps = Math.floor(elapsed / interval) + 1;
-      const weight = Math.min(1, (routing.percentage * steps) / 100);
-      return weight >= 1 ? { weight: 1 } : { weight, nextChangeIn: steps * interval - elapsed };
-    }
-  }
+/**
+ * The traffic weight the target version should have now, `made` shifts into AllowTraffic (the last at
+ * `lastAt`), and how long until it changes. Each shift comes one interval after the one before it was
+ * made, not at a fixed time from the start: a controller that wakes late (a loaded machine, a restart)
+ * makes the next shift late rather than skipping one, so every share of traffic is watched for its whole
+ * interval before more is sent, as the config promises.
+ */
+export function nextShift(routing: TrafficRouting, made: number, lastAt: number | undefined, now: number): { weight: number; nextChangeIn?: number } {
+  if (routing.type === 'AllAtOnce') return { weight: 1 };
+  const interval = routing.intervalMinutes * MINUTE;
+  const weightAfter = (shifts: number) =>
+    routing.type === 'TimeBasedCanary' ? (shifts <= 1 ? routing.percentage / 100 : 1) : Math.min(1, (routing.percentage * shifts) / 100);
+  if (made === 0 || lastAt === undefined) return { weight: weightAfter(1), nextChangeIn: interval };
+  const due = lastAt + interval;
+  if (now < due) return { weight: weightAfter(made), nextChangeIn: due - now };
+  const weight = weightAfter(made + 1);
+  return weight >= 1 ? { weight: 1 } : { weight, nextChangeIn: interval };
 }
 
 function rollbackWanted(state: DeploymentState, event: RollbackEvent, override?: boolean): boolean {
@@ -317,7 +318,8 @@ export function step(prev: DeploymentState, now: number, observations: Observati
         current.startTime = now;
         state.shiftStartedAt = now;
       }
-      const { weight, nextChangeIn } = weightAt(state.routing, now - state.shiftStartedAt!);
+      const made = (state.trafficShifts ?? []).filter((s) => s.at >= state.shiftStartedAt!);
+      const { weight, nextChangeIn } = nextShift(state.routing, made.length, made.at(-1)?.at, now);
       if (weight !== state.targetWeight) route(weight);
       if (weight < 1) return { state, actions, wakeAt: now + nextChangeIn! };
       if (state.bakeMinutes > 0) {
@@ -437,7 +439,7 @@ export function validateRouting(
     throw invalid('The traffic interval must be a whole number of minutes, at least 1.');
   // The quota is on the minutes between the first and last traffic shift (CodeDeploy quota L-86A1A2E1,
   // 2880). A linear config shifts ceil(100/P) times, the first at once, so its last shift comes
-  // ceil(100/P) - 1 intervals in, as weightAt() schedules it.
+  // ceil(100/P) - 1 intervals in when no step is late (nextShift).
   const total = config.type === 'TimeBasedCanary' ? interval : (Math.ceil(100 / percentage) - 1) * interval;
   if (total > 2880) throw invalid('A Lambda deployment configuration may take at most 2880 minutes.');
   return { type: config.type === 'TimeBasedCanary' ? 'TimeBasedCanary' : 'TimeBasedLinear', percentage, intervalMinutes: interval };

@@ -27,6 +27,7 @@ import {
   GetDeploymentConfigCommand,
   GetDeploymentGroupCommand,
   ListDeploymentsCommand,
+  paginateListDeployments,
   ListDeploymentTargetsCommand,
   type CodeDeployClient,
 } from '@aws-sdk/client-codedeploy';
@@ -207,6 +208,62 @@ describe('CodeDeploy at time scale 60 (a platform minute is a real second)', () 
     );
     assert.deepEqual(inProgress.deployments, []);
     assert.deepEqual((await cd.send(new ListDeploymentTargetsCommand({ deploymentId: id }))).targetIds, [`${fn}:live`]);
+  });
+
+  it('ListDeployments answers a page of 100 ids, newest first, and its nextToken leads through the rest; a bad token or status is refused', async () => {
+    // 230 finished deployments of a group of their own, written to the store as the controller leaves them.
+    await createAppAndGroup(cd, 'page-app', 'page-group');
+    const [real] = (await cd.send(new ListDeploymentsCommand({ applicationName: 'canary-app', deploymentGroupName: 'canary-group' })))
+      .deployments!;
+    const template = (await t.server.services.store.codeDeploy.getDeployment(real!))!;
+    const made: string[] = [];
+    for (let i = 0; i < 230; i++) {
+      const deploymentId = `d-PAGE${String(i).padStart(5, '0')}`;
+      const status = i % 2 ? 'Succeeded' : 'Stopped';
+      await t.server.services.store.codeDeploy.putDeployment({
+        ...template,
+        deploymentId,
+        status,
+        applicationName: 'page-app',
+        deploymentGroupName: 'page-group',
+      });
+      made.push(deploymentId);
+    }
+    try {
+      const pages: string[][] = [];
+      for await (const page of paginateListDeployments(
+        { client: cd },
+        { applicationName: 'page-app', deploymentGroupName: 'page-group' },
+      )) {
+        pages.push(page.deployments ?? []);
+      }
+      assert.deepEqual(
+        pages.map((p) => p.length),
+        [100, 100, 30],
+      );
+      assert.deepEqual(pages.flat(), [...made].reverse());
+      // The status filter is applied before the page is cut: the first page is full.
+      const stopped = await cd.send(new ListDeploymentsCommand({ applicationName: 'page-app', includeOnlyStatuses: ['Stopped'] }));
+      assert.equal(stopped.deployments?.length, 100);
+      const rest = await cd.send(
+        new ListDeploymentsCommand({ applicationName: 'page-app', includeOnlyStatuses: ['Stopped'], nextToken: stopped.nextToken }),
+      );
+      assert.deepEqual(
+        rest.deployments,
+        made
+          .filter((_, i) => i % 2 === 0)
+          .reverse()
+          .slice(100),
+      );
+      assert.equal(rest.nextToken, undefined);
+      const bad = await errorOf(() => cd.send(new ListDeploymentsCommand({ nextToken: 'not-a-token' })));
+      assert.equal(bad.name, 'InvalidNextTokenException');
+      assert.equal(bad.$metadata?.httpStatusCode, 400);
+      const status = await errorOf(() => cd.send(new ListDeploymentsCommand({ includeOnlyStatuses: ['Done' as 'Succeeded'] })));
+      assert.equal(status.name, 'InvalidDeploymentStatusException');
+    } finally {
+      await t.server.services.store.codeDeploy.deleteDeployments({ application: 'page-app' });
+    }
   });
 
   it('real errors of version 2 trip its alarm: Stopped (ALARM_ACTIVE), the alias goes back, the rollback is recorded', async () => {

@@ -79,6 +79,8 @@ export const ERROR_CATALOGUE = {
   InvalidDeploymentIdException: { status: 400, fault: 'client' },
   BatchLimitExceededException: { status: 400, fault: 'client' },
   DeploymentTargetListSizeExceededException: { status: 400, fault: 'client' },
+  InvalidNextTokenException: { status: 400, fault: 'client' },
+  InvalidDeploymentStatusException: { status: 400, fault: 'client' },
   DeploymentLimitExceededException: { status: 400, fault: 'client' },
   DeploymentAlreadyCompletedException: { status: 400, fault: 'client' },
   InvalidRevisionException: { status: 400, fault: 'client' },

@@ -443,10 +443,18 @@ export class CodeDeployService {
     return d;
   }
 
-  listDeployments(filter: { application?: string; group?: string; statuses?: string[] }): Promise<DeploymentState[]> {
-    return this.store.codeDeploy
-      .listDeployments(filter)
-      .then((list) => (filter.statuses?.length ? list.filter((d) => filter.statuses!.includes(d.status)) : list));
+  /**
+   * One page of deployment ids, newest first (ListDeployments): those created before the deployment
+   * numbered `before`, and the number the next page starts before when there are more.
+   */
+  async deploymentPage(
+    filter: { application?: string; group?: string; statuses?: readonly string[] },
+    before: number | undefined,
+    limit: number,
+  ): Promise<{ ids: string[]; next: number | undefined }> {
+    const rows = await this.store.codeDeploy.deploymentIds(filter, { ...(before !== undefined && { before }), limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    return { ids: page.map((r) => r.id), next: rows.length > limit ? page.at(-1)!.seq : undefined };
   }
 
   async stopDeployment(

@@ -547,6 +547,25 @@ export function storeContract(
       assert.equal(await store.codeDeploy.deleteDeployments({ application: 'nothing-here' }), 0);
     });
 
+    it('codeDeploy.deploymentIds: pages newest first, before a cursor, filtered by application, group and status', async () => {
+      for (let i = 1; i <= 7; i++) {
+        await store.codeDeploy.putDeployment(
+          deployment(`d-PAGE0000${i}`, i === 7 ? 'other' : 'app', i <= 3 ? 'g1' : 'g2', i % 2 ? 'Succeeded' : 'Stopped'),
+        );
+      }
+      const ids = (rows: { id: string }[]) => rows.map((r) => r.id.slice(-1)).join('');
+      const first = await store.codeDeploy.deploymentIds({}, { limit: 3 });
+      assert.equal(ids(first), '765');
+      assert.equal(ids(await store.codeDeploy.deploymentIds({}, { before: first.at(-1)!.seq, limit: 3 })), '432');
+      assert.equal(ids(await store.codeDeploy.deploymentIds({ application: 'app' }, { limit: 10 })), '654321');
+      assert.equal(ids(await store.codeDeploy.deploymentIds({ application: 'app', group: 'g1' }, { limit: 10 })), '321');
+      assert.equal(ids(await store.codeDeploy.deploymentIds({ statuses: ['Stopped'] }, { limit: 10 })), '642');
+      assert.equal(ids(await store.codeDeploy.deploymentIds({ statuses: ['Stopped', 'Succeeded'], group: 'g2' }, { limit: 2 })), '76');
+      // A deployment updated later keeps its place.
+      await store.codeDeploy.putDeployment(deployment('d-PAGE00001', 'app', 'g1', 'Failed'));
+      assert.equal(ids(await store.codeDeploy.deploymentIds({}, { limit: 10 })), '7654321');
+    });
+
     it('asyncEvents: claimed oldest first when due, skipping busy functions, each claim counting an attempt', async () => {
       await store.asyncEvents.enqueue(asyncEvent('e1', 'q1'));
       await store.asyncEvents.enqueue(asyncEvent('e2', 'q2'));

@@ -233,6 +233,14 @@ export interface CodeDeployRepository {
   getDeployment(id: string): Promise<DeploymentState | undefined>;
   /** Deployments newest first, optionally of one application and group. */
   listDeployments(filter: { application?: string; group?: string }): Promise<DeploymentState[]>;
+  /**
+   * One page of deployment ids, newest first, of one application and group if given, with one of
+   * `statuses` if given: those created before the deployment numbered `before` (`seq`, the page's cursor).
+   */
+  deploymentIds(
+    filter: { application?: string; group?: string; statuses?: readonly string[] },
+    page: { before?: number; limit: number },
+  ): Promise<{ id: string; seq: number }[]>;
   /** Deployments still Created or InProgress. */
   activeDeployments(): Promise<DeploymentState[]>;
   putDeployment(deployment: DeploymentState): Promise<void>;

@@ -112,6 +112,23 @@ export class PostgresCodeDeploy implements CodeDeployRepository {
   }
 
   /** A new deployment takes the next creation number (`seq` is an identity); an update keeps its own. */
+  async deploymentIds(
+    filter: { application?: string; group?: string; statuses?: readonly string[] },
+    page: { before?: number; limit: number },
+  ) {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.application !== undefined) where.push(`application = $${args.push(filter.application)}`);
+    if (filter.group !== undefined) where.push(`grp = $${args.push(filter.group)}`);
+    if (filter.statuses?.length) where.push(`status = ANY($${args.push(filter.statuses)})`);
+    if (page.before !== undefined) where.push(`seq < $${args.push(page.before)}`);
+    const rows = await this.db.rows<{ id: string; seq: string | number }>(
+      `SELECT id, seq FROM cd_deployments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${args.push(page.limit)}`,
+      args,
+    );
+    return rows.map((r) => ({ id: r.id, seq: Number(r.seq) }));
+  }
+
   putDeployment(d: DeploymentState) {
     return this.run(
       'INSERT INTO cd_deployments (id, application, grp, status, doc) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET status = excluded.status, doc = excluded.doc',

@@ -113,6 +113,26 @@ export class SqliteCodeDeploy implements CodeDeployRepository {
     );
   }
 
+  deploymentIds(filter: { application?: string; group?: string; statuses?: readonly string[] }, page: { before?: number; limit: number }) {
+    const statuses = filter.statuses?.length ? ` AND status IN (${filter.statuses.map(() => '?').join(', ')})` : '';
+    return this.guard(
+      () =>
+        this.db
+          .prepare(
+            `SELECT id, seq FROM cd_deployments WHERE (? IS NULL OR application = ?) AND (? IS NULL OR grp = ?)${statuses} AND seq < ? ORDER BY seq DESC LIMIT ?`,
+          )
+          .all(
+            filter.application ?? null,
+            filter.application ?? null,
+            filter.group ?? null,
+            filter.group ?? null,
+            ...(filter.statuses ?? []),
+            page.before ?? Number.MAX_SAFE_INTEGER,
+            page.limit,
+          ) as { id: string; seq: number }[],
+    );
+  }
+
   activeDeployments() {
     return this.many<DeploymentState>("SELECT doc FROM cd_deployments WHERE status IN ('Created', 'InProgress') ORDER BY seq");
   }

@@ -164,6 +164,29 @@ function configShape(c: DeploymentConfigDoc) {
 /** A diagnostics log tail holds at most 4 KB on AWS: the last this many shifts (about 45 bytes each) fit. */
 const MAX_LOGGED_SHIFTS = 80;
 
+/** Deployment ids in one ListDeployments answer; a `nextToken` leads to the rest. */
+const PAGE_SIZE = 100;
+const DEPLOYMENT_STATUSES: ReadonlySet<string> = new Set([
+  'Created',
+  'Queued',
+  'InProgress',
+  'Baking',
+  'Succeeded',
+  'Failed',
+  'Stopped',
+  'Ready',
+]);
+
+/** An opaque `nextToken` carrying where the next page starts (a deployment's number: pages do not shift as deployments are made). */
+const cursorToken = (seq: number): string => Buffer.from(`deployments:${seq}`).toString('base64url');
+
+function pageCursor(token: string | undefined): number | undefined {
+  if (token === undefined) return undefined;
+  const m = /^deployments:(\d{1,15})$/.exec(Buffer.from(token, 'base64url').toString('latin1'));
+  if (!m) throw new PlatformError('InvalidNextTokenException', 'The next token was specified in an invalid format.');
+  return Number(m[1]);
+}
+
 const TERMINAL: Record<string, string> = { Succeeded: 'Succeeded', Failed: 'Failed', Stopped: 'Failed' };
 
 function targetStatus(d: DeploymentState): string {
@@ -408,14 +431,22 @@ export function codeDeployApi({
     },
     async ListDeployments(input) {
       const statuses = strings(input, 'includeOnlyStatuses');
+      const unknown = statuses.find((s) => !DEPLOYMENT_STATUSES.has(s));
+      if (unknown !== undefined)
+        throw new PlatformError('InvalidDeploymentStatusException', `The deployment status ${unknown.slice(0, 64)} is not valid.`);
+      const before = pageCursor(str(input, 'nextToken'));
       const app = str(input, 'applicationName');
       const group = str(input, 'deploymentGroupName');
       if (group && !app)
         throw new PlatformError('ApplicationNameRequiredException', 'An application name is required with a deployment group name.');
       if (app && group) await codeDeploy.getDeploymentGroup(app, group);
       else if (app) await codeDeploy.getApplication(app);
-      const list = await codeDeploy.listDeployments({ ...(app && { application: app }), ...(group && { group }), statuses });
-      return { deployments: list.map((d) => d.deploymentId) };
+      const { ids, next } = await codeDeploy.deploymentPage(
+        { ...(app && { application: app }), ...(group && { group }), statuses },
+        before,
+        PAGE_SIZE,
+      );
+      return { deployments: ids, ...(next !== undefined && { nextToken: cursorToken(next) }) };
     },
     async StopDeployment(input) {
       return codeDeploy.stopDeployment(str(input, 'deploymentId'), read.boolean(input, 'autoRollbackEnabled'));

@@ -207,6 +207,49 @@ describe('CloudWatch with real invocations (time scale 60)', () => {
     assert.ok(heard.includes('live-v2-errors:ALARM->OK'));
   });
 
+  it('DescribeAlarmHistory pages with MaxRecords and NextToken in either order, and refuses a token it did not make', async () => {
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'history-pager',
+        Namespace: 'Versa/Test',
+        MetricName: 'Quiet',
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanThreshold',
+        // No data ever comes: evaluations keep the state, so only the changes below are history.
+        TreatMissingData: 'ignore',
+      }),
+    );
+    for (let i = 0; i < 12; i++) {
+      await cw.send(
+        new SetAlarmStateCommand({ AlarmName: 'history-pager', StateValue: i % 2 ? 'OK' : 'ALARM', StateReason: `change ${i}` }),
+      );
+    }
+    const filter = { AlarmName: 'history-pager', HistoryItemType: 'StateUpdate' as const };
+    const all = (await cw.send(new DescribeAlarmHistoryCommand(filter))).AlarmHistoryItems!.map((h) => h.HistorySummary);
+    assert.equal(all.length, 12);
+    assert.match(all[0]!, /from ALARM to OK/);
+    const walk = async (ScanBy?: 'TimestampAscending') => {
+      const seen: string[] = [];
+      let NextToken: string | undefined;
+      do {
+        const page = await cw.send(new DescribeAlarmHistoryCommand({ ...filter, MaxRecords: 5, NextToken, ScanBy }));
+        assert.ok(page.AlarmHistoryItems!.length <= 5);
+        seen.push(...page.AlarmHistoryItems!.map((h) => h.HistorySummary!));
+        NextToken = page.NextToken;
+      } while (NextToken);
+      return seen;
+    };
+    assert.deepEqual(await walk(), all);
+    assert.deepEqual(await walk('TimestampAscending'), [...all].reverse());
+    const bad = await errorOf(() => cw.send(new DescribeAlarmHistoryCommand({ ...filter, NextToken: 'bm90LWEtdG9rZW4' })));
+    assert.equal(bad.name, 'InvalidNextToken');
+    assert.equal(bad.$metadata?.httpStatusCode, 400);
+    await cw.send(new DeleteAlarmsCommand({ AlarmNames: ['history-pager'] }));
+  });
+
   it('bad input: the AWS error, and nothing changes', async () => {
     const before = (await cw.send(new DescribeAlarmsCommand({}))).MetricAlarms!.map((a) => a.AlarmName);
     const unknown = await errorOf(() => cw.send(new SetAlarmStateCommand({ AlarmName: 'nope', StateValue: 'OK', StateReason: 'x' })));

@@ -34,6 +34,12 @@ export interface AlarmDoc {
   AlarmConfigurationUpdatedTimestamp: number;
 }
 
+/** Where a history item sits in the order DescribeAlarmHistory pages through: its time, then the order it was written. */
+export interface HistoryPlace {
+  ts: number;
+  seq: number;
+}
+
 export interface AlarmHistoryItem {
   AlarmName: string;
   AlarmType: 'MetricAlarm';

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Readable } from 'node:stream';
 import { compareSeriesIds } from '../domain/metric.js';
+import type { AlarmHistoryItem } from '../domain/alarm.js';
 import type { AsyncEventRecord } from '../domain/async-event.js';
 import type { DeploymentState } from '../domain/deployment.js';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
@@ -564,6 +565,38 @@ export function storeContract(
       // A deployment updated later keeps its place.
       await store.codeDeploy.putDeployment(deployment('d-PAGE00001', 'app', 'g1', 'Failed'));
       assert.equal(ids(await store.codeDeploy.deploymentIds({}, { limit: 10 })), '7654321');
+    });
+
+    it('alarms.history: pages past a place, newest or oldest first, filtered by alarm, type and time', async () => {
+      const item = (name: string, ts: number, type: AlarmHistoryItem['HistoryItemType']): AlarmHistoryItem => ({
+        AlarmName: name,
+        AlarmType: 'MetricAlarm',
+        Timestamp: ts,
+        HistoryItemType: type,
+        HistorySummary: `${name}@${ts}`,
+        HistoryData: '{}',
+      });
+      // Two items at one moment: written order breaks the tie.
+      for (const [name, ts, type] of [
+        ['a', 1000, 'StateUpdate'],
+        ['b', 2000, 'StateUpdate'],
+        ['a', 2000, 'ConfigurationUpdate'],
+        ['a', 3000, 'StateUpdate'],
+        ['a', 4000, 'StateUpdate'],
+      ] as const) {
+        await store.alarms.addHistory(item(name, ts, type));
+      }
+      const names = (rows: { item: AlarmHistoryItem }[]) => rows.map((r) => r.item.HistorySummary).join(' ');
+      const first = await store.alarms.history({}, { limit: 2 });
+      assert.equal(names(first), 'a@4000 a@3000');
+      const second = await store.alarms.history({}, { after: first.at(-1)!.place, limit: 2 });
+      assert.equal(names(second), 'a@2000 b@2000');
+      assert.equal(names(await store.alarms.history({}, { after: second.at(-1)!.place, limit: 2 })), 'a@1000');
+      const up = await store.alarms.history({}, { ascending: true, limit: 2 });
+      assert.equal(names(up), 'a@1000 b@2000');
+      assert.equal(names(await store.alarms.history({}, { ascending: true, after: up.at(-1)!.place, limit: 9 })), 'a@2000 a@3000 a@4000');
+      assert.equal(names(await store.alarms.history({ alarmName: 'a', type: 'StateUpdate' }, { limit: 9 })), 'a@4000 a@3000 a@1000');
+      assert.equal(names(await store.alarms.history({ from: 2000, to: 3000 }, { limit: 9 })), 'a@3000 a@2000 b@2000');
     });
 
     it('asyncEvents: claimed oldest first when due, skipping busy functions, each claim counting an attempt', async () => {

@@ -3,7 +3,7 @@ import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambd
 import type { DeploymentState } from '../domain/deployment.js';
 import type { DeploymentDoc, RestApiDoc, StageDoc } from '../domain/rest-api.js';
 import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../domain/code-deploy.js';
-import type { AlarmDoc, AlarmHistoryItem } from '../domain/alarm.js';
+import type { AlarmDoc, AlarmHistoryItem, HistoryPlace } from '../domain/alarm.js';
 import type { StackDoc } from '../domain/stack.js';
 import type { TaggedResource, Tags } from '../domain/tags.js';
 import type { ParameterDoc } from '../domain/parameter.js';
@@ -172,8 +172,14 @@ export interface AlarmRepository {
   put(alarm: AlarmDoc): Promise<void>;
   delete(name: string): Promise<void>;
   addHistory(item: AlarmHistoryItem): Promise<void>;
-  /** History newest first, optionally of one alarm and within [from, to]. */
-  history(filter: { alarmName?: string; from?: number; to?: number }): Promise<AlarmHistoryItem[]>;
+  /**
+   * One page of history, newest first (oldest first when `ascending`), optionally of one alarm, of one
+   * type and within [from, to]: the items past `after` (an item's place, from an earlier page), each with its place.
+   */
+  history(
+    filter: { alarmName?: string; type?: string; from?: number; to?: number },
+    page: { after?: HistoryPlace; ascending?: boolean; limit: number },
+  ): Promise<{ item: AlarmHistoryItem; place: HistoryPlace }[]>;
   deleteHistoryBefore(timestamp: number): Promise<void>;
 }
 

@@ -3,7 +3,7 @@ import { PlatformError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../store/store.js';
 import { evaluate, evaluationRange, statisticOf } from './alarm-evaluation.js';
-import type { AlarmDoc, AlarmHistoryItem, AlarmState, ComparisonOperator, TreatMissingData } from '../domain/alarm.js';
+import type { AlarmDoc, AlarmHistoryItem, AlarmState, HistoryPlace, ComparisonOperator, TreatMissingData } from '../domain/alarm.js';
 import type { Dimension } from '../domain/metric.js';
 import type { Metrics } from './metrics.js';
 
@@ -152,9 +152,14 @@ export class AlarmService {
     );
   }
 
-  async history(filter: { alarmName?: string; type?: string; from?: number; to?: number }): Promise<AlarmHistoryItem[]> {
-    const items = await this.store.alarms.history(filter);
-    return filter.type === undefined ? items : items.filter((i) => i.HistoryItemType === filter.type);
+  /** One page of history (DescribeAlarmHistory), and where the next page starts when there is more. */
+  async history(
+    filter: { alarmName?: string; type?: string; from?: number; to?: number },
+    page: { after?: HistoryPlace; ascending?: boolean; limit: number },
+  ): Promise<{ items: AlarmHistoryItem[]; next: HistoryPlace | undefined }> {
+    const rows = await this.store.alarms.history(filter, { ...page, limit: page.limit + 1 });
+    const shown = rows.slice(0, page.limit);
+    return { items: shown.map((r) => r.item), next: rows.length > page.limit ? shown.at(-1)!.place : undefined };
   }
 
   /** Sets a state by hand; it lasts until the next evaluation, as on AWS. */

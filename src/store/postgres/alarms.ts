@@ -1,5 +1,5 @@
 // CloudWatch alarms and their history.
-import type { AlarmDoc, AlarmHistoryItem } from '../../domain/alarm.js';
+import type { AlarmDoc, AlarmHistoryItem, HistoryPlace } from '../../domain/alarm.js';
 import type { AlarmRepository } from '../store.js';
 import type { Db } from './db.js';
 import { docs, parse } from './db.js';
@@ -38,13 +38,25 @@ export class PostgresAlarms implements AlarmRepository {
     ]);
   }
 
-  async history(filter: { alarmName?: string; from?: number; to?: number }) {
-    return docs<AlarmHistoryItem>(
-      await this.db.rows(
-        'SELECT doc FROM alarm_history WHERE ($1::text IS NULL OR alarm_name = $1) AND ts >= $2 AND ts <= $3 ORDER BY ts DESC, seq DESC',
-        [filter.alarmName ?? null, filter.from ?? 0, filter.to ?? Number.MAX_SAFE_INTEGER],
-      ),
+  async history(
+    filter: { alarmName?: string; type?: string; from?: number; to?: number },
+    page: { after?: HistoryPlace; ascending?: boolean; limit: number },
+  ) {
+    const direction = page.ascending ? 'ASC' : 'DESC';
+    const past = page.after ? ` AND (ts, seq) ${page.ascending ? '>' : '<'} ($6, $7)` : '';
+    const rows = await this.db.rows<{ ts: number; seq: number; doc: string }>(
+      'SELECT ts, seq, doc FROM alarm_history WHERE ($1::text IS NULL OR alarm_name = $1) AND ts >= $2 AND ts <= $3' +
+        ` AND ($4::text IS NULL OR (doc::json)->>'HistoryItemType' = $4)${past} ORDER BY ts ${direction}, seq ${direction} LIMIT $5`,
+      [
+        filter.alarmName ?? null,
+        filter.from ?? 0,
+        filter.to ?? Number.MAX_SAFE_INTEGER,
+        filter.type ?? null,
+        page.limit,
+        ...(page.after ? [page.after.ts, page.after.seq] : []),
+      ],
     );
+    return rows.map((r) => ({ item: JSON.parse(r.doc) as AlarmHistoryItem, place: { ts: Number(r.ts), seq: Number(r.seq) } }));
   }
 
   async deleteHistoryBefore(timestamp: number) {

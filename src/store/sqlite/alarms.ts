@@ -1,5 +1,5 @@
 // CloudWatch alarms and their history.
-import type { AlarmDoc, AlarmHistoryItem } from '../../domain/alarm.js';
+import type { AlarmDoc, AlarmHistoryItem, HistoryPlace } from '../../domain/alarm.js';
 import type { AlarmRepository } from '../store.js';
 import type { Db, Guard } from './db.js';
 import { docs, parse } from './db.js';
@@ -46,13 +46,30 @@ export class SqliteAlarms implements AlarmRepository {
     });
   }
 
-  history(filter: { alarmName?: string; from?: number; to?: number }) {
+  history(
+    filter: { alarmName?: string; type?: string; from?: number; to?: number },
+    page: { after?: HistoryPlace; ascending?: boolean; limit: number },
+  ) {
+    const direction = page.ascending ? 'ASC' : 'DESC';
+    const past = page.after ? ` AND (ts, seq) ${page.ascending ? '>' : '<'} (?, ?)` : '';
+    const sql =
+      'SELECT ts, seq, doc FROM alarm_history WHERE (? IS NULL OR alarm_name = ?) AND ts >= ? AND ts <= ?' +
+      ` AND (? IS NULL OR json_extract(doc, '$.HistoryItemType') = ?)${past} ORDER BY ts ${direction}, seq ${direction} LIMIT ?`;
     return this.guard(() =>
-      docs<AlarmHistoryItem>(
+      (
         this.db
-          .prepare('SELECT doc FROM alarm_history WHERE (? IS NULL OR alarm_name = ?) AND ts >= ? AND ts <= ? ORDER BY ts DESC, seq DESC')
-          .all(filter.alarmName ?? null, filter.alarmName ?? null, filter.from ?? 0, filter.to ?? Number.MAX_SAFE_INTEGER),
-      ),
+          .prepare(sql)
+          .all(
+            filter.alarmName ?? null,
+            filter.alarmName ?? null,
+            filter.from ?? 0,
+            filter.to ?? Number.MAX_SAFE_INTEGER,
+            filter.type ?? null,
+            filter.type ?? null,
+            ...(page.after ? [page.after.ts, page.after.seq] : []),
+            page.limit,
+          ) as { ts: number; seq: number; doc: string }[]
+      ).map((r) => ({ item: JSON.parse(r.doc) as AlarmHistoryItem, place: { ts: r.ts, seq: r.seq } })),
     );
   }
 

@@ -3,7 +3,7 @@ import { Turns } from '../../../core/turns.js';
 import type { Logger } from '../../../core/logger.js';
 import { checkTags, taggedResourceOf, type Tags } from '../../../domain/tags.js';
 import { statisticOf } from '../../../telemetry/alarm-evaluation.js';
-import type { AlarmDoc, AlarmHistoryItem } from '../../../domain/alarm.js';
+import type { AlarmDoc, AlarmHistoryItem, HistoryPlace } from '../../../domain/alarm.js';
 import type { AlarmService } from '../../../telemetry/alarms.js';
 import { seriesIdOf, sortDimensions, type Dimension } from '../../../domain/metric.js';
 import { MAX_CUSTOM_SERIES_BYTES, type Metrics } from '../../../telemetry/metrics.js';
@@ -180,6 +180,16 @@ function page<T>(items: T[], token: string | undefined, max: number): { items: T
   if (!Number.isInteger(start) || start < 0) throw new PlatformError('InvalidNextToken', 'The service returned an invalid NextToken.');
   const next = start + max < items.length ? Buffer.from(String(start + max)).toString('base64url') : undefined;
   return { items: items.slice(start, start + max), next };
+}
+
+/** An opaque NextToken carrying the place of the last item shown: the next page starts past it, whatever was written meanwhile. */
+const historyToken = (place: HistoryPlace): string => Buffer.from(`history:${place.ts}:${place.seq}`).toString('base64url');
+
+function historyCursor(token: string | undefined): HistoryPlace | undefined {
+  if (token === undefined) return undefined;
+  const m = /^history:(-?\d{1,16}):(\d{1,16})$/.exec(Buffer.from(token, 'base64url').toString('latin1'));
+  if (!m) throw new PlatformError('InvalidNextToken', 'The service returned an invalid NextToken.');
+  return { ts: Number(m[1]), seq: Number(m[2]) };
 }
 
 function statValues(summary: Summary, statistics: string[], extended: string[]): Record<string, unknown> {
@@ -563,15 +573,17 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
       if (type !== undefined && !['ConfigurationUpdate', 'StateUpdate', 'Action'].includes(type)) {
         throw invalid(`The parameter HistoryItemType must be ConfigurationUpdate, StateUpdate or Action; got ${type}.`);
       }
-      const items = await alarms.history({
-        ...(read.str(input, 'AlarmName') !== undefined && { alarmName: read.str(input, 'AlarmName') }),
-        ...(type !== undefined && { type }),
-        ...(read.time(input, 'StartDate') !== undefined && { from: read.time(input, 'StartDate') }),
-        ...(read.time(input, 'EndDate') !== undefined && { to: read.time(input, 'EndDate') }),
-      });
-      if (read.str(input, 'ScanBy') === 'TimestampAscending') items.reverse();
-      const { items: shown, next } = page(items, read.str(input, 'NextToken'), max);
-      return { AlarmHistoryItems: shown.map(historyShape), NextToken: next };
+      const after = historyCursor(read.str(input, 'NextToken'));
+      const { items, next } = await alarms.history(
+        {
+          ...(read.str(input, 'AlarmName') !== undefined && { alarmName: read.str(input, 'AlarmName') }),
+          ...(type !== undefined && { type }),
+          ...(read.time(input, 'StartDate') !== undefined && { from: read.time(input, 'StartDate') }),
+          ...(read.time(input, 'EndDate') !== undefined && { to: read.time(input, 'EndDate') }),
+        },
+        { ...(after && { after }), ascending: read.str(input, 'ScanBy') === 'TimestampAscending', limit: max },
+      );
+      return { AlarmHistoryItems: items.map(historyShape), NextToken: next && historyToken(next) };
     },
 
     async SetAlarmState(input) {

@@ -396,7 +396,7 @@ describe('hostile input', () => {
     );
     const sent = new Promise<void>((resolve) => socket.write(Buffer.alloc(size, 0x20), () => resolve()));
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    return { socket, sent, closed, answer: () => answer, refused: () => / 429 /.test(answer.split('\r\n')[0] ?? '') };
+    return { socket, sent, closed, answer: () => answer, refused: () => / (429|408) /.test(answer.split('\r\n')[0] ?? '') };
   };
 
   it('stalled bodies: a wrong Host is answered unread; bodies without an operator key hold half the memory budget at most, and the operator goes on', async () => {
@@ -474,6 +474,45 @@ describe('hostile input', () => {
       assert.match(res, /^HTTP\/1\.1 4\d\d /, res);
     } finally {
       for (const g of held) g.socket.destroy();
+    }
+  });
+
+  it("stalled bodies: a body left hanging gives way to another caller's once its share is full (no one holds the unsigned share by stalling)", async () => {
+    const { hostname, port } = new URL(s.url);
+    // Unsigned, as anyone who can reach a public stage sends: 60 MB of the 72 MB the unsigned callers share, then nothing.
+    const hanging = stall(hostname, 60 * MB);
+    await Promise.race([hanging.sent, hanging.closed]);
+    // Stalled: nothing came for more than a second.
+    await new Promise((r) => setTimeout(r, 2500));
+    try {
+      const res = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), hostname);
+        let answer = '';
+        socket.setEncoding('latin1').on('data', (d: string) => {
+          answer += d;
+          if (!answer.includes('\r\n\r\n')) return;
+          resolve(answer.split('\r\n')[0]!);
+          socket.destroy();
+        });
+        socket.on('error', reject);
+        const body = Buffer.alloc(20 * MB, 0x20);
+        socket.write(
+          Buffer.concat([
+            Buffer.from(
+              `POST /restapis/none/prod/_user_request_/upload HTTP/1.1\r\nHost: ${hostname}\r\nContent-Length: ${body.length}\r\n\r\n`,
+            ),
+            body,
+          ]),
+        );
+      });
+      // Read whole and answered (there is no such API: 4xx), not refused for room.
+      assert.doesNotMatch(res, / 429 /, res);
+      assert.match(res, /^HTTP\/1\.1 4\d\d /, res);
+      await hanging.closed;
+      assert.match(hanging.answer(), /^HTTP\/1\.1 408 /, hanging.answer().slice(0, 200));
+      assert.match(hanging.answer(), /RequestTimeout/);
+    } finally {
+      hanging.socket.destroy();
     }
   });
 

@@ -40,6 +40,7 @@ export const ERROR_CATALOGUE = {
   PreconditionFailedException: { status: 412, fault: 'client' },
   TooManyRequestsException: { status: 429, fault: 'client' },
   RequestTooLargeException: { status: 413, fault: 'client' },
+  RequestTimeout: { status: 400, fault: 'client' },
   /** What Lambda really sends for a body over an operation's limit (Invoke, CreateFunction, UpdateFunctionCode). */
   RequestEntityTooLargeException: { status: 413, fault: 'client', messageKey: 'Message' },
   /** Invoke of a stored package that cannot be unpacked (only packages stored before the upload checks). */

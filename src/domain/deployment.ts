@@ -165,7 +165,12 @@ export function isActive(status: DeploymentStatus): boolean {
  * makes the next shift late rather than skipping one, so every share of traffic is watched for its whole
  * interval before more is sent, as the config promises.
  */
-export function nextShift(routing: TrafficRouting, made: number, lastAt: number | undefined, now: number): { weight: number; nextChangeIn?: number } {
+export function nextShift(
+  routing: TrafficRouting,
+  made: number,
+  lastAt: number | undefined,
+  now: number,
+): { weight: number; nextChangeIn?: number } {
   if (routing.type === 'AllAtOnce') return { weight: 1 };
   const interval = routing.intervalMinutes * MINUTE;
   const weightAfter = (shifts: number) =>

@@ -20,3 +20,61 @@ describe('BodyBudget', () => {
     assert.equal(budget.take(undefined, 100), true, 'everything given back is whole again');
   });
 });
+
+describe('BodyBudget: stalled bodies give way', () => {
+  const KiB = 1024;
+  const setup = () => {
+    let now = 0;
+    const budget = new BodyBudget({ total: 4000 * KiB, guests: 2000 * KiB, perGuest: 1000 * KiB }, () => now);
+    const shed: string[] = [];
+    const open = (name: string, guest: string | undefined) => budget.holder(guest, () => shed.push(name));
+    return { budget, shed, open, at: (ms: number) => (now = ms) };
+  };
+
+  it("a body left hanging is shed, slowest first, when its guest's share is full; the newcomer gets the room", () => {
+    const { budget, shed, open, at } = setup();
+    const hanging = open('hanging', '');
+    const trickling = open('trickling', '');
+    assert.equal(budget.take('', 600 * KiB, hanging), true);
+    assert.equal(budget.take('', 300 * KiB, trickling), true);
+    at(1500);
+    assert.equal(budget.take('', 1, trickling), true, 'a byte now and then is still a stall');
+    at(2600);
+    const fresh = open('fresh', '');
+    assert.equal(budget.take('', 200 * KiB, fresh), true);
+    assert.deepEqual(shed, ['hanging'], 'the one that brought nothing lately goes first, and only as much as needed');
+    budget.release(hanging);
+    assert.equal(budget.take('', 500 * KiB, fresh), true, 'its bytes were given back once, not twice');
+  });
+
+  it('a body still coming at a fair pace, or in its first second, or whole, or an operator’s, is never shed', () => {
+    const { budget, shed, open, at } = setup();
+    const steady = open('steady', '');
+    const whole = open('whole', '');
+    const operator = open('operator', undefined);
+    assert.equal(budget.take('', 300 * KiB, whole), true);
+    budget.complete(whole);
+    for (let t = 0; t <= 3000; t += 250) {
+      at(t);
+      assert.equal(budget.take('', 25 * KiB, steady), true);
+    }
+    assert.equal(budget.take(undefined, 2000 * KiB, operator), true);
+    at(2900);
+    // Opened a tenth of a second ago with 1 KiB: slow, but it has not had its second yet.
+    assert.equal(budget.take('', 1 * KiB, open('young', '')), true);
+    at(3000);
+    assert.equal(budget.take('', 500 * KiB, open('newcomer', '')), false, 'nothing to shed: refused');
+    assert.deepEqual(shed, []);
+  });
+
+  it("another guest's stalled body gives way only to the guests' common share, not to a guest's own", () => {
+    const { budget, shed, open, at } = setup();
+    assert.equal(budget.take('function:a', 1000 * KiB, open('a', 'function:a')), true);
+    assert.equal(budget.take('function:b', 900 * KiB, open('b', 'function:b')), true);
+    at(5000);
+    assert.equal(budget.take('function:b', 200 * KiB, open('b2', 'function:b')), true, "b's own stalled body makes room in b's share");
+    assert.deepEqual(shed, ['b']);
+    assert.equal(budget.take('function:c', 900 * KiB, open('c', 'function:c')), true, "the guests' share is full: a's stalled body goes");
+    assert.deepEqual(shed, ['b', 'a']);
+  });
+});

@@ -4,25 +4,69 @@
  * unknown keys and none) and each guest alone (Keyring.guestOf: one function, or all unknown and
  * unsigned callers). Bodies that never finish, a stalled client's or a function's, then keep neither
  * the operator nor the other functions out.
+ *
+ * Within a share, a body that has stalled gives way: when a guest's bytes find its share full, the
+ * guests' bodies that brought less than MIN_BYTES_PER_SECOND over the last second or two are shed, the
+ * slowest first, until the bytes fit. Otherwise anyone who can reach a public stage could hold the
+ * unsigned callers' whole share with a few bodies sent almost whole and then left hanging (nothing else
+ * times them out for minutes), and every other caller's body would be refused.
  */
+
+/** A body being read, as the budget knows it (BodyBudget.open). */
+export interface BodyHolder {
+  readonly guest: string | undefined;
+  /** Bytes it holds. */
+  held: number;
+  /** When it opened, and the bytes it brought in this window of time and the one before. */
+  readonly opened: number;
+  windowStart: number;
+  windowBytes: number;
+  previousBytes: number;
+  /** Refuses the request and gives its bytes back; called at most once. */
+  readonly shed: () => void;
+}
+
+/** A body bringing less than this over the last second or two gives way to others when a share is full. */
+export const MIN_BYTES_PER_SECOND = 64 * 1024;
+/** No body is shed in its first second: it has not had the time to show its pace. */
+const GRACE_MS = 1000;
+const WINDOW_MS = 1000;
+
 export class BodyBudget {
   private total = 0;
   private guests = 0;
   /** Bytes each guest holds; a guest holding none has no entry. */
   private readonly held = new Map<string, number>();
+  /** The guests' bodies being read, which may be shed. */
+  private readonly open = new Set<BodyHolder>();
 
-  constructor(private readonly limits: { total: number; guests: number; perGuest: number }) {}
+  constructor(
+    private readonly limits: { total: number; guests: number; perGuest: number },
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  /** Takes `bytes` for `guest` (undefined for an operator); false, taking nothing, when that would pass a limit. */
-  take(guest: string | undefined, bytes: number): boolean {
-    if (this.total + bytes > this.limits.total) return false;
+  /** Starts reading a body for `guest` (undefined for an operator, whose bodies are never shed). */
+  holder(guest: string | undefined, shed: () => void): BodyHolder {
+    const at = this.now();
+    return { guest, held: 0, opened: at, windowStart: at, windowBytes: 0, previousBytes: 0, shed };
+  }
+
+  /**
+   * Takes `bytes` for `guest`; false, taking nothing, when that would pass a limit even after shedding
+   * stalled bodies. With a `holder`, the bytes are the body's, and count as its progress.
+   */
+  take(guest: string | undefined, bytes: number, holder?: BodyHolder): boolean {
+    if (!this.fits(guest, bytes) && !(guest !== undefined && this.shedFor(guest, bytes, holder)) && !this.fits(guest, bytes)) return false;
     if (guest !== undefined) {
-      const mine = this.held.get(guest) ?? 0;
-      if (this.guests + bytes > this.limits.guests || mine + bytes > this.limits.perGuest) return false;
       this.guests += bytes;
-      this.held.set(guest, mine + bytes);
+      this.held.set(guest, (this.held.get(guest) ?? 0) + bytes);
     }
     this.total += bytes;
+    if (holder) {
+      holder.held += bytes;
+      this.progress(holder, bytes);
+      if (guest !== undefined) this.open.add(holder);
+    }
     return true;
   }
 
@@ -35,5 +79,64 @@ export class BodyBudget {
     const left = this.held.get(guest)! - bytes;
     if (left > 0) this.held.set(guest, left);
     else this.held.delete(guest);
+  }
+
+  /** The holder's body is whole: it keeps its bytes until released, and is never shed now. */
+  complete(holder: BodyHolder): void {
+    this.open.delete(holder);
+  }
+
+  /** Gives back everything `holder` holds, for good: its request was answered or refused, or its client left. */
+  release(holder: BodyHolder): void {
+    this.open.delete(holder);
+    this.give(holder.guest, holder.held);
+    holder.held = 0;
+  }
+
+  private fits(guest: string | undefined, bytes: number): boolean {
+    if (this.total + bytes > this.limits.total) return false;
+    if (guest === undefined) return true;
+    return this.guests + bytes <= this.limits.guests && (this.held.get(guest) ?? 0) + bytes <= this.limits.perGuest;
+  }
+
+  /** Sheds stalled guests' bodies, slowest first, until `bytes` more fit for `guest`; true if any was shed. */
+  private shedFor(guest: string, bytes: number, asking: BodyHolder | undefined): boolean {
+    const now = this.now();
+    const stalled = [...this.open].filter(
+      (h) => h !== asking && now - h.opened >= GRACE_MS && this.recentRate(h, now) < MIN_BYTES_PER_SECOND,
+    );
+    if (stalled.length === 0) return false;
+    // Room in the guest's own share comes only from its own bodies; the guests' and the total's from any guest's.
+    const ownFull = (this.held.get(guest) ?? 0) + bytes > this.limits.perGuest;
+    const candidates = (ownFull ? stalled.filter((h) => h.guest === guest) : stalled).sort(
+      (a, b) => this.recentRate(a, now) - this.recentRate(b, now) || a.opened - b.opened,
+    );
+    let shed = false;
+    for (const h of candidates) {
+      if (this.fits(guest, bytes)) break;
+      this.release(h);
+      h.shed();
+      shed = true;
+    }
+    return shed;
+  }
+
+  /** Bytes a second the body brought over the current window and the whole one before it, if it has been open that long. */
+  private recentRate(h: BodyHolder, now: number): number {
+    this.progress(h, 0, now);
+    const covered = now - h.windowStart + (h.windowStart > h.opened ? WINDOW_MS : 0);
+    return ((h.windowBytes + h.previousBytes) * 1000) / Math.max(covered, 1);
+  }
+
+  /** Counts `bytes` of progress, moving the holder's windows on as time passes. */
+  private progress(h: BodyHolder, bytes: number, now = this.now()): void {
+    const elapsed = now - h.windowStart;
+    if (elapsed >= WINDOW_MS) {
+      // The window just ended becomes the previous one, or none came in between and nothing did.
+      h.previousBytes = elapsed >= 2 * WINDOW_MS ? 0 : h.windowBytes;
+      h.windowStart += Math.floor(elapsed / WINDOW_MS) * WINDOW_MS;
+      h.windowBytes = 0;
+    }
+    h.windowBytes += bytes;
   }
 }

@@ -57,7 +57,7 @@ import { StackService } from '../stacks/stack-service.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { fencedStore } from '../store/fenced.js';
 import type { Store } from '../store/store.js';
-import { BodyBudget } from './body-budget.js';
+import { BodyBudget, type BodyHolder } from './body-budget.js';
 import { ClusterNode } from './cluster-node.js';
 import { ConnectionShedder } from './connections.js';
 import { peerOwner } from './peer-owner.js';
@@ -408,32 +408,35 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     // A Host this server does not serve is refused before its body is read (the front door answers it).
     const early = !access.hostAllowed(req);
     // Whose share a body draws on, decided at its first byte (a request without one holds nothing):
-    // undefined for an operator, null until then.
-    let guest: string | undefined | null = null;
+    // the guest is undefined for an operator.
+    let holder: BodyHolder | undefined;
     const chunks: Buffer[] = [];
-    let size = 0;
     let refused = false;
-    const release = () => {
-      budget.give(guest ?? undefined, size);
-      size = 0;
+    const release = () => holder && budget.release(holder);
+    const giveUp = (status: number, error: PlatformError) => {
+      refused = true;
+      release();
+      chunks.length = 0;
+      refuse(status, error);
     };
     req.on('data', (chunk: Buffer) => {
       if (refused || early) return;
-      if (guest === null) guest = keyring.guestOf(scope.accessKeyId);
-      const tooLarge = size + chunk.length > MAX_BODY_BYTES;
-      if (tooLarge || !budget.take(guest, chunk.length)) {
-        refused = true;
-        release();
-        chunks.length = 0;
-        if (tooLarge) {
-          refuse(413, new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`));
-        } else {
-          refuse(429, new PlatformError('TooManyRequestsException', 'Versa is receiving too much data at once; retry shortly.'));
-        }
-        return;
+      holder ??= budget.holder(keyring.guestOf(scope.accessKeyId), () =>
+        giveUp(
+          408,
+          new PlatformError(
+            'RequestTimeout',
+            'Your socket connection to the server was not read from or written to within the timeout period: its body stalled while others needed the room.',
+          ),
+        ),
+      );
+      if (holder.held + chunk.length > MAX_BODY_BYTES) {
+        giveUp(413, new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`));
+      } else if (!budget.take(holder.guest, chunk.length, holder)) {
+        giveUp(429, new PlatformError('TooManyRequestsException', 'Versa is receiving too much data at once; retry shortly.'));
+      } else {
+        chunks.push(chunk);
       }
-      size += chunk.length;
-      chunks.push(chunk);
     });
     let ended = false;
     // A client that goes away mid-body frees its share; a whole body is held until it has been answered.
@@ -493,6 +496,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     }
     req.on('end', () => {
       ended = true;
+      if (holder) budget.complete(holder);
       if (!refused) answer();
     });
   });
@@ -697,17 +701,13 @@ function isS3Request(req: http.IncomingMessage): boolean {
 
 /** A body refused at the door, in S3's words: too large is EntityTooLarge, too much at once SlowDown. */
 function s3Refusal(req: http.IncomingMessage, status: number, error: PlatformError) {
-  const tooLarge = status === 413;
-  return restXmlError(
-    req.method ?? 'GET',
-    tooLarge ? 400 : 503,
-    tooLarge ? 'EntityTooLarge' : 'SlowDown',
-    tooLarge
-      ? `Your proposed upload exceeds the maximum allowed size; send objects over ${MAX_PUT_BYTES} bytes as a multipart upload.`
-      : error.message,
-    uuid(),
-    tooLarge ? { MaxSizeAllowed: MAX_PUT_BYTES } : {},
-  );
+  const method = req.method ?? 'GET';
+  if (status === 413) {
+    const message = `Your proposed upload exceeds the maximum allowed size; send objects over ${MAX_PUT_BYTES} bytes as a multipart upload.`;
+    return restXmlError(method, 400, 'EntityTooLarge', message, uuid(), { MaxSizeAllowed: MAX_PUT_BYTES });
+  }
+  if (status === 408) return restXmlError(method, 400, 'RequestTimeout', error.message, uuid(), {});
+  return restXmlError(method, 503, 'SlowDown', error.message, uuid(), {});
 }
 
 /** The host for this machine's clients' URL: the bound address, or loopback when bound to every interface. */

@@ -274,6 +274,19 @@ describe('S3 objects', () => {
       payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
     });
     assert.equal(xmlText(short.text, 'Code'), 'IncompleteBody');
+    // Every chunk but the last holds 8 KB at least, as S3 requires: a body of tiny chunks is refused at its second.
+    const tiny = await s3Fetch(`${t.url}/objects/tiny-chunks`, {
+      method: 'PUT',
+      body: `3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n`,
+      headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '5' },
+      payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+    });
+    assert.equal(tiny.status, 403);
+    assert.equal(xmlText(tiny.text, 'Code'), 'InvalidChunkSizeError');
+    assert.equal(xmlText(tiny.text, 'Message'), 'Only the last chunk is allowed to have a size less than 8192 bytes');
+    assert.equal(xmlText(tiny.text, 'Chunk'), '2');
+    assert.equal(xmlText(tiny.text, 'BadChunkSize'), '3');
+    assert.equal((await errorOf(() => s3.send(new HeadObjectCommand({ Bucket: 'objects', Key: 'tiny-chunks' })))).name, 'NotFound');
   });
 
   it('checks Content-MD5 and the SDK checksum against the bytes received', async () => {

@@ -13,6 +13,8 @@ export const S3_ERRORS = {
   EntityTooSmall: 400,
   IllegalLocationConstraintException: 400,
   IncompleteBody: 400,
+  /** A chunk of an aws-chunked body below 8 KB that was not the last (S3 answers it 403). */
+  InvalidChunkSizeError: 403,
   InternalError: 500,
   InvalidArgument: 400,
   InvalidBucketName: 400,

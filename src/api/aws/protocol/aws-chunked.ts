@@ -29,6 +29,23 @@ export interface ChunkedBody {
 /** Why a chunked body could not be read. */
 export class ChunkedBodyError extends Error {}
 
+/** Every chunk but the last must hold at least this many bytes (S3's rule). */
+export const MIN_CHUNK_BYTES = 8192;
+
+/**
+ * A chunk smaller than MIN_CHUNK_BYTES that was not the last: S3's InvalidChunkSizeError, naming the chunk
+ * being read when it showed (1-based) and the small one's size. Refused at once, it also bounds the work:
+ * each chunk costs a signature check, and a body of one-byte chunks would be millions of them.
+ */
+export class ChunkSizeError extends ChunkedBodyError {
+  constructor(
+    readonly chunk: number,
+    readonly badChunkSize: number,
+  ) {
+    super(`Only the last chunk is allowed to have a size less than ${MIN_CHUNK_BYTES} bytes`);
+  }
+}
+
 const MAX_HEADER_LINE = 4096;
 
 export function decodeChunked(body: Buffer): ChunkedBody {
@@ -48,6 +65,8 @@ export function decodeChunked(body: Buffer): ChunkedBody {
     if (!m) throw new ChunkedBodyError(`malformed chunk header '${header.slice(0, 100)}'`);
     const size = parseInt(m[1]!, 16);
     if (!Number.isSafeInteger(size) || at + size > body.length) throw new ChunkedBodyError('a chunk is longer than the body');
+    const previous = chunks.at(-1);
+    if (size > 0 && previous && previous.data.length < MIN_CHUNK_BYTES) throw new ChunkSizeError(chunks.length + 1, previous.data.length);
     const data = body.subarray(at, at + size);
     at += size;
     chunks.push({ data, signature: m[2] });

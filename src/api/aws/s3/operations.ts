@@ -4,7 +4,7 @@ import { BUCKET_SETTINGS, type BucketSetting, type ObjectAttributes, type Object
 import { invalidArgument, malformedXml, S3Error } from '../../../s3/errors.js';
 import { MAX_DELETE_KEYS, MAX_LIST_KEYS, MAX_PUT_BYTES } from '../../../s3/limits.js';
 import type { S3Service } from '../../../s3/s3-service.js';
-import { ChunkedBodyError, decodeChunked, STREAMING_PAYLOADS } from '../protocol/aws-chunked.js';
+import { ChunkedBodyError, ChunkSizeError, decodeChunked, STREAMING_PAYLOADS } from '../protocol/aws-chunked.js';
 import { header, type ApiRequest, type ApiResponse, type ServiceHandler } from '../protocol/http.js';
 import {
   childrenNamed,
@@ -513,6 +513,8 @@ function payload(req: ApiRequest): { data: Buffer; checksum?: { algorithm: strin
     try {
       decoded = decodeChunked(req.body);
     } catch (err) {
+      if (err instanceof ChunkSizeError)
+        throw new S3Error('InvalidChunkSizeError', err.message, { Chunk: err.chunk, BadChunkSize: err.badChunkSize });
       if (err instanceof ChunkedBodyError)
         throw new S3Error('IncompleteBody', `The request body could not be decoded as aws-chunked: ${err.message}.`);
       throw err;

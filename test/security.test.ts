@@ -286,6 +286,18 @@ describe('security: without credentials (a loopback developer tool)', () => {
     });
     assert.equal(garbage.status, 403);
     assert.equal(garbage.headers.get('x-amzn-errortype'), 'IncompleteSignatureException');
+    // A signature that does not cover the host could be replayed at any other server that takes the key.
+    const hostless = await fetch(`${t.url}/2015-03-31/functions/caller/invocations`, {
+      method: 'POST',
+      headers: {
+        authorization: `AWS4-HMAC-SHA256 Credential=whoever/20261207/us-east-1/lambda/aws4_request, SignedHeaders=x-amz-date, Signature=${'0'.repeat(64)}`,
+        'x-amz-date': '20261207T000000Z',
+      },
+      body: '{}',
+    });
+    assert.equal(hostless.status, 403);
+    assert.equal(hostless.headers.get('x-amzn-errortype'), 'IncompleteSignatureException');
+    assert.match(await hostless.text(), /'Host' or ':authority' must be a 'SignedHeader'/);
     const logs = await fetch(t.url, {
       method: 'POST',
       headers: { 'x-amz-target': 'Logs_20140328.CreateLogGroup', 'content-type': 'application/x-amz-json-1.1' },

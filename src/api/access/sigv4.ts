@@ -145,12 +145,16 @@ function completeClaim(
     };
   }
   if (!/^[0-9a-f]{64}$/.test(signature)) return { kind: 'incomplete', message: 'Signature must be 64 lower-case hexadecimal characters.' };
+  const signed = signedHeaderList(signedHeaders);
+  // The host binds a signature to the server it was made for: one without it could be replayed at any other.
+  if (!signed.includes('host'))
+    return { kind: 'incomplete', message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization." };
   return {
     accessKeyId: scope[0]!,
     longDate,
     region: scope[2]!,
     service: scope[3]!,
-    signedHeaders: signedHeaderList(signedHeaders),
+    signedHeaders: signed,
     signature,
     sessionToken,
   };

@@ -174,6 +174,14 @@ exports.handler = async (event) => {
     case 'base64':
       return { statusCode: 200, headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from([0, 1, 2, 255]).toString('base64'), isBase64Encoded: true };
     case 'empty': return {};
+    case 'cookies':
+      return {
+        statusCode: 200,
+        headers: { 'X-One': 'a', 'Set-Cookie': 'first=1' },
+        multiValueHeaders: { 'x-one': ['a', 'z'], 'Set-Cookie': ['session=s1; Expires=Wed, 21 Oct 2026 07:28:00 GMT', 'theme=dark'] },
+        body: 'baked',
+      };
+    case 'nocontent': return { statusCode: 204, body: 'ignored' };
     case 'framing':
       return {
         statusCode: 200,
@@ -330,6 +338,24 @@ describe('API Gateway data plane', () => {
       assert.deepEqual([accepted.status, accepted.text], [202, 'accepted']);
       const empty = await get('/behave?do=empty');
       assert.deepEqual([empty.status, empty.text], [200, '']);
+    });
+
+    it('AWS_PROXY: each value of multiValueHeaders is a header line of its own (Set-Cookie never folded), merged with headers', async () => {
+      const res = await fetch(stageUrl(t.url, apiId, 'test', '/behave?do=cookies'));
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.headers.getSetCookie(), ['first=1', 'session=s1; Expires=Wed, 21 Oct 2026 07:28:00 GMT', 'theme=dark']);
+      assert.equal(res.headers.get('x-one'), 'a, z', 'a value in both is sent once');
+      assert.equal(await res.text(), 'baked');
+    });
+
+    it('AWS_PROXY: a 204 goes without the body the function gave, and without a length', async () => {
+      const res = await fetch(stageUrl(t.url, apiId, 'test', '/behave?do=nocontent'));
+      assert.equal(res.status, 204);
+      assert.equal(res.headers.get('content-length'), null);
+      assert.equal(await res.text(), '');
+      // The connection still carries the next answer whole.
+      const next = await get('/behave?do=shape');
+      assert.deepEqual([next.status, next.text], [201, 'created']);
     });
 
     it('AWS_PROXY: isBase64Encoded true decodes the body to bytes', async () => {

@@ -26,7 +26,7 @@ export interface GatewayRequest {
 
 export interface GatewayResponse {
   status: number;
-  headers: Record<string, string>;
+  headers: Record<string, string | string[]>;
   body: Buffer | string;
 }
 
@@ -414,8 +414,9 @@ const NOT_ANSWERED = new Set([
 function withoutHopHeaders(response: GatewayResponse): GatewayResponse {
   const names = Object.keys(response.headers);
   if (!names.some((k) => NOT_ANSWERED.has(k))) return response;
-  const named = (response.headers.connection ?? '').split(',').map((n) => n.trim().toLowerCase());
-  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  const connection = response.headers.connection ?? '';
+  const named = (Array.isArray(connection) ? connection.join(',') : connection).split(',').map((n) => n.trim().toLowerCase());
+  const headers = Object.create(null) as Record<string, string | string[]>;
   for (const k of names) if (!NOT_ANSWERED.has(k) && !named.includes(k)) headers[k] = response.headers[k]!;
   return { ...response, headers };
 }
@@ -595,7 +596,9 @@ function proxyResponse(payload: Buffer): GatewayResponse | undefined {
   const status = answer.statusCode === undefined ? 200 : Number(answer.statusCode);
   // A 1xx is not an answer (the exchange goes on after it): malformed, as any status outside 200–599.
   if (!Number.isInteger(status) || status < 200 || status > 599) return undefined;
-  const headers = Object.create(null) as Record<string, string>;
+  // A header of `multiValueHeaders` is sent as one line per value (a Set-Cookie must never be folded into
+  // one), after the value `headers` gives the same name unless it repeats it, as API Gateway merges the two.
+  const headers = Object.create(null) as Record<string, string | string[]>;
   if (answer.headers !== undefined && answer.headers !== null) {
     if (typeof answer.headers !== 'object') return undefined;
     for (const [k, v] of Object.entries(answer.headers as Record<string, unknown>)) headers[k.toLowerCase()] = String(v);
@@ -604,11 +607,14 @@ function proxyResponse(payload: Buffer): GatewayResponse | undefined {
     if (typeof answer.multiValueHeaders !== 'object') return undefined;
     for (const [k, v] of Object.entries(answer.multiValueHeaders as Record<string, unknown>)) {
       if (!Array.isArray(v)) return undefined;
-      headers[k.toLowerCase()] = v.map(String).join(', ');
+      const name = k.toLowerCase();
+      const multi = v.map(String);
+      const values = [...[headers[name] ?? []].flat().filter((value) => !multi.includes(value)), ...multi];
+      if (values.length > 0) headers[name] = values.length === 1 ? values[0]! : values;
     }
   }
   if (answer.body !== undefined && answer.body !== null && typeof answer.body !== 'string') return undefined;
-  if (Object.entries(headers).some(([k, v]) => !isSendableHeader(k, v))) return undefined;
+  if (Object.entries(headers).some(([k, v]) => [v].flat().some((value) => !isSendableHeader(k, value)))) return undefined;
   const text = (answer.body as string | undefined) ?? '';
   const body = answer.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text);
   headers['content-type'] ??= 'application/json';

@@ -472,11 +472,14 @@ export async function startServer(options: Options, overrides: StartOverrides = 
           const length =
             req.method === 'HEAD' && out.headers['content-length'] !== undefined ? out.headers['content-length'] : body.byteLength;
           // The handler's headers are this answer's own (as the front door's Object.assign assumes too).
-          const headers = out.headers as Record<string, string | number>;
+          const headers = out.headers as Record<string, string | string[] | number>;
           headers['x-amzn-requestid'] = requestId;
-          headers['content-length'] = length;
+          // A 204 or 304 has no body, and so no length: a client that took one would read the next answer's bytes.
+          const bodiless = out.status === 204 || out.status === 304;
+          if (bodiless) delete headers['content-length'];
+          else headers['content-length'] = length;
           res.writeHead(out.status, headers);
-          res.end(body);
+          res.end(bodiless ? undefined : body);
           connections.answered(res);
         })
         .catch((err: unknown) => {

@@ -47,7 +47,7 @@ export interface Caller {
 
 export interface ApiResponse {
   status: number;
-  headers: Record<string, string>;
+  headers: Record<string, string | string[]>;
   body: Buffer | string;
   /** Sent instead of `body` when set (an S3 object read from disk), with its `content-length` header set. */
   stream?: Readable;

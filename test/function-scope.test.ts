@@ -75,6 +75,10 @@ export const handler = async ({ target, bucket, parameter, alarm }) => {
   );
   out.setAlarmState = await attempt(() => cw.send(new SetAlarmStateCommand({ AlarmName: alarm, StateValue: "ALARM", StateReason: "forced" })));
   out.putMetricData = await attempt(() => cw.send(new PutMetricDataCommand({ Namespace: "Probe", MetricData: [{ MetricName: "m", Value: 1 }] })).then(() => "sent"));
+  // About itself, as it may; about another function, whose alarm the data could trip, not.
+  const named = (name) => cw.send(new PutMetricDataCommand({ Namespace: "MyApp", MetricData: [{ MetricName: "Errors", Value: 100, Dimensions: [{ Name: "FunctionName", Value: name }] }] })).then(() => "sent");
+  out.ownMetric = await attempt(() => named(process.env.AWS_LAMBDA_FUNCTION_NAME));
+  out.othersMetric = await attempt(() => named(target));
   out.describeAlarms = await attempt(async () => (await cw.send(new DescribeAlarmsCommand({}))).MetricAlarms.map((a) => a.AlarmName));
   const s3 = new S3Client({ forcePathStyle: true, maxAttempts: 1 });
   out.s3 = await attempt(async () => {
@@ -248,6 +252,8 @@ function scopedChecks(s: () => Setup): void {
     );
     assert.notEqual(alarms[0]!.StateValue, 'ALARM');
     assert.equal(allowed(probe.putMetricData), 'sent');
+    assert.equal(allowed(probe.ownMetric), 'sent');
+    refused(probe.othersMetric, 403, 'AccessDenied', 'cloudwatch:PutMetricData');
     assert.deepEqual(allowed(probe.describeAlarms), ['guard']);
   });
 

@@ -8,7 +8,7 @@ import type { AlarmService } from '../../../telemetry/alarms.js';
 import { seriesIdOf, sortDimensions, type Dimension } from '../../../domain/metric.js';
 import { MAX_CUSTOM_SERIES_BYTES, type Metrics } from '../../../telemetry/metrics.js';
 import type { Summary } from '../../../telemetry/summary.js';
-import type { ServiceHandler } from '../protocol/http.js';
+import { functionDenied, type ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { queryService } from '../protocol/query.js';
 import type { ResourceTags, TagDialect } from '../tagging.js';
@@ -241,13 +241,20 @@ function historyShape(h: AlarmHistoryItem): Record<string, unknown> {
   return { ...h, Timestamp: new Date(h.Timestamp) };
 }
 
+/**
+ * Dimensions that say which function a datapoint is about. A function's key may put data only about
+ * itself under them: the data of another function's metric can decide that function's alarm, and so roll
+ * back its deployment.
+ */
+const NAMES_A_FUNCTION = new Set(['FunctionName', 'Resource']);
+
 /** CloudWatch in both forms clients send: JSON 1.0 (`GraniteServiceVersion20100801.*`) and query. */
 export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = QUERY_TIME_BUDGET_MS }: CloudWatchApiDeps): {
   json: ServiceHandler;
   query: ServiceHandler;
 } {
   const operations: Record<string, JsonOperation> = {
-    PutMetricData(input) {
+    PutMetricData(input, req) {
       const namespace = required(read.str(input, 'Namespace'), 'Namespace');
       if (namespace.startsWith('AWS/'))
         throw invalid(`The value ${namespace.slice(0, 255)} for parameter Namespace is invalid: the AWS/ prefix is reserved.`);
@@ -300,6 +307,9 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
         }
         if (at !== undefined && at < metrics.now() - TWO_WEEKS_MS) {
           throw invalid(`The parameter ${member('Timestamp')} must specify a time no more than two weeks in the past.`);
+        }
+        if (req.caller && dims.some((dim) => NAMES_A_FUNCTION.has(dim.Name) && dim.Value.split(':')[0] !== req.caller!.function)) {
+          throw functionDenied({ describe: () => ({ action: 'cloudwatch:PutMetricData', resource: '*' }) }, 'PutMetricData', req);
         }
         return { name, value, values, counts, stats, resolution, dims, unit: read.str(d, 'Unit'), at };
       });

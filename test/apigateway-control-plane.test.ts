@@ -587,6 +587,48 @@ describe('API Gateway control plane', () => {
     );
   });
 
+  it('UpdateStage: method settings read back as GetStage shows them, every field filled with its default; a bad one is refused', async () => {
+    const { id } = await deployableApi('settings');
+    await deploy(id, 'prod');
+    const updated = await updateStage(id, 'prod', [
+      { op: 'replace', path: '/*/*/throttling/rateLimit', value: '50.5' },
+      { op: 'replace', path: '/*/*/logging/loglevel', value: 'INFO' },
+      { op: 'replace', path: '/~1items~1{id}/GET/throttling/burstLimit', value: '7' },
+    ]);
+    assert.deepEqual(updated.methodSettings, {
+      '*/*': {
+        metricsEnabled: false,
+        loggingLevel: 'INFO',
+        dataTraceEnabled: false,
+        throttlingBurstLimit: 5000,
+        throttlingRateLimit: 50.5,
+        cachingEnabled: false,
+        cacheTtlInSeconds: 300,
+        cacheDataEncrypted: false,
+        requireAuthorizationForCacheControl: true,
+        unauthorizedCacheControlHeaderStrategy: 'SUCCEED_WITH_RESPONSE_HEADER',
+      },
+      '~1items~1{id}/GET': {
+        metricsEnabled: false,
+        dataTraceEnabled: false,
+        throttlingBurstLimit: 7,
+        throttlingRateLimit: 10000,
+        cachingEnabled: false,
+        cacheTtlInSeconds: 300,
+        cacheDataEncrypted: false,
+        requireAuthorizationForCacheControl: true,
+        unauthorizedCacheControlHeaderStrategy: 'SUCCEED_WITH_RESPONSE_HEADER',
+      },
+    });
+    const before = await getStage(id, 'prod')();
+    for (const path of ['/*/*/throttling/rateLimit', '/*/*/metrics/enabled', '/*/*/nothing/here']) {
+      await expectError(() => updateStage(id, 'prod', [{ op: 'replace', path, value: 'lots' }]), 'BadRequestException', 400);
+    }
+    assert.deepEqual(shapeOf(await getStage(id, 'prod')()), shapeOf(before));
+    const reverted = await updateStage(id, 'prod', [{ op: 'remove', path: '/*/*/logging/loglevel' }]);
+    assert.equal(reverted.methodSettings?.['*/*']?.loggingLevel, undefined);
+  });
+
   it('CreateStage: a duplicate is ConflictException, an unknown deployment NotFoundException, an unknown canary deployment BadRequestException', async () => {
     const { id } = await deployableApi('stage-rules');
     const d1 = await deploy(id, 'prod');

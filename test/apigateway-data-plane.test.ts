@@ -397,6 +397,37 @@ describe('API Gateway data plane', () => {
     });
   });
 
+  // ---- Throttling ----
+
+  it("a stage's throttle: past its burst, 429 Too Many Requests; a method's own setting wins over */*", async () => {
+    const { id } = await createApi(apigw, 'throttled');
+    await putMethod(apigw, id, await resourceAt(apigw, id, '/slow'), 'GET', proxyTo('proxy'));
+    await putMethod(apigw, id, await resourceAt(apigw, id, '/fast'), 'GET', proxyTo('proxy'));
+    const get = await deployed(id, 'limited');
+    await apigw.send(
+      new UpdateStageCommand({
+        restApiId: id,
+        stageName: 'limited',
+        patchOperations: [
+          // One request in ten seconds after a burst of three: nothing refills while the test runs.
+          { op: 'replace', path: '/*/*/throttling/rateLimit', value: '0.1' },
+          { op: 'replace', path: '/*/*/throttling/burstLimit', value: '3' },
+          { op: 'replace', path: '/~1fast/GET/throttling/burstLimit', value: '20' },
+        ],
+      }),
+    );
+    const slow = await Promise.all(Array.from({ length: 6 }, () => get('/slow')));
+    assert.deepEqual(slow.map((r) => r.status).sort(), [200, 200, 200, 429, 429, 429]);
+    const refused = slow.find((r) => r.status === 429)!;
+    assert.deepEqual(refused.json, { message: 'Too Many Requests' });
+    assert.equal(refused.headers.get('x-amzn-errortype'), 'TooManyRequestsException');
+    const fast = await Promise.all(Array.from({ length: 6 }, () => get('/fast')));
+    assert.deepEqual(
+      fast.map((r) => r.status),
+      [200, 200, 200, 200, 200, 200],
+    );
+  });
+
   // ---- Routing ----
 
   describe('routing', () => {

@@ -85,6 +85,72 @@ export interface CanarySettingsDoc {
   useStageCache: boolean;
 }
 
+/** One method's settings in a stage (or every method's: `*\/*`), as GetStage shows them. */
+export interface MethodSetting {
+  metricsEnabled: boolean;
+  loggingLevel?: string;
+  dataTraceEnabled: boolean;
+  throttlingBurstLimit: number;
+  throttlingRateLimit: number;
+  cachingEnabled: boolean;
+  cacheTtlInSeconds: number;
+  cacheDataEncrypted: boolean;
+  requireAuthorizationForCacheControl: boolean;
+  unauthorizedCacheControlHeaderStrategy: string;
+}
+
+/** What a method's settings are until a patch changes one: API Gateway's defaults (the account's throttle among them). */
+export const DEFAULT_METHOD_SETTING: Readonly<MethodSetting> = {
+  metricsEnabled: false,
+  dataTraceEnabled: false,
+  throttlingBurstLimit: 5000,
+  throttlingRateLimit: 10000,
+  cachingEnabled: false,
+  cacheTtlInSeconds: 300,
+  cacheDataEncrypted: false,
+  requireAuthorizationForCacheControl: true,
+  unauthorizedCacheControlHeaderStrategy: 'SUCCEED_WITH_RESPONSE_HEADER',
+};
+
+const bool = (v: string) => (v === 'true' ? true : v === 'false' ? false : undefined);
+const int = (v: string) => (/^\d{1,9}$/.test(v) ? Number(v) : undefined);
+const oneOf = (values: string[]) => (v: string) => (values.includes(v) ? v : undefined);
+
+/** The settings a patch path may end with, the field each sets and how its value is read (undefined: not valid). */
+const METHOD_SETTING_PATHS: ReadonlyMap<string, [keyof MethodSetting, (value: string) => boolean | number | string | undefined]> = new Map([
+  ['metrics/enabled', ['metricsEnabled', bool]],
+  ['logging/loglevel', ['loggingLevel', oneOf(['OFF', 'ERROR', 'INFO'])]],
+  ['logging/dataTrace', ['dataTraceEnabled', bool]],
+  ['throttling/burstLimit', ['throttlingBurstLimit', int]],
+  ['throttling/rateLimit', ['throttlingRateLimit', (v: string) => (/^\d{1,9}(\.\d{1,6})?$/.test(v) ? Number(v) : undefined)]],
+  ['caching/enabled', ['cachingEnabled', bool]],
+  ['caching/ttlInSeconds', ['cacheTtlInSeconds', (v: string) => (int(v) !== undefined && int(v)! <= 3600 ? int(v) : undefined)]],
+  ['caching/dataEncrypted', ['cacheDataEncrypted', bool]],
+  ['caching/requireAuthorizationForCacheControl', ['requireAuthorizationForCacheControl', bool]],
+  [
+    'caching/unauthorizedCacheControlHeaderStrategy',
+    ['unauthorizedCacheControlHeaderStrategy', oneOf(['FAIL_WITH_403', 'SUCCEED_WITH_RESPONSE_HEADER', 'SUCCEED_WITHOUT_RESPONSE_HEADER'])],
+  ],
+]);
+
+/**
+ * The setting a method of `resourcePath` gets in `stage`: its own (keyed by its path escaped as the patch
+ * names it, or without the leading slash as Terraform's `method_path` does), or every method's (`*\/*`).
+ */
+export function methodSettingOf(
+  stage: Pick<StageDoc, 'methodSettings'>,
+  resourcePath: string,
+  httpMethod: string,
+): MethodSetting | undefined {
+  const settings = stage.methodSettings;
+  const own = (key: string) => (Object.hasOwn(settings, key) ? settings[key] : undefined);
+  return (
+    own(`${resourcePath.replace(/~/g, '~0').replace(/\//g, '~1')}/${httpMethod}`) ??
+    own(`${resourcePath.slice(1)}/${httpMethod}`) ??
+    own('*/*')
+  );
+}
+
 export interface StageDoc {
   restApiId: string;
   stageName: string;
@@ -92,7 +158,8 @@ export interface StageDoc {
   description?: string;
   variables?: Record<string, string>;
   canarySettings?: CanarySettingsDoc;
-  methodSettings: Record<string, Record<string, unknown>>;
+  /** By `*\/*` or a method's key (`~1items~1{id}/GET`, as the patch path names it), as GetStage shows them. */
+  methodSettings: Record<string, MethodSetting>;
   tracingEnabled: boolean;
   cacheClusterEnabled: boolean;
   cacheClusterStatus: string;
@@ -246,17 +313,25 @@ export function applyStagePatch(stage: StageDoc, ops: PatchOperation[], deployme
         } else throw invalid();
         break;
       }
-      default:
-        // Method settings (`/*/*/logging/loglevel`, `/{resource}/{method}/...`): stored as given.
-        if (parts.length >= 3) {
-          const methodKey = `${parts[0]}/${parts[1]}`;
-          const setting = parts.slice(2).join('/');
-          const settings = (next.methodSettings[methodKey] ??= {});
-          if (op === 'remove') delete settings[setting];
-          else settings[setting] = value;
+      default: {
+        // Method settings: `/*/*/throttling/rateLimit`, `/~1items~1{id}/GET/metrics/enabled`; the method's key
+        // is what comes before the setting, as the path names it (still escaped), as GetStage shows it.
+        const raw = path.split('/').slice(1);
+        const known = METHOD_SETTING_PATHS.get(raw.slice(-2).join('/'));
+        if (raw.length < 4 || !known) throw invalid();
+        const methodKey = raw.slice(0, -2).join('/');
+        const [field, read] = known;
+        const settings = (next.methodSettings[methodKey] ??= { ...DEFAULT_METHOD_SETTING });
+        if (op === 'remove') {
+          if (field === 'loggingLevel') delete settings.loggingLevel;
+          else Object.assign(settings, { [field]: DEFAULT_METHOD_SETTING[field] });
           break;
         }
-        throw invalid();
+        const parsed = read(value ?? '');
+        if (parsed === undefined) throw badRequest(`Invalid value for ${raw.slice(-2).join('/')}: ${String(value).slice(0, 64)}`);
+        Object.assign(settings, { [field]: parsed });
+        break;
+      }
     }
   }
   next.lastUpdatedDate = now;

@@ -7,11 +7,19 @@ import { own } from '../core/own.js';
 import type { Logger } from '../core/logger.js';
 import type { Random } from '../core/random.js';
 import { ACCOUNT_ID, parseFunctionRef, type FunctionRef } from '../domain/arn.js';
-import { isCanaryRequest, type IntegrationDoc, type IntegrationResponseDoc, type ResourceDoc, type StageDoc } from '../domain/rest-api.js';
+import {
+  isCanaryRequest,
+  methodSettingOf,
+  type IntegrationDoc,
+  type IntegrationResponseDoc,
+  type ResourceDoc,
+  type StageDoc,
+} from '../domain/rest-api.js';
 import type { InvocationService } from '../invoke/invocation-service.js';
 import type { Store } from '../store/store.js';
 import { RouteTable } from './route-table.js';
 import { renderTemplate, type TemplateContext } from './templates.js';
+import { StageThrottle } from './throttle.js';
 
 export interface GatewayRequest {
   method: string;
@@ -76,7 +84,17 @@ export class GatewayDataPlane {
     private readonly random: Random,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly throttle = new StageThrottle(),
   ) {}
+
+  /** Whether the stage's throttle (its method settings, if it has any) lets one more request of this method through. */
+  private admitted(restApiId: string, stage: StageDoc, resourcePath: string, httpMethod: string): boolean {
+    if (Object.keys(stage.methodSettings).length === 0) return true;
+    const setting = methodSettingOf(stage, resourcePath, httpMethod);
+    if (!setting) return true;
+    const key = `${restApiId}/${stage.stageName}/${setting === stage.methodSettings['*/*'] ? '*/*' : `${resourcePath}/${httpMethod}`}`;
+    return this.throttle.admit(key, setting.throttlingRateLimit, setting.throttlingBurstLimit);
+  }
 
   onRequest(listener: (record: GatewayRequestRecord) => void): void {
     this.listeners.push(listener);
@@ -87,6 +105,7 @@ export class GatewayDataPlane {
     this.generation.set(restApiId, (this.generation.get(restApiId) ?? 0) + 1);
     for (const key of this.stages.keys()) if (key.startsWith(`${restApiId}/`)) this.stages.delete(key);
     this.apiNames.delete(restApiId);
+    this.throttle.forget(`${restApiId}/`);
   }
 
   /** Drops what is cached about every API (another node's changes may have gone unheard). */
@@ -170,6 +189,13 @@ export class GatewayDataPlane {
       return {
         response: gatewayError(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token'),
         resourcePath: undefined,
+        integrationLatencyMs: undefined,
+      };
+    }
+    if (!this.admitted(restApiId, served.stage, match.resource.path, match.method.httpMethod)) {
+      return {
+        response: gatewayError(429, 'TooManyRequestsException', 'Too Many Requests'),
+        resourcePath: match.resource.path,
         integrationLatencyMs: undefined,
       };
     }

@@ -182,6 +182,9 @@ exports.handler = async (event) => {
         body: 'baked',
       };
     case 'nocontent': return { statusCode: 204, body: 'ignored' };
+    case 'manyheaders': return { statusCode: 200, headers: Object.fromEntries(Array.from({ length: 501 }, (_, i) => ['x-h' + i, 'v'])), body: 'x' };
+    case 'bigheader': return { statusCode: 200, multiValueHeaders: { 'x-big': ['a'.repeat(40000), 'b'.repeat(40000)] }, body: 'x' };
+    case 'fineheaders': return { statusCode: 200, headers: Object.fromEntries(Array.from({ length: 400 }, (_, i) => ['x-h' + i, 'v'])), body: 'x' };
     case 'framing':
       return {
         statusCode: 200,
@@ -366,7 +369,9 @@ describe('API Gateway data plane', () => {
     });
 
     it('AWS_PROXY: a plain string, an extra key, a bad statusCode or bad multiValueHeaders is 502 Internal server error', async () => {
-      for (const what of ['string', 'extra', 'badstatus', 'badmulti']) {
+      assert.equal((await get('/behave?do=fineheaders')).headers.get('x-h399'), 'v');
+      // Past 500 header lines or 64 KiB of them, counted before anything is copied.
+      for (const what of ['string', 'extra', 'badstatus', 'badmulti', 'manyheaders', 'bigheader']) {
         const res = await get(`/behave?do=${what}`);
         assert.equal(res.status, 502, `${what}: ${res.text}`);
         assert.deepEqual(res.json, INTERNAL, what);

@@ -605,6 +605,36 @@ function isSendableHeader(name: string, value: string): boolean {
   }
 }
 
+/** Most header lines, and bytes of names and values together, a proxy answer may carry; past either it is a 502. */
+const MAX_ANSWER_HEADERS = 500;
+const MAX_ANSWER_HEADER_BYTES = 64 * 1024;
+
+/**
+ * Whether a proxy answer's headers are few and small enough to send, counted before anything is copied:
+ * a function answering 400,000 headers (5 MB, within the payload limit) held the server 2 s a request.
+ */
+function headersWithinBounds(single: unknown, multi: unknown): boolean {
+  let lines = 0;
+  let bytes = 0;
+  for (const [group, isMulti] of [
+    [single, false],
+    [multi, true],
+  ] as const) {
+    if (group === null || typeof group !== 'object') continue;
+    const names = Object.keys(group);
+    if (lines + names.length > MAX_ANSWER_HEADERS) return false;
+    for (const name of names) {
+      const value = (group as Record<string, unknown>)[name];
+      const values = isMulti && Array.isArray(value) ? value : [value];
+      lines += values.length;
+      if (lines > MAX_ANSWER_HEADERS) return false;
+      for (const v of values) bytes += name.length + String(v).length;
+      if (bytes > MAX_ANSWER_HEADER_BYTES) return false;
+    }
+  }
+  return true;
+}
+
 /**
  * Maps a Lambda proxy answer to the HTTP response, or undefined when it is malformed (a 502, as AWS
  * answers): not a JSON object of the proxy keys, a bad status, or a header that cannot be sent.
@@ -624,6 +654,7 @@ function proxyResponse(payload: Buffer): GatewayResponse | undefined {
   if (!Number.isInteger(status) || status < 200 || status > 599) return undefined;
   // A header of `multiValueHeaders` is sent as one line per value (a Set-Cookie must never be folded into
   // one), after the value `headers` gives the same name unless it repeats it, as API Gateway merges the two.
+  if (!headersWithinBounds(answer.headers, answer.multiValueHeaders)) return undefined;
   const headers = Object.create(null) as Record<string, string | string[]>;
   if (answer.headers !== undefined && answer.headers !== null) {
     if (typeof answer.headers !== 'object') return undefined;

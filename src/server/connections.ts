@@ -21,7 +21,8 @@ interface Tracked extends Socket {
 /**
  * Keeps descriptors for the operator: once the process holds three quarters of the descriptors it may
  * open (sockets, and the files and pipes behind them: an S3 object being sent holds two), closes, at
- * most every 100 ms, the connections that are not being answered or whose client stopped taking part:
+ * most every 100 ms and until it holds half that, connections that are not being answered or whose
+ * client stopped taking part, those that never carried a request first:
  * never used, still sending headers (one byte of a request line is enough to hold a descriptor
  * otherwise), idle between requests, a body already incomplete at the last shedding (a body that never
  * ends), and an answer its client has not read since the last shedding (a download nobody reads). A
@@ -148,11 +149,22 @@ export class ConnectionShedder {
     this.lastCheck = now;
     const inUse = descriptorsInUse(this.open.size);
     if (inUse <= this.threshold) return;
-    let closed = 0;
+    // Back to half the threshold, not just under it, so that a flood is not shed every 100 ms; and those
+    // that never carried a whole request first (a flood's half-sent request lines), oldest first, so
+    // that the keep-alive connections of clients that did are closed only when nothing else will do.
+    let needed = inUse - Math.floor(this.threshold / 2);
+    const byRank: Tracked[][] = [[], [], []];
     for (const socket of this.open) {
-      if (shouldClose(socket)) {
+      const rank = closeRank(socket);
+      if (rank !== undefined) byRank[rank]!.push(socket);
+    }
+    let closed = 0;
+    for (const sockets of byRank) {
+      for (const socket of sockets) {
+        if (needed <= 0) break;
         socket.destroy();
         closed++;
+        needed--;
       }
     }
     this.logger.warn('too many descriptors: closed the connections not being answered', {
@@ -163,23 +175,29 @@ export class ConnectionShedder {
   }
 }
 
-/** Whether a connection is to be closed at this shedding; notes what the next one compares with. */
-function shouldClose(socket: Tracked): boolean {
+/**
+ * Whether a connection may be closed at this shedding, and how soon: 0 for one that never carried a
+ * request (unused, or still sending its headers), 1 for a body already incomplete at the last shedding or
+ * an answer not read since, 2 for one idle between requests; undefined while it is being answered. Notes
+ * what the next shedding compares with.
+ */
+function closeRank(socket: Tracked): 0 | 1 | 2 | undefined {
   const res = socket[exchange];
-  if (res === undefined || res.writableFinished) return true;
+  if (res === undefined) return 0;
+  if (res.writableFinished) return 2;
   if (!res.req.complete) {
-    if (socket[stalled]) return true;
+    if (socket[stalled]) return 1;
     socket[stalled] = true;
-    return false;
+    return undefined;
   }
   // An answer under way: its client is taking it unless bytes wait and none went since the last shedding.
   if (socket.writableLength === 0) {
     socket[unread] = undefined;
-    return false;
+    return undefined;
   }
-  if (socket[unread] === socket.bytesWritten) return true;
+  if (socket[unread] === socket.bytesWritten) return 1;
   socket[unread] = socket.bytesWritten;
-  return false;
+  return undefined;
 }
 
 /** Descriptors the process holds (Linux); elsewhere, its connections. */

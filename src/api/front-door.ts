@@ -178,8 +178,8 @@ export function frontDoor(services: Services): ApiHandler {
 
 function sandboxed(out: ApiResponse): ApiResponse {
   // A policy of the answer's own still applies: a browser enforces every policy of a comma-separated list.
-  const own = out.headers['content-security-policy'];
-  out.headers['content-security-policy'] = own ? `${own}, ${OWN_ORIGIN_SANDBOX}` : OWN_ORIGIN_SANDBOX;
+  const own = [out.headers['content-security-policy'] ?? []].flat().filter((policy) => policy !== '');
+  out.headers['content-security-policy'] = [...own, OWN_ORIGIN_SANDBOX].join(', ');
   return out;
 }
 

@@ -477,6 +477,39 @@ describe('hostile input', () => {
     }
   });
 
+  it("stalled bodies: a function signing with a key of its own making draws on the unsigned callers' share, not the operator's (a root server)", async () => {
+    const code = `
+const net = require('node:net');
+exports.handler = async () => {
+  const url = new URL(process.env.AWS_ENDPOINT_URL);
+  const body = Buffer.alloc(48 * 1024 * 1024, 0x20);
+  const hold = () => new Promise((resolve) => {
+    const socket = net.connect(Number(url.port), url.hostname);
+    let answer = '';
+    socket.setEncoding('latin1').on('data', (d) => (answer += d));
+    socket.on('error', () => undefined);
+    socket.write('POST /2015-03-31/functions HTTP/1.1\\r\\nHost: ' + url.host + '\\r\\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIAMADEUP/20261207/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=' + '0'.repeat(64) + '\\r\\nContent-Length: ' + 70 * 1024 * 1024 + '\\r\\n\\r\\n');
+    socket.write(body);
+    setTimeout(() => { resolve(answer.split('\\r\\n')[0] || 'held'); socket.destroy(); }, 3000);
+  });
+  const first = hold();
+  await new Promise((r) => setTimeout(r, 500));
+  const second = hold();
+  return [await first, await second];
+};`;
+    await createFunction(s.lambda, 'made-up-key', { 'index.js': code }, { MemorySize: 512, Timeout: 30 });
+    const [first, second] = payloadOf(await s.lambda.send(new InvokeCommand({ FunctionName: 'made-up-key' }))) as string[];
+    const health = (await (await fetch(`${s.url}/_versa/health`)).json()) as { sandboxDetail?: string };
+    if (/of the host, not root/.test(health.sandboxDetail ?? '')) {
+      // 48 MB held, the next 48 MB find the 72 MiB share full: as an unsigned caller's would.
+      assert.equal(first, 'held');
+      assert.match(second!, / 429 /);
+    } else {
+      // Run as an ordinary user, functions are that user: any key is the operator's, as documented.
+      assert.deepEqual([first, second], ['held', 'held']);
+    }
+  });
+
   it("stalled bodies: a body left hanging gives way to another caller's once its share is full (no one holds the unsigned share by stalling)", async () => {
     const { hostname, port } = new URL(s.url);
     // Unsigned, as anyone who can reach a public stage sends: 60 MB of the 72 MB the unsigned callers share, then nothing.

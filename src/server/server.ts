@@ -407,11 +407,11 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     const scope = credentialScopeOf(req.headers.authorization, query);
     // A Host this server does not serve is refused before its body is read (the front door answers it).
     const early = !access.hostAllowed(req);
-    // Whose share a body draws on, decided at its first byte (a request without one holds nothing):
-    // the guest is undefined for an operator.
+    // Whose share a body draws on (a request without one holds nothing); undefined for an operator.
     let holder: BodyHolder | undefined;
     const chunks: Buffer[] = [];
     let refused = false;
+    let ended = false;
     const release = () => holder && budget.release(holder);
     const giveUp = (status: number, error: PlatformError) => {
       refused = true;
@@ -419,28 +419,34 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       chunks.length = 0;
       refuse(status, error);
     };
-    req.on('data', (chunk: Buffer) => {
-      if (refused || early) return;
-      holder ??= budget.holder(keyring.guestOf(scope.accessKeyId), () =>
-        giveUp(
-          408,
-          new PlatformError(
-            'RequestTimeout',
-            'Your socket connection to the server was not read from or written to within the timeout period: its body stalled while others needed the room.',
+    const read = (guest: string | undefined) => {
+      req.on('data', (chunk: Buffer) => {
+        if (refused) return;
+        holder ??= budget.holder(guest, () =>
+          giveUp(
+            408,
+            new PlatformError(
+              'RequestTimeout',
+              'Your socket connection to the server was not read from or written to within the timeout period: its body stalled while others needed the room.',
+            ),
           ),
-        ),
-      );
-      if (holder.held + chunk.length > MAX_BODY_BYTES) {
-        giveUp(413, new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`));
-      } else if (!budget.take(holder.guest, chunk.length, holder)) {
-        giveUp(429, new PlatformError('TooManyRequestsException', 'Versa is receiving too much data at once; retry shortly.'));
-      } else {
-        chunks.push(chunk);
-      }
-    });
-    let ended = false;
-    // A client that goes away mid-body frees its share; a whole body is held until it has been answered.
-    req.on('close', () => ended || release());
+        );
+        if (holder.held + chunk.length > MAX_BODY_BYTES) {
+          giveUp(413, new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`));
+        } else if (!budget.take(holder.guest, chunk.length, holder)) {
+          giveUp(429, new PlatformError('TooManyRequestsException', 'Versa is receiving too much data at once; retry shortly.'));
+        } else {
+          chunks.push(chunk);
+        }
+      });
+      // A client that goes away mid-body frees its share; a whole body is held until it has been answered.
+      req.on('close', () => ended || release());
+      req.on('end', () => {
+        ended = true;
+        if (holder) budget.complete(holder);
+        if (!refused) answer();
+      });
+    };
     const answer = () => {
       const requestId = uuid();
       const apiReq: ApiRequest = {
@@ -497,11 +503,19 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       answer();
       return;
     }
-    req.on('end', () => {
-      ended = true;
-      if (holder) budget.complete(holder);
-      if (!refused) answer();
-    });
+    // Any key is an operator's in developer mode, but not from a function's sandbox (where that can be
+    // told): a function signing with a key of its own making draws on the unsigned callers' share, as
+    // one signing with none does, not on the operator's. The body waits unread while the owner is looked up.
+    const guest = keyring.guestOf(scope.accessKeyId);
+    const hasBody = declared > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (guest !== undefined || keyring.enforcing || !isolation.runsAsHostUser || !hasBody) {
+      read(guest);
+      return;
+    }
+    const sandboxed = (owner: number | null) => (owner === SANDBOX_UID || owner === null ? '' : undefined);
+    const owner = peerOwner(peerOf(req.socket));
+    if (owner instanceof Promise) void owner.then(sandboxed, () => '').then(read);
+    else read(sandboxed(owner));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -554,7 +554,12 @@ export function storeContract(
           deployment(`d-PAGE0000${i}`, i === 7 ? 'other' : 'app', i <= 3 ? 'g1' : 'g2', i % 2 ? 'Succeeded' : 'Stopped'),
         );
       }
-      const ids = (rows: { id: string }[]) => rows.map((r) => r.id.slice(-1)).join('');
+      // Only this test's (earlier tests leave theirs, older).
+      const ids = (rows: { id: string }[]) =>
+        rows
+          .filter((r) => r.id.startsWith('d-PAGE'))
+          .map((r) => r.id.slice(-1))
+          .join('');
       const first = await store.codeDeploy.deploymentIds({}, { limit: 3 });
       assert.equal(ids(first), '765');
       assert.equal(ids(await store.codeDeploy.deploymentIds({}, { before: first.at(-1)!.seq, limit: 3 })), '432');

@@ -256,6 +256,7 @@ describe('API Gateway data plane', () => {
             url: req.url,
             header: req.headers['x-custom'] ?? null,
             body: Buffer.concat(chunks).toString(),
+            ...(req.url?.includes('forwarded-for') && { forwardedFor: req.headers['x-forwarded-for'] }),
           }),
         );
       });
@@ -842,6 +843,11 @@ describe('API Gateway data plane', () => {
     const teapot = await send('/api/teapot');
     assert.equal(teapot.status, 418);
     assert.deepEqual(teapot.json, { method: 'GET', url: '/backend/teapot', header: null, body: '' });
+    // The caller's address is appended to the X-Forwarded-For a proxy before it sent, as API Gateway does.
+    const forwarded = await send('/api/forwarded-for', { headers: { 'x-forwarded-for': '203.0.113.7' } });
+    assert.equal((forwarded.json as { forwardedFor: string }).forwardedFor, '203.0.113.7, 127.0.0.1');
+    const direct = await send('/api/forwarded-for');
+    assert.equal((direct.json as { forwardedFor: string }).forwardedFor, '127.0.0.1');
   });
 
   it('HTTP_PROXY: a path parameter fills its own place in the backend path: no /, ?, # or .. of the caller’s escapes it', async () => {

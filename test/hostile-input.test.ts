@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import net from 'node:net';
+import { createServer } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -24,10 +25,12 @@ import {
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateDeploymentCommand } from '@aws-sdk/client-api-gateway';
 import { zipSync, strToU8 } from 'fflate';
 import { awsFetch, clientConfig, createFunction, errorOf, lambdaClientFor, payloadOf, zipOf } from './harness.js';
 import { s3ClientFor } from './s3-helpers.js';
 import { rssOf, sampleRss } from './processes.js';
+import { apiGatewayClientFor, createApi, putMethod, resourceAt, stageUrl } from './apigateway-helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MB = 1024 * 1024;
@@ -580,6 +583,47 @@ exports.handler = async () => {
     } finally {
       kept.destroy();
       siege.stop();
+      await small.close();
+    }
+  });
+
+  it('HTTP integrations under way are bounded (two descriptors each): past it a stage answers 429, and the server keeps answering', async () => {
+    // A server that may open 400 descriptors (25 exchanges at once) and a backend that answers after a second.
+    const small = await startServerProcess({ openFiles: 400, logLevel: 'error' });
+    let now = 0;
+    let most = 0;
+    const backend = createServer((_req, res) => {
+      most = Math.max(most, ++now);
+      setTimeout(() => {
+        now--;
+        res.end('late');
+      }, 1000);
+    });
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    const apigw = apiGatewayClientFor(small.url);
+    try {
+      const { id } = await createApi(apigw, 'slow-backend');
+      const backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+      await putMethod(apigw, id, await resourceAt(apigw, id, '/slow'), 'GET', {
+        integration: { type: 'HTTP_PROXY', integrationHttpMethod: 'GET', uri: `${backendUrl}/slow` },
+      });
+      await apigw.send(new CreateDeploymentCommand({ restApiId: id, stageName: 'prod' }));
+      const answers = Promise.all(
+        Array.from({ length: 60 }, () =>
+          fetch(stageUrl(small.url, id, 'prod', '/slow')).then(async (r) => [r.status, await r.text()] as const),
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await healthAnswers(small.url), 3, 'the health check answers while the exchanges wait');
+      const done = await answers;
+      const refused = done.filter(([status]) => status === 429);
+      assert.ok(refused.length >= 30, `${refused.length} of 60 refused`);
+      assert.deepEqual(refused[0], [429, '{"message":"Too Many Requests"}']);
+      assert.ok(done.filter(([status, body]) => status === 200 && body === 'late').length >= 16);
+      assert.ok(most <= 25, `${most} exchanges at once`);
+    } finally {
+      apigw.destroy();
+      backend.close();
       await small.close();
     }
   });

@@ -84,6 +84,12 @@ export class GatewayDataPlane {
     private readonly random: Random,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /**
+     * HTTP integration exchanges under way at once, all stages together: each holds two descriptors (the
+     * caller's connection and the backend's) for as long as the backend takes, and a connection being
+     * answered is never one the server sheds, so a slow backend's callers could otherwise hold them all.
+     */
+    private readonly maxHttpInFlight = 1024,
     private readonly throttle = new StageThrottle(),
   ) {}
 
@@ -304,6 +310,8 @@ export class GatewayDataPlane {
     );
   }
 
+  private httpInFlight = 0;
+
   private async forwardHttp(
     integration: IntegrationDoc,
     req: GatewayRequest,
@@ -340,9 +348,13 @@ export class GatewayDataPlane {
     // Marks the request as a stage's, whoever sent it to the stage: should the URL be Versa's own, the
     // request reaches it as an outsider's (never as the server's own loopback call), and a loop ends.
     headers[FORWARDED_HOPS] = String(hops + 1);
+    // The caller's address is appended to those a proxy in front named, as API Gateway does.
+    headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${req.sourceIp}` : req.sourceIp;
+    if (this.httpInFlight >= this.maxHttpInFlight) return gatewayError(429, 'TooManyRequestsException', 'Too Many Requests');
     // The whole exchange, answer included, within the integration's timeout; past it the request is
     // abandoned, not left running (a chain of stages would otherwise go on without its caller).
     const abort = new AbortController();
+    this.httpInFlight++;
     const { res, body } = await withTimeout(
       (async () => {
         const res = await fetch(url, {
@@ -357,7 +369,7 @@ export class GatewayDataPlane {
       })(),
       integration.timeoutInMillis,
       () => abort.abort(),
-    );
+    ).finally(() => this.httpInFlight--);
     if (body === undefined) {
       this.logger.warn('an HTTP integration answered more than API Gateway passes on', { url: url.slice(0, 200) });
       return gatewayError(502, 'InternalServerErrorException', INTERNAL_ERROR.message);

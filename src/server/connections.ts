@@ -210,7 +210,7 @@ function descriptorsInUse(connections: number): number {
 }
 
 /** The process's limit on open files (Linux), or a common default where it cannot be read. */
-function openFilesLimit(): number {
+export function openFilesLimit(): number {
   try {
     const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
     if (m) return Number(m[1]);

@@ -59,7 +59,7 @@ import { fencedStore } from '../store/fenced.js';
 import type { Store } from '../store/store.js';
 import { BodyBudget, type BodyHolder } from './body-budget.js';
 import { ClusterNode } from './cluster-node.js';
-import { ConnectionShedder } from './connections.js';
+import { ConnectionShedder, openFilesLimit } from './connections.js';
 import { peerOwner } from './peer-owner.js';
 import { GatewayMetrics } from '../telemetry/gateway-metrics.js';
 import { LambdaMetrics } from '../telemetry/lambda-metrics.js';
@@ -256,7 +256,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const deployments = new DeploymentController(store, fencedFunctions, invocations, alarms, clock, logger, node);
   const codeDeploy = new CodeDeployService(store, deployments, clock);
   const restApis = new RestApiService(store, clock);
-  const gateway = new GatewayDataPlane(store, invocations, random, clock, logger);
+  // An eighth of the descriptors for HTTP integrations under way (two each), the shedder acting at three quarters.
+  const gateway = new GatewayDataPlane(store, invocations, random, clock, logger, Math.max(16, Math.floor(openFilesLimit() / 16)));
   restApis.onChange((id) => gateway.invalidate(id));
   shareChanges(node, registry, restApis, gateway);
   node.onResync(() => {

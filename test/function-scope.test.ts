@@ -10,6 +10,7 @@ import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from '
 import {
   CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetBucketPolicyCommand,
   GetObjectCommand,
@@ -392,6 +393,52 @@ describe('function scope: with --credentials', () => {
     assert.equal(await count(), 10_001);
     asFunction.destroy();
     operator.destroy();
+  });
+
+  it("a function's key leaves the operator the last tenth of the parameters and of a bucket's multipart uploads", async () => {
+    const store = s.t.server.services.store;
+    const asFunction = new SSMClient({ endpoint: s.t.url, region: 'us-east-1', credentials: s.probe.key, maxAttempts: 1 });
+    const operator = new SSMClient({ endpoint: s.t.url, region: 'us-east-1', credentials: OPS, maxAttempts: 1 });
+    const already = await store.parameters.count();
+    await store.transaction(async (tx) => {
+      for (let i = already; i < 8_999; i++) {
+        await tx.parameters.put({
+          name: `/filler/${i}`,
+          type: 'String',
+          dataType: 'text',
+          versions: [{ version: 1, value: 'x', type: 'String', modified: 0 }],
+        });
+      }
+    });
+    await asFunction.send(new PutParameterCommand({ Name: '/fn/last', Value: 'x', Type: 'String' }));
+    const e = await errorOf(() => asFunction.send(new PutParameterCommand({ Name: '/fn/one-more', Value: 'x', Type: 'String' })));
+    assert.equal(e.name, 'ParameterLimitExceeded');
+    await asFunction.send(new PutParameterCommand({ Name: '/fn/last', Value: 'changed', Type: 'String', Overwrite: true }));
+    await operator.send(new PutParameterCommand({ Name: '/ops/still-room', Value: 'x', Type: 'String' }));
+    assert.equal(await store.parameters.count(), 9_001);
+
+    const s3 = s3ClientFor(s.t.url, 'path', OPS);
+    const s3AsFunction = s3ClientFor(s.t.url, 'path', s.probe.key);
+    await s3.send(new CreateBucketCommand({ Bucket: 'uploads' }));
+    await store.transaction(async (tx) => {
+      for (let i = 0; i < 8_999; i++) {
+        await tx.s3.putUpload({
+          uploadId: `filler${i}`,
+          bucket: 'uploads',
+          key: `k${i}`,
+          initiated: 1,
+          contentType: 'binary/octet-stream',
+          metadata: {},
+          headers: {},
+        });
+      }
+    });
+    await s3AsFunction.send(new CreateMultipartUploadCommand({ Bucket: 'uploads', Key: 'fn-last' }));
+    const full = await errorOf(() => s3AsFunction.send(new CreateMultipartUploadCommand({ Bucket: 'uploads', Key: 'fn-one-more' })));
+    assert.equal(full.name, 'InvalidRequest');
+    await s3.send(new CreateMultipartUploadCommand({ Bucket: 'uploads', Key: 'operator' }));
+    assert.equal(await store.s3.countUploads('uploads'), 9_001);
+    for (const c of [asFunction, operator, s3, s3AsFunction]) c.destroy();
   });
 
   it("a function's key used from outside is held to the same scope, and an operator key is not", async () => {

@@ -18,6 +18,8 @@ export const MAX_PUT_BYTES = 64 * 1024 * 1024;
  * that ListMultipartUploads reads, and starting one costs a request and no bytes.
  */
 export const MAX_OPEN_UPLOADS = 10_000;
+/** Of those, how many functions' keys may start: the rest is the operator's, so that a function cannot leave it none. */
+export const FUNCTIONS_SHARE = 0.9;
 /** Most keys one DeleteObjects may name (AWS's). */
 export const MAX_DELETE_KEYS = 1000;
 /** Most keys one list answers with (AWS's). */

@@ -9,7 +9,15 @@ import { Mutex } from '../store/mutex.js';
 import type { Store } from '../store/store.js';
 import { BlobStore, type BlobInfo } from './blob-store.js';
 import { invalidArgument, noSuchBucket, noSuchKey, noSuchUpload, S3Error } from './errors.js';
-import { MAX_KEY_BYTES, MAX_OBJECT_BYTES, MAX_OPEN_UPLOADS, MAX_PART_NUMBER, MIN_PART_BYTES, validateBucketName } from './limits.js';
+import {
+  MAX_KEY_BYTES,
+  MAX_OBJECT_BYTES,
+  MAX_OPEN_UPLOADS,
+  FUNCTIONS_SHARE,
+  MAX_PART_NUMBER,
+  MIN_PART_BYTES,
+  validateBucketName,
+} from './limits.js';
 
 export interface PutObjectInput extends ObjectAttributes {
   bucket: string;
@@ -294,12 +302,14 @@ export class S3Service {
 
   // Multipart uploads
 
-  async createUpload(bucketName: string, key: string, attributes: ObjectAttributes): Promise<UploadDoc> {
+  /** `byFunction`: started with a function's key, which may not take the last tenth of a bucket's uploads (FUNCTIONS_SHARE). */
+  async createUpload(bucketName: string, key: string, attributes: ObjectAttributes, byFunction = false): Promise<UploadDoc> {
     await this.bucket(bucketName);
     checkKey(key);
     const upload: UploadDoc = { uploadId: hexId(32), bucket: bucketName, key, initiated: this.clock.now(), ...attributes };
     await this.lock.run(async () => {
-      if ((await this.store.s3.countUploads(bucketName)) >= MAX_OPEN_UPLOADS) {
+      const limit = byFunction ? Math.floor(MAX_OPEN_UPLOADS * FUNCTIONS_SHARE) : MAX_OPEN_UPLOADS;
+      if ((await this.store.s3.countUploads(bucketName)) >= limit) {
         throw new S3Error(
           'InvalidRequest',
           `A bucket may have at most ${MAX_OPEN_UPLOADS} multipart uploads in progress; complete or abort some first.`,

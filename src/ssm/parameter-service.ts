@@ -21,6 +21,8 @@ export interface PutParameterInput {
   overwrite: boolean;
   description?: string;
   dataType?: string;
+  /** Made with a function's key: it may not take the last tenth of the parameters (FUNCTIONS_SHARE). */
+  byFunction?: boolean;
 }
 
 /** Versions kept per parameter (AWS's). */
@@ -34,6 +36,11 @@ const MAX_DESCRIPTION_LENGTH = 1024;
 const DATA_TYPES = ['text', 'aws:ec2:image', 'aws:ssm:integration'];
 /** Standard parameters per account and region (AWS's): what bounds the store, as 100 versions bound each. */
 export const MAX_PARAMETERS = 10_000;
+/**
+ * Of those, how many functions' keys may make: the rest is the operator's, so that functions making
+ * parameters in a loop (12 s to the limit) cannot leave the operator none to deploy with.
+ */
+export const FUNCTIONS_SHARE = 0.9;
 const MAX_LEVELS = 15;
 const NAME = /^[a-zA-Z0-9_.\-/]+$/;
 
@@ -75,7 +82,8 @@ export class ParameterService {
     }
     return this.store.transaction(async (tx) => {
       const existing = await tx.parameters.get(input.name);
-      if (!existing && (await tx.parameters.count()) >= MAX_PARAMETERS) {
+      const limit = input.byFunction ? Math.floor(MAX_PARAMETERS * FUNCTIONS_SHARE) : MAX_PARAMETERS;
+      if (!existing && (await tx.parameters.count()) >= limit) {
         throw new PlatformError(
           'ParameterLimitExceeded',
           "You have exceeded the number of parameters for this AWS account. Delete parameters that you don't need, and try again.",

@@ -726,7 +726,7 @@ async function getObject(s3: S3Service, req: ApiRequest, bucket: string, key: st
 // Multipart uploads
 
 async function createUpload(s3: S3Service, req: ApiRequest, bucket: string, key: string): Promise<S3Response> {
-  const upload = await s3.createUpload(bucket, key, attributesOf(req));
+  const upload = await s3.createUpload(bucket, key, attributesOf(req), req.caller !== undefined);
   const algorithm = header(req, 'x-amz-checksum-algorithm');
   return xml(
     200,

@@ -21,7 +21,7 @@ const read = memberReader((member, expected) => new PlatformError('Serialization
  */
 export function ssmApi({ parameters, logger }: SsmApiDeps): ServiceHandler {
   const operations: Record<string, JsonOperation> = {
-    async PutParameter(input) {
+    async PutParameter(input, req) {
       const name = requiredString(input, 'Name');
       const value = requiredString(input, 'Value');
       const type = read.string(input, 'Type');
@@ -39,6 +39,7 @@ export function ssmApi({ parameters, logger }: SsmApiDeps): ServiceHandler {
         overwrite: read.boolean(input, 'Overwrite') ?? false,
         ...optional('description', read.string(input, 'Description')),
         ...optional('dataType', read.string(input, 'DataType')),
+        ...(req.caller && { byFunction: true }),
       });
       return { Version: version, Tier: tier === 'Advanced' ? 'Advanced' : 'Standard' };
     },

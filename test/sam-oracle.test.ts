@@ -286,7 +286,15 @@ const CASES: Case[] = [
     template: sam({
       Resources: {
         ProdApi: { Type: 'AWS::Serverless::Api', Properties: { StageName: 'Prod', Description: 'the prod API' } },
-        BetaApi: { Type: 'AWS::Serverless::Api', Properties: { StageName: 'v1-beta', Name: 'beta', Variables: { tier: 'beta' } } },
+        BetaApi: {
+          Type: 'AWS::Serverless::Api',
+          Properties: {
+            StageName: 'v1-beta',
+            Name: 'beta',
+            Variables: { tier: 'beta' },
+            MethodSettings: [{ ResourcePath: '/*', HttpMethod: '*', ThrottlingBurstLimit: 20, ThrottlingRateLimit: 5 }],
+          },
+        },
         ItemsFunction: fn({
           CodeUri: 'items/',
           Handler: 'app.handler',

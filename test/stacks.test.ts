@@ -408,6 +408,11 @@ Resources:
     Type: AWS::Serverless::Api
     Properties:
       StageName: !Ref Stage
+      MethodSettings:
+        - ResourcePath: /*
+          HttpMethod: '*'
+          ThrottlingBurstLimit: 2
+          ThrottlingRateLimit: 0.1
   Fn:
     Type: AWS::Serverless::Function
     Properties:
@@ -448,6 +453,10 @@ Outputs:
   const answer = await fetch(`${t.url}/restapis/${m[1]}/prod/_user_request_/items/42`);
   assert.equal(answer.status, 200);
   assert.deepEqual(await answer.json(), { message: 'from the api' });
+  // The Api's MethodSettings throttle its stage: a burst of two, then one in ten seconds.
+  const after = [];
+  for (let i = 0; i < 2; i++) after.push((await fetch(`${t.url}/restapis/${m[1]}/prod/_user_request_/items/42`)).status);
+  assert.deepEqual(after, [200, 429]);
   assert.equal((await call('DELETE', '/_versa/api/stacks/api')).status, 200);
   assert.notEqual((await fetch(`${t.url}/restapis/${m[1]}/prod/_user_request_/items/42`)).status, 200);
 });

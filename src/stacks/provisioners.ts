@@ -652,15 +652,45 @@ const apiDeployment: Provisioner = {
   },
 };
 
+/** A stage's `MethodSettings` property as UpdateStage's patch paths and values (`/*\/*\/throttling/rateLimit`: "10"). */
+function methodSettingValues(settings: Json | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!Array.isArray(settings)) return out;
+  for (const entry of settings) {
+    if (!isObject(entry)) continue;
+    const resource = str(entry.ResourcePath) ?? '/*';
+    const key = `${resource === '/*' ? '*' : resource.replace(/~/g, '~0').replace(/\//g, '~1')}/${str(entry.HttpMethod) ?? '*'}`;
+    for (const [property, path] of METHOD_SETTING_PROPERTIES) {
+      const value = entry[property];
+      if (value !== undefined && value !== null) out.set(`/${key}/${path}`, asText(value));
+    }
+  }
+  return out;
+}
+
+const METHOD_SETTING_PROPERTIES: readonly [string, string][] = [
+  ['ThrottlingRateLimit', 'throttling/rateLimit'],
+  ['ThrottlingBurstLimit', 'throttling/burstLimit'],
+  ['MetricsEnabled', 'metrics/enabled'],
+  ['LoggingLevel', 'logging/loglevel'],
+  ['DataTraceEnabled', 'logging/dataTrace'],
+  ['CachingEnabled', 'caching/enabled'],
+  ['CacheTtlInSeconds', 'caching/ttlInSeconds'],
+  ['CacheDataEncrypted', 'caching/dataEncrypted'],
+];
+
 const apiStage: Provisioner = {
   replaceOn: ['RestApiId', 'StageName'],
   async create(ctx, _logicalId, props) {
-    const stage = await ctx.services.restApis.createStage(asText(props.RestApiId), {
+    const apiId = asText(props.RestApiId);
+    const stage = await ctx.services.restApis.createStage(apiId, {
       stageName: str(props.StageName),
       deploymentId: str(props.DeploymentId),
       description: str(props.Description),
       ...(isObject(props.Variables ?? null) && { variables: props.Variables as Record<string, string> }),
     });
+    const settings = [...methodSettingValues(props.MethodSettings)].map(([path, value]) => ({ op: 'replace', path, value }));
+    if (settings.length > 0) await ctx.services.restApis.updateStage(apiId, stage.stageName, settings);
     return { physicalId: stage.stageName, attributes: {} };
   },
   async update(ctx, current, props) {
@@ -673,6 +703,10 @@ const apiStage: Provisioner = {
     const after = (props.Variables as Record<string, string> | undefined) ?? {};
     for (const k of Object.keys(before)) if (!(k in after)) ops.push({ op: 'remove', path: `/variables/${k}` });
     for (const [k, v] of Object.entries(after)) if (before[k] !== v) ops.push({ op: 'replace', path: `/variables/${k}`, value: String(v) });
+    const settingsBefore = methodSettingValues(current.properties.MethodSettings);
+    const settingsAfter = methodSettingValues(props.MethodSettings);
+    for (const path of settingsBefore.keys()) if (!settingsAfter.has(path)) ops.push({ op: 'remove', path });
+    for (const [path, value] of settingsAfter) if (settingsBefore.get(path) !== value) ops.push({ op: 'replace', path, value });
     if (ops.length > 0) await ctx.services.restApis.updateStage(asText(props.RestApiId), current.physicalId, ops);
     return { physicalId: current.physicalId, attributes: current.attributes };
   },

@@ -66,6 +66,7 @@ const API_PROPERTIES = new Set([
   'EndpointConfiguration',
   'TracingEnabled',
   'Tags',
+  'MethodSettings',
 ]);
 const DEPLOYMENT_PREFERENCE_PROPERTIES = new Set(['Type', 'Alarms', 'Hooks', 'Enabled', 'Role', 'PassthroughCondition']);
 
@@ -598,6 +599,7 @@ function expandApi(
       RestApiId: { Ref: apiId },
       StageName: stageName,
       ...(props.Variables !== undefined && { Variables: props.Variables }),
+      ...(props.MethodSettings !== undefined && { MethodSettings: props.MethodSettings }),
     },
   };
   const permissionSuffix = alphanumeric(typeof stageName === 'string' ? stageName : 'Stage');

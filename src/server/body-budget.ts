@@ -12,7 +12,7 @@
  * times them out for minutes), and every other caller's body would be refused.
  */
 
-/** A body being read, as the budget knows it (BodyBudget.open). */
+/** A body being read, as the budget knows it (BodyBudget.holder). */
 export interface BodyHolder {
   readonly guest: string | undefined;
   /** Bytes it holds. */
@@ -56,7 +56,11 @@ export class BodyBudget {
    * stalled bodies. With a `holder`, the bytes are the body's, and count as its progress.
    */
   take(guest: string | undefined, bytes: number, holder?: BodyHolder): boolean {
-    if (!this.fits(guest, bytes) && !(guest !== undefined && this.shedFor(guest, bytes, holder)) && !this.fits(guest, bytes)) return false;
+    if (!this.fits(guest, bytes)) {
+      if (guest === undefined) return false;
+      this.shedFor(guest, bytes, holder);
+      if (!this.fits(guest, bytes)) return false;
+    }
     if (guest !== undefined) {
       this.guests += bytes;
       this.held.set(guest, (this.held.get(guest) ?? 0) + bytes);
@@ -99,26 +103,22 @@ export class BodyBudget {
     return this.guests + bytes <= this.limits.guests && (this.held.get(guest) ?? 0) + bytes <= this.limits.perGuest;
   }
 
-  /** Sheds stalled guests' bodies, slowest first, until `bytes` more fit for `guest`; true if any was shed. */
-  private shedFor(guest: string, bytes: number, asking: BodyHolder | undefined): boolean {
+  /** Sheds stalled guests' bodies, slowest first, until `bytes` more fit for `guest` or none is left to shed. */
+  private shedFor(guest: string, bytes: number, asking: BodyHolder | undefined): void {
     const now = this.now();
     const stalled = [...this.open].filter(
       (h) => h !== asking && now - h.opened >= GRACE_MS && this.recentRate(h, now) < MIN_BYTES_PER_SECOND,
     );
-    if (stalled.length === 0) return false;
     // Room in the guest's own share comes only from its own bodies; the guests' and the total's from any guest's.
     const ownFull = (this.held.get(guest) ?? 0) + bytes > this.limits.perGuest;
     const candidates = (ownFull ? stalled.filter((h) => h.guest === guest) : stalled).sort(
       (a, b) => this.recentRate(a, now) - this.recentRate(b, now) || a.opened - b.opened,
     );
-    let shed = false;
     for (const h of candidates) {
       if (this.fits(guest, bytes)) break;
       this.release(h);
       h.shed();
-      shed = true;
     }
-    return shed;
   }
 
   /** Bytes a second the body brought over the current window and the whole one before it, if it has been open that long. */

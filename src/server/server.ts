@@ -256,7 +256,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const deployments = new DeploymentController(store, fencedFunctions, invocations, alarms, clock, logger, node);
   const codeDeploy = new CodeDeployService(store, deployments, clock);
   const restApis = new RestApiService(store, clock);
-  // An eighth of the descriptors for HTTP integrations under way (two each), the shedder acting at three quarters.
+  // HTTP integration exchanges under way: a sixteenth of the descriptors, two each (the shedder acts at three quarters).
   const gateway = new GatewayDataPlane(store, invocations, random, clock, logger, Math.max(16, Math.floor(openFilesLimit() / 16)));
   restApis.onChange((id) => gateway.invalidate(id));
   shareChanges(node, registry, restApis, gateway);

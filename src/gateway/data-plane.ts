@@ -77,6 +77,8 @@ export class GatewayDataPlane {
   private readonly routeTables = new Map<string, Promise<RouteTable | undefined>>();
   private readonly generation = new Map<string, number>();
   private readonly listeners: ((record: GatewayRequestRecord) => void)[] = [];
+  /** HTTP integration exchanges under way (maxHttpInFlight). */
+  private httpInFlight = 0;
 
   constructor(
     private readonly store: Store,
@@ -309,8 +311,6 @@ export class GatewayDataPlane {
       integration.timeoutInMillis,
     );
   }
-
-  private httpInFlight = 0;
 
   private async forwardHttp(
     integration: IntegrationDoc,

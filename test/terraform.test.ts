@@ -231,6 +231,13 @@ describe('Terraform AWS provider against Versa', () => {
 
     const stage = await traffic(`${t.url}/restapis/${apiId}/prod/_user_request_/math`, 3);
     assert.deepEqual([...stage.keys()], ['{"fn":"ceil","v":"v1"}']);
+    // aws_api_gateway_method_settings: read back as AWS shows them (the plan below finds no change).
+    const gateway = new APIGatewayClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    const settings = (await gateway.send(new GetStageCommand({ restApiId: apiId, stageName: 'prod' }))).methodSettings?.['*/*'];
+    assert.equal(settings?.metricsEnabled, true);
+    assert.equal(settings?.throttlingRateLimit, 500);
+    assert.equal(settings?.throttlingBurstLimit, 200);
+    gateway.destroy();
   });
 
   it('plan: a second plan shows no changes', async () => {

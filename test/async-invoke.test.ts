@@ -100,6 +100,10 @@ class Sink {
   url = '';
 
   async start(): Promise<void> {
+    // A runtime between invocations runs none of its code (as Lambda freezes it), so it cannot see the
+    // sink close its idle connection: kept open longer than any test waits between two posts of one
+    // environment, or the next post goes on a closed connection and fails ("fetch failed").
+    this.server.keepAliveTimeout = 120_000;
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/`;
   }
@@ -184,6 +188,18 @@ describe('asynchronous invocation: 1,000 events', () => {
     assert.equal(stored?.status, 'done');
     assert.equal(stored?.attempts, 1);
     console.log(`# 1,000 events: accepted in ${accepted} ms, all run in ${ran} ms, 0 lost, 0 repeated`);
+  });
+
+  it("Invoke Event: one function's backlog takes at most half the asynchronous attempts; another function's events run at once", async () => {
+    await createFunction(t.lambda, 'hog', WORKER, { Timeout: 10 });
+    await createFunction(t.lambda, 'victim', WORKER, { Timeout: 10 });
+    // 32 environments: 16 asynchronous attempts at once, 8 of them one function's.
+    await sendEvents(t.lambda, 'hog', 40, (i) => ({ sink: sink.url, sleep: 1500, tag: `hog-${i}` }));
+    await waitFor('the hog to take its share', async () => (await queueDepth(t.url, 'hog')).running >= 8);
+    const [victim] = await sendEvents(t.lambda, 'victim', 1, () => ({ sink: sink.url, tag: 'victim' }));
+    await waitFor("the other function's event to start", () => sink.posts.some((p) => p.id === victim), 1000, 20);
+    assert.equal((await queueDepth(t.url, 'hog')).running, 8);
+    await queueEmpty(t.url, 'hog', 30_000);
   });
 
   it('Invoke Event: asynchronous runs leave room for synchronous invokes of the same function', async () => {
@@ -436,6 +452,53 @@ describe('asynchronous invocation: retries, destinations, configs, aliases, metr
     const record = await recordOf(id);
     assert.equal(record.requestContext.approximateInvokeCount, 1);
     assert.equal(sink.counts((p) => !p.record).get(id), 1);
+  });
+
+  it('Invoke Event: two functions naming each other as destination stop after 16 invocations; payloads past 256 KB leave the record', async () => {
+    const looper = {
+      'index.js': `
+exports.handler = async (event, context) => {
+  const seen = { fn: process.env.AWS_LAMBDA_FUNCTION_NAME, size: JSON.stringify(event).length, withPayload: event.requestPayload !== undefined };
+  await fetch(process.env.SINK, { method: 'POST', body: JSON.stringify({ id: context.awsRequestId, event: seen }) });
+  return event;
+};
+`,
+    };
+    for (const name of ['loop-a', 'loop-b'])
+      await createFunction(t.lambda, name, looper, { Environment: { Variables: { SINK: sink.url } } });
+    for (const [from, to] of [
+      ['loop-a', 'loop-b'],
+      ['loop-b', 'loop-a'],
+    ] as const) {
+      await t.lambda.send(
+        new PutFunctionEventInvokeConfigCommand({ FunctionName: from, DestinationConfig: { OnSuccess: { Destination: arn(to) } } }),
+      );
+    }
+    const hops = () => sink.posts.filter((p) => typeof p.event?.fn === 'string' && p.event.fn.startsWith('loop-'));
+    await t.lambda.send(
+      new InvokeCommand({
+        FunctionName: 'loop-a',
+        InvocationType: 'Event',
+        Payload: Buffer.from(JSON.stringify({ pad: 'x'.repeat(100_000) })),
+      }),
+    );
+    await waitFor('16 invocations of the loop', () => hops().length >= 16, 20_000);
+    await sleep(1000);
+    const seen = hops().map((p) => p.event as { fn: string; size: number; withPayload: boolean });
+    assert.equal(seen.length, 16, 'the 17th was not sent');
+    assert.deepEqual(
+      seen.map((h) => h.fn),
+      Array.from({ length: 16 }, (_, i) => (i % 2 ? 'loop-b' : 'loop-a')),
+    );
+    // 100 KB, then a record of 100 KB twice (request and answer), then one without them (400 KB would be
+    // past 256 KB); from there records double again until they would pass it. No event grows past it.
+    assert.ok(seen[0]!.size > 100_000 && seen[1]!.size > 200_000 && seen[1]!.withPayload, JSON.stringify(seen.slice(0, 3)));
+    assert.ok(seen[2]!.size < 2_000 && !seen[2]!.withPayload, JSON.stringify(seen[2]));
+    assert.ok(
+      seen.every((h) => h.size < 256 * 1024 + 2_000),
+      JSON.stringify(seen.map((h) => h.size)),
+    );
+    for (const name of ['loop-a', 'loop-b']) await t.lambda.send(new DeleteFunctionEventInvokeConfigCommand({ FunctionName: name }));
   });
 
   it('Invoke Event: a success is sent to OnSuccess with the function’s answer', async () => {

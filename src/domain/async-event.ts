@@ -60,7 +60,26 @@ export interface AsyncEventRecord {
   /** Set once the event has ended (done, failed or dropped). */
   condition: DestinationCondition | undefined;
   finishedAt: number | undefined;
+  /**
+   * How many asynchronous invocations led to this one through destinations: 1 (or none, as events stored
+   * before it was counted) for an event a caller sent, one more for each destination record on the way.
+   */
+  chain?: number;
 }
+
+/**
+ * The longest chain of destinations an event may start: as Lambda's recursive loop detection, the record
+ * that would be the 17th invocation of a chain is not sent (two functions naming each other as their
+ * destination would otherwise invoke each other forever).
+ */
+export const MAX_CHAIN = 16;
+
+/**
+ * Request and response payloads a destination record carries together, at most: past it the record goes
+ * without them, as Lambda drops them past its destinations' 256 KB (otherwise each hop of a chain carries
+ * the last one's whole record twice, and one small event grows to gigabytes).
+ */
+export const MAX_RECORD_PAYLOAD_BYTES = 256 * 1024;
 
 /** PutFunctionEventInvokeConfig's settings for a function, version or alias. */
 export interface EventInvokeConfigRecord {
@@ -159,18 +178,19 @@ export function destinationRecord(
   response: AttemptResponse | undefined,
   now: number,
 ): Record<string, unknown> {
+  const withPayloads = Buffer.byteLength(event.payload) + (response ? Buffer.byteLength(response.payload) : 0) <= MAX_RECORD_PAYLOAD_BYTES;
   return {
     version: '1.0',
     timestamp: new Date(now).toISOString(),
     requestContext: { requestId: event.id, functionArn, condition, approximateInvokeCount: attempts },
-    requestPayload: parseOrText(event.payload),
+    ...(withPayloads && { requestPayload: parseOrText(event.payload) }),
     ...(response && {
       responseContext: {
         statusCode: response.statusCode,
         executedVersion: response.executedVersion,
         ...(response.functionError && { functionError: response.functionError }),
       },
-      responsePayload: parseOrText(response.payload),
+      ...(withPayloads && { responsePayload: parseOrText(response.payload) }),
     }),
   };
 }

@@ -7,6 +7,7 @@ import {
   afterAttempt,
   destinationRecord,
   isExpired,
+  MAX_CHAIN,
   retryPolicy,
   type AsyncEventRecord,
   type AttemptOutcome,
@@ -70,6 +71,8 @@ export interface NewAsyncEvent {
   qualifier: string | undefined;
   region: string;
   payload: string;
+  /** A destination record's: how long the chain of destinations behind it is (AsyncEventRecord.chain). */
+  chain?: number;
 }
 
 /**
@@ -322,6 +325,7 @@ export class AsyncEventQueue {
           )
         : undefined;
     let target: { name: string; qualifier: string | undefined } | undefined;
+    const chain = (event.chain ?? 1) + 1;
     if (destination && record) {
       try {
         const ref = parseFunctionRef(destination);
@@ -329,13 +333,29 @@ export class AsyncEventQueue {
       } catch {
         this.opts.logger.warn('asynchronous destination is not a function ARN; record not sent', { destination });
       }
+      if (target && chain > MAX_CHAIN) {
+        this.opts.logger.warn('a chain of asynchronous destinations looped: its record was not sent', {
+          id: event.id,
+          function: event.functionName,
+          destination,
+          chain: MAX_CHAIN,
+        });
+        target = undefined;
+      }
     }
     const settled = await this.opts.store.transaction(async (tx) => {
       if (!(await tx.asyncEvents.settle(updated, event.attempts))) return false;
       if (target && record) {
         await tx.asyncEvents.enqueue(
           newEvent(
-            { id: uuid(), functionName: target.name, qualifier: target.qualifier, region: event.region, payload: JSON.stringify(record) },
+            {
+              id: uuid(),
+              functionName: target.name,
+              qualifier: target.qualifier,
+              region: event.region,
+              payload: JSON.stringify(record),
+              chain,
+            },
             now,
           ),
         );

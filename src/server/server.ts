@@ -235,7 +235,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const alarms = new AlarmService(store, metrics, clock, logger, (tx) => node.fence(tx));
   const lambdaMetrics = new LambdaMetrics(metrics, options.metrics === 'on');
   const gatewayMetrics = new GatewayMetrics(metrics, options.metrics === 'on');
-  // Asynchronous attempts take at most half the environments, so that synchronous invokes keep room.
+  // Asynchronous attempts take at most half the environments, so that synchronous invokes keep room; and
+  // one function's at most half of those, so that its backlog never holds another function's events back.
   const asyncSlots = Math.max(1, Math.floor(options.maxEnvironments / 2));
   const queue: AsyncEventQueue = new AsyncEventQueue({
     store,
@@ -244,7 +245,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     metrics: lambdaMetrics,
     logger,
     maxInFlight: asyncSlots,
-    maxPerFunction: asyncSlots,
+    maxPerFunction: Math.max(1, Math.ceil(asyncSlots / 2)),
     leadership: node,
     ...(overrides.asyncQueueLimit && { limit: overrides.asyncQueueLimit }),
   });

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { PlatformError } from '../src/core/errors.js';
 import { evaluateCondition, references, resolve, type ResolveContext } from '../src/stacks/intrinsics.js';
 import { expand, transform, type Artifacts, type Transformed } from '../src/stacks/sam.js';
-import { parameterValues } from '../src/stacks/parameters.js';
+import { evaluateConditions, parameterValues } from '../src/stacks/parameters.js';
 import { codeUris, parseTemplate, TemplateError } from '../src/stacks/template.js';
 import type { Json, JsonObject } from '../src/domain/stack.js';
 
@@ -270,6 +270,29 @@ describe('resolve', () => {
       const problems = templateProblems(() => r(value));
       assert.deepEqual(problems, [message]);
     }
+  });
+});
+
+describe('evaluateConditions', () => {
+  it('a condition may name conditions declared after it; one that names itself, through others or not, is refused', () => {
+    const conditions = {
+      IsProdAndEast: { 'Fn::And': [{ Condition: 'IsProd' }, { Condition: 'IsEast' }] },
+      IsProd: { 'Fn::Equals': [{ Ref: 'Stage' }, 'prod'] },
+      IsEast: { 'Fn::Equals': ['us-east-1', 'us-east-1'] },
+      NotProto: { 'Fn::Not': [{ Condition: 'constructor' }] },
+    };
+    const parameters = { Stage: 'prod' };
+    assert.deepEqual(
+      templateProblems(() => evaluateConditions(conditions, parameters, {})),
+      ['Condition NotProto: Condition names "constructor", which is not defined.'],
+    );
+    const { NotProto: _, ...valid } = conditions;
+    assert.deepEqual(evaluateConditions(valid, parameters, {}), { IsProdAndEast: true, IsProd: true, IsEast: true });
+    const loop = { A: { 'Fn::Not': [{ Condition: 'B' }] }, B: { 'Fn::Not': [{ Condition: 'A' }] } };
+    assert.deepEqual(
+      templateProblems(() => evaluateConditions(loop, parameters, {})),
+      ['Condition A refers to itself.'],
+    );
   });
 });
 

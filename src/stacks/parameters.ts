@@ -88,9 +88,12 @@ export function evaluateConditions(
   const ctx: ResolveContext = {
     parameters,
     mappings,
+    // Conditions are evaluated as they are named, so one may name a condition declared after it.
     conditions: new Proxy(out, {
       get: (_t, name: string) => evaluate(name),
-      has: (_t, name: string) => name in conditions,
+      has: (_t, name: string) => Object.hasOwn(conditions, name),
+      getOwnPropertyDescriptor: (_t, name: string) =>
+        Object.hasOwn(conditions, name) ? { value: evaluate(name), writable: true, enumerable: true, configurable: true } : undefined,
     }),
     ref: () => undefined,
     getAtt: () => undefined,

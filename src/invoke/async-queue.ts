@@ -199,6 +199,8 @@ export class AsyncEventQueue {
       .catch((err: unknown) => this.opts.logger.error('asynchronous dispatch failed', { err }))
       .finally(() => {
         this.pumping = false;
+        // Woken after the pass last looked (an attempt ended while it pruned): one more pass.
+        if (this.again) this.pump();
       });
   }
 

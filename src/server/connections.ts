@@ -21,8 +21,8 @@ interface Tracked extends Socket {
 /**
  * Keeps descriptors for the operator: once the process holds three quarters of the descriptors it may
  * open (sockets, and the files and pipes behind them: an S3 object being sent holds two), closes, at
- * most every 100 ms and until it holds half that, connections that are not being answered or whose
- * client stopped taking part, those that never carried a request first:
+ * most every 100 ms, connections that are not being answered or whose client stopped taking part
+ * (idle ones between requests only as far as needed to get back to half that):
  * never used, still sending headers (one byte of a request line is enough to hold a descriptor
  * otherwise), idle between requests, a body already incomplete at the last shedding (a body that never
  * ends), and an answer its client has not read since the last shedding (a download nobody reads). A
@@ -149,23 +149,23 @@ export class ConnectionShedder {
     this.lastCheck = now;
     const inUse = descriptorsInUse(this.open.size);
     if (inUse <= this.threshold) return;
-    // Back to half the threshold, not just under it, so that a flood is not shed every 100 ms; and those
-    // that never carried a whole request first (a flood's half-sent request lines), oldest first, so
-    // that the keep-alive connections of clients that did are closed only when nothing else will do.
-    let needed = inUse - Math.floor(this.threshold / 2);
-    const byRank: Tracked[][] = [[], [], []];
-    for (const socket of this.open) {
-      const rank = closeRank(socket);
-      if (rank !== undefined) byRank[rank]!.push(socket);
-    }
+    // Those that never carried a whole request (a flood's half-sent request lines), bodies that stalled
+    // and answers nobody reads are closed at once; idle keep-alive connections of clients that did send
+    // whole requests only as far as needed to get back to half the threshold, oldest first.
+    const idle: Tracked[] = [];
     let closed = 0;
-    for (const sockets of byRank) {
-      for (const socket of sockets) {
-        if (needed <= 0) break;
+    for (const socket of this.open) {
+      const kind = closable(socket);
+      if (kind === 'idle') idle.push(socket);
+      else if (kind === 'now') {
         socket.destroy();
         closed++;
-        needed--;
       }
+    }
+    for (const socket of idle) {
+      if (inUse - closed <= Math.floor(this.threshold / 2)) break;
+      socket.destroy();
+      closed++;
     }
     this.logger.warn('too many descriptors: closed the connections not being answered', {
       descriptors: inUse,
@@ -176,17 +176,17 @@ export class ConnectionShedder {
 }
 
 /**
- * Whether a connection may be closed at this shedding, and how soon: 0 for one that never carried a
- * request (unused, or still sending its headers), 1 for a body already incomplete at the last shedding or
- * an answer not read since, 2 for one idle between requests; undefined while it is being answered. Notes
- * what the next shedding compares with.
+ * Whether a connection may be closed at this shedding: `now` for one that never carried a request
+ * (unused, or still sending its headers), a body already incomplete at the last shedding or an answer not
+ * read since; `idle` for one between requests; undefined while it is being answered. Notes what the next
+ * shedding compares with.
  */
-function closeRank(socket: Tracked): 0 | 1 | 2 | undefined {
+function closable(socket: Tracked): 'now' | 'idle' | undefined {
   const res = socket[exchange];
-  if (res === undefined) return 0;
-  if (res.writableFinished) return 2;
+  if (res === undefined) return 'now';
+  if (res.writableFinished) return 'idle';
   if (!res.req.complete) {
-    if (socket[stalled]) return 1;
+    if (socket[stalled]) return 'now';
     socket[stalled] = true;
     return undefined;
   }
@@ -195,7 +195,7 @@ function closeRank(socket: Tracked): 0 | 1 | 2 | undefined {
     socket[unread] = undefined;
     return undefined;
   }
-  if (socket[unread] === socket.bytesWritten) return 1;
+  if (socket[unread] === socket.bytesWritten) return 'now';
   socket[unread] = socket.bytesWritten;
   return undefined;
 }

@@ -12,10 +12,11 @@ import {
   InvokeCommand,
   ListFunctionsCommand,
 } from '@aws-sdk/client-lambda';
+import { APIGatewayClient, CreateResourceCommand, GetResourcesCommand, GetRestApisCommand } from '@aws-sdk/client-api-gateway';
 import { CodeDeployClient, CreateDeploymentConfigCommand, ListApplicationsCommand } from '@aws-sdk/client-codedeploy';
 import { strToU8, zipSync } from 'fflate';
 import { SUPPORTED_RUNTIMES } from '../src/domain/runtimes.js';
-import { awsFetch, payloadOf, startTestServer, type TestServer } from './harness.js';
+import { awsFetch, errorOf, payloadOf, startTestServer, type TestServer } from './harness.js';
 
 let t: TestServer;
 
@@ -638,4 +639,53 @@ Resources:
     assert.equal(alias.RoutingConfig?.AdditionalVersionWeights, undefined, fn);
   }
   assert.equal((await call('DELETE', '/_versa/api/stacks/pair')).status, 200);
+});
+
+test("an API's OpenAPI body of more than 300 resources is refused before anything is made; 300 import in bounded time", async () => {
+  const bodyOf = (paths: string[]) =>
+    JSON.stringify({
+      Resources: {
+        Api: {
+          Type: 'AWS::ApiGateway::RestApi',
+          Properties: {
+            Name: 'many-paths',
+            Body: {
+              swagger: '2.0',
+              info: { title: 'many-paths' },
+              paths: Object.fromEntries(paths.map((p) => [p, { get: { 'x-amazon-apigateway-integration': { type: 'mock' } } }])),
+            },
+          },
+        },
+      },
+    });
+  const apis = new APIGatewayClient({
+    endpoint: t.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const names = async () => ((await apis.send(new GetRestApisCommand({}))).items ?? []).map((a) => a.name);
+  // 150 paths of two parts: 300 resources and the root.
+  const tooMany = Array.from({ length: 150 }, (_, i) => `/a${i}/b`);
+  assert.equal((await deploy('too-many-paths', bodyOf(tooMany), {})).status, 200);
+  const refused = await settled('too-many-paths');
+  assert.equal(refused.status, 'ROLLBACK_COMPLETE');
+  assert.match(refused.reason ?? '', /Maximum number of Resources for this API has been reached \(300\)/);
+  assert.ok(!(await names()).includes('many-paths'), 'no API is left behind');
+
+  const started = Date.now();
+  const most = Array.from({ length: 299 }, (_, i) => `/p${i}`);
+  assert.equal((await deploy('most-paths', bodyOf(most), {})).status, 200);
+  const stack = await settled('most-paths', 60_000);
+  assert.equal(...statusOf(stack, 'CREATE_COMPLETE'));
+  const took = Date.now() - started;
+  assert.ok(took < 30_000, `imported 299 paths in ${took} ms`);
+  const apiId = stack.resources.Api!.physicalId;
+  const resources = (await apis.send(new GetResourcesCommand({ restApiId: apiId, limit: 500 }))).items ?? [];
+  assert.equal(resources.length, 300);
+  const root = resources.find((r) => r.path === '/')!.id!;
+  const e = await errorOf(() => apis.send(new CreateResourceCommand({ restApiId: apiId, parentId: root, pathPart: 'one-more' })));
+  assert.equal(e.name, 'LimitExceededException');
+  assert.equal(e.$metadata?.httpStatusCode, 429);
+  assert.equal((await call('DELETE', '/_versa/api/stacks/most-paths')).status, 200);
+  apis.destroy();
 });

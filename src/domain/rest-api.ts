@@ -85,6 +85,15 @@ export interface CanarySettingsDoc {
   useStageCache: boolean;
 }
 
+/**
+ * Resources an API may have, its root included (API Gateway's quota): each change of an API reads and
+ * writes it whole, so an OpenAPI body of thousands of paths would take minutes to import.
+ */
+export const MAX_RESOURCES_PER_API = 300;
+
+export const tooManyResources = () =>
+  new PlatformError('LimitExceededException', `Maximum number of Resources for this API has been reached (${MAX_RESOURCES_PER_API}).`);
+
 /** One method's settings in a stage (or every method's: `*\/*`), as GetStage shows them. */
 export interface MethodSetting {
   metricsEnabled: boolean;

@@ -8,6 +8,8 @@ import {
   applyStagePatch,
   badRequest,
   childPath,
+  MAX_RESOURCES_PER_API,
+  tooManyResources,
   validatePercentTraffic,
   validateStageName,
   type CanarySettingsDoc,
@@ -178,6 +180,7 @@ export class RestApiService {
     await this.mutateApi(id, (api) => {
       const parent = requireResource(api, parentId);
       if (!pathPart) throw badRequest('Invalid resource path part: a pathPart is required');
+      if (Object.keys(api.resources).length >= MAX_RESOURCES_PER_API) throw tooManyResources();
       const resource: ResourceDoc = { id: alnumId(10), parentId, pathPart, path: childPath(api, parent, pathPart) };
       api.resources[resource.id] = resource;
       created = resource;

@@ -2,6 +2,7 @@ import { PlatformError } from '../core/errors.js';
 import { alnumId, uuid } from '../core/ids.js';
 import { ACCOUNT_ID, functionArn, parseFunctionRef } from '../domain/arn.js';
 import { runtimeFamily, SUPPORTED_RUNTIMES } from '../domain/runtimes.js';
+import { MAX_RESOURCES_PER_API, tooManyResources } from '../domain/rest-api.js';
 import type { CodeDeployService } from '../deploy/code-deploy-service.js';
 import type { RestApiService } from '../gateway/rest-api-service.js';
 import type { Caller, CodeInput, FunctionService } from '../lambda/function-service.js';
@@ -415,11 +416,18 @@ const restApi: Provisioner = {
   async create(ctx, logicalId, props) {
     const body = isObject(props.Body ?? null) ? (props.Body as JsonObject) : undefined;
     const info = body && isObject(body.info ?? null) ? (body.info as JsonObject) : undefined;
+    if (body) countResources(body);
     const api = await ctx.services.restApis.createRestApi({
       name: str(props.Name) ?? str(info?.title) ?? logicalId,
       description: str(props.Description),
     });
-    if (body) await importPaths(ctx, api.id, api.rootResourceId, body);
+    try {
+      if (body) await importPaths(ctx, api.id, api.rootResourceId, body);
+    } catch (err) {
+      // Not yet the stack's (it has no physical id to roll back): the API goes with the failure.
+      await ctx.services.restApis.deleteRestApi(api.id).catch(() => undefined);
+      throw err;
+    }
     return { physicalId: api.id, attributes: { RootResourceId: api.rootResourceId } };
   },
   async update(ctx, current, props) {
@@ -434,7 +442,10 @@ const restApi: Provisioner = {
       for (const method of Object.keys(resources.find((r) => r.id === api.rootResourceId)?.resourceMethods ?? {})) {
         await apis.deleteMethod(api.id, api.rootResourceId, method);
       }
-      if (isObject(props.Body ?? null)) await importPaths(ctx, api.id, api.rootResourceId, props.Body as JsonObject);
+      if (isObject(props.Body ?? null)) {
+        countResources(props.Body as JsonObject);
+        await importPaths(ctx, api.id, api.rootResourceId, props.Body as JsonObject);
+      }
     }
     return { physicalId: current.physicalId, attributes: current.attributes };
   },
@@ -442,6 +453,17 @@ const restApi: Provisioner = {
     await ctx.services.restApis.deleteRestApi(resource.physicalId);
   },
 };
+
+/** Refuses a Swagger/OpenAPI definition of more resources than an API may have, before anything is made. */
+function countResources(body: JsonObject): void {
+  const paths = isObject(body.paths ?? null) ? (body.paths as JsonObject) : {};
+  const resources = new Set<string>(['/']);
+  for (const path of Object.keys(paths)) {
+    let parent = '';
+    for (const part of path.split('/').filter(Boolean)) resources.add((parent = `${parent}/${part}`));
+    if (resources.size > MAX_RESOURCES_PER_API) throw tooManyResources();
+  }
+}
 
 /** Creates the resources, methods and Lambda proxy integrations a Swagger/OpenAPI `paths` map describes. */
 async function importPaths(ctx: ProvisionContext, apiId: string, rootId: string, body: JsonObject): Promise<void> {

@@ -1,4 +1,5 @@
 // What every PostgreSQL repository shares: the connection a repository runs on, its own transactions with retry, and rows that hold a JSON document.
+import { PlatformError } from '../../core/errors.js';
 import { readDocument } from '../documents.js';
 import pg from 'pg';
 
@@ -50,7 +51,10 @@ export async function runTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCli
       } catch (rollback) {
         broken = rollback as Error;
       }
-      if (attempt >= ATTEMPTS || !isConflict(err)) throw err;
+      if (!isConflict(err)) throw err;
+      // Writers that keep meeting each other (a flood of changes that all read what the others write):
+      // the caller is told to slow down and retry, as AWS throttles, not that the server failed.
+      if (attempt >= ATTEMPTS) throw new PlatformError('ThrottlingException', 'Rate exceeded: too many changes at once; retry shortly.');
     } finally {
       // A client whose rollback failed is in an unknown state: the pool drops it instead of reusing it.
       client.release(broken);

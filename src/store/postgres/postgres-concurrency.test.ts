@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { PlatformError } from '../../core/errors.js';
 import type { AsyncEventRecord } from '../../domain/async-event.js';
 import { fn } from '../store-contract.js';
 import type { Store } from '../store.js';
@@ -159,6 +160,18 @@ describe('postgres store: two nodes on one database', () => {
       { code: '22P02' },
     );
     assert.equal(await one.settings.get('swallowed'), undefined);
+  });
+
+  it('a transaction that keeps meeting conflicts gives up as a throttle its caller may retry, not as an internal error', async () => {
+    let runs = 0;
+    await assert.rejects(
+      one.transaction(() => {
+        runs++;
+        return Promise.reject(Object.assign(new Error('could not serialize access'), { code: '40001' }));
+      }),
+      (err: unknown) => err instanceof PlatformError && err.code === 'ThrottlingException',
+    );
+    assert.equal(runs, 16);
   });
 
   it('two nodes opening one empty database at once: one migrates, the other waits and finds it done; a newer schema is refused', async () => {

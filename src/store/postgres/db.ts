@@ -52,9 +52,15 @@ export async function runTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCli
         broken = rollback as Error;
       }
       if (!isConflict(err)) throw err;
-      // Writers that keep meeting each other (a flood of changes that all read what the others write):
-      // the caller is told to slow down and retry, as AWS throttles, not that the server failed.
-      if (attempt >= ATTEMPTS) throw new PlatformError('ThrottlingException', 'Rate exceeded: too many changes at once; retry shortly.');
+      if (attempt >= ATTEMPTS) {
+        // Writers that keep meeting each other (a flood of changes that all read what the others write):
+        // the caller is told to slow down and retry, as AWS throttles, not that the server failed. A
+        // conflict of the work's own (a key taken, a revision changed) goes to the caller as it is.
+        const code = (err as { code?: string }).code;
+        if (code === '40001' || code === '40P01')
+          throw new PlatformError('ThrottlingException', 'Rate exceeded: too many changes at once; retry shortly.');
+        throw err;
+      }
     } finally {
       // A client whose rollback failed is in an unknown state: the pool drops it instead of reusing it.
       client.release(broken);

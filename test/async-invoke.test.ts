@@ -501,6 +501,32 @@ exports.handler = async (event, context) => {
     for (const name of ['loop-a', 'loop-b']) await t.lambda.send(new DeleteFunctionEventInvokeConfigCommand({ FunctionName: name }));
   });
 
+  it('Invoke Event: a function that invokes itself asynchronously is stopped at the 16th invocation, as Lambda stops a recursive loop', async () => {
+    const selfInvoking = {
+      'index.mjs': `
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+const lambda = new LambdaClient({});
+export const handler = async (event) => {
+  await fetch(process.env.SINK, { method: 'POST', body: JSON.stringify({ id: 'self-' + event.hop, event: { fn: 'self', hop: event.hop } }) });
+  const next = await lambda.send(new InvokeCommand({ FunctionName: process.env.AWS_LAMBDA_FUNCTION_NAME, InvocationType: 'Event', Payload: JSON.stringify({ hop: event.hop + 1 }) }));
+  return next.StatusCode;
+};
+`,
+    };
+    await createFunction(t.lambda, 'self-invoking', selfInvoking, {
+      Handler: 'index.handler',
+      Environment: { Variables: { SINK: sink.url } },
+    });
+    await t.lambda.send(new InvokeCommand({ FunctionName: 'self-invoking', InvocationType: 'Event', Payload: Buffer.from('{"hop":1}') }));
+    const hops = () => sink.posts.filter((p) => p.event?.fn === 'self').map((p) => p.event!.hop as number);
+    await waitFor('16 invocations', () => hops().length >= 16, 20_000);
+    await sleep(1500);
+    assert.deepEqual(
+      hops().sort((a, b) => a - b),
+      Array.from({ length: 16 }, (_, i) => i + 1),
+    );
+  });
+
   it('Invoke Event: a success is sent to OnSuccess with the function’s answer', async () => {
     await t.lambda.send(
       new PutFunctionEventInvokeConfigCommand({

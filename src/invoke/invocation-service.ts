@@ -10,9 +10,9 @@ import type { Caller } from '../lambda/function-service.js';
 import { notFound } from '../lambda/function-service.js';
 import type { FunctionRegistry, FunctionSnapshot } from '../lambda/registry.js';
 import type { EnvironmentManager } from '../runtime/environment-manager.js';
-import type { EnvironmentTarget, InvocationOutcome } from '../runtime/types.js';
+import type { EnvironmentTarget, InvocationOutcome, InvocationRequest } from '../runtime/types.js';
 import type { LambdaMetrics } from '../telemetry/lambda-metrics.js';
-import type { AsyncEventRecord, AttemptOutcome } from '../domain/async-event.js';
+import { MAX_CHAIN, type AsyncEventRecord, type AttemptOutcome } from '../domain/async-event.js';
 import type { AsyncEventQueue } from './async-queue.js';
 
 /** Largest RequestResponse (and DryRun) payload: 6 MiB. */
@@ -32,6 +32,8 @@ export interface InvokeInput {
   clientContext?: string;
   /** The request's id: an Event invocation keeps it as its own, for every attempt. */
   requestId?: string;
+  /** For a call from a function's code: the chain of the invocation that made it (InvocationRequest.chain). */
+  callerChain?: number;
 }
 
 export interface InvokeResult {
@@ -86,7 +88,18 @@ export class InvocationService {
     const payload = normalisePayload(input.payload);
     const clientContext = decodeClientContext(input.clientContext);
     if (type === 'DryRun') return { statusCode: 204, payload: Buffer.alloc(0), executedVersion: target.version };
+    const chain = (input.callerChain ?? 0) + 1;
     if (type === 'Event') {
+      if (chain > MAX_CHAIN) {
+        // As Lambda's recursive loop detection: a function invoking itself (or a ring of functions each
+        // invoking the next) asynchronously is stopped at the 17th, which is accepted and dropped.
+        this.logger.warn('a chain of asynchronous invocations looped: the next was dropped', {
+          function: snapshot.record.name,
+          chain: MAX_CHAIN,
+        });
+        this.metrics.recordAsync(snapshot.record.name, input.qualifier, 'dropped', 1);
+        return { statusCode: 202, payload: Buffer.alloc(0), executedVersion: '' };
+      }
       // Accepted means stored: the 202 goes out only once the event is committed to the queue.
       await this.queue.enqueue({
         id: input.requestId ?? uuid(),
@@ -94,6 +107,7 @@ export class InvocationService {
         qualifier: input.qualifier,
         region: caller.region,
         payload: payload.toString('utf8'),
+        chain,
       });
       return { statusCode: 202, payload: Buffer.alloc(0), executedVersion: '' };
     }
@@ -103,6 +117,7 @@ export class InvocationService {
       invokedArn,
       clientContext,
       tailLog: input.tailLog === true,
+      chain,
     });
     const result: InvokeResult = { statusCode: 200, payload: outcome.payload, executedVersion: target.version };
     if (outcome.status === 'error') result.functionError = 'Unhandled';
@@ -192,6 +207,7 @@ export class InvocationService {
         payload: Buffer.from(event.payload, 'utf8'),
         invokedArn,
         clientContext: undefined,
+        chain: event.chain ?? 1,
       });
       const response = {
         statusCode: 200,
@@ -223,7 +239,7 @@ export class InvocationService {
     target: EnvironmentTarget,
     qualifier: string | undefined,
     viaAlias: boolean,
-    request: { requestId: string; payload: Buffer; invokedArn: string; clientContext: string | undefined; tailLog?: boolean },
+    request: Omit<InvocationRequest, 'timeoutSeconds' | 'traceId'>,
   ): Promise<InvocationOutcome> {
     const observe = (outcome: InvocationOutcome | 'throttled', concurrent: number) =>
       this.metrics.record({

@@ -65,6 +65,8 @@ export class EnvironmentManager {
   private readonly reservations = new Map<string, number>();
   private reservedTotal = 0;
   private readonly reaper: NodeJS.Timeout;
+  /** Environments by the access key they were given, to tell which invocation a function's call comes from. */
+  private readonly byKey = new Map<string, ExecutionEnvironment>();
   private closed = false;
 
   constructor(private readonly opts: EnvironmentManagerOptions) {
@@ -187,6 +189,11 @@ export class EnvironmentManager {
   }
 
   /** Stops every environment and resolves once their runtime processes have ended. */
+  /** The chain of the invocation running in the environment given `accessKeyId` (InvocationRequest.chain), if any. */
+  chainOf(accessKeyId: string): number | undefined {
+    return this.byKey.get(accessKeyId)?.currentChain();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.reaper);
@@ -335,6 +342,7 @@ export class EnvironmentManager {
           onLogLine: (line) => this.opts.logs.append(group, streamName, line),
           onStopped: (stopped) => {
             credentials.revoke();
+            this.byKey.delete(credentials.accessKeyId);
             this.forget(stopped);
           },
         });
@@ -348,6 +356,7 @@ export class EnvironmentManager {
         throw new PlatformError('ServiceException', 'Versa is shutting down.');
       }
       this.all.add(env);
+      this.byKey.set(credentials.accessKeyId, env);
       return env;
     } finally {
       this.startingTotal--;

@@ -100,6 +100,11 @@ export class ExecutionEnvironment {
   /** A Runtime API report's body is being read (onRuntimeApi): until it is whole, another is refused. */
   private readingReport = false;
   private current: Current | undefined;
+
+  /** The chain of the invocation this environment runs now (InvocationRequest.chain), if it runs one. */
+  currentChain(): number | undefined {
+    return this.current?.request.chain;
+  }
   private readonly spawnedAt = performance.now();
   private initDurationMs: number | undefined;
   private initError: Buffer | undefined;

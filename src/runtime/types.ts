@@ -26,6 +26,8 @@ export interface InvocationRequest {
   clientContext: string | undefined;
   /** Keep the last 4 KB of the invocation's log for the answer (`LogType: Tail`). */
   tailLog?: boolean;
+  /** How many invocations led to this one: 1 for a caller's, one more for each function that invoked the next (MAX_CHAIN). */
+  chain?: number;
 }
 
 export interface InvocationOutcome {

@@ -350,6 +350,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       tags,
       logger,
       codeLocation: (origin, sha) => codeLinks.location(origin, sha),
+      chainOf: (accessKeyId) => environments.chainOf(accessKeyId),
     }),
     apiGateway: apiGatewayApi({ restApis, dataPlane: gateway, logger }),
     byTarget: new Map([

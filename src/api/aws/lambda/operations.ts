@@ -9,7 +9,7 @@ import type { EventInvokeConfigRecord } from '../../../domain/async-event.js';
 import type { EventInvokeConfigInput, EventInvokeConfigService } from '../../../lambda/event-invoke-configs.js';
 import type { AliasInput, Caller, FunctionService } from '../../../lambda/function-service.js';
 import type { ReservedConcurrencyService } from '../../../lambda/reserved-concurrency.js';
-import { header, type ApiRequest, type ServiceHandler } from '../protocol/http.js';
+import { credentialScopeOf, header, type ApiRequest, type ServiceHandler } from '../protocol/http.js';
 import { emptyResponse, jsonResponse, parseJsonBody, restJsonError, routeTable, type Route } from '../protocol/rest-json.js';
 import {
   markerNumber,
@@ -39,6 +39,8 @@ export interface LambdaApiDeps {
   logger: Logger;
   /** GetFunction's `Code.Location` for a package (its SHA-256 in hex) at the request's origin. */
   codeLocation?: (origin: string, sha: string) => string;
+  /** The chain of the invocation running in the environment given an access key, for a function's own calls. */
+  chainOf?: (accessKeyId: string) => number | undefined;
 }
 
 const P = '/2015-03-31/functions';
@@ -68,6 +70,7 @@ export function lambdaApi({
   tags,
   logger,
   codeLocation = codeUrl,
+  chainOf,
 }: LambdaApiDeps): ServiceHandler {
   const caller = (req: ApiRequest): Caller => ({ region: req.region });
   const body = (req: ApiRequest) =>
@@ -366,6 +369,7 @@ export function lambdaApi({
           tailLog: header(req, 'x-amz-log-type') === 'Tail',
           clientContext: header(req, 'x-amz-client-context'),
           requestId: req.requestId,
+          ...(req.caller && chainOf && { callerChain: chainOf(credentialScopeOf(req.headers.authorization, req.query).accessKeyId ?? '') }),
         });
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         // An Event invocation has not run yet: no version has executed it.

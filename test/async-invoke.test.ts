@@ -187,6 +187,9 @@ describe('asynchronous invocation: 1,000 events', () => {
     const stored = await t.server.services.store.asyncEvents.get(ids[0]!);
     assert.equal(stored?.status, 'done');
     assert.equal(stored?.attempts, 1);
+    // Kept a day for what it did, without its payloads: events that ran are no load on the disk.
+    assert.equal(stored?.payload, '');
+    assert.equal(stored?.lastResponse?.payload, '');
     console.log(`# 1,000 events: accepted in ${accepted} ms, all run in ${ran} ms, 0 lost, 0 repeated`);
   });
 

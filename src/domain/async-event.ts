@@ -30,7 +30,7 @@ export interface AttemptResponse {
   statusCode: number;
   executedVersion: string;
   functionError?: 'Unhandled';
-  /** The function's result or error body (JSON text). */
+  /** The function's result or error body (JSON text); empty once the event has ended. */
   payload: string;
 }
 
@@ -42,7 +42,7 @@ export interface AsyncEventRecord {
   qualifier: string | undefined;
   /** The caller's region: ARNs in the function's context and in destination records carry it. */
   region: string;
-  /** The event (JSON text). */
+  /** The event (JSON text); empty once the event has ended. */
   payload: string;
   /** Platform time the event was accepted. */
   receivedAt: number;

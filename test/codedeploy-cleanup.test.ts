@@ -119,6 +119,32 @@ describe('CodeDeploy cleanup at time scale 60 (a platform minute is a real secon
     assert.deepEqual(await aliasOf(t.lambda, fn), { version: '1', weights: { '2': 0.1 } });
   });
 
+  it('a hook execution takes one report: eight sent at once, one is accepted and the rest refused, the deployment ends by it', async () => {
+    const fn = 'reported-fn';
+    await functionWithTwoVersions(t.lambda, fn);
+    await createAppAndGroup(cd, 'report-app', 'report-group');
+    const id = await deploy(cd, 'report-app', 'report-group', appSpec(fn, { before: 'hook-parked' }));
+    const event = await eventually('the pre-traffic hook to run', 8000, async () => (await parkedEvents(t.url, id))[0]);
+    // In the server's own process, all in one turn: every call reads the hook as in progress before any
+    // report is stored, which is how reports sent at once over the wire race.
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => {
+        const status = i % 2 ? 'Failed' : 'Succeeded';
+        return t.server.services.codeDeploy.putHookStatus(id, event.LifecycleEventHookExecutionId, status).then(
+          () => status,
+          (e: Error & { code?: string }) => e.code ?? e.name,
+        );
+      }),
+    );
+    const accepted = outcomes.filter((o) => o === 'Succeeded' || o === 'Failed');
+    assert.equal(accepted.length, 1, outcomes.join(' '));
+    assert.ok(
+      outcomes.every((o) => o === accepted[0] || o === 'LifecycleEventAlreadyCompletedException'),
+      outcomes.join(' '),
+    );
+    await waitForStatus(cd, id, [accepted[0] === 'Succeeded' ? 'Succeeded' : 'Failed'], 5000);
+  });
+
   it('a deployment that fails before traffic moves, without rollback, stops the environment it pre-warmed for the target', async () => {
     const fn = 'prewarmed-fn';
     await functionWithTwoVersions(t.lambda, fn);

@@ -497,13 +497,18 @@ export class CodeDeployService {
         'InvalidLifecycleEventHookExecutionIdException',
         `The lifecycle event hook execution ID ${String(executionId)} is not valid for ${d.deploymentId}.`,
       );
-    if (hook.status !== 'InProgress') {
-      throw err(
+    const completed = () =>
+      err(
         'LifecycleEventAlreadyCompletedException',
         `The lifecycle event ${hook.lifecycleEventName} of ${d.deploymentId} has already completed.`,
       );
-    }
-    await this.report(d.deploymentId, { kind: 'hookStatus', executionId, status });
+    if (hook.status !== 'InProgress') throw completed();
+    // One report per execution, as CodeDeploy takes: a second, while the first waits in the inbox for
+    // the controller, is refused, not accepted and then ignored.
+    await this.report(d.deploymentId, { kind: 'hookStatus', executionId, status }, (current) => {
+      const waiting = current.inbox?.some((o) => o.kind === 'hookStatus' && o.executionId === executionId);
+      if (waiting || current.events.find((e) => e.hookExecutionId === executionId)?.status !== 'InProgress') throw completed();
+    });
     return executionId;
   }
 
@@ -511,10 +516,11 @@ export class CodeDeployService {
    * Stores a report in the deployment's inbox, then has the controller step it (here, or on the leader):
    * a report accepted is never lost, even if the node that would act on it dies first.
    */
-  private async report(deploymentId: string, observation: Observation): Promise<void> {
+  private async report(deploymentId: string, observation: Observation, check?: (d: DeploymentState) => void): Promise<void> {
     await this.store.transaction(async (tx) => {
       const d = await tx.codeDeploy.getDeployment(deploymentId);
       if (!d || !isActive(d.status)) return;
+      check?.(d);
       await tx.codeDeploy.putDeployment({ ...d, inbox: [...(d.inbox ?? []), observation] });
     });
     await this.controller.kick(deploymentId, []);

@@ -61,16 +61,16 @@ export interface AsyncEventRecord {
   condition: DestinationCondition | undefined;
   finishedAt: number | undefined;
   /**
-   * How many asynchronous invocations led to this one through destinations: 1 (or none, as events stored
-   * before it was counted) for an event a caller sent, one more for each destination record on the way.
+   * How many invocations led to this one: 1 (or none, as events stored before it was counted) for an
+   * event a caller sent, one more for each destination record or function's own Invoke on the way.
    */
   chain?: number;
 }
 
 /**
- * The longest chain of destinations an event may start: as Lambda's recursive loop detection, the record
- * that would be the 17th invocation of a chain is not sent (two functions naming each other as their
- * destination would otherwise invoke each other forever).
+ * The longest chain of invocations one may start: as Lambda's recursive loop detection, what would be the
+ * 17th asynchronous invocation of a chain is not made (two functions naming each other as their
+ * destination, or a function invoking itself, would otherwise invoke each other forever).
  */
 export const MAX_CHAIN = 16;
 

@@ -71,7 +71,7 @@ export interface NewAsyncEvent {
   qualifier: string | undefined;
   region: string;
   payload: string;
-  /** A destination record's: how long the chain of destinations behind it is (AsyncEventRecord.chain). */
+  /** How many invocations led to this event, through destinations or functions' own calls (AsyncEventRecord.chain). */
   chain?: number;
 }
 

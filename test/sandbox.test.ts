@@ -228,7 +228,9 @@ exports.handler = async () => {
     if (!on) return ctx.skip('bubblewrap cannot run here');
     // LD_PRELOAD in the shell, chrt or bwrap would run the function's library on the host, as the server's user.
     const marker = `host-${process.pid}-${Date.now()}`;
-    const code = 'exports.handler = async () => ({ marker: process.env.VERSA_MARKER, preload: process.env.LD_PRELOAD });\n';
+    // Each takes a moment, so that three invoked at once are running together, each in an environment of its own.
+    const code =
+      'exports.handler = async () => { await new Promise((r) => setTimeout(r, 300)); return { marker: process.env.VERSA_MARKER, preload: process.env.LD_PRELOAD }; };\n';
     await createFunction(
       t.lambda,
       'preload-node',

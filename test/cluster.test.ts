@@ -180,8 +180,9 @@ describe('two nodes sharing PostgreSQL (versa start --store postgres://…)', ()
     const growth = (await sampler.stop()) - baseline;
     assert.equal(hash.digest('hex'), createHash('sha256').update(body).digest('hex'));
     console.log(`# B's first read of a 64 MiB object from A: RSS +${(growth / 2 ** 20).toFixed(0)} MiB`);
-    // Loaded whole, the object alone (and its hex text on the wire from PostgreSQL) is several times this.
-    assert.ok(growth < 48 * 2 ** 20, `B grew by ${growth} bytes`);
+    // Loaded whole (before blobs moved in chunks) B grew by 737 MiB; read a mebibyte at a time, 22–28 MiB
+    // on a quiet machine and once 54 under a loaded CI (the heap returns churn late).
+    assert.ok(growth < 96 * 2 ** 20, `B grew by ${growth} bytes`);
   });
 
   it('an alias moved on A is honoured by B within 100 ms (median of five moves)', async () => {

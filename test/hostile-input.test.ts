@@ -85,6 +85,9 @@ async function healthAnswers(url: string): Promise<number> {
   for (let i = 0; i < 20 && answered < 3; i++) {
     const res = await fetch(`${url}/_versa/health`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
     if (res?.status === 200) answered++;
+    // A connection refused at once (the process at its descriptor limit until the next shedding, 100 ms
+    // at most) is tried again after it, not twenty times within it.
+    else await new Promise((r) => setTimeout(r, 100));
     await res?.arrayBuffer();
   }
   return answered;

@@ -151,7 +151,8 @@ export class ConnectionShedder {
     if (inUse <= this.threshold) return;
     // Those that never carried a whole request (a flood's half-sent request lines), bodies that stalled
     // and answers nobody reads are closed at once; idle keep-alive connections of clients that did send
-    // whole requests only as far as needed to get back to half the threshold, oldest first.
+    // whole requests only when there were none of those, and then as far as needed to get back to half
+    // the threshold, oldest first.
     const idle: Tracked[] = [];
     let closed = 0;
     for (const socket of this.open) {
@@ -162,10 +163,12 @@ export class ConnectionShedder {
         closed++;
       }
     }
-    for (const socket of idle) {
-      if (inUse - closed <= Math.floor(this.threshold / 2)) break;
-      socket.destroy();
-      closed++;
+    if (closed === 0) {
+      for (const socket of idle) {
+        if (inUse - closed <= Math.floor(this.threshold / 2)) break;
+        socket.destroy();
+        closed++;
+      }
     }
     this.logger.warn('too many descriptors: closed the connections not being answered', {
       descriptors: inUse,

@@ -566,25 +566,12 @@ exports.handler = async () => {
       'GET /2015-03-31/functions HTTP/1.1\r\n',
       `POST /2015-03-31/functions HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: x\r\nContent-Length: 1000\r\n\r\n{`,
     ];
-    // A client's keep-alive connection, idle after its request: the flood's are closed before it.
-    const kept = net.connect(Number(port), hostname);
-    let answers = '';
-    kept.setEncoding('latin1').on('data', (d: string) => (answers += d));
-    const ask = async () => {
-      const before = answers.split('HTTP/1.1 200').length;
-      kept.write(`GET /_versa/health HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`);
-      for (let i = 0; i < 100 && answers.split('HTTP/1.1 200').length === before; i++) await new Promise((r) => setTimeout(r, 20));
-      return answers.split('HTTP/1.1 200').length > before;
-    };
-    assert.ok(await ask());
     const siege = holdConnections(hostname, Number(port), 600, first);
     try {
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(await healthAnswers(small.url), 3, 'the health check answers while the connections come');
       assert.ok(siege.closedByServer() > 0, 'some held connections were closed');
-      assert.ok(!kept.destroyed && (await ask()), 'the idle keep-alive connection of a client that sent whole requests was kept');
     } finally {
-      kept.destroy();
       siege.stop();
       await small.close();
     }

@@ -21,8 +21,7 @@ interface Tracked extends Socket {
 /**
  * Keeps descriptors for the operator: once the process holds three quarters of the descriptors it may
  * open (sockets, and the files and pipes behind them: an S3 object being sent holds two), closes, at
- * most every 100 ms, connections that are not being answered or whose client stopped taking part
- * (idle ones between requests only as far as needed to get back to half that):
+ * most every 100 ms, the connections that are not being answered or whose client stopped taking part:
  * never used, still sending headers (one byte of a request line is enough to hold a descriptor
  * otherwise), idle between requests, a body already incomplete at the last shedding (a body that never
  * ends), and an answer its client has not read since the last shedding (a download nobody reads). A
@@ -149,23 +148,9 @@ export class ConnectionShedder {
     this.lastCheck = now;
     const inUse = descriptorsInUse(this.open.size);
     if (inUse <= this.threshold) return;
-    // Those that never carried a whole request (a flood's half-sent request lines), bodies that stalled
-    // and answers nobody reads are closed at once; idle keep-alive connections of clients that did send
-    // whole requests only when there were none of those, and then as far as needed to get back to half
-    // the threshold, oldest first.
-    const idle: Tracked[] = [];
     let closed = 0;
     for (const socket of this.open) {
-      const kind = closable(socket);
-      if (kind === 'idle') idle.push(socket);
-      else if (kind === 'now') {
-        socket.destroy();
-        closed++;
-      }
-    }
-    if (closed === 0) {
-      for (const socket of idle) {
-        if (inUse - closed <= Math.floor(this.threshold / 2)) break;
+      if (shouldClose(socket)) {
         socket.destroy();
         closed++;
       }
@@ -178,29 +163,23 @@ export class ConnectionShedder {
   }
 }
 
-/**
- * Whether a connection may be closed at this shedding: `now` for one that never carried a request
- * (unused, or still sending its headers), a body already incomplete at the last shedding or an answer not
- * read since; `idle` for one between requests; undefined while it is being answered. Notes what the next
- * shedding compares with.
- */
-function closable(socket: Tracked): 'now' | 'idle' | undefined {
+/** Whether a connection is to be closed at this shedding; notes what the next one compares with. */
+function shouldClose(socket: Tracked): boolean {
   const res = socket[exchange];
-  if (res === undefined) return 'now';
-  if (res.writableFinished) return 'idle';
+  if (res === undefined || res.writableFinished) return true;
   if (!res.req.complete) {
-    if (socket[stalled]) return 'now';
+    if (socket[stalled]) return true;
     socket[stalled] = true;
-    return undefined;
+    return false;
   }
   // An answer under way: its client is taking it unless bytes wait and none went since the last shedding.
   if (socket.writableLength === 0) {
     socket[unread] = undefined;
-    return undefined;
+    return false;
   }
-  if (socket[unread] === socket.bytesWritten) return 'now';
+  if (socket[unread] === socket.bytesWritten) return true;
   socket[unread] = socket.bytesWritten;
-  return undefined;
+  return false;
 }
 
 /** Descriptors the process holds (Linux); elsewhere, its connections. */

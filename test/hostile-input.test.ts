@@ -194,6 +194,26 @@ async function startServerProcess(opts: { openFiles?: number; logLevel?: string 
   };
 }
 
+/**
+ * Sends a request's head and whole body on a connection of its own, written and not ended (a connection
+ * its client half-closes is gone before a slow answer can be sent on it); resolves with the answer's
+ * status line.
+ */
+function postWhole(hostname: string, port: number, head: string, body: Buffer): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const socket = net.connect(port, hostname);
+    let answer = '';
+    socket.setEncoding('latin1').on('data', (d: string) => {
+      answer += d;
+      if (!answer.includes('\r\n\r\n')) return;
+      resolve(answer.split('\r\n')[0]!);
+      socket.destroy();
+    });
+    socket.on('error', reject);
+    socket.write(Buffer.concat([Buffer.from(head), body]));
+  });
+}
+
 /** Invokes the warm echo function `count` times in a row, returning each latency in ms. */
 async function echoLatencies(lambda: LambdaClient, count: number): Promise<number[]> {
   const out: number[] = [];
@@ -454,28 +474,14 @@ describe('hostile input', () => {
       );
       // Another function's body has room: it is read whole and answered, not refused.
       const { port } = new URL(s.url);
-      const res = await new Promise<string>((resolve, reject) => {
-        const socket = net.connect(Number(port), hostname);
-        let answer = '';
-        socket.setEncoding('latin1').on('data', (d: string) => {
-          answer += d;
-          if (!answer.includes('\r\n\r\n')) return;
-          resolve(answer.split('\r\n')[0]!);
-          socket.destroy();
-        });
-        socket.on('error', reject);
-        const body = Buffer.alloc(40 * MB, 0x20);
-        // Written, not ended: a connection its client half-closes is gone before a slow answer (one whose
-        // owner is looked up) can be sent on it.
-        socket.write(
-          Buffer.concat([
-            Buffer.from(
-              `POST /2015-03-31/functions HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nAuthorization: AWS4-HMAC-SHA256 Credential=${other}/20261206/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}\r\nX-Amz-Date: 20261206T000000Z\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
-            ),
-            body,
-          ]),
-        );
-      });
+      // Written, not ended: a connection its client half-closes is gone before a slow answer (one whose
+      // owner is looked up) can be sent on it.
+      const res = await postWhole(
+        hostname,
+        Number(port),
+        `POST /2015-03-31/functions HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nAuthorization: AWS4-HMAC-SHA256 Credential=${other}/20261206/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}\r\nX-Amz-Date: 20261206T000000Z\r\nContent-Length: ${40 * MB}\r\nConnection: close\r\n\r\n`,
+        Buffer.alloc(40 * MB, 0x20),
+      );
       assert.doesNotMatch(res, / 429 /, res);
       assert.match(res, /^HTTP\/1\.1 4\d\d /, res);
     } finally {
@@ -524,26 +530,12 @@ exports.handler = async () => {
     // Stalled: nothing came for more than a second.
     await new Promise((r) => setTimeout(r, 2500));
     try {
-      const res = await new Promise<string>((resolve, reject) => {
-        const socket = net.connect(Number(port), hostname);
-        let answer = '';
-        socket.setEncoding('latin1').on('data', (d: string) => {
-          answer += d;
-          if (!answer.includes('\r\n\r\n')) return;
-          resolve(answer.split('\r\n')[0]!);
-          socket.destroy();
-        });
-        socket.on('error', reject);
-        const body = Buffer.alloc(20 * MB, 0x20);
-        socket.write(
-          Buffer.concat([
-            Buffer.from(
-              `POST /restapis/none/prod/_user_request_/upload HTTP/1.1\r\nHost: ${hostname}\r\nContent-Length: ${body.length}\r\n\r\n`,
-            ),
-            body,
-          ]),
-        );
-      });
+      const res = await postWhole(
+        hostname,
+        Number(port),
+        `POST /restapis/none/prod/_user_request_/upload HTTP/1.1\r\nHost: ${hostname}\r\nContent-Length: ${20 * MB}\r\n\r\n`,
+        Buffer.alloc(20 * MB, 0x20),
+      );
       // Read whole and answered (there is no such API: 4xx), not refused for room.
       assert.doesNotMatch(res, / 429 /, res);
       assert.match(res, /^HTTP\/1\.1 4\d\d /, res);

@@ -335,9 +335,8 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     ...(isolation.runsAsHostUser && {
       fromSandbox: (req: ApiRequest) => {
         if (req.peer === undefined) return false;
-        const sandboxed = (owner: number | null) => owner === SANDBOX_UID || owner === null;
         const owner = peerOwner(req.peer);
-        return owner instanceof Promise ? owner.then(sandboxed) : sandboxed(owner);
+        return owner instanceof Promise ? owner.then(ownedBySandbox) : ownedBySandbox(owner);
       },
     }),
   });
@@ -515,7 +514,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       read(guest);
       return;
     }
-    const sandboxed = (owner: number | null) => (owner === SANDBOX_UID || owner === null ? '' : undefined);
+    const sandboxed = (owner: number | null) => (ownedBySandbox(owner) ? '' : undefined);
     const owner = peerOwner(peerOf(req.socket));
     if (owner instanceof Promise) void owner.then(sandboxed, () => '').then(read);
     else read(sandboxed(owner));
@@ -729,6 +728,9 @@ function s3Refusal(req: http.IncomingMessage, status: number, error: PlatformErr
   if (status === 408) return restXmlError(method, 400, 'RequestTimeout', error.message, uuid(), {});
   return restXmlError(method, 503, 'SlowDown', error.message, uuid(), {});
 }
+
+/** Whether a connection's owner is a function's sandbox: its user, or one that cannot be told (taken for a function's). */
+const ownedBySandbox = (owner: number | null): boolean => owner === SANDBOX_UID || owner === null;
 
 /** The host for this machine's clients' URL: the bound address, or loopback when bound to every interface. */
 function urlHost(host: string): string {

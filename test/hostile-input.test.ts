@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:http';
+import { Agent, createServer, get } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -147,6 +147,52 @@ function holdConnections(host: string, port: number, count: number, firsts: read
     stop() {
       attacking = false;
       for (const socket of held) socket.destroy();
+    },
+  };
+}
+
+/** A connection that carried one whole request, its answer read, and now sits idle (keep-alive). */
+async function idleKeepAlive(host: string, port: number): Promise<net.Socket> {
+  const socket = net.connect(port, host);
+  socket.on('error', () => undefined);
+  socket.write(`GET /_versa/health HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`);
+  await new Promise((resolve) => socket.once('data', resolve));
+  return socket;
+}
+
+/** A client sending a GET every 100 ms on one keep-alive connection: how many were answered, failed, and the connections used. */
+function keepAliveWorker(url: string) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const sockets = new Set<net.Socket>();
+  let answered = 0;
+  let failed = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await new Promise<void>((resolve) => {
+        const req = get(url, { agent }, (res) => {
+          sockets.add(res.socket);
+          res.resume();
+          res.on('end', () => {
+            if (res.statusCode === 200) answered++;
+            else failed++;
+            resolve();
+          });
+        });
+        req.on('error', () => {
+          failed++;
+          resolve();
+        });
+      });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      agent.destroy();
+      return { answered, failed, connections: sockets.size };
     },
   };
 }
@@ -558,13 +604,25 @@ exports.handler = async () => {
       'GET /2015-03-31/functions HTTP/1.1\r\n',
       `POST /2015-03-31/functions HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: x\r\nContent-Length: 1000\r\n\r\n{`,
     ];
+    // Beside it, a client at work (a request every 100 ms on one keep-alive connection) and one that
+    // made a request and then sat idle: the first keeps its connection, the second's is closed.
+    const idle = await idleKeepAlive(hostname, Number(port));
+    const idleClosed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+    const worker = keepAliveWorker(`${small.url}/_versa/health`);
+    await new Promise((r) => setTimeout(r, 1_100));
     const siege = holdConnections(hostname, Number(port), 600, first);
     try {
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(await healthAnswers(small.url), 3, 'the health check answers while the connections come');
       assert.ok(siege.closedByServer() > 0, 'some held connections were closed');
+      await idleClosed;
+      const work = await worker.stop();
+      assert.ok(work.answered >= 10, `${work.answered} of the working client's requests answered`);
+      assert.deepEqual({ failed: work.failed, connections: work.connections }, { failed: 0, connections: 1 });
     } finally {
       siege.stop();
+      await worker.stop();
+      idle.destroy();
       await small.close();
     }
   });

@@ -11,11 +11,16 @@ export const MAX_UNREAD_ANSWER_BYTES = 128 * 1024 * 1024;
 const stalled = Symbol('versa.stalled');
 /** Bytes written to a connection at the last shedding, while its client was not taking them. */
 const unread = Symbol('versa.unread');
+/** When the connection's latest request came (epoch ms). */
+const lastRequest = Symbol('versa.lastRequest');
+/** An idle keep-alive connection whose client sent a request this recently is its client's in use, spared while others can go. */
+const RECENTLY_USED_MS = 1_000;
 
 interface Tracked extends Socket {
   [exchange]?: http.ServerResponse;
   [stalled]?: boolean;
   [unread]?: number;
+  [lastRequest]?: number;
 }
 
 /**
@@ -27,7 +32,9 @@ interface Tracked extends Socket {
  * ends), and an answer its client has not read since the last shedding (a download nobody reads). A
  * client, or a function on this machine, holding thousands of connections must not leave none for the
  * operator's (a runtime holds at most 1,024 descriptors, but a function may run a thousand processes).
- * Requests being handled keep theirs; clients whose idle keep-alive connection is closed open another.
+ * Requests being handled keep theirs; so do idle keep-alive connections whose client sent a request
+ * within the last second (a client at work, not one holding connections), unless closing every other
+ * one left the process still past three quarters. A client whose idle connection is closed opens another.
  * Checked on new connections and on a timer while there are many, since a process out of descriptors
  * accepts none to be asked by.
  */
@@ -127,6 +134,7 @@ export class ConnectionShedder {
       socket[exchange] = res;
       socket[stalled] = false;
       socket[unread] = undefined;
+      socket[lastRequest] = Date.now();
     });
     server.on('connection', (socket: Tracked) => {
       this.open.add(socket);
@@ -149,8 +157,21 @@ export class ConnectionShedder {
     const inUse = descriptorsInUse(this.open.size);
     if (inUse <= this.threshold) return;
     let closed = 0;
+    const recent: Tracked[] = [];
     for (const socket of this.open) {
-      if (shouldClose(socket)) {
+      const kind = closable(socket);
+      if (kind === undefined) continue;
+      if (kind === 'idle' && now - socket[lastRequest]! < RECENTLY_USED_MS) recent.push(socket);
+      else {
+        socket.destroy();
+        closed++;
+      }
+    }
+    // Clients at work lose their connections only when all the others were not enough, least recent first.
+    if (inUse - closed > this.threshold) {
+      recent.sort((a, b) => a[lastRequest]! - b[lastRequest]!);
+      for (const socket of recent) {
+        if (inUse - closed <= this.threshold) break;
         socket.destroy();
         closed++;
       }
@@ -163,23 +184,28 @@ export class ConnectionShedder {
   }
 }
 
-/** Whether a connection is to be closed at this shedding; notes what the next one compares with. */
-function shouldClose(socket: Tracked): boolean {
+/**
+ * Whether a connection may be closed at this shedding: `now` for one that never carried a request, a
+ * body already incomplete at the last shedding or an answer not read since; `idle` for one between
+ * requests; undefined while it is being answered. Notes what the next shedding compares with.
+ */
+function closable(socket: Tracked): 'now' | 'idle' | undefined {
   const res = socket[exchange];
-  if (res === undefined || res.writableFinished) return true;
+  if (res === undefined) return 'now';
+  if (res.writableFinished) return 'idle';
   if (!res.req.complete) {
-    if (socket[stalled]) return true;
+    if (socket[stalled]) return 'now';
     socket[stalled] = true;
-    return false;
+    return undefined;
   }
   // An answer under way: its client is taking it unless bytes wait and none went since the last shedding.
   if (socket.writableLength === 0) {
     socket[unread] = undefined;
-    return false;
+    return undefined;
   }
-  if (socket[unread] === socket.bytesWritten) return true;
+  if (socket[unread] === socket.bytesWritten) return 'now';
   socket[unread] = socket.bytesWritten;
-  return false;
+  return undefined;
 }
 
 /** Descriptors the process holds (Linux); elsewhere, its connections. */

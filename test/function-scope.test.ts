@@ -8,15 +8,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import {
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetBucketPolicyCommand,
   GetObjectCommand,
   ListBucketsCommand,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import {
   CreateFunctionCommand,
@@ -27,7 +30,7 @@ import {
   UpdateFunctionCodeCommand,
 } from '@aws-sdk/client-lambda';
 import { CloudWatchLogsClient, CreateLogStreamCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, DeleteParametersCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { createFunction, errorOf, payloadOf, startTestServer, zipOf, type TestServer, type TestServerOptions } from './harness.js';
@@ -494,6 +497,94 @@ describe('function scope: buckets Versa deploys from', () => {
     await operator.send(new PutObjectCommand({ Bucket: 'artifacts', Key: 'app.zip', Body: code('v2') }));
     operator.destroy();
     asFunction.destroy();
+  });
+  it("a function's key changes no object or parameter an operator wrote, only what functions wrote, even in a bucket nothing was deployed from", async () => {
+    const operator = s3ClientFor(s.t.url, 'path', OPS);
+    const asFunction = s3ClientFor(s.t.url, 'path', s.probe.key);
+    const denied = async (call: () => Promise<unknown>, name: string, status: number) => {
+      const e = await errorOf(call);
+      assert.deepEqual([e.name, e.$metadata?.httpStatusCode], [name, status], e.message);
+      return e;
+    };
+    await operator.send(new CreateBucketCommand({ Bucket: 'fresh' }));
+    await operator.send(new PutObjectCommand({ Bucket: 'fresh', Key: 'app.zip', Body: 'the operator’s' }));
+    await asFunction.send(new PutObjectCommand({ Bucket: 'fresh', Key: 'scratch', Body: 'x' }));
+    for (const write of [
+      () => asFunction.send(new PutObjectCommand({ Bucket: 'fresh', Key: 'app.zip', Body: 'planted' })),
+      () => asFunction.send(new DeleteObjectCommand({ Bucket: 'fresh', Key: 'app.zip' })),
+      () => asFunction.send(new CopyObjectCommand({ Bucket: 'fresh', Key: 'app.zip', CopySource: 'fresh/scratch' })),
+      () => asFunction.send(new CreateMultipartUploadCommand({ Bucket: 'fresh', Key: 'app.zip' })),
+    ]) {
+      await denied(write, 'AccessDenied', 403);
+    }
+    const batch = await asFunction.send(
+      new DeleteObjectsCommand({ Bucket: 'fresh', Delete: { Objects: [{ Key: 'app.zip' }, { Key: 'scratch' }] } }),
+    );
+    assert.deepEqual(
+      batch.Errors?.map((e) => [e.Key, e.Code]),
+      [['app.zip', 'AccessDenied']],
+    );
+    assert.deepEqual(
+      batch.Deleted?.map((d) => d.Key),
+      ['scratch'],
+    );
+    // An upload a function started before the operator wrote its key cannot complete over it.
+    const { UploadId } = await asFunction.send(new CreateMultipartUploadCommand({ Bucket: 'fresh', Key: 'late' }));
+    const part = await asFunction.send(new UploadPartCommand({ Bucket: 'fresh', Key: 'late', UploadId, PartNumber: 1, Body: 'planted' }));
+    await operator.send(new PutObjectCommand({ Bucket: 'fresh', Key: 'late', Body: 'the operator’s too' }));
+    await denied(
+      () =>
+        asFunction.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: 'fresh',
+            Key: 'late',
+            UploadId,
+            MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+          }),
+        ),
+      'AccessDenied',
+      403,
+    );
+    for (const key of ['app.zip', 'late']) {
+      const object = await operator.send(new GetObjectCommand({ Bucket: 'fresh', Key: key }));
+      assert.match(await object.Body!.transformToString(), /^the operator’s/);
+    }
+    // What a function wrote, functions may change, until the operator writes it.
+    await asFunction.send(new PutObjectCommand({ Bucket: 'fresh', Key: 'shared', Body: '1' }));
+    await asFunction.send(new PutObjectCommand({ Bucket: 'fresh', Key: 'shared', Body: '2' }));
+    await operator.send(new PutObjectCommand({ Bucket: 'fresh', Key: 'shared', Body: '3' }));
+    await denied(() => asFunction.send(new PutObjectCommand({ Bucket: 'fresh', Key: 'shared', Body: '4' })), 'AccessDenied', 403);
+
+    const ssm = new SSMClient({ endpoint: s.t.url, region: 'us-east-1', credentials: OPS, maxAttempts: 1 });
+    const ssmAsFunction = new SSMClient({ endpoint: s.t.url, region: 'us-east-1', credentials: s.probe.key, maxAttempts: 1 });
+    await ssm.send(new PutParameterCommand({ Name: '/app/alarm-threshold', Value: '5', Type: 'String' }));
+    await ssmAsFunction.send(new PutParameterCommand({ Name: '/fn/own', Value: 'a', Type: 'String' }));
+    await ssmAsFunction.send(new PutParameterCommand({ Name: '/fn/own', Value: 'b', Overwrite: true }));
+    const e = await denied(
+      () => ssmAsFunction.send(new PutParameterCommand({ Name: '/app/alarm-threshold', Value: '1000000', Overwrite: true })),
+      'AccessDeniedException',
+      400,
+    );
+    assert.equal(
+      e.message,
+      'User: arn:aws:sts::000000000000:assumed-role/prober-role/prober is not authorized to perform: ssm:PutParameter on resource: arn:aws:ssm:us-east-1:000000000000:parameter/app/alarm-threshold because no identity-based policy allows the ssm:PutParameter action',
+    );
+    await denied(() => ssmAsFunction.send(new DeleteParameterCommand({ Name: '/app/alarm-threshold' })), 'AccessDeniedException', 400);
+    await denied(
+      () => ssmAsFunction.send(new DeleteParametersCommand({ Names: ['/fn/own', '/app/alarm-threshold'] })),
+      'AccessDeniedException',
+      400,
+    );
+    const kept = await ssm.send(new GetParametersCommand({ Names: ['/app/alarm-threshold', '/fn/own'] }));
+    assert.deepEqual(
+      kept.Parameters?.map((p) => [p.Name, p.Value, p.Version]),
+      [
+        ['/app/alarm-threshold', '5', 1],
+        ['/fn/own', 'b', 2],
+      ],
+    );
+    await ssmAsFunction.send(new DeleteParameterCommand({ Name: '/fn/own' }));
+    for (const c of [operator, asFunction, ssm, ssmAsFunction]) c.destroy();
   });
 });
 

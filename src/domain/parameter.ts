@@ -6,6 +6,11 @@ export interface ParameterDoc {
   description?: string;
   /** Every kept version, oldest first; the last one is current. */
   versions: ParameterVersion[];
+  /**
+   * Set when a function's key wrote the current version. A parameter an operator wrote last is not a
+   * function's to change or delete: templates read their inputs from Parameter Store at deploy time.
+   */
+  byFunction?: true;
 }
 
 export interface ParameterVersion {

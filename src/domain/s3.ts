@@ -55,6 +55,11 @@ export interface ObjectDoc extends ObjectAttributes {
   versionId?: string;
   /** A whole-object checksum the client sent (`x-amz-checksum-*`), returned when asked for. */
   checksum?: { algorithm: string; value: string };
+  /**
+   * The function whose key wrote the object, when one did. An object an operator wrote is not a
+   * function's to replace or delete: what the operator uploads to deploy from stays what it uploaded.
+   */
+  byFunction?: string;
 }
 
 export interface UploadDoc extends ObjectAttributes {

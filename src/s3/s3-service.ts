@@ -27,6 +27,8 @@ export interface PutObjectInput extends ObjectAttributes {
   contentMd5?: string;
   /** An `x-amz-checksum-*` value the client sent, in a header or a trailer. */
   checksum?: { algorithm: string; value: string };
+  /** The function whose key writes it (ObjectDoc.byFunction). */
+  byFunction?: string;
 }
 
 export interface ListInput {
@@ -53,6 +55,8 @@ export interface CopyInput {
   key: string;
   /** REPLACE's new attributes; undefined copies the source's (COPY). */
   replace?: ObjectAttributes;
+  /** The function whose key writes the copy (ObjectDoc.byFunction). */
+  byFunction?: string;
 }
 
 export interface DeleteResult {
@@ -176,6 +180,7 @@ export class S3Service {
       headers: input.headers,
       etag: info.md5,
       ...(input.checksum && { checksum: input.checksum }),
+      ...(input.byFunction !== undefined && { byFunction: input.byFunction }),
     });
   }
 
@@ -214,14 +219,17 @@ export class S3Service {
     return this.blobs.read(object.blob);
   }
 
-  /** Deletes an object if it exists (S3 answers the same either way). */
-  async deleteObject(bucketName: string, key: string): Promise<void> {
+  /** Deletes an object if it exists (S3 answers the same either way); a function's key only one a function wrote. */
+  async deleteObject(bucketName: string, key: string, byFunction?: string): Promise<void> {
     await this.bucket(bucketName);
-    const blob = await this.lock.run(() => this.store.s3.deleteObject(bucketName, key));
+    const blob = await this.lock.run(async () => {
+      await this.mayChange(bucketName, key, byFunction);
+      return this.store.s3.deleteObject(bucketName, key);
+    });
     if (blob !== undefined) await this.release([blob]);
   }
 
-  async deleteObjects(bucketName: string, keys: readonly string[]): Promise<DeleteResult[]> {
+  async deleteObjects(bucketName: string, keys: readonly string[], byFunction?: string): Promise<DeleteResult[]> {
     await this.bucket(bucketName);
     const results: DeleteResult[] = [];
     const freed: string[] = [];
@@ -230,7 +238,19 @@ export class S3Service {
         results.push({ key, error: { code: 'KeyTooLongError', message: 'Your key is too long' } });
         continue;
       }
-      const blob = await this.lock.run(() => this.store.s3.deleteObject(bucketName, key));
+      const blob = await this.lock
+        .run(async () => {
+          await this.mayChange(bucketName, key, byFunction);
+          return this.store.s3.deleteObject(bucketName, key);
+        })
+        .catch((err: unknown) => {
+          if (err instanceof S3Error && err.code === 'AccessDenied') return err;
+          throw err;
+        });
+      if (blob instanceof S3Error) {
+        results.push({ key, error: { code: blob.code, message: blob.message } });
+        continue;
+      }
       if (blob !== undefined) freed.push(blob);
       results.push({ key });
     }
@@ -292,7 +312,9 @@ export class S3Service {
       // The bytes are shared: a copy is a second record pointing at the same blob.
       const current = await this.store.s3.getObject(input.sourceBucket, input.sourceKey);
       if (!current || current.blob !== source.blob) throw noSuchKey(input.sourceKey);
-      const object = this.record(bucket, { bucket: input.bucket, key: input.key, ...attributes, etag: source.etag }, source);
+      await this.mayChange(input.bucket, input.key, input.byFunction);
+      const fields = { bucket: input.bucket, key: input.key, ...attributes, etag: source.etag };
+      const object = this.record(bucket, { ...fields, ...(input.byFunction !== undefined && { byFunction: input.byFunction }) }, source);
       if (source.checksum) object.checksum = source.checksum;
       const old = await this.store.s3.putObject(object);
       if (old !== undefined && old !== object.blob) void this.releaseLater([old]);
@@ -302,13 +324,18 @@ export class S3Service {
 
   // Multipart uploads
 
-  /** `byFunction`: started with a function's key, which may not take the last tenth of a bucket's uploads (FUNCTIONS_SHARE). */
-  async createUpload(bucketName: string, key: string, attributes: ObjectAttributes, byFunction = false): Promise<UploadDoc> {
+  /**
+   * `byFunction`: started with that function's key, which may not take the last tenth of a bucket's
+   * uploads (FUNCTIONS_SHARE), nor replace an object an operator wrote (refused here already, and again
+   * when the upload completes).
+   */
+  async createUpload(bucketName: string, key: string, attributes: ObjectAttributes, byFunction?: string): Promise<UploadDoc> {
     await this.bucket(bucketName);
     checkKey(key);
+    await this.mayChange(bucketName, key, byFunction);
     const upload: UploadDoc = { uploadId: hexId(32), bucket: bucketName, key, initiated: this.clock.now(), ...attributes };
     await this.lock.run(async () => {
-      const limit = byFunction ? Math.floor(MAX_OPEN_UPLOADS * FUNCTIONS_SHARE) : MAX_OPEN_UPLOADS;
+      const limit = byFunction !== undefined ? Math.floor(MAX_OPEN_UPLOADS * FUNCTIONS_SHARE) : MAX_OPEN_UPLOADS;
       if ((await this.store.s3.countUploads(bucketName)) >= limit) {
         throw new S3Error(
           'InvalidRequest',
@@ -356,6 +383,7 @@ export class S3Service {
     key: string,
     uploadId: string,
     asked: readonly { partNumber: number; etag: string }[],
+    byFunction?: string,
   ): Promise<ObjectDoc> {
     const bucket = await this.bucket(bucketName);
     const upload = await this.upload(bucketName, key, uploadId);
@@ -412,7 +440,15 @@ export class S3Service {
       bucket,
       joined.temp,
       joined,
-      { bucket: bucketName, key, contentType: upload.contentType, metadata: upload.metadata, headers: upload.headers, etag },
+      {
+        bucket: bucketName,
+        key,
+        contentType: upload.contentType,
+        metadata: upload.metadata,
+        headers: upload.headers,
+        etag,
+        ...(byFunction !== undefined && { byFunction }),
+      },
       async () => {
         if (!(await this.store.s3.getUpload(uploadId))) throw noSuchUpload(uploadId);
       },
@@ -446,7 +482,8 @@ export class S3Service {
   /** A new object record, versioned when the bucket's versioning is Enabled. */
   private record(
     bucket: BucketDoc,
-    fields: Pick<ObjectDoc, 'bucket' | 'key' | 'contentType' | 'metadata' | 'headers' | 'etag'> & Partial<Pick<ObjectDoc, 'checksum'>>,
+    fields: Pick<ObjectDoc, 'bucket' | 'key' | 'contentType' | 'metadata' | 'headers' | 'etag'> &
+      Partial<Pick<ObjectDoc, 'checksum' | 'byFunction'>>,
     blob: { blob: string; size: number } | BlobInfo,
   ): ObjectDoc {
     const sha = 'sha256' in blob ? blob.sha256 : blob.blob;
@@ -474,6 +511,7 @@ export class S3Service {
         await this.blobs.commit(temp, info.sha256);
         // The bucket may have gone while the bytes were being written.
         if (!(await this.store.s3.getBucket(bucket.name))) throw noSuchBucket(bucket.name);
+        await this.mayChange(bucket.name, fields.key, fields.byFunction);
         await precondition?.();
         return this.store.s3.putObject(object);
       });
@@ -484,6 +522,16 @@ export class S3Service {
     }
     if (old !== undefined && old !== info.sha256) await this.release([old]);
     return object;
+  }
+
+  /**
+   * Refuses a function's key (`byFunction`) an object an operator wrote last (ObjectDoc.byFunction), as
+   * S3 refuses a role no policy allows: 403 AccessDenied. Called under the lock, before the change.
+   */
+  private async mayChange(bucket: string, key: string, byFunction: string | undefined): Promise<void> {
+    if (byFunction === undefined) return;
+    const current = await this.store.s3.getObject(bucket, key);
+    if (current && current.byFunction === undefined) throw new S3Error('AccessDenied', 'Access Denied');
   }
 
   /** Removes the blobs that no object or part points at any more. */

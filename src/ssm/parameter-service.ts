@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
+import { ACCOUNT_ID } from '../domain/arn.js';
 import type { ParameterDoc, ParameterVersion } from '../domain/parameter.js';
 import type { Store } from '../store/store.js';
 
@@ -21,8 +22,17 @@ export interface PutParameterInput {
   overwrite: boolean;
   description?: string;
   dataType?: string;
-  /** Made with a function's key: it may not take the last tenth of the parameters (FUNCTIONS_SHARE). */
-  byFunction?: boolean;
+  /**
+   * Written with a function's key (its session's ARN, and the request's region for the refusal): it may
+   * not take the last tenth of the parameters (FUNCTIONS_SHARE), nor change one an operator wrote last.
+   */
+  byFunction?: FunctionWriter;
+}
+
+/** A function's key writing a parameter: who it is, as a refusal names it. */
+export interface FunctionWriter {
+  arn: string;
+  region: string;
 }
 
 /** Versions kept per parameter (AWS's). */
@@ -89,6 +99,7 @@ export class ParameterService {
           "You have exceeded the number of parameters for this AWS account. Delete parameters that you don't need, and try again.",
         );
       }
+      if (existing && input.byFunction && !existing.byFunction) throw notAllowed(input.byFunction, 'PutParameter', input.name);
       if (existing && !input.overwrite) {
         throw new PlatformError(
           'ParameterAlreadyExists',
@@ -112,6 +123,7 @@ export class ParameterService {
         dataType: input.dataType ?? existing?.dataType ?? 'text',
         ...(version.description !== undefined && { description: version.description }),
         versions,
+        ...(input.byFunction && { byFunction: true }),
       });
       return version.version;
     });
@@ -169,8 +181,30 @@ export class ParameterService {
     return { views: docs.slice(0, page.limit).map((d) => view(d, d.versions.at(-1)!)), more: docs.length > page.limit };
   }
 
-  async delete(name: string): Promise<void> {
-    if (!(await this.store.parameters.delete(name))) throw notFound(name);
+  /** Deletes a parameter; a function's key (`byFunction`) only one a function's key wrote last. */
+  async delete(name: string, byFunction?: FunctionWriter): Promise<void> {
+    const { invalid } = await this.deleteMany([name], byFunction);
+    if (invalid.length > 0) throw notFound(name);
+  }
+
+  /**
+   * Deletes each parameter named; those not found are `invalid`. A function's key deletes nothing
+   * unless every one found is a function's to delete.
+   */
+  async deleteMany(names: readonly string[], byFunction?: FunctionWriter): Promise<{ deleted: string[]; invalid: string[] }> {
+    return this.store.transaction(async (tx) => {
+      if (byFunction) {
+        for (const name of names) {
+          const existing = await tx.parameters.get(name);
+          if (existing && !existing.byFunction)
+            throw notAllowed(byFunction, names.length === 1 ? 'DeleteParameter' : 'DeleteParameters', name);
+        }
+      }
+      const deleted: string[] = [];
+      const invalid: string[] = [];
+      for (const name of names) ((await tx.parameters.delete(name)) ? deleted : invalid).push(name);
+      return { deleted, invalid };
+    });
   }
 
   private async find(selector: string): Promise<ParameterView | 'no-parameter' | 'no-version'> {
@@ -186,6 +220,16 @@ export class ParameterService {
 
 function view(doc: ParameterDoc, version: ParameterVersion): ParameterView {
   return { ...version, name: doc.name, dataType: doc.dataType };
+}
+
+/** IAM's refusal, as AWS words it for a role no policy allows the action. */
+function notAllowed(writer: FunctionWriter, operation: string, name: string): PlatformError {
+  const action = `ssm:${operation}`;
+  const resource = `arn:aws:ssm:${writer.region}:${ACCOUNT_ID}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
+  return new PlatformError(
+    'AccessDeniedException',
+    `User: ${writer.arn} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`,
+  );
 }
 
 function notFound(name: string): PlatformError {

@@ -239,7 +239,7 @@ async function route(s3: S3Service, req: ApiRequest, hold: S3ApiDeps['hold']): P
         await s3.abortUpload(bucket, key, q.get('uploadId')!);
         return empty(204);
       }
-      await s3.deleteObject(bucket, key);
+      await s3.deleteObject(bucket, key, req.caller?.function);
       return empty(204);
     case 'POST':
       if (q.has('uploads')) return createUpload(s3, req, bucket, key);
@@ -488,7 +488,7 @@ async function deleteObjects(s3: S3Service, req: ApiRequest, bucket: string): Pr
     return key;
   });
   const quiet = childText(root, 'Quiet') === 'true';
-  const results = await s3.deleteObjects(bucket, keys);
+  const results = await s3.deleteObjects(bucket, keys, req.caller?.function);
   return xml(
     200,
     xmlDocument('DeleteResult', {
@@ -574,6 +574,7 @@ async function putObject(s3: S3Service, req: ApiRequest, bucket: string, key: st
     ...attributesOf(req),
     ...(md5 !== undefined && { contentMd5: md5 }),
     ...(checksum && { checksum }),
+    ...(req.caller && { byFunction: req.caller.function }),
   });
   return empty(200, writeHeaders(object));
 }
@@ -610,6 +611,7 @@ async function copyObject(s3: S3Service, req: ApiRequest, bucket: string, key: s
     bucket,
     key,
     ...(directive === 'REPLACE' && { replace: attributesOf(req) }),
+    ...(req.caller && { byFunction: req.caller.function }),
   });
   const { etag, ...headers } = writeHeaders(object);
   return xml(200, xmlDocument('CopyObjectResult', { ETag: etag, LastModified: new Date(object.lastModified) }), headers);
@@ -726,7 +728,7 @@ async function getObject(s3: S3Service, req: ApiRequest, bucket: string, key: st
 // Multipart uploads
 
 async function createUpload(s3: S3Service, req: ApiRequest, bucket: string, key: string): Promise<S3Response> {
-  const upload = await s3.createUpload(bucket, key, attributesOf(req), req.caller !== undefined);
+  const upload = await s3.createUpload(bucket, key, attributesOf(req), req.caller?.function);
   const algorithm = header(req, 'x-amz-checksum-algorithm');
   return xml(
     200,
@@ -748,6 +750,7 @@ async function uploadPart(s3: S3Service, req: ApiRequest, bucket: string, key: s
   const part = await s3.uploadPart(bucket, key, uploadId, Number(partNumber), data, {
     ...(md5 !== undefined && { contentMd5: md5 }),
     ...(checksum && { checksum }),
+    ...(req.caller && { byFunction: req.caller.function }),
   });
   return empty(200, {
     etag: `"${part.etag}"`,
@@ -822,7 +825,7 @@ async function completeUpload(s3: S3Service, req: ApiRequest, bucket: string, ke
     if (number === undefined || !/^\d{1,5}$/.test(number) || etag === undefined) throw malformedXml();
     return { partNumber: Number(number), etag };
   });
-  const object = await s3.completeUpload(bucket, key, uploadId, parts);
+  const object = await s3.completeUpload(bucket, key, uploadId, parts, req.caller?.function);
   const { etag, ...headers } = writeHeaders(object);
   return xml(
     200,

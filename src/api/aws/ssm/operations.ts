@@ -2,7 +2,13 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { ACCOUNT_ID } from '../../../domain/arn.js';
-import { PARAMETER_TYPES, type ParameterService, type ParameterType, type ParameterView } from '../../../ssm/parameter-service.js';
+import {
+  PARAMETER_TYPES,
+  type FunctionWriter,
+  type ParameterService,
+  type ParameterType,
+  type ParameterView,
+} from '../../../ssm/parameter-service.js';
 import type { ApiRequest, ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { memberReader } from '../protocol/members.js';
@@ -39,7 +45,7 @@ export function ssmApi({ parameters, logger }: SsmApiDeps): ServiceHandler {
         overwrite: read.boolean(input, 'Overwrite') ?? false,
         ...optional('description', read.string(input, 'Description')),
         ...optional('dataType', read.string(input, 'DataType')),
-        ...(req.caller && { byFunction: true }),
+        ...(req.caller && { byFunction: writer(req) }),
       });
       return { Version: version, Tier: tier === 'Advanced' ? 'Advanced' : 'Standard' };
     },
@@ -84,11 +90,11 @@ export function ssmApi({ parameters, logger }: SsmApiDeps): ServiceHandler {
         ...(more && { NextToken: Buffer.from(views[views.length - 1]!.name).toString('base64url') }),
       };
     },
-    async DeleteParameter(input) {
-      await parameters.delete(requiredString(input, 'Name'));
+    async DeleteParameter(input, req) {
+      await parameters.delete(requiredString(input, 'Name'), req.caller && writer(req));
       return {};
     },
-    async DeleteParameters(input) {
+    async DeleteParameters(input, req) {
       const names = read.stringList(input, 'Names') ?? [];
       if (names.length < 1 || names.length > 10) {
         throw new PlatformError(
@@ -96,17 +102,7 @@ export function ssmApi({ parameters, logger }: SsmApiDeps): ServiceHandler {
           `1 validation error detected: Value at 'names' failed to satisfy constraint: Member must have length less than or equal to 10 and greater than or equal to 1`,
         );
       }
-      const deleted: string[] = [];
-      const invalid: string[] = [];
-      for (const name of names) {
-        try {
-          await parameters.delete(name);
-          deleted.push(name);
-        } catch (err) {
-          if (!(err instanceof PlatformError) || err.code !== 'ParameterNotFound') throw err;
-          invalid.push(name);
-        }
-      }
+      const { deleted, invalid } = await parameters.deleteMany([...new Set(names)], req.caller && writer(req));
       return { DeletedParameters: deleted, InvalidParameters: invalid };
     },
   };
@@ -125,6 +121,11 @@ export function ssmApi({ parameters, logger }: SsmApiDeps): ServiceHandler {
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
+}
+
+/** A function's key, as a refusal to change a parameter names it. */
+function writer(req: ApiRequest): FunctionWriter {
+  return { arn: req.caller!.arn, region: req.region };
 }
 
 function requiredString(input: Record<string, unknown>, member: string): string {

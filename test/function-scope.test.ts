@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -585,6 +585,29 @@ describe('function scope: buckets Versa deploys from', () => {
     );
     await ssmAsFunction.send(new DeleteParameterCommand({ Name: '/fn/own' }));
     for (const c of [operator, asFunction, ssm, ssmAsFunction]) c.destroy();
+  });
+  it("a function's key makes custom metric series in at most a quarter of what Versa keeps; the operator's still make theirs", async () => {
+    const cw = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+      new CloudWatchClient({ endpoint: s.t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    const asFunction = cw(s.probe.key);
+    const operator = cw(OPS);
+    let made = 0;
+    let refused: Error | undefined;
+    while (!refused && made < 13_000) {
+      const MetricData = Array.from({ length: 500 }, (_, i) => ({ MetricName: `junk-${made + i}`, Value: 1 }));
+      refused = await asFunction.send(new PutMetricDataCommand({ Namespace: 'Junk', MetricData })).then(
+        () => void (made += 500),
+        (e: Error) => e,
+      );
+    }
+    assert.equal(refused?.name, 'LimitExceededFault');
+    assert.match(refused.message, /a quarter of it at most for the series one function's key makes/);
+    assert.ok(made >= 2_500 && made <= 3_500, `${made} series made by the function`);
+    await operator.send(new PutMetricDataCommand({ Namespace: 'MyApp', MetricData: [{ MetricName: 'OrdersFailed', Value: 1 }] }));
+    // Series it already made still take its data.
+    await asFunction.send(new PutMetricDataCommand({ Namespace: 'Junk', MetricData: [{ MetricName: 'junk-0', Value: 2 }] }));
+    asFunction.destroy();
+    operator.destroy();
   });
 });
 

@@ -7,7 +7,7 @@ import { FakeClock } from '../core/clock.js';
 import { createLogger } from '../core/logger.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
-import { Metrics } from './metrics.js';
+import { MAX_CUSTOM_SERIES_BYTES, Metrics, ONE_FUNCTIONS_SHARE } from './metrics.js';
 
 describe('Metrics.flush', () => {
   const dirs: string[] = [];
@@ -43,6 +43,105 @@ describe('Metrics.flush', () => {
       [...got.values()].reduce((n, s) => n + s.sum, 0),
       3,
     );
+    await store.close();
+  });
+
+  const opts = { flushIntervalMs: 1000, retentionMs: 14 * 86_400_000, memoryWindowMs: 3 * 3_600_000, node: 'node-a' };
+  const sumOf = async (metrics: Metrics, metric: { namespace: string; name: string; dimensions: [] }, from: number, to: number) =>
+    [...(await metrics.summaries(metric, from, to, 60)).values()].reduce((n, s) => n + s.sum, 0);
+
+  async function storeIn(): Promise<Store> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'versa-metrics-'));
+    dirs.push(dir);
+    return openSqliteStore(path.join(dir, 'versa.db'));
+  }
+
+  it('a bucket this node stored before it restarted, or let go of, is added to, not replaced', async () => {
+    const store = await storeIn();
+    const clock = new FakeClock(Date.UTC(2026, 0, 1, 12, 0, 20));
+    const metric = { namespace: 'MyApp', name: 'Orders', dimensions: [] as [] };
+    const first = new Metrics(store, clock, createLogger('silent'), opts);
+    first.series(metric.namespace, metric.name, []).record(3);
+    // Far back, past the memory window: written, then let go at once.
+    const old = clock.now() - 5 * 3_600_000;
+    first.series(metric.namespace, metric.name, []).record(10, old);
+    await first.flush();
+    first.series(metric.namespace, metric.name, []).record(20, old);
+    await first.flush();
+    assert.equal(await sumOf(first, metric, old - 60_000, old + 60_000), 30);
+    // The same node (its id is its data directory's) restarted within the minute.
+    clock.advance(10_000);
+    const second = new Metrics(store, clock, createLogger('silent'), opts);
+    second.series(metric.namespace, metric.name, []).record(2);
+    // Read before and after its flush: both see what was stored and what is held.
+    const minute = Date.UTC(2026, 0, 1, 12, 0, 0);
+    assert.equal(await sumOf(second, metric, minute, minute + 60_000), 5);
+    await second.flush();
+    assert.equal(await sumOf(second, metric, minute, minute + 60_000), 5);
+    const reader = new Metrics(store, clock, createLogger('silent'), { ...opts, node: 'node-b' });
+    assert.equal(await sumOf(reader, metric, minute, minute + 60_000), 5);
+    assert.equal(await sumOf(reader, metric, old - 60_000, old + 60_000), 30);
+    await store.close();
+  });
+
+  it("custom series' buckets in memory are bounded: data backfilled into two weeks of minutes is written through, and reads whole", async () => {
+    const store = await storeIn();
+    const clock = new FakeClock(Date.UTC(2026, 0, 15, 12, 0, 0));
+    const maxBucketBytes = 1024 * 1024;
+    const metrics = new Metrics(store, clock, createLogger('silent'), { ...opts, maxBucketBytes });
+    const metric = { namespace: 'Backfill', name: 'm', dimensions: [] as [] };
+    const series = metrics.series(metric.namespace, metric.name, []);
+    const minutes = 14 * 24 * 60 - 10;
+    let most = 0;
+    for (let i = 0; i < minutes; i++) {
+      // Values far apart: every bucket's histogram gets bins of its own.
+      series.record(1, clock.now() - i * 60_000);
+      series.record(1e12 + i, clock.now() - i * 60_000);
+      if (i % 2_000 === 1_999) {
+        await metrics.flush();
+        most = Math.max(most, metrics.heldBucketBytes);
+      }
+    }
+    await metrics.flush();
+    assert.ok(metrics.heldBucketBytes <= maxBucketBytes, `${metrics.heldBucketBytes} bytes held`);
+    assert.ok(series.buckets.size < minutes / 4, `${series.buckets.size} buckets held`);
+    const from = clock.now() - minutes * 60_000;
+    const got = await metrics.summaries(metric, from, clock.now() + 60_000, 60);
+    assert.equal(got.size, minutes);
+    assert.equal(
+      [...got.values()].reduce((n, s) => n + s.count, 0),
+      2 * minutes,
+    );
+    // A platform series is never charged.
+    metrics.series('AWS/Lambda', 'Invocations', []).record(1);
+    assert.ok(metrics.heldBucketBytes <= maxBucketBytes);
+    await store.close();
+  });
+
+  it("one function's key makes series in at most a quarter of the budget, all functions' in nine tenths; the operator's in all of it", async () => {
+    const store = await storeIn();
+    const clock = new FakeClock(Date.UTC(2026, 0, 15, 12, 0, 0));
+    const metrics = new Metrics(store, clock, createLogger('silent'), opts);
+    const make = (owner: string | undefined, prefix: string): number => {
+      let made = 0;
+      for (;;) {
+        const batch = Array.from({ length: 100 }, (_, i) => ({ name: `${prefix}-${made + i}`, dimensions: [] }));
+        if (metrics.refusal('Flood', batch, owner) !== undefined) return made;
+        for (const m of batch) metrics.series('Flood', m.name, [], owner === undefined ? {} : { owner });
+        made += batch.length;
+      }
+    };
+    const perSeries = 2_560 + 2 * 'Flood|a-0000'.length;
+    const quarter = (MAX_CUSTOM_SERIES_BYTES * ONE_FUNCTIONS_SHARE) / perSeries;
+    const a = make('a', 'a');
+    assert.ok(a > quarter * 0.95 && a <= quarter, `${a} series by a`);
+    const hundred = (prefix: string) => Array.from({ length: 100 }, (_, i) => ({ name: `${prefix}-${i}`, dimensions: [] }));
+    assert.match(metrics.refusal('Flood', hundred('a-more'), 'a')!, /a quarter of it at most/);
+    const others = make('b', 'b') + make('c', 'c') + make('d', 'd');
+    assert.match(metrics.refusal('Flood', hundred('e'), 'e')!, /the last tenth for operators' keys/);
+    const operator = make(undefined, 'o');
+    assert.ok(operator > 1_000, `${operator} series by the operator after ${a + others} by functions`);
+    assert.equal(metrics.refusal('Flood', [{ name: 'a-0', dimensions: [] }], 'a'), undefined, 'a known series takes data');
     await store.close();
   });
 });

@@ -22,16 +22,43 @@ const PLATFORM_NAMESPACE = 'AWS/';
  */
 export const MAX_CUSTOM_SERIES_BYTES = 32 * 1024 * 1024;
 const SERIES_OVERHEAD_BYTES = 2_560;
+/**
+ * Of that, what the series one function's key made may take, and what all functions' together may: the
+ * rest is the operator's, so that a function making series in a loop leaves other functions and the
+ * operator's deployment alarms their metrics.
+ */
+export const ONE_FUNCTIONS_SHARE = 0.25;
+export const FUNCTIONS_SHARE = 0.9;
+/**
+ * What the buckets of custom series held in memory may take (charged as an estimate of a bucket and of
+ * each histogram bin in it). Past it, flushed buckets are let go, oldest first, before the memory window
+ * would: the store has them. Data backfilled into thousands of minutes is written through, not held.
+ */
+export const MAX_CUSTOM_BUCKET_BYTES = 64 * 1024 * 1024;
+const BUCKET_OVERHEAD_BYTES = 240;
+const BIN_BYTES = 48;
 /** Series read from the store at a time when listing. */
 const LIST_CHUNK = 500;
 
+function isCustom(series: MetricSeries): boolean {
+  return !series.metric.namespace.startsWith(PLATFORM_NAMESPACE);
+}
+
 function chargeOf(series: MetricSeries): number {
-  return series.metric.namespace.startsWith(PLATFORM_NAMESPACE) ? 0 : SERIES_OVERHEAD_BYTES + 2 * series.id.length;
+  return isCustom(series) ? SERIES_OVERHEAD_BYTES + 2 * series.id.length : 0;
 }
 
 interface Bucket {
   summary: Summary;
   dirty: boolean;
+  /**
+   * This node may have stored the bucket before it was held here (before the node started, or before it
+   * was let go): what is stored is merged in before it is written again, since a stored summary is
+   * whole and a write replaces it.
+   */
+  unmerged: boolean;
+  /** What it is charged against MAX_CUSTOM_BUCKET_BYTES (custom series only), as of the last flush. */
+  charge: number;
 }
 
 /**
@@ -41,6 +68,8 @@ interface Bucket {
 export class MetricSeries {
   readonly buckets = new Map<number, Bucket>();
   lastSeen = 0;
+  /** Buckets starting before this may be stored by this node without being held (MetricSeries.bucket). */
+  storedBelow: number;
 
   constructor(
     readonly id: string,
@@ -48,7 +77,11 @@ export class MetricSeries {
     readonly resolution: number,
     readonly unit: string | undefined,
     private readonly metrics: Metrics,
-  ) {}
+    /** The function whose key made the series (PutMetricData), charged for it. */
+    readonly owner?: string,
+  ) {
+    this.storedBelow = metrics.startedAt + 1;
+  }
 
   /** Records `value` (observed `count` times) at platform time `at`. */
   record(value: number, at = this.metrics.now(), count = 1): void {
@@ -60,7 +93,11 @@ export class MetricSeries {
     const width = this.resolution * 1000;
     const start = at - (at % width);
     let b = this.buckets.get(start);
-    if (!b) this.buckets.set(start, (b = { summary: new Summary(), dirty: true }));
+    if (!b) {
+      b = { summary: new Summary(), dirty: true, unmerged: start < this.storedBelow, charge: 0 };
+      this.buckets.set(start, b);
+      this.metrics.held(this, b);
+    }
     b.dirty = true;
     if (at > this.lastSeen) this.lastSeen = at;
     this.metrics.markDirty(this);
@@ -79,6 +116,8 @@ export interface MetricsOptions {
   node: string;
   /** When several nodes share the store, only the leader drops expired buckets from it. */
   leadership?: Leadership;
+  /** What custom series' buckets in memory may take (MAX_CUSTOM_BUCKET_BYTES unless set). */
+  maxBucketBytes?: number;
 }
 
 /**
@@ -91,6 +130,14 @@ export class Metrics {
   private readonly all = new Map<string, MetricSeries>();
   /** What the custom series in `all` are charged against MAX_CUSTOM_SERIES_BYTES. */
   private customBytes = 0;
+  /** Of those, the series each function's key made, and all of them. */
+  private readonly ownedBytes = new Map<string, number>();
+  private functionsBytes = 0;
+  /** What the custom series' buckets in memory are charged against MAX_CUSTOM_BUCKET_BYTES. */
+  private bucketBytes = 0;
+  /** Platform time this recorder started: buckets reaching back before it may be stored already. */
+  readonly startedAt: number;
+  private readonly maxBucketBytes: number;
   private readonly dirty = new Set<MetricSeries>();
   private timer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
@@ -101,7 +148,15 @@ export class Metrics {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly opts: MetricsOptions,
-  ) {}
+  ) {
+    this.startedAt = clock.now();
+    this.maxBucketBytes = opts.maxBucketBytes ?? MAX_CUSTOM_BUCKET_BYTES;
+  }
+
+  /** What the buckets of custom series held in memory are charged (MAX_CUSTOM_BUCKET_BYTES). */
+  get heldBucketBytes(): number {
+    return this.bucketBytes;
+  }
 
   now(): number {
     return this.clock.now();
@@ -123,34 +178,82 @@ export class Metrics {
     namespace: string,
     name: string,
     dimensions: Record<string, string> | readonly Dimension[],
-    options: { unit?: string; resolution?: number } = {},
+    options: { unit?: string; resolution?: number; owner?: string } = {},
   ): MetricSeries {
     const dims = sortDimensions(dimensions);
     const id = seriesIdOf(namespace, name, dims);
     let s = this.all.get(id);
     if (!s) {
-      s = new MetricSeries(id, { namespace, name, dimensions: dims }, options.resolution === 1 ? 1 : 60, options.unit, this);
+      const resolution = options.resolution === 1 ? 1 : 60;
+      s = new MetricSeries(id, { namespace, name, dimensions: dims }, resolution, options.unit, this, options.owner);
       this.all.set(id, s);
-      this.customBytes += chargeOf(s);
+      this.charge(s, 1);
     }
     return s;
   }
 
   /**
-   * Whether the custom series these metrics would add (those not held yet) fit in what custom series may
-   * take (MAX_CUSTOM_SERIES_BYTES): PutMetricData asks before it records anything.
+   * Why the custom series these metrics would add (those not held yet) do not fit, or undefined when they
+   * do: within what custom series may take (MAX_CUSTOM_SERIES_BYTES), made by `byFunction`'s key within
+   * its share and all functions' (ONE_FUNCTIONS_SHARE, FUNCTIONS_SHARE), and their buckets within what
+   * those may take (MAX_CUSTOM_BUCKET_BYTES: over it only while the store is out of reach, when nothing
+   * can be let go). PutMetricData asks before it records anything.
    */
-  admits(namespace: string, metrics: readonly { name: string; dimensions: readonly Dimension[] }[]): boolean {
-    if (namespace.startsWith(PLATFORM_NAMESPACE)) return true;
+  refusal(
+    namespace: string,
+    metrics: readonly { name: string; dimensions: readonly Dimension[] }[],
+    byFunction?: string,
+  ): string | undefined {
+    if (namespace.startsWith(PLATFORM_NAMESPACE)) return undefined;
+    const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
+    if (this.bucketBytes > this.maxBucketBytes) {
+      return `Versa holds at most ${mib(this.maxBucketBytes)} of custom metric data that its store has yet to take, and has that much now: try again once the store is reachable.`;
+    }
     const added = new Set<string>();
-    let bytes = this.customBytes;
+    let bytes = 0;
     for (const m of metrics) {
       const id = seriesIdOf(namespace, m.name, sortDimensions(m.dimensions));
       if (this.all.has(id) || added.has(id)) continue;
       added.add(id);
       bytes += SERIES_OVERHEAD_BYTES + 2 * id.length;
     }
-    return bytes <= MAX_CUSTOM_SERIES_BYTES;
+    if (bytes === 0) return undefined;
+    const kept = `Versa keeps at most ${mib(MAX_CUSTOM_SERIES_BYTES)} of custom metric series (about 12,000 of short names), each until its retention passes`;
+    const tail = 'this request would add series past it. Data for series already kept is accepted.';
+    if (byFunction === undefined) return this.customBytes + bytes <= MAX_CUSTOM_SERIES_BYTES ? undefined : `${kept}: ${tail}`;
+    const shareOfAll = MAX_CUSTOM_SERIES_BYTES * FUNCTIONS_SHARE;
+    if (this.customBytes + bytes > shareOfAll || this.functionsBytes + bytes > shareOfAll) {
+      return `${kept}, the last tenth for operators' keys: ${tail}`;
+    }
+    if ((this.ownedBytes.get(byFunction) ?? 0) + bytes > MAX_CUSTOM_SERIES_BYTES * ONE_FUNCTIONS_SHARE) {
+      return `${kept}, a quarter of it at most for the series one function's key makes: ${tail}`;
+    }
+    return undefined;
+  }
+
+  /** Adds (`sign` 1) or takes away (-1) what a series is charged, to all custom series and its owner's. */
+  private charge(series: MetricSeries, sign: 1 | -1): void {
+    const bytes = sign * chargeOf(series);
+    this.customBytes += bytes;
+    if (series.owner === undefined) return;
+    this.functionsBytes += bytes;
+    const owned = (this.ownedBytes.get(series.owner) ?? 0) + bytes;
+    if (owned > 0) this.ownedBytes.set(series.owner, owned);
+    else this.ownedBytes.delete(series.owner);
+  }
+
+  /** Told of each bucket a series starts holding: a custom series' is charged against MAX_CUSTOM_BUCKET_BYTES. */
+  held(series: MetricSeries, bucket: Bucket): void {
+    if (!isCustom(series)) return;
+    bucket.charge = BUCKET_OVERHEAD_BYTES;
+    this.bucketBytes += BUCKET_OVERHEAD_BYTES;
+  }
+
+  /** Stops holding a flushed bucket: later data for it is merged with what is stored. */
+  private letGo(series: MetricSeries, start: number, bucket: Bucket): void {
+    series.buckets.delete(start);
+    this.bucketBytes -= bucket.charge;
+    if (start >= series.storedBelow) series.storedBelow = start + 1;
   }
 
   markDirty(series: MetricSeries): void {
@@ -174,7 +277,8 @@ export class Metrics {
       agg.merge(summary);
     };
     for (const p of await this.store.metrics.points(id, start, end)) {
-      if (p.node === this.opts.node && live?.has(p.timestamp)) continue;
+      // What this node holds of a bucket is newer than what it stored, unless it has yet to merge the two.
+      if (p.node === this.opts.node && live?.get(p.timestamp)?.unmerged === false) continue;
       add(p.timestamp, Summary.fromJSON(p.summary));
     }
     if (live) {
@@ -247,14 +351,26 @@ export class Metrics {
   }
 
   private async flushNow(): Promise<void> {
+    await this.mergeStored();
     const now = this.clock.now();
     const points: MetricPoint[] = [];
     const series: MetricSeriesDoc[] = [];
     const taken: [MetricSeries, Bucket][] = [];
+    const waiting: MetricSeries[] = [];
     for (const s of this.dirty) {
       for (const [ts, b] of s.buckets) {
         if (!b.dirty) continue;
+        // One begun while the stored ones were being read waits for the next flush to be merged.
+        if (b.unmerged) {
+          if (waiting.at(-1) !== s) waiting.push(s);
+          continue;
+        }
         b.dirty = false;
+        if (b.charge !== 0) {
+          const charge = BUCKET_OVERHEAD_BYTES + BIN_BYTES * b.summary.bins;
+          this.bucketBytes += charge - b.charge;
+          b.charge = charge;
+        }
         taken.push([s, b]);
         points.push({
           seriesId: s.id,
@@ -269,6 +385,7 @@ export class Metrics {
       series.push({ ...s.metric, seriesId: s.id, unit: s.unit, resolution: s.resolution, lastSeen: s.lastSeen });
     }
     this.dirty.clear();
+    for (const s of waiting) this.dirty.add(s);
     if (points.length) {
       try {
         await this.store.metrics.putPoints(points, series);
@@ -283,19 +400,58 @@ export class Metrics {
     }
     const keepFrom = now - this.opts.memoryWindowMs;
     for (const s of this.all.values()) {
-      for (const [ts, b] of s.buckets) if (!b.dirty && ts < keepFrom) s.buckets.delete(ts);
+      for (const [ts, b] of s.buckets) if (!b.dirty && ts < keepFrom) this.letGo(s, ts, b);
     }
+    if (this.bucketBytes > this.maxBucketBytes) this.letGoOldest();
     if (now - this.lastPrune > 60_000) {
       this.lastPrune = now;
       const cutoff = now - this.opts.retentionMs;
       if (!this.opts.leadership || this.opts.leadership.leading) await this.store.metrics.deleteBefore(cutoff);
       for (const [id, s] of this.all) {
-        for (const ts of s.buckets.keys()) if (ts < cutoff) s.buckets.delete(ts);
+        for (const [ts, b] of s.buckets) if (ts < cutoff) this.letGo(s, ts, b);
         if (s.buckets.size === 0 && s.lastSeen < cutoff) {
           this.all.delete(id);
-          this.customBytes -= chargeOf(s);
+          this.charge(s, -1);
         }
       }
+    }
+  }
+
+  /** Lets flushed buckets of custom series go, oldest first, until the rest take three quarters of what they may. */
+  private letGoOldest(): void {
+    const flushed: [MetricSeries, number, Bucket][] = [];
+    for (const s of this.all.values()) {
+      if (!isCustom(s)) continue;
+      for (const [ts, b] of s.buckets) if (!b.dirty) flushed.push([s, ts, b]);
+    }
+    flushed.sort((a, b) => a[1] - b[1]);
+    for (const [s, ts, b] of flushed) {
+      if (this.bucketBytes <= this.maxBucketBytes * 0.75) break;
+      this.letGo(s, ts, b);
+    }
+  }
+
+  /**
+   * Merges into each dirty bucket that may be stored already (Bucket.unmerged) what this node stored of
+   * it: one read per series, of the stretch those buckets span.
+   */
+  private async mergeStored(): Promise<void> {
+    for (const s of this.dirty) {
+      const merging = new Map<number, Bucket>();
+      for (const [ts, b] of s.buckets) if (b.unmerged) merging.set(ts, b);
+      if (merging.size === 0) continue;
+      let from = Infinity;
+      let to = -Infinity;
+      for (const ts of merging.keys()) {
+        if (ts < from) from = ts;
+        if (ts > to) to = ts;
+      }
+      const stored = await this.store.metrics.points(s.id, from, to + 1);
+      for (const p of stored) {
+        const b = p.node === this.opts.node && p.resolution === s.resolution ? merging.get(p.timestamp) : undefined;
+        b?.summary.merge(Summary.fromJSON(p.summary));
+      }
+      for (const b of merging.values()) b.unmerged = false;
     }
   }
 }

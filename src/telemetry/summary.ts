@@ -16,6 +16,11 @@ export class Summary {
   private readonly negative = new Map<number, number>();
   private zeros = 0;
 
+  /** How many histogram bins it holds (what its size grows with). */
+  get bins(): number {
+    return this.positive.size + this.negative.size;
+  }
+
   add(value: number, count = 1): void {
     if (!Number.isFinite(value) || count <= 0) return;
     this.count += count;

@@ -6,7 +6,7 @@ import { statisticOf } from '../../../telemetry/alarm-evaluation.js';
 import type { AlarmDoc, AlarmHistoryItem, HistoryPlace } from '../../../domain/alarm.js';
 import type { AlarmService } from '../../../telemetry/alarms.js';
 import { seriesIdOf, sortDimensions, type Dimension } from '../../../domain/metric.js';
-import { MAX_CUSTOM_SERIES_BYTES, type Metrics } from '../../../telemetry/metrics.js';
+import type { Metrics } from '../../../telemetry/metrics.js';
 import type { Summary } from '../../../telemetry/summary.js';
 import { functionDenied, type ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
@@ -313,21 +313,17 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
         }
         return { name, value, values, counts, stats, resolution, dims, unit: read.str(d, 'Unit'), at };
       });
-      if (
-        !metrics.admits(
-          namespace,
-          entries.map((e) => ({ name: e.name, dimensions: e.dims })),
-        )
-      ) {
-        throw new PlatformError(
-          'LimitExceededFault',
-          `Versa keeps at most ${MAX_CUSTOM_SERIES_BYTES / 1024 / 1024} MiB of custom metric series (about 12,000 of short names), each until its retention passes: this request would add series past it. Data for series already kept is accepted.`,
-        );
-      }
+      const refusal = metrics.refusal(
+        namespace,
+        entries.map((e) => ({ name: e.name, dimensions: e.dims })),
+        req.caller?.function,
+      );
+      if (refusal !== undefined) throw new PlatformError('LimitExceededFault', refusal);
       for (const e of entries) {
         const series = metrics.series(namespace, e.name, e.dims, {
           ...(e.unit !== undefined && { unit: e.unit }),
           resolution: e.resolution,
+          ...(req.caller && { owner: req.caller.function }),
         });
         const at = e.at ?? metrics.now();
         if (e.value !== undefined) series.record(e.value, at);

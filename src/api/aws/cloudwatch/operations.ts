@@ -378,7 +378,7 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
       };
     },
 
-    async GetMetricData(input) {
+    async GetMetricData(input, req) {
       const queries = read.structures(input, 'MetricDataQueries');
       if (queries.length === 0)
         throw new PlatformError('MissingRequiredParameterException', 'The parameter MetricDataQueries is required.');
@@ -424,7 +424,7 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
       const from = token === undefined ? 0 : Number(/^q(\d{1,3})$/.exec(Buffer.from(token, 'base64url').toString())?.[1] ?? NaN);
       if (!Number.isInteger(from) || from >= parsed.length)
         throw new PlatformError('InvalidNextToken', 'The service returned an invalid NextToken.');
-      // Reading takes turns with other requests (metricReads); its time budget starts with its turn.
+      // Reading takes turns with other requests (metricReads; a function's key in its share); its time budget starts with its turn.
       return metricReads.run(async () => {
         // Queries that read the same metric at the same period share what they read.
         const shared = new Map<string, Promise<Map<number, Summary>>>();
@@ -460,7 +460,7 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
           Messages: [],
           ...(next !== undefined && { NextToken: Buffer.from(`q${next}`).toString('base64url') }),
         };
-      });
+      }, req.caller?.function);
     },
 
     async ListMetrics(input) {

@@ -46,7 +46,14 @@ const eventBytes = (e: LogEventRecord) => Buffer.byteLength(e.message) + 26;
  * between reads, and a call that has read for READ_TIME_BUDGET_MS answers what it has: a read of events
  * that crowd one moment parses every chunk that holds them each time (log-chunks.ts).
  */
-function readAnswer(logs: LogSink, query: LogEventQuery, limit: number, stream: string): Promise<LogEventRecord[]> {
+function readAnswer(
+  logs: LogSink,
+  query: LogEventQuery,
+  limit: number,
+  stream: string,
+  /** The function whose key reads, which takes its turn with the others' (Turns). */
+  who: string | undefined,
+): Promise<LogEventRecord[]> {
   return logReads.run(async () => {
     const started = performance.now();
     const out: LogEventRecord[] = [];
@@ -66,7 +73,7 @@ function readAnswer(logs: LogSink, query: LogEventQuery, limit: number, stream: 
       next = query.descending ? { ...query, before: at } : { ...query, after: at };
       await new Promise((resolve) => setImmediate(resolve));
     }
-  });
+  }, who);
 }
 /** PutLogEvents: a batch's size counts each message's UTF-8 bytes plus 26. */
 const MAX_BATCH_BYTES = 1_048_576;
@@ -271,7 +278,7 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
       return { nextSequenceToken: result.nextSequenceToken, ...(Object.keys(rejected).length > 0 && { rejectedLogEventsInfo: rejected }) };
     },
 
-    async GetLogEvents(input) {
+    async GetLogEvents(input, req) {
       const group = groupNameOrIdentifier(input);
       const stream = streamName(input, 'logStreamName');
       const startTime = optInteger(input, 'startTime');
@@ -295,11 +302,11 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
       };
       const size = limit ?? 10_000;
       let events: LogEventRecord[];
-      if (position?.direction === 'f') events = await readAnswer(logs, { ...base, after: position }, size, stream);
+      if (position?.direction === 'f') events = await readAnswer(logs, { ...base, after: position }, size, stream, req.caller?.function);
       else if (position?.direction === 'b')
-        events = (await readAnswer(logs, { ...base, before: position, descending: true }, size, stream)).reverse();
-      else if (startFromHead) events = await readAnswer(logs, base, size, stream);
-      else events = (await readAnswer(logs, { ...base, descending: true }, size, stream)).reverse();
+        events = (await readAnswer(logs, { ...base, before: position, descending: true }, size, stream, req.caller?.function)).reverse();
+      else if (startFromHead) events = await readAnswer(logs, base, size, stream, req.caller?.function);
+      else events = (await readAnswer(logs, { ...base, descending: true }, size, stream, req.caller?.function)).reverse();
       const first = events[0];
       const last = events[events.length - 1];
       // With nothing to return, the tokens stay where the caller was, so polling the forward token picks
@@ -315,7 +322,7 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
       };
     },
 
-    async FilterLogEvents(input) {
+    async FilterLogEvents(input, req) {
       const group = groupNameOrIdentifier(input);
       const streamNames = optStringList(input, 'logStreamNames');
       const prefix = optString(input, 'logStreamNamePrefix');
@@ -396,7 +403,7 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
           }
           if (found.length >= size || scanned >= FILTER_SCAN_BUDGET || performance.now() - started > READ_TIME_BUDGET_MS) break;
         }
-      });
+      }, req.caller?.function);
       return {
         events: found.map((e) => ({
           logStreamName: e.streamName,

@@ -74,6 +74,8 @@ export class LogSink {
   private flushQueued = false;
   private sweepQueued = false;
   private dropped = 0;
+  /** Events dropped from each group since the last write, and a stream of its to say so in. */
+  private readonly droppedFrom = new Map<string, { events: number; stream: string }>();
   private closed = false;
   private sequence = 0;
   /** Characters appended to each group since its size was last checked against maxGroupBytes, and the groups being checked. */
@@ -319,23 +321,65 @@ export class LogSink {
     this.bufferedChars += event.message.length;
     const max = this.opts.maxBufferedEvents ?? 100_000;
     const maxChars = this.opts.maxBufferedChars ?? 64 * 1024 * 1024;
-    if (this.buffer.length > max || this.bufferedChars > maxChars) {
-      // The oldest go, down to nine tenths of the bounds at once: dropping one event per event pushed
-      // shifted the whole buffer each time (quadratic while functions print faster than it is written).
-      let drop = 0;
-      while (drop < this.buffer.length - 1 && (this.buffer.length - drop > max * 0.9 || this.bufferedChars > maxChars * 0.9)) {
-        this.bufferedChars -= this.buffer[drop]!.message.length;
-        drop++;
-      }
-      this.dropped += drop;
-      this.buffer.splice(0, drop);
-    }
+    if (this.buffer.length > max || this.bufferedChars > maxChars) this.shed(max, maxChars);
     const full =
       this.buffer.length >= (this.opts.flushAtEvents ?? 1000) || this.bufferedChars >= (this.opts.flushAtChars ?? 4 * 1024 * 1024);
     if (full && !this.flushQueued) {
       this.flushQueued = true;
       void this.flush();
     }
+  }
+
+  /**
+   * Makes room in a full buffer (the store writing slower than functions print): down to nine tenths of
+   * both bounds at once (dropping one event per event pushed shifted the whole buffer each time), taking
+   * the oldest events of the group that holds most of it, then of the next once they hold alike, so
+   * that one function printing without end loses its own lines, not those of the functions beside it.
+   * Each group that lost events gets a line saying how many, with the next write.
+   */
+  private shed(max: number, maxChars: number): void {
+    const groups = new Map<string, { chars: number; events: number; lengths: number[]; dropped: number; stream: string }>();
+    for (const e of this.buffer) {
+      let g = groups.get(e.groupName);
+      if (!g) groups.set(e.groupName, (g = { chars: 0, events: 0, lengths: [], dropped: 0, stream: e.streamName }));
+      g.chars += e.message.length;
+      g.events++;
+      g.lengths.push(e.message.length);
+    }
+    // A group's weight: its share of either bound, whichever it fills more.
+    const weight = (g: { chars: number; events: number }) => Math.max(g.chars / maxChars, g.events / max);
+    let events = this.buffer.length;
+    let chars = this.bufferedChars;
+    const over = () => events > max * 0.9 || chars > maxChars * 0.9;
+    const ranked = [...groups.values()];
+    while (over()) {
+      ranked.sort((a, b) => weight(b) - weight(a));
+      const heaviest = ranked[0]!;
+      const next = ranked[1] === undefined ? 0 : weight(ranked[1]);
+      // Its oldest, until it weighs no more than the next (at least one), or the buffer fits.
+      do {
+        const length = heaviest.lengths[heaviest.dropped++]!;
+        heaviest.chars -= length;
+        heaviest.events--;
+        chars -= length;
+        events--;
+      } while (heaviest.events > 0 && over() && weight(heaviest) > next);
+    }
+    const kept: NewLogEvent[] = [];
+    const seen = new Map<string, number>();
+    for (const e of this.buffer) {
+      const n = (seen.get(e.groupName) ?? 0) + 1;
+      seen.set(e.groupName, n);
+      if (n > groups.get(e.groupName)!.dropped) kept.push(e);
+    }
+    for (const [groupName, g] of groups) {
+      if (g.dropped === 0) continue;
+      this.dropped += g.dropped;
+      const before = this.droppedFrom.get(groupName);
+      this.droppedFrom.set(groupName, { events: (before?.events ?? 0) + g.dropped, stream: before?.stream ?? g.stream });
+    }
+    this.buffer = kept;
+    this.bufferedChars = chars;
   }
 
   private locked<T>(work: () => Promise<T>): Promise<T> {
@@ -355,8 +399,15 @@ export class LogSink {
   private async flushNow(): Promise<void> {
     this.flushQueued = false;
     if (this.dropped > 0) {
-      this.logger.warn('dropped unwritten log events', { dropped: this.dropped });
+      this.logger.warn('dropped unwritten log events', { dropped: this.dropped, groups: this.droppedFrom.size });
       this.dropped = 0;
+      const now = this.clock.now();
+      for (const [groupName, { events, stream }] of this.droppedFrom) {
+        const message = `[Versa] ${events} log events of this group were dropped before they were written: the server's log buffer was full.`;
+        this.buffer.push({ groupName, streamName: stream, timestamp: now, message, ingestionTime: now });
+        this.bufferedChars += message.length;
+      }
+      this.droppedFrom.clear();
     }
     if (this.buffer.length === 0) return;
     const batch = this.buffer;

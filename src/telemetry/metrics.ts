@@ -35,10 +35,15 @@ export const FUNCTIONS_SHARE = 0.9;
  * would: the store has them. Data backfilled into thousands of minutes is written through, not held.
  */
 export const MAX_CUSTOM_BUCKET_BYTES = 64 * 1024 * 1024;
-const BUCKET_OVERHEAD_BYTES = 240;
+const BUCKET_OVERHEAD_BYTES = 600;
 const BIN_BYTES = 48;
+/** Points written to the store at a time. */
+const FLUSH_CHUNK = 2_000;
 /** Series read from the store at a time when listing. */
 const LIST_CHUNK = 500;
+
+/** What `refusal` answers while the store is behind: the caller should slow down and try again (the SDKs do). */
+export const BEHIND = 'Rate exceeded';
 
 function isCustom(series: MetricSeries): boolean {
   return !series.metric.namespace.startsWith(PLATFORM_NAMESPACE);
@@ -196,8 +201,8 @@ export class Metrics {
    * Why the custom series these metrics would add (those not held yet) do not fit, or undefined when they
    * do: within what custom series may take (MAX_CUSTOM_SERIES_BYTES), made by `byFunction`'s key within
    * its share and all functions' (ONE_FUNCTIONS_SHARE, FUNCTIONS_SHARE), and their buckets within what
-   * those may take (MAX_CUSTOM_BUCKET_BYTES: over it only while the store is out of reach, when nothing
-   * can be let go). PutMetricData asks before it records anything.
+   * those may take (MAX_CUSTOM_BUCKET_BYTES: over it only while the store has yet to take what is held,
+   * when nothing can be let go; then the answer is BEHIND). PutMetricData asks before it records anything.
    */
   refusal(
     namespace: string,
@@ -206,9 +211,7 @@ export class Metrics {
   ): string | undefined {
     if (namespace.startsWith(PLATFORM_NAMESPACE)) return undefined;
     const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
-    if (this.bucketBytes > this.maxBucketBytes) {
-      return `Versa holds at most ${mib(this.maxBucketBytes)} of custom metric data that its store has yet to take, and has that much now: try again once the store is reachable.`;
-    }
+    if (this.bucketBytes > this.maxBucketBytes) return BEHIND;
     const added = new Set<string>();
     let bytes = 0;
     for (const m of metrics) {
@@ -353,9 +356,8 @@ export class Metrics {
   private async flushNow(): Promise<void> {
     await this.mergeStored();
     const now = this.clock.now();
-    const points: MetricPoint[] = [];
     const series: MetricSeriesDoc[] = [];
-    const taken: [MetricSeries, Bucket][] = [];
+    const taken: [MetricSeries, number, Bucket][] = [];
     const waiting: MetricSeries[] = [];
     for (const s of this.dirty) {
       for (const [ts, b] of s.buckets) {
@@ -371,27 +373,31 @@ export class Metrics {
           this.bucketBytes += charge - b.charge;
           b.charge = charge;
         }
-        taken.push([s, b]);
-        points.push({
-          seriesId: s.id,
-          node: this.opts.node,
-          namespace: s.metric.namespace,
-          name: s.metric.name,
-          resolution: s.resolution,
-          timestamp: ts,
-          summary: b.summary.toJSON(),
-        });
+        taken.push([s, ts, b]);
       }
       series.push({ ...s.metric, seriesId: s.id, unit: s.unit, resolution: s.resolution, lastSeen: s.lastSeen });
     }
     this.dirty.clear();
     for (const s of waiting) this.dirty.add(s);
-    if (points.length) {
+    // In writes of at most FLUSH_CHUNK points, the event loop free between them: a second of backfill
+    // can dirty a hundred thousand buckets, and writing them at once held it for seconds.
+    for (let at = 0; at < taken.length; at += FLUSH_CHUNK) {
+      if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+      const points: MetricPoint[] = taken.slice(at, at + FLUSH_CHUNK).map(([s, ts, b]) => ({
+        seriesId: s.id,
+        node: this.opts.node,
+        namespace: s.metric.namespace,
+        name: s.metric.name,
+        resolution: s.resolution,
+        timestamp: ts,
+        summary: b.summary.toJSON(),
+      }));
       try {
-        await this.store.metrics.putPoints(points, series);
+        await this.store.metrics.putPoints(points, at + FLUSH_CHUNK >= taken.length ? series : []);
       } catch (err) {
-        // The store is out of reach: the buckets stay dirty, so the next flush writes them (a summary is whole, never a delta).
-        for (const [s, b] of taken) {
+        // The store is out of reach: the buckets not written stay dirty, so the next flush writes them (a
+        // summary is whole, never a delta).
+        for (const [s, , b] of taken.slice(at)) {
           b.dirty = true;
           this.dirty.add(s);
         }

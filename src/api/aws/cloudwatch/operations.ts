@@ -6,7 +6,7 @@ import { statisticOf } from '../../../telemetry/alarm-evaluation.js';
 import type { AlarmDoc, AlarmHistoryItem, HistoryPlace } from '../../../domain/alarm.js';
 import type { AlarmService } from '../../../telemetry/alarms.js';
 import { seriesIdOf, sortDimensions, type Dimension } from '../../../domain/metric.js';
-import type { Metrics } from '../../../telemetry/metrics.js';
+import { BEHIND, type Metrics } from '../../../telemetry/metrics.js';
 import type { Summary } from '../../../telemetry/summary.js';
 import { functionDenied, type ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
@@ -318,6 +318,8 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
         entries.map((e) => ({ name: e.name, dimensions: e.dims })),
         req.caller?.function,
       );
+      // Custom data coming faster than the store takes it is throttled, as CloudWatch throttles PutMetricData.
+      if (refusal === BEHIND) throw new PlatformError('Throttling', refusal);
       if (refusal !== undefined) throw new PlatformError('LimitExceededFault', refusal);
       for (const e of entries) {
         const series = metrics.series(namespace, e.name, e.dims, {

@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { Agent } from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CloudWatchLogsClient, CreateLogGroupCommand, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CodeDeployClient, ListApplicationsCommand } from '@aws-sdk/client-codedeploy';
 import { GetFunctionCommand, InvokeCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { Sha256 } from '@smithy/core/checksum';
@@ -441,6 +442,7 @@ describe('security: versa start', () => {
       }
       assert.match(banner, /listening on: 0\.0\.0\.0:\d+ \(every interface\)/);
       assert.match(banner, /credentials: 1 access key; every request must be signed/);
+      assert.match(banner, /WARNING: the secret of AKIDVERSAOPS has only 15 characters; whoever can reach this server may guess at it/);
       assert.equal(answers.includes(-1), false, 'a request accepted during start-up was never answered');
       assert.equal((await fetch(`http://127.0.0.1:${port}/_versa/health`)).status, 200);
       assert.deepEqual(await names(lambda(`http://127.0.0.1:${port}`)), []);
@@ -460,6 +462,56 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+describe('security: guessing a secret', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ credentials: [OPS] });
+  });
+  after(() => t?.close());
+
+  /** A client whose connections come from another loopback address: another source. */
+  const from = (address: string, credentials = OPS) =>
+    lambda(t.url, credentials, { requestHandler: { httpAgent: new Agent({ localAddress: address }) } });
+
+  it('past 30 wrong signatures in a minute a source is refused unchecked, the right secret too; other sources are not', async () => {
+    const guesser = from('127.0.0.2', WRONG);
+    for (let i = 0; i < 30; i++) assert.equal((await errorOf(() => names(guesser))).name, 'InvalidSignatureException');
+    const right = from('127.0.0.2');
+    const e = await errorOf(() => names(right));
+    assert.deepEqual([e.name, e.$metadata?.httpStatusCode], ['ThrottlingException', 429]);
+    assert.match(
+      e.message,
+      /^Too many requests with a wrong key or signature came from this address: its signed requests are refused for \d+ more seconds\.$/,
+    );
+    // Each protocol says so in its words.
+    const codedeploy = new CodeDeployClient({
+      endpoint: t.url,
+      region: 'us-east-1',
+      credentials: OPS,
+      maxAttempts: 1,
+      requestHandler: { httpAgent: new Agent({ localAddress: '127.0.0.2' }) },
+    });
+    const json = await errorOf(() => codedeploy.send(new ListApplicationsCommand({})));
+    assert.deepEqual([json.name, json.$metadata?.httpStatusCode], ['ThrottlingException', 400]);
+    const s3 = new S3Client({
+      endpoint: t.url,
+      region: 'us-east-1',
+      credentials: OPS,
+      forcePathStyle: true,
+      maxAttempts: 1,
+      requestHandler: { httpAgent: new Agent({ localAddress: '127.0.0.2' }) },
+    });
+    const xml = await errorOf(() => s3.send(new ListBucketsCommand({})));
+    assert.deepEqual([xml.name, xml.$metadata?.httpStatusCode], ['SlowDown', 503]);
+    // The operator on its own address is answered as ever, and unknown keys count as wrong ones.
+    assert.deepEqual(await names(lambda(t.url)), []);
+    const unknown = from('127.0.0.3', { accessKeyId: 'AKIDMADEUP', secretAccessKey: 'x' });
+    for (let i = 0; i < 30; i++) assert.equal((await errorOf(() => names(unknown))).name, 'UnrecognizedClientException');
+    assert.equal((await errorOf(() => names(from('127.0.0.3')))).name, 'ThrottlingException');
+    for (const c of [guesser, right, codedeploy, s3, unknown]) c.destroy();
+  });
+});
 
 describe('security: the data directory', () => {
   it("is made, or closed if it was open, to everyone but the server's user: it holds every function's variables", async () => {

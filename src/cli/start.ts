@@ -75,6 +75,7 @@ export async function startCommand(args: string[]): Promise<number> {
     `Versa is ready at ${server.url}\n` +
       `  listening on: ${server.listening}${everywhere ? ' (every interface)' : ''}\n` +
       `  credentials: ${keys > 0 ? `${keys} access key${keys > 1 ? 's' : ''}; every request must be signed with one` : 'any access key (loopback only)'}\n` +
+      weakSecrets(options.credentials) +
       `  sandbox: ${server.isolation.sandbox === 'bwrap' ? server.isolation.sandboxDetail : `OFF: ${server.isolation.sandboxDetail}`}\n` +
       `  limits: ${server.isolation.limits}\n` +
       `  data: ${options.dataDir}${options.store ? ` (state in PostgreSQL at ${redact(options.store)}; node ${server.node})` : ''}${storeWarning(options.store)}${options.timeScale !== 1 ? `\n  time scale: ${options.timeScale}x` : ''}\n` +
@@ -90,6 +91,25 @@ export async function startCommand(args: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   return 0;
+}
+
+/** Secrets shorter than this are said to be guessable at start. */
+const STRONG_SECRET_LENGTH = 20;
+
+/**
+ * A warning for each configured secret short enough to guess: a source may try 30 wrong ones a minute
+ * (access/failures.ts), which a few random characters do not withstand for long.
+ */
+function weakSecrets(keys: readonly { accessKeyId: string; secretAccessKey: string }[]): string {
+  return keys
+    .filter((k) => k.secretAccessKey.length < STRONG_SECRET_LENGTH)
+    .map(
+      (k) =>
+        `  WARNING: the secret of ${k.accessKeyId} has only ${k.secretAccessKey.length} characters; whoever can reach this server may ` +
+        `guess at it (30 tries a minute from each address). Use ${STRONG_SECRET_LENGTH} or more random ones, as AWS's 40 are ` +
+        `(openssl rand -base64 30).\n`,
+    )
+    .join('');
 }
 
 /** A store URL as it may be printed: without its password. */

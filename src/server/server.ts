@@ -21,6 +21,7 @@ import { ssmApi } from '../api/aws/ssm/operations.js';
 import { stsApi } from '../api/aws/sts/operations.js';
 import { credentialScopeOf, type ApiHandler, type ApiRequest, type Peer } from '../api/aws/protocol/http.js';
 import { jsonResponse, restJsonError } from '../api/aws/protocol/rest-json.js';
+import { MAX_FAILURES, WINDOW_MS } from '../api/access/failures.js';
 import { AccessGate } from '../api/access/gate.js';
 import { functionCaller } from '../api/access/function-scope.js';
 import { Keyring } from '../api/access/keyring.js';
@@ -330,6 +331,12 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     now: () => Date.now(),
     functionAccess: options.functionAccess,
     codeLinks,
+    onShutOut: (source) =>
+      logger.warn('refusing signed requests from a source that sent too many wrong keys or signatures', {
+        source,
+        failures: MAX_FAILURES,
+        forSeconds: WINDOW_MS / 1000,
+      }),
     // Only a server whose functions run as a user of their own can tell their connections apart.
     // A connection whose owner cannot be told is taken for a function's.
     ...(isolation.runsAsHostUser && {

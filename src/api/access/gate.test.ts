@@ -85,6 +85,22 @@ describe('AccessGate: hosts', () => {
   });
 });
 
+describe('AccessGate: guessing', () => {
+  it("a function's sandbox that guesses shuts out only functions' connections, not the operator's on the same address", async () => {
+    // Connections a function owns carry its marker here (on a root server the kernel says whose each is).
+    const fromFunction = new WeakSet<object>();
+    const g = gate({ fromSandbox: (req) => fromFunction.has(req.headers) });
+    const guess = async () => {
+      const req = await signed({ ...OPS, secretAccessKey: 'guess' });
+      fromFunction.add(req.headers);
+      return g.authenticate(req);
+    };
+    for (let i = 0; i < 30; i++) assert.deepEqual(await guess(), { kind: 'mismatch' });
+    assert.equal((await guess())?.kind, 'shut-out');
+    assert.equal(await g.authenticate(await signed(OPS)), undefined, "the operator's own connection");
+  });
+});
+
 describe('AccessGate: signatures', () => {
   it('authenticate: the right secret passes, a wrong one or an unknown key fails, nothing signed is "missing"', async () => {
     const g = gate();
@@ -255,7 +271,9 @@ describe('AccessGate: signatures from the SDK signer, on awkward requests', () =
       );
       const params = new URLSearchParams();
       for (const [k, v] of Object.entries(query)) for (const one of Array.isArray(v) ? v : [v]) params.append(k, one);
-      const req = request({ method, path, query: params, headers: out.headers, body: Buffer.from(body) });
+      // Each from an address of its own: 300 wrong signatures from one would shut it out (failures.ts).
+      const sourceIp = `10.0.${i >> 8}.${i & 255}`;
+      const req = request({ method, path, query: params, headers: out.headers, body: Buffer.from(body), sourceIp });
       assert.equal(await g.authenticate(req), undefined, `${method} ${path}?${params.toString()}`);
       const tampered = body
         ? { ...req, body: Buffer.from(body.replace(/.$/, ' ')) }

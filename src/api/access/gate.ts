@@ -4,6 +4,7 @@ import { header, type ApiRequest, type Caller } from '../aws/protocol/http.js';
 import { ACCOUNT_ID } from '../../domain/arn.js';
 import { FORWARDED_HOPS } from '../../gateway/data-plane.js';
 import type { CodeLinks } from './code-links.js';
+import { FailedSignatures } from './failures.js';
 import type { KeyEntry, Keyring } from './keyring.js';
 import type * as Signature from './signature.js';
 import { checkTime, readClaim, unsignedHeaders, type AuthFailure, type SignatureClaim } from './sigv4.js';
@@ -32,6 +33,8 @@ export interface AccessSettings {
   fromSandbox?: (req: ApiRequest) => boolean | Promise<boolean>;
   /** GetFunction's code links, which open a code download on their own (code-links.ts). */
   codeLinks?: CodeLinks;
+  /** Told once a window of a source shut out for its wrong signatures (failures.ts), to log it. */
+  onShutOut?: (source: string) => void;
 }
 
 /** A request from a function's sandbox signed with no key of Versa's: some function, held to the scope of all. */
@@ -61,9 +64,12 @@ export class AccessGate {
   private signatures: Promise<typeof Signature> | undefined;
   /** The module once loaded: a check does not wait on a promise for it every time. */
   private loadedSignatures: typeof Signature | undefined;
+  /** Wrong signatures by source, while credentials are enforced. */
+  private readonly failures: FailedSignatures;
 
   constructor(private readonly settings: AccessSettings) {
     if (this.enforcing) this.signatures = loadSignatures();
+    this.failures = new FailedSignatures(settings.now);
     const bound = settings.boundHost.toLowerCase();
     if (WILDCARD.has(bound)) {
       // Listening everywhere: the machine's own addresses are names clients use, and no page can rebind a literal IP.
@@ -133,10 +139,28 @@ export class AccessGate {
       }
       return undefined;
     }
+    // A source that sent too many wrong signatures lately is refused unchecked: no more guesses for now.
+    const source = this.failures.quiet ? undefined : await this.sourceOf(req);
+    const wait = source === undefined ? undefined : this.failures.shutOut(source);
+    if (wait !== undefined) return { kind: 'shut-out', seconds: wait };
     const key = this.settings.keyring.lookup(claim.accessKeyId);
-    if (!key) return { kind: 'unknown-key' };
+    if (!key) return this.failed(req, source, { kind: 'unknown-key' });
     if (key.caller !== undefined && this.scoped) req.caller = key.caller;
-    return this.check(req, claim, key, toS3);
+    const failure = await this.check(req, claim, key, toS3);
+    return failure?.kind === 'mismatch' ? this.failed(req, source, failure) : failure;
+  }
+
+  /** Counts a wrong key or signature against its source (failures.ts); answers the failure. */
+  private async failed(req: ApiRequest, known: string | undefined, failure: AuthFailure): Promise<AuthFailure> {
+    const source = known ?? (await this.sourceOf(req));
+    if (this.failures.failed(source)) this.settings.onShutOut?.(source);
+    return failure;
+  }
+
+  /** Who a request's wrong signatures count against: its address, and on this machine whether a function's sandbox sent it. */
+  private async sourceOf(req: ApiRequest): Promise<string> {
+    if (!LOOPBACK_PEER.test(req.sourceIp)) return req.sourceIp;
+    return (await this.fromSandbox(req)) ? `${req.sourceIp} (a function's sandbox)` : req.sourceIp;
   }
 
   /** Whether `key` signed the request: its session token, the time, every `x-amz-*` header signed, the signature. */

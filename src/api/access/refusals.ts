@@ -20,6 +20,7 @@ const QUERY_CODES = {
   UnrecognizedClientException: { code: 'InvalidClientTokenId', status: 403 },
   InvalidSignatureException: { code: 'SignatureDoesNotMatch', status: 403 },
   IncompleteSignatureException: { code: 'IncompleteSignature', status: 400 },
+  ThrottlingException: { code: 'Throttling', status: 400 },
 } as const;
 
 function errorFor(protocol: Protocol, failure: AuthFailure): PlatformError {
@@ -39,7 +40,13 @@ function errorFor(protocol: Protocol, failure: AuthFailure): PlatformError {
       return new PlatformError('InvalidSignatureException', failure.message);
     case 'unsigned-headers':
       return new PlatformError('InvalidSignatureException', `${NOT_SIGNED}: ${failure.headers.join(', ')}.`);
+    case 'shut-out':
+      return new PlatformError('ThrottlingException', shutOut(failure.seconds));
   }
+}
+
+function shutOut(seconds: number): string {
+  return `Too many requests with a wrong key or signature came from this address: its signed requests are refused for ${seconds} more seconds.`;
 }
 
 /** A JSON-RPC error in the JSON version the request was sent in; JSON-RPC services answer client errors with 400. */
@@ -70,6 +77,8 @@ function s3Refusal(failure: AuthFailure, req: ApiRequest): ApiResponse {
         : refuse(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.');
     case 'unsigned-headers':
       return restXmlError(req.method, 403, 'AccessDenied', NOT_SIGNED, req.requestId, { HeadersNotSigned: failure.headers.join(', ') });
+    case 'shut-out':
+      return refuse(503, 'SlowDown', shutOut(failure.seconds));
   }
 }
 
@@ -82,7 +91,9 @@ export function authRefusal(protocol: Protocol, failure: AuthFailure, req: ApiRe
     const { code, status } = QUERY_CODES[error.code as keyof typeof QUERY_CODES];
     return { status, headers: { 'content-type': 'text/xml' }, body: queryErrorXml(code, error.message, 'Sender', req.requestId) };
   }
-  return restJsonError(error);
+  const answer = restJsonError(error);
+  // A throttle of the REST APIs (Lambda, API Gateway) is a 429, as theirs are.
+  return failure.kind === 'shut-out' ? { ...answer, status: 429 } : answer;
 }
 
 /** A request refused before any work for a reason that is not its signature (origin, host), in its protocol. */

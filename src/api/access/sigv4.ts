@@ -30,7 +30,9 @@ export type AuthFailure =
   | { kind: 'unknown-key' }
   | { kind: 'mismatch' }
   | { kind: 'expired'; message: string }
-  | { kind: 'unsigned-headers'; headers: string[] };
+  | { kind: 'unsigned-headers'; headers: string[] }
+  /** The source sent too many wrong signatures lately (failures.ts): refused unchecked for `seconds` more. */
+  | { kind: 'shut-out'; seconds: number };
 
 export interface SignedRequest {
   method: string;

@@ -433,6 +433,35 @@ describe('CloudWatch Logs: function logs and the Logs API', () => {
     assert.ok(streams.every((s) => STREAM_NAME.test(s.logStreamName ?? '')));
     assert.ok((await messagesOf('/aws/lambda/log-node')).some((m) => m.endsWith('node says n-2')));
   });
+
+  it('versa logs --follow: a line dated ahead does not hide what comes after it, and control characters are shown escaped', async () => {
+    const group = '/aws/lambda/log-node';
+    const [stream] = (await logs.send(new DescribeLogStreamsCommand({ logGroupName: group }))).logStreams ?? [];
+    const child = spawn(process.execPath, [BIN, 'logs', 'log-node', '--follow', '--since', '5m', '--endpoint-url', t.url], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    try {
+      await waitFor('the existing lines', () => out.includes('node says n-2'), 15_000);
+      // What a function may write into its own group: a line an hour ahead, steering the terminal.
+      await logs.send(
+        new PutLogEventsCommand({
+          logGroupName: group,
+          logStreamName: stream!.logStreamName!,
+          logEvents: [{ timestamp: Date.now() + 3_600_000, message: 'from ahead \x1b[2J\x1b]0;owned\x07' }],
+        }),
+      );
+      await waitFor('the line dated ahead', () => out.includes('from ahead \\x1b[2J\\x1b]0;owned\\x07'), 15_000);
+      assert.equal(out.includes('\x1b'), false, 'no escape reached the terminal');
+      await invoke(t.lambda, 'log-node', { marker: 'after-ahead' });
+      await waitFor('the line logged after it', () => out.includes('node says after-ahead'), 15_000);
+    } finally {
+      child.kill('SIGINT');
+    }
+    assert.equal(await exited, 0);
+  });
 });
 
 describe('CloudWatch Logs: retention on the platform clock', () => {

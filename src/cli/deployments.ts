@@ -15,6 +15,7 @@ import {
 import { cloudWatchClient, codeDeployClient, describeError, endpointUrl } from './client.js';
 import { parseFlags } from './flags.js';
 import { table } from './table.js';
+import { printable } from './printable.js';
 
 const USAGE = `Usage:
   versa deployments [--application A] [--group G]   list deployments, newest first
@@ -480,9 +481,11 @@ class Screen {
     private readonly write: (s: string) => void,
   ) {}
 
+  /** A line of what happened, which may quote a hook's or an alarm's words: printed as printable text. */
   line(text: string): void {
-    if (this.tty && this.current !== undefined) this.write(`\r\x1b[2K${text}\n${this.current}`);
-    else this.write(`${text}\n`);
+    const safe = printable(text);
+    if (this.tty && this.current !== undefined) this.write(`\r\x1b[2K${safe}\n${this.current}`);
+    else this.write(`${safe}\n`);
   }
 
   bar(text: string): void {

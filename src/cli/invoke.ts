@@ -1,5 +1,6 @@
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { describeError, endpointUrl, lambdaClient } from './client.js';
+import { printable } from './printable.js';
 import { parseFlags } from './flags.js';
 
 /**
@@ -47,7 +48,7 @@ export async function invokeCommand(args: string[]): Promise<number> {
   try {
     if (count === 1) {
       const r = await once();
-      process.stdout.write(`${r.body}\n`);
+      process.stdout.write(`${printable(r.body)}\n`);
       process.stderr.write(`(executed version ${r.version}${r.error ? `, function error: ${r.error}` : ''})\n`);
       return r.error ? 1 : 0;
     }

@@ -1,6 +1,7 @@
 import { FilterLogEventsCommand, type CloudWatchLogsClient, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 import { describeError, endpointUrl, logsClient } from './client.js';
 import { parseFlags } from './flags.js';
+import { printable } from './printable.js';
 
 const POLL_MS = 1000;
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -44,7 +45,7 @@ export async function logsCommand(args: string[]): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const cursor = { time: startTime ?? 0, seen: new Set<string>() };
+    const cursor: Cursor = { time: startTime ?? 0, seen: new Set(), ahead: new Map() };
     for (;;) {
       for (const event of await newEvents(client, group, cursor)) process.stdout.write(format(event));
       if (!values.follow || stopped) return 0;
@@ -71,14 +72,19 @@ export async function logsCommand(args: string[]): Promise<number> {
 }
 
 /**
- * Events from `cursor.time` on that were not printed yet. FilterLogEvents' startTime is inclusive, so the
- * ids already printed at the newest timestamp are remembered and skipped.
+ * Where a follower has read up to: the newest timestamp printed, and the ids printed at it
+ * (FilterLogEvents' startTime is inclusive). An event dated ahead of when it was taken in (PutLogEvents
+ * accepts two hours ahead) is printed but does not move the cursor, or everything logged until then
+ * would be skipped; it is remembered apart until the cursor passes it.
  */
-async function newEvents(
-  client: CloudWatchLogsClient,
-  group: string,
-  cursor: { time: number; seen: Set<string> },
-): Promise<FilteredLogEvent[]> {
+interface Cursor {
+  time: number;
+  seen: Set<string>;
+  ahead: Map<string, number>;
+}
+
+/** Events from `cursor.time` on that were not printed yet. */
+async function newEvents(client: CloudWatchLogsClient, group: string, cursor: Cursor): Promise<FilteredLogEvent[]> {
   const out: FilteredLogEvent[] = [];
   let nextToken: string | undefined;
   do {
@@ -86,13 +92,18 @@ async function newEvents(
     for (const e of page.events ?? []) {
       const time = e.timestamp ?? 0;
       const id = e.eventId ?? '';
-      if (time < cursor.time || (time === cursor.time && cursor.seen.has(id))) continue;
+      if (time < cursor.time || (time === cursor.time && cursor.seen.has(id)) || cursor.ahead.has(id)) continue;
+      out.push(e);
+      if (e.ingestionTime !== undefined && time > e.ingestionTime + 1000) {
+        cursor.ahead.set(id, time);
+        continue;
+      }
       if (time > cursor.time) {
         cursor.time = time;
         cursor.seen = new Set();
+        for (const [ahead, at] of cursor.ahead) if (at < time) cursor.ahead.delete(ahead);
       }
       cursor.seen.add(id);
-      out.push(e);
     }
     nextToken = page.nextToken;
   } while (nextToken);
@@ -103,6 +114,6 @@ async function newEvents(
 function format(e: FilteredLogEvent): string {
   const stream = e.logStreamName ?? '';
   const short = /^\d{4}\/\d{2}\/\d{2}\/(\[[^\]]+\][0-9a-f]{8})[0-9a-f]*$/.exec(stream)?.[1] ?? stream;
-  const message = e.message ?? '';
+  const message = printable(e.message ?? '');
   return `${new Date(e.timestamp ?? 0).toISOString()} ${short} ${message}${message.endsWith('\n') ? '' : '\n'}`;
 }

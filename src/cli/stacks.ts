@@ -8,6 +8,7 @@ import { describeError, endpointUrl, signedFetch, stageUrl } from './client.js';
 import { followDeployment, RECONNECT_MS, transient } from './deployments.js';
 import { parseFlags } from './flags.js';
 import { table } from './table.js';
+import { printable } from './printable.js';
 
 const DEPLOY_USAGE = `Usage: versa deploy --stack-name NAME [--template-file template.yaml] [--parameter-overrides K=V ...]
   Deploys a SAM template to Versa as \`sam deploy\` does to AWS: creates or updates the stack's functions,
@@ -253,7 +254,9 @@ async function follow(endpoint: string, name: string, since: number): Promise<nu
     for (const e of stack.events) {
       if (e.timestamp < since || shown.has(key(e))) continue;
       shown.add(key(e));
-      process.stdout.write(`${e.status.padEnd(36)} ${e.resourceType.padEnd(34)} ${e.logicalId}${e.reason ? `  ${e.reason}` : ''}\n`);
+      process.stdout.write(
+        `${e.status.padEnd(36)} ${e.resourceType.padEnd(34)} ${e.logicalId}${e.reason ? `  ${printable(e.reason)}` : ''}\n`,
+      );
     }
     const deployment =
       stack.operation?.phase === 'traffic' ? stack.operation.deployments.find((d) => !followed.has(d.deploymentId)) : undefined;
@@ -372,7 +375,7 @@ export const stacksCommand = stackCommand('stacks', false, async (_name, endpoin
   }
   for (const s of stacks) {
     process.stdout.write(`${s.name}  ${s.status}  ${s.resources} resources  updated ${new Date(s.updatedAt).toISOString()}\n`);
-    if (s.reason) process.stdout.write(`  why: ${s.reason}\n`);
+    if (s.reason) process.stdout.write(`  why: ${printable(s.reason)}\n`);
     for (const o of s.outputs) {
       const local = localUrl(endpoint, o.value);
       process.stdout.write(`  ${o.key}: ${o.value}${local ? `  (on Versa: ${local})` : ''}\n`);

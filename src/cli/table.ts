@@ -1,5 +1,11 @@
-/** Rows as aligned columns, two spaces apart; the last column is not padded, so long text runs on. */
-export function table(rows: string[][]): string {
+import { printable } from './printable.js';
+
+/**
+ * Rows as aligned columns, two spaces apart; the last column is not padded, so long text runs on. Cells
+ * are the server's words (names, reasons a deployment ended): printed as printable text.
+ */
+export function table(cells: string[][]): string {
+  const rows = cells.map((r) => r.map((cell) => printable(cell)));
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
   return rows
     .map(

@@ -17,6 +17,7 @@ import {
   PutMethodResponseCommand,
 } from '@aws-sdk/client-api-gateway';
 import { CloudWatchClient, GetMetricStatisticsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient, DescribeLogStreamsCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   CodeDeployClient,
   CreateApplicationCommand,
@@ -173,6 +174,33 @@ describe('the console in a browser', () => {
     await screenshot(page, 'function');
     await page.setViewportSize({ width: 420, height: 800 });
     await screenshot(page, 'function-narrow');
+    await page.close();
+  });
+
+  it("function page: the log panel clips a long line, and a line dated ahead (a function's own doing) hides nothing after it", async () => {
+    await createFunction(t.lambda, 'chatty', { 'index.js': 'exports.handler = async (e) => { console.log(e.line); return "ok"; };\n' });
+    const say = (line: string) => t.lambda.send(new InvokeCommand({ FunctionName: 'chatty', Payload: JSON.stringify({ line }) }));
+    await say(`long ${'x'.repeat(20_000)}`);
+    const page = await browser.page();
+    await page.goto(`${t.url}/_versa/#/functions/chatty`);
+    const log = page.getByLabel('Log events of chatty');
+    await log.getByText(/long x+… \[\d+ more characters\]/).waitFor();
+    // The function writes a line into its own group dated an hour ahead of the platform's clock.
+    const logs = new CloudWatchLogsClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    const group = '/aws/lambda/chatty';
+    const [stream] = (await logs.send(new DescribeLogStreamsCommand({ logGroupName: group }))).logStreams ?? [];
+    const ahead = t.server.services.clock.now() + 3_600_000;
+    await logs.send(
+      new PutLogEventsCommand({
+        logGroupName: group,
+        logStreamName: stream!.logStreamName!,
+        logEvents: [{ timestamp: ahead, message: 'from ahead' }],
+      }),
+    );
+    await log.getByText('from ahead').waitFor();
+    await say('said after it');
+    await log.getByText('said after it').waitFor();
+    logs.destroy();
     await page.close();
   });
 

@@ -3,13 +3,23 @@ import { jsonRpc } from './aws';
 export interface LogEvent {
   eventId: string;
   timestamp: number;
+  /** When the server took it in (its platform clock). */
+  ingestionTime?: number;
   message: string;
   logStreamName: string;
 }
 
-/** FilterLogEvents from `startTime` (ms) on, following pages. */
+/** What one read gathers at most: a group of 256 KB lines must not pull gigabytes into the page. */
+const MAX_EVENTS = 5000;
+const MAX_CHARS = 2_000_000;
+
+/**
+ * FilterLogEvents from `startTime` (ms) on, following pages until MAX_EVENTS events or MAX_CHARS
+ * characters of messages: a follower reads the rest on its next turn, from the last one it got.
+ */
 export async function filterLogEvents(group: string, startTime: number): Promise<LogEvent[]> {
   const out: LogEvent[] = [];
+  let chars = 0;
   let nextToken: string | undefined;
   do {
     const page = await jsonRpc<{ events?: LogEvent[]; nextToken?: string }>('Logs_20140328', 'FilterLogEvents', {
@@ -18,8 +28,11 @@ export async function filterLogEvents(group: string, startTime: number): Promise
       startTime: Math.floor(startTime),
       ...(nextToken && { nextToken }),
     });
-    out.push(...(page.events ?? []));
+    for (const e of page.events ?? []) {
+      out.push(e);
+      chars += e.message.length;
+    }
     nextToken = page.nextToken;
-  } while (nextToken && out.length < 5000);
+  } while (nextToken && out.length < MAX_EVENTS && chars < MAX_CHARS);
   return out;
 }

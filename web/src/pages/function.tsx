@@ -588,12 +588,48 @@ function Metrics({ fn, range, picker }: { fn: string; range: TimeWindow; picker:
   );
 }
 
+/**
+ * Where a follower has read up to: the newest timestamp, and the ids already shown at it (startTime is
+ * inclusive). An event dated ahead of when it was taken in (PutLogEvents accepts two hours ahead) is
+ * shown but does not move the cursor, or everything logged until then would be skipped; it is
+ * remembered apart until the cursor passes it.
+ */
+interface FollowCursor {
+  time: number;
+  seen: Set<string>;
+  ahead: Map<string, number>;
+}
+
+/** True for an event the follower has not shown yet; moves the cursor past it. */
+function unseen(c: FollowCursor, e: LogEvent): boolean {
+  if (e.timestamp < c.time || (e.timestamp === c.time && c.seen.has(e.eventId)) || c.ahead.has(e.eventId)) return false;
+  if (e.ingestionTime !== undefined && e.timestamp > e.ingestionTime + 1000) {
+    c.ahead.set(e.eventId, e.timestamp);
+    return true;
+  }
+  if (e.timestamp > c.time) {
+    c.time = e.timestamp;
+    c.seen = new Set();
+    for (const [id, time] of c.ahead) if (time < c.time) c.ahead.delete(id);
+  }
+  c.seen.add(e.eventId);
+  return true;
+}
+
+/** Longest message shown whole: the page keeps 300 events, and a line may be 256 KB. */
+const SHOWN_CHARS = 8192;
+
+function clipped(e: LogEvent): LogEvent {
+  if (e.message.length <= SHOWN_CHARS) return e;
+  return { ...e, message: `${e.message.slice(0, SHOWN_CHARS)}… [${e.message.length - SHOWN_CHARS} more characters]` };
+}
+
 function Logs({ fn, range }: { fn: string; range: TimeWindow }) {
   const [follow, setFollow] = useState(true);
   const [events, setEvents] = useState<LogEvent[]>([]);
   const [error, setError] = useState<unknown>();
   // Set from the platform clock once the server has said what time it is (at 60x it runs far ahead).
-  const cursor = useRef<{ time: number; seen: Set<string> } | undefined>(undefined);
+  const cursor = useRef<FollowCursor | undefined>(undefined);
   const box = useRef<HTMLPreElement>(null);
   useEffect(() => {
     cursor.current = undefined;
@@ -605,16 +641,8 @@ function Logs({ fn, range }: { fn: string; range: TimeWindow }) {
     const poll = async () => {
       while (!stopped) {
         try {
-          const c = (cursor.current ??= { time: (await platformTime()) - range.minutes * 60_000, seen: new Set() });
-          const fresh = (await filterLogEvents(`/aws/lambda/${fn}`, c.time)).filter((e) => {
-            if (e.timestamp < c.time || (e.timestamp === c.time && c.seen.has(e.eventId))) return false;
-            if (e.timestamp > c.time) {
-              c.time = e.timestamp;
-              c.seen = new Set();
-            }
-            c.seen.add(e.eventId);
-            return true;
-          });
+          const c = (cursor.current ??= { time: (await platformTime()) - range.minutes * 60_000, seen: new Set(), ahead: new Map() });
+          const fresh = (await filterLogEvents(`/aws/lambda/${fn}`, c.time)).filter((e) => unseen(c, e)).map(clipped);
           if (fresh.length && !stopped) setEvents((old) => [...old, ...fresh].slice(-300));
           setError(undefined);
         } catch (err) {

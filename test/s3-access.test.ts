@@ -242,3 +242,28 @@ describe('S3 with credentials configured', () => {
     assert.equal(short.name, 'ValidationError');
   });
 });
+
+describe('S3 without credentials (any key)', () => {
+  it('a presigned URL still expires, in either signature version', async () => {
+    const dev = await startTestServer();
+    try {
+      const key = { accessKeyId: 'any', secretAccessKey: 'thing' };
+      const s3 = s3ClientFor(dev.url, 'path', key);
+      await s3.send(new CreateBucketCommand({ Bucket: 'open' }));
+      await s3.send(new PutObjectCommand({ Bucket: 'open', Key: 'ok', Body: 'open' }));
+      s3.destroy();
+      const url = `${dev.url}/open/ok`;
+      const fresh = await rawRequest(await presignedGet(url, key, 300), 'GET', {});
+      assert.equal(fresh.text, 'open');
+      const expired = await rawRequest(await presignedGet(url, key, 60, new Date(Date.now() - 120_000)), 'GET', {});
+      assert.deepEqual([expired.status, xmlText(expired.text, 'Message')], [403, 'Request has expired']);
+      const past = Math.floor(Date.now() / 1000) - 5;
+      const v2 = await fetch(`${url}?AWSAccessKeyId=any&Signature=c2lnbmF0dXJl&Expires=${past}`);
+      assert.deepEqual([v2.status, xmlText(await v2.text(), 'Message')], [403, 'Request has expired']);
+      const v2Fresh = await fetch(`${url}?AWSAccessKeyId=any&Signature=c2lnbmF0dXJl&Expires=${past + 600}`);
+      assert.equal(await v2Fresh.text(), 'open');
+    } finally {
+      await dev.close();
+    }
+  });
+});

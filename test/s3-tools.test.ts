@@ -98,6 +98,35 @@ describe('aws s3 (CLI v1)', () => {
     assert.match(missing.stderr, /NoSuchBucket/);
   });
 
+  it('presign: its URL (Signature Version 2) fetches the object until it expires, for that object and method only', async () => {
+    await ok('s3', 'mb', 's3://presigned');
+    await writeFile(path.join(scratch, 'note.txt'), 'shared by link');
+    await ok('s3', 'cp', path.join(scratch, 'note.txt'), 's3://presigned/a dir/note+1.txt');
+    const url = (await ok('s3', 'presign', 's3://presigned/a dir/note+1.txt')).trim();
+    assert.match(url, /\?AWSAccessKeyId=AKIAVERSATOOLS01&Signature=[^&]+&Expires=\d+$/);
+    const got = await fetch(url);
+    assert.deepEqual([got.status, await got.text()], [200, 'shared by link']);
+    const refused = async (u: string, init: RequestInit, code: string) => {
+      const res = await fetch(u, init);
+      const body = await res.text();
+      assert.equal(res.status, 403, body);
+      assert.match(body, new RegExp(`<Code>${code}</Code>`));
+    };
+    // Another method, another object, a changed signature or expiry: refused, and nothing changed.
+    await refused(url, { method: 'DELETE' }, 'SignatureDoesNotMatch');
+    await refused(url.replace('note%2B1.txt', 'other.txt'), {}, 'SignatureDoesNotMatch');
+    await refused(
+      url.replace(/Expires=(\d+)/, (_, n: string) => `Expires=${Number(n) + 1}`),
+      {},
+      'SignatureDoesNotMatch',
+    );
+    const short = (await ok('s3', 'presign', 's3://presigned/a dir/note+1.txt', '--expires-in', '1')).trim();
+    await new Promise((r) => setTimeout(r, 2_100));
+    await refused(short, {}, 'AccessDenied');
+    assert.equal((await fetch(url)).status, 200);
+    await ok('s3', 'rb', 's3://presigned', '--force');
+  });
+
   it('a wrong secret is refused with SignatureDoesNotMatch', async () => {
     const out = await runTool('aws', ['--endpoint-url', t.url, 's3', 'ls'], awsToolEnv(scratch, { ...OPERATOR, secretAccessKey: 'wrong' }));
     assert.notEqual(out.code, 0);

@@ -5,6 +5,8 @@ import { ACCOUNT_ID } from '../../domain/arn.js';
 import { FORWARDED_HOPS } from '../../gateway/data-plane.js';
 import type { CodeLinks } from './code-links.js';
 import { FailedSignatures } from './failures.js';
+import { hasV2Query, readV2Claim, v2SignatureMatches } from './sigv2.js';
+import { virtualBucket } from '../aws/s3/addressing.js';
 import type { KeyEntry, Keyring } from './keyring.js';
 import type * as Signature from './signature.js';
 import { checkTime, readClaim, unsignedHeaders, type AuthFailure, type SignatureClaim } from './sigv4.js';
@@ -119,35 +121,77 @@ export class AccessGate {
    * are scoped, in both modes: without credentials a function's key is still the keyring's.
    */
   async authenticate(req: ApiRequest, toS3 = false): Promise<AuthFailure | undefined> {
+    if (toS3 && hasV2Query(req.query)) return this.authenticateV2(req);
     const claim = readClaim(req);
     if (claim === undefined) return { kind: 'missing' };
     if ('kind' in claim) return claim;
     if (!this.enforcing) {
-      // Any key passes; only the keys Versa mints (`ASIA…`, keyring.ts) can be a function's, and only
-      // when signed with their secret: a key's id alone (which a function may find in another's log)
-      // does not make a request that function's.
+      // Any key passes, but a presigned URL still expires.
+      if (claim.expiresIn !== undefined) {
+        const late = checkTime(claim, this.settings.now());
+        if (late) return late;
+      }
+      // Only the keys Versa mints (`ASIA…`, keyring.ts) can be a function's, and only when signed with
+      // their secret: a key's id alone (which a function may find in another's log) does not make a
+      // request that function's.
       if (claim.accessKeyId.startsWith('ASIA') && this.scoped) {
         const key = this.settings.keyring.lookup(claim.accessKeyId);
         if (key?.caller !== undefined && (await this.check(req, claim, key, toS3)) === undefined) req.caller = key.caller;
       }
-      // A key proves nothing here: a function that signs with one of its own making is still a
-      // function, where its connection says so (a root server's functions are a user of their own).
-      if (req.caller === undefined && this.scoped) {
-        // Told at once for a connection already asked about: most requests come on one.
-        const sandboxed = this.fromSandbox(req);
-        if (typeof sandboxed === 'boolean' ? sandboxed : await sandboxed) req.caller = SANDBOXED;
-      }
+      await this.markSandboxed(req);
       return undefined;
     }
-    // A source that sent too many wrong signatures lately is refused unchecked: no more guesses for now.
-    const source = this.failures.quiet ? undefined : await this.sourceOf(req);
-    const wait = source === undefined ? undefined : this.failures.shutOut(source);
-    if (wait !== undefined) return { kind: 'shut-out', seconds: wait };
+    const shutOut = await this.shutOut(req);
+    if (typeof shutOut === 'object') return shutOut;
+    const source = shutOut;
     const key = this.settings.keyring.lookup(claim.accessKeyId);
     if (!key) return this.failed(req, source, { kind: 'unknown-key' });
     if (key.caller !== undefined && this.scoped) req.caller = key.caller;
     const failure = await this.check(req, claim, key, toS3);
     return failure?.kind === 'mismatch' ? this.failed(req, source, failure) : failure;
+  }
+
+  /**
+   * A Signature Version 2 presigned URL of S3's (sigv2.ts): its expiry, and with credentials its
+   * signature, by a key of the operator's (functions' keys, which carry session tokens, sign with SigV4).
+   */
+  private async authenticateV2(req: ApiRequest): Promise<AuthFailure | undefined> {
+    const claim = readV2Claim(req.query);
+    if ('kind' in claim) return claim;
+    if (claim.expires * 1000 < this.settings.now()) return { kind: 'expired', message: 'Request has expired' };
+    if (!this.enforcing) {
+      await this.markSandboxed(req);
+      return undefined;
+    }
+    const shutOut = await this.shutOut(req);
+    if (typeof shutOut === 'object') return shutOut;
+    const key = this.settings.keyring.lookup(claim.accessKeyId);
+    if (!key || key.sessionToken !== undefined) return this.failed(req, shutOut, { kind: 'unknown-key' });
+    return v2SignatureMatches(req, claim, key.secretAccessKey, virtualBucket(req))
+      ? undefined
+      : this.failed(req, shutOut, { kind: 'mismatch' });
+  }
+
+  /**
+   * Without credentials a key proves nothing: a request from a function's sandbox is a function's, even
+   * signed with a key of its own making, where its connection says so (a root server's functions are a
+   * user of their own). Told at once for a connection already asked about: most requests come on one.
+   */
+  private async markSandboxed(req: ApiRequest): Promise<void> {
+    if (req.caller !== undefined || !this.scoped) return;
+    const sandboxed = this.fromSandbox(req);
+    if (typeof sandboxed === 'boolean' ? sandboxed : await sandboxed) req.caller = SANDBOXED;
+  }
+
+  /**
+   * A source that sent too many wrong signatures lately is refused unchecked, no more guesses for now:
+   * the refusal; else the source, when one was worked out (only once some source has failed).
+   */
+  private async shutOut(req: ApiRequest): Promise<AuthFailure | string | undefined> {
+    if (this.failures.quiet) return undefined;
+    const source = await this.sourceOf(req);
+    const wait = this.failures.shutOut(source);
+    return wait === undefined ? source : { kind: 'shut-out', seconds: wait };
   }
 
   /** Counts a wrong key or signature against its source (failures.ts); answers the failure. */

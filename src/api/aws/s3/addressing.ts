@@ -25,12 +25,23 @@ function hostName(req: ApiRequest): string {
  * Undefined for every other service's request.
  */
 export function s3Address(req: ApiRequest): S3Address | undefined {
+  if (!S3_HOST.test(hostName(req)) && req.signingService !== 's3') return undefined;
+  return address(req.path, virtualBucket(req));
+}
+
+/** A request's bucket and key read from its path (`/bucket/key`). */
+export function pathAddress(req: ApiRequest): S3Address {
+  return address(req.path, undefined);
+}
+
+/** The bucket a request's host names (`{bucket}.s3.localhost`, or `{bucket}.localhost` signed for S3), if it does. */
+export function virtualBucket(req: ApiRequest): string | undefined {
   const host = hostName(req);
   const m = S3_HOST.exec(host);
-  if (m) return address(req.path, m[1]);
-  if (req.signingService !== 's3') return undefined;
-  if (host.endsWith('.localhost') && !EXECUTE_API.test(host)) return address(req.path, host.slice(0, -'.localhost'.length));
-  return address(req.path, undefined);
+  if (m) return m[1];
+  return req.signingService === 's3' && host.endsWith('.localhost') && !EXECUTE_API.test(host)
+    ? host.slice(0, -'.localhost'.length)
+    : undefined;
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   type XmlNode,
   type XmlValue,
 } from '../protocol/rest-xml.js';
-import { s3Address } from './addressing.js';
+import { pathAddress, s3Address } from './addressing.js';
 
 export interface S3ApiDeps {
   s3: S3Service;
@@ -169,7 +169,8 @@ async function refuseArtifactWrite(s3: S3Service, req: ApiRequest, bucket: strin
 }
 
 async function route(s3: S3Service, req: ApiRequest, hold: S3ApiDeps['hold']): Promise<S3Response> {
-  const { bucket, key } = s3Address(req) ?? { bucket: undefined, key: undefined };
+  // Path style when nothing else says: the front door sent it here as S3's (an unsigned bucket path, or a presigned URL of Signature Version 2).
+  const { bucket, key } = s3Address(req) ?? pathAddress(req);
   const q = req.query;
   const method = req.method;
   if (bucket === undefined) {

@@ -45,6 +45,12 @@ export async function launchBrowser(args: string[] = []): Promise<TestBrowser> {
       page.on('pageerror', (err) => {
         throw err;
       });
+      // So does anything of the console's own that its Content-Security-Policy had to refuse.
+      page.on('console', (message) => {
+        if (message.type() === 'error' && page.url().includes('/_versa/') && /Content Security Policy/.test(message.text())) {
+          throw new Error(`the console broke its own policy: ${message.text()}`);
+        }
+      });
       return page;
     },
     async close() {

@@ -387,6 +387,17 @@ describe('security: without credentials (a loopback developer tool)', () => {
     assert.equal(same.status, 200);
     const page = await fetch(`${t.url}/_versa/`);
     assert.equal(page.headers.get('x-frame-options'), 'DENY');
+    // Its own scripts only, and its own server only: markup that got in could neither run nor send the key out.
+    const policy = page.headers.get('content-security-policy') ?? '';
+    for (const directive of [
+      "script-src 'self'",
+      "connect-src 'self'",
+      "style-src 'self'",
+      "frame-ancestors 'none'",
+      "object-src 'none'",
+    ]) {
+      assert.ok(policy.split('; ').includes(directive), `${directive} in ${policy}`);
+    }
     const list = (await (await fetch(`${t.url}/_versa/api/stacks`)).json()) as { stacks: unknown[] };
     assert.deepEqual(list.stacks, []);
   });

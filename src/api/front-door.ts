@@ -36,10 +36,16 @@ const OWN_ORIGIN_SANDBOX = 'sandbox allow-scripts allow-forms allow-popups allow
 const USER_REQUEST = /^\/restapis\/([^/]+)\/([^/]+)\/_user_request_(\/.*)?$/;
 /** What any page may load: the console itself, and the health check. Everything else under `/_versa/` is guarded. */
 const OPEN_VERSA = /^\/_versa(\/|\/favicon\.svg|\/assets\/[^/]+|\/health|\/auth)?$/;
-/** Headers that keep the console out of other sites' frames and stop content sniffing. */
+/**
+ * Headers that keep the console out of other sites' frames, stop content sniffing, and let its page run
+ * only its own scripts and talk only to its own server: should a function's words ever reach the page
+ * as markup, no script of theirs would run, nor could it send the signed-in key anywhere else.
+ */
 const VERSA_HEADERS = {
   'x-frame-options': 'DENY',
-  'content-security-policy': "frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
 };
 /** Response headers a page on an allowed foreign origin may read (the SDKs read these). */

@@ -75,6 +75,8 @@ export class MetricSeries {
   lastSeen = 0;
   /** Buckets starting before this may be stored by this node without being held (MetricSeries.bucket). */
   storedBelow: number;
+  /** How many of its buckets are unmerged: a flush looks for them only when there are some. */
+  unmerged = 0;
 
   constructor(
     readonly id: string,
@@ -100,6 +102,7 @@ export class MetricSeries {
     let b = this.buckets.get(start);
     if (!b) {
       b = { summary: new Summary(), dirty: true, unmerged: start < this.storedBelow, charge: 0 };
+      if (b.unmerged) this.unmerged++;
       this.buckets.set(start, b);
       this.metrics.held(this, b);
     }
@@ -252,9 +255,10 @@ export class Metrics {
     this.bucketBytes += BUCKET_OVERHEAD_BYTES;
   }
 
-  /** Stops holding a flushed bucket: later data for it is merged with what is stored. */
+  /** Stops holding a bucket (flushed, or past retention): later data for it is merged with what is stored. */
   private letGo(series: MetricSeries, start: number, bucket: Bucket): void {
     series.buckets.delete(start);
+    if (bucket.unmerged) series.unmerged--;
     this.bucketBytes -= bucket.charge;
     if (start >= series.storedBelow) series.storedBelow = start + 1;
   }
@@ -443,9 +447,9 @@ export class Metrics {
    */
   private async mergeStored(): Promise<void> {
     for (const s of this.dirty) {
+      if (s.unmerged === 0) continue;
       const merging = new Map<number, Bucket>();
       for (const [ts, b] of s.buckets) if (b.unmerged) merging.set(ts, b);
-      if (merging.size === 0) continue;
       let from = Infinity;
       let to = -Infinity;
       for (const ts of merging.keys()) {
@@ -458,6 +462,7 @@ export class Metrics {
         b?.summary.merge(Summary.fromJSON(p.summary));
       }
       for (const b of merging.values()) b.unmerged = false;
+      s.unmerged -= merging.size;
     }
   }
 }

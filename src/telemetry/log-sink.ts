@@ -351,11 +351,11 @@ export class LogSink {
     let events = this.buffer.length;
     let chars = this.bufferedChars;
     const over = () => events > max * 0.9 || chars > maxChars * 0.9;
-    const ranked = [...groups.values()];
+    // Heaviest first; a group that lost some goes back into its place (a binary search), not a new sort.
+    const ranked = [...groups.values()].sort((a, b) => weight(b) - weight(a));
     while (over()) {
-      ranked.sort((a, b) => weight(b) - weight(a));
-      const heaviest = ranked[0]!;
-      const next = ranked[1] === undefined ? 0 : weight(ranked[1]);
+      const heaviest = ranked.shift()!;
+      const next = ranked[0] === undefined ? 0 : weight(ranked[0]);
       // Its oldest, until it weighs no more than the next (at least one), or the buffer fits.
       do {
         const length = heaviest.lengths[heaviest.dropped++]!;
@@ -364,6 +364,16 @@ export class LogSink {
         chars -= length;
         events--;
       } while (heaviest.events > 0 && over() && weight(heaviest) > next);
+      if (heaviest.events === 0) continue;
+      const w = weight(heaviest);
+      let lo = 0;
+      let hi = ranked.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (weight(ranked[mid]!) > w) lo = mid + 1;
+        else hi = mid;
+      }
+      ranked.splice(lo, 0, heaviest);
     }
     const kept: NewLogEvent[] = [];
     const seen = new Map<string, number>();

@@ -46,4 +46,30 @@ describe('connectionOwner', () => {
     for (const s of sockets) s.destroy();
     server.close();
   });
+
+  it("a client's end its process closed after sending (an orphan in FIN_WAIT2, uid 0 in the table) has no owner", async () => {
+    // The server keeps its half open, so the client's closed end lingers in FIN_WAIT2 with no process.
+    const server = net.createServer({ allowHalfOpen: true });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const client = net.connect({ port, host: '127.0.0.1' });
+    await new Promise((resolve) => client.once('connect', resolve));
+    const socket = await accepted;
+    const peer = {
+      address: socket.remoteAddress!,
+      port: socket.remotePort!,
+      localAddress: socket.localAddress!,
+      localPort: socket.localPort!,
+    };
+    assert.equal(await connectionOwner(peer), process.getuid!());
+    const ended = new Promise((resolve) => socket.once('end', resolve));
+    client.end();
+    await ended;
+    client.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await connectionOwner(peer), null);
+    socket.destroy();
+    server.close();
+  });
 });

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
 import type { Peer } from '../api/aws/protocol/http.js';
 
-/** Socket states of a client's end that still carries its request: established, or closing its sending half. */
+/** Socket states of a client's end that still carries its request: established, or closing its sending half (not orphaned: see below). */
 const LIVE_STATES = new Set(['01', '04', '05']);
 
 /**
@@ -30,7 +30,9 @@ export async function connectionOwner(peer: Peer, asked = performance.now(), aga
       .slice(at + needle.length, end < 0 ? undefined : end)
       .trim()
       .split(/\s+/);
-    if (LIVE_STATES.has(fields[0]!)) {
+    // A socket its process has closed while the other end has not (an orphan, in FIN_WAIT2) still shows
+    // a live state, but with no inode and uid 0: it belongs to no one, and must never pass for root's.
+    if (LIVE_STATES.has(fields[0]!) && fields[6] !== '0') {
       owner = Number(fields[4]);
       rows++;
     }

@@ -550,6 +550,31 @@ describe('CloudWatch custom metrics and both protocols', () => {
     await cw.send(new GetMetricDataCommand({ ...hours, MetricDataQueries: Array.from({ length: 500 }, (_, i) => query(i, 60)) }));
   });
 
+  it('values past ±2^360 and a statistic set of no samples are refused as CloudWatch refuses them, and nothing is recorded', async () => {
+    const refused = async (datum: Record<string, unknown>, member: RegExp) => {
+      const e = await errorOf(() =>
+        cw.send(
+          new PutMetricDataCommand({
+            Namespace: 'Range',
+            MetricData: [
+              { MetricName: 'ok', Value: 1 },
+              { MetricName: 'bad', ...datum },
+            ],
+          }),
+        ),
+      );
+      assert.equal(e.name, 'InvalidParameterValueException');
+      assert.match(e.message, member);
+    };
+    await refused({ Value: 1e109 }, /MetricData\.member\.2\.Value is invalid/);
+    await refused({ Values: [1, -1e200] }, /MetricData\.member\.2\.Values\.member\.2 is invalid/);
+    await refused({ StatisticValues: { SampleCount: 1, Sum: 1.7e308, Minimum: 1, Maximum: 1 } }, /StatisticValues\.Sum is invalid/);
+    await refused({ StatisticValues: { SampleCount: 0, Sum: 0, Minimum: 0, Maximum: 0 } }, /SampleCount must be greater than 0/);
+    const listed = (await cw.send(new ListMetricsCommand({ Namespace: 'Range' }))).Metrics ?? [];
+    assert.deepEqual(listed, []);
+    await cw.send(new PutMetricDataCommand({ Namespace: 'Range', MetricData: [{ MetricName: 'edge', Value: 2 ** 360 }] }));
+  });
+
   it('custom series are bounded in memory: past about 12,000 the request is LimitExceeded and records nothing; known series still take data', async () => {
     let added = 0;
     let refused: Error | undefined;

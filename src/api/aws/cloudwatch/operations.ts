@@ -40,6 +40,8 @@ const QUERY_CODES: Record<string, string> = {
   AccessDeniedException: 'AccessDenied',
 };
 const queryCode = (e: PlatformError) => QUERY_CODES[e.code] ?? e.code;
+/** The largest magnitude CloudWatch takes for a value (2^360). */
+const MAX_VALUE = 2 ** 360;
 const invalid = (message: string) => new PlatformError('InvalidParameterValueException', message);
 
 /**
@@ -292,6 +294,20 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
           throw invalid(`The parameters ${member('Values')} and ${member('Counts')} must be of the same size.`);
         }
         if ([value, ...values].some((v) => v !== undefined && !Number.isFinite(v))) throw invalid('Metric values must be finite numbers.');
+        // CloudWatch takes values within ±2^360 only, a statistic set's too: sums of such stay finite.
+        const outOfRange = (v: number | undefined) => v !== undefined && !(Math.abs(v) <= MAX_VALUE);
+        const statistic = (field: string) => (stats === undefined ? undefined : read.num(stats, field));
+        for (const [field, v] of [
+          ['Value', value],
+          ...values.map((v, j) => [`Values.member.${j + 1}`, v] as const),
+          ...['SampleCount', 'Sum', 'Minimum', 'Maximum'].map((f) => [`StatisticValues.${f}`, statistic(f)] as const),
+        ] as const) {
+          if (outOfRange(v)) throw invalid(`The value ${v} for parameter ${member(field)} is invalid: it must be within -2^360 to 2^360.`);
+        }
+        const samples = statistic('SampleCount');
+        if (samples !== undefined && !(samples > 0)) {
+          throw invalid(`The parameter ${member('StatisticValues.SampleCount')} must be greater than 0.`);
+        }
         const resolution = read.num(d, 'StorageResolution') ?? 60;
         if (resolution !== 1 && resolution !== 60) throw invalid('The parameter StorageResolution must be 1 or 60.');
         const dims = dimensionsOf(d);
@@ -342,7 +358,7 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
       return Promise.resolve(undefined);
     },
 
-    async GetMetricStatistics(input) {
+    async GetMetricStatistics(input, req) {
       const namespace = required(read.str(input, 'Namespace'), 'Namespace');
       const name = required(read.str(input, 'MetricName'), 'MetricName');
       const start = required(read.time(input, 'StartTime'), 'StartTime');
@@ -368,16 +384,19 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
       }
       const dims = dimensionsOf(input);
       const unit = read.str(input, 'Unit');
-      const buckets = await metrics.summaries({ namespace, name, dimensions: dims }, start, end, period);
-      const series = await metrics.describe({ namespace, name, dimensions: dims });
-      return {
-        Label: name,
-        Datapoints: [...buckets].map(([ts, summary]) => ({
-          Timestamp: new Date(ts),
-          ...statValues(summary, statistics, extended),
-          Unit: unit ?? series?.unit ?? 'None',
-        })),
-      };
+      // A read takes turns with GetMetricData's (metricReads; a function's key in its share).
+      return metricReads.run(async () => {
+        const buckets = await metrics.summaries({ namespace, name, dimensions: dims }, start, end, period);
+        const series = await metrics.describe({ namespace, name, dimensions: dims });
+        return {
+          Label: name,
+          Datapoints: [...buckets].map(([ts, summary]) => ({
+            Timestamp: new Date(ts),
+            ...statValues(summary, statistics, extended),
+            Unit: unit ?? series?.unit ?? 'None',
+          })),
+        };
+      }, req.caller?.function);
     },
 
     async GetMetricData(input, req) {

@@ -72,4 +72,24 @@ describe('connectionOwner', () => {
     socket.destroy();
     server.close();
   });
+
+  it('on a dual-stack listener an IPv4 client (::ffff:127.0.0.1 to the server) is found in the IPv4 table', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '::', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const client = net.connect({ port, host: '127.0.0.1' });
+    const socket = await accepted;
+    const peer = {
+      address: socket.remoteAddress!,
+      port: socket.remotePort!,
+      localAddress: socket.localAddress!,
+      localPort: socket.localPort!,
+    };
+    assert.equal(peer.address, '::ffff:127.0.0.1');
+    assert.equal(await connectionOwner(peer), process.getuid!());
+    client.destroy();
+    socket.destroy();
+    server.close();
+  });
 });

@@ -17,6 +17,14 @@ const LIVE_STATES = new Set(['01', '04', '05']);
  * before it began; the rows of a connection are found by searching the text, not by splitting it.
  */
 export async function connectionOwner(peer: Peer, asked = performance.now(), again = true): Promise<number | null> {
+  // On a dual-stack listener an IPv4 client arrives as `::ffff:a.b.c.d`, but its own socket is an IPv4
+  // one, listed in the IPv4 table (a client may also use an IPv6 socket to that address: the other table).
+  const address = unmapped(peer.address);
+  const localAddress = unmapped(peer.localAddress);
+  if (isIPv4(address) && isIPv4(localAddress) && !isIPv4(peer.address)) {
+    const owner = await connectionOwner({ ...peer, address, localAddress }, asked, again);
+    return owner ?? connectionOwner(peer, asked, false);
+  }
   const v4 = isIPv4(peer.address) && isIPv4(peer.localAddress);
   const text = await table(v4 ? '/proc/net/tcp' : '/proc/net/tcp6', asked);
   if (text === undefined) return null;
@@ -102,6 +110,12 @@ function ipv6Bytes(address: string): number[] {
     const n = parseInt(g || '0', 16);
     return [n >> 8, n & 0xff];
   });
+}
+
+/** An IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) as the IPv4 address it is; any other as it is. */
+function unmapped(address: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return m ? m[1]! : address;
 }
 
 function hexPort(port: number): string {

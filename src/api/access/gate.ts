@@ -141,14 +141,20 @@ export class AccessGate {
       await this.markSandboxed(req);
       return undefined;
     }
+    const key = this.settings.keyring.lookup(claim.accessKeyId);
+    // The keys Versa mints (a function's, STS's) have random secrets no one guesses, and are refused
+    // nothing for what others sent from the same source: one function's wrong signatures cannot shut
+    // the others out. The guard is for the operator's keys, and for key ids nobody holds.
+    if (key?.sessionToken !== undefined) {
+      if (key.caller !== undefined && this.scoped) req.caller = key.caller;
+      return this.check(req, claim, key, toS3);
+    }
     const shutOut = await this.shutOut(req);
     if (typeof shutOut === 'object') return shutOut;
-    const source = shutOut;
-    const key = this.settings.keyring.lookup(claim.accessKeyId);
-    if (!key) return this.failed(req, source, { kind: 'unknown-key' });
+    if (!key) return this.failed(req, shutOut, { kind: 'unknown-key' });
     if (key.caller !== undefined && this.scoped) req.caller = key.caller;
     const failure = await this.check(req, claim, key, toS3);
-    return failure?.kind === 'mismatch' ? this.failed(req, source, failure) : failure;
+    return failure?.kind === 'mismatch' ? this.failed(req, shutOut, failure) : failure;
   }
 
   /**
@@ -201,10 +207,13 @@ export class AccessGate {
     return failure;
   }
 
-  /** Who a request's wrong signatures count against: its address, and on this machine whether a function's sandbox sent it. */
+  /**
+   * Who a request's wrong signatures count against: its address; on this machine, whichever loopback
+   * address it came from (any process may bind any of 127.0.0.0/8), and whether a function's sandbox sent it.
+   */
   private async sourceOf(req: ApiRequest): Promise<string> {
     if (!LOOPBACK_PEER.test(req.sourceIp)) return req.sourceIp;
-    return (await this.fromSandbox(req)) ? `${req.sourceIp} (a function's sandbox)` : req.sourceIp;
+    return (await this.fromSandbox(req)) ? "this machine (a function's sandbox)" : 'this machine';
   }
 
   /** Whether `key` signed the request: its session token, the time, every `x-amz-*` header signed, the signature. */

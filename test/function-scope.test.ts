@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
@@ -20,6 +21,7 @@ import {
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import {
   CreateFunctionCommand,
@@ -545,7 +547,37 @@ describe('function scope: buckets Versa deploys from', () => {
       'AccessDenied',
       403,
     );
-    for (const key of ['app.zip', 'late']) {
+    // Nor can it add to, finish or abort an upload the operator started, to a new key or any.
+    const mine = await operator.send(new CreateMultipartUploadCommand({ Bucket: 'fresh', Key: 'release.bin' }));
+    const ours = await operator.send(
+      new UploadPartCommand({
+        Bucket: 'fresh',
+        Key: 'release.bin',
+        UploadId: mine.UploadId,
+        PartNumber: 1,
+        Body: 'the operator’s release',
+      }),
+    );
+    const upload = { Bucket: 'fresh', Key: 'release.bin', UploadId: mine.UploadId };
+    await denied(() => asFunction.send(new UploadPartCommand({ ...upload, PartNumber: 1, Body: 'planted' })), 'AccessDenied', 403);
+    await denied(
+      () => asFunction.send(new UploadPartCopyCommand({ ...upload, PartNumber: 1, CopySource: 'fresh/app.zip' })),
+      'AccessDenied',
+      403,
+    );
+    await denied(
+      () =>
+        asFunction.send(
+          new CompleteMultipartUploadCommand({ ...upload, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: ours.ETag }] } }),
+        ),
+      'AccessDenied',
+      403,
+    );
+    await denied(() => asFunction.send(new AbortMultipartUploadCommand(upload)), 'AccessDenied', 403);
+    await operator.send(
+      new CompleteMultipartUploadCommand({ ...upload, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: ours.ETag }] } }),
+    );
+    for (const key of ['app.zip', 'late', 'release.bin']) {
       const object = await operator.send(new GetObjectCommand({ Bucket: 'fresh', Key: key }));
       assert.match(await object.Body!.transformToString(), /^the operator’s/);
     }

@@ -67,6 +67,8 @@ export interface UploadDoc extends ObjectAttributes {
   bucket: string;
   key: string;
   initiated: number;
+  /** The function whose key started it, when one did: an operator's upload is not a function's to add to, finish or abort. */
+  byFunction?: string;
 }
 
 export interface PartDoc {

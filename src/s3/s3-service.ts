@@ -333,7 +333,14 @@ export class S3Service {
     await this.bucket(bucketName);
     checkKey(key);
     await this.mayChange(bucketName, key, byFunction);
-    const upload: UploadDoc = { uploadId: hexId(32), bucket: bucketName, key, initiated: this.clock.now(), ...attributes };
+    const upload: UploadDoc = {
+      uploadId: hexId(32),
+      bucket: bucketName,
+      key,
+      initiated: this.clock.now(),
+      ...attributes,
+      ...(byFunction !== undefined && { byFunction }),
+    };
     await this.lock.run(async () => {
       const limit = byFunction !== undefined ? Math.floor(MAX_OPEN_UPLOADS * FUNCTIONS_SHARE) : MAX_OPEN_UPLOADS;
       if ((await this.store.s3.countUploads(bucketName)) >= limit) {
@@ -354,11 +361,13 @@ export class S3Service {
     partNumber: number,
     data: Uint8Array,
     digests: Pick<PutObjectInput, 'contentMd5' | 'checksum'>,
+    /** The function whose key sends the part: it may add only to an upload a function started. */
+    byFunction?: string,
   ): Promise<PartDoc> {
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
       throw invalidArgument(`Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`, 'partNumber', String(partNumber));
     }
-    await this.upload(bucketName, key, uploadId);
+    await this.upload(bucketName, key, uploadId, byFunction);
     const info = BlobStore.describe(data);
     checkDigests(digests, info, data);
     const temp = await this.blobs.stage(data);
@@ -386,7 +395,7 @@ export class S3Service {
     byFunction?: string,
   ): Promise<ObjectDoc> {
     const bucket = await this.bucket(bucketName);
-    const upload = await this.upload(bucketName, key, uploadId);
+    const upload = await this.upload(bucketName, key, uploadId, byFunction);
     if (asked.length === 0) {
       throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
     }
@@ -457,8 +466,8 @@ export class S3Service {
     return object;
   }
 
-  async abortUpload(bucketName: string, key: string, uploadId: string): Promise<void> {
-    await this.upload(bucketName, key, uploadId);
+  async abortUpload(bucketName: string, key: string, uploadId: string, byFunction?: string): Promise<void> {
+    await this.upload(bucketName, key, uploadId, byFunction);
     await this.release(await this.lock.run(() => this.store.s3.deleteUpload(uploadId)));
   }
 
@@ -472,10 +481,12 @@ export class S3Service {
     return this.store.s3.listUploads(bucketName);
   }
 
-  private async upload(bucketName: string, key: string, uploadId: string): Promise<UploadDoc> {
+  /** An upload in progress; to a function's key (`byFunction`), only one a function started (else AccessDenied). */
+  private async upload(bucketName: string, key: string, uploadId: string, byFunction?: string): Promise<UploadDoc> {
     await this.bucket(bucketName);
     const upload = await this.store.s3.getUpload(uploadId);
     if (!upload || upload.bucket !== bucketName || upload.key !== key) throw noSuchUpload(uploadId);
+    if (byFunction !== undefined && upload.byFunction === undefined) throw new S3Error('AccessDenied', 'Access Denied');
     return upload;
   }
 

@@ -237,7 +237,7 @@ async function route(s3: S3Service, req: ApiRequest, hold: S3ApiDeps['hold']): P
       return getObject(s3, req, bucket, key, true);
     case 'DELETE':
       if (q.has('uploadId')) {
-        await s3.abortUpload(bucket, key, q.get('uploadId')!);
+        await s3.abortUpload(bucket, key, q.get('uploadId')!, req.caller?.function);
         return empty(204);
       }
       await s3.deleteObject(bucket, key, req.caller?.function);
@@ -748,11 +748,15 @@ async function uploadPart(s3: S3Service, req: ApiRequest, bucket: string, key: s
   if (header(req, 'x-amz-copy-source') !== undefined) return uploadPartCopy(s3, req, bucket, key, uploadId, Number(partNumber), hold);
   const { data, checksum } = payload(req);
   const md5 = header(req, 'content-md5');
-  const part = await s3.uploadPart(bucket, key, uploadId, Number(partNumber), data, {
-    ...(md5 !== undefined && { contentMd5: md5 }),
-    ...(checksum && { checksum }),
-    ...(req.caller && { byFunction: req.caller.function }),
-  });
+  const part = await s3.uploadPart(
+    bucket,
+    key,
+    uploadId,
+    Number(partNumber),
+    data,
+    { ...(md5 !== undefined && { contentMd5: md5 }), ...(checksum && { checksum }) },
+    req.caller?.function,
+  );
   return empty(200, {
     etag: `"${part.etag}"`,
     'x-amz-server-side-encryption': 'AES256',
@@ -808,7 +812,7 @@ async function uploadPartCopy(
         throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: source.key });
       throw err;
     }
-    part = await s3.uploadPart(bucket, key, uploadId, partNumber, data.subarray(0, at), {});
+    part = await s3.uploadPart(bucket, key, uploadId, partNumber, data.subarray(0, at), {}, req.caller?.function);
   } finally {
     release();
   }

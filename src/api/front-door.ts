@@ -38,16 +38,21 @@ const USER_REQUEST = /^\/restapis\/([^/]+)\/([^/]+)\/_user_request_(\/.*)?$/;
 const OPEN_VERSA = /^\/_versa(\/|\/favicon\.svg|\/assets\/[^/]+|\/health|\/auth)?$/;
 /**
  * Headers that keep the console out of other sites' frames, stop content sniffing, and let its page run
- * only its own scripts and talk only to its own server: should a function's words ever reach the page
- * as markup, no script of theirs would run, nor could it send the signed-in key anywhere else.
+ * only the scripts and styles of its own build (`/_versa/assets/`, not merely its origin: a function may
+ * put bytes of its own on this origin, a presigned S3 object or a stage's answer): should a function's
+ * words ever reach the page as markup, no script would run to read the signed-in key. The host is the
+ * request's, already found allowed.
  */
-const VERSA_HEADERS = {
-  'x-frame-options': 'DENY',
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-};
+function versaHeaders(host: string): Record<string, string> {
+  const assets = `http://${host}/_versa/assets/`;
+  return {
+    'x-frame-options': 'DENY',
+    'content-security-policy':
+      `default-src 'self'; script-src ${assets}; style-src ${assets}; img-src 'self' data:; connect-src 'self'; ` +
+      "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    'x-content-type-options': 'nosniff',
+  };
+}
 /** Response headers a page on an allowed foreign origin may read (the SDKs read these). */
 const EXPOSED = [
   'x-amzn-requestid',
@@ -152,7 +157,7 @@ export function frontDoor(services: Services): ApiHandler {
     }
     if (path.startsWith('/_versa/') || path === '/_versa') {
       const out = await versa(req);
-      Object.assign(out.headers, VERSA_HEADERS);
+      Object.assign(out.headers, versaHeaders(hostHeader.trim().toLowerCase()));
       return out;
     }
     const user = USER_REQUEST.exec(path);

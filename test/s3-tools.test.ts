@@ -124,7 +124,20 @@ describe('aws s3 (CLI v1)', () => {
     await new Promise((r) => setTimeout(r, 2_100));
     await refused(short, {}, 'AccessDenied');
     assert.equal((await fetch(url)).status, 200);
-    await ok('s3', 'rb', 's3://presigned', '--force');
+    await ok('s3', 'rm', 's3://presigned/a dir/note+1.txt');
+    // A URL presigned (by botocore) to delete the bucket deletes it, and cannot be made a change of one of its settings.
+    const presign = [
+      'import boto3, botocore.config, sys',
+      "c = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', config=botocore.config.Config(signature_version='s3'))",
+      "print(c.generate_presigned_url('delete_bucket', Params={'Bucket': 'presigned'}, ExpiresIn=300, HttpMethod='DELETE'))",
+    ].join('\n');
+    const deleteUrl = (await runTool('python3', ['-c', presign, t.url], env)).stdout.trim();
+    assert.match(deleteUrl, /\/presigned\?AWSAccessKeyId=/);
+    for (const setting of ['encryption', 'publicAccessBlock', 'ownershipControls']) {
+      await refused(`${deleteUrl}&${setting}`, { method: 'DELETE' }, 'SignatureDoesNotMatch');
+    }
+    assert.equal((await fetch(deleteUrl, { method: 'DELETE' })).status, 204);
+    assert.doesNotMatch(await ok('s3', 'ls'), /presigned/);
   });
 
   it('a wrong secret is refused with SignatureDoesNotMatch', async () => {

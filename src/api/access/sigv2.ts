@@ -35,8 +35,16 @@ export function readV2Claim(query: URLSearchParams): V2Claim | AuthFailure {
   return { accessKeyId, signature, expires: Number(expires) };
 }
 
-/** The query parameters that are part of the resource signed (botocore's list, which is S3's). */
+/**
+ * The query parameters that are part of the resource signed: botocore's list, which is S3's, and the
+ * bucket settings Versa routes on that S3 serves only to Signature Version 4 (`encryption`, …), so that
+ * a URL presigned for a bucket cannot be turned into a change of one of them by appending it.
+ */
 const SUB_RESOURCES = new Set([
+  'encryption',
+  'publicAccessBlock',
+  'ownershipControls',
+  'policyStatus',
   'accelerate',
   'acl',
   'cors',
@@ -91,7 +99,9 @@ export function v2SignatureMatches(req: SignedRequest, claim: V2Claim, secret: s
       const value = req.query.get(name)!;
       return value === '' ? name : `${name}=${value}`;
     });
-  const resource = `${virtualBucket === undefined ? '' : `/${virtualBucket}`}${req.path}${subResources.length > 0 ? `?${subResources.join('&')}` : ''}`;
+  // The bucket's own resource is `/bucket/`, however the URL names it (`/bucket`, or `bucket.s3.localhost/`).
+  const path = virtualBucket === undefined ? req.path.replace(/^\/[^/]+$/, '$&/') : `/${virtualBucket}${req.path}`;
+  const resource = `${path}${subResources.length > 0 ? `?${subResources.join('&')}` : ''}`;
   const stringToSign = [
     req.method,
     headerValue(req.headers, 'content-md5')?.trim() ?? '',

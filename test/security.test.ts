@@ -27,6 +27,7 @@ import { startServer } from '../src/server/server.js';
 
 const OPS = { accessKeyId: 'AKIDVERSAOPS', secretAccessKey: 'operator-secret' };
 const WRONG = { ...OPS, secretAccessKey: 'not-the-secret' };
+const OTHER = { accessKeyId: 'AKIDVERSAOTHER', secretAccessKey: 'another-operator-secret' };
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
 /**
@@ -479,7 +480,7 @@ function freePort(): Promise<number> {
 describe('security: guessing a secret', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer({ credentials: [OPS] });
+    t = await startTestServer({ credentials: [OPS, OTHER] });
   });
   after(() => t?.close());
 
@@ -487,7 +488,7 @@ describe('security: guessing a secret', () => {
   const from = (address: string, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } = OPS) =>
     lambda(t.url, credentials, { requestHandler: { httpAgent: new Agent({ localAddress: address }) } });
 
-  it('past 30 wrong signatures in a minute this machine is refused unchecked, from any loopback address, the right secret too; keys Versa minted are not', async () => {
+  it('past 30 wrong signatures for a key in a minute, this machine (any loopback address) is refused that key unchecked, the right secret too; other keys and keys Versa minted are not', async () => {
     // A temporary key, minted before the guessing: its secret is Versa's random one, and it stays usable.
     const sts = new STSClient({ endpoint: t.url, region: 'us-east-1', credentials: OPS, maxAttempts: 1 });
     const { Credentials } = await sts.send(new GetSessionTokenCommand({}));
@@ -496,17 +497,18 @@ describe('security: guessing a secret', () => {
       secretAccessKey: Credentials!.SecretAccessKey!,
       sessionToken: Credentials!.SessionToken!,
     };
-    const guesser = from('127.0.0.2', WRONG);
-    for (let i = 0; i < 20; i++) assert.equal((await errorOf(() => names(guesser))).name, 'InvalidSignatureException');
-    // Unknown keys count as wrong ones, and another loopback address is the same machine.
+    // Unknown keys are answered as ever, and shut nothing out (as on AWS, a key id is not a secret).
     const unknown = from('127.0.0.3', { accessKeyId: 'AKIDMADEUP', secretAccessKey: 'x' });
-    for (let i = 0; i < 10; i++) assert.equal((await errorOf(() => names(unknown))).name, 'UnrecognizedClientException');
+    for (let i = 0; i < 40; i++) assert.equal((await errorOf(() => names(unknown))).name, 'UnrecognizedClientException');
+    assert.deepEqual(await names(from('127.0.0.3')), []);
+    const guesser = from('127.0.0.2', WRONG);
+    for (let i = 0; i < 30; i++) assert.equal((await errorOf(() => names(guesser))).name, 'InvalidSignatureException');
     for (const address of ['127.0.0.2', '127.0.0.9', '127.0.0.1']) {
       const e = await errorOf(() => names(from(address)));
       assert.deepEqual([e.name, e.$metadata?.httpStatusCode], ['ThrottlingException', 429], address);
       assert.match(
         e.message,
-        /^Too many requests with a wrong key or signature came from this address: its signed requests are refused for \d+ more seconds\.$/,
+        /^Too many requests with a wrong signature for this access key came from this address: its requests with this key are refused for \d+ more seconds\.$/,
       );
     }
     // Each protocol says so in its words.
@@ -516,7 +518,8 @@ describe('security: guessing a secret', () => {
     const s3 = new S3Client({ endpoint: t.url, region: 'us-east-1', credentials: OPS, forcePathStyle: true, maxAttempts: 1 });
     const xml = await errorOf(() => s3.send(new ListBucketsCommand({})));
     assert.deepEqual([xml.name, xml.$metadata?.httpStatusCode], ['SlowDown', 503]);
-    // A minted key is still checked and answered.
+    // Another operator key, and a minted one, are checked and answered.
+    assert.deepEqual(await names(from('127.0.0.2', OTHER)), []);
     assert.deepEqual(await names(from('127.0.0.2', temporary)), []);
     for (const c of [sts, guesser, unknown, codedeploy, s3]) c.destroy();
   });

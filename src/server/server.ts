@@ -332,7 +332,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     functionAccess: options.functionAccess,
     codeLinks,
     onShutOut: (source) =>
-      logger.warn('refusing signed requests from a source that sent too many wrong keys or signatures', {
+      logger.warn("refusing a source's requests with an operator's key: it sent too many wrong signatures for it", {
         source,
         failures: MAX_FAILURES,
         forSeconds: WINDOW_MS / 1000,

@@ -1,10 +1,9 @@
 /**
- * Wrong signatures, counted per source. A secret can be guessed online only as fast as the server
- * answers a guess; past MAX_FAILURES wrong ones (an unknown key or a signature that does not match)
- * within a window, a source's signed requests are refused unchecked until the window ends, so that
- * guessing a secret runs at MAX_FAILURES a minute rather than thousands a second. A source is the
- * caller's address, and on this machine whether its connection is a function's (gate.ts), so that a
- * function guessing shuts out only the functions, not the operator beside it.
+ * Wrong signatures, counted per guard: a source and the operator's key it signs for (gate.ts). A secret
+ * can be guessed online only as fast as the server answers a guess; past MAX_FAILURES wrong ones within
+ * a window, that source's requests with that key are refused unchecked until the window ends, so that
+ * guessing a secret runs at MAX_FAILURES a minute rather than thousands a second, and a guesser shuts
+ * out no other key, and no other source (on this machine, a function's sandbox is a source apart).
  */
 
 /** Wrong signatures a source may send within a window. */

@@ -142,19 +142,15 @@ export class AccessGate {
       return undefined;
     }
     const key = this.settings.keyring.lookup(claim.accessKeyId);
-    // The keys Versa mints (a function's, STS's) have random secrets no one guesses, and are refused
-    // nothing for what others sent from the same source: one function's wrong signatures cannot shut
-    // the others out. The guard is for the operator's keys, and for key ids nobody holds.
-    if (key?.sessionToken !== undefined) {
-      if (key.caller !== undefined && this.scoped) req.caller = key.caller;
-      return this.check(req, claim, key, toS3);
-    }
-    const shutOut = await this.shutOut(req);
-    if (typeof shutOut === 'object') return shutOut;
-    if (!key) return this.failed(req, shutOut, { kind: 'unknown-key' });
+    if (!key) return { kind: 'unknown-key' };
     if (key.caller !== undefined && this.scoped) req.caller = key.caller;
+    // The keys Versa mints (a function's, STS's) have random secrets no one guesses: the guard is for
+    // the operator's keys, each on its own, so that guesses at one key shut out no other.
+    if (key.sessionToken !== undefined) return this.check(req, claim, key, toS3);
+    const guarded = await this.guarded(req, claim.accessKeyId);
+    if (typeof guarded === 'object') return guarded;
     const failure = await this.check(req, claim, key, toS3);
-    return failure?.kind === 'mismatch' ? this.failed(req, shutOut, failure) : failure;
+    return failure?.kind === 'mismatch' ? this.failed(req, claim.accessKeyId, guarded, failure) : failure;
   }
 
   /**
@@ -169,13 +165,13 @@ export class AccessGate {
       await this.markSandboxed(req);
       return undefined;
     }
-    const shutOut = await this.shutOut(req);
-    if (typeof shutOut === 'object') return shutOut;
     const key = this.settings.keyring.lookup(claim.accessKeyId);
-    if (!key || key.sessionToken !== undefined) return this.failed(req, shutOut, { kind: 'unknown-key' });
+    if (!key || key.sessionToken !== undefined) return { kind: 'unknown-key' };
+    const guarded = await this.guarded(req, claim.accessKeyId);
+    if (typeof guarded === 'object') return guarded;
     return v2SignatureMatches(req, claim, key.secretAccessKey, virtualBucket(req))
       ? undefined
-      : this.failed(req, shutOut, { kind: 'mismatch' });
+      : this.failed(req, claim.accessKeyId, guarded, { kind: 'mismatch' });
   }
 
   /**
@@ -190,25 +186,26 @@ export class AccessGate {
   }
 
   /**
-   * A source that sent too many wrong signatures lately is refused unchecked, no more guesses for now:
-   * the refusal; else the source, when one was worked out (only once some source has failed).
+   * Guesses at an operator's key from a source that made too many lately are refused unchecked: the
+   * refusal; else the guard's name for the source and key, when one was worked out (only once some
+   * guess failed).
    */
-  private async shutOut(req: ApiRequest): Promise<AuthFailure | string | undefined> {
+  private async guarded(req: ApiRequest, accessKeyId: string): Promise<AuthFailure | string | undefined> {
     if (this.failures.quiet) return undefined;
-    const source = await this.sourceOf(req);
-    const wait = this.failures.shutOut(source);
-    return wait === undefined ? source : { kind: 'shut-out', seconds: wait };
+    const guard = `${await this.sourceOf(req)}, key ${accessKeyId}`;
+    const wait = this.failures.shutOut(guard);
+    return wait === undefined ? guard : { kind: 'shut-out', seconds: wait };
   }
 
-  /** Counts a wrong key or signature against its source (failures.ts); answers the failure. */
-  private async failed(req: ApiRequest, known: string | undefined, failure: AuthFailure): Promise<AuthFailure> {
-    const source = known ?? (await this.sourceOf(req));
-    if (this.failures.failed(source)) this.settings.onShutOut?.(source);
+  /** Counts a wrong signature for an operator's key against its source (failures.ts); answers the failure. */
+  private async failed(req: ApiRequest, accessKeyId: string, known: string | undefined, failure: AuthFailure): Promise<AuthFailure> {
+    const guard = known ?? `${await this.sourceOf(req)}, key ${accessKeyId}`;
+    if (this.failures.failed(guard)) this.settings.onShutOut?.(guard);
     return failure;
   }
 
   /**
-   * Who a request's wrong signatures count against: its address; on this machine, whichever loopback
+   * Where a request's wrong signatures come from: its address; on this machine, whichever loopback
    * address it came from (any process may bind any of 127.0.0.0/8), and whether a function's sandbox sent it.
    */
   private async sourceOf(req: ApiRequest): Promise<string> {

@@ -46,7 +46,7 @@ function errorFor(protocol: Protocol, failure: AuthFailure): PlatformError {
 }
 
 function shutOut(seconds: number): string {
-  return `Too many requests with a wrong key or signature came from this address: its signed requests are refused for ${seconds} more seconds.`;
+  return `Too many requests with a wrong signature for this access key came from this address: its requests with this key are refused for ${seconds} more seconds.`;
 }
 
 /** A JSON-RPC error in the JSON version the request was sent in; JSON-RPC services answer client errors with 400. */

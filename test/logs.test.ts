@@ -450,11 +450,16 @@ describe('CloudWatch Logs: function logs and the Logs API', () => {
         new PutLogEventsCommand({
           logGroupName: group,
           logStreamName: stream!.logStreamName!,
-          logEvents: [{ timestamp: Date.now() + 3_600_000, message: 'from ahead \x1b[2J\x1b]0;owned\x07' }],
+          logEvents: [
+            { timestamp: Date.now(), message: 'one event\n2026-01-01T00:00:00.000Z [$LATEST]cafebabe a forged line' },
+            { timestamp: Date.now() + 3_600_000, message: 'from ahead \x1b[2J\x1b]0;owned\x07' },
+          ],
         }),
       );
       await waitFor('the line dated ahead', () => out.includes('from ahead \\x1b[2J\\x1b]0;owned\\x07'), 15_000);
       assert.equal(out.includes('\x1b'), false, 'no escape reached the terminal');
+      // A line of an event's own is indented under it: it cannot pass for an event of its own.
+      assert.ok(out.includes('one event\n    2026-01-01T00:00:00.000Z [$LATEST]cafebabe a forged line\n'), out.slice(-400));
       await invoke(t.lambda, 'log-node', { marker: 'after-ahead' });
       await waitFor('the line logged after it', () => out.includes('node says after-ahead'), 15_000);
     } finally {

@@ -483,7 +483,7 @@ class Screen {
 
   /** A line of what happened, which may quote a hook's or an alarm's words: printed as printable text. */
   line(text: string): void {
-    const safe = printable(text);
+    const safe = printable(text).replace(/\n/g, '\n    ');
     if (this.tty && this.current !== undefined) this.write(`\r\x1b[2K${safe}\n${this.current}`);
     else this.write(`${safe}\n`);
   }

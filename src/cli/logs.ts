@@ -125,6 +125,7 @@ async function newEvents(client: CloudWatchLogsClient, group: string, cursor: Cu
 function format(e: FilteredLogEvent): string {
   const stream = e.logStreamName ?? '';
   const short = /^\d{4}\/\d{2}\/\d{2}\/(\[[^\]]+\][0-9a-f]{8})[0-9a-f]*$/.exec(stream)?.[1] ?? stream;
-  const message = printable(e.message ?? '');
+  // A line of an event's own is indented: it cannot pass for another event, or for a line of Versa's.
+  const message = printable(e.message ?? '').replace(/\n(?!$)/g, '\n    ');
   return `${new Date(e.timestamp ?? 0).toISOString()} ${short} ${message}${message.endsWith('\n') ? '' : '\n'}`;
 }

@@ -5,7 +5,7 @@ import { printable } from './printable.js';
  * are the server's words (names, reasons a deployment ended): printed as printable text.
  */
 export function table(cells: string[][]): string {
-  const rows = cells.map((r) => r.map((cell) => printable(cell)));
+  const rows = cells.map((r) => r.map((cell) => printable(cell).replace(/\n/g, '\\n')));
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
   return rows
     .map(

@@ -200,6 +200,17 @@ describe('the console in a browser', () => {
     await log.getByText('from ahead').waitFor();
     await say('said after it');
     await log.getByText('said after it').waitFor();
+    // More than a read's worth (2 MB) of lines at one moment: the panel reads on past them.
+    const moment = t.server.services.clock.now();
+    for (let batch = 0; batch < 4; batch++) {
+      const logEvents = Array.from({ length: 3 }, (_, i) => ({
+        timestamp: moment,
+        message: `jam ${batch * 3 + i} ${'j'.repeat(250_000)}`,
+      }));
+      await logs.send(new PutLogEventsCommand({ logGroupName: group, logStreamName: stream!.logStreamName!, logEvents }));
+    }
+    await say('said after the jam');
+    await log.getByText('said after the jam').waitFor({ timeout: 20_000 });
     logs.destroy();
     await page.close();
   });

@@ -14,13 +14,15 @@ const MAX_EVENTS = 5000;
 const MAX_CHARS = 2_000_000;
 
 /**
- * FilterLogEvents from `startTime` (ms) on, following pages until MAX_EVENTS events or MAX_CHARS
- * characters of messages: a follower reads the rest on its next turn, from the last one it got.
+ * FilterLogEvents from `startTime` (ms) on, or on from `token` (where an earlier read stopped), following
+ * pages until MAX_EVENTS events or MAX_CHARS characters of messages. `token` is where this read stopped
+ * in turn, when it did: a follower goes on from there on its next turn, not from a timestamp (more than
+ * a read's worth at one moment would otherwise be read again at every turn, and nothing after it).
  */
-export async function filterLogEvents(group: string, startTime: number): Promise<LogEvent[]> {
-  const out: LogEvent[] = [];
+export async function filterLogEvents(group: string, startTime: number, token?: string): Promise<{ events: LogEvent[]; token?: string }> {
+  const events: LogEvent[] = [];
   let chars = 0;
-  let nextToken: string | undefined;
+  let nextToken = token;
   do {
     const page = await jsonRpc<{ events?: LogEvent[]; nextToken?: string }>('Logs_20140328', 'FilterLogEvents', {
       logGroupName: group,
@@ -29,10 +31,10 @@ export async function filterLogEvents(group: string, startTime: number): Promise
       ...(nextToken && { nextToken }),
     });
     for (const e of page.events ?? []) {
-      out.push(e);
+      events.push(e);
       chars += e.message.length;
     }
     nextToken = page.nextToken;
-  } while (nextToken && out.length < MAX_EVENTS && chars < MAX_CHARS);
-  return out;
+  } while (nextToken && events.length < MAX_EVENTS && chars < MAX_CHARS);
+  return { events, ...(nextToken && { token: nextToken }) };
 }

@@ -598,6 +598,8 @@ interface FollowCursor {
   time: number;
   seen: Set<string>;
   ahead: Map<string, number>;
+  /** Where the last read stopped at its bounds, to go on from. */
+  token?: string;
 }
 
 /** True for an event the follower has not shown yet; moves the cursor past it. */
@@ -641,8 +643,14 @@ function Logs({ fn, range }: { fn: string; range: TimeWindow }) {
     const poll = async () => {
       while (!stopped) {
         try {
-          const c = (cursor.current ??= { time: (await platformTime()) - range.minutes * 60_000, seen: new Set(), ahead: new Map() });
-          const fresh = (await filterLogEvents(`/aws/lambda/${fn}`, c.time)).filter((e) => unseen(c, e)).map(clipped);
+          const c: FollowCursor = (cursor.current ??= {
+            time: (await platformTime()) - range.minutes * 60_000,
+            seen: new Set(),
+            ahead: new Map(),
+          });
+          const read = await filterLogEvents(`/aws/lambda/${fn}`, c.time, c.token);
+          c.token = read.token;
+          const fresh = read.events.filter((e) => unseen(c, e)).map(clipped);
           if (fresh.length && !stopped) setEvents((old) => [...old, ...fresh].slice(-300));
           setError(undefined);
         } catch (err) {

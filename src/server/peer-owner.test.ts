@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { connectionOwner } from './peer-owner.js';
+import { connectionOwner, diagnosedOwner } from './peer-owner.js';
 
 describe('connectionOwner', () => {
   it('finds the live row of exactly this connection, by both addresses and ports, and its owner', async () => {
@@ -89,6 +89,32 @@ describe('connectionOwner', () => {
     assert.equal(peer.address, '::ffff:127.0.0.1');
     assert.equal(await connectionOwner(peer), process.getuid!());
     client.destroy();
+    socket.destroy();
+    server.close();
+  });
+
+  it("the kernel's socket diagnostics (ss), asked when the table has no row, tell the same owner, and no owner for an orphan", async () => {
+    const server = net.createServer({ allowHalfOpen: true });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const client = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.6' });
+    await new Promise((resolve) => client.once('connect', resolve));
+    const socket = await accepted;
+    const peer = {
+      address: socket.remoteAddress!,
+      port: socket.remotePort!,
+      localAddress: socket.localAddress!,
+      localPort: socket.localPort!,
+    };
+    assert.equal(await diagnosedOwner(peer), process.getuid!());
+    assert.equal(await diagnosedOwner({ ...peer, address: '127.0.0.8' }), null);
+    const ended = new Promise((resolve) => socket.once('end', resolve));
+    client.end();
+    await ended;
+    client.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await diagnosedOwner(peer), null);
     socket.destroy();
     server.close();
   });

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
 import type { Peer } from '../api/aws/protocol/http.js';
@@ -46,9 +47,28 @@ export async function connectionOwner(peer: Peer, asked = performance.now(), aga
     }
   }
   // The kernel writes the table a page at a time while sockets come and go, so a read can miss a row
-  // (seen under load: an operator's request taken for a function's). A row not found is looked for once more.
+  // (seen under load: an operator's request taken for a function's). A row not found is looked for once
+  // more, and then asked of the kernel's socket diagnostics (`ss`), which filter in the kernel, seamless.
   if (rows === 0 && again) return connectionOwner(peer, performance.now(), false);
+  if (rows === 0) return diagnosedOwner(peer);
   return rows === 1 ? owner : null;
+}
+
+/**
+ * The owner of the client's end as `ss` (netlink socket diagnostics) tells it: one live socket of those
+ * addresses and ports, not an orphan (inode 0); null where `ss` is missing or says otherwise.
+ */
+export async function diagnosedOwner(peer: Peer): Promise<number | null> {
+  const at = (address: string, port: number) => `${isIPv4(address) ? address : `[${address}]`}:${port}`;
+  const args = ['-tnHe', 'state', 'established', 'state', 'fin-wait-1', 'state', 'fin-wait-2'];
+  args.push('src', at(peer.address, peer.port), 'dst', at(peer.localAddress, peer.localPort));
+  const out = await new Promise<string>((resolve) => execFile('ss', args, { timeout: 2_000 }, (err, stdout) => resolve(err ? '' : stdout)));
+  const rows = out.split('\n').filter((line) => line.trim() !== '');
+  if (rows.length !== 1) return null;
+  const inode = /\bino:(\d+)/.exec(rows[0]!)?.[1];
+  if (inode === undefined || inode === '0') return null;
+  // `ss` names a socket's user only when it is not root.
+  return Number(/\buid:(\d+)/.exec(rows[0]!)?.[1] ?? 0);
 }
 
 /**

@@ -147,9 +147,10 @@ export class AccessGate {
     // The keys Versa mints (a function's, STS's) have random secrets no one guesses: the guard is for
     // the operator's keys, each on its own, so that guesses at one key shut out no other.
     if (key.sessionToken !== undefined) return this.check(req, claim, key, toS3);
-    const guarded = await this.guarded(req, claim.accessKeyId);
+    const guarded = this.failures.quiet ? undefined : await this.guarded(req, claim.accessKeyId);
     if (typeof guarded === 'object') return guarded;
-    const failure = await this.check(req, claim, key, toS3);
+    const checked = this.check(req, claim, key, toS3);
+    const failure = checked instanceof Promise ? await checked : checked;
     return failure?.kind === 'mismatch' ? this.failed(req, claim.accessKeyId, guarded, failure) : failure;
   }
 
@@ -213,15 +214,32 @@ export class AccessGate {
     return (await this.fromSandbox(req)) ? "this machine (a function's sandbox)" : 'this machine';
   }
 
-  /** Whether `key` signed the request: its session token, the time, every `x-amz-*` header signed, the signature. */
-  private async check(req: ApiRequest, claim: SignatureClaim, key: KeyEntry, toS3: boolean): Promise<AuthFailure | undefined> {
+  /**
+   * Whether `key` signed the request: its session token, the time, every `x-amz-*` header signed, the
+   * signature. At once for a header-signed request once the signer is loaded (nearly every request):
+   * no promise turns on the way of every call.
+   */
+  private check(
+    req: ApiRequest,
+    claim: SignatureClaim,
+    key: KeyEntry,
+    toS3: boolean,
+  ): AuthFailure | undefined | Promise<AuthFailure | undefined> {
     if (key.sessionToken !== undefined && claim.sessionToken !== key.sessionToken) return { kind: 'unknown-key' };
     const late = checkTime(claim, this.settings.now());
     if (late) return late;
     const unsigned = unsignedHeaders(req.headers, claim.signedHeaders);
     if (unsigned.length > 0) return { kind: 'unsigned-headers', headers: unsigned };
-    const { signatureMatches } = (this.loadedSignatures ??= await (this.signatures ??= loadSignatures()));
-    return (await signatureMatches(req, claim, key.secretAccessKey, toS3)) ? undefined : { kind: 'mismatch' };
+    const verdict = (matched: boolean): AuthFailure | undefined => (matched ? undefined : { kind: 'mismatch' });
+    const signatures = this.loadedSignatures;
+    if (signatures === undefined) {
+      return (this.signatures ??= loadSignatures()).then(async (loaded) => {
+        this.loadedSignatures = loaded;
+        return verdict(await loaded.signatureMatches(req, claim, key.secretAccessKey, toS3));
+      });
+    }
+    const matched = signatures.signatureMatches(req, claim, key.secretAccessKey, toS3);
+    return typeof matched === 'boolean' ? verdict(matched) : matched.then(verdict);
   }
 
   /**

@@ -67,13 +67,13 @@ function signingKey(secret: string, shortDate: string, region: string, service: 
  * True when `secret` produced the claim's signature over this request. Only the headers the client
  * signed take part, as AWS does; a declared payload hash must be the body's.
  */
-export async function signatureMatches(
+export function signatureMatches(
   req: SignedRequest,
   claim: SignatureClaim,
   secret: string,
   /** Whether the request goes to S3, the one service whose clients may leave the payload unsigned or sign it in chunks. */
   toS3 = claim.service === 's3',
-): Promise<boolean> {
+): boolean | Promise<boolean> {
   let declared: string | undefined;
   for (const name of claim.signedHeaders) {
     const value = headerValue(req.headers, name);
@@ -86,13 +86,25 @@ export async function signatureMatches(
   if (special && !(s3 && toS3)) return false;
   const bodyHash = special ? undefined : hash('sha256', req.body, 'hex');
   if (declared !== undefined && !special && declared !== bodyHash) return false;
-  const expected =
-    claim.expiresIn !== undefined
-      ? hexBytes(await presignedSignature(sdkRequest(req, claim), claim, secret))
-      : headerSignature(req, claim, secret, declared ?? bodyHash!);
+  // A header-signed request (nearly all) is checked at once; a presigned URL by the SDK's signer, which is asynchronous.
+  if (claim.expiresIn !== undefined) {
+    return presignedSignature(sdkRequest(req, claim), claim, secret).then((signature) =>
+      matches(req, claim, secret, hexBytes(signature), declared),
+    );
+  }
+  return matches(req, claim, secret, headerSignature(req, claim, secret, declared ?? bodyHash!), declared);
+}
+
+/** Whether the claim carries the expected signature (and, for an `aws-chunked` body, each chunk its own). */
+function matches(
+  req: SignedRequest,
+  claim: SignatureClaim,
+  secret: string,
+  expected: Buffer | undefined,
+  declared: string | undefined,
+): boolean {
   // The claim's signature is 64 hexadecimal digits (sigv4.ts): 32 bytes, as a SHA-256 HMAC is.
-  const matches = expected !== undefined && timingSafeEqual(expected, Buffer.from(claim.signature, 'hex'));
-  if (!matches) return false;
+  if (expected === undefined || !timingSafeEqual(expected, Buffer.from(claim.signature, 'hex'))) return false;
   if (declared?.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD')) return chunksMatch(req.body, claim, secret);
   return true;
 }

@@ -60,9 +60,63 @@ export function readClaim(req: SignedRequest): SignatureClaim | AuthFailure | un
 /** The header as every SDK writes it: read with one match, the parts in their order, no splitting. */
 const SDK_AUTH_HEADER = /^AWS4-HMAC-SHA256 Credential=([^,\s]+), ?SignedHeaders=([^,\s]+), ?Signature=([0-9a-f]{64})$/;
 
+/**
+ * What a header of the SDKs' shape says before its signature, by that text: a client sends the same
+ * credential and signed headers all day, so only the date and the signature are read per request. The
+ * prefix seen last is compared in place (no new string), the others looked up.
+ */
+interface HeaderPrefix {
+  accessKeyId: string;
+  shortDate: string;
+  region: string;
+  service: string;
+  signedHeaders: readonly string[];
+}
+const headerPrefixes = new Map<string, HeaderPrefix | null>();
+let lastPrefix = '';
+let lastKnown: HeaderPrefix | null = null;
+const SIGNATURE_AT = 'Signature='.length + 64;
+
+function knownPrefix(header: string, at: number): HeaderPrefix | null {
+  if (at === lastPrefix.length && header.startsWith(lastPrefix)) return lastKnown;
+  const prefix = header.slice(0, at);
+  let known = headerPrefixes.get(prefix);
+  if (known === undefined) {
+    const parsed = SDK_AUTH_HEADER.exec(`${prefix}Signature=${'0'.repeat(64)}`);
+    const shortDate = parsed?.[1]!.split('/')[1] ?? '';
+    const claim = parsed && completeClaim(parsed[1]!, `${shortDate}T000000Z`, parsed[2]!, '0'.repeat(64), undefined);
+    known =
+      claim && !('kind' in claim)
+        ? { accessKeyId: claim.accessKeyId, shortDate, region: claim.region, service: claim.service, signedHeaders: claim.signedHeaders }
+        : null;
+    // Bounded: a client inventing headers only fills it once.
+    if (headerPrefixes.size >= 256) headerPrefixes.clear();
+    headerPrefixes.set(prefix, known);
+  }
+  lastPrefix = prefix;
+  lastKnown = known;
+  return known;
+}
+
 function claimFromHeader(header: string, headers: IncomingHttpHeaders): SignatureClaim | AuthFailure {
-  const sdk = SDK_AUTH_HEADER.exec(header);
   const date = headerValue(headers, 'x-amz-date');
+  const at = header.length - SIGNATURE_AT;
+  if (date !== undefined && at > 0 && header.startsWith('Signature=', at)) {
+    const known = knownPrefix(header, at);
+    const signature = header.slice(at + 'Signature='.length);
+    if (known !== null && LONG_DATE.test(date) && date.startsWith(known.shortDate) && HEX_SIGNATURE.test(signature)) {
+      return {
+        accessKeyId: known.accessKeyId,
+        longDate: date,
+        region: known.region,
+        service: known.service,
+        signedHeaders: known.signedHeaders,
+        signature,
+        sessionToken: headerValue(headers, 'x-amz-security-token'),
+      };
+    }
+  }
+  const sdk = SDK_AUTH_HEADER.exec(header);
   if (sdk && date !== undefined) return completeClaim(sdk[1]!, date, sdk[2]!, sdk[3]!, headerValue(headers, 'x-amz-security-token'));
   const m = AUTH_HEADER.exec(header.trim());
   if (!m)
@@ -110,6 +164,8 @@ function claimFromQuery(query: URLSearchParams): SignatureClaim | AuthFailure {
   );
   return 'kind' in claim ? claim : { ...claim, expiresIn };
 }
+
+const HEX_SIGNATURE = /^[0-9a-f]{64}$/;
 
 /** A credential's parts (key, day, region, service) by its text: a client sends the same one all day. */
 const scopes = new Map<string, readonly string[] | undefined>();

@@ -102,6 +102,23 @@ describe('AccessGate: guessing', () => {
 });
 
 describe('AccessGate: signatures', () => {
+  it("authenticate: a header read by a prefix seen before still has its date checked against its credential's, and its signature", async () => {
+    const g = gate();
+    const first = await signed(OPS);
+    assert.equal(await g.authenticate(first), undefined);
+    // The same prefix (key, day, signed headers), another request: read from what the first left.
+    assert.equal(await g.authenticate(await signed(OPS, { body: '{"b":2}' })), undefined);
+    const otherDay = { ...first, headers: { ...first.headers, 'x-amz-date': '20261207T120000Z' } };
+    const late = await g.authenticate(otherDay);
+    assert.equal(late?.kind, 'incomplete');
+    assert.match((late as { message: string }).message, /Credential should be scoped to a valid date/);
+    const auth = first.headers.authorization as string;
+    const forged = { ...first, headers: { ...first.headers, authorization: `${auth.slice(0, -64)}${'0'.repeat(64)}` } };
+    assert.deepEqual(await g.authenticate(forged), { kind: 'mismatch' });
+    const notHex = { ...first, headers: { ...first.headers, authorization: `${auth.slice(0, -64)}${'Z'.repeat(64)}` } };
+    assert.equal((await g.authenticate(notHex))?.kind, 'incomplete');
+  });
+
   it('authenticate: the right secret passes, a wrong one or an unknown key fails, nothing signed is "missing"', async () => {
     const g = gate();
     assert.equal(await g.authenticate(await signed(OPS)), undefined);

@@ -63,8 +63,7 @@ function render(template: string, ctx: TemplateContext, body: () => Parsed, char
         charge(text.length - whole.length);
         return text;
       };
-      if (escaped !== undefined)
-        return made(render(escaped, ctx, body, charge).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n'));
+      if (escaped !== undefined) return made(escapeJavaScript(render(escaped, ctx, body, charge)));
       if (jsonPath !== undefined) return made(JSON.stringify(select(body(), ctx.body, jsonPath) ?? null));
       if (path !== undefined) {
         const v = select(body(), ctx.body, path);
@@ -125,3 +124,28 @@ function select(parsed: Parsed, text: string, path: string): unknown {
   }
   return value;
 }
+
+const JS_ESCAPES: Readonly<Record<string, string>> = {
+  "'": "\\'",
+  '"': '\\"',
+  '\\': '\\\\',
+  '/': '\\/',
+  '\b': '\\b',
+  '\n': '\\n',
+  '\t': '\\t',
+  '\f': '\\f',
+  '\r': '\\r',
+};
+
+/**
+ * `$util.escapeJavaScript`, as API Gateway's (Java's ECMAScript escaping): quotes, backslash and slash
+ * escaped, the usual control characters by name, every other character outside printable ASCII as
+ * `\uXXXX` (upper-case hexadecimal, a UTF-16 unit each). So a caller's control characters never make the
+ * JSON a template builds invalid.
+ */
+export function escapeJavaScript(text: string): string {
+  return text.replace(TO_ESCAPE, (c) => JS_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+}
+
+// eslint-disable-next-line no-control-regex
+const TO_ESCAPE = /['"\\/\u0000-\u001f\u007f-\uffff]/g;

@@ -17,14 +17,14 @@ const LIVE_STATES = new Set(['01', '04', '05']);
  * kernel writes it on a worker thread), one read at a time, and each read serves every connection made
  * before it began; the rows of a connection are found by searching the text, not by splitting it.
  */
-export async function connectionOwner(peer: Peer, asked = performance.now(), again = true): Promise<number | null> {
+export async function connectionOwner(peer: Peer, asked = performance.now(), tries = 3): Promise<number | null> {
   // On a dual-stack listener an IPv4 client arrives as `::ffff:a.b.c.d`, but its own socket is an IPv4
   // one, listed in the IPv4 table (a client may also use an IPv6 socket to that address: the other table).
   const address = unmapped(peer.address);
   const localAddress = unmapped(peer.localAddress);
   if (isIPv4(address) && isIPv4(localAddress) && !isIPv4(peer.address)) {
-    const owner = await connectionOwner({ ...peer, address, localAddress }, asked, again);
-    return owner ?? connectionOwner(peer, asked, false);
+    const owner = await connectionOwner({ ...peer, address, localAddress }, asked, tries);
+    return owner ?? connectionOwner(peer, asked, 1);
   }
   const v4 = isIPv4(peer.address) && isIPv4(peer.localAddress);
   const text = await table(v4 ? '/proc/net/tcp' : '/proc/net/tcp6', asked);
@@ -47,9 +47,13 @@ export async function connectionOwner(peer: Peer, asked = performance.now(), aga
     }
   }
   // The kernel writes the table a page at a time while sockets come and go, so a read can miss a row
-  // (seen under load: an operator's request taken for a function's). A row not found is looked for once
-  // more, and then asked of the kernel's socket diagnostics (`ss`), which filter in the kernel, seamless.
-  if (rows === 0 && again) return connectionOwner(peer, performance.now(), false);
+  // (seen under load: an operator's request taken for a function's). A row not found is looked for
+  // again, the last time a moment later, and then asked of the kernel's socket diagnostics (`ss`),
+  // which filter in the kernel, seamless.
+  if (rows === 0 && tries > 1) {
+    if (tries === 2) await new Promise((resolve) => setTimeout(resolve, 25));
+    return connectionOwner(peer, performance.now(), tries - 1);
+  }
   if (rows === 0) return diagnosedOwner(peer);
   return rows === 1 ? owner : null;
 }

@@ -322,6 +322,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   };
   const tags = new ResourceTags(store);
   const cloudWatch = cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs: overrides.metricQueryBudgetMs });
+  let unplacedWarnedAt = -Infinity;
   const access = new AccessGate({
     keyring,
     boundHost: options.host,
@@ -342,8 +343,19 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     ...(isolation.runsAsHostUser && {
       fromSandbox: (req: ApiRequest) => {
         if (req.peer === undefined) return false;
-        const owner = peerOwner(req.peer);
-        return owner instanceof Promise ? owner.then(ownedBySandbox) : ownedBySandbox(owner);
+        const peer = req.peer;
+        const owner = peerOwner(peer);
+        const told = (found: number | null) => {
+          // Said at most every ten seconds: a function's connection the kernel cannot place is expected, an operator's is not.
+          if (found === null && performance.now() - unplacedWarnedAt > 10_000) {
+            unplacedWarnedAt = performance.now();
+            logger.warn("could not tell whose a loopback connection is: taken for a function's", {
+              client: `${peer.address}:${peer.port}`,
+            });
+          }
+          return ownedBySandbox(found);
+        };
+        return owner instanceof Promise ? owner.then(told) : told(owner);
       },
     }),
   });

@@ -19,7 +19,13 @@ const MAX_CHARS = 2_000_000;
  * in turn, when it did: a follower goes on from there on its next turn, not from a timestamp (more than
  * a read's worth at one moment would otherwise be read again at every turn, and nothing after it).
  */
-export async function filterLogEvents(group: string, startTime: number, token?: string): Promise<{ events: LogEvent[]; token?: string }> {
+export async function filterLogEvents(
+  group: string,
+  startTime: number,
+  token?: string,
+  /** The last moment to read up to, inclusive; undefined for all. */
+  endTime?: number,
+): Promise<{ events: LogEvent[]; token?: string }> {
   const events: LogEvent[] = [];
   let chars = 0;
   let nextToken = token;
@@ -28,6 +34,7 @@ export async function filterLogEvents(group: string, startTime: number, token?: 
       logGroupName: group,
       // A Long on the wire: the platform clock's milliseconds can be fractional.
       startTime: Math.floor(startTime),
+      ...(endTime !== undefined && { endTime: Math.floor(endTime) }),
       ...(nextToken && { nextToken }),
     });
     for (const e of page.events ?? []) {

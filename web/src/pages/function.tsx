@@ -600,6 +600,16 @@ interface FollowCursor {
   ahead: Map<string, number>;
   /** Where the last read stopped at its bounds, to go on from. */
   token?: string;
+  /** Reads so far: while lines dated ahead were shown, every tenth reads on past them (for new ones). */
+  polls: number;
+}
+
+/** Up to just before the earliest line dated ahead already shown, so that it is not read again at every turn. */
+function readUpTo(c: FollowCursor): number | undefined {
+  if (c.ahead.size === 0 || c.token !== undefined || c.polls++ % 10 === 0) return undefined;
+  let earliest = Infinity;
+  for (const at of c.ahead.values()) if (at < earliest) earliest = at;
+  return earliest - 1 < c.time ? undefined : earliest - 1;
 }
 
 /** True for an event the follower has not shown yet; moves the cursor past it. */
@@ -647,8 +657,9 @@ function Logs({ fn, range }: { fn: string; range: TimeWindow }) {
             time: (await platformTime()) - range.minutes * 60_000,
             seen: new Set(),
             ahead: new Map(),
+            polls: 0,
           });
-          const read = await filterLogEvents(`/aws/lambda/${fn}`, c.time, c.token);
+          const read = await filterLogEvents(`/aws/lambda/${fn}`, c.time, c.token, readUpTo(c));
           c.token = read.token;
           const fresh = read.events.filter((e) => unseen(c, e)).map(clipped);
           if (fresh.length && !stopped) setEvents((old) => [...old, ...fresh].slice(-300));

@@ -28,6 +28,23 @@ import { awsFetch, createFunction, errorOf, startTestServer, type TestServer } f
 import { invoke, sleep, waitFor } from './invoke-helpers.js';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/versa.js');
+
+/** `versa logs FUNCTION --follow` running: what it printed so far, and stopping it as Ctrl-C does (its exit code). */
+function followLogs(url: string, name: string, ...args: string[]) {
+  const child = spawn(process.execPath, [BIN, 'logs', name, '--follow', ...args, '--endpoint-url', url], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  return {
+    out: () => out,
+    stop(): Promise<number | null> {
+      child.kill('SIGINT');
+      return exited;
+    },
+  };
+}
 const STREAM_NAME = /^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\][0-9a-f]{32}$/;
 const DAY = 86_400_000;
 
@@ -398,22 +415,16 @@ describe('CloudWatch Logs: function logs and the Logs API', () => {
   });
 
   it('versa logs --follow: prints a new invocation’s lines as they arrive, until stopped', async () => {
-    const child = spawn(process.execPath, [BIN, 'logs', 'log-node', '--follow', '--endpoint-url', t.url], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const follower = followLogs(t.url, 'log-node');
     try {
-      await waitFor('the existing lines', () => out.includes('node says n-1'), 15_000);
+      await waitFor('the existing lines', () => follower.out().includes('node says n-1'), 15_000);
       assert.equal((await invoke(t.lambda, 'log-node', { marker: 'followed' })).raw, '"ok"');
-      await waitFor('the new invocation’s line', () => out.includes('node says followed'), 15_000);
+      await waitFor('the new invocation’s line', () => follower.out().includes('node says followed'), 15_000);
       await sleep(50);
-      assert.equal(out.split('node says n-1').length - 1, 1, 'an event was printed twice');
+      assert.equal(follower.out().split('node says n-1').length - 1, 1, 'an event was printed twice');
     } finally {
-      child.kill('SIGINT');
+      assert.equal(await follower.stop(), 0);
     }
-    assert.equal(await exited, 0);
   });
 
   it('restart: the logs are still there, and the next environment adds a stream', async () => {
@@ -437,14 +448,10 @@ describe('CloudWatch Logs: function logs and the Logs API', () => {
   it('versa logs --follow: a line dated ahead does not hide what comes after it, and control characters are shown escaped', async () => {
     const group = '/aws/lambda/log-node';
     const [stream] = (await logs.send(new DescribeLogStreamsCommand({ logGroupName: group }))).logStreams ?? [];
-    const child = spawn(process.execPath, [BIN, 'logs', 'log-node', '--follow', '--since', '5m', '--endpoint-url', t.url], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const follower = followLogs(t.url, 'log-node', '--since', '5m');
+    const out = () => follower.out();
     try {
-      await waitFor('the existing lines', () => out.includes('node says n-2'), 15_000);
+      await waitFor('the existing lines', () => out().includes('node says n-2'), 15_000);
       // What a function may write into its own group: a line an hour ahead, steering the terminal.
       await logs.send(
         new PutLogEventsCommand({
@@ -456,16 +463,15 @@ describe('CloudWatch Logs: function logs and the Logs API', () => {
           ],
         }),
       );
-      await waitFor('the line dated ahead', () => out.includes('from ahead \\x1b[2J\\x1b]0;owned\\x07'), 15_000);
-      assert.equal(out.includes('\x1b'), false, 'no escape reached the terminal');
+      await waitFor('the line dated ahead', () => out().includes('from ahead \\x1b[2J\\x1b]0;owned\\x07'), 15_000);
+      assert.equal(out().includes('\x1b'), false, 'no escape reached the terminal');
       // A line of an event's own is indented under it: it cannot pass for an event of its own.
-      assert.ok(out.includes('one event\n    2026-01-01T00:00:00.000Z [$LATEST]cafebabe a forged line\n'), out.slice(-400));
+      assert.ok(out().includes('one event\n    2026-01-01T00:00:00.000Z [$LATEST]cafebabe a forged line\n'), out().slice(-400));
       await invoke(t.lambda, 'log-node', { marker: 'after-ahead' });
-      await waitFor('the line logged after it', () => out.includes('node says after-ahead'), 15_000);
+      await waitFor('the line logged after it', () => out().includes('node says after-ahead'), 15_000);
     } finally {
-      child.kill('SIGINT');
+      assert.equal(await follower.stop(), 0);
     }
-    assert.equal(await exited, 0);
   });
 });
 

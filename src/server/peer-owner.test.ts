@@ -3,28 +3,52 @@ import net from 'node:net';
 import { describe, it } from 'node:test';
 import { connectionOwner, diagnosedOwner } from './peer-owner.js';
 
+/**
+ * One connection to a server of this process: the server's end, as the server sees its peer, and
+ * `orphan()`, which leaves the client's end closed by its process while the server keeps its half
+ * open (so it lingers in FIN_WAIT2, owned by no one).
+ */
+async function connection(opts: { listen?: string; from?: string } = {}) {
+  const server = net.createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve) => server.listen(0, opts.listen ?? '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+  const client = net.connect({ port, host: '127.0.0.1', ...(opts.from && { localAddress: opts.from }) });
+  await new Promise((resolve) => client.once('connect', resolve));
+  const socket = await accepted;
+  const peer = {
+    address: socket.remoteAddress!,
+    port: socket.remotePort!,
+    localAddress: socket.localAddress!,
+    localPort: socket.localPort!,
+  };
+  return {
+    peer,
+    async orphan() {
+      const ended = new Promise((resolve) => socket.once('end', resolve));
+      client.end();
+      await ended;
+      client.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    },
+    close() {
+      client.destroy();
+      socket.destroy();
+      server.close();
+    },
+  };
+}
+
 describe('connectionOwner', () => {
   it('finds the live row of exactly this connection, by both addresses and ports, and its owner', async () => {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as net.AddressInfo).port;
-    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-    const client = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.7' });
-    const socket = await accepted;
-    const peer = {
-      address: socket.remoteAddress!,
-      port: socket.remotePort!,
-      localAddress: socket.localAddress!,
-      localPort: socket.localPort!,
-    };
+    const c = await connection({ from: '127.0.0.7' });
+    const { peer } = c;
     assert.equal(peer.address, '127.0.0.7');
     assert.equal(await connectionOwner(peer), process.getuid!());
     // The same ports from another address, or a port with no connection: no owner to tell.
     assert.equal(await connectionOwner({ ...peer, address: '127.0.0.8' }), null);
     assert.equal(await connectionOwner({ ...peer, port: peer.port === 65535 ? 65534 : peer.port + 1 }), null);
-    client.destroy();
-    socket.destroy();
-    server.close();
+    c.close();
   });
 
   it('connections made at once share reads of the table, and each is found in a read begun after it was made', async () => {
@@ -48,74 +72,26 @@ describe('connectionOwner', () => {
   });
 
   it("a client's end its process closed after sending (an orphan in FIN_WAIT2, uid 0 in the table) has no owner", async () => {
-    // The server keeps its half open, so the client's closed end lingers in FIN_WAIT2 with no process.
-    const server = net.createServer({ allowHalfOpen: true });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as net.AddressInfo).port;
-    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-    const client = net.connect({ port, host: '127.0.0.1' });
-    await new Promise((resolve) => client.once('connect', resolve));
-    const socket = await accepted;
-    const peer = {
-      address: socket.remoteAddress!,
-      port: socket.remotePort!,
-      localAddress: socket.localAddress!,
-      localPort: socket.localPort!,
-    };
-    assert.equal(await connectionOwner(peer), process.getuid!());
-    const ended = new Promise((resolve) => socket.once('end', resolve));
-    client.end();
-    await ended;
-    client.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(await connectionOwner(peer), null);
-    socket.destroy();
-    server.close();
+    const c = await connection();
+    assert.equal(await connectionOwner(c.peer), process.getuid!());
+    await c.orphan();
+    assert.equal(await connectionOwner(c.peer), null);
+    c.close();
   });
 
   it('on a dual-stack listener an IPv4 client (::ffff:127.0.0.1 to the server) is found in the IPv4 table', async () => {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '::', resolve));
-    const port = (server.address() as net.AddressInfo).port;
-    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-    const client = net.connect({ port, host: '127.0.0.1' });
-    const socket = await accepted;
-    const peer = {
-      address: socket.remoteAddress!,
-      port: socket.remotePort!,
-      localAddress: socket.localAddress!,
-      localPort: socket.localPort!,
-    };
-    assert.equal(peer.address, '::ffff:127.0.0.1');
-    assert.equal(await connectionOwner(peer), process.getuid!());
-    client.destroy();
-    socket.destroy();
-    server.close();
+    const c = await connection({ listen: '::' });
+    assert.equal(c.peer.address, '::ffff:127.0.0.1');
+    assert.equal(await connectionOwner(c.peer), process.getuid!());
+    c.close();
   });
 
   it("the kernel's socket diagnostics (ss), asked when the table has no row, tell the same owner, and no owner for an orphan", async () => {
-    const server = net.createServer({ allowHalfOpen: true });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as net.AddressInfo).port;
-    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-    const client = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.6' });
-    await new Promise((resolve) => client.once('connect', resolve));
-    const socket = await accepted;
-    const peer = {
-      address: socket.remoteAddress!,
-      port: socket.remotePort!,
-      localAddress: socket.localAddress!,
-      localPort: socket.localPort!,
-    };
-    assert.equal(await diagnosedOwner(peer), process.getuid!());
-    assert.equal(await diagnosedOwner({ ...peer, address: '127.0.0.8' }), null);
-    const ended = new Promise((resolve) => socket.once('end', resolve));
-    client.end();
-    await ended;
-    client.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(await diagnosedOwner(peer), null);
-    socket.destroy();
-    server.close();
+    const c = await connection({ from: '127.0.0.6' });
+    assert.equal(await diagnosedOwner(c.peer), process.getuid!());
+    assert.equal(await diagnosedOwner({ ...c.peer, address: '127.0.0.8' }), null);
+    await c.orphan();
+    assert.equal(await diagnosedOwner(c.peer), null);
+    c.close();
   });
 });

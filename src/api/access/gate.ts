@@ -193,16 +193,21 @@ export class AccessGate {
    */
   private async guarded(req: ApiRequest, accessKeyId: string): Promise<AuthFailure | string | undefined> {
     if (this.failures.quiet) return undefined;
-    const guard = `${await this.sourceOf(req)}, key ${accessKeyId}`;
+    const guard = await this.guardOf(req, accessKeyId);
     const wait = this.failures.shutOut(guard);
     return wait === undefined ? guard : { kind: 'shut-out', seconds: wait };
   }
 
   /** Counts a wrong signature for an operator's key against its source (failures.ts); answers the failure. */
   private async failed(req: ApiRequest, accessKeyId: string, known: string | undefined, failure: AuthFailure): Promise<AuthFailure> {
-    const guard = known ?? `${await this.sourceOf(req)}, key ${accessKeyId}`;
+    const guard = known ?? (await this.guardOf(req, accessKeyId));
     if (this.failures.failed(guard)) this.settings.onShutOut?.(guard);
     return failure;
+  }
+
+  /** The guard's name for a source and the operator key it signs for (failures.ts counts by it). */
+  private async guardOf(req: ApiRequest, accessKeyId: string): Promise<string> {
+    return `${await this.sourceOf(req)}, key ${accessKeyId}`;
   }
 
   /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { connectionOwner, diagnosedOwner } from './peer-owner.js';
+import { connectionOwner, diagnosedOwner, ownerInTable } from './peer-owner.js';
 
 /**
  * One connection to a server of this process: the server's end, as the server sees its peer, and
@@ -49,6 +49,22 @@ describe('connectionOwner', () => {
     assert.equal(await connectionOwner({ ...peer, address: '127.0.0.8' }), null);
     assert.equal(await connectionOwner({ ...peer, port: peer.port === 65535 ? 65534 : peer.port + 1 }), null);
     c.close();
+  });
+
+  it("a read that shows the connection's row twice (the kernel resumed a page after rows before it went) still names its owner", () => {
+    const peer = { address: '127.0.0.1', port: 0xc350, localAddress: '127.0.0.1', localPort: 0x11d6 };
+    const row = (sl: number, st: string, uid: number, inode: number) =>
+      `  ${sl}: 0100007F:C350 0100007F:11D6 ${st} 00000000:00000000 00:00000000 00000000 ${uid.toString().padStart(5)}        0 ${inode} 1 0000000000000000 20 4 30 10 -1\n`;
+    const head = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+    const other =
+      '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0\n';
+    assert.equal(ownerInTable(head + other + row(1, '01', 993, 777) + row(2, '01', 993, 777), peer), 993);
+    assert.equal(ownerInTable(head + row(1, '01', 0, 778), peer), 0);
+    // Rows of two sockets for one connection: which is it? Nobody's.
+    assert.equal(ownerInTable(head + row(1, '01', 993, 777) + row(2, '01', 0, 778), peer), null);
+    // TIME_WAIT and orphans own nothing; no live row is no answer (the caller reads again).
+    assert.equal(ownerInTable(head + row(1, '06', 0, 0) + row(2, '05', 0, 0), peer), undefined);
+    assert.equal(ownerInTable(head + other, peer), undefined);
   });
 
   it('connections made at once share reads of the table, and each is found in a read begun after it was made', async () => {

@@ -10,7 +10,7 @@ const LIVE_STATES = new Set(['01', '04', '05']);
  * The user that owns the client's end of a TCP connection to this process, from the kernel's socket
  * tables (Linux): the row whose local address and port are the client's and whose remote address and port
  * are ours, in a live state (a TIME_WAIT row of the same ports belongs to no one, and says uid 0). Null
- * when there is no such row (in two reads), or more than one.
+ * when neither the table (read three times) nor `ss` has such a row, or they have rows of two sockets.
  *
  * The table lists every socket of the machine, which anyone on it (a function too) can make long: read
  * synchronously it held the event loop 24-80 ms per new connection. It is read asynchronously (the
@@ -29,10 +29,27 @@ export async function connectionOwner(peer: Peer, asked = performance.now(), tri
   const v4 = isIPv4(peer.address) && isIPv4(peer.localAddress);
   const text = await table(v4 ? '/proc/net/tcp' : '/proc/net/tcp6', asked);
   if (text === undefined) return null;
-  // A row is `sl: local_address rem_address st tx:rx tr:when retrnsmt uid ...`.
+  const found = ownerInTable(text, peer);
+  // The kernel writes the table a page at a time while sockets come and go, so a read can miss a row
+  // (seen under load). A row not found is looked for again, the last time a moment later, and then
+  // asked of the kernel's socket diagnostics (`ss`), which filter in the kernel, seamless.
+  if (found === undefined && tries > 1) {
+    if (tries === 2) await new Promise((resolve) => setTimeout(resolve, 25));
+    return connectionOwner(peer, performance.now(), tries - 1);
+  }
+  return found === undefined ? diagnosedOwner(peer) : found;
+}
+
+/**
+ * The owner of the connection's live row in a read of the table: undefined when it has none, null when
+ * it has rows of different sockets (which one is it?). A read taken while sockets come and go can also
+ * show one socket's row twice (a page resumed after rows before it went): the same inode, one socket.
+ */
+export function ownerInTable(text: string, peer: Peer): number | null | undefined {
+  // A row is `sl: local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...`.
   const needle = ` ${procAddress(peer.address)}:${hexPort(peer.port)} ${procAddress(peer.localAddress)}:${hexPort(peer.localPort)} `;
-  let owner: number | null = null;
-  let rows = 0;
+  let owner: number | undefined;
+  let inode: string | undefined;
   for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + needle.length)) {
     const end = text.indexOf('\n', at);
     const fields = text
@@ -41,21 +58,12 @@ export async function connectionOwner(peer: Peer, asked = performance.now(), tri
       .split(/\s+/);
     // A socket its process has closed while the other end has not (an orphan, in FIN_WAIT2) still shows
     // a live state, but with no inode and uid 0: it belongs to no one, and must never pass for root's.
-    if (LIVE_STATES.has(fields[0]!) && fields[6] !== '0') {
-      owner = Number(fields[4]);
-      rows++;
-    }
+    if (!LIVE_STATES.has(fields[0]!) || fields[6] === '0') continue;
+    if (inode !== undefined && inode !== fields[6]) return null;
+    inode = fields[6];
+    owner = Number(fields[4]);
   }
-  // The kernel writes the table a page at a time while sockets come and go, so a read can miss a row
-  // (seen under load: an operator's request taken for a function's). A row not found is looked for
-  // again, the last time a moment later, and then asked of the kernel's socket diagnostics (`ss`),
-  // which filter in the kernel, seamless.
-  if (rows === 0 && tries > 1) {
-    if (tries === 2) await new Promise((resolve) => setTimeout(resolve, 25));
-    return connectionOwner(peer, performance.now(), tries - 1);
-  }
-  if (rows === 0) return diagnosedOwner(peer);
-  return rows === 1 ? owner : null;
+  return owner;
 }
 
 /**

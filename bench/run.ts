@@ -30,7 +30,7 @@
  * (simultaneous deployments in phase 5, default 200; 0 skips it), --deployments-only (phase 5 alone), --starts N
  * (starts of `versa start` per case in phase 7, default 5), --readiness-only (phase 7 alone),
  * --soak S (seconds of the memory soak, default 60; 0 skips it), --soak-only (the soak alone, on a server of
- * its own after the warm-up), and
+ * its own after the warm-up), --signatures-only (warm Node Invoke with and without credentials, alone), and
  * --profile, which instead CPU-profiles the Versa server and the Node runtimes under warm Node load
  * and summarises where the time goes (with --credentials, on a server that checks every signature).
  */
@@ -112,6 +112,7 @@ const { values: flags } = parseArgs({
     'readiness-only': { type: 'boolean', default: false },
     soak: { type: 'string', default: '' },
     'soak-only': { type: 'boolean', default: false },
+    'signatures-only': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     credentials: { type: 'boolean', default: false },
   },
@@ -348,6 +349,33 @@ async function startVersa(
   const ready = await readyOf(child.proc, 'the Versa server', 30_000);
   if (!ready.url) throw new Error('the Versa server did not say where it listens');
   return { child, url: ready.url, sandbox: ready.sandbox ?? 'off' };
+}
+
+/**
+ * A Versa server that checks every signature against BENCH_KEY, with a warm Node function `name`, and
+ * its Invoke as a load target, signed as the SDK signs (afresh before each load run).
+ */
+async function signingTarget(
+  python: Python,
+  loader: Child,
+  name: string,
+): Promise<{ signing: { child: Child; url: string }; signed: Target }> {
+  const signing = await startVersa(python, { credentials: BENCH_KEY });
+  const lambda = new LambdaClient({ endpoint: signing.url, region: 'us-east-1', credentials: BENCH_KEY, maxAttempts: 1 });
+  try {
+    await createFunction(lambda, NODE, name);
+  } finally {
+    lambda.destroy();
+  }
+  const url = `${signing.url}/2015-03-31/functions/${name}/invocations`;
+  const signed = new Target(
+    `Versa Invoke ${NODE.label} (credentials on)`,
+    loader,
+    signing.child,
+    { url, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' },
+    { freshHeaders: () => signedHeaders(url, '{}') },
+  );
+  return { signing, signed };
 }
 
 async function startBare(): Promise<{ child: Child; url: string }> {
@@ -947,18 +975,7 @@ async function benchmark(python: Python) {
     await invokeOnce(quiet.url, nodeFn.name);
     const metricsOff = invokeTarget(`Versa Invoke ${NODE.label} (metrics off)`, loader, quiet, nodeFn.name);
     // The same Node function on a server that checks every signature against a configured key.
-    const signing = await startVersa(python, { credentials: BENCH_KEY });
-    const signingLambda = new LambdaClient({ endpoint: signing.url, region: 'us-east-1', credentials: BENCH_KEY, maxAttempts: 1 });
-    await createFunction(signingLambda, NODE, nodeFn.name);
-    signingLambda.destroy();
-    const signedUrl = `${signing.url}/2015-03-31/functions/${nodeFn.name}/invocations`;
-    const signed = new Target(
-      `Versa Invoke ${NODE.label} (credentials on)`,
-      loader,
-      signing.child,
-      { url: signedUrl, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' },
-      { freshHeaders: () => signedHeaders(signedUrl, '{}') },
-    );
+    const { signing, signed } = await signingTarget(python, loader, nodeFn.name);
     // The same Node and Python functions on the server with the sandbox off: what the sandbox costs warm.
     const sandboxOff: Target[] = [];
     for (const f of functions) {
@@ -1001,22 +1018,9 @@ async function benchmark(python: Python) {
       );
     }
     const targets = [reference, floor, ...functions.map((f) => f.target), ...postgres, ...sandboxOff, metricsOff, signed, ...gateway];
-    for (const target of targets) {
-      process.stdout.write(`warm-up ${target.label} ... `);
-      await target.warm(target === reference || target === floor || gateway.includes(target) ? BARE_WARMUP : WARMUP);
-      console.log(`${target.warmup.map((r) => fixed(r, 0)).join(', ')} req/s`);
-    }
-    for (let round = 1; round <= ROUNDS; round++) {
-      process.stdout.write(`round ${round} of ${ROUNDS} ... `);
-      // Each round starts one target further on, so no target always runs in the same place in the round
-      // (a machine that is slower late in each round would otherwise always charge the same targets).
-      const rps = new Map<Target, number>();
-      for (let i = 0; i < targets.length; i++) {
-        const target = targets[(i + round - 1) % targets.length]!;
-        rps.set(target, await target.measure(DURATION / ROUNDS));
-      }
-      console.log(`${targets.map((t) => fixed(rps.get(t), 0)).join(', ')} req/s`);
-    }
+    await warmAndMeasure(targets, (target) =>
+      target === reference || target === floor || gateway.includes(target) ? BARE_WARMUP : WARMUP,
+    );
     // Both functions' environments are still alive (24 slots): read their memory now.
     const envs = await environments(versa.child);
     const warm = functions.map(({ kind, name, target }) => ({ kind, phase: target.phase(), memory: memoryOf(envs, name) }));
@@ -1082,6 +1086,54 @@ async function benchmark(python: Python) {
   }
 }
 
+/**
+ * Warms each target up (for `warmup(target)` seconds), then measures them in ROUNDS rounds of
+ * DURATION / ROUNDS seconds each, alternating between them.
+ */
+async function warmAndMeasure(targets: Target[], warmup: (target: Target) => number): Promise<void> {
+  for (const target of targets) {
+    process.stdout.write(`warm-up ${target.label} ... `);
+    await target.warm(warmup(target));
+    console.log(`${target.warmup.map((r) => fixed(r, 0)).join(', ')} req/s`);
+  }
+  for (let round = 1; round <= ROUNDS; round++) {
+    process.stdout.write(`round ${round} of ${ROUNDS} ... `);
+    // Each round starts one target further on, so no target always runs in the same place in the round
+    // (a machine that is slower late in each round would otherwise always charge the same targets).
+    const rps = new Map<Target, number>();
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[(i + round - 1) % targets.length]!;
+      rps.set(target, await target.measure(DURATION / ROUNDS));
+    }
+    console.log(`${targets.map((t) => fixed(rps.get(t), 0)).join(', ')} req/s`);
+  }
+}
+
+/**
+ * The signature check alone (--signatures-only): warm Node Invoke on a server that accepts any key and
+ * on one that checks every signature, in alternating rounds: what checking costs, measured in minutes.
+ */
+async function signaturesOnly(python: Python): Promise<{ anyKey: Phase; signed: Phase }> {
+  const loader = await startLoad();
+  const open = await startVersa(python);
+  const name = 'bench-warm-node';
+  const lambda = new LambdaClient(clientOptions(open.url));
+  try {
+    await createFunction(lambda, NODE, name);
+  } finally {
+    lambda.destroy();
+  }
+  const { signing, signed } = await signingTarget(python, loader, name);
+  try {
+    const anyKey = invokeTarget(`Versa Invoke ${NODE.label}`, loader, open, name);
+    await warmAndMeasure([anyKey, signed], () => WARMUP);
+    return { anyKey: anyKey.phase(), signed: signed.phase() };
+  } finally {
+    await stopChild(open.child);
+    await stopChild(signing.child);
+  }
+}
+
 /** A REST API with `GET /` on `functionName` on two stages: `prod`, and `canary` with a 10 % canary. */
 async function gatewayStages(url: string, functionName: string): Promise<{ url: string; canary: boolean }[]> {
   const apigw = new APIGatewayClient(clientOptions(url));
@@ -1121,6 +1173,18 @@ async function gatewayStages(url: string, functionName: string): Promise<{ url: 
   } finally {
     apigw.destroy();
   }
+}
+
+/** What checking signatures costs: the signed Invoke's throughput and server CPU beside any key's. */
+function signaturesLine(signed: Phase, anyKey: Phase): string {
+  // The server's CPU per Invoke moves less with the machine's drift than throughput does.
+  const serverUs = (phase: Phase) => (10_000 * phase.cpu.server) / phase.load.rps;
+  return (
+    `Signatures: warm Node Invoke with credentials on (every request's SigV4 checked) is ${pct(signed.load.rps / anyKey.load.rps)} ` +
+    `of its throughput with any key accepted (${fixed(signed.load.rps, 0)} vs ${fixed(anyKey.load.rps, 0)} req/s; goal: within 5 %); ` +
+    `the server's CPU per Invoke ${fixed(serverUs(signed), 1)} vs ${fixed(serverUs(anyKey), 1)} µs ` +
+    `(at the same CPU, ${pct(serverUs(anyKey) / serverUs(signed))} of the throughput).`
+  );
 }
 
 function report(r: Awaited<ReturnType<typeof benchmark>>) {
@@ -1219,14 +1283,7 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
     `Metrics: warm Node Invoke with metrics on is ${pct(nodeLoad.rps / metricsOff.phase.load.rps)} of its throughput with them off ` +
       `(${fixed(nodeLoad.rps, 0)} vs ${fixed(metricsOff.phase.load.rps, 0)} req/s; goal: within 10 %).`,
   );
-  // The server's CPU per Invoke moves less with the machine's drift than throughput does.
-  const serverUs = (phase: Phase) => (10_000 * phase.cpu.server) / phase.load.rps;
-  console.log(
-    `Signatures: warm Node Invoke with credentials on (every request's SigV4 checked) is ${pct(signed.phase.load.rps / nodeLoad.rps)} ` +
-      `of its throughput with any key accepted (${fixed(signed.phase.load.rps, 0)} vs ${fixed(nodeLoad.rps, 0)} req/s; goal: within 5 %); ` +
-      `the server's CPU per Invoke ${fixed(serverUs(signed.phase), 1)} vs ${fixed(serverUs(nodePhase), 1)} µs ` +
-      `(at the same CPU, ${pct(serverUs(nodePhase) / serverUs(signed.phase))} of the throughput).`,
-  );
+  console.log(signaturesLine(signed.phase, nodePhase));
   for (const [i, w] of warm.entries()) {
     const off = sandboxOff[i]!.phase.load;
     console.log(
@@ -1698,6 +1755,22 @@ async function main(): Promise<number> {
     mkdirSync(RESULTS, { recursive: true });
     const out = path.join(RESULTS, 'deployments.json');
     writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: info, deployments, postgres }, null, 2) + '\n');
+    console.log(`\nWrote ${path.relative(ROOT, out)}`);
+    return 0;
+  }
+  if (flags['signatures-only']) {
+    const info = machine(python);
+    console.log(`Versa benchmark, signature check only, ${new Date().toISOString()}`);
+    console.log(`Machine: ${info.cpu} x ${info.cpus}, ${info.memoryGiB} GiB RAM, ${info.os}; Node ${info.node}`);
+    const { anyKey, signed } = await signaturesOnly(python);
+    console.log(`\n${signaturesLine(signed, anyKey)}`);
+    const ratios = signed.rounds.map((rps, i) => rps / anyKey.rounds[i]!);
+    console.log(
+      `Per round, credentials on ÷ any key: ${ratios.map((r) => fixed(r, 3)).join(', ')}; machine ${fixed(anyKey.cpu.machine, 0)} % busy, other work ${fixed(anyKey.cpu.other, 0)} %.`,
+    );
+    mkdirSync(RESULTS, { recursive: true });
+    const out = path.join(RESULTS, 'signatures.json');
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: info, anyKey, signed, ratios }, null, 2) + '\n');
     console.log(`\nWrote ${path.relative(ROOT, out)}`);
     return 0;
   }

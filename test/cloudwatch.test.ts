@@ -550,7 +550,7 @@ describe('CloudWatch custom metrics and both protocols', () => {
     await cw.send(new GetMetricDataCommand({ ...hours, MetricDataQueries: Array.from({ length: 500 }, (_, i) => query(i, 60)) }));
   });
 
-  it('values past ±2^360 and a statistic set of no samples are refused as CloudWatch refuses them, and nothing is recorded', async () => {
+  it('values past ±2^360, a statistic set of no samples and names with control characters are refused, and nothing is recorded', async () => {
     const refused = async (datum: Record<string, unknown>, member: RegExp) => {
       const e = await errorOf(() =>
         cw.send(
@@ -570,6 +570,9 @@ describe('CloudWatch custom metrics and both protocols', () => {
     await refused({ Values: [1, -1e200] }, /MetricData\.member\.2\.Values\.member\.2 is invalid/);
     await refused({ StatisticValues: { SampleCount: 1, Sum: 1.7e308, Minimum: 1, Maximum: 1 } }, /StatisticValues\.Sum is invalid/);
     await refused({ StatisticValues: { SampleCount: 0, Sum: 0, Minimum: 0, Maximum: 0 } }, /SampleCount must be greater than 0/);
+    // Control characters in a name: a U+0000 in one kept a PostgreSQL node's every metric out of its store.
+    await refused({ MetricName: 'bad\u0000', Value: 1 }, /MetricData\.member\.2\.MetricName must not contain ASCII control characters/);
+    await refused({ Value: 1, Dimensions: [{ Name: 'd', Value: 'v\u001b[31m' }] }, /Dimensions\.member\.1\.Value must not contain/);
     const listed = (await cw.send(new ListMetricsCommand({ Namespace: 'Range' }))).Metrics ?? [];
     assert.deepEqual(listed, []);
     await cw.send(new PutMetricDataCommand({ Namespace: 'Range', MetricData: [{ MetricName: 'edge', Value: 2 ** 360 }] }));

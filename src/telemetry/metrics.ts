@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { Leadership } from '../core/leadership.js';
 import type { Logger } from '../core/logger.js';
+import { PlatformError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 import {
   compareSeriesIds,
@@ -358,6 +359,35 @@ export class Metrics {
     return this.flushing;
   }
 
+  /**
+   * Writes points and series. Should the store refuse something in them as a value it cannot hold (no
+   * API lets such a name in; this is the guard behind it), the rest is written one at a time and what
+   * is refused is dropped and logged: retried whole, one bad point kept every point of this node out
+   * of the store, and so out of every node's alarms, for good.
+   */
+  private async writePoints(points: MetricPoint[], series: MetricSeriesDoc[]): Promise<void> {
+    try {
+      await this.store.metrics.putPoints(points, series);
+      return;
+    } catch (err) {
+      if (!refused(err)) throw err;
+    }
+    let dropped = 0;
+    let reason: unknown;
+    const one = async (p: MetricPoint[], s: MetricSeriesDoc[]) => {
+      try {
+        await this.store.metrics.putPoints(p, s);
+      } catch (err) {
+        if (!refused(err)) throw err;
+        dropped++;
+        reason = err;
+      }
+    };
+    for (const p of points) await one([p], []);
+    for (const s of series) await one([], [s]);
+    if (dropped > 0) this.logger.error('dropped metric data the store cannot hold', { dropped, err: reason });
+  }
+
   private async flushNow(): Promise<void> {
     await this.mergeStored();
     const now = this.clock.now();
@@ -398,7 +428,7 @@ export class Metrics {
         summary: b.summary.toJSON(),
       }));
       try {
-        await this.store.metrics.putPoints(points, at + FLUSH_CHUNK >= taken.length ? series : []);
+        await this.writePoints(points, at + FLUSH_CHUNK >= taken.length ? series : []);
       } catch (err) {
         // The store is out of reach: the buckets not written stay dirty, so the next flush writes them (a
         // summary is whole, never a delta).
@@ -467,3 +497,6 @@ export class Metrics {
     }
   }
 }
+
+/** The store's refusal of a value it cannot hold (never a passing failure: those are retried). */
+const refused = (err: unknown): boolean => err instanceof PlatformError && err.code === 'ValidationException';

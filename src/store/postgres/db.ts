@@ -86,6 +86,7 @@ export class Db {
   }
 
   private async query(sql: string, params: readonly unknown[]): Promise<pg.QueryResult> {
+    refuseNul(params);
     if (!this.client) return this.pool.query(sql, params as unknown[]);
     try {
       return await this.client.query(sql, params as unknown[]);
@@ -117,6 +118,23 @@ export class Db {
   atomic<T>(work: (db: Db) => Promise<T>, isolation: Isolation = 'SERIALIZABLE'): Promise<T> {
     if (this.client) return work(this);
     return runTransaction(this.pool, (client) => work(new Db(this.pool, client)), isolation);
+  }
+}
+
+/**
+ * PostgreSQL's text cannot hold U+0000 (SQLite's can): a name or key carrying one is the caller's
+ * mistake, refused as AWS refuses a value its patterns do not allow, before any statement runs (it
+ * answered 500, and a transaction around it changes nothing). Documents are JSON, where it is escaped;
+ * columns that must hold any text are BYTEA (utf8()).
+ */
+function refuseNul(params: readonly unknown[]): void {
+  for (const p of params) {
+    if (typeof p === 'string' && p.includes('\u0000')) {
+      throw new PlatformError(
+        'ValidationException',
+        `A name or key may not contain the character U+0000: '${p.replaceAll('\u0000', '\\0').slice(0, 200)}'.`,
+      );
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
+import { PlatformError } from '../../core/errors.js';
 import { storeContract } from '../store-contract.js';
 import { MIGRATIONS } from './migrations.js';
 import { openPostgresStore } from './postgres-store.js';
@@ -123,6 +124,23 @@ describe('postgres store: reads over many chunks', () => {
           .filter((e) => e.timestamp >= 100 && e.timestamp < 500 && e.streamName === 'y')
           .slice(0, 500),
       );
+    } finally {
+      await store.close();
+      await drop();
+    }
+  });
+});
+
+describe('postgres store: U+0000, which its text cannot hold', () => {
+  it('a name carrying it is refused as a validation error before any statement runs, and nothing is written', async () => {
+    const { url, drop } = await createTestDatabase();
+    const store = await openPostgresStore(url);
+    try {
+      await assert.rejects(
+        store.logs.createGroup('/nul\u0000group', 1),
+        (err: unknown) => err instanceof PlatformError && err.code === 'ValidationException' && /U\+0000/.test(err.message),
+      );
+      assert.deepEqual(await store.logs.listGroups(), []);
     } finally {
       await store.close();
       await drop();

@@ -158,6 +158,18 @@ function withinLength(value: string, member: string, max: number): void {
   }
 }
 
+// eslint-disable-next-line no-control-regex -- the characters refused
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * A name of a metric's (namespace, metric name, dimension): no ASCII control characters, as CloudWatch
+ * says of dimension names. A name is a key of the store, where PostgreSQL's text cannot hold U+0000.
+ */
+function nameOfMetric(value: string, member: string, max: number): void {
+  withinLength(value, member, max);
+  if (CONTROL.test(value)) throw invalid(`The parameter ${member} must not contain ASCII control characters.`);
+}
+
 function dimensionsOf(input: Input, key = 'Dimensions'): Dimension[] {
   return read
     .structures(input, key)
@@ -260,7 +272,7 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
       const namespace = required(read.str(input, 'Namespace'), 'Namespace');
       if (namespace.startsWith('AWS/'))
         throw invalid(`The value ${namespace.slice(0, 255)} for parameter Namespace is invalid: the AWS/ prefix is reserved.`);
-      withinLength(namespace, 'Namespace', 255);
+      nameOfMetric(namespace, 'Namespace', 255);
       const data = read.structures(input, 'MetricData');
       if (data.length === 0) throw new PlatformError('MissingRequiredParameterException', 'The parameter MetricData is required.');
       if (data.length > 1000) throw invalid('The collection MetricData must not have more than 1000 members.');
@@ -269,7 +281,7 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
         const name = required(read.str(d, 'MetricName'), 'MetricData.MetricName');
         // AWS names the members as the query form does (`MetricData.member.1.Value`), whichever wire was used.
         const member = (field: string) => `MetricData.member.${i + 1}.${field}`;
-        withinLength(name, member('MetricName'), 255);
+        nameOfMetric(name, member('MetricName'), 255);
         const value = read.num(d, 'Value');
         const values = read.numbers(d, 'Values');
         const counts = read.numbers(d, 'Counts');
@@ -313,8 +325,8 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
         const dims = dimensionsOf(d);
         if (dims.length > 30) throw invalid('A metric may have at most 30 dimensions.');
         dims.forEach((dim, j) => {
-          withinLength(dim.Name, member(`Dimensions.member.${j + 1}.Name`), 255);
-          withinLength(dim.Value, member(`Dimensions.member.${j + 1}.Value`), 1024);
+          nameOfMetric(dim.Name, member(`Dimensions.member.${j + 1}.Name`), 255);
+          nameOfMetric(dim.Value, member(`Dimensions.member.${j + 1}.Value`), 1024);
         });
         const at = read.time(d, 'Timestamp');
         // On the platform's clock, as every bucket is: a bucket in the future would be held until it came.

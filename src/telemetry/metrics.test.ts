@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -160,6 +161,11 @@ describe('Metrics.flush on PostgreSQL', () => {
       const metrics = new Metrics(store, clock, logger, { ...opts, node: 'node-a' });
       // No API lets such a name in (PutMetricData refuses control characters); this is the guard behind it.
       metrics.series('Poison', 'm\u0000', []).record(1);
+      // Nor one whose key is past what PostgreSQL indexes, though CloudWatch takes it: 30 dimensions of 1,024 characters.
+      // (Values that do not compress: PostgreSQL compresses an index entry before it measures it.)
+      const noise = (i: number) => Array.from({ length: 16 }, (_, k) => createHash('sha256').update(`${i}.${k}`).digest('hex')).join('');
+      const wide = Array.from({ length: 30 }, (_, i) => ({ Name: `d${i}`, Value: noise(i) }));
+      metrics.series('Wide', 'm', wide).record(1);
       const good = { namespace: 'Shop', name: 'Orders', dimensions: [] };
       metrics.series(good.namespace, good.name, good.dimensions).record(1, clock.now(), 3);
       await metrics.flush();

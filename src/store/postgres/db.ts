@@ -87,12 +87,12 @@ export class Db {
 
   private async query(sql: string, params: readonly unknown[]): Promise<pg.QueryResult> {
     refuseNul(params);
-    if (!this.client) return this.pool.query(sql, params as unknown[]);
     try {
-      return await this.client.query(sql, params as unknown[]);
+      return await (this.client ?? this.pool).query(sql, params as unknown[]);
     } catch (err) {
-      failures.set(this.client, err as Error);
-      throw err;
+      const failure = refusal(err) ?? (err as Error);
+      if (this.client) failures.set(this.client, failure);
+      throw failure;
     }
   }
 
@@ -136,6 +136,17 @@ function refuseNul(params: readonly unknown[]): void {
       );
     }
   }
+}
+
+/**
+ * A value PostgreSQL cannot hold, as the caller's error: a data exception (SQLSTATE class 22: bad text,
+ * a number out of range) or a limit of the program's (class 54: an index entry past its size, a name
+ * of thousands of characters in a key). Not the server's fault, and never passing: a validation error.
+ */
+function refusal(err: unknown): PlatformError | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !(code.startsWith('22') || code.startsWith('54'))) return undefined;
+  return new PlatformError('ValidationException', `The store cannot hold a value of this request: ${(err as Error).message}`);
 }
 
 /** The document of a `SELECT doc` row, or undefined when there is no row. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import { PlatformError } from '../../core/errors.js';
@@ -139,6 +140,12 @@ describe('postgres store: U+0000, which its text cannot hold', () => {
       await assert.rejects(
         store.logs.createGroup('/nul\u0000group', 1),
         (err: unknown) => err instanceof PlatformError && err.code === 'ValidationException' && /U\+0000/.test(err.message),
+      );
+      // A key past what PostgreSQL indexes (a btree entry holds about 2.7 KB) is the same: the caller's, not a 500.
+      const long = Array.from({ length: 100 }, (_, k) => createHash('sha256').update(String(k)).digest('hex')).join('');
+      await assert.rejects(
+        store.logs.createGroup(`/${long}`, 1),
+        (err: unknown) => err instanceof PlatformError && err.code === 'ValidationException' && /cannot hold/.test(err.message),
       );
       assert.deepEqual(await store.logs.listGroups(), []);
     } finally {

@@ -148,6 +148,11 @@ export class Metrics {
   readonly startedAt: number;
   private readonly maxBucketBytes: number;
   private readonly dirty = new Set<MetricSeries>();
+  /**
+   * Series the store refused a point of (writePoints): their later points are dropped unwritten, not
+   * tried again one at a time at every flush. Bounded: a series past it only costs that again.
+   */
+  private readonly refusedSeries = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private lastPrune = 0;
   private flushing: Promise<void> = Promise.resolve();
@@ -374,17 +379,18 @@ export class Metrics {
     }
     let dropped = 0;
     let reason: unknown;
-    const one = async (p: MetricPoint[], s: MetricSeriesDoc[]) => {
+    const one = async (p: MetricPoint[], s: MetricSeriesDoc[], seriesId: string) => {
       try {
         await this.store.metrics.putPoints(p, s);
       } catch (err) {
         if (!refused(err)) throw err;
         dropped++;
         reason = err;
+        if (this.refusedSeries.size < MAX_REFUSED_SERIES) this.refusedSeries.add(seriesId);
       }
     };
-    for (const p of points) await one([p], []);
-    for (const s of series) await one([], [s]);
+    for (const p of points) await one([p], [], p.seriesId);
+    for (const s of series) await one([], [s], s.seriesId);
     if (dropped > 0) this.logger.error('dropped metric data the store cannot hold', { dropped, err: reason });
   }
 
@@ -403,6 +409,7 @@ export class Metrics {
           continue;
         }
         b.dirty = false;
+        if (this.refusedSeries.has(s.id)) continue;
         if (b.charge !== 0) {
           const charge = BUCKET_OVERHEAD_BYTES + BIN_BYTES * b.summary.bins;
           this.bucketBytes += charge - b.charge;
@@ -410,7 +417,8 @@ export class Metrics {
         }
         taken.push([s, ts, b]);
       }
-      series.push({ ...s.metric, seriesId: s.id, unit: s.unit, resolution: s.resolution, lastSeen: s.lastSeen });
+      if (!this.refusedSeries.has(s.id))
+        series.push({ ...s.metric, seriesId: s.id, unit: s.unit, resolution: s.resolution, lastSeen: s.lastSeen });
     }
     this.dirty.clear();
     for (const s of waiting) this.dirty.add(s);
@@ -497,6 +505,9 @@ export class Metrics {
     }
   }
 }
+
+/** Series whose refusal by the store is remembered (Metrics.refusedSeries). */
+const MAX_REFUSED_SERIES = 1024;
 
 /** The store's refusal of a value it cannot hold (never a passing failure: those are retried). */
 const refused = (err: unknown): boolean => err instanceof PlatformError && err.code === 'ValidationException';

@@ -631,14 +631,17 @@ function unseen(c: FollowCursor, e: LogEvent): boolean {
 /** Longest message shown whole: the page keeps 300 events, and a line may be 256 KB. */
 const SHOWN_CHARS = 8192;
 
-function clipped(e: LogEvent): LogEvent {
+/** A log event as the panel shows it: its message clipped at SHOWN_CHARS, and how many characters were left out. */
+type ShownEvent = LogEvent & { more?: number };
+
+function clipped(e: LogEvent): ShownEvent {
   if (e.message.length <= SHOWN_CHARS) return e;
-  return { ...e, message: `${e.message.slice(0, SHOWN_CHARS)}… [${e.message.length - SHOWN_CHARS} more characters]` };
+  return { ...e, message: e.message.slice(0, SHOWN_CHARS), more: e.message.length - SHOWN_CHARS };
 }
 
 function Logs({ fn, range }: { fn: string; range: TimeWindow }) {
   const [follow, setFollow] = useState(true);
-  const [events, setEvents] = useState<LogEvent[]>([]);
+  const [events, setEvents] = useState<ShownEvent[]>([]);
   const [error, setError] = useState<unknown>();
   // Set from the platform clock once the server has said what time it is (at 60x it runs far ahead).
   const cursor = useRef<FollowCursor | undefined>(undefined);
@@ -701,7 +704,10 @@ function Logs({ fn, range }: { fn: string; range: TimeWindow }) {
               <span class="muted">
                 <When ms={e.timestamp} /> {streamLabel(e.logStreamName)}
               </span>{' '}
-              {e.message.endsWith('\n') ? e.message : `${e.message}\n`}
+              {/* Isolated: a function's line may carry bidi overrides, which must not reorder the console's own words. */}
+              <bdi>{e.more === undefined ? e.message.replace(/\n$/, '') : e.message}</bdi>
+              {e.more !== undefined && <span class="muted">… [{e.more} more characters]</span>}
+              {'\n'}
             </span>
           ))}
         </pre>

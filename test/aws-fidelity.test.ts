@@ -33,6 +33,7 @@ import {
   CreateDeploymentCommand,
   CreateRestApiCommand,
   GetResourcesCommand,
+  GetStageCommand,
   PutIntegrationCommand,
   PutMethodCommand,
   UpdateRestApiCommand,
@@ -670,6 +671,25 @@ describe('API Gateway: the patch errors AWS gives', () => {
         `Cannot remove method setting ${path.slice(1)} because there is no method setting for this method `,
       );
     }
+  });
+
+  it("UpdateStage: removing /{resourcePath}/{httpMethod} drops that method's settings whole; removing one it has not is refused", async () => {
+    await updateStage(
+      { op: 'replace', path: '/*/*/throttling/rateLimit', value: '5' },
+      { op: 'replace', path: '/~1/GET/metrics/enabled', value: 'true' },
+    );
+    const stage = () => apigw.send(new GetStageCommand({ restApiId: apiId, stageName: 'prod' }));
+    assert.deepEqual(Object.keys((await stage()).methodSettings ?? {}).sort(), ['*/*', '~1/GET']);
+    await updateStage({ op: 'remove', path: '/*/*' });
+    assert.deepEqual(Object.keys((await stage()).methodSettings ?? {}), ['~1/GET']);
+    await refused(
+      () => updateStage({ op: 'remove', path: '/*/*' }),
+      'BadRequestException',
+      400,
+      'Cannot remove method setting */* because there is no method setting for this method ',
+    );
+    await updateStage({ op: 'remove', path: '/~1/GET' });
+    assert.deepEqual((await stage()).methodSettings ?? {}, {});
   });
 
   it('UpdateStage: replacing a path that is not a stage setting lists the paths AWS takes', async () => {

@@ -326,6 +326,13 @@ export function applyStagePatch(stage: StageDoc, ops: PatchOperation[], deployme
         // Method settings: `/*/*/throttling/rateLimit`, `/~1items~1{id}/GET/metrics/enabled`; the method's key
         // is what comes before the setting, as the path names it (still escaped), as GetStage shows it.
         const raw = path.split('/').slice(1);
+        // `remove` of `/{resourcePath}/{httpMethod}` (`/*/*`, `/~1items/GET`) drops that method's settings whole.
+        if (op === 'remove' && raw.length === 2) {
+          const methodKey = raw.join('/');
+          if (!Object.hasOwn(next.methodSettings, methodKey)) throw invalid();
+          delete next.methodSettings[methodKey];
+          break;
+        }
         const known = METHOD_SETTING_PATHS.get(raw.slice(-2).join('/'));
         if (raw.length < 4 || !known) throw invalid();
         const methodKey = raw.slice(0, -2).join('/');

@@ -271,6 +271,26 @@ describe('CloudWatch with real invocations (time scale 60)', () => {
     );
     assert.equal(badPeriod.name, 'InvalidParameterValueException');
     assert.match(badPeriod.message, /Period must be 10, 20, 30 or a multiple of 60/);
+    const longDescription = await errorOf(() =>
+      cw.send(
+        new PutMetricAlarmCommand({
+          AlarmName: 'bad',
+          AlarmDescription: 'd'.repeat(1025),
+          Namespace: 'x',
+          MetricName: 'y',
+          Statistic: 'Sum',
+          Period: 60,
+          EvaluationPeriods: 1,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanThreshold',
+        }),
+      ),
+    );
+    assert.equal(longDescription.name, 'ValidationException');
+    assert.match(
+      longDescription.message,
+      /at 'alarmDescription' failed to satisfy constraint: Member must have length less than or equal to 1024$/,
+    );
     const badStat = await errorOf(() =>
       cw.send(
         new GetMetricStatisticsCommand({ Namespace: 'x', MetricName: 'y', Period: 60, Statistics: ['Median' as 'Sum'], ...window() }),

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import { Violations } from '../domain/validation.js';
 import { PlatformError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../store/store.js';
@@ -351,6 +352,7 @@ function validateAlarm(input: AlarmInput): AlarmConfig {
   const missing = (name: string) => new PlatformError('MissingRequiredParameterException', `The parameter ${name} is required.`);
   if (!input.AlarmName) throw missing('AlarmName');
   if (input.AlarmName.length > 255) throw invalid('The parameter AlarmName must be at most 255 characters long.');
+  new Violations().length(input.AlarmDescription, 'alarmDescription', 0, 1024).throwIfAny();
   if (!input.Namespace) throw missing('Namespace');
   if (!input.MetricName) throw missing('MetricName');
   if (input.EvaluationPeriods === undefined) throw missing('EvaluationPeriods');

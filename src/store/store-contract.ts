@@ -745,7 +745,7 @@ export function storeContract(
     });
 
     it('s3 blobs: a shared copy kept once per SHA-256 in the chunks it was given, read back in order, deleted', async () => {
-      const sha = 'a'.repeat(64);
+      const sha = 'c'.repeat(64);
       const from =
         (...chunks: number[][]) =>
         () =>
@@ -761,17 +761,58 @@ export function storeContract(
       const copy = await store.s3.openBlob(sha);
       assert.equal(copy?.size, 6);
       assert.deepEqual(await read(copy), [[1, 2, 0], [255], [7, 7]]);
-      const empty = 'b'.repeat(64);
+      const empty = 'd'.repeat(64);
       await store.s3.putBlob(empty, from());
       const none = await store.s3.openBlob(empty);
       assert.equal(none?.size, 0, 'an empty blob is kept, with no chunk');
       assert.deepEqual(await read(none), []);
       const opened = await store.s3.openBlob(sha);
-      await store.s3.deleteBlob(sha);
+      assert.equal(await store.s3.deleteBlob(sha), true);
       assert.equal(await store.s3.openBlob(sha), undefined);
+      assert.equal(await store.s3.deleteBlob(sha), false, 'nothing to delete');
       assert.deepEqual(await read(opened), [], 'a copy deleted while open ends early');
       await store.s3.putBlob(sha, from([3]));
       assert.deepEqual(await read(await store.s3.openBlob(sha)), [[3]], 'kept again after its deletion');
+    });
+
+    it('s3 blobs: a shared copy an object or a part points at is not deleted; a transaction holds only a copy that is kept', async () => {
+      const sha = 'e'.repeat(64);
+      const kept = () => Readable.from([new Uint8Array([1])]);
+      await store.s3.createBucket({ name: 'held', region: 'us-east-1', createdAt: 1, settings: {} });
+      assert.equal(await store.transaction((tx) => tx.s3.holdBlob(sha)), false, 'no copy to hold');
+      await store.s3.putBlob(sha, kept);
+      const object = {
+        bucket: 'held',
+        key: 'k',
+        blob: sha,
+        size: 1,
+        etag: 'e',
+        lastModified: 1,
+        contentType: 'text/plain',
+        metadata: {},
+        headers: {},
+      };
+      await store.transaction(async (tx) => {
+        assert.equal(await tx.s3.holdBlob(sha), true);
+        await tx.s3.putObject(object);
+      });
+      assert.equal(await store.s3.deleteBlob(sha), false, 'an object points at it');
+      assert.equal((await store.s3.openBlob(sha))?.size, 1);
+      await store.s3.putUpload({
+        uploadId: 'held-u',
+        bucket: 'held',
+        key: 'k',
+        initiated: 1,
+        contentType: 'text/plain',
+        metadata: {},
+        headers: {},
+      });
+      await store.s3.putPart({ uploadId: 'held-u', partNumber: 1, blob: sha, size: 1, etag: 'p', lastModified: 1 });
+      await store.s3.deleteObject('held', 'k');
+      assert.equal(await store.s3.deleteBlob(sha), false, 'a part points at it');
+      await store.s3.deleteUpload('held-u');
+      assert.equal(await store.s3.deleteBlob(sha), true);
+      assert.equal(await store.s3.openBlob(sha), undefined);
     });
 
     it('parameters: put, get, list by prefix (no wildcards), delete', async () => {

@@ -367,7 +367,17 @@ export interface S3Repository {
    * stop early when the copy is deleted meanwhile, so a reader checks what it got against the size).
    */
   openBlob(sha256: string): Promise<SharedBlob | undefined>;
-  deleteBlob(sha256: string): Promise<void>;
+  /**
+   * In a transaction that points an object or a part at the blob: true when its shared copy is kept,
+   * and then it stays kept until the transaction ends (a `deleteBlob` on any node waits for it, and
+   * then finds the reference it wrote); false when there is none, to be put again before the reference.
+   */
+  holdBlob(sha256: string): Promise<boolean>;
+  /**
+   * Deletes a blob's shared copy unless an object or a part points at it, looked at once every
+   * transaction holding the copy (`holdBlob`) has ended; true when it was deleted.
+   */
+  deleteBlob(sha256: string): Promise<boolean>;
 }
 
 /** SSM parameters, one document per name with its kept versions. */

@@ -1,6 +1,7 @@
 // PostgreSQL only: what two nodes sharing one database do at the same time, as two stores (two pools) on one database.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Readable } from 'node:stream';
 import pg from 'pg';
 import { PlatformError } from '../../core/errors.js';
 import type { AsyncEventRecord } from '../../domain/async-event.js';
@@ -172,6 +173,48 @@ describe('postgres store: two nodes on one database', () => {
       (err: unknown) => err instanceof PlatformError && err.code === 'ThrottlingException',
     );
     assert.equal(runs, 16);
+  });
+
+  it('s3: a blob copy deleted on one node while a transaction on the other holds it is kept, and the reference it wrote stays whole', async () => {
+    const sha = 'f'.repeat(64);
+    const bytes = () => Readable.from([new Uint8Array([5])]);
+    await one.s3.createBucket({ name: 'blobs', region: 'us-east-1', createdAt: 1, settings: {} });
+    await one.s3.putBlob(sha, bytes);
+    const object = {
+      bucket: 'blobs',
+      key: 'k',
+      blob: sha,
+      size: 1,
+      etag: 'e',
+      lastModified: 1,
+      contentType: 'x',
+      metadata: {},
+      headers: {},
+    };
+    let held!: () => void;
+    const holding = new Promise<void>((resolve) => (held = resolve));
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    // Node one holds the copy and writes the object, but does not commit until the delete has been asked.
+    const writing = one.transaction(async (tx) => {
+      assert.equal(await tx.s3.holdBlob(sha), true);
+      await tx.s3.putObject(object);
+      held();
+      await finished;
+    });
+    await holding;
+    let deleteDone = false;
+    const deleting = two.s3.deleteBlob(sha).finally(() => (deleteDone = true));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(deleteDone, false, 'the delete waits for the transaction holding the copy');
+    finish();
+    await writing;
+    assert.equal(await deleting, false, 'and then finds the object it wrote');
+    assert.equal((await two.s3.openBlob(sha))?.size, 1);
+    // Once nothing points at it, a delete that runs first leaves a later transaction nothing to hold.
+    await two.s3.deleteObject('blobs', 'k');
+    assert.equal(await two.s3.deleteBlob(sha), true);
+    assert.equal(await one.transaction((tx) => tx.s3.holdBlob(sha)), false);
   });
 
   it('two nodes opening one empty database at once: one migrates, the other waits and finds it done; a newer schema is refused', async () => {

@@ -123,17 +123,15 @@ export class PostgresS3 implements S3Repository {
   }
 
   async blobInUse(blob: string) {
-    const row = await this.db.row('SELECT 1 FROM s3_objects WHERE blob = $1 UNION ALL SELECT 1 FROM s3_parts WHERE blob = $1 LIMIT 1', [
-      blob,
-    ]);
-    return row !== undefined;
+    return inUse(this.db, blob);
   }
 
   putBlob(sha256: string, chunks: () => AsyncIterable<Uint8Array>) {
     // READ COMMITTED: a node writing the same blob at once waits on the first chunk's key, then finds
     // it there and writes nothing. The size row goes last, so a reader sees a copy only once it is whole.
+    // A copy being deleted (deleteBlob) is waited for, then found gone and written again.
     return this.db.atomic(async (db) => {
-      if (await db.row('SELECT 1 FROM s3_blobs WHERE sha256 = $1', [sha256])) return;
+      if (await db.row('SELECT 1 FROM s3_blobs WHERE sha256 = $1 FOR KEY SHARE', [sha256])) return;
       let seq = 0;
       let size = 0;
       for await (const chunk of chunks()) {
@@ -162,10 +160,26 @@ export class PostgresS3 implements S3Repository {
     return { size: Number(row.size), chunks: chunks() };
   }
 
+  async holdBlob(sha256: string) {
+    // KEY SHARE conflicts only with deleteBlob's FOR UPDATE: writers holding one blob never wait on each other.
+    return (await this.db.row('SELECT 1 FROM s3_blobs WHERE sha256 = $1 FOR KEY SHARE', [sha256])) !== undefined;
+  }
+
   deleteBlob(sha256: string) {
+    // FOR UPDATE waits for the transactions holding the copy (holdBlob) to end; READ COMMITTED, the
+    // next statement then sees the references they committed.
     return this.db.atomic(async (db) => {
+      if (!(await db.row('SELECT 1 FROM s3_blobs WHERE sha256 = $1 FOR UPDATE', [sha256]))) return false;
+      if (await inUse(db, sha256)) return false;
       await db.run('DELETE FROM s3_blobs WHERE sha256 = $1', [sha256]);
       await db.run('DELETE FROM s3_blob_chunks WHERE sha256 = $1', [sha256]);
+      return true;
     }, 'READ COMMITTED');
   }
+}
+
+/** True when an object or a part points at the blob. */
+async function inUse(db: Db, blob: string): Promise<boolean> {
+  const row = await db.row('SELECT 1 FROM s3_objects WHERE blob = $1 UNION ALL SELECT 1 FROM s3_parts WHERE blob = $1 LIMIT 1', [blob]);
+  return row !== undefined;
 }

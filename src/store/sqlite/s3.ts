@@ -147,11 +147,13 @@ export class SqliteS3 implements S3Repository {
   }
 
   blobInUse(blob: string) {
-    return this.guard(
-      () =>
-        this.db
-          .prepare('SELECT 1 FROM s3_objects WHERE blob = ? UNION ALL SELECT 1 FROM s3_parts WHERE blob = ? LIMIT 1')
-          .get(blob, blob) !== undefined,
+    return this.guard(() => this.inUse(blob));
+  }
+
+  private inUse(blob: string): boolean {
+    return (
+      this.db.prepare('SELECT 1 FROM s3_objects WHERE blob = ? UNION ALL SELECT 1 FROM s3_parts WHERE blob = ? LIMIT 1').get(blob, blob) !==
+      undefined
     );
   }
 
@@ -193,12 +195,19 @@ export class SqliteS3 implements S3Repository {
     return { size: row.size, chunks: chunks() };
   }
 
+  holdBlob(sha256: string) {
+    // One writer at a time: nothing can delete the copy while the transaction asking runs.
+    return this.guard(() => this.db.prepare('SELECT 1 FROM s3_blobs WHERE sha256 = ?').get(sha256) !== undefined);
+  }
+
   deleteBlob(sha256: string) {
-    return this.guard(() => {
+    return this.guard(() =>
       this.db.transaction(() => {
-        this.db.prepare('DELETE FROM s3_blobs WHERE sha256 = ?').run(sha256);
+        if (this.inUse(sha256)) return false;
+        const deleted = this.db.prepare('DELETE FROM s3_blobs WHERE sha256 = ?').run(sha256).changes === 1;
         this.db.prepare('DELETE FROM s3_blob_chunks WHERE sha256 = ?').run(sha256);
-      })();
-    });
+        return deleted;
+      })(),
+    );
   }
 }

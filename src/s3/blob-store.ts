@@ -28,7 +28,10 @@ const SHARED_CHUNK_BYTES = 1024 * 1024;
  *
  * With `shared` (nodes sharing a PostgreSQL store), every blob committed here is also kept there, and a
  * blob another node wrote is fetched from there into this directory the first time it is read. Either way
- * it moves a mebibyte at a time between file and store, so an object's size never becomes memory.
+ * it moves a mebibyte at a time between file and store, so an object's size never becomes memory. A file
+ * here says nothing about the shared copy (another node may have deleted it since): the S3 service
+ * writes a record only in a transaction that holds the copy (`holdBlob`), and `share`s it again when
+ * there is none.
  */
 export class BlobStore {
   private readonly blobs: string;
@@ -79,9 +82,15 @@ export class BlobStore {
     return temp;
   }
 
+  /** True when blobs are also kept in the store the nodes share. */
+  get sharing(): boolean {
+    return this.shared !== undefined;
+  }
+
   /**
-   * Moves a staged file into place as the blob `sha256`. Callers hold the S3 service's lock from here
-   * until the record pointing at it is written, so that no sweep can remove it in between.
+   * Moves a staged file into place as the blob `sha256`, and keeps the shared copy of one this node did
+   * not have. Callers hold the S3 service's lock from here until the record pointing at it is written,
+   * so that no sweep can remove the file in between.
    */
   async commit(temp: string, sha256: string): Promise<void> {
     const target = this.path(sha256);
@@ -90,7 +99,19 @@ export class BlobStore {
       return;
     }
     await this.settle(temp, target);
-    if (this.shared) await this.shared.putBlob(sha256, () => createReadStream(target, { highWaterMark: SHARED_CHUNK_BYTES }));
+    await this.share(sha256);
+  }
+
+  /**
+   * Keeps the shared copy of a blob this node has (nothing is written when the copy is there); false
+   * when this node has no file of it to copy from.
+   */
+  async share(sha256: string): Promise<boolean> {
+    const target = this.path(sha256);
+    if (!this.shared) return true;
+    if (!(await exists(target))) return false;
+    await this.shared.putBlob(sha256, () => createReadStream(target, { highWaterMark: SHARED_CHUNK_BYTES }));
+    return true;
   }
 
   async discard(temp: string): Promise<void> {
@@ -141,6 +162,10 @@ export class BlobStore {
     return readFile(await this.local(sha256));
   }
 
+  /**
+   * Removes this node's file of a blob, and the shared copy unless (checked in the store, against every
+   * node's references) something points at it again.
+   */
   async remove(sha256: string): Promise<void> {
     await unlink(this.path(sha256)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;

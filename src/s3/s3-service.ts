@@ -77,6 +77,11 @@ const CHECKSUMS: Record<string, ((data: Uint8Array) => string) | undefined> = {
   CRC64NVME: undefined,
 };
 const LIST_BATCH = 1000;
+/** How many times a write re-keeps a blob's shared copy that other nodes keep deleting before it gives up. */
+const SHARE_ATTEMPTS = 5;
+
+/** Thrown in a write's transaction to roll it back: the blob it points at has no shared copy (any more). */
+class SharedCopyGone extends Error {}
 
 /** A key above every key that starts with `prefix` (keys are at most MAX_KEY_BYTES), and below every other key above it. */
 function beyondPrefix(prefix: string): string {
@@ -223,7 +228,7 @@ export class S3Service {
   async deleteObject(bucketName: string, key: string, byFunction?: string): Promise<void> {
     await this.bucket(bucketName);
     const blob = await this.lock.run(async () => {
-      await this.mayChange(bucketName, key, byFunction);
+      await this.mayChange(this.store, bucketName, key, byFunction);
       return this.store.s3.deleteObject(bucketName, key);
     });
     if (blob !== undefined) await this.release([blob]);
@@ -240,7 +245,7 @@ export class S3Service {
       }
       const blob = await this.lock
         .run(async () => {
-          await this.mayChange(bucketName, key, byFunction);
+          await this.mayChange(this.store, bucketName, key, byFunction);
           return this.store.s3.deleteObject(bucketName, key);
         })
         .catch((err: unknown) => {
@@ -308,18 +313,20 @@ export class S3Service {
       );
     }
     const attributes = input.replace ?? { contentType: source.contentType, metadata: source.metadata, headers: source.headers };
-    return this.lock.run(async () => {
+    const fields = { bucket: input.bucket, key: input.key, ...attributes, etag: source.etag };
+    const object = this.record(bucket, { ...fields, ...(input.byFunction !== undefined && { byFunction: input.byFunction }) }, source);
+    if (source.checksum) object.checksum = source.checksum;
+    const old = await this.lock.run(() =>
       // The bytes are shared: a copy is a second record pointing at the same blob.
-      const current = await this.store.s3.getObject(input.sourceBucket, input.sourceKey);
-      if (!current || current.blob !== source.blob) throw noSuchKey(input.sourceKey);
-      await this.mayChange(input.bucket, input.key, input.byFunction);
-      const fields = { bucket: input.bucket, key: input.key, ...attributes, etag: source.etag };
-      const object = this.record(bucket, { ...fields, ...(input.byFunction !== undefined && { byFunction: input.byFunction }) }, source);
-      if (source.checksum) object.checksum = source.checksum;
-      const old = await this.store.s3.putObject(object);
-      if (old !== undefined && old !== object.blob) void this.releaseLater([old]);
-      return object;
-    });
+      this.referencing(source.blob, async (tx) => {
+        const current = await tx.s3.getObject(input.sourceBucket, input.sourceKey);
+        if (!current || current.blob !== source.blob) throw noSuchKey(input.sourceKey);
+        await this.mayChange(tx, input.bucket, input.key, input.byFunction);
+        return tx.s3.putObject(object);
+      }),
+    );
+    if (old !== undefined && old !== object.blob) await this.release([old]);
+    return object;
   }
 
   // Multipart uploads
@@ -332,7 +339,7 @@ export class S3Service {
   async createUpload(bucketName: string, key: string, attributes: ObjectAttributes, byFunction?: string): Promise<UploadDoc> {
     await this.bucket(bucketName);
     checkKey(key);
-    await this.mayChange(bucketName, key, byFunction);
+    await this.mayChange(this.store, bucketName, key, byFunction);
     const upload: UploadDoc = {
       uploadId: hexId(32),
       bucket: bucketName,
@@ -375,9 +382,11 @@ export class S3Service {
     const old = await this.lock
       .run(async () => {
         await this.blobs.commit(temp, info.sha256);
-        // Aborted while the part was being written: nothing may point at the blob.
-        if (!(await this.store.s3.getUpload(uploadId))) throw noSuchUpload(uploadId);
-        return this.store.s3.putPart(part);
+        return this.referencing(info.sha256, async (tx) => {
+          // Aborted while the part was being written: nothing may point at the blob.
+          if (!(await tx.s3.getUpload(uploadId))) throw noSuchUpload(uploadId);
+          return tx.s3.putPart(part);
+        });
       })
       .catch(async (err: unknown) => {
         await this.release([info.sha256]);
@@ -458,8 +467,8 @@ export class S3Service {
         etag,
         ...(byFunction !== undefined && { byFunction }),
       },
-      async () => {
-        if (!(await this.store.s3.getUpload(uploadId))) throw noSuchUpload(uploadId);
+      async (tx) => {
+        if (!(await tx.s3.getUpload(uploadId))) throw noSuchUpload(uploadId);
       },
     );
     await this.release(await this.lock.run(() => this.store.s3.deleteUpload(uploadId)));
@@ -513,18 +522,20 @@ export class S3Service {
     temp: string,
     info: BlobInfo,
     fields: Parameters<S3Service['record']>[1],
-    precondition?: () => Promise<void>,
+    precondition?: (tx: Store) => Promise<void>,
   ): Promise<ObjectDoc> {
     const object = this.record(bucket, fields, info);
     let old: string | undefined;
     try {
       old = await this.lock.run(async () => {
         await this.blobs.commit(temp, info.sha256);
-        // The bucket may have gone while the bytes were being written.
-        if (!(await this.store.s3.getBucket(bucket.name))) throw noSuchBucket(bucket.name);
-        await this.mayChange(bucket.name, fields.key, fields.byFunction);
-        await precondition?.();
-        return this.store.s3.putObject(object);
+        return this.referencing(info.sha256, async (tx) => {
+          // The bucket may have gone while the bytes were being written.
+          if (!(await tx.s3.getBucket(bucket.name))) throw noSuchBucket(bucket.name);
+          await this.mayChange(tx, bucket.name, fields.key, fields.byFunction);
+          await precondition?.(tx);
+          return tx.s3.putObject(object);
+        });
       });
     } catch (err) {
       await this.blobs.discard(temp);
@@ -536,12 +547,34 @@ export class S3Service {
   }
 
   /**
+   * Runs `write`, which points a record at `blob`, as one store transaction that (nodes sharing the
+   * store) also holds the blob's shared copy, so that no node deletes the copy between here and the
+   * record's commit. A copy another node deleted since this one committed the blob (its file here
+   * outlives that) is kept again from this node's file, and the write runs again.
+   */
+  private async referencing<T>(blob: string, write: (tx: Store) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.store.transaction(async (tx) => {
+          const result = await write(tx);
+          if (this.blobs.sharing && !(await tx.s3.holdBlob(blob))) throw new SharedCopyGone(`blob ${blob}'s shared copy is gone`);
+          return result;
+        });
+      } catch (err) {
+        if (!(err instanceof SharedCopyGone) || attempt >= SHARE_ATTEMPTS) throw err;
+      }
+      if (!(await this.blobs.share(blob))) throw new Error(`blob ${blob} has no copy on this node nor in the shared store`);
+      this.logger.info('kept again the shared copy of an S3 blob another node had deleted', { blob });
+    }
+  }
+
+  /**
    * Refuses a function's key (`byFunction`) an object an operator wrote last (ObjectDoc.byFunction), as
    * S3 refuses a role no policy allows: 403 AccessDenied. Called under the lock, before the change.
    */
-  private async mayChange(bucket: string, key: string, byFunction: string | undefined): Promise<void> {
+  private async mayChange(store: Store, bucket: string, key: string, byFunction: string | undefined): Promise<void> {
     if (byFunction === undefined) return;
-    const current = await this.store.s3.getObject(bucket, key);
+    const current = await store.s3.getObject(bucket, key);
     if (current && current.byFunction === undefined) throw new S3Error('AccessDenied', 'Access Denied');
   }
 
@@ -554,13 +587,6 @@ export class S3Service {
         if (!(await this.store.s3.blobInUse(blob))) await this.blobs.remove(blob);
       }
     });
-  }
-
-  /** `release` from inside the lock, once it is free. */
-  private releaseLater(blobs: readonly string[]): Promise<void> {
-    return new Promise((resolve) => setImmediate(resolve)).then(() =>
-      this.release(blobs).catch((err: unknown) => this.logger.warn('could not remove unused S3 blobs', { err })),
-    );
   }
 }
 

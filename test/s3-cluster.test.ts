@@ -1,6 +1,7 @@
 /**
  * S3 on two nodes sharing PostgreSQL, both behind one `--credentials` file: bytes one node deleted stay
- * readable everywhere when another node puts them again.
+ * readable everywhere when another node puts them again, and a function's key writing through one node
+ * cannot replace or delete what the operator's key wrote through the other, however the writes interleave.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -10,16 +11,20 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import {
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   PutObjectCommand,
+  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { createTestDatabase } from '../src/store/postgres/test-database.js';
-import { createFunction, payloadOf } from './harness.js';
+import { createFunction, errorOf, payloadOf } from './harness.js';
 import { s3ClientFor } from './s3-helpers.js';
 import { processesIn, reapLeftovers, startVersa, stopAll, type Versa } from './processes.js';
 
@@ -123,5 +128,74 @@ describe('S3 on two nodes sharing PostgreSQL', () => {
     };
     await Promise.all([churn(opA, 'churn-a'), churn(opB, 'churn-b'), churn(opA, 'churn-c'), churn(opB, 'churn-d')]);
     assert.deepEqual(await withoutSharedCopy('churn-'), []);
+  });
+
+  it("a function's key on B replaces or deletes nothing the operator's key wrote through A", async () => {
+    const denied = async (call: () => Promise<unknown>) => {
+      const e = await errorOf(call);
+      assert.deepEqual([e.name, e.$metadata?.httpStatusCode], ['AccessDenied', 403], e.message);
+    };
+    // The function owns the key first, and has an upload to it under way.
+    await fnB.send(new PutObjectCommand({ Bucket: 'shared', Key: 'owned', Body: 'fn-0' }));
+    await fnB.send(new PutObjectCommand({ Bucket: 'shared', Key: 'scratch', Body: 'fn-scratch' }));
+    const { UploadId } = await fnB.send(new CreateMultipartUploadCommand({ Bucket: 'shared', Key: 'owned' }));
+    const part = await fnB.send(new UploadPartCommand({ Bucket: 'shared', Key: 'owned', UploadId, PartNumber: 1, Body: 'fn-part' }));
+    await opA.send(new PutObjectCommand({ Bucket: 'shared', Key: 'owned', Body: 'OPERATOR' }));
+    await denied(() => fnB.send(new PutObjectCommand({ Bucket: 'shared', Key: 'owned', Body: 'fn-1' })));
+    await denied(() => fnB.send(new CopyObjectCommand({ Bucket: 'shared', Key: 'owned', CopySource: 'shared/scratch' })));
+    await denied(() => fnB.send(new DeleteObjectCommand({ Bucket: 'shared', Key: 'owned' })));
+    await denied(() =>
+      fnB.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: 'shared',
+          Key: 'owned',
+          UploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+        }),
+      ),
+    );
+    const many = await fnB.send(new DeleteObjectsCommand({ Bucket: 'shared', Delete: { Objects: [{ Key: 'owned' }] } }));
+    assert.deepEqual(
+      many.Errors?.map((e) => e.Code),
+      ['AccessDenied'],
+    );
+    assert.equal(await body(opA, 'shared', 'owned'), 'OPERATOR');
+    assert.equal(await body(opB, 'shared', 'owned'), 'OPERATOR');
+  });
+
+  it("race: a function's key putting and deleting one key in 8 loops on B while the operator's key writes it through A: the operator's body is the last", async () => {
+    // Each trial: the function owns the key, puts and deletes it from 8 loops on B; midway the operator writes it
+    // on A. Once the operator's write is answered, no write of the function's may land after it.
+    const deadline = Date.now() + 4000;
+    let trials = 0;
+    let deniedAfter = 0;
+    while (Date.now() < deadline || trials < 3) {
+      const key = `race-${trials++}`;
+      await fnB.send(new PutObjectCommand({ Bucket: 'shared', Key: key, Body: 'fn-start' }));
+      let stop = false;
+      // Half the loops put, half delete: either would undo the operator's object.
+      const loop = async (n: number) => {
+        for (let i = 0; !stop; i++) {
+          const write =
+            n % 2 === 0
+              ? fnB.send(new PutObjectCommand({ Bucket: 'shared', Key: key, Body: `fn-${n}-${i}` }))
+              : fnB.send(new DeleteObjectCommand({ Bucket: 'shared', Key: key }));
+          await write.catch((e: Error) => {
+            if (e.name === 'AccessDenied') deniedAfter++;
+            else if (e.name !== 'SlowDown' && e.name !== 'ThrottlingException') throw e;
+          });
+        }
+      };
+      const loops = Array.from({ length: 8 }, (_, n) => loop(n));
+      await new Promise((resolve) => setTimeout(resolve, 60 + Math.random() * 60));
+      await opA.send(new PutObjectCommand({ Bucket: 'shared', Key: key, Body: 'OPERATOR' }));
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      stop = true;
+      await Promise.all(loops);
+      const last = await body(opA, 'shared', key).catch((e: Error) => e.name);
+      assert.equal(last, 'OPERATOR', `trial ${trials}: a function's write landed after the operator's`);
+    }
+    assert.ok(deniedAfter > 0, 'the function was refused once the operator had written');
+    console.log(`${trials} trials, ${deniedAfter} function writes refused`);
   });
 });

@@ -92,7 +92,9 @@ function beyondPrefix(prefix: string): string {
  * Versa's S3, for deployment artifacts: buckets, objects (bytes in a content-addressed BlobStore,
  * records in the store), multipart uploads, and bucket settings kept as they were sent. Knows nothing
  * of HTTP. Writes that point records at blobs, and the removal of blobs nothing points at any more,
- * take one lock, so a blob is never removed between being written and being referenced.
+ * take one lock, so a blob's file is never removed between being written and being referenced. What
+ * must hold across nodes sharing the store is decided in the store transaction that writes: that the
+ * blob's shared copy is there (and stays), and that a function's key changes no operator's object.
  */
 export class S3Service {
   private readonly lock = new Mutex();
@@ -227,10 +229,7 @@ export class S3Service {
   /** Deletes an object if it exists (S3 answers the same either way); a function's key only one a function wrote. */
   async deleteObject(bucketName: string, key: string, byFunction?: string): Promise<void> {
     await this.bucket(bucketName);
-    const blob = await this.lock.run(async () => {
-      await this.mayChange(this.store, bucketName, key, byFunction);
-      return this.store.s3.deleteObject(bucketName, key);
-    });
+    const blob = await this.removeObject(bucketName, key, byFunction);
     if (blob !== undefined) await this.release([blob]);
   }
 
@@ -243,15 +242,10 @@ export class S3Service {
         results.push({ key, error: { code: 'KeyTooLongError', message: 'Your key is too long' } });
         continue;
       }
-      const blob = await this.lock
-        .run(async () => {
-          await this.mayChange(this.store, bucketName, key, byFunction);
-          return this.store.s3.deleteObject(bucketName, key);
-        })
-        .catch((err: unknown) => {
-          if (err instanceof S3Error && err.code === 'AccessDenied') return err;
-          throw err;
-        });
+      const blob = await this.removeObject(bucketName, key, byFunction).catch((err: unknown) => {
+        if (err instanceof S3Error && err.code === 'AccessDenied') return err;
+        throw err;
+      });
       if (blob instanceof S3Error) {
         results.push({ key, error: { code: blob.code, message: blob.message } });
         continue;
@@ -261,6 +255,21 @@ export class S3Service {
     }
     await this.release(freed);
     return results;
+  }
+
+  /**
+   * Deletes an object under the lock; returns its blob. A function's key (`byFunction`) is checked in
+   * the transaction that deletes, so that an operator's write through another node between the check and
+   * the delete makes the transaction run again and refuse.
+   */
+  private removeObject(bucketName: string, key: string, byFunction: string | undefined): Promise<string | undefined> {
+    return this.lock.run(() => {
+      if (byFunction === undefined) return this.store.s3.deleteObject(bucketName, key);
+      return this.store.transaction(async (tx) => {
+        await this.mayChange(tx, bucketName, key, byFunction);
+        return tx.s3.deleteObject(bucketName, key);
+      });
+    });
   }
 
   async listObjects(bucketName: string, input: ListInput): Promise<ListOutput> {
@@ -570,7 +579,9 @@ export class S3Service {
 
   /**
    * Refuses a function's key (`byFunction`) an object an operator wrote last (ObjectDoc.byFunction), as
-   * S3 refuses a role no policy allows: 403 AccessDenied. Called under the lock, before the change.
+   * S3 refuses a role no policy allows: 403 AccessDenied. Called with the transaction that then makes
+   * the change (the process's lock alone does not hold back other nodes); a check outside one, as when
+   * an upload starts, only refuses early.
    */
   private async mayChange(store: Store, bucket: string, key: string, byFunction: string | undefined): Promise<void> {
     if (byFunction === undefined) return;

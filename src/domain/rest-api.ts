@@ -186,6 +186,7 @@ export interface PatchOperation {
 
 const PATH_PART = /^(\{[a-zA-Z0-9._-]+\+?\}|[a-zA-Z0-9._:@~!$&'()*,;=-]+)$/;
 const STAGE_NAME = /^[a-zA-Z0-9_-]{1,128}$/;
+const REST_API_ID = /^[a-z0-9]{10}$/;
 
 export function badRequest(message: string): PlatformError {
   return new PlatformError('BadRequestException', message);
@@ -211,6 +212,16 @@ export function childPath(api: RestApiDoc, parent: ResourceDoc, pathPart: string
     }
   }
   return parent.path === '/' ? `/${pathPart}` : `${parent.path}/${pathPart}`;
+}
+
+/** Whether `name` can name a stage at all (AWS's rule: letters, digits, `-` and `_`, 1–128 of them). */
+export function isStageName(name: string): boolean {
+  return STAGE_NAME.test(name);
+}
+
+/** Whether `id` has the shape of a REST API id: ten lowercase letters and digits, as CreateRestApi makes them. */
+export function isRestApiId(id: string): boolean {
+  return REST_API_ID.test(id);
 }
 
 export function validateStageName(name: string | undefined): string {

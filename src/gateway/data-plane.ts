@@ -9,6 +9,8 @@ import type { Random } from '../core/random.js';
 import { ACCOUNT_ID, parseFunctionRef, type FunctionRef } from '../domain/arn.js';
 import {
   isCanaryRequest,
+  isRestApiId,
+  isStageName,
   methodSettingOf,
   type IntegrationDoc,
   type IntegrationResponseDoc,
@@ -71,7 +73,11 @@ const INTERNAL_ERROR = { message: 'Internal server error' };
 export const MAX_GATEWAY_PAYLOAD_BYTES = 10_485_760;
 
 export class GatewayDataPlane {
-  private readonly stages = new Map<string, StageDoc | null>();
+  /**
+   * Stages found, by `apiId/stageName`. Misses are not kept: both parts come from the URL, and a map of
+   * every name a caller made up grew without bound (15 KB a request, never released).
+   */
+  private readonly stages = new Map<string, StageDoc>();
   /** API names by id, for the `ApiName` metric dimension; dropped with the API's stages. */
   private readonly apiNames = new Map<string, string>();
   private readonly routeTables = new Map<string, Promise<RouteTable | undefined>>();
@@ -106,6 +112,11 @@ export class GatewayDataPlane {
 
   onRequest(listener: (record: GatewayRequestRecord) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** How many stages are cached (each one that exists and was asked for since its API last changed). */
+  get cachedStages(): number {
+    return this.stages.size;
   }
 
   /** Drops what is cached about an API's stages after a control-plane change. */
@@ -382,15 +393,20 @@ export class GatewayDataPlane {
     return { status: res.status, headers: out, body };
   }
 
+  /**
+   * The stage a URL names, or undefined. An id or a name that no API or stage can have is refused by
+   * its shape before any lookup; a stage not found is looked up again next time, never kept.
+   */
   private async stage(restApiId: string, name: string): Promise<StageDoc | undefined> {
+    if (!isRestApiId(restApiId) || !isStageName(name)) return undefined;
     const key = `${restApiId}/${name}`;
     const hit = this.stages.get(key);
-    if (hit !== undefined) return hit ?? undefined;
+    if (hit !== undefined) return hit;
     const gen = this.generation.get(restApiId) ?? 0;
     const [stage, api] = await Promise.all([this.store.stages.get(restApiId, name), this.store.restApis.get(restApiId)]);
-    if ((this.generation.get(restApiId) ?? 0) === gen) {
-      this.stages.set(key, stage ?? null);
-      if (api) this.apiNames.set(restApiId, api.name);
+    if (stage && api && (this.generation.get(restApiId) ?? 0) === gen) {
+      this.stages.set(key, stage);
+      this.apiNames.set(restApiId, api.name);
     }
     return stage;
   }

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FakeClock } from '../core/clock.js';
+import { createLogger } from '../core/logger.js';
+import { seededRandom } from '../core/random.js';
+import type { InvocationService } from '../invoke/invocation-service.js';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { Store } from '../store/store.js';
+import { GatewayDataPlane, type GatewayRequest, type GatewayResponse } from './data-plane.js';
+import { RestApiService, type CreateRestApiInput } from './rest-api-service.js';
+
+/**
+ * A data plane on a real SQLite store in a temp dir; the function behind a Lambda integration is
+ * `answer`, given the event or mapped payload, so a test can see what the function would get.
+ */
+function gateway(): {
+  plane: GatewayDataPlane;
+  apis: RestApiService;
+  store: Store;
+  answer: { fn: (payload: Buffer) => unknown };
+  close(): void;
+} {
+  const dir = mkdtempSync(path.join(tmpdir(), 'versa-gateway-'));
+  const store = openSqliteStore(path.join(dir, 'versa.db'));
+  const clock = new FakeClock();
+  const apis = new RestApiService(store, clock);
+  const answer = { fn: (payload: Buffer): unknown => JSON.parse(payload.toString('utf8')) as unknown };
+  const invocations = {
+    invoke: (_caller: unknown, input: { payload: Buffer }) =>
+      Promise.resolve({ payload: Buffer.from(JSON.stringify(answer.fn(input.payload))), executedVersion: '$LATEST' }),
+  } as unknown as InvocationService;
+  const plane = new GatewayDataPlane(store, invocations, seededRandom(1), clock, createLogger('error'));
+  apis.onChange((id) => plane.invalidate(id));
+  return {
+    plane,
+    apis,
+    store,
+    answer,
+    close: () => {
+      void store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An API with `ANY /{proxy+}` on the integration given, deployed to `prod`; returns its id. */
+async function deployedApi(
+  apis: RestApiService,
+  integration: Parameters<RestApiService['putIntegration']>[3],
+  input: CreateRestApiInput = {},
+): Promise<string> {
+  const api = await apis.createRestApi({ name: 'api', ...input });
+  const resource = await apis.createResource(api.id, api.rootResourceId, '{proxy+}');
+  await apis.putMethod(api.id, resource.id, 'ANY', { authorizationType: 'NONE' });
+  await apis.putIntegration(api.id, resource.id, 'ANY', integration);
+  await apis.putMethodResponse(api.id, resource.id, 'ANY', '200', {});
+  await apis.putIntegrationResponse(api.id, resource.id, 'ANY', '200', { selectionPattern: '' });
+  await apis.createDeployment(api.id, { stageName: 'prod' });
+  return api.id;
+}
+
+function request(over: Partial<GatewayRequest> = {}): GatewayRequest {
+  return {
+    method: 'GET',
+    path: '/x',
+    query: new URLSearchParams(),
+    headers: { host: 'localhost' },
+    body: Buffer.alloc(0),
+    sourceIp: '127.0.0.1',
+    region: 'us-east-1',
+    ...over,
+  };
+}
+
+const text = (res: GatewayResponse) => (typeof res.body === 'string' ? res.body : res.body.toString('utf8'));
+
+describe('GatewayDataPlane', () => {
+  let g: ReturnType<typeof gateway>;
+  before(() => {
+    g = gateway();
+  });
+  after(() => g.close());
+
+  it('stage: names no API or stage can have are 403 Forbidden and nothing a miss names is kept', async () => {
+    const id = await deployedApi(g.apis, { type: 'MOCK', requestTemplates: { 'application/json': '{"statusCode": 200}' } });
+    assert.equal((await g.plane.handle(id, 'prod', request())).status, 200);
+    const cached = g.plane.cachedStages;
+    assert.equal(cached, 1);
+    for (let i = 0; i < 200; i++) {
+      for (const [api, stage] of [
+        [id, `nostage${i}`],
+        [`${i}`.padStart(10, 'q'), 'prod'],
+        [id, `${'s'.repeat(200)}${i}`],
+        [`${'A'.repeat(5000)}${i}`, 'prod'],
+        [id, `bad/name.${i}`],
+      ] as const) {
+        const res = await g.plane.handle(api, stage, request());
+        assert.equal(res.status, 403);
+        assert.deepEqual(JSON.parse(text(res)), { message: 'Forbidden' });
+      }
+    }
+    assert.equal(g.plane.cachedStages, cached, 'misses are not cached');
+    // A stage made after it was asked for answers at once.
+    await g.apis.createDeployment(id, { stageName: 'nostage0' });
+    assert.equal((await g.plane.handle(id, 'nostage0', request())).status, 200);
+  });
+});

@@ -107,4 +107,28 @@ describe('GatewayDataPlane', () => {
     await g.apis.createDeployment(id, { stageName: 'nostage0' });
     assert.equal((await g.plane.handle(id, 'nostage0', request())).status, 200);
   });
+
+  it('a mapping template that cannot be made (a body of too many JSON values, an escaping past the bound) is 500 Internal server error', async () => {
+    const id = await deployedApi(g.apis, {
+      type: 'MOCK',
+      requestTemplates: {
+        'application/json': '{"statusCode": $input.json(\'$.code\')}',
+        'text/plain': '{"statusCode": 200, "b": "$util.escapeJavaScript($input.body)"}',
+      },
+    });
+    const post = (contentType: string, body: string) =>
+      g.plane.handle(
+        id,
+        'prod',
+        request({ method: 'POST', headers: { host: 'localhost', 'content-type': contentType }, body: Buffer.from(body) }),
+      );
+    assert.equal((await post('application/json', '{"code": 200}')).status, 200);
+    for (const res of [
+      await post('application/json', `{"code": [${Array(200_000).fill('[]').join(',')}]}`),
+      await post('text/plain', '\u0001'.repeat(2_000_000)),
+    ]) {
+      assert.equal(res.status, 500);
+      assert.deepEqual(JSON.parse(text(res)), { message: 'Internal server error' });
+    }
+  });
 });

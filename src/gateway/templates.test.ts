@@ -103,3 +103,20 @@ describe('renderTemplate: JSON bodies', () => {
     assert.equal(renderTemplate("$input.json('$')", ctx(deep)), JSON.stringify(deep));
   });
 });
+
+describe('renderTemplate: the bound on what it makes', () => {
+  it('counts every expression: $input.params, $context and $stageVariables as much as the body', () => {
+    const q = 'x'.repeat(16_000);
+    const at = (template: string) =>
+      renderTemplate(template, {
+        ...ctx(''),
+        params: { path: {}, querystring: { q }, header: { 'X-H': q } },
+        context: { stage: q },
+        stageVariables: { v: q },
+      });
+    for (const expression of ["$input.params('q')", "$input.params('x-h')", '$context.stage', '$stageVariables.v', '${stageVariables.v}']) {
+      refused(() => at(expression.repeat(1000)));
+      assert.equal(at(expression.repeat(10)).length, 160_000, expression);
+    }
+  });
+});

@@ -87,10 +87,12 @@ function render(template: string, ctx: TemplateContext, body: () => Parsed, char
         const v = select(body(), ctx.body, path);
         return made(typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
       }
+      // Every expression is counted, a caller's parameter as much as its body: a header of 16 KB named in
+      // a template a thousand times made 16 M characters past the bound.
       if (param !== undefined)
-        return own(ctx.params.path, param) ?? own(ctx.params.querystring, param) ?? headerValue(ctx.params.header, param) ?? '';
-      if (scope === 'context') return name !== undefined && Object.hasOwn(ctx.context, name) ? String(ctx.context[name]) : '';
-      if (scope === 'stageVariables') return (name !== undefined && own(ctx.stageVariables, name)) || '';
+        return made(own(ctx.params.path, param) ?? own(ctx.params.querystring, param) ?? headerValue(ctx.params.header, param) ?? '');
+      if (scope === 'context') return made(name !== undefined && Object.hasOwn(ctx.context, name) ? String(ctx.context[name]) : '');
+      if (scope === 'stageVariables') return made((name !== undefined && own(ctx.stageVariables, name)) || '');
       if (whole === '$input.body') return made(ctx.body);
       return whole;
     },

@@ -245,9 +245,9 @@ async function startServerProcess(opts: { openFiles?: number; logLevel?: string 
  * its client half-closes is gone before a slow answer can be sent on it); resolves with the answer's
  * status line.
  */
-function postWhole(hostname: string, port: number, head: string, body: Buffer): Promise<string> {
+function postWhole(hostname: string, port: number, head: string, body: Buffer, localAddress?: string): Promise<string> {
   return new Promise<string>((resolve, reject) => {
-    const socket = net.connect(port, hostname);
+    const socket = net.connect({ port, host: hostname, ...(localAddress && { localAddress }) });
     let answer = '';
     socket.setEncoding('latin1').on('data', (d: string) => {
       answer += d;
@@ -579,10 +579,10 @@ exports.handler = async () => {
       const res = await postWhole(
         hostname,
         Number(port),
-        `POST /restapis/none/prod/_user_request_/upload HTTP/1.1\r\nHost: ${hostname}\r\nContent-Length: ${20 * MB}\r\n\r\n`,
+        `POST /2015-03-31/functions HTTP/1.1\r\nHost: ${hostname}\r\nContent-Length: ${20 * MB}\r\n\r\n`,
         Buffer.alloc(20 * MB, 0x20),
       );
-      // Read whole and answered (there is no such API: 4xx), not refused for room.
+      // Read whole and answered (unsigned: 4xx), not refused for room.
       assert.doesNotMatch(res, / 429 /, res);
       assert.match(res, /^HTTP\/1\.1 4\d\d /, res);
       await hanging.closed;
@@ -774,6 +774,88 @@ exports.handler = async () => {
     await closed;
     assert.match(answer, /^HTTP\/1\.1 413 /, answer.split('\r\n')[0]);
     assert.match(answer, /RequestTooLargeException/);
+  });
+
+  /** Opens a request to a stage from `localAddress` that sends `head` and `size` bytes of its body, then nothing. */
+  const stageUpload = (head: string, size: number, localAddress = '127.0.0.1') => {
+    const { hostname, port } = new URL(s.url);
+    const socket = net.connect({ port: Number(port), host: hostname, localAddress });
+    let answer = '';
+    socket.setEncoding('latin1').on('data', (d: string) => (answer += d));
+    socket.on('error', () => undefined);
+    socket.write(head);
+    const sent = new Promise<void>((resolve) => socket.write(Buffer.alloc(size, 0x20), () => resolve()));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    return { socket, sent, closed, answer: () => answer, status: () => answer.split('\r\n')[0] ?? '' };
+  };
+
+  it("stage bodies: past API Gateway's 10 MiB a stage answers 413 as soon as the length says so or that many bytes came", async () => {
+    const { hostname } = new URL(s.url);
+    // 20 MB declared, none of it sent: answered at once, in API Gateway's words.
+    const declared = stageUpload(
+      `POST /restapis/abcdef1234/prod/_user_request_/x HTTP/1.1\r\nHost: ${hostname}\r\nContent-Length: ${20_000_000}\r\n\r\n`,
+      0,
+    );
+    const execute = stageUpload(
+      `POST /prod/x HTTP/1.1\r\nHost: abcdef1234.execute-api.localhost\r\nContent-Length: ${10 * MB + 1}\r\n\r\n`,
+      0,
+    );
+    try {
+      for (const upload of [declared, execute]) {
+        await Promise.race([upload.closed, new Promise((r) => setTimeout(r, 3000))]);
+        assert.match(upload.status(), /^HTTP\/1\.1 413 /, upload.status() || 'no answer');
+        assert.match(upload.answer(), /HTTP content length exceeded 10485760 bytes\./);
+      }
+    } finally {
+      declared.socket.destroy();
+      execute.socket.destroy();
+    }
+    // Chunked, with no length to go by: refused once 10 MiB came, not read on to 72 MiB.
+    const chunked = stageUpload(
+      `POST /restapis/abcdef1234/prod/_user_request_/x HTTP/1.1\r\nHost: ${hostname}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      0,
+    );
+    const chunk = Buffer.alloc(MB, 0x20);
+    let sent = 0;
+    for (; sent < 40 && chunked.answer() === '' && !chunked.socket.destroyed; sent++) {
+      await new Promise<void>((resolve) =>
+        chunked.socket.write(`${chunk.length.toString(16)}\r\n`, () =>
+          chunked.socket.write(chunk, () => chunked.socket.write('\r\n', () => resolve())),
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    chunked.socket.destroy();
+    assert.match(chunked.status(), /^HTTP\/1\.1 413 /, chunked.status() || 'no answer');
+    assert.ok(sent <= 16, `answered after ${sent} MiB`);
+  });
+
+  it("stage bodies: one source's uploads hold two stage bodies' worth at most; another source's still have room", async () => {
+    const { hostname, port } = new URL(s.url);
+    const head = `POST /restapis/abcdef1234/prod/_user_request_/x HTTP/1.1\r\nHost: ${hostname}\r\nContent-Length: ${10 * MB}\r\n\r\n`;
+    // One caller's eight uploads of 9 MiB, kept coming at 200 KB/s so that none stalls: the whole 72 MiB
+    // the unsigned callers share, were it not for the source's share.
+    const held = Array.from({ length: 8 }, () => stageUpload(head, 9 * MB));
+    const trickle = setInterval(() => {
+      for (const h of held) if (!h.socket.destroyed && h.answer() === '') h.socket.write(Buffer.alloc(100_000, 0x20));
+    }, 500);
+    try {
+      await Promise.all(held.map((h) => Promise.race([h.sent, h.closed])));
+      // Another caller (another loopback address) uploads 5 MB whole: read and answered (no such API: 403), not 429.
+      const other = await postWhole(
+        hostname,
+        Number(port),
+        head.replace(`Content-Length: ${10 * MB}`, `Content-Length: ${5 * MB}`),
+        Buffer.alloc(5 * MB, 0x20),
+        '127.0.0.2',
+      );
+      assert.match(other, /^HTTP\/1\.1 403 /, other);
+      const refused = held.filter((h) => / 429 /.test(h.status())).length;
+      assert.ok(refused >= 5, held.map((h) => h.status() || 'held').join(' | '));
+    } finally {
+      clearInterval(trickle);
+      for (const h of held) h.socket.destroy();
+    }
   });
 
   it('versa deploy: a YAML alias bomb is refused with ValidationError naming the line and column, and no stack is made', async () => {

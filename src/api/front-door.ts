@@ -65,6 +65,15 @@ const EXPOSED = [
 ].join(', ');
 
 /**
+ * Whether the front door will send a request to an API stage, judged from its Host and path alone, before
+ * its body is read: a stage's bodies have a bound of their own (API Gateway's 10 MiB).
+ */
+export function isStageRequest(host: string | undefined, path: string): boolean {
+  if (host !== undefined && DATA_HOST.test(host)) return EXECUTE_API_HOST.test(host);
+  return USER_REQUEST.test(path);
+}
+
+/**
  * The one way in. Refuses, before any work, a `Host` this server does not serve (DNS rebinding); then
  * decides from the Host header and the path which service a request is for. Stages are public, as on
  * AWS; the AWS APIs need a whole SigV4 signature (checked against the configured keys, if any) and a

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BodyBudget } from './body-budget.js';
+import { BodyBudget, sourceOf } from './body-budget.js';
 
 describe('BodyBudget', () => {
   it('holds every request to the total, guests together to their share, and each guest to its own', () => {
@@ -76,5 +76,56 @@ describe('BodyBudget: stalled bodies give way', () => {
     assert.deepEqual(shed, ['b']);
     assert.equal(budget.take('function:c', 900 * KiB, open('c', 'function:c')), true, "the guests' share is full: a's stalled body goes");
     assert.deepEqual(shed, ['b', 'a']);
+  });
+});
+
+describe('BodyBudget: sources', () => {
+  it("holds each source's bodies to its share within the guest's, so one source cannot fill the guest's share", () => {
+    const budget = new BodyBudget({ total: 1000, guests: 500, perGuest: 100, perSource: 30 });
+    const from = (source: string) => budget.holder('', () => undefined, source);
+    const a1 = from('10.0.0.1');
+    const a2 = from('10.0.0.1');
+    assert.equal(budget.take('', 20, a1), true);
+    assert.equal(budget.take('', 10, a2), true);
+    assert.equal(budget.take('', 1, a2), false, "the source's share is full");
+    assert.equal(budget.take('', 30, from('10.0.0.2')), true, 'another source still has room');
+    assert.equal(budget.take('', 30, from('10.0.0.3')), true);
+    assert.equal(budget.take('', 11, from('10.0.0.4')), false, "the guest's share is full all the same");
+    budget.release(a1);
+    assert.equal(budget.take('', 20, from('10.0.0.1')), true, 'what a body gave back is its source’s again');
+    // An operator's body, or one without a source, counts toward no source.
+    assert.equal(budget.holder(undefined, () => undefined, 'x').source, undefined);
+    assert.equal(
+      budget.take(
+        '',
+        10,
+        budget.holder('', () => undefined),
+      ),
+      true,
+    );
+  });
+
+  it("a source's stalled body gives way only to the same source's", () => {
+    let now = 0;
+    const budget = new BodyBudget({ total: 1000, guests: 500, perGuest: 100, perSource: 30 }, () => now);
+    const shed: string[] = [];
+    const open = (name: string, source: string) => budget.holder('', () => shed.push(name), source);
+    assert.equal(budget.take('', 30, open('a-stalled', 'a')), true);
+    assert.equal(budget.take('', 30, open('b-stalled', 'b')), true);
+    now = 3000;
+    assert.equal(budget.take('', 20, open('a-new', 'a')), true);
+    assert.deepEqual(shed, ['a-stalled']);
+  });
+});
+
+describe('sourceOf', () => {
+  it('is an IPv4 address as it is, and an IPv6 address its /64', () => {
+    assert.equal(sourceOf('127.0.0.2'), '127.0.0.2');
+    assert.equal(sourceOf('::ffff:10.1.2.3'), '::ffff:10.1.2.3');
+    assert.equal(sourceOf('2001:db8:0:1::5'), '2001:db8:0:1::/64');
+    assert.equal(sourceOf('2001:db8:0:1:aaaa:bbbb:cccc:dddd'), '2001:db8:0:1::/64');
+    assert.equal(sourceOf('2001:DB8::1'), '2001:db8:0:0::/64');
+    assert.equal(sourceOf('::1'), '0:0:0:0::/64');
+    assert.equal(sourceOf('fe80::1%eth0'), 'fe80:0:0:0::/64');
   });
 });

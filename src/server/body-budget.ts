@@ -10,11 +10,17 @@
  * slowest first, until the bytes fit. Otherwise anyone who can reach a public stage could hold the
  * unsigned callers' whole share with a few bodies sent almost whole and then left hanging (nothing else
  * times them out for minutes), and every other caller's body would be refused.
+ *
+ * A body may also name its source (the address a public stage's caller sends from): all bodies of one
+ * source together hold at most `perSource`, within their guest's share. So one caller's uploads to a
+ * public stage, however steadily it keeps them coming, leave the other callers the rest of the share.
  */
 
 /** A body being read, as the budget knows it (BodyBudget.holder). */
 export interface BodyHolder {
   readonly guest: string | undefined;
+  /** Where the body comes from, when its bytes count toward that source's share too. */
+  readonly source: string | undefined;
   /** Bytes it holds. */
   held: number;
   /** When it opened, and the bytes it brought in this window of time and the one before. */
@@ -37,18 +43,32 @@ export class BodyBudget {
   private guests = 0;
   /** Bytes each guest holds; a guest holding none has no entry. */
   private readonly held = new Map<string, number>();
+  /** Bytes each source holds; a source holding none has no entry. */
+  private readonly bySource = new Map<string, number>();
   /** The guests' bodies being read, which may be shed. */
   private readonly open = new Set<BodyHolder>();
 
   constructor(
-    private readonly limits: { total: number; guests: number; perGuest: number },
+    private readonly limits: { total: number; guests: number; perGuest: number; perSource?: number },
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Starts reading a body for `guest` (undefined for an operator, whose bodies are never shed). */
-  holder(guest: string | undefined, shed: () => void): BodyHolder {
+  /**
+   * Starts reading a body for `guest` (undefined for an operator, whose bodies are never shed), from
+   * `source` when it is to count toward that source's share too (a guest's body only).
+   */
+  holder(guest: string | undefined, shed: () => void, source?: string): BodyHolder {
     const at = this.now();
-    return { guest, held: 0, opened: at, windowStart: at, windowBytes: 0, previousBytes: 0, shed };
+    return {
+      guest,
+      source: guest === undefined ? undefined : source,
+      held: 0,
+      opened: at,
+      windowStart: at,
+      windowBytes: 0,
+      previousBytes: 0,
+      shed,
+    };
   }
 
   /**
@@ -56,14 +76,16 @@ export class BodyBudget {
    * stalled bodies. With a `holder`, the bytes are the body's, and count as its progress.
    */
   take(guest: string | undefined, bytes: number, holder?: BodyHolder): boolean {
-    if (!this.fits(guest, bytes)) {
+    const source = holder?.source;
+    if (!this.fits(guest, bytes, source)) {
       if (guest === undefined) return false;
       this.shedFor(guest, bytes, holder);
-      if (!this.fits(guest, bytes)) return false;
+      if (!this.fits(guest, bytes, source)) return false;
     }
     if (guest !== undefined) {
       this.guests += bytes;
       this.held.set(guest, (this.held.get(guest) ?? 0) + bytes);
+      if (source !== undefined) this.bySource.set(source, (this.bySource.get(source) ?? 0) + bytes);
     }
     this.total += bytes;
     if (holder) {
@@ -94,13 +116,23 @@ export class BodyBudget {
   release(holder: BodyHolder): void {
     this.open.delete(holder);
     this.give(holder.guest, holder.held);
+    if (holder.source !== undefined && holder.held > 0) {
+      const left = this.bySource.get(holder.source)! - holder.held;
+      if (left > 0) this.bySource.set(holder.source, left);
+      else this.bySource.delete(holder.source);
+    }
     holder.held = 0;
   }
 
-  private fits(guest: string | undefined, bytes: number): boolean {
+  private fits(guest: string | undefined, bytes: number, source?: string): boolean {
     if (this.total + bytes > this.limits.total) return false;
     if (guest === undefined) return true;
+    if (source !== undefined && !this.sourceFits(source, bytes)) return false;
     return this.guests + bytes <= this.limits.guests && (this.held.get(guest) ?? 0) + bytes <= this.limits.perGuest;
+  }
+
+  private sourceFits(source: string, bytes: number): boolean {
+    return (this.bySource.get(source) ?? 0) + bytes <= (this.limits.perSource ?? Infinity);
   }
 
   /** Sheds stalled guests' bodies, slowest first, until `bytes` more fit for `guest` or none is left to shed. */
@@ -109,13 +141,16 @@ export class BodyBudget {
     const stalled = [...this.open].filter(
       (h) => h !== asking && now - h.opened >= GRACE_MS && this.recentRate(h, now) < MIN_BYTES_PER_SECOND,
     );
-    // Room in the guest's own share comes only from its own bodies; the guests' and the total's from any guest's.
+    // Room in a source's share comes only from its own bodies, in the guest's own share only from the
+    // guest's; the guests' and the total's from any guest's.
+    const source = asking?.source;
+    const sourceFull = source !== undefined && !this.sourceFits(source, bytes);
     const ownFull = (this.held.get(guest) ?? 0) + bytes > this.limits.perGuest;
-    const candidates = (ownFull ? stalled.filter((h) => h.guest === guest) : stalled).sort(
-      (a, b) => this.recentRate(a, now) - this.recentRate(b, now) || a.opened - b.opened,
-    );
+    const candidates = (
+      sourceFull ? stalled.filter((h) => h.source === source) : ownFull ? stalled.filter((h) => h.guest === guest) : stalled
+    ).sort((a, b) => this.recentRate(a, now) - this.recentRate(b, now) || a.opened - b.opened);
     for (const h of candidates) {
-      if (this.fits(guest, bytes)) break;
+      if (this.fits(guest, bytes, source)) break;
       this.release(h);
       h.shed();
     }
@@ -139,4 +174,17 @@ export class BodyBudget {
     }
     h.windowBytes += bytes;
   }
+}
+
+/** Whose share a public caller's body draws on: its address, or an IPv6 address's /64 (what one host is given). */
+export function sourceOf(address: string): string {
+  if (!address.includes(':') || address.startsWith('::ffff:')) return address;
+  const [head = '', tail] = address.split('%')[0]!.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }

@@ -26,7 +26,7 @@ import { AccessGate } from '../api/access/gate.js';
 import { functionCaller } from '../api/access/function-scope.js';
 import { Keyring } from '../api/access/keyring.js';
 import { CODE_PATH, CodeLinks } from '../api/access/code-links.js';
-import { frontDoor } from '../api/front-door.js';
+import { frontDoor, isStageRequest } from '../api/front-door.js';
 import { stacksApi } from '../api/versa/stacks.js';
 import { cloudFormationApi } from '../api/aws/cloudformation/operations.js';
 import type { Options } from '../config/options.js';
@@ -34,7 +34,7 @@ import type { Change } from '../console/change-feed.js';
 import { consoleEndpoints } from '../console/console-endpoints.js';
 import { CodeDeployService } from '../deploy/code-deploy-service.js';
 import { DeploymentController } from '../deploy/deployment-controller.js';
-import { GatewayDataPlane } from '../gateway/data-plane.js';
+import { GatewayDataPlane, MAX_GATEWAY_PAYLOAD_BYTES } from '../gateway/data-plane.js';
 import { RestApiService } from '../gateway/rest-api-service.js';
 import type { AttemptOutcome } from '../domain/async-event.js';
 import type { Observation } from '../domain/deployment.js';
@@ -58,7 +58,7 @@ import { StackService } from '../stacks/stack-service.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { fencedStore } from '../store/fenced.js';
 import type { Store } from '../store/store.js';
-import { BodyBudget, type BodyHolder } from './body-budget.js';
+import { BodyBudget, sourceOf, type BodyHolder } from './body-budget.js';
 import { ClusterNode } from './cluster-node.js';
 import { ConnectionShedder, openFilesLimit } from './connections.js';
 import { peerOwner } from './peer-owner.js';
@@ -78,6 +78,12 @@ const MAX_BODY_BYTES = 72 * 1024 * 1024;
 const MAX_BUFFERED_BYTES = 4 * MAX_BODY_BYTES;
 /** Of that, what guests (BodyBudget) may hold together: half; and each guest alone: one whole body. */
 const MAX_GUEST_BUFFERED_BYTES = MAX_BUFFERED_BYTES / 2;
+/**
+ * Of the unsigned callers' share, what the bodies sent to public stages from one source (an address; an
+ * IPv6 /64) may hold together: two whole stage bodies. A caller that keeps its uploads coming never
+ * stalls, and without it two of them held the whole share and every other caller of every stage got 429.
+ */
+const MAX_SOURCE_STAGE_BYTES = 2 * MAX_GATEWAY_PAYLOAD_BYTES;
 /** How long a connection refused mid-body is read (and what comes dropped) after its answer, before it is closed. */
 const LINGER_MS = 2000;
 
@@ -401,11 +407,32 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   const server = http.createServer();
   server.keepAliveTimeout = 65_000;
   connections.watch(server);
-  const budget = new BodyBudget({ total: MAX_BUFFERED_BYTES, guests: MAX_GUEST_BUFFERED_BYTES, perGuest: MAX_BODY_BYTES });
+  const budget = new BodyBudget({
+    total: MAX_BUFFERED_BYTES,
+    guests: MAX_GUEST_BUFFERED_BYTES,
+    perGuest: MAX_BODY_BYTES,
+    perSource: MAX_SOURCE_STAGE_BYTES,
+  });
   server.on('request', (req, res) => {
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    // A stage's body is refused past API Gateway's payload limit as soon as its length says so or that
+    // many bytes have come, in API Gateway's words; not read on up to the 72 MiB any other body may have.
+    const stage = isStageRequest(req.headers.host, q >= 0 ? rawUrl.slice(0, q) : rawUrl);
+    const maxBody = stage ? MAX_GATEWAY_PAYLOAD_BYTES : MAX_BODY_BYTES;
+    const tooLarge = () => new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`);
     const refuse = (status: number, error: PlatformError) => {
       const s3 = isS3Request(req);
-      const out = s3 ? s3Refusal(req, status, error) : restJsonError(error);
+      const out =
+        stage && status === 413
+          ? {
+              status,
+              headers: { 'content-type': 'text/plain' },
+              body: `HTTP content length exceeded ${MAX_GATEWAY_PAYLOAD_BYTES} bytes.`,
+            }
+          : s3
+            ? s3Refusal(req, status, error)
+            : restJsonError(error);
       res.writeHead(s3 ? out.status : status, { ...out.headers, connection: 'close' });
       res.end(out.body);
       // What is left of a body we will not use is read and dropped. Once the answer is out the connection
@@ -418,12 +445,10 @@ export async function startServer(options: Options, overrides: StartOverrides = 
       });
     };
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
-      refuse(413, new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`));
+    if (declared > maxBody) {
+      refuse(413, tooLarge());
       return;
     }
-    const rawUrl = req.url ?? '/';
-    const q = rawUrl.indexOf('?');
     const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
     const scope = credentialScopeOf(req.headers.authorization, query);
     // A Host this server does not serve is refused before its body is read (the front door answers it).
@@ -443,17 +468,21 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     const read = (guest: string | undefined) => {
       req.on('data', (chunk: Buffer) => {
         if (refused) return;
-        holder ??= budget.holder(guest, () =>
-          giveUp(
-            408,
-            new PlatformError(
-              'RequestTimeout',
-              'Your socket connection to the server was not read from or written to within the timeout period: its body stalled while others needed the room.',
+        holder ??= budget.holder(
+          guest,
+          () =>
+            giveUp(
+              408,
+              new PlatformError(
+                'RequestTimeout',
+                'Your socket connection to the server was not read from or written to within the timeout period: its body stalled while others needed the room.',
+              ),
             ),
-          ),
+          // An unsigned caller of a public stage draws on its source's share of the unsigned callers' too.
+          stage && guest === '' ? sourceOf(req.socket.remoteAddress ?? '') : undefined,
         );
-        if (holder.held + chunk.length > MAX_BODY_BYTES) {
-          giveUp(413, new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`));
+        if (holder.held + chunk.length > maxBody) {
+          giveUp(413, tooLarge());
         } else if (!budget.take(holder.guest, chunk.length, holder)) {
           giveUp(429, new PlatformError('TooManyRequestsException', 'Versa is receiving too much data at once; retry shortly.'));
         } else {

@@ -15,6 +15,7 @@ import {
   PutIntegrationCommand,
   PutIntegrationResponseCommand,
   TestInvokeMethodCommand,
+  UpdateRestApiCommand,
   UpdateStageCommand,
   type APIGatewayClient,
 } from '@aws-sdk/client-api-gateway';
@@ -284,6 +285,10 @@ describe('API Gateway data plane', () => {
     before(async () => {
       const { id } = await createApi(apigw, 'proxy-api');
       apiId = id;
+      // Bodies of these types reach the function in base64; any other is text.
+      await apigw.send(
+        new UpdateRestApiCommand({ restApiId: id, patchOperations: [{ op: 'add', path: '/binaryMediaTypes/application~1octet-stream' }] }),
+      );
       await putMethod(apigw, id, await resourceAt(apigw, id, '/items/{id}'), 'ANY', proxyTo('proxy'));
       await putMethod(apigw, id, await resourceAt(apigw, id, '/behave'), 'GET', proxyTo('proxy'));
       get = await deployed(id, 'test', { color: 'blue', size: 'L' });
@@ -324,12 +329,15 @@ describe('API Gateway data plane', () => {
       assert.notEqual(again.requestContext.requestId, event.requestContext.requestId);
     });
 
-    it('AWS_PROXY: a binary body arrives base64-encoded with isBase64Encoded true', async () => {
+    it("AWS_PROXY: a body of one of the API's binaryMediaTypes arrives base64-encoded with isBase64Encoded true; any other as text", async () => {
       const bytes = Buffer.from([0, 1, 2, 250, 255]);
-      const res = await get('/items/7', { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+      const res = await get('/items/7', { method: 'PUT', headers: { 'content-type': 'Application/Octet-Stream' }, body: bytes });
       const event = res.json as ProxyEvent;
       assert.equal(event.isBase64Encoded, true);
       assert.equal(event.body, bytes.toString('base64'));
+      const custom = (await get('/items/7', { method: 'PUT', headers: { 'content-type': 'application/x-custom' }, body: 'hello' }))
+        .json as ProxyEvent;
+      assert.deepEqual([custom.isBase64Encoded, custom.body], [false, 'hello']);
     });
 
     it('AWS_PROXY: statusCode, headers, multiValueHeaders and body map to the HTTP response', async () => {

@@ -9,8 +9,12 @@ import { seededRandom } from '../core/random.js';
 import type { InvocationService } from '../invoke/invocation-service.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
-import { GatewayDataPlane, type GatewayRequest, type GatewayResponse } from './data-plane.js';
+import { GatewayDataPlane, isBinaryMediaType, type GatewayRequest, type GatewayResponse } from './data-plane.js';
 import { RestApiService, type CreateRestApiInput } from './rest-api-service.js';
+
+const LAMBDA =
+  'arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:fn/invocations';
+const PROXY = { type: 'AWS_PROXY', httpMethod: 'POST', uri: LAMBDA };
 
 /**
  * A data plane on a real SQLite store in a temp dir; the function behind a Lambda integration is
@@ -129,6 +133,56 @@ describe('GatewayDataPlane', () => {
     ]) {
       assert.equal(res.status, 500);
       assert.deepEqual(JSON.parse(text(res)), { message: 'Internal server error' });
+    }
+  });
+
+  it("AWS_PROXY: isBase64Encoded follows the API's binaryMediaTypes (case aside, with wildcards); any other body is text", async () => {
+    g.answer.fn = (payload) => ({ statusCode: 200, body: payload.toString('utf8') });
+    const eventFor = async (id: string, contentType: string | undefined, body = 'hello') => {
+      const headers = { host: 'localhost', ...(contentType !== undefined && { 'content-type': contentType }) };
+      const res = await g.plane.handle(id, 'prod', request({ method: 'POST', headers, body: Buffer.from(body) }));
+      assert.equal(res.status, 200, text(res));
+      const event = JSON.parse(text(res)) as { body: string | null; isBase64Encoded: boolean };
+      return [event.isBase64Encoded, event.body] as const;
+    };
+    const b64 = Buffer.from('hello').toString('base64');
+    const typed = await deployedApi(g.apis, PROXY, { binaryMediaTypes: ['application/octet-stream', 'image/*'] });
+    assert.deepEqual(await eventFor(typed, 'application/x-custom'), [false, 'hello']);
+    assert.deepEqual(await eventFor(typed, 'application/JSON'), [false, 'hello']);
+    assert.deepEqual(await eventFor(typed, undefined), [false, 'hello']);
+    assert.deepEqual(await eventFor(typed, 'application/octet-stream'), [true, b64]);
+    assert.deepEqual(await eventFor(typed, 'Application/Octet-Stream; charset=binary'), [true, b64]);
+    assert.deepEqual(await eventFor(typed, 'IMAGE/png'), [true, b64]);
+    // Without binaryMediaTypes every body is text, as on AWS, whatever its type.
+    const plain = await deployedApi(g.apis, PROXY);
+    assert.deepEqual(await eventFor(plain, 'application/octet-stream'), [false, 'hello']);
+    const all = await deployedApi(g.apis, PROXY, { binaryMediaTypes: ['*/*'] });
+    assert.deepEqual(await eventFor(all, 'text/plain'), [true, b64]);
+    // The types are the API's as they are now.
+    await g.apis.updateRestApi(plain, [{ op: 'add', path: '/binaryMediaTypes/application~1octet-stream' }]);
+    assert.deepEqual(await eventFor(plain, 'application/octet-stream'), [true, b64]);
+  });
+
+  it('isBinaryMediaType: type and subtype without parameters or case; * for any; nothing matches a missing or malformed type', () => {
+    assert.equal(isBinaryMediaType('image/png', ['image/*']), true);
+    assert.equal(isBinaryMediaType('image/png', ['*/png']), true);
+    assert.equal(isBinaryMediaType('text/png', ['image/*']), false);
+    assert.equal(isBinaryMediaType('imagex/png', ['image/*']), false);
+    assert.equal(isBinaryMediaType('image', ['image/*', '*/*']), false);
+    assert.equal(isBinaryMediaType(undefined, ['*/*']), false);
+    assert.equal(isBinaryMediaType('a/b/c', ['*/*']), false);
+    assert.equal(isBinaryMediaType(' application/PDF ;q=1', ['application/pdf']), true);
+  });
+
+  it('request templates are picked by Content-Type without regard to case', async () => {
+    const id = await deployedApi(g.apis, { type: 'MOCK', requestTemplates: { 'Application/Json': '{"statusCode": 200}' } });
+    for (const contentType of ['APPLICATION/JSON', 'application/json; charset=UTF-8']) {
+      const res = await g.plane.handle(
+        id,
+        'prod',
+        request({ method: 'POST', headers: { host: 'localhost', 'content-type': contentType }, body: Buffer.from('{}') }),
+      );
+      assert.equal(res.status, 200, `${contentType}: ${text(res)}`);
     }
   });
 });

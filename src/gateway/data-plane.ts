@@ -56,6 +56,8 @@ export interface GatewayRequestRecord {
 
 interface Served {
   stage: StageDoc;
+  /** The API's binary media types: a request body of one of them reaches a proxy integration in base64. */
+  binaryMediaTypes: readonly string[];
   routes: RouteTable;
   variables: Record<string, string>;
   canary: boolean;
@@ -80,6 +82,8 @@ export class GatewayDataPlane {
   private readonly stages = new Map<string, StageDoc>();
   /** API names by id, for the `ApiName` metric dimension; dropped with the API's stages. */
   private readonly apiNames = new Map<string, string>();
+  /** The binary media types of each API whose stages are cached; dropped with them. */
+  private readonly binaryMediaTypes = new Map<string, readonly string[]>();
   private readonly routeTables = new Map<string, Promise<RouteTable | undefined>>();
   private readonly generation = new Map<string, number>();
   private readonly listeners: ((record: GatewayRequestRecord) => void)[] = [];
@@ -124,6 +128,7 @@ export class GatewayDataPlane {
     this.generation.set(restApiId, (this.generation.get(restApiId) ?? 0) + 1);
     for (const key of this.stages.keys()) if (key.startsWith(`${restApiId}/`)) this.stages.delete(key);
     this.apiNames.delete(restApiId);
+    this.binaryMediaTypes.delete(restApiId);
     this.throttle.forget(`${restApiId}/`);
   }
 
@@ -151,7 +156,7 @@ export class GatewayDataPlane {
     const routes = await this.routeTable(restApiId, deploymentId);
     if (!routes) return gatewayError(500, 'InternalServerErrorException', INTERNAL_ERROR.message);
     const variables = canary ? { ...stage.variables, ...stage.canarySettings?.stageVariableOverrides } : { ...stage.variables };
-    const served: Served = { stage, routes, variables, canary };
+    const served: Served = { stage, binaryMediaTypes: this.binaryMediaTypes.get(restApiId) ?? [], routes, variables, canary };
     const { response, resourcePath, integrationLatencyMs } = await this.serve(restApiId, served, req);
     const record: GatewayRequestRecord = {
       restApiId,
@@ -192,7 +197,13 @@ export class GatewayDataPlane {
     };
     const { response } = await this.serve(
       restApiId,
-      { stage, routes: only, variables: req.stageVariables, canary: false },
+      {
+        stage,
+        binaryMediaTypes: (await this.store.restApis.get(restApiId))?.binaryMediaTypes ?? [],
+        routes: only,
+        variables: req.stageVariables,
+        canary: false,
+      },
       { ...req, path },
     );
     return { ...response, latencyMs: performance.now() - started };
@@ -407,6 +418,7 @@ export class GatewayDataPlane {
     if (stage && api && (this.generation.get(restApiId) ?? 0) === gen) {
       this.stages.set(key, stage);
       this.apiNames.set(restApiId, api.name);
+      this.binaryMediaTypes.set(restApiId, api.binaryMediaTypes ?? []);
     }
     return stage;
   }
@@ -573,7 +585,7 @@ function proxyEvent(
     (multiQuery[k] ??= []).push(v);
   }
   const hasQuery = Object.keys(query).length > 0;
-  const binary = req.body.length > 0 && !isTextual(headers['content-type']);
+  const binary = req.body.length > 0 && isBinaryMediaType(headers['content-type'], served.binaryMediaTypes);
   return {
     resource: resource.path,
     path: decodePath(req.path || '/'),
@@ -607,8 +619,26 @@ function proxyEvent(
   };
 }
 
-function isTextual(contentType: string | undefined): boolean {
-  return !contentType || /^(text\/|application\/(json|xml|x-www-form-urlencoded|javascript))|\+json|\+xml/.test(contentType);
+/**
+ * Whether a request's Content-Type is one of the API's binary media types, as API Gateway decides it
+ * for a proxy integration's `isBase64Encoded`: its type and subtype (parameters aside) compared without
+ * regard to case, `*` standing for any type or subtype (`image/*`, `*\/*`). A body of any other type, or
+ * of none, is passed as text (UTF-8), whatever its bytes, and an API without binary media types passes
+ * every body as text.
+ */
+export function isBinaryMediaType(contentType: string | undefined, binaryMediaTypes: readonly string[]): boolean {
+  const [type, subtype] = mediaType(contentType ?? '');
+  if (!type || !subtype) return false;
+  return binaryMediaTypes.some((candidate) => {
+    const [t, st] = mediaType(candidate);
+    return (t === '*' || t === type) && (st === '*' || st === subtype);
+  });
+}
+
+/** The type and subtype of a media type, lower-cased, without its parameters. */
+function mediaType(text: string): [string | undefined, string | undefined] {
+  const [type, subtype, extra] = text.split(';', 1)[0]!.trim().toLowerCase().split('/');
+  return extra === undefined ? [type?.trim(), subtype?.trim()] : [undefined, undefined];
 }
 
 const PROXY_KEYS = new Set(['statusCode', 'headers', 'multiValueHeaders', 'body', 'isBase64Encoded']);
@@ -708,9 +738,11 @@ function proxyResponse(payload: Buffer): GatewayResponse | undefined {
 
 /** The request template for the request's content type, rendered; passthrough rules when there is none. */
 function mapRequest(integration: IntegrationDoc, ctx: TemplateContext): string | undefined {
-  const contentType = (own(ctx.params.header, 'content-type') ?? 'application/json').split(';')[0]!.trim();
+  // Media types compare without regard to case (RFC 9110 8.3.1): `APPLICATION/JSON` picks `application/json`'s template.
+  const contentType = (own(ctx.params.header, 'content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
   const templates = integration.requestTemplates ?? {};
-  const template = own(templates, contentType);
+  const key = Object.keys(templates).find((k) => k.toLowerCase() === contentType);
+  const template = key === undefined ? undefined : templates[key];
   if (template) return renderTemplate(template, ctx);
   const hasTemplates = Object.keys(templates).length > 0;
   if (integration.passthroughBehavior === 'NEVER' || (integration.passthroughBehavior === 'WHEN_NO_TEMPLATES' && hasTemplates))

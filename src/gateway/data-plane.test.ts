@@ -25,6 +25,8 @@ function gateway(): {
   apis: RestApiService;
   store: Store;
   answer: { fn: (payload: Buffer) => unknown };
+  /** Lines the data plane logged at error level. */
+  logged: string[];
   close(): void;
 } {
   const dir = mkdtempSync(path.join(tmpdir(), 'versa-gateway-'));
@@ -36,13 +38,21 @@ function gateway(): {
     invoke: (_caller: unknown, input: { payload: Buffer }) =>
       Promise.resolve({ payload: Buffer.from(JSON.stringify(answer.fn(input.payload))), executedVersion: '$LATEST' }),
   } as unknown as InvocationService;
-  const plane = new GatewayDataPlane(store, invocations, seededRandom(1), clock, createLogger('error'));
+  const logged: string[] = [];
+  const plane = new GatewayDataPlane(
+    store,
+    invocations,
+    seededRandom(1),
+    clock,
+    createLogger('error', {}, (line) => logged.push(line)),
+  );
   apis.onChange((id) => plane.invalidate(id));
   return {
     plane,
     apis,
     store,
     answer,
+    logged,
     close: () => {
       void store.close();
       rmSync(dir, { recursive: true, force: true });
@@ -184,5 +194,63 @@ describe('GatewayDataPlane', () => {
       );
       assert.equal(res.status, 200, `${contentType}: ${text(res)}`);
     }
+  });
+
+  it('AWS_PROXY: an answer whose headers are not strings, whose headers are not an object, or whose statusCode is neither an integer nor a string of one is 502', async () => {
+    const id = await deployedApi(g.apis, PROXY);
+    const answered = async (answer: unknown) => {
+      g.answer.fn = () => answer;
+      return g.plane.handle(id, 'prod', request());
+    };
+    const malformed: unknown[] = [
+      { statusCode: 200, headers: { x: null } },
+      { statusCode: 200, headers: { x: 1 } },
+      { statusCode: 200, headers: { x: true } },
+      { statusCode: 200, headers: { x: { toString: 1 } } },
+      { statusCode: 200, headers: ['x', 'y'] },
+      { statusCode: 200, headers: 'x: y' },
+      { statusCode: 200, multiValueHeaders: { x: [1] } },
+      { statusCode: 200, multiValueHeaders: { x: [null] } },
+      { statusCode: 200, multiValueHeaders: { x: [{ toString: 1 }] } },
+      { statusCode: 200, multiValueHeaders: [['x']] },
+      { statusCode: true },
+      { statusCode: [200] },
+      { statusCode: 200.5 },
+      { statusCode: '0x12C' },
+      { statusCode: ' 200' },
+      { statusCode: '2e2' },
+      { statusCode: null },
+    ];
+    for (const answer of malformed) {
+      const res = await answered(answer);
+      assert.equal(res.status, 502, JSON.stringify(answer));
+      assert.deepEqual(JSON.parse(text(res)), { message: 'Internal server error' }, JSON.stringify(answer));
+    }
+    assert.deepEqual(g.logged, [], 'a malformed answer is the function’s, not an error of the server’s');
+    const fine = await answered({
+      statusCode: '201',
+      headers: { 'X-A': 'a', 'x-empty': '' },
+      multiValueHeaders: { 'x-b': ['1', '2'] },
+      body: 'ok',
+    });
+    assert.equal(fine.status, 201);
+    assert.equal(fine.headers['x-a'], 'a');
+    assert.deepEqual(fine.headers['x-b'], ['1', '2']);
+  });
+
+  it("AWS_PROXY: a function's Date and Server headers are sent as x-amzn-Remapped-*, the gateway's own stay", async () => {
+    const id = await deployedApi(g.apis, PROXY);
+    g.answer.fn = () => ({
+      statusCode: 200,
+      headers: { Date: 'Thu, 01 Jan 1970 00:00:00 GMT', Server: 'mine', 'x-kept': 'yes' },
+      body: '',
+    });
+    const res = await g.plane.handle(id, 'prod', request());
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.date, undefined);
+    assert.equal(res.headers.server, undefined);
+    assert.equal(res.headers['x-amzn-remapped-date'], 'Thu, 01 Jan 1970 00:00:00 GMT');
+    assert.equal(res.headers['x-amzn-remapped-server'], 'mine');
+    assert.equal(res.headers['x-kept'], 'yes');
   });
 });

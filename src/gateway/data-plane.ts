@@ -476,14 +476,27 @@ const NOT_ANSWERED = new Set([
   'upgrade',
 ]);
 
-/** The answer without NOT_ANSWERED headers, nor those its `connection` header names; the same object when it has none. */
+/**
+ * Headers of an integration's answer that API Gateway's own answer carries, which it sends on as
+ * `x-amzn-Remapped-<name>` (AWS's "important notes" for REST APIs): the server's `Date` (Node leaves its
+ * own out when the answer has one) and `Server` stay the gateway's.
+ */
+const REMAPPED = new Set(['date', 'server']);
+
+/**
+ * The answer without NOT_ANSWERED headers, nor those its `connection` header names, and with REMAPPED
+ * ones renamed; the same object when it has none.
+ */
 function withoutHopHeaders(response: GatewayResponse): GatewayResponse {
   const names = Object.keys(response.headers);
-  if (!names.some((k) => NOT_ANSWERED.has(k))) return response;
+  if (!names.some((k) => NOT_ANSWERED.has(k) || REMAPPED.has(k))) return response;
   const connection = response.headers.connection ?? '';
   const named = (Array.isArray(connection) ? connection.join(',') : connection).split(',').map((n) => n.trim().toLowerCase());
   const headers = Object.create(null) as Record<string, string | string[]>;
-  for (const k of names) if (!NOT_ANSWERED.has(k) && !named.includes(k)) headers[k] = response.headers[k]!;
+  for (const k of names) {
+    if (NOT_ANSWERED.has(k) || named.includes(k)) continue;
+    headers[REMAPPED.has(k) ? `x-amzn-remapped-${k}` : k] = response.headers[k]!;
+  }
   return { ...response, headers };
 }
 
@@ -668,29 +681,50 @@ const MAX_ANSWER_HEADERS = 500;
 const MAX_ANSWER_HEADER_BYTES = 64 * 1024;
 
 /**
- * Whether a proxy answer's headers are few and small enough to send, counted before anything is copied:
- * a function answering 400,000 headers (5 MB, within the payload limit) held the server 2 s a request.
+ * A proxy answer's `headers` (string values) and `multiValueHeaders` (arrays of strings), absent or null
+ * as empty; undefined when either is of another shape (an array, a value that is a number, null or an
+ * object: API Gateway answers those 502) or when they are too many or too large to send, counted before
+ * anything is copied: a function answering 400,000 headers (5 MB, within the payload limit) held the
+ * server 2 s a request.
  */
-function headersWithinBounds(single: unknown, multi: unknown): boolean {
+function answerHeaderGroups(
+  single: unknown,
+  multi: unknown,
+): { single: Record<string, string>; multi: Record<string, string[]> } | undefined {
+  const isGroup = (group: unknown) => group === undefined || group === null || (typeof group === 'object' && !Array.isArray(group));
+  if (!isGroup(single) || !isGroup(multi)) return undefined;
+  const singles = (single ?? {}) as Record<string, unknown>;
+  const multis = (multi ?? {}) as Record<string, unknown>;
   let lines = 0;
   let bytes = 0;
   for (const [group, isMulti] of [
-    [single, false],
-    [multi, true],
+    [singles, false],
+    [multis, true],
   ] as const) {
-    if (group === null || typeof group !== 'object') continue;
     const names = Object.keys(group);
-    if (lines + names.length > MAX_ANSWER_HEADERS) return false;
+    if (lines + names.length > MAX_ANSWER_HEADERS) return undefined;
     for (const name of names) {
-      const value = (group as Record<string, unknown>)[name];
-      const values = isMulti && Array.isArray(value) ? value : [value];
+      const value = group[name];
+      if (isMulti && !Array.isArray(value)) return undefined;
+      const values: unknown[] = isMulti ? (value as unknown[]) : [value];
       lines += values.length;
-      if (lines > MAX_ANSWER_HEADERS) return false;
-      for (const v of values) bytes += name.length + String(v).length;
-      if (bytes > MAX_ANSWER_HEADER_BYTES) return false;
+      if (lines > MAX_ANSWER_HEADERS) return undefined;
+      for (const v of values) {
+        if (typeof v !== 'string') return undefined;
+        bytes += name.length + v.length;
+      }
+      if (bytes > MAX_ANSWER_HEADER_BYTES) return undefined;
     }
   }
-  return true;
+  return { single: singles as Record<string, string>, multi: multis as Record<string, string[]> };
+}
+
+/** A proxy answer's `statusCode`: an integer, or a string of one (`"200"`, as AWS's own blueprints answer). */
+function answerStatus(value: unknown): number | undefined {
+  if (value === undefined) return 200;
+  if (typeof value === 'number') return Number.isInteger(value) ? value : undefined;
+  if (typeof value === 'string' && /^[0-9]{1,3}$/.test(value)) return Number(value);
+  return undefined;
 }
 
 /**
@@ -707,26 +741,19 @@ function proxyResponse(payload: Buffer): GatewayResponse | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const answer = value as Record<string, unknown>;
   if (Object.keys(answer).some((k) => !PROXY_KEYS.has(k))) return undefined;
-  const status = answer.statusCode === undefined ? 200 : Number(answer.statusCode);
+  const status = answerStatus(answer.statusCode);
   // A 1xx is not an answer (the exchange goes on after it): malformed, as any status outside 200–599.
-  if (!Number.isInteger(status) || status < 200 || status > 599) return undefined;
+  if (status === undefined || status < 200 || status > 599) return undefined;
   // A header of `multiValueHeaders` is sent as one line per value (a Set-Cookie must never be folded into
   // one), after the value `headers` gives the same name unless it repeats it, as API Gateway merges the two.
-  if (!headersWithinBounds(answer.headers, answer.multiValueHeaders)) return undefined;
+  const groups = answerHeaderGroups(answer.headers, answer.multiValueHeaders);
+  if (!groups) return undefined;
   const headers = Object.create(null) as Record<string, string | string[]>;
-  if (answer.headers !== undefined && answer.headers !== null) {
-    if (typeof answer.headers !== 'object') return undefined;
-    for (const [k, v] of Object.entries(answer.headers as Record<string, unknown>)) headers[k.toLowerCase()] = String(v);
-  }
-  if (answer.multiValueHeaders !== undefined && answer.multiValueHeaders !== null) {
-    if (typeof answer.multiValueHeaders !== 'object') return undefined;
-    for (const [k, v] of Object.entries(answer.multiValueHeaders as Record<string, unknown>)) {
-      if (!Array.isArray(v)) return undefined;
-      const name = k.toLowerCase();
-      const multi = v.map(String);
-      const values = [...[headers[name] ?? []].flat().filter((value) => !multi.includes(value)), ...multi];
-      if (values.length > 0) headers[name] = values.length === 1 ? values[0]! : values;
-    }
+  for (const [k, v] of Object.entries(groups.single)) headers[k.toLowerCase()] = v;
+  for (const [k, multi] of Object.entries(groups.multi)) {
+    const name = k.toLowerCase();
+    const values = [...[headers[name] ?? []].flat().filter((value) => !multi.includes(value)), ...multi];
+    if (values.length > 0) headers[name] = values.length === 1 ? values[0]! : values;
   }
   if (answer.body !== undefined && answer.body !== null && typeof answer.body !== 'string') return undefined;
   if (Object.entries(headers).some(([k, v]) => [v].flat().some((value) => !isSendableHeader(k, value)))) return undefined;

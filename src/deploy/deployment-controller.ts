@@ -140,7 +140,7 @@ export class DeploymentController {
     const all: Observation[] = [...observations, ...(before.inbox ?? []), ...inAlarm.map((name): Observation => ({ kind: 'alarm', name }))];
     if (unreadable.length) all.push({ kind: 'alarmUnreadable', names: unreadable });
     const now = this.clock.now();
-    const { state, actions, wakeAt } = step(before, now, all);
+    let { state, actions, wakeAt } = step(before, now, all);
     if (resuming) {
       // Re-assert what the stored state says the world looks like; both are idempotent.
       if (state.targetWeight > 0 || state.events.some((e) => e.lifecycleEventName === 'AllowTraffic' && e.status !== 'Pending')) {
@@ -152,29 +152,40 @@ export class DeploymentController {
         }
       }
     }
+    // A route that fails (the target version deleted since the deployment was created, say) is not a step taken: the step is taken again from where it began, with the failure as its
+    // last observation, which ends the deployment Failed, never Succeeded.
+    const retake = (failure: Observation) => {
+      const again = step(before, now, [...all, failure]);
+      // What the first attempt did before its route failed (the pre-warm) is not done twice.
+      again.actions = again.actions.filter((a) => a.kind !== 'warm');
+      return again;
+    };
     if (isActive(state.status)) {
       await this.save(state, taken);
       if (timed) acting = performance.now();
-      for (const action of actions) await this.perform(state, action);
+      let failure = await this.act(state, actions);
+      const retaken = failure !== undefined;
+      if (failure) {
+        ({ state, actions, wakeAt } = retake(failure));
+        failure = await this.act(state, actions);
+      }
       if (timed) acted = performance.now();
+      // The first save took the step's reports from the inbox: none more are taken now.
+      if (retaken) await this.persistEnd(state, 0, failure);
     } else {
       // A step that ends the deployment acts first and is stored after. Stored first, GetDeployment said
       // Succeeded/Stopped while the alias still had the old routing (AllAtOnce even awaits a cold pre-warm
       // before its switch), and a crash in between left the alias wrong for good, since only unfinished
       // deployments are resumed. Acting first is safe: until the end is stored the deployment is unfinished,
-      // and the resumed step repeats the (idempotent) route. Stored even if an action fails, as before.
-      let done = false;
+      // and the resumed step repeats the (idempotent) route.
       if (timed) acting = performance.now();
-      try {
-        for (const action of actions) await this.perform(state, action);
-        done = true;
-      } finally {
-        if (timed) acted = performance.now();
-        // recordRollback stores this state and its rollback in one transaction; a rollback whose route
-        // failed is not recorded as done (as before).
-        if (state.rollbackPending && done) await this.recordRollback(state, taken);
-        else await this.save(state, taken);
+      let failure = await this.act(state, actions);
+      if (failure && state.status === 'Succeeded') {
+        ({ state, actions, wakeAt } = retake(failure));
+        failure = await this.act(state, actions);
       }
+      if (timed) acted = performance.now();
+      await this.persistEnd(state, taken, failure);
     }
     if (!isActive(state.status)) await this.recordOutcome(state);
     if (timed) {
@@ -199,6 +210,38 @@ export class DeploymentController {
         this.clock.setTimer(Math.max(0, wakeAt - this.clock.now()), () => void this.kick(deploymentId, [])),
       );
     }
+  }
+
+  /**
+   * Performs a step's actions in order. A route that fails stops them and is returned as the
+   * observation it makes.
+   */
+  private async act(state: DeploymentState, actions: readonly Action[]): Promise<Observation | undefined> {
+    for (const action of actions) {
+      try {
+        await this.perform(state, action);
+      } catch (err) {
+        if (action.kind !== 'route') throw err;
+        this.logger.warn('deployment could not move its alias', { deploymentId: state.deploymentId, weight: action.weight, err });
+        return {
+          kind: 'trafficFailed',
+          message: err instanceof Error ? err.message : String(err),
+          notFound: err instanceof PlatformError && err.code === 'ResourceNotFoundException',
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Stores a step that ended the deployment, with its rollback if one was made. A rollback whose route
+   * failed (`failure`) is not recorded as made; the deployment is stored ended all the same.
+   */
+  private async persistEnd(state: DeploymentState, taken: number, failure: Observation | undefined): Promise<void> {
+    if (failure) this.logger.error('deployment could not move its alias back', { deploymentId: state.deploymentId, failure });
+    // recordRollback stores this state and its rollback in one transaction.
+    if (state.rollbackPending && !failure) await this.recordRollback(state, taken);
+    else await this.save(state, taken);
   }
 
   /** The watched alarms in ALARM, and those whose state cannot be read (deleted, never created, or a failed read). */

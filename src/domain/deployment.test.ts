@@ -960,6 +960,47 @@ describe('step: bake window', () => {
   });
 });
 
+describe('step: a traffic switch that fails', () => {
+  const failure = (notFound = true): Observation => ({
+    kind: 'trafficFailed',
+    message: 'Function not found: arn:aws:lambda:us-east-1:000000000000:function:orders:2',
+    notFound,
+  });
+
+  it('AllAtOnce after the pre-traffic hook: Failed (INVALID_LAMBDA_FUNCTION), the hook Succeeded, AllowTraffic Failed, never Succeeded', () => {
+    const invoked = step(fresh({ before: 'pre' }), T0).state;
+    // The controller retakes the step with the failure last, after the report that let traffic move.
+    const r = step(invoked, T0 + MIN, [hookOk(BEFORE_ID), failure()]);
+    assert.equal(r.state.status, 'Failed');
+    assert.equal(r.state.errorInformation?.code, 'INVALID_LAMBDA_FUNCTION');
+    assert.equal(
+      r.state.errorInformation?.message,
+      'The deployment failed because traffic on alias live of orders could not be moved to version 2: Function not found: arn:aws:lambda:us-east-1:000000000000:function:orders:2',
+    );
+    assert.deepEqual(statuses(r.state), {
+      Start: 'Succeeded',
+      BeforeAllowTraffic: 'Succeeded',
+      AllowTraffic: 'Failed',
+      AfterAllowTraffic: 'Skipped',
+      End: 'Skipped',
+    });
+    assert.match(event(r.state, 'AllowTraffic').diagnostics?.message ?? '', /Function not found/);
+    assert.deepEqual(routes(r.actions), []);
+    assert.equal(r.state.targetWeight, 0);
+  });
+
+  it('mid-shift with DEPLOYMENT_FAILURE: Failed and rolled back to 0; another cause is INTERNAL_ERROR', () => {
+    const linear = { type: 'TimeBasedLinear', percentage: 10, intervalMinutes: 1 } as const;
+    const mid = stepUntil(step(fresh({ routing: linear, rollbackEvents: ['DEPLOYMENT_FAILURE'] }), T0), T0 + MIN);
+    assert.equal(mid.state.targetWeight, 0.2);
+    const r = step(mid.state, T0 + 2 * MIN, [failure(false)]);
+    assert.equal(r.state.status, 'Failed');
+    assert.equal(r.state.errorInformation?.code, 'INTERNAL_ERROR');
+    assert.deepEqual(routes(r.actions), [0]);
+    assert.equal(r.state.rollbackPending, true);
+  });
+});
+
 describe('step: finished deployments', () => {
   const finished = (): [string, DeploymentState][] => {
     const succeeded = step(fresh(), T0).state;

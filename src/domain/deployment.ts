@@ -132,7 +132,9 @@ export type Observation =
   | { kind: 'alarmUnreadable'; names: string[] }
   | { kind: 'stop'; autoRollbackEnabled: boolean | undefined }
   /** DeleteApplication or DeleteDeploymentGroup removed what the deployment belongs to. */
-  | { kind: 'deleted'; what: 'application' | 'deploymentGroup' };
+  | { kind: 'deleted'; what: 'application' | 'deploymentGroup' }
+  /** Moving the alias's traffic failed (e.g. the target version was deleted); `notFound` when something it names is gone. */
+  | { kind: 'trafficFailed'; message: string; notFound: boolean };
 
 /** What step() asks the runner to do, in order. */
 export type Action =
@@ -269,6 +271,19 @@ export function step(prev: DeploymentState, now: number, observations: Observati
           rollbackWanted(state, 'DEPLOYMENT_STOP_ON_ALARM'),
         );
       }
+    }
+    if (o.kind === 'trafficFailed') {
+      // The alias could not be moved (the target version deleted since the deployment was created, say):
+      // it failed, never Succeeded, and DEPLOYMENT_FAILURE decides whether the alias goes back.
+      const allow = event('AllowTraffic');
+      if (allow.status === 'Pending') Object.assign(allow, { status: 'InProgress', startTime: now });
+      if (allow.status === 'InProgress') allow.diagnostics = { errorCode: 'UnknownError', message: o.message };
+      return end(
+        'Failed',
+        o.notFound ? 'INVALID_LAMBDA_FUNCTION' : 'INTERNAL_ERROR',
+        `The deployment failed because traffic on alias ${state.alias} of ${state.functionName} could not be moved to version ${state.targetVersion}: ${o.message}`,
+        rollbackWanted(state, 'DEPLOYMENT_FAILURE'),
+      );
     }
     if (o.kind === 'hookStatus') {
       const hook = state.events.find((e) => e.hookExecutionId === o.executionId);

@@ -1,12 +1,13 @@
 /**
- * A deployment never reports a release that did not happen: a traffic switch that fails (the target
- * version deleted mid-deployment) fails the deployment, never Succeeded. The platform clock is a
- * FakeClock, so every traffic step happens when the test advances it.
+ * A deployment owns its alias while it runs, and never reports a release that did not happen: one whose
+ * alias is not on its CurrentVersion fails at its start without touching it; an alias changed under a
+ * running deployment ends that deployment instead of being overwritten; and a traffic switch that fails
+ * (the target version deleted mid-deployment) fails the deployment, never Succeeded. The platform clock is a FakeClock, so every traffic step happens when the test advances it.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PutLifecycleEventHookExecutionStatusCommand, type CodeDeployClient } from '@aws-sdk/client-codedeploy';
-import { DeleteFunctionCommand } from '@aws-sdk/client-lambda';
+import { DeleteFunctionCommand, PublishVersionCommand, UpdateAliasCommand, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
 import { FakeClock } from '../src/core/clock.js';
 import {
   aliasOf,
@@ -24,11 +25,12 @@ import {
   parkedEvents,
   waitForStatus,
 } from './codedeploy-helpers.js';
-import { startTestServer, type TestServer } from './harness.js';
+import { startTestServer, zipOf, type TestServer } from './harness.js';
 
+const MINUTE = 60_000;
 const LINEAR = 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute';
 
-describe('CodeDeploy: a failed traffic switch is a failure (FakeClock)', () => {
+describe('CodeDeploy: a deployment does not overwrite an alias it does not hold, and a failed switch is a failure (FakeClock)', () => {
   let t: TestServer;
   let cd: CodeDeployClient;
   const clock = new FakeClock();
@@ -43,6 +45,21 @@ describe('CodeDeploy: a failed traffic switch is a failure (FakeClock)', () => {
     await t.close();
   });
 
+  /** `fn` with versions 1, 2 and 3 and `fn:live` on 1. */
+  async function threeVersions(fn: string): Promise<void> {
+    await functionWithTwoVersions(t.lambda, fn);
+    await t.lambda.send(
+      new UpdateFunctionCodeCommand({ FunctionName: fn, ZipFile: zipOf({ 'index.js': 'exports.handler = async () => "v3";' }) }),
+    );
+    await t.lambda.send(new PublishVersionCommand({ FunctionName: fn }));
+  }
+
+  const weightIs = (fn: string, version: string, weights: Record<string, number> | undefined) =>
+    eventually(`${fn}:live at ${version} ${JSON.stringify(weights)}`, 10_000, async () => {
+      const a = await aliasOf(t.lambda, fn);
+      return a.version === version && JSON.stringify(a.weights) === JSON.stringify(weights) ? a : undefined;
+    });
+
   /** Reports `status` for the parked BeforeAllowTraffic hook of deployment `id`. */
   async function reportHook(id: string, status: 'Succeeded' | 'Failed'): Promise<void> {
     const parked = await eventually('the hook to run', 10_000, async () => (await parkedEvents(t.url, id))[0]);
@@ -54,6 +71,48 @@ describe('CodeDeploy: a failed traffic switch is a failure (FakeClock)', () => {
       }),
     );
   }
+
+  it('CreateDeployment: an alias that is not wholly on the AppSpec’s CurrentVersion fails the deployment at its start', async () => {
+    const fn = 'elsewhere';
+    await threeVersions(fn);
+    await t.lambda.send(
+      new UpdateAliasCommand({
+        FunctionName: fn,
+        Name: 'live',
+        FunctionVersion: '1',
+        RoutingConfig: { AdditionalVersionWeights: { '3': 0.5 } },
+      }),
+    );
+    await createAppAndGroup(cd, 'elsewhere-app', 'elsewhere-group');
+    const id = await deploy(cd, 'elsewhere-app', 'elsewhere-group', appSpec(fn));
+    const failed = await waitForStatus(cd, id, ['Failed'], 10_000);
+    assert.equal(failed.errorInformation?.code, 'INVALID_LAMBDA_CONFIGURATION');
+    assert.match(failed.errorInformation?.message ?? '', /alias version does not match the current version in AppSpec file/);
+    assert.match(failed.errorInformation?.message ?? '', /50% on version 1 and 50% on version 3/);
+    assert.deepEqual(await aliasOf(t.lambda, fn), { version: '1', weights: { '3': 0.5 } });
+  });
+
+  it('an alias changed under a running deployment ends it Failed, and neither its next step nor its rollback overwrites the change', async () => {
+    const fn = 'moved';
+    await threeVersions(fn);
+    await createAppAndGroup(cd, 'moved-app', 'moved-group', {
+      deploymentConfigName: LINEAR,
+      autoRollbackConfiguration: { enabled: true, events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST'] },
+    });
+    const id = await deploy(cd, 'moved-app', 'moved-group', appSpec(fn));
+    await weightIs(fn, '1', { '2': 0.1 });
+    await t.lambda.send(new UpdateAliasCommand({ FunctionName: fn, Name: 'live', FunctionVersion: '3', RoutingConfig: {} }));
+
+    clock.advance(MINUTE);
+    const failed = await waitForStatus(cd, id, ['Failed'], 10_000);
+    assert.equal(failed.errorInformation?.code, 'INVALID_LAMBDA_CONFIGURATION');
+    assert.match(failed.errorInformation?.message ?? '', /changed outside this deployment: it routes to version 3/);
+    assert.match(failed.errorInformation?.message ?? '', /90% on version 1 and 10% on version 2/);
+    assert.equal(failed.rollbackInfo, undefined, 'no rollback: it would overwrite the change as well');
+    assert.equal(eventOf(await getTarget(cd, id, fn), 'AllowTraffic')?.status, 'Failed');
+    clock.advance(MINUTE);
+    assert.deepEqual(await aliasOf(t.lambda, fn), { version: '3', weights: undefined });
+  });
 
   it('a target version deleted while the pre-traffic hook runs: the final switch fails, and the deployment is Failed, not Succeeded', async () => {
     const fn = 'deleted-target';

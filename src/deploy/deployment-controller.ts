@@ -3,7 +3,19 @@ import { PlatformError } from '../core/errors.js';
 import { alnumId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { parseFunctionRef } from '../domain/arn.js';
-import { isActive, step, type Action, type DeploymentState, type DeploymentStatus, type Observation } from '../domain/deployment.js';
+import {
+  aliasShare,
+  describeRouting,
+  expectedShares,
+  isActive,
+  routingAt,
+  shareIn,
+  step,
+  type Action,
+  type DeploymentState,
+  type DeploymentStatus,
+  type Observation,
+} from '../domain/deployment.js';
 import type { InvocationService } from '../invoke/invocation-service.js';
 import type { FunctionService } from '../lambda/function-service.js';
 import type { FencedLeadership } from '../store/fenced.js';
@@ -139,6 +151,11 @@ export class DeploymentController {
     const taken = before.inbox?.length ?? 0;
     const all: Observation[] = [...observations, ...(before.inbox ?? []), ...inAlarm.map((name): Observation => ({ kind: 'alarm', name }))];
     if (unreadable.length) all.push({ kind: 'alarmUnreadable', names: unreadable });
+    // The alias must be where this deployment left it: one changed by someone else (UpdateAlias, another
+    // deployment) ends it instead of being overwritten. Seen first, before what a stop would roll back.
+    const expected = expectedShares(before, resuming);
+    const alias = await this.store.aliases.get(before.functionName, before.alias);
+    if (!shareIn(aliasShare(alias, before), expected)) all.unshift({ kind: 'aliasChanged', found: describeRouting(alias) });
     const now = this.clock.now();
     let { state, actions, wakeAt } = step(before, now, all);
     if (resuming) {
@@ -152,10 +169,11 @@ export class DeploymentController {
         }
       }
     }
-    // A route that fails (the target version deleted since the deployment was created, say) is not a step taken: the step is taken again from where it began, with the failure as its
+    // A route that fails (the target version deleted since the deployment was created, the alias changed
+    // under it) is not a step taken: the step is taken again from where it began, with the failure as its
     // last observation, which ends the deployment Failed, never Succeeded.
     const retake = (failure: Observation) => {
-      const again = step(before, now, [...all, failure]);
+      const again = step(before, now, failure.kind === 'aliasChanged' ? [failure, ...all] : [...all, failure]);
       // What the first attempt did before its route failed (the pre-warm) is not done twice.
       again.actions = again.actions.filter((a) => a.kind !== 'warm');
       return again;
@@ -163,11 +181,11 @@ export class DeploymentController {
     if (isActive(state.status)) {
       await this.save(state, taken);
       if (timed) acting = performance.now();
-      let failure = await this.act(state, actions);
+      let failure = await this.act(state, actions, expected);
       const retaken = failure !== undefined;
       if (failure) {
         ({ state, actions, wakeAt } = retake(failure));
-        failure = await this.act(state, actions);
+        failure = await this.act(state, actions, expected);
       }
       if (timed) acted = performance.now();
       // The first save took the step's reports from the inbox: none more are taken now.
@@ -179,10 +197,10 @@ export class DeploymentController {
       // deployments are resumed. Acting first is safe: until the end is stored the deployment is unfinished,
       // and the resumed step repeats the (idempotent) route.
       if (timed) acting = performance.now();
-      let failure = await this.act(state, actions);
+      let failure = await this.act(state, actions, expected);
       if (failure && state.status === 'Succeeded') {
         ({ state, actions, wakeAt } = retake(failure));
-        failure = await this.act(state, actions);
+        failure = await this.act(state, actions, expected);
       }
       if (timed) acted = performance.now();
       await this.persistEnd(state, taken, failure);
@@ -213,16 +231,17 @@ export class DeploymentController {
   }
 
   /**
-   * Performs a step's actions in order. A route that fails stops them and is returned as the
-   * observation it makes.
+   * Performs a step's actions in order. A route that fails stops them and is returned as what it
+   * observed: the alias changed under the deployment, or the move itself failed.
    */
-  private async act(state: DeploymentState, actions: readonly Action[]): Promise<Observation | undefined> {
+  private async act(state: DeploymentState, actions: readonly Action[], expected: readonly number[]): Promise<Observation | undefined> {
     for (const action of actions) {
       try {
-        await this.perform(state, action);
+        await this.perform(state, action, expected);
       } catch (err) {
         if (action.kind !== 'route') throw err;
         this.logger.warn('deployment could not move its alias', { deploymentId: state.deploymentId, weight: action.weight, err });
+        if (err instanceof AliasChanged) return { kind: 'aliasChanged', found: err.found };
         return {
           kind: 'trafficFailed',
           message: err instanceof Error ? err.message : String(err),
@@ -259,16 +278,40 @@ export class DeploymentController {
     }
   }
 
-  private async perform(state: DeploymentState, action: Action): Promise<void> {
+  /**
+   * Moves the alias to `weight` on the target version, only from a routing this deployment left (one of
+   * the `expected` shares, or `weight` itself): the alias is read, checked and written under its
+   * RevisionId, through the same path and validation as UpdateAlias, so that a change made meanwhile by
+   * anyone, on any node, is seen (AliasChanged) instead of overwritten, and invokes see the weights at once.
+   */
+  private async moveAlias(state: DeploymentState, weight: number, expected: readonly number[]): Promise<void> {
     const caller = { region: 'us-east-1' };
+    for (let attempt = 1; ; attempt++) {
+      const alias = await this.store.aliases.get(state.functionName, state.alias);
+      const share = aliasShare(alias, state);
+      if (!alias || !shareIn(share, [...expected, weight])) throw new AliasChanged(describeRouting(alias));
+      if (shareIn(share, [weight])) return;
+      const routing = routingAt(state, weight);
+      try {
+        await this.functions.updateAlias(caller, state.functionName, state.alias, {
+          functionVersion: routing.functionVersion,
+          additionalVersionWeights: routing.additionalVersionWeights ?? {},
+          revisionId: alias.revisionId,
+        });
+        return;
+      } catch (err) {
+        // Changed between the read and the write: read it again, and see what it is now.
+        if (err instanceof PlatformError && err.code === 'PreconditionFailedException' && attempt < 3) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async perform(state: DeploymentState, action: Action, expected: readonly number[]): Promise<void> {
     switch (action.kind) {
       case 'route': {
-        // The same path and validation as UpdateAlias, so the invoke path sees the weights at once.
         const w = action.weight;
-        await this.functions.updateAlias(caller, state.functionName, state.alias, {
-          functionVersion: w >= 1 ? state.targetVersion : state.currentVersion,
-          additionalVersionWeights: w > 0 && w < 1 ? { [state.targetVersion]: w } : {},
-        });
+        await this.moveAlias(state, w, expected);
         // Warm capacity follows the traffic: the target's environments grow with its share, the
         // current version's surplus idle ones retire (and come back on a rollback).
         await this.invocations
@@ -382,6 +425,13 @@ export class DeploymentController {
         ...(state.status === 'Succeeded' && { lastSuccessfulDeployment: summary }),
       });
     });
+  }
+}
+
+/** The alias was not where the deployment left it when it came to move it. */
+class AliasChanged extends Error {
+  constructor(readonly found: string) {
+    super(`the alias was changed outside the deployment: it routes to ${found}`);
   }
 }
 

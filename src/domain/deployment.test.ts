@@ -2,10 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PlatformError } from '../core/errors.js';
 import {
+  aliasShare,
+  describeRouting,
+  expectedShares,
   HOOK_TIMEOUT_MS,
   LIFECYCLE,
   PREDEFINED_CONFIGS,
   parseAppSpec,
+  shareIn,
   step,
   validateRouting,
   type Action,
@@ -960,6 +964,41 @@ describe('step: bake window', () => {
   });
 });
 
+describe('step: an alias that is not this deployment’s to move', () => {
+  const linear = { type: 'TimeBasedLinear', percentage: 10, intervalMinutes: 1 } as const;
+
+  it('aliasChanged on the first step (not wholly on CurrentVersion): Failed with AWS’s sentence and what the alias routes to', () => {
+    const r = step(fresh(), T0, [{ kind: 'aliasChanged', found: '90% on version 1 and 10% on version 7' }]);
+    assert.equal(r.state.status, 'Failed');
+    assert.equal(r.state.errorInformation?.code, 'INVALID_LAMBDA_CONFIGURATION');
+    assert.match(
+      r.state.errorInformation?.message ?? '',
+      /^The deployment failed because the AppSpec file that specifies the AWS Lambda deployment configuration is missing or has an invalid configuration\. The Lambda function alias version does not match the current version in AppSpec file: alias live of orders routes to 90% on version 1 and 10% on version 7/,
+    );
+    assert.deepEqual(r.actions, []);
+  });
+
+  it('aliasChanged mid-shift, with every rollback event: Failed, no route and no rollback, since both would overwrite the change', () => {
+    const events: RollbackEvent[] = ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST'];
+    const mid = stepUntil(step(fresh({ routing: linear, rollbackEvents: events }), T0), T0 + 2 * MIN);
+    assert.equal(mid.state.targetWeight, 0.3);
+    const r = step(mid.state, T0 + 2 * MIN + 1, [
+      { kind: 'stop', autoRollbackEnabled: true },
+      { kind: 'aliasChanged', found: 'version 9' },
+    ]);
+    assert.equal(r.state.status, 'Failed');
+    assert.equal(r.state.errorInformation?.code, 'INVALID_LAMBDA_CONFIGURATION');
+    assert.equal(
+      r.state.errorInformation?.message,
+      'The alias live of orders was changed outside this deployment: it routes to version 9, where the deployment had left 70% on version 1 and 30% on version 2. The deployment stopped without moving the alias, so that change stays; no rollback was made.',
+    );
+    assert.deepEqual(r.actions, []);
+    assert.equal(r.state.rollbackPending, undefined);
+    assert.equal(r.state.targetWeight, 0.3);
+    assert.equal(event(r.state, 'AllowTraffic').status, 'Failed');
+  });
+});
+
 describe('step: a traffic switch that fails', () => {
   const failure = (notFound = true): Observation => ({
     kind: 'trafficFailed',
@@ -998,6 +1037,41 @@ describe('step: a traffic switch that fails', () => {
     assert.equal(r.state.errorInformation?.code, 'INTERNAL_ERROR');
     assert.deepEqual(routes(r.actions), [0]);
     assert.equal(r.state.rollbackPending, true);
+  });
+});
+
+describe('aliasShare, expectedShares', () => {
+  const d = { currentVersion: '1', targetVersion: '2' };
+  const table: [string, Parameters<typeof aliasShare>[0], number | undefined][] = [
+    ['wholly on the current version', { functionVersion: '1', additionalVersionWeights: undefined }, 0],
+    ['the current version with 30% on the target', { functionVersion: '1', additionalVersionWeights: { '2': 0.3 } }, 0.3],
+    ['wholly on the target', { functionVersion: '2', additionalVersionWeights: {} }, 1],
+    ['on another version', { functionVersion: '3', additionalVersionWeights: undefined }, undefined],
+    ['the current version with a weight on another', { functionVersion: '1', additionalVersionWeights: { '3': 0.1 } }, undefined],
+    ['the target with a weight on the current', { functionVersion: '2', additionalVersionWeights: { '1': 0.1 } }, undefined],
+    ['deleted', undefined, undefined],
+  ];
+  for (const [what, alias, share] of table) {
+    it(`an alias ${what}: ${String(share)}`, () => assert.equal(aliasShare(alias, d), share));
+  }
+
+  it('describeRouting says what an alias routes to', () => {
+    assert.equal(
+      describeRouting({ functionVersion: '22', additionalVersionWeights: { '4': 0.1 } }),
+      '90% on version 22 and 10% on version 4',
+    );
+    assert.equal(describeRouting({ functionVersion: '6', additionalVersionWeights: undefined }), 'version 6');
+    assert.equal(describeRouting(undefined), 'no alias (it was deleted)');
+  });
+
+  it('expectedShares: before the start only 0; then the stored share; resuming also the share before it and both ends', () => {
+    const linear = { type: 'TimeBasedLinear', percentage: 10, intervalMinutes: 1 } as const;
+    assert.deepEqual(expectedShares(fresh(), true), [0]);
+    const mid = stepUntil(step(fresh({ routing: linear }), T0), T0 + 2 * MIN).state;
+    assert.deepEqual(expectedShares(mid, false), [0.3]);
+    assert.deepEqual(expectedShares(mid, true), [0.3, 0.2, 0, 1]);
+    assert.ok(shareIn(0.1 + 0.2, [0.3]));
+    assert.ok(!shareIn(undefined, [0]));
   });
 });
 

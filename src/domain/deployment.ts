@@ -133,6 +133,11 @@ export type Observation =
   | { kind: 'stop'; autoRollbackEnabled: boolean | undefined }
   /** DeleteApplication or DeleteDeploymentGroup removed what the deployment belongs to. */
   | { kind: 'deleted'; what: 'application' | 'deploymentGroup' }
+  /**
+   * The alias is not where this deployment left it (or, before it starts, not wholly on the current
+   * version): someone else moved or deleted it. `found` says what it is now, in words.
+   */
+  | { kind: 'aliasChanged'; found: string }
   /** Moving the alias's traffic failed (e.g. the target version was deleted); `notFound` when something it names is gone. */
   | { kind: 'trafficFailed'; message: string; notFound: boolean };
 
@@ -158,6 +163,68 @@ const MINUTE = 60_000;
 
 export function isActive(status: DeploymentStatus): boolean {
   return status === 'Created' || status === 'InProgress';
+}
+
+/** An alias's routing: the part of an alias record a deployment moves. */
+export interface AliasRouting {
+  functionVersion: string;
+  additionalVersionWeights: Record<string, number> | undefined;
+}
+
+/**
+ * The share of the alias's traffic on the deployment's target version, when the alias routes the way
+ * this deployment does (wholly on the current version, the current version with a weight on the target,
+ * or wholly on the target); undefined when it routes any other way, or does not exist.
+ */
+export function aliasShare(
+  alias: AliasRouting | undefined,
+  d: Pick<DeploymentState, 'currentVersion' | 'targetVersion'>,
+): number | undefined {
+  if (!alias) return undefined;
+  const extra = Object.entries(alias.additionalVersionWeights ?? {});
+  if (extra.length === 0) {
+    if (alias.functionVersion === d.currentVersion) return 0;
+    return alias.functionVersion === d.targetVersion ? 1 : undefined;
+  }
+  const [version, weight] = extra[0]!;
+  return extra.length === 1 && alias.functionVersion === d.currentVersion && version === d.targetVersion ? weight : undefined;
+}
+
+/**
+ * The shares of the target version the alias may carry when a step of `d` begins: the one it stored,
+ * and, when the controller resumes after a restart or a change of leader, also the share before it and
+ * the two ends, since a step stores its weight before it routes it but its ending route before it is
+ * stored. Before it starts, only the current version wholly (AWS fails a deployment whose alias is
+ * elsewhere, or already split between two versions).
+ */
+export function expectedShares(d: DeploymentState, resuming: boolean): number[] {
+  if (d.status === 'Created') return [0];
+  if (!resuming) return [d.targetWeight];
+  return [d.targetWeight, d.trafficShifts?.at(-2)?.weight ?? 0, 0, 1];
+}
+
+/** True when `share` is one of `shares` (weights are stored as they were computed; the tolerance is for safety). */
+export function shareIn(share: number | undefined, shares: readonly number[]): boolean {
+  return share !== undefined && shares.some((s) => Math.abs(s - share) < 1e-9);
+}
+
+const percent = (w: number) => `${Number((w * 100).toFixed(1))}%`;
+
+/** An alias's routing in words: `version 3`, or `90% on version 3 and 10% on version 4`. */
+export function describeRouting(alias: AliasRouting | undefined): string {
+  if (!alias) return 'no alias (it was deleted)';
+  const extra = Object.entries(alias.additionalVersionWeights ?? {});
+  if (!extra.length) return `version ${alias.functionVersion}`;
+  const rest = 1 - extra.reduce((sum, [, w]) => sum + w, 0);
+  return [`${percent(rest)} on version ${alias.functionVersion}`, ...extra.map(([v, w]) => `${percent(w)} on version ${v}`)].join(' and ');
+}
+
+/** The routing a deployment gives its alias with `share` of the traffic on the target version. */
+export function routingAt(d: Pick<DeploymentState, 'currentVersion' | 'targetVersion'>, share: number): AliasRouting {
+  return {
+    functionVersion: share >= 1 ? d.targetVersion : d.currentVersion,
+    additionalVersionWeights: share > 0 && share < 1 ? { [d.targetVersion]: share } : undefined,
+  };
 }
 
 /**
@@ -228,6 +295,28 @@ export function step(prev: DeploymentState, now: number, observations: Observati
     if (state.targetWeight === 0) actions.push({ kind: 'release', version: state.targetVersion });
     return { state, actions };
   };
+
+  // The alias is not this deployment's to move: it ends without touching it. A rollback would move it
+  // too, overwriting someone else's change, so none is made whatever the rollback settings say; and the
+  // target's environments are left alone, since the alias may now route to it.
+  const changed = observations.find((o) => o.kind === 'aliasChanged');
+  if (changed) {
+    const where = `alias ${state.alias} of ${state.functionName}`;
+    let message: string;
+    if (state.status === 'Created') {
+      // CodeDeploy's answer for an alias that is not wholly on the AppSpec's CurrentVersion, or that
+      // already shifts traffic between two versions: the deployment fails at its start.
+      state.status = 'InProgress';
+      state.startTime = now;
+      Object.assign(event('Start'), { status: 'InProgress', startTime: now });
+      message = `The deployment failed because the AppSpec file that specifies the AWS Lambda deployment configuration is missing or has an invalid configuration. The Lambda function alias version does not match the current version in AppSpec file: ${where} routes to ${changed.found}, and the AppSpec's CurrentVersion is ${state.currentVersion}. Point the alias wholly at version ${state.currentVersion}, with no additional version weights, or name the version it routes to.`;
+    } else {
+      message = `The ${where} was changed outside this deployment: it routes to ${changed.found}, where the deployment had left ${describeRouting(routingAt(state, state.targetWeight))}. The deployment stopped without moving the alias, so that change stays; no rollback was made.`;
+    }
+    const ended = end('Failed', 'INVALID_LAMBDA_CONFIGURATION', message, false);
+    ended.actions = ended.actions.filter((a) => a.kind !== 'release');
+    return ended;
+  }
 
   if (state.status === 'Created') {
     state.status = 'InProgress';

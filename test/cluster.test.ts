@@ -269,6 +269,45 @@ describe('two nodes sharing PostgreSQL (versa start --store postgres://…)', ()
     for (const id of ids) await waitForStatus(clients[0]!, id, ['Succeeded'], 20_000);
   });
 
+  it('one alias deployed at once by six groups through both nodes: one deployment takes it, the other five fail at their start', async () => {
+    const onA = lambdaClientFor(a.url);
+    const clients = [codeDeployClientFor(a.url), codeDeployClientFor(b.url)];
+    await functionWithTwoVersions(onA, 'contested');
+    await createHookFunction(onA, 'contested-hook', PARKING_HOOK);
+    const groups = Array.from({ length: 6 }, (_, i) => `contested-${i}`);
+    for (const g of groups) await createAppAndGroup(clients[0]!, `${g}-app`, g);
+    // The winner parks in its pre-traffic hook, so it is still running when the others are decided.
+    const spec = appSpec('contested', { before: 'contested-hook' });
+    const ids = await Promise.all(groups.map((g, i) => deploy(clients[i % 2]!, `${g}-app`, g, spec)));
+    const infos = await Promise.all(
+      ids.map((id) =>
+        eventually(`deployment ${id} to start or fail`, 10_000, async () => {
+          const d = await getDeployment(clients[0]!, id);
+          return d.status === 'Failed' || (d.status === 'InProgress' && (await parkedEvents(a.url, id, 'contested-hook')).length)
+            ? d
+            : undefined;
+        }),
+      ),
+    );
+    const running = infos.filter((d) => d.status === 'InProgress');
+    assert.equal(running.length, 1, `exactly one deployment runs: ${JSON.stringify(infos.map((d) => [d.status, d.errorInformation]))}`);
+    const winner = running[0]!.deploymentId!;
+    for (const d of infos.filter((x) => x.status === 'Failed')) {
+      assert.equal(d.errorInformation?.code, 'INVALID_LAMBDA_CONFIGURATION');
+      assert.match(d.errorInformation?.message ?? '', new RegExp(`is being deployed by ${winner}`));
+    }
+    const event = (await parkedEvents(a.url, winner, 'contested-hook'))[0]!;
+    await clients[1]!.send(
+      new PutLifecycleEventHookExecutionStatusCommand({
+        deploymentId: winner,
+        lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId,
+        status: 'Succeeded',
+      }),
+    );
+    await waitForStatus(clients[0]!, winner, ['Succeeded'], 10_000);
+    assert.deepEqual(await aliasOf(onA, 'contested'), { version: '2', weights: undefined });
+  });
+
   it('an alarm sees the invocations of both nodes', async () => {
     const onA = lambdaClientFor(a.url);
     const onB = lambdaClientFor(b.url);

@@ -1,8 +1,9 @@
 /**
- * A deployment owns its alias while it runs, and never reports a release that did not happen: one whose
- * alias is not on its CurrentVersion fails at its start without touching it; an alias changed under a
- * running deployment ends that deployment instead of being overwritten; and a traffic switch that fails
- * (the target version deleted mid-deployment) fails the deployment, never Succeeded. The platform clock is a FakeClock, so every traffic step happens when the test advances it.
+ * A deployment owns its alias while it runs, and never reports a release that did not happen: a second
+ * deployment of the same alias (from any group or application) fails at its start without touching it;
+ * an alias changed under a running deployment ends that deployment instead of being overwritten; and a
+ * traffic switch that fails (the target version deleted mid-deployment) fails the deployment, never
+ * Succeeded. The platform clock is a FakeClock, so every traffic step happens when the test advances it.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -30,7 +31,7 @@ import { startTestServer, zipOf, type TestServer } from './harness.js';
 const MINUTE = 60_000;
 const LINEAR = 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute';
 
-describe('CodeDeploy: a deployment does not overwrite an alias it does not hold, and a failed switch is a failure (FakeClock)', () => {
+describe('CodeDeploy: one deployment moves an alias at a time, and a failed switch is a failure (FakeClock)', () => {
   let t: TestServer;
   let cd: CodeDeployClient;
   const clock = new FakeClock();
@@ -71,6 +72,56 @@ describe('CodeDeploy: a deployment does not overwrite an alias it does not hold,
       }),
     );
   }
+
+  it('CreateDeployment: a second group deploying an alias another group is shifting fails at its start and leaves the alias alone', async () => {
+    const fn = 'race';
+    await threeVersions(fn);
+    await createAppAndGroup(cd, 'race-app', 'race-linear', { deploymentConfigName: LINEAR });
+    await createAppAndGroup(cd, 'race-other-app', 'race-at-once');
+    const first = await deploy(cd, 'race-app', 'race-linear', appSpec(fn));
+    await weightIs(fn, '1', { '2': 0.1 });
+
+    // Another application's group, AllAtOnce to version 3: accepted, as CodeDeploy accepts it, then Failed.
+    const second = await deploy(cd, 'race-other-app', 'race-at-once', appSpec(fn, {}, { current: '1', target: '3' }));
+    const failed = await waitForStatus(cd, second, ['Failed'], 10_000);
+    assert.equal(failed.errorInformation?.code, 'INVALID_LAMBDA_CONFIGURATION');
+    assert.match(failed.errorInformation?.message ?? '', new RegExp(`alias live of race is being deployed by ${first}`));
+    assert.equal(failed.rollbackInfo, undefined);
+    const target = await getTarget(cd, second, fn);
+    assert.equal(eventOf(target, 'Start')?.status, 'Failed');
+    assert.equal(eventOf(target, 'AllowTraffic')?.status, 'Skipped');
+    assert.deepEqual(await aliasOf(t.lambda, fn), { version: '1', weights: { '2': 0.1 } }, 'the second deployment moved nothing');
+
+    // The first goes on undisturbed, and its Succeeded is true.
+    for (const w of [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) {
+      clock.advance(MINUTE);
+      await weightIs(fn, '1', { '2': w });
+    }
+    clock.advance(MINUTE);
+    await waitForStatus(cd, first, ['Succeeded'], 10_000);
+    assert.deepEqual(await aliasOf(t.lambda, fn), { version: '2', weights: undefined });
+  });
+
+  it('CreateDeployment: an alias whose deployment has not moved it yet (its pre-traffic hook runs) is still taken', async () => {
+    const fn = 'race-early';
+    await threeVersions(fn);
+    await createAppAndGroup(cd, 'early-app', 'early-a');
+    await createAppAndGroup(cd, 'early-other-app', 'early-b');
+    const first = await deploy(cd, 'early-app', 'early-a', appSpec(fn, { before: 'hook-parked' }));
+    const second = await deploy(cd, 'early-other-app', 'early-b', appSpec(fn, {}, { current: '1', target: '3' }));
+    const failed = await waitForStatus(cd, second, ['Failed'], 10_000);
+    assert.equal(failed.errorInformation?.code, 'INVALID_LAMBDA_CONFIGURATION');
+    assert.match(failed.errorInformation?.message ?? '', new RegExp(first));
+    assert.deepEqual(await aliasOf(t.lambda, fn), { version: '1', weights: undefined });
+
+    await reportHook(first, 'Succeeded');
+    await waitForStatus(cd, first, ['Succeeded'], 10_000);
+    assert.deepEqual(await aliasOf(t.lambda, fn), { version: '2', weights: undefined });
+    // Once it has ended, the alias may be deployed again.
+    const third = await deploy(cd, 'early-other-app', 'early-b', appSpec(fn, {}, { current: '2', target: '3' }));
+    await waitForStatus(cd, third, ['Succeeded'], 10_000);
+    assert.deepEqual(await aliasOf(t.lambda, fn), { version: '3', weights: undefined });
+  });
 
   it('CreateDeployment: an alias that is not wholly on the AppSpec’s CurrentVersion fails the deployment at its start', async () => {
     const fn = 'elsewhere';

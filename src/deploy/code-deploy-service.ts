@@ -390,6 +390,13 @@ export class CodeDeployService {
           `The Deployment Group '${group.deploymentGroupName}' already has an active Deployment '${active.deploymentId}'`,
         );
       }
+      // Another active deployment, of any group or application, moving the same alias: CodeDeploy takes
+      // this one and fails it at its start, as it does one whose alias already shifts traffic between two
+      // versions. Decided here, in the transaction that creates it, so that of two created at once on
+      // two nodes the second sees the first (one that is itself failing for this reason does not count).
+      const busy = (await tx.codeDeploy.activeDeployments()).find(
+        (d) => d.functionName === target.functionName && d.alias === target.alias && !d.inbox?.some((o) => o.kind === 'aliasBusy'),
+      );
       const state: DeploymentState = {
         deploymentId: newDeploymentId(),
         applicationName: group.applicationName,
@@ -422,6 +429,7 @@ export class CodeDeployService {
         alarmsEnabled: alarms.enabled,
         ignorePollAlarmFailure: alarms.ignorePollAlarmFailure,
         autoRollback: { enabled: input.autoRollbackConfiguration?.enabled ?? group.autoRollbackConfiguration.enabled, events },
+        ...(busy && { inbox: [{ kind: 'aliasBusy', deploymentId: busy.deploymentId }] }),
       };
       await tx.codeDeploy.putDeployment(state);
       await tx.codeDeploy.putGroup({

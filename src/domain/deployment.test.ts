@@ -967,6 +967,23 @@ describe('step: bake window', () => {
 describe('step: an alias that is not this deployment’s to move', () => {
   const linear = { type: 'TimeBasedLinear', percentage: 10, intervalMinutes: 1 } as const;
 
+  it('aliasBusy on the first step (another deployment moves the alias): Failed at Start, INVALID_LAMBDA_CONFIGURATION, nothing moved or warmed', () => {
+    const r = step(fresh({ rollbackEvents: ['DEPLOYMENT_FAILURE'] }), T0, [{ kind: 'aliasBusy', deploymentId: 'd-OTHER0001' }]);
+    assert.equal(r.state.status, 'Failed');
+    assert.equal(r.state.errorInformation?.code, 'INVALID_LAMBDA_CONFIGURATION');
+    assert.match(r.state.errorInformation?.message ?? '', /alias live of orders is being deployed by d-OTHER0001/);
+    assert.deepEqual(r.actions, []);
+    assert.equal(r.state.rollbackPending, undefined);
+    assert.equal(r.state.startTime, T0);
+    assert.deepEqual(statuses(r.state), {
+      Start: 'Failed',
+      BeforeAllowTraffic: 'Skipped',
+      AllowTraffic: 'Skipped',
+      AfterAllowTraffic: 'Skipped',
+      End: 'Skipped',
+    });
+  });
+
   it('aliasChanged on the first step (not wholly on CurrentVersion): Failed with AWS’s sentence and what the alias routes to', () => {
     const r = step(fresh(), T0, [{ kind: 'aliasChanged', found: '90% on version 1 and 10% on version 7' }]);
     assert.equal(r.state.status, 'Failed');
@@ -996,6 +1013,13 @@ describe('step: an alias that is not this deployment’s to move', () => {
     assert.equal(r.state.rollbackPending, undefined);
     assert.equal(r.state.targetWeight, 0.3);
     assert.equal(event(r.state, 'AllowTraffic').status, 'Failed');
+  });
+
+  it('aliasBusy after the first step means nothing (the inbox is read at the first step)', () => {
+    const started = step(fresh({ routing: linear }), T0);
+    const r = step(started.state, T0 + MIN, [{ kind: 'aliasBusy', deploymentId: 'd-OTHER0001' }]);
+    assert.equal(r.state.status, 'InProgress');
+    assert.deepEqual(routes(r.actions), [0.2]);
   });
 });
 

@@ -134,6 +134,11 @@ export type Observation =
   /** DeleteApplication or DeleteDeploymentGroup removed what the deployment belongs to. */
   | { kind: 'deleted'; what: 'application' | 'deploymentGroup' }
   /**
+   * CreateDeployment found another active deployment moving the same alias (put in the inbox by the
+   * transaction that created this one): it fails at its start without touching the alias.
+   */
+  | { kind: 'aliasBusy'; deploymentId: string }
+  /**
    * The alias is not where this deployment left it (or, before it starts, not wholly on the current
    * version): someone else moved or deleted it. `found` says what it is now, in words.
    */
@@ -299,8 +304,9 @@ export function step(prev: DeploymentState, now: number, observations: Observati
   // The alias is not this deployment's to move: it ends without touching it. A rollback would move it
   // too, overwriting someone else's change, so none is made whatever the rollback settings say; and the
   // target's environments are left alone, since the alias may now route to it.
+  const busy = observations.find((o) => o.kind === 'aliasBusy');
   const changed = observations.find((o) => o.kind === 'aliasChanged');
-  if (changed) {
+  if ((busy && state.status === 'Created') || changed) {
     const where = `alias ${state.alias} of ${state.functionName}`;
     let message: string;
     if (state.status === 'Created') {
@@ -309,9 +315,11 @@ export function step(prev: DeploymentState, now: number, observations: Observati
       state.status = 'InProgress';
       state.startTime = now;
       Object.assign(event('Start'), { status: 'InProgress', startTime: now });
-      message = `The deployment failed because the AppSpec file that specifies the AWS Lambda deployment configuration is missing or has an invalid configuration. The Lambda function alias version does not match the current version in AppSpec file: ${where} routes to ${changed.found}, and the AppSpec's CurrentVersion is ${state.currentVersion}. Point the alias wholly at version ${state.currentVersion}, with no additional version weights, or name the version it routes to.`;
+      message = busy
+        ? `The deployment failed because the Lambda function ${where} is being deployed by ${busy.deploymentId}, which is still running: an alias is moved by one deployment at a time. Create this deployment again when ${busy.deploymentId} has ended.`
+        : `The deployment failed because the AppSpec file that specifies the AWS Lambda deployment configuration is missing or has an invalid configuration. The Lambda function alias version does not match the current version in AppSpec file: ${where} routes to ${changed!.found}, and the AppSpec's CurrentVersion is ${state.currentVersion}. Point the alias wholly at version ${state.currentVersion}, with no additional version weights, or name the version it routes to.`;
     } else {
-      message = `The ${where} was changed outside this deployment: it routes to ${changed.found}, where the deployment had left ${describeRouting(routingAt(state, state.targetWeight))}. The deployment stopped without moving the alias, so that change stays; no rollback was made.`;
+      message = `The ${where} was changed outside this deployment: it routes to ${changed!.found}, where the deployment had left ${describeRouting(routingAt(state, state.targetWeight))}. The deployment stopped without moving the alias, so that change stays; no rollback was made.`;
     }
     const ended = end('Failed', 'INVALID_LAMBDA_CONFIGURATION', message, false);
     ended.actions = ended.actions.filter((a) => a.kind !== 'release');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PlatformError } from '../core/errors.js';
-import { escapedLength, escapeJavaScript, MAX_JSON_VALUES, renderTemplate, type TemplateContext } from './templates.js';
+import { escapedLength, escapeJavaScript, jsonStringLength, MAX_JSON_VALUES, renderTemplate, type TemplateContext } from './templates.js';
 
 const ctx = (body: string): TemplateContext => ({
   body,
@@ -96,6 +96,19 @@ describe('renderTemplate: JSON bodies', () => {
     const started = performance.now();
     refused(() => renderTemplate("$input.json('$.items')", ctx(`{"items":[${Array(5200).fill(deep).join(',')}]}`)));
     assert.ok(performance.now() - started < 1000);
+  });
+
+  it('jsonStringLength: the length JSON.stringify makes of a text, for every UTF-16 unit, pairs and lone surrogates', () => {
+    const every = Array.from({ length: 0x10000 }, (_, c) => String.fromCharCode(c)).join('');
+    assert.equal(jsonStringLength(every), JSON.stringify(every).length);
+    for (const s of ['', 'plain', 'a"b\\c', '\u0001\u001f\n', '😀', '\ud83d', '\ude00x', '\ud83d\ud83d\ude00'])
+      assert.equal(jsonStringLength(s), JSON.stringify(s).length, JSON.stringify(s));
+  });
+
+  it('$input.json of a body that is not JSON counts its escaping before it is written: 10 MB of control characters is refused', () => {
+    // Written out, each becomes \u0001: 60 M characters, past the bound.
+    refused(() => renderTemplate(`{"a":$input.json('$')}`, ctx('\u0001'.repeat(10_400_000))));
+    assert.equal(renderTemplate("$input.json('$')", ctx('not "json"\u0001')), JSON.stringify('not "json"\u0001'));
   });
 
   it('a body nested deeper than 1,000 levels is read as text, as before', () => {

@@ -82,7 +82,14 @@ function render(template: string, ctx: TemplateContext, body: () => Parsed, char
         charge(length - whole.length - inner);
         return escapeJavaScript(rendered, length);
       }
-      if (jsonPath !== undefined) return made(JSON.stringify(select(body(), ctx.body, jsonPath) ?? null));
+      if (jsonPath !== undefined) {
+        const value = select(body(), ctx.body, jsonPath) ?? null;
+        if (typeof value !== 'string') return made(JSON.stringify(value));
+        // A text (a body that is not JSON) is escaped as it is written: a control character becomes six
+        // characters. Counted before it is built, as escapeJavaScript's is.
+        charge(jsonStringLength(value) - whole.length);
+        return JSON.stringify(value);
+      }
       if (path !== undefined) {
         const v = select(body(), ctx.body, path);
         return made(typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
@@ -223,6 +230,23 @@ export function escapeJavaScript(text: string, length = escapedLength(text)): st
 }
 
 /** The length of `escapeJavaScript(text)`, counted without building it. */
+/** The length of `JSON.stringify(text)`, counted without building it. */
+export function jsonStringLength(text: string): number {
+  let length = text.length + 2;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c || c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d) length += 1;
+    else if (c < 0x20) length += 5;
+    else if (c >= 0xd800 && c <= 0xdfff) {
+      // A surrogate pair is written as it is; a lone surrogate as \uXXXX.
+      const next = text.charCodeAt(i + 1);
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) i++;
+      else length += 5;
+    }
+  }
+  return length;
+}
+
 export function escapedLength(text: string): number {
   let length = text.length;
   for (let i = 0; i < text.length; i++) {

@@ -90,9 +90,11 @@ describe('BodyBudget: sources', () => {
     assert.equal(budget.take('', 1, a2), false, "the source's share is full");
     assert.equal(budget.take('', 30, from('10.0.0.2')), true, 'another source still has room');
     assert.equal(budget.take('', 30, from('10.0.0.3')), true);
-    assert.equal(budget.take('', 11, from('10.0.0.4')), false, "the guest's share is full all the same");
+    // The guest's share is full: a source that would hold more than each other does gets no room.
+    assert.equal(budget.take('', 31, from('10.0.0.4')), false, "the guest's share is full all the same");
     budget.release(a1);
-    assert.equal(budget.take('', 20, from('10.0.0.1')), true, 'what a body gave back is its source’s again');
+    budget.release(a2);
+    assert.equal(budget.take('', 30, from('10.0.0.1')), true, 'what a body gave back is its source’s again');
     // An operator's body, or one without a source, counts toward no source.
     assert.equal(budget.holder(undefined, () => undefined, 'x').source, undefined);
     assert.equal(
@@ -103,6 +105,45 @@ describe('BodyBudget: sources', () => {
       ),
       true,
     );
+  });
+
+  it('sources that fill the share give way to one that would hold less: the heaviest, newest body first; an operator never', () => {
+    let now = 0;
+    const budget = new BodyBudget({ total: 1000, guests: 500, perGuest: 100, perSource: 40 }, () => now);
+    const shed: string[] = [];
+    // Each body opened a moment after the one before, all still coming (none is stalled).
+    const open = (name: string, source: string) => budget.holder('', (why) => shed.push(`${name} ${why}`), source);
+    const take = (bytes: number, h: ReturnType<typeof open>) => {
+      now += 10;
+      return budget.take('', bytes, h);
+    };
+    assert.equal(take(40, open('a1', 'a')), true);
+    assert.equal(take(20, open('b1', 'b')), true);
+    assert.equal(take(20, open('b2', 'b')), true);
+    assert.equal(take(20, open('c1', 'c')), true);
+    // Full (100). A newcomer that would hold 10 gets it from a heaviest source (a and b hold 40), its newest body.
+    assert.equal(take(10, open('d1', 'd')), true);
+    assert.deepEqual(shed, ['b2 crowding']);
+    // d would hold 30: a still holds more.
+    assert.equal(take(20, open('d2', 'd')), true);
+    assert.deepEqual(shed, ['b2 crowding', 'a1 crowding']);
+    assert.equal(take(30, open('e1', 'e')), true, 'room was left: nobody gives way');
+    assert.deepEqual(shed, ['b2 crowding', 'a1 crowding']);
+    // f would hold 25: d and e hold 30 each; e's body is the newest.
+    assert.equal(take(25, open('f1', 'f')), true);
+    assert.deepEqual(shed, ['b2 crowding', 'a1 crowding', 'e1 crowding']);
+    assert.equal(take(40, open('g1', 'g')), false, 'g would hold 40, more than anyone does: nobody gives way');
+    assert.deepEqual(shed, ['b2 crowding', 'a1 crowding', 'e1 crowding']);
+    // An operator's body is never shed, and takes no guest's room.
+    assert.equal(
+      budget.take(
+        undefined,
+        10,
+        budget.holder(undefined, (why) => shed.push(`operator ${why}`)),
+      ),
+      true,
+    );
+    assert.equal(shed.length, 3);
   });
 
   it("a source's stalled body gives way only to the same source's", () => {

@@ -14,6 +14,9 @@
  * A body may also name its source (the address a public stage's caller sends from): all bodies of one
  * source together hold at most `perSource`, within their guest's share. So one caller's uploads to a
  * public stage, however steadily it keeps them coming, leave the other callers the rest of the share.
+ * And when sources together fill their guest's share, a source that would hold less than another gets
+ * room from it (its newest body is shed): a few sources that keep their uploads coming cannot keep a
+ * newcomer out either, and each source's share tends to the same.
  */
 
 /** A body being read, as the budget knows it (BodyBudget.holder). */
@@ -28,9 +31,15 @@ export interface BodyHolder {
   windowStart: number;
   windowBytes: number;
   previousBytes: number;
-  /** Refuses the request and gives its bytes back; called at most once. */
-  readonly shed: () => void;
+  /**
+   * Refuses the request and gives its bytes back; called at most once: because the body `stalled`, or
+   * because its source holds more than another that needs the room (`crowding`).
+   */
+  readonly shed: (why: ShedReason) => void;
 }
+
+/** Why a body was shed (BodyHolder.shed). */
+export type ShedReason = 'stalled' | 'crowding';
 
 /** A body bringing less than this over the last second or two gives way to others when a share is full. */
 export const MIN_BYTES_PER_SECOND = 64 * 1024;
@@ -57,7 +66,7 @@ export class BodyBudget {
    * Starts reading a body for `guest` (undefined for an operator, whose bodies are never shed), from
    * `source` when it is to count toward that source's share too (a guest's body only).
    */
-  holder(guest: string | undefined, shed: () => void, source?: string): BodyHolder {
+  holder(guest: string | undefined, shed: (why: ShedReason) => void, source?: string): BodyHolder {
     const at = this.now();
     return {
       guest,
@@ -152,7 +161,20 @@ export class BodyBudget {
     for (const h of candidates) {
       if (this.fits(guest, bytes, source)) break;
       this.release(h);
-      h.shed();
+      h.shed('stalled');
+    }
+    if (source === undefined || sourceFull || this.fits(guest, bytes, source)) return;
+    // Sources that fill their guest's share give way to one that would hold less than they do: the
+    // heaviest first, its newest body first, and only while they hold more than the asker would.
+    const after = (this.bySource.get(source) ?? 0) + bytes;
+    const heavier = [...this.open]
+      .filter((h) => h !== asking && h.guest === guest && h.source !== undefined && h.source !== source)
+      .sort((a, b) => (this.bySource.get(b.source!) ?? 0) - (this.bySource.get(a.source!) ?? 0) || b.opened - a.opened);
+    for (const h of heavier) {
+      if (this.fits(guest, bytes, source)) break;
+      if ((this.bySource.get(h.source!) ?? 0) <= after) continue;
+      this.release(h);
+      h.shed('crowding');
     }
   }
 

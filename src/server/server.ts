@@ -470,14 +470,22 @@ export async function startServer(options: Options, overrides: StartOverrides = 
         if (refused) return;
         holder ??= budget.holder(
           guest,
-          () =>
-            giveUp(
-              408,
-              new PlatformError(
-                'RequestTimeout',
-                'Your socket connection to the server was not read from or written to within the timeout period: its body stalled while others needed the room.',
-              ),
-            ),
+          (why) =>
+            why === 'stalled'
+              ? giveUp(
+                  408,
+                  new PlatformError(
+                    'RequestTimeout',
+                    'Your socket connection to the server was not read from or written to within the timeout period: its body stalled while others needed the room.',
+                  ),
+                )
+              : giveUp(
+                  429,
+                  new PlatformError(
+                    'TooManyRequestsException',
+                    'Versa is receiving too much data from your address at once; retry shortly.',
+                  ),
+                ),
           // An unsigned caller of a public stage draws on its source's share of the unsigned callers' too.
           stage && guest === '' ? sourceOf(req.socket.remoteAddress ?? '') : undefined,
         );

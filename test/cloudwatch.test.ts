@@ -593,6 +593,9 @@ describe('CloudWatch custom metrics and both protocols', () => {
     // Control characters in a name: a U+0000 in one kept a PostgreSQL node's every metric out of its store.
     await refused({ MetricName: 'bad\u0000', Value: 1 }, /MetricData\.member\.2\.MetricName must not contain ASCII control characters/);
     await refused({ Value: 1, Dimensions: [{ Name: 'd', Value: 'v\u001b[31m' }] }, /Dimensions\.member\.1\.Value must not contain/);
+    // Versa's own bound on a series' key (what PostgreSQL can index): 30 dimensions of 1,024 characters pass it.
+    const wide = Array.from({ length: 30 }, (_, i) => ({ Name: `d${i}`, Value: 'v'.repeat(1024) }));
+    await refused({ Value: 1, Dimensions: wide }, /MetricName together must be at most 2048 bytes/);
     const listed = (await cw.send(new ListMetricsCommand({ Namespace: 'Range' }))).Metrics ?? [];
     assert.deepEqual(listed, []);
     await cw.send(new PutMetricDataCommand({ Namespace: 'Range', MetricData: [{ MetricName: 'edge', Value: 2 ** 360 }] }));

@@ -146,6 +146,9 @@ function tagList(input: Input, key: string): Tags | undefined {
   );
 }
 
+/** The most a metric's namespace, name and dimensions may make together in the key it is stored under. */
+const MAX_SERIES_KEY_BYTES = 2048;
+
 /** GetMetricData's most datapoints a call (AWS's MaxDatapoints default and maximum). */
 const MAX_DATAPOINTS = 100_800;
 const TWO_HOURS_MS = 2 * 3600_000;
@@ -335,6 +338,14 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
         }
         if (at !== undefined && at < metrics.now() - TWO_WEEKS_MS) {
           throw invalid(`The parameter ${member('Timestamp')} must specify a time no more than two weeks in the past.`);
+        }
+        // Versa's own bound, past CloudWatch's: the key a series is stored under is indexed, and PostgreSQL
+        // indexes at most about 2.7 KB (30 dimensions of 1,024 random characters took every flush of the node
+        // to one statement a point).
+        if (Buffer.byteLength(seriesIdOf(namespace, name, dims)) > MAX_SERIES_KEY_BYTES) {
+          throw invalid(
+            `The namespace, name and dimensions of ${member('MetricName')} together must be at most ${MAX_SERIES_KEY_BYTES} bytes (UTF-8).`,
+          );
         }
         if (req.caller && dims.some((dim) => NAMES_A_FUNCTION.has(dim.Name) && dim.Value.split(':')[0] !== req.caller!.function)) {
           throw functionDenied({ describe: () => ({ action: 'cloudwatch:PutMetricData', resource: '*' }) }, 'PutMetricData', req);

@@ -99,15 +99,25 @@ function lingerAfter(req: http.IncomingMessage): void {
   req.resume();
   socket.destroySoon = () => {
     socket.end();
-    if (req.complete) {
-      socket.destroy();
-      return;
+    // Closed once the answer is written and the body has come; LINGER_MS after the answer at the latest.
+    let written = socket.writableFinished;
+    let read = req.complete;
+    const close = () => {
+      if (written && read) socket.destroy();
+    };
+    if (!written)
+      socket.once('finish', () => {
+        written = true;
+        close();
+      });
+    if (!read) {
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+      req.once('end', () => {
+        read = true;
+        close();
+      });
     }
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
-    req.once('end', () => {
-      clearTimeout(timer);
-      socket.destroy();
-    });
+    close();
   };
 }
 

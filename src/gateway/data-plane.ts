@@ -74,6 +74,15 @@ const INTERNAL_ERROR = { message: 'Internal server error' };
 /** API Gateway's limit on a request payload: 10 MiB. */
 export const MAX_GATEWAY_PAYLOAD_BYTES = 10_485_760;
 
+/** API Gateway's own answer to a body past MAX_GATEWAY_PAYLOAD_BYTES, in plain text, before any stage or integration is looked at. */
+export function payloadTooLarge(): GatewayResponse {
+  return {
+    status: 413,
+    headers: { 'content-type': 'text/plain' },
+    body: `HTTP content length exceeded ${MAX_GATEWAY_PAYLOAD_BYTES} bytes.`,
+  };
+}
+
 export class GatewayDataPlane {
   /**
    * Stages found, by `apiId/stageName`. Misses are not kept: both parts come from the URL, and a map of
@@ -140,14 +149,7 @@ export class GatewayDataPlane {
   }
 
   async handle(restApiId: string, stageName: string, req: GatewayRequest): Promise<GatewayResponse> {
-    if (req.body.byteLength > MAX_GATEWAY_PAYLOAD_BYTES) {
-      // API Gateway's own answer, in plain text, before any stage or integration is looked at.
-      return {
-        status: 413,
-        headers: { 'content-type': 'text/plain' },
-        body: `HTTP content length exceeded ${MAX_GATEWAY_PAYLOAD_BYTES} bytes.`,
-      };
-    }
+    if (req.body.byteLength > MAX_GATEWAY_PAYLOAD_BYTES) return payloadTooLarge();
     const started = performance.now();
     const stage = await this.stage(restApiId, stageName);
     if (!stage) return gatewayError(403, 'ForbiddenException', 'Forbidden');

@@ -34,7 +34,7 @@ import type { Change } from '../console/change-feed.js';
 import { consoleEndpoints } from '../console/console-endpoints.js';
 import { CodeDeployService } from '../deploy/code-deploy-service.js';
 import { DeploymentController } from '../deploy/deployment-controller.js';
-import { GatewayDataPlane, MAX_GATEWAY_PAYLOAD_BYTES } from '../gateway/data-plane.js';
+import { GatewayDataPlane, MAX_GATEWAY_PAYLOAD_BYTES, payloadTooLarge } from '../gateway/data-plane.js';
 import { RestApiService } from '../gateway/rest-api-service.js';
 import type { AttemptOutcome } from '../domain/async-event.js';
 import type { Observation } from '../domain/deployment.js';
@@ -450,29 +450,23 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   server.on('request', (req, res) => {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
+    // Whether the request goes to a public stage: asked only of what is big, refused or unsigned (an
+    // SDK's small Invoke never asks), and then once.
+    let toStage: boolean | undefined;
+    const stage = () => (toStage ??= isStageRequest(req.headers.host, q >= 0 ? rawUrl.slice(0, q) : rawUrl));
     // A stage's body is refused past API Gateway's payload limit as soon as its length says so or that
     // many bytes have come, in API Gateway's words; not read on up to the 72 MiB any other body may have.
-    const stage = isStageRequest(req.headers.host, q >= 0 ? rawUrl.slice(0, q) : rawUrl);
-    const maxBody = stage ? MAX_GATEWAY_PAYLOAD_BYTES : MAX_BODY_BYTES;
+    const tooBig = (bytes: number) => bytes > MAX_BODY_BYTES || (bytes > MAX_GATEWAY_PAYLOAD_BYTES && stage());
     const tooLarge = () => new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`);
     const refuse = (status: number, error: PlatformError) => {
       const s3 = isS3Request(req);
-      const out =
-        stage && status === 413
-          ? {
-              status,
-              headers: { 'content-type': 'text/plain' },
-              body: `HTTP content length exceeded ${MAX_GATEWAY_PAYLOAD_BYTES} bytes.`,
-            }
-          : s3
-            ? s3Refusal(req, status, error)
-            : restJsonError(error);
+      const out = status === 413 && stage() ? payloadTooLarge() : s3 ? s3Refusal(req, status, error) : restJsonError(error);
       lingerAfter(req);
       res.writeHead(s3 ? out.status : status, { ...out.headers, connection: 'close' });
       res.end(out.body);
     };
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxBody) {
+    if (tooBig(declared)) {
       refuse(413, tooLarge());
       return;
     }
@@ -514,9 +508,9 @@ export async function startServer(options: Options, overrides: StartOverrides = 
                   ),
                 ),
           // An unsigned caller of a public stage draws on its source's share of the unsigned callers' too.
-          stage && guest === '' ? sourceOf(req.socket.remoteAddress ?? '') : undefined,
+          guest === '' && stage() ? sourceOf(req.socket.remoteAddress ?? '') : undefined,
         );
-        if (holder.held + chunk.length > maxBody) {
+        if (tooBig(holder.held + chunk.length)) {
           giveUp(413, tooLarge());
         } else if (!budget.take(holder.guest, chunk.length, holder)) {
           giveUp(429, new PlatformError('TooManyRequestsException', 'Versa is receiving too much data at once; retry shortly.'));
@@ -581,10 +575,9 @@ export async function startServer(options: Options, overrides: StartOverrides = 
         .finally(release);
     };
     if (early) {
-      // Answered without its body, which is not read; the connection closes once the answer is out.
+      // Answered without its body, which is dropped; the connection closes once the answer is out, as a refused one does.
       res.shouldKeepAlive = false;
-      res.on('finish', () => req.socket.destroySoon());
-      req.resume();
+      lingerAfter(req);
       answer();
       return;
     }

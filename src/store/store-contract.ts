@@ -11,6 +11,7 @@ import type { AsyncEventRecord } from '../domain/async-event.js';
 import type { DeploymentState } from '../domain/deployment.js';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
 import type { LogEventQuery } from '../domain/log.js';
+import type { ObjectDoc } from '../domain/s3.js';
 import { LeaseLost, StoreConflict, type SharedBlob, type Store } from './store.js';
 
 const spec = (sha: string) => ({
@@ -38,6 +39,19 @@ export const fn = (name: string): FunctionRecord => ({
   lastModified: 1,
   nextVersion: 1,
   lastPublished: undefined,
+});
+
+/** An S3 object record of one byte pointing at `blob` (also used by implementation-specific tests). */
+export const objectRecord = (bucket: string, key: string, blob: string): ObjectDoc => ({
+  bucket,
+  key,
+  blob,
+  size: 1,
+  etag: 'e',
+  lastModified: 1,
+  contentType: 'text/plain',
+  metadata: {},
+  headers: {},
 });
 
 const version = (functionName: string, v: string): VersionRecord => ({
@@ -698,17 +712,7 @@ export function storeContract(
       assert.equal(await store.s3.createBucket(bucket), true);
       assert.equal(await store.s3.createBucket({ ...bucket, region: 'eu-west-1' }), false);
       assert.equal((await store.s3.getBucket('b1'))?.region, 'us-east-1');
-      const object = (key: string, blob: string) => ({
-        bucket: 'b1',
-        key,
-        blob,
-        size: 1,
-        etag: 'e',
-        lastModified: 1,
-        contentType: 'text/plain',
-        metadata: {},
-        headers: {},
-      });
+      const object = (key: string, blob: string) => objectRecord('b1', key, blob);
       const blobA = 'a'.repeat(64);
       const blobB = 'b'.repeat(64);
       for (const key of ['z', 'a%_', 'a/2', 'a/1', '\u00e9', 'a\u{1F600}'])
@@ -781,17 +785,7 @@ export function storeContract(
       await store.s3.createBucket({ name: 'held', region: 'us-east-1', createdAt: 1, settings: {} });
       assert.equal(await store.transaction((tx) => tx.s3.holdBlob(sha)), false, 'no copy to hold');
       await store.s3.putBlob(sha, kept);
-      const object = {
-        bucket: 'held',
-        key: 'k',
-        blob: sha,
-        size: 1,
-        etag: 'e',
-        lastModified: 1,
-        contentType: 'text/plain',
-        metadata: {},
-        headers: {},
-      };
+      const object = objectRecord('held', 'k', sha);
       await store.transaction(async (tx) => {
         assert.equal(await tx.s3.holdBlob(sha), true);
         await tx.s3.putObject(object);

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import pg from 'pg';
 import { PlatformError } from '../../core/errors.js';
 import type { AsyncEventRecord } from '../../domain/async-event.js';
-import { fn } from '../store-contract.js';
+import { fn, objectRecord } from '../store-contract.js';
 import type { Store } from '../store.js';
 import { openPostgresStore } from './postgres-store.js';
 import { createTestDatabase } from './test-database.js';
@@ -181,17 +181,7 @@ describe('postgres store: two nodes on one database', () => {
     const bytes = () => Readable.from([new Uint8Array([5])]);
     await one.s3.createBucket({ name: 'blobs', region: 'us-east-1', createdAt: 1, settings: {} });
     await one.s3.putBlob(sha, bytes);
-    const object = {
-      bucket: 'blobs',
-      key: 'k',
-      blob: sha,
-      size: 1,
-      etag: 'e',
-      lastModified: 1,
-      contentType: 'x',
-      metadata: {},
-      headers: {},
-    };
+    const object = objectRecord('blobs', 'k', sha);
     let held!: () => void;
     const holding = new Promise<void>((resolve) => (held = resolve));
     let finish!: () => void;

@@ -165,6 +165,33 @@ describe('CodeDeploy: one deployment moves an alias at a time, and a failed swit
     assert.deepEqual(await aliasOf(t.lambda, fn), { version: '3', weights: undefined });
   });
 
+  it('a deployment taken over by a new leader carries on over its own last move, never over an alias moved back meanwhile', async () => {
+    const deployments = t.server.services.deployments;
+    for (const moved of [false, true]) {
+      const fn = moved ? 'resumed-moved' : 'resumed';
+      await functionWithTwoVersions(t.lambda, fn);
+      await createAppAndGroup(cd, `${fn}-app`, `${fn}-group`, { deploymentConfigName: LINEAR });
+      const id = await deploy(cd, `${fn}-app`, `${fn}-group`, appSpec(fn));
+      await weightIs(fn, '1', { '2': 0.1 });
+      // The leader stops between two steps; the operator may put the alias back; another leader resumes.
+      await deployments.close();
+      if (moved) await t.lambda.send(new UpdateAliasCommand({ FunctionName: fn, Name: 'live', FunctionVersion: '1', RoutingConfig: {} }));
+      await deployments.start();
+      if (!moved) {
+        clock.advance(MINUTE);
+        await weightIs(fn, '1', { '2': 0.2 });
+        await deployments.close(); // this deployment's steps are not the next one's
+        await deployments.start();
+        continue;
+      }
+      const failed = await waitForStatus(cd, id, ['Failed'], 10_000);
+      assert.equal(failed.errorInformation?.code, 'INVALID_LAMBDA_CONFIGURATION');
+      assert.match(failed.errorInformation?.message ?? '', /changed outside this deployment: it routes to version 1/);
+      clock.advance(3 * MINUTE);
+      assert.deepEqual(await aliasOf(t.lambda, fn), { version: '1', weights: undefined }, 'the operator’s move stands');
+    }
+  });
+
   it('a target version deleted while the pre-traffic hook runs: the final switch fails, and the deployment is Failed, not Succeeded', async () => {
     const fn = 'deleted-target';
     await functionWithTwoVersions(t.lambda, fn);

@@ -148,14 +148,17 @@ export class DeploymentController {
     // alarms whose state cannot be read: step() decides what ignorePollAlarmFailure makes of them.
     const { inAlarm, unreadable } = before.alarmsEnabled ? await this.readAlarms(before.alarms) : { inAlarm: [], unreadable: [] };
     // Reports stored in the deployment's inbox are taken by this step, and removed from it when it is saved.
-    const taken = before.inbox?.length ?? 0;
+    let taken = before.inbox?.length ?? 0;
     const all: Observation[] = [...observations, ...(before.inbox ?? []), ...inAlarm.map((name): Observation => ({ kind: 'alarm', name }))];
     if (unreadable.length) all.push({ kind: 'alarmUnreadable', names: unreadable });
     // The alias must be where this deployment left it: one changed by someone else (UpdateAlias, another
     // deployment) ends it instead of being overwritten. Seen first, before what a stop would roll back.
-    const expected = expectedShares(before, resuming);
     const alias = await this.store.aliases.get(before.functionName, before.alias);
-    if (!shareIn(aliasShare(alias, before), expected)) all.unshift({ kind: 'aliasChanged', found: describeRouting(alias) });
+    const expected = expectedShares(before, resuming, alias?.revisionId);
+    const share = aliasShare(alias, before);
+    // Where the alias was found, stored with the step before it moves the alias (expectedShares).
+    const found = alias && share !== undefined && shareIn(share, expected) ? { revisionId: alias.revisionId, weight: share } : undefined;
+    if (!found) all.unshift({ kind: 'aliasChanged', found: describeRouting(alias) });
     const now = this.clock.now();
     let { state, actions, wakeAt } = step(before, now, all);
     if (resuming) {
@@ -178,8 +181,9 @@ export class DeploymentController {
       again.actions = again.actions.filter((a) => a.kind !== 'warm');
       return again;
     };
+    const movingTo = actions.findLast((a) => a.kind === 'route')?.weight;
     if (isActive(state.status)) {
-      await this.save(state, taken);
+      await this.save(marked(state, found, movingTo), taken);
       if (timed) acting = performance.now();
       let failure = await this.act(state, actions, expected);
       const retaken = failure !== undefined;
@@ -195,7 +199,13 @@ export class DeploymentController {
       // Succeeded/Stopped while the alias still had the old routing (AllAtOnce even awaits a cold pre-warm
       // before its switch), and a crash in between left the alias wrong for good, since only unfinished
       // deployments are resumed. Acting first is safe: until the end is stored the deployment is unfinished,
-      // and the resumed step repeats the (idempotent) route.
+      // and the resumed step repeats the (idempotent) route. A step that moves the alias is first stored
+      // as it began, still running, with where it moves the alias and all it saw put back in its inbox,
+      // so that a controller resuming it knows the move for its own and ends the deployment the same way.
+      if (movingTo !== undefined) {
+        await this.save(marked(structuredClone(before), found, movingTo), taken, { inbox: all });
+        taken = all.length;
+      }
       if (timed) acting = performance.now();
       let failure = await this.act(state, actions, expected);
       if (failure && state.status === 'Succeeded') {
@@ -357,12 +367,14 @@ export class DeploymentController {
 
   /**
    * Stores the state a step made, with the reports that arrived in its inbox while it ran (the first
-   * `taken` were the step's own).
+   * `taken` were the step's own), after `inbox` when given (what the step saw, kept for the next).
+   * `also`: another deployment stored in the same transaction (a rollback's record).
    */
-  private async save(state: DeploymentState, taken: number, also?: DeploymentState): Promise<void> {
+  private async save(state: DeploymentState, taken: number, extra: { also?: DeploymentState; inbox?: Observation[] } = {}): Promise<void> {
+    const { also, inbox = [] } = extra;
     await this.store.transaction(async (tx) => {
       await this.leadership?.fence(tx);
-      const left = (await tx.codeDeploy.getDeployment(state.deploymentId))?.inbox?.slice(taken) ?? [];
+      const left = [...inbox, ...((await tx.codeDeploy.getDeployment(state.deploymentId))?.inbox?.slice(taken) ?? [])];
       if (left.length) state.inbox = left;
       else delete state.inbox;
       if (also) await tx.codeDeploy.putDeployment(also);
@@ -405,7 +417,7 @@ export class DeploymentController {
       rollbackDeploymentId: rollbackId,
       rollbackMessage: `Deployment ${state.deploymentId} was rolled back by ${rollbackId}; the alias is back on version ${state.currentVersion}.`,
     };
-    await this.save(state, taken, rollback);
+    await this.save(state, taken, { also: rollback });
   }
 
   private async recordOutcome(state: DeploymentState): Promise<void> {
@@ -426,6 +438,18 @@ export class DeploymentController {
       });
     });
   }
+}
+
+/**
+ * `state` marked with where its step found the alias (none when the alias was not as expected: the step
+ * then ends the deployment without moving it) and the share the step moves it to, as stored before the
+ * move (expectedShares reads both when a controller resumes the deployment).
+ */
+function marked(state: DeploymentState, found: DeploymentState['aliasAt'], movingTo: number | undefined): DeploymentState {
+  if (found) state.aliasAt = found;
+  if (movingTo === undefined) delete state.movingTo;
+  else state.movingTo = movingTo;
+  return state;
 }
 
 /** The alias was not where the deployment left it when it came to move it. */

@@ -1088,12 +1088,24 @@ describe('aliasShare, expectedShares', () => {
     assert.equal(describeRouting(undefined), 'no alias (it was deleted)');
   });
 
-  it('expectedShares: before the start only 0; then the stored share; resuming also the share before it and both ends', () => {
+  it('expectedShares: before the start only 0; then the stored share; resuming, what the alias’s RevisionId says of the last move', () => {
     const linear = { type: 'TimeBasedLinear', percentage: 10, intervalMinutes: 1 } as const;
     assert.deepEqual(expectedShares(fresh(), true), [0]);
     const mid = stepUntil(step(fresh({ routing: linear }), T0), T0 + 2 * MIN).state;
     assert.deepEqual(expectedShares(mid, false), [0.3]);
+    // Stored before aliasAt was kept: the stored share, the one before it and both ends.
     assert.deepEqual(expectedShares(mid, true), [0.3, 0.2, 0, 1]);
+    // The step to 30 % found the alias at 20 % under RevisionId r2 and was moving it to 30 %.
+    const marked = { ...mid, aliasAt: { revisionId: 'r2', weight: 0.2 }, movingTo: 0.3 };
+    assert.deepEqual(expectedShares(marked, true, 'r2'), [0.2], 'untouched since: the move was not made');
+    assert.deepEqual(expectedShares(marked, true, 'r3'), [0.3], 'changed since: only the move itself, not a move back to 0');
+    assert.deepEqual(expectedShares(marked, false, 'r3'), [0.3], 'a controller that kept running knows its move was made');
+    // A step that moved nothing (movingTo absent) left the stored share.
+    assert.deepEqual(expectedShares({ ...mid, aliasAt: { revisionId: 'r3', weight: 0.3 } }, true, 'r4'), [0.3]);
+    // An AllAtOnce deployment whose first step (ending it) was moving the alias wholly: stored Created.
+    const switching = { ...fresh(), aliasAt: { revisionId: 'r1', weight: 0 }, movingTo: 1 };
+    assert.deepEqual(expectedShares(switching, true, 'r1'), [0]);
+    assert.deepEqual(expectedShares(switching, true, 'r2'), [1]);
     assert.ok(shareIn(0.1 + 0.2, [0.3]));
     assert.ok(!shareIn(undefined, [0]));
   });

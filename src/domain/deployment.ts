@@ -101,6 +101,16 @@ export interface DeploymentState {
   /** Set by step() when this deployment ended and its alias must go back: the runner records the rollback. */
   rollbackPending?: boolean;
   /**
+   * The alias as this deployment last found it where it expected, at the start of its latest step: its
+   * RevisionId and the share of traffic it carried on the target version. Stored with the step, before
+   * the step moves the alias, so that a controller resuming the deployment (after a restart, on a new
+   * leader) tells an alias nobody touched since (the same RevisionId) from one moved since. Absent
+   * before the first step, and in deployments stored before it was kept.
+   */
+  aliasAt?: { revisionId: string; weight: number };
+  /** The share the latest step was moving the alias to, stored before it moved it; absent when it moved nothing. */
+  movingTo?: number;
+  /**
    * What was reported for the deployment (hook statuses, stop requests) and not yet taken by a step. It
    * is stored before the controller hears of it, so a report survives the controller's node dying.
    */
@@ -196,13 +206,18 @@ export function aliasShare(
 }
 
 /**
- * The shares of the target version the alias may carry when a step of `d` begins: the one it stored,
- * and, when the controller resumes after a restart or a change of leader, also the share before it and
- * the two ends, since a step stores its weight before it routes it but its ending route before it is
- * stored. Before it starts, only the current version wholly (AWS fails a deployment whose alias is
- * elsewhere, or already split between two versions).
+ * The shares of the target version the alias may carry when a step of `d` begins. Before it starts,
+ * only the current version wholly (AWS fails a deployment whose alias is elsewhere, or already split
+ * between two versions). While the controller runs it, the share its last step left. When a controller
+ * resumes it (after a restart or a change of leader), the last step may or may not have moved the alias
+ * before it stopped: an alias whose RevisionId (`revisionId`) is still the one the step found carries
+ * the share found then; one changed since must carry the share the step was moving it to (the move was
+ * made), and any other routing is someone else's change. Deployments stored before `aliasAt` was kept
+ * accept the stored share, the one before it and both ends, since a step stored its weight before
+ * routing it but its ending route before it was stored.
  */
-export function expectedShares(d: DeploymentState, resuming: boolean): number[] {
+export function expectedShares(d: DeploymentState, resuming: boolean, revisionId?: string): number[] {
+  if (resuming && d.aliasAt !== undefined) return revisionId === d.aliasAt.revisionId ? [d.aliasAt.weight] : [d.movingTo ?? d.targetWeight];
   if (d.status === 'Created') return [0];
   if (!resuming) return [d.targetWeight];
   return [d.targetWeight, d.trafficShifts?.at(-2)?.weight ?? 0, 0, 1];

@@ -218,7 +218,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
   logs.start();
   const codeCache = new CodeCache(path.join(options.dataDir, 'code'), (sha) => store.code.get(sha));
 
-  const keyring = new Keyring(options.credentials);
+  const keyring = new Keyring(options.credentials, Date.now, store.sessions);
   const codeLinks = new CodeLinks(
     options.credentials.map((c) => c.secretAccessKey),
     () => Date.now(),

@@ -994,6 +994,26 @@ export function storeContract(
       assert.ok(!heard.includes('unheard'));
     });
 
+    it('sessions: put and get; expired ones go at the next put; past the bound, those closest to expiry', async () => {
+      const session = (id: string, expiresAt: number) => ({
+        accessKeyId: id,
+        secretAccessKey: `secret-${id}`,
+        sessionToken: `token-${id}`,
+        expiresAt,
+        ...(id.endsWith('1') && { identity: { arn: 'arn:aws:sts::000000000000:assumed-role/r/s', userId: 'AROAX:s' } }),
+      });
+      await store.sessions.put(session('ASIA1', 5_000), 1_000, 3);
+      assert.deepEqual(await store.sessions.get('ASIA1'), session('ASIA1', 5_000));
+      assert.equal(await store.sessions.get('ASIA9'), undefined);
+      await store.sessions.put(session('ASIA2', 9_000), 1_000, 3);
+      await store.sessions.put(session('ASIA3', 8_000), 6_000, 3);
+      assert.equal(await store.sessions.get('ASIA1'), undefined, 'expired by the put at 6,000');
+      await store.sessions.put(session('ASIA4', 7_000), 6_000, 3);
+      await store.sessions.put(session('ASIA5', 9_500), 6_000, 3);
+      assert.equal(await store.sessions.get('ASIA4'), undefined, 'the one closest to expiry made room');
+      for (const id of ['ASIA2', 'ASIA3', 'ASIA5']) assert.ok(await store.sessions.get(id), id);
+    });
+
     it('logs: survive closing and opening again', async () => {
       await store.close();
       store = await reopen();

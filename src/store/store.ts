@@ -36,6 +36,7 @@ export interface Store {
   readonly s3: S3Repository;
   readonly parameters: ParameterRepository;
   readonly cluster: ClusterRepository;
+  readonly sessions: SessionRepository;
   /**
    * Runs `work` as one serializable transaction: every write through the `tx` store commits together or
    * not at all, and the outcome is as if no other transaction ran at the same time. When a concurrent
@@ -411,6 +412,27 @@ export interface Lease {
   nodeId: string;
   epoch: number;
   expiresAt: number;
+}
+
+/** A temporary key STS issued to an operator's caller (AssumeRole, GetSessionToken). */
+export interface SessionRecord {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** Epoch milliseconds (real time) after which it is refused. */
+  expiresAt: number;
+  /** Who GetCallerIdentity says holds it (an assumed role's session), when not the account's root. */
+  identity?: { arn: string; userId: string };
+}
+
+/** STS's temporary keys issued to operators' callers, where every node sharing the store finds them. */
+export interface SessionRepository {
+  get(accessKeyId: string): Promise<SessionRecord | undefined>;
+  /**
+   * Stores a session, and drops those expired by `now`; past `max` stored, those closest to expiry go,
+   * so that minting sessions cannot fill the store.
+   */
+  put(session: SessionRecord, now: number, max: number): Promise<void>;
 }
 
 /**

@@ -151,12 +151,12 @@ describe('function scope', () => {
 });
 
 describe('Keyring: function keys', () => {
-  it('an STS key minted with a function key stays that function, named as the role it assumed', () => {
+  it('an STS key minted with a function key stays that function, named as the role it assumed', async () => {
     const keyring = new Keyring([]);
     const env = keyring.issue('function:f', functionCaller('f', undefined));
     const identity = { arn: 'arn:aws:sts::000000000000:assumed-role/other/s', userId: 'AROAX:s' };
-    const session = keyring.issueSession(900, identity, env.accessKeyId);
-    const chained = keyring.issueSession(900, undefined, session.accessKeyId);
+    const session = await keyring.issueSession(900, identity, env.accessKeyId);
+    const chained = await keyring.issueSession(900, undefined, session.accessKeyId);
     assert.deepEqual(keyring.lookup(env.accessKeyId)?.caller, {
       function: 'f',
       arn: 'arn:aws:sts::000000000000:assumed-role/versa-function/f',
@@ -164,7 +164,7 @@ describe('Keyring: function keys', () => {
     assert.deepEqual(keyring.lookup(session.accessKeyId)?.caller, { function: 'f', arn: identity.arn });
     assert.equal(keyring.lookup(chained.accessKeyId)?.caller?.function, 'f');
     assert.equal(
-      keyring.lookup(keyring.issueSession(900, identity).accessKeyId)?.caller,
+      keyring.lookup((await keyring.issueSession(900, identity)).accessKeyId)?.caller,
       undefined,
       "an operator's session is not a function's",
     );

@@ -135,13 +135,13 @@ export class AccessGate {
       // their secret: a key's id alone (which a function may find in another's log) does not make a
       // request that function's.
       if (claim.accessKeyId.startsWith('ASIA') && this.scoped) {
-        const key = this.settings.keyring.lookup(claim.accessKeyId);
+        const key = await this.settings.keyring.resolve(claim.accessKeyId);
         if (key?.caller !== undefined && (await this.check(req, claim, key, toS3)) === undefined) req.caller = key.caller;
       }
       await this.markSandboxed(req);
       return undefined;
     }
-    const key = this.settings.keyring.lookup(claim.accessKeyId);
+    const key = this.settings.keyring.lookup(claim.accessKeyId) ?? (await this.settings.keyring.resolve(claim.accessKeyId));
     if (!key) return { kind: 'unknown-key' };
     if (key.caller !== undefined && this.scoped) req.caller = key.caller;
     // The keys Versa mints (a function's, STS's) have random secrets no one guesses: the guard is for

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { SessionRecord, SessionRepository } from '../../store/store.js';
 import { Keyring } from './keyring.js';
 
 describe('Keyring: STS sessions', () => {
-  it('accepts a session key until it expires, then forgets it', () => {
+  it('accepts a session key until it expires, then forgets it', async () => {
     let now = 1_000_000;
     const keyring = new Keyring([{ accessKeyId: 'AKIAOPERATOR', secretAccessKey: 's' }], () => now);
     const identity = { arn: 'arn:aws:sts::000000000000:assumed-role/r/s', userId: 'AROAX:s' };
-    const session = keyring.issueSession(900, identity);
+    const session = await keyring.issueSession(900, identity);
     assert.match(session.accessKeyId, /^ASIA[0-9A-F]{16}$/);
     assert.equal(session.expiresAt, now + 900_000);
     const entry = keyring.lookup(session.accessKeyId);
@@ -21,12 +22,12 @@ describe('Keyring: STS sessions', () => {
     assert.ok(keyring.lookup('AKIAOPERATOR'), 'operator keys do not expire');
   });
 
-  it('refuses a session once the temporary key that asked for it is refused: an environment cannot outlive itself', () => {
+  it('refuses a session once the temporary key that asked for it is refused: an environment cannot outlive itself', async () => {
     const keyring = new Keyring([{ accessKeyId: 'AKIAOPERATOR', secretAccessKey: 's' }]);
     const environment = keyring.issue('function:f');
-    const session = keyring.issueSession(3600, undefined, environment.accessKeyId);
-    const chained = keyring.issueSession(3600, undefined, session.accessKeyId);
-    const own = keyring.issueSession(3600);
+    const session = await keyring.issueSession(3600, undefined, environment.accessKeyId);
+    const chained = await keyring.issueSession(3600, undefined, session.accessKeyId);
+    const own = await keyring.issueSession(3600);
     assert.ok(keyring.lookup(session.accessKeyId) && keyring.lookup(chained.accessKeyId));
     environment.revoke();
     assert.equal(keyring.lookup(chained.accessKeyId), undefined);
@@ -34,12 +35,16 @@ describe('Keyring: STS sessions', () => {
     assert.ok(keyring.lookup(own.accessKeyId), 'a session of the operator lives its hours');
   });
 
-  it('guestOf: one function is one guest, whatever environments and sessions its requests come from', () => {
+  it('guestOf: one function is one guest, whatever environments and sessions its requests come from', async () => {
     for (const enforcing of [true, false]) {
       const keyring = new Keyring(enforcing ? [{ accessKeyId: 'AKIAOPERATOR', secretAccessKey: 's' }] : []);
       const [a1, a2, b] = [keyring.issue('function:a'), keyring.issue('function:a'), keyring.issue('function:b')];
-      const chained = keyring.issueSession(3600, undefined, keyring.issueSession(3600, undefined, a2.accessKeyId).accessKeyId);
-      const own = keyring.issueSession(3600);
+      const chained = await keyring.issueSession(
+        3600,
+        undefined,
+        (await keyring.issueSession(3600, undefined, a2.accessKeyId)).accessKeyId,
+      );
+      const own = await keyring.issueSession(3600);
       assert.equal(keyring.guestOf(a1.accessKeyId), 'function:a');
       assert.equal(keyring.guestOf(chained.accessKeyId), 'function:a', 'an STS key counts as the function that minted it');
       assert.equal(keyring.guestOf(b.accessKeyId), 'function:b');
@@ -50,11 +55,11 @@ describe('Keyring: STS sessions', () => {
     }
   });
 
-  it('a line of chained sessions thousands long is checked in one step, and ends with its first key', () => {
+  it('a line of chained sessions thousands long is checked in one step, and ends with its first key', async () => {
     const keyring = new Keyring([]);
     const environment = keyring.issue('function:f');
     let key = environment.accessKeyId;
-    for (let i = 0; i < 20_000; i++) key = keyring.issueSession(3600, undefined, key).accessKeyId;
+    for (let i = 0; i < 20_000; i++) key = (await keyring.issueSession(3600, undefined, key)).accessKeyId;
     const started = performance.now();
     for (let i = 0; i < 1_000; i++) assert.equal(keyring.guestOf(key), 'function:f');
     assert.ok(performance.now() - started < 1_000, 'not a walk up the line');
@@ -62,25 +67,62 @@ describe('Keyring: STS sessions', () => {
     assert.equal(keyring.lookup(key), undefined);
   });
 
-  it("a function minting sessions ends its own oldest at 1,000, never the operator's", () => {
+  it("a function minting sessions ends its own oldest at 1,000, never the operator's", async () => {
     const keyring = new Keyring([]);
-    const operators = keyring.issueSession(900);
+    const operators = await keyring.issueSession(900);
     const environment = keyring.issue('function:greedy');
-    const first = keyring.issueSession(900, undefined, environment.accessKeyId);
-    for (let i = 0; i < 1_000; i++) keyring.issueSession(3600, undefined, environment.accessKeyId);
+    const first = await keyring.issueSession(900, undefined, environment.accessKeyId);
+    for (let i = 0; i < 1_000; i++) await keyring.issueSession(3600, undefined, environment.accessKeyId);
     assert.equal(keyring.lookup(first.accessKeyId), undefined, 'its own closest to expiry went');
     assert.ok(keyring.lookup(operators.accessKeyId), "the operator's session stays");
   });
 
-  it('keeps at most 10,000 live sessions, dropping the one closest to expiry', () => {
+  it('keeps at most 10,000 live sessions, dropping the one closest to expiry', async () => {
     const now = 0;
     const keyring = new Keyring([], () => now);
-    const first = keyring.issueSession(900);
+    const first = await keyring.issueSession(900);
     const later = [];
-    for (let i = 0; i < 9_999; i++) later.push(keyring.issueSession(3600));
+    for (let i = 0; i < 9_999; i++) later.push(await keyring.issueSession(3600));
     assert.ok(keyring.lookup(first.accessKeyId));
-    keyring.issueSession(3600);
+    await keyring.issueSession(3600);
     assert.equal(keyring.lookup(first.accessKeyId), undefined, 'the soonest to expire made room');
     assert.ok(keyring.lookup(later[0]!.accessKeyId));
+  });
+
+  it("an operator's session is shared through the store; a function's is not; a key id found nowhere is looked for once", async () => {
+    const rows = new Map<string, SessionRecord>();
+    let reads = 0;
+    const shared: SessionRepository = {
+      get: (id) => {
+        reads++;
+        return Promise.resolve(rows.get(id));
+      },
+      put: (session) => {
+        rows.set(session.accessKeyId, session);
+        return Promise.resolve();
+      },
+    };
+    let now = 1_000_000;
+    const [a, b] = [new Keyring([], () => now, shared), new Keyring([], () => now, shared)];
+    const identity = { arn: 'arn:aws:sts::000000000000:assumed-role/r/s', userId: 'AROAX:s' };
+    const operators = await a.issueSession(900, identity);
+    const environment = a.issue('function:f');
+    const functions = await a.issueSession(900, undefined, environment.accessKeyId);
+    assert.deepEqual([...rows.keys()], [operators.accessKeyId], "only the operator's session is stored");
+    assert.equal(b.lookup(operators.accessKeyId), undefined, 'not in memory on another node');
+    const found = await b.resolve(operators.accessKeyId);
+    assert.deepEqual(
+      [found?.secretAccessKey, found?.sessionToken, found?.identity],
+      [operators.secretAccessKey, operators.sessionToken, identity],
+    );
+    assert.ok(b.lookup(operators.accessKeyId), 'kept once read');
+    assert.equal(await b.resolve(functions.accessKeyId), undefined);
+    reads = 0;
+    for (let i = 0; i < 3; i++) assert.equal(await b.resolve('ASIA0000000000000000'), undefined);
+    assert.equal(await b.resolve('AKIANOTASESSION'), undefined);
+    assert.equal(reads, 1, 'one read for the unknown session id, none for a key that is not one');
+    now += 900_000;
+    assert.equal(await b.resolve(operators.accessKeyId), undefined, 'expired');
+    assert.equal(await new Keyring([], () => now, shared).resolve(operators.accessKeyId), undefined, 'expired in the store too');
   });
 });

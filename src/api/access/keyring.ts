@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Caller } from '../aws/protocol/http.js';
+import type { SessionRepository } from '../../store/store.js';
 
 /** An access key pair, as in an AWS shared-credentials file. */
 export interface AccessKey {
@@ -63,6 +64,10 @@ export interface SessionCredentials {
  */
 const MAX_SESSIONS = 10_000;
 const MAX_SESSIONS_PER_OWNER = 1_000;
+/** Whose the sessions of the operator's keys are: one owner, however many keys. */
+const OPERATOR = 'operator';
+/** The shape of the key ids Versa mints: what may be looked for in the store. */
+const SESSION_KEY_ID = /^ASIA[0-9A-F]{16}$/;
 
 /** Credentials handed to one execution environment, and how to withdraw them when it stops. */
 export interface IssuedCredentials {
@@ -83,11 +88,18 @@ export class Keyring {
   private readonly sessions = new Map<string, KeyEntry>();
   /** Live sessions per owner. */
   private readonly owned = new Map<string, number>();
+  /** Key ids looked for in `shared` and not found there: a client repeating one costs one read. */
+  private readonly notShared = new Set<string>();
 
   constructor(
     operatorKeys: readonly AccessKey[],
     /** Real time, for the expiry of STS's temporary keys. */
     private readonly now: () => number = Date.now,
+    /**
+     * Where the sessions of operators' callers are kept, so that every node sharing the store accepts
+     * them and a restart keeps them; without it they live in this keyring alone.
+     */
+    private readonly shared?: SessionRepository,
   ) {
     for (const key of operatorKeys) this.operator.set(key.accessKeyId, { secretAccessKey: key.secretAccessKey });
   }
@@ -110,6 +122,28 @@ export class Keyring {
   }
 
   /**
+   * The key as lookup() finds it, or else an operator's caller's session another node issued (or this
+   * one, before a restart), read from the store once and kept: the same as lookup() for any key but a
+   * session id (`ASIA` and 16 hexadecimal digits) this keyring has not seen.
+   */
+  async resolve(accessKeyId: string): Promise<KeyEntry | undefined> {
+    const known = this.lookup(accessKeyId);
+    if (known || !this.shared || !SESSION_KEY_ID.test(accessKeyId) || this.notShared.has(accessKeyId)) return known;
+    const stored = await this.shared.get(accessKeyId);
+    if (!stored || stored.expiresAt <= this.now()) {
+      if (this.notShared.size >= MAX_SESSIONS) this.notShared.clear();
+      this.notShared.add(accessKeyId);
+      return undefined;
+    }
+    // Another request may have read it meanwhile.
+    if (!this.sessions.has(accessKeyId)) {
+      const { secretAccessKey, sessionToken, expiresAt, identity } = stored;
+      this.keep(accessKeyId, { secretAccessKey, sessionToken, expiresAt, owner: OPERATOR, ...(identity && { identity }) });
+    }
+    return this.lookup(accessKeyId);
+  }
+
+  /**
    * Whose share of the guests' memory a request signed with this key draws on (server.ts): undefined for
    * an operator's key (any key but a temporary one when none is configured); for a temporary key, the
    * holder of the first of its line (the function whose environment's key an STS key descends from), so
@@ -127,21 +161,18 @@ export class Keyring {
   /**
    * Temporary credentials valid for `durationSeconds` (STS AssumeRole and GetSessionToken), accepted
    * until they expire, or until the first temporary key of `parent`'s line (`parent` itself, or the one
-   * it descends from: an environment's key, say) is no longer accepted.
-   * Kept in memory: a restart ends every session, as a client then asks again.
+   * it descends from: an environment's key, say) is no longer accepted. An operator's caller's session
+   * is stored in `shared` as well, when there is one: any node then accepts it, and a restart keeps it.
+   * A function's (one with a parent) lives in this keyring alone, as its environment's key does: the
+   * function's calls go to the node that runs it, and its line ends with that environment.
    */
-  issueSession(durationSeconds: number, identity?: CallerIdentity, parent?: string): SessionCredentials {
+  async issueSession(durationSeconds: number, identity?: CallerIdentity, parent?: string): Promise<SessionCredentials> {
     const now = this.now();
     const root = parent === undefined ? undefined : (this.lookup(parent)?.root ?? parent);
     const rootEntry = root === undefined ? undefined : this.lookup(root);
-    const owner = root === undefined ? 'operator' : (rootEntry?.holder ?? root);
+    const owner = root === undefined ? OPERATOR : (rootEntry?.holder ?? root);
     // A key minted with a function's is that function's still, however it names itself.
     const caller = rootEntry?.caller && { function: rootEntry.caller.function, arn: identity?.arn ?? rootEntry.caller.arn };
-    if (this.sessions.size >= MAX_SESSIONS) {
-      for (const [id, entry] of this.sessions) if (entry.expiresAt! <= now) this.dropSession(id);
-    }
-    if (owner !== 'operator' && (this.owned.get(owner) ?? 0) >= MAX_SESSIONS_PER_OWNER) this.dropSoonest(owner);
-    else if (this.sessions.size >= MAX_SESSIONS) this.dropSoonest([...this.owned].sort((a, b) => b[1] - a[1])[0]![0]);
     const accessKeyId = `ASIA${randomBytes(10).toString('hex').toUpperCase().slice(0, 16)}`;
     const entry: KeyEntry = {
       secretAccessKey: randomBytes(30).toString('base64'),
@@ -152,9 +183,32 @@ export class Keyring {
       ...(root !== undefined && { root }),
       ...(caller && { caller }),
     };
+    const credentials = {
+      accessKeyId,
+      secretAccessKey: entry.secretAccessKey,
+      sessionToken: entry.sessionToken!,
+      expiresAt: entry.expiresAt!,
+    };
+    if (owner === OPERATOR && this.shared) await this.shared.put({ ...credentials, ...(identity && { identity }) }, now, MAX_SESSIONS);
+    this.keep(accessKeyId, entry);
+    return credentials;
+  }
+
+  /**
+   * Holds a session in memory, within the bounds: past a function's share its own closest to expiry
+   * goes, past the whole the closest to expiry of whoever holds the most (an operator's session read
+   * from the store is read again when next used).
+   */
+  private keep(accessKeyId: string, entry: KeyEntry): void {
+    const owner = entry.owner!;
+    if (this.sessions.size >= MAX_SESSIONS) {
+      const now = this.now();
+      for (const [id, held] of this.sessions) if (held.expiresAt! <= now) this.dropSession(id);
+    }
+    if (owner !== OPERATOR && (this.owned.get(owner) ?? 0) >= MAX_SESSIONS_PER_OWNER) this.dropSoonest(owner);
+    else if (this.sessions.size >= MAX_SESSIONS) this.dropSoonest([...this.owned].sort((a, b) => b[1] - a[1])[0]![0]);
     this.sessions.set(accessKeyId, entry);
     this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
-    return { accessKeyId, secretAccessKey: entry.secretAccessKey, sessionToken: entry.sessionToken!, expiresAt: entry.expiresAt! };
   }
 
   private dropSession(accessKeyId: string): void {

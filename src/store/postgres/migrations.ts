@@ -313,4 +313,13 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE s3_blobs SET size = octet_length(data);
   ALTER TABLE s3_blobs DROP COLUMN data;
   `,
+  // STS's temporary keys issued to operators' callers, so that every node sharing the store accepts them.
+  `
+  CREATE TABLE sts_sessions (
+    access_key_id TEXT COLLATE "C" PRIMARY KEY,
+    expires_at    BIGINT NOT NULL,
+    doc           TEXT NOT NULL
+  );
+  CREATE INDEX sts_sessions_by_expiry ON sts_sessions (expires_at);
+  `,
 ];

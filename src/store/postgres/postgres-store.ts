@@ -5,6 +5,7 @@ import type {
   AliasRepository,
   AsyncEventRepository,
   ClusterRepository,
+  SessionRepository,
   CodeDeployRepository,
   CodeRepository,
   DeploymentRepository,
@@ -26,6 +27,7 @@ import type {
 import { PostgresAlarms } from './alarms.js';
 import { PostgresAsyncEvents } from './async-events.js';
 import { Notifications, PostgresCluster } from './cluster.js';
+import { PostgresSessions } from './sessions.js';
 import { PostgresCodeDeploy } from './code-deploy.js';
 import { PostgresCode } from './code.js';
 import { Db, runTransaction, types } from './db.js';
@@ -111,6 +113,7 @@ class PostgresStore implements Store {
   readonly s3: S3Repository;
   readonly parameters: ParameterRepository;
   readonly cluster: ClusterRepository;
+  readonly sessions: SessionRepository;
 
   /**
    * Outside a transaction every statement runs on the pool in autocommit (a method of several statements
@@ -142,6 +145,7 @@ class PostgresStore implements Store {
     this.s3 = new PostgresS3(db);
     this.parameters = new PostgresParameters(db);
     this.cluster = new PostgresCluster(db, notifications);
+    this.sessions = new PostgresSessions(db);
   }
 
   /**

@@ -301,4 +301,13 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE s3_blobs;
   ALTER TABLE s3_blobs_sized RENAME TO s3_blobs;
   `,
+  // STS's temporary keys issued to operators' callers, so that every node sharing the store accepts them.
+  `
+  CREATE TABLE sts_sessions (
+    access_key_id TEXT PRIMARY KEY,
+    expires_at    INTEGER NOT NULL,
+    doc           TEXT NOT NULL
+  );
+  CREATE INDEX sts_sessions_by_expiry ON sts_sessions (expires_at);
+  `,
 ];

@@ -7,6 +7,7 @@ import type {
   AliasRepository,
   AsyncEventRepository,
   ClusterRepository,
+  SessionRepository,
   CodeDeployRepository,
   CodeRepository,
   DeploymentRepository,
@@ -28,6 +29,7 @@ import type {
 import { SqliteAlarms } from './alarms.js';
 import { SqliteAsyncEvents } from './async-events.js';
 import { Notifications, SqliteCluster } from './cluster.js';
+import { SqliteSessions } from './sessions.js';
 import { SqliteCodeDeploy } from './code-deploy.js';
 import { SqliteCode } from './code.js';
 import { configure, type Db, type Guard } from './db.js';
@@ -92,6 +94,7 @@ class SqliteStore implements Store {
   readonly s3: S3Repository;
   readonly parameters: ParameterRepository;
   readonly cluster: ClusterRepository;
+  readonly sessions: SessionRepository;
 
   /**
    * One writer at a time: every step outside a transaction, and every transaction whole, runs under
@@ -127,6 +130,7 @@ class SqliteStore implements Store {
     this.s3 = new SqliteS3(db, guard);
     this.parameters = new SqliteParameters(db, guard);
     this.cluster = new SqliteCluster(db, guard, notifications, pending);
+    this.sessions = new SqliteSessions(db, guard);
   }
 
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {

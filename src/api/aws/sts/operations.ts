@@ -39,7 +39,7 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
       const caller = callerOf(req).identity;
       return { UserId: caller.userId, Account: ACCOUNT_ID, Arn: caller.arn };
     },
-    AssumeRole(input, req) {
+    async AssumeRole(input, req) {
       const roleArn = required(input, 'RoleArn', 'roleArn');
       const sessionName = required(input, 'RoleSessionName', 'roleSessionName');
       const role = ROLE_ARN.exec(roleArn);
@@ -62,15 +62,15 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
         arn: `arn:aws:sts::${role[1]}:assumed-role/${role[2]}/${sessionName}`,
         userId: `${roleId}:${sessionName}`,
       };
-      const credentials = keyring.issueSession(duration, identity, parent);
+      const credentials = await keyring.issueSession(duration, identity, parent);
       return { Credentials: credentialsXml(credentials), AssumedRoleUser: { AssumedRoleId: identity.userId, Arn: identity.arn } };
     },
-    GetSessionToken(input, req) {
+    async GetSessionToken(input, req) {
       const caller = callerOf(req);
       if (caller.temporaryKey !== undefined)
         throw new PlatformError('AccessDenied', 'Cannot call GetSessionToken with session credentials');
       const duration = durationOf(input, 43_200, 129_600);
-      return { Credentials: credentialsXml(keyring.issueSession(duration, caller.identity)) };
+      return { Credentials: credentialsXml(await keyring.issueSession(duration, caller.identity)) };
     },
   };
   return queryService({

@@ -871,6 +871,11 @@ export function storeContract(
           ['n2', 2],
         ],
       );
+      assert.deepEqual(
+        (await store.metrics.points('s\u0000m', 0, 120_000, 1)).map((p) => p.node),
+        ['n1'],
+        'the first `limit` in time and node order',
+      );
       assert.equal(
         (await store.metrics.series({ prefix: 's\u0000', after: '', limit: 10 }))[0]?.lastSeen,
         60_000,

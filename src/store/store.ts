@@ -155,8 +155,8 @@ export interface StageRepository {
 export interface MetricRepository {
   /** Writes (replacing this node's) bucket summaries and refreshes their series in the catalogue. */
   putPoints(points: MetricPoint[], series: MetricSeriesDoc[]): Promise<void>;
-  /** A series' buckets with from <= timestamp < to, every node's, in time order. */
-  points(seriesId: string, from: number, to: number): Promise<MetricPoint[]>;
+  /** A series' buckets with from <= timestamp < to, every node's, in time order; the first `limit` when given. */
+  points(seriesId: string, from: number, to: number, limit?: number): Promise<MetricPoint[]>;
   /**
    * Series in the catalogue whose id starts with `prefix` and comes after `after`, at most `limit`, in
    * the byte order of their ids' UTF-8 (a page: pass the last id as `after` for the next).

@@ -1,3 +1,4 @@
+import { Pacer } from '../core/pacer.js';
 import type { Clock } from '../core/clock.js';
 import { Violations } from '../domain/validation.js';
 import { PlatformError } from '../core/errors.js';
@@ -232,6 +233,9 @@ export class AlarmService {
 
   private async evaluateAllNow(): Promise<void> {
     const now = this.clock.now();
+    // An alarm may watch a day of ten-second periods over a high-resolution series: its statistics are
+    // computed with other work let in between (summaries() reads the same way).
+    const pacer = new Pacer();
     for (const alarm of await this.store.alarms.list()) {
       const period = alarm.Period * 1000;
       const newest = now - (now % period);
@@ -248,6 +252,7 @@ export class AlarmService {
       for (let t = start; t <= newest; t += period) {
         const s = buckets.get(t);
         values.push(s && s.count > 0 ? statisticOf(s, statistic) : undefined);
+        if (pacer.due()) await pacer.pause();
       }
       const result = evaluate(alarm, values, alarm.StateValue);
       if (result.state === alarm.StateValue) continue;

@@ -121,6 +121,42 @@ describe('Metrics.flush', () => {
     await store.close();
   });
 
+  it('reading two hours of a high-resolution series with wide histograms lets other work run every few milliseconds', async () => {
+    const store = await storeIn();
+    const clock = new FakeClock(Date.UTC(2026, 0, 15, 12, 0, 0));
+    const metrics = new Metrics(store, clock, createLogger('silent'), opts);
+    const metric = { namespace: 'Wide', name: 'm', dimensions: [] as [] };
+    const series = metrics.series(metric.namespace, metric.name, [], { resolution: 1 });
+    const seconds = 7_200;
+    let seed = 1;
+    const random = () => (seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647;
+    for (let i = 0; i < seconds; i++) {
+      // Values spread over 200 orders of magnitude: a histogram bin each.
+      for (let v = 0; v < 100; v++) series.record(10 ** (random() * 200 - 100), clock.now() - i * 1000);
+      if (i === seconds / 2) await metrics.flush(); // half stored, half still held by this node
+    }
+    let longest = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      longest = Math.max(longest, performance.now() - last);
+      last = performance.now();
+    }, 1);
+    last = performance.now();
+    const started = performance.now();
+    const got = await metrics.summaries(metric, clock.now() - seconds * 1000, clock.now() + 1000, 1);
+    const took = performance.now() - started;
+    clearInterval(ticker);
+    // A hold that lasted until the read ended is one too.
+    longest = Math.max(longest, performance.now() - last);
+    assert.equal(got.size, seconds);
+    assert.equal(
+      [...got.values()].reduce((n, s) => n + s.count, 0),
+      100 * seconds,
+    );
+    assert.ok(longest < 150, `the event loop was held ${longest.toFixed(0)} ms at a time (the read took ${took.toFixed(0)} ms)`);
+    await store.close();
+  });
+
   it("one function's key makes series in at most a quarter of the budget, all functions' in nine tenths; the operator's in all of it", async () => {
     const store = await storeIn();
     const clock = new FakeClock(Date.UTC(2026, 0, 15, 12, 0, 0));

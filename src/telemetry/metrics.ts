@@ -1,3 +1,4 @@
+import { Pacer } from '../core/pacer.js';
 import type { Clock } from '../core/clock.js';
 import type { Leadership } from '../core/leadership.js';
 import type { Logger } from '../core/logger.js';
@@ -42,6 +43,9 @@ const BIN_BYTES = 48;
 const FLUSH_CHUNK = 2_000;
 /** Series read from the store at a time when listing. */
 const LIST_CHUNK = 500;
+/** Stored buckets read at a time when summarising a metric, about (summaries), and the first slice of time read. */
+const SLICE_ROWS = 500;
+const SLICE_START_MS = 240_000;
 
 /** What `refusal` answers while the store is behind: the caller should slow down and try again (the SDKs do). */
 export const BEHIND = 'Rate exceeded';
@@ -284,19 +288,47 @@ export class Metrics {
     const live = this.all.get(id)?.buckets;
     const period = periodSeconds * 1000;
     const out = new Map<number, Summary>();
-    const add = (ts: number, summary: Summary) => {
+    /** Adds a bucket's summary to its period's; `owned`: a copy of its own (read from the store), which may become the period's. */
+    const add = (ts: number, summary: Summary, owned: boolean) => {
       const key = ts - (ts % period);
       let agg = out.get(key);
+      if (!agg && owned) return void out.set(key, summary);
       if (!agg) out.set(key, (agg = new Summary()));
       agg.merge(summary);
     };
-    for (const p of await this.store.metrics.points(id, start, end)) {
-      // What this node holds of a bucket is newer than what it stored, unless it has yet to merge the two.
-      if (p.node === this.opts.node && live?.get(p.timestamp)?.unmerged === false) continue;
-      add(p.timestamp, Summary.fromJSON(p.summary));
+    // The store is read a slice of time at a time, the slice sized toward SLICE_ROWS rows, and other work
+    // runs whenever merging has held the event loop for a slice (Pacer): three hours of a high-resolution series are
+    // 10,800 buckets a node, each with up to 2,048 histogram bins, which read and merged at once held the
+    // event loop for seconds (and a PostgreSQL node's memory past a gigabyte).
+    const pacer = new Pacer();
+    let width = SLICE_START_MS;
+    for (let from = start; from < end;) {
+      let to = Math.min(end, from + width);
+      let points = await this.store.metrics.points(id, from, to, SLICE_ROWS + 1);
+      if (points.length > SLICE_ROWS) {
+        // More than a slice's rows: the slice ends before the last timestamp read, so that no bucket's
+        // rows (one a node) are split between two slices; that timestamp is read whole alone if it had them all.
+        to = points.at(-1)!.timestamp;
+        points = to > from ? points.filter((p) => p.timestamp < to) : await this.store.metrics.points(id, from, (to = from + 1));
+        width = to - from;
+      } else if (points.length < SLICE_ROWS / 2) {
+        width *= 4;
+      }
+      for (const p of points) {
+        // What this node holds of a bucket is newer than what it stored, unless it has yet to merge the two.
+        if (p.node === this.opts.node && live?.get(p.timestamp)?.unmerged === false) continue;
+        add(p.timestamp, Summary.fromJSON(p.summary), true);
+        if (pacer.due()) await pacer.pause();
+      }
+      from = to;
+      if (pacer.due()) await pacer.pause();
     }
     if (live) {
-      for (const [ts, b] of live) if (ts >= start && ts < end) add(ts, b.summary);
+      for (const [ts, b] of live) {
+        if (ts < start || ts >= end) continue;
+        add(ts, b.summary, false);
+        if (pacer.due()) await pacer.pause();
+      }
     }
     return out;
   }

@@ -29,7 +29,7 @@ export class PostgresMetrics implements MetricRepository {
     }, 'READ COMMITTED');
   }
 
-  async points(seriesId: string, from: number, to: number) {
+  async points(seriesId: string, from: number, to: number, limit?: number) {
     const rows = await this.db.rows<{
       series_id: Buffer;
       node: string;
@@ -39,8 +39,8 @@ export class PostgresMetrics implements MetricRepository {
       ts: number;
       doc: string;
     }>(
-      'SELECT series_id, node, namespace, name, resolution, ts, doc FROM metric_points WHERE series_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts, node',
-      [utf8(seriesId), from, to],
+      'SELECT series_id, node, namespace, name, resolution, ts, doc FROM metric_points WHERE series_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts, node, resolution LIMIT $4',
+      [utf8(seriesId), from, to, limit ?? null],
     );
     return rows.map((r): MetricPoint => ({
       seriesId: r.series_id.toString('utf8'),

@@ -26,14 +26,14 @@ export class SqliteMetrics implements MetricRepository {
     });
   }
 
-  points(seriesId: string, from: number, to: number) {
+  points(seriesId: string, from: number, to: number, limit = -1) {
     return this.guard(() =>
       (
         this.db
           .prepare(
-            'SELECT series_id, node, namespace, name, resolution, ts, doc FROM metric_points WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts, node',
+            'SELECT series_id, node, namespace, name, resolution, ts, doc FROM metric_points WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts, node, resolution LIMIT ?',
           )
-          .all(seriesId, from, to) as {
+          .all(seriesId, from, to, limit) as {
           series_id: string;
           node: string;
           namespace: string;

@@ -1,4 +1,5 @@
 import { PlatformError } from '../../../core/errors.js';
+import { Pacer } from '../../../core/pacer.js';
 import { Turns } from '../../../core/turns.js';
 import type { Logger } from '../../../core/logger.js';
 import { checkTags, taggedResourceOf, type Tags } from '../../../domain/tags.js';
@@ -411,14 +412,13 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
       return metricReads.run(async () => {
         const buckets = await metrics.summaries({ namespace, name, dimensions: dims }, start, end, period);
         const series = await metrics.describe({ namespace, name, dimensions: dims });
-        return {
-          Label: name,
-          Datapoints: [...buckets].map(([ts, summary]) => ({
-            Timestamp: new Date(ts),
-            ...statValues(summary, statistics, extended),
-            Unit: unit ?? series?.unit ?? 'None',
-          })),
-        };
+        const pacer = new Pacer();
+        const datapoints = [];
+        for (const [ts, summary] of buckets) {
+          datapoints.push({ Timestamp: new Date(ts), ...statValues(summary, statistics, extended), Unit: unit ?? series?.unit ?? 'None' });
+          if (pacer.due()) await pacer.pause();
+        }
+        return { Label: name, Datapoints: datapoints };
       }, req.caller?.function);
     },
 
@@ -472,6 +472,7 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
       return metricReads.run(async () => {
         // Queries that read the same metric at the same period share what they read.
         const shared = new Map<string, Promise<Map<number, Summary>>>();
+        const pacer = new Pacer();
         const started = performance.now();
         const results = [];
         let next: number | undefined;
@@ -489,11 +490,17 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
             shared.set(key, summaries);
           }
           const buckets = [...(await summaries)].sort((a, b) => (ascending ? a[0] - b[0] : b[0] - a[0]));
+          // A percentile of each of 100,800 buckets is a long computation: other requests run meanwhile.
+          const values: number[] = [];
+          for (const [, s] of buckets) {
+            values.push(statisticOf(s, q.statistic));
+            if (pacer.due()) await pacer.pause();
+          }
           results.push({
             Id: q.id,
             Label: q.label ?? q.name,
             Timestamps: buckets.map(([ts]) => new Date(ts)),
-            Values: buckets.map(([, s]) => statisticOf(s, q.statistic)),
+            Values: values,
             StatusCode: 'Complete',
           });
           // Other requests are answered between queries.

@@ -229,7 +229,6 @@ export function escapeJavaScript(text: string, length = escapedLength(text)): st
   return out.toString('latin1', 0, at);
 }
 
-/** The length of `escapeJavaScript(text)`, counted without building it. */
 /** The length of `JSON.stringify(text)`, counted without building it. */
 export function jsonStringLength(text: string): number {
   let length = text.length + 2;
@@ -247,6 +246,7 @@ export function jsonStringLength(text: string): number {
   return length;
 }
 
+/** The length of `escapeJavaScript(text)`, counted without building it. */
 export function escapedLength(text: string): number {
   let length = text.length;
   for (let i = 0; i < text.length; i++) {

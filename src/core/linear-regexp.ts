@@ -40,6 +40,25 @@ export function wholeMatch(pattern: string, flags = ''): RegExp {
   }
 }
 
+/**
+ * A regular expression for `pattern` (found anywhere in a subject, as `replaceAll` and `split` use it)
+ * that runs in linear time; throws PatternProblem if there is none. Unlike wholeMatch, a Node without the
+ * linear engine refuses every pattern: its subjects (a mapping template's strings) are a public caller's.
+ */
+export function linearPattern(pattern: string, flags = ''): RegExp {
+  try {
+    new RegExp(pattern, flags);
+  } catch {
+    throw new PatternProblem('is not a valid regular expression');
+  }
+  if (!linearEngine) throw new PatternProblem('cannot be run in linear time by this Node.js');
+  try {
+    return new RegExp(pattern, flags + LINEAR);
+  } catch {
+    throw new PatternProblem('uses a backreference or lookaround, which Versa does not run (it matches patterns in linear time)');
+  }
+}
+
 /** Why a pattern cannot be used: the end of a sentence that begins with the pattern's name. */
 export class PatternProblem extends Error {
   override readonly name = 'PatternProblem';

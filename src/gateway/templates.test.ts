@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PlatformError } from '../core/errors.js';
-import { escapedLength, escapeJavaScript, jsonStringLength, MAX_JSON_VALUES, renderTemplate, type TemplateContext } from './templates.js';
+import {
+  escapedLength,
+  escapeJavaScript,
+  jsonStringLength,
+  MAX_JSON_VALUES,
+  renderMapping,
+  renderTemplate,
+  type TemplateContext,
+} from './templates.js';
+import { MAX_FOREACH_ITERATIONS, MAX_NESTING, MAX_STEPS, templateParses } from './velocity.js';
 
 const ctx = (body: string): TemplateContext => ({
   body,
@@ -131,5 +140,325 @@ describe('renderTemplate: the bound on what it makes', () => {
       refused(() => at(expression.repeat(1000)));
       assert.equal(at(expression.repeat(10)).length, 160_000, expression);
     }
+  });
+});
+
+/** The AWS console's "Method Request passthrough" template, as it offers it for a non-proxy Lambda integration. */
+const PASSTHROUGH = `##  See https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html
+##  This template passes through all parameters, stage variables and context to the integration
+#set($allParams = $input.params())
+{
+"body-json" : $input.json('$'),
+"params" : {
+#foreach($type in $allParams.keySet())
+    #set($params = $allParams.get($type))
+"$type" : {
+    #foreach($paramName in $params.keySet())
+    "$paramName" : "$util.escapeJavaScript($params.get($paramName))"
+        #if($foreach.hasNext),#end
+    #end
+}
+    #if($foreach.hasNext),#end
+#end
+},
+"stage-variables" : {
+#foreach($key in $stageVariables.keySet())
+"$key" : "$util.escapeJavaScript($stageVariables.get($key))"
+    #if($foreach.hasNext),#end
+#end
+},
+"context" : {
+    "account-id" : "$context.identity.accountId",
+    "api-id" : "$context.apiId",
+    "authorizer-principal-id" : "$context.authorizer.principalId",
+    "http-method" : "$context.httpMethod",
+    "stage" : "$context.stage",
+    "source-ip" : "$context.identity.sourceIp",
+    "user-agent" : "$context.identity.userAgent",
+    "request-id" : "$context.requestId",
+    "resource-path" : "$context.resourcePath"
+    }
+}
+`;
+
+/** A request to /pets/{id} with a query, headers, stage variables and the context the data plane gives. */
+const request = (body: string, over: Partial<TemplateContext> = {}): TemplateContext => ({
+  body,
+  params: {
+    path: { id: '7' },
+    querystring: { q: 'a "quoted" word', limit: '10' },
+    header: { 'content-type': 'application/json', 'user-agent': 'test/1.0', 'x-custom': 'line\nbreak' },
+  },
+  context: {
+    apiId: 'abcdefghij',
+    stage: 'prod',
+    httpMethod: 'POST',
+    requestId: 'req-1',
+    resourcePath: '/pets/{id}',
+    'identity.sourceIp': '203.0.113.9',
+    'identity.userAgent': 'test/1.0',
+    isCanaryRequest: false,
+    requestTimeEpoch: 1_700_000_000_000,
+  },
+  stageVariables: { alias: 'live', table: 'pets' },
+  ...over,
+});
+const render = (template: string, body = '{"items":[{"id":1,"tags":["a","b"]},{"id":2,"tags":[]}],"n":2.5,"name":"Rex"}') =>
+  renderTemplate(template, request(body));
+
+/** Asserts that `call` fails as a template that cannot be made does, in well under a second; returns the message. */
+function refusedQuickly(call: () => unknown, message: RegExp): void {
+  const started = performance.now();
+  const err = refused(call);
+  const ms = performance.now() - started;
+  assert.match(err.message, message);
+  assert.ok(ms < 1000, `refused in ${ms.toFixed(0)} ms`);
+}
+
+describe('renderTemplate: Velocity', () => {
+  it("the console's Method Request passthrough template renders the request as JSON", () => {
+    const rendered = renderTemplate(PASSTHROUGH, request('{"name":"Rex","legs":4}'));
+    assert.deepEqual(JSON.parse(rendered), {
+      'body-json': { name: 'Rex', legs: 4 },
+      params: {
+        path: { id: '7' },
+        querystring: { q: 'a "quoted" word', limit: '10' },
+        header: { 'content-type': 'application/json', 'user-agent': 'test/1.0', 'x-custom': 'line\nbreak' },
+      },
+      'stage-variables': { alias: 'live', table: 'pets' },
+      context: {
+        'account-id': '',
+        'api-id': 'abcdefghij',
+        'authorizer-principal-id': '',
+        'http-method': 'POST',
+        stage: 'prod',
+        'source-ip': '203.0.113.9',
+        'user-agent': 'test/1.0',
+        'request-id': 'req-1',
+        'resource-path': '/pets/{id}',
+      },
+    });
+    // Without parameters or stage variables, the maps are empty and the JSON still parses.
+    const bare = renderTemplate(PASSTHROUGH, { ...request(''), params: { path: {}, querystring: {}, header: {} }, stageVariables: {} });
+    const parsed = JSON.parse(bare) as { params: unknown; 'stage-variables': unknown; 'body-json': unknown };
+    assert.deepEqual(parsed.params, { path: {}, querystring: {}, header: {} });
+    assert.deepEqual(parsed['stage-variables'], {});
+    assert.deepEqual(parsed['body-json'], {});
+  });
+
+  it('#set: variables, map entries, and (as Velocity 1.7) a null value leaves the variable as it was', () => {
+    assert.equal(render('#set($x = 1)#set($y = "$x and $x")$y'), '1 and 1');
+    assert.equal(render('#set($m = {})#set($m.k = "v")#set($m["j"] = 2)$m'), '{k=v, j=2}');
+    assert.equal(render('#set($x = "kept")#set($x = $nothing)$x'), 'kept');
+    assert.equal(render("#set($name = $input.path('$.name'))Hello $name"), 'Hello Rex');
+    // The newline after a directive alone on its line is not written.
+    assert.equal(render('#set($a = 1)\n$a\n'), '1\n');
+  });
+
+  it('#if / #elseif / #else: comparisons, logic and Velocity 1.7 truthiness (only null and false are false)', () => {
+    const pick = (cond: string) => render(`#if(${cond})yes#else no#end`);
+    assert.equal(render("#if($input.path('$.n') > 3)big#elseif($input.path('$.n') >= 2)mid#else small#end"), 'mid');
+    assert.equal(pick('$input.path(\'$.name\') == "Rex" && !($input.params(\'q\') == "")'), 'yes');
+    assert.equal(pick('1 == 2 or 2 lt 3'), 'yes');
+    assert.equal(pick('not true'), ' no');
+    assert.equal(pick('""'), 'yes', 'an empty string is true in Velocity 1.7');
+    assert.equal(pick('$nothing'), ' no');
+    assert.equal(pick('$input.params(\'missing\') != ""'), ' no', "a missing parameter is ''");
+    assert.equal(pick('1 == "1"'), 'yes', 'different kinds compare by their text');
+    assert.equal(render('#{if}(true)braced#{else}no#{end}'), 'braced');
+  });
+
+  it('#foreach: lists, ranges, maps, $foreach.index/count/hasNext/first/last, $velocityCount, #break and #stop', () => {
+    assert.equal(render("#foreach($i in $input.path('$.items'))$i.id#if($foreach.hasNext),#end#end"), '1,2');
+    assert.equal(
+      render('#foreach($i in [3..1])$foreach.index$foreach.count$velocityCount$foreach.first$foreach.last;#end'),
+      '011truefalse;122falsefalse;233falsetrue;',
+    );
+    assert.equal(render('#foreach($v in {"a": 1, "b": 2})$v#end'), '12');
+    assert.equal(render('#foreach($e in $stageVariables.entrySet())$e.key=$e.getValue() #end'), 'alias=live table=pets ');
+    assert.equal(render('#foreach($i in [1..5])#if($i == 3)#break#end$i#end after'), '12 after');
+    assert.equal(render('before #foreach($i in [1..5])$i#if($i == 2)#stop#end#end after'), 'before 12');
+    assert.equal(render("#foreach($i in $input.path('$.items'))#foreach($t in $i.tags)$t#end#end"), 'ab');
+    // The variable is the loop's own: afterwards it is what it was before.
+    assert.equal(render('#set($i = "outer")#foreach($i in [1, 2])#end$i'), 'outer');
+  });
+
+  it('references: properties, methods, indexes, quiet forms and what one that finds nothing writes', () => {
+    assert.equal(render("$input.path('$').items.size() $input.path('$.items')[1].id ${input.path('$.name')}"), '2 2 Rex');
+    assert.equal(render('$nothing|$!nothing|${nothing}|$!{nothing}|$nothing.deeper()'), '$nothing||${nothing}||$nothing.deeper()');
+    // API Gateway's own variables write nothing for what is not there.
+    assert.equal(render("[$context.authorizer.claims.sub][$stageVariables.none][$input.path('$.none')]"), '[][][]');
+    assert.equal(render('#set($x = "v")\\$x \\$unset $5 a$ #hash \\\\$x'), '$x \\$unset $5 a$ #hash \\v');
+    assert.equal(render('## a comment\n#* a\nblock *#text#[[ #if $raw ]]#'), 'text #if $raw ');
+    assert.equal(
+      render('$context.identity.sourceIp $context.stage $context.isCanaryRequest $context.requestTimeEpoch'),
+      '203.0.113.9 prod false 1700000000000',
+    );
+    assert.equal(render("$input.params().header.get('X-Custom').length() $input.params().querystring.limit"), '10 10');
+  });
+
+  it('values are written as Java writes them: maps {a=1}, lists [1, 2], integers without .0', () => {
+    assert.equal(render("$input.path('$')"), '{items=[{id=1, tags=[a, b]}, {id=2, tags=[]}], n=2.5, name=Rex}');
+    assert.equal(render('#set($m = {"k": [1, "two", true, 1.5]})$m $m.k.get(0)'), '{k=[1, two, true, 1.5]} 1');
+    assert.equal(
+      render('#set($n = 7 / 2)#set($f = 7.5 / 2)#set($s = "n=" + $n)$n $f $s ${n}0 $stageVariables.keySet()'),
+      '3 3.75 n=3 30 [alias, table]',
+    );
+  });
+
+  it('Java methods on strings, lists and maps; regular expressions run in linear time', () => {
+    assert.equal(
+      render(
+        '#set($s = " Hello, World ")$s.trim().toLowerCase()|$s.toUpperCase().contains("WORLD")|$s.indexOf("o")|$s.substring(1, 6)|$s.replace("o", "0")|$s.length()',
+      ),
+      'hello, world|true|5|Hello| Hell0, W0rld |14',
+    );
+    assert.equal(
+      render(
+        '#set($s = "a1b22c333")$s.replaceAll("[0-9]+", "#")|$s.replaceFirst("([a-z])([0-9])", "$2$1")|$s.matches("[a-c0-9]+")|$s.split("[0-9]+")',
+      ),
+      'a#b#c#|1ab22c333|true|[a, b, c]',
+    );
+    assert.equal(
+      render('#set($l = ["x", "y"])$l.size() $l.get(1) $l.contains("x") $l.isEmpty() $l.add("z")$l'),
+      '2 y true false true[x, y, z]',
+    );
+    assert.equal(
+      render('#set($m = {"a": 1})$m.containsKey("a") $m.containsKey("b") $m.get("a") $m.size() $m.isEmpty() $m.keySet()'),
+      'true false 1 1 false [a]',
+    );
+    assert.equal(render('#set($s = "x")$s.startsWith("x") $s.endsWith("y") $s.equals("x")'), 'true false true');
+    // (a+)+ against a caller's 40 a's and a '!' backtracks for hours; here it is answered at once.
+    const started = performance.now();
+    assert.equal(renderTemplate('$input.body.matches("(a+)+")', request(`${'a'.repeat(40)}!`)), 'false');
+    assert.ok(performance.now() - started < 1000);
+    refused(() => render('$input.body.matches("(a)\\1")'));
+  });
+
+  it('$util: escapeJavaScript, parseJson, urlEncode, urlDecode, base64Encode, base64Decode', () => {
+    assert.equal(render(`$util.escapeJavaScript('it''s "q"')`), `it\\'s \\"q\\"`);
+    assert.equal(render('#set($o = $util.parseJson(\'{"a":[1,{"b":"c"}]}\'))$o.a[1].b $o.a.size()'), 'c 2');
+    assert.equal(render('$util.urlEncode("a b&c/é~*")|$util.urlDecode("a+b%26c%2F%C3%A9")'), 'a+b%26c%2F%C3%A9%7E*|a b&c/é');
+    assert.equal(render('$util.base64Encode("héllo")|$util.base64Decode("aMOpbGxv")'), 'aMOpbGxv|héllo');
+    refused(() => render('$util.parseJson("{not json")'));
+    refused(() => render('$util.urlDecode("%E")'));
+  });
+
+  it('caller data never reaches Object.prototype: parameters and JSON keys named __proto__ or constructor are plain keys', () => {
+    const proto = JSON.parse('{"__proto__": "p", "constructor": "c"}') as Record<string, string>;
+    const ctx = {
+      ...request('{"__proto__": {"polluted": "yes"}, "constructor": 1}'),
+      params: { path: {}, querystring: proto, header: {} },
+    };
+    assert.equal(
+      renderTemplate(
+        "$input.params('__proto__')|$input.params('constructor')|$input.params('toString')|$input.params().querystring.get('__proto__')|$input.params().querystring.keySet()",
+        ctx,
+      ),
+      'p|c||p|[__proto__, constructor]',
+    );
+    assert.equal(
+      renderTemplate(
+        "$input.path('$.__proto__.polluted')|$input.path('$.constructor')|$input.path('$.toString')|$input.path('$').keySet()|$input.params().path.get('constructor')",
+        ctx,
+      ),
+      'yes|1||[__proto__, constructor]|',
+    );
+    // Setting such a key on a map sets an entry of it, never a prototype.
+    assert.equal(
+      renderTemplate(
+        '#set($o = $input.path(\'$\'))#set($o.__proto__ = "x")#set($d = $o.put("hasOwnProperty", 1))$o.__proto__ $o.hasOwnProperty',
+        ctx,
+      ),
+      'x 1',
+    );
+    assert.equal(
+      render('#set($m = {})#set($m.__proto__ = "v")$m $m.get("__proto__") $m.toString.length()'),
+      '{__proto__=v} v $m.toString.length()',
+    );
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  it('$context.responseOverride: a template sets the answer status and headers', () => {
+    const { text, responseOverride } = renderMapping(
+      '#set($context.responseOverride.status = 404)#set($context.responseOverride.header.X-Reason = "gone")#set($context.requestOverride.header.X = "y")gone',
+      request(''),
+    );
+    assert.equal(text, 'gone');
+    assert.deepEqual({ ...responseOverride, headers: { ...responseOverride?.headers } }, { status: 404, headers: { 'X-Reason': 'gone' } });
+    assert.equal(renderMapping('plain $context.stage', request('')).responseOverride, undefined);
+  });
+});
+
+describe('renderTemplate: Velocity bounds', () => {
+  it(`#foreach over more than ${MAX_FOREACH_ITERATIONS} items fails the template; ${MAX_FOREACH_ITERATIONS} are gone through`, () => {
+    assert.equal(render(`#foreach($i in [1..${MAX_FOREACH_ITERATIONS}])#set($last = $i)#end$last`), String(MAX_FOREACH_ITERATIONS));
+    refusedQuickly(() => render(`#foreach($i in [1..${MAX_FOREACH_ITERATIONS + 1}])x#end`), /goes over 1001 items/);
+    const items = JSON.stringify({ items: Array.from({ length: 1001 }, (_, i) => i) });
+    refusedQuickly(() => render("#foreach($i in $input.path('$.items'))$i#end", items), /at most 1000/);
+  });
+
+  it(`nested loops stop at ${MAX_STEPS} steps; a range is counted before it is made`, () => {
+    refusedQuickly(
+      () => render('#foreach($i in [1..1000])#foreach($j in [1..1000])#foreach($k in [1..1000])#end#end#end'),
+      /more than 1000000 steps/,
+    );
+    refusedQuickly(() => render('#set($r = [1..2000000000])$r.size()'), /more than 1000000 steps/);
+  });
+
+  it('a string built by doubling is refused at the bound on what a template makes, before it is built', () => {
+    refusedQuickly(
+      () => render('#set($s = "ab")#foreach($i in [1..100])#set($s = "$s$s")#end$s.length()'),
+      /builds a string of more than 10485760/,
+    );
+    refusedQuickly(() => render('#set($s = "ab")#foreach($i in [1..100])#set($s = $s + $s)#end'), /builds a string of more than 10485760/);
+    // Doubling by replacement counts a step for each replacement, and meets that bound first.
+    refusedQuickly(() => render('#set($s = "ab")#foreach($i in [1..100])#set($s = $s.replace("a", "aa"))#end'), /builds a string|steps/);
+    refusedQuickly(() => render('#set($s = "ab")#foreach($i in [1..100])#set($s = $s.replaceAll("a", "aa"))#end'), /builds a string|steps/);
+    // Writing the same value again and again is refused at the output's bound.
+    refusedQuickly(
+      () => renderTemplate('#foreach($i in [1..1000])$input.body#end', request('x'.repeat(20_000))),
+      /makes more than 10485760/,
+    );
+  });
+
+  it(`nesting past ${MAX_NESTING} levels is refused when the template is parsed, with where`, () => {
+    refusedQuickly(
+      () => render(`#set($x = ${'('.repeat(100_000)}1${')'.repeat(100_000)})`),
+      /line 1, column \d+: it nests more than 100 levels/,
+    );
+    refusedQuickly(() => render(`${'#if(true)'.repeat(10_000)}${'#end'.repeat(10_000)}`), /nests more than 100 levels/);
+    refusedQuickly(() => render(`#set($x = ${'['.repeat(10_000)})`), /nests more than 100 levels/);
+    refusedQuickly(() => render(`#set($x = ${'!'.repeat(10_000)}true)`), /nests more than 100 levels/);
+    // A long chain of one operator is a loop, not a nesting.
+    assert.equal(render(`#set($x = ${Array(5000).fill(1).join(' + ')})$x`), '5000');
+    assert.equal(render(`${'#if(true)'.repeat(50)}deep${'#end'.repeat(50)}`), 'deep');
+  });
+
+  it('a template that cannot be parsed fails as one that cannot be made, naming where', () => {
+    for (const [template, message] of [
+      ['#if(true)never closed', /#if is never closed with #end/],
+      ['#end', /#end without an #if or #foreach/],
+      ['#set($x = )', /unexpected `\)`/],
+      ['#foreach($x of $list)#end', /#foreach needs `in`/],
+      ['#macro(m)#end', /#macro is not supported/],
+      ['text\n  #* never closed', /line 2, column 3: a #\* comment is never closed/],
+    ] as const) {
+      refusedQuickly(() => render(template), message);
+    }
+  });
+
+  it('a template is parsed once and kept: rendering it again parses nothing', () => {
+    const template = `#set($n = ${Date.now()})#if($n > 0)$n#end`;
+    const before = templateParses();
+    render(template);
+    assert.equal(templateParses(), before + 1);
+    for (let i = 0; i < 10; i++) render(template);
+    assert.equal(templateParses(), before + 1);
+    // A template that cannot be parsed is kept too, with its error.
+    const broken = `#if(${Date.now()}`;
+    refused(() => render(broken));
+    refused(() => render(broken));
+    assert.equal(templateParses(), before + 2);
   });
 });

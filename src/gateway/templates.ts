@@ -1,22 +1,20 @@
 import { PlatformError } from '../core/errors.js';
 import { own } from '../core/own.js';
+import { renderVelocity, VtlObject, type Render } from './velocity.js';
 
 /**
- * The part of API Gateway's mapping-template language (Velocity) that request and response templates
- * use most: `$input.json(...)`, `$input.path(...)`, `$input.body`, `$input.params(...)`,
- * `$context.*`, `$stageVariables.*` and `$util.escapeJavaScript(...)`. Directives (`#set`,
- * `#foreach`, `#if`) are not interpreted; a template that uses them is rendered with them left as text.
+ * API Gateway's mapping templates: Velocity (velocity.ts) with the variables API Gateway gives them,
+ * `$input`, `$context`, `$stageVariables` and `$util`, as AWS's "mapping template and access logging
+ * variable reference" describes them.
  */
 export interface TemplateContext {
   /** The body the template maps: the request body, or the integration's answer. */
   body: string;
   params: { path: Record<string, string>; querystring: Record<string, string>; header: Record<string, string> };
+  /** `$context`, flat: a dotted name (`identity.sourceIp`) is a nested one (`$context.identity.sourceIp`). */
   context: Record<string, string | boolean | number>;
   stageVariables: Record<string, string>;
 }
-
-const EXPR =
-  /\$util\.escapeJavaScript\(\s*(\$[a-zA-Z.]+(?:\([^)]*\))?)\s*\)|\$input\.json\(\s*'([^']*)'\s*\)|\$input\.path\(\s*'([^']*)'\s*\)|\$input\.params\(\s*'([^']*)'\s*\)|\$input\.body|\$\{?(context|stageVariables)\.([a-zA-Z0-9_.]+)\}?/g;
 
 /** The most a rendered template may be (API Gateway's payload limit); past it the request fails with a 500. */
 const MAX_RENDERED_CHARS = 10_485_760;
@@ -34,76 +32,258 @@ const MAX_JSON_DEPTH = 1000;
  */
 export const MAX_JSON_VALUES = 100_000;
 
+/** What an integration response template asked of the answer through `$context.responseOverride`. */
+export interface ResponseOverride {
+  status: number | undefined;
+  headers: Record<string, string>;
+}
+
 /**
  * Renders a template against a request or an answer. The body is parsed at most once however many
  * times the template reads it, and what the template makes is bounded: a template that copies a
  * public caller's 10 MB body a hundred times must not build a gigabyte.
  */
 export function renderTemplate(template: string, ctx: TemplateContext): string {
-  // Parsed on first use: null once found not to be JSON.
-  let parsed: Parsed | undefined;
-  const body = (): Parsed => (parsed === undefined ? (parsed = parseBody(ctx.body)) : parsed);
-  let size = template.length;
-  return render(template, ctx, body, (added) => {
-    if ((size += added) > MAX_RENDERED_CHARS) {
-      throw new PlatformError('SerializationException', `The mapping template makes more than ${MAX_RENDERED_CHARS} characters.`);
-    }
-  });
+  return renderMapping(template, ctx).text;
 }
+
+/** renderTemplate, with what the template set in `$context.responseOverride`. */
+export function renderMapping(template: string, ctx: TemplateContext): { text: string; responseOverride: ResponseOverride | undefined } {
+  let input: Input | undefined;
+  let context: Map<string, unknown> | undefined;
+  let stageVariables: Map<string, unknown> | undefined;
+  const text = renderVelocity(template, {
+    global: (name) => {
+      switch (name) {
+        case 'input':
+          return (input ??= new Input(ctx));
+        case 'util':
+          return UTIL;
+        case 'context':
+          return (context ??= contextMap(ctx.context));
+        case 'stageVariables':
+          return (stageVariables ??= new Map(Object.entries(ctx.stageVariables)));
+      }
+      return undefined;
+    },
+    quietRoots: QUIET_ROOTS,
+    maxChars: MAX_RENDERED_CHARS,
+  });
+  return { text, responseOverride: context && responseOverrideOf(context) };
+}
+
+/**
+ * API Gateway's variables: a reference under one of them that finds nothing writes nothing
+ * (`"$context.authorizer.principalId"` is `""` without an authorizer), where Velocity would write the
+ * reference's own text.
+ */
+const QUIET_ROOTS: ReadonlySet<string> = new Set(['input', 'context', 'stageVariables', 'util']);
 
 /** A body read as JSON, or null for one that is not JSON (or nests too deep). */
 type Parsed = { value: unknown } | null;
 
-function render(template: string, ctx: TemplateContext, body: () => Parsed, charge: (added: number) => void): string {
-  return template.replace(
-    EXPR,
-    (
-      whole,
-      escaped: string | undefined,
-      jsonPath: string | undefined,
-      path: string | undefined,
-      param: string | undefined,
-      scope: string | undefined,
-      name: string | undefined,
-    ) => {
-      const made = (text: string) => {
-        charge(text.length - whole.length);
-        return text;
-      };
-      if (escaped !== undefined) {
-        // What the argument made is charged as it is made; the escaping is charged for what it adds, from
-        // a count taken before it is built: 10 MB of control characters escape to 60 MB.
-        let inner = 0;
-        const rendered = render(escaped, ctx, body, (added) => {
-          charge(added);
-          inner += added;
-        });
-        const length = escapedLength(rendered);
-        charge(length - whole.length - inner);
-        return escapeJavaScript(rendered, length);
-      }
-      if (jsonPath !== undefined) {
-        const value = select(body(), ctx.body, jsonPath) ?? null;
-        if (typeof value !== 'string') return made(JSON.stringify(value));
+/** `$input`: the body, as text, JSON or JSONPath selections, and the request's parameters. */
+class Input extends VtlObject {
+  // Parsed on first use: null once found not to be JSON.
+  private parsed: Parsed | undefined;
+  private params: Map<string, unknown> | undefined;
+
+  constructor(private readonly ctx: TemplateContext) {
+    super();
+  }
+
+  private body(): Parsed {
+    return this.parsed === undefined ? (this.parsed = parseBody(this.ctx.body)) : this.parsed;
+  }
+
+  prop(name: string): unknown {
+    if (name === 'body') return this.ctx.body;
+    if (name === 'params') return this.allParams();
+    return undefined;
+  }
+
+  call(name: string, args: unknown[], r: Render): unknown {
+    if (name === 'params' && args.length === 0) return this.allParams();
+    if (args.length !== 1 || args[0] === undefined || args[0] === null) return undefined;
+    const arg = r.text(args[0]);
+    switch (name) {
+      case 'json': {
+        r.work(arg.length);
+        const value = select(this.body(), this.ctx.body, arg) ?? null;
+        if (typeof value !== 'string') {
+          const text = JSON.stringify(value);
+          r.sized(text.length);
+          return text;
+        }
         // A text (a body that is not JSON) is escaped as it is written: a control character becomes six
         // characters. Counted before it is built, as escapeJavaScript's is.
-        charge(jsonStringLength(value) - whole.length);
+        r.sized(jsonStringLength(value));
         return JSON.stringify(value);
       }
-      if (path !== undefined) {
-        const v = select(body(), ctx.body, path);
-        return made(typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
+      case 'path':
+        r.work(arg.length);
+        return select(this.body(), this.ctx.body, arg);
+      case 'params': {
+        const p = this.ctx.params;
+        return own(p.path, arg) ?? own(p.querystring, arg) ?? headerValue(p.header, arg) ?? '';
       }
-      // Every expression is counted, a caller's parameter as much as its body: a header of 16 KB named in
-      // a template a thousand times made 16 M characters past the bound.
-      if (param !== undefined)
-        return made(own(ctx.params.path, param) ?? own(ctx.params.querystring, param) ?? headerValue(ctx.params.header, param) ?? '');
-      if (scope === 'context') return made(name !== undefined && Object.hasOwn(ctx.context, name) ? String(ctx.context[name]) : '');
-      if (scope === 'stageVariables') return made((name !== undefined && own(ctx.stageVariables, name)) || '');
-      if (whole === '$input.body') return made(ctx.body);
-      return whole;
-    },
+    }
+    return undefined;
+  }
+
+  /** `$input.params()`: `path`, `querystring` and `header`, each a map; made once a render, and only when asked for. */
+  private allParams(): Map<string, unknown> {
+    const p = this.ctx.params;
+    return (this.params ??= new Map<string, unknown>([
+      ['path', new Map(Object.entries(p.path))],
+      ['querystring', new Map(Object.entries(p.querystring))],
+      ['header', new HeaderMap(Object.entries(p.header))],
+    ]));
+  }
+
+  describe(): string {
+    return '$input';
+  }
+}
+
+/** Headers by name without regard to case, as `$input.params('X-Custom')` finds them: `header.get('Content-Type')`. */
+class HeaderMap extends Map<string, unknown> {
+  override get(name: string): unknown {
+    return super.has(name) ? super.get(name) : super.get(name.toLowerCase());
+  }
+  override has(name: string): boolean {
+    return super.has(name) || super.has(name.toLowerCase());
+  }
+}
+
+/** `$util`. */
+class Util extends VtlObject {
+  prop(): unknown {
+    return undefined;
+  }
+
+  call(name: string, args: unknown[], r: Render): unknown {
+    if (args.length !== 1 || args[0] === undefined || args[0] === null) return undefined;
+    const text = r.text(args[0]);
+    switch (name) {
+      case 'escapeJavaScript': {
+        // Sized before it is built: 10 MB of control characters escape to 60 MB.
+        const length = escapedLength(text);
+        r.sized(length);
+        return escapeJavaScript(text, length);
+      }
+      case 'parseJson':
+        r.work(text.length);
+        return parseJson(text);
+      case 'urlEncode': {
+        r.work(text.length);
+        const encoded = urlEncode(text);
+        r.sized(encoded.length);
+        return encoded;
+      }
+      case 'urlDecode':
+        r.work(text.length);
+        return urlDecode(text);
+      case 'base64Encode':
+        r.sized(Math.ceil(Buffer.byteLength(text) / 3) * 4);
+        return Buffer.from(text).toString('base64');
+      case 'base64Decode':
+        r.work(text.length);
+        return Buffer.from(text, 'base64').toString('utf8');
+    }
+    return undefined;
+  }
+
+  describe(): string {
+    return '$util';
+  }
+}
+const UTIL = new Util();
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * `$util.urlEncode`, as Java's URLEncoder: a space is `+`, and only `a-z A-Z 0-9 . - * _` stay as they
+ * are; a lone surrogate (which encodeURIComponent refuses) is `?`, as Java writes it.
+ */
+function urlEncode(text: string): string {
+  return encodeURIComponent(text.replace(LONE_SURROGATE, '?')).replace(/[!'()~]|%20/g, (c) =>
+    c === '%20' ? '+' : `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
   );
+}
+
+/** `$util.urlDecode`, as Java's URLDecoder: `+` is a space; a malformed escape fails the template, as Java's throws. */
+function urlDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    throw new PlatformError('SerializationException', 'The mapping template urlDecodes a text that is not URL-encoded.');
+  }
+}
+
+/** `$util.parseJson`: within the bounds a body read as JSON has; what is not JSON fails the template. */
+function parseJson(text: string): unknown {
+  const shape = jsonShape(text);
+  if (shape.depth > MAX_JSON_DEPTH || shape.values > MAX_JSON_VALUES) {
+    throw new PlatformError(
+      'SerializationException',
+      `The mapping template parses JSON nested more than ${MAX_JSON_DEPTH} levels or holding more than ${MAX_JSON_VALUES} values.`,
+    );
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new PlatformError('SerializationException', 'The mapping template parses a text that is not JSON with $util.parseJson.');
+  }
+}
+
+/**
+ * `$context` as nested maps (`identity.sourceIp` under `identity`), with the `requestOverride` and
+ * `responseOverride` maps a template may #set. Made once a render, and only when asked for.
+ */
+function contextMap(flat: Record<string, string | boolean | number>): Map<string, unknown> {
+  const root = new Map<string, unknown>();
+  for (const [name, value] of Object.entries(flat)) {
+    const parts = name.split('.');
+    let map = root;
+    for (const part of parts.slice(0, -1)) {
+      let next = map.get(part);
+      if (!(next instanceof Map)) map.set(part, (next = new Map<string, unknown>()));
+      map = next as Map<string, unknown>;
+    }
+    map.set(parts.at(-1)!, value);
+  }
+  root.set('responseOverride', new Map([['header', new Map()]]));
+  root.set(
+    'requestOverride',
+    new Map([
+      ['header', new Map()],
+      ['querystring', new Map()],
+      ['path', new Map()],
+    ]),
+  );
+  return root;
+}
+
+/** What a template set in `$context.responseOverride`: a status of three digits, and headers of text (or numbers, written out). */
+function responseOverrideOf(context: Map<string, unknown>): ResponseOverride | undefined {
+  const override = context.get('responseOverride');
+  if (!(override instanceof Map)) return undefined;
+  const given = override.get('status') as unknown;
+  const status =
+    typeof given === 'number' && Number.isInteger(given)
+      ? given
+      : typeof given === 'string' && /^[0-9]{3}$/.test(given)
+        ? Number(given)
+        : undefined;
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  const header = override.get('header') as unknown;
+  if (header instanceof Map) {
+    for (const [k, v] of header as Map<string, unknown>) {
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') headers[k] = String(v);
+    }
+  }
+  if (status === undefined && Object.keys(headers).length === 0) return undefined;
+  return { status, headers };
 }
 
 function headerValue(headers: Record<string, string>, name: string): string | undefined {

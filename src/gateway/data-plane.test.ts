@@ -146,6 +146,43 @@ describe('GatewayDataPlane', () => {
     }
   });
 
+  it('a response template sets the status and headers through $context.responseOverride; a template that cannot be parsed is a 500', async () => {
+    const api = await g.apis.createRestApi({ name: 'overrides' });
+    const resource = await g.apis.createResource(api.id, api.rootResourceId, '{proxy+}');
+    await g.apis.putMethod(api.id, resource.id, 'ANY', { authorizationType: 'NONE' });
+    await g.apis.putIntegration(api.id, resource.id, 'ANY', {
+      type: 'MOCK',
+      requestTemplates: { 'application/json': '{"statusCode": 200}', 'text/plain': '#if(true) never closed' },
+    });
+    await g.apis.putMethodResponse(api.id, resource.id, 'ANY', '200', {});
+    await g.apis.putIntegrationResponse(api.id, resource.id, 'ANY', '200', {
+      selectionPattern: '',
+      responseTemplates: {
+        'application/json': [
+          "#if($input.params('missing') == '')",
+          '#set($context.responseOverride.status = 404)',
+          '#set($context.responseOverride.header.X-Reason = "no $context.stage item")',
+          '#set($context.responseOverride.header.Bad = "a\nb")',
+          '#end',
+          '{"found": false}',
+        ].join('\n'),
+      },
+    });
+    await g.apis.createDeployment(api.id, { stageName: 'prod' });
+    const res = await g.plane.handle(api.id, 'prod', request());
+    assert.equal(res.status, 404, text(res));
+    assert.equal(res.headers['x-reason'], 'no prod item');
+    assert.equal(res.headers.bad, undefined, 'a header that cannot be sent is left out');
+    assert.deepEqual(JSON.parse(text(res)), { found: false });
+    const broken = await g.plane.handle(
+      api.id,
+      'prod',
+      request({ method: 'POST', headers: { host: 'localhost', 'content-type': 'text/plain' }, body: Buffer.from('x') }),
+    );
+    assert.equal(broken.status, 500);
+    assert.deepEqual(JSON.parse(text(broken)), { message: 'Internal server error' });
+  });
+
   it("AWS_PROXY: isBase64Encoded follows the API's binaryMediaTypes (case aside, with wildcards); any other body is text", async () => {
     g.answer.fn = (payload) => ({ statusCode: 200, body: payload.toString('utf8') });
     const eventFor = async (id: string, contentType: string | undefined, body = 'hello') => {

@@ -20,7 +20,7 @@ import {
 import type { InvocationService } from '../invoke/invocation-service.js';
 import type { Store } from '../store/store.js';
 import { RouteTable } from './route-table.js';
-import { renderTemplate, type TemplateContext } from './templates.js';
+import { renderMapping, renderTemplate, type TemplateContext } from './templates.js';
 import { StageThrottle } from './throttle.js';
 
 export interface GatewayRequest {
@@ -253,6 +253,8 @@ export class GatewayDataPlane {
       requestTimeEpoch: this.clock.now(),
       protocol: 'HTTP/1.1',
       'identity.sourceIp': req.sourceIp,
+      // `$context.identity.userAgent`, as the console's passthrough template reads it.
+      ...(typeof req.headers['user-agent'] === 'string' && { 'identity.userAgent': req.headers['user-agent'] }),
     };
     const started = performance.now();
     try {
@@ -822,5 +824,15 @@ function mapResponse(response: IntegrationResponseDoc, body: string, ctx: Templa
     // The control plane stores what it is given; a header that cannot be sent is left out.
     if (header && literal !== undefined && isSendableHeader(header, literal)) headers[header.toLowerCase()] = literal;
   }
-  return { status: Number(response.statusCode), headers, body: template ? renderTemplate(template, ctx) : body };
+  const status = Number(response.statusCode);
+  if (!template) return { status, headers, body };
+  const { text, responseOverride } = renderMapping(template, ctx);
+  if (!responseOverride) return { status, headers, body: text };
+  // What the template set in $context.responseOverride wins over the integration response, as on API Gateway;
+  // a status that is not a final answer's (200–599) or a header that cannot be sent is left out.
+  const override = responseOverride.status;
+  for (const [name, value] of Object.entries(responseOverride.headers)) {
+    if (isSendableHeader(name, value)) headers[name.toLowerCase()] = value;
+  }
+  return { status: override !== undefined && override >= 200 && override <= 599 ? override : status, headers, body: text };
 }

@@ -552,6 +552,53 @@ describe('API Gateway data plane', () => {
       });
     });
 
+    it('AWS: a Velocity request template (#set, #foreach, #if) maps the body and query; a response template sets the status', async () => {
+      const { id, rootId } = await createApi(apigw, 'velocity-template');
+      const template = [
+        "#set($body = $input.path('$'))",
+        '{',
+        '  "count": $body.items.size(),',
+        '  "ids": [#foreach($item in $body.items)"$item.id"#if($foreach.hasNext), #end#end],',
+        '  "kinds": {',
+        '#foreach($item in $body.items)',
+        '    "$item.id": "#if($item.price > 10)dear#elseif($item.price > 0)cheap#{else}free#end"#if($foreach.hasNext),#end',
+        '#end',
+        '  },',
+        '  "query": {#foreach($name in $input.params().querystring.keySet())"$name": "$util.escapeJavaScript($input.params($name))"#if($foreach.hasNext),#end#end},',
+        '  "stage": "$context.stage"',
+        '}',
+      ].join('\n');
+      await putMethod(apigw, id, rootId, 'POST', {
+        ...lambdaTo('plain', { requestTemplates: { 'application/json': template } }),
+        responses: {
+          '200': {
+            selectionPattern: '',
+            responseTemplates: { 'application/json': "#set($context.responseOverride.status = 201)$input.json('$.got')" },
+          },
+        },
+      });
+      const post = await deployed(id);
+      const res = await post('/?color=red&note=say%20%22hi%22', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          items: [
+            { id: 'a', price: 20 },
+            { id: 'b', price: 5 },
+            { id: 'c', price: 0 },
+          ],
+        }),
+      });
+      assert.equal(res.status, 201, res.text);
+      assert.deepEqual(res.json, {
+        count: 3,
+        ids: ['a', 'b', 'c'],
+        kinds: { a: 'dear', b: 'cheap', c: 'free' },
+        query: { color: 'red', note: 'say "hi"' },
+        stage: 'test',
+      });
+    });
+
     it('AWS: a response template shapes the answer', async () => {
       const { id, rootId } = await createApi(apigw, 'response-template');
       await putMethod(apigw, id, rootId, 'POST', {

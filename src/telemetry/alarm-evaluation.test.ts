@@ -65,3 +65,19 @@ describe('evaluate: alarm state tables at a fixed time', () => {
     assert.equal(evaluationRange(9), 12);
   });
 });
+
+describe('evaluate: the reason of an alarm over thousands of periods', () => {
+  it('lists as many of the newest datapoints as CloudWatch’s 1,023 characters hold, and says the rest were left out', () => {
+    const n = 2_000;
+    const values = Array.from({ length: n }, (_v, i) => 1e6 + i);
+    const result = evaluate(config('missing', n), values, 'OK');
+    assert.equal(result.state, 'ALARM');
+    assert.ok(result.reason.length <= 1023, `${result.reason.length} characters`);
+    assert.match(
+      result.reason,
+      /^Threshold Crossed: 2000 out of the last 2000 datapoints \[1001999, 1001998, .*, \.\.\.\] was greater than/,
+    );
+    const short = evaluate(config('missing', 3), [X, X, X], 'OK');
+    assert.match(short.reason, /datapoints \[5, 5, 5\] was/, 'a few datapoints are all listed');
+  });
+});

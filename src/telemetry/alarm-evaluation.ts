@@ -115,13 +115,26 @@ export function statisticOf(summary: Summary, statistic: string): number {
   }
 }
 
+/** The most a StateReason may be (CloudWatch's model). */
+export const MAX_STATE_REASON = 1023;
+
 function reasonFor(state: AlarmState, count: number, of: number, recent: number[], config: EvaluationConfig): string {
-  const shown = `[${recent
-    .slice(0, of)
-    .map((v) => String(Math.round(v * 1000) / 1000))
-    .join(', ')}]`;
   const verb = state === 'ALARM' ? 'was' : 'was not';
-  return `Threshold Crossed: ${count} out of the last ${of} datapoints ${shown} ${verb} ${describeOperator(config.ComparisonOperator)} the threshold (${config.Threshold}) (minimum ${config.DatapointsToAlarm ?? config.EvaluationPeriods} datapoints for ${state === 'ALARM' ? 'OK -> ALARM' : 'ALARM -> OK'} transition).`;
+  const sentence = (shown: string) =>
+    `Threshold Crossed: ${count} out of the last ${of} datapoints [${shown}] ${verb} ${describeOperator(config.ComparisonOperator)} the threshold (${config.Threshold}) (minimum ${config.DatapointsToAlarm ?? config.EvaluationPeriods} datapoints for ${state === 'ALARM' ? 'OK -> ALARM' : 'ALARM -> OK'} transition).`;
+  // As many of the newest datapoints as the reason has room for: an alarm over thousands of periods
+  // lists the first of them and says the rest were left out.
+  const room = MAX_STATE_REASON - sentence('').length;
+  let shown = '';
+  for (const v of recent.slice(0, of)) {
+    const next = `${shown && `${shown}, `}${Math.round(v * 1000) / 1000}`;
+    if (next.length > room - 5) {
+      shown += ', ...';
+      break;
+    }
+    shown = next;
+  }
+  return sentence(shown);
 }
 
 function reasonNoData(state: AlarmState, tmd: string): string {

@@ -262,7 +262,8 @@ export class AlarmService {
         startDate: new Date(start).toISOString(),
         statistic,
         period: alarm.Period,
-        recentDatapoints: result.recent.slice(0, alarm.EvaluationPeriods),
+        // StateReasonData is at most 4,000 characters (CloudWatch's model): the newest hundred datapoints.
+        recentDatapoints: result.recent.slice(0, Math.min(alarm.EvaluationPeriods, 100)),
         threshold: alarm.Threshold,
       });
       const transition = await this.store.transaction(async (tx) => {

@@ -35,6 +35,7 @@ import {
   ListObjectsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
+  PutBucketCorsCommand,
   PutBucketEncryptionCommand,
   PutBucketLifecycleConfigurationCommand,
   PutBucketPolicyCommand,
@@ -822,6 +823,66 @@ describe('S3 hostile input', () => {
     assert.equal(out.status, 400);
     assert.equal(xmlText(out.text, 'Code'), 'EntityTooLarge');
     assert.equal(xmlText(out.text, 'MaxSizeAllowed'), String(64 * MB));
+  });
+
+  it('PutBucketPolicy past 20 KB is MalformedPolicy, and the policy in place stays', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'bounded' }));
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [] });
+    await s3.send(new PutBucketPolicyCommand({ Bucket: 'bounded', Policy: policy }));
+    const padded = (bytes: number) => {
+      const doc = JSON.stringify({ Version: '2012-10-17', x: '' });
+      return JSON.stringify({ Version: '2012-10-17', x: 'A'.repeat(bytes - doc.length) });
+    };
+    // The largest S3 takes is kept as sent.
+    await s3.send(new PutBucketPolicyCommand({ Bucket: 'bounded', Policy: padded(20 * 1024) }));
+    await s3.send(new PutBucketPolicyCommand({ Bucket: 'bounded', Policy: policy }));
+    for (const bytes of [20 * 1024 + 1, 3 * MB]) {
+      const refused = await errorOf(() => s3.send(new PutBucketPolicyCommand({ Bucket: 'bounded', Policy: padded(bytes) })));
+      assert.equal(refused.$metadata?.httpStatusCode, 400, `${bytes} bytes`);
+      if (bytes < MB) {
+        assert.equal(refused.name, 'MalformedPolicy');
+        assert.equal(refused.message, 'Policy exceeds the maximum allowed document size.');
+      } else assert.equal(refused.name, 'MaxMessageLengthExceeded');
+      assert.equal((await s3.send(new GetBucketPolicyCommand({ Bucket: 'bounded' }))).Policy, policy);
+    }
+  });
+
+  it("a bucket setting's body past 2 MiB is refused by its length before it is read", async () => {
+    const authorization = 'AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00';
+    const out = await rawRequest(`${t.url}/bounded?policy`, 'PUT', { 'content-length': String(60 * MB), authorization }, '{');
+    assert.equal(out.status, 400);
+    assert.equal(xmlText(out.text, 'Code'), 'MaxMessageLengthExceeded');
+  });
+
+  it('bucket tags, CORS rules and lifecycle rules are bounded as S3 bounds them, and the setting in place stays', async () => {
+    const tags = (n: number) => Array.from({ length: n }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
+    await s3.send(new PutBucketTaggingCommand({ Bucket: 'bounded', Tagging: { TagSet: tags(50) } }));
+    const tooMany = await errorOf(() => s3.send(new PutBucketTaggingCommand({ Bucket: 'bounded', Tagging: { TagSet: tags(51) } })));
+    assert.equal(tooMany.name, 'InvalidTag');
+    assert.equal((await s3.send(new GetBucketTaggingCommand({ Bucket: 'bounded' }))).TagSet?.length, 50);
+
+    const cors = (n: number) => Array.from({ length: n }, () => ({ AllowedMethods: ['GET'], AllowedOrigins: ['*'] }));
+    await s3.send(new PutBucketCorsCommand({ Bucket: 'bounded', CORSConfiguration: { CORSRules: cors(100) } }));
+    const corsRefused = await errorOf(() =>
+      s3.send(new PutBucketCorsCommand({ Bucket: 'bounded', CORSConfiguration: { CORSRules: cors(101) } })),
+    );
+    assert.equal(corsRefused.name, 'InvalidRequest');
+    assert.equal(corsRefused.$metadata?.httpStatusCode, 400);
+
+    const rules = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        ID: `r${i}`,
+        Status: 'Enabled' as const,
+        Filter: { Prefix: `p${i}/` },
+        Expiration: { Days: 1 },
+      }));
+    await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: 'bounded', LifecycleConfiguration: { Rules: rules(1000) } }));
+    const lifecycleRefused = await errorOf(() =>
+      s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: 'bounded', LifecycleConfiguration: { Rules: rules(1001) } })),
+    );
+    assert.equal(lifecycleRefused.name, 'MalformedXML');
+    const kept = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'bounded' }));
+    assert.equal(kept.Rules?.length, 1000);
   });
 
   it('a bucket subresource Versa does not keep answers NotImplemented, as S3 does for functionality it lacks', async () => {

@@ -24,9 +24,12 @@ export const S3_ERRORS = {
   InvalidPartOrder: 400,
   InvalidRange: 416,
   InvalidRequest: 400,
+  InvalidTag: 400,
   KeyTooLongError: 400,
   MalformedPolicy: 400,
   MalformedXML: 400,
+  /** A request body past what its operation reads (a bucket's setting). */
+  MaxMessageLengthExceeded: 400,
   MethodNotAllowed: 405,
   NoSuchBucket: 404,
   NoSuchBucketPolicy: 404,
@@ -87,3 +90,4 @@ export const malformedXml = () =>
   new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
 export const invalidArgument = (message: string, name: string, value: string) =>
   new S3Error('InvalidArgument', message, { ArgumentName: name, ArgumentValue: value });
+export const maxMessageLengthExceeded = () => new S3Error('MaxMessageLengthExceeded', 'Your request was too big.');

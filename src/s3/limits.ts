@@ -41,3 +41,26 @@ export function validateBucketName(name: string): void {
     throw new S3Error('InvalidBucketName', 'The specified bucket is not valid.', { BucketName: name });
   }
 }
+
+/**
+ * Largest body a request to a bucket itself may send (a setting's document, CreateBucket's, DeleteObjects'
+ * list), refused before more is read. A bucket's settings are kept in its record, which every request
+ * to the bucket reads, so their size is every later request's cost too. DeleteObjects' 1,000 keys of up
+ * to 1,024 bytes, escaped as XML, fit; a lifecycle configuration's 1,000 rules do with room to spare.
+ */
+export const MAX_BUCKET_BODY_BYTES = 2 * 1024 * 1024;
+/** Largest bucket policy, in bytes (AWS's 20 KB). */
+export const MAX_POLICY_BYTES = 20 * 1024;
+/**
+ * Largest document of any other setting but the lifecycle configuration: AWS's bound on a CORS
+ * configuration (64 KB), which the others (50 tags, one encryption rule, an ACL's grants) stay below.
+ */
+export const MAX_SETTING_BYTES = 64 * 1024;
+/** Largest lifecycle configuration: room for AWS's 1,000 rules of 260 bytes each. */
+export const MAX_LIFECYCLE_BYTES = 256 * 1024;
+/** Most tags a bucket may have (AWS's). */
+export const MAX_BUCKET_TAGS = 50;
+/** Most rules a CORS configuration may have (AWS's). */
+export const MAX_CORS_RULES = 100;
+/** Most rules a lifecycle configuration may have (AWS's). */
+export const MAX_LIFECYCLE_RULES = 1000;

@@ -51,7 +51,7 @@ import { resolvePython } from '../runtime/python.js';
 import { SANDBOX_UID } from '../runtime/sandbox.js';
 import { BlobStore } from '../s3/blob-store.js';
 import { lambdaCodeReader } from '../s3/lambda-code.js';
-import { MAX_PUT_BYTES } from '../s3/limits.js';
+import { MAX_BUCKET_BODY_BYTES, MAX_PUT_BYTES } from '../s3/limits.js';
 import { S3Service } from '../s3/s3-service.js';
 import { ParameterService } from '../ssm/parameter-service.js';
 import { StackService } from '../stacks/stack-service.js';
@@ -456,11 +456,23 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     const stage = () => (toStage ??= isStageRequest(req.headers.host, q >= 0 ? rawUrl.slice(0, q) : rawUrl));
     // A stage's body is refused past API Gateway's payload limit as soon as its length says so or that
     // many bytes have come, in API Gateway's words; not read on up to the 72 MiB any other body may have.
-    const tooBig = (bytes: number) => bytes > MAX_BODY_BYTES || (bytes > MAX_GATEWAY_PAYLOAD_BYTES && stage());
+    // Likewise a body sent to an S3 bucket itself (a setting's document) past what any of them needs,
+    // asked only of a body past that bound.
+    let toBucket: boolean | undefined;
+    const bucket = () => (toBucket ??= isS3Request(req) === 'bucket');
+    const tooBig = (bytes: number) =>
+      bytes > MAX_BODY_BYTES || (bytes > MAX_GATEWAY_PAYLOAD_BYTES && stage()) || (bytes > MAX_BUCKET_BODY_BYTES && bucket());
     const tooLarge = () => new PlatformError('RequestTooLargeException', `Request must be smaller than ${MAX_BODY_BYTES} bytes.`);
     const refuse = (status: number, error: PlatformError) => {
-      const s3 = isS3Request(req);
-      const out = status === 413 && stage() ? payloadTooLarge() : s3 ? s3Refusal(req, status, error) : restJsonError(error);
+      const s3 = isS3Request(req) !== undefined;
+      const out =
+        status === 413 && stage()
+          ? payloadTooLarge()
+          : status === 413 && bucket()
+            ? restXmlError(req.method ?? 'GET', 400, 'MaxMessageLengthExceeded', 'Your request was too big.', uuid(), {})
+            : s3
+              ? s3Refusal(req, status, error)
+              : restJsonError(error);
       lingerAfter(req);
       res.writeHead(s3 ? out.status : status, { ...out.headers, connection: 'close' });
       res.end(out.body);
@@ -778,8 +790,11 @@ function shareChanges(node: ClusterNode, registry: FunctionRegistry, restApis: R
   });
 }
 
-/** True when the front door would send this request to S3 (its host or signature), judged before the body is read. */
-function isS3Request(req: http.IncomingMessage): boolean {
+/**
+ * Whether the front door would send this request to S3 (its host or signature), judged before the body
+ * is read: 'bucket' when it is for a bucket itself, 'object' for anything else of S3's, else undefined.
+ */
+function isS3Request(req: http.IncomingMessage): 'bucket' | 'object' | undefined {
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
   const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
@@ -791,7 +806,9 @@ function isS3Request(req: http.IncomingMessage): boolean {
     headers: req.headers,
     signingService: service,
   };
-  return s3Address(head as ApiRequest) !== undefined;
+  const address = s3Address(head as ApiRequest);
+  if (address === undefined) return undefined;
+  return address.bucket !== undefined && address.key === undefined ? 'bucket' : 'object';
 }
 
 /** A body refused at the door, in S3's words: too large is EntityTooLarge, too much at once SlowDown. */

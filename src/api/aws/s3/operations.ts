@@ -1,8 +1,19 @@
 import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { BUCKET_SETTINGS, type BucketSetting, type ObjectAttributes, type ObjectDoc } from '../../../domain/s3.js';
-import { invalidArgument, malformedXml, S3Error } from '../../../s3/errors.js';
-import { MAX_DELETE_KEYS, MAX_LIST_KEYS, MAX_PUT_BYTES } from '../../../s3/limits.js';
+import { invalidArgument, malformedXml, maxMessageLengthExceeded, S3Error } from '../../../s3/errors.js';
+import {
+  MAX_BUCKET_BODY_BYTES,
+  MAX_BUCKET_TAGS,
+  MAX_CORS_RULES,
+  MAX_DELETE_KEYS,
+  MAX_LIFECYCLE_BYTES,
+  MAX_LIFECYCLE_RULES,
+  MAX_LIST_KEYS,
+  MAX_POLICY_BYTES,
+  MAX_PUT_BYTES,
+  MAX_SETTING_BYTES,
+} from '../../../s3/limits.js';
 import type { S3Service } from '../../../s3/s3-service.js';
 import { ChunkedBodyError, ChunkSizeError, decodeChunked, STREAMING_PAYLOADS } from '../protocol/aws-chunked.js';
 import { header, type ApiRequest, type ApiResponse, type ServiceHandler } from '../protocol/http.js';
@@ -74,6 +85,17 @@ const SETTING_DEFAULT: Record<BucketSetting, string | { code: S3Error['code']; m
     Owner: OWNER,
     AccessControlList: { Grant: { Grantee: { ID: OWNER.ID, DisplayName: OWNER.DisplayName }, Permission: 'FULL_CONTROL' } },
   }),
+};
+/** Each setting's largest document, in bytes: a bucket's record holds them all and every request to it reads it. */
+const SETTING_BYTES: Record<BucketSetting, number> = {
+  policy: MAX_POLICY_BYTES,
+  encryption: MAX_SETTING_BYTES,
+  publicAccessBlock: MAX_SETTING_BYTES,
+  lifecycle: MAX_LIFECYCLE_BYTES,
+  tagging: MAX_SETTING_BYTES,
+  ownershipControls: MAX_SETTING_BYTES,
+  cors: MAX_SETTING_BYTES,
+  acl: MAX_SETTING_BYTES,
 };
 /** Settings whose deletion leaves a "not found" answer rather than the default. */
 const NOT_FOUND_AFTER_DELETE: Partial<Record<BucketSetting, { code: S3Error['code']; message: string }>> = {
@@ -184,6 +206,8 @@ async function route(s3: S3Service, req: ApiRequest, hold: S3ApiDeps['hold']): P
     await refuseArtifactWrite(s3, req, bucket);
   }
   if (key === undefined) {
+    // The server refuses such a body before reading it; this keeps the bound for a request handled in-process.
+    if (req.body.length > MAX_BUCKET_BODY_BYTES) throw maxMessageLengthExceeded();
     const setting = [...q.keys()].map((k) => SETTING_OF[k]).find((s) => s !== undefined);
     switch (method) {
       case 'PUT':
@@ -380,6 +404,8 @@ async function getSetting(s3: S3Service, name: string, setting: BucketSetting): 
 async function putSetting(s3: S3Service, req: ApiRequest, name: string, setting: BucketSetting): Promise<S3Response> {
   const text = req.body.toString('utf8');
   if (setting === 'policy') {
+    // S3's own answer to a policy past 20 KB (MinIO's PolicyTooLarge is not an S3 code the SDKs know).
+    if (req.body.length > MAX_POLICY_BYTES) throw new S3Error('MalformedPolicy', 'Policy exceeds the maximum allowed document size.');
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -397,9 +423,27 @@ async function putSetting(s3: S3Service, req: ApiRequest, name: string, setting:
     await s3.bucket(name);
     return empty(200);
   }
-  document(req, SETTING_ROOT[setting]);
+  if (req.body.length > SETTING_BYTES[setting]) throw maxMessageLengthExceeded();
+  refuseTooManyRules(setting, document(req, SETTING_ROOT[setting]));
   await s3.putSetting(name, setting, text);
   return empty(setting === 'tagging' ? 204 : 200);
+}
+
+/** S3's bounds on how many tags and rules a setting holds, in its words. */
+function refuseTooManyRules(setting: BucketSetting, root: XmlNode): void {
+  if (setting === 'tagging') {
+    const tagSet = childrenNamed(root, 'TagSet')[0];
+    if (tagSet && childrenNamed(tagSet, 'Tag').length > MAX_BUCKET_TAGS) {
+      throw new S3Error('InvalidTag', `Bucket tag count cannot be greater than ${MAX_BUCKET_TAGS}`);
+    }
+  } else if (setting === 'cors') {
+    if (childrenNamed(root, 'CORSRule').length > MAX_CORS_RULES) {
+      throw new S3Error('InvalidRequest', `The number of CORS rules should not exceed allowed limit of ${MAX_CORS_RULES} rules.`);
+    }
+  } else if (setting === 'lifecycle') {
+    // S3's schema allows 1,000 Rule elements; a document past it does not validate.
+    if (childrenNamed(root, 'Rule').length > MAX_LIFECYCLE_RULES) throw malformedXml();
+  }
 }
 
 async function deleteSetting(s3: S3Service, name: string, setting: BucketSetting): Promise<S3Response> {

@@ -589,7 +589,7 @@ describe('CloudWatch custom metrics and both protocols', () => {
     await refused({ Value: 1e109 }, /MetricData\.member\.2\.Value is invalid/);
     await refused({ Values: [1, -1e200] }, /MetricData\.member\.2\.Values\.member\.2 is invalid/);
     await refused({ StatisticValues: { SampleCount: 1, Sum: 1.7e308, Minimum: 1, Maximum: 1 } }, /StatisticValues\.Sum is invalid/);
-    await refused({ StatisticValues: { SampleCount: 0, Sum: 0, Minimum: 0, Maximum: 0 } }, /SampleCount must be greater than 0/);
+    await refused({ StatisticValues: { SampleCount: 0, Sum: 0, Minimum: 0, Maximum: 0 } }, /SampleCount must be at least 1/);
     // Control characters in a name: a U+0000 in one kept a PostgreSQL node's every metric out of its store.
     await refused({ MetricName: 'bad\u0000', Value: 1 }, /MetricData\.member\.2\.MetricName must not contain ASCII control characters/);
     await refused({ Value: 1, Dimensions: [{ Name: 'd', Value: 'v\u001b[31m' }] }, /Dimensions\.member\.1\.Value must not contain/);
@@ -599,6 +599,46 @@ describe('CloudWatch custom metrics and both protocols', () => {
     const listed = (await cw.send(new ListMetricsCommand({ Namespace: 'Range' }))).Metrics ?? [];
     assert.deepEqual(listed, []);
     await cw.send(new PutMetricDataCommand({ Namespace: 'Range', MetricData: [{ MetricName: 'edge', Value: 2 ** 360 }] }));
+  });
+
+  it('Counts past 2^360 or not above 0, and statistic sets of under one sample or Minimum above Maximum, are refused and record nothing', async () => {
+    const now = Date.now();
+    const put = (datum: Record<string, unknown>) =>
+      cw.send(new PutMetricDataCommand({ Namespace: 'Counted', MetricData: [{ MetricName: 'c', Timestamp: new Date(now), ...datum }] }));
+    const refusals: [Record<string, unknown>, RegExp][] = [
+      [{ Values: [1, 2], Counts: [1e308, 1e308] }, /Counts\.member\.1 is invalid/],
+      [{ Values: [1e108], Counts: [1e109] }, /Counts\.member\.1 is invalid/],
+      [{ Values: [1, 2], Counts: [1, -1] }, /Counts\.member\.2 is invalid/],
+      [{ Values: [1], Counts: [0] }, /Counts\.member\.1 is invalid/],
+      [{ StatisticValues: { SampleCount: 0.001, Sum: 1, Minimum: 1, Maximum: 1 } }, /SampleCount must be at least 1/],
+      [{ StatisticValues: { SampleCount: 2, Sum: 0, Minimum: 1e108, Maximum: -1e108 } }, /Minimum must be less than or equal to/],
+    ];
+    for (const [datum, message] of refusals) {
+      const e = await errorOf(() => put(datum));
+      assert.equal(e.name, 'InvalidParameterValueException', JSON.stringify(datum));
+      assert.equal(e.$metadata?.httpStatusCode, 400);
+      assert.match(e.message, message);
+    }
+    await put({ Values: [1, 2], Counts: [2 ** 360, 3] });
+    await put({ Value: 5 });
+    const stats = await cw.send(
+      new GetMetricStatisticsCommand({
+        Namespace: 'Counted',
+        MetricName: 'c',
+        StartTime: new Date(now - 3600_000),
+        EndTime: new Date(now + 3600_000),
+        Period: 3600,
+        Statistics: ['Sum', 'SampleCount', 'Average', 'Minimum', 'Maximum'],
+      }),
+    );
+    // Only the accepted data: the refused requests wrote nothing, and the sums stay finite.
+    const [point] = stats.Datapoints ?? [];
+    assert.equal(stats.Datapoints?.length, 1);
+    assert.equal(point!.SampleCount, 2 ** 360 + 3 + 1);
+    assert.equal(point!.Sum, 2 ** 360 + 6 + 5);
+    assert.ok(Number.isFinite(point!.Average));
+    assert.equal(point!.Minimum, 1);
+    assert.equal(point!.Maximum, 5);
   });
 
   it('custom series are bounded in memory: past about 12,000 the request is LimitExceeded and records nothing; known series still take data', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { SummaryJson } from '../domain/metric.js';
 import { MAX_BINS, Summary } from './summary.js';
 
 describe('Summary', () => {
@@ -40,5 +41,25 @@ describe('Summary', () => {
       const exact = values[Math.floor((p / 100) * (values.length - 1))]!;
       assert.ok(Math.abs(s.percentile(p) - exact) / exact < 0.02, `p${p}`);
     }
+  });
+  it('stays finite: additions that would overflow are dropped, and a stored summary that overflowed reads as empty', () => {
+    const s = new Summary();
+    s.add(5);
+    s.add(1e308, 1e308);
+    s.add(1, -1);
+    s.add(1, 0);
+    s.addStatistics({ sampleCount: 1, sum: 1.7e308, minimum: 1, maximum: 1 });
+    s.addStatistics({ sampleCount: 1, sum: 1.7e308, minimum: 1, maximum: 1 });
+    s.addStatistics({ sampleCount: 2, sum: 0, minimum: 3, maximum: -3 });
+    assert.deepEqual([s.count, s.sum, s.min, s.max], [2, 5 + 1.7e308, 1, 5]);
+    s.merge(s);
+    assert.equal(s.count, 2);
+    assert.ok(Number.isFinite(s.sum));
+    const poisoned = Summary.fromJSON(
+      JSON.parse(JSON.stringify({ n: Infinity, s: Infinity, lo: 1, hi: 2, p: { 0: 1 }, m: {}, z: 0 })) as SummaryJson,
+    );
+    assert.equal(poisoned.count, 0);
+    s.merge(poisoned);
+    assert.equal(s.count, 2);
   });
 });

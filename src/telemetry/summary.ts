@@ -30,7 +30,9 @@ export class Summary {
   }
 
   add(value: number, count = 1): void {
-    if (!Number.isFinite(value) || count <= 0) return;
+    // The API refuses what could overflow; this keeps a summary finite whatever reaches it, since a
+    // stored Infinity (written as null) would poison its minute and every alarm over it for good.
+    if (!Number.isFinite(value) || !(count > 0) || !finite(this.count + count, this.sum + value * count)) return;
     this.ordered = undefined;
     this.count += count;
     this.sum += value * count;
@@ -47,7 +49,9 @@ export class Summary {
 
   /** Adds pre-aggregated values (PutMetricData's StatisticValues): no histogram, so percentiles use the mean. */
   addStatistics(s: { sampleCount: number; sum: number; minimum: number; maximum: number }): void {
-    if (s.sampleCount <= 0) return;
+    if (!(s.sampleCount > 0) || !(s.minimum <= s.maximum) || !finite(this.count + s.sampleCount, this.sum + s.sum, s.minimum, s.maximum)) {
+      return;
+    }
     this.ordered = undefined;
     this.count += s.sampleCount;
     this.sum += s.sum;
@@ -64,7 +68,7 @@ export class Summary {
   }
 
   merge(other: Summary): void {
-    if (other.count === 0) return;
+    if (other.count === 0 || !finite(this.count + other.count, this.sum + other.sum, other.min, other.max)) return;
     this.ordered = undefined;
     this.count += other.count;
     this.sum += other.sum;
@@ -114,6 +118,9 @@ export class Summary {
 
   static fromJSON(json: SummaryJson): Summary {
     const s = new Summary();
+    // One stored before the API bounded counts may have overflowed (its sums read back as null): it is
+    // dropped rather than merged into every answer for its minute.
+    if (!finite(json.n, json.s, json.lo, json.hi) || !(json.n > 0)) return s;
     s.count = json.n;
     s.sum = json.s;
     s.min = json.lo;
@@ -126,6 +133,10 @@ export class Summary {
     if (s.negative.size > FOLD_AT) fold(s.negative);
     return s;
   }
+}
+
+function finite(...numbers: unknown[]): boolean {
+  return numbers.every((n) => typeof n === 'number' && Number.isFinite(n));
 }
 
 /** Folds the bins of smallest magnitude into one, leaving MAX_BINS. */

@@ -320,9 +320,24 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
         ] as const) {
           if (outOfRange(v)) throw invalid(`The value ${v} for parameter ${member(field)} is invalid: it must be within -2^360 to 2^360.`);
         }
+        // A count says how many times its value occurred: within the same bound, and at least once, or
+        // the sums it multiplies overflow and a minute's statistics become Infinity or NaN for good.
+        counts.forEach((c, j) => {
+          if (!(c > 0 && c <= MAX_VALUE)) {
+            throw invalid(
+              `The value ${c} for parameter ${member(`Counts.member.${j + 1}`)} is invalid: it must be greater than 0 and at most 2^360.`,
+            );
+          }
+        });
         const samples = statistic('SampleCount');
-        if (samples !== undefined && !(samples > 0)) {
-          throw invalid(`The parameter ${member('StatisticValues.SampleCount')} must be greater than 0.`);
+        if (samples !== undefined && !(samples >= 1)) {
+          throw invalid(`The parameter ${member('StatisticValues.SampleCount')} must be at least 1.`);
+        }
+        const [minimum, maximum] = [statistic('Minimum'), statistic('Maximum')];
+        if (minimum !== undefined && maximum !== undefined && minimum > maximum) {
+          throw invalid(
+            `The parameter ${member('StatisticValues.Minimum')} must be less than or equal to ${member('StatisticValues.Maximum')}.`,
+          );
         }
         const resolution = read.num(d, 'StorageResolution') ?? 60;
         if (resolution !== 1 && resolution !== 60) throw invalid('The parameter StorageResolution must be 1 or 60.');

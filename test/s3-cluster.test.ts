@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
@@ -18,6 +19,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
@@ -128,6 +130,46 @@ describe('S3 on two nodes sharing PostgreSQL', () => {
     };
     await Promise.all([churn(opA, 'churn-a'), churn(opB, 'churn-b'), churn(opA, 'churn-c'), churn(opB, 'churn-d')]);
     assert.deepEqual(await withoutSharedCopy('churn-'), []);
+  });
+
+  it('CompleteMultipartUpload and AbortMultipartUpload at once, on one node and across both: one wins, the others are NoSuchUpload', async () => {
+    const outcome = (call: Promise<unknown>) =>
+      call.then(
+        () => 'ok',
+        (e: Error) => e.name,
+      );
+    for (let round = 0; round < 16; round++) {
+      const Key = `complete-or-abort-${round}`;
+      const { UploadId } = await opA.send(new CreateMultipartUploadCommand({ Bucket: 'shared', Key }));
+      const part = await opA.send(new UploadPartCommand({ Bucket: 'shared', Key, UploadId, PartNumber: 1, Body: 'x'.repeat(100) }));
+      const complete = (s3: S3Client) =>
+        outcome(
+          s3.send(
+            new CompleteMultipartUploadCommand({
+              Bucket: 'shared',
+              Key,
+              UploadId,
+              MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] },
+            }),
+          ),
+        );
+      // Even rounds on one node (where the probe found it), odd ones across both.
+      const other = round % 2 === 0 ? opA : opB;
+      const [first, abort, second] = await Promise.all([
+        complete(opA),
+        outcome(other.send(new AbortMultipartUploadCommand({ Bucket: 'shared', Key, UploadId }))),
+        complete(other),
+      ]);
+      const results = [first, abort, second];
+      assert.equal(results.filter((r) => r === 'ok').length, 1, `round ${round}: ${results.join()}`);
+      assert.deepEqual(
+        results.filter((r) => r !== 'ok'),
+        ['NoSuchUpload', 'NoSuchUpload'],
+        `round ${round}`,
+      );
+      const exists = await outcome(opB.send(new HeadObjectCommand({ Bucket: 'shared', Key })));
+      assert.equal(exists === 'ok', abort !== 'ok', `round ${round}: abort ${abort}, object ${exists}`);
+    }
   });
 
   it("a function's key on B replaces or deletes nothing the operator's key wrote through A", async () => {

@@ -144,7 +144,7 @@ export class S3Service {
       throw new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: name });
     }
     const blobs: string[] = [];
-    for (const upload of await this.store.s3.listUploads(name)) blobs.push(...(await this.store.s3.deleteUpload(upload.uploadId)));
+    for (const upload of await this.store.s3.listUploads(name)) blobs.push(...((await this.store.s3.deleteUpload(upload.uploadId)) ?? []));
     await this.store.s3.deleteBucket(name);
     await this.release(blobs);
   }
@@ -426,6 +426,8 @@ export class S3Service {
       }
     }
     const stored = new Map((await this.store.s3.listParts(uploadId)).map((p) => [p.partNumber, p]));
+    // Parts gone with their upload (a Complete or Abort ended it since it was read) say so as S3 does.
+    if (asked.some((want) => !stored.has(want.partNumber)) && !(await this.store.s3.getUpload(uploadId))) throw noSuchUpload(uploadId);
     const parts = asked.map((want) => {
       const part = stored.get(want.partNumber);
       if (!part || part.etag !== want.etag.replace(/"/g, '')) {
@@ -461,6 +463,7 @@ export class S3Service {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw noSuchUpload(uploadId);
       throw err;
     }
+    let partBlobs: string[] = [];
     const md5s = Buffer.concat(parts.map((p) => Buffer.from(p.etag, 'hex')));
     const etag = `${createHash('md5').update(md5s).digest('hex')}-${parts.length}`;
     const object = await this.writeObject(
@@ -476,17 +479,24 @@ export class S3Service {
         etag,
         ...(byFunction !== undefined && { byFunction }),
       },
+      // The upload ends in the transaction that writes the object: a concurrent Abort (or Complete),
+      // on this node or another, then finds it gone and answers NoSuchUpload, never both succeeding.
       async (tx) => {
-        if (!(await tx.s3.getUpload(uploadId))) throw noSuchUpload(uploadId);
+        const deleted = await tx.s3.deleteUpload(uploadId);
+        if (deleted === undefined) throw noSuchUpload(uploadId);
+        partBlobs = deleted;
       },
     );
-    await this.release(await this.lock.run(() => this.store.s3.deleteUpload(uploadId)));
+    await this.release(partBlobs);
     return object;
   }
 
   async abortUpload(bucketName: string, key: string, uploadId: string, byFunction?: string): Promise<void> {
     await this.upload(bucketName, key, uploadId, byFunction);
-    await this.release(await this.lock.run(() => this.store.s3.deleteUpload(uploadId)));
+    // Refused when a Complete (or another Abort) ended the upload since it was read above.
+    const blobs = await this.lock.run(() => this.store.s3.deleteUpload(uploadId));
+    if (blobs === undefined) throw noSuchUpload(uploadId);
+    await this.release(blobs);
   }
 
   async listParts(bucketName: string, key: string, uploadId: string): Promise<{ upload: UploadDoc; parts: PartDoc[] }> {

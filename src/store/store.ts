@@ -345,8 +345,11 @@ export interface S3Repository {
   hasObjects(bucket: string): Promise<boolean>;
   getUpload(uploadId: string): Promise<UploadDoc | undefined>;
   putUpload(upload: UploadDoc): Promise<void>;
-  /** Deletes an upload with its parts; returns the parts' blobs. */
-  deleteUpload(uploadId: string): Promise<string[]>;
+  /**
+   * Deletes an upload with its parts; returns the parts' blobs, or undefined when there was no such
+   * upload (another request completed or aborted it first: that one alone may say it did).
+   */
+  deleteUpload(uploadId: string): Promise<string[] | undefined>;
   /** A bucket's uploads ordered by key, then upload id. */
   listUploads(bucket: string): Promise<UploadDoc[]>;
   /** How many uploads of a bucket are in progress. */

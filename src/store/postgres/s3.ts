@@ -91,8 +91,7 @@ export class PostgresS3 implements S3Repository {
       const blobs = (await db.rows<{ blob: string }>('DELETE FROM s3_parts WHERE upload_id = $1 RETURNING blob', [uploadId])).map(
         (r) => r.blob,
       );
-      await db.run('DELETE FROM s3_uploads WHERE id = $1', [uploadId]);
-      return blobs;
+      return (await db.run('DELETE FROM s3_uploads WHERE id = $1', [uploadId])) === 1 ? blobs : undefined;
     });
   }
 

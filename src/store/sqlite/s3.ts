@@ -110,8 +110,7 @@ export class SqliteS3 implements S3Repository {
         const blobs = (this.db.prepare('DELETE FROM s3_parts WHERE upload_id = ? RETURNING blob').all(uploadId) as { blob: string }[]).map(
           (r) => r.blob,
         );
-        this.db.prepare('DELETE FROM s3_uploads WHERE id = ?').run(uploadId);
-        return blobs;
+        return this.db.prepare('DELETE FROM s3_uploads WHERE id = ?').run(uploadId).changes === 1 ? blobs : undefined;
       })(),
     );
   }

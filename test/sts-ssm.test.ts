@@ -95,6 +95,24 @@ describe('STS', () => {
     }
   });
 
+  it('a temporary key of the shape Versa mints that it no longer knows is refused, not served as the root; a foreign one is "any key"', async () => {
+    const as = (credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string }) =>
+      new STSClient({ endpoint: t.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+    const role = 'arn:aws:iam::000000000000:role/deployer';
+    const issued = (await sts.send(new AssumeRoleCommand({ RoleArn: role, RoleSessionName: 'cdk' }))).Credentials!;
+    const live = as({ accessKeyId: issued.AccessKeyId!, secretAccessKey: issued.SecretAccessKey!, sessionToken: issued.SessionToken! });
+    assert.equal((await live.send(new GetCallerIdentityCommand({}))).Arn, 'arn:aws:sts::000000000000:assumed-role/deployer/cdk');
+    // One that ended (expired, or evicted by others' sessions) is, to Versa, one it does not know.
+    const ended = as({ accessKeyId: 'ASIA0123456789ABCDEF', secretAccessKey: 'x', sessionToken: Buffer.alloc(48, 7).toString('base64') });
+    const refused = await errorOf(() => ended.send(new GetCallerIdentityCommand({})));
+    assert.equal(refused.name, 'InvalidClientTokenId');
+    assert.equal(refused.$metadata?.httpStatusCode, 403);
+    // A developer's AWS session credentials (a base32 id, a long token) still pass as any key does.
+    const foreign = as({ accessKeyId: 'ASIAZ2X7QW3ERTY4UIOP', secretAccessKey: 'x', sessionToken: `IQoJb3JpZ2luX2Vj${'A'.repeat(600)}` });
+    assert.equal((await foreign.send(new GetCallerIdentityCommand({}))).Arn, 'arn:aws:iam::000000000000:root');
+    for (const client of [live, ended, foreign]) client.destroy();
+  });
+
   it('the AWS CLI reads the same identity', async () => {
     const out = await runTool(
       'aws',

@@ -7,7 +7,7 @@ import type { CodeLinks } from './code-links.js';
 import { FailedSignatures } from './failures.js';
 import { hasV2Query, readV2Claim, v2SignatureMatches } from './sigv2.js';
 import { virtualBucket } from '../aws/s3/addressing.js';
-import type { KeyEntry, Keyring } from './keyring.js';
+import { mintedShape, type KeyEntry, type Keyring } from './keyring.js';
 import type * as Signature from './signature.js';
 import { checkTime, readClaim, unsignedHeaders, type AuthFailure, type SignatureClaim } from './sigv4.js';
 
@@ -134,9 +134,14 @@ export class AccessGate {
       // Only the keys Versa mints (`ASIA…`, keyring.ts) can be a function's, and only when signed with
       // their secret: a key's id alone (which a function may find in another's log) does not make a
       // request that function's.
-      if (claim.accessKeyId.startsWith('ASIA') && this.scoped) {
+      const minted = mintedShape(claim.accessKeyId, claim.sessionToken);
+      if (claim.accessKeyId.startsWith('ASIA') && (this.scoped || minted)) {
         const key = await this.settings.keyring.resolve(claim.accessKeyId);
-        if (key?.caller !== undefined && (await this.check(req, claim, key, toS3)) === undefined) req.caller = key.caller;
+        // A temporary key Versa minted and no longer knows has ended: taken as "any key" it would carry
+        // on as the account's root, and a client that assumed a role (the CDK's) would not notice.
+        // Foreign keys (a developer's AWS session) do not have its shape and still pass.
+        if (key === undefined && minted) return { kind: 'unknown-key' };
+        if (this.scoped && key?.caller !== undefined && (await this.check(req, claim, key, toS3)) === undefined) req.caller = key.caller;
       }
       await this.markSandboxed(req);
       return undefined;

@@ -69,6 +69,18 @@ const OPERATOR = 'operator';
 /** The shape of the key ids Versa mints: what may be looked for in the store. */
 const SESSION_KEY_ID = /^ASIA[0-9A-F]{16}$/;
 
+/** The shape of the session tokens Versa mints: 48 random bytes in base64. */
+const SESSION_TOKEN = /^[A-Za-z0-9+/]{64}$/;
+
+/**
+ * Whether a key id and session token have the shape of those Versa mints (AWS's are base32 ids and
+ * tokens of hundreds of characters): a pair of this shape the keyring does not know is one that ended
+ * (expired, evicted, or its environment stopped), not a foreign key.
+ */
+export function mintedShape(accessKeyId: string, sessionToken: string | undefined): boolean {
+  return SESSION_KEY_ID.test(accessKeyId) && sessionToken !== undefined && SESSION_TOKEN.test(sessionToken);
+}
+
 /** Credentials handed to one execution environment, and how to withdraw them when it stops. */
 export interface IssuedCredentials {
   accessKeyId: string;

@@ -18,8 +18,10 @@ import {
   DescribeLogStreamsCommand,
   FilterLogEventsCommand,
   GetLogEventsCommand,
+  ListTagsLogGroupCommand,
   PutLogEventsCommand,
   PutRetentionPolicyCommand,
+  TagLogGroupCommand,
   type LogGroup,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { FakeClock } from '../src/core/clock.js';
@@ -522,6 +524,26 @@ describe('CloudWatch Logs: retention on the platform clock', () => {
     // The group and stream remain, empty.
     const streams = (await logs.send(new DescribeLogStreamsCommand({ logGroupName: '/aws/lambda/ret-fn' }))).logStreams ?? [];
     assert.equal(streams.length, 1);
+  });
+
+  it('U+0000 in a stream name, a tag or a nextToken is InvalidParameterException on every store, and nothing is stored', async () => {
+    await logs.send(new CreateLogGroupCommand({ logGroupName: '/nul/probe' }));
+    const refused = async (call: () => Promise<unknown>, message: RegExp) => {
+      const e = await errorOf(call);
+      assert.equal(e.name, 'InvalidParameterException');
+      assert.match(e.message, message);
+    };
+    await refused(() => logs.send(new CreateLogStreamCommand({ logGroupName: '/nul/probe', logStreamName: 's\u0000x' })), /logStreamName/);
+    await refused(() => logs.send(new TagLogGroupCommand({ logGroupName: '/nul/probe', tags: { 'k\u0000': 'v' } })), /U\+0000/);
+    await refused(() => logs.send(new TagLogGroupCommand({ logGroupName: '/nul/probe', tags: { k: 'v\u0000' } })), /U\+0000/);
+    const token = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    await refused(
+      () => logs.send(new DescribeLogStreamsCommand({ logGroupName: '/nul/probe', nextToken: token([-1e308, '\u0000']) })),
+      /The specified nextToken is invalid/,
+    );
+    await refused(() => logs.send(new DescribeLogGroupsCommand({ nextToken: token('\u0000') })), /The specified nextToken is invalid/);
+    assert.deepEqual((await logs.send(new DescribeLogStreamsCommand({ logGroupName: '/nul/probe' }))).logStreams, []);
+    assert.deepEqual((await logs.send(new ListTagsLogGroupCommand({ logGroupName: '/nul/probe' }))).tags ?? {}, {});
   });
 
   it('PutLogEvents refuses events too new, too old or past retention, and reports their indexes', async () => {

@@ -488,7 +488,8 @@ function decodeToken<T>(token: string, valid: (v: unknown) => v is T): T {
   } catch {
     throw badToken();
   }
-  if (!valid(value)) throw badToken();
+  // No token Versa issues holds U+0000 (names and keys cannot), so one that does was not issued here.
+  if (!valid(value) || JSON.stringify(value).includes('\\u0000')) throw badToken();
   return value;
 }
 
@@ -532,7 +533,10 @@ function streamName(input: Input, member: string): string {
   const name = optString(input, member);
   if (name === undefined) throw missing(member);
   if (name.length > 512) throw tooLong();
-  new Violations().length(name, member, 1, 512).pattern(name, member, STREAM_NAME, '[^:*]*').throwIfAny('InvalidParameterException');
+  const violations = new Violations().length(name, member, 1, 512).pattern(name, member, STREAM_NAME, '[^:*]*');
+  // U+0000 is refused too, on every store: PostgreSQL cannot hold it, and SQLite would.
+  if (name.includes('\u0000')) violations.add(name, member, 'Member must not contain the character U+0000');
+  violations.throwIfAny('InvalidParameterException');
   return name;
 }
 
@@ -615,6 +619,15 @@ function tagMap(input: Input, member: string, required: boolean): Tags | undefin
     new Violations().add(tags, member, 'Member must have length greater than or equal to 1').throwIfAny('InvalidParameterException');
   }
   if (count > 50) throw new PlatformError('TooManyTagsException', `A log group can have at most 50 tags; the request has ${count}.`);
+  // AWS's patterns for tag keys and values admit letters, digits, spaces and `_.:/=+-@`: U+0000 is never one,
+  // and refused here whichever store is behind (PostgreSQL cannot hold it).
+  for (const [key, value] of Object.entries(tags)) {
+    if (key.includes('\u0000') || value.includes('\u0000')) {
+      new Violations()
+        .add(key, `${member}.${key.includes('\u0000') ? 'key' : 'value'}`, 'Member must not contain the character U+0000')
+        .throwIfAny('InvalidParameterException');
+    }
+  }
   return tags;
 }
 

@@ -632,6 +632,50 @@ describe('S3 objects', () => {
     assert.equal(xmlText(badPart.text, 'Code'), 'InvalidArgument');
   });
 
+  it('GetObject and HeadObject with partNumber answer that part of a multipart object (206), as part-by-part downloads ask', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'parts' }));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'parts', Key: 'two' }));
+    const first = Buffer.alloc(5 * MB, 1);
+    const p1 = await s3.send(new UploadPartCommand({ Bucket: 'parts', Key: 'two', UploadId, PartNumber: 1, Body: first }));
+    const p2 = await s3.send(new UploadPartCommand({ Bucket: 'parts', Key: 'two', UploadId, PartNumber: 2, Body: 'tail-bytes' }));
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'parts',
+        Key: 'two',
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: p1.ETag },
+            { PartNumber: 2, ETag: p2.ETag },
+          ],
+        },
+      }),
+    );
+    const second = await s3.send(new GetObjectCommand({ Bucket: 'parts', Key: 'two', PartNumber: 2 }));
+    assert.equal(second.$metadata.httpStatusCode, 206);
+    assert.equal(await text(second), 'tail-bytes');
+    assert.equal(second.ContentRange, `bytes ${5 * MB}-${5 * MB + 9}/${5 * MB + 10}`);
+    assert.equal(second.PartsCount, 2);
+    const one = await s3.send(new GetObjectCommand({ Bucket: 'parts', Key: 'two', PartNumber: 1 }));
+    assert.equal(one.ContentLength, 5 * MB);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'parts', Key: 'two', PartNumber: 2 }));
+    assert.equal(head.ContentLength, 10);
+    assert.equal(head.PartsCount, 2);
+    const past = await errorOf(() => s3.send(new GetObjectCommand({ Bucket: 'parts', Key: 'two', PartNumber: 3 })));
+    assert.equal(past.name, 'InvalidPartNumber');
+    assert.equal(past.$metadata?.httpStatusCode, 416);
+    const zero = await s3Fetch(`${t.url}/parts/two?partNumber=0`);
+    assert.equal(zero.status, 400);
+    assert.equal(xmlText(zero.text, 'Code'), 'InvalidArgument');
+    // A simple object is one part.
+    await s3.send(new PutObjectCommand({ Bucket: 'parts', Key: 'one', Body: 'whole' }));
+    assert.equal(await text(await s3.send(new GetObjectCommand({ Bucket: 'parts', Key: 'one', PartNumber: 1 }))), 'whole');
+    assert.equal(
+      (await errorOf(() => s3.send(new GetObjectCommand({ Bucket: 'parts', Key: 'one', PartNumber: 2 })))).name,
+      'InvalidPartNumber',
+    );
+  });
+
   it('keeps one blob per distinct content, removes blobs nothing points at, and keeps objects across a restart', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'blobs' }));
     const before = await blobFiles();

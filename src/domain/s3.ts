@@ -60,6 +60,8 @@ export interface ObjectDoc extends ObjectAttributes {
    * function's to replace or delete: what the operator uploads to deploy from stays what it uploaded.
    */
   byFunction?: string;
+  /** A multipart object's parts' sizes, in order: what GetObject's `partNumber` reads. */
+  partSizes?: number[];
 }
 
 export interface UploadDoc extends ObjectAttributes {

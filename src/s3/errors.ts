@@ -22,6 +22,8 @@ export const S3_ERRORS = {
   InvalidLocationConstraint: 400,
   InvalidPart: 400,
   InvalidPartOrder: 400,
+  /** GetObject's partNumber past the object's parts. */
+  InvalidPartNumber: 416,
   InvalidRange: 416,
   InvalidRequest: 400,
   InvalidTag: 400,

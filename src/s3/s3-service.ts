@@ -325,6 +325,8 @@ export class S3Service {
     const fields = { bucket: input.bucket, key: input.key, ...attributes, etag: source.etag };
     const object = this.record(bucket, { ...fields, ...(input.byFunction !== undefined && { byFunction: input.byFunction }) }, source);
     if (source.checksum) object.checksum = source.checksum;
+    // The copy keeps the source's ETag, so its parts too.
+    if (source.partSizes) object.partSizes = source.partSizes;
     const old = await this.lock.run(() =>
       // The bytes are shared: a copy is a second record pointing at the same blob.
       this.referencing(source.blob, async (tx) => {
@@ -477,6 +479,7 @@ export class S3Service {
         metadata: upload.metadata,
         headers: upload.headers,
         etag,
+        partSizes: parts.map((p) => p.size),
         ...(byFunction !== undefined && { byFunction }),
       },
       // The upload ends in the transaction that writes the object: a concurrent Abort (or Complete),
@@ -522,7 +525,7 @@ export class S3Service {
   private record(
     bucket: BucketDoc,
     fields: Pick<ObjectDoc, 'bucket' | 'key' | 'contentType' | 'metadata' | 'headers' | 'etag'> &
-      Partial<Pick<ObjectDoc, 'checksum' | 'byFunction'>>,
+      Partial<Pick<ObjectDoc, 'checksum' | 'byFunction' | 'partSizes'>>,
     blob: { blob: string; size: number } | BlobInfo,
   ): ObjectDoc {
     const sha = 'sha256' in blob ? blob.sha256 : blob.blob;

@@ -207,6 +207,22 @@ describe('SSM Parameter Store', () => {
     assert.equal(out.stdout.trim(), 'from-sdk');
   });
 
+  it('AllowedPattern: a value it does not match whole is ParameterPatternMismatchException and is not stored; a non-pattern is refused', async () => {
+    await ssm.send(new PutParameterCommand({ Name: '/pattern/n', Value: '42', Type: 'String', AllowedPattern: '^\\d+$' }));
+    const refused = async (Value: string, AllowedPattern: string, name: string) => {
+      const e = await errorOf(() =>
+        ssm.send(new PutParameterCommand({ Name: '/pattern/n', Value, Type: 'String', Overwrite: true, AllowedPattern })),
+      );
+      assert.equal(e.name, name, `${AllowedPattern} against ${Value.slice(0, 20)}`);
+      assert.equal(e.$metadata?.httpStatusCode, 400);
+    };
+    await refused('4x2', '^\\d+$', 'ParameterPatternMismatchException');
+    // A pattern that backtracks for hours on V8's usual engine answers at once.
+    await refused(`${'a'.repeat(4000)}!`, '^(a+)+$', 'ParameterPatternMismatchException');
+    await refused('1', '((', 'ValidationException');
+    assert.equal((await ssm.send(new GetParameterCommand({ Name: '/pattern/n' }))).Parameter?.Value, '42');
+  });
+
   it('a Description past 1,024 characters or an unknown DataType is refused, and the parameter is as it was', async () => {
     await ssm.send(new PutParameterCommand({ Name: '/bounded', Value: 'v1', Type: 'String', Description: 'first' }));
     for (const over of [{ Description: 'd'.repeat(1025) }, { DataType: 'TEXT' }]) {

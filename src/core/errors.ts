@@ -118,6 +118,7 @@ export const ERROR_CATALOGUE = {
   HierarchyLevelLimitExceededException: { status: 400, fault: 'client' },
   UnsupportedParameterType: { status: 400, fault: 'client' },
   ParameterLimitExceeded: { status: 400, fault: 'client' },
+  ParameterPatternMismatchException: { status: 400, fault: 'client' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { PlatformError } from '../../../core/errors.js';
+import { PatternProblem, wholeMatch } from '../../../core/linear-regexp.js';
 import type { Logger } from '../../../core/logger.js';
 import { ACCOUNT_ID } from '../../../domain/arn.js';
 import {
@@ -38,6 +39,7 @@ export function ssmApi({ parameters, logger }: SsmApiDeps): ServiceHandler {
         );
       }
       const tier = read.string(input, 'Tier');
+      refuseByPattern(value, read.string(input, 'AllowedPattern'));
       const version = await parameters.put({
         name,
         value,
@@ -159,4 +161,30 @@ function wire(view: ParameterView, req: ApiRequest, decrypt: boolean) {
     ARN: `arn:aws:ssm:${req.region}:${ACCOUNT_ID}:parameter/${view.name.replace(/^\//, '')}`,
     DataType: view.dataType,
   };
+}
+
+/**
+ * PutParameter's AllowedPattern: the value must match it whole, or the parameter is not written
+ * (ParameterPatternMismatchException), as on SSM. The pattern runs on the linear-time engine, so a
+ * pattern such as `^(a+)+$` cannot hold the server; one that is not a regular expression (or needs
+ * backtracking) is a ValidationException.
+ */
+function refuseByPattern(value: string, pattern: string | undefined): void {
+  if (pattern === undefined) return;
+  if (pattern.length > 1024) {
+    throw new PlatformError(
+      'ValidationException',
+      "1 validation error detected: Value at 'allowedPattern' failed to satisfy constraint: Member must have length less than or equal to 1024",
+    );
+  }
+  let matcher: RegExp;
+  try {
+    matcher = wholeMatch(pattern);
+  } catch (err) {
+    if (!(err instanceof PatternProblem)) throw err;
+    throw new PlatformError('ValidationException', `The AllowedPattern ${pattern.slice(0, 100)} ${err.message}.`);
+  }
+  if (!matcher.test(value)) {
+    throw new PlatformError('ParameterPatternMismatchException', `Parameter value, cannot be validated against allowedPattern: ${pattern}`);
+  }
 }

@@ -526,6 +526,30 @@ describe('CloudWatch Logs: retention on the platform clock', () => {
     assert.equal(streams.length, 1);
   });
 
+  it('DescribeLogGroups with logGroupNamePattern reads a bounded stretch of groups a call, and its pages find every match once', async () => {
+    const names = Array.from({ length: 5200 }, (_, i) => `/scan/g-${String(i).padStart(5, '0')}${i % 1000 === 7 ? '-hit-scan' : ''}`);
+    for (let i = 0; i < names.length; i += 100) {
+      await Promise.all(names.slice(i, i + 100).map((logGroupName) => logs.send(new CreateLogGroupCommand({ logGroupName }))));
+    }
+    // A pattern that matches nothing answers a page without reading all 5,200: empty, with where it stopped.
+    const first = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePattern: 'matches-nothing-at-all' }));
+    assert.deepEqual(first.logGroups, []);
+    assert.ok(first.nextToken, 'a nextToken where the scan stopped');
+    const found: string[] = [];
+    let nextToken: string | undefined;
+    let pages = 0;
+    do {
+      const page = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePattern: 'hit-scan', limit: 2, nextToken }));
+      found.push(...(page.logGroups ?? []).map((g) => g.logGroupName!));
+      nextToken = page.nextToken;
+      pages++;
+    } while (nextToken !== undefined && pages < 50);
+    assert.deepEqual(
+      found,
+      names.filter((n) => n.includes('hit-scan')),
+    );
+  });
+
   it('U+0000 in a stream name, a tag or a nextToken is InvalidParameterException on every store, and nothing is stored', async () => {
     await logs.send(new CreateLogGroupCommand({ logGroupName: '/nul/probe' }));
     const refused = async (call: () => Promise<unknown>, message: RegExp) => {

@@ -22,6 +22,9 @@ export interface LogsApiDeps {
 const ACCOUNT = '000000000000';
 const GROUP_NAME = /^[.\-_/#A-Za-z0-9]+$/;
 const STREAM_NAME = /^[^:*]*$/;
+/** Log groups DescribeLogGroups reads from the store at once when it filters by logGroupNamePattern, and at most in one call. */
+const PATTERN_SCAN_CHUNK = 500;
+const PATTERN_SCAN_GROUPS = 5000;
 /** Most events one FilterLogEvents call looks at before answering with a nextToken. */
 const FILTER_SCAN_BUDGET = 100_000;
 /**
@@ -98,6 +101,40 @@ export function logsApi(deps: LogsApiDeps): ServiceHandler {
   );
 }
 
+/**
+ * DescribeLogGroups' page of the groups whose names contain `pattern`, after `after`: read
+ * PATTERN_SCAN_CHUNK groups at a time and at most PATTERN_SCAN_GROUPS a call, the server answering
+ * others between chunks. Past that a page holds fewer groups than asked (none, even) with a nextToken
+ * where the scan stopped, as CloudWatch Logs' pages may: reading every group of the store for each
+ * call cost time and memory in their number, which an operator's key does not bound.
+ */
+async function groupsMatching(logs: LogSink, pattern: string, after: string | undefined, size: number, region: string) {
+  const found: LogGroupRecord[] = [];
+  let cursor = after;
+  let scanned = 0;
+  let exhausted = false;
+  scan: while (scanned < PATTERN_SCAN_GROUPS) {
+    const chunk = await logs.listGroups({ ...(cursor !== undefined && { after: cursor }), limit: PATTERN_SCAN_CHUNK });
+    for (const group of chunk) {
+      scanned++;
+      cursor = group.name;
+      if (group.name.includes(pattern)) found.push(group);
+      if (found.length > size) break scan;
+    }
+    if (chunk.length < PATTERN_SCAN_CHUNK) {
+      exhausted = true;
+      break;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const page = found.slice(0, size);
+  const resumeAt = found.length > size ? page[page.length - 1]!.name : exhausted ? undefined : cursor;
+  return {
+    logGroups: page.map((g) => groupShape(g, region)),
+    ...(resumeAt !== undefined && { nextToken: encodeToken(resumeAt) }),
+  };
+}
+
 function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> {
   return {
     async CreateLogGroup(input, req) {
@@ -163,8 +200,8 @@ function operations({ logs, tags }: LogsApiDeps): Record<string, JsonOperation> 
       }
       const after = token === undefined ? undefined : decodeToken(token, (v): v is string => typeof v === 'string');
       const size = limit ?? 50;
-      let groups = await logs.listGroups({ prefix, after, ...(pattern === undefined && { limit: size + 1 }) });
-      if (pattern !== undefined) groups = groups.filter((g) => g.name.includes(pattern));
+      if (pattern !== undefined) return groupsMatching(logs, pattern, after, size, req.region);
+      const groups = await logs.listGroups({ prefix, after, limit: size + 1 });
       const page = groups.slice(0, size);
       return {
         logGroups: page.map((g) => groupShape(g, req.region)),

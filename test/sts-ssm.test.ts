@@ -207,6 +207,22 @@ describe('SSM Parameter Store', () => {
     assert.equal(out.stdout.trim(), 'from-sdk');
   });
 
+  it('GetParametersByPath applies a Type filter, and refuses a filter it would not apply instead of answering every parameter', async () => {
+    await ssm.send(new PutParameterCommand({ Name: '/filtered/plain', Value: 'p', Type: 'String' }));
+    await ssm.send(new PutParameterCommand({ Name: '/filtered/secret', Value: 's', Type: 'SecureString' }));
+    const byType = await ssm.send(
+      new GetParametersByPathCommand({ Path: '/filtered', ParameterFilters: [{ Key: 'Type', Option: 'Equals', Values: ['String'] }] }),
+    );
+    assert.deepEqual(
+      byType.Parameters?.map((p) => p.Name),
+      ['/filtered/plain'],
+    );
+    const other = await errorOf(() =>
+      ssm.send(new GetParametersByPathCommand({ Path: '/filtered', ParameterFilters: [{ Key: 'KeyId', Values: ['alias/aws/ssm'] }] })),
+    );
+    assert.equal(other.name, 'ValidationException');
+  });
+
   it('AllowedPattern: a value it does not match whole is ParameterPatternMismatchException and is not stored; a non-pattern is refused', async () => {
     await ssm.send(new PutParameterCommand({ Name: '/pattern/n', Value: '42', Type: 'String', AllowedPattern: '^\\d+$' }));
     const refused = async (Value: string, AllowedPattern: string, name: string) => {

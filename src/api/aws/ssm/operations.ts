@@ -82,13 +82,15 @@ export function ssmApi({ parameters, logger }: SsmApiDeps): ServiceHandler {
       if (after !== undefined && (after === '' || Buffer.from(after).toString('base64url') !== token)) {
         throw new PlatformError('InvalidNextToken', 'The specified token is not valid.');
       }
+      const wanted = typeFilter(read.objectList(input, 'ParameterFilters') ?? []);
       const { views, more } = await parameters.byPath(path, read.boolean(input, 'Recursive') ?? false, {
         ...(after !== undefined && { after }),
         limit: max,
       });
       const decrypt = read.boolean(input, 'WithDecryption') ?? false;
       return {
-        Parameters: views.map((v) => wire(v, req, decrypt)),
+        // Filtered within the page: it may hold fewer than MaxResults, and its token still says where it ended.
+        Parameters: views.filter((v) => wanted === undefined || wanted.includes(v.type)).map((v) => wire(v, req, decrypt)),
         ...(more && { NextToken: Buffer.from(views[views.length - 1]!.name).toString('base64url') }),
       };
     },
@@ -187,4 +189,26 @@ function refuseByPattern(value: string, pattern: string | undefined): void {
   if (!matcher.test(value)) {
     throw new PlatformError('ParameterPatternMismatchException', `Parameter value, cannot be validated against allowedPattern: ${pattern}`);
   }
+}
+
+/**
+ * GetParametersByPath's ParameterFilters: the types a `Type` filter keeps (undefined: all). A filter
+ * Versa does not apply is refused rather than ignored: ignored, `Type Equals String` answered every
+ * SecureString too, to a caller that asked for them precisely not to get its secrets.
+ */
+function typeFilter(filters: readonly Record<string, unknown>[]): string[] | undefined {
+  let kept: string[] | undefined;
+  for (const filter of filters) {
+    const key = read.string(filter, 'Key');
+    const option = read.string(filter, 'Option') ?? 'Equals';
+    const values = read.stringList(filter, 'Values') ?? [];
+    if (key !== 'Type' || option !== 'Equals' || values.length === 0) {
+      throw new PlatformError(
+        'ValidationException',
+        `Versa applies only the ParameterFilters Key Type with Option Equals and one or more Values; ${String(key).slice(0, 40)} ${option.slice(0, 40)} is not supported.`,
+      );
+    }
+    kept = kept === undefined ? values : kept.filter((v) => values.includes(v));
+  }
+  return kept;
 }

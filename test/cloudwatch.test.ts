@@ -641,6 +641,80 @@ describe('CloudWatch custom metrics and both protocols', () => {
     assert.equal(point!.Maximum, 5);
   });
 
+  it('GetMetricData over an hour of a one-second series of wide histograms lets the server answer others meanwhile', async () => {
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const start = now - 3600_000;
+    // Each second 150 values spread over 10^-100..10^100 of both signs: a histogram of some 2,000 bins.
+    let seed = 7;
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const wide = () => Array.from({ length: 150 }, () => (random() < 0.5 ? -1 : 1) * 10 ** (200 * random() - 100));
+    for (let from = start; from < now; from += 250_000) {
+      const MetricData = [];
+      for (let ts = from; ts < Math.min(now, from + 250_000); ts += 1000) {
+        MetricData.push({ MetricName: 'wide', Timestamp: new Date(ts), StorageResolution: 1, Values: wide() });
+      }
+      await cw.send(new PutMetricDataCommand({ Namespace: 'Wide', MetricData }));
+    }
+    // Written to the store (once a second) before the read, so that only the read is measured.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // The longest the event loop of this process (the server's) went without a turn during the read.
+    let longest = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const at = performance.now();
+      longest = Math.max(longest, at - last);
+      last = at;
+    }, 2);
+    const metric = { Namespace: 'Wide', MetricName: 'wide' };
+    const out = await cw.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(start),
+        EndTime: new Date(now),
+        MetricDataQueries: ['p99', 'p50'].map((Stat, i) => ({ Id: `q${i}`, MetricStat: { Metric: metric, Period: 1, Stat } })),
+      }),
+    );
+    clearInterval(timer);
+    assert.equal(out.MetricDataResults?.[0]?.Values?.length, 3600);
+    assert.ok(longest < 250, `the event loop was held for ${Math.round(longest)} ms`);
+  });
+
+  it('duplicate dimension names, query ids, more than 10 ListMetrics filters and a MaxDatapoints below 1 are refused, as CloudWatch refuses them', async () => {
+    const refusedWith = async (call: () => Promise<unknown>, message: RegExp) => {
+      const e = await errorOf(call);
+      assert.equal(e.name, 'InvalidParameterValueException');
+      assert.match(e.message, message);
+    };
+    await refusedWith(
+      () =>
+        cw.send(
+          new PutMetricDataCommand({
+            Namespace: 'Dupes',
+            MetricData: [
+              {
+                MetricName: 'm',
+                Value: 1,
+                Dimensions: [
+                  { Name: 'd', Value: 'a' },
+                  { Name: 'd', Value: 'b' },
+                ],
+              },
+            ],
+          }),
+        ),
+      /duplicate dimension names/,
+    );
+    assert.deepEqual((await cw.send(new ListMetricsCommand({ Namespace: 'Dupes' }))).Metrics ?? [], []);
+    const query = { Id: 'q', MetricStat: { Metric: { Namespace: 'Dupes', MetricName: 'm' }, Period: 60, Stat: 'Sum' } };
+    const range = { StartTime: new Date(Date.now() - 3600_000), EndTime: new Date() };
+    await refusedWith(() => cw.send(new GetMetricDataCommand({ ...range, MetricDataQueries: [query, query] })), /not unique/);
+    await refusedWith(
+      () => cw.send(new GetMetricDataCommand({ ...range, MaxDatapoints: -1, MetricDataQueries: [query] })),
+      /MaxDatapoints/,
+    );
+    const filters = Array.from({ length: 11 }, (_, i) => ({ Name: `d${i}` }));
+    await refusedWith(() => cw.send(new ListMetricsCommand({ Dimensions: filters })), /not have more than 10/);
+  });
+
   it('custom series are bounded in memory: past about 12,000 the request is LimitExceeded and records nothing; known series still take data', async () => {
     let added = 0;
     let refused: Error | undefined;

@@ -343,6 +343,10 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
         if (resolution !== 1 && resolution !== 60) throw invalid('The parameter StorageResolution must be 1 or 60.');
         const dims = dimensionsOf(d);
         if (dims.length > 30) throw invalid('A metric may have at most 30 dimensions.');
+        // Two values of one dimension name would make two series of one metric look alike.
+        if (new Set(dims.map((dim) => dim.Name)).size !== dims.length) {
+          throw invalid(`The collection ${member('Dimensions')} must not contain duplicate dimension names.`);
+        }
         dims.forEach((dim, j) => {
           nameOfMetric(dim.Name, member(`Dimensions.member.${j + 1}.Name`), 255);
           nameOfMetric(dim.Value, member(`Dimensions.member.${j + 1}.Value`), 1024);
@@ -471,7 +475,14 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
       });
       // AWS answers at most 100,800 datapoints a call: what the queries could ask for is bounded before
       // anything is read (500 queries at a 1-second period would be millions, from a 2 KB request).
-      const maxDatapoints = Math.min(read.num(input, 'MaxDatapoints') ?? MAX_DATAPOINTS, MAX_DATAPOINTS);
+      if (new Set(parsed.map((q) => q.id)).size !== parsed.length) {
+        throw invalid('The values for parameter id in MetricDataQueries are not unique.');
+      }
+      const askedMax = read.num(input, 'MaxDatapoints');
+      if (askedMax !== undefined && !(Number.isInteger(askedMax) && askedMax >= 1)) {
+        throw invalid(`The value ${askedMax} for parameter MaxDatapoints is invalid: it must be a positive integer.`);
+      }
+      const maxDatapoints = Math.min(askedMax ?? MAX_DATAPOINTS, MAX_DATAPOINTS);
       const asked = parsed.reduce((n, q) => n + (q.returnData ? Math.ceil((end - start) / (q.period * 1000)) : 0), 0);
       if (asked > maxDatapoints) {
         throw invalid(
@@ -535,6 +546,7 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
       const filters = read
         .structures(input, 'Dimensions')
         .map((d) => ({ Name: required(read.str(d, 'Name'), 'Dimensions.Name'), Value: read.str(d, 'Value') }));
+      if (filters.length > 10) throw invalid('The collection Dimensions must not have more than 10 members.');
       const recent = read.str(input, 'RecentlyActive');
       if (recent !== undefined && recent !== 'PT3H') throw invalid('The parameter RecentlyActive must be PT3H.');
       const since = recent ? metrics.now() - 3 * 3_600_000 : 0;

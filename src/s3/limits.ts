@@ -46,7 +46,8 @@ export function validateBucketName(name: string): void {
  * Largest body a request to a bucket itself may send (a setting's document, CreateBucket's, DeleteObjects'
  * list), refused before more is read. A bucket's settings are kept in its record, which every request
  * to the bucket reads, so their size is every later request's cost too. DeleteObjects' 1,000 keys of up
- * to 1,024 bytes, escaped as XML, fit; a lifecycle configuration's 1,000 rules do with room to spare.
+ * to 1,024 bytes fit twice over (keys made mostly of `&` or `<`, escaped as XML, may not: such a request
+ * names fewer keys); a lifecycle configuration's 1,000 rules fit with room to spare.
  */
 export const MAX_BUCKET_BODY_BYTES = 2 * 1024 * 1024;
 /** Largest bucket policy, in bytes (AWS's 20 KB). */

@@ -817,3 +817,54 @@ test('templates are parsed two at a time: a flood of ValidateTemplate is throttl
   // Once the flood is past, a template is read as ever.
   await cfn.send(new ValidateTemplateCommand({ TemplateBody }));
 });
+
+/** A plain function (inline code) with `extra` merged into its properties, as a JSON template. */
+function functionTemplate(extra: Record<string, unknown>, name = 'typed-fn'): string {
+  return JSON.stringify({
+    Resources: {
+      Fn: {
+        Type: 'AWS::Lambda::Function',
+        Properties: {
+          FunctionName: name,
+          Runtime: 'nodejs20.x',
+          Handler: 'index.handler',
+          Role: 'arn:aws:iam::000000000000:role/r',
+          Code: { ZipFile: 'exports.handler = async () => 1;' },
+          ...extra,
+        },
+      },
+    },
+  });
+}
+
+test('a function’s numeric properties must be whole numbers (or strings of digits): anything else is a ValidationError, nothing made', async () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ Timeout: 'abc' }, /Value of property Timeout must be of type Integer/],
+    [{ Timeout: { a: 1 } }, /Value of property Timeout must be of type Integer/],
+    [{ Timeout: [5] }, /Value of property Timeout must be of type Integer/],
+    [{ Timeout: 2.5 }, /Value of property Timeout must be of type Integer/],
+    [{ MemorySize: 'lots' }, /Value of property MemorySize must be of type Integer/],
+    [{ EphemeralStorage: { Size: 'abc' } }, /Value of property EphemeralStorage\.Size must be of type Integer/],
+  ];
+  for (const [extra, message] of cases) {
+    await rejects(
+      cfn.send(new CreateStackCommand({ StackName: 'typed', TemplateBody: functionTemplate(extra) })),
+      'ValidationError',
+      message,
+    );
+    await rejects(cfn.send(new DescribeStacksCommand({ StackName: 'typed' })), 'ValidationError', /does not exist/);
+    await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: 'typed-fn' })), { name: 'ResourceNotFoundException' });
+  }
+  // A string of digits is an Integer to CloudFormation.
+  await cfn.send(
+    new CreateStackCommand({ StackName: 'typed', TemplateBody: functionTemplate({ Timeout: '30', EphemeralStorage: { Size: '1024' } }) }),
+  );
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'typed' });
+  const made = await t.lambda.send(new GetFunctionCommand({ FunctionName: 'typed-fn' }));
+  assert.equal(made.Configuration?.Timeout, 30);
+  assert.equal(made.Configuration?.EphemeralStorage?.Size, 1024);
+  const out = await t.lambda.send(new InvokeCommand({ FunctionName: 'typed-fn' }));
+  assert.equal(Buffer.from(out.Payload!).toString(), '1');
+  await cfn.send(new DeleteStackCommand({ StackName: 'typed' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'typed' });
+});

@@ -10,6 +10,7 @@ import type { ReservedConcurrencyService } from '../lambda/reserved-concurrency.
 import type { S3Service } from '../s3/s3-service.js';
 import type { ParameterService } from '../ssm/parameter-service.js';
 import type { AlarmInput, AlarmService } from '../telemetry/alarms.js';
+import { doubleProperty, integerOf, integerProperty, wrongType } from './property-types.js';
 import { asText, isObject } from './template-values.js';
 import type { Json, JsonObject, StackResource } from '../domain/stack.js';
 
@@ -69,7 +70,6 @@ export function generatedName(ctx: ProvisionContext, logicalId: string, max = 64
 }
 
 const str = (v: Json | undefined): string | undefined => (v === undefined || v === null ? undefined : asText(v));
-const num = (v: Json | undefined): number | undefined => (v === undefined || v === null ? undefined : Number(v));
 
 /** Turns CloudFormation's PascalCase members into the camelCase the CodeDeploy API uses. */
 function camel(value: Json): Json {
@@ -89,6 +89,16 @@ const lambdaFunction: Provisioner = {
     const runtime = props.Runtime;
     if (typeof runtime === 'string' && runtime !== facts.pending && !runtimeFamily(runtime)) {
       problems.push(`Runtime ${runtime} is not supported by Versa; use one of ${SUPPORTED_RUNTIMES.join(', ')}.`);
+    }
+    // Refused here, with nothing made: Number("abc") is NaN, which every range check downstream lets by.
+    const storage = isObject(props.EphemeralStorage ?? null) ? (props.EphemeralStorage as JsonObject).Size : undefined;
+    for (const [path, value] of [
+      ['Timeout', props.Timeout],
+      ['MemorySize', props.MemorySize],
+      ['EphemeralStorage.Size', storage],
+    ] as const) {
+      if (value !== undefined && value !== null && value !== facts.pending && integerOf(value) === undefined)
+        problems.push(wrongType(path, 'Integer'));
     }
     const reserved = props.ReservedConcurrentExecutions;
     if (reserved !== undefined && reserved !== facts.pending && reservedOf(props) === undefined) {
@@ -126,8 +136,8 @@ const lambdaFunction: Provisioner = {
         ...configuration(props),
         // A property taken out of the template goes back to its default.
         description: str(props.Description) ?? '',
-        timeout: num(props.Timeout) ?? 3,
-        memorySize: num(props.MemorySize) ?? 128,
+        timeout: integerProperty(props.Timeout, 'Timeout') ?? 3,
+        memorySize: integerProperty(props.MemorySize, 'MemorySize') ?? 128,
         environment: environmentOf(props) ?? {},
       });
     }
@@ -153,17 +163,19 @@ function configuration(props: JsonObject) {
     handler: str(props.Handler),
     role: str(props.Role),
     description: str(props.Description),
-    timeout: num(props.Timeout),
-    memorySize: num(props.MemorySize),
+    timeout: integerProperty(props.Timeout, 'Timeout'),
+    memorySize: integerProperty(props.MemorySize, 'MemorySize'),
     environment: environmentOf(props),
-    ...(isObject(props.EphemeralStorage ?? null) && { ephemeralStorageSize: num((props.EphemeralStorage as JsonObject).Size) }),
+    ...(isObject(props.EphemeralStorage ?? null) && {
+      ephemeralStorageSize: integerProperty((props.EphemeralStorage as JsonObject).Size, 'EphemeralStorage.Size'),
+    }),
   };
 }
 
 /** ReservedConcurrentExecutions as a whole number of at least 0, or undefined (absent or not such a number). */
 function reservedOf(props: JsonObject): number | undefined {
-  const n = num(props.ReservedConcurrentExecutions);
-  return n !== undefined && Number.isInteger(n) && n >= 0 ? n : undefined;
+  const n = integerOf(props.ReservedConcurrentExecutions);
+  return n !== undefined && n >= 0 ? n : undefined;
 }
 
 function environmentOf(props: JsonObject): Record<string, string> | undefined {
@@ -216,7 +228,11 @@ function routingOf(props: JsonObject): Record<string, unknown> {
   const routing = props.RoutingConfig;
   const weights = isObject(routing ?? null) ? (routing as JsonObject).AdditionalVersionWeights : undefined;
   if (!Array.isArray(weights)) return {};
-  return Object.fromEntries(weights.filter(isObject).map((w) => [asText(w.FunctionVersion), Number(w.FunctionWeight)]));
+  return Object.fromEntries(
+    weights
+      .filter(isObject)
+      .map((w) => [asText(w.FunctionVersion), doubleProperty(w.FunctionWeight, 'RoutingConfig.AdditionalVersionWeights.FunctionWeight')]),
+  );
 }
 
 export const lambdaAlias: Provisioner = {
@@ -558,7 +574,9 @@ async function putMethod(ctx: ProvisionContext, props: JsonObject): Promise<void
     ...(strings(integration.RequestTemplates) && { requestTemplates: strings(integration.RequestTemplates) }),
     ...(strings(integration.RequestParameters) && { requestParameters: strings(integration.RequestParameters) }),
     ...(integration.PassthroughBehavior !== undefined && { passthroughBehavior: asText(integration.PassthroughBehavior) }),
-    ...(integration.TimeoutInMillis !== undefined && { timeoutInMillis: Number(integration.TimeoutInMillis) }),
+    ...(integration.TimeoutInMillis !== undefined && {
+      timeoutInMillis: integerProperty(integration.TimeoutInMillis, 'Integration.TimeoutInMillis'),
+    }),
     ...(integration.ContentHandling !== undefined && { contentHandling: asText(integration.ContentHandling) }),
   });
   for (const r of Array.isArray(integration.IntegrationResponses) ? integration.IntegrationResponses.filter(isObject) : []) {

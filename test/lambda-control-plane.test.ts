@@ -212,6 +212,18 @@ describe('CreateFunction', () => {
     await assertNoFunction(t.lambda, 'memory-64');
   });
 
+  it('CreateFunction: a Timeout, MemorySize or EphemeralStorage size that is not a whole number is refused, and nothing is created', async () => {
+    await refused(
+      () => create(t.lambda, 'fractions', { Timeout: 2.5, MemorySize: 128.5, EphemeralStorage: { Size: 600.5 } }),
+      'ValidationException',
+      400,
+      "3 validation errors detected: Value '2.5' at 'timeout' failed to satisfy constraint: Member must be a whole number; " +
+        "Value '128.5' at 'memorySize' failed to satisfy constraint: Member must be a whole number; " +
+        "Value '600.5' at 'ephemeralStorage.size' failed to satisfy constraint: Member must be a whole number",
+    );
+    await assertNoFunction(t.lambda, 'fractions');
+  });
+
   it('CreateFunction: several violations are reported together as "N validation errors detected"', async () => {
     await refused(
       () => create(t.lambda, 'two-errors', { Timeout: 0, MemorySize: 20000 }),

@@ -8,7 +8,8 @@ export class Violations {
   private readonly items: string[] = [];
 
   add(value: unknown, member: string, constraint: string): this {
-    const shown = typeof value === 'string' ? value : JSON.stringify(value);
+    // String(NaN) is NaN; JSON would show it as null.
+    const shown = typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value);
     this.items.push(`Value '${shown}' at '${member}' failed to satisfy constraint: ${constraint}`);
     return this;
   }
@@ -30,6 +31,16 @@ export class Violations {
     if (value < min) this.add(value, member, `Member must have value greater than or equal to ${min}`);
     else if (value > max) this.add(value, member, `Member must have value less than or equal to ${max}`);
     return this;
+  }
+
+  /**
+   * A whole number within [min, max]. Checked before the range: NaN compares false with every bound, so
+   * range() alone lets it by, and whichever door a value comes through, it must not reach the runtime.
+   */
+  integer(value: number | undefined, member: string, min: number, max: number): this {
+    if (value === undefined) return this;
+    if (typeof value !== 'number' || !Number.isInteger(value)) return this.add(value, member, 'Member must be a whole number');
+    return this.range(value, member, min, max);
   }
 
   /** Throws the collected violations as one error: ValidationException, or the code a service uses instead. */

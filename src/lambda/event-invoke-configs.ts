@@ -93,8 +93,8 @@ export class EventInvokeConfigService {
 
 function validate(input: EventInvokeConfigInput): void {
   const v = new Violations();
-  v.range(input.maximumRetryAttempts, 'maximumRetryAttempts', 0, 2);
-  v.range(input.maximumEventAgeInSeconds, 'maximumEventAgeInSeconds', 60, 21600);
+  v.integer(input.maximumRetryAttempts, 'maximumRetryAttempts', 0, 2);
+  v.integer(input.maximumEventAgeInSeconds, 'maximumEventAgeInSeconds', 60, 21600);
   for (const [key, value] of [
     ['onSuccess', input.destinationConfig?.onSuccess],
     ['onFailure', input.destinationConfig?.onFailure],

@@ -642,13 +642,13 @@ function checkRevision(given: string | undefined, current: string): void {
 }
 
 function validateSpecMembers(v: Violations, input: ConfigurationInput): void {
-  v.range(input.timeout, 'timeout', 1, 900)
-    .range(input.memorySize, 'memorySize', 128, 10240)
+  v.integer(input.timeout, 'timeout', 1, 900)
+    .integer(input.memorySize, 'memorySize', 128, 10240)
     .length(input.description, 'description', 0, 256)
     .length(input.handler, 'handler', 0, 128)
     .pattern(input.handler, 'handler', /^[^\s]+$/, '[^\\s]+')
     .pattern(input.role, 'role', ROLE, 'arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+')
-    .range(input.ephemeralStorageSize, 'ephemeralStorage.size', 512, 10240);
+    .integer(input.ephemeralStorageSize, 'ephemeralStorage.size', 512, 10240);
   if (input.tracingMode !== undefined && input.tracingMode !== 'Active' && input.tracingMode !== 'PassThrough') {
     v.add(input.tracingMode, 'tracingConfig.mode', 'Member must satisfy enum value set: [Active, PassThrough]');
   }

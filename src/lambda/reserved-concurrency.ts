@@ -1,6 +1,7 @@
 import { PlatformError } from '../core/errors.js';
 import { maximumReservedConcurrency, minimumUnreservedConcurrency } from '../domain/concurrency.js';
 import { LATEST } from '../domain/lambda-function.js';
+import { Violations } from '../domain/validation.js';
 import type { Store } from '../store/store.js';
 import { notFound, type Caller } from './function-service.js';
 import type { FunctionRegistry } from './registry.js';
@@ -29,6 +30,8 @@ export class ReservedConcurrencyService {
   ) {}
 
   async put(caller: Caller, name: string, reserved: number): Promise<number> {
+    // Whichever door the number came through (the API reads a whole number; a template might not have).
+    new Violations().integer(reserved, 'reservedConcurrentExecutions', 0, Number.MAX_SAFE_INTEGER).throwIfAny();
     await this.store.transaction(async (tx) => {
       const record = await tx.functions.get(name);
       // AWS names `$LATEST` in this operation's not-found message.

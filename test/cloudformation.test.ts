@@ -30,9 +30,16 @@ import {
   waitUntilStackUpdateComplete,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
-import { GetAliasCommand, GetFunctionCommand, InvokeCommand } from '@aws-sdk/client-lambda';
+import Database from 'better-sqlite3';
+import {
+  DeleteFunctionCommand,
+  GetAliasCommand,
+  GetFunctionCommand,
+  InvokeCommand,
+  PutFunctionConcurrencyCommand,
+} from '@aws-sdk/client-lambda';
 import { launchBrowser, screenshot } from './browser.js';
-import { awsFetch, startTestServer, type TestServer } from './harness.js';
+import { awsFetch, createFunction, startTestServer, type TestServer } from './harness.js';
 import { s3ClientFor } from './s3-helpers.js';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { awsToolEnv, runTool } from './tools.js';
@@ -867,4 +874,26 @@ test('a function’s numeric properties must be whole numbers (or strings of dig
   assert.equal(Buffer.from(out.Payload!).toString(), '1');
   await cfn.send(new DeleteStackCommand({ StackName: 'typed' }));
   await waitUntilStackDeleteComplete(waiter(), { StackName: 'typed' });
+});
+
+test('a function stored with a timeout and memory that are not numbers (before they were checked) runs with the defaults; the server stays up', async () => {
+  await createFunction(t.lambda, 'stored-nan', { 'index.js': 'exports.handler = async () => "ran";' });
+  // As a stack made it before its properties were typed: NaN, which JSON keeps as null.
+  const db = new Database(path.join(t.dataDir, 'versa.db'));
+  try {
+    db.prepare(
+      "UPDATE functions SET doc = json_set(doc, '$.spec.timeout', json('null'), '$.spec.memorySize', json('null')) WHERE name = ?",
+    ).run('stored-nan');
+  } finally {
+    db.close();
+  }
+  // Any write to the function makes the server read it again from the store.
+  await t.lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'stored-nan', ReservedConcurrentExecutions: 1 }));
+  const out = await t.lambda.send(new InvokeCommand({ FunctionName: 'stored-nan' }));
+  assert.equal(out.FunctionError, undefined);
+  assert.equal(Buffer.from(out.Payload!).toString(), '"ran"');
+  // Past the default 3 s timeout the server still answers.
+  await new Promise((r) => setTimeout(r, 3500));
+  assert.equal((await t.lambda.send(new GetFunctionCommand({ FunctionName: 'stored-nan' }))).Configuration?.FunctionName, 'stored-nan');
+  await t.lambda.send(new DeleteFunctionCommand({ FunctionName: 'stored-nan' }));
 });

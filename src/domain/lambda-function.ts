@@ -16,6 +16,22 @@ export interface FunctionSpec {
   tracingMode: 'Active' | 'PassThrough';
 }
 
+/**
+ * The spec as an execution environment runs it. A record stored before these limits were checked as whole
+ * numbers may hold NaN (kept as null): such a limit runs as Lambda's default instead of reaching the
+ * runtime, whose timer and sandbox limits need numbers (a NaN timeout crashed the server at invoke).
+ */
+export function runnableSpec(spec: FunctionSpec): FunctionSpec {
+  const within = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+  if (within(spec.timeout, 1, 900) && within(spec.memorySize, 128, 10240) && within(spec.ephemeralStorageSize, 512, 10240)) return spec;
+  return {
+    ...spec,
+    timeout: within(spec.timeout, 1, 900) ? spec.timeout : 3,
+    memorySize: within(spec.memorySize, 128, 10240) ? spec.memorySize : 128,
+    ephemeralStorageSize: within(spec.ephemeralStorageSize, 512, 10240) ? spec.ephemeralStorageSize : 512,
+  };
+}
+
 export type FunctionState = 'Pending' | 'Active' | 'Inactive' | 'Failed';
 export type LastUpdateStatus = 'InProgress' | 'Successful' | 'Failed';
 

@@ -1,4 +1,4 @@
-import { specDigest, type AliasRecord, type FunctionRecord, type VersionRecord } from '../domain/lambda-function.js';
+import { runnableSpec, specDigest, type AliasRecord, type FunctionRecord, type VersionRecord } from '../domain/lambda-function.js';
 import type { Store } from '../store/store.js';
 
 /** Everything the invoke path needs to know about one function, held in memory. */
@@ -63,10 +63,11 @@ export class FunctionRegistry {
       this.store.versions.list(name),
       this.store.aliases.list(name),
     ]);
+    // What invokes run with: limits a record should never have held are Lambda's defaults (runnableSpec).
     const snapshot: FunctionSnapshot | undefined = record && {
-      record,
+      record: { ...record, spec: runnableSpec(record.spec) },
       latestDigest: specDigest(record.spec),
-      versions: new Map(versions.map((v) => [v.version, { record: v, digest: specDigest(v.spec) }])),
+      versions: new Map(versions.map((v) => [v.version, { record: { ...v, spec: runnableSpec(v.spec) }, digest: specDigest(v.spec) }])),
       aliases: new Map(aliases.map((a) => [a.name, a])),
     };
     if ((this.generation.get(name) ?? 0) === gen) this.cache.set(name, snapshot ?? null);

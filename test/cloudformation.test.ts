@@ -41,7 +41,7 @@ import {
 import { launchBrowser, screenshot } from './browser.js';
 import { awsFetch, createFunction, startTestServer, type TestServer } from './harness.js';
 import { s3ClientFor } from './s3-helpers.js';
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { awsToolEnv, runTool } from './tools.js';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/versa.js');
@@ -896,4 +896,65 @@ test('a function stored with a timeout and memory that are not numbers (before t
   await new Promise((r) => setTimeout(r, 3500));
   assert.equal((await t.lambda.send(new GetFunctionCommand({ FunctionName: 'stored-nan' }))).Configuration?.FunctionName, 'stored-nan');
   await t.lambda.send(new DeleteFunctionCommand({ FunctionName: 'stored-nan' }));
+});
+
+test('__proto__, constructor and prototype are never a resource’s properties, a parameter or an output; nested, __proto__ is an ordinary key', async () => {
+  const refusedWith = async (TemplateBody: string, message: RegExp, Parameters?: { ParameterKey: string; ParameterValue: string }[]) => {
+    await rejects(
+      cfn.send(
+        new CreateStackCommand({
+          StackName: 'proto',
+          TemplateBody,
+          Parameters,
+          Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_AUTO_EXPAND'],
+        }),
+      ),
+      'ValidationError',
+      message,
+    );
+    await rejects(cfn.send(new DescribeStacksCommand({ StackName: 'proto' })), 'ValidationError', /does not exist/);
+  };
+  // Its members would have become inherited, unseen by the property checks yet read when the resource is made.
+  await refusedWith(
+    '{"Transform":"AWS::Serverless-2016-10-31","Resources":{"Fn":{"Type":"AWS::Serverless::Function","Properties":{"__proto__":' +
+      '{"Runtime":"nodejs20.x","Handler":"index.handler","InlineCode":"exports.handler=async()=>1","Bogus":1}}}}}',
+    /Resource Fn: property __proto__ of AWS::Serverless::Function is not supported by Versa/,
+  );
+  for (const key of ['__proto__', 'constructor', 'prototype']) {
+    await refusedWith(
+      `{"Resources":{"P":{"Type":"AWS::SSM::Parameter","Properties":{"${key}":{"Type":"String","Value":"x"}}}}}`,
+      new RegExp(`Resource P: Encountered unsupported property ${key}`),
+    );
+  }
+  const plain =
+    '{"Parameters":{"V":{"Type":"String","Default":"v"}},"Resources":{"P":{"Type":"AWS::SSM::Parameter","Properties":{"Type":"String","Value":"x"}}}}';
+  for (const key of ['__proto__', 'constructor', 'toString']) {
+    await refusedWith(plain, new RegExp(`^Parameters: \\[${key}\\] do not exist in the template$`), [
+      { ParameterKey: key, ParameterValue: 'x' },
+    ]);
+  }
+  await refusedWith(plain.replace('"V"', '"__proto__"'), /Template format error: Parameter name __proto__ is non alphanumeric\./);
+  await refusedWith(
+    plain.replace('"Resources"', '"Outputs":{"__proto__":{"Value":"x"}},"Resources"'),
+    /Template format error: Output name __proto__ is non alphanumeric\./,
+  );
+
+  // Inside a property's value __proto__ is a key like any other, kept as it was written.
+  const policy = '{"Version":"2012-10-17","__proto__":{"Sid":"kept"},"Statement":[]}';
+  await cfn.send(
+    new CreateStackCommand({
+      StackName: 'proto-nested',
+      TemplateBody: `{"Resources":{"B":{"Type":"AWS::S3::Bucket","Properties":{"BucketName":"proto-nested"}},"BP":{"Type":"AWS::S3::BucketPolicy","Properties":{"Bucket":{"Ref":"B"},"PolicyDocument":${policy}}}}}`,
+    }),
+  );
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'proto-nested' });
+  const s3 = s3ClientFor(t.url);
+  try {
+    const stored = await s3.send(new GetBucketPolicyCommand({ Bucket: 'proto-nested' }));
+    assert.equal(stored.Policy, policy);
+  } finally {
+    s3.destroy();
+  }
+  await cfn.send(new DeleteStackCommand({ StackName: 'proto-nested' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'proto-nested' });
 });

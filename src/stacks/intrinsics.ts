@@ -1,4 +1,4 @@
-import { asText, isObject, TemplateError } from './template-values.js';
+import { asText, isObject, setOwn, TemplateError } from './template-values.js';
 import type { Json, JsonObject } from '../domain/stack.js';
 
 /** What `Ref` of `AWS::NoValue` resolves to: the property (or list element) holding it disappears. */
@@ -85,7 +85,7 @@ function walk(value: Json, ctx: ResolveContext, where: string): Resolved {
   const out: JsonObject = {};
   for (const key of keys) {
     const v = walk(value[key]!, ctx, `${where}.${key}`);
-    if (v !== NO_VALUE) out[key] = v;
+    if (v !== NO_VALUE) setOwn(out, key, v);
   }
   return out;
 }
@@ -116,8 +116,8 @@ function call(fn: string, arg: Json, ctx: ResolveContext, where: string): Resolv
     case 'Fn::Sub': {
       const [text, vars] = Array.isArray(arg) ? [arg[0], arg[1] ?? {}] : [arg, {}];
       if (typeof text !== 'string' || !isObject(vars)) fail(where, 'Fn::Sub takes a string, or a string and a map of variables.');
-      const local: Record<string, Json> = {};
-      for (const [k, v] of Object.entries(vars)) local[k] = resolveOrNull(v, ctx, `${where}.${k}`);
+      const local: JsonObject = {};
+      for (const [k, v] of Object.entries(vars)) setOwn(local, k, resolveOrNull(v, ctx, `${where}.${k}`));
       // Each variable's text, then the result's length, before the result is made.
       const parts: string[] = [];
       let size = text.length;
@@ -182,8 +182,10 @@ function call(fn: string, arg: Json, ctx: ResolveContext, where: string): Resolv
       const args = walk(arg, ctx, where);
       if (!Array.isArray(args) || args.length !== 3) fail(where, 'Fn::FindInMap takes a map name, a top-level key and a second-level key.');
       const [map, top, second] = args.map(String) as [string, string, string];
-      const found = (ctx.mappings[map] as JsonObject | undefined)?.[top];
-      const value = isObject(found) ? found[second] : undefined;
+      // Own keys only: `__proto__` or `constructor` must not reach what every object inherits.
+      const table = Object.hasOwn(ctx.mappings, map) ? ctx.mappings[map] : undefined;
+      const found = isObject(table) && Object.hasOwn(table, top) ? table[top] : undefined;
+      const value = isObject(found) && Object.hasOwn(found, second) ? found[second] : undefined;
       if (value === undefined) fail(where, `Fn::FindInMap: Mappings has no ${map}.${top}.${second}.`);
       return handOn(value, ctx, 'Fn::FindInMap', where);
     }

@@ -7,7 +7,7 @@ import { PlatformError } from '../core/errors.js';
 import { PatternProblem, wholeMatch } from '../core/linear-regexp.js';
 import type { Json, JsonObject } from '../domain/stack.js';
 import { evaluateCondition, type ResolveContext } from './intrinsics.js';
-import { asText, isObject, TemplateError } from './template-values.js';
+import { asText, isObject, setOwn, TemplateError } from './template-values.js';
 
 const PARAMETER_TYPES = new Set(['String', 'Number', 'CommaDelimitedList', 'List<Number>']);
 /** Parameters whose value is read from SSM Parameter Store (`…Value<String>`, `…Value<List<String>>`). */
@@ -38,7 +38,7 @@ export function parameterValues(template: JsonObject, overrides: Record<string, 
   const declared = isObject(template.Parameters ?? null) ? (template.Parameters as JsonObject) : {};
   const problems: string[] = [];
   for (const key of Object.keys(overrides)) {
-    if (!(key in declared)) problems.push(`Parameters: [${key}] do not exist in the template`);
+    if (!Object.hasOwn(declared, key)) problems.push(`Parameters: [${key}] do not exist in the template`);
   }
   const missing: string[] = [];
   const values: Record<string, Json> = {};
@@ -50,7 +50,8 @@ export function parameterValues(template: JsonObject, overrides: Record<string, 
     const declaredType = typeof spec.Type === 'string' ? spec.Type : 'String';
     const type = SSM_PARAMETER_TYPE.exec(declaredType)?.[1]?.replace('List<String>', 'CommaDelimitedList') ?? declaredType;
     if (!PARAMETER_TYPES.has(type)) problems.push(`Parameter ${key}: type ${type} is not supported by Versa.`);
-    const raw = overrides[key] ?? (spec.Default === undefined ? undefined : asText(spec.Default));
+    const raw =
+      (Object.hasOwn(overrides, key) ? overrides[key] : undefined) ?? (spec.Default === undefined ? undefined : asText(spec.Default));
     if (raw === undefined) {
       missing.push(key);
       continue;
@@ -71,7 +72,8 @@ export function parameterValues(template: JsonObject, overrides: Record<string, 
     ) {
       problems.push(`Parameter '${key}' must be a number`);
     }
-    values[key] = type === 'CommaDelimitedList' || type === 'List<Number>' ? raw.split(',').map((s) => s.trim()) : raw;
+    // Set as JSON.parse sets keys: a parameter named __proto__ must not replace the prototype.
+    setOwn(values, key, type === 'CommaDelimitedList' || type === 'List<Number>' ? raw.split(',').map((s) => s.trim()) : raw);
   }
   if (missing.length > 0) problems.push(`Parameters: [${missing.join(', ')}] must have values`);
   if (problems.length > 0) throw new PlatformError('ValidationError', problems.join('; '));
@@ -103,7 +105,12 @@ export function evaluateConditions(
     if (!Object.hasOwn(conditions, name)) return undefined;
     if (visiting.has(name)) throw new TemplateError([`Condition ${name} refers to itself.`]);
     visiting.add(name);
-    out[name] = evaluateCondition(conditions[name]!, ctx, `Condition ${name}`);
+    Object.defineProperty(out, name, {
+      value: evaluateCondition(conditions[name]!, ctx, `Condition ${name}`),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
     return out[name];
   };
   for (const name of Object.keys(conditions)) evaluate(name);

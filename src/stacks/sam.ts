@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PREDEFINED_CONFIGS } from '../domain/deployment.js';
 import { pruneConditions } from './intrinsics.js';
-import { isObject, TemplateError } from './template-values.js';
+import { isObject, setOwn, TemplateError } from './template-values.js';
 import { PROVISIONERS } from './provisioners.js';
 import type { Json, JsonObject, OutputDefinition, ResourceDefinition } from '../domain/stack.js';
 
@@ -160,6 +160,7 @@ export function expand(
     if (resource.Properties) resource.Properties = rewrite(resource.Properties) as JsonObject;
     if (resource.UpdatePolicy) resource.UpdatePolicy = rewrite(resource.UpdatePolicy) as JsonObject;
   }
+  // Keyed by the template's output names, which the parser has checked are alphanumeric.
   const outputs: Transformed['outputs'] = {};
   for (const [key, out] of Object.entries(isObject(template.Outputs ?? null) ? (template.Outputs as JsonObject) : {})) {
     if (!isObject(out) || out.Value === undefined) {
@@ -238,10 +239,10 @@ function readGlobals(value: Json | undefined, problems: string[]): { Function?: 
 function mergeGlobals(global: JsonObject, own: JsonObject): JsonObject {
   const out: JsonObject = { ...global };
   for (const [key, value] of Object.entries(own)) {
-    const g = out[key];
-    if (isObject(g) && isObject(value) && !isIntrinsic(value)) out[key] = mergeGlobals(g, value);
-    else if (Array.isArray(g) && Array.isArray(value)) out[key] = [...g, ...value];
-    else out[key] = value;
+    const g = Object.hasOwn(out, key) ? out[key] : undefined;
+    if (isObject(g) && isObject(value) && !isIntrinsic(value)) setOwn(out, key, mergeGlobals(g, value));
+    else if (Array.isArray(g) && Array.isArray(value)) setOwn(out, key, [...g, ...value]);
+    else setOwn(out, key, value);
   }
   return out;
 }
@@ -644,7 +645,7 @@ function rewriteReferences(value: Json, renames: Map<string, string>): Json {
             })
           : text;
       out[key] = Array.isArray(v) ? [subst(v[0]!), rewriteReferences(v[1] ?? {}, renames)] : subst(v);
-    } else out[key] = rewriteReferences(v, renames);
+    } else setOwn(out, key, rewriteReferences(v, renames));
   }
   return out;
 }

@@ -16,7 +16,7 @@ import { pruneConditions, references, resolve, type ResolveContext } from './int
 import { lambdaAlias, needsReplacement, PROVISIONERS, type PlanFacts, type ProvisionContext, type StackServices } from './provisioners.js';
 import { expand, type Artifacts } from './sam.js';
 import { parseTemplateIsolated } from './template-isolated.js';
-import { asText, isObject, TemplateError } from './template-values.js';
+import { asText, isObject, setOwn, TemplateError } from './template-values.js';
 import type {
   AliasDeployment,
   ChangeSet,
@@ -83,6 +83,9 @@ const NOT_UPDATABLE = new Set<StackStatus>(['ROLLBACK_COMPLETE', 'REVIEW_IN_PROG
 const CHANGE_SET_NAME = /^[a-zA-Z][-a-zA-Z0-9]{0,127}$/;
 const MAX_CHANGE_SETS = 50;
 const PLACEHOLDER = '{{resolved when created}}';
+
+/** Names every JavaScript object answers to: never a property of a resource. */
+const OBJECT_MEMBERS = new Set(['__proto__', 'constructor', 'prototype']);
 
 const validation = (message: string) => new PlatformError('ValidationError', message);
 
@@ -362,6 +365,9 @@ export class StackService {
       const current = own(stack.resources, id);
       const provisioner = PROVISIONERS[def.Type];
       if (!provisioner) continue;
+      // No resource type has these; a template that gives them is refused as CloudFormation refuses it.
+      for (const key of Object.keys(def.Properties ?? {}))
+        if (OBJECT_MEMBERS.has(key)) problems.push(`Resource ${id}: Encountered unsupported property ${key}`);
       let props: JsonObject;
       try {
         props = resolve(def.Properties ?? {}, ctx, `Resource ${id}`) as JsonObject;
@@ -1124,7 +1130,7 @@ function resolvable(props: JsonObject, ctx: ResolveContext, where: string): Json
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(props)) {
     try {
-      out[key] = resolve(value, ctx, where);
+      setOwn(out, key, resolve(value, ctx, where));
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
     }

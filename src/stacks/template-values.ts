@@ -24,5 +24,14 @@ export function asText(value: Json | undefined): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
+/**
+ * Sets a key as JSON.parse does: a key named `__proto__` becomes a key of the object, where an assignment
+ * would replace its prototype (and the members under it would be inherited: unseen by Object.keys and
+ * every check built on it, yet read by whoever asks for them by name).
+ */
+export function setOwn(target: JsonObject, key: string, value: Json): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Largest template body read, in UTF-8 bytes: CloudFormation's limit for a template in S3 (1 MB). */
 export const MAX_TEMPLATE_BYTES = 1_048_576;

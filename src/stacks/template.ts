@@ -1,7 +1,7 @@
 import { lineNestedPast } from '../core/yaml-depth.js';
 import { isAlias, LineCounter, parseDocument, visit, YAMLMap, YAMLSeq, Scalar, type Alias, type Node as YamlNode } from 'yaml';
 import type { Json, JsonObject } from '../domain/stack.js';
-import { isObject, MAX_TEMPLATE_BYTES, TemplateError } from './template-values.js';
+import { isObject, MAX_TEMPLATE_BYTES, setOwn, TemplateError } from './template-values.js';
 
 // The engine imports these from template-values.ts, which does not load the YAML parser; the CLI finds them here.
 export { asText, isObject, TemplateError } from './template-values.js';
@@ -226,6 +226,17 @@ function asTemplate(value: Json): JsonObject {
   // CloudFormation's rule, which also keeps names such as __proto__ out of the records keyed by them.
   const bad = Object.keys(value.Resources as JsonObject).filter((id) => !/^[A-Za-z0-9]+$/.test(id));
   if (bad.length > 0) throw new TemplateError(bad.map((id) => `Template format error: Resource name ${id} is non alphanumeric.`));
+  // Parameters and outputs are named by the same rule.
+  const badNames: string[] = [];
+  for (const [section, what] of [
+    ['Parameters', 'Parameter'],
+    ['Outputs', 'Output'],
+  ] as const) {
+    const names = isObject(value[section] ?? null) ? Object.keys(value[section] as JsonObject) : [];
+    for (const name of names)
+      if (!/^[A-Za-z0-9]+$/.test(name)) badNames.push(`Template format error: ${what} name ${name} is non alphanumeric.`);
+  }
+  if (badNames.length > 0) throw new TemplateError(badNames);
   return value;
 }
 
@@ -241,9 +252,4 @@ export function codeUris(template: JsonObject): string[] {
     if (typeof uri === 'string') found.add(uri);
   }
   return [...found];
-}
-
-/** Sets a key as JSON.parse does: `__proto__` too is a key of the object, not its prototype. */
-function setOwn(target: JsonObject, key: string, value: Json): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }

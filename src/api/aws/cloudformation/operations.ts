@@ -131,11 +131,13 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
 
   /** Parameters as given, a `UsePreviousValue` one taken from the stack. */
   const parametersOf = (form: QueryStructure, previous?: StackDoc): Record<string, string> => {
-    const out: Record<string, string> = {};
+    // Keyed by the caller's names: no prototype for a key named __proto__ to replace (it would vanish,
+    // where CloudFormation says the template has no such parameter).
+    const out: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const p of read.structures(form, 'Parameters')) {
       const key = read.required(p, 'ParameterKey');
       if (read.bool(p, 'UsePreviousValue')) {
-        const value = previous?.parameters[key];
+        const value = previous && Object.hasOwn(previous.parameters, key) ? previous.parameters[key] : undefined;
         if (value === undefined) throw validation(`Parameter ${key} has no previous value to use.`);
         out[key] = value;
       } else out[key] = read.str(p, 'ParameterValue') ?? '';

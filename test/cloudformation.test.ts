@@ -958,3 +958,30 @@ test('__proto__, constructor and prototype are never a resource’s properties, 
   await cfn.send(new DeleteStackCommand({ StackName: 'proto-nested' }));
   await waitUntilStackDeleteComplete(waiter(), { StackName: 'proto-nested' });
 });
+
+test('a plain function’s properties are checked as a SAM function’s are: each unsupported one and each of the wrong type is named', async () => {
+  await rejects(
+    cfn.send(
+      new CreateStackCommand({
+        StackName: 'typed',
+        TemplateBody: functionTemplate({
+          Bogus: { x: 1 },
+          Layers: ['arn:layer'],
+          Description: ['x'],
+          Environment: { Variables: { A: { b: 1 } } },
+        }),
+      }),
+    ),
+    'ValidationError',
+    new RegExp(
+      [
+        'Resource Fn: Encountered unsupported property Bogus',
+        'Resource Fn: Encountered unsupported property Layers',
+        'Resource Fn: Value of property Description must be of type String',
+        'Resource Fn: Value of property Environment\\.Variables\\.A must be of type String',
+      ].join('[^]*'),
+    ),
+  );
+  await rejects(cfn.send(new DescribeStacksCommand({ StackName: 'typed' })), 'ValidationError', /does not exist/);
+  await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: 'typed-fn' })), { name: 'ResourceNotFoundException' });
+});

@@ -10,7 +10,7 @@ import type { ReservedConcurrencyService } from '../lambda/reserved-concurrency.
 import type { S3Service } from '../s3/s3-service.js';
 import type { ParameterService } from '../ssm/parameter-service.js';
 import type { AlarmInput, AlarmService } from '../telemetry/alarms.js';
-import { doubleProperty, integerOf, integerProperty, wrongType } from './property-types.js';
+import { doubleProperty, integerOf, integerProperty, type PropertySchema } from './property-types.js';
 import { asText, isObject } from './template-values.js';
 import type { Json, JsonObject, StackResource } from '../domain/stack.js';
 
@@ -52,6 +52,12 @@ export interface PlanFacts {
 export interface Provisioner {
   replaceOn: readonly string[] | 'all';
   /**
+   * The properties the type takes, with CloudFormation's types: any other property, or a value not of
+   * its type, is refused when the deploy is planned (and again, once every value is known, when the
+   * resource is made).
+   */
+  properties?: PropertySchema;
+  /**
    * Problems with the resolved properties that creating the resource would run into, found when the
    * deploy is planned with the template's other problems, rather than after the stack made what comes
    * before it and must roll it back.
@@ -82,26 +88,41 @@ function changed(a: Json | undefined, b: Json | undefined): boolean {
   return JSON.stringify(a ?? null) !== JSON.stringify(b ?? null);
 }
 
+/**
+ * AWS::Lambda::Function's properties Versa takes (docs/cloudformation.md). Numbers are checked here
+ * because Number("abc") is NaN, which passes every range check made after it.
+ */
+const LAMBDA_FUNCTION: PropertySchema = {
+  FunctionName: 'String',
+  Description: 'String',
+  Handler: 'String',
+  Runtime: 'String',
+  Role: 'String',
+  Timeout: 'Integer',
+  MemorySize: 'Integer',
+  ReservedConcurrentExecutions: 'Integer',
+  Architectures: { list: 'String' },
+  // ZipFileSha256: the code SAM's CodeUri was packaged into, uploaded with the template.
+  Code: { object: { S3Bucket: 'String', S3Key: 'String', S3ObjectVersion: 'String', ZipFile: 'String', ZipFileSha256: 'String' } },
+  Environment: { object: { Variables: { map: 'String' } } },
+  EphemeralStorage: { object: { Size: 'Integer' } },
+  // Accepted and recorded, with no effect on Versa: tags and tracing are not modelled.
+  Tags: 'Json',
+  TracingConfig: 'Json',
+};
+
 const lambdaFunction: Provisioner = {
   replaceOn: ['FunctionName'],
+  properties: LAMBDA_FUNCTION,
   check(props, facts) {
     const problems: string[] = [];
     const runtime = props.Runtime;
     if (typeof runtime === 'string' && runtime !== facts.pending && !runtimeFamily(runtime)) {
       problems.push(`Runtime ${runtime} is not supported by Versa; use one of ${SUPPORTED_RUNTIMES.join(', ')}.`);
     }
-    // Refused here, with nothing made: Number("abc") is NaN, which every range check downstream lets by.
-    const storage = isObject(props.EphemeralStorage ?? null) ? (props.EphemeralStorage as JsonObject).Size : undefined;
-    for (const [path, value] of [
-      ['Timeout', props.Timeout],
-      ['MemorySize', props.MemorySize],
-      ['EphemeralStorage.Size', storage],
-    ] as const) {
-      if (value !== undefined && value !== null && value !== facts.pending && integerOf(value) === undefined)
-        problems.push(wrongType(path, 'Integer'));
-    }
-    const reserved = props.ReservedConcurrentExecutions;
-    if (reserved !== undefined && reserved !== facts.pending && reservedOf(props) === undefined) {
+    // Its type is checked with the other properties' (LAMBDA_FUNCTION); here, that it is not negative.
+    const reserved = integerOf(props.ReservedConcurrentExecutions);
+    if (reserved !== undefined && reserved < 0) {
       problems.push(`ReservedConcurrentExecutions must be a whole number of at least 0; got ${JSON.stringify(reserved)}.`);
     }
     return problems;

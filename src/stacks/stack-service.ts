@@ -11,6 +11,7 @@ import { checkCodePackage, type Caller } from '../lambda/function-service.js';
 import { Mutex } from '../store/mutex.js';
 import type { Store } from '../store/store.js';
 import { checkCapabilities, declaredCapabilities, requiredCapabilities, type RequiredCapabilities } from './capabilities.js';
+import { propertyProblems, requireTypes } from './property-types.js';
 import { checkRules, evaluateConditions, parameterValues, SSM_PARAMETER_TYPE } from './parameters.js';
 import { pruneConditions, references, resolve, type ResolveContext } from './intrinsics.js';
 import { lambdaAlias, needsReplacement, PROVISIONERS, type PlanFacts, type ProvisionContext, type StackServices } from './provisioners.js';
@@ -378,6 +379,8 @@ export class StackService {
         // Its other properties are still checked, each on its own.
         props = resolvable(def.Properties ?? {}, ctx, `Resource ${id}`);
       }
+      if (provisioner.properties)
+        for (const p of propertyProblems(props, provisioner.properties, facts.pending)) problems.push(`Resource ${id}: ${p}`);
       for (const p of provisioner.check?.(props, facts) ?? []) problems.push(`Resource ${id}: ${p}`);
       if (!current) {
         fresh.add(id);
@@ -571,6 +574,8 @@ export class StackService {
       const step = async (status: string, work: () => Promise<StackResource>, reason?: string, completes = true) => {
         this.event(stack, id, def.Type, `${status}_IN_PROGRESS`, reason);
         try {
+          // What the plan could not see yet (a value read from a resource made since) is checked now.
+          if (provisioner.properties) requireTypes(props, provisioner.properties);
           const next = await work();
           stack.resources[id] = next;
           if (completes) this.event(stack, id, def.Type, `${status}_COMPLETE`, undefined, next.physicalId);

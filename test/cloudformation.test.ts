@@ -31,6 +31,7 @@ import {
   type Stack,
 } from '@aws-sdk/client-cloudformation';
 import Database from 'better-sqlite3';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DeleteFunctionCommand,
   GetAliasCommand,
@@ -984,4 +985,56 @@ test('a plain function’s properties are checked as a SAM function’s are: eac
   );
   await rejects(cfn.send(new DescribeStacksCommand({ StackName: 'typed' })), 'ValidationError', /does not exist/);
   await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: 'typed-fn' })), { name: 'ResourceNotFoundException' });
+});
+
+test('an alarm’s properties are typed as CloudFormation types them: strings of numbers are converted, anything else refused up front', async () => {
+  const alarmTemplate = (extra: Record<string, unknown>) =>
+    JSON.stringify({
+      Resources: {
+        A: {
+          Type: 'AWS::CloudWatch::Alarm',
+          Properties: {
+            AlarmName: 'typed-alarm',
+            Namespace: 'AWS/Lambda',
+            MetricName: 'Errors',
+            Statistic: 'Sum',
+            Period: 60,
+            EvaluationPeriods: 1,
+            Threshold: 1,
+            ComparisonOperator: 'GreaterThanThreshold',
+            ...extra,
+          },
+        },
+      },
+    });
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ Threshold: 'abc' }, /Resource A: Value of property Threshold must be of type Double/],
+    [{ ActionsEnabled: 'maybe' }, /Resource A: Value of property ActionsEnabled must be of type Boolean/],
+    [{ AlarmActions: 'arn:x' }, /Resource A: Value of property AlarmActions must be of type List of String/],
+    [{ AlarmActions: [{ a: 1 }] }, /Resource A: Value of property AlarmActions\[0\] must be of type String/],
+    [{ Dimensions: 'x' }, /Resource A: Value of property Dimensions must be of type List of Dimension/],
+    [{ Dimensions: [{ Name: { a: 1 }, Value: 'v' }] }, /Resource A: Value of property Dimensions\[0\]\.Name must be of type String/],
+    [{ Unit: [1] }, /Resource A: Value of property Unit must be of type String/],
+    [{ Metrics: 'x' }, /Resource A: Encountered unsupported property Metrics/],
+  ];
+  for (const [extra, message] of cases) {
+    await rejects(cfn.send(new CreateStackCommand({ StackName: 'alarm', TemplateBody: alarmTemplate(extra) })), 'ValidationError', message);
+  }
+  const cw = new CloudWatchClient({ endpoint: t.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  try {
+    assert.deepEqual((await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['typed-alarm'] }))).MetricAlarms, []);
+    await cfn.send(
+      new CreateStackCommand({
+        StackName: 'alarm',
+        TemplateBody: alarmTemplate({ Threshold: '2.5', Period: '60', ActionsEnabled: 'false', AlarmActions: ['arn:x'] }),
+      }),
+    );
+    await waitUntilStackCreateComplete(waiter(), { StackName: 'alarm' });
+    const [made] = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['typed-alarm'] }))).MetricAlarms ?? [];
+    assert.deepEqual([made?.Threshold, made?.Period, made?.ActionsEnabled, made?.AlarmActions], [2.5, 60, false, ['arn:x']]);
+  } finally {
+    cw.destroy();
+  }
+  await cfn.send(new DeleteStackCommand({ StackName: 'alarm' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'alarm' });
 });

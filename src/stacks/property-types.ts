@@ -17,7 +17,8 @@ export type PropertyType =
   | 'Json'
   | { list: PropertyType }
   | { map: PropertyType }
-  | { object: PropertySchema };
+  /** A structure; `name` is what CloudFormation's messages call it ("List of Dimension"). */
+  | { object: PropertySchema; name?: string };
 
 export type PropertySchema = Readonly<Record<string, PropertyType>>;
 
@@ -51,7 +52,7 @@ function typeName(type: PropertyType): string {
   if (typeof type === 'string') return type === 'Json' ? 'Json' : type;
   if ('list' in type) return `List of ${typeName(type.list)}`;
   if ('map' in type) return `Map of ${typeName(type.map)}`;
-  return 'Object';
+  return type.name ?? 'Object';
 }
 
 /** CloudFormation's refusal of a value of the wrong type. */
@@ -115,6 +116,14 @@ export function integerProperty(value: Json | undefined, path: string): number |
   const n = integerOf(value);
   if (n === undefined) throw new PlatformError('ValidationError', wrongType(path, 'Integer'));
   return n;
+}
+
+/** The value of a property typed Boolean (see integerProperty). */
+export function booleanProperty(value: Json | undefined, path: string): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  const b = booleanOf(value);
+  if (b === undefined) throw new PlatformError('ValidationError', wrongType(path, 'Boolean'));
+  return b;
 }
 
 /** The value of a property typed Double, as a number (see integerProperty). */

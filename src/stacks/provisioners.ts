@@ -10,7 +10,7 @@ import type { ReservedConcurrencyService } from '../lambda/reserved-concurrency.
 import type { S3Service } from '../s3/s3-service.js';
 import type { ParameterService } from '../ssm/parameter-service.js';
 import type { AlarmInput, AlarmService } from '../telemetry/alarms.js';
-import { doubleProperty, integerOf, integerProperty, type PropertySchema } from './property-types.js';
+import { booleanProperty, doubleProperty, integerOf, integerProperty, type PropertySchema } from './property-types.js';
 import { asText, isObject } from './template-values.js';
 import type { Json, JsonObject, StackResource } from '../domain/stack.js';
 
@@ -371,15 +371,72 @@ const kmsAlias = recorded((_ctx, _logicalId, props) => ({ physicalId: str(props.
 /** The CDK's `AWS::CDK::Metadata`: what the app was built with, kept and otherwise unused. */
 const cdkMetadata = recorded((ctx, logicalId) => ({ physicalId: generatedName(ctx, logicalId), attributes: {} }), []);
 
+/** AWS::CloudWatch::Alarm's properties for a single-metric alarm, the kind Versa evaluates. */
+const ALARM: PropertySchema = {
+  AlarmName: 'String',
+  AlarmDescription: 'String',
+  ActionsEnabled: 'Boolean',
+  OKActions: { list: 'String' },
+  AlarmActions: { list: 'String' },
+  InsufficientDataActions: { list: 'String' },
+  Namespace: 'String',
+  MetricName: 'String',
+  Dimensions: { list: { object: { Name: 'String', Value: 'String' }, name: 'Dimension' } },
+  Statistic: 'String',
+  ExtendedStatistic: 'String',
+  Period: 'Integer',
+  Unit: 'String',
+  EvaluationPeriods: 'Integer',
+  DatapointsToAlarm: 'Integer',
+  Threshold: 'Double',
+  ComparisonOperator: 'String',
+  TreatMissingData: 'String',
+  // Accepted and recorded, with no effect on Versa: tags are not modelled.
+  Tags: 'Json',
+};
+
+/**
+ * The alarm as PutMetricAlarm takes it, each property converted to its type (Threshold "5" is 5), as
+ * CloudFormation converts them: the alarm service stores what it is given.
+ */
+function alarmInput(props: JsonObject, name: string): AlarmInput {
+  const list = (v: Json | undefined) => (Array.isArray(v) ? v.map(asText) : undefined);
+  const input: AlarmInput = {
+    AlarmName: name,
+    AlarmDescription: str(props.AlarmDescription),
+    ActionsEnabled: booleanProperty(props.ActionsEnabled, 'ActionsEnabled'),
+    OKActions: list(props.OKActions),
+    AlarmActions: list(props.AlarmActions),
+    InsufficientDataActions: list(props.InsufficientDataActions),
+    Namespace: str(props.Namespace),
+    MetricName: str(props.MetricName),
+    Dimensions: Array.isArray(props.Dimensions)
+      ? props.Dimensions.filter(isObject).map((d) => ({ Name: asText(d.Name), Value: asText(d.Value) }))
+      : undefined,
+    Statistic: str(props.Statistic),
+    ExtendedStatistic: str(props.ExtendedStatistic),
+    Period: integerProperty(props.Period, 'Period'),
+    Unit: str(props.Unit),
+    EvaluationPeriods: integerProperty(props.EvaluationPeriods, 'EvaluationPeriods'),
+    DatapointsToAlarm: integerProperty(props.DatapointsToAlarm, 'DatapointsToAlarm'),
+    Threshold: doubleProperty(props.Threshold, 'Threshold'),
+    ComparisonOperator: str(props.ComparisonOperator),
+    TreatMissingData: str(props.TreatMissingData),
+  };
+  // Absent stays absent: the alarm service tells a missing member from one given.
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+}
+
 const alarm: Provisioner = {
   replaceOn: ['AlarmName'],
+  properties: ALARM,
   async create(ctx, logicalId, props) {
     const name = str(props.AlarmName) ?? generatedName(ctx, logicalId, 255);
-    await ctx.services.alarms.putMetricAlarm({ ...(props as AlarmInput), AlarmName: name });
+    await ctx.services.alarms.putMetricAlarm(alarmInput(props, name));
     return { physicalId: name, attributes: { Arn: `arn:aws:cloudwatch:${ctx.caller.region}:${ACCOUNT_ID}:alarm:${name}` } };
   },
   async update(ctx, current, props) {
-    await ctx.services.alarms.putMetricAlarm({ ...(props as AlarmInput), AlarmName: current.physicalId });
+    await ctx.services.alarms.putMetricAlarm(alarmInput(props, current.physicalId));
     return { physicalId: current.physicalId, attributes: current.attributes };
   },
   async delete(ctx, resource) {

@@ -1038,3 +1038,21 @@ test('an alarm’s properties are typed as CloudFormation types them: strings of
   await cfn.send(new DeleteStackCommand({ StackName: 'alarm' }));
   await waitUntilStackDeleteComplete(waiter(), { StackName: 'alarm' });
 });
+
+test('a resource that fails for a reason Versa did not foresee says "Internal Failure", not the error’s internals', async () => {
+  // A Swagger path that is not a map of methods fails while the API is being made.
+  const TemplateBody = JSON.stringify({
+    Resources: { Api: { Type: 'AWS::ApiGateway::RestApi', Properties: { Body: { paths: { '/x': null } } } } },
+  });
+  await cfn.send(new CreateStackCommand({ StackName: 'internal', TemplateBody }));
+  await assert.rejects(waitUntilStackCreateComplete(waiter(), { StackName: 'internal' }));
+  const failed = await stack('internal');
+  assert.equal(failed.StackStatus, 'ROLLBACK_COMPLETE');
+  assert.equal(failed.StackStatusReason, 'Internal Failure');
+  const events = (await cfn.send(new DescribeStackEventsCommand({ StackName: 'internal' }))).StackEvents ?? [];
+  const reasons = events.map((e) => e.ResourceStatusReason ?? '');
+  assert.ok(reasons.includes('Internal Failure'), reasons.join(' | '));
+  assert.ok(!reasons.some((r) => /TypeError|Cannot convert/.test(r)), reasons.join(' | '));
+  await cfn.send(new DeleteStackCommand({ StackName: 'internal' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'internal' });
+});

@@ -98,6 +98,8 @@ const validation = (message: string) => new PlatformError('ValidationError', mes
  * undoes it; the stack lives in the store, so every client of the server sees the same one.
  */
 export class StackService {
+  /** Unexpected errors already logged (reasonFor). */
+  private readonly reported = new WeakSet<object>();
   private readonly locks = new Map<string, Mutex>();
   private readonly listeners: ((name: string) => void)[] = [];
   private readonly running = new Set<Promise<void>>();
@@ -529,7 +531,7 @@ export class StackService {
       } catch (err) {
         // Stopping the server interrupts the apply; the next start carries on from the stored state.
         if (this.closed) return;
-        op.failure = err instanceof PlatformError || err instanceof TemplateError ? err.message : String(err);
+        op.failure = this.reasonFor(err, name);
         this.logger.info('stack operation failed; rolling back', { stack: name, reason: op.failure });
         op.phase = 'rollback';
       }
@@ -546,6 +548,20 @@ export class StackService {
     }
     if (op.phase === 'cleanup') await this.cleanup(stack, op, save);
     else if (op.phase === 'rollback') await this.rollbackOperation(stack, op, save);
+  }
+
+  /**
+   * What a stack's events and status say went wrong: the message of an error Versa meant to raise (a
+   * service's refusal, a template problem), and for anything else CloudFormation's "Internal Failure",
+   * with the detail in the server's log: a TypeError's text says nothing to the user and shows internals.
+   */
+  private reasonFor(err: unknown, stack: string, resource?: string): string {
+    if (err instanceof PlatformError || err instanceof TemplateError) return err.message;
+    // Logged once, where it is first met (a resource's step), not again by each caller that reports it.
+    if (err instanceof Object && this.reported.has(err)) return 'Internal Failure';
+    if (err instanceof Object) this.reported.add(err);
+    this.logger.error('stack operation failed unexpectedly', { stack, ...(resource && { resource }), err });
+    return 'Internal Failure';
   }
 
   private provisionContext(stack: StackDoc): ProvisionContext {
@@ -580,7 +596,7 @@ export class StackService {
           stack.resources[id] = next;
           if (completes) this.event(stack, id, def.Type, `${status}_COMPLETE`, undefined, next.physicalId);
         } catch (err) {
-          this.event(stack, id, def.Type, `${status}_FAILED`, (err as Error).message);
+          this.event(stack, id, def.Type, `${status}_FAILED`, this.reasonFor(err, stack.name, id));
           throw err;
         } finally {
           await save();
@@ -794,7 +810,7 @@ export class StackService {
           this.event(stack, id, before.type, 'UPDATE_COMPLETE');
         }
       } catch (err) {
-        this.event(stack, id, before?.type ?? now?.type ?? '?', 'UPDATE_FAILED', (err as Error).message);
+        this.event(stack, id, before?.type ?? now?.type ?? '?', 'UPDATE_FAILED', this.reasonFor(err, stack.name, id));
       }
       await save();
     }
@@ -818,7 +834,7 @@ export class StackService {
         r.logicalId,
         r.type,
         gone ? 'DELETE_COMPLETE' : 'DELETE_FAILED',
-        gone ? undefined : (err as Error).message,
+        gone ? undefined : this.reasonFor(err, stack.name, r.logicalId),
         r.physicalId,
       );
     }

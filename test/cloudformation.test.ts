@@ -1056,3 +1056,32 @@ test('a resource that fails for a reason Versa did not foresee says "Internal Fa
   await cfn.send(new DeleteStackCommand({ StackName: 'internal' }));
   await waitUntilStackDeleteComplete(waiter(), { StackName: 'internal' });
 });
+
+test('a value XML cannot carry (a NUL, ESC) is written as U+FFFD: DescribeStacks stays readable to boto3, for that stack and every list', async () => {
+  // Built inside the template (JSON escapes in a parameter's default), so no request carries it.
+  const TemplateBody = JSON.stringify({
+    Description: 'd\u0001',
+    Parameters: { V: { Type: 'String', Default: 'a\u0000b\u001b[31m' } },
+    Resources: { P: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: 'x' } } },
+    Outputs: { O: { Value: { 'Fn::Join': ['', [{ Ref: 'V' }, '\u0002']] } } },
+  });
+  await cfn.send(new CreateStackCommand({ StackName: 'control-chars', TemplateBody }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'control-chars' });
+  const script = `
+import boto3, json, sys
+cfn = boto3.client('cloudformation', endpoint_url=sys.argv[1])
+one = cfn.describe_stacks(StackName='control-chars')['Stacks'][0]
+every = cfn.describe_stacks()['Stacks']
+print(json.dumps({'description': one['Description'], 'output': one['Outputs'][0]['OutputValue'],
+  'parameter': one['Parameters'][0]['ParameterValue'], 'listed': [s['StackName'] for s in every]}))
+`;
+  const run = await runTool('python3', ['-c', script, t.url], awsToolEnv(scratch));
+  assert.equal(run.code, 0, run.stderr);
+  const seen = JSON.parse(run.stdout) as { description: string; output: string; parameter: string; listed: string[] };
+  assert.equal(seen.description, 'd\uFFFD');
+  assert.equal(seen.output, 'a\uFFFDb\uFFFD[31m\uFFFD');
+  assert.equal(seen.parameter, 'a\uFFFDb\uFFFD[31m');
+  assert.ok(seen.listed.includes('control-chars'));
+  await cfn.send(new DeleteStackCommand({ StackName: 'control-chars' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'control-chars' });
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PlatformError } from '../../../core/errors.js';
-import { MAX_QUERY_LIST_INDEX, parseQueryForm } from './query.js';
+import { MAX_QUERY_LIST_INDEX, parseQueryForm, queryErrorXml, queryResponseXml } from './query.js';
 
 const invalid = (message: string) => new PlatformError('InvalidParameterValueException', message);
 const parse = (body: string) => parseQueryForm(body, invalid);
@@ -83,5 +83,20 @@ describe('parseQueryForm', () => {
 
   it('parseQueryForm: a repeated leaf keeps its last value', () => {
     assert.equal(parse('Action=A&Action=B').Action, 'B');
+  });
+});
+
+describe('queryResponseXml', () => {
+  it('queryResponseXml: a character XML 1.0 cannot carry is written as U+FFFD; tab, newline and pairs of surrogates are kept', () => {
+    const xml = queryResponseXml(
+      'ns',
+      'Op',
+      { A: 'a\u0000b\u0001\u001b\u000b\u000c\u001f\ufffe\uffff', B: 'x\ud800y\udc00z', C: 't\tn\n\u{1f600}' },
+      'r',
+    );
+    assert.ok(xml.includes('<A>a\ufffdb\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd</A>'), xml);
+    assert.ok(xml.includes('<B>x\ufffdy\ufffdz</B>'), xml);
+    assert.ok(xml.includes('<C>t\tn\n\u{1f600}</C>'), xml);
+    assert.ok(queryErrorXml('C', 'm\u0000', 'Sender', 'r').includes('<Message>m\ufffd</Message>'));
   });
 });

@@ -71,8 +71,28 @@ export function parseQueryForm(body: string, invalid: (message: string) => Platf
   return root;
 }
 
+/**
+ * Characters XML 1.0 cannot carry at all, escaped or not (its Char production): the C0 controls but tab,
+ * LF and CR; U+FFFE and U+FFFF; and UTF-16 surrogates that are not half of a pair.
+ */
+const NOT_XML =
+  // Control characters are the point of this pattern.
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** The first character of `text` an XML answer cannot carry, or undefined when there is none. */
+export function firstNonXmlCharacter(text: string): string | undefined {
+  NOT_XML.lastIndex = 0;
+  return NOT_XML.exec(text)?.[0];
+}
+
+/**
+ * Text as XML character data. A character XML cannot carry is written as U+FFFD: one such character
+ * (a stack parameter with a NUL in it) would otherwise make the whole answer unreadable to every client,
+ * and with it every list that includes the value (docs/errors.md).
+ */
 function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return text.replace(NOT_XML, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** Serialises an output object as query-protocol XML: lists as `<member>`, dates as ISO-8601. */

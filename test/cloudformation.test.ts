@@ -1085,3 +1085,64 @@ print(json.dumps({'description': one['Description'], 'output': one['Outputs'][0]
   await cfn.send(new DeleteStackCommand({ StackName: 'control-chars' }));
   await waitUntilStackDeleteComplete(waiter(), { StackName: 'control-chars' });
 });
+
+test('CreateStack, UpdateStack and CreateChangeSet refuse a parameter value, tag or description holding a character XML cannot carry', async () => {
+  const TemplateBody = JSON.stringify({
+    Parameters: { V: { Type: 'String' } },
+    Resources: { P: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: { Ref: 'V' } } } },
+  });
+  for (const value of ['a\u0000b', '\u0001\u0002\u001b[31m', 'x\uffff']) {
+    await rejects(
+      cfn.send(
+        new CreateStackCommand({ StackName: 'xml-input', TemplateBody, Parameters: [{ ParameterKey: 'V', ParameterValue: value }] }),
+      ),
+      'ValidationError',
+      /^Parameters\.member\.1\.ParameterValue contains the character U\+(0000|0001|FFFF), which CloudFormation cannot carry; remove it\.$/,
+    );
+  }
+  await rejects(
+    cfn.send(
+      new CreateStackCommand({
+        StackName: 'xml-input',
+        TemplateBody,
+        Parameters: [{ ParameterKey: 'V', ParameterValue: 'ok' }],
+        Tags: [{ Key: 'k', Value: 'v\u0007' }],
+      }),
+    ),
+    'ValidationError',
+    /^Tags\.member\.1\.Value contains the character U\+0007/,
+  );
+  await rejects(
+    cfn.send(
+      new CreateChangeSetCommand({
+        StackName: 'xml-input',
+        ChangeSetName: 'cs',
+        ChangeSetType: 'CREATE',
+        TemplateBody,
+        Parameters: [{ ParameterKey: 'V', ParameterValue: 'ok' }],
+        Description: 'd\u0000',
+      }),
+    ),
+    'ValidationError',
+    /^Description contains the character U\+0000/,
+  );
+  await rejects(cfn.send(new DescribeStacksCommand({ StackName: 'xml-input' })), 'ValidationError', /does not exist/);
+  await cfn.send(
+    new CreateStackCommand({
+      StackName: 'xml-input',
+      TemplateBody,
+      Parameters: [{ ParameterKey: 'V', ParameterValue: 'tab\tand\nnewline' }],
+    }),
+  );
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'xml-input' });
+  await rejects(
+    cfn.send(
+      new UpdateStackCommand({ StackName: 'xml-input', TemplateBody, Parameters: [{ ParameterKey: 'V', ParameterValue: '\u0000' }] }),
+    ),
+    'ValidationError',
+    /^Parameters\.member\.1\.ParameterValue contains the character U\+0000/,
+  );
+  assert.equal((await stack('xml-input')).Parameters?.[0]?.ParameterValue, 'tab\tand\nnewline');
+  await cfn.send(new DeleteStackCommand({ StackName: 'xml-input' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'xml-input' });
+});

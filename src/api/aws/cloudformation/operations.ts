@@ -4,7 +4,7 @@ import type { DeployInput, StackService } from '../../../stacks/stack-service.js
 import { MAX_TEMPLATE_BYTES } from '../../../stacks/template-values.js';
 import type { ChangeSet, StackDoc, StackEvent, StackResource } from '../../../domain/stack.js';
 import type { ApiRequest, ServiceHandler } from '../protocol/http.js';
-import { queryService, type QueryOperation, type QueryStructure, type QueryValue } from '../protocol/query.js';
+import { firstNonXmlCharacter, queryService, type QueryOperation, type QueryStructure, type QueryValue } from '../protocol/query.js';
 import { functionScope } from '../../access/function-scope.js';
 
 export interface CloudFormationApiDeps {
@@ -415,6 +415,15 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
     },
   };
 
+  // What a stack is given (parameter values, tags, descriptions, names) is written back in XML answers.
+  for (const name of ['CreateStack', 'UpdateStack', 'CreateChangeSet'] as const) {
+    const operation = operations[name]!;
+    operations[name] = (form, req) => {
+      refuseNonXmlText(form, '');
+      return operation(form, req);
+    };
+  }
+
   return queryService({
     namespace: NAMESPACE_XML,
     operations,
@@ -423,6 +432,22 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
     scope: functionScope('cloudformation'),
     logger,
   });
+}
+
+/**
+ * Refuses a request member holding a character XML 1.0 cannot carry (a NUL, an ESC): stored, it would be
+ * written into every DescribeStacks answer that shows it. The XML writer replaces such characters too,
+ * but a value the caller gave is better refused than changed.
+ */
+function refuseNonXmlText(value: QueryValue, path: string): void {
+  if (typeof value === 'string') {
+    const bad = firstNonXmlCharacter(value);
+    if (bad !== undefined) {
+      const code = `U+${bad.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+      throw validation(`${path} contains the character ${code}, which CloudFormation cannot carry; remove it.`);
+    }
+  } else if (Array.isArray(value)) value.forEach((v, i) => refuseNonXmlText(v, `${path}.member.${i + 1}`));
+  else for (const [key, v] of Object.entries(value)) refuseNonXmlText(v, path ? `${path}.${key}` : key);
 }
 
 /**

@@ -13,6 +13,9 @@ const PARAMETER_TYPES = new Set(['String', 'Number', 'CommaDelimitedList', 'List
 /** Parameters whose value is read from SSM Parameter Store (`…Value<String>`, `…Value<List<String>>`). */
 export const SSM_PARAMETER_TYPE = /^AWS::SSM::Parameter::Value<(String|List<String>|CommaDelimitedList)>$/;
 
+/** CloudFormation's limit on one parameter's value. */
+export const MAX_PARAMETER_VALUE_BYTES = 4096;
+
 /** The template's Rules: each assertion of a rule whose condition holds must hold, or the deploy is refused with its description. */
 export function checkRules(rules: JsonObject, parameters: Record<string, Json>, mappings: JsonObject): void {
   const ctx: ResolveContext = { parameters, mappings, conditions: {}, ref: () => undefined, getAtt: () => undefined };
@@ -54,6 +57,10 @@ export function parameterValues(template: JsonObject, overrides: Record<string, 
       (Object.hasOwn(overrides, key) ? overrides[key] : undefined) ?? (spec.Default === undefined ? undefined : asText(spec.Default));
     if (raw === undefined) {
       missing.push(key);
+      continue;
+    }
+    if (Buffer.byteLength(raw) > MAX_PARAMETER_VALUE_BYTES) {
+      problems.push(`Parameter '${key}' value must be at most ${MAX_PARAMETER_VALUE_BYTES} bytes long`);
       continue;
     }
     const allowed = Array.isArray(spec.AllowedValues) ? spec.AllowedValues.map(String) : undefined;

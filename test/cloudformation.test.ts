@@ -1146,3 +1146,25 @@ test('CreateStack, UpdateStack and CreateChangeSet refuse a parameter value, tag
   await cfn.send(new DeleteStackCommand({ StackName: 'xml-input' }));
   await waitUntilStackDeleteComplete(waiter(), { StackName: 'xml-input' });
 });
+
+test('a chain of a thousand conditions, each naming the next, is a ValidationError, not a 500', async () => {
+  const chain = (n: number) => {
+    const conditions: Record<string, unknown> = { [`C${n}`]: { 'Fn::Equals': ['a', 'a'] } };
+    for (let i = 0; i < n; i++) conditions[`C${i}`] = { Condition: `C${i + 1}` };
+    return JSON.stringify({
+      Conditions: conditions,
+      Resources: { P: { Type: 'AWS::SSM::Parameter', Condition: 'C0', Properties: { Type: 'String', Value: 'x' } } },
+    });
+  };
+  await rejects(
+    cfn.send(new CreateStackCommand({ StackName: 'chain', TemplateBody: chain(1000) })),
+    'ValidationError',
+    /conditions name conditions more than 100 deep; Versa refuses it\./,
+  );
+  await rejects(cfn.send(new DescribeStacksCommand({ StackName: 'chain' })), 'ValidationError', /does not exist/);
+  // A chain of a few dozen is as any template may have.
+  await cfn.send(new CreateStackCommand({ StackName: 'chain', TemplateBody: chain(50) }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'chain' });
+  await cfn.send(new DeleteStackCommand({ StackName: 'chain' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'chain' });
+});

@@ -87,6 +87,13 @@ export function parameterValues(template: JsonObject, overrides: Record<string, 
   return values;
 }
 
+/**
+ * How deep conditions may name conditions that name conditions. Each link costs several stack frames (a
+ * named condition is evaluated where it is named), so a chain of a thousand overflowed the stack: a 500
+ * where the template is at fault. Real templates chain a few.
+ */
+export const MAX_CONDITION_CHAIN = 100;
+
 export function evaluateConditions(
   conditions: JsonObject,
   parameters: Record<string, Json>,
@@ -94,6 +101,7 @@ export function evaluateConditions(
 ): Record<string, boolean> {
   const out: Record<string, boolean> = {};
   const visiting = new Set<string>();
+  let depth = 0;
   const ctx: ResolveContext = {
     parameters,
     mappings,
@@ -112,12 +120,19 @@ export function evaluateConditions(
     if (!Object.hasOwn(conditions, name)) return undefined;
     if (visiting.has(name)) throw new TemplateError([`Condition ${name} refers to itself.`]);
     visiting.add(name);
-    Object.defineProperty(out, name, {
-      value: evaluateCondition(conditions[name]!, ctx, `Condition ${name}`),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    if (++depth > MAX_CONDITION_CHAIN) {
+      throw new TemplateError([`Condition ${name}: conditions name conditions more than ${MAX_CONDITION_CHAIN} deep; Versa refuses it.`]);
+    }
+    try {
+      Object.defineProperty(out, name, {
+        value: evaluateCondition(conditions[name]!, ctx, `Condition ${name}`),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } finally {
+      depth--;
+    }
     return out[name];
   };
   for (const name of Object.keys(conditions)) evaluate(name);

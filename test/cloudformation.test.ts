@@ -1168,3 +1168,19 @@ test('a chain of a thousand conditions, each naming the next, is a ValidationErr
   await cfn.send(new DeleteStackCommand({ StackName: 'chain' }));
   await waitUntilStackDeleteComplete(waiter(), { StackName: 'chain' });
 });
+
+test('DependsOn: a resource that waits on itself is a circular dependency; one that is not a name or a list of names is refused', async () => {
+  const withDependsOn = (dependsOn: unknown) =>
+    JSON.stringify({ Resources: { A: { Type: 'AWS::SSM::Parameter', DependsOn: dependsOn, Properties: { Type: 'String', Value: 'x' } } } });
+  await rejects(
+    cfn.send(new CreateStackCommand({ StackName: 'depends', TemplateBody: withDependsOn('A') })),
+    'ValidationError',
+    /^Circular dependency between resources: \[A\]$/,
+  );
+  await rejects(
+    cfn.send(new CreateStackCommand({ StackName: 'depends', TemplateBody: withDependsOn({ x: 1 }) })),
+    'ValidationError',
+    /^Resource A: DependsOn must be a resource name or a list of them\.$/,
+  );
+  await rejects(cfn.send(new DescribeStacksCommand({ StackName: 'depends' })), 'ValidationError', /does not exist/);
+});

@@ -1192,7 +1192,14 @@ function dependencyOrder(
         }
       }
     }
-    const dependsOn = def.DependsOn === undefined ? [] : Array.isArray(def.DependsOn) ? def.DependsOn : [def.DependsOn];
+    const given: unknown = def.DependsOn;
+    const dependsOn = given === undefined ? [] : Array.isArray(given) ? (given as unknown[]) : [given];
+    if (!dependsOn.every((d): d is string => typeof d === 'string')) {
+      problems.push(`Resource ${id}: DependsOn must be a resource name or a list of them.`);
+      continue;
+    }
+    // A Ref to itself is left to the resource's own checks; waiting on itself can never be met.
+    if (dependsOn.includes(id)) problems.push(`Circular dependency between resources: [${id}]`);
     const list: string[] = [];
     for (const r of [...refs, ...dependsOn]) {
       if (r === 'AWS::NoValue' || names.has(r)) continue;

@@ -1184,3 +1184,21 @@ test('DependsOn: a resource that waits on itself is a circular dependency; one t
   );
   await rejects(cfn.send(new DescribeStacksCommand({ StackName: 'depends' })), 'ValidationError', /does not exist/);
 });
+
+test('Fn::Select takes an index written as a number or in decimal digits; "0x0" is refused', async () => {
+  const select = (index: unknown) =>
+    JSON.stringify({
+      Resources: { P: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: { 'Fn::Select': [index, ['a', 'b']] } } } },
+    });
+  for (const index of ['0x0', '1e0', '', ' 1']) {
+    await rejects(
+      cfn.send(new CreateStackCommand({ StackName: 'select', TemplateBody: select(index) })),
+      'ValidationError',
+      /Fn::Select: index .* is outside the list of 2/,
+    );
+  }
+  await cfn.send(new CreateStackCommand({ StackName: 'select', TemplateBody: select('1') }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'select' });
+  await cfn.send(new DeleteStackCommand({ StackName: 'select' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'select' });
+});

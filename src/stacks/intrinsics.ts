@@ -159,7 +159,9 @@ function call(fn: string, arg: Json, ctx: ResolveContext, where: string): Resolv
     case 'Fn::Select': {
       const args = walk(arg, ctx, where);
       if (!Array.isArray(args) || args.length !== 2 || !Array.isArray(args[1])) fail(where, 'Fn::Select takes an index and a list.');
-      const index = Number(args[0]);
+      // A whole number, or one written in decimal digits: Number() would also read "0x0", "1e0" and "".
+      const raw = args[0];
+      const index = typeof raw === 'number' ? raw : typeof raw === 'string' && /^[0-9]{1,9}$/.test(raw) ? Number(raw) : NaN;
       if (!Number.isInteger(index) || index < 0 || index >= args[1].length) {
         fail(where, `Fn::Select: index ${JSON.stringify(args[0])} is outside the list of ${args[1].length}.`);
       }

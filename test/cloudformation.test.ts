@@ -1202,3 +1202,14 @@ test('Fn::Select takes an index written as a number or in decimal digits; "0x0" 
   await cfn.send(new DeleteStackCommand({ StackName: 'select' }));
   await waitUntilStackDeleteComplete(waiter(), { StackName: 'select' });
 });
+
+test('broken YAML is refused with its first ten problems and a count of the rest, not one line per problem', async () => {
+  const TemplateBody = ('Resources:\n' + '  a: {b: c}} d\n'.repeat(3640)).slice(0, 51_200);
+  await assert.rejects(cfn.send(new ValidateTemplateCommand({ TemplateBody })), (err: Error) => {
+    assert.equal(err.name, 'ValidationError');
+    assert.ok(err.message.length < 10_000, `${err.message.length} characters`);
+    assert.match(err.message, /Template is not valid YAML: /);
+    assert.match(err.message, /… and \d+ more YAML problems\./);
+    return true;
+  });
+});

@@ -47,6 +47,9 @@ export const MAX_ALIAS_EXPANSION_CHARS = 4 * MAX_TEMPLATE_BYTES;
  */
 export const MAX_TEMPLATE_DEPTH = 100;
 
+/** Most YAML problems a refusal lists. */
+export const MAX_YAML_PROBLEMS = 10;
+
 /** Parses a template written in YAML (with the `!Ref`-style short forms) or JSON into plain JSON. */
 export function parseTemplate(text: string): JsonObject {
   const bytes = Buffer.byteLength(text);
@@ -69,7 +72,13 @@ export function parseTemplate(text: string): JsonObject {
   // yaml's own alias bound (maxAliasCount) applies only to its toJS(), which is not used: toJson counts.
   const doc = parseDocument(text, { uniqueKeys: true, merge: true, lineCounter });
   if (doc.errors.length > 0) {
-    throw new TemplateError(doc.errors.map((e) => `Template is not valid YAML: ${e.message.split('\n')[0]}`));
+    // The first few say where it goes wrong; the rest (one per line of 50 KB of broken YAML: thousands,
+    // megabytes of message) would only repeat it.
+    const shown = doc.errors
+      .slice(0, MAX_YAML_PROBLEMS)
+      .map((e) => `Template is not valid YAML: ${e.message.split('\n')[0]!.slice(0, 500)}`);
+    const more = doc.errors.length - shown.length;
+    throw new TemplateError(more > 0 ? [...shown, `… and ${more} more YAML problems.`] : shown);
   }
   // Each alias's anchor, found in one pass: yaml's Alias.resolve() walks the whole document per call.
   const targets = new Map<Alias, unknown>();

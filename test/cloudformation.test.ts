@@ -1213,3 +1213,32 @@ test('broken YAML is refused with its first ten problems and a count of the rest
     return true;
   });
 });
+
+test('a SAM API whose paths make more than 300 API resources is refused before anything is made', async () => {
+  // Each /p{i}/{x} is two resources: 151 of them and the root make 303.
+  const events = Object.fromEntries(
+    Array.from({ length: 151 }, (_, i) => [`E${i}`, { Type: 'Api', Properties: { Path: `/p${i}/{x}`, Method: 'get' } }]),
+  );
+  const TemplateBody = JSON.stringify({
+    Transform: 'AWS::Serverless-2016-10-31',
+    Resources: {
+      Fn: {
+        Type: 'AWS::Serverless::Function',
+        Properties: {
+          FunctionName: 'many-paths',
+          Runtime: 'nodejs20.x',
+          Handler: 'index.handler',
+          InlineCode: 'exports.handler = async () => ({ statusCode: 200 });',
+          Events: events,
+        },
+      },
+    },
+  });
+  await rejects(
+    cfn.send(new CreateStackCommand({ StackName: 'many-paths', TemplateBody, Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_AUTO_EXPAND'] })),
+    'ValidationError',
+    /Resource ServerlessRestApi: Maximum number of Resources for this API has been reached \(300\)\./,
+  );
+  await rejects(cfn.send(new DescribeStacksCommand({ StackName: 'many-paths' })), 'ValidationError', /does not exist/);
+  await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: 'many-paths' })), { name: 'ResourceNotFoundException' });
+});

@@ -507,6 +507,17 @@ const codeDeployGroup: Provisioner = {
 
 const restApi: Provisioner = {
   replaceOn: [],
+  // Counted when the deploy is planned too: at create, a SAM API's functions and roles are made already.
+  check(props) {
+    const body = isObject(props.Body ?? null) ? (props.Body as JsonObject) : undefined;
+    try {
+      if (body) countResources(body);
+    } catch (err) {
+      if (err instanceof PlatformError) return [err.message];
+      throw err;
+    }
+    return [];
+  },
   async create(ctx, logicalId, props) {
     const body = isObject(props.Body ?? null) ? (props.Body as JsonObject) : undefined;
     const info = body && isObject(body.info ?? null) ? (body.info as JsonObject) : undefined;

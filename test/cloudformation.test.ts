@@ -21,6 +21,7 @@ import {
   ExecuteChangeSetCommand,
   GetTemplateCommand,
   ListExportsCommand,
+  DescribeStackResourceCommand,
   DescribeStackResourcesCommand,
   ListStacksCommand,
   UpdateStackCommand,
@@ -1241,4 +1242,23 @@ test('a SAM API whose paths make more than 300 API resources is refused before a
   );
   await rejects(cfn.send(new DescribeStacksCommand({ StackName: 'many-paths' })), 'ValidationError', /does not exist/);
   await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: 'many-paths' })), { name: 'ResourceNotFoundException' });
+});
+
+test('DescribeStackResource of constructor, toString or __proto__ is a resource that does not exist', async () => {
+  const TemplateBody = JSON.stringify({ Resources: { P: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: 'x' } } } });
+  await cfn.send(new CreateStackCommand({ StackName: 'dsr', TemplateBody }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'dsr' });
+  for (const id of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    await rejects(
+      cfn.send(new DescribeStackResourceCommand({ StackName: 'dsr', LogicalResourceId: id })),
+      'ValidationError',
+      new RegExp(`^Resource ${id} does not exist for stack dsr$`),
+    );
+  }
+  assert.equal(
+    (await cfn.send(new DescribeStackResourceCommand({ StackName: 'dsr', LogicalResourceId: 'P' }))).StackResourceDetail?.LogicalResourceId,
+    'P',
+  );
+  await cfn.send(new DeleteStackCommand({ StackName: 'dsr' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'dsr' });
 });

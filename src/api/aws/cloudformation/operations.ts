@@ -241,7 +241,8 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
     async DescribeStackResource(form) {
       const stack = await existing(read.required(form, 'StackName'));
       const id = read.required(form, 'LogicalResourceId');
-      const r = stack.resources[id];
+      // Own entries only: `constructor` must not find what every object inherits.
+      const r = Object.hasOwn(stack.resources, id) ? stack.resources[id] : undefined;
       if (!r) throw validation(`Resource ${id} does not exist for stack ${stack.name}`);
       return {
         StackResourceDetail: {

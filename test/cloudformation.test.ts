@@ -1262,3 +1262,35 @@ test('DescribeStackResource of constructor, toString or __proto__ is a resource 
   await cfn.send(new DeleteStackCommand({ StackName: 'dsr' }));
   await waitUntilStackDeleteComplete(waiter(), { StackName: 'dsr' });
 });
+
+test('a SAM function’s Timeout or MemorySize that is not a whole number is refused as a plain function’s is, nothing made', async () => {
+  for (const [extra, message] of [
+    [{ Timeout: 'abc' }, /Resource F: Value of property Timeout must be of type Integer/],
+    [{ Timeout: { a: 1 } }, /Resource F: Value of property Timeout must be of type Integer/],
+    [{ MemorySize: 'abc' }, /Resource F: Value of property MemorySize must be of type Integer/],
+  ] as const) {
+    const TemplateBody = JSON.stringify({
+      Transform: 'AWS::Serverless-2016-10-31',
+      Resources: {
+        F: {
+          Type: 'AWS::Serverless::Function',
+          Properties: {
+            FunctionName: 'sam-typed',
+            Runtime: 'nodejs20.x',
+            Handler: 'index.handler',
+            InlineCode: 'exports.handler=async()=>1',
+            ...extra,
+          },
+        },
+      },
+    });
+    await rejects(
+      cfn.send(
+        new CreateStackCommand({ StackName: 'sam-typed', TemplateBody, Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_AUTO_EXPAND'] }),
+      ),
+      'ValidationError',
+      message,
+    );
+    await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: 'sam-typed' })), { name: 'ResourceNotFoundException' });
+  }
+});

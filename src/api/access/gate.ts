@@ -134,7 +134,7 @@ export class AccessGate {
       // Only the keys Versa mints (`ASIA…`, keyring.ts) can be a function's, and only when signed with
       // their secret: a key's id alone (which a function may find in another's log) does not make a
       // request that function's.
-      const minted = mintedShape(claim.accessKeyId, claim.sessionToken);
+      const minted = claim.accessKeyId.startsWith('ASIA') && mintedShape(claim.accessKeyId, claim.sessionToken);
       if (claim.accessKeyId.startsWith('ASIA') && (this.scoped || minted)) {
         const key = await this.settings.keyring.resolve(claim.accessKeyId);
         // A temporary key Versa minted and no longer knows has ended: taken as "any key" it would carry

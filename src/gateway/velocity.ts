@@ -608,12 +608,7 @@ class Parser {
           return { k: 'range', from: item, to };
         }
         items.push(item);
-        if (this.src.charCodeAt(this.i) === 0x2c) {
-          this.i++;
-          continue;
-        }
-        if (this.src.charCodeAt(this.i) !== 0x5d) this.error('expected `,` or `]` in a list');
-        break;
+        if (!this.more(0x5d, 'list')) break;
       }
     }
     this.i++;
@@ -634,17 +629,22 @@ class Parser {
         this.i++;
         entries.push([key, this.expression()]);
         this.skipSpace();
-        if (this.src.charCodeAt(this.i) === 0x2c) {
-          this.i++;
-          continue;
-        }
-        if (this.src.charCodeAt(this.i) !== 0x7d) this.error('expected `,` or `}` in a map');
-        break;
+        if (!this.more(0x7d, 'map')) break;
       }
     }
     this.i++;
     this.depth--;
     return { k: 'map', entries };
+  }
+
+  /** After an item of a list or map: true past a `,` (another item follows), false at `close`, else an error. */
+  private more(close: number, what: string): boolean {
+    if (this.src.charCodeAt(this.i) === 0x2c) {
+      this.i++;
+      return true;
+    }
+    if (this.src.charCodeAt(this.i) !== close) this.error(`expected \`,\` or \`${String.fromCharCode(close)}\` in a ${what}`);
+    return false;
   }
 }
 

@@ -1186,6 +1186,44 @@ test('DependsOn: a resource that waits on itself is a circular dependency; one t
   await rejects(cfn.send(new DescribeStacksCommand({ StackName: 'depends' })), 'ValidationError', /does not exist/);
 });
 
+test('hundreds of resources, each waiting on all before it, are made one by one without holding the server', async () => {
+  // 300 parameters, each DependsOn every earlier one: 300 steps in a row, each storing the stack.
+  const resources: Record<string, unknown> = {};
+  for (let i = 0; i < 300; i++) {
+    resources[`P${i}`] = {
+      Type: 'AWS::SSM::Parameter',
+      DependsOn: Array.from({ length: i }, (_, j) => `P${j}`),
+      Properties: { Type: 'String', Value: `v${i}` },
+    };
+  }
+  const s3 = s3ClientFor(t.url);
+  let worst = 0;
+  let last = performance.now();
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+  }, 10);
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: 'dense' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'dense', Key: 'dag.json', Body: JSON.stringify({ Resources: resources }) }));
+    last = performance.now();
+    worst = 0;
+    await cfn.send(new CreateStackCommand({ StackName: 'dense', TemplateURL: 'http://127.0.0.1/dense/dag.json' }));
+    await waitUntilStackCreateComplete({ ...waiter(), maxWaitTime: 240 }, { StackName: 'dense' });
+    // Each step's write is one turn of the event loop, not all 300 of them in one (seconds, before).
+    assert.ok(worst < 1500, `the event loop was held for ${Math.round(worst)} ms`);
+    const last299 = await cfn.send(new DescribeStackResourceCommand({ StackName: 'dense', LogicalResourceId: 'P299' }));
+    const made = await t.server.services.store.parameters.get(last299.StackResourceDetail!.PhysicalResourceId!);
+    assert.equal(made?.versions.at(-1)?.value, 'v299');
+  } finally {
+    clearInterval(ticker);
+    s3.destroy();
+  }
+  await cfn.send(new DeleteStackCommand({ StackName: 'dense' }));
+  await waitUntilStackDeleteComplete({ ...waiter(), maxWaitTime: 240 }, { StackName: 'dense' });
+});
+
 test('Fn::Select takes an index written as a number or in decimal digits; "0x0" is refused', async () => {
   const select = (index: unknown) =>
     JSON.stringify({

@@ -190,9 +190,15 @@ export class StackService {
     for (const l of this.listeners) l(name);
   }
 
+  /**
+   * Stores the stack and lets other work run before the next step: SQLite resolves at once, so a
+   * long chain of steps (hundreds of resources, each waiting on the last) would otherwise hold the
+   * event loop from the first step to the last.
+   */
   private async write(stack: StackDoc): Promise<void> {
     await this.store.stacks.put(stack);
     this.changed(stack.name);
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   private lock(name: string): Mutex {

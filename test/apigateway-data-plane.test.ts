@@ -206,6 +206,7 @@ const PLAIN_HANDLER = `
 exports.handler = async (event) => {
   if (event && event.fail === 'notfound') throw new Error('item 7 not found');
   if (event && event.fail === 'long') throw new Error('a'.repeat(40) + '!');
+  if (event && event.fail === 'huge') throw new Error('item 8 not found: ' + 'x'.repeat(2500000));
   if (event && event.fail) throw new Error('boom');
   if (event && event.say) return event.say;
   return { got: event };
@@ -667,7 +668,44 @@ describe('API Gateway data plane', () => {
         ),
       );
       assert.equal(e.name, 'BadRequestException');
-      assert.match(e.message, /Invalid selection pattern specified: \(a\)\\1 \(it uses a backreference or lookaround/);
+      assert.match(
+        e.message,
+        /Invalid selection pattern specified: \(a\)\\1 \(it cannot be matched in linear time, as Versa matches patterns: it uses a backreference or lookaround/,
+      );
+    });
+
+    it("AWS: an error message of megabytes is matched by its beginning, within a budget: the server's event loop is not held for seconds", async () => {
+      const { id, rootId } = await createApi(apigw, 'huge-error');
+      await putMethod(apigw, id, rootId, 'GET', {
+        ...lambdaTo('plain', { requestTemplates: { 'application/json': `{"fail": "$input.params('fail')"}` } }),
+        responses: {
+          '200': { selectionPattern: '' },
+          '400': { selectionPattern: '.*bad request.*' },
+          '403': { selectionPattern: '.*forbidden.*' },
+          '409': { selectionPattern: '.*conflict.*' },
+          '429': { selectionPattern: '.*too many.*' },
+          '404': { selectionPattern: '.*not found.*' },
+        },
+      });
+      const get = await deployed(id);
+      await get('/'); // the function warm
+      // The linear engine takes 0.2–1.5 µs a character for each of these patterns: seconds for all five over 2.5 MB.
+      let worst = 0;
+      let last = performance.now();
+      const ticker = setInterval(() => {
+        worst = Math.max(worst, performance.now() - last);
+        last = performance.now();
+      }, 5);
+      try {
+        const res = await get('/?fail=huge');
+        assert.equal(res.status, 404, res.text.slice(0, 300));
+        assert.match((res.json as { errorMessage: string }).errorMessage, /^item 8 not found: x{2500000}$/);
+      } finally {
+        clearInterval(ticker);
+      }
+      assert.ok(worst < 1000, `the event loop was held for ${Math.round(worst)} ms`);
+      // A short message is matched whole, as before.
+      assert.equal((await get('/?fail=notfound')).status, 404);
     });
 
     it('AWS: a body nested too deep is read as text, and a template that would make more than 10 MB is a 500, not built', async () => {

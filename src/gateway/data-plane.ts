@@ -2,7 +2,7 @@ import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders } fro
 import type { Clock } from '../core/clock.js';
 import { PlatformError } from '../core/errors.js';
 import { uuid } from '../core/ids.js';
-import { PatternProblem, wholeMatch } from '../core/linear-regexp.js';
+import { isLiteralPattern, linearCost, PatternProblem, wholeMatch } from '../core/linear-regexp.js';
 import { own } from '../core/own.js';
 import type { Logger } from '../core/logger.js';
 import type { Random } from '../core/random.js';
@@ -798,13 +798,25 @@ function errorMessageOf(body: string): string {
 function selectResponse(integration: IntegrationDoc, subject: string | undefined): IntegrationResponseDoc | undefined {
   const responses = Object.values(integration.integrationResponses ?? {});
   if (subject !== undefined) {
+    // Each pattern has an equal share of the budget; a subject longer than its share matches is matched by its beginning.
+    const share = SELECTION_BUDGET / responses.filter((r) => r.selectionPattern).length;
     for (const r of responses) {
       const pattern = r.selectionPattern;
-      if (pattern && remember(selectionPatterns, pattern, () => linearOrNull(pattern))?.test(subject)) return r;
+      const re = pattern ? remember(selectionPatterns, pattern, () => linearOrNull(pattern)) : null;
+      if (!pattern || !re) continue;
+      const chars = Math.max(1, Math.floor(share / (isLiteralPattern(pattern) ? 1 : linearCost(pattern))));
+      if (re.test(chars < subject.length ? subject.slice(0, chars) : subject)) return r;
     }
   }
   return responses.find((r) => !r.selectionPattern);
 }
+
+/**
+ * What matching a request's selection patterns may cost, in linearCost's units (about 100 ns each): a
+ * function's error message can be megabytes (and a caller's words), and the linear engine takes about a
+ * microsecond a character.
+ */
+const SELECTION_BUDGET = 1_000_000;
 
 function linearOrNull(pattern: string): RegExp | null {
   try {

@@ -10,7 +10,7 @@ import {
   renderTemplate,
   type TemplateContext,
 } from './templates.js';
-import { MAX_FOREACH_ITERATIONS, MAX_NESTING, MAX_STEPS, templateParses } from './velocity.js';
+import { MAX_FOREACH_ITERATIONS, MAX_NESTING, MAX_RENDER_MS, MAX_STEPS, templateParses } from './velocity.js';
 
 const ctx = (body: string): TemplateContext => ({
   body,
@@ -425,6 +425,51 @@ describe('renderTemplate: Velocity bounds', () => {
       () => renderTemplate('#foreach($i in [1..1000])$input.body#end', request('x'.repeat(20_000))),
       /makes more than 10485760/,
     );
+  });
+
+  it('comparing and looking up long strings counts their characters: a loop of them is refused, not minutes of work', () => {
+    // A string of 4 M characters, made in 22 doublings: each comparison of two lists holding it wrote
+    // both out and compared them uncounted (25 s for a thousand).
+    const big = '#set($a = "x")#foreach($i in [1..22])#set($a = $a.concat($a))#end';
+    refusedQuickly(() => render(`${big}#set($l = [$a])#set($m = [$a])#foreach($i in [1..1000])#if($l == $m)#end#end`), /steps/);
+    refusedQuickly(() => render(`${big}#set($b = "x$a")#set($a = "x$a")#foreach($i in [1..1000])#if($a == $b)#end#end`), /steps/);
+    refusedQuickly(() => render(`${big}#set($l = [$a])#set($m = {})#foreach($i in [1..1000])#set($x = $m.get($l))#end`), /steps/);
+    refusedQuickly(
+      () => render(`${big}#set($b = "x$a")#set($l = ["x$a"])#foreach($i in [1..1000])#set($x = $l.contains($b))#end`),
+      /steps/,
+    );
+    // Short strings compare as they did.
+    assert.equal(render('#set($l = ["a", 1])#if($l == ["a", 1])same#end #if("a$l" == "a[a, 1]")text#end'), 'same text');
+  });
+
+  it("a regular expression is counted by the linear engine's cost: a caller's megabyte cannot hold the event loop for seconds", () => {
+    const body = 'x'.repeat(1_000_000);
+    // About 1.5 µs a character for this pattern: refused before it runs (it took 10 s over 10 MB).
+    refusedQuickly(() => render('#if($input.body.matches(".*token.*"))yes#end', body), /steps/);
+    refusedQuickly(() => render('$input.body.replaceAll("[^a-z]", "")', body), /steps/);
+    refusedQuickly(() => render(`$input.body.matches("${'.*'.repeat(30)}y")`, body.slice(0, 100_000)), /steps/);
+    // Plain text is searched by the usual engine: a megabyte split at its commas is quick.
+    const started = process.cpuUsage();
+    assert.equal(render('$input.body.split(",").size()', 'ab,'.repeat(300_000)), '300000');
+    assert.equal(render('$input.body.replaceAll("b", "").length()', 'ab,'.repeat(300_000)), '600000');
+    const { user, system } = process.cpuUsage(started);
+    assert.ok(user + system < 1_000_000, `${(user + system) / 1000} ms of CPU`);
+    // A pattern on a short string runs as before; one the linear engine cannot run says why.
+    assert.equal(render('$input.body.matches(".*tok.n.*") $input.body.replaceAll("[^a-z]", "")', 'a token!'), 'true atoken');
+    refusedQuickly(() => render('$input.body.matches("(x?){1000}y")', 'x'), /cannot be matched in linear time, as Versa matches patterns/);
+  });
+
+  it(`work whose steps each cost more than a step's 100 ns is still bounded: by the steps or by ${MAX_RENDER_MS} ms of CPU`, () => {
+    // Decoding 4 MB is 65,536 steps and takes tens of milliseconds; a thousand of them took a minute.
+    const started = process.cpuUsage();
+    const err = refused(() =>
+      render(
+        '#set($a = "x")#foreach($i in [1..22])#set($a = $a.concat($a))#end#foreach($i in [1..1000])#set($d = $util.base64Decode($a))#end',
+      ),
+    );
+    const { user, system } = process.cpuUsage(started);
+    assert.match(err.message, /takes more than (1000 ms|1000000 steps)/);
+    assert.ok(user + system < 3 * MAX_RENDER_MS * 1000, `refused after ${(user + system) / 1000} ms of CPU`);
   });
 
   it(`nesting past ${MAX_NESTING} levels is refused when the template is parsed, with where`, () => {

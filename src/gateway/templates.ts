@@ -124,6 +124,7 @@ class Input extends VtlObject {
         r.work(arg.length);
         return select(this.body(), this.ctx.body, arg);
       case 'params': {
+        r.work(arg.length);
         const p = this.ctx.params;
         return own(p.path, arg) ?? own(p.querystring, arg) ?? headerValue(p.header, arg) ?? '';
       }

@@ -1,5 +1,5 @@
 import { PlatformError } from '../core/errors.js';
-import { linearPattern, PatternProblem } from '../core/linear-regexp.js';
+import { isLiteralPattern, linearCost, linearPattern, PatternProblem } from '../core/linear-regexp.js';
 
 /**
  * The Velocity Template Language as API Gateway's mapping templates use it (Velocity 1.7): text,
@@ -17,6 +17,13 @@ import { linearPattern, PatternProblem } from '../core/linear-regexp.js';
 export const MAX_FOREACH_ITERATIONS = 1000;
 /** Steps one render may take (each directive, expression and value written, and a step per 64 characters a string method works through). */
 export const MAX_STEPS = 1_000_000;
+/**
+ * The CPU time one render may take, whatever its steps: a step's cost varies (a character copied, a
+ * string of a million parts made), and this is the bound that holds where the count misjudges them.
+ */
+export const MAX_RENDER_MS = 1000;
+/** Steps between two looks at the clock. */
+const CLOCK_EVERY = 16_384;
 /** How deeply directives, parentheses, collections and quoted strings may nest in a template. */
 export const MAX_NESTING = 100;
 /** Templates kept parsed, and the characters they may hold together. */
@@ -739,21 +746,23 @@ function mapPut(m: VtlMap, key: string, value: unknown): unknown {
 /** How a value is written: Java's `toString()` (`{a=1, b=[x, y]}`, integers without `.0`). */
 function javaString(v: unknown, r: Render, limit: number): string {
   if (typeof v === 'string') return v;
-  const sink = new Sink(limit, `The mapping template builds a string of more than ${limit} characters.`);
+  const sink = new Sink(r, limit, `The mapping template builds a string of more than ${limit} characters.`);
   r.write(v, sink, 0);
   return sink.s;
 }
 
-/** What a render writes to: bounded as it grows. */
+/** What a render writes to: bounded as it grows, and each character written counted (a step per 64). */
 class Sink {
   s = '';
   constructor(
+    private readonly render: Render,
     private readonly limit: number,
     /** What a piece past the limit fails with. */
     private readonly refusal: string,
   ) {}
   add(piece: string): void {
     if (this.s.length + piece.length > this.limit) fail(this.refusal);
+    this.render.step(piece.length >> 6);
     this.s += piece;
   }
 }
@@ -778,6 +787,8 @@ const STOP = 2;
 export class Render {
   private readonly vars = new Map<string, unknown>();
   private steps = 0;
+  private readonly started = process.cpuUsage();
+  private clockAt = CLOCK_EVERY;
   private loop: LoopState | undefined;
 
   constructor(private readonly options: RenderOptions) {}
@@ -789,6 +800,16 @@ export class Render {
   /** Counts `n` steps against the render's budget. */
   step(n = 1): void {
     if ((this.steps += n) > MAX_STEPS) fail(`The mapping template takes more than ${MAX_STEPS} steps.`);
+    if (this.steps >= this.clockAt) {
+      this.clockAt = this.steps + CLOCK_EVERY;
+      const { user, system } = process.cpuUsage(this.started);
+      if (user + system > MAX_RENDER_MS * 1000) fail(`The mapping template takes more than ${MAX_RENDER_MS} ms.`);
+    }
+  }
+
+  /** Counts the work of matching `pattern` against `chars` characters: the linear engine's is many times a plain search's. */
+  match(chars: number, pattern: string): void {
+    this.step(isLiteralPattern(pattern) ? 1 + (chars >> 6) : 1 + chars * linearCost(pattern));
   }
 
   /** Counts the work of going through `chars` characters (a step per 64). */
@@ -971,7 +992,7 @@ export class Render {
     if (key === undefined || key === null) return;
     if (Array.isArray(owner) && typeof key === 'number') {
       if (Number.isInteger(key) && key >= 0 && key < owner.length) owner[key] = value;
-    } else if (isMap(owner)) mapPut(owner, this.text(key), value);
+    } else if (isMap(owner)) mapPut(owner, this.key(key), value);
   }
 
   eval(e: Expr): unknown {
@@ -983,11 +1004,11 @@ export class Render {
         return this.resolve(e.ref);
       case 'str': {
         const sink = new Sink(
+          this,
           this.options.maxChars,
           `The mapping template builds a string of more than ${this.options.maxChars} characters.`,
         );
         this.exec(e.parts, sink);
-        this.work(sink.s.length);
         return sink.s;
       }
       case 'list':
@@ -1004,7 +1025,7 @@ export class Render {
       }
       case 'map': {
         const m = new Map<string, unknown>();
-        for (const [k, v] of e.entries) m.set(this.text(this.eval(k)), this.eval(v));
+        for (const [k, v] of e.entries) m.set(this.key(this.eval(k)), this.eval(v));
         return m;
       }
       case 'not':
@@ -1067,8 +1088,19 @@ export class Render {
   /** Velocity's `==`: numbers by value, otherwise what Java's equals or, between different kinds, toString() says. */
   equal(a: unknown, b: unknown): boolean {
     if (a === undefined || a === null || b === undefined || b === null) return (a ?? null) === (b ?? null);
-    if (typeof a === typeof b && (typeof a === 'number' || typeof a === 'string' || typeof a === 'boolean')) return a === b;
-    return this.text(a) === this.text(b);
+    if (typeof a === typeof b && (typeof a === 'number' || typeof a === 'boolean')) return a === b;
+    const left = this.text(a);
+    const right = this.text(b);
+    // Two strings are compared character by character (and a string built in pieces is first joined).
+    this.work(Math.min(left.length, right.length));
+    return left === right;
+  }
+
+  /** A value as a map's key: its text, counted as the characters a lookup hashes. */
+  key(v: unknown): string {
+    const text = this.text(v);
+    this.work(text.length);
+    return text;
   }
 }
 
@@ -1111,9 +1143,9 @@ function method(v: unknown, name: string, args: unknown[], r: Render): unknown {
   if (isMap(v)) {
     switch (name) {
       case 'get':
-        return mapGet(v, r.text(a));
+        return mapGet(v, r.key(a));
       case 'containsKey':
-        return mapHas(v, r.text(a));
+        return mapHas(v, r.key(a));
       case 'keySet': {
         const keys = mapKeys(v);
         r.step(keys.length);
@@ -1134,7 +1166,7 @@ function method(v: unknown, name: string, args: unknown[], r: Render): unknown {
       case 'isEmpty':
         return v instanceof Map ? v.size === 0 : Object.keys(v).length === 0;
       case 'put':
-        return args.length === 2 && b !== undefined ? mapPut(v, r.text(a), b) : undefined;
+        return args.length === 2 && b !== undefined ? mapPut(v, r.key(a), b) : undefined;
     }
     return undefined;
   }
@@ -1243,7 +1275,7 @@ function stringMethod(s: string, name: string, args: unknown[], r: Render): unkn
     case 'replaceFirst': {
       if (sa === undefined || sb === undefined) return undefined;
       const pattern = regexp(sa, name === 'replaceAll' ? 'g' : '');
-      r.work(s.length);
+      r.match(s.length, sa);
       let made = s.length;
       // Each replacement is counted as it is made, so a pattern that matches everywhere cannot build gigabytes.
       return s.replace(pattern, (...match: unknown[]) => {
@@ -1256,11 +1288,11 @@ function stringMethod(s: string, name: string, args: unknown[], r: Render): unkn
     }
     case 'matches':
       if (sa === undefined) return undefined;
-      r.work(s.length);
-      return regexp(`^(?:${sa})$`, '').test(s);
+      r.match(s.length, sa);
+      return isLiteralPattern(sa) ? s === sa : regexp(`^(?:${sa})$`, '').test(s);
     case 'split':
       if (sa === undefined) return undefined;
-      r.work(s.length);
+      r.match(s.length, sa);
       return split(s, regexp(sa, 'g'), ib ?? 0, r);
   }
   return undefined;
@@ -1341,7 +1373,8 @@ export function renderVelocity(template: string, options: RenderOptions): string
     if (only.s.length > options.maxChars) fail(`The mapping template makes more than ${options.maxChars} characters.`);
     return only.s;
   }
-  const sink = new Sink(options.maxChars, `The mapping template makes more than ${options.maxChars} characters.`);
-  new Render(options).run(made.nodes, sink);
+  const render = new Render(options);
+  const sink = new Sink(render, options.maxChars, `The mapping template makes more than ${options.maxChars} characters.`);
+  render.run(made.nodes, sink);
   return sink.s;
 }

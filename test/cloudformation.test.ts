@@ -1325,3 +1325,58 @@ test('a SAM function’s Timeout or MemorySize that is not a whole number is ref
     await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: 'sam-typed' })), { name: 'ResourceNotFoundException' });
   }
 });
+
+test('NoEcho: a parameter’s value shows as **** on both doors, in resources’ properties and change sets too, never in clear', async () => {
+  const secret = 's3cr3t-hunter2';
+  const later = 'other-s3cret-value';
+  const template = (extra: object = {}) =>
+    JSON.stringify({
+      Parameters: { Secret: { Type: 'String', NoEcho: true }, Plain: { Type: 'String' }, ...extra },
+      Resources: {
+        P: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: { 'Fn::Sub': 'db://u:${Secret}@h/${Plain}' } } },
+      },
+    });
+  const parameters = [
+    { ParameterKey: 'Secret', ParameterValue: secret },
+    { ParameterKey: 'Plain', ParameterValue: 'visible' },
+  ];
+  await cfn.send(new CreateStackCommand({ StackName: 'no-echo', TemplateBody: template(), Parameters: parameters }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'no-echo' });
+  const shown = Object.fromEntries((await stack('no-echo')).Parameters!.map((p) => [p.ParameterKey!, p.ParameterValue!] as const));
+  assert.deepEqual(shown, { Secret: '****', Plain: 'visible' });
+  // A change set whose template declares another NoEcho parameter.
+  await cfn.send(
+    new CreateChangeSetCommand({
+      StackName: 'no-echo',
+      ChangeSetName: 'more',
+      TemplateBody: template({ Later: { Type: 'String', NoEcho: 'true' } }),
+      Parameters: [...parameters, { ParameterKey: 'Later', ParameterValue: later }],
+    }),
+  );
+  const described = await cfn.send(new DescribeChangeSetCommand({ StackName: 'no-echo', ChangeSetName: 'more' }));
+  assert.equal(described.Parameters?.find((p) => p.ParameterKey === 'Later')?.ParameterValue, '****');
+
+  const get = await awsFetch(`${t.url}/_versa/api/stacks/no-echo`);
+  const text = await get.text();
+  assert.equal(get.status, 200, text);
+  assert.ok(!text.includes(secret) && !text.includes(later), text);
+  const { stack: doc } = JSON.parse(text) as {
+    stack: { parameters: Record<string, string>; resources: Record<string, { properties: Record<string, unknown> }> };
+  };
+  assert.deepEqual(doc.parameters, { Secret: '****', Plain: 'visible' });
+  assert.equal(doc.resources.P?.properties.Value, 'db://u:****@h/visible', 'the rest of the property still shows');
+  const list = await (await awsFetch(`${t.url}/_versa/api/stacks`)).text();
+  assert.ok(!list.includes(secret), list);
+  // Versa's deploy door answers with the stack as well.
+  const planned = await awsFetch(`${t.url}/_versa/api/stacks/no-echo/deploy`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ template: template(), parameters: { Secret: secret, Plain: 'visible' }, planOnly: true }),
+  });
+  const plannedText = await planned.text();
+  assert.equal(planned.status, 200, plannedText);
+  assert.ok(!plannedText.includes(secret), plannedText);
+
+  await cfn.send(new DeleteStackCommand({ StackName: 'no-echo' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'no-echo' });
+});

@@ -141,7 +141,58 @@ export interface ChangeSet {
   /** The deploy it runs when executed. */
   template: string;
   parameters: Record<string, string>;
+  /** Parameters its template declares `NoEcho`: shown as `****`. */
+  noEcho?: string[];
   capabilities: string[];
   tags?: Record<string, string>;
   changes: { action: 'Add' | 'Modify' | 'Replace' | 'Remove'; logicalId: string; resourceType: string; physicalId?: string }[];
+}
+
+/** How CloudFormation shows the value of a `NoEcho` parameter. */
+export const NO_ECHO_MASK = '****';
+
+/** Parameter values as CloudFormation shows them: each of `noEcho` as `****`. */
+export function maskedParameters(values: Record<string, string>, noEcho: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, v] of Object.entries(values)) out[k] = noEcho?.includes(k) ? NO_ECHO_MASK : v;
+  return out;
+}
+
+/**
+ * The values of a stack's `NoEcho` parameters (and of its change sets'), each item of a list too: what
+ * must not leave the server in clear where CloudFormation shows nothing of it.
+ */
+export function noEchoValues(stack: StackDoc): string[] {
+  const out = new Set<string>();
+  const add = (values: Record<string, string>, keys: readonly string[] | undefined) => {
+    for (const k of keys ?? []) {
+      const v = Object.hasOwn(values, k) ? values[k] : undefined;
+      if (!v) continue;
+      out.add(v);
+      for (const item of v.split(',')) if (item) out.add(item);
+    }
+  };
+  add(stack.parameters, stack.noEcho);
+  for (const c of stack.changeSets ?? []) add(c.parameters, [...(c.noEcho ?? []), ...(stack.noEcho ?? [])]);
+  // Longest first, so that a value holding another is masked whole.
+  return [...out].sort((a, b) => b.length - a.length);
+}
+
+/** `value` with every occurrence of each of `secrets` (noEchoValues) in its strings replaced by `****`. */
+export function maskSecrets<T extends Json | undefined>(value: T, secrets: readonly string[]): T {
+  if (secrets.length === 0 || value === undefined || value === null) return value;
+  if (typeof value === 'string') {
+    let text: string = value;
+    for (const s of secrets) text = text.replaceAll(s, NO_ECHO_MASK);
+    return text as T;
+  }
+  if (Array.isArray(value)) return value.map((v) => maskSecrets(v, secrets)) as T;
+  if (typeof value === 'object') {
+    const out: JsonObject = {};
+    // Own keys defined as keys (a key named __proto__ stays a key, as JSON.parse makes it).
+    for (const [k, v] of Object.entries(value))
+      Object.defineProperty(out, k, { value: maskSecrets(v, secrets), enumerable: true, writable: true, configurable: true });
+    return out as T;
+  }
+  return value;
 }

@@ -74,6 +74,8 @@ export interface Change {
 export interface DeployResult {
   stack: StackDoc;
   changes: Change[];
+  /** A plan's (planOnly): the parameters its template declares `NoEcho`. */
+  noEcho?: string[];
 }
 
 const MAX_EVENTS = 300;
@@ -328,8 +330,8 @@ export class StackService {
         ...Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, Array.isArray(v) ? v.map(asText).join(',') : asText(v)])),
         ...stored.names,
       };
-      if (input.planOnly) return { stack: existing ?? stack, changes };
       const settings = stackSettings(input, template);
+      if (input.planOnly) return { stack: existing ?? stack, changes, noEcho: settings.noEcho ?? [] };
       if (changes.length === 0 && existing && existing.status !== 'REVIEW_IN_PROGRESS') {
         const same =
           JSON.stringify(outputs) === JSON.stringify(existing.outputs) &&
@@ -946,6 +948,7 @@ export class StackService {
         executionStatus: empty ? 'UNAVAILABLE' : 'AVAILABLE',
         template: input.template,
         parameters: input.parameters ?? {},
+        ...(plan.noEcho && { noEcho: plan.noEcho }),
         capabilities: [...(input.capabilities ?? [])],
         ...(input.tags && { tags: input.tags }),
         changes: plan.changes.map((c) => ({

@@ -1,7 +1,7 @@
 import { PlatformError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { StackService } from '../../stacks/stack-service.js';
-import type { StackDoc } from '../../domain/stack.js';
+import { maskedParameters, maskSecrets, noEchoValues, type StackDoc } from '../../domain/stack.js';
 import type { ApiHandler, ApiRequest, ApiResponse } from '../aws/protocol/http.js';
 import { memberReader } from '../aws/protocol/members.js';
 import { jsonResponse, parseJsonBody, restJsonError } from '../aws/protocol/rest-json.js';
@@ -31,7 +31,7 @@ export function stacksApi(deps: { stacks: StackService; logger: Logger }): {
     const m = STACK.exec(req.path)!;
     const name = decodeLabel(m[1]!);
     const action = m[2];
-    if (!action && req.method === 'GET') return jsonResponse(200, { stack: await stacks.get(name) });
+    if (!action && req.method === 'GET') return jsonResponse(200, { stack: shown(await stacks.get(name)) });
     if (!action && req.method === 'DELETE') {
       await stacks.delete(name);
       return jsonResponse(200, {});
@@ -56,7 +56,7 @@ export function stacksApi(deps: { stacks: StackService; logger: Logger }): {
         },
         { region: req.region },
       );
-      return jsonResponse(200, result);
+      return jsonResponse(200, { ...result, stack: shown(result.stack) });
     }
     if (action === '/rollback' && req.method === 'POST') return jsonResponse(200, await stacks.rollback(name));
     throw new PlatformError('UnknownOperationException', `No Versa stack operation answers ${req.method} ${req.path}.`);
@@ -90,10 +90,49 @@ function summary(stack: StackDoc) {
   return {
     name: stack.name,
     status: stack.status,
-    ...(stack.reason && { reason: stack.reason }),
+    ...(stack.reason && { reason: maskSecrets(stack.reason, noEchoValues(stack)) }),
     createdAt: stack.createdAt,
     updatedAt: stack.updatedAt,
     outputs: stack.outputs,
     resources: Object.keys(stack.resources).length,
+  };
+}
+
+/**
+ * A stack as this API shows it: `NoEcho` parameters as `****` (as DescribeStacks shows them), and their
+ * values masked wherever the engine's own records would repeat them (resources' resolved properties
+ * and attributes, reasons); an operation in flight only as far as a client follows it. Outputs are shown as they are,
+ * as CloudFormation shows them.
+ */
+export function shown(stack: StackDoc): Omit<StackDoc, 'operation'> & { operation?: Record<string, unknown> } {
+  const secrets = noEchoValues(stack);
+  const { operation: op, ...rest } = stack;
+  return {
+    ...rest,
+    ...(rest.reason !== undefined && { reason: maskSecrets(rest.reason, secrets) }),
+    parameters: maskedParameters(stack.parameters, stack.noEcho),
+    resources: Object.fromEntries(
+      Object.entries(stack.resources).map(([id, r]) => [
+        id,
+        { ...r, properties: maskSecrets(r.properties, secrets), attributes: maskSecrets(r.attributes, secrets) },
+      ]),
+    ),
+    events: stack.events.map((e) => (e.reason === undefined ? e : { ...e, reason: maskSecrets(e.reason, secrets) })),
+    ...(op && {
+      operation: {
+        kind: op.kind,
+        phase: op.phase,
+        startedAt: op.startedAt,
+        deployments: op.deployments,
+        ...(op.failure !== undefined && { failure: maskSecrets(op.failure, secrets) }),
+      },
+    }),
+    ...(stack.changeSets && {
+      changeSets: stack.changeSets.map((c) => ({
+        ...c,
+        parameters: maskedParameters(c.parameters, c.noEcho ?? stack.noEcho),
+        ...(c.statusReason !== undefined && { statusReason: maskSecrets(c.statusReason, secrets) }),
+      })),
+    }),
   };
 }

@@ -2,7 +2,15 @@ import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import type { DeployInput, StackService } from '../../../stacks/stack-service.js';
 import { MAX_TEMPLATE_BYTES } from '../../../stacks/template-values.js';
-import type { ChangeSet, StackDoc, StackEvent, StackResource } from '../../../domain/stack.js';
+import {
+  maskedParameters,
+  maskSecrets,
+  noEchoValues,
+  type ChangeSet,
+  type StackDoc,
+  type StackEvent,
+  type StackResource,
+} from '../../../domain/stack.js';
 import type { ApiRequest, ServiceHandler } from '../protocol/http.js';
 import { firstNonXmlCharacter, queryService, type QueryOperation, type QueryStructure, type QueryValue } from '../protocol/query.js';
 import { functionScope } from '../../access/function-scope.js';
@@ -227,7 +235,7 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
           CreationTime: new Date(s.createdAt),
           ...(s.updatedAt !== s.createdAt && { LastUpdatedTime: new Date(s.updatedAt) }),
           StackStatus: s.status,
-          StackStatusReason: s.reason,
+          StackStatusReason: maskSecrets(s.reason, noEchoValues(s)),
           DriftInformation: { StackDriftStatus: 'NOT_CHECKED' },
         })),
       };
@@ -235,7 +243,8 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
 
     async DescribeStackEvents(form) {
       const stack = await existing(read.required(form, 'StackName'));
-      return { StackEvents: stack.events.map((e, i) => eventShape(stack, e, i)).reverse() };
+      const secrets = noEchoValues(stack);
+      return { StackEvents: stack.events.map((e, i) => eventShape(stack, e, i, secrets)).reverse() };
     },
 
     async DescribeStackResource(form) {
@@ -356,7 +365,7 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
       const { stack, changeSet } = await stacks.findChangeSet(ref && stackName(ref), read.required(form, 'ChangeSetName'));
       return {
         ...changeSetSummary(stack, changeSet),
-        Parameters: parameterList(stack, changeSet.parameters),
+        Parameters: parameterList(changeSet.parameters, changeSet.noEcho ?? stack.noEcho),
         NotificationARNs: [],
         Capabilities: changeSet.capabilities,
         Tags: tagList(changeSet.tags),
@@ -493,11 +502,11 @@ function stackShape(s: StackDoc): Record<string, unknown> {
     StackName: s.name,
     ...(executed && { ChangeSetId: executed.id }),
     Description: s.description,
-    Parameters: parameterList(s, s.parameters),
+    Parameters: parameterList(s.parameters, s.noEcho),
     CreationTime: new Date(s.createdAt),
     ...(s.updatedAt !== s.createdAt && { LastUpdatedTime: new Date(s.updatedAt) }),
     StackStatus: s.status,
-    StackStatusReason: s.reason,
+    StackStatusReason: maskSecrets(s.reason, noEchoValues(s)),
     DisableRollback: false,
     NotificationARNs: [],
     Capabilities: s.capabilities ?? [],
@@ -508,7 +517,7 @@ function stackShape(s: StackDoc): Record<string, unknown> {
   };
 }
 
-function eventShape(stack: StackDoc, e: StackEvent, index: number): Record<string, unknown> {
+function eventShape(stack: StackDoc, e: StackEvent, index: number, secrets: readonly string[]): Record<string, unknown> {
   const isStack = e.resourceType === 'AWS::CloudFormation::Stack' && e.logicalId === stack.name;
   return {
     StackId: stack.stackId,
@@ -519,13 +528,17 @@ function eventShape(stack: StackDoc, e: StackEvent, index: number): Record<strin
     ResourceType: e.resourceType,
     Timestamp: new Date(e.timestamp),
     ResourceStatus: e.status,
-    ResourceStatusReason: e.reason,
+    // A NoEcho value a service's refusal repeats is not shown either.
+    ResourceStatusReason: maskSecrets(e.reason, secrets),
   };
 }
 
 /** Parameter values as the stack shows them: a `NoEcho` one as `****`. */
-function parameterList(stack: StackDoc, values: Record<string, string>): { ParameterKey: string; ParameterValue: string }[] {
-  return Object.entries(values).map(([k, v]) => ({ ParameterKey: k, ParameterValue: stack.noEcho?.includes(k) ? '****' : v }));
+function parameterList(
+  values: Record<string, string>,
+  noEcho: readonly string[] | undefined,
+): { ParameterKey: string; ParameterValue: string }[] {
+  return Object.entries(maskedParameters(values, noEcho)).map(([k, v]) => ({ ParameterKey: k, ParameterValue: v }));
 }
 
 /**

@@ -1380,3 +1380,63 @@ test('NoEcho: a parameter’s value shows as **** on both doors, in resources’
   await cfn.send(new DeleteStackCommand({ StackName: 'no-echo' }));
   await waitUntilStackDeleteComplete(waiter(), { StackName: 'no-echo' });
 });
+
+test('an unknown Transform is refused at ValidateTemplate, CreateStack, UpdateStack and CreateChangeSet, and by versa deploy; nothing stored', async () => {
+  const body = (transform: unknown) =>
+    JSON.stringify({
+      Transform: transform,
+      Resources: { P: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: 'x' } } },
+    });
+  const sam = 'AWS::Serverless-2016-10-31';
+  // What works today keeps working: SAM's transform, with LanguageExtensions beside it.
+  const known = await cfn.send(new ValidateTemplateCommand({ TemplateBody: body([sam, 'AWS::LanguageExtensions']) }));
+  assert.deepEqual(known.DeclaredTransforms, [sam, 'AWS::LanguageExtensions']);
+  for (const [transform, message] of [
+    ['AWS::Foo', /^No transform named AWS::Foo found\.$/],
+    [[sam, 'Bogus'], /^No transform named 000000000000::Bogus found\.$/],
+    [{ Name: 'Bogus', Parameters: {} }, /^No transform named 000000000000::Bogus found\.$/],
+    [{ Parameters: {} }, /^Transforms defined as maps require Name key\.$/],
+    [[sam, { Name: 'AWS::Include', Parameters: { Location: 's3://b/k' } }], /^Transform AWS::Include is not supported by Versa/],
+  ] as const) {
+    const TemplateBody = body(transform);
+    await rejects(cfn.send(new ValidateTemplateCommand({ TemplateBody })), 'ValidationError', message);
+    await rejects(
+      cfn.send(new CreateStackCommand({ StackName: 'bogus-transform', TemplateBody, Capabilities: ['CAPABILITY_AUTO_EXPAND'] })),
+      'ValidationError',
+      message,
+    );
+    await rejects(
+      cfn.send(new CreateChangeSetCommand({ StackName: 'bogus-transform', ChangeSetName: 'c', ChangeSetType: 'CREATE', TemplateBody })),
+      'ValidationError',
+      message,
+    );
+    await rejects(cfn.send(new DescribeStacksCommand({ StackName: 'bogus-transform' })), 'ValidationError', /does not exist/);
+    const versa = await awsFetch(`${t.url}/_versa/api/stacks/bogus-transform/deploy`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ template: TemplateBody }),
+    });
+    assert.equal(versa.status, 400);
+    assert.match(((await versa.json()) as { message: string }).message, message);
+  }
+  // An update to one is refused too, and leaves the stack's template as it was.
+  await cfn.send(
+    new CreateStackCommand({ StackName: 'transform-update', TemplateBody: body(sam), Capabilities: ['CAPABILITY_AUTO_EXPAND'] }),
+  );
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'transform-update' });
+  await rejects(
+    cfn.send(
+      new UpdateStackCommand({
+        StackName: 'transform-update',
+        TemplateBody: body([sam, 'Bogus']),
+        Capabilities: ['CAPABILITY_AUTO_EXPAND'],
+      }),
+    ),
+    'ValidationError',
+    /No transform named 000000000000::Bogus found/,
+  );
+  assert.equal((await cfn.send(new GetTemplateCommand({ StackName: 'transform-update' }))).TemplateBody, body(sam));
+  assert.equal((await stack('transform-update')).StackStatus, 'CREATE_COMPLETE');
+  await cfn.send(new DeleteStackCommand({ StackName: 'transform-update' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'transform-update' });
+});

@@ -163,7 +163,7 @@ export class StackService {
     const parameters = isObject(template.Parameters ?? null) ? (template.Parameters as JsonObject) : {};
     const resources = isObject(template.Resources ?? null) ? (template.Resources as JsonObject) : {};
     if (Object.keys(resources).length === 0) throw validation('Template format error: At least one Resources member must be defined.');
-    const transforms = template.Transform === undefined ? [] : [template.Transform].flat().map(asText);
+    const transforms = declaredTransforms(template);
     return {
       parameters: Object.entries(parameters).map(([key, raw]) => {
         const spec = isObject(raw) ? raw : {};
@@ -1112,7 +1112,46 @@ async function parseOrThrow(text: string): Promise<JsonObject> {
     throw err;
   }
   for (const [section, max] of SECTION_LIMITS) checkCount(section, template[section], max);
+  for (const name of declaredTransforms(template)) {
+    if (TRANSFORMS.has(name)) continue;
+    if (AWS_TRANSFORMS.has(name)) {
+      throw validation(
+        `Transform ${name} is not supported by Versa, which runs ${[...TRANSFORMS].join(' and ')}; expand it before deploying.`,
+      );
+    }
+    // As CloudFormation names a macro it does not find: in the caller's account.
+    throw validation(`No transform named ${name.includes('::') ? name : `${ACCOUNT_ID}::${name}`} found.`);
+  }
   return template;
+}
+
+/**
+ * The transforms Versa runs: SAM's (applied to every template), and LanguageExtensions, accepted as
+ * it was before transforms were checked: a template using its `Fn::ForEach`, `Fn::Length` or
+ * `Fn::ToJsonString` is refused where it uses them.
+ */
+const TRANSFORMS = new Set(['AWS::Serverless-2016-10-31', 'AWS::LanguageExtensions']);
+/** CloudFormation's own transforms that Versa does not run: refused as unsupported, not as unknown. */
+const AWS_TRANSFORMS = new Set([
+  'AWS::Include',
+  'AWS::CodeDeployBlueGreen',
+  'AWS::SecretsManager-2020-07-23',
+  'AWS::ServiceCatalog',
+  'AWS::CodeStar',
+]);
+
+/** The names of the template's `Transform` section: one name, a map with a Name, or a list of either. */
+function declaredTransforms(template: JsonObject): string[] {
+  const raw = template.Transform;
+  if (raw === undefined) return [];
+  return (Array.isArray(raw) ? raw : [raw]).map((t) => {
+    if (typeof t === 'string') return t;
+    if (isObject(t)) {
+      if (typeof t.Name !== 'string') throw validation('Transforms defined as maps require Name key.');
+      return t.Name;
+    }
+    throw validation('Template format error: a Transform must be a name, a map with a Name, or a list of them.');
+  });
 }
 
 /**

@@ -1025,7 +1025,8 @@ export class StackService {
     if (stack.operation) throw validation(`Stack [${name}] cannot be deleted while in status ${stack.status}`);
     await this.checkNotImported(stack);
     const run = this.delete(name)
-      .catch((err: unknown) => this.logger.info('stack deletion failed', { stack: name, reason: (err as Error).message }))
+      // A refusal is the stack's own (DELETE_FAILED, with its reason); a fault is logged once, by reasonFor.
+      .catch((err: unknown) => this.logger.info('stack deletion failed', { stack: name, reason: this.reasonFor(err, name) }))
       .finally(() => this.running.delete(run));
     this.running.add(run);
   }
@@ -1050,19 +1051,30 @@ export class StackService {
       await this.checkNotImported(stack);
       stack.status = 'DELETE_IN_PROGRESS';
       await this.write(stack);
-      const pctx = this.provisionContext(stack);
-      const failed: string[] = [];
-      for (const r of Object.values(stack.resources).reverse()) {
-        await this.remove(pctx, stack, r);
-        if (stack.events.at(-1)?.status === 'DELETE_FAILED') failed.push(`${r.logicalId}: ${stack.events.at(-1)!.reason ?? ''}`);
-      }
-      if (failed.length > 0) {
+      try {
+        const pctx = this.provisionContext(stack);
+        const failed: string[] = [];
+        for (const r of Object.values(stack.resources).reverse()) {
+          await this.remove(pctx, stack, r);
+          if (stack.events.at(-1)?.status === 'DELETE_FAILED') failed.push(`${r.logicalId}: ${stack.events.at(-1)!.reason ?? ''}`);
+        }
+        if (failed.length > 0) {
+          stack.status = 'DELETE_FAILED';
+          await this.write(stack);
+          throw validation(`Stack ${name} could not delete ${failed.join('; ')}`);
+        }
+        await this.store.stacks.delete(name);
+        this.changed(name);
+      } catch (err) {
+        if (err instanceof PlatformError) throw err;
+        // A fault (logged here, once): the stack is left DELETE_FAILED, to be deleted again, rather than
+        // in progress for ever; the caller hears CloudFormation's "Internal Failure", not the fault's text.
         stack.status = 'DELETE_FAILED';
-        await this.write(stack);
-        throw validation(`Stack ${name} could not delete ${failed.join('; ')}`);
+        stack.reason = this.reasonFor(err, name);
+        this.event(stack, name, 'AWS::CloudFormation::Stack', 'DELETE_FAILED', stack.reason);
+        await this.write(stack).catch(() => undefined);
+        throw new PlatformError('InternalFailure', `Stack ${name} could not be deleted: Internal Failure (see the server log).`);
       }
-      await this.store.stacks.delete(name);
-      this.changed(name);
     });
   }
 

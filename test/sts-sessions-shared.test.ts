@@ -107,3 +107,33 @@ describe('STS sessions across a restart (SQLite, credentials on)', () => {
     });
   });
 });
+
+describe("one operator key's AssumeRole burst (SQLite, credentials on)", () => {
+  const OTHER = { accessKeyId: 'AKIAOPERATOROTHER', secretAccessKey: 'operator-secret-other' };
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ credentials: [OPERATOR, OTHER] });
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it("ends the burst's own first session past its share of 1,000, never another key's client's", async () => {
+    const assume = async (client: STSClient, DurationSeconds: number): Promise<Credentials> => {
+      const { Credentials: c } = await client.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'deployer', DurationSeconds }));
+      return { accessKeyId: c!.AccessKeyId!, secretAccessKey: c!.SecretAccessKey!, sessionToken: c!.SessionToken! };
+    };
+    const [mine, theirs] = [sts(t.url, OPERATOR), sts(t.url, OTHER)];
+    try {
+      // The other client's session expires first: closest to expiry, it is what a shared bound ended.
+      const other = await assume(theirs, 900);
+      const first = await assume(mine, 3600);
+      for (let i = 0; i < 50; i++) await Promise.all(Array.from({ length: 20 }, () => assume(mine, 3600)));
+      assert.equal((await useOn(t.url, other)).listed, true, "the other client's session is still accepted");
+      assert.equal((await errorOf(() => useOn(t.url, first))).name, 'InvalidClientTokenId', "the burst's own first is not");
+    } finally {
+      mine.destroy();
+      theirs.destroy();
+    }
+  });
+});

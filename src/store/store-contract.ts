@@ -1008,16 +1008,44 @@ export function storeContract(
         expiresAt,
         ...(id.endsWith('1') && { identity: { arn: 'arn:aws:sts::000000000000:assumed-role/r/s', userId: 'AROAX:s' } }),
       });
-      await store.sessions.put(session('ASIA1', 5_000), 1_000, 3);
+      await store.sessions.put(session('ASIA1', 5_000), 1_000, { perIssuer: 3, total: 3 });
       assert.deepEqual(await store.sessions.get('ASIA1'), session('ASIA1', 5_000));
       assert.equal(await store.sessions.get('ASIA9'), undefined);
-      await store.sessions.put(session('ASIA2', 9_000), 1_000, 3);
-      await store.sessions.put(session('ASIA3', 8_000), 6_000, 3);
+      await store.sessions.put(session('ASIA2', 9_000), 1_000, { perIssuer: 3, total: 3 });
+      await store.sessions.put(session('ASIA3', 8_000), 6_000, { perIssuer: 3, total: 3 });
       assert.equal(await store.sessions.get('ASIA1'), undefined, 'expired by the put at 6,000');
-      await store.sessions.put(session('ASIA4', 7_000), 6_000, 3);
-      await store.sessions.put(session('ASIA5', 9_500), 6_000, 3);
+      await store.sessions.put(session('ASIA4', 7_000), 6_000, { perIssuer: 3, total: 3 });
+      await store.sessions.put(session('ASIA5', 9_500), 6_000, { perIssuer: 3, total: 3 });
       assert.equal(await store.sessions.get('ASIA4'), undefined, 'the one closest to expiry made room');
       for (const id of ['ASIA2', 'ASIA3', 'ASIA5']) assert.ok(await store.sessions.get(id), id);
+    });
+
+    it('sessions: each issuer is bounded apart; at the whole, an issuer gives up its own or is refused, never another’s', async () => {
+      const session = (id: string, issuer: string, expiresAt: number) => ({
+        accessKeyId: id,
+        secretAccessKey: `secret-${id}`,
+        sessionToken: `token-${id}`,
+        expiresAt,
+        issuer,
+      });
+      const limits = { perIssuer: 2, total: 3 };
+      const stored = async () => {
+        const out = [];
+        for (const id of ['SA1', 'SA2', 'SB1', 'SB2', 'SB3', 'SC1']) if (await store.sessions.get(id)) out.push(id);
+        return out;
+      };
+      assert.equal(await store.sessions.put(session('SA1', 'a', 90_000), 10_000, limits), true);
+      await store.sessions.put(session('SB1', 'b', 50_000), 10_000, limits);
+      await store.sessions.put(session('SB2', 'b', 60_000), 10_000, limits);
+      // b's burst past its share ends b's own closest to expiry, not a's, which expires sooner than SB3.
+      assert.equal(await store.sessions.put(session('SB3', 'b', 70_000), 10_000, limits), true);
+      assert.deepEqual(await stored(), ['SA1', 'SB2', 'SB3']);
+      assert.deepEqual(await store.sessions.get('SA1'), session('SA1', 'a', 90_000));
+      // At the whole: a gives up its own; c, which holds none, is refused and nothing of anyone's goes.
+      assert.equal(await store.sessions.put(session('SA2', 'a', 80_000), 10_000, limits), true);
+      assert.deepEqual(await stored(), ['SA2', 'SB2', 'SB3']);
+      assert.equal(await store.sessions.put(session('SC1', 'c', 99_000), 10_000, limits), false);
+      assert.deepEqual(await stored(), ['SA2', 'SB2', 'SB3']);
     });
 
     it('logs: survive closing and opening again', async () => {

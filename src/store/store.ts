@@ -426,16 +426,26 @@ export interface SessionRecord {
   expiresAt: number;
   /** Who GetCallerIdentity says holds it (an assumed role's session), when not the account's root. */
   identity?: { arn: string; userId: string };
+  /** Who it was issued to (the operator's access key that asked): whose share of the bound it counts in. */
+  issuer?: string;
+}
+
+/** How many live sessions the store keeps: of one issuer, and in all. */
+export interface SessionLimits {
+  perIssuer: number;
+  total: number;
 }
 
 /** STS's temporary keys issued to operators' callers, where every node sharing the store finds them. */
 export interface SessionRepository {
   get(accessKeyId: string): Promise<SessionRecord | undefined>;
   /**
-   * Stores a session, and drops those expired by `now`; past `max` stored, those closest to expiry go,
-   * so that minting sessions cannot fill the store.
+   * Stores a session, and drops those expired by `now`, so that minting sessions cannot fill the store.
+   * Past `limits.perIssuer` of its issuer's, the issuer's own closest to expiry go; when `limits.total`
+   * are stored, one of the issuer's own goes, or, when it has none, the session is not stored (false):
+   * one issuer's sessions never end another's.
    */
-  put(session: SessionRecord, now: number, max: number): Promise<void>;
+  put(session: SessionRecord, now: number, limits: SessionLimits): Promise<boolean>;
 }
 
 /**

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import { openSqliteStore } from '../../store/sqlite/sqlite-store.js';
 import type { SessionRecord, SessionRepository } from '../../store/store.js';
 import { Keyring } from './keyring.js';
 
@@ -77,16 +81,58 @@ describe('Keyring: STS sessions', () => {
     assert.ok(keyring.lookup(operators.accessKeyId), "the operator's session stays");
   });
 
-  it('keeps at most 10,000 live sessions, dropping the one closest to expiry', async () => {
-    const now = 0;
-    const keyring = new Keyring([], () => now);
-    const first = await keyring.issueSession(900);
-    const later = [];
-    for (let i = 0; i < 9_999; i++) later.push(await keyring.issueSession(3600));
-    assert.ok(keyring.lookup(first.accessKeyId));
-    await keyring.issueSession(3600);
-    assert.equal(keyring.lookup(first.accessKeyId), undefined, 'the soonest to expire made room');
-    assert.ok(keyring.lookup(later[0]!.accessKeyId));
+  it("one operator key's burst ends only its own sessions closest to expiry, never another key's", async () => {
+    const keyring = new Keyring([
+      { accessKeyId: 'AKIAA', secretAccessKey: 'a' },
+      { accessKeyId: 'AKIAB', secretAccessKey: 'b' },
+    ]);
+    const other = await keyring.issueSession(900, undefined, undefined, 'AKIAB');
+    const first = await keyring.issueSession(3600, undefined, undefined, 'AKIAA');
+    for (let i = 0; i < 1_000; i++) await keyring.issueSession(3600, undefined, undefined, 'AKIAA');
+    assert.equal(keyring.lookup(first.accessKeyId), undefined, "the burst's own first session went");
+    assert.ok(keyring.lookup(other.accessKeyId), "the other key's session, sooner to expire, stays");
+  });
+
+  it('keeps at most 10,000 live sessions: at the whole an owner gives up its own, and one that holds none is refused', async () => {
+    const keyring = new Keyring([]);
+    const firsts = [];
+    for (let k = 0; k < 10; k++) {
+      firsts.push(await keyring.issueSession(900, undefined, undefined, `AKIA${k}`));
+      for (let i = 1; i < 1_000; i++) await keyring.issueSession(3600, undefined, undefined, `AKIA${k}`);
+    }
+    await assert.rejects(keyring.issueSession(3600, undefined, undefined, 'AKIANEW'), { name: 'PlatformError', code: 'Throttling' });
+    await keyring.issueSession(3600, undefined, undefined, 'AKIA3');
+    assert.equal(keyring.lookup(firsts[3]!.accessKeyId), undefined, 'its own closest to expiry made room');
+    for (const k of [0, 1, 2, 4, 5, 6, 7, 8, 9]) assert.ok(keyring.lookup(firsts[k]!.accessKeyId), `AKIA${k}'s stay`);
+  });
+
+  it('through the store: past its share, a burst of one operator key ends its own first session; another key’s, sooner to expire, stays', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'versa-keyring-'));
+    const store = openSqliteStore(path.join(dir, 'versa.db'));
+    try {
+      const keys = [
+        { accessKeyId: 'AKIAA', secretAccessKey: 'a' },
+        { accessKeyId: 'AKIAB', secretAccessKey: 'b' },
+      ];
+      const node = new Keyring(keys, Date.now, store.sessions);
+      const other = await node.issueSession(900, undefined, undefined, 'AKIAB');
+      const first = await node.issueSession(3600, undefined, undefined, 'AKIAA');
+      for (let i = 0; i < 1_000; i++) await node.issueSession(3600, undefined, undefined, 'AKIAA');
+      // Another node (or this one after a restart) reads what the store kept.
+      const fresh = new Keyring(keys, Date.now, store.sessions);
+      assert.ok(await fresh.resolve(other.accessKeyId), "the other key's session is still in the store");
+      assert.equal(await fresh.resolve(first.accessKeyId), undefined, "the burst's own first session left the store");
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("in memory: a burst of 10,000 sessions by one operator key leaves another key's sooner-expiring session accepted", async () => {
+    const keyring = new Keyring([]);
+    const other = await keyring.issueSession(900, undefined, undefined, 'AKIAB');
+    for (let i = 0; i < 10_000; i++) await keyring.issueSession(3600, undefined, undefined, 'AKIAA');
+    assert.ok(keyring.lookup(other.accessKeyId));
   });
 
   it("an operator's session is shared through the store; a function's is not; a key id found nowhere is looked for once", async () => {
@@ -99,7 +145,7 @@ describe('Keyring: STS sessions', () => {
       },
       put: (session) => {
         rows.set(session.accessKeyId, session);
-        return Promise.resolve();
+        return Promise.resolve(true);
       },
     };
     let now = 1_000_000;

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { PlatformError } from '../../core/errors.js';
 import type { Caller } from '../aws/protocol/http.js';
 import type { SessionRepository } from '../../store/store.js';
 
@@ -26,6 +27,8 @@ export interface KeyEntry {
   holder?: string;
   /** For an STS key, whose sessions it counts among (MAX_SESSIONS_PER_OWNER). */
   owner?: string;
+  /** For an STS key kept in the store as well: dropped from memory, it is read again when next used. */
+  stored?: true;
   /**
    * For a function's key (its environment's, or an STS key of that key's line): the function, whose
    * scope the gate applies (function-scope.ts). Made once, when the key is issued.
@@ -58,14 +61,23 @@ export interface SessionCredentials {
 }
 
 /**
- * Live STS sessions kept at most, and of them for one function; issuing beyond a function's drops its
- * own closest to expiry, and beyond the whole the one closest to expiry of whoever holds the most
- * (the operator's keys count as one owner), so that a function minting sessions ends its own first.
+ * Live STS sessions kept at most, and of them for one owner: a function (the sessions its environments'
+ * keys mint), or an operator's access key (those its callers ask for, each key apart). Issuing beyond an
+ * owner's share drops that owner's own closest to expiry; at the whole, one of the issuer's own goes,
+ * or, when it holds none, the call is refused (Throttling): one owner's burst never ends another's
+ * sessions. The store keeps operators' callers' sessions under the same bounds (SessionRepository.put).
  */
 const MAX_SESSIONS = 10_000;
 const MAX_SESSIONS_PER_OWNER = 1_000;
-/** Whose the sessions of the operator's keys are: one owner, however many keys. */
-const OPERATOR = 'operator';
+/** Whose the sessions an operator's key asked for are: that key's (`issuer`), each key apart. */
+const operatorOwner = (issuer: string) => `operator:${issuer}`;
+
+function sessionsFull(): PlatformError {
+  return new PlatformError(
+    'Throttling',
+    `Rate exceeded: Versa holds ${MAX_SESSIONS} live STS sessions, none of them this caller's; retry once some expire.`,
+  );
+}
 /** The shape of the key ids Versa mints: what may be looked for in the store. */
 const SESSION_KEY_ID = /^ASIA[0-9A-F]{16}$/;
 
@@ -147,12 +159,19 @@ export class Keyring {
       this.notShared.add(accessKeyId);
       return undefined;
     }
-    // Another request may have read it meanwhile.
-    if (!this.sessions.has(accessKeyId)) {
-      const { secretAccessKey, sessionToken, expiresAt, identity } = stored;
-      this.keep(accessKeyId, { secretAccessKey, sessionToken, expiresAt, owner: OPERATOR, ...(identity && { identity }) });
-    }
-    return this.lookup(accessKeyId);
+    const { secretAccessKey, sessionToken, expiresAt, identity, issuer } = stored;
+    const entry: KeyEntry = {
+      secretAccessKey,
+      sessionToken,
+      expiresAt,
+      owner: operatorOwner(issuer ?? ''),
+      stored: true,
+      ...(identity && { identity }),
+    };
+    // Another request may have read it meanwhile; with memory full of sessions only memory holds, it is
+    // used without being kept (and read again next time).
+    if (!this.sessions.has(accessKeyId)) this.keep(accessKeyId, entry);
+    return this.sessions.has(accessKeyId) ? this.lookup(accessKeyId) : entry;
   }
 
   /**
@@ -176,13 +195,14 @@ export class Keyring {
    * it descends from: an environment's key, say) is no longer accepted. An operator's caller's session
    * is stored in `shared` as well, when there is one: any node then accepts it, and a restart keeps it.
    * A function's (one with a parent) lives in this keyring alone, as its environment's key does: the
-   * function's calls go to the node that runs it, and its line ends with that environment.
+   * function's calls go to the node that runs it, and its line ends with that environment. `issuer` is
+   * the operator's access key that asked (without a parent): whose share of the bound the session is in.
    */
-  async issueSession(durationSeconds: number, identity?: CallerIdentity, parent?: string): Promise<SessionCredentials> {
+  async issueSession(durationSeconds: number, identity?: CallerIdentity, parent?: string, issuer = ''): Promise<SessionCredentials> {
     const now = this.now();
     const root = parent === undefined ? undefined : (this.lookup(parent)?.root ?? parent);
     const rootEntry = root === undefined ? undefined : this.lookup(root);
-    const owner = root === undefined ? OPERATOR : (rootEntry?.holder ?? root);
+    const owner = root === undefined ? operatorOwner(issuer) : (rootEntry?.holder ?? root);
     // A key minted with a function's is that function's still, however it names itself.
     const caller = rootEntry?.caller && { function: rootEntry.caller.function, arn: identity?.arn ?? rootEntry.caller.arn };
     const accessKeyId = `ASIA${randomBytes(10).toString('hex').toUpperCase().slice(0, 16)}`;
@@ -201,24 +221,33 @@ export class Keyring {
       sessionToken: entry.sessionToken!,
       expiresAt: entry.expiresAt!,
     };
-    if (owner === OPERATOR && this.shared) await this.shared.put({ ...credentials, ...(identity && { identity }) }, now, MAX_SESSIONS);
+    if (root === undefined && this.shared) {
+      const limits = { perIssuer: MAX_SESSIONS_PER_OWNER, total: MAX_SESSIONS };
+      if (!(await this.shared.put({ ...credentials, ...(identity && { identity }), issuer }, now, limits))) throw sessionsFull();
+      entry.stored = true;
+    }
     this.keep(accessKeyId, entry);
     return credentials;
   }
 
   /**
-   * Holds a session in memory, within the bounds: past a function's share its own closest to expiry
-   * goes, past the whole the closest to expiry of whoever holds the most (an operator's session read
-   * from the store is read again when next used).
+   * Holds a session in memory, within the bounds: past an owner's share its own closest to expiry goes;
+   * at the whole, first a session the store holds as well (read again when next used), else one of the
+   * owner's own, else it is refused, or, for one the store holds, not kept. Never another owner's only copy.
    */
   private keep(accessKeyId: string, entry: KeyEntry): void {
     const owner = entry.owner!;
+    const mine = (held: KeyEntry) => held.owner === owner;
     if (this.sessions.size >= MAX_SESSIONS) {
       const now = this.now();
       for (const [id, held] of this.sessions) if (held.expiresAt! <= now) this.dropSession(id);
     }
-    if (owner !== OPERATOR && (this.owned.get(owner) ?? 0) >= MAX_SESSIONS_PER_OWNER) this.dropSoonest(owner);
-    else if (this.sessions.size >= MAX_SESSIONS) this.dropSoonest([...this.owned].sort((a, b) => b[1] - a[1])[0]![0]);
+    // As the store drops an issuer's own past its share (a session read from it was kept there).
+    if ((this.owned.get(owner) ?? 0) >= MAX_SESSIONS_PER_OWNER) this.dropSoonest(mine);
+    if (this.sessions.size >= MAX_SESSIONS && !this.dropSoonest((held) => held.stored === true)) {
+      if (entry.stored) return;
+      if (!this.dropSoonest(mine)) throw sessionsFull();
+    }
     this.sessions.set(accessKeyId, entry);
     this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
   }
@@ -232,13 +261,14 @@ export class Keyring {
     else this.owned.delete(entry.owner!);
   }
 
-  /** Drops the session of `owner` closest to expiry. */
-  private dropSoonest(owner: string): void {
+  /** Drops the session closest to expiry of those `which` picks; false when it picks none. */
+  private dropSoonest(which: (entry: KeyEntry) => boolean): boolean {
     let soonest: [string, number] | undefined;
     for (const [id, entry] of this.sessions) {
-      if (entry.owner === owner && (soonest === undefined || entry.expiresAt! < soonest[1])) soonest = [id, entry.expiresAt!];
+      if (which(entry) && (soonest === undefined || entry.expiresAt! < soonest[1])) soonest = [id, entry.expiresAt!];
     }
     if (soonest) this.dropSession(soonest[0]);
+    return soonest !== undefined;
   }
 
   /**

@@ -310,4 +310,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX sts_sessions_by_expiry ON sts_sessions (expires_at);
   `,
+  // Who was issued each session (the operator's key that asked): each issuer's sessions are bounded apart.
+  `
+  ALTER TABLE sts_sessions ADD COLUMN issuer TEXT NOT NULL DEFAULT '';
+  CREATE INDEX sts_sessions_by_issuer ON sts_sessions (issuer, expires_at);
+  `,
 ];

@@ -1,6 +1,6 @@
 // STS's temporary keys issued to operators' callers (keyring.ts), one row each.
 import { readDocument } from '../documents.js';
-import type { SessionRecord, SessionRepository } from '../store.js';
+import type { SessionLimits, SessionRecord, SessionRepository } from '../store.js';
 import type { Db, Guard } from './db.js';
 
 export class SqliteSessions implements SessionRepository {
@@ -16,17 +16,31 @@ export class SqliteSessions implements SessionRepository {
     });
   }
 
-  put(session: SessionRecord, now: number, max: number) {
-    return this.guard(() => {
-      this.db.prepare('DELETE FROM sts_sessions WHERE expires_at <= ?').run(now);
-      this.db
-        .prepare('INSERT INTO sts_sessions (access_key_id, expires_at, doc) VALUES (?, ?, ?)')
-        .run(session.accessKeyId, session.expiresAt, JSON.stringify(session));
-      this.db
-        .prepare(
-          'DELETE FROM sts_sessions WHERE access_key_id IN (SELECT access_key_id FROM sts_sessions ORDER BY expires_at LIMIT max(0, (SELECT count(*) FROM sts_sessions) - ?))',
-        )
-        .run(max);
-    });
+  put(session: SessionRecord, now: number, limits: SessionLimits) {
+    const issuer = session.issuer ?? '';
+    return this.guard(() =>
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM sts_sessions WHERE expires_at <= ?').run(now);
+        const count = (where: string, ...params: unknown[]) =>
+          (this.db.prepare(`SELECT count(*) AS n FROM sts_sessions ${where}`).get(...params) as { n: number }).n;
+        const dropOwn = (n: number) =>
+          this.db
+            .prepare(
+              'DELETE FROM sts_sessions WHERE access_key_id IN (SELECT access_key_id FROM sts_sessions WHERE issuer = ? ORDER BY expires_at LIMIT ?)',
+            )
+            .run(issuer, n);
+        const own = count('WHERE issuer = ?', issuer);
+        if (own >= limits.perIssuer) dropOwn(own - limits.perIssuer + 1);
+        const all = count('');
+        if (all >= limits.total) {
+          if (count('WHERE issuer = ?', issuer) === 0) return false;
+          dropOwn(all - limits.total + 1);
+        }
+        this.db
+          .prepare('INSERT INTO sts_sessions (access_key_id, expires_at, issuer, doc) VALUES (?, ?, ?, ?)')
+          .run(session.accessKeyId, session.expiresAt, issuer, JSON.stringify(session));
+        return true;
+      })(),
+    );
   }
 }

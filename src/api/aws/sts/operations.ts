@@ -28,11 +28,15 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
    * Who signed, and their key when it is a temporary one (an environment's, or from STS): what such a
    * caller is issued is tied to that key.
    */
-  const callerOf = (req: ApiRequest): { identity: CallerIdentity; temporaryKey?: string } => {
+  const callerOf = (req: ApiRequest): { identity: CallerIdentity; temporaryKey?: string; accessKeyId: string } => {
     const claim = readClaim(req);
-    if (claim === undefined || 'kind' in claim) return { identity: ROOT };
+    if (claim === undefined || 'kind' in claim) return { identity: ROOT, accessKeyId: '' };
     const key = keyring.lookup(claim.accessKeyId);
-    return { identity: key?.identity ?? ROOT, ...(key?.sessionToken !== undefined && { temporaryKey: claim.accessKeyId }) };
+    return {
+      identity: key?.identity ?? ROOT,
+      accessKeyId: claim.accessKeyId,
+      ...(key?.sessionToken !== undefined && { temporaryKey: claim.accessKeyId }),
+    };
   };
   const operations: Record<string, QueryOperation> = {
     GetCallerIdentity(_input, req) {
@@ -51,7 +55,8 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
           `1 validation error detected: Value '${sessionName.slice(0, 100)}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
         );
       }
-      const parent = callerOf(req).temporaryKey;
+      const caller = callerOf(req);
+      const parent = caller.temporaryKey;
       const duration = durationOf(input, 3600, 43_200);
       // Role chaining, as AWS limits it: an hour at most.
       if (parent !== undefined && duration > 3600) {
@@ -62,7 +67,8 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
         arn: `arn:aws:sts::${role[1]}:assumed-role/${role[2]}/${sessionName}`,
         userId: `${roleId}:${sessionName}`,
       };
-      const credentials = await keyring.issueSession(duration, identity, parent);
+      // An operator's key's callers' sessions are bounded as that key's: one client's burst ends only its own.
+      const credentials = await keyring.issueSession(duration, identity, parent, caller.accessKeyId);
       return { Credentials: credentialsXml(credentials), AssumedRoleUser: { AssumedRoleId: identity.userId, Arn: identity.arn } };
     },
     async GetSessionToken(input, req) {
@@ -70,7 +76,7 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
       if (caller.temporaryKey !== undefined)
         throw new PlatformError('AccessDenied', 'Cannot call GetSessionToken with session credentials');
       const duration = durationOf(input, 43_200, 129_600);
-      return { Credentials: credentialsXml(await keyring.issueSession(duration, caller.identity)) };
+      return { Credentials: credentialsXml(await keyring.issueSession(duration, caller.identity, undefined, caller.accessKeyId)) };
     },
   };
   return queryService({

@@ -31,6 +31,7 @@ import {
   PutIntegrationResponseCommand,
   PutMethodCommand,
   PutMethodResponseCommand,
+  UpdateIntegrationCommand,
   UpdateRestApiCommand,
   UpdateStageCommand,
   type APIGatewayClient,
@@ -379,6 +380,50 @@ describe('API Gateway control plane', () => {
       404,
       'Invalid Method identifier specified',
     );
+  });
+
+  it("PutIntegration / UpdateIntegration / PutIntegrationResponse: a mapping template past 300 KB (API Gateway's quota) is BadRequestException, nothing stored", async () => {
+    const { id, rootId } = await createApi(apigw, 'template-size');
+    const key = { restApiId: id, resourceId: rootId, httpMethod: 'GET' };
+    await putMethod(apigw, id, rootId, 'GET', {
+      integration: { type: 'MOCK', requestTemplates: { 'application/json': '{"statusCode": 200}' } },
+      responses: { '200': { responseTemplates: { 'application/json': '{}' } } },
+    });
+    const largest = '{"statusCode": 200}' + ' '.repeat(300 * 1024 - 19);
+    // Counted in bytes of UTF-8: a template of 102,401 three-byte characters is past it.
+    for (const over of [largest + ' ', '€'.repeat(102_401)]) {
+      const tooLarge = /at most 307200 bytes/;
+      await refused(
+        () => apigw.send(new GetIntegrationCommand(key)),
+        () => apigw.send(new PutIntegrationCommand({ ...key, type: 'MOCK', requestTemplates: { 'application/json': over } })),
+        'BadRequestException',
+        400,
+        tooLarge,
+      );
+      await refused(
+        () => apigw.send(new GetIntegrationCommand(key)),
+        () =>
+          apigw.send(
+            new UpdateIntegrationCommand({ ...key, patchOperations: [{ op: 'add', path: '/requestTemplates/text~1plain', value: over }] }),
+          ),
+        'BadRequestException',
+        400,
+        tooLarge,
+      );
+      await refused(
+        () => apigw.send(new GetIntegrationCommand(key)),
+        () => apigw.send(new PutIntegrationResponseCommand({ ...key, statusCode: '200', responseTemplates: { 'application/json': over } })),
+        'BadRequestException',
+        400,
+        tooLarge,
+      );
+    }
+    // At the quota, both are stored.
+    await apigw.send(new PutIntegrationCommand({ ...key, type: 'MOCK', requestTemplates: { 'application/json': largest } }));
+    await apigw.send(new PutIntegrationResponseCommand({ ...key, statusCode: '200', responseTemplates: { 'application/json': largest } }));
+    const stored = await apigw.send(new GetIntegrationCommand(key));
+    assert.equal(stored.requestTemplates?.['application/json']?.length, 300 * 1024);
+    assert.equal(stored.integrationResponses?.['200']?.responseTemplates?.['application/json']?.length, 300 * 1024);
   });
 
   // ---- Method and integration responses ----

@@ -333,6 +333,7 @@ export class RestApiService {
     input: Omit<IntegrationResponseDoc, 'statusCode'>,
   ): Promise<IntegrationResponseDoc> {
     validateStatusCode(statusCode);
+    validateTemplates(input.responseTemplates, 'response');
     if (input.selectionPattern) {
       try {
         wholeMatch(input.selectionPattern, 's');
@@ -638,7 +639,29 @@ function validateStatusCode(code: string): void {
   if (!/^[1-5]\d\d$/.test(code)) throw badRequest(`Invalid status code specified: ${code}`);
 }
 
+/**
+ * The most a mapping template may be, in bytes of UTF-8 (API Gateway's quota "Mapping template size",
+ * 300 KB, which cannot be raised). A template is the operator's, but it is parsed on the event loop every
+ * request shares; this bounds that work as API Gateway bounds it.
+ */
+export const MAX_TEMPLATE_BYTES = 300 * 1024;
+
+/** Refuses a mapping template past MAX_TEMPLATE_BYTES, before anything is stored. */
+function validateTemplates(templates: Record<string, string | null> | undefined, what: string): void {
+  for (const [contentType, template] of Object.entries(templates ?? {})) {
+    // A UTF-8 byte is at most a UTF-16 unit, and a unit at most three bytes: the exact count only when it matters.
+    if (typeof template !== 'string' || template.length <= MAX_TEMPLATE_BYTES / 3) continue;
+    const bytes = Buffer.byteLength(template);
+    if (bytes > MAX_TEMPLATE_BYTES) {
+      throw badRequest(
+        `The ${what} template for ${contentType.slice(0, 100)} is ${bytes} bytes; a mapping template may be at most ${MAX_TEMPLATE_BYTES} bytes (300 KB).`,
+      );
+    }
+  }
+}
+
 function validateIntegration(input: PutIntegrationInput): IntegrationDoc {
+  validateTemplates(input.requestTemplates, 'request');
   const type = input.type as IntegrationType;
   if (!INTEGRATION_TYPES.has(type)) {
     throw badRequest(`Invalid integration type specified: ${String(input.type)}. Valid options are AWS, AWS_PROXY, HTTP, HTTP_PROXY, MOCK`);

@@ -485,6 +485,24 @@ describe('renderTemplate: Velocity bounds', () => {
     assert.equal(render(`${'#if(true)'.repeat(50)}deep${'#end'.repeat(50)}`), 'deep');
   });
 
+  it('parsing takes time linear in the template: a `[` that does not open an index is text, at once', () => {
+    // Each `$a[` below is tried as an index and taken back; each try counted the line and column of the
+    // whole template so far for an error nobody saw: 100 KB of them held the event loop 27 s.
+    for (const piece of ['$a[)\n', '$a[-)', '$a[1+)', '$a["x$b[)"', '${a[1 ']) {
+      const template = `${Date.now()}${piece.repeat(Math.floor(100_000 / piece.length))}`;
+      const started = process.cpuUsage();
+      const rendered = render(template);
+      const { user, system } = process.cpuUsage(started);
+      assert.ok(rendered.length > 50_000, piece);
+      assert.ok(user + system < 1_000_000, `${piece}: 100 KB parsed and rendered in ${(user + system) / 1000} ms of CPU`);
+    }
+    // The error reported still names its line and column, in the string where it is.
+    refusedQuickly(
+      () => render('$a[1]\n\n  #set($x = "ab $b[1] #if(")'),
+      /line 3, column \d+: in the string "ab \$b\[1\] #if\(": .*line 1, column/,
+    );
+  });
+
   it('a template that cannot be parsed fails as one that cannot be made, naming where', () => {
     for (const [template, message] of [
       ['#if(true)never closed', /#if is never closed with #end/],

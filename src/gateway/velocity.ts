@@ -83,7 +83,7 @@ function compile(template: string): Compiled {
     made = { nodes: new Parser(template).template() };
   } catch (err) {
     if (!(err instanceof TemplateError)) throw err;
-    made = { error: err.message };
+    made = { error: err.describe(template) };
   }
   // The oldest go first; a deployment's templates are a handful, the bound only stops a flood of distinct ones.
   while (compiled.size > 0 && (compiled.size >= MAX_COMPILED || compiledChars + template.length > MAX_COMPILED_CHARS)) {
@@ -98,10 +98,39 @@ function compile(template: string): Compiled {
   return made;
 }
 
-/** A template that cannot be parsed or rendered: the data plane answers 500, as API Gateway does. */
-class TemplateError extends Error {}
+/**
+ * A template that cannot be parsed: the data plane answers 500, as API Gateway does. Where it failed is
+ * kept as an offset, and its line and column are counted only for the error that is reported: counting
+ * them for every `[` in text that turns out not to open an index made parsing quadratic (a 100 KB
+ * template of `$a[)` held the event loop 27 s).
+ */
+class TemplateError extends Error {
+  constructor(
+    /** Where in the parsed text it failed. */
+    readonly at: number,
+    /** Why; a function when saying why costs something (an error inside a string names the string's own line). */
+    private readonly why: string | (() => string),
+  ) {
+    super('The mapping template cannot be parsed.');
+  }
+
+  /** The message for `src`, the text parsed: why, with the line and column of `at`. */
+  describe(src: string): string {
+    const at = Math.min(this.at, src.length);
+    let line = 1;
+    for (let j = src.indexOf('\n'); j !== -1 && j < at; j = src.indexOf('\n', j + 1)) line++;
+    const column = at - src.lastIndexOf('\n', at - 1);
+    const why = typeof this.why === 'string' ? this.why : this.why();
+    return `The mapping template cannot be parsed at line ${line}, column ${column}: ${why}.`;
+  }
+}
 /** Nesting past MAX_NESTING: never taken back, unlike a `[` in text that turns out not to open an index. */
 class NestingError extends TemplateError {}
+/**
+ * What an attempt to read `[` as an index fails with inside the attempt: made once, as an error's stack is
+ * captured when it is made (several microseconds), and a template may hold a hundred thousand such `[`.
+ */
+const NOT_AN_INDEX = new TemplateError(0, 'not an index');
 
 function fail(message: string): never {
   throw new PlatformError('SerializationException', message);
@@ -121,6 +150,10 @@ type Ending = { end: 'end' | 'else' | undefined } | { end: 'elseif'; cond: Expr 
 class Parser {
   private i = 0;
   private depth = 0;
+  /** Attempts to read a `[` as an index under way: an error inside one only takes the attempt back. */
+  private attempting = 0;
+  /** Where a `[` was found not to open an index: a `[` is tried once, however many attempts around it fail. */
+  private readonly notIndex = new Set<number>();
 
   constructor(private readonly src: string) {}
 
@@ -130,11 +163,9 @@ class Parser {
     return nodes;
   }
 
-  private error(message: string, kind = TemplateError): never {
-    const before = this.src.slice(0, this.i);
-    const line = before.split('\n').length;
-    const column = this.i - before.lastIndexOf('\n');
-    throw new kind(`The mapping template cannot be parsed at line ${line}, column ${column}: ${message}.`);
+  private error(why: string | (() => string), kind = TemplateError): never {
+    if (this.attempting > 0 && kind !== NestingError) throw NOT_AN_INDEX;
+    throw new kind(this.i, why);
   }
 
   private enter(): void {
@@ -413,21 +444,28 @@ class Parser {
         // `$a[0]`; in text, a `[` that does not open an index is text (`$a[` at the end of a sentence).
         const at = this.i;
         const depth = this.depth;
+        if (this.notIndex.has(at)) return;
+        this.attempting++;
+        let index: Expr | undefined;
         try {
           this.i++;
           this.enter();
-          const index = this.expression();
+          index = this.expression();
           this.skipSpace();
-          if (src.charCodeAt(this.i) !== 0x5d) throw new TemplateError('not an index');
-          this.i++;
-          this.depth--;
-          ref.steps.push({ k: 'index', at: index });
         } catch (err) {
-          if (!(err instanceof TemplateError) || err instanceof NestingError) throw err;
+          if (err !== NOT_AN_INDEX) throw err;
+        } finally {
+          this.attempting--;
+        }
+        if (index === undefined || src.charCodeAt(this.i) !== 0x5d) {
+          this.notIndex.add(at);
           this.i = at;
           this.depth = depth;
           return;
         }
+        this.i++;
+        this.depth--;
+        ref.steps.push({ k: 'index', at: index });
       } else return;
     }
   }
@@ -585,11 +623,16 @@ class Parser {
     this.enter();
     const inner = new Parser(body);
     inner.depth = this.depth;
+    inner.attempting = this.attempting;
     let parts: Node[];
     try {
       parts = inner.template();
     } catch (err) {
-      if (err instanceof TemplateError) this.error(`in the string "${body.slice(0, 40)}": ${err.message}`);
+      if (err === NOT_AN_INDEX) throw err;
+      if (err instanceof TemplateError) {
+        const kind = err instanceof NestingError ? NestingError : TemplateError;
+        this.error(() => `in the string "${body.slice(0, 40)}": ${err.describe(body)}`, kind);
+      }
       throw err;
     }
     this.depth--;

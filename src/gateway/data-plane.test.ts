@@ -36,7 +36,7 @@ function gateway(): {
   const answer = { fn: (payload: Buffer): unknown => JSON.parse(payload.toString('utf8')) as unknown };
   const invocations = {
     invoke: (_caller: unknown, input: { payload: Buffer }) =>
-      Promise.resolve({ payload: Buffer.from(JSON.stringify(answer.fn(input.payload))), executedVersion: '$LATEST' }),
+      Promise.resolve({ payload: asPayload(answer.fn(input.payload)), executedVersion: '$LATEST' }),
   } as unknown as InvocationService;
   const logged: string[] = [];
   const plane = new GatewayDataPlane(
@@ -59,6 +59,9 @@ function gateway(): {
     },
   };
 }
+
+/** What a function answers: a Buffer as it is (a test's own bytes), anything else as JSON. */
+const asPayload = (answer: unknown): Buffer => (Buffer.isBuffer(answer) ? answer : Buffer.from(JSON.stringify(answer)));
 
 /** An API with `ANY /{proxy+}` on the integration given, deployed to `prod`; returns its id. */
 async function deployedApi(
@@ -273,6 +276,34 @@ describe('GatewayDataPlane', () => {
     assert.equal(fine.status, 201);
     assert.equal(fine.headers['x-a'], 'a');
     assert.deepEqual(fine.headers['x-b'], ['1', '2']);
+  });
+
+  it('AWS_PROXY: an answer of more values than a proxy answer can hold is 502 before it is parsed; one of 6 MB of body is read', async () => {
+    const id = await deployedApi(g.apis, PROXY);
+    const keys = (n: number) => Array.from({ length: n }, (_, i) => `"k${i}":0`).join(',');
+    // 4.9 MB of 420,000 keys: parsed whole, it held the event loop 0.8 s a request before its shape was looked at.
+    const answers = [
+      `{"statusCode":200,"body":"ok","extra":{${keys(420_000)}}}`,
+      `{"statusCode":200,"body":"ok","headers":{${keys(420_000)}}}`,
+      `{"statusCode":200,"body":"ok","isBase64Encoded":[0${',0'.repeat(420_000)}]}`,
+    ].map((a) => Buffer.from(a));
+    for (const answer of answers) {
+      g.answer.fn = () => answer;
+      const started = process.cpuUsage();
+      const res = await g.plane.handle(id, 'prod', request());
+      const { user, system } = process.cpuUsage(started);
+      assert.equal(res.status, 502);
+      assert.ok(user + system < 150_000, `answered in ${(user + system) / 1000} ms of CPU`);
+    }
+    // The largest answer a function may give, 6 MB, most of it body, with 500 header lines, is read.
+    const headers = Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`x-h${i}`, 'v']));
+    const multiValueHeaders = Object.fromEntries(Array.from({ length: 125 }, (_, i) => [`x-m${i}`, ['a', 'b']]));
+    const body = 'x'.repeat(6 * 1024 * 1024 - 20_000);
+    g.answer.fn = () => ({ statusCode: 200, headers, multiValueHeaders, body, isBase64Encoded: false });
+    const fine = await g.plane.handle(id, 'prod', request());
+    assert.equal(fine.status, 200);
+    assert.equal(text(fine).length, body.length);
+    assert.deepEqual(fine.headers['x-m124'], ['a', 'b']);
   });
 
   it("AWS_PROXY: a function's Date and Server headers are sent as x-amzn-Remapped-*, the gateway's own stay", async () => {

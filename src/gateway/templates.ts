@@ -313,9 +313,13 @@ function parseBody(text: string): Parsed {
 /**
  * How deeply a JSON text nests arrays and objects, and how many values it holds (the whole, and each
  * member of an array or object), counted in one linear scan that skips strings: a member per comma,
- * and one more for each array or object that is not empty.
+ * and one more for each array or object that is not empty. The scan stops as soon as either passes
+ * `stopPast` (its answer is then past that bound, not the text's whole shape).
  */
-function jsonShape(text: string): { depth: number; values: number } {
+export function jsonShape(
+  text: string,
+  stopPast: { depth: number; values: number } = { depth: Infinity, values: Infinity },
+): { depth: number; values: number } {
   let depth = 0;
   let deepest = 0;
   let values = 1;
@@ -338,6 +342,7 @@ function jsonShape(text: string): { depth: number; values: number } {
       opened = true;
       if (++depth > deepest) deepest = depth;
     } else if (c === 0x5d || c === 0x7d) depth--;
+    if (values > stopPast.values || deepest > stopPast.depth) break;
   }
   return { depth: deepest, values };
 }

@@ -87,6 +87,8 @@ class Input extends VtlObject {
   // Parsed on first use: null once found not to be JSON.
   private parsed: Parsed | undefined;
   private params: Map<string, unknown> | undefined;
+  // The request's headers by lower-cased name, made on the first `$input.params('name')` that reaches them.
+  private headers: Map<string, string> | undefined;
 
   constructor(private readonly ctx: TemplateContext) {
     super();
@@ -126,10 +128,29 @@ class Input extends VtlObject {
       case 'params': {
         r.work(arg.length);
         const p = this.ctx.params;
-        return own(p.path, arg) ?? own(p.querystring, arg) ?? headerValue(p.header, arg) ?? '';
+        return own(p.path, arg) ?? own(p.querystring, arg) ?? this.header(arg, r) ?? '';
       }
     }
     return undefined;
+  }
+
+  /**
+   * A request header by name, without regard to case. The headers are gone through once a render, not
+   * once a call: a caller's thousand headers and a per-item `$input.params('x-user')` went through a
+   * million names a request.
+   */
+  private header(name: string, r: Render): string | undefined {
+    if (this.headers === undefined) {
+      const entries = Object.entries(this.ctx.params.header);
+      r.step(entries.length);
+      this.headers = new Map();
+      // The first of two names that differ only in case is the one found, as a scan in order finds it.
+      for (const [k, v] of entries) {
+        const lower = k.toLowerCase();
+        if (!this.headers.has(lower)) this.headers.set(lower, v);
+      }
+    }
+    return this.headers.get(name.toLowerCase());
   }
 
   /** `$input.params()`: `path`, `querystring` and `header`, each a map; made once a render, and only when asked for. */
@@ -285,12 +306,6 @@ function responseOverrideOf(context: Map<string, unknown>): ResponseOverride | u
   }
   if (status === undefined && Object.keys(headers).length === 0) return undefined;
   return { status, headers };
-}
-
-function headerValue(headers: Record<string, string>, name: string): string | undefined {
-  const lower = name.toLowerCase();
-  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === lower) return v;
-  return undefined;
 }
 
 /** The body as JSON (`{}` when empty); SerializationException when it holds more than MAX_JSON_VALUES values. */

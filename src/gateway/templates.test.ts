@@ -239,6 +239,62 @@ describe('renderTemplate: caller-sized work is counted or done once', () => {
   });
 });
 
+describe("renderTemplate: a caller's large JSON object costs what its size costs", () => {
+  // 98,000 keys (1.27 MB, within the 100,000-value bound): V8 keeps such an object in dictionary mode,
+  // where listing its keys (size, isEmpty, writing it, JSON.stringify) took 50-150 ms each time, counted as one step.
+  const keys = (n: number, prefix = 'k') => Array.from({ length: n }, (_, i) => `"${prefix}${i}":0`).join(',');
+  const meta = `{"items":[1,2,3],"meta":{${keys(98_000)}}}`;
+  const cpu = (call: () => unknown): number => {
+    const started = process.cpuUsage();
+    call();
+    const { user, system } = process.cpuUsage(started);
+    return (user + system) / 1000;
+  };
+
+  it('.size() / .isEmpty() list the keys once, counted, and keep them: a hundred calls cost about one', () => {
+    let rendered = '';
+    const ms = cpu(() => {
+      rendered = render(
+        "#set($m = $input.path('$.meta'))#foreach($i in [1..100])#if($m.size() > 0 && !$m.isEmpty())#set($n = $m.size())#end#end$n",
+        meta,
+      );
+    });
+    assert.equal(rendered, '98000');
+    assert.ok(ms < 1000, `rendered in ${ms} ms of CPU`);
+    // What a template adds is counted as a key too; a keySet is the template's own list.
+    assert.equal(
+      render(
+        `#set($m = $input.path('$.m'))$m.size()#set($k = $m.keySet())#set($d = $k.add('z'))#set($d = $m.put('b', 2))#set($d = $m.put('a', 3))$m.size() $m.keySet() $m $input.json('$.m')`,
+        '{"m":{"a":1}}',
+      ),
+      '12 [a, b] {a=3, b=2} {"a":3,"b":2}',
+    );
+    // A #foreach over a map of more items than a loop may visit is refused before its values are listed.
+    refusedQuickly(() => render("#foreach($v in $input.path('$.meta'))#end", meta), /goes over 98000 items/);
+  });
+
+  it('writing a map or list out counts each entry: a loop writing a large object is refused, not seconds of work', () => {
+    refusedQuickly(
+      () => render('#set($m = $input.path(\'$.meta\'))#foreach($i in [1..100])#set($k = "$m")#end', meta),
+      /more than (1000000 steps|1000 ms)/,
+    );
+    refusedQuickly(
+      () => render("#set($m = $input.path('$.meta'))#foreach($i in [1..100])#set($k = $m.values())#set($e = $m.entrySet())#end", meta),
+      /more than (1000000 steps|1000 ms)/,
+    );
+  });
+
+  it('$input.json counts what JSON.stringify makes, and makes it once for an object not changed since', () => {
+    refusedQuickly(() => render('#foreach($i in [1..60])#set($j = $input.json("$.meta"))#end', meta), /more than (1000000 steps|1000 ms)/);
+    refusedQuickly(() => render('#foreach($i in [1..60])#set($j = $input.json("$"))#end', meta), /more than (1000000 steps|1000 ms)/);
+    // A change to the object is seen by the next $input.json.
+    assert.equal(
+      render(`$input.json('$.m')#set($m = $input.path('$.m'))#set($d = $m.put('b', 2))$input.json('$.m')`, '{"m":{"a":1}}'),
+      '{"a":1}{"a":1,"b":2}',
+    );
+  });
+});
+
 describe('renderTemplate: Velocity', () => {
   it("the console's Method Request passthrough template renders the request as JSON", () => {
     const rendered = renderTemplate(PASSTHROUGH, request('{"name":"Rex","legs":4}'));

@@ -1,6 +1,6 @@
 import { PlatformError } from '../core/errors.js';
 import { own } from '../core/own.js';
-import { renderVelocity, VtlObject, type Render } from './velocity.js';
+import { jsonText, renderVelocity, VtlObject, type Render } from './velocity.js';
 
 /**
  * API Gateway's mapping templates: Velocity (velocity.ts) with the variables API Gateway gives them,
@@ -112,11 +112,7 @@ class Input extends VtlObject {
       case 'json': {
         r.work(arg.length);
         const value = select(this.body(), this.ctx.body, arg) ?? null;
-        if (typeof value !== 'string') {
-          const text = JSON.stringify(value);
-          r.sized(text.length);
-          return text;
-        }
+        if (typeof value !== 'string') return jsonText(value, r);
         // A text (a body that is not JSON) is escaped as it is written: a control character becomes six
         // characters. Counted before it is built, as escapeJavaScript's is.
         r.sized(jsonStringLength(value));

@@ -772,18 +772,83 @@ function mapGet(m: VtlMap, key: string): unknown {
 function mapHas(m: VtlMap, key: string): boolean {
   return m instanceof Map ? m.has(key) : Object.hasOwn(m, key);
 }
-function mapKeys(m: VtlMap): string[] {
-  return m instanceof Map ? [...m.keys()] : Object.keys(m);
+/**
+ * Steps counted for each key of a JSON object the first time its keys are listed. A caller's object of
+ * 98,000 keys is in V8's dictionary mode, where listing them sorts them: 45 ms (Object.keys), about 5
+ * steps a key; afterwards they are kept (plainKeys), so `.size()` in a loop costs nothing more.
+ */
+const PLAIN_KEY_STEPS = 5;
+/** Steps counted for each entry of a list or map written out (three pieces added to a string), besides its characters. */
+const ENTRY_STEPS = 4;
+/** Steps a character of JSON.stringify's output costs (about 60 ns each for a caller's large object, not a 64th of a step). */
+const JSON_CHARS_PER_STEP = 2;
+
+/** The keys of each JSON object whose keys have been listed, in order; kept up to date by mapPut. */
+const plainKeys = new WeakMap<PlainMap, string[]>();
+/** Changes made to any list or map since the process started: what was made of one before a change is not used after it. */
+let changes = 0;
+
+/** A map's keys, counted as what listing them costs: a JSON object's once, then kept. Not to be changed by the caller. */
+function mapKeys(m: VtlMap, r: Render): readonly string[] {
+  if (m instanceof Map) {
+    r.step(m.size);
+    return [...m.keys()];
+  }
+  let keys = plainKeys.get(m);
+  if (keys === undefined) {
+    keys = Object.keys(m);
+    plainKeys.set(m, keys);
+    r.step(keys.length * PLAIN_KEY_STEPS);
+  }
+  return keys;
 }
-function mapValues(m: VtlMap): unknown[] {
-  return m instanceof Map ? [...m.values()] : Object.values(m);
+/** How many entries a map has: O(1) for a Map, and for a JSON object once its keys are kept. */
+function mapSize(m: VtlMap, r: Render): number {
+  return m instanceof Map ? m.size : mapKeys(m, r).length;
+}
+function mapValues(m: VtlMap, r: Render): unknown[] {
+  if (m instanceof Map) {
+    r.step(m.size);
+    return [...m.values()];
+  }
+  const keys = mapKeys(m, r);
+  r.step(keys.length);
+  return keys.map((k) => m[k]);
 }
 function mapPut(m: VtlMap, key: string, value: unknown): unknown {
+  changes++;
   const previous = mapGet(m, key);
   if (m instanceof Map) m.set(key, value);
-  // Defined, never assigned: `m['__proto__'] = v` would replace the object's prototype.
-  else Object.defineProperty(m, key, { value, writable: true, enumerable: true, configurable: true });
+  else {
+    if (!Object.hasOwn(m, key)) plainKeys.get(m)?.push(key);
+    // Defined, never assigned: `m['__proto__'] = v` would replace the object's prototype.
+    Object.defineProperty(m, key, { value, writable: true, enumerable: true, configurable: true });
+  }
   return previous ?? null;
+}
+
+/**
+ * JSON.stringify of a value a template reads (`$input.json`), counted by what it makes (JSON_CHARS_PER_STEP),
+ * and kept for the object it was made of until a list or map changes: a per-item `$input.json('$.meta')`
+ * over a caller's 98,000-key object took 150 ms a call.
+ */
+const stringified = new WeakMap<object, { text: string; changes: number }>();
+export function jsonText(value: unknown, r: Render): string {
+  if (value === null || typeof value !== 'object') {
+    const text = JSON.stringify(value ?? null);
+    r.sized(text.length);
+    return text;
+  }
+  const kept = stringified.get(value);
+  if (kept !== undefined && kept.changes === changes) {
+    r.work(kept.text.length);
+    return kept.text;
+  }
+  const text = JSON.stringify(value);
+  r.within(text.length);
+  r.step(1 + Math.ceil(text.length / JSON_CHARS_PER_STEP));
+  stringified.set(value, { text, changes });
+  return text;
 }
 
 /** How a value is written: Java's `toString()` (`{a=1, b=[x, y]}`, integers without `.0`). */
@@ -917,12 +982,8 @@ export class Render {
   }
 
   private foreach(node: Extract<Node, { k: 'foreach' }>, sink: Sink): number {
-    const items = iterable(this.eval(node.items));
-    if (items.length > MAX_FOREACH_ITERATIONS) {
-      fail(
-        `A #foreach in the mapping template goes over ${items.length} items; API Gateway's templates go over at most ${MAX_FOREACH_ITERATIONS}.`,
-      );
-    }
+    const items = iterable(this.eval(node.items), this);
+    if (items.length > MAX_FOREACH_ITERATIONS) tooManyItems(items.length);
     const had = this.vars.has(node.name);
     const before = this.vars.get(node.name);
     const beforeCount = this.vars.get('velocityCount');
@@ -969,6 +1030,7 @@ export class Render {
     this.step();
     if (Array.isArray(v)) {
       sink.add('[');
+      this.step(v.length * ENTRY_STEPS);
       for (let i = 0; i < v.length; i++) {
         if (i > 0) sink.add(', ');
         this.write(v[i], sink, depth + 1);
@@ -978,7 +1040,9 @@ export class Render {
     if (isMap(v)) {
       sink.add('{');
       let first = true;
-      for (const key of mapKeys(v)) {
+      const keys = mapKeys(v, this);
+      this.step(keys.length * ENTRY_STEPS);
+      for (const key of keys) {
         if (!first) sink.add(', ');
         first = false;
         sink.add(key);
@@ -1034,7 +1098,10 @@ export class Render {
     const key = last.k === 'prop' ? last.name : last.k === 'index' ? this.eval(last.at) : undefined;
     if (key === undefined || key === null) return;
     if (Array.isArray(owner) && typeof key === 'number') {
-      if (Number.isInteger(key) && key >= 0 && key < owner.length) owner[key] = value;
+      if (Number.isInteger(key) && key >= 0 && key < owner.length) {
+        changes++;
+        owner[key] = value;
+      }
     } else if (isMap(owner)) mapPut(owner, this.key(key), value);
   }
 
@@ -1147,15 +1214,24 @@ export class Render {
   }
 }
 
+function tooManyItems(count: number): never {
+  fail(`A #foreach in the mapping template goes over ${count} items; API Gateway's templates go over at most ${MAX_FOREACH_ITERATIONS}.`);
+}
+
 function truthy(v: unknown): boolean {
   // Velocity 1.7, as API Gateway runs it: only null and false are false; an empty string is true.
   return v !== undefined && v !== null && v !== false;
 }
 
 /** What #foreach goes over: a list's items, a map's values; nothing for anything else. */
-function iterable(v: unknown): readonly unknown[] {
+function iterable(v: unknown, r: Render): readonly unknown[] {
   if (Array.isArray(v)) return v;
-  if (isMap(v)) return mapValues(v);
+  // A map's size is known before its values are listed: one past the bound is refused without them.
+  if (isMap(v)) {
+    const size = mapSize(v, r);
+    if (size > MAX_FOREACH_ITERATIONS) tooManyItems(size);
+    return mapValues(v, r);
+  }
   return [];
 }
 
@@ -1190,24 +1266,22 @@ function method(v: unknown, name: string, args: unknown[], r: Render): unknown {
       case 'containsKey':
         return mapHas(v, r.key(a));
       case 'keySet': {
-        const keys = mapKeys(v);
+        // A list of its own: the template may change it, never the keys kept for the map.
+        const keys = mapKeys(v, r);
         r.step(keys.length);
-        return keys;
+        return [...keys];
       }
-      case 'values': {
-        const values = mapValues(v);
-        r.step(values.length);
-        return values;
-      }
+      case 'values':
+        return mapValues(v, r);
       case 'entrySet': {
-        const keys = mapKeys(v);
+        const keys = mapKeys(v, r);
         r.step(keys.length);
         return keys.map((k) => new Entry(k, mapGet(v, k)));
       }
       case 'size':
-        return v instanceof Map ? v.size : Object.keys(v).length;
+        return mapSize(v, r);
       case 'isEmpty':
-        return v instanceof Map ? v.size === 0 : Object.keys(v).length === 0;
+        return mapSize(v, r) === 0;
       case 'put':
         return args.length === 2 && b !== undefined ? mapPut(v, r.key(a), b) : undefined;
     }
@@ -1245,6 +1319,7 @@ function listMethod(v: unknown[], name: string, args: unknown[], r: Render): unk
       return v.findIndex((item) => r.equal(item, a));
     case 'add':
       if (args.length !== 1) return undefined;
+      changes++;
       v.push(a);
       return true;
     case 'subList':

@@ -781,7 +781,8 @@ describe('API Gateway control plane', () => {
           ?.percentTraffic,
         100,
       );
-      for (const value of ['150', '-1', '100.5', 'lots']) {
+      // A decimal number only, as API Gateway reads it: not hexadecimal, not with blanks around it.
+      for (const value of ['150', '-1', '100.5', 'lots', '0x10', ' 5', '5 ', '', 'Infinity']) {
         await refused(
           getStage(id, s),
           () => updateStage(id, s, [{ op: 'replace', path: '/canarySettings/percentTraffic', value }]),
@@ -877,6 +878,58 @@ describe('API Gateway control plane', () => {
       });
       assert.deepEqual((await updateStage(id, s, [{ op: 'remove', path: '/variables/b' }])).variables, { a: 'one', c: '3' });
       assert.deepEqual((await getStage(id, s)()).variables, { a: 'one', c: '3' });
+    });
+
+    it('UpdateStage / CreateStage / CreateDeployment: stage variables API Gateway refuses (a name not of [A-Za-z0-9_], a value past 512 characters or of other characters) are BadRequestException', async () => {
+      const s = await stage(true);
+      const badValues = ['x'.repeat(513), 'a b', 'a@b', 'a\r\nb', '50%', 'é'];
+      const badNames = ['a-b', 'a.b', 'x'.repeat(65)];
+      for (const value of badValues) {
+        for (const path of ['/variables/v', '/canarySettings/stageVariableOverrides/v']) {
+          await refused(getStage(id, s), () => updateStage(id, s, [{ op: 'replace', path, value }]), 'BadRequestException', 400);
+        }
+      }
+      for (const name of badNames) {
+        await refused(
+          getStage(id, s),
+          () => updateStage(id, s, [{ op: 'replace', path: `/variables/${name}`, value: '1' }]),
+          'BadRequestException',
+          400,
+        );
+      }
+      // At the bounds, and every character API Gateway allows, it is stored.
+      const allowed = 'AZaz09-._~:/?#&=,'.padEnd(512, 'x');
+      assert.equal(
+        (await updateStage(id, s, [{ op: 'replace', path: `/variables/${'V_'.repeat(32)}`, value: allowed }])).variables?.['V_'.repeat(32)],
+        allowed,
+      );
+      const stagesBefore = (await apigw.send(new GetStagesCommand({ restApiId: id }))).item?.length;
+      for (const variables of [{ v: 'x'.repeat(513) }, { 'a-b': '1' }] as Record<string, string>[]) {
+        await expectError(
+          () => apigw.send(new CreateStageCommand({ restApiId: id, stageName: `bad${++n}`, deploymentId: d1, variables })),
+          'BadRequestException',
+          400,
+        );
+        await expectError(
+          () =>
+            apigw.send(
+              new CreateStageCommand({
+                restApiId: id,
+                stageName: `bad${++n}`,
+                deploymentId: d1,
+                canarySettings: { stageVariableOverrides: variables },
+              }),
+            ),
+          'BadRequestException',
+          400,
+        );
+        await expectError(
+          () => apigw.send(new CreateDeploymentCommand({ restApiId: id, stageName: `bad${++n}`, variables })),
+          'BadRequestException',
+          400,
+        );
+      }
+      assert.equal((await apigw.send(new GetStagesCommand({ restApiId: id }))).item?.length, stagesBefore);
     });
 
     it('UpdateStage: promote (percent 0 + copy deploymentId + copy overrides → variables) keeps the canary at 0% with the same id', async () => {

@@ -231,12 +231,48 @@ export function validateStageName(name: string | undefined): string {
   return name;
 }
 
+/** A decimal number as API Gateway reads a patch's percentage: no blanks, no `0x10`, no `Infinity`. */
+const DECIMAL = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+
 export function validatePercentTraffic(value: unknown): number {
-  const n = typeof value === 'string' ? Number(value) : value;
+  const n = typeof value === 'string' ? (DECIMAL.test(value) ? Number(value) : NaN) : value;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 100) {
     throw badRequest(`Canary traffic percentage must be a number between 0.0 and 100.0; got ${String(value)}`);
   }
   return n;
+}
+
+/** API Gateway's quotas on stage variables: 100 a stage, names of 64 characters, values of 512. */
+export const MAX_STAGE_VARIABLES = 100;
+const MAX_STAGE_VARIABLE_NAME = 64;
+const MAX_STAGE_VARIABLE_VALUE = 512;
+const STAGE_VARIABLE_NAME = /^[A-Za-z0-9_]+$/;
+/** The characters API Gateway allows in a value: they are put into integration URIs and Lambda ARNs as they are. */
+const STAGE_VARIABLE_VALUE = /^[A-Za-z0-9\-._~:/?#&=,]*$/;
+
+/**
+ * Refuses stage variables (or a canary's overrides of them) API Gateway refuses: a name not of
+ * `[A-Za-z0-9_]`, or past 64 characters, a value past 512 or of other characters than
+ * `[A-Za-z0-9-._~:/?#&=,]`, more than 100 of them.
+ */
+export function validateStageVariables(variables: Record<string, string> | undefined): void {
+  if (variables === undefined || variables === null) return;
+  const names = Object.keys(variables);
+  if (names.length > MAX_STAGE_VARIABLES)
+    throw badRequest(`A stage may have at most ${MAX_STAGE_VARIABLES} stage variables; got ${names.length}`);
+  for (const name of names) {
+    if (name.length > MAX_STAGE_VARIABLE_NAME || !STAGE_VARIABLE_NAME.test(name)) {
+      throw badRequest(
+        `Stage variable name ${name.slice(0, 100)} is invalid: it must be 1-${MAX_STAGE_VARIABLE_NAME} characters of A-Z a-z 0-9 and _`,
+      );
+    }
+    const value = variables[name];
+    if (typeof value !== 'string' || value.length > MAX_STAGE_VARIABLE_VALUE || !STAGE_VARIABLE_VALUE.test(value)) {
+      throw badRequest(
+        `Stage variable value for ${name} is invalid: it must be at most ${MAX_STAGE_VARIABLE_VALUE} characters of A-Z a-z 0-9 and -._~:/?#&=,`,
+      );
+    }
+  }
 }
 
 // AWS names both ends of the refused copy ("... with path: /x and from /y. Valid ...").

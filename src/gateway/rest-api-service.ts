@@ -12,6 +12,7 @@ import {
   tooManyResources,
   validatePercentTraffic,
   validateStageName,
+  validateStageVariables,
   type CanarySettingsDoc,
   type DeploymentDoc,
   type IntegrationDoc,
@@ -378,6 +379,8 @@ export class RestApiService {
     }
     // An empty stageName means no stage, as on AWS (the Terraform provider always sends the member).
     if (input.stageName) validateStageName(input.stageName);
+    validateStageVariables(input.variables);
+    validateStageVariables(input.canarySettings?.stageVariableOverrides);
     const percent = input.canarySettings?.percentTraffic === undefined ? 0 : validatePercentTraffic(input.canarySettings.percentTraffic);
     const now = this.seconds();
     const deployment = await this.store.transaction(async (tx) => {
@@ -461,6 +464,8 @@ export class RestApiService {
     const name = validateStageName(input.stageName);
     if (!input.deploymentId) throw badRequest('Invalid deployment identifier: deploymentId is required');
     if (input.tags) checkTags(input.tags, {}, TAG_ERRORS);
+    validateStageVariables(input.variables);
+    validateStageVariables(input.canarySettings?.stageVariableOverrides);
     const percent = input.canarySettings?.percentTraffic === undefined ? 0 : validatePercentTraffic(input.canarySettings.percentTraffic);
     const now = this.seconds();
     const stage = await this.store.transaction(async (tx) => {
@@ -507,6 +512,8 @@ export class RestApiService {
       if (!current) throw stageNotFound();
       const known = new Set((await tx.deployments.list(id)).map((d) => d.id));
       const next = applyStagePatch(current, ops, (d) => known.has(d), now);
+      validateStageVariables(next.variables);
+      validateStageVariables(next.canarySettings?.stageVariableOverrides);
       await tx.stages.put(next);
       return next;
     });

@@ -269,6 +269,8 @@ describe("renderTemplate: a caller's large JSON object costs what its size costs
       ),
       '12 [a, b] {a=3, b=2} {"a":3,"b":2}',
     );
+    // A key added after the keys were listed is written where Object.keys puts it, as before they were kept.
+    assert.equal(render(`#set($m = $input.path('$.m'))$m.size()#set($d = $m.put('5', 0))$m`, '{"m":{"a":1}}'), '1{5=0, a=1}');
     // A #foreach over a map of more items than a loop may visit is refused before its values are listed.
     refusedQuickly(() => render("#foreach($v in $input.path('$.meta'))#end", meta), /goes over 98000 items/);
   });

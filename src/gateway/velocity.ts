@@ -783,7 +783,7 @@ const ENTRY_STEPS = 4;
 /** Steps a character of JSON.stringify's output costs (about 60 ns each for a caller's large object, not a 64th of a step). */
 const JSON_CHARS_PER_STEP = 2;
 
-/** The keys of each JSON object whose keys have been listed, in order; kept up to date by mapPut. */
+/** The keys of each JSON object whose keys have been listed, in order; forgotten by mapPut when it adds one. */
 const plainKeys = new WeakMap<PlainMap, string[]>();
 /** Changes made to any list or map since the process started: what was made of one before a change is not used after it. */
 let changes = 0;
@@ -820,7 +820,8 @@ function mapPut(m: VtlMap, key: string, value: unknown): unknown {
   const previous = mapGet(m, key);
   if (m instanceof Map) m.set(key, value);
   else {
-    if (!Object.hasOwn(m, key)) plainKeys.get(m)?.push(key);
+    // A new key is listed again next time, in the order Object.keys gives (integer-like keys first).
+    if (!Object.hasOwn(m, key)) plainKeys.delete(m);
     // Defined, never assigned: `m['__proto__'] = v` would replace the object's prototype.
     Object.defineProperty(m, key, { value, writable: true, enumerable: true, configurable: true });
   }

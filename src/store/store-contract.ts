@@ -884,6 +884,39 @@ export function storeContract(
       );
     });
 
+    it("metrics: pointsAt gives one node's buckets of one resolution at exactly the starts asked, in time order", async () => {
+      const point = (node: string, resolution: number, timestamp: number) => ({
+        seriesId: 'at\u0000m',
+        node,
+        namespace: 'at',
+        name: 'm',
+        resolution,
+        timestamp,
+        summary: { count: timestamp } as never,
+      });
+      await store.metrics.putPoints(
+        [
+          point('n1', 1, 3000),
+          point('n1', 1, 1000),
+          point('n1', 1, 2000),
+          point('n2', 1, 1000),
+          point('n1', 60, 60_000),
+          point('n1', 1, 60_000),
+        ],
+        [],
+      );
+      const at = await store.metrics.pointsAt('at\u0000m', 'n1', 1, [60_000, 1000, 5000, 3000, 1000]);
+      assert.deepEqual(
+        at.map((p) => [p.node, p.resolution, p.timestamp, (p.summary as unknown as { count: number }).count]),
+        [
+          ['n1', 1, 1000, 1000],
+          ['n1', 1, 3000, 3000],
+          ['n1', 1, 60_000, 60_000],
+        ],
+      );
+      assert.deepEqual(await store.metrics.pointsAt('at\u0000m', 'n1', 1, []), []);
+    });
+
     it('metrics: the catalogue pages by id prefix in the byte order of UTF-8, NUL separators and all', async () => {
       // Ids as seriesIdOf makes them; names past U+FFFF sort after U+E000–U+FFFF in UTF-8 (not in UTF-16).
       const ids = [

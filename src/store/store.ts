@@ -158,6 +158,11 @@ export interface MetricRepository {
   /** A series' buckets with from <= timestamp < to, every node's, in time order; the first `limit` when given. */
   points(seriesId: string, from: number, to: number, limit?: number): Promise<MetricPoint[]>;
   /**
+   * What one node stored of a series' buckets of one resolution that start at exactly `timestamps` (those
+   * it stored; in time order): a lookup of each, not a scan of the stretch between them.
+   */
+  pointsAt(seriesId: string, node: string, resolution: number, timestamps: readonly number[]): Promise<MetricPoint[]>;
+  /**
    * Series in the catalogue whose id starts with `prefix` and comes after `after`, at most `limit`, in
    * the byte order of their ids' UTF-8 (a page: pass the last id as `after` for the next).
    */

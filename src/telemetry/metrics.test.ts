@@ -122,6 +122,61 @@ describe('Metrics.flush', () => {
     await store.close();
   });
 
+  it('high-resolution data backfilled over days is merged and written a bounded slice at a time, so a flush never holds the event loop for long', async () => {
+    const store = await storeIn();
+    // What each call to the store took (rows read or written): a SQLite call holds the event loop for all of it.
+    const repo = store.metrics;
+    let most = 0;
+    const count = <T>(rows: T[]): T[] => ((most = Math.max(most, rows.length)), rows);
+    const counted: Store['metrics'] = Object.assign(Object.create(repo) as Store['metrics'], {
+      putPoints: (points: Parameters<Store['metrics']['putPoints']>[0], series: Parameters<Store['metrics']['putPoints']>[1]) =>
+        repo.putPoints(count(points), series),
+      points: async (...args: Parameters<Store['metrics']['points']>) => count(await repo.points(...args)),
+      pointsAt: async (...args: Parameters<Store['metrics']['pointsAt']>) => count(await repo.pointsAt(...args)),
+    });
+    const clock = new FakeClock(Date.UTC(2026, 0, 15, 12, 0, 0));
+    const metrics = new Metrics(Object.assign(Object.create(store) as Store, { metrics: counted }), clock, createLogger('silent'), opts);
+    const metric = { namespace: 'Backfill', name: 'hires', dimensions: [] as [] };
+    const series = metrics.series(metric.namespace, metric.name, [], { resolution: 1 });
+    let seed = 3;
+    const random = () => (seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647;
+    // Seconds scattered over 13 days, before this node started: each bucket may be stored already, and is
+    // merged with what is before it is written.
+    const second = () => clock.now() - 1000 * Math.ceil(random() * 13 * 86_400);
+    const backfill = async (n: number) => {
+      for (let i = 0; i < n; i++) series.record(1, second());
+      await metrics.flush();
+    };
+    await backfill(30_000);
+    most = 0;
+    let longest = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      longest = Math.max(longest, performance.now() - last);
+      last = performance.now();
+    }, 1);
+    last = performance.now();
+    await backfill(3_000);
+    clearInterval(ticker);
+    longest = Math.max(longest, performance.now() - last);
+    console.log(
+      `# a flush of 3,000 backfilled seconds over 30,000 stored: at most ${most} rows a store call, the event loop held ${longest.toFixed(0)} ms at most`,
+    );
+    // Reading the stretch the backfilled buckets spanned read every stored bucket of the series in one call.
+    assert.ok(most <= 500, `a store call took ${most} rows`);
+    assert.ok(longest < 1000, `the event loop was held ${longest.toFixed(0)} ms`);
+    // Every value accepted is read back, from the store alone as well.
+    const reader = new Metrics(store, clock, createLogger('silent'), { ...opts, node: 'node-b' });
+    for (const m of [metrics, reader]) {
+      const got = await m.summaries(metric, clock.now() - 14 * 86_400_000, clock.now(), 86_400);
+      assert.equal(
+        [...got.values()].reduce((n, s) => n + s.count, 0),
+        33_000,
+      );
+    }
+    await store.close();
+  });
+
   it('reading two hours of a high-resolution series with wide histograms lets other work run every few milliseconds', async () => {
     const store = await storeIn();
     const clock = new FakeClock(Date.UTC(2026, 0, 15, 12, 0, 0));

@@ -39,8 +39,10 @@ export const FUNCTIONS_SHARE = 0.9;
 export const MAX_CUSTOM_BUCKET_BYTES = 64 * 1024 * 1024;
 const BUCKET_OVERHEAD_BYTES = 600;
 const BIN_BYTES = 48;
-/** Points written to the store at a time. */
-const FLUSH_CHUNK = 2_000;
+/** Points written to the store at a time, and stored buckets looked up at a time to be merged (mergeStored). */
+const FLUSH_CHUNK = 250;
+const FLUSH_BINS = 20_000;
+const MERGE_CHUNK = 500;
 /** Series read from the store at a time when listing. */
 const LIST_CHUNK = 500;
 /** Stored buckets read at a time when summarising a metric, about (summaries), and the first slice of time read. */
@@ -454,11 +456,18 @@ export class Metrics {
     }
     this.dirty.clear();
     for (const s of waiting) this.dirty.add(s);
-    // In writes of at most FLUSH_CHUNK points, the event loop free between them: a second of backfill
-    // can dirty a hundred thousand buckets, and writing them at once held it for seconds.
-    for (let at = 0; at < taken.length; at += FLUSH_CHUNK) {
+    // In writes of at most FLUSH_CHUNK points and FLUSH_BINS histogram bins, the event loop free between
+    // them: a second of backfill can dirty a hundred thousand buckets, and writing them at once held it for
+    // seconds. On SQLite a write holds the event loop: 500 backfilled points scattered over days took
+    // 100-280 ms of it, 250 in time order a quarter of that; 250 buckets of 2,000 bins are 7 MB of JSON.
+    for (let at = 0; at < taken.length;) {
       if (at > 0) await new Promise((resolve) => setImmediate(resolve));
-      const points: MetricPoint[] = taken.slice(at, at + FLUSH_CHUNK).map(([s, ts, b]) => ({
+      let bins = 0;
+      let end = at;
+      for (; end < taken.length && end - at < FLUSH_CHUNK && (end === at || bins < FLUSH_BINS); end++) bins += taken[end]![2].summary.bins;
+      // In time order within a series: the store's index takes them in fewer pages (backfill comes in any order).
+      const chunk = taken.slice(at, end).sort((x, y) => (x[0] === y[0] ? x[1] - y[1] : compareSeriesIds(x[0].id, y[0].id)));
+      const points: MetricPoint[] = chunk.map(([s, ts, b]) => ({
         seriesId: s.id,
         node: this.opts.node,
         namespace: s.metric.namespace,
@@ -468,7 +477,8 @@ export class Metrics {
         summary: b.summary.toJSON(),
       }));
       try {
-        await this.writePoints(points, at + FLUSH_CHUNK >= taken.length ? series : []);
+        await this.writePoints(points, end >= taken.length ? series : []);
+        at = end;
       } catch (err) {
         // The store is out of reach: the buckets not written stay dirty, so the next flush writes them (a
         // summary is whole, never a delta).
@@ -514,23 +524,21 @@ export class Metrics {
 
   /**
    * Merges into each dirty bucket that may be stored already (Bucket.unmerged) what this node stored of
-   * it: one read per series, of the stretch those buckets span.
+   * it: a lookup of those buckets, MERGE_CHUNK at a time with the event loop free between. (Reading the
+   * stretch they spanned read every bucket stored between them: data backfilled across days read the whole
+   * series at every flush, and held the event loop for seconds.)
    */
   private async mergeStored(): Promise<void> {
+    const pacer = new Pacer();
     for (const s of this.dirty) {
       if (s.unmerged === 0) continue;
       const merging = new Map<number, Bucket>();
       for (const [ts, b] of s.buckets) if (b.unmerged) merging.set(ts, b);
-      let from = Infinity;
-      let to = -Infinity;
-      for (const ts of merging.keys()) {
-        if (ts < from) from = ts;
-        if (ts > to) to = ts;
-      }
-      const stored = await this.store.metrics.points(s.id, from, to + 1);
-      for (const p of stored) {
-        const b = p.node === this.opts.node && p.resolution === s.resolution ? merging.get(p.timestamp) : undefined;
-        b?.summary.merge(Summary.fromJSON(p.summary));
+      const starts = [...merging.keys()];
+      for (let at = 0; at < starts.length; at += MERGE_CHUNK) {
+        if (pacer.due()) await pacer.pause();
+        const stored = await this.store.metrics.pointsAt(s.id, this.opts.node, s.resolution, starts.slice(at, at + MERGE_CHUNK));
+        for (const p of stored) merging.get(p.timestamp)?.summary.merge(Summary.fromJSON(p.summary));
       }
       for (const b of merging.values()) b.unmerged = false;
       s.unmerged -= merging.size;

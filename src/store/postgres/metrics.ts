@@ -5,6 +5,26 @@ import type { MetricRepository } from '../store.js';
 import type { Db } from './db.js';
 import { docs, utf8 } from './db.js';
 
+interface PointRow {
+  series_id: Buffer;
+  node: string;
+  namespace: string;
+  name: string;
+  resolution: number;
+  ts: number;
+  doc: string;
+}
+
+const pointOf = (r: PointRow): MetricPoint => ({
+  seriesId: r.series_id.toString('utf8'),
+  node: r.node,
+  namespace: r.namespace,
+  name: r.name,
+  resolution: r.resolution,
+  timestamp: r.ts,
+  summary: readDocument<MetricPoint['summary']>(r.doc),
+});
+
 export class PostgresMetrics implements MetricRepository {
   constructor(private readonly db: Db) {}
 
@@ -30,27 +50,20 @@ export class PostgresMetrics implements MetricRepository {
   }
 
   async points(seriesId: string, from: number, to: number, limit?: number) {
-    const rows = await this.db.rows<{
-      series_id: Buffer;
-      node: string;
-      namespace: string;
-      name: string;
-      resolution: number;
-      ts: number;
-      doc: string;
-    }>(
+    const rows = await this.db.rows<PointRow>(
       'SELECT series_id, node, namespace, name, resolution, ts, doc FROM metric_points WHERE series_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts, node, resolution LIMIT $4',
       [utf8(seriesId), from, to, limit ?? null],
     );
-    return rows.map((r): MetricPoint => ({
-      seriesId: r.series_id.toString('utf8'),
-      node: r.node,
-      namespace: r.namespace,
-      name: r.name,
-      resolution: r.resolution,
-      timestamp: r.ts,
-      summary: readDocument<MetricPoint['summary']>(r.doc),
-    }));
+    return rows.map(pointOf);
+  }
+
+  async pointsAt(seriesId: string, node: string, resolution: number, timestamps: readonly number[]) {
+    // Lookups of the primary key (series_id, resolution, ts, node), one statement for them all.
+    const rows = await this.db.rows<PointRow>(
+      'SELECT series_id, node, namespace, name, resolution, ts, doc FROM metric_points WHERE series_id = $1 AND resolution = $2 AND ts = ANY($3::bigint[]) AND node = $4 ORDER BY ts',
+      [utf8(seriesId), resolution, [...timestamps], node],
+    );
+    return rows.map(pointOf);
   }
 
   async series({ prefix, after, limit }: { prefix: string; after: string; limit: number }) {

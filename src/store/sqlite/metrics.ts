@@ -5,6 +5,26 @@ import type { MetricRepository } from '../store.js';
 import type { Db, Guard } from './db.js';
 import { docs } from './db.js';
 
+interface PointRow {
+  series_id: string;
+  node: string;
+  namespace: string;
+  name: string;
+  resolution: number;
+  ts: number;
+  doc: string;
+}
+
+const pointOf = (r: PointRow): MetricPoint => ({
+  seriesId: r.series_id,
+  node: r.node,
+  namespace: r.namespace,
+  name: r.name,
+  resolution: r.resolution,
+  timestamp: r.ts,
+  summary: readDocument<MetricPoint['summary']>(r.doc),
+});
+
 export class SqliteMetrics implements MetricRepository {
   constructor(
     private readonly db: Db,
@@ -33,25 +53,24 @@ export class SqliteMetrics implements MetricRepository {
           .prepare(
             'SELECT series_id, node, namespace, name, resolution, ts, doc FROM metric_points WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts, node, resolution LIMIT ?',
           )
-          .all(seriesId, from, to, limit) as {
-          series_id: string;
-          node: string;
-          namespace: string;
-          name: string;
-          resolution: number;
-          ts: number;
-          doc: string;
-        }[]
-      ).map((r): MetricPoint => ({
-        seriesId: r.series_id,
-        node: r.node,
-        namespace: r.namespace,
-        name: r.name,
-        resolution: r.resolution,
-        timestamp: r.ts,
-        summary: readDocument<MetricPoint['summary']>(r.doc),
-      })),
+          .all(seriesId, from, to, limit) as PointRow[]
+      ).map(pointOf),
     );
+  }
+
+  pointsAt(seriesId: string, node: string, resolution: number, timestamps: readonly number[]) {
+    return this.guard(() => {
+      // One lookup of the primary key (series_id, resolution, ts, node) for each.
+      const one = this.db.prepare(
+        'SELECT series_id, node, namespace, name, resolution, ts, doc FROM metric_points WHERE series_id = ? AND resolution = ? AND ts = ? AND node = ?',
+      );
+      const out: MetricPoint[] = [];
+      for (const ts of [...new Set(timestamps)].sort((a, b) => a - b)) {
+        const row = one.get(seriesId, resolution, ts, node) as PointRow | undefined;
+        if (row) out.push(pointOf(row));
+      }
+      return out;
+    });
   }
 
   series({ prefix, after, limit }: { prefix: string; after: string; limit: number }) {

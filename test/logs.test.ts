@@ -710,3 +710,72 @@ describe('CloudWatch Logs: long lines and a full log group', () => {
     assert.ok(!kept.has('0') && !kept.has('1'), `the first invocations' lines are gone: ${[...kept].join(',')}`);
   });
 });
+
+describe('CloudWatch Logs: events crowded into one millisecond', () => {
+  let t: TestServer;
+  let logs: CloudWatchLogsClient;
+  before(async () => {
+    t = await startTestServer();
+    logs = logsClientFor(t.url);
+  });
+  after(async () => {
+    logs.destroy();
+    await t.close();
+  });
+
+  it('FilterLogEvents and GetLogEvents page through 100,000 events of one millisecond: each once, in few calls, never holding the server for long', async () => {
+    await logs.send(new CreateLogGroupCommand({ logGroupName: 'crowd' }));
+    await logs.send(new CreateLogStreamCommand({ logGroupName: 'crowd', logStreamName: 's' }));
+    const at = t.server.services.clock.now() - 60_000;
+    const total = 100_000;
+    for (let batch = 0; batch < total / 10_000; batch++) {
+      const logEvents = Array.from({ length: 10_000 }, (_, i) => ({ timestamp: at, message: `e${batch * 10_000 + i}` }));
+      await logs.send(new PutLogEventsCommand({ logGroupName: 'crowd', logStreamName: 's', logEvents }));
+    }
+    // The longest the event loop of this process (the server's, and the client's) went without a turn.
+    let longest = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      longest = Math.max(longest, performance.now() - last);
+      last = performance.now();
+    }, 2);
+    const started = performance.now();
+    try {
+      const filtered: string[] = [];
+      let filterCalls = 0;
+      for (let nextToken: string | undefined; filterCalls === 0 || nextToken; filterCalls++) {
+        // Each answer holds up to 10,000 events (1 MB): ten calls, more on a busy machine.
+        assert.ok(filterCalls < 40, `FilterLogEvents had ${filtered.length} events after ${filterCalls} calls`);
+        const page = await logs.send(new FilterLogEventsCommand({ logGroupName: 'crowd', nextToken }));
+        filtered.push(...(page.events ?? []).map((e) => e.message ?? ''));
+        nextToken = page.nextToken;
+      }
+      const filterMs = performance.now() - started;
+      const read: string[] = [];
+      let getCalls = 0;
+      for (let nextToken: string | undefined, previous: string | undefined; ; getCalls++) {
+        assert.ok(getCalls < 40, `GetLogEvents had ${read.length} events after ${getCalls} calls`);
+        const page = await logs.send(
+          new GetLogEventsCommand({ logGroupName: 'crowd', logStreamName: 's', startFromHead: true, nextToken }),
+        );
+        read.push(...(page.events ?? []).map((e) => e.message ?? ''));
+        if (page.nextForwardToken === previous) break;
+        previous = nextToken = page.nextForwardToken;
+      }
+      console.log(
+        `# 100,000 events of one millisecond: FilterLogEvents ${filterCalls} calls in ${filterMs.toFixed(0)} ms, GetLogEvents ${getCalls} calls in ` +
+          `${(performance.now() - started - filterMs).toFixed(0)} ms; the event loop held ${longest.toFixed(0)} ms at most`,
+      );
+      const expected = Array.from({ length: total }, (_, i) => `e${i}`);
+      assert.deepEqual(filtered, expected, 'FilterLogEvents gives every event once, in order');
+      assert.deepEqual(read, expected, 'GetLogEvents gives every event once, in order');
+      // Each read of a hundred events took in every chunk of the millisecond: 61 and 66 calls of half a
+      // second's reading, 34 and 36 s (600,000 events: 2,600 of them in 30 s, the event loop held for 7 s).
+      assert.ok(filterMs < 20_000, `FilterLogEvents took ${filterMs.toFixed(0)} ms`);
+      assert.ok(performance.now() - started - filterMs < 20_000, 'GetLogEvents took over 20 s');
+      assert.ok(longest < 1000, `the event loop was held ${longest.toFixed(0)} ms`);
+    } finally {
+      clearInterval(ticker);
+    }
+  });
+});

@@ -4,18 +4,26 @@ import type { LogEventQuery, LogEventRecord } from '../domain/log.js';
 /** An event as a chunk keeps it: seq, timestamp, ingestion time, message. */
 export type ChunkEvent = [seq: number, timestamp: number, ingestionTime: number, message: string];
 
-/** A chunk as a read first gets it: what it is, its stream, its events' timestamps, how many, their messages' bytes. */
+/**
+ * A chunk as a read first gets it: what it is, its stream, the timestamp and seq of its first and last
+ * events, how many, their messages' bytes. A chunk's place is its first (or last) event's (timestamp,
+ * seq), not its timestamp alone: thousands of chunks may hold one millisecond, and a read must know which
+ * of them hold the events past where it is without parsing them all (chunks written before the seqs were
+ * kept have first_seq 0 and last_seq MAX_SAFE_INTEGER: they may hold any seq of their timestamps).
+ */
 export interface ChunkRow {
   id: number;
   stream_id: number;
   first_ts: number;
+  first_seq: number;
   last_ts: number;
+  last_seq: number;
   count: number;
   bytes: number;
 }
 
 /** The columns of a ChunkRow, for a store's SELECT (its events, JSON, are read apart, when not parsed already). */
-export const CHUNK_ROW = 'id, stream_id, first_ts, last_ts, count, bytes';
+export const CHUNK_ROW = 'id, stream_id, first_ts, first_seq, last_ts, last_seq, count, bytes';
 
 /**
  * The events of chunks a store has parsed lately, up to a number of bytes of messages, least recently
@@ -95,18 +103,23 @@ export function cutChunks(events: { event: ChunkEvent; bytes: number }[]): { eve
 }
 
 /**
- * The conditions on a chunk's first_ts and last_ts that a chunk must meet to hold an event of the query's
- * window and position, each as a column and comparison to which a store appends its placeholder.
+ * The conditions a chunk must meet to hold an event of the query's window and position, each as columns
+ * (one, or a row of two), a comparison, and the values a store writes as placeholders (a row of as many).
+ * A position compares (timestamp, seq): a chunk whose last event is at or before `after` holds nothing
+ * past it, even when its timestamps are the position's.
  */
-export function chunkBounds(q: LogEventQuery): [condition: string, value: number][] {
-  const bounds: [string, number | undefined][] = [
-    ['last_ts >=', q.from],
-    ['first_ts <', q.to],
-    ['last_ts >=', q.after?.timestamp],
-    ['first_ts <=', q.before?.timestamp],
-  ];
-  return bounds.filter((b): b is [string, number] => b[1] !== undefined);
+export function chunkBounds(q: LogEventQuery): [columns: string, comparison: string, values: number[]][] {
+  const bounds: [string, string, number[]][] = [];
+  if (q.from !== undefined) bounds.push(['last_ts', '>=', [q.from]]);
+  if (q.to !== undefined) bounds.push(['first_ts', '<', [q.to]]);
+  if (q.after) bounds.push(['(last_ts, last_seq)', '>', [q.after.timestamp, q.after.seq]]);
+  if (q.before) bounds.push(['(first_ts, first_seq)', '<', [q.before.timestamp, q.before.seq]]);
+  return bounds;
 }
+
+/** The columns a read orders chunks by: their first events' places ascending, their last events' descending. */
+export const chunkOrder = (descending: boolean | undefined): readonly [string, string, string] =>
+  descending ? ['last_ts', 'last_seq', 'id'] : ['first_ts', 'first_seq', 'id'];
 
 /**
  * Merges the events of chunks read in the order of their first (or, descending, last) timestamp: an event
@@ -133,11 +146,16 @@ export class ChunkMerge {
 
   /**
    * True when a chunk, the next in the order read, may hold an event that comes before every event in
-   * hand: while it starts (ascending) or ends (descending) at or beyond the first of them.
+   * hand: while its first (ascending) or last (descending) event's (timestamp, seq) comes before the
+   * first of them. (By timestamp alone, a read within a millisecond that holds many chunks took in all of
+   * them at every step: 600,000 events of one millisecond were read a hundred at a time, each time all.)
    */
-  needs(chunk: { first_ts: number; last_ts: number }): boolean {
+  needs(chunk: { first_ts: number; first_seq: number; last_ts: number; last_seq: number }): boolean {
     const top = this.heap.peek();
-    return !top || (this.ascending ? chunk.first_ts <= top[1] : chunk.last_ts >= top[1]);
+    if (!top) return true;
+    return this.ascending
+      ? chunk.first_ts < top[1] || (chunk.first_ts === top[1] && chunk.first_seq <= top[0])
+      : chunk.last_ts > top[1] || (chunk.last_ts === top[1] && chunk.last_seq >= top[0]);
   }
 
   /** Takes in the chunk's events (see ParsedChunks) of the query's window and position. */

@@ -486,6 +486,67 @@ export function storeContract(
       assert.ok((await store.logs.getGroup('/big'))!.storedBytes <= 500);
     });
 
+    it('logs: events crowded into one millisecond, many chunks of it, page forward and back from any position, each once', async () => {
+      const g = '/crowd';
+      const ev = (streamName: string, i: number) => ({
+        groupName: g,
+        streamName,
+        timestamp: 7,
+        message: `${streamName}:${i}`,
+        ingestionTime: 1,
+      });
+      // Three batches of 2,500 (three chunks each), two streams interleaved in the last: 10,000 events at 7 ms.
+      for (const stream of ['a', 'b']) await store.logs.append(Array.from({ length: 2500 }, (_, i) => ev(stream, i)));
+      await store.logs.append(Array.from({ length: 5000 }, (_, i) => ev(i % 2 ? 'a' : 'b', 2500 + i)));
+      await store.logs.append([
+        { ...ev('a', -1), timestamp: 6 },
+        { ...ev('b', -2), timestamp: 8 },
+      ]);
+      const all = await store.logs.events({ groupName: g, limit: 20_000 });
+      assert.equal(all.length, 10_002);
+      const page = async (q: Partial<LogEventQuery>, size: number) => {
+        const seqs: number[] = [];
+        for (let at: { timestamp: number; seq: number } | undefined; ;) {
+          const got = await store.logs.events({
+            groupName: g,
+            limit: size,
+            ...q,
+            ...(at && (q.descending ? { before: at } : { after: at })),
+          });
+          seqs.push(...got.map((e) => e.seq));
+          if (got.length < size) return seqs;
+          at = { timestamp: got.at(-1)!.timestamp, seq: got.at(-1)!.seq };
+        }
+      };
+      assert.deepEqual(
+        await page({}, 100),
+        all.map((e) => e.seq),
+      );
+      assert.deepEqual(
+        await page({ descending: true }, 333),
+        [...all].reverse().map((e) => e.seq),
+      );
+      assert.deepEqual(
+        await page({ streamNames: ['a'] }, 250),
+        all.filter((e) => e.streamName === 'a').map((e) => e.seq),
+      );
+      // From a position in the middle of the millisecond: the next events, none before it.
+      const middle = all[6_000]!;
+      const next = await store.logs.events({ groupName: g, limit: 3, after: { timestamp: middle.timestamp, seq: middle.seq } });
+      assert.deepEqual(
+        next.map((e) => e.seq),
+        all.slice(6_001, 6_004).map((e) => e.seq),
+      );
+      const previous = await store.logs.events({ groupName: g, limit: 3, descending: true, before: { timestamp: 7, seq: middle.seq } });
+      assert.deepEqual(
+        previous.map((e) => e.seq),
+        all
+          .slice(5_997, 6_000)
+          .reverse()
+          .map((e) => e.seq),
+      );
+    });
+
     it('logs: batches that overlap in time, and a batch larger than a chunk, read in (timestamp, seq) order in pages', async () => {
       const g = '/merge';
       const ev = (streamName: string, timestamp: number) => ({

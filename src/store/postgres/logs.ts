@@ -4,7 +4,7 @@ import type { LogRepository } from '../store.js';
 import type { Db } from './db.js';
 import { startsWith } from './db.js';
 import type { ChunkEvent, ChunkRow, ChunkSize } from '../log-chunks.js';
-import { CHUNK_ROW, ChunkMerge, chunkBounds, chunkToCut, cutChunks, cutWithin, keepFrom, ParsedChunks } from '../log-chunks.js';
+import { CHUNK_ROW, ChunkMerge, chunkBounds, chunkOrder, chunkToCut, cutChunks, cutWithin, keepFrom, ParsedChunks } from '../log-chunks.js';
 import { deleteTags } from './tags.js';
 
 type GroupRow = { name: string; created_at: number; retention_days: number | null; stored_bytes: number };
@@ -189,15 +189,27 @@ export class PostgresLogs implements LogRepository {
         stream.bytes += bytes;
       }
       await this.findStreams(db, [...streams.values()]);
-      const chunks = { group: [] as number[], stream: [] as number[], first: [] as number[], last: [] as number[], count: [] as number[] };
+      const chunks = {
+        group: [] as number[],
+        stream: [] as number[],
+        first: [] as number[],
+        firstSeq: [] as number[],
+        last: [] as number[],
+        lastSeq: [] as number[],
+        count: [] as number[],
+      };
       const chunkBytes: number[] = [];
       const json: string[] = [];
       for (const stream of streams.values()) {
         for (const chunk of cutChunks(stream.events)) {
           chunks.group.push(stream.groupId);
           chunks.stream.push(stream.id);
-          chunks.first.push(chunk.events[0]![1]);
-          chunks.last.push(chunk.events[chunk.events.length - 1]![1]);
+          const [firstSeq, first] = chunk.events[0]!;
+          const [lastSeq, last] = chunk.events[chunk.events.length - 1]!;
+          chunks.first.push(first);
+          chunks.firstSeq.push(firstSeq);
+          chunks.last.push(last);
+          chunks.lastSeq.push(lastSeq);
           chunks.count.push(chunk.events.length);
           chunkBytes.push(chunk.bytes);
           json.push(JSON.stringify(chunk.events));
@@ -207,22 +219,25 @@ export class PostgresLogs implements LogRepository {
       // Each chunk's JSON is a parameter of its own: as elements of one text[] parameter, pg would write
       // them into an array literal, escaping every quote, and the backend would parse it back.
       const own = json.length <= JSON_PARAMS;
-      const texts = own ? `ARRAY[${json.map((_, i) => `$${12 + i}::text`).join(', ')}]` : '$12::text[]';
+      const texts = own ? `ARRAY[${json.map((_, i) => `$${14 + i}::text`).join(', ')}]` : '$14::text[]';
       // LEAST and GREATEST pass over NULL, so a stream's first event sets its bounds.
       await db.run(
         `WITH added AS (
-           INSERT INTO log_chunks (group_id, stream_id, first_ts, last_ts, count, bytes, events)
-           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], ${texts})
+           INSERT INTO log_chunks (group_id, stream_id, first_ts, first_seq, last_ts, last_seq, count, bytes, events)
+           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
+             $8::bigint[], ${texts})
          )
          UPDATE log_streams s SET first_event = LEAST(s.first_event, u.first), last_event = GREATEST(s.last_event, u.last),
            last_ingestion = GREATEST(s.last_ingestion, u.ingested), stored_bytes = s.stored_bytes + u.bytes
-         FROM unnest($7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[]) AS u (id, first, last, ingested, bytes)
+         FROM unnest($9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[]) AS u (id, first, last, ingested, bytes)
          WHERE s.id = u.id`,
         [
           chunks.group,
           chunks.stream,
           chunks.first,
+          chunks.firstSeq,
           chunks.last,
+          chunks.lastSeq,
           chunks.count,
           chunkBytes,
           all.map((s) => s.id),
@@ -302,7 +317,9 @@ export class PostgresLogs implements LogRepository {
     names: ReadonlyMap<number, string>,
     firstPageOnly: boolean,
   ): Promise<LogEventRecord[] | undefined> {
-    const [key, order, past] = q.descending ? (['last_ts', 'DESC', '<'] as const) : (['first_ts', 'ASC', '>'] as const);
+    const keys = chunkOrder(q.descending);
+    const [order, past] = q.descending ? (['DESC', '<'] as const) : (['ASC', '>'] as const);
+    const place = (c: ChunkRow) => (q.descending ? [c.last_ts, c.last_seq, c.id] : [c.first_ts, c.first_seq, c.id]);
     const merge = new ChunkMerge(q, names);
     let page: ChunkRow[] = [];
     let at = 0;
@@ -314,11 +331,11 @@ export class PostgresLogs implements LogRepository {
         if (last && firstPageOnly) return undefined;
         const { params, p } = placeholders();
         const where = [`group_id = ${p(groupId)}`, `stream_id = ANY(${p([...names.keys()])}::bigint[])`];
-        for (const [condition, value] of chunkBounds(q)) where.push(`${condition} ${p(value)}`);
-        if (last) where.push(`(${key}, id) ${past} (${p(last[key])}, ${p(last.id)})`);
+        for (const [columns, comparison, values] of chunkBounds(q)) where.push(`${columns} ${comparison} (${values.map(p).join(', ')})`);
+        if (last) where.push(`(${keys.join(', ')}) ${past} (${place(last).map(p).join(', ')})`);
         page = await db.rows<ChunkRow>(
           `SELECT ${CHUNK_ROW} FROM log_chunks WHERE ${where.join(' AND ')}
-           ORDER BY ${key} ${order}, id ${order} LIMIT ${p(size)}`,
+           ORDER BY ${keys.map((k) => `${k} ${order}`).join(', ')} LIMIT ${p(size)}`,
           params,
         );
         at = 0;
@@ -366,8 +383,9 @@ export class PostgresLogs implements LogRepository {
       for (const chunk of straddling) {
         const kept = keepFrom(chunk.events, before);
         deleted += kept.dropped;
-        await db.run('UPDATE log_chunks SET first_ts = $1, count = $2, bytes = $3, events = $4 WHERE id = $5', [
+        await db.run('UPDATE log_chunks SET first_ts = $1, first_seq = $2, count = $3, bytes = $4, events = $5 WHERE id = $6', [
           kept.events[0]![1],
+          kept.events[0]![0],
           kept.events.length,
           kept.bytes,
           JSON.stringify(kept.events),

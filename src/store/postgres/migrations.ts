@@ -327,4 +327,17 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE sts_sessions ADD COLUMN issuer TEXT COLLATE "C" NOT NULL DEFAULT '';
   CREATE INDEX sts_sessions_by_issuer ON sts_sessions (issuer, expires_at);
   `,
+  // A log chunk's place is its first and last events' (timestamp, seq), so that a read within a
+  // millisecond that holds many chunks finds the ones past its position without parsing them all. Chunks
+  // written before may hold any seq of their timestamps (a migrated chunk's events may be out of order).
+  `
+  ALTER TABLE log_chunks ADD COLUMN first_seq BIGINT NOT NULL DEFAULT 0;
+  ALTER TABLE log_chunks ADD COLUMN last_seq BIGINT NOT NULL DEFAULT 9007199254740991;
+  ALTER TABLE log_chunks ALTER COLUMN first_seq DROP DEFAULT;
+  ALTER TABLE log_chunks ALTER COLUMN last_seq DROP DEFAULT;
+  DROP INDEX log_chunks_by_first;
+  DROP INDEX log_chunks_by_last;
+  CREATE INDEX log_chunks_by_first ON log_chunks (group_id, first_ts, first_seq, id);
+  CREATE INDEX log_chunks_by_last ON log_chunks (group_id, last_ts, last_seq, id);
+  `,
 ];

@@ -4,7 +4,17 @@ import type { LogRepository } from '../store.js';
 import type { Db, Guard } from './db.js';
 import type { LogWriter } from './log-writer.js';
 import type { ChunkEvent, ChunkRow, ChunkSize } from '../log-chunks.js';
-import { CHUNK_ROW, chunkBounds, chunkToCut, cutChunks, cutWithin, keepFrom, mergeChunks, ParsedChunks } from '../log-chunks.js';
+import {
+  CHUNK_ROW,
+  chunkBounds,
+  chunkOrder,
+  chunkToCut,
+  cutChunks,
+  cutWithin,
+  keepFrom,
+  mergeChunks,
+  ParsedChunks,
+} from '../log-chunks.js';
 import { deleteTags } from './tags.js';
 
 type GroupRow = { name: string; created_at: number; retention_days: number | null; stored_bytes: number };
@@ -180,11 +190,13 @@ export class SqliteLogs implements LogRepository {
       if (names.size < streams.length) {
         where.push(`stream_id IN (${[...names.keys()].join(', ')})`);
       }
-      for (const [condition, value] of chunkBounds(q)) {
-        where.push(`${condition} ?`);
-        params.push(value);
+      for (const [columns, comparison, values] of chunkBounds(q)) {
+        where.push(`${columns} ${comparison} (${values.map(() => '?').join(', ')})`);
+        params.push(...values);
       }
-      const order = q.descending ? 'last_ts DESC, id DESC' : 'first_ts ASC, id ASC';
+      const order = chunkOrder(q.descending)
+        .map((c) => `${c} ${q.descending ? 'DESC' : 'ASC'}`)
+        .join(', ');
       // Rows first, then the events of those the merge needs and has not parsed lately.
       const chunks = this.db
         .prepare(`SELECT ${CHUNK_ROW} FROM log_chunks WHERE ${where.join(' AND ')} ORDER BY ${order}`)
@@ -223,11 +235,12 @@ export class SqliteLogs implements LogRepository {
         // Chunks that hold events on both sides of `before` keep the newer ones.
         type Straddling = { id: number; events: string };
         const straddling = this.db.prepare('SELECT id, events FROM log_chunks WHERE group_id = ? AND first_ts < ?').all(group.id, before);
-        const rewrite = this.db.prepare('UPDATE log_chunks SET first_ts = ?, count = ?, bytes = ?, events = ? WHERE id = ?');
+        const rewrite = this.db.prepare('UPDATE log_chunks SET first_ts = ?, first_seq = ?, count = ?, bytes = ?, events = ? WHERE id = ?');
         for (const chunk of straddling as Straddling[]) {
           const kept = keepFrom(chunk.events, before);
           deleted += kept.dropped;
-          rewrite.run(kept.events[0]![1], kept.events.length, kept.bytes, JSON.stringify(kept.events), chunk.id);
+          const [seq, ts] = kept.events[0]!;
+          rewrite.run(ts, seq, kept.events.length, kept.bytes, JSON.stringify(kept.events), chunk.id);
         }
         if (deleted > 0) {
           const totals = this.db
@@ -260,7 +273,7 @@ export function appendEvents(db: Db, events: readonly NewLogEvent[]): void {
        last_ingestion = max(COALESCE(last_ingestion, @ingested), @ingested), stored_bytes = stored_bytes + @bytes WHERE id = @id`,
   );
   const addChunk = db.prepare(
-    'INSERT INTO log_chunks (group_id, stream_id, first_ts, last_ts, count, bytes, events) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO log_chunks (group_id, stream_id, first_ts, first_seq, last_ts, last_seq, count, bytes, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
   db.transaction(() => {
     let seq = (db.prepare('SELECT next FROM log_seq').get() as { next: number }).next;
@@ -300,9 +313,19 @@ export function appendEvents(db: Db, events: readonly NewLogEvent[]): void {
     }
     for (const stream of streams.values()) {
       for (const chunk of cutChunks(stream.events)) {
-        const first = chunk.events[0]![1];
-        const last = chunk.events[chunk.events.length - 1]![1];
-        addChunk.run(stream.groupId, stream.id, first, last, chunk.events.length, chunk.bytes, JSON.stringify(chunk.events));
+        const [firstSeq, first] = chunk.events[0]!;
+        const [lastSeq, last] = chunk.events[chunk.events.length - 1]!;
+        addChunk.run(
+          stream.groupId,
+          stream.id,
+          first,
+          firstSeq,
+          last,
+          lastSeq,
+          chunk.events.length,
+          chunk.bytes,
+          JSON.stringify(chunk.events),
+        );
       }
       updateStream.run({ id: stream.id, first: stream.first, last: stream.last, ingested: stream.ingested, bytes: stream.bytes });
     }

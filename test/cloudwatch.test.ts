@@ -4,6 +4,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { gzipSync } from 'node:zlib';
 import {
   CloudWatchClient,
@@ -673,6 +675,48 @@ describe('CloudWatch custom metrics and both protocols', () => {
     );
     assert.equal(out.MetricDataResults?.[0]?.Values?.length, 3600);
     assert.ok(cpuMs < 250, `the event loop was held for ${Math.round(cpuMs)} ms of CPU`);
+  });
+
+  it('GetMetricData: a percentile over half an hour of one-second histograms of 2,000 bins holds a few of them at a time, not all', async () => {
+    const metrics = t.server.services.metrics;
+    const now = Math.floor(t.server.services.clock.now() / 1000) * 1000;
+    const seconds = 1800;
+    const start = now - seconds * 1000;
+    // Each second, 1,000 values of each sign 2 % apart: a histogram of 2,000 bins (none folded).
+    const series = metrics.series('Wide', 'bins', [], { resolution: 1 });
+    for (let i = 0; i < seconds; i++) {
+      for (let k = 0; k < 1000; k++) {
+        series.record(1.02 ** k, start + i * 1000);
+        series.record(-(1.02 ** k), start + i * 1000);
+      }
+    }
+    await metrics.flush();
+    // The most this process's heap grew while the query was read (sampled between the read's slices).
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    const base = process.memoryUsage().heapUsed;
+    let peak = base;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 1);
+    const out = await cw.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(start),
+        EndTime: new Date(now),
+        MetricDataQueries: [{ Id: 'p', MetricStat: { Metric: { Namespace: 'Wide', MetricName: 'bins' }, Period: 1, Stat: 'p99' } }],
+      }),
+    );
+    clearInterval(sampler);
+    const grewMb = (Math.max(peak, process.memoryUsage().heapUsed) - base) / 1024 / 1024;
+    console.log(`# p99 of 1,800 one-second periods of 2,000 bins: the heap grew ${grewMb.toFixed(0)} MB while it was read`);
+    const values = out.MetricDataResults?.[0]?.Values ?? [];
+    assert.equal(values.length, seconds);
+    // The 99th percentile of ±1.02^k, k < 1,000: within a bin (2 %) of 1.02^979.
+    assert.ok(
+      values.every((v) => Math.abs(v / 1.02 ** 979 - 1) < 0.03),
+      `p99 ${values[0]}`,
+    );
+    // Every period's histogram was held until the answer was computed: 1,800 of 2,000 bins.
+    assert.ok(grewMb < 60, `the heap grew ${grewMb.toFixed(0)} MB`);
   });
 
   it('duplicate dimension names, query ids, more than 10 ListMetrics filters and a MaxDatapoints below 1 are refused, as CloudWatch refuses them', async () => {

@@ -48,6 +48,12 @@ const LIST_CHUNK = 500;
 /** Stored buckets read at a time when summarising a metric, about (summaries), and the first slice of time read. */
 const SLICE_ROWS = 500;
 const SLICE_START_MS = 240_000;
+/** Histogram bins a slice of stored buckets holds, about (fewer rows of wide histograms), and the fewest rows a slice asks for. */
+const SLICE_BINS = 50_000;
+const MIN_SLICE_ROWS = 16;
+
+/** How many histogram bins a stored summary holds. */
+const binsOf = (s: MetricPoint['summary']): number => Object.keys(s.p ?? {}).length + Object.keys(s.m ?? {}).length;
 
 /** What `refusal` answers while the store is behind: the caller should slow down and try again (the SDKs do). */
 export const BEHIND = 'Rate exceeded';
@@ -282,57 +288,110 @@ export class Metrics {
 
   /**
    * Summaries of a metric per period, keyed by period start (epoch ms, aligned to the period), for
-   * buckets with start <= t < end.
+   * buckets with start <= t < end. Holds them all: for reads of a few periods (alarms); a read of many
+   * goes through eachPeriod.
    */
   async summaries(metric: MetricId, start: number, end: number, periodSeconds: number): Promise<Map<number, Summary>> {
+    const out = new Map<number, Summary>();
+    await this.eachPeriod(metric, start, end, periodSeconds, (at, summary) => void out.set(at, summary));
+    return out;
+  }
+
+  /**
+   * The summary of each period of a metric that has data, for buckets with start <= t < end, given to
+   * `each` in time order (period start, epoch ms, aligned to the period) as soon as the read has passed
+   * it: what a read holds is the period it is in and one slice of stored buckets (SLICE_BINS), not every
+   * period's histogram. (A day of one-second periods of wide histograms held them all until the answer
+   * was computed: hundreds of megabytes for one percentile query.)
+   */
+  async eachPeriod(
+    metric: MetricId,
+    start: number,
+    end: number,
+    periodSeconds: number,
+    each: (at: number, summary: Summary) => void,
+  ): Promise<void> {
     const dims = sortDimensions(metric.dimensions);
     const id = seriesIdOf(metric.namespace, metric.name, dims);
     const live = this.all.get(id)?.buckets;
     const period = periodSeconds * 1000;
-    const out = new Map<number, Summary>();
-    /** Adds a bucket's summary to its period's; `owned`: a copy of its own (read from the store), which may become the period's. */
-    const add = (ts: number, summary: Summary, owned: boolean) => {
-      const key = ts - (ts % period);
-      let agg = out.get(key);
-      if (!agg && owned) return void out.set(key, summary);
-      if (!agg) out.set(key, (agg = new Summary()));
-      agg.merge(summary);
+    const periodOf = (ts: number) => ts - (ts % period);
+    // The starts of the buckets this node holds, by period: merged into their period as it is given (if
+    // still held then), after what is stored of it.
+    const held = new Map<number, number[]>();
+    for (const ts of live?.keys() ?? []) {
+      if (ts < start || ts >= end) continue;
+      const key = periodOf(ts);
+      const starts = held.get(key);
+      if (starts) starts.push(ts);
+      else held.set(key, [ts]);
+    }
+    const heldPeriods = [...held.keys()].sort((a, b) => a - b);
+    let nextHeld = 0;
+    /** The period the stored buckets read so far end in, merged (its first bucket's copy becomes it). */
+    let current: { at: number; summary: Summary } | undefined;
+    const pacer = new Pacer();
+    /** Gives every period before `limit` not given yet, in order, with what this node holds of it. */
+    const giveBefore = async (limit: number) => {
+      for (;;) {
+        const heldAt = heldPeriods[nextHeld];
+        let at: number;
+        if (current && current.at < limit && (heldAt === undefined || current.at <= heldAt)) at = current.at;
+        else if (heldAt !== undefined && heldAt < limit) at = heldAt;
+        else return;
+        if (heldAt === at) nextHeld++;
+        let summary: Summary | undefined;
+        if (current?.at === at) {
+          summary = current.summary;
+          current = undefined;
+        }
+        for (const ts of held.get(at) ?? []) {
+          const b = live?.get(ts);
+          if (b) (summary ??= new Summary()).merge(b.summary);
+        }
+        if (summary) each(at, summary);
+        if (pacer.due()) await pacer.pause();
+      }
     };
-    // The store is read a slice of time at a time, the slice sized toward SLICE_ROWS rows, and other work
+    // The store is read a slice of time at a time, the slice sized toward `rows` rows, and other work
     // runs whenever merging has held the event loop for a slice (Pacer): three hours of a high-resolution series are
     // 10,800 buckets a node, each with up to 2,048 histogram bins, which read and merged at once held the
-    // event loop for seconds (and a PostgreSQL node's memory past a gigabyte).
-    const pacer = new Pacer();
+    // event loop for seconds (and a PostgreSQL node's memory past a gigabyte). `rows` shrinks so that a
+    // slice holds about SLICE_BINS bins: 500 buckets of 2,048 bins were 15 MB of JSON parsed at once.
     let width = SLICE_START_MS;
+    let rows = SLICE_ROWS;
     for (let from = start; from < end;) {
       let to = Math.min(end, from + width);
-      let points = await this.store.metrics.points(id, from, to, SLICE_ROWS + 1);
-      if (points.length > SLICE_ROWS) {
+      let points = await this.store.metrics.points(id, from, to, rows + 1);
+      if (points.length > rows) {
         // More than a slice's rows: the slice ends before the last timestamp read, so that no bucket's
         // rows (one a node) are split between two slices; that timestamp is read whole alone if it had them all.
         to = points.at(-1)!.timestamp;
         points = to > from ? points.filter((p) => p.timestamp < to) : await this.store.metrics.points(id, from, (to = from + 1));
-        width = to - from;
-      } else if (points.length < SLICE_ROWS / 2) {
+        width = Math.max(1, to - from);
+      } else if (points.length < rows / 2) {
         width *= 4;
       }
+      let bins = 0;
       for (const p of points) {
+        bins += binsOf(p.summary);
         // What this node holds of a bucket is newer than what it stored, unless it has yet to merge the two.
         if (p.node === this.opts.node && live?.get(p.timestamp)?.unmerged === false) continue;
-        add(p.timestamp, Summary.fromJSON(p.summary), true);
+        const at = periodOf(p.timestamp);
+        if (current && current.at !== at) await giveBefore(at);
+        if (current) current.summary.merge(Summary.fromJSON(p.summary));
+        else {
+          await giveBefore(at);
+          current = { at, summary: Summary.fromJSON(p.summary) };
+        }
         if (pacer.due()) await pacer.pause();
       }
+      if (points.length > 0)
+        rows = Math.min(SLICE_ROWS, Math.max(MIN_SLICE_ROWS, Math.floor((SLICE_BINS * points.length) / Math.max(1, bins))));
       from = to;
       if (pacer.due()) await pacer.pause();
     }
-    if (live) {
-      for (const [ts, b] of live) {
-        if (ts < start || ts >= end) continue;
-        add(ts, b.summary, false);
-        if (pacer.due()) await pacer.pause();
-      }
-    }
-    return out;
+    await giveBefore(Infinity);
   }
 
   /**

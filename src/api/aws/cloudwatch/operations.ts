@@ -1,5 +1,4 @@
 import { PlatformError } from '../../../core/errors.js';
-import { Pacer } from '../../../core/pacer.js';
 import { Turns } from '../../../core/turns.js';
 import type { Logger } from '../../../core/logger.js';
 import { checkTags, taggedResourceOf, type Tags } from '../../../domain/tags.js';
@@ -429,14 +428,12 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
       const unit = read.str(input, 'Unit');
       // A read takes turns with GetMetricData's (metricReads; a function's key in its share).
       return metricReads.run(async () => {
-        const buckets = await metrics.summaries({ namespace, name, dimensions: dims }, start, end, period);
         const series = await metrics.describe({ namespace, name, dimensions: dims });
-        const pacer = new Pacer();
-        const datapoints = [];
-        for (const [ts, summary] of buckets) {
+        // Each period's statistics as the read passes it (Metrics.eachPeriod): no period's histogram is held past it.
+        const datapoints: Record<string, unknown>[] = [];
+        await metrics.eachPeriod({ namespace, name, dimensions: dims }, start, end, period, (ts, summary) => {
           datapoints.push({ Timestamp: new Date(ts), ...statValues(summary, statistics, extended), Unit: unit ?? series?.unit ?? 'None' });
-          if (pacer.due()) await pacer.pause();
-        }
+        });
         return { Label: name, Datapoints: datapoints };
       }, req.caller?.function);
     },
@@ -496,9 +493,24 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
         throw new PlatformError('InvalidNextToken', 'The service returned an invalid NextToken.');
       // Reading takes turns with other requests (metricReads; a function's key in its share); its time budget starts with its turn.
       return metricReads.run(async () => {
-        // Queries that read the same metric at the same period share what they read.
-        const shared = new Map<string, Promise<Map<number, Summary>>>();
-        const pacer = new Pacer();
+        // Queries that read the same metric at the same period share one read, which computes the
+        // statistics of them all as it passes each period (Metrics.eachPeriod): what a query holds is
+        // its answer's numbers, not every period's histogram until the end.
+        const keyOf = (q: (typeof parsed)[number]) => `${q.period}\u0000${seriesIdOf(q.namespace, q.name, sortDimensions(q.dims))}`;
+        const wanted = new Map<string, Set<string>>();
+        for (const q of parsed) {
+          if (q.returnData) wanted.set(keyOf(q), (wanted.get(keyOf(q)) ?? new Set<string>()).add(q.statistic));
+        }
+        const shared = new Map<string, Promise<{ timestamps: number[]; values: Map<string, number[]> }>>();
+        const readOnce = async (q: (typeof parsed)[number]) => {
+          const timestamps: number[] = [];
+          const values = new Map([...wanted.get(keyOf(q))!].map((stat) => [stat, [] as number[]]));
+          await metrics.eachPeriod({ namespace: q.namespace, name: q.name, dimensions: q.dims }, start, end, q.period, (ts, summary) => {
+            timestamps.push(ts);
+            for (const [stat, out] of values) out.push(statisticOf(summary, stat));
+          });
+          return { timestamps, values };
+        };
         const started = performance.now();
         const results = [];
         let next: number | undefined;
@@ -509,24 +521,20 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
             next = i;
             break;
           }
-          const key = `${q.period}\u0000${seriesIdOf(q.namespace, q.name, sortDimensions(q.dims))}`;
-          let summaries = shared.get(key);
-          if (!summaries) {
-            summaries = metrics.summaries({ namespace: q.namespace, name: q.name, dimensions: q.dims }, start, end, q.period);
-            shared.set(key, summaries);
+          const key = keyOf(q);
+          let read = shared.get(key);
+          if (!read) {
+            read = readOnce(q);
+            shared.set(key, read);
           }
-          const buckets = [...(await summaries)].sort((a, b) => (ascending ? a[0] - b[0] : b[0] - a[0]));
-          // A percentile of each of 100,800 buckets is a long computation: other requests run meanwhile.
-          const values: number[] = [];
-          for (const [, s] of buckets) {
-            values.push(statisticOf(s, q.statistic));
-            if (pacer.due()) await pacer.pause();
-          }
+          // In time order; a percentile of each of 100,800 periods was computed with other requests run meanwhile.
+          const { timestamps, values } = await read;
+          const of = values.get(q.statistic)!;
           results.push({
             Id: q.id,
             Label: q.label ?? q.name,
-            Timestamps: buckets.map(([ts]) => new Date(ts)),
-            Values: values,
+            Timestamps: (ascending ? timestamps : [...timestamps].reverse()).map((ts) => new Date(ts)),
+            Values: ascending ? [...of] : [...of].reverse(),
             StatusCode: 'Complete',
           });
           // Other requests are answered between queries.

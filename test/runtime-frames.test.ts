@@ -6,11 +6,60 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createFunction, startTestServer, type TestServer } from './harness.js';
-import { invoke } from './invoke-helpers.js';
+import { invoke, sleep } from './invoke-helpers.js';
 
 const PY = { Runtime: 'python3.12', Handler: 'lambda_function.lambda_handler' } as const;
 const REQUEST_ID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+/**
+ * What `work` costs this process (the server runs in it): CPU time, the longest the event loop was held,
+ * and wall-clock time.
+ */
+async function measured<T>(work: () => Promise<T>): Promise<{ result: T; cpuMs: number; worstDelayMs: number; wallMs: number }> {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const result = await work();
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  histogram.disable();
+  return { result, cpuMs: (used.user + used.system) / 1000, worstDelayMs: histogram.max / 1e6, wallMs };
+}
+
+/**
+ * A function whose code writes frames to the runtime's descriptor for `ms` milliseconds, in the handler or
+ * (`later`, from a thread) after it has returned: READY frames (what the runtime says once, when it starts), frames of
+ * an unknown type, or reports of an invocation that is not the one running.
+ */
+const FLOODER = [
+  'const fs = require("node:fs");',
+  'function frame(type, body) {',
+  '  const f = Buffer.alloc(5 + body.length); f.writeUInt32BE(body.length + 1, 0); f.writeUInt8(type, 4); body.copy(f, 5); return f;',
+  '}',
+  'const id = Buffer.from("not-this-one");',
+  'const KINDS = { ready: frame(2, Buffer.alloc(0)), unknown: frame(99, Buffer.alloc(0)),',
+  '  report: frame(3, Buffer.concat([Buffer.from([0, id.length]), id, Buffer.from("{}")])) };',
+  'function flood(kind, ms) {',
+  '  const batch = Buffer.concat(Array(10000).fill(KINDS[kind]));',
+  '  const end = Date.now() + ms; let n = 0;',
+  '  try { while (Date.now() < end) { fs.writeSync(3, batch); n++; } } catch (e) { return { n, error: e.code }; }',
+  '  return { n };',
+  '}',
+  'exports.handler = async (event, context) => {',
+  // A thread of the runtime's process runs on while the runtime waits for its next event.
+  '  if (event.later) {',
+  '    const { Worker } = require("node:worker_threads");',
+  '    new Worker(`setTimeout(() => (${flood.toString()})(${JSON.stringify(event.kind)}, ${event.ms}), 100);`',
+  '      + `const KINDS = { ${event.kind}: Buffer.from(${JSON.stringify([...KINDS[event.kind]])}) }; const fs = require("node:fs");`, { eval: true }).unref();',
+  '    return context.logStreamName;',
+  '  }',
+  '  if (event.kind) return flood(event.kind, event.ms);',
+  '  return context.logStreamName;',
+  '};',
+].join('\n');
 
 describe('Runtime frame channel', () => {
   let t: TestServer;
@@ -83,6 +132,84 @@ describe('Runtime frame channel', () => {
     assert.equal((over.payload as { errorType: string }).errorType, 'Function.ResponseSizeTooLarge');
     assert.equal((await invoke(t.lambda, 'frames-just-over', {})).payload, pid);
   });
+  it("Invoke (node): frames the function writes to the runtime's descriptor end its environment at the first one, whatever their kind; the server does not parse them on", async () => {
+    await createFunction(t.lambda, 'frames-flood', { 'index.js': FLOODER }, { Timeout: 30 });
+    for (const kind of ['ready', 'unknown', 'report']) {
+      const env = (await invoke(t.lambda, 'frames-flood', {})).payload as string;
+      // Unchecked, 4 s of this held the server's event loop for up to a second at a time (~1 M frames/s).
+      const flood = await measured(() => invoke(t.lambda, 'frames-flood', { kind, ms: 4000 }));
+      const out = flood.result;
+      assert.equal(out.functionError, 'Unhandled', `${kind}: ${out.raw}`);
+      const err = out.payload as { errorType: string; errorMessage: string };
+      assert.equal(err.errorType, 'Runtime.Unknown', kind);
+      assert.match(
+        err.errorMessage,
+        /on its frame channel, and its environment was stopped\. A function's code must not write to the runtime's descriptor 3$/,
+      );
+      assert.ok(flood.wallMs < 3000, `${kind}: the invocation ended after ${flood.wallMs.toFixed(0)} ms`);
+      assert.ok(flood.cpuMs < 1500, `${kind}: the server used ${flood.cpuMs.toFixed(0)} ms of CPU`);
+      assert.ok(flood.worstDelayMs < 300, `${kind}: the event loop was held ${flood.worstDelayMs.toFixed(0)} ms`);
+      const fresh = await invoke(t.lambda, 'frames-flood', {});
+      assert.equal(fresh.functionError, undefined, fresh.raw);
+      assert.notEqual(fresh.payload, env, `${kind}: a new environment serves the next invocation`);
+    }
+  });
+
+  it('Invoke (node): frames written after the handler returned, while the environment waits, end it too; the next invocation runs on a new one', async () => {
+    await createFunction(t.lambda, 'frames-flood-later', { 'index.js': FLOODER }, { Timeout: 30 });
+    const env = (await invoke(t.lambda, 'frames-flood-later', { later: true, kind: 'ready', ms: 4000 })).payload as string;
+    // The flood starts 100 ms after the answer and would go on for 4 s, outside any invocation.
+    const idle = await measured(() => sleep(2000));
+    assert.ok(idle.cpuMs < 1000, `the server used ${idle.cpuMs.toFixed(0)} ms of CPU`);
+    assert.ok(idle.worstDelayMs < 300, `the event loop was held ${idle.worstDelayMs.toFixed(0)} ms`);
+    const next = await invoke(t.lambda, 'frames-flood-later', {});
+    assert.equal(next.functionError, undefined, next.raw);
+    assert.notEqual(next.payload, env);
+  });
+
+  it("Invoke (node): a second report for the invocation (the function's own, then the runtime's) ends the environment after the first is taken", async () => {
+    const code = [
+      'const fs = require("node:fs");',
+      'exports.handler = async (event, context) => {',
+      '  if (!event.forge) return context.logStreamName;',
+      '  const id = Buffer.from(context.awsRequestId, "latin1"), payload = Buffer.from(JSON.stringify("forged"));',
+      '  const f = Buffer.alloc(7 + id.length + payload.length);',
+      '  f.writeUInt32BE(3 + id.length + payload.length, 0); f.writeUInt8(3, 4); f.writeUInt16BE(id.length, 5);',
+      '  id.copy(f, 7); payload.copy(f, 7 + id.length);',
+      '  fs.writeSync(3, f);',
+      '  return "runtime";',
+      '};',
+    ].join('\n');
+    await createFunction(t.lambda, 'frames-forged', { 'index.js': code });
+    const env = (await invoke(t.lambda, 'frames-forged', {})).payload as string;
+    assert.equal((await invoke(t.lambda, 'frames-forged', { forge: true })).payload, 'forged');
+    assert.notEqual((await invoke(t.lambda, 'frames-forged', {})).payload, env);
+  });
+
+  it("Invoke (python): frames the function writes to the runtime's descriptor end its environment at the first one", async () => {
+    const code = [
+      'import os, struct, time',
+      'def lambda_handler(event, context):',
+      '    if not event.get("flood"):',
+      '        return context.log_stream_name',
+      '    batch = struct.pack(">IB", 1, 2) * 10000',
+      '    end = time.time() + 4',
+      '    while time.time() < end:',
+      '        os.write(3, batch)',
+      '    return "flooded"',
+      '',
+    ].join('\n');
+    await createFunction(t.lambda, 'frames-flood-python', { 'lambda_function.py': code }, { ...PY, Timeout: 30 });
+    const env = (await invoke(t.lambda, 'frames-flood-python', {})).payload as string;
+    const flood = await measured(() => invoke(t.lambda, 'frames-flood-python', { flood: true }));
+    assert.equal(flood.result.functionError, 'Unhandled', flood.result.raw);
+    assert.equal((flood.result.payload as { errorType: string }).errorType, 'Runtime.Unknown');
+    assert.ok(flood.wallMs < 3000, `the invocation ended after ${flood.wallMs.toFixed(0)} ms`);
+    assert.ok(flood.cpuMs < 1500, `the server used ${flood.cpuMs.toFixed(0)} ms of CPU`);
+    assert.ok(flood.worstDelayMs < 300, `the event loop was held ${flood.worstDelayMs.toFixed(0)} ms`);
+    assert.notEqual((await invoke(t.lambda, 'frames-flood-python', {})).payload, env);
+  });
+
   it('Invoke (python): the runtime talks over its inherited pipe, not HTTP; the function sees the same context, AWS_LAMBDA_RUNTIME_API and trace id as before, and neither it nor what it starts sees the channel', async () => {
     const code = [
       'import os, re, subprocess, sys',

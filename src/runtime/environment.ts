@@ -95,8 +95,11 @@ export class ExecutionEnvironment {
    * API stays open beside it for code that reads AWS_LAMBDA_RUNTIME_API.
    */
   private frames: FrameChannel | undefined;
-  /** The runtime waits for its next event on the frame channel (what an open `next` poll is over HTTP). */
-  private framesWaiting = false;
+  /**
+   * Where the runtime on the frame channel is in its lifecycle, and so what it may send: any other frame
+   * ends the environment (onFrameViolation). `waiting` is what an open `next` poll is over HTTP.
+   */
+  private channel: ChannelPhase = { phase: 'loading' };
   /** A Runtime API report's body is being read (onRuntimeApi): until it is whole, another is refused. */
   private readingReport = false;
   private current: Current | undefined;
@@ -248,7 +251,12 @@ export class ExecutionEnvironment {
       // A runtime that is gone is seen through the process's exit; a write to it just fails.
       socket.on('error', () => undefined);
       // The limit leaves room for a report's request id; its payload is held to MAX_RESPONSE_BYTES in onFrame.
-      this.frames = new FrameChannel(socket, MAX_RESPONSE_BYTES + 2 + 0xffff, (type, body, tooLarge) => this.onFrame(type, body, tooLarge));
+      this.frames = new FrameChannel(
+        socket,
+        MAX_RESPONSE_BYTES + 2 + 0xffff,
+        (type, body, tooLarge) => this.onFrame(type, body, tooLarge),
+        { allows: (type, length) => frameAllowed(this.channel, type, length), onViolation: (type) => this.onFrameViolation(type) },
+      );
     }
     child.stdout!.on('data', (chunk: Buffer) => this.onOutput(chunk));
     child.stderr!.on('data', (chunk: Buffer) => this.onOutput(chunk));
@@ -357,10 +365,10 @@ export class ExecutionEnvironment {
     const current = this.current;
     // The frame channel first: on it waits Versa's own runtime; an HTTP poll in such an environment is
     // the function's code, which gets the event only when the runtime is not waiting.
-    const frames = this.framesWaiting ? this.frames : undefined;
+    const frames = this.channel.phase === 'waiting' ? this.frames : undefined;
     const res = frames ? undefined : this.waitingNext;
     if (!current || current.delivered || (!frames && !res)) return;
-    if (frames) this.framesWaiting = false;
+    if (frames) this.channel = { phase: 'running', requestId: current.request.requestId };
     else this.waitingNext = undefined;
     current.delivered = true;
     current.startedAt = performance.now();
@@ -399,20 +407,26 @@ export class ExecutionEnvironment {
     this.opts.logger.warn(message, { env: this.id, function: this.target.functionName, version: this.target.version, ...fields });
   }
 
-  /** A frame from the runtime (frames.ts): the same lifecycle as the Runtime API's requests. */
+  /**
+   * A frame from the runtime (frames.ts), one its phase allows (frameAllowed): the same lifecycle as the
+   * Runtime API's requests.
+   */
   private onFrame(type: number, body: Buffer, tooLarge: boolean): void {
     if (this.state === 'stopped') return;
     switch (type) {
       case FrameType.READY:
         this.markInitialised();
-        this.framesWaiting = true;
+        this.channel = { phase: 'waiting' };
         this.deliver();
         return;
       case FrameType.RESPONSE:
       case FrameType.ERROR: {
         const { requestId, payload } = splitReport(body);
-        // Having reported, the runtime waits for its next event, whatever became of the report.
-        this.framesWaiting = true;
+        const owed = this.channel.phase === 'running' ? this.channel.requestId : undefined;
+        if (requestId !== owed) return this.onFrameViolation(type, 'a report for another invocation than the one it was sent');
+        // Having reported, the runtime waits for its next event, whatever became of the report (the
+        // invocation may have ended otherwise: the function's code can answer it over HTTP).
+        this.channel = { phase: 'waiting' };
         const kind = type === FrameType.RESPONSE ? 'response' : 'error';
         this.onReport(kind, requestId, payload, tooLarge || payload.length > MAX_RESPONSE_BYTES);
         return;
@@ -420,9 +434,23 @@ export class ExecutionEnvironment {
       case FrameType.INIT_ERROR:
         this.onInitError(body);
         return;
-      default:
-        this.warnOnce('a runtime sent a frame of an unknown type; it is ignored (and any more like it, unlogged)', { type });
     }
+  }
+
+  /**
+   * The runtime sent a frame its phase does not allow: a second READY, a report it does not owe, a frame
+   * while it waits, an unknown type. Versa's runtimes never do; the function's code can (the descriptor
+   * is in its process), and a runtime that may not be parsed forever is ended, as one that left would be.
+   */
+  private onFrameViolation(type: number, what = `a frame of type ${frameName(type)} while ${this.channel.phase}`): void {
+    if (this.state === 'stopped') return;
+    this.warnOnce('a runtime broke the frame protocol; its environment is stopped', { frame: what });
+    this.failCurrent(
+      'Runtime.Unknown',
+      undefined,
+      `The runtime sent ${what} on its frame channel, and its environment was stopped. A function's code must not write to the runtime's descriptor ${FRAMES_FD}`,
+    );
+    this.shutDown();
   }
 
   /**
@@ -705,12 +733,35 @@ export class ExecutionEnvironment {
     this.confinement?.killAll();
     this.waitingNext?.destroy();
     this.waitingNext = undefined;
-    this.framesWaiting = false;
     this.frames?.destroy();
     this.server.closeAllConnections();
     this.server.close();
     this.opts.onStopped(this);
   }
+}
+
+/**
+ * The frame channel's phases (what the runtime may send in each):
+ *   loading → waiting (READY, once) | stopped (INIT_ERROR)
+ *   waiting → running (the server sent an INVOKE; the runtime may send nothing meanwhile)
+ *   running → waiting (the RESPONSE or ERROR for that request id, once)
+ */
+type ChannelPhase = { phase: 'loading' } | { phase: 'waiting' } | { phase: 'running'; requestId: string };
+
+/** Whether the runtime may send a frame of `type` (with a body of `length` bytes) in this phase. */
+function frameAllowed(channel: ChannelPhase, type: number, length: number): boolean {
+  switch (channel.phase) {
+    case 'loading':
+      return (type === FrameType.READY && length === 0) || type === FrameType.INIT_ERROR;
+    case 'waiting':
+      return false;
+    case 'running':
+      return type === FrameType.RESPONSE || type === FrameType.ERROR;
+  }
+}
+
+function frameName(type: number): string {
+  return Object.entries(FrameType).find(([, t]) => t === type)?.[0] ?? String(type);
 }
 
 function signalName(signal: number | undefined): string | undefined {

@@ -23,9 +23,29 @@ export const FRAMES_FD_VARIABLE = '_VERSA_RUNTIME_FD';
 const OVERSIZED_HEAD_BYTES = 512;
 
 /**
- * Reads frames off one end of the channel without ever holding more than `limit` bytes of one frame: the
- * rest of a larger frame is read and dropped, and the frame is reported with its first bytes and
- * `tooLarge` set.
+ * Most frames, and bytes, the channel handles before it lets the rest of the server run: past either it
+ * pauses its socket and carries on at the next turn of the event loop. The runtime's own code sends one
+ * or two frames per invocation; the function's code shares the runtime's process and so its descriptor,
+ * and whatever it writes there costs the server's one event loop at most this much per turn.
+ */
+export const FRAMES_PER_TURN = 64;
+export const BYTES_PER_TURN = 1024 * 1024;
+
+/**
+ * What a runtime may send, decided as each frame's 5-byte header comes in (before its body is read): a
+ * frame it may not send closes the channel, which reads nothing more, and is reported once.
+ */
+export interface FrameGuard {
+  allows(type: number, length: number): boolean;
+  onViolation(type: number, length: number): void;
+}
+
+const ANY_FRAME: FrameGuard = { allows: () => true, onViolation: () => undefined };
+
+/**
+ * Reads frames off one end of the channel without ever holding more than `limit` bytes of one frame: a
+ * larger frame is reported as soon as its first bytes are in (with `tooLarge` set) and the rest of it is
+ * read and dropped as it comes.
  */
 export class FrameChannel {
   private chunks: Buffer[] = [];
@@ -33,17 +53,23 @@ export class FrameChannel {
   /** The frame being read: its type and body length once its 5-byte header is in. */
   private type = -1;
   private length = 0;
-  /** For a frame over the limit: what is kept of it and how many bytes are still to skip. */
-  private oversized: Buffer | undefined;
+  /** Bytes of an oversized frame, already reported, still to read and drop. */
   private skipping = 0;
+  /** Handled since the channel last let the event loop turn (FRAMES_PER_TURN, BYTES_PER_TURN). */
+  private frames = 0;
+  private bytes = 0;
+  /** Paused until the next turn of the event loop. */
+  private yielding = false;
+  private closed = false;
 
   constructor(
     private readonly socket: Socket,
     private readonly limit: number,
-    onFrame: (type: number, body: Buffer, tooLarge: boolean) => void,
+    private readonly onFrame: (type: number, body: Buffer, tooLarge: boolean) => void,
+    private readonly guard: FrameGuard = ANY_FRAME,
   ) {
     socket.setNoDelay?.(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk, onFrame));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
   }
 
   /** Sends an INVOKE frame: the headers a `next` poll would have been answered with, and the payload. */
@@ -61,55 +87,80 @@ export class FrameChannel {
   }
 
   destroy(): void {
+    this.closed = true;
+    this.chunks = [];
+    this.buffered = 0;
     this.socket.destroy();
   }
 
-  private onData(chunk: Buffer, onFrame: (type: number, body: Buffer, tooLarge: boolean) => void): void {
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.bytes += chunk.length;
     let data = chunk;
     if (this.skipping > 0) {
       const n = Math.min(this.skipping, data.length);
       this.skipping -= n;
       data = data.subarray(n);
-      if (this.skipping > 0) return;
-      const head = this.oversized!;
-      const type = this.type;
-      this.oversized = undefined;
-      this.type = -1;
-      onFrame(type, head, true);
     }
     if (data.length > 0) {
       this.chunks.push(data);
       this.buffered += data.length;
     }
+    if (!this.yielding) this.pump();
+  }
+
+  /** Handles the frames buffered, until the channel has had its share of this turn of the event loop. */
+  private pump(): void {
     for (;;) {
+      if (this.closed) return;
+      if (this.frames >= FRAMES_PER_TURN || this.bytes >= BYTES_PER_TURN) return this.yieldTurn();
       if (this.type < 0) {
         if (this.buffered < 5) return;
         const header = this.take(5);
-        this.length = Math.max(0, header.readUInt32BE(0) - 1);
-        this.type = header.readUInt8(4);
+        const length = Math.max(0, header.readUInt32BE(0) - 1);
+        const type = header.readUInt8(4);
+        if (!this.guard.allows(type, length)) {
+          this.destroy();
+          this.guard.onViolation(type, length);
+          return;
+        }
+        this.type = type;
+        this.length = length;
       }
       if (this.length > this.limit) {
-        // Keep the start of it (its request id), drop the rest as it comes.
-        const kept = Math.min(OVERSIZED_HEAD_BYTES, this.buffered);
+        // Report it by its start (its request id) once that is in; drop the rest as it comes.
+        const kept = Math.min(OVERSIZED_HEAD_BYTES, this.length);
+        if (this.buffered < kept) return;
         const head = Buffer.from(this.take(kept));
         const available = Math.min(this.buffered, this.length - kept);
         this.drop(available);
         this.skipping = this.length - kept - available;
-        if (this.skipping > 0) {
-          this.oversized = head;
-          return;
-        }
-        const type = this.type;
-        this.type = -1;
-        onFrame(type, head, true);
+        this.deliver(head, true);
         continue;
       }
       if (this.buffered < this.length) return;
-      const body = this.take(this.length);
-      const type = this.type;
-      this.type = -1;
-      onFrame(type, body, false);
+      this.deliver(this.take(this.length), false);
     }
+  }
+
+  private deliver(body: Buffer, tooLarge: boolean): void {
+    const type = this.type;
+    this.type = -1;
+    this.frames++;
+    this.onFrame(type, body, tooLarge);
+  }
+
+  /** Pauses the socket and carries on at the next turn of the event loop, after what else waits there. */
+  private yieldTurn(): void {
+    this.yielding = true;
+    this.socket.pause();
+    setImmediate(() => {
+      this.yielding = false;
+      this.frames = 0;
+      this.bytes = 0;
+      this.pump();
+      if (!this.closed && !this.yielding) this.socket.resume();
+    });
   }
 
   /** Forgets the next `n` buffered bytes (n ≤ buffered). */

@@ -4,7 +4,7 @@
  * type, checked against the reference (§2.2–2.4).
  */
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -20,6 +20,7 @@ import {
   type APIGatewayClient,
 } from '@aws-sdk/client-api-gateway';
 import { CreateAliasCommand, PublishVersionCommand, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
+import { COOKIES_DROPPED } from '../src/api/front-door.js';
 import { seededRandom } from '../src/core/random.js';
 import { createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
 import { loopHolds } from './loop-holds.js';
@@ -354,11 +355,31 @@ describe('API Gateway data plane', () => {
       assert.deepEqual([empty.status, empty.text], [200, '']);
     });
 
-    it('AWS_PROXY: each value of multiValueHeaders is a header line of its own (Set-Cookie never folded), merged with headers', async () => {
+    it("AWS_PROXY: each value of multiValueHeaders is a header line of its own (Set-Cookie never folded), merged with headers, on the stage's own host", async () => {
+      const port = new URL(t.url).port;
+      const res = await new Promise<{ status: number; headers: IncomingHttpHeaders; text: string }>((resolve, reject) => {
+        const req = request(`${t.url}/test/behave?do=cookies`, { headers: { host: `${apiId}.execute-api.localhost:${port}` } }, (r) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, text: Buffer.concat(chunks).toString() }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.headers['set-cookie'], ['first=1', 'session=s1; Expires=Wed, 21 Oct 2026 07:28:00 GMT', 'theme=dark']);
+      assert.equal(res.headers['x-one'], 'a, z', 'a value in both is sent once');
+      assert.equal(res.headers[COOKIES_DROPPED], undefined);
+      assert.equal(res.text, 'baked');
+    });
+
+    it("AWS_PROXY: on the path-style URL (the console's host) an answer's Set-Cookie is dropped, a header says so, and the page is sandboxed", async () => {
       const res = await fetch(stageUrl(t.url, apiId, 'test', '/behave?do=cookies'));
       assert.equal(res.status, 200);
-      assert.deepEqual(res.headers.getSetCookie(), ['first=1', 'session=s1; Expires=Wed, 21 Oct 2026 07:28:00 GMT', 'theme=dark']);
-      assert.equal(res.headers.get('x-one'), 'a, z', 'a value in both is sent once');
+      assert.deepEqual(res.headers.getSetCookie(), []);
+      assert.match(res.headers.get(COOKIES_DROPPED) ?? '', /^3 Set-Cookie dropped: /);
+      assert.match(res.headers.get('content-security-policy') ?? '', /(^|, )sandbox allow-scripts/);
+      assert.equal(res.headers.get('x-one'), 'a, z');
       assert.equal(await res.text(), 'baked');
     });
 

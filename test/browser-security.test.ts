@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CreateAliasCommand, GetAliasCommand, LambdaClient, ListFunctionsCommand, PublishVersionCommand } from '@aws-sdk/client-lambda';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateDeploymentCommand } from '@aws-sdk/client-api-gateway';
+import { apiGatewayClientFor, createApi, proxyTo, putMethod, resourceAt, stageUrl } from './apigateway-helpers.js';
 import { launchBrowser, screenshot, type TestBrowser } from './browser.js';
 import { presignedGet } from './s3-helpers.js';
 import { createFunction, startTestServer, zipOf, type TestServer } from './harness.js';
@@ -158,6 +160,62 @@ window.results = {};
     }
     const names = ((await t.lambda.send(new ListFunctionsCommand({}))).Functions ?? []).map((f) => f.FunctionName);
     assert.deepEqual(names, []);
+  });
+});
+
+describe("browser: a page a deployed API returns on the path-style URL (the console's host)", () => {
+  let t: TestServer;
+  let browser: TestBrowser;
+  before(async () => {
+    t = await startTestServer();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it("runs in an opaque origin: it cannot call the console's APIs, read its storage or cookies, and the cookies it sets are dropped (a stage's own host keeps them)", async () => {
+    const html = `<!doctype html><html><body><script>
+window.results = {};
+(async () => {
+  const attempt = async (label, run) => { try { const res = await run(); window.results[label] = res.status; } catch (e) { window.results[label] = 'blocked'; } };
+  await attempt('stacks', () => fetch('/_versa/api/stacks'));
+  await attempt('deploy', () => fetch('/_versa/api/stacks/planted/deploy', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }));
+  try { sessionStorage.getItem('x'); window.results.storage = 'open'; } catch (e) { window.results.storage = 'blocked'; }
+  try { document.cookie = 'script=1; path=/'; window.results.cookie = document.cookie; } catch (e) { window.results.cookie = 'blocked'; }
+  window.done = true;
+})();
+</script></body></html>`;
+    const code = `exports.handler = async () => ({ statusCode: 200, headers: { 'content-type': 'text/html' },
+      multiValueHeaders: { 'Set-Cookie': ['planted=1; Path=/_versa', 'wide=1; Path=/; Max-Age=600'] }, body: ${JSON.stringify(html)} });`;
+    await createFunction(t.lambda, 'page', { 'index.js': code });
+    const apigw = apiGatewayClientFor(t.url);
+    const { id } = await createApi(apigw, 'pages');
+    await putMethod(apigw, id, await resourceAt(apigw, id, '/page'), 'GET', proxyTo('page'));
+    await apigw.send(new CreateDeploymentCommand({ restApiId: id, stageName: 'prod' }));
+    apigw.destroy();
+    const port = new URL(t.url).port;
+
+    const page = await browser.page();
+    const res = await page.goto(stageUrl(t.url, id, 'prod', '/page'));
+    assert.equal(res?.status(), 200);
+    await page.waitForFunction(() => (globalThis as unknown as { done?: boolean }).done === true);
+    const results = await page.evaluate(() => (globalThis as unknown as { results: Record<string, unknown> }).results);
+    assert.ok(results.stacks === 'blocked' || results.stacks === 403, JSON.stringify(results));
+    assert.ok(results.deploy === 'blocked' || results.deploy === 403, JSON.stringify(results));
+    assert.equal(results.storage, 'blocked');
+    assert.equal(results.cookie, 'blocked');
+    assert.deepEqual(await browser.context.cookies(t.url), [], 'no cookie for the console host');
+    assert.deepEqual(await browser.context.cookies(`${t.url}/_versa/`), []);
+
+    // The stage's own host is an origin of its own: its cookies are its own, and kept.
+    const own = `http://${id}.execute-api.localhost:${port}`;
+    assert.equal((await page.goto(`${own}/prod/page`))?.status(), 200);
+    const kept = (await browser.context.cookies(`${own}/`)).map((c) => [c.name, c.domain]);
+    assert.deepEqual(kept, [['wide', `${id}.execute-api.localhost`]]);
+    assert.deepEqual(await browser.context.cookies(t.url), []);
+    await page.close();
   });
 });
 

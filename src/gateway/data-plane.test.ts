@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FakeClock } from '../core/clock.js';
-import { createLogger } from '../core/logger.js';
+import { createLogger, type LogLevel } from '../core/logger.js';
 import { seededRandom } from '../core/random.js';
 import type { InvocationService } from '../invoke/invocation-service.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -20,12 +20,12 @@ const PROXY = { type: 'AWS_PROXY', httpMethod: 'POST', uri: LAMBDA };
  * A data plane on a real SQLite store in a temp dir; the function behind a Lambda integration is
  * `answer`, given the event or mapped payload, so a test can see what the function would get.
  */
-function gateway(): {
+function gateway(level: LogLevel = 'error'): {
   plane: GatewayDataPlane;
   apis: RestApiService;
   store: Store;
   answer: { fn: (payload: Buffer) => unknown };
-  /** Lines the data plane logged at error level. */
+  /** Lines the data plane logged at `level` and above. */
   logged: string[];
   close(): void;
 } {
@@ -44,7 +44,7 @@ function gateway(): {
     invocations,
     seededRandom(1),
     clock,
-    createLogger('error', {}, (line) => logged.push(line)),
+    createLogger(level, {}, (line) => logged.push(line)),
   );
   apis.onChange((id) => plane.invalidate(id));
   return {
@@ -93,6 +93,25 @@ function request(over: Partial<GatewayRequest> = {}): GatewayRequest {
 }
 
 const text = (res: GatewayResponse) => (typeof res.body === 'string' ? res.body : res.body.toString('utf8'));
+
+describe('GatewayDataPlane: what a failed integration tells the operator', () => {
+  it('a mapping template that cannot be made answers 500 and is logged with its reason, at most once a second per API', async () => {
+    const g = gateway('warn');
+    try {
+      const id = await deployedApi(g.apis, { type: 'MOCK', requestTemplates: { 'application/json': '#if($x' } });
+      for (let i = 0; i < 50; i++) {
+        const res = await g.plane.handle(id, 'prod', request());
+        assert.equal(res.status, 500);
+        assert.deepEqual(JSON.parse(text(res)), { message: 'Internal server error' });
+      }
+      assert.equal(g.logged.length, 1, g.logged.join('\n'));
+      assert.match(g.logged[0]!, /WARN integration failed: the caller was answered 500/);
+      assert.match(g.logged[0]!, /"stage":"prod","route":"GET \/\{proxy\+\}","reason":"The mapping template cannot be parsed at line 1/);
+    } finally {
+      g.close();
+    }
+  });
+});
 
 describe('GatewayDataPlane', () => {
   let g: ReturnType<typeof gateway>;

@@ -96,6 +96,8 @@ export class GatewayDataPlane {
   private readonly routeTables = new Map<string, Promise<RouteTable | undefined>>();
   private readonly generation = new Map<string, number>();
   private readonly listeners: ((record: GatewayRequestRecord) => void)[] = [];
+  /** When each API's failed integration (a template that cannot be made, ...) was last logged: at most once a second each. */
+  private readonly failureLoggedAt = new Map<string, number>();
   /** HTTP integration exchanges under way (maxHttpInFlight). */
   private httpInFlight = 0;
 
@@ -269,13 +271,31 @@ export class GatewayDataPlane {
         };
       }
       if (!(err instanceof PlatformError)) this.logger.error('integration failed', { restApiId, err });
-      else this.logger.debug('integration failed', { restApiId, code: err.code, message: err.message });
+      else this.integrationFailed(restApiId, served.stage.stageName, `${req.method} ${match.resource.path}`, err);
       return {
         response: gatewayError(500, 'InternalServerErrorException', INTERNAL_ERROR.message),
         resourcePath: match.resource.path,
         integrationLatencyMs: performance.now() - started,
       };
     }
+  }
+
+  /**
+   * Says why an integration answered 500 (a mapping template that cannot be parsed or passes a bound, a
+   * function that cannot be invoked): the caller sees only "Internal server error", as on API Gateway, and
+   * the API's author needs the reason. At most once a second per API, as a public caller can repeat it.
+   */
+  private integrationFailed(restApiId: string, stage: string, route: string, err: PlatformError): void {
+    const now = Date.now();
+    if (now - (this.failureLoggedAt.get(restApiId) ?? -Infinity) < 1000) return;
+    if (this.failureLoggedAt.size >= 10_000) this.failureLoggedAt.clear();
+    this.failureLoggedAt.set(restApiId, now);
+    this.logger.warn('integration failed: the caller was answered 500 Internal server error', {
+      restApiId,
+      stage,
+      route,
+      reason: err.message,
+    });
   }
 
   private async integrate(

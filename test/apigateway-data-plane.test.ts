@@ -712,10 +712,10 @@ describe('API Gateway data plane', () => {
       const get = await deployed(id);
       await get('/'); // the function warm
       // The linear engine takes 0.2–1.5 µs a character for each of these patterns: seconds for all five over 2.5 MB.
-      const { result: res, cpuMs } = await loopHolds(() => get('/?fail=huge'));
+      const { result: res, heldMs } = await loopHolds(() => get('/?fail=huge'));
       assert.equal(res.status, 404, res.text.slice(0, 300));
       assert.match((res.json as { errorMessage: string }).errorMessage, /^item 8 not found: x{2500000}$/);
-      assert.ok(cpuMs < 500, `the event loop was held for ${Math.round(cpuMs)} ms of CPU`);
+      assert.ok(heldMs < 500, `the event loop was held for ${Math.round(heldMs)} ms`);
       // A short message is matched whole, as before.
       assert.equal((await get('/?fail=notfound')).status, 404);
     });

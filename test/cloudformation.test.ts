@@ -1201,12 +1201,12 @@ test('hundreds of resources, each waiting on all before it, are made one by one 
   try {
     await s3.send(new CreateBucketCommand({ Bucket: 'dense' }));
     await s3.send(new PutObjectCommand({ Bucket: 'dense', Key: 'dag.json', Body: JSON.stringify({ Resources: resources }) }));
-    const { cpuMs } = await loopHolds(async () => {
+    const { heldMs } = await loopHolds(async () => {
       await cfn.send(new CreateStackCommand({ StackName: 'dense', TemplateURL: 'http://127.0.0.1/dense/dag.json' }));
       await waitUntilStackCreateComplete({ ...waiter(), maxWaitTime: 240 }, { StackName: 'dense' });
     });
     // Each step's write is one turn of the event loop, not all 300 of them in one (seconds, before).
-    assert.ok(cpuMs < 1000, `the event loop was held for ${Math.round(cpuMs)} ms of CPU`);
+    assert.ok(heldMs < 1000, `the event loop was held for ${Math.round(heldMs)} ms`);
     const last299 = await cfn.send(new DescribeStackResourceCommand({ StackName: 'dense', LogicalResourceId: 'P299' }));
     const made = await t.server.services.store.parameters.get(last299.StackResourceDetail!.PhysicalResourceId!);
     assert.equal(made?.versions.at(-1)?.value, 'v299');

@@ -192,14 +192,17 @@ describe('Metrics.flush', () => {
       if (i === seconds / 2) await metrics.flush(); // half stored, half still held by this node
     }
     const started = performance.now();
-    const { result: got, cpuMs } = await loopHolds(() => metrics.summaries(metric, clock.now() - seconds * 1000, clock.now() + 1000, 1), 1);
+    const { result: got, heldMs } = await loopHolds(
+      () => metrics.summaries(metric, clock.now() - seconds * 1000, clock.now() + 1000, 1),
+      1,
+    );
     const took = performance.now() - started;
     assert.equal(got.size, seconds);
     assert.equal(
       [...got.values()].reduce((n, s) => n + s.count, 0),
       100 * seconds,
     );
-    assert.ok(cpuMs < 150, `the event loop was held ${cpuMs.toFixed(0)} ms of CPU at a time (the read took ${took.toFixed(0)} ms)`);
+    assert.ok(heldMs < 150, `the event loop was held ${heldMs.toFixed(0)} ms at a time (the read took ${took.toFixed(0)} ms)`);
     await store.close();
   });
 

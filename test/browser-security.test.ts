@@ -109,7 +109,7 @@ describe('browser: a page of another origin against a Versa server without crede
   });
 });
 
-describe('browser: a page served by Versa itself (an S3 object, path style or on its bucket host)', () => {
+describe("browser: a page served by Versa itself (an S3 object, or a deployed API's answer)", () => {
   let t: TestServer;
   let browser: TestBrowser;
   before(async () => {
@@ -121,7 +121,7 @@ describe('browser: a page served by Versa itself (an S3 object, path style or on
     await t?.close();
   });
 
-  it('cannot call the control plane or the console as their own origin, and changes nothing', async () => {
+  it('an S3 object, path style or on its bucket host, cannot call the control plane or the console as their own origin, and changes nothing', async () => {
     // What an uploaded page (or one a deployed API returns) would try: its own origin is the console's.
     const forged = `AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`;
     const html = `<!doctype html><html><body><script>
@@ -161,21 +161,8 @@ window.results = {};
     const names = ((await t.lambda.send(new ListFunctionsCommand({}))).Functions ?? []).map((f) => f.FunctionName);
     assert.deepEqual(names, []);
   });
-});
 
-describe("browser: a page a deployed API returns on the path-style URL (the console's host)", () => {
-  let t: TestServer;
-  let browser: TestBrowser;
-  before(async () => {
-    t = await startTestServer();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await t?.close();
-  });
-
-  it("runs in an opaque origin: it cannot call the console's APIs, read its storage or cookies, and the cookies it sets are dropped (a stage's own host keeps them)", async () => {
+  it("a deployed API's page on the path-style URL (the console's host) runs in an opaque origin: it cannot call the console's APIs, read its storage or cookies, and the cookies it sets are dropped (a stage's own host keeps them)", async () => {
     const html = `<!doctype html><html><body><script>
 window.results = {};
 (async () => {

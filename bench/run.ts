@@ -683,10 +683,13 @@ async function soak(loader: Child, versa: Child, url: string, functionName: stri
 }
 
 /** A warm Node environment at most 50 MiB resident at the end of the soak, and no environment grown by more than SOAK_FLAT_MIB. */
+/** 50 MB, the speed issue's bound on a warm environment's resident memory, in MiB. */
+const MB50_MIB = 50e6 / 2 ** 20;
+
 function soakGoals(s: Soak): Goal[] {
   const end = s.medianMiB[s.medianMiB.length - 1]!;
   return [
-    { goal: `Node warm env <= 50 MiB resident after the ${s.seconds} s soak`, figure: `${fixed(end)} MiB`, met: end <= 50 },
+    { goal: `Node warm env <= 50 MB resident after the ${s.seconds} s soak`, figure: `${fixed(end)} MiB`, met: end <= MB50_MIB },
     {
       goal: `Node warm env RSS flat over the soak (each grows <= ${SOAK_FLAT_MIB} MiB)`,
       figure: `max ${s.growthMiB.max >= 0 ? '+' : ''}${fixed(s.growthMiB.max, 2)} MiB`,
@@ -1255,17 +1258,32 @@ function report(r: Awaited<ReturnType<typeof benchmark>>) {
   ]);
 
   const node = warm.find((w) => w.kind === NODE)!;
-  const nodeRatio = node.phase.load.rps / bareRps;
+  const python = warm.find((w) => w.kind !== NODE)!;
+  const stage = gateway[0]!;
+  const ratioOf = (p: Phase) => p.load.rps / bareRps;
+  const p99Of = (p: Phase) => p.load.latencyMs.p99;
   const coldOf = (label: string) => cold.find((c) => c.runtime === label)!.medianMs;
   const memOf = (label: string) => warm.find((w) => w.kind.label === label)!.memory.medianMiB;
+  // The speed issue's goals; 50 MB is decimal megabytes (47.7 MiB).
   const goals: Goal[] = [
-    { goal: 'warm Node throughput >= 10 % of bare', figure: pct(nodeRatio), met: nodeRatio >= 0.1 },
-    { goal: 'warm Node p99 < 10 ms', figure: `${fixed(node.phase.load.latencyMs.p99, 2)} ms`, met: node.phase.load.latencyMs.p99 < 10 },
-    { goal: 'Node cold start < 100 ms', figure: `${fixed(coldOf('nodejs20.x'))} ms`, met: coldOf('nodejs20.x') < 100 },
-    { goal: 'Python cold start < 150 ms', figure: `${fixed(coldOf('python3.12'))} ms`, met: coldOf('python3.12') < 150 },
-    { goal: 'Node warm env < 50 MiB resident', figure: `${fixed(memOf('nodejs20.x'))} MiB`, met: memOf('nodejs20.x') < 50 },
-    { goal: 'Python warm env < 50 MiB resident', figure: `${fixed(memOf('python3.12'))} MiB`, met: memOf('python3.12') < 50 },
-    { goal: 'later: warm Node throughput >= 25 % of bare', figure: pct(nodeRatio), met: nodeRatio >= 0.25 },
+    { goal: 'warm Node Invoke >= 25 % of bare', figure: pct(ratioOf(node.phase)), met: ratioOf(node.phase) >= 0.25 },
+    { goal: 'warm Node Invoke p99 <= 5 ms', figure: `${fixed(p99Of(node.phase), 2)} ms`, met: p99Of(node.phase) <= 5 },
+    { goal: `${stage.label} >= 20 % of bare`, figure: pct(ratioOf(stage.phase)), met: ratioOf(stage.phase) >= 0.2 },
+    { goal: `${stage.label} p99 <= 5 ms`, figure: `${fixed(p99Of(stage.phase), 2)} ms`, met: p99Of(stage.phase) <= 5 },
+    {
+      goal: 'warm Python Invoke within 20 % of Node',
+      figure: `x ${fixed(python.phase.load.rps / node.phase.load.rps, 2)}`,
+      met: python.phase.load.rps >= 0.8 * node.phase.load.rps,
+    },
+    { goal: 'Node cold start <= 60 ms', figure: `${fixed(coldOf('nodejs20.x'))} ms`, met: coldOf('nodejs20.x') <= 60 },
+    { goal: 'Python cold start <= 60 ms', figure: `${fixed(coldOf('python3.12'))} ms`, met: coldOf('python3.12') <= 60 },
+    { goal: 'Node warm env <= 50 MB resident', figure: `${fixed(memOf('nodejs20.x'))} MiB`, met: memOf('nodejs20.x') <= MB50_MIB },
+    { goal: 'Python warm env <= 50 MB resident', figure: `${fixed(memOf('python3.12'))} MiB`, met: memOf('python3.12') <= MB50_MIB },
+    {
+      goal: 'credentials on within 5 % of any key',
+      figure: pct(signed.phase.load.rps / node.phase.load.rps),
+      met: signed.phase.load.rps >= 0.95 * node.phase.load.rps,
+    },
     ...(r.soak ? soakGoals(r.soak) : []),
     ...sandboxGoals(r.sandbox, warm, sandboxOff, cold),
     readinessGoal(r.readiness),

@@ -20,7 +20,7 @@ import {
   type APIGatewayClient,
 } from '@aws-sdk/client-api-gateway';
 import { CreateAliasCommand, PublishVersionCommand, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
-import { COOKIES_DROPPED } from '../src/api/front-door.js';
+import { COOKIES_DROPPED } from '../src/api/stage-cookies.js';
 import { seededRandom } from '../src/core/random.js';
 import { createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
 import { loopHolds } from './loop-holds.js';
@@ -184,6 +184,16 @@ exports.handler = async (event) => {
         multiValueHeaders: { 'x-one': ['a', 'z'], 'Set-Cookie': ['session=s1; Expires=Wed, 21 Oct 2026 07:28:00 GMT', 'theme=dark'] },
         body: 'baked',
       };
+    case 'domains': {
+      const own = event.requestContext.apiId + '.execute-api.localhost';
+      return {
+        statusCode: 200,
+        multiValueHeaders: {
+          'Set-Cookie': ['plain=1; Path=/', 'own=1; Domain=.' + own.toUpperCase(), 'apis=1; Domain=execute-api.localhost', 'all=1; Path=/; domain= .LocalHost', 'last=1; Domain=' + own + '; Domain=localhost'],
+        },
+        body: 'domains',
+      };
+    }
     case 'nocontent': return { statusCode: 204, body: 'ignored' };
     case 'manyheaders': return { statusCode: 200, headers: Object.fromEntries(Array.from({ length: 501 }, (_, i) => ['x-h' + i, 'v'])), body: 'x' };
     case 'bigheader': return { statusCode: 200, multiValueHeaders: { 'x-big': ['a'.repeat(40000), 'b'.repeat(40000)] }, body: 'x' };
@@ -355,10 +365,11 @@ describe('API Gateway data plane', () => {
       assert.deepEqual([empty.status, empty.text], [200, '']);
     });
 
-    it("AWS_PROXY: each value of multiValueHeaders is a header line of its own (Set-Cookie never folded), merged with headers, on the stage's own host", async () => {
-      const port = new URL(t.url).port;
-      const res = await new Promise<{ status: number; headers: IncomingHttpHeaders; text: string }>((resolve, reject) => {
-        const req = request(`${t.url}/test/behave?do=cookies`, { headers: { host: `${apiId}.execute-api.localhost:${port}` } }, (r) => {
+    /** A GET of the stage's own host, `{api}.execute-api.localhost`, with its answer's headers as they came. */
+    const getOnOwnHost = (path: string) =>
+      new Promise<{ status: number; headers: IncomingHttpHeaders; text: string }>((resolve, reject) => {
+        const host = `${apiId}.execute-api.localhost:${new URL(t.url).port}`;
+        const req = request(`${t.url}/test${path}`, { headers: { host } }, (r) => {
           const chunks: Buffer[] = [];
           r.on('data', (c: Buffer) => chunks.push(c));
           r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, text: Buffer.concat(chunks).toString() }));
@@ -366,11 +377,26 @@ describe('API Gateway data plane', () => {
         req.on('error', reject);
         req.end();
       });
+
+    it("AWS_PROXY: each value of multiValueHeaders is a header line of its own (Set-Cookie never folded), merged with headers, on the stage's own host", async () => {
+      const res = await getOnOwnHost('/behave?do=cookies');
       assert.equal(res.status, 200);
       assert.deepEqual(res.headers['set-cookie'], ['first=1', 'session=s1; Expires=Wed, 21 Oct 2026 07:28:00 GMT', 'theme=dark']);
       assert.equal(res.headers['x-one'], 'a, z', 'a value in both is sent once');
       assert.equal(res.headers[COOKIES_DROPPED], undefined);
       assert.equal(res.text, 'baked');
+    });
+
+    it("AWS_PROXY: on the stage's own host a cookie whose Domain is wider than that host (every API's, the console's) is dropped and a header says so", async () => {
+      const res = await getOnOwnHost('/behave?do=domains');
+      assert.equal(res.status, 200);
+      const own = `${apiId}.execute-api.localhost`;
+      assert.deepEqual(res.headers['set-cookie'], ['plain=1; Path=/', `own=1; Domain=.${own.toUpperCase()}`]);
+      assert.equal(
+        res.headers[COOKIES_DROPPED],
+        `3 Set-Cookie dropped: a Domain other than ${own} or below it would reach every API's host and the console`,
+      );
+      assert.equal(res.text, 'domains');
     });
 
     it("AWS_PROXY: on the path-style URL (the console's host) an answer's Set-Cookie is dropped, a header says so, and the page is sandboxed", async () => {

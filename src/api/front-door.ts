@@ -4,6 +4,7 @@ import { accessDenied, authRefusal, unknownService, type Protocol } from './acce
 import { header, safeDecode, type ApiHandler, type ApiRequest, type ApiResponse } from './aws/protocol/http.js';
 import { jsonResponse } from './aws/protocol/rest-json.js';
 import { looksLikeS3Path, s3Address } from './aws/s3/addressing.js';
+import { withOwnCookies, withoutCookies } from './stage-cookies.js';
 
 export interface Services {
   lambda: ApiHandler;
@@ -33,8 +34,6 @@ const DATA_HOST = /^[^:]+\.localhost(?::\d+)?$/i;
  * page it is runs in an opaque origin of its own, and cannot use the console's session or call its APIs.
  */
 const OWN_ORIGIN_SANDBOX = 'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads';
-/** Says that a path-style stage answer's cookies were dropped (withoutCookies). */
-export const COOKIES_DROPPED = 'x-versa-set-cookie-dropped';
 const USER_REQUEST = /^\/restapis\/([^/]+)\/([^/]+)\/_user_request_(\/.*)?$/;
 /** What any page may load: the console itself, and the health check. Everything else under `/_versa/` is guarded. */
 const OPEN_VERSA = /^\/_versa(\/|\/favicon\.svg|\/assets\/[^/]+|\/health|\/auth)?$/;
@@ -161,7 +160,7 @@ export function frontDoor(services: Services): ApiHandler {
             { message: 'Missing Authentication Token' },
             { 'x-amzn-errortype': 'MissingAuthenticationTokenException' },
           );
-        return toStage(req, api[1]!, safeDecode(m[1]!), m[2] ?? '/');
+        return withOwnCookies(await toStage(req, api[1]!, safeDecode(m[1]!), m[2] ?? '/'), `${api[1]!}.execute-api.localhost`);
       }
       if (s3Address(req)) return awsApi(req, 'rest-xml', services.s3);
       return accessDenied('rest-json', `${hostHeader.slice(0, 100)} serves S3 buckets and API stages only.`, req);
@@ -202,25 +201,6 @@ function sandboxed(out: ApiResponse): ApiResponse {
   // A policy of the answer's own still applies: a browser enforces every policy of a comma-separated list.
   const own = [out.headers['content-security-policy'] ?? []].flat().filter((policy) => policy !== '');
   out.headers['content-security-policy'] = [...own, OWN_ORIGIN_SANDBOX].join(', ');
-  return out;
-}
-
-/**
- * A stage's answer on the path-style URL comes from the console's host, and a cookie it set would be that
- * host's: sent to the console, to every other stage, and (cookies ignore ports) to every server on
- * 127.0.0.1 or localhost. Its Set-Cookie headers are dropped, and a header says so; a stage's own host
- * (`{api}.execute-api.localhost`) keeps them, as `{api}.execute-api.amazonaws.com` does on AWS.
- */
-function withoutCookies(out: ApiResponse): ApiResponse {
-  let dropped = 0;
-  for (const name of Object.keys(out.headers)) {
-    if (name.toLowerCase() !== 'set-cookie') continue;
-    dropped += [out.headers[name]!].flat().length;
-    delete out.headers[name];
-  }
-  if (dropped > 0)
-    out.headers[COOKIES_DROPPED] =
-      `${dropped} Set-Cookie dropped: a path-style stage URL is the console's host; call {api}.execute-api.localhost for cookies`;
   return out;
 }
 

@@ -952,6 +952,45 @@ describe('API Gateway data plane', () => {
     assert.deepEqual(gone.json, { mocked: 'gone' });
   });
 
+  it("MOCK: the template's object names an integer statusCode, keys bare as the CDK writes them or quoted; none is 500; no template is the default response", async () => {
+    const { id } = await createApi(apigw, 'mock-status');
+    const responses = {
+      '200': { selectionPattern: '', responseTemplates: { 'application/json': '{"said": "default"}' } },
+      '201': { selectionPattern: '201', responseTemplates: { 'application/json': '{"said": "created"}' } },
+    };
+    const mock = async (path: string, requestTemplates?: Record<string, string>) =>
+      putMethod(apigw, id, await resourceAt(apigw, id, path), 'POST', { integration: { type: 'MOCK', requestTemplates }, responses });
+    await mock('/cdk', { 'application/json': '{ statusCode: 201 }' });
+    await mock('/quoted', { 'application/json': "{'statusCode': 201, 'after': [unread}" });
+    await mock('/text', { 'application/json': '{"statusCode": "201"}' });
+    await mock('/none', { 'application/json': '{"status": 201}' });
+    await mock('/untemplated');
+    const post = await deployed(id, 'mock');
+    const json = { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"statusCode": 201}' };
+    const answer = async (path: string) => {
+      const res = await post(path, json);
+      return [res.status, res.json];
+    };
+    for (const path of ['/cdk', '/quoted']) assert.deepEqual(await answer(path), [201, { said: 'created' }], path);
+    for (const path of ['/text', '/none']) assert.deepEqual(await answer(path), [500, INTERNAL], path);
+    assert.deepEqual(await answer('/untemplated'), [200, { said: 'default' }], "the caller's body is not read");
+  });
+
+  it("MOCK: a template's 10 MB of values before its statusCode are skipped, not built: the server's event loop is not held", async () => {
+    const { id, rootId } = await createApi(apigw, 'mock-bulk');
+    await putMethod(apigw, id, rootId, 'POST', {
+      integration: { type: 'MOCK', requestTemplates: { 'application/json': '{"pad": $input.body, "statusCode": 201}' } },
+      responses: { '201': { selectionPattern: '201', responseTemplates: { 'application/json': '{"said": "created"}' } } },
+    });
+    const post = await deployed(id, 'mock');
+    const body = `[${'{},'.repeat(3_300_000)}{}]`;
+    const { result: res, heldMs } = await loopHolds(() =>
+      post('/', { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
+    );
+    assert.deepEqual([res.status, res.json], [201, { said: 'created' }], res.text.slice(0, 200));
+    assert.ok(heldMs < 300, `the event loop was held for ${Math.round(heldMs)} ms`);
+  });
+
   it('HTTP_PROXY: forwards method, path, query, headers and body to the backend and returns its answer as is', async () => {
     const { id } = await createApi(apigw, 'http-proxy');
     await putMethod(apigw, id, await resourceAt(apigw, id, '/api/{proxy+}'), 'ANY', {

@@ -20,6 +20,7 @@ import {
 import type { InvocationService } from '../invoke/invocation-service.js';
 import type { Store } from '../store/store.js';
 import { RouteTable } from './route-table.js';
+import { mockStatusCode } from './mock-status.js';
 import { jsonShape, renderMapping, renderTemplate, type TemplateContext } from './templates.js';
 import { StageThrottle } from './throttle.js';
 
@@ -64,6 +65,9 @@ interface Served {
 }
 
 const INTERNAL_ERROR = { message: 'Internal server error' };
+/** Why a MOCK integration answered 500, in the words of API Gateway's execution log. */
+const MOCK_NO_STATUS =
+  'Execution failed due to configuration error: Unable to parse statusCode. It should be an integer that is defined in the request template.';
 
 /**
  * The API Gateway data plane: a request to `/{stage}/{path}` → the stage (or its canary, by share) →
@@ -332,14 +336,11 @@ export class GatewayDataPlane {
         return mapResponse(chosen, body, templateContext(body));
       }
       case 'MOCK': {
-        const rendered = mapRequest(integration, templateContext(req.body.toString('utf8'))) ?? '{}';
-        let status = '200';
-        try {
-          const parsed = JSON.parse(rendered) as { statusCode?: number | string };
-          if (typeof parsed.statusCode === 'number' || typeof parsed.statusCode === 'string') status = String(parsed.statusCode);
-        } catch {
-          return gatewayError(500, 'InternalServerErrorException', INTERNAL_ERROR.message);
-        }
+        const ctx = templateContext(req.body.toString('utf8'));
+        const template = requestTemplate(integration, ctx);
+        // Without a template the default response answers, as API Gateway documents: the caller's body is not read.
+        const status = template === undefined ? undefined : mockStatusCode(renderTemplate(template, ctx));
+        if (template !== undefined && status === undefined) throw new PlatformError('SerializationException', MOCK_NO_STATUS);
         const chosen = selectResponse(integration, status);
         if (!chosen) return gatewayError(500, 'InternalServerErrorException', INTERNAL_ERROR.message);
         return mapResponse(chosen, '', templateContext(''));
@@ -809,15 +810,20 @@ function proxyResponse(payload: Buffer): GatewayResponse | undefined {
   return { status, headers, body };
 }
 
-/** The request template for the request's content type, rendered; passthrough rules when there is none. */
-function mapRequest(integration: IntegrationDoc, ctx: TemplateContext): string | undefined {
+/** The request template for the request's content type, if the integration has one. */
+function requestTemplate(integration: IntegrationDoc, ctx: TemplateContext): string | undefined {
   // Media types compare without regard to case (RFC 9110 8.3.1): `APPLICATION/JSON` picks `application/json`'s template.
   const contentType = (own(ctx.params.header, 'content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
   const templates = integration.requestTemplates ?? {};
   const key = Object.keys(templates).find((k) => k.toLowerCase() === contentType);
-  const template = key === undefined ? undefined : templates[key];
+  return (key !== undefined && templates[key]) || undefined;
+}
+
+/** The request template for the request's content type, rendered; passthrough rules when there is none. */
+function mapRequest(integration: IntegrationDoc, ctx: TemplateContext): string | undefined {
+  const template = requestTemplate(integration, ctx);
   if (template) return renderTemplate(template, ctx);
-  const hasTemplates = Object.keys(templates).length > 0;
+  const hasTemplates = Object.keys(integration.requestTemplates ?? {}).length > 0;
   if (integration.passthroughBehavior === 'NEVER' || (integration.passthroughBehavior === 'WHEN_NO_TEMPLATES' && hasTemplates))
     return undefined;
   return ctx.body || '{}';

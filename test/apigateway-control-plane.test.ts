@@ -37,7 +37,9 @@ import {
   type APIGatewayClient,
   type IntegrationType,
   type PatchOperation,
+  type ContentHandlingStrategy,
   type PutIntegrationCommandInput,
+  type PutIntegrationResponseCommandInput,
 } from '@aws-sdk/client-api-gateway';
 import { awsFetch, startTestServer, type TestServer } from './harness.js';
 import { ACCOUNT, apiGatewayClientFor, createApi, expectError, lambdaUri, putMethod, resourceAt, shapeOf } from './apigateway-helpers.js';
@@ -424,6 +426,78 @@ describe('API Gateway control plane', () => {
     const stored = await apigw.send(new GetIntegrationCommand(key));
     assert.equal(stored.requestTemplates?.['application/json']?.length, 300 * 1024);
     assert.equal(stored.integrationResponses?.['200']?.responseTemplates?.['application/json']?.length, 300 * 1024);
+  });
+
+  it('PutIntegration / UpdateIntegration / PutIntegrationResponse: a member past 10,240 characters (a map or list counted whole), or outside its enum, is BadRequestException, nothing stored', async () => {
+    const { id, rootId } = await createApi(apigw, 'member-size');
+    const key = { restApiId: id, resourceId: rootId, httpMethod: 'GET' };
+    const http = { ...key, type: 'HTTP' as const, integrationHttpMethod: 'GET', uri: 'http://example.com/' };
+    await putMethod(apigw, id, rootId, 'GET', { integration: http, responses: { '200': { selectionPattern: '' } } });
+    const read = () => apigw.send(new GetIntegrationCommand(key));
+    const longUri = (length: number) => http.uri + 'a'.repeat(length - http.uri.length);
+    const header = (length: number) => ({ 'integration.request.header.x': `'${'v'.repeat(length - 30)}'` });
+    for (const [input, message] of [
+      [{ uri: longUri(10_241) }, 'Invalid uri specified: it is 10241 characters long; it may be at most 10240.'],
+      [{ cacheNamespace: 'n'.repeat(60_000) }, 'Invalid cacheNamespace specified: it is 60000 characters long; it may be at most 10240.'],
+      [
+        { requestParameters: header(10_241) },
+        'Invalid requestParameters specified: its names and values come to 10241 characters; they may come to at most 10240.',
+      ],
+      [
+        { cacheKeyParameters: ['method.request.header.a'.padEnd(5_121, 'a'), 'method.request.header.b'.padEnd(5_120, 'b')] },
+        'Invalid cacheKeyParameters specified: its names and values come to 10241 characters; they may come to at most 10240.',
+      ],
+      [
+        { passthroughBehavior: 'SOMETIMES' },
+        'Invalid passthrough behavior specified: SOMETIMES. Valid options are WHEN_NO_MATCH, WHEN_NO_TEMPLATES, NEVER',
+      ],
+      [
+        { contentHandling: 'CONVERT' as ContentHandlingStrategy },
+        "1 validation error detected: Value 'CONVERT' at 'putIntegrationInput.contentHandling' failed to satisfy constraint: Member must satisfy enum value set: [CONVERT_TO_BINARY, CONVERT_TO_TEXT]",
+      ],
+    ] satisfies [Partial<PutIntegrationCommandInput>, string][]) {
+      await refused(read, () => apigw.send(new PutIntegrationCommand({ ...http, ...input })), 'BadRequestException', 400, message);
+    }
+    await refused(
+      read,
+      () =>
+        apigw.send(new UpdateIntegrationCommand({ ...key, patchOperations: [{ op: 'replace', path: '/uri', value: longUri(10_241) }] })),
+      'BadRequestException',
+      400,
+      'Invalid uri specified: it is 10241 characters long; it may be at most 10240.',
+    );
+    for (const [input, message] of [
+      [
+        { selectionPattern: 'x'.repeat(10_241) },
+        'Invalid selectionPattern specified: it is 10241 characters long; it may be at most 10240.',
+      ],
+      [
+        { responseParameters: { 'method.response.header.x': `'${'v'.repeat(10_215)}'` } },
+        'Invalid responseParameters specified: its names and values come to 10241 characters; they may come to at most 10240.',
+      ],
+      [
+        { contentHandling: 'CONVERT' as ContentHandlingStrategy },
+        "1 validation error detected: Value 'CONVERT' at 'putIntegrationResponseInput.contentHandling' failed to satisfy constraint: Member must satisfy enum value set: [CONVERT_TO_BINARY, CONVERT_TO_TEXT]",
+      ],
+    ] satisfies [Partial<PutIntegrationResponseCommandInput>, string][]) {
+      await refused(
+        read,
+        () => apigw.send(new PutIntegrationResponseCommand({ ...key, statusCode: '200', ...input })),
+        'BadRequestException',
+        400,
+        message,
+      );
+    }
+    // At the bound, each is stored.
+    await apigw.send(new PutIntegrationCommand({ ...http, uri: longUri(10_240), requestParameters: header(10_240) }));
+    await apigw.send(
+      new UpdateIntegrationCommand({ ...key, patchOperations: [{ op: 'replace', path: '/passthroughBehavior', value: 'NEVER' }] }),
+    );
+    await apigw.send(new PutIntegrationResponseCommand({ ...key, statusCode: '200', selectionPattern: 'x'.repeat(10_240) }));
+    const stored = await read();
+    assert.equal(stored.uri?.length, 10_240);
+    assert.equal(stored.passthroughBehavior, 'NEVER');
+    assert.equal(stored.integrationResponses?.['200']?.selectionPattern?.length, 10_240);
   });
 
   // ---- Method and integration responses ----

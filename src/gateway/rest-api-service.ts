@@ -3,6 +3,7 @@ import { PlatformError } from '../core/errors.js';
 import { alnumId } from '../core/ids.js';
 import { PatternProblem, wholeMatch } from '../core/linear-regexp.js';
 import { own } from '../core/own.js';
+import { Violations } from '../domain/validation.js';
 import { ACCOUNT_ID } from '../domain/arn.js';
 import {
   applyStagePatch,
@@ -335,6 +336,8 @@ export class RestApiService {
   ): Promise<IntegrationResponseDoc> {
     validateStatusCode(statusCode);
     validateTemplates(input.responseTemplates, 'response');
+    validateMemberSizes({ selectionPattern: input.selectionPattern, responseParameters: input.responseParameters });
+    validateContentHandling(input.contentHandling, 'putIntegrationResponse');
     if (input.selectionPattern) {
       try {
         wholeMatch(input.selectionPattern, 's');
@@ -667,8 +670,67 @@ function validateTemplates(templates: Record<string, string | null> | undefined,
   }
 }
 
+/**
+ * The most characters an integration's member other than a template may hold, a map's or a list's names
+ * and values counted together. API Gateway's model sets no length on them and its quotas name none; each
+ * becomes part of a request or an answer (a URI the URL called, parameters its headers, query and path, a
+ * selection pattern matched against each answer), and 10,240 is API Gateway's quota on both a URL (a
+ * regional API's) and a request's headers together. Without a bound, one PutIntegration stored 60 MB in
+ * the API, read and written whole at every later change.
+ */
+export const MAX_INTEGRATION_MEMBER_CHARS = 10_240;
+
+type MemberValue = string | readonly string[] | Readonly<Record<string, string>> | undefined;
+
+/** Refuses a member past MAX_INTEGRATION_MEMBER_CHARS, in API Gateway's words, before anything is stored. */
+function validateMemberSizes(members: Record<string, MemberValue>): void {
+  for (const [name, value] of Object.entries(members)) {
+    if (value === undefined || value === null) continue;
+    const whole = typeof value === 'string';
+    let chars = 0;
+    if (whole) chars = value.length;
+    else if (Array.isArray(value)) for (const item of value as readonly string[]) chars += item.length;
+    else for (const [key, item] of Object.entries(value)) chars += key.length + item.length;
+    if (chars > MAX_INTEGRATION_MEMBER_CHARS) {
+      throw badRequest(
+        whole
+          ? `Invalid ${name} specified: it is ${chars} characters long; it may be at most ${MAX_INTEGRATION_MEMBER_CHARS}.`
+          : `Invalid ${name} specified: its names and values come to ${chars} characters; they may come to at most ${MAX_INTEGRATION_MEMBER_CHARS}.`,
+      );
+    }
+  }
+}
+
+const PASSTHROUGH_BEHAVIORS = new Set(['WHEN_NO_MATCH', 'WHEN_NO_TEMPLATES', 'NEVER']);
+const CONTENT_HANDLING = ['CONVERT_TO_BINARY', 'CONVERT_TO_TEXT'];
+
+/** Refuses a contentHandling outside the model's enum, as API Gateway's model validation words it. */
+function validateContentHandling(value: string | undefined, operation: string): void {
+  if (value === undefined || CONTENT_HANDLING.includes(value)) return;
+  new Violations()
+    .add(value, `${operation}Input.contentHandling`, `Member must satisfy enum value set: [${CONTENT_HANDLING.join(', ')}]`)
+    .throwIfAny('BadRequestException');
+}
+
 function validateIntegration(input: PutIntegrationInput): IntegrationDoc {
   validateTemplates(input.requestTemplates, 'request');
+  validateMemberSizes({
+    uri: input.uri,
+    httpMethod: input.httpMethod,
+    passthroughBehavior: input.passthroughBehavior,
+    cacheNamespace: input.cacheNamespace,
+    contentHandling: input.contentHandling,
+    requestParameters: input.requestParameters,
+    cacheKeyParameters: input.cacheKeyParameters,
+  });
+  if (input.passthroughBehavior !== undefined && !PASSTHROUGH_BEHAVIORS.has(input.passthroughBehavior)) {
+    throw badRequest(
+      `Invalid passthrough behavior specified: ${input.passthroughBehavior}. Valid options are WHEN_NO_MATCH, WHEN_NO_TEMPLATES, NEVER`,
+    );
+  }
+  validateContentHandling(input.contentHandling, 'putIntegration');
+  // A MOCK integration needs no method, but one it is given is kept and shown: it is checked alike.
+  if (input.httpMethod) validateHttpMethod(input.httpMethod);
   const type = input.type as IntegrationType;
   if (!INTEGRATION_TYPES.has(type)) {
     throw badRequest(`Invalid integration type specified: ${String(input.type)}. Valid options are AWS, AWS_PROXY, HTTP, HTTP_PROXY, MOCK`);
@@ -677,7 +739,6 @@ function validateIntegration(input: PutIntegrationInput): IntegrationDoc {
   if (!Number.isInteger(timeout) || timeout < 50 || timeout > 29000) throw badRequest('Timeout should be between 50 ms and 29000 ms');
   if (type !== 'MOCK') {
     if (!input.httpMethod) throw badRequest('Enumeration value for HttpMethod must be non-empty');
-    validateHttpMethod(input.httpMethod);
     if (!input.uri) throw badRequest('Invalid integration URI specified: a uri is required');
   }
   if (type === 'AWS' || type === 'AWS_PROXY') {

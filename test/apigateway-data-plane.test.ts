@@ -771,6 +771,32 @@ describe('API Gateway data plane', () => {
       assert.equal(small.json, 'ab'.repeat(101));
     });
 
+    it("templates: a caller's body read as JSON counts against the render's budget: 98,000 keys past it are refused unparsed, the event loop not held", async () => {
+      const { id, rootId } = await createApi(apigw, 'parse-budget');
+      // About 850,000 of the render's 1,000,000 steps, for little CPU, go on searching a megabyte fifty times
+      // (a step per 64 characters); what is left cannot pay for parsing 98,000 keys (two steps a value).
+      await putMethod(apigw, id, rootId, 'POST', {
+        integration: {
+          type: 'MOCK',
+          requestTemplates: {
+            'application/json':
+              '#set($s = "x")#foreach($i in [1..20])#set($s = $s.concat($s))#end#foreach($i in [1..50])#set($d = $s.indexOf("y"))#end' +
+              `{"statusCode": 200, "a": $input.json('$.a')}`,
+          },
+        },
+        responses: { '200': { selectionPattern: '', responseTemplates: { 'application/json': '{"said": "ok"}' } } },
+      });
+      const post = await deployed(id);
+      const send = (body: string) => post('/', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      assert.deepEqual((await send('{"a": 1, "b": 2}')).json, { said: 'ok' });
+      const keys = `{"a": 1, ${Array.from({ length: 98_000 }, (_, i) => `"k${i}": 0`).join(', ')}}`;
+      for (let i = 0; i < 3; i++) {
+        const { result: res, heldMs } = await loopHolds(() => send(keys));
+        assert.deepEqual([res.status, res.json], [500, INTERNAL]);
+        assert.ok(heldMs < 80, `the event loop was held for ${Math.round(heldMs)} ms`);
+      }
+    });
+
     it('AWS: without any integration response the answer is 500 Internal server error', async () => {
       const { id, rootId } = await createApi(apigw, 'no-integration-response');
       await putMethod(apigw, id, rootId, 'GET', { integration: lambdaTo('plain').integration });

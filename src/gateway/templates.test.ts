@@ -286,6 +286,16 @@ describe("renderTemplate: a caller's large JSON object costs what its size costs
     );
   });
 
+  it("a caller's body read as JSON ($input.path, $input.json, $util.parseJson) is counted before it is parsed: past the budget it is not parsed", () => {
+    // About 850,000 steps for a few milliseconds: a megabyte searched fifty times.
+    const burn = '#set($s = "x")#foreach($i in [1..20])#set($s = $s.concat($s))#end#foreach($i in [1..50])#set($d = $s.indexOf("y"))#{end}';
+    for (const read of ["$input.path('$.items')", "$input.json('$.items')", '$util.parseJson($input.body)']) {
+      assert.equal(render(`${burn}ok`, meta), 'ok');
+      assert.equal(render(`${burn}#set($v = ${read})ok`, '{"items":[1]}'), 'ok');
+      refusedQuickly(() => render(`${burn}#set($v = ${read})ok`, meta), /more than 1000000 steps/);
+    }
+  });
+
   it('$input.json counts what JSON.stringify makes, and makes it once for an object not changed since', () => {
     refusedQuickly(() => render('#foreach($i in [1..60])#set($j = $input.json("$.meta"))#end', meta), /more than (1000000 steps|1000 ms)/);
     refusedQuickly(() => render('#foreach($i in [1..60])#set($j = $input.json("$"))#end', meta), /more than (1000000 steps|1000 ms)/);

@@ -797,6 +797,22 @@ describe('API Gateway data plane', () => {
       }
     });
 
+    it('templates: a 300 KB template crafted to fail parsing (a hundred thousand `[` tried as indexes) is refused at its first request without holding the event loop', async () => {
+      const { id, rootId } = await createApi(apigw, 'parse-fail');
+      // Each `$a[` is tried as an index, fails at `)` and is taken back as text; the last `#if(` never closes.
+      const template = `${Date.now()}${'$a[)'.repeat(75_000)}#if(`;
+      await putMethod(apigw, id, rootId, 'POST', {
+        integration: { type: 'MOCK', requestTemplates: { 'application/json': template } },
+        responses: { '200': { selectionPattern: '' } },
+      });
+      const post = await deployed(id);
+      const { result: res, heldMs } = await loopHolds(() =>
+        post('/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
+      );
+      assert.deepEqual([res.status, res.json], [500, INTERNAL]);
+      assert.ok(heldMs < 300, `the event loop was held for ${Math.round(heldMs)} ms`);
+    });
+
     it('AWS: without any integration response the answer is 500 Internal server error', async () => {
       const { id, rootId } = await createApi(apigw, 'no-integration-response');
       await putMethod(apigw, id, rootId, 'GET', { integration: lambdaTo('plain').integration });

@@ -336,7 +336,11 @@ export class RestApiService {
   ): Promise<IntegrationResponseDoc> {
     validateStatusCode(statusCode);
     validateTemplates(input.responseTemplates, 'response');
-    validateMemberSizes({ selectionPattern: input.selectionPattern, responseParameters: input.responseParameters });
+    validateMemberSizes({
+      selectionPattern: input.selectionPattern,
+      responseParameters: input.responseParameters,
+      contentHandling: input.contentHandling,
+    });
     validateContentHandling(input.contentHandling, 'putIntegrationResponse');
     if (input.selectionPattern) {
       try {
@@ -675,8 +679,9 @@ function validateTemplates(templates: Record<string, string | null> | undefined,
  * and values counted together. API Gateway's model sets no length on them and its quotas name none; each
  * becomes part of a request or an answer (a URI the URL called, parameters its headers, query and path, a
  * selection pattern matched against each answer), and 10,240 is API Gateway's quota on both a URL (a
- * regional API's) and a request's headers together. Without a bound, one PutIntegration stored 60 MB in
- * the API, read and written whole at every later change.
+ * regional API's) and a request's headers together. Without it, a member as large as a request body may
+ * be (70 MB) was stored in the API, which is read and written whole at every later change. Members held to
+ * an enum are sized too, so that a refusal never echoes megabytes.
  */
 export const MAX_INTEGRATION_MEMBER_CHARS = 10_240;
 

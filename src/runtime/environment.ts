@@ -296,6 +296,7 @@ export class ExecutionEnvironment {
    */
   invoke(request: InvocationRequest): Promise<InvocationOutcome> {
     if (this.state !== 'idle' && this.state !== 'starting') throw new Error(`environment ${this.id} is ${this.state}`);
+    this.confinement?.thaw();
     const cold = this.state === 'starting';
     this.state = 'busy';
     this.invocations++;
@@ -699,6 +700,19 @@ export class ExecutionEnvironment {
     const pid = this.runtimePid;
     const kb = pid === undefined ? undefined : statusKb(pid, 'VmRSS');
     return kb === undefined ? undefined : kb * 1024;
+  }
+
+  /**
+   * Freezes an idle environment, as AWS does between invocations: its runtime and everything the function
+   * started (processes, threads, timers) stop where they are until invoke() thaws them. Nothing while it
+   * starts or runs an invocation, or where there is no freezer cgroup.
+   */
+  freeze(): void {
+    if (this.state === 'idle') this.confinement?.freeze();
+  }
+
+  get frozen(): boolean {
+    return this.confinement?.frozen ?? false;
   }
 
   /** SIGKILLs the runtime's process group: the runtime and whatever it started that is still running. */

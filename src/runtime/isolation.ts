@@ -128,6 +128,11 @@ export class Isolation {
           sandboxDetail: `functions run as the server's user and can read what it can read (${why})`,
           limits: limitsDescription(cgroups),
         };
+    if (!cgroups?.canFreeze) {
+      opts.logger.info(
+        'idle environments are not frozen here (no writable freezer cgroup): what a function leaves running goes on between invocations',
+      );
+    }
     // A spare saves the wait for joining a cgroup; it needs bubblewrap to take its options from a pipe, and a
     // bubblewrap that sizes /tmp (an older one needs a shell's ulimit in front, see Confinement.command).
     const spareShell = opts.spareShell ?? '/bin/bash';
@@ -301,6 +306,23 @@ export class Confinement {
 
   usageBytes(): number | undefined {
     return this.cgroup?.usageBytes();
+  }
+
+  /**
+   * Freezes every process of the environment (idle: nothing of it may run until thaw()); false where
+   * there is no freezer cgroup.
+   */
+  freeze(): boolean {
+    return this.cgroup?.freeze() ?? false;
+  }
+
+  /** Lets a frozen environment run again; nothing when it is not frozen. */
+  thaw(): void {
+    this.cgroup?.thaw();
+  }
+
+  get frozen(): boolean {
+    return this.cgroup?.isFrozen ?? false;
   }
 
   /** Kills every process of the environment that a cgroup can find (those that left its process group too). */

@@ -180,21 +180,15 @@ export class Cgroup {
   /**
    * Stops every process of the cgroup where it is (threads, children, timers) until thaw(): none of them
    * runs nor is scheduled. Synchronous, as thaw() is: a write to one file, about 75 µs of the server's CPU
-   * for a Node runtime (the kernel freezes each thread in it). False where there is no freezer.
+   * for a Node runtime (the kernel freezes each thread in it). Nothing where there is no freezer.
    */
-  freeze(): boolean {
-    if (!this.freezer) return false;
-    if (!this.frozen) this.writeFreezer(true);
-    return this.frozen;
+  freeze(): void {
+    if (this.freezer && !this.frozen) this.writeFreezer(true);
   }
 
   /** Lets a frozen cgroup's processes run again. */
   thaw(): void {
     if (this.frozen) this.writeFreezer(false);
-  }
-
-  get isFrozen(): boolean {
-    return this.frozen;
   }
 
   private writeFreezer(frozen: boolean): void {

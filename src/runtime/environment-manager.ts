@@ -14,7 +14,7 @@ import type { EnvironmentCredentials, EnvironmentTarget, InvocationOutcome, Invo
 /**
  * An environment idle this long is frozen (ExecutionEnvironment.freeze) by the reaper's sweep, which runs
  * this often: freezing after every invocation would put two cgroup writes (about 150 µs of the server's
- * CPU, more than the rest of a warm Invoke) on every warm Invoke; this way a function invoked steadily
+ * CPU, about as much as the rest of a warm Invoke) on every warm Invoke; this way a function invoked steadily
  * pays nothing and one idle pays a thaw at its next Invoke. See docs/security.md.
  */
 export const FREEZE_AFTER_MS = 1000;

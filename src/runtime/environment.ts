@@ -711,10 +711,6 @@ export class ExecutionEnvironment {
     if (this.state === 'idle') this.confinement?.freeze();
   }
 
-  get frozen(): boolean {
-    return this.confinement?.frozen ?? false;
-  }
-
   /** SIGKILLs the runtime's process group: the runtime and whatever it started that is still running. */
   private killGroup(): void {
     const pid = this.child?.pid;

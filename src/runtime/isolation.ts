@@ -307,21 +307,14 @@ export class Confinement {
     return this.cgroup?.usageBytes();
   }
 
-  /**
-   * Freezes every process of the environment (idle: nothing of it may run until thaw()); false where
-   * there is no freezer cgroup.
-   */
-  freeze(): boolean {
-    return this.cgroup?.freeze() ?? false;
+  /** Freezes every process of the environment until thaw(); nothing where there is no freezer cgroup. */
+  freeze(): void {
+    this.cgroup?.freeze();
   }
 
   /** Lets a frozen environment run again; nothing when it is not frozen. */
   thaw(): void {
     this.cgroup?.thaw();
-  }
-
-  get frozen(): boolean {
-    return this.cgroup?.isFrozen ?? false;
   }
 
   /** Kills every process of the environment that a cgroup can find (those that left its process group too). */

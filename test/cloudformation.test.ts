@@ -1440,3 +1440,96 @@ test('an unknown Transform is refused at ValidateTemplate, CreateStack, UpdateSt
   await cfn.send(new DeleteStackCommand({ StackName: 'transform-update' }));
   await waitUntilStackDeleteComplete(waiter(), { StackName: 'transform-update' });
 });
+
+test('an update that rolls back leaves the stack as its last deploy made it: parameters (NoEcho masked), template, description, outputs, tags', async () => {
+  const secret = 'old-s3cret-value';
+  const template = (description: string, noEcho: boolean, extra: object = {}) =>
+    JSON.stringify({
+      Description: description,
+      Parameters: { P: { Type: 'String' }, S: { Type: 'String', ...(noEcho && { NoEcho: true }) } },
+      Resources: {
+        A: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: { 'Fn::Sub': '${P}:${S}' } } },
+        ...extra,
+      },
+      Outputs: { Out: { Value: { 'Fn::Sub': 'out-${P}' } } },
+    });
+  const given = (p: string, s: string) => [
+    { ParameterKey: 'P', ParameterValue: p },
+    { ParameterKey: 'S', ParameterValue: s },
+  ];
+  const before = template('first', true);
+  // The second parameter of the name fails to be made, after the first was: the update rolls back.
+  const failing = (name: string) =>
+    template('second', false, {
+      One: { Type: 'AWS::SSM::Parameter', Properties: { Name: `/${name}/dup`, Type: 'String', Value: 'x' } },
+      Two: { Type: 'AWS::SSM::Parameter', DependsOn: 'One', Properties: { Name: `/${name}/dup`, Type: 'String', Value: 'x' } },
+    });
+  const check = async (name: string) => {
+    const s = await stack(name);
+    assert.equal(s.StackStatus, 'UPDATE_ROLLBACK_COMPLETE');
+    assert.deepEqual(
+      s.Parameters?.map((p) => [p.ParameterKey, p.ParameterValue]),
+      [
+        ['P', 'one'],
+        ['S', '****'],
+      ],
+    );
+    assert.equal(s.Description, 'first');
+    assert.deepEqual(
+      s.Outputs?.map((o) => [o.OutputKey, o.OutputValue]),
+      [['Out', 'out-one']],
+    );
+    assert.deepEqual(
+      s.Tags?.map((tag) => [tag.Key, tag.Value]),
+      [['team', 'a']],
+    );
+    assert.equal((await cfn.send(new GetTemplateCommand({ StackName: name }))).TemplateBody, before);
+    // Versa's own door shows the same, the restored resource's secret masked.
+    const get = await awsFetch(`${t.url}/_versa/api/stacks/${name}`);
+    const text = await get.text();
+    assert.equal(get.status, 200, text);
+    assert.ok(!text.includes(secret), text);
+    const { stack: doc } = JSON.parse(text) as { stack: { parameters: Record<string, string> } };
+    assert.deepEqual(doc.parameters, { P: 'one', S: '****' });
+  };
+
+  for (const name of ['rolled-back', 'rolled-back-set']) {
+    await cfn.send(
+      new CreateStackCommand({
+        StackName: name,
+        TemplateBody: before,
+        Parameters: given('one', secret),
+        Tags: [{ Key: 'team', Value: 'a' }],
+      }),
+    );
+    await waitUntilStackCreateComplete(waiter(), { StackName: name });
+  }
+  await cfn.send(
+    new UpdateStackCommand({
+      StackName: 'rolled-back',
+      TemplateBody: failing('rolled-back'),
+      Parameters: given('two', 'new-value'),
+      Tags: [{ Key: 'team', Value: 'b' }],
+    }),
+  );
+  await assert.rejects(waitUntilStackUpdateComplete(waiter(), { StackName: 'rolled-back' }));
+  await check('rolled-back');
+
+  await cfn.send(
+    new CreateChangeSetCommand({
+      StackName: 'rolled-back-set',
+      ChangeSetName: 'fails',
+      TemplateBody: failing('rolled-back-set'),
+      Parameters: given('two', 'new-value'),
+      Tags: [{ Key: 'team', Value: 'b' }],
+    }),
+  );
+  await cfn.send(new ExecuteChangeSetCommand({ StackName: 'rolled-back-set', ChangeSetName: 'fails' }));
+  await assert.rejects(waitUntilStackUpdateComplete(waiter(), { StackName: 'rolled-back-set' }));
+  await check('rolled-back-set');
+
+  for (const name of ['rolled-back', 'rolled-back-set']) {
+    await cfn.send(new DeleteStackCommand({ StackName: name }));
+    await waitUntilStackDeleteComplete(waiter(), { StackName: name });
+  }
+});

@@ -95,6 +95,8 @@ export interface StackOperation {
   before: Record<string, StackResource | null>;
   deployments: AliasDeployment[];
   failure?: string;
+  /** An update's: what the stack showed of its last deploy, put back when the update rolls back. */
+  previous?: StackSettings;
 }
 
 export interface StackDoc {
@@ -127,6 +129,10 @@ export interface StackDoc {
   /** CloudFormation change sets of this stack, oldest first. */
   changeSets?: ChangeSet[];
 }
+
+/** What a deploy records on the stack from its call and template (CloudFormation's DescribeStacks, GetTemplate). */
+export const STACK_SETTINGS = ['parameters', 'template', 'description', 'noEcho', 'importNames', 'capabilities', 'tags'] as const;
+export type StackSettings = Pick<StackDoc, (typeof STACK_SETTINGS)[number]>;
 
 /** A planned change, kept until it is executed or deleted (CloudFormation's CreateChangeSet). */
 export interface ChangeSet {

@@ -18,16 +18,18 @@ import { lambdaAlias, needsReplacement, PROVISIONERS, type PlanFacts, type Provi
 import { expand, type Artifacts } from './sam.js';
 import { parseTemplateIsolated } from './template-isolated.js';
 import { asText, isObject, setOwn, TemplateError } from './template-values.js';
-import type {
-  AliasDeployment,
-  ChangeSet,
-  Json,
-  JsonObject,
-  ResourceDefinition,
-  StackDoc,
-  StackOperation,
-  StackResource,
-  StackStatus,
+import {
+  STACK_SETTINGS,
+  type AliasDeployment,
+  type ChangeSet,
+  type Json,
+  type JsonObject,
+  type ResourceDefinition,
+  type StackDoc,
+  type StackSettings,
+  type StackOperation,
+  type StackResource,
+  type StackStatus,
 } from '../domain/stack.js';
 
 export interface DeployInput {
@@ -351,6 +353,7 @@ export class StackService {
       for (const [uri, zip] of Object.entries(input.artifacts ?? {})) await this.store.code.put(artifacts[uri]!.codeSha256, zip);
       stack.status = operation.kind === 'create' ? 'CREATE_IN_PROGRESS' : 'UPDATE_IN_PROGRESS';
       stack.reason = undefined;
+      if (operation.kind === 'update') operation.previous = settingsOf(stack);
       Object.assign(stack, settings);
       markChangeSets(stack, input.changeSetId, 'EXECUTE_IN_PROGRESS');
       stack.parameters = parametersText;
@@ -823,6 +826,8 @@ export class StackService {
       await save();
     }
     stack.status = op.kind === 'create' ? 'ROLLBACK_COMPLETE' : 'UPDATE_ROLLBACK_COMPLETE';
+    // The stack is again what its last deploy made: its parameters, template and NoEcho set with it.
+    if (op.previous) Object.assign(stack, settingsOf(op.previous));
     finishChangeSets(stack, 'EXECUTE_FAILED');
     delete stack.operation;
     this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status, op.failure);
@@ -1335,6 +1340,14 @@ function stackSettings(input: DeployInput, template: JsonObject): Partial<StackD
     ...(input.capabilities && { capabilities: [...input.capabilities] }),
     ...(input.tags && { tags: input.tags }),
   };
+}
+
+/**
+ * The stack's settings, every key present: one the stored copy lacks (JSON drops undefined) is undefined,
+ * so that assigning them clears what the failed deploy set.
+ */
+function settingsOf(from: StackSettings): StackSettings {
+  return Object.fromEntries(STACK_SETTINGS.map((k) => [k, from[k]])) as StackSettings;
 }
 
 /** The export names a template reads with `Fn::ImportValue` of a literal name. */

@@ -1396,6 +1396,7 @@ test('an unknown Transform is refused at ValidateTemplate, CreateStack, UpdateSt
     [[sam, 'Bogus'], /^No transform named 000000000000::Bogus found\.$/],
     [{ Name: 'Bogus', Parameters: {} }, /^No transform named 000000000000::Bogus found\.$/],
     [{ Parameters: {} }, /^Transforms defined as maps require Name key\.$/],
+    [{ Name: { Ref: 'MacroName' } }, /^Key Name of transform definition must be a string\.$/],
     [[sam, { Name: 'AWS::Include', Parameters: { Location: 's3://b/k' } }], /^Transform AWS::Include is not supported by Versa/],
   ] as const) {
     const TemplateBody = body(transform);
@@ -1532,4 +1533,45 @@ test('an update that rolls back leaves the stack as its last deploy made it: par
     await cfn.send(new DeleteStackCommand({ StackName: name }));
     await waitUntilStackDeleteComplete(waiter(), { StackName: name });
   }
+});
+
+test('SAM resource types without the SAM transform are unrecognized: refused at ValidateTemplate, CreateStack, UpdateStack and CreateChangeSet, nothing made', async () => {
+  const body = (transform?: string) =>
+    JSON.stringify({
+      ...(transform && { Transform: transform }),
+      Resources: {
+        P: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: 'x' } },
+        Fn: {
+          Type: 'AWS::Serverless::Function',
+          Properties: { FunctionName: 'no-transform-fn', Runtime: 'nodejs20.x', Handler: 'index.handler', InlineCode: 'x' },
+        },
+        Api: { Type: 'AWS::Serverless::Api', Properties: { StageName: 'prod' } },
+        Other: { Type: 'AWS::Serverless::Function', Properties: { Runtime: 'nodejs20.x', Handler: 'index.handler', InlineCode: 'x' } },
+      },
+    });
+  const message = /^Template format error: Unrecognized resource types: \[AWS::Serverless::Function, AWS::Serverless::Api\]$/;
+  for (const TemplateBody of [body(), body('AWS::LanguageExtensions')]) {
+    await rejects(cfn.send(new ValidateTemplateCommand({ TemplateBody })), 'ValidationError', message);
+    await rejects(cfn.send(new CreateStackCommand({ StackName: 'no-transform', TemplateBody })), 'ValidationError', message);
+    await rejects(
+      cfn.send(new CreateChangeSetCommand({ StackName: 'no-transform', ChangeSetName: 'c', ChangeSetType: 'CREATE', TemplateBody })),
+      'ValidationError',
+      message,
+    );
+    await rejects(cfn.send(new DescribeStacksCommand({ StackName: 'no-transform' })), 'ValidationError', /does not exist/);
+  }
+  await assert.rejects(t.lambda.send(new GetFunctionCommand({ FunctionName: 'no-transform-fn' })), { name: 'ResourceNotFoundException' });
+  // An update to such a template is refused too, and leaves the stack as it was.
+  await cfn.send(new CreateStackCommand({ StackName: 'no-transform', TemplateBody: PLAIN }));
+  await waitUntilStackCreateComplete(waiter(), { StackName: 'no-transform' });
+  await rejects(cfn.send(new UpdateStackCommand({ StackName: 'no-transform', TemplateBody: body() })), 'ValidationError', message);
+  await rejects(
+    cfn.send(new CreateChangeSetCommand({ StackName: 'no-transform', ChangeSetName: 'u', ChangeSetType: 'UPDATE', TemplateBody: body() })),
+    'ValidationError',
+    message,
+  );
+  assert.equal((await cfn.send(new GetTemplateCommand({ StackName: 'no-transform' }))).TemplateBody, PLAIN);
+  assert.equal((await stack('no-transform')).StackStatus, 'CREATE_COMPLETE');
+  await cfn.send(new DeleteStackCommand({ StackName: 'no-transform' }));
+  await waitUntilStackDeleteComplete(waiter(), { StackName: 'no-transform' });
 });

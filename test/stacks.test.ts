@@ -289,6 +289,7 @@ Resources:
 
 test('a reference to a missing resource is refused before anything is created, naming the resource', async () => {
   const template = `
+Transform: AWS::Serverless-2016-10-31
 Resources:
   Fn:
     Type: AWS::Serverless::Function

@@ -1129,7 +1129,8 @@ async function parseOrThrow(text: string): Promise<JsonObject> {
     throw err;
   }
   for (const [section, max] of SECTION_LIMITS) checkCount(section, template[section], max);
-  for (const name of declaredTransforms(template)) {
+  const transforms = declaredTransforms(template);
+  for (const name of transforms) {
     if (TRANSFORMS.has(name)) continue;
     if (AWS_TRANSFORMS.has(name)) {
       throw validation(
@@ -1139,15 +1140,24 @@ async function parseOrThrow(text: string): Promise<JsonObject> {
     // As CloudFormation names a macro it does not find: in the caller's account.
     throw validation(`No transform named ${name.includes('::') ? name : `${ACCOUNT_ID}::${name}`} found.`);
   }
+  // SAM's types exist only through its transform: without it CloudFormation knows none of them.
+  if (!transforms.includes(SAM_TRANSFORM)) {
+    const resources = isObject(template.Resources ?? null) ? Object.values(template.Resources as JsonObject) : [];
+    const types = resources.map((r) => (isObject(r) ? r.Type : undefined));
+    const serverless = [...new Set(types.filter((t): t is string => typeof t === 'string' && t.startsWith('AWS::Serverless::')))];
+    if (serverless.length > 0) throw validation(`Template format error: Unrecognized resource types: [${serverless.join(', ')}]`);
+  }
   return template;
 }
 
+const SAM_TRANSFORM = 'AWS::Serverless-2016-10-31';
+
 /**
- * The transforms Versa runs: SAM's (applied to every template), and LanguageExtensions, accepted as
- * it was before transforms were checked: a template using its `Fn::ForEach`, `Fn::Length` or
- * `Fn::ToJsonString` is refused where it uses them.
+ * The transforms Versa runs: SAM's (whose resource types a template may use only when it declares it),
+ * and LanguageExtensions, accepted as it was before transforms were checked: a template using its
+ * `Fn::ForEach`, `Fn::Length` or `Fn::ToJsonString` is refused where it uses them.
  */
-const TRANSFORMS = new Set(['AWS::Serverless-2016-10-31', 'AWS::LanguageExtensions']);
+const TRANSFORMS = new Set([SAM_TRANSFORM, 'AWS::LanguageExtensions']);
 /** CloudFormation's own transforms that Versa does not run: refused as unsupported, not as unknown. */
 const AWS_TRANSFORMS = new Set([
   'AWS::Include',
@@ -1164,7 +1174,9 @@ function declaredTransforms(template: JsonObject): string[] {
   return (Array.isArray(raw) ? raw : [raw]).map((t) => {
     if (typeof t === 'string') return t;
     if (isObject(t)) {
-      if (typeof t.Name !== 'string') throw validation('Transforms defined as maps require Name key.');
+      if (t.Name === undefined) throw validation('Transforms defined as maps require Name key.');
+      // As CloudFormation answers a name given by an intrinsic function (a Ref to a parameter).
+      if (typeof t.Name !== 'string') throw validation('Key Name of transform definition must be a string.');
       return t.Name;
     }
     throw validation('Template format error: a Transform must be a name, a map with a Name, or a list of them.');

@@ -40,6 +40,9 @@ export type StackStatus =
   | 'DELETE_IN_PROGRESS'
   | 'DELETE_FAILED';
 
+/** How many events a stack keeps: the newest; older ones are dropped. */
+export const MAX_STACK_EVENTS = 300;
+
 export interface StackEvent {
   /** Unique within the stack; events stored before ids existed get one derived from their place. */
   id?: string;

@@ -124,6 +124,7 @@ describe('StackService: failures in the log', () => {
         get: (n) => store.stacks.get(n),
         list: () => store.stacks.list(),
         put: (s) => store.stacks.put(s),
+        step: (s, step) => store.stacks.step(s, step),
         delete: () => Promise.reject(new Error('disk I/O error')),
       },
     };

@@ -19,6 +19,7 @@ import { expand, type Artifacts } from './sam.js';
 import { parseTemplateIsolated } from './template-isolated.js';
 import { asText, isObject, setOwn, TemplateError } from './template-values.js';
 import {
+  MAX_STACK_EVENTS,
   STACK_SETTINGS,
   type AliasDeployment,
   type ChangeSet,
@@ -80,7 +81,6 @@ export interface DeployResult {
   noEcho?: string[];
 }
 
-const MAX_EVENTS = 300;
 const NAME = /^[a-zA-Z][-a-zA-Z0-9]{0,127}$/;
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Stopped']);
 /** Stacks CloudFormation will not update: a failed create must be deleted first. */
@@ -203,6 +203,33 @@ export class StackService {
     await this.store.stacks.put(stack);
     this.changed(stack.name);
     await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /**
+   * Writes the steps of the stack's operation: each stores what changed since the one before (the record,
+   * the resources set or removed, the events added), as the template and the plan do not change in
+   * between; `whole` stores the stack whole (the operation's end changes its template and change sets).
+   */
+  private steps(stack: StackDoc): (whole?: boolean) => Promise<void> {
+    // A resource changed is a new object in stack.resources: what was written is told by identity.
+    let written = new Map(Object.entries(stack.resources));
+    let lastEvent = stack.events.at(-1);
+    return async (whole = false) => {
+      const doc = { ...stack, updatedAt: this.clock.now() };
+      if (whole) await this.store.stacks.put(doc);
+      else {
+        const from = lastEvent === undefined ? 0 : stack.events.lastIndexOf(lastEvent) + 1;
+        await this.store.stacks.step(doc, {
+          resources: Object.values(stack.resources).filter((r) => written.get(r.logicalId) !== r),
+          removed: [...written.keys()].filter((id) => !Object.hasOwn(stack.resources, id)),
+          events: stack.events.slice(from),
+        });
+      }
+      written = new Map(Object.entries(stack.resources));
+      lastEvent = stack.events.at(-1);
+      this.changed(stack.name);
+      await new Promise((resolve) => setImmediate(resolve));
+    };
   }
 
   private lock(name: string): Mutex {
@@ -534,7 +561,7 @@ export class StackService {
     const stack = await this.store.stacks.get(name);
     const op = stack?.operation;
     if (!stack || !op) return;
-    const save = () => this.write({ ...stack, updatedAt: this.clock.now() });
+    const save = this.steps(stack);
     if (op.phase === 'apply') {
       try {
         await this.apply(stack, op, save);
@@ -755,7 +782,7 @@ export class StackService {
   }
 
   /** After a successful update: old and removed resources go, outputs are resolved, the stack settles. */
-  private async cleanup(stack: StackDoc, op: StackOperation, save: () => Promise<void>): Promise<void> {
+  private async cleanup(stack: StackDoc, op: StackOperation, save: (whole?: boolean) => Promise<void>): Promise<void> {
     if (op.kind === 'update') {
       stack.status = 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS';
       this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status);
@@ -790,11 +817,11 @@ export class StackService {
     finishChangeSets(stack, 'EXECUTE_COMPLETE');
     delete stack.operation;
     this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status);
-    await save();
+    await save(true);
   }
 
   /** Puts back what the failed operation changed, deletes what it created, and says why it failed. */
-  private async rollbackOperation(stack: StackDoc, op: StackOperation, save: () => Promise<void>): Promise<void> {
+  private async rollbackOperation(stack: StackDoc, op: StackOperation, save: (whole?: boolean) => Promise<void>): Promise<void> {
     stack.status = op.kind === 'create' ? 'ROLLBACK_IN_PROGRESS' : 'UPDATE_ROLLBACK_IN_PROGRESS';
     stack.reason = op.failure;
     this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status, op.failure);
@@ -831,7 +858,7 @@ export class StackService {
     finishChangeSets(stack, 'EXECUTE_FAILED');
     delete stack.operation;
     this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status, op.failure);
-    await save();
+    await save(true);
   }
 
   private async remove(pctx: ProvisionContext, stack: StackDoc, r: StackResource): Promise<void> {
@@ -930,6 +957,8 @@ export class StackService {
     return this.lock(name).run(async () => {
       const now = this.clock.now();
       let stack = await this.store.stacks.get(name);
+      // An operation started since the plan: it writes the stack step by step, which a put here would undo.
+      if (stack?.operation) throw validation(`Stack ${name} is in ${stack.status} state and can not be updated.`);
       if (!stack) {
         stack = { ...plan.stack, status: 'REVIEW_IN_PROGRESS', createdAt: now, updatedAt: now, events: [] };
         this.event(stack, name, 'AWS::CloudFormation::Stack', 'REVIEW_IN_PROGRESS', 'User Initiated');
@@ -1093,7 +1122,7 @@ export class StackService {
       ...(reason && { reason }),
       ...(physicalId && { physicalId }),
     });
-    if (stack.events.length > MAX_EVENTS) stack.events.splice(0, stack.events.length - MAX_EVENTS);
+    if (stack.events.length > MAX_STACK_EVENTS) stack.events.splice(0, stack.events.length - MAX_STACK_EVENTS);
   }
 }
 
@@ -1184,8 +1213,8 @@ function declaredTransforms(template: JsonObject): string[] {
 }
 
 /**
- * CloudFormation's limits on a template's sections. Versa keeps them too: a stack's document is written
- * once for each resource it makes, so 20,000 resources held the server for tens of minutes.
+ * CloudFormation's limits on a template's sections. Versa keeps them too: each resource a stack makes is a
+ * step of its operation, so 20,000 resources held the server for tens of minutes.
  */
 const SECTION_LIMITS = [
   ['Resources', 500],

@@ -12,6 +12,7 @@ import type { DeploymentState } from '../domain/deployment.js';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
 import type { LogEventQuery } from '../domain/log.js';
 import type { ObjectDoc } from '../domain/s3.js';
+import { MAX_STACK_EVENTS, type StackDoc, type StackResource } from '../domain/stack.js';
 import { LeaseLost, StoreConflict, type SharedBlob, type Store } from './store.js';
 
 const spec = (sha: string) => ({
@@ -108,6 +109,74 @@ const asyncEvent = (id: string, functionName: string, nextAttemptAt = 0): AsyncE
   condition: undefined,
   finishedAt: undefined,
 });
+
+const stackResource = (id: string, value: string): StackResource => ({
+  logicalId: id,
+  type: 'AWS::SSM::Parameter',
+  physicalId: `p-${id}`,
+  // Written in this order, which a change to a resource is told by (JSON.stringify of its properties).
+  properties: { Value: value, Type: 'String' },
+  attributes: {},
+});
+
+/**
+ * A stack in the middle of an update: resources in an order that is not their names', an operation with
+ * its plan, a template and a change set. The migration tests store it as the stores wrote it before.
+ */
+export const stackInFlight = (name: string): StackDoc => ({
+  name,
+  stackId: `arn:aws:cloudformation:us-east-1:000000000000:stack/${name}/1`,
+  region: 'us-east-1',
+  status: 'UPDATE_IN_PROGRESS',
+  createdAt: 1,
+  updatedAt: 2,
+  parameters: { Zed: 'z', Alpha: 'a' },
+  resources: { Zeta: stackResource('Zeta', 'z'), Alpha: stackResource('Alpha', 'a') },
+  outputs: [{ key: 'Out', value: 'z' }],
+  previousAliasVersions: [],
+  operation: {
+    kind: 'update',
+    phase: 'apply',
+    startedAt: 2,
+    definitions: { Zeta: { Type: 'AWS::SSM::Parameter', Properties: { Value: 'z2', Type: 'String' } } },
+    outputs: { Out: { Value: { Ref: 'Zeta' } } },
+    conditions: {},
+    mappings: {},
+    parameters: { Zed: 'z2' },
+    before: { Zeta: stackResource('Zeta', 'z') },
+    deployments: [],
+  },
+  events: [1, 2, 3].map((i) => ({
+    id: `e${i}`,
+    timestamp: i,
+    logicalId: name,
+    resourceType: 'AWS::CloudFormation::Stack',
+    status: `S${i}`,
+  })),
+  template: '{"Resources":{}}',
+  changeSets: [
+    {
+      id: 'cs',
+      name: 'cs',
+      type: 'UPDATE',
+      createdAt: 2,
+      status: 'CREATE_COMPLETE',
+      executionStatus: 'EXECUTE_IN_PROGRESS',
+      template: '{"Resources":{}}',
+      parameters: {},
+      capabilities: [],
+      changes: [],
+    },
+  ],
+});
+
+/** The stack as read, with the order of its resources, parameters and properties, which deepEqual does not see. */
+export const stackOrder = (stack: StackDoc | undefined) =>
+  stack && {
+    resources: Object.keys(stack.resources),
+    parameters: Object.keys(stack.parameters),
+    properties: Object.values(stack.resources).map((r) => JSON.stringify(r.properties)),
+  };
 
 export function storeContract(
   name: string,
@@ -1140,6 +1209,55 @@ export function storeContract(
       assert.deepEqual(await stored(), ['SA2', 'SB2', 'SB3']);
       assert.equal(await store.sessions.put(session('SC1', 'c', 99_000), 10_000, limits), false);
       assert.deepEqual(await stored(), ['SA2', 'SB2', 'SB3']);
+    });
+
+    it('stacks: put stores a stack whole; a step writes its record, the resources it names and the events it adds', async () => {
+      const stack = stackInFlight('st');
+      await store.stacks.put(stack);
+      assert.deepEqual(await store.stacks.get('st'), stack);
+      assert.deepEqual(stackOrder(await store.stacks.get('st')), stackOrder(stack));
+
+      // A step: a resource replaced (it keeps its place), one added (last), one removed, events added.
+      const next = structuredClone(stack);
+      next.status = 'UPDATE_ROLLBACK_IN_PROGRESS';
+      next.operation!.phase = 'rollback';
+      next.resources.Zeta = stackResource('Zeta', 'z2');
+      next.resources.Beta = stackResource('Beta', 'b');
+      delete next.resources.Alpha;
+      const added = Array.from({ length: MAX_STACK_EVENTS }, (_, i) => ({ ...stack.events[0]!, id: `n${i}`, status: `N${i}` }));
+      next.events.push(...added);
+      // What a step leaves as the last put stored it.
+      const fixed = { ...next, template: 'changed', changeSets: [] };
+      await store.stacks.step(fixed, {
+        resources: [next.resources.Zeta, next.resources.Beta],
+        removed: ['Alpha'],
+        events: added,
+      });
+      const read = await store.stacks.get('st');
+      assert.deepEqual(read, { ...next, events: next.events.slice(-MAX_STACK_EVENTS) });
+      assert.deepEqual(Object.keys(read.resources), ['Zeta', 'Beta']);
+      assert.equal(read.events.length, MAX_STACK_EVENTS);
+      assert.deepEqual(read.events[0]?.id, 'n0');
+
+      // The operation's end is a put: the plan goes with the operation.
+      const done = structuredClone(read);
+      delete done.operation;
+      done.status = 'UPDATE_ROLLBACK_COMPLETE';
+      await store.stacks.put(done);
+      await store.stacks.step(done, { resources: [], removed: [], events: [] });
+      assert.deepEqual(await store.stacks.get('st'), done);
+      await store.stacks.put(stackInFlight('other'));
+      assert.deepEqual(
+        (await store.stacks.list()).map((s) => [s.name, Object.keys(s.resources)]),
+        [
+          ['other', ['Zeta', 'Alpha']],
+          ['st', ['Zeta', 'Beta']],
+        ],
+      );
+      await store.stacks.delete('st');
+      await store.stacks.delete('other');
+      assert.equal(await store.stacks.get('st'), undefined);
+      assert.deepEqual(await store.stacks.list(), []);
     });
 
     it('logs: survive closing and opening again', async () => {

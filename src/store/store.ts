@@ -4,7 +4,7 @@ import type { DeploymentState } from '../domain/deployment.js';
 import type { DeploymentDoc, RestApiDoc, StageDoc } from '../domain/rest-api.js';
 import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../domain/code-deploy.js';
 import type { AlarmDoc, AlarmHistoryItem, HistoryPlace } from '../domain/alarm.js';
-import type { StackDoc } from '../domain/stack.js';
+import type { StackDoc, StackEvent, StackResource } from '../domain/stack.js';
 import type { TaggedResource, Tags } from '../domain/tags.js';
 import type { ParameterDoc } from '../domain/parameter.js';
 import type { BucketDoc, ObjectDoc, PartDoc, UploadDoc } from '../domain/s3.js';
@@ -260,12 +260,34 @@ export interface CodeDeployRepository {
   deleteDeployments(filter: { application: string; group?: string }): Promise<number>;
 }
 
-/** Stacks deployed from templates (`versa deploy`): one document per stack, with its resources and last operation. */
+/**
+ * Stacks deployed from templates (`versa deploy`, CloudFormation), each read whole: its record, template,
+ * change sets, operation, resources (in their order) and events (oldest first). A step of an operation
+ * writes only what it changed, as the plan of a stack of hundreds of resources is megabytes.
+ */
 export interface StackRepository {
   get(name: string): Promise<StackDoc | undefined>;
   list(): Promise<StackDoc[]>;
+  /** Stores the whole stack, in place of what was stored of it. */
   put(stack: StackDoc): Promise<void>;
+  /**
+   * Stores one step of the stack's operation: its record (status, outputs, the operation's progress),
+   * the resources the step added, replaced or removed, and the events it appended (the newest
+   * MAX_STACK_EVENTS are kept). Its template, change sets and the operation's plan stay as the last put
+   * stored them: a caller that changes those puts the stack. A resource added goes after the others.
+   */
+  step(stack: StackDoc, step: StackStep): Promise<void>;
   delete(name: string): Promise<void>;
+}
+
+/** What one step of a stack's operation changed since the stack was last written. */
+export interface StackStep {
+  /** Resources added or replaced, in the stack's order. */
+  resources: StackResource[];
+  /** Logical ids of resources removed. */
+  removed: string[];
+  /** Events appended, oldest first. */
+  events: StackEvent[];
 }
 
 /**

@@ -340,4 +340,61 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX log_chunks_by_first ON log_chunks (group_id, first_ts, first_seq, id);
   CREATE INDEX log_chunks_by_last ON log_chunks (group_id, last_ts, last_seq, id);
   `,
+  // A stack's parts are rows of their own, so that each step of an operation writes what it changed: the
+  // record (status, outputs, the operation's progress), the resources it made and the events it added.
+  // The template, change sets and the operation's plan (megabytes for hundreds of resources) are written
+  // once an operation (src/store/stack-documents.ts). Documents are read as json, not jsonb, which would
+  // reorder their keys (a resource's properties are compared as written).
+  `
+  CREATE TABLE stack_plans (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  CREATE TABLE stack_resources (
+    stack      TEXT COLLATE "C" NOT NULL,
+    logical_id TEXT COLLATE "C" NOT NULL,
+    position   BIGINT NOT NULL,
+    doc        TEXT NOT NULL,
+    PRIMARY KEY (stack, logical_id)
+  );
+  CREATE INDEX stack_resources_by_position ON stack_resources (stack, position);
+  CREATE TABLE stack_events (
+    stack TEXT COLLATE "C" NOT NULL,
+    seq   BIGINT NOT NULL,
+    doc   TEXT NOT NULL,
+    PRIMARY KEY (stack, seq)
+  );
+  INSERT INTO stack_resources (stack, logical_id, position, doc)
+    SELECT s.name, r.key, r.ord, r.value::text
+    FROM stacks s, json_each(COALESCE(s.doc::json -> 'resources', '{}')) WITH ORDINALITY AS r(key, value, ord);
+  INSERT INTO stack_events (stack, seq, doc)
+    SELECT s.name, e.ord - 1, e.value::text
+    FROM stacks s, json_array_elements(COALESCE(s.doc::json -> 'events', '[]')) WITH ORDINALITY AS e(value, ord);
+  INSERT INTO stack_plans (name, doc)
+    SELECT name, json_build_object(
+      'template', d -> 'template',
+      'changeSets', d -> 'changeSets',
+      'operation', CASE WHEN d -> 'operation' IS NULL THEN NULL ELSE json_build_object(
+        'definitions', d -> 'operation' -> 'definitions',
+        'outputs', d -> 'operation' -> 'outputs',
+        'conditions', d -> 'operation' -> 'conditions',
+        'mappings', d -> 'operation' -> 'mappings',
+        'imports', d -> 'operation' -> 'imports',
+        'parameters', d -> 'operation' -> 'parameters'
+      ) END
+    )::text FROM (SELECT name, doc::json AS d FROM stacks) s;
+  UPDATE stacks s SET doc = (
+    SELECT json_object_agg(
+      e.key,
+      CASE WHEN e.key <> 'operation' THEN e.value ELSE (
+        SELECT json_object_agg(o.key, o.value ORDER BY o.ord)
+        FROM json_each(e.value) WITH ORDINALITY AS o(key, value, ord)
+        WHERE o.key NOT IN ('definitions', 'outputs', 'conditions', 'mappings', 'imports', 'parameters')
+      ) END
+      ORDER BY e.ord
+    )::text
+    FROM json_each(s.doc::json) WITH ORDINALITY AS e(key, value, ord)
+    WHERE e.key NOT IN ('resources', 'events', 'template', 'changeSets')
+  );
+  `,
 ];

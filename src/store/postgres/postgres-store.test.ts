@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import { PlatformError } from '../../core/errors.js';
-import { storeContract } from '../store-contract.js';
+import { stackInFlight, stackOrder, storeContract } from '../store-contract.js';
 import { MIGRATIONS } from './migrations.js';
 import { openPostgresStore } from './postgres-store.js';
 import { createTestDatabase } from './test-database.js';
@@ -150,6 +150,43 @@ describe('postgres store: U+0000, which its text cannot hold', () => {
       assert.deepEqual(await store.logs.listGroups(), []);
     } finally {
       await store.close();
+      await drop();
+    }
+  });
+});
+
+describe('postgres store: stacks written as one document each', () => {
+  it('a database whose stacks are whole documents opens with each stack as it was, and its operation carries on', async () => {
+    const { url, drop } = await createTestDatabase();
+    try {
+      const inFlight = stackInFlight('in-flight');
+      const { operation: _op, template: _t, changeSets: _c, ...settled } = stackInFlight('settled');
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)');
+        const before = MIGRATIONS.findIndex((sql) => sql.includes('CREATE TABLE stack_plans'));
+        for (const [i, sql] of MIGRATIONS.slice(0, before).entries()) {
+          await client.query(sql);
+          await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())', [i + 1]);
+        }
+        for (const stack of [inFlight, settled])
+          await client.query('INSERT INTO stacks (name, doc) VALUES ($1, $2)', [stack.name, JSON.stringify(stack)]);
+      } finally {
+        await client.end();
+      }
+
+      const store = await openPostgresStore(url);
+      try {
+        assert.deepEqual(await store.stacks.list(), [inFlight, settled]);
+        assert.deepEqual(stackOrder(await store.stacks.get('in-flight')), stackOrder(inFlight));
+        const added = { ...inFlight.resources.Alpha!, logicalId: 'Added' };
+        await store.stacks.step(inFlight, { resources: [added], removed: [], events: [] });
+        assert.deepEqual(Object.keys((await store.stacks.get('in-flight'))!.resources), ['Zeta', 'Alpha', 'Added']);
+      } finally {
+        await store.close();
+      }
+    } finally {
       await drop();
     }
   });

@@ -328,4 +328,50 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX log_chunks_by_first ON log_chunks (group_id, first_ts, first_seq, last_ts, last_seq, stream_id, count, bytes);
   CREATE INDEX log_chunks_by_last ON log_chunks (group_id, last_ts, last_seq, first_ts, first_seq, stream_id, count, bytes);
   `,
+  // A stack's parts are rows of their own, so that each step of an operation writes what it changed: the
+  // record (status, outputs, the operation's progress), the resources it made and the events it added.
+  // The template, change sets and the operation's plan (megabytes for hundreds of resources) are written
+  // once an operation (src/store/stack-documents.ts).
+  `
+  CREATE TABLE stack_plans (
+    name TEXT PRIMARY KEY,
+    doc  TEXT NOT NULL
+  );
+  CREATE TABLE stack_resources (
+    stack      TEXT NOT NULL,
+    logical_id TEXT NOT NULL,
+    position   INTEGER NOT NULL,
+    doc        TEXT NOT NULL,
+    PRIMARY KEY (stack, logical_id)
+  );
+  CREATE INDEX stack_resources_by_position ON stack_resources (stack, position);
+  CREATE TABLE stack_events (
+    stack TEXT NOT NULL,
+    seq   INTEGER NOT NULL,
+    doc   TEXT NOT NULL,
+    PRIMARY KEY (stack, seq)
+  );
+  INSERT INTO stack_resources (stack, logical_id, position, doc)
+    SELECT s.name, r.key, r.id, r.value FROM stacks s, json_each(s.doc, '$.resources') r;
+  INSERT INTO stack_events (stack, seq, doc)
+    SELECT s.name, e.key, e.value FROM stacks s, json_each(s.doc, '$.events') e;
+  INSERT INTO stack_plans (name, doc)
+    SELECT name, json_object(
+      'template', doc -> '$.template',
+      'changeSets', doc -> '$.changeSets',
+      'operation', CASE WHEN doc -> '$.operation' IS NULL THEN NULL ELSE json_object(
+        'definitions', doc -> '$.operation.definitions',
+        'outputs', doc -> '$.operation.outputs',
+        'conditions', doc -> '$.operation.conditions',
+        'mappings', doc -> '$.operation.mappings',
+        'imports', doc -> '$.operation.imports',
+        'parameters', doc -> '$.operation.parameters'
+      ) END
+    ) FROM stacks;
+  UPDATE stacks SET doc = json_remove(
+    doc, '$.resources', '$.events', '$.template', '$.changeSets',
+    '$.operation.definitions', '$.operation.outputs', '$.operation.conditions',
+    '$.operation.mappings', '$.operation.imports', '$.operation.parameters'
+  );
+  `,
 ];

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { storeContract } from '../store-contract.js';
+import { stackInFlight, stackOrder, storeContract } from '../store-contract.js';
 import { MIGRATIONS } from './migrations.js';
 import { openSqliteStore } from './sqlite-store.js';
 
@@ -52,6 +52,40 @@ describe('sqlite store: log events written before chunks', () => {
         await store.logs.append([{ groupName: '/old', streamName: 'a', timestamp: 1, message: 'new', ingestionTime: 2 }]);
         const [first] = await store.logs.events({ groupName: '/old', limit: 1 });
         assert.deepEqual([first!.message, first!.seq], ['new', 2101]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sqlite store: stacks written as one document each', () => {
+  it('a data dir whose stacks are whole documents opens with each stack as it was, and its operation carries on', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'versa-store-'));
+    const file = path.join(dir, 'versa.db');
+    try {
+      const db = new Database(file);
+      db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+      const before = MIGRATIONS.findIndex((sql) => sql.includes('CREATE TABLE stack_plans'));
+      MIGRATIONS.slice(0, before).forEach((sql, i) => {
+        db.exec(sql);
+        db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, 'then');
+      });
+      const inFlight = stackInFlight('in-flight');
+      const { operation: _op, template: _t, changeSets: _c, ...settled } = stackInFlight('settled');
+      for (const stack of [inFlight, settled])
+        db.prepare('INSERT INTO stacks (name, doc) VALUES (?, ?)').run(stack.name, JSON.stringify(stack));
+      db.close();
+
+      const store = openSqliteStore(file);
+      try {
+        assert.deepEqual(await store.stacks.list(), [inFlight, settled]);
+        assert.deepEqual(stackOrder(await store.stacks.get('in-flight')), stackOrder(inFlight));
+        const added = { ...inFlight.resources.Alpha!, logicalId: 'Added' };
+        await store.stacks.step(inFlight, { resources: [added], removed: [], events: [] });
+        assert.deepEqual(Object.keys((await store.stacks.get('in-flight'))!.resources), ['Zeta', 'Alpha', 'Added']);
       } finally {
         await store.close();
       }

@@ -143,6 +143,37 @@ test('a resource the template no longer lists is deleted on the next deploy', as
   assert.equal((await call('DELETE', '/_versa/api/stacks/removal')).status, 200);
 });
 
+test('a restart in the middle of making resources carries the create on from the last step stored', async () => {
+  // A chain of parameters, each waiting on the one before: one step each.
+  const count = 120;
+  const lines = ['Resources:'];
+  for (let i = 0; i < count; i++) {
+    lines.push(`  P${i}:`, '    Type: AWS::SSM::Parameter', ...(i > 0 ? [`    DependsOn: P${i - 1}`] : []));
+    // Named, so that making one twice is refused: a step not stored would be made again.
+    lines.push('    Properties:', `      Name: /resume-apply/P${i}`, '      Type: String', `      Value: v${i}`);
+  }
+  const res = await deploy('resume-apply', lines.join('\n'), {});
+  assert.equal(res.status, 200, JSON.stringify(res.json));
+  const end = Date.now() + 15_000;
+  let under: Stack;
+  while (Object.keys((under = await stackOf('resume-apply')).resources).length < 10) {
+    assert.ok(Date.now() < end, 'the create did not get under way');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(under.status, 'CREATE_IN_PROGRESS');
+  await t.restart();
+  const stack = await settled('resume-apply');
+  assert.equal(...statusOf(stack, 'CREATE_COMPLETE'));
+  // Every parameter, in the stack's order.
+  assert.deepEqual(
+    Object.keys(stack.resources),
+    Array.from({ length: count }, (_, i) => `P${i}`),
+  );
+  const last = await t.server.services.store.parameters.get(stack.resources.P119!.physicalId);
+  assert.equal(last?.versions.at(-1)?.value, 'v119');
+  assert.equal((await call('DELETE', '/_versa/api/stacks/resume-apply')).status, 200);
+});
+
 test('a stack takes one operation at a time, and a restart in the middle of a canary finishes it', async () => {
   await deploy('resume', TWO_FUNCTIONS('Canary10Percent10Minutes', false), { 'main/': code('v1') });
   assert.equal(...statusOf(await settled('resume'), 'CREATE_COMPLETE'));

@@ -381,6 +381,25 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     }
   });
 
+  it('CreateFunction takes a full or partial ARN as the name; another region is not reachable, an ARN over 140 characters fails on its length alone', async () => {
+    assert.equal((await createFunction(lambda, arnOf('by-arn'), SOURCE)).FunctionName, 'by-arn');
+    assert.equal((await createFunction(lambda, `${ACCOUNT}:function:by-partial-arn`, SOURCE)).FunctionName, 'by-partial-arn');
+    await refused(
+      () => createFunction(lambda, `arn:aws:lambda:ap-southeast-1:${ACCOUNT}:function:elsewhere`, SOURCE),
+      'ResourceNotFoundException',
+      404,
+      "Functions from 'ap-southeast-1' are not reachable in this region ('us-east-1')",
+    );
+    const prefix = `arn:aws:lambda:us-east-1:${ACCOUNT}:function:`;
+    const long = prefix + 'a'.repeat(141 - prefix.length);
+    await refused(
+      () => createFunction(lambda, long, SOURCE),
+      'ValidationException',
+      400,
+      `1 validation error detected: Value '${long}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 140`,
+    );
+  });
+
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {
     const range =
       'failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]';

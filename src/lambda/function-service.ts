@@ -3,7 +3,7 @@ import { PlatformError } from '../core/errors.js';
 import { own } from '../core/own.js';
 import { uuid } from '../core/ids.js';
 import { validateAliasName, validateAliasRouting } from '../domain/alias.js';
-import { functionArn } from '../domain/arn.js';
+import { checkRegion, functionArn, parseFunctionRef } from '../domain/arn.js';
 import { MAX_ZIPPED_BYTES, walkPackage } from '../domain/code-package.js';
 import {
   codeSha256,
@@ -80,7 +80,10 @@ export interface ResolvedConfiguration {
   lastUpdateStatus: FunctionRecord['lastUpdateStatus'];
 }
 
-const FUNCTION_NAME = /^[a-zA-Z0-9-_]+$/;
+/** CreateFunction's `FunctionName`: a name, partial or full ARN, of a name without dots (AWS's pattern, quoted). */
+const NEW_FUNCTION_SHOWN =
+  '(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?';
+const NEW_FUNCTION = new RegExp(`^(?:${NEW_FUNCTION_SHOWN})$`);
 const ROLE = /^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role\/?[a-zA-Z_0-9+=,.@\-_/]+$/;
 /** A qualifier that can only name an alias: not all digits, and not `$`-prefixed like `$LATEST`. */
 const ALIAS_LIKE = /^(?!^[0-9]+$)[a-zA-Z0-9-_]+$/;
@@ -124,17 +127,16 @@ export class FunctionService {
 
   async createFunction(caller: Caller, input: CreateFunctionInput): Promise<{ config: ResolvedConfiguration }> {
     const v = new Violations();
-    v.length(input.functionName, 'functionName', 1, 140).pattern(
-      input.functionName,
-      'functionName',
-      FUNCTION_NAME,
-      '(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?',
-    );
+    v.length(input.functionName, 'functionName', 1, 140).pattern(input.functionName, 'functionName', NEW_FUNCTION, NEW_FUNCTION_SHOWN);
     if (input.role === undefined) v.add('null', 'role', 'Member must not be null');
     validateSpecMembers(v, input);
     v.throwIfAny();
+    // The name may be given as a full or partial ARN, as for every other operation.
+    const ref = parseFunctionRef(input.functionName);
+    checkRegion(ref, caller.region);
+    const name = ref.name;
     // A well-formed name over a function's 64 characters is a bad value, not a malformed member, on AWS.
-    new Violations().length(input.functionName, 'functionName', 1, 64).throwIfAny('InvalidParameterValueException');
+    new Violations().length(name, 'functionName', 1, 64).throwIfAny('InvalidParameterValueException');
     if (input.packageType !== undefined && input.packageType !== 'Zip') {
       throw new PlatformError(
         'InvalidParameterValueException',
@@ -164,7 +166,7 @@ export class FunctionService {
     };
     const now = this.clock.now();
     const record: FunctionRecord = {
-      name: input.functionName,
+      name,
       spec,
       revisionId: uuid(),
       state: 'Active',
@@ -178,14 +180,14 @@ export class FunctionService {
     const createdRevision = uuid();
     let published: VersionRecord | undefined;
     await this.store.transaction(async (tx) => {
-      if (await tx.functions.get(input.functionName)) {
-        throw new PlatformError('ResourceConflictException', `Function already exist: ${input.functionName}`);
+      if (await tx.functions.get(name)) {
+        throw new PlatformError('ResourceConflictException', `Function already exist: ${name}`);
       }
       await tx.code.put(spec.codeSha256, zip);
       await tx.functions.create(record);
       if (input.publish) published = await publishIn(tx, record, undefined, now);
     });
-    this.registry.invalidate(input.functionName);
+    this.registry.invalidate(name);
     // Published at birth, AWS still answers for the function (its unqualified ARN) but names the version.
     const answered = published ? versionConfig(record, published, undefined) : latestConfig(record, undefined);
     return { config: { ...answered, revisionId: createdRevision, state: 'Pending' } };

@@ -400,6 +400,15 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     );
   });
 
+  it('ListFunctions with a FunctionVersion other than ALL is ValidationException on its enum', async () => {
+    await refused(
+      () => lambda.send(new ListFunctionsCommand({ FunctionVersion: 'invalid' as 'ALL' })),
+      'ValidationException',
+      400,
+      "1 validation error detected: Value 'invalid' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]",
+    );
+  });
+
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {
     const range =
       'failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]';

@@ -175,8 +175,11 @@ export function lambdaApi({
       pattern: P,
       operation: 'ListFunctions',
       async handle(req) {
-        const all = req.query.get('FunctionVersion') === 'ALL';
-        const list = await functions.listFunctions(all);
+        const version = req.query.get('FunctionVersion');
+        if (version !== null && version !== 'ALL') {
+          new Violations().add(version, 'functionVersion', 'Member must satisfy enum value set: [ALL]').throwIfAny();
+        }
+        const list = await functions.listFunctions(version === 'ALL');
         const { page, nextMarker } = paginate(list, req.query.get('Marker'), pageSize(req.query));
         return jsonResponse(200, {
           Functions: page.map((c) => functionConfiguration(req.region, c, { listed: true })),

@@ -409,6 +409,21 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     );
   });
 
+  it('CreateFunction quotes Architectures as AWS prints a list: [x86_64, arm64]', async () => {
+    await refused(
+      () => createFunction(lambda, 'two-architectures', SOURCE, { Architectures: ['x86_64', 'arm64'] }),
+      'ValidationException',
+      400,
+      "1 validation error detected: Value '[x86_64, arm64]' at 'architectures' failed to satisfy constraint: Member must have length less than or equal to 1",
+    );
+    await refused(
+      () => createFunction(lambda, 'upper-architecture', SOURCE, { Architectures: ['X86_64' as 'x86_64'] }),
+      'ValidationException',
+      400,
+      "1 validation error detected: Value '[X86_64]' at 'architectures' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]",
+    );
+  });
+
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {
     const range =
       'failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]';

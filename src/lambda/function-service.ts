@@ -672,9 +672,16 @@ function validateRuntime(runtime: string): void {
 function validateArchitectures(architectures: string[] | undefined): string[] {
   if (architectures === undefined || architectures.length === 0) return ['x86_64'];
   const v = new Violations();
-  if (architectures.length > 1) v.add(architectures, 'architectures', 'Member must have length less than or equal to 1');
-  for (const a of architectures)
-    if (a !== 'x86_64' && a !== 'arm64') v.add(architectures, 'architectures', 'Member must satisfy enum value set: [x86_64, arm64]');
+  // AWS quotes the list as Java prints one: [x86_64, arm64].
+  const shown = `[${architectures.join(', ')}]`;
+  if (architectures.length > 1) v.add(shown, 'architectures', 'Member must have length less than or equal to 1');
+  if (architectures.some((a) => a !== 'x86_64' && a !== 'arm64')) {
+    v.add(
+      shown,
+      'architectures',
+      'Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]',
+    );
+  }
   v.throwIfAny();
   return architectures;
 }

@@ -22,6 +22,7 @@ import {
   PutFunctionEventInvokeConfigCommand,
   RemovePermissionCommand,
   UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
   waitUntilFunctionActiveV2,
   waitUntilFunctionUpdatedV2,
   waitUntilPublishedVersionActive,
@@ -421,6 +422,32 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
       'ValidationException',
       400,
       "1 validation error detected: Value '[X86_64]' at 'architectures' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]",
+    );
+  });
+
+  it("a runtime AWS does not know is refused with AWS's enum message, a deprecated one with AWS's deprecation message", async () => {
+    const known =
+      '[nodejs20.x, python3.14, provided.al2023, python3.12, python3.13, nodejs24.x, nodejs22.x, java25, python3.10, python3.11, java21, ruby3.3, ruby3.4, ruby3.2, python3.8, python3.9, java17, nodejs16.x, dotnet10, dotnet8, java11, dotnet6, nodejs18.x, provided.al2, java8.al2]';
+    for (const runtime of ['non-existent-runtime', 'PYTHON3.9']) {
+      const message = `Value ${runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: ${known} or be a valid ARN`;
+      await refused(
+        () => createFunction(lambda, 'bad-runtime', SOURCE, { Runtime: runtime as 'nodejs20.x' }),
+        'InvalidParameterValueException',
+        400,
+        message,
+      );
+      await refused(
+        () => lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'fn', Runtime: runtime as 'nodejs20.x' })),
+        'InvalidParameterValueException',
+        400,
+        message,
+      );
+    }
+    await refused(
+      () => createFunction(lambda, 'old-runtime', SOURCE, { Runtime: 'python3.7' }),
+      'InvalidParameterValueException',
+      400,
+      'The runtime parameter of python3.7 is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.',
     );
   });
 

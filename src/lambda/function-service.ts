@@ -14,7 +14,7 @@ import {
   type FunctionSpec,
   type VersionRecord,
 } from '../domain/lambda-function.js';
-import { SUPPORTED_RUNTIMES, runtimeFamily } from '../domain/runtimes.js';
+import { AWS_RUNTIMES, RETIRED_RUNTIMES, SUPPORTED_RUNTIMES, runtimeFamily } from '../domain/runtimes.js';
 import { Violations } from '../domain/validation.js';
 import type { Store } from '../store/store.js';
 import type { FunctionRegistry } from './registry.js';
@@ -660,13 +660,28 @@ function validateDescription(description: string | undefined): void {
   new Violations().length(description, 'description', 0, 256).throwIfAny();
 }
 
+/**
+ * Refuses a runtime Versa cannot run: in AWS's words when AWS would refuse it too (retired, or no runtime
+ * at all), in Versa's when AWS runs it and Versa does not, so that the message says what to use instead.
+ */
 function validateRuntime(runtime: string): void {
-  if (!runtimeFamily(runtime)) {
+  if (runtimeFamily(runtime)) return;
+  if (RETIRED_RUNTIMES.has(runtime)) {
     throw new PlatformError(
       'InvalidParameterValueException',
-      `The runtime parameter of ${runtime} is not supported by Versa. Use one of: ${SUPPORTED_RUNTIMES.join(', ')}.`,
+      `The runtime parameter of ${runtime} is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.`,
     );
   }
+  if (!AWS_RUNTIMES.includes(runtime)) {
+    throw new PlatformError(
+      'InvalidParameterValueException',
+      `Value ${runtime} at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [${AWS_RUNTIMES.join(', ')}] or be a valid ARN`,
+    );
+  }
+  throw new PlatformError(
+    'InvalidParameterValueException',
+    `The runtime parameter of ${runtime} is not supported by Versa. Use one of: ${SUPPORTED_RUNTIMES.join(', ')}.`,
+  );
 }
 
 function validateArchitectures(architectures: string[] | undefined): string[] {

@@ -451,6 +451,24 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     );
   });
 
+  it('AddPermission with a stale RevisionId points at GetPolicy', async () => {
+    await refused(
+      () =>
+        lambda.send(
+          new AddPermissionCommand({
+            FunctionName: 'fn',
+            StatementId: 'stale',
+            Action: 'lambda:InvokeFunction',
+            Principal: 's3.amazonaws.com',
+            RevisionId: 'wrong',
+          }),
+        ),
+      'PreconditionFailedException',
+      412,
+      'The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id',
+    );
+  });
+
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {
     const range =
       'failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]';

@@ -491,7 +491,7 @@ export class FunctionService {
       const record = await tx.functions.get(name);
       if (!record) throw notFound(caller, name, qualifier);
       await this.requireQualifier(tx, caller, name, qualifier);
-      checkRevision(input.revisionId, record.revisionId);
+      checkRevision(input.revisionId, record.revisionId, 'GetPolicy');
       const existing = await tx.policies.list(name, qualifier ?? '');
       if (existing.some((s) => s.sid === input.statementId)) {
         throw new PlatformError(
@@ -634,11 +634,12 @@ export function notFound(caller: Caller, name: string, qualifier?: string): Plat
   return new PlatformError('ResourceNotFoundException', `Function not found: ${functionArn(caller.region, name, qualifier)}`);
 }
 
-function checkRevision(given: string | undefined, current: string): void {
+/** Refuses a stale RevisionId, naming the operation that reads the current one (AWS's words). */
+function checkRevision(given: string | undefined, current: string, readBy = 'GetFunction/GetAlias'): void {
   if (given !== undefined && given !== current) {
     throw new PlatformError(
       'PreconditionFailedException',
-      'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
+      `The Revision Id provided does not match the latest Revision Id. Call the ${readBy} API to retrieve the latest Revision Id`,
     );
   }
 }

@@ -469,6 +469,21 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     );
   });
 
+  it('an alias on $LATEST with routing weights is refused with a body of its message alone, no Type', async () => {
+    const res = await awsFetch(`${t.url}/2015-03-31/functions/fn/aliases`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        Name: 'weighted-latest',
+        FunctionVersion: '$LATEST',
+        RoutingConfig: { AdditionalVersionWeights: { '1': 0.5 } },
+      }),
+    });
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('x-amzn-errortype'), 'InvalidParameterValueException');
+    assert.deepEqual(await res.json(), { message: '$LATEST is not supported for an alias pointing to more than 1 version' });
+  });
+
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {
     const range =
       'failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]';

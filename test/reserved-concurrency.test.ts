@@ -90,6 +90,13 @@ describe('Reserved concurrency: the API (maxEnvironments 20: at least 2 stay unr
       assert.equal(err.$metadata?.httpStatusCode, 400);
       assert.equal(err.message, message);
     }
+    // AWS's body for this refusal is its message alone, without the Type other Lambda errors carry.
+    const raw = await awsFetch(`${t.url}/2017-10-31/functions/rc/concurrency`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ReservedConcurrentExecutions: 19 }),
+    });
+    assert.deepEqual(await raw.json(), { message });
     assert.equal((await put('rc', 18)).ReservedConcurrentExecutions, 18);
     // The function's own reservation is replaced, not added to.
     assert.equal((await put('rc', 10)).ReservedConcurrentExecutions, 10);

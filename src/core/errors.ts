@@ -129,8 +129,11 @@ export class PlatformError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    /** Extra members for the wire body (e.g. Lambda's throttling `Reason`) and headers. */
-    readonly details: { body?: Record<string, unknown>; headers?: Record<string, string> } = {},
+    /**
+     * Extra members for the wire body (e.g. Lambda's throttling `Reason`) and headers; `untyped` leaves out
+     * the rest-json `Type` member, which a few of Lambda's refusals come without.
+     */
+    readonly details: { body?: Record<string, unknown>; headers?: Record<string, string>; untyped?: true } = {},
   ) {
     super(message);
   }

@@ -52,7 +52,9 @@ export function validateAliasRouting(
   }
   const [key] = entries[0]!;
   if (functionVersion === LATEST) {
-    throw new PlatformError('InvalidParameterValueException', '$LATEST is not supported for an alias pointing to more than 1 version');
+    throw new PlatformError('InvalidParameterValueException', '$LATEST is not supported for an alias pointing to more than 1 version', {
+      untyped: true,
+    });
   }
   if (key === functionVersion) {
     throw new PlatformError(

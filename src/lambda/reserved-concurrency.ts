@@ -41,6 +41,7 @@ export class ReservedConcurrencyService {
         throw new PlatformError(
           'InvalidParameterValueException',
           `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${minimumUnreservedConcurrency(this.accountLimit)}].`,
+          { untyped: true },
         );
       }
       // Not a change of the function's code or configuration: its revision and LastModified stay.

@@ -484,6 +484,29 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     assert.deepEqual(await res.json(), { message: '$LATEST is not supported for an alias pointing to more than 1 version' });
   });
 
+  it('PutFunctionEventInvokeConfig with a destination of a service that takes none quotes the DestinationConfig as AWS prints it', async () => {
+    const destination = `arn:aws:iam:us-east-1:${ACCOUNT}:function:fn`;
+    await refused(
+      () =>
+        lambda.send(
+          new PutFunctionEventInvokeConfigCommand({ FunctionName: 'fn', DestinationConfig: { OnSuccess: { Destination: destination } } }),
+        ),
+      'InvalidParameterValueException',
+      400,
+      `The provided destination config DestinationConfig(onSuccess=OnSuccess(destination=${destination}), onFailure=null) is invalid.`,
+    );
+    const malformed = `arn:aws:_-/!lambda:us-east-1:${ACCOUNT}:function:fn`;
+    await refused(
+      () =>
+        lambda.send(
+          new PutFunctionEventInvokeConfigCommand({ FunctionName: 'fn', DestinationConfig: { OnFailure: { Destination: malformed } } }),
+        ),
+      'ValidationException',
+      400,
+      `1 validation error detected: Value '${malformed}' at 'destinationConfig.onFailure.destination' failed to satisfy constraint: Member must satisfy regular expression pattern: $|kafka://([^.]([a-zA-Z0-9\\-_.]{0,248}))|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)`,
+    );
+  });
+
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {
     const range =
       'failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]';

@@ -14,9 +14,12 @@ export interface EventInvokeConfigInput {
   destinationConfig?: { onSuccess?: string; onFailure?: string };
 }
 
-const DESTINATION = /^$|^arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9-])+:([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)$/;
+const DESTINATION = /^$|^arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)$/;
 const DESTINATION_SHOWN =
-  '$|kafka://([^.]([a-zA-Z0-9\\-_.]{0,248}))|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)';
+  '$|kafka://([^.]([a-zA-Z0-9\\-_.]{0,248}))|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)';
+
+/** The services AWS delivers asynchronous invocation records to. */
+const AWS_DESTINATION_SERVICES = new Set(['lambda', 'sqs', 'sns', 'events', 's3']);
 
 /**
  * Event invoke configs (retries, event age, destinations) per function, version or alias, with the
@@ -117,16 +120,29 @@ async function requireTarget(store: Store, name: string, qualifier: string | und
   if (!found) throw missing();
 }
 
-/** Versa's destinations are its own functions: a Lambda function ARN of an existing function other than this one. */
+/**
+ * Versa's destinations are its own functions: a Lambda function ARN of an existing function other than this
+ * one. A service that AWS delivers to neither is refused in AWS's words, the others in Versa's.
+ */
 async function validateDestinations(store: Store, name: string, input: EventInvokeConfigInput): Promise<void> {
-  for (const arn of [input.destinationConfig?.onSuccess, input.destinationConfig?.onFailure]) {
+  const d = input.destinationConfig;
+  for (const arn of [d?.onSuccess, d?.onFailure]) {
     if (!arn) continue;
     const invalid = () =>
       new PlatformError(
         'InvalidParameterValueException',
         `The destination ARN ${arn} is invalid. Versa delivers asynchronous invocation records to Lambda functions only.`,
       );
-    if (arn.split(':')[2] !== 'lambda') throw invalid();
+    const service = arn.split(':')[2] ?? '';
+    if (!AWS_DESTINATION_SERVICES.has(service)) {
+      // AWS quotes the request's DestinationConfig as Java prints it.
+      const shown = (kind: string, value: string | undefined) => (value === undefined ? 'null' : `${kind}(destination=${value})`);
+      throw new PlatformError(
+        'InvalidParameterValueException',
+        `The provided destination config DestinationConfig(onSuccess=${shown('OnSuccess', d?.onSuccess)}, onFailure=${shown('OnFailure', d?.onFailure)}) is invalid.`,
+      );
+    }
+    if (service !== 'lambda') throw invalid();
     let target: string;
     try {
       target = parseFunctionRef(arn).name;

@@ -507,6 +507,24 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     );
   });
 
+  it('a member left out is quoted as AWS quotes null: Value null, without quotes', async () => {
+    const missing = (member: string) =>
+      `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`;
+    await refused(() => createFunction(lambda, 'no-role', SOURCE, { Role: undefined }), 'ValidationException', 400, missing('role'));
+    await refused(
+      () => lambda.send(new CreateAliasCommand({ FunctionName: 'fn', Name: 'no-version', FunctionVersion: undefined })),
+      'ValidationException',
+      400,
+      missing('functionVersion'),
+    );
+    await refused(
+      () => lambda.send(new AddPermissionCommand({ FunctionName: 'fn', StatementId: 'no-action', Action: undefined, Principal: '*' })),
+      'ValidationException',
+      400,
+      missing('action'),
+    );
+  });
+
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {
     const range =
       'failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]';

@@ -10,8 +10,10 @@ const WEIGHT_KEY = /^[0-9]+$/;
 /** Checks an alias name against Lambda's pattern (letters, digits, `-`, `_`, not all digits). */
 export function validateAliasName(name: unknown): asserts name is string {
   const v = new Violations();
-  if (typeof name !== 'string') {
-    v.add(name ?? 'null', 'name', 'Member must not be null');
+  if (name === undefined || name === null) {
+    v.missing('name');
+  } else if (typeof name !== 'string') {
+    v.add(name, 'name', 'Member must not be null');
   } else {
     v.length(name, 'name', 1, 128).pattern(name, 'name', ALIAS_NAME, '(?!^[0-9]+$)([a-zA-Z0-9-_]+)');
   }

@@ -14,6 +14,12 @@ export class Violations {
     return this;
   }
 
+  /** A required member left out: AWS quotes it as null, bare. */
+  missing(member: string): this {
+    this.items.push(`Value null at '${member}' failed to satisfy constraint: Member must not be null`);
+    return this;
+  }
+
   pattern(value: string | undefined, member: string, re: RegExp, shown = re.source): this {
     if (value !== undefined && !re.test(value)) this.add(value, member, `Member must satisfy regular expression pattern: ${shown}`);
     return this;

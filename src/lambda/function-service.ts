@@ -128,7 +128,7 @@ export class FunctionService {
   async createFunction(caller: Caller, input: CreateFunctionInput): Promise<{ config: ResolvedConfiguration }> {
     const v = new Violations();
     v.length(input.functionName, 'functionName', 1, 140).pattern(input.functionName, 'functionName', NEW_FUNCTION, NEW_FUNCTION_SHOWN);
-    if (input.role === undefined) v.add('null', 'role', 'Member must not be null');
+    if (input.role === undefined) v.missing('role');
     validateSpecMembers(v, input);
     v.throwIfAny();
     // The name may be given as a full or partial ARN, as for every other operation.
@@ -372,7 +372,7 @@ export class FunctionService {
   async createAlias(caller: Caller, name: string, aliasName: unknown, input: AliasInput): Promise<AliasRecord> {
     validateAliasName(aliasName);
     if (input.functionVersion === undefined) {
-      new Violations().add('null', 'functionVersion', 'Member must not be null').throwIfAny();
+      new Violations().missing('functionVersion').throwIfAny();
     }
     const functionVersion = input.functionVersion!;
     validateDescription(input.description);
@@ -463,7 +463,7 @@ export class FunctionService {
       ['action', input.action],
       ['principal', input.principal],
     ] as const) {
-      if (value === undefined) v.add('null', member, 'Member must not be null');
+      if (value === undefined) v.missing(member);
     }
     v.pattern(input.statementId, 'statementId', /^([a-zA-Z0-9-_]+)$/, '([a-zA-Z0-9-_]+)').length(input.statementId, 'statementId', 1, 100);
     v.throwIfAny();

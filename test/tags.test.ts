@@ -98,11 +98,43 @@ describe('resource tags', () => {
     assert.equal(reserved.name, 'InvalidParameterValueException');
     const tooMany = await errorOf(() => createFunction(t.lambda, 'too-many', code, { Tags: { ...fifty, one: 'more' } }));
     assert.equal(tooMany.name, 'InvalidParameterValueException');
-    assert.match(tooMany.message, /at most 50 tags/);
+    assert.equal(tooMany.message, 'Number of tags exceeds resource tag limit.');
     const notCreated = await errorOf(() => t.lambda.send(new GetFunctionCommand({ FunctionName: 'too-many' })));
     assert.equal(notCreated.name, 'ResourceNotFoundException', 'tags are checked before the function is created');
-    const qualified = await errorOf(() => t.lambda.send(new ListTagsCommand({ Resource: `${FN_ARN}tagged:1` })));
-    assert.equal(qualified.name, 'ValidationException');
+  });
+
+  it("Lambda: a qualified ARN, an ARN of no Lambda resource, no tags and no keys are refused in AWS's words", async () => {
+    const refused = async (call: () => Promise<unknown>, code: string, message: string) => {
+      const err = await errorOf(call);
+      assert.equal(err.name, code, err.message);
+      assert.equal(err.$metadata?.httpStatusCode, 400);
+      assert.equal(err.message, message);
+    };
+    const qualifiers = 'Tags on function aliases and versions are not supported. Please specify a function ARN.';
+    // Before the function is looked for: `nope` does not exist.
+    for (const arn of [`${FN_ARN}tagged:1`, `${FN_ARN}tagged:$LATEST`, `${FN_ARN}nope:live`]) {
+      await refused(
+        () => t.lambda.send(new TagResourceCommand({ Resource: arn, Tags: { a: 'b' } })),
+        'InvalidParameterValueException',
+        qualifiers,
+      );
+      await refused(() => t.lambda.send(new ListTagsCommand({ Resource: arn })), 'InvalidParameterValueException', qualifiers);
+    }
+    await refused(
+      () => t.lambda.send(new ListTagsCommand({ Resource: 'arn:aws:something' })),
+      'ValidationException',
+      "1 validation error detected: Value 'arn:aws:something' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:(function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?|layer:([a-zA-Z0-9-_]+)|code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|capacity-provider:[a-zA-Z0-9-_]+)",
+    );
+    await refused(
+      () => t.lambda.send(new TagResourceCommand({ Resource: `${FN_ARN}tagged`, Tags: {} })),
+      'InvalidParameterValueException',
+      'An error occurred and the request cannot be processed.',
+    );
+    await refused(
+      () => t.lambda.send(new UntagResourceCommand({ Resource: `${FN_ARN}tagged`, TagKeys: [] })),
+      'ValidationException',
+      "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null",
+    );
   });
 
   it('Lambda: deleting a function deletes its tags', async () => {

@@ -27,6 +27,8 @@ export interface TagErrors {
   invalid: ErrorCode;
   /** More than {@link MAX_TAGS} on one resource. */
   tooMany: ErrorCode;
+  /** The service's own words for too many, where AWS's are known. */
+  tooManyMessage?: string;
 }
 
 /**
@@ -47,7 +49,10 @@ export function checkTags(tags: Tags, existing: Tags, errors: TagErrors): void {
   }
   const count = new Set([...Object.keys(existing), ...Object.keys(tags)]).size;
   if (count > MAX_TAGS) {
-    throw new PlatformError(errors.tooMany, `A resource can have at most ${MAX_TAGS} tags; this request would give it ${count}.`);
+    throw new PlatformError(
+      errors.tooMany,
+      errors.tooManyMessage ?? `A resource can have at most ${MAX_TAGS} tags; this request would give it ${count}.`,
+    );
   }
 }
 

@@ -1,7 +1,8 @@
 import { PlatformError } from '../../../core/errors.js';
+import { own } from '../../../core/own.js';
 import type { Logger } from '../../../core/logger.js';
-import { checkRegion, functionArn, parseFunctionRef, resolveQualifier } from '../../../domain/arn.js';
-import { checkTags, taggedResourceOf } from '../../../domain/tags.js';
+import { ACCOUNT_ID, checkRegion, functionArn, parseFunctionRef, resolveQualifier } from '../../../domain/arn.js';
+import { checkTags } from '../../../domain/tags.js';
 import { LATEST } from '../../../domain/lambda-function.js';
 import { Violations } from '../../../domain/validation.js';
 import type { InvocationService, InvocationType } from '../../../invoke/invocation-service.js';
@@ -497,7 +498,11 @@ export function lambdaApi({
       async handle(req, params) {
         const resource = taggedFunction(params);
         const add = optStringMap(body(req), 'Tags');
-        if (add === undefined) throw new PlatformError('InvalidParameterValueException', 'Tags are required to tag a resource.');
+        if (add === undefined || Object.keys(add).length === 0) {
+          // Left out, the member is missing; given empty, AWS answers in these words, which say nothing more.
+          if (add === undefined) new Violations().missing('tags').throwIfAny();
+          throw new PlatformError('InvalidParameterValueException', 'An error occurred and the request cannot be processed.');
+        }
         await tags.add(resource, add, tagDialect(req.region));
         return emptyResponse(204);
       },
@@ -508,7 +513,7 @@ export function lambdaApi({
       operation: 'UntagResource',
       async handle(req, params) {
         const keys = req.query.getAll('tagKeys');
-        if (keys.length === 0) throw new PlatformError('InvalidParameterValueException', 'Tag keys are required to untag a resource.');
+        if (keys.length === 0) new Violations().missing('tagKeys').throwIfAny();
         await tags.remove(taggedFunction(params), keys, tagDialect(req.region));
         return emptyResponse(204);
       },
@@ -591,20 +596,38 @@ const TAGS_PATH = '/2017-03-31/tags/{Resource}';
 const tagDialect = (region: string): TagDialect => ({
   invalid: 'InvalidParameterValueException',
   tooMany: 'InvalidParameterValueException',
+  tooManyMessage: 'Number of tags exceeds resource tag limit.',
   notFound: (resource) => new PlatformError('ResourceNotFoundException', `Function not found: ${functionArn(region, resource.name)}`),
 });
+
+/** The Lambda resources AWS tags, as its pattern for a tagging ARN (quoted when one does not match). */
+const TAGGABLE_SHOWN =
+  'arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:(function:[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?|layer:([a-zA-Z0-9-_]+)|code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|capacity-provider:[a-zA-Z0-9-_]+)';
+const TAGGABLE = new RegExp(`^(?:${TAGGABLE_SHOWN})$`);
+/** How AWS names the taggable resources Versa has none of, when one is not found (AWS's words where recorded). */
+const NOT_HERE: Record<string, string> = { 'event-source-mapping': 'Event source mapping', 'capacity-provider': 'Capacity provider' };
 
 /** The function a tagging ARN names; Lambda tags functions, not their versions or aliases. */
 function taggedFunction(params: Record<string, string>): { kind: 'function'; name: string } {
   const arn = params.Resource ?? '';
-  const resource = taggedResourceOf(arn);
-  if (resource?.kind !== 'function') {
+  if (!TAGGABLE.test(arn)) {
+    new Violations().add(arn, 'resource', `Member must satisfy regular expression pattern: ${TAGGABLE_SHOWN}`).throwIfAny();
+  }
+  const [account, kind = '', name = '', qualifier] = arn.split(':').slice(4);
+  if (kind !== 'function') {
+    const what = own(NOT_HERE, kind);
+    throw new PlatformError('ResourceNotFoundException', what ? `${what} not found: ${arn}` : 'The resource you requested does not exist.');
+  }
+  // Refused before the function is looked for, as AWS does.
+  if (qualifier !== undefined) {
     throw new PlatformError(
-      'ValidationException',
-      `1 validation error detected: Value '${arn}' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:function:[a-zA-Z0-9-_]+`,
+      'InvalidParameterValueException',
+      'Tags on function aliases and versions are not supported. Please specify a function ARN.',
     );
   }
-  return resource;
+  // Versa has one account: a function of any other is not here.
+  if (account !== ACCOUNT_ID) throw new PlatformError('ResourceNotFoundException', `Function not found: ${arn}`);
+  return { kind: 'function', name };
 }
 
 function eventInvokeConfig(region: string, c: EventInvokeConfigRecord): Record<string, unknown> {

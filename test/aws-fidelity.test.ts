@@ -525,6 +525,19 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     );
   });
 
+  it('SnapStart.ApplyOn outside its enum is ValidationException, at CreateFunction and UpdateFunctionConfiguration', async () => {
+    const message =
+      "1 validation error detected: Value 'invalidOption' at 'snapStart.applyOn' failed to satisfy constraint: Member must satisfy enum value set: [PublishedVersions, None]";
+    const SnapStart = { ApplyOn: 'invalidOption' as 'None' };
+    await refused(() => createFunction(lambda, 'bad-snapstart', SOURCE, { SnapStart }), 'ValidationException', 400, message);
+    await refused(
+      () => lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'fn', SnapStart })),
+      'ValidationException',
+      400,
+      message,
+    );
+  });
+
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {
     const range =
       'failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]';

@@ -51,6 +51,8 @@ export interface CreateFunctionInput {
   architectures?: string[];
   ephemeralStorageSize?: number;
   tracingMode?: string;
+  /** SnapStart's ApplyOn: checked, not kept (Versa restores no snapshots: every version reports None). */
+  snapStartApplyOn?: string;
   packageType?: string;
 }
 
@@ -654,6 +656,9 @@ function validateSpecMembers(v: Violations, input: ConfigurationInput): void {
     .integer(input.ephemeralStorageSize, 'ephemeralStorage.size', 512, 10240);
   if (input.tracingMode !== undefined && input.tracingMode !== 'Active' && input.tracingMode !== 'PassThrough') {
     v.add(input.tracingMode, 'tracingConfig.mode', 'Member must satisfy enum value set: [Active, PassThrough]');
+  }
+  if (input.snapStartApplyOn !== undefined && input.snapStartApplyOn !== 'PublishedVersions' && input.snapStartApplyOn !== 'None') {
+    v.add(input.snapStartApplyOn, 'snapStart.applyOn', 'Member must satisfy enum value set: [PublishedVersions, None]');
   }
 }
 

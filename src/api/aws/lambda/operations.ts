@@ -165,6 +165,7 @@ export function lambdaApi({
           architectures: optStringList(b, 'Architectures'),
           ephemeralStorageSize: optNumber(optObject(b, 'EphemeralStorage') ?? {}, 'Size'),
           tracingMode: optString(optObject(b, 'TracingConfig') ?? {}, 'Mode'),
+          snapStartApplyOn: optString(optObject(b, 'SnapStart') ?? {}, 'ApplyOn'),
           packageType: optString(b, 'PackageType'),
         });
         if (newTags) await tags.add({ kind: 'function', name: config.name }, newTags, tagDialect(req.region));
@@ -254,6 +255,7 @@ export function lambdaApi({
           environment: environment && (optStringMap(environment, 'Variables') ?? {}),
           ephemeralStorageSize: optNumber(optObject(b, 'EphemeralStorage') ?? {}, 'Size'),
           tracingMode: optString(optObject(b, 'TracingConfig') ?? {}, 'Mode'),
+          snapStartApplyOn: optString(optObject(b, 'SnapStart') ?? {}, 'ApplyOn'),
           revisionId: optString(b, 'RevisionId'),
         });
         return jsonResponse(200, functionConfiguration(req.region, config));

@@ -538,6 +538,25 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     );
   });
 
+  it("a function ARN of another account is AccessDeniedException 403, never this account's function of that name", async () => {
+    const theirs = 'arn:aws:lambda:us-east-1:123456789012:function:fn';
+    for (const call of [
+      () => lambda.send(new GetFunctionCommand({ FunctionName: theirs })),
+      () => lambda.send(new InvokeCommand({ FunctionName: theirs })),
+      () => lambda.send(new DeleteFunctionCommand({ FunctionName: '123456789012:function:fn' })),
+      () => createFunction(lambda, 'arn:aws:lambda:us-east-1:123456789012:function:theirs', SOURCE),
+    ]) {
+      const err = await errorOf(call);
+      assert.equal(err.name, 'AccessDeniedException', err.message);
+      assert.equal(err.$metadata?.httpStatusCode, 403);
+    }
+    assert.equal(
+      (await lambda.send(new GetFunctionCommand({ FunctionName: 'fn' }))).Configuration?.FunctionName,
+      'fn',
+      'fn is still there',
+    );
+  });
+
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {
     const range =
       'failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]';

@@ -7,12 +7,17 @@ describe('parseFunctionRef', () => {
   it('reads names, partial ARNs and full ARNs, with or without a qualifier', () => {
     assert.deepEqual(parseFunctionRef('fn'), { name: 'fn' });
     assert.deepEqual(parseFunctionRef('fn:prod'), { name: 'fn', qualifier: 'prod' });
-    assert.deepEqual(parseFunctionRef('000000000000:function:fn:$LATEST'), { name: 'fn', qualifier: '$LATEST' });
-    assert.deepEqual(parseFunctionRef('arn:aws:lambda:eu-west-1:000000000000:function:fn'), { name: 'fn', region: 'eu-west-1' });
+    assert.deepEqual(parseFunctionRef('000000000000:function:fn:$LATEST'), { name: 'fn', qualifier: '$LATEST', account: '000000000000' });
+    assert.deepEqual(parseFunctionRef('arn:aws:lambda:eu-west-1:123456789012:function:fn'), {
+      name: 'fn',
+      region: 'eu-west-1',
+      account: '123456789012',
+    });
     assert.deepEqual(parseFunctionRef('arn:aws:lambda:eu-west-1:000000000000:function:fn:7'), {
       name: 'fn',
       qualifier: '7',
       region: 'eu-west-1',
+      account: '000000000000',
     });
   });
 

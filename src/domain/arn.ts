@@ -10,6 +10,8 @@ export interface FunctionRef {
   qualifier?: string;
   /** The region a full ARN names. */
   region?: string;
+  /** The account a full or partial ARN names. */
+  account?: string;
 }
 
 // A name may hold dots here, as AWS's pattern for naming an existing function allows: no function has
@@ -39,11 +41,13 @@ export function parseFunctionRef(identifier: string, qualifierParam?: string): F
   let name: string | undefined;
   let qualifier: string | undefined;
   let region: string | undefined;
+  let account: string | undefined;
   if (m) {
     const full = m.length === 5;
     name = full ? m[3] : m[2];
     qualifier = full ? m[4] : m[3];
     region = full ? m[1] : undefined;
+    account = full ? m[2] : m[1];
   } else {
     const n = NAME.exec(identifier);
     if (n) {
@@ -55,11 +59,25 @@ export function parseFunctionRef(identifier: string, qualifierParam?: string): F
     v.add(identifier, 'functionName', `Member must satisfy regular expression pattern: ${FUNCTION_NAME_SHOWN}`);
   }
   v.throwIfAny();
-  return { name: name!, ...(qualifier !== undefined && { qualifier }), ...(region !== undefined && { region }) };
+  return {
+    name: name!,
+    ...(qualifier !== undefined && { qualifier }),
+    ...(region !== undefined && { region }),
+    ...(account !== undefined && { account }),
+  };
 }
 
-/** AWS's answer to a function ARN of another region than the request's. */
-export function checkRegion(ref: FunctionRef, region: string): void {
+/**
+ * AWS's answers to a function ARN of another account (this one is the only one Versa has: AWS's body carries
+ * no message, Versa's says why) or of another region than the request's.
+ */
+export function checkReachable(ref: FunctionRef, region: string): void {
+  if (ref.account !== undefined && ref.account !== ACCOUNT_ID) {
+    throw new PlatformError(
+      'AccessDeniedException',
+      `The function ARN names account ${ref.account}; this server has one account, ${ACCOUNT_ID}, and serves only its functions.`,
+    );
+  }
   if (ref.region !== undefined && ref.region !== region) {
     throw new PlatformError('ResourceNotFoundException', `Functions from '${ref.region}' are not reachable in this region ('${region}')`);
   }

@@ -3,7 +3,7 @@ import { PlatformError } from '../core/errors.js';
 import { own } from '../core/own.js';
 import { uuid } from '../core/ids.js';
 import { validateAliasName, validateAliasRouting } from '../domain/alias.js';
-import { checkRegion, functionArn, parseFunctionRef } from '../domain/arn.js';
+import { checkReachable, functionArn, parseFunctionRef } from '../domain/arn.js';
 import { MAX_ZIPPED_BYTES, walkPackage } from '../domain/code-package.js';
 import {
   codeSha256,
@@ -135,7 +135,7 @@ export class FunctionService {
     v.throwIfAny();
     // The name may be given as a full or partial ARN, as for every other operation.
     const ref = parseFunctionRef(input.functionName);
-    checkRegion(ref, caller.region);
+    checkReachable(ref, caller.region);
     const name = ref.name;
     // A well-formed name over a function's 64 characters is a bad value, not a malformed member, on AWS.
     new Violations().length(name, 'functionName', 1, 64).throwIfAny('InvalidParameterValueException');

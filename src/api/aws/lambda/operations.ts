@@ -1,7 +1,7 @@
 import { PlatformError } from '../../../core/errors.js';
 import { own } from '../../../core/own.js';
 import type { Logger } from '../../../core/logger.js';
-import { ACCOUNT_ID, checkRegion, functionArn, parseFunctionRef, resolveQualifier } from '../../../domain/arn.js';
+import { ACCOUNT_ID, checkReachable, functionArn, parseFunctionRef, resolveQualifier } from '../../../domain/arn.js';
 import { checkTags } from '../../../domain/tags.js';
 import { LATEST } from '../../../domain/lambda-function.js';
 import { Violations } from '../../../domain/validation.js';
@@ -80,19 +80,19 @@ export function lambdaApi({
   const target = (req: ApiRequest, params: Record<string, string>) => {
     const param = req.query.get('Qualifier') ?? undefined;
     const ref = parseFunctionRef(params.FunctionName ?? '', param);
-    checkRegion(ref, req.region);
+    checkReachable(ref, req.region);
     return { name: ref.name, qualifier: resolveQualifier(ref, param) };
   };
   /** The function named in the path; operations on the function itself refuse a qualifier in it. */
   const unqualified = (req: ApiRequest, params: Record<string, string>) => {
     const ref = parseFunctionRef(params.FunctionName ?? '');
-    checkRegion(ref, req.region);
+    checkReachable(ref, req.region);
     return ref.name;
   };
   /** The function named in the path, for operations AWS permits on the function only: a qualifier is refused. */
   const wholeFunction = (req: ApiRequest, params: Record<string, string>) => {
     const ref = parseFunctionRef(params.FunctionName ?? '');
-    checkRegion(ref, req.region);
+    checkReachable(ref, req.region);
     if (ref.qualifier !== undefined) {
       throw new PlatformError(
         'InvalidParameterValueException',

@@ -557,6 +557,19 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     );
   });
 
+  it('a ValidationException body is its message alone, without the Type member that Lambda adds to its own exceptions', async () => {
+    const res = await awsFetch(`${t.url}/2015-03-31/functions/fn?Qualifier=invalid!`);
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('x-amzn-errortype'), 'ValidationException');
+    assert.deepEqual(await res.json(), {
+      message:
+        "1 validation error detected: Value 'invalid!' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: \\$(LATEST(\\.PUBLISHED)?)|[a-zA-Z0-9-_$]+",
+    });
+    // Lambda's own exceptions keep it.
+    const missing = await awsFetch(`${t.url}/2015-03-31/functions/doesnotexist`);
+    assert.deepEqual(await missing.json(), { Type: 'User', Message: `Function not found: ${arnOf('doesnotexist')}` });
+  });
+
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {
     const range =
       'failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]';

@@ -9,6 +9,11 @@ export interface ErrorSpec {
   fault: 'client' | 'server';
   /** A few Lambda errors carry their text in `Message` rather than `message`. */
   messageKey?: 'message' | 'Message';
+  /**
+   * The rest-json body carries no `Type` member: Lambda adds it to its own exceptions only, not to the
+   * framework's refusals of a malformed request.
+   */
+  untyped?: true;
 }
 
 export const ERROR_CATALOGUE = {
@@ -19,7 +24,7 @@ export const ERROR_CATALOGUE = {
   Throttling: { status: 400, fault: 'client' },
   /** The JSON services' throttle (CloudWatch Logs), which the SDKs retry with back-off. */
   ThrottlingException: { status: 400, fault: 'client' },
-  ValidationException: { status: 400, fault: 'client' },
+  ValidationException: { status: 400, fault: 'client', untyped: true },
   InternalFailure: { status: 500, fault: 'server' },
   UnknownOperationException: { status: 404, fault: 'client' },
   SerializationException: { status: 400, fault: 'client' },

@@ -27,7 +27,7 @@ export function emptyResponse(status: number, headers: Record<string, string> = 
 export function restJsonError(error: PlatformError): ApiResponse {
   const spec = error.spec;
   const body: Record<string, unknown> = {
-    ...(!error.details.untyped && { Type: spec.fault === 'client' ? 'User' : 'Service' }),
+    ...(!spec.untyped && !error.details.untyped && { Type: spec.fault === 'client' ? 'User' : 'Service' }),
     [spec.messageKey ?? 'message']: error.message,
     ...error.details.body,
   };

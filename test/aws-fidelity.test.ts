@@ -570,6 +570,41 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     assert.deepEqual(await missing.json(), { Type: 'User', Message: `Function not found: ${arnOf('doesnotexist')}` });
   });
 
+  it("AddPermission and RemovePermission hold a RevisionId to the qualifier's own: an alias's, a version's or the function's", async () => {
+    const alias = await lambda.send(new CreateAliasCommand({ FunctionName: 'fn', Name: 'policy-alias', FunctionVersion: '1' }));
+    const add = (RevisionId: string | undefined) =>
+      lambda.send(
+        new AddPermissionCommand({
+          FunctionName: 'fn',
+          Qualifier: 'policy-alias',
+          StatementId: 'by-revision',
+          Action: 'lambda:InvokeFunction',
+          Principal: 's3.amazonaws.com',
+          RevisionId,
+        }),
+      );
+    await add(alias.RevisionId);
+    const policy = await lambda.send(new GetPolicyCommand({ FunctionName: 'fn', Qualifier: 'policy-alias' }));
+    assert.equal(policy.RevisionId, alias.RevisionId);
+    await refused(
+      () =>
+        lambda.send(
+          new RemovePermissionCommand({ FunctionName: 'fn', Qualifier: 'policy-alias', StatementId: 'by-revision', RevisionId: 'wrong' }),
+        ),
+      'PreconditionFailedException',
+      412,
+      'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
+    );
+    await lambda.send(
+      new RemovePermissionCommand({
+        FunctionName: 'fn',
+        Qualifier: 'policy-alias',
+        StatementId: 'by-revision',
+        RevisionId: alias.RevisionId,
+      }),
+    );
+  });
+
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {
     const range =
       'failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]';

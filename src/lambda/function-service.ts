@@ -492,8 +492,7 @@ export class FunctionService {
     await this.store.transaction(async (tx) => {
       const record = await tx.functions.get(name);
       if (!record) throw notFound(caller, name, qualifier);
-      await this.requireQualifier(tx, caller, name, qualifier);
-      checkRevision(input.revisionId, record.revisionId, 'GetPolicy');
+      checkRevision(input.revisionId, await this.requireQualifier(tx, caller, record, qualifier), 'GetPolicy');
       const existing = await tx.policies.list(name, qualifier ?? '');
       if (existing.some((s) => s.sid === input.statementId)) {
         throw new PlatformError(
@@ -513,12 +512,13 @@ export class FunctionService {
     return statement;
   }
 
-  async removePermission(caller: Caller, name: string, qualifier: string | undefined, sid: string): Promise<void> {
+  async removePermission(caller: Caller, name: string, qualifier: string | undefined, sid: string, revisionId?: string): Promise<void> {
     await this.store.transaction(async (tx) => {
-      if (!(await tx.functions.get(name))) {
+      const record = await tx.functions.get(name);
+      if (!record) {
         throw new PlatformError('ResourceNotFoundException', `No policy found for: ${functionArn(caller.region, name, qualifier)}`);
       }
-      await this.requireQualifier(tx, caller, name, qualifier);
+      checkRevision(revisionId, await this.requireQualifier(tx, caller, record, qualifier));
       const existing = await tx.policies.list(name, qualifier ?? '');
       if (existing.length === 0) throw new PlatformError('ResourceNotFoundException', 'No policy is associated with the given resource.');
       if (!existing.some((s) => s.sid === sid)) {
@@ -537,12 +537,12 @@ export class FunctionService {
     const missing = () => new PlatformError('ResourceNotFoundException', 'The resource you requested does not exist.');
     const record = await this.store.functions.get(name);
     if (!record) throw missing();
-    await this.requireQualifier(this.store, caller, name, qualifier).catch(() => {
+    const revisionId = await this.requireQualifier(this.store, caller, record, qualifier).catch(() => {
       throw missing();
     });
     const statements = await this.store.policies.list(name, qualifier ?? '');
     if (!statements.length) throw missing();
-    return { policy: policyOf(statements.map((s) => s.statement)), revisionId: record.revisionId };
+    return { policy: policyOf(statements.map((s) => s.statement)), revisionId };
   }
 
   private async requireFunction(caller: Caller, name: string, qualifier?: string): Promise<FunctionRecord> {
@@ -551,17 +551,25 @@ export class FunctionService {
     return record;
   }
 
-  private async requireQualifier(store: Store, caller: Caller, name: string, qualifier: string | undefined): Promise<void> {
-    if (qualifier === undefined || qualifier === LATEST) return;
+  /**
+   * The revision of what `qualifier` names (a version, an alias, or the function itself), which a
+   * RevisionId on its policy is held to, as AWS holds it.
+   */
+  private async requireQualifier(store: Store, caller: Caller, record: FunctionRecord, qualifier: string | undefined): Promise<string> {
+    const name = record.name;
+    if (qualifier === undefined || qualifier === LATEST) return record.revisionId;
     if (/^[0-9]+$/.test(qualifier)) {
-      if (!(await store.versions.get(name, qualifier))) throw notFound(caller, name, qualifier);
-    } else if (!(await store.aliases.get(name, qualifier))) {
-      // A name that could be an alias is looked for as one; anything else is simply not found.
-      if (ALIAS_LIKE.test(qualifier)) {
-        throw new PlatformError('ResourceNotFoundException', `Cannot find alias arn: ${functionArn(caller.region, name, qualifier)}`);
-      }
-      throw notFound(caller, name, qualifier);
+      const version = await store.versions.get(name, qualifier);
+      if (!version) throw notFound(caller, name, qualifier);
+      return version.revisionId;
     }
+    const alias = await store.aliases.get(name, qualifier);
+    if (alias) return alias.revisionId;
+    // A name that could be an alias is looked for as one; anything else is simply not found.
+    if (ALIAS_LIKE.test(qualifier)) {
+      throw new PlatformError('ResourceNotFoundException', `Cannot find alias arn: ${functionArn(caller.region, name, qualifier)}`);
+    }
+    throw notFound(caller, name, qualifier);
   }
 }
 

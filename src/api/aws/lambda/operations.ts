@@ -409,7 +409,7 @@ export function lambdaApi({
       operation: 'RemovePermission',
       async handle(req, params) {
         const { name, qualifier } = target(req, params);
-        await functions.removePermission(caller(req), name, qualifier, params.StatementId ?? '');
+        await functions.removePermission(caller(req), name, qualifier, params.StatementId ?? '', req.query.get('RevisionId') ?? undefined);
         return emptyResponse(204);
       },
     },

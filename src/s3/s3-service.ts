@@ -134,7 +134,7 @@ export class S3Service {
     return bucket;
   }
 
-  listBuckets(): Promise<BucketDoc[]> {
+  listBuckets(): Promise<Pick<BucketDoc, 'name' | 'region' | 'createdAt'>[]> {
     return this.store.s3.listBuckets();
   }
 

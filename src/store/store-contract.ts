@@ -842,6 +842,8 @@ export function storeContract(
       assert.equal(await store.s3.createBucket(bucket), true);
       assert.equal(await store.s3.createBucket({ ...bucket, region: 'eu-west-1' }), false);
       assert.equal((await store.s3.getBucket('b1'))?.region, 'us-east-1');
+      await store.s3.putBucket({ ...bucket, settings: { policy: '{"Statement":[]}' } });
+      assert.deepEqual(await store.s3.listBuckets(), [{ name: 'b1', region: 'us-east-1', createdAt: 1 }], 'listed without its settings');
       const object = (key: string, blob: string) => objectRecord('b1', key, blob);
       const blobA = 'a'.repeat(64);
       const blobB = 'b'.repeat(64);

@@ -355,8 +355,11 @@ export interface SharedBlob {
 
 export interface S3Repository {
   getBucket(name: string): Promise<BucketDoc | undefined>;
-  /** All buckets ordered by name. */
-  listBuckets(): Promise<BucketDoc[]>;
+  /**
+   * All buckets ordered by name, without their settings: a bucket's documents may reach 1 MiB, and
+   * ListBuckets needs none of them (read whole, a few hundred buckets took hundreds of MB per call).
+   */
+  listBuckets(): Promise<Pick<BucketDoc, 'name' | 'region' | 'createdAt'>[]>;
   /** Creates the bucket; false (and nothing written) when one of that name exists. */
   createBucket(bucket: BucketDoc): Promise<boolean>;
   putBucket(bucket: BucketDoc): Promise<void>;

@@ -16,7 +16,12 @@ export class PostgresS3 implements S3Repository {
   }
 
   async listBuckets() {
-    return docs<BucketDoc>(await this.db.rows('SELECT doc FROM s3_buckets ORDER BY name'));
+    return docs<Pick<BucketDoc, 'name' | 'region' | 'createdAt'>>(
+      await this.db.rows(
+        `SELECT json_build_object('name', name, 'region', doc::json ->> 'region', 'createdAt', (doc::json ->> 'createdAt')::bigint)::text AS doc
+         FROM s3_buckets ORDER BY name`,
+      ),
+    );
   }
 
   async createBucket(bucket: BucketDoc) {

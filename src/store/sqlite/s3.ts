@@ -19,7 +19,16 @@ export class SqliteS3 implements S3Repository {
   }
 
   listBuckets() {
-    return this.guard(() => docs<BucketDoc>(this.db.prepare('SELECT doc FROM s3_buckets ORDER BY name').all()));
+    return this.guard(() =>
+      docs<Pick<BucketDoc, 'name' | 'region' | 'createdAt'>>(
+        this.db
+          .prepare(
+            `SELECT json_object('name', name, 'region', doc ->> '$.region', 'createdAt', doc ->> '$.createdAt') AS doc
+             FROM s3_buckets ORDER BY name`,
+          )
+          .all(),
+      ),
+    );
   }
 
   createBucket(bucket: BucketDoc) {

@@ -14,7 +14,12 @@ import { lineNestedPast } from '../core/yaml-depth.js';
  */
 const require = createRequire(import.meta.url);
 let yaml: typeof Yaml | undefined;
-const parseYaml = (text: string): unknown => (yaml ??= require('yaml') as typeof Yaml).parse(text);
+/**
+ * A repeated key is not refused: the last one counts, as in a JSON AppSpec (JSON.parse) and as AWS's
+ * YAML loader reads it. yaml's check compares each key of a map with every one before it: 12,700 keys
+ * within the size bound held the event loop 2.4 s.
+ */
+const parseYaml = (text: string): unknown => (yaml ??= require('yaml') as typeof Yaml).parse(text, { uniqueKeys: false });
 
 export type TrafficRouting =
   | { type: 'AllAtOnce' }

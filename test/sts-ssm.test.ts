@@ -12,7 +12,13 @@ import {
   PutParameterCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
-import { AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from '@aws-sdk/client-sts';
+import {
+  AssumeRoleCommand,
+  type AssumeRoleCommandInput,
+  GetCallerIdentityCommand,
+  GetSessionTokenCommand,
+  STSClient,
+} from '@aws-sdk/client-sts';
 import { errorOf, startTestServer, type TestServer } from './harness.js';
 import { awsToolEnv, runTool } from './tools.js';
 
@@ -60,6 +66,38 @@ describe('STS', () => {
       sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:s3:::not-a-role-at-all', RoleSessionName: 's1' })),
     );
     assert.equal(badArn.name, 'ValidationError');
+  });
+
+  it("AssumeRole: its other inputs within STS's bounds, and a session policy a JSON document of at most 2,048 characters", async () => {
+    const assume = (extra: Partial<AssumeRoleCommandInput>) =>
+      sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::000000000000:role/r', RoleSessionName: 'ss', ...extra }));
+    const policy = (sid: string) =>
+      JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: sid, Effect: 'Allow', Action: '*', Resource: '*' }] });
+    const refused: [Partial<AssumeRoleCommandInput>, RegExp][] = [
+      [{ Policy: 'x' }, /JSON policy document/],
+      [{ Policy: policy('s'.repeat(2048)) }, /'policy'.*2048/],
+      [{ PolicyArns: Array.from({ length: 11 }, (_, i) => ({ arn: `arn:aws:iam::aws:policy/p${i}` })) }, /'policyArns'/],
+      [{ Tags: Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }, /'tags'/],
+      [{ TransitiveTagKeys: Array.from({ length: 51 }, (_, i) => `k${i}`) }, /'transitiveTagKeys'/],
+      [{ ExternalId: 'x'.repeat(1225) }, /'externalId'/],
+      [{ ExternalId: 'a b' }, /'externalId'/],
+      [{ SerialNumber: 'x'.repeat(257) }, /'serialNumber'/],
+      [{ TokenCode: '12345a' }, /'tokenCode'/],
+      [{ SourceIdentity: 'x'.repeat(65) }, /'sourceIdentity'/],
+    ];
+    for (const [extra, message] of refused) {
+      const err = await errorOf(() => assume(extra));
+      assert.equal(err.name, 'ValidationError', JSON.stringify(extra).slice(0, 80));
+      assert.match(err.message, message);
+    }
+    const out = await assume({
+      Policy: policy('s'),
+      PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }],
+      Tags: [{ Key: 'team', Value: 'a' }],
+      ExternalId: 'ext-1',
+      SourceIdentity: 'ci',
+    });
+    assert.match(out.Credentials!.AccessKeyId!, /^ASIA/);
   });
 
   it('GetSessionToken: temporary credentials of the caller', async () => {

@@ -55,6 +55,7 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
           `1 validation error detected: Value '${sessionName.slice(0, 100)}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
         );
       }
+      checkSessionInputs(input);
       const caller = callerOf(req);
       const parent = caller.temporaryKey;
       const duration = durationOf(input, 3600, 43_200);
@@ -100,6 +101,63 @@ function required(input: QueryStructure, name: string, wireName: string): string
   }
   return value;
 }
+
+/** AssumeRole's optional strings: their lengths and patterns (STS's model). */
+const SESSION_STRINGS: [name: string, wire: string, min: number, max: number, pattern: RegExp][] = [
+  ['ExternalId', 'externalId', 2, 1224, /^[\w+=,.@:/-]*$/],
+  ['SerialNumber', 'serialNumber', 9, 256, /^[\w+=/:,.@-]*$/],
+  ['TokenCode', 'tokenCode', 6, 6, /^\d*$/],
+  ['SourceIdentity', 'sourceIdentity', 2, 64, /^[\w+=,.@-]*$/],
+];
+
+/**
+ * Refuses what STS refuses of AssumeRole's other inputs. A session policy is read as STS reads it
+ * (JSON, at most 2,048 characters, at most 10 managed policy ARNs) but not applied, as no policy is:
+ * the key it yields may do what its issuer may (docs/security.md).
+ */
+function checkSessionInputs(input: QueryStructure): void {
+  for (const [name, wire, min, max, pattern] of SESSION_STRINGS) {
+    const value = input[name];
+    if (value === undefined) continue;
+    const text = typeof value === 'string' ? value : '';
+    if (text.length < min || text.length > max || !pattern.test(text)) {
+      throw validation(
+        `1 validation error detected: Value at '${wire}' failed to satisfy constraint: Member must have length between ${min} and ${max} and satisfy regular expression pattern: ${pattern.source.slice(1, -1)}`,
+      );
+    }
+  }
+  for (const [name, wire, max] of [
+    ['Tags', 'tags', 50],
+    ['TransitiveTagKeys', 'transitiveTagKeys', 50],
+    ['PolicyArns', 'policyArns', 10],
+  ] as const) {
+    const list = input[name];
+    if (list !== undefined && (!Array.isArray(list) || list.length > max)) {
+      throw validation(
+        `1 validation error detected: Value at '${wire}' failed to satisfy constraint: Member must have length less than or equal to ${max}`,
+      );
+    }
+  }
+  const policy = input.Policy;
+  if (policy === undefined) return;
+  if (typeof policy !== 'string' || policy.length < 1 || policy.length > MAX_SESSION_POLICY) {
+    throw validation(
+      `1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length between 1 and ${MAX_SESSION_POLICY}`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(policy);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw validation('The session policy (Policy) must be a JSON policy document.');
+  }
+}
+
+/** Longest session policy, in characters (STS's). */
+const MAX_SESSION_POLICY = 2048;
 
 function durationOf(input: QueryStructure, fallback: number, max: number): number {
   const raw = input.DurationSeconds;

@@ -397,4 +397,16 @@ export const MIGRATIONS: readonly string[] = [
     WHERE e.key NOT IN ('resources', 'events', 'template', 'changeSets')
   );
   `,
+  // A bucket's region and creation date beside its record, so that ListBuckets reads no record (a
+  // bucket's settings reach 1 MiB). Taken from the record's text, not as JSON: PostgreSQL's JSON
+  // operators refuse a record whose settings hold an escaped U+0000, and in JSON text a quote within a
+  // string is escaped, so the first `"region":"` is the record's own member.
+  `
+  ALTER TABLE s3_buckets ADD COLUMN region TEXT NOT NULL DEFAULT '';
+  ALTER TABLE s3_buckets ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0;
+  UPDATE s3_buckets SET region = substring(doc from '"region":"([^"]*)"'),
+    created_at = substring(doc from '"createdAt":(\\d+)')::bigint;
+  ALTER TABLE s3_buckets ALTER COLUMN region DROP DEFAULT;
+  ALTER TABLE s3_buckets ALTER COLUMN created_at DROP DEFAULT;
+  `,
 ];

@@ -16,27 +16,25 @@ export class PostgresS3 implements S3Repository {
   }
 
   async listBuckets() {
-    return docs<Pick<BucketDoc, 'name' | 'region' | 'createdAt'>>(
-      await this.db.rows(
-        `SELECT json_build_object('name', name, 'region', doc::json ->> 'region', 'createdAt', (doc::json ->> 'createdAt')::bigint)::text AS doc
-         FROM s3_buckets ORDER BY name`,
-      ),
+    const rows = await this.db.rows<{ name: string; region: string; created_at: string }>(
+      'SELECT name, region, created_at FROM s3_buckets ORDER BY name',
     );
+    return rows.map((r) => ({ name: r.name, region: r.region, createdAt: Number(r.created_at) }));
   }
 
   async createBucket(bucket: BucketDoc) {
-    const created = await this.db.run('INSERT INTO s3_buckets (name, doc) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [
-      bucket.name,
-      JSON.stringify(bucket),
-    ]);
+    const created = await this.db.run(
+      'INSERT INTO s3_buckets (name, region, created_at, doc) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING',
+      [bucket.name, bucket.region, bucket.createdAt, JSON.stringify(bucket)],
+    );
     return created === 1;
   }
 
   async putBucket(bucket: BucketDoc) {
-    await this.db.run('INSERT INTO s3_buckets (name, doc) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET doc = excluded.doc', [
-      bucket.name,
-      JSON.stringify(bucket),
-    ]);
+    await this.db.run(
+      'INSERT INTO s3_buckets (name, region, created_at, doc) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET doc = excluded.doc',
+      [bucket.name, bucket.region, bucket.createdAt, JSON.stringify(bucket)],
+    );
   }
 
   deleteBucket(name: string) {

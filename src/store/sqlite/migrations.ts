@@ -374,4 +374,13 @@ export const MIGRATIONS: readonly string[] = [
     '$.operation.mappings', '$.operation.imports', '$.operation.parameters'
   );
   `,
+  // A bucket's region and creation date beside its record, in an index that holds them, so that
+  // ListBuckets reads neither the records nor their overflow pages: a bucket's settings reach 1 MiB,
+  // and parsing 400 such records held the event loop for 0.3 s a call.
+  `
+  ALTER TABLE s3_buckets ADD COLUMN region TEXT NOT NULL DEFAULT '';
+  ALTER TABLE s3_buckets ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+  UPDATE s3_buckets SET region = doc ->> '$.region', created_at = doc ->> '$.createdAt';
+  CREATE INDEX s3_buckets_listed ON s3_buckets (name, region, created_at);
+  `,
 ];

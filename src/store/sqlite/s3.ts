@@ -20,14 +20,13 @@ export class SqliteS3 implements S3Repository {
 
   listBuckets() {
     return this.guard(() =>
-      docs<Pick<BucketDoc, 'name' | 'region' | 'createdAt'>>(
-        this.db
-          .prepare(
-            `SELECT json_object('name', name, 'region', doc ->> '$.region', 'createdAt', doc ->> '$.createdAt') AS doc
-             FROM s3_buckets ORDER BY name`,
-          )
-          .all(),
-      ),
+      (
+        this.db.prepare('SELECT name, region, created_at FROM s3_buckets ORDER BY name').all() as {
+          name: string;
+          region: string;
+          created_at: number;
+        }[]
+      ).map((r) => ({ name: r.name, region: r.region, createdAt: r.created_at })),
     );
   }
 
@@ -35,16 +34,18 @@ export class SqliteS3 implements S3Repository {
     return this.guard(
       () =>
         this.db
-          .prepare('INSERT INTO s3_buckets (name, doc) VALUES (?, ?) ON CONFLICT(name) DO NOTHING')
-          .run(bucket.name, JSON.stringify(bucket)).changes === 1,
+          .prepare('INSERT INTO s3_buckets (name, region, created_at, doc) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO NOTHING')
+          .run(bucket.name, bucket.region, bucket.createdAt, JSON.stringify(bucket)).changes === 1,
     );
   }
 
   putBucket(bucket: BucketDoc) {
     return this.guard(() => {
       this.db
-        .prepare('INSERT INTO s3_buckets (name, doc) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc')
-        .run(bucket.name, JSON.stringify(bucket));
+        .prepare(
+          'INSERT INTO s3_buckets (name, region, created_at, doc) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET doc = excluded.doc',
+        )
+        .run(bucket.name, bucket.region, bucket.createdAt, JSON.stringify(bucket));
     });
   }
 

@@ -869,6 +869,34 @@ describe('S3 hostile input', () => {
     assert.equal(xmlText(out.text, 'MaxSizeAllowed'), String(64 * MB));
   });
 
+  it('user metadata past 2 KB (names and values, in bytes) is MetadataTooLarge, and nothing is stored', async () => {
+    // 2,048 bytes: `a` and 2,047 of value.
+    const fits = { a: 'v'.repeat(2047) };
+    await s3.send(new PutObjectCommand({ Bucket: 'hostile', Key: 'meta-fits', Body: 'x', Metadata: fits }));
+    assert.deepEqual((await s3.send(new HeadObjectCommand({ Bucket: 'hostile', Key: 'meta-fits' }))).Metadata, fits);
+    const over = { a: 'v'.repeat(2048) };
+    for (const send of [
+      () => s3.send(new PutObjectCommand({ Bucket: 'hostile', Key: 'meta-over', Body: 'x', Metadata: over })),
+      () => s3.send(new CreateMultipartUploadCommand({ Bucket: 'hostile', Key: 'meta-over', Metadata: over })),
+      () =>
+        s3.send(
+          new CopyObjectCommand({
+            Bucket: 'hostile',
+            Key: 'meta-over',
+            CopySource: 'hostile/meta-fits',
+            MetadataDirective: 'REPLACE',
+            Metadata: over,
+          }),
+        ),
+    ]) {
+      const err = await errorOf(send);
+      assert.equal(err.name, 'MetadataTooLarge');
+    }
+    assert.equal((await errorOf(() => s3.send(new HeadObjectCommand({ Bucket: 'hostile', Key: 'meta-over' })))).name, 'NotFound');
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'hostile', Prefix: 'meta-over' }));
+    assert.equal(uploads.Uploads, undefined);
+  });
+
   it('PutBucketPolicy past 20 KB is MalformedPolicy, and the policy in place stays', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'bounded' }));
     const policy = JSON.stringify({ Version: '2012-10-17', Statement: [] });

@@ -32,6 +32,7 @@ export const S3_ERRORS = {
   MalformedXML: 400,
   /** A request body past what its operation reads (a bucket's setting). */
   MaxMessageLengthExceeded: 400,
+  MetadataTooLarge: 400,
   MethodNotAllowed: 405,
   NoSuchBucket: 404,
   NoSuchBucketPolicy: 404,

@@ -20,6 +20,11 @@ export const MAX_PUT_BYTES = 64 * 1024 * 1024;
 export const MAX_OPEN_UPLOADS = 10_000;
 /** Of those, how many functions' keys may start: the rest is the operator's, so that a function cannot leave it none. */
 export const FUNCTIONS_SHARE = 0.9;
+/**
+ * Most user-defined metadata an object may carry: its names (without `x-amz-meta-`) and values, in
+ * UTF-8 bytes (AWS's). Each object's record holds it, and a list page reads 1,000 records.
+ */
+export const MAX_METADATA_BYTES = 2048;
 /** Most keys one DeleteObjects may name (AWS's). */
 export const MAX_DELETE_KEYS = 1000;
 /** Most keys one list answers with (AWS's). */

@@ -10,6 +10,7 @@ import {
   MAX_LIFECYCLE_BYTES,
   MAX_LIFECYCLE_RULES,
   MAX_LIST_KEYS,
+  MAX_METADATA_BYTES,
   MAX_PART_NUMBER,
   MAX_POLICY_BYTES,
   MAX_PUT_BYTES,
@@ -597,6 +598,14 @@ function attributesOf(req: ApiRequest): ObjectAttributes {
       const kept = name === 'content-encoding' ? text.replace(/(^|,)\s*aws-chunked\s*(?=,|$)/, '').replace(/^,/, '') : text;
       if (kept !== '') headers[name] = kept;
     }
+  }
+  // Node reads a header's bytes one character each (latin1): their count is what the client sent.
+  const size = Object.entries(metadata).reduce((sum, [name, value]) => sum + name.length + value.length, 0);
+  if (size > MAX_METADATA_BYTES) {
+    throw new S3Error('MetadataTooLarge', 'Your metadata headers exceed the maximum allowed metadata size.', {
+      Size: size,
+      MaxSizeAllowed: MAX_METADATA_BYTES,
+    });
   }
   return { contentType: header(req, 'content-type') ?? 'binary/octet-stream', metadata: { ...metadata }, headers: { ...headers } };
 }

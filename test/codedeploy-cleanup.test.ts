@@ -6,9 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
+  CreateDeploymentConfigCommand,
   CreateDeploymentGroupCommand,
   DeleteApplicationCommand,
+  DeleteDeploymentConfigCommand,
   DeleteDeploymentGroupCommand,
+  ListDeploymentConfigsCommand,
+  ListDeploymentGroupsCommand,
   ListDeploymentsCommand,
   PutLifecycleEventHookExecutionStatusCommand,
   type CodeDeployClient,
@@ -51,6 +55,24 @@ describe('CodeDeploy cleanup at time scale 60 (a platform minute is a real secon
   /** Live environments of one version of a function. */
   const environmentsOf = (fn: string, version: string) =>
     t.server.services.environments.environments().filter((e) => e.target.functionName === fn && e.target.version === version).length;
+
+  it('ListDeploymentGroups names an application’s groups; DeleteDeploymentConfig refuses a config a group uses, then deletes it', async () => {
+    const trafficRoutingConfig = { type: 'TimeBasedLinear' as const, timeBasedLinear: { linearPercentage: 50, linearInterval: 1 } };
+    await cd.send(
+      new CreateDeploymentConfigCommand({ deploymentConfigName: 'half-linear', computePlatform: 'Lambda', trafficRoutingConfig }),
+    );
+    await createAppAndGroup(cd, 'listed-app', 'b-group', { deploymentConfigName: 'half-linear' });
+    await cd.send(
+      new CreateDeploymentGroupCommand({ applicationName: 'listed-app', deploymentGroupName: 'a-group', serviceRoleArn: SERVICE_ROLE }),
+    );
+    const listed = await cd.send(new ListDeploymentGroupsCommand({ applicationName: 'listed-app' }));
+    assert.deepEqual([listed.applicationName, listed.deploymentGroups], ['listed-app', ['a-group', 'b-group']]);
+    const inUse = await errorOf(() => cd.send(new DeleteDeploymentConfigCommand({ deploymentConfigName: 'half-linear' })));
+    assert.equal(inUse.name, 'DeploymentConfigInUseException');
+    await cd.send(new DeleteDeploymentGroupCommand({ applicationName: 'listed-app', deploymentGroupName: 'b-group' }));
+    await cd.send(new DeleteDeploymentConfigCommand({ deploymentConfigName: 'half-linear' }));
+    assert.ok(!(await cd.send(new ListDeploymentConfigsCommand({}))).deploymentConfigsList!.includes('half-linear'));
+  });
 
   it('DeleteDeploymentGroup deletes its deployments’ records, the other groups keep theirs, DeleteApplication takes the rest', async () => {
     const fn = 'kept-fn';

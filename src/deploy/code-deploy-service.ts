@@ -134,9 +134,9 @@ export class CodeDeployService {
     return group;
   }
 
-  async listDeploymentGroups(application: string | undefined): Promise<DeploymentGroupDoc[]> {
+  async listDeploymentGroups(application: string | undefined): Promise<string[]> {
     const app = await this.getApplication(application);
-    return this.store.codeDeploy.listGroups(app.applicationName);
+    return this.store.codeDeploy.groupNames(app.applicationName);
   }
 
   async updateDeploymentGroup(input: GroupInput & { currentDeploymentGroupName?: string; newDeploymentGroupName?: string }): Promise<void> {
@@ -309,8 +309,10 @@ export class CodeDeployService {
       throw err('InvalidDeploymentConfigNameException', 'Predefined deployment configurations cannot be deleted.');
     const config = await this.getDeploymentConfig(name);
     for (const app of await this.store.codeDeploy.listApplications()) {
-      for (const g of await this.store.codeDeploy.listGroups(app.applicationName)) {
-        if (g.deploymentConfigName === config.deploymentConfigName)
+      // One group's record at a time: each may hold megabytes.
+      for (const name of await this.store.codeDeploy.groupNames(app.applicationName)) {
+        const g = await this.store.codeDeploy.getGroup(app.applicationName, name);
+        if (g?.deploymentConfigName === config.deploymentConfigName)
           throw err('DeploymentConfigInUseException', `The deployment configuration is in use by ${g.deploymentGroupName}.`);
       }
     }

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { compareSeriesIds } from '../domain/metric.js';
 import type { AlarmHistoryItem } from '../domain/alarm.js';
 import type { AsyncEventRecord } from '../domain/async-event.js';
+import type { DeploymentGroupDoc } from '../domain/code-deploy.js';
 import type { DeploymentState } from '../domain/deployment.js';
 import type { AliasRecord, FunctionRecord, VersionRecord } from '../domain/lambda-function.js';
 import type { LogEventQuery } from '../domain/log.js';
@@ -675,6 +676,19 @@ export function storeContract(
         left.reduce((n, e) => n + Buffer.byteLength(e.message), 0),
       );
       assert.equal((await store.logs.getStream(g, 's1'))?.storedBytes, 0);
+    });
+
+    it('codeDeploy.groupNames: one application’s group names in order, and no other’s', async () => {
+      const group = (applicationName: string, deploymentGroupName: string) =>
+        ({ applicationName, deploymentGroupName, deploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' }) as DeploymentGroupDoc;
+      for (const [app, name] of [
+        ['app', 'g2'],
+        ['app', 'g1'],
+        ['other', 'g0'],
+      ] as const)
+        await store.codeDeploy.putGroup(group(app, name));
+      assert.deepEqual(await store.codeDeploy.groupNames('app'), ['g1', 'g2']);
+      assert.deepEqual(await store.codeDeploy.groupNames('nothing-here'), []);
     });
 
     it('codeDeploy.deleteDeployments: removes one group’s deployments, or a whole application’s, and no others', async () => {

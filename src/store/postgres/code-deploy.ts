@@ -54,6 +54,13 @@ export class PostgresCodeDeploy implements CodeDeployRepository {
     return this.many<DeploymentGroupDoc>('SELECT doc FROM cd_deployment_groups WHERE application = $1 ORDER BY name', application);
   }
 
+  async groupNames(application: string) {
+    const rows = await this.db.rows<{ name: string }>('SELECT name FROM cd_deployment_groups WHERE application = $1 ORDER BY name', [
+      application,
+    ]);
+    return rows.map((r) => r.name);
+  }
+
   putGroup(group: DeploymentGroupDoc) {
     return this.run(
       'INSERT INTO cd_deployment_groups (application, name, doc) VALUES ($1, $2, $3) ON CONFLICT (application, name) DO UPDATE SET doc = excluded.doc',

@@ -61,6 +61,14 @@ export class SqliteCodeDeploy implements CodeDeployRepository {
     return this.many<DeploymentGroupDoc>('SELECT doc FROM cd_deployment_groups WHERE application = ? ORDER BY name', application);
   }
 
+  groupNames(application: string) {
+    return this.guard(() =>
+      (
+        this.db.prepare('SELECT name FROM cd_deployment_groups WHERE application = ? ORDER BY name').all(application) as { name: string }[]
+      ).map((r) => r.name),
+    );
+  }
+
   putGroup(group: DeploymentGroupDoc) {
     return this.run(
       'INSERT INTO cd_deployment_groups (application, name, doc) VALUES (?, ?, ?) ON CONFLICT(application, name) DO UPDATE SET doc = excluded.doc',

@@ -390,7 +390,7 @@ export function codeDeployApi({
     },
     async ListDeploymentGroups(input) {
       const app = str(input, 'applicationName');
-      return { applicationName: app, deploymentGroups: (await codeDeploy.listDeploymentGroups(app)).map((g) => g.deploymentGroupName) };
+      return { applicationName: app, deploymentGroups: await codeDeploy.listDeploymentGroups(app) };
     },
     async UpdateDeploymentGroup(input) {
       await codeDeploy.updateDeploymentGroup(groupInput(input));

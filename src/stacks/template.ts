@@ -70,7 +70,10 @@ export function parseTemplate(text: string): JsonObject {
   // Anchors, aliases and `<<` merge keys are expanded, as the SAM CLI's YAML loader does.
   const lineCounter = new LineCounter();
   // yaml's own alias bound (maxAliasCount) applies only to its toJS(), which is not used: toJson counts.
-  const doc = parseDocument(text, { uniqueKeys: true, merge: true, lineCounter });
+  // A key repeated in a mapping is not refused: CloudFormation takes the last one, as JSON.parse does for a
+  // JSON template. (yaml's check would also compare each key with every one before it: 60,000 keys took
+  // 28 s.)
+  const doc = parseDocument(text, { uniqueKeys: false, merge: true, lineCounter });
   if (doc.errors.length > 0) {
     // The first few say where it goes wrong; the rest (one per line of 50 KB of broken YAML: thousands,
     // megabytes of message) would only repeat it.

@@ -13,7 +13,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { errorOf, startTestServer, type TestServer } from './harness.js';
-import { presignedGet, rawRequest, s3ClientFor, s3Fetch, xmlText } from './s3-helpers.js';
+import { presignedGet, rawRequest, s3ClientFor, s3Fetch, TEST_KEY, xmlText } from './s3-helpers.js';
 import { runTool } from './tools.js';
 
 const OPERATOR = { accessKeyId: 'AKIAVERSAOPERATOR01', secretAccessKey: 'operator-secret-key' };
@@ -118,9 +118,15 @@ describe('S3 with credentials configured', () => {
   });
 
   it('checks a declared payload hash, and accepts UNSIGNED-PAYLOAD only with a good signature', async () => {
+    // Signed well over a hash that is not the body's: S3's own answer, and nothing stored.
     const lying = await s3Fetch(`${t.url}/guarded/lie`, { method: 'PUT', body: 'actual', key: OPERATOR, payloadHash: EMPTY_SHA256 });
-    assert.equal(lying.status, 403);
-    assert.equal(xmlText(lying.text, 'Code'), 'SignatureDoesNotMatch');
+    assert.equal(lying.status, 400);
+    assert.equal(xmlText(lying.text, 'Code'), 'XAmzContentSHA256Mismatch');
+    assert.equal(xmlText(lying.text, 'ClientComputedContentSHA256'), EMPTY_SHA256);
+    assert.equal(xmlText(lying.text, 'S3ComputedContentSHA256'), createHash('sha256').update('actual').digest('hex'));
+    assert.equal((await s3Fetch(`${t.url}/guarded/lie`, { key: OPERATOR })).status, 404);
+    const lyingStranger = await s3Fetch(`${t.url}/guarded/lie`, { method: 'PUT', body: 'actual', key: WRONG, payloadHash: EMPTY_SHA256 });
+    assert.equal(xmlText(lyingStranger.text, 'Code'), 'SignatureDoesNotMatch');
     const unsigned = await s3Fetch(`${t.url}/guarded/unsigned`, {
       method: 'PUT',
       body: 'free',
@@ -244,6 +250,35 @@ describe('S3 with credentials configured', () => {
 });
 
 describe('S3 without credentials (any key)', () => {
+  it('a body that is not what its x-amz-content-sha256 declares is refused as S3 refuses it, and nothing is stored', async () => {
+    const dev = await startTestServer();
+    try {
+      const s3 = s3ClientFor(dev.url, 'path', TEST_KEY);
+      await s3.send(new CreateBucketCommand({ Bucket: 'open' }));
+      s3.destroy();
+      const url = `${dev.url}/open/e`;
+      const zeros = '0'.repeat(64);
+      const lying = await s3Fetch(url, { method: 'PUT', body: 'hello', payloadHash: zeros });
+      assert.deepEqual([lying.status, xmlText(lying.text, 'Code')], [400, 'XAmzContentSHA256Mismatch']);
+      assert.equal(
+        xmlText(lying.text, 'Message')?.replaceAll('&#39;', "'"),
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+      );
+      const garbled = await s3Fetch(url, { method: 'PUT', body: 'hello', payloadHash: 'not-a-hash' });
+      assert.deepEqual(
+        [garbled.status, xmlText(garbled.text, 'Code'), xmlText(garbled.text, 'ArgumentName')],
+        [400, 'InvalidArgument', 'x-amz-content-sha256'],
+      );
+      assert.equal((await s3Fetch(url)).status, 404);
+      // The hash in capitals is the same hash.
+      const upper = createHash('sha256').update('hello').digest('hex').toUpperCase();
+      assert.equal((await s3Fetch(url, { method: 'PUT', body: 'hello', payloadHash: upper })).status, 200);
+      assert.equal((await s3Fetch(url)).text, 'hello');
+    } finally {
+      await dev.close();
+    }
+  });
+
   it('a presigned URL still expires, in either signature version', async () => {
     const dev = await startTestServer();
     try {

@@ -80,12 +80,14 @@ export function signatureMatches(
     if (value === undefined) return false;
     if (name === 'x-amz-content-sha256') declared = value;
   }
-  const s3 = claim.service === 's3';
+  const s3 = claim.service === 's3' && toS3;
   // S3 lets the client leave the payload out of the signature, or sign it chunk by chunk.
   const special = declared === 'UNSIGNED-PAYLOAD' || (declared !== undefined && STREAMING_PAYLOADS.has(declared));
-  if (special && !(s3 && toS3)) return false;
-  const bodyHash = special ? undefined : hash('sha256', req.body, 'hex');
-  if (declared !== undefined && !special && declared !== bodyHash) return false;
+  if (special && !s3) return false;
+  // S3 checks a declared hash against the body itself, and answers a mismatch in its own words
+  // (XAmzContentSHA256Mismatch, before it reads anything): the signature covers the declared value.
+  const bodyHash = special || (s3 && declared !== undefined) ? undefined : hash('sha256', req.body, 'hex');
+  if (declared !== undefined && bodyHash !== undefined && declared !== bodyHash) return false;
   // A header-signed request (nearly all) is checked at once; a presigned URL by the SDK's signer, which is asynchronous.
   if (claim.expiresIn !== undefined) {
     return presignedSignature(sdkRequest(req, claim), claim, secret).then((signature) =>

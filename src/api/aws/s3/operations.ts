@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { BUCKET_SETTINGS, type BucketSetting, type ObjectAttributes, type ObjectDoc } from '../../../domain/s3.js';
@@ -126,6 +127,7 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
 export function s3Api({ s3, logger, hold }: S3ApiDeps): ServiceHandler {
   const handler = async (req: ApiRequest): Promise<ApiResponse> => {
     try {
+      checkContentHash(req);
       return await route(s3, req, hold);
     } catch (err) {
       if (err instanceof S3Error) return restXmlError(req.method, err.status, err.code, err.message, req.requestId, err.extra, err.headers);
@@ -180,6 +182,35 @@ function settingOperationName(setting: BucketSetting): string {
     cors: 'BucketCors',
     acl: 'BucketAcl',
   }[setting];
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/i;
+
+/**
+ * The body against the hash its `x-amz-content-sha256` declares, before anything is read or changed. The
+ * signature covers the declared value, not the body (the access gate leaves this check to S3, as S3 does),
+ * so without it a changed body would pass with its request's signature; without credentials it is the only
+ * check of the body. A value that is neither a hash nor a payload kind is refused as S3 refuses it.
+ */
+function checkContentHash(req: ApiRequest): void {
+  const declared = header(req, 'x-amz-content-sha256');
+  if (declared === undefined || declared === 'UNSIGNED-PAYLOAD' || STREAMING_PAYLOADS.has(declared)) return;
+  if (!SHA256_HEX.test(declared)) {
+    throw invalidArgument(
+      'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, ' +
+        'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, ' +
+        'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.',
+      'x-amz-content-sha256',
+      declared.slice(0, 200),
+    );
+  }
+  const computed = hash('sha256', req.body, 'hex');
+  if (computed !== declared.toLowerCase()) {
+    throw new S3Error('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", {
+      ClientComputedContentSHA256: declared,
+      S3ComputedContentSHA256: computed,
+    });
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -554,26 +554,6 @@ exports.handler = async () => {
     const out = (await invoke(t.lambda, 'filler', {})).payload as { mb: number; code?: string };
     assert.equal(out.code, 'ENOSPC');
     assert.ok(out.mb >= 500 && out.mb <= 512, `wrote ${out.mb} MB`);
-  });
-
-  it('cgroups: an environment weighs for the CPU in proportion to its MemorySize, and all of them together as one server thread per core', async (ctx) => {
-    const h = await health(t);
-    // A v1 cpu hierarchy, or the cpu controller of v2 (which the kernel may refuse to enable).
-    const cpu = existsSync('/sys/fs/cgroup/cpu/cpu.shares') || /\bcpu\b/.test(h.limits);
-    if (!/cgroup/.test(h.limits) || !cpu) return ctx.skip(`no cpu controller here: ${h.limits}`);
-    await createFunction(t.lambda, 'weighed', { 'index.js': 'exports.handler = async () => "ok";\n' }, { MemorySize: 1024 });
-    assert.equal((await invoke(t.lambda, 'weighed', {})).payload, 'ok');
-    const env = t.server.services.environments.environments().find((e) => e.target.functionName === 'weighed');
-    const cgroups = parseProcCgroup(readFileSync(`/proc/${env!.pid!}/cgroup`, 'utf8'));
-    // v1: cpu.shares, of which a thread of the server's has 1,024; v2: cpu.weight, of which it has 100.
-    const [dir, file, whole] = cgroups.has('cpu')
-      ? [path.join('/sys/fs/cgroup/cpu', cgroups.get('cpu')!), 'cpu.shares', 1024]
-      : [path.join('/sys/fs/cgroup', cgroups.get('')!), 'cpu.weight', 100];
-    const weight = (d: string) => Number(readFileSync(path.join(d, file), 'utf8'));
-    assert.equal(weight(dir), Math.round((whole * 1024) / 10_240));
-    assert.equal(path.basename(path.dirname(dir)), `versa-${process.pid}`);
-    // All of them together: one such thread per core.
-    assert.equal(weight(path.dirname(dir)), whole * availableParallelism());
   });
 });
 

@@ -1,29 +1,27 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../core/logger.js';
 import { processAlive } from './processes.js';
 
 /**
- * Memory and process-count limits for execution environments, their CPU weight, and their freezing while
- * idle, with Linux control groups: one cgroup per environment under `versa-<server pid>/` beneath the
- * server's own (so a limit on the server's cgroup still holds around all of them, and all of them
- * together weigh for the CPU as much as one thread per core: weighCpuParent). cgroup v1 (separate `memory`,
- * `pids`, `freezer` and `cpu` hierarchies) and v2 (one unified tree) are both used when the server may
- * create cgroups; when it may not, detect() answers undefined and the caller falls back to process
- * limits. Without a freezer (`canFreeze`) environments are not frozen; without `cpu`, not weighed.
+ * Memory and process-count limits for execution environments, and their freezing while idle, with Linux
+ * control groups: one cgroup per environment under `versa-<server pid>/` beneath the server's own (so a
+ * limit on the server's cgroup still holds around all of them). cgroup v1 (separate `memory`, `pids` and
+ * `freezer` hierarchies) and v2 (one unified tree) are both used when the server may create cgroups; when
+ * it may not, detect() answers undefined and the caller falls back to process limits. Without a freezer
+ * (`canFreeze`), environments are not frozen.
  */
 export class Cgroups {
   private constructor(
     readonly version: 1 | 2,
     /** Per controller, the folder that holds this server's environment cgroups. */
-    private readonly parents: { memory: string; pids: string | undefined; freezer: string | undefined; cpu: string | undefined },
+    private readonly parents: { memory: string; pids: string | undefined; freezer: string | undefined },
   ) {}
 
   /** A plain description for health and logs. */
   get description(): string {
-    const names = (['memory', 'pids', 'freezer', 'cpu'] as const).filter((c) => this.parents[c] !== undefined);
+    const names = ['memory', ...(this.parents.pids ? ['pids'] : []), ...(this.parents.freezer ? ['freezer'] : [])];
     const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)!} controllers` : `${names[0]!} controller`;
     return `cgroup v${this.version} (${list})`;
   }
@@ -48,54 +46,38 @@ export class Cgroups {
         await writeFile(path.join(parent, 'cgroup.subtree_control'), '+memory +pids');
         await sweep(base, logger);
         await capProcesses(parent, logger);
-        // Best effort: the kernel refuses the cpu controller where a real-time thread runs in the way.
-        const cpu = await writeFile(path.join(base, 'cgroup.subtree_control'), '+cpu')
-          .then(() => writeFile(path.join(parent, 'cgroup.subtree_control'), '+cpu'))
-          .then(
-            () => parent,
-            () => undefined,
-          );
-        if (cpu) await weighCpuParent(cpu, 'cpu.weight');
         // cgroup.freeze is in every cgroup but the root from Linux 5.2 on; no controller to enable.
         return new Cgroups(2, {
           memory: parent,
           pids: parent,
           freezer: existsSync(path.join(parent, 'cgroup.freeze')) ? parent : undefined,
-          cpu,
         });
       }
       const memory = await v1Parent(root, 'memory', own, name);
       if (!memory) return undefined;
       const pids = await v1Parent(root, 'pids', own, name).catch(() => undefined);
       const freezer = await v1Parent(root, 'freezer', own, name).catch(() => undefined);
-      const cpu = await v1Parent(root, 'cpu', own, name).catch(() => undefined);
-      if (cpu) await weighCpuParent(cpu, 'cpu.shares');
-      for (const parent of [memory, pids, freezer, cpu]) if (parent) await sweep(path.dirname(parent), logger);
+      await sweep(path.dirname(memory), logger);
+      if (pids) await sweep(path.dirname(pids), logger);
+      if (freezer) await sweep(path.dirname(freezer), logger);
       if (pids) await capProcesses(pids, logger);
-      return new Cgroups(1, { memory, pids, freezer, cpu });
+      return new Cgroups(1, { memory, pids, freezer });
     } catch (err) {
       logger.debug('no writable cgroup: memory is limited with process limits instead', { err });
       return undefined;
     }
   }
 
-  /**
-   * Makes one environment's cgroup with its limits; the runtime joins it through `procsFiles` before it
-   * starts (one shell writing to each hierarchy's file in a row waits for one RCU grace period, not one each).
-   */
-  async create(id: string, limits: CgroupLimits): Promise<Cgroup> {
-    const { memoryBytes, maxProcesses } = limits;
+  /** Makes one environment's cgroup with its limits; the runtime joins it through `procsFiles` before it starts. */
+  async create(id: string, memoryBytes: number, maxProcesses: number): Promise<Cgroup> {
     const mem = path.join(this.parents.memory, id);
     const v1 = (parent: string | undefined) => (this.version === 1 && parent ? path.join(parent, id) : undefined);
     const pids = v1(this.parents.pids);
     const freezer = v1(this.parents.freezer);
-    const cpu = v1(this.parents.cpu);
-    const dirs = [mem, ...[pids, freezer, cpu].filter((d): d is string => d !== undefined)];
-    let cgroup: Cgroup;
+    const dirs = [mem, ...(pids ? [pids] : []), ...(freezer ? [freezer] : [])];
     try {
       await mkdir(mem);
       if (freezer) await mkdir(freezer);
-      if (cpu) await mkdir(cpu);
       if (this.version === 2) {
         await writeFile(path.join(mem, 'memory.max'), String(memoryBytes));
         // No swap: a function over its memory is stopped, not slowed down.
@@ -110,41 +92,23 @@ export class Cgroups {
           await writeFile(path.join(pids, 'pids.max'), String(maxProcesses));
         }
       }
-      const freezerState = freezer
-        ? { file: path.join(freezer, 'freezer.state'), frozen: 'FROZEN', thawed: 'THAWED' }
-        : this.version === 2 && this.parents.freezer
-          ? { file: path.join(mem, 'cgroup.freeze'), frozen: '1', thawed: '0' }
-          : undefined;
-      const cpuFile = cpu
-        ? path.join(cpu, 'cpu.shares')
-        : this.version === 2 && this.parents.cpu
-          ? path.join(mem, 'cpu.weight')
-          : undefined;
-      cgroup = new Cgroup(this.version, mem, dirs, memoryBytes, freezerState, cpuFile);
-      await cgroup.weighCpu(limits.cpuPart);
     } catch (err) {
       await Promise.all(dirs.map((d) => rmdir(d).catch(() => undefined)));
       throw err;
     }
-    return cgroup;
+    const freezerState = freezer
+      ? { file: path.join(freezer, 'freezer.state'), frozen: 'FROZEN', thawed: 'THAWED' }
+      : this.version === 2 && this.parents.freezer
+        ? { file: path.join(mem, 'cgroup.freeze'), frozen: '1', thawed: '0' }
+        : undefined;
+    return new Cgroup(this.version, mem, dirs, memoryBytes, freezerState);
   }
 
   /** Removes this server's folders (every environment's cgroup must be gone already). */
   async close(): Promise<void> {
-    const parents = new Set(Object.values(this.parents).filter((p): p is string => p !== undefined));
+    const parents = new Set([this.parents.memory, this.parents.pids, this.parents.freezer].filter((p): p is string => p !== undefined));
     await Promise.all([...parents].map((p) => removeTree(p)));
   }
-}
-
-/** What an environment's cgroup holds it to. */
-export interface CgroupLimits {
-  memoryBytes: number;
-  maxProcesses: number;
-  /**
-   * Its CPU weight among the environments, as a part (above 0, at most 1) of the weight one of the
-   * server's threads has (weighCpuParent).
-   */
-  cpuPart: number;
 }
 
 /** The file that freezes a cgroup, and what to write to it. */
@@ -157,7 +121,6 @@ interface FreezerState {
 /** One environment's cgroup(s). */
 export class Cgroup {
   private frozen = false;
-  private cpuPart = 0;
 
   constructor(
     private readonly version: 1 | 2,
@@ -165,17 +128,7 @@ export class Cgroup {
     private readonly dirs: string[],
     private memoryBytes: number,
     private readonly freezer: FreezerState | undefined,
-    /** v1's cpu.shares (a nice-0 thread weighs 1,024) or v2's cpu.weight (100), where there is a cpu controller. */
-    private readonly cpuFile: string | undefined,
   ) {}
-
-  /** Sets the CPU weight (CgroupLimits.cpuPart), again for a spare's cgroup once its MemorySize is known. */
-  async weighCpu(part: number): Promise<void> {
-    if (!this.cpuFile || part === this.cpuPart) return;
-    const weight = this.version === 2 ? Math.max(1, Math.round(100 * part)) : Math.max(2, Math.round(1024 * part));
-    await writeFile(this.cpuFile, String(weight));
-    this.cpuPart = part;
-  }
 
   /**
    * Stops every process of the cgroup where it is (threads, children, timers) until thaw(): none of them
@@ -281,18 +234,6 @@ async function capProcesses(parent: string, logger: Logger): Promise<void> {
   } catch (err) {
     logger.debug('the environments together have no process limit', { err });
   }
-}
-
-/**
- * All environments together weigh for the CPU as much as `thread` (the weight of one nice-0 thread, such
- * as the server's event loop) times the cores: under contention the server's loop keeps about half of
- * its core, where each busy thread of a function weighed as much as it, and the functions together get
- * as much as a machine-filling program would.
- */
-async function weighCpuParent(dir: string, file: 'cpu.shares' | 'cpu.weight'): Promise<void> {
-  const [thread, max] = file === 'cpu.shares' ? [1024, 262_144] : [100, 10_000];
-  // Best effort: the kernel's default (one thread's weight) is the fallback.
-  await writeFile(path.join(dir, file), String(Math.min(thread * availableParallelism(), max))).catch(() => undefined);
 }
 
 /** `/proc/self/cgroup` as controller → path ('' for the v2 unified line). */

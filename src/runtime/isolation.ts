@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../core/logger.js';
 import { runtimeFamily } from '../domain/runtimes.js';
-import { Cgroups, type Cgroup, type CgroupLimits } from './cgroups.js';
+import { Cgroups, type Cgroup } from './cgroups.js';
 import { speaksFrames, type Launch, type RuntimePaths } from './launchers.js';
 import { NODE_BOOTSTRAP, PYTHON_BOOTSTRAP } from './paths.js';
 import { batchScheduler, closeInheritedDescriptors, DESCRIPTOR_LIMIT_SH, hostEnv } from './processes.js';
@@ -21,11 +21,6 @@ import { Spares, type Spare } from './spares.js';
 export const MEMORY_HEADROOM_MB = 8;
 /** Processes and threads per environment, Lambda's figure. */
 export const MAX_PROCESSES = 1024;
-/**
- * Lambda's largest MemorySize: an environment of this size weighs as much as one of the server's threads
- * for the CPU, a smaller one in proportion (Lambda, too, gives CPU in proportion to memory).
- */
-const MAX_MEMORY_MB = 10_240;
 /**
  * Without a cgroup, Python and `provided.*` runtimes get an address-space limit of MemorySize plus this
  * (an interpreter maps far more than it touches: shared libraries, thread stacks, malloc arenas).
@@ -143,7 +138,14 @@ export class Isolation {
     const spareShell = opts.spareShell ?? '/bin/bash';
     const spares =
       sandbox?.sizesTmpfs && cgroups && (opts.spares ?? true) && existsSync(spareShell)
-        ? new Spares(cgroups, cgroupLimits(DEFAULT_MEMORY_MB), sandbox.inputPipes, opts.logger, spareShell, chrt)
+        ? new Spares(
+            cgroups,
+            { memoryBytes: (DEFAULT_MEMORY_MB + MEMORY_HEADROOM_MB) * 1024 * 1024, maxProcesses: MAX_PROCESSES },
+            sandbox.inputPipes,
+            opts.logger,
+            spareShell,
+            chrt,
+          )
         : undefined;
     return new Isolation(status, sandbox, cgroups, python, spares, chrt);
   }
@@ -151,20 +153,19 @@ export class Isolation {
   /** Sets up one environment's confinement (its cgroup, if any); release() undoes it. */
   async confine(id: string, spec: { runtime: string; memoryMb: number; tmpMb: number }, codeDir: string): Promise<Confinement> {
     const { python, sandbox } = await this.withPython;
-    const limits = cgroupLimits(spec.memoryMb);
+    const memoryBytes = (spec.memoryMb + MEMORY_HEADROOM_MB) * 1024 * 1024;
     // Only Versa's own runtimes take a spare: it comes with the frame channel's descriptor open.
     const spare = sandbox && speaksFrames(spec.runtime) ? await this.spares?.take() : undefined;
     if (spare) {
       try {
-        await spare.cgroup.limitMemory(limits.memoryBytes);
-        await spare.cgroup.weighCpu(limits.cpuPart);
+        await spare.cgroup.limitMemory(memoryBytes);
         return new Confinement(spec, codeDir, sandbox, spare.cgroup, python, this.chrt, spare);
       } catch {
         spare.discard();
         await spare.cgroup.destroy();
       }
     }
-    const cgroup = await this.cgroups?.create(id, limits);
+    const cgroup = await this.cgroups?.create(id, memoryBytes, MAX_PROCESSES);
     return new Confinement(spec, codeDir, sandbox, cgroup, python, this.chrt);
   }
 
@@ -328,15 +329,6 @@ export class Confinement {
     this.spare = undefined;
     await this.cgroup?.destroy();
   }
-}
-
-/** What the cgroup of an environment of `memoryMb` holds it to. */
-function cgroupLimits(memoryMb: number): CgroupLimits {
-  return {
-    memoryBytes: (memoryMb + MEMORY_HEADROOM_MB) * 1024 * 1024,
-    maxProcesses: MAX_PROCESSES,
-    cpuPart: Math.min(1, memoryMb / MAX_MEMORY_MB),
-  };
 }
 
 /** A runtime's environment that could not be handed to the sandbox; its environment fails to start. */

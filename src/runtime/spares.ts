@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { hexId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import type { Cgroup, CgroupLimits, Cgroups } from './cgroups.js';
+import type { Cgroup, Cgroups } from './cgroups.js';
 import { DESCRIPTOR_LIMIT_SH, hostEnv } from './processes.js';
 import { feedSandbox, type SandboxStart } from './sandbox.js';
 
@@ -65,7 +65,7 @@ export class Spares {
 
   constructor(
     private readonly cgroups: Cgroups,
-    private readonly limits: CgroupLimits,
+    private readonly limits: { memoryBytes: number; maxProcesses: number },
     /** The pipes the sandbox's bwrap reads its inputs from (Bubblewrap.inputPipes). */
     private readonly inputPipes: readonly 'pipe'[],
     private readonly logger: Logger,
@@ -108,7 +108,7 @@ export class Spares {
   private async start(): Promise<Spare | undefined> {
     let cgroup: Cgroup | undefined;
     try {
-      cgroup = await this.cgroups.create(`spare-${hexId(8)}`, this.limits);
+      cgroup = await this.cgroups.create(`spare-${hexId(8)}`, this.limits.memoryBytes, this.limits.maxProcesses);
       const procs = cgroup.procsFiles;
       // --norc: with a socket for stdin bash takes itself for a remote shell and would read ~/.bashrc.
       const child = spawn(this.bash, ['--norc', '--noprofile', '-c', SCRIPT, 'bash', ...procs, '--', this.chrt ?? ''], {

@@ -606,6 +606,33 @@ describe('CodeDeploy at time scale 60 (a platform minute is a real second)', () 
       await unchanged(what);
     }
 
+    // A group holds at most 10 triggers, as on AWS (2,900 made a 2 MB record, read by every step).
+    const trigger = (i: number) => ({
+      triggerName: `t${i}`,
+      triggerTargetArn: 'arn:aws:sns:us-east-1:000000000000:topic',
+      triggerEvents: ['DeploymentFailure' as const],
+    });
+    const groupWith = (name: string, count: number) =>
+      cd.send(
+        new CreateDeploymentGroupCommand({
+          applicationName: 'strict-app',
+          deploymentGroupName: name,
+          serviceRoleArn: 'arn:aws:iam::000000000000:role/codedeploy',
+          deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
+          triggerConfigurations: Array.from({ length: count }, (_, i) => trigger(i)),
+        }),
+      );
+    assert.equal((await errorOf(() => groupWith('eleven-triggers', 11))).name, 'TriggerTargetsLimitExceededException');
+    assert.equal(
+      (
+        await errorOf(() =>
+          cd.send(new GetDeploymentGroupCommand({ applicationName: 'strict-app', deploymentGroupName: 'eleven-triggers' })),
+        )
+      ).name,
+      'DeploymentGroupDoesNotExistException',
+    );
+    await groupWith('ten-triggers', 10);
+
     // Batches past AWS's limits (each id is read and answered: 138,000 of one id took the server to 1 GB).
     const batches: [string, () => Promise<unknown>][] = [
       ['BatchLimitExceededException', () => cd.send(new BatchGetDeploymentsCommand({ deploymentIds: Array(26).fill('d-X') }))],

@@ -80,6 +80,7 @@ export const ERROR_CATALOGUE = {
   InvalidComputePlatformException: { status: 400, fault: 'client' },
   RoleRequiredException: { status: 400, fault: 'client' },
   AlarmsLimitExceededException: { status: 400, fault: 'client' },
+  TriggerTargetsLimitExceededException: { status: 400, fault: 'client' },
   DeploymentDoesNotExistException: { status: 400, fault: 'client' },
   DeploymentIdRequiredException: { status: 400, fault: 'client' },
   InvalidDeploymentIdException: { status: 400, fault: 'client' },

@@ -236,6 +236,10 @@ export class CodeDeployService {
         `1 validation error detected: Value '${outdated}' at 'outdatedInstancesStrategy' failed to satisfy constraint: Member must satisfy enum value set: [UPDATE, IGNORE]`,
       );
     }
+    // AWS's bound, 10, as for alarms: each trigger is kept in the group's record, which every step reads.
+    if ((input.triggerConfigurations ?? []).length > 10) {
+      throw err('TriggerTargetsLimitExceededException', 'The maximum allowed number of triggers was exceeded.');
+    }
     const triggers = (input.triggerConfigurations ?? []).map(triggerOf);
     return {
       applicationName: input.applicationName!,

@@ -124,7 +124,7 @@ const stackResource = (id: string, value: string): StackResource => ({
  * A stack in the middle of an update: resources in an order that is not their names', an operation with
  * its plan, a template and a change set. The migration tests store it as the stores wrote it before.
  */
-export const stackInFlight = (name: string): StackDoc => ({
+const stackInFlight = (name: string): StackDoc => ({
   name,
   stackId: `arn:aws:cloudformation:us-east-1:000000000000:stack/${name}/1`,
   region: 'us-east-1',
@@ -172,12 +172,30 @@ export const stackInFlight = (name: string): StackDoc => ({
 });
 
 /** The stack as read, with the order of its resources, parameters and properties, which deepEqual does not see. */
-export const stackOrder = (stack: StackDoc | undefined) =>
+const stackOrder = (stack: StackDoc | undefined) =>
   stack && {
     resources: Object.keys(stack.resources),
     parameters: Object.keys(stack.parameters),
     properties: Object.values(stack.resources).map((r) => JSON.stringify(r.properties)),
   };
+
+/** The two stacks the migration tests store as the stores wrote them before: one mid-update, one settled. */
+export function stacksAsDocuments(): [StackDoc, StackDoc] {
+  const { operation: _op, template: _t, changeSets: _c, ...settled } = stackInFlight('settled');
+  return [stackInFlight('in-flight'), settled];
+}
+
+/**
+ * What the migration of stacks stored as one document each must leave: each stack read back as it was, in
+ * its order, and a step of the in-flight operation adding its resource after those kept.
+ */
+export async function assertStacksMigrated(store: Store, [inFlight, settled]: [StackDoc, StackDoc]): Promise<void> {
+  assert.deepEqual(await store.stacks.list(), [inFlight, settled]);
+  assert.deepEqual(stackOrder(await store.stacks.get('in-flight')), stackOrder(inFlight));
+  const added = { ...inFlight.resources.Alpha!, logicalId: 'Added' };
+  await store.stacks.step(inFlight, { resources: [added], removed: [], events: [] });
+  assert.deepEqual(Object.keys((await store.stacks.get('in-flight'))!.resources), ['Zeta', 'Alpha', 'Added']);
+}
 
 export function storeContract(
   name: string,

@@ -13,9 +13,10 @@ interface Stat {
   cpuSeconds: number;
 }
 
-function statOf(pid: number): Stat | undefined {
+/** A process's (or, with `thread`, one of its threads') counters. */
+function statOf(pid: number, thread?: number): Stat | undefined {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     // The command name is in parentheses and may hold spaces: read the fields after it.
     const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
     return { pid, ppid: Number(f[1]), pgrp: Number(f[2]), cpuSeconds: (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_SECOND };
@@ -53,6 +54,8 @@ export async function machineBusyPct(ms: number): Promise<number> {
 export interface CpuSnapshot {
   at: number;
   self: number;
+  /** The process's main thread alone: the one that answers requests (the rest are V8's, libuv's and Versa's workers). */
+  mainThread: number;
   descendants: Map<number, number>;
   /** CPU seconds the whole machine has been busy (all processes, kernel and interrupts). */
   machine: number;
@@ -83,6 +86,7 @@ export function cpuSnapshot(pid: number): CpuSnapshot {
   return {
     at: performance.now(),
     self: byPid.get(pid)?.cpuSeconds ?? statOf(pid)?.cpuSeconds ?? 0,
+    mainThread: statOf(pid, pid)?.cpuSeconds ?? 0,
     descendants,
     machine: machineBusySeconds(),
   };
@@ -94,6 +98,7 @@ export function cpuBetween(
   after: CpuSnapshot,
 ): {
   selfPct: number;
+  mainThreadPct: number;
   descendantsPct: number;
   /** Descendants that used any CPU. */
   busyDescendants: number;
@@ -110,6 +115,7 @@ export function cpuBetween(
   }
   return {
     selfPct: (100 * (after.self - before.self)) / seconds,
+    mainThreadPct: (100 * (after.mainThread - before.mainThread)) / seconds,
     descendantsPct: (100 * desc) / seconds,
     busyDescendants: busy,
     machinePct: (100 * (after.machine - before.machine)) / seconds,

@@ -181,11 +181,13 @@ export class FunctionService {
     // before activation); it is Active by the time anyone reads it again.
     const createdRevision = uuid();
     let published: VersionRecord | undefined;
+    const exists = () => new PlatformError('ResourceConflictException', `Function already exist: ${name}`);
+    // The package first, outside the transaction (writing 50 MB need not hold the store's other writers),
+    // and only for a function that can be created: a refusal writes nothing.
+    if (await this.store.functions.get(name)) throw exists();
+    await this.store.code.put(spec.codeSha256, zip);
     await this.store.transaction(async (tx) => {
-      if (await tx.functions.get(name)) {
-        throw new PlatformError('ResourceConflictException', `Function already exist: ${name}`);
-      }
-      await tx.code.put(spec.codeSha256, zip);
+      if (await tx.functions.get(name)) throw exists();
       await tx.functions.create(record);
       if (input.publish) published = await publishIn(tx, record, undefined, now);
     });
@@ -232,11 +234,13 @@ export class FunctionService {
   ): Promise<ResolvedConfiguration> {
     const zip = await requireZip(input.code, this.s3Code);
     const architectures = input.architectures && validateArchitectures(input.architectures);
-    return this.updateLatest(caller, name, input.revisionId, input.publish ?? false, async (spec, tx) => {
-      const sha = codeSha256(zip);
-      await tx.code.put(sha, zip);
-      return { ...spec, codeSha256: sha, codeSize: zip.byteLength, architectures: architectures ?? spec.architectures };
-    });
+    const sha = codeSha256(zip);
+    // The package first, outside the transaction, once the update looks possible (updateLatest checks again).
+    checkRevision(input.revisionId, (await this.requireFunction(caller, name)).revisionId);
+    await this.store.code.put(sha, zip);
+    return this.updateLatest(caller, name, input.revisionId, input.publish ?? false, (spec) =>
+      Promise.resolve({ ...spec, codeSha256: sha, codeSize: zip.byteLength, architectures: architectures ?? spec.architectures }),
+    );
   }
 
   async updateFunctionConfiguration(caller: Caller, name: string, input: ConfigurationInput): Promise<ResolvedConfiguration> {

@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { codeSha256 } from '../../domain/lambda-function.js';
 import { assertStacksMigrated, stacksAsDocuments, storeContract } from '../store-contract.js';
 import { MIGRATIONS } from './migrations.js';
 import { openSqliteStore } from './sqlite-store.js';
@@ -83,6 +84,44 @@ describe('sqlite store: stacks written as one document each', () => {
       } finally {
         await store.close();
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sqlite store: code packages', () => {
+  it('are files beside the database, not rows; packages an earlier Versa kept as rows are still read', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'versa-store-'));
+    const file = path.join(dir, 'versa.db');
+    try {
+      const old = Buffer.from('an earlier package');
+      const oldSha = codeSha256(old);
+      const store = openSqliteStore(file);
+      await store.close();
+      const db = new Database(file);
+      db.prepare('INSERT INTO code_packages (sha256, size, zip) VALUES (?, ?, ?)').run(oldSha, old.length, old);
+      db.close();
+
+      const reopened = openSqliteStore(file);
+      try {
+        const zip = Buffer.from('a new package');
+        const sha = codeSha256(zip);
+        await reopened.code.put(sha, zip);
+        const hex = Buffer.from(sha, 'base64').toString('hex');
+        assert.deepEqual(await readFile(path.join(dir, 'packages', hex.slice(0, 2), `${hex}.zip`)), zip);
+        assert.deepEqual(Buffer.from((await reopened.code.get(sha))!), zip);
+        assert.deepEqual(Buffer.from((await reopened.code.get(oldSha))!), old);
+        // No temporary file is left beside it.
+        assert.deepEqual(await readdir(path.join(dir, 'packages', hex.slice(0, 2))), [`${hex}.zip`]);
+        // A key that is not a SHA-256 never becomes a path.
+        await assert.rejects(reopened.code.put('../../etc/x', zip), /not a package key/);
+      } finally {
+        await reopened.close();
+      }
+      const check = new Database(file, { readonly: true });
+      assert.deepEqual(check.prepare('SELECT sha256 FROM code_packages').all(), [{ sha256: oldSha }], 'the new package is no row');
+      check.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,4 +1,5 @@
 // The SQLite store: opens the database, applies the migrations, runs transactions and builds one repository per aggregate.
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Mutex } from '../mutex.js';
 import { StoreConflict } from '../store.js';
@@ -54,7 +55,7 @@ export function openSqliteStore(file: string): Store {
   const db = new Database(file);
   configure(db);
   migrate(db);
-  return new SqliteStore(db, new LogWriter(file));
+  return new SqliteStore(db, path.join(path.dirname(file), 'packages'), new LogWriter(file));
 }
 
 function migrate(db: Db): void {
@@ -102,6 +103,8 @@ class SqliteStore implements Store {
    */
   constructor(
     private readonly db: Db,
+    /** Where code packages are kept, as files (code.ts). */
+    private readonly codeDir: string,
     /** Writes log batches off the event loop; a transaction's store writes them in it instead. */
     private readonly logWriter: LogWriter | undefined,
     private readonly lock = new Mutex(),
@@ -113,7 +116,7 @@ class SqliteStore implements Store {
     this.functions = new SqliteFunctions(db, guard);
     this.versions = new SqliteVersions(db, guard);
     this.aliases = new SqliteAliases(db, guard);
-    this.code = new SqliteCode(db, guard);
+    this.code = new SqliteCode(db, guard, codeDir);
     this.policies = new SqlitePolicies(db, guard);
     this.settings = new SqliteSettings(db, guard);
     this.restApis = new SqliteRestApis(db, guard);
@@ -142,7 +145,7 @@ class SqliteStore implements Store {
         this.db.exec('BEGIN IMMEDIATE');
         try {
           const pending: string[] = [];
-          const result = await work(new SqliteStore(this.db, undefined, this.lock, this.notifications, pending));
+          const result = await work(new SqliteStore(this.db, this.codeDir, undefined, this.lock, this.notifications, pending));
           this.db.exec('COMMIT');
           this.notifications.deliver(pending);
           return result;

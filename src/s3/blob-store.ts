@@ -60,8 +60,12 @@ export class BlobStore {
     return path.join(this.blobs, sha256.slice(0, 2), sha256);
   }
 
-  /** Hashes the bytes; the caller decides whether to keep them (`commit`) once it has checked the digests. */
-  static describe(data: Uint8Array): BlobInfo {
+  /**
+   * Hashes the bytes (or takes the hashes already taken of them); the caller decides whether to keep them
+   * (`commit`) once it has checked the digests.
+   */
+  static describe(data: Uint8Array, hashed?: { sha256: string; md5: string }): BlobInfo {
+    if (hashed) return { sha256: hashed.sha256, md5: hashed.md5, size: data.byteLength };
     return {
       sha256: createHash('sha256').update(data).digest('hex'),
       md5: createHash('md5').update(data).digest('hex'),

@@ -27,6 +27,8 @@ export interface PutObjectInput extends ObjectAttributes {
   contentMd5?: string;
   /** An `x-amz-checksum-*` value the client sent, in a header or a trailer. */
   checksum?: { algorithm: string; value: string };
+  /** The data's hashes when they were already taken (a large body, as it arrived): not computed again. */
+  hashed?: { sha256: string; md5: string };
   /** The function whose key writes it (ObjectDoc.byFunction). */
   byFunction?: string;
 }
@@ -176,7 +178,7 @@ export class S3Service {
   async putObject(input: PutObjectInput): Promise<ObjectDoc> {
     const bucket = await this.bucket(input.bucket);
     checkKey(input.key);
-    const info = BlobStore.describe(input.data);
+    const info = BlobStore.describe(input.data, input.hashed);
     checkDigests(input, info, input.data);
     const temp = await this.blobs.stage(input.data);
     return this.writeObject(bucket, temp, info, {
@@ -378,7 +380,7 @@ export class S3Service {
     uploadId: string,
     partNumber: number,
     data: Uint8Array,
-    digests: Pick<PutObjectInput, 'contentMd5' | 'checksum'>,
+    digests: Pick<PutObjectInput, 'contentMd5' | 'checksum' | 'hashed'>,
     /** The function whose key sends the part: it may add only to an upload a function started. */
     byFunction?: string,
   ): Promise<PartDoc> {
@@ -386,7 +388,7 @@ export class S3Service {
       throw invalidArgument(`Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`, 'partNumber', String(partNumber));
     }
     await this.upload(bucketName, key, uploadId, byFunction);
-    const info = BlobStore.describe(data);
+    const info = BlobStore.describe(data, digests.hashed);
     checkDigests(digests, info, data);
     const temp = await this.blobs.stage(data);
     const part: PartDoc = { uploadId, partNumber, blob: info.sha256, size: info.size, etag: info.md5, lastModified: this.clock.now() };

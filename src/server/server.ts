@@ -58,6 +58,7 @@ import { StackService } from '../stacks/stack-service.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { fencedStore } from '../store/fenced.js';
 import type { Store } from '../store/store.js';
+import { BodyCollector } from './body.js';
 import { BodyBudget, sourceOf, type BodyHolder } from './body-budget.js';
 import { ClusterNode } from './cluster-node.js';
 import { ConnectionShedder, openFilesLimit } from './connections.js';
@@ -488,14 +489,14 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     const early = !access.hostAllowed(req);
     // Whose share a body draws on (a request without one holds nothing); undefined for an operator.
     let holder: BodyHolder | undefined;
-    const chunks: Buffer[] = [];
+    const body = new BodyCollector(() => isS3Request(req) === 'object');
     let refused = false;
     let ended = false;
     const release = () => holder && budget.release(holder);
     const giveUp = (status: number, error: PlatformError) => {
       refused = true;
       release();
-      chunks.length = 0;
+      body.drop();
       refuse(status, error);
     };
     const read = (guest: string | undefined) => {
@@ -527,7 +528,7 @@ export async function startServer(options: Options, overrides: StartOverrides = 
         } else if (!budget.take(holder.guest, chunk.length, holder)) {
           giveUp(429, new PlatformError('TooManyRequestsException', 'Versa is receiving too much data at once; retry shortly.'));
         } else {
-          chunks.push(chunk);
+          body.add(chunk);
         }
       });
       // A client that goes away mid-body frees its share; a whole body is held until it has been answered.
@@ -540,12 +541,14 @@ export async function startServer(options: Options, overrides: StartOverrides = 
     };
     const answer = () => {
       const requestId = uuid();
+      const digests = body.digests();
       const apiReq: ApiRequest = {
         method: req.method ?? 'GET',
         path: q >= 0 ? rawUrl.slice(0, q) : rawUrl,
         query,
         headers: req.headers,
-        body: Buffer.concat(chunks),
+        body: body.body(),
+        ...(digests && { bodyDigests: digests }),
         region: scope.region,
         ...(scope.service && { signingService: scope.service }),
         requestId,

@@ -86,7 +86,7 @@ export function signatureMatches(
   if (special && !s3) return false;
   // S3 checks a declared hash against the body itself, and answers a mismatch in its own words
   // (XAmzContentSHA256Mismatch, before it reads anything): the signature covers the declared value.
-  const bodyHash = special || (s3 && declared !== undefined) ? undefined : hash('sha256', req.body, 'hex');
+  const bodyHash = special || (s3 && declared !== undefined) ? undefined : (req.bodyDigests?.sha256 ?? hash('sha256', req.body, 'hex'));
   if (declared !== undefined && bodyHash !== undefined && declared !== bodyHash) return false;
   // A header-signed request (nearly all) is checked at once; a presigned URL by the SDK's signer, which is asynchronous.
   if (claim.expiresIn !== undefined) {

@@ -41,6 +41,8 @@ export interface SignedRequest {
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** The body's SHA-256 when it was taken as it arrived (a large body): not computed again. */
+  bodyDigests?: { sha256: string };
 }
 
 const AUTH_HEADER = /^AWS4-HMAC-SHA256 (.*)$/s;

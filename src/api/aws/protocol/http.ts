@@ -12,6 +12,8 @@ export interface ApiRequest {
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** The hashes of a large body, taken as it arrived (src/server/body.ts); undefined for a small one. */
+  bodyDigests?: BodyDigests;
   /** The region from the request's signature, `us-east-1` when unsigned. */
   region: string;
   /** The service the request is signed for (`lambda`, `s3`, `cloudformation`, ...); undefined when unsigned. */
@@ -24,6 +26,12 @@ export interface ApiRequest {
   peer?: Peer;
   /** Set by the access gate when a function's key signed the request (and functions are scoped): whose. */
   caller?: Caller;
+}
+
+/** A body's SHA-256 (hexadecimal), and its MD5 when it may become an S3 object. */
+export interface BodyDigests {
+  sha256: string;
+  md5?: string;
 }
 
 /** A connection's two ends, and (once asked, then kept) which user of this machine opened it. */

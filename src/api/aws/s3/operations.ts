@@ -204,7 +204,7 @@ function checkContentHash(req: ApiRequest): void {
       declared.slice(0, 200),
     );
   }
-  const computed = hash('sha256', req.body, 'hex');
+  const computed = req.bodyDigests?.sha256 ?? hash('sha256', req.body, 'hex');
   if (computed !== declared.toLowerCase()) {
     throw new S3Error('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", {
       ClientComputedContentSHA256: declared,
@@ -579,6 +579,12 @@ async function deleteObjects(s3: S3Service, req: ApiRequest, bucket: string): Pr
 // Objects
 
 /** The body's bytes and any checksum sent with them, `aws-chunked` decoded. */
+/** The hashes taken of the body as it arrived, when the data stored is the body itself (not decoded from aws-chunked). */
+function hashesOf(req: ApiRequest, data: Buffer): { sha256: string; md5: string } | undefined {
+  const digests = req.bodyDigests;
+  return data === req.body && digests?.md5 !== undefined ? { sha256: digests.sha256, md5: digests.md5 } : undefined;
+}
+
 function payload(req: ApiRequest): { data: Buffer; checksum?: { algorithm: string; value: string } } {
   const declared = header(req, 'x-amz-content-sha256') ?? '';
   const chunked = STREAMING_PAYLOADS.has(declared) || /(^|,)\s*aws-chunked\s*(,|$)/.test(header(req, 'content-encoding') ?? '');
@@ -653,6 +659,7 @@ function writeHeaders(object: ObjectDoc): Record<string, string> {
 async function putObject(s3: S3Service, req: ApiRequest, bucket: string, key: string): Promise<S3Response> {
   const { data, checksum } = payload(req);
   const md5 = header(req, 'content-md5');
+  const hashed = hashesOf(req, data);
   const object = await s3.putObject({
     bucket,
     key,
@@ -660,6 +667,7 @@ async function putObject(s3: S3Service, req: ApiRequest, bucket: string, key: st
     ...attributesOf(req),
     ...(md5 !== undefined && { contentMd5: md5 }),
     ...(checksum && { checksum }),
+    ...(hashed && { hashed }),
     ...(req.caller && { byFunction: req.caller.function }),
   });
   return empty(200, writeHeaders(object));
@@ -862,13 +870,14 @@ async function uploadPart(s3: S3Service, req: ApiRequest, bucket: string, key: s
   if (header(req, 'x-amz-copy-source') !== undefined) return uploadPartCopy(s3, req, bucket, key, uploadId, Number(partNumber), hold);
   const { data, checksum } = payload(req);
   const md5 = header(req, 'content-md5');
+  const hashed = hashesOf(req, data);
   const part = await s3.uploadPart(
     bucket,
     key,
     uploadId,
     Number(partNumber),
     data,
-    { ...(md5 !== undefined && { contentMd5: md5 }), ...(checksum && { checksum }) },
+    { ...(md5 !== undefined && { contentMd5: md5 }), ...(checksum && { checksum }), ...(hashed && { hashed }) },
     req.caller?.function,
   );
   return empty(200, {

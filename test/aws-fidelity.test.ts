@@ -12,6 +12,7 @@ import {
   AddPermissionCommand,
   CreateAliasCommand,
   DeleteFunctionCommand,
+  GetAliasCommand,
   GetFunctionCommand,
   InvokeCommand,
   GetFunctionConfigurationCommand,
@@ -570,39 +571,110 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     assert.deepEqual(await missing.json(), { Type: 'User', Message: `Function not found: ${arnOf('doesnotexist')}` });
   });
 
-  it("AddPermission and RemovePermission hold a RevisionId to the qualifier's own: an alias's, a version's or the function's", async () => {
-    const alias = await lambda.send(new CreateAliasCommand({ FunctionName: 'fn', Name: 'policy-alias', FunctionVersion: '1' }));
-    const add = (RevisionId: string | undefined) =>
+  // test_lambda_api.py::TestLambdaPermissions::test_lambda_permission_fn_versioning (recorded 2025-11-25): the
+  // policy's RevisionId is its own. GetPolicy gives <uuid:1>; PublishVersion gives $LATEST a new one (GetFunction
+  // <uuid:3>) while GetPolicy still gives <uuid:1>; version 1's policy is <uuid:4>, not the version's <uuid:2>; an
+  // alias's first AddPermission takes the alias's RevisionId <uuid:5> (and "wrong" is refused, naming GetPolicy),
+  // and its policy is then <uuid:6>; adding s3_2 with the policy's <uuid:1> makes it <uuid:7>.
+  it("a policy's RevisionId is its own: each AddPermission renews it, publishing leaves it, the first is held to the alias's", async () => {
+    await createFunction(lambda, 'policy-revisions', SOURCE);
+    const grant = (StatementId: string, extra: Partial<AddPermissionCommandInput> = {}) =>
       lambda.send(
         new AddPermissionCommand({
-          FunctionName: 'fn',
-          Qualifier: 'policy-alias',
-          StatementId: 'by-revision',
+          FunctionName: 'policy-revisions',
+          StatementId,
           Action: 'lambda:InvokeFunction',
           Principal: 's3.amazonaws.com',
-          RevisionId,
+          ...extra,
         }),
       );
-    await add(alias.RevisionId);
-    const policy = await lambda.send(new GetPolicyCommand({ FunctionName: 'fn', Qualifier: 'policy-alias' }));
-    assert.equal(policy.RevisionId, alias.RevisionId);
+    const policyRevision = async (Qualifier?: string) =>
+      (await lambda.send(new GetPolicyCommand({ FunctionName: 'policy-revisions', Qualifier }))).RevisionId;
+    const functionRevision = async () =>
+      (await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'policy-revisions' }))).RevisionId;
+
+    const before = await functionRevision();
+    await grant('s3');
+    const first = await policyRevision();
+    assert.ok(first);
+    const published = await lambda.send(new PublishVersionCommand({ FunctionName: 'policy-revisions' }));
+    assert.notEqual(await functionRevision(), before, "publishing changes $LATEST's RevisionId");
+    assert.equal(await policyRevision(), first, "and leaves the policy's");
+
+    await grant('s3', { Qualifier: '1' });
+    assert.notEqual(await policyRevision('1'), published.RevisionId);
+
+    const alias = await lambda.send(
+      new CreateAliasCommand({ FunctionName: 'policy-revisions', Name: 'permission-alias', FunctionVersion: '1' }),
+    );
     await refused(
-      () =>
-        lambda.send(
-          new RemovePermissionCommand({ FunctionName: 'fn', Qualifier: 'policy-alias', StatementId: 'by-revision', RevisionId: 'wrong' }),
-        ),
+      () => grant('s3', { Qualifier: 'permission-alias', RevisionId: 'wrong' }),
+      'PreconditionFailedException',
+      412,
+      'The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id',
+    );
+    await grant('s3', { Qualifier: 'permission-alias', RevisionId: alias.RevisionId });
+    const aliasPolicy = await policyRevision('permission-alias');
+    assert.notEqual(aliasPolicy, alias.RevisionId);
+    const aliasNow = await lambda.send(new GetAliasCommand({ FunctionName: 'policy-revisions', Name: 'permission-alias' }));
+    assert.equal(aliasNow.RevisionId, alias.RevisionId, "AddPermission leaves the alias's own RevisionId");
+
+    await grant('s3_2', { RevisionId: first });
+    const second = await policyRevision();
+    assert.notEqual(second, first);
+    // The kept revision is no member of a statement.
+    const policy = JSON.parse((await lambda.send(new GetPolicyCommand({ FunctionName: 'policy-revisions' }))).Policy ?? '{}') as {
+      Statement: Record<string, unknown>[];
+    };
+    assert.deepEqual(
+      policy.Statement.map((s) => Object.keys(s).sort()),
+      [
+        ['Action', 'Effect', 'Principal', 'Resource', 'Sid'],
+        ['Action', 'Effect', 'Principal', 'Resource', 'Sid'],
+      ],
+    );
+    // A RevisionId the policy had is stale once it has moved on.
+    await refused(
+      () => grant('s3_3', { RevisionId: first }),
+      'PreconditionFailedException',
+      412,
+      'The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id',
+    );
+  });
+
+  // test_lambda_api.py::TestLambdaPermissions::test_remove_multi_permissions (recorded 2025-11-25): GetPolicy after two
+  // AddPermission calls gives <uuid:1>, after RemovePermission of one <uuid:2>, and still <uuid:2> after a refused
+  // RemovePermission of a statement that is gone.
+  it("RemovePermission renews the policy's RevisionId and is held to it", async () => {
+    await createFunction(lambda, 'policy-removals', SOURCE);
+    for (const StatementId of ['s1', 's2']) {
+      await lambda.send(
+        new AddPermissionCommand({
+          FunctionName: 'policy-removals',
+          StatementId,
+          Action: 'lambda:InvokeFunction',
+          Principal: 's3.amazonaws.com',
+        }),
+      );
+    }
+    const policyRevision = async () => (await lambda.send(new GetPolicyCommand({ FunctionName: 'policy-removals' }))).RevisionId;
+    const afterAdds = await policyRevision();
+    await refused(
+      () => lambda.send(new RemovePermissionCommand({ FunctionName: 'policy-removals', StatementId: 's2', RevisionId: 'wrong' })),
       'PreconditionFailedException',
       412,
       'The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id',
     );
-    await lambda.send(
-      new RemovePermissionCommand({
-        FunctionName: 'fn',
-        Qualifier: 'policy-alias',
-        StatementId: 'by-revision',
-        RevisionId: alias.RevisionId,
-      }),
+    await lambda.send(new RemovePermissionCommand({ FunctionName: 'policy-removals', StatementId: 's2', RevisionId: afterAdds }));
+    const afterRemoval = await policyRevision();
+    assert.notEqual(afterRemoval, afterAdds);
+    await refused(
+      () => lambda.send(new RemovePermissionCommand({ FunctionName: 'policy-removals', StatementId: 's2' })),
+      'ResourceNotFoundException',
+      404,
+      'Statement s2 is not found in resource policy.',
     );
+    assert.equal(await policyRevision(), afterRemoval);
   });
 
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {

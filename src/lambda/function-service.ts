@@ -16,7 +16,7 @@ import {
 } from '../domain/lambda-function.js';
 import { AWS_RUNTIMES, RETIRED_RUNTIMES, SUPPORTED_RUNTIMES, runtimeFamily } from '../domain/runtimes.js';
 import { Violations } from '../domain/validation.js';
-import type { Store } from '../store/store.js';
+import type { PolicyStatement, Store } from '../store/store.js';
 import type { FunctionRegistry } from './registry.js';
 
 /** Who is asking: ARNs in answers and messages carry the caller's region. */
@@ -496,8 +496,9 @@ export class FunctionService {
     await this.store.transaction(async (tx) => {
       const record = await tx.functions.get(name);
       if (!record) throw notFound(caller, name, qualifier);
-      checkRevision(input.revisionId, await this.requireQualifier(tx, caller, record, qualifier), 'GetPolicy');
+      const held = await this.requireQualifier(tx, caller, record, qualifier);
       const existing = await tx.policies.list(name, qualifier ?? '');
+      checkRevision(input.revisionId, policyRevision(existing, held), 'GetPolicy');
       if (existing.some((s) => s.sid === input.statementId)) {
         throw new PlatformError(
           'ResourceConflictException',
@@ -511,7 +512,7 @@ export class FunctionService {
           `The final policy size (${size}) is bigger than the limit (${MAX_POLICY_BYTES}).`,
         );
       }
-      await tx.policies.put(name, qualifier ?? '', { sid: input.statementId!, statement });
+      await tx.policies.put(name, qualifier ?? '', { sid: input.statementId!, statement: { ...statement, [REVISION]: uuid() } });
     });
     return statement;
   }
@@ -522,13 +523,20 @@ export class FunctionService {
       if (!record) {
         throw new PlatformError('ResourceNotFoundException', `No policy found for: ${functionArn(caller.region, name, qualifier)}`);
       }
-      checkRevision(revisionId, await this.requireQualifier(tx, caller, record, qualifier));
+      const held = await this.requireQualifier(tx, caller, record, qualifier);
       const existing = await tx.policies.list(name, qualifier ?? '');
+      checkRevision(revisionId, policyRevision(existing, held));
       if (existing.length === 0) throw new PlatformError('ResourceNotFoundException', 'No policy is associated with the given resource.');
       if (!existing.some((s) => s.sid === sid)) {
         throw new PlatformError('ResourceNotFoundException', `Statement ${sid} is not found in resource policy.`);
       }
       await tx.policies.delete(name, qualifier ?? '', sid);
+      // What remains is a new revision of the policy: its newest statement, written again, carries it (and stays the newest).
+      const newest = existing.filter((s) => s.sid !== sid).at(-1);
+      if (newest) {
+        await tx.policies.delete(name, qualifier ?? '', newest.sid);
+        await tx.policies.put(name, qualifier ?? '', { sid: newest.sid, statement: { ...newest.statement, [REVISION]: uuid() } });
+      }
     });
   }
 
@@ -541,12 +549,12 @@ export class FunctionService {
     const missing = () => new PlatformError('ResourceNotFoundException', 'The resource you requested does not exist.');
     const record = await this.store.functions.get(name);
     if (!record) throw missing();
-    const revisionId = await this.requireQualifier(this.store, caller, record, qualifier).catch(() => {
+    const held = await this.requireQualifier(this.store, caller, record, qualifier).catch(() => {
       throw missing();
     });
     const statements = await this.store.policies.list(name, qualifier ?? '');
     if (!statements.length) throw missing();
-    return { policy: policyOf(statements.map((s) => s.statement)), revisionId };
+    return { policy: policyOf(statements.map((s) => s.statement)), revisionId: policyRevision(statements, held) };
   }
 
   private async requireFunction(caller: Caller, name: string, qualifier?: string): Promise<FunctionRecord> {
@@ -557,7 +565,7 @@ export class FunctionService {
 
   /**
    * The revision of what `qualifier` names (a version, an alias, or the function itself), which a
-   * RevisionId on its policy is held to, as AWS holds it.
+   * RevisionId on its policy is held to while it has none.
    */
   private async requireQualifier(store: Store, caller: Caller, record: FunctionRecord, qualifier: string | undefined): Promise<string> {
     const name = record.name;
@@ -803,7 +811,21 @@ function principalOf(principal: string): unknown {
 /** Largest resource-based policy of a function, version or alias (Lambda's quota). */
 const MAX_POLICY_BYTES = 20_480;
 
+/**
+ * A policy has a RevisionId of its own, as on AWS: each AddPermission and RemovePermission gives it a new
+ * one, and neither changes the RevisionId of the function, version or alias (publishing, which changes
+ * $LATEST's, leaves the policy's alone). It is kept in the document of the policy's newest statement
+ * under this member, which no answer shows.
+ */
+const REVISION = 'RevisionId';
+
+/** The policy's RevisionId; while it has none (no statement, or statements kept before it had one), that of what it is on (`held`). */
+function policyRevision(statements: PolicyStatement[], held: string): string {
+  const kept = statements.at(-1)?.statement[REVISION];
+  return typeof kept === 'string' ? kept : held;
+}
+
 /** The policy document GetPolicy answers, of a function's (or qualifier's) statements. */
 function policyOf(statements: Record<string, unknown>[]): Record<string, unknown> {
-  return { Version: '2012-10-17', Id: 'default', Statement: statements };
+  return { Version: '2012-10-17', Id: 'default', Statement: statements.map(({ [REVISION]: _, ...statement }) => statement) };
 }

@@ -219,6 +219,22 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     );
   });
 
+  // test_lambda_api.py::TestLambdaFunction::test_function_name_and_qualifier_validation[incomplete_arn-*] (2025-11-25):
+  // 'arn:aws:lambda:<region>:<account>:function' is no malformed name but the function named 'function': GetFunction
+  // and DeleteFunction answer 'Function not found: ...:function:function', Invoke the same with ':$LATEST'.
+  it("a full ARN without 'function:' names the function after the account: ResourceNotFoundException, not ValidationException", async () => {
+    const incomplete = `arn:aws:lambda:us-east-1:${ACCOUNT}:function`;
+    const missing = `Function not found: ${arnOf('function')}`;
+    await refused(() => lambda.send(new GetFunctionCommand({ FunctionName: incomplete })), 'ResourceNotFoundException', 404, missing);
+    await refused(() => lambda.send(new DeleteFunctionCommand({ FunctionName: incomplete })), 'ResourceNotFoundException', 404, missing);
+    await refused(
+      () => lambda.send(new InvokeCommand({ FunctionName: incomplete })),
+      'ResourceNotFoundException',
+      404,
+      `Function not found: ${arnOf('function', '$LATEST')}`,
+    );
+  });
+
   it('a 65-character name that fits the pattern is ResourceNotFoundException naming the ARN ($LATEST for Invoke)', async () => {
     const long = 'a'.repeat(65);
     await refused(

@@ -15,9 +15,10 @@ export interface FunctionRef {
 }
 
 // A name may hold dots here, as AWS's pattern for naming an existing function allows: no function has
-// one, so such a name is simply not found.
+// one, so such a name is simply not found. A full ARN's `function:` is optional, as in that pattern: AWS
+// reads `arn:aws:lambda:us-east-1:123456789012:function` as the function named `function`.
 const FULL_ARN =
-  /^arn:aws[a-zA-Z-]*:lambda:((?:eusc-)?[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d):(\d{12}):function:([a-zA-Z0-9-_.]+)(?::(\$LATEST(?:\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$/;
+  /^arn:aws[a-zA-Z-]*:lambda:((?:eusc-)?[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d):(\d{12}):(?:function:)?([a-zA-Z0-9-_.]+)(?::(\$LATEST(?:\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$/;
 const PARTIAL_ARN = /^(\d{12}):function:([a-zA-Z0-9-_.]+)(?::(\$LATEST(?:\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$/;
 const NAME = /^([a-zA-Z0-9-_.]+)(?::(\$LATEST(?:\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$/;
 /** The `FunctionName` pattern AWS quotes when it refuses a name that cannot name a function. */

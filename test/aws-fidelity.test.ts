@@ -20,6 +20,7 @@ import {
   ListFunctionsCommand,
   ListVersionsByFunctionCommand,
   PublishVersionCommand,
+  PutFunctionConcurrencyCommand,
   PutFunctionEventInvokeConfigCommand,
   RemovePermissionCommand,
   UpdateFunctionCodeCommand,
@@ -691,6 +692,23 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
       'Statement s2 is not found in resource policy.',
     );
     assert.equal(await policyRevision(), afterRemoval);
+  });
+
+  // test_lambda.py::TestLambdaConcurrency::test_reserved_concurrency (recorded 2025-11-25), exc_no_cap_requestresponse:
+  // Invoke of a function reserved 0 is 429 TooManyRequestsException 'Rate Exceeded.' with Reason
+  // ReservedFunctionConcurrentInvocationLimitExceeded and Type User, and no retryAfterSeconds (no Retry-After header).
+  it('Invoke of a function reserved 0 is 429 ReservedFunctionConcurrentInvocationLimitExceeded without a Retry-After header', async () => {
+    await createFunction(lambda, 'reserved-none', SOURCE);
+    await lambda.send(new PutFunctionConcurrencyCommand({ FunctionName: 'reserved-none', ReservedConcurrentExecutions: 0 }));
+    const res = await awsFetch(`${t.url}/2015-03-31/functions/reserved-none/invocations`, { method: 'POST', body: '{}' });
+    assert.equal(res.status, 429);
+    assert.equal(res.headers.get('x-amzn-errortype'), 'TooManyRequestsException');
+    assert.equal(res.headers.get('retry-after'), null);
+    assert.deepEqual(await res.json(), {
+      Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
+      Type: 'User',
+      message: 'Rate Exceeded.',
+    });
   });
 
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {

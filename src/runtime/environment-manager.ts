@@ -409,12 +409,14 @@ export class EnvironmentManager {
 
 /**
  * Lambda's throttle: ReservedFunctionConcurrentInvocationLimitExceeded when a function is at its own
- * reservation, ConcurrentInvocationLimitExceeded when the account's (here: the server's) is reached.
+ * reservation, ConcurrentInvocationLimitExceeded when the account's (here: the server's) is reached. AWS
+ * answers the first without a Retry-After header (its recordings carry no retryAfterSeconds): waiting does
+ * not help a function reserved 0, and one at its reservation frees a slot when an invocation ends.
  */
 function throttle(reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' | 'ConcurrentInvocationLimitExceeded'): PlatformError {
   return new PlatformError('TooManyRequestsException', 'Rate Exceeded.', {
     body: { Reason: reason, Type: 'User' },
-    headers: { 'Retry-After': '1' },
+    ...(reason === 'ConcurrentInvocationLimitExceeded' && { headers: { 'Retry-After': '1' } }),
   });
 }
 

@@ -711,6 +711,42 @@ describe('Lambda: the codes and messages AWS gives for names, qualifiers and tar
     });
   });
 
+  // test_lambda_api.py::TestLambdaPermissions::test_add_lambda_permission_fields (recorded 2025-11-25): PrincipalOrgID,
+  // FunctionUrlAuthType and EventSourceToken become StringEquals conditions 'aws:PrincipalOrgID',
+  // 'lambda:FunctionUrlAuthType' and 'lambda:EventSourceToken' beside 'AWS:SourceAccount'; StringEquals comes before ArnLike.
+  it("AddPermission's PrincipalOrgID, FunctionUrlAuthType and EventSourceToken are conditions of the statement", async () => {
+    await createFunction(lambda, 'permission-fields', SOURCE);
+    const url = await lambda.send(
+      new AddPermissionCommand({
+        FunctionName: 'permission-fields',
+        StatementId: 'urlPermission',
+        Action: 'lambda:InvokeFunctionUrl',
+        Principal: '*',
+        SourceArn: 'arn:aws:s3:::test-bucket',
+        SourceAccount: ACCOUNT,
+        PrincipalOrgID: 'o-1234567890',
+        FunctionUrlAuthType: 'NONE',
+      }),
+    );
+    const conditionOf = (statement: string | undefined) => (JSON.parse(statement ?? '{}') as { Condition?: object }).Condition ?? {};
+    assert.deepEqual(Object.keys(conditionOf(url.Statement)), ['StringEquals', 'ArnLike']);
+    assert.deepEqual(conditionOf(url.Statement), {
+      StringEquals: { 'AWS:SourceAccount': ACCOUNT, 'lambda:FunctionUrlAuthType': 'NONE', 'aws:PrincipalOrgID': 'o-1234567890' },
+      ArnLike: { 'AWS:SourceArn': 'arn:aws:s3:::test-bucket' },
+    });
+    const token = 'amzn1.ask.skill.xxxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx';
+    const alexa = await lambda.send(
+      new AddPermissionCommand({
+        FunctionName: 'permission-fields',
+        StatementId: 'alexaSkill',
+        Action: 'lambda:InvokeFunction',
+        Principal: '*',
+        EventSourceToken: token,
+      }),
+    );
+    assert.deepEqual(conditionOf(alexa.Statement), { StringEquals: { 'lambda:EventSourceToken': token } });
+  });
+
   it('routing weights out of range are quoted as AWS prints the map: {2=2.0}', async () => {
     const range =
       'failed to satisfy constraint: Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]';

@@ -461,7 +461,17 @@ export class FunctionService {
     caller: Caller,
     name: string,
     qualifier: string | undefined,
-    input: { statementId?: string; action?: string; principal?: string; sourceArn?: string; sourceAccount?: string; revisionId?: string },
+    input: {
+      statementId?: string;
+      action?: string;
+      principal?: string;
+      sourceArn?: string;
+      sourceAccount?: string;
+      principalOrgId?: string;
+      functionUrlAuthType?: string;
+      eventSourceToken?: string;
+      revisionId?: string;
+    },
   ): Promise<Record<string, unknown>> {
     const v = new Violations();
     for (const [member, value] of [
@@ -489,9 +499,15 @@ export class FunctionService {
       Action: input.action!.includes(':') ? input.action : `lambda:${input.action}`,
       Resource: resource,
     };
+    // Each optional member becomes a condition under the key AWS gives it, equalities first, as AWS orders them.
+    const equals: Record<string, string> = {};
+    if (input.sourceAccount) equals['AWS:SourceAccount'] = input.sourceAccount;
+    if (input.functionUrlAuthType) equals['lambda:FunctionUrlAuthType'] = input.functionUrlAuthType;
+    if (input.principalOrgId) equals['aws:PrincipalOrgID'] = input.principalOrgId;
+    if (input.eventSourceToken) equals['lambda:EventSourceToken'] = input.eventSourceToken;
     const condition: Record<string, Record<string, string>> = {};
+    if (Object.keys(equals).length) condition.StringEquals = equals;
     if (input.sourceArn) condition.ArnLike = { 'AWS:SourceArn': input.sourceArn };
-    if (input.sourceAccount) condition.StringEquals = { 'AWS:SourceAccount': input.sourceAccount };
     if (Object.keys(condition).length) statement.Condition = condition;
     await this.store.transaction(async (tx) => {
       const record = await tx.functions.get(name);

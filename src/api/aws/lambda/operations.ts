@@ -398,6 +398,9 @@ export function lambdaApi({
           principal: optString(b, 'Principal'),
           sourceArn: optString(b, 'SourceArn'),
           sourceAccount: optString(b, 'SourceAccount'),
+          principalOrgId: optString(b, 'PrincipalOrgID'),
+          functionUrlAuthType: optString(b, 'FunctionUrlAuthType'),
+          eventSourceToken: optString(b, 'EventSourceToken'),
           revisionId: optString(b, 'RevisionId'),
         });
         return jsonResponse(201, { Statement: JSON.stringify(statement) });

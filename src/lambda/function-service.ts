@@ -514,7 +514,7 @@ export class FunctionService {
       if (!record) throw notFound(caller, name, qualifier);
       const held = await this.requireQualifier(tx, caller, record, qualifier);
       const existing = await tx.policies.list(name, qualifier ?? '');
-      checkRevision(input.revisionId, policyRevision(existing, held), 'GetPolicy');
+      checkRevision(input.revisionId, await policyRevision(tx, name, qualifier, existing, held), 'GetPolicy');
       if (existing.some((s) => s.sid === input.statementId)) {
         throw new PlatformError(
           'ResourceConflictException',
@@ -528,7 +528,7 @@ export class FunctionService {
           `The final policy size (${size}) is bigger than the limit (${MAX_POLICY_BYTES}).`,
         );
       }
-      await tx.policies.put(name, qualifier ?? '', { sid: input.statementId!, statement: { ...statement, [REVISION]: uuid() } });
+      await tx.policies.put(name, qualifier ?? '', { sid: input.statementId!, statement }, uuid());
     });
     return statement;
   }
@@ -541,18 +541,12 @@ export class FunctionService {
       }
       const held = await this.requireQualifier(tx, caller, record, qualifier);
       const existing = await tx.policies.list(name, qualifier ?? '');
-      checkRevision(revisionId, policyRevision(existing, held));
+      checkRevision(revisionId, await policyRevision(tx, name, qualifier, existing, held));
       if (existing.length === 0) throw new PlatformError('ResourceNotFoundException', 'No policy is associated with the given resource.');
       if (!existing.some((s) => s.sid === sid)) {
         throw new PlatformError('ResourceNotFoundException', `Statement ${sid} is not found in resource policy.`);
       }
-      await tx.policies.delete(name, qualifier ?? '', sid);
-      // What remains is a new revision of the policy: its newest statement, written again, carries it (and stays the newest).
-      const newest = existing.filter((s) => s.sid !== sid).at(-1);
-      if (newest) {
-        await tx.policies.delete(name, qualifier ?? '', newest.sid);
-        await tx.policies.put(name, qualifier ?? '', { sid: newest.sid, statement: { ...newest.statement, [REVISION]: uuid() } });
-      }
+      await tx.policies.delete(name, qualifier ?? '', sid, uuid());
     });
   }
 
@@ -570,7 +564,10 @@ export class FunctionService {
     });
     const statements = await this.store.policies.list(name, qualifier ?? '');
     if (!statements.length) throw missing();
-    return { policy: policyOf(statements.map((s) => s.statement)), revisionId: policyRevision(statements, held) };
+    return {
+      policy: policyOf(statements.map((s) => s.statement)),
+      revisionId: await policyRevision(this.store, name, qualifier, statements, held),
+    };
   }
 
   private async requireFunction(caller: Caller, name: string, qualifier?: string): Promise<FunctionRecord> {
@@ -828,20 +825,22 @@ function principalOf(principal: string): unknown {
 const MAX_POLICY_BYTES = 20_480;
 
 /**
- * A policy has a RevisionId of its own, as on AWS: each AddPermission and RemovePermission gives it a new
- * one, and neither changes the RevisionId of the function, version or alias (publishing, which changes
- * $LATEST's, leaves the policy's alone). It is kept in the document of the policy's newest statement
- * under this member, which no answer shows.
+ * The policy's RevisionId, its own as on AWS: each AddPermission and RemovePermission renews it, and
+ * neither changes the RevisionId of the function, version or alias (publishing, which changes $LATEST's,
+ * leaves the policy's alone). While the policy has no statement (or was written before it had one of its
+ * own), it is that of what the policy is on (`held`).
  */
-const REVISION = 'RevisionId';
-
-/** The policy's RevisionId; while it has none (no statement, or statements kept before it had one), that of what it is on (`held`). */
-function policyRevision(statements: PolicyStatement[], held: string): string {
-  const kept = statements.at(-1)?.statement[REVISION];
-  return typeof kept === 'string' ? kept : held;
+async function policyRevision(
+  store: Store,
+  name: string,
+  qualifier: string | undefined,
+  statements: readonly PolicyStatement[],
+  held: string,
+): Promise<string> {
+  return (statements.length > 0 && (await store.policies.revision(name, qualifier ?? ''))) || held;
 }
 
 /** The policy document GetPolicy answers, of a function's (or qualifier's) statements. */
 function policyOf(statements: Record<string, unknown>[]): Record<string, unknown> {
-  return { Version: '2012-10-17', Id: 'default', Statement: statements.map(({ [REVISION]: _, ...statement }) => statement) };
+  return { Version: '2012-10-17', Id: 'default', Statement: statements };
 }

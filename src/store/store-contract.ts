@@ -253,10 +253,13 @@ export function storeContract(
         (await store.aliases.list('a')).map((x) => x.name),
         ['dev', 'prod'],
       );
-      await store.policies.put('a', '', { sid: 's1', statement: { Sid: 's1' } });
+      assert.equal(await store.policies.revision('a', ''), undefined);
+      await store.policies.put('a', '', { sid: 's1', statement: { Sid: 's1' } }, 'r1');
       assert.deepEqual(await store.policies.list('a', ''), [{ sid: 's1', statement: { Sid: 's1' } }]);
+      assert.equal(await store.policies.revision('a', ''), 'r1');
       await store.aliases.delete('a', 'dev');
-      await store.policies.delete('a', '', 's1');
+      await store.policies.delete('a', '', 's1', 'r2');
+      assert.equal(await store.policies.revision('a', ''), 'r2');
       assert.deepEqual(
         (await store.aliases.list('a')).map((x) => x.name),
         ['prod'],
@@ -340,12 +343,14 @@ export function storeContract(
     });
 
     it('functions.delete: removes its versions, aliases and policies too', async () => {
-      await store.policies.put('a', 'prod', { sid: 's2', statement: {} });
+      await store.policies.put('a', 'prod', { sid: 's2', statement: {} }, 'r3');
       await store.functions.delete('a');
       assert.equal(await store.functions.get('a'), undefined);
       assert.deepEqual(await store.versions.list('a'), []);
       assert.deepEqual(await store.aliases.list('a'), []);
       assert.deepEqual(await store.policies.list('a', 'prod'), []);
+      assert.equal(await store.policies.revision('a', 'prod'), undefined);
+      assert.equal(await store.policies.revision('a', ''), undefined);
     });
 
     it('reopen: data survives closing and opening again', async () => {

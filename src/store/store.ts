@@ -109,10 +109,16 @@ export interface PolicyStatement {
 }
 
 /** Resource policy statements per function and qualifier ('' for the unqualified function). */
+/**
+ * The resource-based policy of a function, version or alias: its statements, and its RevisionId, which
+ * every change of them renews (`revisionId`) and which goes with them when what they are on is deleted.
+ */
 export interface PolicyRepository {
   list(functionName: string, qualifier: string): Promise<PolicyStatement[]>;
-  put(functionName: string, qualifier: string, statement: PolicyStatement): Promise<void>;
-  delete(functionName: string, qualifier: string, sid: string): Promise<void>;
+  /** The RevisionId the last change gave the policy; undefined when none did. */
+  revision(functionName: string, qualifier: string): Promise<string | undefined>;
+  put(functionName: string, qualifier: string, statement: PolicyStatement, revisionId: string): Promise<void>;
+  delete(functionName: string, qualifier: string, sid: string, revisionId: string): Promise<void>;
 }
 
 /** Small named values the platform keeps between runs (e.g. the time scale it last ran at). */

@@ -47,7 +47,7 @@ export class PostgresFunctions implements FunctionRepository {
 
   delete(name: string) {
     return this.db.atomic(async (db) => {
-      for (const table of ['versions', 'aliases', 'policies', 'event_invoke_configs', 'async_events']) {
+      for (const table of ['versions', 'aliases', 'policies', 'policy_revisions', 'event_invoke_configs', 'async_events']) {
         await db.run(`DELETE FROM ${table} WHERE function_name = $1`, [name]);
       }
       await db.run('DELETE FROM functions WHERE name = $1', [name]);
@@ -90,6 +90,7 @@ export class PostgresVersions implements VersionRepository {
       const number = versionNumber(version);
       if (number !== undefined) await db.run('DELETE FROM versions WHERE function_name = $1 AND version = $2', [functionName, number]);
       await db.run('DELETE FROM policies WHERE function_name = $1 AND qualifier = $2', [functionName, version]);
+      await db.run('DELETE FROM policy_revisions WHERE function_name = $1 AND qualifier = $2', [functionName, version]);
       await db.run('DELETE FROM event_invoke_configs WHERE function_name = $1 AND qualifier = $2', [functionName, version]);
     });
   }
@@ -126,6 +127,7 @@ export class PostgresAliases implements AliasRepository {
     return this.db.atomic(async (db) => {
       await db.run('DELETE FROM aliases WHERE function_name = $1 AND name = $2', [functionName, name]);
       await db.run('DELETE FROM policies WHERE function_name = $1 AND qualifier = $2', [functionName, name]);
+      await db.run('DELETE FROM policy_revisions WHERE function_name = $1 AND qualifier = $2', [functionName, name]);
       await db.run('DELETE FROM event_invoke_configs WHERE function_name = $1 AND qualifier = $2', [functionName, name]);
     });
   }
@@ -142,16 +144,38 @@ export class PostgresPolicies implements PolicyRepository {
     return rows.map((r): PolicyStatement => ({ sid: r.sid, statement: readDocument<Record<string, unknown>>(r.doc) }));
   }
 
-  async put(functionName: string, qualifier: string, statement: PolicyStatement) {
-    await this.db.run('INSERT INTO policies (function_name, qualifier, sid, doc) VALUES ($1, $2, $3, $4)', [
-      functionName,
-      qualifier,
-      statement.sid,
-      JSON.stringify(statement.statement),
-    ]);
+  async revision(functionName: string, qualifier: string) {
+    const row = await this.db.row<{ revision_id: string }>(
+      'SELECT revision_id FROM policy_revisions WHERE function_name = $1 AND qualifier = $2',
+      [functionName, qualifier],
+    );
+    return row?.revision_id;
   }
 
-  async delete(functionName: string, qualifier: string, sid: string) {
-    await this.db.run('DELETE FROM policies WHERE function_name = $1 AND qualifier = $2 AND sid = $3', [functionName, qualifier, sid]);
+  put(functionName: string, qualifier: string, statement: PolicyStatement, revisionId: string) {
+    return this.db.atomic(async (db) => {
+      await db.run('INSERT INTO policies (function_name, qualifier, sid, doc) VALUES ($1, $2, $3, $4)', [
+        functionName,
+        qualifier,
+        statement.sid,
+        JSON.stringify(statement.statement),
+      ]);
+      await renew(db, functionName, qualifier, revisionId);
+    });
   }
+
+  delete(functionName: string, qualifier: string, sid: string, revisionId: string) {
+    return this.db.atomic(async (db) => {
+      await db.run('DELETE FROM policies WHERE function_name = $1 AND qualifier = $2 AND sid = $3', [functionName, qualifier, sid]);
+      await renew(db, functionName, qualifier, revisionId);
+    });
+  }
+}
+
+function renew(db: Db, functionName: string, qualifier: string, revisionId: string): Promise<number> {
+  return db.run(
+    'INSERT INTO policy_revisions (function_name, qualifier, revision_id) VALUES ($1, $2, $3) ' +
+      'ON CONFLICT (function_name, qualifier) DO UPDATE SET revision_id = excluded.revision_id',
+    [functionName, qualifier, revisionId],
+  );
 }

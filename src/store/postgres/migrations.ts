@@ -409,4 +409,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE s3_buckets ALTER COLUMN region DROP DEFAULT;
   ALTER TABLE s3_buckets ALTER COLUMN created_at DROP DEFAULT;
   `,
+  // A resource-based policy's RevisionId, its own (AWS renews it with each AddPermission and
+  // RemovePermission and leaves it when the function is published), beside its statements.
+  `
+  CREATE TABLE policy_revisions (
+    function_name TEXT NOT NULL,
+    qualifier     TEXT NOT NULL,
+    revision_id   TEXT NOT NULL,
+    PRIMARY KEY (function_name, qualifier)
+  );
+  `,
 ];

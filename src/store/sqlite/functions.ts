@@ -54,7 +54,7 @@ export class SqliteFunctions implements FunctionRepository {
   delete(name: string) {
     return this.guard(() => {
       this.db.transaction(() => {
-        for (const table of ['versions', 'aliases', 'policies', 'event_invoke_configs', 'async_events']) {
+        for (const table of ['versions', 'aliases', 'policies', 'policy_revisions', 'event_invoke_configs', 'async_events']) {
           this.db.prepare(`DELETE FROM ${table} WHERE function_name = ?`).run(name);
         }
         this.db.prepare('DELETE FROM functions WHERE name = ?').run(name);
@@ -103,6 +103,7 @@ export class SqliteVersions implements VersionRepository {
     return this.guard(() => {
       this.db.prepare('DELETE FROM versions WHERE function_name = ? AND version = ?').run(functionName, Number(version));
       this.db.prepare('DELETE FROM policies WHERE function_name = ? AND qualifier = ?').run(functionName, version);
+      this.db.prepare('DELETE FROM policy_revisions WHERE function_name = ? AND qualifier = ?').run(functionName, version);
       this.db.prepare('DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?').run(functionName, version);
     });
   }
@@ -153,6 +154,7 @@ export class SqliteAliases implements AliasRepository {
     return this.guard(() => {
       this.db.prepare('DELETE FROM aliases WHERE function_name = ? AND name = ?').run(functionName, name);
       this.db.prepare('DELETE FROM policies WHERE function_name = ? AND qualifier = ?').run(functionName, name);
+      this.db.prepare('DELETE FROM policy_revisions WHERE function_name = ? AND qualifier = ?').run(functionName, name);
       this.db.prepare('DELETE FROM event_invoke_configs WHERE function_name = ? AND qualifier = ?').run(functionName, name);
     });
   }
@@ -177,17 +179,41 @@ export class SqlitePolicies implements PolicyRepository {
     );
   }
 
-  put(functionName: string, qualifier: string, statement: PolicyStatement) {
+  revision(functionName: string, qualifier: string) {
     return this.guard(() => {
-      this.db
-        .prepare('INSERT INTO policies (function_name, qualifier, sid, doc) VALUES (?, ?, ?, ?)')
-        .run(functionName, qualifier, statement.sid, JSON.stringify(statement.statement));
+      const row = this.db
+        .prepare('SELECT revision_id FROM policy_revisions WHERE function_name = ? AND qualifier = ?')
+        .get(functionName, qualifier) as { revision_id: string } | undefined;
+      return row?.revision_id;
     });
   }
 
-  delete(functionName: string, qualifier: string, sid: string) {
+  put(functionName: string, qualifier: string, statement: PolicyStatement, revisionId: string) {
     return this.guard(() => {
-      this.db.prepare('DELETE FROM policies WHERE function_name = ? AND qualifier = ? AND sid = ?').run(functionName, qualifier, sid);
+      this.db.transaction(() => {
+        this.db
+          .prepare('INSERT INTO policies (function_name, qualifier, sid, doc) VALUES (?, ?, ?, ?)')
+          .run(functionName, qualifier, statement.sid, JSON.stringify(statement.statement));
+        this.renew(functionName, qualifier, revisionId);
+      })();
     });
+  }
+
+  delete(functionName: string, qualifier: string, sid: string, revisionId: string) {
+    return this.guard(() => {
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM policies WHERE function_name = ? AND qualifier = ? AND sid = ?').run(functionName, qualifier, sid);
+        this.renew(functionName, qualifier, revisionId);
+      })();
+    });
+  }
+
+  private renew(functionName: string, qualifier: string, revisionId: string): void {
+    this.db
+      .prepare(
+        'INSERT INTO policy_revisions (function_name, qualifier, revision_id) VALUES (?, ?, ?) ' +
+          'ON CONFLICT (function_name, qualifier) DO UPDATE SET revision_id = excluded.revision_id',
+      )
+      .run(functionName, qualifier, revisionId);
   }
 }

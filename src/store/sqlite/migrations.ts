@@ -383,4 +383,14 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE s3_buckets SET region = doc ->> '$.region', created_at = doc ->> '$.createdAt';
   CREATE INDEX s3_buckets_listed ON s3_buckets (name, region, created_at);
   `,
+  // A resource-based policy's RevisionId, its own (AWS renews it with each AddPermission and
+  // RemovePermission and leaves it when the function is published), beside its statements.
+  `
+  CREATE TABLE policy_revisions (
+    function_name TEXT NOT NULL,
+    qualifier     TEXT NOT NULL,
+    revision_id   TEXT NOT NULL,
+    PRIMARY KEY (function_name, qualifier)
+  );
+  `,
 ];

@@ -829,7 +829,7 @@ describe('CloudWatch: the codes, messages and shapes AWS gives', () => {
     });
     assert.equal(json.status, 400);
     assert.equal(json.headers.get('x-amzn-query-error'), 'ValidationError;Sender');
-    assert.deepEqual(await json.json(), { __type: 'ValidationException', message: STATE_ENUM });
+    assert.deepEqual(await json.json(), { __type: 'com.amazon.coral.validate#ValidationException', message: STATE_ENUM });
 
     const err = await errorOf(() =>
       cw.send(new SetAlarmStateCommand({ AlarmName: 'minimal', StateValue: 'INVALID' as 'OK', StateReason: 'x' })),

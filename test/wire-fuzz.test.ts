@@ -732,7 +732,8 @@ function errorShapeProblem(protocol: Protocol | 'gateway' | 'any', res: WireResp
     json = undefined;
   }
   const hasType = typeof json === 'object' && json !== null && typeof (json as { __type?: unknown }).__type === 'string';
-  const isXml = /^<ErrorResponse><Error><Type>(Sender|Receiver)<\/Type><Code>[^<]+<\/Code>/.test(res.body);
+  // In the service's XML namespace (`xmlns="..."`) as AWS's are; a refusal at the front door has none.
+  const isXml = /^<ErrorResponse(?: xmlns="[^"]+")?><Error><Type>(Sender|Receiver)<\/Type><Code>[^<]+<\/Code>/.test(res.body);
   switch (protocol) {
     case 'rest-json':
     case 'gateway':

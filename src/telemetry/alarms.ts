@@ -193,7 +193,8 @@ export class AlarmService {
     }
     const transition = await this.store.transaction(async (tx) => {
       const alarm = await tx.alarms.get(name);
-      if (!alarm) throw notFound(name);
+      // AWS answers this one with the bare code: no message, on either wire.
+      if (!alarm) throw new PlatformError('ResourceNotFound', '');
       return this.applyState(tx, alarm, state as AlarmState, reason, reasonData);
     });
     this.announce(transition);

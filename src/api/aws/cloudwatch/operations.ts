@@ -8,7 +8,7 @@ import type { AlarmService } from '../../../telemetry/alarms.js';
 import { seriesIdOf, sortDimensions, type Dimension } from '../../../domain/metric.js';
 import { BEHIND, type Metrics } from '../../../telemetry/metrics.js';
 import type { Summary } from '../../../telemetry/summary.js';
-import { functionDenied, type ServiceHandler } from '../protocol/http.js';
+import { functionDenied, header, type ApiRequest, type ServiceHandler } from '../protocol/http.js';
 import { jsonRpcService, type JsonOperation } from '../protocol/json-rpc.js';
 import { queryService } from '../protocol/query.js';
 import type { ResourceTags, TagDialect } from '../tagging.js';
@@ -40,6 +40,30 @@ const QUERY_CODES: Record<string, string> = {
   AccessDeniedException: 'AccessDenied',
 };
 const queryCode = (e: PlatformError) => QUERY_CODES[e.code] ?? e.code;
+/** The error shapes of CloudWatch's model: AWS's JSON answers name them in its namespace. */
+const MODEL_ERRORS = new Set([...Object.keys(QUERY_CODES), 'ResourceNotFoundException']);
+MODEL_ERRORS.delete('ValidationException');
+MODEL_ERRORS.delete('AccessDeniedException');
+
+/**
+ * The `__type` of a JSON error as AWS writes it: `com.amazonaws.cloudwatch.v2010_08_01#ResourceNotFound` for a
+ * shape of the model, `com.amazon.coral.validate#ValidationException` for a member constraint (the SDKs keep
+ * the text after `#`).
+ */
+function jsonErrorType(e: PlatformError): string {
+  if (e.code === 'ValidationException') return 'com.amazon.coral.validate#ValidationException';
+  return MODEL_ERRORS.has(e.code) ? `com.amazonaws.cloudwatch.v2010_08_01#${e.code}` : e.code;
+}
+
+/**
+ * A JSON error's status. The query form's statuses (ResourceNotFound: 404) hold only for a client that says it
+ * reads query-compatible errors (`x-amzn-query-mode: true`, as the SDKs send); to any other request AWS answers
+ * every client error 400.
+ */
+function jsonErrorStatus(e: PlatformError, req?: ApiRequest): number {
+  if (e.spec.fault !== 'client' || (req !== undefined && header(req, 'x-amzn-query-mode') === 'true')) return e.spec.status;
+  return 400;
+}
 /** The largest magnitude CloudWatch takes for a value (2^360). */
 const MAX_VALUE = 2 ** 360;
 const invalid = (message: string) => new PlatformError('InvalidParameterValueException', message);
@@ -713,6 +737,8 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
       targetPrefix: 'GraniteServiceVersion20100801',
       contentType: 'application/x-amz-json-1.0',
       operations: withJsonTimes(operations),
+      errorType: jsonErrorType,
+      errorStatus: jsonErrorStatus,
       errorHeaders,
       scope,
       deniedStatus: 403,

@@ -23,8 +23,13 @@ export interface JsonRpcService {
   operations: Record<string, JsonOperation>;
   /** The wire name for a code, when the service names an error differently from the catalogue. */
   errorName?: (error: PlatformError) => string;
-  /** The HTTP status for an error, when the service answers differently from the catalogue (CloudWatch Logs: 400). */
-  errorStatus?: (error: PlatformError) => number;
+  /** The `__type` of an error's body, when the service qualifies the name with its model's namespace (CloudWatch). */
+  errorType?: (error: PlatformError) => string;
+  /**
+   * The HTTP status for an error, when the service answers differently from the catalogue (CloudWatch Logs: 400;
+   * CloudWatch: by the request's query mode).
+   */
+  errorStatus?: (error: PlatformError, req?: ApiRequest) => number;
   /** Extra headers for an error (CloudWatch's `x-amzn-query-error`). */
   errorHeaders?: (error: PlatformError) => Record<string, string>;
   /** What a function's key may call (access/function-scope.ts). */
@@ -36,18 +41,26 @@ export interface JsonRpcService {
   deniedStatus?: number;
 }
 
-/** Renders a PlatformError in the JSON-RPC form: `{"__type": <code>, "message": ...}`. */
+/**
+ * Renders a PlatformError in the JSON-RPC form: `{"__type": <code>, "message": ...}`. An error AWS gives no
+ * message (CloudWatch's ResourceNotFound of SetAlarmState) has no `message` member.
+ */
 export function jsonRpcError(
-  service: Pick<JsonRpcService, 'contentType' | 'errorName' | 'errorStatus' | 'errorHeaders'>,
+  service: Pick<JsonRpcService, 'contentType' | 'errorName' | 'errorType' | 'errorStatus' | 'errorHeaders'>,
   error: PlatformError,
+  req?: ApiRequest,
 ): ApiResponse {
   const name = service.errorName?.(error) ?? error.code;
   // An unknown X-Amz-Target is a bad request on AWS's JSON services (400), not a missing resource.
-  const status = error.code === 'UnknownOperationException' ? 400 : error.spec.status;
+  const status = error.code === 'UnknownOperationException' ? 400 : (service.errorStatus?.(error, req) ?? error.spec.status);
   return {
-    status: service.errorStatus?.(error) ?? status,
+    status,
     headers: { 'content-type': service.contentType, 'x-amzn-errortype': name, ...service.errorHeaders?.(error), ...error.details.headers },
-    body: JSON.stringify({ __type: name, message: error.message, ...error.details.body }),
+    body: JSON.stringify({
+      __type: service.errorType?.(error) ?? name,
+      ...(error.message !== '' && { message: error.message }),
+      ...error.details.body,
+    }),
   };
 }
 
@@ -75,7 +88,7 @@ export function jsonRpcService(service: JsonRpcService, logger: Logger): Service
     } catch (err) {
       const { error, unexpected } = asPlatformError(err);
       if (unexpected) logger.error('internal error', { operation: target, err });
-      return jsonRpcError(service, error);
+      return jsonRpcError(service, error, req);
     }
   };
   return Object.assign(handler, { operations: Object.keys(service.operations).map((name) => ({ name })) });

@@ -114,8 +114,14 @@ export function queryResponseXml(namespace: string, operation: string, result: u
   return `<${operation}Response xmlns="${namespace}">${body}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${operation}Response>`;
 }
 
-export function queryErrorXml(code: string, message: string, fault: 'Sender' | 'Receiver', requestId: string): string {
-  return `<ErrorResponse><Error><Type>${fault}</Type><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+/**
+ * An `<ErrorResponse>`, in the service's XML namespace when it has one, as AWS's are. An error AWS gives
+ * no message (CloudWatch's ResourceNotFound of SetAlarmState) has no `<Message>` element at all.
+ */
+export function queryErrorXml(code: string, message: string, fault: 'Sender' | 'Receiver', requestId: string, namespace?: string): string {
+  const open = namespace === undefined ? '<ErrorResponse>' : `<ErrorResponse xmlns="${namespace}">`;
+  const text = message === '' ? '' : `<Message>${escapeXml(message)}</Message>`;
+  return `${open}<Error><Type>${fault}</Type><Code>${escapeXml(code)}</Code>${text}</Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
 }
 
 /** One operation of a query service: the parsed form in, the `…Result` members out (undefined: none), or a promise of them. */
@@ -162,7 +168,7 @@ export function queryService(spec: QueryServiceSpec): ServiceHandler {
       const code = codes[error.code] ?? error.code;
       return xml(
         error.spec.status,
-        queryErrorXml(code, error.message, error.spec.fault === 'client' ? 'Sender' : 'Receiver', req.requestId),
+        queryErrorXml(code, error.message, error.spec.fault === 'client' ? 'Sender' : 'Receiver', req.requestId, namespace),
       );
     }
   };

@@ -1,0 +1,84 @@
+/**
+ * CloudWatch and CloudWatch Logs answering as AWS does, where Versa once gave its own answer: each case
+ * states what a response recorded against real AWS contains (LocalStack's `@markers.aws.validated` tests
+ * under tests/aws/services/cloudwatch and tests/aws/services/logs, and their `*.snapshot.json`) and checks
+ * that Versa answers the same, over the AWS SDK v3 or raw signed requests.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { awsFetch, clientConfig, errorOf, startTestServer, type TestServer } from './harness.js';
+
+const NAMESPACE = 'http://monitoring.amazonaws.com/doc/2010-08-01/';
+const STATE_ENUM =
+  "1 validation error detected: Value 'INVALID' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]";
+
+describe('CloudWatch: the errors and shapes AWS gives', () => {
+  let t: TestServer;
+  let cw: CloudWatchClient;
+  before(async () => {
+    t = await startTestServer();
+    cw = new CloudWatchClient(clientConfig(t.url));
+  });
+  after(async () => {
+    cw.destroy();
+    await t.close();
+  });
+
+  const query = (body: string) =>
+    awsFetch(`${t.url}/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body });
+  /** A JSON 1.0 request as LocalStack's raw client sends it: `x-amzn-query-mode` says whether it reads query-compatible errors. */
+  const json = (operation: string, body: unknown, queryMode: boolean) =>
+    awsFetch(`${t.url}/`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': `GraniteServiceVersion20100801.${operation}`,
+        'x-amzn-query-mode': String(queryMode),
+      },
+      body: JSON.stringify(body),
+    });
+
+  it('SetAlarmState of a missing alarm: ResourceNotFound with no message, 404 (400 to JSON outside query mode)', async () => {
+    // test_exception_serializing_with_no_shape_in_spec[query]: HTTP 404,
+    // <ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><Error><Code>ResourceNotFound</Code>
+    // <Type>Sender</Type></Error><RequestId/></ErrorResponse>, with no <Message>.
+    const xml = await query('Action=SetAlarmState&Version=2010-08-01&AlarmName=nope&StateValue=OK&StateReason=test');
+    assert.equal(xml.status, 404);
+    const text = await xml.text();
+    assert.match(text, new RegExp(`^<ErrorResponse xmlns="${NAMESPACE}"><Error><Type>Sender</Type><Code>ResourceNotFound</Code></Error>`));
+    assert.doesNotMatch(text, /<Message>/);
+
+    // [json]: {"__type": "com.amazonaws.cloudwatch.v2010_08_01#ResourceNotFound"} and nothing else; status 400
+    // with `x-amzn-query-mode: false`, 404 with `true`.
+    for (const [queryMode, status] of [
+      [false, 400],
+      [true, 404],
+    ] as const) {
+      const res = await json('SetAlarmState', { AlarmName: 'nope', StateValue: 'OK', StateReason: 'test' }, queryMode);
+      assert.equal(res.status, status, `query mode ${queryMode}`);
+      assert.equal(res.headers.get('x-amzn-query-error'), 'ResourceNotFound;Sender');
+      assert.deepEqual(await res.json(), { __type: 'com.amazonaws.cloudwatch.v2010_08_01#ResourceNotFound' });
+    }
+
+    // test_set_alarm_invalid_input[json] (botocore): Error.Code ResourceNotFound, Message "", HTTP 404.
+    const err = await errorOf(() => cw.send(new SetAlarmStateCommand({ AlarmName: 'nope', StateValue: 'OK', StateReason: 'test' })));
+    assert.equal(err.name, 'ResourceNotFound');
+    assert.equal(err.$metadata?.httpStatusCode, 404);
+  });
+
+  it("SetAlarmState with an invalid state: coral's ValidationException over JSON, an ErrorResponse in the service's namespace over query", async () => {
+    // [json]: {"__type": "com.amazon.coral.validate#ValidationException", "message": STATE_ENUM}, HTTP 400.
+    const res = await json('SetAlarmState', { AlarmName: 'nope', StateValue: 'INVALID', StateReason: 'test' }, false);
+    assert.equal(res.status, 400);
+    assert.deepEqual(await res.json(), { __type: 'com.amazon.coral.validate#ValidationException', message: STATE_ENUM });
+
+    // [query]: <ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"> with Code ValidationError, HTTP 400.
+    const xml = await query('Action=SetAlarmState&Version=2010-08-01&AlarmName=nope&StateValue=INVALID&StateReason=test');
+    assert.equal(xml.status, 400);
+    assert.match(
+      await xml.text(),
+      new RegExp(`^<ErrorResponse xmlns="${NAMESPACE}"><Error><Type>Sender</Type><Code>ValidationError</Code>`),
+    );
+  });
+});

@@ -6,7 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DeleteAlarmsCommand,
+  DescribeAlarmsCommand,
+  ListTagsForResourceCommand,
+  PutMetricAlarmCommand,
+  SetAlarmStateCommand,
+} from '@aws-sdk/client-cloudwatch';
 import { awsFetch, clientConfig, errorOf, startTestServer, type TestServer } from './harness.js';
 
 const NAMESPACE = 'http://monitoring.amazonaws.com/doc/2010-08-01/';
@@ -80,5 +87,35 @@ describe('CloudWatch: the errors and shapes AWS gives', () => {
       await xml.text(),
       new RegExp(`^<ErrorResponse xmlns="${NAMESPACE}"><Error><Type>Sender</Type><Code>ValidationError</Code>`),
     );
+  });
+
+  it('ListTagsForResource of a deleted alarm: an empty list, not an error', async () => {
+    // test_tagging_metric_alarm: after DeleteAlarms, list_tags_for_resource(ResourceARN=<the alarm's ARN>) is
+    // {"Tags": []}, HTTP 200.
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'tagged',
+        Namespace: 'Shop',
+        MetricName: 'store_tags',
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 30,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Tags: [{ Key: 'Environment', Value: 'Production' }],
+      }),
+    );
+    const arn = (await cw.send(new DescribeAlarmsCommand({ AlarmNames: ['tagged'] }))).MetricAlarms?.[0]?.AlarmArn;
+    assert.ok(arn);
+    assert.deepEqual((await cw.send(new ListTagsForResourceCommand({ ResourceARN: arn }))).Tags, [
+      { Key: 'Environment', Value: 'Production' },
+    ]);
+    await cw.send(new DeleteAlarmsCommand({ AlarmNames: ['tagged'] }));
+    const listed = await cw.send(new ListTagsForResourceCommand({ ResourceARN: arn }));
+    assert.equal(listed.$metadata.httpStatusCode, 200);
+    assert.deepEqual(listed.Tags, []);
+    const xml = await query(`Action=ListTagsForResource&Version=2010-08-01&ResourceARN=${encodeURIComponent(arn)}`);
+    assert.equal(xml.status, 200);
+    assert.match(await xml.text(), /<ListTagsForResourceResult><Tags><\/Tags><\/ListTagsForResourceResult>/);
   });
 });

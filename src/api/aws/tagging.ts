@@ -20,6 +20,14 @@ export class ResourceTags {
     return this.store.tags.get(resource);
   }
 
+  /**
+   * The tags of a resource, none when it does not exist (CloudWatch's ListTagsForResource answers so): a
+   * resource's tags are deleted with it, so a missing one has none to show.
+   */
+  async listOrNone(resource: TaggedResource): Promise<Tags> {
+    return this.store.tags.get(resource);
+  }
+
   async add(resource: TaggedResource, tags: Tags, dialect: TagDialect): Promise<void> {
     await this.store.transaction(async (tx) => {
       if (!(await exists(tx, resource))) throw dialect.notFound(resource);

@@ -636,7 +636,8 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
     },
 
     async ListTagsForResource(input) {
-      const own = await tags.list(taggedAlarm(input), TAGS);
+      // An alarm that does not exist, or no longer does, has no tags: AWS answers an empty list, not an error.
+      const own = await tags.listOrNone(taggedAlarm(input));
       return { Tags: Object.entries(own).map(([Key, Value]) => ({ Key, Value })) };
     },
 

@@ -14,11 +14,28 @@ import {
   PutMetricAlarmCommand,
   SetAlarmStateCommand,
 } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  DescribeLogGroupsCommand,
+  FilterLogEventsCommand,
+  GetLogEventsCommand,
+  PutLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { awsFetch, clientConfig, errorOf, startTestServer, type TestServer } from './harness.js';
 
 const NAMESPACE = 'http://monitoring.amazonaws.com/doc/2010-08-01/';
 const STATE_ENUM =
   "1 validation error detected: Value 'INVALID' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]";
+
+/** Asserts that `call` fails with the AWS error `code`, HTTP `status` and exactly `message`. */
+async function refused(call: () => Promise<unknown>, code: string, status: number, message: string): Promise<void> {
+  const err = await errorOf(call);
+  assert.equal(err.name, code, `expected ${code}, got ${err.name}: ${err.message}`);
+  assert.equal(err.$metadata?.httpStatusCode, status, `status of ${code}: ${err.message}`);
+  assert.equal(err.message, message);
+}
 
 describe('CloudWatch: the errors and shapes AWS gives', () => {
   let t: TestServer;
@@ -117,5 +134,114 @@ describe('CloudWatch: the errors and shapes AWS gives', () => {
     const xml = await query(`Action=ListTagsForResource&Version=2010-08-01&ResourceARN=${encodeURIComponent(arn)}`);
     assert.equal(xml.status, 200);
     assert.match(await xml.text(), /<ListTagsForResourceResult><Tags><\/Tags><\/ListTagsForResourceResult>/);
+  });
+});
+
+describe('CloudWatch Logs: the errors and shapes AWS gives', () => {
+  let t: TestServer;
+  let logs: CloudWatchLogsClient;
+  before(async () => {
+    t = await startTestServer();
+    logs = new CloudWatchLogsClient(clientConfig(t.url));
+    await logs.send(new CreateLogGroupCommand({ logGroupName: 'test-pattern-4f2a' }));
+    await logs.send(new CreateLogStreamCommand({ logGroupName: 'test-pattern-4f2a', logStreamName: 's1' }));
+  });
+  after(async () => {
+    logs.destroy();
+    await t.close();
+  });
+
+  it('DescribeLogGroups by logGroupNamePattern leaves out storedBytes and deletionProtectionEnabled', async () => {
+    // test_describe_log_groups_with_pattern: each group is {arn, creationTime, logGroupArn, logGroupClass,
+    // logGroupName, metricFilterCount}; by prefix (test_describe_log_groups_with_prefix) the two are there.
+    const [found] = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePattern: '4f2a' }))).logGroups ?? [];
+    assert.deepEqual(Object.keys(found ?? {}).sort(), [
+      'arn',
+      'creationTime',
+      'logGroupArn',
+      'logGroupClass',
+      'logGroupName',
+      'metricFilterCount',
+    ]);
+    const [byPrefix] = (await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: 'test-pattern' }))).logGroups ?? [];
+    assert.equal(byPrefix?.storedBytes, 0);
+    assert.equal(byPrefix?.deletionProtectionEnabled, false);
+  });
+
+  it("the events operations' refusals, in AWS's words (all 400)", async () => {
+    const group = 'test-pattern-4f2a';
+    // test_resource_does_not_exist: GetLogEvents of a missing group, then of a missing stream.
+    await refused(
+      () => logs.send(new GetLogEventsCommand({ logGroupName: 'missing', logStreamName: 's1' })),
+      'ResourceNotFoundException',
+      400,
+      'The specified log group does not exist.',
+    );
+    await refused(
+      () => logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: 'missing' })),
+      'ResourceNotFoundException',
+      400,
+      'The specified log stream does not exist.',
+    );
+    // test_put_log_events_wrong_order: the second event two days older than the first.
+    const now = Date.now();
+    await refused(
+      () =>
+        logs.send(
+          new PutLogEventsCommand({
+            logGroupName: group,
+            logStreamName: 's1',
+            logEvents: [
+              { message: 'Message 0', timestamp: now },
+              { message: 'Message 1', timestamp: now - 2 * 86_400_000 },
+            ],
+          }),
+        ),
+      'InvalidParameterException',
+      400,
+      'Log events in a single PutLogEvents request must be in chronological order.',
+    );
+    // test_get_log_events_invalid_token, test_filter_log_events_unknown_token: nextToken "invalid-token".
+    const badToken = 'The specified nextToken is invalid.';
+    await refused(
+      () => logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: 's1', nextToken: 'invalid-token' })),
+      'InvalidParameterException',
+      400,
+      badToken,
+    );
+    await refused(
+      () => logs.send(new FilterLogEventsCommand({ logGroupName: group, logStreamNames: ['s1'], limit: 20, nextToken: 'invalid-token' })),
+      'InvalidParameterException',
+      400,
+      badToken,
+    );
+    // test_get_log_events_limit_validation, test_filter_log_events_limit_validation: limit 10001.
+    const overLimit =
+      "1 validation error detected: Value '10001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000";
+    await refused(
+      () => logs.send(new GetLogEventsCommand({ logGroupName: group, logStreamName: 's1', limit: 10_001 })),
+      'InvalidParameterException',
+      400,
+      overLimit,
+    );
+    await refused(
+      () => logs.send(new FilterLogEventsCommand({ logGroupName: group, limit: 10_001 })),
+      'InvalidParameterException',
+      400,
+      overLimit,
+    );
+    // test_create_log_group_duplicate_error, test_create_log_stream_duplicate_error: no full stop.
+    await refused(
+      () => logs.send(new CreateLogGroupCommand({ logGroupName: group })),
+      'ResourceAlreadyExistsException',
+      400,
+      'The specified log group already exists',
+    );
+    await refused(
+      () => logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: 's1' })),
+      'ResourceAlreadyExistsException',
+      400,
+      'The specified log stream already exists',
+    );
   });
 });

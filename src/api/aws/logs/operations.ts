@@ -130,7 +130,11 @@ async function groupsMatching(logs: LogSink, pattern: string, after: string | un
   const page = found.slice(0, size);
   const resumeAt = found.length > size ? page[page.length - 1]!.name : exhausted ? undefined : cursor;
   return {
-    logGroups: page.map((g) => groupShape(g, region)),
+    // AWS's answer to a pattern search leaves out storedBytes and deletionProtectionEnabled.
+    logGroups: page.map((g) => {
+      const { storedBytes: _bytes, deletionProtectionEnabled: _protection, ...found } = groupShape(g, region);
+      return found;
+    }),
     ...(resumeAt !== undefined && { nextToken: encodeToken(resumeAt) }),
   };
 }

@@ -10,8 +10,10 @@ import {
   CloudWatchClient,
   DeleteAlarmsCommand,
   DescribeAlarmsCommand,
+  GetMetricDataCommand,
   ListTagsForResourceCommand,
   PutMetricAlarmCommand,
+  PutMetricDataCommand,
   SetAlarmStateCommand,
 } from '@aws-sdk/client-cloudwatch';
 import {
@@ -134,6 +136,69 @@ describe('CloudWatch: the errors and shapes AWS gives', () => {
     const xml = await query(`Action=ListTagsForResource&Version=2010-08-01&ResourceARN=${encodeURIComponent(arn)}`);
     assert.equal(xml.status, 200);
     assert.match(await xml.text(), /<ListTagsForResourceResult><Tags><\/Tags><\/ListTagsForResourceResult>/);
+  });
+
+  it("GetMetricData labels a query by its metric's name, with the statistic and period where the queries differ in them", async () => {
+    // test_label_generation, with no Label given: [(Sum, 60), (Minimum, 30)] are labelled "metric1 Sum 60" and
+    // "metric1 Minimum 30"; [(Sum, 60), (Minimum, 60)] "metric1 Sum" and "metric1 Minimum"; [(Sum, 60), (Sum, 30)]
+    // "metric1 60" and "metric1 30"; [(Sum, 60), (Sum, 60)] "metric1" both. test_get_metric_data_for_multiple_metrics:
+    // three metrics at one statistic and period are labelled "metric1", "metric2", "metric3".
+    await cw.send(
+      new PutMetricDataCommand({ Namespace: 'Labels', MetricData: [0, 2, 7, 100].map((Value) => ({ MetricName: 'metric1', Value })) }),
+    );
+    const now = Date.now();
+    const labels = async (pairs: [string, number][], given?: string) =>
+      (
+        await cw.send(
+          new GetMetricDataCommand({
+            MetricDataQueries: pairs.map(([Stat, Period], i) => ({
+              Id: `q${i}`,
+              ...(given !== undefined && i === 0 && { Label: given }),
+              MetricStat: { Metric: { Namespace: 'Labels', MetricName: 'metric1' }, Period, Stat },
+            })),
+            StartTime: new Date(now - 60_000),
+            EndTime: new Date(now + 60_000),
+          }),
+        )
+      ).MetricDataResults?.map((r) => r.Label);
+    assert.deepEqual(
+      await labels([
+        ['Sum', 60],
+        ['Minimum', 30],
+      ]),
+      ['metric1 Sum 60', 'metric1 Minimum 30'],
+    );
+    assert.deepEqual(
+      await labels([
+        ['Sum', 60],
+        ['Minimum', 60],
+      ]),
+      ['metric1 Sum', 'metric1 Minimum'],
+    );
+    assert.deepEqual(
+      await labels([
+        ['Sum', 60],
+        ['Sum', 30],
+      ]),
+      ['metric1 60', 'metric1 30'],
+    );
+    assert.deepEqual(
+      await labels([
+        ['Sum', 60],
+        ['Sum', 60],
+      ]),
+      ['metric1', 'metric1'],
+    );
+    // A Label given is the label.
+    const [given] =
+      (await labels(
+        [
+          ['Sum', 60],
+          ['Minimum', 60],
+        ],
+        'mine',
+      )) ?? [];
+    assert.equal(given, 'mine');
   });
 });
 

@@ -499,6 +499,12 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
       if (new Set(parsed.map((q) => q.id)).size !== parsed.length) {
         throw invalid('The values for parameter id in MetricDataQueries are not unique.');
       }
+      // A query without a Label is labelled with its metric's name, and with its statistic and its period where
+      // these differ between the request's queries, as AWS labels them ("metric1 Sum 60", "metric1 Minimum 30").
+      const statsDiffer = new Set(parsed.map((q) => q.statistic)).size > 1;
+      const periodsDiffer = new Set(parsed.map((q) => q.period)).size > 1;
+      const labelOf = (q: (typeof parsed)[number]) =>
+        q.label ?? [q.name, ...(statsDiffer ? [q.statistic] : []), ...(periodsDiffer ? [q.period] : [])].join(' ');
       const askedMax = read.num(input, 'MaxDatapoints');
       if (askedMax !== undefined && !(Number.isInteger(askedMax) && askedMax >= 1)) {
         throw invalid(`The value ${askedMax} for parameter MaxDatapoints is invalid: it must be a positive integer.`);
@@ -556,7 +562,7 @@ export function cloudWatchApi({ metrics, alarms, tags, logger, queryBudgetMs = Q
           const of = values.get(q.statistic)!;
           results.push({
             Id: q.id,
-            Label: q.label ?? q.name,
+            Label: labelOf(q),
             Timestamps: (ascending ? timestamps : [...timestamps].reverse()).map((ts) => new Date(ts)),
             Values: ascending ? [...of] : [...of].reverse(),
             StatusCode: 'Complete',

@@ -11,16 +11,25 @@ import {
   validateRouting,
   type DeploymentState,
   type Observation,
-  type RollbackEvent,
   type TrafficRouting,
 } from '../domain/deployment.js';
 import { parseFunctionRef } from '../domain/arn.js';
 import { LATEST } from '../domain/lambda-function.js';
 import type { Store } from '../store/store.js';
 import { deploymentNotFound, newDeploymentId, type DeploymentController } from './deployment-controller.js';
-import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc, TriggerConfig } from '../domain/code-deploy.js';
+import type { ApplicationDoc, DeploymentConfigDoc, DeploymentGroupDoc } from '../domain/code-deploy.js';
+import {
+  alarmConfigOf,
+  blueGreenOf,
+  checkDescription,
+  checkName,
+  checkRole,
+  rollbackConfigOf,
+  styleOf,
+  triggersOf,
+  type AlarmInput,
+} from './code-deploy-checks.js';
 
-const ROLLBACK_EVENTS = new Set<RollbackEvent>(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST']);
 const err = (code: ConstructorParameters<typeof PlatformError>[0], message: string) => new PlatformError(code, message);
 
 export interface GroupInput {
@@ -28,12 +37,10 @@ export interface GroupInput {
   deploymentGroupName?: string;
   deploymentConfigName?: string;
   serviceRoleArn?: string;
-  alarmConfiguration?: { enabled?: boolean; ignorePollAlarmFailure?: boolean; alarms?: { name?: string }[] };
+  alarmConfiguration?: AlarmInput;
   autoRollbackConfiguration?: { enabled?: boolean; events?: string[] };
   deploymentStyle?: { deploymentType?: string; deploymentOption?: string };
-  blueGreenDeploymentConfiguration?: {
-    terminateBlueInstancesOnDeploymentSuccess?: { action?: string; terminationWaitTimeInMinutes?: number };
-  };
+  blueGreenDeploymentConfiguration?: DeploymentGroupDoc['blueGreenDeploymentConfiguration'];
   outdatedInstancesStrategy?: string;
   triggerConfigurations?: { triggerName?: string; triggerTargetArn?: string; triggerEvents?: string[] }[];
   terminationHookEnabled?: boolean;
@@ -50,7 +57,7 @@ export interface CreateDeploymentInput {
     string?: { content?: string; sha256?: string };
   };
   autoRollbackConfiguration?: { enabled?: boolean; events?: string[] };
-  overrideAlarmConfiguration?: { enabled?: boolean; ignorePollAlarmFailure?: boolean; alarms?: { name?: string }[] };
+  overrideAlarmConfiguration?: AlarmInput;
   /** Who asked: a user through the API, or a stack update (`versa deploy`), as AWS says CloudFormation. */
   creator?: 'user' | 'CloudFormation';
 }
@@ -70,6 +77,7 @@ export class CodeDeployService {
 
   async createApplication(name: string | undefined, computePlatform: string | undefined): Promise<ApplicationDoc> {
     if (!name) throw err('ApplicationNameRequiredException', 'The minimum number of required application names was not specified.');
+    checkName('application', name);
     if (computePlatform !== undefined && computePlatform !== 'Lambda') {
       throw err(
         'InvalidComputePlatformException',
@@ -87,6 +95,7 @@ export class CodeDeployService {
 
   async getApplication(name: string | undefined): Promise<ApplicationDoc> {
     if (!name) throw err('ApplicationNameRequiredException', 'The minimum number of required application names was not specified.');
+    checkName('application', name);
     const app = await this.store.codeDeploy.getApplication(name);
     if (!app) throw err('ApplicationDoesNotExistException', `No application found for name: ${name}`);
     return app;
@@ -125,6 +134,7 @@ export class CodeDeployService {
   async getDeploymentGroup(application: string | undefined, name: string | undefined): Promise<DeploymentGroupDoc> {
     const app = await this.getApplication(application);
     if (!name) throw err('DeploymentGroupNameRequiredException', 'The deployment group name was not specified.');
+    checkName('deploymentGroup', name);
     const group = await this.store.codeDeploy.getGroup(app.applicationName, name);
     if (!group)
       throw err(
@@ -217,18 +227,14 @@ export class CodeDeployService {
 
   private async groupFrom(input: GroupInput, existing: DeploymentGroupDoc | undefined): Promise<DeploymentGroupDoc> {
     if (!input.serviceRoleArn) throw err('RoleRequiredException', 'Role ARN is required for a deployment group.');
+    checkName('deploymentGroup', input.deploymentGroupName!);
+    checkRole(input.serviceRoleArn);
     const configName = input.deploymentConfigName ?? DEFAULT_CONFIG;
     await this.routingOf(configName);
-    const alarms = (input.alarmConfiguration?.alarms ?? []).map((a) => ({ name: a.name ?? '' }));
-    if (alarms.length > 10)
-      throw err('AlarmsLimitExceededException', 'The maximum number of alarms for a deployment group (10) was exceeded.');
-    const events = (input.autoRollbackConfiguration?.events ?? []) as RollbackEvent[];
-    for (const e of events)
-      if (!ROLLBACK_EVENTS.has(e)) throw err('InvalidParameterValueException', `Unknown auto-rollback event ${String(e)}.`);
-    const wait = input.blueGreenDeploymentConfiguration?.terminateBlueInstancesOnDeploymentSuccess?.terminationWaitTimeInMinutes;
-    if (wait !== undefined && (!Number.isInteger(wait) || wait < 0 || wait > 2880)) {
-      throw err('InvalidParameterValueException', 'terminationWaitTimeInMinutes must be a whole number of minutes from 0 to 2880.');
-    }
+    const alarmConfiguration = alarmConfigOf(input.alarmConfiguration);
+    const autoRollbackConfiguration = rollbackConfigOf(input.autoRollbackConfiguration);
+    const deploymentStyle = styleOf(input.deploymentStyle);
+    const blueGreen = blueGreenOf(input.blueGreenDeploymentConfiguration);
     const outdated = input.outdatedInstancesStrategy ?? 'UPDATE';
     if (outdated !== 'UPDATE' && outdated !== 'IGNORE') {
       throw err(
@@ -236,25 +242,17 @@ export class CodeDeployService {
         `1 validation error detected: Value '${outdated}' at 'outdatedInstancesStrategy' failed to satisfy constraint: Member must satisfy enum value set: [UPDATE, IGNORE]`,
       );
     }
-    // AWS's bound, 10, as for alarms: each trigger is kept in the group's record, which every step reads.
-    if ((input.triggerConfigurations ?? []).length > 10) {
-      throw err('TriggerTargetsLimitExceededException', 'The maximum allowed number of triggers was exceeded.');
-    }
-    const triggers = (input.triggerConfigurations ?? []).map(triggerOf);
+    const triggers = triggersOf(input.triggerConfigurations);
     return {
       applicationName: input.applicationName!,
       deploymentGroupId: existing?.deploymentGroupId ?? uuid(),
       deploymentGroupName: input.deploymentGroupName!,
       deploymentConfigName: configName,
       serviceRoleArn: input.serviceRoleArn,
-      alarmConfiguration: {
-        enabled: input.alarmConfiguration?.enabled ?? false,
-        ignorePollAlarmFailure: input.alarmConfiguration?.ignorePollAlarmFailure ?? false,
-        alarms,
-      },
-      autoRollbackConfiguration: { enabled: input.autoRollbackConfiguration?.enabled ?? false, events },
-      deploymentStyle: { deploymentType: 'BLUE_GREEN', deploymentOption: 'WITH_TRAFFIC_CONTROL' },
-      ...(input.blueGreenDeploymentConfiguration && { blueGreenDeploymentConfiguration: input.blueGreenDeploymentConfiguration }),
+      alarmConfiguration,
+      autoRollbackConfiguration,
+      deploymentStyle,
+      ...(blueGreen && { blueGreenDeploymentConfiguration: blueGreen }),
       outdatedInstancesStrategy: outdated,
       triggerConfigurations: triggers,
       terminationHookEnabled: input.terminationHookEnabled ?? false,
@@ -271,6 +269,7 @@ export class CodeDeployService {
     routing: Parameters<typeof validateRouting>[0],
   ): Promise<DeploymentConfigDoc> {
     if (!name) throw err('DeploymentConfigNameRequiredException', 'The deployment configuration name was not specified.');
+    checkName('deploymentConfig', name);
     if (name.startsWith('CodeDeployDefault.'))
       throw err('InvalidDeploymentConfigNameException', 'A deployment configuration name cannot start with CodeDeployDefault.');
     if (computePlatform !== undefined && computePlatform !== 'Lambda') {
@@ -296,6 +295,7 @@ export class CodeDeployService {
 
   async getDeploymentConfig(name: string | undefined): Promise<DeploymentConfigDoc> {
     if (!name) throw err('DeploymentConfigNameRequiredException', 'The deployment configuration name was not specified.');
+    checkName('deploymentConfig', name);
     const predefined = PREDEFINED_CONFIGS[name];
     if (predefined)
       return { deploymentConfigId: name, deploymentConfigName: name, computePlatform: 'Lambda', createTime: 0, routing: predefined };
@@ -331,6 +331,7 @@ export class CodeDeployService {
 
   async createDeployment(input: CreateDeploymentInput): Promise<DeploymentState> {
     const group = await this.getDeploymentGroup(input.applicationName, input.deploymentGroupName);
+    checkDescription(input.description);
     const revision = input.revision;
     if (!revision) throw err('RevisionRequiredException', 'The revision ID was not specified.');
     const content =
@@ -346,22 +347,30 @@ export class CodeDeployService {
       );
     }
     const target = parseAppSpec(content);
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    // A hash the caller sends is checked, not kept as sent: it is returned with every GetDeployment.
+    const given = revision.revisionType === 'AppSpecContent' ? revision.appSpecContent?.sha256 : revision.string?.sha256;
+    if (given !== undefined && given.toLowerCase() !== sha256) {
+      throw err(
+        'InvalidRevisionException',
+        'The revision was specified in an invalid format: its sha256 is not the SHA-256 hash of its content.',
+      );
+    }
     const configName = input.deploymentConfigName ?? group.deploymentConfigName;
     const routing = await this.routingOf(configName);
-    const events = (input.autoRollbackConfiguration?.events ?? group.autoRollbackConfiguration.events) as RollbackEvent[];
-    for (const e of events)
-      if (!ROLLBACK_EVENTS.has(e)) throw err('InvalidParameterValueException', `Unknown auto-rollback event ${String(e)}.`);
-    const alarms = input.overrideAlarmConfiguration
-      ? {
-          enabled: input.overrideAlarmConfiguration.enabled ?? false,
-          ignorePollAlarmFailure: input.overrideAlarmConfiguration.ignorePollAlarmFailure ?? false,
-          names: (input.overrideAlarmConfiguration.alarms ?? []).map((a) => a.name ?? ''),
-        }
-      : {
-          enabled: group.alarmConfiguration.enabled,
-          ignorePollAlarmFailure: group.alarmConfiguration.ignorePollAlarmFailure,
-          names: group.alarmConfiguration.alarms.map((a) => a.name),
-        };
+    // What the deployment sends overrides the group's, member by member, and is checked as the group's is.
+    const autoRollback = input.autoRollbackConfiguration
+      ? rollbackConfigOf({
+          enabled: input.autoRollbackConfiguration.enabled ?? group.autoRollbackConfiguration.enabled,
+          events: input.autoRollbackConfiguration.events ?? group.autoRollbackConfiguration.events,
+        })
+      : group.autoRollbackConfiguration;
+    const alarmConfig = input.overrideAlarmConfiguration ? alarmConfigOf(input.overrideAlarmConfiguration) : group.alarmConfiguration;
+    const alarms = {
+      enabled: alarmConfig.enabled,
+      ignorePollAlarmFailure: alarmConfig.ignorePollAlarmFailure,
+      names: alarmConfig.alarms.map((a) => a.name),
+    };
     const now = this.clock.now();
     const deployment = await this.store.transaction(async (tx) => {
       // The function, alias and versions must exist before anything moves.
@@ -415,7 +424,7 @@ export class CodeDeployService {
         createTime: now,
         revision: {
           revisionType: revision.revisionType ?? 'AppSpecContent',
-          appSpecContent: { content, sha256: revision.appSpecContent?.sha256 ?? createHash('sha256').update(content).digest('hex') },
+          appSpecContent: { content, sha256 },
         },
         functionName: target.functionName,
         alias: target.alias,
@@ -434,7 +443,7 @@ export class CodeDeployService {
         alarms: alarms.names,
         alarmsEnabled: alarms.enabled,
         ignorePollAlarmFailure: alarms.ignorePollAlarmFailure,
-        autoRollback: { enabled: input.autoRollbackConfiguration?.enabled ?? group.autoRollbackConfiguration.enabled, events },
+        autoRollback,
         ...(busy && { inbox: [{ kind: 'aliasBusy', deploymentId: busy.deploymentId }] }),
       };
       await tx.codeDeploy.putDeployment(state);
@@ -539,28 +548,4 @@ export class CodeDeployService {
     });
     await this.controller.kick(deploymentId, []);
   }
-}
-
-const TRIGGER_EVENTS = new Set([
-  'DeploymentStart',
-  'DeploymentSuccess',
-  'DeploymentFailure',
-  'DeploymentStop',
-  'DeploymentRollback',
-  'DeploymentReady',
-  'InstanceStart',
-  'InstanceSuccess',
-  'InstanceFailure',
-  'InstanceReady',
-]);
-
-/** A trigger as CodeDeploy checks it: a name, a target ARN and known event types (Versa keeps it; it sends nothing). */
-function triggerOf(t: { triggerName?: string; triggerTargetArn?: string; triggerEvents?: string[] }): TriggerConfig {
-  if (!t.triggerName || !t.triggerTargetArn) {
-    throw err('InvalidTriggerConfigException', 'A trigger needs a triggerName and a triggerTargetArn.');
-  }
-  const events = t.triggerEvents ?? [];
-  const unknown = events.find((e) => !TRIGGER_EVENTS.has(e));
-  if (unknown !== undefined) throw err('InvalidTriggerConfigException', `Unknown trigger event type ${unknown}.`);
-  return { triggerName: t.triggerName, triggerTargetArn: t.triggerTargetArn, triggerEvents: events };
 }

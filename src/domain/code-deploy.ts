@@ -18,6 +18,9 @@ export interface DeploymentGroupDoc {
   deploymentStyle: { deploymentType: string; deploymentOption: string };
   blueGreenDeploymentConfiguration?: {
     terminateBlueInstancesOnDeploymentSuccess?: { action?: string; terminationWaitTimeInMinutes?: number };
+    /** EC2 options, kept and returned as given. */
+    deploymentReadyOption?: { actionOnTimeout?: string; waitTimeInMinutes?: number };
+    greenFleetProvisioningOption?: { action?: string };
   };
   /** What to do with targets that missed a deployment: CodeDeploy's UPDATE (the default) or IGNORE. Absent in groups stored before it was kept. */
   outdatedInstancesStrategy?: 'UPDATE' | 'IGNORE';

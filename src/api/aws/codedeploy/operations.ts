@@ -27,6 +27,8 @@ function groupInput(input: Input): GroupInput & { currentDeploymentGroupName?: s
   const style = read.object(input, 'deploymentStyle');
   const blueGreen = read.object(input, 'blueGreenDeploymentConfiguration');
   const terminate = blueGreen && read.object(blueGreen, 'terminateBlueInstancesOnDeploymentSuccess');
+  const ready = blueGreen && read.object(blueGreen, 'deploymentReadyOption');
+  const green = blueGreen && read.object(blueGreen, 'greenFleetProvisioningOption');
   const triggers = read.objectList(input, 'triggerConfigurations');
   return defined({
     applicationName: str(input, 'applicationName'),
@@ -45,6 +47,13 @@ function groupInput(input: Input): GroupInput & { currentDeploymentGroupName?: s
           terminationWaitTimeInMinutes: read.integer(terminate, 'terminationWaitTimeInMinutes'),
         }),
       }),
+      ...(ready && {
+        deploymentReadyOption: defined({
+          actionOnTimeout: str(ready, 'actionOnTimeout'),
+          waitTimeInMinutes: read.integer(ready, 'waitTimeInMinutes'),
+        }),
+      }),
+      ...(green && { greenFleetProvisioningOption: defined({ action: str(green, 'action') }) }),
     },
     outdatedInstancesStrategy: str(input, 'outdatedInstancesStrategy'),
     triggerConfigurations: triggers?.map((t) =>

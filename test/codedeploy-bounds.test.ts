@@ -12,14 +12,18 @@ import {
   CreateDeploymentGroupCommand,
   GetApplicationCommand,
   GetDeploymentGroupCommand,
+  GetDeploymentCommand,
+  GetDeploymentTargetCommand,
   ListDeploymentsCommand,
+  ListTagsForResourceCommand,
+  PutLifecycleEventHookExecutionStatusCommand,
   UpdateDeploymentGroupCommand,
   type CodeDeployClient,
   type CreateDeploymentGroupCommandInput,
   type CreateDeploymentInput,
   type TriggerConfig,
 } from '@aws-sdk/client-codedeploy';
-import { appSpec, codeDeployClientFor, SERVICE_ROLE } from './codedeploy-helpers.js';
+import { appSpec, codeDeployClientFor, deploy, functionWithTwoVersions, SERVICE_ROLE, waitForStatus } from './codedeploy-helpers.js';
 import { errorOf, startTestServer, type TestServer } from './harness.js';
 
 const APP = 'bounds-app';
@@ -380,5 +384,68 @@ describe('CodeDeploy refuses what AWS refuses, and bounds every member a caller 
       assert.deepEqual((await cd.send(new ListDeploymentsCommand({}))).deployments, [], `${what}: no deployment`);
       assert.deepEqual(await getGroup(), group, `${what}: the group is unchanged`);
     });
+  });
+
+  it('an error names what was sent in a line at most: a 1 MB member is not echoed back', async () => {
+    await functionWithTwoVersions(t.lambda, 'echo-fn');
+    const id = await deploy(cd, APP, GROUP, appSpec('echo-fn'), 'CodeDeployDefault.LambdaAllAtOnce');
+    await waitForStatus(cd, id, ['Succeeded', 'Failed', 'Stopped'], 30_000);
+    const huge = 'x'.repeat(1_000_000);
+    const cases: [string, string, () => Promise<unknown>][] = [
+      [
+        'CreateApplication computePlatform',
+        'InvalidComputePlatformException',
+        () => cd.send(new CreateApplicationCommand({ applicationName: 'echo-app', computePlatform: huge as 'Lambda' })),
+      ],
+      [
+        'CreateDeploymentConfig routing type',
+        'InvalidTrafficRoutingConfigurationException',
+        () =>
+          cd.send(
+            new CreateDeploymentConfigCommand({
+              deploymentConfigName: 'echo-config',
+              computePlatform: 'Lambda',
+              trafficRoutingConfig: { type: huge as 'AllAtOnce' },
+            }),
+          ),
+      ],
+      ['GetDeployment id', 'InvalidDeploymentIdException', () => cd.send(new GetDeploymentCommand({ deploymentId: huge }))],
+      [
+        'GetDeploymentTarget targetId',
+        'DeploymentTargetDoesNotExistException',
+        () => cd.send(new GetDeploymentTargetCommand({ deploymentId: id, targetId: huge })),
+      ],
+      [
+        'PutLifecycleEventHookExecutionStatus status',
+        'InvalidLifecycleEventHookExecutionStatusException',
+        () =>
+          cd.send(
+            new PutLifecycleEventHookExecutionStatusCommand({
+              deploymentId: id,
+              lifecycleEventHookExecutionId: 'h',
+              status: huge as 'Failed',
+            }),
+          ),
+      ],
+      [
+        'PutLifecycleEventHookExecutionStatus execution id',
+        'InvalidLifecycleEventHookExecutionIdException',
+        () =>
+          cd.send(
+            new PutLifecycleEventHookExecutionStatusCommand({ deploymentId: id, lifecycleEventHookExecutionId: huge, status: 'Failed' }),
+          ),
+      ],
+      ['ListTagsForResource ARN', 'InvalidArnException', () => cd.send(new ListTagsForResourceCommand({ ResourceArn: huge }))],
+    ];
+    await each(cases, async ([what, code, call]) => {
+      const e = await errorOf(call);
+      assert.equal(e.name, code, `${what}: ${e.name}`);
+      assert.ok(e.message.length < 1200, `${what}: a message of ${e.message.length} characters`);
+    });
+    // The computePlatform CodeDeploy does not know is named as its model documents.
+    const bogus = await errorOf(() =>
+      cd.send(new CreateApplicationCommand({ applicationName: 'echo-app', computePlatform: 'Bogus' as 'Lambda' })),
+    );
+    assert.equal(bogus.message, 'The computePlatform is invalid. The computePlatform should be Lambda, Server, or ECS.');
   });
 });

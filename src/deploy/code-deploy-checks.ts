@@ -13,8 +13,8 @@ import type { DeploymentGroupDoc, TriggerConfig } from '../domain/code-deploy.js
 
 type Code = ConstructorParameters<typeof PlatformError>[0];
 const err = (code: Code, message: string) => new PlatformError(code, message);
-/** A value as it may be echoed in a message: never more than a line. */
-const shown = (v: unknown) => (typeof v === 'string' ? v.slice(0, 64) : JSON.stringify(v)?.slice(0, 64));
+/** A value as it may be echoed in a message: never more than a line, whatever the caller sent. */
+export const shown = (v: unknown) => (typeof v === 'string' ? v.slice(0, 64) : JSON.stringify(v)?.slice(0, 64));
 
 /** Applications, deployment groups and deployment configs are named in 1 to 100 characters. */
 const MAX_NAME = 100;

@@ -25,6 +25,7 @@ import {
   checkName,
   checkRole,
   rollbackConfigOf,
+  shown,
   styleOf,
   triggersOf,
   type AlarmInput,
@@ -78,12 +79,7 @@ export class CodeDeployService {
   async createApplication(name: string | undefined, computePlatform: string | undefined): Promise<ApplicationDoc> {
     if (!name) throw err('ApplicationNameRequiredException', 'The minimum number of required application names was not specified.');
     checkName('application', name);
-    if (computePlatform !== undefined && computePlatform !== 'Lambda') {
-      throw err(
-        'InvalidComputePlatformException',
-        `Versa deploys Lambda functions only; computePlatform ${computePlatform} is not supported.`,
-      );
-    }
+    checkComputePlatform(computePlatform);
     return this.store.transaction(async (tx) => {
       if (await tx.codeDeploy.getApplication(name))
         throw err('ApplicationAlreadyExistsException', `An application with the name ${name} already exists.`);
@@ -272,12 +268,7 @@ export class CodeDeployService {
     checkName('deploymentConfig', name);
     if (name.startsWith('CodeDeployDefault.'))
       throw err('InvalidDeploymentConfigNameException', 'A deployment configuration name cannot start with CodeDeployDefault.');
-    if (computePlatform !== undefined && computePlatform !== 'Lambda') {
-      throw err(
-        'InvalidComputePlatformException',
-        `Versa deploys Lambda functions only; computePlatform ${computePlatform} is not supported.`,
-      );
-    }
+    checkComputePlatform(computePlatform);
     const config: DeploymentConfigDoc = {
       deploymentConfigId: uuid(),
       deploymentConfigName: name,
@@ -460,7 +451,7 @@ export class CodeDeployService {
   async getDeployment(id: string | undefined): Promise<DeploymentState> {
     if (!id) throw err('DeploymentIdRequiredException', 'At least one deployment ID must be specified.');
     if (!/^d-[A-Z0-9]{9}$/.test(id))
-      throw err('InvalidDeploymentIdException', `The deployment ID ${id} is not valid: it must look like d-ABCDEF123.`);
+      throw err('InvalidDeploymentIdException', `The deployment ID ${shown(id)} is not valid: it must look like d-ABCDEF123.`);
     const d = await this.store.codeDeploy.getDeployment(id);
     if (!d) throw deploymentNotFound(id);
     return d;
@@ -511,14 +502,14 @@ export class CodeDeployService {
     if (status !== 'Succeeded' && status !== 'Failed') {
       throw err(
         'InvalidLifecycleEventHookExecutionStatusException',
-        `The status ${String(status)} is not valid: report Succeeded or Failed.`,
+        `The status ${shown(status)} is not valid: report Succeeded or Failed.`,
       );
     }
     const hook = d.events.find((e) => e.hookExecutionId !== undefined && e.hookExecutionId === executionId);
     if (!hook || !executionId)
       throw err(
         'InvalidLifecycleEventHookExecutionIdException',
-        `The lifecycle event hook execution ID ${String(executionId)} is not valid for ${d.deploymentId}.`,
+        `The lifecycle event hook execution ID ${shown(executionId)} is not valid for ${d.deploymentId}.`,
       );
     const completed = () =>
       err(
@@ -548,4 +539,13 @@ export class CodeDeployService {
     });
     await this.controller.kick(deploymentId, []);
   }
+}
+
+/** CodeDeploy's three compute platforms are known; Versa runs the Lambda one only. */
+function checkComputePlatform(computePlatform: string | undefined): void {
+  if (computePlatform === undefined || computePlatform === 'Lambda') return;
+  if (computePlatform !== 'Server' && computePlatform !== 'ECS') {
+    throw err('InvalidComputePlatformException', 'The computePlatform is invalid. The computePlatform should be Lambda, Server, or ECS.');
+  }
+  throw err('InvalidComputePlatformException', `Versa deploys Lambda functions only; computePlatform ${computePlatform} is not supported.`);
 }

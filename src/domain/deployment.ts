@@ -568,7 +568,10 @@ export function validateRouting(
       : config.type === 'TimeBasedLinear'
         ? [config.timeBasedLinear?.linearPercentage, config.timeBasedLinear?.linearInterval]
         : undefined;
-  if (!pair) throw invalid(`The traffic routing type must be AllAtOnce, TimeBasedCanary or TimeBasedLinear; got ${config.type}.`);
+  if (!pair)
+    throw invalid(
+      `The traffic routing type must be AllAtOnce, TimeBasedCanary or TimeBasedLinear; got ${String(config.type).slice(0, 64)}.`,
+    );
   const [percentage, interval] = pair;
   if (typeof percentage !== 'number' || !Number.isInteger(percentage) || percentage < 1 || percentage > 99)
     throw invalid('The traffic percentage must be a whole number from 1 to 99.');

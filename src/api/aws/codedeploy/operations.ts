@@ -293,11 +293,11 @@ function taggedResource(input: Input): TaggedResource {
   const resource = taggedResourceOf(arn);
   if (!resource) {
     if (!/^arn:aws[a-z-]*:codedeploy:/.test(arn))
-      throw new PlatformError('InvalidArnException', `The specified ARN is not in a valid format: ${arn}`);
-    throw new PlatformError('ArnNotSupportedException', `The specified ARN is not supported: ${arn}`);
+      throw new PlatformError('InvalidArnException', `The specified ARN is not in a valid format: ${arn.slice(0, 1011)}`);
+    throw new PlatformError('ArnNotSupportedException', `The specified ARN is not supported: ${arn.slice(0, 1011)}`);
   }
   if (resource.kind !== 'application' && resource.kind !== 'deployment-group') {
-    throw new PlatformError('InvalidArnException', `The specified ARN is not in a valid format: ${arn}`);
+    throw new PlatformError('InvalidArnException', `The specified ARN is not in a valid format: ${arn.slice(0, 1011)}`);
   }
   return resource;
 }
@@ -338,7 +338,7 @@ export function codeDeployApi({
     if (targetId !== `${d.functionName}:${d.alias}`) {
       throw new PlatformError(
         'DeploymentTargetDoesNotExistException',
-        `The target ${String(targetId)} is not part of deployment ${d.deploymentId}.`,
+        `The target ${String(targetId).slice(0, 128)} is not part of deployment ${d.deploymentId}.`,
       );
     }
     return d;

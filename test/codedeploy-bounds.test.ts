@@ -326,6 +326,14 @@ describe('CodeDeploy refuses what AWS refuses, and bounds every member a caller 
       /^The deployment group name was specified in an invalid format\./,
     );
     await refused(
+      'UpdateDeploymentGroup to an empty name',
+      () =>
+        cd.send(new UpdateDeploymentGroupCommand({ applicationName: APP, currentDeploymentGroupName: GROUP, newDeploymentGroupName: '' })),
+      'InvalidDeploymentGroupNameException',
+      /^The deployment group name was specified in an invalid format\. It must be from 1 to 100 characters long; it has 0\.$/,
+    );
+    assert.equal((await getGroup())?.deploymentGroupName, GROUP);
+    await refused(
       'CreateDeploymentConfig',
       () =>
         cd.send(

@@ -24,9 +24,12 @@ const NAMES = {
   deploymentConfig: ['InvalidDeploymentConfigNameException', 'The deployment configuration name was specified in an invalid format.'],
 } as const satisfies Record<string, [Code, string]>;
 
-/** A name past 100 characters (absent and empty names are each operation's own "required" error). */
+/**
+ * A name past 100 characters, or empty where the operation has no "required" error of its own for it
+ * (UpdateDeploymentGroup's newDeploymentGroupName): the operations check absent names first.
+ */
 export function checkName(kind: keyof typeof NAMES, name: string): void {
-  if (name.length > MAX_NAME) {
+  if (name.length === 0 || name.length > MAX_NAME) {
     const [code, sentence] = NAMES[kind];
     throw err(code, `${sentence} It must be from 1 to ${MAX_NAME} characters long; it has ${name.length}.`);
   }

@@ -4,6 +4,11 @@ export interface ParameterDoc {
   type: 'String' | 'StringList' | 'SecureString';
   dataType: string;
   description?: string;
+  /**
+   * `Advanced` once a put asked for it (or Intelligent-Tiering needed it): the value may then hold 8 KB,
+   * and the parameter never goes back to Standard. Absent is Standard, as every parameter was before tiers.
+   */
+  tier?: 'Advanced';
   /** Every kept version, oldest first; the last one is current. */
   versions: ParameterVersion[];
   /**

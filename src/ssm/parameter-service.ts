@@ -6,11 +6,15 @@ import type { Store } from '../store/store.js';
 
 export type ParameterType = ParameterDoc['type'];
 export const PARAMETER_TYPES: readonly ParameterType[] = ['String', 'StringList', 'SecureString'];
+/** The tiers a put may ask for; Intelligent-Tiering picks Standard unless the value needs Advanced. */
+export type ParameterTier = 'Standard' | 'Advanced' | 'Intelligent-Tiering';
+export const PARAMETER_TIERS: readonly ParameterTier[] = ['Standard', 'Advanced', 'Intelligent-Tiering'];
 
 /** A parameter as read: its current version, or the one a `name:version` selector asked for. */
 export interface ParameterView extends ParameterVersion {
   name: string;
   dataType: string;
+  tier: 'Standard' | 'Advanced';
   /** The `:version` selector, when one was used. */
   selector?: string;
 }
@@ -22,6 +26,8 @@ export interface PutParameterInput {
   overwrite: boolean;
   description?: string;
   dataType?: string;
+  /** Absent: the parameter keeps its tier (a new one is Standard). */
+  tier?: ParameterTier;
   /**
    * Written with a function's key (its session's ARN, and the request's region for the refusal): it may
    * not take the last tenth of the parameters (FUNCTIONS_SHARE), nor change one an operator wrote last.
@@ -39,6 +45,8 @@ export interface FunctionWriter {
 export const MAX_VERSIONS = 100;
 /** Longest standard-tier value, in characters (AWS's 4 KB). */
 export const MAX_VALUE_LENGTH = 4096;
+/** Longest advanced-tier value, in characters (AWS's 8 KB). */
+export const MAX_ADVANCED_VALUE_LENGTH = 8192;
 const MAX_NAME_LENGTH = 2048;
 /** Longest description (AWS's). */
 const MAX_DESCRIPTION_LENGTH = 1024;
@@ -64,12 +72,12 @@ export class ParameterService {
     private readonly clock: Clock,
   ) {}
 
-  async put(input: PutParameterInput): Promise<number> {
+  async put(input: PutParameterInput): Promise<{ version: number; tier: 'Standard' | 'Advanced' }> {
     validateName(input.name);
-    if (input.value.length > MAX_VALUE_LENGTH) {
+    if (input.value.length > MAX_ADVANCED_VALUE_LENGTH) {
       throw new PlatformError(
         'ValidationException',
-        `1 validation error detected: Value at 'value' failed to satisfy constraint: Member must have length less than or equal to ${MAX_VALUE_LENGTH}`,
+        `1 validation error detected: Value at 'value' failed to satisfy constraint: Member must have length less than or equal to ${MAX_ADVANCED_VALUE_LENGTH}`,
       );
     }
     if (input.value.length === 0) {
@@ -108,6 +116,7 @@ export class ParameterService {
       }
       const type = input.type ?? existing?.type;
       if (type === undefined) throw new PlatformError('ValidationException', 'A parameter type is required when you create a parameter.');
+      const tier = chooseTier(input.tier, existing?.tier ?? 'Standard', input.value);
       const current = existing?.versions.at(-1);
       const version: ParameterVersion = {
         version: (current?.version ?? 0) + 1,
@@ -122,15 +131,17 @@ export class ParameterService {
         type,
         dataType: input.dataType ?? existing?.dataType ?? 'text',
         ...(version.description !== undefined && { description: version.description }),
+        ...(tier === 'Advanced' && { tier }),
         versions,
         ...(input.byFunction && { byFunction: true }),
       });
-      return version.version;
+      return { version: version.version, tier };
     });
   }
 
   /** `name` or `name:version`; throws ParameterNotFound / ParameterVersionNotFound. */
   async get(selector: string): Promise<ParameterView> {
+    if (!selector.startsWith('arn:')) validateHierarchy(selector.replace(/:\d{1,10}$/, ''));
     const found = await this.find(selector);
     if (found === 'no-parameter') throw notFound(selector);
     if (found === 'no-version') {
@@ -207,10 +218,16 @@ export class ParameterService {
     });
   }
 
+  private async byNameOrArn(nameOrArn: string): Promise<ParameterDoc | undefined> {
+    const bare = PARAMETER_ARN.exec(nameOrArn)?.[1];
+    if (bare === undefined) return this.store.parameters.get(nameOrArn);
+    if (bare.includes('/')) return this.store.parameters.get(`/${bare}`);
+    return (await this.store.parameters.get(bare)) ?? (await this.store.parameters.get(`/${bare}`));
+  }
+
   private async find(selector: string): Promise<ParameterView | 'no-parameter' | 'no-version'> {
     const m = /^(.*):(\d{1,10})$/.exec(selector);
-    const name = m ? m[1]! : selector;
-    const doc = await this.store.parameters.get(name);
+    const doc = await this.byNameOrArn(m ? m[1]! : selector);
     if (!doc) return 'no-parameter';
     if (!m) return view(doc, doc.versions.at(-1)!);
     const version = doc.versions.find((v) => v.version === Number(m[2]));
@@ -218,8 +235,37 @@ export class ParameterService {
   }
 }
 
+/**
+ * A parameter's ARN names it without its leading slash (`parameter/a/b` is `/a/b`, `parameter/p` is
+ * `p` or `/p`); SSM reads a parameter by its ARN as by its name.
+ */
+const PARAMETER_ARN = /^arn:aws[a-z-]*:ssm:[a-z0-9-]*:\d{12}:parameter\/(.+)$/;
+
 function view(doc: ParameterDoc, version: ParameterVersion): ParameterView {
-  return { ...version, name: doc.name, dataType: doc.dataType };
+  return { ...version, name: doc.name, dataType: doc.dataType, tier: doc.tier ?? 'Standard' };
+}
+
+/**
+ * The tier a put leaves the parameter in, as SSM decides it: asked for, or (when not asked) the one it
+ * has. Intelligent-Tiering takes Advanced only for a value Standard cannot hold. An Advanced parameter
+ * never goes back to Standard, and a Standard one holds at most 4096 characters.
+ */
+function chooseTier(asked: ParameterTier | undefined, current: 'Standard' | 'Advanced', value: string): 'Standard' | 'Advanced' {
+  const wanted =
+    asked === undefined ? current : asked === 'Intelligent-Tiering' ? (value.length > MAX_VALUE_LENGTH ? 'Advanced' : current) : asked;
+  if (wanted === 'Standard' && current === 'Advanced') {
+    throw new PlatformError(
+      'ValidationException',
+      "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier. If necessary, you can delete the advanced parameter and recreate it as a standard parameter. Be aware that standard parameters have a value limit of 4096 characters.",
+    );
+  }
+  if (wanted === 'Standard' && value.length > MAX_VALUE_LENGTH) {
+    throw new PlatformError(
+      'ValidationException',
+      `Standard tier parameters support a maximum parameter value of ${MAX_VALUE_LENGTH} characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html`,
+    );
+  }
+  return wanted;
 }
 
 /** IAM's refusal, as AWS words it for a role no policy allows the action. */
@@ -237,12 +283,7 @@ function notFound(name: string): PlatformError {
 }
 
 function validateName(name: string): void {
-  if (name.length === 0 || name.length > MAX_NAME_LENGTH || !NAME.test(name)) {
-    throw new PlatformError(
-      'ValidationException',
-      `Parameter name: can't be prefixed with "aws" or "ssm" (case-insensitive). If formed as a path, it can consist of sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, numbers and the following 3 symbols .-_`,
-    );
-  }
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH || !NAME.test(name)) throw badName();
   const bare = name.replace(/^\//, '').toLowerCase();
   if (bare.startsWith('aws') || bare.startsWith('ssm')) {
     throw new PlatformError('ValidationException', `Parameter name: can't be prefixed with "aws" or "ssm" (case-insensitive).`);
@@ -256,4 +297,19 @@ function validateName(name: string): void {
       `Parameter name ${name} has more than ${MAX_LEVELS} levels. Reduce the number of hierarchy levels and try again.`,
     );
   }
+}
+
+function badName(): PlatformError {
+  return new PlatformError(
+    'ValidationException',
+    `Parameter name: can't be prefixed with "aws" or "ssm" (case-insensitive). If formed as a path, it can consist of sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, numbers and the following 3 symbols .-_`,
+  );
+}
+
+/**
+ * A name read is refused, as SSM refuses it, when it is a path but not a well-formed one: not from the
+ * root (`a/b`), or with an empty sub-path (`/a//b`). Reading such a name is a mistake, not a miss.
+ */
+function validateHierarchy(name: string): void {
+  if (name.includes('/') && (!name.startsWith('/') || name.slice(1).split('/').includes(''))) throw badName();
 }

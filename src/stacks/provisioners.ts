@@ -8,7 +8,7 @@ import type { RestApiService } from '../gateway/rest-api-service.js';
 import type { Caller, CodeInput, FunctionService } from '../lambda/function-service.js';
 import type { ReservedConcurrencyService } from '../lambda/reserved-concurrency.js';
 import type { S3Service } from '../s3/s3-service.js';
-import type { ParameterService } from '../ssm/parameter-service.js';
+import { PARAMETER_TIERS, type ParameterService, type ParameterTier } from '../ssm/parameter-service.js';
 import type { AlarmInput, AlarmService } from '../telemetry/alarms.js';
 import { booleanProperty, doubleProperty, integerOf, integerProperty, type PropertySchema } from './property-types.js';
 import { asText, isObject } from './template-values.js';
@@ -748,6 +748,9 @@ async function putParameter(ctx: ProvisionContext, name: string, props: JsonObje
   const type = str(props.Type) ?? 'String';
   if (type !== 'String' && type !== 'StringList')
     throw new PlatformError('ValidationError', `Parameter type ${type} cannot be made by a template; use String or StringList.`);
+  const tier = str(props.Tier);
+  if (tier !== undefined && !PARAMETER_TIERS.includes(tier as ParameterTier))
+    throw new PlatformError('ValidationError', `Parameter tier ${tier} is not one of ${PARAMETER_TIERS.join(', ')}.`);
   await ctx.services.parameters.put({
     name,
     value: asText(props.Value),
@@ -755,6 +758,7 @@ async function putParameter(ctx: ProvisionContext, name: string, props: JsonObje
     overwrite,
     ...(props.Description !== undefined && { description: asText(props.Description) }),
     ...(props.DataType !== undefined && { dataType: asText(props.DataType) }),
+    ...(tier !== undefined && { tier: tier as ParameterTier }),
   });
 }
 

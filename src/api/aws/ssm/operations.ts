@@ -4,8 +4,10 @@ import { PatternProblem, wholeMatch } from '../../../core/linear-regexp.js';
 import type { Logger } from '../../../core/logger.js';
 import { ACCOUNT_ID } from '../../../domain/arn.js';
 import {
+  PARAMETER_TIERS,
   PARAMETER_TYPES,
   type FunctionWriter,
+  type ParameterTier,
   type ParameterService,
   type ParameterType,
   type ParameterView,
@@ -39,17 +41,24 @@ export function ssmApi({ parameters, logger }: SsmApiDeps): ServiceHandler {
         );
       }
       const tier = read.string(input, 'Tier');
+      if (tier !== undefined && !PARAMETER_TIERS.includes(tier as ParameterTier)) {
+        throw new PlatformError(
+          'ValidationException',
+          `1 validation error detected: Value '${tier.slice(0, 40)}' at 'tier' failed to satisfy constraint: Member must satisfy enum value set: [Standard, Advanced, Intelligent-Tiering]`,
+        );
+      }
       refuseByPattern(value, read.string(input, 'AllowedPattern'));
-      const version = await parameters.put({
+      const written = await parameters.put({
         name,
         value,
         ...(type !== undefined && { type: type as ParameterType }),
         overwrite: read.boolean(input, 'Overwrite') ?? false,
         ...optional('description', read.string(input, 'Description')),
         ...optional('dataType', read.string(input, 'DataType')),
+        ...(tier !== undefined && { tier: tier as ParameterTier }),
         ...(req.caller && { byFunction: writer(req) }),
       });
-      return { Version: version, Tier: tier === 'Advanced' ? 'Advanced' : 'Standard' };
+      return { Version: written.version, Tier: written.tier };
     },
     async GetParameter(input, req) {
       const view = await parameters.get(requiredString(input, 'Name'));

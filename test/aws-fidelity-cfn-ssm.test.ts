@@ -1,0 +1,119 @@
+/**
+ * CloudFormation, SSM Parameter Store and STS answering as AWS does: each case states what a response
+ * recorded against real AWS holds (LocalStack's AWS-validated snapshots, or AWS's own words where a
+ * tool quotes them) and checks that Versa answers the same over the AWS SDK v3.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { GetParameterCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { clientConfig, errorOf, startTestServer, type TestServer } from './harness.js';
+
+/** Asserts that `call` fails with the AWS error `code`, HTTP `status` and exactly `message`. */
+async function refused(call: () => Promise<unknown>, code: string, status: number, message: string): Promise<void> {
+  const err = await errorOf(call);
+  assert.equal(err.name, code, `expected ${code}, got ${err.name}: ${err.message}`);
+  assert.equal(err.$metadata?.httpStatusCode, status, `status of ${code}: ${err.message}`);
+  assert.equal(err.message, message);
+}
+
+const STANDARD_TOO_LONG =
+  'Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html';
+const NO_DOWNGRADE =
+  "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier. If necessary, you can delete the advanced parameter and recreate it as a standard parameter. Be aware that standard parameters have a value limit of 4096 characters.";
+
+describe('SSM: parameter tiers', () => {
+  let t: TestServer;
+  let ssm: SSMClient;
+  before(async () => {
+    t = await startTestServer();
+    ssm = new SSMClient(clientConfig(t.url));
+  });
+  after(async () => {
+    ssm.destroy();
+    await t.close();
+  });
+
+  it('PutParameter(Tier: Advanced) takes a value of 8 KB, and answers Tier Advanced', async () => {
+    // AWS's model: Advanced parameters hold up to 8 KB; PutParameter's result holds the Tier.
+    const out = await ssm.send(new PutParameterCommand({ Name: '/tier/adv', Value: 'x'.repeat(8192), Type: 'String', Tier: 'Advanced' }));
+    assert.equal(out.Tier, 'Advanced');
+    assert.equal((await ssm.send(new GetParameterCommand({ Name: '/tier/adv' }))).Parameter?.Value?.length, 8192);
+  });
+
+  it('PutParameter of a Standard value over 4096 characters: AWS own message', async () => {
+    // Quoted by tools from AWS's answer: ValidationException "Standard tier parameters support a maximum
+    // parameter value of 4096 characters. To create a larger ... advanced-parameter tier. For more information, see <doc URL>".
+    await refused(
+      () => ssm.send(new PutParameterCommand({ Name: '/tier/std', Value: 'x'.repeat(4097), Type: 'String' })),
+      'ValidationException',
+      400,
+      STANDARD_TOO_LONG,
+    );
+    await refused(
+      () => ssm.send(new PutParameterCommand({ Name: '/tier/std', Value: 'x'.repeat(4097), Type: 'String', Tier: 'Standard' })),
+      'ValidationException',
+      400,
+      STANDARD_TOO_LONG,
+    );
+  });
+
+  it('an Advanced parameter stays Advanced: Tier Standard is refused, no Tier keeps it', async () => {
+    // AWS (as quoted in a CloudFormation stack's failure reason): ValidationException "This parameter uses
+    // the advanced-parameter tier. You can't downgrade ... value limit of 4096 characters."
+    await ssm.send(new PutParameterCommand({ Name: '/tier/keep', Value: 'small', Type: 'String', Tier: 'Advanced' }));
+    await refused(
+      () => ssm.send(new PutParameterCommand({ Name: '/tier/keep', Value: 'v2', Type: 'String', Tier: 'Standard', Overwrite: true })),
+      'ValidationException',
+      400,
+      NO_DOWNGRADE,
+    );
+    const kept = await ssm.send(new PutParameterCommand({ Name: '/tier/keep', Value: 'y'.repeat(5000), Overwrite: true }));
+    assert.deepEqual([kept.Version, kept.Tier], [2, 'Advanced']);
+  });
+
+  it('Intelligent-Tiering: Standard while the value fits, Advanced when it does not', async () => {
+    // AWS's model (ParameterTier): Intelligent-Tiering makes a parameter Advanced only when the request needs it.
+    const small = await ssm.send(new PutParameterCommand({ Name: '/tier/it', Value: 's', Type: 'String', Tier: 'Intelligent-Tiering' }));
+    assert.equal(small.Tier, 'Standard');
+    const big = await ssm.send(
+      new PutParameterCommand({ Name: '/tier/it', Value: 'b'.repeat(5000), Tier: 'Intelligent-Tiering', Overwrite: true }),
+    );
+    assert.equal(big.Tier, 'Advanced');
+  });
+});
+
+describe('SSM: reading parameters', () => {
+  let t: TestServer;
+  let ssm: SSMClient;
+  before(async () => {
+    t = await startTestServer();
+    ssm = new SSMClient(clientConfig(t.url));
+  });
+  after(async () => {
+    ssm.destroy();
+    await t.close();
+  });
+
+  it('GetParameter and GetParameters take the ARN for the name', async () => {
+    // test_ssm.py::test_parameters_with_path / test_get_parameter_by_arn: by ARN, the same Parameter as by name.
+    for (const name of ['/test/param-arn', 'param-arn']) {
+      await ssm.send(new PutParameterCommand({ Name: name, Value: '123', Type: 'String' }));
+      const byName = (await ssm.send(new GetParameterCommand({ Name: name }))).Parameter!;
+      const byArn = (await ssm.send(new GetParameterCommand({ Name: byName.ARN }))).Parameter!;
+      assert.deepEqual([byArn.Name, byArn.ARN, byArn.Value], [name, byName.ARN, '123']);
+      const many = await ssm.send(new GetParametersCommand({ Names: [byName.ARN!] }));
+      assert.deepEqual([many.Parameters?.map((p) => p.Name), many.InvalidParameters], [[name], []]);
+    }
+  });
+
+  it('GetParameter of a malformed path is a ValidationException, not a miss', async () => {
+    // test_ssm.py::test_hierarchical_parameter: "/<p>//b//c" and "<p>/b/c" fail with ValidationException
+    // whose message says "sub-paths divided by slash symbol".
+    await ssm.send(new PutParameterCommand({ Name: '/p/b/c', Value: '123', Type: 'String' }));
+    for (const name of ['/p//b//c', 'p/b/c']) {
+      const err = await errorOf(() => ssm.send(new GetParameterCommand({ Name: name })));
+      assert.equal(err.name, 'ValidationException');
+      assert.match(err.message, /sub-paths divided by slash symbol/);
+    }
+  });
+});

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GetParameterCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { clientConfig, errorOf, startTestServer, type TestServer } from './harness.js';
 
 /** Asserts that `call` fails with the AWS error `code`, HTTP `status` and exactly `message`. */
@@ -115,5 +116,92 @@ describe('SSM: reading parameters', () => {
       assert.equal(err.name, 'ValidationException');
       assert.match(err.message, /sub-paths divided by slash symbol/);
     }
+  });
+});
+
+describe('STS: AssumeRole refusals', () => {
+  let t: TestServer;
+  let sts: STSClient;
+  const role = 'arn:aws:iam::000000000000:role/fidelity';
+  before(async () => {
+    t = await startTestServer();
+    sts = new STSClient(clientConfig(t.url));
+  });
+  after(async () => {
+    sts.destroy();
+    await t.close();
+  });
+
+  it('a RoleArn that is no ARN: "<arn> is invalid"', async () => {
+    // test_sts.py::test_sts_invalid_parameters: ValidationError 400 "nothing-valid-in-here is invalid", and
+    // the same for "arn::b:::something/test-role", "arn:a::::something/test-role", "arn:a:::something/test-role", "arn:a:a::aaaaaaaaaa:".
+    for (const arn of [
+      'nothing-valid-in-here',
+      'arn::b:::something/test-role',
+      'arn:a::::something/test-role',
+      'arn:a:::something/test-role',
+      'arn:a:a::aaaaaaaaaa:',
+    ]) {
+      await refused(
+        () => sts.send(new AssumeRoleCommand({ RoleArn: arn, RoleSessionName: 'Session1' })),
+        'ValidationError',
+        400,
+        `${arn} is invalid`,
+      );
+    }
+  });
+
+  it('an ARN with a bad session name: the session name is what is refused', async () => {
+    // test_sts.py::test_sts_invalid_parameters (invalid-session-name): RoleArn "arn:a:b:::something/test-role".
+    await refused(
+      () => sts.send(new AssumeRoleCommand({ RoleArn: 'arn:a:b:::something/test-role', RoleSessionName: 'Session1:2' })),
+      'ValidationError',
+      400,
+      "1 validation error detected: Value 'Session1:2' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+    );
+  });
+
+  it('session tags: a transitive key not among the tags, and keys equal but for case', async () => {
+    // test_sts.py::test_assume_role_tag_validation: InvalidParameterValue 400 with these two messages.
+    await refused(
+      () =>
+        sts.send(
+          new AssumeRoleCommand({
+            RoleArn: role,
+            RoleSessionName: 'SessionInvalidTransitiveKeys',
+            Tags: [{ Key: 'SessionTag1', Value: 'SessionValue1' }],
+            TransitiveTagKeys: ['InvalidKey'],
+          }),
+        ),
+      'InvalidParameterValue',
+      400,
+      'The specified transitive tag key must be included in the requested tags.',
+    );
+    await refused(
+      () =>
+        sts.send(
+          new AssumeRoleCommand({
+            RoleArn: role,
+            RoleSessionName: 'SessionDuplicate',
+            Tags: [
+              { Key: 'SessionTag1', Value: 'a' },
+              { Key: 'sessiontag1', Value: 'b' },
+            ],
+          }),
+        ),
+      'InvalidParameterValue',
+      400,
+      'Duplicate tag keys found. Please note that Tag keys are case insensitive.',
+    );
+    // Transitive keys match the tags whatever their case, as on AWS.
+    const ok = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: role,
+        RoleSessionName: 'SessionCasing',
+        Tags: [{ Key: 'SessionTag1', Value: 'v' }],
+        TransitiveTagKeys: ['sessiontag1'],
+      }),
+    );
+    assert.ok(ok.Credentials?.AccessKeyId);
   });
 });

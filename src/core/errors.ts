@@ -121,6 +121,9 @@ export const ERROR_CATALOGUE = {
   InsufficientCapabilitiesException: { status: 400, fault: 'client' },
   ChangeSetNotFoundException: { status: 404, fault: 'client' },
   InvalidChangeSetStatusException: { status: 400, fault: 'client' },
+  // STS
+  /** STS's refusal of session tags it cannot take (duplicate keys, a transitive key not among them). */
+  InvalidParameterValue: { status: 400, fault: 'client' },
   // CloudWatch Logs
   ResourceAlreadyExistsException: { status: 400, fault: 'client' },
   InvalidParameterException: { status: 400, fault: 'client' },

@@ -14,6 +14,8 @@ export interface StsApiDeps {
 
 const NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
+/** An ARN of any kind: a partition, a service and a resource, in six colon-separated parts. */
+const ANY_ARN = /^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 /** What any operator key is: the account's root, as for an AWS account's own keys. */
 const ROOT: CallerIdentity = { arn: `arn:aws:iam::${ACCOUNT_ID}:root`, userId: ACCOUNT_ID };
@@ -46,16 +48,19 @@ export function stsApi({ keyring, logger }: StsApiDeps): ServiceHandler {
     async AssumeRole(input, req) {
       const roleArn = required(input, 'RoleArn', 'roleArn');
       const sessionName = required(input, 'RoleSessionName', 'roleSessionName');
-      const role = ROLE_ARN.exec(roleArn);
-      if (roleArn.length < 20 || roleArn.length > 2048 || !role) {
-        throw validation(`${roleArn.slice(0, 100)} is not a valid role ARN: it must look like arn:aws:iam::${ACCOUNT_ID}:role/name.`);
-      }
+      // What is no ARN at all STS calls invalid; an ARN is then checked after the session name, as STS does.
+      if (!ANY_ARN.test(roleArn)) throw validation(`${roleArn.slice(0, 2048)} is invalid`);
       if (!SESSION_NAME.test(sessionName)) {
         throw validation(
           `1 validation error detected: Value '${sessionName.slice(0, 100)}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
         );
       }
+      const role = ROLE_ARN.exec(roleArn);
+      if (roleArn.length < 20 || roleArn.length > 2048 || !role) {
+        throw validation(`${roleArn.slice(0, 100)} is not a valid role ARN: it must look like arn:aws:iam::${ACCOUNT_ID}:role/name.`);
+      }
       checkSessionInputs(input);
+      checkSessionTags(input);
       const caller = callerOf(req);
       const parent = caller.temporaryKey;
       const duration = durationOf(input, 3600, 43_200);
@@ -153,6 +158,23 @@ function checkSessionInputs(input: QueryStructure): void {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw validation('The session policy (Policy) must be a JSON policy document.');
+  }
+}
+
+/**
+ * Session tags as STS refuses them: two keys differing only in case, and a transitive key that is not
+ * among the tags.
+ */
+function checkSessionTags(input: QueryStructure): void {
+  const tags = Array.isArray(input.Tags) ? input.Tags : [];
+  const keys = tags.map((t) => (typeof t === 'object' && t !== null && !Array.isArray(t) && typeof t.Key === 'string' ? t.Key : ''));
+  const lower = keys.map((k) => k.toLowerCase());
+  if (new Set(lower).size !== lower.length) {
+    throw new PlatformError('InvalidParameterValue', 'Duplicate tag keys found. Please note that Tag keys are case insensitive.');
+  }
+  const transitive = Array.isArray(input.TransitiveTagKeys) ? input.TransitiveTagKeys : [];
+  if (transitive.some((k) => typeof k !== 'string' || !lower.includes(k.toLowerCase()))) {
+    throw new PlatformError('InvalidParameterValue', 'The specified transitive tag key must be included in the requested tags.');
   }
 }
 

@@ -5,6 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import {
+  CloudFormationClient,
+  CreateChangeSetCommand,
+  CreateStackCommand,
+  DeleteChangeSetCommand,
+  DescribeChangeSetCommand,
+  DescribeStackEventsCommand,
+  DescribeStackResourceCommand,
+  GetTemplateCommand,
+  GetTemplateSummaryCommand,
+  UpdateStackCommand,
+  waitUntilStackCreateComplete,
+} from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { clientConfig, errorOf, startTestServer, type TestServer } from './harness.js';
@@ -203,5 +216,137 @@ describe('STS: AssumeRole refusals', () => {
       }),
     );
     assert.ok(ok.Credentials?.AccessKeyId);
+  });
+});
+
+describe('CloudFormation: refusals worded as AWS words them', () => {
+  let t: TestServer;
+  let cfn: CloudFormationClient;
+  let stackId: string;
+  const template = JSON.stringify({ Resources: { P: { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: 'v' } } } });
+  before(async () => {
+    t = await startTestServer();
+    cfn = new CloudFormationClient(clientConfig(t.url));
+    stackId = (await cfn.send(new CreateStackCommand({ StackName: 'fid', TemplateBody: template }))).StackId!;
+    await waitUntilStackCreateComplete({ client: cfn, maxWaitTime: 60, minDelay: 1 }, { StackName: 'fid' });
+  });
+  after(async () => {
+    cfn.destroy();
+    await t.close();
+  });
+
+  it('CreateStack with a malformed name: the model pattern', async () => {
+    // test_stacks.py::test_stack_name_creation: ValidationError 400 "1 validation error detected: Value '*@da591fa3_$' at 'stackName' ...".
+    await refused(
+      () => cfn.send(new CreateStackCommand({ StackName: '*@da591fa3_$', TemplateBody: template })),
+      'ValidationError',
+      400,
+      "1 validation error detected: Value '*@da591fa3_$' at 'stackName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*|arn:[-a-zA-Z0-9:/._+]*",
+    );
+  });
+
+  it('DescribeStackEvents and DescribeStackResource of a missing stack', async () => {
+    // test_stacks.py::test_describe_stack_events_errors: "Stack [does-not-exist] does not exist".
+    await refused(
+      () => cfn.send(new DescribeStackEventsCommand({ StackName: 'does-not-exist' })),
+      'ValidationError',
+      400,
+      'Stack [does-not-exist] does not exist',
+    );
+    // test_resources.py::test_describe_non_existent_stack: "Stack 'not-a-valid-stack' does not exist".
+    await refused(
+      () => cfn.send(new DescribeStackResourceCommand({ StackName: 'not-a-valid-stack', LogicalResourceId: 'not-a-valid-resource' })),
+      'ValidationError',
+      400,
+      "Stack 'not-a-valid-stack' does not exist",
+    );
+  });
+
+  it('DescribeStackResource of a missing resource names the stack as the request did', async () => {
+    // test_resources.py::test_describe_non_existent_resource: "Resource not-a-valid-resource does not exist for stack <stack-id>".
+    await refused(
+      () => cfn.send(new DescribeStackResourceCommand({ StackName: stackId, LogicalResourceId: 'not-a-valid-resource' })),
+      'ValidationError',
+      400,
+      `Resource not-a-valid-resource does not exist for stack ${stackId}`,
+    );
+  });
+
+  it('change sets: a stack that does not exist, and a name without its stack', async () => {
+    // test_changesets.py::test_delete_change_set_exception: "Stack [nostack] does not exist", then
+    // "StackName must be specified if ChangeSetName is not specified as an ARN.".
+    await refused(
+      () => cfn.send(new DeleteChangeSetCommand({ StackName: 'nostack', ChangeSetName: 'DoesNotExist' })),
+      'ValidationError',
+      400,
+      'Stack [nostack] does not exist',
+    );
+    await refused(
+      () => cfn.send(new DeleteChangeSetCommand({ ChangeSetName: 'DoesNotExist' })),
+      'ValidationError',
+      400,
+      'StackName must be specified if ChangeSetName is not specified as an ARN.',
+    );
+    // test_changesets.py::test_describe_change_set_nonexisting: "Stack [somestack] does not exist".
+    await refused(
+      () => cfn.send(new DescribeChangeSetCommand({ StackName: 'somestack', ChangeSetName: 'DoesNotExist' })),
+      'ValidationError',
+      400,
+      'Stack [somestack] does not exist',
+    );
+  });
+
+  it('a CREATE change set for a stack named by its ARN names it by the ARN', async () => {
+    // test_changesets.py::test_create_changeset_with_stack_id: "Stack [<stack ARN>] already exists and cannot be created again with the changeSet [revived-stack-changeset].".
+    await refused(
+      () =>
+        cfn.send(
+          new CreateChangeSetCommand({
+            StackName: stackId,
+            ChangeSetName: 'revived-stack-changeset',
+            ChangeSetType: 'CREATE',
+            TemplateBody: template,
+          }),
+        ),
+      'ValidationError',
+      400,
+      `Stack [${stackId}] already exists and cannot be created again with the changeSet [revived-stack-changeset].`,
+    );
+  });
+
+  it('GetTemplate without a stack', async () => {
+    // test_templates.py::test_get_template_no_arguments and ::test_get_template_missing_resources_change_set.
+    await refused(
+      () => cfn.send(new GetTemplateCommand({})),
+      'ValidationError',
+      400,
+      'StackName is required if ChangeSetName is not specified.',
+    );
+    await refused(
+      () => cfn.send(new GetTemplateCommand({ ChangeSetName: 'does-not-exist' })),
+      'ValidationError',
+      400,
+      'StackName is a required parameter.',
+    );
+  });
+
+  it('GetTemplateSummary of a stack in review, and UpdateStack without a template', async () => {
+    // test_templates.py::test_get_template_summary_non_executed_change_set: "GetTemplateSummary cannot be called on REVIEW_IN_PROGRESS stacks.".
+    await cfn.send(
+      new CreateChangeSetCommand({ StackName: 'in-review', ChangeSetName: 'c', ChangeSetType: 'CREATE', TemplateBody: template }),
+    );
+    await refused(
+      () => cfn.send(new GetTemplateSummaryCommand({ StackName: 'in-review' })),
+      'ValidationError',
+      400,
+      'GetTemplateSummary cannot be called on REVIEW_IN_PROGRESS stacks.',
+    );
+    // test_update_stack.py::test_no_template_error: "Either Template URL or Template Body must be specified.".
+    await refused(
+      () => cfn.send(new UpdateStackCommand({ StackName: 'fid' })),
+      'ValidationError',
+      400,
+      'Either Template URL or Template Body must be specified.',
+    );
   });
 });

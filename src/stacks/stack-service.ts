@@ -245,7 +245,9 @@ export class StackService {
   deploy(name: string, input: DeployInput, caller: Caller): Promise<DeployResult> {
     if (!NAME.test(name)) {
       throw validation(
-        `Stack name ${JSON.stringify(name)} must start with a letter and contain only letters, digits and hyphens (at most 128).`,
+        name.length > 128
+          ? `Stack name ${JSON.stringify(name.slice(0, 128))}... must start with a letter and contain only letters, digits and hyphens (at most 128).`
+          : `1 validation error detected: Value '${name}' at 'stackName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*|arn:[-a-zA-Z0-9:/._+]*`,
       );
     }
     return this.lock(name).run(async () => {
@@ -937,7 +939,12 @@ export class StackService {
    */
   async createChangeSet(
     name: string,
-    changeSet: { name: string; type: 'CREATE' | 'UPDATE'; description?: string },
+    changeSet: {
+      name: string;
+      type: 'CREATE' | 'UPDATE';
+      description?: string;
+      /** The stack as the request named it (name or ARN). */ stackRef?: string;
+    },
     input: DeployInput,
     caller: Caller,
   ): Promise<{ stack: StackDoc; changeSet: ChangeSet }> {
@@ -948,7 +955,9 @@ export class StackService {
     }
     const before = await this.store.stacks.get(name);
     if (changeSet.type === 'CREATE' && before && before.status !== 'REVIEW_IN_PROGRESS') {
-      throw validation(`Stack [${name}] already exists and cannot be created again with the changeSet [${changeSet.name}].`);
+      throw validation(
+        `Stack [${changeSet.stackRef ?? name}] already exists and cannot be created again with the changeSet [${changeSet.name}].`,
+      );
     }
     if (changeSet.type === 'UPDATE' && (!before || before.status === 'REVIEW_IN_PROGRESS'))
       throw validation(`Stack [${name}] does not exist`);
@@ -998,9 +1007,13 @@ export class StackService {
     });
   }
 
-  /** The change set named (or with the ARN) `ref` of the stack, or of any stack when `name` is not given. */
+  /** The change set named (or with the ARN) `ref` of the stack, or of any stack when `name` is not given and `ref` is an ARN. */
   async findChangeSet(name: string | undefined, ref: string): Promise<{ stack: StackDoc; changeSet: ChangeSet }> {
+    // As AWS: a change set is found by name only within a stack, and a stack named must exist.
+    if (name === undefined && !ref.startsWith('arn:'))
+      throw validation('StackName must be specified if ChangeSetName is not specified as an ARN.');
     const stacks = name === undefined ? await this.store.stacks.list() : [await this.store.stacks.get(name)];
+    if (name !== undefined && !stacks[0]) throw validation(`Stack [${name}] does not exist`);
     for (const stack of stacks) {
       const changeSet = stack?.changeSets?.find((c) => c.name === ref || c.id === ref);
       if (stack && changeSet) return { stack, changeSet };

@@ -34,6 +34,8 @@ const CODES: Record<string, string> = {
 /** CloudFormation's limit on a TemplateBody (a bigger template goes through S3 as a TemplateURL). */
 const MAX_TEMPLATE_BODY = 51_200;
 const STACK_ARN = /^arn:aws[\w-]*:cloudformation:[^:]*:\d*:stack\/([^/]+)\/[^/]+$/;
+/** A change set's ARN, which names it without its stack. */
+const CHANGE_SET_ARN = /^arn:aws[\w-]*:cloudformation:[^:]*:\d*:changeSet\/[^/]+\/[^/]+$/;
 const CAPABILITIES = new Set(['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND']);
 /** Every stack status CloudFormation's model names (what ListStacks may filter on). */
 const STACK_STATUSES = new Set(
@@ -105,9 +107,11 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
     const body = read.str(form, 'TemplateBody');
     const url = read.str(form, 'TemplateURL');
     const usePrevious = read.bool(form, 'UsePreviousTemplate');
-    if ([body !== undefined, url !== undefined, usePrevious].filter(Boolean).length !== 1) {
+    const given = [body !== undefined, url !== undefined, usePrevious].filter(Boolean).length;
+    if (given !== 1) {
+      // None at all is AWS's "Either ..." (for an update too); two or more, Versa's own words.
       throw validation(
-        previous === undefined && !usePrevious
+        given === 0
           ? 'Either Template URL or Template Body must be specified.'
           : 'Exactly one of TemplateBody, TemplateURL or UsePreviousTemplate must be specified.',
       );
@@ -172,9 +176,10 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
     return Object.fromEntries(tags.map((t) => [read.required(t, 'Key'), read.str(t, 'Value') ?? '']));
   };
 
-  const existing = async (ref: string): Promise<StackDoc> => {
+  /** The stack `ref` names; `missing` is how the operation words its absence (AWS's differ). */
+  const existing = async (ref: string, missing = `Stack with id ${ref} does not exist`): Promise<StackDoc> => {
     const stack = await stacks.find(stackName(ref));
-    if (!stack || (STACK_ARN.test(ref) && stack.stackId !== ref)) throw validation(`Stack with id ${ref} does not exist`);
+    if (!stack || (STACK_ARN.test(ref) && stack.stackId !== ref)) throw validation(missing);
     return stack;
   };
 
@@ -242,17 +247,20 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
     },
 
     async DescribeStackEvents(form) {
-      const stack = await existing(read.required(form, 'StackName'));
+      const ref = read.required(form, 'StackName');
+      const stack = await existing(ref, `Stack [${ref}] does not exist`);
       const secrets = noEchoValues(stack);
       return { StackEvents: stack.events.map((e, i) => eventShape(stack, e, i, secrets)).reverse() };
     },
 
     async DescribeStackResource(form) {
-      const stack = await existing(read.required(form, 'StackName'));
+      const ref = read.required(form, 'StackName');
+      const stack = await existing(ref, `Stack '${ref}' does not exist`);
       const id = read.required(form, 'LogicalResourceId');
       // Own entries only: `constructor` must not find what every object inherits.
       const r = Object.hasOwn(stack.resources, id) ? stack.resources[id] : undefined;
-      if (!r) throw validation(`Resource ${id} does not exist for stack ${stack.name}`);
+      // The stack as the request named it: its name, or its ARN.
+      if (!r) throw validation(`Resource ${id} does not exist for stack ${ref}`);
       return {
         StackResourceDetail: {
           StackName: stack.name,
@@ -294,6 +302,8 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
       const changeSetRef = read.str(form, 'ChangeSetName');
       const ref = read.str(form, 'StackName');
       let template: string | undefined;
+      if (ref === undefined && changeSetRef === undefined) throw validation('StackName is required if ChangeSetName is not specified.');
+      if (ref === undefined && !CHANGE_SET_ARN.test(changeSetRef!)) throw validation('StackName is a required parameter.');
       if (changeSetRef !== undefined) template = (await stacks.findChangeSet(ref && stackName(ref), changeSetRef)).changeSet.template;
       else template = (await existing(read.required(form, 'StackName'))).template;
       // A stack still in review (or made before Versa kept templates) has none yet: an empty one.
@@ -321,7 +331,9 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
 
     async GetTemplateSummary(form) {
       const ref = read.str(form, 'StackName');
-      const text = ref !== undefined ? (await existing(ref)).template : await templateOf(form, undefined, false);
+      const stack = ref !== undefined ? await existing(ref) : undefined;
+      if (stack?.status === 'REVIEW_IN_PROGRESS') throw validation('GetTemplateSummary cannot be called on REVIEW_IN_PROGRESS stacks.');
+      const text = stack ? stack.template : await templateOf(form, undefined, false);
       if (text === undefined) throw validation('The stack has no template stored.');
       const summary = await stacks.summarize(text);
       return {
@@ -343,7 +355,8 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
     },
 
     async CreateChangeSet(form, req) {
-      const name = stackName(read.required(form, 'StackName'));
+      const ref = read.required(form, 'StackName');
+      const name = stackName(ref);
       const changeSetName = read.required(form, 'ChangeSetName');
       const type = read.str(form, 'ChangeSetType') ?? 'UPDATE';
       if (type === 'IMPORT') throw validation('Versa does not import existing resources into stacks (ChangeSetType IMPORT).');
@@ -353,7 +366,7 @@ export function cloudFormationApi({ stacks, logger, objects }: CloudFormationApi
       const description = read.str(form, 'Description');
       const { stack, changeSet } = await stacks.createChangeSet(
         name,
-        { name: changeSetName, type, ...(description !== undefined && { description }) },
+        { name: changeSetName, type, stackRef: ref, ...(description !== undefined && { description }) },
         input,
         caller(req),
       );

@@ -16,6 +16,7 @@ import {
   GetTemplateCommand,
   GetTemplateSummaryCommand,
   UpdateStackCommand,
+  ValidateTemplateCommand,
   waitUntilStackCreateComplete,
 } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -347,6 +348,78 @@ describe('CloudFormation: refusals worded as AWS words them', () => {
       'ValidationError',
       400,
       'Either Template URL or Template Body must be specified.',
+    );
+  });
+});
+
+describe('CloudFormation: template format errors', () => {
+  let t: TestServer;
+  let cfn: CloudFormationClient;
+  const param = { Type: 'AWS::SSM::Parameter', Properties: { Type: 'String', Value: 'x' } };
+  const create = (name: string, template: unknown) =>
+    cfn.send(new CreateStackCommand({ StackName: name, TemplateBody: typeof template === 'string' ? template : JSON.stringify(template) }));
+  before(async () => {
+    t = await startTestServer();
+    cfn = new CloudFormationClient(clientConfig(t.url));
+  });
+  after(async () => {
+    cfn.destroy();
+    await t.close();
+  });
+
+  it('JSON and YAML that do not parse: where, not what', async () => {
+    // test_templates.py::test_validate_invalid_json_template_should_fail: "Template format error: JSON not well-formed. (line 1, column 25)".
+    await refused(
+      () => cfn.send(new ValidateTemplateCommand({ TemplateBody: '{"this is invalid JSON"="bobbins"}' })),
+      'ValidationError',
+      400,
+      'Template format error: JSON not well-formed. (line 1, column 25)',
+    );
+    // test_templates.py::test_create_stack_invalid_yaml_template_should_fail: "Template format error: YAML not
+    // well-formed." followed by its place in parentheses (which the recording leaves out).
+    const yaml =
+      'Resources:\n  MyBucket:\n    Type: AWS::S3::Bucket\n    Properties:\n        BucketName: test\n      VersioningConfiguration:\n        Status: Enabled\n';
+    const err = await errorOf(() => create('bad-yaml', yaml));
+    assert.equal(err.name, 'ValidationError');
+    assert.match(err.message, /^Template format error: YAML not well-formed\. \(line \d+, column \d+\)$/);
+  });
+
+  it('Resources that is no object, a resource without Type or with an unknown attribute', async () => {
+    // test_stacks.py::test_linting_error_during_creation: "Template format error: Any Resources member must be an object.".
+    await refused(
+      () => create('lint', { Resources: '', Outputs: '' }),
+      'ValidationError',
+      400,
+      'Template format error: Any Resources member must be an object.',
+    );
+    // test_validations.py::test_resources_blocks[missing-type] and [invalid-key].
+    await refused(
+      () => create('no-type', { Resources: { A: { Properties: {} } } }),
+      'ValidationError',
+      400,
+      'Template format error: [/Resources/A] Every Resources object must contain a Type member.',
+    );
+    await refused(
+      () => create('bad-key', { Resources: { A: { ...param, Invalid: 10 } } }),
+      'ValidationError',
+      400,
+      "Invalid template resource property 'Invalid'",
+    );
+  });
+
+  it('an Output without a Value, or with a null one', async () => {
+    // test_validations.py::test_invalid_output_structure[multiple-nones] and [none-value].
+    await refused(
+      () => create('no-value', { Resources: { F: param }, Outputs: { MyOutput: {} } }),
+      'ValidationError',
+      400,
+      'Template format error: Every Outputs member must contain a Value object',
+    );
+    await refused(
+      () => create('null-value', { Resources: { F: param }, Outputs: { MyOutput: { Value: null } } }),
+      'ValidationError',
+      400,
+      "[/Outputs/MyOutput/Value] 'null' values are not allowed in templates",
     );
   });
 });

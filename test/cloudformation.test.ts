@@ -1257,7 +1257,7 @@ test('broken YAML is refused with its first ten problems and a count of the rest
   await assert.rejects(cfn.send(new ValidateTemplateCommand({ TemplateBody })), (err: Error) => {
     assert.equal(err.name, 'ValidationError');
     assert.ok(err.message.length < 10_000, `${err.message.length} characters`);
-    assert.match(err.message, /Template is not valid YAML: /);
+    assert.match(err.message, /Template format error: YAML not well-formed\. \(line \d+, column \d+\)/);
     assert.match(err.message, /… and \d+ more YAML problems\./);
     return true;
   });

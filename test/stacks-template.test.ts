@@ -149,12 +149,18 @@ describe('parseTemplate', () => {
   });
 
   it('refuses invalid YAML, invalid JSON, unknown tags and templates without resources', () => {
-    templateProblems(() => parseTemplate('Resources:\n  R: [unclosed\n'), /^Template is not valid YAML: /);
-    templateProblems(() => parseTemplate('{ "Resources": { "R": } }'), /^Template is not valid JSON: /);
+    templateProblems(
+      () => parseTemplate('Resources:\n  R: [unclosed\n'),
+      /^Template format error: YAML not well-formed\. \(line \d+, column \d+\)$/,
+    );
+    templateProblems(
+      () => parseTemplate('{ "Resources": { "R": } }'),
+      /^Template format error: JSON not well-formed\. \(line 1, column 24\)$/,
+    );
     templateProblems(() => parseTemplate(wrap('!Reff X')), /unknown tag !Reff/);
     templateProblems(() => parseTemplate('- a\n- b\n'), /must be a mapping at its top level/);
     templateProblems(() => parseTemplate('Description: nothing\n'), /At least one Resources member must be defined/);
-    templateProblems(() => parseTemplate('{"Resources": []}'), /At least one Resources member must be defined/);
+    templateProblems(() => parseTemplate('{"Resources": []}'), /^Template format error: Any Resources member must be an object\.$/);
   });
 
   it('codeUris lists each CodeUri of the functions and of Globals once', () => {
@@ -839,7 +845,7 @@ describe('SAM transform: what Versa does not support', () => {
     const expected = [
       'Template section Hooks is not supported by Versa.',
       'Resource Queue: type AWS::SQS::Queue is not supported by Versa.',
-      'Resource Untyped: Type is required.',
+      'Template format error: [/Resources/Untyped] Every Resources object must contain a Type member.',
       'Resource Fn: property Layers of AWS::Serverless::Function is not supported by Versa.',
       'Resource Fn: event Q: event type "SQS" is not supported by Versa (only Api).',
       'Resource Fn: event Get: property Auth is not supported by Versa.',

@@ -21,6 +21,18 @@ export interface Transformed {
   mappings: JsonObject;
 }
 
+/** What a resource may hold besides its type (CloudFormation's resource attributes); anything else is refused. */
+const RESOURCE_ATTRIBUTES = new Set([
+  'Type',
+  'Properties',
+  'DependsOn',
+  'Condition',
+  'Metadata',
+  'DeletionPolicy',
+  'UpdateReplacePolicy',
+  'UpdatePolicy',
+  'CreationPolicy',
+]);
 const TOP_LEVEL = new Set([
   'AWSTemplateFormatVersion',
   'Rules',
@@ -116,7 +128,7 @@ export function expand(
 
   for (const [id, raw] of Object.entries(input)) {
     if (!isObject(raw) || typeof raw.Type !== 'string') {
-      problems.push(`Resource ${id}: Type is required.`);
+      problems.push(`Template format error: [/Resources/${id}] Every Resources object must contain a Type member.`);
       continue;
     }
     if (raw.Type === 'AWS::Serverless::Function') {
@@ -128,7 +140,9 @@ export function expand(
       if (props.StageName === undefined) problems.push(`Resource ${id}: property StageName is required.`);
       if (!apiEvents.has(id)) apiEvents.set(id, []);
     } else if (Object.hasOwn(PROVISIONERS, raw.Type)) {
-      resources[id] = raw as unknown as ResourceDefinition;
+      const unknown = Object.keys(raw).find((key) => !RESOURCE_ATTRIBUTES.has(key));
+      if (unknown !== undefined) problems.push(`Invalid template resource property '${unknown}'`);
+      else resources[id] = raw as unknown as ResourceDefinition;
     } else {
       problems.push(`Resource ${id}: type ${raw.Type} is not supported by Versa.`);
     }
@@ -164,7 +178,11 @@ export function expand(
   const outputs: Transformed['outputs'] = {};
   for (const [key, out] of Object.entries(isObject(template.Outputs ?? null) ? (template.Outputs as JsonObject) : {})) {
     if (!isObject(out) || out.Value === undefined) {
-      problems.push(`Output ${key}: Value is required.`);
+      problems.push('Template format error: Every Outputs member must contain a Value object');
+      continue;
+    }
+    if (out.Value === null) {
+      problems.push(`[/Outputs/${key}/Value] 'null' values are not allowed in templates`);
       continue;
     }
     outputs[key] = {

@@ -62,7 +62,7 @@ export function parseTemplate(text: string): JsonObject {
       return asTemplate(JSON.parse(text) as Json);
     } catch (err) {
       if (err instanceof TemplateError) throw err;
-      throw new TemplateError([`Template is not valid JSON: ${(err as Error).message}`]);
+      throw new TemplateError([`Template format error: JSON not well-formed. ${jsonErrorPlace(text)}`]);
     }
   }
   // The short forms are left as tagged nodes (yaml only warns about tags it does not know) and turned
@@ -79,7 +79,7 @@ export function parseTemplate(text: string): JsonObject {
     // megabytes of message) would only repeat it.
     const shown = doc.errors
       .slice(0, MAX_YAML_PROBLEMS)
-      .map((e) => `Template is not valid YAML: ${e.message.split('\n')[0]!.slice(0, 500)}`);
+      .map((e) => `Template format error: YAML not well-formed. ${yamlErrorPlace(e.linePos?.[0])}`);
     const more = doc.errors.length - shown.length;
     throw new TemplateError(more > 0 ? [...shown, `… and ${more} more YAML problems.`] : shown);
   }
@@ -233,6 +233,8 @@ function longForm(tag: string | undefined, value: Json): Json {
 
 function asTemplate(value: Json): JsonObject {
   if (!isObject(value)) throw new TemplateError(['Template format error: the template must be a mapping at its top level.']);
+  if (value.Resources !== undefined && value.Resources !== null && !isObject(value.Resources))
+    throw new TemplateError(['Template format error: Any Resources member must be an object.']);
   if (!isObject(value.Resources ?? null))
     throw new TemplateError(['Template format error: At least one Resources member must be defined.']);
   // CloudFormation's rule, which also keeps names such as __proto__ out of the records keyed by them.
@@ -250,6 +252,83 @@ function asTemplate(value: Json): JsonObject {
   }
   if (badNames.length > 0) throw new TemplateError(badNames);
   return value;
+}
+
+/**
+ * Where a JSON text stops being JSON, as CloudFormation's parser says it: 1-based line and column, the
+ * column one past the character it could not take (`{"a"=1}` stops at column 6). JSON.parse does not
+ * always tell the position, so the text is scanned for it (only once parsing has failed).
+ */
+function jsonErrorPlace(text: string): string {
+  const at = firstJsonError(text);
+  const before = text.slice(0, at);
+  return `(line ${before.split('\n').length}, column ${at - before.lastIndexOf('\n') + 1})`;
+}
+
+/** Where the scan of a broken JSON text stopped. */
+class JsonStop extends Error {
+  constructor(readonly at: number) {
+    super(`JSON stops at ${at}`);
+  }
+}
+
+/** The offset of the first character that makes `text` not JSON (its length, when it ends too soon). */
+function firstJsonError(text: string): number {
+  let i = 0;
+  const space = () => {
+    while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
+  };
+  const expect = (c: string) => {
+    space();
+    if (text[i] !== c) throw new JsonStop(i);
+    i++;
+  };
+  const string = () => {
+    expect('"');
+    while (i < text.length && text[i] !== '"') {
+      if (text.charCodeAt(i) < 0x20) throw new JsonStop(i);
+      i += text[i] === '\\' ? 2 : 1;
+    }
+    if (i >= text.length) throw new JsonStop(text.length);
+    i++;
+  };
+  const value = (): void => {
+    space();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      i++;
+      space();
+      const close = c === '{' ? '}' : ']';
+      if (text[i] === close) return void i++;
+      for (;;) {
+        if (c === '{') {
+          string();
+          expect(':');
+        }
+        value();
+        space();
+        if (text[i] === close) return void i++;
+        expect(',');
+      }
+    }
+    if (c === '"') return string();
+    const literal = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
+    if (!literal) throw new JsonStop(i);
+    i += literal[0].length;
+  };
+  try {
+    value();
+    space();
+    return i < text.length ? i : text.length;
+  } catch (err) {
+    if (err instanceof JsonStop) return err.at;
+    throw err;
+  }
+}
+
+/** Where the YAML parser found a problem, in the same words. */
+function yamlErrorPlace(pos: { line: number; col: number } | undefined): string {
+  return pos ? `(line ${pos.line}, column ${pos.col})` : '(line 1, column 1)';
 }
 
 /** Every CodeUri of the template's serverless functions (and its Globals), for the client to package. */

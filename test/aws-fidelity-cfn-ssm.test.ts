@@ -19,7 +19,7 @@ import {
   ValidateTemplateCommand,
   waitUntilStackCreateComplete,
 } from '@aws-sdk/client-cloudformation';
-import { GetParameterCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DescribeParametersCommand, GetParameterCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { clientConfig, errorOf, startTestServer, type TestServer } from './harness.js';
 
@@ -84,6 +84,30 @@ describe('SSM: parameter tiers', () => {
     );
     const kept = await ssm.send(new PutParameterCommand({ Name: '/tier/keep', Value: 'y'.repeat(5000), Overwrite: true }));
     assert.deepEqual([kept.Version, kept.Tier], [2, 'Advanced']);
+  });
+
+  it('DescribeParameters shows each parameter’s Tier, kept across a restart', async () => {
+    // AWS's model: ParameterMetadata (DescribeParameters) carries Tier; test_ssm.py::test_parameters_with_path
+    // records PutParameter answering Tier "Standard" for a parameter put without one.
+    await ssm.send(new PutParameterCommand({ Name: '/described/std', Value: 'v', Type: 'String', Description: 'd' }));
+    await ssm.send(new PutParameterCommand({ Name: '/described/adv', Value: 'v', Type: 'SecureString', Tier: 'Advanced' }));
+    await t.restart();
+    ssm.destroy();
+    ssm = new SSMClient(clientConfig(t.url));
+    const all = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await ssm.send(new DescribeParametersCommand({ MaxResults: 5, NextToken }));
+      all.push(...(page.Parameters ?? []));
+      NextToken = page.NextToken;
+    } while (NextToken);
+    const byName = new Map(all.map((p) => [p.Name, p]));
+    assert.deepEqual(
+      [byName.get('/described/std')?.Tier, byName.get('/described/std')?.Description, byName.get('/described/adv')?.Tier],
+      ['Standard', 'd', 'Advanced'],
+    );
+    assert.equal(byName.get('/described/adv')?.KeyId, 'alias/aws/ssm');
+    assert.equal(byName.get('/tier/adv')?.Tier, 'Advanced');
   });
 
   it('Intelligent-Tiering: Standard while the value fits, Advanced when it does not', async () => {

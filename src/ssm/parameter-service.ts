@@ -192,6 +192,15 @@ export class ParameterService {
     return { views: docs.slice(0, page.limit).map((d) => view(d, d.versions.at(-1)!)), more: docs.length > page.limit };
   }
 
+  /**
+   * A page of every parameter, in name order, after the name `page.after`; `more` when others follow
+   * (DescribeParameters: what each is, its tier among it).
+   */
+  async describe(page: { after?: string; limit: number }): Promise<{ views: ParameterView[]; more: boolean }> {
+    const docs = await this.store.parameters.list('', { ...(page.after !== undefined && { after: page.after }), limit: page.limit + 1 });
+    return { views: docs.slice(0, page.limit).map((d) => view(d, d.versions.at(-1)!)), more: docs.length > page.limit };
+  }
+
   /** Deletes a parameter; a function's key (`byFunction`) only one a function's key wrote last. */
   async delete(name: string, byFunction?: FunctionWriter): Promise<void> {
     const { invalid } = await this.deleteMany([name], byFunction);

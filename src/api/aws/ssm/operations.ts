@@ -85,12 +85,7 @@ export function ssmApi({ parameters, logger }: SsmApiDeps): ServiceHandler {
           `1 validation error detected: Value '${max}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 10`,
         );
       }
-      const token = read.string(input, 'NextToken');
-      // The token is the name the last page ended with.
-      const after = token === undefined ? undefined : Buffer.from(token, 'base64url').toString('utf8');
-      if (after !== undefined && (after === '' || Buffer.from(after).toString('base64url') !== token)) {
-        throw new PlatformError('InvalidNextToken', 'The specified token is not valid.');
-      }
+      const after = pageAfter(read.string(input, 'NextToken'));
       const wanted = typeFilter(read.objectList(input, 'ParameterFilters') ?? []);
       const { views, more } = await parameters.byPath(path, read.boolean(input, 'Recursive') ?? false, {
         ...(after !== undefined && { after }),
@@ -100,6 +95,26 @@ export function ssmApi({ parameters, logger }: SsmApiDeps): ServiceHandler {
       return {
         // Filtered within the page: it may hold fewer than MaxResults, and its token still says where it ended.
         Parameters: views.filter((v) => wanted === undefined || wanted.includes(v.type)).map((v) => wire(v, req, decrypt)),
+        ...(more && { NextToken: Buffer.from(views[views.length - 1]!.name).toString('base64url') }),
+      };
+    },
+    async DescribeParameters(input, req) {
+      const max = read.integer(input, 'MaxResults') ?? 50;
+      if (max < 5 || max > 50) {
+        throw new PlatformError(
+          'ValidationException',
+          `1 validation error detected: Value '${max}' at 'maxResults' failed to satisfy constraint: Member must have value ${max < 5 ? 'greater than or equal to 5' : 'less than or equal to 50'}`,
+        );
+      }
+      if ((read.objectList(input, 'Filters') ?? []).length > 0) {
+        throw new PlatformError('ValidationException', 'Versa applies only ParameterFilters (Key Type, Option Equals), not Filters.');
+      }
+      const wanted = typeFilter(read.objectList(input, 'ParameterFilters') ?? []);
+      const after = pageAfter(read.string(input, 'NextToken'));
+      const { views, more } = await parameters.describe({ ...(after !== undefined && { after }), limit: max });
+      return {
+        // Filtered within the page, as GetParametersByPath's.
+        Parameters: views.filter((v) => wanted === undefined || wanted.includes(v.type)).map((v) => metadata(v, req)),
         ...(more && { NextToken: Buffer.from(views[views.length - 1]!.name).toString('base64url') }),
       };
     },
@@ -170,6 +185,31 @@ function wire(view: ParameterView, req: ApiRequest, decrypt: boolean) {
     ...(view.selector !== undefined && { Selector: view.selector }),
     LastModifiedDate: view.modified / 1000,
     ARN: `arn:aws:ssm:${req.region}:${ACCOUNT_ID}:parameter/${view.name.replace(/^\//, '')}`,
+    DataType: view.dataType,
+  };
+}
+
+/** The name a page token says the last page ended with. */
+function pageAfter(token: string | undefined): string | undefined {
+  const after = token === undefined ? undefined : Buffer.from(token, 'base64url').toString('utf8');
+  if (after !== undefined && (after === '' || Buffer.from(after).toString('base64url') !== token)) {
+    throw new PlatformError('InvalidNextToken', 'The specified token is not valid.');
+  }
+  return after;
+}
+
+/** A parameter as DescribeParameters shows it: what it is, never its value. */
+function metadata(view: ParameterView, req: ApiRequest) {
+  return {
+    Name: view.name,
+    ARN: `arn:aws:ssm:${req.region}:${ACCOUNT_ID}:parameter/${view.name.replace(/^\//, '')}`,
+    Type: view.type,
+    ...(view.type === 'SecureString' && { KeyId: 'alias/aws/ssm' }),
+    LastModifiedDate: view.modified / 1000,
+    ...(view.description !== undefined && { Description: view.description }),
+    Version: view.version,
+    Tier: view.tier,
+    Policies: [],
     DataType: view.dataType,
   };
 }

@@ -13,6 +13,7 @@ import {
   DescribeChangeSetCommand,
   DescribeStackEventsCommand,
   DescribeStackResourceCommand,
+  ExecuteChangeSetCommand,
   GetTemplateCommand,
   GetTemplateSummaryCommand,
   UpdateStackCommand,
@@ -428,6 +429,40 @@ describe('CloudFormation: template format errors', () => {
       'ValidationError',
       400,
       "Invalid template resource property 'Invalid'",
+    );
+  });
+
+  it('a template that is no mapping: "unsupported structure"', async () => {
+    // test_stacks.py::test_create_stack_url_as_template (a URL given as TemplateBody): "Template format error: unsupported structure.".
+    await refused(
+      () =>
+        create(
+          'url-body',
+          'https://raw.githubusercontent.com/aws-cloudformation/aws-cloudformation-templates/refs/heads/main/EC2/InstanceWithCfnInit.yaml',
+        ),
+      'ValidationError',
+      400,
+      'Template format error: unsupported structure.',
+    );
+  });
+
+  it('ExecuteChangeSet of a change set that failed (no changes): refused for its status', async () => {
+    // test_changesets.py::test_empty_changeset: InvalidChangeSetStatus "ChangeSet [<arn>] cannot be executed in its current status of [FAILED]".
+    await create('empty', { Resources: { F: param } });
+    await waitUntilStackCreateComplete({ client: cfn, maxWaitTime: 60, minDelay: 1 }, { StackName: 'empty' });
+    const { Id } = await cfn.send(
+      new CreateChangeSetCommand({
+        StackName: 'empty',
+        ChangeSetName: 'nothing',
+        TemplateBody: JSON.stringify({ Resources: { F: param } }),
+      }),
+    );
+    await refused(
+      () => cfn.send(new ExecuteChangeSetCommand({ StackName: 'empty', ChangeSetName: Id })),
+      // The wire's code InvalidChangeSetStatus is the SDK's InvalidChangeSetStatusException.
+      'InvalidChangeSetStatusException',
+      400,
+      `ChangeSet [${Id}] cannot be executed in its current status of [FAILED]`,
     );
   });
 

@@ -292,7 +292,7 @@ test('change sets: capabilities, review, execute, a canary through CodeDeploy, a
   await rejects(
     cfn.send(new ExecuteChangeSetCommand({ StackName: 'sam-stack', ChangeSetName: 'same' })),
     'InvalidChangeSetStatusException',
-    /UNAVAILABLE/,
+    /cannot be executed in its current status of \[FAILED\]$/,
   );
 
   // A broken release: its errors trip the alarm, CodeDeploy rolls back and so does the stack.

@@ -158,7 +158,7 @@ describe('parseTemplate', () => {
       /^Template format error: JSON not well-formed\. \(line 1, column 24\)$/,
     );
     templateProblems(() => parseTemplate(wrap('!Reff X')), /unknown tag !Reff/);
-    templateProblems(() => parseTemplate('- a\n- b\n'), /must be a mapping at its top level/);
+    templateProblems(() => parseTemplate('- a\n- b\n'), /^Template format error: unsupported structure\.$/);
     templateProblems(() => parseTemplate('Description: nothing\n'), /At least one Resources member must be defined/);
     templateProblems(() => parseTemplate('{"Resources": []}'), /^Template format error: Any Resources member must be an object\.$/);
   });

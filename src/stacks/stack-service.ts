@@ -1027,7 +1027,10 @@ export class StackService {
     if (changeSet.executionStatus !== 'AVAILABLE') {
       throw new PlatformError(
         'InvalidChangeSetStatusException',
-        `ChangeSet [${changeSet.id}] cannot be executed in its current execution status of [${changeSet.executionStatus}]`,
+        // A change set that failed (one with no changes) is refused for its status, as AWS words it.
+        changeSet.status === 'FAILED'
+          ? `ChangeSet [${changeSet.id}] cannot be executed in its current status of [FAILED]`
+          : `ChangeSet [${changeSet.id}] cannot be executed in its current execution status of [${changeSet.executionStatus}]`,
       );
     }
     await this.deploy(

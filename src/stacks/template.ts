@@ -232,7 +232,8 @@ function longForm(tag: string | undefined, value: Json): Json {
 }
 
 function asTemplate(value: Json): JsonObject {
-  if (!isObject(value)) throw new TemplateError(['Template format error: the template must be a mapping at its top level.']);
+  // AWS's words for a template that is no mapping (a URL given as the body, a list).
+  if (!isObject(value)) throw new TemplateError(['Template format error: unsupported structure.']);
   if (value.Resources !== undefined && value.Resources !== null && !isObject(value.Resources))
     throw new TemplateError(['Template format error: Any Resources member must be an object.']);
   if (!isObject(value.Resources ?? null))

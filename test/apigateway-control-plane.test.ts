@@ -176,7 +176,6 @@ describe('API Gateway control plane', () => {
       () => apigw.send(new UpdateRestApiCommand({ restApiId, patchOperations: [{ op: 'replace', path: '/name', value: 'x' }] })),
       () => apigw.send(new GetResourcesCommand({ restApiId })),
       () => apigw.send(new CreateResourceCommand({ restApiId, parentId: 'abc', pathPart: 'x' })),
-      () => apigw.send(new PutMethodCommand({ restApiId, resourceId: 'abc', httpMethod: 'GET', authorizationType: 'NONE' })),
       () => apigw.send(new CreateDeploymentCommand({ restApiId, stageName: 'prod' })),
       () => apigw.send(new GetDeploymentsCommand({ restApiId })),
       () => apigw.send(new CreateStageCommand({ restApiId, stageName: 'prod', deploymentId: 'abc' })),
@@ -341,7 +340,7 @@ describe('API Gateway control plane', () => {
     );
   });
 
-  it('PutIntegration: a missing or invalid type, a proxy to a non-Lambda URI, a non-POST Lambda call, a timeout outside 50..29000 are BadRequestException', async () => {
+  it('PutIntegration: a missing or invalid type is ValidationException; a proxy to a non-Lambda URI, a non-POST Lambda call, a timeout outside 50..29000 are BadRequestException', async () => {
     const { id, rootId } = await createApi(apigw, 'integration-rules');
     await apigw.send(new PutMethodCommand({ restApiId: id, resourceId: rootId, httpMethod: 'GET', authorizationType: 'NONE' }));
     const key = { restApiId: id, resourceId: rootId, httpMethod: 'GET' };
@@ -356,8 +355,8 @@ describe('API Gateway control plane', () => {
     const integration = () => apigw.send(new GetIntegrationCommand(key));
     const put = (change: Partial<PutIntegrationCommandInput>) => () => apigw.send(new PutIntegrationCommand({ ...good, ...change }));
 
-    await refused(integration, put({ type: undefined }), 'BadRequestException', 400);
-    await refused(integration, put({ type: 'LAMBDA' as IntegrationType }), 'BadRequestException', 400);
+    await refused(integration, put({ type: undefined }), 'ValidationException', 400);
+    await refused(integration, put({ type: 'LAMBDA' as IntegrationType }), 'ValidationException', 400);
     await refused(integration, put({ type: 'AWS_PROXY', uri: 'https://example.com/backend' }), 'BadRequestException', 400);
     await refused(
       integration,
@@ -534,19 +533,17 @@ describe('API Gateway control plane', () => {
     await expectError(() => apigw.send(new GetIntegrationResponseCommand({ ...key, statusCode: '500' })), 'NotFoundException', 404);
   });
 
-  it('PutIntegrationResponse: without the matching method response is NotFoundException and changes nothing', async () => {
+  it('PutIntegrationResponse: is taken before the method response of its status, as on AWS', async () => {
     const { id, rootId } = await createApi(apigw, 'responses-orphan');
     const key = { restApiId: id, resourceId: rootId, httpMethod: 'GET' };
     await putMethod(apigw, id, rootId, 'GET', {
       integration: { type: 'AWS', integrationHttpMethod: 'POST', uri: lambdaUri('Fn') },
       responses: { '200': { selectionPattern: '' } },
     });
-    await refused(
-      () => apigw.send(new GetIntegrationCommand(key)),
-      () => apigw.send(new PutIntegrationResponseCommand({ ...key, statusCode: '500', selectionPattern: '.*boom.*' })),
-      'NotFoundException',
-      404,
-    );
+    const out = await apigw.send(new PutIntegrationResponseCommand({ ...key, statusCode: '500', selectionPattern: '.*boom.*' }));
+    assert.equal(out.$metadata.httpStatusCode, 201);
+    const got = await apigw.send(new GetIntegrationResponseCommand({ ...key, statusCode: '500' }));
+    assert.equal(got.selectionPattern, '.*boom.*');
   });
 
   // ---- Deployments ----

@@ -62,7 +62,7 @@ export interface RestApiDoc {
   createdDate: number;
   binaryMediaTypes?: string[];
   apiKeySource: string;
-  endpointConfiguration: { types: string[] };
+  endpointConfiguration: { types: string[]; ipAddressType?: string };
   disableExecuteApiEndpoint: boolean;
   rootResourceId: string;
   tags?: Record<string, string>;
@@ -200,7 +200,7 @@ export function childPath(api: RestApiDoc, parent: ResourceDoc, pathPart: string
     );
   }
   if (parent.pathPart?.endsWith('+}')) {
-    throw badRequest(`Cannot create a child of a resource with a greedy path variable: ${parent.path}`);
+    throw badRequest(`Cannot create a child of a resource with a greedy path variable: ${parent.pathPart}`);
   }
   const siblings = Object.values(api.resources).filter((r) => r.parentId === parent.id);
   const isVar = pathPart.startsWith('{');

@@ -30,7 +30,9 @@ import { checkTags, mergeTags, type Tags } from '../domain/tags.js';
 import type { Store } from '../store/store.js';
 
 const HTTP_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'ANY']);
-const INTEGRATION_TYPES = new Set<IntegrationType>(['AWS', 'AWS_PROXY', 'MOCK', 'HTTP', 'HTTP_PROXY']);
+/** The integration types in the order AWS's enum message lists them. */
+const INTEGRATION_TYPE_ORDER: IntegrationType[] = ['HTTP', 'MOCK', 'AWS_PROXY', 'HTTP_PROXY', 'AWS'];
+const INTEGRATION_TYPES = new Set<IntegrationType>(INTEGRATION_TYPE_ORDER);
 const LAMBDA_URI = /^arn:aws[a-zA-Z-]*:apigateway:[a-z0-9-]+:lambda:path\/2015-03-31\/functions\/.+\/invocations$/;
 
 export interface CreateRestApiInput {
@@ -39,6 +41,7 @@ export interface CreateRestApiInput {
   version?: string;
   binaryMediaTypes?: string[];
   endpointTypes?: string[];
+  ipAddressType?: string;
   tags?: Record<string, string>;
   disableExecuteApiEndpoint?: boolean;
 }
@@ -79,6 +82,40 @@ export interface CreateStageInput {
   tags?: Record<string, string>;
 }
 
+const ENDPOINT_TYPES = ['PRIVATE', 'EDGE', 'REGIONAL'];
+const IP_ADDRESS_TYPES = ['ipv4', 'dualstack'];
+
+/**
+ * CreateRestApi's endpoint configuration (and its description), checked in AWS's order (recorded): the
+ * model's enums first, all reported together, then each rule on its own. A private API is reached over
+ * dualstack only, which is also its default; every other type defaults to ipv4.
+ */
+function validateEndpointConfiguration(input: CreateRestApiInput): RestApiDoc['endpointConfiguration'] {
+  const types = input.endpointTypes ?? ['EDGE'];
+  const v = new Violations();
+  if (types.some((t) => !ENDPOINT_TYPES.includes(t))) {
+    v.add(
+      `[${types.join(', ')}]`,
+      'createRestApiInput.endpointConfiguration.types',
+      `Member must satisfy constraint: [Member must satisfy enum value set: [${ENDPOINT_TYPES.join(', ')}]]`,
+    );
+  }
+  if (input.ipAddressType !== undefined && !IP_ADDRESS_TYPES.includes(input.ipAddressType)) {
+    v.add(
+      input.ipAddressType,
+      'createRestApiInput.endpointConfiguration.ipAddressType',
+      `Member must satisfy enum value set: [${IP_ADDRESS_TYPES.join(', ')}]`,
+    );
+  }
+  v.throwIfAny();
+  if (input.description === '') throw badRequest('Description cannot be an empty string');
+  if (types.length === 0) throw badRequest('REGIONAL Configuration and EDGE Configuration cannot be both DISABLED.');
+  if (types.length > 1) throw badRequest('Cannot create an api with multiple Endpoint Types.');
+  const isPrivate = types[0] === 'PRIVATE';
+  if (isPrivate && input.ipAddressType === 'ipv4') throw badRequest('Only dualstack ipAddressType is supported for Private APIs.');
+  return { types, ipAddressType: input.ipAddressType ?? (isPrivate ? 'dualstack' : 'ipv4') };
+}
+
 /** UpdateRestApi paths whose only operation is `replace`. */
 const REPLACE_ONLY_API_PATHS = new Set(['/name', '/version', '/disableExecuteApiEndpoint']);
 
@@ -112,6 +149,7 @@ export class RestApiService {
 
   async createRestApi(input: CreateRestApiInput): Promise<RestApiDoc> {
     if (!input.name) throw badRequest('Invalid REST API name specified: a name is required');
+    const endpointConfiguration = validateEndpointConfiguration(input);
     if (input.tags) checkTags(input.tags, {}, TAG_ERRORS);
     const rootId = alnumId(10);
     const api: RestApiDoc = {
@@ -122,7 +160,7 @@ export class RestApiService {
       createdDate: this.seconds(),
       ...(input.binaryMediaTypes?.length && { binaryMediaTypes: input.binaryMediaTypes }),
       apiKeySource: 'HEADER',
-      endpointConfiguration: { types: input.endpointTypes?.length ? input.endpointTypes : ['EDGE'] },
+      endpointConfiguration,
       disableExecuteApiEndpoint: input.disableExecuteApiEndpoint ?? false,
       rootResourceId: rootId,
       ...(input.tags && { tags: input.tags }),
@@ -214,14 +252,20 @@ export class RestApiService {
     id: string,
     resourceId: string,
     httpMethod: string,
-    input: { authorizationType?: string; apiKeyRequired?: boolean; operationName?: string; requestParameters?: Record<string, boolean> },
+    input: {
+      authorizationType?: string;
+      authorizerId?: string;
+      apiKeyRequired?: boolean;
+      operationName?: string;
+      requestParameters?: Record<string, boolean>;
+    },
   ): Promise<MethodDoc> {
-    const verb = validateHttpMethod(httpMethod);
-    if (!input.authorizationType)
-      throw badRequest('Invalid authorization type specified: authorizationType is required (NONE for an open method)');
     let method: MethodDoc | undefined;
-    await this.mutateApi(id, (api) => {
+    await this.mutateMethodApi(id, (api) => {
+      // AWS looks the resource up first: a bad verb on an unknown resource is an unknown resource.
       const resource = requireResource(api, resourceId);
+      const verb = validateHttpMethod(httpMethod);
+      validateMethodInput(input);
       if (own(resource.resourceMethods, verb)) throw new PlatformError('ConflictException', 'Method already exists for this resource');
       method = {
         httpMethod: verb,
@@ -236,11 +280,11 @@ export class RestApiService {
   }
 
   async getMethod(id: string, resourceId: string, httpMethod: string): Promise<MethodDoc> {
-    return requireMethod(await this.getRestApi(id), resourceId, httpMethod);
+    return requireMethod(await this.methodApi(id), resourceId, httpMethod);
   }
 
   async deleteMethod(id: string, resourceId: string, httpMethod: string): Promise<void> {
-    await this.mutateApi(id, (api) => {
+    await this.mutateMethodApi(id, (api) => {
       requireMethod(api, resourceId, httpMethod);
       delete api.resources[resourceId]!.resourceMethods![httpMethod];
     });
@@ -255,7 +299,7 @@ export class RestApiService {
   ): Promise<MethodResponseDoc> {
     validateStatusCode(statusCode);
     const response: MethodResponseDoc = { statusCode, ...input };
-    await this.mutateApi(id, (api) => {
+    await this.mutateMethodApi(id, (api) => {
       const method = requireMethod(api, resourceId, httpMethod);
       method.methodResponses = { ...method.methodResponses, [statusCode]: response };
     });
@@ -263,13 +307,15 @@ export class RestApiService {
   }
 
   async getMethodResponse(id: string, resourceId: string, httpMethod: string, statusCode: string): Promise<MethodResponseDoc> {
-    const response = own(requireMethod(await this.getRestApi(id), resourceId, httpMethod).methodResponses, statusCode);
+    validateStatusCode(statusCode);
+    const response = own(requireMethod(await this.methodApi(id), resourceId, httpMethod).methodResponses, statusCode);
     if (!response) throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
     return response;
   }
 
   async deleteMethodResponse(id: string, resourceId: string, httpMethod: string, statusCode: string): Promise<void> {
-    await this.mutateApi(id, (api) => {
+    validateStatusCode(statusCode);
+    await this.mutateMethodApi(id, (api) => {
       const method = requireMethod(api, resourceId, httpMethod);
       if (!own(method.methodResponses, statusCode)) throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
       delete method.methodResponses![statusCode];
@@ -280,7 +326,7 @@ export class RestApiService {
 
   async putIntegration(id: string, resourceId: string, httpMethod: string, input: PutIntegrationInput): Promise<IntegrationDoc> {
     const integration = validateIntegration(input);
-    await this.mutateApi(id, (api) => {
+    await this.mutateMethodApi(id, (api) => {
       const method = requireMethod(api, resourceId, httpMethod);
       // Re-putting an integration (to point it at another function) keeps its integration responses.
       const responses = method.methodIntegration?.integrationResponses;
@@ -291,7 +337,7 @@ export class RestApiService {
 
   async updateIntegration(id: string, resourceId: string, httpMethod: string, ops: PatchOperation[]): Promise<IntegrationDoc> {
     let updated: IntegrationDoc | undefined;
-    await this.mutateApi(id, (api) => {
+    await this.mutateMethodApi(id, (api) => {
       const current = requireIntegration(api, resourceId, httpMethod);
       const input: PutIntegrationInput = { ...current };
       for (const { op, path, value } of ops) {
@@ -317,11 +363,11 @@ export class RestApiService {
   }
 
   async getIntegration(id: string, resourceId: string, httpMethod: string): Promise<IntegrationDoc> {
-    return requireIntegration(await this.getRestApi(id), resourceId, httpMethod);
+    return requireIntegration(await this.methodApi(id), resourceId, httpMethod);
   }
 
   async deleteIntegration(id: string, resourceId: string, httpMethod: string): Promise<void> {
-    await this.mutateApi(id, (api) => {
+    await this.mutateMethodApi(id, (api) => {
       requireIntegration(api, resourceId, httpMethod);
       delete requireMethod(api, resourceId, httpMethod).methodIntegration;
     });
@@ -351,25 +397,27 @@ export class RestApiService {
       }
     }
     const response: IntegrationResponseDoc = { statusCode, ...input };
-    await this.mutateApi(id, (api) => {
+    await this.mutateMethodApi(id, (api) => {
+      // AWS takes an integration response before the method response of its status (recorded).
       const integration = requireIntegration(api, resourceId, httpMethod);
-      if (!own(requireMethod(api, resourceId, httpMethod).methodResponses, statusCode)) {
-        throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
-      }
       integration.integrationResponses = { ...integration.integrationResponses, [statusCode]: response };
     });
     return response;
   }
 
   async getIntegrationResponse(id: string, resourceId: string, httpMethod: string, statusCode: string): Promise<IntegrationResponseDoc> {
-    const response = own(requireIntegration(await this.getRestApi(id), resourceId, httpMethod).integrationResponses, statusCode);
+    validateStatusCode(statusCode);
+    const response = own(requireIntegration(await this.methodApi(id), resourceId, httpMethod).integrationResponses, statusCode);
     if (!response) throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
     return response;
   }
 
   async deleteIntegrationResponse(id: string, resourceId: string, httpMethod: string, statusCode: string): Promise<void> {
-    await this.mutateApi(id, (api) => {
-      const integration = requireIntegration(api, resourceId, httpMethod);
+    validateStatusCode(statusCode);
+    await this.mutateMethodApi(id, (api) => {
+      // Here alone AWS calls a method the resource lacks a missing integration (recorded for POST and WRONG).
+      const integration = own(requireResource(api, resourceId).resourceMethods, httpMethod)?.methodIntegration;
+      if (!integration) throw integrationNotFound();
       if (!own(integration.integrationResponses, statusCode))
         throw new PlatformError('NotFoundException', 'Invalid Response status code specified');
       delete integration.integrationResponses![statusCode];
@@ -381,7 +429,7 @@ export class RestApiService {
   async createDeployment(id: string, input: CreateDeploymentInput): Promise<DeploymentDoc> {
     if (input.canarySettings && !input.stageName) {
       throw badRequest(
-        'Invalid deployment content specified.Non null and non empty stageName must be provided for canary deployment. Provided value is null',
+        `Invalid deployment content specified.Non null and non empty stageName must be provided for canary deployment. Provided value is ${input.stageName ?? 'null'}`,
       );
     }
     // An empty stageName means no stage, as on AWS (the Terraform provider always sends the member).
@@ -562,11 +610,31 @@ export class RestApiService {
     });
   }
 
+  /**
+   * The API that holds a method, for the operations on a method and what hangs off it: AWS answers an
+   * unknown API there as an unknown resource (recorded for PutMethod, GetIntegration, the integration
+   * responses), since it looks the resource up by both ids at once.
+   */
+  private async methodApi(id: string): Promise<RestApiDoc> {
+    const api = await this.store.restApis.get(id);
+    if (!api) throw resourceNotFound();
+    return api;
+  }
+
+  /** mutateApi for the operations on a method: an unknown API is an unknown resource, as methodApi says. */
+  private mutateMethodApi(id: string, change: (api: RestApiDoc) => void): Promise<RestApiDoc> {
+    return this.mutateApi(id, change, resourceNotFound);
+  }
+
   /** Runs `change` on a copy of the API inside a transaction and stores the result. */
-  private async mutateApi(id: string, change: (api: RestApiDoc) => void): Promise<RestApiDoc> {
+  private async mutateApi(
+    id: string,
+    change: (api: RestApiDoc) => void,
+    missing: (id: string) => PlatformError = apiNotFound,
+  ): Promise<RestApiDoc> {
     const api = await this.store.transaction(async (tx) => {
       const current = await tx.restApis.get(id);
-      if (!current) throw apiNotFound(id);
+      if (!current) throw missing(id);
       const next = structuredClone(current);
       change(next);
       await tx.restApis.put(next);
@@ -625,9 +693,13 @@ function stageNotFound(): PlatformError {
   return new PlatformError('NotFoundException', 'Invalid Stage identifier specified');
 }
 
+function resourceNotFound(): PlatformError {
+  return new PlatformError('NotFoundException', 'Invalid Resource identifier specified');
+}
+
 function requireResource(api: RestApiDoc, resourceId: string): ResourceDoc {
   const resource = own(api.resources, resourceId);
-  if (!resource) throw new PlatformError('NotFoundException', 'Invalid Resource identifier specified');
+  if (!resource) throw resourceNotFound();
   return resource;
 }
 
@@ -637,10 +709,39 @@ function requireMethod(api: RestApiDoc, resourceId: string, httpMethod: string):
   return method;
 }
 
+function integrationNotFound(): PlatformError {
+  return new PlatformError('NotFoundException', 'Invalid Integration identifier specified');
+}
+
 function requireIntegration(api: RestApiDoc, resourceId: string, httpMethod: string): IntegrationDoc {
   const integration = requireMethod(api, resourceId, httpMethod).methodIntegration;
-  if (!integration) throw new PlatformError('NotFoundException', 'Invalid Integration identifier specified');
+  if (!integration) throw integrationNotFound();
   return integration;
+}
+
+/** The authorization types that name an authorizer by its id. */
+const NEEDS_AUTHORIZER = new Set(['CUSTOM', 'COGNITO_USER_POOLS']);
+
+function validateMethodInput(input: {
+  authorizationType?: string;
+  authorizerId?: string;
+  requestParameters?: Record<string, boolean>;
+}): void {
+  if (!input.authorizationType)
+    throw badRequest('Invalid authorization type specified: authorizationType is required (NONE for an open method)');
+  if (NEEDS_AUTHORIZER.has(input.authorizationType) && !input.authorizerId) {
+    throw badRequest(
+      'Invalid authorizer ID specified. Setting the authorization type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.',
+    );
+  }
+  // `method.request.querystring.q` and `method.request.header.q` would both be `q` to a mapping expression.
+  const names = new Set<string>();
+  for (const key of Object.keys(input.requestParameters ?? {})) {
+    const name = /^method\.request\.(?:querystring|header|path)\.(.+)$/.exec(key)?.[1];
+    if (name === undefined) continue;
+    if (names.has(name)) throw badRequest('Parameter names must be unique across querystring, header and path');
+    names.add(name);
+  }
 }
 
 function validateHttpMethod(method: string): string {
@@ -649,8 +750,9 @@ function validateHttpMethod(method: string): string {
   return method;
 }
 
+/** A status code in the path is checked against the model's pattern before anything is looked up. */
 function validateStatusCode(code: string): void {
-  if (!/^[1-5]\d\d$/.test(code)) throw badRequest(`Invalid status code specified: ${code}`);
+  new Violations().pattern(code, 'statusCode', /^[1-5]\d\d$/, '[1-5]\\d\\d').throwIfAny();
 }
 
 /**
@@ -717,6 +819,27 @@ function validateContentHandling(value: string | undefined, operation: string): 
     .throwIfAny('BadRequestException');
 }
 
+/** `arn:{partition}:apigateway:{region}:{service}:{path|action}/...`, the form of every AWS integration's URI. */
+const AWS_INTEGRATION_ARN = /^arn:[^:]*:apigateway:[^:]*:([^:]*):(path|action)\//;
+
+/**
+ * An AWS or AWS_PROXY integration's URI, refused in AWS's words (recorded) where AWS refuses it, and in
+ * Versa's where AWS would take it but Versa integrates with Lambda only.
+ */
+function validateAwsUri(type: IntegrationType, uri: string): void {
+  if (LAMBDA_URI.test(uri)) return;
+  if (!/^arn:[^:]*:[^:]*:[^:]*:[^:]*:./.test(uri)) throw badRequest('Invalid ARN specified in the request');
+  const parts = AWS_INTEGRATION_ARN.exec(uri);
+  if (!parts) throw badRequest('AWS ARN for integration must contain path or action');
+  const firehoseAction = parts[1] === 'firehose' && parts[2] === 'action';
+  if (type === 'AWS_PROXY' && !firehoseAction) {
+    throw badRequest("Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose stream invocations.");
+  }
+  throw badRequest(
+    `Invalid ARN specified in the request: ${uri}. Versa integrates with Lambda URIs of the form arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{functionArn}/invocations`,
+  );
+}
+
 function validateIntegration(input: PutIntegrationInput): IntegrationDoc {
   validateTemplates(input.requestTemplates, 'request');
   validateMemberSizes({
@@ -737,8 +860,11 @@ function validateIntegration(input: PutIntegrationInput): IntegrationDoc {
   // A MOCK integration needs no method, but one it is given is kept and shown: it is checked alike.
   if (input.httpMethod) validateHttpMethod(input.httpMethod);
   const type = input.type as IntegrationType;
+  if (input.type === undefined) new Violations().missing('putIntegrationInput.type').throwIfAny();
   if (!INTEGRATION_TYPES.has(type)) {
-    throw badRequest(`Invalid integration type specified: ${String(input.type)}. Valid options are AWS, AWS_PROXY, HTTP, HTTP_PROXY, MOCK`);
+    new Violations()
+      .add(input.type, 'putIntegrationInput.type', `Member must satisfy enum value set: [${INTEGRATION_TYPE_ORDER.join(', ')}]`)
+      .throwIfAny();
   }
   const timeout = input.timeoutInMillis ?? 29000;
   if (!Number.isInteger(timeout) || timeout < 50 || timeout > 29000) throw badRequest('Timeout should be between 50 ms and 29000 ms');
@@ -747,15 +873,11 @@ function validateIntegration(input: PutIntegrationInput): IntegrationDoc {
     if (!input.uri) throw badRequest('Invalid integration URI specified: a uri is required');
   }
   if (type === 'AWS' || type === 'AWS_PROXY') {
-    if (!LAMBDA_URI.test(input.uri!)) {
-      throw badRequest(
-        `Invalid ARN specified in the request: ${input.uri!}. Versa integrates with Lambda URIs of the form arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{functionArn}/invocations`,
-      );
-    }
+    validateAwsUri(type, input.uri!);
     if (input.httpMethod !== 'POST') throw badRequest('Lambda integrations must use the POST method to invoke the function');
   }
   if ((type === 'HTTP' || type === 'HTTP_PROXY') && !/^https?:\/\//.test(input.uri!)) {
-    throw badRequest(`Invalid HTTP endpoint specified for URI: ${input.uri!}`);
+    throw badRequest('Invalid HTTP endpoint specified for URI');
   }
   return {
     type,

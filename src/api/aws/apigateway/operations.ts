@@ -87,6 +87,7 @@ export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): 
         version: optString(b, 'version'),
         binaryMediaTypes: optStringList(b, 'binaryMediaTypes'),
         endpointTypes: optStringList(optObject(b, 'endpointConfiguration') ?? {}, 'types'),
+        ipAddressType: optString(optObject(b, 'endpointConfiguration') ?? {}, 'ipAddressType'),
         tags: optStringMap(b, 'tags'),
         disableExecuteApiEndpoint: optBoolean(b, 'disableExecuteApiEndpoint'),
       });
@@ -123,6 +124,7 @@ export function apiGatewayApi({ restApis, dataPlane, logger }: ApiGatewayDeps): 
       const b = body(req);
       const method = await restApis.putMethod(p(params, 'id'), p(params, 'rid'), p(params, 'm'), {
         authorizationType: optString(b, 'authorizationType'),
+        authorizerId: optString(b, 'authorizerId'),
         apiKeyRequired: optBoolean(b, 'apiKeyRequired'),
         operationName: optString(b, 'operationName'),
         requestParameters: read.booleanMap(b, 'requestParameters'),

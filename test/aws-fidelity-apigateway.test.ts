@@ -23,7 +23,7 @@ import {
   type IntegrationType,
   type PutIntegrationCommandInput,
 } from '@aws-sdk/client-api-gateway';
-import { clientConfig, errorOf, startTestServer, type TestServer } from './harness.js';
+import { awsFetch, clientConfig, errorOf, startTestServer, type TestServer } from './harness.js';
 
 const LAMBDA_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:fn';
 
@@ -178,6 +178,47 @@ describe('API Gateway: errors as AWS words them', () => {
       404,
       'Invalid Method identifier specified',
     );
+  });
+
+  it('PutMethod: a request parameter that is no mapping expression is BadRequestException (test_put_integration_request_parameter_bool_type)', async () => {
+    const { id, rootId } = await createApi();
+    // put-method-request-param-wrong-type: the key `true` (boto3 sent the Python True as a key).
+    await refused(
+      () =>
+        apigw.send(
+          new PutMethodCommand({
+            restApiId: id,
+            resourceId: rootId,
+            httpMethod: 'POST',
+            authorizationType: 'NONE',
+            requestParameters: { 'method.request.path.testPath': true, true: true },
+          }),
+        ),
+      'BadRequestException',
+      400,
+      'Invalid mapping expression specified: Validation Result: warnings : [], errors : [Invalid mapping expression specified: true]',
+    );
+  });
+
+  it('A true/false or a number where a string belongs is SerializationException naming the Java class (raw JSON)', async () => {
+    const { id, rootId } = await mockApi();
+    const base = `${t.url}/restapis/${id}/resources/${rootId}/methods/GET/integration`;
+    const send = async (url: string, body: unknown) => {
+      const res = await awsFetch(url, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+      return { status: res.status, type: res.headers.get('x-amzn-errortype'), body: await res.json() };
+    };
+    // put-integration-request-param-bool-value (test_put_integration_request_parameter_bool_type).
+    assert.deepEqual(await send(base, { type: 'HTTP_PROXY', requestParameters: { 'integration.request.path.testPath': true } }), {
+      status: 400,
+      type: 'SerializationException',
+      body: { message: 'class java.lang.Boolean can not be converted to an String' },
+    });
+    // put-integration-response-invalid-responseTemplates-1 (test_integration_response_invalid_responsetemplates).
+    assert.deepEqual(await send(`${base}/responses/200`, { selectionPattern: '', responseTemplates: { 'application/json': 123 } }), {
+      status: 400,
+      type: 'SerializationException',
+      body: { message: 'class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String' },
+    });
   });
 
   it('Method operations: an unknown API is "Invalid Resource identifier specified" (test_integration_response_wrong_api and others)', async () => {

@@ -737,10 +737,16 @@ function validateMethodInput(input: {
   // `method.request.querystring.q` and `method.request.header.q` would both be `q` to a mapping expression.
   const names = new Set<string>();
   for (const key of Object.keys(input.requestParameters ?? {})) {
-    const name = /^method\.request\.(?:querystring|header|path)\.(.+)$/.exec(key)?.[1];
-    if (name === undefined) continue;
-    if (names.has(name)) throw badRequest('Parameter names must be unique across querystring, header and path');
-    names.add(name);
+    const [, location, name] = /^method\.request\.(path|querystring|multivaluequerystring|header|multivalueheader)\.(.+)$/.exec(key) ?? [];
+    if (name === undefined) {
+      throw badRequest(
+        `Invalid mapping expression specified: Validation Result: warnings : [], errors : [Invalid mapping expression specified: ${key}]`,
+      );
+    }
+    if (!location!.startsWith('multivalue')) {
+      if (names.has(name)) throw badRequest('Parameter names must be unique across querystring, header and path');
+      names.add(name);
+    }
   }
 }
 

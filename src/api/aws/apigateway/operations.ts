@@ -20,10 +20,26 @@ export function apiGatewayError(error: PlatformError): ApiResponse {
   return jsonResponse(error.spec.status, { message: error.message }, { 'x-amzn-errortype': error.code, ...error.details.headers });
 }
 
-/** API Gateway answers a member of the wrong type, as every invalid input, with BadRequestException. */
-const read = memberReader(
-  (member, expected) => new PlatformError('BadRequestException', `Invalid request body: member ${member} must be ${expected}.`),
-);
+/**
+ * The Java classes API Gateway names when a JSON true/false or number stands where it reads a string
+ * (recorded: `requestParameters` values true, a `responseTemplates` value 123).
+ */
+const JAVA_CLASS: Partial<Record<string, string>> = {
+  boolean: 'java.lang.Boolean',
+  number: 'com.amazon.coral.value.json.numbers.TruncatingBigNumber',
+};
+
+/**
+ * API Gateway answers a true/false or a number where a string belongs as its deserializer does,
+ * SerializationException; any other member of the wrong type, as every invalid input, BadRequestException.
+ */
+const read = memberReader((member, expected, value) => {
+  const javaClass = JAVA_CLASS[typeof value];
+  if (javaClass && /string/.test(expected)) {
+    return new PlatformError('SerializationException', `class ${javaClass} can not be converted to an String`);
+  }
+  return new PlatformError('BadRequestException', `Invalid request body: member ${member} must be ${expected}.`);
+});
 const { string: optString, number: optNumber, boolean: optBoolean, object: optObject, stringList: optStringList } = read;
 const optStringMap = read.stringMap;
 

@@ -7,8 +7,11 @@ import type { PlatformError } from '../../../core/errors.js';
  */
 type Body = Record<string, unknown>;
 
-/** The error for a member that is not what the shape says: `member` is its name, `expected` e.g. `a string`. */
-export type WrongType = (member: string, expected: string) => PlatformError;
+/**
+ * The error for a member that is not what the shape says: `member` is its name, `expected` e.g. `a string`,
+ * `value` what was sent in its place (for a list or a map, the first item that is wrong, when it is an item).
+ */
+export type WrongType = (member: string, expected: string, value: unknown) => PlatformError;
 
 /**
  * Names that would reach an object's prototype if request data were used as a key. They are refused
@@ -72,56 +75,68 @@ export function memberReader(wrongType: WrongType): MemberReader {
   const mapOf = <T>(body: Body, member: string, ok: (v: unknown) => v is T, expected: string): Record<string, T> | undefined => {
     const v = present(body, member);
     if (v === undefined) return undefined;
-    if (!isObject(v) || Object.values(v).some((x) => !ok(x))) throw wrongType(member, expected);
+    if (!isObject(v)) throw wrongType(member, expected, v);
+    const wrong = Object.values(v).find((x) => !ok(x));
+    if (wrong !== undefined) throw wrongType(member, expected, wrong);
     return v as Record<string, T>;
   };
   const reader: MemberReader = {
     string: (body, member) => {
       const v = present(body, member);
       if (v === undefined) return undefined;
-      if (typeof v !== 'string') throw wrongType(member, 'a string');
+      if (typeof v !== 'string') throw wrongType(member, 'a string', v);
       return v;
     },
     number: (body, member) => {
       const v = present(body, member);
       if (v === undefined) return undefined;
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw wrongType(member, 'a number');
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw wrongType(member, 'a number', v);
       return v;
     },
     integer: (body, member) => {
       const v = present(body, member);
       if (v === undefined) return undefined;
-      if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw wrongType(member, 'a whole number');
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw wrongType(member, 'a whole number', v);
       return v;
     },
     boolean: (body, member) => {
       const v = present(body, member);
       if (v === undefined) return undefined;
-      if (typeof v !== 'boolean') throw wrongType(member, 'true or false');
+      if (typeof v !== 'boolean') throw wrongType(member, 'true or false', v);
       return v;
     },
     object: (body, member) => {
       const v = present(body, member);
       if (v === undefined) return undefined;
-      if (!isObject(v)) throw wrongType(member, 'an object');
+      if (!isObject(v)) throw wrongType(member, 'an object', v);
       return v;
     },
     list: (body, member) => {
       const v = present(body, member);
       if (v === undefined) return undefined;
-      if (!Array.isArray(v)) throw wrongType(member, 'a list');
+      if (!Array.isArray(v)) throw wrongType(member, 'a list', v);
       return v as unknown[];
     },
     objectList: (body, member) => {
       const v = reader.list(body, member);
       if (v === undefined) return undefined;
-      if (!v.every(isObject)) throw wrongType(member, 'a list of objects');
+      if (!v.every(isObject))
+        throw wrongType(
+          member,
+          'a list of objects',
+          v.find((x) => !isObject(x)),
+        );
       return v;
     },
     stringList: (body, member) => {
       const v = reader.list(body, member);
       if (v === undefined) return undefined;
-      if (!v.every((x) => typeof x === 'string')) throw wrongType(member, 'a list of strings');
+      if (!v.every((x) => typeof x === 'string'))
+        throw wrongType(
+          member,
+          'a list of strings',
+          v.find((x) => typeof x !== 'string'),
+        );
       return v;
     },
     stringMap: (body, member) => mapOf(body, member, (x): x is string => typeof x === 'string', 'a map of strings'),

@@ -278,6 +278,23 @@ describe('API Gateway: errors as AWS words them', () => {
     for (const [type, uri, message] of cases) await refused(put(type!, uri), 'BadRequestException', 400, message);
   });
 
+  it('PutIntegration: a MOCK integration keeps no URI, an HTTP one shows connectionType INTERNET (test_put_integration_validation)', async () => {
+    const { id, rootId } = await createApi();
+    const key = { restApiId: id, resourceId: rootId, httpMethod: 'GET' };
+    await apigw.send(new PutMethodCommand({ ...key, authorizationType: 'NONE' }));
+    // not-required-integration-method-MOCK: sent uri http://example.com; the answer has no uri.
+    const mock = await apigw.send(new PutIntegrationCommand({ ...key, type: 'MOCK', uri: 'http://example.com' }));
+    assert.equal(mock.uri, undefined);
+    assert.equal(mock.connectionType, undefined);
+    // http-method-HTTP: connectionType INTERNET beside the uri and httpMethod.
+    const http = await apigw.send(
+      new PutIntegrationCommand({ ...key, type: 'HTTP', uri: 'http://example.com', integrationHttpMethod: 'POST' }),
+    );
+    assert.equal(http.connectionType, 'INTERNET');
+    assert.equal(http.uri, 'http://example.com');
+    assert.equal((await apigw.send(new GetIntegrationCommand(key))).connectionType, 'INTERNET');
+  });
+
   it('Integration responses: a status code off the pattern is ValidationException, before any lookup (test_integration_response_invalid_statuscode)', async () => {
     const { key } = await mockApi();
     const message =

@@ -19,6 +19,8 @@ export interface IntegrationDoc {
   type: IntegrationType;
   httpMethod?: string;
   uri?: string;
+  /** `INTERNET` on an HTTP or HTTP_PROXY integration, the only connection Versa makes. */
+  connectionType?: string;
   requestTemplates?: Record<string, string | null>;
   requestParameters?: Record<string, string>;
   passthroughBehavior: string;

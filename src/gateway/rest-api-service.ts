@@ -888,7 +888,9 @@ function validateIntegration(input: PutIntegrationInput): IntegrationDoc {
   return {
     type,
     ...(input.httpMethod && { httpMethod: input.httpMethod }),
-    ...(input.uri && { uri: input.uri }),
+    // AWS keeps no URI on a MOCK integration, even one it was given, and shows an HTTP one's connection (recorded).
+    ...(input.uri && type !== 'MOCK' && { uri: input.uri }),
+    ...((type === 'HTTP' || type === 'HTTP_PROXY') && { connectionType: 'INTERNET' }),
     ...(input.requestTemplates && { requestTemplates: input.requestTemplates }),
     ...(input.requestParameters && { requestParameters: input.requestParameters }),
     passthroughBehavior: input.passthroughBehavior ?? 'WHEN_NO_MATCH',

@@ -26,6 +26,11 @@ describe('rest-xml: parseXml', () => {
       '<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>',
       '<a>&x;</a>',
       '<a>&#xD800;</a>',
+      '<a>&#0;</a>',
+      '<a>&#x1F;</a>',
+      '<a>&#xFFFE;</a>',
+      '<a>\u0000</a>',
+      '<a>\u0001</a>',
       '<a b=c/>',
       `${'<a>'.repeat(40)}${'</a>'.repeat(40)}`,
     ]) {
@@ -39,6 +44,13 @@ describe('rest-xml: writing', () => {
     assert.equal(
       xmlDocument('R', { A: ['x<', 'y'], B: { C: new Date(0), D: undefined, E: true } }),
       '<?xml version="1.0" encoding="UTF-8"?>\n<R xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><A>x&#60;</A><A>y</A><B><C>1970-01-01T00:00:00.000Z</C><E>true</E></B></R>',
+    );
+  });
+
+  it('writes a control character as a character reference, never raw; tab and line feed stay', () => {
+    assert.equal(
+      xmlDocument('R', { K: 'a\u0000b\u001fc\td\ne\r' }),
+      '<?xml version="1.0" encoding="UTF-8"?>\n<R xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><K>a&#x0;b&#x1F;c\td\ne&#13;</K></R>',
     );
   });
 

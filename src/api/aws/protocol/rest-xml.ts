@@ -19,6 +19,8 @@ export class XmlSyntaxError extends Error {}
 const MAX_DEPTH = 32;
 const MAX_NODES = 50_000;
 const NAME = /[A-Za-z_][\w.:-]*/y;
+/** What XML 1.0's `Char` leaves out: C0 controls but tab, line feed and carriage return; lone surrogates; U+FFFE and U+FFFF. */
+const NOT_XML_CHAR = /[^\t\n\r\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
 
 /** Parses a request document into its root element; throws XmlSyntaxError for anything that is not well-formed. */
 export function parseXml(text: string): XmlNode {
@@ -121,6 +123,8 @@ export function parseXml(text: string): XmlNode {
       }
     }
   };
+  // XML 1.0 has no place for most control characters, written or referenced: S3 refuses such a document.
+  if (NOT_XML_CHAR.test(text)) fail('a character XML 1.0 does not allow');
   skipMisc();
   const root = element(0);
   skipMisc();
@@ -146,8 +150,9 @@ function decodeEntities(raw: string, fail: (why: string) => never): string {
     const code = /^#x([0-9a-fA-F]{1,6})$/.exec(name)?.[1] ?? /^#(\d{1,7})$/.exec(name)?.[1];
     if (code === undefined) return fail(`unknown entity &${name};`);
     const n = name.startsWith('#x') ? parseInt(code, 16) : Number(code);
-    if (n > 0x10ffff || (n >= 0xd800 && n <= 0xdfff)) return fail(`invalid character reference &${name};`);
-    return String.fromCodePoint(n);
+    const char = n > 0x10ffff ? '' : String.fromCodePoint(n);
+    if (char === '' || NOT_XML_CHAR.test(char)) return fail(`invalid character reference &${name};`);
+    return char;
   });
 }
 
@@ -166,8 +171,17 @@ export function childText(node: XmlNode, name: string): string | undefined {
   return child(node, name)?.text;
 }
 
+/**
+ * Text for an element. A control character (an object key may hold one) is written as S3 writes it, a
+ * character reference (`&#x1;`): not XML 1.0 either, but what clients that read S3 expect, where the raw
+ * character stops most parsers cold. Clients that want every key intact ask for `encoding-type=url`.
+ */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"'\r]/g, (c) => `&#${c.charCodeAt(0)};`);
+  // eslint-disable-next-line no-control-regex -- the control characters are what it rewrites
+  return text.replace(/[&<>"'\r\x00-\x08\x0b\x0c\x0e-\x1f]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x20 && c !== '\r' ? `&#x${code.toString(16).toUpperCase()};` : `&#${code};`;
+  });
 }
 
 /** A value for {@link xmlDocument}: structures become nested elements, arrays repeat the element. */

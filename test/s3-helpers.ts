@@ -58,6 +58,8 @@ export async function s3Fetch(
     body?: string | Uint8Array;
     key?: typeof TEST_KEY | null;
     payloadHash?: string;
+    /** The region signed for (us-east-1 unless given). */
+    region?: string;
   } = {},
 ): Promise<RawAnswer> {
   const target = new URL(url);
@@ -70,7 +72,7 @@ export async function s3Fetch(
     for (const [k, v] of target.searchParams) query[k] = v;
     const signer = new SignatureV4({
       service: 's3',
-      region: 'us-east-1',
+      region: init.region ?? 'us-east-1',
       credentials: init.key ?? TEST_KEY,
       sha256: Sha256,
       uriEscapePath: false,

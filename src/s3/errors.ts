@@ -7,11 +7,14 @@
 export const S3_ERRORS = {
   AccessDenied: 403,
   BadDigest: 400,
+  /** PutObject's `x-amz-tagging` past 10 tags (S3's code, not InvalidTag). */
+  BadRequest: 400,
   BucketAlreadyOwnedByYou: 409,
   BucketNotEmpty: 409,
   EntityTooLarge: 400,
   EntityTooSmall: 400,
   IllegalLocationConstraintException: 400,
+  IllegalVersioningConfigurationException: 400,
   IncompleteBody: 400,
   /** A chunk of an aws-chunked body below 8 KB that was not the last (S3 answers it 403). */
   InvalidChunkSizeError: 403,
@@ -26,6 +29,7 @@ export const S3_ERRORS = {
   InvalidPartNumber: 416,
   InvalidRange: 416,
   InvalidRequest: 400,
+  InvalidStorageClass: 400,
   InvalidTag: 400,
   KeyTooLongError: 400,
   MalformedPolicy: 400,

@@ -78,6 +78,8 @@ const CHECKSUMS: Record<string, ((data: Uint8Array) => string) | undefined> = {
   CRC32C: undefined,
   CRC64NVME: undefined,
 };
+/** Each checksum's width in bytes. */
+const CHECKSUM_BYTES: Record<string, number> = { CRC32: 4, CRC32C: 4, CRC64NVME: 8, SHA1: 20, SHA256: 32 };
 const LIST_BATCH = 1000;
 /** How many times a write re-keeps a blob's shared copy that other nodes keep deleting before it gives up. */
 const SHARE_ATTEMPTS = 5;
@@ -179,7 +181,7 @@ export class S3Service {
     const bucket = await this.bucket(input.bucket);
     checkKey(input.key);
     const info = BlobStore.describe(input.data, input.hashed);
-    checkDigests(input, info, input.data);
+    checkDigests(input, info, input.data, 'hex');
     const temp = await this.blobs.stage(input.data);
     return this.writeObject(bucket, temp, info, {
       bucket: input.bucket,
@@ -389,7 +391,7 @@ export class S3Service {
     }
     await this.upload(bucketName, key, uploadId, byFunction);
     const info = BlobStore.describe(data, digests.hashed);
-    checkDigests(digests, info, data);
+    checkDigests(digests, info, data, 'base64');
     const temp = await this.blobs.stage(data);
     const part: PartDoc = { uploadId, partNumber, blob: info.sha256, size: info.size, etag: info.md5, lastModified: this.clock.now() };
     const old = await this.lock
@@ -437,8 +439,8 @@ export class S3Service {
       if (!part || part.etag !== want.etag.replace(/"/g, '')) {
         throw new S3Error(
           'InvalidPart',
-          "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not have matched the part's entity tag.",
-          { UploadId: uploadId, PartNumber: want.partNumber, ETag: want.etag },
+          "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+          { UploadId: uploadId, PartNumber: want.partNumber, ETag: want.etag.replace(/"/g, '') },
         );
       }
       return part;
@@ -623,8 +625,16 @@ function checkKey(key: string): void {
   }
 }
 
-/** Refuses bytes whose Content-MD5 or checksum does not match what was received. */
-function checkDigests(input: Pick<PutObjectInput, 'contentMd5' | 'checksum'>, info: BlobInfo, data: Uint8Array): void {
+/**
+ * Refuses bytes whose Content-MD5 or checksum does not match what was received. S3's BadDigest repeats
+ * the MD5 it expected in hex for PutObject and as sent (base64) for UploadPart: `expectedAs` says which.
+ */
+function checkDigests(
+  input: Pick<PutObjectInput, 'contentMd5' | 'checksum'>,
+  info: BlobInfo,
+  data: Uint8Array,
+  expectedAs: 'hex' | 'base64',
+): void {
   if (input.contentMd5 !== undefined) {
     const given = Buffer.from(input.contentMd5, 'base64');
     if (given.length !== 16 || given.toString('base64') !== input.contentMd5.trim()) {
@@ -632,7 +642,7 @@ function checkDigests(input: Pick<PutObjectInput, 'contentMd5' | 'checksum'>, in
     }
     if (given.toString('hex') !== info.md5) {
       throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.', {
-        ExpectedDigest: input.contentMd5,
+        ExpectedDigest: expectedAs === 'hex' ? given.toString('hex') : input.contentMd5,
         CalculatedDigest: Buffer.from(info.md5, 'hex').toString('base64'),
       });
     }
@@ -648,6 +658,11 @@ function checkChecksum(checksum: { algorithm: string; value: string } | undefine
       'InvalidRequest',
       `The algorithm type you specified in x-amz-checksum-${checksum.algorithm.toLowerCase()} header is invalid.`,
     );
+  }
+  // Not base64 of the algorithm's width: S3 refuses the header before it compares anything.
+  const width = Buffer.from(checksum.value, 'base64');
+  if (width.length !== CHECKSUM_BYTES[checksum.algorithm] || width.toString('base64') !== checksum.value) {
+    throw new S3Error('InvalidRequest', `Value for x-amz-checksum-${checksum.algorithm.toLowerCase()} header is invalid.`);
   }
   const compute = CHECKSUMS[checksum.algorithm];
   if (compute && compute(data) !== checksum.value) {

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { PlatformError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/logger.js';
 import { BUCKET_SETTINGS, type BucketSetting, type ObjectAttributes, type ObjectDoc } from '../../../domain/s3.js';
-import { invalidArgument, malformedXml, maxMessageLengthExceeded, S3Error } from '../../../s3/errors.js';
+import { invalidArgument, malformedXml, maxMessageLengthExceeded, noSuchKey, S3Error } from '../../../s3/errors.js';
 import {
   MAX_BUCKET_BODY_BYTES,
   MAX_BUCKET_TAGS,
@@ -286,7 +286,7 @@ async function route(s3: S3Service, req: ApiRequest, hold: S3ApiDeps['hold']): P
         return xml(200, SETTING_DEFAULT.acl as string);
       }
       if (q.has('tagging')) {
-        await s3.getObject(bucket, key);
+        await getTaggedObject(s3, bucket, key);
         return xml(200, xmlDocument('Tagging', { TagSet: {} }));
       }
       return getObject(s3, req, bucket, key, false);
@@ -297,6 +297,10 @@ async function route(s3: S3Service, req: ApiRequest, hold: S3ApiDeps['hold']): P
         await s3.abortUpload(bucket, key, q.get('uploadId')!, req.caller?.function);
         return empty(204);
       }
+      if (q.has('tagging')) {
+        await s3.getObject(bucket, key);
+        return empty(204);
+      }
       await s3.deleteObject(bucket, key, req.caller?.function);
       return empty(204);
     case 'POST':
@@ -305,6 +309,16 @@ async function route(s3: S3Service, req: ApiRequest, hold: S3ApiDeps['hold']): P
       throw methodNotAllowed(method);
   }
   throw methodNotAllowed(method);
+}
+
+/** GetObjectTagging's object: S3 names a missing one by bucket and key (`<Key>bucket/key</Key>`), unlike its other operations. */
+async function getTaggedObject(s3: S3Service, bucket: string, key: string): Promise<void> {
+  try {
+    await s3.getObject(bucket, key);
+  } catch (err) {
+    if (err instanceof S3Error && err.code === 'NoSuchKey') throw noSuchKey(`${bucket}/${key}`);
+    throw err;
+  }
 }
 
 const UNSUPPORTED = [
@@ -386,17 +400,24 @@ async function listBuckets(s3: S3Service, req: ApiRequest): Promise<S3Response> 
 }
 
 async function createBucket(s3: S3Service, req: ApiRequest, bucket: string): Promise<S3Response> {
-  let region = req.region;
-  if (req.body.length > 0) {
-    const constraint = childText(document(req, 'CreateBucketConfiguration'), 'LocationConstraint');
-    if (constraint !== undefined && constraint !== '') {
-      if (!/^[a-z0-9-]{1,40}$/.test(constraint)) {
-        throw new S3Error('InvalidLocationConstraint', 'The specified location-constraint is not valid', {
-          LocationConstraint: constraint,
-        });
-      }
-      region = constraint === 'EU' ? 'eu-west-1' : constraint;
+  let region = 'us-east-1';
+  const constraint = req.body.length > 0 ? childText(document(req, 'CreateBucketConfiguration'), 'LocationConstraint') : undefined;
+  if (constraint !== undefined && constraint !== '') {
+    // us-east-1 is the bucket that names no constraint: naming it is refused.
+    if (!/^[a-z0-9-]{1,40}$/.test(constraint) || constraint === 'us-east-1') {
+      throw new S3Error('InvalidLocationConstraint', 'The specified location-constraint is not valid', {
+        LocationConstraint: constraint.slice(0, 100),
+      });
     }
+    region = constraint === 'EU' ? 'eu-west-1' : constraint;
+  }
+  // Any region's bucket may be made through us-east-1; another region's endpoint makes only its own.
+  if (req.region !== 'us-east-1' && region !== req.region) {
+    const named = constraint === undefined || constraint === '' ? 'unspecified' : constraint;
+    throw new S3Error(
+      'IllegalLocationConstraintException',
+      `The ${named} location constraint is incompatible for the region specific endpoint this request was sent to.`,
+    );
   }
   await s3.createBucket(bucket, region);
   return empty(200, { location: `/${bucket}` });
@@ -418,6 +439,7 @@ async function getVersioning(s3: S3Service, name: string): Promise<S3Response> {
 
 async function putVersioning(s3: S3Service, req: ApiRequest, name: string): Promise<S3Response> {
   const status = childText(document(req, 'VersioningConfiguration'), 'Status');
+  if (status === undefined) throw new S3Error('IllegalVersioningConfigurationException', 'The Versioning element must be specified');
   if (status !== 'Enabled' && status !== 'Suspended') throw malformedXml();
   await s3.putVersioning(name, status);
   return empty(200);
@@ -448,6 +470,7 @@ async function putSetting(s3: S3Service, req: ApiRequest, name: string, setting:
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new S3Error('MalformedPolicy', "Policies must be valid JSON and the first byte must be '{'");
     }
+    if (!('Statement' in parsed)) throw new S3Error('MalformedPolicy', 'Missing required field Statement');
     await s3.putSetting(name, setting, text);
     return empty(204);
   }
@@ -457,22 +480,54 @@ async function putSetting(s3: S3Service, req: ApiRequest, name: string, setting:
     return empty(200);
   }
   if (req.body.length > SETTING_BYTES[setting]) throw maxMessageLengthExceeded();
-  refuseTooManyRules(setting, document(req, SETTING_ROOT[setting]));
+  validateSetting(setting, document(req, SETTING_ROOT[setting]));
   await s3.putSetting(name, setting, text);
   return empty(setting === 'tagging' ? 204 : 200);
 }
 
-/** S3's bounds on how many tags and rules a setting holds, in its words. */
-function refuseTooManyRules(setting: BucketSetting, root: XmlNode): void {
+/** A tag's key or value: letters, digits, spaces and `_ . : / = + - @` (S3's set, which has no comma). */
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const CORS_METHODS = new Set(['GET', 'PUT', 'HEAD', 'POST', 'DELETE']);
+const OBJECT_OWNERSHIP = new Set(['BucketOwnerPreferred', 'ObjectWriter', 'BucketOwnerEnforced']);
+
+/** What S3 refuses in a setting's document that its schema alone lets through, in its words: bounds, tags, methods. */
+function validateSetting(setting: BucketSetting, root: XmlNode): void {
   if (setting === 'tagging') {
     const tagSet = childrenNamed(root, 'TagSet')[0];
-    if (tagSet && childrenNamed(tagSet, 'Tag').length > MAX_BUCKET_TAGS) {
+    const tags = tagSet ? childrenNamed(tagSet, 'Tag') : [];
+    if (tags.length > MAX_BUCKET_TAGS) {
       throw new S3Error('InvalidTag', `Bucket tag count cannot be greater than ${MAX_BUCKET_TAGS}`);
     }
+    const seen = new Set<string>();
+    for (const tag of tags) {
+      const key = childText(tag, 'Key');
+      const value = childText(tag, 'Value');
+      if (key === undefined || value === undefined) throw malformedXml();
+      if (!TAG_TEXT.test(key)) throw new S3Error('InvalidTag', 'The TagKey you have provided is invalid', { TagKey: key.slice(0, 200) });
+      if (!TAG_TEXT.test(value)) {
+        throw new S3Error('InvalidTag', 'The TagValue you have provided is invalid', { TagKey: key, TagValue: value.slice(0, 300) });
+      }
+      if (seen.has(key)) throw new S3Error('InvalidTag', 'Cannot provide multiple Tags with the same key', { TagKey: key });
+      seen.add(key);
+      if (key.startsWith('aws:')) throw new S3Error('InvalidTag', 'System tags cannot be added/updated by requester', { TagKey: key });
+    }
   } else if (setting === 'cors') {
-    if (childrenNamed(root, 'CORSRule').length > MAX_CORS_RULES) {
+    const rules = childrenNamed(root, 'CORSRule');
+    if (rules.length === 0) throw malformedXml();
+    if (rules.length > MAX_CORS_RULES) {
       throw new S3Error('InvalidRequest', `The number of CORS rules should not exceed allowed limit of ${MAX_CORS_RULES} rules.`);
     }
+    for (const method of rules.flatMap((r) => childrenNamed(r, 'AllowedMethod'))) {
+      if (!CORS_METHODS.has(method.text)) {
+        throw new S3Error(
+          'InvalidRequest',
+          `Found unsupported HTTP method in CORS config. Unsupported method is ${method.text.slice(0, 100)}`,
+        );
+      }
+    }
+  } else if (setting === 'ownershipControls') {
+    const rules = childrenNamed(root, 'Rule');
+    if (rules.length !== 1 || !OBJECT_OWNERSHIP.has(childText(rules[0]!, 'ObjectOwnership') ?? '')) throw malformedXml();
   } else if (setting === 'lifecycle') {
     // S3's schema allows 1,000 Rule elements; a document past it does not validate.
     if (childrenNamed(root, 'Rule').length > MAX_LIFECYCLE_RULES) throw malformedXml();
@@ -494,10 +549,15 @@ function listParameters(req: ApiRequest) {
     if (!/^\d{1,10}$/.test(rawMax)) throw invalidArgument('Provided max-keys not an integer or within integer range', 'max-keys', rawMax);
     maxKeys = Math.min(Number(rawMax), MAX_LIST_KEYS);
   }
-  const encoding = q.get('encoding-type');
+  return { prefix: q.get('prefix') ?? '', delimiter: q.get('delimiter') ?? '', maxKeys, url: encodingType(req) };
+}
+
+/** A listing's `encoding-type`: true for `url`, the only one S3 knows. */
+function encodingType(req: ApiRequest): boolean {
+  const encoding = req.query.get('encoding-type');
   if (encoding !== null && encoding !== 'url')
     throw invalidArgument('Invalid Encoding Method specified in Request', 'encoding-type', encoding);
-  return { prefix: q.get('prefix') ?? '', delimiter: q.get('delimiter') ?? '', maxKeys, url: encoding === 'url' };
+  return encoding === 'url';
 }
 
 /** `encoding-type=url`: keys as the AWS CLI expects to decode them (it asks for this so any key survives XML). */
@@ -513,7 +573,9 @@ async function listObjects(s3: S3Service, req: ApiRequest, bucket: string, v2: b
   const token = q.get('continuation-token');
   if (v2 && token !== null) {
     const decoded = Buffer.from(token, 'base64url').toString('utf8');
-    if (!decoded.startsWith('k:')) throw invalidArgument('The continuation token provided is incorrect', 'continuation-token', token);
+    // S3 names the argument but, unlike its other InvalidArgument answers, not the value.
+    if (!decoded.startsWith('k:'))
+      throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
     after = decoded.slice(2);
   } else after = (v2 ? q.get('start-after') : q.get('marker')) ?? '';
   const out = await s3.listObjects(bucket, { prefix, delimiter, after, maxKeys });
@@ -557,6 +619,10 @@ async function listObjects(s3: S3Service, req: ApiRequest, bucket: string, v2: b
 }
 
 async function deleteObjects(s3: S3Service, req: ApiRequest, bucket: string): Promise<S3Response> {
+  // S3 wants the list's integrity proven, by an MD5 or (since the SDKs' default checksums) any checksum.
+  if (header(req, 'content-md5') === undefined && !Object.keys(req.headers).some((h) => h.startsWith('x-amz-checksum-'))) {
+    throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5 OR x-amz-checksum-*');
+  }
   const root = document(req, 'Delete');
   const objects = childrenNamed(root, 'Object');
   if (objects.length === 0 || objects.length > MAX_DELETE_KEYS) throw malformedXml();
@@ -656,7 +722,47 @@ function writeHeaders(object: ObjectDoc): Record<string, string> {
   };
 }
 
+/** Most tags an object may have (AWS's). */
+const MAX_OBJECT_TAGS = 10;
+/** The storage classes a general purpose bucket takes (OUTPOSTS, SNOW, EXPRESS_ONEZONE and FSX_* belong to other kinds of bucket). */
+const STORAGE_CLASSES = new Set([
+  'STANDARD',
+  'REDUCED_REDUNDANCY',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+  'GLACIER_IR',
+]);
+
+/**
+ * The headers of a write that S3 refuses before it stores anything: a storage class no general purpose
+ * bucket has, and `x-amz-tagging` past 10 tags or naming one twice. Versa keeps neither (every object is
+ * STANDARD, untagged), but a request AWS would refuse must not pass here and fail on deploy.
+ */
+function refuseWriteHeaders(req: ApiRequest): void {
+  const storageClass = header(req, 'x-amz-storage-class');
+  if (storageClass !== undefined && !STORAGE_CLASSES.has(storageClass)) {
+    throw new S3Error('InvalidStorageClass', 'The storage class you specified is not valid', {
+      StorageClassRequested: storageClass.slice(0, 100),
+    });
+  }
+  const tagging = header(req, 'x-amz-tagging');
+  if (tagging === undefined || tagging === '') return;
+  const keys = [...new URLSearchParams(tagging).keys()];
+  if (new Set(keys).size !== keys.length) {
+    throw invalidArgument(
+      "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.",
+      'x-amz-tagging',
+      tagging.slice(0, 100),
+    );
+  }
+  if (keys.length > MAX_OBJECT_TAGS) throw new S3Error('BadRequest', `Object tags cannot be greater than ${MAX_OBJECT_TAGS}`);
+}
+
 async function putObject(s3: S3Service, req: ApiRequest, bucket: string, key: string): Promise<S3Response> {
+  refuseWriteHeaders(req);
   const { data, checksum } = payload(req);
   const md5 = header(req, 'content-md5');
   const hashed = hashesOf(req, data);
@@ -694,6 +800,7 @@ function copySource(req: ApiRequest): { bucket: string; key: string; versionId?:
 }
 
 async function copyObject(s3: S3Service, req: ApiRequest, bucket: string, key: string): Promise<S3Response> {
+  refuseWriteHeaders(req);
   const source = copySource(req);
   const directive = header(req, 'x-amz-metadata-directive') ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE')
@@ -804,7 +911,12 @@ function partRange(req: ApiRequest, object: ObjectDoc): { range: { start: number
     throw new S3Error('NotImplemented', 'This object was completed before Versa kept its parts; read it with a Range instead.');
   }
   const sizes = object.partSizes ?? [object.size];
-  if (n > sizes.length) throw new S3Error('InvalidPartNumber', 'The requested partnumber is not satisfiable');
+  if (n > sizes.length) {
+    throw new S3Error('InvalidPartNumber', 'The requested partnumber is not satisfiable', {
+      PartNumberRequested: n,
+      ActualPartCount: sizes.length,
+    });
+  }
   const start = sizes.slice(0, n - 1).reduce((a, b) => a + b, 0);
   const size = sizes[n - 1]!;
   return { range: size === 0 ? undefined : { start, end: start + size - 1 }, ...(multipart && { count: sizes.length }) };
@@ -851,6 +963,7 @@ async function getObject(s3: S3Service, req: ApiRequest, bucket: string, key: st
 // Multipart uploads
 
 async function createUpload(s3: S3Service, req: ApiRequest, bucket: string, key: string): Promise<S3Response> {
+  refuseWriteHeaders(req);
   const upload = await s3.createUpload(bucket, key, attributesOf(req), req.caller?.function);
   const algorithm = header(req, 'x-amz-checksum-algorithm');
   return xml(
@@ -903,9 +1016,18 @@ async function uploadPartCopy(
   const asked = header(req, 'x-amz-copy-source-range');
   if (asked !== undefined) {
     const m = /^bytes=(\d{1,15})-(\d{1,15})$/.exec(asked.trim());
-    if (!m || Number(m[2]) < Number(m[1]) || Number(m[2]) >= object.size) {
+    if (!m || Number(m[2]) < Number(m[1])) {
       throw invalidArgument(
         'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
+        'x-amz-copy-source-range',
+        asked.slice(0, 100),
+      );
+    }
+    // Well formed but past the object: S3 words a range that starts inside it and one that does not differently.
+    if (Number(m[1]) >= object.size) throw new S3Error('InvalidRequest', 'The specified copy range is invalid for the source object size');
+    if (Number(m[2]) >= object.size) {
+      throw invalidArgument(
+        `Range specified is not valid for source object of size: ${object.size}`,
         'x-amz-copy-source-range',
         asked.slice(0, 100),
       );
@@ -946,6 +1068,7 @@ async function uploadPartCopy(
 
 async function completeUpload(s3: S3Service, req: ApiRequest, bucket: string, key: string): Promise<S3Response> {
   const uploadId = req.query.get('uploadId')!;
+  if (req.body.length === 0) throw new S3Error('InvalidRequest', 'You must specify at least one part');
   const root = document(req, 'CompleteMultipartUpload');
   const parts = childrenNamed(root, 'Part').map((p) => {
     const number = childText(p, 'PartNumber');
@@ -1008,6 +1131,8 @@ async function listUploads(s3: S3Service, req: ApiRequest, bucket: string): Prom
   const prefix = req.query.get('prefix') ?? '';
   const keyMarker = req.query.get('key-marker') ?? '';
   const uploadIdMarker = req.query.get('upload-id-marker') ?? '';
+  const url = encodingType(req);
+  const enc = encoder(url);
   const maxText = req.query.get('max-uploads');
   const max = maxText === null ? 1000 : /^\d{1,10}$/.test(maxText) ? Number(maxText) : -1;
   if (max < 0 || max > 2_147_483_647) {
@@ -1021,6 +1146,10 @@ async function listUploads(s3: S3Service, req: ApiRequest, bucket: string): Prom
   let from = 0;
   if (keyMarker !== '') {
     const markerAt = uploadIdMarker === '' ? -1 : uploads.findIndex((u) => u.key === keyMarker && u.uploadId === uploadIdMarker);
+    // An upload id of another key is refused; one no longer there (completed since the last page) is not.
+    if (markerAt < 0 && uploadIdMarker !== '' && uploads.some((u) => u.uploadId === uploadIdMarker)) {
+      throw invalidArgument('Invalid uploadId marker', 'upload-id-marker', uploadIdMarker.slice(0, 100));
+    }
     from = markerAt >= 0 ? markerAt + 1 : uploads.findIndex((u) => u.key > keyMarker);
     if (from < 0) from = uploads.length;
   }
@@ -1031,14 +1160,15 @@ async function listUploads(s3: S3Service, req: ApiRequest, bucket: string): Prom
     200,
     xmlDocument('ListMultipartUploadsResult', {
       Bucket: bucket,
-      KeyMarker: keyMarker,
+      KeyMarker: enc(keyMarker),
       UploadIdMarker: uploadIdMarker,
-      ...(truncated && last && { NextKeyMarker: last.key, NextUploadIdMarker: last.uploadId }),
-      ...(prefix !== '' && { Prefix: prefix }),
+      ...(truncated && last && { NextKeyMarker: enc(last.key), NextUploadIdMarker: last.uploadId }),
+      ...(prefix !== '' && { Prefix: enc(prefix) }),
       MaxUploads: Math.min(max, 1000),
+      ...(url && { EncodingType: 'url' }),
       IsTruncated: truncated,
       Upload: page.map((u) => ({
-        Key: u.key,
+        Key: enc(u.key),
         UploadId: u.uploadId,
         Initiator: OWNER,
         Owner: OWNER,

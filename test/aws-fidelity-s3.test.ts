@@ -212,6 +212,66 @@ describe('S3 fidelity: writes', () => {
   });
 });
 
+describe('S3 fidelity: checksums and copy conditions', () => {
+  it("PutObject: a CRC32C is checked as the other checksums are, and the SDK's own passes", async () => {
+    // Recorded (test_put_object_checksum[CRC32C], put-wrong-checksum-value): the CRC32C of other bytes is
+    // 400 BadDigest "The CRC32C you specified did not match the calculated checksum.".
+    await s3.send(new PutObjectCommand({ Bucket: 'fidelity', Key: 'crc32c', Body: 'test data..', ChecksumAlgorithm: 'CRC32C' }));
+    const other = await s3.send(new PutObjectCommand({ Bucket: 'fidelity', Key: 'crc32c', Body: 'bad data', ChecksumAlgorithm: 'CRC32C' }));
+    const out = await s3Fetch(`${t.url}/fidelity/crc32c`, {
+      method: 'PUT',
+      body: 'test data..',
+      headers: { 'x-amz-checksum-crc32c': other.ChecksumCRC32C! },
+    });
+    assert.deepEqual(rawError(out), {
+      status: 400,
+      code: 'BadDigest',
+      message: 'The CRC32C you specified did not match the calculated checksum.',
+    });
+  });
+
+  it("CopyObject and UploadPartCopy: x-amz-copy-source-if-* are checked in S3's order, each failure 412 naming its header", async () => {
+    // Recorded (TestS3CopySourcePreconditions::test_s3_copy_object_preconditions, all four at once then
+    // one fewer each time): If-Match, then If-Unmodified-Since, then If-None-Match, then If-Modified-Since;
+    // an If-Modified-Since still to come is ignored; an ETag without quotes still matches.
+    await s3.send(new PutObjectCommand({ Bucket: 'fidelity', Key: 'source', Body: 'data' }));
+    const { ETag } = await s3.send(new GetObjectCommand({ Bucket: 'fidelity', Key: 'source' }));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const now = new Date();
+    const dayAgo = new Date(now.getTime() - 86_400_000);
+    const copy = (conditions: Partial<ConstructorParameters<typeof CopyObjectCommand>[0]>) => () =>
+      s3.send(new CopyObjectCommand({ Bucket: 'fidelity', Key: 'dest', CopySource: 'fidelity/source', ...conditions }));
+    const failed = (condition: string) => ({
+      status: 412,
+      code: 'PreconditionFailed',
+      message: 'At least one of the pre-conditions you specified did not hold',
+      Condition: `x-amz-copy-source-${condition}`,
+    });
+    const all = {
+      CopySourceIfModifiedSince: now,
+      CopySourceIfUnmodifiedSince: dayAgo,
+      CopySourceIfMatch: 'etag123',
+      CopySourceIfNoneMatch: ETag,
+    };
+    assert.deepEqual(await awsError(copy(all)), failed('If-Match'));
+    assert.deepEqual(await awsError(copy({ ...all, CopySourceIfMatch: undefined })), failed('If-Unmodified-Since'));
+    assert.deepEqual(await awsError(copy({ CopySourceIfModifiedSince: now, CopySourceIfNoneMatch: ETag })), failed('If-None-Match'));
+    assert.deepEqual(await awsError(copy({ CopySourceIfModifiedSince: now })), failed('If-Modified-Since'));
+    await copy({ CopySourceIfModifiedSince: new Date(now.getTime() + 86_400_000) })();
+    assert.deepEqual(await awsError(copy({ CopySourceIfNoneMatch: ETag!.replace(/"/g, '') })), failed('If-None-Match'));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'fidelity', Key: 'dest' }));
+    const part = new UploadPartCopyCommand({
+      Bucket: 'fidelity',
+      Key: 'dest',
+      UploadId,
+      PartNumber: 1,
+      CopySource: 'fidelity/source',
+      CopySourceIfMatch: '"abc"',
+    });
+    assert.deepEqual(await awsError(() => s3.send(part)), failed('If-Match'));
+  });
+});
+
 describe('S3 fidelity: reads', () => {
   it('GetObject: a part number past the last is InvalidPartNumber naming the part asked for and the count', async () => {
     // Recorded (test_get_object_part, part-no-multipart): 416 with <PartNumberRequested>2 and <ActualPartCount>1.

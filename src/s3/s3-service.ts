@@ -8,6 +8,7 @@ import type { BucketDoc, BucketSetting, ObjectAttributes, ObjectDoc, PartDoc, Up
 import { Mutex } from '../store/mutex.js';
 import type { Store } from '../store/store.js';
 import { BlobStore, type BlobInfo } from './blob-store.js';
+import { crc32c } from './crc32c.js';
 import { invalidArgument, noSuchBucket, noSuchKey, noSuchUpload, S3Error } from './errors.js';
 import {
   MAX_KEY_BYTES,
@@ -72,10 +73,14 @@ const CHECKSUMS: Record<string, ((data: Uint8Array) => string) | undefined> = {
     b.writeUInt32BE(crc32(data));
     return b.toString('base64');
   },
+  CRC32C: (data) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(crc32c(data));
+    return b.toString('base64');
+  },
   SHA1: (data) => createHash('sha1').update(data).digest('base64'),
   SHA256: (data) => createHash('sha256').update(data).digest('base64'),
-  // CRC32C and CRC64NVME are stored and returned as sent: Node has no implementation to check them with.
-  CRC32C: undefined,
+  // CRC64NVME is stored and returned as sent: Node has no implementation to check it with.
   CRC64NVME: undefined,
 };
 /** Each checksum's width in bytes. */
@@ -114,6 +119,11 @@ export class S3Service {
   async start(): Promise<void> {
     await this.blobs.open();
     await this.release(await this.blobs.list());
+  }
+
+  /** The service's clock, for the conditions a request states in dates. */
+  now(): number {
+    return this.clock.now();
   }
 
   // Buckets

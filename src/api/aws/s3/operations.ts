@@ -802,6 +802,9 @@ function copySource(req: ApiRequest): { bucket: string; key: string; versionId?:
 async function copyObject(s3: S3Service, req: ApiRequest, bucket: string, key: string): Promise<S3Response> {
   refuseWriteHeaders(req);
   const source = copySource(req);
+  if (COPY_SOURCE_CONDITIONS.some((name) => header(req, name) !== undefined)) {
+    copySourcePrecondition(req, await s3.getObject(source.bucket, source.key, source.versionId), s3.now());
+  }
   const directive = header(req, 'x-amz-metadata-directive') ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE')
     throw invalidArgument('Unknown metadata directive.', 'x-amz-metadata-directive', directive);
@@ -861,6 +864,41 @@ function precondition(req: ApiRequest, object: ObjectDoc): S3Response | undefine
     if (since !== undefined && modified <= since) return notModified();
   }
   return undefined;
+}
+
+const COPY_SOURCE_CONDITIONS = [
+  'x-amz-copy-source-if-match',
+  'x-amz-copy-source-if-none-match',
+  'x-amz-copy-source-if-unmodified-since',
+  'x-amz-copy-source-if-modified-since',
+];
+
+/**
+ * A copy's conditions on its source (`x-amz-copy-source-if-*`), in the order S3 checks them: If-Match
+ * (which, when it holds, overrides If-Unmodified-Since), If-Unmodified-Since, If-None-Match (likewise
+ * over If-Modified-Since), If-Modified-Since, which S3 ignores when it names a time still to come.
+ * Every failure is 412, naming the header as S3 spells it.
+ */
+function copySourcePrecondition(req: ApiRequest, object: ObjectDoc, now: number): void {
+  const modified = Math.floor(object.lastModified / 1000) * 1000;
+  const failed = (condition: string) =>
+    new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+      Condition: `x-amz-copy-source-${condition}`,
+    });
+  const ifMatch = header(req, 'x-amz-copy-source-if-match');
+  if (ifMatch !== undefined) {
+    if (!matches(ifMatch, object.etag)) throw failed('If-Match');
+  } else {
+    const since = dateHeader(req, 'x-amz-copy-source-if-unmodified-since');
+    if (since !== undefined && modified > since) throw failed('If-Unmodified-Since');
+  }
+  const ifNoneMatch = header(req, 'x-amz-copy-source-if-none-match');
+  if (ifNoneMatch !== undefined) {
+    if (matches(ifNoneMatch, object.etag)) throw failed('If-None-Match');
+  } else {
+    const since = dateHeader(req, 'x-amz-copy-source-if-modified-since');
+    if (since !== undefined && since <= now && modified <= since) throw failed('If-Modified-Since');
+  }
 }
 
 /** The byte range asked for: undefined for the whole object (no Range, or one S3 ignores); throws InvalidRange when unsatisfiable. */
@@ -1012,6 +1050,7 @@ async function uploadPartCopy(
 ): Promise<S3Response> {
   const source = copySource(req);
   const object = await s3.getObject(source.bucket, source.key, source.versionId);
+  copySourcePrecondition(req, object, s3.now());
   let range = { start: 0, end: object.size - 1 };
   const asked = header(req, 'x-amz-copy-source-range');
   if (asked !== undefined) {

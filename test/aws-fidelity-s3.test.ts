@@ -272,6 +272,74 @@ describe('S3 fidelity: checksums and copy conditions', () => {
   });
 });
 
+describe('S3 fidelity: conditional writes', () => {
+  it('PutObject, CopyObject and CompleteMultipartUpload: If-None-Match: * creates only, If-Match replaces only that ETag', async () => {
+    // Recorded (TestS3ObjectWritePrecondition, test_s3_api.py): an existing key with If-None-Match: * is
+    // 412 Condition If-None-Match; If-Match of another ETag 412 Condition If-Match; If-Match on no object
+    // 404 NoSuchKey; If-None-Match other than * and If-Match: * are 501 NotImplemented with <Header> and
+    // <additionalMessage>, both headers at once "Multiple conditional request headers present in the request".
+    const failed = (condition: string) => ({
+      status: 412,
+      code: 'PreconditionFailed',
+      message: 'At least one of the pre-conditions you specified did not hold',
+      Condition: condition,
+    });
+    const unsupported = (name: string, why: string) => ({
+      status: 501,
+      code: 'NotImplemented',
+      message: 'A header you provided implies functionality that is not implemented',
+      Header: name,
+      additionalMessage: why,
+    });
+    const put =
+      (conditions: { IfNoneMatch?: string; IfMatch?: string }, Key = 'cond') =>
+      () =>
+        s3.send(new PutObjectCommand({ Bucket: 'fidelity', Key, Body: 'x', ...conditions }));
+    await put({ IfNoneMatch: '*' })();
+    const { ETag } = await s3.send(new GetObjectCommand({ Bucket: 'fidelity', Key: 'cond' }));
+    assert.deepEqual(await awsError(put({ IfNoneMatch: '*' })), failed('If-None-Match'));
+    assert.deepEqual(await awsError(put({ IfMatch: '"abcdef"' })), failed('If-Match'));
+    await put({ IfMatch: ETag! })();
+    assert.deepEqual(await awsError(put({ IfMatch: ETag! }, 'cond-missing')), {
+      status: 404,
+      code: 'NoSuchKey',
+      message: 'The specified key does not exist.',
+      Key: 'cond-missing',
+    });
+    assert.deepEqual(
+      await awsError(put({ IfNoneMatch: 'abcdef' })),
+      unsupported('If-None-Match', "We don't accept the provided value of If-None-Match header for this API"),
+    );
+    assert.deepEqual(
+      await awsError(put({ IfMatch: '*' })),
+      unsupported('If-Match', "We don't accept the provided value of If-Match header for this API"),
+    );
+    assert.deepEqual(
+      await awsError(put({ IfMatch: ETag!, IfNoneMatch: '*' })),
+      unsupported('If-Match,If-None-Match', 'Multiple conditional request headers present in the request'),
+    );
+    const copy = new CopyObjectCommand({ Bucket: 'fidelity', Key: 'cond', CopySource: 'fidelity/ten', IfNoneMatch: '*' });
+    assert.deepEqual(await awsError(() => s3.send(copy)), failed('If-None-Match'));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'fidelity', Key: 'cond' }));
+    const part = await s3.send(new UploadPartCommand({ Bucket: 'fidelity', Key: 'cond', UploadId, PartNumber: 1, Body: 'abcd' }));
+    const complete = new CompleteMultipartUploadCommand({
+      Bucket: 'fidelity',
+      Key: 'cond',
+      UploadId,
+      MultipartUpload: { Parts: [{ ETag: part.ETag, PartNumber: 1 }] },
+      IfNoneMatch: '*',
+    });
+    assert.deepEqual(await awsError(() => s3.send(complete)), failed('If-None-Match'));
+    // Of writers racing to create one key, exactly one wins.
+    const racing = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) =>
+        s3.send(new PutObjectCommand({ Bucket: 'fidelity', Key: 'race', Body: `w${i}`, IfNoneMatch: '*' })),
+      ),
+    );
+    assert.equal(racing.filter((r) => r.status === 'fulfilled').length, 1);
+  });
+});
+
 describe('S3 fidelity: reads', () => {
   it('GetObject: a part number past the last is InvalidPartNumber naming the part asked for and the count', async () => {
     // Recorded (test_get_object_part, part-no-multipart): 416 with <PartNumberRequested>2 and <ActualPartCount>1.

@@ -32,7 +32,15 @@ export interface PutObjectInput extends ObjectAttributes {
   hashed?: { sha256: string; md5: string };
   /** The function whose key writes it (ObjectDoc.byFunction). */
   byFunction?: string;
+  /** A conditional write's condition on the object it replaces (`If-None-Match: *`, `If-Match`). */
+  condition?: WriteCondition;
 }
+
+/**
+ * What a conditional write requires of the key's current object, checked in the transaction that
+ * writes, so that of two writers racing to create a key only one succeeds.
+ */
+export type WriteCondition = { ifNoneMatch: true } | { ifMatch: readonly string[] };
 
 export interface ListInput {
   prefix: string;
@@ -60,6 +68,8 @@ export interface CopyInput {
   replace?: ObjectAttributes;
   /** The function whose key writes the copy (ObjectDoc.byFunction). */
   byFunction?: string;
+  /** A conditional write's condition on the object the copy replaces. */
+  condition?: WriteCondition;
 }
 
 export interface DeleteResult {
@@ -193,16 +203,23 @@ export class S3Service {
     const info = BlobStore.describe(input.data, input.hashed);
     checkDigests(input, info, input.data, 'hex');
     const temp = await this.blobs.stage(input.data);
-    return this.writeObject(bucket, temp, info, {
-      bucket: input.bucket,
-      key: input.key,
-      contentType: input.contentType,
-      metadata: input.metadata,
-      headers: input.headers,
-      etag: info.md5,
-      ...(input.checksum && { checksum: input.checksum }),
-      ...(input.byFunction !== undefined && { byFunction: input.byFunction }),
-    });
+    const condition = input.condition;
+    return this.writeObject(
+      bucket,
+      temp,
+      info,
+      {
+        bucket: input.bucket,
+        key: input.key,
+        contentType: input.contentType,
+        metadata: input.metadata,
+        headers: input.headers,
+        etag: info.md5,
+        ...(input.checksum && { checksum: input.checksum }),
+        ...(input.byFunction !== undefined && { byFunction: input.byFunction }),
+      },
+      condition && ((tx) => checkWriteCondition(tx, input.bucket, input.key, condition)),
+    );
   }
 
   /** The current object, or the version asked for (only the latest version is kept). */
@@ -347,6 +364,7 @@ export class S3Service {
         const current = await tx.s3.getObject(input.sourceBucket, input.sourceKey);
         if (!current || current.blob !== source.blob) throw noSuchKey(input.sourceKey);
         await this.mayChange(tx, input.bucket, input.key, input.byFunction);
+        if (input.condition) await checkWriteCondition(tx, input.bucket, input.key, input.condition);
         return tx.s3.putObject(object);
       }),
     );
@@ -427,6 +445,7 @@ export class S3Service {
     uploadId: string,
     asked: readonly { partNumber: number; etag: string }[],
     byFunction?: string,
+    condition?: WriteCondition,
   ): Promise<ObjectDoc> {
     const bucket = await this.bucket(bucketName);
     const upload = await this.upload(bucketName, key, uploadId, byFunction);
@@ -499,6 +518,7 @@ export class S3Service {
       // The upload ends in the transaction that writes the object: a concurrent Abort (or Complete),
       // on this node or another, then finds it gone and answers NoSuchUpload, never both succeeding.
       async (tx) => {
+        if (condition) await checkWriteCondition(tx, bucketName, key, condition);
         const deleted = await tx.s3.deleteUpload(uploadId);
         if (deleted === undefined) throw noSuchUpload(uploadId);
         partBlobs = deleted;
@@ -633,6 +653,19 @@ function checkKey(key: string): void {
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
     throw new S3Error('KeyTooLongError', 'Your key is too long', { MaxSizeAllowed: MAX_KEY_BYTES, Size: Buffer.byteLength(key) });
   }
+}
+
+/** A conditional write's condition against the key's current object, as S3 answers it: 412, or 404 for If-Match on no object. */
+async function checkWriteCondition(tx: Store, bucket: string, key: string, condition: WriteCondition): Promise<void> {
+  const current = await tx.s3.getObject(bucket, key);
+  const failed = (name: string) =>
+    new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: name });
+  if ('ifNoneMatch' in condition) {
+    if (current) throw failed('If-None-Match');
+    return;
+  }
+  if (!current) throw noSuchKey(key);
+  if (!condition.ifMatch.includes(current.etag)) throw failed('If-Match');
 }
 
 /**

@@ -17,7 +17,7 @@ import {
   MAX_PUT_BYTES,
   MAX_SETTING_BYTES,
 } from '../../../s3/limits.js';
-import type { S3Service } from '../../../s3/s3-service.js';
+import type { S3Service, WriteCondition } from '../../../s3/s3-service.js';
 import { ChunkedBodyError, ChunkSizeError, decodeChunked, STREAMING_PAYLOADS } from '../protocol/aws-chunked.js';
 import { header, type ApiRequest, type ApiResponse, type ServiceHandler } from '../protocol/http.js';
 import {
@@ -766,17 +766,47 @@ async function putObject(s3: S3Service, req: ApiRequest, bucket: string, key: st
   const { data, checksum } = payload(req);
   const md5 = header(req, 'content-md5');
   const hashed = hashesOf(req, data);
+  const condition = writeCondition(req);
   const object = await s3.putObject({
     bucket,
     key,
     data,
     ...attributesOf(req),
+    ...(condition && { condition }),
     ...(md5 !== undefined && { contentMd5: md5 }),
     ...(checksum && { checksum }),
     ...(hashed && { hashed }),
     ...(req.caller && { byFunction: req.caller.function }),
   });
   return empty(200, writeHeaders(object));
+}
+
+/**
+ * A conditional write's `If-None-Match` / `If-Match` (PutObject, CompleteMultipartUpload). S3 takes only
+ * `If-None-Match: *` (create, never replace) and `If-Match` with an ETag (replace only that object),
+ * one at a time, and answers anything else 501, naming the header.
+ */
+function writeCondition(req: ApiRequest): WriteCondition | undefined {
+  const ifNoneMatch = header(req, 'if-none-match');
+  const ifMatch = header(req, 'if-match');
+  const unsupported = (name: string, why: string) =>
+    new S3Error('NotImplemented', 'A header you provided implies functionality that is not implemented', {
+      Header: name,
+      additionalMessage: why,
+    });
+  if (ifNoneMatch !== undefined && ifMatch !== undefined) {
+    throw unsupported('If-Match,If-None-Match', 'Multiple conditional request headers present in the request');
+  }
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() !== '*')
+      throw unsupported('If-None-Match', "We don't accept the provided value of If-None-Match header for this API");
+    return { ifNoneMatch: true };
+  }
+  if (ifMatch !== undefined) {
+    if (ifMatch.trim() === '*') throw unsupported('If-Match', "We don't accept the provided value of If-Match header for this API");
+    return { ifMatch: etagList(ifMatch) };
+  }
+  return undefined;
 }
 
 function copySource(req: ApiRequest): { bucket: string; key: string; versionId?: string } {
@@ -805,6 +835,7 @@ async function copyObject(s3: S3Service, req: ApiRequest, bucket: string, key: s
   if (COPY_SOURCE_CONDITIONS.some((name) => header(req, name) !== undefined)) {
     copySourcePrecondition(req, await s3.getObject(source.bucket, source.key, source.versionId), s3.now());
   }
+  const condition = writeCondition(req);
   const directive = header(req, 'x-amz-metadata-directive') ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE')
     throw invalidArgument('Unknown metadata directive.', 'x-amz-metadata-directive', directive);
@@ -816,6 +847,7 @@ async function copyObject(s3: S3Service, req: ApiRequest, bucket: string, key: s
     key,
     ...(directive === 'REPLACE' && { replace: attributesOf(req) }),
     ...(req.caller && { byFunction: req.caller.function }),
+    ...(condition && { condition }),
   });
   const { etag, ...headers } = writeHeaders(object);
   return xml(200, xmlDocument('CopyObjectResult', { ETag: etag, LastModified: new Date(object.lastModified) }), headers);
@@ -1115,7 +1147,7 @@ async function completeUpload(s3: S3Service, req: ApiRequest, bucket: string, ke
     if (number === undefined || !/^\d{1,5}$/.test(number) || etag === undefined) throw malformedXml();
     return { partNumber: Number(number), etag };
   });
-  const object = await s3.completeUpload(bucket, key, uploadId, parts, req.caller?.function);
+  const object = await s3.completeUpload(bucket, key, uploadId, parts, req.caller?.function, writeCondition(req));
   const { etag, ...headers } = writeHeaders(object);
   return xml(
     200,

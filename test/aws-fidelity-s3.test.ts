@@ -483,6 +483,41 @@ describe('S3 fidelity: buckets', () => {
     east2.destroy();
   });
 
+  it('PutBucketAcl, PutObjectAcl and PutObject: an unknown canned ACL, none at all, or two ways at once are refused as S3 refuses them', async () => {
+    // Recorded (test_s3_bucket_acl_exceptions, test_s3_object_acl_exceptions): x-amz-acl fake-acl is 400
+    // InvalidArgument with an empty <Message>, ArgumentName x-amz-acl; nothing at all is MissingSecurityHeader
+    // with <MissingHeaderName>x-amz-acl; a canned ACL with grant headers is InvalidRequest; with a document,
+    // UnexpectedContent "This request does not support content".
+    const fake = { status: 400, code: 'InvalidArgument', message: '', ArgumentName: 'x-amz-acl', ArgumentValue: 'fake-acl' };
+    const put = (path: string, headers: Record<string, string>, body = '') =>
+      s3Fetch(`${t.url}/fidelity${path}`, { method: 'PUT', headers, body });
+    for (const path of ['?acl', '/ten?acl', '/ten']) {
+      assert.deepEqual(rawError(await put(path, { 'x-amz-acl': 'fake-acl' }), 'ArgumentName', 'ArgumentValue'), fake, path);
+    }
+    assert.deepEqual(
+      await awsError(() => s3.send(new PutObjectCommand({ Bucket: 'fidelity', Key: 'ten', Body: 'x', ACL: 'fake-acl' as never }))),
+      // The SDK's word for an empty <Message>.
+      { ...fake, message: 'UnknownError' },
+    );
+    for (const path of ['?acl', '/ten?acl']) {
+      assert.deepEqual(rawError(await put(path, {}), 'MissingHeaderName'), {
+        status: 400,
+        code: 'MissingSecurityHeader',
+        message: 'Your request was missing a required header',
+        MissingHeaderName: 'x-amz-acl',
+      });
+      const both = await put(path, { 'x-amz-acl': 'private', 'x-amz-grant-read': 'uri="http://acs.amazonaws.com/groups/s3/LogDelivery"' });
+      assert.deepEqual(rawError(both), {
+        status: 400,
+        code: 'InvalidRequest',
+        message: 'Specifying both Canned ACLs and Header Grants is not allowed',
+      });
+      const content = await put(path, { 'x-amz-acl': 'private' }, '<AccessControlPolicy/>');
+      assert.deepEqual(rawError(content), { status: 400, code: 'UnexpectedContent', message: 'This request does not support content' });
+      assert.equal((await put(path, { 'x-amz-acl': 'private' })).status, 200);
+    }
+  });
+
   it('PutBucketVersioning without a Status is IllegalVersioningConfigurationException', async () => {
     // Recorded (test_bucket_versioning_crud, put-versioning-empty): 400 "The Versioning element must be specified".
     assert.deepEqual(await awsError(() => s3.send(new PutBucketVersioningCommand({ Bucket: 'fidelity', VersioningConfiguration: {} }))), {

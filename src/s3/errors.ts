@@ -38,6 +38,8 @@ export const S3_ERRORS = {
   MaxMessageLengthExceeded: 400,
   MetadataTooLarge: 400,
   MethodNotAllowed: 405,
+  /** PutBucketAcl / PutObjectAcl with neither a canned ACL, grants nor a document. */
+  MissingSecurityHeader: 400,
   NoSuchBucket: 404,
   NoSuchBucketPolicy: 404,
   NoSuchCORSConfiguration: 404,
@@ -54,6 +56,8 @@ export const S3_ERRORS = {
   ServerSideEncryptionConfigurationNotFoundError: 404,
   /** S3's throttle, which the SDKs retry: the memory requests may hold is taken. */
   SlowDown: 503,
+  /** An ACL request with a document besides its ACL headers. */
+  UnexpectedContent: 400,
   XAmzContentSHA256Mismatch: 400,
   // Authentication, written by the access gate's refusals
   AuthorizationHeaderMalformed: 400,

@@ -273,6 +273,7 @@ async function route(s3: S3Service, req: ApiRequest, hold: S3ApiDeps['hold']): P
   switch (method) {
     case 'PUT':
       if (q.has('uploadId') || q.has('partNumber')) return uploadPart(s3, req, bucket, key, hold);
+      if (q.has('acl')) aclHasDocument(req);
       if (q.has('acl') || q.has('tagging')) {
         await s3.getObject(bucket, key);
         return empty(200);
@@ -474,8 +475,8 @@ async function putSetting(s3: S3Service, req: ApiRequest, name: string, setting:
     await s3.putSetting(name, setting, text);
     return empty(204);
   }
-  if (setting === 'acl' && req.body.length === 0) {
-    // A canned ACL in `x-amz-acl`: accepted, and inert like the rest.
+  if (setting === 'acl' && !aclHasDocument(req)) {
+    // A canned ACL in `x-amz-acl` or grants in headers: accepted, and inert like the rest.
     await s3.bucket(name);
     return empty(200);
   }
@@ -722,6 +723,43 @@ function writeHeaders(object: ObjectDoc): Record<string, string> {
   };
 }
 
+/** The canned ACLs `x-amz-acl` may name. */
+const CANNED_ACLS = new Set([
+  'private',
+  'public-read',
+  'public-read-write',
+  'authenticated-read',
+  'aws-exec-read',
+  'bucket-owner-read',
+  'bucket-owner-full-control',
+  'log-delivery-write',
+]);
+
+/** An `x-amz-acl` that names no canned ACL: InvalidArgument, with (as S3 writes it) an empty message. */
+function refuseCannedAcl(req: ApiRequest): void {
+  const acl = header(req, 'x-amz-acl');
+  if (acl !== undefined && !CANNED_ACLS.has(acl)) throw invalidArgument('', 'x-amz-acl', acl.slice(0, 100));
+}
+
+/**
+ * PutBucketAcl's and PutObjectAcl's one way of saying the ACL, checked as S3 checks it: a canned ACL,
+ * grant headers or a document, never two of them, and at least one. True when it is a document.
+ */
+function aclHasDocument(req: ApiRequest): boolean {
+  refuseCannedAcl(req);
+  const canned = header(req, 'x-amz-acl') !== undefined;
+  const grants = Object.keys(req.headers).some((h) => h.startsWith('x-amz-grant-'));
+  if (canned && grants) throw new S3Error('InvalidRequest', 'Specifying both Canned ACLs and Header Grants is not allowed');
+  if (req.body.length > 0) {
+    if (canned || grants) throw new S3Error('UnexpectedContent', 'This request does not support content');
+    return true;
+  }
+  if (!canned && !grants) {
+    throw new S3Error('MissingSecurityHeader', 'Your request was missing a required header', { MissingHeaderName: 'x-amz-acl' });
+  }
+  return false;
+}
+
 /** Most tags an object may have (AWS's). */
 const MAX_OBJECT_TAGS = 10;
 /** The storage classes a general purpose bucket takes (OUTPOSTS, SNOW, EXPRESS_ONEZONE and FSX_* belong to other kinds of bucket). */
@@ -742,6 +780,7 @@ const STORAGE_CLASSES = new Set([
  * STANDARD, untagged), but a request AWS would refuse must not pass here and fail on deploy.
  */
 function refuseWriteHeaders(req: ApiRequest): void {
+  refuseCannedAcl(req);
   const storageClass = header(req, 'x-amz-storage-class');
   if (storageClass !== undefined && !STORAGE_CLASSES.has(storageClass)) {
     throw new S3Error('InvalidStorageClass', 'The storage class you specified is not valid', {

@@ -12,6 +12,8 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
   DeleteObjectTaggingCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -337,6 +339,26 @@ describe('S3 fidelity: conditional writes', () => {
       ),
     );
     assert.equal(racing.filter((r) => r.status === 'fulfilled').length, 1);
+  });
+});
+
+describe('S3 fidelity: deletes', () => {
+  it('DeleteObject and DeleteObjects: x-amz-bypass-governance-retention, true or false, is InvalidArgument on a bucket without object lock', async () => {
+    // Recorded (test_delete_object_with_no_locking): delete-object-bypass-no-lock(-false), delete-objects-bypass-no-lock:
+    // 400 "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets.", ArgumentName only.
+    const refused = {
+      status: 400,
+      code: 'InvalidArgument',
+      message: 'x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets.',
+      ArgumentName: 'x-amz-bypass-governance-retention',
+    };
+    for (const BypassGovernanceRetention of [true, false]) {
+      const one = new DeleteObjectCommand({ Bucket: 'fidelity', Key: 'ten', BypassGovernanceRetention });
+      assert.deepEqual(await awsError(() => s3.send(one)), refused);
+    }
+    const many = new DeleteObjectsCommand({ Bucket: 'fidelity', Delete: { Objects: [{ Key: 'ten' }] }, BypassGovernanceRetention: true });
+    assert.deepEqual(await awsError(() => s3.send(many)), refused);
+    assert.equal((await s3.send(new GetObjectCommand({ Bucket: 'fidelity', Key: 'ten' }))).ContentLength, 10);
   });
 });
 

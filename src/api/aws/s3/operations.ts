@@ -302,6 +302,7 @@ async function route(s3: S3Service, req: ApiRequest, hold: S3ApiDeps['hold']): P
         await s3.getObject(bucket, key);
         return empty(204);
       }
+      refuseBypassGovernance(req);
       await s3.deleteObject(bucket, key, req.caller?.function);
       return empty(204);
     case 'POST':
@@ -310,6 +311,18 @@ async function route(s3: S3Service, req: ApiRequest, hold: S3ApiDeps['hold']): P
       throw methodNotAllowed(method);
   }
   throw methodNotAllowed(method);
+}
+
+/**
+ * `x-amz-bypass-governance-retention`, true or false, on a delete: S3 refuses it on a bucket without
+ * object lock, which every Versa bucket is.
+ */
+function refuseBypassGovernance(req: ApiRequest): void {
+  if (header(req, 'x-amz-bypass-governance-retention') !== undefined) {
+    throw new S3Error('InvalidArgument', 'x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets.', {
+      ArgumentName: 'x-amz-bypass-governance-retention',
+    });
+  }
 }
 
 /** GetObjectTagging's object: S3 names a missing one by bucket and key (`<Key>bucket/key</Key>`), unlike its other operations. */
@@ -624,6 +637,7 @@ async function deleteObjects(s3: S3Service, req: ApiRequest, bucket: string): Pr
   if (header(req, 'content-md5') === undefined && !Object.keys(req.headers).some((h) => h.startsWith('x-amz-checksum-'))) {
     throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5 OR x-amz-checksum-*');
   }
+  refuseBypassGovernance(req);
   const root = document(req, 'Delete');
   const objects = childrenNamed(root, 'Object');
   if (objects.length === 0 || objects.length > MAX_DELETE_KEYS) throw malformedXml();

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { GetFunctionCommand, LambdaClient, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
+import { GetFunctionCommand, InvokeCommand, LambdaClient, UpdateFunctionCodeCommand } from '@aws-sdk/client-lambda';
 import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
@@ -105,6 +105,14 @@ describe('large bodies, hashed as they arrive, with credentials on', () => {
     const zip = zipOf({ 'index.mjs': 'export const handler = async () => 2;', 'padding.bin': bytes(2 * MB, 5).toString('base64') });
     const updated = await lambda.send(new UpdateFunctionCodeCommand({ FunctionName: 'large', ZipFile: zip }));
     assert.equal(updated.CodeSha256, createHash('sha256').update(zip).digest('base64'));
+    // Created from a large package too (its Code.ZipFile decoded on the parser's thread), and it runs.
+    const created = await createFunction(lambda, 'large-created', {
+      'index.mjs': 'export const handler = async () => "from a large package";',
+      'padding.bin': bytes(2 * MB, 7).toString('base64'),
+    });
+    assert.ok(created.CodeSize! > MB, `a package of ${created.CodeSize} bytes`);
+    const ran = await lambda.send(new InvokeCommand({ FunctionName: 'large-created' }));
+    assert.equal(Buffer.from(ran.Payload!).toString(), '"from a large package"');
 
     // The same request with one byte of its body changed after signing.
     const host = new URL(t.url).host;

@@ -20,8 +20,10 @@ function wrongType(member: string, expected: string): PlatformError {
   return new PlatformError('InvalidParameterValueException', `Could not read request member ${member}: expected ${expected}.`);
 }
 
-/** Base64 member (blobs in rest-json), decoded. */
+/** Base64 member (blobs in rest-json), decoded (or as parseJsonBodyDecoding already decoded it). */
 export function optBlob(body: Body, member: string): Uint8Array | undefined {
+  const decoded = Object.hasOwn(body, member) ? body[member] : undefined;
+  if (decoded instanceof Uint8Array) return decoded;
   const v = optString(body, member);
   if (v === undefined) return undefined;
   if (!/^[A-Za-z0-9+/\r\n]*={0,2}$/.test(v)) throw wrongType(member, 'base64 data');

@@ -11,6 +11,7 @@ import type { EventInvokeConfigInput, EventInvokeConfigService } from '../../../
 import type { AliasInput, Caller, FunctionService } from '../../../lambda/function-service.js';
 import type { ReservedConcurrencyService } from '../../../lambda/reserved-concurrency.js';
 import { credentialScopeOf, header, type ApiRequest, type ServiceHandler } from '../protocol/http.js';
+import { parseJsonBodyDecoding } from '../protocol/large-json.js';
 import { emptyResponse, jsonResponse, parseJsonBody, restJsonError, routeTable, type Route } from '../protocol/rest-json.js';
 import {
   markerNumber,
@@ -74,8 +75,10 @@ export function lambdaApi({
   chainOf,
 }: LambdaApiDeps): ServiceHandler {
   const caller = (req: ApiRequest): Caller => ({ region: req.region });
-  const body = (req: ApiRequest) =>
-    parseJsonBody(req, (m) => new PlatformError('InvalidRequestContentException', `Could not parse request body into json: ${m}`));
+  const unparsable = (m: string) => new PlatformError('InvalidRequestContentException', `Could not parse request body into json: ${m}`);
+  const body = (req: ApiRequest) => parseJsonBody(req, unparsable);
+  /** A code upload's body: a large one is parsed, and its zip decoded, on the parser's thread. */
+  const codeBody = (req: ApiRequest, zipFile: string[]) => parseJsonBodyDecoding(req, unparsable, [zipFile]);
   /** The function named in the path, with the qualifier from the name or the `Qualifier` parameter. */
   const target = (req: ApiRequest, params: Record<string, string>) => {
     const param = req.query.get('Qualifier') ?? undefined;
@@ -135,7 +138,7 @@ export function lambdaApi({
       operation: 'CreateFunction',
       async handle(req) {
         checkCodeRequestSize(req, 'CreateFunction');
-        const b = body(req);
+        const b = await codeBody(req, ['Code', 'ZipFile']);
         const code = optObject(b, 'Code');
         const environment = optObject(b, 'Environment');
         const name = optString(b, 'FunctionName');
@@ -223,7 +226,7 @@ export function lambdaApi({
       operation: 'UpdateFunctionCode',
       async handle(req, params) {
         checkCodeRequestSize(req, 'UpdateFunctionCode');
-        const b = body(req);
+        const b = await codeBody(req, ['ZipFile']);
         const config = await functions.updateFunctionCode(caller(req), unqualified(req, params), {
           code: {
             zipFile: optBlob(b, 'ZipFile'),

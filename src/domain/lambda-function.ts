@@ -103,7 +103,18 @@ export function formatLastModified(epochMs: number): string {
   return new Date(epochMs).toISOString().replace('Z', '+0000');
 }
 
+/** Hashes already taken of packages (on the thread that decoded them), by package. */
+const knownSha256 = new WeakMap<Uint8Array, string>();
+
 /** Base64 SHA-256 of a code package, as Lambda reports `CodeSha256`. */
 export function codeSha256(zip: Uint8Array): string {
-  return createHash('sha256').update(zip).digest('base64');
+  return knownSha256.get(zip) ?? createHash('sha256').update(zip).digest('base64');
+}
+
+/**
+ * Records a package's CodeSha256, taken where it was decoded (a large upload's parser thread), so that
+ * the event loop does not hash 50 MB again. The package must not change after.
+ */
+export function rememberCodeSha256(zip: Uint8Array, sha256: string): void {
+  knownSha256.set(zip, sha256);
 }

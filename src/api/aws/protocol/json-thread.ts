@@ -3,6 +3,7 @@
  * the base64 members it is told of, so that neither the body's text nor the base64 is ever on the thread
  * that answers requests.
  */
+import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { findPrototypeKey } from './members.js';
 import type { LargeJsonReply, LargeJsonRequest } from './large-json.js';
@@ -26,7 +27,7 @@ function parse(id: number, body: Buffer, blobs: string[][]): LargeJsonReply {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return { id, error: 'the body must be a JSON object' };
   const forbidden = findPrototypeKey(value);
   if (forbidden !== undefined) return { id, error: `the member name at ${forbidden} is not allowed` };
-  const decoded: { path: string[]; bytes: Uint8Array }[] = [];
+  const decoded: { path: string[]; bytes: Uint8Array; sha256: string }[] = [];
   for (const path of blobs) {
     let holder: unknown = value;
     for (const member of path.slice(0, -1)) holder = isObject(holder) ? holder[member] : undefined;
@@ -37,7 +38,8 @@ function parse(id: number, body: Buffer, blobs: string[][]): LargeJsonReply {
     if (typeof text !== 'string' || !BASE64.test(text)) continue;
     delete holder[last];
     // In a buffer of its own (a short one would share Node's pool, which cannot be moved).
-    decoded.push({ path, bytes: new Uint8Array(Buffer.from(text, 'base64')) });
+    const bytes = new Uint8Array(Buffer.from(text, 'base64'));
+    decoded.push({ path, bytes, sha256: createHash('sha256').update(bytes).digest('base64') });
   }
   return { id, value: value as Record<string, unknown>, decoded };
 }

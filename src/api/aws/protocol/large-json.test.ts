@@ -3,9 +3,10 @@
  * members it was told of decoded; its refusals are parseJsonBody's, word for word.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { PlatformError } from '../../../core/errors.js';
+import { codeSha256 } from '../../../domain/lambda-function.js';
 import type { ApiRequest } from './http.js';
 import { LARGE_JSON_BYTES, parseJsonBodyDecoding } from './large-json.js';
 import { parseJsonBody } from './rest-json.js';
@@ -35,6 +36,11 @@ describe('parseJsonBodyDecoding', () => {
     assert.ok(code.ZipFile instanceof Uint8Array);
     assert.deepEqual(Buffer.from(code.ZipFile), zip);
     assert.equal(code.S3Key, 'k');
+    // Its CodeSha256 was taken on the parser's thread: changed after (as no package is), it answers the hash taken there.
+    const sha = createHash('sha256').update(zip).digest('base64');
+    assert.equal(codeSha256(code.ZipFile), sha);
+    code.ZipFile[0]! ^= 1;
+    assert.equal(codeSha256(code.ZipFile), sha, 'the hash taken on the thread, not one taken again');
     assert.deepEqual({ ...value, Code: undefined }, { Code: undefined, Publish: true, Tags: { a: 'b' } });
   });
 

@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { PlatformError } from '../../../core/errors.js';
+import { rememberCodeSha256 } from '../../../domain/lambda-function.js';
 import type { ApiRequest } from './http.js';
 import { parseJsonBody } from './rest-json.js';
 
@@ -21,7 +22,8 @@ export interface LargeJsonRequest {
 }
 
 export type LargeJsonReply =
-  { id: number; error: string } | { id: number; value: Record<string, unknown>; decoded: { path: string[]; bytes: Uint8Array }[] };
+  | { id: number; error: string }
+  | { id: number; value: Record<string, unknown>; decoded: { path: string[]; bytes: Uint8Array; sha256: string }[] };
 
 let worker: Worker | undefined;
 let nextId = 0;
@@ -40,10 +42,13 @@ export async function parseJsonBodyDecoding(
   const reply = await onThread({ id: ++nextId, body: req.body, blobs });
   if (reply === undefined) return parseJsonBody(req, onError);
   if ('error' in reply) throw onError(reply.error);
-  for (const { path, bytes } of reply.decoded) {
+  for (const { path, bytes, sha256 } of reply.decoded) {
     let holder = reply.value;
     for (const member of path.slice(0, -1)) holder = holder[member] as Record<string, unknown>;
-    holder[path[path.length - 1]!] = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const blob = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // Its hash was taken there too: a code package's CodeSha256 (a base64 SHA-256).
+    rememberCodeSha256(blob, sha256);
+    holder[path[path.length - 1]!] = blob;
   }
   return reply.value;
 }

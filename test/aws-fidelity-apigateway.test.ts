@@ -23,17 +23,9 @@ import {
   type IntegrationType,
   type PutIntegrationCommandInput,
 } from '@aws-sdk/client-api-gateway';
-import { awsFetch, clientConfig, errorOf, startTestServer, type TestServer } from './harness.js';
+import { awsFetch, clientConfig, startTestServer, type TestServer, refused } from './harness.js';
 
 const LAMBDA_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:fn';
-
-/** Asserts that `call` fails with the AWS error `code`, HTTP `status` and exactly `message`. */
-async function refused(call: () => Promise<unknown>, code: string, status: number, message: string): Promise<void> {
-  const err = await errorOf(call);
-  assert.equal(err.name, code, `expected ${code}, got ${err.name}: ${err.message}`);
-  assert.equal(err.$metadata?.httpStatusCode, status, `status of ${code}: ${err.message}`);
-  assert.equal(err.message, message);
-}
 
 describe('API Gateway: errors as AWS words them', () => {
   let t: TestServer;

@@ -22,15 +22,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { DescribeParametersCommand, GetParameterCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { clientConfig, errorOf, startTestServer, type TestServer } from './harness.js';
-
-/** Asserts that `call` fails with the AWS error `code`, HTTP `status` and exactly `message`. */
-async function refused(call: () => Promise<unknown>, code: string, status: number, message: string): Promise<void> {
-  const err = await errorOf(call);
-  assert.equal(err.name, code, `expected ${code}, got ${err.name}: ${err.message}`);
-  assert.equal(err.$metadata?.httpStatusCode, status, `status of ${code}: ${err.message}`);
-  assert.equal(err.message, message);
-}
+import { clientConfig, errorOf, startTestServer, type TestServer, refused } from './harness.js';
 
 const STANDARD_TOO_LONG =
   'Standard tier parameters support a maximum parameter value of 4096 characters. To create a larger parameter value, upgrade the parameter to use the advanced-parameter tier. For more information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html';

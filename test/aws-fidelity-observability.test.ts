@@ -25,19 +25,11 @@ import {
   GetLogEventsCommand,
   PutLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { awsFetch, clientConfig, errorOf, startTestServer, type TestServer } from './harness.js';
+import { awsFetch, clientConfig, errorOf, startTestServer, type TestServer, refused } from './harness.js';
 
 const NAMESPACE = 'http://monitoring.amazonaws.com/doc/2010-08-01/';
 const STATE_ENUM =
   "1 validation error detected: Value 'INVALID' at 'stateValue' failed to satisfy constraint: Member must satisfy enum value set: [INSUFFICIENT_DATA, ALARM, OK]";
-
-/** Asserts that `call` fails with the AWS error `code`, HTTP `status` and exactly `message`. */
-async function refused(call: () => Promise<unknown>, code: string, status: number, message: string): Promise<void> {
-  const err = await errorOf(call);
-  assert.equal(err.name, code, `expected ${code}, got ${err.name}: ${err.message}`);
-  assert.equal(err.$metadata?.httpStatusCode, status, `status of ${code}: ${err.message}`);
-  assert.equal(err.message, message);
-}
 
 describe('CloudWatch: the errors and shapes AWS gives', () => {
   let t: TestServer;

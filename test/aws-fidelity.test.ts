@@ -58,21 +58,13 @@ import {
   DescribeLogGroupsCommand,
   DescribeLogStreamsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { awsFetch, clientConfig, createFunction, errorOf, startTestServer, zipOf, type TestServer } from './harness.js';
+import { awsFetch, clientConfig, createFunction, errorOf, startTestServer, zipOf, type TestServer, refused } from './harness.js';
 import { awsToolEnv, runTool } from './tools.js';
 
 const ACCOUNT = '000000000000';
 const arnOf = (name: string, qualifier?: string) =>
   `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}${qualifier === undefined ? '' : `:${qualifier}`}`;
 const SOURCE = { 'index.mjs': 'export const handler = async () => "ok";' };
-
-/** Asserts that `call` fails with the AWS error `code`, HTTP `status` and exactly `message`. */
-async function refused(call: () => Promise<unknown>, code: string, status: number, message: string): Promise<void> {
-  const err = await errorOf(call);
-  assert.equal(err.name, code, `expected ${code}, got ${err.name}: ${err.message}`);
-  assert.equal(err.$metadata?.httpStatusCode, status, `status of ${code}: ${err.message}`);
-  assert.equal(err.message, message);
-}
 
 describe('Lambda: CreateFunction with Publish, and publishing again', () => {
   let t: TestServer;

@@ -2,6 +2,7 @@
  * Boots a real Versa server on port 0 with a temporary data directory, and gives tests AWS SDK v3
  * clients pointed at it. No part of the server is mocked.
  */
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -115,6 +116,14 @@ export async function errorOf(
     return err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
   }
   throw new Error('expected the call to fail, but it succeeded');
+}
+
+/** Asserts that `call` fails with the AWS error `code`, HTTP `status` and exactly `message`. */
+export async function refused(call: () => Promise<unknown>, code: string, status: number, message: string): Promise<void> {
+  const err = await errorOf(call);
+  assert.equal(err.name, code, `expected ${code}, got ${err.name}: ${err.message}`);
+  assert.equal(err.$metadata?.httpStatusCode, status, `status of ${code}: ${err.message}`);
+  assert.equal(err.message, message);
 }
 
 /** `fetch` signed with the tests' placeholder key, for raw wire requests to the AWS APIs (real clients always sign). */
